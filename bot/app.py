@@ -1,0 +1,105 @@
+"""Wiring: the store, the PTB Application, handlers, jobs, and the run loop.
+
+``serve`` is what production runs and what the end-to-end tests run: the
+same function, pointed at Telegram or at a Bot API server on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
+
+from bot.outbox import OutboxSender
+from bot.persistence import StorePersistence
+from handlers import employee, intake, prompts, staff
+from handlers.common import Deps, remember_user
+from handlers.errors import on_error
+from handlers.fallback import fallback_handlers
+from store.clock import Clock
+from store.org import Organization
+from store.service import SqliteStore
+
+log = logging.getLogger(__name__)
+
+OUTBOX_INTERVAL_SECONDS = 1.0
+
+
+def build_application(
+    store: SqliteStore,
+    token: str,
+    *,
+    base_url: str,
+    base_file_url: str,
+) -> Application:
+    """An Application wired to ``store``; nothing is started yet."""
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .base_file_url(base_file_url)
+        .persistence(StorePersistence(store))
+        # Retries are the outbox's job (it persists them); the limiter only paces.
+        .rate_limiter(AIORateLimiter(max_retries=0))
+        .build()
+    )
+    application.bot_data["deps"] = Deps(store=store, org=store.org)
+    application.add_handler(TypeHandler(Update, remember_user), group=-1)
+    for handler in [*employee.handlers(), *staff.handlers()]:
+        application.add_handler(handler)
+    application.add_handler(prompts.build())
+    application.add_handler(intake.build())
+    application.add_handler(intake.submit_outside_conversation())
+    for handler in fallback_handlers():
+        application.add_handler(handler)
+    application.add_error_handler(on_error)
+
+    sender = OutboxSender(store, application.bot)
+    application.bot_data["outbox"] = sender
+    job_queue = application.job_queue
+    assert job_queue is not None, "install python-telegram-bot[job-queue]"
+
+    async def deliver(_context: object) -> None:
+        await sender.run_once()
+
+    job_queue.run_repeating(deliver, interval=OUTBOX_INTERVAL_SECONDS, first=0, name="outbox")
+    store.on_queued = lambda: job_queue.run_once(deliver, 0, name="outbox-now")
+    return application
+
+
+async def serve(
+    *,
+    token: str,
+    db_path: str,
+    org: Organization,
+    base_url: str,
+    base_file_url: str,
+    clock: Clock | None = None,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[Application], Awaitable[None]] | None = None,
+) -> None:
+    """Run the bot with long polling until ``stop`` is set (or SIGINT/SIGTERM)."""
+    store = await SqliteStore.open(db_path, org, clock)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    application = build_application(store, token, base_url=base_url, base_file_url=base_file_url)
+    try:
+        async with application:
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            log.info("petition-bot is running as @%s", application.bot.username)
+            if ready is not None:
+                await ready(application)
+            await stop.wait()
+            await application.updater.stop()
+            await application.stop()
+    finally:
+        await store.close()

@@ -1,0 +1,141 @@
+"""``petition-bot`` command line: run, check-config, init, verify-journal, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.settings import Settings, load_organization
+from store.org import OrgError, starter_toml
+
+TOKEN_HELP = (
+    "PETITION_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram "
+    "(send /newbot), then run: PETITION_BOT_TOKEN=<token> petition-bot run"
+)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            field = "PETITION_" + "_".join(str(p) for p in problem["loc"]).upper()
+            print(f"{field}: {problem['msg']}", file=sys.stderr)
+        raise SystemExit(2) from error
+
+
+def cmd_run(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        print(TOKEN_HELP, file=sys.stderr)
+        return 2
+    try:
+        org, source = load_organization(settings)
+    except OrgError as error:
+        print(f"{settings.config}: the organisation file has errors:", file=sys.stderr)
+        for line in error.errors:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    logging.getLogger("petition-bot").info("using %s; database %s", source, settings.db)
+    from bot.app import serve
+
+    asyncio.run(
+        serve(
+            token=settings.bot_token.get_secret_value().strip(),
+            db_path=str(settings.db),
+            org=org,
+            base_url=settings.api_url,
+            base_file_url=settings.api_file_url or settings.api_url,
+        )
+    )
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from bot.orgcheck import check_config
+
+    path = Path(args.file) if args.file else _settings().config
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 1
+    ok, lines = check_config(path)
+    stream = sys.stdout if ok else sys.stderr
+    for line in lines:
+        print(line if ok else f"{path}: {line}", file=stream)
+    return 0 if ok else 1
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if path.exists() and not args.force:
+        print(f"{path} already exists; use --force to overwrite it", file=sys.stderr)
+        return 1
+    path.write_text(starter_toml(), encoding="utf-8")
+    print(f"wrote {path}; edit it, then check it with: petition-bot check-config {path}")
+    return 0
+
+
+def cmd_verify_journal(args: argparse.Namespace) -> int:
+    settings = _settings()
+    db_path = Path(args.db) if args.db else settings.db
+    if not db_path.is_file():
+        print(f"{db_path}: no such database", file=sys.stderr)
+        return 1
+    from store.db import Database
+    from store.journal import verify
+
+    async def check() -> int:
+        db = await Database.open(db_path)
+        try:
+            async with db.read() as conn:
+                result = await verify(conn)
+        finally:
+            await db.close()
+        if result.ok:
+            print(f"OK: {result.checked} events, hash chain intact")
+            return 0
+        print(
+            f"BROKEN at event {result.broken_event_id}: {result.reason}"
+            f" ({result.checked} events before it are intact)",
+            file=sys.stderr,
+        )
+        return 1
+
+    return asyncio.run(check())
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="petition-bot", description="Telegram petition (信访) bot for employees and petition officers."
+    )
+    sub = root.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot (long polling)").set_defaults(fn=cmd_run)
+    check = sub.add_parser("check-config", help="validate an organisation file")
+    check.add_argument("file", nargs="?", help="default: $PETITION_CONFIG or petition-bot.toml")
+    check.set_defaults(fn=cmd_check_config)
+    init = sub.add_parser("init", help="write a commented starter organisation file")
+    init.add_argument("file", nargs="?", default="petition-bot.toml")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(fn=cmd_init)
+    verify = sub.add_parser("verify-journal", help="recompute the audit journal's hash chain")
+    verify.add_argument("--db", help="default: $PETITION_DB or petitions.db")
+    verify.set_defaults(fn=cmd_verify_journal)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""PTB persistence for conversation states, kept in the case store.
+
+Only conversations are persisted: drafts and pending prompts are written by
+the handlers themselves, through the store, before each question is asked,
+so the state read back here after a crash is never behind what the user saw.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+from store.service import SqliteStore
+
+
+def _key(key: ConversationKey) -> str:
+    return ":".join(str(part) for part in key)
+
+
+def _unkey(text: str) -> ConversationKey:
+    return tuple(int(part) for part in text.split(":"))
+
+
+class StorePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    def __init__(self, store: SqliteStore, update_interval: float = 1.0) -> None:
+        super().__init__(
+            store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=False, callback_data=False),
+            update_interval=update_interval,
+        )
+        self.store = store
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        rows = await self.store.load_conversations(name)
+        return {_unkey(key): state for key, state in rows.items()}
+
+    async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        await self.store.save_conversation(name, _key(key), None if new_state is None else str(new_state))
+
+    # Nothing else is persisted: the store holds the data itself.
+    async def get_user_data(self) -> dict[int, dict[Any, Any]]:
+        return {}
+
+    async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
+        return {}
+
+    async def get_bot_data(self) -> dict[Any, Any]:
+        return {}
+
+    async def get_callback_data(self) -> CDCData | None:
+        return None
+
+    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+        return None
+
+    async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
+        return None
+
+    async def update_bot_data(self, data: dict[Any, Any]) -> None:
+        return None
+
+    async def update_callback_data(self, data: CDCData) -> None:
+        return None
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        return None
+
+    async def drop_user_data(self, user_id: int) -> None:
+        return None
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
+        return None
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
+        return None
+
+    async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
+        return None
+
+    async def flush(self) -> None:
+        return None

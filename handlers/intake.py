@@ -1,0 +1,517 @@
+"""The guided submission: category → unit → subject → details → files → identity → review.
+
+Every step is a named conversation state. Before a question is asked, the
+draft and the step it is at are written to the store, so a crash or restart
+resumes the petitioner exactly where they were with everything they typed;
+``bot.persistence`` hands those steps back to the ConversationHandler.
+
+Updates already applied to the draft (Telegram redelivers after a crash) are
+recognised by their update_id and only re-ask the current question.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+from telegram import Message, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from handlers import keyboards as kb
+from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
+from handlers.i18n import Html, t
+from handlers.render import draft_summary, unit_path
+from store.errors import StoreError
+from store.models import (
+    ATTACHMENT_BYTES_MAX,
+    ATTACHMENTS_MAX,
+    DESIRED_MAX,
+    DETAILS_MAX,
+    PEOPLE_MAX,
+    SUBJECT_MAX,
+    AttachmentIn,
+    Draft,
+    DraftData,
+    Petitioner,
+)
+from store.org import CategoryKind
+
+log = logging.getLogger(__name__)
+
+NAME = "intake"
+
+CATEGORY = "category"
+UNIT = "unit"
+SUBJECT = "subject"
+DETAILS = "details"
+ATTACHMENTS = "attachments"
+IDENTITY = "identity"
+REVIEW = "review"
+PEOPLE = "people"  # optional, reached from the review screen
+DESIRED = "desired"  # optional, reached from the review screen
+
+STEPS = [CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, REVIEW]
+EDITABLE = {CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, PEOPLE, DESIRED}
+
+StepFn = Callable[[Update, Context, Draft], Awaitable[str]]
+
+
+def step_label(lang: str, step: str) -> Html:
+    number = STEPS.index(step) + 1 if step in STEPS else len(STEPS)
+    return t(lang, "intake.step", n=number, total=len(STEPS))
+
+
+def _petitioner_name(update: Update) -> str:
+    user = update.effective_user
+    return user.full_name if user else ""
+
+
+# ----------------------------------------------------------------- questions
+
+
+async def ask(update: Update, context: Context, step: str, draft: DraftData) -> None:
+    """Ask the question of ``step``; every step has Back and Cancel."""
+    lang = await lang_of(update, context)
+    org = deps(context).org
+    label = step_label(lang, step)
+    first = step == CATEGORY
+    back = None if first and not draft.editing else "in:back"
+    if step == CATEGORY:
+        buttons = [kb.button(c.name.get(lang), f"in:cat:{c.id}") for c in org.categories]
+        await show(update, context, t(lang, "intake.choose_category", step=label),
+                   kb.markup([*kb.grid(buttons), kb.nav_row(lang, back=back)]))
+    elif step == UNIT:
+        here = draft.unit_browse
+        children = org.children(here) if here else org.roots()
+        rows = []
+        if here:
+            rows.append([kb.button(t(lang, "intake.unit_here", name=org.unit(here).name.get(lang)), f"in:here:{here}")])
+        rows += kb.grid(kb.button(u.name.get(lang), f"in:unit:{u.id}") for u in children)
+        path = unit_path(org, here, lang) if here else "—"
+        await show(update, context, t(lang, "intake.choose_unit", step=label, path=path),
+                   kb.markup([*rows, kb.nav_row(lang)]))
+    elif step == SUBJECT:
+        await show(update, context, t(lang, "intake.ask_subject", step=label, max=SUBJECT_MAX),
+                   kb.markup([kb.nav_row(lang)]))
+    elif step == DETAILS:
+        await show(update, context, t(lang, "intake.ask_details", step=label, max=DETAILS_MAX),
+                   kb.markup([kb.nav_row(lang)]))
+    elif step == ATTACHMENTS:
+        finish = kb.button(t(lang, "common.done" if draft.attachments else "common.skip"), "in:done")
+        await show(update, context, t(lang, "intake.ask_attachments", step=label, max=ATTACHMENTS_MAX),
+                   kb.markup([[finish], kb.nav_row(lang)]))
+    elif step == IDENTITY:
+        text = t(lang, "intake.ask_identity", step=label)
+        category = org.category(draft.category or "")
+        if category is not None and category.kind is CategoryKind.REPORT:
+            text = Html(text + "\n" + t(lang, "intake.identity_report_default"))
+        await show(update, context, text, kb.markup([
+            [kb.button(t(lang, "intake.identity_real"), "in:id:real")],
+            [kb.button(t(lang, "intake.identity_confidential"), "in:id:conf")],
+            kb.nav_row(lang),
+        ]))
+    elif step == PEOPLE:
+        await show(update, context, t(lang, "intake.ask_people"), kb.markup([kb.nav_row(lang)]))
+    elif step == DESIRED:
+        await show(update, context, t(lang, "intake.ask_desired", max=DESIRED_MAX),
+                   kb.markup([kb.nav_row(lang)]))
+    elif step == REVIEW:
+        await show_review(update, context, draft, lang)
+
+
+async def show_review(update: Update, context: Context, draft: DraftData, lang: str) -> None:
+    store = deps(context).store
+    user_id = update.effective_user.id  # type: ignore[union-attr]
+    pseudonym = await store.pseudonym(user_id)
+    parts = draft_summary(draft, deps(context).org, lang, name=_petitioner_name(update), pseudonym=pseudonym)
+    head = Html(t(lang, "intake.review", step=step_label(lang, REVIEW)) + "\n\n" + parts[0])
+    edits = [
+        kb.button(t(lang, f"intake.edit_{field}"), f"in:edit:{field}")
+        for field in ("category", "unit", "subject", "details", "attachments", "identity", "people", "desired")
+    ]
+    keyboard = kb.markup([
+        [kb.button(t(lang, "intake.submit"), f"in:submit:{draft.draft_id}")],
+        *kb.grid(edits, 3),
+        [kb.button(t(lang, "common.cancel"), "in:cancel")],
+    ])
+    if len(parts) == 1:
+        await show(update, context, Html(head + "\n\n" + t(lang, "intake.review_hint")), keyboard)
+        return
+    await show(update, context, head)
+    for part in parts[1:-1]:
+        await send(update, context, part)
+    await send(update, context, Html(parts[-1] + "\n\n" + t(lang, "intake.review_hint")), keyboard)
+
+
+# ------------------------------------------------------------- step plumbing
+
+
+async def go(update: Update, context: Context, draft: DraftData, step: str) -> str:
+    """Save the draft at ``step`` (with this update's id), then ask that step's question."""
+    if step == REVIEW:
+        draft.editing = False
+    user_id = update.effective_user.id  # type: ignore[union-attr]
+    await deps(context).store.save_draft(user_id, step, draft, update.update_id)
+    await ask(update, context, step, draft)
+    return step
+
+
+def after(step: str, draft: DraftData) -> str:
+    """The step that follows ``step``: back to review when editing from there."""
+    if draft.editing or step in (PEOPLE, DESIRED):
+        return REVIEW
+    return STEPS[STEPS.index(step) + 1]
+
+
+def before(step: str, draft: DraftData) -> str:
+    if draft.editing or step in (PEOPLE, DESIRED):
+        return REVIEW
+    index = STEPS.index(step)
+    return STEPS[max(index - 1, 0)]
+
+
+def with_draft(fn: StepFn) -> Callable[[Update, Context], Awaitable[str | int]]:
+    """Load the draft; skip updates already applied; turn refusals into polite answers."""
+
+    @wraps(fn)
+    async def wrapper(update: Update, context: Context) -> str | int:
+        await answer_query(update)
+        user = update.effective_user
+        if user is None:
+            return ConversationHandler.END
+        store = deps(context).store
+        draft = await store.get_draft(user.id)
+        if draft is None or draft.step is None:
+            if _data(update).startswith("in:submit:"):
+                return await on_submit_again(update, context)
+            # The draft was submitted or cancelled meanwhile (or another device did it).
+            lang = await lang_of(update, context)
+            await send(update, context, t(lang, "common.expired_button"))
+            return ConversationHandler.END
+        if draft.last_update_id is not None and update.update_id <= draft.last_update_id:
+            await ask(update, context, draft.step, draft.data)
+            return draft.step
+        try:
+            return await fn(update, context, draft)
+        except StoreError as error:
+            lang = await lang_of(update, context)
+            await send(update, context, error_text(lang, error))
+            return draft.step
+
+    return wrapper
+
+
+def _data(update: Update) -> str:
+    query = update.callback_query
+    return (query.data or "") if query else ""
+
+
+# --------------------------------------------------------------- entry, exit
+
+
+async def new(update: Update, context: Context) -> str:
+    """/new: start a draft, or offer to continue the one that exists."""
+    user = update.effective_user
+    assert user is not None
+    store = deps(context).store
+    lang = await lang_of(update, context)
+    existing = await store.get_draft(user.id)
+    if existing is not None and existing.step:
+        await send(update, context, t(lang, "intake.draft_exists", step=step_label(lang, existing.step)),
+                   kb.markup([[kb.button(t(lang, "intake.continue"), "in:cont"),
+                               kb.button(t(lang, "intake.restart"), "in:restart")]]))
+        return existing.step
+    return await go(update, context, DraftData(), CATEGORY)
+
+
+async def resume(update: Update, context: Context) -> str | int:
+    await answer_query(update)
+    user = update.effective_user
+    assert user is not None
+    draft = await deps(context).store.get_draft(user.id)
+    if draft is None or not draft.step:
+        return await go(update, context, DraftData(), CATEGORY)
+    lang = await lang_of(update, context)
+    await send(update, context, t(lang, "intake.resumed"))
+    await ask(update, context, draft.step, draft.data)
+    return draft.step
+
+
+async def restart(update: Update, context: Context) -> str:
+    await answer_query(update)
+    return await go(update, context, DraftData(), CATEGORY)
+
+
+async def cancel(update: Update, context: Context) -> int:
+    await answer_query(update)
+    user = update.effective_user
+    assert user is not None
+    lang = await lang_of(update, context)
+    store = deps(context).store
+    if await store.get_draft(user.id) is None:
+        await send(update, context, t(lang, "intake.nothing_to_cancel"))
+        return ConversationHandler.END
+    await store.discard_draft(user.id)
+    await show(update, context, t(lang, "intake.cancelled"))
+    return ConversationHandler.END
+
+
+# ------------------------------------------------------------------- steps
+
+
+@with_draft
+async def on_back(update: Update, context: Context, draft: Draft) -> str:
+    data = draft.data
+    if draft.step == UNIT and data.unit_browse:
+        parent = deps(context).org.unit(data.unit_browse).parent
+        data.unit_browse = parent
+        return await go(update, context, data, UNIT)
+    target = before(draft.step or CATEGORY, data)
+    data.editing = False if target == REVIEW else data.editing
+    return await go(update, context, data, target)
+
+
+@with_draft
+async def on_category(update: Update, context: Context, draft: Draft) -> str:
+    org = deps(context).org
+    category = org.category(_data(update).removeprefix("in:cat:"))
+    if category is None:
+        return await go(update, context, draft.data, CATEGORY)
+    draft.data.category = category.id
+    if category.kind is CategoryKind.REPORT and draft.data.confidential is None:
+        draft.data.confidential = True
+    return await go(update, context, draft.data, after(CATEGORY, draft.data))
+
+
+@with_draft
+async def on_unit(update: Update, context: Context, draft: Draft) -> str:
+    org = deps(context).org
+    verb, _, unit_id = _data(update).removeprefix("in:").partition(":")
+    unit = org.unit(unit_id)
+    if unit is None:
+        return await go(update, context, draft.data, UNIT)
+    if verb == "unit" and org.children(unit.id):
+        draft.data.unit_browse = unit.id
+        return await go(update, context, draft.data, UNIT)
+    draft.data.unit = unit.id
+    draft.data.unit_browse = None
+    return await go(update, context, draft.data, after(UNIT, draft.data))
+
+
+def _text_step(step: str, limit: int, too_long: str, field: str) -> StepFn:
+    async def handler(update: Update, context: Context, draft: Draft) -> str:
+        lang = await lang_of(update, context)
+        text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
+        if not text:
+            await send(update, context, t(lang, "intake.text_empty"))
+            return step
+        if len(text) > limit:
+            await send(update, context, t(lang, too_long, max=limit, length=len(text)))
+            return step
+        setattr(draft.data, field, text)
+        return await go(update, context, draft.data, after(step, draft.data))
+
+    handler.__name__ = f"on_{field}"
+    return with_draft(handler)  # type: ignore[return-value]
+
+
+on_subject = _text_step(SUBJECT, SUBJECT_MAX, "intake.subject_too_long", "subject")
+on_details = _text_step(DETAILS, DETAILS_MAX, "intake.details_too_long", "details")
+on_desired = _text_step(DESIRED, DESIRED_MAX, "intake.desired_too_long", "desired_outcome")
+
+
+@with_draft
+async def on_people(update: Update, context: Context, draft: Draft) -> str:
+    lang = await lang_of(update, context)
+    text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
+    if not text.isdigit() or not 1 <= int(text) <= PEOPLE_MAX:
+        await send(update, context, t(lang, "intake.people_invalid"))
+        return PEOPLE
+    draft.data.people = int(text)
+    return await go(update, context, draft.data, REVIEW)
+
+
+def attachment_of(message: Message) -> AttachmentIn | None:
+    """The file a message carries, as the store records it."""
+    if message.photo:
+        photo = message.photo[-1]
+        return AttachmentIn(kind="photo", file_id=photo.file_id,
+                            file_unique_id=photo.file_unique_id, size=photo.file_size)
+    for kind in ("document", "voice", "video", "audio", "video_note"):
+        media = getattr(message, kind)
+        if media is not None:
+            return AttachmentIn(
+                kind=kind,
+                file_id=media.file_id,
+                file_unique_id=media.file_unique_id,
+                file_name=getattr(media, "file_name", None),
+                mime_type=getattr(media, "mime_type", None),
+                size=media.file_size,
+            )
+    return None
+
+
+@with_draft
+async def on_attachment(update: Update, context: Context, draft: Draft) -> str:
+    lang = await lang_of(update, context)
+    attachment = attachment_of(update.effective_message)  # type: ignore[arg-type]
+    if attachment is None:
+        await send(update, context, t(lang, "intake.attachment_hint"))
+        return ATTACHMENTS
+    if attachment.size is not None and attachment.size > ATTACHMENT_BYTES_MAX:
+        await send(update, context, t(lang, "intake.attachment_too_big"))
+        return ATTACHMENTS
+    if len(draft.data.attachments) >= ATTACHMENTS_MAX:
+        await send(update, context, t(lang, "intake.attachment_limit", max=ATTACHMENTS_MAX))
+        return ATTACHMENTS
+    draft.data.attachments.append(attachment)
+    user_id = update.effective_user.id  # type: ignore[union-attr]
+    await deps(context).store.save_draft(user_id, ATTACHMENTS, draft.data, update.update_id)
+    await send(update, context, t(lang, "intake.attachment_added", count=len(draft.data.attachments)),
+               kb.markup([[kb.button(t(lang, "common.done"), "in:done")]]))
+    return ATTACHMENTS
+
+
+@with_draft
+async def on_attachments_done(update: Update, context: Context, draft: Draft) -> str:
+    return await go(update, context, draft.data, after(ATTACHMENTS, draft.data))
+
+
+@with_draft
+async def on_identity(update: Update, context: Context, draft: Draft) -> str:
+    draft.data.confidential = _data(update) == "in:id:conf"
+    return await go(update, context, draft.data, after(IDENTITY, draft.data))
+
+
+@with_draft
+async def on_edit(update: Update, context: Context, draft: Draft) -> str:
+    field = _data(update).removeprefix("in:edit:")
+    if field not in EDITABLE or draft.step != REVIEW:
+        return await go(update, context, draft.data, draft.step or REVIEW)
+    draft.data.editing = True
+    if field == UNIT:
+        draft.data.unit_browse = None
+    return await go(update, context, draft.data, field)
+
+
+@with_draft
+async def on_submit(update: Update, context: Context, draft: Draft) -> str | int:
+    lang = await lang_of(update, context)
+    user = update.effective_user
+    assert user is not None
+    store = deps(context).store
+    petitioner = Petitioner(id=user.id, name=user.full_name, language=lang)
+    result = await store.submit(petitioner, draft.data, submit_key=draft.data.draft_id)
+    await receipt(update, context, result.case.number, result.case.accept_due.isoformat(), lang)
+    return ConversationHandler.END
+
+
+async def receipt(update: Update, context: Context, number: str, due: str, lang: str) -> None:
+    await show(update, context, t(lang, "intake.receipt", number=number, due=due))
+
+
+async def on_submit_again(update: Update, context: Context) -> int:
+    """A Submit tap whose draft is gone: a redelivery after the case was stored."""
+    await answer_query(update)
+    user = update.effective_user
+    assert user is not None
+    lang = await lang_of(update, context)
+    key = _data(update).removeprefix("in:submit:")
+    case = await deps(context).store.case_by_submit_key(user.id, key)
+    if case is None:
+        await send(update, context, t(lang, "common.expired_button"))
+    else:
+        await receipt(update, context, case.number, case.accept_due.isoformat(), lang)
+    return ConversationHandler.END
+
+
+# ------------------------------------------------------- the unexpected input
+
+
+@with_draft
+async def on_unexpected(update: Update, context: Context, draft: Draft) -> str:
+    """Anything the current step cannot use gets a hint; the draft stays as it is."""
+    lang = await lang_of(update, context)
+    step = draft.step or CATEGORY
+    if update.edited_message is not None:
+        await send(update, context, t(lang, "intake.edited_ignored"))
+        return step
+    message = update.effective_message
+    if message is not None and message.text and message.text.startswith("/"):
+        await send(update, context, t(lang, "common.unknown_command"))
+        return step
+    if step in (SUBJECT, DETAILS, PEOPLE, DESIRED):
+        await send(update, context, t(lang, "intake.text_expected"))
+    elif step == ATTACHMENTS:
+        await send(update, context, t(lang, "intake.attachment_hint"))
+    else:
+        await send(update, context, t(lang, "intake.button_expected"))
+    await ask(update, context, step, draft.data)
+    return step
+
+
+async def on_stale_button(update: Update, context: Context) -> str | None:
+    """A button from an earlier step: say so, and stay where we are."""
+    lang = await lang_of(update, context)
+    await answer_query(update, t(lang, "common.expired_button"))
+    return None
+
+
+def build() -> ConversationHandler:
+    private = filters.ChatType.PRIVATE
+    text = filters.TEXT & ~filters.COMMAND & private & filters.UpdateType.MESSAGE
+    media = (
+        filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.AUDIO
+        | filters.VIDEO_NOTE
+    ) & private & filters.UpdateType.MESSAGE
+    back = CallbackQueryHandler(on_back, pattern=r"^in:back$")
+    return ConversationHandler(
+        name=NAME,
+        persistent=True,
+        allow_reentry=True,
+        per_chat=False,
+        per_user=True,
+        entry_points=[
+            CommandHandler("new", new, filters=private),
+            CallbackQueryHandler(resume, pattern=r"^in:cont$"),
+            CallbackQueryHandler(restart, pattern=r"^in:restart$"),
+        ],
+        states={
+            CATEGORY: [CallbackQueryHandler(on_category, pattern=r"^in:cat:"), back],
+            UNIT: [CallbackQueryHandler(on_unit, pattern=r"^in:(unit|here):"), back],
+            SUBJECT: [MessageHandler(text, on_subject), back],
+            DETAILS: [MessageHandler(text, on_details), back],
+            ATTACHMENTS: [
+                MessageHandler(media, on_attachment),
+                CallbackQueryHandler(on_attachments_done, pattern=r"^in:done$"),
+                back,
+            ],
+            IDENTITY: [CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf)$"), back],
+            REVIEW: [
+                CallbackQueryHandler(on_submit, pattern=r"^in:submit:"),
+                CallbackQueryHandler(on_edit, pattern=r"^in:edit:"),
+            ],
+            PEOPLE: [MessageHandler(text, on_people), back],
+            DESIRED: [MessageHandler(text, on_desired), back],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CallbackQueryHandler(cancel, pattern=r"^in:cancel$"),
+            CallbackQueryHandler(resume, pattern=r"^in:cont$"),
+            CallbackQueryHandler(restart, pattern=r"^in:restart$"),
+            CallbackQueryHandler(on_stale_button, pattern=r"^in:"),
+            MessageHandler(filters.ALL & private, on_unexpected),
+        ],
+    )
+
+
+def submit_outside_conversation() -> CallbackQueryHandler:
+    """Catches a redelivered Submit once the conversation has already ended."""
+    return CallbackQueryHandler(on_submit_again, pattern=r"^in:submit:")

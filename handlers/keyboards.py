@@ -1,0 +1,48 @@
+"""Inline keyboards. Buttons carry a short action and an id, never user text.
+
+Callback data is at most 64 bytes (Bot API): ``prefix:verb[:argument]``.
+Organisation ids are checked to fit when the organisation file is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from handlers.i18n import t
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    assert len(data.encode()) <= 64, data
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def grid(buttons: Iterable[InlineKeyboardButton], columns: int = 2) -> list[list[InlineKeyboardButton]]:
+    items = list(buttons)
+    return [items[i : i + columns] for i in range(0, len(items), columns)]
+
+
+def markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([list(row) for row in rows if row])
+
+
+def nav_row(lang: str, *, back: str | None = "in:back", cancel: str = "in:cancel") -> list[InlineKeyboardButton]:
+    row = []
+    if back:
+        row.append(button(t(lang, "common.back"), back))
+    row.append(button(t(lang, "common.cancel"), cancel))
+    return row
+
+
+def language_choice() -> InlineKeyboardMarkup:
+    return markup([[button("中文", "lang:zh"), button("English", "lang:en")]])
+
+
+def staff_card(lang: str, number: str) -> InlineKeyboardMarkup:
+    return markup(
+        [
+            [button(t(lang, "staff.accept"), f"st:acc:{number}"), button(t(lang, "staff.decline"), f"pr:dec:{number}")],
+            [button(t(lang, "staff.assign_me"), f"st:me:{number}"), button(t(lang, "staff.reply"), f"pr:rep:{number}")],
+        ]
+    )

@@ -1,0 +1,88 @@
+"""Outbox rows rendered into messages, in the recipient's language.
+
+The store records *that* someone must be told (kind, case, event); this
+module decides *what* they read. Rendering happens at send time, so a
+recipient who switches language meanwhile reads the new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardMarkup
+
+from handlers import keyboards as kb
+from handlers.i18n import Html, language_for, t
+from handlers.render import case_card, category_name, unit_name
+from store.models import Attachment, OutboxItem
+from store.service import SqliteStore
+
+
+@dataclass
+class Outgoing:
+    """One message to send: text with optional buttons, or a file to re-send."""
+
+    text: Html | None = None
+    markup: InlineKeyboardMarkup | None = None
+    attachment: Attachment | None = None
+
+
+PETITIONER_TEXTS = {
+    "accept": "notify.accepted",
+    "decline": "notify.declined",
+    "reply": "notify.reply",
+    "extend": "notify.extended",
+    "decide": "notify.decided",
+    "transfer": "notify.transferred",
+    "withdraw": "notify.withdrawn",
+}
+
+HEADERS = {"submit": "staff.new_case", "transfer": "staff.transferred_case", "assign": "staff.assigned_case"}
+
+
+async def render(item: OutboxItem, store: SqliteStore) -> list[Outgoing]:
+    """The messages that deliver ``item``; empty if there is nothing left to say."""
+    lang = language_for(await store.user_language(item.chat_id))
+    case = await store.case_by_id(item.case_id) if item.case_id is not None else None
+    event = await store.event(item.event_id) if item.event_id is not None else None
+    if case is None:
+        return []
+    org = store.org
+    if item.kind == "case_card":
+        files = await store.attachments(case.id)
+        header = t(lang, HEADERS.get(event.action if event else "submit", "staff.new_case"))
+        parts = case_card(case, org, lang, header=header, attachments=len(files))
+        out = [Outgoing(text=part) for part in parts]
+        out[-1].markup = kb.staff_card(lang, case.number)
+        if event is not None and event.action == "submit":
+            out += [Outgoing(attachment=a) for a in files]
+        return out
+    if item.kind == "group_new_case":
+        return [Outgoing(text=t(lang, "staff.group_new_case", number=case.number,
+                                category=category_name(org, case.category, lang),
+                                unit=unit_name(org, case.unit, lang)))]
+    if event is None:
+        return []
+    if item.kind == "petitioner_event":
+        key = PETITIONER_TEXTS.get(event.action)
+        if key is None:
+            return [Outgoing(text=t(lang, "notify.generic", number=case.number, what=t(lang, f"event.{event.action}")))]
+        return [Outgoing(text=t(
+            lang,
+            key,
+            number=case.number,
+            due=str(event.data.get("answer_due") or case.answer_due or ""),
+            reason=event.body or "",
+            text=event.body or "",
+            where=t(lang, "notify.where_else"),
+            days=event.data.get("days", ""),
+            decision=t(lang, f"decision.{event.data['decision']}") if "decision" in event.data else "",
+            unit=unit_name(org, event.data.get("to_unit", case.unit), lang),
+        ))]
+    if item.kind == "staff_event":
+        if event.action == "withdraw":
+            return [Outgoing(text=t(lang, "staff.petitioner_withdrew", number=case.number))]
+        out = [Outgoing(text=t(lang, "staff.petitioner_added", number=case.number, text=event.body or ""))]
+        files = [a for a in await store.attachments(case.id) if a.event_id == event.id]
+        return out + [Outgoing(attachment=a) for a in files]
+    return []

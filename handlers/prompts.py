@@ -1,0 +1,142 @@
+"""Actions that need a typed text: tap a button, the bot asks, the next text answers.
+
+A tapped prompt button is remembered in the store before the question is
+sent, so the answer is understood even after a restart. The conversation
+state is the prompt's kind; its case number lives with it in the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from telegram import ForceReply, Update
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from handlers.common import Context, answer_query, deps, error_text, lang_of, send
+from handlers.i18n import t
+from store.errors import StoreError
+from store.models import Actor, Case
+from store.service import SqliteStore
+from store.workflow import Action
+
+NAME = "prompt"
+
+Perform = Callable[[SqliteStore, Actor, str, str], Awaitable[Case]]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    ask: str  # text key of the question
+    done: str  # text key of the confirmation
+    perform: Perform
+    staff_only: bool
+
+
+def _act(action: Action) -> Perform:
+    async def perform(store: SqliteStore, actor: Actor, number: str, text: str) -> Case:
+        return await store.act(actor, number, action, body=text)
+
+    return perform
+
+
+PROMPTS: dict[str, Prompt] = {
+    "dec": Prompt("staff.ask_decline_reason", "staff.declined", _act(Action.DECLINE), True),
+    "rep": Prompt("staff.ask_reply", "staff.replied", _act(Action.REPLY), True),
+}
+
+
+async def begin(update: Update, context: Context) -> str | int:
+    """A prompt button: check the caller may act on the case, then ask for the text."""
+    await answer_query(update)
+    user = update.effective_user
+    assert user is not None
+    _, kind, number = (update.callback_query.data or "").split(":", 2)  # type: ignore[union-attr]
+    prompt = PROMPTS.get(kind)
+    d = deps(context)
+    lang = await lang_of(update, context)
+    actor = d.store.actor(user.id)
+    if prompt is None:
+        await send(update, context, t(lang, "common.expired_button"))
+        return ConversationHandler.END
+    if prompt.staff_only and not actor.is_staff:
+        await send(update, context, t(lang, "staff.not_staff"))
+        return ConversationHandler.END
+    try:
+        await d.store.case_for(actor, number)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return ConversationHandler.END
+    await d.store.set_prompt(user.id, kind, number)
+    await context.bot.send_message(
+        user.id,
+        t(lang, prompt.ask, number=number),
+        parse_mode=ParseMode.HTML,
+        reply_markup=ForceReply(selective=True),
+    )
+    return kind
+
+
+async def answer(update: Update, context: Context) -> str | int:
+    user = update.effective_user
+    assert user is not None
+    d = deps(context)
+    lang = await lang_of(update, context)
+    pending = await d.store.get_prompt(user.id)
+    if pending is None:
+        return ConversationHandler.END
+    kind, number = pending
+    text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
+    if not text:
+        await send(update, context, t(lang, "errors.text_required"))
+        return kind
+    try:
+        await PROMPTS[kind].perform(d.store, d.store.actor(user.id), number, text)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+    else:
+        await send(update, context, t(lang, PROMPTS[kind].done, number=number))
+    await d.store.clear_prompt(user.id)
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: Context) -> int:
+    user = update.effective_user
+    assert user is not None
+    await deps(context).store.clear_prompt(user.id)
+    await send(update, context, t(await lang_of(update, context), "common.cancelled"))
+    return ConversationHandler.END
+
+
+async def leave_for_command(update: Update, context: Context) -> int:
+    """Another command ends the prompt; the command is then handled as usual."""
+    user = update.effective_user
+    assert user is not None
+    await deps(context).store.clear_prompt(user.id)
+    context.application.create_task(context.application.process_update(update), update=update)
+    return ConversationHandler.END
+
+
+async def not_text(update: Update, context: Context) -> None:
+    await send(update, context, t(await lang_of(update, context), "intake.text_expected"))
+
+
+def build() -> ConversationHandler:
+    private = filters.ChatType.PRIVATE
+    text = filters.TEXT & ~filters.COMMAND & private & filters.UpdateType.MESSAGE
+    kinds = "|".join(PROMPTS)
+    return ConversationHandler(
+        name=NAME,
+        persistent=True,
+        allow_reentry=True,
+        per_chat=False,
+        per_user=True,
+        entry_points=[CallbackQueryHandler(begin, pattern=rf"^pr:({kinds}):")],
+        states={kind: [MessageHandler(text, answer)] for kind in PROMPTS},
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            MessageHandler(filters.COMMAND & private, leave_for_command),
+            MessageHandler(private & filters.UpdateType.MESSAGE, not_text),
+        ],
+    )

@@ -1,0 +1,154 @@
+"""Cases, timelines and drafts rendered as Telegram HTML messages.
+
+User text enters a message only through :func:`handlers.i18n.t`, which
+escapes it; long user text is split before escaping so that no message
+exceeds Telegram's 4,096 characters and no entity is cut in half.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from handlers.i18n import Html, escape, t
+from store.models import Case, DraftData, Event
+from store.org import Organization
+
+# Telegram allows 4,096 characters after entity parsing; leave room for a header.
+CHUNK = 3500
+
+
+def split_text(text: str, limit: int = CHUNK) -> list[str]:
+    """Split plain text at line breaks (or hard, when a line is too long)."""
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
+def day(value: date) -> str:
+    return value.isoformat()
+
+
+def moment(value: datetime, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def unit_name(org: Organization, unit_id: str, lang: str) -> str:
+    unit = org.unit(unit_id)
+    return unit.name.get(lang) if unit else unit_id
+
+
+def unit_path(org: Organization, unit_id: str, lang: str) -> str:
+    return org.unit_path(unit_id, lang) if org.unit(unit_id) else unit_id
+
+
+def category_name(org: Organization, category_id: str, lang: str) -> str:
+    category = org.category(category_id)
+    return category.name.get(lang) if category else category_id
+
+
+def status_name(status: str, lang: str) -> Html:
+    return t(lang, f"status.{status}")
+
+
+def petitioner_label(case: Case, lang: str) -> str:
+    """The petitioner as staff may see them: a code name when confidential."""
+    if case.confidential or not case.petitioner_name:
+        return t(lang, "field.pseudonym", code=case.pseudonym)
+    return case.petitioner_name
+
+
+def deadline_line(case: Case, lang: str) -> Html:
+    if case.answer_due is not None and case.status.value in ("accepted", "in_progress"):
+        return t(lang, "cases.answer_due", date=day(case.answer_due))
+    if case.status.value == "submitted":
+        return t(lang, "cases.accept_due", date=day(case.accept_due))
+    return Html("")
+
+
+def case_card(
+    case: Case, org: Organization, lang: str, *, header: Html, attachments: int
+) -> list[Html]:
+    """The staff's case card: header and facts, then the details in as many parts as needed."""
+    facts = t(
+        lang,
+        "staff.card",
+        category=category_name(org, case.category, lang),
+        unit=unit_path(org, case.unit, lang),
+        petitioner=petitioner_label(case, lang),
+        subject=case.subject,
+        status=status_name(case.status.value, lang),
+        deadline=deadline_line(case, lang),
+        attachments=t(lang, "field.attachments_count", count=attachments),
+    )
+    if not case.confidential and case.petitioner_phone:
+        facts = Html(facts + "\n" + t(lang, "staff.phone", phone=case.petitioner_phone))
+    title = t(lang, "staff.card_title", number=case.number)
+    parts = split_text(case.details)
+    first = Html(f"{header}\n{title}\n{facts}\n\n" + t(lang, "staff.card_details", details=parts[0]))
+    rest = [
+        t(lang, "staff.card_details_part", part=index, details=part)
+        for index, part in enumerate(parts[1:], start=2)
+    ]
+    return [first, *rest]
+
+
+def timeline(events: list[Event], lang: str, tz: ZoneInfo) -> Html:
+    lines = [t(lang, "cases.timeline_title")]
+    for event in events:
+        lines.append(
+            t(lang, "cases.timeline_item", date=moment(event.at, tz), what=t(lang, f"event.{event.action}"))
+        )
+    return Html("\n".join(lines))
+
+
+def case_view(case: Case, events: list[Event], lang: str, tz: ZoneInfo) -> Html:
+    """What the petitioner sees of their own case: status, deadline, dated record."""
+    head = t(
+        lang,
+        "cases.view",
+        number=case.number,
+        subject=case.subject,
+        status=status_name(case.status.value, lang),
+        deadline=deadline_line(case, lang),
+    )
+    return Html(head.rstrip() + "\n\n" + timeline(events, lang, tz))
+
+
+def draft_summary(
+    draft: DraftData, org: Organization, lang: str, *, name: str, pseudonym: str
+) -> list[Html]:
+    """The review screen: every field the petitioner entered, escaped, in parts."""
+    identity = (
+        t(lang, "field.confidential", pseudonym=t(lang, "field.pseudonym", code=pseudonym))
+        if draft.confidential
+        else t(lang, "field.real_name", name=name)
+    )
+    rows = [
+        (t(lang, "field.category"), category_name(org, draft.category or "", lang)),
+        (t(lang, "field.unit"), unit_path(org, draft.unit or "", lang)),
+        (t(lang, "field.subject"), draft.subject or ""),
+        (t(lang, "field.attachments"), t(lang, "field.attachments_count", count=len(draft.attachments))),
+        (t(lang, "field.identity"), identity),
+    ]
+    if draft.people:
+        rows.append((t(lang, "field.people"), str(draft.people)))
+    if draft.desired_outcome:
+        rows.append((t(lang, "field.desired"), draft.desired_outcome))
+    facts = "\n".join(t(lang, "field.row", label=label, value=value) for label, value in rows)
+    parts = split_text(draft.details or "")
+    first = Html(f"{facts}\n" + t(lang, "field.details_block", details=parts[0]))
+    return [first, *(escape(part) for part in parts[1:])]

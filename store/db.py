@@ -1,0 +1,131 @@
+"""SQLite connection, ordered migrations and the transaction helper.
+
+One aiosqlite connection per process serves every coroutine. SQLite allows a
+single writer at a time anyway, and a single connection means a transaction
+can never interleave with another coroutine's statements: the asyncio lock
+below makes each ``transaction()`` block exclusive within the process, while
+``BEGIN IMMEDIATE`` and the busy timeout keep a second process (a CLI backup,
+a report) from corrupting or blocking it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The ordered schema migrations shipped in ``store/migrations``.
+
+    Files are named ``NNNN_what.sql``; the number is the ``user_version`` the
+    database has after the file has run.
+    """
+    found: list[tuple[int, str, str]] = []
+    for entry in resources.files("store.migrations").iterdir():
+        name = entry.name
+        if not name.endswith(".sql"):
+            continue
+        number = int(name.split("_", 1)[0])
+        found.append((number, name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [n for n, _, _ in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..N without gaps, got {numbers}")
+    return found
+
+
+class Database:
+    """The process's connection to the case database."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> "Database":
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        if str(path) != ":memory:":
+            await conn.execute("PRAGMA journal_mode = WAL")
+            # NORMAL is durable in WAL mode against process crashes; only an
+            # OS crash or power loss can lose the last transactions.
+            await conn.execute("PRAGMA synchronous = NORMAL")
+        db = cls(conn, str(path))
+        await db.migrate()
+        return db
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def schema_version(self) -> int:
+        async with self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0])
+
+    async def migrate(self) -> int:
+        """Apply every migration newer than the file's ``user_version``.
+
+        Each migration runs in its own transaction together with the version
+        bump, so a crash leaves the database at a clean version boundary.
+        """
+        current = await self.schema_version()
+        for number, name, sql in migrations():
+            if number <= current:
+                continue
+            log.info("applying migration %s", name)
+            async with self.transaction() as conn:
+                for statement in _split_sql(sql):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {number}")
+            current = number
+        return current
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """An exclusive write transaction: committed on exit, rolled back on error."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A consistent read: waits for any write transaction of this process."""
+        async with self._lock:
+            yield self.conn
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (executescript would COMMIT on its own)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        buffer += line
+        if line.rstrip().endswith(";") and sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+

@@ -1,0 +1,103 @@
+"""The append-only event journal with its SHA-256 hash chain.
+
+Each event's hash covers the previous event's hash and the event's own
+content, so changing, inserting or deleting any row breaks every link after
+it. ``verify`` recomputes the chain from the first row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+GENESIS = "0" * 64
+
+
+def event_hash(prev_hash: str, content: dict[str, Any]) -> str:
+    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+def _content(row: dict[str, Any]) -> dict[str, Any]:
+    """The hashed fields of an event (``data`` as its stored JSON text)."""
+    return {
+        "id": row["id"],
+        "case_id": row["case_id"],
+        "at": row["at"],
+        "actor_id": row["actor_id"],
+        "actor_role": row["actor_role"],
+        "action": row["action"],
+        "status_after": row["status_after"],
+        "body": row["body"],
+        "data": row["data"],
+        "public": int(row["public"]),
+    }
+
+
+async def append(
+    conn: aiosqlite.Connection,
+    *,
+    case_id: int,
+    at: str,
+    actor_id: int | None,
+    actor_role: str,
+    action: str,
+    status_after: str,
+    body: str | None,
+    data: dict[str, Any],
+    public: bool,
+) -> int:
+    """Append one event inside the caller's transaction; returns its id."""
+    async with conn.execute("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1") as cur:
+        last = await cur.fetchone()
+    prev_hash = last["hash"] if last else GENESIS
+    event_id = (last["id"] if last else 0) + 1
+    row = {
+        "id": event_id,
+        "case_id": case_id,
+        "at": at,
+        "actor_id": actor_id,
+        "actor_role": actor_role,
+        "action": action,
+        "status_after": status_after,
+        "body": body,
+        "data": json.dumps(data, ensure_ascii=False, sort_keys=True),
+        "public": int(public),
+    }
+    digest = event_hash(prev_hash, _content(row))
+    await conn.execute(
+        "INSERT INTO events (id, case_id, at, actor_id, actor_role, action, status_after,"
+        " body, data, public, prev_hash, hash)"
+        " VALUES (:id, :case_id, :at, :actor_id, :actor_role, :action, :status_after,"
+        " :body, :data, :public, :prev_hash, :hash)",
+        {**row, "prev_hash": prev_hash, "hash": digest},
+    )
+    return event_id
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_event_id: int | None = None
+    reason: str = ""
+
+
+async def verify(conn: aiosqlite.Connection) -> VerifyResult:
+    """Recompute the chain; report the first event whose link does not hold."""
+    prev_hash = GENESIS
+    checked = 0
+    async with conn.execute("SELECT * FROM events ORDER BY id") as cur:
+        async for raw in cur:
+            row = dict(raw)
+            if row["prev_hash"] != prev_hash:
+                return VerifyResult(False, checked, row["id"], "previous hash does not match")
+            if event_hash(prev_hash, _content(row)) != row["hash"]:
+                return VerifyResult(False, checked, row["id"], "content does not match its hash")
+            prev_hash = row["hash"]
+            checked += 1
+    return VerifyResult(True, checked)

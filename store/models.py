@@ -1,0 +1,199 @@
+"""The store's records as pydantic models: what crosses the store's edge.
+
+Handlers receive these and never see SQL rows, so a PostgreSQL store can hand
+back the same objects.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Status(StrEnum):
+    SUBMITTED = "submitted"  # 登记
+    ACCEPTED = "accepted"  # 受理
+    DECLINED = "declined"  # 不予受理
+    IN_PROGRESS = "in_progress"  # 办理中
+    DECIDED = "decided"  # 已答复
+    REVIEW = "review"  # 复查中
+    REREVIEW = "rereview"  # 复核中
+    CLOSED = "closed"  # 办结
+    WITHDRAWN = "withdrawn"  # 撤回
+
+
+OPEN_STATUSES = frozenset(
+    {Status.SUBMITTED, Status.ACCEPTED, Status.IN_PROGRESS, Status.REVIEW, Status.REREVIEW}
+)
+
+
+class Decision(StrEnum):
+    SUPPORT = "support"  # 予以支持
+    EXPLAIN = "explain"  # 解释说明
+    REJECT = "reject"  # 不予支持
+
+
+class ActorRole(StrEnum):
+    PETITIONER = "petitioner"
+    OFFICER = "officer"
+    LEADER = "leader"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+class Actor(BaseModel):
+    """Who performs an action; staff roles come from the organisation file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int | None
+    role: ActorRole
+    name: str = ""
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (ActorRole.OFFICER, ActorRole.LEADER, ActorRole.ADMIN)
+
+
+SYSTEM = Actor(id=None, role=ActorRole.SYSTEM)
+
+
+class AttachmentIn(BaseModel):
+    """A file the petitioner sent, as Telegram describes it."""
+
+    kind: str
+    file_id: str
+    file_unique_id: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+
+
+class Attachment(AttachmentIn):
+    id: int
+    case_id: int
+    event_id: int | None
+    added_at: datetime
+
+
+# Limits of what a petition may hold (Telegram lets bots download files up to 20 MB).
+SUBJECT_MAX = 100
+DETAILS_MAX = 4000
+DESIRED_MAX = 500
+ATTACHMENTS_MAX = 10
+ATTACHMENT_BYTES_MAX = 20 * 1024 * 1024
+PEOPLE_MAX = 10000
+
+
+class DraftData(BaseModel):
+    """What the petitioner has entered so far; stored at every step."""
+
+    # Identifies this draft's submission: a redelivered Submit carries it again.
+    draft_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    category: str | None = None
+    unit: str | None = None
+    subject: str | None = None
+    details: str | None = None
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+    confidential: bool | None = None
+    phone: str | None = None
+    people: int | None = None
+    desired_outcome: str | None = None
+    # Intake bookkeeping: editing from the review screen, the unit being browsed.
+    editing: bool = False
+    unit_browse: str | None = None
+
+
+class Draft(BaseModel):
+    user_id: int
+    step: str | None
+    data: DraftData
+    last_update_id: int | None
+    updated_at: datetime
+
+
+class Petitioner(BaseModel):
+    """The submitting Telegram user, as far as the case needs to know."""
+
+    id: int
+    name: str
+    language: str | None = None
+
+
+class Case(BaseModel):
+    id: int
+    number: str
+    petitioner_id: int
+    petitioner_name: str | None
+    petitioner_phone: str | None
+    confidential: bool
+    pseudonym: str
+    category: str
+    kind: str
+    unit: str
+    subject: str
+    details: str
+    people: int | None
+    desired_outcome: str | None
+    status: Status
+    assignee_id: int | None
+    decision: Decision | None
+    rating: str | None
+    submitted_at: datetime
+    accepted_at: datetime | None
+    decided_at: datetime | None
+    closed_at: datetime | None
+    accept_due: date
+    answer_due: date | None
+    extended_days: int
+    language: str | None
+    updated_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class Event(BaseModel):
+    id: int
+    case_id: int
+    at: datetime
+    actor_id: int | None
+    actor_role: ActorRole
+    action: str
+    status_after: Status
+    body: str | None
+    data: dict[str, Any]
+    public: bool
+
+
+class OutboxItem(BaseModel):
+    id: int
+    chat_id: int
+    kind: str
+    case_id: int | None
+    event_id: int | None
+    params: dict[str, Any]
+    created_at: datetime
+    due_at: datetime
+    attempts: int
+    progress: int
+
+
+class SubmitResult(BaseModel):
+    case: Case
+    created: bool  # False when the same submission was seen before
+
+
+def row_to_model(model: type[BaseModel], row: Any) -> Any:
+    """Build a model from a sqlite3.Row, decoding JSON columns named in the model."""
+    values = dict(row)
+    for key in ("data", "params"):
+        if key in values and isinstance(values[key], str):
+            values[key] = json.loads(values[key])
+    return model.model_validate(values)

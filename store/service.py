@@ -1,0 +1,671 @@
+"""The SQLite implementation of the store: every change is one transaction.
+
+A change checks the state machine, writes the case row, appends the journal
+event and queues the notifications it causes, all before COMMIT. The caller
+answers the user only after this returns, so a crash at any point leaves
+either nothing or the whole change, notifications included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from store import journal, routing
+from store.clock import Clock, SystemClock, iso, local_date
+from store.db import Database
+from store.errors import NotFound, Refused
+from store.models import (
+    Actor,
+    ActorRole,
+    Attachment,
+    Case,
+    Decision,
+    Draft,
+    DraftData,
+    Event,
+    OutboxItem,
+    Petitioner,
+    Status,
+    SubmitResult,
+    row_to_model,
+)
+from store.org import CategoryKind, Organization
+from store.workflow import RULES, Action, next_status
+
+INTAKE = "intake"
+PROMPT = "prompt"
+
+
+class SqliteStore:
+    """Cases, journal, outbox, drafts and preferences in one SQLite file."""
+
+    def __init__(self, db: Database, org: Organization, clock: Clock | None = None) -> None:
+        self.db = db
+        # Called after a commit that queued notifications (the sender wakes up).
+        self.on_queued: Callable[[], None] | None = None
+        self.org = org
+        self.clock = clock or SystemClock()
+        self.tz = ZoneInfo(org.organization.timezone)
+        self._secret: bytes | None = None
+
+    @classmethod
+    async def open(
+        cls, path: str | Path, org: Organization, clock: Clock | None = None
+    ) -> "SqliteStore":
+        return cls(await Database.open(path), org, clock)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    def _now(self) -> str:
+        return iso(self.clock.now())
+
+    # ----------------------------------------------------------- identity
+
+    def actor(self, user_id: int, name: str = "") -> Actor:
+        """The caller as the organisation file sees them: staff role or petitioner."""
+        staff = self.org.staff_member(user_id)
+        if staff is None:
+            return Actor(id=user_id, role=ActorRole.PETITIONER, name=name)
+        return Actor(id=user_id, role=ActorRole(staff.role.value), name=staff.name)
+
+    async def touch_user(
+        self,
+        user_id: int,
+        *,
+        tg_language: str | None,
+        first_name: str | None = None,
+        username: str | None = None,
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO users (telegram_id, tg_language, first_name, username, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (telegram_id) DO UPDATE SET tg_language = excluded.tg_language,"
+                " first_name = excluded.first_name, username = excluded.username,"
+                " updated_at = excluded.updated_at",
+                (user_id, tg_language, first_name, username, self._now()),
+            )
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO users (telegram_id, language, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (telegram_id) DO UPDATE SET language = excluded.language,"
+                " updated_at = excluded.updated_at",
+                (user_id, language, self._now()),
+            )
+
+    async def user_language(self, user_id: int) -> str | None:
+        """The chosen language, else the last one Telegram reported, else None."""
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT language, tg_language FROM users WHERE telegram_id = ?", (user_id,)
+            ) as cur:
+                row = await cur.fetchone()
+        if row is None:
+            return None
+        return row["language"] or row["tg_language"]
+
+    async def pseudonym(self, user_id: int) -> str:
+        async with self.db.read() as conn:
+            return await self._pseudonym(conn, user_id)
+
+    async def _pseudonym(self, conn: aiosqlite.Connection, user_id: int) -> str:
+        """A stable four-character code per petitioner, not reversible without the secret."""
+        if self._secret is None:
+            async with conn.execute(
+                "SELECT value FROM meta WHERE key = 'pseudonym_secret'"
+            ) as cur:
+                row = await cur.fetchone()
+            self._secret = bytes.fromhex(row["value"])
+        digest = hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()
+        return digest[:4].upper()
+
+    # -------------------------------------------------------------- drafts
+
+    async def get_draft(self, user_id: int) -> Draft | None:
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT key, state, data, last_update_id, updated_at FROM conversations"
+                " WHERE name = ? AND key = ?",
+                (INTAKE, str(user_id)),
+            ) as cur:
+                row = await cur.fetchone()
+        if row is None:
+            return None
+        return Draft(
+            user_id=user_id,
+            step=row["state"],
+            data=DraftData.model_validate_json(row["data"]),
+            last_update_id=row["last_update_id"],
+            updated_at=row["updated_at"],
+        )
+
+    async def save_draft(
+        self, user_id: int, step: str, data: DraftData, update_id: int | None = None
+    ) -> None:
+        """Write the draft and the step it is at, before the next question is asked."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO conversations (name, key, state, data, last_update_id, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
+                " data = excluded.data,"
+                " last_update_id = COALESCE(excluded.last_update_id, last_update_id),"
+                " updated_at = excluded.updated_at",
+                (INTAKE, str(user_id), step, data.model_dump_json(), update_id, self._now()),
+            )
+
+    async def discard_draft(self, user_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM conversations WHERE name = ? AND key = ?", (INTAKE, str(user_id))
+            )
+
+    async def set_prompt(self, user_id: int, kind: str, number: str) -> None:
+        """Remember that the user's next text answers ``kind`` for case ``number``."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO conversations (name, key, state, data, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
+                " data = excluded.data, updated_at = excluded.updated_at",
+                (PROMPT, str(user_id), kind, json.dumps({"number": number}), self._now()),
+            )
+
+    async def get_prompt(self, user_id: int) -> tuple[str, str] | None:
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT state, data FROM conversations WHERE name = ? AND key = ?"
+                " AND state IS NOT NULL",
+                (PROMPT, str(user_id)),
+            ) as cur:
+                row = await cur.fetchone()
+        if row is None:
+            return None
+        return row["state"], json.loads(row["data"])["number"]
+
+    async def clear_prompt(self, user_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM conversations WHERE name = ? AND key = ?", (PROMPT, str(user_id))
+            )
+
+    async def load_conversations(self, name: str) -> dict[str, str]:
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT key, state FROM conversations WHERE name = ? AND state IS NOT NULL",
+                (name,),
+            ) as cur:
+                return {row["key"]: row["state"] async for row in cur}
+
+    async def save_conversation(self, name: str, key: str, state: str | None) -> None:
+        """Conversation state for PTB; ending a conversation keeps any draft data."""
+        async with self.db.transaction() as conn:
+            if state is None:
+                await conn.execute(
+                    "DELETE FROM conversations WHERE name = ? AND key = ? AND data = '{}'",
+                    (name, key),
+                )
+                await conn.execute(
+                    "UPDATE conversations SET state = NULL WHERE name = ? AND key = ?",
+                    (name, key),
+                )
+                return
+            await conn.execute(
+                "INSERT INTO conversations (name, key, state, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
+                " updated_at = excluded.updated_at",
+                (name, key, state, self._now()),
+            )
+
+    # ---------------------------------------------------------- submission
+
+    async def submit(
+        self, petitioner: Petitioner, draft: DraftData, submit_key: str
+    ) -> SubmitResult:
+        """Store a complete draft as a new case, once per ``submit_key``.
+
+        A redelivered or double-tapped Submit finds the case made the first
+        time and returns it with ``created=False``; no second case, no second
+        round of notifications.
+        """
+        category = self.org.category(draft.category) if draft.category else None
+        if category is None or draft.unit is None or self.org.unit(draft.unit) is None:
+            raise Refused("draft_incomplete")
+        if not draft.subject or not draft.details:
+            raise Refused("draft_incomplete")
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            existing = await self._case_where(conn, "submit_key = ?", (submit_key,))
+            if existing is not None:
+                return SubmitResult(case=existing, created=False)
+            today = local_date(now, self.tz)
+            if await self._submitted_on(conn, petitioner.id, today) >= (
+                self.org.limits.submissions_per_day
+            ):
+                raise Refused("daily_limit", limit=self.org.limits.submissions_per_day)
+            year = now.astimezone(self.tz).year
+            async with conn.execute(
+                "INSERT INTO case_numbers (year, last_seq) VALUES (?, 1)"
+                " ON CONFLICT (year) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+                (year,),
+            ) as cur:
+                seq = (await cur.fetchone())[0]
+            number = f"{self.org.organization.case_prefix}-{year}-{seq:06d}"
+            confidential = bool(draft.confidential) or (
+                draft.confidential is None and category.kind is CategoryKind.REPORT
+            )
+            accept_due = today + timedelta(days=self.org.deadlines.accept_days)
+            async with conn.execute(
+                "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
+                " petitioner_phone, confidential, pseudonym, category, kind, unit, subject,"
+                " details, people, desired_outcome, status, submitted_at, accept_due,"
+                " language, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    number,
+                    submit_key,
+                    petitioner.id,
+                    None if confidential else petitioner.name,
+                    None if confidential else draft.phone,
+                    int(confidential),
+                    await self._pseudonym(conn, petitioner.id),
+                    category.id,
+                    category.kind.value,
+                    draft.unit,
+                    draft.subject,
+                    draft.details,
+                    draft.people,
+                    draft.desired_outcome,
+                    Status.SUBMITTED.value,
+                    iso(now),
+                    accept_due.isoformat(),
+                    petitioner.language,
+                    iso(now),
+                ),
+            ) as cur:
+                case_id = (await cur.fetchone())[0]
+            event_id = await self._event(
+                conn,
+                case_id,
+                Actor(id=petitioner.id, role=ActorRole.PETITIONER),
+                Action.SUBMIT,
+                Status.SUBMITTED,
+                None,
+                {"attachments": len(draft.attachments)},
+            )
+            for attachment in draft.attachments:
+                await self._attach(conn, case_id, event_id, attachment.model_dump())
+            await conn.execute(
+                "DELETE FROM conversations WHERE name = ? AND key = ?",
+                (INTAKE, str(petitioner.id)),
+            )
+            case = await self._case_where(conn, "id = ?", (case_id,))
+            assert case is not None
+            await self._notify_new_case(conn, case, event_id)
+        self._kick()
+        return SubmitResult(case=case, created=True)
+
+    async def _submitted_on(self, conn: aiosqlite.Connection, user_id: int, day: date) -> int:
+        start = iso(_local_midnight(day, self.tz))
+        end = iso(_local_midnight(day + timedelta(days=1), self.tz))
+        async with conn.execute(
+            "SELECT count(*) FROM cases WHERE petitioner_id = ? AND submitted_at >= ?"
+            " AND submitted_at < ?",
+            (user_id, start, end),
+        ) as cur:
+            return (await cur.fetchone())[0]
+
+    async def _attach(
+        self, conn: aiosqlite.Connection, case_id: int, event_id: int, a: dict[str, Any]
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO attachments (case_id, event_id, kind, file_id, file_unique_id,"
+            " file_name, mime_type, size, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                case_id,
+                event_id,
+                a["kind"],
+                a["file_id"],
+                a.get("file_unique_id"),
+                a.get("file_name"),
+                a.get("mime_type"),
+                a.get("size"),
+                self._now(),
+            ),
+        )
+
+    # ------------------------------------------------------------- reading
+
+    async def _case_where(
+        self, conn: aiosqlite.Connection, where: str, args: tuple[Any, ...]
+    ) -> Case | None:
+        async with conn.execute(f"SELECT * FROM cases WHERE {where}", args) as cur:
+            row = await cur.fetchone()
+        return row_to_model(Case, row) if row else None
+
+    def _may_see(self, viewer: Actor, case: Case) -> bool:
+        if viewer.role is ActorRole.SYSTEM:
+            return True
+        if viewer.role is ActorRole.PETITIONER:
+            return case.petitioner_id == viewer.id
+        staff = self.org.staff_member(viewer.id) if viewer.id is not None else None
+        return staff is not None and routing.can_handle(self.org, staff, case.unit, case.category)
+
+    async def case_for(self, viewer: Actor, number: str) -> Case:
+        """The case by number if the viewer may see it; NotFound either way otherwise."""
+        async with self.db.read() as conn:
+            case = await self._case_where(conn, "number = ?", (number.strip().upper(),))
+        if case is None or not self._may_see(viewer, case):
+            raise NotFound(number=number)
+        return case
+
+    async def case_by_submit_key(self, user_id: int, submit_key: str) -> Case | None:
+        """The case a draft became, for answering a redelivered Submit."""
+        async with self.db.read() as conn:
+            return await self._case_where(
+                conn, "submit_key = ? AND petitioner_id = ?", (submit_key, user_id)
+            )
+
+    async def case_by_id(self, case_id: int) -> Case | None:
+        async with self.db.read() as conn:
+            return await self._case_where(conn, "id = ?", (case_id,))
+
+    async def cases_of_petitioner(
+        self, user_id: int, offset: int = 0, limit: int = 10
+    ) -> tuple[list[Case], int]:
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT count(*) FROM cases WHERE petitioner_id = ?", (user_id,)
+            ) as cur:
+                total = (await cur.fetchone())[0]
+            async with conn.execute(
+                "SELECT * FROM cases WHERE petitioner_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+                (user_id, limit, offset),
+            ) as cur:
+                cases = [row_to_model(Case, row) async for row in cur]
+        return cases, total
+
+    async def timeline(self, case_id: int, *, public_only: bool) -> list[Event]:
+        query = "SELECT * FROM events WHERE case_id = ?"
+        if public_only:
+            query += " AND public = 1"
+        async with self.db.read() as conn:
+            async with conn.execute(query + " ORDER BY id", (case_id,)) as cur:
+                return [row_to_model(Event, row) async for row in cur]
+
+    async def event(self, event_id: int) -> Event | None:
+        async with self.db.read() as conn:
+            async with conn.execute("SELECT * FROM events WHERE id = ?", (event_id,)) as cur:
+                row = await cur.fetchone()
+        return row_to_model(Event, row) if row else None
+
+    async def attachments(self, case_id: int) -> list[Attachment]:
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT * FROM attachments WHERE case_id = ? ORDER BY id", (case_id,)
+            ) as cur:
+                return [row_to_model(Attachment, row) async for row in cur]
+
+    # ------------------------------------------------------------- actions
+
+    async def act(
+        self,
+        actor: Actor,
+        number: str,
+        action: Action,
+        *,
+        body: str | None = None,
+        decision: Decision | None = None,
+        days: int | None = None,
+        unit: str | None = None,
+        assignee_id: int | None = None,
+    ) -> Case:
+        """Take ``action`` on a case: check who, check the state machine, write it all."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            case = await self._case_where(conn, "number = ?", (number.strip().upper(),))
+            if case is None or not self._may_see(actor, case):
+                raise NotFound(number=number)
+            new_status = next_status(case.status, action, actor.role)
+            changes: dict[str, Any] = {"status": new_status.value, "updated_at": iso(now)}
+            data: dict[str, Any] = {}
+            if action in (Action.DECLINE, Action.REPLY, Action.NOTE, Action.ADD_INFO) and not (
+                body and body.strip()
+            ):
+                raise Refused("text_required")
+            if action is Action.ACCEPT:
+                changes["accepted_at"] = iso(now)
+                due = local_date(now, self.tz) + timedelta(days=self.org.deadlines.handle_days)
+                changes["answer_due"] = due.isoformat()
+                if case.assignee_id is None and actor.role is not ActorRole.PETITIONER:
+                    changes["assignee_id"] = actor.id
+            elif action is Action.EXTEND:
+                if case.extended_days:
+                    raise Refused("already_extended")
+                limit = self.org.deadlines.max_extension_days
+                if days is None or not 1 <= days <= limit:
+                    raise Refused("extension_days", limit=limit)
+                if not (body and body.strip()):
+                    raise Refused("reason_required")
+                assert case.answer_due is not None
+                changes["extended_days"] = days
+                changes["answer_due"] = (case.answer_due + timedelta(days=days)).isoformat()
+                data = {"days": days, "answer_due": changes["answer_due"]}
+            elif action is Action.DECIDE:
+                if decision is None:
+                    raise Refused("decision_required")
+                if not (body and body.strip()):
+                    raise Refused("opinion_required")
+                changes["decision"] = decision.value
+                changes["decided_at"] = iso(now)
+                data = {"decision": decision.value}
+            elif action is Action.WITHDRAW:
+                changes["closed_at"] = iso(now)
+            elif action is Action.ASSIGN:
+                target = self.org.staff_member(assignee_id) if assignee_id is not None else None
+                if target is None or not routing.can_handle(
+                    self.org, target, case.unit, case.category
+                ):
+                    raise Refused("assignee_out_of_scope")
+                changes["assignee_id"] = target.telegram_id
+                data = {"assignee_id": target.telegram_id, "assignee": target.name}
+            elif action is Action.TRANSFER:
+                if unit is None or self.org.unit(unit) is None:
+                    raise Refused("unknown_unit")
+                if unit == case.unit:
+                    raise Refused("same_unit")
+                if not (body and body.strip()):
+                    raise Refused("reason_required")
+                changes.update(unit=unit, assignee_id=None, answer_due=None, accepted_at=None)
+                changes["accept_due"] = (
+                    local_date(now, self.tz) + timedelta(days=self.org.deadlines.accept_days)
+                ).isoformat()
+                data = {"from_unit": case.unit, "to_unit": unit}
+            assignments = ", ".join(f"{column} = :{column}" for column in changes)
+            await conn.execute(
+                f"UPDATE cases SET {assignments} WHERE id = :case_id",
+                {**changes, "case_id": case.id},
+            )
+            event_id = await self._event(conn, case.id, actor, action, new_status, body, data)
+            updated = await self._case_where(conn, "id = ?", (case.id,))
+            assert updated is not None
+            await self._notify_action(conn, updated, case, actor, action, event_id)
+        self._kick()
+        return updated
+
+    async def add_info(
+        self,
+        actor: Actor,
+        number: str,
+        text: str | None,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> Case:
+        """The petitioner adds text and/or files to an open case."""
+        files = attachments or []
+        if not (text and text.strip()) and not files:
+            raise Refused("text_required")
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            case = await self._case_where(conn, "number = ?", (number.strip().upper(),))
+            if case is None or not self._may_see(actor, case):
+                raise NotFound(number=number)
+            status = next_status(case.status, Action.ADD_INFO, actor.role)
+            event_id = await self._event(
+                conn, case.id, actor, Action.ADD_INFO, status, text, {"attachments": len(files)}
+            )
+            for attachment in files:
+                await self._attach(conn, case.id, event_id, attachment)
+            await conn.execute(
+                "UPDATE cases SET updated_at = ? WHERE id = ?", (iso(now), case.id)
+            )
+            await self._notify_action(conn, case, case, actor, Action.ADD_INFO, event_id)
+        self._kick()
+        return case
+
+    async def _event(
+        self,
+        conn: aiosqlite.Connection,
+        case_id: int,
+        actor: Actor,
+        action: Action,
+        status_after: Status,
+        body: str | None,
+        data: dict[str, Any],
+    ) -> int:
+        return await journal.append(
+            conn,
+            case_id=case_id,
+            at=self._now(),
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            action=action.value,
+            status_after=status_after.value,
+            body=body,
+            data=data,
+            public=RULES[action].public,
+        )
+
+    # ------------------------------------------------------- notifications
+
+    def _kick(self) -> None:
+        if self.on_queued is not None:
+            self.on_queued()
+
+    async def _queue(
+        self,
+        conn: aiosqlite.Connection,
+        chat_id: int,
+        kind: str,
+        case_id: int | None,
+        event_id: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        now = self._now()
+        await conn.execute(
+            "INSERT INTO outbox (chat_id, kind, case_id, event_id, params, created_at, due_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (chat_id, kind, case_id, event_id, json.dumps(params or {}), now, now),
+        )
+
+    def _responsible_ids(self, case: Case) -> list[int]:
+        return [s.telegram_id for s in routing.responsible_staff(self.org, case.unit, case.category)]
+
+    async def _notify_new_case(self, conn: aiosqlite.Connection, case: Case, event_id: int) -> None:
+        for staff_id in self._responsible_ids(case):
+            await self._queue(conn, staff_id, "case_card", case.id, event_id)
+        group = self.org.organization.staff_chat_id
+        if group is not None and case.kind != CategoryKind.REPORT.value:
+            await self._queue(conn, group, "group_new_case", case.id, event_id)
+
+    async def _notify_action(
+        self,
+        conn: aiosqlite.Connection,
+        case: Case,
+        before: Case,
+        actor: Actor,
+        action: Action,
+        event_id: int,
+    ) -> None:
+        """Queue who must hear of this action, in the same transaction."""
+        if RULES[action].public and actor.role is not ActorRole.PETITIONER:
+            await self._queue(conn, case.petitioner_id, "petitioner_event", case.id, event_id)
+        if action is Action.TRANSFER:
+            for staff_id in self._responsible_ids(case):
+                await self._queue(conn, staff_id, "case_card", case.id, event_id)
+        elif action is Action.ASSIGN and case.assignee_id is not None:
+            await self._queue(conn, case.assignee_id, "case_card", case.id, event_id)
+        elif actor.role is ActorRole.PETITIONER:
+            targets = [before.assignee_id] if before.assignee_id else self._responsible_ids(case)
+            for staff_id in targets:
+                await self._queue(conn, staff_id, "staff_event", case.id, event_id)
+
+    async def pending_notifications(self, limit: int = 100) -> list[OutboxItem]:
+        """Unsent notifications in order; the sender keeps per-chat order itself."""
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT * FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+                " ORDER BY id LIMIT ?",
+                (limit,),
+            ) as cur:
+                return [row_to_model(OutboxItem, row) async for row in cur]
+
+    async def mark_sent(self, item_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+                (self._now(), item_id),
+            )
+
+    async def mark_progress(self, item_id: int, progress: int) -> None:
+        """Record how many messages of a multi-message item are out, so a retry skips them."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE outbox SET progress = ? WHERE id = ?", (progress, item_id))
+
+    async def requeue_failed(self, chat_id: int) -> int:
+        """Give undeliverable notifications another chance once the user is reachable."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET failed_at = NULL, due_at = ? WHERE chat_id = ?"
+                " AND failed_at IS NOT NULL AND sent_at IS NULL",
+                (self._now(), chat_id),
+            )
+            return cur.rowcount
+
+    async def mark_retry(self, item_id: int, delay_seconds: float, error: str) -> None:
+        due = iso(self.clock.now() + timedelta(seconds=delay_seconds))
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET due_at = ?, attempts = attempts + 1, last_error = ?"
+                " WHERE id = ?",
+                (due, error[:500], item_id),
+            )
+
+    async def mark_failed(self, item_id: int, error: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, last_error = ?"
+                " WHERE id = ?",
+                (self._now(), error[:500], item_id),
+            )
+
+    # --------------------------------------------------------------- audit
+
+    async def verify_journal(self) -> journal.VerifyResult:
+        async with self.db.read() as conn:
+            return await journal.verify(conn)
+
+
+def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz)
