@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from enum import StrEnum
 from importlib import resources
 from os import PathLike
 from pathlib import Path
-from typing import Annotated, Any, Self, TypeVar
+from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -40,7 +39,6 @@ _TOML_POSITION = re.compile(r"^(?P<msg>.*) \(at (?:line (?P<line>\d+), column (?
 _REFERENCES_ERROR = "org_references"
 
 Loc = tuple[str | int, ...]
-M = TypeVar("M", bound=BaseModel)
 
 
 class OrgError(Exception):
@@ -107,7 +105,7 @@ class LocalizedText(_Frozen):
         return self
 
     def get(self, lang: str) -> str:
-        """The text in `lang` (a Telegram language code such as "en-US" or "zh-hans"), else Chinese, else whatever exists."""
+        """The text in `lang` (a Telegram language code: "en-US", "zh-hans"), else Chinese, else whatever exists."""
         wanted = {"zh": self.zh, "en": self.en}.get(lang.split("-")[0].lower())
         return wanted or self.zh or self.en or ""
 
@@ -226,7 +224,7 @@ class Organization(_Frozen):
     @model_validator(mode="after")
     def _check_and_index(self) -> Self:
         """Indexes are built only once the references are known to be sound (a cycle would never end)."""
-        errors = _reference_errors(_Sections.of(self))
+        errors = _reference_errors(self.model_dump())
         if errors:
             details = "\n".join(_format(loc, msg) for loc, msg in errors)
             raise PydanticCustomError(_REFERENCES_ERROR, "{details}", {"details": details})
@@ -297,74 +295,45 @@ class Organization(_Frozen):
 
 
 # --- cross-reference checks -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Sections:
-    """The list sections as far as they validated (None for entries that did not), plus every declared id.
-
-    Declared ids include those of invalid entries, so that one bad unit does not
-    also make every reference to it an "unknown unit" error.
-    """
-
-    units: Sequence[Unit | None]
-    categories: Sequence[Category | None]
-    staff: Sequence[Staff | None]
-    canned_replies: Sequence[CannedReply | None]
-    unit_ids: frozenset[str]
-    category_ids: frozenset[str]
-
-    @classmethod
-    def of(cls, org: Organization) -> _Sections:
-        return cls(
-            units=org.units,
-            categories=org.categories,
-            staff=org.staff,
-            canned_replies=org.canned_replies,
-            unit_ids=frozenset(u.id for u in org.units),
-            category_ids=frozenset(c.id for c in org.categories),
-        )
-
-    @classmethod
-    def lenient(cls, data: dict[str, Any]) -> _Sections:
-        """Validate entry by entry, so references can be checked even when other parts of the file are wrong."""
-        return cls(
-            units=_validate_each(Unit, data.get("units")),
-            categories=_validate_each(Category, data.get("categories")),
-            staff=_validate_each(Staff, data.get("staff")),
-            canned_replies=_validate_each(CannedReply, data.get("canned_replies")),
-            unit_ids=_declared_ids(data.get("units")),
-            category_ids=_declared_ids(data.get("categories")),
-        )
-
-
-def _validate_each(model: type[M], raw: Any) -> list[M | None]:
-    if not isinstance(raw, list):
-        return []
-    result: list[M | None] = []
-    for entry in raw:
-        try:
-            result.append(model.model_validate(entry))
-        except ValidationError:
-            result.append(None)
-    return result
-
-
-def _declared_ids(raw: Any) -> frozenset[str]:
-    entries = raw if isinstance(raw, list) else []
-    return frozenset(e["id"] for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str))
-
+#
+# These run on plain data (the parsed TOML, or a valid model dumped), reading
+# only values of the right type. So they still work on entries that failed
+# validation elsewhere: a typo in one key of a staff entry does not hide an
+# unknown unit in the same entry, and one bad unit does not turn every
+# reference to it into an "unknown unit" error.
 
 Problem = tuple[Loc, str]
 
 
-def _reference_errors(sections: _Sections) -> list[Problem]:
-    canned_ids = [(i, c and c.id) for i, c in enumerate(sections.canned_replies)]
+def _entries(data: dict[str, Any], section: str) -> list[dict[str, Any]] | None:
+    """The section's entries (non-tables as empty ones, to keep indexes); None if the section is not an array."""
+    raw = data.get(section, [])
+    if not isinstance(raw, list | tuple):
+        return None
+    return [entry if isinstance(entry, dict) else {} for entry in raw]
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _texts(value: Any) -> list[tuple[int, str]]:
+    """The strings of an array with their indexes; other items are pydantic's to report."""
+    items = value if isinstance(value, list | tuple) else []
+    return [(i, v) for i, v in enumerate(items) if isinstance(v, str)]
+
+
+def _reference_errors(data: dict[str, Any]) -> list[Problem]:
+    units = _entries(data, "units")
+    categories = _entries(data, "categories")
+    unit_ids = {_text(e.get("id")) for e in units or []} - {None}
+    category_ids = {_text(e.get("id")) for e in categories or []} - {None}
+    canned = [(i, _text(e.get("id"))) for i, e in enumerate(_entries(data, "canned_replies") or [])]
     return [
-        *_unit_errors(sections),
-        *_category_errors(sections),
-        *_staff_errors(sections),
-        *_duplicates("canned_replies", "id", "canned reply id", canned_ids),
+        *_unit_errors(units, unit_ids),
+        *_category_errors(categories),
+        *_staff_errors(_entries(data, "staff") or [], unit_ids, category_ids),
+        *_duplicates("canned_replies", "id", "canned reply id", canned),
     ]
 
 
@@ -383,63 +352,71 @@ def _duplicates(section: str, field: str, what: str, keys: Iterable[tuple[int, A
     return errors
 
 
-def _unit_errors(sections: _Sections) -> list[Problem]:
-    if not sections.units:
+def _unit_errors(units: list[dict[str, Any]] | None, unit_ids: set[str]) -> list[Problem]:
+    if units is None:
+        return []
+    if not units:
         return [(("units",), "at least one [[units]] entry is required")]
-    errors = _duplicates("units", "id", "unit id", [(i, u and u.id) for i, u in enumerate(sections.units)])
-    for index, unit in enumerate(sections.units):
-        if unit and unit.parent is not None and unit.parent not in sections.unit_ids:
-            errors.append((("units", index, "parent"), f'unknown unit "{unit.parent}"'))
-    return errors + _cycle_errors(sections.units)
+    errors = _duplicates("units", "id", "unit id", [(i, _text(u.get("id"))) for i, u in enumerate(units)])
+    for index, unit in enumerate(units):
+        parent = _text(unit.get("parent"))
+        if parent is not None and parent not in unit_ids:
+            errors.append((("units", index, "parent"), f'unknown unit "{parent}"'))
+    return errors + _cycle_errors(units)
 
 
-def _cycle_errors(units: Sequence[Unit | None]) -> list[Problem]:
+def _cycle_errors(units: list[dict[str, Any]]) -> list[Problem]:
     """One error per cycle, placed at the cycle's first unit in the file."""
-    parent_of = {u.id: u.parent for u in units if u}
+    parent_of = {_text(u.get("id")): _text(u.get("parent")) for u in units}
     reported: set[str] = set()
     errors: list[Problem] = []
     for index, unit in enumerate(units):
-        if unit is None or unit.id in reported:
+        unit_id = _text(unit.get("id"))
+        if unit_id is None or unit_id in reported:
             continue
-        chain = [unit.id]
+        chain = [unit_id]
         while (parent := parent_of.get(chain[-1])) is not None and parent not in chain:
             chain.append(parent)
-        if parent is None or parent != unit.id:
-            continue
-        reported.update(chain)
-        path = PATH_SEPARATOR.join([*chain, unit.id])
-        errors.append((("units", index, "parent"), f"cycle in the unit tree: {path}"))
+        if parent == unit_id:
+            reported.update(chain)
+            path = PATH_SEPARATOR.join([*chain, unit_id])
+            errors.append((("units", index, "parent"), f"cycle in the unit tree: {path}"))
     return errors
 
 
-def _category_errors(sections: _Sections) -> list[Problem]:
-    if not sections.categories:
+def _category_errors(categories: list[dict[str, Any]] | None) -> list[Problem]:
+    if categories is None:
+        return []
+    if not categories:
         return [(("categories",), "at least one [[categories]] entry is required")]
-    return _duplicates("categories", "id", "category id", [(i, c and c.id) for i, c in enumerate(sections.categories)])
+    return _duplicates("categories", "id", "category id", [(i, _text(c.get("id"))) for i, c in enumerate(categories)])
 
 
-def _staff_errors(sections: _Sections) -> list[Problem]:
-    errors = _duplicates(
-        "staff", "telegram_id", "telegram_id", [(i, s and s.telegram_id) for i, s in enumerate(sections.staff)]
-    )
-    for index, member in enumerate(sections.staff):
-        if member is not None:
-            errors += _member_errors(index, member, sections)
+def _staff_errors(staff: list[dict[str, Any]], unit_ids: set[str], category_ids: set[str]) -> list[Problem]:
+    telegram_ids = [(i, s.get("telegram_id")) for i, s in enumerate(staff)]
+    errors = _duplicates("staff", "telegram_id", "telegram_id", [(i, t) for i, t in telegram_ids if type(t) is int])
+    for index, member in enumerate(staff):
+        errors += _member_errors(index, member, unit_ids, category_ids)
     return errors
 
 
-def _member_errors(index: int, member: Staff, sections: _Sections) -> list[Problem]:
+def _member_errors(index: int, member: dict[str, Any], unit_ids: set[str], category_ids: set[str]) -> list[Problem]:
     errors: list[Problem] = []
-    if member.role is not Role.ADMIN and not member.units:
-        article = "an" if member.role is Role.OFFICER else "a"
-        errors.append((("staff", index, "units"), f"{article} {member.role} needs at least one unit"))
+    role = member.get("role")
+    if role in (Role.OFFICER, Role.LEADER) and member.get("units") in (None, [], ()):
+        article = "an" if role == Role.OFFICER else "a"
+        errors.append((("staff", index, "units"), f"{article} {role} needs at least one unit"))
     lists = (
-        ("units", "unit", member.units, sections.unit_ids),
-        ("recuse_units", "unit", member.recuse_units, sections.unit_ids),
-        ("categories", "category", member.categories, sections.category_ids),
+        ("units", "unit", unit_ids),
+        ("recuse_units", "unit", unit_ids),
+        ("categories", "category", category_ids),
     )
-    for field, what, ids, known in lists:
-        errors += [(("staff", index, field, i), f'unknown {what} "{v}"') for i, v in enumerate(ids) if v not in known]
+    for field, what, known in lists:
+        errors += [
+            (("staff", index, field, i), f'unknown {what} "{value}"')
+            for i, value in _texts(member.get(field))
+            if value not in known
+        ]
     return errors
 
 
@@ -503,7 +480,7 @@ def parse_org(text: str) -> Organization:
     try:
         return Organization.model_validate(data)
     except ValidationError as exc:
-        problems = _pydantic_problems(exc.errors()) + _reference_errors(_Sections.lenient(data))
+        problems = _pydantic_problems(exc.errors()) + _reference_errors(data)
     raise OrgError([_format(loc, msg) for loc, msg in _in_file_order(problems)])
 
 

@@ -31,7 +31,7 @@ def _may_see(org: Organization, staff: Staff, unit_id: str, category_id: str | N
 def _nearest_first(
     org: Organization, unit_id: str, role: Role, fits: Callable[[Staff], bool]
 ) -> list[list[Staff]]:
-    """Per unit from the case's unit up to its root: the people of `role` assigned there who fit; empty levels dropped."""
+    """From the case's unit up to its root: per unit, the people of `role` assigned there who fit; no empty levels."""
     levels: list[list[Staff]] = []
     for level in org.ancestors(unit_id):
         found = [s for s in org.staff if s.role is role and level.id in s.units and fits(s)]
