@@ -17,15 +17,14 @@ from collections.abc import Callable
 from store.org import CategoryKind, Organization, Role, Staff
 
 
-def _is_report(org: Organization, category_id: str) -> bool:
-    return org.category(category_id).kind is CategoryKind.REPORT
+def _is_report(org: Organization, category_id: str | None) -> bool:
+    """Confidential (Art. 30)? Also fails loudly, with KeyError, on a category the file does not have."""
+    return category_id is not None and org.category(category_id).kind is CategoryKind.REPORT
 
 
-def _may_see(org: Organization, staff: Staff, unit_id: str, category_id: str | None) -> bool:
+def _may_see(org: Organization, staff: Staff, unit_id: str, report: bool) -> bool:
     """False only for a confidential report about a unit the person is recused from."""
-    if category_id is None or not _is_report(org, category_id):
-        return True
-    return not org.recused(staff, unit_id)
+    return not (report and org.recused(staff, unit_id))
 
 
 def _nearest_first(
@@ -50,22 +49,21 @@ def responsible_staff(org: Organization, unit_id: str, category_id: str) -> list
     people recused from the case's unit are skipped at every level, admins
     included, so the result may be empty: then nobody may see the report.
     """
+    report = _is_report(org, category_id)
     levels = _nearest_first(
-        org,
-        unit_id,
-        Role.OFFICER,
-        lambda s: s.takes_category(category_id) and _may_see(org, s, unit_id, category_id),
+        org, unit_id, Role.OFFICER, lambda s: s.takes_category(category_id) and _may_see(org, s, unit_id, report)
     )
     if levels:
         return levels[0]
-    return [s for s in org.staff if s.role is Role.ADMIN and _may_see(org, s, unit_id, category_id)]
+    return [s for s in org.staff if s.role is Role.ADMIN and _may_see(org, s, unit_id, report)]
 
 
 def _leader_tiers(org: Organization, unit_id: str, category_id: str | None) -> list[list[Staff]]:
     """Leaders grouped by the unit they are assigned at, nearest first; each leader only in their nearest tier."""
+    report = _is_report(org, category_id)
     seen: set[int] = set()
     tiers: list[list[Staff]] = []
-    for tier in _nearest_first(org, unit_id, Role.LEADER, lambda s: _may_see(org, s, unit_id, category_id)):
+    for tier in _nearest_first(org, unit_id, Role.LEADER, lambda s: _may_see(org, s, unit_id, report)):
         fresh = [s for s in tier if s.telegram_id not in seen]
         seen.update(s.telegram_id for s in fresh)
         if fresh:
@@ -105,7 +103,7 @@ def can_handle(org: Organization, staff: Staff, unit_id: str, category_id: str) 
     cover the unit; admins may act on anything. Nobody may act on a
     confidential report about a unit they are recused from.
     """
-    if not _may_see(org, staff, unit_id, category_id):
+    if not _may_see(org, staff, unit_id, _is_report(org, category_id)):
         return False
     if staff.role is Role.OFFICER:
         return org.covers(staff, unit_id) and staff.takes_category(category_id)
