@@ -157,7 +157,7 @@ class Deadlines(_Frozen):
 
     accept_days: int = Field(default=15, gt=0)  # Art. 22-23
     handle_days: int = Field(default=60, gt=0)  # Art. 34
-    max_extension_days: int = Field(default=30, ge=0)  # Art. 34
+    max_extension_days: int = Field(default=30, ge=0)  # Art. 34; 0 allows no extension
     review_request_days: int = Field(default=30, gt=0)  # Art. 35
     review_days: int = Field(default=30, gt=0)  # Art. 35
     rereview_request_days: int = Field(default=30, gt=0)  # Art. 36
@@ -326,8 +326,8 @@ def _texts(value: Any) -> list[tuple[int, str]]:
 def _reference_errors(data: dict[str, Any]) -> list[Problem]:
     units = _entries(data, "units")
     categories = _entries(data, "categories")
-    unit_ids = {_text(e.get("id")) for e in units or []} - {None}
-    category_ids = {_text(e.get("id")) for e in categories or []} - {None}
+    unit_ids = {i for e in units or [] if (i := _text(e.get("id"))) is not None}
+    category_ids = {i for e in categories or [] if (i := _text(e.get("id"))) is not None}
     canned = [(i, _text(e.get("id"))) for i, e in enumerate(_entries(data, "canned_replies") or [])]
     return [
         *_unit_errors(units, unit_ids),

@@ -6,10 +6,15 @@ import pytest
 from pydantic import ValidationError
 
 from store.org import (
+    Category,
     CategoryKind,
     LocalizedText,
+    Organization,
     OrgError,
+    OrgInfo,
     Role,
+    Staff,
+    Unit,
     example_org,
     load_org,
     parse_org,
@@ -176,6 +181,19 @@ def test_lookups() -> None:
 def test_multiple_roots_in_file_order() -> None:
     org = parse_org(BASE + '\n[[units]]\nid = "retirees"\nname = "离退休中心"\n')
     assert [u.id for u in org.roots()] == ["hq", "retirees"]
+
+
+def test_organization_built_in_python_is_checked_and_indexed() -> None:
+    hq = Unit(id="hq", name=LocalizedText(zh="总部"))
+    plant = Unit(id="plant", parent="hq", name=LocalizedText(zh="采油厂"))
+    wages = Category(id="wages", name=LocalizedText(zh="工资"), kind=CategoryKind.CLAIM)
+    officer = Staff(telegram_id=7, name="王", role=Role.OFFICER, units=("hq",))
+    org = Organization(organization=OrgInfo(name="x"), units=(hq, plant), categories=(wages,), staff=(officer,))
+    assert org.subtree("hq") == {"hq", "plant"}
+    assert org.covers(officer, "plant")
+    orphan = Unit(id="orphan", parent="nowhere", name=LocalizedText(zh="孤"))
+    with pytest.raises(ValidationError, match='units\\[2\\].parent: unknown unit "nowhere"'):
+        Organization(organization=OrgInfo(name="x"), units=(hq, plant, orphan), categories=(wages,))
 
 
 def test_organization_is_read_only() -> None:

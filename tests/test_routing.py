@@ -215,7 +215,8 @@ def test_recusal_does_not_apply_to_claims() -> None:
 
 
 def test_nobody_when_every_admin_is_recused() -> None:
-    text = TREE.replace('name = "admin"\nrole = "admin"\n', 'name = "admin"\nrole = "admin"\nrecuse_units = ["oilfield"]\n')
+    admin = 'name = "admin"\nrole = "admin"\n'
+    text = TREE.replace(admin, admin + 'recuse_units = ["oilfield"]\n')
     org = parse_org(text)
     assert member(1, org).recuse_units == ("oilfield",)
     assert responsible_staff(org, "plant-1", "misconduct") == []
