@@ -1,0 +1,61 @@
+"""Settings from the environment (PETITION_*) and the choice of organisation file.
+
+Secrets and paths come from the environment so the same image can run in any
+deployment; everything about the company itself lives in the organisation file.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Self
+
+from pydantic import SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from store.org import Organization, example_org, load_org
+
+_BOT_SUFFIX = "/bot"
+_FILE_SUFFIX = "/file/bot"
+
+
+class Settings(BaseSettings):
+    """Runtime settings; each field is read from PETITION_<FIELD> (e.g. PETITION_BOT_TOKEN)."""
+
+    model_config = SettingsConfigDict(env_prefix="PETITION_", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    api_url: str = "https://api.telegram.org/bot"
+    api_file_url: str | None = None
+    db: Path = Path("petitions.db")
+    config: Path = Path("petition-bot.toml")
+    log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        """Accept "debug" as well as "DEBUG", but fail at start on a level logging does not know."""
+        level = value.upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError(f'unknown log level "{value}"')
+        return level
+
+    @model_validator(mode="after")
+    def _derive_file_url(self) -> Self:
+        """A self-hosted Bot API server serves files next to its API: .../bot -> .../file/bot."""
+        if self.api_file_url is None and self.api_url.endswith(_BOT_SUFFIX):
+            self.api_file_url = self.api_url.removesuffix(_BOT_SUFFIX) + _FILE_SUFFIX
+        return self
+
+
+def load_organization(settings: Settings) -> tuple[Organization, str]:
+    """The organisation from `settings.config` if that file exists, else the built-in example.
+
+    Also says where it came from, for the start-up log. A file that exists but
+    is invalid raises OrgError: silently falling back to the example would
+    send real petitions to example staff.
+    """
+    path = settings.config
+    if path.is_file():
+        return load_org(path), f'organisation file "{path}"'
+    return example_org(), f'built-in example organisation (no file at "{path}")'

@@ -1,0 +1,505 @@
+"""The organisation file: units, categories, staff and time limits.
+
+One TOML file describes the company the bot serves. It is read once at start,
+validated completely (every problem is reported with its place, so an
+administrator can fix the whole file in one go) and then used read-only, with
+the unit tree indexed up front so routing questions are cheap.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from enum import StrEnum
+from importlib import resources
+from os import PathLike
+from pathlib import Path
+from typing import Annotated, Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+EXAMPLE_FILE = "example_org.toml"
+PATH_SEPARATOR = " › "
+
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_CASE_PREFIX_PATTERN = re.compile(r"^[A-Z]{1,8}$")
+_TOML_POSITION = re.compile(r"^(?P<msg>.*) \(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$")
+_REFERENCES_ERROR = "org_references"
+
+Loc = tuple[str | int, ...]
+
+
+class OrgError(Exception):
+    """The organisation file cannot be used; `errors` lists every problem, one located line each."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+def _check_id(value: str) -> str:
+    """Ids travel in Telegram button data (64 bytes at most), so keep them short and plain."""
+    if not _ID_PATTERN.fullmatch(value):
+        raise PydanticCustomError(
+            "org_id", 'invalid id "{value}": use 1-32 letters, digits, "-" or "_"', {"value": value}
+        )
+    return value
+
+
+Id = Annotated[str, AfterValidator(_check_id)]
+
+
+class _Frozen(BaseModel):
+    """Base for every section: unknown keys are errors (typos must not pass silently) and values never change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CategoryKind(StrEnum):
+    """The three kinds of petition matter of 《信访工作条例》 Art. 29-31."""
+
+    SUGGESTION = "suggestion"  # 建议意见
+    REPORT = "report"  # 检举控告: confidential, never shown to the unit reported on
+    CLAIM = "claim"  # 申诉求决
+
+
+class Role(StrEnum):
+    """What a staff member may do: officers handle cases, leaders oversee and are escalated to, admins run the bot."""
+
+    OFFICER = "officer"
+    LEADER = "leader"
+    ADMIN = "admin"
+
+
+class LocalizedText(_Frozen):
+    """A text in Chinese and/or English; a plain string in the file means Chinese."""
+
+    zh: str | None = Field(default=None, min_length=1)
+    en: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"zh": value}
+        if not isinstance(value, dict):
+            raise PydanticCustomError("localized_text", 'must be a string or a table {zh = "...", en = "..."}')
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if self.zh is None and self.en is None:
+            raise PydanticCustomError("localized_text", "needs zh or en")
+        return self
+
+    def get(self, lang: str) -> str:
+        """The text in `lang` (a Telegram language code: "en-US", "zh-hans"), else Chinese, else whatever exists."""
+        wanted = {"zh": self.zh, "en": self.en}.get(lang.split("-")[0].lower())
+        return wanted or self.zh or self.en or ""
+
+    def __str__(self) -> str:
+        return self.get("zh")
+
+
+class OrgInfo(_Frozen):
+    """The `[organization]` table."""
+
+    name: str = Field(min_length=1)
+    case_prefix: str = "XF"
+    timezone: str = "Asia/Shanghai"
+    staff_chat_id: int | None = None
+
+    @field_validator("case_prefix")
+    @classmethod
+    def _check_case_prefix(cls, value: str) -> str:
+        if not _CASE_PREFIX_PATTERN.fullmatch(value):
+            raise PydanticCustomError(
+                "case_prefix", 'must be 1-8 capital Latin letters, not "{value}"', {"value": value}
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError("time_zone", 'unknown time zone "{value}"', {"value": value}) from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Deadlines are counted in calendar days of this zone."""
+        return ZoneInfo(self.timezone)
+
+
+class Limits(_Frozen):
+    """Protection against flooding (the essay's 铁心: firm on order)."""
+
+    submissions_per_day: int = Field(default=5, gt=0)
+    messages_per_minute: int = Field(default=20, gt=0)
+
+
+class Deadlines(_Frozen):
+    """Time limits in calendar days; defaults are those of 《信访工作条例》 (2022)."""
+
+    accept_days: int = Field(default=15, gt=0)  # Art. 22-23
+    handle_days: int = Field(default=60, gt=0)  # Art. 34
+    max_extension_days: int = Field(default=30, ge=0)  # Art. 34; 0 allows no extension
+    review_request_days: int = Field(default=30, gt=0)  # Art. 35
+    review_days: int = Field(default=30, gt=0)  # Art. 35
+    rereview_request_days: int = Field(default=30, gt=0)  # Art. 36
+    rereview_days: int = Field(default=30, gt=0)  # Art. 36
+    rating_days: int = Field(default=30, gt=0)
+
+
+class Unit(_Frozen):
+    """A node of the unit tree; units without a parent are roots."""
+
+    id: Id
+    name: LocalizedText
+    parent: str | None = None
+
+
+class Category(_Frozen):
+    """What a petition is about; its kind decides confidentiality and the outcomes offered."""
+
+    id: Id
+    name: LocalizedText
+    kind: CategoryKind
+
+
+class Staff(_Frozen):
+    """A person who works on petitions; units cover their whole subtrees."""
+
+    telegram_id: int = Field(gt=0)
+    name: str = Field(min_length=1)
+    role: Role
+    units: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    recuse_units: tuple[str, ...] = ()
+
+    def takes_category(self, category_id: str) -> bool:
+        """An empty category list means every category."""
+        return not self.categories or category_id in self.categories
+
+
+class CannedReply(_Frozen):
+    """A ready answer offered to officers as a button."""
+
+    id: Id
+    text: LocalizedText
+
+
+class Organization(_Frozen):
+    """The whole organisation file, checked for consistency and indexed for fast look-ups."""
+
+    organization: OrgInfo
+    limits: Limits = Limits()
+    deadlines: Deadlines = Deadlines()
+    units: tuple[Unit, ...] = ()
+    categories: tuple[Category, ...] = ()
+    staff: tuple[Staff, ...] = ()
+    canned_replies: tuple[CannedReply, ...] = ()
+
+    _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
+    _categories: dict[str, Category] = PrivateAttr(default_factory=dict)
+    _staff: dict[int, Staff] = PrivateAttr(default_factory=dict)
+    _children: dict[str | None, tuple[Unit, ...]] = PrivateAttr(default_factory=dict)
+    _ancestors: dict[str, tuple[Unit, ...]] = PrivateAttr(default_factory=dict)
+    _subtrees: dict[str, frozenset[str]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_and_index(self) -> Self:
+        """Indexes are built only once the references are known to be sound (a cycle would never end)."""
+        errors = _reference_errors(self.model_dump())
+        if errors:
+            details = "\n".join(_format(loc, msg) for loc, msg in errors)
+            raise PydanticCustomError(_REFERENCES_ERROR, "{details}", {"details": details})
+        self._build_indexes()
+        return self
+
+    def _build_indexes(self) -> None:
+        self._units = {u.id: u for u in self.units}
+        self._categories = {c.id: c for c in self.categories}
+        self._staff = {s.telegram_id: s for s in self.staff}
+        children: dict[str | None, list[Unit]] = {None: [], **{u.id: [] for u in self.units}}
+        for unit in self.units:
+            children[unit.parent].append(unit)
+        self._children = {key: tuple(value) for key, value in children.items()}
+        self._ancestors = {u.id: self._walk_up(u) for u in self.units}
+        subtrees: dict[str, set[str]] = {u.id: set() for u in self.units}
+        for unit_id, chain in self._ancestors.items():
+            for ancestor in chain:
+                subtrees[ancestor.id].add(unit_id)
+        self._subtrees = {key: frozenset(value) for key, value in subtrees.items()}
+
+    def _walk_up(self, unit: Unit) -> tuple[Unit, ...]:
+        chain = [unit]
+        while chain[-1].parent is not None:
+            chain.append(self._units[chain[-1].parent])
+        return tuple(chain)
+
+    def unit(self, unit_id: str) -> Unit:
+        """The unit with this id; KeyError if the file has none (a stored case outlived its unit)."""
+        return self._units[unit_id]
+
+    def category(self, category_id: str) -> Category:
+        """The category with this id; KeyError if the file has none."""
+        return self._categories[category_id]
+
+    def staff_member(self, telegram_id: int) -> Staff | None:
+        """The staff entry of a Telegram user, or None for petitioners."""
+        return self._staff.get(telegram_id)
+
+    def children(self, unit_id: str) -> list[Unit]:
+        """Direct subunits, in file order (the order menus show them)."""
+        return list(self._children[unit_id])
+
+    def roots(self) -> list[Unit]:
+        """Units without a parent, in file order."""
+        return list(self._children[None])
+
+    def ancestors(self, unit_id: str) -> list[Unit]:
+        """The unit itself first, then its parent, and so on up to its root."""
+        return list(self._ancestors[unit_id])
+
+    def subtree(self, unit_id: str) -> frozenset[str]:
+        """Ids of the unit and every unit below it."""
+        return self._subtrees[unit_id]
+
+    def covers(self, staff: Staff, unit_id: str) -> bool:
+        """True if the unit lies in the subtree of one of the staff member's units; admins cover everything."""
+        chain = self._ancestors[unit_id]
+        return staff.role is Role.ADMIN or any(u.id in staff.units for u in chain)
+
+    def recused(self, staff: Staff, unit_id: str) -> bool:
+        """True if the staff member must not see confidential reports about this unit (Art. 30)."""
+        return any(u.id in staff.recuse_units for u in self._ancestors[unit_id])
+
+    def unit_path(self, unit_id: str, lang: str) -> str:
+        """The unit's place in the tree, root first: "集团总部 › 油田公司 › 第一采油厂"."""
+        return PATH_SEPARATOR.join(u.name.get(lang) for u in reversed(self._ancestors[unit_id]))
+
+
+# --- cross-reference checks -------------------------------------------------
+#
+# These run on plain data (the parsed TOML, or a valid model dumped), reading
+# only values of the right type. So they still work on entries that failed
+# validation elsewhere: a typo in one key of a staff entry does not hide an
+# unknown unit in the same entry, and one bad unit does not turn every
+# reference to it into an "unknown unit" error.
+
+Problem = tuple[Loc, str]
+
+
+def _entries(data: dict[str, Any], section: str) -> list[dict[str, Any]] | None:
+    """The section's entries (non-tables as empty ones, to keep indexes); None if the section is not an array."""
+    raw = data.get(section, [])
+    if not isinstance(raw, list | tuple):
+        return None
+    return [entry if isinstance(entry, dict) else {} for entry in raw]
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _texts(value: Any) -> list[tuple[int, str]]:
+    """The strings of an array with their indexes; other items are pydantic's to report."""
+    items = value if isinstance(value, list | tuple) else []
+    return [(i, v) for i, v in enumerate(items) if isinstance(v, str)]
+
+
+def _reference_errors(data: dict[str, Any]) -> list[Problem]:
+    units = _entries(data, "units")
+    categories = _entries(data, "categories")
+    unit_ids = {i for e in units or [] if (i := _text(e.get("id"))) is not None}
+    category_ids = {i for e in categories or [] if (i := _text(e.get("id"))) is not None}
+    canned = [(i, _text(e.get("id"))) for i, e in enumerate(_entries(data, "canned_replies") or [])]
+    return [
+        *_unit_errors(units, unit_ids),
+        *_category_errors(categories),
+        *_staff_errors(_entries(data, "staff") or [], unit_ids, category_ids),
+        *_duplicates("canned_replies", "id", "canned reply id", canned),
+    ]
+
+
+def _duplicates(section: str, field: str, what: str, keys: Iterable[tuple[int, Any]]) -> list[Problem]:
+    """A located error for every entry repeating an earlier entry's key."""
+    first: dict[Any, int] = {}
+    errors: list[Problem] = []
+    for index, key in keys:
+        if key is None:
+            continue
+        if key in first:
+            shown = f'"{key}"' if isinstance(key, str) else str(key)
+            errors.append(((section, index, field), f"duplicate {what} {shown} (first at {section}[{first[key]}])"))
+        else:
+            first[key] = index
+    return errors
+
+
+def _unit_errors(units: list[dict[str, Any]] | None, unit_ids: set[str]) -> list[Problem]:
+    if units is None:
+        return []
+    if not units:
+        return [(("units",), "at least one [[units]] entry is required")]
+    errors = _duplicates("units", "id", "unit id", [(i, _text(u.get("id"))) for i, u in enumerate(units)])
+    for index, unit in enumerate(units):
+        parent = _text(unit.get("parent"))
+        if parent is not None and parent not in unit_ids:
+            errors.append((("units", index, "parent"), f'unknown unit "{parent}"'))
+    return errors + _cycle_errors(units)
+
+
+def _cycle_errors(units: list[dict[str, Any]]) -> list[Problem]:
+    """One error per cycle, placed at the cycle's first unit in the file."""
+    parent_of = {_text(u.get("id")): _text(u.get("parent")) for u in units}
+    reported: set[str] = set()
+    errors: list[Problem] = []
+    for index, unit in enumerate(units):
+        unit_id = _text(unit.get("id"))
+        if unit_id is None or unit_id in reported:
+            continue
+        chain = [unit_id]
+        while (parent := parent_of.get(chain[-1])) is not None and parent not in chain:
+            chain.append(parent)
+        if parent == unit_id:
+            reported.update(chain)
+            path = PATH_SEPARATOR.join([*chain, unit_id])
+            errors.append((("units", index, "parent"), f"cycle in the unit tree: {path}"))
+    return errors
+
+
+def _category_errors(categories: list[dict[str, Any]] | None) -> list[Problem]:
+    if categories is None:
+        return []
+    if not categories:
+        return [(("categories",), "at least one [[categories]] entry is required")]
+    return _duplicates("categories", "id", "category id", [(i, _text(c.get("id"))) for i, c in enumerate(categories)])
+
+
+def _staff_errors(staff: list[dict[str, Any]], unit_ids: set[str], category_ids: set[str]) -> list[Problem]:
+    telegram_ids = [(i, s.get("telegram_id")) for i, s in enumerate(staff)]
+    errors = _duplicates("staff", "telegram_id", "telegram_id", [(i, t) for i, t in telegram_ids if type(t) is int])
+    for index, member in enumerate(staff):
+        errors += _member_errors(index, member, unit_ids, category_ids)
+    return errors
+
+
+def _member_errors(index: int, member: dict[str, Any], unit_ids: set[str], category_ids: set[str]) -> list[Problem]:
+    errors: list[Problem] = []
+    role = member.get("role")
+    if role in (Role.OFFICER, Role.LEADER) and member.get("units") in (None, [], ()):
+        article = "an" if role == Role.OFFICER else "a"
+        errors.append((("staff", index, "units"), f"{article} {role} needs at least one unit"))
+    lists = (
+        ("units", "unit", unit_ids),
+        ("recuse_units", "unit", unit_ids),
+        ("categories", "category", category_ids),
+    )
+    for field, what, known in lists:
+        errors += [
+            (("staff", index, field, i), f'unknown {what} "{value}"')
+            for i, value in _texts(member.get(field))
+            if value not in known
+        ]
+    return errors
+
+
+# --- reading files ------------------------------------------------------------
+
+_FRIENDLY_MESSAGES = {
+    "missing": "required",
+    "string_too_short": "must not be empty",
+    "extra_forbidden": "unknown key (check the spelling)",
+    "tuple_type": "must be an array",
+    "list_type": "must be an array",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+}
+
+
+def _format(loc: Loc, msg: str) -> str:
+    """Render a location the way a reader finds it in the file: staff[2].units[0]."""
+    place = ""
+    for part in loc:
+        place += f"[{part}]" if isinstance(part, int) else (f".{part}" if place else str(part))
+    return f"{place}: {msg}" if place else msg
+
+
+def _pydantic_problems(errors: list[ErrorDetails]) -> list[Problem]:
+    return [
+        (tuple(e["loc"]), _FRIENDLY_MESSAGES.get(e["type"], e["msg"]))
+        for e in errors
+        if e["type"] != _REFERENCES_ERROR
+    ]
+
+
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    """Sort by section and entry so that all problems of one entry stand together; stable otherwise."""
+    sections = list(Organization.model_fields)
+
+    def key(problem: Problem) -> tuple[int, int]:
+        loc = problem[0]
+        rank = sections.index(loc[0]) if loc and loc[0] in sections else -1
+        entry = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else -1
+        return rank, entry
+
+    return sorted(problems, key=key)
+
+
+def _parse_toml(text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_POSITION.match(str(exc))
+        if match is None:
+            raise OrgError([str(exc)]) from None
+        line = match["line"] or str(max(len(text.splitlines()), 1))
+        column = f" (column {match['col']})" if match["col"] else " (at end of file)"
+        raise OrgError([f"line {line}: {match['msg']}{column}"]) from None
+
+
+def parse_org(text: str) -> Organization:
+    """Parse and check an organisation file; OrgError lists every problem found, each with its place."""
+    data = _parse_toml(text)
+    try:
+        return Organization.model_validate(data)
+    except ValidationError as exc:
+        problems = _pydantic_problems(exc.errors()) + _reference_errors(data)
+    raise OrgError([_format(loc, msg) for loc, msg in _in_file_order(problems)])
+
+
+def load_org(path: str | PathLike[str]) -> Organization:
+    """Read an organisation file (UTF-8); unreadable files are reported as OrgError too."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OrgError([f'cannot read "{path}": {exc.strerror or exc}']) from None
+    except UnicodeDecodeError as exc:
+        raise OrgError([f'"{path}" is not UTF-8 text: {exc.reason} at byte {exc.start}']) from None
+    return parse_org(text)
+
+
+def starter_toml() -> str:
+    """A commented, valid organisation file to copy and adapt (the built-in example)."""
+    return resources.files(__package__).joinpath(EXAMPLE_FILE).read_text(encoding="utf-8")
+
+
+def example_org() -> Organization:
+    """The built-in example organisation, used when no file is configured."""
+    return parse_org(starter_toml())

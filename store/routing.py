@@ -1,0 +1,115 @@
+"""Who is responsible for a case: pure functions over the organisation.
+
+The rules follow the essay's principle 解决在基层 (resolve at the grassroots)
+and 《信访工作条例》's 属地管理/谁主管谁负责: a case goes to the people nearest
+to the unit where the matter arises, and moves up the unit tree only when
+nobody suitable sits lower. Confidential reports (Art. 30) never reach anyone
+recused from the unit they concern, whatever their role.
+
+"Assigned at" a unit means the unit is listed in the person's own `units`;
+"covers" a unit means the unit lies in the subtree of one of those units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from store.org import CategoryKind, Organization, Role, Staff
+
+
+def _is_report(org: Organization, category_id: str | None) -> bool:
+    """Confidential (Art. 30)? Also fails loudly, with KeyError, on a category the file does not have."""
+    return category_id is not None and org.category(category_id).kind is CategoryKind.REPORT
+
+
+def _may_see(org: Organization, staff: Staff, unit_id: str, report: bool) -> bool:
+    """False only for a confidential report about a unit the person is recused from."""
+    return not (report and org.recused(staff, unit_id))
+
+
+def _nearest_first(
+    org: Organization, unit_id: str, role: Role, fits: Callable[[Staff], bool]
+) -> list[list[Staff]]:
+    """From the case's unit up to its root: per unit, the people of `role` assigned there who fit; no empty levels."""
+    levels: list[list[Staff]] = []
+    for level in org.ancestors(unit_id):
+        found = [s for s in org.staff if s.role is role and level.id in s.units and fits(s)]
+        if found:
+            levels.append(found)
+    return levels
+
+
+def responsible_staff(org: Organization, unit_id: str, category_id: str) -> list[Staff]:
+    """The officers who should take a new case, in file order; the admins if no officer fits.
+
+    Officers assigned at the case's unit who take the category come first; if
+    there are none, those assigned at the parent unit, and so on up to the
+    root (an officer at a higher unit covers the case's unit too, but is
+    called only when nobody nearer can take it). For confidential reports,
+    people recused from the case's unit are skipped at every level, admins
+    included, so the result may be empty: then nobody may see the report.
+    """
+    report = _is_report(org, category_id)
+    levels = _nearest_first(
+        org, unit_id, Role.OFFICER, lambda s: s.takes_category(category_id) and _may_see(org, s, unit_id, report)
+    )
+    if levels:
+        return levels[0]
+    return [s for s in org.staff if s.role is Role.ADMIN and _may_see(org, s, unit_id, report)]
+
+
+def _leader_tiers(org: Organization, unit_id: str, category_id: str | None) -> list[list[Staff]]:
+    """Leaders grouped by the unit they are assigned at, nearest first; each leader only in their nearest tier."""
+    report = _is_report(org, category_id)
+    seen: set[int] = set()
+    tiers: list[list[Staff]] = []
+    for tier in _nearest_first(org, unit_id, Role.LEADER, lambda s: _may_see(org, s, unit_id, report)):
+        fresh = [s for s in tier if s.telegram_id not in seen]
+        seen.update(s.telegram_id for s in fresh)
+        if fresh:
+            tiers.append(fresh)
+    return tiers
+
+
+def leaders_of(org: Organization, unit_id: str, category_id: str | None = None) -> list[Staff]:
+    """Every leader covering the unit, nearest level first, each once.
+
+    With the case's `category_id`, leaders recused from the unit are left out
+    when the category is a confidential report.
+    """
+    return [s for tier in _leader_tiers(org, unit_id, category_id) for s in tier]
+
+
+def leaders_at_level(org: Organization, unit_id: str, levels_up: int, category_id: str | None = None) -> list[Staff]:
+    """The leaders to escalate to at step `levels_up` of an overdue case's escalation.
+
+    Levels count units that have leaders, not raw tree levels: 0 gives the
+    leaders assigned at the nearest unit, walking up from the case's unit,
+    that has any; 1 the leaders at the next unit above that one with any;
+    and so on. Empty once the root is passed, which tells the caller that
+    escalation has reached the top. Units without leaders are skipped, so
+    each step really reaches someone new. Recusal as in `leaders_of`.
+    """
+    if levels_up < 0:
+        raise ValueError(f"levels_up must be 0 or more, not {levels_up}")
+    tiers = _leader_tiers(org, unit_id, category_id)
+    return tiers[levels_up] if levels_up < len(tiers) else []
+
+
+def can_handle(org: Organization, staff: Staff, unit_id: str, category_id: str) -> bool:
+    """May this person act on a case of this unit and category?
+
+    Officers need to cover the unit and take the category; leaders need to
+    cover the unit; admins may act on anything. Nobody may act on a
+    confidential report about a unit they are recused from.
+    """
+    if not _may_see(org, staff, unit_id, _is_report(org, category_id)):
+        return False
+    if staff.role is Role.OFFICER:
+        return org.covers(staff, unit_id) and staff.takes_category(category_id)
+    return org.covers(staff, unit_id)
+
+
+def staff_in_scope_for(org: Organization, unit_id: str, category_id: str) -> list[Staff]:
+    """Everyone who may act on such a case, in file order: the choices when assigning or reassigning it."""
+    return [s for s in org.staff if can_handle(org, s, unit_id, category_id)]
