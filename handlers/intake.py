@@ -88,7 +88,7 @@ async def ask(update: Update, context: Context, step: str, draft: DraftData) -> 
         await show(update, context, t(lang, "intake.choose_category", step=label),
                    kb.markup([*kb.grid(buttons), kb.nav_row(lang, back=back)]))
     elif step == UNIT:
-        here = draft.unit_browse
+        here = draft.unit_browse if draft.unit_browse and org.find_unit(draft.unit_browse) else None
         children = org.children(here) if here else org.roots()
         rows = []
         if here:
@@ -109,7 +109,7 @@ async def ask(update: Update, context: Context, step: str, draft: DraftData) -> 
                    kb.markup([[finish], kb.nav_row(lang)]))
     elif step == IDENTITY:
         text = t(lang, "intake.ask_identity", step=label)
-        category = org.category(draft.category or "")
+        category = org.find_category(draft.category or "")
         if category is not None and category.kind is CategoryKind.REPORT:
             text = Html(text + "\n" + t(lang, "intake.identity_report_default"))
         await show(update, context, text, kb.markup([
@@ -270,8 +270,8 @@ async def cancel(update: Update, context: Context) -> int:
 async def on_back(update: Update, context: Context, draft: Draft) -> str:
     data = draft.data
     if draft.step == UNIT and data.unit_browse:
-        parent = deps(context).org.unit(data.unit_browse).parent
-        data.unit_browse = parent
+        unit = deps(context).org.find_unit(data.unit_browse)
+        data.unit_browse = unit.parent if unit else None
         return await go(update, context, data, UNIT)
     target = before(draft.step or CATEGORY, data)
     data.editing = False if target == REVIEW else data.editing
@@ -281,7 +281,7 @@ async def on_back(update: Update, context: Context, draft: Draft) -> str:
 @with_draft
 async def on_category(update: Update, context: Context, draft: Draft) -> str:
     org = deps(context).org
-    category = org.category(_data(update).removeprefix("in:cat:"))
+    category = org.find_category(_data(update).removeprefix("in:cat:"))
     if category is None:
         return await go(update, context, draft.data, CATEGORY)
     draft.data.category = category.id
@@ -294,7 +294,7 @@ async def on_category(update: Update, context: Context, draft: Draft) -> str:
 async def on_unit(update: Update, context: Context, draft: Draft) -> str:
     org = deps(context).org
     verb, _, unit_id = _data(update).removeprefix("in:").partition(":")
-    unit = org.unit(unit_id)
+    unit = org.find_unit(unit_id)
     if unit is None:
         return await go(update, context, draft.data, UNIT)
     if verb == "unit" and org.children(unit.id):

@@ -47,16 +47,16 @@ def moment(value: datetime, tz: ZoneInfo) -> str:
 
 
 def unit_name(org: Organization, unit_id: str, lang: str) -> str:
-    unit = org.unit(unit_id)
+    unit = org.find_unit(unit_id)
     return unit.name.get(lang) if unit else unit_id
 
 
 def unit_path(org: Organization, unit_id: str, lang: str) -> str:
-    return org.unit_path(unit_id, lang) if org.unit(unit_id) else unit_id
+    return org.unit_path(unit_id, lang) if org.find_unit(unit_id) else unit_id
 
 
 def category_name(org: Organization, category_id: str, lang: str) -> str:
-    category = org.category(category_id)
+    category = org.find_category(category_id)
     return category.name.get(lang) if category else category_id
 
 

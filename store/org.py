@@ -260,6 +260,14 @@ class Organization(_Frozen):
         """The category with this id; KeyError if the file has none."""
         return self._categories[category_id]
 
+    def find_unit(self, unit_id: str) -> Unit | None:
+        """The unit, or None: for ids that come from outside (button data, commands)."""
+        return self._units.get(unit_id)
+
+    def find_category(self, category_id: str) -> Category | None:
+        """The category, or None: for ids that come from outside (button data, commands)."""
+        return self._categories.get(category_id)
+
     def staff_member(self, telegram_id: int) -> Staff | None:
         """The staff entry of a Telegram user, or None for petitioners."""
         return self._staff.get(telegram_id)

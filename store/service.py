@@ -240,8 +240,8 @@ class SqliteStore:
         time and returns it with ``created=False``; no second case, no second
         round of notifications.
         """
-        category = self.org.category(draft.category) if draft.category else None
-        if category is None or draft.unit is None or self.org.unit(draft.unit) is None:
+        category = self.org.find_category(draft.category) if draft.category else None
+        if category is None or draft.unit is None or self.org.find_unit(draft.unit) is None:
             raise Refused("draft_incomplete")
         if not draft.subject or not draft.details:
             raise Refused("draft_incomplete")
@@ -482,7 +482,7 @@ class SqliteStore:
                 changes["assignee_id"] = target.telegram_id
                 data = {"assignee_id": target.telegram_id, "assignee": target.name}
             elif action is Action.TRANSFER:
-                if unit is None or self.org.unit(unit) is None:
+                if unit is None or self.org.find_unit(unit) is None:
                     raise Refused("unknown_unit")
                 if unit == case.unit:
                     raise Refused("same_unit")

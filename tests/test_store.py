@@ -1,0 +1,205 @@
+"""The case store: migrations, numbering, transactions, outbox, journal, rules."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from store.clock import FakeClock
+from store.db import Database, migrations
+from store.errors import NotFound, Refused
+from store.models import Actor, ActorRole, Decision, Status
+from store.org import Organization
+from store.service import SqliteStore
+from store.workflow import Action
+from tests.conftest import draft, petitioner
+
+OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
+OILFIELD_OFFICER = Actor(id=1002, role=ActorRole.OFFICER)
+PETITIONER = Actor(id=5001, role=ActorRole.PETITIONER)
+
+
+def rows(path: Path, sql: str, *args: object) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+async def test_migrations_create_schema_and_rerun_is_a_no_op(tmp_path: Path, org: Organization) -> None:
+    path = tmp_path / "m.db"
+    db = await Database.open(path)
+    latest = len(migrations())
+    assert await db.schema_version() == latest
+    await db.close()
+    tables = {r[0] for r in rows(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"cases", "events", "attachments", "outbox", "conversations", "users"} <= tables
+    assert rows(path, "PRAGMA journal_mode") == [("wal",)]
+
+    store = await SqliteStore.open(path, org)
+    await store.submit(petitioner(), draft(), "k1")
+    await store.close()
+    secret = rows(path, "SELECT value FROM meta WHERE key = 'pseudonym_secret'")
+
+    again = await SqliteStore.open(path, org)  # re-running migrations keeps everything
+    assert await again.db.schema_version() == latest
+    cases, total = await again.cases_of_petitioner(5001)
+    assert total == 1 and cases[0].subject == "加班费未发放"
+    await again.close()
+    assert rows(path, "SELECT value FROM meta WHERE key = 'pseudonym_secret'") == secret
+
+
+async def test_case_numbers_are_sequential_per_year(store: SqliteStore, clock: FakeClock) -> None:
+    first = (await store.submit(petitioner(), draft(), "a")).case
+    second = (await store.submit(petitioner(5002), draft(), "b")).case
+    assert re.fullmatch(r"^[A-Z]+-\d{4}-\d{6}$", first.number)
+    assert first.number == "XF-2026-000001"
+    assert second.number == "XF-2026-000002"
+    clock.set(datetime(2026, 12, 31, 16, 30, tzinfo=UTC))  # 00:30 on 1 January in Shanghai
+    third = (await store.submit(petitioner(5003), draft(), "c")).case
+    assert third.number == "XF-2027-000001"
+
+
+async def test_submit_is_idempotent_per_key(store: SqliteStore, tmp_path: Path) -> None:
+    one = await store.submit(petitioner(), draft(), "draft-1")
+    two = await store.submit(petitioner(), draft(subject="其他"), "draft-1")
+    assert one.created and not two.created
+    assert two.case.number == one.case.number
+    assert two.case.subject == "加班费未发放"
+    path = tmp_path / "cases.db"
+    assert rows(path, "SELECT count(*) FROM cases") == [(1,)]
+    assert rows(path, "SELECT count(*) FROM events") == [(1,)]
+    assert rows(path, "SELECT chat_id, kind FROM outbox") == [(1001, "case_card")]
+
+
+async def test_submit_is_all_or_nothing(store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    await store.save_draft(5001, "review", draft())
+
+    async def broken(*_args: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store, "_notify_new_case", broken)
+    with pytest.raises(RuntimeError):
+        await store.submit(petitioner(), draft(), "x")
+    path = tmp_path / "cases.db"
+    assert rows(path, "SELECT count(*) FROM cases") == [(0,)]
+    assert rows(path, "SELECT count(*) FROM events") == [(0,)]
+    assert rows(path, "SELECT count(*) FROM case_numbers") == [(0,)]
+    assert (await store.get_draft(5001)) is not None  # the draft survives a failed submit
+
+
+async def test_submit_deletes_the_draft_and_sets_the_acceptance_deadline(store: SqliteStore) -> None:
+    await store.save_draft(5001, "review", draft())
+    case = (await store.submit(petitioner(), draft(), "k")).case
+    assert await store.get_draft(5001) is None
+    assert case.status is Status.SUBMITTED
+    # 2026-11-02 09:00 in Shanghai + 15 days (Art. 22-23)
+    assert case.accept_due == date(2026, 11, 17)
+    assert case.petitioner_name == "张三"
+
+
+async def test_reports_are_confidential_by_default(store: SqliteStore) -> None:
+    case = (await store.submit(petitioner(), draft(category="misconduct", phone="138"), "r")).case
+    assert case.confidential and case.petitioner_name is None and case.petitioner_phone is None
+    assert re.fullmatch(r"[0-9A-F]{4}", case.pseudonym)
+    again = (await store.submit(petitioner(), draft(category="misconduct"), "r2")).case
+    assert again.pseudonym == case.pseudonym  # stable per petitioner
+
+
+async def test_accept_writes_status_event_and_notification_together(store: SqliteStore, tmp_path: Path) -> None:
+    number = (await store.submit(petitioner(), draft(), "k")).case.number
+    case = await store.act(OFFICER, number, Action.ACCEPT)
+    assert case.status is Status.ACCEPTED
+    assert case.assignee_id == 1001
+    assert case.answer_due == date(2027, 1, 1)  # 60 days (Art. 34)
+    path = tmp_path / "cases.db"
+    assert rows(path, "SELECT action, status_after FROM events ORDER BY id") == [
+        ("submit", "submitted"),
+        ("accept", "accepted"),
+    ]
+    assert rows(path, "SELECT chat_id, kind FROM outbox ORDER BY id") == [
+        (1001, "case_card"),
+        (5001, "petitioner_event"),
+    ]
+
+
+async def test_illegal_transitions_are_refused_and_change_nothing(store: SqliteStore, tmp_path: Path) -> None:
+    number = (await store.submit(petitioner(), draft(), "k")).case.number
+    await store.act(OFFICER, number, Action.ACCEPT)
+    path = tmp_path / "cases.db"
+    before = rows(path, "SELECT * FROM events"), rows(path, "SELECT * FROM outbox"), rows(path, "SELECT * FROM cases")
+    with pytest.raises(Refused) as refused:
+        await store.act(OFFICER, number, Action.ACCEPT)
+    assert refused.value.code == "wrong_status" and refused.value.params == {"status": "accepted"}
+    with pytest.raises(Refused):
+        await store.act(PETITIONER, number, Action.DECIDE, body="x", decision=Decision.SUPPORT)
+    with pytest.raises(Refused):
+        await store.act(OFFICER, number, Action.DECLINE, body="   ")
+    after = rows(path, "SELECT * FROM events"), rows(path, "SELECT * FROM outbox"), rows(path, "SELECT * FROM cases")
+    assert before == after
+
+
+async def test_out_of_scope_answers_like_nonexistent(store: SqliteStore) -> None:
+    number = (await store.submit(petitioner(), draft(unit="plant-2"), "k")).case.number
+    with pytest.raises(NotFound):
+        await store.act(OFFICER, number, Action.ACCEPT)  # plant-1 officer, plant-2 case
+    with pytest.raises(NotFound):
+        await store.case_for(OFFICER, number)
+    with pytest.raises(NotFound):
+        await store.case_for(OFFICER, "XF-2026-999999")
+    with pytest.raises(NotFound):
+        await store.case_for(Actor(id=5002, role=ActorRole.PETITIONER), number)
+    assert (await store.case_for(OILFIELD_OFFICER, number)).number == number
+
+
+async def test_decline_reaches_the_petitioner_with_its_reason(store: SqliteStore) -> None:
+    number = (await store.submit(petitioner(), draft(), "k")).case.number
+    case = await store.act(OFFICER, number, Action.DECLINE, body="不属于本单位职责")
+    assert case.status is Status.DECLINED
+    pending = await store.pending_notifications()
+    notice = [p for p in pending if p.chat_id == 5001]
+    assert len(notice) == 1
+    event = await store.event(notice[0].event_id)
+    assert event is not None and event.body == "不属于本单位职责"
+
+
+async def test_daily_submission_limit(store: SqliteStore, clock: FakeClock) -> None:
+    for i in range(5):
+        await store.submit(petitioner(), draft(), f"k{i}")
+    with pytest.raises(Refused) as refused:
+        await store.submit(petitioner(), draft(), "k5")
+    assert refused.value.code == "daily_limit"
+    clock.advance(days=1)
+    assert (await store.submit(petitioner(), draft(), "k6")).created
+
+
+async def test_outbox_retry_and_delivery_bookkeeping(store: SqliteStore, clock: FakeClock) -> None:
+    await store.submit(petitioner(), draft(), "k")
+    (item,) = await store.pending_notifications()
+    await store.mark_retry(item.id, 30, "429")
+    (again,) = await store.pending_notifications()
+    assert again.attempts == 1 and (again.due_at - clock.now()).total_seconds() == 30
+    await store.mark_failed(item.id, "forbidden")
+    assert await store.pending_notifications() == []
+    assert await store.requeue_failed(1001) == 1
+    (back,) = await store.pending_notifications()
+    await store.mark_sent(back.id)
+    assert await store.pending_notifications() == []
+
+
+async def test_journal_chain_detects_tampering(store: SqliteStore, tmp_path: Path) -> None:
+    number = (await store.submit(petitioner(), draft(), "k")).case.number
+    await store.act(OFFICER, number, Action.ACCEPT)
+    await store.act(OFFICER, number, Action.REPLY, body="请提供工资条")
+    ok = await store.verify_journal()
+    assert ok.ok and ok.checked == 3
+    path = tmp_path / "cases.db"
+    with sqlite3.connect(path) as conn, pytest.raises(sqlite3.DatabaseError):
+        conn.execute("UPDATE events SET body = 'x' WHERE id = 2")
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TRIGGER events_append_only_update")
+        conn.execute("UPDATE events SET body = '已解决' WHERE id = 2")
+    broken = await store.verify_journal()
+    assert not broken.ok and broken.broken_event_id == 2
