@@ -12,6 +12,7 @@ import signal
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
+from telegram.request import BaseRequest
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 
 from bot.outbox import OutboxSender
@@ -35,11 +36,17 @@ def build_application(
     *,
     base_url: str,
     base_file_url: str,
+    request: BaseRequest | None = None,
 ) -> Application:
-    """An Application wired to ``store``; nothing is started yet."""
+    """An Application wired to ``store``; nothing is started yet.
+
+    ``request`` replaces PTB's HTTP client (tests use an offline one).
+    """
+    builder = ApplicationBuilder()
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
     application = (
-        ApplicationBuilder()
-        .token(token)
+        builder.token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
         .persistence(StorePersistence(store))

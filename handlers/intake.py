@@ -11,11 +11,14 @@ recognised by their update_id and only re-ask the current question.
 
 from __future__ import annotations
 
+import warnings
+
 import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
 from telegram import Message, Update
+from telegram.warnings import PTBUserWarning
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -472,46 +475,51 @@ def build() -> ConversationHandler:
         | filters.VIDEO_NOTE
     ) & private & filters.UpdateType.MESSAGE
     back = CallbackQueryHandler(on_back, pattern=r"^in:back$")
-    return ConversationHandler(
-        name=NAME,
-        persistent=True,
-        allow_reentry=True,
-        per_chat=False,
-        per_user=True,
-        entry_points=[
-            CommandHandler("new", new, filters=private),
-            CallbackQueryHandler(resume, pattern=r"^in:cont$"),
-            CallbackQueryHandler(restart, pattern=r"^in:restart$"),
-        ],
-        states={
-            CATEGORY: [CallbackQueryHandler(on_category, pattern=r"^in:cat:"), back],
-            UNIT: [CallbackQueryHandler(on_unit, pattern=r"^in:(unit|here):"), back],
-            SUBJECT: [MessageHandler(text, on_subject), back],
-            DETAILS: [MessageHandler(text, on_details), back],
-            ATTACHMENTS: [
-                MessageHandler(media, on_attachment),
-                CallbackQueryHandler(on_attachments_done, pattern=r"^in:done$"),
-                back,
+    # Conversations are per user on purpose: buttons of any message of the
+    # user's belong to their one conversation, so PTB's per_message hint does not apply.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+        return ConversationHandler(
+            name=NAME,
+            persistent=True,
+            allow_reentry=True,
+            per_chat=False,
+            per_user=True,
+            entry_points=[
+                CommandHandler("new", new, filters=private),
+                CallbackQueryHandler(resume, pattern=r"^in:cont$"),
+                CallbackQueryHandler(restart, pattern=r"^in:restart$"),
             ],
-            IDENTITY: [CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf)$"), back],
-            REVIEW: [
-                CallbackQueryHandler(on_submit, pattern=r"^in:submit:"),
-                CallbackQueryHandler(on_edit, pattern=r"^in:edit:"),
+            states={
+                CATEGORY: [CallbackQueryHandler(on_category, pattern=r"^in:cat:"), back],
+                UNIT: [CallbackQueryHandler(on_unit, pattern=r"^in:(unit|here):"), back],
+                SUBJECT: [MessageHandler(text, on_subject), back],
+                DETAILS: [MessageHandler(text, on_details), back],
+                ATTACHMENTS: [
+                    MessageHandler(media, on_attachment),
+                    CallbackQueryHandler(on_attachments_done, pattern=r"^in:done$"),
+                    back,
+                ],
+                IDENTITY: [CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf)$"), back],
+                REVIEW: [
+                    CallbackQueryHandler(on_submit, pattern=r"^in:submit:"),
+                    CallbackQueryHandler(on_edit, pattern=r"^in:edit:"),
+                ],
+                PEOPLE: [MessageHandler(text, on_people), back],
+                DESIRED: [MessageHandler(text, on_desired), back],
+            },
+            fallbacks=[
+                CommandHandler("cancel", cancel),
+                CallbackQueryHandler(cancel, pattern=r"^in:cancel$"),
+                CallbackQueryHandler(resume, pattern=r"^in:cont$"),
+                CallbackQueryHandler(restart, pattern=r"^in:restart$"),
+                CallbackQueryHandler(on_stale_button, pattern=r"^in:"),
+                MessageHandler(filters.ALL & private, on_unexpected),
             ],
-            PEOPLE: [MessageHandler(text, on_people), back],
-            DESIRED: [MessageHandler(text, on_desired), back],
-        },
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            CallbackQueryHandler(cancel, pattern=r"^in:cancel$"),
-            CallbackQueryHandler(resume, pattern=r"^in:cont$"),
-            CallbackQueryHandler(restart, pattern=r"^in:restart$"),
-            CallbackQueryHandler(on_stale_button, pattern=r"^in:"),
-            MessageHandler(filters.ALL & private, on_unexpected),
-        ],
-    )
+        )
 
 
 def submit_outside_conversation() -> CallbackQueryHandler:
     """Catches a redelivered Submit once the conversation has already ended."""
     return CallbackQueryHandler(on_submit_again, pattern=r"^in:submit:")
+

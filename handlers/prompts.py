@@ -7,11 +7,14 @@ state is the prompt's kind; its case number lives with it in the store.
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from telegram import ForceReply, Update
 from telegram.constants import ParseMode
+from telegram.warnings import PTBUserWarning
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from handlers.common import Context, answer_query, deps, error_text, lang_of, send
@@ -126,17 +129,22 @@ def build() -> ConversationHandler:
     private = filters.ChatType.PRIVATE
     text = filters.TEXT & ~filters.COMMAND & private & filters.UpdateType.MESSAGE
     kinds = "|".join(PROMPTS)
-    return ConversationHandler(
-        name=NAME,
-        persistent=True,
-        allow_reentry=True,
-        per_chat=False,
-        per_user=True,
-        entry_points=[CallbackQueryHandler(begin, pattern=rf"^pr:({kinds}):")],
-        states={kind: [MessageHandler(text, answer)] for kind in PROMPTS},
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            MessageHandler(filters.COMMAND & private, leave_for_command),
-            MessageHandler(private & filters.UpdateType.MESSAGE, not_text),
-        ],
-    )
+    # Conversations are per user on purpose: buttons of any message of the
+    # user's belong to their one conversation, so PTB's per_message hint does not apply.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+        return ConversationHandler(
+            name=NAME,
+            persistent=True,
+            allow_reentry=True,
+            per_chat=False,
+            per_user=True,
+            entry_points=[CallbackQueryHandler(begin, pattern=rf"^pr:({kinds}):")],
+            states={kind: [MessageHandler(text, answer)] for kind in PROMPTS},
+            fallbacks=[
+                CommandHandler("cancel", cancel),
+                MessageHandler(filters.COMMAND & private, leave_for_command),
+                MessageHandler(private & filters.UpdateType.MESSAGE, not_text),
+            ],
+        )
+

@@ -1,0 +1,152 @@
+"""PTB's offline request pattern: a request class that answers the Bot API locally.
+
+Handlers run for real (``Application.process_update``) while every API call
+is recorded and answered with a plausible result, with no network at all.
+Updates are built with small message builders, as in PTB's ``tests/auxil``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.request import BaseRequest, RequestData
+
+BOT = {"id": 4242, "is_bot": True, "first_name": "信访", "username": "petition_test_bot"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text", ""))
+
+    def buttons(self) -> list[tuple[str, str]]:
+        markup = self.params.get("reply_markup") or {}
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        return [(b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row]
+
+
+@dataclass
+class OfflineRequest(BaseRequest):
+    calls: list[Call] = field(default_factory=list)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        self.calls.append(Call(api_method, params))
+        return 200, json.dumps({"ok": True, "result": self._result(api_method, params)}).encode()
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {**BOT, "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+        if method.startswith("send") or method.startswith("edit"):
+            chat_id = int(params.get("chat_id", 0) or 0)
+            message = {
+                "message_id": int(params.get("message_id", next(self._ids))),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                "from": BOT,
+            }
+            if "text" in params:
+                message["text"] = params["text"]
+            if params.get("reply_markup"):
+                markup = params["reply_markup"]
+                message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+            return message
+        if method in ("getUpdates", "getMyCommands"):
+            return []
+        return True
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        return [c.text for c in self.calls if c.method in ("sendMessage", "editMessageText")
+                and int(c.params.get("chat_id", 0) or 0) == chat_id]
+
+    def last_to(self, chat_id: int) -> Call:
+        for call in reversed(self.calls):
+            if call.method in ("sendMessage", "editMessageText") and int(call.params.get("chat_id", 0) or 0) == chat_id:
+                return call
+        raise AssertionError(f"nothing was sent to {chat_id}")
+
+
+class Updates:
+    """Message builders: private-chat updates from one user, with increasing ids."""
+
+    _update_ids = itertools.count(1)
+    _message_ids = itertools.count(1)
+
+    def __init__(self, user_id: int, first_name: str = "张三", language_code: str = "zh-hans") -> None:
+        self.user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
+
+    def _message(self, **fields: Any) -> dict[str, Any]:
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": self.user["id"], "type": "private", "first_name": self.user["first_name"]},
+            "from": self.user,
+            **fields,
+        }
+
+    def text(self, text: str) -> dict[str, Any]:
+        fields: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return {"update_id": next(self._update_ids), "message": self._message(**fields)}
+
+    def edited(self, text: str) -> dict[str, Any]:
+        message = self._message(text=text, edit_date=int(time.time()))
+        return {"update_id": next(self._update_ids), "edited_message": message}
+
+    def sticker(self) -> dict[str, Any]:
+        sticker = {"file_id": "S1", "file_unique_id": "s1", "type": "regular", "width": 512,
+                   "height": 512, "is_animated": False, "is_video": False}
+        return {"update_id": next(self._update_ids), "message": self._message(sticker=sticker)}
+
+    def photo(self, size: int = 1000) -> dict[str, Any]:
+        n = next(self._message_ids)
+        photo = [{"file_id": f"P{n}", "file_unique_id": f"p{n}", "width": 800, "height": 600, "file_size": size}]
+        return {"update_id": next(self._update_ids), "message": self._message(photo=photo)}
+
+    def tap(self, data: str) -> dict[str, Any]:
+        return {
+            "update_id": next(self._update_ids),
+            "callback_query": {
+                "id": str(next(self._update_ids)),
+                "from": self.user,
+                "chat_instance": "ci",
+                "data": data,
+                "message": self._message(text="…"),
+            },
+        }
+
+
+def update(raw: dict[str, Any], bot: Any) -> Update:
+    return Update.de_json(raw, bot)

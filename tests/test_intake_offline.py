@@ -1,0 +1,133 @@
+"""The intake conversation, driven update by update with an offline Bot API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from telegram.ext import Application
+
+from bot.app import build_application
+from store.service import SqliteStore
+from tests.offline import OfflineRequest, Updates, update
+
+USER = 5001
+
+
+@pytest.fixture
+async def app(store: SqliteStore) -> AsyncIterator[tuple[Application, OfflineRequest]]:
+    request = OfflineRequest()
+    application = build_application(
+        store, "123:TEST", base_url="http://offline.invalid/bot",
+        base_file_url="http://offline.invalid/file/bot", request=request,
+    )
+    await application.initialize()
+    yield application, request
+    await application.shutdown()
+
+
+async def feed(application: Application, raw: dict) -> None:
+    await application.process_update(update(raw, application.bot))
+
+
+async def walk_to_review(application: Application, user: Updates) -> None:
+    for raw in (
+        user.text("/new"), user.tap("in:cat:wages"), user.tap("in:unit:oilfield"),
+        user.tap("in:unit:plant-1"), user.text("加班费 <b>未发</b> & 拖欠"),
+        user.text("十月份加班费至今未发放。"), user.tap("in:done"), user.tap("in:id:real"),
+    ):
+        await feed(application, raw)
+
+
+async def test_intake_to_receipt(app: tuple[Application, OfflineRequest], store: SqliteStore, tmp_path: Path) -> None:
+    application, request = app
+    user = Updates(USER)
+    await walk_to_review(application, user)
+    review = request.last_to(USER)
+    assert "第 7/7 步" in review.text
+    assert "加班费 &lt;b&gt;未发&lt;/b&gt; &amp; 拖欠" in review.text  # escaped, shown literally
+    submit = next(data for _, data in review.buttons() if data.startswith("in:submit:"))
+    await feed(application, user.tap(submit))
+    receipt = request.last_to(USER).text
+    number = re.search(r"<code>([A-Z]+-\d{4}-\d{6})</code>", receipt)
+    assert number and "已登记" in receipt
+    case = await store.case_for(store.actor(USER), number.group(1))
+    assert case.subject == "加班费 <b>未发</b> & 拖欠" and case.unit == "plant-1"
+    assert await store.get_draft(USER) is None
+
+
+async def test_every_step_is_counted_and_back_returns(app: tuple[Application, OfflineRequest], store: SqliteStore) -> None:
+    application, request = app
+    user = Updates(USER)
+    await feed(application, user.text("/new"))
+    assert "第 1/7 步" in request.last_to(USER).text
+    await feed(application, user.tap("in:cat:wages"))
+    assert "第 2/7 步" in request.last_to(USER).text
+    await feed(application, user.tap("in:unit:refinery"))  # a leaf: chosen at once
+    assert "第 3/7 步" in request.last_to(USER).text
+    await feed(application, user.tap("in:back"))
+    assert "第 2/7 步" in request.last_to(USER).text
+    draft = await store.get_draft(USER)
+    assert draft is not None and draft.step == "unit" and draft.data.unit == "refinery"
+
+
+async def test_odd_input_gets_a_hint_and_keeps_the_draft(app: tuple[Application, OfflineRequest], store: SqliteStore) -> None:
+    application, request = app
+    user = Updates(USER)
+    for raw in (user.text("/new"), user.tap("in:cat:wages"), user.tap("in:unit:refinery")):
+        await feed(application, raw)
+    await feed(application, user.sticker())
+    assert "请输入文字" in request.texts_to(USER)[-1] or "请输入文字" in request.texts_to(USER)[-2]
+    await feed(application, user.text("x" * 101))
+    assert "不能超过 100 字" in request.last_to(USER).text
+    await feed(application, user.edited("改过的"))
+    assert "修改" in request.last_to(USER).text
+    await feed(application, user.text("/unknown"))
+    assert "暂不支持该命令" in request.last_to(USER).text
+    await feed(application, user.tap("in:cat:wages"))  # a stale button from step 1
+    draft = await store.get_draft(USER)
+    assert draft is not None and draft.step == "subject" and draft.data.category == "wages"
+    assert draft.data.subject is None
+
+
+async def test_a_redelivered_update_is_applied_once(app: tuple[Application, OfflineRequest], store: SqliteStore) -> None:
+    application, _ = app
+    user = Updates(USER)
+    for raw in (user.text("/new"), user.tap("in:cat:wages"), user.tap("in:unit:refinery")):
+        await feed(application, raw)
+    subject = user.text("第一次")
+    await feed(application, subject)
+    await feed(application, subject)  # Telegram sends it again after a crash
+    draft = await store.get_draft(USER)
+    assert draft is not None and draft.step == "details" and draft.data.subject == "第一次"
+    assert draft.data.details is None
+
+
+async def test_forged_staff_button_from_a_petitioner_changes_nothing(
+    app: tuple[Application, OfflineRequest], store: SqliteStore
+) -> None:
+    application, request = app
+    user = Updates(USER)
+    await walk_to_review(application, user)
+    submit = next(d for _, d in request.last_to(USER).buttons() if d.startswith("in:submit:"))
+    await feed(application, user.tap(submit))
+    (case,), _ = await store.cases_of_petitioner(USER)
+    await feed(application, user.tap(f"st:acc:{case.number}"))
+    await feed(application, user.tap("st:acc:" + "9" * 80))
+    assert "仅供信访工作人员使用" in request.last_to(USER).text
+    assert (await store.case_by_id(case.id)).status.value == "submitted"
+
+
+async def test_submit_twice_creates_one_case(app: tuple[Application, OfflineRequest], store: SqliteStore) -> None:
+    application, request = app
+    user = Updates(USER)
+    await walk_to_review(application, user)
+    submit = next(d for _, d in request.last_to(USER).buttons() if d.startswith("in:submit:"))
+    await feed(application, user.tap(submit))
+    first = request.last_to(USER).text
+    await feed(application, user.tap(submit))  # double tap, or a redelivery
+    assert request.last_to(USER).text == first
+    _, total = await store.cases_of_petitioner(USER)
+    assert total == 1
