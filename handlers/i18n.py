@@ -1,6 +1,7 @@
 """Text catalogs (zh, en) and the one function that fills them.
 
-Every user-facing sentence lives in ``handlers/texts/<lang>.toml``. Texts are
+Every user-facing sentence lives in ``handlers/texts/<lang>/*.toml`` (one
+file per area; a key may be defined only once per language). Texts are
 Telegram HTML; the values put into them are escaped here unless they are
 already-rendered :class:`Html`, so user text can never inject markup.
 """
@@ -47,9 +48,17 @@ def _flatten(prefix: str, table: dict[str, Any], out: dict[str, str]) -> None:
 
 @cache
 def catalog(lang: str) -> dict[str, str]:
-    source = resources.files("handlers").joinpath("texts", f"{lang}.toml").read_text("utf-8")
     flat: dict[str, str] = {}
-    _flatten("", tomllib.loads(source), flat)
+    folder = resources.files("handlers").joinpath("texts", lang)
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        part: dict[str, str] = {}
+        _flatten("", tomllib.loads(entry.read_text("utf-8")), part)
+        clash = part.keys() & flat.keys()
+        if clash:
+            raise ValueError(f"{lang}/{entry.name} defines again: {sorted(clash)}")
+        flat.update(part)
     return flat
 
 
