@@ -31,6 +31,7 @@ from store.models import (
     Decision,
     Draft,
     DraftData,
+    OPEN_STATUSES,
     Event,
     OutboxItem,
     Petitioner,
@@ -393,6 +394,45 @@ class SqliteStore:
             async with conn.execute(
                 "SELECT * FROM cases WHERE petitioner_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
                 (user_id, limit, offset),
+            ) as cur:
+                cases = [row_to_model(Case, row) async for row in cur]
+        return cases, total
+
+    def _scope(self, actor: Actor) -> tuple[str, list[Any]]:
+        """SQL for "cases this staff member may act on" (the same rule as routing.can_handle)."""
+        staff = self.org.staff_member(actor.id) if actor.id is not None else None
+        if staff is None:
+            return "0", []
+        clauses: list[str] = []
+        args: list[Any] = []
+        if staff.role.value != "admin":
+            units = sorted(set().union(*(self.org.subtree(u) for u in staff.units)))
+            clauses.append(f"unit IN ({', '.join('?' * len(units))})")
+            args += units
+        if staff.role.value == "officer" and staff.categories:
+            clauses.append(f"category IN ({', '.join('?' * len(staff.categories))})")
+            args += list(staff.categories)
+        if staff.recuse_units:
+            recused = sorted(set().union(*(self.org.subtree(u) for u in staff.recuse_units)))
+            clauses.append(f"NOT (kind = 'report' AND unit IN ({', '.join('?' * len(recused))}))")
+            args += recused
+        return (" AND ".join(clauses) or "1"), args
+
+    async def open_cases_for(
+        self, actor: Actor, offset: int = 0, limit: int = 10
+    ) -> tuple[list[Case], int]:
+        """An officer's queue: open cases in scope, nearest deadline first."""
+        scope, args = self._scope(actor)
+        statuses = sorted(s.value for s in OPEN_STATUSES)
+        where = f"status IN ({', '.join('?' * len(statuses))}) AND {scope}"
+        params = [*statuses, *args]
+        async with self.db.read() as conn:
+            async with conn.execute(f"SELECT count(*) FROM cases WHERE {where}", params) as cur:
+                total = (await cur.fetchone())[0]
+            async with conn.execute(
+                f"SELECT * FROM cases WHERE {where}"
+                " ORDER BY COALESCE(answer_due, accept_due), id LIMIT ? OFFSET ?",
+                [*params, limit, offset],
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
         return cases, total

@@ -203,3 +203,25 @@ async def test_journal_chain_detects_tampering(store: SqliteStore, tmp_path: Pat
         conn.execute("UPDATE events SET body = '已解决' WHERE id = 2")
     broken = await store.verify_journal()
     assert not broken.ok and broken.broken_event_id == 2
+
+
+async def test_queue_shows_cases_in_scope_nearest_deadline_first(store: SqliteStore, clock: FakeClock) -> None:
+    late = (await store.submit(petitioner(5001), draft(unit="plant-1"), "a")).case
+    clock.advance(days=-3)
+    early = (await store.submit(petitioner(5002), draft(unit="plant-2"), "b")).case
+    other = (await store.submit(petitioner(5003), draft(unit="refinery"), "c")).case
+    report = (await store.submit(petitioner(5004), draft(unit="plant-2", category="misconduct"), "d")).case
+    suggestion = (await store.submit(petitioner(5005), draft(unit="plant-1", category="suggestion"), "e")).case
+
+    def numbers(cases: list) -> list[str]:
+        return [c.number for c in cases]
+
+    officer_cases, total = await store.open_cases_for(OFFICER)  # plant-1, wages only
+    assert numbers(officer_cases) == [late.number] and total == 1
+    oilfield, _ = await store.open_cases_for(OILFIELD_OFFICER)  # oilfield subtree, recused from plant-2 reports
+    assert numbers(oilfield) == [early.number, suggestion.number, late.number]
+    admin, total = await store.open_cases_for(Actor(id=9001, role=ActorRole.ADMIN))
+    assert total == 5 and numbers(admin)[0] == early.number
+    assert other.number in numbers(admin) and report.number in numbers(admin)
+    nobody, total = await store.open_cases_for(PETITIONER)
+    assert nobody == [] and total == 0
