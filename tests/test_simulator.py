@@ -430,6 +430,29 @@ async def test_media_commands_and_chat_methods_parse_in_ptb(sim: BotApiSimulator
     assert copied.message_id == 1 and [m.plain_caption for m in group.messages] == ["转", "图"]
 
 
+async def test_caption_and_markup_edits_are_tracked(sim: BotApiSimulator) -> None:
+    user = sim.user(1012)
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("办理", callback_data="handle")]])
+    async with bare_bot(sim) as bot:
+        photo = await bot.send_photo(user.id, b"img", caption="待办", reply_markup=keyboard)
+        await bot.edit_message_caption(
+            user.id,
+            photo.message_id,
+            caption="<i>办理中</i>",
+            parse_mode="HTML",
+            reply_markup=keyboard,
+        )
+        with pytest.raises(BadRequest, match="Message is not modified"):
+            await bot.edit_message_reply_markup(user.id, photo.message_id, reply_markup=keyboard)
+        await bot.edit_message_reply_markup(user.id, photo.message_id, reply_markup=None)
+        with pytest.raises(BadRequest, match="There is no text in the message to edit"):
+            await bot.edit_message_text("x", chat_id=user.id, message_id=photo.message_id)
+
+    [stored] = user.messages
+    assert (stored.caption, stored.plain_caption, stored.buttons) == ("<i>办理中</i>", "办理中", [])
+    assert [h["plain_caption"] for h in stored.history] == ["待办", "办理中"]
+
+
 async def test_get_updates_long_polling_semantics(sim: BotApiSimulator) -> None:
     user = sim.user(1008)
 
