@@ -44,7 +44,7 @@ from store.models import (
     DraftData,
     Petitioner,
 )
-from store.org import CategoryKind
+from store.org import CategoryKind, Organization
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,7 @@ async def ask(update: Update, context: Context, step: str, draft: DraftData) -> 
                    kb.markup([*kb.grid(buttons), kb.nav_row(lang, back=back)]))
     elif step == UNIT:
         here = draft.unit_browse if draft.unit_browse and org.find_unit(draft.unit_browse) else None
+        here = here or _tree_top(org)
         children = org.children(here) if here else org.roots()
         rows = []
         if here:
@@ -127,6 +128,12 @@ async def ask(update: Update, context: Context, step: str, draft: DraftData) -> 
                    kb.markup([kb.nav_row(lang)]))
     elif step == REVIEW:
         await show_review(update, context, draft, lang)
+
+
+def _tree_top(org: Organization) -> str | None:
+    """Browsing starts inside the root when there is only one (the group headquarters)."""
+    roots = org.roots()
+    return roots[0].id if len(roots) == 1 else None
 
 
 async def show_review(update: Update, context: Context, draft: DraftData, lang: str) -> None:
@@ -272,10 +279,12 @@ async def cancel(update: Update, context: Context) -> int:
 @with_draft
 async def on_back(update: Update, context: Context, draft: Draft) -> str:
     data = draft.data
-    if draft.step == UNIT and data.unit_browse:
-        unit = deps(context).org.find_unit(data.unit_browse)
+    org = deps(context).org
+    if draft.step == UNIT and data.unit_browse and data.unit_browse != _tree_top(org):
+        unit = org.find_unit(data.unit_browse)
         data.unit_browse = unit.parent if unit else None
         return await go(update, context, data, UNIT)
+    data.unit_browse = None
     target = before(draft.step or CATEGORY, data)
     data.editing = False if target == REVIEW else data.editing
     return await go(update, context, data, target)

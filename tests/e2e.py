@@ -1,0 +1,68 @@
+"""End-to-end harness: the real bot, polling a Bot API server on 127.0.0.1.
+
+``running_bot`` starts ``bot.app.serve`` (the production entry point) in the
+test's event loop against a :class:`BotApiSimulator`, and stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from telegram.ext import Application
+
+from bot.app import serve
+from bot.simulator import BotApiSimulator
+from store.clock import Clock
+from store.org import Organization
+
+TOKEN = "123456:TEST-TOKEN"
+
+
+@dataclass
+class Running:
+    sim: BotApiSimulator
+    application: Application
+    db_path: Path
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    org: Organization, db_path: Path, *, clock: Clock | None = None, sim: BotApiSimulator | None = None
+) -> AsyncIterator[Running]:
+    own_sim = sim is None
+    sim = sim or BotApiSimulator(token=TOKEN)
+    if own_sim:
+        await sim.start()
+    stop = asyncio.Event()
+    ready: asyncio.Future[Application] = asyncio.get_running_loop().create_future()
+
+    async def on_ready(application: Application) -> None:
+        ready.set_result(application)
+
+    task = asyncio.create_task(
+        serve(
+            token=TOKEN,
+            db_path=str(db_path),
+            org=org,
+            base_url=sim.base_url,
+            base_file_url=sim.base_file_url,
+            clock=clock,
+            stop=stop,
+            ready=on_ready,
+        )
+    )
+    try:
+        done, _ = await asyncio.wait({task, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            task.result()  # raises the start-up error
+        application = await asyncio.wait_for(ready, 1)
+        yield Running(sim, application, db_path)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        if own_sim:
+            await sim.stop()
