@@ -34,7 +34,8 @@ def cmd_run(_args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpx", "apscheduler"):  # one line per request or job run otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         print(TOKEN_HELP, file=sys.stderr)
         return 2
