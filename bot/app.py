@@ -15,9 +15,10 @@ from telegram import Update
 from telegram.request import BaseRequest
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 
+from bot import reception_jobs
 from bot.outbox import OutboxSender
 from bot.persistence import StorePersistence
-from handlers import employee, intake, prompts, staff
+from handlers import employee, intake, prompts, reception, staff
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
@@ -56,6 +57,8 @@ def build_application(
     )
     application.bot_data["deps"] = Deps(store=store, org=store.org)
     application.add_handler(TypeHandler(Update, remember_user), group=-1)
+    # First, so that while it waits for typed text any other command ends that step.
+    application.add_handler(reception.build())
     for handler in [*employee.handlers(), *staff.handlers()]:
         application.add_handler(handler)
     application.add_handler(prompts.build())
@@ -75,6 +78,7 @@ def build_application(
 
     job_queue.run_repeating(deliver, interval=OUTBOX_INTERVAL_SECONDS, first=0, name="outbox")
     store.on_queued = lambda: job_queue.run_once(deliver, 0, name="outbox-now")
+    reception_jobs.register(application, store)
     return application
 
 
@@ -91,6 +95,7 @@ async def serve(
 ) -> None:
     """Run the bot with long polling until ``stop`` is set (or SIGINT/SIGTERM)."""
     store = await SqliteStore.open(db_path, org, clock)
+    await store.sync_reception_config()
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

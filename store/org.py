@@ -8,6 +8,7 @@ the unit tree indexed up front so routing questions are cheap.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from collections.abc import Iterable
@@ -203,6 +204,44 @@ class CannedReply(_Frozen):
     text: LocalizedText
 
 
+class ReceptionRules(_Frozen):
+    """The optional `[reception_rules]` table: how leader reception days (领导接访日) are booked."""
+
+    cancel_hours_before: int = Field(default=2, ge=0)  # employees may cancel until this many hours before the start
+
+
+RECEPTION_SLOTS_MAX = 200
+RECEPTION_PLACE_MAX = 200
+
+
+class ReceptionSession(_Frozen):
+    """A `[[reception]]` entry: a leader receives employees (接访), at a place or visiting a unit (下访)."""
+
+    id: Id
+    leader: int = Field(gt=0)  # telegram_id of a leader or admin in [[staff]]
+    date: dt.date
+    start: dt.time
+    end: dt.time
+    place: str | None = Field(default=None, min_length=1, max_length=RECEPTION_PLACE_MAX)
+    unit: str | None = None  # the unit visited (下访)
+    slots: int = Field(gt=0, le=RECEPTION_SLOTS_MAX)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _whole_minutes(cls, value: dt.time) -> dt.time:
+        if value.second or value.microsecond or value.tzinfo is not None:
+            raise PydanticCustomError("reception_time", "use a local time in whole minutes, like 09:30")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.end <= self.start:
+            raise PydanticCustomError("reception_times", "end must be after start")
+        if self.place is None and self.unit is None:
+            raise PydanticCustomError("reception_where", "needs a place or a unit (下访), or both")
+        return self
+
+
 class Organization(_Frozen):
     """The whole organisation file, checked for consistency and indexed for fast look-ups."""
 
@@ -213,6 +252,8 @@ class Organization(_Frozen):
     categories: tuple[Category, ...] = ()
     staff: tuple[Staff, ...] = ()
     canned_replies: tuple[CannedReply, ...] = ()
+    reception_rules: ReceptionRules = ReceptionRules()
+    reception: tuple[ReceptionSession, ...] = ()
 
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
     _categories: dict[str, Category] = PrivateAttr(default_factory=dict)
@@ -342,6 +383,7 @@ def _reference_errors(data: dict[str, Any]) -> list[Problem]:
         *_category_errors(categories),
         *_staff_errors(_entries(data, "staff") or [], unit_ids, category_ids),
         *_duplicates("canned_replies", "id", "canned reply id", canned),
+        *_reception_errors(_entries(data, "reception") or [], _entries(data, "staff") or [], units),
     ]
 
 
@@ -426,6 +468,41 @@ def _member_errors(index: int, member: dict[str, Any], unit_ids: set[str], categ
             if value not in known
         ]
     return errors
+
+
+def _reception_errors(
+    sessions: list[dict[str, Any]], staff: list[dict[str, Any]], units: list[dict[str, Any]] | None
+) -> list[Problem]:
+    """Reception sessions are held by a leader or admin of the file, at units that exist and that leader covers."""
+    errors = _duplicates("reception", "id", "reception id", [(i, _text(s.get("id"))) for i, s in enumerate(sessions)])
+    parent_of = {i: _text(u.get("parent")) for u in units or [] if (i := _text(u.get("id"))) is not None}
+    members = {m.get("telegram_id"): m for m in staff if type(m.get("telegram_id")) is int}
+    for index, session in enumerate(sessions):
+        leader = session.get("leader")
+        member = members.get(leader) if type(leader) is int else None
+        if type(leader) is int and member is None:
+            errors.append((("reception", index, "leader"), f"unknown staff member {leader} (not in [[staff]])"))
+        elif member is not None and member.get("role") not in (Role.LEADER, Role.ADMIN):
+            errors.append((("reception", index, "leader"), f"{leader} is not a leader or admin"))
+            member = None
+        unit = _text(session.get("unit"))
+        if unit is None:
+            continue
+        if unit not in parent_of:
+            errors.append((("reception", index, "unit"), f'unknown unit "{unit}"'))
+        elif member is not None and member.get("role") == Role.LEADER:
+            own = {value for _, value in _texts(member.get("units"))}
+            if not own & set(_chain(parent_of, unit)):
+                errors.append((("reception", index, "unit"), f'"{unit}" is outside the units of leader {leader}'))
+    return errors
+
+
+def _chain(parent_of: dict[str, str | None], unit_id: str) -> list[str]:
+    """The unit and its ancestors in plain data (stops at a cycle, which is reported elsewhere)."""
+    chain = [unit_id]
+    while (parent := parent_of.get(chain[-1])) is not None and parent not in chain:
+        chain.append(parent)
+    return chain
 
 
 # --- reading files ------------------------------------------------------------

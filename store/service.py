@@ -40,13 +40,14 @@ from store.models import (
     row_to_model,
 )
 from store.org import CategoryKind, Organization
+from store.reception import ReceptionMixin
 from store.workflow import RULES, Action, next_status
 
 INTAKE = "intake"
 PROMPT = "prompt"
 
 
-class SqliteStore:
+class SqliteStore(ReceptionMixin):
     """Cases, journal, outbox, drafts and preferences in one SQLite file."""
 
     def __init__(self, db: Database, org: Organization, clock: Clock | None = None) -> None:

@@ -18,6 +18,7 @@ S = Status
 STAFF = frozenset({ActorRole.OFFICER, ActorRole.LEADER, ActorRole.ADMIN})
 PETITIONER = frozenset({ActorRole.PETITIONER})
 SYSTEM = frozenset({ActorRole.SYSTEM})
+LEADERS = frozenset({ActorRole.LEADER, ActorRole.ADMIN})
 WORKING = frozenset({S.SUBMITTED, S.ACCEPTED, S.IN_PROGRESS})
 HANDLING = frozenset({S.ACCEPTED, S.IN_PROGRESS})
 
@@ -34,6 +35,7 @@ class Action(StrEnum):
     TRANSFER = "transfer"
     WITHDRAW = "withdraw"
     ADD_INFO = "add_info"  # petitioner → staff
+    RECEPTION_NOTE = "reception_note"  # a leader's record of meeting the petitioner (领导接访)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ RULES: dict[Action, Rule] = {
     Action.TRANSFER: Rule(WORKING, S.SUBMITTED, STAFF, True),
     Action.WITHDRAW: Rule(WORKING, S.WITHDRAWN, PETITIONER, True),
     Action.ADD_INFO: Rule(WORKING, None, PETITIONER, True),
+    Action.RECEPTION_NOTE: Rule(frozenset(Status), None, LEADERS, True),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

@@ -1,0 +1,866 @@
+"""Leader reception days (领导接访日) in chat: publishing, booking, the leader's list.
+
+Employees: /reception lists upcoming sessions as buttons; booking asks for a
+short topic, then offers to link one of their own petitions; they can look at
+and cancel their bookings. Leaders and administrators: /reception_add
+publishes a session step by step (buttons for leader, date, times, unit and
+slots; typed text for the place), /reception_list shows their sessions with
+bookings and topics, records outcomes and cancels sessions with a reason.
+
+Everything is one persistent conversation (``rc:`` buttons and the three
+commands are its entry points, so any of them can be used at any time); its
+states are only the steps waiting for typed text. What the user has chosen so
+far lives in the store (``store.reception``), which decides what is allowed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import warnings
+from datetime import date, datetime, time, timedelta
+
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.warnings import PTBUserWarning
+
+from handlers import keyboards as kb
+from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
+from handlers.i18n import Html, t
+from handlers.render import split_text, unit_path
+from store.errors import StoreError
+from store.models import Actor, OutboxItem
+from store.org import RECEPTION_PLACE_MAX, Organization
+from store.reception import (
+    LEADER_LIST_DAYS,
+    OUTCOME_MAX,
+    TOPIC_MAX,
+    Booking,
+    BookingStatus,
+    LeaderBooking,
+    Session,
+    SessionDetail,
+    SessionDraft,
+    hhmm,
+    parse_hhmm,
+)
+from store.service import SqliteStore
+
+NAME = "reception"
+
+# States: the steps that wait for typed text.
+TOPIC = "topic"
+PLACE = "place"
+DATE = "date"
+OUTCOME = "outcome"
+REASON = "reason"
+
+END = ConversationHandler.END
+DATE_PAGE = 14
+DATE_PAGES = 7
+START_TIMES = [time(h, m) for h in range(8, 18) for m in (0, 30)]
+END_STEPS = 8  # up to four hours, in half hours
+SLOT_CHOICES = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30)
+LIST_CHUNK = 3500
+
+Markup = InlineKeyboardMarkup | None
+
+
+def plain(lang: str, key: str, **params: object) -> str:
+    """A text for a button label: Telegram shows labels as they are, so nothing is escaped."""
+    return html.unescape(t(lang, key, **params))
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def date_text(lang: str, day: date) -> Html:
+    return t(lang, "reception.date", year=day.year, month=t(lang, f"reception.month.m{day.month}"),
+             day=day.day, weekday=t(lang, f"reception.weekday.d{day.weekday()}"))
+
+
+def short_date(lang: str, day: date) -> Html:
+    return t(lang, "reception.day_button", month=t(lang, f"reception.month.m{day.month}"), day=day.day,
+             weekday=t(lang, f"reception.weekday.d{day.weekday()}"))
+
+
+def when_text(lang: str, session: Session) -> Html:
+    return t(lang, "reception.when", date=date_text(lang, session.day), start=session.start, end=session.end)
+
+
+def where_lines(lang: str, org: Organization, place: str | None, unit: str | None) -> Html:
+    lines = []
+    if unit:
+        lines.append(t(lang, "reception.unit_line", unit=unit_path(org, unit, lang)))
+    if place:
+        lines.append(t(lang, "reception.place_line", place=place))
+    return Html("\n".join(lines))
+
+
+def session_card(lang: str, org: Organization, session: Session, *, slots: bool = False) -> Html:
+    card = t(lang, "reception.card", when=when_text(lang, session),
+             where=where_lines(lang, org, session.place, session.unit), leader=session.leader_name)
+    if slots:
+        card = Html(card + "\n" + t(lang, "reception.slots_line", slots=session.slots, free=session.free))
+        if session.waiting:
+            card = Html(card + "\n" + t(lang, "reception.waiting_line", waiting=session.waiting))
+    return card
+
+
+def booking_state(lang: str, booking: Booking) -> Html:
+    if booking.status is BookingStatus.WAITING:
+        return t(lang, "reception.state_waiting", position=booking.position or 1)
+    return t(lang, "reception.state_booked")
+
+
+def booking_lines(lang: str, booking: Booking) -> list[Html]:
+    lines = [t(lang, "reception.topic_line", topic=booking.topic)]
+    if booking.case_number:
+        lines.append(t(lang, "reception.case_line", number=booking.case_number))
+    return lines
+
+
+def booking_message(lang: str, org: Organization, booking: Booking, session: Session, title: Html,
+                    footer: Html | None = None) -> tuple[Html, Markup]:
+    """A booking with its session: for confirmations, reminders and notices."""
+    parts = [title, session_card(lang, org, session), *booking_lines(lang, booking)]
+    if footer:
+        parts.append(Html("\n" + footer))
+    markup = None
+    if booking.cancellable:
+        markup = kb.markup([[kb.button(plain(lang, "reception.cancel_booking"), f"rc:x:{booking.id}")]])
+    return Html("\n".join(parts)), markup
+
+
+def confirmation(lang: str, store: SqliteStore, booking: Booking, session: Session) -> tuple[Html, Markup]:
+    if booking.status is BookingStatus.WAITING:
+        return booking_message(lang, store.org, booking, session,
+                               t(lang, "reception.waitlisted_title", position=booking.position or 1),
+                               t(lang, "reception.waitlisted_footer"))
+    return booking_message(lang, store.org, booking, session, t(lang, "reception.booked_title"),
+                           t(lang, "reception.booked_footer",
+                             hours=store.org.reception_rules.cancel_hours_before))
+
+
+def who_label(lang: str, booking: LeaderBooking) -> str:
+    if booking.pseudonym:
+        return t(lang, "field.pseudonym", code=booking.pseudonym)
+    return booking.name or plain(lang, "reception.someone")
+
+
+def leader_booking_block(lang: str, booking: LeaderBooking) -> Html:
+    who = who_label(lang, booking)
+    if booking.status is BookingStatus.WAITING:
+        line = t(lang, "reception.booking_line_waiting", number=booking.number, who=who,
+                 position=booking.position or 1, topic=booking.topic)
+    else:
+        line = t(lang, "reception.booking_line", number=booking.number, who=who, topic=booking.topic)
+    lines = [line]
+    if booking.case_number:
+        lines.append(t(lang, "reception.booking_case", number=booking.case_number))
+    elif booking.linked_hidden:
+        lines.append(t(lang, "reception.booking_case_hidden"))
+    if booking.outcome:
+        lines.append(t(lang, "reception.booking_outcome", outcome=booking.outcome))
+    return Html("\n".join(lines))
+
+
+def pack(blocks: list[Html], limit: int = LIST_CHUNK) -> list[Html]:
+    """Join blocks into as few messages as fit Telegram's limit; a block too long alone is cut at a line."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        pieces = [block] if len(block) <= limit else [Html(p) for p in split_text(block, limit)]
+        for piece in pieces:
+            if current and len(current) + 2 + len(piece) > limit:
+                messages.append(current)
+                current = ""
+            current = f"{current}\n\n{piece}" if current else piece
+    if current or not messages:
+        messages.append(current)
+    return [Html(m) for m in messages]
+
+
+async def notice(item: OutboxItem, store: SqliteStore, lang: str) -> list[tuple[Html, Markup]]:
+    """The reception notifications of the outbox (``reception_*`` kinds), in the recipient's language."""
+    org = store.org
+    if item.kind == "reception_published":
+        try:
+            session = await store.reception_session(int(item.params.get("session_id", 0)))
+        except StoreError:
+            return []
+        text = Html(session_card(lang, org, session) + "\n\n" + t(lang, "reception.published_for_you"))
+        return [(text, None)]
+    found = await store.reception_notice(int(item.params.get("booking_id", 0)))
+    if found is None:
+        return []
+    booking, session = found
+    if item.kind == "reception_session_cancelled":
+        return [(t(lang, "reception.session_cancelled", when=when_text(lang, session),
+                   reason=session.cancel_reason or ""), None)]
+    if item.kind == "reception_outcome":
+        text = t(lang, "reception.outcome_notice", date=date_text(lang, session.day), outcome=booking.outcome or "")
+        if booking.case_number:
+            text = Html(text + "\n\n" + t(lang, "reception.outcome_case", number=booking.case_number))
+        return [(part, None) for part in pack([text])]
+    # What follows concerns a booking that must still be live to be worth saying.
+    if not session.is_open or booking.status is BookingStatus.CANCELLED:
+        return []
+    if item.kind == "reception_reminder":
+        if booking.status is not BookingStatus.BOOKED:
+            return []
+        which = item.params.get("which")
+        title = (t(lang, "reception.remind_hours", start=session.start) if which == "hours"
+                 else t(lang, "reception.remind_day"))
+        return [booking_message(lang, org, booking, session, title)]
+    if item.kind == "reception_promoted":
+        if booking.status is not BookingStatus.BOOKED:
+            return []
+        return [booking_message(lang, org, booking, session, t(lang, "reception.promoted"))]
+    if item.kind == "reception_changed":
+        return [booking_message(lang, org, booking, session, t(lang, "reception.changed"))]
+    return []
+
+
+# ------------------------------------------------------------------ plumbing
+
+
+def _data(update: Update) -> str:
+    query = update.callback_query
+    return (query.data or "") if query else ""
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def _actor(update: Update, context: Context) -> Actor:
+    user = update.effective_user
+    assert user is not None
+    return deps(context).store.actor(user.id, user.full_name)
+
+
+async def _ask(update: Update, context: Context, text: Html, markup: Markup = None) -> None:
+    """A question answered by typing: a new message, with the reply field opened unless there are buttons."""
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML,
+                                   reply_markup=markup or ForceReply(selective=True))
+
+
+async def _refused(update: Update, context: Context, error: StoreError) -> None:
+    await send(update, context, error_text(await lang_of(update, context), error))
+
+
+def _text(update: Update) -> str:
+    message = update.effective_message
+    return (message.text or "").strip() if message is not None else ""
+
+
+# ------------------------------------------------------------- employees
+
+
+async def cmd_reception(update: Update, context: Context) -> int:
+    await _sessions_list(update, context)
+    return END
+
+
+async def _sessions_list(update: Update, context: Context) -> None:
+    lang = await lang_of(update, context)
+    store = deps(context).store
+    user = update.effective_user
+    assert user is not None
+    sessions = await store.upcoming_sessions()
+    mine = await store.my_reception_bookings(user.id)
+    parts: list[str] = [t(lang, "reception.title")]
+    rows: list[list[InlineKeyboardButton]] = []
+    if mine:
+        parts.append(t(lang, "reception.my_title") + "\n" + "\n".join(
+            t(lang, "reception.my_item", when=when_text(lang, s), leader=s.leader_name, state=booking_state(lang, b))
+            for b, s in mine
+        ))
+        rows += [[kb.button(plain(lang, "reception.my_button", date=short_date(lang, s.day), start=s.start),
+                            f"rc:my:{b.id}")] for b, s in mine]
+    if sessions:
+        parts.append(t(lang, "reception.intro"))
+        for s in sessions:
+            free = t(lang, "reception.free_slots", free=s.free) if s.free else t(lang, "reception.full")
+            label = plain(lang, "reception.session_button", date=short_date(lang, s.day), start=s.start,
+                          leader=s.leader_name, free=free)
+            rows.append([kb.button(label, f"rc:s:{s.id}")])
+    else:
+        parts.append(t(lang, "reception.none_upcoming"))
+    await show(update, context, Html("\n\n".join(parts)), kb.markup(rows) if rows else None)
+
+
+async def _session_view(update: Update, context: Context, session_id: int) -> None:
+    lang = await lang_of(update, context)
+    store = deps(context).store
+    user = update.effective_user
+    assert user is not None
+    try:
+        session = await store.reception_session(session_id)
+    except StoreError as error:
+        await _refused(update, context, error)
+        return
+    text = session_card(lang, store.org, session, slots=True)
+    mine = [b for b, s in await store.my_reception_bookings(user.id) if s.id == session.id]
+    rows: list[list[InlineKeyboardButton]] = []
+    if mine:
+        text = Html(text + "\n\n" + t(lang, "reception.already_booked", state=booking_state(lang, mine[0])))
+        rows.append([kb.button(plain(lang, "reception.cancel_booking"), f"rc:x:{mine[0].id}")])
+    elif session.bookable:
+        label = "reception.book" if session.free else "reception.join_waitlist"
+        rows.append([kb.button(plain(lang, label), f"rc:b:{session.id}")])
+    rows.append([kb.button(plain(lang, "reception.back_to_list"), "rc:ls")])
+    await show(update, context, text, kb.markup(rows))
+
+
+async def _begin_booking(update: Update, context: Context, session_id: int) -> str | int:
+    lang = await lang_of(update, context)
+    try:
+        await deps(context).store.begin_booking(_actor(update, context), session_id)
+    except StoreError as error:
+        await _refused(update, context, error)
+        return END
+    await _ask(update, context, t(lang, "reception.ask_topic", max=TOPIC_MAX))
+    return TOPIC
+
+
+async def on_topic(update: Update, context: Context) -> str | int:
+    lang = await lang_of(update, context)
+    store = deps(context).store
+    actor = _actor(update, context)
+    try:
+        step = await store.submit_topic(actor, _text(update), name=actor.name)
+    except StoreError as error:
+        await _refused(update, context, error)
+        return END if error.code in ("reception_no_draft", "reception_cancelled", "reception_started",
+                                     "reception_not_found", "reception_already_booked") else TOPIC
+    if step.result is not None:
+        await send(update, context, *confirmation(lang, store, step.result.booking, step.result.session))
+        return END
+    rows = [[kb.button(plain(lang, "reception.link_case", number=c.number, subject=c.subject[:24]), f"rc:l:{c.id}")]
+            for c in step.cases]
+    rows.append([kb.button(plain(lang, "reception.link_none"), "rc:l:0")])
+    await send(update, context, t(lang, "reception.ask_link"), kb.markup(rows))
+    return END
+
+
+async def _link(update: Update, context: Context, case_id: int) -> None:
+    lang = await lang_of(update, context)
+    store = deps(context).store
+    actor = _actor(update, context)
+    try:
+        result = await store.finish_booking(actor, case_id or None, name=actor.name)
+    except StoreError as error:
+        if error.code == "reception_no_draft":
+            await answer_query(update, t(lang, "common.expired_button"))
+            return
+        await _refused(update, context, error)
+        return
+    await show(update, context, *confirmation(lang, store, result.booking, result.session))
+
+
+async def _my_booking(update: Update, context: Context, booking_id: int) -> None:
+    lang = await lang_of(update, context)
+    store = deps(context).store
+    try:
+        booking, session = await store.booking_of(_actor(update, context), booking_id)
+    except StoreError as error:
+        await _refused(update, context, error)
+        return
+    title = t(lang, "reception.booking_view_title", state=booking_state(lang, booking))
+    if booking.status is BookingStatus.CANCELLED:
+        title = t(lang, "errors.reception_booking_cancelled")
+    footer = None
+    if booking.status is BookingStatus.BOOKED and not booking.cancellable and session.is_open:
+        footer = t(lang, "reception.cannot_cancel_now", hours=store.org.reception_rules.cancel_hours_before)
+    await show(update, context, *booking_message(lang, store.org, booking, session, title, footer))
+
+
+async def _confirm_cancel(update: Update, context: Context, booking_id: int) -> None:
+    lang = await lang_of(update, context)
+    try:
+        booking, session = await deps(context).store.booking_of(_actor(update, context), booking_id)
+    except StoreError as error:
+        await _refused(update, context, error)
+        return
+    if not booking.cancellable:
+        await _my_booking(update, context, booking_id)
+        return
+    await show(update, context, t(lang, "reception.confirm_cancel", when=when_text(lang, session)), kb.markup([[
+        kb.button(plain(lang, "reception.confirm_yes"), f"rc:xy:{booking.id}"),
+        kb.button(plain(lang, "reception.confirm_no"), f"rc:my:{booking.id}"),
+    ]]))
+
+
+async def _cancel_booking(update: Update, context: Context, booking_id: int) -> None:
+    lang = await lang_of(update, context)
+    try:
+        await deps(context).store.cancel_booking(_actor(update, context), booking_id)
+    except StoreError as error:
+        await _refused(update, context, error)
+        return
+    await show(update, context, t(lang, "reception.booking_cancelled"))
+
+
+# ----------------------------------------------------------- publishing
+
+
+async def cmd_add(update: Update, context: Context) -> str | int:
+    try:
+        draft = await deps(context).store.begin_publish(_actor(update, context))
+    except StoreError as error:
+        await _refused(update, context, error)
+        return END
+    return await _publish_step(update, context, draft)
+
+
+async def _publish_step(update: Update, context: Context, draft: SessionDraft, page: int = 0) -> str | int:
+    """Ask whatever the draft lacks next; typed steps return their state."""
+    lang = await lang_of(update, context)
+    store = deps(context).store
+    org = store.org
+    header = t(lang, "reception.add_header")
+    cancel_row = [kb.button(plain(lang, "common.cancel"), "rc:pc")]
+
+    async def step(text: Html, rows: list[list[InlineKeyboardButton]]) -> None:
+        await show(update, context, Html(f"{header}\n{text}"), kb.markup([*rows, cancel_row]))
+
+    if draft.leader_id is None:
+        leaders = store.reception_leaders(_actor(update, context))
+        await step(t(lang, "reception.choose_leader"),
+                   kb.grid((kb.button(s.name, f"rc:pL:{s.telegram_id}") for s in leaders), 2))
+    elif draft.day is None:
+        today = store.clock.now().astimezone(store.tz).date()
+        first = today + timedelta(days=page * DATE_PAGE)
+        days = [first + timedelta(days=i) for i in range(DATE_PAGE)]
+        rows = kb.grid((kb.button(html.unescape(short_date(lang, d)), f"rc:pd:{d:%Y%m%d}") for d in days), 3)
+        pager = []
+        if page > 0:
+            pager.append(kb.button(plain(lang, "reception.earlier"), f"rc:pD:{page - 1}"))
+        if page + 1 < DATE_PAGES:
+            pager.append(kb.button(plain(lang, "reception.later"), f"rc:pD:{page + 1}"))
+        await step(t(lang, "reception.choose_date"),
+                   [*rows, pager, [kb.button(plain(lang, "reception.other_date"), "rc:dt")]])
+    elif draft.start is None:
+        await step(t(lang, "reception.choose_start", date=date_text(lang, draft.day)),
+                   kb.grid((kb.button(hhmm(s), f"rc:ps:{s:%H%M}") for s in START_TIMES), 4))
+    elif draft.end is None:
+        begin = datetime.combine(draft.day, parse_hhmm(draft.start) or time(0))
+        ends = [begin + timedelta(minutes=30 * i) for i in range(1, END_STEPS + 1)]
+        ends = [e for e in ends if e.date() == draft.day]
+        await step(t(lang, "reception.choose_end", date=date_text(lang, draft.day), start=draft.start),
+                   kb.grid((kb.button(f"{e:%H:%M}", f"rc:pe:{e:%H%M}") for e in ends), 4))
+    elif draft.where is None:
+        when = t(lang, "reception.when", date=date_text(lang, draft.day), start=draft.start, end=draft.end)
+        await step(t(lang, "reception.choose_where", when=when), [
+            [kb.button(plain(lang, "reception.where_place"), "rc:pw:place")],
+            [kb.button(plain(lang, "reception.where_unit"), "rc:pw:unit")],
+        ])
+    elif draft.where == "place" and draft.place is None:
+        await _ask(update, context, t(lang, "reception.ask_place", max=RECEPTION_PLACE_MAX))
+        return PLACE
+    elif draft.where == "unit" and draft.unit is None:
+        await _unit_step(update, context, draft, lang, header, cancel_row)
+    elif draft.where == "unit" and not draft.place_done:
+        await _ask(update, context, t(lang, "reception.ask_visit_place", max=RECEPTION_PLACE_MAX),
+                   kb.markup([[kb.button(plain(lang, "common.skip"), "rc:pk")]]))
+        return PLACE
+    elif draft.slots is None:
+        await step(t(lang, "reception.choose_slots"),
+                   kb.grid((kb.button(str(n), f"rc:pn:{n}") for n in SLOT_CHOICES), 4))
+    else:
+        leader = org.staff_member(draft.leader_id)
+        when = t(lang, "reception.when", date=date_text(lang, draft.day), start=draft.start, end=draft.end)
+        card = t(lang, "reception.card", when=when, where=where_lines(lang, org, draft.place, draft.unit),
+                 leader=leader.name if leader else str(draft.leader_id))
+        slots = t(lang, "reception.slots_line", slots=draft.slots, free=draft.slots)
+        await show(update, context, Html(f"{header}\n{t(lang, 'reception.review')}\n\n{card}\n{slots}"),
+                   kb.markup([[kb.button(plain(lang, "reception.publish"), f"rc:pp:{draft.draft_id}")], cancel_row]))
+    return END
+
+
+async def _unit_step(update: Update, context: Context, draft: SessionDraft, lang: str, header: Html,
+                     cancel_row: list[InlineKeyboardButton]) -> None:
+    store = deps(context).store
+    org = store.org
+    here = org.find_unit(draft.unit_browse) if draft.unit_browse else None
+    rows: list[list[InlineKeyboardButton]] = []
+    if here is None:
+        choices = [org.unit(u) for u in store.reception_units(draft.leader_id or 0)]
+        path = "—"
+    else:
+        rows.append([kb.button(plain(lang, "reception.unit_here", name=here.name.get(lang)), f"rc:pu:{here.id}")])
+        choices = org.children(here.id)
+        path = unit_path(org, here.id, lang)
+    buttons = [kb.button(u.name.get(lang), f"rc:pb:{u.id}" if org.children(u.id) else f"rc:pu:{u.id}")
+               for u in choices]
+    rows += kb.grid(buttons, 2)
+    if here is not None:
+        rows.append([kb.button(plain(lang, "reception.unit_up"), "rc:pB")])
+    await show(update, context, Html(f"{header}\n" + t(lang, "reception.choose_unit", path=path)),
+               kb.markup([*rows, cancel_row]))
+
+
+async def _edit_draft(update: Update, context: Context, **changes: object) -> str | int:
+    """Apply one choice through the store, then ask the next question (or the same one again, if refused)."""
+    store = deps(context).store
+    actor = _actor(update, context)
+    try:
+        draft = await store.edit_publish_draft(actor, **changes)
+    except StoreError as error:
+        if error.code in ("reception_no_draft", "reception_leaders_only"):
+            await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
+            return END
+        await _refused(update, context, error)
+        try:
+            draft = await store.publish_draft(actor)
+        except StoreError:
+            return END
+    return await _publish_step(update, context, draft)
+
+
+async def _unit_up(update: Update, context: Context) -> str | int:
+    store = deps(context).store
+    try:
+        draft = await store.publish_draft(_actor(update, context))
+    except StoreError:
+        await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
+        return END
+    here = store.org.find_unit(draft.unit_browse) if draft.unit_browse else None
+    roots = store.reception_units(draft.leader_id or 0)
+    parent = here.parent if here is not None and here.id not in roots else None
+    return await _edit_draft(update, context, unit_browse=parent)
+
+
+async def _date_page(update: Update, context: Context, page: int) -> str | int:
+    try:
+        draft = await deps(context).store.publish_draft(_actor(update, context))
+    except StoreError:
+        await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
+        return END
+    return await _publish_step(update, context, draft, page=max(0, min(page, DATE_PAGES - 1)))
+
+
+_DATE_FORMS = (
+    re.compile(r"^(?P<y>\d{4})[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})日?$"),
+    re.compile(r"^(?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})日?$"),
+)
+
+
+def parse_day(text: str, today: date) -> date | None:
+    """A typed date: 2026-11-20, 2026/11/20, 2026年11月20日, or 11-20 / 11月20日 (the next such day)."""
+    value = text.strip().replace(" ", "")
+    for form in _DATE_FORMS:
+        match = form.match(value)
+        if match is None:
+            continue
+        try:
+            if match.groupdict().get("y"):
+                return date(int(match["y"]), int(match["m"]), int(match["d"]))
+            day = date(today.year, int(match["m"]), int(match["d"]))
+            return day if day >= today else date(today.year + 1, day.month, day.day)
+        except ValueError:
+            return None
+    return None
+
+
+async def on_date(update: Update, context: Context) -> str | int:
+    lang = await lang_of(update, context)
+    store = deps(context).store
+    day = parse_day(_text(update), store.clock.now().astimezone(store.tz).date())
+    if day is None:
+        await _ask(update, context, t(lang, "reception.bad_date_input"))
+        return DATE
+    result = await _edit_draft(update, context, day=day)
+    return result
+
+
+async def on_place(update: Update, context: Context) -> str | int:
+    store = deps(context).store
+    actor = _actor(update, context)
+    try:
+        draft = await store.edit_publish_draft(actor, place=_text(update), place_done=True)
+    except StoreError as error:
+        await _refused(update, context, error)
+        return END if error.code in ("reception_no_draft", "reception_leaders_only") else PLACE
+    return await _publish_step(update, context, draft)
+
+
+async def _publish(update: Update, context: Context, draft_id: str) -> None:
+    lang = await lang_of(update, context)
+    store = deps(context).store
+    try:
+        session, _ = await store.publish_session(_actor(update, context), draft_id)
+    except StoreError as error:
+        if error.code == "reception_no_draft":
+            await answer_query(update, t(lang, "common.expired_button"))
+            return
+        await _refused(update, context, error)
+        return
+    await show(update, context, Html(t(lang, "reception.published") + "\n\n" + session_card(lang, store.org, session)))
+
+
+async def _cancel_publish(update: Update, context: Context) -> None:
+    user = update.effective_user
+    assert user is not None
+    await deps(context).store.clear_reception_draft(user.id)
+    await show(update, context, t(await lang_of(update, context), "reception.add_cancelled"))
+
+
+# ------------------------------------------------------------- the leader's list
+
+
+async def cmd_list(update: Update, context: Context) -> int:
+    await _leader_list(update, context)
+    return END
+
+
+async def _leader_list(update: Update, context: Context) -> None:
+    lang = await lang_of(update, context)
+    try:
+        sessions = await deps(context).store.sessions_for(_actor(update, context))
+    except StoreError as error:
+        await _refused(update, context, error)
+        return
+    if not sessions:
+        await show(update, context, t(lang, "reception.list_empty"))
+        return
+    blocks = [t(lang, "reception.list_title", days=LEADER_LIST_DAYS)] + [
+        t(lang, "reception.list_item", when=when_text(lang, s), leader=s.leader_name, booked=s.booked,
+          slots=s.slots, waiting=s.waiting)
+        for s in sessions
+    ]
+    rows = [[kb.button(plain(lang, "reception.list_button", date=short_date(lang, s.day), start=s.start,
+                             leader=s.leader_name), f"rc:v:{s.id}")] for s in sessions[:40]]
+    await _send_blocks(update, context, blocks, kb.markup(rows))
+
+
+async def _send_blocks(update: Update, context: Context, blocks: list[Html], markup: Markup) -> None:
+    messages = pack(blocks)
+    if len(messages) == 1:
+        await show(update, context, messages[0], markup)
+        return
+    for index, message in enumerate(messages):
+        await send(update, context, message, markup if index == len(messages) - 1 else None)
+
+
+async def _detail(update: Update, context: Context, session_id: int) -> None:
+    lang = await lang_of(update, context)
+    store = deps(context).store
+    try:
+        detail = await store.session_detail(_actor(update, context), session_id)
+    except StoreError as error:
+        await _refused(update, context, error)
+        return
+    await _send_blocks(update, context, *_detail_view(lang, store.org, detail))
+
+
+def _detail_view(lang: str, org: Organization, detail: SessionDetail) -> tuple[list[Html], Markup]:
+    session = detail.session
+    blocks = [session_card(lang, org, session, slots=True),
+              t(lang, "reception.bookings_title", booked=session.booked, slots=session.slots)]
+    if not detail.bookings:
+        blocks[-1] = Html(blocks[-1] + "\n" + t(lang, "reception.bookings_empty"))
+    blocks += [leader_booking_block(lang, b) for b in detail.bookings]
+    rows: list[list[InlineKeyboardButton]] = []
+    if detail.started:
+        buttons = [kb.button(plain(lang, "reception.record_outcome", number=b.number), f"rc:o:{b.id}")
+                   for b in detail.bookings if b.status is BookingStatus.BOOKED and b.outcome is None]
+        rows += kb.grid(buttons, 2)
+    if detail.cancellable:
+        rows.append([kb.button(plain(lang, "reception.cancel_session"), f"rc:cx:{session.id}")])
+    rows.append([kb.button(plain(lang, "reception.back_to_list"), "rc:lv")])
+    return blocks, kb.markup(rows)
+
+
+async def _begin_outcome(update: Update, context: Context, booking_id: int) -> str | int:
+    lang = await lang_of(update, context)
+    try:
+        booking = await deps(context).store.begin_outcome(_actor(update, context), booking_id)
+    except StoreError as error:
+        await _refused(update, context, error)
+        return END
+    await _ask(update, context, t(lang, "reception.ask_outcome", number=booking.number,
+                                  who=who_label(lang, booking), max=OUTCOME_MAX))
+    return OUTCOME
+
+
+async def on_outcome(update: Update, context: Context) -> str | int:
+    lang = await lang_of(update, context)
+    store = deps(context).store
+    actor = _actor(update, context)
+    pending = await store.reception_draft(actor.id or 0)
+    if pending is None or pending.get("flow") != "outcome":
+        await send(update, context, t(lang, "errors.reception_no_draft"))
+        return END
+    try:
+        booking = await store.record_outcome(actor, int(pending["booking_id"]), _text(update))
+    except StoreError as error:
+        await _refused(update, context, error)
+        return OUTCOME if error.code in ("text_required", "reception_too_long") else END
+    linked = booking.case_number is not None or booking.linked_hidden
+    key = "reception.outcome_recorded_linked" if linked else "reception.outcome_recorded"
+    await send(update, context, t(lang, key, number=booking.number))
+    return END
+
+
+async def _begin_session_cancel(update: Update, context: Context, session_id: int) -> str | int:
+    lang = await lang_of(update, context)
+    try:
+        session = await deps(context).store.begin_session_cancel(_actor(update, context), session_id)
+    except StoreError as error:
+        await _refused(update, context, error)
+        return END
+    await _ask(update, context, t(lang, "reception.ask_cancel_reason", when=when_text(lang, session)))
+    return REASON
+
+
+async def on_reason(update: Update, context: Context) -> str | int:
+    lang = await lang_of(update, context)
+    store = deps(context).store
+    actor = _actor(update, context)
+    pending = await store.reception_draft(actor.id or 0)
+    if pending is None or pending.get("flow") != "cancel_session":
+        await send(update, context, t(lang, "errors.reception_no_draft"))
+        return END
+    try:
+        session, told = await store.cancel_session(actor, int(pending["session_id"]), _text(update))
+    except StoreError as error:
+        await _refused(update, context, error)
+        return REASON if error.code in ("reason_required", "reception_too_long") else END
+    await send(update, context, t(lang, "reception.session_cancelled_done", when=when_text(lang, session), count=told))
+    return END
+
+
+# ------------------------------------------------------------------ buttons
+
+
+async def on_button(update: Update, context: Context) -> str | int:
+    """Every ``rc:`` button: parse it, and hand over to the step it belongs to."""
+    parts = _data(update).split(":")
+    verb, arg = (parts[1] if len(parts) > 1 else ""), (parts[2] if len(parts) > 2 else "")
+    number = _int(arg)
+    typed = {"b": _begin_booking, "o": _begin_outcome, "cx": _begin_session_cancel}
+    if verb in typed and number is not None:
+        await answer_query(update)
+        return await typed[verb](update, context, number)
+    if verb == "dt":
+        await answer_query(update)
+        await _ask(update, context, t(await lang_of(update, context), "reception.ask_date"))
+        return DATE
+    publishing = {"pL": "leader_id", "pn": "slots"}
+    if verb in publishing and number is not None:
+        await answer_query(update)
+        return await _edit_draft(update, context, **{publishing[verb]: number})
+    if verb == "pd":
+        try:
+            day = datetime.strptime(arg, "%Y%m%d").date()
+        except ValueError:
+            return await _stale(update, context)
+        await answer_query(update)
+        return await _edit_draft(update, context, day=day)
+    if verb in ("ps", "pe") and re.fullmatch(r"\d{4}", arg):
+        await answer_query(update)
+        return await _edit_draft(update, context, **{"start" if verb == "ps" else "end": f"{arg[:2]}:{arg[2:]}"})
+    if verb == "pw" and arg in ("place", "unit"):
+        await answer_query(update)
+        return await _edit_draft(update, context, where=arg)
+    if verb == "pb" and arg:
+        await answer_query(update)
+        return await _edit_draft(update, context, unit_browse=arg)
+    if verb == "pB":
+        await answer_query(update)
+        return await _unit_up(update, context)
+    if verb == "pu" and arg:
+        await answer_query(update)
+        return await _edit_draft(update, context, unit=arg, unit_browse=None)
+    if verb == "pk":
+        await answer_query(update)
+        return await _edit_draft(update, context, place_done=True)
+    if verb == "pD" and number is not None:
+        await answer_query(update)
+        return await _date_page(update, context, number)
+    simple = {
+        "s": _session_view, "l": _link, "my": _my_booking, "x": _confirm_cancel, "xy": _cancel_booking,
+        "v": _detail,
+    }
+    if verb in simple and number is not None:
+        await answer_query(update)
+        await simple[verb](update, context, number)
+        return END
+    if verb == "pp" and re.fullmatch(r"[0-9a-f]{32}", arg):
+        await answer_query(update)
+        await _publish(update, context, arg)
+        return END
+    plain_verbs = {"ls": _sessions_list, "lv": _leader_list, "pc": _cancel_publish}
+    if verb in plain_verbs:
+        await answer_query(update)
+        await plain_verbs[verb](update, context)
+        return END
+    return await _stale(update, context)
+
+
+async def _stale(update: Update, context: Context) -> int:
+    await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
+    return END
+
+
+# ------------------------------------------------------------------ leaving
+
+
+async def cancel(update: Update, context: Context) -> int:
+    user = update.effective_user
+    assert user is not None
+    await deps(context).store.clear_reception_draft(user.id)
+    await send(update, context, t(await lang_of(update, context), "reception.nothing"))
+    return END
+
+
+async def leave_for_command(update: Update, context: Context) -> int:
+    """Another command ends the typed step; the command is then handled as usual."""
+    context.application.create_task(context.application.process_update(update), update=update)
+    return END
+
+
+async def not_text(update: Update, context: Context) -> None:
+    await send(update, context, t(await lang_of(update, context), "reception.text_expected"))
+
+
+def build() -> ConversationHandler:
+    private = filters.ChatType.PRIVATE
+    text = filters.TEXT & ~filters.COMMAND & private & filters.UpdateType.MESSAGE
+    # Per user on purpose (like intake): the buttons of any of the user's messages belong to their one conversation.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+        return ConversationHandler(
+            name=NAME,
+            persistent=True,
+            allow_reentry=True,
+            per_chat=False,
+            per_user=True,
+            entry_points=[
+                CommandHandler("reception", cmd_reception, filters=private),
+                CommandHandler("reception_add", cmd_add, filters=private),
+                CommandHandler("reception_list", cmd_list, filters=private),
+                CallbackQueryHandler(on_button, pattern=r"^rc:"),
+            ],
+            states={
+                TOPIC: [MessageHandler(text, on_topic)],
+                PLACE: [MessageHandler(text, on_place)],
+                DATE: [MessageHandler(text, on_date)],
+                OUTCOME: [MessageHandler(text, on_outcome)],
+                REASON: [MessageHandler(text, on_reason)],
+            },
+            fallbacks=[
+                CommandHandler("cancel", cancel),
+                MessageHandler(filters.COMMAND & private & filters.UpdateType.MESSAGE, leave_for_command),
+                MessageHandler(private & filters.UpdateType.MESSAGE, not_text),
+            ],
+        )
+
+
+__all__ = ["build", "notice", "pack", "parse_day"]

@@ -1,0 +1,263 @@
+"""Reception handlers driven update by update (offline Bot API): odd input, forged buttons, long lists."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import pytest
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.simulator import parse_html
+from handlers.notifications import render
+from handlers.reception import parse_day
+from store.clock import FakeClock
+from store.models import OutboxItem
+from store.service import SqliteStore
+from tests.conftest import draft, petitioner
+from tests.offline import OfflineRequest, Updates, update
+from tests.test_reception_store import at, employee, publish
+
+EMPLOYEE = 5001
+LEADER = 2001
+
+
+class Request(OfflineRequest):
+    """The offline request, answering a message sent with ForceReply as Telegram does (no markup on it)."""
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        result = super()._result(method, params)
+        if isinstance(result, dict) and "inline_keyboard" not in result.get("reply_markup", {"inline_keyboard": 1}):
+            del result["reply_markup"]
+        return result
+
+
+@pytest.fixture
+async def app(store: SqliteStore) -> AsyncIterator[tuple[Application, OfflineRequest]]:
+    request = Request()
+    application = build_application(
+        store, "123:TEST", base_url="http://offline.invalid/bot",
+        base_file_url="http://offline.invalid/file/bot", request=request,
+    )
+    await application.initialize()
+    yield application, request
+    await application.shutdown()
+
+
+async def feed(application: Application, raw: dict) -> None:
+    await application.process_update(update(raw, application.bot))
+
+
+def answers(request: OfflineRequest) -> list[str]:
+    return [str(c.params.get("text", "")) for c in request.calls if c.method == "answerCallbackQuery"]
+
+
+async def test_forged_leader_buttons_from_an_employee_change_nothing(
+    app: tuple[Application, OfflineRequest], store: SqliteStore, clock: FakeClock
+) -> None:
+    application, request = app
+    session = await publish(store, slots=1)
+    booked = await store.book(employee(6001), session.id, "话题")
+    clock.set(at(5, 12))
+    user = Updates(EMPLOYEE)
+    for data in (f"rc:cx:{session.id}", f"rc:o:{booked.booking.id}", f"rc:v:{session.id}", "rc:pL:2001",
+                 "rc:pn:5", "rc:pp:" + "a" * 32, "rc:pd:20261120", "rc:pu:plant-1", "rc:lv"):
+        await feed(application, user.tap(data))
+    texts = request.texts_to(EMPLOYEE)
+    assert "未找到该接访场次。" in texts and "未找到该预约。" in texts
+    assert "该命令仅供领导和管理员使用。" in texts
+    with sqlite3.connect(store.db.path) as conn:
+        assert conn.execute("SELECT status FROM reception_sessions").fetchall() == [("open",)]
+        assert conn.execute("SELECT outcome FROM reception_bookings").fetchall() == [(None,)]
+        assert conn.execute("SELECT count(*) FROM reception_sessions").fetchone() == (1,)
+    assert await store.reception_draft(EMPLOYEE) is None
+
+
+async def test_garbage_button_data_is_answered_politely(app: tuple[Application, OfflineRequest]) -> None:
+    application, request = app
+    user = Updates(EMPLOYEE)
+    for data in ("rc:", "rc:zz", "rc:s:abc", "rc:s:99999999999999999999", "rc:pd:2026-99-99", "rc:pp:short",
+                 "rc:ps:9", "rc:pw:roof"):
+        await feed(application, user.tap(data))
+    assert answers(request).count("该按钮已失效，请按最新一条消息操作。") == 8
+    await feed(application, user.tap("rc:b:999"))
+    assert request.last_to(EMPLOYEE).text == "未找到该接访场次。"
+
+
+async def test_odd_input_while_typing_the_topic(app: tuple[Application, OfflineRequest], store: SqliteStore) -> None:
+    application, request = app
+    session = await publish(store)
+    user = Updates(EMPLOYEE)
+    await feed(application, user.tap(f"rc:b:{session.id}"))
+    ask = request.last_to(EMPLOYEE)
+    assert "请简要写明" in ask.text and "force_reply" in str(ask.params.get("reply_markup"))
+    await feed(application, user.sticker())
+    assert request.last_to(EMPLOYEE).text == "这一步请输入文字，或发送 /cancel 取消。"
+    await feed(application, user.text("长" * 5000))
+    assert "不能超过 200 字（您输入了 5000 字）" in request.last_to(EMPLOYEE).text
+    await feed(application, user.edited("改过的话题"))
+    await feed(application, user.text("<b>宿舍</b> 漏水 & 发霉"))
+    confirmation = request.last_to(EMPLOYEE)
+    assert "预约成功" in confirmation.text
+    assert "反映问题：&lt;b&gt;宿舍&lt;/b&gt; 漏水 &amp; 发霉" in confirmation.text
+    bookings = await store.my_reception_bookings(EMPLOYEE)
+    assert [b.topic for b, _ in bookings] == ["<b>宿舍</b> 漏水 & 发霉"]
+    # Booking twice is refused politely.
+    await feed(application, user.tap(f"rc:b:{session.id}"))
+    assert request.last_to(EMPLOYEE).text == "您已预约过本场接访，每场只能预约一次。"
+
+
+@pytest.mark.filterwarnings("ignore:Tasks created via:telegram.warnings.PTBUserWarning")
+async def test_cancel_and_other_commands_leave_the_typed_step(
+    app: tuple[Application, OfflineRequest], store: SqliteStore
+) -> None:
+    application, request = app
+    session = await publish(store)
+    user = Updates(EMPLOYEE)
+    await feed(application, user.tap(f"rc:b:{session.id}"))
+    await feed(application, user.text("/cancel"))
+    assert request.last_to(EMPLOYEE).text == "已取消。"
+    assert await store.reception_draft(EMPLOYEE) is None
+    await feed(application, user.text("这句话不是话题"))
+    assert await store.my_reception_bookings(EMPLOYEE) == []
+    await feed(application, user.tap(f"rc:b:{session.id}"))
+    await feed(application, user.text("/mycases"))
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+        if "您还没有提交过信访事项" in request.last_to(EMPLOYEE).text:
+            break
+    assert "您还没有提交过信访事项" in request.last_to(EMPLOYEE).text
+    await feed(application, user.text("也不是话题"))
+    assert await store.my_reception_bookings(EMPLOYEE) == []
+
+
+async def test_publishing_with_a_typed_date_and_a_visited_unit(
+    app: tuple[Application, OfflineRequest], store: SqliteStore
+) -> None:
+    application, request = app
+    leader = Updates(LEADER, first_name="赵")
+    await feed(application, leader.text("/reception_add"))
+    assert "请选择接访日期" in request.last_to(LEADER).text
+    await feed(application, leader.tap("rc:dt"))
+    await feed(application, leader.text("明天"))
+    assert "未能识别该日期" in request.last_to(LEADER).text
+    await feed(application, leader.text("2028-01-01"))
+    assert "请选择今天起 366 天以内的日期" in request.texts_to(LEADER)[-2]
+    await feed(application, leader.tap("rc:dt"))
+    await feed(application, leader.text("11月20日"))
+    assert "2026年11月20日（周五）" in request.last_to(LEADER).text
+    for data in ("rc:ps:0900", "rc:pe:1100", "rc:pw:unit"):
+        await feed(application, leader.tap(data))
+    units = request.last_to(LEADER)
+    assert ("油田公司", "rc:pb:oilfield") in units.buttons()
+    await feed(application, leader.tap("rc:pu:refinery"))  # forged: outside the leader's units
+    assert "该单位不在接访领导的分管范围内。" in request.texts_to(LEADER)
+    await feed(application, leader.tap("rc:pb:oilfield"))
+    assert ("✔ 就是“油田公司”", "rc:pu:oilfield") in request.last_to(LEADER).buttons()
+    await feed(application, leader.tap("rc:pu:plant-1"))
+    assert "下访的具体地点" in request.last_to(LEADER).text
+    await feed(application, leader.tap("rc:pk"))
+    await feed(application, leader.tap("rc:pn:6"))
+    review = request.last_to(LEADER)
+    assert "下访单位：集团总部 › 油田公司 › 第一采油厂" in review.text and "名额：共 6 位" in review.text
+    publish_data = next(data for _, data in review.buttons() if data.startswith("rc:pp:"))
+    await feed(application, leader.tap(publish_data))
+    await feed(application, leader.tap(publish_data))  # a repeated tap publishes nothing more
+    sessions = await store.upcoming_sessions()
+    assert [(s.day, s.start, s.end, s.unit, s.place, s.slots) for s in sessions] == [
+        (date(2026, 11, 20), "09:00", "11:00", "plant-1", None, 6)]
+
+
+async def test_a_long_roster_is_split_and_keeps_its_buttons(
+    app: tuple[Application, OfflineRequest], store: SqliteStore, clock: FakeClock
+) -> None:
+    application, request = app
+    session = await publish(store, slots=30)
+    for i in range(30):
+        await store.book(employee(6000 + i), session.id, f"{i}号" + "问题" * 97, name=f"职工<{i}>")
+    clock.set(at(5, 12))
+    await feed(application, Updates(LEADER).tap(f"rc:v:{session.id}"))
+    sent = [c for c in request.calls if c.method in ("sendMessage", "editMessageText")
+            and int(c.params.get("chat_id", 0)) == LEADER]
+    assert len(sent) > 1
+    for call in sent:
+        plain, _ = parse_html(call.text)
+        assert len(plain) <= 4096
+    assert "职工&lt;0&gt;" in sent[0].text and "29号" in sent[-1].text
+    buttons = sent[-1].buttons()
+    assert ("记录 30 号结果", f"rc:o:{await _booking_id(store, 6029)}") in buttons
+    assert all(not call.buttons() for call in sent[:-1])
+
+
+async def _booking_id(store: SqliteStore, user_id: int) -> int:
+    with sqlite3.connect(store.db.path) as conn:
+        return conn.execute("SELECT id FROM reception_bookings WHERE user_id = ?", (user_id,)).fetchone()[0]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_every_reception_notice_renders_valid_html(store: SqliteStore, clock: FakeClock, lang: str) -> None:
+    await store.set_language(6001, lang)
+    await store.set_language(2001, lang)
+    case = (await store.submit(petitioner(6001), draft(), "c")).case
+    session = await publish(store, slots=1, by=9001, place="<三楼> & 会议室", unit="plant-1")
+    booked = await store.book(employee(6001), session.id, "话题 <i>", case_id=case.id)
+    kinds = {
+        "reception_published": {"session_id": session.id},
+        "reception_reminder": {"booking_id": booked.booking.id, "which": "day"},
+        "reception_promoted": {"booking_id": booked.booking.id},
+        "reception_changed": {"booking_id": booked.booking.id},
+    }
+    rendered = {}
+    for kind, params in kinds.items():
+        item = _item(2001 if kind == "reception_published" else 6001, kind, params)
+        rendered[kind] = await render(item, store)
+    clock.set(at(5, 10))
+    await store.record_outcome(store.actor(2001), booked.booking.id, "结果 & <说明>")
+    rendered["reception_outcome"] = await render(_item(6001, "reception_outcome", {"booking_id": booked.booking.id}), store)
+    await store.cancel_session(store.actor(9001), (await publish(store, day=date(2026, 11, 9))).id, "原因 <x>")
+    for kind, messages in rendered.items():
+        assert len(messages) == 1, kind
+        plain, _ = parse_html(messages[0].text or "")
+        assert plain.strip(), kind
+    assert "<三楼> & 会议室" in parse_html(rendered["reception_reminder"][0].text or "")[0]
+    assert case.number in parse_html(rendered["reception_outcome"][0].text or "")[0]
+    assert rendered["reception_reminder"][0].markup is not None  # can still cancel the day before
+
+
+async def test_stale_notices_say_nothing(store: SqliteStore) -> None:
+    session = await publish(store, slots=1)
+    booked = await store.book(employee(6001), session.id, "话题")
+    await store.cancel_booking(employee(6001), booked.booking.id)
+    for kind in ("reception_reminder", "reception_promoted", "reception_changed"):
+        assert await render(_item(6001, kind, {"booking_id": booked.booking.id, "which": "hours"}), store) == []
+    assert await render(_item(6001, "reception_reminder", {"booking_id": 999}), store) == []
+    assert await render(_item(6001, "reception_published", {"session_id": 999}), store) == []
+
+
+def _item(chat_id: int, kind: str, params: dict) -> OutboxItem:
+    return OutboxItem(id=1, chat_id=chat_id, kind=kind, case_id=None, event_id=None, params=params,
+                      created_at="2026-11-02T01:00:00+00:00", due_at="2026-11-02T01:00:00+00:00",
+                      attempts=0, progress=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-20", date(2026, 11, 20)),
+        ("2026/11/20", date(2026, 11, 20)),
+        ("2026年11月20日", date(2026, 11, 20)),
+        ("11-20", date(2026, 11, 20)),
+        ("11月20日", date(2026, 11, 20)),
+        ("1月5日", date(2027, 1, 5)),
+        ("2026-02-30", None),
+        ("明天", None),
+        ("", None),
+        ("20261120", None),
+    ],
+)
+def test_typed_dates(text: str, expected: date | None) -> None:
+    assert parse_day(text, date(2026, 11, 2)) == expected
