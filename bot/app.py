@@ -15,9 +15,10 @@ from telegram import Update
 from telegram.request import BaseRequest
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 
+from bot import commands
 from bot.outbox import OutboxSender
 from bot.persistence import StorePersistence
-from handlers import employee, intake, prompts, staff
+from handlers import employee, intake, prompts, relay, staff
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
@@ -55,7 +56,12 @@ def build_application(
         .build()
     )
     application.bot_data["deps"] = Deps(store=store, org=store.org)
-    application.add_handler(TypeHandler(Update, remember_user), group=-1)
+    # Before the default group (0), one handler per group, in this order: who the
+    # user is, their staff command menu, then replies to case messages (relayed,
+    # and handling stops there).
+    application.add_handler(TypeHandler(Update, remember_user), group=-3)
+    application.add_handler(commands.handler(), group=commands.GROUP)
+    application.add_handler(relay.handler(), group=relay.GROUP)
     for handler in [*employee.handlers(), *staff.handlers()]:
         application.add_handler(handler)
     application.add_handler(prompts.build())
@@ -103,6 +109,7 @@ async def serve(
             assert application.updater is not None
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("petition-bot is running as @%s", application.bot.username)
+            application.create_task(commands.setup(application, store), name="command-menus")
             if ready is not None:
                 await ready(application)
             await stop.wait()

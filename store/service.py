@@ -40,13 +40,14 @@ from store.models import (
     row_to_model,
 )
 from store.org import CategoryKind, Organization
+from store.staffwork import StaffWorkMixin
 from store.workflow import RULES, Action, next_status
 
 INTAKE = "intake"
 PROMPT = "prompt"
 
 
-class SqliteStore:
+class SqliteStore(StaffWorkMixin):
     """Cases, journal, outbox, drafts and preferences in one SQLite file."""
 
     def __init__(self, db: Database, org: Organization, clock: Clock | None = None) -> None:
@@ -644,7 +645,7 @@ class SqliteStore:
         if action is Action.TRANSFER:
             for staff_id in self._responsible_ids(case):
                 await self._queue(conn, staff_id, "case_card", case.id, event_id)
-        elif action is Action.ASSIGN and case.assignee_id is not None:
+        elif action is Action.ASSIGN and case.assignee_id not in (None, actor.id):
             await self._queue(conn, case.assignee_id, "case_card", case.id, event_id)
         elif actor.role is ActorRole.PETITIONER:
             targets = [before.assignee_id] if before.assignee_id else self._responsible_ids(case)
