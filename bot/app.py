@@ -38,21 +38,25 @@ def build_application(
     base_url: str,
     base_file_url: str,
     request: BaseRequest | None = None,
+    paced: bool = True,
 ) -> Application:
     """An Application wired to ``store``; nothing is started yet.
 
-    ``request`` replaces PTB's HTTP client (tests use an offline one).
+    ``request`` replaces PTB's HTTP client (tests use an offline one);
+    ``paced=False`` drops the rate limiter (offline tests send hundreds of
+    answers to nobody and need not wait for Telegram's 30 per second).
     """
     builder = ApplicationBuilder()
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    if paced:
+        # Retries are the outbox's job (it persists them); the limiter only paces.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
     application = (
         builder.token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
         .persistence(StorePersistence(store))
-        # Retries are the outbox's job (it persists them); the limiter only paces.
-        .rate_limiter(AIORateLimiter(max_retries=0))
         .build()
     )
     application.bot_data["deps"] = Deps(store=store, org=store.org)

@@ -9,7 +9,10 @@ transfer) are in :mod:`handlers.staff_work`.
 
 from __future__ import annotations
 
-from telegram import Update
+import logging
+
+from telegram import Message, Update
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers import keyboards as kb
@@ -18,9 +21,11 @@ from handlers.common import Context, Deps, answer_query, deps, error_text, lang_
 from handlers.i18n import Html, t
 from handlers.render import case_card, moment, split_text, status_name, unit_path
 from store.errors import StoreError
-from store.models import Actor, ActorRole, Decision, Event
+from store.models import Actor, ActorRole, Case, Decision, Event
 from store.org import Organization
 from store.workflow import Action, available_actions
+
+log = logging.getLogger(__name__)
 
 # Words accepted after /decide for each decision (the Chinese terms too).
 DECISIONS = {
@@ -45,7 +50,7 @@ done_text = menus.done_text
 
 async def _run(
     update: Update, context: Context, caller: tuple[Actor, str], action: Action, call: object
-) -> None:
+) -> Case | None:
     """Await one store call and tell the caller the outcome in their language."""
     actor, lang = caller
     await answer_query(update)
@@ -53,17 +58,41 @@ async def _run(
         case = await call  # type: ignore[misc]
     except StoreError as error:
         await send(update, context, error_text(lang, error))
-        return
+        return None
     await send(update, context, done_text(lang, deps(context).org, actor, action, case))
+    return case
 
 
-async def _act(update: Update, context: Context, number: str, action: Action, **kwargs: object) -> None:
+async def _act(
+    update: Update, context: Context, number: str, action: Action, **kwargs: object
+) -> Case | None:
     """Run one store action for a staff caller."""
     caller = await _staff(update, context)
     if caller is None:
-        return
+        return None
     store = deps(context).store
-    await _run(update, context, caller, action, store.act(caller[0], number, action, **kwargs))  # type: ignore[arg-type]
+    case = await _run(update, context, caller, action, store.act(caller[0], number, action, **kwargs))  # type: ignore[arg-type]
+    if case is not None and update.callback_query is not None:
+        await _refresh_buttons(update, context, caller[0], case)
+    return case
+
+
+async def _refresh_buttons(update: Update, context: Context, actor: Actor, case: Case) -> None:
+    """After a tap on a case card, its buttons follow the case's new status."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    d = deps(context)
+    markup = kb.staff_card(
+        await lang_of(update, context),
+        case.number,
+        available_actions(case.status, actor.role),
+        canned=bool(d.org.canned_replies),
+    )
+    try:
+        await query.edit_message_reply_markup(markup)
+    except BadRequest as error:  # "message is not modified", or too old to edit
+        log.debug("card buttons not refreshed: %s", error)
 
 
 async def on_card_button(update: Update, context: Context) -> None:
