@@ -520,6 +520,8 @@ class SqliteStore(StaffWorkMixin):
                     self.org, target, case.unit, case.category
                 ):
                     raise Refused("assignee_out_of_scope")
+                if target.telegram_id == case.assignee_id:
+                    raise Refused("already_assignee", name=target.name)
                 changes["assignee_id"] = target.telegram_id
                 data = {"assignee_id": target.telegram_id, "assignee": target.name}
             elif action is Action.TRANSFER:

@@ -363,3 +363,36 @@ async def test_relayed_reply_to_a_case_no_longer_in_scope_answers_not_found(stor
     assert await snapshot(store) == before
     # A petitioner replying in a chat where that message does not exist relays nothing.
     assert await store.relay_reply(STRANGER, STRANGER, 77, 79, "hi", None) is None
+
+
+async def test_bad_input_gets_a_usage_hint_and_group_chats_are_refused(
+    app: tuple[Application, OfflineRequest], store: SqliteStore
+) -> None:
+    application, request = app
+    number = await file(store, "in_scope")
+    officer = Updates(1001)
+    expected = {
+        "/accept": "staff.usage_accept",
+        "/decline " + number: "staff.usage_decline",
+        "/assign": "work.usage_assign",
+        "/reply": "work.usage_reply",
+        "/note " + number: "work.usage_note",
+        f"/extend {number} 十 理由": "work.usage_extend",
+        f"/extend {number} 10": "work.usage_extend",
+        f"/decide {number} maybe 意见": "work.usage_decide",
+        f"/decide {number} support": "work.usage_decide",
+        "/transfer": "work.usage_transfer",
+        "/case": "staff.usage_case",
+    }
+    for command, key in expected.items():
+        before, since = await snapshot(store), len(request.calls)
+        await feed(application, officer.text(command))
+        assert replies(request, 1001, since) == [t("zh", key, limit=30)], command
+        assert await snapshot(store) == before
+
+    raw = officer.text(f"/accept {number}")
+    raw["message"]["chat"] = {"id": -1001234567890, "type": "supergroup", "title": "信访工作群"}
+    before, since = await snapshot(store), len(request.calls)
+    await feed(application, raw)
+    assert replies(request, -1001234567890, since) == [t("zh", "common.private_only")]
+    assert await snapshot(store) == before

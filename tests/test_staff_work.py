@@ -292,3 +292,12 @@ def test_menu_descriptions_fit_telegram() -> None:
             description = t(lang, f"menu.{name}")
             assert 1 <= len(description) <= 256 and "<" not in description and "&" not in description
 
+
+
+async def test_assigning_the_current_assignee_again_changes_nothing(store: SqliteStore) -> None:
+    number = await new_case(store)
+    await store.act(OFFICER, number, Action.ACCEPT)  # the one who accepts holds the case
+    with pytest.raises(Refused, match="already_assignee"):
+        await store.act(OFFICER, number, Action.ASSIGN, assignee_id=1001)  # a second tap on "I'll handle it"
+    case = await store.case_for(OFFICER, number)
+    assert [e.action for e in await store.timeline(case.id, public_only=False)] == ["submit", "accept"]
