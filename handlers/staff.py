@@ -34,8 +34,8 @@ DECISIONS = {
     "reject": Decision.REJECT, "不予支持": Decision.REJECT, "不支持": Decision.REJECT,
 }
 
-
 _staff = menus.staff_caller
+done_text = menus.done_text
 
 
 def _words(update: Update, count: int) -> list[str]:
@@ -43,9 +43,6 @@ def _words(update: Update, count: int) -> list[str]:
     message = update.effective_message
     text = (message.text or "") if message is not None else ""
     return text.split(maxsplit=count)[1:]
-
-
-done_text = menus.done_text
 
 
 async def _run(
@@ -64,17 +61,14 @@ async def _run(
 
 
 async def _act(
-    update: Update, context: Context, number: str, action: Action, **kwargs: object
-) -> Case | None:
-    """Run one store action for a staff caller."""
-    caller = await _staff(update, context)
-    if caller is None:
-        return None
+    update: Update, context: Context, caller: tuple[Actor, str], number: str, action: Action,
+    **kwargs: object,
+) -> None:
+    """Run one store action for a staff caller; a tapped card's buttons then follow the new status."""
     store = deps(context).store
     case = await _run(update, context, caller, action, store.act(caller[0], number, action, **kwargs))  # type: ignore[arg-type]
     if case is not None and update.callback_query is not None:
         await _refresh_buttons(update, context, caller[0], case)
-    return case
 
 
 async def _refresh_buttons(update: Update, context: Context, actor: Actor, case: Case) -> None:
@@ -98,17 +92,19 @@ async def _refresh_buttons(update: Update, context: Context, actor: Actor, case:
 async def on_card_button(update: Update, context: Context) -> None:
     data = update.callback_query.data or ""  # type: ignore[union-attr]
     _, verb, number = (data.split(":", 2) + ["", ""])[:3]
+    if verb not in ("acc", "open", "me"):
+        await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
+        return
+    caller = await _staff(update, context)
+    if caller is None:
+        return
     if verb == "acc":
-        await _act(update, context, number, Action.ACCEPT)
+        await _act(update, context, caller, number, Action.ACCEPT)
     elif verb == "open":
         await answer_query(update)
-        await _show_card(update, context, number)
-    elif verb == "me":
-        user = update.effective_user
-        assert user is not None
-        await _act(update, context, number, Action.ASSIGN, assignee_id=user.id)
+        await _show_card(update, context, caller, number)
     else:
-        await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
+        await _act(update, context, caller, number, Action.ASSIGN, assignee_id=caller[0].id)
 
 
 # ------------------------------------------------------------------ commands
@@ -122,7 +118,7 @@ async def accept(update: Update, context: Context) -> None:
     if not words:
         await send(update, context, t(caller[1], "staff.usage_accept"))
         return
-    await _act(update, context, words[0][:40], Action.ACCEPT)
+    await _act(update, context, caller, words[0][:40], Action.ACCEPT)
 
 
 async def decline(update: Update, context: Context) -> None:
@@ -133,7 +129,7 @@ async def decline(update: Update, context: Context) -> None:
     if len(words) < 2:
         await send(update, context, t(caller[1], "staff.usage_decline"))
         return
-    await _act(update, context, words[0][:40], Action.DECLINE, body=words[1])
+    await _act(update, context, caller, words[0][:40], Action.DECLINE, body=words[1])
 
 
 async def assign(update: Update, context: Context) -> None:
@@ -162,7 +158,7 @@ async def reply(update: Update, context: Context) -> None:
     if len(words) == 1:
         await menus.reply_menu(update, context, caller, words[0][:40])
         return
-    await _act(update, context, words[0][:40], Action.REPLY, body=words[1])
+    await _act(update, context, caller, words[0][:40], Action.REPLY, body=words[1])
 
 
 async def note(update: Update, context: Context) -> None:
@@ -173,7 +169,7 @@ async def note(update: Update, context: Context) -> None:
     if len(words) < 2:
         await send(update, context, t(caller[1], "work.usage_note"))
         return
-    await _act(update, context, words[0][:40], Action.NOTE, body=words[1])
+    await _act(update, context, caller, words[0][:40], Action.NOTE, body=words[1])
 
 
 async def extend(update: Update, context: Context) -> None:
@@ -190,7 +186,7 @@ async def extend(update: Update, context: Context) -> None:
         limit = deps(context).org.deadlines.max_extension_days
         await send(update, context, t(lang, "work.usage_extend", limit=limit))
         return
-    await _act(update, context, words[0][:40], Action.EXTEND, days=int(days), body=words[2])
+    await _act(update, context, caller, words[0][:40], Action.EXTEND, days=int(days), body=words[2])
 
 
 async def decide(update: Update, context: Context) -> None:
@@ -205,7 +201,7 @@ async def decide(update: Update, context: Context) -> None:
     if len(words) < 3 or decision is None:
         await send(update, context, t(caller[1], "work.usage_decide"))
         return
-    await _act(update, context, words[0][:40], Action.DECIDE, decision=decision, body=words[2])
+    await _act(update, context, caller, words[0][:40], Action.DECIDE, decision=decision, body=words[2])
 
 
 async def transfer(update: Update, context: Context) -> None:
@@ -231,17 +227,14 @@ async def case_command(update: Update, context: Context) -> None:
     if not words:
         await send(update, context, t(caller[1], "staff.usage_case"))
         return
-    await _show_card(update, context, words[0][:40])
+    await _show_card(update, context, caller, words[0][:40])
 
 
 # ---------------------------------------------------------------- the card
 
 
-async def _show_card(update: Update, context: Context, number: str) -> None:
+async def _show_card(update: Update, context: Context, caller: tuple[Actor, str], number: str) -> None:
     """The case card with its buttons and the full record; replying to it reaches the petitioner."""
-    caller = await _staff(update, context)
-    if caller is None:
-        return
     actor, lang = caller
     d = deps(context)
     try:

@@ -13,15 +13,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from handlers import keyboards as kb
-from handlers.common import Context, Deps, answer_query, deps, error_text, lang_of, send, show
+from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
 from handlers.i18n import Html, t
 from handlers.render import unit_path
 from store.errors import StoreError
 from store.models import Actor, Case, Decision
 from store.org import Organization
 from store.workflow import Action
-
-__all__ = ["Deps", "staff_caller", "done_text"]
 
 CANNED_LABEL_MAX = 32
 

@@ -8,7 +8,6 @@ every forbidden one is refused and leaves the database byte-for-byte as it was.
 from __future__ import annotations
 
 import itertools
-import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -298,10 +297,6 @@ async def feed(application: Application, raw: dict) -> None:
 def replies(request: OfflineRequest, chat_id: int, since: int) -> list[str]:
     return [c.text for c in request.calls[since:]
             if c.method in ("sendMessage", "editMessageText") and int(c.params.get("chat_id", 0)) == chat_id]
-
-
-def plain(html: str) -> str:
-    return re.sub(r"<[^>]+>", "", html)
 
 
 async def test_non_staff_commands_and_buttons_are_refused_and_change_nothing(

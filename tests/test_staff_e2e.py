@@ -291,12 +291,23 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         suggestion = await file_case(bot, 5001, "张三", "zh", category="suggestion", subject="建议增设班车")
         wrong = await file_case(bot, 5001, "张三", "zh", subject="社保缴费基数有误")
         moved = await file_case(bot, 5001, "张三", "zh", subject="宿舍漏水")
-        for number in (en_case, suggestion, wrong, moved):
+        elsewhere = await file_case(bot, 5001, "张三", "zh", subject="申请调换岗位")
+        for number in (en_case, suggestion, wrong, moved, elsewhere):
             await officer.wait_for(number)
 
         await officer.send("/queue")
         queue = await officer.wait_for("待办信访事项")
-        assert all(n in queue.plain_text for n in (en_case, suggestion, wrong, moved))
+        assert all(n in queue.plain_text for n in (en_case, suggestion, wrong, moved, elsewhere))
+
+        # From the queue to the card, and "Decline" on the card: the reason is asked, then sent.
+        await officer.tap(elsewhere, message=queue)
+        card = await officer.wait_for("申请调换岗位")
+        await officer.tap("不予受理", message=card)
+        await officer.wait_for("不予受理的理由")
+        await officer.send("岗位调整不属于信访事项，请向人力资源部门申请。")
+        await officer.wait_for("作出不予受理决定")
+        refused = await zhang.wait_for("不予受理")
+        assert elsewhere in refused.plain_text and "请向人力资源部门申请" in refused.plain_text
 
         # /case shows the card; replying to it reaches the employee, in English.
         await officer.send(f"/case {en_case}")
@@ -393,6 +404,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         (suggestion, "decided", "reject", "plant-1"),
         (wrong, "declined", None, "plant-1"),
         (moved, "submitted", None, "plant-2"),
+        (elsewhere, "declined", None, "plant-1"),
     ]
 
 
