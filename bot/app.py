@@ -15,10 +15,10 @@ from telegram import Update
 from telegram.request import BaseRequest
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 
-from bot import reception_jobs
+from bot import commands, reception_jobs
 from bot.outbox import OutboxSender
 from bot.persistence import StorePersistence
-from handlers import employee, intake, prompts, reception, staff
+from handlers import employee, intake, prompts, reception, relay, staff
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
@@ -38,26 +38,35 @@ def build_application(
     base_url: str,
     base_file_url: str,
     request: BaseRequest | None = None,
+    paced: bool = True,
 ) -> Application:
     """An Application wired to ``store``; nothing is started yet.
 
-    ``request`` replaces PTB's HTTP client (tests use an offline one).
+    ``request`` replaces PTB's HTTP client (tests use an offline one);
+    ``paced=False`` drops the rate limiter (offline tests send hundreds of
+    answers to nobody and need not wait for Telegram's 30 per second).
     """
     builder = ApplicationBuilder()
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    if paced:
+        # Retries are the outbox's job (it persists them); the limiter only paces.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
     application = (
         builder.token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
         .persistence(StorePersistence(store))
-        # Retries are the outbox's job (it persists them); the limiter only paces.
-        .rate_limiter(AIORateLimiter(max_retries=0))
         .build()
     )
     application.bot_data["deps"] = Deps(store=store, org=store.org)
-    application.add_handler(TypeHandler(Update, remember_user), group=-1)
-    # First, so that while it waits for typed text any other command ends that step.
+    # Before the default group (0), one handler per group, in this order: who the
+    # user is, their staff command menu, then replies to case messages (relayed,
+    # and handling stops there).
+    application.add_handler(TypeHandler(Update, remember_user), group=-3)
+    application.add_handler(commands.handler(), group=commands.GROUP)
+    application.add_handler(relay.handler(), group=relay.GROUP)
+    # First in the default group, so that while it waits for typed text any other command ends that step.
     application.add_handler(reception.build())
     for handler in [*employee.handlers(), *staff.handlers()]:
         application.add_handler(handler)
@@ -108,6 +117,7 @@ async def serve(
             assert application.updater is not None
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("petition-bot is running as @%s", application.bot.username)
+            application.create_task(commands.setup(application, store), name="command-menus")
             if ready is not None:
                 await ready(application)
             await stop.wait()

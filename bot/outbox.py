@@ -5,6 +5,10 @@ that chat's later rows, so a petitioner never reads "decided" before
 "accepted". A 429 waits the retry_after Telegram asks for, network faults
 back off exponentially, and a chat that cannot be reached (the user never
 started the bot, or blocked it) is set aside until the user writes again.
+
+Every message sent about a case (a case card, a relayed text, a notice to the
+petitioner) is recorded with its case, so that a Telegram reply to it can be
+relayed to the other side (``handlers.relay``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Bot
+from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
@@ -31,6 +35,10 @@ SENDERS = {
     "audio": "send_audio",
     "video_note": "send_video_note",
 }
+
+
+# Outbox kinds whose messages a private-chat reply may answer.
+REPLYABLE_KINDS = frozenset({"case_card", "staff_event", "petitioner_event"})
 
 
 def backoff(attempts: int) -> float:
@@ -67,7 +75,9 @@ class OutboxSender:
             for index, message in enumerate(messages):
                 if index < item.progress:
                     continue
-                await self._send(item.chat_id, message)
+                sent = await self._send(item.chat_id, message)
+                if item.case_id is not None and item.kind in REPLYABLE_KINDS and item.chat_id > 0:
+                    await self.store.remember_messages(item.chat_id, [sent.message_id], item.case_id)
                 if len(messages) > 1:
                     await self.store.mark_progress(item.id, index + 1)
         except RetryAfter as error:
@@ -92,15 +102,14 @@ class OutboxSender:
         await self.store.mark_sent(item.id)
         return True
 
-    async def _send(self, chat_id: int, message: Outgoing) -> None:
+    async def _send(self, chat_id: int, message: Outgoing) -> Message:
         if message.attachment is not None:
-            await self._send_file(chat_id, message.attachment)
-            return
+            return await self._send_file(chat_id, message.attachment)
         assert message.text is not None
-        await self.bot.send_message(
+        return await self.bot.send_message(
             chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=message.markup
         )
 
-    async def _send_file(self, chat_id: int, attachment: Attachment) -> None:
+    async def _send_file(self, chat_id: int, attachment: Attachment) -> Message:
         method = getattr(self.bot, SENDERS.get(attachment.kind, "send_document"))
-        await method(chat_id, attachment.file_id)
+        return await method(chat_id, attachment.file_id)

@@ -14,9 +14,10 @@ from telegram import InlineKeyboardMarkup
 from handlers import keyboards as kb
 from handlers import reception
 from handlers.i18n import Html, language_for, t
-from handlers.render import case_card, category_name, unit_name
+from handlers.render import case_card, category_name, split_text, unit_name
 from store.models import Attachment, OutboxItem
 from store.service import SqliteStore
+from store.workflow import available_actions
 
 
 @dataclass
@@ -56,7 +57,10 @@ async def render(item: OutboxItem, store: SqliteStore) -> list[Outgoing]:
         header = t(lang, HEADERS.get(event.action if event else "submit", "staff.new_case"))
         parts = case_card(case, org, lang, header=header, attachments=len(files))
         out = [Outgoing(text=part) for part in parts]
-        out[-1].markup = kb.staff_card(lang, case.number)
+        role = store.actor(item.chat_id).role
+        out[-1].markup = kb.staff_card(
+            lang, case.number, available_actions(case.status, role), canned=bool(org.canned_replies)
+        )
         if event is not None and event.action == "submit":
             out += [Outgoing(attachment=a) for a in files]
         return out
@@ -70,22 +74,34 @@ async def render(item: OutboxItem, store: SqliteStore) -> list[Outgoing]:
         key = PETITIONER_TEXTS.get(event.action)
         if key is None:
             return [Outgoing(text=t(lang, "notify.generic", number=case.number, what=t(lang, f"event.{event.action}")))]
-        return [Outgoing(text=t(
+        body, *more = split_text(event.body or "")
+        first = t(
             lang,
             key,
             number=case.number,
             due=str(event.data.get("answer_due") or case.answer_due or ""),
-            reason=event.body or "",
-            text=event.body or "",
+            reason=body,
+            text=body,
             where=t(lang, "notify.where_else"),
             days=event.data.get("days", ""),
             decision=t(lang, f"decision.{event.data['decision']}") if "decision" in event.data else "",
             unit=unit_name(org, event.data.get("to_unit", case.unit), lang),
-        ))]
+        )
+        out = [Outgoing(text=first), *_continued(lang, more)]
+        if event.action == "reply":
+            out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_petitioner"))
+        return out
     if item.kind == "staff_event":
         if event.action == "withdraw":
             return [Outgoing(text=t(lang, "staff.petitioner_withdrew", number=case.number))]
-        out = [Outgoing(text=t(lang, "staff.petitioner_added", number=case.number, text=event.body or ""))]
+        body, *more = split_text(event.body or "")
+        out = [Outgoing(text=t(lang, "staff.petitioner_added", number=case.number, text=body)), *_continued(lang, more)]
+        out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_staff"))
         files = [a for a in await store.attachments(case.id) if a.event_id == event.id]
         return out + [Outgoing(attachment=a) for a in files]
     return []
+
+
+def _continued(lang: str, parts: list[str]) -> list[Outgoing]:
+    """The rest of a long text, one message per part (Telegram: 4,096 characters each)."""
+    return [Outgoing(text=t(lang, "relay.continued", part=i, text=p)) for i, p in enumerate(parts, start=2)]

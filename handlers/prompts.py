@@ -3,6 +3,11 @@
 A tapped prompt button is remembered in the store before the question is
 sent, so the answer is understood even after a restart. The conversation
 state is the prompt's kind; its case number lives with it in the store.
+
+Button data is ``pr:<kind>:<number>`` or, for prompts that take a choice
+made on an earlier button (days of an extension, kind of decision, unit of
+a transfer), ``pr:<kind>:<number>:<choice>``; such prompts have ``detail``,
+which checks the choice and names it in the question.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import warnings
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import ForceReply, Update
 from telegram.constants import ParseMode
@@ -20,13 +26,17 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 from handlers.common import Context, answer_query, deps, error_text, lang_of, send
 from handlers.i18n import t
 from store.errors import StoreError
-from store.models import Actor, Case
+from store.models import Actor, Case, Decision
+from store.org import Organization
 from store.service import SqliteStore
 from store.workflow import Action
 
 NAME = "prompt"
 
+# perform(store, actor, target, text): target is the number, or "number:choice" with ``detail``.
 Perform = Callable[[SqliteStore, Actor, str, str], Awaitable[Case]]
+# detail(lang, org, choice): extra parameters for the question, or None if the choice is invalid.
+Detail = Callable[[str, Organization, str], "dict[str, Any] | None"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class Prompt:
     done: str  # text key of the confirmation
     perform: Perform
     staff_only: bool
+    detail: Detail | None = None
 
 
 def _act(action: Action) -> Perform:
@@ -44,9 +55,43 @@ def _act(action: Action) -> Perform:
     return perform
 
 
+async def _extend(store: SqliteStore, actor: Actor, target: str, text: str) -> Case:
+    number, _, days = target.partition(":")
+    return await store.act(actor, number, Action.EXTEND, days=int(days), body=text)
+
+
+def _extend_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] | None:
+    return {"days": int(choice)} if choice.isdigit() and len(choice) <= 3 else None
+
+
+async def _decide(store: SqliteStore, actor: Actor, target: str, text: str) -> Case:
+    number, _, decision = target.partition(":")
+    return await store.act(actor, number, Action.DECIDE, decision=Decision(decision), body=text)
+
+
+def _decide_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] | None:
+    if choice not in {d.value for d in Decision}:
+        return None
+    return {"decision": t(lang, f"decision.{choice}")}
+
+
+async def _transfer(store: SqliteStore, actor: Actor, target: str, text: str) -> Case:
+    number, _, unit = target.partition(":")
+    return await store.act(actor, number, Action.TRANSFER, unit=unit, body=text)
+
+
+def _transfer_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] | None:
+    unit = org.find_unit(choice)
+    return {"unit": org.unit_path(unit.id, lang)} if unit is not None else None
+
+
 PROMPTS: dict[str, Prompt] = {
     "dec": Prompt("staff.ask_decline_reason", "staff.declined", _act(Action.DECLINE), True),
     "rep": Prompt("staff.ask_reply", "staff.replied", _act(Action.REPLY), True),
+    "nt": Prompt("work.ask_note", "work.noted", _act(Action.NOTE), True),
+    "ext": Prompt("work.ask_extend_reason", "work.extended_short", _extend, True, _extend_detail),
+    "dcs": Prompt("work.ask_opinion", "work.decided_short", _decide, True, _decide_detail),
+    "tr": Prompt("work.ask_transfer_reason", "work.transferred_short", _transfer, True, _transfer_detail),
 }
 
 
@@ -55,12 +100,14 @@ async def begin(update: Update, context: Context) -> str | int:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
-    _, kind, number = (update.callback_query.data or "").split(":", 2)  # type: ignore[union-attr]
+    _, kind, target = (update.callback_query.data or "").split(":", 2)  # type: ignore[union-attr]
+    number, _, choice = target.partition(":")
     prompt = PROMPTS.get(kind)
     d = deps(context)
     lang = await lang_of(update, context)
     actor = d.store.actor(user.id)
-    if prompt is None:
+    detail = prompt.detail(lang, d.org, choice) if prompt is not None and prompt.detail else {}
+    if prompt is None or detail is None:
         await send(update, context, t(lang, "common.expired_button"))
         return ConversationHandler.END
     if prompt.staff_only and not actor.is_staff:
@@ -71,10 +118,10 @@ async def begin(update: Update, context: Context) -> str | int:
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return ConversationHandler.END
-    await d.store.set_prompt(user.id, kind, number)
+    await d.store.set_prompt(user.id, kind, f"{number}:{choice}" if prompt.detail else number)
     await context.bot.send_message(
         user.id,
-        t(lang, prompt.ask, number=number),
+        t(lang, prompt.ask, number=number, **detail),
         parse_mode=ParseMode.HTML,
         reply_markup=ForceReply(selective=True),
     )
@@ -89,13 +136,14 @@ async def answer(update: Update, context: Context) -> str | int:
     pending = await d.store.get_prompt(user.id)
     if pending is None:
         return ConversationHandler.END
-    kind, number = pending
+    kind, target = pending
+    number = target.partition(":")[0]
     text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
     if not text:
         await send(update, context, t(lang, "errors.text_required"))
         return kind
     try:
-        await PROMPTS[kind].perform(d.store, d.store.actor(user.id), number, text)
+        await PROMPTS[kind].perform(d.store, d.store.actor(user.id), target, text)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
     else:

@@ -3,97 +3,238 @@
 Handlers check only that the caller is staff; whether the case is in their
 scope and whether the action is legal now is the store's decision, and a
 case outside one's scope answers exactly like a case that does not exist.
+The menus behind the card's buttons (assign, reply, extend, decide,
+transfer) are in :mod:`handlers.staff_work`.
 """
 
 from __future__ import annotations
 
-from telegram import Update
+import logging
+
+from telegram import Message, Update
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers import keyboards as kb
-from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
+from handlers import staff_work as menus
+from handlers.common import Context, Deps, answer_query, deps, error_text, lang_of, send, show
 from handlers.i18n import Html, t
-from handlers.render import case_card, status_name, timeline
+from handlers.render import case_card, moment, split_text, status_name, unit_path
 from store.errors import StoreError
-from store.models import Actor
-from store.workflow import Action
+from store.models import Actor, ActorRole, Case, Decision, Event
+from store.org import Organization
+from store.workflow import Action, available_actions
+
+log = logging.getLogger(__name__)
+
+# Words accepted after /decide for each decision (the Chinese terms too).
+DECISIONS = {
+    "support": Decision.SUPPORT, "予以支持": Decision.SUPPORT, "支持": Decision.SUPPORT,
+    "explain": Decision.EXPLAIN, "解释说明": Decision.EXPLAIN, "解释": Decision.EXPLAIN,
+    "reject": Decision.REJECT, "不予支持": Decision.REJECT, "不支持": Decision.REJECT,
+}
+
+_staff = menus.staff_caller
+done_text = menus.done_text
 
 
-async def _staff(update: Update, context: Context) -> tuple[Actor, str] | None:
-    """The caller as staff, or None after telling a non-staff caller so."""
-    user = update.effective_user
-    assert user is not None
-    lang = await lang_of(update, context)
-    actor = deps(context).store.actor(user.id)
-    if not actor.is_staff:
-        await answer_query(update)
-        await send(update, context, t(lang, "staff.not_staff"))
-        return None
-    return actor, lang
+def _words(update: Update, count: int) -> list[str]:
+    """The command's first ``count`` words after the command; the rest as typed (newlines kept)."""
+    message = update.effective_message
+    text = (message.text or "") if message is not None else ""
+    return text.split(maxsplit=count)[1:]
 
 
-async def _act(update: Update, context: Context, number: str, action: Action, **kwargs: object) -> None:
-    """Run one store action and tell the caller the outcome in their language."""
-    caller = await _staff(update, context)
-    if caller is None:
-        return
+async def _run(
+    update: Update, context: Context, caller: tuple[Actor, str], action: Action, call: object
+) -> Case | None:
+    """Await one store call and tell the caller the outcome in their language."""
     actor, lang = caller
     await answer_query(update)
     try:
-        case = await deps(context).store.act(actor, number, action, **kwargs)  # type: ignore[arg-type]
+        case = await call  # type: ignore[misc]
     except StoreError as error:
         await send(update, context, error_text(lang, error))
+        return None
+    await send(update, context, done_text(lang, deps(context).org, actor, action, case))
+    return case
+
+
+async def _act(
+    update: Update, context: Context, caller: tuple[Actor, str], number: str, action: Action,
+    **kwargs: object,
+) -> None:
+    """Run one store action for a staff caller; a tapped card's buttons then follow the new status."""
+    store = deps(context).store
+    case = await _run(update, context, caller, action, store.act(caller[0], number, action, **kwargs))  # type: ignore[arg-type]
+    if case is not None and update.callback_query is not None:
+        await _refresh_buttons(update, context, caller[0], case)
+
+
+async def _refresh_buttons(update: Update, context: Context, actor: Actor, case: Case) -> None:
+    """After a tap on a case card, its buttons follow the case's new status."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
         return
-    if action is Action.ACCEPT:
-        await send(update, context, t(lang, "staff.accepted", number=case.number, due=str(case.answer_due)))
-    elif action is Action.DECLINE:
-        await send(update, context, t(lang, "staff.declined", number=case.number))
-    elif action is Action.ASSIGN:
-        await send(update, context, t(lang, "staff.assigned_to_you", number=case.number))
+    d = deps(context)
+    markup = kb.staff_card(
+        await lang_of(update, context),
+        case.number,
+        available_actions(case.status, actor.role),
+        canned=bool(d.org.canned_replies),
+    )
+    try:
+        await query.edit_message_reply_markup(markup)
+    except BadRequest as error:  # "message is not modified", or too old to edit
+        log.debug("card buttons not refreshed: %s", error)
 
 
 async def on_card_button(update: Update, context: Context) -> None:
     data = update.callback_query.data or ""  # type: ignore[union-attr]
     _, verb, number = (data.split(":", 2) + ["", ""])[:3]
-    if verb == "acc":
-        await _act(update, context, number, Action.ACCEPT)
-    elif verb == "open":
-        await answer_query(update)
-        await _show_card(update, context, number)
-    elif verb == "me":
-        user = update.effective_user
-        assert user is not None
-        await _act(update, context, number, Action.ASSIGN, assignee_id=user.id)
-    else:
+    if verb not in ("acc", "open", "me"):
         await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
-
-
-async def accept(update: Update, context: Context) -> None:
-    if not context.args:
-        await send(update, context, t(await lang_of(update, context), "staff.usage_accept"))
         return
-    await _act(update, context, context.args[0][:40], Action.ACCEPT)
-
-
-async def decline(update: Update, context: Context) -> None:
-    if not context.args or len(context.args) < 2:
-        await send(update, context, t(await lang_of(update, context), "staff.usage_decline"))
-        return
-    reason = " ".join(context.args[1:])
-    await _act(update, context, context.args[0][:40], Action.DECLINE, body=reason)
-
-
-async def case_command(update: Update, context: Context) -> None:
-    if not context.args:
-        await send(update, context, t(await lang_of(update, context), "staff.usage_case"))
-        return
-    await _show_card(update, context, context.args[0][:40])
-
-
-async def _show_card(update: Update, context: Context, number: str) -> None:
     caller = await _staff(update, context)
     if caller is None:
         return
+    if verb == "acc":
+        await _act(update, context, caller, number, Action.ACCEPT)
+    elif verb == "open":
+        await answer_query(update)
+        await _show_card(update, context, caller, number)
+    else:
+        await _act(update, context, caller, number, Action.ASSIGN, assignee_id=caller[0].id)
+
+
+# ------------------------------------------------------------------ commands
+
+
+async def accept(update: Update, context: Context) -> None:
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    words = _words(update, 1)
+    if not words:
+        await send(update, context, t(caller[1], "staff.usage_accept"))
+        return
+    await _act(update, context, caller, words[0][:40], Action.ACCEPT)
+
+
+async def decline(update: Update, context: Context) -> None:
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    words = _words(update, 2)
+    if len(words) < 2:
+        await send(update, context, t(caller[1], "staff.usage_decline"))
+        return
+    await _act(update, context, caller, words[0][:40], Action.DECLINE, body=words[1])
+
+
+async def assign(update: Update, context: Context) -> None:
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    words = _words(update, 2)
+    if not words:
+        await send(update, context, t(caller[1], "work.usage_assign"))
+        return
+    if len(words) == 1:
+        await menus.assign_menu(update, context, caller, words[0][:40])
+        return
+    store = deps(context).store
+    await _run(update, context, caller, Action.ASSIGN, store.assign_to(caller[0], words[0][:40], words[1]))
+
+
+async def reply(update: Update, context: Context) -> None:
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    words = _words(update, 2)
+    if not words:
+        await send(update, context, t(caller[1], "work.usage_reply"))
+        return
+    if len(words) == 1:
+        await menus.reply_menu(update, context, caller, words[0][:40])
+        return
+    await _act(update, context, caller, words[0][:40], Action.REPLY, body=words[1])
+
+
+async def note(update: Update, context: Context) -> None:
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    words = _words(update, 2)
+    if len(words) < 2:
+        await send(update, context, t(caller[1], "work.usage_note"))
+        return
+    await _act(update, context, caller, words[0][:40], Action.NOTE, body=words[1])
+
+
+async def extend(update: Update, context: Context) -> None:
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    lang = caller[1]
+    words = _words(update, 3)
+    if len(words) == 1:
+        await menus.extend_menu(update, context, caller, words[0][:40])
+        return
+    days = words[1].removesuffix("天") if len(words) > 1 else ""
+    if len(words) < 3 or not days.isdigit() or len(days) > 3:
+        limit = deps(context).org.deadlines.max_extension_days
+        await send(update, context, t(lang, "work.usage_extend", limit=limit))
+        return
+    await _act(update, context, caller, words[0][:40], Action.EXTEND, days=int(days), body=words[2])
+
+
+async def decide(update: Update, context: Context) -> None:
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    words = _words(update, 3)
+    if len(words) == 1:
+        await menus.decide_menu(update, context, caller, words[0][:40])
+        return
+    decision = DECISIONS.get(words[1].lower()) if len(words) > 1 else None
+    if len(words) < 3 or decision is None:
+        await send(update, context, t(caller[1], "work.usage_decide"))
+        return
+    await _act(update, context, caller, words[0][:40], Action.DECIDE, decision=decision, body=words[2])
+
+
+async def transfer(update: Update, context: Context) -> None:
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    words = _words(update, 2)
+    if len(words) == 1:
+        await menus.transfer_menu(update, context, caller, words[0][:40])
+        return
+    if len(words) < 2:
+        await send(update, context, t(caller[1], "work.usage_transfer"))
+        return
+    store = deps(context).store
+    await _run(update, context, caller, Action.TRANSFER, store.transfer_to(caller[0], words[0][:40], words[1]))
+
+
+async def case_command(update: Update, context: Context) -> None:
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    words = _words(update, 1)
+    if not words:
+        await send(update, context, t(caller[1], "staff.usage_case"))
+        return
+    await _show_card(update, context, caller, words[0][:40])
+
+
+# ---------------------------------------------------------------- the card
+
+
+async def _show_card(update: Update, context: Context, caller: tuple[Actor, str], number: str) -> None:
+    """The case card with its buttons and the full record; replying to it reaches the petitioner."""
     actor, lang = caller
     d = deps(context)
     try:
@@ -102,12 +243,65 @@ async def _show_card(update: Update, context: Context, number: str) -> None:
         await send(update, context, error_text(lang, error))
         return
     files = await d.store.attachments(case.id)
-    parts = case_card(case, d.org, lang, header=t(lang, "staff.card_header"), attachments=len(files))
+    assignee = d.org.staff_member(case.assignee_id) if case.assignee_id is not None else None
+    who = t(lang, "work.assignee", name=assignee.name) if assignee else t(lang, "work.unassigned")
+    header = Html(t(lang, "staff.card_header") + "\n" + who)
+    parts = case_card(case, d.org, lang, header=header, attachments=len(files))
+    markup = kb.staff_card(
+        lang, case.number, available_actions(case.status, actor.role), canned=bool(d.org.canned_replies)
+    )
+    sent = []
     for index, part in enumerate(parts):
-        markup = kb.staff_card(lang, case.number) if index == len(parts) - 1 else None
-        await send(update, context, part, markup)
+        sent.append(await send(update, context, part, markup if index == len(parts) - 1 else None))
     events = await d.store.timeline(case.id, public_only=False)
-    await send(update, context, timeline(events, lang, d.tz))
+    for chunk in staff_timeline(events, lang, d):
+        sent.append(await send(update, context, chunk))
+    chat = update.effective_chat
+    assert chat is not None
+    if chat.type == "private":
+        await d.store.remember_messages(chat.id, [m.message_id for m in sent], case.id)
+
+
+TIMELINE_TEXT_MAX = 300
+
+
+def staff_timeline(events: list[Event], lang: str, d: Deps) -> list[Html]:
+    """The full record for staff: who did what, with the text of replies, notes and opinions."""
+    lines = [t(lang, "cases.timeline_title")]
+    for event in events:
+        what = t(lang, f"event.{event.action}")
+        detail = _event_detail(event, lang, d.org)
+        if detail:
+            what = t(lang, "work.timeline_detail", what=what, detail=detail)
+        if event.actor_role is ActorRole.PETITIONER:
+            who = t(lang, "work.who_petitioner")
+        elif event.actor_role is ActorRole.SYSTEM:
+            who = t(lang, "work.who_system")
+        else:
+            member = d.org.staff_member(event.actor_id) if event.actor_id is not None else None
+            who = member.name if member else str(event.actor_id)
+        lines.append(t(lang, "work.timeline_entry", date=moment(event.at, d.tz), what=what, who=who))
+        if event.body and event.action != "submit":
+            text = event.body if len(event.body) <= TIMELINE_TEXT_MAX else event.body[:TIMELINE_TEXT_MAX] + "…"
+            lines.append(t(lang, "work.timeline_text", text=text))
+    # Each line is complete HTML, so splitting at line breaks keeps every tag whole.
+    return [Html(chunk.rstrip("\n")) for chunk in split_text("\n".join(lines))]
+
+
+def _event_detail(event: Event, lang: str, org: Organization) -> str | Html:
+    data = event.data
+    if "decision" in data:
+        return t(lang, f"decision.{data['decision']}")
+    if "to_unit" in data:
+        return unit_path(org, data["to_unit"], lang)
+    if "assignee" in data:
+        return str(data["assignee"])
+    if "days" in data:
+        return t(lang, "work.days", days=data["days"])
+    return ""
+
+
+# ---------------------------------------------------------------- the queue
 
 
 QUEUE_PAGE = 8
@@ -152,8 +346,15 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("accept", accept),
         CommandHandler("decline", decline),
+        CommandHandler("assign", assign),
+        CommandHandler("reply", reply),
+        CommandHandler("note", note),
+        CommandHandler("extend", extend),
+        CommandHandler("decide", decide),
+        CommandHandler("transfer", transfer),
         CommandHandler("case", case_command),
         CommandHandler("queue", queue),
         CallbackQueryHandler(on_queue_page, pattern=r"^q:\d+$"),
         CallbackQueryHandler(on_card_button, pattern=r"^st:"),
+        *menus.handlers(),
     ]

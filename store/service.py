@@ -41,13 +41,14 @@ from store.models import (
 )
 from store.org import CategoryKind, Organization
 from store.reception import ReceptionMixin
+from store.staffwork import StaffWorkMixin
 from store.workflow import RULES, Action, next_status
 
 INTAKE = "intake"
 PROMPT = "prompt"
 
 
-class SqliteStore(ReceptionMixin):
+class SqliteStore(StaffWorkMixin, ReceptionMixin):
     """Cases, journal, outbox, drafts and preferences in one SQLite file."""
 
     def __init__(self, db: Database, org: Organization, clock: Clock | None = None) -> None:
@@ -520,6 +521,8 @@ class SqliteStore(ReceptionMixin):
                     self.org, target, case.unit, case.category
                 ):
                     raise Refused("assignee_out_of_scope")
+                if target.telegram_id == case.assignee_id:
+                    raise Refused("already_assignee", name=target.name)
                 changes["assignee_id"] = target.telegram_id
                 data = {"assignee_id": target.telegram_id, "assignee": target.name}
             elif action is Action.TRANSFER:
@@ -645,7 +648,7 @@ class SqliteStore(ReceptionMixin):
         if action is Action.TRANSFER:
             for staff_id in self._responsible_ids(case):
                 await self._queue(conn, staff_id, "case_card", case.id, event_id)
-        elif action is Action.ASSIGN and case.assignee_id is not None:
+        elif action is Action.ASSIGN and case.assignee_id not in (None, actor.id):
             await self._queue(conn, case.assignee_id, "case_card", case.id, event_id)
         elif actor.role is ActorRole.PETITIONER:
             targets = [before.assignee_id] if before.assignee_id else self._responsible_ids(case)

@@ -82,3 +82,12 @@ def next_status(current: Status | None, action: Action, role: ActorRole) -> Stat
     if action is Action.REPLY:
         return REPLY_MOVES.get(current, current)
     return rule.to if rule.to is not None else current
+
+
+def available_actions(current: Status, role: ActorRole) -> frozenset[Action]:
+    """The actions ``role`` may take on a case in status ``current`` (for offering buttons)."""
+    return frozenset(
+        action
+        for action, rule in RULES.items()
+        if role in rule.roles and current in rule.allowed_from
+    )

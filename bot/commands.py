@@ -1,0 +1,107 @@
+"""Command menus: the petitioner's commands per language, each staff member's own.
+
+At start-up the default menu is set in Chinese (for every language without
+its own list) and in English (``language_code="en"``); every staff member
+gets a chat-scoped menu of the staff commands in their language. Telegram
+refuses a chat menu for someone who has never opened the bot, and a staff
+member may switch language later, so :func:`on_update` sets a staff
+member's menu again whenever their language differs from the one last set.
+A menu that cannot be set is logged and retried later; it never stops the bot.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, BaseHandler, TypeHandler
+
+from handlers.common import Context, deps, lang_of
+from handlers.i18n import LANGUAGES, language_for, t
+from store.service import SqliteStore
+
+log = logging.getLogger(__name__)
+
+PETITIONER_COMMANDS = ("start", "new", "mycases", "status", "language", "cancel", "help")
+STAFF_COMMANDS = (
+    "queue", "case", "accept", "decline", "assign", "reply", "note", "extend", "decide", "transfer",
+    "language", "cancel", "help",
+)
+# Telegram language code of each catalog's default-scope menu (None: every other language).
+MENU_LANGUAGE_CODES = {"zh": None, "en": "en"}
+# staff telegram id → language of the menu last set for them (in bot_data).
+STATE_KEY = "staff_menus"
+# After the user bookkeeping (group -3), before the reply relay (-1).
+GROUP = -2
+
+
+def commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:
+    return [BotCommand(name, t(lang, f"menu.{name}")) for name in names]
+
+
+async def set_default_menus(bot: Bot) -> bool:
+    """The petitioner's menu in each language; False if Telegram refused one."""
+    ok = True
+    for lang in LANGUAGES:
+        try:
+            await bot.set_my_commands(
+                commands(lang, PETITIONER_COMMANDS), language_code=MENU_LANGUAGE_CODES[lang]
+            )
+        except TelegramError as error:
+            log.warning("could not set the %s command menu: %s", lang, error)
+            ok = False
+    return ok
+
+
+async def set_staff_menu(bot: Bot, staff_id: int, lang: str, state: dict[int, str]) -> bool:
+    """The staff commands in ``staff_id``'s chat, in ``lang``; remembered in ``state`` once set."""
+    try:
+        await bot.set_my_commands(commands(lang, STAFF_COMMANDS), scope=BotCommandScopeChat(staff_id))
+    except TelegramError as error:
+        # Usually "chat not found": the person has not opened the bot yet.
+        log.info("staff command menu for %s not set yet: %s", staff_id, error)
+        return False
+    state[staff_id] = lang
+    return True
+
+
+async def setup(application: Application, store: SqliteStore) -> None:
+    """All menus, at start-up. Never raises: a bot without menus still works."""
+    state: dict[int, str] = application.bot_data.setdefault(STATE_KEY, {})
+    try:
+        await set_default_menus(application.bot)
+        for member in store.org.staff:
+            lang = language_for(await store.user_language(member.telegram_id))
+            await set_staff_menu(application.bot, member.telegram_id, lang, state)
+    except Exception:  # noqa: BLE001 - menus are a convenience; the bot must run without them
+        log.exception("could not set the command menus")
+
+
+async def on_update(update: Update, context: Context) -> None:
+    """A staff member whose menu is missing or in another language gets it (in the background)."""
+    user = update.effective_user
+    if user is None or user.is_bot or deps(context).org.staff_member(user.id) is None:
+        return
+    state: dict[int, str] = context.bot_data.setdefault(STATE_KEY, {})
+    lang = await lang_of(update, context)
+    if state.get(user.id) == lang:
+        return
+    state[user.id] = lang  # no second attempt while this one runs; undone on failure
+
+    async def attempt() -> None:
+        try:
+            if not await set_staff_menu(context.bot, user.id, lang, state):
+                state.pop(user.id, None)
+        except Exception:  # noqa: BLE001
+            state.pop(user.id, None)
+            log.exception("could not set the staff command menu for %s", user.id)
+
+    if context.application.running:
+        context.application.create_task(attempt(), update=update)
+    else:  # driven update by update (offline tests): nothing runs in the background
+        await attempt()
+
+
+def handler() -> BaseHandler:
+    return TypeHandler(Update, on_update)

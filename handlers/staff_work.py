@@ -1,0 +1,280 @@
+"""The menus behind the case card's buttons: assign, reply, extend, decide, transfer.
+
+Button data is ``sf:<verb>:<number>[:<choice>]``. A menu is checked with
+the store before it is shown (a decided or out-of-scope case is refused
+before the officer starts typing), and every final tap goes through one
+store call that checks again. Texts an officer must type (a reason, a
+written opinion) are asked by :mod:`handlers.prompts` (``pr:`` buttons).
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from handlers import keyboards as kb
+from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
+from handlers.i18n import Html, t
+from handlers.render import unit_path
+from store.errors import StoreError
+from store.models import Actor, Case, Decision
+from store.org import Organization
+from store.workflow import Action
+
+CANNED_LABEL_MAX = 32
+
+
+async def staff_caller(update: Update, context: Context) -> tuple[Actor, str] | None:
+    """The caller as staff in a private chat, or None after saying why not."""
+    user = update.effective_user
+    assert user is not None
+    lang = await lang_of(update, context)
+    actor = deps(context).store.actor(user.id)
+    if not actor.is_staff:
+        await answer_query(update)
+        await send(update, context, t(lang, "staff.not_staff"))
+        return None
+    chat = update.effective_chat
+    if chat is not None and chat.type != "private":
+        # Case work shows personal data: never in a group, not even the staff group.
+        await answer_query(update)
+        await send(update, context, t(lang, "common.private_only"))
+        return None
+    return actor, lang
+
+
+def done_text(lang: str, org: Organization, actor: Actor, action: Action, case: Case) -> Html:
+    """What the officer reads after an action succeeded."""
+    number = case.number
+    if action is Action.ACCEPT:
+        return t(lang, "staff.accepted", number=number, due=str(case.answer_due))
+    if action is Action.DECLINE:
+        return t(lang, "staff.declined", number=number)
+    if action is Action.ASSIGN:
+        if case.assignee_id == actor.id:
+            return t(lang, "staff.assigned_to_you", number=number)
+        member = org.staff_member(case.assignee_id) if case.assignee_id is not None else None
+        return t(lang, "work.assigned", number=number, name=member.name if member else "")
+    if action is Action.REPLY:
+        return t(lang, "staff.replied", number=number)
+    if action is Action.NOTE:
+        return t(lang, "work.noted", number=number)
+    if action is Action.EXTEND:
+        return t(lang, "work.extended", number=number, days=case.extended_days, due=str(case.answer_due))
+    if action is Action.DECIDE:
+        decision = t(lang, f"decision.{case.decision.value}") if case.decision else ""
+        return t(lang, "work.decided", number=number, decision=decision)
+    if action is Action.TRANSFER:
+        return t(lang, "work.transferred", number=number, unit=unit_path(org, case.unit, lang))
+    return t(lang, "common.done")
+
+
+def _cancel_row(lang: str) -> list[InlineKeyboardButton]:
+    return [kb.button(t(lang, "common.cancel"), "sf:x")]
+
+
+async def _present(
+    update: Update, context: Context, text: Html, markup: InlineKeyboardMarkup | None, edit: bool
+) -> None:
+    if edit:
+        await show(update, context, text, markup)
+    else:
+        await send(update, context, text, markup)
+
+
+async def _checked(
+    update: Update, context: Context, caller: tuple[Actor, str], number: str, action: Action
+) -> Case | None:
+    actor, lang = caller
+    try:
+        return await deps(context).store.check_action(actor, number, action)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return None
+
+
+# -------------------------------------------------------------------- menus
+
+
+async def assign_menu(update: Update, context: Context, caller: tuple[Actor, str], number: str) -> None:
+    """Everyone who may handle the case, as buttons; the current assignee ticked."""
+    actor, lang = caller
+    try:
+        case, people = await deps(context).store.assignable_staff(actor, number)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    if not people:
+        await send(update, context, t(lang, "work.no_staff"))
+        return
+    buttons = [
+        kb.button(
+            t(lang, "work.current_assignee", name=s.name) if s.telegram_id == case.assignee_id else s.name,
+            f"sf:ap:{case.number}:{s.telegram_id}",
+        )
+        for s in people
+    ]
+    markup = kb.markup([*kb.grid(buttons), _cancel_row(lang)])
+    await send(update, context, t(lang, "work.choose_staff", number=case.number), markup)
+
+
+async def reply_menu(
+    update: Update, context: Context, caller: tuple[Actor, str], number: str, edit: bool = False
+) -> None:
+    """The organisation's canned replies, and "type a reply"."""
+    _, lang = caller
+    case = await _checked(update, context, caller, number, Action.REPLY)
+    if case is None:
+        return
+    rows = [
+        [kb.button(_short(c.text.get(lang)), f"sf:cr:{case.number}:{c.id}")]
+        for c in deps(context).org.canned_replies
+    ]
+    rows += [[kb.button(t(lang, "work.typed_reply"), f"pr:rep:{case.number}")], _cancel_row(lang)]
+    await _present(update, context, t(lang, "work.choose_reply", number=case.number), kb.markup(rows), edit)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= CANNED_LABEL_MAX else text[: CANNED_LABEL_MAX - 1] + "…"
+
+
+async def canned_preview(
+    update: Update, context: Context, caller: tuple[Actor, str], number: str, canned_id: str
+) -> None:
+    """The canned reply as the petitioner will read it, with Send and Back."""
+    actor, lang = caller
+    try:
+        case, text = await deps(context).store.canned_text(actor, number, canned_id)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    markup = kb.markup([
+        [kb.button(t(lang, "work.send"), f"sf:cs:{case.number}:{canned_id}")],
+        [kb.button(t(lang, "common.back"), f"sf:rb:{case.number}"), *_cancel_row(lang)],
+    ])
+    await show(update, context, t(lang, "work.canned_preview", number=case.number, text=text), markup)
+
+
+async def extend_menu(update: Update, context: Context, caller: tuple[Actor, str], number: str) -> None:
+    """Days to extend by, up to the organisation's limit; the reason is asked next."""
+    _, lang = caller
+    case = await _checked(update, context, caller, number, Action.EXTEND)
+    if case is None:
+        return
+    limit = deps(context).org.deadlines.max_extension_days
+    options = sorted({days for days in (7, 15, limit) if 1 <= days <= limit})
+    buttons = [kb.button(t(lang, "work.days", days=days), f"pr:ext:{case.number}:{days}") for days in options]
+    markup = kb.markup([buttons, _cancel_row(lang)])
+    await send(update, context, t(lang, "work.choose_days", number=case.number, limit=limit), markup)
+
+
+async def decide_menu(update: Update, context: Context, caller: tuple[Actor, str], number: str) -> None:
+    """予以支持 / 解释说明 / 不予支持; the written opinion is asked next."""
+    _, lang = caller
+    case = await _checked(update, context, caller, number, Action.DECIDE)
+    if case is None:
+        return
+    buttons = [kb.button(t(lang, f"decision.{d.value}"), f"pr:dcs:{case.number}:{d.value}") for d in Decision]
+    markup = kb.markup([buttons, _cancel_row(lang)])
+    await send(update, context, t(lang, "work.choose_decision", number=case.number), markup)
+
+
+async def transfer_menu(
+    update: Update,
+    context: Context,
+    caller: tuple[Actor, str],
+    number: str,
+    node: str | None = None,
+    edit: bool = False,
+) -> None:
+    """The unit tree to browse: open a unit with "›", choose it with "Transfer to …"; the reason is asked next."""
+    _, lang = caller
+    case = await _checked(update, context, caller, number, Action.TRANSFER)
+    if case is None:
+        return
+    org = deps(context).org
+    roots = org.roots()
+    if node is None and len(roots) == 1:
+        node = roots[0].id
+    unit = org.find_unit(node) if node else None
+    if node and unit is None:
+        await answer_query(update, t(lang, "common.expired_button"))
+        return
+    rows: list[list[InlineKeyboardButton]] = []
+    if unit is not None and unit.id != case.unit:
+        rows.append([kb.button(t(lang, "work.pick_unit", unit=unit.name.get(lang)), f"pr:tr:{case.number}:{unit.id}")])
+    children = org.children(unit.id) if unit is not None else roots
+    buttons = []
+    for child in children:
+        name = child.name.get(lang)
+        if org.children(child.id):
+            buttons.append(kb.button(t(lang, "work.open_unit", unit=name), f"sf:tu:{case.number}:{child.id}"))
+        elif child.id != case.unit:
+            buttons.append(kb.button(name, f"pr:tr:{case.number}:{child.id}"))
+    rows += kb.grid(buttons)
+    back = []
+    if unit is not None and (unit.parent is not None or len(roots) > 1):
+        back.append(kb.button(t(lang, "work.up"), f"sf:tu:{case.number}:{unit.parent or ''}"))
+    rows.append([*back, *_cancel_row(lang)])
+    text = t(lang, "work.choose_unit", number=case.number, unit=unit_path(org, case.unit, lang))
+    await _present(update, context, text, kb.markup(rows), edit)
+
+
+# ------------------------------------------------------------------- taps
+
+VERBS = frozenset({"x", "as", "ap", "rp", "rb", "cr", "cs", "ex", "dc", "tr", "tu"})
+
+
+async def on_menu(update: Update, context: Context) -> None:
+    data = update.callback_query.data or ""  # type: ignore[union-attr]
+    _, verb, target = (data.split(":", 2) + ["", ""])[:3]
+    number, _, choice = target.partition(":")
+    if verb not in VERBS:
+        await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
+        return
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    store = deps(context).store
+    await answer_query(update)
+    if verb == "x":
+        await show(update, context, t(lang, "common.cancelled"))
+    elif verb == "as":
+        await assign_menu(update, context, caller, number)
+    elif verb == "ap" and choice.isdigit():
+        await _finish(update, context, caller, Action.ASSIGN,
+                      store.act(actor, number, Action.ASSIGN, assignee_id=int(choice)))
+    elif verb in ("rp", "rb"):
+        await reply_menu(update, context, caller, number, edit=verb == "rb")
+    elif verb == "cr":
+        await canned_preview(update, context, caller, number, choice)
+    elif verb == "cs":
+        await _finish(update, context, caller, Action.REPLY, store.reply_canned(actor, number, choice))
+    elif verb == "ex":
+        await extend_menu(update, context, caller, number)
+    elif verb == "dc":
+        await decide_menu(update, context, caller, number)
+    elif verb == "tr":
+        await transfer_menu(update, context, caller, number)
+    elif verb == "tu":
+        await transfer_menu(update, context, caller, number, node=choice or None, edit=True)
+    else:
+        await send(update, context, t(lang, "common.expired_button"))
+
+
+async def _finish(
+    update: Update, context: Context, caller: tuple[Actor, str], action: Action, call: object
+) -> None:
+    """The menu's last tap: one store call; the menu message becomes the outcome."""
+    actor, lang = caller
+    try:
+        case = await call  # type: ignore[misc]
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await show(update, context, done_text(lang, deps(context).org, actor, action, case))
+
+
+def handlers() -> list[BaseHandler]:
+    return [CallbackQueryHandler(on_menu, pattern=r"^sf:")]
