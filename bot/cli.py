@@ -114,6 +114,13 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
     return asyncio.run(check())
 
 
+def cmd_demo(_args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.ERROR)
+    from bot.demo import main as demo
+
+    return demo()
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="petition-bot", description="Telegram petition (信访) bot for employees and petition officers."
@@ -127,6 +134,9 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument("file", nargs="?", default="petition-bot.toml")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(fn=cmd_init)
+    sub.add_parser(
+        "demo", help="play a whole case against a built-in loopback Bot API (no token, no network)"
+    ).set_defaults(fn=cmd_demo)
     verify = sub.add_parser("verify-journal", help="recompute the audit journal's hash chain")
     verify.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     verify.set_defaults(fn=cmd_verify_journal)

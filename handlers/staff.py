@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Message, Update
+from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -72,21 +73,31 @@ async def _act(
 
 
 async def _refresh_buttons(update: Update, context: Context, actor: Actor, case: Case) -> None:
-    """After a tap on a case card, its buttons follow the case's new status."""
+    """After a tap on a case card, the card shows the new status and its buttons follow it.
+
+    A card long enough to need several messages keeps its text (the status
+    line is in an earlier message); only its buttons change.
+    """
     query = update.callback_query
     if query is None or not isinstance(query.message, Message):
         return
     d = deps(context)
+    lang = await lang_of(update, context)
     markup = kb.staff_card(
-        await lang_of(update, context),
+        lang,
         case.number,
         available_actions(case.status, actor.role),
         canned=bool(d.org.canned_replies),
     )
+    files = await d.store.attachments(case.id)
+    parts = case_card(case, d.org, lang, header=t(lang, "staff.card_header"), attachments=len(files))
     try:
-        await query.edit_message_reply_markup(markup)
+        if len(parts) == 1:
+            await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML, reply_markup=markup)
+        else:
+            await query.edit_message_reply_markup(markup)
     except BadRequest as error:  # "message is not modified", or too old to edit
-        log.debug("card buttons not refreshed: %s", error)
+        log.debug("card not refreshed: %s", error)
 
 
 async def on_card_button(update: Update, context: Context) -> None:

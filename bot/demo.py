@@ -1,0 +1,213 @@
+"""``petition-bot demo``: a whole case played out, with no token and no network.
+
+The real bot (``bot.app.serve``) runs against the built-in loopback Bot API
+simulator with the built-in example organisation and a throw-away database.
+Scripted people tap and type exactly as a person would, and everything each
+of them sees is printed as a transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TextIO
+
+from bot.app import serve
+from bot.simulator import BotApiSimulator, SimMessage, SimUser
+from store.org import example_org
+
+TOKEN = "100000:DEMO"
+NUMBER = re.compile(r"[A-Z]+-\d{4}-\d{6}")
+
+
+class Transcript:
+    """Prints what each person does and every message (new or edited) they see."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.people: dict[int, str] = {}
+        self.seen: dict[tuple[int, int], tuple[str, tuple[str, ...]]] = {}
+
+    def add(self, user: SimUser, label: str) -> SimUser:
+        self.people[user.id] = label
+        return user
+
+    def say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def act(self, user: SimUser, what: str) -> None:
+        self.say(f"\n▶ {self.people[user.id]}: {what}")
+
+    def show_new(self, user: SimUser) -> None:
+        for message in user.messages:
+            key = (user.id, message.message_id)
+            state = (message.visible_text, tuple(message.button_texts))
+            if self.seen.get(key) == state:
+                continue
+            self.seen[key] = state
+            self._print(user, message)
+
+    def _print(self, user: SimUser, message: SimMessage) -> None:
+        body = message.visible_text or f"[{message.kind}] {message.plain_caption or ''}".rstrip()
+        indent = "    "
+        self.say(f"  ◀ bot → {self.people[user.id]}:")
+        for line in body.splitlines() or [""]:
+            self.say(indent + line)
+        if message.button_texts:
+            self.say(indent + " ".join(f"[{text}]" for text in message.button_texts))
+
+
+class Demo:
+    def __init__(self, sim: BotApiSimulator, transcript: Transcript) -> None:
+        self.sim = sim
+        self.t = transcript
+
+    async def step(
+        self,
+        user: SimUser,
+        what: str,
+        action: Callable[[], Awaitable[object]],
+        expect: str,
+        *,
+        watch: tuple[SimUser, ...] = (),
+    ) -> SimMessage:
+        """Do one thing as ``user``, wait for the answer, print what everyone saw."""
+        self.t.act(user, what)
+        await action()
+        seen = await user.wait_for(expect, timeout=10)
+        if watch:
+            await asyncio.sleep(0.3)  # let the notifications to the others arrive too
+        for person in (user, *watch):
+            self.t.show_new(person)
+        return seen
+
+    async def intake(
+        self, user: SimUser, taps: list[str], subject: str, details: str, identity: str, *, english: bool = False
+    ) -> str:
+        """Walk the seven intake steps by tapping and typing; returns the case number."""
+
+        def at(n: int) -> str:
+            return f"Step {n} of 7" if english else f"第 {n}/7 步"
+
+        first, *units = taps
+        await self.step(user, "/new", lambda: user.send("/new"), at(1))
+        await self.step(user, f"tap «{first}»", lambda: user.tap(first), at(2))
+        for label in units:
+            expect = at(3) if label == units[-1] else label
+            await self.step(user, f"tap «{label}»", lambda label=label: user.tap(label), expect)
+        await self.step(user, f"types «{subject}»", lambda: user.send(subject), at(4))
+        await self.step(user, "types the details", lambda: user.send(details), at(5))
+        await self.step(user, "sends a photo", lambda: user.send_photo(), "1")
+        done = user.messages[-1].button_texts[0]
+        await self.step(user, f"tap «{done}»", lambda: user.tap(done), at(6))
+        await self.step(user, f"tap «{identity}»", lambda: user.tap(identity), at(7))
+        submit = next(text for text in user.messages[-1].button_texts if text.startswith("✅"))
+        receipt = await self.step(user, f"tap «{submit}»", lambda: user.tap(submit), "XF-")
+        match = NUMBER.search(receipt.visible_text)
+        assert match is not None
+        return match.group(0)
+
+
+async def play(out: TextIO = sys.stdout) -> None:
+    org = example_org()
+    transcript = Transcript(out)
+    async with BotApiSimulator(token=TOKEN, bot_username="petition_demo_bot") as sim:
+        stop = asyncio.Event()
+        ready = asyncio.Event()
+
+        async def on_ready(_app: object) -> None:
+            ready.set()
+
+        with tempfile.TemporaryDirectory() as folder:
+            task = asyncio.create_task(
+                serve(
+                    token=TOKEN,
+                    db_path=str(Path(folder) / "demo.db"),
+                    org=org,
+                    base_url=sim.base_url,
+                    base_file_url=sim.base_file_url,
+                    stop=stop,
+                    ready=on_ready,
+                )
+            )
+            await asyncio.wait_for(ready.wait(), 15)
+            try:
+                await _script(Demo(sim, transcript), org.organization.name)
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, 15)
+
+
+async def _script(demo: Demo, org_name: str) -> None:
+    sim, t = demo.sim, demo.t
+    t.say(f"petition-bot demo — {org_name} (loopback Bot API, example organisation)")
+    zhang = t.add(sim.user(200001, first_name="张三", language_code="zh-hans"), "员工 张三")
+    li = t.add(sim.user(200002, first_name="Li Si", language_code="en"), "employee Li Si")
+    officer = t.add(sim.user(100006, first_name="孙", language_code="zh-hans"), "信访干事 孙干事（第一采油厂）")
+    inspector_id = next(
+        s.telegram_id for s in example_org().staff if s.role.value == "officer" and "misconduct" in s.categories
+    )
+    inspector = t.add(sim.user(inspector_id, first_name="纪检", language_code="zh-hans"), "纪检干部")
+
+    t.say("\n=== 工作人员先在 Telegram 中打开机器人 ===")
+    for person in (officer, inspector):
+        await demo.step(person, "/start", lambda p=person: p.send("/start"), "您好")
+
+    t.say("\n=== 1. 员工提交信访事项（实名） ===")
+    number = await demo.intake(
+        zhang, ["工资福利", "油田公司", "第一采油厂"], "十月份加班费未发放",
+        "2026年10月在第一采油厂作业区加班共36小时，加班费至今未发放，班组多人情况相同。", "实名反映",
+    )
+    card = await officer.wait_for(number, timeout=5)
+    await asyncio.sleep(0.3)
+    t.show_new(officer)
+
+    t.say("\n=== 2. An employee reports misconduct (confidential, in English) ===")
+    report = await demo.intake(
+        li, ["Reports of misconduct", "Oilfield Company", "No. 2 Oil Production Plant"],
+        "Fuel cards used privately", "A team leader at No. 2 plant uses company fuel cards for his own car.",
+        "Confidential", english=True,
+    )
+    await inspector.wait_for(report, timeout=5)
+    await asyncio.sleep(0.3)
+    t.show_new(inspector)
+
+    t.say("\n=== 3. 干事受理并向信访人询问情况 ===")
+    await demo.step(officer, "点「受理」", lambda: officer.tap("受理", message=card), "已受理", watch=(zhang,))
+    await demo.step(officer, "点「回复信访人」", lambda: officer.tap("回复信访人", message=card), "常用答复")
+    await demo.step(officer, "点「自行输入答复」", lambda: officer.tap("自行输入"), "请输入")
+    await demo.step(officer, "输入问题", lambda: officer.send("请问加班是否经班组长审批？请提供考勤记录。"),
+                    "已将", watch=(zhang,))
+
+    t.say("\n=== 4. 员工回复干事的问题（直接回复该消息） ===")
+    question = await zhang.wait_for("考勤记录")
+    await demo.step(zhang, "回复该消息", lambda: zhang.reply_to(question, "加班经班组长批准，考勤表已拍照。"),
+                    "", watch=(officer,))
+    await officer.wait_for("考勤表", timeout=5)
+    t.show_new(officer)
+
+    t.say("\n=== 5. 干事出具处理意见（书面答复） ===")
+    await demo.step(
+        officer, f"/decide {number} support …",
+        lambda: officer.send(f"/decide {number} support 经核实，加班情况属实，财务部门将于12月10日前补发。"),
+        "", watch=(zhang,),
+    )
+    await zhang.wait_for("处理意见", timeout=5)
+    t.show_new(zhang)
+
+    t.say("\n=== 6. 员工查询办理进度 ===")
+    await demo.step(zhang, f"/status {number}", lambda: zhang.send(f"/status {number}"), "办理记录")
+
+    t.say("\n=== 7. 纪检干部受理举报：只看到代号，看不到举报人身份 ===")
+    report_card = next(m for m in reversed(inspector.messages) if report in m.visible_text and m.buttons)
+    await demo.step(inspector, "点「受理」", lambda: inspector.tap("受理", message=report_card), "已受理", watch=(li,))
+    t.say("\n演示结束 / Demo finished.")
+
+
+def main() -> int:
+    asyncio.run(play())
+    return 0

@@ -1,0 +1,40 @@
+"""``petition-bot demo`` plays a whole lifecycle and prints both sides."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+
+from bot.demo import play
+
+
+async def test_demo_plays_a_whole_case() -> None:
+    out = io.StringIO()
+    await play(out)
+    text = out.getvalue()
+    number = re.search(r"编号：(XF-\d{4}-\d{6})", text)
+    assert number, text[:2000]
+    assert "📥 新信访事项" in text  # the officer's card
+    assert f"您的信访事项 {number.group(1)} 已受理" in text
+    assert "请问加班是否经班组长审批" in text  # the officer's question reached the employee
+    assert "信访人对" in text and "考勤表已拍照" in text  # and the answer came back
+    assert "予以支持" in text and "财务部门将于12月10日前补发" in text  # the written opinion
+    assert "Your petition is registered." in text  # the English employee
+    blocks = [b.split("\n▶")[0] for b in text.split("  ◀ bot → ")]
+    cards = [b for b in blocks if b.startswith("纪检干部:") and "Fuel cards used privately" in b]
+    assert cards
+    for card in cards:  # the reporter's identity never reaches the officer
+        assert re.search(r"信访人：匿名-[0-9A-F]{4}", card)
+        assert "Li Si" not in card and "200002" not in card
+    assert text.rstrip().endswith("Demo finished.")
+
+
+def test_demo_command_exits_zero_without_token_or_network() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"], capture_output=True, text=True, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Demo finished." in result.stdout
