@@ -23,6 +23,7 @@ from store import journal, routing
 from store.clock import Clock, SystemClock, iso, local_date
 from store.db import Database
 from store.errors import NotFound, Refused
+from store.indicators import IndicatorsMixin
 from store.models import (
     Actor,
     ActorRole,
@@ -40,13 +41,14 @@ from store.models import (
     row_to_model,
 )
 from store.org import CategoryKind, Organization
+from store.review import ReviewMixin
 from store.workflow import RULES, Action, next_status
 
 INTAKE = "intake"
 PROMPT = "prompt"
 
 
-class SqliteStore:
+class SqliteStore(ReviewMixin, IndicatorsMixin):
     """Cases, journal, outbox, drafts and preferences in one SQLite file."""
 
     def __init__(self, db: Database, org: Organization, clock: Clock | None = None) -> None:
@@ -315,6 +317,7 @@ class SqliteStore:
             case = await self._case_where(conn, "id = ?", (case_id,))
             assert case is not None
             await self._notify_new_case(conn, case, event_id)
+            case = await self._review_after_submit(conn, case)
         self._kick()
         return SubmitResult(case=case, created=True)
 
@@ -542,6 +545,7 @@ class SqliteStore:
             updated = await self._case_where(conn, "id = ?", (case.id,))
             assert updated is not None
             await self._notify_action(conn, updated, case, actor, action, event_id)
+            updated = await self._review_after_action(conn, updated, action, event_id)
         self._kick()
         return updated
 
