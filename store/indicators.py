@@ -22,20 +22,18 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+from typing import Any
 
 from pydantic import BaseModel
 
-from store.clock import iso, local_date
+from store.clock import Clock, iso, local_date
+from store.db import Database
 from store.errors import Refused
 from store.models import Actor, ActorRole, Case, row_to_model
-from store.org import Role, Unit
+from store.org import Organization, Role, Unit
 from store.review import CURRENT_DUE_SQL, OPEN_SQL, local_midnight, numbered
 
-if TYPE_CHECKING:
-    from store.service import SqliteStore as _Host
-else:
-    _Host = object
 
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{1,2})|[Qq](?P<quarter>[1-4])))?$")
 TREND_MONTHS = 12
@@ -144,8 +142,16 @@ class ExportData(BaseModel):
     cases: list[Case]
 
 
-class IndicatorsMixin(_Host):
-    """Indicators per unit, the monthly trend and the export, for leaders and admins."""
+class IndicatorsMixin:
+    """Indicators per unit, the monthly trend and the export, for leaders and admins.
+
+    Mixed into ``SqliteStore`` (uses its connection, clock, time zone and ``_scope``).
+    """
+
+    db: Database
+    org: Organization
+    clock: Clock
+    tz: ZoneInfo
 
     async def _ensure_local_day(self) -> None:
         """SQL ``local_day(ts)``: the local calendar date of a stored UTC timestamp."""

@@ -19,14 +19,15 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiosqlite
 from pydantic import BaseModel
 
 from store import routing
-from store.clock import iso, local_date
+from store.clock import Clock, iso, local_date
+from store.db import Database
 from store.errors import NotFound, Refused
 from store.models import (
     DETAILS_MAX,
@@ -39,13 +40,9 @@ from store.models import (
     Status,
     row_to_model,
 )
-from store.org import Role, Staff
+from store.org import Organization, Role, Staff
 from store.workflow import Action, next_status
 
-if TYPE_CHECKING:  # the mixin's host
-    from store.service import SqliteStore as _Host
-else:
-    _Host = object
 
 COMMENT_MAX = 1000
 
@@ -144,8 +141,17 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)
 
 
-class ReviewMixin(_Host):
-    """Rating, review and re-review, repeat/collective detection, alerts, the sweep."""
+class ReviewMixin:
+    """Rating, review and re-review, repeat/collective detection, alerts, the sweep.
+
+    Mixed into ``SqliteStore``, whose connection, clock and helpers it uses
+    (``_case_where``, ``_may_see``, ``_scope``, ``_event``, ``_queue``, ``_kick``).
+    """
+
+    db: Database
+    org: Organization
+    clock: Clock
+    tz: ZoneInfo
 
     # ------------------------------------------------------------ recipients
 
