@@ -15,9 +15,10 @@ from telegram import Update
 from telegram.request import BaseRequest
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 
+from bot import jobs
 from bot.outbox import OutboxSender
 from bot.persistence import StorePersistence
-from handlers import employee, intake, prompts, staff
+from handlers import employee, intake, prompts, review, staff
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
@@ -56,7 +57,7 @@ def build_application(
     )
     application.bot_data["deps"] = Deps(store=store, org=store.org)
     application.add_handler(TypeHandler(Update, remember_user), group=-1)
-    for handler in [*employee.handlers(), *staff.handlers()]:
+    for handler in [*employee.handlers(), *staff.handlers(), *review.handlers()]:
         application.add_handler(handler)
     application.add_handler(prompts.build())
     application.add_handler(intake.build())
@@ -75,6 +76,7 @@ def build_application(
 
     job_queue.run_repeating(deliver, interval=OUTBOX_INTERVAL_SECONDS, first=0, name="outbox")
     store.on_queued = lambda: job_queue.run_once(deliver, 0, name="outbox-now")
+    jobs.register(application, store)
     return application
 
 
