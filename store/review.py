@@ -592,7 +592,10 @@ class ReviewMixin:
         horizon = (today + timedelta(days=mon.remind_before_days)).isoformat()
         async with self.db.transaction() as conn:
             async with conn.execute(
-                f"SELECT * FROM cases WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} <= ? ORDER BY id",
+                f"SELECT * FROM cases WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} <= ?"
+                # cases whose last escalation is out have nothing more to wait for
+                " AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.case_id = cases.id"
+                f" AND r.level = 'escalate1' AND r.due = {CURRENT_DUE_SQL}) ORDER BY id",
                 (horizon,),
             ) as cur:
                 due_cases = [row_to_model(Case, row) async for row in cur]

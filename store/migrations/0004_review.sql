@@ -33,6 +33,8 @@ ALTER TABLE cases ADD COLUMN collective_alert INTEGER;
 
 CREATE INDEX cases_by_petitioner_matter ON cases (petitioner_id, category, unit, submitted_at);
 CREATE INDEX cases_by_decided ON cases (decided_at);
+-- Indicators look up each case's first answer (accept, decline, decide).
+CREATE INDEX events_by_action ON events (action, case_id, at);
 
 -- What the deadline sweep has sent: one row per case, stage, deadline and
 -- level, inserted in the transaction that queues the notifications, so a
