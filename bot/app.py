@@ -15,10 +15,10 @@ from telegram import Update
 from telegram.request import BaseRequest
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 
-from bot import commands, reception_jobs
+from bot import commands, jobs, reception_jobs
 from bot.outbox import OutboxSender
 from bot.persistence import StorePersistence
-from handlers import employee, intake, prompts, reception, relay, staff
+from handlers import employee, intake, prompts, reception, relay, review, staff
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
@@ -68,7 +68,7 @@ def build_application(
     application.add_handler(relay.handler(), group=relay.GROUP)
     # First in the default group, so that while it waits for typed text any other command ends that step.
     application.add_handler(reception.build())
-    for handler in [*employee.handlers(), *staff.handlers()]:
+    for handler in [*employee.handlers(), *staff.handlers(), *review.handlers()]:
         application.add_handler(handler)
     application.add_handler(prompts.build())
     application.add_handler(intake.build())
@@ -88,6 +88,7 @@ def build_application(
     job_queue.run_repeating(deliver, interval=OUTBOX_INTERVAL_SECONDS, first=0, name="outbox")
     store.on_queued = lambda: job_queue.run_once(deliver, 0, name="outbox-now")
     reception_jobs.register(application, store)
+    jobs.register(application, store)
     return application
 
 

@@ -1,10 +1,12 @@
-"""``petition-bot`` command line: run, check-config, init, verify-journal, demo."""
+"""``petition-bot`` command line: run, check-config, init, verify-journal, report."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -121,6 +123,56 @@ def cmd_demo(_args: argparse.Namespace) -> int:
     return demo()
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The indicators and the cases of a period, as /export sends them, into a file."""
+    settings = _settings()
+    db_path = Path(args.db) if args.db else settings.db
+    if not db_path.is_file():
+        print(f"{db_path}: no such database", file=sys.stderr)
+        return 1
+    try:
+        org, _source = load_organization(settings)
+    except OrgError as error:
+        print(f"{settings.config}: the organisation file has errors:", file=sys.stderr)
+        for line in error.errors:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    from handlers import reports
+    from handlers.common import error_text
+    from store.errors import StoreError
+    from store.models import SYSTEM
+    from store.service import SqliteStore
+
+    out = Path(args.out)
+
+    async def build() -> int:
+        store = await SqliteStore.open(db_path, org)
+        try:
+            data = await store.export_data(SYSTEM, args.unit, args.period)
+        except StoreError as error:
+            text = re.sub(r"<[^>]+>", "", error_text(args.lang, error))
+            print(html.unescape(text), file=sys.stderr)
+            return 2
+        finally:
+            await store.close()
+        if args.format == "xlsx":
+            out.write_bytes(reports.xlsx_bytes(data, org, args.lang, store.tz))
+            written = [out]
+        else:
+            indicators, cases = reports.csv_texts(data, org, args.lang, store.tz)
+            cases_path = out.with_name(f"{out.stem}-cases{out.suffix or '.csv'}")
+            out.write_text(indicators, encoding="utf-8-sig")
+            cases_path.write_text(cases, encoding="utf-8-sig")
+            written = [out, cases_path]
+        print(
+            f"{data.report.period.label}: {len(data.cases)} cases, {len(data.report.rows)} unit rows;"
+            f" wrote {', '.join(str(p) for p in written)}"
+        )
+        return 0
+
+    return asyncio.run(build())
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="petition-bot", description="Telegram petition (信访) bot for employees and petition officers."
@@ -140,6 +192,16 @@ def parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify-journal", help="recompute the audit journal's hash chain")
     verify.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     verify.set_defaults(fn=cmd_verify_journal)
+    report = sub.add_parser("report", help="indicators and cases of a period as .xlsx or .csv")
+    report.add_argument("--period", help="2026-11 (month), 2026-Q4 (quarter) or 2026 (year); default: this month")
+    report.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
+    report.add_argument(
+        "--out", required=True, help="the file to write; csv also writes <name>-cases.csv beside it"
+    )
+    report.add_argument("--unit", help="a unit id or name (default: the whole organisation)")
+    report.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of headers and names")
+    report.add_argument("--db", help="default: $PETITION_DB or petitions.db")
+    report.set_defaults(fn=cmd_report)
     return root
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup
 
 from handlers import keyboards as kb
-from handlers import reception
+from handlers import reception, review
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
 from store.models import Attachment, OutboxItem
@@ -44,6 +44,8 @@ HEADERS = {"submit": "staff.new_case", "transfer": "staff.transferred_case", "as
 
 async def render(item: OutboxItem, store: SqliteStore) -> list[Outgoing]:
     """The messages that deliver ``item``; empty if there is nothing left to say."""
+    if item.kind.startswith(("rv_", "ld_")):
+        return [Outgoing(text=text, markup=markup) for text, markup in await review.render(item, store)]
     lang = language_for(await store.user_language(item.chat_id))
     if item.kind.startswith("reception_"):
         return [Outgoing(text=text, markup=markup) for text, markup in await reception.notice(item, store, lang)]

@@ -134,7 +134,8 @@ async def answer(update: Update, context: Context) -> str | int:
     d = deps(context)
     lang = await lang_of(update, context)
     pending = await d.store.get_prompt(user.id)
-    if pending is None:
+    if pending is None:  # answered or cancelled meanwhile (another device, a redelivery)
+        await send(update, context, t(lang, "common.not_understood"))
         return ConversationHandler.END
     kind, target = pending
     number = target.partition(":")[0]

@@ -76,7 +76,37 @@ def deadline_line(case: Case, lang: str) -> Html:
         return t(lang, "cases.answer_due", date=day(case.answer_due))
     if case.status.value == "submitted":
         return t(lang, "cases.accept_due", date=day(case.accept_due))
+    return review_deadline_line(case, lang)
+
+
+def review_deadline_line(case: Case, lang: str) -> Html:
+    """Deadlines after the written opinion: the reviewers' and the petitioner's windows."""
+    status = case.status.value
+    if status == "review" and case.review_due is not None:
+        return t(lang, "review.line_review_due", date=day(case.review_due))
+    if status == "rereview" and case.rereview_due is not None:
+        return t(lang, "review.line_rereview_due", date=day(case.rereview_due))
+    if status == "decided" and case.review_level == 0 and case.review_request_due is not None:
+        if case.rating is None and case.rating_due is not None:
+            return t(lang, "review.line_rate_by", date=day(case.rating_due),
+                     review=day(case.review_request_due))
+        return t(lang, "review.line_review_request_by", date=day(case.review_request_due))
+    if status == "decided" and case.review_level == 1 and case.rereview_request_due is not None:
+        return t(lang, "review.line_rereview_request_by", date=day(case.rereview_request_due))
+    if case.final:
+        return t(lang, "review.line_final")
     return Html("")
+
+
+def case_flags(case: Case, lang: str) -> Html:
+    """Repeat and collective petition marks for the staff's card."""
+    lines = []
+    if case.repeat_of:
+        lines.append(t(lang, "review.flag_repeat", count=case.repeat_count, number=case.repeat_of,
+                       current=case.number))
+    if case.collective_alert is not None:
+        lines.append(t(lang, "review.flag_collective", alert=case.collective_alert))
+    return Html("\n".join(lines))
 
 
 def case_card(
@@ -96,6 +126,9 @@ def case_card(
     )
     if not case.confidential and case.petitioner_phone:
         facts = Html(facts + "\n" + t(lang, "staff.phone", phone=case.petitioner_phone))
+    flags = case_flags(case, lang)
+    if flags:
+        facts = Html(facts + "\n" + flags)
     title = t(lang, "staff.card_title", number=case.number)
     parts = split_text(case.details)
     first = Html(f"{header}\n{title}\n{facts}\n\n" + t(lang, "staff.card_details", details=parts[0]))

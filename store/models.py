@@ -153,6 +153,23 @@ class Case(BaseModel):
     extended_days: int
     language: str | None
     updated_at: datetime
+    # After the written opinion: rating, review (复查) and re-review (复核).
+    rating_due: date | None = None
+    rated_at: datetime | None = None
+    review_request_due: date | None = None
+    review_due: date | None = None
+    reviewed_at: datetime | None = None
+    review_decision: Decision | None = None
+    rereview_request_due: date | None = None
+    rereview_due: date | None = None
+    rereviewed_at: datetime | None = None
+    rereview_decision: Decision | None = None
+    review_level: int = 0
+    final: bool = False
+    # Repeat and collective petitions.
+    repeat_of: str | None = None
+    repeat_count: int = 0
+    collective_alert: int | None = None
 
     @property
     def is_open(self) -> bool:

@@ -166,6 +166,24 @@ class Deadlines(_Frozen):
     rating_days: int = Field(default=30, gt=0)
 
 
+class Monitoring(_Frozen):
+    """Reminders, escalation, repeat and collective petitions, digest (the `[monitoring]` table).
+
+    Optional; the defaults follow the regulations and common practice: a
+    collective petition is one of 5 or more people (Art. 20 lets at most 5
+    representatives speak for one).
+    """
+
+    remind_before_days: int = Field(default=3, ge=0)  # officers are reminded this many days before a deadline
+    escalate_again_days: int = Field(default=5, gt=0)  # overdue: unit's leaders at once, next level this much later
+    repeat_days: int = Field(default=180, gt=0)  # same petitioner, category and unit within: a repeat petition
+    collective_people: int = Field(default=5, ge=2)  # distinct petitioners (or declared people): collective
+    collective_hours: int = Field(default=72, gt=0)  # the window in which collective filings are counted
+    long_running_days: int = Field(default=90, gt=0)  # open longer than this: listed in /alerts
+    digest_weekday: int = Field(default=1, ge=1, le=7)  # weekly digest to leaders: 1 = Monday ... 7 = Sunday
+    digest_hour: int = Field(default=9, ge=0, le=23)  # local hour of the weekly digest
+
+
 class Unit(_Frozen):
     """A node of the unit tree; units without a parent are roots."""
 
@@ -248,6 +266,7 @@ class Organization(_Frozen):
     organization: OrgInfo
     limits: Limits = Limits()
     deadlines: Deadlines = Deadlines()
+    monitoring: Monitoring = Monitoring()
     units: tuple[Unit, ...] = ()
     categories: tuple[Category, ...] = ()
     staff: tuple[Staff, ...] = ()

@@ -23,6 +23,7 @@ from store import journal, routing
 from store.clock import Clock, SystemClock, iso, local_date
 from store.db import Database
 from store.errors import NotFound, Refused
+from store.indicators import IndicatorsMixin
 from store.models import (
     Actor,
     ActorRole,
@@ -41,6 +42,7 @@ from store.models import (
 )
 from store.org import CategoryKind, Organization
 from store.reception import ReceptionMixin
+from store.review import ReviewMixin
 from store.staffwork import StaffWorkMixin
 from store.workflow import RULES, Action, next_status
 
@@ -48,7 +50,7 @@ INTAKE = "intake"
 PROMPT = "prompt"
 
 
-class SqliteStore(StaffWorkMixin, ReceptionMixin):
+class SqliteStore(StaffWorkMixin, ReceptionMixin, ReviewMixin, IndicatorsMixin):
     """Cases, journal, outbox, drafts and preferences in one SQLite file."""
 
     def __init__(self, db: Database, org: Organization, clock: Clock | None = None) -> None:
@@ -317,6 +319,7 @@ class SqliteStore(StaffWorkMixin, ReceptionMixin):
             case = await self._case_where(conn, "id = ?", (case_id,))
             assert case is not None
             await self._notify_new_case(conn, case, event_id)
+            case = await self._review_after_submit(conn, case)
         self._kick()
         return SubmitResult(case=case, created=True)
 
@@ -546,6 +549,7 @@ class SqliteStore(StaffWorkMixin, ReceptionMixin):
             updated = await self._case_where(conn, "id = ?", (case.id,))
             assert updated is not None
             await self._notify_action(conn, updated, case, actor, action, event_id)
+            updated = await self._review_after_action(conn, updated, action, event_id)
         self._kick()
         return updated
 

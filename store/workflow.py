@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from store.errors import Refused
-from store.models import ActorRole, Status
+from store.models import OPEN_STATUSES, ActorRole, Status
 
 S = Status
 STAFF = frozenset({ActorRole.OFFICER, ActorRole.LEADER, ActorRole.ADMIN})
@@ -21,6 +21,7 @@ SYSTEM = frozenset({ActorRole.SYSTEM})
 LEADERS = frozenset({ActorRole.LEADER, ActorRole.ADMIN})
 WORKING = frozenset({S.SUBMITTED, S.ACCEPTED, S.IN_PROGRESS})
 HANDLING = frozenset({S.ACCEPTED, S.IN_PROGRESS})
+LEADERS = frozenset({ActorRole.LEADER, ActorRole.ADMIN})
 
 
 class Action(StrEnum):
@@ -36,6 +37,17 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
     ADD_INFO = "add_info"  # petitioner → staff
     RECEPTION_NOTE = "reception_note"  # a leader's record of meeting the petitioner (领导接访)
+    # After the written opinion (store/review.py): rating, review (复查), re-review (复核).
+    RATE = "rate"  # 满意 / 基本满意 / 不满意
+    COMMENT = "comment"  # the petitioner's words on the handling, once
+    CLOSE = "close"  # 办结: satisfied, opinion accepted, or a window lapsed
+    REQUEST_REVIEW = "request_review"  # Art. 35
+    REVIEW_OPINION = "review_opinion"  # leaders of the parent unit
+    REQUEST_REREVIEW = "request_rereview"  # Art. 36
+    REREVIEW_OPINION = "rereview_opinion"  # one level higher; then final (不再受理)
+    ESCALATE = "escalate"  # overdue: the sweep tells the leaders
+    FLAG = "flag"  # repeat or collective petition detected at submission
+    ACK_ALERT = "ack_alert"  # a leader acknowledges a collective-petition alert
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,16 @@ RULES: dict[Action, Rule] = {
     Action.WITHDRAW: Rule(WORKING, S.WITHDRAWN, PETITIONER, True),
     Action.ADD_INFO: Rule(WORKING, None, PETITIONER, True),
     Action.RECEPTION_NOTE: Rule(frozenset(Status), None, LEADERS, True),
+    Action.RATE: Rule(frozenset({S.DECIDED}), None, PETITIONER, True),
+    Action.COMMENT: Rule(frozenset({S.DECIDED, S.CLOSED}), None, PETITIONER, True),
+    Action.CLOSE: Rule(frozenset({S.DECIDED}), S.CLOSED, SYSTEM | PETITIONER, True),
+    Action.REQUEST_REVIEW: Rule(frozenset({S.DECIDED}), S.REVIEW, PETITIONER, True),
+    Action.REVIEW_OPINION: Rule(frozenset({S.REVIEW}), S.DECIDED, LEADERS, True),
+    Action.REQUEST_REREVIEW: Rule(frozenset({S.DECIDED}), S.REREVIEW, PETITIONER, True),
+    Action.REREVIEW_OPINION: Rule(frozenset({S.REREVIEW}), S.CLOSED, LEADERS, True),
+    Action.ESCALATE: Rule(frozenset(OPEN_STATUSES), None, SYSTEM, False),
+    Action.FLAG: Rule(frozenset(Status), None, SYSTEM, False),
+    Action.ACK_ALERT: Rule(frozenset(Status), None, LEADERS, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

@@ -220,7 +220,7 @@ async def test_long_replies_and_opinions_are_split_for_telegram(store: SqliteSto
     long_text = "\n".join(f"第{i}条：" + "依据《信访工作条例》" * 9 + " <&>" for i in range(60))
     assert len(long_text) > 5000
     await store.act(OFFICER, number, Action.DECIDE, decision=Decision.EXPLAIN, body=long_text)
-    item = [p for p in await store.pending_notifications() if p.chat_id == 5001][-1]
+    item = [p for p in await store.pending_notifications() if p.chat_id == 5001 and p.kind == "petitioner_event"][-1]
     messages = await render(item, store)
     assert len(messages) >= 2
     plain = []

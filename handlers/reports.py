@@ -1,0 +1,254 @@
+"""Indicators as people read them: a text table, a trend chart, an .xlsx or .csv file.
+
+The figures come from ``store.indicators`` (SQL); this module only lays them
+out in the reader's language. The chart uses matplotlib's Agg canvas directly
+(no pyplot, no global state), so it can run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from handlers.i18n import Html, t
+from handlers.render import category_name, moment, petitioner_label, unit_name
+from store.indicators import ExportData, Figures, StatsReport
+from store.models import Case
+from store.org import Organization
+
+# Fonts that can draw Chinese, in order of preference; without one the chart is labelled in English.
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "AR PL UMing CN",
+)
+
+INDICATOR_COLUMNS = (
+    "received",
+    "accepted_on_time",
+    "accepted_on_time_pct",
+    "decided",
+    "answered_on_time",
+    "answered_on_time_pct",
+    "rated",
+    "participation_pct",
+    "satisfied",
+    "satisfaction_pct",
+    "repeats",
+    "repeat_pct",
+    "overdue_now",
+)
+
+CASE_COLUMNS = (
+    "number",
+    "submitted",
+    "category",
+    "unit",
+    "petitioner",
+    "subject",
+    "status",
+    "accept_due",
+    "accepted",
+    "answer_due",
+    "decided",
+    "decision",
+    "rating",
+    "review",
+    "rereview",
+    "repeat_of",
+    "collective",
+    "closed",
+)
+
+
+def pct(value: float | None, lang: str) -> str:
+    return t(lang, "leader.na") if value is None else f"{value:.1f}%"
+
+
+def stats_text(report: StatsReport, org: Organization, lang: str) -> list[Html]:
+    """The indicator table as messages: one block per unit (phones are narrow)."""
+    blocks = [t(lang, "leader.stats_title", period=report.period.label)]
+    for row in report.rows:
+        name = unit_name(org, row.unit, lang)
+        head = t(lang, "leader.stats_unit_total" if row.depth == 0 else "leader.stats_unit", unit=name)
+        blocks.append(Html(head + "\n" + _figures_text(row, lang)))
+    blocks.append(t(lang, "leader.stats_definitions"))
+    messages: list[Html] = []
+    current = ""
+    for block in blocks:
+        if current and len(current) + len(block) + 2 > 3500:
+            messages.append(Html(current))
+            current = ""
+        current = f"{current}\n\n{block}" if current else block
+    messages.append(Html(current))
+    return messages
+
+
+def _figures_text(row: Figures, lang: str) -> Html:
+    return t(
+        lang,
+        "leader.stats_row",
+        received=row.received,
+        overdue=row.overdue_now,
+        accepted=pct(row.accepted_on_time_pct, lang),
+        answered=pct(row.answered_on_time_pct, lang),
+        participation=pct(row.participation_pct, lang),
+        satisfaction=pct(row.satisfaction_pct, lang),
+        repeat=pct(row.repeat_pct, lang),
+    )
+
+
+@cache
+def _cjk_font() -> str | None:
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def chart_png(report: StatsReport, lang: str) -> bytes:
+    """Monthly trend: cases received (bars) and the three rates (lines, right axis)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    font = _cjk_font()
+    label_lang = lang if lang == "en" or font is not None else "en"
+    families = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
+    months = [point.label for point in report.trend]
+    figure = Figure(figsize=(8, 4.5), dpi=110)
+    FigureCanvasAgg(figure)
+    axis = figure.add_subplot()
+    axis.bar(months, [p.received for p in report.trend], color="#9db4d3", label=t(label_lang, "leader.chart_received"))
+    axis.set_ylabel(t(label_lang, "leader.chart_received"), fontfamily=families)
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.tick_params(axis="x", labelrotation=45, labelsize=8)
+    rates = axis.twinx()
+    rates.set_ylim(0, 105)
+    series = (
+        ("leader.chart_accepted", [p.accepted_on_time_pct for p in report.trend], "#2e7d32"),
+        ("leader.chart_answered", [p.answered_on_time_pct for p in report.trend], "#c62828"),
+        ("leader.chart_satisfaction", [p.satisfaction_pct for p in report.trend], "#6a1b9a"),
+    )
+    for key, values, color in series:
+        points = [(m, v) for m, v in zip(months, values, strict=True) if v is not None]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            rates.plot(xs, ys, marker="o", color=color, label=t(label_lang, key))
+    rates.set_ylabel("%")
+    handles = axis.get_legend_handles_labels()
+    more = rates.get_legend_handles_labels()
+    rates.legend(handles[0] + more[0], handles[1] + more[1], loc="upper left", fontsize=8,
+                 prop={"family": families, "size": 8})
+    axis.set_title(t(label_lang, "leader.chart_title", period=report.period.label), fontfamily=families)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------ files
+
+def _indicator_table(report: StatsReport, org: Organization, lang: str) -> list[list[Any]]:
+    header = [t(lang, "export.unit")] + [t(lang, f"export.{column}") for column in INDICATOR_COLUMNS]
+    rows: list[list[Any]] = [header]
+    for row in report.rows:
+        name = unit_name(org, row.unit, lang)
+        label = name if row.depth == 0 else f"  {name}"
+        rows.append([label] + [_value(row, column) for column in INDICATOR_COLUMNS])
+    return rows
+
+
+def _value(row: Figures, column: str) -> Any:
+    value = getattr(row, column)
+    if column.endswith("_pct"):
+        return None if value is None else round(value, 1)
+    return value
+
+
+def _case_table(cases: Sequence[Case], org: Organization, lang: str, tz: ZoneInfo) -> list[list[Any]]:
+    header = [t(lang, f"export.case_{column}") for column in CASE_COLUMNS]
+
+    def when(value: Any) -> str:
+        return "" if value is None else moment(value, tz)
+
+    def decision(value: Any) -> str:
+        return "" if value is None else str(t(lang, f"decision.{value.value}"))
+
+    rows: list[list[Any]] = [header]
+    for case in cases:
+        rows.append([
+            case.number,
+            when(case.submitted_at),
+            category_name(org, case.category, lang),
+            unit_name(org, case.unit, lang),
+            petitioner_label(case, lang),
+            case.subject,
+            str(t(lang, f"status.{case.status.value}")),
+            case.accept_due.isoformat(),
+            when(case.accepted_at),
+            case.answer_due.isoformat() if case.answer_due else "",
+            when(case.decided_at),
+            decision(case.decision),
+            str(t(lang, f"rating.{case.rating}")) if case.rating else "",
+            decision(case.review_decision),
+            decision(case.rereview_decision),
+            case.repeat_of or "",
+            case.collective_alert or "",
+            when(case.closed_at),
+        ])
+    return rows
+
+
+def xlsx_bytes(data: ExportData, org: Organization, lang: str, tz: ZoneInfo) -> bytes:
+    """An .xlsx workbook: the cases sheet and the indicators sheet."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    cases = book.active
+    cases.title = str(t(lang, "export.sheet_cases"))
+    for values in _case_table(data.cases, org, lang, tz):
+        cases.append(values)
+    indicators = book.create_sheet(str(t(lang, "export.sheet_indicators")))
+    indicators.append([str(t(lang, "export.period")), data.report.period.label])
+    for values in _indicator_table(data.report, org, lang):
+        indicators.append(values)
+    for sheet, header_row in ((cases, 1), (indicators, 2)):
+        for cell in sheet[header_row]:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+        for column in sheet.columns:
+            width = max(len(str(c.value or "")) for c in column)
+            sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 40)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def csv_texts(data: ExportData, org: Organization, lang: str, tz: ZoneInfo) -> tuple[str, str]:
+    """The same two tables as CSV texts: (indicators, cases)."""
+
+    def write(rows: list[list[Any]]) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        for values in rows:
+            writer.writerow(["" if v is None else v for v in values])
+        return out.getvalue()
+
+    return write(_indicator_table(data.report, org, lang)), write(_case_table(data.cases, org, lang, tz))
+
+
+def export_filename(period: str, extension: str) -> str:
+    return f"petitions-{period}.{extension}"
+

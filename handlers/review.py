@@ -1,0 +1,480 @@
+"""After the written opinion, and the leaders' overview.
+
+Petitioners: rating buttons (满意 / 基本满意 / 不满意), an optional comment,
+review (复查) and re-review (复核) requests, accepting an outcome.
+Leaders: the review card and ``/review``, ``/alerts`` with acknowledgement,
+``/stats``, ``/export``, ``/history``. Reminders, escalations, alerts and
+the weekly digest are outbox rows rendered by :func:`render`.
+
+Every window, scope and threshold is the store's decision; handlers parse,
+check that the caller is staff where needed, call one store method and
+answer in the caller's language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from telegram import InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from handlers import keyboards as kb
+from handlers import reports
+from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
+from handlers.i18n import Html, language_for, t
+from handlers.prompts import PROMPTS, Perform, Prompt
+from handlers.render import category_name, day, moment, split_text, status_name, unit_name
+from store.errors import StoreError
+from store.models import Actor, ActorRole, Case, Decision, OutboxItem
+from store.review import CONTENT, Rating
+from store.service import SqliteStore
+
+Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
+
+RATING_CODES = {"s": Rating.SATISFIED, "b": Rating.BASIC, "d": Rating.DISSATISFIED}
+DECISION_WORDS = {
+    "support": Decision.SUPPORT,
+    "explain": Decision.EXPLAIN,
+    "reject": Decision.REJECT,
+    "予以支持": Decision.SUPPORT,
+    "支持": Decision.SUPPORT,
+    "解释说明": Decision.EXPLAIN,
+    "解释": Decision.EXPLAIN,
+    "不予支持": Decision.REJECT,
+    "不支持": Decision.REJECT,
+}
+HISTORY_LIMIT = 20
+LONG_RUNNING_SHOWN = 20
+_PERIOD_ARG = re.compile(r"^\d{4}")
+
+
+# ----------------------------------------------------------------- prompts
+
+async def _comment(store: SqliteStore, actor: Actor, number: str, text: str) -> Case:
+    return await store.comment_rating(_as_petitioner(actor), number, text)
+
+
+async def _request(store: SqliteStore, actor: Actor, number: str, text: str) -> Case:
+    return await store.request_review(_as_petitioner(actor), number, text)
+
+
+def _opinion(decision: Decision) -> Perform:
+    async def perform(store: SqliteStore, actor: Actor, number: str, text: str) -> Case:
+        return await store.review_opinion(actor, number, decision, text)
+
+    return perform
+
+
+def _as_petitioner(actor: Actor) -> Actor:
+    """Petitioner buttons act as the petitioner, even for a staff member's own petition."""
+    return Actor(id=actor.id, role=ActorRole.PETITIONER, name=actor.name)
+
+
+# Typed answers after a button (handlers/prompts.py asks, then performs them).
+PROMPTS.update(
+    {
+        "rvc": Prompt("review.ask_comment", "review.comment_done", _comment, False),
+        "rvq": Prompt("review.ask_review_reason", "review.review_requested", _request, False),
+        "rrq": Prompt("review.ask_rereview_reason", "review.rereview_requested", _request, False),
+        "rvs": Prompt("review.ask_opinion_support", "review.opinion_done", _opinion(Decision.SUPPORT), True),
+        "rve": Prompt("review.ask_opinion_explain", "review.opinion_done", _opinion(Decision.EXPLAIN), True),
+        "rvr": Prompt("review.ask_opinion_reject", "review.opinion_done", _opinion(Decision.REJECT), True),
+    }
+)
+
+
+# ----------------------------------------------------------------- keyboards
+
+def rating_markup(lang: str, number: str) -> InlineKeyboardMarkup:
+    return kb.markup([[
+        kb.button(t(lang, "rating.satisfied"), f"rv:rate:s:{number}"),
+        kb.button(t(lang, "rating.basic"), f"rv:rate:b:{number}"),
+        kb.button(t(lang, "rating.dissatisfied"), f"rv:rate:d:{number}"),
+    ]])
+
+
+def next_step_markup(lang: str, number: str, level: int) -> InlineKeyboardMarkup:
+    """Dissatisfied: ask for review (level 0) or re-review (level 1), or accept and close."""
+    ask = ("review.request_review", f"pr:rvq:{number}") if level == 0 else (
+        "review.request_rereview", f"pr:rrq:{number}")
+    return kb.markup([
+        [kb.button(t(lang, ask[0]), ask[1])],
+        [kb.button(t(lang, "review.accept_outcome"), f"rv:acc:{number}")],
+    ])
+
+
+def comment_markup(lang: str, number: str) -> InlineKeyboardMarkup:
+    return kb.markup([[kb.button(t(lang, "review.add_comment"), f"pr:rvc:{number}")]])
+
+
+def opinion_markup(lang: str, number: str) -> InlineKeyboardMarkup:
+    return kb.markup([
+        [
+            kb.button(t(lang, "decision.support"), f"pr:rvs:{number}"),
+            kb.button(t(lang, "decision.explain"), f"pr:rve:{number}"),
+            kb.button(t(lang, "decision.reject"), f"pr:rvr:{number}"),
+        ],
+        [kb.button(t(lang, "review.open_case"), f"st:open:{number}")],
+    ])
+
+
+def open_markup(lang: str, number: str) -> InlineKeyboardMarkup:
+    return kb.markup([[kb.button(t(lang, "review.open_case"), f"st:open:{number}")]])
+
+
+# ------------------------------------------------------- petitioner buttons
+
+async def on_rate(update: Update, context: Context) -> None:
+    await answer_query(update)
+    user = update.effective_user
+    assert user is not None
+    lang = await lang_of(update, context)
+    parts = (update.callback_query.data or "").split(":", 3)  # type: ignore[union-attr]
+    rating = RATING_CODES.get(parts[2]) if len(parts) == 4 else None
+    if rating is None:
+        await send(update, context, t(lang, "common.expired_button"))
+        return
+    number = parts[3]
+    try:
+        case = await deps(context).store.rate(Actor(id=user.id, role=ActorRole.PETITIONER), number, rating)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    name = t(lang, f"rating.{rating.value}")
+    if rating in CONTENT:
+        await show(update, context, t(lang, "review.rated_closed", rating=name, number=case.number),
+                   comment_markup(lang, case.number))
+        return
+    due = day(case.review_request_due) if case.review_request_due else ""
+    markup = next_step_markup(lang, case.number, 0)
+    rows = [*markup.inline_keyboard, *comment_markup(lang, case.number).inline_keyboard]
+    await show(update, context, t(lang, "review.rated_dissatisfied", number=case.number, due=due),
+               kb.markup(rows))
+
+
+async def on_accept(update: Update, context: Context) -> None:
+    await answer_query(update)
+    user = update.effective_user
+    assert user is not None
+    lang = await lang_of(update, context)
+    number = (update.callback_query.data or "").removeprefix("rv:acc:")  # type: ignore[union-attr]
+    try:
+        case = await deps(context).store.accept_outcome(Actor(id=user.id, role=ActorRole.PETITIONER), number)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await show(update, context, t(lang, "review.closed_by_you", number=case.number))
+
+
+async def stale(update: Update, context: Context) -> None:
+    await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
+
+
+# ------------------------------------------------------------ staff commands
+
+async def _staff(update: Update, context: Context) -> tuple[Actor, str] | None:
+    user = update.effective_user
+    assert user is not None
+    lang = await lang_of(update, context)
+    actor = deps(context).store.actor(user.id)
+    if not actor.is_staff:
+        await answer_query(update)
+        await send(update, context, t(lang, "staff.not_staff"))
+        return None
+    return actor, lang
+
+
+async def review_command(update: Update, context: Context) -> None:
+    """/review <number> support|explain|reject <opinion>: the review or re-review opinion."""
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    args = context.args or []
+    decision = DECISION_WORDS.get(args[1].lower()) if len(args) >= 2 else None
+    if len(args) < 3 or decision is None:
+        await send(update, context, t(lang, "review.usage_review"))
+        return
+    text = (update.effective_message.text or "").split(None, 3)[3]  # type: ignore[union-attr]
+    try:
+        case = await deps(context).store.review_opinion(actor, args[0][:40], decision, text)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, t(lang, "review.opinion_done", number=case.number))
+
+
+async def history(update: Update, context: Context) -> None:
+    """/history <number>: the petitioner's cases the caller may see (repeat petitions)."""
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    if not context.args:
+        await send(update, context, t(lang, "review.usage_history"))
+        return
+    d = deps(context)
+    try:
+        cases = await d.store.case_history(actor, context.args[0][:40])
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    lines = [t(lang, "review.history_title", total=len(cases))]
+    lines += [
+        t(lang, "review.history_item", number=c.number, date=moment(c.submitted_at, d.tz),
+          status=status_name(c.status.value, lang), category=category_name(d.org, c.category, lang),
+          unit=unit_name(d.org, c.unit, lang), subject=c.subject)
+        for c in cases[:HISTORY_LIMIT]
+    ]
+    await send(update, context, Html("\n\n".join(lines)))
+
+
+async def alerts(update: Update, context: Context) -> None:
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    d = deps(context)
+    try:
+        view = await d.store.alerts_for(actor)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    if not view.alerts and not view.long_running:
+        await send(update, context, t(lang, "leader.alerts_none"))
+        return
+    for alert in view.alerts:
+        text = t(lang, "leader.alert_item", number=alert.number, unit=unit_name(d.org, alert.unit, lang),
+                 category=category_name(d.org, alert.category, lang), people=alert.people,
+                 date=moment(alert.created_at, d.tz), id=alert.id)
+        markup = kb.markup([[kb.button(t(lang, "leader.ack"), f"ld:ack:{alert.id}"),
+                             kb.button(t(lang, "review.open_case"), f"st:open:{alert.number}")]])
+        await send(update, context, text, markup)
+    if view.long_running:
+        today = deps(context).store.clock.now().astimezone(d.tz).date()
+        lines = [t(lang, "leader.long_title", days=view.long_running_days, count=len(view.long_running))]
+        lines += [
+            t(lang, "leader.long_item", number=c.number, status=status_name(c.status.value, lang),
+              days=(today - c.submitted_at.astimezone(d.tz).date()).days,
+              unit=unit_name(d.org, c.unit, lang))
+            for c in view.long_running[:LONG_RUNNING_SHOWN]
+        ]
+        if len(view.long_running) > LONG_RUNNING_SHOWN:
+            lines.append(t(lang, "leader.long_more", count=len(view.long_running) - LONG_RUNNING_SHOWN))
+        await send(update, context, Html("\n".join(lines)))
+
+
+async def on_ack(update: Update, context: Context) -> None:
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    await answer_query(update)
+    raw = (update.callback_query.data or "").removeprefix("ld:ack:")  # type: ignore[union-attr]
+    if not raw.isdigit():
+        await send(update, context, t(lang, "common.expired_button"))
+        return
+    try:
+        alert = await deps(context).store.acknowledge_alert(actor, int(raw))
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await show(update, context, t(lang, "leader.acknowledged", id=alert.id, number=alert.number))
+
+
+def _unit_and_period(args: list[str]) -> tuple[str | None, str | None]:
+    period = None
+    words: list[str] = []
+    for arg in args[:8]:
+        if _PERIOD_ARG.match(arg) and period is None:
+            period = arg[:20]
+        else:
+            words.append(arg)
+    return (" ".join(words)[:64] or None), period
+
+
+async def stats(update: Update, context: Context) -> None:
+    """/stats [unit] [period]: the indicators per unit, then the monthly trend as a chart."""
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    d = deps(context)
+    unit, period = _unit_and_period(context.args or [])
+    try:
+        report = await d.store.indicators(actor, unit, period)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    for message in reports.stats_text(report, d.org, lang):
+        await send(update, context, message)
+    png = await asyncio.to_thread(reports.chart_png, report, lang)
+    names = ", ".join(unit_name(d.org, u, lang) for u in report.units)[:600]  # captions: 1,024 at most
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_photo(
+        chat.id,
+        InputFile(png, filename=f"trend-{report.period.label}.png"),
+        caption=t(lang, "leader.chart_caption", unit=names, period=report.period.label),
+        parse_mode="HTML",
+    )
+
+
+async def export(update: Update, context: Context) -> None:
+    """/export [period] [unit]: an .xlsx with the cases and the indicators."""
+    caller = await _staff(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    d = deps(context)
+    unit, period = _unit_and_period(context.args or [])
+    try:
+        data = await d.store.export_data(actor, unit, period)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    content = await asyncio.to_thread(reports.xlsx_bytes, data, d.org, lang, d.tz)
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_document(
+        chat.id,
+        InputFile(content, filename=reports.export_filename(data.report.period.label, "xlsx")),
+        caption=t(lang, "leader.export_caption", period=data.report.period.label, count=len(data.cases)),
+        parse_mode="HTML",
+    )
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("review", review_command),
+        CommandHandler("history", history),
+        CommandHandler("alerts", alerts),
+        CommandHandler("stats", stats),
+        CommandHandler("export", export),
+        CallbackQueryHandler(on_rate, pattern=r"^rv:rate:"),
+        CallbackQueryHandler(on_accept, pattern=r"^rv:acc:"),
+        CallbackQueryHandler(on_ack, pattern=r"^ld:ack:"),
+        CallbackQueryHandler(stale, pattern=r"^(rv|ld):"),
+    ]
+
+
+# ------------------------------------------------------------- notifications
+
+async def render(item: OutboxItem, store: SqliteStore) -> Rendered:
+    """The messages of an ``rv_*`` or ``ld_*`` outbox row, in the recipient's language."""
+    lang = language_for(await store.user_language(item.chat_id))
+    org = store.org
+    p = item.params
+    if item.kind == "ld_digest":
+        return [(t(lang, "leader.digest", week=p.get("week", ""), received=p.get("received", 0),
+                   decided=p.get("decided", 0), closed=p.get("closed", 0), repeats=p.get("repeats", 0),
+                   overdue=p.get("overdue", 0), long_running=p.get("long_running", 0),
+                   alerts=p.get("alerts", 0)), None)]
+    case = await store.case_by_id(item.case_id) if item.case_id is not None else None
+    if case is None:
+        return []
+    event = await store.event(item.event_id) if item.event_id is not None else None
+    unit = unit_name(org, case.unit, lang)
+    category = category_name(org, case.category, lang)
+    if item.kind == "rv_rate":
+        if case.rating is not None or case.review_level > 0:
+            return []
+        due = day(case.rating_due) if case.rating_due else ""
+        return [(t(lang, "review.ask_rating", number=case.number, due=due), rating_markup(lang, case.number))]
+    if item.kind in ("rv_remind", "rv_escalate"):
+        stage = t(lang, f"review.stage_{p.get('stage', 'answer')}")
+        key = {
+            "before": "review.remind_before",
+            "due": "review.remind_due",
+            "escalate0": "review.escalate",
+            "escalate1": "review.escalate_again",
+        }.get(str(p.get("level")), "review.remind_due")
+        text = t(lang, key, number=case.number, unit=unit, category=category, stage=stage,
+                 due=p.get("due", ""), days=p.get("overdue", 0))
+        return [(text, open_markup(lang, case.number))]
+    if item.kind == "ld_alert":
+        alert = await store.alert_by_id(int(p.get("alert", 0)))
+        if alert is None:
+            return []
+        if alert.reason == "cluster":
+            reason = t(lang, "leader.reason_cluster", hours=org.monitoring.collective_hours,
+                       people=alert.people, number=case.number)
+        else:
+            reason = t(lang, "leader.reason_declared", people=alert.people, number=case.number)
+        markup = kb.markup([[kb.button(t(lang, "leader.ack"), f"ld:ack:{alert.id}"),
+                             kb.button(t(lang, "review.open_case"), f"st:open:{case.number}")]])
+        return [(t(lang, "leader.alert_notice", unit=unit, category=category, reason=reason), markup)]
+    if event is None:
+        return []
+    if item.kind == "rv_review_card":
+        return await _review_card(case, event.body or "", store, lang)
+    if item.kind == "rv_petitioner":
+        return _petitioner_event(case, event.action, event.body or "", event.data, lang)
+    if item.kind == "rv_staff":
+        if event.action == "rate":
+            return [(t(lang, "review.rated_staff", number=case.number,
+                       rating=t(lang, f"rating.{event.data.get('rating', 'none')}")), None)]
+        if event.action == "comment":
+            parts = split_text(event.body or "")
+            return [(t(lang, "review.comment_staff", number=case.number, text=parts[0]), None)] + [
+                (Html(t(lang, "review.continued", text=part)), None) for part in parts[1:]]
+        if event.action in ("review_opinion", "rereview_opinion"):
+            stage = t(lang, "review.stage_review" if event.action == "review_opinion" else "review.stage_rereview")
+            return [(t(lang, "review.opinion_staff", number=case.number, stage=stage,
+                       decision=t(lang, f"decision.{event.data.get('decision', 'explain')}")), None)]
+    return []
+
+
+def _petitioner_event(case: Case, action: str, body: str, data: dict, lang: str) -> Rendered:
+    if action == "close":
+        key = {"not_rated": "review.closed_not_rated", "window_closed": "review.closed_window"}.get(
+            str(data.get("reason")), "review.closed")
+        return [(t(lang, key, number=case.number), None)]
+    if action not in ("review_opinion", "rereview_opinion"):
+        return []
+    decision = t(lang, f"decision.{data.get('decision', 'explain')}")
+    parts = split_text(body)
+    key = "review.review_opinion" if action == "review_opinion" else "review.rereview_opinion"
+    out: Rendered = [(t(lang, key, number=case.number, decision=decision, text=parts[0]), None)]
+    out += [(t(lang, "review.continued", text=part), None) for part in parts[1:]]
+    if action == "review_opinion":
+        due = str(data.get("rereview_request_due", ""))
+        out.append((t(lang, "review.review_next", number=case.number, due=due),
+                    next_step_markup(lang, case.number, 1)))
+    else:
+        out.append((t(lang, "review.final_notice", number=case.number), None))
+    return out
+
+
+async def _review_card(case: Case, reason: str, store: SqliteStore, lang: str) -> Rendered:
+    """For the reviewers: what is contested, the petitioner's reason, the opinion under review."""
+    org = store.org
+    rereview = case.review_level >= 2
+    events = await store.timeline(case.id, public_only=True)
+    contested = next((e for e in reversed(events)
+                      if e.action == ("review_opinion" if rereview else "decide")), None)
+    decision = case.review_decision if rereview else case.decision
+    due = case.rereview_due if rereview else case.review_due
+    head = t(
+        lang,
+        "review.card",
+        title=t(lang, "review.card_title_rereview" if rereview else "review.card_title_review"),
+        number=case.number,
+        category=category_name(org, case.category, lang),
+        unit=unit_name(org, case.unit, lang),
+        decision=t(lang, f"decision.{decision.value}") if decision else t(lang, "leader.na"),
+        due=day(due) if due else "",
+    )
+    out: Rendered = []
+    reason_parts = split_text(reason)
+    out.append((Html(head + "\n\n" + t(lang, "review.card_reason", text=reason_parts[0])), None))
+    out += [(t(lang, "review.continued", text=part), None) for part in reason_parts[1:]]
+    if contested is not None and contested.body:
+        opinion_parts = split_text(contested.body)
+        out.append((t(lang, "review.card_opinion", text=opinion_parts[0]), None))
+        out += [(t(lang, "review.continued", text=part), None) for part in opinion_parts[1:]]
+    last_text, _ = out[-1]
+    out[-1] = (last_text, opinion_markup(lang, case.number))
+    return out
+

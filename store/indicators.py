@@ -1,0 +1,285 @@
+"""Indicators used to assess units (量化指标, 细化考核), computed in SQL.
+
+Definitions (the README repeats them); a period is a range of local calendar
+days, and each unit row counts the cases of the unit and its whole subtree:
+
+- received: cases submitted in the period;
+- 及时受理率 accepted on time: of those received, the ones accepted, declined
+  or answered on or before their acceptance deadline (15 days), ÷ received;
+- 按期答复率 answered on time: of the cases given a written opinion in the
+  period (decided), the ones decided on or before their handling deadline
+  (60 days, extension included), ÷ decided;
+- 参评率 participation: of those decided, the ones the petitioner rated
+  (满意, 基本满意 or 不满意; closing unrated does not count), ÷ decided;
+- 满意率 satisfaction: (满意 + 基本满意) ÷ rated;
+- 重复信访率 repeat rate: received cases flagged as repeat petitions ÷ received;
+- overdue now: open cases past their current deadline today (not period-bound).
+
+A percentage with a zero denominator is undefined (None), not 0.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+from typing import Any
+
+from pydantic import BaseModel
+
+from store.clock import Clock, iso, local_date
+from store.db import Database
+from store.errors import Refused
+from store.models import Actor, ActorRole, Case, row_to_model
+from store.org import Organization, Role, Unit
+from store.review import CURRENT_DUE_SQL, OPEN_SQL, local_midnight, numbered
+
+
+_PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{1,2})|[Qq](?P<quarter>[1-4])))?$")
+TREND_MONTHS = 12
+# The first answer to a case: accepted, declined (told it is not accepted) or decided.
+ANSWER_ACTIONS = ("accept", "decline", "decide")
+
+
+class Period(BaseModel):
+    start: date  # first day
+    end: date  # the day after the last
+    label: str
+
+
+def month(year: int, number: int) -> Period:
+    start = date(year, number, 1)
+    end = date(year + (number == 12), number % 12 + 1, 1)
+    return Period(start=start, end=end, label=f"{year}-{number:02d}")
+
+
+def parse_period(text: str | None, today: date) -> Period:
+    """"2026-11" (a month), "2026-Q4" (a quarter), "2026" (a year); nothing: the current month."""
+    if not text:
+        return month(today.year, today.month)
+    found = _PERIOD.match(text.strip())
+    if found is None:
+        raise Refused("bad_period", period=text[:20])
+    year = int(found["year"])
+    if not 2000 <= year <= 2999:
+        raise Refused("bad_period", period=text[:20])
+    if found["month"]:
+        number = int(found["month"])
+        if not 1 <= number <= 12:
+            raise Refused("bad_period", period=text[:20])
+        return month(year, number)
+    if found["quarter"]:
+        first = (int(found["quarter"]) - 1) * 3 + 1
+        end = month(year, first + 2).end
+        return Period(start=date(year, first, 1), end=end, label=f"{year}-Q{found['quarter']}")
+    return Period(start=date(year, 1, 1), end=date(year + 1, 1, 1), label=str(year))
+
+
+def trend_months(period: Period, count: int = TREND_MONTHS) -> list[Period]:
+    """The ``count`` months ending with the period's last month."""
+    last = period.end - timedelta(days=1)
+    year, number = last.year, last.month
+    months = []
+    for _ in range(count):
+        months.append(month(year, number))
+        year, number = (year - 1, 12) if number == 1 else (year, number - 1)
+    return list(reversed(months))
+
+
+def percent(part: int, whole: int) -> float | None:
+    return None if whole == 0 else 100.0 * part / whole
+
+
+class Figures(BaseModel):
+    received: int = 0
+    accepted_on_time: int = 0
+    decided: int = 0
+    answered_on_time: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    repeats: int = 0
+    overdue_now: int = 0
+
+    @property
+    def accepted_on_time_pct(self) -> float | None:
+        return percent(self.accepted_on_time, self.received)
+
+    @property
+    def answered_on_time_pct(self) -> float | None:
+        return percent(self.answered_on_time, self.decided)
+
+    @property
+    def participation_pct(self) -> float | None:
+        return percent(self.rated, self.decided)
+
+    @property
+    def satisfaction_pct(self) -> float | None:
+        return percent(self.satisfied, self.rated)
+
+    @property
+    def repeat_pct(self) -> float | None:
+        return percent(self.repeats, self.received)
+
+
+class IndicatorRow(Figures):
+    unit: str
+    depth: int  # 0: a unit chosen (its whole subtree), 1: one of its subunits
+
+
+class TrendPoint(Figures):
+    label: str
+
+
+class StatsReport(BaseModel):
+    period: Period
+    units: list[str]
+    rows: list[IndicatorRow]
+    trend: list[TrendPoint]
+
+
+class ExportData(BaseModel):
+    report: StatsReport
+    cases: list[Case]
+
+
+class IndicatorsMixin:
+    """Indicators per unit, the monthly trend and the export, for leaders and admins.
+
+    Mixed into ``SqliteStore`` (uses its connection, clock, time zone and ``_scope``).
+    """
+
+    db: Database
+    org: Organization
+    clock: Clock
+    tz: ZoneInfo
+
+    async def _ensure_local_day(self) -> None:
+        """SQL ``local_day(ts)``: the local calendar date of a stored UTC timestamp."""
+        if getattr(self, "_local_day_ready", False):
+            return
+        tz = self.tz
+
+        def local_day(value: str | None) -> str | None:
+            if value is None:
+                return None
+            return datetime.fromisoformat(value).astimezone(tz).date().isoformat()
+
+        await self.db.conn.create_function("local_day", 1, local_day, deterministic=True)
+        self._local_day_ready = True
+
+    def _report_scope(self, actor: Actor) -> tuple[str, list[Any]]:
+        if actor.role is ActorRole.SYSTEM:
+            return "1", []
+        staff = self.org.staff_member(actor.id) if actor.id is not None else None
+        if staff is None or staff.role not in (Role.LEADER, Role.ADMIN):
+            raise Refused("leaders_only")
+        return self._scope(actor)
+
+    def _find_unit_loose(self, text: str) -> Unit | None:
+        """A unit by id, or by its exact Chinese or English name."""
+        text = text.strip()
+        unit = self.org.find_unit(text)
+        if unit is not None:
+            return unit
+        for candidate in self.org.units:
+            if text in (candidate.name.zh, candidate.name.en):
+                return candidate
+        return None
+
+    def _report_roots(self, actor: Actor, unit: str | None) -> list[str]:
+        staff = self.org.staff_member(actor.id) if actor.id is not None else None
+        if unit:
+            found = self._find_unit_loose(unit)
+            if found is None or (staff is not None and not self.org.covers(staff, found.id)):
+                raise Refused("unknown_unit")
+            return [found.id]
+        if staff is None or staff.role is Role.ADMIN:
+            return [u.id for u in self.org.roots()]
+        own = list(dict.fromkeys(staff.units))
+        # A unit inside another of the leader's units is already counted there.
+        return [u for u in own if not any(o != u and u in self.org.subtree(o) for o in own)]
+
+    async def _figures(
+        self,
+        conn: Any,
+        units: frozenset[str] | set[str],
+        scope: tuple[str, list[Any]],
+        start: date,
+        end: date,
+        today: date,
+    ) -> dict[str, int]:
+        clause, named = numbered(*scope)
+        unit_list = sorted(units)
+        unit_params = {f"u{i}": u for i, u in enumerate(unit_list)}
+        in_units = ", ".join(f":u{i}" for i in range(len(unit_list))) or "NULL"
+        answer_actions = ", ".join(f"'{a}'" for a in ANSWER_ACTIONS)
+        received = "c.submitted_at >= :a AND c.submitted_at < :b"
+        decided = "c.decided_at >= :a AND c.decided_at < :b"
+        sql = (
+            "SELECT"
+            f" coalesce(sum({received}), 0) AS received,"
+            f" coalesce(sum({received} AND k.at IS NOT NULL AND local_day(k.at) <= c.accept_due), 0)"
+            " AS accepted_on_time,"
+            f" coalesce(sum({decided}), 0) AS decided,"
+            f" coalesce(sum({decided} AND local_day(c.decided_at) <= c.answer_due), 0) AS answered_on_time,"
+            f" coalesce(sum({decided} AND c.rating IN ('satisfied', 'basic', 'dissatisfied')), 0) AS rated,"
+            f" coalesce(sum({decided} AND c.rating IN ('satisfied', 'basic')), 0) AS satisfied,"
+            f" coalesce(sum({received} AND c.repeat_of IS NOT NULL), 0) AS repeats,"
+            f" coalesce(sum({OPEN_SQL} AND {CURRENT_DUE_SQL} < :today), 0) AS overdue_now"
+            " FROM cases c LEFT JOIN (SELECT case_id, min(at) AS at FROM events"
+            f" WHERE action IN ({answer_actions}) GROUP BY case_id) k ON k.case_id = c.id"
+            f" WHERE c.unit IN ({in_units}) AND ({clause})"
+        )
+        params = {
+            "a": iso(local_midnight(start, self.tz)),
+            "b": iso(local_midnight(end, self.tz)),
+            "today": today.isoformat(),
+            **unit_params,
+            **named,
+        }
+        async with conn.execute(sql, params) as cur:
+            return dict(await cur.fetchone())
+
+    async def indicators(
+        self, actor: Actor, unit: str | None = None, period: str | None = None
+    ) -> StatsReport:
+        """/stats: a row per chosen unit (its subtree) and per subunit, plus the monthly trend."""
+        scope = self._report_scope(actor)
+        today = local_date(self.clock.now(), self.tz)
+        chosen = parse_period(period, today)
+        roots = self._report_roots(actor, unit)
+        await self._ensure_local_day()
+        rows: list[IndicatorRow] = []
+        everything: set[str] = set()
+        async with self.db.read() as conn:
+            for root in roots:
+                everything |= self.org.subtree(root)
+                parts = [(root, 0)] + [(child.id, 1) for child in self.org.children(root)]
+                for unit_id, depth in parts:
+                    figures = await self._figures(
+                        conn, self.org.subtree(unit_id), scope, chosen.start, chosen.end, today
+                    )
+                    rows.append(IndicatorRow(unit=unit_id, depth=depth, **figures))
+            trend = []
+            for point in trend_months(chosen):
+                figures = await self._figures(conn, everything, scope, point.start, point.end, today)
+                trend.append(TrendPoint(label=point.label, **figures))
+        return StatsReport(period=chosen, units=roots, rows=rows, trend=trend)
+
+    async def export_data(
+        self, actor: Actor, unit: str | None = None, period: str | None = None
+    ) -> ExportData:
+        """/export and ``petition-bot report``: the indicators and the cases received in the period."""
+        report = await self.indicators(actor, unit, period)
+        scope, args = self._report_scope(actor)
+        units = sorted(set().union(*(self.org.subtree(u) for u in report.units)))
+        start = iso(local_midnight(report.period.start, self.tz))
+        end = iso(local_midnight(report.period.end, self.tz))
+        async with self.db.read() as conn:
+            async with conn.execute(
+                f"SELECT * FROM cases WHERE unit IN ({', '.join('?' * len(units))}) AND ({scope})"
+                " AND submitted_at >= ? AND submitted_at < ? ORDER BY id",
+                (*units, *args, start, end),
+            ) as cur:
+                cases = [row_to_model(Case, row) async for row in cur]
+        return ExportData(report=report, cases=cases)

@@ -1,0 +1,747 @@
+"""After the written opinion, and around every deadline: the statutory clocks.
+
+《信访工作条例》 gives the petitioner 30 days to ask for review (复查, Art. 35)
+and, after the review opinion, 30 days to ask for re-review (复核, Art. 36);
+the reviewers have 30 days each, and after the re-review the matter is final
+(不再受理). This module holds those rules, the petitioner's rating of the
+answer (满意 / 基本满意 / 不满意), the detection of repeat and collective
+petitions at submission, the alerts to leaders, and the deadline sweep.
+
+The sweep is a pure query plus one transaction: what is due is read from the
+cases, and every reminder or escalation is recorded in ``reminders`` (UNIQUE
+per case, stage, deadline and level) together with its outbox rows. A sweep
+that crashes leaves nothing; a restarted sweep finds what was sent and sends
+only what is still missing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+from pydantic import BaseModel
+
+from store import routing
+from store.clock import Clock, iso, local_date
+from store.db import Database
+from store.errors import NotFound, Refused
+from store.models import (
+    DETAILS_MAX,
+    OPEN_STATUSES,
+    SYSTEM,
+    Actor,
+    ActorRole,
+    Case,
+    Decision,
+    Status,
+    row_to_model,
+)
+from store.org import Organization, Role, Staff
+from store.workflow import Action, next_status
+
+
+COMMENT_MAX = 1000
+
+
+class Rating(StrEnum):
+    SATISFIED = "satisfied"  # 满意
+    BASIC = "basic"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+    NONE = "none"  # not rated within the window: closed by itself
+
+
+RATED = (Rating.SATISFIED, Rating.BASIC, Rating.DISSATISFIED)
+CONTENT = (Rating.SATISFIED, Rating.BASIC)
+
+
+class Stage(StrEnum):
+    """Which deadline a case is running against."""
+
+    ACCEPT = "accept"  # register and tell acceptance (Art. 22-23)
+    ANSWER = "answer"  # the written opinion (Art. 34)
+    REVIEW = "review"  # the review opinion (Art. 35)
+    REREVIEW = "rereview"  # the re-review opinion (Art. 36)
+
+
+class Level(StrEnum):
+    """Steps of the sweep for one deadline, in order."""
+
+    BEFORE = "before"  # to the responsible officers, some days before
+    DUE = "due"  # to the responsible officers, on the day
+    ESCALATE0 = "escalate0"  # overdue: the leaders of the case's unit
+    ESCALATE1 = "escalate1"  # still overdue some days later: one level up
+
+
+class Alert(BaseModel):
+    id: int
+    kind: str
+    reason: str  # cluster | declared
+    case_id: int
+    number: str
+    unit: str
+    category: str
+    people: int
+    created_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: int | None
+
+
+class AlertsView(BaseModel):
+    """A leader's /alerts: unacknowledged collective petitions and long-running cases."""
+
+    alerts: list[Alert]
+    long_running: list[Case]
+    long_running_days: int
+
+
+class SweepReport(BaseModel):
+    reminders: int = 0
+    escalations: int = 0
+    closed: int = 0
+    digests: int = 0
+
+
+def current_deadline(case: Case) -> tuple[Stage, date] | None:
+    """The staff deadline the case runs against now, if any."""
+    if case.status is Status.SUBMITTED:
+        return Stage.ACCEPT, case.accept_due
+    if case.status in (Status.ACCEPTED, Status.IN_PROGRESS) and case.answer_due is not None:
+        return Stage.ANSWER, case.answer_due
+    if case.status is Status.REVIEW and case.review_due is not None:
+        return Stage.REVIEW, case.review_due
+    if case.status is Status.REREVIEW and case.rereview_due is not None:
+        return Stage.REREVIEW, case.rereview_due
+    return None
+
+
+def petitioner_window(case: Case) -> date | None:
+    """The last day the petitioner may still act on a written opinion (rate, ask for review)."""
+    if case.status is not Status.DECIDED:
+        return None
+    if case.review_level == 0:
+        return case.review_request_due
+    return case.rereview_request_due
+
+
+# SQL for the deadline a case runs against (same rule as current_deadline).
+CURRENT_DUE_SQL = (
+    "CASE status WHEN 'submitted' THEN accept_due WHEN 'accepted' THEN answer_due"
+    " WHEN 'in_progress' THEN answer_due WHEN 'review' THEN review_due"
+    " WHEN 'rereview' THEN rereview_due END"
+)
+_OPEN = sorted(s.value for s in OPEN_STATUSES)
+OPEN_SQL = "status IN (" + ", ".join(f"'{s}'" for s in _OPEN) + ")"
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+class ReviewMixin:
+    """Rating, review and re-review, repeat/collective detection, alerts, the sweep.
+
+    Mixed into ``SqliteStore``, whose connection, clock and helpers it uses
+    (``_case_where``, ``_may_see``, ``_scope``, ``_event``, ``_queue``, ``_kick``).
+    """
+
+    db: Database
+    org: Organization
+    clock: Clock
+    tz: ZoneInfo
+
+    # ------------------------------------------------------------ recipients
+
+    def _admins_for(self, case_unit: str, category: str) -> list[Staff]:
+        return [
+            s
+            for s in self.org.staff
+            if s.role is Role.ADMIN and routing.can_handle(self.org, s, case_unit, category)
+        ]
+
+    def _review_base(self, case: Case) -> str:
+        """The unit whose leaders review (复查): the parent of the case's unit (itself at the top)."""
+        unit = self.org.find_unit(case.unit)
+        if unit is None or unit.parent is None:
+            return case.unit
+        return unit.parent
+
+    def reviewers(self, case: Case, level: int) -> list[Staff]:
+        """Who gives the review (level 1) or re-review (level 2) opinion.
+
+        Review: the nearest leaders above the case's unit (those of its parent
+        unit, or the next unit up that has leaders); re-review: the leaders one
+        level higher than those. The admins when nobody is there.
+        """
+        found = routing.leaders_at_level(self.org, self._review_base(case), level - 1, case.category)
+        return found or self._admins_for(case.unit, case.category)
+
+    def _officers_for(self, case: Case) -> list[int]:
+        """Who is reminded of a handling deadline: the assignee, else the responsible officers."""
+        if case.assignee_id is not None and self.org.staff_member(case.assignee_id) is not None:
+            return [case.assignee_id]
+        return [s.telegram_id for s in routing.responsible_staff(self.org, case.unit, case.category)]
+
+    def _reminded(self, case: Case, stage: Stage) -> list[int]:
+        if stage is Stage.REVIEW:
+            return [s.telegram_id for s in self.reviewers(case, 1)]
+        if stage is Stage.REREVIEW:
+            return [s.telegram_id for s in self.reviewers(case, 2)]
+        return self._officers_for(case)
+
+    def _escalated(self, case: Case, stage: Stage, step: int) -> list[int]:
+        """Escalation step 0 and 1: the leaders of the case's unit, then one level up (分级负责).
+
+        For a review (re-review) the steps start above the reviewers.
+        """
+        if stage is Stage.REVIEW:
+            base, level = self._review_base(case), 1 + step
+        elif stage is Stage.REREVIEW:
+            base, level = self._review_base(case), 2 + step
+        else:
+            base, level = case.unit, step
+        found = routing.leaders_at_level(self.org, base, level, case.category)
+        return [s.telegram_id for s in found or self._admins_for(case.unit, case.category)]
+
+    def _leaders_above(self, unit: str, category: str) -> list[int]:
+        """The unit's leaders and every leader above, up to the top (the group-incident plan)."""
+        found = routing.leaders_of(self.org, unit, category)
+        return [s.telegram_id for s in found or self._admins_for(unit, category)]
+
+    # --------------------------------------------------------------- helpers
+
+    async def _load(self, conn: aiosqlite.Connection, actor: Actor, number: str) -> Case:
+        case = await self._case_where(conn, "number = ?", (number.strip().upper(),))
+        if case is None or not self._may_see(actor, case):
+            raise NotFound(number=number)
+        return case
+
+    async def _update(self, conn: aiosqlite.Connection, case_id: int, changes: dict[str, Any]) -> Case:
+        changes = {**changes, "updated_at": self._now()}
+        assignments = ", ".join(f"{column} = :{column}" for column in changes)
+        await conn.execute(
+            f"UPDATE cases SET {assignments} WHERE id = :case_id", {**changes, "case_id": case_id}
+        )
+        case = await self._case_where(conn, "id = ?", (case_id,))
+        assert case is not None
+        return case
+
+    def _today(self) -> date:
+        return local_date(self.clock.now(), self.tz)
+
+    def _staff_to_tell(self, case: Case) -> list[int]:
+        return self._officers_for(case)
+
+    # ------------------------------------------- hooks called by SqliteStore
+
+    async def _review_after_action(
+        self, conn: aiosqlite.Connection, case: Case, action: Action, event_id: int
+    ) -> Case:
+        """After a written opinion: open the rating and review windows and ask for a rating."""
+        if action is not Action.DECIDE:
+            return case
+        today = self._today()
+        d = self.org.deadlines
+        case = await self._update(
+            conn,
+            case.id,
+            {
+                "rating_due": (today + timedelta(days=d.rating_days)).isoformat(),
+                "review_request_due": (today + timedelta(days=d.review_request_days)).isoformat(),
+            },
+        )
+        await self._queue(conn, case.petitioner_id, "rv_rate", case.id, event_id)
+        return case
+
+    async def _review_after_submit(self, conn: aiosqlite.Connection, case: Case) -> Case:
+        """Flag a repeat petition and detect a collective one, inside the submission."""
+        mon = self.org.monitoring
+        now = self.clock.now()
+        since = iso(now - timedelta(days=mon.repeat_days))
+        async with conn.execute(
+            "SELECT number FROM cases WHERE petitioner_id = ? AND category = ? AND unit = ?"
+            " AND id <> ? AND submitted_at >= ? ORDER BY id DESC",
+            (case.petitioner_id, case.category, case.unit, case.id, since),
+        ) as cur:
+            earlier = [row["number"] async for row in cur]
+        if earlier:
+            await self._update(conn, case.id, {"repeat_of": earlier[0], "repeat_count": len(earlier)})
+            await self._event(
+                conn, case.id, SYSTEM, Action.FLAG, case.status, None,
+                {"repeat_of": earlier[0], "count": len(earlier)},
+            )
+        await self._detect_collective(conn, case)
+        fresh = await self._case_where(conn, "id = ?", (case.id,))
+        assert fresh is not None
+        return fresh
+
+    async def _detect_collective(self, conn: aiosqlite.Connection, case: Case) -> None:
+        mon = self.org.monitoring
+        now = self.clock.now()
+        since = iso(now - timedelta(hours=mon.collective_hours))
+        async with conn.execute(
+            "SELECT id, petitioner_id FROM cases WHERE category = ? AND unit = ? AND submitted_at >= ?",
+            (case.category, case.unit, since),
+        ) as cur:
+            recent = [(row["id"], row["petitioner_id"]) async for row in cur]
+        people = len({petitioner for _, petitioner in recent})
+        if people >= mon.collective_people:
+            async with conn.execute(
+                "SELECT id FROM alerts WHERE kind = 'collective' AND reason = 'cluster'"
+                " AND unit = ? AND category = ? AND created_at >= ? ORDER BY id DESC LIMIT 1",
+                (case.unit, case.category, since),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None:  # the same group again: join its alert, do not raise another
+                alert_id = row["id"]
+                await conn.execute(
+                    "UPDATE alerts SET people = max(people, ?), updated_at = ? WHERE id = ?",
+                    (people, iso(now), alert_id),
+                )
+                await self._update(conn, case.id, {"collective_alert": alert_id})
+                return
+            alert_id = await self._raise_alert(conn, case, "cluster", people)
+            ids = [case_id for case_id, _ in recent]
+            await conn.execute(
+                f"UPDATE cases SET collective_alert = ? WHERE collective_alert IS NULL"
+                f" AND id IN ({', '.join('?' * len(ids))})",
+                (alert_id, *ids),
+            )
+            return
+        if case.people is not None and case.people >= mon.collective_people:
+            alert_id = await self._raise_alert(conn, case, "declared", case.people)
+            await self._update(conn, case.id, {"collective_alert": alert_id})
+
+    async def _raise_alert(self, conn: aiosqlite.Connection, case: Case, reason: str, people: int) -> int:
+        now = self._now()
+        async with conn.execute(
+            "INSERT INTO alerts (kind, reason, case_id, unit, category, people, created_at, updated_at)"
+            " VALUES ('collective', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (reason, case.id, case.unit, case.category, people, now, now),
+        ) as cur:
+            alert_id = (await cur.fetchone())[0]
+        await self._update(conn, case.id, {"collective_alert": alert_id})
+        event_id = await self._event(
+            conn, case.id, SYSTEM, Action.FLAG, case.status, None,
+            {"collective": alert_id, "reason": reason, "people": people},
+        )
+        for leader in self._leaders_above(case.unit, case.category):
+            await self._queue(conn, leader, "ld_alert", case.id, event_id, {"alert": alert_id})
+        return alert_id
+
+    # ------------------------------------------------------ the petitioner
+
+    async def rate(self, actor: Actor, number: str, rating: Rating) -> Case:
+        """The petitioner rates the written opinion; satisfied (or basically) closes the case."""
+        if rating not in RATED:
+            raise Refused("refused")
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            case = await self._load(conn, actor, number)
+            due = case.rating_due
+            lapsed = case.status is Status.DECIDED and due is not None and self._today() > due
+            if due is not None and (lapsed or case.rating == Rating.NONE.value):
+                raise Refused("rating_window_closed", due=due.isoformat())
+            if case.rating is not None or case.review_level > 0:
+                raise Refused("already_rated")
+            status = next_status(case.status, Action.RATE, actor.role)
+            case = await self._update(conn, case.id, {"rating": rating.value, "rated_at": iso(now)})
+            event_id = await self._event(conn, case.id, actor, Action.RATE, status, None, {"rating": rating.value})
+            for staff_id in self._staff_to_tell(case):
+                await self._queue(conn, staff_id, "rv_staff", case.id, event_id)
+            if rating in CONTENT:
+                case = await self._close(conn, case, SYSTEM, "satisfied", notify=False)
+        self._kick()
+        return case
+
+    async def comment_rating(self, actor: Actor, number: str, text: str) -> Case:
+        """The petitioner's optional words on the handling, once, after rating."""
+        text = (text or "").strip()
+        if not text:
+            raise Refused("text_required")
+        if len(text) > COMMENT_MAX:
+            raise Refused("comment_too_long", max=COMMENT_MAX, length=len(text))
+        async with self.db.transaction() as conn:
+            case = await self._load(conn, actor, number)
+            if case.rating not in [r.value for r in RATED]:
+                raise Refused("rate_first")
+            status = next_status(case.status, Action.COMMENT, actor.role)
+            async with conn.execute(
+                "SELECT count(*) FROM events WHERE case_id = ? AND action = ?",
+                (case.id, Action.COMMENT.value),
+            ) as cur:
+                if (await cur.fetchone())[0]:
+                    raise Refused("already_commented")
+            event_id = await self._event(conn, case.id, actor, Action.COMMENT, status, text, {})
+            for staff_id in self._staff_to_tell(case):
+                await self._queue(conn, staff_id, "rv_staff", case.id, event_id)
+        self._kick()
+        return case
+
+    async def request_review(self, actor: Actor, number: str, reason: str) -> Case:
+        """Ask for review (复查) after the written opinion, or re-review (复核) after the review opinion.
+
+        Refused with the reason after the window (30 days by default) and
+        after a re-review, when the matter is final.
+        """
+        reason = (reason or "").strip()
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            case = await self._load(conn, actor, number)
+            if case.final:
+                raise Refused("review_final")
+            d = self.org.deadlines
+            if case.review_level == 0:
+                action, window, days = Action.REQUEST_REVIEW, case.review_request_due, d.review_request_days
+            else:
+                action, window, days = Action.REQUEST_REREVIEW, case.rereview_request_due, d.rereview_request_days
+            if (
+                case.status in (Status.DECIDED, Status.CLOSED)
+                and window is not None
+                and self._today() > window
+            ):
+                raise Refused("review_window_closed", due=window.isoformat(), days=days)
+            if case.status is Status.DECIDED and case.review_level == 0 and case.rating in [
+                r.value for r in CONTENT
+            ]:
+                raise Refused("already_rated")
+            status = next_status(case.status, action, actor.role)
+            if case.review_level >= 2:
+                raise Refused("review_final")
+            if not reason:
+                raise Refused("reason_required")
+            if len(reason) > DETAILS_MAX:
+                raise Refused("comment_too_long", max=DETAILS_MAX, length=len(reason))
+            today = self._today()
+            changes: dict[str, Any] = {"status": status.value, "review_level": case.review_level + 1}
+            if action is Action.REQUEST_REVIEW:
+                changes["review_due"] = (today + timedelta(days=d.review_days)).isoformat()
+                if case.rating is None:  # asking for review is a rating of 不满意
+                    changes.update(rating=Rating.DISSATISFIED.value, rated_at=iso(now))
+                due = changes["review_due"]
+            else:
+                changes["rereview_due"] = (today + timedelta(days=d.rereview_days)).isoformat()
+                due = changes["rereview_due"]
+            case = await self._update(conn, case.id, changes)
+            event_id = await self._event(conn, case.id, actor, action, status, reason, {"due": due})
+            for staff_id in self._reminded(case, Stage.REVIEW if action is Action.REQUEST_REVIEW else Stage.REREVIEW):
+                await self._queue(conn, staff_id, "rv_review_card", case.id, event_id)
+        self._kick()
+        return case
+
+    async def accept_outcome(self, actor: Actor, number: str) -> Case:
+        """The petitioner accepts the (review) opinion instead of asking further: the case closes."""
+        async with self.db.transaction() as conn:
+            case = await self._load(conn, actor, number)
+            if case.status is Status.DECIDED and case.review_level == 0 and case.rating is None:
+                raise Refused("rate_first")
+            next_status(case.status, Action.CLOSE, actor.role)
+            case = await self._close(conn, case, actor, "accepted", notify=False)
+        self._kick()
+        return case
+
+    async def _close(
+        self, conn: aiosqlite.Connection, case: Case, actor: Actor, reason: str, *, notify: bool
+    ) -> Case:
+        status = next_status(case.status, Action.CLOSE, actor.role)
+        changes: dict[str, Any] = {"status": status.value, "closed_at": self._now()}
+        if case.rating is None and case.review_level == 0:
+            changes["rating"] = Rating.NONE.value
+        case = await self._update(conn, case.id, changes)
+        event_id = await self._event(conn, case.id, actor, Action.CLOSE, status, None, {"reason": reason})
+        if notify:
+            await self._queue(conn, case.petitioner_id, "rv_petitioner", case.id, event_id)
+        return case
+
+    # ----------------------------------------------------------- reviewers
+
+    async def review_opinion(self, actor: Actor, number: str, decision: Decision, text: str) -> Case:
+        """The review (复查) or re-review (复核) opinion, by the designated leaders.
+
+        After the re-review opinion the case is closed and final: the same
+        matter is not accepted again (Art. 36).
+        """
+        text = (text or "").strip()
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            case = await self._load(conn, actor, number)
+            action = Action.REREVIEW_OPINION if case.status is Status.REREVIEW else Action.REVIEW_OPINION
+            status = next_status(case.status, action, actor.role)
+            level = 2 if action is Action.REREVIEW_OPINION else 1
+            if actor.id not in {s.telegram_id for s in self.reviewers(case, level)}:
+                raise Refused("not_reviewer")
+            if decision is None:
+                raise Refused("decision_required")
+            if not text:
+                raise Refused("opinion_required")
+            if action is Action.REVIEW_OPINION:
+                due = self._today() + timedelta(days=self.org.deadlines.rereview_request_days)
+                changes: dict[str, Any] = {
+                    "status": status.value,
+                    "reviewed_at": iso(now),
+                    "review_decision": decision.value,
+                    "rereview_request_due": due.isoformat(),
+                }
+                data = {"decision": decision.value, "rereview_request_due": due.isoformat()}
+            else:
+                changes = {
+                    "status": status.value,
+                    "rereviewed_at": iso(now),
+                    "rereview_decision": decision.value,
+                    "final": 1,
+                    "closed_at": iso(now),
+                }
+                data = {"decision": decision.value, "final": True}
+            case = await self._update(conn, case.id, changes)
+            event_id = await self._event(conn, case.id, actor, action, status, text, data)
+            await self._queue(conn, case.petitioner_id, "rv_petitioner", case.id, event_id)
+            for staff_id in self._staff_to_tell(case):
+                if staff_id != actor.id:
+                    await self._queue(conn, staff_id, "rv_staff", case.id, event_id)
+        self._kick()
+        return case
+
+    async def case_history(self, actor: Actor, number: str) -> list[Case]:
+        """Every case of the same petitioner that the viewer may see, newest first."""
+        async with self.db.read() as conn:
+            case = await self._load(conn, actor, number)
+            async with conn.execute(
+                "SELECT * FROM cases WHERE petitioner_id = ? ORDER BY id DESC", (case.petitioner_id,)
+            ) as cur:
+                cases = [row_to_model(Case, row) async for row in cur]
+        return [c for c in cases if self._may_see(actor, c)]
+
+    # --------------------------------------------------------------- alerts
+
+    def _leader(self, actor: Actor) -> Staff:
+        staff = self.org.staff_member(actor.id) if actor.id is not None else None
+        if staff is None or staff.role not in (Role.LEADER, Role.ADMIN):
+            raise Refused("leaders_only")
+        return staff
+
+    async def alerts_for(self, actor: Actor) -> AlertsView:
+        """Unacknowledged collective-petition alerts and long-running cases in the leader's scope."""
+        staff = self._leader(actor)
+        days = self.org.monitoring.long_running_days
+        before = iso(self.clock.now() - timedelta(days=days))
+        scope, args = self._scope(actor)
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT a.*, c.number FROM alerts a JOIN cases c ON c.id = a.case_id"
+                " WHERE a.acknowledged_at IS NULL ORDER BY a.id DESC"
+            ) as cur:
+                alerts = [Alert.model_validate(dict(row)) async for row in cur]
+            async with conn.execute(
+                f"SELECT * FROM cases WHERE {OPEN_SQL} AND submitted_at < ? AND {scope}"
+                " ORDER BY submitted_at, id",
+                (before, *args),
+            ) as cur:
+                long_running = [row_to_model(Case, row) async for row in cur]
+        visible = [a for a in alerts if routing.can_handle(self.org, staff, a.unit, a.category)]
+        return AlertsView(alerts=visible, long_running=long_running, long_running_days=days)
+
+    async def alert_by_id(self, alert_id: int) -> Alert | None:
+        """An alert for rendering its notification (the recipients were chosen by scope)."""
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT a.*, c.number FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
+                (alert_id,),
+            ) as cur:
+                row = await cur.fetchone()
+        return Alert.model_validate(dict(row)) if row else None
+
+    async def acknowledge_alert(self, actor: Actor, alert_id: int) -> Alert:
+        staff = self._leader(actor)
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT a.*, c.number FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
+                (alert_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            alert = Alert.model_validate(dict(row)) if row else None
+            if alert is None or not routing.can_handle(self.org, staff, alert.unit, alert.category):
+                raise Refused("alert_not_found")
+            if alert.acknowledged_at is not None:
+                raise Refused("alert_acknowledged")
+            now = self._now()
+            await conn.execute(
+                "UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ?, updated_at = ? WHERE id = ?",
+                (now, actor.id, now, alert_id),
+            )
+            case = await self._case_where(conn, "id = ?", (alert.case_id,))
+            assert case is not None
+            await self._event(conn, case.id, actor, Action.ACK_ALERT, case.status, None, {"alert": alert_id})
+        return alert.model_copy(update={"acknowledged_at": now, "acknowledged_by": actor.id})
+
+    # ---------------------------------------------------------------- sweep
+
+    async def sweep(self) -> SweepReport:
+        """Reminders, escalations, lapsed windows and the weekly digest, as of the store clock.
+
+        Safe to run as often as wanted and after any restart: whatever was
+        already done is recorded, and whatever is due and not recorded is
+        done now, in one transaction with its notifications.
+        """
+        report = SweepReport()
+        now = self.clock.now()
+        today = local_date(now, self.tz)
+        mon = self.org.monitoring
+        horizon = (today + timedelta(days=mon.remind_before_days)).isoformat()
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                f"SELECT * FROM cases WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} <= ?"
+                # cases whose last escalation is out have nothing more to wait for
+                " AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.case_id = cases.id"
+                f" AND r.level = 'escalate1' AND r.due = {CURRENT_DUE_SQL}) ORDER BY id",
+                (horizon,),
+            ) as cur:
+                due_cases = [row_to_model(Case, row) async for row in cur]
+            for case in due_cases:
+                await self._sweep_case(conn, case, today, report)
+            await self._close_lapsed(conn, today, report)
+            await self._weekly_digest(conn, now, report)
+        if report.reminders or report.escalations or report.closed or report.digests:
+            self._kick()
+        return report
+
+    def _levels(self, due: date, today: date) -> list[Level]:
+        mon = self.org.monitoring
+        levels: list[Level] = []
+        if mon.remind_before_days and due - timedelta(days=mon.remind_before_days) <= today < due:
+            levels.append(Level.BEFORE)
+        if today == due:
+            levels.append(Level.DUE)
+        if today > due:
+            levels.append(Level.ESCALATE0)
+        if today > due + timedelta(days=mon.escalate_again_days):
+            levels.append(Level.ESCALATE1)
+        return levels
+
+    async def _sweep_case(
+        self, conn: aiosqlite.Connection, case: Case, today: date, report: SweepReport
+    ) -> None:
+        found = current_deadline(case)
+        if found is None:
+            return
+        stage, due = found
+        levels = self._levels(due, today)
+        if not levels:
+            return
+        async with conn.execute(
+            "SELECT level FROM reminders WHERE case_id = ? AND stage = ? AND due = ?",
+            (case.id, stage.value, due.isoformat()),
+        ) as cur:
+            done = {row["level"] async for row in cur}
+        for level in levels:
+            if level.value in done:
+                continue
+            escalation = level in (Level.ESCALATE0, Level.ESCALATE1)
+            if escalation:
+                recipients = self._escalated(case, stage, 0 if level is Level.ESCALATE0 else 1)
+            else:
+                recipients = self._reminded(case, stage)
+            params = {
+                "stage": stage.value,
+                "level": level.value,
+                "due": due.isoformat(),
+                "overdue": (today - due).days,
+            }
+            await conn.execute(
+                "INSERT INTO reminders (case_id, stage, due, level, recipients, sent_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (case.id, stage.value, due.isoformat(), level.value, json.dumps(recipients), self._now()),
+            )
+            event_id = None
+            if escalation:
+                event_id = await self._event(
+                    conn, case.id, SYSTEM, Action.ESCALATE, case.status, None,
+                    {**params, "to": recipients},
+                )
+                report.escalations += 1
+            else:
+                report.reminders += 1
+            kind = "rv_escalate" if escalation else "rv_remind"
+            for staff_id in recipients:
+                await self._queue(conn, staff_id, kind, case.id, event_id, params)
+
+    async def _close_lapsed(self, conn: aiosqlite.Connection, today: date, report: SweepReport) -> None:
+        """Close written opinions nobody acted on within the window (not rated, or no review asked)."""
+        day = today.isoformat()
+        async with conn.execute(
+            "SELECT * FROM cases WHERE status = 'decided' AND ("
+            " (review_level = 0 AND rating IS NULL AND rating_due < ?)"
+            " OR (review_level = 0 AND rating IS NOT NULL AND review_request_due < ?)"
+            " OR (review_level = 1 AND rereview_request_due < ?)) ORDER BY id",
+            (day, day, day),
+        ) as cur:
+            lapsed = [row_to_model(Case, row) async for row in cur]
+        for case in lapsed:
+            reason = "not_rated" if case.rating is None and case.review_level == 0 else "window_closed"
+            await self._close(conn, case, SYSTEM, reason, notify=True)
+            report.closed += 1
+
+    async def _weekly_digest(self, conn: aiosqlite.Connection, now: datetime, report: SweepReport) -> None:
+        """Once per ISO week, at the configured local day and hour (or at the first sweep after it)."""
+        mon = self.org.monitoring
+        local = now.astimezone(self.tz)
+        monday = local.date() - timedelta(days=local.isoweekday() - 1)
+        moment = local_midnight(monday + timedelta(days=mon.digest_weekday - 1), self.tz) + timedelta(
+            hours=mon.digest_hour
+        )
+        if now < moment:
+            return
+        year, week, _ = monday.isocalendar()
+        key = f"digest:{year}-W{week:02d}"
+        async with conn.execute(
+            "INSERT OR IGNORE INTO sweep_marks (key, done_at) VALUES (?, ?)", (key, self._now())
+        ) as cur:
+            if cur.rowcount == 0:
+                return
+        start = moment - timedelta(days=7)
+        for staff in self.org.staff:
+            if staff.role is not Role.LEADER:
+                continue
+            leader = Actor(id=staff.telegram_id, role=ActorRole.LEADER, name=staff.name)
+            params = await self._digest_figures(conn, leader, start, moment)
+            params["week"] = f"{year}-W{week:02d}"
+            await self._queue(conn, staff.telegram_id, "ld_digest", None, None, params)
+            report.digests += 1
+
+    async def _digest_figures(
+        self, conn: aiosqlite.Connection, leader: Actor, start: datetime, end: datetime
+    ) -> dict[str, Any]:
+        scope, named = numbered(*self._scope(leader))
+        staff = self.org.staff_member(leader.id)  # type: ignore[arg-type]
+        assert staff is not None
+        today = local_date(end, self.tz).isoformat()
+        old = iso(end - timedelta(days=self.org.monitoring.long_running_days))
+        async with conn.execute(
+            "SELECT"
+            " coalesce(sum(submitted_at >= :a AND submitted_at < :b), 0) AS received,"
+            " coalesce(sum(decided_at >= :a AND decided_at < :b), 0) AS decided,"
+            " coalesce(sum(closed_at >= :a AND closed_at < :b), 0) AS closed,"
+            f" coalesce(sum({OPEN_SQL} AND {CURRENT_DUE_SQL} < :today), 0) AS overdue,"
+            f" coalesce(sum({OPEN_SQL} AND submitted_at < :old), 0) AS long_running,"
+            " coalesce(sum(repeat_of IS NOT NULL AND submitted_at >= :a AND submitted_at < :b), 0) AS repeats"
+            f" FROM cases WHERE {scope}",
+            {"a": iso(start), "b": iso(end), "today": today, "old": old, **named},
+        ) as cur:
+            figures = dict(await cur.fetchone())
+        async with conn.execute(
+            "SELECT unit, category FROM alerts WHERE acknowledged_at IS NULL"
+        ) as cur:
+            open_alerts = [row async for row in cur]
+        figures["alerts"] = sum(
+            1 for row in open_alerts if routing.can_handle(self.org, staff, row["unit"], row["category"])
+        )
+        return figures
+
+
+def numbered(clause: str, args: list[Any]) -> tuple[str, dict[str, Any]]:
+    """A clause with "?" placeholders rewritten to :s0, :s1... to mix with named parameters."""
+    parts = clause.split("?")
+    text = parts[0] + "".join(f":s{i}{part}" for i, part in enumerate(parts[1:]))
+    return text, {f"s{i}": value for i, value in enumerate(args)}

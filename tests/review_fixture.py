@@ -1,0 +1,151 @@
+"""An organisation with leaders at three levels, for clocks, review and escalation tests.
+
+    hq (leader 3001)
+    ├── oilfield (leader 3002)
+    │   ├── plant-1 (leader 3003; officer 1001)
+    │   └── plant-2 (no leader; officer 1002)
+    └── refinery (leader 3004; officer 1003)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from store.clock import FakeClock
+from store.models import Actor, ActorRole, Decision
+from store.org import Organization, parse_org
+from store.service import SqliteStore
+from store.workflow import Action
+from tests.conftest import draft, petitioner
+
+ORG_TOML = """
+[organization]
+name = "测试石油"
+timezone = "Asia/Shanghai"
+
+[monitoring]
+
+[[units]]
+id = "hq"
+name = { zh = "集团总部", en = "Headquarters" }
+[[units]]
+id = "oilfield"
+parent = "hq"
+name = { zh = "油田公司", en = "Oilfield Company" }
+[[units]]
+id = "plant-1"
+parent = "oilfield"
+name = { zh = "第一采油厂", en = "No. 1 Plant" }
+[[units]]
+id = "plant-2"
+parent = "oilfield"
+name = { zh = "第二采油厂", en = "No. 2 Plant" }
+[[units]]
+id = "refinery"
+parent = "hq"
+name = { zh = "炼化公司", en = "Refining Company" }
+
+[[categories]]
+id = "wages"
+name = { zh = "工资福利", en = "Wages and benefits" }
+kind = "claim"
+[[categories]]
+id = "housing"
+name = { zh = "住房与后勤", en = "Housing" }
+kind = "claim"
+[[categories]]
+id = "misconduct"
+name = { zh = "违纪违法举报", en = "Misconduct report" }
+kind = "report"
+
+[[staff]]
+telegram_id = 1001
+name = "王干事"
+role = "officer"
+units = ["plant-1"]
+[[staff]]
+telegram_id = 1002
+name = "李干事"
+role = "officer"
+units = ["plant-2"]
+[[staff]]
+telegram_id = 1003
+name = "周干事"
+role = "officer"
+units = ["refinery"]
+[[staff]]
+telegram_id = 3001
+name = "刘总"
+role = "leader"
+units = ["hq"]
+[[staff]]
+telegram_id = 3002
+name = "陈经理"
+role = "leader"
+units = ["oilfield"]
+[[staff]]
+telegram_id = 3003
+name = "张厂长"
+role = "leader"
+units = ["plant-1"]
+[[staff]]
+telegram_id = 3004
+name = "吴经理"
+role = "leader"
+units = ["refinery"]
+[[staff]]
+telegram_id = 9001
+name = "管理员"
+role = "admin"
+"""
+
+TZ = ZoneInfo("Asia/Shanghai")
+OFFICER_P1 = Actor(id=1001, role=ActorRole.OFFICER)
+OFFICER_P2 = Actor(id=1002, role=ActorRole.OFFICER)
+OFFICER_REF = Actor(id=1003, role=ActorRole.OFFICER)
+LEADER_HQ = Actor(id=3001, role=ActorRole.LEADER)
+LEADER_OIL = Actor(id=3002, role=ActorRole.LEADER)
+LEADER_P1 = Actor(id=3003, role=ActorRole.LEADER)
+LEADER_REF = Actor(id=3004, role=ActorRole.LEADER)
+ADMIN = Actor(id=9001, role=ActorRole.ADMIN)
+
+
+def employee(user_id: int = 5001) -> Actor:
+    return Actor(id=user_id, role=ActorRole.PETITIONER)
+
+
+def at(day: date, hour: int = 9) -> datetime:
+    """A local (Shanghai) moment as the UTC time the clock holds."""
+    return datetime.combine(day, time(hour), tzinfo=TZ).astimezone(UTC)
+
+
+def review_org(extra: str = "") -> Organization:
+    return parse_org(ORG_TOML.replace("[monitoring]", "[monitoring]\n" + extra, 1))
+
+
+@pytest.fixture
+def rorg() -> Organization:
+    return review_org()
+
+
+@pytest.fixture
+async def rstore(tmp_path: Path, rorg: Organization, clock: FakeClock) -> AsyncIterator[SqliteStore]:
+    s = await SqliteStore.open(tmp_path / "review.db", rorg, clock)
+    yield s
+    await s.close()
+
+
+async def decided_case(
+    store: SqliteStore, clock: FakeClock, key: str = "k", user: int = 5001, unit: str = "plant-1"
+) -> str:
+    """A case submitted, accepted and answered with a written opinion today."""
+    officer = {"plant-1": OFFICER_P1, "plant-2": OFFICER_P2, "refinery": OFFICER_REF}[unit]
+    number = (await store.submit(petitioner(user), draft(unit=unit), key)).case.number
+    await store.act(officer, number, Action.ACCEPT)
+    await store.act(officer, number, Action.DECIDE, decision=Decision.REJECT, body="经核实，加班费已按规定发放。")
+    return number

@@ -1,0 +1,304 @@
+"""Indicators on a fixture of known cases: the store, /stats, /export and the report command.
+
+The fixture (all "wages", local 09:00; "now" is 2026-12-01):
+
+    case unit      who   submitted accepted  decided   answer due  rating        note
+    F    plant-1   5005  09-01     09-02     11-05     11-01       —             answered late
+    E    plant-1   5004  10-01     10-02     11-10     12-01       dissatisfied
+    A    plant-1   5001  11-02     11-05     11-20     01-04       satisfied
+    B    plant-1   5002  11-03     11-25     —         —           —             accepted late (due 11-18)
+    C    plant-2   5003  11-04     declined 11-06                                timely (due 11-19)
+    G    refinery  5006  11-05     —                                             overdue since 11-20
+    D    plant-2   5003  11-10     —                                             repeat of C; overdue since 11-25
+
+November 2026, oilfield subtree: received A B C D = 4; accepted on time A C = 2 (50 %);
+decided A E F = 3; on time A E = 2 (66.7 %); rated A E = 2 (participation 66.7 %);
+satisfied A = 1 (satisfaction 50 %); repeat D = 1 (25 %); overdue now D = 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.cli import main as cli
+from store.clock import FakeClock
+from store.errors import Refused
+from store.indicators import parse_period, trend_months
+from store.models import Decision
+from store.org import Organization
+from store.review import Rating
+from store.service import SqliteStore
+from store.workflow import Action
+from tests.conftest import draft, petitioner
+from tests.offline import OfflineRequest, Updates, update
+from tests.review_fixture import (
+    ADMIN,
+    LEADER_OIL,
+    LEADER_REF,
+    OFFICER_P1,
+    OFFICER_P2,
+    ORG_TOML,
+    at,
+    employee,
+    rorg,
+    rstore,
+)
+
+__all__ = ["rorg", "rstore"]
+
+# (received, accepted on time, decided, answered on time, rated, satisfied, repeats, overdue now)
+EXPECTED = {
+    "hq": (5, 2, 3, 2, 2, 1, 1, 2),
+    "oilfield": (4, 2, 3, 2, 2, 1, 1, 1),
+    "plant-1": (2, 1, 3, 2, 2, 1, 0, 0),
+    "plant-2": (2, 1, 0, 0, 0, 0, 1, 1),
+    "refinery": (1, 0, 0, 0, 0, 0, 0, 1),
+}
+FIELDS = ("received", "accepted_on_time", "decided", "answered_on_time", "rated", "satisfied", "repeats",
+          "overdue_now")
+
+
+async def build_fixture(store: SqliteStore, clock: FakeClock) -> dict[str, str]:
+    numbers: dict[str, str] = {}
+
+    def on(month: int, day: int) -> None:
+        clock.set(at(date(2026, month, day)))
+
+    async def submit(name: str, user: int, unit: str = "plant-1") -> None:
+        numbers[name] = (await store.submit(petitioner(user), draft(unit=unit), name)).case.number
+
+    async def decide(name: str) -> None:
+        await store.act(OFFICER_P1, numbers[name], Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
+
+    on(9, 1)
+    await submit("F", 5005)
+    on(9, 2)
+    await store.act(OFFICER_P1, numbers["F"], Action.ACCEPT)
+    on(10, 1)
+    await submit("E", 5004)
+    on(10, 2)
+    await store.act(OFFICER_P1, numbers["E"], Action.ACCEPT)
+    on(11, 2)
+    await submit("A", 5001)
+    on(11, 3)
+    await submit("B", 5002)
+    on(11, 4)
+    await submit("C", 5003, "plant-2")
+    on(11, 5)
+    await store.act(OFFICER_P1, numbers["A"], Action.ACCEPT)
+    await decide("F")
+    await submit("G", 5006, "refinery")
+    on(11, 6)
+    await store.act(OFFICER_P2, numbers["C"], Action.DECLINE, body="不属于受理范围")
+    on(11, 10)
+    await submit("D", 5003, "plant-2")
+    await decide("E")
+    on(11, 11)
+    await store.rate(employee(5004), numbers["E"], Rating.DISSATISFIED)
+    on(11, 20)
+    await decide("A")
+    on(11, 21)
+    await store.rate(employee(5001), numbers["A"], Rating.SATISFIED)
+    on(11, 25)
+    await store.act(OFFICER_P1, numbers["B"], Action.ACCEPT)
+    on(12, 1)
+    return numbers
+
+
+def figures(row: Any) -> tuple[int, ...]:
+    return tuple(getattr(row, name) for name in FIELDS)
+
+
+async def test_indicators_equal_the_hand_computed_figures(rstore: SqliteStore, clock: FakeClock) -> None:
+    numbers = await build_fixture(rstore, clock)
+    assert (await rstore.case_for(OFFICER_P2, numbers["D"])).repeat_of == numbers["C"]
+
+    report = await rstore.indicators(LEADER_OIL, period="2026-11")
+    assert [(r.unit, r.depth) for r in report.rows] == [("oilfield", 0), ("plant-1", 1), ("plant-2", 1)]
+    assert {r.unit: figures(r) for r in report.rows} == {u: EXPECTED[u] for u in ("oilfield", "plant-1", "plant-2")}
+    oilfield = report.rows[0]
+    assert oilfield.accepted_on_time_pct == 50.0
+    assert oilfield.answered_on_time_pct == pytest.approx(200 / 3)
+    assert oilfield.participation_pct == pytest.approx(200 / 3)
+    assert oilfield.satisfaction_pct == 50.0
+    assert oilfield.repeat_pct == 25.0
+    assert report.rows[2].answered_on_time_pct is None  # nothing decided: undefined, not 0 %
+
+    admin = await rstore.indicators(ADMIN, period="2026-11")
+    assert {r.unit: figures(r) for r in admin.rows} == {u: EXPECTED[u] for u in ("hq", "oilfield", "refinery")}
+
+    # The monthly trend of the oilfield: September F, October E, November as above.
+    trend = {p.label: p for p in report.trend}
+    assert len(report.trend) == 12 and report.trend[-1].label == "2026-11"
+    assert (trend["2026-09"].received, trend["2026-09"].accepted_on_time) == (1, 1)
+    assert (trend["2026-10"].received, trend["2026-10"].decided) == (1, 0)
+    assert figures(trend["2026-11"])[:7] == EXPECTED["oilfield"][:7]
+    assert trend["2025-12"].received == 0 and trend["2025-12"].accepted_on_time_pct is None
+
+    october = await rstore.indicators(LEADER_OIL, "plant-1", "2026-10")
+    assert [figures(r) for r in october.rows] == [(1, 1, 0, 0, 0, 0, 0, 0)]
+    year = await rstore.indicators(LEADER_OIL, "第一采油厂", "2026")
+    assert figures(year.rows[0]) == (4, 3, 3, 2, 2, 1, 0, 0)  # F, E, A, B; by name
+
+
+async def test_indicators_are_for_leaders_and_admins_within_their_units(rstore: SqliteStore) -> None:
+    with pytest.raises(Refused) as officer:
+        await rstore.indicators(OFFICER_P1)
+    assert officer.value.code == "leaders_only"
+    with pytest.raises(Refused) as outside:
+        await rstore.indicators(LEADER_REF, "oilfield")
+    assert outside.value.code == "unknown_unit"
+    with pytest.raises(Refused) as unknown:
+        await rstore.indicators(LEADER_OIL, "plant-9")
+    assert unknown.value.code == "unknown_unit"
+    with pytest.raises(Refused) as bad:
+        await rstore.indicators(LEADER_OIL, period="2026-13")
+    assert bad.value.code == "bad_period"
+
+
+def test_periods() -> None:
+    today = date(2026, 12, 1)
+    assert parse_period(None, today).label == "2026-12"
+    november = parse_period("2026-11", today)
+    assert (november.start, november.end) == (date(2026, 11, 1), date(2026, 12, 1))
+    q4 = parse_period("2026-q4", today)
+    assert (q4.start, q4.end, q4.label) == (date(2026, 10, 1), date(2027, 1, 1), "2026-Q4")
+    year = parse_period("2026", today)
+    assert (year.start, year.end) == (date(2026, 1, 1), date(2027, 1, 1))
+    assert [m.label for m in trend_months(q4, 3)] == ["2026-10", "2026-11", "2026-12"]
+    for bad in ("11-2026", "2026-00", "2026-Q5", "abcd", "1999"):
+        with pytest.raises(Refused):
+            parse_period(bad, today)
+
+
+# ----------------------------------------------------------- /stats /export
+
+@dataclass
+class RecordingRequest(OfflineRequest):
+    """Also keeps uploaded files (photos, documents) by method."""
+
+    files: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+    async def do_request(self, url: str, method: str, request_data: Any = None, *args: Any, **kwargs: Any):
+        if request_data is not None and request_data.multipart_data:
+            for _name, (filename, content, _mime) in request_data.multipart_data.items():
+                self.files.append((url.rsplit("/", 1)[-1], filename, content))
+        return await super().do_request(url, method, request_data, *args, **kwargs)
+
+
+@pytest.fixture
+async def app(rstore: SqliteStore) -> AsyncIterator[tuple[Application, RecordingRequest]]:
+    request = RecordingRequest()
+    application = build_application(
+        rstore, "123:TEST", base_url="http://offline.invalid/bot",
+        base_file_url="http://offline.invalid/file/bot", request=request,
+    )
+    await application.initialize()
+    yield application, request
+    await application.shutdown()
+
+
+async def feed(application: Application, raw: dict) -> None:
+    await application.process_update(update(raw, application.bot))
+
+
+async def test_stats_sends_the_figures_and_a_trend_chart(
+    app: tuple[Application, RecordingRequest], rstore: SqliteStore, clock: FakeClock
+) -> None:
+    application, request = app
+    await build_fixture(rstore, clock)
+    await feed(application, Updates(LEADER_OIL.id).text("/stats 2026-11"))
+    texts = request.texts_to(LEADER_OIL.id)
+    table = "\n".join(texts)
+    assert "信访工作指标</b> · 2026-11" in table
+    oilfield = table.split("<b>油田公司</b>")[1].split("▸")[0]
+    assert "收件 4 件 · 当前超期 1 件" in oilfield
+    assert "及时受理率 50.0% · 按期答复率 66.7%" in oilfield
+    assert "参评率 66.7% · 满意率 50.0% · 重复信访率 25.0%" in oilfield
+    plant2 = table.split("<b>第二采油厂</b>")[1].split("<i>")[0]
+    assert "按期答复率 —" in plant2 and "重复信访率 50.0%" in plant2
+    ((method, filename, content),) = request.files
+    assert method == "sendPhoto" and filename.endswith(".png") and content.startswith(b"\x89PNG")
+    photo = next(c for c in request.calls if c.method == "sendPhoto")
+    assert "2026-11" in str(photo.params.get("caption"))
+
+    await feed(application, Updates(OFFICER_P1.id).text("/stats"))
+    assert request.texts_to(OFFICER_P1.id)[-1] == "该功能仅供领导和管理员使用。"
+    await feed(application, Updates(LEADER_OIL.id, language_code="en").text("/stats plant-1 2026-13"))
+    assert "Cannot read the period" in request.texts_to(LEADER_OIL.id)[-1]
+    await feed(application, Updates(5001).text("/stats"))
+    assert request.texts_to(5001)[-1] == "该命令仅供信访工作人员使用。"
+    assert len(request.files) == 1
+
+
+async def test_export_sends_an_xlsx_with_the_cases_and_the_indicators(
+    app: tuple[Application, RecordingRequest], rstore: SqliteStore, clock: FakeClock
+) -> None:
+    application, request = app
+    numbers = await build_fixture(rstore, clock)
+    await feed(application, Updates(LEADER_OIL.id).text("/export 2026-11"))
+    ((method, filename, content),) = request.files
+    assert method == "sendDocument" and filename == "petitions-2026-11.xlsx"
+    book = load_workbook(io.BytesIO(content))
+    assert book.sheetnames == ["信访事项", "指标"]
+    cases = list(book["信访事项"].values)
+    assert cases[0][:3] == ("编号", "登记时间", "类别")
+    assert [row[0] for row in cases[1:]] == [numbers[n] for n in ("A", "B", "C", "D")]
+    by_number = {row[0]: row for row in cases[1:]}
+    header = cases[0]
+    assert by_number[numbers["D"]][header.index("重复信访（前次编号）")] == numbers["C"]
+    assert by_number[numbers["A"]][header.index("评价")] == "满意"
+    indicators = list(book["指标"].values)
+    assert indicators[0] == ("统计期间", "2026-11") + (None,) * 12
+    assert indicators[1][:4] == ("单位", "收件数", "及时受理数", "及时受理率%")
+    rows = {row[0].strip(): row[1:] for row in indicators[2:]}
+    assert rows["油田公司"] == (4, 2, 50.0, 3, 2, 66.7, 2, 66.7, 1, 50.0, 1, 25.0, 1)
+    assert rows["第二采油厂"] == (2, 1, 50.0, 0, 0, None, 0, None, 0, None, 1, 50.0, 1)
+
+
+async def test_report_command_writes_the_same_figures(
+    rstore: SqliteStore, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    numbers = await build_fixture(rstore, clock)
+    config = tmp_path / "org.toml"
+    config.write_text(ORG_TOML, encoding="utf-8")
+    monkeypatch.setenv("PETITION_CONFIG", str(config))
+    db = str(tmp_path / "review.db")
+    out = tmp_path / "report.xlsx"
+    assert await asyncio.to_thread(cli, ["report", "--period", "2026-11", "--format", "xlsx", "--out", str(out), "--db", db]) == 0
+    assert "2026-11: 5 cases" in capsys.readouterr().out
+    book = load_workbook(out)
+    rows = {row[0].strip(): row[1:] for row in list(book["指标"].values)[2:]}
+    assert set(rows) == {"集团总部", "油田公司", "炼化公司"}
+    # Period figures (the last column, overdue now, depends on the real date).
+    assert rows["集团总部"][:12] == (5, 2, 40.0, 3, 2, 66.7, 2, 66.7, 1, 50.0, 1, 20.0)
+    assert [r[0] for r in list(book["信访事项"].values)[1:]] == [numbers[n] for n in ("A", "B", "C", "G", "D")]
+
+    csv_out = tmp_path / "report.csv"
+    assert await asyncio.to_thread(cli, ["report", "--period", "2026-11", "--format", "csv", "--out", str(csv_out), "--db", db,
+                "--unit", "plant-2", "--lang", "en"]) == 0
+    lines = csv_out.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("Unit,Received,Accepted on time,Accepted on time %")
+    assert lines[1].startswith("No. 2 Plant,2,1,50.0,0,0,,0,,0,,1,50.0,")
+    cases = (tmp_path / "report-cases.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert [line.split(",")[0] for line in cases[1:]] == [numbers["C"], numbers["D"]]
+
+    assert await asyncio.to_thread(cli, ["report", "--period", "2026-13", "--out", str(out), "--db", db]) == 2
+    assert "无法识别期间" in capsys.readouterr().err
+    assert await asyncio.to_thread(cli, ["report", "--out", str(out), "--db", str(tmp_path / "missing.db")]) == 1
+
+
+def test_org_fixture_is_valid(rorg: Organization) -> None:
+    assert rorg.find_unit("plant-2") is not None and rorg.monitoring.collective_people == 5
