@@ -3,6 +3,11 @@
 Only conversations are persisted: drafts and pending prompts are written by
 the handlers themselves, through the store, before each question is asked,
 so the state read back here after a crash is never behind what the user saw.
+
+For those conversations (``WRITTEN_BY_HANDLERS``) PTB's own periodic write
+is skipped: it runs concurrently with update handling and writes a snapshot
+of the state taken earlier, so it could overwrite the state a handler has
+just stored (an ended prompt's None over the next prompt's question).
 """
 
 from __future__ import annotations
@@ -13,6 +18,10 @@ from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from store.service import SqliteStore
+
+
+# Conversations whose state the handlers write through the store themselves.
+WRITTEN_BY_HANDLERS = frozenset({"intake", "prompt"})
 
 
 def _key(key: ConversationKey) -> str:
@@ -36,6 +45,8 @@ class StorePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
         return {_unkey(key): state for key, state in rows.items()}
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        if name in WRITTEN_BY_HANDLERS:
+            return
         await self.store.save_conversation(name, _key(key), None if new_state is None else str(new_state))
 
     # Nothing else is persisted: the store holds the data itself.
