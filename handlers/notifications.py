@@ -13,7 +13,7 @@ from telegram import InlineKeyboardMarkup
 
 from handlers import keyboards as kb
 from handlers.i18n import Html, language_for, t
-from handlers.render import case_card, category_name, unit_name
+from handlers.render import case_card, category_name, split_text, unit_name
 from store.models import Attachment, OutboxItem
 from store.service import SqliteStore
 
@@ -67,7 +67,10 @@ async def render(item: OutboxItem, store: SqliteStore) -> list[Outgoing]:
         key = PETITIONER_TEXTS.get(event.action)
         if key is None:
             return [Outgoing(text=t(lang, "notify.generic", number=case.number, what=t(lang, f"event.{event.action}")))]
-        return [Outgoing(text=t(
+        # An officer's reply may be a question: the petitioner answers with one tap.
+        reply = (kb.markup([[kb.button(t(lang, "employee.reply"), f"pr:add:{case.number}")]])
+                 if event.action == "reply" else None)
+        return [Outgoing(markup=reply, text=t(
             lang,
             key,
             number=case.number,
@@ -82,7 +85,13 @@ async def render(item: OutboxItem, store: SqliteStore) -> list[Outgoing]:
     if item.kind == "staff_event":
         if event.action == "withdraw":
             return [Outgoing(text=t(lang, "staff.petitioner_withdrew", number=case.number))]
-        out = [Outgoing(text=t(lang, "staff.petitioner_added", number=case.number, text=event.body or ""))]
         files = [a for a in await store.attachments(case.id) if a.event_id == event.id]
+        if event.body:
+            parts = split_text(event.body)
+            out = [Outgoing(text=t(lang, "staff.petitioner_added", number=case.number, text=parts[0]))]
+            out += [Outgoing(text=t(lang, "employee.staff_added_part", part=index, text=part))
+                    for index, part in enumerate(parts[1:], start=2)]
+        else:
+            out = [Outgoing(text=t(lang, "employee.staff_files_added", number=case.number, count=len(files)))]
         return out + [Outgoing(attachment=a) for a in files]
     return []
