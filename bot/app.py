@@ -17,7 +17,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHa
 
 from bot.outbox import OutboxSender
 from bot.persistence import StorePersistence
-from handlers import employee, intake, prompts, staff
+from handlers import employee, intake, limits, prompts, staff
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
@@ -55,12 +55,14 @@ def build_application(
         .build()
     )
     application.bot_data["deps"] = Deps(store=store, org=store.org)
+    application.add_handler(limits.build(store.org.limits.messages_per_minute), group=limits.GROUP)
     application.add_handler(TypeHandler(Update, remember_user), group=-1)
     for handler in [*employee.handlers(), *staff.handlers()]:
         application.add_handler(handler)
     application.add_handler(prompts.build())
     application.add_handler(intake.build())
-    application.add_handler(intake.submit_outside_conversation())
+    for handler in intake.outside_conversation():
+        application.add_handler(handler)
     for handler in fallback_handlers():
         application.add_handler(handler)
     application.add_error_handler(on_error)
