@@ -18,7 +18,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHa
 from bot import commands, jobs, reception_jobs
 from bot.outbox import OutboxSender
 from bot.persistence import StorePersistence
-from handlers import employee, intake, prompts, reception, relay, review, staff
+from handlers import employee, intake, limits, prompts, reception, relay, review, staff
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
@@ -61,9 +61,10 @@ def build_application(
     )
     application.bot_data["deps"] = Deps(store=store, org=store.org)
     # Before the default group (0), one handler per group, in this order: who the
-    # user is, their staff command menu, then replies to case messages (relayed,
-    # and handling stops there).
-    application.add_handler(TypeHandler(Update, remember_user), group=-3)
+    # user is, the per-minute message limit (excess stops here), their staff
+    # command menu, then replies to case messages (relayed, and handling stops there).
+    application.add_handler(TypeHandler(Update, remember_user), group=-4)
+    application.add_handler(limits.build(store.org.limits.messages_per_minute), group=limits.GROUP)
     application.add_handler(commands.handler(), group=commands.GROUP)
     application.add_handler(relay.handler(), group=relay.GROUP)
     # First in the default group, so that while it waits for typed text any other command ends that step.
@@ -72,7 +73,8 @@ def build_application(
         application.add_handler(handler)
     application.add_handler(prompts.build())
     application.add_handler(intake.build())
-    application.add_handler(intake.submit_outside_conversation())
+    for handler in intake.outside_conversation():
+        application.add_handler(handler)
     for handler in fallback_handlers():
         application.add_handler(handler)
     application.add_error_handler(on_error)

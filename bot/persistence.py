@@ -1,11 +1,13 @@
 """PTB persistence for conversation states, kept in the case store.
 
-Only conversations are persisted. The intake and prompt conversations keep
-their state in the store themselves: their handlers write the draft (or the
-pending prompt) and its step before each question is asked, so the state read
-back here after a crash is never behind what the user saw. For those, PTB's
-periodic write-back is ignored: a late write of an old state must never
-overwrite a newer one the handler has already committed.
+Only conversations are persisted: drafts and pending prompts are written by
+the handlers themselves, through the store, before each question is asked,
+so the state read back here after a crash is never behind what the user saw.
+
+For those conversations (``WRITTEN_BY_HANDLERS``) PTB's own periodic write
+is skipped: it runs concurrently with update handling and writes a snapshot
+of the state taken earlier, so it could overwrite the state a handler has
+just stored (an ended prompt's None over the next prompt's question).
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 from store.service import SqliteStore
 
 
+# Conversations whose state the handlers write through the store themselves.
+WRITTEN_BY_HANDLERS = frozenset({"intake", "prompt"})
+
+
 def _key(key: ConversationKey) -> str:
     return ":".join(str(part) for part in key)
 
@@ -27,25 +33,19 @@ def _unkey(text: str) -> ConversationKey:
 
 
 class StorePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    def __init__(
-        self,
-        store: SqliteStore,
-        update_interval: float = 1.0,
-        written_by_handlers: frozenset[str] = frozenset({"intake", "prompt"}),
-    ) -> None:
+    def __init__(self, store: SqliteStore, update_interval: float = 1.0) -> None:
         super().__init__(
             store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=False, callback_data=False),
             update_interval=update_interval,
         )
         self.store = store
-        self.written_by_handlers = written_by_handlers
 
     async def get_conversations(self, name: str) -> ConversationDict:
         rows = await self.store.load_conversations(name)
         return {_unkey(key): state for key, state in rows.items()}
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
-        if name in self.written_by_handlers:
+        if name in WRITTEN_BY_HANDLERS:
             return
         await self.store.save_conversation(name, _key(key), None if new_state is None else str(new_state))
 

@@ -1,4 +1,9 @@
-"""The petitioner's commands: greeting, help, language, their cases and status."""
+"""The petitioner's commands: greeting, help, language, their cases and status.
+
+A case view offers what the state machine allows the petitioner now: add
+information (the ``add`` prompt of :mod:`handlers.prompts`, which also takes
+files) and withdraw, with a confirmation.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,15 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from handlers import keyboards as kb
 from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
 from handlers.i18n import Html, t
+from handlers.intake import attachment_of, visible
 from handlers.render import case_view
 from store.errors import StoreError
-from store.models import Actor, ActorRole
+from store.models import ATTACHMENT_BYTES_MAX, Actor, Case
+from store.service import SqliteStore
+from store.workflow import Action
 
 PAGE = 5
+TIMELINE_MAX = 30  # entries shown on a case view; the oldest are left out beyond that
 
 
 async def start(update: Update, context: Context) -> None:
@@ -89,18 +98,31 @@ async def _list_page(update: Update, context: Context, page: int) -> None:
     await show(update, context, Html("\n\n".join(lines)), kb.markup([*rows, pager]))
 
 
-async def show_case(update: Update, context: Context, number: str) -> None:
+async def show_case(update: Update, context: Context, number: str, *, edit: bool = False) -> None:
+    """The petitioner's view of their case, with the actions open to them now."""
     user = update.effective_user
     assert user is not None
     d = deps(context)
     lang = await lang_of(update, context)
     try:
-        case = await d.store.case_for(Actor(id=user.id, role=ActorRole.PETITIONER), number)
+        view = await d.store.petitioner_case(user.id, number)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
-    events = await d.store.timeline(case.id, public_only=True)
-    await send(update, context, case_view(case, events, lang, d.tz))
+    case, events = view.case, view.events
+    text = case_view(case, events[-TIMELINE_MAX:], lang, d.tz)
+    if len(events) > TIMELINE_MAX:
+        text = Html(text + "\n" + t(lang, "employee.timeline_more", shown=TIMELINE_MAX, total=len(events)))
+    actions = []
+    if Action.ADD_INFO in view.actions:
+        actions.append(kb.button(t(lang, "employee.add_info"), f"pr:add:{case.number}"))
+    if Action.WITHDRAW in view.actions:
+        actions.append(kb.button(t(lang, "employee.withdraw"), f"em:wd:{case.number}"))
+    markup = kb.markup([actions, [kb.button(t(lang, "employee.back_to_list"), "my:page:0")]])
+    if edit:
+        await show(update, context, text, markup)
+    else:
+        await send(update, context, text, markup)
 
 
 async def status(update: Update, context: Context) -> None:
@@ -114,7 +136,98 @@ async def status(update: Update, context: Context) -> None:
 async def on_open(update: Update, context: Context) -> None:
     await answer_query(update)
     number = (update.callback_query.data or "").removeprefix("my:open:")  # type: ignore[union-attr]
-    await show_case(update, context, number)
+    await show_case(update, context, number[:40], edit=True)
+
+
+# ------------------------------------------------------------------ withdraw
+
+
+async def on_case_button(update: Update, context: Context) -> None:
+    """``em:wd:<number>`` asks to confirm; ``em:wdy:<number>`` withdraws."""
+    await answer_query(update)
+    user = update.effective_user
+    assert user is not None
+    lang = await lang_of(update, context)
+    data = update.callback_query.data or ""  # type: ignore[union-attr]
+    _, verb, number = (data.split(":", 2) + ["", ""])[:3]
+    number = number[:40]
+    store = deps(context).store
+    try:
+        if verb == "wd":
+            view = await store.petitioner_case(user.id, number)
+            if Action.WITHDRAW not in view.actions:
+                await show_case(update, context, number, edit=True)
+                return
+            await show(update, context, t(lang, "employee.confirm_withdraw", number=view.case.number), kb.markup([[
+                kb.button(t(lang, "employee.confirm_yes"), f"em:wdy:{view.case.number}"),
+                kb.button(t(lang, "employee.confirm_no"), f"my:open:{view.case.number}"),
+            ]]))
+        elif verb == "wdy":
+            case, withdrawn = await store.withdraw(user.id, number)
+            key = "employee.withdrawn" if withdrawn else "employee.already_withdrawn"
+            await show(update, context, t(lang, key, number=case.number),
+                       kb.markup([[kb.button(t(lang, "employee.back_to_list"), "my:page:0")]]))
+        else:
+            await send(update, context, t(lang, "common.expired_button"))
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+
+
+# ------------------------------------------------------- adding information
+
+
+async def perform_add(store: SqliteStore, actor: Actor, number: str, text: str) -> Case:
+    """Text-only addition (the prompt's plain form; ``receive_addition`` is used instead)."""
+    return await store.add_info(actor, number, text)
+
+
+async def receive_addition(update: Update, context: Context, number: str) -> bool:
+    """One message for the ``add`` prompt: text ends it, files keep it open for more.
+
+    Every message is appended at once (nothing waits in a buffer to be lost),
+    keyed by its message id so that a redelivery adds nothing.
+    """
+    user = update.effective_user
+    message = update.effective_message
+    assert user is not None and message is not None
+    lang = await lang_of(update, context)
+    store = deps(context).store
+    attachment = None if message.text else attachment_of(message)
+    if message.text is None and attachment is None:
+        await send(update, context, t(lang, "employee.add_hint"))
+        return True
+    if attachment is not None and attachment.size is not None and attachment.size > ATTACHMENT_BYTES_MAX:
+        await send(update, context, t(lang, "employee.file_too_big"))
+        return True
+    text = message.text if attachment is None else message.caption
+    if attachment is None and not visible(text or ""):
+        await send(update, context, t(lang, "errors.text_required"))
+        return True
+    try:
+        added = await store.add_information(
+            user.id,
+            number,
+            text=text,
+            attachments=[attachment] if attachment else [],
+            key=f"{message.chat_id}:{message.message_id}",
+            end_prompt=attachment is None,
+        )
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        if error.code in ("addition_too_long", "text_required"):
+            return True  # the question stands: send it again, shorter
+        await store.clear_prompt(user.id)
+        return False
+    case = added.case
+    if attachment is None:
+        key = "employee.added_text" if added.created else "employee.added_again"
+        await send(update, context, t(lang, key, number=case.number),
+                   kb.markup([[kb.button(t(lang, "employee.add_more"), f"pr:add:{case.number}")]]))
+        return False
+    key = "employee.added_file" if added.created else "employee.added_again"
+    await send(update, context, t(lang, key, number=case.number),
+               kb.markup([[kb.button(t(lang, "common.done"), "pr:end")]]))
+    return True
 
 
 def handlers() -> list[BaseHandler]:
@@ -128,4 +241,5 @@ def handlers() -> list[BaseHandler]:
         CallbackQueryHandler(on_language, pattern=r"^lang:"),
         CallbackQueryHandler(on_page, pattern=r"^my:page:"),
         CallbackQueryHandler(on_open, pattern=r"^my:open:"),
+        CallbackQueryHandler(on_case_button, pattern=r"^em:"),
     ]

@@ -11,15 +11,17 @@ recognised by their update_id and only re-ask the current question.
 
 from __future__ import annotations
 
-import warnings
-
 import logging
+import unicodedata
+import warnings
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
-from telegram import Message, Update
+from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.constants import ParseMode
 from telegram.warnings import PTBUserWarning
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -29,7 +31,7 @@ from telegram.ext import (
 
 from handlers import keyboards as kb
 from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
-from handlers.i18n import Html, t
+from handlers.i18n import LANGUAGES, Html, t
 from handlers.render import draft_summary, unit_path
 from store.errors import StoreError
 from store.models import (
@@ -59,6 +61,7 @@ IDENTITY = "identity"
 REVIEW = "review"
 PEOPLE = "people"  # optional, reached from the review screen
 DESIRED = "desired"  # optional, reached from the review screen
+PHONE = "phone"  # part of the identity step: sharing one's phone number (reply keyboard)
 
 STEPS = [CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, REVIEW]
 EDITABLE = {CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, PEOPLE, DESIRED}
@@ -67,6 +70,7 @@ StepFn = Callable[[Update, Context, Draft], Awaitable[str]]
 
 
 def step_label(lang: str, step: str) -> Html:
+    step = IDENTITY if step == PHONE else step
     number = STEPS.index(step) + 1 if step in STEPS else len(STEPS)
     return t(lang, "intake.step", n=number, total=len(STEPS))
 
@@ -79,16 +83,20 @@ def _petitioner_name(update: Update) -> str:
 # ----------------------------------------------------------------- questions
 
 
-async def ask(update: Update, context: Context, step: str, draft: DraftData) -> None:
-    """Ask the question of ``step``; every step has Back and Cancel."""
+async def ask(update: Update, context: Context, step: str, draft: DraftData, *, fresh: bool = False) -> None:
+    """Ask the question of ``step``; every step has Back and Cancel.
+
+    After a tap the question replaces the tapped message, unless ``fresh``.
+    """
     lang = await lang_of(update, context)
+    present = send if fresh else show
     org = deps(context).org
     label = step_label(lang, step)
     first = step == CATEGORY
     back = None if first and not draft.editing else "in:back"
     if step == CATEGORY:
         buttons = [kb.button(c.name.get(lang), f"in:cat:{c.id}") for c in org.categories]
-        await show(update, context, t(lang, "intake.choose_category", step=label),
+        await present(update, context, t(lang, "intake.choose_category", step=label),
                    kb.markup([*kb.grid(buttons), kb.nav_row(lang, back=back)]))
     elif step == UNIT:
         here = draft.unit_browse if draft.unit_browse and org.find_unit(draft.unit_browse) else None
@@ -99,35 +107,71 @@ async def ask(update: Update, context: Context, step: str, draft: DraftData) -> 
             rows.append([kb.button(t(lang, "intake.unit_here", name=org.unit(here).name.get(lang)), f"in:here:{here}")])
         rows += kb.grid(kb.button(u.name.get(lang), f"in:unit:{u.id}") for u in children)
         path = unit_path(org, here, lang) if here else "—"
-        await show(update, context, t(lang, "intake.choose_unit", step=label, path=path),
+        await present(update, context, t(lang, "intake.choose_unit", step=label, path=path),
                    kb.markup([*rows, kb.nav_row(lang)]))
     elif step == SUBJECT:
-        await show(update, context, t(lang, "intake.ask_subject", step=label, max=SUBJECT_MAX),
+        await present(update, context, t(lang, "intake.ask_subject", step=label, max=SUBJECT_MAX),
                    kb.markup([kb.nav_row(lang)]))
     elif step == DETAILS:
-        await show(update, context, t(lang, "intake.ask_details", step=label, max=DETAILS_MAX),
+        await present(update, context, t(lang, "intake.ask_details", step=label, max=DETAILS_MAX),
                    kb.markup([kb.nav_row(lang)]))
     elif step == ATTACHMENTS:
         finish = kb.button(t(lang, "common.done" if draft.attachments else "common.skip"), "in:done")
-        await show(update, context, t(lang, "intake.ask_attachments", step=label, max=ATTACHMENTS_MAX),
+        await present(update, context, t(lang, "intake.ask_attachments", step=label, max=ATTACHMENTS_MAX),
                    kb.markup([[finish], kb.nav_row(lang)]))
     elif step == IDENTITY:
         text = t(lang, "intake.ask_identity", step=label)
         category = org.find_category(draft.category or "")
-        if category is not None and category.kind is CategoryKind.REPORT:
+        report = category is not None and category.kind is CategoryKind.REPORT
+        if report:
             text = Html(text + "\n" + t(lang, "intake.identity_report_default"))
-        await show(update, context, text, kb.markup([
-            [kb.button(t(lang, "intake.identity_real"), "in:id:real")],
-            [kb.button(t(lang, "intake.identity_confidential"), "in:id:conf")],
-            kb.nav_row(lang),
-        ]))
+        current = {True: "conf", False: "phone" if draft.phone else "real", None: None}[draft.confidential]
+        choices = [("real", "intake.identity_real"), ("phone", "intake.identity_phone"),
+                   ("conf", "intake.identity_confidential")]
+        if report:  # the default first
+            choices = choices[2:] + choices[:2]
+        rows = []
+        for value, key in choices:
+            label = t(lang, key)
+            if value == current:
+                label = t(lang, "intake.chosen", label=label)
+            rows.append([kb.button(label, f"in:id:{value}")])
+        await present(update, context, text, kb.markup([*rows, kb.nav_row(lang)]))
+    elif step == PHONE:
+        button, skip = t(lang, "intake.share_phone"), t(lang, "intake.no_phone")
+        keyboard = ReplyKeyboardMarkup(
+            [[KeyboardButton(button, request_contact=True)], [KeyboardButton(skip)],
+             [KeyboardButton(t(lang, "common.back")), KeyboardButton(t(lang, "common.cancel"))]],
+            resize_keyboard=True,
+        )
+        await _send_keyboard(update, context, t(lang, "intake.ask_phone", step=label, button=button, skip=skip),
+                             keyboard)
     elif step == PEOPLE:
-        await show(update, context, t(lang, "intake.ask_people"), kb.markup([kb.nav_row(lang)]))
+        await present(update, context, t(lang, "intake.ask_people"), kb.markup([kb.nav_row(lang)]))
     elif step == DESIRED:
-        await show(update, context, t(lang, "intake.ask_desired", max=DESIRED_MAX),
+        await present(update, context, t(lang, "intake.ask_desired", max=DESIRED_MAX),
                    kb.markup([kb.nav_row(lang)]))
     elif step == REVIEW:
-        await show_review(update, context, draft, lang)
+        await show_review(update, context, draft, lang, fresh=fresh)
+
+
+async def _send_keyboard(
+    update: Update, context: Context, text: Html, keyboard: ReplyKeyboardMarkup | ReplyKeyboardRemove
+) -> None:
+    """A message with a reply keyboard (which cannot be edited into an existing message)."""
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+
+
+async def close_keyboard(update: Update, context: Context, text: Html) -> None:
+    """Take the phone step's reply keyboard away (only a new message can)."""
+    await _send_keyboard(update, context, text, ReplyKeyboardRemove())
+
+
+def _labels(key: str) -> set[str]:
+    """A button label in every language (the user may have switched meanwhile)."""
+    return {str(t(lang, key)) for lang in LANGUAGES}
 
 
 def _tree_top(org: Organization) -> str | None:
@@ -136,7 +180,8 @@ def _tree_top(org: Organization) -> str | None:
     return roots[0].id if len(roots) == 1 else None
 
 
-async def show_review(update: Update, context: Context, draft: DraftData, lang: str) -> None:
+async def show_review(update: Update, context: Context, draft: DraftData, lang: str, *, fresh: bool = False) -> None:
+    present = send if fresh else show
     store = deps(context).store
     user_id = update.effective_user.id  # type: ignore[union-attr]
     pseudonym = await store.pseudonym(user_id)
@@ -152,9 +197,9 @@ async def show_review(update: Update, context: Context, draft: DraftData, lang: 
         [kb.button(t(lang, "common.cancel"), "in:cancel")],
     ])
     if len(parts) == 1:
-        await show(update, context, Html(head + "\n\n" + t(lang, "intake.review_hint")), keyboard)
+        await present(update, context, Html(head + "\n\n" + t(lang, "intake.review_hint")), keyboard)
         return
-    await show(update, context, head)
+    await present(update, context, head)
     for part in parts[1:-1]:
         await send(update, context, part)
     await send(update, context, Html(parts[-1] + "\n\n" + t(lang, "intake.review_hint")), keyboard)
@@ -175,12 +220,15 @@ async def go(update: Update, context: Context, draft: DraftData, step: str) -> s
 
 def after(step: str, draft: DraftData) -> str:
     """The step that follows ``step``: back to review when editing from there."""
+    step = IDENTITY if step == PHONE else step
     if draft.editing or step in (PEOPLE, DESIRED):
         return REVIEW
     return STEPS[STEPS.index(step) + 1]
 
 
 def before(step: str, draft: DraftData) -> str:
+    if step == PHONE:
+        return IDENTITY
     if draft.editing or step in (PEOPLE, DESIRED):
         return REVIEW
     index = STEPS.index(step)
@@ -233,6 +281,11 @@ async def new(update: Update, context: Context) -> str:
     store = deps(context).store
     lang = await lang_of(update, context)
     existing = await store.get_draft(user.id)
+    if existing is not None and existing.step and existing.last_update_id is not None \
+            and update.update_id <= existing.last_update_id:
+        # A /new redelivered after a restart: it made this draft; just ask again.
+        await ask(update, context, existing.step, existing.data)
+        return existing.step
     if existing is not None and existing.step:
         await send(update, context, t(lang, "intake.draft_exists", step=step_label(lang, existing.step)),
                    kb.markup([[kb.button(t(lang, "intake.continue"), "in:cont"),
@@ -249,13 +302,18 @@ async def resume(update: Update, context: Context) -> str | int:
     if draft is None or not draft.step:
         return await go(update, context, DraftData(), CATEGORY)
     lang = await lang_of(update, context)
-    await send(update, context, t(lang, "intake.resumed"))
-    await ask(update, context, draft.step, draft.data)
+    await show(update, context, t(lang, "intake.resumed"))
+    await ask(update, context, draft.step, draft.data, fresh=True)
     return draft.step
 
 
 async def restart(update: Update, context: Context) -> str:
     await answer_query(update)
+    user = update.effective_user
+    assert user is not None
+    existing = await deps(context).store.get_draft(user.id)
+    if existing is not None and existing.step == PHONE:
+        await close_keyboard(update, context, t(await lang_of(update, context), "intake.keyboard_closed"))
     return await go(update, context, DraftData(), CATEGORY)
 
 
@@ -265,11 +323,15 @@ async def cancel(update: Update, context: Context) -> int:
     assert user is not None
     lang = await lang_of(update, context)
     store = deps(context).store
-    if await store.get_draft(user.id) is None:
+    draft = await store.get_draft(user.id)
+    if draft is None:
         await send(update, context, t(lang, "intake.nothing_to_cancel"))
         return ConversationHandler.END
     await store.discard_draft(user.id)
-    await show(update, context, t(lang, "intake.cancelled"))
+    if draft.step == PHONE:
+        await close_keyboard(update, context, t(lang, "intake.cancelled"))
+    else:
+        await show(update, context, t(lang, "intake.cancelled"))
     return ConversationHandler.END
 
 
@@ -280,6 +342,8 @@ async def cancel(update: Update, context: Context) -> int:
 async def on_back(update: Update, context: Context, draft: Draft) -> str:
     data = draft.data
     org = deps(context).org
+    if draft.step == PHONE:
+        await close_keyboard(update, context, t(await lang_of(update, context), "intake.keyboard_closed"))
     if draft.step == UNIT and data.unit_browse and data.unit_browse != _tree_top(org):
         unit = org.find_unit(data.unit_browse)
         data.unit_browse = unit.parent if unit else None
@@ -296,9 +360,13 @@ async def on_category(update: Update, context: Context, draft: Draft) -> str:
     category = org.find_category(_data(update).removeprefix("in:cat:"))
     if category is None:
         return await go(update, context, draft.data, CATEGORY)
+    previous = org.find_category(draft.data.category or "")
+    was_report = previous is not None and previous.kind is CategoryKind.REPORT
     draft.data.category = category.id
-    if category.kind is CategoryKind.REPORT and draft.data.confidential is None:
+    if category.kind is CategoryKind.REPORT and (draft.data.confidential is None or not was_report):
+        # Reports of misconduct are confidential unless the petitioner says otherwise.
         draft.data.confidential = True
+        draft.data.phone = None
     return await go(update, context, draft.data, after(CATEGORY, draft.data))
 
 
@@ -321,7 +389,7 @@ def _text_step(step: str, limit: int, too_long: str, field: str) -> StepFn:
     async def handler(update: Update, context: Context, draft: Draft) -> str:
         lang = await lang_of(update, context)
         text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
-        if not text:
+        if not visible(text):
             await send(update, context, t(lang, "intake.text_empty"))
             return step
         if len(text) > limit:
@@ -348,6 +416,11 @@ async def on_people(update: Update, context: Context, draft: Draft) -> str:
         return PEOPLE
     draft.data.people = int(text)
     return await go(update, context, draft.data, REVIEW)
+
+
+def visible(text: str) -> bool:
+    """Whether ``text`` shows anything: zero-width and direction marks alone are empty."""
+    return any(unicodedata.category(char)[0] not in "CZ" for char in text)
 
 
 def attachment_of(message: Message) -> AttachmentIn | None:
@@ -386,8 +459,10 @@ async def on_attachment(update: Update, context: Context, draft: Draft) -> str:
     draft.data.attachments.append(attachment)
     user_id = update.effective_user.id  # type: ignore[union-attr]
     await deps(context).store.save_draft(user_id, ATTACHMENTS, draft.data, update.update_id)
-    await send(update, context, t(lang, "intake.attachment_added", count=len(draft.data.attachments)),
-               kb.markup([[kb.button(t(lang, "common.done"), "in:done")]]))
+    added = t(lang, "intake.attachment_added", count=len(draft.data.attachments))
+    if visible(update.effective_message.caption or ""):  # type: ignore[union-attr]
+        added = Html(added + "\n" + t(lang, "intake.caption_not_kept"))
+    await send(update, context, added, kb.markup([[kb.button(t(lang, "common.done"), "in:done")]]))
     return ATTACHMENTS
 
 
@@ -398,8 +473,52 @@ async def on_attachments_done(update: Update, context: Context, draft: Draft) ->
 
 @with_draft
 async def on_identity(update: Update, context: Context, draft: Draft) -> str:
-    draft.data.confidential = _data(update) == "in:id:conf"
+    choice = _data(update).removeprefix("in:id:")
+    lang = await lang_of(update, context)
+    if choice == "phone":
+        return await go(update, context, draft.data, PHONE)
+    if draft.step == PHONE:  # chosen on the identity message while its keyboard is shown
+        await close_keyboard(update, context, t(lang, "intake.keyboard_closed"))
+    draft.data.confidential = choice == "conf"
+    draft.data.phone = None
     return await go(update, context, draft.data, after(IDENTITY, draft.data))
+
+
+@with_draft
+async def on_contact(update: Update, context: Context, draft: Draft) -> str:
+    """The phone number shared with Telegram's contact button: the user's own only."""
+    lang = await lang_of(update, context)
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None and user is not None
+    contact = message.contact
+    if contact is None or contact.user_id != user.id:
+        await send(update, context, t(lang, "intake.phone_not_own", button=t(lang, "intake.share_phone")))
+        return PHONE
+    draft.data.phone = contact.phone_number
+    draft.data.confidential = False
+    await close_keyboard(update, context, t(lang, "intake.phone_saved", phone=contact.phone_number))
+    return await go(update, context, draft.data, after(PHONE, draft.data))
+
+
+@with_draft
+async def on_phone_text(update: Update, context: Context, draft: Draft) -> str | int:
+    """Text at the phone step: the keyboard's own buttons, or a hint to use them."""
+    lang = await lang_of(update, context)
+    text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
+    if text in _labels("intake.no_phone"):
+        draft.data.phone = None
+        draft.data.confidential = False
+        await close_keyboard(update, context, t(lang, "intake.phone_skipped"))
+        return await go(update, context, draft.data, after(PHONE, draft.data))
+    if text in _labels("common.back"):
+        await close_keyboard(update, context, t(lang, "intake.keyboard_closed"))
+        return await go(update, context, draft.data, before(PHONE, draft.data))
+    if text in _labels("common.cancel"):
+        return await cancel(update, context)
+    await send(update, context, t(lang, "intake.phone_use_button", button=t(lang, "intake.share_phone"),
+                                  skip=t(lang, "intake.no_phone")))
+    return PHONE
 
 
 @with_draft
@@ -418,6 +537,10 @@ async def on_submit(update: Update, context: Context, draft: Draft) -> str | int
     lang = await lang_of(update, context)
     user = update.effective_user
     assert user is not None
+    if _data(update).removeprefix("in:submit:") != draft.data.draft_id:
+        # The Submit button of an earlier draft (started over since): show this one.
+        await send(update, context, t(lang, "common.expired_button"))
+        return await go(update, context, draft.data, REVIEW)
     store = deps(context).store
     petitioner = Petitioner(id=user.id, name=user.full_name, language=lang)
     result = await store.submit(petitioner, draft.data, submit_key=draft.data.draft_id)
@@ -460,13 +583,35 @@ async def on_unexpected(update: Update, context: Context, draft: Draft) -> str:
         await send(update, context, t(lang, "common.unknown_command"))
         return step
     if step in (SUBJECT, DETAILS, PEOPLE, DESIRED):
-        await send(update, context, t(lang, "intake.text_expected"))
+        expected = t(lang, "intake.text_expected")
     elif step == ATTACHMENTS:
-        await send(update, context, t(lang, "intake.attachment_hint"))
+        expected = t(lang, "intake.attachment_hint")
+    elif step == PHONE:
+        expected = t(lang, "intake.phone_use_button", button=t(lang, "intake.share_phone"),
+                     skip=t(lang, "intake.no_phone"))
     else:
-        await send(update, context, t(lang, "intake.button_expected"))
+        expected = t(lang, "intake.button_expected")
+    what = _what_was_sent(message, lang, step)
+    await send(update, context, Html(f"{what}\n{expected}") if what else expected)
     await ask(update, context, step, draft.data)
     return step
+
+
+def _what_was_sent(message: Message | None, lang: str, step: str) -> Html | None:
+    """A word on the kind of message that cannot be used, when it is not plain text."""
+    if message is None or message.text:
+        return None
+    if message.sticker:
+        return t(lang, "intake.odd_sticker")
+    if message.location or message.venue:
+        return t(lang, "intake.odd_location")
+    if message.poll:
+        return t(lang, "intake.odd_poll")
+    if message.contact:
+        return t(lang, "intake.odd_contact")
+    if attachment_of(message) is not None:
+        return None if step == ATTACHMENTS else t(lang, "intake.odd_media")
+    return t(lang, "intake.odd_other")
 
 
 async def on_stale_button(update: Update, context: Context) -> str | None:
@@ -509,7 +654,13 @@ def build() -> ConversationHandler:
                     CallbackQueryHandler(on_attachments_done, pattern=r"^in:done$"),
                     back,
                 ],
-                IDENTITY: [CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf)$"), back],
+                IDENTITY: [CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf|phone)$"), back],
+                PHONE: [
+                    MessageHandler(filters.CONTACT & private & filters.UpdateType.MESSAGE, on_contact),
+                    MessageHandler(text, on_phone_text),
+                    CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf)$"),
+                    back,
+                ],
                 REVIEW: [
                     CallbackQueryHandler(on_submit, pattern=r"^in:submit:"),
                     CallbackQueryHandler(on_edit, pattern=r"^in:edit:"),
@@ -531,4 +682,9 @@ def build() -> ConversationHandler:
 def submit_outside_conversation() -> CallbackQueryHandler:
     """Catches a redelivered Submit once the conversation has already ended."""
     return CallbackQueryHandler(on_submit_again, pattern=r"^in:submit:")
+
+
+def outside_conversation() -> list[BaseHandler]:
+    """After the conversation: a redelivered Submit, and /cancel with nothing to cancel."""
+    return [submit_outside_conversation(), CommandHandler("cancel", cancel, filters=filters.ChatType.PRIVATE)]
 

@@ -91,15 +91,22 @@ async def render(item: OutboxItem, store: SqliteStore) -> list[Outgoing]:
         )
         out = [Outgoing(text=first), *_continued(lang, more)]
         if event.action == "reply":
+            # An officer's reply may be a question: the petitioner answers by replying, or with one tap.
             out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_petitioner"))
+            out[-1].markup = kb.markup([[kb.button(t(lang, "employee.reply"), f"pr:add:{case.number}")]])
         return out
     if item.kind == "staff_event":
         if event.action == "withdraw":
             return [Outgoing(text=t(lang, "staff.petitioner_withdrew", number=case.number))]
-        body, *more = split_text(event.body or "")
-        out = [Outgoing(text=t(lang, "staff.petitioner_added", number=case.number, text=body)), *_continued(lang, more)]
-        out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_staff"))
         files = [a for a in await store.attachments(case.id) if a.event_id == event.id]
+        if event.body:
+            parts = split_text(event.body)
+            out = [Outgoing(text=t(lang, "staff.petitioner_added", number=case.number, text=parts[0]))]
+            out += [Outgoing(text=t(lang, "employee.staff_added_part", part=index, text=part))
+                    for index, part in enumerate(parts[1:], start=2)]
+        else:
+            out = [Outgoing(text=t(lang, "employee.staff_files_added", number=case.number, count=len(files)))]
+        out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_staff"))
         return out + [Outgoing(attachment=a) for a in files]
     return []
 

@@ -23,10 +23,11 @@ from telegram.constants import ParseMode
 from telegram.warnings import PTBUserWarning
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
+from handlers import employee
 from handlers.common import Context, answer_query, deps, error_text, lang_of, send
 from handlers.i18n import t
 from store.errors import StoreError
-from store.models import Actor, Case, Decision
+from store.models import Actor, ActorRole, Case, Decision
 from store.org import Organization
 from store.service import SqliteStore
 from store.workflow import Action
@@ -37,6 +38,8 @@ NAME = "prompt"
 Perform = Callable[[SqliteStore, Actor, str, str], Awaitable[Case]]
 # detail(lang, org, choice): extra parameters for the question, or None if the choice is invalid.
 Detail = Callable[[str, Organization, str], "dict[str, Any] | None"]
+# Handles one message (text or file) for case ``number``; True keeps the prompt open.
+Receive = Callable[[Update, "Context", str], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,10 @@ class Prompt:
     ask: str  # text key of the question
     done: str  # text key of the confirmation
     perform: Perform
-    staff_only: bool
-    detail: Detail | None = None
+    staff_only: bool  # False: a petitioner's prompt, acting on their own case
+    detail: Detail | None = None  # set: the button carries a choice, checked and named here
+    receive: Receive | None = None  # set: takes files as well as text, and answers itself
+    hint: str = "intake.text_expected"  # text key for a message the prompt cannot use
 
 
 def _act(action: Action) -> Perform:
@@ -92,7 +97,15 @@ PROMPTS: dict[str, Prompt] = {
     "ext": Prompt("work.ask_extend_reason", "work.extended_short", _extend, True, _extend_detail),
     "dcs": Prompt("work.ask_opinion", "work.decided_short", _decide, True, _decide_detail),
     "tr": Prompt("work.ask_transfer_reason", "work.transferred_short", _transfer, True, _transfer_detail),
+    # The petitioner adds information to their case, or answers an officer's reply.
+    "add": Prompt("employee.ask_add", "employee.add_finished", employee.perform_add, False,
+                  receive=employee.receive_addition, hint="employee.add_hint"),
 }
+
+
+def _actor(store: SqliteStore, prompt: Prompt, user_id: int) -> Actor:
+    """Staff prompts act in the staff role; the others as the petitioner of their own case."""
+    return store.actor(user_id) if prompt.staff_only else Actor(id=user_id, role=ActorRole.PETITIONER)
 
 
 async def begin(update: Update, context: Context) -> str | int:
@@ -105,17 +118,19 @@ async def begin(update: Update, context: Context) -> str | int:
     prompt = PROMPTS.get(kind)
     d = deps(context)
     lang = await lang_of(update, context)
-    actor = d.store.actor(user.id)
     detail = prompt.detail(lang, d.org, choice) if prompt is not None and prompt.detail else {}
     if prompt is None or detail is None:
         await send(update, context, t(lang, "common.expired_button"))
         return ConversationHandler.END
+    actor = _actor(d.store, prompt, user.id)
     if prompt.staff_only and not actor.is_staff:
+        await d.store.clear_prompt(user.id)  # the conversation ends: so does any earlier question
         await send(update, context, t(lang, "staff.not_staff"))
         return ConversationHandler.END
     try:
         await d.store.case_for(actor, number)
     except StoreError as error:
+        await d.store.clear_prompt(user.id)
         await send(update, context, error_text(lang, error))
         return ConversationHandler.END
     await d.store.set_prompt(user.id, kind, f"{number}:{choice}" if prompt.detail else number)
@@ -139,12 +154,15 @@ async def answer(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     kind, target = pending
     number = target.partition(":")[0]
+    receive = PROMPTS[kind].receive
+    if receive is not None:
+        return kind if await receive(update, context, number) else ConversationHandler.END
     text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
     if not text:
         await send(update, context, t(lang, "errors.text_required"))
         return kind
     try:
-        await PROMPTS[kind].perform(d.store, d.store.actor(user.id), target, text)
+        await PROMPTS[kind].perform(d.store, _actor(d.store, PROMPTS[kind], user.id), target, text)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
     else:
@@ -170,13 +188,35 @@ async def leave_for_command(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
+async def finish(update: Update, context: Context) -> int:
+    """The "Done" button of a prompt that stays open for several messages."""
+    await answer_query(update)
+    user = update.effective_user
+    assert user is not None
+    store = deps(context).store
+    pending = await store.get_prompt(user.id)
+    await store.clear_prompt(user.id)
+    if pending is not None and pending[0] in PROMPTS:
+        kind, number = pending[0], pending[1].partition(":")[0]
+        await send(update, context, t(await lang_of(update, context), PROMPTS[kind].done, number=number))
+    return ConversationHandler.END
+
+
 async def not_text(update: Update, context: Context) -> None:
-    await send(update, context, t(await lang_of(update, context), "intake.text_expected"))
+    user = update.effective_user
+    pending = await deps(context).store.get_prompt(user.id) if user else None
+    prompt = PROMPTS.get(pending[0]) if pending else None
+    hint = prompt.hint if prompt else "intake.text_expected"
+    await send(update, context, t(await lang_of(update, context), hint))
 
 
 def build() -> ConversationHandler:
     private = filters.ChatType.PRIVATE
     text = filters.TEXT & ~filters.COMMAND & private & filters.UpdateType.MESSAGE
+    files = (
+        filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.AUDIO
+        | filters.VIDEO_NOTE
+    ) & private & filters.UpdateType.MESSAGE
     kinds = "|".join(PROMPTS)
     # Conversations are per user on purpose: buttons of any message of the
     # user's belong to their one conversation, so PTB's per_message hint does not apply.
@@ -189,8 +229,12 @@ def build() -> ConversationHandler:
             per_chat=False,
             per_user=True,
             entry_points=[CallbackQueryHandler(begin, pattern=rf"^pr:({kinds}):")],
-            states={kind: [MessageHandler(text, answer)] for kind in PROMPTS},
+            states={
+                kind: [MessageHandler(text | files if prompt.receive else text, answer)]
+                for kind, prompt in PROMPTS.items()
+            },
             fallbacks=[
+                CallbackQueryHandler(finish, pattern=r"^pr:end$"),
                 CommandHandler("cancel", cancel),
                 MessageHandler(filters.COMMAND & private, leave_for_command),
                 MessageHandler(private & filters.UpdateType.MESSAGE, not_text),

@@ -18,20 +18,44 @@ from store.org import Organization
 CHUNK = 3500
 
 
-def split_text(text: str, limit: int = CHUNK) -> list[str]:
-    """Split plain text at line breaks (or hard, when a line is too long)."""
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji often counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(line: str, limit: int) -> int:
+    """How many characters of ``line`` fit into ``limit`` UTF-16 units (at least 1)."""
+    if utf16_len(line) <= limit:
+        return len(line)
+    used = 0
+    for index, char in enumerate(line):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return max(index, 1)
+    return len(line)
+
+
+def split_text(text: str, limit: int = CHUNK, first: int | None = None) -> list[str]:
+    """Split plain text at line breaks (or hard, when a line is too long).
+
+    Sizes are counted in UTF-16 units, as Telegram counts them. ``first`` is
+    a smaller limit for the first part, which shares its message with a header.
+    """
     parts: list[str] = []
     current = ""
+
+    def room() -> int:
+        return first if first is not None and not parts else limit
+
     for line in text.splitlines(keepends=True):
-        while len(line) > limit:
+        while utf16_len(current) + utf16_len(line) > room():
             if current:
                 parts.append(current)
                 current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        if len(current) + len(line) > limit:
-            parts.append(current)
-            current = ""
+                continue
+            cut = _cut(line, room())
+            parts.append(line[:cut])
+            line = line[cut:]
         current += line
     if current or not parts:
         parts.append(current)
@@ -126,12 +150,18 @@ def case_card(
     )
     if not case.confidential and case.petitioner_phone:
         facts = Html(facts + "\n" + t(lang, "staff.phone", phone=case.petitioner_phone))
+    # The optional fields of the intake (collective petitions, the outcome asked for).
+    if case.people:
+        facts = Html(facts + "\n" + t(lang, "field.row", label=t(lang, "field.people"), value=case.people))
+    if case.desired_outcome:
+        facts = Html(facts + "\n" + t(lang, "field.row", label=t(lang, "field.desired"), value=case.desired_outcome))
     flags = case_flags(case, lang)
     if flags:
         facts = Html(facts + "\n" + flags)
     title = t(lang, "staff.card_title", number=case.number)
-    parts = split_text(case.details)
-    first = Html(f"{header}\n{title}\n{facts}\n\n" + t(lang, "staff.card_details", details=parts[0]))
+    head = Html(f"{header}\n{title}\n{facts}\n\n")
+    parts = split_text(case.details, first=max(CHUNK - utf16_len(head), 500))
+    first = Html(head + t(lang, "staff.card_details", details=parts[0]))
     rest = [
         t(lang, "staff.card_details_part", part=index, details=part)
         for index, part in enumerate(parts[1:], start=2)
@@ -165,11 +195,12 @@ def draft_summary(
     draft: DraftData, org: Organization, lang: str, *, name: str, pseudonym: str
 ) -> list[Html]:
     """The review screen: every field the petitioner entered, escaped, in parts."""
-    identity = (
-        t(lang, "field.confidential", pseudonym=t(lang, "field.pseudonym", code=pseudonym))
-        if draft.confidential
-        else t(lang, "field.real_name", name=name)
-    )
+    if draft.confidential:
+        identity = t(lang, "field.confidential", pseudonym=t(lang, "field.pseudonym", code=pseudonym))
+    elif draft.phone:
+        identity = t(lang, "intake.real_name_phone", name=name, phone=draft.phone)
+    else:
+        identity = t(lang, "field.real_name", name=name)
     rows = [
         (t(lang, "field.category"), category_name(org, draft.category or "", lang)),
         (t(lang, "field.unit"), unit_path(org, draft.unit or "", lang)),
@@ -182,6 +213,8 @@ def draft_summary(
     if draft.desired_outcome:
         rows.append((t(lang, "field.desired"), draft.desired_outcome))
     facts = "\n".join(t(lang, "field.row", label=label, value=value) for label, value in rows)
-    parts = split_text(draft.details or "")
+    # The facts share the first message with the details: leave them their room
+    # (their escaped length is an upper bound of what Telegram counts).
+    parts = split_text(draft.details or "", first=max(CHUNK - utf16_len(facts), 500))
     first = Html(f"{facts}\n" + t(lang, "field.details_block", details=parts[0]))
     return [first, *(escape(part) for part in parts[1:])]

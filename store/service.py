@@ -43,6 +43,7 @@ from store.models import (
 from store.org import CategoryKind, Organization
 from store.reception import ReceptionMixin
 from store.review import ReviewMixin
+from store.selfservice import SelfServiceMixin
 from store.staffwork import StaffWorkMixin
 from store.workflow import RULES, Action, next_status
 
@@ -50,7 +51,7 @@ INTAKE = "intake"
 PROMPT = "prompt"
 
 
-class SqliteStore(StaffWorkMixin, ReceptionMixin, ReviewMixin, IndicatorsMixin):
+class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin, IndicatorsMixin):
     """Cases, journal, outbox, drafts and preferences in one SQLite file."""
 
     def __init__(self, db: Database, org: Organization, clock: Clock | None = None) -> None:
@@ -561,25 +562,36 @@ class SqliteStore(StaffWorkMixin, ReceptionMixin, ReviewMixin, IndicatorsMixin):
         attachments: list[dict[str, Any]] | None = None,
     ) -> Case:
         """The petitioner adds text and/or files to an open case."""
-        files = attachments or []
+        async with self.db.transaction() as conn:
+            case = await self._add_info_in(conn, actor, number, text, attachments or [], {})
+        self._kick()
+        return case
+
+    async def _add_info_in(
+        self,
+        conn: aiosqlite.Connection,
+        actor: Actor,
+        number: str,
+        text: str | None,
+        files: list[dict[str, Any]],
+        data: dict[str, Any],
+    ) -> Case:
+        """``add_info`` inside the caller's transaction (``data`` joins the event's data)."""
         if not (text and text.strip()) and not files:
             raise Refused("text_required")
         now = self.clock.now()
-        async with self.db.transaction() as conn:
-            case = await self._case_where(conn, "number = ?", (number.strip().upper(),))
-            if case is None or not self._may_see(actor, case):
-                raise NotFound(number=number)
-            status = next_status(case.status, Action.ADD_INFO, actor.role)
-            event_id = await self._event(
-                conn, case.id, actor, Action.ADD_INFO, status, text, {"attachments": len(files)}
-            )
-            for attachment in files:
-                await self._attach(conn, case.id, event_id, attachment)
-            await conn.execute(
-                "UPDATE cases SET updated_at = ? WHERE id = ?", (iso(now), case.id)
-            )
-            await self._notify_action(conn, case, case, actor, Action.ADD_INFO, event_id)
-        self._kick()
+        case = await self._case_where(conn, "number = ?", (number.strip().upper(),))
+        if case is None or not self._may_see(actor, case):
+            raise NotFound(number=number)
+        status = next_status(case.status, Action.ADD_INFO, actor.role)
+        event_id = await self._event(
+            conn, case.id, actor, Action.ADD_INFO, status, text,
+            {"attachments": len(files), **data},
+        )
+        for attachment in files:
+            await self._attach(conn, case.id, event_id, attachment)
+        await conn.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (iso(now), case.id))
+        await self._notify_action(conn, case, case, actor, Action.ADD_INFO, event_id)
         return case
 
     async def _event(

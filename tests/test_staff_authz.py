@@ -32,6 +32,7 @@ case_prefix = "XF"
 
 [limits]
 submissions_per_day = 1000
+messages_per_minute = 10000  # the matrix sends hundreds of commands at once
 
 [[units]]
 id = "hq"
