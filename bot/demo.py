@@ -199,10 +199,13 @@ async def _script(demo: Demo, org_name: str) -> None:
     await zhang.wait_for("处理意见", timeout=5)
     t.show_new(zhang)
 
-    t.say("\n=== 6. 员工查询办理进度 ===")
+    t.say("\n=== 6. 员工评价办理结果 ===")
+    await demo.step(zhang, "点「基本满意」", lambda: zhang.tap("基本满意"), "感谢您的评价", watch=(officer,))
+
+    t.say("\n=== 7. 员工查询办理进度 ===")
     await demo.step(zhang, f"/status {number}", lambda: zhang.send(f"/status {number}"), "办理记录")
 
-    t.say("\n=== 7. 纪检干部受理举报：只看到代号，看不到举报人身份 ===")
+    t.say("\n=== 8. 纪检干部受理举报：只看到代号，看不到举报人身份 ===")
     report_card = next(m for m in reversed(inspector.messages) if report in m.visible_text and m.buttons)
     await demo.step(inspector, "点「受理」", lambda: inspector.tap("受理", message=report_card), "已受理", watch=(li,))
     t.say("\n演示结束 / Demo finished.")
