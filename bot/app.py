@@ -24,6 +24,7 @@ from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
 from store.clock import Clock
 from store.org import Organization
+from store.base import Store
 from store.service import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ OUTBOX_INTERVAL_SECONDS = 1.0
 
 
 def build_application(
-    store: SqliteStore,
+    store: Store,
     token: str,
     *,
     base_url: str,

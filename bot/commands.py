@@ -19,7 +19,7 @@ from telegram.ext import Application, BaseHandler, TypeHandler
 
 from handlers.common import Context, deps, lang_of
 from handlers.i18n import LANGUAGES, language_for, t
-from store.service import SqliteStore
+from store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ async def set_staff_menu(bot: Bot, staff_id: int, lang: str, state: dict[int, st
     return True
 
 
-async def setup(application: Application, store: SqliteStore) -> None:
+async def setup(application: Application, store: Store) -> None:
     """All menus, at start-up. Never raises: a bot without menus still works."""
     state: dict[int, str] = application.bot_data.setdefault(STATE_KEY, {})
     try:

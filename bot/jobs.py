@@ -1,6 +1,6 @@
 """Scheduled work: the deadline sweep (reminders, escalation, lapsed windows, weekly digest).
 
-The sweep's logic and memory live in the store (``SqliteStore.sweep``): this
+The sweep's logic and memory live in the store (``Store.sweep``): this
 job only calls it periodically. What it did is recorded in the same
 transaction as the notifications it queued, so the job can run as often as
 wanted, be interrupted at any point and be restarted without sending any
@@ -13,7 +13,7 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
-from store.service import SqliteStore
+from store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ SWEEP_INTERVAL_SECONDS = 300.0
 SWEEP_FIRST_SECONDS = 5.0
 
 
-async def run_sweep(store: SqliteStore) -> None:
+async def run_sweep(store: Store) -> None:
     """One sweep as of the store clock; a failure is logged and retried at the next run."""
     try:
         report = await store.sweep()
@@ -35,7 +35,7 @@ async def run_sweep(store: SqliteStore) -> None:
         )
 
 
-def register(application: Application, store: SqliteStore, interval: float = SWEEP_INTERVAL_SECONDS) -> None:
+def register(application: Application, store: Store, interval: float = SWEEP_INTERVAL_SECONDS) -> None:
     """Run the sweep every ``interval`` seconds, first shortly after start."""
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"

@@ -22,7 +22,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from handlers.notifications import Outgoing, render
 from store.models import Attachment, OutboxItem
-from store.service import SqliteStore
+from store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def backoff(attempts: int) -> float:
 
 
 class OutboxSender:
-    def __init__(self, store: SqliteStore, bot: Bot, batch: int = 200) -> None:
+    def __init__(self, store: Store, bot: Bot, batch: int = 200) -> None:
         self.store = store
         self.bot = bot
         self.batch = batch

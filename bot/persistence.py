@@ -17,7 +17,7 @@ from typing import Any
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
-from store.service import SqliteStore
+from store.base import Store
 
 
 # Conversations whose state the handlers write through the store themselves.
@@ -33,7 +33,7 @@ def _unkey(text: str) -> ConversationKey:
 
 
 class StorePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    def __init__(self, store: SqliteStore, update_interval: float = 1.0) -> None:
+    def __init__(self, store: Store, update_interval: float = 1.0) -> None:
         super().__init__(
             store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=False, callback_data=False),
             update_interval=update_interval,

@@ -12,14 +12,14 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
-from store.service import SqliteStore
+from store.base import Store
 
 log = logging.getLogger(__name__)
 
 REMINDER_INTERVAL_SECONDS = 60.0
 
 
-async def send_due_reminders(store: SqliteStore) -> int:
+async def send_due_reminders(store: Store) -> int:
     """Queue every reminder due now; returns how many were queued."""
     queued = await store.queue_due_reminders()
     if queued:
@@ -27,7 +27,7 @@ async def send_due_reminders(store: SqliteStore) -> int:
     return queued
 
 
-def register(application: Application, store: SqliteStore) -> None:
+def register(application: Application, store: Store) -> None:
     """Run the reminder check every minute, starting shortly after start-up."""
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"

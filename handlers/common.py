@@ -14,7 +14,7 @@ from telegram.ext import ContextTypes
 from handlers.i18n import Html, language_for, t
 from store.errors import StoreError
 from store.org import Organization
-from store.service import SqliteStore
+from store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ Context = ContextTypes.DEFAULT_TYPE
 class Deps:
     """Shared by all handlers through ``application.bot_data['deps']``."""
 
-    store: SqliteStore
+    store: Store
     org: Organization
     # Telegram language codes already written to the store, to skip needless writes.
     seen_languages: dict[int, str | None] = field(default_factory=dict)

@@ -17,7 +17,7 @@ from handlers.intake import attachment_of, visible
 from handlers.render import case_view
 from store.errors import StoreError
 from store.models import ATTACHMENT_BYTES_MAX, Actor, Case
-from store.service import SqliteStore
+from store.base import Store
 from store.workflow import Action
 
 PAGE = 5
@@ -176,7 +176,7 @@ async def on_case_button(update: Update, context: Context) -> None:
 # ------------------------------------------------------- adding information
 
 
-async def perform_add(store: SqliteStore, actor: Actor, number: str, text: str) -> Case:
+async def perform_add(store: Store, actor: Actor, number: str, text: str) -> Case:
     """Text-only addition (the prompt's plain form; ``receive_addition`` is used instead)."""
     return await store.add_info(actor, number, text)
 

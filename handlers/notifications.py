@@ -16,7 +16,7 @@ from handlers import reception, review
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
 from store.models import Attachment, OutboxItem
-from store.service import SqliteStore
+from store.base import Store
 from store.workflow import available_actions
 
 
@@ -42,7 +42,7 @@ PETITIONER_TEXTS = {
 HEADERS = {"submit": "staff.new_case", "transfer": "staff.transferred_case", "assign": "staff.assigned_case"}
 
 
-async def render(item: OutboxItem, store: SqliteStore) -> list[Outgoing]:
+async def render(item: OutboxItem, store: Store) -> list[Outgoing]:
     """The messages that deliver ``item``; empty if there is nothing left to say."""
     if item.kind.startswith(("rv_", "ld_")):
         return [Outgoing(text=text, markup=markup) for text, markup in await review.render(item, store)]

@@ -29,13 +29,13 @@ from handlers.i18n import t
 from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Decision
 from store.org import Organization
-from store.service import SqliteStore
+from store.base import Store
 from store.workflow import Action
 
 NAME = "prompt"
 
 # perform(store, actor, target, text): target is the number, or "number:choice" with ``detail``.
-Perform = Callable[[SqliteStore, Actor, str, str], Awaitable[Case]]
+Perform = Callable[[Store, Actor, str, str], Awaitable[Case]]
 # detail(lang, org, choice): extra parameters for the question, or None if the choice is invalid.
 Detail = Callable[[str, Organization, str], "dict[str, Any] | None"]
 # Handles one message (text or file) for case ``number``; True keeps the prompt open.
@@ -54,13 +54,13 @@ class Prompt:
 
 
 def _act(action: Action) -> Perform:
-    async def perform(store: SqliteStore, actor: Actor, number: str, text: str) -> Case:
+    async def perform(store: Store, actor: Actor, number: str, text: str) -> Case:
         return await store.act(actor, number, action, body=text)
 
     return perform
 
 
-async def _extend(store: SqliteStore, actor: Actor, target: str, text: str) -> Case:
+async def _extend(store: Store, actor: Actor, target: str, text: str) -> Case:
     number, _, days = target.partition(":")
     return await store.act(actor, number, Action.EXTEND, days=int(days), body=text)
 
@@ -69,7 +69,7 @@ def _extend_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] 
     return {"days": int(choice)} if choice.isdigit() and len(choice) <= 3 else None
 
 
-async def _decide(store: SqliteStore, actor: Actor, target: str, text: str) -> Case:
+async def _decide(store: Store, actor: Actor, target: str, text: str) -> Case:
     number, _, decision = target.partition(":")
     return await store.act(actor, number, Action.DECIDE, decision=Decision(decision), body=text)
 
@@ -80,7 +80,7 @@ def _decide_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] 
     return {"decision": t(lang, f"decision.{choice}")}
 
 
-async def _transfer(store: SqliteStore, actor: Actor, target: str, text: str) -> Case:
+async def _transfer(store: Store, actor: Actor, target: str, text: str) -> Case:
     number, _, unit = target.partition(":")
     return await store.act(actor, number, Action.TRANSFER, unit=unit, body=text)
 
@@ -103,7 +103,7 @@ PROMPTS: dict[str, Prompt] = {
 }
 
 
-def _actor(store: SqliteStore, prompt: Prompt, user_id: int) -> Actor:
+def _actor(store: Store, prompt: Prompt, user_id: int) -> Actor:
     """Staff prompts act in the staff role; the others as the petitioner of their own case."""
     return store.actor(user_id) if prompt.staff_only else Actor(id=user_id, role=ActorRole.PETITIONER)
 

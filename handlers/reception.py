@@ -45,7 +45,7 @@ from store.reception import (
     hhmm,
     parse_hhmm,
 )
-from store.service import SqliteStore
+from store.base import Store
 
 NAME = "reception"
 
@@ -133,7 +133,7 @@ def booking_message(lang: str, org: Organization, booking: Booking, session: Ses
     return Html("\n".join(parts)), markup
 
 
-def confirmation(lang: str, store: SqliteStore, booking: Booking, session: Session) -> tuple[Html, Markup]:
+def confirmation(lang: str, store: Store, booking: Booking, session: Session) -> tuple[Html, Markup]:
     if booking.status is BookingStatus.WAITING:
         return booking_message(lang, store.org, booking, session,
                                t(lang, "reception.waitlisted_title", position=booking.position or 1),
@@ -182,7 +182,7 @@ def pack(blocks: list[Html], limit: int = LIST_CHUNK) -> list[Html]:
     return [Html(m) for m in messages]
 
 
-async def notice(item: OutboxItem, store: SqliteStore, lang: str) -> list[tuple[Html, Markup]]:
+async def notice(item: OutboxItem, store: Store, lang: str) -> list[tuple[Html, Markup]]:
     """The reception notifications of the outbox (``reception_*`` kinds), in the recipient's language."""
     org = store.org
     if item.kind == "reception_published":

@@ -28,7 +28,7 @@ from handlers.render import category_name, day, moment, split_text, status_name,
 from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Decision, OutboxItem
 from store.review import CONTENT, Rating
-from store.service import SqliteStore
+from store.base import Store
 
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
 
@@ -51,16 +51,16 @@ _PERIOD_ARG = re.compile(r"^\d{4}")
 
 # ----------------------------------------------------------------- prompts
 
-async def _comment(store: SqliteStore, actor: Actor, number: str, text: str) -> Case:
+async def _comment(store: Store, actor: Actor, number: str, text: str) -> Case:
     return await store.comment_rating(_as_petitioner(actor), number, text)
 
 
-async def _request(store: SqliteStore, actor: Actor, number: str, text: str) -> Case:
+async def _request(store: Store, actor: Actor, number: str, text: str) -> Case:
     return await store.request_review(_as_petitioner(actor), number, text)
 
 
 def _opinion(decision: Decision) -> Perform:
-    async def perform(store: SqliteStore, actor: Actor, number: str, text: str) -> Case:
+    async def perform(store: Store, actor: Actor, number: str, text: str) -> Case:
         return await store.review_opinion(actor, number, decision, text)
 
     return perform
@@ -361,7 +361,7 @@ def handlers() -> list[BaseHandler]:
 
 # ------------------------------------------------------------- notifications
 
-async def render(item: OutboxItem, store: SqliteStore) -> Rendered:
+async def render(item: OutboxItem, store: Store) -> Rendered:
     """The messages of an ``rv_*`` or ``ld_*`` outbox row, in the recipient's language."""
     lang = language_for(await store.user_language(item.chat_id))
     org = store.org
@@ -447,7 +447,7 @@ def _petitioner_event(case: Case, action: str, body: str, data: dict, lang: str)
     return out
 
 
-async def _review_card(case: Case, reason: str, store: SqliteStore, lang: str) -> Rendered:
+async def _review_card(case: Case, reason: str, store: Store, lang: str) -> Rendered:
     """For the reviewers: what is contested, the petitioner's reason, the opinion under review."""
     org = store.org
     rereview = case.review_level >= 2
