@@ -7,13 +7,16 @@ Updates are built with small message builders, as in PTB's ``tests/auxil``.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
+from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
 BOT = {"id": 4242, "is_bot": True, "first_name": "信访", "username": "petition_test_bot"}
@@ -78,9 +81,10 @@ class OfflineRequest(BaseRequest):
             }
             if "text" in params:
                 message["text"] = params["text"]
-            if params.get("reply_markup"):
-                markup = params["reply_markup"]
-                message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+            markup = params.get("reply_markup")
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            if markup and "inline_keyboard" in markup:  # as Telegram: a ForceReply is not echoed
+                message["reply_markup"] = markup
             return message
         if method in ("getUpdates", "getMyCommands"):
             return []
@@ -150,3 +154,34 @@ class Updates:
 
 def update(raw: dict[str, Any], bot: Any) -> Update:
     return Update.de_json(raw, bot)
+
+
+@contextlib.asynccontextmanager
+async def offline_app(
+    store: Any, request: OfflineRequest | None = None
+) -> AsyncIterator[tuple[Application, OfflineRequest]]:
+    """The production Application wired to ``store``, its Bot API answered offline.
+
+    The rate limiter is left out: these tests send hundreds of calls at once.
+    """
+    from bot.app import build_application
+
+    request = request or OfflineRequest()
+    application = build_application(
+        store,
+        "123:TEST",
+        base_url="http://offline.invalid/bot",
+        base_file_url="http://offline.invalid/file/bot",
+        request=request,
+        paced=False,
+    )
+    await application.initialize()
+    try:
+        yield application, request
+    finally:
+        await application.shutdown()
+
+
+async def feed(application: Application, raw: dict[str, Any]) -> None:
+    """Handle one update exactly as polling would hand it over."""
+    await application.process_update(update(raw, application.bot))

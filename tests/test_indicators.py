@@ -30,7 +30,6 @@ import pytest
 from openpyxl import load_workbook
 from telegram.ext import Application
 
-from bot.app import build_application
 from bot.cli import main as cli
 from store.clock import FakeClock
 from store.errors import Refused
@@ -41,7 +40,7 @@ from store.review import Rating
 from store.service import SqliteStore
 from store.workflow import Action
 from tests.conftest import draft, petitioner
-from tests.offline import OfflineRequest, Updates, update
+from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     ADMIN,
     LEADER_OIL,
@@ -199,18 +198,9 @@ class RecordingRequest(OfflineRequest):
 
 @pytest.fixture
 async def app(rstore: SqliteStore) -> AsyncIterator[tuple[Application, RecordingRequest]]:
-    request = RecordingRequest()
-    application = build_application(
-        rstore, "123:TEST", base_url="http://offline.invalid/bot",
-        base_file_url="http://offline.invalid/file/bot", request=request,
-    )
-    await application.initialize()
-    yield application, request
-    await application.shutdown()
+    async with offline_app(rstore, RecordingRequest()) as running:
+        yield running  # type: ignore[misc]
 
-
-async def feed(application: Application, raw: dict) -> None:
-    await application.process_update(update(raw, application.bot))
 
 
 async def test_stats_sends_the_figures_and_a_trend_chart(

@@ -6,14 +6,11 @@ from pathlib import Path
 
 from tests.e2e import running_bot
 from tests.petitioner import (
-    LABELS,
     api_errors,
     draft_of,
     org_with,
     rows,
-    step,
     submit,
-    to_review,
     to_subject,
     toast,
 )

@@ -9,27 +9,17 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
-from bot.app import build_application
 from store.service import SqliteStore
-from tests.offline import OfflineRequest, Updates, update
+from tests.offline import OfflineRequest, Updates, feed, offline_app
 
 USER = 5001
 
 
 @pytest.fixture
 async def app(store: SqliteStore) -> AsyncIterator[tuple[Application, OfflineRequest]]:
-    request = OfflineRequest()
-    application = build_application(
-        store, "123:TEST", base_url="http://offline.invalid/bot",
-        base_file_url="http://offline.invalid/file/bot", request=request,
-    )
-    await application.initialize()
-    yield application, request
-    await application.shutdown()
+    async with offline_app(store) as running:
+        yield running  # type: ignore[misc]
 
-
-async def feed(application: Application, raw: dict) -> None:
-    await application.process_update(update(raw, application.bot))
 
 
 async def walk_to_review(application: Application, user: Updates) -> None:

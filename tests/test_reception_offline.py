@@ -6,12 +6,10 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any
 
 import pytest
 from telegram.ext import Application
 
-from bot.app import build_application
 from bot.simulator import parse_html
 from handlers.notifications import render
 from handlers.reception import parse_day
@@ -19,37 +17,18 @@ from store.clock import FakeClock
 from store.models import OutboxItem
 from store.service import SqliteStore
 from tests.conftest import draft, petitioner
-from tests.offline import OfflineRequest, Updates, update
+from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.test_reception_store import at, employee, publish
 
 EMPLOYEE = 5001
 LEADER = 2001
 
 
-class Request(OfflineRequest):
-    """The offline request, answering a message sent with ForceReply as Telegram does (no markup on it)."""
-
-    def _result(self, method: str, params: dict[str, Any]) -> Any:
-        result = super()._result(method, params)
-        if isinstance(result, dict) and "inline_keyboard" not in result.get("reply_markup", {"inline_keyboard": 1}):
-            del result["reply_markup"]
-        return result
-
-
 @pytest.fixture
 async def app(store: SqliteStore) -> AsyncIterator[tuple[Application, OfflineRequest]]:
-    request = Request()
-    application = build_application(
-        store, "123:TEST", base_url="http://offline.invalid/bot",
-        base_file_url="http://offline.invalid/file/bot", request=request,
-    )
-    await application.initialize()
-    yield application, request
-    await application.shutdown()
+    async with offline_app(store) as running:
+        yield running  # type: ignore[misc]
 
-
-async def feed(application: Application, raw: dict) -> None:
-    await application.process_update(update(raw, application.bot))
 
 
 def answers(request: OfflineRequest) -> list[str]:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from telegram.ext import Application
 
-from bot.app import build_application
 from handlers.notifications import Outgoing, render
 from handlers.render import deadline_line
 from store.clock import FakeClock
@@ -19,7 +17,7 @@ from store.review import Rating
 from store.service import SqliteStore
 from store.workflow import Action
 from tests.conftest import draft, petitioner
-from tests.offline import OfflineRequest, Updates, update
+from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
     LEADER_OIL,
@@ -37,30 +35,11 @@ __all__ = ["rorg", "rstore"]
 USER = 5001
 
 
-class PromptingRequest(OfflineRequest):
-    """Echoes only inline keyboards in sent messages (a ForceReply is not one)."""
-
-    def _result(self, method: str, params: dict[str, Any]) -> Any:
-        markup = params.get("reply_markup")
-        if markup and "inline_keyboard" not in str(markup):
-            params = {k: v for k, v in params.items() if k != "reply_markup"}
-        return super()._result(method, params)
-
-
 @pytest.fixture
 async def app(rstore: SqliteStore) -> AsyncIterator[tuple[Application, OfflineRequest]]:
-    request = PromptingRequest()
-    application = build_application(
-        rstore, "123:TEST", base_url="http://offline.invalid/bot",
-        base_file_url="http://offline.invalid/file/bot", request=request,
-    )
-    await application.initialize()
-    yield application, request
-    await application.shutdown()
+    async with offline_app(rstore) as running:
+        yield running  # type: ignore[misc]
 
-
-async def feed(application: Application, raw: dict) -> None:
-    await application.process_update(update(raw, application.bot))
 
 
 async def delivered(store: SqliteStore, chat_id: int, kind: str | None = None) -> list[Outgoing]:

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
-from bot.app import build_application
 from handlers.common import error_text
 from handlers.i18n import t
 from store.errors import NotFound, Refused, StoreError
@@ -23,7 +22,7 @@ from store.models import Actor, ActorRole, Decision, DraftData, Petitioner, Stat
 from store.org import Organization, parse_org
 from store.service import SqliteStore
 from store.workflow import Action
-from tests.offline import OfflineRequest, Updates, update
+from tests.offline import OfflineRequest, Updates, feed, offline_app
 
 ORG = """
 [organization]
@@ -269,14 +268,8 @@ async def test_illegal_transitions_are_refused_and_change_nothing(store: SqliteS
 
 @pytest.fixture
 async def app(store: SqliteStore) -> AsyncIterator[tuple[Application, OfflineRequest]]:
-    request = OfflineRequest()
-    application = build_application(
-        store, "123:TEST", base_url="http://offline.invalid/bot",
-        base_file_url="http://offline.invalid/file/bot", request=request, paced=False,
-    )
-    await application.initialize()
-    yield application, request
-    await application.shutdown()
+    async with offline_app(store) as running:
+        yield running  # type: ignore[misc]
 
 
 COMMANDS = [
@@ -290,9 +283,6 @@ BUTTONS = [
     "pr:dec:{n}", "pr:rep:{n}", "pr:nt:{n}", "pr:ext:{n}:10", "pr:dcs:{n}:support", "pr:tr:{n}:plant-2",
 ]
 
-
-async def feed(application: Application, raw: dict) -> None:
-    await application.process_update(update(raw, application.bot))
 
 
 def replies(request: OfflineRequest, chat_id: int, since: int) -> list[str]:
