@@ -20,14 +20,24 @@ from telegram.ext import Application, BaseHandler, TypeHandler
 from handlers.common import Context, deps, lang_of
 from handlers.i18n import LANGUAGES, language_for, t
 from store.base import Store
+from store.org import Role, Staff
 
 log = logging.getLogger(__name__)
 
-PETITIONER_COMMANDS = ("start", "new", "mycases", "status", "language", "cancel", "help")
-STAFF_COMMANDS = (
+PETITIONER_COMMANDS = ("start", "new", "mycases", "status", "reception", "language", "cancel", "help")
+OFFICER_COMMANDS = (
     "queue", "case", "accept", "decline", "assign", "reply", "note", "extend", "decide", "transfer",
+    "history", "review", "language", "cancel", "help",
+)
+# Leaders and administrators also watch indicators and alerts and hold reception days.
+LEADER_COMMANDS = (
+    *OFFICER_COMMANDS[:-3], "alerts", "stats", "export", "reception_add", "reception_list",
     "language", "cancel", "help",
 )
+
+
+def staff_commands(role: Role) -> tuple[str, ...]:
+    return OFFICER_COMMANDS if role is Role.OFFICER else LEADER_COMMANDS
 # Telegram language code of each catalog's default-scope menu (None: every other language).
 MENU_LANGUAGE_CODES = {"zh": None, "en": "en"}
 # staff telegram id → language of the menu last set for them (in bot_data).
@@ -54,10 +64,15 @@ async def set_default_menus(bot: Bot) -> bool:
     return ok
 
 
-async def set_staff_menu(bot: Bot, staff_id: int, lang: str, state: dict[int, str]) -> bool:
-    """The staff commands in ``staff_id``'s chat, in ``lang``; remembered in ``state`` once set."""
+async def set_staff_menu(
+    bot: Bot, staff: Staff, lang: str, state: dict[int, str]
+) -> bool:
+    """The commands of ``staff``'s role in their chat, in ``lang``; remembered in ``state`` once set."""
+    staff_id = staff.telegram_id
     try:
-        await bot.set_my_commands(commands(lang, STAFF_COMMANDS), scope=BotCommandScopeChat(staff_id))
+        await bot.set_my_commands(
+            commands(lang, staff_commands(staff.role)), scope=BotCommandScopeChat(staff_id)
+        )
     except TelegramError as error:
         # Usually "chat not found": the person has not opened the bot yet.
         log.info("staff command menu for %s not set yet: %s", staff_id, error)
@@ -73,7 +88,7 @@ async def setup(application: Application, store: Store) -> None:
         await set_default_menus(application.bot)
         for member in store.org.staff:
             lang = language_for(await store.user_language(member.telegram_id))
-            await set_staff_menu(application.bot, member.telegram_id, lang, state)
+            await set_staff_menu(application.bot, member, lang, state)
     except Exception:  # noqa: BLE001 - menus are a convenience; the bot must run without them
         log.exception("could not set the command menus")
 
@@ -81,7 +96,8 @@ async def setup(application: Application, store: Store) -> None:
 async def on_update(update: Update, context: Context) -> None:
     """A staff member whose menu is missing or in another language gets it (in the background)."""
     user = update.effective_user
-    if user is None or user.is_bot or deps(context).org.staff_member(user.id) is None:
+    member = deps(context).org.staff_member(user.id) if user is not None and not user.is_bot else None
+    if user is None or member is None:
         return
     state: dict[int, str] = context.bot_data.setdefault(STATE_KEY, {})
     lang = await lang_of(update, context)
@@ -91,7 +107,7 @@ async def on_update(update: Update, context: Context) -> None:
 
     async def attempt() -> None:
         try:
-            if not await set_staff_menu(context.bot, user.id, lang, state):
+            if not await set_staff_menu(context.bot, member, lang, state):
                 state.pop(user.id, None)
         except Exception:  # noqa: BLE001
             state.pop(user.id, None)

@@ -267,10 +267,12 @@ async def test_menus_per_language_and_per_staff_member(
     with caplog.at_level(logging.INFO, logger="bot.commands"):
         await commands.setup(application, store)  # type: ignore[arg-type]
     zh = bot.menus[("default", None)]
-    assert [c for c, _ in zh] == ["start", "new", "mycases", "status", "language", "cancel", "help"]
+    assert [c for c, _ in zh] == ["start", "new", "mycases", "status", "reception", "language", "cancel", "help"]
     assert dict(zh)["new"] == "提交信访事项" and dict(bot.menus[("default", "en")])["new"] == "Submit a petition"
     assert dict(bot.menus[("chat:1001", None)])["decide"].startswith("处理意见")
     assert dict(bot.menus[("chat:1002", None)])["decide"].startswith("Written opinion")
+    assert "stats" not in dict(bot.menus[("chat:1001", None)])  # officers: case work only
+    assert {"alerts", "stats", "reception_add"} <= set(dict(bot.menus[("chat:9001", None)]))  # admins: more
     assert ("chat:2001", None) not in bot.menus
     assert "2001" in caplog.text  # logged, and the other menus were still set
     assert application.bot_data[commands.STATE_KEY] == {1001: "zh", 1002: "en", 9001: "zh"}
@@ -288,7 +290,7 @@ async def test_menu_setup_never_raises(store: SqliteStore, caplog: pytest.LogCap
 
 def test_menu_descriptions_fit_telegram() -> None:
     for lang in ("zh", "en"):
-        for name in {*commands.PETITIONER_COMMANDS, *commands.STAFF_COMMANDS}:
+        for name in {*commands.PETITIONER_COMMANDS, *commands.OFFICER_COMMANDS, *commands.LEADER_COMMANDS}:
             description = t(lang, f"menu.{name}")
             assert 1 <= len(description) <= 256 and "<" not in description and "&" not in description
 
