@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.request import BaseRequest
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
-from bot.outbox import OutboxSender
+from bot.outbox import OutboxSender, rate_limiter
 from bot.persistence import StorePersistence
 from handlers import employee, intake, prompts, staff
 from handlers.common import Deps, remember_user
@@ -37,23 +37,26 @@ def build_application(
     base_url: str,
     base_file_url: str,
     request: BaseRequest | None = None,
+    rate_limited: bool = True,
 ) -> Application:
     """An Application wired to ``store``; nothing is started yet.
 
-    ``request`` replaces PTB's HTTP client (tests use an offline one).
+    ``request`` replaces PTB's HTTP client (tests use an offline one);
+    ``rate_limited=False`` drops PTB's rate limiter (benchmarks only).
     """
     builder = ApplicationBuilder()
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
-    application = (
+    builder = (
         builder.token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
         .persistence(StorePersistence(store))
-        # Retries are the outbox's job (it persists them); the limiter only paces.
-        .rate_limiter(AIORateLimiter(max_retries=0))
-        .build()
     )
+    if rate_limited:
+        # Retries are the outbox's job (it persists them); the limiter only paces.
+        builder = builder.rate_limiter(rate_limiter())
+    application = builder.build()
     application.bot_data["deps"] = Deps(store=store, org=store.org)
     application.add_handler(TypeHandler(Update, remember_user), group=-1)
     for handler in [*employee.handlers(), *staff.handlers()]:
@@ -74,7 +77,18 @@ def build_application(
         await sender.run_once()
 
     job_queue.run_repeating(deliver, interval=OUTBOX_INTERVAL_SECONDS, first=0, name="outbox")
-    store.on_queued = lambda: job_queue.run_once(deliver, 0, name="outbox-now")
+
+    def wake() -> None:
+        if sender.wake():
+            job_queue.run_once(deliver, 0, name="outbox-now")
+
+    async def user_seen(update: object, _context: object) -> None:
+        user = update.effective_user if isinstance(update, Update) else None
+        if user is not None and await sender.user_seen(user.id):
+            wake()
+
+    store.on_queued = wake
+    application.add_handler(TypeHandler(Update, user_seen), group=-2)
     return application
 
 
