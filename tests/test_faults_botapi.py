@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram import Update
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from bot.app import build_application
-from bot.outbox import OutboxSender, backoff
+from bot.outbox import POISON_ATTEMPTS, OutboxSender, backoff
 from bot.simulator import BotApiSimulator, Faults
 from store.models import Actor, ActorRole, Decision
 from store.org import Organization
@@ -205,3 +206,53 @@ async def test_every_notification_once_in_order_despite_429_500_and_timeouts(
             else:
                 assert wait >= RETRY_AFTER, (failed, retry)
     assert waits, "no row was retried after a 500 or a time-out"
+
+
+async def test_a_blocked_chat_is_set_aside_and_served_again_when_the_user_writes(
+    setup: tuple[TimedSimulator, Application, SqliteStore],
+) -> None:
+    sim, application, store = setup
+    sender: OutboxSender = application.bot_data["outbox"]
+    blocked, other = sim.user(PETITIONERS[0]), sim.user(PETITIONERS[1])
+    blocked.blocked = True
+    for user_id in (blocked.id, other.id):
+        number = (await store.submit(petitioner(user_id), draft(), f"k{user_id}")).case.number
+        await store.act(OFFICER, number, Action.ACCEPT)
+    await sender.run_once()
+    assert [m.visible_text for m in other.messages if "已受理" in m.visible_text]
+    assert blocked.messages == [] and await store.pending_notifications() == []  # set aside, not retried
+
+    blocked.blocked = False  # the user unblocks the bot and writes to it
+    await application.process_update(Update.de_json(
+        {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "你好",
+                                     "chat": {"id": blocked.id, "type": "private"},
+                                     "from": {"id": blocked.id, "is_bot": False, "first_name": "x"}}},
+        application.bot))
+    await sender.run_once()
+    assert [m.visible_text for m in blocked.messages if "已受理" in m.visible_text]
+
+
+async def test_a_row_that_cannot_be_rendered_does_not_hold_up_the_others(
+    setup: tuple[TimedSimulator, Application, SqliteStore], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim, application, store = setup
+    sender: OutboxSender = application.bot_data["outbox"]
+    sender.backoff_base = 0.0
+    import bot.outbox
+
+    real_render = bot.outbox.render
+    bad_case = (await store.submit(petitioner(PETITIONERS[0]), draft(), "bad")).case
+    await store.submit(petitioner(PETITIONERS[1]), draft(), "good")
+
+    async def render(item: Any, store_: SqliteStore) -> Any:
+        if item.case_id == bad_case.id:
+            raise KeyError("a text the catalog lacks")
+        return await real_render(item, store_)
+
+    monkeypatch.setattr(bot.outbox, "render", render)
+    for _ in range(POISON_ATTEMPTS + 1):
+        await sender.run_once()
+    cards = [m.visible_text for m in sim.user(OFFICER.id).messages]
+    assert len(cards) == 1 and "加班费未发放" in cards[0]
+    assert await store.pending_notifications() == []
+    assert await store.unreachable_chats() == [OFFICER.id]  # set aside with its reason, not lost
