@@ -3,6 +3,13 @@
 Only conversations are persisted: drafts and pending prompts are written by
 the handlers themselves, through the store, before each question is asked,
 so the state read back here after a crash is never behind what the user saw.
+
+For those conversations PTB's periodic flush writes nothing: it writes a
+snapshot of the states taken before its turn at the database, so it could put
+an older step back over the one a handler has just saved with the draft; a
+crash before the next flush would then leave the draft answering the wrong
+question (a detail typed at step 4 stored as the subject). Conversations of
+other modules that do not save their own state are flushed as usual.
 """
 
 from __future__ import annotations
@@ -12,7 +19,10 @@ from typing import Any
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
-from store.service import SqliteStore
+from store.service import INTAKE, PROMPT, SqliteStore
+
+#: Conversations whose handlers write their state through the store themselves.
+STORE_WRITTEN = frozenset({INTAKE, PROMPT})
 
 
 def _key(key: ConversationKey) -> str:
@@ -36,6 +46,8 @@ class StorePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
         return {_unkey(key): state for key, state in rows.items()}
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        if name in STORE_WRITTEN:
+            return
         await self.store.save_conversation(name, _key(key), None if new_state is None else str(new_state))
 
     # Nothing else is persisted: the store holds the data itself.
