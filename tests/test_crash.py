@@ -3,7 +3,8 @@
 ``python -m bot run`` polls the loopback Bot API in this test's process.
 Sixteen employees go through intake at once (twelve submit, four stop half
 way), and an officer accepts every case card that reaches them, while the
-process is killed at seeded random moments and started again.
+process is killed at seeded random moments and started again (half of the
+kills aimed at random moments just after a Submit tap is acknowledged).
 
 Polling confirms updates to Telegram before they are handled, so a crash
 loses some updates and redelivers others, and a reply may never be sent.
@@ -11,9 +12,11 @@ The simulated people therefore behave like people, not like scripts: they
 act on the newest question the bot shows; when no answer comes in time,
 they tap the same button again, which is harmless (a stale button is
 refused, a repeated Submit returns the same receipt); after typing a text
-they do not type it again (it may have been taken, and would then land in
-the next field) but send /new, which tells them where their draft stands,
-and continue from there.
+they wait for the next question and, without it, do not type the text again
+(it may have been taken, and would then land in the next field) but send
+/new, which tells them where their draft stands, and continue from there.
+A question for a text they already typed, arriving late from a process that
+died, is likewise checked with /new rather than answered again.
 
 Afterwards, with the bot running undisturbed:
 - every receipt an employee saw names a case that exists, once, and is theirs;
@@ -38,6 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.simulator import BotApiSimulator, SimMessage, SimUser
 
@@ -50,6 +54,29 @@ OFFICER = 1001
 NUMBER = re.compile(r"[A-Z]+-\d{4}-\d{6}")
 STEP = re.compile(r"第 (\d)/7 步")
 PATIENCE = 1.5  # seconds a person waits for an answer before trying again
+SUBMIT = "✅ 提交"
+
+
+class _WatchedCalls(list):  # type: ignore[type-arg]
+    def __init__(self, sim: WatchedSimulator) -> None:
+        super().__init__()
+        self.sim = sim
+
+    def append(self, entry: tuple[str, dict, dict]) -> None:  # type: ignore[type-arg]
+        name, params, _ = entry
+        if name == "answerCallbackQuery" and params.get("callback_query_id") in self.sim.submit_taps:
+            self.sim.submit_answered.set()
+        super().append(entry)
+
+
+class WatchedSimulator(BotApiSimulator):
+    """The loopback Bot API, noting the moment the bot acknowledges a Submit tap."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.submit_taps: set[str] = set()
+        self.submit_answered = asyncio.Event()
+        self.calls = _WatchedCalls(self)
 
 
 def _die_with_parent() -> None:
@@ -130,6 +157,7 @@ def asks(message: SimMessage) -> bool:
 
 @dataclass
 class Employee:
+    sim: WatchedSimulator
     user: SimUser
     stop_at: int | None  # the step (3-7) whose question they leave unanswered, or None: submit
     subject: str
@@ -157,7 +185,9 @@ class Employee:
 
     async def tap(self, message: SimMessage, label: str) -> None:
         with contextlib.suppress(AssertionError):  # the message changed under the thumb: look again
-            await self.user.tap(label, message=message)
+            query_id = await self.user.tap(label, message=message)
+            if label == SUBMIT:
+                self.sim.submit_taps.add(query_id)
 
     async def act(self, lost: bool) -> tuple[Callable[[SimMessage], bool], bool]:
         """Do what the screen asks; returns what counts as the answer, and whether a text was typed."""
@@ -184,7 +214,7 @@ class Employee:
             # Only the next question answers a typed text; anything else is an answer to something earlier.
             return (lambda m: state_of(m) in (("step", step + 1), ("draft", 0), ("receipt", 0))), True
         else:
-            label = {1: "工资福利", 5: "跳过", 6: "实名反映", 7: "✅ 提交"}.get(step)
+            label = {1: "工资福利", 5: "跳过", 6: "实名反映", 7: SUBMIT}.get(step)
             if step == 2:
                 label = "第一采油厂" if "第一采油厂" in screen.button_texts else "油田公司"
             await self.tap(screen, label or "")
@@ -237,10 +267,22 @@ async def officer_work(officer: SimUser, until: float, accepted: set[str], stop:
             pass
 
 
-async def killer(bot: BotProcess, rng: random.Random, kills: int) -> None:
-    """Kill the bot at random moments after it came up, and start it again at once."""
-    for _ in range(kills):
-        await asyncio.sleep(rng.uniform(0.05, 0.9))
+async def killer(bot: BotProcess, sim: WatchedSimulator, rng: random.Random, kills: int) -> None:
+    """Kill the bot at random moments and start it again at once.
+
+    Every other kill is aimed: it falls at a random moment in the 30 ms after
+    the bot acknowledged someone's Submit tap, when the case is being stored
+    and the receipt sent, the moment where a lost answer would tempt a
+    second submission. The others fall anywhere in the bot's life.
+    """
+    for n in range(kills):
+        if n % 2:
+            sim.submit_answered.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sim.submit_answered.wait(), 3)
+            await asyncio.sleep(rng.uniform(0, 0.03))
+        else:
+            await asyncio.sleep(rng.uniform(0.05, 0.9))
         await bot.kill()
         await bot.start()
 
@@ -253,13 +295,13 @@ def pending_outbox(db: Path) -> int:
 async def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     db = tmp_path / "crash.db"
-    sim = BotApiSimulator(token=TOKEN)
+    sim = WatchedSimulator(token=TOKEN)
     await sim.start()
     bot = BotProcess(sim, db, tmp_path / "bot.log")
     officer = sim.user(OFFICER, first_name="王", language_code="zh-hans")
     stops = [3, 4, 5, 6, 7, None, None, None, None, None, None, None, None, None, None, None]
     people = [
-        Employee(sim.user(5200 + i, first_name=f"员工{i}", language_code="zh-hans"), stop_at,
+        Employee(sim, sim.user(5200 + i, first_name=f"员工{i}", language_code="zh-hans"), stop_at,
                  subject=f"加班费未发-{i}", details=f"十月加班费至今未发放，工号 {5200 + i}。")
         for i, stop_at in enumerate(stops)
     ]
@@ -270,7 +312,7 @@ async def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
         officer_stop = asyncio.Event()
         officer_task = asyncio.create_task(officer_work(officer, chaos + 60, accepted, officer_stop))
         people_tasks = [asyncio.create_task(p.run(chaos + 30)) for p in people]
-        await killer(bot, rng, KILLS)
+        await killer(bot, sim, rng, KILLS)
         assert bot.kills >= 10
 
         # Undisturbed from here: everybody finishes, the officer catches up, the outbox drains.
@@ -281,7 +323,9 @@ async def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
             f"{p.user.id}:\n" + "\n".join(m.describe() for m in p.user.chat.all_messages[-12:]) for p in unfinished)
         deadline = time.monotonic() + 30
         while len(accepted) < len(submitted) or pending_outbox(db):
-            assert time.monotonic() < deadline, (len(accepted), pending_outbox(db), bot.tail())
+            assert time.monotonic() < deadline, (
+                f"notifications owed were not delivered: the officer could accept {len(accepted)} of"
+                f" {len(submitted)} cases, {pending_outbox(db)} notifications are still unsent\n{bot.tail()}")
             await asyncio.sleep(0.1)
         officer_stop.set()
         await officer_task
@@ -342,3 +386,28 @@ async def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
     assert bot.kills >= KILLS
     # The crashes did hit people mid-conversation (else this test proves little).
     assert sum(p.unanswered for p in people) >= 5, [p.unanswered for p in people]
+
+
+async def test_a_late_flush_of_conversation_states_does_not_put_back_an_older_step(tmp_path: Path) -> None:
+    """PTB flushes a snapshot of conversation states taken before its turn at the database.
+
+    Found by the crash test: the flush wrote "subject" over the "details" step a
+    handler had just saved with the draft; after a SIGKILL the petitioner's
+    details were stored as the subject.
+    """
+    from bot.persistence import StorePersistence
+    from store.org import load_org
+    from store.service import SqliteStore
+    from tests.conftest import draft
+
+    store = await SqliteStore.open(tmp_path / "flush.db", load_org(ORG_FILE))
+    persistence = StorePersistence(store)
+    try:
+        await store.save_draft(5001, "details", draft(details=None), update_id=7)
+        await persistence.update_conversation("intake", (5001,), "subject")  # the stale snapshot
+        await persistence.update_conversation("intake", (5001,), None)
+        assert await persistence.get_conversations("intake") == {(5001,): "details"}
+        saved = await store.get_draft(5001)
+        assert saved is not None and saved.step == "details"
+    finally:
+        await store.close()
