@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.request import BaseRequest
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from bot import commands, jobs, reception_jobs
-from bot.outbox import OutboxSender
+from bot.outbox import OutboxSender, rate_limiter
 from bot.persistence import StorePersistence
 from handlers import employee, intake, limits, prompts, reception, relay, review, staff
 from handlers.common import Deps, remember_user
@@ -52,7 +52,7 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     if paced:
         # Retries are the outbox's job (it persists them); the limiter only paces.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+        builder = builder.rate_limiter(rate_limiter())
     application = (
         builder.token(token)
         .base_url(base_url)
@@ -89,7 +89,19 @@ def build_application(
         await sender.run_once()
 
     job_queue.run_repeating(deliver, interval=OUTBOX_INTERVAL_SECONDS, first=0, name="outbox")
-    store.on_queued = lambda: job_queue.run_once(deliver, 0, name="outbox-now")
+
+    def wake() -> None:
+        if sender.wake():
+            job_queue.run_once(deliver, 0, name="outbox-now")
+
+    async def user_seen(update: object, _context: object) -> None:
+        user = update.effective_user if isinstance(update, Update) else None
+        if user is not None and await sender.user_seen(user.id):
+            wake()
+
+    store.on_queued = wake
+    # First of all: someone the outbox could not reach has written, so try again now.
+    application.add_handler(TypeHandler(Update, user_seen), group=-5)
     reception_jobs.register(application, store)
     jobs.register(application, store)
     return application

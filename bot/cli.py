@@ -1,4 +1,4 @@
-"""``petition-bot`` command line: run, check-config, init, verify-journal, report."""
+"""``petition-bot`` command line: run, demo, check-config, init, verify-journal, report, backup, restore."""
 
 from __future__ import annotations
 
@@ -173,6 +173,34 @@ def cmd_report(args: argparse.Namespace) -> int:
     return asyncio.run(build())
 
 
+def _db_path(args: argparse.Namespace) -> Path:
+    return Path(args.db) if args.db else _settings().db
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, backup
+
+    try:
+        summary = backup(_db_path(args), Path(args.file), force=args.force)
+    except BackupError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"backed up to {summary.describe()}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, restore
+
+    try:
+        summary = restore(Path(args.file), _db_path(args), force=args.force)
+    except BackupError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"restored {summary.describe()}; (re)start the bot now")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="petition-bot", description="Telegram petition (信访) bot for employees and petition officers."
@@ -202,6 +230,16 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of headers and names")
     report.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     report.set_defaults(fn=cmd_report)
+    save = sub.add_parser("backup", help="copy the database consistently, also while the bot runs")
+    save.add_argument("file", help="where to write the copy")
+    save.add_argument("--db", help="default: $PETITION_DB or petitions.db")
+    save.add_argument("--force", action="store_true", help="overwrite an existing backup file")
+    save.set_defaults(fn=cmd_backup)
+    load = sub.add_parser("restore", help="replace the database with a backup (stop the bot first)")
+    load.add_argument("file", help="the backup to restore")
+    load.add_argument("--db", help="default: $PETITION_DB or petitions.db")
+    load.add_argument("--force", action="store_true", help="overwrite an existing or running database")
+    load.set_defaults(fn=cmd_restore)
     return root
 
 

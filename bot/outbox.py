@@ -2,9 +2,23 @@
 
 Rows are read in id order; the first undelivered row of a chat holds back
 that chat's later rows, so a petitioner never reads "decided" before
-"accepted". A 429 waits the retry_after Telegram asks for, network faults
-back off exponentially, and a chat that cannot be reached (the user never
-started the bot, or blocked it) is set aside until the user writes again.
+"accepted". Chats are served concurrently (one worker per chat, a bounded
+number of requests in flight), each paced to one message per
+``chat_interval`` after a short burst of ``chat_burst``, as Telegram asks, and all of them through PTB's rate
+limiter for the bot-wide limit.
+
+Faults: a 429 pauses every outbox send for the retry_after Telegram asks
+(flood control may be bot-wide, and PTB's limiter with ``max_retries=0``
+does not pause the others), 5xx answers, time-outs and other passing errors
+back off exponentially per row, and a chat that cannot be reached (the user
+never started the bot, or blocked it) is set aside until the user writes
+again (:meth:`OutboxSender.user_seen`). A row that cannot even be rendered is
+retried a few times, then set aside, so one bad row never stalls the rest.
+
+Delivery is at least once: a crash between Telegram's answer and
+``mark_sent``, or a time-out after Telegram did deliver, sends the message
+again on the next pass. Nothing can make that exactly once, since the Bot
+API has no idempotency key.
 
 Every message sent about a case (a case card, a relayed text, a notice to the
 petitioner) is recorded with its case, so that a Telegram reply to it can be
@@ -15,10 +29,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import warnings
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter
+from telegram.warnings import PTBDeprecationWarning
 
 from handlers.notifications import Outgoing, render
 from store.models import Attachment, OutboxItem
@@ -26,7 +46,24 @@ from store.base import Store
 
 log = logging.getLogger(__name__)
 
+BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 300.0
+#: Telegram: "avoid sending more than one message per second" to one chat; a
+#: short burst (a case card and its files) is tolerated, then one per second.
+CHAT_INTERVAL_SECONDS = 1.0
+CHAT_BURST = 4
+#: A row whose rendering keeps failing is set aside after this many attempts.
+POISON_ATTEMPTS = 5
+#: Bot-wide pace: Telegram allows about 30 messages per second. PTB's limiter
+#: is a leaky bucket whose capacity equals ``max_rate``; with the defaults (30
+#: per 1 s) it lets a burst of 30 through and then 30 more in the same second.
+#: A capacity of one message every 1/28 s keeps every sliding second under 30.
+OVERALL_PER_SECOND = 28
+#: Groups: 20 messages per minute. A leaky bucket of 5 that drains one every
+#: 4 s lets a few notices out at once and never more than 5 + 15 in any minute.
+GROUP_BURST = 5
+GROUP_INTERVAL_SECONDS = 4.0
+
 SENDERS = {
     "photo": "send_photo",
     "document": "send_document",
@@ -41,75 +78,255 @@ SENDERS = {
 REPLYABLE_KINDS = frozenset({"case_card", "staff_event", "petitioner_event"})
 
 
-def backoff(attempts: int) -> float:
-    return min(2.0 ** attempts, BACKOFF_MAX_SECONDS)
+class FloodAwareRateLimiter(AIORateLimiter):
+    """PTB's limiter, plus: after a 429 no request leaves until retry_after has passed.
+
+    With ``max_retries=0`` PTB's limiter passes a 429 straight to the caller,
+    while requests already queued behind it go out at once and prolong the
+    flood ban. Here every request waits, after taking its turn in the limiter
+    and before it is sent, until the pause Telegram asked for is over.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._resume_at = 0.0
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        async def after_pause(*a: Any, **kw: Any) -> Any:
+            while (wait := self._resume_at - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            return await callback(*a, **kw)
+
+        try:
+            return await super().process_request(after_pause, args, kwargs, endpoint, data, rate_limit_args)
+        except RetryAfter as error:
+            self._resume_at = max(self._resume_at, time.monotonic() + _retry_after(error))
+            raise
+
+
+def rate_limiter() -> AIORateLimiter:
+    """PTB's limiter, paced so that bursts never exceed Telegram's sliding limits.
+
+    Retries are the outbox's job (it persists them), so the limiter only paces.
+    """
+    return FloodAwareRateLimiter(
+        overall_max_rate=1,
+        overall_time_period=1 / OVERALL_PER_SECOND,
+        group_max_rate=GROUP_BURST,
+        group_time_period=GROUP_BURST * GROUP_INTERVAL_SECONDS,
+        max_retries=0,
+    )
+
+
+def backoff(attempts: int, base: float = BACKOFF_BASE_SECONDS) -> float:
+    """Seconds to wait after the ``attempts``-th failed attempt (0-based): 1, 2, 4, … 300."""
+    return min(base * 2.0 ** min(attempts, 30), BACKOFF_MAX_SECONDS)
+
+
+def _seconds(delay: object) -> float:
+    return delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)  # type: ignore[arg-type, union-attr]
+
+
+def _retry_after(error: RetryAfter) -> float:
+    """Seconds Telegram asked to wait (PTB 22 warns that the attribute becomes a timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        return _seconds(error.retry_after)
+
+
+class _Paused(Exception):
+    """A 429 elsewhere paused the outbox; this message was not attempted."""
 
 
 class OutboxSender:
-    def __init__(self, store: Store, bot: Bot, batch: int = 200) -> None:
+    def __init__(
+        self,
+        store: Store,
+        bot: Bot,
+        *,
+        batch: int = 500,
+        per_chat: int = 5,
+        concurrency: int = 8,
+        chat_interval: float = CHAT_INTERVAL_SECONDS,
+        chat_burst: int = CHAT_BURST,
+        backoff_base: float = BACKOFF_BASE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.bot = bot
         self.batch = batch
+        self.per_chat = per_chat
+        self.concurrency = concurrency
+        self.chat_interval = chat_interval
+        self.chat_burst = max(1, chat_burst)
+        self.backoff_base = backoff_base
+        self._monotonic = monotonic
         self._lock = asyncio.Lock()
+        self._paused_until = 0.0
+        # Per chat, when its sends so far would be over at one per interval (GCRA).
+        self._next_send: dict[int, float] = {}
+        self._unreachable: set[int] | None = None  # chats with rows set aside
+        self._wanted = False
+
+    # ------------------------------------------------------------- wake-ups
+
+    def wake(self) -> bool:
+        """Ask for a pass soon. True if the caller should schedule one.
+
+        Called after every commit that queued notifications; a pass already
+        running looks again before it ends, so a burst of commits costs one
+        extra pass, not one pass each.
+        """
+        if self._wanted:
+            return False
+        self._wanted = True
+        return True
+
+    async def user_seen(self, user_id: int) -> bool:
+        """The user wrote to the bot: notifications set aside as unreachable get another chance."""
+        if self._unreachable is None:
+            self._unreachable = set(await self.store.unreachable_chats())
+        if user_id not in self._unreachable:
+            return False
+        self._unreachable.discard(user_id)
+        return await self.store.requeue_failed(user_id) > 0
+
+    # ---------------------------------------------------------------- passes
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left of a pause Telegram asked for with a 429."""
+        return max(0.0, self._paused_until - self._monotonic())
 
     async def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were completed."""
         async with self._lock:
-            now = self.store.clock.now()
-            held: set[int] = set()
-            done = 0
-            for item in await self.store.pending_notifications(self.batch):
-                if item.chat_id in held:
-                    continue
-                held.add(item.chat_id)  # later rows of this chat wait for this one
-                if item.due_at > now:
-                    continue
-                if await self._deliver(item):
-                    held.discard(item.chat_id)
-                    done += 1
-            return done
+            total = 0
+            while True:
+                self._wanted = False
+                if self.paused_for > 0:
+                    return total
+                done, more = await self._pass()
+                total += done
+                if not (self._wanted or (more and done)):
+                    return total
 
-    async def _deliver(self, item: OutboxItem) -> bool:
+    async def _pass(self) -> tuple[int, bool]:
+        now = self._monotonic()
+        self._next_send = {chat: at for chat, at in self._next_send.items() if at > now}
+        rows = await self.store.pending_notifications(self.batch, per_chat=self.per_chat)
+        by_chat: dict[int, list[OutboxItem]] = {}
+        for item in rows:
+            by_chat.setdefault(item.chat_id, []).append(item)
+        slots = asyncio.Semaphore(self.concurrency)
+        results = await asyncio.gather(
+            *(self._serve_chat(items, slots) for items in by_chat.values())
+        )
+        more = len(rows) >= self.batch or any(
+            len(items) >= self.per_chat and done == len(items)
+            for items, done in zip(by_chat.values(), results)
+        )
+        return sum(results), more
+
+    async def _serve_chat(self, items: list[OutboxItem], slots: asyncio.Semaphore) -> int:
+        """Deliver one chat's rows in order, stopping at the first that is not done."""
+        done = 0
+        for item in items:
+            if item.due_at > self.store.clock.now() or self.paused_for > 0:
+                break
+            if not await self._deliver(item, slots):
+                break
+            done += 1
+        return done
+
+    async def _deliver(self, item: OutboxItem, slots: asyncio.Semaphore) -> bool:
+        """Send one row; True when it is finished with (sent or set aside)."""
         try:
             messages = await render(item, self.store)
+        except Exception as error:  # noqa: BLE001 - a bad row must not stall the outbox
+            log.exception("notification %s could not be rendered", item.id)
+            if item.attempts + 1 >= POISON_ATTEMPTS:
+                await self.store.mark_failed(item.id, f"render: {error!r}")
+                return True
+            await self.store.mark_retry(item.id, backoff(item.attempts, self.backoff_base), f"render: {error!r}")
+            return False
+        try:
             for index, message in enumerate(messages):
                 if index < item.progress:
                     continue
-                sent = await self._send(item.chat_id, message)
+                await self._pace(item.chat_id)
+                async with slots:
+                    if self.paused_for > 0:
+                        raise _Paused
+                    sent = await self._send(item.chat_id, message)
+                now = self._monotonic()
+                self._next_send[item.chat_id] = max(self._next_send.get(item.chat_id, now), now) + self.chat_interval
                 if item.case_id is not None and item.kind in REPLYABLE_KINDS and item.chat_id > 0:
                     await self.store.remember_messages(item.chat_id, [sent.message_id], item.case_id)
                 if len(messages) > 1:
                     await self.store.mark_progress(item.id, index + 1)
+        except _Paused:
+            return False
         except RetryAfter as error:
-            delay = error.retry_after
-            seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+            seconds = _retry_after(error)
+            self._paused_until = max(self._paused_until, self._monotonic() + seconds)
             await self.store.mark_retry(item.id, seconds, f"429 retry after {seconds}s")
             return False
         except Forbidden as error:
             log.warning("chat %s unreachable, notification %s set aside: %s", item.chat_id, item.id, error)
-            await self.store.mark_failed(item.id, f"forbidden: {error}")
+            await self._set_aside(item, f"forbidden: {error}")
+            return True
+        except ChatMigrated as error:
+            log.error("chat %s is now %s: update the organisation file", item.chat_id, error.new_chat_id)
+            await self._set_aside(item, f"migrated to {error.new_chat_id}")
             return True
         except BadRequest as error:
             if "chat not found" in str(error).lower():
-                await self.store.mark_failed(item.id, f"unreachable: {error}")
+                await self._set_aside(item, f"unreachable: {error}")
                 return True
             log.error("notification %s refused by the Bot API: %s", item.id, error)
             await self.store.mark_failed(item.id, f"bad request: {error}")
             return True
-        except (TimedOut, NetworkError) as error:
-            await self.store.mark_retry(item.id, backoff(item.attempts), f"network: {error}")
+        except TelegramError as error:  # TimedOut, NetworkError (5xx), anything passing
+            delay = backoff(item.attempts, self.backoff_base)
+            log.info("notification %s failed (%s), retry in %.1fs", item.id, error, delay)
+            await self.store.mark_retry(item.id, delay, f"{type(error).__name__}: {error}")
             return False
         await self.store.mark_sent(item.id)
         return True
 
+    async def _pace(self, chat_id: int) -> None:
+        """Wait until ``chat_id`` may receive: ``chat_burst`` at once, then one per interval."""
+        allowance = (self.chat_burst - 1) * self.chat_interval
+        wait = self._next_send.get(chat_id, 0.0) - allowance - self._monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if self.paused_for > 0:
+            raise _Paused
+
+    async def _set_aside(self, item: OutboxItem, reason: str) -> None:
+        await self.store.mark_failed(item.id, reason)
+        if self._unreachable is not None:
+            self._unreachable.add(item.chat_id)
+
     async def _send(self, chat_id: int, message: Outgoing) -> Message:
         if message.attachment is not None:
-            return await self._send_file(chat_id, message.attachment)
+            return await self._send_file(chat_id, message.attachment, message.text)
         assert message.text is not None
         return await self.bot.send_message(
             chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=message.markup
         )
 
-    async def _send_file(self, chat_id: int, attachment: Attachment) -> Message:
+    async def _send_file(self, chat_id: int, attachment: Attachment, caption: str | None) -> Message:
         method = getattr(self.bot, SENDERS.get(attachment.kind, "send_document"))
-        return await method(chat_id, attachment.file_id)
+        if attachment.kind == "video_note":  # round videos take no caption
+            return await method(chat_id, attachment.file_id)
+        return await method(chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML)

@@ -42,6 +42,14 @@ PETITIONER_TEXTS = {
 HEADERS = {"submit": "staff.new_case", "transfer": "staff.transferred_case", "assign": "staff.assigned_case"}
 
 
+def _files(lang: str, number: str, files: list[Attachment]) -> list[Outgoing]:
+    """Files re-sent by their Telegram file_id, each captioned with its case and place."""
+    return [
+        Outgoing(attachment=a, text=t(lang, "staff.attachment_caption", number=number, n=n, total=len(files)))
+        for n, a in enumerate(files, start=1)
+    ]
+
+
 async def render(item: OutboxItem, store: Store) -> list[Outgoing]:
     """The messages that deliver ``item``; empty if there is nothing left to say."""
     if item.kind.startswith(("rv_", "ld_")):
@@ -64,7 +72,7 @@ async def render(item: OutboxItem, store: Store) -> list[Outgoing]:
             lang, case.number, available_actions(case.status, role), canned=bool(org.canned_replies)
         )
         if event is not None and event.action == "submit":
-            out += [Outgoing(attachment=a) for a in files]
+            out += _files(lang, case.number, files)
         return out
     if item.kind == "group_new_case":
         return [Outgoing(text=t(lang, "staff.group_new_case", number=case.number,
@@ -107,7 +115,7 @@ async def render(item: OutboxItem, store: Store) -> list[Outgoing]:
         else:
             out = [Outgoing(text=t(lang, "employee.staff_files_added", number=case.number, count=len(files)))]
         out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_staff"))
-        return out + [Outgoing(attachment=a) for a in files]
+        return out + _files(lang, case.number, files)
     return []
 
 

@@ -264,8 +264,10 @@ class Store(Protocol):
         """An officer's queue: open cases in scope, nearest deadline first."""
         ...
 
-    async def pending_notifications(self, limit: int = 100) -> list[OutboxItem]:
-        """Unsent notifications in order; the sender keeps per-chat order itself."""
+    async def pending_notifications(
+        self, limit: int = 100, per_chat: int | None = None
+    ) -> list[OutboxItem]:
+        """Unsent notifications in order, at most ``per_chat`` of each chat; the sender keeps per-chat order."""
         ...
 
     async def petitioner_case(self, user_id: int, number: str) -> PetitionerView:
@@ -407,6 +409,10 @@ class Store(Protocol):
 
     async def transfer_to(self, actor: Actor, number: str, where_and_reason: str) -> Case:
         """/transfer: the unit (id or name) at the start of the text, the reason after it."""
+        ...
+
+    async def unreachable_chats(self) -> list[int]:
+        """Chats whose notifications were set aside because Telegram could not reach them."""
         ...
 
     async def upcoming_sessions(self, limit: int = 20) -> list[Session]:

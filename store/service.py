@@ -495,6 +495,8 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
                 changes["accepted_at"] = iso(now)
                 due = local_date(now, self.tz) + timedelta(days=self.org.deadlines.handle_days)
                 changes["answer_due"] = due.isoformat()
+                # The notice says the due date of this moment, even if sent after an extension.
+                data = {"answer_due": changes["answer_due"]}
                 if case.assignee_id is None and actor.role is not ActorRole.PETITIONER:
                     changes["assignee_id"] = actor.id
             elif action is Action.EXTEND:
@@ -671,15 +673,31 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
             for staff_id in targets:
                 await self._queue(conn, staff_id, "staff_event", case.id, event_id)
 
-    async def pending_notifications(self, limit: int = 100) -> list[OutboxItem]:
-        """Unsent notifications in order; the sender keeps per-chat order itself."""
+    async def pending_notifications(
+        self, limit: int = 100, per_chat: int | None = None
+    ) -> list[OutboxItem]:
+        """Unsent notifications in order; the sender keeps per-chat order itself.
+
+        ``per_chat`` takes only the first rows of each chat, so one chat's
+        backlog cannot crowd every other chat out of the batch.
+        """
+        pending = "SELECT * FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+        if per_chat is not None:
+            pending = (
+                "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY chat_id ORDER BY id)"
+                f" AS nth FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL) WHERE nth <= {int(per_chat)}"
+            )
+        async with self.db.read() as conn:
+            async with conn.execute(pending + " ORDER BY id LIMIT ?", (limit,)) as cur:
+                return [row_to_model(OutboxItem, row) async for row in cur]
+
+    async def unreachable_chats(self) -> list[int]:
+        """Chats whose notifications were set aside because Telegram could not reach them."""
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT * FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
-                " ORDER BY id LIMIT ?",
-                (limit,),
+                "SELECT DISTINCT chat_id FROM outbox WHERE failed_at IS NOT NULL AND sent_at IS NULL"
             ) as cur:
-                return [row_to_model(OutboxItem, row) async for row in cur]
+                return [row[0] async for row in cur]
 
     async def mark_sent(self, item_id: int) -> None:
         async with self.db.transaction() as conn:

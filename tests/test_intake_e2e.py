@@ -211,7 +211,8 @@ async def test_attachments_of_every_kind_en(tmp_path: Path) -> None:
 
         card = await officer.wait_for(number)
         assert "10" in card.plain_text
-        await officer.wait_for(predicate=lambda _: sum(m.kind != "text" for m in officer.messages) == 10)
+        # One message a second to a chat after a short burst, as Telegram asks: give the files time.
+        await officer.wait_for(predicate=lambda _: sum(m.kind != "text" for m in officer.messages) == 10, timeout=20)
         kinds = [m.kind for m in officer.messages if m.kind != "text"]
         assert kinds == ["photo", "document", "voice", "video"] + ["photo"] * 6
         assert api_errors(bot.sim) == []

@@ -169,7 +169,7 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         assert "张三" in card.plain_text and "十月加班费未发放" in card.plain_text
         assert card.button_texts == ["受理", "不予受理", "由我办理", "分派", "回复信访人", "内部备注", "转交"]
         # The staff group hears of it in one line, without the petitioner's name or the subject.
-        notice = await bot.sim.user(1001).in_chat(group).wait_for(number)
+        notice = await bot.sim.user(1001).in_chat(group).wait_for(number, after=0)
         assert "张三" not in notice.plain_text and "加班费" not in notice.plain_text
         assert len(group.messages) == 1
 
