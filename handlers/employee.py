@@ -38,6 +38,13 @@ async def start(update: Update, context: Context) -> None:
     await send(update, context, t(lang, "start.greeting", name=user.first_name, org=org_name))
 
 
+async def my_id(update: Update, context: Context) -> None:
+    """/myid: staff tell the administrator their Telegram id this way (it is never logged)."""
+    user = update.effective_user
+    assert user is not None
+    await send(update, context, t(await lang_of(update, context), "employee.my_id", id=user.id))
+
+
 async def help_command(update: Update, context: Context) -> None:
     user = update.effective_user
     assert user is not None
@@ -235,6 +242,7 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("start", start, filters=private),
         CommandHandler("help", help_command),
+        CommandHandler("myid", my_id, filters=private),
         CommandHandler("language", language, filters=private),
         CommandHandler("mycases", my_cases, filters=private),
         CommandHandler("status", status, filters=private),

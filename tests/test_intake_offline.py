@@ -121,3 +121,11 @@ async def test_submit_twice_creates_one_case(app: tuple[Application, OfflineRequ
     assert request.last_to(USER).text == first
     _, total = await store.cases_of_petitioner(USER)
     assert total == 1
+
+
+async def test_myid_tells_the_user_their_telegram_id(app: tuple[Application, OfflineRequest]) -> None:
+    application, request = app
+    await feed(application, Updates(4242001).text("/myid"))
+    assert "<code>4242001</code>" in request.last_to(4242001).text
+    await feed(application, Updates(4242002, language_code="en").text("/myid"))
+    assert request.last_to(4242002).text.startswith("Your Telegram id: <code>4242002</code>")
