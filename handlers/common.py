@@ -3,22 +3,48 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
+from telegram.ext import ContextTypes, ConversationHandler, filters
+from telegram.warnings import PTBUserWarning
 
 from handlers.i18n import Html, language_for, t
-from store.errors import StoreError
-from store.org import Organization
 from store.base import Store
+from store.errors import StoreError
+from store.models import Actor
+from store.org import Organization
 
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
+
+PRIVATE = filters.ChatType.PRIVATE
+# Typed text (not a command, not an edit) in a private chat.
+PRIVATE_TEXT = filters.TEXT & ~filters.COMMAND & PRIVATE & filters.UpdateType.MESSAGE
+# A file the petitioner may attach, in a private chat.
+PRIVATE_FILES = (
+    filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.AUDIO
+    | filters.VIDEO_NOTE
+) & PRIVATE & filters.UpdateType.MESSAGE
+
+
+def user_conversation(name: str, **handlers: Any) -> ConversationHandler:
+    """A persistent conversation per user: one at a time, whatever message a button is on.
+
+    Per user on purpose: the buttons of any of the user's messages belong to
+    their one conversation, so PTB's per_message hint does not apply.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+        return ConversationHandler(
+            name=name, persistent=True, allow_reentry=True, per_chat=False, per_user=True, **handlers
+        )
 
 
 @dataclass
@@ -125,3 +151,22 @@ async def answer_query(update: Update, text: str | None = None, alert: bool = Fa
         await query.answer(text, show_alert=alert)
     except BadRequest as error:
         log.debug("callback answer failed: %s", error)
+
+
+async def staff_caller(update: Update, context: Context) -> tuple[Actor, str] | None:
+    """The caller as staff in a private chat, or None after saying why not."""
+    user = update.effective_user
+    assert user is not None
+    lang = await lang_of(update, context)
+    actor = deps(context).store.actor(user.id)
+    if not actor.is_staff:
+        await answer_query(update)
+        await send(update, context, t(lang, "staff.not_staff"))
+        return None
+    chat = update.effective_chat
+    if chat is not None and chat.type != "private":
+        # Case work shows personal data: never in a group, not even the staff group.
+        await answer_query(update)
+        await send(update, context, t(lang, "common.private_only"))
+        return None
+    return actor, lang

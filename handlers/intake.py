@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-import warnings
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
-from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import (
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.constants import ParseMode
-from telegram.warnings import PTBUserWarning
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -30,7 +34,19 @@ from telegram.ext import (
 )
 
 from handlers import keyboards as kb
-from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
+from handlers.common import (
+    PRIVATE,
+    PRIVATE_FILES,
+    PRIVATE_TEXT,
+    Context,
+    answer_query,
+    deps,
+    error_text,
+    lang_of,
+    send,
+    show,
+    user_conversation,
+)
 from handlers.i18n import LANGUAGES, Html, t
 from handlers.render import draft_summary, unit_path
 from store.errors import StoreError
@@ -622,61 +638,49 @@ async def on_stale_button(update: Update, context: Context) -> str | None:
 
 
 def build() -> ConversationHandler:
-    private = filters.ChatType.PRIVATE
-    text = filters.TEXT & ~filters.COMMAND & private & filters.UpdateType.MESSAGE
-    media = (
-        filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.AUDIO
-        | filters.VIDEO_NOTE
-    ) & private & filters.UpdateType.MESSAGE
+    private, text = PRIVATE, PRIVATE_TEXT
+    media = PRIVATE_FILES
     back = CallbackQueryHandler(on_back, pattern=r"^in:back$")
-    # Conversations are per user on purpose: buttons of any message of the
-    # user's belong to their one conversation, so PTB's per_message hint does not apply.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        return ConversationHandler(
-            name=NAME,
-            persistent=True,
-            allow_reentry=True,
-            per_chat=False,
-            per_user=True,
-            entry_points=[
-                CommandHandler("new", new, filters=private),
-                CallbackQueryHandler(resume, pattern=r"^in:cont$"),
-                CallbackQueryHandler(restart, pattern=r"^in:restart$"),
+    return user_conversation(
+        NAME,
+        entry_points=[
+            CommandHandler("new", new, filters=private),
+            CallbackQueryHandler(resume, pattern=r"^in:cont$"),
+            CallbackQueryHandler(restart, pattern=r"^in:restart$"),
+        ],
+        states={
+            CATEGORY: [CallbackQueryHandler(on_category, pattern=r"^in:cat:"), back],
+            UNIT: [CallbackQueryHandler(on_unit, pattern=r"^in:(unit|here):"), back],
+            SUBJECT: [MessageHandler(text, on_subject), back],
+            DETAILS: [MessageHandler(text, on_details), back],
+            ATTACHMENTS: [
+                MessageHandler(media, on_attachment),
+                CallbackQueryHandler(on_attachments_done, pattern=r"^in:done$"),
+                back,
             ],
-            states={
-                CATEGORY: [CallbackQueryHandler(on_category, pattern=r"^in:cat:"), back],
-                UNIT: [CallbackQueryHandler(on_unit, pattern=r"^in:(unit|here):"), back],
-                SUBJECT: [MessageHandler(text, on_subject), back],
-                DETAILS: [MessageHandler(text, on_details), back],
-                ATTACHMENTS: [
-                    MessageHandler(media, on_attachment),
-                    CallbackQueryHandler(on_attachments_done, pattern=r"^in:done$"),
-                    back,
-                ],
-                IDENTITY: [CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf|phone)$"), back],
-                PHONE: [
-                    MessageHandler(filters.CONTACT & private & filters.UpdateType.MESSAGE, on_contact),
-                    MessageHandler(text, on_phone_text),
-                    CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf)$"),
-                    back,
-                ],
-                REVIEW: [
-                    CallbackQueryHandler(on_submit, pattern=r"^in:submit:"),
-                    CallbackQueryHandler(on_edit, pattern=r"^in:edit:"),
-                ],
-                PEOPLE: [MessageHandler(text, on_people), back],
-                DESIRED: [MessageHandler(text, on_desired), back],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                CallbackQueryHandler(cancel, pattern=r"^in:cancel$"),
-                CallbackQueryHandler(resume, pattern=r"^in:cont$"),
-                CallbackQueryHandler(restart, pattern=r"^in:restart$"),
-                CallbackQueryHandler(on_stale_button, pattern=r"^in:"),
-                MessageHandler(filters.ALL & private, on_unexpected),
+            IDENTITY: [CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf|phone)$"), back],
+            PHONE: [
+                MessageHandler(filters.CONTACT & private & filters.UpdateType.MESSAGE, on_contact),
+                MessageHandler(text, on_phone_text),
+                CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf)$"),
+                back,
             ],
-        )
+            REVIEW: [
+                CallbackQueryHandler(on_submit, pattern=r"^in:submit:"),
+                CallbackQueryHandler(on_edit, pattern=r"^in:edit:"),
+            ],
+            PEOPLE: [MessageHandler(text, on_people), back],
+            DESIRED: [MessageHandler(text, on_desired), back],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CallbackQueryHandler(cancel, pattern=r"^in:cancel$"),
+            CallbackQueryHandler(resume, pattern=r"^in:cont$"),
+            CallbackQueryHandler(restart, pattern=r"^in:restart$"),
+            CallbackQueryHandler(on_stale_button, pattern=r"^in:"),
+            MessageHandler(filters.ALL & private, on_unexpected),
+        ],
+    )
 
 
 def submit_outside_conversation() -> CallbackQueryHandler:

@@ -12,24 +12,38 @@ which checks the choice and names it in the question.
 
 from __future__ import annotations
 
-import warnings
-
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import ForceReply, Update
 from telegram.constants import ParseMode
-from telegram.warnings import PTBUserWarning
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from handlers import employee
-from handlers.common import Context, answer_query, deps, error_text, lang_of, send
+from handlers.common import (
+    PRIVATE,
+    PRIVATE_FILES,
+    PRIVATE_TEXT,
+    Context,
+    answer_query,
+    deps,
+    error_text,
+    lang_of,
+    send,
+    user_conversation,
+)
 from handlers.i18n import t
+from store.base import Store
 from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Decision
 from store.org import Organization
-from store.base import Store
 from store.workflow import Action
 
 NAME = "prompt"
@@ -211,33 +225,21 @@ async def not_text(update: Update, context: Context) -> None:
 
 
 def build() -> ConversationHandler:
-    private = filters.ChatType.PRIVATE
-    text = filters.TEXT & ~filters.COMMAND & private & filters.UpdateType.MESSAGE
-    files = (
-        filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.AUDIO
-        | filters.VIDEO_NOTE
-    ) & private & filters.UpdateType.MESSAGE
+    private, text = PRIVATE, PRIVATE_TEXT
+    files = PRIVATE_FILES
     kinds = "|".join(PROMPTS)
-    # Conversations are per user on purpose: buttons of any message of the
-    # user's belong to their one conversation, so PTB's per_message hint does not apply.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        return ConversationHandler(
-            name=NAME,
-            persistent=True,
-            allow_reentry=True,
-            per_chat=False,
-            per_user=True,
-            entry_points=[CallbackQueryHandler(begin, pattern=rf"^pr:({kinds}):")],
-            states={
-                kind: [MessageHandler(text | files if prompt.receive else text, answer)]
-                for kind, prompt in PROMPTS.items()
-            },
-            fallbacks=[
-                CallbackQueryHandler(finish, pattern=r"^pr:end$"),
-                CommandHandler("cancel", cancel),
-                MessageHandler(filters.COMMAND & private, leave_for_command),
-                MessageHandler(private & filters.UpdateType.MESSAGE, not_text),
-            ],
-        )
+    return user_conversation(
+        NAME,
+        entry_points=[CallbackQueryHandler(begin, pattern=rf"^pr:({kinds}):")],
+        states={
+            kind: [MessageHandler(text | files if prompt.receive else text, answer)]
+            for kind, prompt in PROMPTS.items()
+        },
+        fallbacks=[
+            CallbackQueryHandler(finish, pattern=r"^pr:end$"),
+            CommandHandler("cancel", cancel),
+            MessageHandler(filters.COMMAND & private, leave_for_command),
+            MessageHandler(private & filters.UpdateType.MESSAGE, not_text),
+        ],
+    )
 

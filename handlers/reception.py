@@ -17,18 +17,34 @@ from __future__ import annotations
 
 import html
 import re
-import warnings
 from datetime import date, datetime, time, timedelta
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
-from telegram.warnings import PTBUserWarning
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from handlers import keyboards as kb
-from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
+from handlers.common import (
+    PRIVATE,
+    PRIVATE_TEXT,
+    Context,
+    answer_query,
+    deps,
+    error_text,
+    lang_of,
+    send,
+    show,
+    user_conversation,
+)
 from handlers.i18n import Html, t
 from handlers.render import split_text, unit_path
+from store.base import Store
 from store.errors import StoreError
 from store.models import Actor, OutboxItem
 from store.org import RECEPTION_PLACE_MAX, Organization
@@ -45,7 +61,6 @@ from store.reception import (
     hhmm,
     parse_hhmm,
 )
-from store.base import Store
 
 NAME = "reception"
 
@@ -831,36 +846,28 @@ async def not_text(update: Update, context: Context) -> None:
 
 
 def build() -> ConversationHandler:
-    private = filters.ChatType.PRIVATE
-    text = filters.TEXT & ~filters.COMMAND & private & filters.UpdateType.MESSAGE
-    # Per user on purpose (like intake): the buttons of any of the user's messages belong to their one conversation.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        return ConversationHandler(
-            name=NAME,
-            persistent=True,
-            allow_reentry=True,
-            per_chat=False,
-            per_user=True,
-            entry_points=[
-                CommandHandler("reception", cmd_reception, filters=private),
-                CommandHandler("reception_add", cmd_add, filters=private),
-                CommandHandler("reception_list", cmd_list, filters=private),
-                CallbackQueryHandler(on_button, pattern=r"^rc:"),
-            ],
-            states={
-                TOPIC: [MessageHandler(text, on_topic)],
-                PLACE: [MessageHandler(text, on_place)],
-                DATE: [MessageHandler(text, on_date)],
-                OUTCOME: [MessageHandler(text, on_outcome)],
-                REASON: [MessageHandler(text, on_reason)],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                MessageHandler(filters.COMMAND & private & filters.UpdateType.MESSAGE, leave_for_command),
-                MessageHandler(private & filters.UpdateType.MESSAGE, not_text),
-            ],
-        )
+    private, text = PRIVATE, PRIVATE_TEXT
+    return user_conversation(
+        NAME,
+        entry_points=[
+            CommandHandler("reception", cmd_reception, filters=private),
+            CommandHandler("reception_add", cmd_add, filters=private),
+            CommandHandler("reception_list", cmd_list, filters=private),
+            CallbackQueryHandler(on_button, pattern=r"^rc:"),
+        ],
+        states={
+            TOPIC: [MessageHandler(text, on_topic)],
+            PLACE: [MessageHandler(text, on_place)],
+            DATE: [MessageHandler(text, on_date)],
+            OUTCOME: [MessageHandler(text, on_outcome)],
+            REASON: [MessageHandler(text, on_reason)],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            MessageHandler(filters.COMMAND & private & filters.UpdateType.MESSAGE, leave_for_command),
+            MessageHandler(private & filters.UpdateType.MESSAGE, not_text),
+        ],
+    )
 
 
 __all__ = ["build", "notice", "pack", "parse_day"]

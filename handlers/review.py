@@ -21,14 +21,30 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers import keyboards as kb
 from handlers import reports
-from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
+from handlers.common import (
+    Context,
+    answer_query,
+    deps,
+    error_text,
+    lang_of,
+    send,
+    show,
+    staff_caller,
+)
 from handlers.i18n import Html, language_for, t
 from handlers.prompts import PROMPTS, Perform, Prompt
-from handlers.render import category_name, day, moment, split_text, status_name, unit_name
+from handlers.render import (
+    category_name,
+    day,
+    moment,
+    split_text,
+    status_name,
+    unit_name,
+)
+from store.base import Store
 from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Decision, OutboxItem
 from store.review import CONTENT, Rating
-from store.base import Store
 
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
 
@@ -173,21 +189,11 @@ async def stale(update: Update, context: Context) -> None:
 
 # ------------------------------------------------------------ staff commands
 
-async def _staff(update: Update, context: Context) -> tuple[Actor, str] | None:
-    user = update.effective_user
-    assert user is not None
-    lang = await lang_of(update, context)
-    actor = deps(context).store.actor(user.id)
-    if not actor.is_staff:
-        await answer_query(update)
-        await send(update, context, t(lang, "staff.not_staff"))
-        return None
-    return actor, lang
 
 
 async def review_command(update: Update, context: Context) -> None:
     """/review <number> support|explain|reject <opinion>: the review or re-review opinion."""
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
@@ -207,7 +213,7 @@ async def review_command(update: Update, context: Context) -> None:
 
 async def history(update: Update, context: Context) -> None:
     """/history <number>: the petitioner's cases the caller may see (repeat petitions)."""
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
@@ -231,7 +237,7 @@ async def history(update: Update, context: Context) -> None:
 
 
 async def alerts(update: Update, context: Context) -> None:
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
@@ -266,7 +272,7 @@ async def alerts(update: Update, context: Context) -> None:
 
 
 async def on_ack(update: Update, context: Context) -> None:
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
@@ -296,7 +302,7 @@ def _unit_and_period(args: list[str]) -> tuple[str | None, str | None]:
 
 async def stats(update: Update, context: Context) -> None:
     """/stats [unit] [period]: the indicators per unit, then the monthly trend as a chart."""
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
@@ -323,7 +329,7 @@ async def stats(update: Update, context: Context) -> None:
 
 async def export(update: Update, context: Context) -> None:
     """/export [period] [unit]: an .xlsx with the cases and the indicators."""
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller

@@ -18,7 +18,17 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers import keyboards as kb
 from handlers import staff_work as menus
-from handlers.common import Context, Deps, answer_query, deps, error_text, lang_of, send, show
+from handlers.common import (
+    Context,
+    Deps,
+    answer_query,
+    deps,
+    error_text,
+    lang_of,
+    send,
+    show,
+    staff_caller,
+)
 from handlers.i18n import Html, t
 from handlers.render import case_card, moment, split_text, status_name, unit_path
 from store.errors import StoreError
@@ -35,7 +45,6 @@ DECISIONS = {
     "reject": Decision.REJECT, "不予支持": Decision.REJECT, "不支持": Decision.REJECT,
 }
 
-_staff = menus.staff_caller
 done_text = menus.done_text
 
 
@@ -106,7 +115,7 @@ async def on_card_button(update: Update, context: Context) -> None:
     if verb not in ("acc", "open", "me"):
         await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
         return
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     if verb == "acc":
@@ -122,7 +131,7 @@ async def on_card_button(update: Update, context: Context) -> None:
 
 
 async def accept(update: Update, context: Context) -> None:
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     words = _words(update, 1)
@@ -133,7 +142,7 @@ async def accept(update: Update, context: Context) -> None:
 
 
 async def decline(update: Update, context: Context) -> None:
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     words = _words(update, 2)
@@ -144,7 +153,7 @@ async def decline(update: Update, context: Context) -> None:
 
 
 async def assign(update: Update, context: Context) -> None:
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     words = _words(update, 2)
@@ -159,7 +168,7 @@ async def assign(update: Update, context: Context) -> None:
 
 
 async def reply(update: Update, context: Context) -> None:
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     words = _words(update, 2)
@@ -173,7 +182,7 @@ async def reply(update: Update, context: Context) -> None:
 
 
 async def note(update: Update, context: Context) -> None:
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     words = _words(update, 2)
@@ -184,7 +193,7 @@ async def note(update: Update, context: Context) -> None:
 
 
 async def extend(update: Update, context: Context) -> None:
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     lang = caller[1]
@@ -201,7 +210,7 @@ async def extend(update: Update, context: Context) -> None:
 
 
 async def decide(update: Update, context: Context) -> None:
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     words = _words(update, 3)
@@ -216,7 +225,7 @@ async def decide(update: Update, context: Context) -> None:
 
 
 async def transfer(update: Update, context: Context) -> None:
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     words = _words(update, 2)
@@ -231,7 +240,7 @@ async def transfer(update: Update, context: Context) -> None:
 
 
 async def case_command(update: Update, context: Context) -> None:
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     words = _words(update, 1)
@@ -330,7 +339,7 @@ async def on_queue_page(update: Update, context: Context) -> None:
 
 async def _queue_page(update: Update, context: Context, page: int) -> None:
     """Open cases in the caller's scope, nearest deadline first, with a button each."""
-    caller = await _staff(update, context)
+    caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller

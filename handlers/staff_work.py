@@ -13,7 +13,16 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from handlers import keyboards as kb
-from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
+from handlers.common import (
+    Context,
+    answer_query,
+    deps,
+    error_text,
+    lang_of,
+    send,
+    show,
+    staff_caller,
+)
 from handlers.i18n import Html, t
 from handlers.render import unit_path
 from store.errors import StoreError
@@ -24,23 +33,6 @@ from store.workflow import Action
 CANNED_LABEL_MAX = 32
 
 
-async def staff_caller(update: Update, context: Context) -> tuple[Actor, str] | None:
-    """The caller as staff in a private chat, or None after saying why not."""
-    user = update.effective_user
-    assert user is not None
-    lang = await lang_of(update, context)
-    actor = deps(context).store.actor(user.id)
-    if not actor.is_staff:
-        await answer_query(update)
-        await send(update, context, t(lang, "staff.not_staff"))
-        return None
-    chat = update.effective_chat
-    if chat is not None and chat.type != "private":
-        # Case work shows personal data: never in a group, not even the staff group.
-        await answer_query(update)
-        await send(update, context, t(lang, "common.private_only"))
-        return None
-    return actor, lang
 
 
 def done_text(lang: str, org: Organization, actor: Actor, action: Action, case: Case) -> Html:
