@@ -86,7 +86,10 @@ def build_application(
     assert job_queue is not None, "install python-telegram-bot[job-queue]"
 
     async def deliver(_context: object) -> None:
-        await sender.run_once()
+        # A pass can take seconds (one message per second per chat), so it runs
+        # as a task: the one-second tick never finds its last run still going.
+        if not sender.busy:
+            application.create_task(sender.run_once(), name="outbox")
 
     job_queue.run_repeating(deliver, interval=OUTBOX_INTERVAL_SECONDS, first=0, name="outbox")
 
@@ -137,6 +140,7 @@ async def serve(
             if ready is not None:
                 await ready(application)
             await stop.wait()
+            application.bot_data["outbox"].close()
             await application.updater.stop()
             await application.stop()
     finally:

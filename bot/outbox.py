@@ -28,6 +28,7 @@ relayed to the other side (``handlers.relay``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import warnings
@@ -143,7 +144,7 @@ def _retry_after(error: RetryAfter) -> float:
 
 
 class _Paused(Exception):
-    """A 429 elsewhere paused the outbox; this message was not attempted."""
+    """A 429 elsewhere paused the outbox, or the bot is stopping; this message was not attempted."""
 
 
 class OutboxSender:
@@ -175,6 +176,7 @@ class OutboxSender:
         self._next_send: dict[int, float] = {}
         self._unreachable: set[int] | None = None  # chats with rows set aside
         self._wanted = False
+        self._closing = asyncio.Event()
 
     # ------------------------------------------------------------- wake-ups
 
@@ -199,6 +201,15 @@ class OutboxSender:
         self._unreachable.discard(user_id)
         return await self.store.requeue_failed(user_id) > 0
 
+    @property
+    def busy(self) -> bool:
+        """A pass is running (it picks up rows queued meanwhile before it ends)."""
+        return self._lock.locked()
+
+    def close(self) -> None:
+        """The bot is stopping: end the running pass after the request in flight."""
+        self._closing.set()
+
     # ---------------------------------------------------------------- passes
 
     @property
@@ -212,7 +223,7 @@ class OutboxSender:
             total = 0
             while True:
                 self._wanted = False
-                if self.paused_for > 0:
+                if self.paused_for > 0 or self._closing.is_set():
                     return total
                 done, more = await self._pass()
                 total += done
@@ -240,7 +251,7 @@ class OutboxSender:
         """Deliver one chat's rows in order, stopping at the first that is not done."""
         done = 0
         for item in items:
-            if item.due_at > self.store.clock.now() or self.paused_for > 0:
+            if item.due_at > self.store.clock.now() or self.paused_for > 0 or self._closing.is_set():
                 break
             if not await self._deliver(item, slots):
                 break
@@ -308,8 +319,9 @@ class OutboxSender:
         allowance = (self.chat_burst - 1) * self.chat_interval
         wait = self._next_send.get(chat_id, 0.0) - allowance - self._monotonic()
         if wait > 0:
-            await asyncio.sleep(wait)
-        if self.paused_for > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), wait)
+        if self.paused_for > 0 or self._closing.is_set():
             raise _Paused
 
     async def _set_aside(self, item: OutboxItem, reason: str) -> None:

@@ -435,9 +435,12 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
         async with self.db.read() as conn:
             async with conn.execute(f"SELECT count(*) FROM cases WHERE {where}", params) as cur:
                 total = (await cur.fetchone())[0]
+            # The page is chosen from the cases_queue index alone; only its rows are read.
             async with conn.execute(
-                f"SELECT * FROM cases WHERE {where}"
-                " ORDER BY COALESCE(answer_due, accept_due), id LIMIT ? OFFSET ?",
+                "SELECT * FROM cases WHERE id IN"
+                f" (SELECT id FROM cases WHERE {where}"
+                "  ORDER BY COALESCE(answer_due, accept_due), id LIMIT ? OFFSET ?)"
+                " ORDER BY COALESCE(answer_due, accept_due), id",
                 [*params, limit, offset],
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]

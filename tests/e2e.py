@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,19 @@ class Running:
     sim: BotApiSimulator
     application: Application
     db_path: Path
+
+    async def drained(self, timeout: float = 15.0) -> None:
+        """Wait until the outbox has nothing left to try (it paces itself like Telegram asks)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            with sqlite3.connect(self.db_path) as conn:
+                left = conn.execute(
+                    "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+                ).fetchone()[0]
+            if left == 0:
+                return
+            assert asyncio.get_running_loop().time() < deadline, f"{left} notifications still unsent"
+            await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager

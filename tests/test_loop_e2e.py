@@ -74,6 +74,7 @@ async def test_submit_accept_and_status(org: Organization, tmp_path: Path) -> No
         assert "状态：已受理" in status.plain_text
         assert "提交并登记" in status.plain_text and "受理" in status.plain_text
         assert "答复期限" in status.plain_text
+        await bot.drained()
 
     with sqlite3.connect(tmp_path / "e2e.db") as conn:
         assert conn.execute("SELECT number, status FROM cases").fetchall() == [(number, "accepted")]

@@ -133,6 +133,7 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
         await second.send(f"/status {case.number}")
         record = await second.wait_for("Leader reception")
         assert case.number in record.plain_text
+        await bot.drained()
 
     with sqlite3.connect(db) as conn:
         events = conn.execute(

@@ -71,6 +71,7 @@ async def test_rating_review_stats_and_export_end_to_end(rorg: Organization, tmp
         document = await leader.wait_for(predicate=lambda m: m.kind == "document")
         assert document.payload["document"]["file_name"] == "petitions-2026-11.xlsx"
         assert "信访事项 2 件" in (document.plain_caption or "")
+        await bot.drained()
 
     with sqlite3.connect(tmp_path / "e2e.db") as conn:
         assert conn.execute("SELECT status, rating, review_decision FROM cases WHERE number = ?",

@@ -269,6 +269,7 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
 
         assert "经核实，财务确有漏发。" not in texts(employee)
         assert texts(other) == ""
+        await bot.drained()
 
     assert db_rows(db, "SELECT status, decision, extended_days, assignee_id FROM cases") == [
         ("decided", "support", 15, 2001)]
