@@ -64,7 +64,6 @@ class Employee:
                 if step in (3, 4):
                     message = await self._do(user.send(f"文字 {step} " + "十月加班费至今未发放。" * 3), None)
                 else:
-                    await asyncio.sleep(0)
                     message = await self._do(user.tap_data(message, f"in:x:{step}"), None)
             return
         q = await self._do(user.send("/new"), "第 1/7 步")
