@@ -1,0 +1,335 @@
+"""Store at scale: 1,000,000 cases, then the queries that must stay fast.
+
+Run from the repository root::
+
+    .venv/bin/python -m bench.store_scale [--cases 1000000] [--db /tmp/scale.db] [--keep] [--reuse]
+
+The database is made by the store's own migrations, then filled with direct
+SQL: five years of cases (most closed, the recent ones open, a few overdue),
+their journal events (about four per case, with SHA-256-sized hashes) and
+the outbox rows they caused, all sent, as they stay in the table. No
+attachments. Then each query runs 200 times with varying arguments:
+
+- officer queue: ``SqliteStore.open_cases_for`` (count + first page), for an
+  officer of one plant, of the oilfield company, of headquarters, and an admin;
+- overdue sweep: the ids of open cases past their acceptance or answer date;
+- indicators: per unit for one month (received, accepted on time, answered
+  on time, rated, satisfied), for the whole group and for one subtree over a quarter;
+- a petitioner's own cases (``cases_of_petitioner``).
+
+Reported: p50/p99 per query, bytes per case (file size ÷ cases, journal
+and outbox included) and the query plans.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sqlite3
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.harness import percentile, report
+from store.db import Database
+from store.models import Actor, ActorRole
+from store.org import example_org
+from store.service import SqliteStore
+
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+YEARS = 5
+OPEN = ("submitted", "accepted", "in_progress", "review", "rereview")
+CJK = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 3000))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
+
+
+def _text(rng: random.Random, low: int, high: int) -> str:
+    n = rng.randint(low, high)
+    start = rng.randrange(0, len(BIG) - n)
+    return BIG[start:start + n]
+
+
+BIG = "".join(random.Random(7).choice(CJK + "，。、；") for _ in range(200_000))
+
+
+def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    """Cases in submission order, with the events and outbox rows each caused."""
+    span = timedelta(days=365 * YEARS)
+    begin = NOW - span
+    event_id = 0
+    outbox_id = 0
+    for case_id in range(1, n + 1):
+        submitted = begin + span * (case_id / n) + timedelta(seconds=rng.randint(0, 60))
+        age = (NOW - submitted).days
+        category, kind = categories[rng.randrange(len(categories))]
+        unit = units[rng.randrange(len(units))]
+        accept_due = (submitted + timedelta(days=15)).date()
+        accepted = decided = closed = None
+        rating = decision = None
+        if age < 15 and rng.random() < 0.6:
+            status = "submitted"
+        elif age < 75 or rng.random() < 0.003:  # recent, or one of the few long-running ones
+            accepted = submitted + timedelta(days=rng.uniform(0, min(age, 20)))
+            status = rng.choice(["accepted", "in_progress", "in_progress"])
+            if age > 30 and rng.random() < 0.4:
+                status = "decided"
+        else:
+            accepted = submitted + timedelta(days=rng.uniform(0, 20))
+            status = rng.choices(["closed", "decided", "declined", "withdrawn"], [90, 5, 3, 2])[0]
+        if status == "declined":
+            accepted = None
+        answer_due = (accepted + timedelta(days=60)).date() if accepted else None
+        if status in ("decided", "closed"):
+            assert accepted is not None
+            decided = accepted + timedelta(days=rng.uniform(5, min(max(age - 20, 6), 85)))
+            decision = rng.choice(["support", "explain", "reject"])
+        if status == "closed":
+            assert decided is not None
+            closed = decided + timedelta(days=rng.uniform(0, 30))
+            rating = rng.choices(["satisfied", "basically", "unsatisfied", None], [55, 25, 10, 10])[0]
+        petitioner = rng.randrange(1, 50_000)
+        case = (
+            case_id, f"YC-{submitted.year}-{case_id:07d}", f"draft-{case_id}", petitioner, f"员工{petitioner}",
+            None, 0, f"{petitioner % 65536:04X}", category, kind, unit, _text(rng, 8, 30), _text(rng, 40, 400),
+            None, None, status, 100006 if accepted else None, decision, rating, _iso(submitted),
+            _iso(accepted) if accepted else None, _iso(decided) if decided else None,
+            _iso(closed) if closed else None, accept_due.isoformat(),
+            answer_due.isoformat() if answer_due else None, 0, "zh", _iso(closed or decided or accepted or submitted),
+        )
+        events = [("submit", "submitted", None, submitted, 1)]
+        if accepted:
+            events.append(("accept", "accepted", None, accepted, 1))
+            for k in range(rng.choice([0, 1, 1, 2])):
+                events.append(("reply", "in_progress", _text(rng, 20, 120), accepted + timedelta(days=k + 1), 1))
+        if status == "declined":
+            events.append(("decline", "declined", _text(rng, 20, 80), submitted + timedelta(days=3), 1))
+        if decided:
+            events.append(("decide", "decided", _text(rng, 60, 300), decided, 1))
+        if closed:
+            events.append(("close", "closed", None, closed, 0))
+        event_rows = []
+        outbox_rows = []
+        for action, after, body, at, public in events:
+            event_id += 1
+            event_rows.append((event_id, case_id, _iso(at), petitioner if action == "submit" else 100006,
+                               "petitioner" if action == "submit" else "officer", action, after, body, "{}",
+                               public, "%064x" % rng.getrandbits(256), "%064x" % rng.getrandbits(256)))
+            if action == "submit" or (public and action != "close"):
+                outbox_id += 1
+                chat = 100006 if action == "submit" else petitioner
+                kind_ = "case_card" if action == "submit" else "petitioner_event"
+                outbox_rows.append((outbox_id, chat, kind_, case_id, event_id, "{}", _iso(at), _iso(at), 1, 0,
+                                    _iso(at + timedelta(seconds=1))))
+        yield case, event_rows, outbox_rows
+
+
+def generate(path: Path, n: int) -> float:
+    """Fill the (migrated, empty) database with ``n`` cases; returns seconds taken."""
+    org = example_org()
+    units = [u.id for u in org.units]
+    categories = [(c.id, c.kind.value) for c in org.categories]
+    rng = random.Random(2026)
+    began = time.perf_counter()
+    conn = sqlite3.connect(path, isolation_level=None)
+    # A bulk load: no journal, a large cache; the bot's own WAL mode is restored below.
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA cache_size = -1000000")
+    conn.execute("DROP TRIGGER IF EXISTS events_append_only_update")  # restored below
+    conn.execute("BEGIN")
+    cases, events, outbox = [], [], []
+
+    def flush() -> None:
+        conn.executemany(f"INSERT INTO cases (id, number, submit_key, petitioner_id, petitioner_name,"
+                         " petitioner_phone, confidential, pseudonym, category, kind, unit, subject, details,"
+                         " people, desired_outcome, status, assignee_id, decision, rating, submitted_at,"
+                         " accepted_at, decided_at, closed_at, accept_due, answer_due, extended_days, language,"
+                         f" updated_at) VALUES ({', '.join('?' * 28)})", cases)
+        conn.executemany("INSERT INTO events (id, case_id, at, actor_id, actor_role, action, status_after, body,"
+                         " data, public, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
+        conn.executemany("INSERT INTO outbox (id, chat_id, kind, case_id, event_id, params, created_at, due_at,"
+                         " attempts, progress, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", outbox)
+        cases.clear(), events.clear(), outbox.clear()
+
+    for case, event_rows, outbox_rows in _case_rows(n, rng, units, categories):
+        cases.append(case)
+        events.extend(event_rows)
+        outbox.extend(outbox_rows)
+        if len(cases) >= 20_000:
+            flush()
+    flush()
+    conn.execute("INSERT OR REPLACE INTO case_numbers (year, last_seq) VALUES (?, ?)", (NOW.year, n))
+    conn.execute("COMMIT")
+    conn.execute("CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events"
+                 " BEGIN SELECT RAISE(ABORT, 'the event journal is append-only'); END")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    return time.perf_counter() - began
+
+
+INDICATORS = """
+SELECT unit,
+       count(*) AS received,
+       sum(accepted_at IS NOT NULL AND substr(accepted_at, 1, 10) <= accept_due) AS accepted_on_time,
+       sum(decided_at IS NOT NULL) AS decided,
+       sum(decided_at IS NOT NULL AND substr(decided_at, 1, 10) <= answer_due) AS answered_on_time,
+       sum(rating IS NOT NULL) AS rated,
+       sum(rating IN ('satisfied', 'basically')) AS satisfied
+FROM cases
+WHERE submitted_at >= ? AND submitted_at < ? {scope}
+GROUP BY unit
+"""
+OVERDUE = """
+SELECT id FROM cases
+WHERE (status = 'submitted' AND accept_due < :today)
+   OR (status IN ('accepted', 'in_progress') AND answer_due < :today)
+"""
+
+
+def months_back(k: int) -> tuple[str, str]:
+    first = date(NOW.year, NOW.month, 1)
+    for _ in range(k):
+        first = (first - timedelta(days=1)).replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first.isoformat(), following.isoformat()
+
+
+async def measure(path: Path, runs: int) -> tuple[dict[str, Any], dict[str, str]]:
+    org = example_org()
+    store = await SqliteStore.open(path, org)
+    rng = random.Random(5)
+    timings: dict[str, list[float]] = {}
+    plans: dict[str, str] = {}
+
+    async def timed(name: str, call: Any) -> Any:
+        began = time.perf_counter()
+        result = await call
+        timings.setdefault(name, []).append(time.perf_counter() - began)
+        return result
+
+    async def sql(query: str, args: Any) -> list[Any]:
+        async with store.db.read() as conn:
+            async with conn.execute(query, args) as cur:
+                return await cur.fetchall()
+
+    staff = {"queue_plant_officer": 100006, "queue_oilfield_officer": 100005, "queue_hq_officer": 100004,
+             "queue_admin": 100001}
+    subtree = sorted(org.subtree("oilfield"))
+    scope = f"AND unit IN ({', '.join('?' * len(subtree))})"
+    everything = sorted(u.id for u in org.units)  # the top leader's subtree: every unit
+    scope_all = f"AND unit IN ({', '.join('?' * len(everything))})"
+    sizes: dict[str, int] = {}
+    for i in range(runs):
+        for name, staff_id in staff.items():
+            actor = store.actor(staff_id)
+            _, total = await timed(name, store.open_cases_for(actor, offset=10 * (i % 3), limit=10))
+            sizes[name] = total
+        today = (NOW.date() - timedelta(days=rng.randint(0, 30))).isoformat()
+        sizes["overdue_sweep"] = len(await timed("overdue_sweep", sql(OVERDUE, {"today": today})))
+        start, end = months_back(rng.randint(1, 24))
+        await timed("indicators_month_all_units", sql(INDICATORS.format(scope=scope_all), (start, end, *everything)))
+        q_start, _ = months_back(rng.randint(3, 24))
+        q_end = (date.fromisoformat(q_start) + timedelta(days=92)).replace(day=1).isoformat()
+        await timed("indicators_quarter_oilfield", sql(INDICATORS.format(scope=scope), (q_start, q_end, *subtree)))
+        await timed("petitioner_cases", store.cases_of_petitioner(rng.randrange(1, 50_000)))
+    async with store.db.read() as conn:
+        for name, query, args in (
+            ("overdue_sweep", OVERDUE, {"today": NOW.date().isoformat()}),
+            ("indicators_month_all_units", INDICATORS.format(scope=scope_all), (*months_back(1), *everything)),
+            ("indicators_quarter_oilfield", INDICATORS.format(scope=scope), (*months_back(4), *subtree)),
+        ):
+            async with conn.execute("EXPLAIN QUERY PLAN " + query, args) as cur:
+                plans[name] = " | ".join(row[3] for row in await cur.fetchall())
+        scope_sql, scope_args = store._scope(store.actor(100006))
+        statuses = sorted(OPEN)
+        queue = (f"SELECT * FROM cases WHERE status IN ({', '.join('?' * len(statuses))}) AND {scope_sql}"
+                 " ORDER BY COALESCE(answer_due, accept_due), id LIMIT 10")
+        async with conn.execute("EXPLAIN QUERY PLAN " + queue, [*statuses, *scope_args]) as cur:
+            plans["queue_plant_officer"] = " | ".join(row[3] for row in await cur.fetchall())
+    await store.close()
+    figures = {
+        name: {"p50_ms": round(percentile(values, 50) * 1000, 2), "p99_ms": round(percentile(values, 99) * 1000, 2),
+               **({"rows": sizes[name]} if name in sizes else {})}
+        for name, values in timings.items()
+    }
+    return figures, plans
+
+
+async def main(args: argparse.Namespace) -> None:
+    folder = None
+    if args.db:
+        path = Path(args.db)
+    else:
+        folder = tempfile.mkdtemp(prefix="scale-")
+        path = Path(folder) / "scale.db"
+    seconds = None
+    if not (args.reuse and path.exists()):
+        if path.exists():
+            path.unlink()
+        db = await Database.open(path)  # the schema exactly as the store migrates it
+        await db.close()
+        seconds = generate(path, args.cases)
+    began = time.perf_counter()
+    db = await Database.open(path)  # a reused database gets any newer migrations here
+    migrate_seconds = time.perf_counter() - began
+    version = await db.schema_version()
+    await db.close()
+    with sqlite3.connect(path) as conn:
+        counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                  for table in ("cases", "events", "outbox")}
+        open_cases = conn.execute(f"SELECT count(*) FROM cases WHERE status IN {OPEN}").fetchone()[0]
+        # What people wrote (subjects, details, replies, opinions), as against the bookkeeping around it.
+        text_bytes = conn.execute(
+            "SELECT (SELECT sum(length(CAST(subject AS BLOB)) + length(CAST(details AS BLOB))) FROM cases)"
+            " + (SELECT coalesce(sum(length(CAST(body AS BLOB))), 0) FROM events)").fetchone()[0]
+        try:
+            tables = dict(conn.execute(
+                "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall())
+        except sqlite3.OperationalError:
+            tables = {}
+    queries, plans = await measure(path, args.runs)
+    size = path.stat().st_size
+    if not args.keep:
+        path.unlink()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if folder:
+            os.rmdir(folder)
+    worst = max(q["p99_ms"] for q in queries.values())
+    figures = {
+        "schema_version": version,
+        "rows": counts,
+        "open_cases": open_cases,
+        "generate_seconds": round(seconds, 1) if seconds is not None else "reused",
+        "migrate_seconds": round(migrate_seconds, 1),
+        "file_bytes": size,
+        "bytes_per_case": round(size / counts["cases"]),
+        "text_bytes_per_case": round(text_bytes / counts["cases"]),
+        "bytes_per_case_besides_text": round((size - text_bytes) / counts["cases"]),
+        "bytes_by_table_and_index": {k: v for k, v in tables.items() if v},
+        "runs_per_query": args.runs,
+        "queries": queries,
+        "plans": plans,
+    }
+    report("store_scale", figures,
+           f"store at scale: {counts['cases']:,} cases, {figures['bytes_per_case']} bytes/case, "
+           f"worst query p99 {worst} ms ("
+           + ", ".join(f"{k} {v['p99_ms']}" for k, v in queries.items()) + ")")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--db", help="where to build the database (default: a temporary folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="use the database at --db if it exists (newer migrations are applied to it)")
+    asyncio.run(main(parser.parse_args()))
