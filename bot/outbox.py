@@ -10,7 +10,9 @@ limiter for the bot-wide limit.
 Faults: a 429 pauses every outbox send for the retry_after Telegram asks
 (flood control may be bot-wide, and PTB's limiter with ``max_retries=0``
 does not pause the others), 5xx answers, time-outs and other passing errors
-back off exponentially per row, and a chat that cannot be reached (the user
+back off exponentially per row (a time-out holds one of the ``concurrency``
+request slots for PTB's read timeout, 5 s by default, while the other chats
+go on), and a chat that cannot be reached (the user
 never started the bot, or blocked it) is set aside until the user writes
 again (:meth:`OutboxSender.user_seen`). A row that cannot even be rendered is
 retried a few times, then set aside, so one bad row never stalls the rest.

@@ -327,8 +327,8 @@ async def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
         await asyncio.gather(*people_tasks)
         submitted = [p for p in people if p.stop_at is None]
         unfinished = [p for p in submitted if not p.receipts]
-        assert not unfinished, "\n".join(
-            f"{p.user.id}:\n" + "\n".join(m.describe() for m in p.user.chat.all_messages[-12:]) for p in unfinished)
+        assert not unfinished, "submitted but never got a receipt:\n" + "\n".join(
+            f"{p.user.id}:\n" + "\n".join(m.describe() for m in p.user.chat.all_messages[-6:]) for p in unfinished)
         deadline = time.monotonic() + 30
         while len(accepted) < len(submitted) or pending_outbox(db):
             assert time.monotonic() < deadline, (

@@ -171,15 +171,15 @@ async def test_every_notification_once_in_order_despite_429_500_and_timeouts(
     owed = await work
     assert await store.pending_notifications() == [], "the outbox did not drain"
 
-    # The faults really happened, each kind more than once.
-    assert sim.stats.faults_429 >= 2 and sim.stats.faults_500 >= 2 and sim.stats.faults_timeout >= 2, sim.stats
-
     # Every notification arrived once, and each recipient read them in the order they were caused.
     for chat_id, expected in owed.items():
         received = [m.visible_text for m in sim.chat(chat_id).messages]
         assert len(received) == len(expected), (chat_id, received)
         for text, want in zip(received, expected, strict=True):
             assert _matches(text, want), (chat_id, want, received)
+
+    # The faults really happened, each kind more than once.
+    assert sim.stats.faults_429 >= 2 and sim.stats.faults_500 >= 2 and sim.stats.faults_timeout >= 2, sim.stats
 
     tried = attempts(sim)
     by_message: dict[tuple[int, str], list[Attempt]] = defaultdict(list)
