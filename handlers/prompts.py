@@ -134,6 +134,7 @@ async def begin(update: Update, context: Context) -> str | int:
     lang = await lang_of(update, context)
     detail = prompt.detail(lang, d.org, choice) if prompt is not None and prompt.detail else {}
     if prompt is None or detail is None:
+        await d.store.clear_prompt(user.id)  # the conversation ends: so does any earlier question
         await send(update, context, t(lang, "common.expired_button"))
         return ConversationHandler.END
     actor = _actor(d.store, prompt, user.id)
