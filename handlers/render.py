@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from handlers.i18n import Html, escape, t
 from store.models import Case, DraftData, Event
 from store.org import Organization
+from store.review import Stage, current_deadline, petitioner_window
 
 # Telegram allows 4,096 characters after entity parsing; leave room for a header.
 CHUNK = 3500
@@ -95,28 +96,28 @@ def petitioner_label(case: Case, lang: str) -> str:
     return case.petitioner_name
 
 
+# Text of each deadline a case runs against (which one applies is the store's rule).
+DEADLINE_TEXTS = {
+    Stage.ACCEPT: "cases.accept_due",
+    Stage.ANSWER: "cases.answer_due",
+    Stage.REVIEW: "review.line_review_due",
+    Stage.REREVIEW: "review.line_rereview_due",
+}
+
+
 def deadline_line(case: Case, lang: str) -> Html:
-    if case.answer_due is not None and case.status.value in ("accepted", "in_progress"):
-        return t(lang, "cases.answer_due", date=day(case.answer_due))
-    if case.status.value == "submitted":
-        return t(lang, "cases.accept_due", date=day(case.accept_due))
-    return review_deadline_line(case, lang)
-
-
-def review_deadline_line(case: Case, lang: str) -> Html:
-    """Deadlines after the written opinion: the reviewers' and the petitioner's windows."""
-    status = case.status.value
-    if status == "review" and case.review_due is not None:
-        return t(lang, "review.line_review_due", date=day(case.review_due))
-    if status == "rereview" and case.rereview_due is not None:
-        return t(lang, "review.line_rereview_due", date=day(case.rereview_due))
-    if status == "decided" and case.review_level == 0 and case.review_request_due is not None:
+    """The deadline in plain words: the staff's, else the petitioner's window after an opinion."""
+    current = current_deadline(case)
+    if current is not None:
+        stage, due = current
+        return t(lang, DEADLINE_TEXTS[stage], date=day(due))
+    window = petitioner_window(case)
+    if window is not None and case.review_level == 0:
         if case.rating is None and case.rating_due is not None:
-            return t(lang, "review.line_rate_by", date=day(case.rating_due),
-                     review=day(case.review_request_due))
-        return t(lang, "review.line_review_request_by", date=day(case.review_request_due))
-    if status == "decided" and case.review_level == 1 and case.rereview_request_due is not None:
-        return t(lang, "review.line_rereview_request_by", date=day(case.rereview_request_due))
+            return t(lang, "review.line_rate_by", date=day(case.rating_due), review=day(window))
+        return t(lang, "review.line_review_request_by", date=day(window))
+    if window is not None:
+        return t(lang, "review.line_rereview_request_by", date=day(window))
     if case.final:
         return t(lang, "review.line_final")
     return Html("")
