@@ -140,6 +140,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from handlers import reports
     from handlers.common import error_text
     from store.errors import StoreError
+    from store.files import write_private
     from store.models import SYSTEM
     from store.service import SqliteStore
 
@@ -156,13 +157,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         finally:
             await store.close()
         if args.format == "xlsx":
-            out.write_bytes(reports.xlsx_bytes(data, org, args.lang, store.tz))
+            write_private(out, reports.xlsx_bytes(data, org, args.lang, store.tz))
             written = [out]
         else:
             indicators, cases = reports.csv_texts(data, org, args.lang, store.tz)
             cases_path = out.with_name(f"{out.stem}-cases{out.suffix or '.csv'}")
-            out.write_text(indicators, encoding="utf-8-sig")
-            cases_path.write_text(cases, encoding="utf-8-sig")
+            write_private(out, indicators.encode("utf-8-sig"))
+            write_private(cases_path, cases.encode("utf-8-sig"))
             written = [out, cases_path]
         print(
             f"{data.report.period.label}: {len(data.cases)} cases, {len(data.report.rows)} unit rows;"
