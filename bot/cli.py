@@ -20,6 +20,10 @@ TOKEN_HELP = (
     "(send /newbot), then run: PETITION_BOT_TOKEN=<token> petition-bot run"
 )
 
+TOKEN_REJECTED = (
+    "PETITION_BOT_TOKEN was rejected by Telegram (Unauthorized): check it with @BotFather (/token)"
+)
+
 
 def _settings() -> Settings:
     try:
@@ -33,12 +37,12 @@ def _settings() -> Settings:
 
 def cmd_run(_args: argparse.Namespace) -> int:
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("httpx", "apscheduler"):  # one line per request or job run otherwise
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+    token = settings.bot_token.get_secret_value().strip() if settings.bot_token is not None else ""
+    from bot.logs import setup as setup_logging
+
+    # No person and no token in the log at any level (bot/logs.py).
+    setup_logging(settings.log_level, secrets=[token])
+    if not token:
         print(TOKEN_HELP, file=sys.stderr)
         return 2
     try:
@@ -49,17 +53,24 @@ def cmd_run(_args: argparse.Namespace) -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
     logging.getLogger("petition-bot").info("using %s; database %s", source, settings.db)
+    from telegram.error import InvalidToken
+
     from bot.app import serve
 
-    asyncio.run(
-        serve(
-            token=settings.bot_token.get_secret_value().strip(),
-            db_path=str(settings.db),
-            org=org,
-            base_url=settings.api_url,
-            base_file_url=settings.api_file_url or settings.api_url,
+    try:
+        asyncio.run(
+            serve(
+                token=token,
+                db_path=str(settings.db),
+                org=org,
+                base_url=settings.api_url,
+                base_file_url=settings.api_file_url or settings.api_url,
+            )
         )
-    )
+    except InvalidToken:
+        # PTB's message quotes the token: one line naming the problem instead, no traceback.
+        print(TOKEN_REJECTED, file=sys.stderr)
+        return 2
     return 0
 
 

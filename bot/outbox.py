@@ -294,7 +294,8 @@ class OutboxSender:
             await self.store.mark_retry(item.id, seconds, f"429 retry after {seconds}s")
             return False
         except Forbidden as error:
-            log.warning("chat %s unreachable, notification %s set aside: %s", item.chat_id, item.id, error)
+            # No chat id: it may be a confidential reporter's Telegram id.
+            log.warning("notification %s set aside, its chat is unreachable: %s", item.id, error)
             await self._set_aside(item, f"forbidden: {error}")
             return True
         except ChatMigrated as error:
