@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.i18n import Html, t
-from handlers.render import category_name, moment, petitioner_label, unit_name
+from handlers.render import category_name, moment, pack, petitioner_label, unit_name
 from store.indicators import ExportData, Figures, StatsReport
 from store.models import Case
 from store.org import Organization
@@ -83,15 +83,7 @@ def stats_text(report: StatsReport, org: Organization, lang: str) -> list[Html]:
         head = t(lang, "leader.stats_unit_total" if row.depth == 0 else "leader.stats_unit", unit=name)
         blocks.append(Html(head + "\n" + _figures_text(row, lang)))
     blocks.append(t(lang, "leader.stats_definitions"))
-    messages: list[Html] = []
-    current = ""
-    for block in blocks:
-        if current and len(current) + len(block) + 2 > 3500:
-            messages.append(Html(current))
-            current = ""
-        current = f"{current}\n\n{block}" if current else block
-    messages.append(Html(current))
-    return messages
+    return pack(blocks)
 
 
 def _figures_text(row: Figures, lang: str) -> Html:
