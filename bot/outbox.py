@@ -37,12 +37,13 @@ import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import Bot, Message
+from telegram import Bot, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
+from handlers import media
 from handlers.notifications import Outgoing, render
 from store.models import Attachment, OutboxItem
 from store.base import Store
@@ -177,6 +178,8 @@ class OutboxSender:
         # Per chat, when its sends so far would be over at one per interval (GCRA).
         self._next_send: dict[int, float] = {}
         self._unreachable: set[int] | None = None  # chats with rows set aside
+        # Neutral copies of a confidential case's files already uploaded: (attachment, name) -> file_id.
+        self._copies: dict[tuple[int, str], str] = {}
         self._wanted = False
         self._closing = asyncio.Event()
 
@@ -333,6 +336,8 @@ class OutboxSender:
             self._unreachable.add(item.chat_id)
 
     async def _send(self, chat_id: int, message: Outgoing) -> Message:
+        if message.attachment is not None and message.file_name is not None:
+            return await self._send_neutral_copy(chat_id, message.attachment, message.file_name, message.text)
         if message.attachment is not None:
             return await self._send_file(chat_id, message.attachment, message.text)
         assert message.text is not None
@@ -345,3 +350,26 @@ class OutboxSender:
         if attachment.kind == "video_note":  # round videos take no caption
             return await method(chat_id, attachment.file_id)
         return await method(chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML)
+
+    async def _send_neutral_copy(
+        self, chat_id: int, attachment: Attachment, file_name: str, caption: str | None
+    ) -> Message:
+        """A confidential case's file: a copy under a neutral name, an image without its metadata.
+
+        The copy is uploaded once per name; later recipients get it by the
+        file_id Telegram gave it (which keeps the neutral name).
+        """
+        method = getattr(self.bot, SENDERS.get(attachment.kind, "send_document"))
+        key = (attachment.id, file_name)
+        cached = self._copies.get(key)
+        if cached is None:
+            source = await self.bot.get_file(attachment.file_id)
+            data = media.neutral_copy(attachment, bytes(await source.download_as_bytearray()))
+            document: InputFile | str = InputFile(data, filename=file_name)
+        else:
+            document = cached
+        sent = await method(chat_id, document, caption=caption, parse_mode=ParseMode.HTML)
+        uploaded = sent.effective_attachment
+        if cached is None and uploaded is not None and hasattr(uploaded, "file_id"):
+            self._copies[key] = uploaded.file_id  # type: ignore[union-attr]
+        return sent
