@@ -60,6 +60,22 @@ async def test_confidential_files_are_renamed_and_images_stripped(tmp_path: Path
         assert dict(Image.open(io.BytesIO(jpg)).getexif()) == {} and Image.open(io.BytesIO(jpg)).size == (32, 24)
         seen = "\n".join(m.visible_text + str(m.payload) for m in officer.messages)
         assert "张三" not in seen and "10086" not in seen
+
+        # A file added later is numbered by its place in the case: 材料-3.
+        await reporter.send("/mycases")
+        await reporter.wait_for("我的信访事项")
+        await reporter.tap(f"查看 {number}")
+        await reporter.wait_for("办理记录")
+        await reporter.tap("📎 补充材料")
+        await reporter.wait_for("要补充的情况")
+        await reporter.send_document("张三的补充说明.docx", mime_type="application/msword")
+        await reporter.wait_for("已收到材料")
+        await reporter.tap("完成")
+        await reporter.wait_for("补充完毕")
+        await officer.wait_for(predicate=lambda _: sum(m.kind == "document" for m in officer.messages) == 3,
+                               timeout=10)
+        added = [m for m in officer.messages if m.kind == "document"][-1]
+        assert added.payload["document"]["file_name"] == "材料-3.docx"
         assert api_errors(bot.sim) == []
 
 
