@@ -180,6 +180,7 @@ class OutboxSender:
         self._unreachable: set[int] | None = None  # chats with rows set aside
         # Neutral copies of a confidential case's files already uploaded: (attachment, name) -> file_id.
         self._copies: dict[tuple[int, str], str] = {}
+        self._copy_locks: dict[tuple[int, str], asyncio.Lock] = {}
         self._wanted = False
         self._closing = asyncio.Event()
 
@@ -361,15 +362,16 @@ class OutboxSender:
         """
         method = getattr(self.bot, SENDERS.get(attachment.kind, "send_document"))
         key = (attachment.id, file_name)
-        cached = self._copies.get(key)
-        if cached is None:
+        # Chats are served concurrently: the first upload of a copy is awaited by the others.
+        async with self._copy_locks.setdefault(key, asyncio.Lock()):
+            cached = self._copies.get(key)
+            if cached is not None:
+                return await method(chat_id, cached, caption=caption, parse_mode=ParseMode.HTML)
             source = await self.bot.get_file(attachment.file_id)
             data = media.neutral_copy(attachment, bytes(await source.download_as_bytearray()))
-            document: InputFile | str = InputFile(data, filename=file_name)
-        else:
-            document = cached
-        sent = await method(chat_id, document, caption=caption, parse_mode=ParseMode.HTML)
-        uploaded = sent.effective_attachment
-        if cached is None and uploaded is not None and hasattr(uploaded, "file_id"):
-            self._copies[key] = uploaded.file_id  # type: ignore[union-attr]
-        return sent
+            sent = await method(chat_id, InputFile(data, filename=file_name), caption=caption,
+                                parse_mode=ParseMode.HTML)
+            uploaded = sent.effective_attachment
+            if uploaded is not None and hasattr(uploaded, "file_id"):
+                self._copies[key] = uploaded.file_id  # type: ignore[union-attr]
+            return sent

@@ -10,7 +10,8 @@ from PIL import Image
 from handlers.media import neutral_name
 from store.models import Attachment
 from tests.e2e import running_bot
-from tests.petitioner import LABELS, api_errors, org_with, step, submit, to_subject
+from store.org import parse_org
+from tests.petitioner import LABELS, ORG_FILE, api_errors, org_with, step, submit, to_subject
 
 PDF = b"%PDF-1.4\n% the reporter's evidence\n"
 REVEALING_PDF = "张三_工号10086_举报材料.pdf"
@@ -76,6 +77,45 @@ async def test_confidential_files_are_renamed_and_images_stripped(tmp_path: Path
                                timeout=10)
         added = [m for m in officer.messages if m.kind == "document"][-1]
         assert added.payload["document"]["file_name"] == "材料-3.docx"
+        assert api_errors(bot.sim) == []
+
+
+async def test_each_language_gets_its_neutral_copy_uploaded_once(tmp_path: Path) -> None:
+    more_staff = """
+[[staff]]
+telegram_id = 1003
+name = "周科员"
+role = "officer"
+units = ["oilfield"]
+
+[[staff]]
+telegram_id = 1004
+name = "Chen"
+role = "officer"
+units = ["oilfield"]
+
+[limits]
+messages_per_minute = 500
+"""
+    org = parse_org(ORG_FILE.read_text(encoding="utf-8") + more_staff)
+    async with running_bot(org, tmp_path / "e2e.db") as bot:
+        officers = [bot.sim.user(1002, first_name="李", language_code="zh-hans"),
+                    bot.sim.user(1003, first_name="周", language_code="zh-hans"),
+                    bot.sim.user(1004, first_name="Chen", language_code="en")]
+        for officer in officers:
+            await officer.send("/start")
+            await officer.wait_for("/queue")
+        reporter = bot.sim.user(5005, first_name="张三", language_code="zh-hans")
+        await file_case(reporter, "zh", confidential=True)
+        for officer in officers:
+            await officer.wait_for(predicate=lambda m: m.kind == "document" and ("2/2" in (m.plain_caption or "")
+                                   or "2 of 2" in (m.plain_caption or "")), timeout=15)
+        names = [[m.payload["document"]["file_name"] for m in o.messages if m.kind == "document"] for o in officers]
+        assert names == [["材料-1.pdf", "材料-2.jpg"], ["材料-1.pdf", "材料-2.jpg"], ["material-1.pdf", "material-2.jpg"]]
+        # One download and one upload per file and name; the second Chinese officer gets the same copy.
+        files = [[m.file_id for m in o.messages if m.kind == "document"] for o in officers]
+        assert files[0] == files[1] and not set(files[0]) & set(files[2])
+        assert len([c for c in bot.sim.calls if c[0] == "getFile"]) == 4
         assert api_errors(bot.sim) == []
 
 

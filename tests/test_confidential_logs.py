@@ -23,6 +23,7 @@ TOKEN = "7012345678:AAHk3x9Qp_Zr8vWm2LtYc5NbFd6GhJ4sE1o"
 REPORTER = {"id": 734829156, "first_name": "Xiaoming", "last_name": "Ouyang", "username": "quiet_witness_42"}
 PHONE = "+8613812345678"
 SUBJECT = "Depot manager takes kickbacks"
+EVIDENCE = "Xiaoming_Ouyang_staff_no_556677_evidence.pdf"
 DETAILS = "The fuel depot manager asked the supplier Huaxin for cash on every delivery."
 
 
@@ -55,7 +56,9 @@ async def test_debug_log_of_a_confidential_report_names_nobody(tmp_path: Path, d
         await user.wait_for("Step 4 of 7")
         await user.send(DETAILS)
         await user.wait_for("Step 5 of 7")
-        await user.tap("Skip")
+        await user.send_document(EVIDENCE, content=b"%PDF-1.4\n")
+        await user.wait_for("Received file 1")
+        await user.tap("Done")
         await user.wait_for("Step 6 of 7")
         await user.tap("Real name with my phone number")  # the phone passes through an update ...
         await user.wait_for("phone number")
@@ -67,6 +70,7 @@ async def test_debug_log_of_a_confidential_report_names_nobody(tmp_path: Path, d
         await user.wait_for("Step 7 of 7")
         number = await submit(user, "en")
         card = await officer.wait_for(number)
+        await officer.wait_for(predicate=lambda m: m.kind == "document")
         # The reporter blocks the bot: the acceptance notice cannot be delivered (a WARNING).
         user.blocked = True
         await officer.tap("受理", message=card)
@@ -81,7 +85,7 @@ async def test_debug_log_of_a_confidential_report_names_nobody(tmp_path: Path, d
     assert "[redacted]" not in unreachable  # the warning names the notification, not the chat
     secrets = [str(REPORTER["id"]), REPORTER["first_name"], REPORTER["last_name"], REPORTER["username"],
                PHONE, PHONE.lstrip("+"), "13812345678", SUBJECT, DETAILS, "kickbacks", "Huaxin",
-               TOKEN, TOKEN.split(":")[1]]
+               TOKEN, TOKEN.split(":")[1], EVIDENCE, "556677"]
     leaked = [secret for secret in secrets if secret in log]
     assert leaked == [], "\n".join(line for line in log.splitlines() if any(s in line for s in leaked))[:3000]
 
