@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store.db import BUSY_TIMEOUT_MS, migrations
+from store.files import make_private, private_database
 
 REQUIRED_TABLES = frozenset({"cases", "events", "outbox", "conversations", "meta"})
 
@@ -99,6 +100,7 @@ def backup(db_path: Path, target: Path, *, force: bool = False) -> Summary:
         raise BackupError("the backup file must not be the database itself")
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    make_private(partial)  # 0600 whatever the umask; the rename keeps the mode
     source = _connect(db_path)
     try:
         copy = sqlite3.connect(str(partial), isolation_level=None)
@@ -142,6 +144,7 @@ def restore(backup_file: Path, db_path: Path, *, force: bool = False) -> Summary
             raise BackupError(f"{db_path} already exists; use --force to overwrite it")
     source = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
     try:
+        private_database(db_path)
         target = _connect(db_path)
         try:
             source.backup(target)

@@ -20,6 +20,10 @@ TOKEN_HELP = (
     "(send /newbot), then run: PETITION_BOT_TOKEN=<token> petition-bot run"
 )
 
+TOKEN_REJECTED = (
+    "PETITION_BOT_TOKEN was rejected by Telegram (Unauthorized): check it with @BotFather (/token)"
+)
+
 
 def _settings() -> Settings:
     try:
@@ -33,12 +37,12 @@ def _settings() -> Settings:
 
 def cmd_run(_args: argparse.Namespace) -> int:
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("httpx", "apscheduler"):  # one line per request or job run otherwise
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+    token = settings.bot_token.get_secret_value().strip() if settings.bot_token is not None else ""
+    from bot.logs import setup as setup_logging
+
+    # No person and no token in the log at any level (bot/logs.py).
+    setup_logging(settings.log_level, secrets=[token])
+    if not token:
         print(TOKEN_HELP, file=sys.stderr)
         return 2
     try:
@@ -49,17 +53,24 @@ def cmd_run(_args: argparse.Namespace) -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
     logging.getLogger("petition-bot").info("using %s; database %s", source, settings.db)
+    from telegram.error import InvalidToken
+
     from bot.app import serve
 
-    asyncio.run(
-        serve(
-            token=settings.bot_token.get_secret_value().strip(),
-            db_path=str(settings.db),
-            org=org,
-            base_url=settings.api_url,
-            base_file_url=settings.api_file_url or settings.api_url,
+    try:
+        asyncio.run(
+            serve(
+                token=token,
+                db_path=str(settings.db),
+                org=org,
+                base_url=settings.api_url,
+                base_file_url=settings.api_file_url or settings.api_url,
+            )
         )
-    )
+    except InvalidToken:
+        # PTB's message quotes the token: one line naming the problem instead, no traceback.
+        print(TOKEN_REJECTED, file=sys.stderr)
+        return 2
     return 0
 
 
@@ -140,6 +151,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from handlers import reports
     from handlers.common import error_text
     from store.errors import StoreError
+    from store.files import write_private
     from store.models import SYSTEM
     from store.service import SqliteStore
 
@@ -156,13 +168,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         finally:
             await store.close()
         if args.format == "xlsx":
-            out.write_bytes(reports.xlsx_bytes(data, org, args.lang, store.tz))
+            write_private(out, reports.xlsx_bytes(data, org, args.lang, store.tz))
             written = [out]
         else:
             indicators, cases = reports.csv_texts(data, org, args.lang, store.tz)
             cases_path = out.with_name(f"{out.stem}-cases{out.suffix or '.csv'}")
-            out.write_text(indicators, encoding="utf-8-sig")
-            cases_path.write_text(cases, encoding="utf-8-sig")
+            write_private(out, indicators.encode("utf-8-sig"))
+            write_private(cases_path, cases.encode("utf-8-sig"))
             written = [out, cases_path]
         print(
             f"{data.report.period.label}: {len(data.cases)} cases, {len(data.report.rows)} unit rows;"

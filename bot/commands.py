@@ -75,7 +75,7 @@ async def set_staff_menu(
         )
     except TelegramError as error:
         # Usually "chat not found": the person has not opened the bot yet.
-        log.info("staff command menu for %s not set yet: %s", staff_id, error)
+        log.info("a staff command menu is not set yet: %s", error)  # no Telegram id in the log
         return False
     state[staff_id] = lang
     return True
@@ -111,7 +111,7 @@ async def on_update(update: Update, context: Context) -> None:
                 state.pop(user.id, None)
         except Exception:  # noqa: BLE001
             state.pop(user.id, None)
-            log.exception("could not set the staff command menu for %s", user.id)
+            log.exception("could not set a staff command menu")
 
     if context.application.running:
         context.application.create_task(attempt(), update=update)

@@ -37,12 +37,13 @@ import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import Bot, Message
+from telegram import Bot, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
+from handlers import media
 from handlers.notifications import Outgoing, render
 from store.models import Attachment, OutboxItem
 from store.base import Store
@@ -177,6 +178,9 @@ class OutboxSender:
         # Per chat, when its sends so far would be over at one per interval (GCRA).
         self._next_send: dict[int, float] = {}
         self._unreachable: set[int] | None = None  # chats with rows set aside
+        # Neutral copies of a confidential case's files already uploaded: (attachment, name) -> file_id.
+        self._copies: dict[tuple[int, str], str] = {}
+        self._copy_locks: dict[tuple[int, str], asyncio.Lock] = {}
         self._wanted = False
         self._closing = asyncio.Event()
 
@@ -294,7 +298,8 @@ class OutboxSender:
             await self.store.mark_retry(item.id, seconds, f"429 retry after {seconds}s")
             return False
         except Forbidden as error:
-            log.warning("chat %s unreachable, notification %s set aside: %s", item.chat_id, item.id, error)
+            # No chat id: it may be a confidential reporter's Telegram id.
+            log.warning("notification %s set aside, its chat is unreachable: %s", item.id, error)
             await self._set_aside(item, f"forbidden: {error}")
             return True
         except ChatMigrated as error:
@@ -332,6 +337,8 @@ class OutboxSender:
             self._unreachable.add(item.chat_id)
 
     async def _send(self, chat_id: int, message: Outgoing) -> Message:
+        if message.attachment is not None and message.file_name is not None:
+            return await self._send_neutral_copy(chat_id, message.attachment, message.file_name, message.text)
         if message.attachment is not None:
             return await self._send_file(chat_id, message.attachment, message.text)
         assert message.text is not None
@@ -344,3 +351,27 @@ class OutboxSender:
         if attachment.kind == "video_note":  # round videos take no caption
             return await method(chat_id, attachment.file_id)
         return await method(chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML)
+
+    async def _send_neutral_copy(
+        self, chat_id: int, attachment: Attachment, file_name: str, caption: str | None
+    ) -> Message:
+        """A confidential case's file: a copy under a neutral name, an image without its metadata.
+
+        The copy is uploaded once per name; later recipients get it by the
+        file_id Telegram gave it (which keeps the neutral name).
+        """
+        method = getattr(self.bot, SENDERS.get(attachment.kind, "send_document"))
+        key = (attachment.id, file_name)
+        # Chats are served concurrently: the first upload of a copy is awaited by the others.
+        async with self._copy_locks.setdefault(key, asyncio.Lock()):
+            cached = self._copies.get(key)
+            if cached is not None:
+                return await method(chat_id, cached, caption=caption, parse_mode=ParseMode.HTML)
+            source = await self.bot.get_file(attachment.file_id)
+            data = media.neutral_copy(attachment, bytes(await source.download_as_bytearray()))
+            sent = await method(chat_id, InputFile(data, filename=file_name), caption=caption,
+                                parse_mode=ParseMode.HTML)
+            uploaded = sent.effective_attachment
+            if uploaded is not None and hasattr(uploaded, "file_id"):
+                self._copies[key] = uploaded.file_id  # type: ignore[union-attr]
+            return sent

@@ -1,10 +1,11 @@
 """The per-minute message limit against flooding (organisation file: [limits]).
 
-Runs before every other handler (group -2, ahead of ``remember_user`` in
-group -1): a message over the limit is answered once with a polite "too
-fast" and then dropped, so nothing in it is stored or acted on. Staff are
-not limited: their work is not abuse. Button taps are not counted; they
-store nothing new and the intake needs several in a row.
+Runs early (group -3): a message over the limit is answered once with a
+polite "too fast" and then dropped, so nothing in it is stored or acted on.
+Button taps count too (each intake tap writes the draft): a tap over the
+limit is answered with the polite text as a toast (answerCallbackQuery,
+every time, so the button never keeps spinning) and does nothing else.
+Staff are not limited: their work is not abuse.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
-from handlers.common import Context, deps, lang_of, send
+from handlers.common import Context, answer_query, deps, lang_of, send
 from handlers.i18n import t
 from store.limits import MessageLimiter, Verdict
 
@@ -28,7 +29,8 @@ def build(per_minute: int, clock: Callable[[], float] = time.monotonic) -> TypeH
 
     async def limit(update: Update, context: Context) -> None:
         user, chat = update.effective_user, update.effective_chat
-        if update.callback_query is not None or update.effective_message is None:
+        tap = update.callback_query is not None
+        if not tap and update.effective_message is None:
             return
         if user is None or chat is None or chat.type != ChatType.PRIVATE:
             return
@@ -37,7 +39,9 @@ def build(per_minute: int, clock: Callable[[], float] = time.monotonic) -> TypeH
         verdict = limiter.check(user.id, clock())
         if verdict is Verdict.ALLOW:
             return
-        if verdict is Verdict.REFUSE_AND_TELL:
+        if tap:
+            await answer_query(update, t(await lang_of(update, context), "common.too_fast_tap"))
+        elif verdict is Verdict.REFUSE_AND_TELL:
             await send(update, context, t(await lang_of(update, context), "common.too_fast"))
         raise ApplicationHandlerStop
 

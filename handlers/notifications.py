@@ -12,21 +12,26 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup
 
 from handlers import keyboards as kb
-from handlers import reception, review
+from handlers import media, reception, review
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
-from store.models import Attachment, OutboxItem
+from store.models import Attachment, Case, OutboxItem
 from store.base import Store
 from store.workflow import available_actions
 
 
 @dataclass
 class Outgoing:
-    """One message to send: text with optional buttons, or a file to re-send."""
+    """One message to send: text with optional buttons, or a file to re-send.
+
+    ``file_name`` set: the file is sent as a copy under that neutral name,
+    images without their metadata (a confidential case: ``handlers.media``).
+    """
 
     text: Html | None = None
     markup: InlineKeyboardMarkup | None = None
     attachment: Attachment | None = None
+    file_name: str | None = None
 
 
 PETITIONER_TEXTS = {
@@ -42,10 +47,20 @@ PETITIONER_TEXTS = {
 HEADERS = {"submit": "staff.new_case", "transfer": "staff.transferred_case", "assign": "staff.assigned_case"}
 
 
-def _files(lang: str, number: str, files: list[Attachment]) -> list[Outgoing]:
-    """Files re-sent by their Telegram file_id, each captioned with its case and place."""
+def _files(lang: str, case: Case, files: list[Attachment], every: list[Attachment]) -> list[Outgoing]:
+    """Files re-sent by their Telegram file_id, each captioned with its case and place.
+
+    A confidential case's named files (documents, videos, audio) go as copies
+    named by their place among all the case's files (``every``): 材料-3.pdf.
+    """
+    place = {a.id: n for n, a in enumerate(every, start=1)}
     return [
-        Outgoing(attachment=a, text=t(lang, "staff.attachment_caption", number=number, n=n, total=len(files)))
+        Outgoing(
+            attachment=a,
+            text=t(lang, "staff.attachment_caption", number=case.number, n=n, total=len(files)),
+            file_name=media.neutral_name(lang, place.get(a.id, n), a)
+            if media.needs_neutral_copy(case.confidential, a) else None,
+        )
         for n, a in enumerate(files, start=1)
     ]
 
@@ -72,7 +87,7 @@ async def render(item: OutboxItem, store: Store) -> list[Outgoing]:
             lang, case.number, available_actions(case.status, role), canned=bool(org.canned_replies)
         )
         if event is not None and event.action == "submit":
-            out += _files(lang, case.number, files)
+            out += _files(lang, case, files, files)
         return out
     if item.kind == "group_new_case":
         return [Outgoing(text=t(lang, "staff.group_new_case", number=case.number,
@@ -106,7 +121,8 @@ async def render(item: OutboxItem, store: Store) -> list[Outgoing]:
     if item.kind == "staff_event":
         if event.action == "withdraw":
             return [Outgoing(text=t(lang, "staff.petitioner_withdrew", number=case.number))]
-        files = [a for a in await store.attachments(case.id) if a.event_id == event.id]
+        every = await store.attachments(case.id)
+        files = [a for a in every if a.event_id == event.id]
         if event.body:
             parts = split_text(event.body)
             out = [Outgoing(text=t(lang, "staff.petitioner_added", number=case.number, text=parts[0]))]
@@ -115,7 +131,7 @@ async def render(item: OutboxItem, store: Store) -> list[Outgoing]:
         else:
             out = [Outgoing(text=t(lang, "employee.staff_files_added", number=case.number, count=len(files)))]
         out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_staff"))
-        return out + _files(lang, case.number, files)
+        return out + _files(lang, case, files, every)
     return []
 
 

@@ -43,7 +43,8 @@ from handlers.common import (
     user_conversation,
 )
 from handlers.i18n import Html, t
-from handlers.render import split_text, unit_path
+from handlers.render import pack as pack_blocks
+from handlers.render import unit_path
 from store.base import Store
 from store.errors import StoreError
 from store.models import Actor, OutboxItem
@@ -182,19 +183,8 @@ def leader_booking_block(lang: str, booking: LeaderBooking) -> Html:
 
 
 def pack(blocks: list[Html], limit: int = LIST_CHUNK) -> list[Html]:
-    """Join blocks into as few messages as fit Telegram's limit; a block too long alone is cut at a line."""
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        pieces = [block] if len(block) <= limit else [Html(p) for p in split_text(block, limit)]
-        for piece in pieces:
-            if current and len(current) + 2 + len(piece) > limit:
-                messages.append(current)
-                current = ""
-            current = f"{current}\n\n{piece}" if current else piece
-    if current or not messages:
-        messages.append(current)
-    return [Html(m) for m in messages]
+    """Join blocks into as few messages as fit Telegram's limit (UTF-16 units); a block too long alone is cut."""
+    return pack_blocks(blocks, limit)
 
 
 async def notice(item: OutboxItem, store: Store, lang: str) -> list[tuple[Html, Markup]]:

@@ -7,6 +7,7 @@ exceeds Telegram's 4,096 characters and no entity is cut in half.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -61,6 +62,92 @@ def split_text(text: str, limit: int = CHUNK, first: int | None = None) -> list[
     if current or not parts:
         parts.append(current)
     return parts
+
+
+#: Telegram HTML as tokens: a tag, an entity, a line break, or one character of text.
+_HTML_TOKEN = re.compile(r"<[^>]*>|&[#\w]+;|\n|[^<&\n]|[<&]")
+_TAG_NAME = re.compile(r"</?\s*([\w-]+)")
+
+
+def _closers(stack: list[tuple[str, str]]) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(stack))
+
+
+def split_html(text: str, limit: int = CHUNK) -> list[Html]:
+    """Cut Telegram HTML into parts of at most ``limit`` UTF-16 units, each valid on its own.
+
+    Cuts at a line break where one falls in the part, else between two
+    characters; never inside a tag or an entity. Tags open at a cut are
+    closed at the end of the part and opened again at the start of the next.
+    The length counted is the HTML source's, an upper bound of what
+    Telegram counts once it has parsed the entities.
+    """
+    if utf16_len(text) <= limit:
+        return [Html(text)]
+    parts: list[str] = []
+    tokens: list[str] = []
+    size = 0
+    base = 0  # tokens at the start of the part that only reopen tags
+    stack: list[tuple[str, str]] = []
+    # After the last line break in ``tokens``: (index, open tags then).
+    last_break: tuple[int, list[tuple[str, str]]] | None = None
+
+    def emit(upto: int, open_tags: list[tuple[str, str]]) -> None:
+        nonlocal tokens, size, base, last_break
+        part = "".join(tokens[:upto]).rstrip("\n") + _closers(open_tags)
+        if re.sub(r"<[^>]*>", "", part).strip():
+            parts.append(part)
+        rest = tokens[upto:]
+        while rest and rest[0] == "\n":
+            rest = rest[1:]
+        tokens = [tag for _, tag in open_tags] + rest
+        base = len(open_tags)
+        size = sum(utf16_len(tok) for tok in tokens)
+        last_break = None
+
+    for token in _HTML_TOKEN.findall(text):
+        after = list(stack)
+        if token.startswith("<"):
+            match = _TAG_NAME.match(token)
+            name = match.group(1).lower() if match else ""
+            if token.startswith("</"):
+                for index in range(len(after) - 1, -1, -1):
+                    if after[index][0] == name:
+                        del after[index]
+                        break
+            elif name:
+                after.append((name, token))
+        width = utf16_len(token)
+        while size + width + utf16_len(_closers(after)) > limit:
+            if last_break is not None and last_break[0] > base:
+                emit(*last_break)
+            elif len(tokens) > base:
+                emit(len(tokens), list(stack))
+            else:
+                break  # the open tags alone fill the part: nothing better can be done
+        tokens.append(token)
+        size += width
+        stack = after
+        if token == "\n":
+            last_break = (len(tokens), list(stack))
+    if tokens:
+        emit(len(tokens), list(stack))
+    return [Html(part) for part in parts] or [Html(text[:0])]
+
+
+def pack(blocks: list[Html], limit: int = CHUNK, separator: str = "\n\n") -> list[Html]:
+    """Join blocks into as few messages as fit ``limit`` UTF-16 units; a block too long alone is cut."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        for piece in split_html(block, limit):
+            if current and utf16_len(current) + utf16_len(separator) + utf16_len(piece) > limit:
+                messages.append(current)
+                current = ""
+            current = f"{current}{separator}{piece}" if current else piece
+    if current or not messages:
+        messages.append(current)
+    return [Html(m) for m in messages]
 
 
 def day(value: date) -> str:

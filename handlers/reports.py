@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.i18n import Html, t
-from handlers.render import category_name, moment, petitioner_label, unit_name
+from handlers.render import category_name, moment, pack, petitioner_label, unit_name
 from store.indicators import ExportData, Figures, StatsReport
 from store.models import Case
 from store.org import Organization
@@ -83,15 +83,7 @@ def stats_text(report: StatsReport, org: Organization, lang: str) -> list[Html]:
         head = t(lang, "leader.stats_unit_total" if row.depth == 0 else "leader.stats_unit", unit=name)
         blocks.append(Html(head + "\n" + _figures_text(row, lang)))
     blocks.append(t(lang, "leader.stats_definitions"))
-    messages: list[Html] = []
-    current = ""
-    for block in blocks:
-        if current and len(current) + len(block) + 2 > 3500:
-            messages.append(Html(current))
-            current = ""
-        current = f"{current}\n\n{block}" if current else block
-    messages.append(Html(current))
-    return messages
+    return pack(blocks)
 
 
 def _figures_text(row: Figures, lang: str) -> Html:
@@ -210,8 +202,37 @@ def _case_table(cases: Sequence[Case], org: Organization, lang: str, tz: ZoneInf
     return rows
 
 
+# A spreadsheet reads a cell beginning with one of these as a formula (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _append_as_data(sheet: Any, values: list[Any]) -> None:
+    """Append a row whose text cells are typed as text: ``=...`` stays a string, never a formula.
+
+    openpyxl infers a formula from a leading ``=``; the cell's type is set
+    back to string after the value is in, so the file stores it as text.
+    """
+    sheet.append(values)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
+def neutralize_csv(value: Any) -> Any:
+    """A CSV cell as data: text that a spreadsheet would run as a formula gets a leading ``'``.
+
+    Numbers stay numbers (the writer leaves them unquoted); every text cell is
+    quoted by the writer, so separators and quotes inside it stay in the cell.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def xlsx_bytes(data: ExportData, org: Organization, lang: str, tz: ZoneInfo) -> bytes:
-    """An .xlsx workbook: the cases sheet and the indicators sheet."""
+    """An .xlsx workbook: the cases sheet and the indicators sheet; every text cell is text, never a formula."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -219,11 +240,11 @@ def xlsx_bytes(data: ExportData, org: Organization, lang: str, tz: ZoneInfo) -> 
     cases = book.active
     cases.title = str(t(lang, "export.sheet_cases"))
     for values in _case_table(data.cases, org, lang, tz):
-        cases.append(values)
+        _append_as_data(cases, values)
     indicators = book.create_sheet(str(t(lang, "export.sheet_indicators")))
-    indicators.append([str(t(lang, "export.period")), data.report.period.label])
+    _append_as_data(indicators, [str(t(lang, "export.period")), data.report.period.label])
     for values in _indicator_table(data.report, org, lang):
-        indicators.append(values)
+        _append_as_data(indicators, values)
     for sheet, header_row in ((cases, 1), (indicators, 2)):
         for cell in sheet[header_row]:
             cell.font = Font(bold=True)
@@ -237,13 +258,13 @@ def xlsx_bytes(data: ExportData, org: Organization, lang: str, tz: ZoneInfo) -> 
 
 
 def csv_texts(data: ExportData, org: Organization, lang: str, tz: ZoneInfo) -> tuple[str, str]:
-    """The same two tables as CSV texts: (indicators, cases)."""
+    """The same two tables as CSV texts: (indicators, cases), neutralized against formula injection."""
 
     def write(rows: list[list[Any]]) -> str:
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC)
         for values in rows:
-            writer.writerow(["" if v is None else v for v in values])
+            writer.writerow([neutralize_csv(v) for v in values])
         return out.getvalue()
 
     return write(_indicator_table(data.report, org, lang)), write(_case_table(data.cases, org, lang, tz))

@@ -37,6 +37,7 @@ from handlers.render import (
     category_name,
     day,
     moment,
+    pack,
     split_text,
     status_name,
     unit_name,
@@ -233,7 +234,9 @@ async def history(update: Update, context: Context) -> None:
           unit=unit_name(d.org, c.unit, lang), subject=c.subject)
         for c in cases[:HISTORY_LIMIT]
     ]
-    await send(update, context, Html("\n\n".join(lines)))
+    # Twenty subjects of emoji outgrow one message (Telegram counts UTF-16 units): as many as needed.
+    for message in pack(lines):
+        await send(update, context, message)
 
 
 async def alerts(update: Update, context: Context) -> None:

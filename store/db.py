@@ -20,6 +20,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from store.files import private_database
+
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
@@ -55,6 +57,7 @@ class Database:
 
     @classmethod
     async def open(cls, path: str | Path) -> "Database":
+        private_database(path)  # 0600 before SQLite creates it; -wal and -shm follow its mode
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         conn.row_factory = aiosqlite.Row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

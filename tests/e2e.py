@@ -45,10 +45,11 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    org: Organization, db_path: Path, *, clock: Clock | None = None, sim: BotApiSimulator | None = None
+    org: Organization, db_path: Path, *, clock: Clock | None = None, sim: BotApiSimulator | None = None,
+    token: str = TOKEN,
 ) -> AsyncIterator[Running]:
     own_sim = sim is None
-    sim = sim or BotApiSimulator(token=TOKEN)
+    sim = sim or BotApiSimulator(token=token)
     if own_sim:
         await sim.start()
     stop = asyncio.Event()
@@ -59,7 +60,7 @@ async def running_bot(
 
     task = asyncio.create_task(
         serve(
-            token=TOKEN,
+            token=token,
             db_path=str(db_path),
             org=org,
             base_url=sim.base_url,

@@ -19,6 +19,7 @@ satisfied A = 1 (satisfaction 50 %); repeat D = 1 (25 %); overdue now D = 1.
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -280,10 +281,10 @@ async def test_report_command_writes_the_same_figures(
     assert await asyncio.to_thread(cli, ["report", "--period", "2026-11", "--format", "csv", "--out", str(csv_out), "--db", db,
                 "--unit", "plant-2", "--lang", "en"]) == 0
     lines = csv_out.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].startswith("Unit,Received,Accepted on time,Accepted on time %")
-    assert lines[1].startswith("No. 2 Plant,2,1,50.0,0,0,,0,,0,,1,50.0,")
-    cases = (tmp_path / "report-cases.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert [line.split(",")[0] for line in cases[1:]] == [numbers["C"], numbers["D"]]
+    assert lines[0].startswith('"Unit","Received","Accepted on time","Accepted on time %"')
+    assert lines[1].startswith('"No. 2 Plant",2,1,50.0,0,0,"",0,"",0,"",1,50.0,')
+    cases = list(csv.reader(io.StringIO((tmp_path / "report-cases.csv").read_text(encoding="utf-8-sig"))))
+    assert [row[0] for row in cases[1:]] == [numbers["C"], numbers["D"]]
 
     assert await asyncio.to_thread(cli, ["report", "--period", "2026-13", "--out", str(out), "--db", db]) == 2
     assert "无法识别期间" in capsys.readouterr().err

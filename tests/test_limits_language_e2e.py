@@ -5,37 +5,61 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.e2e import running_bot
-from tests.petitioner import api_errors, draft_of, org_with, rows, step, submit, to_review
+from tests.petitioner import api_errors, draft_of, org_with, rows, step, submit, to_review, toast
 
 
 async def test_message_limit_answers_once_and_stores_nothing(tmp_path: Path) -> None:
     db = tmp_path / "e2e.db"
-    async with running_bot(org_with(messages_per_minute=4), db) as bot:
+    async with running_bot(org_with(messages_per_minute=6), db) as bot:
         officer = bot.sim.user(1001, first_name="王", language_code="zh-hans")
         user = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
         await user.send("/new")  # 1
         await user.wait_for("第 1/7 步")
-        await user.tap("工资福利")  # taps are not counted
+        await user.tap("工资福利")  # 2: taps count too
         await user.wait_for("第 2/7 步")
-        await user.tap("炼化公司")
+        await user.tap("炼化公司")  # 3
         await user.wait_for("第 3/7 步")
-        await user.send("标题")  # 2
+        await user.send("标题")  # 4
         await user.wait_for("第 4/7 步")
-        await user.send("/help")  # 3
+        await user.send("/help")  # 5
         await user.wait_for("使用帮助")
-        await user.send("第一次的内容")  # 4
+        await user.send("第一次的内容")  # 6
         await user.wait_for("第 5/7 步")
         before = draft_of(db, 5001)
-        await user.send_photo()  # 5: over the limit
+        await user.send_photo()  # 7: over the limit
         refused = await user.wait_for("过于频繁")
-        await user.send_photo()  # 6: dropped without another answer
-        await user.send("/mycases")  # 7: dropped as well
+        await user.send_photo()  # 8: dropped without another answer
+        await user.send("/mycases")  # 9: dropped as well
         # The officer (not limited) still works meanwhile, and nothing reached the draft.
         for _ in range(6):
             await officer.send("/queue")
             await officer.wait_for("待办")
         assert draft_of(db, 5001) == before and before is not None and before[1]["attachments"] == []
         assert [m.visible_text for m in user.messages if m.seq > refused.seq] == []
+        assert api_errors(bot.sim) == []
+
+
+async def test_taps_count_toward_the_limit_and_an_excess_tap_only_gets_a_toast(tmp_path: Path) -> None:
+    db = tmp_path / "e2e.db"
+    async with running_bot(org_with(messages_per_minute=3), db) as bot:
+        officer = bot.sim.user(1001, first_name="王", language_code="zh-hans")
+        user = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
+        await user.send("/new")  # 1
+        await user.wait_for("第 1/7 步")
+        await user.tap("工资福利")  # 2
+        await user.wait_for("第 2/7 步")
+        await user.tap("油田公司")  # 3
+        await user.wait_for("当前位置：集团总部 › 油田公司")
+        before, seen = draft_of(db, 5001), [(m.message_id, m.seq) for m in user.messages]
+        assert before is not None and before[1].get("unit") != "plant-1"
+        for _ in range(2):  # 4, 5: over the limit, each answered with a toast and nothing else
+            query = await user.tap("第一采油厂")
+            assert await toast(user, query) == "您操作过于频繁，请稍后再试。"
+        assert draft_of(db, 5001) == before
+        assert [(m.message_id, m.seq) for m in user.messages] == seen  # no message sent, none edited
+        # Staff taps are not limited.
+        await officer.send("/queue")
+        await officer.wait_for("待办")
         assert api_errors(bot.sim) == []
 
 

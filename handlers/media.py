@@ -1,0 +1,90 @@
+"""Files of a confidential case reach staff under neutral names, and images without their metadata.
+
+A file the petitioner sent carries its own name (``张三_工号10086_举报材料.pdf``)
+and, for a photo sent as a file, EXIF data (camera owner, GPS position,
+time). Re-sending by file_id keeps both, so for a confidential case the
+outbox downloads the file and uploads a copy named ``材料-1.pdf`` (the
+recipient's language; the number is the file's place in the case), with an
+image re-encoded without EXIF, XMP or comments. Photos sent as photos are
+re-encoded by Telegram, which drops their metadata; voice notes and round
+videos carry no file name.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import mimetypes
+import re
+
+from handlers.i18n import t
+from store.models import Attachment
+
+log = logging.getLogger(__name__)
+
+#: Kinds whose Telegram object keeps the sender's file name.
+NAMED_KINDS = frozenset({"document", "video", "audio", "animation"})
+DEFAULT_EXTENSIONS = {"document": ".bin", "video": ".mp4", "audio": ".mp3", "animation": ".mp4"}
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp", ".heic", ".heif"})
+#: Formats Pillow reads and writes again, and the format each is written back as.
+IMAGE_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "TIFF": "TIFF", "GIF": "GIF",
+                 "BMP": "BMP"}
+
+
+def needs_neutral_copy(confidential: bool, attachment: Attachment) -> bool:
+    return confidential and attachment.kind in NAMED_KINDS
+
+
+def extension(attachment: Attachment) -> str:
+    """The file's type as an extension: from its name, else its MIME type, else its kind."""
+    name = attachment.file_name or ""
+    match = _EXTENSION.search(name)
+    if match:
+        return match.group(0).lower()
+    guessed = mimetypes.guess_extension(attachment.mime_type or "") if attachment.mime_type else None
+    return guessed or DEFAULT_EXTENSIONS.get(attachment.kind, ".bin")
+
+
+def neutral_name(lang: str, number: int, attachment: Attachment) -> str:
+    """``材料-1.pdf`` / ``material-1.pdf``: nothing of the original name but its type."""
+    return str(t(lang, "staff.material_file", n=number, ext=extension(attachment)))
+
+
+def is_image(attachment: Attachment) -> bool:
+    return (attachment.mime_type or "").startswith("image/") or extension(attachment) in IMAGE_EXTENSIONS
+
+
+def without_metadata(data: bytes) -> bytes | None:
+    """The image re-encoded without EXIF, XMP, ICC or comments; None if Pillow cannot read it."""
+    try:
+        from PIL import Image, ImageOps
+
+        with Image.open(io.BytesIO(data)) as image:
+            target = IMAGE_FORMATS.get(image.format or "")
+            if target is None:
+                return None
+            image.load()
+            upright = ImageOps.exif_transpose(image)  # keep how the photo is meant to be seen
+            # A new image from the pixels alone: nothing of the file's metadata comes along.
+            clean = Image.new(upright.mode, upright.size)
+            clean.paste(upright)
+            if upright.mode == "P" and upright.getpalette():
+                clean.putpalette(upright.getpalette())
+            if target == "JPEG" and clean.mode not in ("RGB", "L", "CMYK"):
+                clean = clean.convert("RGB")
+            out = io.BytesIO()
+            clean.save(out, format=target, **({"quality": 95} if target == "JPEG" else {}))
+            return out.getvalue()
+    except Exception as error:  # noqa: BLE001 - any unreadable image: the caller decides
+        log.info("image metadata not stripped (%s)", type(error).__name__)
+        return None
+
+
+def neutral_copy(attachment: Attachment, data: bytes) -> bytes:
+    """What is uploaded for a confidential case: images without metadata, other files as they are."""
+    if is_image(attachment):
+        clean = without_metadata(data)
+        if clean is not None:
+            return clean
+    return data
