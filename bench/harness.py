@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.simulator import BotApiSimulator, SimMessage
+from botsim import BotApiSimulator, SimMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:BENCH"

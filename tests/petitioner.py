@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from bot.simulator import BotApiSimulator, SimMessage, SimUser
+from botsim import BotApiSimulator, SimMessage, SimUser
 from store.org import Organization, parse_org
 
 NUMBER = re.compile(r"[A-Z]+-\d{4}-\d{6}")

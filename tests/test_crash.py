@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.simulator import BotApiSimulator, SimMessage, SimUser
+from botsim import BotApiSimulator, SimMessage, SimUser
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG_FILE = Path(__file__).with_name("org_fixture.toml")

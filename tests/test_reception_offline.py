@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from telegram.ext import Application
 
-from bot.simulator import parse_html
+from botsim import parse_html
 from handlers.notifications import render
 from handlers.reception import parse_day
 from store.clock import FakeClock

@@ -39,7 +39,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.simulator import (
+from botsim import (
     ApiError,
     BotApiSimulator,
     Faults,

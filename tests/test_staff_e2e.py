@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.simulator import SimMessage, SimUser
+from botsim import SimMessage, SimUser
 from store.models import DraftData, Petitioner
 from store.org import Organization, parse_org
 from tests.e2e import Running, running_bot
