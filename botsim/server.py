@@ -257,6 +257,11 @@ class BotApiSimulator:
         """Change counter: bumped whenever the bot sends or edits a message."""
         return self._seq
 
+    @property
+    def polls(self) -> int:
+        """getUpdates calls begun so far: a test waits for a long poll to begin on this."""
+        return self._poll_generation
+
     # -- test-side API
     def user(
         self,
