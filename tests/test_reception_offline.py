@@ -105,10 +105,10 @@ async def test_cancel_and_other_commands_leave_the_typed_step(
     assert await store.my_reception_bookings(EMPLOYEE) == []
     await feed(application, user.tap(f"rc:b:{session.id}"))
     await feed(application, user.text("/mycases"))
-    for _ in range(20):
-        await asyncio.sleep(0.01)
+    for _ in range(500):  # the command is handed on as a task of its own: wait for its answer
         if "您还没有提交过信访事项" in request.last_to(EMPLOYEE).text:
             break
+        await asyncio.sleep(0.01)
     assert "您还没有提交过信访事项" in request.last_to(EMPLOYEE).text
     await feed(application, user.text("也不是话题"))
     assert await store.my_reception_bookings(EMPLOYEE) == []
