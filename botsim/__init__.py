@@ -18,7 +18,8 @@ imports it, and it (with aiohttp) comes with the ``test`` and ``demo`` extras.
 
 - ``botsim.formatting``: Telegram's HTML dialect, entities, UTF-16 lengths, reply markup
 - ``botsim.methods``: the Bot API method signatures and checking a call against them
-- ``botsim.state``: chats, messages, files, and ``SimUser``, the test's simulated person
+- ``botsim.state``: what Telegram remembers (``SimState``: chats, messages, files, updates)
+  and ``SimUser``, the test's simulated person
 - ``botsim.server``: ``BotApiSimulator``, the aiohttp server and the methods it models
 
 Typical use::

@@ -1,5 +1,6 @@
 """What the simulated Telegram remembers: chats, messages, files, and the people in them.
 
+``SimState`` holds it all (the server in ``botsim.server`` serves it);
 ``SimUser`` is the test's hand: it acts like a person (send, tap, edit) and
 waits for the bot's answers in its chat.
 """
@@ -7,19 +8,22 @@ waits for the bot's answers in its chat.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import mimetypes
 import re
 import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botsim.errors import JSONDict
 from botsim.formatting import utf16_len
 
-if TYPE_CHECKING:
-    from botsim.server import BotApiSimulator
+#: getFile refuses files bigger than this (Bot API: "up to 20 MB in size"); bigger
+#: files a user sends are only sized, never filled.
+MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024
 
 #: File kinds: Telegram's folder in ``file_path`` and the default extension.
 FILE_FOLDERS = {
@@ -208,7 +212,7 @@ class SimUser:
     to that action.
     """
 
-    def __init__(self, sim: BotApiSimulator, info: JSONDict, chat: SimChat) -> None:
+    def __init__(self, sim: SimState, info: JSONDict, chat: SimChat) -> None:
         self._sim = sim
         self.info = info
         self.chat = chat
@@ -498,6 +502,262 @@ class SimUser:
             ) from None
         self._cursor = found.seq
         return found
+
+
+# --------------------------------------------------------------------------- the world
+
+
+class SimState:
+    """What the simulated Telegram remembers, apart from any wire: chats, people, files, updates.
+
+    ``BotApiSimulator`` (botsim.server) serves it over HTTP; ``SimUser`` acts on it as a person
+    would, each action enqueueing the update Telegram would deliver.
+    """
+
+    def __init__(self) -> None:
+        self._chats: dict[int, SimChat] = {}
+        self._users: dict[int, SimUser] = {}
+        self._files: dict[str, SimFile] = {}
+        self._files_by_path: dict[str, SimFile] = {}
+        self._callbacks: dict[str, CallbackRecord] = {}
+        self._callback_answers: dict[int, list[JSONDict]] = {}
+        self._pending: list[JSONDict] = []
+        self._redeliveries: list[JSONDict] = []
+        self._history: dict[int, JSONDict] = {}
+        self._next_update_id = 1
+        self._seq = 0
+        self._counter = 0
+        self._updates_event = asyncio.Event()
+        self._changed = asyncio.Event()
+
+    @property
+    def seq(self) -> int:
+        """Change counter: bumped whenever the bot sends or edits a message."""
+        return self._seq
+
+    # -- people and chats
+    def user(
+        self,
+        user_id: int,
+        first_name: str = "Tester",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "en",
+    ) -> SimUser:
+        """Create (or return the existing) user; their private chat has the same id."""
+        if user_id in self._users:
+            return self._users[user_id]
+        if user_id <= 0:
+            raise ValueError("user ids are positive")
+        info: JSONDict = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if last_name:
+            info["last_name"] = last_name
+        if username:
+            info["username"] = username
+        if language_code:
+            info["language_code"] = language_code
+        chat = SimChat(
+            user_id, "private", first_name=first_name, last_name=last_name, username=username
+        )
+        self._chats[user_id] = chat
+        self._users[user_id] = SimUser(self, info, chat)
+        return self._users[user_id]
+
+    def group(
+        self, chat_id: int, title: str = "Test group", *, username: str | None = None
+    ) -> SimChat:
+        """Create (or return the existing) group; ids starting with -100 are supergroups."""
+        if chat_id in self._chats:
+            return self._chats[chat_id]
+        if chat_id >= 0:
+            raise ValueError("group ids are negative")
+        kind = "supergroup" if str(chat_id).startswith("-100") else "group"
+        self._chats[chat_id] = SimChat(chat_id, kind, title=title, username=username)
+        return self._chats[chat_id]
+
+    def chat(self, chat_id: int) -> SimChat:
+        """A known chat by id (KeyError if the test never created it)."""
+        return self._chats[chat_id]
+
+    # -- updates
+    @property
+    def pending_updates(self) -> list[JSONDict]:
+        """Updates enqueued and not yet confirmed by a getUpdates offset."""
+        return self._redeliveries + self._pending
+
+    def inject(self, update: JSONDict) -> JSONDict:
+        """Enqueue a raw update.
+
+        Without ``update_id`` it gets the next id.  With one, it is delivered
+        once more regardless of the bot's offset, which is how Telegram
+        redelivers updates a crashed bot never confirmed.
+        """
+        if "update_id" not in update:
+            return self._enqueue(dict(update))
+        update = dict(update)
+        self._next_update_id = max(self._next_update_id, int(update["update_id"]) + 1)
+        self._redeliveries.append(update)
+        self._history.setdefault(int(update["update_id"]), update)
+        self._updates_event.set()
+        return update
+
+    async def redeliver(self, update_id: int) -> JSONDict:
+        """Deliver an earlier update again, with its original update_id."""
+        if update_id not in self._history:
+            raise KeyError(f"update {update_id} was never enqueued")
+        update = self.inject(json.loads(json.dumps(self._history[update_id])))
+        await asyncio.sleep(0)
+        return update
+
+    # -- internals shared with SimUser and the server
+    def _next_id(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    def _touch(self, message: SimMessage) -> None:
+        self._seq += 1
+        message.seq = self._seq
+        self._changed.set()
+
+    async def _wait_until(
+        self, check: Callable[[], SimMessage | None], timeout: float
+    ) -> SimMessage:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = check()
+            if found is not None:
+                return found
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    def _enqueue(self, body: JSONDict) -> JSONDict:
+        update = {"update_id": self._next_update_id, **body}
+        self._next_update_id += 1
+        self._pending.append(update)
+        self._history[update["update_id"]] = update
+        self._updates_event.set()
+        return update
+
+    def _register_file(
+        self,
+        kind: str,
+        data: bytes | None,
+        file_name: str | None,
+        mime_type: str | None,
+        *,
+        size: int | None = None,
+    ) -> SimFile:
+        """Store a file and give it ids and a path like Telegram's."""
+        if data is None and (size is None or size <= MAX_DOWNLOAD_SIZE):
+            data = filler(kind, size if size is not None else 1024)
+        number = self._next_id()
+        folder, default_ext = FILE_FOLDERS[kind]
+        ext = "." + file_name.rsplit(".", 1)[1] if file_name and "." in file_name else default_ext
+        file = SimFile(
+            file_id=f"sim-{kind}-{number}",
+            file_unique_id=f"u{number}",
+            kind=kind,
+            file_path=f"{folder}/file_{number}{ext}",
+            size=len(data) if data is not None else int(size or 0),
+            data=data,
+            file_name=file_name,
+            mime_type=mime_type or DEFAULT_MIME[kind],
+        )
+        self._files[file.file_id] = file
+        self._files_by_path[file.file_path] = file
+        return file
+
+    def _add_user_message(
+        self,
+        user: SimUser,
+        kind: str,
+        *,
+        text: str | None = None,
+        entities: list[JSONDict] | None = None,
+        caption: str | None = None,
+        file: SimFile | None = None,
+        payload: JSONDict | None = None,
+        reply_to: int | None = None,
+        **media_fields: Any,
+    ) -> SimMessage:
+        chat = user.chat
+        if chat.type != "private":
+            chat.members.setdefault(user.id, "member")
+        message = SimMessage(
+            chat_id=chat.id,
+            message_id=chat.take_message_id(),
+            date=int(time.time()),
+            sender=dict(user.info),
+            from_bot=False,
+            kind=kind,
+            text=text,
+            plain_text=text,
+            entities=entities or [],
+            caption=caption,
+            plain_caption=caption,
+            file_id=file.file_id if file else None,
+            payload=payload or (media_payload(file, media_fields) if file else {}),
+            reply_to_message_id=reply_to,
+        )
+        chat.store[message.message_id] = message
+        return message
+
+    def _poll(self, question: str, options: Iterable[str]) -> JSONDict:
+        return {
+            "id": str(self._next_id()),
+            "question": question,
+            "options": [
+                {"persistent_id": str(i), "text": text, "voter_count": 0}
+                for i, text in enumerate(options)
+            ],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+            "allows_revoting": False,
+            "members_only": False,
+        }
+
+    def _new_callback(self, user: SimUser) -> str:
+        query_id = str(4_000_000_000 + self._next_id())
+        self._callbacks[query_id] = CallbackRecord(user.id)
+        return query_id
+
+    def _message_api(self, message: SimMessage, *, nested: bool = False) -> JSONDict:
+        """The Message object for ``message``, as getUpdates and send* return it."""
+        data: JSONDict = {
+            "message_id": message.message_id,
+            "from": message.sender,
+            "chat": self._chats[message.chat_id].api(),
+            "date": message.date,
+        }
+        if message.kind == "text":
+            data["text"] = message.plain_text or ""
+            if message.entities:
+                data["entities"] = message.entities
+        else:
+            data.update(message.payload)
+            if message.plain_caption:
+                data["caption"] = message.plain_caption
+                if message.caption_entities:
+                    data["caption_entities"] = message.caption_entities
+        if message.inline_keyboard:
+            data["reply_markup"] = message.reply_markup
+        if message.edit_date:
+            data["edit_date"] = message.edit_date
+        if message.reply_to_message_id is not None and not nested:
+            target = self._chats[message.chat_id].store.get(message.reply_to_message_id)
+            if target is not None and not target.deleted:
+                data["reply_to_message"] = self._message_api(target, nested=True)
+        data.update(message.extra)
+        return data
 
 
 def media_payload(file: SimFile, params: JSONDict) -> JSONDict:
