@@ -49,7 +49,7 @@ async def run(args: argparse.Namespace) -> None:
 
         store = await SqliteStore.open(args.db, example_org())
         application = build_application(store, args.token, base_url=args.api_url, base_file_url=args.api_url,
-                                        rate_limited=not args.no_rate_limit)
+                                        paced=not args.no_rate_limit)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

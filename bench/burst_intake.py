@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import BenchSimulator, BotProcess, cpu_seconds, percentile, report
+from bench.harness import BenchSimulator, BotProcess, cpu_seconds, parse_args, percentile, report
 
 OFFICER = 100006  # the example organisation's officer for wages at No. 1 Oil Production Plant
 STEPS = 9
@@ -125,10 +125,10 @@ async def main(args: argparse.Namespace) -> None:
     results: dict[str, Any] = {}
     results["echo_burst"] = await phase("echo", args.employees, 0.0)
     results["intake_burst"] = await phase("petition", args.employees, 0.0, "--no-rate-limit")
-    results["echo_paced"] = await phase("echo", args.paced, 1.0)
-    results["intake_paced"] = await phase("petition", args.paced, 1.0, "--no-rate-limit")
+    results["echo_paced"] = await phase("echo", args.paced, args.think)
+    results["intake_paced"] = await phase("petition", args.paced, args.think, "--no-rate-limit")
     if args.limited:
-        results["intake_paced_production_limiter"] = await phase("petition", args.limited, 1.0)
+        results["intake_paced_production_limiter"] = await phase("petition", args.limited, args.think)
     ratio = results["intake_burst"]["updates_per_second"] / results["echo_burst"]["updates_per_second"]
     results["ratio_intake_to_echo"] = round(ratio, 2)
     paced = results["intake_paced"]
@@ -147,4 +147,5 @@ if __name__ == "__main__":
     parser.add_argument("--paced", type=int, default=200, help="employees in the paced phase (1 s think time)")
     parser.add_argument("--limited", type=int, default=60,
                         help="employees in the paced phase with the production rate limiter (0: skip)")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--think", type=float, default=1.0, help="seconds between answer and next action when paced")
+    asyncio.run(main(parse_args(parser, employees=3, paced=2, limited=2, think=0.05)))

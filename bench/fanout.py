@@ -27,7 +27,7 @@ from typing import Any
 from telegram.ext import AIORateLimiter
 
 import bot.app
-from bench.harness import TOKEN, BenchSimulator, report
+from bench.harness import TOKEN, BenchSimulator, parse_args, report
 from bot.app import build_application
 from bot.outbox import OutboxSender
 from store.clock import iso
@@ -130,4 +130,4 @@ if __name__ == "__main__":
                         help="keep the production per-chat burst (this simulator answers it with 429s)")
     parser.add_argument("--ptb-defaults", action="store_true",
                         help="compare: AIORateLimiter(max_retries=0) with PTB's defaults, no per-chat pace")
-    asyncio.run(main(parser.parse_args()))
+    asyncio.run(main(parse_args(parser, recipients=3, per_recipient=2)))

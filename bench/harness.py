@@ -9,6 +9,7 @@ scanning chats, so the harness costs the same for every bot it measures.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.simulator import BotApiSimulator, SimMessage
+from botsim import BotApiSimulator, SimMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:BENCH"
@@ -132,3 +133,17 @@ def report(name: str, figures: dict[str, Any], summary: str) -> None:
     """Print the figures as one JSON document, then a one-line summary."""
     print(json.dumps({"benchmark": name, "machine": machine(), **figures}, ensure_ascii=False, indent=2))
     print(summary)
+
+
+SMOKE_HELP = ("smoke size: a few seconds at tiny counts, to show the benchmark still runs "
+              "(its figures mean nothing); the tests run every benchmark this way")
+
+
+def parse_args(parser: argparse.ArgumentParser, **smoke: Any) -> argparse.Namespace:
+    """The command line, with ``--smoke`` setting each of ``smoke``'s options to its tiny value."""
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
+    args = parser.parse_args()
+    if args.smoke:
+        for name, value in smoke.items():
+            setattr(args, name, value)
+    return args

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import BenchSimulator, BotProcess, report, rss_bytes
+from bench.harness import BenchSimulator, BotProcess, parse_args, report, rss_bytes
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -31,7 +31,7 @@ async def main(args: argparse.Namespace) -> None:
         db = Path(folder) / "memory.db"
         try:
             async with BotProcess(sim, "petition", db, "--no-rate-limit") as bot:
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(args.idle)
                 idle = rss_bytes(bot.pid)
                 began = time.perf_counter()
                 errors = 0
@@ -53,7 +53,7 @@ async def main(args: argparse.Namespace) -> None:
                                            for n in range(first, min(first + wave, args.drafts))))
                 elapsed = time.perf_counter() - began
                 loaded = rss_bytes(bot.pid)
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(args.idle)
                 settled = rss_bytes(bot.pid)
                 with sqlite3.connect(db) as conn:
                     drafts = conn.execute(
@@ -77,4 +77,5 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--drafts", type=int, default=10_000)
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--idle", type=float, default=1.0, help="seconds the bot idles before and after the drafts")
+    asyncio.run(main(parse_args(parser, drafts=5, idle=0.1)))

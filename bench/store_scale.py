@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.harness import percentile, report
+from bench.harness import parse_args, percentile, report
 from store.db import Database
 from store.models import Actor, ActorRole
 from store.org import example_org
@@ -332,4 +332,4 @@ if __name__ == "__main__":
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true",
                         help="use the database at --db if it exists (newer migrations are applied to it)")
-    asyncio.run(main(parser.parse_args()))
+    asyncio.run(main(parse_args(parser, cases=2_000, runs=3)))

@@ -19,6 +19,10 @@ TOKEN_HELP = (
     "PETITION_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram "
     "(send /newbot), then run: PETITION_BOT_TOKEN=<token> petition-bot run"
 )
+DEMO_HELP = (
+    "The demo needs its loopback Bot API, which is not installed: "
+    "pip install -e '.[demo]' (from the project's folder), then run petition-bot demo again"
+)
 
 TOKEN_REJECTED = (
     "PETITION_BOT_TOKEN was rejected by Telegram (Unauthorized): check it with @BotFather (/token)"
@@ -129,8 +133,15 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
 
 def cmd_demo(_args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.ERROR)
-    from bot.demo import main as demo
-
+    # The loopback Bot API (botsim, on aiohttp) is demo and test machinery, not
+    # part of the bot: imported here only, and installed with the demo extra.
+    try:
+        from bot.demo import main as demo
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] not in ("botsim", "aiohttp"):
+            raise
+        print(DEMO_HELP, file=sys.stderr)
+        return 1
     return demo()
 
 

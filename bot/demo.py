@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import serve
-from bot.simulator import BotApiSimulator, SimMessage, SimUser
+from botsim import BotApiSimulator, SimMessage, SimUser
 from store.org import example_org
 
 TOKEN = "100000:DEMO"

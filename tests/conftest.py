@@ -1,9 +1,11 @@
-"""Shared fixtures: the test organisation, a store on a fresh file, a fake clock."""
+"""Shared fixtures and helpers: the test organisation, a store on a fresh file, a fake clock, raw rows."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,12 @@ from store.org import Organization, load_org
 from store.service import SqliteStore
 
 ORG_FILE = Path(__file__).with_name("org_fixture.toml")
+
+
+def rows(db: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    """What the database file holds, read past the store (its own connection, committed rows only)."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, args).fetchall()
 
 
 @pytest.fixture

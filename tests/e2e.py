@@ -16,7 +16,7 @@ from pathlib import Path
 from telegram.ext import Application
 
 from bot.app import serve
-from bot.simulator import BotApiSimulator
+from botsim import BotApiSimulator
 from store.clock import Clock
 from store.org import Organization
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
-from bot.simulator import BotApiSimulator, SimMessage, SimUser
+from botsim import BotApiSimulator, SimMessage, SimUser
 from store.org import Organization, parse_org
+from tests.conftest import rows
 
 NUMBER = re.compile(r"[A-Z]+-\d{4}-\d{6}")
 ORG_FILE = Path(__file__).with_name("org_fixture.toml")
@@ -69,10 +69,6 @@ async def submit(user: SimUser, lang: str) -> str:
     assert match, receipt.plain_text
     return match.group(0)
 
-
-def rows(db: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 def draft_of(db: Path, user_id: int) -> tuple[str | None, dict[str, Any]] | None:

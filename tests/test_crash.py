@@ -3,8 +3,18 @@
 ``python -m bot run`` polls the loopback Bot API in this test's process.
 Sixteen employees go through intake at once (twelve submit, four stop half
 way), and an officer accepts every case card that reaches them, while the
-process is killed at seeded random moments and started again (half of the
-kills aimed at random moments just after a Submit tap is acknowledged).
+process is killed and started again, twelve times.
+
+The kill points are counted in events, not seconds, so a seed names the same
+points on every run: a kill falls as the bot makes its k-th Bot API request
+since it started (getUpdates not counted: empty long polls come with the
+clock), k drawn from the seed; every other kill is aimed at Submit, falling
+at the bot's acknowledgement of a Submit tap or one or two requests later
+(the receipt, a notification), the moments where a lost answer tempts a
+second submission. The simulator kills the process inside that request,
+before answering it, so the bot never learns whether it went through.
+(Which person's update the k-th request serves still depends on how the
+people's timing interleaves; the bot's own sequence is what is pinned.)
 
 Polling confirms updates to Telegram before they are handled, so a crash
 loses some updates and redelivers others, and a reply may never be sent.
@@ -43,13 +53,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.simulator import BotApiSimulator, SimMessage, SimUser
+from botsim import BotApiSimulator, SimMessage, SimUser
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG_FILE = Path(__file__).with_name("org_fixture.toml")
 TOKEN = "123456:CRASH"
 SEED = int(os.environ.get("CRASH_SEED", "20261"))
 KILLS = 12
+GIVE_UP = 5.0  # seconds to wait for a kill point the bot may never reach (everyone has submitted)
 OFFICER = 1001
 NUMBER = re.compile(r"[A-Z]+-\d{4}-\d{6}")
 STEP = re.compile(r"第 (\d)/7 步")
@@ -63,20 +74,62 @@ class _WatchedCalls(list):  # type: ignore[type-arg]
         self.sim = sim
 
     def append(self, entry: tuple[str, dict, dict]) -> None:  # type: ignore[type-arg]
-        name, params, _ = entry
-        if name == "answerCallbackQuery" and params.get("callback_query_id") in self.sim.submit_taps:
-            self.sim.submit_answered.set()
+        # Called as the simulator has handled a request and before it answers.
         super().append(entry)
+        self.sim.observe(entry[0], entry[1])
+
+
+@dataclass(frozen=True)
+class KillPoint:
+    """Where a kill falls: the k-th counted request since the bot started, or since a Submit's acknowledgement."""
+
+    after_submit: bool
+    requests: int  # 1: that very request (the acknowledgement itself, when aimed)
+
+    def __str__(self) -> str:
+        return (f"request {self.requests} counting from a Submit acknowledgement" if self.after_submit
+                else f"request {self.requests} since start")
+
+
+def kill_plan(rng: random.Random, kills: int) -> list[KillPoint]:
+    return [KillPoint(True, rng.randint(1, 3)) if n % 2 else KillPoint(False, rng.randint(3, 40))
+            for n in range(kills)]
 
 
 class WatchedSimulator(BotApiSimulator):
-    """The loopback Bot API, noting the moment the bot acknowledges a Submit tap."""
+    """The loopback Bot API, killing the bot at an armed kill point inside the request that reaches it."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.submit_taps: set[str] = set()
-        self.submit_answered = asyncio.Event()
         self.calls = _WatchedCalls(self)
+        self.killed = asyncio.Event()
+        self._victim: int | None = None
+        self._point: KillPoint | None = None
+        self._counted = 0
+        self._aimed = False  # a Submit was acknowledged since the point was armed
+
+    def arm(self, pid: int, point: KillPoint) -> None:
+        """Kill ``pid`` at ``point``; counting starts now."""
+        self._victim, self._point, self._counted, self._aimed = pid, point, 0, False
+        self.killed.clear()
+
+    def disarm(self) -> None:
+        self._victim = self._point = None
+
+    def observe(self, name: str, params: dict) -> None:  # type: ignore[type-arg]
+        point = self._point
+        if point is None or self._victim is None or name in ("getUpdates", "<download>"):
+            return
+        if point.after_submit and not self._aimed:
+            if name != "answerCallbackQuery" or params.get("callback_query_id") not in self.submit_taps:
+                return
+            self._aimed = True
+        self._counted += 1
+        if self._counted >= point.requests:
+            os.kill(self._victim, signal.SIGKILL)  # before this request is answered
+            self.disarm()
+            self.killed.set()
 
 
 def _die_with_parent() -> None:
@@ -122,8 +175,18 @@ class BotProcess:
     async def kill(self) -> None:
         assert self.process is not None and self.process.returncode is None, self.tail()
         self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
+        await self.reap()
+
+    async def reap(self) -> None:
+        """Wait for a process killed with SIGKILL (by the simulator, or by kill())."""
+        assert self.process is not None
+        assert await self.process.wait() == -signal.SIGKILL, self.tail()
         self.kills += 1
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -267,24 +330,27 @@ async def officer_work(officer: SimUser, until: float, accepted: set[str], stop:
             pass
 
 
-async def killer(bot: BotProcess, sim: WatchedSimulator, rng: random.Random, kills: int) -> None:
-    """Kill the bot at random moments and start it again at once.
+async def killer(bot: BotProcess, sim: WatchedSimulator, plan: list[KillPoint]) -> list[str]:
+    """Kill the bot at each point of ``plan`` in turn, starting it again at once; returns what happened.
 
-    Every other kill is aimed: it falls at a random moment in the 30 ms after
-    the bot acknowledged someone's Submit tap, when the case is being stored
-    and the receipt sent, the moment where a lost answer would tempt a
-    second submission. The others fall anywhere in the bot's life.
+    A point the bot never reaches (nobody left to submit, nobody left at all)
+    is given up after a while and the kill falls at once: noted, so a failure
+    shows where the plan and the run parted.
     """
-    for n in range(kills):
-        if n % 2:
-            sim.submit_answered.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sim.submit_answered.wait(), 3)
-            await asyncio.sleep(rng.uniform(0, 0.03))
+    log = []
+    for point in plan:
+        sim.arm(bot.pid, point)
+        try:
+            await asyncio.wait_for(sim.killed.wait(), GIVE_UP)
+            log.append(f"killed at {point}")
+        except TimeoutError:
+            sim.disarm()
+            log.append(f"{point} never came: killed after {GIVE_UP} s")
+            await bot.kill()
         else:
-            await asyncio.sleep(rng.uniform(0.05, 0.9))
-        await bot.kill()
+            await bot.reap()
         await bot.start()
+    return log
 
 
 def pending_outbox(db: Path) -> int:
@@ -300,7 +366,7 @@ def pending_outbox(db: Path) -> int:
         ).fetchone()[0]
 
 
-async def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
+async def test_sigkill_at_seeded_kill_points_loses_nothing(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     db = tmp_path / "crash.db"
     sim = WatchedSimulator(token=TOKEN)
@@ -320,8 +386,9 @@ async def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
         officer_stop = asyncio.Event()
         officer_task = asyncio.create_task(officer_work(officer, chaos + 60, accepted, officer_stop))
         people_tasks = [asyncio.create_task(p.run(chaos + 30)) for p in people]
-        await killer(bot, sim, rng, KILLS)
-        assert bot.kills >= 10
+        plan = kill_plan(rng, KILLS)
+        kills = await killer(bot, sim, plan)
+        assert bot.kills == KILLS, kills
 
         # Undisturbed from here: everybody finishes, the officer catches up, the outbox drains.
         await asyncio.gather(*people_tasks)
@@ -394,7 +461,7 @@ async def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
         assert notices, (number, owner)
     assert bot.kills >= KILLS
     # The crashes did hit people mid-conversation (else this test proves little).
-    assert sum(p.unanswered for p in people) >= 5, [p.unanswered for p in people]
+    assert sum(p.unanswered for p in people) >= 5, ([p.unanswered for p in people], kills)
 
 
 async def test_a_late_flush_of_conversation_states_does_not_put_back_an_older_step(tmp_path: Path) -> None:

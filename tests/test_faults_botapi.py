@@ -26,7 +26,7 @@ from telegram.request import HTTPXRequest
 
 from bot.app import build_application
 from bot.outbox import POISON_ATTEMPTS, OutboxSender, backoff
-from bot.simulator import BotApiSimulator, Faults
+from botsim import BotApiSimulator, Faults
 from store.models import Actor, ActorRole, Decision
 from store.org import Organization
 from store.service import SqliteStore

@@ -32,7 +32,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.simulator import parse_html, utf16_len
+from botsim import parse_html, utf16_len
 from store.models import Petitioner
 from store.org import Organization
 from store.service import SqliteStore

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from store.errors import Refused
 from store.org import OrgError, Organization
 from store.service import SqliteStore
 from store.workflow import Action
-from tests.conftest import draft, petitioner
+from tests.conftest import draft, petitioner, rows
 from tests.review_fixture import (
     ADMIN,
     LEADER_HQ,
@@ -30,10 +29,6 @@ from tests.review_fixture import (
 
 __all__ = ["rorg", "rstore"]
 
-
-def rows(path: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 # ------------------------------------------------------------------ repeat

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from telegram.ext import Application
 
-from bot.simulator import parse_html
+from botsim import parse_html
 from handlers.notifications import render
 from handlers.reception import parse_day
 from store.clock import FakeClock
@@ -105,10 +105,10 @@ async def test_cancel_and_other_commands_leave_the_typed_step(
     assert await store.my_reception_bookings(EMPLOYEE) == []
     await feed(application, user.tap(f"rc:b:{session.id}"))
     await feed(application, user.text("/mycases"))
-    for _ in range(20):
-        await asyncio.sleep(0.01)
+    for _ in range(500):  # the command is handed on as a task of its own: wait for its answer
         if "您还没有提交过信访事项" in request.last_to(EMPLOYEE).text:
             break
+        await asyncio.sleep(0.01)
     assert "您还没有提交过信访事项" in request.last_to(EMPLOYEE).text
     await feed(application, user.text("也不是话题"))
     assert await store.my_reception_bookings(EMPLOYEE) == []

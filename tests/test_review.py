@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from store.models import Decision, Status
 from store.review import Rating
 from store.service import SqliteStore
 from store.workflow import Action
+from tests.conftest import rows
 from tests.review_fixture import (
     ADMIN,
     LEADER_HQ,
@@ -30,10 +30,6 @@ from tests.review_fixture import (
 
 __all__ = ["rorg", "rstore"]
 
-
-def rows(path: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 async def test_a_written_opinion_asks_the_petitioner_to_rate_it(rstore: SqliteStore, clock: FakeClock,

@@ -39,7 +39,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.simulator import (
+from botsim import (
     ApiError,
     BotApiSimulator,
     Faults,
@@ -98,6 +98,14 @@ async def bare_bot(sim: BotApiSimulator) -> AsyncIterator[Any]:
         yield app.bot
     finally:
         await app.shutdown()
+
+
+async def polling(sim: BotApiSimulator, polls: int) -> None:
+    """Wait until the simulator has begun ``polls`` getUpdates calls (a long poll is waiting)."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while sim.polls < polls:
+        assert asyncio.get_running_loop().time() < deadline, "the getUpdates call never began"
+        await asyncio.sleep(0.001)
 
 
 async def raw(
@@ -458,7 +466,7 @@ async def test_get_updates_long_polling_semantics(sim: BotApiSimulator) -> None:
 
     started = time.monotonic()
     poll = asyncio.create_task(raw(sim, "getUpdates", data={"timeout": "5"}))
-    await asyncio.sleep(0.05)
+    await polling(sim, 1)
     await user.send("wake up")
     status, body = await poll
     assert status == 200 and time.monotonic() - started < 2
@@ -491,7 +499,7 @@ async def test_get_updates_long_polling_semantics(sim: BotApiSimulator) -> None:
     waiting = asyncio.create_task(
         raw(sim, "getUpdates", data={"timeout": "5", "offset": str(first_id + 1000)})
     )
-    await asyncio.sleep(0.05)
+    await polling(sim, sim.polls + 1)
     await raw(sim, "getUpdates", data={"timeout": "0", "offset": str(first_id + 1000)})
     status, body = await waiting
     assert status == 409 and "terminated by other getUpdates" in body["description"]

@@ -10,15 +10,15 @@ so this file depends only on the officers' side of the bot.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import uuid
 from pathlib import Path
 
 import pytest
 
-from bot.simulator import SimMessage, SimUser
+from botsim import SimMessage, SimUser
 from store.models import DraftData, Petitioner
 from store.org import Organization, parse_org
+from tests.conftest import rows as db_rows
 from tests.e2e import Running, running_bot
 
 GROUP = -1001234567890
@@ -124,11 +124,6 @@ async def recorded(bot: Running, message: SimMessage) -> SimMessage:
 
 def texts(user: SimUser) -> str:
     return "\n".join(m.visible_text for m in user.messages)
-
-
-def db_rows(path: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 async def wait_menus(bot: Running) -> None:

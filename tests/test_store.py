@@ -16,16 +16,12 @@ from store.models import Actor, ActorRole, Decision, Status
 from store.org import Organization
 from store.service import SqliteStore
 from store.workflow import Action
-from tests.conftest import draft, petitioner
+from tests.conftest import draft, petitioner, rows
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
 OILFIELD_OFFICER = Actor(id=1002, role=ActorRole.OFFICER)
 PETITIONER = Actor(id=5001, role=ActorRole.PETITIONER)
 
-
-def rows(path: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 async def test_migrations_create_schema_and_rerun_is_a_no_op(tmp_path: Path, org: Organization) -> None:

@@ -1,6 +1,6 @@
-"""Regenerate ``bot/botapi_methods.json`` from a Bot API spec dump.
+"""Regenerate ``botsim/botapi_methods.json`` from a Bot API spec dump.
 
-The loopback simulator (``bot/simulator.py``) validates every request against
+The loopback simulator (``botsim/``) validates every request against
 the official method signatures, but the project must not depend on the large
 upstream spec file at run time.  This script keeps only what validation needs
 (method -> field -> types/required) so the packaged JSON stays small and its
@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SRC = ROOT.parent / "shared" / "telegram-bot-api" / "api.min.json"
-DEFAULT_OUT = ROOT / "bot" / "botapi_methods.json"
+DEFAULT_OUT = ROOT / "botsim" / "botapi_methods.json"
 
 
 def extract(spec: dict) -> dict:

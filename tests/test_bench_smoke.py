@@ -1,0 +1,57 @@
+"""Every benchmark still runs: each one at its smoke size (``--smoke``), in a subprocess.
+
+The figures at this size mean nothing and none is asserted; what fails here
+is a benchmark that no longer starts or finishes against today's code (a
+renamed parameter, a changed store call), which otherwise goes unseen until
+someone needs the figures.  Where a benchmark counts answers that were not
+what a person should see, those must still be none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = {
+    "burst_intake": "burst intake:",
+    "fanout": "fan-out:",
+    "memory": "memory:",
+    "store_scale": "store at scale:",
+}
+
+
+def test_every_benchmark_is_listed() -> None:
+    found = {p.stem for p in (ROOT / "bench").glob("*.py")} - {"__init__", "harness", "botproc"}
+    assert found == set(BENCHMARKS)
+
+
+def _wrong_answers(figures: object) -> list[int]:
+    if isinstance(figures, dict):
+        own = [figures["wrong_answers"]] if "wrong_answers" in figures else []
+        return own + [n for value in figures.values() for n in _wrong_answers(value)]
+    return []
+
+
+@pytest.mark.parametrize("name", sorted(BENCHMARKS))
+def test_benchmark_runs_at_smoke_size(name: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", "--smoke"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    # report(): the figures as one JSON document, then a one-line summary.
+    body, _, summary = done.stdout.rstrip("\n").rpartition("\n")
+    assert summary.startswith(BENCHMARKS[name]), done.stdout[-2000:]
+    figures = json.loads(body)
+    assert figures["benchmark"] == name
+    assert all(n == 0 for n in _wrong_answers(figures)), figures
