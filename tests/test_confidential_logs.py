@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.logs import LIBRARY_FLOORS, Redactor, setup
-from bot.simulator import BotApiSimulator
+from botsim import BotApiSimulator
 from tests.e2e import running_bot
 from tests.petitioner import ORG_FILE, api_errors, org_with, rows, submit, to_subject
 
