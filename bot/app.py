@@ -1,4 +1,4 @@
-"""Wiring: the store, the PTB Application, handlers, jobs, and the run loop.
+"""Wiring: the services, the PTB Application, handlers, jobs, and the run loop.
 
 ``serve`` is what production runs and what the end-to-end tests run: the
 same function, pointed at Telegram or at a Bot API server on loopback.
@@ -24,8 +24,7 @@ from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
 from store.clock import Clock
 from store.org import Organization
-from store.base import Store
-from store.service import SqliteStore
+from store.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ OUTBOX_INTERVAL_SECONDS = 1.0
 
 
 def build_application(
-    store: Store,
+    services: Services,
     token: str,
     *,
     base_url: str,
@@ -41,7 +40,7 @@ def build_application(
     request: BaseRequest | None = None,
     paced: bool = True,
 ) -> Application:
-    """An Application wired to ``store``; nothing is started yet.
+    """An Application wired to ``services``; nothing is started yet.
 
     ``request`` replaces PTB's HTTP client (tests use an offline one);
     ``paced=False`` drops the rate limiter (offline tests send hundreds of
@@ -57,15 +56,15 @@ def build_application(
         builder.token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
-        .persistence(StorePersistence(store))
+        .persistence(StorePersistence(services.cases))
         .build()
     )
-    application.bot_data["deps"] = Deps(store=store, org=store.org)
+    application.bot_data["deps"] = Deps.of(services)
     # Before the default group (0), one handler per group, in this order: who the
     # user is, the per-minute message limit (excess stops here), their staff
     # command menu, then replies to case messages (relayed, and handling stops there).
     application.add_handler(TypeHandler(Update, remember_user), group=-4)
-    application.add_handler(limits.build(store.org.limits.messages_per_minute), group=limits.GROUP)
+    application.add_handler(limits.build(services.org.limits.messages_per_minute), group=limits.GROUP)
     application.add_handler(commands.handler(), group=commands.GROUP)
     application.add_handler(relay.handler(), group=relay.GROUP)
     # First in the default group, so that while it waits for typed text any other command ends that step.
@@ -80,7 +79,7 @@ def build_application(
         application.add_handler(handler)
     application.add_error_handler(on_error)
 
-    sender = OutboxSender(store, application.bot)
+    sender = OutboxSender(services, application.bot)
     application.bot_data["outbox"] = sender
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"
@@ -102,11 +101,11 @@ def build_application(
         if user is not None and await sender.user_seen(user.id):
             wake()
 
-    store.on_queued = wake
+    services.outbox.on_queued = wake
     # First of all: someone the outbox could not reach has written, so try again now.
     application.add_handler(TypeHandler(Update, user_seen), group=-5)
-    reception_jobs.register(application, store)
-    jobs.register(application, store)
+    reception_jobs.register(application, services.reception)
+    jobs.register(application, services.review)
     return application
 
 
@@ -122,21 +121,21 @@ async def serve(
     ready: Callable[[Application], Awaitable[None]] | None = None,
 ) -> None:
     """Run the bot with long polling until ``stop`` is set (or SIGINT/SIGTERM)."""
-    store = await SqliteStore.open(db_path, org, clock)
-    await store.sync_reception_config()
+    services = await Services.open(db_path, org, clock)
+    await services.reception.sync_reception_config()
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    application = build_application(store, token, base_url=base_url, base_file_url=base_file_url)
+    application = build_application(services, token, base_url=base_url, base_file_url=base_file_url)
     try:
         async with application:
             await application.start()
             assert application.updater is not None
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("petition-bot is running as @%s", application.bot.username)
-            application.create_task(commands.setup(application, store), name="command-menus")
+            application.create_task(commands.setup(application, services.cases), name="command-menus")
             if ready is not None:
                 await ready(application)
             await stop.wait()
@@ -144,4 +143,4 @@ async def serve(
             await application.updater.stop()
             await application.stop()
     finally:
-        await store.close()
+        await services.close()

@@ -141,25 +141,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     from handlers.common import error_text
     from store.errors import StoreError
     from store.models import SYSTEM
-    from store.service import SqliteStore
+    from store.services import Services
 
     out = Path(args.out)
 
     async def build() -> int:
-        store = await SqliteStore.open(db_path, org)
+        services = await Services.open(db_path, org)
         try:
-            data = await store.export_data(SYSTEM, args.unit, args.period)
+            data = await services.indicators.export_data(SYSTEM, args.unit, args.period)
         except StoreError as error:
             text = re.sub(r"<[^>]+>", "", error_text(args.lang, error))
             print(html.unescape(text), file=sys.stderr)
             return 2
         finally:
-            await store.close()
+            await services.close()
         if args.format == "xlsx":
-            out.write_bytes(reports.xlsx_bytes(data, org, args.lang, store.tz))
+            out.write_bytes(reports.xlsx_bytes(data, org, args.lang, services.tz))
             written = [out]
         else:
-            indicators, cases = reports.csv_texts(data, org, args.lang, store.tz)
+            indicators, cases = reports.csv_texts(data, org, args.lang, services.tz)
             cases_path = out.with_name(f"{out.stem}-cases{out.suffix or '.csv'}")
             out.write_text(indicators, encoding="utf-8-sig")
             cases_path.write_text(cases, encoding="utf-8-sig")

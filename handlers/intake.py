@@ -1,7 +1,7 @@
 """The guided submission: category → unit → subject → details → files → identity → review.
 
 Every step is a named conversation state. Before a question is asked, the
-draft and the step it is at are written to the store, so a crash or restart
+draft and the step it is at are written to the d, so a crash or restart
 resumes the petitioner exactly where they were with everything they typed;
 ``bot.persistence`` hands those steps back to the ConversationHandler.
 
@@ -198,9 +198,9 @@ def _tree_top(org: Organization) -> str | None:
 
 async def show_review(update: Update, context: Context, draft: DraftData, lang: str, *, fresh: bool = False) -> None:
     present = send if fresh else show
-    store = deps(context).store
+    d = deps(context)
     user_id = update.effective_user.id  # type: ignore[union-attr]
-    pseudonym = await store.pseudonym(user_id)
+    pseudonym = await d.cases.pseudonym(user_id)
     parts = draft_summary(draft, deps(context).org, lang, name=_petitioner_name(update), pseudonym=pseudonym)
     head = Html(t(lang, "intake.review", step=step_label(lang, REVIEW)) + "\n\n" + parts[0])
     edits = [
@@ -229,7 +229,7 @@ async def go(update: Update, context: Context, draft: DraftData, step: str) -> s
     if step == REVIEW:
         draft.editing = False
     user_id = update.effective_user.id  # type: ignore[union-attr]
-    await deps(context).store.save_draft(user_id, step, draft, update.update_id)
+    await deps(context).cases.save_draft(user_id, step, draft, update.update_id)
     await ask(update, context, step, draft)
     return step
 
@@ -260,8 +260,8 @@ def with_draft(fn: StepFn) -> Callable[[Update, Context], Awaitable[str | int]]:
         user = update.effective_user
         if user is None:
             return ConversationHandler.END
-        store = deps(context).store
-        draft = await store.get_draft(user.id)
+        d = deps(context)
+        draft = await d.cases.get_draft(user.id)
         if draft is None or draft.step is None:
             if _data(update).startswith("in:submit:"):
                 return await on_submit_again(update, context)
@@ -294,9 +294,9 @@ async def new(update: Update, context: Context) -> str:
     """/new: start a draft, or offer to continue the one that exists."""
     user = update.effective_user
     assert user is not None
-    store = deps(context).store
+    d = deps(context)
     lang = await lang_of(update, context)
-    existing = await store.get_draft(user.id)
+    existing = await d.cases.get_draft(user.id)
     if existing is not None and existing.step and existing.last_update_id is not None \
             and update.update_id <= existing.last_update_id:
         # A /new redelivered after a restart: it made this draft; just ask again.
@@ -314,7 +314,7 @@ async def resume(update: Update, context: Context) -> str | int:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
-    draft = await deps(context).store.get_draft(user.id)
+    draft = await deps(context).cases.get_draft(user.id)
     if draft is None or not draft.step:
         return await go(update, context, DraftData(), CATEGORY)
     lang = await lang_of(update, context)
@@ -327,7 +327,7 @@ async def restart(update: Update, context: Context) -> str:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
-    existing = await deps(context).store.get_draft(user.id)
+    existing = await deps(context).cases.get_draft(user.id)
     if existing is not None and existing.step == PHONE:
         await close_keyboard(update, context, t(await lang_of(update, context), "intake.keyboard_closed"))
     return await go(update, context, DraftData(), CATEGORY)
@@ -338,12 +338,12 @@ async def cancel(update: Update, context: Context) -> int:
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    store = deps(context).store
-    draft = await store.get_draft(user.id)
+    d = deps(context)
+    draft = await d.cases.get_draft(user.id)
     if draft is None:
         await send(update, context, t(lang, "intake.nothing_to_cancel"))
         return ConversationHandler.END
-    await store.discard_draft(user.id)
+    await d.cases.discard_draft(user.id)
     if draft.step == PHONE:
         await close_keyboard(update, context, t(lang, "intake.cancelled"))
     else:
@@ -474,7 +474,7 @@ async def on_attachment(update: Update, context: Context, draft: Draft) -> str:
         return ATTACHMENTS
     draft.data.attachments.append(attachment)
     user_id = update.effective_user.id  # type: ignore[union-attr]
-    await deps(context).store.save_draft(user_id, ATTACHMENTS, draft.data, update.update_id)
+    await deps(context).cases.save_draft(user_id, ATTACHMENTS, draft.data, update.update_id)
     added = t(lang, "intake.attachment_added", count=len(draft.data.attachments))
     if visible(update.effective_message.caption or ""):  # type: ignore[union-attr]
         added = Html(added + "\n" + t(lang, "intake.caption_not_kept"))
@@ -557,9 +557,9 @@ async def on_submit(update: Update, context: Context, draft: Draft) -> str | int
         # The Submit button of an earlier draft (started over since): show this one.
         await send(update, context, t(lang, "common.expired_button"))
         return await go(update, context, draft.data, REVIEW)
-    store = deps(context).store
+    d = deps(context)
     petitioner = Petitioner(id=user.id, name=user.full_name, language=lang)
-    result = await store.submit(petitioner, draft.data, submit_key=draft.data.draft_id)
+    result = await d.cases.submit(petitioner, draft.data, submit_key=draft.data.draft_id)
     await receipt(update, context, result.case.number, result.case.accept_due.isoformat(), lang)
     return ConversationHandler.END
 
@@ -575,7 +575,7 @@ async def on_submit_again(update: Update, context: Context) -> int:
     assert user is not None
     lang = await lang_of(update, context)
     key = _data(update).removeprefix("in:submit:")
-    case = await deps(context).store.case_by_submit_key(user.id, key)
+    case = await deps(context).cases.case_by_submit_key(user.id, key)
     if case is None:
         await send(update, context, t(lang, "common.expired_button"))
     else:

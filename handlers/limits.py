@@ -32,7 +32,7 @@ def build(per_minute: int, clock: Callable[[], float] = time.monotonic) -> TypeH
             return
         if user is None or chat is None or chat.type != ChatType.PRIVATE:
             return
-        if deps(context).store.actor(user.id).is_staff:
+        if deps(context).cases.actor(user.id).is_staff:
             return
         verdict = limiter.check(user.id, clock())
         if verdict is Verdict.ALLOW:

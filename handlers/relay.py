@@ -37,7 +37,7 @@ async def on_reply(update: Update, context: Context) -> None:
     d = deps(context)
     attachment = attachment_of(message)
     try:
-        relayed = await d.store.relay_reply(
+        relayed = await d.staff_work.relay_reply(
             user.id,
             message.chat_id,
             target.message_id,

@@ -22,6 +22,11 @@ import aiosqlite
 
 log = logging.getLogger(__name__)
 
+# What the services receive from ``Database.transaction()`` and ``read()``:
+# the one name they use for a connection, so another backend's Database can
+# hand out its own connection type.
+Connection = aiosqlite.Connection
+
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -95,7 +100,7 @@ class Database:
         return current
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """An exclusive write transaction: committed on exit, rolled back on error."""
         async with self._lock:
             await self.conn.execute("BEGIN IMMEDIATE")
@@ -108,7 +113,7 @@ class Database:
                 await self.conn.execute("COMMIT")
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def read(self) -> AsyncIterator[Connection]:
         """A consistent read: waits for any write transaction of this process."""
         async with self._lock:
             yield self.conn
