@@ -38,6 +38,7 @@ from bench.harness import percentile, report
 from store.db import Database
 from store.models import Actor, ActorRole
 from store.org import example_org
+from store.review import CURRENT_DUE_SQL
 from store.services import Services
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -250,7 +251,7 @@ async def measure(path: Path, runs: int) -> tuple[dict[str, Any], dict[str, str]
         scope_sql, scope_args = store.context.scope(store.cases.actor(100006))
         statuses = sorted(OPEN)
         queue = (f"SELECT * FROM cases WHERE status IN ({', '.join('?' * len(statuses))}) AND {scope_sql}"
-                 " ORDER BY COALESCE(answer_due, accept_due), id LIMIT 10")
+                 f" ORDER BY {CURRENT_DUE_SQL}, id LIMIT 10")
         async with conn.execute("EXPLAIN QUERY PLAN " + queue, [*statuses, *scope_args]) as cur:
             plans["queue_plant_officer"] = " | ".join(row[3] for row in await cur.fetchall())
     await store.close()

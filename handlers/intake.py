@@ -49,6 +49,7 @@ from handlers.common import (
 )
 from handlers.i18n import LANGUAGES, Html, t
 from handlers.render import draft_summary, unit_path
+from store.cases import choose_category
 from store.errors import StoreError
 from store.models import (
     ATTACHMENT_BYTES_MAX,
@@ -376,13 +377,7 @@ async def on_category(update: Update, context: Context, draft: Draft) -> str:
     category = org.find_category(_data(update).removeprefix("in:cat:"))
     if category is None:
         return await go(update, context, draft.data, CATEGORY)
-    previous = org.find_category(draft.data.category or "")
-    was_report = previous is not None and previous.kind is CategoryKind.REPORT
-    draft.data.category = category.id
-    if category.kind is CategoryKind.REPORT and (draft.data.confidential is None or not was_report):
-        # Reports of misconduct are confidential unless the petitioner says otherwise.
-        draft.data.confidential = True
-        draft.data.phone = None
+    choose_category(draft.data, category, org.find_category(draft.data.category or ""))
     return await go(update, context, draft.data, after(CATEGORY, draft.data))
 
 

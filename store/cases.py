@@ -34,12 +34,34 @@ from store.models import (
     SubmitResult,
     row_to_model,
 )
-from store.org import CategoryKind
-from store.review import ReviewService
+from store.org import Category, CategoryKind
+from store.review import CURRENT_DUE_SQL, ReviewService
 from store.workflow import RULES, Action, next_status
 
 INTAKE = "intake"
 PROMPT = "prompt"
+
+
+def _is_report(category: Category) -> bool:
+    return category.kind is CategoryKind.REPORT
+
+
+def choose_category(data: DraftData, category: Category, previous: Category | None) -> None:
+    """Put ``category`` on the draft: a report is confidential unless the petitioner says otherwise.
+
+    Choosing a report (检举控告) makes the draft confidential and drops the
+    phone number, unless it was a report already and the petitioner has
+    chosen since; leaving a report keeps whatever was chosen.
+    """
+    data.category = category.id
+    if _is_report(category) and (data.confidential is None or previous is None or not _is_report(previous)):
+        data.confidential = True
+        data.phone = None
+
+
+def is_confidential(data: DraftData, category: Category) -> bool:
+    """The petitioner's choice, else confidential by default for a report (Art. 30)."""
+    return data.confidential if data.confidential is not None else _is_report(category)
 
 
 class CaseService(Service):
@@ -234,9 +256,7 @@ class CaseService(Service):
             ) as cur:
                 seq = (await cur.fetchone())[0]
             number = f"{self.org.organization.case_prefix}-{year}-{seq:06d}"
-            confidential = bool(draft.confidential) or (
-                draft.confidential is None and category.kind is CategoryKind.REPORT
-            )
+            confidential = is_confidential(draft, category)
             accept_due = today + timedelta(days=self.org.deadlines.accept_days)
             async with conn.execute(
                 "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
@@ -344,12 +364,13 @@ class CaseService(Service):
         async with self.db.read() as conn:
             async with conn.execute(f"SELECT count(*) FROM cases WHERE {where}", params) as cur:
                 total = (await cur.fetchone())[0]
-            # The page is chosen from the cases_queue index alone; only its rows are read.
+            # The page is chosen from the cases_queue index alone (it holds every
+            # column of CURRENT_DUE_SQL); only its rows are read.
             async with conn.execute(
                 "SELECT * FROM cases WHERE id IN"
                 f" (SELECT id FROM cases WHERE {where}"
-                "  ORDER BY COALESCE(answer_due, accept_due), id LIMIT ? OFFSET ?)"
-                " ORDER BY COALESCE(answer_due, accept_due), id",
+                f"  ORDER BY {CURRENT_DUE_SQL}, id LIMIT ? OFFSET ?)"
+                f" ORDER BY {CURRENT_DUE_SQL}, id",
                 [*params, limit, offset],
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]

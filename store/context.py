@@ -30,6 +30,32 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)
 
 
+def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
+    """SQL for "cases this staff member may act on": the same rule as routing.can_handle.
+
+    ``tests/test_rules_once.py`` checks the two forms agree for every role,
+    unit, category (confidential reports included) and recusal of a small
+    organisation.
+    """
+    staff = org.staff_member(actor.id) if actor.id is not None else None
+    if staff is None:
+        return "0", []
+    clauses: list[str] = []
+    args: list[Any] = []
+    if staff.role.value != "admin":
+        units = sorted(set().union(*(org.subtree(u) for u in staff.units)))
+        clauses.append(f"unit IN ({', '.join('?' * len(units))})")
+        args += units
+    if staff.role.value == "officer" and staff.categories:
+        clauses.append(f"category IN ({', '.join('?' * len(staff.categories))})")
+        args += list(staff.categories)
+    if staff.recuse_units:
+        recused = sorted(set().union(*(org.subtree(u) for u in staff.recuse_units)))
+        clauses.append(f"NOT (kind = 'report' AND unit IN ({', '.join('?' * len(recused))}))")
+        args += recused
+    return (" AND ".join(clauses) or "1"), args
+
+
 @dataclass
 class StoreContext:
     """The database handle, the outbox, the organisation, the clock and its time zone."""
@@ -86,28 +112,8 @@ class StoreContext:
         return staff is not None and routing.can_handle(self.org, staff, case.unit, case.category)
 
     def scope(self, actor: Actor) -> tuple[str, list[Any]]:
-        """SQL for "cases this staff member may act on" (the same rule as routing.can_handle).
-
-        ``tests/test_scope_agrees.py`` checks the two forms agree for every
-        role, unit, category and recusal of a small organisation.
-        """
-        staff = self.org.staff_member(actor.id) if actor.id is not None else None
-        if staff is None:
-            return "0", []
-        clauses: list[str] = []
-        args: list[Any] = []
-        if staff.role.value != "admin":
-            units = sorted(set().union(*(self.org.subtree(u) for u in staff.units)))
-            clauses.append(f"unit IN ({', '.join('?' * len(units))})")
-            args += units
-        if staff.role.value == "officer" and staff.categories:
-            clauses.append(f"category IN ({', '.join('?' * len(staff.categories))})")
-            args += list(staff.categories)
-        if staff.recuse_units:
-            recused = sorted(set().union(*(self.org.subtree(u) for u in staff.recuse_units)))
-            clauses.append(f"NOT (kind = 'report' AND unit IN ({', '.join('?' * len(recused))}))")
-            args += recused
-        return (" AND ".join(clauses) or "1"), args
+        """SQL for "cases this staff member may act on" (see ``scope_sql``)."""
+        return scope_sql(self.org, actor)
 
     # ------------------------------------------------------------ cases
 

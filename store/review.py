@@ -104,17 +104,27 @@ class SweepReport(BaseModel):
     digests: int = 0
 
 
+# The staff deadline of each status: its stage and the column holding its date.
+# current_deadline (Python) and CURRENT_DUE_SQL (SQL) are both made from this
+# one table, so the sweep, the indicators, the officers' queue and what the
+# case card shows cannot disagree.
+DEADLINE_OF: dict[Status, tuple[Stage, str]] = {
+    Status.SUBMITTED: (Stage.ACCEPT, "accept_due"),
+    Status.ACCEPTED: (Stage.ANSWER, "answer_due"),
+    Status.IN_PROGRESS: (Stage.ANSWER, "answer_due"),
+    Status.REVIEW: (Stage.REVIEW, "review_due"),
+    Status.REREVIEW: (Stage.REREVIEW, "rereview_due"),
+}
+
+
 def current_deadline(case: Case) -> tuple[Stage, date] | None:
     """The staff deadline the case runs against now, if any."""
-    if case.status is Status.SUBMITTED:
-        return Stage.ACCEPT, case.accept_due
-    if case.status in (Status.ACCEPTED, Status.IN_PROGRESS) and case.answer_due is not None:
-        return Stage.ANSWER, case.answer_due
-    if case.status is Status.REVIEW and case.review_due is not None:
-        return Stage.REVIEW, case.review_due
-    if case.status is Status.REREVIEW and case.rereview_due is not None:
-        return Stage.REREVIEW, case.rereview_due
-    return None
+    found = DEADLINE_OF.get(case.status)
+    if found is None:
+        return None
+    stage, column = found
+    due: date | None = getattr(case, column)
+    return None if due is None else (stage, due)
 
 
 def petitioner_window(case: Case) -> date | None:
@@ -126,11 +136,11 @@ def petitioner_window(case: Case) -> date | None:
     return case.rereview_request_due
 
 
-# SQL for the deadline a case runs against (same rule as current_deadline).
+# SQL for the deadline a case runs against: the same table as current_deadline.
 CURRENT_DUE_SQL = (
-    "CASE status WHEN 'submitted' THEN accept_due WHEN 'accepted' THEN answer_due"
-    " WHEN 'in_progress' THEN answer_due WHEN 'review' THEN review_due"
-    " WHEN 'rereview' THEN rereview_due END"
+    "CASE status "
+    + " ".join(f"WHEN '{status.value}' THEN {column}" for status, (_, column) in DEADLINE_OF.items())
+    + " END"
 )
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
 OPEN_SQL = "status IN (" + ", ".join(f"'{s}'" for s in _OPEN) + ")"
