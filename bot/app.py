@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.request import BaseRequest
-from telegram.ext import Application, ApplicationBuilder, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, BaseHandler, TypeHandler
 
 from bot import commands, jobs, reception_jobs
 from bot.outbox import OutboxSender, rate_limiter
@@ -60,25 +60,7 @@ def build_application(
         .build()
     )
     application.bot_data["deps"] = Deps.of(services)
-    # Before the default group (0), one handler per group, in this order: who the
-    # user is, the per-minute message limit (excess stops here), their staff
-    # command menu, then replies to case messages (relayed, and handling stops there).
-    application.add_handler(TypeHandler(Update, remember_user), group=-4)
-    application.add_handler(limits.build(services.org.limits.messages_per_minute), group=limits.GROUP)
-    application.add_handler(commands.handler(), group=commands.GROUP)
-    application.add_handler(relay.handler(), group=relay.GROUP)
-    # First in the default group, so that while it waits for typed text any other command ends that step.
-    application.add_handler(reception.build())
-    for handler in [*employee.handlers(), *staff.handlers(), *review.handlers()]:
-        application.add_handler(handler)
-    application.add_handler(prompts.build())
-    application.add_handler(intake.build())
-    for handler in intake.outside_conversation():
-        application.add_handler(handler)
-    for handler in fallback_handlers():
-        application.add_handler(handler)
     application.add_error_handler(on_error)
-
     sender = OutboxSender(services, application.bot)
     application.bot_data["outbox"] = sender
     job_queue = application.job_queue
@@ -102,11 +84,48 @@ def build_application(
             wake()
 
     services.outbox.on_queued = wake
-    # First of all: someone the outbox could not reach has written, so try again now.
-    application.add_handler(TypeHandler(Update, user_seen), group=-5)
+    _register(application, [
+        # First of all: someone the outbox could not reach has written, so try again now.
+        TypeHandler(Update, user_seen),
+        # Who the user is and their Telegram language, before anything answers them.
+        TypeHandler(Update, remember_user),
+        # The flood limit: an excess message stops here, before it is stored or acted on.
+        limits.build(services.org.limits.messages_per_minute),
+        # The staff command menu follows the caller's role and language (never stops handling).
+        commands.handler(),
+        # A reply to a case message is relayed to the other side, and handling stops there.
+        relay.handler(),
+    ], [
+        # First, so that while it waits for typed text any other command ends that step.
+        reception.build(),
+        # Commands and buttons of petitioners, officers and leaders (each its own pattern).
+        *employee.handlers(), *staff.handlers(), *review.handlers(),
+        # Typed answers after a prompt button; before intake, which would take any text.
+        prompts.build(),
+        # The petition conversation: /start's button, /new, and every step's text and files.
+        intake.build(),
+        # After the conversation: a redelivered Submit, and /cancel with nothing to cancel.
+        *intake.outside_conversation(),
+        # Last: an unknown command, a message nobody took, a stale button: a polite hint.
+        *fallback_handlers(),
+    ])
     reception_jobs.register(application, services.reception)
     jobs.register(application, services.review)
     return application
+
+
+def _register(application: Application, early: list[BaseHandler], default: list[BaseHandler]) -> None:
+    """Add the handlers in the one order of ``build_application``.
+
+    ``early`` handlers each get their own group, in list order, before the
+    default group (PTB runs one handler per group, lower groups first, and a
+    handler may stop the rest with ApplicationHandlerStop); in the default
+    group the first handler that matches an update takes it.
+    """
+    for group, handler in enumerate(early, start=-len(early)):
+        application.add_handler(handler, group=group)
+    for handler in default:
+        application.add_handler(handler)
 
 
 async def serve(

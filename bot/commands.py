@@ -42,8 +42,6 @@ def staff_commands(role: Role) -> tuple[str, ...]:
 MENU_LANGUAGE_CODES = {"zh": None, "en": "en"}
 # staff telegram id → language of the menu last set for them (in bot_data).
 STATE_KEY = "staff_menus"
-# After the user bookkeeping (group -3), before the reply relay (-1).
-GROUP = -2
 
 
 def commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:

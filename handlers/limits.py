@@ -1,8 +1,9 @@
 """The per-minute message limit against flooding (organisation file: [limits]).
 
-Runs before every other handler (group -2, ahead of ``remember_user`` in
-group -1): a message over the limit is answered once with a polite "too
-fast" and then dropped, so nothing in it is stored or acted on. Staff are
+Runs right after the user bookkeeping and before every handler that acts
+on a message (the order is the one list in ``bot/app.py``): a message over
+the limit is answered once with a polite "too fast" and then dropped, so
+nothing in it is stored or acted on. Staff are
 not limited: their work is not abuse. Button taps are not counted; they
 store nothing new and the intake needs several in a row.
 """
@@ -18,9 +19,7 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from handlers.common import Context, deps, lang_of, send
 from handlers.i18n import t
-from store.limits import MessageLimiter, Verdict
-
-GROUP = -3
+from handlers.flood import MessageLimiter, Verdict
 
 
 def build(per_minute: int, clock: Callable[[], float] = time.monotonic) -> TypeHandler:

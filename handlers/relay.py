@@ -21,9 +21,6 @@ from handlers.i18n import t
 from handlers.intake import attachment_of
 from store.errors import StoreError
 
-# Runs before the default group (0) and after the user bookkeeping.
-GROUP = -1
-
 MEDIA = filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.AUDIO
 
 

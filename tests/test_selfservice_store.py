@@ -6,7 +6,7 @@ import pytest
 
 from handlers.render import split_text, utf16_len
 from store.errors import NotFound, Refused
-from store.limits import MessageLimiter, Verdict
+from handlers.flood import MessageLimiter, Verdict
 from store.models import Actor, ActorRole, AttachmentIn, Decision, Status
 from store.selfservice import ADDITION_MAX, petitioner_may
 from store.services import Services
