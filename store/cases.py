@@ -125,7 +125,7 @@ class CaseService(Service):
     async def get_draft(self, user_id: int) -> Draft | None:
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT key, state, data, last_update_id, updated_at FROM conversations"
+                "SELECT key, state, data, ui, updated_at FROM conversations"
                 " WHERE name = ? AND key = ?",
                 (INTAKE, str(user_id)),
             ) as cur:
@@ -136,23 +136,34 @@ class CaseService(Service):
             user_id=user_id,
             step=row["state"],
             data=DraftData.model_validate_json(row["data"]),
-            last_update_id=row["last_update_id"],
+            ui=json.loads(row["ui"]),
             updated_at=row["updated_at"],
         )
 
     async def save_draft(
-        self, user_id: int, step: str, data: DraftData, update_id: int | None = None
+        self, user_id: int, step: str, data: DraftData, ui: dict[str, Any] | None = None
     ) -> None:
-        """Write the draft and the step it is at, before the next question is asked."""
+        """Write the draft, the step it is at and the conversation's own state, before the next question.
+
+        ``ui`` is the handler's (opaque here); None keeps what was stored.
+        """
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO conversations (name, key, state, data, last_update_id, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)"
+                "INSERT INTO conversations (name, key, state, data, ui, updated_at)"
+                " VALUES (?, ?, ?, ?, COALESCE(?, '{}'), ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
                 " data = excluded.data,"
-                " last_update_id = COALESCE(excluded.last_update_id, last_update_id),"
+                " ui = CASE WHEN ? IS NULL THEN ui ELSE excluded.ui END,"
                 " updated_at = excluded.updated_at",
-                (INTAKE, str(user_id), step, data.model_dump_json(), update_id, self.ctx.now()),
+                (
+                    INTAKE,
+                    str(user_id),
+                    step,
+                    data.model_dump_json(),
+                    None if ui is None else json.dumps(ui),
+                    self.ctx.now(),
+                    None if ui is None else 1,
+                ),
             )
 
     async def discard_draft(self, user_id: int) -> None:

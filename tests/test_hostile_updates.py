@@ -147,7 +147,7 @@ class Harness:
         victim = Petitioner(id=VICTIM, name="受害人", language="zh")
         harness.victim_case = (await store.cases.submit(victim, draft(), "victim-key")).case.number
         open_draft = draft(details=None)
-        await store.cases.save_draft(VICTIM, "details", open_draft, 1)
+        await store.cases.save_draft(VICTIM, "details", open_draft, {"last_update_id": 1})
         harness.victim_draft = open_draft.draft_id
         await store.cases.set_language(VICTIM, "en")
         return harness
@@ -247,7 +247,7 @@ class Harness:
         with sqlite3.connect(self.db_path) as conn:
             return {
                 "conversations": conn.execute(
-                    "SELECT name, key, state, data, last_update_id FROM conversations WHERE key != ? ORDER BY name, key",
+                    "SELECT name, key, state, data, ui FROM conversations WHERE key != ? ORDER BY name, key",
                     (str(sender),)).fetchall(),
                 "cases": conn.execute(
                     "SELECT * FROM cases WHERE petitioner_id != ? ORDER BY id", (sender,)).fetchall(),
