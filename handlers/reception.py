@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -54,7 +55,9 @@ from store.reception import (
     TOPIC_MAX,
     Booking,
     BookingStatus,
+    CancelSessionStep,
     LeaderBooking,
+    OutcomeStep,
     Session,
     SessionDetail,
     SessionDraft,
@@ -434,10 +437,44 @@ async def cmd_add(update: Update, context: Context) -> str | int:
     return await _publish_step(update, context, draft)
 
 
-async def _publish_step(update: Update, context: Context, draft: SessionDraft, page: int = 0) -> str | int:
+class PublishForm(SessionDraft):
+    """The session being published, plus where its conversation is (this module's own state).
+
+    The store keeps the draft, and these fields as an opaque blob next to it.
+    """
+
+    unit_browse: str | None = None  # the unit whose subunits are listed
+    place_done: bool = False  # the optional place of a visit (下访) was given or skipped
+
+
+PUBLISH_UI = ("unit_browse", "place_done")
+
+
+async def _form(context: Context, actor: Actor, draft: SessionDraft) -> PublishForm:
+    ui = await deps(context).reception.reception_ui(actor.id or 0)
+    return PublishForm.model_validate({**draft.model_dump(), **{k: ui[k] for k in PUBLISH_UI if k in ui}})
+
+
+async def _apply(context: Context, actor: Actor, changes: dict[str, Any]) -> SessionDraft:
+    """Set draft fields through the store, with this module's own state in the same write."""
+    d = deps(context)
+    ui_changes = {k: changes.pop(k) for k in PUBLISH_UI if k in changes}
+    if "where" in changes:  # place or unit chosen anew: browsing and the visit's place start over
+        ui_changes = {"unit_browse": None, "place_done": False, **ui_changes}
+    if not ui_changes:
+        return await d.reception.edit_publish_draft(actor, **changes)
+    browse = ui_changes.get("unit_browse")
+    if browse is not None:
+        d.reception.check_visit_unit((await d.reception.publish_draft(actor)).leader_id, browse)
+    ui = {**await d.reception.reception_ui(actor.id or 0), **ui_changes}
+    return await d.reception.edit_publish_draft(actor, ui=ui, **changes)
+
+
+async def _publish_step(update: Update, context: Context, stored: SessionDraft, page: int = 0) -> str | int:
     """Ask whatever the draft lacks next; typed steps return their state."""
     lang = await lang_of(update, context)
     d = deps(context)
+    draft = await _form(context, _actor(update, context), stored)
     org = d.org
     header = t(lang, "reception.add_header")
     cancel_row = [kb.button(plain(lang, "common.cancel"), "rc:pc")]
@@ -499,7 +536,7 @@ async def _publish_step(update: Update, context: Context, draft: SessionDraft, p
     return END
 
 
-async def _unit_step(update: Update, context: Context, draft: SessionDraft, lang: str, header: Html,
+async def _unit_step(update: Update, context: Context, draft: PublishForm, lang: str, header: Html,
                      cancel_row: list[InlineKeyboardButton]) -> None:
     d = deps(context)
     org = d.org
@@ -522,11 +559,11 @@ async def _unit_step(update: Update, context: Context, draft: SessionDraft, lang
 
 
 async def _edit_draft(update: Update, context: Context, **changes: object) -> str | int:
-    """Apply one choice through the d, then ask the next question (or the same one again, if refused)."""
+    """Apply one choice through the store, then ask the next question (or the same one again, if refused)."""
     d = deps(context)
     actor = _actor(update, context)
     try:
-        draft = await d.reception.edit_publish_draft(actor, **changes)
+        draft = await _apply(context, actor, dict(changes))
     except StoreError as error:
         if error.code in ("reception_no_draft", "reception_leaders_only"):
             await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
@@ -541,8 +578,9 @@ async def _edit_draft(update: Update, context: Context, **changes: object) -> st
 
 async def _unit_up(update: Update, context: Context) -> str | int:
     d = deps(context)
+    actor = _actor(update, context)
     try:
-        draft = await d.reception.publish_draft(_actor(update, context))
+        draft = await _form(context, actor, await d.reception.publish_draft(actor))
     except StoreError:
         await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
         return END
@@ -596,10 +634,9 @@ async def on_date(update: Update, context: Context) -> str | int:
 
 
 async def on_place(update: Update, context: Context) -> str | int:
-    d = deps(context)
     actor = _actor(update, context)
     try:
-        draft = await d.reception.edit_publish_draft(actor, place=_text(update), place_done=True)
+        draft = await _apply(context, actor, {"place": _text(update), "place_done": True})
     except StoreError as error:
         await _refused(update, context, error)
         return END if error.code in ("reception_no_draft", "reception_leaders_only") else PLACE
@@ -710,11 +747,11 @@ async def on_outcome(update: Update, context: Context) -> str | int:
     d = deps(context)
     actor = _actor(update, context)
     pending = await d.reception.reception_draft(actor.id or 0)
-    if pending is None or pending.get("flow") != "outcome":
+    if not isinstance(pending, OutcomeStep):
         await send(update, context, t(lang, "errors.reception_no_draft"))
         return END
     try:
-        booking = await d.reception.record_outcome(actor, int(pending["booking_id"]), _text(update))
+        booking = await d.reception.record_outcome(actor, pending.booking_id, _text(update))
     except StoreError as error:
         await _refused(update, context, error)
         return OUTCOME if error.code in ("text_required", "reception_too_long") else END
@@ -740,11 +777,11 @@ async def on_reason(update: Update, context: Context) -> str | int:
     d = deps(context)
     actor = _actor(update, context)
     pending = await d.reception.reception_draft(actor.id or 0)
-    if pending is None or pending.get("flow") != "cancel_session":
+    if not isinstance(pending, CancelSessionStep):
         await send(update, context, t(lang, "errors.reception_no_draft"))
         return END
     try:
-        session, told = await d.reception.cancel_session(actor, int(pending["session_id"]), _text(update))
+        session, told = await d.reception.cancel_session(actor, pending.session_id, _text(update))
     except StoreError as error:
         await _refused(update, context, error)
         return REASON if error.code in ("reason_required", "reception_too_long") else END

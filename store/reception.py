@@ -23,9 +23,9 @@ import re
 import uuid
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from store.clock import iso, local_date
 from store.context import Service
@@ -144,9 +144,44 @@ class SessionDraft(BaseModel):
     where: str | None = None  # "place" or "unit": which the publisher chose
     place: str | None = None
     unit: str | None = None
-    unit_browse: str | None = None
-    place_done: bool = False  # the optional place of a visit (下访) was given or skipped
     slots: int | None = None
+
+
+class PublishStep(BaseModel):
+    """Publishing a session: the draft so far."""
+
+    flow: Literal["publish"] = "publish"
+    draft: SessionDraft
+
+
+class BookingStep(BaseModel):
+    """Booking a slot: the session, the booking's idempotency key, and the topic once given."""
+
+    flow: Literal["book"] = "book"
+    session_id: int
+    key: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    topic: str | None = None
+
+
+class OutcomeStep(BaseModel):
+    """Recording what came of a meeting: which booking."""
+
+    flow: Literal["outcome"] = "outcome"
+    booking_id: int
+
+
+class CancelSessionStep(BaseModel):
+    """Cancelling a session: which one (the reason is typed next)."""
+
+    flow: Literal["cancel_session"] = "cancel_session"
+    session_id: int
+
+
+# The user's unfinished reception step, as stored in their reception conversation row.
+ReceptionDraft = Annotated[
+    PublishStep | BookingStep | OutcomeStep | CancelSessionStep, Field(discriminator="flow")
+]
+_RECEPTION_DRAFT: TypeAdapter[ReceptionDraft] = TypeAdapter(ReceptionDraft)
 
 
 class BookingResult(BaseModel):
@@ -264,12 +299,21 @@ class ReceptionService(Service):
 
     # ------------------------------------------------------------ drafts
 
-    async def reception_draft(self, user_id: int) -> dict[str, Any] | None:
+    async def reception_draft(self, user_id: int) -> ReceptionDraft | None:
         """The user's unfinished reception step (publishing, booking, outcome, cancelling)."""
         async with self.db.read() as conn:
             return await self._draft(conn, user_id)
 
-    async def _draft(self, conn: Connection, user_id: int) -> dict[str, Any] | None:
+    async def reception_ui(self, user_id: int) -> dict[str, Any]:
+        """The reception conversation's own state, as its handler last saved it (opaque here)."""
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT ui FROM conversations WHERE name = ? AND key = ?", (RECEPTION, str(user_id))
+            ) as cur:
+                row = await cur.fetchone()
+        return json.loads(row["ui"]) if row is not None else {}
+
+    async def _draft(self, conn: Connection, user_id: int) -> ReceptionDraft | None:
         async with conn.execute(
             "SELECT data FROM conversations WHERE name = ? AND key = ?", (RECEPTION, str(user_id))
         ) as cur:
@@ -277,19 +321,30 @@ class ReceptionService(Service):
         if row is None:
             return None
         data = json.loads(row["data"])
-        return data if data.get("flow") else None
+        return _RECEPTION_DRAFT.validate_python(data) if data.get("flow") else None
 
-    async def _save_draft(self, conn: Connection, user_id: int, data: dict[str, Any]) -> None:
+    async def _save_draft(
+        self, conn: Connection, user_id: int, draft: ReceptionDraft, ui: dict[str, Any] | None = None
+    ) -> None:
+        """Write the step; ``ui`` (the handler's, not read here) too when given."""
         await conn.execute(
-            "INSERT INTO conversations (name, key, data, updated_at) VALUES (?, ?, ?, ?)"
+            "INSERT INTO conversations (name, key, data, ui, updated_at) VALUES (?, ?, ?, COALESCE(?, '{}'), ?)"
             " ON CONFLICT (name, key) DO UPDATE SET data = excluded.data,"
+            " ui = CASE WHEN ? IS NULL THEN ui ELSE excluded.ui END,"
             " updated_at = excluded.updated_at",
-            (RECEPTION, str(user_id), json.dumps(data, ensure_ascii=False, default=str), self.ctx.now()),
+            (
+                RECEPTION,
+                str(user_id),
+                draft.model_dump_json(),
+                None if ui is None else json.dumps(ui),
+                self.ctx.now(),
+                None if ui is None else 1,
+            ),
         )
 
     async def _clear_draft(self, conn: Connection, user_id: int) -> None:
         await conn.execute(
-            "UPDATE conversations SET data = '{}', updated_at = ? WHERE name = ? AND key = ?",
+            "UPDATE conversations SET data = '{}', ui = '{}', updated_at = ? WHERE name = ? AND key = ?",
             (self.ctx.now(), RECEPTION, str(user_id)),
         )
 
@@ -326,7 +381,7 @@ class ReceptionService(Service):
         if actor.role is ActorRole.LEADER and leaders:
             draft.leader_id = leaders[0].telegram_id
         async with self.db.transaction() as conn:
-            await self._save_draft(conn, actor.id or 0, {"flow": "publish", "draft": draft.model_dump(mode="json")})
+            await self._save_draft(conn, actor.id or 0, PublishStep(draft=draft), ui={})
         return draft
 
     async def publish_draft(self, actor: Actor) -> SessionDraft:
@@ -336,13 +391,18 @@ class ReceptionService(Service):
     async def _publish_draft(self, conn: Connection, actor: Actor) -> SessionDraft:
         if not self._is_leader_role(actor):
             raise Refused("reception_leaders_only")
-        data = await self._draft(conn, actor.id or 0)
-        if data is None or data.get("flow") != "publish":
+        step = await self._draft(conn, actor.id or 0)
+        if not isinstance(step, PublishStep):
             raise Refused("reception_no_draft")
-        return SessionDraft.model_validate(data["draft"])
+        return step.draft
 
-    async def edit_publish_draft(self, actor: Actor, **changes: Any) -> SessionDraft:
-        """Set some fields of the session being published; each value is checked as it is given."""
+    async def edit_publish_draft(
+        self, actor: Actor, *, ui: dict[str, Any] | None = None, **changes: Any
+    ) -> SessionDraft:
+        """Set some fields of the session being published; each value is checked as it is given.
+
+        ``ui``, the conversation's own state, is stored with the draft when given.
+        """
         now = self.clock.now()
         async with self.db.transaction() as conn:
             draft = await self._publish_draft(conn, actor)
@@ -352,9 +412,8 @@ class ReceptionService(Service):
                 if name == "start":
                     draft.end = None
                 if name == "where":
-                    draft.place = draft.unit = draft.unit_browse = None
-                    draft.place_done = False
-            await self._save_draft(conn, actor.id or 0, {"flow": "publish", "draft": draft.model_dump(mode="json")})
+                    draft.place = draft.unit = None
+            await self._save_draft(conn, actor.id or 0, PublishStep(draft=draft), ui)
         return draft
 
     def _check_field(self, actor: Actor, draft: SessionDraft, name: str, value: Any, now: datetime) -> None:
@@ -380,12 +439,9 @@ class ReceptionService(Service):
         elif name == "place":
             if value is not None:
                 self._check_place(value)
-        elif name in ("unit", "unit_browse"):
+        elif name == "unit":
             if value is not None:
-                self._check_unit(draft.leader_id, value)
-        elif name == "place_done":
-            if not isinstance(value, bool):
-                raise Refused("reception_no_draft")
+                self.check_visit_unit(draft.leader_id, value)
         elif name == "slots":
             if not isinstance(value, int) or not 1 <= value <= RECEPTION_SLOTS_MAX:
                 raise Refused("reception_bad_slots", max=RECEPTION_SLOTS_MAX)
@@ -398,7 +454,8 @@ class ReceptionService(Service):
         if len(place) > RECEPTION_PLACE_MAX:
             raise Refused("reception_too_long", max=RECEPTION_PLACE_MAX, length=len(place))
 
-    def _check_unit(self, leader_id: int | None, unit_id: str) -> None:
+    def check_visit_unit(self, leader_id: int | None, unit_id: str) -> None:
+        """Refused unless the leader may visit (下访) this unit: one in their own subtree."""
         leader = self.org.staff_member(leader_id) if leader_id is not None else None
         if self.org.find_unit(unit_id) is None or leader is None:
             raise Refused("unknown_unit")
@@ -634,9 +691,7 @@ class ReceptionService(Service):
             session = self._bookable(await self._session(conn, session_id), now)
             if await self._active_booking_id(conn, session_id, actor.id or 0) is not None:
                 raise Refused("reception_already_booked")
-            await self._save_draft(conn, actor.id or 0, {
-                "flow": "book", "session_id": session_id, "key": uuid.uuid4().hex,
-            })
+            await self._save_draft(conn, actor.id or 0, BookingStep(session_id=session_id))
         return session
 
     async def submit_topic(self, actor: Actor, topic: str, name: str = "") -> TopicStep:
@@ -648,27 +703,26 @@ class ReceptionService(Service):
             raise Refused("reception_too_long", max=TOPIC_MAX, length=len(topic))
         async with self.db.transaction() as conn:
             data = await self._draft(conn, actor.id or 0)
-            if data is None or data.get("flow") != "book":
+            if not isinstance(data, BookingStep):
                 raise Refused("reception_no_draft")
-            session = self._bookable(await self._session(conn, data["session_id"]), self.clock.now())
+            session = self._bookable(await self._session(conn, data.session_id), self.clock.now())
             async with conn.execute(
                 "SELECT * FROM cases WHERE petitioner_id = ? AND status != ? ORDER BY id DESC LIMIT ?",
                 (actor.id, Status.WITHDRAWN.value, LINKABLE_CASES),
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
             if cases:
-                await self._save_draft(conn, actor.id or 0, {**data, "topic": topic})
+                await self._save_draft(conn, actor.id or 0, data.model_copy(update={"topic": topic}))
                 return TopicStep(session=session, cases=cases, result=None)
-        result = await self.book(actor, session.id, topic, name=name, key=data["key"])
+        result = await self.book(actor, session.id, topic, name=name, key=data.key)
         return TopicStep(session=result.session, cases=[], result=result)
 
     async def finish_booking(self, actor: Actor, case_id: int | None, name: str = "") -> BookingResult:
         """Book with the topic already given, linking one of the employee's cases (or none)."""
         data = await self.reception_draft(actor.id or 0)
-        if data is None or data.get("flow") != "book" or not data.get("topic"):
+        if not isinstance(data, BookingStep) or not data.topic:
             raise Refused("reception_no_draft")
-        return await self.book(actor, data["session_id"], data["topic"], case_id=case_id, name=name,
-                               key=data["key"])
+        return await self.book(actor, data.session_id, data.topic, case_id=case_id, name=name, key=data.key)
 
     async def book(
         self,
@@ -725,8 +779,7 @@ class ReceptionService(Service):
                  day_flag, hours_flag),
             ) as cur:
                 booking_id = int((await cur.fetchone())[0])
-            data = await self._draft(conn, user_id)
-            if data is not None and data.get("flow") == "book":
+            if isinstance(await self._draft(conn, user_id), BookingStep):
                 await self._clear_draft(conn, user_id)
             booking = await self._booking(conn, booking_id)
             session = await self._session(conn, session_id)
@@ -875,7 +928,7 @@ class ReceptionService(Service):
         """Check the caller may record this booking's outcome now, and remember they are doing so."""
         async with self.db.transaction() as conn:
             row, session = await self._outcome_target(conn, actor, booking_id)
-            await self._save_draft(conn, actor.id or 0, {"flow": "outcome", "booking_id": booking_id})
+            await self._save_draft(conn, actor.id or 0, OutcomeStep(booking_id=booking_id))
             return (await self._leader_bookings(conn, actor, session.id, only=booking_id))[0]
 
     async def record_outcome(self, actor: Actor, booking_id: int, outcome: str) -> LeaderBooking:
@@ -907,8 +960,7 @@ class ReceptionService(Service):
                 " outcome_event_id = ? WHERE id = ?",
                 (outcome, iso(now), actor.id, event_id, booking_id),
             )
-            data = await self._draft(conn, actor.id or 0)
-            if data is not None and data.get("flow") == "outcome":
+            if isinstance(await self._draft(conn, actor.id or 0), OutcomeStep):
                 await self._clear_draft(conn, actor.id or 0)
             await self.outbox.queue(conn, row["user_id"], "reception_outcome", case.id if case else None,
                               event_id, params={"booking_id": booking_id})
@@ -919,7 +971,7 @@ class ReceptionService(Service):
     async def begin_session_cancel(self, actor: Actor, session_id: int) -> Session:
         async with self.db.transaction() as conn:
             session = await self._cancellable_session(conn, actor, session_id)
-            await self._save_draft(conn, actor.id or 0, {"flow": "cancel_session", "session_id": session_id})
+            await self._save_draft(conn, actor.id or 0, CancelSessionStep(session_id=session_id))
         return session
 
     async def _cancellable_session(self, conn: Connection, actor: Actor, session_id: int) -> Session:
@@ -959,8 +1011,7 @@ class ReceptionService(Service):
             for row in affected:
                 await self.outbox.queue(conn, row["user_id"], "reception_session_cancelled", None,
                                   params={"booking_id": row["id"]})
-            data = await self._draft(conn, actor.id or 0)
-            if data is not None and data.get("flow") == "cancel_session":
+            if isinstance(await self._draft(conn, actor.id or 0), CancelSessionStep):
                 await self._clear_draft(conn, actor.id or 0)
             updated = await self._session(conn, session_id)
             assert updated is not None
@@ -1029,8 +1080,13 @@ __all__ = [
     "Booking",
     "BookingResult",
     "BookingStatus",
+    "BookingStep",
     "CancelResult",
+    "CancelSessionStep",
     "LeaderBooking",
+    "OutcomeStep",
+    "PublishStep",
+    "ReceptionDraft",
     "ReceptionService",
     "Session",
     "SessionDetail",

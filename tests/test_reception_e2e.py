@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.reception_jobs import send_due_reminders
+from handlers.common import Deps
 from store.clock import FakeClock
 from store.org import Organization
 from store.services import Services
@@ -33,7 +34,7 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
     clock = FakeClock(SHANGHAI_0900_MON_2_NOV)
     db = tmp_path / "e2e.db"
     async with running_bot(org, db, clock=clock) as bot:
-        store: Services = bot.application.bot_data["deps"]
+        store: Deps = bot.application.bot_data["deps"]
         leader = bot.sim.user(2001, first_name="赵", language_code="zh-hans")
         first = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
         second = bot.sim.user(5002, first_name="Li", language_code="en")
@@ -154,13 +155,13 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
 async def test_cancelled_session_tells_everyone_booked(org: Organization, tmp_path: Path) -> None:
     clock = FakeClock(SHANGHAI_0900_MON_2_NOV)
     async with running_bot(org, tmp_path / "e2e.db", clock=clock) as bot:
-        store: Services = bot.application.bot_data["deps"]
+        store: Deps = bot.application.bot_data["deps"]
         leader = bot.sim.user(2001, first_name="赵", language_code="zh-hans")
         employee = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
         admin_draft = await store.reception.begin_publish(store.cases.actor(2001))
         await store.reception.edit_publish_draft(store.cases.actor(2001), day=date(2026, 11, 6), start="14:00")
         await store.reception.edit_publish_draft(store.cases.actor(2001), end="16:00", where="unit")
-        await store.reception.edit_publish_draft(store.cases.actor(2001), unit="plant-1", place_done=True, slots=3)
+        await store.reception.edit_publish_draft(store.cases.actor(2001), unit="plant-1", slots=3)
         session, _ = await store.reception.publish_session(store.cases.actor(2001), admin_draft.draft_id)
         await store.reception.book(store.cases.actor(5001), session.id, "宿舍漏水")
 

@@ -58,7 +58,7 @@ async def publish(
     await store.reception.edit_publish_draft(actor, end=end, where="unit" if unit else "place")
     if unit:
         await store.reception.edit_publish_draft(actor, unit=unit)
-    await store.reception.edit_publish_draft(actor, place=place, place_done=True, slots=slots)
+    await store.reception.edit_publish_draft(actor, place=place, slots=slots)
     session, created = await store.reception.publish_session(actor, draft_.draft_id)
     assert created
     return session

@@ -225,3 +225,42 @@ async def test_queue_shows_cases_in_scope_nearest_deadline_first(store: Services
     assert other.number in numbers(admin) and report.number in numbers(admin)
     nobody, total = await store.cases.open_cases_for(PETITIONER)
     assert nobody == [] and total == 0
+
+
+async def test_chat_state_of_drafts_in_progress_moves_out_of_the_drafts(
+    tmp_path: Path, org: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0007: a draft begun before it keeps its place in the chat (now the handler's blob)."""
+    import store.db
+
+    path = tmp_path / "old.db"
+    every = migrations()
+    monkeypatch.setattr(store.db, "migrations", lambda: every[:6])
+    old = await Database.open(path)
+    async with old.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO conversations (name, key, state, data, last_update_id, updated_at)"
+            " VALUES ('intake', '5001', 'unit', ?, 41, '2026-11-02T01:00:00+00:00')",
+            ('{"draft_id": "d1", "category": "wages", "editing": true, "unit_browse": "oilfield"}',),
+        )
+        await conn.execute(
+            "INSERT INTO conversations (name, key, state, data, updated_at)"
+            " VALUES ('reception', '2001', NULL, ?, '2026-11-02T01:00:00+00:00')",
+            ('{"flow": "publish", "draft": {"draft_id": "p1", "leader_id": 2001, "where": "unit",'
+             ' "unit_browse": "oilfield", "place_done": true}}',),
+        )
+    await old.close()
+    monkeypatch.setattr(store.db, "migrations", lambda: every)
+
+    services = await Services.open(path, org)
+    try:
+        saved = await services.cases.get_draft(5001)
+        assert saved is not None and saved.step == "unit" and saved.data.category == "wages"
+        assert saved.ui == {"editing": True, "unit_browse": "oilfield", "last_update_id": 41}
+        assert "editing" not in saved.data.model_dump()
+        leader = services.cases.actor(2001)
+        publishing = await services.reception.publish_draft(leader)
+        assert publishing.draft_id == "p1" and publishing.where == "unit"
+        assert await services.reception.reception_ui(2001) == {"unit_browse": "oilfield", "place_done": True}
+    finally:
+        await services.close()
