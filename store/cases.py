@@ -1,8 +1,6 @@
 """Cases and intake: users, drafts, submission, case lookup, actions, the timeline.
 
-Every change is one transaction.
-
-A change checks the state machine, writes the case row, appends the journal
+Every change is one transaction. A change checks the state machine, writes the case row, appends the journal
 event and queues the notifications it causes, all before COMMIT. The caller
 answers the user only after this returns, so a crash at any point leaves
 either nothing or the whole change, notifications included.

@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -75,6 +76,10 @@ class Database:
 
     async def close(self) -> None:
         await self.conn.close()
+
+    async def add_function(self, name: str, arity: int, fn: Callable[..., Any]) -> None:
+        """Make a deterministic Python function callable from SQL (``local_day`` of the indicators)."""
+        await self.conn.create_function(name, arity, fn, deterministic=True)
 
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:

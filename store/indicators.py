@@ -157,7 +157,7 @@ class IndicatorService(Service):
                 return None
             return datetime.fromisoformat(value).astimezone(tz).date().isoformat()
 
-        await self.db.conn.create_function("local_day", 1, local_day, deterministic=True)
+        await self.db.add_function("local_day", 1, local_day)
         self._local_day_ready = True
 
     def _report_scope(self, actor: Actor) -> tuple[str, list[Any]]:
