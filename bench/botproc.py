@@ -45,9 +45,9 @@ async def run(args: argparse.Namespace) -> None:
     else:
         from bot.app import build_application
         from store.org import example_org
-        from store.service import SqliteStore
+        from store.services import Services
 
-        store = await SqliteStore.open(args.db, example_org())
+        store = await Services.open(args.db, example_org())
         application = build_application(store, args.token, base_url=args.api_url, base_file_url=args.api_url,
                                         paced=not args.no_rate_limit)
     stop = asyncio.Event()

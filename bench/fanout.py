@@ -33,7 +33,7 @@ from bot.outbox import OutboxSender
 from store.clock import iso
 from store.models import Actor, ActorRole, DraftData, Petitioner
 from store.org import example_org
-from store.service import SqliteStore
+from store.services import Services
 from store.workflow import Action
 
 OFFICER = Actor(id=100006, role=ActorRole.OFFICER)
@@ -49,7 +49,7 @@ class CountingSimulator(BenchSimulator):
         self.arrivals.append(time.perf_counter())
 
 
-async def prepare(store: SqliteStore, recipients: int, per_recipient: int) -> int:
+async def prepare(store: Services, recipients: int, per_recipient: int) -> int:
     """Cases and actions that owe ``recipients * per_recipient`` notices; the officers' cards are set aside."""
     draft = DraftData.model_validate(
         {"category": "wages", "unit": "plant-1", "subject": "加班费未发放", "details": "十月加班费至今未发放。"}
@@ -57,15 +57,15 @@ async def prepare(store: SqliteStore, recipients: int, per_recipient: int) -> in
     numbers = []
     for n in range(recipients):
         petitioner = Petitioner(id=200_000 + n, name=f"员工{n}", language="zh")
-        numbers.append((await store.submit(petitioner, draft, f"fanout-{n}")).case.number)
+        numbers.append((await store.cases.submit(petitioner, draft, f"fanout-{n}")).case.number)
     for round_ in range(per_recipient):
         for number in numbers:
             if round_ == 0:
-                await store.act(OFFICER, number, Action.ACCEPT)
+                await store.cases.act(OFFICER, number, Action.ACCEPT)
             elif round_ == per_recipient - 1 and round_ > 1:
-                await store.act(OFFICER, number, Action.EXTEND, days=10, body="需要调取考勤记录")
+                await store.cases.act(OFFICER, number, Action.EXTEND, days=10, body="需要调取考勤记录")
             else:
-                await store.act(OFFICER, number, Action.REPLY, body=f"第{round_}次答复：正在核实。")
+                await store.cases.act(OFFICER, number, Action.REPLY, body=f"第{round_}次答复：正在核实。")
     with sqlite3.connect(store.db.path) as conn:  # only the petitioners' notices are measured
         conn.execute("UPDATE outbox SET sent_at = ? WHERE kind != 'petitioner_event'", (iso(store.clock.now()),))
         return conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
@@ -77,7 +77,7 @@ async def main(args: argparse.Namespace) -> None:
     for n in range(args.recipients):
         sim.user(200_000 + n, first_name=f"员工{n}", language_code="zh-hans")
     with tempfile.TemporaryDirectory() as folder:
-        store = await SqliteStore.open(Path(folder) / "fanout.db", example_org())
+        store = await Services.open(Path(folder) / "fanout.db", example_org())
         owed = await prepare(store, args.recipients, args.per_recipient)
         if args.ptb_defaults:  # for comparison: PTB's limiter as it comes, no per-chat pace in the outbox
             bot.app.rate_limiter = lambda: AIORateLimiter(max_retries=0)
@@ -92,7 +92,7 @@ async def main(args: argparse.Namespace) -> None:
         sender: OutboxSender = application.bot_data["outbox"]
         sim.arrivals.clear()
         began = time.perf_counter()
-        while await store.pending_notifications(1):
+        while await store.outbox.pending_notifications(1):
             await sender.run_once()  # what the job queue does every second and on every commit
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - began

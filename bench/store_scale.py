@@ -10,7 +10,7 @@ their journal events (about four per case, with SHA-256-sized hashes) and
 the outbox rows they caused, all sent, as they stay in the table. No
 attachments. Then each query runs 200 times with varying arguments:
 
-- officer queue: ``SqliteStore.open_cases_for`` (count + first page), for an
+- officer queue: ``CaseService.open_cases_for`` (count + first page), for an
   officer of one plant, of the oilfield company, of headquarters, and an admin;
 - overdue sweep: the ids of open cases past their acceptance or answer date;
 - indicators: per unit for one month (received, accepted on time, answered
@@ -38,7 +38,8 @@ from bench.harness import parse_args, percentile, report
 from store.db import Database
 from store.models import Actor, ActorRole
 from store.org import example_org
-from store.service import SqliteStore
+from store.review import CURRENT_DUE_SQL
+from store.services import Services
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 YEARS = 5
@@ -203,7 +204,7 @@ def months_back(k: int) -> tuple[str, str]:
 
 async def measure(path: Path, runs: int) -> tuple[dict[str, Any], dict[str, str]]:
     org = example_org()
-    store = await SqliteStore.open(path, org)
+    store = await Services.open(path, org)
     rng = random.Random(5)
     timings: dict[str, list[float]] = {}
     plans: dict[str, str] = {}
@@ -228,8 +229,8 @@ async def measure(path: Path, runs: int) -> tuple[dict[str, Any], dict[str, str]
     sizes: dict[str, int] = {}
     for i in range(runs):
         for name, staff_id in staff.items():
-            actor = store.actor(staff_id)
-            _, total = await timed(name, store.open_cases_for(actor, offset=10 * (i % 3), limit=10))
+            actor = store.cases.actor(staff_id)
+            _, total = await timed(name, store.cases.open_cases_for(actor, offset=10 * (i % 3), limit=10))
             sizes[name] = total
         today = (NOW.date() - timedelta(days=rng.randint(0, 30))).isoformat()
         sizes["overdue_sweep"] = len(await timed("overdue_sweep", sql(OVERDUE, {"today": today})))
@@ -238,7 +239,7 @@ async def measure(path: Path, runs: int) -> tuple[dict[str, Any], dict[str, str]
         q_start, _ = months_back(rng.randint(3, 24))
         q_end = (date.fromisoformat(q_start) + timedelta(days=92)).replace(day=1).isoformat()
         await timed("indicators_quarter_oilfield", sql(INDICATORS.format(scope=scope), (q_start, q_end, *subtree)))
-        await timed("petitioner_cases", store.cases_of_petitioner(rng.randrange(1, 50_000)))
+        await timed("petitioner_cases", store.cases.cases_of_petitioner(rng.randrange(1, 50_000)))
     async with store.db.read() as conn:
         for name, query, args in (
             ("overdue_sweep", OVERDUE, {"today": NOW.date().isoformat()}),
@@ -247,10 +248,10 @@ async def measure(path: Path, runs: int) -> tuple[dict[str, Any], dict[str, str]
         ):
             async with conn.execute("EXPLAIN QUERY PLAN " + query, args) as cur:
                 plans[name] = " | ".join(row[3] for row in await cur.fetchall())
-        scope_sql, scope_args = store._scope(store.actor(100006))
+        scope_sql, scope_args = store.context.scope(store.cases.actor(100006))
         statuses = sorted(OPEN)
         queue = (f"SELECT * FROM cases WHERE status IN ({', '.join('?' * len(statuses))}) AND {scope_sql}"
-                 " ORDER BY COALESCE(answer_due, accept_due), id LIMIT 10")
+                 f" ORDER BY {CURRENT_DUE_SQL}, id LIMIT 10")
         async with conn.execute("EXPLAIN QUERY PLAN " + queue, [*statuses, *scope_args]) as cur:
             plans["queue_plant_officer"] = " | ".join(row[3] for row in await cur.fetchall())
     await store.close()

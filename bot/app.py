@@ -1,4 +1,4 @@
-"""Wiring: the store, the PTB Application, handlers, jobs, and the run loop.
+"""Wiring: the services, the PTB Application, handlers, jobs, and the run loop.
 
 ``serve`` is what production runs and what the end-to-end tests run: the
 same function, pointed at Telegram or at a Bot API server on loopback.
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.request import BaseRequest
-from telegram.ext import Application, ApplicationBuilder, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, BaseHandler, TypeHandler
 
 from bot import commands, jobs, reception_jobs
 from bot.outbox import OutboxSender, rate_limiter
@@ -24,8 +24,7 @@ from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
 from store.clock import Clock
 from store.org import Organization
-from store.base import Store
-from store.service import SqliteStore
+from store.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ OUTBOX_INTERVAL_SECONDS = 1.0
 
 
 def build_application(
-    store: Store,
+    services: Services,
     token: str,
     *,
     base_url: str,
@@ -41,7 +40,7 @@ def build_application(
     request: BaseRequest | None = None,
     paced: bool = True,
 ) -> Application:
-    """An Application wired to ``store``; nothing is started yet.
+    """An Application wired to ``services``; nothing is started yet.
 
     ``request`` replaces PTB's HTTP client (tests use an offline one);
     ``paced=False`` drops the rate limiter (offline tests send hundreds of
@@ -57,30 +56,12 @@ def build_application(
         builder.token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
-        .persistence(StorePersistence(store))
+        .persistence(StorePersistence(services.cases))
         .build()
     )
-    application.bot_data["deps"] = Deps(store=store, org=store.org)
-    # Before the default group (0), one handler per group, in this order: who the
-    # user is, the per-minute message limit (excess stops here), their staff
-    # command menu, then replies to case messages (relayed, and handling stops there).
-    application.add_handler(TypeHandler(Update, remember_user), group=-4)
-    application.add_handler(limits.build(store.org.limits.messages_per_minute), group=limits.GROUP)
-    application.add_handler(commands.handler(), group=commands.GROUP)
-    application.add_handler(relay.handler(), group=relay.GROUP)
-    # First in the default group, so that while it waits for typed text any other command ends that step.
-    application.add_handler(reception.build())
-    for handler in [*employee.handlers(), *staff.handlers(), *review.handlers()]:
-        application.add_handler(handler)
-    application.add_handler(prompts.build())
-    application.add_handler(intake.build())
-    for handler in intake.outside_conversation():
-        application.add_handler(handler)
-    for handler in fallback_handlers():
-        application.add_handler(handler)
+    application.bot_data["deps"] = Deps.of(services)
     application.add_error_handler(on_error)
-
-    sender = OutboxSender(store, application.bot)
+    sender = OutboxSender(services, application.bot)
     application.bot_data["outbox"] = sender
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"
@@ -102,12 +83,49 @@ def build_application(
         if user is not None and await sender.user_seen(user.id):
             wake()
 
-    store.on_queued = wake
-    # First of all: someone the outbox could not reach has written, so try again now.
-    application.add_handler(TypeHandler(Update, user_seen), group=-5)
-    reception_jobs.register(application, store)
-    jobs.register(application, store)
+    services.outbox.on_queued = wake
+    _register(application, [
+        # First of all: someone the outbox could not reach has written, so try again now.
+        TypeHandler(Update, user_seen),
+        # Who the user is and their Telegram language, before anything answers them.
+        TypeHandler(Update, remember_user),
+        # The flood limit: an excess message stops here, before it is stored or acted on.
+        limits.build(services.org.limits.messages_per_minute),
+        # The staff command menu follows the caller's role and language (never stops handling).
+        commands.handler(),
+        # A reply to a case message is relayed to the other side, and handling stops there.
+        relay.handler(),
+    ], [
+        # First, so that while it waits for typed text any other command ends that step.
+        reception.build(),
+        # Commands and buttons of petitioners, officers and leaders (each its own pattern).
+        *employee.handlers(), *staff.handlers(), *review.handlers(),
+        # Typed answers after a prompt button; before intake, which would take any text.
+        prompts.build(),
+        # The petition conversation: /start's button, /new, and every step's text and files.
+        intake.build(),
+        # After the conversation: a redelivered Submit, and /cancel with nothing to cancel.
+        *intake.outside_conversation(),
+        # Last: an unknown command, a message nobody took, a stale button: a polite hint.
+        *fallback_handlers(),
+    ])
+    reception_jobs.register(application, services.reception)
+    jobs.register(application, services.review)
     return application
+
+
+def _register(application: Application, early: list[BaseHandler], default: list[BaseHandler]) -> None:
+    """Add the handlers in the one order of ``build_application``.
+
+    ``early`` handlers each get their own group, in list order, before the
+    default group (PTB runs one handler per group, lower groups first, and a
+    handler may stop the rest with ApplicationHandlerStop); in the default
+    group the first handler that matches an update takes it.
+    """
+    for group, handler in enumerate(early, start=-len(early)):
+        application.add_handler(handler, group=group)
+    for handler in default:
+        application.add_handler(handler)
 
 
 async def serve(
@@ -122,21 +140,21 @@ async def serve(
     ready: Callable[[Application], Awaitable[None]] | None = None,
 ) -> None:
     """Run the bot with long polling until ``stop`` is set (or SIGINT/SIGTERM)."""
-    store = await SqliteStore.open(db_path, org, clock)
-    await store.sync_reception_config()
+    services = await Services.open(db_path, org, clock)
+    await services.reception.sync_reception_config()
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    application = build_application(store, token, base_url=base_url, base_file_url=base_file_url)
+    application = build_application(services, token, base_url=base_url, base_file_url=base_file_url)
     try:
         async with application:
             await application.start()
             assert application.updater is not None
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("petition-bot is running as @%s", application.bot.username)
-            application.create_task(commands.setup(application, store), name="command-menus")
+            application.create_task(commands.setup(application, services.cases), name="command-menus")
             if ready is not None:
                 await ready(application)
             await stop.wait()
@@ -144,4 +162,4 @@ async def serve(
             await application.updater.stop()
             await application.stop()
     finally:
-        await store.close()
+        await services.close()

@@ -164,25 +164,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     from store.errors import StoreError
     from store.files import write_private
     from store.models import SYSTEM
-    from store.service import SqliteStore
+    from store.services import Services
 
     out = Path(args.out)
 
     async def build() -> int:
-        store = await SqliteStore.open(db_path, org)
+        services = await Services.open(db_path, org)
         try:
-            data = await store.export_data(SYSTEM, args.unit, args.period)
+            data = await services.indicators.export_data(SYSTEM, args.unit, args.period)
         except StoreError as error:
             text = re.sub(r"<[^>]+>", "", error_text(args.lang, error))
             print(html.unescape(text), file=sys.stderr)
             return 2
         finally:
-            await store.close()
+            await services.close()
         if args.format == "xlsx":
-            write_private(out, reports.xlsx_bytes(data, org, args.lang, store.tz))
+            write_private(out, reports.xlsx_bytes(data, org, args.lang, services.tz))
             written = [out]
         else:
-            indicators, cases = reports.csv_texts(data, org, args.lang, store.tz)
+            indicators, cases = reports.csv_texts(data, org, args.lang, services.tz)
             cases_path = out.with_name(f"{out.stem}-cases{out.suffix or '.csv'}")
             write_private(out, indicators.encode("utf-8-sig"))
             write_private(cases_path, cases.encode("utf-8-sig"))

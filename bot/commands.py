@@ -19,7 +19,7 @@ from telegram.ext import Application, BaseHandler, TypeHandler
 
 from handlers.common import Context, deps, lang_of
 from handlers.i18n import LANGUAGES, language_for, t
-from store.base import Store
+from store.cases import CaseService
 from store.org import Role, Staff
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,6 @@ def staff_commands(role: Role) -> tuple[str, ...]:
 MENU_LANGUAGE_CODES = {"zh": None, "en": "en"}
 # staff telegram id → language of the menu last set for them (in bot_data).
 STATE_KEY = "staff_menus"
-# After the user bookkeeping (group -3), before the reply relay (-1).
-GROUP = -2
 
 
 def commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:
@@ -81,13 +79,13 @@ async def set_staff_menu(
     return True
 
 
-async def setup(application: Application, store: Store) -> None:
+async def setup(application: Application, cases: CaseService) -> None:
     """All menus, at start-up. Never raises: a bot without menus still works."""
     state: dict[int, str] = application.bot_data.setdefault(STATE_KEY, {})
     try:
         await set_default_menus(application.bot)
-        for member in store.org.staff:
-            lang = language_for(await store.user_language(member.telegram_id))
+        for member in cases.org.staff:
+            lang = language_for(await cases.user_language(member.telegram_id))
             await set_staff_menu(application.bot, member, lang, state)
     except Exception:  # noqa: BLE001 - menus are a convenience; the bot must run without them
         log.exception("could not set the command menus")

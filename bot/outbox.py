@@ -46,7 +46,7 @@ from telegram.warnings import PTBDeprecationWarning
 from handlers import media
 from handlers.notifications import Outgoing, render
 from store.models import Attachment, OutboxItem
-from store.base import Store
+from store.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ class _Paused(Exception):
 class OutboxSender:
     def __init__(
         self,
-        store: Store,
+        services: Services,
         bot: Bot,
         *,
         batch: int = 500,
@@ -164,7 +164,8 @@ class OutboxSender:
         backoff_base: float = BACKOFF_BASE_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.store = store
+        self.services = services
+        self.outbox = services.outbox
         self.bot = bot
         self.batch = batch
         self.per_chat = per_chat
@@ -201,11 +202,11 @@ class OutboxSender:
     async def user_seen(self, user_id: int) -> bool:
         """The user wrote to the bot: notifications set aside as unreachable get another chance."""
         if self._unreachable is None:
-            self._unreachable = set(await self.store.unreachable_chats())
+            self._unreachable = set(await self.outbox.unreachable_chats())
         if user_id not in self._unreachable:
             return False
         self._unreachable.discard(user_id)
-        return await self.store.requeue_failed(user_id) > 0
+        return await self.outbox.requeue_failed(user_id) > 0
 
     @property
     def busy(self) -> bool:
@@ -239,7 +240,7 @@ class OutboxSender:
     async def _pass(self) -> tuple[int, bool]:
         now = self._monotonic()
         self._next_send = {chat: at for chat, at in self._next_send.items() if at > now}
-        rows = await self.store.pending_notifications(self.batch, per_chat=self.per_chat)
+        rows = await self.outbox.pending_notifications(self.batch, per_chat=self.per_chat)
         by_chat: dict[int, list[OutboxItem]] = {}
         for item in rows:
             by_chat.setdefault(item.chat_id, []).append(item)
@@ -257,7 +258,7 @@ class OutboxSender:
         """Deliver one chat's rows in order, stopping at the first that is not done."""
         done = 0
         for item in items:
-            if item.due_at > self.store.clock.now() or self.paused_for > 0 or self._closing.is_set():
+            if item.due_at > self.services.clock.now() or self.paused_for > 0 or self._closing.is_set():
                 break
             if not await self._deliver(item, slots):
                 break
@@ -267,13 +268,13 @@ class OutboxSender:
     async def _deliver(self, item: OutboxItem, slots: asyncio.Semaphore) -> bool:
         """Send one row; True when it is finished with (sent or set aside)."""
         try:
-            messages = await render(item, self.store)
+            messages = await render(item, self.services)
         except Exception as error:  # noqa: BLE001 - a bad row must not stall the outbox
             log.exception("notification %s could not be rendered", item.id)
             if item.attempts + 1 >= POISON_ATTEMPTS:
-                await self.store.mark_failed(item.id, f"render: {error!r}")
+                await self.outbox.mark_failed(item.id, f"render: {error!r}")
                 return True
-            await self.store.mark_retry(item.id, backoff(item.attempts, self.backoff_base), f"render: {error!r}")
+            await self.outbox.mark_retry(item.id, backoff(item.attempts, self.backoff_base), f"render: {error!r}")
             return False
         try:
             for index, message in enumerate(messages):
@@ -287,15 +288,15 @@ class OutboxSender:
                 now = self._monotonic()
                 self._next_send[item.chat_id] = max(self._next_send.get(item.chat_id, now), now) + self.chat_interval
                 if item.case_id is not None and item.kind in REPLYABLE_KINDS and item.chat_id > 0:
-                    await self.store.remember_messages(item.chat_id, [sent.message_id], item.case_id)
+                    await self.services.staff_work.remember_messages(item.chat_id, [sent.message_id], item.case_id)
                 if len(messages) > 1:
-                    await self.store.mark_progress(item.id, index + 1)
+                    await self.outbox.mark_progress(item.id, index + 1)
         except _Paused:
             return False
         except RetryAfter as error:
             seconds = _retry_after(error)
             self._paused_until = max(self._paused_until, self._monotonic() + seconds)
-            await self.store.mark_retry(item.id, seconds, f"429 retry after {seconds}s")
+            await self.outbox.mark_retry(item.id, seconds, f"429 retry after {seconds}s")
             return False
         except Forbidden as error:
             # No chat id: it may be a confidential reporter's Telegram id.
@@ -311,14 +312,14 @@ class OutboxSender:
                 await self._set_aside(item, f"unreachable: {error}")
                 return True
             log.error("notification %s refused by the Bot API: %s", item.id, error)
-            await self.store.mark_failed(item.id, f"bad request: {error}")
+            await self.outbox.mark_failed(item.id, f"bad request: {error}")
             return True
         except TelegramError as error:  # TimedOut, NetworkError (5xx), anything passing
             delay = backoff(item.attempts, self.backoff_base)
             log.info("notification %s failed (%s), retry in %.1fs", item.id, error, delay)
-            await self.store.mark_retry(item.id, delay, f"{type(error).__name__}: {error}")
+            await self.outbox.mark_retry(item.id, delay, f"{type(error).__name__}: {error}")
             return False
-        await self.store.mark_sent(item.id)
+        await self.outbox.mark_sent(item.id)
         return True
 
     async def _pace(self, chat_id: int) -> None:
@@ -332,7 +333,7 @@ class OutboxSender:
             raise _Paused
 
     async def _set_aside(self, item: OutboxItem, reason: str) -> None:
-        await self.store.mark_failed(item.id, reason)
+        await self.outbox.mark_failed(item.id, reason)
         if self._unreachable is not None:
             self._unreachable.add(item.chat_id)
 

@@ -17,7 +17,7 @@ from typing import Any
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
-from store.base import Store
+from store.cases import CaseService
 
 
 # Conversations whose state the handlers write through the store themselves.
@@ -33,21 +33,21 @@ def _unkey(text: str) -> ConversationKey:
 
 
 class StorePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    def __init__(self, store: Store, update_interval: float = 1.0) -> None:
+    def __init__(self, cases: CaseService, update_interval: float = 1.0) -> None:
         super().__init__(
             store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=False, callback_data=False),
             update_interval=update_interval,
         )
-        self.store = store
+        self.cases = cases
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        rows = await self.store.load_conversations(name)
+        rows = await self.cases.load_conversations(name)
         return {_unkey(key): state for key, state in rows.items()}
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
         if name in WRITTEN_BY_HANDLERS:
             return
-        await self.store.save_conversation(name, _key(key), None if new_state is None else str(new_state))
+        await self.cases.save_conversation(name, _key(key), None if new_state is None else str(new_state))
 
     # Nothing else is persisted: the store holds the data itself.
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:

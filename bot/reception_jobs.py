@@ -12,27 +12,27 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
-from store.base import Store
+from store.reception import ReceptionService
 
 log = logging.getLogger(__name__)
 
 REMINDER_INTERVAL_SECONDS = 60.0
 
 
-async def send_due_reminders(store: Store) -> int:
+async def send_due_reminders(reception: ReceptionService) -> int:
     """Queue every reminder due now; returns how many were queued."""
-    queued = await store.queue_due_reminders()
+    queued = await reception.queue_due_reminders()
     if queued:
         log.info("queued %d reception reminders", queued)
     return queued
 
 
-def register(application: Application, store: Store) -> None:
+def register(application: Application, reception: ReceptionService) -> None:
     """Run the reminder check every minute, starting shortly after start-up."""
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"
 
     async def remind(_context: ContextTypes.DEFAULT_TYPE) -> None:
-        await send_due_reminders(store)
+        await send_due_reminders(reception)
 
     job_queue.run_repeating(remind, interval=REMINDER_INTERVAL_SECONDS, first=5, name="reception-reminders")

@@ -1,4 +1,4 @@
-"""What every handler needs: the store, the caller's language, safe replies."""
+"""What every handler needs: the services, the caller's language, safe replies."""
 
 from __future__ import annotations
 
@@ -15,10 +15,17 @@ from telegram.ext import ContextTypes, ConversationHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from handlers.i18n import Html, language_for, t
-from store.base import Store
 from store.errors import StoreError
 from store.models import Actor
+from store.cases import CaseService
+from store.clock import Clock
+from store.indicators import IndicatorService
 from store.org import Organization
+from store.reception import ReceptionService
+from store.review import ReviewService
+from store.selfservice import SelfService
+from store.services import Services
+from store.staffwork import StaffWork
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +56,39 @@ def user_conversation(name: str, **handlers: Any) -> ConversationHandler:
 
 @dataclass
 class Deps:
-    """Shared by all handlers through ``application.bot_data['deps']``."""
+    """Shared by all handlers through ``application.bot_data['deps']``.
 
-    store: Store
+    Each handler module uses the services it needs (``d.cases``,
+    ``d.review``...), not the bundle.
+    """
+
+    cases: CaseService
+    self_service: SelfService
+    staff_work: StaffWork
+    review: ReviewService
+    reception: ReceptionService
+    indicators: IndicatorService
     org: Organization
-    # Telegram language codes already written to the store, to skip needless writes.
+    clock: Clock
+    tz: ZoneInfo
+    # Telegram language codes already written to the d, to skip needless writes.
     seen_languages: dict[int, str | None] = field(default_factory=dict)
-    # Languages chosen with /language (or read once from the store).
+    # Languages chosen with /language (or read once from the d).
     chosen_languages: dict[int, str] = field(default_factory=dict)
 
-    @property
-    def tz(self) -> ZoneInfo:
-        return self.store.tz
+    @classmethod
+    def of(cls, services: Services) -> Deps:
+        return cls(
+            cases=services.cases,
+            self_service=services.self_service,
+            staff_work=services.staff_work,
+            review=services.review,
+            reception=services.reception,
+            indicators=services.indicators,
+            org=services.org,
+            clock=services.clock,
+            tz=services.tz,
+        )
 
 
 def deps(context: Context) -> Deps:
@@ -74,7 +102,7 @@ async def lang_of(update: Update, context: Context) -> str:
         return "zh"
     d = deps(context)
     if user.id not in d.chosen_languages:
-        stored = await d.store.user_language(user.id)
+        stored = await d.cases.user_language(user.id)
         d.chosen_languages[user.id] = language_for(stored or user.language_code)
     return d.chosen_languages[user.id]
 
@@ -87,7 +115,7 @@ async def remember_user(update: Update, context: Context) -> None:
     d = deps(context)
     if d.seen_languages.get(user.id, "?") == user.language_code:
         return
-    await d.store.touch_user(
+    await d.cases.touch_user(
         user.id,
         tg_language=user.language_code,
         first_name=user.first_name,
@@ -158,7 +186,7 @@ async def staff_caller(update: Update, context: Context) -> tuple[Actor, str] | 
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    actor = deps(context).store.actor(user.id)
+    actor = deps(context).cases.actor(user.id)
     if not actor.is_staff:
         await answer_query(update)
         await send(update, context, t(lang, "staff.not_staff"))

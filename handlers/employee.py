@@ -11,13 +11,12 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from handlers import keyboards as kb
-from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
+from handlers.common import Context, Deps, answer_query, deps, error_text, lang_of, send, show
 from handlers.i18n import Html, t
 from handlers.intake import attachment_of, visible
 from handlers.render import case_view
 from store.errors import StoreError
 from store.models import ATTACHMENT_BYTES_MAX, Actor, Case
-from store.base import Store
 from store.workflow import Action
 
 PAGE = 5
@@ -29,7 +28,7 @@ async def start(update: Update, context: Context) -> None:
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    actor = d.store.actor(user.id)
+    actor = d.cases.actor(user.id)
     org_name = d.org.organization.name
     if actor.is_staff:
         await send(update, context, t(lang, "start.staff_greeting", name=actor.name,
@@ -50,7 +49,7 @@ async def help_command(update: Update, context: Context) -> None:
     assert user is not None
     lang = await lang_of(update, context)
     text = t(lang, "start.help")
-    if deps(context).store.actor(user.id).is_staff:
+    if deps(context).cases.actor(user.id).is_staff:
         text = Html(text + "\n\n" + t(lang, "start.staff_help"))
     await send(update, context, text)
 
@@ -67,7 +66,7 @@ async def on_language(update: Update, context: Context) -> None:
     if choice not in ("zh", "en"):
         return
     d = deps(context)
-    await d.store.set_language(user.id, choice)
+    await d.cases.set_language(user.id, choice)
     d.chosen_languages[user.id] = choice
     await show(update, context, t(choice, "language.set"))
 
@@ -86,7 +85,7 @@ async def _list_page(update: Update, context: Context, page: int) -> None:
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    cases, total = await deps(context).store.cases_of_petitioner(user.id, page * PAGE, PAGE)
+    cases, total = await deps(context).cases.cases_of_petitioner(user.id, page * PAGE, PAGE)
     if total == 0:
         await show(update, context, t(lang, "cases.empty"))
         return
@@ -112,7 +111,7 @@ async def show_case(update: Update, context: Context, number: str, *, edit: bool
     d = deps(context)
     lang = await lang_of(update, context)
     try:
-        view = await d.store.petitioner_case(user.id, number)
+        view = await d.self_service.petitioner_case(user.id, number)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
@@ -158,10 +157,10 @@ async def on_case_button(update: Update, context: Context) -> None:
     data = update.callback_query.data or ""  # type: ignore[union-attr]
     _, verb, number = (data.split(":", 2) + ["", ""])[:3]
     number = number[:40]
-    store = deps(context).store
+    d = deps(context)
     try:
         if verb == "wd":
-            view = await store.petitioner_case(user.id, number)
+            view = await d.self_service.petitioner_case(user.id, number)
             if Action.WITHDRAW not in view.actions:
                 await show_case(update, context, number, edit=True)
                 return
@@ -170,7 +169,7 @@ async def on_case_button(update: Update, context: Context) -> None:
                 kb.button(t(lang, "employee.confirm_no"), f"my:open:{view.case.number}"),
             ]]))
         elif verb == "wdy":
-            case, withdrawn = await store.withdraw(user.id, number)
+            case, withdrawn = await d.self_service.withdraw(user.id, number)
             key = "employee.withdrawn" if withdrawn else "employee.already_withdrawn"
             await show(update, context, t(lang, key, number=case.number),
                        kb.markup([[kb.button(t(lang, "employee.back_to_list"), "my:page:0")]]))
@@ -183,9 +182,9 @@ async def on_case_button(update: Update, context: Context) -> None:
 # ------------------------------------------------------- adding information
 
 
-async def perform_add(store: Store, actor: Actor, number: str, text: str) -> Case:
+async def perform_add(d: Deps, actor: Actor, number: str, text: str) -> Case:
     """Text-only addition (the prompt's plain form; ``receive_addition`` is used instead)."""
-    return await store.add_info(actor, number, text)
+    return await d.cases.add_info(actor, number, text)
 
 
 async def receive_addition(update: Update, context: Context, number: str) -> bool:
@@ -198,7 +197,7 @@ async def receive_addition(update: Update, context: Context, number: str) -> boo
     message = update.effective_message
     assert user is not None and message is not None
     lang = await lang_of(update, context)
-    store = deps(context).store
+    d = deps(context)
     attachment = None if message.text else attachment_of(message)
     if message.text is None and attachment is None:
         await send(update, context, t(lang, "employee.add_hint"))
@@ -211,7 +210,7 @@ async def receive_addition(update: Update, context: Context, number: str) -> boo
         await send(update, context, t(lang, "errors.text_required"))
         return True
     try:
-        added = await store.add_information(
+        added = await d.self_service.add_information(
             user.id,
             number,
             text=text,
@@ -223,7 +222,7 @@ async def receive_addition(update: Update, context: Context, number: str) -> boo
         await send(update, context, error_text(lang, error))
         if error.code in ("addition_too_long", "text_required"):
             return True  # the question stands: send it again, shorter
-        await store.clear_prompt(user.id)
+        await d.cases.clear_prompt(user.id)
         return False
     case = added.case
     if attachment is None:

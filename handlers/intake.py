@@ -1,7 +1,7 @@
 """The guided submission: category → unit → subject → details → files → identity → review.
 
 Every step is a named conversation state. Before a question is asked, the
-draft and the step it is at are written to the store, so a crash or restart
+draft and the step it is at are written to the d, so a crash or restart
 resumes the petitioner exactly where they were with everything they typed;
 ``bot.persistence`` hands those steps back to the ConversationHandler.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from telegram import (
@@ -49,6 +50,7 @@ from handlers.common import (
 )
 from handlers.i18n import LANGUAGES, Html, t
 from handlers.render import draft_summary, unit_path
+from store.cases import choose_category
 from store.errors import StoreError
 from store.models import (
     ATTACHMENT_BYTES_MAX,
@@ -58,7 +60,6 @@ from store.models import (
     PEOPLE_MAX,
     SUBJECT_MAX,
     AttachmentIn,
-    Draft,
     DraftData,
     Petitioner,
 )
@@ -82,7 +83,47 @@ PHONE = "phone"  # part of the identity step: sharing one's phone number (reply 
 STEPS = [CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, REVIEW]
 EDITABLE = {CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, PEOPLE, DESIRED}
 
-StepFn = Callable[[Update, Context, Draft], Awaitable[str]]
+
+
+class Form(DraftData):
+    """The petition being written, plus where its conversation is (this module's own state).
+
+    The store keeps the petition as a draft and the rest as an opaque blob
+    next to it (``Draft.ui``), written together at every step.
+    """
+
+    editing: bool = False  # changing one field from the review screen: back there after it
+    unit_browse: str | None = None  # the unit whose subunits are listed
+
+    def petition(self) -> DraftData:
+        return DraftData.model_validate(self.model_dump(exclude=set(UI_FIELDS)))
+
+
+UI_FIELDS = ("editing", "unit_browse")
+
+
+@dataclass
+class IntakeDraft:
+    step: str | None
+    data: Form
+    last_update_id: int | None  # a redelivered update (id at most this) was applied already
+
+
+async def load_draft(context: Context, user_id: int) -> IntakeDraft | None:
+    found = await deps(context).cases.get_draft(user_id)
+    if found is None:
+        return None
+    ui = {name: found.ui[name] for name in UI_FIELDS if name in found.ui}
+    form = Form.model_validate({**found.data.model_dump(), **ui})
+    return IntakeDraft(step=found.step, data=form, last_update_id=found.ui.get("last_update_id"))
+
+
+async def save_draft(context: Context, user_id: int, step: str, form: Form, update_id: int) -> None:
+    ui = {**form.model_dump(include=set(UI_FIELDS)), "last_update_id": update_id}
+    await deps(context).cases.save_draft(user_id, step, form.petition(), ui)
+
+
+StepFn = Callable[[Update, Context, IntakeDraft], Awaitable[str]]
 
 
 def step_label(lang: str, step: str) -> Html:
@@ -99,7 +140,7 @@ def _petitioner_name(update: Update) -> str:
 # ----------------------------------------------------------------- questions
 
 
-async def ask(update: Update, context: Context, step: str, draft: DraftData, *, fresh: bool = False) -> None:
+async def ask(update: Update, context: Context, step: str, draft: Form, *, fresh: bool = False) -> None:
     """Ask the question of ``step``; every step has Back and Cancel.
 
     After a tap the question replaces the tapped message, unless ``fresh``.
@@ -198,9 +239,9 @@ def _tree_top(org: Organization) -> str | None:
 
 async def show_review(update: Update, context: Context, draft: DraftData, lang: str, *, fresh: bool = False) -> None:
     present = send if fresh else show
-    store = deps(context).store
+    d = deps(context)
     user_id = update.effective_user.id  # type: ignore[union-attr]
-    pseudonym = await store.pseudonym(user_id)
+    pseudonym = await d.cases.pseudonym(user_id)
     parts = draft_summary(draft, deps(context).org, lang, name=_petitioner_name(update), pseudonym=pseudonym)
     head = Html(t(lang, "intake.review", step=step_label(lang, REVIEW)) + "\n\n" + parts[0])
     edits = [
@@ -224,17 +265,17 @@ async def show_review(update: Update, context: Context, draft: DraftData, lang: 
 # ------------------------------------------------------------- step plumbing
 
 
-async def go(update: Update, context: Context, draft: DraftData, step: str) -> str:
+async def go(update: Update, context: Context, draft: Form, step: str) -> str:
     """Save the draft at ``step`` (with this update's id), then ask that step's question."""
     if step == REVIEW:
         draft.editing = False
     user_id = update.effective_user.id  # type: ignore[union-attr]
-    await deps(context).store.save_draft(user_id, step, draft, update.update_id)
+    await save_draft(context, user_id, step, draft, update.update_id)
     await ask(update, context, step, draft)
     return step
 
 
-def after(step: str, draft: DraftData) -> str:
+def after(step: str, draft: Form) -> str:
     """The step that follows ``step``: back to review when editing from there."""
     step = IDENTITY if step == PHONE else step
     if draft.editing or step in (PEOPLE, DESIRED):
@@ -242,7 +283,7 @@ def after(step: str, draft: DraftData) -> str:
     return STEPS[STEPS.index(step) + 1]
 
 
-def before(step: str, draft: DraftData) -> str:
+def before(step: str, draft: Form) -> str:
     if step == PHONE:
         return IDENTITY
     if draft.editing or step in (PEOPLE, DESIRED):
@@ -260,8 +301,7 @@ def with_draft(fn: StepFn) -> Callable[[Update, Context], Awaitable[str | int]]:
         user = update.effective_user
         if user is None:
             return ConversationHandler.END
-        store = deps(context).store
-        draft = await store.get_draft(user.id)
+        draft = await load_draft(context, user.id)
         if draft is None or draft.step is None:
             if _data(update).startswith("in:submit:"):
                 return await on_submit_again(update, context)
@@ -294,9 +334,8 @@ async def new(update: Update, context: Context) -> str:
     """/new: start a draft, or offer to continue the one that exists."""
     user = update.effective_user
     assert user is not None
-    store = deps(context).store
     lang = await lang_of(update, context)
-    existing = await store.get_draft(user.id)
+    existing = await load_draft(context, user.id)
     if existing is not None and existing.step and existing.last_update_id is not None \
             and update.update_id <= existing.last_update_id:
         # A /new redelivered after a restart: it made this draft; just ask again.
@@ -307,16 +346,16 @@ async def new(update: Update, context: Context) -> str:
                    kb.markup([[kb.button(t(lang, "intake.continue"), "in:cont"),
                                kb.button(t(lang, "intake.restart"), "in:restart")]]))
         return existing.step
-    return await go(update, context, DraftData(), CATEGORY)
+    return await go(update, context, Form(), CATEGORY)
 
 
 async def resume(update: Update, context: Context) -> str | int:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
-    draft = await deps(context).store.get_draft(user.id)
+    draft = await load_draft(context, user.id)
     if draft is None or not draft.step:
-        return await go(update, context, DraftData(), CATEGORY)
+        return await go(update, context, Form(), CATEGORY)
     lang = await lang_of(update, context)
     await show(update, context, t(lang, "intake.resumed"))
     await ask(update, context, draft.step, draft.data, fresh=True)
@@ -327,10 +366,10 @@ async def restart(update: Update, context: Context) -> str:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
-    existing = await deps(context).store.get_draft(user.id)
+    existing = await load_draft(context, user.id)
     if existing is not None and existing.step == PHONE:
         await close_keyboard(update, context, t(await lang_of(update, context), "intake.keyboard_closed"))
-    return await go(update, context, DraftData(), CATEGORY)
+    return await go(update, context, Form(), CATEGORY)
 
 
 async def cancel(update: Update, context: Context) -> int:
@@ -338,12 +377,12 @@ async def cancel(update: Update, context: Context) -> int:
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    store = deps(context).store
-    draft = await store.get_draft(user.id)
+    d = deps(context)
+    draft = await load_draft(context, user.id)
     if draft is None:
         await send(update, context, t(lang, "intake.nothing_to_cancel"))
         return ConversationHandler.END
-    await store.discard_draft(user.id)
+    await d.cases.discard_draft(user.id)
     if draft.step == PHONE:
         await close_keyboard(update, context, t(lang, "intake.cancelled"))
     else:
@@ -355,7 +394,7 @@ async def cancel(update: Update, context: Context) -> int:
 
 
 @with_draft
-async def on_back(update: Update, context: Context, draft: Draft) -> str:
+async def on_back(update: Update, context: Context, draft: IntakeDraft) -> str:
     data = draft.data
     org = deps(context).org
     if draft.step == PHONE:
@@ -371,23 +410,17 @@ async def on_back(update: Update, context: Context, draft: Draft) -> str:
 
 
 @with_draft
-async def on_category(update: Update, context: Context, draft: Draft) -> str:
+async def on_category(update: Update, context: Context, draft: IntakeDraft) -> str:
     org = deps(context).org
     category = org.find_category(_data(update).removeprefix("in:cat:"))
     if category is None:
         return await go(update, context, draft.data, CATEGORY)
-    previous = org.find_category(draft.data.category or "")
-    was_report = previous is not None and previous.kind is CategoryKind.REPORT
-    draft.data.category = category.id
-    if category.kind is CategoryKind.REPORT and (draft.data.confidential is None or not was_report):
-        # Reports of misconduct are confidential unless the petitioner says otherwise.
-        draft.data.confidential = True
-        draft.data.phone = None
+    choose_category(draft.data, category, org.find_category(draft.data.category or ""))
     return await go(update, context, draft.data, after(CATEGORY, draft.data))
 
 
 @with_draft
-async def on_unit(update: Update, context: Context, draft: Draft) -> str:
+async def on_unit(update: Update, context: Context, draft: IntakeDraft) -> str:
     org = deps(context).org
     verb, _, unit_id = _data(update).removeprefix("in:").partition(":")
     unit = org.find_unit(unit_id)
@@ -402,7 +435,7 @@ async def on_unit(update: Update, context: Context, draft: Draft) -> str:
 
 
 def _text_step(step: str, limit: int, too_long: str, field: str) -> StepFn:
-    async def handler(update: Update, context: Context, draft: Draft) -> str:
+    async def handler(update: Update, context: Context, draft: IntakeDraft) -> str:
         lang = await lang_of(update, context)
         text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
         if not visible(text):
@@ -424,7 +457,7 @@ on_desired = _text_step(DESIRED, DESIRED_MAX, "intake.desired_too_long", "desire
 
 
 @with_draft
-async def on_people(update: Update, context: Context, draft: Draft) -> str:
+async def on_people(update: Update, context: Context, draft: IntakeDraft) -> str:
     lang = await lang_of(update, context)
     text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
     if not text.isdigit() or not 1 <= int(text) <= PEOPLE_MAX:
@@ -460,7 +493,7 @@ def attachment_of(message: Message) -> AttachmentIn | None:
 
 
 @with_draft
-async def on_attachment(update: Update, context: Context, draft: Draft) -> str:
+async def on_attachment(update: Update, context: Context, draft: IntakeDraft) -> str:
     lang = await lang_of(update, context)
     attachment = attachment_of(update.effective_message)  # type: ignore[arg-type]
     if attachment is None:
@@ -474,7 +507,7 @@ async def on_attachment(update: Update, context: Context, draft: Draft) -> str:
         return ATTACHMENTS
     draft.data.attachments.append(attachment)
     user_id = update.effective_user.id  # type: ignore[union-attr]
-    await deps(context).store.save_draft(user_id, ATTACHMENTS, draft.data, update.update_id)
+    await save_draft(context, user_id, ATTACHMENTS, draft.data, update.update_id)
     added = t(lang, "intake.attachment_added", count=len(draft.data.attachments))
     if visible(update.effective_message.caption or ""):  # type: ignore[union-attr]
         added = Html(added + "\n" + t(lang, "intake.caption_not_kept"))
@@ -483,12 +516,12 @@ async def on_attachment(update: Update, context: Context, draft: Draft) -> str:
 
 
 @with_draft
-async def on_attachments_done(update: Update, context: Context, draft: Draft) -> str:
+async def on_attachments_done(update: Update, context: Context, draft: IntakeDraft) -> str:
     return await go(update, context, draft.data, after(ATTACHMENTS, draft.data))
 
 
 @with_draft
-async def on_identity(update: Update, context: Context, draft: Draft) -> str:
+async def on_identity(update: Update, context: Context, draft: IntakeDraft) -> str:
     choice = _data(update).removeprefix("in:id:")
     lang = await lang_of(update, context)
     if choice == "phone":
@@ -501,7 +534,7 @@ async def on_identity(update: Update, context: Context, draft: Draft) -> str:
 
 
 @with_draft
-async def on_contact(update: Update, context: Context, draft: Draft) -> str:
+async def on_contact(update: Update, context: Context, draft: IntakeDraft) -> str:
     """The phone number shared with Telegram's contact button: the user's own only."""
     lang = await lang_of(update, context)
     message = update.effective_message
@@ -518,7 +551,7 @@ async def on_contact(update: Update, context: Context, draft: Draft) -> str:
 
 
 @with_draft
-async def on_phone_text(update: Update, context: Context, draft: Draft) -> str | int:
+async def on_phone_text(update: Update, context: Context, draft: IntakeDraft) -> str | int:
     """Text at the phone step: the keyboard's own buttons, or a hint to use them."""
     lang = await lang_of(update, context)
     text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
@@ -538,7 +571,7 @@ async def on_phone_text(update: Update, context: Context, draft: Draft) -> str |
 
 
 @with_draft
-async def on_edit(update: Update, context: Context, draft: Draft) -> str:
+async def on_edit(update: Update, context: Context, draft: IntakeDraft) -> str:
     field = _data(update).removeprefix("in:edit:")
     if field not in EDITABLE or draft.step != REVIEW:
         return await go(update, context, draft.data, draft.step or REVIEW)
@@ -549,7 +582,7 @@ async def on_edit(update: Update, context: Context, draft: Draft) -> str:
 
 
 @with_draft
-async def on_submit(update: Update, context: Context, draft: Draft) -> str | int:
+async def on_submit(update: Update, context: Context, draft: IntakeDraft) -> str | int:
     lang = await lang_of(update, context)
     user = update.effective_user
     assert user is not None
@@ -557,9 +590,9 @@ async def on_submit(update: Update, context: Context, draft: Draft) -> str | int
         # The Submit button of an earlier draft (started over since): show this one.
         await send(update, context, t(lang, "common.expired_button"))
         return await go(update, context, draft.data, REVIEW)
-    store = deps(context).store
+    d = deps(context)
     petitioner = Petitioner(id=user.id, name=user.full_name, language=lang)
-    result = await store.submit(petitioner, draft.data, submit_key=draft.data.draft_id)
+    result = await d.cases.submit(petitioner, draft.data.petition(), submit_key=draft.data.draft_id)
     await receipt(update, context, result.case.number, result.case.accept_due.isoformat(), lang)
     return ConversationHandler.END
 
@@ -575,7 +608,7 @@ async def on_submit_again(update: Update, context: Context) -> int:
     assert user is not None
     lang = await lang_of(update, context)
     key = _data(update).removeprefix("in:submit:")
-    case = await deps(context).store.case_by_submit_key(user.id, key)
+    case = await deps(context).cases.case_by_submit_key(user.id, key)
     if case is None:
         await send(update, context, t(lang, "common.expired_button"))
     else:
@@ -587,7 +620,7 @@ async def on_submit_again(update: Update, context: Context) -> int:
 
 
 @with_draft
-async def on_unexpected(update: Update, context: Context, draft: Draft) -> str:
+async def on_unexpected(update: Update, context: Context, draft: IntakeDraft) -> str:
     """Anything the current step cannot use gets a hint; the draft stays as it is."""
     lang = await lang_of(update, context)
     step = draft.step or CATEGORY

@@ -1,11 +1,13 @@
 """The per-minute message limit against flooding (organisation file: [limits]).
 
-Runs early (group -3): a message over the limit is answered once with a
-polite "too fast" and then dropped, so nothing in it is stored or acted on.
-Button taps count too (each intake tap writes the draft): a tap over the
-limit is answered with the polite text as a toast (answerCallbackQuery,
-every time, so the button never keeps spinning) and does nothing else.
-Staff are not limited: their work is not abuse.
+Runs right after the user bookkeeping and before every handler that acts
+on a message (the order is the one list in ``bot/app.py``): a message over
+the limit is answered once with a polite "too fast" and then dropped, so
+nothing in it is stored or acted on. Button taps count too (each intake tap
+writes the draft): a tap over the limit is answered with the polite text as
+a toast (answerCallbackQuery, every time, so the button never keeps
+spinning) and does nothing else. Staff are not limited: their work is not
+abuse.
 """
 
 from __future__ import annotations
@@ -19,9 +21,7 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from handlers.common import Context, answer_query, deps, lang_of, send
 from handlers.i18n import t
-from store.limits import MessageLimiter, Verdict
-
-GROUP = -3
+from handlers.flood import MessageLimiter, Verdict
 
 
 def build(per_minute: int, clock: Callable[[], float] = time.monotonic) -> TypeHandler:
@@ -34,7 +34,7 @@ def build(per_minute: int, clock: Callable[[], float] = time.monotonic) -> TypeH
             return
         if user is None or chat is None or chat.type != ChatType.PRIVATE:
             return
-        if deps(context).store.actor(user.id).is_staff:
+        if deps(context).cases.actor(user.id).is_staff:
             return
         verdict = limiter.check(user.id, clock())
         if verdict is Verdict.ALLOW:

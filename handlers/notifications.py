@@ -16,8 +16,8 @@ from handlers import media, reception, review
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
 from store.models import Attachment, Case, OutboxItem
-from store.base import Store
 from store.workflow import available_actions
+from store.services import Services
 
 
 @dataclass
@@ -65,24 +65,24 @@ def _files(lang: str, case: Case, files: list[Attachment], every: list[Attachmen
     ]
 
 
-async def render(item: OutboxItem, store: Store) -> list[Outgoing]:
+async def render(item: OutboxItem, services: Services) -> list[Outgoing]:
     """The messages that deliver ``item``; empty if there is nothing left to say."""
     if item.kind.startswith(("rv_", "ld_")):
-        return [Outgoing(text=text, markup=markup) for text, markup in await review.render(item, store)]
-    lang = language_for(await store.user_language(item.chat_id))
+        return [Outgoing(text=text, markup=markup) for text, markup in await review.render(item, services)]
+    lang = language_for(await services.cases.user_language(item.chat_id))
     if item.kind.startswith("reception_"):
-        return [Outgoing(text=text, markup=markup) for text, markup in await reception.notice(item, store, lang)]
-    case = await store.case_by_id(item.case_id) if item.case_id is not None else None
-    event = await store.event(item.event_id) if item.event_id is not None else None
+        return [Outgoing(text=text, markup=markup) for text, markup in await reception.notice(item, services, lang)]
+    case = await services.cases.case_by_id(item.case_id) if item.case_id is not None else None
+    event = await services.cases.event(item.event_id) if item.event_id is not None else None
     if case is None:
         return []
-    org = store.org
+    org = services.org
     if item.kind == "case_card":
-        files = await store.attachments(case.id)
+        files = await services.cases.attachments(case.id)
         header = t(lang, HEADERS.get(event.action if event else "submit", "staff.new_case"))
         parts = case_card(case, org, lang, header=header, attachments=len(files))
         out = [Outgoing(text=part) for part in parts]
-        role = store.actor(item.chat_id).role
+        role = services.cases.actor(item.chat_id).role
         out[-1].markup = kb.staff_card(
             lang, case.number, available_actions(case.status, role), canned=bool(org.canned_replies)
         )
@@ -121,7 +121,7 @@ async def render(item: OutboxItem, store: Store) -> list[Outgoing]:
     if item.kind == "staff_event":
         if event.action == "withdraw":
             return [Outgoing(text=t(lang, "staff.petitioner_withdrew", number=case.number))]
-        every = await store.attachments(case.id)
+        every = await services.cases.attachments(case.id)
         files = [a for a in every if a.event_id == event.id]
         if event.body:
             parts = split_text(event.body)

@@ -2,7 +2,7 @@
 
 A tapped prompt button is remembered in the store before the question is
 sent, so the answer is understood even after a restart. The conversation
-state is the prompt's kind; its case number lives with it in the store.
+state is the prompt's kind; its case number lives with it in the d.
 
 Button data is ``pr:<kind>:<number>`` or, for prompts that take a choice
 made on an earlier button (days of an extension, kind of decision, unit of
@@ -32,6 +32,7 @@ from handlers.common import (
     PRIVATE_FILES,
     PRIVATE_TEXT,
     Context,
+    Deps,
     answer_query,
     deps,
     error_text,
@@ -40,7 +41,6 @@ from handlers.common import (
     user_conversation,
 )
 from handlers.i18n import t
-from store.base import Store
 from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Decision
 from store.org import Organization
@@ -48,8 +48,8 @@ from store.workflow import Action
 
 NAME = "prompt"
 
-# perform(store, actor, target, text): target is the number, or "number:choice" with ``detail``.
-Perform = Callable[[Store, Actor, str, str], Awaitable[Case]]
+# perform(d, actor, target, text): target is the number, or "number:choice" with ``detail``.
+Perform = Callable[[Deps, Actor, str, str], Awaitable[Case]]
 # detail(lang, org, choice): extra parameters for the question, or None if the choice is invalid.
 Detail = Callable[[str, Organization, str], "dict[str, Any] | None"]
 # Handles one message (text or file) for case ``number``; True keeps the prompt open.
@@ -68,24 +68,24 @@ class Prompt:
 
 
 def _act(action: Action) -> Perform:
-    async def perform(store: Store, actor: Actor, number: str, text: str) -> Case:
-        return await store.act(actor, number, action, body=text)
+    async def perform(d: Deps, actor: Actor, number: str, text: str) -> Case:
+        return await d.cases.act(actor, number, action, body=text)
 
     return perform
 
 
-async def _extend(store: Store, actor: Actor, target: str, text: str) -> Case:
+async def _extend(d: Deps, actor: Actor, target: str, text: str) -> Case:
     number, _, days = target.partition(":")
-    return await store.act(actor, number, Action.EXTEND, days=int(days), body=text)
+    return await d.cases.act(actor, number, Action.EXTEND, days=int(days), body=text)
 
 
 def _extend_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] | None:
     return {"days": int(choice)} if choice.isdigit() and len(choice) <= 3 else None
 
 
-async def _decide(store: Store, actor: Actor, target: str, text: str) -> Case:
+async def _decide(d: Deps, actor: Actor, target: str, text: str) -> Case:
     number, _, decision = target.partition(":")
-    return await store.act(actor, number, Action.DECIDE, decision=Decision(decision), body=text)
+    return await d.cases.act(actor, number, Action.DECIDE, decision=Decision(decision), body=text)
 
 
 def _decide_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] | None:
@@ -94,9 +94,9 @@ def _decide_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] 
     return {"decision": t(lang, f"decision.{choice}")}
 
 
-async def _transfer(store: Store, actor: Actor, target: str, text: str) -> Case:
+async def _transfer(d: Deps, actor: Actor, target: str, text: str) -> Case:
     number, _, unit = target.partition(":")
-    return await store.act(actor, number, Action.TRANSFER, unit=unit, body=text)
+    return await d.cases.act(actor, number, Action.TRANSFER, unit=unit, body=text)
 
 
 def _transfer_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] | None:
@@ -117,9 +117,9 @@ PROMPTS: dict[str, Prompt] = {
 }
 
 
-def _actor(store: Store, prompt: Prompt, user_id: int) -> Actor:
+def _actor(d: Deps, prompt: Prompt, user_id: int) -> Actor:
     """Staff prompts act in the staff role; the others as the petitioner of their own case."""
-    return store.actor(user_id) if prompt.staff_only else Actor(id=user_id, role=ActorRole.PETITIONER)
+    return d.cases.actor(user_id) if prompt.staff_only else Actor(id=user_id, role=ActorRole.PETITIONER)
 
 
 async def begin(update: Update, context: Context) -> str | int:
@@ -134,21 +134,21 @@ async def begin(update: Update, context: Context) -> str | int:
     lang = await lang_of(update, context)
     detail = prompt.detail(lang, d.org, choice) if prompt is not None and prompt.detail else {}
     if prompt is None or detail is None:
-        await d.store.clear_prompt(user.id)  # the conversation ends: so does any earlier question
+        await d.cases.clear_prompt(user.id)  # the conversation ends: so does any earlier question
         await send(update, context, t(lang, "common.expired_button"))
         return ConversationHandler.END
-    actor = _actor(d.store, prompt, user.id)
+    actor = _actor(d, prompt, user.id)
     if prompt.staff_only and not actor.is_staff:
-        await d.store.clear_prompt(user.id)  # the conversation ends: so does any earlier question
+        await d.cases.clear_prompt(user.id)  # the conversation ends: so does any earlier question
         await send(update, context, t(lang, "staff.not_staff"))
         return ConversationHandler.END
     try:
-        await d.store.case_for(actor, number)
+        await d.cases.case_for(actor, number)
     except StoreError as error:
-        await d.store.clear_prompt(user.id)
+        await d.cases.clear_prompt(user.id)
         await send(update, context, error_text(lang, error))
         return ConversationHandler.END
-    await d.store.set_prompt(user.id, kind, f"{number}:{choice}" if prompt.detail else number)
+    await d.cases.set_prompt(user.id, kind, f"{number}:{choice}" if prompt.detail else number)
     await context.bot.send_message(
         user.id,
         t(lang, prompt.ask, number=number, **detail),
@@ -163,7 +163,7 @@ async def answer(update: Update, context: Context) -> str | int:
     assert user is not None
     d = deps(context)
     lang = await lang_of(update, context)
-    pending = await d.store.get_prompt(user.id)
+    pending = await d.cases.get_prompt(user.id)
     if pending is None:  # answered or cancelled meanwhile (another device, a redelivery)
         await send(update, context, t(lang, "common.not_understood"))
         return ConversationHandler.END
@@ -177,19 +177,19 @@ async def answer(update: Update, context: Context) -> str | int:
         await send(update, context, t(lang, "errors.text_required"))
         return kind
     try:
-        await PROMPTS[kind].perform(d.store, _actor(d.store, PROMPTS[kind], user.id), target, text)
+        await PROMPTS[kind].perform(d, _actor(d, PROMPTS[kind], user.id), target, text)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
     else:
         await send(update, context, t(lang, PROMPTS[kind].done, number=number))
-    await d.store.clear_prompt(user.id)
+    await d.cases.clear_prompt(user.id)
     return ConversationHandler.END
 
 
 async def cancel(update: Update, context: Context) -> int:
     user = update.effective_user
     assert user is not None
-    await deps(context).store.clear_prompt(user.id)
+    await deps(context).cases.clear_prompt(user.id)
     await send(update, context, t(await lang_of(update, context), "common.cancelled"))
     return ConversationHandler.END
 
@@ -198,7 +198,7 @@ async def leave_for_command(update: Update, context: Context) -> int:
     """Another command ends the prompt; the command is then handled as usual."""
     user = update.effective_user
     assert user is not None
-    await deps(context).store.clear_prompt(user.id)
+    await deps(context).cases.clear_prompt(user.id)
     context.application.create_task(context.application.process_update(update), update=update)
     return ConversationHandler.END
 
@@ -208,9 +208,9 @@ async def finish(update: Update, context: Context) -> int:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
-    store = deps(context).store
-    pending = await store.get_prompt(user.id)
-    await store.clear_prompt(user.id)
+    d = deps(context)
+    pending = await d.cases.get_prompt(user.id)
+    await d.cases.clear_prompt(user.id)
     if pending is not None and pending[0] in PROMPTS:
         kind, number = pending[0], pending[1].partition(":")[0]
         await send(update, context, t(await lang_of(update, context), PROMPTS[kind].done, number=number))
@@ -219,7 +219,7 @@ async def finish(update: Update, context: Context) -> int:
 
 async def not_text(update: Update, context: Context) -> None:
     user = update.effective_user
-    pending = await deps(context).store.get_prompt(user.id) if user else None
+    pending = await deps(context).cases.get_prompt(user.id) if user else None
     prompt = PROMPTS.get(pending[0]) if pending else None
     hint = prompt.hint if prompt else "intake.text_expected"
     await send(update, context, t(await lang_of(update, context), hint))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -34,6 +35,7 @@ from handlers.common import (
     PRIVATE,
     PRIVATE_TEXT,
     Context,
+    Deps,
     answer_query,
     deps,
     error_text,
@@ -45,7 +47,6 @@ from handlers.common import (
 from handlers.i18n import Html, t
 from handlers.render import pack as pack_blocks
 from handlers.render import unit_path
-from store.base import Store
 from store.errors import StoreError
 from store.models import Actor, OutboxItem
 from store.org import RECEPTION_PLACE_MAX, Organization
@@ -55,13 +56,16 @@ from store.reception import (
     TOPIC_MAX,
     Booking,
     BookingStatus,
+    CancelSessionStep,
     LeaderBooking,
+    OutcomeStep,
     Session,
     SessionDetail,
     SessionDraft,
     hhmm,
     parse_hhmm,
 )
+from store.services import Services
 
 NAME = "reception"
 
@@ -149,14 +153,14 @@ def booking_message(lang: str, org: Organization, booking: Booking, session: Ses
     return Html("\n".join(parts)), markup
 
 
-def confirmation(lang: str, store: Store, booking: Booking, session: Session) -> tuple[Html, Markup]:
+def confirmation(lang: str, d: Deps, booking: Booking, session: Session) -> tuple[Html, Markup]:
     if booking.status is BookingStatus.WAITING:
-        return booking_message(lang, store.org, booking, session,
+        return booking_message(lang, d.org, booking, session,
                                t(lang, "reception.waitlisted_title", position=booking.position or 1),
                                t(lang, "reception.waitlisted_footer"))
-    return booking_message(lang, store.org, booking, session, t(lang, "reception.booked_title"),
+    return booking_message(lang, d.org, booking, session, t(lang, "reception.booked_title"),
                            t(lang, "reception.booked_footer",
-                             hours=store.org.reception_rules.cancel_hours_before))
+                             hours=d.org.reception_rules.cancel_hours_before))
 
 
 def who_label(lang: str, booking: LeaderBooking) -> str:
@@ -187,17 +191,17 @@ def pack(blocks: list[Html], limit: int = LIST_CHUNK) -> list[Html]:
     return pack_blocks(blocks, limit)
 
 
-async def notice(item: OutboxItem, store: Store, lang: str) -> list[tuple[Html, Markup]]:
+async def notice(item: OutboxItem, services: Services, lang: str) -> list[tuple[Html, Markup]]:
     """The reception notifications of the outbox (``reception_*`` kinds), in the recipient's language."""
-    org = store.org
+    org = services.org
     if item.kind == "reception_published":
         try:
-            session = await store.reception_session(int(item.params.get("session_id", 0)))
+            session = await services.reception.reception_session(int(item.params.get("session_id", 0)))
         except StoreError:
             return []
         text = Html(session_card(lang, org, session) + "\n\n" + t(lang, "reception.published_for_you"))
         return [(text, None)]
-    found = await store.reception_notice(int(item.params.get("booking_id", 0)))
+    found = await services.reception.reception_notice(int(item.params.get("booking_id", 0)))
     if found is None:
         return []
     booking, session = found
@@ -243,7 +247,7 @@ def _int(value: str) -> int | None:
 def _actor(update: Update, context: Context) -> Actor:
     user = update.effective_user
     assert user is not None
-    return deps(context).store.actor(user.id, user.full_name)
+    return deps(context).cases.actor(user.id, user.full_name)
 
 
 async def _ask(update: Update, context: Context, text: Html, markup: Markup = None) -> None:
@@ -273,11 +277,11 @@ async def cmd_reception(update: Update, context: Context) -> int:
 
 async def _sessions_list(update: Update, context: Context) -> None:
     lang = await lang_of(update, context)
-    store = deps(context).store
+    d = deps(context)
     user = update.effective_user
     assert user is not None
-    sessions = await store.upcoming_sessions()
-    mine = await store.my_reception_bookings(user.id)
+    sessions = await d.reception.upcoming_sessions()
+    mine = await d.reception.my_reception_bookings(user.id)
     parts: list[str] = [t(lang, "reception.title")]
     rows: list[list[InlineKeyboardButton]] = []
     if mine:
@@ -301,16 +305,16 @@ async def _sessions_list(update: Update, context: Context) -> None:
 
 async def _session_view(update: Update, context: Context, session_id: int) -> None:
     lang = await lang_of(update, context)
-    store = deps(context).store
+    d = deps(context)
     user = update.effective_user
     assert user is not None
     try:
-        session = await store.reception_session(session_id)
+        session = await d.reception.reception_session(session_id)
     except StoreError as error:
         await _refused(update, context, error)
         return
-    text = session_card(lang, store.org, session, slots=True)
-    mine = [b for b, s in await store.my_reception_bookings(user.id) if s.id == session.id]
+    text = session_card(lang, d.org, session, slots=True)
+    mine = [b for b, s in await d.reception.my_reception_bookings(user.id) if s.id == session.id]
     rows: list[list[InlineKeyboardButton]] = []
     if mine:
         text = Html(text + "\n\n" + t(lang, "reception.already_booked", state=booking_state(lang, mine[0])))
@@ -325,7 +329,7 @@ async def _session_view(update: Update, context: Context, session_id: int) -> No
 async def _begin_booking(update: Update, context: Context, session_id: int) -> str | int:
     lang = await lang_of(update, context)
     try:
-        await deps(context).store.begin_booking(_actor(update, context), session_id)
+        await deps(context).reception.begin_booking(_actor(update, context), session_id)
     except StoreError as error:
         await _refused(update, context, error)
         return END
@@ -335,16 +339,16 @@ async def _begin_booking(update: Update, context: Context, session_id: int) -> s
 
 async def on_topic(update: Update, context: Context) -> str | int:
     lang = await lang_of(update, context)
-    store = deps(context).store
+    d = deps(context)
     actor = _actor(update, context)
     try:
-        step = await store.submit_topic(actor, _text(update), name=actor.name)
+        step = await d.reception.submit_topic(actor, _text(update), name=actor.name)
     except StoreError as error:
         await _refused(update, context, error)
         return END if error.code in ("reception_no_draft", "reception_cancelled", "reception_started",
                                      "reception_not_found", "reception_already_booked") else TOPIC
     if step.result is not None:
-        await send(update, context, *confirmation(lang, store, step.result.booking, step.result.session))
+        await send(update, context, *confirmation(lang, d, step.result.booking, step.result.session))
         return END
     rows = [[kb.button(plain(lang, "reception.link_case", number=c.number, subject=c.subject[:24]), f"rc:l:{c.id}")]
             for c in step.cases]
@@ -355,24 +359,24 @@ async def on_topic(update: Update, context: Context) -> str | int:
 
 async def _link(update: Update, context: Context, case_id: int) -> None:
     lang = await lang_of(update, context)
-    store = deps(context).store
+    d = deps(context)
     actor = _actor(update, context)
     try:
-        result = await store.finish_booking(actor, case_id or None, name=actor.name)
+        result = await d.reception.finish_booking(actor, case_id or None, name=actor.name)
     except StoreError as error:
         if error.code == "reception_no_draft":
             await answer_query(update, t(lang, "common.expired_button"))
             return
         await _refused(update, context, error)
         return
-    await show(update, context, *confirmation(lang, store, result.booking, result.session))
+    await show(update, context, *confirmation(lang, d, result.booking, result.session))
 
 
 async def _my_booking(update: Update, context: Context, booking_id: int) -> None:
     lang = await lang_of(update, context)
-    store = deps(context).store
+    d = deps(context)
     try:
-        booking, session = await store.booking_of(_actor(update, context), booking_id)
+        booking, session = await d.reception.booking_of(_actor(update, context), booking_id)
     except StoreError as error:
         await _refused(update, context, error)
         return
@@ -381,14 +385,14 @@ async def _my_booking(update: Update, context: Context, booking_id: int) -> None
         title = t(lang, "errors.reception_booking_cancelled")
     footer = None
     if booking.status is BookingStatus.BOOKED and not booking.cancellable and session.is_open:
-        footer = t(lang, "reception.cannot_cancel_now", hours=store.org.reception_rules.cancel_hours_before)
-    await show(update, context, *booking_message(lang, store.org, booking, session, title, footer))
+        footer = t(lang, "reception.cannot_cancel_now", hours=d.org.reception_rules.cancel_hours_before)
+    await show(update, context, *booking_message(lang, d.org, booking, session, title, footer))
 
 
 async def _confirm_cancel(update: Update, context: Context, booking_id: int) -> None:
     lang = await lang_of(update, context)
     try:
-        booking, session = await deps(context).store.booking_of(_actor(update, context), booking_id)
+        booking, session = await deps(context).reception.booking_of(_actor(update, context), booking_id)
     except StoreError as error:
         await _refused(update, context, error)
         return
@@ -404,7 +408,7 @@ async def _confirm_cancel(update: Update, context: Context, booking_id: int) -> 
 async def _cancel_booking(update: Update, context: Context, booking_id: int) -> None:
     lang = await lang_of(update, context)
     try:
-        await deps(context).store.cancel_booking(_actor(update, context), booking_id)
+        await deps(context).reception.cancel_booking(_actor(update, context), booking_id)
     except StoreError as error:
         await _refused(update, context, error)
         return
@@ -416,18 +420,52 @@ async def _cancel_booking(update: Update, context: Context, booking_id: int) -> 
 
 async def cmd_add(update: Update, context: Context) -> str | int:
     try:
-        draft = await deps(context).store.begin_publish(_actor(update, context))
+        draft = await deps(context).reception.begin_publish(_actor(update, context))
     except StoreError as error:
         await _refused(update, context, error)
         return END
     return await _publish_step(update, context, draft)
 
 
-async def _publish_step(update: Update, context: Context, draft: SessionDraft, page: int = 0) -> str | int:
+class PublishForm(SessionDraft):
+    """The session being published, plus where its conversation is (this module's own state).
+
+    The store keeps the draft, and these fields as an opaque blob next to it.
+    """
+
+    unit_browse: str | None = None  # the unit whose subunits are listed
+    place_done: bool = False  # the optional place of a visit (下访) was given or skipped
+
+
+PUBLISH_UI = ("unit_browse", "place_done")
+
+
+async def _form(context: Context, actor: Actor, draft: SessionDraft) -> PublishForm:
+    ui = await deps(context).reception.reception_ui(actor.id or 0)
+    return PublishForm.model_validate({**draft.model_dump(), **{k: ui[k] for k in PUBLISH_UI if k in ui}})
+
+
+async def _apply(context: Context, actor: Actor, changes: dict[str, Any]) -> SessionDraft:
+    """Set draft fields through the store, with this module's own state in the same write."""
+    d = deps(context)
+    ui_changes = {k: changes.pop(k) for k in PUBLISH_UI if k in changes}
+    if "where" in changes:  # place or unit chosen anew: browsing and the visit's place start over
+        ui_changes = {"unit_browse": None, "place_done": False, **ui_changes}
+    if not ui_changes:
+        return await d.reception.edit_publish_draft(actor, **changes)
+    browse = ui_changes.get("unit_browse")
+    if browse is not None:
+        d.reception.check_visit_unit((await d.reception.publish_draft(actor)).leader_id, browse)
+    ui = {**await d.reception.reception_ui(actor.id or 0), **ui_changes}
+    return await d.reception.edit_publish_draft(actor, ui=ui, **changes)
+
+
+async def _publish_step(update: Update, context: Context, stored: SessionDraft, page: int = 0) -> str | int:
     """Ask whatever the draft lacks next; typed steps return their state."""
     lang = await lang_of(update, context)
-    store = deps(context).store
-    org = store.org
+    d = deps(context)
+    draft = await _form(context, _actor(update, context), stored)
+    org = d.org
     header = t(lang, "reception.add_header")
     cancel_row = [kb.button(plain(lang, "common.cancel"), "rc:pc")]
 
@@ -435,11 +473,11 @@ async def _publish_step(update: Update, context: Context, draft: SessionDraft, p
         await show(update, context, Html(f"{header}\n{text}"), kb.markup([*rows, cancel_row]))
 
     if draft.leader_id is None:
-        leaders = store.reception_leaders(_actor(update, context))
+        leaders = d.reception.reception_leaders(_actor(update, context))
         await step(t(lang, "reception.choose_leader"),
                    kb.grid((kb.button(s.name, f"rc:pL:{s.telegram_id}") for s in leaders), 2))
     elif draft.day is None:
-        today = store.clock.now().astimezone(store.tz).date()
+        today = d.clock.now().astimezone(d.tz).date()
         first = today + timedelta(days=page * DATE_PAGE)
         days = [first + timedelta(days=i) for i in range(DATE_PAGE)]
         rows = kb.grid((kb.button(html.unescape(short_date(lang, d)), f"rc:pd:{d:%Y%m%d}") for d in days), 3)
@@ -488,14 +526,14 @@ async def _publish_step(update: Update, context: Context, draft: SessionDraft, p
     return END
 
 
-async def _unit_step(update: Update, context: Context, draft: SessionDraft, lang: str, header: Html,
+async def _unit_step(update: Update, context: Context, draft: PublishForm, lang: str, header: Html,
                      cancel_row: list[InlineKeyboardButton]) -> None:
-    store = deps(context).store
-    org = store.org
+    d = deps(context)
+    org = d.org
     here = org.find_unit(draft.unit_browse) if draft.unit_browse else None
     rows: list[list[InlineKeyboardButton]] = []
     if here is None:
-        choices = [org.unit(u) for u in store.reception_units(draft.leader_id or 0)]
+        choices = [org.unit(u) for u in d.reception.reception_units(draft.leader_id or 0)]
         path = "—"
     else:
         rows.append([kb.button(plain(lang, "reception.unit_here", name=here.name.get(lang)), f"rc:pu:{here.id}")])
@@ -512,38 +550,39 @@ async def _unit_step(update: Update, context: Context, draft: SessionDraft, lang
 
 async def _edit_draft(update: Update, context: Context, **changes: object) -> str | int:
     """Apply one choice through the store, then ask the next question (or the same one again, if refused)."""
-    store = deps(context).store
+    d = deps(context)
     actor = _actor(update, context)
     try:
-        draft = await store.edit_publish_draft(actor, **changes)
+        draft = await _apply(context, actor, dict(changes))
     except StoreError as error:
         if error.code in ("reception_no_draft", "reception_leaders_only"):
             await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
             return END
         await _refused(update, context, error)
         try:
-            draft = await store.publish_draft(actor)
+            draft = await d.reception.publish_draft(actor)
         except StoreError:
             return END
     return await _publish_step(update, context, draft)
 
 
 async def _unit_up(update: Update, context: Context) -> str | int:
-    store = deps(context).store
+    d = deps(context)
+    actor = _actor(update, context)
     try:
-        draft = await store.publish_draft(_actor(update, context))
+        draft = await _form(context, actor, await d.reception.publish_draft(actor))
     except StoreError:
         await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
         return END
-    here = store.org.find_unit(draft.unit_browse) if draft.unit_browse else None
-    roots = store.reception_units(draft.leader_id or 0)
+    here = d.org.find_unit(draft.unit_browse) if draft.unit_browse else None
+    roots = d.reception.reception_units(draft.leader_id or 0)
     parent = here.parent if here is not None and here.id not in roots else None
     return await _edit_draft(update, context, unit_browse=parent)
 
 
 async def _date_page(update: Update, context: Context, page: int) -> str | int:
     try:
-        draft = await deps(context).store.publish_draft(_actor(update, context))
+        draft = await deps(context).reception.publish_draft(_actor(update, context))
     except StoreError:
         await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
         return END
@@ -575,8 +614,8 @@ def parse_day(text: str, today: date) -> date | None:
 
 async def on_date(update: Update, context: Context) -> str | int:
     lang = await lang_of(update, context)
-    store = deps(context).store
-    day = parse_day(_text(update), store.clock.now().astimezone(store.tz).date())
+    d = deps(context)
+    day = parse_day(_text(update), d.clock.now().astimezone(d.tz).date())
     if day is None:
         await _ask(update, context, t(lang, "reception.bad_date_input"))
         return DATE
@@ -585,10 +624,9 @@ async def on_date(update: Update, context: Context) -> str | int:
 
 
 async def on_place(update: Update, context: Context) -> str | int:
-    store = deps(context).store
     actor = _actor(update, context)
     try:
-        draft = await store.edit_publish_draft(actor, place=_text(update), place_done=True)
+        draft = await _apply(context, actor, {"place": _text(update), "place_done": True})
     except StoreError as error:
         await _refused(update, context, error)
         return END if error.code in ("reception_no_draft", "reception_leaders_only") else PLACE
@@ -597,22 +635,22 @@ async def on_place(update: Update, context: Context) -> str | int:
 
 async def _publish(update: Update, context: Context, draft_id: str) -> None:
     lang = await lang_of(update, context)
-    store = deps(context).store
+    d = deps(context)
     try:
-        session, _ = await store.publish_session(_actor(update, context), draft_id)
+        session, _ = await d.reception.publish_session(_actor(update, context), draft_id)
     except StoreError as error:
         if error.code == "reception_no_draft":
             await answer_query(update, t(lang, "common.expired_button"))
             return
         await _refused(update, context, error)
         return
-    await show(update, context, Html(t(lang, "reception.published") + "\n\n" + session_card(lang, store.org, session)))
+    await show(update, context, Html(t(lang, "reception.published") + "\n\n" + session_card(lang, d.org, session)))
 
 
 async def _cancel_publish(update: Update, context: Context) -> None:
     user = update.effective_user
     assert user is not None
-    await deps(context).store.clear_reception_draft(user.id)
+    await deps(context).reception.clear_reception_draft(user.id)
     await show(update, context, t(await lang_of(update, context), "reception.add_cancelled"))
 
 
@@ -627,7 +665,7 @@ async def cmd_list(update: Update, context: Context) -> int:
 async def _leader_list(update: Update, context: Context) -> None:
     lang = await lang_of(update, context)
     try:
-        sessions = await deps(context).store.sessions_for(_actor(update, context))
+        sessions = await deps(context).reception.sessions_for(_actor(update, context))
     except StoreError as error:
         await _refused(update, context, error)
         return
@@ -655,13 +693,13 @@ async def _send_blocks(update: Update, context: Context, blocks: list[Html], mar
 
 async def _detail(update: Update, context: Context, session_id: int) -> None:
     lang = await lang_of(update, context)
-    store = deps(context).store
+    d = deps(context)
     try:
-        detail = await store.session_detail(_actor(update, context), session_id)
+        detail = await d.reception.session_detail(_actor(update, context), session_id)
     except StoreError as error:
         await _refused(update, context, error)
         return
-    await _send_blocks(update, context, *_detail_view(lang, store.org, detail))
+    await _send_blocks(update, context, *_detail_view(lang, d.org, detail))
 
 
 def _detail_view(lang: str, org: Organization, detail: SessionDetail) -> tuple[list[Html], Markup]:
@@ -685,7 +723,7 @@ def _detail_view(lang: str, org: Organization, detail: SessionDetail) -> tuple[l
 async def _begin_outcome(update: Update, context: Context, booking_id: int) -> str | int:
     lang = await lang_of(update, context)
     try:
-        booking = await deps(context).store.begin_outcome(_actor(update, context), booking_id)
+        booking = await deps(context).reception.begin_outcome(_actor(update, context), booking_id)
     except StoreError as error:
         await _refused(update, context, error)
         return END
@@ -696,14 +734,14 @@ async def _begin_outcome(update: Update, context: Context, booking_id: int) -> s
 
 async def on_outcome(update: Update, context: Context) -> str | int:
     lang = await lang_of(update, context)
-    store = deps(context).store
+    d = deps(context)
     actor = _actor(update, context)
-    pending = await store.reception_draft(actor.id or 0)
-    if pending is None or pending.get("flow") != "outcome":
+    pending = await d.reception.reception_draft(actor.id or 0)
+    if not isinstance(pending, OutcomeStep):
         await send(update, context, t(lang, "errors.reception_no_draft"))
         return END
     try:
-        booking = await store.record_outcome(actor, int(pending["booking_id"]), _text(update))
+        booking = await d.reception.record_outcome(actor, pending.booking_id, _text(update))
     except StoreError as error:
         await _refused(update, context, error)
         return OUTCOME if error.code in ("text_required", "reception_too_long") else END
@@ -716,7 +754,7 @@ async def on_outcome(update: Update, context: Context) -> str | int:
 async def _begin_session_cancel(update: Update, context: Context, session_id: int) -> str | int:
     lang = await lang_of(update, context)
     try:
-        session = await deps(context).store.begin_session_cancel(_actor(update, context), session_id)
+        session = await deps(context).reception.begin_session_cancel(_actor(update, context), session_id)
     except StoreError as error:
         await _refused(update, context, error)
         return END
@@ -726,14 +764,14 @@ async def _begin_session_cancel(update: Update, context: Context, session_id: in
 
 async def on_reason(update: Update, context: Context) -> str | int:
     lang = await lang_of(update, context)
-    store = deps(context).store
+    d = deps(context)
     actor = _actor(update, context)
-    pending = await store.reception_draft(actor.id or 0)
-    if pending is None or pending.get("flow") != "cancel_session":
+    pending = await d.reception.reception_draft(actor.id or 0)
+    if not isinstance(pending, CancelSessionStep):
         await send(update, context, t(lang, "errors.reception_no_draft"))
         return END
     try:
-        session, told = await store.cancel_session(actor, int(pending["session_id"]), _text(update))
+        session, told = await d.reception.cancel_session(actor, pending.session_id, _text(update))
     except StoreError as error:
         await _refused(update, context, error)
         return REASON if error.code in ("reason_required", "reception_too_long") else END
@@ -820,7 +858,7 @@ async def _stale(update: Update, context: Context) -> int:
 async def cancel(update: Update, context: Context) -> int:
     user = update.effective_user
     assert user is not None
-    await deps(context).store.clear_reception_draft(user.id)
+    await deps(context).reception.clear_reception_draft(user.id)
     await send(update, context, t(await lang_of(update, context), "reception.nothing"))
     return END
 

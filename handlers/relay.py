@@ -21,9 +21,6 @@ from handlers.i18n import t
 from handlers.intake import attachment_of
 from store.errors import StoreError
 
-# Runs before the default group (0) and after the user bookkeeping.
-GROUP = -1
-
 MEDIA = filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.AUDIO
 
 
@@ -37,7 +34,7 @@ async def on_reply(update: Update, context: Context) -> None:
     d = deps(context)
     attachment = attachment_of(message)
     try:
-        relayed = await d.store.relay_reply(
+        relayed = await d.staff_work.relay_reply(
             user.id,
             message.chat_id,
             target.message_id,

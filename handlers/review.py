@@ -23,6 +23,7 @@ from handlers import keyboards as kb
 from handlers import reports
 from handlers.common import (
     Context,
+    Deps,
     answer_query,
     deps,
     error_text,
@@ -42,10 +43,10 @@ from handlers.render import (
     status_name,
     unit_name,
 )
-from store.base import Store
 from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Decision, OutboxItem
 from store.review import CONTENT, Rating
+from store.services import Services
 
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
 
@@ -68,17 +69,17 @@ _PERIOD_ARG = re.compile(r"^\d{4}")
 
 # ----------------------------------------------------------------- prompts
 
-async def _comment(store: Store, actor: Actor, number: str, text: str) -> Case:
-    return await store.comment_rating(_as_petitioner(actor), number, text)
+async def _comment(d: Deps, actor: Actor, number: str, text: str) -> Case:
+    return await d.review.comment_rating(_as_petitioner(actor), number, text)
 
 
-async def _request(store: Store, actor: Actor, number: str, text: str) -> Case:
-    return await store.request_review(_as_petitioner(actor), number, text)
+async def _request(d: Deps, actor: Actor, number: str, text: str) -> Case:
+    return await d.review.request_review(_as_petitioner(actor), number, text)
 
 
 def _opinion(decision: Decision) -> Perform:
-    async def perform(store: Store, actor: Actor, number: str, text: str) -> Case:
-        return await store.review_opinion(actor, number, decision, text)
+    async def perform(d: Deps, actor: Actor, number: str, text: str) -> Case:
+        return await d.review.review_opinion(actor, number, decision, text)
 
     return perform
 
@@ -154,7 +155,7 @@ async def on_rate(update: Update, context: Context) -> None:
         return
     number = parts[3]
     try:
-        case = await deps(context).store.rate(Actor(id=user.id, role=ActorRole.PETITIONER), number, rating)
+        case = await deps(context).review.rate(Actor(id=user.id, role=ActorRole.PETITIONER), number, rating)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
@@ -177,7 +178,7 @@ async def on_accept(update: Update, context: Context) -> None:
     lang = await lang_of(update, context)
     number = (update.callback_query.data or "").removeprefix("rv:acc:")  # type: ignore[union-attr]
     try:
-        case = await deps(context).store.accept_outcome(Actor(id=user.id, role=ActorRole.PETITIONER), number)
+        case = await deps(context).review.accept_outcome(Actor(id=user.id, role=ActorRole.PETITIONER), number)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
@@ -205,7 +206,7 @@ async def review_command(update: Update, context: Context) -> None:
         return
     text = (update.effective_message.text or "").split(None, 3)[3]  # type: ignore[union-attr]
     try:
-        case = await deps(context).store.review_opinion(actor, args[0][:40], decision, text)
+        case = await deps(context).review.review_opinion(actor, args[0][:40], decision, text)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
@@ -223,7 +224,7 @@ async def history(update: Update, context: Context) -> None:
         return
     d = deps(context)
     try:
-        cases = await d.store.case_history(actor, context.args[0][:40])
+        cases = await d.review.case_history(actor, context.args[0][:40])
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
@@ -246,7 +247,7 @@ async def alerts(update: Update, context: Context) -> None:
     actor, lang = caller
     d = deps(context)
     try:
-        view = await d.store.alerts_for(actor)
+        view = await d.review.alerts_for(actor)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
@@ -261,7 +262,7 @@ async def alerts(update: Update, context: Context) -> None:
                              kb.button(t(lang, "review.open_case"), f"st:open:{alert.number}")]])
         await send(update, context, text, markup)
     if view.long_running:
-        today = deps(context).store.clock.now().astimezone(d.tz).date()
+        today = deps(context).clock.now().astimezone(d.tz).date()
         lines = [t(lang, "leader.long_title", days=view.long_running_days, count=len(view.long_running))]
         lines += [
             t(lang, "leader.long_item", number=c.number, status=status_name(c.status.value, lang),
@@ -285,7 +286,7 @@ async def on_ack(update: Update, context: Context) -> None:
         await send(update, context, t(lang, "common.expired_button"))
         return
     try:
-        alert = await deps(context).store.acknowledge_alert(actor, int(raw))
+        alert = await deps(context).review.acknowledge_alert(actor, int(raw))
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
@@ -312,7 +313,7 @@ async def stats(update: Update, context: Context) -> None:
     d = deps(context)
     unit, period = _unit_and_period(context.args or [])
     try:
-        report = await d.store.indicators(actor, unit, period)
+        report = await d.indicators.indicators(actor, unit, period)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
@@ -339,7 +340,7 @@ async def export(update: Update, context: Context) -> None:
     d = deps(context)
     unit, period = _unit_and_period(context.args or [])
     try:
-        data = await d.store.export_data(actor, unit, period)
+        data = await d.indicators.export_data(actor, unit, period)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
@@ -370,20 +371,20 @@ def handlers() -> list[BaseHandler]:
 
 # ------------------------------------------------------------- notifications
 
-async def render(item: OutboxItem, store: Store) -> Rendered:
+async def render(item: OutboxItem, services: Services) -> Rendered:
     """The messages of an ``rv_*`` or ``ld_*`` outbox row, in the recipient's language."""
-    lang = language_for(await store.user_language(item.chat_id))
-    org = store.org
+    lang = language_for(await services.cases.user_language(item.chat_id))
+    org = services.org
     p = item.params
     if item.kind == "ld_digest":
         return [(t(lang, "leader.digest", week=p.get("week", ""), received=p.get("received", 0),
                    decided=p.get("decided", 0), closed=p.get("closed", 0), repeats=p.get("repeats", 0),
                    overdue=p.get("overdue", 0), long_running=p.get("long_running", 0),
                    alerts=p.get("alerts", 0)), None)]
-    case = await store.case_by_id(item.case_id) if item.case_id is not None else None
+    case = await services.cases.case_by_id(item.case_id) if item.case_id is not None else None
     if case is None:
         return []
-    event = await store.event(item.event_id) if item.event_id is not None else None
+    event = await services.cases.event(item.event_id) if item.event_id is not None else None
     unit = unit_name(org, case.unit, lang)
     category = category_name(org, case.category, lang)
     if item.kind == "rv_rate":
@@ -403,7 +404,7 @@ async def render(item: OutboxItem, store: Store) -> Rendered:
                  due=p.get("due", ""), days=p.get("overdue", 0))
         return [(text, open_markup(lang, case.number))]
     if item.kind == "ld_alert":
-        alert = await store.alert_by_id(int(p.get("alert", 0)))
+        alert = await services.review.alert_by_id(int(p.get("alert", 0)))
         if alert is None:
             return []
         if alert.reason == "cluster":
@@ -417,7 +418,7 @@ async def render(item: OutboxItem, store: Store) -> Rendered:
     if event is None:
         return []
     if item.kind == "rv_review_card":
-        return await _review_card(case, event.body or "", store, lang)
+        return await _review_card(case, event.body or "", services, lang)
     if item.kind == "rv_petitioner":
         return _petitioner_event(case, event.action, event.body or "", event.data, lang)
     if item.kind == "rv_staff":
@@ -456,11 +457,11 @@ def _petitioner_event(case: Case, action: str, body: str, data: dict, lang: str)
     return out
 
 
-async def _review_card(case: Case, reason: str, store: Store, lang: str) -> Rendered:
+async def _review_card(case: Case, reason: str, services: Services, lang: str) -> Rendered:
     """For the reviewers: what is contested, the petitioner's reason, the opinion under review."""
-    org = store.org
+    org = services.org
     rereview = case.review_level >= 2
-    events = await store.timeline(case.id, public_only=True)
+    events = await services.cases.timeline(case.id, public_only=True)
     contested = next((e for e in reversed(events)
                       if e.action == ("review_opinion" if rereview else "decide")), None)
     decision = case.review_decision if rereview else case.decision

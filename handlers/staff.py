@@ -75,8 +75,8 @@ async def _act(
     **kwargs: object,
 ) -> None:
     """Run one store action for a staff caller; a tapped card's buttons then follow the new status."""
-    store = deps(context).store
-    case = await _run(update, context, caller, action, store.act(caller[0], number, action, **kwargs))  # type: ignore[arg-type]
+    d = deps(context)
+    case = await _run(update, context, caller, action, d.cases.act(caller[0], number, action, **kwargs))  # type: ignore[arg-type]
     if case is not None and update.callback_query is not None:
         await _refresh_buttons(update, context, caller[0], case)
 
@@ -98,7 +98,7 @@ async def _refresh_buttons(update: Update, context: Context, actor: Actor, case:
         available_actions(case.status, actor.role),
         canned=bool(d.org.canned_replies),
     )
-    files = await d.store.attachments(case.id)
+    files = await d.cases.attachments(case.id)
     parts = case_card(case, d.org, lang, header=t(lang, "staff.card_header"), attachments=len(files))
     try:
         if len(parts) == 1:
@@ -163,8 +163,8 @@ async def assign(update: Update, context: Context) -> None:
     if len(words) == 1:
         await menus.assign_menu(update, context, caller, words[0][:40])
         return
-    store = deps(context).store
-    await _run(update, context, caller, Action.ASSIGN, store.assign_to(caller[0], words[0][:40], words[1]))
+    d = deps(context)
+    await _run(update, context, caller, Action.ASSIGN, d.staff_work.assign_to(caller[0], words[0][:40], words[1]))
 
 
 async def reply(update: Update, context: Context) -> None:
@@ -235,8 +235,8 @@ async def transfer(update: Update, context: Context) -> None:
     if len(words) < 2:
         await send(update, context, t(caller[1], "work.usage_transfer"))
         return
-    store = deps(context).store
-    await _run(update, context, caller, Action.TRANSFER, store.transfer_to(caller[0], words[0][:40], words[1]))
+    d = deps(context)
+    await _run(update, context, caller, Action.TRANSFER, d.staff_work.transfer_to(caller[0], words[0][:40], words[1]))
 
 
 async def case_command(update: Update, context: Context) -> None:
@@ -258,11 +258,11 @@ async def _show_card(update: Update, context: Context, caller: tuple[Actor, str]
     actor, lang = caller
     d = deps(context)
     try:
-        case = await d.store.case_for(actor, number)
+        case = await d.cases.case_for(actor, number)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
-    files = await d.store.attachments(case.id)
+    files = await d.cases.attachments(case.id)
     assignee = d.org.staff_member(case.assignee_id) if case.assignee_id is not None else None
     who = t(lang, "work.assignee", name=assignee.name) if assignee else t(lang, "work.unassigned")
     header = Html(t(lang, "staff.card_header") + "\n" + who)
@@ -273,13 +273,13 @@ async def _show_card(update: Update, context: Context, caller: tuple[Actor, str]
     sent = []
     for index, part in enumerate(parts):
         sent.append(await send(update, context, part, markup if index == len(parts) - 1 else None))
-    events = await d.store.timeline(case.id, public_only=False)
+    events = await d.cases.timeline(case.id, public_only=False)
     for chunk in staff_timeline(events, lang, d):
         sent.append(await send(update, context, chunk))
     chat = update.effective_chat
     assert chat is not None
     if chat.type == "private":
-        await d.store.remember_messages(chat.id, [m.message_id for m in sent], case.id)
+        await d.staff_work.remember_messages(chat.id, [m.message_id for m in sent], case.id)
 
 
 TIMELINE_TEXT_MAX = 300
@@ -343,7 +343,7 @@ async def _queue_page(update: Update, context: Context, page: int) -> None:
     if caller is None:
         return
     actor, lang = caller
-    cases, total = await deps(context).store.open_cases_for(actor, page * QUEUE_PAGE, QUEUE_PAGE)
+    cases, total = await deps(context).cases.open_cases_for(actor, page * QUEUE_PAGE, QUEUE_PAGE)
     if total == 0:
         await show(update, context, t(lang, "staff.queue_empty"))
         return

@@ -79,7 +79,7 @@ async def _checked(
 ) -> Case | None:
     actor, lang = caller
     try:
-        return await deps(context).store.check_action(actor, number, action)
+        return await deps(context).staff_work.check_action(actor, number, action)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return None
@@ -92,7 +92,7 @@ async def assign_menu(update: Update, context: Context, caller: tuple[Actor, str
     """Everyone who may handle the case, as buttons; the current assignee ticked."""
     actor, lang = caller
     try:
-        case, people = await deps(context).store.assignable_staff(actor, number)
+        case, people = await deps(context).staff_work.assignable_staff(actor, number)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
@@ -136,7 +136,7 @@ async def canned_preview(
     """The canned reply as the petitioner will read it, with Send and Back."""
     actor, lang = caller
     try:
-        case, text = await deps(context).store.canned_text(actor, number, canned_id)
+        case, text = await deps(context).staff_work.canned_text(actor, number, canned_id)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
@@ -228,7 +228,7 @@ async def on_menu(update: Update, context: Context) -> None:
     if caller is None:
         return
     actor, lang = caller
-    store = deps(context).store
+    d = deps(context)
     await answer_query(update)
     if verb == "x":
         await show(update, context, t(lang, "common.cancelled"))
@@ -236,13 +236,13 @@ async def on_menu(update: Update, context: Context) -> None:
         await assign_menu(update, context, caller, number)
     elif verb == "ap" and choice.isdigit():
         await _finish(update, context, caller, Action.ASSIGN,
-                      store.act(actor, number, Action.ASSIGN, assignee_id=int(choice)))
+                      d.cases.act(actor, number, Action.ASSIGN, assignee_id=int(choice)))
     elif verb in ("rp", "rb"):
         await reply_menu(update, context, caller, number, edit=verb == "rb")
     elif verb == "cr":
         await canned_preview(update, context, caller, number, choice)
     elif verb == "cs":
-        await _finish(update, context, caller, Action.REPLY, store.reply_canned(actor, number, choice))
+        await _finish(update, context, caller, Action.REPLY, d.staff_work.reply_canned(actor, number, choice))
     elif verb == "ex":
         await extend_menu(update, context, caller, number)
     elif verb == "dc":

@@ -13,16 +13,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
 from store.files import private_database
 
 log = logging.getLogger(__name__)
+
+# What the services receive from ``Database.transaction()`` and ``read()``:
+# the one name they use for a connection, so another backend's Database can
+# hand out its own connection type.
+Connection = aiosqlite.Connection
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -74,6 +80,10 @@ class Database:
     async def close(self) -> None:
         await self.conn.close()
 
+    async def add_function(self, name: str, arity: int, fn: Callable[..., Any]) -> None:
+        """Make a deterministic Python function callable from SQL (``local_day`` of the indicators)."""
+        await self.conn.create_function(name, arity, fn, deterministic=True)
+
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
@@ -98,7 +108,7 @@ class Database:
         return current
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """An exclusive write transaction: committed on exit, rolled back on error."""
         async with self._lock:
             await self.conn.execute("BEGIN IMMEDIATE")
@@ -111,7 +121,7 @@ class Database:
                 await self.conn.execute("COMMIT")
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def read(self) -> AsyncIterator[Connection]:
         """A consistent read: waits for any write transaction of this process."""
         async with self._lock:
             yield self.conn

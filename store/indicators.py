@@ -22,17 +22,16 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 from typing import Any
 
 from pydantic import BaseModel
 
-from store.clock import Clock, iso, local_date
-from store.db import Database
+from store.clock import iso, local_date
+from store.context import Service, local_midnight
 from store.errors import Refused
 from store.models import Actor, ActorRole, Case, row_to_model
-from store.org import Organization, Role, Unit
-from store.review import CURRENT_DUE_SQL, OPEN_SQL, local_midnight, numbered
+from store.org import Role, Unit
+from store.review import CURRENT_DUE_SQL, OPEN_SQL, numbered
 
 
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{1,2})|[Qq](?P<quarter>[1-4])))?$")
@@ -142,20 +141,14 @@ class ExportData(BaseModel):
     cases: list[Case]
 
 
-class IndicatorsMixin:
-    """Indicators per unit, the monthly trend and the export, for leaders and admins.
+class IndicatorService(Service):
+    """Indicators per unit, the monthly trend and the export, for leaders and admins."""
 
-    Mixed into ``SqliteStore`` (uses its connection, clock, time zone and ``_scope``).
-    """
-
-    db: Database
-    org: Organization
-    clock: Clock
-    tz: ZoneInfo
+    _local_day_ready = False
 
     async def _ensure_local_day(self) -> None:
         """SQL ``local_day(ts)``: the local calendar date of a stored UTC timestamp."""
-        if getattr(self, "_local_day_ready", False):
+        if self._local_day_ready:
             return
         tz = self.tz
 
@@ -164,7 +157,7 @@ class IndicatorsMixin:
                 return None
             return datetime.fromisoformat(value).astimezone(tz).date().isoformat()
 
-        await self.db.conn.create_function("local_day", 1, local_day, deterministic=True)
+        await self.db.add_function("local_day", 1, local_day)
         self._local_day_ready = True
 
     def _report_scope(self, actor: Actor) -> tuple[str, list[Any]]:
@@ -173,7 +166,7 @@ class IndicatorsMixin:
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
         if staff is None or staff.role not in (Role.LEADER, Role.ADMIN):
             raise Refused("leaders_only")
-        return self._scope(actor)
+        return self.ctx.scope(actor)
 
     def _find_unit_loose(self, text: str) -> Unit | None:
         """A unit by id, or by its exact Chinese or English name."""

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
+from store.db import Connection
 
 GENESIS = "0" * 64
 
@@ -39,7 +39,7 @@ def _content(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def append(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     case_id: int,
     at: str,
@@ -87,7 +87,7 @@ class VerifyResult:
     reason: str = ""
 
 
-async def verify(conn: aiosqlite.Connection) -> VerifyResult:
+async def verify(conn: Connection) -> VerifyResult:
     """Recompute the chain; report the first event whose link does not hold."""
     prev_hash = GENESIS
     checked = 0

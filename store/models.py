@@ -104,16 +104,15 @@ class DraftData(BaseModel):
     phone: str | None = None
     people: int | None = None
     desired_outcome: str | None = None
-    # Intake bookkeeping: editing from the review screen, the unit being browsed.
-    editing: bool = False
-    unit_browse: str | None = None
 
 
 class Draft(BaseModel):
     user_id: int
     step: str | None
     data: DraftData
-    last_update_id: int | None
+    # The conversation's own state (what the chat shows, the last update applied):
+    # kept next to the draft for the handler that wrote it, never read by the store.
+    ui: dict[str, Any] = Field(default_factory=dict)
     updated_at: datetime
 
 

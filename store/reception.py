@@ -23,19 +23,17 @@ import re
 import uuid
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any, Literal
 
-import aiosqlite
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
-from store import journal
-from store.clock import Clock, iso, local_date
-from store.db import Database
+from store.clock import iso, local_date
+from store.context import Service
+from store.db import Connection
 from store.errors import NotFound, Refused
 from store.models import Actor, ActorRole, Case, Status, row_to_model
-from store.org import RECEPTION_PLACE_MAX, RECEPTION_SLOTS_MAX, Organization, Role, Staff
-from store.workflow import RULES, Action, next_status
+from store.org import RECEPTION_PLACE_MAX, RECEPTION_SLOTS_MAX, Role, Staff
+from store.workflow import Action, next_status
 
 RECEPTION = "reception"  # the conversations row that holds a user's reception draft
 
@@ -146,9 +144,44 @@ class SessionDraft(BaseModel):
     where: str | None = None  # "place" or "unit": which the publisher chose
     place: str | None = None
     unit: str | None = None
-    unit_browse: str | None = None
-    place_done: bool = False  # the optional place of a visit (下访) was given or skipped
     slots: int | None = None
+
+
+class PublishStep(BaseModel):
+    """Publishing a session: the draft so far."""
+
+    flow: Literal["publish"] = "publish"
+    draft: SessionDraft
+
+
+class BookingStep(BaseModel):
+    """Booking a slot: the session, the booking's idempotency key, and the topic once given."""
+
+    flow: Literal["book"] = "book"
+    session_id: int
+    key: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    topic: str | None = None
+
+
+class OutcomeStep(BaseModel):
+    """Recording what came of a meeting: which booking."""
+
+    flow: Literal["outcome"] = "outcome"
+    booking_id: int
+
+
+class CancelSessionStep(BaseModel):
+    """Cancelling a session: which one (the reason is typed next)."""
+
+    flow: Literal["cancel_session"] = "cancel_session"
+    session_id: int
+
+
+# The user's unfinished reception step, as stored in their reception conversation row.
+ReceptionDraft = Annotated[
+    PublishStep | BookingStep | OutcomeStep | CancelSessionStep, Field(discriminator="flow")
+]
+_RECEPTION_DRAFT: TypeAdapter[ReceptionDraft] = TypeAdapter(ReceptionDraft)
 
 
 class BookingResult(BaseModel):
@@ -180,31 +213,8 @@ def hhmm(value: time) -> str:
     return value.strftime("%H:%M")
 
 
-class ReceptionMixin:
-    """Added to :class:`store.service.SqliteStore`; uses its connection, clock and helpers."""
-
-    if TYPE_CHECKING:
-        db: Database
-        org: Organization
-        clock: Clock
-        tz: ZoneInfo
-
-        def _now(self) -> str: ...
-        def _kick(self) -> None: ...
-        def _may_see(self, viewer: Actor, case: Case) -> bool: ...
-        async def _case_where(
-            self, conn: aiosqlite.Connection, where: str, args: tuple[Any, ...]
-        ) -> Case | None: ...
-        async def _pseudonym(self, conn: aiosqlite.Connection, user_id: int) -> str: ...
-        async def _queue(
-            self,
-            conn: aiosqlite.Connection,
-            chat_id: int,
-            kind: str,
-            case_id: int | None,
-            event_id: int | None = None,
-            params: dict[str, Any] | None = None,
-        ) -> None: ...
+class ReceptionService(Service):
+    """Reception days: publishing, booking, the waitlist, outcomes, reminders."""
 
     # ------------------------------------------------------------ helpers
 
@@ -228,7 +238,7 @@ class ReceptionMixin:
             actor.role is ActorRole.LEADER and actor.id == session.leader_id
         )
 
-    async def _session(self, conn: aiosqlite.Connection, session_id: int) -> Session | None:
+    async def _session(self, conn: Connection, session_id: int) -> Session | None:
         async with conn.execute(
             _SESSION_SELECT + " WHERE s.id = ?", (session_id,)
         ) as cur:
@@ -236,7 +246,7 @@ class ReceptionMixin:
         return self._session_model(row) if row else None
 
     async def _sessions(
-        self, conn: aiosqlite.Connection, where: str, args: tuple[Any, ...]
+        self, conn: Connection, where: str, args: tuple[Any, ...]
     ) -> list[Session]:
         async with conn.execute(
             _SESSION_SELECT + f" WHERE {where} ORDER BY s.starts_at, s.id", args
@@ -251,14 +261,14 @@ class ReceptionMixin:
         values["bookable"] = values["status"] == SessionStatus.OPEN.value and starts_at > self.clock.now()
         return Session.model_validate(values)
 
-    async def _booking(self, conn: aiosqlite.Connection, booking_id: int) -> Booking | None:
+    async def _booking(self, conn: Connection, booking_id: int) -> Booking | None:
         async with conn.execute(_BOOKING_SELECT + " WHERE b.id = ?", (booking_id,)) as cur:
             row = await cur.fetchone()
         if row is None:
             return None
         return await self._booking_model(conn, row)
 
-    async def _booking_model(self, conn: aiosqlite.Connection, row: Any) -> Booking:
+    async def _booking_model(self, conn: Connection, row: Any) -> Booking:
         values = dict(row)
         starts_at = datetime.fromisoformat(values.pop("starts_at"))
         session_open = values.pop("session_status") == SessionStatus.OPEN.value
@@ -273,7 +283,7 @@ class ReceptionMixin:
         )
         return Booking.model_validate(values)
 
-    async def _position(self, conn: aiosqlite.Connection, session_id: int, booking_id: int) -> int:
+    async def _position(self, conn: Connection, session_id: int, booking_id: int) -> int:
         async with conn.execute(
             "SELECT count(*) FROM reception_bookings WHERE session_id = ? AND status = 'waiting'"
             " AND id <= ?",
@@ -289,12 +299,21 @@ class ReceptionMixin:
 
     # ------------------------------------------------------------ drafts
 
-    async def reception_draft(self, user_id: int) -> dict[str, Any] | None:
+    async def reception_draft(self, user_id: int) -> ReceptionDraft | None:
         """The user's unfinished reception step (publishing, booking, outcome, cancelling)."""
         async with self.db.read() as conn:
             return await self._draft(conn, user_id)
 
-    async def _draft(self, conn: aiosqlite.Connection, user_id: int) -> dict[str, Any] | None:
+    async def reception_ui(self, user_id: int) -> dict[str, Any]:
+        """The reception conversation's own state, as its handler last saved it (opaque here)."""
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT ui FROM conversations WHERE name = ? AND key = ?", (RECEPTION, str(user_id))
+            ) as cur:
+                row = await cur.fetchone()
+        return json.loads(row["ui"]) if row is not None else {}
+
+    async def _draft(self, conn: Connection, user_id: int) -> ReceptionDraft | None:
         async with conn.execute(
             "SELECT data FROM conversations WHERE name = ? AND key = ?", (RECEPTION, str(user_id))
         ) as cur:
@@ -302,20 +321,31 @@ class ReceptionMixin:
         if row is None:
             return None
         data = json.loads(row["data"])
-        return data if data.get("flow") else None
+        return _RECEPTION_DRAFT.validate_python(data) if data.get("flow") else None
 
-    async def _save_draft(self, conn: aiosqlite.Connection, user_id: int, data: dict[str, Any]) -> None:
+    async def _save_draft(
+        self, conn: Connection, user_id: int, draft: ReceptionDraft, ui: dict[str, Any] | None = None
+    ) -> None:
+        """Write the step; ``ui`` (the handler's, not read here) too when given."""
         await conn.execute(
-            "INSERT INTO conversations (name, key, data, updated_at) VALUES (?, ?, ?, ?)"
+            "INSERT INTO conversations (name, key, data, ui, updated_at) VALUES (?, ?, ?, COALESCE(?, '{}'), ?)"
             " ON CONFLICT (name, key) DO UPDATE SET data = excluded.data,"
+            " ui = CASE WHEN ? IS NULL THEN ui ELSE excluded.ui END,"
             " updated_at = excluded.updated_at",
-            (RECEPTION, str(user_id), json.dumps(data, ensure_ascii=False, default=str), self._now()),
+            (
+                RECEPTION,
+                str(user_id),
+                draft.model_dump_json(),
+                None if ui is None else json.dumps(ui),
+                self.ctx.now(),
+                None if ui is None else 1,
+            ),
         )
 
-    async def _clear_draft(self, conn: aiosqlite.Connection, user_id: int) -> None:
+    async def _clear_draft(self, conn: Connection, user_id: int) -> None:
         await conn.execute(
-            "UPDATE conversations SET data = '{}', updated_at = ? WHERE name = ? AND key = ?",
-            (self._now(), RECEPTION, str(user_id)),
+            "UPDATE conversations SET data = '{}', ui = '{}', updated_at = ? WHERE name = ? AND key = ?",
+            (self.ctx.now(), RECEPTION, str(user_id)),
         )
 
     async def clear_reception_draft(self, user_id: int) -> None:
@@ -351,23 +381,28 @@ class ReceptionMixin:
         if actor.role is ActorRole.LEADER and leaders:
             draft.leader_id = leaders[0].telegram_id
         async with self.db.transaction() as conn:
-            await self._save_draft(conn, actor.id or 0, {"flow": "publish", "draft": draft.model_dump(mode="json")})
+            await self._save_draft(conn, actor.id or 0, PublishStep(draft=draft), ui={})
         return draft
 
     async def publish_draft(self, actor: Actor) -> SessionDraft:
         async with self.db.read() as conn:
             return await self._publish_draft(conn, actor)
 
-    async def _publish_draft(self, conn: aiosqlite.Connection, actor: Actor) -> SessionDraft:
+    async def _publish_draft(self, conn: Connection, actor: Actor) -> SessionDraft:
         if not self._is_leader_role(actor):
             raise Refused("reception_leaders_only")
-        data = await self._draft(conn, actor.id or 0)
-        if data is None or data.get("flow") != "publish":
+        step = await self._draft(conn, actor.id or 0)
+        if not isinstance(step, PublishStep):
             raise Refused("reception_no_draft")
-        return SessionDraft.model_validate(data["draft"])
+        return step.draft
 
-    async def edit_publish_draft(self, actor: Actor, **changes: Any) -> SessionDraft:
-        """Set some fields of the session being published; each value is checked as it is given."""
+    async def edit_publish_draft(
+        self, actor: Actor, *, ui: dict[str, Any] | None = None, **changes: Any
+    ) -> SessionDraft:
+        """Set some fields of the session being published; each value is checked as it is given.
+
+        ``ui``, the conversation's own state, is stored with the draft when given.
+        """
         now = self.clock.now()
         async with self.db.transaction() as conn:
             draft = await self._publish_draft(conn, actor)
@@ -377,9 +412,8 @@ class ReceptionMixin:
                 if name == "start":
                     draft.end = None
                 if name == "where":
-                    draft.place = draft.unit = draft.unit_browse = None
-                    draft.place_done = False
-            await self._save_draft(conn, actor.id or 0, {"flow": "publish", "draft": draft.model_dump(mode="json")})
+                    draft.place = draft.unit = None
+            await self._save_draft(conn, actor.id or 0, PublishStep(draft=draft), ui)
         return draft
 
     def _check_field(self, actor: Actor, draft: SessionDraft, name: str, value: Any, now: datetime) -> None:
@@ -405,12 +439,9 @@ class ReceptionMixin:
         elif name == "place":
             if value is not None:
                 self._check_place(value)
-        elif name in ("unit", "unit_browse"):
+        elif name == "unit":
             if value is not None:
-                self._check_unit(draft.leader_id, value)
-        elif name == "place_done":
-            if not isinstance(value, bool):
-                raise Refused("reception_no_draft")
+                self.check_visit_unit(draft.leader_id, value)
         elif name == "slots":
             if not isinstance(value, int) or not 1 <= value <= RECEPTION_SLOTS_MAX:
                 raise Refused("reception_bad_slots", max=RECEPTION_SLOTS_MAX)
@@ -423,7 +454,8 @@ class ReceptionMixin:
         if len(place) > RECEPTION_PLACE_MAX:
             raise Refused("reception_too_long", max=RECEPTION_PLACE_MAX, length=len(place))
 
-    def _check_unit(self, leader_id: int | None, unit_id: str) -> None:
+    def check_visit_unit(self, leader_id: int | None, unit_id: str) -> None:
+        """Refused unless the leader may visit (下访) this unit: one in their own subtree."""
         leader = self.org.staff_member(leader_id) if leader_id is not None else None
         if self.org.find_unit(unit_id) is None or leader is None:
             raise Refused("unknown_unit")
@@ -468,16 +500,16 @@ class ReceptionMixin:
             )
             await self._clear_draft(conn, actor.id or 0)
             if leader.telegram_id != actor.id:
-                await self._queue(conn, leader.telegram_id, "reception_published", None,
+                await self.outbox.queue(conn, leader.telegram_id, "reception_published", None,
                                   params={"session_id": session_id})
             session = await self._session(conn, session_id)
             assert session is not None
-        self._kick()
+        self.outbox.kick()
         return session, True
 
     async def _insert_session(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         *,
         leader: Staff,
         day: date,
@@ -493,7 +525,7 @@ class ReceptionMixin:
         starts_at, ends_at = self._moments(day, start, end)
         if config_key is None:  # the organisation file is taken as its administrator wrote it
             await self._check_overlap(conn, leader.telegram_id, starts_at, ends_at)
-        now = self._now()
+        now = self.ctx.now()
         async with conn.execute(
             "INSERT INTO reception_sessions (config_key, publish_key, leader_id, leader_name,"
             " created_by, day, start_time, end_time, starts_at, ends_at, place, unit, slots,"
@@ -505,7 +537,7 @@ class ReceptionMixin:
             return int((await cur.fetchone())[0])
 
     async def _check_overlap(
-        self, conn: aiosqlite.Connection, leader_id: int, starts_at: datetime, ends_at: datetime
+        self, conn: Connection, leader_id: int, starts_at: datetime, ends_at: datetime
     ) -> None:
         """A leader cannot be in two sessions at once."""
         async with conn.execute(
@@ -556,7 +588,7 @@ class ReceptionMixin:
                     " end_time = ?, starts_at = ?, ends_at = ?, place = ?, unit = ?, slots = ?,"
                     " updated_at = ? WHERE id = ?",
                     (*new[:5], iso(starts_at), iso(ends_at), entry.place, entry.unit, entry.slots,
-                     self._now(), row["id"]),
+                     self.ctx.now(), row["id"]),
                 )
                 changed += 1
                 if new[2:7] != old[2:7]:
@@ -573,11 +605,11 @@ class ReceptionMixin:
                             "UPDATE reception_bookings SET reminded_day = ?, reminded_hours = ? WHERE id = ?",
                             (day_flag, hours_flag, booking["id"]),
                         )
-                        await self._queue(conn, booking["user_id"], "reception_changed", None,
+                        await self.outbox.queue(conn, booking["user_id"], "reception_changed", None,
                                           params={"booking_id": booking["id"]})
                 await self._fill_from_waitlist(conn, row["id"])
         if changed:
-            self._kick()
+            self.outbox.kick()
         return changed
 
     # ----------------------------------------------------------- browsing
@@ -586,7 +618,7 @@ class ReceptionMixin:
         """Open sessions that have not started, soonest first."""
         async with self.db.read() as conn:
             return (await self._sessions(
-                conn, "s.status = 'open' AND s.starts_at > ?", (self._now(),)
+                conn, "s.status = 'open' AND s.starts_at > ?", (self.ctx.now(),)
             ))[:limit]
 
     async def reception_session(self, session_id: int) -> Session:
@@ -602,7 +634,7 @@ class ReceptionMixin:
             async with conn.execute(
                 _BOOKING_SELECT + " WHERE b.user_id = ? AND b.status IN ('booked', 'waiting')"
                 " AND s.ends_at > ? ORDER BY s.starts_at, b.id",
-                (user_id, self._now()),
+                (user_id, self.ctx.now()),
             ) as cur:
                 rows = await cur.fetchall()
             out = []
@@ -643,7 +675,7 @@ class ReceptionMixin:
             raise Refused("reception_started")
         return session
 
-    async def _active_booking_id(self, conn: aiosqlite.Connection, session_id: int, user_id: int) -> int | None:
+    async def _active_booking_id(self, conn: Connection, session_id: int, user_id: int) -> int | None:
         async with conn.execute(
             "SELECT id FROM reception_bookings WHERE session_id = ? AND user_id = ?"
             " AND status IN ('booked', 'waiting')",
@@ -659,9 +691,7 @@ class ReceptionMixin:
             session = self._bookable(await self._session(conn, session_id), now)
             if await self._active_booking_id(conn, session_id, actor.id or 0) is not None:
                 raise Refused("reception_already_booked")
-            await self._save_draft(conn, actor.id or 0, {
-                "flow": "book", "session_id": session_id, "key": uuid.uuid4().hex,
-            })
+            await self._save_draft(conn, actor.id or 0, BookingStep(session_id=session_id))
         return session
 
     async def submit_topic(self, actor: Actor, topic: str, name: str = "") -> TopicStep:
@@ -673,27 +703,26 @@ class ReceptionMixin:
             raise Refused("reception_too_long", max=TOPIC_MAX, length=len(topic))
         async with self.db.transaction() as conn:
             data = await self._draft(conn, actor.id or 0)
-            if data is None or data.get("flow") != "book":
+            if not isinstance(data, BookingStep):
                 raise Refused("reception_no_draft")
-            session = self._bookable(await self._session(conn, data["session_id"]), self.clock.now())
+            session = self._bookable(await self._session(conn, data.session_id), self.clock.now())
             async with conn.execute(
                 "SELECT * FROM cases WHERE petitioner_id = ? AND status != ? ORDER BY id DESC LIMIT ?",
                 (actor.id, Status.WITHDRAWN.value, LINKABLE_CASES),
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
             if cases:
-                await self._save_draft(conn, actor.id or 0, {**data, "topic": topic})
+                await self._save_draft(conn, actor.id or 0, data.model_copy(update={"topic": topic}))
                 return TopicStep(session=session, cases=cases, result=None)
-        result = await self.book(actor, session.id, topic, name=name, key=data["key"])
+        result = await self.book(actor, session.id, topic, name=name, key=data.key)
         return TopicStep(session=result.session, cases=[], result=result)
 
     async def finish_booking(self, actor: Actor, case_id: int | None, name: str = "") -> BookingResult:
         """Book with the topic already given, linking one of the employee's cases (or none)."""
         data = await self.reception_draft(actor.id or 0)
-        if data is None or data.get("flow") != "book" or not data.get("topic"):
+        if not isinstance(data, BookingStep) or not data.topic:
             raise Refused("reception_no_draft")
-        return await self.book(actor, data["session_id"], data["topic"], case_id=case_id, name=name,
-                               key=data["key"])
+        return await self.book(actor, data.session_id, data.topic, case_id=case_id, name=name, key=data.key)
 
     async def book(
         self,
@@ -735,7 +764,7 @@ class ReceptionMixin:
                     return BookingResult(booking=booking, session=session, created=False)
             session = self._bookable(await self._session(conn, session_id), now)
             if case_id is not None:
-                case = await self._case_where(conn, "id = ?", (case_id,))
+                case = await self.ctx.case_where(conn, "id = ?", (case_id,))
                 if case is None or case.petitioner_id != user_id:
                     raise NotFound("reception_case_not_found")
             if await self._active_booking_id(conn, session_id, user_id) is not None:
@@ -750,8 +779,7 @@ class ReceptionMixin:
                  day_flag, hours_flag),
             ) as cur:
                 booking_id = int((await cur.fetchone())[0])
-            data = await self._draft(conn, user_id)
-            if data is not None and data.get("flow") == "book":
+            if isinstance(await self._draft(conn, user_id), BookingStep):
                 await self._clear_draft(conn, user_id)
             booking = await self._booking(conn, booking_id)
             session = await self._session(conn, session_id)
@@ -786,10 +814,10 @@ class ReceptionMixin:
             session = await self._session(conn, session.id)
             assert booking is not None and session is not None
         if promoted:
-            self._kick()
+            self.outbox.kick()
         return CancelResult(booking=booking, session=session, promoted=promoted[0] if promoted else None)
 
-    async def _fill_from_waitlist(self, conn: aiosqlite.Connection, session_id: int) -> list[int]:
+    async def _fill_from_waitlist(self, conn: Connection, session_id: int) -> list[int]:
         """Move people up from the waitlist into free slots, in the order they joined; tell each."""
         session = await self._session(conn, session_id)
         assert session is not None
@@ -810,7 +838,7 @@ class ReceptionMixin:
                 " reminded_hours = ? WHERE id = ?",
                 (iso(now), day_flag, hours_flag, row["id"]),
             )
-            await self._queue(conn, row["user_id"], "reception_promoted", None, params={"booking_id": row["id"]})
+            await self.outbox.queue(conn, row["user_id"], "reception_promoted", None, params={"booking_id": row["id"]})
             promoted.append(int(row["id"]))
         return promoted
 
@@ -828,7 +856,7 @@ class ReceptionMixin:
                 conn, "s.status = 'open' AND s.ends_at > ? AND s.leader_id = ?", (since, actor.id)
             )
 
-    async def _held_session(self, conn: aiosqlite.Connection, actor: Actor, session_id: int) -> Session:
+    async def _held_session(self, conn: Connection, actor: Actor, session_id: int) -> Session:
         session = await self._session(conn, session_id)
         if session is None or not self._holds(actor, session):
             raise NotFound("reception_not_found")
@@ -848,7 +876,7 @@ class ReceptionMixin:
         )
 
     async def _leader_bookings(
-        self, conn: aiosqlite.Connection, actor: Actor, session_id: int, only: int | None = None
+        self, conn: Connection, actor: Actor, session_id: int, only: int | None = None
     ) -> list[LeaderBooking]:
         async with conn.execute(
             "SELECT * FROM reception_bookings WHERE session_id = ? AND status IN ('booked', 'waiting')"
@@ -863,16 +891,16 @@ class ReceptionMixin:
             position += 1 if waiting else 0
             if only is not None and row["id"] != only:
                 continue
-            case = await self._case_where(conn, "id = ?", (row["case_id"],)) if row["case_id"] else None
+            case = await self.ctx.case_where(conn, "id = ?", (row["case_id"],)) if row["case_id"] else None
             confidential = case is not None and case.confidential
-            visible = case is not None and self._may_see(actor, case)
+            visible = case is not None and self.ctx.may_see(actor, case)
             out.append(LeaderBooking(
                 id=row["id"],
                 number=number,
                 status=BookingStatus(row["status"]),
                 position=position if waiting else None,
                 name=None if confidential else row["user_name"],
-                pseudonym=await self._pseudonym(conn, row["user_id"]) if confidential else None,
+                pseudonym=await self.ctx.pseudonym(conn, row["user_id"]) if confidential else None,
                 topic=row["topic"],
                 case_number=case.number if visible and case is not None else None,
                 linked_hidden=case is not None and not visible,
@@ -880,7 +908,7 @@ class ReceptionMixin:
             ))
         return out
 
-    async def _outcome_target(self, conn: aiosqlite.Connection, actor: Actor, booking_id: int) -> tuple[Any, Session]:
+    async def _outcome_target(self, conn: Connection, actor: Actor, booking_id: int) -> tuple[Any, Session]:
         async with conn.execute("SELECT * FROM reception_bookings WHERE id = ?", (booking_id,)) as cur:
             row = await cur.fetchone()
         if row is None:
@@ -900,7 +928,7 @@ class ReceptionMixin:
         """Check the caller may record this booking's outcome now, and remember they are doing so."""
         async with self.db.transaction() as conn:
             row, session = await self._outcome_target(conn, actor, booking_id)
-            await self._save_draft(conn, actor.id or 0, {"flow": "outcome", "booking_id": booking_id})
+            await self._save_draft(conn, actor.id or 0, OutcomeStep(booking_id=booking_id))
             return (await self._leader_bookings(conn, actor, session.id, only=booking_id))[0]
 
     async def record_outcome(self, actor: Actor, booking_id: int, outcome: str) -> LeaderBooking:
@@ -913,26 +941,18 @@ class ReceptionMixin:
         now = self.clock.now()
         async with self.db.transaction() as conn:
             row, session = await self._outcome_target(conn, actor, booking_id)
-            case = await self._case_where(conn, "id = ?", (row["case_id"],)) if row["case_id"] else None
+            case = await self.ctx.case_where(conn, "id = ?", (row["case_id"],)) if row["case_id"] else None
             event_id: int | None = None
             if case is not None:
                 status = next_status(case.status, Action.RECEPTION_NOTE, actor.role)
-                event_id = await journal.append(
-                    conn,
-                    case_id=case.id,
-                    at=iso(now),
-                    actor_id=actor.id,
-                    actor_role=actor.role.value,
-                    action=Action.RECEPTION_NOTE.value,
-                    status_after=status.value,
-                    body=outcome,
-                    data={
+                event_id = await self.ctx.event(
+                    conn, case.id, actor, Action.RECEPTION_NOTE, status, outcome,
+                    {
                         "session_id": session.id,
                         "booking_id": booking_id,
                         "leader": session.leader_name,
                         "day": session.day.isoformat(),
                     },
-                    public=RULES[Action.RECEPTION_NOTE].public,
                 )
                 await conn.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (iso(now), case.id))
             await conn.execute(
@@ -940,22 +960,21 @@ class ReceptionMixin:
                 " outcome_event_id = ? WHERE id = ?",
                 (outcome, iso(now), actor.id, event_id, booking_id),
             )
-            data = await self._draft(conn, actor.id or 0)
-            if data is not None and data.get("flow") == "outcome":
+            if isinstance(await self._draft(conn, actor.id or 0), OutcomeStep):
                 await self._clear_draft(conn, actor.id or 0)
-            await self._queue(conn, row["user_id"], "reception_outcome", case.id if case else None,
+            await self.outbox.queue(conn, row["user_id"], "reception_outcome", case.id if case else None,
                               event_id, params={"booking_id": booking_id})
             result = (await self._leader_bookings(conn, actor, session.id, only=booking_id))[0]
-        self._kick()
+        self.outbox.kick()
         return result
 
     async def begin_session_cancel(self, actor: Actor, session_id: int) -> Session:
         async with self.db.transaction() as conn:
             session = await self._cancellable_session(conn, actor, session_id)
-            await self._save_draft(conn, actor.id or 0, {"flow": "cancel_session", "session_id": session_id})
+            await self._save_draft(conn, actor.id or 0, CancelSessionStep(session_id=session_id))
         return session
 
-    async def _cancellable_session(self, conn: aiosqlite.Connection, actor: Actor, session_id: int) -> Session:
+    async def _cancellable_session(self, conn: Connection, actor: Actor, session_id: int) -> Session:
         session = await self._held_session(conn, actor, session_id)
         if not session.is_open:
             raise Refused("reception_cancelled")
@@ -990,14 +1009,13 @@ class ReceptionMixin:
                 (now, session_id),
             )
             for row in affected:
-                await self._queue(conn, row["user_id"], "reception_session_cancelled", None,
+                await self.outbox.queue(conn, row["user_id"], "reception_session_cancelled", None,
                                   params={"booking_id": row["id"]})
-            data = await self._draft(conn, actor.id or 0)
-            if data is not None and data.get("flow") == "cancel_session":
+            if isinstance(await self._draft(conn, actor.id or 0), CancelSessionStep):
                 await self._clear_draft(conn, actor.id or 0)
             updated = await self._session(conn, session_id)
             assert updated is not None
-        self._kick()
+        self.outbox.kick()
         return updated, len(affected)
 
     # ---------------------------------------------------------- reminders
@@ -1033,11 +1051,11 @@ class ReceptionMixin:
                     "UPDATE reception_bookings SET reminded_day = ?, reminded_hours = ? WHERE id = ?",
                     (day_flag, hours_flag, row["id"]),
                 )
-                await self._queue(conn, row["user_id"], "reception_reminder", None,
+                await self.outbox.queue(conn, row["user_id"], "reception_reminder", None,
                                   params={"booking_id": row["id"], "which": which})
                 queued += 1
         if queued:
-            self._kick()
+            self.outbox.kick()
         return queued
 
 
@@ -1062,9 +1080,14 @@ __all__ = [
     "Booking",
     "BookingResult",
     "BookingStatus",
+    "BookingStep",
     "CancelResult",
+    "CancelSessionStep",
     "LeaderBooking",
-    "ReceptionMixin",
+    "OutcomeStep",
+    "PublishStep",
+    "ReceptionDraft",
+    "ReceptionService",
     "Session",
     "SessionDetail",
     "SessionDraft",

@@ -17,18 +17,17 @@ only what is still missing.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import aiosqlite
 from pydantic import BaseModel
 
 from store import routing
-from store.clock import Clock, iso, local_date
-from store.db import Database
-from store.errors import NotFound, Refused
+from store.clock import iso, local_date
+from store.context import Service, local_midnight
+from store.db import Connection
+from store.errors import Refused
 from store.models import (
     DETAILS_MAX,
     OPEN_STATUSES,
@@ -40,7 +39,7 @@ from store.models import (
     Status,
     row_to_model,
 )
-from store.org import Organization, Role, Staff
+from store.org import Role, Staff
 from store.workflow import Action, next_status
 
 
@@ -105,17 +104,27 @@ class SweepReport(BaseModel):
     digests: int = 0
 
 
+# The staff deadline of each status: its stage and the column holding its date.
+# current_deadline (Python) and CURRENT_DUE_SQL (SQL) are both made from this
+# one table, so the sweep, the indicators, the officers' queue and what the
+# case card shows cannot disagree.
+DEADLINE_OF: dict[Status, tuple[Stage, str]] = {
+    Status.SUBMITTED: (Stage.ACCEPT, "accept_due"),
+    Status.ACCEPTED: (Stage.ANSWER, "answer_due"),
+    Status.IN_PROGRESS: (Stage.ANSWER, "answer_due"),
+    Status.REVIEW: (Stage.REVIEW, "review_due"),
+    Status.REREVIEW: (Stage.REREVIEW, "rereview_due"),
+}
+
+
 def current_deadline(case: Case) -> tuple[Stage, date] | None:
     """The staff deadline the case runs against now, if any."""
-    if case.status is Status.SUBMITTED:
-        return Stage.ACCEPT, case.accept_due
-    if case.status in (Status.ACCEPTED, Status.IN_PROGRESS) and case.answer_due is not None:
-        return Stage.ANSWER, case.answer_due
-    if case.status is Status.REVIEW and case.review_due is not None:
-        return Stage.REVIEW, case.review_due
-    if case.status is Status.REREVIEW and case.rereview_due is not None:
-        return Stage.REREVIEW, case.rereview_due
-    return None
+    found = DEADLINE_OF.get(case.status)
+    if found is None:
+        return None
+    stage, column = found
+    due: date | None = getattr(case, column)
+    return None if due is None else (stage, due)
 
 
 def petitioner_window(case: Case) -> date | None:
@@ -127,31 +136,18 @@ def petitioner_window(case: Case) -> date | None:
     return case.rereview_request_due
 
 
-# SQL for the deadline a case runs against (same rule as current_deadline).
+# SQL for the deadline a case runs against: the same table as current_deadline.
 CURRENT_DUE_SQL = (
-    "CASE status WHEN 'submitted' THEN accept_due WHEN 'accepted' THEN answer_due"
-    " WHEN 'in_progress' THEN answer_due WHEN 'review' THEN review_due"
-    " WHEN 'rereview' THEN rereview_due END"
+    "CASE status "
+    + " ".join(f"WHEN '{status.value}' THEN {column}" for status, (_, column) in DEADLINE_OF.items())
+    + " END"
 )
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
 OPEN_SQL = "status IN (" + ", ".join(f"'{s}'" for s in _OPEN) + ")"
 
 
-def local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz)
-
-
-class ReviewMixin:
-    """Rating, review and re-review, repeat/collective detection, alerts, the sweep.
-
-    Mixed into ``SqliteStore``, whose connection, clock and helpers it uses
-    (``_case_where``, ``_may_see``, ``_scope``, ``_event``, ``_queue``, ``_kick``).
-    """
-
-    db: Database
-    org: Organization
-    clock: Clock
-    tz: ZoneInfo
+class ReviewService(Service):
+    """Rating, review and re-review, repeat/collective detection, alerts, the sweep."""
 
     # ------------------------------------------------------------ recipients
 
@@ -213,39 +209,20 @@ class ReviewMixin:
 
     # --------------------------------------------------------------- helpers
 
-    async def _load(self, conn: aiosqlite.Connection, actor: Actor, number: str) -> Case:
-        case = await self._case_where(conn, "number = ?", (number.strip().upper(),))
-        if case is None or not self._may_see(actor, case):
-            raise NotFound(number=number)
-        return case
-
-    async def _update(self, conn: aiosqlite.Connection, case_id: int, changes: dict[str, Any]) -> Case:
-        changes = {**changes, "updated_at": self._now()}
-        assignments = ", ".join(f"{column} = :{column}" for column in changes)
-        await conn.execute(
-            f"UPDATE cases SET {assignments} WHERE id = :case_id", {**changes, "case_id": case_id}
-        )
-        case = await self._case_where(conn, "id = ?", (case_id,))
-        assert case is not None
-        return case
-
-    def _today(self) -> date:
-        return local_date(self.clock.now(), self.tz)
-
     def _staff_to_tell(self, case: Case) -> list[int]:
         return self._officers_for(case)
 
-    # ------------------------------------------- hooks called by SqliteStore
+    # ------------------------------- hooks called by CaseService, in its transaction
 
-    async def _review_after_action(
-        self, conn: aiosqlite.Connection, case: Case, action: Action, event_id: int
+    async def after_action(
+        self, conn: Connection, case: Case, action: Action, event_id: int
     ) -> Case:
         """After a written opinion: open the rating and review windows and ask for a rating."""
         if action is not Action.DECIDE:
             return case
-        today = self._today()
+        today = self.ctx.today()
         d = self.org.deadlines
-        case = await self._update(
+        case = await self.ctx.update_case(
             conn,
             case.id,
             {
@@ -253,10 +230,10 @@ class ReviewMixin:
                 "review_request_due": (today + timedelta(days=d.review_request_days)).isoformat(),
             },
         )
-        await self._queue(conn, case.petitioner_id, "rv_rate", case.id, event_id)
+        await self.outbox.queue(conn, case.petitioner_id, "rv_rate", case.id, event_id)
         return case
 
-    async def _review_after_submit(self, conn: aiosqlite.Connection, case: Case) -> Case:
+    async def after_submit(self, conn: Connection, case: Case) -> Case:
         """Flag a repeat petition and detect a collective one, inside the submission."""
         mon = self.org.monitoring
         now = self.clock.now()
@@ -268,17 +245,17 @@ class ReviewMixin:
         ) as cur:
             earlier = [row["number"] async for row in cur]
         if earlier:
-            await self._update(conn, case.id, {"repeat_of": earlier[0], "repeat_count": len(earlier)})
-            await self._event(
+            await self.ctx.update_case(conn, case.id, {"repeat_of": earlier[0], "repeat_count": len(earlier)})
+            await self.ctx.event(
                 conn, case.id, SYSTEM, Action.FLAG, case.status, None,
                 {"repeat_of": earlier[0], "count": len(earlier)},
             )
         await self._detect_collective(conn, case)
-        fresh = await self._case_where(conn, "id = ?", (case.id,))
+        fresh = await self.ctx.case_where(conn, "id = ?", (case.id,))
         assert fresh is not None
         return fresh
 
-    async def _detect_collective(self, conn: aiosqlite.Connection, case: Case) -> None:
+    async def _detect_collective(self, conn: Connection, case: Case) -> None:
         mon = self.org.monitoring
         now = self.clock.now()
         since = iso(now - timedelta(hours=mon.collective_hours))
@@ -301,7 +278,7 @@ class ReviewMixin:
                     "UPDATE alerts SET people = max(people, ?), updated_at = ? WHERE id = ?",
                     (people, iso(now), alert_id),
                 )
-                await self._update(conn, case.id, {"collective_alert": alert_id})
+                await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
                 return
             alert_id = await self._raise_alert(conn, case, "cluster", people)
             ids = [case_id for case_id, _ in recent]
@@ -313,23 +290,23 @@ class ReviewMixin:
             return
         if case.people is not None and case.people >= mon.collective_people:
             alert_id = await self._raise_alert(conn, case, "declared", case.people)
-            await self._update(conn, case.id, {"collective_alert": alert_id})
+            await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
 
-    async def _raise_alert(self, conn: aiosqlite.Connection, case: Case, reason: str, people: int) -> int:
-        now = self._now()
+    async def _raise_alert(self, conn: Connection, case: Case, reason: str, people: int) -> int:
+        now = self.ctx.now()
         async with conn.execute(
             "INSERT INTO alerts (kind, reason, case_id, unit, category, people, created_at, updated_at)"
             " VALUES ('collective', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (reason, case.id, case.unit, case.category, people, now, now),
         ) as cur:
             alert_id = (await cur.fetchone())[0]
-        await self._update(conn, case.id, {"collective_alert": alert_id})
-        event_id = await self._event(
+        await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
+        event_id = await self.ctx.event(
             conn, case.id, SYSTEM, Action.FLAG, case.status, None,
             {"collective": alert_id, "reason": reason, "people": people},
         )
         for leader in self._leaders_above(case.unit, case.category):
-            await self._queue(conn, leader, "ld_alert", case.id, event_id, {"alert": alert_id})
+            await self.outbox.queue(conn, leader, "ld_alert", case.id, event_id, {"alert": alert_id})
         return alert_id
 
     # ------------------------------------------------------ the petitioner
@@ -340,21 +317,21 @@ class ReviewMixin:
             raise Refused("refused")
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            case = await self._load(conn, actor, number)
+            case = await self.ctx.load_case(conn, actor, number)
             due = case.rating_due
-            lapsed = case.status is Status.DECIDED and due is not None and self._today() > due
+            lapsed = case.status is Status.DECIDED and due is not None and self.ctx.today() > due
             if due is not None and (lapsed or case.rating == Rating.NONE.value):
                 raise Refused("rating_window_closed", due=due.isoformat())
             if case.rating is not None or case.review_level > 0:
                 raise Refused("already_rated")
             status = next_status(case.status, Action.RATE, actor.role)
-            case = await self._update(conn, case.id, {"rating": rating.value, "rated_at": iso(now)})
-            event_id = await self._event(conn, case.id, actor, Action.RATE, status, None, {"rating": rating.value})
+            case = await self.ctx.update_case(conn, case.id, {"rating": rating.value, "rated_at": iso(now)})
+            event_id = await self.ctx.event(conn, case.id, actor, Action.RATE, status, None, {"rating": rating.value})
             for staff_id in self._staff_to_tell(case):
-                await self._queue(conn, staff_id, "rv_staff", case.id, event_id)
+                await self.outbox.queue(conn, staff_id, "rv_staff", case.id, event_id)
             if rating in CONTENT:
                 case = await self._close(conn, case, SYSTEM, "satisfied", notify=False)
-        self._kick()
+        self.outbox.kick()
         return case
 
     async def comment_rating(self, actor: Actor, number: str, text: str) -> Case:
@@ -365,7 +342,7 @@ class ReviewMixin:
         if len(text) > COMMENT_MAX:
             raise Refused("comment_too_long", max=COMMENT_MAX, length=len(text))
         async with self.db.transaction() as conn:
-            case = await self._load(conn, actor, number)
+            case = await self.ctx.load_case(conn, actor, number)
             if case.rating not in [r.value for r in RATED]:
                 raise Refused("rate_first")
             status = next_status(case.status, Action.COMMENT, actor.role)
@@ -375,10 +352,10 @@ class ReviewMixin:
             ) as cur:
                 if (await cur.fetchone())[0]:
                     raise Refused("already_commented")
-            event_id = await self._event(conn, case.id, actor, Action.COMMENT, status, text, {})
+            event_id = await self.ctx.event(conn, case.id, actor, Action.COMMENT, status, text, {})
             for staff_id in self._staff_to_tell(case):
-                await self._queue(conn, staff_id, "rv_staff", case.id, event_id)
-        self._kick()
+                await self.outbox.queue(conn, staff_id, "rv_staff", case.id, event_id)
+        self.outbox.kick()
         return case
 
     async def request_review(self, actor: Actor, number: str, reason: str) -> Case:
@@ -390,7 +367,7 @@ class ReviewMixin:
         reason = (reason or "").strip()
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            case = await self._load(conn, actor, number)
+            case = await self.ctx.load_case(conn, actor, number)
             if case.final:
                 raise Refused("review_final")
             d = self.org.deadlines
@@ -401,7 +378,7 @@ class ReviewMixin:
             if (
                 case.status in (Status.DECIDED, Status.CLOSED)
                 and window is not None
-                and self._today() > window
+                and self.ctx.today() > window
             ):
                 raise Refused("review_window_closed", due=window.isoformat(), days=days)
             if case.status is Status.DECIDED and case.review_level == 0 and case.rating in [
@@ -415,7 +392,7 @@ class ReviewMixin:
                 raise Refused("reason_required")
             if len(reason) > DETAILS_MAX:
                 raise Refused("comment_too_long", max=DETAILS_MAX, length=len(reason))
-            today = self._today()
+            today = self.ctx.today()
             changes: dict[str, Any] = {"status": status.value, "review_level": case.review_level + 1}
             if action is Action.REQUEST_REVIEW:
                 changes["review_due"] = (today + timedelta(days=d.review_days)).isoformat()
@@ -425,35 +402,35 @@ class ReviewMixin:
             else:
                 changes["rereview_due"] = (today + timedelta(days=d.rereview_days)).isoformat()
                 due = changes["rereview_due"]
-            case = await self._update(conn, case.id, changes)
-            event_id = await self._event(conn, case.id, actor, action, status, reason, {"due": due})
+            case = await self.ctx.update_case(conn, case.id, changes)
+            event_id = await self.ctx.event(conn, case.id, actor, action, status, reason, {"due": due})
             for staff_id in self._reminded(case, Stage.REVIEW if action is Action.REQUEST_REVIEW else Stage.REREVIEW):
-                await self._queue(conn, staff_id, "rv_review_card", case.id, event_id)
-        self._kick()
+                await self.outbox.queue(conn, staff_id, "rv_review_card", case.id, event_id)
+        self.outbox.kick()
         return case
 
     async def accept_outcome(self, actor: Actor, number: str) -> Case:
         """The petitioner accepts the (review) opinion instead of asking further: the case closes."""
         async with self.db.transaction() as conn:
-            case = await self._load(conn, actor, number)
+            case = await self.ctx.load_case(conn, actor, number)
             if case.status is Status.DECIDED and case.review_level == 0 and case.rating is None:
                 raise Refused("rate_first")
             next_status(case.status, Action.CLOSE, actor.role)
             case = await self._close(conn, case, actor, "accepted", notify=False)
-        self._kick()
+        self.outbox.kick()
         return case
 
     async def _close(
-        self, conn: aiosqlite.Connection, case: Case, actor: Actor, reason: str, *, notify: bool
+        self, conn: Connection, case: Case, actor: Actor, reason: str, *, notify: bool
     ) -> Case:
         status = next_status(case.status, Action.CLOSE, actor.role)
-        changes: dict[str, Any] = {"status": status.value, "closed_at": self._now()}
+        changes: dict[str, Any] = {"status": status.value, "closed_at": self.ctx.now()}
         if case.rating is None and case.review_level == 0:
             changes["rating"] = Rating.NONE.value
-        case = await self._update(conn, case.id, changes)
-        event_id = await self._event(conn, case.id, actor, Action.CLOSE, status, None, {"reason": reason})
+        case = await self.ctx.update_case(conn, case.id, changes)
+        event_id = await self.ctx.event(conn, case.id, actor, Action.CLOSE, status, None, {"reason": reason})
         if notify:
-            await self._queue(conn, case.petitioner_id, "rv_petitioner", case.id, event_id)
+            await self.outbox.queue(conn, case.petitioner_id, "rv_petitioner", case.id, event_id)
         return case
 
     # ----------------------------------------------------------- reviewers
@@ -467,7 +444,7 @@ class ReviewMixin:
         text = (text or "").strip()
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            case = await self._load(conn, actor, number)
+            case = await self.ctx.load_case(conn, actor, number)
             action = Action.REREVIEW_OPINION if case.status is Status.REREVIEW else Action.REVIEW_OPINION
             status = next_status(case.status, action, actor.role)
             level = 2 if action is Action.REREVIEW_OPINION else 1
@@ -478,7 +455,7 @@ class ReviewMixin:
             if not text:
                 raise Refused("opinion_required")
             if action is Action.REVIEW_OPINION:
-                due = self._today() + timedelta(days=self.org.deadlines.rereview_request_days)
+                due = self.ctx.today() + timedelta(days=self.org.deadlines.rereview_request_days)
                 changes: dict[str, Any] = {
                     "status": status.value,
                     "reviewed_at": iso(now),
@@ -495,24 +472,24 @@ class ReviewMixin:
                     "closed_at": iso(now),
                 }
                 data = {"decision": decision.value, "final": True}
-            case = await self._update(conn, case.id, changes)
-            event_id = await self._event(conn, case.id, actor, action, status, text, data)
-            await self._queue(conn, case.petitioner_id, "rv_petitioner", case.id, event_id)
+            case = await self.ctx.update_case(conn, case.id, changes)
+            event_id = await self.ctx.event(conn, case.id, actor, action, status, text, data)
+            await self.outbox.queue(conn, case.petitioner_id, "rv_petitioner", case.id, event_id)
             for staff_id in self._staff_to_tell(case):
                 if staff_id != actor.id:
-                    await self._queue(conn, staff_id, "rv_staff", case.id, event_id)
-        self._kick()
+                    await self.outbox.queue(conn, staff_id, "rv_staff", case.id, event_id)
+        self.outbox.kick()
         return case
 
     async def case_history(self, actor: Actor, number: str) -> list[Case]:
         """Every case of the same petitioner that the viewer may see, newest first."""
         async with self.db.read() as conn:
-            case = await self._load(conn, actor, number)
+            case = await self.ctx.load_case(conn, actor, number)
             async with conn.execute(
                 "SELECT * FROM cases WHERE petitioner_id = ? ORDER BY id DESC", (case.petitioner_id,)
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
-        return [c for c in cases if self._may_see(actor, c)]
+        return [c for c in cases if self.ctx.may_see(actor, c)]
 
     # --------------------------------------------------------------- alerts
 
@@ -527,7 +504,7 @@ class ReviewMixin:
         staff = self._leader(actor)
         days = self.org.monitoring.long_running_days
         before = iso(self.clock.now() - timedelta(days=days))
-        scope, args = self._scope(actor)
+        scope, args = self.ctx.scope(actor)
         async with self.db.read() as conn:
             async with conn.execute(
                 "SELECT a.*, c.number FROM alerts a JOIN cases c ON c.id = a.case_id"
@@ -566,14 +543,14 @@ class ReviewMixin:
                 raise Refused("alert_not_found")
             if alert.acknowledged_at is not None:
                 raise Refused("alert_acknowledged")
-            now = self._now()
+            now = self.ctx.now()
             await conn.execute(
                 "UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ?, updated_at = ? WHERE id = ?",
                 (now, actor.id, now, alert_id),
             )
-            case = await self._case_where(conn, "id = ?", (alert.case_id,))
+            case = await self.ctx.case_where(conn, "id = ?", (alert.case_id,))
             assert case is not None
-            await self._event(conn, case.id, actor, Action.ACK_ALERT, case.status, None, {"alert": alert_id})
+            await self.ctx.event(conn, case.id, actor, Action.ACK_ALERT, case.status, None, {"alert": alert_id})
         return alert.model_copy(update={"acknowledged_at": now, "acknowledged_by": actor.id})
 
     # ---------------------------------------------------------------- sweep
@@ -604,7 +581,7 @@ class ReviewMixin:
             await self._close_lapsed(conn, today, report)
             await self._weekly_digest(conn, now, report)
         if report.reminders or report.escalations or report.closed or report.digests:
-            self._kick()
+            self.outbox.kick()
         return report
 
     def _levels(self, due: date, today: date) -> list[Level]:
@@ -621,7 +598,7 @@ class ReviewMixin:
         return levels
 
     async def _sweep_case(
-        self, conn: aiosqlite.Connection, case: Case, today: date, report: SweepReport
+        self, conn: Connection, case: Case, today: date, report: SweepReport
     ) -> None:
         found = current_deadline(case)
         if found is None:
@@ -652,11 +629,11 @@ class ReviewMixin:
             await conn.execute(
                 "INSERT INTO reminders (case_id, stage, due, level, recipients, sent_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (case.id, stage.value, due.isoformat(), level.value, json.dumps(recipients), self._now()),
+                (case.id, stage.value, due.isoformat(), level.value, json.dumps(recipients), self.ctx.now()),
             )
             event_id = None
             if escalation:
-                event_id = await self._event(
+                event_id = await self.ctx.event(
                     conn, case.id, SYSTEM, Action.ESCALATE, case.status, None,
                     {**params, "to": recipients},
                 )
@@ -665,9 +642,9 @@ class ReviewMixin:
                 report.reminders += 1
             kind = "rv_escalate" if escalation else "rv_remind"
             for staff_id in recipients:
-                await self._queue(conn, staff_id, kind, case.id, event_id, params)
+                await self.outbox.queue(conn, staff_id, kind, case.id, event_id, params)
 
-    async def _close_lapsed(self, conn: aiosqlite.Connection, today: date, report: SweepReport) -> None:
+    async def _close_lapsed(self, conn: Connection, today: date, report: SweepReport) -> None:
         """Close written opinions nobody acted on within the window (not rated, or no review asked)."""
         day = today.isoformat()
         async with conn.execute(
@@ -683,7 +660,7 @@ class ReviewMixin:
             await self._close(conn, case, SYSTEM, reason, notify=True)
             report.closed += 1
 
-    async def _weekly_digest(self, conn: aiosqlite.Connection, now: datetime, report: SweepReport) -> None:
+    async def _weekly_digest(self, conn: Connection, now: datetime, report: SweepReport) -> None:
         """Once per ISO week, at the configured local day and hour (or at the first sweep after it)."""
         mon = self.org.monitoring
         local = now.astimezone(self.tz)
@@ -696,7 +673,7 @@ class ReviewMixin:
         year, week, _ = monday.isocalendar()
         key = f"digest:{year}-W{week:02d}"
         async with conn.execute(
-            "INSERT OR IGNORE INTO sweep_marks (key, done_at) VALUES (?, ?)", (key, self._now())
+            "INSERT OR IGNORE INTO sweep_marks (key, done_at) VALUES (?, ?)", (key, self.ctx.now())
         ) as cur:
             if cur.rowcount == 0:
                 return
@@ -707,13 +684,13 @@ class ReviewMixin:
             leader = Actor(id=staff.telegram_id, role=ActorRole.LEADER, name=staff.name)
             params = await self._digest_figures(conn, leader, start, moment)
             params["week"] = f"{year}-W{week:02d}"
-            await self._queue(conn, staff.telegram_id, "ld_digest", None, None, params)
+            await self.outbox.queue(conn, staff.telegram_id, "ld_digest", None, None, params)
             report.digests += 1
 
     async def _digest_figures(
-        self, conn: aiosqlite.Connection, leader: Actor, start: datetime, end: datetime
+        self, conn: Connection, leader: Actor, start: datetime, end: datetime
     ) -> dict[str, Any]:
-        scope, named = numbered(*self._scope(leader))
+        scope, named = numbered(*self.ctx.scope(leader))
         staff = self.org.staff_member(leader.id)  # type: ignore[arg-type]
         assert staff is not None
         today = local_date(end, self.tz).isoformat()

@@ -1,6 +1,6 @@
 """The petitioner's own actions on their cases: view, add information, withdraw.
 
-A mixin of :class:`store.service.SqliteStore`. What a petitioner may do with
+It works through the case service (``act``, ``add_info_in``). What a petitioner may do with
 a case is read from the state machine (``store.workflow.RULES``), never
 decided by a handler. Adding information is idempotent per Telegram message:
 a message redelivered after a crash finds the event it made the first time.
@@ -8,18 +8,13 @@ a message redelivered after a crash finds the event it made the first time.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from pydantic import BaseModel
 
-from store.errors import NotFound, Refused
+from store.cases import CaseService
+from store.context import Service, StoreContext
+from store.errors import Refused
 from store.models import DETAILS_MAX, Actor, ActorRole, AttachmentIn, Case, Event, Status
 from store.workflow import RULES, Action
-
-if TYPE_CHECKING:
-    import aiosqlite
-
-    from store.db import Database
 
 # What a petitioner may add in one message: as much as the petition's details.
 ADDITION_MAX = DETAILS_MAX
@@ -27,7 +22,6 @@ ADDITION_MAX = DETAILS_MAX
 # The actions a petitioner may offer on a case view, in the order shown.
 PETITIONER_ACTIONS = (Action.ADD_INFO, Action.WITHDRAW)
 
-PROMPT = "prompt"  # the conversations row of a pending prompt (see SqliteStore.set_prompt)
 
 
 def petitioner_may(case: Case, action: Action) -> bool:
@@ -53,38 +47,17 @@ class Addition(BaseModel):
     created: bool  # False: this message had been added before (a redelivery)
 
 
-class SelfServiceMixin:
-    if TYPE_CHECKING:
-        db: Database
+class SelfService(Service):
+    """What petitioners do with their own cases."""
 
-        async def _case_where(
-            self, conn: aiosqlite.Connection, where: str, args: tuple[Any, ...]
-        ) -> Case | None: ...
-
-        def _may_see(self, viewer: Actor, case: Case) -> bool: ...
-
-        async def _add_info_in(
-            self,
-            conn: aiosqlite.Connection,
-            actor: Actor,
-            number: str,
-            text: str | None,
-            files: list[dict[str, Any]],
-            data: dict[str, Any],
-        ) -> Case: ...
-
-        def _kick(self) -> None: ...
-
-        async def case_for(self, viewer: Actor, number: str) -> Case: ...
-
-        async def timeline(self, case_id: int, *, public_only: bool) -> list[Event]: ...
-
-        async def act(self, actor: Actor, number: str, action: Action, **kwargs: Any) -> Case: ...
+    def __init__(self, ctx: StoreContext, cases: CaseService) -> None:
+        super().__init__(ctx)
+        self.cases = cases
 
     async def petitioner_case(self, user_id: int, number: str) -> PetitionerView:
         """The petitioner's own case by number; anyone else's answers NotFound."""
-        case = await self.case_for(petitioner(user_id), number)
-        events = await self.timeline(case.id, public_only=True)
+        case = await self.cases.case_for(petitioner(user_id), number)
+        events = await self.cases.timeline(case.id, public_only=True)
         actions = [a for a in PETITIONER_ACTIONS if petitioner_may(case, a)]
         return PetitionerView(case=case, events=events, actions=actions)
 
@@ -111,9 +84,7 @@ class SelfServiceMixin:
         files = [a.model_dump() for a in attachments or []]
         actor = petitioner(user_id)
         async with self.db.transaction() as conn:
-            case = await self._case_where(conn, "number = ?", (number.strip().upper(),))
-            if case is None or not self._may_see(actor, case):
-                raise NotFound(number=number)
+            case = await self.ctx.load_case(conn, actor, number)
             async with conn.execute(
                 "SELECT 1 FROM events WHERE case_id = ? AND action = ?"
                 " AND json_extract(data, '$.key') = ?",
@@ -121,13 +92,11 @@ class SelfServiceMixin:
             ) as cur:
                 seen = await cur.fetchone() is not None
             if not seen:
-                case = await self._add_info_in(conn, actor, number, body, files, {"key": key})
+                case = await self.cases.add_info_in(conn, actor, number, body, files, {"key": key})
             if end_prompt:
-                await conn.execute(
-                    "DELETE FROM conversations WHERE name = ? AND key = ?", (PROMPT, str(user_id))
-                )
+                await self.cases.clear_prompt_in(conn, user_id)
         if not seen:
-            self._kick()
+            self.outbox.kick()
         return Addition(case=case, created=not seen)
 
     async def withdraw(self, user_id: int, number: str) -> tuple[Case, bool]:
@@ -136,7 +105,7 @@ class SelfServiceMixin:
         Returns the case and whether this call withdrew it. Whether a case
         may still be withdrawn is the state machine's answer.
         """
-        case = await self.case_for(petitioner(user_id), number)
+        case = await self.cases.case_for(petitioner(user_id), number)
         if case.status is Status.WITHDRAWN:
             return case, False
-        return await self.act(petitioner(user_id), number, Action.WITHDRAW), True
+        return await self.cases.act(petitioner(user_id), number, Action.WITHDRAW), True

@@ -1,6 +1,6 @@
 """Officers' case work beyond single actions: relayed replies, look-ups, checks.
 
-Mixed into :class:`store.service.SqliteStore`. Every change still goes
+Built on the case service. Every change still goes
 through ``act`` or ``add_info`` (one transaction with its journal event and
 notifications); this module adds the bookkeeping around them: which Telegram
 message belongs to which case, who is meant by a name typed after /assign,
@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from store import routing
+from store.cases import CaseService
+from store.context import Service, StoreContext
 from store.errors import NotFound, Refused
 from store.models import Actor, ActorRole, Case
 from store.org import Staff, Unit
@@ -31,14 +33,18 @@ class Relayed(BaseModel):
     duplicate: bool = False  # the same message was relayed before (a redelivered update)
 
 
-class StaffWorkMixin:
-    """Uses ``self.db``, ``self.org``, ``self.act``, ``self.add_info`` of SqliteStore."""
+class StaffWork(Service):
+    """Officers' work around the case actions: relaying, checking, resolving names."""
+
+    def __init__(self, ctx: StoreContext, cases: CaseService) -> None:
+        super().__init__(ctx)
+        self.cases = cases
 
     # ------------------------------------------------ messages and relaying
 
     async def remember_messages(self, chat_id: int, message_ids: list[int], case_id: int) -> None:
         """Record that these messages of the bot in ``chat_id`` are about ``case_id``."""
-        now = self._now()
+        now = self.ctx.now()
         async with self.db.transaction() as conn:
             await conn.executemany(
                 "INSERT OR IGNORE INTO case_messages (chat_id, message_id, case_id, incoming,"
@@ -84,26 +90,26 @@ class StaffWorkMixin:
             target = rows.get(reply_to_id)
             if target is None or target["incoming"]:
                 return None
-            case = await self._case_where(conn, "id = ?", (target["case_id"],))
+            case = await self.ctx.case_where(conn, "id = ?", (target["case_id"],))
         assert case is not None
         to_petitioner = case.petitioner_id != user_id
         if message_id in rows:
             return Relayed(case=case, to_petitioner=to_petitioner, duplicate=True)
         if not to_petitioner:
             actor = Actor(id=user_id, role=ActorRole.PETITIONER)
-            case = await self.add_info(actor, case.number, text, attachments)
+            case = await self.cases.add_info(actor, case.number, text, attachments)
         else:
-            actor = self.actor(user_id)
+            actor = self.ctx.actor(user_id)
             if not actor.is_staff:
                 raise NotFound(number=case.number)
             if attachments and not (text and text.strip()):
                 raise Refused("reply_text_only")
-            case = await self.act(actor, case.number, Action.REPLY, body=text)
+            case = await self.cases.act(actor, case.number, Action.REPLY, body=text)
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT OR IGNORE INTO case_messages (chat_id, message_id, case_id, incoming,"
                 " created_at) VALUES (?, ?, ?, 1, ?)",
-                (chat_id, message_id, case.id, self._now()),
+                (chat_id, message_id, case.id, self.ctx.now()),
             )
         return Relayed(case=case, to_petitioner=to_petitioner)
 
@@ -116,7 +122,7 @@ class StaffWorkMixin:
         a reason), so that a case already decided, or out of scope, is
         refused before the typing, not after. ``act`` checks again.
         """
-        case = await self.case_for(actor, number)
+        case = await self.cases.case_for(actor, number)
         next_status(case.status, action, actor.role)
         if action is Action.EXTEND:
             if case.extended_days:
@@ -168,23 +174,23 @@ class StaffWorkMixin:
 
     async def assign_to(self, actor: Actor, number: str, who: str) -> Case:
         """/assign: the staff member by id or name, then the ASSIGN action."""
-        await self.case_for(actor, number)
+        await self.cases.case_for(actor, number)
         found = self.find_staff(who)
         if not found:
             raise Refused("unknown_staff", who=who)
         if len(found) > 1:
             raise Refused("ambiguous_staff", who=who)
-        return await self.act(actor, number, Action.ASSIGN, assignee_id=found[0].telegram_id)
+        return await self.cases.act(actor, number, Action.ASSIGN, assignee_id=found[0].telegram_id)
 
     async def transfer_to(self, actor: Actor, number: str, where_and_reason: str) -> Case:
         """/transfer: the unit (id or name) at the start of the text, the reason after it."""
-        await self.case_for(actor, number)
+        await self.cases.case_for(actor, number)
         units, reason = self.split_unit(where_and_reason)
         if not units:
             raise Refused("unknown_unit")
         if len(units) > 1:
             raise Refused("ambiguous_unit")
-        return await self.act(actor, number, Action.TRANSFER, unit=units[0].id, body=reason)
+        return await self.cases.act(actor, number, Action.TRANSFER, unit=units[0].id, body=reason)
 
     # ------------------------------------------------------- canned replies
 
@@ -194,11 +200,11 @@ class StaffWorkMixin:
         canned = next((c for c in self.org.canned_replies if c.id == canned_id), None)
         if canned is None:
             raise Refused("unknown_canned")
-        language = await self.user_language(case.petitioner_id) or case.language or "zh"
+        language = await self.cases.user_language(case.petitioner_id) or case.language or "zh"
         return case, canned.text.get(language)
 
     async def reply_canned(self, actor: Actor, number: str, canned_id: str) -> Case:
         """Send a canned reply to the petitioner: a REPLY whose text is the canned one."""
         _, text = await self.canned_text(actor, number, canned_id)
-        return await self.act(actor, number, Action.REPLY, body=text)
+        return await self.cases.act(actor, number, Action.REPLY, body=text)
 

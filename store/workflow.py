@@ -2,8 +2,8 @@
 
 Every action a person or the system can take on a case is a row here: from
 which statuses it is allowed, the status it leads to, who may take it and
-whether it appears on the petitioner's timeline. ``store.cases`` consults this
-table before every change, so no handler decides what is legal.
+whether it appears on the petitioner's timeline. Every service consults it
+(``next_status``) before every change, so no handler decides what is legal.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ SYSTEM = frozenset({ActorRole.SYSTEM})
 LEADERS = frozenset({ActorRole.LEADER, ActorRole.ADMIN})
 WORKING = frozenset({S.SUBMITTED, S.ACCEPTED, S.IN_PROGRESS})
 HANDLING = frozenset({S.ACCEPTED, S.IN_PROGRESS})
-LEADERS = frozenset({ActorRole.LEADER, ActorRole.ADMIN})
 
 
 class Action(StrEnum):

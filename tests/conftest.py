@@ -12,7 +12,7 @@ import pytest
 from store.clock import FakeClock
 from store.models import DraftData, Petitioner
 from store.org import Organization, load_org
-from store.service import SqliteStore
+from store.services import Services
 
 ORG_FILE = Path(__file__).with_name("org_fixture.toml")
 
@@ -34,8 +34,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, org: Organization, clock: FakeClock) -> AsyncIterator[SqliteStore]:
-    s = await SqliteStore.open(tmp_path / "cases.db", org, clock)
+async def store(tmp_path: Path, org: Organization, clock: FakeClock) -> AsyncIterator[Services]:
+    s = await Services.open(tmp_path / "cases.db", org, clock)
     yield s
     await s.close()
 

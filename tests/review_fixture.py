@@ -19,7 +19,7 @@ import pytest
 from store.clock import FakeClock
 from store.models import Actor, ActorRole, Decision
 from store.org import Organization, parse_org
-from store.service import SqliteStore
+from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner
 
@@ -134,18 +134,18 @@ def rorg() -> Organization:
 
 
 @pytest.fixture
-async def rstore(tmp_path: Path, rorg: Organization, clock: FakeClock) -> AsyncIterator[SqliteStore]:
-    s = await SqliteStore.open(tmp_path / "review.db", rorg, clock)
+async def rstore(tmp_path: Path, rorg: Organization, clock: FakeClock) -> AsyncIterator[Services]:
+    s = await Services.open(tmp_path / "review.db", rorg, clock)
     yield s
     await s.close()
 
 
 async def decided_case(
-    store: SqliteStore, clock: FakeClock, key: str = "k", user: int = 5001, unit: str = "plant-1"
+    store: Services, clock: FakeClock, key: str = "k", user: int = 5001, unit: str = "plant-1"
 ) -> str:
     """A case submitted, accepted and answered with a written opinion today."""
     officer = {"plant-1": OFFICER_P1, "plant-2": OFFICER_P2, "refinery": OFFICER_REF}[unit]
-    number = (await store.submit(petitioner(user), draft(unit=unit), key)).case.number
-    await store.act(officer, number, Action.ACCEPT)
-    await store.act(officer, number, Action.DECIDE, decision=Decision.REJECT, body="经核实，加班费已按规定发放。")
+    number = (await store.cases.submit(petitioner(user), draft(unit=unit), key)).case.number
+    await store.cases.act(officer, number, Action.ACCEPT)
+    await store.cases.act(officer, number, Action.DECIDE, decision=Decision.REJECT, body="经核实，加班费已按规定发放。")
     return number

@@ -12,7 +12,7 @@ from bot.backup import BackupError, inspect, restore
 from bot.cli import main
 from store.models import Actor, ActorRole
 from store.org import Organization
-from store.service import SqliteStore
+from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner
 
@@ -23,7 +23,7 @@ async def test_a_backup_taken_under_load_restores_every_committed_case(
     org: Organization, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "live.db"
-    store = await SqliteStore.open(db, org)
+    store = await Services.open(db, org)
     committed: list[str] = []
     stop = asyncio.Event()
 
@@ -31,9 +31,9 @@ async def test_a_backup_taken_under_load_restores_every_committed_case(
         n = 0
         while not stop.is_set():
             n += 1
-            case = (await store.submit(petitioner(6000 + n % 400), draft(subject=f"事项{n}"), f"load-{n}")).case
+            case = (await store.cases.submit(petitioner(6000 + n % 400), draft(subject=f"事项{n}"), f"load-{n}")).case
             if n % 3 == 0:
-                await store.act(OFFICER, case.number, Action.ACCEPT)
+                await store.cases.act(OFFICER, case.number, Action.ACCEPT)
             committed.append(case.number)
             await asyncio.sleep(0)
 
@@ -61,10 +61,10 @@ async def test_a_backup_taken_under_load_restores_every_committed_case(
 
     restored_path = tmp_path / "restored.db"
     assert main(["restore", str(tmp_path / "b.db"), "--db", str(restored_path)]) == 0
-    restored = await SqliteStore.open(restored_path, org)
+    restored = await Services.open(restored_path, org)
     try:
         for number in before:
-            case = await restored.case_for(OFFICER, number)
+            case = await restored.cases.case_for(OFFICER, number)
             assert case.number == number
         # The snapshot is one commit: every case in it is whole, numbered without gaps.
         async with restored.db.read() as conn:
@@ -106,8 +106,8 @@ def test_backup_and_restore_refuse_what_they_should(org: Organization, tmp_path:
 
 
 async def test_backup_does_not_overwrite_without_force(org: Organization, tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "live.db", org)
-    await store.submit(petitioner(), draft(), "k")
+    store = await Services.open(tmp_path / "live.db", org)
+    await store.cases.submit(petitioner(), draft(), "k")
     target = tmp_path / "b.db"
     target.write_bytes(b"keep me")
     assert main(["backup", str(target), "--db", str(tmp_path / "live.db")]) == 1

@@ -13,7 +13,7 @@ from store.clock import FakeClock
 from store.models import Decision, Status
 from store.org import Organization
 from store.review import Rating, current_deadline
-from store.service import SqliteStore
+from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner
 from tests.review_fixture import (
@@ -43,20 +43,20 @@ def outbox(path: Path, *kinds: str) -> list[tuple[int, str, str | None]]:
     return [(chat, kind, json.loads(params).get("level")) for chat, kind, params in rows]
 
 
-async def sweep_on(store: SqliteStore, clock: FakeClock, day: date, hour: int = 9) -> None:
+async def sweep_on(store: Services, clock: FakeClock, day: date, hour: int = 9) -> None:
     clock.set(at(day, hour))
-    await store.sweep()
+    await store.review.sweep()
 
 
 async def test_deadlines_are_stored_with_the_case_from_the_organisation_file(
-    rstore: SqliteStore, clock: FakeClock
+    rstore: Services, clock: FakeClock
 ) -> None:
-    case = (await rstore.submit(petitioner(), draft(), "k")).case
+    case = (await rstore.cases.submit(petitioner(), draft(), "k")).case
     assert case.accept_due == date(2026, 11, 17)  # 2026-11-02 + 15 days (Art. 22-23)
     assert current_deadline(case) is not None and current_deadline(case)[1] == date(2026, 11, 17)  # type: ignore[index]
-    accepted = await rstore.act(OFFICER_P1, case.number, Action.ACCEPT)
+    accepted = await rstore.cases.act(OFFICER_P1, case.number, Action.ACCEPT)
     assert accepted.answer_due == date(2027, 1, 1)  # + 60 days (Art. 34)
-    decided = await rstore.act(OFFICER_P1, case.number, Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
+    decided = await rstore.cases.act(OFFICER_P1, case.number, Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
     assert decided.rating_due == date(2026, 12, 2) and decided.review_request_due == date(2026, 12, 2)
 
 
@@ -69,10 +69,10 @@ async def test_the_organisation_file_overrides_the_defaults(tmp_path: Path, cloc
 
 
 async def test_reminders_go_once_each_and_escalation_climbs_one_level_after_five_days(
-    rstore: SqliteStore, clock: FakeClock, tmp_path: Path
+    rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
     path = tmp_path / "review.db"
-    number = (await rstore.submit(petitioner(), draft(), "k")).case.number  # accept_due 2026-11-17
+    number = (await rstore.cases.submit(petitioner(), draft(), "k")).case.number  # accept_due 2026-11-17
     kinds = ("rv_remind", "rv_escalate")
 
     await sweep_on(rstore, clock, date(2026, 11, 13))
@@ -103,9 +103,9 @@ async def test_reminders_go_once_each_and_escalation_climbs_one_level_after_five
 
 
 async def test_a_case_at_a_unit_without_leaders_escalates_to_the_nearest_ones_above(
-    rstore: SqliteStore, clock: FakeClock, tmp_path: Path
+    rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
-    await rstore.submit(petitioner(), draft(unit="plant-2"), "k")
+    await rstore.cases.submit(petitioner(), draft(unit="plant-2"), "k")
     await sweep_on(rstore, clock, date(2026, 11, 18))
     await sweep_on(rstore, clock, date(2026, 11, 23))
     assert outbox(tmp_path / "review.db", "rv_escalate") == [
@@ -115,15 +115,15 @@ async def test_a_case_at_a_unit_without_leaders_escalates_to_the_nearest_ones_ab
 
 
 async def test_handling_deadline_reminds_the_assignee_and_an_extension_starts_a_new_round(
-    rstore: SqliteStore, clock: FakeClock, tmp_path: Path
+    rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
     path = tmp_path / "review.db"
-    number = (await rstore.submit(petitioner(), draft(unit="plant-2"), "k")).case.number
-    await rstore.act(OFFICER_P2, number, Action.ACCEPT)  # answer_due 2027-01-01
+    number = (await rstore.cases.submit(petitioner(), draft(unit="plant-2"), "k")).case.number
+    await rstore.cases.act(OFFICER_P2, number, Action.ACCEPT)  # answer_due 2027-01-01
     await sweep_on(rstore, clock, date(2026, 12, 29))
     await sweep_on(rstore, clock, date(2027, 1, 1))
     assert outbox(path, "rv_remind") == [(1002, "rv_remind", "before"), (1002, "rv_remind", "due")]
-    await rstore.act(OFFICER_P2, number, Action.EXTEND, days=10, body="需要调取工资台账")  # → 2027-01-11
+    await rstore.cases.act(OFFICER_P2, number, Action.EXTEND, days=10, body="需要调取工资台账")  # → 2027-01-11
     await sweep_on(rstore, clock, date(2027, 1, 2))
     assert outbox(path, "rv_escalate") == []  # the new deadline is not passed
     await sweep_on(rstore, clock, date(2027, 1, 8))
@@ -138,17 +138,17 @@ async def test_a_restarted_sweep_neither_misses_nor_repeats(
     tmp_path: Path, rorg: Organization, clock: FakeClock
 ) -> None:
     path = tmp_path / "restart.db"
-    first = await SqliteStore.open(path, rorg, clock)
-    await first.submit(petitioner(), draft(), "a")  # accept_due 2026-11-17
+    first = await Services.open(path, rorg, clock)
+    await first.cases.submit(petitioner(), draft(), "a")  # accept_due 2026-11-17
     await sweep_on(first, clock, date(2026, 11, 14))
     await first.close()
 
     # The bot was down from the 15th to the 19th: on restart it does what is due now, once.
-    second = await SqliteStore.open(path, rorg, clock)
+    second = await Services.open(path, rorg, clock)
     await sweep_on(second, clock, date(2026, 11, 19))
     await sweep_on(second, clock, date(2026, 11, 19), hour=10)
     await second.close()
-    third = await SqliteStore.open(path, rorg, clock)
+    third = await Services.open(path, rorg, clock)
     await sweep_on(third, clock, date(2026, 11, 19), hour=11)
     # Down again over the second escalation: it is sent late, not lost.
     await sweep_on(third, clock, date(2026, 11, 30))
@@ -161,12 +161,12 @@ async def test_a_restarted_sweep_neither_misses_nor_repeats(
 
 
 async def test_a_sweep_that_fails_midway_leaves_nothing_and_the_next_run_does_it_all(
-    rstore: SqliteStore, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rstore: Services, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "review.db"
-    await rstore.submit(petitioner(5001), draft(), "a")
-    await rstore.submit(petitioner(5002), draft(), "b")
-    real_queue = rstore._queue
+    await rstore.cases.submit(petitioner(5001), draft(), "a")
+    await rstore.cases.submit(petitioner(5002), draft(), "b")
+    real_queue = rstore.outbox.queue
     calls = 0
 
     async def failing(*args: object, **kwargs: object) -> None:
@@ -176,16 +176,16 @@ async def test_a_sweep_that_fails_midway_leaves_nothing_and_the_next_run_does_it
             raise RuntimeError("crash while queueing")
         await real_queue(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(rstore, "_queue", failing)
+    monkeypatch.setattr(rstore.outbox, "queue", failing)
     clock.set(at(date(2026, 11, 18)))
     with pytest.raises(RuntimeError):
-        await rstore.sweep()
+        await rstore.review.sweep()
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM reminders").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM events WHERE action = 'escalate'").fetchone() == (0,)
-    monkeypatch.setattr(rstore, "_queue", real_queue)
-    await rstore.sweep()
-    await rstore.sweep()
+    monkeypatch.setattr(rstore.outbox, "queue", real_queue)
+    await rstore.review.sweep()
+    await rstore.review.sweep()
     assert outbox(path, "rv_escalate") == [
         (LEADER_P1.id, "rv_escalate", "escalate0"),
         (LEADER_P1.id, "rv_escalate", "escalate0"),
@@ -195,12 +195,12 @@ async def test_a_sweep_that_fails_midway_leaves_nothing_and_the_next_run_does_it
 
 
 async def test_review_deadline_reminds_the_reviewers_and_escalates_above_them(
-    rstore: SqliteStore, clock: FakeClock, tmp_path: Path
+    rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
     path = tmp_path / "review.db"
     number = await decided_case(rstore, clock)
-    await rstore.rate(employee(), number, Rating.DISSATISFIED)
-    case = await rstore.request_review(employee(), number, "加班记录与工资条不符")
+    await rstore.review.rate(employee(), number, Rating.DISSATISFIED)
+    case = await rstore.review.request_review(employee(), number, "加班记录与工资条不符")
     assert case.status is Status.REVIEW and case.review_due == date(2026, 12, 2)
     await sweep_on(rstore, clock, date(2026, 11, 29))
     await sweep_on(rstore, clock, date(2026, 12, 3))
@@ -214,10 +214,10 @@ async def test_review_deadline_reminds_the_reviewers_and_escalates_above_them(
 
 
 async def test_nothing_is_reminded_for_closed_declined_or_decided_cases(
-    rstore: SqliteStore, clock: FakeClock, tmp_path: Path
+    rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
-    declined = (await rstore.submit(petitioner(5001), draft(), "a")).case.number
-    await rstore.act(OFFICER_P1, declined, Action.DECLINE, body="不属于信访事项")
+    declined = (await rstore.cases.submit(petitioner(5001), draft(), "a")).case.number
+    await rstore.cases.act(OFFICER_P1, declined, Action.DECLINE, body="不属于信访事项")
     await decided_case(rstore, clock, key="b", user=5002)
     await sweep_on(rstore, clock, date(2026, 11, 20))
     assert outbox(tmp_path / "review.db", "rv_remind", "rv_escalate") == []

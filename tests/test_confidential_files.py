@@ -18,7 +18,7 @@ from handlers import reports
 from store.clock import FakeClock
 from store.models import SYSTEM
 from store.org import Organization
-from store.service import SqliteStore
+from store.services import Services
 from tests.conftest import ORG_FILE, draft, petitioner
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1", "a,=1+1"]
@@ -37,14 +37,14 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-async def hostile_cases(store: SqliteStore) -> None:
+async def hostile_cases(store: Services) -> None:
     for n, subject in enumerate(HOSTILE):
-        await store.submit(petitioner(5001 + n, name=subject), draft(subject=subject), f"hostile-{n}")
+        await store.cases.submit(petitioner(5001 + n, name=subject), draft(subject=subject), f"hostile-{n}")
 
 
-async def test_xlsx_cells_with_formula_text_are_strings(store: SqliteStore, org: Organization) -> None:
+async def test_xlsx_cells_with_formula_text_are_strings(store: Services, org: Organization) -> None:
     await hostile_cases(store)
-    data = await store.export_data(SYSTEM, None, "2026-11")
+    data = await store.indicators.export_data(SYSTEM, None, "2026-11")
     book = load_workbook(io.BytesIO(reports.xlsx_bytes(data, org, "zh", store.tz)))
     cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
@@ -58,9 +58,9 @@ async def test_xlsx_cells_with_formula_text_are_strings(store: SqliteStore, org:
     assert isinstance(indicators[2][1], int) and indicators[2][1] == len(HOSTILE)
 
 
-async def test_csv_cells_are_neutralized_and_numbers_stay_numbers(store: SqliteStore, org: Organization) -> None:
+async def test_csv_cells_are_neutralized_and_numbers_stay_numbers(store: Services, org: Organization) -> None:
     await hostile_cases(store)
-    data = await store.export_data(SYSTEM, None, "2026-11")
+    data = await store.indicators.export_data(SYSTEM, None, "2026-11")
     indicators, cases = reports.csv_texts(data, org, "en", store.tz)
     rows = list(csv.reader(io.StringIO(cases)))
     subjects = sorted(row[5] for row in rows[1:])
@@ -80,7 +80,7 @@ async def test_database_wal_backup_and_reports_are_0600_under_umask_022(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     db = tmp_path / "cases.db"
-    store = await SqliteStore.open(db, org, FakeClock())
+    store = await Services.open(db, org, FakeClock())
     try:
         await hostile_cases(store)
         companions = [Path(f"{db}-wal"), Path(f"{db}-shm")]
@@ -105,10 +105,10 @@ async def test_database_wal_backup_and_reports_are_0600_under_umask_022(
 
 async def test_an_old_world_readable_database_is_made_private_on_open(org: Organization, tmp_path: Path) -> None:
     db = tmp_path / "old.db"
-    store = await SqliteStore.open(db, org)
+    store = await Services.open(db, org)
     await store.close()
     os.chmod(db, 0o644)
-    store = await SqliteStore.open(db, org)
+    store = await Services.open(db, org)
     try:
         assert mode(db) == 0o600 and mode(Path(f"{db}-wal")) == 0o600
     finally:

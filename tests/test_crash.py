@@ -473,17 +473,17 @@ async def test_a_late_flush_of_conversation_states_does_not_put_back_an_older_st
     """
     from bot.persistence import StorePersistence
     from store.org import load_org
-    from store.service import SqliteStore
+    from store.services import Services
     from tests.conftest import draft
 
-    store = await SqliteStore.open(tmp_path / "flush.db", load_org(ORG_FILE))
-    persistence = StorePersistence(store)
+    store = await Services.open(tmp_path / "flush.db", load_org(ORG_FILE))
+    persistence = StorePersistence(store.cases)
     try:
-        await store.save_draft(5001, "details", draft(details=None), update_id=7)
+        await store.cases.save_draft(5001, "details", draft(details=None), {"last_update_id": 7})
         await persistence.update_conversation("intake", (5001,), "subject")  # the stale snapshot
         await persistence.update_conversation("intake", (5001,), None)
         assert await persistence.get_conversations("intake") == {(5001,): "details"}
-        saved = await store.get_draft(5001)
+        saved = await store.cases.get_draft(5001)
         assert saved is not None and saved.step == "details"
     finally:
         await store.close()

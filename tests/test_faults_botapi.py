@@ -29,7 +29,7 @@ from bot.outbox import POISON_ATTEMPTS, OutboxSender, backoff
 from botsim import BotApiSimulator, Faults
 from store.models import Actor, ActorRole, Decision
 from store.org import Organization
-from store.service import SqliteStore
+from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner
 
@@ -100,13 +100,13 @@ def attempts(sim: TimedSimulator) -> list[Attempt]:
 
 
 @pytest.fixture
-async def setup(org: Organization, tmp_path: Path) -> AsyncIterator[tuple[TimedSimulator, Application, SqliteStore]]:
+async def setup(org: Organization, tmp_path: Path) -> AsyncIterator[tuple[TimedSimulator, Application, Services]]:
     sim = TimedSimulator(token=TOKEN)
     await sim.start()
     # The leader and the admin hear of collective petitions (many petitioners, one unit).
     for user_id in [OFFICER.id, *PETITIONERS, 2001, 9001]:
         sim.user(user_id, first_name=f"u{user_id}", language_code="zh-hans")
-    store = await SqliteStore.open(tmp_path / "faults.db", org)  # the real clock: backoff is real time
+    store = await Services.open(tmp_path / "faults.db", org)  # the real clock: backoff is real time
     request = HTTPXRequest(read_timeout=CLIENT_TIMEOUT, write_timeout=1.0, connect_timeout=1.0, pool_timeout=2.0)
     application = build_application(store, TOKEN, base_url=sim.base_url, base_file_url=sim.base_file_url,
                                      request=request)
@@ -119,27 +119,27 @@ async def setup(org: Organization, tmp_path: Path) -> AsyncIterator[tuple[TimedS
         await sim.stop()
 
 
-async def officer_works(store: SqliteStore) -> dict[int, list[str]]:
+async def officer_works(store: Services) -> dict[int, list[str]]:
     """Cases go through accept → two replies → extension → decision; returns what each petitioner is owed."""
     owed: dict[int, list[str]] = {}
     numbers = {}
     for user_id in PETITIONERS:
-        numbers[user_id] = (await store.submit(petitioner(user_id), draft(), f"key-{user_id}")).case.number
+        numbers[user_id] = (await store.cases.submit(petitioner(user_id), draft(), f"key-{user_id}")).case.number
     for round_ in range(5):
         for user_id in PETITIONERS:
             number = numbers[user_id]
             if round_ == 0:
-                await store.act(OFFICER, number, Action.ACCEPT)
+                await store.cases.act(OFFICER, number, Action.ACCEPT)
                 owed.setdefault(user_id, []).append(f"{number} 已受理")
             elif round_ in (1, 2):
                 text = f"第{round_}次答复-{user_id}"
-                await store.act(OFFICER, number, Action.REPLY, body=text)
+                await store.cases.act(OFFICER, number, Action.REPLY, body=text)
                 owed[user_id].append(text)
             elif round_ == 3:
-                await store.act(OFFICER, number, Action.EXTEND, days=10, body=f"延期理由-{user_id}")
+                await store.cases.act(OFFICER, number, Action.EXTEND, days=10, body=f"延期理由-{user_id}")
                 owed[user_id].append(f"延期理由-{user_id}")
             else:
-                await store.act(OFFICER, number, Action.DECIDE, decision=Decision.SUPPORT, body=f"意见-{user_id}")
+                await store.cases.act(OFFICER, number, Action.DECIDE, decision=Decision.SUPPORT, body=f"意见-{user_id}")
                 owed[user_id].append(f"{number} 已出具处理意见")
                 owed[user_id].append(f"{number} 作出评价")  # the rating request that follows an opinion
         await asyncio.sleep(0.3)  # new rows arrive while earlier ones are being retried
@@ -152,7 +152,7 @@ def _matches(visible: str, expected: str) -> bool:
 
 
 async def test_every_notification_once_in_order_despite_429_500_and_timeouts(
-    setup: tuple[TimedSimulator, Application, SqliteStore],
+    setup: tuple[TimedSimulator, Application, Services],
 ) -> None:
     sim, application, store = setup
     sender: OutboxSender = application.bot_data["outbox"]
@@ -165,11 +165,11 @@ async def test_every_notification_once_in_order_despite_429_500_and_timeouts(
     deadline = time.monotonic() + 45
     while time.monotonic() < deadline:
         await sender.run_once()
-        if work.done() and not await store.pending_notifications():
+        if work.done() and not await store.outbox.pending_notifications():
             break
         await asyncio.sleep(0.02)
     owed = await work
-    assert await store.pending_notifications() == [], "the outbox did not drain"
+    assert await store.outbox.pending_notifications() == [], "the outbox did not drain"
 
     # Every notification arrived once, and each recipient read them in the order they were caused.
     for chat_id, expected in owed.items():
@@ -211,18 +211,18 @@ async def test_every_notification_once_in_order_despite_429_500_and_timeouts(
 
 
 async def test_a_blocked_chat_is_set_aside_and_served_again_when_the_user_writes(
-    setup: tuple[TimedSimulator, Application, SqliteStore],
+    setup: tuple[TimedSimulator, Application, Services],
 ) -> None:
     sim, application, store = setup
     sender: OutboxSender = application.bot_data["outbox"]
     blocked, other = sim.user(PETITIONERS[0]), sim.user(PETITIONERS[1])
     blocked.blocked = True
     for user_id in (blocked.id, other.id):
-        number = (await store.submit(petitioner(user_id), draft(), f"k{user_id}")).case.number
-        await store.act(OFFICER, number, Action.ACCEPT)
+        number = (await store.cases.submit(petitioner(user_id), draft(), f"k{user_id}")).case.number
+        await store.cases.act(OFFICER, number, Action.ACCEPT)
     await sender.run_once()
     assert [m.visible_text for m in other.messages if "已受理" in m.visible_text]
-    assert blocked.messages == [] and await store.pending_notifications() == []  # set aside, not retried
+    assert blocked.messages == [] and await store.outbox.pending_notifications() == []  # set aside, not retried
 
     blocked.blocked = False  # the user unblocks the bot and writes to it
     await application.process_update(Update.de_json(
@@ -235,7 +235,7 @@ async def test_a_blocked_chat_is_set_aside_and_served_again_when_the_user_writes
 
 
 async def test_a_row_that_cannot_be_rendered_does_not_hold_up_the_others(
-    setup: tuple[TimedSimulator, Application, SqliteStore], monkeypatch: pytest.MonkeyPatch,
+    setup: tuple[TimedSimulator, Application, Services], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sim, application, store = setup
     sender: OutboxSender = application.bot_data["outbox"]
@@ -243,10 +243,10 @@ async def test_a_row_that_cannot_be_rendered_does_not_hold_up_the_others(
     import bot.outbox
 
     real_render = bot.outbox.render
-    bad_case = (await store.submit(petitioner(PETITIONERS[0]), draft(), "bad")).case
-    await store.submit(petitioner(PETITIONERS[1]), draft(), "good")
+    bad_case = (await store.cases.submit(petitioner(PETITIONERS[0]), draft(), "bad")).case
+    await store.cases.submit(petitioner(PETITIONERS[1]), draft(), "good")
 
-    async def render(item: Any, store_: SqliteStore) -> Any:
+    async def render(item: Any, store_: Services) -> Any:
         if item.case_id == bad_case.id:
             raise KeyError("a text the catalog lacks")
         return await real_render(item, store_)
@@ -256,5 +256,5 @@ async def test_a_row_that_cannot_be_rendered_does_not_hold_up_the_others(
         await sender.run_once()
     cards = [m.visible_text for m in sim.user(OFFICER.id).messages]
     assert len(cards) == 1 and "加班费未发放" in cards[0]
-    assert await store.pending_notifications() == []
-    assert await store.unreachable_chats() == [OFFICER.id]  # set aside with its reason, not lost
+    assert await store.outbox.pending_notifications() == []
+    assert await store.outbox.unreachable_chats() == [OFFICER.id]  # set aside with its reason, not lost

@@ -35,7 +35,7 @@ from bot.app import build_application
 from botsim import parse_html, utf16_len
 from store.models import Petitioner
 from store.org import Organization
-from store.service import SqliteStore
+from store.services import Services
 from tests.conftest import draft
 from tests.offline import BOT, OfflineRequest
 
@@ -115,7 +115,7 @@ scripts = st.lists(step, min_size=1, max_size=12)
 # --------------------------------------------------------------- the harness
 
 class Harness:
-    def __init__(self, application: Application, request: OfflineRequest, store: SqliteStore, db_path: Path) -> None:
+    def __init__(self, application: Application, request: OfflineRequest, store: Services, db_path: Path) -> None:
         self.application = application
         self.request = request
         self.store = store
@@ -131,7 +131,7 @@ class Harness:
     async def create(cls, org: Organization, db_path: Path) -> Harness:
         # The corpus is hundreds of updates a second: lift the anti-abuse limits it is not testing.
         limits = org.limits.model_copy(update={"messages_per_minute": 1_000_000, "submissions_per_day": 1_000_000})
-        store = await SqliteStore.open(db_path, org.model_copy(update={"limits": limits}))
+        store = await Services.open(db_path, org.model_copy(update={"limits": limits}))
         request = OfflineRequest()
         application = build_application(store, "123:TEST", base_url="http://offline.invalid/bot",
                                         base_file_url="http://offline.invalid/file/bot", request=request,
@@ -145,11 +145,11 @@ class Harness:
         application.add_error_handler(record)
         # The victim: a registered case, and a draft half-way through intake.
         victim = Petitioner(id=VICTIM, name="受害人", language="zh")
-        harness.victim_case = (await store.submit(victim, draft(), "victim-key")).case.number
+        harness.victim_case = (await store.cases.submit(victim, draft(), "victim-key")).case.number
         open_draft = draft(details=None)
-        await store.save_draft(VICTIM, "details", open_draft, 1)
+        await store.cases.save_draft(VICTIM, "details", open_draft, {"last_update_id": 1})
         harness.victim_draft = open_draft.draft_id
-        await store.set_language(VICTIM, "en")
+        await store.cases.set_language(VICTIM, "en")
         return harness
 
     async def close(self) -> None:
@@ -169,7 +169,7 @@ class Harness:
                 "from": user, **fields}
 
     async def _own_draft_id(self, user_id: int) -> str:
-        found = await self.store.get_draft(user_id)
+        found = await self.store.cases.get_draft(user_id)
         return found.data.draft_id if found else "none"
 
     async def build(self, user_id: int, language: str | None, shift: int, act: tuple[str, Any]) -> dict[str, Any] | None:
@@ -247,7 +247,7 @@ class Harness:
         with sqlite3.connect(self.db_path) as conn:
             return {
                 "conversations": conn.execute(
-                    "SELECT name, key, state, data, last_update_id FROM conversations WHERE key != ? ORDER BY name, key",
+                    "SELECT name, key, state, data, ui FROM conversations WHERE key != ? ORDER BY name, key",
                     (str(sender),)).fetchall(),
                 "cases": conn.execute(
                     "SELECT * FROM cases WHERE petitioner_id != ? ORDER BY id", (sender,)).fetchall(),
@@ -340,7 +340,7 @@ def test_hostile_updates_never_crash_leak_or_break_html(org: Organization, tmp_p
         sent = " ".join(c.text for c in harness.request.calls)
         assert "第 1/7 步" in sent and "第 7/7 步" in sent and "已登记" in sent
         assert "仅供信访工作人员使用" in sent
-        victim = loop.run_until_complete(harness.store.get_draft(VICTIM))
+        victim = loop.run_until_complete(harness.store.cases.get_draft(VICTIM))
         assert victim is not None and victim.step == "details"
     finally:
         loop.run_until_complete(harness.close())

@@ -38,7 +38,7 @@ from store.indicators import parse_period, trend_months
 from store.models import Decision
 from store.org import Organization
 from store.review import Rating
-from store.service import SqliteStore
+from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner
 from tests.offline import OfflineRequest, Updates, feed, offline_app
@@ -69,26 +69,26 @@ FIELDS = ("received", "accepted_on_time", "decided", "answered_on_time", "rated"
           "overdue_now")
 
 
-async def build_fixture(store: SqliteStore, clock: FakeClock) -> dict[str, str]:
+async def build_fixture(store: Services, clock: FakeClock) -> dict[str, str]:
     numbers: dict[str, str] = {}
 
     def on(month: int, day: int) -> None:
         clock.set(at(date(2026, month, day)))
 
     async def submit(name: str, user: int, unit: str = "plant-1") -> None:
-        numbers[name] = (await store.submit(petitioner(user), draft(unit=unit), name)).case.number
+        numbers[name] = (await store.cases.submit(petitioner(user), draft(unit=unit), name)).case.number
 
     async def decide(name: str) -> None:
-        await store.act(OFFICER_P1, numbers[name], Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
+        await store.cases.act(OFFICER_P1, numbers[name], Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
 
     on(9, 1)
     await submit("F", 5005)
     on(9, 2)
-    await store.act(OFFICER_P1, numbers["F"], Action.ACCEPT)
+    await store.cases.act(OFFICER_P1, numbers["F"], Action.ACCEPT)
     on(10, 1)
     await submit("E", 5004)
     on(10, 2)
-    await store.act(OFFICER_P1, numbers["E"], Action.ACCEPT)
+    await store.cases.act(OFFICER_P1, numbers["E"], Action.ACCEPT)
     on(11, 2)
     await submit("A", 5001)
     on(11, 3)
@@ -96,22 +96,22 @@ async def build_fixture(store: SqliteStore, clock: FakeClock) -> dict[str, str]:
     on(11, 4)
     await submit("C", 5003, "plant-2")
     on(11, 5)
-    await store.act(OFFICER_P1, numbers["A"], Action.ACCEPT)
+    await store.cases.act(OFFICER_P1, numbers["A"], Action.ACCEPT)
     await decide("F")
     await submit("G", 5006, "refinery")
     on(11, 6)
-    await store.act(OFFICER_P2, numbers["C"], Action.DECLINE, body="不属于受理范围")
+    await store.cases.act(OFFICER_P2, numbers["C"], Action.DECLINE, body="不属于受理范围")
     on(11, 10)
     await submit("D", 5003, "plant-2")
     await decide("E")
     on(11, 11)
-    await store.rate(employee(5004), numbers["E"], Rating.DISSATISFIED)
+    await store.review.rate(employee(5004), numbers["E"], Rating.DISSATISFIED)
     on(11, 20)
     await decide("A")
     on(11, 21)
-    await store.rate(employee(5001), numbers["A"], Rating.SATISFIED)
+    await store.review.rate(employee(5001), numbers["A"], Rating.SATISFIED)
     on(11, 25)
-    await store.act(OFFICER_P1, numbers["B"], Action.ACCEPT)
+    await store.cases.act(OFFICER_P1, numbers["B"], Action.ACCEPT)
     on(12, 1)
     return numbers
 
@@ -120,11 +120,11 @@ def figures(row: Any) -> tuple[int, ...]:
     return tuple(getattr(row, name) for name in FIELDS)
 
 
-async def test_indicators_equal_the_hand_computed_figures(rstore: SqliteStore, clock: FakeClock) -> None:
+async def test_indicators_equal_the_hand_computed_figures(rstore: Services, clock: FakeClock) -> None:
     numbers = await build_fixture(rstore, clock)
-    assert (await rstore.case_for(OFFICER_P2, numbers["D"])).repeat_of == numbers["C"]
+    assert (await rstore.cases.case_for(OFFICER_P2, numbers["D"])).repeat_of == numbers["C"]
 
-    report = await rstore.indicators(LEADER_OIL, period="2026-11")
+    report = await rstore.indicators.indicators(LEADER_OIL, period="2026-11")
     assert [(r.unit, r.depth) for r in report.rows] == [("oilfield", 0), ("plant-1", 1), ("plant-2", 1)]
     assert {r.unit: figures(r) for r in report.rows} == {u: EXPECTED[u] for u in ("oilfield", "plant-1", "plant-2")}
     oilfield = report.rows[0]
@@ -135,7 +135,7 @@ async def test_indicators_equal_the_hand_computed_figures(rstore: SqliteStore, c
     assert oilfield.repeat_pct == 25.0
     assert report.rows[2].answered_on_time_pct is None  # nothing decided: undefined, not 0 %
 
-    admin = await rstore.indicators(ADMIN, period="2026-11")
+    admin = await rstore.indicators.indicators(ADMIN, period="2026-11")
     assert {r.unit: figures(r) for r in admin.rows} == {u: EXPECTED[u] for u in ("hq", "oilfield", "refinery")}
 
     # The monthly trend of the oilfield: September F, October E, November as above.
@@ -146,24 +146,24 @@ async def test_indicators_equal_the_hand_computed_figures(rstore: SqliteStore, c
     assert figures(trend["2026-11"])[:7] == EXPECTED["oilfield"][:7]
     assert trend["2025-12"].received == 0 and trend["2025-12"].accepted_on_time_pct is None
 
-    october = await rstore.indicators(LEADER_OIL, "plant-1", "2026-10")
+    october = await rstore.indicators.indicators(LEADER_OIL, "plant-1", "2026-10")
     assert [figures(r) for r in october.rows] == [(1, 1, 0, 0, 0, 0, 0, 0)]
-    year = await rstore.indicators(LEADER_OIL, "第一采油厂", "2026")
+    year = await rstore.indicators.indicators(LEADER_OIL, "第一采油厂", "2026")
     assert figures(year.rows[0]) == (4, 3, 3, 2, 2, 1, 0, 0)  # F, E, A, B; by name
 
 
-async def test_indicators_are_for_leaders_and_admins_within_their_units(rstore: SqliteStore) -> None:
+async def test_indicators_are_for_leaders_and_admins_within_their_units(rstore: Services) -> None:
     with pytest.raises(Refused) as officer:
-        await rstore.indicators(OFFICER_P1)
+        await rstore.indicators.indicators(OFFICER_P1)
     assert officer.value.code == "leaders_only"
     with pytest.raises(Refused) as outside:
-        await rstore.indicators(LEADER_REF, "oilfield")
+        await rstore.indicators.indicators(LEADER_REF, "oilfield")
     assert outside.value.code == "unknown_unit"
     with pytest.raises(Refused) as unknown:
-        await rstore.indicators(LEADER_OIL, "plant-9")
+        await rstore.indicators.indicators(LEADER_OIL, "plant-9")
     assert unknown.value.code == "unknown_unit"
     with pytest.raises(Refused) as bad:
-        await rstore.indicators(LEADER_OIL, period="2026-13")
+        await rstore.indicators.indicators(LEADER_OIL, period="2026-13")
     assert bad.value.code == "bad_period"
 
 
@@ -198,14 +198,14 @@ class RecordingRequest(OfflineRequest):
 
 
 @pytest.fixture
-async def app(rstore: SqliteStore) -> AsyncIterator[tuple[Application, RecordingRequest]]:
+async def app(rstore: Services) -> AsyncIterator[tuple[Application, RecordingRequest]]:
     async with offline_app(rstore, RecordingRequest()) as running:
         yield running  # type: ignore[misc]
 
 
 
 async def test_stats_sends_the_figures_and_a_trend_chart(
-    app: tuple[Application, RecordingRequest], rstore: SqliteStore, clock: FakeClock
+    app: tuple[Application, RecordingRequest], rstore: Services, clock: FakeClock
 ) -> None:
     application, request = app
     await build_fixture(rstore, clock)
@@ -234,7 +234,7 @@ async def test_stats_sends_the_figures_and_a_trend_chart(
 
 
 async def test_export_sends_an_xlsx_with_the_cases_and_the_indicators(
-    app: tuple[Application, RecordingRequest], rstore: SqliteStore, clock: FakeClock
+    app: tuple[Application, RecordingRequest], rstore: Services, clock: FakeClock
 ) -> None:
     application, request = app
     numbers = await build_fixture(rstore, clock)
@@ -259,7 +259,7 @@ async def test_export_sends_an_xlsx_with_the_cases_and_the_indicators(
 
 
 async def test_report_command_writes_the_same_figures(
-    rstore: SqliteStore, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    rstore: Services, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     numbers = await build_fixture(rstore, clock)

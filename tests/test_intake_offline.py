@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
-from store.service import SqliteStore
+from store.services import Services
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 
 USER = 5001
 
 
 @pytest.fixture
-async def app(store: SqliteStore) -> AsyncIterator[tuple[Application, OfflineRequest]]:
+async def app(store: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(store) as running:
         yield running  # type: ignore[misc]
 
@@ -31,7 +31,7 @@ async def walk_to_review(application: Application, user: Updates) -> None:
         await feed(application, raw)
 
 
-async def test_intake_to_receipt(app: tuple[Application, OfflineRequest], store: SqliteStore, tmp_path: Path) -> None:
+async def test_intake_to_receipt(app: tuple[Application, OfflineRequest], store: Services, tmp_path: Path) -> None:
     application, request = app
     user = Updates(USER)
     await walk_to_review(application, user)
@@ -43,12 +43,12 @@ async def test_intake_to_receipt(app: tuple[Application, OfflineRequest], store:
     receipt = request.last_to(USER).text
     number = re.search(r"<code>([A-Z]+-\d{4}-\d{6})</code>", receipt)
     assert number and "已登记" in receipt
-    case = await store.case_for(store.actor(USER), number.group(1))
+    case = await store.cases.case_for(store.cases.actor(USER), number.group(1))
     assert case.subject == "加班费 <b>未发</b> & 拖欠" and case.unit == "plant-1"
-    assert await store.get_draft(USER) is None
+    assert await store.cases.get_draft(USER) is None
 
 
-async def test_every_step_is_counted_and_back_returns(app: tuple[Application, OfflineRequest], store: SqliteStore) -> None:
+async def test_every_step_is_counted_and_back_returns(app: tuple[Application, OfflineRequest], store: Services) -> None:
     application, request = app
     user = Updates(USER)
     await feed(application, user.text("/new"))
@@ -59,11 +59,11 @@ async def test_every_step_is_counted_and_back_returns(app: tuple[Application, Of
     assert "第 3/7 步" in request.last_to(USER).text
     await feed(application, user.tap("in:back"))
     assert "第 2/7 步" in request.last_to(USER).text
-    draft = await store.get_draft(USER)
+    draft = await store.cases.get_draft(USER)
     assert draft is not None and draft.step == "unit" and draft.data.unit == "refinery"
 
 
-async def test_odd_input_gets_a_hint_and_keeps_the_draft(app: tuple[Application, OfflineRequest], store: SqliteStore) -> None:
+async def test_odd_input_gets_a_hint_and_keeps_the_draft(app: tuple[Application, OfflineRequest], store: Services) -> None:
     application, request = app
     user = Updates(USER)
     for raw in (user.text("/new"), user.tap("in:cat:wages"), user.tap("in:unit:refinery")):
@@ -77,12 +77,12 @@ async def test_odd_input_gets_a_hint_and_keeps_the_draft(app: tuple[Application,
     await feed(application, user.text("/unknown"))
     assert "暂不支持该命令" in request.last_to(USER).text
     await feed(application, user.tap("in:cat:wages"))  # a stale button from step 1
-    draft = await store.get_draft(USER)
+    draft = await store.cases.get_draft(USER)
     assert draft is not None and draft.step == "subject" and draft.data.category == "wages"
     assert draft.data.subject is None
 
 
-async def test_a_redelivered_update_is_applied_once(app: tuple[Application, OfflineRequest], store: SqliteStore) -> None:
+async def test_a_redelivered_update_is_applied_once(app: tuple[Application, OfflineRequest], store: Services) -> None:
     application, _ = app
     user = Updates(USER)
     for raw in (user.text("/new"), user.tap("in:cat:wages"), user.tap("in:unit:refinery")):
@@ -90,27 +90,27 @@ async def test_a_redelivered_update_is_applied_once(app: tuple[Application, Offl
     subject = user.text("第一次")
     await feed(application, subject)
     await feed(application, subject)  # Telegram sends it again after a crash
-    draft = await store.get_draft(USER)
+    draft = await store.cases.get_draft(USER)
     assert draft is not None and draft.step == "details" and draft.data.subject == "第一次"
     assert draft.data.details is None
 
 
 async def test_forged_staff_button_from_a_petitioner_changes_nothing(
-    app: tuple[Application, OfflineRequest], store: SqliteStore
+    app: tuple[Application, OfflineRequest], store: Services
 ) -> None:
     application, request = app
     user = Updates(USER)
     await walk_to_review(application, user)
     submit = next(d for _, d in request.last_to(USER).buttons() if d.startswith("in:submit:"))
     await feed(application, user.tap(submit))
-    (case,), _ = await store.cases_of_petitioner(USER)
+    (case,), _ = await store.cases.cases_of_petitioner(USER)
     await feed(application, user.tap(f"st:acc:{case.number}"))
     await feed(application, user.tap("st:acc:" + "9" * 80))
     assert "仅供信访工作人员使用" in request.last_to(USER).text
-    assert (await store.case_by_id(case.id)).status.value == "submitted"
+    assert (await store.cases.case_by_id(case.id)).status.value == "submitted"
 
 
-async def test_submit_twice_creates_one_case(app: tuple[Application, OfflineRequest], store: SqliteStore) -> None:
+async def test_submit_twice_creates_one_case(app: tuple[Application, OfflineRequest], store: Services) -> None:
     application, request = app
     user = Updates(USER)
     await walk_to_review(application, user)
@@ -119,7 +119,7 @@ async def test_submit_twice_creates_one_case(app: tuple[Application, OfflineRequ
     first = request.last_to(USER).text
     await feed(application, user.tap(submit))  # double tap, or a redelivery
     assert request.last_to(USER).text == first
-    _, total = await store.cases_of_petitioner(USER)
+    _, total = await store.cases.cases_of_petitioner(USER)
     assert total == 1
 
 

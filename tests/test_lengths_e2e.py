@@ -8,7 +8,7 @@ from handlers.render import utf16_len
 from store.clock import FakeClock
 from store.models import Actor, ActorRole
 from store.org import parse_org
-from store.service import SqliteStore
+from handlers.common import Deps
 from tests.conftest import draft, petitioner
 from tests.e2e import running_bot
 from tests.petitioner import ORG_FILE, api_errors, org_with
@@ -23,9 +23,9 @@ EMOJI_TOPIC = "<&" + "💰" * 196
 async def test_history_of_twenty_emoji_subjects_is_split_and_every_part_is_valid(tmp_path: Path) -> None:
     db = tmp_path / "e2e.db"
     async with running_bot(org_with(messages_per_minute=500, submissions_per_day=100), db) as bot:
-        store: SqliteStore = bot.application.bot_data["deps"].store
+        d: Deps = bot.application.bot_data["deps"]
         numbers = [
-            (await store.submit(petitioner(5001), draft(subject=EMOJI_SUBJECT), f"emoji-{n}")).case.number
+            (await d.cases.submit(petitioner(5001), draft(subject=EMOJI_SUBJECT), f"emoji-{n}")).case.number
             for n in range(20)
         ]
         # 李科长 covers the unit (the new-case cards go to 王主任, who has not opened the bot).
@@ -54,11 +54,11 @@ slots = 20
     org = parse_org(ORG_FILE.read_text(encoding="utf-8") + session)
     db = tmp_path / "e2e.db"
     async with running_bot(org, db, clock=FakeClock(SHANGHAI_0900_MON_2_NOV)) as bot:
-        store: SqliteStore = bot.application.bot_data["deps"].store
-        (upcoming,) = await store.upcoming_sessions()
+        d: Deps = bot.application.bot_data["deps"]
+        (upcoming,) = await d.reception.upcoming_sessions()
         for n in range(12):
             user = Actor(id=5001 + n, role=ActorRole.PETITIONER)
-            await store.book(user, upcoming.id, f"{n:02d}{EMOJI_TOPIC}", name=f"职工{n}")
+            await d.reception.book(user, upcoming.id, f"{n:02d}{EMOJI_TOPIC}", name=f"职工{n}")
         leader = bot.sim.user(2001, first_name="赵", language_code="zh-hans")
         await leader.send("/reception_list")
         listing = await leader.wait_for("场次")

@@ -11,7 +11,7 @@ import pytest
 from store.clock import FakeClock
 from store.errors import Refused
 from store.org import OrgError, Organization
-from store.service import SqliteStore
+from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner, rows
 from tests.review_fixture import (
@@ -34,45 +34,45 @@ __all__ = ["rorg", "rstore"]
 # ------------------------------------------------------------------ repeat
 
 async def test_a_repeat_petition_within_180_days_is_flagged_and_linked(
-    rstore: SqliteStore, clock: FakeClock, tmp_path: Path
+    rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
-    first = (await rstore.submit(petitioner(), draft(), "a")).case
+    first = (await rstore.cases.submit(petitioner(), draft(), "a")).case
     assert first.repeat_of is None
     clock.advance(days=179)
-    second = (await rstore.submit(petitioner(), draft(subject="又一次反映加班费"), "b")).case
+    second = (await rstore.cases.submit(petitioner(), draft(subject="又一次反映加班费"), "b")).case
     assert second.repeat_of == first.number and second.repeat_count == 1
     clock.advance(days=1)
-    third = (await rstore.submit(petitioner(), draft(), "c")).case
+    third = (await rstore.cases.submit(petitioner(), draft(), "c")).case
     assert third.repeat_of == second.number and third.repeat_count == 2  # the first is exactly 180 days old
     events = rows(tmp_path / "review.db", "SELECT action, public, data FROM events WHERE action = 'flag'")
     assert [(a, p, json.loads(d)["repeat_of"]) for a, p, d in events] == [
         ("flag", 0, first.number), ("flag", 0, second.number),
     ]
-    history = await rstore.case_history(OFFICER_P1, third.number)
+    history = await rstore.review.case_history(OFFICER_P1, third.number)
     assert [c.number for c in history] == [third.number, second.number, first.number]
 
 
 async def test_not_a_repeat_after_the_window_or_for_another_category_unit_or_person(
-    rstore: SqliteStore, clock: FakeClock
+    rstore: Services, clock: FakeClock
 ) -> None:
-    await rstore.submit(petitioner(), draft(), "a")
-    other_category = (await rstore.submit(petitioner(), draft(category="housing"), "b")).case
-    other_unit = (await rstore.submit(petitioner(), draft(unit="plant-2"), "c")).case
-    other_person = (await rstore.submit(petitioner(5002), draft(), "d")).case
+    await rstore.cases.submit(petitioner(), draft(), "a")
+    other_category = (await rstore.cases.submit(petitioner(), draft(category="housing"), "b")).case
+    other_unit = (await rstore.cases.submit(petitioner(), draft(unit="plant-2"), "c")).case
+    other_person = (await rstore.cases.submit(petitioner(5002), draft(), "d")).case
     clock.advance(days=181)
-    late = (await rstore.submit(petitioner(), draft(unit="refinery"), "e")).case
+    late = (await rstore.cases.submit(petitioner(), draft(unit="refinery"), "e")).case
     clock.advance(days=1)
-    too_old = (await rstore.submit(petitioner(), draft(category="housing"), "f")).case  # 182 days after "b"
+    too_old = (await rstore.cases.submit(petitioner(), draft(category="housing"), "f")).case  # 182 days after "b"
     assert [c.repeat_of for c in (other_category, other_unit, other_person, late, too_old)] == [None] * 5
 
 
 async def test_the_repeat_window_is_configurable(tmp_path: Path, clock: FakeClock) -> None:
-    store = await SqliteStore.open(tmp_path / "r.db", review_org("repeat_days = 30"), clock)
-    await store.submit(petitioner(), draft(), "a")
+    store = await Services.open(tmp_path / "r.db", review_org("repeat_days = 30"), clock)
+    await store.cases.submit(petitioner(), draft(), "a")
     clock.advance(days=31)
-    assert (await store.submit(petitioner(), draft(), "b")).case.repeat_of is None
+    assert (await store.cases.submit(petitioner(), draft(), "b")).case.repeat_of is None
     clock.advance(days=29)
-    assert (await store.submit(petitioner(), draft(), "c")).case.repeat_of is not None
+    assert (await store.cases.submit(petitioner(), draft(), "c")).case.repeat_of is not None
     await store.close()
 
 
@@ -85,14 +85,14 @@ def test_monitoring_thresholds_are_checked_when_the_file_is_read() -> None:
 
 # -------------------------------------------------------------- collective
 
-async def _file(store: SqliteStore, users: range | list[int], unit: str = "plant-1", prefix: str = "k") -> list[str]:
+async def _file(store: Services, users: range | list[int], unit: str = "plant-1", prefix: str = "k") -> list[str]:
     return [
-        (await store.submit(petitioner(u), draft(unit=unit), f"{prefix}{u}")).case.number for u in users
+        (await store.cases.submit(petitioner(u), draft(unit=unit), f"{prefix}{u}")).case.number for u in users
     ]
 
 
 async def test_five_people_within_72_hours_raise_one_alert_up_to_the_top(
-    rstore: SqliteStore, clock: FakeClock, tmp_path: Path
+    rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
     path = tmp_path / "review.db"
     await _file(rstore, range(5001, 5005))
@@ -110,11 +110,11 @@ async def test_five_people_within_72_hours_raise_one_alert_up_to_the_top(
     await _file(rstore, [5006])  # the same group grows: the alert is updated, not raised again
     assert rows(path, "SELECT id, people FROM alerts") == [(alert[0], 6)]
     assert rows(path, "SELECT count(*) FROM outbox WHERE kind = 'ld_alert'") == [(3,)]
-    assert (await rstore.case_for(OFFICER_P1, numbers[0])).collective_alert == alert[0]
+    assert (await rstore.cases.case_for(OFFICER_P1, numbers[0])).collective_alert == alert[0]
 
 
 async def test_no_collective_alert_below_the_threshold_or_outside_the_window(
-    rstore: SqliteStore, clock: FakeClock, tmp_path: Path
+    rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
     path = tmp_path / "review.db"
     await _file(rstore, [5001, 5002], prefix="a")
@@ -127,12 +127,12 @@ async def test_no_collective_alert_below_the_threshold_or_outside_the_window(
 
 
 async def test_a_case_declaring_five_people_raises_an_alert_and_four_does_not(
-    rstore: SqliteStore, tmp_path: Path
+    rstore: Services, tmp_path: Path
 ) -> None:
     path = tmp_path / "review.db"
-    four = (await rstore.submit(petitioner(5001), draft(people=4, unit="refinery"), "a")).case
+    four = (await rstore.cases.submit(petitioner(5001), draft(people=4, unit="refinery"), "a")).case
     assert four.collective_alert is None and rows(path, "SELECT count(*) FROM alerts") == [(0,)]
-    five = (await rstore.submit(petitioner(5002), draft(people=5, unit="refinery"), "b")).case
+    five = (await rstore.cases.submit(petitioner(5002), draft(people=5, unit="refinery"), "b")).case
     assert five.collective_alert is not None
     assert rows(path, "SELECT reason, people FROM alerts") == [("declared", 5)]
     assert rows(path, "SELECT chat_id FROM outbox WHERE kind = 'ld_alert' ORDER BY id") == [
@@ -141,7 +141,7 @@ async def test_a_case_declaring_five_people_raises_an_alert_and_four_does_not(
 
 
 async def test_collective_threshold_is_configurable(tmp_path: Path, clock: FakeClock) -> None:
-    store = await SqliteStore.open(tmp_path / "c.db", review_org("collective_people = 3\ncollective_hours = 24"), clock)
+    store = await Services.open(tmp_path / "c.db", review_org("collective_people = 3\ncollective_hours = 24"), clock)
     await _file(store, [5001, 5002])
     clock.advance(hours=23)
     await _file(store, [5003])
@@ -152,67 +152,67 @@ async def test_collective_threshold_is_configurable(tmp_path: Path, clock: FakeC
 # ------------------------------------------------------------------ alerts
 
 async def test_alerts_are_listed_for_leaders_in_scope_until_acknowledged(
-    rstore: SqliteStore, clock: FakeClock, tmp_path: Path
+    rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
     await _file(rstore, range(5001, 5006))
-    view = await rstore.alerts_for(LEADER_HQ)
+    view = await rstore.review.alerts_for(LEADER_HQ)
     (alert,) = view.alerts
     assert alert.unit == "plant-1" and alert.people == 5
-    assert (await rstore.alerts_for(LEADER_REF)).alerts == []  # not their unit
+    assert (await rstore.review.alerts_for(LEADER_REF)).alerts == []  # not their unit
     with pytest.raises(Refused) as officer:
-        await rstore.alerts_for(OFFICER_P1)
+        await rstore.review.alerts_for(OFFICER_P1)
     assert officer.value.code == "leaders_only"
     with pytest.raises(Refused) as other:
-        await rstore.acknowledge_alert(LEADER_REF, alert.id)
+        await rstore.review.acknowledge_alert(LEADER_REF, alert.id)
     assert other.value.code == "alert_not_found"
     with pytest.raises(Refused) as officer_ack:
-        await rstore.acknowledge_alert(OFFICER_P1, alert.id)
+        await rstore.review.acknowledge_alert(OFFICER_P1, alert.id)
     assert officer_ack.value.code == "leaders_only"
     with pytest.raises(Refused) as missing:
-        await rstore.acknowledge_alert(LEADER_HQ, 999)
+        await rstore.review.acknowledge_alert(LEADER_HQ, 999)
     assert missing.value.code == "alert_not_found"
 
-    done = await rstore.acknowledge_alert(LEADER_P1, alert.id)
+    done = await rstore.review.acknowledge_alert(LEADER_P1, alert.id)
     assert done.acknowledged_by == LEADER_P1.id
-    assert (await rstore.alerts_for(LEADER_HQ)).alerts == []
+    assert (await rstore.review.alerts_for(LEADER_HQ)).alerts == []
     with pytest.raises(Refused) as twice:
-        await rstore.acknowledge_alert(LEADER_HQ, alert.id)
+        await rstore.review.acknowledge_alert(LEADER_HQ, alert.id)
     assert twice.value.code == "alert_acknowledged"
     assert rows(tmp_path / "review.db", "SELECT actor_id FROM events WHERE action = 'ack_alert'") == [
         (LEADER_P1.id,)
     ]
 
 
-async def test_long_running_cases_appear_after_ninety_days(rstore: SqliteStore, clock: FakeClock) -> None:
-    old = (await rstore.submit(petitioner(5001), draft(), "a")).case.number
-    done = (await rstore.submit(petitioner(5002), draft(), "b")).case.number
-    await rstore.act(OFFICER_P1, done, Action.DECLINE, body="不属于受理范围")
+async def test_long_running_cases_appear_after_ninety_days(rstore: Services, clock: FakeClock) -> None:
+    old = (await rstore.cases.submit(petitioner(5001), draft(), "a")).case.number
+    done = (await rstore.cases.submit(petitioner(5002), draft(), "b")).case.number
+    await rstore.cases.act(OFFICER_P1, done, Action.DECLINE, body="不属于受理范围")
     clock.advance(days=2)
-    younger = (await rstore.submit(petitioner(5003), draft(unit="refinery"), "c")).case.number
+    younger = (await rstore.cases.submit(petitioner(5003), draft(unit="refinery"), "c")).case.number
     clock.advance(days=89)  # "old" is 91 days open, "younger" 89
-    view = await rstore.alerts_for(LEADER_HQ)
+    view = await rstore.review.alerts_for(LEADER_HQ)
     assert [c.number for c in view.long_running] == [old] and view.long_running_days == 90
-    assert (await rstore.alerts_for(LEADER_REF)).long_running == []
+    assert (await rstore.review.alerts_for(LEADER_REF)).long_running == []
     clock.advance(days=2)
-    assert [c.number for c in (await rstore.alerts_for(ADMIN)).long_running] == [old, younger]
+    assert [c.number for c in (await rstore.review.alerts_for(ADMIN)).long_running] == [old, younger]
 
 
 # ------------------------------------------------------------------ digest
 
 async def test_weekly_digest_goes_to_each_leader_once_a_week(
-    rstore: SqliteStore, clock: FakeClock, tmp_path: Path, rorg: Organization
+    rstore: Services, clock: FakeClock, tmp_path: Path, rorg: Organization
 ) -> None:
     path = tmp_path / "review.db"
-    await rstore.submit(petitioner(5001), draft(), "a")  # Monday 2026-11-02 09:00
-    await rstore.submit(petitioner(5002), draft(unit="refinery"), "b")
+    await rstore.cases.submit(petitioner(5001), draft(), "a")  # Monday 2026-11-02 09:00
+    await rstore.cases.submit(petitioner(5002), draft(unit="refinery"), "b")
     clock.set(at(date(2026, 11, 9), hour=8))  # next Monday, before 09:00
-    assert (await rstore.sweep()).digests == 0
+    assert (await rstore.review.sweep()).digests == 0
     clock.set(at(date(2026, 11, 9), hour=9))
-    assert (await rstore.sweep()).digests == 4
+    assert (await rstore.review.sweep()).digests == 4
     clock.set(at(date(2026, 11, 12), hour=9))
-    assert (await rstore.sweep()).digests == 0
-    restarted = await SqliteStore.open(path, rorg, clock)
-    assert (await restarted.sweep()).digests == 0
+    assert (await rstore.review.sweep()).digests == 0
+    restarted = await Services.open(path, rorg, clock)
+    assert (await restarted.review.sweep()).digests == 0
     await restarted.close()
     digests = {
         chat: json.loads(params)
@@ -222,4 +222,4 @@ async def test_weekly_digest_goes_to_each_leader_once_a_week(
     assert digests[LEADER_HQ.id]["received"] == 2 and digests[LEADER_P1.id]["received"] == 1
     assert digests[LEADER_REF.id]["received"] == 1 and digests[LEADER_HQ.id]["week"] == "2026-W46"
     clock.set(at(date(2026, 11, 18), hour=12))  # a week later (Wednesday): this week's digest, late but once
-    assert (await rstore.sweep()).digests == 4
+    assert (await rstore.review.sweep()).digests == 4

@@ -8,9 +8,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.reception_jobs import send_due_reminders
+from handlers.common import Deps
 from store.clock import FakeClock
 from store.org import Organization
-from store.service import SqliteStore
+from store.services import Services
 from tests.conftest import draft, petitioner
 from tests.e2e import running_bot
 
@@ -33,11 +34,11 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
     clock = FakeClock(SHANGHAI_0900_MON_2_NOV)
     db = tmp_path / "e2e.db"
     async with running_bot(org, db, clock=clock) as bot:
-        store: SqliteStore = bot.application.bot_data["deps"].store
+        store: Deps = bot.application.bot_data["deps"]
         leader = bot.sim.user(2001, first_name="赵", language_code="zh-hans")
         first = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
         second = bot.sim.user(5002, first_name="Li", language_code="en")
-        case = (await store.submit(petitioner(5002, "Li"), draft(), "li-case")).case
+        case = (await store.cases.submit(petitioner(5002, "Li"), draft(), "li-case")).case
 
         # The leader publishes a session: buttons for date, times and slots, typed text for the place.
         await leader.send("/reception_add")
@@ -90,10 +91,10 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
 
         # The day before: only the booked employee is reminded, once, however often the job runs.
         clock.set(local(4, 9, 30))
-        await send_due_reminders(store)
+        await send_due_reminders(store.reception)
         reminder = await first.wait_for("接访提醒")
         assert "明天" in reminder.plain_text and "食堂伙食 <差> & 贵" in reminder.plain_text
-        await send_due_reminders(store)
+        await send_due_reminders(store.reception)
         assert reminder_rows(db, 5001) == ["day"]
         assert reminder_rows(db, 5002) == []
 
@@ -107,10 +108,10 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
 
         # Two hours before: the promoted employee is reminded (the day-before one had passed when promoted).
         clock.set(local(5, 7, 30))
-        await send_due_reminders(store)
+        await send_due_reminders(store.reception)
         soon = await second.wait_for("starts today at 09:00")
         assert "Place: 集团总部三楼 <接待室> & 会议室" in soon.plain_text
-        await send_due_reminders(store)
+        await send_due_reminders(store.reception)
         assert reminder_rows(db, 5002) == ["hours"]
         assert reminder_rows(db, 5001) == ["day"]
 
@@ -144,7 +145,7 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
             (5001, "cancelled"), (5002, "booked")
         ]
         assert conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND chat_id != 1001").fetchone() == (0,)
-    reopened = await SqliteStore.open(db, org, clock)
+    reopened = await Services.open(db, org, clock)
     try:
         assert (await reopened.verify_journal()).ok
     finally:
@@ -154,15 +155,15 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
 async def test_cancelled_session_tells_everyone_booked(org: Organization, tmp_path: Path) -> None:
     clock = FakeClock(SHANGHAI_0900_MON_2_NOV)
     async with running_bot(org, tmp_path / "e2e.db", clock=clock) as bot:
-        store: SqliteStore = bot.application.bot_data["deps"].store
+        store: Deps = bot.application.bot_data["deps"]
         leader = bot.sim.user(2001, first_name="赵", language_code="zh-hans")
         employee = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
-        admin_draft = await store.begin_publish(store.actor(2001))
-        await store.edit_publish_draft(store.actor(2001), day=date(2026, 11, 6), start="14:00")
-        await store.edit_publish_draft(store.actor(2001), end="16:00", where="unit")
-        await store.edit_publish_draft(store.actor(2001), unit="plant-1", place_done=True, slots=3)
-        session, _ = await store.publish_session(store.actor(2001), admin_draft.draft_id)
-        await store.book(store.actor(5001), session.id, "宿舍漏水")
+        admin_draft = await store.reception.begin_publish(store.cases.actor(2001))
+        await store.reception.edit_publish_draft(store.cases.actor(2001), day=date(2026, 11, 6), start="14:00")
+        await store.reception.edit_publish_draft(store.cases.actor(2001), end="16:00", where="unit")
+        await store.reception.edit_publish_draft(store.cases.actor(2001), unit="plant-1", slots=3)
+        session, _ = await store.reception.publish_session(store.cases.actor(2001), admin_draft.draft_id)
+        await store.reception.book(store.cases.actor(5001), session.id, "宿舍漏水")
 
         await employee.send("/reception")
         await employee.wait_for("您的预约")

@@ -15,7 +15,7 @@ from handlers.notifications import render
 from handlers.reception import parse_day
 from store.clock import FakeClock
 from store.models import OutboxItem
-from store.service import SqliteStore
+from store.services import Services
 from tests.conftest import draft, petitioner
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.test_reception_store import at, employee, publish
@@ -25,7 +25,7 @@ LEADER = 2001
 
 
 @pytest.fixture
-async def app(store: SqliteStore) -> AsyncIterator[tuple[Application, OfflineRequest]]:
+async def app(store: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(store) as running:
         yield running  # type: ignore[misc]
 
@@ -36,11 +36,11 @@ def answers(request: OfflineRequest) -> list[str]:
 
 
 async def test_forged_leader_buttons_from_an_employee_change_nothing(
-    app: tuple[Application, OfflineRequest], store: SqliteStore, clock: FakeClock
+    app: tuple[Application, OfflineRequest], store: Services, clock: FakeClock
 ) -> None:
     application, request = app
     session = await publish(store, slots=1)
-    booked = await store.book(employee(6001), session.id, "话题")
+    booked = await store.reception.book(employee(6001), session.id, "话题")
     clock.set(at(5, 12))
     user = Updates(EMPLOYEE)
     for data in (f"rc:cx:{session.id}", f"rc:o:{booked.booking.id}", f"rc:v:{session.id}", "rc:pL:2001",
@@ -53,7 +53,7 @@ async def test_forged_leader_buttons_from_an_employee_change_nothing(
         assert conn.execute("SELECT status FROM reception_sessions").fetchall() == [("open",)]
         assert conn.execute("SELECT outcome FROM reception_bookings").fetchall() == [(None,)]
         assert conn.execute("SELECT count(*) FROM reception_sessions").fetchone() == (1,)
-    assert await store.reception_draft(EMPLOYEE) is None
+    assert await store.reception.reception_draft(EMPLOYEE) is None
 
 
 async def test_garbage_button_data_is_answered_politely(app: tuple[Application, OfflineRequest]) -> None:
@@ -67,7 +67,7 @@ async def test_garbage_button_data_is_answered_politely(app: tuple[Application, 
     assert request.last_to(EMPLOYEE).text == "未找到该接访场次。"
 
 
-async def test_odd_input_while_typing_the_topic(app: tuple[Application, OfflineRequest], store: SqliteStore) -> None:
+async def test_odd_input_while_typing_the_topic(app: tuple[Application, OfflineRequest], store: Services) -> None:
     application, request = app
     session = await publish(store)
     user = Updates(EMPLOYEE)
@@ -83,7 +83,7 @@ async def test_odd_input_while_typing_the_topic(app: tuple[Application, OfflineR
     confirmation = request.last_to(EMPLOYEE)
     assert "预约成功" in confirmation.text
     assert "反映问题：&lt;b&gt;宿舍&lt;/b&gt; 漏水 &amp; 发霉" in confirmation.text
-    bookings = await store.my_reception_bookings(EMPLOYEE)
+    bookings = await store.reception.my_reception_bookings(EMPLOYEE)
     assert [b.topic for b, _ in bookings] == ["<b>宿舍</b> 漏水 & 发霉"]
     # Booking twice is refused politely.
     await feed(application, user.tap(f"rc:b:{session.id}"))
@@ -92,7 +92,7 @@ async def test_odd_input_while_typing_the_topic(app: tuple[Application, OfflineR
 
 @pytest.mark.filterwarnings("ignore:Tasks created via:telegram.warnings.PTBUserWarning")
 async def test_cancel_and_other_commands_leave_the_typed_step(
-    app: tuple[Application, OfflineRequest], store: SqliteStore
+    app: tuple[Application, OfflineRequest], store: Services
 ) -> None:
     application, request = app
     session = await publish(store)
@@ -100,9 +100,9 @@ async def test_cancel_and_other_commands_leave_the_typed_step(
     await feed(application, user.tap(f"rc:b:{session.id}"))
     await feed(application, user.text("/cancel"))
     assert request.last_to(EMPLOYEE).text == "已取消。"
-    assert await store.reception_draft(EMPLOYEE) is None
+    assert await store.reception.reception_draft(EMPLOYEE) is None
     await feed(application, user.text("这句话不是话题"))
-    assert await store.my_reception_bookings(EMPLOYEE) == []
+    assert await store.reception.my_reception_bookings(EMPLOYEE) == []
     await feed(application, user.tap(f"rc:b:{session.id}"))
     await feed(application, user.text("/mycases"))
     for _ in range(500):  # the command is handed on as a task of its own: wait for its answer
@@ -111,11 +111,11 @@ async def test_cancel_and_other_commands_leave_the_typed_step(
         await asyncio.sleep(0.01)
     assert "您还没有提交过信访事项" in request.last_to(EMPLOYEE).text
     await feed(application, user.text("也不是话题"))
-    assert await store.my_reception_bookings(EMPLOYEE) == []
+    assert await store.reception.my_reception_bookings(EMPLOYEE) == []
 
 
 async def test_publishing_with_a_typed_date_and_a_visited_unit(
-    app: tuple[Application, OfflineRequest], store: SqliteStore
+    app: tuple[Application, OfflineRequest], store: Services
 ) -> None:
     application, request = app
     leader = Updates(LEADER, first_name="赵")
@@ -146,18 +146,18 @@ async def test_publishing_with_a_typed_date_and_a_visited_unit(
     publish_data = next(data for _, data in review.buttons() if data.startswith("rc:pp:"))
     await feed(application, leader.tap(publish_data))
     await feed(application, leader.tap(publish_data))  # a repeated tap publishes nothing more
-    sessions = await store.upcoming_sessions()
+    sessions = await store.reception.upcoming_sessions()
     assert [(s.day, s.start, s.end, s.unit, s.place, s.slots) for s in sessions] == [
         (date(2026, 11, 20), "09:00", "11:00", "plant-1", None, 6)]
 
 
 async def test_a_long_roster_is_split_and_keeps_its_buttons(
-    app: tuple[Application, OfflineRequest], store: SqliteStore, clock: FakeClock
+    app: tuple[Application, OfflineRequest], store: Services, clock: FakeClock
 ) -> None:
     application, request = app
     session = await publish(store, slots=30)
     for i in range(30):
-        await store.book(employee(6000 + i), session.id, f"{i}号" + "问题" * 97, name=f"职工<{i}>")
+        await store.reception.book(employee(6000 + i), session.id, f"{i}号" + "问题" * 97, name=f"职工<{i}>")
     clock.set(at(5, 12))
     await feed(application, Updates(LEADER).tap(f"rc:v:{session.id}"))
     sent = [c for c in request.calls if c.method in ("sendMessage", "editMessageText")
@@ -172,18 +172,18 @@ async def test_a_long_roster_is_split_and_keeps_its_buttons(
     assert all(not call.buttons() for call in sent[:-1])
 
 
-async def _booking_id(store: SqliteStore, user_id: int) -> int:
+async def _booking_id(store: Services, user_id: int) -> int:
     with sqlite3.connect(store.db.path) as conn:
         return conn.execute("SELECT id FROM reception_bookings WHERE user_id = ?", (user_id,)).fetchone()[0]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-async def test_every_reception_notice_renders_valid_html(store: SqliteStore, clock: FakeClock, lang: str) -> None:
-    await store.set_language(6001, lang)
-    await store.set_language(2001, lang)
-    case = (await store.submit(petitioner(6001), draft(), "c")).case
+async def test_every_reception_notice_renders_valid_html(store: Services, clock: FakeClock, lang: str) -> None:
+    await store.cases.set_language(6001, lang)
+    await store.cases.set_language(2001, lang)
+    case = (await store.cases.submit(petitioner(6001), draft(), "c")).case
     session = await publish(store, slots=1, by=9001, place="<三楼> & 会议室", unit="plant-1")
-    booked = await store.book(employee(6001), session.id, "话题 <i>", case_id=case.id)
+    booked = await store.reception.book(employee(6001), session.id, "话题 <i>", case_id=case.id)
     kinds = {
         "reception_published": {"session_id": session.id},
         "reception_reminder": {"booking_id": booked.booking.id, "which": "day"},
@@ -195,9 +195,9 @@ async def test_every_reception_notice_renders_valid_html(store: SqliteStore, clo
         item = _item(2001 if kind == "reception_published" else 6001, kind, params)
         rendered[kind] = await render(item, store)
     clock.set(at(5, 10))
-    await store.record_outcome(store.actor(2001), booked.booking.id, "结果 & <说明>")
+    await store.reception.record_outcome(store.cases.actor(2001), booked.booking.id, "结果 & <说明>")
     rendered["reception_outcome"] = await render(_item(6001, "reception_outcome", {"booking_id": booked.booking.id}), store)
-    await store.cancel_session(store.actor(9001), (await publish(store, day=date(2026, 11, 9))).id, "原因 <x>")
+    await store.reception.cancel_session(store.cases.actor(9001), (await publish(store, day=date(2026, 11, 9))).id, "原因 <x>")
     for kind, messages in rendered.items():
         assert len(messages) == 1, kind
         plain, _ = parse_html(messages[0].text or "")
@@ -207,10 +207,10 @@ async def test_every_reception_notice_renders_valid_html(store: SqliteStore, clo
     assert rendered["reception_reminder"][0].markup is not None  # can still cancel the day before
 
 
-async def test_stale_notices_say_nothing(store: SqliteStore) -> None:
+async def test_stale_notices_say_nothing(store: Services) -> None:
     session = await publish(store, slots=1)
-    booked = await store.book(employee(6001), session.id, "话题")
-    await store.cancel_booking(employee(6001), booked.booking.id)
+    booked = await store.reception.book(employee(6001), session.id, "话题")
+    await store.reception.cancel_booking(employee(6001), booked.booking.id)
     for kind in ("reception_reminder", "reception_promoted", "reception_changed"):
         assert await render(_item(6001, kind, {"booking_id": booked.booking.id, "which": "hours"}), store) == []
     assert await render(_item(6001, "reception_reminder", {"booking_id": 999}), store) == []

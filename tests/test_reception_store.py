@@ -17,7 +17,7 @@ from store.errors import NotFound, Refused
 from store.models import Actor, ActorRole
 from store.org import Organization, parse_org
 from store.reception import BookingStatus, Session
-from store.service import SqliteStore
+from store.services import Services
 from tests.conftest import ORG_FILE, draft, petitioner
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -39,27 +39,27 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
 
 
-def outbox(store: SqliteStore, kind: str) -> list[tuple[int, dict]]:
+def outbox(store: Services, kind: str) -> list[tuple[int, dict]]:
     with sqlite3.connect(store.db.path) as conn:
         return [(chat, json.loads(params)) for chat, params in conn.execute(
             "SELECT chat_id, params FROM outbox WHERE kind = ? ORDER BY id", (kind,))]
 
 
 async def publish(
-    store: SqliteStore, *, leader: int = 2001, day: date = date(2026, 11, 5), start: str = "09:00",
+    store: Services, *, leader: int = 2001, day: date = date(2026, 11, 5), start: str = "09:00",
     end: str = "11:00", slots: int = 10, place: str | None = "接待室", unit: str | None = None,
     by: int | None = None,
 ) -> Session:
-    actor = store.actor(by or leader)
-    draft_ = await store.begin_publish(actor)
+    actor = store.cases.actor(by or leader)
+    draft_ = await store.reception.begin_publish(actor)
     if draft_.leader_id is None:
-        await store.edit_publish_draft(actor, leader_id=leader)
-    await store.edit_publish_draft(actor, day=day, start=start)
-    await store.edit_publish_draft(actor, end=end, where="unit" if unit else "place")
+        await store.reception.edit_publish_draft(actor, leader_id=leader)
+    await store.reception.edit_publish_draft(actor, day=day, start=start)
+    await store.reception.edit_publish_draft(actor, end=end, where="unit" if unit else "place")
     if unit:
-        await store.edit_publish_draft(actor, unit=unit)
-    await store.edit_publish_draft(actor, place=place, place_done=True, slots=slots)
-    session, created = await store.publish_session(actor, draft_.draft_id)
+        await store.reception.edit_publish_draft(actor, unit=unit)
+    await store.reception.edit_publish_draft(actor, place=place, slots=slots)
+    session, created = await store.reception.publish_session(actor, draft_.draft_id)
     assert created
     return session
 
@@ -70,8 +70,8 @@ def big_org() -> Organization:
 
 
 @pytest.fixture
-async def rstore(tmp_path: Path, big_org: Organization, clock: FakeClock) -> AsyncIterator[SqliteStore]:
-    s = await SqliteStore.open(tmp_path / "cases.db", big_org, clock)
+async def rstore(tmp_path: Path, big_org: Organization, clock: FakeClock) -> AsyncIterator[Services]:
+    s = await Services.open(tmp_path / "cases.db", big_org, clock)
     yield s
     await s.close()
 
@@ -79,9 +79,9 @@ async def rstore(tmp_path: Path, big_org: Organization, clock: FakeClock) -> Asy
 # ------------------------------------------------------------------ capacity
 
 
-async def test_fifty_simultaneous_bookings_fill_exactly_ten_slots(store: SqliteStore) -> None:
+async def test_fifty_simultaneous_bookings_fill_exactly_ten_slots(store: Services) -> None:
     session = await publish(store, slots=10)
-    results = await asyncio.gather(*(store.book(employee(6000 + i), session.id, f"话题 {i}") for i in range(50)))
+    results = await asyncio.gather(*(store.reception.book(employee(6000 + i), session.id, f"话题 {i}") for i in range(50)))
     statuses = [r.booking.status for r in results]
     assert statuses.count(BookingStatus.BOOKED) == 10
     assert statuses.count(BookingStatus.WAITING) == 40
@@ -90,18 +90,18 @@ async def test_fifty_simultaneous_bookings_fill_exactly_ten_slots(store: SqliteS
         assert conn.execute(
             "SELECT status, count(*) FROM reception_bookings GROUP BY status ORDER BY status"
         ).fetchall() == [("booked", 10), ("waiting", 40)]
-    assert (await store.reception_session(session.id)).free == 0
+    assert (await store.reception.reception_session(session.id)).free == 0
 
 
 async def test_simultaneous_bookings_through_separate_connections_never_overbook(
-    store: SqliteStore, org: Organization, clock: FakeClock
+    store: Services, org: Organization, clock: FakeClock
 ) -> None:
     session = await publish(store, slots=10)
-    others = [await SqliteStore.open(store.db.path, org, clock) for _ in range(4)]
+    others = [await Services.open(store.db.path, org, clock) for _ in range(4)]
     stores = [store, *others]
     try:
         results = await asyncio.gather(*(
-            stores[i % len(stores)].book(employee(7000 + i), session.id, "话题") for i in range(50)
+            stores[i % len(stores)].reception.book(employee(7000 + i), session.id, "话题") for i in range(50)
         ))
     finally:
         for other in others:
@@ -112,10 +112,10 @@ async def test_simultaneous_bookings_through_separate_connections_never_overbook
         assert conn.execute("SELECT count(*) FROM reception_bookings").fetchone() == (50,)
 
 
-async def test_the_schema_refuses_an_overbooked_row_whatever_the_code(store: SqliteStore) -> None:
+async def test_the_schema_refuses_an_overbooked_row_whatever_the_code(store: Services) -> None:
     session = await publish(store, slots=1)
-    await store.book(employee(6001), session.id, "话题")
-    waiting = await store.book(employee(6002), session.id, "话题")
+    await store.reception.book(employee(6001), session.id, "话题")
+    waiting = await store.reception.book(employee(6002), session.id, "话题")
     with sqlite3.connect(store.db.path) as conn:
         with pytest.raises(sqlite3.IntegrityError, match="full"):
             conn.execute(
@@ -125,103 +125,103 @@ async def test_the_schema_refuses_an_overbooked_row_whatever_the_code(store: Sql
             conn.execute("UPDATE reception_bookings SET status = 'booked' WHERE id = ?", (waiting.booking.id,))
 
 
-async def test_one_active_booking_per_employee_per_session(store: SqliteStore) -> None:
+async def test_one_active_booking_per_employee_per_session(store: Services) -> None:
     session = await publish(store, slots=2)
-    first = await store.book(employee(6001), session.id, "话题")
+    first = await store.reception.book(employee(6001), session.id, "话题")
     with pytest.raises(Refused) as refused:
-        await store.book(employee(6001), session.id, "再次预约")
+        await store.reception.book(employee(6001), session.id, "再次预约")
     assert refused.value.code == "reception_already_booked"
     with pytest.raises(Refused):
-        await store.begin_booking(employee(6001), session.id)
-    await store.cancel_booking(employee(6001), first.booking.id)
-    again = await store.book(employee(6001), session.id, "重新预约")
+        await store.reception.begin_booking(employee(6001), session.id)
+    await store.reception.cancel_booking(employee(6001), first.booking.id)
+    again = await store.reception.book(employee(6001), session.id, "重新预约")
     assert again.booking.status is BookingStatus.BOOKED
     # The same request repeated (same key) returns the booking made the first time.
-    keyed = await store.book(employee(6002), session.id, "话题", key="k-1")
-    repeated = await store.book(employee(6002), session.id, "话题", key="k-1")
+    keyed = await store.reception.book(employee(6002), session.id, "话题", key="k-1")
+    repeated = await store.reception.book(employee(6002), session.id, "话题", key="k-1")
     assert repeated.booking.id == keyed.booking.id and not repeated.created
 
 
-async def test_cancelling_promotes_the_first_on_the_waitlist_and_tells_them(store: SqliteStore) -> None:
+async def test_cancelling_promotes_the_first_on_the_waitlist_and_tells_them(store: Services) -> None:
     session = await publish(store, slots=2)
-    a, b, c, d = [await store.book(employee(6001 + i), session.id, "话题") for i in range(4)]
+    a, b, c, d = [await store.reception.book(employee(6001 + i), session.id, "话题") for i in range(4)]
     assert (c.booking.status, c.booking.position, d.booking.position) == (BookingStatus.WAITING, 1, 2)
     # Leaving the waitlist frees no slot and promotes nobody.
-    await store.cancel_booking(employee(6004), d.booking.id)
+    await store.reception.cancel_booking(employee(6004), d.booking.id)
     assert outbox(store, "reception_promoted") == []
-    result = await store.cancel_booking(employee(6001), a.booking.id)
+    result = await store.reception.cancel_booking(employee(6001), a.booking.id)
     assert result.promoted == c.booking.id
     assert result.session.booked == 2 and result.session.waiting == 0
     assert outbox(store, "reception_promoted") == [(6003, {"booking_id": c.booking.id})]
-    booking, _ = await store.booking_of(employee(6003), c.booking.id)
+    booking, _ = await store.reception.booking_of(employee(6003), c.booking.id)
     assert booking.status is BookingStatus.BOOKED
     with pytest.raises(NotFound):
-        await store.cancel_booking(employee(6001), b.booking.id)  # not theirs
+        await store.reception.cancel_booking(employee(6001), b.booking.id)  # not theirs
     with pytest.raises(Refused) as refused:
-        await store.cancel_booking(employee(6001), a.booking.id)
+        await store.reception.cancel_booking(employee(6001), a.booking.id)
     assert refused.value.code == "reception_booking_cancelled"
 
 
 async def test_cancel_cut_off_is_configurable(tmp_path: Path, clock: FakeClock) -> None:
     org = parse_org(ORG_FILE.read_text(encoding="utf-8") + "\n[reception_rules]\ncancel_hours_before = 24\n")
-    store = await SqliteStore.open(tmp_path / "c.db", org, clock)
+    store = await Services.open(tmp_path / "c.db", org, clock)
     try:
         session = await publish(store, slots=1)
-        booked = await store.book(employee(6001), session.id, "话题")
-        waiting = await store.book(employee(6002), session.id, "话题")
+        booked = await store.reception.book(employee(6001), session.id, "话题")
+        waiting = await store.reception.book(employee(6002), session.id, "话题")
         clock.set(at(4, 10))  # 23 hours before
-        mine, _ = await store.booking_of(employee(6001), booked.booking.id)
+        mine, _ = await store.reception.booking_of(employee(6001), booked.booking.id)
         assert not mine.cancellable
         with pytest.raises(Refused) as refused:
-            await store.cancel_booking(employee(6001), booked.booking.id)
+            await store.reception.cancel_booking(employee(6001), booked.booking.id)
         assert refused.value.code == "reception_cancel_too_late" and refused.value.params == {"hours": 24}
         # A place on the waitlist can be given up until the start.
-        await store.cancel_booking(employee(6002), waiting.booking.id)
+        await store.reception.cancel_booking(employee(6002), waiting.booking.id)
         clock.set(at(5, 9, 1))
         with pytest.raises(Refused) as refused:
-            await store.cancel_booking(employee(6001), booked.booking.id)
+            await store.reception.cancel_booking(employee(6001), booked.booking.id)
         assert refused.value.code == "reception_started"
     finally:
         await store.close()
 
 
-async def test_booking_needs_an_open_future_session_and_own_cases_only(store: SqliteStore, clock: FakeClock) -> None:
+async def test_booking_needs_an_open_future_session_and_own_cases_only(store: Services, clock: FakeClock) -> None:
     session = await publish(store)
-    own = (await store.submit(petitioner(6001), draft(), "own")).case
-    other = (await store.submit(petitioner(6002), draft(), "other")).case
+    own = (await store.cases.submit(petitioner(6001), draft(), "own")).case
+    other = (await store.cases.submit(petitioner(6002), draft(), "other")).case
     with pytest.raises(NotFound):
-        await store.book(employee(6001), session.id, "话题", case_id=other.id)
-    linked = await store.book(employee(6001), session.id, "话题", case_id=own.id)
+        await store.reception.book(employee(6001), session.id, "话题", case_id=other.id)
+    linked = await store.reception.book(employee(6001), session.id, "话题", case_id=own.id)
     assert linked.booking.case_number == own.number
     with pytest.raises(NotFound):
-        await store.book(employee(6003), 999, "话题")
+        await store.reception.book(employee(6003), 999, "话题")
     with pytest.raises(Refused) as refused:
-        await store.book(employee(6003), session.id, "  ")
+        await store.reception.book(employee(6003), session.id, "  ")
     assert refused.value.code == "text_required"
     with pytest.raises(Refused) as refused:
-        await store.book(employee(6003), session.id, "长" * 201)
+        await store.reception.book(employee(6003), session.id, "长" * 201)
     assert refused.value.params == {"max": 200, "length": 201}
     clock.set(at(5, 9))
     with pytest.raises(Refused) as refused:
-        await store.book(employee(6003), session.id, "话题")
+        await store.reception.book(employee(6003), session.id, "话题")
     assert refused.value.code == "reception_started"
-    assert await store.upcoming_sessions() == []
+    assert await store.reception.upcoming_sessions() == []
 
 
-async def test_topic_step_books_at_once_without_cases_and_offers_own_cases_otherwise(store: SqliteStore) -> None:
+async def test_topic_step_books_at_once_without_cases_and_offers_own_cases_otherwise(store: Services) -> None:
     session = await publish(store)
-    await store.begin_booking(employee(6001), session.id)
-    step = await store.submit_topic(employee(6001), "食堂", name="张三")
+    await store.reception.begin_booking(employee(6001), session.id)
+    step = await store.reception.submit_topic(employee(6001), "食堂", name="张三")
     assert step.result is not None and step.result.booking.user_name == "张三" and step.cases == []
-    case = (await store.submit(petitioner(6002), draft(), "k")).case
-    await store.begin_booking(employee(6002), session.id)
-    step = await store.submit_topic(employee(6002), "加班费")
+    case = (await store.cases.submit(petitioner(6002), draft(), "k")).case
+    await store.reception.begin_booking(employee(6002), session.id)
+    step = await store.reception.submit_topic(employee(6002), "加班费")
     assert step.result is None and [c.number for c in step.cases] == [case.number]
-    result = await store.finish_booking(employee(6002), case.id)
+    result = await store.reception.finish_booking(employee(6002), case.id)
     assert result.booking.case_id == case.id and result.booking.topic == "加班费"
-    assert await store.reception_draft(6002) is None
+    assert await store.reception.reception_draft(6002) is None
     with pytest.raises(Refused) as refused:
-        await store.finish_booking(employee(6002), None)  # a second tap on the same buttons
+        await store.reception.finish_booking(employee(6002), None)  # a second tap on the same buttons
     assert refused.value.code == "reception_no_draft"
 
 
@@ -229,76 +229,76 @@ async def test_topic_step_books_at_once_without_cases_and_offers_own_cases_other
 
 
 async def test_reminders_once_each_across_restarts_and_never_after_the_start(
-    store: SqliteStore, org: Organization, clock: FakeClock
+    store: Services, org: Organization, clock: FakeClock
 ) -> None:
     session = await publish(store)
-    await store.book(employee(6001), session.id, "话题")
+    await store.reception.book(employee(6001), session.id, "话题")
     clock.set(at(4, 8, 59))
-    assert await store.queue_due_reminders() == 0
+    assert await store.reception.queue_due_reminders() == 0
     clock.set(at(4, 9, 30))
-    assert await store.queue_due_reminders() == 1
-    assert await store.queue_due_reminders() == 0
-    restarted = await SqliteStore.open(store.db.path, org, clock)
+    assert await store.reception.queue_due_reminders() == 1
+    assert await store.reception.queue_due_reminders() == 0
+    restarted = await Services.open(store.db.path, org, clock)
     try:
-        assert await restarted.queue_due_reminders() == 0
+        assert await restarted.reception.queue_due_reminders() == 0
         clock.set(at(5, 7, 15))
-        assert await restarted.queue_due_reminders() == 1
-        assert await store.queue_due_reminders() == 0
+        assert await restarted.reception.queue_due_reminders() == 1
+        assert await store.reception.queue_due_reminders() == 0
     finally:
         await restarted.close()
     clock.set(at(5, 9, 30))
-    assert await store.queue_due_reminders() == 0
+    assert await store.reception.queue_due_reminders() == 0
     assert [p["which"] for _, p in outbox(store, "reception_reminder")] == ["day", "hours"]
 
 
-async def test_a_reminder_missed_while_down_is_sent_once_the_nearer_one_only(store: SqliteStore, clock: FakeClock) -> None:
+async def test_a_reminder_missed_while_down_is_sent_once_the_nearer_one_only(store: Services, clock: FakeClock) -> None:
     session = await publish(store)
     late = await publish(store, day=date(2026, 11, 2), start="20:00", end="21:00")
-    await store.book(employee(6001), session.id, "话题")
-    await store.book(employee(6002), late.id, "话题")  # booked 11 hours ahead: no day-before reminder
+    await store.reception.book(employee(6001), session.id, "话题")
+    await store.reception.book(employee(6002), late.id, "话题")  # booked 11 hours ahead: no day-before reminder
     clock.set(at(2, 18, 30))
-    assert await store.queue_due_reminders() == 1
+    assert await store.reception.queue_due_reminders() == 1
     clock.set(at(5, 8))  # the bot was down through the day-before window
-    assert await store.queue_due_reminders() == 1
+    assert await store.reception.queue_due_reminders() == 1
     assert [(c, p["which"]) for c, p in outbox(store, "reception_reminder")] == [(6002, "hours"), (6001, "hours")]
 
 
-async def test_no_reminders_for_the_waitlist_or_cancelled_sessions(store: SqliteStore, clock: FakeClock) -> None:
+async def test_no_reminders_for_the_waitlist_or_cancelled_sessions(store: Services, clock: FakeClock) -> None:
     session = await publish(store, slots=1)
     other = await publish(store, day=date(2026, 11, 5), start="14:00", end="15:00")
-    await store.book(employee(6001), session.id, "话题")
-    await store.book(employee(6002), session.id, "话题")
-    await store.book(employee(6003), other.id, "话题")
-    await store.cancel_session(store.actor(2001), other.id, "出差")
+    await store.reception.book(employee(6001), session.id, "话题")
+    await store.reception.book(employee(6002), session.id, "话题")
+    await store.reception.book(employee(6003), other.id, "话题")
+    await store.reception.cancel_session(store.cases.actor(2001), other.id, "出差")
     clock.set(at(4, 10))
-    assert await store.queue_due_reminders() == 1
+    assert await store.reception.queue_due_reminders() == 1
     assert [c for c, _ in outbox(store, "reception_reminder")] == [6001]
 
 
 # ------------------------------------------------------------ leaders' side
 
 
-async def test_outcome_is_an_event_on_the_linked_case_in_the_journal(rstore: SqliteStore, clock: FakeClock) -> None:
+async def test_outcome_is_an_event_on_the_linked_case_in_the_journal(rstore: Services, clock: FakeClock) -> None:
     store = rstore
-    case = (await store.submit(petitioner(6001), draft(), "k")).case
+    case = (await store.cases.submit(petitioner(6001), draft(), "k")).case
     session = await publish(store, slots=1)
-    booked = await store.book(employee(6001), session.id, "加班费", case_id=case.id, name="张三")
-    waiting = await store.book(employee(6002), session.id, "宿舍")
-    leader = store.actor(2001)
+    booked = await store.reception.book(employee(6001), session.id, "加班费", case_id=case.id, name="张三")
+    waiting = await store.reception.book(employee(6002), session.id, "宿舍")
+    leader = store.cases.actor(2001)
     with pytest.raises(Refused) as refused:
-        await store.record_outcome(leader, booked.booking.id, "提前记录")
+        await store.reception.record_outcome(leader, booked.booking.id, "提前记录")
     assert refused.value.code == "reception_not_held_yet"
     clock.set(at(5, 11, 5))
     with pytest.raises(NotFound):
-        await store.record_outcome(store.actor(2002), booked.booking.id, "别的领导")
+        await store.reception.record_outcome(store.cases.actor(2002), booked.booking.id, "别的领导")
     with pytest.raises(NotFound):
-        await store.record_outcome(employee(6001), booked.booking.id, "自己记录")
+        await store.reception.record_outcome(employee(6001), booked.booking.id, "自己记录")
     with pytest.raises(Refused) as refused:
-        await store.record_outcome(leader, waiting.booking.id, "候补")
+        await store.reception.record_outcome(leader, waiting.booking.id, "候补")
     assert refused.value.code == "reception_not_booked"
-    result = await store.record_outcome(leader, booked.booking.id, "责成人力资源部两周内答复")
+    result = await store.reception.record_outcome(leader, booked.booking.id, "责成人力资源部两周内答复")
     assert result.outcome == "责成人力资源部两周内答复" and result.case_number == case.number
-    events = await store.timeline(case.id, public_only=True)
+    events = await store.cases.timeline(case.id, public_only=True)
     assert (events[-1].action, events[-1].body, events[-1].actor_id) == (
         "reception_note", "责成人力资源部两周内答复", 2001)
     assert events[-1].status_after == case.status
@@ -307,109 +307,109 @@ async def test_outcome_is_an_event_on_the_linked_case_in_the_journal(rstore: Sql
     sent = [row for row in outbox(store, "reception_outcome")]
     assert sent == [(6001, {"booking_id": booked.booking.id})]
     with pytest.raises(Refused) as refused:
-        await store.record_outcome(leader, booked.booking.id, "再记一次")
+        await store.reception.record_outcome(leader, booked.booking.id, "再记一次")
     assert refused.value.code == "reception_outcome_recorded"
 
 
-async def test_outcome_without_a_linked_case_writes_no_event(store: SqliteStore, clock: FakeClock) -> None:
+async def test_outcome_without_a_linked_case_writes_no_event(store: Services, clock: FakeClock) -> None:
     session = await publish(store)
-    booked = await store.book(employee(6001), session.id, "话题")
+    booked = await store.reception.book(employee(6001), session.id, "话题")
     clock.set(at(5, 10))
-    await store.record_outcome(store.actor(9001), booked.booking.id, "已当面解释政策")  # an administrator may
+    await store.reception.record_outcome(store.cases.actor(9001), booked.booking.id, "已当面解释政策")  # an administrator may
     with sqlite3.connect(store.db.path) as conn:
         assert conn.execute("SELECT count(*) FROM events WHERE action = 'reception_note'").fetchone() == (0,)
         assert conn.execute("SELECT outcome, outcome_by FROM reception_bookings").fetchone() == ("已当面解释政策", 9001)
 
 
-async def test_confidential_cases_appear_by_pseudonym_and_hidden_from_the_recused(rstore: SqliteStore) -> None:
+async def test_confidential_cases_appear_by_pseudonym_and_hidden_from_the_recused(rstore: Services) -> None:
     store = rstore
-    report = (await store.submit(petitioner(6001, "举报人"), draft(category="misconduct"), "r")).case
+    report = (await store.cases.submit(petitioner(6001, "举报人"), draft(category="misconduct"), "r")).case
     assert report.confidential
-    plain_case = (await store.submit(petitioner(6002, "李四"), draft(), "p")).case
+    plain_case = (await store.cases.submit(petitioner(6002, "李四"), draft(), "p")).case
     mine = await publish(store, leader=2001)
     theirs = await publish(store, leader=2002, day=date(2026, 11, 6))
     for session in (mine, theirs):
-        await store.book(employee(6001), session.id, "举报事项", case_id=report.id, name="举报人")
-        await store.book(employee(6002), session.id, "工资", case_id=plain_case.id, name="李四")
-    seen = (await store.session_detail(store.actor(2001), mine.id)).bookings
+        await store.reception.book(employee(6001), session.id, "举报事项", case_id=report.id, name="举报人")
+        await store.reception.book(employee(6002), session.id, "工资", case_id=plain_case.id, name="李四")
+    seen = (await store.reception.session_detail(store.cases.actor(2001), mine.id)).bookings
     assert [(b.name, b.pseudonym, b.case_number) for b in seen] == [
         (None, report.pseudonym, report.number), ("李四", None, plain_case.number)]
-    recused = (await store.session_detail(store.actor(2002), theirs.id)).bookings
+    recused = (await store.reception.session_detail(store.cases.actor(2002), theirs.id)).bookings
     assert (recused[0].name, recused[0].case_number, recused[0].linked_hidden) == (None, None, True)
     assert recused[0].pseudonym == report.pseudonym
     with pytest.raises(NotFound):
-        await store.session_detail(store.actor(2002), mine.id)
+        await store.reception.session_detail(store.cases.actor(2002), mine.id)
     with pytest.raises(NotFound):
-        await store.session_detail(employee(6001), mine.id)
-    assert [s.id for s in await store.sessions_for(store.actor(2001))] == [mine.id]
-    assert [s.id for s in await store.sessions_for(store.actor(9001))] == [mine.id, theirs.id]
+        await store.reception.session_detail(employee(6001), mine.id)
+    assert [s.id for s in await store.reception.sessions_for(store.cases.actor(2001))] == [mine.id]
+    assert [s.id for s in await store.reception.sessions_for(store.cases.actor(9001))] == [mine.id, theirs.id]
     with pytest.raises(Refused):
-        await store.sessions_for(store.actor(1001))  # officers hold no sessions
+        await store.reception.sessions_for(store.cases.actor(1001))  # officers hold no sessions
 
 
-async def test_cancelling_a_session_tells_everyone_booked_or_waiting(rstore: SqliteStore) -> None:
+async def test_cancelling_a_session_tells_everyone_booked_or_waiting(rstore: Services) -> None:
     store = rstore
     session = await publish(store, slots=1)
-    first = await store.book(employee(6001), session.id, "话题")
-    second = await store.book(employee(6002), session.id, "话题")
+    first = await store.reception.book(employee(6001), session.id, "话题")
+    second = await store.reception.book(employee(6002), session.id, "话题")
     with pytest.raises(NotFound):
-        await store.cancel_session(store.actor(2002), session.id, "不是我的")
+        await store.reception.cancel_session(store.cases.actor(2002), session.id, "不是我的")
     with pytest.raises(NotFound):
-        await store.cancel_session(employee(6001), session.id, "职工")
+        await store.reception.cancel_session(employee(6001), session.id, "职工")
     with pytest.raises(Refused) as refused:
-        await store.cancel_session(store.actor(2001), session.id, " ")
+        await store.reception.cancel_session(store.cases.actor(2001), session.id, " ")
     assert refused.value.code == "reason_required"
-    cancelled, told = await store.cancel_session(store.actor(2001), session.id, "临时公务")
+    cancelled, told = await store.reception.cancel_session(store.cases.actor(2001), session.id, "临时公务")
     assert told == 2 and cancelled.cancel_reason == "临时公务" and not cancelled.is_open
     assert outbox(store, "reception_session_cancelled") == [
         (6001, {"booking_id": first.booking.id}), (6002, {"booking_id": second.booking.id})]
-    assert await store.upcoming_sessions() == []
+    assert await store.reception.upcoming_sessions() == []
     with pytest.raises(Refused) as refused:
-        await store.book(employee(6003), session.id, "话题")
+        await store.reception.book(employee(6003), session.id, "话题")
     assert refused.value.code == "reception_cancelled"
     with pytest.raises(Refused):
-        await store.cancel_session(store.actor(9001), session.id, "再次取消")
+        await store.reception.cancel_session(store.cases.actor(9001), session.id, "再次取消")
 
 
 # ------------------------------------------------------------------ publishing
 
 
-async def test_publishing_rules(rstore: SqliteStore, clock: FakeClock) -> None:
+async def test_publishing_rules(rstore: Services, clock: FakeClock) -> None:
     store = rstore
     with pytest.raises(Refused) as refused:
-        await store.begin_publish(employee(6001))
+        await store.reception.begin_publish(employee(6001))
     assert refused.value.code == "reception_leaders_only"
     with pytest.raises(Refused):
-        await store.begin_publish(store.actor(1001))  # officers neither
-    leader = store.actor(2001)
-    draft_ = await store.begin_publish(leader)
+        await store.reception.begin_publish(store.cases.actor(1001))  # officers neither
+    leader = store.cases.actor(2001)
+    draft_ = await store.reception.begin_publish(leader)
     assert draft_.leader_id == 2001
     with pytest.raises(Refused) as refused:
-        await store.edit_publish_draft(leader, leader_id=2002)
+        await store.reception.edit_publish_draft(leader, leader_id=2002)
     assert refused.value.code == "reception_not_a_leader"
     with pytest.raises(Refused) as refused:
-        await store.edit_publish_draft(leader, day=date(2026, 11, 1))
+        await store.reception.edit_publish_draft(leader, day=date(2026, 11, 1))
     assert refused.value.code == "reception_bad_date"
-    await store.edit_publish_draft(leader, day=date(2026, 11, 2))
+    await store.reception.edit_publish_draft(leader, day=date(2026, 11, 2))
     with pytest.raises(Refused) as refused:
-        await store.edit_publish_draft(leader, start="08:30")  # already past (it is 09:00)
+        await store.reception.edit_publish_draft(leader, start="08:30")  # already past (it is 09:00)
     assert refused.value.code == "reception_in_past"
-    await store.edit_publish_draft(leader, start="15:00")
+    await store.reception.edit_publish_draft(leader, start="15:00")
     with pytest.raises(Refused) as refused:
-        await store.edit_publish_draft(leader, end="14:30")
+        await store.reception.edit_publish_draft(leader, end="14:30")
     assert refused.value.code == "reception_bad_end"
-    await store.edit_publish_draft(leader, end="16:00", where="unit")
+    await store.reception.edit_publish_draft(leader, end="16:00", where="unit")
     with pytest.raises(Refused) as refused:
-        await store.edit_publish_draft(leader, unit="refinery")
+        await store.reception.edit_publish_draft(leader, unit="refinery")
     assert refused.value.code == "reception_unit_out_of_scope"
     with pytest.raises(Refused) as refused:
-        await store.publish_session(leader, draft_.draft_id)
+        await store.reception.publish_session(leader, draft_.draft_id)
     assert refused.value.code == "reception_draft_incomplete"
-    await store.edit_publish_draft(leader, unit="plant-2", slots=5)
-    session, created = await store.publish_session(leader, draft_.draft_id)
+    await store.reception.edit_publish_draft(leader, unit="plant-2", slots=5)
+    session, created = await store.reception.publish_session(leader, draft_.draft_id)
     assert created and (session.unit, session.place, session.slots) == ("plant-2", None, 5)
     assert session.starts_at == datetime(2026, 11, 2, 15, 0, tzinfo=TZ)
-    again, created = await store.publish_session(leader, draft_.draft_id)  # a repeated tap
+    again, created = await store.reception.publish_session(leader, draft_.draft_id)  # a repeated tap
     assert again.id == session.id and not created
     with pytest.raises(Refused) as refused:
         await publish(store, day=date(2026, 11, 2), start="15:30", end="17:00")
@@ -417,14 +417,14 @@ async def test_publishing_rules(rstore: SqliteStore, clock: FakeClock) -> None:
     assert outbox(store, "reception_published") == []
 
 
-async def test_an_administrator_publishes_for_a_leader_who_is_told(rstore: SqliteStore) -> None:
+async def test_an_administrator_publishes_for_a_leader_who_is_told(rstore: Services) -> None:
     store = rstore
-    admin = store.actor(9001)
-    assert [s.telegram_id for s in store.reception_leaders(admin)] == [2001, 9001, 2002]
+    admin = store.cases.actor(9001)
+    assert [s.telegram_id for s in store.reception.reception_leaders(admin)] == [2001, 9001, 2002]
     session = await publish(store, leader=2002, by=9001, unit="refinery", place=None)
     assert (session.leader_id, session.leader_name) == (2002, "钱书记")
     assert outbox(store, "reception_published") == [(2002, {"session_id": session.id})]
-    assert store.reception_units(2002) == ["hq"] and store.reception_units(9001) == ["hq"]
+    assert store.reception.reception_units(2002) == ["hq"] and store.reception.reception_units(9001) == ["hq"]
 
 
 # ------------------------------------------------------------ organisation file
@@ -458,22 +458,22 @@ def org_with(slots: int = 2, start: str = '09:00:00') -> Organization:
 
 async def test_sessions_from_the_organisation_file(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "cases.db"
-    store = await SqliteStore.open(path, org_with(slots=1), clock)
+    store = await Services.open(path, org_with(slots=1), clock)
     try:
-        assert await store.sync_reception_config() == 2
-        assert await store.sync_reception_config() == 0
-        sessions = await store.upcoming_sessions()
+        assert await store.reception.sync_reception_config() == 2
+        assert await store.reception.sync_reception_config() == 0
+        sessions = await store.reception.upcoming_sessions()
         assert [(s.leader_name, s.start, s.end, s.place, s.unit) for s in sessions] == [
             ("赵总", "09:00", "11:30", "油田公司二楼接待室", None), ("钱书记", "14:00", "16:00", None, "refinery")]
-        await store.book(employee(6001), sessions[0].id, "话题")
-        waiting = await store.book(employee(6002), sessions[0].id, "话题")
+        await store.reception.book(employee(6001), sessions[0].id, "话题")
+        waiting = await store.reception.book(employee(6002), sessions[0].id, "话题")
     finally:
         await store.close()
     # More slots in the file: the waitlist moves up; a new time: everyone booked is told.
-    store = await SqliteStore.open(path, org_with(slots=2, start='"10:00"'), clock)
+    store = await Services.open(path, org_with(slots=2, start='"10:00"'), clock)
     try:
-        assert await store.sync_reception_config() == 1
-        session = await store.reception_session(sessions[0].id)
+        assert await store.reception.sync_reception_config() == 1
+        session = await store.reception.reception_session(sessions[0].id)
         assert (session.start, session.booked, session.waiting) == ("10:00", 2, 0)
         assert outbox(store, "reception_promoted") == [(6002, {"booking_id": waiting.booking.id})]
         assert sorted(c for c, _ in outbox(store, "reception_changed")) == [6001, 6002]
@@ -528,14 +528,14 @@ def test_the_organisation_file_needs_no_reception_section(org: Organization) -> 
     assert org.reception == () and org.reception_rules.cancel_hours_before == 2
 
 
-async def test_forged_session_and_booking_ids_answer_not_found(store: SqliteStore) -> None:
+async def test_forged_session_and_booking_ids_answer_not_found(store: Services) -> None:
     session = await publish(store)
-    booked = await store.book(employee(6001), session.id, "话题")
+    booked = await store.reception.book(employee(6001), session.id, "话题")
     with pytest.raises(NotFound):
-        await store.booking_of(employee(6002), booked.booking.id)
+        await store.reception.booking_of(employee(6002), booked.booking.id)
     with pytest.raises(NotFound):
-        await store.reception_session(12345)
+        await store.reception.reception_session(12345)
     with pytest.raises(NotFound):
-        await store.begin_outcome(store.actor(2001), 777)
-    assert await store.reception_notice(777) is None
+        await store.reception.begin_outcome(store.cases.actor(2001), 777)
+    assert await store.reception.reception_notice(777) is None
     assert timedelta(0) < session.starts_at - store.clock.now()

@@ -21,7 +21,7 @@ __all__ = ["rorg"]
 async def test_rating_review_stats_and_export_end_to_end(rorg: Organization, tmp_path: Path) -> None:
     clock = FakeClock()
     async with running_bot(rorg, tmp_path / "e2e.db", clock=clock) as bot:
-        store = bot.application.bot_data["deps"].store
+        store = bot.application.bot_data["deps"]
         employee = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
         leader = bot.sim.user(LEADER_OIL.id, first_name="陈", language_code="zh-hans")
         plant_leader = bot.sim.user(LEADER_P1.id, first_name="张", language_code="zh-hans")
@@ -29,9 +29,9 @@ async def test_rating_review_stats_and_export_end_to_end(rorg: Organization, tmp
             await user.send("/start")
             await user.wait_for("您好")
 
-        number = (await store.submit(petitioner(5001), draft(), "e2e")).case.number
-        await store.act(OFFICER_P1, number, Action.ACCEPT)
-        await store.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.REJECT,
+        number = (await store.cases.submit(petitioner(5001), draft(), "e2e")).case.number
+        await store.cases.act(OFFICER_P1, number, Action.ACCEPT)
+        await store.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.REJECT,
                         body="经核实，十月加班费已随十一月工资发放。")
         ask = await employee.wait_for("作出评价")
         assert ask.button_texts == ["满意", "基本满意", "不满意"]
@@ -56,9 +56,9 @@ async def test_rating_review_stats_and_export_end_to_end(rorg: Organization, tmp
         await employee.wait_for("已办结")
 
         # Overdue: the sweep (the same job the bot schedules) escalates to the plant's leader.
-        late = (await store.submit(petitioner(5002), draft(), "late")).case.number
+        late = (await store.cases.submit(petitioner(5002), draft(), "late")).case.number
         clock.advance(days=16)
-        await run_sweep(store)
+        await run_sweep(store.review)
         escalation = await plant_leader.wait_for("超期督办")
         assert late in escalation.visible_text and escalation.button_texts == ["查看案卷"]
 

@@ -14,7 +14,7 @@ from handlers.render import deadline_line
 from store.clock import FakeClock
 from store.models import Decision, Status
 from store.review import Rating
-from store.service import SqliteStore
+from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner
 from tests.offline import OfflineRequest, Updates, feed, offline_app
@@ -36,19 +36,19 @@ USER = 5001
 
 
 @pytest.fixture
-async def app(rstore: SqliteStore) -> AsyncIterator[tuple[Application, OfflineRequest]]:
+async def app(rstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(rstore) as running:
         yield running  # type: ignore[misc]
 
 
 
-async def delivered(store: SqliteStore, chat_id: int, kind: str | None = None) -> list[Outgoing]:
+async def delivered(store: Services, chat_id: int, kind: str | None = None) -> list[Outgoing]:
     """Render (and mark sent) the pending notifications of one chat, as the outbox sender would."""
     out: list[Outgoing] = []
-    for item in await store.pending_notifications(1000):
+    for item in await store.outbox.pending_notifications(1000):
         if item.chat_id == chat_id and (kind is None or item.kind == kind):
             out += await render(item, store)
-            await store.mark_sent(item.id)
+            await store.outbox.mark_sent(item.id)
     return out
 
 
@@ -58,7 +58,7 @@ def data_of(message: Outgoing) -> list[str]:
 
 
 async def test_rate_dissatisfied_request_review_and_the_reviewer_answers(
-    app: tuple[Application, OfflineRequest], rstore: SqliteStore, clock: FakeClock
+    app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock
 ) -> None:
     application, request = app
     number = await decided_case(rstore, clock)
@@ -76,7 +76,7 @@ async def test_rate_dissatisfied_request_review_and_the_reviewer_answers(
     assert "申请复查" in request.last_to(USER).text and "理由" in request.last_to(USER).text
     await feed(application, user.text("加班记录与工资条不符 <b>&</b>"))
     assert "复查申请已提交" in request.last_to(USER).text
-    case = await rstore.case_for(employee(), number)
+    case = await rstore.cases.case_for(employee(), number)
     assert case.status is Status.REVIEW and case.rating == "dissatisfied"
 
     card = await delivered(rstore, LEADER_OIL.id, "rv_review_card")
@@ -95,11 +95,11 @@ async def test_rate_dissatisfied_request_review_and_the_reviewer_answers(
 
     await feed(application, user.tap(f"rv:acc:{number}"))
     assert "已办结" in request.last_to(USER).text
-    assert (await rstore.case_for(employee(), number)).status is Status.CLOSED
+    assert (await rstore.cases.case_for(employee(), number)).status is Status.CLOSED
 
 
 async def test_satisfied_closes_and_a_comment_reaches_the_officer(
-    app: tuple[Application, OfflineRequest], rstore: SqliteStore, clock: FakeClock
+    app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock
 ) -> None:
     application, request = app
     number = await decided_case(rstore, clock)
@@ -120,11 +120,11 @@ async def test_satisfied_closes_and_a_comment_reaches_the_officer(
 
 
 async def test_late_review_request_is_refused_with_the_reason(
-    app: tuple[Application, OfflineRequest], rstore: SqliteStore, clock: FakeClock
+    app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock
 ) -> None:
     application, request = app
     number = await decided_case(rstore, clock)
-    await rstore.rate(employee(), number, Rating.DISSATISFIED)
+    await rstore.review.rate(employee(), number, Rating.DISSATISFIED)
     clock.advance(days=31)
     user = Updates(USER)
     await feed(application, user.tap(f"pr:rvq:{number}"))
@@ -135,7 +135,7 @@ async def test_late_review_request_is_refused_with_the_reason(
 
 
 async def test_forged_and_odd_buttons_change_nothing(
-    app: tuple[Application, OfflineRequest], rstore: SqliteStore, clock: FakeClock, tmp_path: Path
+    app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
     application, request = app
     number = await decided_case(rstore, clock)
@@ -153,16 +153,16 @@ async def test_forged_and_odd_buttons_change_nothing(
     await feed(application, Updates(LEADER_HQ.id).tap("ld:ack:abc"))
     assert "已失效" in request.last_to(LEADER_HQ.id).text
     await feed(application, Updates(LEADER_HQ.id).tap("rv:zzz"))
-    case = await rstore.case_for(employee(), number)
+    case = await rstore.cases.case_for(employee(), number)
     assert case.status is Status.DECIDED and case.rating is None
 
 
 async def test_review_command_for_the_designated_reviewer_only(
-    app: tuple[Application, OfflineRequest], rstore: SqliteStore, clock: FakeClock
+    app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock
 ) -> None:
     application, request = app
     number = await decided_case(rstore, clock)
-    await rstore.request_review(employee(), number, "不服")
+    await rstore.review.request_review(employee(), number, "不服")
     await feed(application, Updates(LEADER_P1.id).text(f"/review {number} support 予以支持"))
     assert "您不是办理人" in request.last_to(LEADER_P1.id).text
     await feed(application, Updates(LEADER_OIL.id).text(f"/review {number}"))
@@ -171,20 +171,20 @@ async def test_review_command_for_the_designated_reviewer_only(
     assert request.last_to(LEADER_OIL.id).text.startswith("用法：/review")
     await feed(application, Updates(LEADER_OIL.id).text(f"/review {number} 支持 经复查，应补发加班费 2 天。"))
     assert "已就信访事项" in request.last_to(LEADER_OIL.id).text
-    case = await rstore.case_for(employee(), number)
+    case = await rstore.cases.case_for(employee(), number)
     assert case.review_decision is Decision.SUPPORT
-    events = await rstore.timeline(case.id, public_only=True)
+    events = await rstore.cases.timeline(case.id, public_only=True)
     assert events[-1].body == "经复查，应补发加班费 2 天。"
 
 
 async def test_alerts_list_and_acknowledge(
-    app: tuple[Application, OfflineRequest], rstore: SqliteStore, clock: FakeClock
+    app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock
 ) -> None:
     application, request = app
     await feed(application, Updates(LEADER_HQ.id).text("/alerts"))
     assert "目前没有" in request.last_to(LEADER_HQ.id).text
     for user in range(5001, 5006):
-        await rstore.submit(petitioner(user), draft(), f"k{user}")
+        await rstore.cases.submit(petitioner(user), draft(), f"k{user}")
     (notice,) = await delivered(rstore, LEADER_HQ.id, "ld_alert")
     assert "集体访预警" in (notice.text or "") and "72 小时内已有 5 名职工" in (notice.text or "")
     assert "第一采油厂" in (notice.text or "") and "工资福利" in (notice.text or "")
@@ -210,12 +210,12 @@ async def test_alerts_list_and_acknowledge(
 
 
 async def test_repeat_flag_and_history_on_the_officers_card(
-    app: tuple[Application, OfflineRequest], rstore: SqliteStore, clock: FakeClock
+    app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock
 ) -> None:
     application, request = app
-    first = (await rstore.submit(petitioner(), draft(subject="十月加班费"), "a")).case.number
+    first = (await rstore.cases.submit(petitioner(), draft(subject="十月加班费"), "a")).case.number
     clock.advance(days=30)
-    second = (await rstore.submit(petitioner(), draft(subject="仍未发放"), "b")).case.number
+    second = (await rstore.cases.submit(petitioner(), draft(subject="仍未发放"), "b")).case.number
     cards = [m.text or "" for m in await delivered(rstore, OFFICER_P1.id, "case_card")]
     assert "重复信访" not in cards[0]
     assert f"最近一件 <code>{first}</code>" in cards[1] and f"/history {second}" in cards[1]
@@ -229,12 +229,12 @@ async def test_repeat_flag_and_history_on_the_officers_card(
     assert request.last_to(USER).text == "该命令仅供信访工作人员使用。"
 
 
-async def test_reminder_escalation_and_digest_texts(rstore: SqliteStore, clock: FakeClock) -> None:
-    number = (await rstore.submit(petitioner(), draft(), "k")).case.number
-    await rstore.set_language(LEADER_P1.id, "en")
+async def test_reminder_escalation_and_digest_texts(rstore: Services, clock: FakeClock) -> None:
+    number = (await rstore.cases.submit(petitioner(), draft(), "k")).case.number
+    await rstore.cases.set_language(LEADER_P1.id, "en")
     for day in (14, 17, 18):
         clock.set(at(date(2026, 11, day)))
-        await rstore.sweep()
+        await rstore.review.sweep()
     before, due = await delivered(rstore, OFFICER_P1.id, "rv_remind")
     assert before.text == (
         f"⏰ 提醒：信访事项 <code>{number}</code>（第一采油厂 · 工资福利）受理告知期限为 2026-11-17，即将到期，请抓紧办理。"
@@ -246,26 +246,26 @@ async def test_reminder_escalation_and_digest_texts(rstore: SqliteStore, clock: 
         "Wages and benefits) is 1 days overdue (deadline 2026-11-17). Please see that it is handled."
     )
     clock.set(at(date(2026, 11, 23)))
-    await rstore.sweep()
+    await rstore.review.sweep()
     digest = await delivered(rstore, LEADER_HQ.id, "ld_digest")
     assert [("2026-W4" in (m.text or "")) for m in digest] == [True, True, True]
     assert "每周信访工作简报</b>（2026-W48）" in (digest[-1].text or "")
     assert "当前：超期未办 1 件" in (digest[-1].text or "")
 
 
-async def test_decided_case_deadlines_are_shown_to_both_sides(rstore: SqliteStore, clock: FakeClock) -> None:
+async def test_decided_case_deadlines_are_shown_to_both_sides(rstore: Services, clock: FakeClock) -> None:
     number = await decided_case(rstore, clock)
-    case = await rstore.case_for(employee(), number)
+    case = await rstore.cases.case_for(employee(), number)
     assert deadline_line(case, "zh") == "评价期限：2026-12-02 前；如不服处理意见，可在 2026-12-02 前申请复查"
     clock.advance(days=5)
-    case = await rstore.request_review(employee(), number, "不服")
+    case = await rstore.review.request_review(employee(), number, "不服")
     assert deadline_line(case, "zh") == "复查期限：2026-12-07 前"
     assert deadline_line(case, "en") == "Review due by 2026-12-07"
     clock.advance(days=2)
-    case = await rstore.review_opinion(LEADER_OIL, number, Decision.REJECT, "维持")
+    case = await rstore.review.review_opinion(LEADER_OIL, number, Decision.REJECT, "维持")
     assert deadline_line(case, "zh") == f"可在 {date(2026, 11, 9) + timedelta(days=30)} 前申请复核"
-    await rstore.request_review(employee(), number, "不服")
-    case = await rstore.review_opinion(LEADER_HQ, number, Decision.REJECT, "维持")
+    await rstore.review.request_review(employee(), number, "不服")
+    case = await rstore.review.review_opinion(LEADER_HQ, number, Decision.REJECT, "维持")
     assert deadline_line(case, "zh") == "已复核，同一事项不再受理"
     final = await delivered(rstore, USER, "rv_petitioner")
     assert "不再受理" in (final[-1].text or "")

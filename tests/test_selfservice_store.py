@@ -6,10 +6,10 @@ import pytest
 
 from handlers.render import split_text, utf16_len
 from store.errors import NotFound, Refused
-from store.limits import MessageLimiter, Verdict
+from handlers.flood import MessageLimiter, Verdict
 from store.models import Actor, ActorRole, AttachmentIn, Decision, Status
 from store.selfservice import ADDITION_MAX, petitioner_may
-from store.service import SqliteStore
+from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner
 
@@ -17,26 +17,26 @@ OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
 PHOTO = AttachmentIn(kind="photo", file_id="F1", file_unique_id="u1", size=10)
 
 
-async def outbox(store: SqliteStore) -> list[tuple[int, str]]:
-    return [(item.chat_id, item.kind) for item in await store.pending_notifications()]
+async def outbox(store: Services) -> list[tuple[int, str]]:
+    return [(item.chat_id, item.kind) for item in await store.outbox.pending_notifications()]
 
 
-async def test_a_case_view_offers_what_the_state_machine_allows(store: SqliteStore) -> None:
-    case = (await store.submit(petitioner(), draft(), "k1")).case
-    view = await store.petitioner_case(5001, case.number.lower())
+async def test_a_case_view_offers_what_the_state_machine_allows(store: Services) -> None:
+    case = (await store.cases.submit(petitioner(), draft(), "k1")).case
+    view = await store.self_service.petitioner_case(5001, case.number.lower())
     assert view.case.id == case.id and [e.action for e in view.events] == ["submit"]
     assert view.actions == [Action.ADD_INFO, Action.WITHDRAW]
-    await store.act(OFFICER, case.number, Action.NOTE, body="内部备注")
-    await store.act(OFFICER, case.number, Action.ACCEPT)
-    view = await store.petitioner_case(5001, case.number)
+    await store.cases.act(OFFICER, case.number, Action.NOTE, body="内部备注")
+    await store.cases.act(OFFICER, case.number, Action.ACCEPT)
+    view = await store.self_service.petitioner_case(5001, case.number)
     assert [e.action for e in view.events] == ["submit", "accept"]  # the note is internal
-    await store.act(OFFICER, case.number, Action.DECIDE, body="意见", decision=Decision.SUPPORT)
-    view = await store.petitioner_case(5001, case.number)
+    await store.cases.act(OFFICER, case.number, Action.DECIDE, body="意见", decision=Decision.SUPPORT)
+    view = await store.self_service.petitioner_case(5001, case.number)
     assert view.case.status is Status.DECIDED and view.actions == []
     with pytest.raises(NotFound):
-        await store.petitioner_case(5002, case.number)  # someone else's: as if it did not exist
+        await store.self_service.petitioner_case(5002, case.number)  # someone else's: as if it did not exist
     with pytest.raises(NotFound):
-        await store.petitioner_case(5001, "XF-2026-999999")
+        await store.self_service.petitioner_case(5001, "XF-2026-999999")
 
 
 @pytest.mark.parametrize("status", list(Status))
@@ -56,49 +56,49 @@ def test_withdraw_only_before_a_decision(status: Status) -> None:
     assert petitioner_may(case, Action.ACCEPT) is False
 
 
-async def test_adding_information_is_once_per_message_and_notifies_officers(store: SqliteStore) -> None:
-    case = (await store.submit(petitioner(), draft(), "k1")).case
-    await store.set_prompt(5001, "add", case.number)
+async def test_adding_information_is_once_per_message_and_notifies_officers(store: Services) -> None:
+    case = (await store.cases.submit(petitioner(), draft(), "k1")).case
+    await store.cases.set_prompt(5001, "add", case.number)
     before = await outbox(store)
-    first = await store.add_information(5001, case.number, text=" 补充 <b>&</b> ", key="5001:7")
+    first = await store.self_service.add_information(5001, case.number, text=" 补充 <b>&</b> ", key="5001:7")
     assert first.created
-    assert await store.get_prompt(5001) == ("add", case.number)  # files may follow
-    again = await store.add_information(5001, case.number, text=" 补充 <b>&</b> ", key="5001:7", end_prompt=True)
-    assert not again.created and await store.get_prompt(5001) is None
-    photo = await store.add_information(5001, case.number, text=None, attachments=[PHOTO], key="5001:8")
+    assert await store.cases.get_prompt(5001) == ("add", case.number)  # files may follow
+    again = await store.self_service.add_information(5001, case.number, text=" 补充 <b>&</b> ", key="5001:7", end_prompt=True)
+    assert not again.created and await store.cases.get_prompt(5001) is None
+    photo = await store.self_service.add_information(5001, case.number, text=None, attachments=[PHOTO], key="5001:8")
     assert photo.created
-    events = [e for e in await store.timeline(case.id, public_only=True) if e.action == "add_info"]
+    events = [e for e in await store.cases.timeline(case.id, public_only=True) if e.action == "add_info"]
     assert [(e.body, e.data["attachments"]) for e in events] == [("补充 <b>&</b>", 0), (None, 1)]
-    assert [(a.kind, a.event_id) for a in await store.attachments(case.id)] == [("photo", events[1].id)]
+    assert [(a.kind, a.event_id) for a in await store.cases.attachments(case.id)] == [("photo", events[1].id)]
     assert (await outbox(store))[len(before):] == [(1001, "staff_event"), (1001, "staff_event")]
 
 
-async def test_adding_information_is_refused_politely(store: SqliteStore) -> None:
-    case = (await store.submit(petitioner(), draft(), "k1")).case
+async def test_adding_information_is_refused_politely(store: Services) -> None:
+    case = (await store.cases.submit(petitioner(), draft(), "k1")).case
     with pytest.raises(Refused) as too_long:
-        await store.add_information(5001, case.number, text="长" * (ADDITION_MAX + 1), key="a")
+        await store.self_service.add_information(5001, case.number, text="长" * (ADDITION_MAX + 1), key="a")
     assert too_long.value.params == {"max": ADDITION_MAX, "length": ADDITION_MAX + 1}
     with pytest.raises(Refused, match="text_required"):
-        await store.add_information(5001, case.number, text="  ", key="b")
+        await store.self_service.add_information(5001, case.number, text="  ", key="b")
     with pytest.raises(NotFound):
-        await store.add_information(5002, case.number, text="别人的", key="c")
-    await store.withdraw(5001, case.number)
+        await store.self_service.add_information(5002, case.number, text="别人的", key="c")
+    await store.self_service.withdraw(5001, case.number)
     with pytest.raises(Refused, match="wrong_status"):
-        await store.add_information(5001, case.number, text="撤回之后", key="d")
-    assert [e.action for e in await store.timeline(case.id, public_only=False)] == ["submit", "withdraw"]
+        await store.self_service.add_information(5001, case.number, text="撤回之后", key="d")
+    assert [e.action for e in await store.cases.timeline(case.id, public_only=False)] == ["submit", "withdraw"]
 
 
-async def test_withdrawing_twice_changes_nothing_the_second_time(store: SqliteStore) -> None:
-    case = (await store.submit(petitioner(), draft(), "k1")).case
-    withdrawn, changed = await store.withdraw(5001, case.number)
+async def test_withdrawing_twice_changes_nothing_the_second_time(store: Services) -> None:
+    case = (await store.cases.submit(petitioner(), draft(), "k1")).case
+    withdrawn, changed = await store.self_service.withdraw(5001, case.number)
     assert changed and withdrawn.status is Status.WITHDRAWN
     queued = await outbox(store)
     assert queued[-1] == (1001, "staff_event")
-    again, changed = await store.withdraw(5001, case.number)
+    again, changed = await store.self_service.withdraw(5001, case.number)
     assert not changed and again.status is Status.WITHDRAWN
     assert await outbox(store) == queued
     with pytest.raises(NotFound):
-        await store.withdraw(5002, case.number)
+        await store.self_service.withdraw(5002, case.number)
 
 
 def test_limiter_allows_the_limit_then_tells_once() -> None:
@@ -134,14 +134,14 @@ def test_split_text_counts_utf16_like_telegram() -> None:
     assert split_text("") == [""]
 
 
-async def test_a_late_persistence_flush_cannot_undo_a_stored_question(store: SqliteStore) -> None:
+async def test_a_late_persistence_flush_cannot_undo_a_stored_question(store: Services) -> None:
     """PTB writes conversation snapshots on a timer; the store's own state must win."""
     from bot.persistence import StorePersistence
 
-    persistence = StorePersistence(store)
-    await store.set_prompt(5001, "add", "XF-2026-000001")
+    persistence = StorePersistence(store.cases)
+    await store.cases.set_prompt(5001, "add", "XF-2026-000001")
     await persistence.update_conversation("prompt", (5001,), None)  # a snapshot from before the tap
-    assert await store.get_prompt(5001) == ("add", "XF-2026-000001")
+    assert await store.cases.get_prompt(5001) == ("add", "XF-2026-000001")
     assert await persistence.get_conversations("prompt") == {(5001,): "add"}
     await persistence.update_conversation("other", (5001,), "step")  # other conversations persist as before
     assert await persistence.get_conversations("other") == {(5001,): "step"}

@@ -20,7 +20,7 @@ from handlers.i18n import t
 from store.errors import NotFound, Refused, StoreError
 from store.models import Actor, ActorRole, Decision, DraftData, Petitioner, Status
 from store.org import Organization, parse_org
-from store.service import SqliteStore
+from store.services import Services
 from store.workflow import Action
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 
@@ -143,12 +143,12 @@ def org() -> Organization:
     return parse_org(ORG)
 
 
-async def file(store: SqliteStore, kind: str, accepted: bool = False) -> str:
+async def file(store: Services, kind: str, accepted: bool = False) -> str:
     category, unit = CASES[kind]
     draft = DraftData(category=category, unit=unit, subject="事由", details="详情")
-    case = (await store.submit(Petitioner(id=OWNER, name="张三", language="zh"), draft, uuid.uuid4().hex)).case
+    case = (await store.cases.submit(Petitioner(id=OWNER, name="张三", language="zh"), draft, uuid.uuid4().hex)).case
     if accepted:
-        await store.act(ADMIN, case.number, Action.ACCEPT)
+        await store.cases.act(ADMIN, case.number, Action.ACCEPT)
     return case.number
 
 
@@ -164,7 +164,7 @@ def kwargs_for(action: Action, kind: str) -> dict[str, Any]:
     }.get(action, {})
 
 
-async def snapshot(store: SqliteStore) -> dict[str, list[tuple]]:
+async def snapshot(store: Services) -> dict[str, list[tuple]]:
     tables = ("cases", "events", "outbox", "attachments", "case_messages", "conversations")
     out = {}
     async with store.db.read() as conn:
@@ -175,7 +175,7 @@ async def snapshot(store: SqliteStore) -> dict[str, list[tuple]]:
 
 
 @pytest.mark.parametrize("action", STAFF_ACTIONS, ids=lambda a: a.value)
-async def test_roles_by_cases_for_every_staff_action(store: SqliteStore, action: Action) -> None:
+async def test_roles_by_cases_for_every_staff_action(store: Services, action: Action) -> None:
     accepted = action in NEEDS_ACCEPTED
     shared = {kind: await file(store, kind, accepted) for kind in CASES}
     checked = 0
@@ -183,16 +183,16 @@ async def test_roles_by_cases_for_every_staff_action(store: SqliteStore, action:
         allowed = kind in STAFF_SEES[name]
         if allowed:  # a fresh case each time, so every success starts from the same state
             number = await file(store, kind, accepted)
-            events_before = len(await store.timeline((await store.case_for(ADMIN, number)).id, public_only=False))
-            case = await store.act(actor, number, action, **kwargs_for(action, kind))
-            events = await store.timeline(case.id, public_only=False)
+            events_before = len(await store.cases.timeline((await store.cases.case_for(ADMIN, number)).id, public_only=False))
+            case = await store.cases.act(actor, number, action, **kwargs_for(action, kind))
+            events = await store.cases.timeline(case.id, public_only=False)
             assert len(events) == events_before + 1 and events[-1].action == action.value
             assert events[-1].actor_id == actor.id, (name, kind)
         else:
             number = shared.get(kind, NONEXISTENT)
             before = await snapshot(store)
             with pytest.raises(StoreError) as refused:
-                await store.act(actor, number, action, **kwargs_for(action, kind))
+                await store.cases.act(actor, number, action, **kwargs_for(action, kind))
             assert await snapshot(store) == before, (name, kind)
             if name == "petitioner_owner" and kind != "nonexistent":
                 # The owner may see their case, but staff actions are not theirs to take.
@@ -205,23 +205,23 @@ async def test_roles_by_cases_for_every_staff_action(store: SqliteStore, action:
 
 
 @pytest.mark.parametrize("kind", [*CASES, "nonexistent"])
-async def test_viewing_a_case_follows_the_same_scope(store: SqliteStore, kind: str) -> None:
+async def test_viewing_a_case_follows_the_same_scope(store: Services, kind: str) -> None:
     number = await file(store, kind) if kind in CASES else NONEXISTENT
     for name, actor in ACTORS.items():
         may = kind in STAFF_SEES[name] or (name == "petitioner_owner" and kind in CASES)
         if may:
-            assert (await store.case_for(actor, number)).number == number
+            assert (await store.cases.case_for(actor, number)).number == number
         else:
             with pytest.raises(NotFound):
-                await store.case_for(actor, number)
-        queue, _ = await store.open_cases_for(actor, 0, 50)
+                await store.cases.case_for(actor, number)
+        queue, _ = await store.cases.open_cases_for(actor, 0, 50)
         assert (number in [c.number for c in queue]) == (kind in STAFF_SEES[name]), (name, kind)
 
 
-async def test_illegal_transitions_are_refused_and_change_nothing(store: SqliteStore) -> None:
+async def test_illegal_transitions_are_refused_and_change_nothing(store: Services) -> None:
     number = await file(store, "in_scope")
     officer = ACTORS["officer_plant1"]
-    await store.act(officer, number, Action.ACCEPT)
+    await store.cases.act(officer, number, Action.ACCEPT)
     cases = [
         (Action.ACCEPT, {}, "wrong_status"),  # accepting twice
         (Action.DECLINE, {"body": "x"}, "wrong_status"),
@@ -240,34 +240,34 @@ async def test_illegal_transitions_are_refused_and_change_nothing(store: SqliteS
     for action, kwargs, code in cases:
         before = await snapshot(store)
         with pytest.raises(Refused) as refused:
-            await store.act(officer, number, action, **kwargs)
+            await store.cases.act(officer, number, action, **kwargs)
         assert refused.value.code == code, action
         assert await snapshot(store) == before
-    await store.act(officer, number, Action.EXTEND, days=5, body="理由")
+    await store.cases.act(officer, number, Action.EXTEND, days=5, body="理由")
     before = await snapshot(store)
     with pytest.raises(Refused, match="already_extended"):
-        await store.act(officer, number, Action.EXTEND, days=5, body="理由")
+        await store.cases.act(officer, number, Action.EXTEND, days=5, body="理由")
     with pytest.raises(Refused, match="already_extended"):
-        await store.check_action(officer, number, Action.EXTEND)
-    await store.act(officer, number, Action.DECIDE, decision=Decision.REJECT, body="意见")
+        await store.staff_work.check_action(officer, number, Action.EXTEND)
+    await store.cases.act(officer, number, Action.DECIDE, decision=Decision.REJECT, body="意见")
     for action in (Action.DECIDE, Action.EXTEND, Action.REPLY, Action.TRANSFER, Action.ASSIGN):
         before = await snapshot(store)
         with pytest.raises(Refused) as refused:
-            await store.act(officer, number, action, **kwargs_for(action, "in_scope"))
+            await store.cases.act(officer, number, action, **kwargs_for(action, "in_scope"))
         assert refused.value.code == "wrong_status" and refused.value.params == {"status": "decided"}
         assert await snapshot(store) == before
     withdrawn = await file(store, "in_scope")
-    await store.act(ACTORS["petitioner_owner"], withdrawn, Action.WITHDRAW)
+    await store.cases.act(ACTORS["petitioner_owner"], withdrawn, Action.WITHDRAW)
     with pytest.raises(Refused, match="wrong_status"):
-        await store.act(officer, withdrawn, Action.DECIDE, decision=Decision.SUPPORT, body="x")
-    assert (await store.case_for(officer, withdrawn)).status is Status.WITHDRAWN
+        await store.cases.act(officer, withdrawn, Action.DECIDE, decision=Decision.SUPPORT, body="x")
+    assert (await store.cases.case_for(officer, withdrawn)).status is Status.WITHDRAWN
 
 
 # ------------------------------------------------------------ through the handlers
 
 
 @pytest.fixture
-async def app(store: SqliteStore) -> AsyncIterator[tuple[Application, OfflineRequest]]:
+async def app(store: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(store) as running:
         yield running  # type: ignore[misc]
 
@@ -291,7 +291,7 @@ def replies(request: OfflineRequest, chat_id: int, since: int) -> list[str]:
 
 
 async def test_non_staff_commands_and_buttons_are_refused_and_change_nothing(
-    app: tuple[Application, OfflineRequest], store: SqliteStore
+    app: tuple[Application, OfflineRequest], store: Services
 ) -> None:
     application, request = app
     numbers = [await file(store, kind) for kind in CASES] + [NONEXISTENT]
@@ -313,7 +313,7 @@ async def test_non_staff_commands_and_buttons_are_refused_and_change_nothing(
 
 
 async def test_out_of_scope_answers_exactly_like_nonexistent(
-    app: tuple[Application, OfflineRequest], store: SqliteStore
+    app: tuple[Application, OfflineRequest], store: Services
 ) -> None:
     application, request = app
     hidden = {
@@ -338,21 +338,21 @@ async def test_out_of_scope_answers_exactly_like_nonexistent(
             assert answers[0] == [expected], (staff_id, template, answers[0])
 
 
-async def test_relayed_reply_to_a_case_no_longer_in_scope_answers_not_found(store: SqliteStore) -> None:
+async def test_relayed_reply_to_a_case_no_longer_in_scope_answers_not_found(store: Services) -> None:
     number = await file(store, "in_scope")
-    case = await store.case_for(ADMIN, number)
-    await store.remember_messages(1001, [77], case.id)
-    await store.act(ACTORS["officer_plant1"], number, Action.TRANSFER, unit="plant-2", body="属地")
+    case = await store.cases.case_for(ADMIN, number)
+    await store.staff_work.remember_messages(1001, [77], case.id)
+    await store.cases.act(ACTORS["officer_plant1"], number, Action.TRANSFER, unit="plant-2", body="属地")
     before = await snapshot(store)
     with pytest.raises(NotFound):
-        await store.relay_reply(1001, 1001, 77, 78, "还在吗", None)
+        await store.staff_work.relay_reply(1001, 1001, 77, 78, "还在吗", None)
     assert await snapshot(store) == before
     # A petitioner replying in a chat where that message does not exist relays nothing.
-    assert await store.relay_reply(STRANGER, STRANGER, 77, 79, "hi", None) is None
+    assert await store.staff_work.relay_reply(STRANGER, STRANGER, 77, 79, "hi", None) is None
 
 
 async def test_bad_input_gets_a_usage_hint_and_group_chats_are_refused(
-    app: tuple[Application, OfflineRequest], store: SqliteStore
+    app: tuple[Application, OfflineRequest], store: Services
 ) -> None:
     application, request = app
     number = await file(store, "in_scope")

@@ -106,17 +106,17 @@ async def file_case(
     bot: Running, user_id: int, name: str, lang: str, *, category: str = "wages", unit: str = "plant-1",
     subject: str = "十月加班费未发放", details: str = "十月份加班费至今未发放。", confidential: bool | None = None,
 ) -> str:
-    store = bot.application.bot_data["deps"].store
+    store = bot.application.bot_data["deps"]
     draft = DraftData(category=category, unit=unit, subject=subject, details=details, confidential=confidential)
-    result = await store.submit(Petitioner(id=user_id, name=name, language=lang), draft, uuid.uuid4().hex)
+    result = await store.cases.submit(Petitioner(id=user_id, name=name, language=lang), draft, uuid.uuid4().hex)
     return result.case.number
 
 
 async def recorded(bot: Running, message: SimMessage) -> SimMessage:
     """Wait until the bot has recorded ``message`` as a case message (it does so right after sending)."""
-    store = bot.application.bot_data["deps"].store
+    store = bot.application.bot_data["deps"]
     for _ in range(500):
-        if await store.case_id_for_message(message.chat_id, message.message_id) is not None:
+        if await store.staff_work.case_id_for_message(message.chat_id, message.message_id) is not None:
             return message
         await asyncio.sleep(0.01)
     raise AssertionError(f"message #{message.message_id} was never recorded for a case")

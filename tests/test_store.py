@@ -14,7 +14,7 @@ from store.db import Database, migrations
 from store.errors import NotFound, Refused
 from store.models import Actor, ActorRole, Decision, Status
 from store.org import Organization
-from store.service import SqliteStore
+from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner, rows
 
@@ -34,33 +34,33 @@ async def test_migrations_create_schema_and_rerun_is_a_no_op(tmp_path: Path, org
     assert {"cases", "events", "attachments", "outbox", "conversations", "users"} <= tables
     assert rows(path, "PRAGMA journal_mode") == [("wal",)]
 
-    store = await SqliteStore.open(path, org)
-    await store.submit(petitioner(), draft(), "k1")
+    store = await Services.open(path, org)
+    await store.cases.submit(petitioner(), draft(), "k1")
     await store.close()
     secret = rows(path, "SELECT value FROM meta WHERE key = 'pseudonym_secret'")
 
-    again = await SqliteStore.open(path, org)  # re-running migrations keeps everything
+    again = await Services.open(path, org)  # re-running migrations keeps everything
     assert await again.db.schema_version() == latest
-    cases, total = await again.cases_of_petitioner(5001)
+    cases, total = await again.cases.cases_of_petitioner(5001)
     assert total == 1 and cases[0].subject == "加班费未发放"
     await again.close()
     assert rows(path, "SELECT value FROM meta WHERE key = 'pseudonym_secret'") == secret
 
 
-async def test_case_numbers_are_sequential_per_year(store: SqliteStore, clock: FakeClock) -> None:
-    first = (await store.submit(petitioner(), draft(), "a")).case
-    second = (await store.submit(petitioner(5002), draft(), "b")).case
+async def test_case_numbers_are_sequential_per_year(store: Services, clock: FakeClock) -> None:
+    first = (await store.cases.submit(petitioner(), draft(), "a")).case
+    second = (await store.cases.submit(petitioner(5002), draft(), "b")).case
     assert re.fullmatch(r"^[A-Z]+-\d{4}-\d{6}$", first.number)
     assert first.number == "XF-2026-000001"
     assert second.number == "XF-2026-000002"
     clock.set(datetime(2026, 12, 31, 16, 30, tzinfo=UTC))  # 00:30 on 1 January in Shanghai
-    third = (await store.submit(petitioner(5003), draft(), "c")).case
+    third = (await store.cases.submit(petitioner(5003), draft(), "c")).case
     assert third.number == "XF-2027-000001"
 
 
-async def test_submit_is_idempotent_per_key(store: SqliteStore, tmp_path: Path) -> None:
-    one = await store.submit(petitioner(), draft(), "draft-1")
-    two = await store.submit(petitioner(), draft(subject="其他"), "draft-1")
+async def test_submit_is_idempotent_per_key(store: Services, tmp_path: Path) -> None:
+    one = await store.cases.submit(petitioner(), draft(), "draft-1")
+    two = await store.cases.submit(petitioner(), draft(subject="其他"), "draft-1")
     assert one.created and not two.created
     assert two.case.number == one.case.number
     assert two.case.subject == "加班费未发放"
@@ -70,43 +70,43 @@ async def test_submit_is_idempotent_per_key(store: SqliteStore, tmp_path: Path) 
     assert rows(path, "SELECT chat_id, kind FROM outbox") == [(1001, "case_card")]
 
 
-async def test_submit_is_all_or_nothing(store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    await store.save_draft(5001, "review", draft())
+async def test_submit_is_all_or_nothing(store: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    await store.cases.save_draft(5001, "review", draft())
 
     async def broken(*_args: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "_notify_new_case", broken)
+    monkeypatch.setattr(store.cases, "_notify_new_case", broken)
     with pytest.raises(RuntimeError):
-        await store.submit(petitioner(), draft(), "x")
+        await store.cases.submit(petitioner(), draft(), "x")
     path = tmp_path / "cases.db"
     assert rows(path, "SELECT count(*) FROM cases") == [(0,)]
     assert rows(path, "SELECT count(*) FROM events") == [(0,)]
     assert rows(path, "SELECT count(*) FROM case_numbers") == [(0,)]
-    assert (await store.get_draft(5001)) is not None  # the draft survives a failed submit
+    assert (await store.cases.get_draft(5001)) is not None  # the draft survives a failed submit
 
 
-async def test_submit_deletes_the_draft_and_sets_the_acceptance_deadline(store: SqliteStore) -> None:
-    await store.save_draft(5001, "review", draft())
-    case = (await store.submit(petitioner(), draft(), "k")).case
-    assert await store.get_draft(5001) is None
+async def test_submit_deletes_the_draft_and_sets_the_acceptance_deadline(store: Services) -> None:
+    await store.cases.save_draft(5001, "review", draft())
+    case = (await store.cases.submit(petitioner(), draft(), "k")).case
+    assert await store.cases.get_draft(5001) is None
     assert case.status is Status.SUBMITTED
     # 2026-11-02 09:00 in Shanghai + 15 days (Art. 22-23)
     assert case.accept_due == date(2026, 11, 17)
     assert case.petitioner_name == "张三"
 
 
-async def test_reports_are_confidential_by_default(store: SqliteStore) -> None:
-    case = (await store.submit(petitioner(), draft(category="misconduct", phone="138"), "r")).case
+async def test_reports_are_confidential_by_default(store: Services) -> None:
+    case = (await store.cases.submit(petitioner(), draft(category="misconduct", phone="138"), "r")).case
     assert case.confidential and case.petitioner_name is None and case.petitioner_phone is None
     assert re.fullmatch(r"[0-9A-F]{4}", case.pseudonym)
-    again = (await store.submit(petitioner(), draft(category="misconduct"), "r2")).case
+    again = (await store.cases.submit(petitioner(), draft(category="misconduct"), "r2")).case
     assert again.pseudonym == case.pseudonym  # stable per petitioner
 
 
-async def test_accept_writes_status_event_and_notification_together(store: SqliteStore, tmp_path: Path) -> None:
-    number = (await store.submit(petitioner(), draft(), "k")).case.number
-    case = await store.act(OFFICER, number, Action.ACCEPT)
+async def test_accept_writes_status_event_and_notification_together(store: Services, tmp_path: Path) -> None:
+    number = (await store.cases.submit(petitioner(), draft(), "k")).case.number
+    case = await store.cases.act(OFFICER, number, Action.ACCEPT)
     assert case.status is Status.ACCEPTED
     assert case.assignee_id == 1001
     assert case.answer_due == date(2027, 1, 1)  # 60 days (Art. 34)
@@ -121,74 +121,74 @@ async def test_accept_writes_status_event_and_notification_together(store: Sqlit
     ]
 
 
-async def test_illegal_transitions_are_refused_and_change_nothing(store: SqliteStore, tmp_path: Path) -> None:
-    number = (await store.submit(petitioner(), draft(), "k")).case.number
-    await store.act(OFFICER, number, Action.ACCEPT)
+async def test_illegal_transitions_are_refused_and_change_nothing(store: Services, tmp_path: Path) -> None:
+    number = (await store.cases.submit(petitioner(), draft(), "k")).case.number
+    await store.cases.act(OFFICER, number, Action.ACCEPT)
     path = tmp_path / "cases.db"
     before = rows(path, "SELECT * FROM events"), rows(path, "SELECT * FROM outbox"), rows(path, "SELECT * FROM cases")
     with pytest.raises(Refused) as refused:
-        await store.act(OFFICER, number, Action.ACCEPT)
+        await store.cases.act(OFFICER, number, Action.ACCEPT)
     assert refused.value.code == "wrong_status" and refused.value.params == {"status": "accepted"}
     with pytest.raises(Refused):
-        await store.act(PETITIONER, number, Action.DECIDE, body="x", decision=Decision.SUPPORT)
+        await store.cases.act(PETITIONER, number, Action.DECIDE, body="x", decision=Decision.SUPPORT)
     with pytest.raises(Refused):
-        await store.act(OFFICER, number, Action.DECLINE, body="   ")
+        await store.cases.act(OFFICER, number, Action.DECLINE, body="   ")
     after = rows(path, "SELECT * FROM events"), rows(path, "SELECT * FROM outbox"), rows(path, "SELECT * FROM cases")
     assert before == after
 
 
-async def test_out_of_scope_answers_like_nonexistent(store: SqliteStore) -> None:
-    number = (await store.submit(petitioner(), draft(unit="plant-2"), "k")).case.number
+async def test_out_of_scope_answers_like_nonexistent(store: Services) -> None:
+    number = (await store.cases.submit(petitioner(), draft(unit="plant-2"), "k")).case.number
     with pytest.raises(NotFound):
-        await store.act(OFFICER, number, Action.ACCEPT)  # plant-1 officer, plant-2 case
+        await store.cases.act(OFFICER, number, Action.ACCEPT)  # plant-1 officer, plant-2 case
     with pytest.raises(NotFound):
-        await store.case_for(OFFICER, number)
+        await store.cases.case_for(OFFICER, number)
     with pytest.raises(NotFound):
-        await store.case_for(OFFICER, "XF-2026-999999")
+        await store.cases.case_for(OFFICER, "XF-2026-999999")
     with pytest.raises(NotFound):
-        await store.case_for(Actor(id=5002, role=ActorRole.PETITIONER), number)
-    assert (await store.case_for(OILFIELD_OFFICER, number)).number == number
+        await store.cases.case_for(Actor(id=5002, role=ActorRole.PETITIONER), number)
+    assert (await store.cases.case_for(OILFIELD_OFFICER, number)).number == number
 
 
-async def test_decline_reaches_the_petitioner_with_its_reason(store: SqliteStore) -> None:
-    number = (await store.submit(petitioner(), draft(), "k")).case.number
-    case = await store.act(OFFICER, number, Action.DECLINE, body="不属于本单位职责")
+async def test_decline_reaches_the_petitioner_with_its_reason(store: Services) -> None:
+    number = (await store.cases.submit(petitioner(), draft(), "k")).case.number
+    case = await store.cases.act(OFFICER, number, Action.DECLINE, body="不属于本单位职责")
     assert case.status is Status.DECLINED
-    pending = await store.pending_notifications()
+    pending = await store.outbox.pending_notifications()
     notice = [p for p in pending if p.chat_id == 5001]
     assert len(notice) == 1
-    event = await store.event(notice[0].event_id)
+    event = await store.cases.event(notice[0].event_id)
     assert event is not None and event.body == "不属于本单位职责"
 
 
-async def test_daily_submission_limit(store: SqliteStore, clock: FakeClock) -> None:
+async def test_daily_submission_limit(store: Services, clock: FakeClock) -> None:
     for i in range(5):
-        await store.submit(petitioner(), draft(), f"k{i}")
+        await store.cases.submit(petitioner(), draft(), f"k{i}")
     with pytest.raises(Refused) as refused:
-        await store.submit(petitioner(), draft(), "k5")
+        await store.cases.submit(petitioner(), draft(), "k5")
     assert refused.value.code == "daily_limit"
     clock.advance(days=1)
-    assert (await store.submit(petitioner(), draft(), "k6")).created
+    assert (await store.cases.submit(petitioner(), draft(), "k6")).created
 
 
-async def test_outbox_retry_and_delivery_bookkeeping(store: SqliteStore, clock: FakeClock) -> None:
-    await store.submit(petitioner(), draft(), "k")
-    (item,) = await store.pending_notifications()
-    await store.mark_retry(item.id, 30, "429")
-    (again,) = await store.pending_notifications()
+async def test_outbox_retry_and_delivery_bookkeeping(store: Services, clock: FakeClock) -> None:
+    await store.cases.submit(petitioner(), draft(), "k")
+    (item,) = await store.outbox.pending_notifications()
+    await store.outbox.mark_retry(item.id, 30, "429")
+    (again,) = await store.outbox.pending_notifications()
     assert again.attempts == 1 and (again.due_at - clock.now()).total_seconds() == 30
-    await store.mark_failed(item.id, "forbidden")
-    assert await store.pending_notifications() == []
-    assert await store.requeue_failed(1001) == 1
-    (back,) = await store.pending_notifications()
-    await store.mark_sent(back.id)
-    assert await store.pending_notifications() == []
+    await store.outbox.mark_failed(item.id, "forbidden")
+    assert await store.outbox.pending_notifications() == []
+    assert await store.outbox.requeue_failed(1001) == 1
+    (back,) = await store.outbox.pending_notifications()
+    await store.outbox.mark_sent(back.id)
+    assert await store.outbox.pending_notifications() == []
 
 
-async def test_journal_chain_detects_tampering(store: SqliteStore, tmp_path: Path) -> None:
-    number = (await store.submit(petitioner(), draft(), "k")).case.number
-    await store.act(OFFICER, number, Action.ACCEPT)
-    await store.act(OFFICER, number, Action.REPLY, body="请提供工资条")
+async def test_journal_chain_detects_tampering(store: Services, tmp_path: Path) -> None:
+    number = (await store.cases.submit(petitioner(), draft(), "k")).case.number
+    await store.cases.act(OFFICER, number, Action.ACCEPT)
+    await store.cases.act(OFFICER, number, Action.REPLY, body="请提供工资条")
     ok = await store.verify_journal()
     assert ok.ok and ok.checked == 3
     path = tmp_path / "cases.db"
@@ -201,23 +201,62 @@ async def test_journal_chain_detects_tampering(store: SqliteStore, tmp_path: Pat
     assert not broken.ok and broken.broken_event_id == 2
 
 
-async def test_queue_shows_cases_in_scope_nearest_deadline_first(store: SqliteStore, clock: FakeClock) -> None:
-    late = (await store.submit(petitioner(5001), draft(unit="plant-1"), "a")).case
+async def test_queue_shows_cases_in_scope_nearest_deadline_first(store: Services, clock: FakeClock) -> None:
+    late = (await store.cases.submit(petitioner(5001), draft(unit="plant-1"), "a")).case
     clock.advance(days=-3)
-    early = (await store.submit(petitioner(5002), draft(unit="plant-2"), "b")).case
-    other = (await store.submit(petitioner(5003), draft(unit="refinery"), "c")).case
-    report = (await store.submit(petitioner(5004), draft(unit="plant-2", category="misconduct"), "d")).case
-    suggestion = (await store.submit(petitioner(5005), draft(unit="plant-1", category="suggestion"), "e")).case
+    early = (await store.cases.submit(petitioner(5002), draft(unit="plant-2"), "b")).case
+    other = (await store.cases.submit(petitioner(5003), draft(unit="refinery"), "c")).case
+    report = (await store.cases.submit(petitioner(5004), draft(unit="plant-2", category="misconduct"), "d")).case
+    suggestion = (await store.cases.submit(petitioner(5005), draft(unit="plant-1", category="suggestion"), "e")).case
 
     def numbers(cases: list) -> list[str]:
         return [c.number for c in cases]
 
-    officer_cases, total = await store.open_cases_for(OFFICER)  # plant-1, wages only
+    officer_cases, total = await store.cases.open_cases_for(OFFICER)  # plant-1, wages only
     assert numbers(officer_cases) == [late.number] and total == 1
-    oilfield, _ = await store.open_cases_for(OILFIELD_OFFICER)  # oilfield subtree, recused from plant-2 reports
+    oilfield, _ = await store.cases.open_cases_for(OILFIELD_OFFICER)  # oilfield subtree, recused from plant-2 reports
     assert numbers(oilfield) == [early.number, suggestion.number, late.number]
-    admin, total = await store.open_cases_for(Actor(id=9001, role=ActorRole.ADMIN))
+    admin, total = await store.cases.open_cases_for(Actor(id=9001, role=ActorRole.ADMIN))
     assert total == 5 and numbers(admin)[0] == early.number
     assert other.number in numbers(admin) and report.number in numbers(admin)
-    nobody, total = await store.open_cases_for(PETITIONER)
+    nobody, total = await store.cases.open_cases_for(PETITIONER)
     assert nobody == [] and total == 0
+
+
+async def test_chat_state_of_drafts_in_progress_moves_out_of_the_drafts(
+    tmp_path: Path, org: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0007: a draft begun before it keeps its place in the chat (now the handler's blob)."""
+    import store.db
+
+    path = tmp_path / "old.db"
+    every = migrations()
+    monkeypatch.setattr(store.db, "migrations", lambda: every[:6])
+    old = await Database.open(path)
+    async with old.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO conversations (name, key, state, data, last_update_id, updated_at)"
+            " VALUES ('intake', '5001', 'unit', ?, 41, '2026-11-02T01:00:00+00:00')",
+            ('{"draft_id": "d1", "category": "wages", "editing": true, "unit_browse": "oilfield"}',),
+        )
+        await conn.execute(
+            "INSERT INTO conversations (name, key, state, data, updated_at)"
+            " VALUES ('reception', '2001', NULL, ?, '2026-11-02T01:00:00+00:00')",
+            ('{"flow": "publish", "draft": {"draft_id": "p1", "leader_id": 2001, "where": "unit",'
+             ' "unit_browse": "oilfield", "place_done": true}}',),
+        )
+    await old.close()
+    monkeypatch.setattr(store.db, "migrations", lambda: every)
+
+    services = await Services.open(path, org)
+    try:
+        saved = await services.cases.get_draft(5001)
+        assert saved is not None and saved.step == "unit" and saved.data.category == "wages"
+        assert saved.ui == {"editing": True, "unit_browse": "oilfield", "last_update_id": 41}
+        assert "editing" not in saved.data.model_dump()
+        leader = services.cases.actor(2001)
+        publishing = await services.reception.publish_draft(leader)
+        assert publishing.draft_id == "p1" and publishing.where == "unit"
+        assert await services.reception.reception_ui(2001) == {"unit_browse": "oilfield", "place_done": True}
+    finally:
+        await services.close()

@@ -1,5 +1,8 @@
 """Flood protection: at most N messages per user in a sliding window.
 
+In memory, per process: chat traffic control, not a record, so it lives
+with the handler that uses it (``handlers/limits.py``), not in the store.
+
 Pure and synchronous: the caller passes the time, so it is tested without
 sleeping and works with any clock. Refused messages do not count against
 the window, so a user who pauses gets through again as soon as their older

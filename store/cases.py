@@ -1,6 +1,6 @@
-"""The SQLite implementation of the store: every change is one transaction.
+"""Cases and intake: users, drafts, submission, case lookup, actions, the timeline.
 
-A change checks the state machine, writes the case row, appends the journal
+Every change is one transaction. A change checks the state machine, writes the case row, appends the journal
 event and queues the notifications it causes, all before COMMIT. The caller
 answers the user only after this returns, so a crash at any point leaves
 either nothing or the whole change, notifications included.
@@ -8,23 +8,17 @@ either nothing or the whole change, notifications included.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-from datetime import date, datetime, time, timedelta
-from pathlib import Path
-from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import aiosqlite
-
-from store import journal, routing
-from store.clock import Clock, SystemClock, iso, local_date
-from store.db import Database
-from store.errors import NotFound, Refused
-from store.indicators import IndicatorsMixin
+from store import routing
+from store.clock import iso, local_date
+from store.context import Service, StoreContext, local_midnight
+from store.db import Connection
+from store.errors import Refused
 from store.models import (
+    OPEN_STATUSES,
     Actor,
     ActorRole,
     Attachment,
@@ -32,57 +26,55 @@ from store.models import (
     Decision,
     Draft,
     DraftData,
-    OPEN_STATUSES,
     Event,
-    OutboxItem,
     Petitioner,
     Status,
     SubmitResult,
     row_to_model,
 )
-from store.org import CategoryKind, Organization
-from store.reception import ReceptionMixin
-from store.review import ReviewMixin
-from store.selfservice import SelfServiceMixin
-from store.staffwork import StaffWorkMixin
+from store.org import Category, CategoryKind
+from store.review import CURRENT_DUE_SQL, ReviewService
 from store.workflow import RULES, Action, next_status
 
 INTAKE = "intake"
 PROMPT = "prompt"
 
 
-class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin, IndicatorsMixin):
-    """Cases, journal, outbox, drafts and preferences in one SQLite file."""
+def _is_report(category: Category) -> bool:
+    return category.kind is CategoryKind.REPORT
 
-    def __init__(self, db: Database, org: Organization, clock: Clock | None = None) -> None:
-        self.db = db
-        # Called after a commit that queued notifications (the sender wakes up).
-        self.on_queued: Callable[[], None] | None = None
-        self.org = org
-        self.clock = clock or SystemClock()
-        self.tz = ZoneInfo(org.organization.timezone)
-        self._secret: bytes | None = None
 
-    @classmethod
-    async def open(
-        cls, path: str | Path, org: Organization, clock: Clock | None = None
-    ) -> "SqliteStore":
-        return cls(await Database.open(path), org, clock)
+def choose_category(data: DraftData, category: Category, previous: Category | None) -> None:
+    """Put ``category`` on the draft: a report is confidential unless the petitioner says otherwise.
 
-    async def close(self) -> None:
-        await self.db.close()
+    Choosing a report (检举控告) makes the draft confidential and drops the
+    phone number, unless it was a report already and the petitioner has
+    chosen since; leaving a report keeps whatever was chosen.
+    """
+    data.category = category.id
+    if _is_report(category) and (data.confidential is None or previous is None or not _is_report(previous)):
+        data.confidential = True
+        data.phone = None
 
-    def _now(self) -> str:
-        return iso(self.clock.now())
+
+def is_confidential(data: DraftData, category: Category) -> bool:
+    """The petitioner's choice, else confidential by default for a report (Art. 30)."""
+    return data.confidential if data.confidential is not None else _is_report(category)
+
+
+class CaseService(Service):
+    """Cases, journal, drafts, prompts, conversation states and user preferences."""
+
+    def __init__(self, ctx: StoreContext, review: ReviewService) -> None:
+        super().__init__(ctx)
+        # Submission and the written opinion open review's work in the same transaction.
+        self.review = review
 
     # ----------------------------------------------------------- identity
 
     def actor(self, user_id: int, name: str = "") -> Actor:
         """The caller as the organisation file sees them: staff role or petitioner."""
-        staff = self.org.staff_member(user_id)
-        if staff is None:
-            return Actor(id=user_id, role=ActorRole.PETITIONER, name=name)
-        return Actor(id=user_id, role=ActorRole(staff.role.value), name=staff.name)
+        return self.ctx.actor(user_id, name)
 
     async def touch_user(
         self,
@@ -99,7 +91,7 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
                 " ON CONFLICT (telegram_id) DO UPDATE SET tg_language = excluded.tg_language,"
                 " first_name = excluded.first_name, username = excluded.username,"
                 " updated_at = excluded.updated_at",
-                (user_id, tg_language, first_name, username, self._now()),
+                (user_id, tg_language, first_name, username, self.ctx.now()),
             )
 
     async def set_language(self, user_id: int, language: str) -> None:
@@ -108,7 +100,7 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
                 "INSERT INTO users (telegram_id, language, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (telegram_id) DO UPDATE SET language = excluded.language,"
                 " updated_at = excluded.updated_at",
-                (user_id, language, self._now()),
+                (user_id, language, self.ctx.now()),
             )
 
     async def user_language(self, user_id: int) -> str | None:
@@ -124,25 +116,14 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
 
     async def pseudonym(self, user_id: int) -> str:
         async with self.db.read() as conn:
-            return await self._pseudonym(conn, user_id)
-
-    async def _pseudonym(self, conn: aiosqlite.Connection, user_id: int) -> str:
-        """A stable four-character code per petitioner, not reversible without the secret."""
-        if self._secret is None:
-            async with conn.execute(
-                "SELECT value FROM meta WHERE key = 'pseudonym_secret'"
-            ) as cur:
-                row = await cur.fetchone()
-            self._secret = bytes.fromhex(row["value"])
-        digest = hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()
-        return digest[:4].upper()
+            return await self.ctx.pseudonym(conn, user_id)
 
     # -------------------------------------------------------------- drafts
 
     async def get_draft(self, user_id: int) -> Draft | None:
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT key, state, data, last_update_id, updated_at FROM conversations"
+                "SELECT key, state, data, ui, updated_at FROM conversations"
                 " WHERE name = ? AND key = ?",
                 (INTAKE, str(user_id)),
             ) as cur:
@@ -153,23 +134,34 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
             user_id=user_id,
             step=row["state"],
             data=DraftData.model_validate_json(row["data"]),
-            last_update_id=row["last_update_id"],
+            ui=json.loads(row["ui"]),
             updated_at=row["updated_at"],
         )
 
     async def save_draft(
-        self, user_id: int, step: str, data: DraftData, update_id: int | None = None
+        self, user_id: int, step: str, data: DraftData, ui: dict[str, Any] | None = None
     ) -> None:
-        """Write the draft and the step it is at, before the next question is asked."""
+        """Write the draft, the step it is at and the conversation's own state, before the next question.
+
+        ``ui`` is the handler's (opaque here); None keeps what was stored.
+        """
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO conversations (name, key, state, data, last_update_id, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)"
+                "INSERT INTO conversations (name, key, state, data, ui, updated_at)"
+                " VALUES (?, ?, ?, ?, COALESCE(?, '{}'), ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
                 " data = excluded.data,"
-                " last_update_id = COALESCE(excluded.last_update_id, last_update_id),"
+                " ui = CASE WHEN ? IS NULL THEN ui ELSE excluded.ui END,"
                 " updated_at = excluded.updated_at",
-                (INTAKE, str(user_id), step, data.model_dump_json(), update_id, self._now()),
+                (
+                    INTAKE,
+                    str(user_id),
+                    step,
+                    data.model_dump_json(),
+                    None if ui is None else json.dumps(ui),
+                    self.ctx.now(),
+                    None if ui is None else 1,
+                ),
             )
 
     async def discard_draft(self, user_id: int) -> None:
@@ -186,7 +178,7 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
                 " VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
                 " data = excluded.data, updated_at = excluded.updated_at",
-                (PROMPT, str(user_id), kind, json.dumps({"number": number}), self._now()),
+                (PROMPT, str(user_id), kind, json.dumps({"number": number}), self.ctx.now()),
             )
 
     async def get_prompt(self, user_id: int) -> tuple[str, str] | None:
@@ -203,9 +195,13 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
 
     async def clear_prompt(self, user_id: int) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM conversations WHERE name = ? AND key = ?", (PROMPT, str(user_id))
-            )
+            await self.clear_prompt_in(conn, user_id)
+
+    async def clear_prompt_in(self, conn: Connection, user_id: int) -> None:
+        """``clear_prompt`` inside the caller's transaction."""
+        await conn.execute(
+            "DELETE FROM conversations WHERE name = ? AND key = ?", (PROMPT, str(user_id))
+        )
 
     async def load_conversations(self, name: str) -> dict[str, str]:
         async with self.db.read() as conn:
@@ -232,7 +228,7 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
                 "INSERT INTO conversations (name, key, state, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
                 " updated_at = excluded.updated_at",
-                (name, key, state, self._now()),
+                (name, key, state, self.ctx.now()),
             )
 
     # ---------------------------------------------------------- submission
@@ -253,7 +249,7 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
             raise Refused("draft_incomplete")
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            existing = await self._case_where(conn, "submit_key = ?", (submit_key,))
+            existing = await self.ctx.case_where(conn, "submit_key = ?", (submit_key,))
             if existing is not None:
                 return SubmitResult(case=existing, created=False)
             today = local_date(now, self.tz)
@@ -269,9 +265,7 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
             ) as cur:
                 seq = (await cur.fetchone())[0]
             number = f"{self.org.organization.case_prefix}-{year}-{seq:06d}"
-            confidential = bool(draft.confidential) or (
-                draft.confidential is None and category.kind is CategoryKind.REPORT
-            )
+            confidential = is_confidential(draft, category)
             accept_due = today + timedelta(days=self.org.deadlines.accept_days)
             async with conn.execute(
                 "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
@@ -286,7 +280,7 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
                     None if confidential else petitioner.name,
                     None if confidential else draft.phone,
                     int(confidential),
-                    await self._pseudonym(conn, petitioner.id),
+                    await self.ctx.pseudonym(conn, petitioner.id),
                     category.id,
                     category.kind.value,
                     draft.unit,
@@ -302,7 +296,7 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
                 ),
             ) as cur:
                 case_id = (await cur.fetchone())[0]
-            event_id = await self._event(
+            event_id = await self.ctx.event(
                 conn,
                 case_id,
                 Actor(id=petitioner.id, role=ActorRole.PETITIONER),
@@ -312,21 +306,21 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
                 {"attachments": len(draft.attachments)},
             )
             for attachment in draft.attachments:
-                await self._attach(conn, case_id, event_id, attachment.model_dump())
+                await self.ctx.attach(conn, case_id, event_id, attachment.model_dump())
             await conn.execute(
                 "DELETE FROM conversations WHERE name = ? AND key = ?",
                 (INTAKE, str(petitioner.id)),
             )
-            case = await self._case_where(conn, "id = ?", (case_id,))
+            case = await self.ctx.case_where(conn, "id = ?", (case_id,))
             assert case is not None
             await self._notify_new_case(conn, case, event_id)
-            case = await self._review_after_submit(conn, case)
-        self._kick()
+            case = await self.review.after_submit(conn, case)
+        self.outbox.kick()
         return SubmitResult(case=case, created=True)
 
-    async def _submitted_on(self, conn: aiosqlite.Connection, user_id: int, day: date) -> int:
-        start = iso(_local_midnight(day, self.tz))
-        end = iso(_local_midnight(day + timedelta(days=1), self.tz))
+    async def _submitted_on(self, conn: Connection, user_id: int, day: date) -> int:
+        start = iso(local_midnight(day, self.tz))
+        end = iso(local_midnight(day + timedelta(days=1), self.tz))
         async with conn.execute(
             "SELECT count(*) FROM cases WHERE petitioner_id = ? AND submitted_at >= ?"
             " AND submitted_at < ?",
@@ -334,60 +328,24 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
         ) as cur:
             return (await cur.fetchone())[0]
 
-    async def _attach(
-        self, conn: aiosqlite.Connection, case_id: int, event_id: int, a: dict[str, Any]
-    ) -> None:
-        await conn.execute(
-            "INSERT INTO attachments (case_id, event_id, kind, file_id, file_unique_id,"
-            " file_name, mime_type, size, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                case_id,
-                event_id,
-                a["kind"],
-                a["file_id"],
-                a.get("file_unique_id"),
-                a.get("file_name"),
-                a.get("mime_type"),
-                a.get("size"),
-                self._now(),
-            ),
-        )
-
     # ------------------------------------------------------------- reading
-
-    async def _case_where(
-        self, conn: aiosqlite.Connection, where: str, args: tuple[Any, ...]
-    ) -> Case | None:
-        async with conn.execute(f"SELECT * FROM cases WHERE {where}", args) as cur:
-            row = await cur.fetchone()
-        return row_to_model(Case, row) if row else None
-
-    def _may_see(self, viewer: Actor, case: Case) -> bool:
-        if viewer.role is ActorRole.SYSTEM:
-            return True
-        if viewer.role is ActorRole.PETITIONER:
-            return case.petitioner_id == viewer.id
-        staff = self.org.staff_member(viewer.id) if viewer.id is not None else None
-        return staff is not None and routing.can_handle(self.org, staff, case.unit, case.category)
 
     async def case_for(self, viewer: Actor, number: str) -> Case:
         """The case by number if the viewer may see it; NotFound either way otherwise."""
         async with self.db.read() as conn:
-            case = await self._case_where(conn, "number = ?", (number.strip().upper(),))
-        if case is None or not self._may_see(viewer, case):
-            raise NotFound(number=number)
+            case = await self.ctx.load_case(conn, viewer, number)
         return case
 
     async def case_by_submit_key(self, user_id: int, submit_key: str) -> Case | None:
         """The case a draft became, for answering a redelivered Submit."""
         async with self.db.read() as conn:
-            return await self._case_where(
+            return await self.ctx.case_where(
                 conn, "submit_key = ? AND petitioner_id = ?", (submit_key, user_id)
             )
 
     async def case_by_id(self, case_id: int) -> Case | None:
         async with self.db.read() as conn:
-            return await self._case_where(conn, "id = ?", (case_id,))
+            return await self.ctx.case_where(conn, "id = ?", (case_id,))
 
     async def cases_of_petitioner(
         self, user_id: int, offset: int = 0, limit: int = 10
@@ -404,43 +362,24 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
                 cases = [row_to_model(Case, row) async for row in cur]
         return cases, total
 
-    def _scope(self, actor: Actor) -> tuple[str, list[Any]]:
-        """SQL for "cases this staff member may act on" (the same rule as routing.can_handle)."""
-        staff = self.org.staff_member(actor.id) if actor.id is not None else None
-        if staff is None:
-            return "0", []
-        clauses: list[str] = []
-        args: list[Any] = []
-        if staff.role.value != "admin":
-            units = sorted(set().union(*(self.org.subtree(u) for u in staff.units)))
-            clauses.append(f"unit IN ({', '.join('?' * len(units))})")
-            args += units
-        if staff.role.value == "officer" and staff.categories:
-            clauses.append(f"category IN ({', '.join('?' * len(staff.categories))})")
-            args += list(staff.categories)
-        if staff.recuse_units:
-            recused = sorted(set().union(*(self.org.subtree(u) for u in staff.recuse_units)))
-            clauses.append(f"NOT (kind = 'report' AND unit IN ({', '.join('?' * len(recused))}))")
-            args += recused
-        return (" AND ".join(clauses) or "1"), args
-
     async def open_cases_for(
         self, actor: Actor, offset: int = 0, limit: int = 10
     ) -> tuple[list[Case], int]:
         """An officer's queue: open cases in scope, nearest deadline first."""
-        scope, args = self._scope(actor)
+        scope, args = self.ctx.scope(actor)
         statuses = sorted(s.value for s in OPEN_STATUSES)
         where = f"status IN ({', '.join('?' * len(statuses))}) AND {scope}"
         params = [*statuses, *args]
         async with self.db.read() as conn:
             async with conn.execute(f"SELECT count(*) FROM cases WHERE {where}", params) as cur:
                 total = (await cur.fetchone())[0]
-            # The page is chosen from the cases_queue index alone; only its rows are read.
+            # The page is chosen from the cases_queue index alone (it holds every
+            # column of CURRENT_DUE_SQL); only its rows are read.
             async with conn.execute(
                 "SELECT * FROM cases WHERE id IN"
                 f" (SELECT id FROM cases WHERE {where}"
-                "  ORDER BY COALESCE(answer_due, accept_due), id LIMIT ? OFFSET ?)"
-                " ORDER BY COALESCE(answer_due, accept_due), id",
+                f"  ORDER BY {CURRENT_DUE_SQL}, id LIMIT ? OFFSET ?)"
+                f" ORDER BY {CURRENT_DUE_SQL}, id",
                 [*params, limit, offset],
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
@@ -484,9 +423,7 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
         """Take ``action`` on a case: check who, check the state machine, write it all."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            case = await self._case_where(conn, "number = ?", (number.strip().upper(),))
-            if case is None or not self._may_see(actor, case):
-                raise NotFound(number=number)
+            case = await self.ctx.load_case(conn, actor, number)
             new_status = next_status(case.status, action, actor.role)
             changes: dict[str, Any] = {"status": new_status.value, "updated_at": iso(now)}
             data: dict[str, Any] = {}
@@ -551,12 +488,12 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
                 f"UPDATE cases SET {assignments} WHERE id = :case_id",
                 {**changes, "case_id": case.id},
             )
-            event_id = await self._event(conn, case.id, actor, action, new_status, body, data)
-            updated = await self._case_where(conn, "id = ?", (case.id,))
+            event_id = await self.ctx.event(conn, case.id, actor, action, new_status, body, data)
+            updated = await self.ctx.case_where(conn, "id = ?", (case.id,))
             assert updated is not None
             await self._notify_action(conn, updated, case, actor, action, event_id)
-            updated = await self._review_after_action(conn, updated, action, event_id)
-        self._kick()
+            updated = await self.review.after_action(conn, updated, action, event_id)
+        self.outbox.kick()
         return updated
 
     async def add_info(
@@ -568,13 +505,13 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
     ) -> Case:
         """The petitioner adds text and/or files to an open case."""
         async with self.db.transaction() as conn:
-            case = await self._add_info_in(conn, actor, number, text, attachments or [], {})
-        self._kick()
+            case = await self.add_info_in(conn, actor, number, text, attachments or [], {})
+        self.outbox.kick()
         return case
 
-    async def _add_info_in(
+    async def add_info_in(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         actor: Actor,
         number: str,
         text: str | None,
@@ -585,78 +522,33 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
         if not (text and text.strip()) and not files:
             raise Refused("text_required")
         now = self.clock.now()
-        case = await self._case_where(conn, "number = ?", (number.strip().upper(),))
-        if case is None or not self._may_see(actor, case):
-            raise NotFound(number=number)
+        case = await self.ctx.load_case(conn, actor, number)
         status = next_status(case.status, Action.ADD_INFO, actor.role)
-        event_id = await self._event(
+        event_id = await self.ctx.event(
             conn, case.id, actor, Action.ADD_INFO, status, text,
             {"attachments": len(files), **data},
         )
         for attachment in files:
-            await self._attach(conn, case.id, event_id, attachment)
+            await self.ctx.attach(conn, case.id, event_id, attachment)
         await conn.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (iso(now), case.id))
         await self._notify_action(conn, case, case, actor, Action.ADD_INFO, event_id)
         return case
 
-    async def _event(
-        self,
-        conn: aiosqlite.Connection,
-        case_id: int,
-        actor: Actor,
-        action: Action,
-        status_after: Status,
-        body: str | None,
-        data: dict[str, Any],
-    ) -> int:
-        return await journal.append(
-            conn,
-            case_id=case_id,
-            at=self._now(),
-            actor_id=actor.id,
-            actor_role=actor.role.value,
-            action=action.value,
-            status_after=status_after.value,
-            body=body,
-            data=data,
-            public=RULES[action].public,
-        )
-
     # ------------------------------------------------------- notifications
-
-    def _kick(self) -> None:
-        if self.on_queued is not None:
-            self.on_queued()
-
-    async def _queue(
-        self,
-        conn: aiosqlite.Connection,
-        chat_id: int,
-        kind: str,
-        case_id: int | None,
-        event_id: int | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> None:
-        now = self._now()
-        await conn.execute(
-            "INSERT INTO outbox (chat_id, kind, case_id, event_id, params, created_at, due_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (chat_id, kind, case_id, event_id, json.dumps(params or {}), now, now),
-        )
 
     def _responsible_ids(self, case: Case) -> list[int]:
         return [s.telegram_id for s in routing.responsible_staff(self.org, case.unit, case.category)]
 
-    async def _notify_new_case(self, conn: aiosqlite.Connection, case: Case, event_id: int) -> None:
+    async def _notify_new_case(self, conn: Connection, case: Case, event_id: int) -> None:
         for staff_id in self._responsible_ids(case):
-            await self._queue(conn, staff_id, "case_card", case.id, event_id)
+            await self.outbox.queue(conn, staff_id, "case_card", case.id, event_id)
         group = self.org.organization.staff_chat_id
         if group is not None and case.kind != CategoryKind.REPORT.value:
-            await self._queue(conn, group, "group_new_case", case.id, event_id)
+            await self.outbox.queue(conn, group, "group_new_case", case.id, event_id)
 
     async def _notify_action(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         case: Case,
         before: Case,
         actor: Actor,
@@ -665,88 +557,13 @@ class SqliteStore(StaffWorkMixin, SelfServiceMixin, ReceptionMixin, ReviewMixin,
     ) -> None:
         """Queue who must hear of this action, in the same transaction."""
         if RULES[action].public and actor.role is not ActorRole.PETITIONER:
-            await self._queue(conn, case.petitioner_id, "petitioner_event", case.id, event_id)
+            await self.outbox.queue(conn, case.petitioner_id, "petitioner_event", case.id, event_id)
         if action is Action.TRANSFER:
             for staff_id in self._responsible_ids(case):
-                await self._queue(conn, staff_id, "case_card", case.id, event_id)
+                await self.outbox.queue(conn, staff_id, "case_card", case.id, event_id)
         elif action is Action.ASSIGN and case.assignee_id not in (None, actor.id):
-            await self._queue(conn, case.assignee_id, "case_card", case.id, event_id)
+            await self.outbox.queue(conn, case.assignee_id, "case_card", case.id, event_id)
         elif actor.role is ActorRole.PETITIONER:
             targets = [before.assignee_id] if before.assignee_id else self._responsible_ids(case)
             for staff_id in targets:
-                await self._queue(conn, staff_id, "staff_event", case.id, event_id)
-
-    async def pending_notifications(
-        self, limit: int = 100, per_chat: int | None = None
-    ) -> list[OutboxItem]:
-        """Unsent notifications in order; the sender keeps per-chat order itself.
-
-        ``per_chat`` takes only the first rows of each chat, so one chat's
-        backlog cannot crowd every other chat out of the batch.
-        """
-        pending = "SELECT * FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
-        if per_chat is not None:
-            pending = (
-                "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY chat_id ORDER BY id)"
-                f" AS nth FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL) WHERE nth <= {int(per_chat)}"
-            )
-        async with self.db.read() as conn:
-            async with conn.execute(pending + " ORDER BY id LIMIT ?", (limit,)) as cur:
-                return [row_to_model(OutboxItem, row) async for row in cur]
-
-    async def unreachable_chats(self) -> list[int]:
-        """Chats whose notifications were set aside because Telegram could not reach them."""
-        async with self.db.read() as conn:
-            async with conn.execute(
-                "SELECT DISTINCT chat_id FROM outbox WHERE failed_at IS NOT NULL AND sent_at IS NULL"
-            ) as cur:
-                return [row[0] async for row in cur]
-
-    async def mark_sent(self, item_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
-                (self._now(), item_id),
-            )
-
-    async def mark_progress(self, item_id: int, progress: int) -> None:
-        """Record how many messages of a multi-message item are out, so a retry skips them."""
-        async with self.db.transaction() as conn:
-            await conn.execute("UPDATE outbox SET progress = ? WHERE id = ?", (progress, item_id))
-
-    async def requeue_failed(self, chat_id: int) -> int:
-        """Give undeliverable notifications another chance once the user is reachable."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE outbox SET failed_at = NULL, due_at = ? WHERE chat_id = ?"
-                " AND failed_at IS NOT NULL AND sent_at IS NULL",
-                (self._now(), chat_id),
-            )
-            return cur.rowcount
-
-    async def mark_retry(self, item_id: int, delay_seconds: float, error: str) -> None:
-        due = iso(self.clock.now() + timedelta(seconds=delay_seconds))
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE outbox SET due_at = ?, attempts = attempts + 1, last_error = ?"
-                " WHERE id = ?",
-                (due, error[:500], item_id),
-            )
-
-    async def mark_failed(self, item_id: int, error: str) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, last_error = ?"
-                " WHERE id = ?",
-                (self._now(), error[:500], item_id),
-            )
-
-    # --------------------------------------------------------------- audit
-
-    async def verify_journal(self) -> journal.VerifyResult:
-        async with self.db.read() as conn:
-            return await journal.verify(conn)
-
-
-def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz)
+                await self.outbox.queue(conn, staff_id, "staff_event", case.id, event_id)

@@ -1,0 +1,194 @@
+"""What every service shares: the database, the outbox, the organisation, the clock.
+
+The helpers here are the store's common vocabulary (load a case with its
+access check, write a journal event, the SQL form of "cases this person may
+act on"). Services call them by their public names; no service reaches into
+another's private methods.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from store import journal, routing
+from store.clock import Clock, iso, local_date
+from store.db import Connection, Database
+from store.errors import NotFound
+from store.models import Actor, ActorRole, Case, Status, row_to_model
+from store.org import Organization
+from store.outbox import Outbox
+from store.workflow import RULES, Action
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The start of a local calendar day (periods and daily limits count these)."""
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
+    """SQL for "cases this staff member may act on": the same rule as routing.can_handle.
+
+    ``tests/test_rules_once.py`` checks the two forms agree for every role,
+    unit, category (confidential reports included) and recusal of a small
+    organisation.
+    """
+    staff = org.staff_member(actor.id) if actor.id is not None else None
+    if staff is None:
+        return "0", []
+    clauses: list[str] = []
+    args: list[Any] = []
+    if staff.role.value != "admin":
+        units = sorted(set().union(*(org.subtree(u) for u in staff.units)))
+        clauses.append(f"unit IN ({', '.join('?' * len(units))})")
+        args += units
+    if staff.role.value == "officer" and staff.categories:
+        clauses.append(f"category IN ({', '.join('?' * len(staff.categories))})")
+        args += list(staff.categories)
+    if staff.recuse_units:
+        recused = sorted(set().union(*(org.subtree(u) for u in staff.recuse_units)))
+        clauses.append(f"NOT (kind = 'report' AND unit IN ({', '.join('?' * len(recused))}))")
+        args += recused
+    return (" AND ".join(clauses) or "1"), args
+
+
+@dataclass
+class StoreContext:
+    """The database handle, the outbox, the organisation, the clock and its time zone."""
+
+    db: Database
+    org: Organization
+    clock: Clock
+    outbox: Outbox
+    tz: ZoneInfo = field(init=False)
+    _secret: bytes | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.tz = ZoneInfo(self.org.organization.timezone)
+
+    # ------------------------------------------------------------- time
+
+    def now(self) -> str:
+        """The store clock's now, as stored (UTC ISO text)."""
+        return iso(self.clock.now())
+
+    def today(self) -> date:
+        """The organisation's local calendar date (deadlines count these)."""
+        return local_date(self.clock.now(), self.tz)
+
+    # --------------------------------------------------------- identity
+
+    def actor(self, user_id: int, name: str = "") -> Actor:
+        """The caller as the organisation file sees them: staff role or petitioner."""
+        staff = self.org.staff_member(user_id)
+        if staff is None:
+            return Actor(id=user_id, role=ActorRole.PETITIONER, name=name)
+        return Actor(id=user_id, role=ActorRole(staff.role.value), name=staff.name)
+
+    async def pseudonym(self, conn: Connection, user_id: int) -> str:
+        """A stable four-character code per petitioner, not reversible without the secret."""
+        if self._secret is None:
+            async with conn.execute(
+                "SELECT value FROM meta WHERE key = 'pseudonym_secret'"
+            ) as cur:
+                row = await cur.fetchone()
+            self._secret = bytes.fromhex(row["value"])
+        digest = hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()
+        return digest[:4].upper()
+
+    # ------------------------------------------------------ who sees what
+
+    def may_see(self, viewer: Actor, case: Case) -> bool:
+        """The Python form of scope (``scope`` is the SQL form of the same rule)."""
+        if viewer.role is ActorRole.SYSTEM:
+            return True
+        if viewer.role is ActorRole.PETITIONER:
+            return case.petitioner_id == viewer.id
+        staff = self.org.staff_member(viewer.id) if viewer.id is not None else None
+        return staff is not None and routing.can_handle(self.org, staff, case.unit, case.category)
+
+    def scope(self, actor: Actor) -> tuple[str, list[Any]]:
+        """SQL for "cases this staff member may act on" (see ``scope_sql``)."""
+        return scope_sql(self.org, actor)
+
+    # ------------------------------------------------------------ cases
+
+    async def case_where(self, conn: Connection, where: str, args: tuple[Any, ...]) -> Case | None:
+        async with conn.execute(f"SELECT * FROM cases WHERE {where}", args) as cur:
+            row = await cur.fetchone()
+        return row_to_model(Case, row) if row else None
+
+    async def load_case(self, conn: Connection, viewer: Actor, number: str) -> Case:
+        """The case by number if ``viewer`` may see it; NotFound either way otherwise."""
+        case = await self.case_where(conn, "number = ?", (number.strip().upper(),))
+        if case is None or not self.may_see(viewer, case):
+            raise NotFound(number=number)
+        return case
+
+    async def update_case(self, conn: Connection, case_id: int, changes: dict[str, Any]) -> Case:
+        """Set some columns of a case (and ``updated_at``); the case as it now is."""
+        changes = {**changes, "updated_at": self.now()}
+        assignments = ", ".join(f"{column} = :{column}" for column in changes)
+        await conn.execute(
+            f"UPDATE cases SET {assignments} WHERE id = :case_id", {**changes, "case_id": case_id}
+        )
+        case = await self.case_where(conn, "id = ?", (case_id,))
+        assert case is not None
+        return case
+
+    async def event(
+        self,
+        conn: Connection,
+        case_id: int,
+        actor: Actor,
+        action: Action,
+        status_after: Status,
+        body: str | None,
+        data: dict[str, Any],
+    ) -> int:
+        """Append a journal event (public or not by the state machine's table)."""
+        return await journal.append(
+            conn,
+            case_id=case_id,
+            at=self.now(),
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            action=action.value,
+            status_after=status_after.value,
+            body=body,
+            data=data,
+            public=RULES[action].public,
+        )
+
+    async def attach(self, conn: Connection, case_id: int, event_id: int, a: dict[str, Any]) -> None:
+        await conn.execute(
+            "INSERT INTO attachments (case_id, event_id, kind, file_id, file_unique_id,"
+            " file_name, mime_type, size, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                case_id,
+                event_id,
+                a["kind"],
+                a["file_id"],
+                a.get("file_unique_id"),
+                a.get("file_name"),
+                a.get("mime_type"),
+                a.get("size"),
+                self.now(),
+            ),
+        )
+
+
+class Service:
+    """A service over the shared context: ``db``, ``org``, ``clock``, ``tz`` and ``outbox`` at hand."""
+
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+        self.db = ctx.db
+        self.org = ctx.org
+        self.clock = ctx.clock
+        self.tz = ctx.tz
+        self.outbox = ctx.outbox

@@ -1,0 +1,122 @@
+"""The outbox: notifications written in the transaction that causes them.
+
+Every service queues what someone must be told through :meth:`Outbox.queue`,
+inside its own write transaction, and calls :meth:`Outbox.kick` after the
+commit so the sender (``bot/outbox.py``) wakes up. The sender reads and marks
+rows through the other methods here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from store.clock import Clock, iso
+from store.db import Connection, Database
+from store.models import OutboxItem, row_to_model
+
+
+class Outbox:
+    """Queueing notifications (inside a change) and the sender's bookkeeping (after it)."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        # Called after a commit that queued notifications (the sender wakes up).
+        self.on_queued: Callable[[], None] | None = None
+
+    def _now(self) -> str:
+        return iso(self.clock.now())
+
+    # ------------------------------------------------------ inside a change
+
+    async def queue(
+        self,
+        conn: Connection,
+        chat_id: int,
+        kind: str,
+        case_id: int | None,
+        event_id: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        """Write one notification in the caller's transaction."""
+        now = self._now()
+        await conn.execute(
+            "INSERT INTO outbox (chat_id, kind, case_id, event_id, params, created_at, due_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (chat_id, kind, case_id, event_id, json.dumps(params or {}), now, now),
+        )
+
+    def kick(self) -> None:
+        """After a commit that queued something: wake the sender."""
+        if self.on_queued is not None:
+            self.on_queued()
+
+    # ------------------------------------------------------------ the sender
+
+    async def pending_notifications(
+        self, limit: int = 100, per_chat: int | None = None
+    ) -> list[OutboxItem]:
+        """Unsent notifications in order; the sender keeps per-chat order itself.
+
+        ``per_chat`` takes only the first rows of each chat, so one chat's
+        backlog cannot crowd every other chat out of the batch.
+        """
+        pending = "SELECT * FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+        if per_chat is not None:
+            pending = (
+                "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY chat_id ORDER BY id)"
+                f" AS nth FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL) WHERE nth <= {int(per_chat)}"
+            )
+        async with self.db.read() as conn:
+            async with conn.execute(pending + " ORDER BY id LIMIT ?", (limit,)) as cur:
+                return [row_to_model(OutboxItem, row) async for row in cur]
+
+    async def unreachable_chats(self) -> list[int]:
+        """Chats whose notifications were set aside because Telegram could not reach them."""
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT DISTINCT chat_id FROM outbox WHERE failed_at IS NOT NULL AND sent_at IS NULL"
+            ) as cur:
+                return [row[0] async for row in cur]
+
+    async def mark_sent(self, item_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+                (self._now(), item_id),
+            )
+
+    async def mark_progress(self, item_id: int, progress: int) -> None:
+        """Record how many messages of a multi-message item are out, so a retry skips them."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE outbox SET progress = ? WHERE id = ?", (progress, item_id))
+
+    async def requeue_failed(self, chat_id: int) -> int:
+        """Give undeliverable notifications another chance once the user is reachable."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET failed_at = NULL, due_at = ? WHERE chat_id = ?"
+                " AND failed_at IS NOT NULL AND sent_at IS NULL",
+                (self._now(), chat_id),
+            )
+            return cur.rowcount
+
+    async def mark_retry(self, item_id: int, delay_seconds: float, error: str) -> None:
+        due = iso(self.clock.now() + timedelta(seconds=delay_seconds))
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET due_at = ?, attempts = attempts + 1, last_error = ?"
+                " WHERE id = ?",
+                (due, error[:500], item_id),
+            )
+
+    async def mark_failed(self, item_id: int, error: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, last_error = ?"
+                " WHERE id = ?",
+                (self._now(), error[:500], item_id),
+            )

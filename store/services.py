@@ -1,0 +1,93 @@
+"""The store as a few services over one database handle and one outbox.
+
+``Services.open`` builds them all once; the bot shell, the CLI and the tests
+hold the bundle and hand each part to whoever needs it. Each service is its
+own narrow interface: handlers depend on the services they use
+(``deps.cases``, ``deps.review``...), never on one object that does
+everything. The SQL lives in the services and reaches the database only
+through ``store.db.Database`` (``transaction()``, ``read()``), which is the
+seam a second backend plugs into.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from store.cases import CaseService
+from store.clock import Clock, SystemClock
+from store.context import StoreContext
+from store.db import Database
+from store.indicators import IndicatorService
+from store.journal import VerifyResult, verify
+from store.org import Organization
+from store.outbox import Outbox
+from store.reception import ReceptionService
+from store.review import ReviewService
+from store.selfservice import SelfService
+from store.staffwork import StaffWork
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every service of one open store, sharing its database, outbox, organisation and clock."""
+
+    context: StoreContext
+    outbox: Outbox
+    cases: CaseService
+    self_service: SelfService
+    staff_work: StaffWork
+    review: ReviewService
+    reception: ReceptionService
+    indicators: IndicatorService
+
+    @classmethod
+    def build(cls, db: Database, org: Organization, clock: Clock | None = None) -> Services:
+        clock = clock or SystemClock()
+        outbox = Outbox(db, clock)
+        ctx = StoreContext(db=db, org=org, clock=clock, outbox=outbox)
+        review = ReviewService(ctx)
+        cases = CaseService(ctx, review)
+        return cls(
+            context=ctx,
+            outbox=outbox,
+            cases=cases,
+            self_service=SelfService(ctx, cases),
+            staff_work=StaffWork(ctx, cases),
+            review=review,
+            reception=ReceptionService(ctx),
+            indicators=IndicatorService(ctx),
+        )
+
+    @classmethod
+    async def open(cls, path: str | Path, org: Organization, clock: Clock | None = None) -> Services:
+        """Open (and migrate) the database at ``path`` and build the services on it."""
+        return cls.build(await Database.open(path), org, clock)
+
+    async def close(self) -> None:
+        await self.context.db.close()
+
+    @property
+    def db(self) -> Database:
+        return self.context.db
+
+    @property
+    def org(self) -> Organization:
+        return self.context.org
+
+    @property
+    def clock(self) -> Clock:
+        return self.context.clock
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.context.tz
+
+    async def verify_journal(self) -> VerifyResult:
+        """Check the journal's hash chain (``petition-bot verify-journal``)."""
+        async with self.db.read() as conn:
+            return await verify(conn)
+
+
+open_services = Services.open
