@@ -43,9 +43,10 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from telegram.ext import AIORateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
-from handlers.notifications import Outgoing, render
+from handlers.notifications import Outgoing, UnknownNotice, render
 from store.models import Attachment, OutboxItem
 from store.base import Store
+from store.notices import REPLYABLE
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ SENDERS = {
 
 
 # Outbox kinds whose messages a private-chat reply may answer.
-REPLYABLE_KINDS = frozenset({"case_card", "staff_event", "petitioner_event"})
+REPLYABLE_KINDS = REPLYABLE
 
 
 class FloodAwareRateLimiter(AIORateLimiter):
@@ -264,6 +265,10 @@ class OutboxSender:
         """Send one row; True when it is finished with (sent or set aside)."""
         try:
             messages = await render(item, self.store)
+        except UnknownNotice as error:  # retrying cannot teach this version a new kind
+            log.error("notification %s set aside: %s", item.id, error)
+            await self.store.mark_failed(item.id, f"render: {error}")
+            return True
         except Exception as error:  # noqa: BLE001 - a bad row must not stall the outbox
             log.exception("notification %s could not be rendered", item.id)
             if item.attempts + 1 >= POISON_ATTEMPTS:

@@ -80,6 +80,7 @@ SLOT_CHOICES = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30)
 LIST_CHUNK = 3500
 
 Markup = InlineKeyboardMarkup | None
+Notice = list[tuple[Html, Markup]]
 
 
 def plain(lang: str, key: str, **params: object) -> str:
@@ -197,45 +198,75 @@ def pack(blocks: list[Html], limit: int = LIST_CHUNK) -> list[Html]:
     return [Html(m) for m in messages]
 
 
-async def notice(item: OutboxItem, store: Store, lang: str) -> list[tuple[Html, Markup]]:
-    """The reception notifications of the outbox (``reception_*`` kinds), in the recipient's language."""
-    org = store.org
-    if item.kind == "reception_published":
-        try:
-            session = await store.reception_session(int(item.params.get("session_id", 0)))
-        except StoreError:
-            return []
-        text = Html(session_card(lang, org, session) + "\n\n" + t(lang, "reception.published_for_you"))
-        return [(text, None)]
+async def published_notice(item: OutboxItem, store: Store, lang: str) -> Notice:
+    """``reception_published``: the session, to the leader it was published for."""
+    try:
+        session = await store.reception_session(int(item.params.get("session_id", 0)))
+    except StoreError:
+        return []
+    return [(Html(session_card(lang, store.org, session) + "\n\n" + t(lang, "reception.published_for_you")), None)]
+
+
+async def _booking(item: OutboxItem, store: Store, *, live: bool = False) -> tuple[Booking, Session] | None:
+    """The row's booking and its session; with ``live``, only while still worth speaking of."""
     found = await store.reception_notice(int(item.params.get("booking_id", 0)))
+    if found is None:
+        return None
+    booking, session = found
+    if live and (not session.is_open or booking.status is BookingStatus.CANCELLED):
+        return None
+    return found
+
+
+async def session_cancelled_notice(item: OutboxItem, store: Store, lang: str) -> Notice:
+    """``reception_session_cancelled``: to each petitioner booked, with the leader's reason."""
+    found = await _booking(item, store)
+    if found is None:
+        return []
+    _, session = found
+    return [(t(lang, "reception.session_cancelled", when=when_text(lang, session),
+               reason=session.cancel_reason or ""), None)]
+
+
+async def outcome_notice(item: OutboxItem, store: Store, lang: str) -> Notice:
+    """``reception_outcome``: what the leader recorded, and the case made of it if any."""
+    found = await _booking(item, store)
     if found is None:
         return []
     booking, session = found
-    if item.kind == "reception_session_cancelled":
-        return [(t(lang, "reception.session_cancelled", when=when_text(lang, session),
-                   reason=session.cancel_reason or ""), None)]
-    if item.kind == "reception_outcome":
-        text = t(lang, "reception.outcome_notice", date=date_text(lang, session.day), outcome=booking.outcome or "")
-        if booking.case_number:
-            text = Html(text + "\n\n" + t(lang, "reception.outcome_case", number=booking.case_number))
-        return [(part, None) for part in pack([text])]
-    # What follows concerns a booking that must still be live to be worth saying.
-    if not session.is_open or booking.status is BookingStatus.CANCELLED:
+    text = t(lang, "reception.outcome_notice", date=date_text(lang, session.day), outcome=booking.outcome or "")
+    if booking.case_number:
+        text = Html(text + "\n\n" + t(lang, "reception.outcome_case", number=booking.case_number))
+    return [(part, None) for part in pack([text])]
+
+
+async def reminder_notice(item: OutboxItem, store: Store, lang: str) -> Notice:
+    """``reception_reminder``: the day before, or hours before, to a petitioner still booked."""
+    found = await _booking(item, store, live=True)
+    if found is None or found[0].status is not BookingStatus.BOOKED:
         return []
-    if item.kind == "reception_reminder":
-        if booking.status is not BookingStatus.BOOKED:
-            return []
-        which = item.params.get("which")
-        title = (t(lang, "reception.remind_hours", start=session.start) if which == "hours"
-                 else t(lang, "reception.remind_day"))
-        return [booking_message(lang, org, booking, session, title)]
-    if item.kind == "reception_promoted":
-        if booking.status is not BookingStatus.BOOKED:
-            return []
-        return [booking_message(lang, org, booking, session, t(lang, "reception.promoted"))]
-    if item.kind == "reception_changed":
-        return [booking_message(lang, org, booking, session, t(lang, "reception.changed"))]
-    return []
+    booking, session = found
+    title = (t(lang, "reception.remind_hours", start=session.start) if item.params.get("which") == "hours"
+             else t(lang, "reception.remind_day"))
+    return [booking_message(lang, store.org, booking, session, title)]
+
+
+async def promoted_notice(item: OutboxItem, store: Store, lang: str) -> Notice:
+    """``reception_promoted``: from the waiting list to a slot, if still booked."""
+    found = await _booking(item, store, live=True)
+    if found is None or found[0].status is not BookingStatus.BOOKED:
+        return []
+    booking, session = found
+    return [booking_message(lang, store.org, booking, session, t(lang, "reception.promoted"))]
+
+
+async def changed_notice(item: OutboxItem, store: Store, lang: str) -> Notice:
+    """``reception_changed``: the session booked has moved."""
+    found = await _booking(item, store, live=True)
+    if found is None:
+        return []
+    booking, session = found
+    return [booking_message(lang, store.org, booking, session, t(lang, "reception.changed"))]
 
 
 # ------------------------------------------------------------------ plumbing

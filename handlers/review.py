@@ -4,7 +4,7 @@ Petitioners: rating buttons (满意 / 基本满意 / 不满意), an optional com
 review (复查) and re-review (复核) requests, accepting an outcome.
 Leaders: the review card and ``/review``, ``/alerts`` with acknowledgement,
 ``/stats``, ``/export``, ``/history``. Reminders, escalations, alerts and
-the weekly digest are outbox rows rendered by :func:`render`.
+the weekly digest are outbox rows rendered by the ``*_notice`` functions below.
 
 Every window, scope and threshold is the store's decision; handlers parse,
 check that the caller is staff where needed, call one store method and
@@ -31,7 +31,7 @@ from handlers.common import (
     show,
     staff_caller,
 )
-from handlers.i18n import Html, language_for, t
+from handlers.i18n import Html, t
 from handlers.prompts import PROMPTS, Perform, Prompt
 from handlers.render import (
     category_name,
@@ -43,7 +43,7 @@ from handlers.render import (
 )
 from store.base import Store
 from store.errors import StoreError
-from store.models import Actor, ActorRole, Case, Decision, OutboxItem
+from store.models import Actor, ActorRole, Case, Decision, Event, OutboxItem
 from store.review import CONTENT, Rating
 
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
@@ -367,68 +367,114 @@ def handlers() -> list[BaseHandler]:
 
 # ------------------------------------------------------------- notifications
 
-async def render(item: OutboxItem, store: Store) -> Rendered:
-    """The messages of an ``rv_*`` or ``ld_*`` outbox row, in the recipient's language."""
-    lang = language_for(await store.user_language(item.chat_id))
-    org = store.org
+async def _about_case(item: OutboxItem, store: Store) -> Case | None:
+    """The row's case; None when it is gone."""
+    return await store.case_by_id(item.case_id) if item.case_id is not None else None
+
+
+async def _about_event(item: OutboxItem, store: Store) -> tuple[Case, Event] | None:
+    """The row's case and event; None when either is gone."""
+    case = await _about_case(item, store)
+    event = await store.event(item.event_id) if item.event_id is not None and case else None
+    if case is None or event is None:
+        return None
+    return case, event
+
+
+async def digest_notice(item: OutboxItem, store: Store, lang: str) -> Rendered:
+    """``ld_digest``: the week's figures, to a leader."""
     p = item.params
-    if item.kind == "ld_digest":
-        return [(t(lang, "leader.digest", week=p.get("week", ""), received=p.get("received", 0),
-                   decided=p.get("decided", 0), closed=p.get("closed", 0), repeats=p.get("repeats", 0),
-                   overdue=p.get("overdue", 0), long_running=p.get("long_running", 0),
-                   alerts=p.get("alerts", 0)), None)]
-    case = await store.case_by_id(item.case_id) if item.case_id is not None else None
+    return [(t(lang, "leader.digest", week=p.get("week", ""), received=p.get("received", 0),
+               decided=p.get("decided", 0), closed=p.get("closed", 0), repeats=p.get("repeats", 0),
+               overdue=p.get("overdue", 0), long_running=p.get("long_running", 0),
+               alerts=p.get("alerts", 0)), None)]
+
+
+async def rating_notice(item: OutboxItem, store: Store, lang: str) -> Rendered:
+    """``rv_rate``: the petitioner is asked to rate the opinion, unless they already did."""
+    case = await _about_case(item, store)
     if case is None:
         return []
-    event = await store.event(item.event_id) if item.event_id is not None else None
-    unit = unit_name(org, case.unit, lang)
-    category = category_name(org, case.category, lang)
-    if item.kind == "rv_rate":
-        if case.rating is not None or case.review_level > 0:
-            return []
-        due = day(case.rating_due) if case.rating_due else ""
-        return [(t(lang, "review.ask_rating", number=case.number, due=due), rating_markup(lang, case.number))]
-    if item.kind in ("rv_remind", "rv_escalate"):
-        stage = t(lang, f"review.stage_{p.get('stage', 'answer')}")
-        key = {
-            "before": "review.remind_before",
-            "due": "review.remind_due",
-            "escalate0": "review.escalate",
-            "escalate1": "review.escalate_again",
-        }.get(str(p.get("level")), "review.remind_due")
-        text = t(lang, key, number=case.number, unit=unit, category=category, stage=stage,
-                 due=p.get("due", ""), days=p.get("overdue", 0))
-        return [(text, open_markup(lang, case.number))]
-    if item.kind == "ld_alert":
-        alert = await store.alert_by_id(int(p.get("alert", 0)))
-        if alert is None:
-            return []
-        if alert.reason == "cluster":
-            reason = t(lang, "leader.reason_cluster", hours=org.monitoring.collective_hours,
-                       people=alert.people, number=case.number)
-        else:
-            reason = t(lang, "leader.reason_declared", people=alert.people, number=case.number)
-        markup = kb.markup([[kb.button(t(lang, "leader.ack"), f"ld:ack:{alert.id}"),
-                             kb.button(t(lang, "review.open_case"), f"st:open:{case.number}")]])
-        return [(t(lang, "leader.alert_notice", unit=unit, category=category, reason=reason), markup)]
-    if event is None:
+    if case.rating is not None or case.review_level > 0:
         return []
-    if item.kind == "rv_review_card":
-        return await _review_card(case, event.body or "", store, lang)
-    if item.kind == "rv_petitioner":
-        return _petitioner_event(case, event.action, event.body or "", event.data, lang)
-    if item.kind == "rv_staff":
-        if event.action == "rate":
-            return [(t(lang, "review.rated_staff", number=case.number,
-                       rating=t(lang, f"rating.{event.data.get('rating', 'none')}")), None)]
-        if event.action == "comment":
-            parts = split_text(event.body or "")
-            return [(t(lang, "review.comment_staff", number=case.number, text=parts[0]), None)] + [
-                (Html(t(lang, "review.continued", text=part)), None) for part in parts[1:]]
-        if event.action in ("review_opinion", "rereview_opinion"):
-            stage = t(lang, "review.stage_review" if event.action == "review_opinion" else "review.stage_rereview")
-            return [(t(lang, "review.opinion_staff", number=case.number, stage=stage,
-                       decision=t(lang, f"decision.{event.data.get('decision', 'explain')}")), None)]
+    due = day(case.rating_due) if case.rating_due else ""
+    return [(t(lang, "review.ask_rating", number=case.number, due=due), rating_markup(lang, case.number))]
+
+
+async def reminder_notice(item: OutboxItem, store: Store, lang: str) -> Rendered:
+    """``rv_remind`` and ``rv_escalate``: a deadline near or passed, with the case to open."""
+    case = await _about_case(item, store)
+    if case is None:
+        return []
+    p = item.params
+    stage = t(lang, f"review.stage_{p.get('stage', 'answer')}")
+    key = {
+        "before": "review.remind_before",
+        "due": "review.remind_due",
+        "escalate0": "review.escalate",
+        "escalate1": "review.escalate_again",
+    }.get(str(p.get("level")), "review.remind_due")
+    text = t(lang, key, number=case.number, unit=unit_name(store.org, case.unit, lang),
+             category=category_name(store.org, case.category, lang), stage=stage,
+             due=p.get("due", ""), days=p.get("overdue", 0))
+    return [(text, open_markup(lang, case.number))]
+
+
+async def alert_notice(item: OutboxItem, store: Store, lang: str) -> Rendered:
+    """``ld_alert``: a collective petition, to a leader, with acknowledgement."""
+    case = await _about_case(item, store)
+    if case is None:
+        return []
+    org = store.org
+    alert = await store.alert_by_id(int(item.params.get("alert", 0)))
+    if alert is None:
+        return []
+    if alert.reason == "cluster":
+        reason = t(lang, "leader.reason_cluster", hours=org.monitoring.collective_hours,
+                   people=alert.people, number=case.number)
+    else:
+        reason = t(lang, "leader.reason_declared", people=alert.people, number=case.number)
+    markup = kb.markup([[kb.button(t(lang, "leader.ack"), f"ld:ack:{alert.id}"),
+                         kb.button(t(lang, "review.open_case"), f"st:open:{case.number}")]])
+    return [(t(lang, "leader.alert_notice", unit=unit_name(org, case.unit, lang),
+               category=category_name(org, case.category, lang), reason=reason), markup)]
+
+
+async def review_card_notice(item: OutboxItem, store: Store, lang: str) -> Rendered:
+    """``rv_review_card``: a review request, to the reviewers."""
+    found = await _about_event(item, store)
+    if found is None:
+        return []
+    case, event = found
+    return await _review_card(case, event.body or "", store, lang)
+
+
+async def petitioner_review_notice(item: OutboxItem, store: Store, lang: str) -> Rendered:
+    """``rv_petitioner``: a review opinion or the closing, to the petitioner."""
+    found = await _about_event(item, store)
+    if found is None:
+        return []
+    case, event = found
+    return _petitioner_event(case, event.action, event.body or "", event.data, lang)
+
+
+async def staff_review_notice(item: OutboxItem, store: Store, lang: str) -> Rendered:
+    """``rv_staff``: the petitioner's rating or comment, or a review opinion, to the staff."""
+    found = await _about_event(item, store)
+    if found is None:
+        return []
+    case, event = found
+    if event.action == "rate":
+        return [(t(lang, "review.rated_staff", number=case.number,
+                   rating=t(lang, f"rating.{event.data.get('rating', 'none')}")), None)]
+    if event.action == "comment":
+        parts = split_text(event.body or "")
+        return [(t(lang, "review.comment_staff", number=case.number, text=parts[0]), None)] + [
+            (Html(t(lang, "review.continued", text=part)), None) for part in parts[1:]]
+    if event.action in ("review_opinion", "rereview_opinion"):
+        stage = t(lang, "review.stage_review" if event.action == "review_opinion" else "review.stage_rereview")
+        return [(t(lang, "review.opinion_staff", number=case.number, stage=stage,
+                   decision=t(lang, f"decision.{event.data.get('decision', 'explain')}")), None)]
     return []
 
 
