@@ -49,6 +49,7 @@ from handlers.common import (
 )
 from handlers.i18n import LANGUAGES, Html, t
 from handlers.render import draft_summary, unit_path
+from store.conversations import Conversation
 from store.errors import StoreError
 from store.models import (
     ATTACHMENT_BYTES_MAX,
@@ -65,8 +66,6 @@ from store.models import (
 from store.org import CategoryKind, Organization
 
 log = logging.getLogger(__name__)
-
-NAME = "intake"
 
 CATEGORY = "category"
 UNIT = "unit"
@@ -642,7 +641,7 @@ def build() -> ConversationHandler:
     media = PRIVATE_FILES
     back = CallbackQueryHandler(on_back, pattern=r"^in:back$")
     return user_conversation(
-        NAME,
+        Conversation.INTAKE,
         entry_points=[
             CommandHandler("new", new, filters=private),
             CallbackQueryHandler(resume, pattern=r"^in:cont$"),

@@ -41,12 +41,11 @@ from handlers.common import (
 )
 from handlers.i18n import t
 from store.base import Store
+from store.conversations import Conversation
 from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Decision
 from store.org import Organization
 from store.workflow import Action
-
-NAME = "prompt"
 
 # perform(store, actor, target, text): target is the number, or "number:choice" with ``detail``.
 Perform = Callable[[Store, Actor, str, str], Awaitable[Case]]
@@ -230,7 +229,7 @@ def build() -> ConversationHandler:
     files = PRIVATE_FILES
     kinds = "|".join(PROMPTS)
     return user_conversation(
-        NAME,
+        Conversation.PROMPT,
         entry_points=[CallbackQueryHandler(begin, pattern=rf"^pr:({kinds}):")],
         states={
             kind: [MessageHandler(text | files if prompt.receive else text, answer)]

@@ -45,6 +45,7 @@ from handlers.common import (
 from handlers.i18n import Html, t
 from handlers.render import split_text, unit_path
 from store.base import Store
+from store.conversations import Conversation
 from store.errors import StoreError
 from store.models import Actor, OutboxItem
 from store.org import RECEPTION_PLACE_MAX, Organization
@@ -62,7 +63,6 @@ from store.reception import (
     parse_hhmm,
 )
 
-NAME = "reception"
 
 # States: the steps that wait for typed text.
 TOPIC = "topic"
@@ -879,7 +879,7 @@ async def not_text(update: Update, context: Context) -> None:
 def build() -> ConversationHandler:
     private, text = PRIVATE, PRIVATE_TEXT
     return user_conversation(
-        NAME,
+        Conversation.RECEPTION,
         entry_points=[
             CommandHandler("reception", cmd_reception, filters=private),
             CommandHandler("reception_add", cmd_add, filters=private),
