@@ -10,6 +10,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
 from handlers.i18n import Html, t
@@ -96,12 +97,12 @@ async def _list_page(update: Update, context: Context, page: int) -> None:
           subject=c.subject)
         for c in cases
     ]
-    rows = [[kb.button(t(lang, "cases.open_case", number=c.number), f"my:open:{c.number}")] for c in cases]
+    rows = [[kb.button(t(lang, "cases.open_case", number=c.number), cb.My.OPEN.encode(c.number))] for c in cases]
     pager = []
     if page > 0:
-        pager.append(kb.button(t(lang, "common.prev_page"), f"my:page:{page - 1}"))
+        pager.append(kb.button(t(lang, "common.prev_page"), cb.My.PAGE.encode(page - 1)))
     if (page + 1) * PAGE < total:
-        pager.append(kb.button(t(lang, "common.next_page"), f"my:page:{page + 1}"))
+        pager.append(kb.button(t(lang, "common.next_page"), cb.My.PAGE.encode(page + 1)))
     await show(update, context, Html("\n\n".join(lines)), kb.markup([*rows, pager]))
 
 
@@ -122,10 +123,10 @@ async def show_case(update: Update, context: Context, number: str, *, edit: bool
         text = Html(text + "\n" + t(lang, "employee.timeline_more", shown=TIMELINE_MAX, total=len(events)))
     actions = []
     if Action.ADD_INFO in view.actions:
-        actions.append(kb.button(t(lang, "employee.add_info"), f"pr:add:{case.number}"))
+        actions.append(kb.button(t(lang, "employee.add_info"), cb.Pr.ADD.encode(case.number)))
     if Action.WITHDRAW in view.actions:
-        actions.append(kb.button(t(lang, "employee.withdraw"), f"em:wd:{case.number}"))
-    markup = kb.markup([actions, [kb.button(t(lang, "employee.back_to_list"), "my:page:0")]])
+        actions.append(kb.button(t(lang, "employee.withdraw"), cb.Em.WITHDRAW.encode(case.number)))
+    markup = kb.markup([actions, [kb.button(t(lang, "employee.back_to_list"), cb.My.PAGE.encode(0))]])
     if edit:
         await show(update, context, text, markup)
     else:
@@ -166,14 +167,14 @@ async def on_case_button(update: Update, context: Context) -> None:
                 await show_case(update, context, number, edit=True)
                 return
             await show(update, context, t(lang, "employee.confirm_withdraw", number=view.case.number), kb.markup([[
-                kb.button(t(lang, "employee.confirm_yes"), f"em:wdy:{view.case.number}"),
-                kb.button(t(lang, "employee.confirm_no"), f"my:open:{view.case.number}"),
+                kb.button(t(lang, "employee.confirm_yes"), cb.Em.WITHDRAW_CONFIRMED.encode(view.case.number)),
+                kb.button(t(lang, "employee.confirm_no"), cb.My.OPEN.encode(view.case.number)),
             ]]))
         elif verb == "wdy":
             case, withdrawn = await store.withdraw(user.id, number)
             key = "employee.withdrawn" if withdrawn else "employee.already_withdrawn"
             await show(update, context, t(lang, key, number=case.number),
-                       kb.markup([[kb.button(t(lang, "employee.back_to_list"), "my:page:0")]]))
+                       kb.markup([[kb.button(t(lang, "employee.back_to_list"), cb.My.PAGE.encode(0))]]))
         else:
             await send(update, context, t(lang, "common.expired_button"))
     except StoreError as error:
@@ -229,11 +230,11 @@ async def receive_addition(update: Update, context: Context, number: str) -> boo
     if attachment is None:
         key = "employee.added_text" if added.created else "employee.added_again"
         await send(update, context, t(lang, key, number=case.number),
-                   kb.markup([[kb.button(t(lang, "employee.add_more"), f"pr:add:{case.number}")]]))
+                   kb.markup([[kb.button(t(lang, "employee.add_more"), cb.Pr.ADD.encode(case.number))]]))
         return False
     key = "employee.added_file" if added.created else "employee.added_again"
     await send(update, context, t(lang, key, number=case.number),
-               kb.markup([[kb.button(t(lang, "common.done"), "pr:end")]]))
+               kb.markup([[kb.button(t(lang, "common.done"), cb.Pr.END.encode())]]))
     return True
 
 

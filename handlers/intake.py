@@ -33,6 +33,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import (
     PRIVATE,
@@ -108,9 +109,9 @@ async def ask(update: Update, context: Context, step: str, draft: DraftData, *, 
     org = deps(context).org
     label = step_label(lang, step)
     first = step == CATEGORY
-    back = None if first and not draft.editing else "in:back"
+    back = None if first and not draft.editing else cb.In.BACK.encode()
     if step == CATEGORY:
-        buttons = [kb.button(c.name.get(lang), f"in:cat:{c.id}") for c in org.categories]
+        buttons = [kb.button(c.name.get(lang), cb.In.CATEGORY.encode(c.id)) for c in org.categories]
         await present(update, context, t(lang, "intake.choose_category", step=label),
                    kb.markup([*kb.grid(buttons), kb.nav_row(lang, back=back)]))
     elif step == UNIT:
@@ -119,8 +120,8 @@ async def ask(update: Update, context: Context, step: str, draft: DraftData, *, 
         children = org.children(here) if here else org.roots()
         rows = []
         if here:
-            rows.append([kb.button(t(lang, "intake.unit_here", name=org.unit(here).name.get(lang)), f"in:here:{here}")])
-        rows += kb.grid(kb.button(u.name.get(lang), f"in:unit:{u.id}") for u in children)
+            rows.append([kb.button(t(lang, "intake.unit_here", name=org.unit(here).name.get(lang)), cb.In.UNIT_HERE.encode(here))])
+        rows += kb.grid(kb.button(u.name.get(lang), cb.In.UNIT.encode(u.id)) for u in children)
         path = unit_path(org, here, lang) if here else "—"
         await present(update, context, t(lang, "intake.choose_unit", step=label, path=path),
                    kb.markup([*rows, kb.nav_row(lang)]))
@@ -131,7 +132,7 @@ async def ask(update: Update, context: Context, step: str, draft: DraftData, *, 
         await present(update, context, t(lang, "intake.ask_details", step=label, max=DETAILS_MAX),
                    kb.markup([kb.nav_row(lang)]))
     elif step == ATTACHMENTS:
-        finish = kb.button(t(lang, "common.done" if draft.attachments else "common.skip"), "in:done")
+        finish = kb.button(t(lang, "common.done" if draft.attachments else "common.skip"), cb.In.DONE.encode())
         await present(update, context, t(lang, "intake.ask_attachments", step=label, max=ATTACHMENTS_MAX),
                    kb.markup([[finish], kb.nav_row(lang)]))
     elif step == IDENTITY:
@@ -150,7 +151,7 @@ async def ask(update: Update, context: Context, step: str, draft: DraftData, *, 
             label = t(lang, key)
             if value == current:
                 label = t(lang, "intake.chosen", label=label)
-            rows.append([kb.button(label, f"in:id:{value}")])
+            rows.append([kb.button(label, cb.In.IDENTITY.encode(value))])
         await present(update, context, text, kb.markup([*rows, kb.nav_row(lang)]))
     elif step == PHONE:
         button, skip = t(lang, "intake.share_phone"), t(lang, "intake.no_phone")
@@ -203,13 +204,13 @@ async def show_review(update: Update, context: Context, draft: DraftData, lang: 
     parts = draft_summary(draft, deps(context).org, lang, name=_petitioner_name(update), pseudonym=pseudonym)
     head = Html(t(lang, "intake.review", step=step_label(lang, REVIEW)) + "\n\n" + parts[0])
     edits = [
-        kb.button(t(lang, f"intake.edit_{field}"), f"in:edit:{field}")
+        kb.button(t(lang, f"intake.edit_{field}"), cb.In.EDIT.encode(field))
         for field in ("category", "unit", "subject", "details", "attachments", "identity", "people", "desired")
     ]
     keyboard = kb.markup([
-        [kb.button(t(lang, "intake.submit"), f"in:submit:{draft.draft_id}")],
+        [kb.button(t(lang, "intake.submit"), cb.In.SUBMIT.encode(draft.draft_id))],
         *kb.grid(edits, 3),
-        [kb.button(t(lang, "common.cancel"), "in:cancel")],
+        [kb.button(t(lang, "common.cancel"), cb.In.CANCEL.encode())],
     ])
     if len(parts) == 1:
         await present(update, context, Html(head + "\n\n" + t(lang, "intake.review_hint")), keyboard)
@@ -303,8 +304,8 @@ async def new(update: Update, context: Context) -> str:
         return existing.step
     if existing is not None and existing.step:
         await send(update, context, t(lang, "intake.draft_exists", step=step_label(lang, existing.step)),
-                   kb.markup([[kb.button(t(lang, "intake.continue"), "in:cont"),
-                               kb.button(t(lang, "intake.restart"), "in:restart")]]))
+                   kb.markup([[kb.button(t(lang, "intake.continue"), cb.In.CONTINUE.encode()),
+                               kb.button(t(lang, "intake.restart"), cb.In.RESTART.encode())]]))
         return existing.step
     return await go(update, context, DraftData(), CATEGORY)
 
@@ -477,7 +478,7 @@ async def on_attachment(update: Update, context: Context, draft: Draft) -> str:
     added = t(lang, "intake.attachment_added", count=len(draft.data.attachments))
     if visible(update.effective_message.caption or ""):  # type: ignore[union-attr]
         added = Html(added + "\n" + t(lang, "intake.caption_not_kept"))
-    await send(update, context, added, kb.markup([[kb.button(t(lang, "common.done"), "in:done")]]))
+    await send(update, context, added, kb.markup([[kb.button(t(lang, "common.done"), cb.In.DONE.encode())]]))
     return ATTACHMENTS
 
 

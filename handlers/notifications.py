@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup
 
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import reception, review
 from handlers.i18n import Html, language_for, t
@@ -147,7 +148,7 @@ async def petitioner_notice(item: OutboxItem, store: Store, lang: str) -> list[O
     if event.action == "reply":
         # An officer's reply may be a question: the petitioner answers by replying, or with one tap.
         out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_petitioner"))
-        out[-1].markup = kb.markup([[kb.button(t(lang, "employee.reply"), f"pr:add:{case.number}")]])
+        out[-1].markup = kb.markup([[kb.button(t(lang, "employee.reply"), cb.Pr.ADD.encode(case.number))]])
     return out
 
 

@@ -29,6 +29,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import (
     PRIVATE,
@@ -145,7 +146,7 @@ def booking_message(lang: str, org: Organization, booking: Booking, session: Ses
         parts.append(Html("\n" + footer))
     markup = None
     if booking.cancellable:
-        markup = kb.markup([[kb.button(plain(lang, "reception.cancel_booking"), f"rc:x:{booking.id}")]])
+        markup = kb.markup([[kb.button(plain(lang, "reception.cancel_booking"), cb.Rc.CANCEL_BOOKING.encode(booking.id))]])
     return Html("\n".join(parts)), markup
 
 
@@ -327,14 +328,14 @@ async def _sessions_list(update: Update, context: Context) -> None:
             for b, s in mine
         ))
         rows += [[kb.button(plain(lang, "reception.my_button", date=short_date(lang, s.day), start=s.start),
-                            f"rc:my:{b.id}")] for b, s in mine]
+                            cb.Rc.MY_BOOKING.encode(b.id))] for b, s in mine]
     if sessions:
         parts.append(t(lang, "reception.intro"))
         for s in sessions:
             free = t(lang, "reception.free_slots", free=s.free) if s.free else t(lang, "reception.full")
             label = plain(lang, "reception.session_button", date=short_date(lang, s.day), start=s.start,
                           leader=s.leader_name, free=free)
-            rows.append([kb.button(label, f"rc:s:{s.id}")])
+            rows.append([kb.button(label, cb.Rc.SESSION.encode(s.id))])
     else:
         parts.append(t(lang, "reception.none_upcoming"))
     await show(update, context, Html("\n\n".join(parts)), kb.markup(rows) if rows else None)
@@ -355,11 +356,11 @@ async def _session_view(update: Update, context: Context, session_id: int) -> No
     rows: list[list[InlineKeyboardButton]] = []
     if mine:
         text = Html(text + "\n\n" + t(lang, "reception.already_booked", state=booking_state(lang, mine[0])))
-        rows.append([kb.button(plain(lang, "reception.cancel_booking"), f"rc:x:{mine[0].id}")])
+        rows.append([kb.button(plain(lang, "reception.cancel_booking"), cb.Rc.CANCEL_BOOKING.encode(mine[0].id))])
     elif session.bookable:
         label = "reception.book" if session.free else "reception.join_waitlist"
-        rows.append([kb.button(plain(lang, label), f"rc:b:{session.id}")])
-    rows.append([kb.button(plain(lang, "reception.back_to_list"), "rc:ls")])
+        rows.append([kb.button(plain(lang, label), cb.Rc.BOOK.encode(session.id))])
+    rows.append([kb.button(plain(lang, "reception.back_to_list"), cb.Rc.LIST.encode())])
     await show(update, context, text, kb.markup(rows))
 
 
@@ -387,9 +388,9 @@ async def on_topic(update: Update, context: Context) -> str | int:
     if step.result is not None:
         await send(update, context, *confirmation(lang, store, step.result.booking, step.result.session))
         return END
-    rows = [[kb.button(plain(lang, "reception.link_case", number=c.number, subject=c.subject[:24]), f"rc:l:{c.id}")]
+    rows = [[kb.button(plain(lang, "reception.link_case", number=c.number, subject=c.subject[:24]), cb.Rc.LINK_CASE.encode(c.id))]
             for c in step.cases]
-    rows.append([kb.button(plain(lang, "reception.link_none"), "rc:l:0")])
+    rows.append([kb.button(plain(lang, "reception.link_none"), cb.Rc.LINK_CASE.encode(0))])
     await send(update, context, t(lang, "reception.ask_link"), kb.markup(rows))
     return END
 
@@ -437,8 +438,8 @@ async def _confirm_cancel(update: Update, context: Context, booking_id: int) -> 
         await _my_booking(update, context, booking_id)
         return
     await show(update, context, t(lang, "reception.confirm_cancel", when=when_text(lang, session)), kb.markup([[
-        kb.button(plain(lang, "reception.confirm_yes"), f"rc:xy:{booking.id}"),
-        kb.button(plain(lang, "reception.confirm_no"), f"rc:my:{booking.id}"),
+        kb.button(plain(lang, "reception.confirm_yes"), cb.Rc.CANCEL_BOOKING_CONFIRMED.encode(booking.id)),
+        kb.button(plain(lang, "reception.confirm_no"), cb.Rc.MY_BOOKING.encode(booking.id)),
     ]]))
 
 
@@ -470,7 +471,7 @@ async def _publish_step(update: Update, context: Context, draft: SessionDraft, p
     store = deps(context).store
     org = store.org
     header = t(lang, "reception.add_header")
-    cancel_row = [kb.button(plain(lang, "common.cancel"), "rc:pc")]
+    cancel_row = [kb.button(plain(lang, "common.cancel"), cb.Rc.PUBLISH_CANCEL.encode())]
 
     async def step(text: Html, rows: list[list[InlineKeyboardButton]]) -> None:
         await show(update, context, Html(f"{header}\n{text}"), kb.markup([*rows, cancel_row]))
@@ -478,33 +479,33 @@ async def _publish_step(update: Update, context: Context, draft: SessionDraft, p
     if draft.leader_id is None:
         leaders = store.reception_leaders(_actor(update, context))
         await step(t(lang, "reception.choose_leader"),
-                   kb.grid((kb.button(s.name, f"rc:pL:{s.telegram_id}") for s in leaders), 2))
+                   kb.grid((kb.button(s.name, cb.Rc.PUBLISH_LEADER.encode(s.telegram_id)) for s in leaders), 2))
     elif draft.day is None:
         today = store.clock.now().astimezone(store.tz).date()
         first = today + timedelta(days=page * DATE_PAGE)
         days = [first + timedelta(days=i) for i in range(DATE_PAGE)]
-        rows = kb.grid((kb.button(html.unescape(short_date(lang, d)), f"rc:pd:{d:%Y%m%d}") for d in days), 3)
+        rows = kb.grid((kb.button(html.unescape(short_date(lang, d)), cb.Rc.PUBLISH_DAY.encode(d)) for d in days), 3)
         pager = []
         if page > 0:
-            pager.append(kb.button(plain(lang, "reception.earlier"), f"rc:pD:{page - 1}"))
+            pager.append(kb.button(plain(lang, "reception.earlier"), cb.Rc.PUBLISH_DAYS_PAGE.encode(page - 1)))
         if page + 1 < DATE_PAGES:
-            pager.append(kb.button(plain(lang, "reception.later"), f"rc:pD:{page + 1}"))
+            pager.append(kb.button(plain(lang, "reception.later"), cb.Rc.PUBLISH_DAYS_PAGE.encode(page + 1)))
         await step(t(lang, "reception.choose_date"),
-                   [*rows, pager, [kb.button(plain(lang, "reception.other_date"), "rc:dt")]])
+                   [*rows, pager, [kb.button(plain(lang, "reception.other_date"), cb.Rc.PUBLISH_OTHER_DAY.encode())]])
     elif draft.start is None:
         await step(t(lang, "reception.choose_start", date=date_text(lang, draft.day)),
-                   kb.grid((kb.button(hhmm(s), f"rc:ps:{s:%H%M}") for s in START_TIMES), 4))
+                   kb.grid((kb.button(hhmm(s), cb.Rc.PUBLISH_START.encode(hhmm(s))) for s in START_TIMES), 4))
     elif draft.end is None:
         begin = datetime.combine(draft.day, parse_hhmm(draft.start) or time(0))
         ends = [begin + timedelta(minutes=30 * i) for i in range(1, END_STEPS + 1)]
         ends = [e for e in ends if e.date() == draft.day]
         await step(t(lang, "reception.choose_end", date=date_text(lang, draft.day), start=draft.start),
-                   kb.grid((kb.button(f"{e:%H:%M}", f"rc:pe:{e:%H%M}") for e in ends), 4))
+                   kb.grid((kb.button(f"{e:%H:%M}", cb.Rc.PUBLISH_END.encode(hhmm(e))) for e in ends), 4))
     elif draft.where is None:
         when = t(lang, "reception.when", date=date_text(lang, draft.day), start=draft.start, end=draft.end)
         await step(t(lang, "reception.choose_where", when=when), [
-            [kb.button(plain(lang, "reception.where_place"), "rc:pw:place")],
-            [kb.button(plain(lang, "reception.where_unit"), "rc:pw:unit")],
+            [kb.button(plain(lang, "reception.where_place"), cb.Rc.PUBLISH_WHERE.encode("place"))],
+            [kb.button(plain(lang, "reception.where_unit"), cb.Rc.PUBLISH_WHERE.encode("unit"))],
         ])
     elif draft.where == "place" and draft.place is None:
         await _ask(update, context, t(lang, "reception.ask_place", max=RECEPTION_PLACE_MAX))
@@ -513,11 +514,11 @@ async def _publish_step(update: Update, context: Context, draft: SessionDraft, p
         await _unit_step(update, context, draft, lang, header, cancel_row)
     elif draft.where == "unit" and not draft.place_done:
         await _ask(update, context, t(lang, "reception.ask_visit_place", max=RECEPTION_PLACE_MAX),
-                   kb.markup([[kb.button(plain(lang, "common.skip"), "rc:pk")]]))
+                   kb.markup([[kb.button(plain(lang, "common.skip"), cb.Rc.PUBLISH_NO_PLACE.encode())]]))
         return PLACE
     elif draft.slots is None:
         await step(t(lang, "reception.choose_slots"),
-                   kb.grid((kb.button(str(n), f"rc:pn:{n}") for n in SLOT_CHOICES), 4))
+                   kb.grid((kb.button(str(n), cb.Rc.PUBLISH_SLOTS.encode(n)) for n in SLOT_CHOICES), 4))
     else:
         leader = org.staff_member(draft.leader_id)
         when = t(lang, "reception.when", date=date_text(lang, draft.day), start=draft.start, end=draft.end)
@@ -525,7 +526,7 @@ async def _publish_step(update: Update, context: Context, draft: SessionDraft, p
                  leader=leader.name if leader else str(draft.leader_id))
         slots = t(lang, "reception.slots_line", slots=draft.slots, free=draft.slots)
         await show(update, context, Html(f"{header}\n{t(lang, 'reception.review')}\n\n{card}\n{slots}"),
-                   kb.markup([[kb.button(plain(lang, "reception.publish"), f"rc:pp:{draft.draft_id}")], cancel_row]))
+                   kb.markup([[kb.button(plain(lang, "reception.publish"), cb.Rc.PUBLISH.encode(draft.draft_id))], cancel_row]))
     return END
 
 
@@ -539,14 +540,14 @@ async def _unit_step(update: Update, context: Context, draft: SessionDraft, lang
         choices = [org.unit(u) for u in store.reception_units(draft.leader_id or 0)]
         path = "—"
     else:
-        rows.append([kb.button(plain(lang, "reception.unit_here", name=here.name.get(lang)), f"rc:pu:{here.id}")])
+        rows.append([kb.button(plain(lang, "reception.unit_here", name=here.name.get(lang)), cb.Rc.PUBLISH_UNIT.encode(here.id))])
         choices = org.children(here.id)
         path = unit_path(org, here.id, lang)
-    buttons = [kb.button(u.name.get(lang), f"rc:pb:{u.id}" if org.children(u.id) else f"rc:pu:{u.id}")
+    buttons = [kb.button(u.name.get(lang), cb.Rc.PUBLISH_UNIT_OPEN.encode(u.id) if org.children(u.id) else cb.Rc.PUBLISH_UNIT.encode(u.id))
                for u in choices]
     rows += kb.grid(buttons, 2)
     if here is not None:
-        rows.append([kb.button(plain(lang, "reception.unit_up"), "rc:pB")])
+        rows.append([kb.button(plain(lang, "reception.unit_up"), cb.Rc.PUBLISH_UNIT_UP.encode())])
     await show(update, context, Html(f"{header}\n" + t(lang, "reception.choose_unit", path=path)),
                kb.markup([*rows, cancel_row]))
 
@@ -681,7 +682,7 @@ async def _leader_list(update: Update, context: Context) -> None:
         for s in sessions
     ]
     rows = [[kb.button(plain(lang, "reception.list_button", date=short_date(lang, s.day), start=s.start,
-                             leader=s.leader_name), f"rc:v:{s.id}")] for s in sessions[:40]]
+                             leader=s.leader_name), cb.Rc.DETAIL.encode(s.id))] for s in sessions[:40]]
     await _send_blocks(update, context, blocks, kb.markup(rows))
 
 
@@ -714,12 +715,12 @@ def _detail_view(lang: str, org: Organization, detail: SessionDetail) -> tuple[l
     blocks += [leader_booking_block(lang, b) for b in detail.bookings]
     rows: list[list[InlineKeyboardButton]] = []
     if detail.started:
-        buttons = [kb.button(plain(lang, "reception.record_outcome", number=b.number), f"rc:o:{b.id}")
+        buttons = [kb.button(plain(lang, "reception.record_outcome", number=b.number), cb.Rc.OUTCOME.encode(b.id))
                    for b in detail.bookings if b.status is BookingStatus.BOOKED and b.outcome is None]
         rows += kb.grid(buttons, 2)
     if detail.cancellable:
-        rows.append([kb.button(plain(lang, "reception.cancel_session"), f"rc:cx:{session.id}")])
-    rows.append([kb.button(plain(lang, "reception.back_to_list"), "rc:lv")])
+        rows.append([kb.button(plain(lang, "reception.cancel_session"), cb.Rc.CANCEL_SESSION.encode(session.id))])
+    rows.append([kb.button(plain(lang, "reception.back_to_list"), cb.Rc.LEADER_LIST.encode())])
     return blocks, kb.markup(rows)
 
 

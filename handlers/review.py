@@ -19,6 +19,7 @@ import re
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import reports
 from handlers.common import (
@@ -104,39 +105,39 @@ PROMPTS.update(
 
 def rating_markup(lang: str, number: str) -> InlineKeyboardMarkup:
     return kb.markup([[
-        kb.button(t(lang, "rating.satisfied"), f"rv:rate:s:{number}"),
-        kb.button(t(lang, "rating.basic"), f"rv:rate:b:{number}"),
-        kb.button(t(lang, "rating.dissatisfied"), f"rv:rate:d:{number}"),
+        kb.button(t(lang, "rating.satisfied"), cb.Rv.RATE.encode("s", number)),
+        kb.button(t(lang, "rating.basic"), cb.Rv.RATE.encode("b", number)),
+        kb.button(t(lang, "rating.dissatisfied"), cb.Rv.RATE.encode("d", number)),
     ]])
 
 
 def next_step_markup(lang: str, number: str, level: int) -> InlineKeyboardMarkup:
     """Dissatisfied: ask for review (level 0) or re-review (level 1), or accept and close."""
-    ask = ("review.request_review", f"pr:rvq:{number}") if level == 0 else (
-        "review.request_rereview", f"pr:rrq:{number}")
+    ask = ("review.request_review", cb.Pr.REVIEW_REQUEST.encode(number)) if level == 0 else (
+        "review.request_rereview", cb.Pr.REREVIEW_REQUEST.encode(number))
     return kb.markup([
         [kb.button(t(lang, ask[0]), ask[1])],
-        [kb.button(t(lang, "review.accept_outcome"), f"rv:acc:{number}")],
+        [kb.button(t(lang, "review.accept_outcome"), cb.Rv.ACCEPT_OUTCOME.encode(number))],
     ])
 
 
 def comment_markup(lang: str, number: str) -> InlineKeyboardMarkup:
-    return kb.markup([[kb.button(t(lang, "review.add_comment"), f"pr:rvc:{number}")]])
+    return kb.markup([[kb.button(t(lang, "review.add_comment"), cb.Pr.COMMENT.encode(number))]])
 
 
 def opinion_markup(lang: str, number: str) -> InlineKeyboardMarkup:
     return kb.markup([
         [
-            kb.button(t(lang, "decision.support"), f"pr:rvs:{number}"),
-            kb.button(t(lang, "decision.explain"), f"pr:rve:{number}"),
-            kb.button(t(lang, "decision.reject"), f"pr:rvr:{number}"),
+            kb.button(t(lang, "decision.support"), cb.Pr.OPINION_SUPPORT.encode(number)),
+            kb.button(t(lang, "decision.explain"), cb.Pr.OPINION_EXPLAIN.encode(number)),
+            kb.button(t(lang, "decision.reject"), cb.Pr.OPINION_REJECT.encode(number)),
         ],
-        [kb.button(t(lang, "review.open_case"), f"st:open:{number}")],
+        [kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(number))],
     ])
 
 
 def open_markup(lang: str, number: str) -> InlineKeyboardMarkup:
-    return kb.markup([[kb.button(t(lang, "review.open_case"), f"st:open:{number}")]])
+    return kb.markup([[kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(number))]])
 
 
 # ------------------------------------------------------- petitioner buttons
@@ -254,8 +255,8 @@ async def alerts(update: Update, context: Context) -> None:
         text = t(lang, "leader.alert_item", number=alert.number, unit=unit_name(d.org, alert.unit, lang),
                  category=category_name(d.org, alert.category, lang), people=alert.people,
                  date=moment(alert.created_at, d.tz), id=alert.id)
-        markup = kb.markup([[kb.button(t(lang, "leader.ack"), f"ld:ack:{alert.id}"),
-                             kb.button(t(lang, "review.open_case"), f"st:open:{alert.number}")]])
+        markup = kb.markup([[kb.button(t(lang, "leader.ack"), cb.Ld.ACK.encode(alert.id)),
+                             kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(alert.number))]])
         await send(update, context, text, markup)
     if view.long_running:
         today = deps(context).store.clock.now().astimezone(d.tz).date()
@@ -434,8 +435,8 @@ async def alert_notice(item: OutboxItem, store: Store, lang: str) -> Rendered:
                    people=alert.people, number=case.number)
     else:
         reason = t(lang, "leader.reason_declared", people=alert.people, number=case.number)
-    markup = kb.markup([[kb.button(t(lang, "leader.ack"), f"ld:ack:{alert.id}"),
-                         kb.button(t(lang, "review.open_case"), f"st:open:{case.number}")]])
+    markup = kb.markup([[kb.button(t(lang, "leader.ack"), cb.Ld.ACK.encode(alert.id)),
+                         kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(case.number))]])
     return [(t(lang, "leader.alert_notice", unit=unit_name(org, case.unit, lang),
                category=category_name(org, case.category, lang), reason=reason), markup)]
 

@@ -16,6 +16,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import staff_work as menus
 from handlers.common import (
@@ -353,12 +354,12 @@ async def _queue_page(update: Update, context: Context, page: int) -> None:
           due=str(c.answer_due or c.accept_due), subject=c.subject)
         for c in cases
     ]
-    rows = [[kb.button(c.number, f"st:open:{c.number}")] for c in cases]
+    rows = [[kb.button(c.number, cb.St.OPEN.encode(c.number))] for c in cases]
     pager = []
     if page > 0:
-        pager.append(kb.button(t(lang, "common.prev_page"), f"q:{page - 1}"))
+        pager.append(kb.button(t(lang, "common.prev_page"), cb.Queue.PAGE.encode(page - 1)))
     if (page + 1) * QUEUE_PAGE < total:
-        pager.append(kb.button(t(lang, "common.next_page"), f"q:{page + 1}"))
+        pager.append(kb.button(t(lang, "common.next_page"), cb.Queue.PAGE.encode(page + 1)))
     await show(update, context, Html("\n\n".join(lines)), kb.markup([*rows, pager]))
 
 

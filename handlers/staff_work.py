@@ -12,6 +12,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import (
     Context,
@@ -62,7 +63,7 @@ def done_text(lang: str, org: Organization, actor: Actor, action: Action, case: 
 
 
 def _cancel_row(lang: str) -> list[InlineKeyboardButton]:
-    return [kb.button(t(lang, "common.cancel"), "sf:x")]
+    return [kb.button(t(lang, "common.cancel"), cb.Sf.CANCEL.encode())]
 
 
 async def _present(
@@ -102,7 +103,7 @@ async def assign_menu(update: Update, context: Context, caller: tuple[Actor, str
     buttons = [
         kb.button(
             t(lang, "work.current_assignee", name=s.name) if s.telegram_id == case.assignee_id else s.name,
-            f"sf:ap:{case.number}:{s.telegram_id}",
+            cb.Sf.ASSIGN_TO.encode(case.number, s.telegram_id),
         )
         for s in people
     ]
@@ -119,10 +120,10 @@ async def reply_menu(
     if case is None:
         return
     rows = [
-        [kb.button(_short(c.text.get(lang)), f"sf:cr:{case.number}:{c.id}")]
+        [kb.button(_short(c.text.get(lang)), cb.Sf.CANNED.encode(case.number, c.id))]
         for c in deps(context).org.canned_replies
     ]
-    rows += [[kb.button(t(lang, "work.typed_reply"), f"pr:rep:{case.number}")], _cancel_row(lang)]
+    rows += [[kb.button(t(lang, "work.typed_reply"), cb.Pr.REPLY.encode(case.number))], _cancel_row(lang)]
     await _present(update, context, t(lang, "work.choose_reply", number=case.number), kb.markup(rows), edit)
 
 
@@ -141,8 +142,8 @@ async def canned_preview(
         await send(update, context, error_text(lang, error))
         return
     markup = kb.markup([
-        [kb.button(t(lang, "work.send"), f"sf:cs:{case.number}:{canned_id}")],
-        [kb.button(t(lang, "common.back"), f"sf:rb:{case.number}"), *_cancel_row(lang)],
+        [kb.button(t(lang, "work.send"), cb.Sf.CANNED_SEND.encode(case.number, canned_id))],
+        [kb.button(t(lang, "common.back"), cb.Sf.REPLY_BACK.encode(case.number)), *_cancel_row(lang)],
     ])
     await show(update, context, t(lang, "work.canned_preview", number=case.number, text=text), markup)
 
@@ -155,7 +156,7 @@ async def extend_menu(update: Update, context: Context, caller: tuple[Actor, str
         return
     limit = deps(context).org.deadlines.max_extension_days
     options = sorted({days for days in (7, 15, limit) if 1 <= days <= limit})
-    buttons = [kb.button(t(lang, "work.days", days=days), f"pr:ext:{case.number}:{days}") for days in options]
+    buttons = [kb.button(t(lang, "work.days", days=days), cb.Pr.EXTEND.encode(case.number, days)) for days in options]
     markup = kb.markup([buttons, _cancel_row(lang)])
     await send(update, context, t(lang, "work.choose_days", number=case.number, limit=limit), markup)
 
@@ -166,7 +167,7 @@ async def decide_menu(update: Update, context: Context, caller: tuple[Actor, str
     case = await _checked(update, context, caller, number, Action.DECIDE)
     if case is None:
         return
-    buttons = [kb.button(t(lang, f"decision.{d.value}"), f"pr:dcs:{case.number}:{d.value}") for d in Decision]
+    buttons = [kb.button(t(lang, f"decision.{d.value}"), cb.Pr.DECIDE.encode(case.number, d.value)) for d in Decision]
     markup = kb.markup([buttons, _cancel_row(lang)])
     await send(update, context, t(lang, "work.choose_decision", number=case.number), markup)
 
@@ -194,19 +195,19 @@ async def transfer_menu(
         return
     rows: list[list[InlineKeyboardButton]] = []
     if unit is not None and unit.id != case.unit:
-        rows.append([kb.button(t(lang, "work.pick_unit", unit=unit.name.get(lang)), f"pr:tr:{case.number}:{unit.id}")])
+        rows.append([kb.button(t(lang, "work.pick_unit", unit=unit.name.get(lang)), cb.Pr.TRANSFER.encode(case.number, unit.id))])
     children = org.children(unit.id) if unit is not None else roots
     buttons = []
     for child in children:
         name = child.name.get(lang)
         if org.children(child.id):
-            buttons.append(kb.button(t(lang, "work.open_unit", unit=name), f"sf:tu:{case.number}:{child.id}"))
+            buttons.append(kb.button(t(lang, "work.open_unit", unit=name), cb.Sf.TRANSFER_UNIT.encode(case.number, child.id)))
         elif child.id != case.unit:
-            buttons.append(kb.button(name, f"pr:tr:{case.number}:{child.id}"))
+            buttons.append(kb.button(name, cb.Pr.TRANSFER.encode(case.number, child.id)))
     rows += kb.grid(buttons)
     back = []
     if unit is not None and (unit.parent is not None or len(roots) > 1):
-        back.append(kb.button(t(lang, "work.up"), f"sf:tu:{case.number}:{unit.parent or ''}"))
+        back.append(kb.button(t(lang, "work.up"), cb.Sf.TRANSFER_UNIT.encode(case.number, unit.parent or "")))
     rows.append([*back, *_cancel_row(lang)])
     text = t(lang, "work.choose_unit", number=case.number, unit=unit_path(org, case.unit, lang))
     await _present(update, context, text, kb.markup(rows), edit)
