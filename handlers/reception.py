@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -271,15 +272,6 @@ async def changed_notice(item: OutboxItem, store: Store, lang: str) -> Notice:
 
 
 # ------------------------------------------------------------------ plumbing
-
-
-def _data(update: Update) -> str:
-    query = update.callback_query
-    return (query.data or "") if query else ""
-
-
-def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 12 else None
 
 
 def _actor(update: Update, context: Context) -> Actor:
@@ -786,69 +778,81 @@ async def on_reason(update: Update, context: Context) -> str | int:
 # ------------------------------------------------------------------ buttons
 
 
-async def on_button(update: Update, context: Context) -> str | int:
-    """Every ``rc:`` button: parse it, and hand over to the step it belongs to."""
-    parts = _data(update).split(":")
-    verb, arg = (parts[1] if len(parts) > 1 else ""), (parts[2] if len(parts) > 2 else "")
-    number = _int(arg)
-    typed = {"b": _begin_booking, "o": _begin_outcome, "cx": _begin_session_cancel}
-    if verb in typed and number is not None:
+Step = Callable[..., Awaitable[str | int]]
+Show = Callable[..., Awaitable[None]]
+
+
+def _step(step: Step) -> Step:
+    """A button that moves the conversation to ``step``'s state (a typed answer, or the publishing steps)."""
+    async def tapped(update: Update, context: Context, *values: object) -> str | int:
         await answer_query(update)
-        return await typed[verb](update, context, number)
-    if verb == "dt":
+        return await step(update, context, *values)
+    tapped.__name__ = step.__name__
+    return tapped
+
+
+def _view(show_: Show) -> Step:
+    """A button that shows something and waits for nothing typed."""
+    async def tapped(update: Update, context: Context, *values: object) -> str | int:
         await answer_query(update)
-        await _ask(update, context, t(await lang_of(update, context), "reception.ask_date"))
-        return DATE
-    publishing = {"pL": "leader_id", "pn": "slots"}
-    if verb in publishing and number is not None:
-        await answer_query(update)
-        return await _edit_draft(update, context, **{publishing[verb]: number})
-    if verb == "pd":
-        try:
-            day = datetime.strptime(arg, "%Y%m%d").date()
-        except ValueError:
-            return await _stale(update, context)
-        await answer_query(update)
-        return await _edit_draft(update, context, day=day)
-    if verb in ("ps", "pe") and re.fullmatch(r"\d{4}", arg):
-        await answer_query(update)
-        return await _edit_draft(update, context, **{"start" if verb == "ps" else "end": f"{arg[:2]}:{arg[2:]}"})
-    if verb == "pw" and arg in ("place", "unit"):
-        await answer_query(update)
-        return await _edit_draft(update, context, where=arg)
-    if verb == "pb" and arg:
-        await answer_query(update)
-        return await _edit_draft(update, context, unit_browse=arg)
-    if verb == "pB":
-        await answer_query(update)
-        return await _unit_up(update, context)
-    if verb == "pu" and arg:
-        await answer_query(update)
-        return await _edit_draft(update, context, unit=arg, unit_browse=None)
-    if verb == "pk":
-        await answer_query(update)
-        return await _edit_draft(update, context, place_done=True)
-    if verb == "pD" and number is not None:
-        await answer_query(update)
-        return await _date_page(update, context, number)
-    simple = {
-        "s": _session_view, "l": _link, "my": _my_booking, "x": _confirm_cancel, "xy": _cancel_booking,
-        "v": _detail,
-    }
-    if verb in simple and number is not None:
-        await answer_query(update)
-        await simple[verb](update, context, number)
+        await show_(update, context, *values)
         return END
-    if verb == "pp" and re.fullmatch(r"[0-9a-f]{32}", arg):
+    tapped.__name__ = show_.__name__
+    return tapped
+
+
+def _set(name: str) -> Step:
+    """A publishing button that sets one field of the draft."""
+    async def tapped(update: Update, context: Context, value: object) -> str | int:
         await answer_query(update)
-        await _publish(update, context, arg)
-        return END
-    plain_verbs = {"ls": _sessions_list, "lv": _leader_list, "pc": _cancel_publish}
-    if verb in plain_verbs:
-        await answer_query(update)
-        await plain_verbs[verb](update, context)
-        return END
-    return await _stale(update, context)
+        return await _edit_draft(update, context, **{name: value})
+    tapped.__name__ = f"set_{name}"
+    return tapped
+
+
+async def _ask_date(update: Update, context: Context) -> str | int:
+    await _ask(update, context, t(await lang_of(update, context), "reception.ask_date"))
+    return DATE
+
+
+async def _pick_unit(update: Update, context: Context, unit: str) -> str | int:
+    return await _edit_draft(update, context, unit=unit, unit_browse=None)
+
+
+async def _no_place(update: Update, context: Context) -> str | int:
+    return await _edit_draft(update, context, place_done=True)
+
+
+def buttons() -> list[CallbackQueryHandler]:
+    """One handler per ``rc:`` button, then the area's catch-all for old or forged data."""
+    return [
+        cb.Rc.LIST.handler(_view(_sessions_list)),
+        cb.Rc.SESSION.handler(_view(_session_view)),
+        cb.Rc.BOOK.handler(_step(_begin_booking)),
+        cb.Rc.LINK_CASE.handler(_view(_link)),
+        cb.Rc.MY_BOOKING.handler(_view(_my_booking)),
+        cb.Rc.CANCEL_BOOKING.handler(_view(_confirm_cancel)),
+        cb.Rc.CANCEL_BOOKING_CONFIRMED.handler(_view(_cancel_booking)),
+        cb.Rc.LEADER_LIST.handler(_view(_leader_list)),
+        cb.Rc.DETAIL.handler(_view(_detail)),
+        cb.Rc.OUTCOME.handler(_step(_begin_outcome)),
+        cb.Rc.CANCEL_SESSION.handler(_step(_begin_session_cancel)),
+        cb.Rc.PUBLISH_LEADER.handler(_set("leader_id")),
+        cb.Rc.PUBLISH_DAY.handler(_set("day")),
+        cb.Rc.PUBLISH_DAYS_PAGE.handler(_step(_date_page)),
+        cb.Rc.PUBLISH_OTHER_DAY.handler(_step(_ask_date)),
+        cb.Rc.PUBLISH_START.handler(_set("start")),
+        cb.Rc.PUBLISH_END.handler(_set("end")),
+        cb.Rc.PUBLISH_WHERE.handler(_set("where")),
+        cb.Rc.PUBLISH_UNIT_OPEN.handler(_set("unit_browse")),
+        cb.Rc.PUBLISH_UNIT_UP.handler(_step(_unit_up)),
+        cb.Rc.PUBLISH_UNIT.handler(_step(_pick_unit)),
+        cb.Rc.PUBLISH_NO_PLACE.handler(_step(_no_place)),
+        cb.Rc.PUBLISH_SLOTS.handler(_set("slots")),
+        cb.Rc.PUBLISH.handler(_view(_publish)),
+        cb.Rc.PUBLISH_CANCEL.handler(_view(_cancel_publish)),
+        cb.Rc.area.stale_handler(_stale),
+    ]
 
 
 async def _stale(update: Update, context: Context) -> int:
@@ -885,7 +889,7 @@ def build() -> ConversationHandler:
             CommandHandler("reception", cmd_reception, filters=private),
             CommandHandler("reception_add", cmd_add, filters=private),
             CommandHandler("reception_list", cmd_list, filters=private),
-            CallbackQueryHandler(on_button, pattern=r"^rc:"),
+            *buttons(),
         ],
         states={
             TOPIC: [MessageHandler(text, on_topic)],
