@@ -906,4 +906,7 @@ def build() -> ConversationHandler:
     )
 
 
-__all__ = ["build", "notice", "pack", "parse_day"]
+__all__ = [
+    "build", "buttons", "changed_notice", "outcome_notice", "pack", "parse_day", "promoted_notice",
+    "published_notice", "reminder_notice", "session_cancelled_notice",
+]

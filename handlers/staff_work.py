@@ -1,6 +1,6 @@
 """The menus behind the case card's buttons: assign, reply, extend, decide, transfer.
 
-Button data is ``sf:<verb>:<number>[:<choice>]``. A menu is checked with
+Its buttons are :class:`handlers.callbacks.Sf` (``sf:<verb>:<number>[:<choice>]``). A menu is checked with
 the store before it is shown (a decided or out-of-scope case is refused
 before the officer starts typing), and every final tap goes through one
 store call that checks again. Texts an officer must type (a reason, a
@@ -9,8 +9,10 @@ written opinion) are asked by :mod:`handlers.prompts` (``pr:`` buttons).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler
+from telegram.ext import BaseHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
@@ -19,11 +21,11 @@ from handlers.common import (
     answer_query,
     deps,
     error_text,
-    lang_of,
     send,
     show,
     staff_caller,
 )
+from handlers.fallback import stale_button
 from handlers.i18n import Html, t
 from handlers.render import unit_path
 from store.errors import StoreError
@@ -215,45 +217,41 @@ async def transfer_menu(
 
 # ------------------------------------------------------------------- taps
 
-VERBS = frozenset({"x", "as", "ap", "rp", "rb", "cr", "cs", "ex", "dc", "tr", "tu"})
+Menu = Callable[..., Awaitable[None]]
 
 
-async def on_menu(update: Update, context: Context) -> None:
-    data = update.callback_query.data or ""  # type: ignore[union-attr]
-    _, verb, target = (data.split(":", 2) + ["", ""])[:3]
-    number, _, choice = target.partition(":")
-    if verb not in VERBS:
-        await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
-        return
-    caller = await staff_caller(update, context)
-    if caller is None:
-        return
-    actor, lang = caller
+def _menu(step: Menu) -> Menu:
+    """A staff menu button: only staff get past it; ``step(update, context, caller, *values)``."""
+    async def tapped(update: Update, context: Context, *values: object) -> None:
+        caller = await staff_caller(update, context)
+        if caller is None:
+            return
+        await answer_query(update)
+        await step(update, context, caller, *values)
+    tapped.__name__ = step.__name__
+    return tapped
+
+
+async def _cancel(update: Update, context: Context, caller: tuple[Actor, str]) -> None:
+    await show(update, context, t(caller[1], "common.cancelled"))
+
+
+async def _assign_to(update: Update, context: Context, caller: tuple[Actor, str], number: str, staff_id: int) -> None:
     store = deps(context).store
-    await answer_query(update)
-    if verb == "x":
-        await show(update, context, t(lang, "common.cancelled"))
-    elif verb == "as":
-        await assign_menu(update, context, caller, number)
-    elif verb == "ap" and choice.isdigit():
-        await _finish(update, context, caller, Action.ASSIGN,
-                      store.act(actor, number, Action.ASSIGN, assignee_id=int(choice)))
-    elif verb in ("rp", "rb"):
-        await reply_menu(update, context, caller, number, edit=verb == "rb")
-    elif verb == "cr":
-        await canned_preview(update, context, caller, number, choice)
-    elif verb == "cs":
-        await _finish(update, context, caller, Action.REPLY, store.reply_canned(actor, number, choice))
-    elif verb == "ex":
-        await extend_menu(update, context, caller, number)
-    elif verb == "dc":
-        await decide_menu(update, context, caller, number)
-    elif verb == "tr":
-        await transfer_menu(update, context, caller, number)
-    elif verb == "tu":
-        await transfer_menu(update, context, caller, number, node=choice or None, edit=True)
-    else:
-        await send(update, context, t(lang, "common.expired_button"))
+    await _finish(update, context, caller, Action.ASSIGN,
+                  store.act(caller[0], number, Action.ASSIGN, assignee_id=staff_id))
+
+
+async def _reply_back(update: Update, context: Context, caller: tuple[Actor, str], number: str) -> None:
+    await reply_menu(update, context, caller, number, edit=True)
+
+
+async def _canned_send(update: Update, context: Context, caller: tuple[Actor, str], number: str, canned: str) -> None:
+    await _finish(update, context, caller, Action.REPLY, deps(context).store.reply_canned(caller[0], number, canned))
+
+
+async def _transfer_unit(update: Update, context: Context, caller: tuple[Actor, str], number: str, node: str) -> None:
+    await transfer_menu(update, context, caller, number, node=node or None, edit=True)
 
 
 async def _finish(
@@ -270,4 +268,18 @@ async def _finish(
 
 
 def handlers() -> list[BaseHandler]:
-    return [CallbackQueryHandler(on_menu, pattern=r"^sf:")]
+    """One handler per ``sf:`` button, then the area's catch-all for old or forged data."""
+    return [
+        cb.Sf.CANCEL.handler(_menu(_cancel)),
+        cb.Sf.ASSIGN.handler(_menu(assign_menu)),
+        cb.Sf.ASSIGN_TO.handler(_menu(_assign_to)),
+        cb.Sf.REPLY.handler(_menu(reply_menu)),
+        cb.Sf.REPLY_BACK.handler(_menu(_reply_back)),
+        cb.Sf.CANNED.handler(_menu(canned_preview)),
+        cb.Sf.CANNED_SEND.handler(_menu(_canned_send)),
+        cb.Sf.EXTEND.handler(_menu(extend_menu)),
+        cb.Sf.DECIDE.handler(_menu(decide_menu)),
+        cb.Sf.TRANSFER.handler(_menu(transfer_menu)),
+        cb.Sf.TRANSFER_UNIT.handler(_menu(_transfer_unit)),
+        cb.Sf.area.stale_handler(stale_button),
+    ]
