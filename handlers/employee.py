@@ -8,11 +8,12 @@ files) and withdraw, with a confirmation.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show
+from handlers.fallback import stale_button, stale_button_message
 from handlers.i18n import Html, t
 from handlers.intake import attachment_of, visible
 from handlers.render import case_view
@@ -60,13 +61,10 @@ async def language(update: Update, context: Context) -> None:
     await send(update, context, t(await lang_of(update, context), "language.choose"), kb.language_choice())
 
 
-async def on_language(update: Update, context: Context) -> None:
+async def on_language(update: Update, context: Context, choice: str) -> None:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
-    choice = (update.callback_query.data or "").removeprefix("lang:")  # type: ignore[union-attr]
-    if choice not in ("zh", "en"):
-        return
     d = deps(context)
     await d.store.set_language(user.id, choice)
     d.chosen_languages[user.id] = choice
@@ -77,10 +75,9 @@ async def my_cases(update: Update, context: Context) -> None:
     await _list_page(update, context, 0)
 
 
-async def on_page(update: Update, context: Context) -> None:
+async def on_page(update: Update, context: Context, page: int) -> None:
     await answer_query(update)
-    raw = (update.callback_query.data or "").removeprefix("my:page:")  # type: ignore[union-attr]
-    await _list_page(update, context, int(raw) if raw.isdigit() else 0)
+    await _list_page(update, context, page)
 
 
 async def _list_page(update: Update, context: Context, page: int) -> None:
@@ -141,27 +138,31 @@ async def status(update: Update, context: Context) -> None:
     await show_case(update, context, context.args[0][:40])
 
 
-async def on_open(update: Update, context: Context) -> None:
+async def on_open(update: Update, context: Context, number: str) -> None:
     await answer_query(update)
-    number = (update.callback_query.data or "").removeprefix("my:open:")  # type: ignore[union-attr]
-    await show_case(update, context, number[:40], edit=True)
+    await show_case(update, context, number, edit=True)
 
 
 # ------------------------------------------------------------------ withdraw
 
 
-async def on_case_button(update: Update, context: Context) -> None:
-    """``em:wd:<number>`` asks to confirm; ``em:wdy:<number>`` withdraws."""
+async def on_withdraw(update: Update, context: Context, number: str) -> None:
+    """Withdrawing asks to confirm first."""
+    await _withdraw(update, context, number, confirmed=False)
+
+
+async def on_withdraw_confirmed(update: Update, context: Context, number: str) -> None:
+    await _withdraw(update, context, number, confirmed=True)
+
+
+async def _withdraw(update: Update, context: Context, number: str, *, confirmed: bool) -> None:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    data = update.callback_query.data or ""  # type: ignore[union-attr]
-    _, verb, number = (data.split(":", 2) + ["", ""])[:3]
-    number = number[:40]
     store = deps(context).store
     try:
-        if verb == "wd":
+        if not confirmed:
             view = await store.petitioner_case(user.id, number)
             if Action.WITHDRAW not in view.actions:
                 await show_case(update, context, number, edit=True)
@@ -170,13 +171,11 @@ async def on_case_button(update: Update, context: Context) -> None:
                 kb.button(t(lang, "employee.confirm_yes"), cb.Em.WITHDRAW_CONFIRMED.encode(view.case.number)),
                 kb.button(t(lang, "employee.confirm_no"), cb.My.OPEN.encode(view.case.number)),
             ]]))
-        elif verb == "wdy":
+        else:
             case, withdrawn = await store.withdraw(user.id, number)
             key = "employee.withdrawn" if withdrawn else "employee.already_withdrawn"
             await show(update, context, t(lang, key, number=case.number),
                        kb.markup([[kb.button(t(lang, "employee.back_to_list"), cb.My.PAGE.encode(0))]]))
-        else:
-            await send(update, context, t(lang, "common.expired_button"))
     except StoreError as error:
         await send(update, context, error_text(lang, error))
 
@@ -247,8 +246,12 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("language", language, filters=private),
         CommandHandler("mycases", my_cases, filters=private),
         CommandHandler("status", status, filters=private),
-        CallbackQueryHandler(on_language, pattern=r"^lang:"),
-        CallbackQueryHandler(on_page, pattern=r"^my:page:"),
-        CallbackQueryHandler(on_open, pattern=r"^my:open:"),
-        CallbackQueryHandler(on_case_button, pattern=r"^em:"),
+        cb.Lang.CHOOSE.handler(on_language),
+        cb.My.PAGE.handler(on_page),
+        cb.My.OPEN.handler(on_open),
+        cb.Em.WITHDRAW.handler(on_withdraw),
+        cb.Em.WITHDRAW_CONFIRMED.handler(on_withdraw_confirmed),
+        cb.Lang.area.stale_handler(stale_button),
+        cb.My.area.stale_handler(stale_button),
+        cb.Em.area.stale_handler(stale_button_message),
     ]

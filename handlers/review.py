@@ -17,7 +17,7 @@ import asyncio
 import re
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
@@ -32,6 +32,7 @@ from handlers.common import (
     show,
     staff_caller,
 )
+from handlers.fallback import stale_button_message
 from handlers.i18n import Html, t
 from handlers.prompts import PROMPTS, Perform, Prompt
 from handlers.render import (
@@ -142,17 +143,12 @@ def open_markup(lang: str, number: str) -> InlineKeyboardMarkup:
 
 # ------------------------------------------------------- petitioner buttons
 
-async def on_rate(update: Update, context: Context) -> None:
+async def on_rate(update: Update, context: Context, code: str, number: str) -> None:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    parts = (update.callback_query.data or "").split(":", 3)  # type: ignore[union-attr]
-    rating = RATING_CODES.get(parts[2]) if len(parts) == 4 else None
-    if rating is None:
-        await send(update, context, t(lang, "common.expired_button"))
-        return
-    number = parts[3]
+    rating = RATING_CODES[code]
     try:
         case = await deps(context).store.rate(Actor(id=user.id, role=ActorRole.PETITIONER), number, rating)
     except StoreError as error:
@@ -170,22 +166,17 @@ async def on_rate(update: Update, context: Context) -> None:
                kb.markup(rows))
 
 
-async def on_accept(update: Update, context: Context) -> None:
+async def on_accept(update: Update, context: Context, number: str) -> None:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    number = (update.callback_query.data or "").removeprefix("rv:acc:")  # type: ignore[union-attr]
     try:
         case = await deps(context).store.accept_outcome(Actor(id=user.id, role=ActorRole.PETITIONER), number)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
     await show(update, context, t(lang, "review.closed_by_you", number=case.number))
-
-
-async def stale(update: Update, context: Context) -> None:
-    await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
 
 
 # ------------------------------------------------------------ staff commands
@@ -272,18 +263,14 @@ async def alerts(update: Update, context: Context) -> None:
         await send(update, context, Html("\n".join(lines)))
 
 
-async def on_ack(update: Update, context: Context) -> None:
+async def on_ack(update: Update, context: Context, alert_id: int) -> None:
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
     await answer_query(update)
-    raw = (update.callback_query.data or "").removeprefix("ld:ack:")  # type: ignore[union-attr]
-    if not raw.isdigit():
-        await send(update, context, t(lang, "common.expired_button"))
-        return
     try:
-        alert = await deps(context).store.acknowledge_alert(actor, int(raw))
+        alert = await deps(context).store.acknowledge_alert(actor, alert_id)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
@@ -359,10 +346,11 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("alerts", alerts),
         CommandHandler("stats", stats),
         CommandHandler("export", export),
-        CallbackQueryHandler(on_rate, pattern=r"^rv:rate:"),
-        CallbackQueryHandler(on_accept, pattern=r"^rv:acc:"),
-        CallbackQueryHandler(on_ack, pattern=r"^ld:ack:"),
-        CallbackQueryHandler(stale, pattern=r"^(rv|ld):"),
+        cb.Rv.RATE.handler(on_rate),
+        cb.Rv.ACCEPT_OUTCOME.handler(on_accept),
+        cb.Ld.ACK.handler(on_ack),
+        cb.Rv.area.stale_handler(stale_button_message),
+        cb.Ld.area.stale_handler(stale_button_message),
     ]
 
 
