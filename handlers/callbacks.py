@@ -130,8 +130,17 @@ class Button:
     def matches(self, data: object) -> bool:
         return self.decode(data) is not None
 
-    def handler(self, callback: Handler) -> CallbackQueryHandler[Any, Any]:
-        """One handler for this action: ``callback(update, context, *values)``, only with data that decodes."""
+    def handler(
+        self, callback: Handler, *, when: Callable[..., bool] | None = None
+    ) -> CallbackQueryHandler[Any, Any]:
+        """One handler for this action: ``callback(update, context, *values)``, only with data that decodes.
+
+        ``when(*values)``, if given, narrows it further (a button accepted in one state but not another).
+        """
+
+        def pattern(data: object) -> bool:
+            values = self.decode(data)
+            return values is not None and (when is None or when(*values))
 
         async def on_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
             query = update.callback_query
@@ -142,7 +151,7 @@ class Button:
             return await callback(update, context, *values)
 
         on_query.__name__ = on_query.__qualname__ = f"{self.head}->{getattr(callback, '__name__', 'handler')}"
-        return CallbackQueryHandler(on_query, pattern=self.matches)
+        return CallbackQueryHandler(on_query, pattern=pattern)
 
 
 @dataclass
@@ -282,8 +291,7 @@ class In:
     UNIT = area.button("unit", KEY)
     UNIT_HERE = area.button("here", KEY)
     IDENTITY = area.button("id", choice("real", "conf", "phone"))
-    EDIT = area.button("edit", choice("category", "unit", "subject", "details", "attachments", "identity",
-                                      "people", "desired"))
+    EDIT = area.button("edit", KEY)  # the step to go back to; intake checks it is one that can be edited
     SUBMIT = area.button("submit", TOKEN)
 
 

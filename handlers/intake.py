@@ -82,7 +82,7 @@ PHONE = "phone"  # part of the identity step: sharing one's phone number (reply 
 STEPS = [CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, REVIEW]
 EDITABLE = {CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, PEOPLE, DESIRED}
 
-StepFn = Callable[[Update, Context, Draft], Awaitable[str]]
+StepFn = Callable[..., Awaitable[str]]  # (update, context, draft, *values of the button tapped)
 
 
 def step_label(lang: str, step: str) -> Html:
@@ -251,11 +251,11 @@ def before(step: str, draft: DraftData) -> str:
     return STEPS[max(index - 1, 0)]
 
 
-def with_draft(fn: StepFn) -> Callable[[Update, Context], Awaitable[str | int]]:
+def with_draft(fn: StepFn) -> Callable[..., Awaitable[str | int]]:
     """Load the draft; skip updates already applied; turn refusals into polite answers."""
 
     @wraps(fn)
-    async def wrapper(update: Update, context: Context) -> str | int:
+    async def wrapper(update: Update, context: Context, *values: object) -> str | int:
         await answer_query(update)
         user = update.effective_user
         if user is None:
@@ -263,8 +263,9 @@ def with_draft(fn: StepFn) -> Callable[[Update, Context], Awaitable[str | int]]:
         store = deps(context).store
         draft = await store.get_draft(user.id)
         if draft is None or draft.step is None:
-            if _data(update).startswith("in:submit:"):
-                return await on_submit_again(update, context)
+            submitted = cb.In.SUBMIT.decode(_data(update))
+            if submitted is not None:
+                return await on_submit_again(update, context, *submitted)
             # The draft was submitted or cancelled meanwhile (or another device did it).
             lang = await lang_of(update, context)
             await send(update, context, t(lang, "common.expired_button"))
@@ -273,7 +274,7 @@ def with_draft(fn: StepFn) -> Callable[[Update, Context], Awaitable[str | int]]:
             await ask(update, context, draft.step, draft.data)
             return draft.step
         try:
-            return await fn(update, context, draft)
+            return await fn(update, context, draft, *values)
         except StoreError as error:
             lang = await lang_of(update, context)
             await send(update, context, error_text(lang, error))
@@ -371,9 +372,9 @@ async def on_back(update: Update, context: Context, draft: Draft) -> str:
 
 
 @with_draft
-async def on_category(update: Update, context: Context, draft: Draft) -> str:
+async def on_category(update: Update, context: Context, draft: Draft, category_id: str) -> str:
     org = deps(context).org
-    category = org.find_category(_data(update).removeprefix("in:cat:"))
+    category = org.find_category(category_id)
     if category is None:
         return await go(update, context, draft.data, CATEGORY)
     previous = org.find_category(draft.data.category or "")
@@ -387,13 +388,23 @@ async def on_category(update: Update, context: Context, draft: Draft) -> str:
 
 
 @with_draft
-async def on_unit(update: Update, context: Context, draft: Draft) -> str:
+async def on_unit(update: Update, context: Context, draft: Draft, unit_id: str) -> str:
+    """A unit of the tree: opened when it has units under it, else chosen."""
+    return await _unit(update, context, draft, unit_id, browse=True)
+
+
+@with_draft
+async def on_unit_here(update: Update, context: Context, draft: Draft, unit_id: str) -> str:
+    """"This unit itself", although it has units under it."""
+    return await _unit(update, context, draft, unit_id, browse=False)
+
+
+async def _unit(update: Update, context: Context, draft: Draft, unit_id: str, *, browse: bool) -> str:
     org = deps(context).org
-    verb, _, unit_id = _data(update).removeprefix("in:").partition(":")
     unit = org.find_unit(unit_id)
     if unit is None:
         return await go(update, context, draft.data, UNIT)
-    if verb == "unit" and org.children(unit.id):
+    if browse and org.children(unit.id):
         draft.data.unit_browse = unit.id
         return await go(update, context, draft.data, UNIT)
     draft.data.unit = unit.id
@@ -488,8 +499,7 @@ async def on_attachments_done(update: Update, context: Context, draft: Draft) ->
 
 
 @with_draft
-async def on_identity(update: Update, context: Context, draft: Draft) -> str:
-    choice = _data(update).removeprefix("in:id:")
+async def on_identity(update: Update, context: Context, draft: Draft, choice: str) -> str:
     lang = await lang_of(update, context)
     if choice == "phone":
         return await go(update, context, draft.data, PHONE)
@@ -538,8 +548,7 @@ async def on_phone_text(update: Update, context: Context, draft: Draft) -> str |
 
 
 @with_draft
-async def on_edit(update: Update, context: Context, draft: Draft) -> str:
-    field = _data(update).removeprefix("in:edit:")
+async def on_edit(update: Update, context: Context, draft: Draft, field: str) -> str:
     if field not in EDITABLE or draft.step != REVIEW:
         return await go(update, context, draft.data, draft.step or REVIEW)
     draft.data.editing = True
@@ -549,11 +558,11 @@ async def on_edit(update: Update, context: Context, draft: Draft) -> str:
 
 
 @with_draft
-async def on_submit(update: Update, context: Context, draft: Draft) -> str | int:
+async def on_submit(update: Update, context: Context, draft: Draft, key: str) -> str | int:
     lang = await lang_of(update, context)
     user = update.effective_user
     assert user is not None
-    if _data(update).removeprefix("in:submit:") != draft.data.draft_id:
+    if key != draft.data.draft_id:
         # The Submit button of an earlier draft (started over since): show this one.
         await send(update, context, t(lang, "common.expired_button"))
         return await go(update, context, draft.data, REVIEW)
@@ -568,13 +577,12 @@ async def receipt(update: Update, context: Context, number: str, due: str, lang:
     await show(update, context, t(lang, "intake.receipt", number=number, due=due))
 
 
-async def on_submit_again(update: Update, context: Context) -> int:
+async def on_submit_again(update: Update, context: Context, key: str) -> int:
     """A Submit tap whose draft is gone: a redelivery after the case was stored."""
     await answer_query(update)
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    key = _data(update).removeprefix("in:submit:")
     case = await deps(context).store.case_by_submit_key(user.id, key)
     if case is None:
         await send(update, context, t(lang, "common.expired_button"))
@@ -640,44 +648,46 @@ async def on_stale_button(update: Update, context: Context) -> str | None:
 def build() -> ConversationHandler:
     private, text = PRIVATE, PRIVATE_TEXT
     media = PRIVATE_FILES
-    back = CallbackQueryHandler(on_back, pattern=r"^in:back$")
+    back = cb.In.BACK.handler(on_back)
+    # At the phone step the identity keyboard is still shown: its real-name and confidential buttons work.
+    identity_not_phone = cb.In.IDENTITY.handler(on_identity, when=lambda choice: choice != "phone")
     return user_conversation(
         Conversation.INTAKE,
         entry_points=[
             CommandHandler("new", new, filters=private),
-            CallbackQueryHandler(resume, pattern=r"^in:cont$"),
-            CallbackQueryHandler(restart, pattern=r"^in:restart$"),
+            cb.In.CONTINUE.handler(resume),
+            cb.In.RESTART.handler(restart),
         ],
         states={
-            CATEGORY: [CallbackQueryHandler(on_category, pattern=r"^in:cat:"), back],
-            UNIT: [CallbackQueryHandler(on_unit, pattern=r"^in:(unit|here):"), back],
+            CATEGORY: [cb.In.CATEGORY.handler(on_category), back],
+            UNIT: [cb.In.UNIT.handler(on_unit), cb.In.UNIT_HERE.handler(on_unit_here), back],
             SUBJECT: [MessageHandler(text, on_subject), back],
             DETAILS: [MessageHandler(text, on_details), back],
             ATTACHMENTS: [
                 MessageHandler(media, on_attachment),
-                CallbackQueryHandler(on_attachments_done, pattern=r"^in:done$"),
+                cb.In.DONE.handler(on_attachments_done),
                 back,
             ],
-            IDENTITY: [CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf|phone)$"), back],
+            IDENTITY: [cb.In.IDENTITY.handler(on_identity), back],
             PHONE: [
                 MessageHandler(filters.CONTACT & private & filters.UpdateType.MESSAGE, on_contact),
                 MessageHandler(text, on_phone_text),
-                CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf)$"),
+                identity_not_phone,
                 back,
             ],
             REVIEW: [
-                CallbackQueryHandler(on_submit, pattern=r"^in:submit:"),
-                CallbackQueryHandler(on_edit, pattern=r"^in:edit:"),
+                cb.In.SUBMIT.handler(on_submit),
+                cb.In.EDIT.handler(on_edit),
             ],
             PEOPLE: [MessageHandler(text, on_people), back],
             DESIRED: [MessageHandler(text, on_desired), back],
         },
         fallbacks=[
             CommandHandler("cancel", cancel),
-            CallbackQueryHandler(cancel, pattern=r"^in:cancel$"),
-            CallbackQueryHandler(resume, pattern=r"^in:cont$"),
-            CallbackQueryHandler(restart, pattern=r"^in:restart$"),
-            CallbackQueryHandler(on_stale_button, pattern=r"^in:"),
+            cb.In.CANCEL.handler(cancel),
+            cb.In.CONTINUE.handler(resume),
+            cb.In.RESTART.handler(restart),
+            cb.In.area.stale_handler(on_stale_button),
             MessageHandler(filters.ALL & private, on_unexpected),
         ],
     )
@@ -685,7 +695,7 @@ def build() -> ConversationHandler:
 
 def submit_outside_conversation() -> CallbackQueryHandler:
     """Catches a redelivered Submit once the conversation has already ended."""
-    return CallbackQueryHandler(on_submit_again, pattern=r"^in:submit:")
+    return cb.In.SUBMIT.handler(on_submit_again)
 
 
 def outside_conversation() -> list[BaseHandler]:
