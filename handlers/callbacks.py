@@ -18,7 +18,7 @@ only add new ones, so old buttons keep working or decode to nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -85,7 +85,10 @@ HHMM: Field[str] = Field("hhmm", r"[0-9]{4}", 4, lambda raw: f"{raw[:2]}:{raw[2:
 TOKEN: Field[str] = Field("token", r"[0-9a-f]{32}", 32, str)
 
 
+#: What a button's handler is given: ``(update, context, *values)``.
 Handler = Callable[..., Awaitable[Any]]
+#: PTB's own callback type: ``(update, context)``.
+Callback = Callable[[Update, Any], Coroutine[Any, Any, Any]]
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ class Area:
         """Data with this area's prefix, decodable or not (for the area's "expired" answer)."""
         return isinstance(data, str) and (data == self.prefix or data.startswith(self.prefix + ":"))
 
-    def stale_handler(self, callback: Handler) -> CallbackQueryHandler[Any, Any]:
+    def stale_handler(self, callback: Callback) -> CallbackQueryHandler[Any, Any]:
         """The area's catch-all, registered after its buttons: old or forged data gets a polite answer."""
         return CallbackQueryHandler(callback, pattern=self.owns)
 

@@ -492,7 +492,7 @@ async def _publish_step(update: Update, context: Context, draft: SessionDraft, p
         ends = [begin + timedelta(minutes=30 * i) for i in range(1, END_STEPS + 1)]
         ends = [e for e in ends if e.date() == draft.day]
         await step(t(lang, "reception.choose_end", date=date_text(lang, draft.day), start=draft.start),
-                   kb.grid((kb.button(f"{e:%H:%M}", cb.Rc.PUBLISH_END.encode(hhmm(e))) for e in ends), 4))
+                   kb.grid((kb.button(f"{e:%H:%M}", cb.Rc.PUBLISH_END.encode(f"{e:%H:%M}")) for e in ends), 4))
     elif draft.where is None:
         when = t(lang, "reception.when", date=date_text(lang, draft.day), start=draft.start, end=draft.end)
         await step(t(lang, "reception.choose_where", when=when), [
