@@ -120,7 +120,8 @@ async def ask(update: Update, context: Context, step: str, draft: DraftData, *, 
         children = org.children(here) if here else org.roots()
         rows = []
         if here:
-            rows.append([kb.button(t(lang, "intake.unit_here", name=org.unit(here).name.get(lang)), cb.In.UNIT_HERE.encode(here))])
+            this_unit = t(lang, "intake.unit_here", name=org.unit(here).name.get(lang))
+            rows.append([kb.button(this_unit, cb.In.UNIT_HERE.encode(here))])
         rows += kb.grid(kb.button(u.name.get(lang), cb.In.UNIT.encode(u.id)) for u in children)
         path = unit_path(org, here, lang) if here else "—"
         await present(update, context, t(lang, "intake.choose_unit", step=label, path=path),

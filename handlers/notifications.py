@@ -77,8 +77,10 @@ async def render(item: OutboxItem, store: Store) -> list[Outgoing]:
 Renderer = Callable[[OutboxItem, Store, str], Awaitable[list[Outgoing]]]
 
 
-def _messages(render_pairs: Callable[[OutboxItem, Store, str], Awaitable[list[tuple[Html, InlineKeyboardMarkup | None]]]]
-              ) -> Renderer:
+Pairs = list[tuple[Html, InlineKeyboardMarkup | None]]
+
+
+def _messages(render_pairs: Callable[[OutboxItem, Store, str], Awaitable[Pairs]]) -> Renderer:
     """A renderer of (text, buttons) pairs, as ``review`` and ``reception`` write them, as :class:`Outgoing`."""
     async def renderer(item: OutboxItem, store: Store, lang: str) -> list[Outgoing]:
         return [Outgoing(text=text, markup=markup) for text, markup in await render_pairs(item, store, lang)]

@@ -147,7 +147,8 @@ def booking_message(lang: str, org: Organization, booking: Booking, session: Ses
         parts.append(Html("\n" + footer))
     markup = None
     if booking.cancellable:
-        markup = kb.markup([[kb.button(plain(lang, "reception.cancel_booking"), cb.Rc.CANCEL_BOOKING.encode(booking.id))]])
+        cancel_data = cb.Rc.CANCEL_BOOKING.encode(booking.id)
+        markup = kb.markup([[kb.button(plain(lang, "reception.cancel_booking"), cancel_data)]])
     return Html("\n".join(parts)), markup
 
 
@@ -380,7 +381,8 @@ async def on_topic(update: Update, context: Context) -> str | int:
     if step.result is not None:
         await send(update, context, *confirmation(lang, store, step.result.booking, step.result.session))
         return END
-    rows = [[kb.button(plain(lang, "reception.link_case", number=c.number, subject=c.subject[:24]), cb.Rc.LINK_CASE.encode(c.id))]
+    rows = [[kb.button(plain(lang, "reception.link_case", number=c.number, subject=c.subject[:24]),
+                       cb.Rc.LINK_CASE.encode(c.id))]
             for c in step.cases]
     rows.append([kb.button(plain(lang, "reception.link_none"), cb.Rc.LINK_CASE.encode(0))])
     await send(update, context, t(lang, "reception.ask_link"), kb.markup(rows))
@@ -518,7 +520,8 @@ async def _publish_step(update: Update, context: Context, draft: SessionDraft, p
                  leader=leader.name if leader else str(draft.leader_id))
         slots = t(lang, "reception.slots_line", slots=draft.slots, free=draft.slots)
         await show(update, context, Html(f"{header}\n{t(lang, 'reception.review')}\n\n{card}\n{slots}"),
-                   kb.markup([[kb.button(plain(lang, "reception.publish"), cb.Rc.PUBLISH.encode(draft.draft_id))], cancel_row]))
+                   kb.markup([[kb.button(plain(lang, "reception.publish"), cb.Rc.PUBLISH.encode(draft.draft_id))],
+                              cancel_row]))
     return END
 
 
@@ -532,10 +535,12 @@ async def _unit_step(update: Update, context: Context, draft: SessionDraft, lang
         choices = [org.unit(u) for u in store.reception_units(draft.leader_id or 0)]
         path = "—"
     else:
-        rows.append([kb.button(plain(lang, "reception.unit_here", name=here.name.get(lang)), cb.Rc.PUBLISH_UNIT.encode(here.id))])
+        rows.append([kb.button(plain(lang, "reception.unit_here", name=here.name.get(lang)),
+                               cb.Rc.PUBLISH_UNIT.encode(here.id))])
         choices = org.children(here.id)
         path = unit_path(org, here.id, lang)
-    buttons = [kb.button(u.name.get(lang), cb.Rc.PUBLISH_UNIT_OPEN.encode(u.id) if org.children(u.id) else cb.Rc.PUBLISH_UNIT.encode(u.id))
+    buttons = [kb.button(u.name.get(lang),
+                         (cb.Rc.PUBLISH_UNIT_OPEN if org.children(u.id) else cb.Rc.PUBLISH_UNIT).encode(u.id))
                for u in choices]
     rows += kb.grid(buttons, 2)
     if here is not None:

@@ -197,13 +197,15 @@ async def transfer_menu(
         return
     rows: list[list[InlineKeyboardButton]] = []
     if unit is not None and unit.id != case.unit:
-        rows.append([kb.button(t(lang, "work.pick_unit", unit=unit.name.get(lang)), cb.Pr.TRANSFER.encode(case.number, unit.id))])
+        rows.append([kb.button(t(lang, "work.pick_unit", unit=unit.name.get(lang)),
+                               cb.Pr.TRANSFER.encode(case.number, unit.id))])
     children = org.children(unit.id) if unit is not None else roots
     buttons = []
     for child in children:
         name = child.name.get(lang)
         if org.children(child.id):
-            buttons.append(kb.button(t(lang, "work.open_unit", unit=name), cb.Sf.TRANSFER_UNIT.encode(case.number, child.id)))
+            buttons.append(kb.button(t(lang, "work.open_unit", unit=name),
+                                     cb.Sf.TRANSFER_UNIT.encode(case.number, child.id)))
         elif child.id != case.unit:
             buttons.append(kb.button(name, cb.Pr.TRANSFER.encode(case.number, child.id)))
     rows += kb.grid(buttons)
