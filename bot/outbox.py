@@ -44,9 +44,10 @@ from telegram.ext import AIORateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
 from handlers import media
-from handlers.notifications import Outgoing, render
+from handlers.notifications import Outgoing, UnknownNotice, render
 from store.models import Attachment, OutboxItem
 from store.services import Services
+from store.notices import REPLYABLE
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ SENDERS = {
 
 
 # Outbox kinds whose messages a private-chat reply may answer.
-REPLYABLE_KINDS = frozenset({"case_card", "staff_event", "petitioner_event"})
+REPLYABLE_KINDS = REPLYABLE
 
 
 class FloodAwareRateLimiter(AIORateLimiter):
@@ -269,6 +270,10 @@ class OutboxSender:
         """Send one row; True when it is finished with (sent or set aside)."""
         try:
             messages = await render(item, self.services)
+        except UnknownNotice as error:  # retrying cannot teach this version a new kind
+            log.error("notification %s set aside: %s", item.id, error)
+            await self.services.outbox.mark_failed(item.id, f"render: {error}")
+            return True
         except Exception as error:  # noqa: BLE001 - a bad row must not stall the outbox
             log.exception("notification %s could not be rendered", item.id)
             if item.attempts + 1 >= POISON_ATTEMPTS:

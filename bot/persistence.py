@@ -18,10 +18,11 @@ from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from store.cases import CaseService
+from store.conversations import Conversation
 
 
 # Conversations whose state the handlers write through the store themselves.
-WRITTEN_BY_HANDLERS = frozenset({"intake", "prompt"})
+WRITTEN_BY_HANDLERS = frozenset({Conversation.INTAKE, Conversation.PROMPT})
 
 
 def _key(key: ConversationKey) -> str:

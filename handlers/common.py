@@ -15,6 +15,7 @@ from telegram.ext import ContextTypes, ConversationHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from handlers.i18n import Html, language_for, t
+from store.conversations import Conversation
 from store.errors import StoreError
 from store.models import Actor
 from store.cases import CaseService
@@ -41,7 +42,7 @@ PRIVATE_FILES = (
 ) & PRIVATE & filters.UpdateType.MESSAGE
 
 
-def user_conversation(name: str, **handlers: Any) -> ConversationHandler:
+def user_conversation(name: Conversation, **handlers: Any) -> ConversationHandler:
     """A persistent conversation per user: one at a time, whatever message a button is on.
 
     Per user on purpose: the buttons of any of the user's messages belong to

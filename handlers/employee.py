@@ -8,10 +8,12 @@ files) and withdraw, with a confirmation.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import Context, Deps, answer_query, deps, error_text, lang_of, send, show
+from handlers.fallback import stale_button, stale_button_message
 from handlers.i18n import Html, t
 from handlers.intake import attachment_of, visible
 from handlers.render import case_view
@@ -58,13 +60,10 @@ async def language(update: Update, context: Context) -> None:
     await send(update, context, t(await lang_of(update, context), "language.choose"), kb.language_choice())
 
 
-async def on_language(update: Update, context: Context) -> None:
+async def on_language(update: Update, context: Context, choice: str) -> None:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
-    choice = (update.callback_query.data or "").removeprefix("lang:")  # type: ignore[union-attr]
-    if choice not in ("zh", "en"):
-        return
     d = deps(context)
     await d.cases.set_language(user.id, choice)
     d.chosen_languages[user.id] = choice
@@ -75,10 +74,9 @@ async def my_cases(update: Update, context: Context) -> None:
     await _list_page(update, context, 0)
 
 
-async def on_page(update: Update, context: Context) -> None:
+async def on_page(update: Update, context: Context, page: int) -> None:
     await answer_query(update)
-    raw = (update.callback_query.data or "").removeprefix("my:page:")  # type: ignore[union-attr]
-    await _list_page(update, context, int(raw) if raw.isdigit() else 0)
+    await _list_page(update, context, page)
 
 
 async def _list_page(update: Update, context: Context, page: int) -> None:
@@ -95,12 +93,12 @@ async def _list_page(update: Update, context: Context, page: int) -> None:
           subject=c.subject)
         for c in cases
     ]
-    rows = [[kb.button(t(lang, "cases.open_case", number=c.number), f"my:open:{c.number}")] for c in cases]
+    rows = [[kb.button(t(lang, "cases.open_case", number=c.number), cb.My.OPEN.encode(c.number))] for c in cases]
     pager = []
     if page > 0:
-        pager.append(kb.button(t(lang, "common.prev_page"), f"my:page:{page - 1}"))
+        pager.append(kb.button(t(lang, "common.prev_page"), cb.My.PAGE.encode(page - 1)))
     if (page + 1) * PAGE < total:
-        pager.append(kb.button(t(lang, "common.next_page"), f"my:page:{page + 1}"))
+        pager.append(kb.button(t(lang, "common.next_page"), cb.My.PAGE.encode(page + 1)))
     await show(update, context, Html("\n\n".join(lines)), kb.markup([*rows, pager]))
 
 
@@ -121,10 +119,10 @@ async def show_case(update: Update, context: Context, number: str, *, edit: bool
         text = Html(text + "\n" + t(lang, "employee.timeline_more", shown=TIMELINE_MAX, total=len(events)))
     actions = []
     if Action.ADD_INFO in view.actions:
-        actions.append(kb.button(t(lang, "employee.add_info"), f"pr:add:{case.number}"))
+        actions.append(kb.button(t(lang, "employee.add_info"), cb.Pr.ADD.encode(case.number)))
     if Action.WITHDRAW in view.actions:
-        actions.append(kb.button(t(lang, "employee.withdraw"), f"em:wd:{case.number}"))
-    markup = kb.markup([actions, [kb.button(t(lang, "employee.back_to_list"), "my:page:0")]])
+        actions.append(kb.button(t(lang, "employee.withdraw"), cb.Em.WITHDRAW.encode(case.number)))
+    markup = kb.markup([actions, [kb.button(t(lang, "employee.back_to_list"), cb.My.PAGE.encode(0))]])
     if edit:
         await show(update, context, text, markup)
     else:
@@ -139,42 +137,44 @@ async def status(update: Update, context: Context) -> None:
     await show_case(update, context, context.args[0][:40])
 
 
-async def on_open(update: Update, context: Context) -> None:
+async def on_open(update: Update, context: Context, number: str) -> None:
     await answer_query(update)
-    number = (update.callback_query.data or "").removeprefix("my:open:")  # type: ignore[union-attr]
-    await show_case(update, context, number[:40], edit=True)
+    await show_case(update, context, number, edit=True)
 
 
 # ------------------------------------------------------------------ withdraw
 
 
-async def on_case_button(update: Update, context: Context) -> None:
-    """``em:wd:<number>`` asks to confirm; ``em:wdy:<number>`` withdraws."""
+async def on_withdraw(update: Update, context: Context, number: str) -> None:
+    """Withdrawing asks to confirm first."""
+    await _withdraw(update, context, number, confirmed=False)
+
+
+async def on_withdraw_confirmed(update: Update, context: Context, number: str) -> None:
+    await _withdraw(update, context, number, confirmed=True)
+
+
+async def _withdraw(update: Update, context: Context, number: str, *, confirmed: bool) -> None:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    data = update.callback_query.data or ""  # type: ignore[union-attr]
-    _, verb, number = (data.split(":", 2) + ["", ""])[:3]
-    number = number[:40]
     d = deps(context)
     try:
-        if verb == "wd":
+        if not confirmed:
             view = await d.self_service.petitioner_case(user.id, number)
             if Action.WITHDRAW not in view.actions:
                 await show_case(update, context, number, edit=True)
                 return
             await show(update, context, t(lang, "employee.confirm_withdraw", number=view.case.number), kb.markup([[
-                kb.button(t(lang, "employee.confirm_yes"), f"em:wdy:{view.case.number}"),
-                kb.button(t(lang, "employee.confirm_no"), f"my:open:{view.case.number}"),
+                kb.button(t(lang, "employee.confirm_yes"), cb.Em.WITHDRAW_CONFIRMED.encode(view.case.number)),
+                kb.button(t(lang, "employee.confirm_no"), cb.My.OPEN.encode(view.case.number)),
             ]]))
-        elif verb == "wdy":
+        else:
             case, withdrawn = await d.self_service.withdraw(user.id, number)
             key = "employee.withdrawn" if withdrawn else "employee.already_withdrawn"
             await show(update, context, t(lang, key, number=case.number),
-                       kb.markup([[kb.button(t(lang, "employee.back_to_list"), "my:page:0")]]))
-        else:
-            await send(update, context, t(lang, "common.expired_button"))
+                       kb.markup([[kb.button(t(lang, "employee.back_to_list"), cb.My.PAGE.encode(0))]]))
     except StoreError as error:
         await send(update, context, error_text(lang, error))
 
@@ -228,11 +228,11 @@ async def receive_addition(update: Update, context: Context, number: str) -> boo
     if attachment is None:
         key = "employee.added_text" if added.created else "employee.added_again"
         await send(update, context, t(lang, key, number=case.number),
-                   kb.markup([[kb.button(t(lang, "employee.add_more"), f"pr:add:{case.number}")]]))
+                   kb.markup([[kb.button(t(lang, "employee.add_more"), cb.Pr.ADD.encode(case.number))]]))
         return False
     key = "employee.added_file" if added.created else "employee.added_again"
     await send(update, context, t(lang, key, number=case.number),
-               kb.markup([[kb.button(t(lang, "common.done"), "pr:end")]]))
+               kb.markup([[kb.button(t(lang, "common.done"), cb.Pr.END.encode())]]))
     return True
 
 
@@ -245,8 +245,12 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("language", language, filters=private),
         CommandHandler("mycases", my_cases, filters=private),
         CommandHandler("status", status, filters=private),
-        CallbackQueryHandler(on_language, pattern=r"^lang:"),
-        CallbackQueryHandler(on_page, pattern=r"^my:page:"),
-        CallbackQueryHandler(on_open, pattern=r"^my:open:"),
-        CallbackQueryHandler(on_case_button, pattern=r"^em:"),
+        cb.Lang.CHOOSE.handler(on_language),
+        cb.My.PAGE.handler(on_page),
+        cb.My.OPEN.handler(on_open),
+        cb.Em.WITHDRAW.handler(on_withdraw),
+        cb.Em.WITHDRAW_CONFIRMED.handler(on_withdraw_confirmed),
+        cb.Lang.area.stale_handler(stale_button),
+        cb.My.area.stale_handler(stale_button),
+        cb.Em.area.stale_handler(stale_button_message),
     ]

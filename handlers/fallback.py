@@ -18,7 +18,14 @@ async def not_understood(update: Update, context: Context) -> None:
 
 
 async def stale_button(update: Update, context: Context) -> None:
+    """A button no handler accepts (old, forged or malformed data): the tap's answer says so."""
     await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
+
+
+async def stale_button_message(update: Update, context: Context) -> None:
+    """As :func:`stale_button`, said in a message (where the tap's answer alone was too easy to miss)."""
+    await answer_query(update)
+    await send(update, context, t(await lang_of(update, context), "common.expired_button"))
 
 
 def fallback_handlers() -> list[BaseHandler]:

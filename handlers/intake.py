@@ -34,6 +34,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import (
     PRIVATE,
@@ -51,6 +52,7 @@ from handlers.common import (
 from handlers.i18n import LANGUAGES, Html, t
 from handlers.render import draft_summary, unit_path
 from store.cases import choose_category
+from store.conversations import Conversation
 from store.errors import StoreError
 from store.models import (
     ATTACHMENT_BYTES_MAX,
@@ -66,8 +68,6 @@ from store.models import (
 from store.org import CategoryKind, Organization
 
 log = logging.getLogger(__name__)
-
-NAME = "intake"
 
 CATEGORY = "category"
 UNIT = "unit"
@@ -123,7 +123,7 @@ async def save_draft(context: Context, user_id: int, step: str, form: Form, upda
     await deps(context).cases.save_draft(user_id, step, form.petition(), ui)
 
 
-StepFn = Callable[[Update, Context, IntakeDraft], Awaitable[str]]
+StepFn = Callable[..., Awaitable[str]]  # (update, context, draft, *values of the button tapped)
 
 
 def step_label(lang: str, step: str) -> Html:
@@ -150,9 +150,9 @@ async def ask(update: Update, context: Context, step: str, draft: Form, *, fresh
     org = deps(context).org
     label = step_label(lang, step)
     first = step == CATEGORY
-    back = None if first and not draft.editing else "in:back"
+    back = None if first and not draft.editing else cb.In.BACK.encode()
     if step == CATEGORY:
-        buttons = [kb.button(c.name.get(lang), f"in:cat:{c.id}") for c in org.categories]
+        buttons = [kb.button(c.name.get(lang), cb.In.CATEGORY.encode(c.id)) for c in org.categories]
         await present(update, context, t(lang, "intake.choose_category", step=label),
                    kb.markup([*kb.grid(buttons), kb.nav_row(lang, back=back)]))
     elif step == UNIT:
@@ -161,8 +161,9 @@ async def ask(update: Update, context: Context, step: str, draft: Form, *, fresh
         children = org.children(here) if here else org.roots()
         rows = []
         if here:
-            rows.append([kb.button(t(lang, "intake.unit_here", name=org.unit(here).name.get(lang)), f"in:here:{here}")])
-        rows += kb.grid(kb.button(u.name.get(lang), f"in:unit:{u.id}") for u in children)
+            this_unit = t(lang, "intake.unit_here", name=org.unit(here).name.get(lang))
+            rows.append([kb.button(this_unit, cb.In.UNIT_HERE.encode(here))])
+        rows += kb.grid(kb.button(u.name.get(lang), cb.In.UNIT.encode(u.id)) for u in children)
         path = unit_path(org, here, lang) if here else "—"
         await present(update, context, t(lang, "intake.choose_unit", step=label, path=path),
                    kb.markup([*rows, kb.nav_row(lang)]))
@@ -173,7 +174,7 @@ async def ask(update: Update, context: Context, step: str, draft: Form, *, fresh
         await present(update, context, t(lang, "intake.ask_details", step=label, max=DETAILS_MAX),
                    kb.markup([kb.nav_row(lang)]))
     elif step == ATTACHMENTS:
-        finish = kb.button(t(lang, "common.done" if draft.attachments else "common.skip"), "in:done")
+        finish = kb.button(t(lang, "common.done" if draft.attachments else "common.skip"), cb.In.DONE.encode())
         await present(update, context, t(lang, "intake.ask_attachments", step=label, max=ATTACHMENTS_MAX),
                    kb.markup([[finish], kb.nav_row(lang)]))
     elif step == IDENTITY:
@@ -192,7 +193,7 @@ async def ask(update: Update, context: Context, step: str, draft: Form, *, fresh
             label = t(lang, key)
             if value == current:
                 label = t(lang, "intake.chosen", label=label)
-            rows.append([kb.button(label, f"in:id:{value}")])
+            rows.append([kb.button(label, cb.In.IDENTITY.encode(value))])
         await present(update, context, text, kb.markup([*rows, kb.nav_row(lang)]))
     elif step == PHONE:
         button, skip = t(lang, "intake.share_phone"), t(lang, "intake.no_phone")
@@ -245,13 +246,13 @@ async def show_review(update: Update, context: Context, draft: DraftData, lang: 
     parts = draft_summary(draft, deps(context).org, lang, name=_petitioner_name(update), pseudonym=pseudonym)
     head = Html(t(lang, "intake.review", step=step_label(lang, REVIEW)) + "\n\n" + parts[0])
     edits = [
-        kb.button(t(lang, f"intake.edit_{field}"), f"in:edit:{field}")
+        kb.button(t(lang, f"intake.edit_{field}"), cb.In.EDIT.encode(field))
         for field in ("category", "unit", "subject", "details", "attachments", "identity", "people", "desired")
     ]
     keyboard = kb.markup([
-        [kb.button(t(lang, "intake.submit"), f"in:submit:{draft.draft_id}")],
+        [kb.button(t(lang, "intake.submit"), cb.In.SUBMIT.encode(draft.draft_id))],
         *kb.grid(edits, 3),
-        [kb.button(t(lang, "common.cancel"), "in:cancel")],
+        [kb.button(t(lang, "common.cancel"), cb.In.CANCEL.encode())],
     ])
     if len(parts) == 1:
         await present(update, context, Html(head + "\n\n" + t(lang, "intake.review_hint")), keyboard)
@@ -292,19 +293,20 @@ def before(step: str, draft: Form) -> str:
     return STEPS[max(index - 1, 0)]
 
 
-def with_draft(fn: StepFn) -> Callable[[Update, Context], Awaitable[str | int]]:
+def with_draft(fn: StepFn) -> Callable[..., Awaitable[str | int]]:
     """Load the draft; skip updates already applied; turn refusals into polite answers."""
 
     @wraps(fn)
-    async def wrapper(update: Update, context: Context) -> str | int:
+    async def wrapper(update: Update, context: Context, *values: object) -> str | int:
         await answer_query(update)
         user = update.effective_user
         if user is None:
             return ConversationHandler.END
         draft = await load_draft(context, user.id)
         if draft is None or draft.step is None:
-            if _data(update).startswith("in:submit:"):
-                return await on_submit_again(update, context)
+            submitted = cb.In.SUBMIT.decode(_data(update))
+            if submitted is not None:
+                return await on_submit_again(update, context, *submitted)
             # The draft was submitted or cancelled meanwhile (or another device did it).
             lang = await lang_of(update, context)
             await send(update, context, t(lang, "common.expired_button"))
@@ -313,7 +315,7 @@ def with_draft(fn: StepFn) -> Callable[[Update, Context], Awaitable[str | int]]:
             await ask(update, context, draft.step, draft.data)
             return draft.step
         try:
-            return await fn(update, context, draft)
+            return await fn(update, context, draft, *values)
         except StoreError as error:
             lang = await lang_of(update, context)
             await send(update, context, error_text(lang, error))
@@ -343,8 +345,8 @@ async def new(update: Update, context: Context) -> str:
         return existing.step
     if existing is not None and existing.step:
         await send(update, context, t(lang, "intake.draft_exists", step=step_label(lang, existing.step)),
-                   kb.markup([[kb.button(t(lang, "intake.continue"), "in:cont"),
-                               kb.button(t(lang, "intake.restart"), "in:restart")]]))
+                   kb.markup([[kb.button(t(lang, "intake.continue"), cb.In.CONTINUE.encode()),
+                               kb.button(t(lang, "intake.restart"), cb.In.RESTART.encode())]]))
         return existing.step
     return await go(update, context, Form(), CATEGORY)
 
@@ -410,9 +412,9 @@ async def on_back(update: Update, context: Context, draft: IntakeDraft) -> str:
 
 
 @with_draft
-async def on_category(update: Update, context: Context, draft: IntakeDraft) -> str:
+async def on_category(update: Update, context: Context, draft: IntakeDraft, category_id: str) -> str:
     org = deps(context).org
-    category = org.find_category(_data(update).removeprefix("in:cat:"))
+    category = org.find_category(category_id)
     if category is None:
         return await go(update, context, draft.data, CATEGORY)
     choose_category(draft.data, category, org.find_category(draft.data.category or ""))
@@ -420,13 +422,23 @@ async def on_category(update: Update, context: Context, draft: IntakeDraft) -> s
 
 
 @with_draft
-async def on_unit(update: Update, context: Context, draft: IntakeDraft) -> str:
+async def on_unit(update: Update, context: Context, draft: IntakeDraft, unit_id: str) -> str:
+    """A unit of the tree: opened when it has units under it, else chosen."""
+    return await _unit(update, context, draft, unit_id, browse=True)
+
+
+@with_draft
+async def on_unit_here(update: Update, context: Context, draft: IntakeDraft, unit_id: str) -> str:
+    """"This unit itself", although it has units under it."""
+    return await _unit(update, context, draft, unit_id, browse=False)
+
+
+async def _unit(update: Update, context: Context, draft: IntakeDraft, unit_id: str, *, browse: bool) -> str:
     org = deps(context).org
-    verb, _, unit_id = _data(update).removeprefix("in:").partition(":")
     unit = org.find_unit(unit_id)
     if unit is None:
         return await go(update, context, draft.data, UNIT)
-    if verb == "unit" and org.children(unit.id):
+    if browse and org.children(unit.id):
         draft.data.unit_browse = unit.id
         return await go(update, context, draft.data, UNIT)
     draft.data.unit = unit.id
@@ -511,7 +523,7 @@ async def on_attachment(update: Update, context: Context, draft: IntakeDraft) ->
     added = t(lang, "intake.attachment_added", count=len(draft.data.attachments))
     if visible(update.effective_message.caption or ""):  # type: ignore[union-attr]
         added = Html(added + "\n" + t(lang, "intake.caption_not_kept"))
-    await send(update, context, added, kb.markup([[kb.button(t(lang, "common.done"), "in:done")]]))
+    await send(update, context, added, kb.markup([[kb.button(t(lang, "common.done"), cb.In.DONE.encode())]]))
     return ATTACHMENTS
 
 
@@ -521,8 +533,7 @@ async def on_attachments_done(update: Update, context: Context, draft: IntakeDra
 
 
 @with_draft
-async def on_identity(update: Update, context: Context, draft: IntakeDraft) -> str:
-    choice = _data(update).removeprefix("in:id:")
+async def on_identity(update: Update, context: Context, draft: IntakeDraft, choice: str) -> str:
     lang = await lang_of(update, context)
     if choice == "phone":
         return await go(update, context, draft.data, PHONE)
@@ -571,8 +582,7 @@ async def on_phone_text(update: Update, context: Context, draft: IntakeDraft) ->
 
 
 @with_draft
-async def on_edit(update: Update, context: Context, draft: IntakeDraft) -> str:
-    field = _data(update).removeprefix("in:edit:")
+async def on_edit(update: Update, context: Context, draft: IntakeDraft, field: str) -> str:
     if field not in EDITABLE or draft.step != REVIEW:
         return await go(update, context, draft.data, draft.step or REVIEW)
     draft.data.editing = True
@@ -582,11 +592,11 @@ async def on_edit(update: Update, context: Context, draft: IntakeDraft) -> str:
 
 
 @with_draft
-async def on_submit(update: Update, context: Context, draft: IntakeDraft) -> str | int:
+async def on_submit(update: Update, context: Context, draft: IntakeDraft, key: str) -> str | int:
     lang = await lang_of(update, context)
     user = update.effective_user
     assert user is not None
-    if _data(update).removeprefix("in:submit:") != draft.data.draft_id:
+    if key != draft.data.draft_id:
         # The Submit button of an earlier draft (started over since): show this one.
         await send(update, context, t(lang, "common.expired_button"))
         return await go(update, context, draft.data, REVIEW)
@@ -601,13 +611,12 @@ async def receipt(update: Update, context: Context, number: str, due: str, lang:
     await show(update, context, t(lang, "intake.receipt", number=number, due=due))
 
 
-async def on_submit_again(update: Update, context: Context) -> int:
+async def on_submit_again(update: Update, context: Context, key: str) -> int:
     """A Submit tap whose draft is gone: a redelivery after the case was stored."""
     await answer_query(update)
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    key = _data(update).removeprefix("in:submit:")
     case = await deps(context).cases.case_by_submit_key(user.id, key)
     if case is None:
         await send(update, context, t(lang, "common.expired_button"))
@@ -673,44 +682,46 @@ async def on_stale_button(update: Update, context: Context) -> str | None:
 def build() -> ConversationHandler:
     private, text = PRIVATE, PRIVATE_TEXT
     media = PRIVATE_FILES
-    back = CallbackQueryHandler(on_back, pattern=r"^in:back$")
+    back = cb.In.BACK.handler(on_back)
+    # At the phone step the identity keyboard is still shown: its real-name and confidential buttons work.
+    identity_not_phone = cb.In.IDENTITY.handler(on_identity, when=lambda choice: choice != "phone")
     return user_conversation(
-        NAME,
+        Conversation.INTAKE,
         entry_points=[
             CommandHandler("new", new, filters=private),
-            CallbackQueryHandler(resume, pattern=r"^in:cont$"),
-            CallbackQueryHandler(restart, pattern=r"^in:restart$"),
+            cb.In.CONTINUE.handler(resume),
+            cb.In.RESTART.handler(restart),
         ],
         states={
-            CATEGORY: [CallbackQueryHandler(on_category, pattern=r"^in:cat:"), back],
-            UNIT: [CallbackQueryHandler(on_unit, pattern=r"^in:(unit|here):"), back],
+            CATEGORY: [cb.In.CATEGORY.handler(on_category), back],
+            UNIT: [cb.In.UNIT.handler(on_unit), cb.In.UNIT_HERE.handler(on_unit_here), back],
             SUBJECT: [MessageHandler(text, on_subject), back],
             DETAILS: [MessageHandler(text, on_details), back],
             ATTACHMENTS: [
                 MessageHandler(media, on_attachment),
-                CallbackQueryHandler(on_attachments_done, pattern=r"^in:done$"),
+                cb.In.DONE.handler(on_attachments_done),
                 back,
             ],
-            IDENTITY: [CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf|phone)$"), back],
+            IDENTITY: [cb.In.IDENTITY.handler(on_identity), back],
             PHONE: [
                 MessageHandler(filters.CONTACT & private & filters.UpdateType.MESSAGE, on_contact),
                 MessageHandler(text, on_phone_text),
-                CallbackQueryHandler(on_identity, pattern=r"^in:id:(real|conf)$"),
+                identity_not_phone,
                 back,
             ],
             REVIEW: [
-                CallbackQueryHandler(on_submit, pattern=r"^in:submit:"),
-                CallbackQueryHandler(on_edit, pattern=r"^in:edit:"),
+                cb.In.SUBMIT.handler(on_submit),
+                cb.In.EDIT.handler(on_edit),
             ],
             PEOPLE: [MessageHandler(text, on_people), back],
             DESIRED: [MessageHandler(text, on_desired), back],
         },
         fallbacks=[
             CommandHandler("cancel", cancel),
-            CallbackQueryHandler(cancel, pattern=r"^in:cancel$"),
-            CallbackQueryHandler(resume, pattern=r"^in:cont$"),
-            CallbackQueryHandler(restart, pattern=r"^in:restart$"),
-            CallbackQueryHandler(on_stale_button, pattern=r"^in:"),
+            cb.In.CANCEL.handler(cancel),
+            cb.In.CONTINUE.handler(resume),
+            cb.In.RESTART.handler(restart),
+            cb.In.area.stale_handler(on_stale_button),
             MessageHandler(filters.ALL & private, on_unexpected),
         ],
     )
@@ -718,7 +729,7 @@ def build() -> ConversationHandler:
 
 def submit_outside_conversation() -> CallbackQueryHandler:
     """Catches a redelivered Submit once the conversation has already ended."""
-    return CallbackQueryHandler(on_submit_again, pattern=r"^in:submit:")
+    return cb.In.SUBMIT.handler(on_submit_again)
 
 
 def outside_conversation() -> list[BaseHandler]:

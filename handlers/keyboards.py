@@ -1,7 +1,8 @@
 """Inline keyboards. Buttons carry a short action and an id, never user text.
 
-Callback data is at most 64 bytes (Bot API): ``prefix:verb[:argument]``.
-Organisation ids are checked to fit when the organisation file is loaded.
+Callback data is at most 64 bytes (Bot API) and is always written by a
+:class:`handlers.callbacks.Button` (``prefix:verb[:argument]``), which checks
+it. Organisation ids are checked to fit when the organisation file is loaded.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from handlers import callbacks as cb
 from handlers.i18n import t
 from store.workflow import Action
 
@@ -28,7 +30,9 @@ def markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMark
     return InlineKeyboardMarkup([list(row) for row in rows if row])
 
 
-def nav_row(lang: str, *, back: str | None = "in:back", cancel: str = "in:cancel") -> list[InlineKeyboardButton]:
+def nav_row(
+    lang: str, *, back: str | None = cb.In.BACK.encode(), cancel: str = cb.In.CANCEL.encode()
+) -> list[InlineKeyboardButton]:
     row = []
     if back:
         row.append(button(t(lang, "common.back"), back))
@@ -37,7 +41,7 @@ def nav_row(lang: str, *, back: str | None = "in:back", cancel: str = "in:cancel
 
 
 def language_choice() -> InlineKeyboardMarkup:
-    return markup([[button("中文", "lang:zh"), button("English", "lang:en")]])
+    return markup([[button("中文", cb.Lang.CHOOSE.encode("zh")), button("English", cb.Lang.CHOOSE.encode("en"))]])
 
 
 def staff_card(
@@ -48,15 +52,15 @@ def staff_card(
     ``canned``: the organisation has canned replies, so Reply first offers them.
     """
     offered = [
-        (Action.ACCEPT, "staff.accept", f"st:acc:{number}"),
-        (Action.DECLINE, "staff.decline", f"pr:dec:{number}"),
-        (Action.ASSIGN, "staff.assign_me", f"st:me:{number}"),
-        (Action.ASSIGN, "work.assign", f"sf:as:{number}"),
-        (Action.REPLY, "staff.reply", f"sf:rp:{number}" if canned else f"pr:rep:{number}"),
-        (Action.NOTE, "work.note", f"pr:nt:{number}"),
-        (Action.EXTEND, "work.extend", f"sf:ex:{number}"),
-        (Action.DECIDE, "work.decide", f"sf:dc:{number}"),
-        (Action.TRANSFER, "work.transfer", f"sf:tr:{number}"),
+        (Action.ACCEPT, "staff.accept", cb.St.ACCEPT.encode(number)),
+        (Action.DECLINE, "staff.decline", cb.Pr.DECLINE.encode(number)),
+        (Action.ASSIGN, "staff.assign_me", cb.St.ASSIGN_ME.encode(number)),
+        (Action.ASSIGN, "work.assign", cb.Sf.ASSIGN.encode(number)),
+        (Action.REPLY, "staff.reply", cb.Sf.REPLY.encode(number) if canned else cb.Pr.REPLY.encode(number)),
+        (Action.NOTE, "work.note", cb.Pr.NOTE.encode(number)),
+        (Action.EXTEND, "work.extend", cb.Sf.EXTEND.encode(number)),
+        (Action.DECIDE, "work.decide", cb.Sf.DECIDE.encode(number)),
+        (Action.TRANSFER, "work.transfer", cb.Sf.TRANSFER.encode(number)),
     ]
     buttons = [button(t(lang, key), data) for action, key, data in offered if action in actions]
     return markup(grid(buttons)) if buttons else None

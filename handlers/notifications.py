@@ -1,21 +1,25 @@
 """Outbox rows rendered into messages, in the recipient's language.
 
-The store records *that* someone must be told (kind, case, event); this
-module decides *what* they read. Rendering happens at send time, so a
+The store records *that* someone must be told (a :class:`NoticeKind`, a
+case, an event); this module decides *what* they read, with exactly one
+renderer per kind in :data:`RENDERERS`. Rendering happens at send time, so a
 recipient who switches language meanwhile reads the new one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup
 
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import media, reception, review
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
-from store.models import Attachment, Case, OutboxItem
+from store.models import Attachment, Case, Event, OutboxItem
+from store.notices import NoticeKind
 from store.workflow import available_actions
 from store.services import Services
 
@@ -65,74 +69,147 @@ def _files(lang: str, case: Case, files: list[Attachment], every: list[Attachmen
     ]
 
 
-async def render(item: OutboxItem, services: Services) -> list[Outgoing]:
-    """The messages that deliver ``item``; empty if there is nothing left to say."""
-    if item.kind.startswith(("rv_", "ld_")):
-        return [Outgoing(text=text, markup=markup) for text, markup in await review.render(item, services)]
-    lang = language_for(await services.cases.user_language(item.chat_id))
-    if item.kind.startswith("reception_"):
-        return [Outgoing(text=text, markup=markup) for text, markup in await reception.notice(item, services, lang)]
-    case = await services.cases.case_by_id(item.case_id) if item.case_id is not None else None
-    event = await services.cases.event(item.event_id) if item.event_id is not None else None
+class UnknownNotice(ValueError):
+    """An outbox row of a kind this version has no renderer for (a newer or a corrupt row).
+
+    Retrying cannot help; the sender sets the row aside as failed and goes on.
+    """
+
+
+async def render(item: OutboxItem, store: Services) -> list[Outgoing]:
+    """The messages that deliver ``item``; empty if there is nothing left to say.
+
+    Raises :class:`UnknownNotice` when no renderer knows the row's kind.
+    """
+    try:
+        renderer = RENDERERS[NoticeKind(item.kind)]
+    except (ValueError, KeyError):
+        raise UnknownNotice(f"no renderer for outbox kind {item.kind!r}") from None
+    lang = language_for(await store.cases.user_language(item.chat_id))
+    return await renderer(item, store, lang)
+
+
+Renderer = Callable[[OutboxItem, Services, str], Awaitable[list[Outgoing]]]
+
+
+Pairs = list[tuple[Html, InlineKeyboardMarkup | None]]
+
+
+def _messages(render_pairs: Callable[[OutboxItem, Services, str], Awaitable[Pairs]]) -> Renderer:
+    """A renderer of (text, buttons) pairs, as ``review`` and ``reception`` write them, as :class:`Outgoing`."""
+    async def renderer(item: OutboxItem, store: Services, lang: str) -> list[Outgoing]:
+        return [Outgoing(text=text, markup=markup) for text, markup in await render_pairs(item, store, lang)]
+    renderer.__name__ = render_pairs.__name__
+    return renderer
+
+
+async def _case_and_event(item: OutboxItem, store: Services) -> tuple[Case | None, Event | None]:
+    case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
+    event = await store.cases.event(item.event_id) if item.event_id is not None else None
+    return case, event
+
+
+async def case_card_notice(item: OutboxItem, store: Services, lang: str) -> list[Outgoing]:
+    """``case_card``: the case with the buttons the recipient's role allows now (and, when new, its files)."""
+    case, event = await _case_and_event(item, store)
     if case is None:
         return []
-    org = services.org
-    if item.kind == "case_card":
-        files = await services.cases.attachments(case.id)
-        header = t(lang, HEADERS.get(event.action if event else "submit", "staff.new_case"))
-        parts = case_card(case, org, lang, header=header, attachments=len(files))
-        out = [Outgoing(text=part) for part in parts]
-        role = services.cases.actor(item.chat_id).role
-        out[-1].markup = kb.staff_card(
-            lang, case.number, available_actions(case.status, role), canned=bool(org.canned_replies)
-        )
-        if event is not None and event.action == "submit":
-            out += _files(lang, case, files, files)
-        return out
-    if item.kind == "group_new_case":
-        return [Outgoing(text=t(lang, "staff.group_new_case", number=case.number,
-                                category=category_name(org, case.category, lang),
-                                unit=unit_name(org, case.unit, lang)))]
-    if event is None:
+    org = store.org
+    files = await store.cases.attachments(case.id)
+    header = t(lang, HEADERS.get(event.action if event else "submit", "staff.new_case"))
+    parts = case_card(case, org, lang, header=header, attachments=len(files))
+    out = [Outgoing(text=part) for part in parts]
+    role = store.cases.actor(item.chat_id).role
+    out[-1].markup = kb.staff_card(
+        lang, case.number, available_actions(case.status, role), canned=bool(org.canned_replies)
+    )
+    if event is not None and event.action == "submit":
+        out += _files(lang, case, files, files)
+    return out
+
+
+async def group_notice(item: OutboxItem, store: Services, lang: str) -> list[Outgoing]:
+    """``group_new_case``: one line to the unit's staff group, nothing confidential."""
+    case, _ = await _case_and_event(item, store)
+    if case is None:
         return []
-    if item.kind == "petitioner_event":
-        key = PETITIONER_TEXTS.get(event.action)
-        if key is None:
-            return [Outgoing(text=t(lang, "notify.generic", number=case.number, what=t(lang, f"event.{event.action}")))]
-        body, *more = split_text(event.body or "")
-        first = t(
-            lang,
-            key,
-            number=case.number,
-            due=str(event.data.get("answer_due") or case.answer_due or ""),
-            reason=body,
-            text=body,
-            where=t(lang, "notify.where_else"),
-            days=event.data.get("days", ""),
-            decision=t(lang, f"decision.{event.data['decision']}") if "decision" in event.data else "",
-            unit=unit_name(org, event.data.get("to_unit", case.unit), lang),
-        )
-        out = [Outgoing(text=first), *_continued(lang, more)]
-        if event.action == "reply":
-            # An officer's reply may be a question: the petitioner answers by replying, or with one tap.
-            out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_petitioner"))
-            out[-1].markup = kb.markup([[kb.button(t(lang, "employee.reply"), f"pr:add:{case.number}")]])
-        return out
-    if item.kind == "staff_event":
-        if event.action == "withdraw":
-            return [Outgoing(text=t(lang, "staff.petitioner_withdrew", number=case.number))]
-        every = await services.cases.attachments(case.id)
-        files = [a for a in every if a.event_id == event.id]
-        if event.body:
-            parts = split_text(event.body)
-            out = [Outgoing(text=t(lang, "staff.petitioner_added", number=case.number, text=parts[0]))]
-            out += [Outgoing(text=t(lang, "employee.staff_added_part", part=index, text=part))
-                    for index, part in enumerate(parts[1:], start=2)]
-        else:
-            out = [Outgoing(text=t(lang, "employee.staff_files_added", number=case.number, count=len(files)))]
-        out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_staff"))
-        return out + _files(lang, case, files, every)
-    return []
+    org = store.org
+    return [Outgoing(text=t(lang, "staff.group_new_case", number=case.number,
+                            category=category_name(org, case.category, lang),
+                            unit=unit_name(org, case.unit, lang)))]
+
+
+async def petitioner_notice(item: OutboxItem, store: Services, lang: str) -> list[Outgoing]:
+    """``petitioner_event``: what happened to their case, to the petitioner."""
+    case, event = await _case_and_event(item, store)
+    if case is None or event is None:
+        return []
+    org = store.org
+    key = PETITIONER_TEXTS.get(event.action)
+    if key is None:
+        return [Outgoing(text=t(lang, "notify.generic", number=case.number, what=t(lang, f"event.{event.action}")))]
+    body, *more = split_text(event.body or "")
+    first = t(
+        lang,
+        key,
+        number=case.number,
+        due=str(event.data.get("answer_due") or case.answer_due or ""),
+        reason=body,
+        text=body,
+        where=t(lang, "notify.where_else"),
+        days=event.data.get("days", ""),
+        decision=t(lang, f"decision.{event.data['decision']}") if "decision" in event.data else "",
+        unit=unit_name(org, event.data.get("to_unit", case.unit), lang),
+    )
+    out = [Outgoing(text=first), *_continued(lang, more)]
+    if event.action == "reply":
+        # An officer's reply may be a question: the petitioner answers by replying, or with one tap.
+        out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_petitioner"))
+        out[-1].markup = kb.markup([[kb.button(t(lang, "employee.reply"), cb.Pr.ADD.encode(case.number))]])
+    return out
+
+
+async def staff_notice(item: OutboxItem, store: Services, lang: str) -> list[Outgoing]:
+    """``staff_event``: what the petitioner added (text, files) or that they withdrew, to the staff."""
+    case, event = await _case_and_event(item, store)
+    if case is None or event is None:
+        return []
+    if event.action == "withdraw":
+        return [Outgoing(text=t(lang, "staff.petitioner_withdrew", number=case.number))]
+    every = await store.cases.attachments(case.id)
+    files = [a for a in every if a.event_id == event.id]
+    if event.body:
+        parts = split_text(event.body)
+        out = [Outgoing(text=t(lang, "staff.petitioner_added", number=case.number, text=parts[0]))]
+        out += [Outgoing(text=t(lang, "employee.staff_added_part", part=index, text=part))
+                for index, part in enumerate(parts[1:], start=2)]
+    else:
+        out = [Outgoing(text=t(lang, "employee.staff_files_added", number=case.number, count=len(files)))]
+    out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_staff"))
+    return out + _files(lang, case, files, every)
+
+
+#: One renderer per outbox kind (a test checks that none is missing).
+RENDERERS: dict[NoticeKind, Renderer] = {
+    NoticeKind.CASE_CARD: case_card_notice,
+    NoticeKind.GROUP_NEW_CASE: group_notice,
+    NoticeKind.PETITIONER_EVENT: petitioner_notice,
+    NoticeKind.STAFF_EVENT: staff_notice,
+    NoticeKind.RATING_ASKED: _messages(review.rating_notice),
+    NoticeKind.REVIEW_PETITIONER: _messages(review.petitioner_review_notice),
+    NoticeKind.REVIEW_STAFF: _messages(review.staff_review_notice),
+    NoticeKind.REVIEW_CARD: _messages(review.review_card_notice),
+    NoticeKind.REMINDER: _messages(review.reminder_notice),
+    NoticeKind.ESCALATION: _messages(review.reminder_notice),
+    NoticeKind.LEADER_ALERT: _messages(review.alert_notice),
+    NoticeKind.LEADER_DIGEST: _messages(review.digest_notice),
+    NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
+    NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
+    NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),
+    NoticeKind.RECEPTION_OUTCOME: _messages(reception.outcome_notice),
+    NoticeKind.RECEPTION_SESSION_CANCELLED: _messages(reception.session_cancelled_notice),
+    NoticeKind.RECEPTION_REMINDER: _messages(reception.reminder_notice),
+}
 
 
 def _continued(lang: str, parts: list[str]) -> list[Outgoing]:

@@ -26,6 +26,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers import callbacks as cb
 from handlers import employee
 from handlers.common import (
     PRIVATE,
@@ -41,12 +42,11 @@ from handlers.common import (
     user_conversation,
 )
 from handlers.i18n import t
+from store.conversations import Conversation
 from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Decision
 from store.org import Organization
 from store.workflow import Action
-
-NAME = "prompt"
 
 # perform(d, actor, target, text): target is the number, or "number:choice" with ``detail``.
 Perform = Callable[[Deps, Actor, str, str], Awaitable[Case]]
@@ -122,13 +122,19 @@ def _actor(d: Deps, prompt: Prompt, user_id: int) -> Actor:
     return d.cases.actor(user_id) if prompt.staff_only else Actor(id=user_id, role=ActorRole.PETITIONER)
 
 
-async def begin(update: Update, context: Context) -> str | int:
+def _begin(kind: str) -> Callable[..., Awaitable[str | int]]:
+    """The handler of one prompt's button (``pr:<kind>:<number>[:<choice>]``)."""
+    async def tapped(update: Update, context: Context, number: str, choice: object = "") -> str | int:
+        return await begin(update, context, kind, number, str(choice))
+    tapped.__name__ = f"begin_{kind}"
+    return tapped
+
+
+async def begin(update: Update, context: Context, kind: str, number: str, choice: str = "") -> str | int:
     """A prompt button: check the caller may act on the case, then ask for the text."""
     await answer_query(update)
     user = update.effective_user
     assert user is not None
-    _, kind, target = (update.callback_query.data or "").split(":", 2)  # type: ignore[union-attr]
-    number, _, choice = target.partition(":")
     prompt = PROMPTS.get(kind)
     d = deps(context)
     lang = await lang_of(update, context)
@@ -225,19 +231,39 @@ async def not_text(update: Update, context: Context) -> None:
     await send(update, context, t(await lang_of(update, context), hint))
 
 
+async def expired(update: Update, context: Context) -> int:
+    """A ``pr:`` button no prompt accepts (old, forged, malformed): the conversation ends, as does any question."""
+    user = update.effective_user
+    assert user is not None
+    await answer_query(update)
+    await deps(context).cases.clear_prompt(user.id)
+    await send(update, context, t(await lang_of(update, context), "common.expired_button"))
+    return ConversationHandler.END
+
+
+def buttons() -> dict[str, cb.Button]:
+    """Each prompt's button, by kind (the kind is the button's verb, and the conversation's state)."""
+    found = {b.verb: b for b in cb.Pr.area.buttons if b.verb in PROMPTS}
+    missing = set(PROMPTS) - set(found)
+    assert not missing, f"prompts without a button in handlers.callbacks.Pr: {missing}"
+    return found  # type: ignore[return-value]
+
+
 def build() -> ConversationHandler:
     private, text = PRIVATE, PRIVATE_TEXT
     files = PRIVATE_FILES
-    kinds = "|".join(PROMPTS)
     return user_conversation(
-        NAME,
-        entry_points=[CallbackQueryHandler(begin, pattern=rf"^pr:({kinds}):")],
+        Conversation.PROMPT,
+        entry_points=[
+            *(button.handler(_begin(kind)) for kind, button in buttons().items()),
+            CallbackQueryHandler(expired, pattern=lambda data: cb.Pr.area.owns(data) and not cb.Pr.END.matches(data)),
+        ],
         states={
             kind: [MessageHandler(text | files if prompt.receive else text, answer)]
             for kind, prompt in PROMPTS.items()
         },
         fallbacks=[
-            CallbackQueryHandler(finish, pattern=r"^pr:end$"),
+            cb.Pr.END.handler(finish),
             CommandHandler("cancel", cancel),
             MessageHandler(filters.COMMAND & private, leave_for_command),
             MessageHandler(private & filters.UpdateType.MESSAGE, not_text),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import (
     PRIVATE,
@@ -47,6 +49,7 @@ from handlers.common import (
 from handlers.i18n import Html, t
 from handlers.render import pack as pack_blocks
 from handlers.render import unit_path
+from store.conversations import Conversation
 from store.errors import StoreError
 from store.models import Actor, OutboxItem
 from store.org import RECEPTION_PLACE_MAX, Organization
@@ -67,7 +70,6 @@ from store.reception import (
 )
 from store.services import Services
 
-NAME = "reception"
 
 # States: the steps that wait for typed text.
 TOPIC = "topic"
@@ -85,6 +87,7 @@ SLOT_CHOICES = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30)
 LIST_CHUNK = 3500
 
 Markup = InlineKeyboardMarkup | None
+Notice = list[tuple[Html, Markup]]
 
 
 def plain(lang: str, key: str, **params: object) -> str:
@@ -149,7 +152,8 @@ def booking_message(lang: str, org: Organization, booking: Booking, session: Ses
         parts.append(Html("\n" + footer))
     markup = None
     if booking.cancellable:
-        markup = kb.markup([[kb.button(plain(lang, "reception.cancel_booking"), f"rc:x:{booking.id}")]])
+        cancel_data = cb.Rc.CANCEL_BOOKING.encode(booking.id)
+        markup = kb.markup([[kb.button(plain(lang, "reception.cancel_booking"), cancel_data)]])
     return Html("\n".join(parts)), markup
 
 
@@ -191,57 +195,78 @@ def pack(blocks: list[Html], limit: int = LIST_CHUNK) -> list[Html]:
     return pack_blocks(blocks, limit)
 
 
-async def notice(item: OutboxItem, services: Services, lang: str) -> list[tuple[Html, Markup]]:
-    """The reception notifications of the outbox (``reception_*`` kinds), in the recipient's language."""
-    org = services.org
-    if item.kind == "reception_published":
-        try:
-            session = await services.reception.reception_session(int(item.params.get("session_id", 0)))
-        except StoreError:
-            return []
-        text = Html(session_card(lang, org, session) + "\n\n" + t(lang, "reception.published_for_you"))
-        return [(text, None)]
-    found = await services.reception.reception_notice(int(item.params.get("booking_id", 0)))
+async def published_notice(item: OutboxItem, store: Services, lang: str) -> Notice:
+    """``reception_published``: the session, to the leader it was published for."""
+    try:
+        session = await store.reception.reception_session(int(item.params.get("session_id", 0)))
+    except StoreError:
+        return []
+    return [(Html(session_card(lang, store.org, session) + "\n\n" + t(lang, "reception.published_for_you")), None)]
+
+
+async def _booking(item: OutboxItem, store: Services, *, live: bool = False) -> tuple[Booking, Session] | None:
+    """The row's booking and its session; with ``live``, only while still worth speaking of."""
+    found = await store.reception.reception_notice(int(item.params.get("booking_id", 0)))
+    if found is None:
+        return None
+    booking, session = found
+    if live and (not session.is_open or booking.status is BookingStatus.CANCELLED):
+        return None
+    return found
+
+
+async def session_cancelled_notice(item: OutboxItem, store: Services, lang: str) -> Notice:
+    """``reception_session_cancelled``: to each petitioner booked, with the leader's reason."""
+    found = await _booking(item, store)
+    if found is None:
+        return []
+    _, session = found
+    return [(t(lang, "reception.session_cancelled", when=when_text(lang, session),
+               reason=session.cancel_reason or ""), None)]
+
+
+async def outcome_notice(item: OutboxItem, store: Services, lang: str) -> Notice:
+    """``reception_outcome``: what the leader recorded, and the case made of it if any."""
+    found = await _booking(item, store)
     if found is None:
         return []
     booking, session = found
-    if item.kind == "reception_session_cancelled":
-        return [(t(lang, "reception.session_cancelled", when=when_text(lang, session),
-                   reason=session.cancel_reason or ""), None)]
-    if item.kind == "reception_outcome":
-        text = t(lang, "reception.outcome_notice", date=date_text(lang, session.day), outcome=booking.outcome or "")
-        if booking.case_number:
-            text = Html(text + "\n\n" + t(lang, "reception.outcome_case", number=booking.case_number))
-        return [(part, None) for part in pack([text])]
-    # What follows concerns a booking that must still be live to be worth saying.
-    if not session.is_open or booking.status is BookingStatus.CANCELLED:
+    text = t(lang, "reception.outcome_notice", date=date_text(lang, session.day), outcome=booking.outcome or "")
+    if booking.case_number:
+        text = Html(text + "\n\n" + t(lang, "reception.outcome_case", number=booking.case_number))
+    return [(part, None) for part in pack([text])]
+
+
+async def reminder_notice(item: OutboxItem, store: Services, lang: str) -> Notice:
+    """``reception_reminder``: the day before, or hours before, to a petitioner still booked."""
+    found = await _booking(item, store, live=True)
+    if found is None or found[0].status is not BookingStatus.BOOKED:
         return []
-    if item.kind == "reception_reminder":
-        if booking.status is not BookingStatus.BOOKED:
-            return []
-        which = item.params.get("which")
-        title = (t(lang, "reception.remind_hours", start=session.start) if which == "hours"
-                 else t(lang, "reception.remind_day"))
-        return [booking_message(lang, org, booking, session, title)]
-    if item.kind == "reception_promoted":
-        if booking.status is not BookingStatus.BOOKED:
-            return []
-        return [booking_message(lang, org, booking, session, t(lang, "reception.promoted"))]
-    if item.kind == "reception_changed":
-        return [booking_message(lang, org, booking, session, t(lang, "reception.changed"))]
-    return []
+    booking, session = found
+    title = (t(lang, "reception.remind_hours", start=session.start) if item.params.get("which") == "hours"
+             else t(lang, "reception.remind_day"))
+    return [booking_message(lang, store.org, booking, session, title)]
+
+
+async def promoted_notice(item: OutboxItem, store: Services, lang: str) -> Notice:
+    """``reception_promoted``: from the waiting list to a slot, if still booked."""
+    found = await _booking(item, store, live=True)
+    if found is None or found[0].status is not BookingStatus.BOOKED:
+        return []
+    booking, session = found
+    return [booking_message(lang, store.org, booking, session, t(lang, "reception.promoted"))]
+
+
+async def changed_notice(item: OutboxItem, store: Services, lang: str) -> Notice:
+    """``reception_changed``: the session booked has moved."""
+    found = await _booking(item, store, live=True)
+    if found is None:
+        return []
+    booking, session = found
+    return [booking_message(lang, store.org, booking, session, t(lang, "reception.changed"))]
 
 
 # ------------------------------------------------------------------ plumbing
-
-
-def _data(update: Update) -> str:
-    query = update.callback_query
-    return (query.data or "") if query else ""
-
-
-def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 12 else None
 
 
 def _actor(update: Update, context: Context) -> Actor:
@@ -290,14 +315,14 @@ async def _sessions_list(update: Update, context: Context) -> None:
             for b, s in mine
         ))
         rows += [[kb.button(plain(lang, "reception.my_button", date=short_date(lang, s.day), start=s.start),
-                            f"rc:my:{b.id}")] for b, s in mine]
+                            cb.Rc.MY_BOOKING.encode(b.id))] for b, s in mine]
     if sessions:
         parts.append(t(lang, "reception.intro"))
         for s in sessions:
             free = t(lang, "reception.free_slots", free=s.free) if s.free else t(lang, "reception.full")
             label = plain(lang, "reception.session_button", date=short_date(lang, s.day), start=s.start,
                           leader=s.leader_name, free=free)
-            rows.append([kb.button(label, f"rc:s:{s.id}")])
+            rows.append([kb.button(label, cb.Rc.SESSION.encode(s.id))])
     else:
         parts.append(t(lang, "reception.none_upcoming"))
     await show(update, context, Html("\n\n".join(parts)), kb.markup(rows) if rows else None)
@@ -318,11 +343,11 @@ async def _session_view(update: Update, context: Context, session_id: int) -> No
     rows: list[list[InlineKeyboardButton]] = []
     if mine:
         text = Html(text + "\n\n" + t(lang, "reception.already_booked", state=booking_state(lang, mine[0])))
-        rows.append([kb.button(plain(lang, "reception.cancel_booking"), f"rc:x:{mine[0].id}")])
+        rows.append([kb.button(plain(lang, "reception.cancel_booking"), cb.Rc.CANCEL_BOOKING.encode(mine[0].id))])
     elif session.bookable:
         label = "reception.book" if session.free else "reception.join_waitlist"
-        rows.append([kb.button(plain(lang, label), f"rc:b:{session.id}")])
-    rows.append([kb.button(plain(lang, "reception.back_to_list"), "rc:ls")])
+        rows.append([kb.button(plain(lang, label), cb.Rc.BOOK.encode(session.id))])
+    rows.append([kb.button(plain(lang, "reception.back_to_list"), cb.Rc.LIST.encode())])
     await show(update, context, text, kb.markup(rows))
 
 
@@ -350,9 +375,10 @@ async def on_topic(update: Update, context: Context) -> str | int:
     if step.result is not None:
         await send(update, context, *confirmation(lang, d, step.result.booking, step.result.session))
         return END
-    rows = [[kb.button(plain(lang, "reception.link_case", number=c.number, subject=c.subject[:24]), f"rc:l:{c.id}")]
+    rows = [[kb.button(plain(lang, "reception.link_case", number=c.number, subject=c.subject[:24]),
+                       cb.Rc.LINK_CASE.encode(c.id))]
             for c in step.cases]
-    rows.append([kb.button(plain(lang, "reception.link_none"), "rc:l:0")])
+    rows.append([kb.button(plain(lang, "reception.link_none"), cb.Rc.LINK_CASE.encode(0))])
     await send(update, context, t(lang, "reception.ask_link"), kb.markup(rows))
     return END
 
@@ -400,8 +426,8 @@ async def _confirm_cancel(update: Update, context: Context, booking_id: int) -> 
         await _my_booking(update, context, booking_id)
         return
     await show(update, context, t(lang, "reception.confirm_cancel", when=when_text(lang, session)), kb.markup([[
-        kb.button(plain(lang, "reception.confirm_yes"), f"rc:xy:{booking.id}"),
-        kb.button(plain(lang, "reception.confirm_no"), f"rc:my:{booking.id}"),
+        kb.button(plain(lang, "reception.confirm_yes"), cb.Rc.CANCEL_BOOKING_CONFIRMED.encode(booking.id)),
+        kb.button(plain(lang, "reception.confirm_no"), cb.Rc.MY_BOOKING.encode(booking.id)),
     ]]))
 
 
@@ -467,7 +493,7 @@ async def _publish_step(update: Update, context: Context, stored: SessionDraft, 
     draft = await _form(context, _actor(update, context), stored)
     org = d.org
     header = t(lang, "reception.add_header")
-    cancel_row = [kb.button(plain(lang, "common.cancel"), "rc:pc")]
+    cancel_row = [kb.button(plain(lang, "common.cancel"), cb.Rc.PUBLISH_CANCEL.encode())]
 
     async def step(text: Html, rows: list[list[InlineKeyboardButton]]) -> None:
         await show(update, context, Html(f"{header}\n{text}"), kb.markup([*rows, cancel_row]))
@@ -475,33 +501,33 @@ async def _publish_step(update: Update, context: Context, stored: SessionDraft, 
     if draft.leader_id is None:
         leaders = d.reception.reception_leaders(_actor(update, context))
         await step(t(lang, "reception.choose_leader"),
-                   kb.grid((kb.button(s.name, f"rc:pL:{s.telegram_id}") for s in leaders), 2))
+                   kb.grid((kb.button(s.name, cb.Rc.PUBLISH_LEADER.encode(s.telegram_id)) for s in leaders), 2))
     elif draft.day is None:
         today = d.clock.now().astimezone(d.tz).date()
         first = today + timedelta(days=page * DATE_PAGE)
         days = [first + timedelta(days=i) for i in range(DATE_PAGE)]
-        rows = kb.grid((kb.button(html.unescape(short_date(lang, d)), f"rc:pd:{d:%Y%m%d}") for d in days), 3)
+        rows = kb.grid((kb.button(html.unescape(short_date(lang, d)), cb.Rc.PUBLISH_DAY.encode(d)) for d in days), 3)
         pager = []
         if page > 0:
-            pager.append(kb.button(plain(lang, "reception.earlier"), f"rc:pD:{page - 1}"))
+            pager.append(kb.button(plain(lang, "reception.earlier"), cb.Rc.PUBLISH_DAYS_PAGE.encode(page - 1)))
         if page + 1 < DATE_PAGES:
-            pager.append(kb.button(plain(lang, "reception.later"), f"rc:pD:{page + 1}"))
+            pager.append(kb.button(plain(lang, "reception.later"), cb.Rc.PUBLISH_DAYS_PAGE.encode(page + 1)))
         await step(t(lang, "reception.choose_date"),
-                   [*rows, pager, [kb.button(plain(lang, "reception.other_date"), "rc:dt")]])
+                   [*rows, pager, [kb.button(plain(lang, "reception.other_date"), cb.Rc.PUBLISH_OTHER_DAY.encode())]])
     elif draft.start is None:
         await step(t(lang, "reception.choose_start", date=date_text(lang, draft.day)),
-                   kb.grid((kb.button(hhmm(s), f"rc:ps:{s:%H%M}") for s in START_TIMES), 4))
+                   kb.grid((kb.button(hhmm(s), cb.Rc.PUBLISH_START.encode(hhmm(s))) for s in START_TIMES), 4))
     elif draft.end is None:
         begin = datetime.combine(draft.day, parse_hhmm(draft.start) or time(0))
         ends = [begin + timedelta(minutes=30 * i) for i in range(1, END_STEPS + 1)]
         ends = [e for e in ends if e.date() == draft.day]
         await step(t(lang, "reception.choose_end", date=date_text(lang, draft.day), start=draft.start),
-                   kb.grid((kb.button(f"{e:%H:%M}", f"rc:pe:{e:%H%M}") for e in ends), 4))
+                   kb.grid((kb.button(f"{e:%H:%M}", cb.Rc.PUBLISH_END.encode(f"{e:%H:%M}")) for e in ends), 4))
     elif draft.where is None:
         when = t(lang, "reception.when", date=date_text(lang, draft.day), start=draft.start, end=draft.end)
         await step(t(lang, "reception.choose_where", when=when), [
-            [kb.button(plain(lang, "reception.where_place"), "rc:pw:place")],
-            [kb.button(plain(lang, "reception.where_unit"), "rc:pw:unit")],
+            [kb.button(plain(lang, "reception.where_place"), cb.Rc.PUBLISH_WHERE.encode("place"))],
+            [kb.button(plain(lang, "reception.where_unit"), cb.Rc.PUBLISH_WHERE.encode("unit"))],
         ])
     elif draft.where == "place" and draft.place is None:
         await _ask(update, context, t(lang, "reception.ask_place", max=RECEPTION_PLACE_MAX))
@@ -510,11 +536,11 @@ async def _publish_step(update: Update, context: Context, stored: SessionDraft, 
         await _unit_step(update, context, draft, lang, header, cancel_row)
     elif draft.where == "unit" and not draft.place_done:
         await _ask(update, context, t(lang, "reception.ask_visit_place", max=RECEPTION_PLACE_MAX),
-                   kb.markup([[kb.button(plain(lang, "common.skip"), "rc:pk")]]))
+                   kb.markup([[kb.button(plain(lang, "common.skip"), cb.Rc.PUBLISH_NO_PLACE.encode())]]))
         return PLACE
     elif draft.slots is None:
         await step(t(lang, "reception.choose_slots"),
-                   kb.grid((kb.button(str(n), f"rc:pn:{n}") for n in SLOT_CHOICES), 4))
+                   kb.grid((kb.button(str(n), cb.Rc.PUBLISH_SLOTS.encode(n)) for n in SLOT_CHOICES), 4))
     else:
         leader = org.staff_member(draft.leader_id)
         when = t(lang, "reception.when", date=date_text(lang, draft.day), start=draft.start, end=draft.end)
@@ -522,7 +548,8 @@ async def _publish_step(update: Update, context: Context, stored: SessionDraft, 
                  leader=leader.name if leader else str(draft.leader_id))
         slots = t(lang, "reception.slots_line", slots=draft.slots, free=draft.slots)
         await show(update, context, Html(f"{header}\n{t(lang, 'reception.review')}\n\n{card}\n{slots}"),
-                   kb.markup([[kb.button(plain(lang, "reception.publish"), f"rc:pp:{draft.draft_id}")], cancel_row]))
+                   kb.markup([[kb.button(plain(lang, "reception.publish"), cb.Rc.PUBLISH.encode(draft.draft_id))],
+                              cancel_row]))
     return END
 
 
@@ -536,14 +563,16 @@ async def _unit_step(update: Update, context: Context, draft: PublishForm, lang:
         choices = [org.unit(u) for u in d.reception.reception_units(draft.leader_id or 0)]
         path = "—"
     else:
-        rows.append([kb.button(plain(lang, "reception.unit_here", name=here.name.get(lang)), f"rc:pu:{here.id}")])
+        rows.append([kb.button(plain(lang, "reception.unit_here", name=here.name.get(lang)),
+                               cb.Rc.PUBLISH_UNIT.encode(here.id))])
         choices = org.children(here.id)
         path = unit_path(org, here.id, lang)
-    buttons = [kb.button(u.name.get(lang), f"rc:pb:{u.id}" if org.children(u.id) else f"rc:pu:{u.id}")
+    buttons = [kb.button(u.name.get(lang),
+                         (cb.Rc.PUBLISH_UNIT_OPEN if org.children(u.id) else cb.Rc.PUBLISH_UNIT).encode(u.id))
                for u in choices]
     rows += kb.grid(buttons, 2)
     if here is not None:
-        rows.append([kb.button(plain(lang, "reception.unit_up"), "rc:pB")])
+        rows.append([kb.button(plain(lang, "reception.unit_up"), cb.Rc.PUBLISH_UNIT_UP.encode())])
     await show(update, context, Html(f"{header}\n" + t(lang, "reception.choose_unit", path=path)),
                kb.markup([*rows, cancel_row]))
 
@@ -678,7 +707,7 @@ async def _leader_list(update: Update, context: Context) -> None:
         for s in sessions
     ]
     rows = [[kb.button(plain(lang, "reception.list_button", date=short_date(lang, s.day), start=s.start,
-                             leader=s.leader_name), f"rc:v:{s.id}")] for s in sessions[:40]]
+                             leader=s.leader_name), cb.Rc.DETAIL.encode(s.id))] for s in sessions[:40]]
     await _send_blocks(update, context, blocks, kb.markup(rows))
 
 
@@ -711,12 +740,12 @@ def _detail_view(lang: str, org: Organization, detail: SessionDetail) -> tuple[l
     blocks += [leader_booking_block(lang, b) for b in detail.bookings]
     rows: list[list[InlineKeyboardButton]] = []
     if detail.started:
-        buttons = [kb.button(plain(lang, "reception.record_outcome", number=b.number), f"rc:o:{b.id}")
+        buttons = [kb.button(plain(lang, "reception.record_outcome", number=b.number), cb.Rc.OUTCOME.encode(b.id))
                    for b in detail.bookings if b.status is BookingStatus.BOOKED and b.outcome is None]
         rows += kb.grid(buttons, 2)
     if detail.cancellable:
-        rows.append([kb.button(plain(lang, "reception.cancel_session"), f"rc:cx:{session.id}")])
-    rows.append([kb.button(plain(lang, "reception.back_to_list"), "rc:lv")])
+        rows.append([kb.button(plain(lang, "reception.cancel_session"), cb.Rc.CANCEL_SESSION.encode(session.id))])
+    rows.append([kb.button(plain(lang, "reception.back_to_list"), cb.Rc.LEADER_LIST.encode())])
     return blocks, kb.markup(rows)
 
 
@@ -782,69 +811,81 @@ async def on_reason(update: Update, context: Context) -> str | int:
 # ------------------------------------------------------------------ buttons
 
 
-async def on_button(update: Update, context: Context) -> str | int:
-    """Every ``rc:`` button: parse it, and hand over to the step it belongs to."""
-    parts = _data(update).split(":")
-    verb, arg = (parts[1] if len(parts) > 1 else ""), (parts[2] if len(parts) > 2 else "")
-    number = _int(arg)
-    typed = {"b": _begin_booking, "o": _begin_outcome, "cx": _begin_session_cancel}
-    if verb in typed and number is not None:
+Step = Callable[..., Awaitable[str | int]]
+Show = Callable[..., Awaitable[None]]
+
+
+def _step(step: Step) -> Step:
+    """A button that moves the conversation to ``step``'s state (a typed answer, or the publishing steps)."""
+    async def tapped(update: Update, context: Context, *values: object) -> str | int:
         await answer_query(update)
-        return await typed[verb](update, context, number)
-    if verb == "dt":
+        return await step(update, context, *values)
+    tapped.__name__ = step.__name__
+    return tapped
+
+
+def _view(show_: Show) -> Step:
+    """A button that shows something and waits for nothing typed."""
+    async def tapped(update: Update, context: Context, *values: object) -> str | int:
         await answer_query(update)
-        await _ask(update, context, t(await lang_of(update, context), "reception.ask_date"))
-        return DATE
-    publishing = {"pL": "leader_id", "pn": "slots"}
-    if verb in publishing and number is not None:
-        await answer_query(update)
-        return await _edit_draft(update, context, **{publishing[verb]: number})
-    if verb == "pd":
-        try:
-            day = datetime.strptime(arg, "%Y%m%d").date()
-        except ValueError:
-            return await _stale(update, context)
-        await answer_query(update)
-        return await _edit_draft(update, context, day=day)
-    if verb in ("ps", "pe") and re.fullmatch(r"\d{4}", arg):
-        await answer_query(update)
-        return await _edit_draft(update, context, **{"start" if verb == "ps" else "end": f"{arg[:2]}:{arg[2:]}"})
-    if verb == "pw" and arg in ("place", "unit"):
-        await answer_query(update)
-        return await _edit_draft(update, context, where=arg)
-    if verb == "pb" and arg:
-        await answer_query(update)
-        return await _edit_draft(update, context, unit_browse=arg)
-    if verb == "pB":
-        await answer_query(update)
-        return await _unit_up(update, context)
-    if verb == "pu" and arg:
-        await answer_query(update)
-        return await _edit_draft(update, context, unit=arg, unit_browse=None)
-    if verb == "pk":
-        await answer_query(update)
-        return await _edit_draft(update, context, place_done=True)
-    if verb == "pD" and number is not None:
-        await answer_query(update)
-        return await _date_page(update, context, number)
-    simple = {
-        "s": _session_view, "l": _link, "my": _my_booking, "x": _confirm_cancel, "xy": _cancel_booking,
-        "v": _detail,
-    }
-    if verb in simple and number is not None:
-        await answer_query(update)
-        await simple[verb](update, context, number)
+        await show_(update, context, *values)
         return END
-    if verb == "pp" and re.fullmatch(r"[0-9a-f]{32}", arg):
+    tapped.__name__ = show_.__name__
+    return tapped
+
+
+def _set(name: str) -> Step:
+    """A publishing button that sets one field of the draft."""
+    async def tapped(update: Update, context: Context, value: object) -> str | int:
         await answer_query(update)
-        await _publish(update, context, arg)
-        return END
-    plain_verbs = {"ls": _sessions_list, "lv": _leader_list, "pc": _cancel_publish}
-    if verb in plain_verbs:
-        await answer_query(update)
-        await plain_verbs[verb](update, context)
-        return END
-    return await _stale(update, context)
+        return await _edit_draft(update, context, **{name: value})
+    tapped.__name__ = f"set_{name}"
+    return tapped
+
+
+async def _ask_date(update: Update, context: Context) -> str | int:
+    await _ask(update, context, t(await lang_of(update, context), "reception.ask_date"))
+    return DATE
+
+
+async def _pick_unit(update: Update, context: Context, unit: str) -> str | int:
+    return await _edit_draft(update, context, unit=unit, unit_browse=None)
+
+
+async def _no_place(update: Update, context: Context) -> str | int:
+    return await _edit_draft(update, context, place_done=True)
+
+
+def buttons() -> list[CallbackQueryHandler]:
+    """One handler per ``rc:`` button, then the area's catch-all for old or forged data."""
+    return [
+        cb.Rc.LIST.handler(_view(_sessions_list)),
+        cb.Rc.SESSION.handler(_view(_session_view)),
+        cb.Rc.BOOK.handler(_step(_begin_booking)),
+        cb.Rc.LINK_CASE.handler(_view(_link)),
+        cb.Rc.MY_BOOKING.handler(_view(_my_booking)),
+        cb.Rc.CANCEL_BOOKING.handler(_view(_confirm_cancel)),
+        cb.Rc.CANCEL_BOOKING_CONFIRMED.handler(_view(_cancel_booking)),
+        cb.Rc.LEADER_LIST.handler(_view(_leader_list)),
+        cb.Rc.DETAIL.handler(_view(_detail)),
+        cb.Rc.OUTCOME.handler(_step(_begin_outcome)),
+        cb.Rc.CANCEL_SESSION.handler(_step(_begin_session_cancel)),
+        cb.Rc.PUBLISH_LEADER.handler(_set("leader_id")),
+        cb.Rc.PUBLISH_DAY.handler(_set("day")),
+        cb.Rc.PUBLISH_DAYS_PAGE.handler(_step(_date_page)),
+        cb.Rc.PUBLISH_OTHER_DAY.handler(_step(_ask_date)),
+        cb.Rc.PUBLISH_START.handler(_set("start")),
+        cb.Rc.PUBLISH_END.handler(_set("end")),
+        cb.Rc.PUBLISH_WHERE.handler(_set("where")),
+        cb.Rc.PUBLISH_UNIT_OPEN.handler(_set("unit_browse")),
+        cb.Rc.PUBLISH_UNIT_UP.handler(_step(_unit_up)),
+        cb.Rc.PUBLISH_UNIT.handler(_step(_pick_unit)),
+        cb.Rc.PUBLISH_NO_PLACE.handler(_step(_no_place)),
+        cb.Rc.PUBLISH_SLOTS.handler(_set("slots")),
+        cb.Rc.PUBLISH.handler(_view(_publish)),
+        cb.Rc.PUBLISH_CANCEL.handler(_view(_cancel_publish)),
+        cb.Rc.area.stale_handler(_stale),
+    ]
 
 
 async def _stale(update: Update, context: Context) -> int:
@@ -876,12 +917,12 @@ async def not_text(update: Update, context: Context) -> None:
 def build() -> ConversationHandler:
     private, text = PRIVATE, PRIVATE_TEXT
     return user_conversation(
-        NAME,
+        Conversation.RECEPTION,
         entry_points=[
             CommandHandler("reception", cmd_reception, filters=private),
             CommandHandler("reception_add", cmd_add, filters=private),
             CommandHandler("reception_list", cmd_list, filters=private),
-            CallbackQueryHandler(on_button, pattern=r"^rc:"),
+            *buttons(),
         ],
         states={
             TOPIC: [MessageHandler(text, on_topic)],
@@ -898,4 +939,7 @@ def build() -> ConversationHandler:
     )
 
 
-__all__ = ["build", "notice", "pack", "parse_day"]
+__all__ = [
+    "build", "buttons", "changed_notice", "outcome_notice", "pack", "parse_day", "promoted_notice",
+    "published_notice", "reminder_notice", "session_cancelled_notice",
+]

@@ -4,7 +4,7 @@ Petitioners: rating buttons (满意 / 基本满意 / 不满意), an optional com
 review (复查) and re-review (复核) requests, accepting an outcome.
 Leaders: the review card and ``/review``, ``/alerts`` with acknowledgement,
 ``/stats``, ``/export``, ``/history``. Reminders, escalations, alerts and
-the weekly digest are outbox rows rendered by :func:`render`.
+the weekly digest are outbox rows rendered by the ``*_notice`` functions below.
 
 Every window, scope and threshold is the store's decision; handlers parse,
 check that the caller is staff where needed, call one store method and
@@ -17,8 +17,9 @@ import asyncio
 import re
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import reports
 from handlers.common import (
@@ -32,7 +33,8 @@ from handlers.common import (
     show,
     staff_caller,
 )
-from handlers.i18n import Html, language_for, t
+from handlers.fallback import stale_button_message
+from handlers.i18n import Html, t
 from handlers.prompts import PROMPTS, Perform, Prompt
 from handlers.render import (
     category_name,
@@ -44,7 +46,7 @@ from handlers.render import (
     unit_name,
 )
 from store.errors import StoreError
-from store.models import Actor, ActorRole, Case, Decision, OutboxItem
+from store.models import Actor, ActorRole, Case, Decision, Event, OutboxItem
 from store.review import CONTENT, Rating
 from store.services import Services
 
@@ -106,54 +108,49 @@ PROMPTS.update(
 
 def rating_markup(lang: str, number: str) -> InlineKeyboardMarkup:
     return kb.markup([[
-        kb.button(t(lang, "rating.satisfied"), f"rv:rate:s:{number}"),
-        kb.button(t(lang, "rating.basic"), f"rv:rate:b:{number}"),
-        kb.button(t(lang, "rating.dissatisfied"), f"rv:rate:d:{number}"),
+        kb.button(t(lang, "rating.satisfied"), cb.Rv.RATE.encode("s", number)),
+        kb.button(t(lang, "rating.basic"), cb.Rv.RATE.encode("b", number)),
+        kb.button(t(lang, "rating.dissatisfied"), cb.Rv.RATE.encode("d", number)),
     ]])
 
 
 def next_step_markup(lang: str, number: str, level: int) -> InlineKeyboardMarkup:
     """Dissatisfied: ask for review (level 0) or re-review (level 1), or accept and close."""
-    ask = ("review.request_review", f"pr:rvq:{number}") if level == 0 else (
-        "review.request_rereview", f"pr:rrq:{number}")
+    ask = ("review.request_review", cb.Pr.REVIEW_REQUEST.encode(number)) if level == 0 else (
+        "review.request_rereview", cb.Pr.REREVIEW_REQUEST.encode(number))
     return kb.markup([
         [kb.button(t(lang, ask[0]), ask[1])],
-        [kb.button(t(lang, "review.accept_outcome"), f"rv:acc:{number}")],
+        [kb.button(t(lang, "review.accept_outcome"), cb.Rv.ACCEPT_OUTCOME.encode(number))],
     ])
 
 
 def comment_markup(lang: str, number: str) -> InlineKeyboardMarkup:
-    return kb.markup([[kb.button(t(lang, "review.add_comment"), f"pr:rvc:{number}")]])
+    return kb.markup([[kb.button(t(lang, "review.add_comment"), cb.Pr.COMMENT.encode(number))]])
 
 
 def opinion_markup(lang: str, number: str) -> InlineKeyboardMarkup:
     return kb.markup([
         [
-            kb.button(t(lang, "decision.support"), f"pr:rvs:{number}"),
-            kb.button(t(lang, "decision.explain"), f"pr:rve:{number}"),
-            kb.button(t(lang, "decision.reject"), f"pr:rvr:{number}"),
+            kb.button(t(lang, "decision.support"), cb.Pr.OPINION_SUPPORT.encode(number)),
+            kb.button(t(lang, "decision.explain"), cb.Pr.OPINION_EXPLAIN.encode(number)),
+            kb.button(t(lang, "decision.reject"), cb.Pr.OPINION_REJECT.encode(number)),
         ],
-        [kb.button(t(lang, "review.open_case"), f"st:open:{number}")],
+        [kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(number))],
     ])
 
 
 def open_markup(lang: str, number: str) -> InlineKeyboardMarkup:
-    return kb.markup([[kb.button(t(lang, "review.open_case"), f"st:open:{number}")]])
+    return kb.markup([[kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(number))]])
 
 
 # ------------------------------------------------------- petitioner buttons
 
-async def on_rate(update: Update, context: Context) -> None:
+async def on_rate(update: Update, context: Context, code: str, number: str) -> None:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    parts = (update.callback_query.data or "").split(":", 3)  # type: ignore[union-attr]
-    rating = RATING_CODES.get(parts[2]) if len(parts) == 4 else None
-    if rating is None:
-        await send(update, context, t(lang, "common.expired_button"))
-        return
-    number = parts[3]
+    rating = RATING_CODES[code]
     try:
         case = await deps(context).review.rate(Actor(id=user.id, role=ActorRole.PETITIONER), number, rating)
     except StoreError as error:
@@ -171,22 +168,17 @@ async def on_rate(update: Update, context: Context) -> None:
                kb.markup(rows))
 
 
-async def on_accept(update: Update, context: Context) -> None:
+async def on_accept(update: Update, context: Context, number: str) -> None:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    number = (update.callback_query.data or "").removeprefix("rv:acc:")  # type: ignore[union-attr]
     try:
         case = await deps(context).review.accept_outcome(Actor(id=user.id, role=ActorRole.PETITIONER), number)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
     await show(update, context, t(lang, "review.closed_by_you", number=case.number))
-
-
-async def stale(update: Update, context: Context) -> None:
-    await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
 
 
 # ------------------------------------------------------------ staff commands
@@ -258,8 +250,8 @@ async def alerts(update: Update, context: Context) -> None:
         text = t(lang, "leader.alert_item", number=alert.number, unit=unit_name(d.org, alert.unit, lang),
                  category=category_name(d.org, alert.category, lang), people=alert.people,
                  date=moment(alert.created_at, d.tz), id=alert.id)
-        markup = kb.markup([[kb.button(t(lang, "leader.ack"), f"ld:ack:{alert.id}"),
-                             kb.button(t(lang, "review.open_case"), f"st:open:{alert.number}")]])
+        markup = kb.markup([[kb.button(t(lang, "leader.ack"), cb.Ld.ACK.encode(alert.id)),
+                             kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(alert.number))]])
         await send(update, context, text, markup)
     if view.long_running:
         today = deps(context).clock.now().astimezone(d.tz).date()
@@ -275,18 +267,14 @@ async def alerts(update: Update, context: Context) -> None:
         await send(update, context, Html("\n".join(lines)))
 
 
-async def on_ack(update: Update, context: Context) -> None:
+async def on_ack(update: Update, context: Context, alert_id: int) -> None:
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
     await answer_query(update)
-    raw = (update.callback_query.data or "").removeprefix("ld:ack:")  # type: ignore[union-attr]
-    if not raw.isdigit():
-        await send(update, context, t(lang, "common.expired_button"))
-        return
     try:
-        alert = await deps(context).review.acknowledge_alert(actor, int(raw))
+        alert = await deps(context).review.acknowledge_alert(actor, alert_id)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
@@ -362,77 +350,124 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("alerts", alerts),
         CommandHandler("stats", stats),
         CommandHandler("export", export),
-        CallbackQueryHandler(on_rate, pattern=r"^rv:rate:"),
-        CallbackQueryHandler(on_accept, pattern=r"^rv:acc:"),
-        CallbackQueryHandler(on_ack, pattern=r"^ld:ack:"),
-        CallbackQueryHandler(stale, pattern=r"^(rv|ld):"),
+        cb.Rv.RATE.handler(on_rate),
+        cb.Rv.ACCEPT_OUTCOME.handler(on_accept),
+        cb.Ld.ACK.handler(on_ack),
+        cb.Rv.area.stale_handler(stale_button_message),
+        cb.Ld.area.stale_handler(stale_button_message),
     ]
 
 
 # ------------------------------------------------------------- notifications
 
-async def render(item: OutboxItem, services: Services) -> Rendered:
-    """The messages of an ``rv_*`` or ``ld_*`` outbox row, in the recipient's language."""
-    lang = language_for(await services.cases.user_language(item.chat_id))
-    org = services.org
+async def _about_case(item: OutboxItem, store: Services) -> Case | None:
+    """The row's case; None when it is gone."""
+    return await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
+
+
+async def _about_event(item: OutboxItem, store: Services) -> tuple[Case, Event] | None:
+    """The row's case and event; None when either is gone."""
+    case = await _about_case(item, store)
+    event = await store.cases.event(item.event_id) if item.event_id is not None and case else None
+    if case is None or event is None:
+        return None
+    return case, event
+
+
+async def digest_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``ld_digest``: the week's figures, to a leader."""
     p = item.params
-    if item.kind == "ld_digest":
-        return [(t(lang, "leader.digest", week=p.get("week", ""), received=p.get("received", 0),
-                   decided=p.get("decided", 0), closed=p.get("closed", 0), repeats=p.get("repeats", 0),
-                   overdue=p.get("overdue", 0), long_running=p.get("long_running", 0),
-                   alerts=p.get("alerts", 0)), None)]
-    case = await services.cases.case_by_id(item.case_id) if item.case_id is not None else None
+    return [(t(lang, "leader.digest", week=p.get("week", ""), received=p.get("received", 0),
+               decided=p.get("decided", 0), closed=p.get("closed", 0), repeats=p.get("repeats", 0),
+               overdue=p.get("overdue", 0), long_running=p.get("long_running", 0),
+               alerts=p.get("alerts", 0)), None)]
+
+
+async def rating_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``rv_rate``: the petitioner is asked to rate the opinion, unless they already did."""
+    case = await _about_case(item, store)
     if case is None:
         return []
-    event = await services.cases.event(item.event_id) if item.event_id is not None else None
-    unit = unit_name(org, case.unit, lang)
-    category = category_name(org, case.category, lang)
-    if item.kind == "rv_rate":
-        if case.rating is not None or case.review_level > 0:
-            return []
-        due = day(case.rating_due) if case.rating_due else ""
-        return [(t(lang, "review.ask_rating", number=case.number, due=due), rating_markup(lang, case.number))]
-    if item.kind in ("rv_remind", "rv_escalate"):
-        stage = t(lang, f"review.stage_{p.get('stage', 'answer')}")
-        key = {
-            "before": "review.remind_before",
-            "due": "review.remind_due",
-            "escalate0": "review.escalate",
-            "escalate1": "review.escalate_again",
-        }.get(str(p.get("level")), "review.remind_due")
-        text = t(lang, key, number=case.number, unit=unit, category=category, stage=stage,
-                 due=p.get("due", ""), days=p.get("overdue", 0))
-        return [(text, open_markup(lang, case.number))]
-    if item.kind == "ld_alert":
-        alert = await services.review.alert_by_id(int(p.get("alert", 0)))
-        if alert is None:
-            return []
-        if alert.reason == "cluster":
-            reason = t(lang, "leader.reason_cluster", hours=org.monitoring.collective_hours,
-                       people=alert.people, number=case.number)
-        else:
-            reason = t(lang, "leader.reason_declared", people=alert.people, number=case.number)
-        markup = kb.markup([[kb.button(t(lang, "leader.ack"), f"ld:ack:{alert.id}"),
-                             kb.button(t(lang, "review.open_case"), f"st:open:{case.number}")]])
-        return [(t(lang, "leader.alert_notice", unit=unit, category=category, reason=reason), markup)]
-    if event is None:
+    if case.rating is not None or case.review_level > 0:
         return []
-    if item.kind == "rv_review_card":
-        return await _review_card(case, event.body or "", services, lang)
-    if item.kind == "rv_petitioner":
-        return _petitioner_event(case, event.action, event.body or "", event.data, lang)
-    if item.kind == "rv_staff":
-        if event.action == "rate":
-            return [(t(lang, "review.rated_staff", number=case.number,
-                       rating=t(lang, f"rating.{event.data.get('rating', 'none')}")), None)]
-        if event.action == "comment":
-            parts = split_text(event.body or "")
-            return [(t(lang, "review.comment_staff", number=case.number, text=parts[0]), None)] + [
-                (Html(t(lang, "review.continued", text=part)), None) for part in parts[1:]]
-        if event.action in ("review_opinion", "rereview_opinion"):
-            stage = t(lang, "review.stage_review" if event.action == "review_opinion" else "review.stage_rereview")
-            return [(t(lang, "review.opinion_staff", number=case.number, stage=stage,
-                       decision=t(lang, f"decision.{event.data.get('decision', 'explain')}")), None)]
+    due = day(case.rating_due) if case.rating_due else ""
+    return [(t(lang, "review.ask_rating", number=case.number, due=due), rating_markup(lang, case.number))]
+
+
+async def reminder_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``rv_remind`` and ``rv_escalate``: a deadline near or passed, with the case to open."""
+    case = await _about_case(item, store)
+    if case is None:
+        return []
+    p = item.params
+    stage = t(lang, f"review.stage_{p.get('stage', 'answer')}")
+    key = {
+        "before": "review.remind_before",
+        "due": "review.remind_due",
+        "escalate0": "review.escalate",
+        "escalate1": "review.escalate_again",
+    }.get(str(p.get("level")), "review.remind_due")
+    text = t(lang, key, number=case.number, unit=unit_name(store.org, case.unit, lang),
+             category=category_name(store.org, case.category, lang), stage=stage,
+             due=p.get("due", ""), days=p.get("overdue", 0))
+    return [(text, open_markup(lang, case.number))]
+
+
+async def alert_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``ld_alert``: a collective petition, to a leader, with acknowledgement."""
+    case = await _about_case(item, store)
+    if case is None:
+        return []
+    org = store.org
+    alert = await store.review.alert_by_id(int(item.params.get("alert", 0)))
+    if alert is None:
+        return []
+    if alert.reason == "cluster":
+        reason = t(lang, "leader.reason_cluster", hours=org.monitoring.collective_hours,
+                   people=alert.people, number=case.number)
+    else:
+        reason = t(lang, "leader.reason_declared", people=alert.people, number=case.number)
+    markup = kb.markup([[kb.button(t(lang, "leader.ack"), cb.Ld.ACK.encode(alert.id)),
+                         kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(case.number))]])
+    return [(t(lang, "leader.alert_notice", unit=unit_name(org, case.unit, lang),
+               category=category_name(org, case.category, lang), reason=reason), markup)]
+
+
+async def review_card_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``rv_review_card``: a review request, to the reviewers."""
+    found = await _about_event(item, store)
+    if found is None:
+        return []
+    case, event = found
+    return await _review_card(case, event.body or "", store, lang)
+
+
+async def petitioner_review_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``rv_petitioner``: a review opinion or the closing, to the petitioner."""
+    found = await _about_event(item, store)
+    if found is None:
+        return []
+    case, event = found
+    return _petitioner_event(case, event.action, event.body or "", event.data, lang)
+
+
+async def staff_review_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``rv_staff``: the petitioner's rating or comment, or a review opinion, to the staff."""
+    found = await _about_event(item, store)
+    if found is None:
+        return []
+    case, event = found
+    if event.action == "rate":
+        return [(t(lang, "review.rated_staff", number=case.number,
+                   rating=t(lang, f"rating.{event.data.get('rating', 'none')}")), None)]
+    if event.action == "comment":
+        parts = split_text(event.body or "")
+        return [(t(lang, "review.comment_staff", number=case.number, text=parts[0]), None)] + [
+            (Html(t(lang, "review.continued", text=part)), None) for part in parts[1:]]
+    if event.action in ("review_opinion", "rereview_opinion"):
+        stage = t(lang, "review.stage_review" if event.action == "review_opinion" else "review.stage_rereview")
+        return [(t(lang, "review.opinion_staff", number=case.number, stage=stage,
+                   decision=t(lang, f"decision.{event.data.get('decision', 'explain')}")), None)]
     return []
 
 

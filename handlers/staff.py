@@ -14,8 +14,9 @@ import logging
 from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import staff_work as menus
 from handlers.common import (
@@ -29,6 +30,7 @@ from handlers.common import (
     show,
     staff_caller,
 )
+from handlers.fallback import stale_button
 from handlers.i18n import Html, t
 from handlers.render import case_card, moment, split_text, status_name, unit_path
 from store.errors import StoreError
@@ -109,21 +111,22 @@ async def _refresh_buttons(update: Update, context: Context, actor: Actor, case:
         log.debug("card not refreshed: %s", error)
 
 
-async def on_card_button(update: Update, context: Context) -> None:
-    data = update.callback_query.data or ""  # type: ignore[union-attr]
-    _, verb, number = (data.split(":", 2) + ["", ""])[:3]
-    if verb not in ("acc", "open", "me"):
-        await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
-        return
+async def on_accept(update: Update, context: Context, number: str) -> None:
     caller = await staff_caller(update, context)
-    if caller is None:
-        return
-    if verb == "acc":
+    if caller is not None:
         await _act(update, context, caller, number, Action.ACCEPT)
-    elif verb == "open":
+
+
+async def on_open(update: Update, context: Context, number: str) -> None:
+    caller = await staff_caller(update, context)
+    if caller is not None:
         await answer_query(update)
         await _show_card(update, context, caller, number)
-    else:
+
+
+async def on_assign_me(update: Update, context: Context, number: str) -> None:
+    caller = await staff_caller(update, context)
+    if caller is not None:
         await _act(update, context, caller, number, Action.ASSIGN, assignee_id=caller[0].id)
 
 
@@ -331,10 +334,9 @@ async def queue(update: Update, context: Context) -> None:
     await _queue_page(update, context, 0)
 
 
-async def on_queue_page(update: Update, context: Context) -> None:
+async def on_queue_page(update: Update, context: Context, page: int) -> None:
     await answer_query(update)
-    raw = (update.callback_query.data or "").removeprefix("q:")  # type: ignore[union-attr]
-    await _queue_page(update, context, int(raw) if raw.isdigit() else 0)
+    await _queue_page(update, context, page)
 
 
 async def _queue_page(update: Update, context: Context, page: int) -> None:
@@ -353,12 +355,12 @@ async def _queue_page(update: Update, context: Context, page: int) -> None:
           due=str(c.answer_due or c.accept_due), subject=c.subject)
         for c in cases
     ]
-    rows = [[kb.button(c.number, f"st:open:{c.number}")] for c in cases]
+    rows = [[kb.button(c.number, cb.St.OPEN.encode(c.number))] for c in cases]
     pager = []
     if page > 0:
-        pager.append(kb.button(t(lang, "common.prev_page"), f"q:{page - 1}"))
+        pager.append(kb.button(t(lang, "common.prev_page"), cb.Queue.PAGE.encode(page - 1)))
     if (page + 1) * QUEUE_PAGE < total:
-        pager.append(kb.button(t(lang, "common.next_page"), f"q:{page + 1}"))
+        pager.append(kb.button(t(lang, "common.next_page"), cb.Queue.PAGE.encode(page + 1)))
     await show(update, context, Html("\n\n".join(lines)), kb.markup([*rows, pager]))
 
 
@@ -374,7 +376,11 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("transfer", transfer),
         CommandHandler("case", case_command),
         CommandHandler("queue", queue),
-        CallbackQueryHandler(on_queue_page, pattern=r"^q:\d+$"),
-        CallbackQueryHandler(on_card_button, pattern=r"^st:"),
+        cb.Queue.PAGE.handler(on_queue_page),
+        cb.St.ACCEPT.handler(on_accept),
+        cb.St.OPEN.handler(on_open),
+        cb.St.ASSIGN_ME.handler(on_assign_me),
+        cb.St.area.stale_handler(stale_button),
+        cb.Queue.area.stale_handler(stale_button),
         *menus.handlers(),
     ]

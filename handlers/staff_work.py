@@ -1,6 +1,6 @@
 """The menus behind the case card's buttons: assign, reply, extend, decide, transfer.
 
-Button data is ``sf:<verb>:<number>[:<choice>]``. A menu is checked with
+Its buttons are :class:`handlers.callbacks.Sf` (``sf:<verb>:<number>[:<choice>]``). A menu is checked with
 the store before it is shown (a decided or out-of-scope case is refused
 before the officer starts typing), and every final tap goes through one
 store call that checks again. Texts an officer must type (a reason, a
@@ -9,20 +9,23 @@ written opinion) are asked by :mod:`handlers.prompts` (``pr:`` buttons).
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler
+from collections.abc import Awaitable, Callable
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler
+
+from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import (
     Context,
     answer_query,
     deps,
     error_text,
-    lang_of,
     send,
     show,
     staff_caller,
 )
+from handlers.fallback import stale_button
 from handlers.i18n import Html, t
 from handlers.render import unit_path
 from store.errors import StoreError
@@ -62,7 +65,7 @@ def done_text(lang: str, org: Organization, actor: Actor, action: Action, case: 
 
 
 def _cancel_row(lang: str) -> list[InlineKeyboardButton]:
-    return [kb.button(t(lang, "common.cancel"), "sf:x")]
+    return [kb.button(t(lang, "common.cancel"), cb.Sf.CANCEL.encode())]
 
 
 async def _present(
@@ -102,7 +105,7 @@ async def assign_menu(update: Update, context: Context, caller: tuple[Actor, str
     buttons = [
         kb.button(
             t(lang, "work.current_assignee", name=s.name) if s.telegram_id == case.assignee_id else s.name,
-            f"sf:ap:{case.number}:{s.telegram_id}",
+            cb.Sf.ASSIGN_TO.encode(case.number, s.telegram_id),
         )
         for s in people
     ]
@@ -119,10 +122,10 @@ async def reply_menu(
     if case is None:
         return
     rows = [
-        [kb.button(_short(c.text.get(lang)), f"sf:cr:{case.number}:{c.id}")]
+        [kb.button(_short(c.text.get(lang)), cb.Sf.CANNED.encode(case.number, c.id))]
         for c in deps(context).org.canned_replies
     ]
-    rows += [[kb.button(t(lang, "work.typed_reply"), f"pr:rep:{case.number}")], _cancel_row(lang)]
+    rows += [[kb.button(t(lang, "work.typed_reply"), cb.Pr.REPLY.encode(case.number))], _cancel_row(lang)]
     await _present(update, context, t(lang, "work.choose_reply", number=case.number), kb.markup(rows), edit)
 
 
@@ -141,8 +144,8 @@ async def canned_preview(
         await send(update, context, error_text(lang, error))
         return
     markup = kb.markup([
-        [kb.button(t(lang, "work.send"), f"sf:cs:{case.number}:{canned_id}")],
-        [kb.button(t(lang, "common.back"), f"sf:rb:{case.number}"), *_cancel_row(lang)],
+        [kb.button(t(lang, "work.send"), cb.Sf.CANNED_SEND.encode(case.number, canned_id))],
+        [kb.button(t(lang, "common.back"), cb.Sf.REPLY_BACK.encode(case.number)), *_cancel_row(lang)],
     ])
     await show(update, context, t(lang, "work.canned_preview", number=case.number, text=text), markup)
 
@@ -155,7 +158,7 @@ async def extend_menu(update: Update, context: Context, caller: tuple[Actor, str
         return
     limit = deps(context).org.deadlines.max_extension_days
     options = sorted({days for days in (7, 15, limit) if 1 <= days <= limit})
-    buttons = [kb.button(t(lang, "work.days", days=days), f"pr:ext:{case.number}:{days}") for days in options]
+    buttons = [kb.button(t(lang, "work.days", days=days), cb.Pr.EXTEND.encode(case.number, days)) for days in options]
     markup = kb.markup([buttons, _cancel_row(lang)])
     await send(update, context, t(lang, "work.choose_days", number=case.number, limit=limit), markup)
 
@@ -166,7 +169,7 @@ async def decide_menu(update: Update, context: Context, caller: tuple[Actor, str
     case = await _checked(update, context, caller, number, Action.DECIDE)
     if case is None:
         return
-    buttons = [kb.button(t(lang, f"decision.{d.value}"), f"pr:dcs:{case.number}:{d.value}") for d in Decision]
+    buttons = [kb.button(t(lang, f"decision.{d.value}"), cb.Pr.DECIDE.encode(case.number, d.value)) for d in Decision]
     markup = kb.markup([buttons, _cancel_row(lang)])
     await send(update, context, t(lang, "work.choose_decision", number=case.number), markup)
 
@@ -194,19 +197,21 @@ async def transfer_menu(
         return
     rows: list[list[InlineKeyboardButton]] = []
     if unit is not None and unit.id != case.unit:
-        rows.append([kb.button(t(lang, "work.pick_unit", unit=unit.name.get(lang)), f"pr:tr:{case.number}:{unit.id}")])
+        rows.append([kb.button(t(lang, "work.pick_unit", unit=unit.name.get(lang)),
+                               cb.Pr.TRANSFER.encode(case.number, unit.id))])
     children = org.children(unit.id) if unit is not None else roots
     buttons = []
     for child in children:
         name = child.name.get(lang)
         if org.children(child.id):
-            buttons.append(kb.button(t(lang, "work.open_unit", unit=name), f"sf:tu:{case.number}:{child.id}"))
+            buttons.append(kb.button(t(lang, "work.open_unit", unit=name),
+                                     cb.Sf.TRANSFER_UNIT.encode(case.number, child.id)))
         elif child.id != case.unit:
-            buttons.append(kb.button(name, f"pr:tr:{case.number}:{child.id}"))
+            buttons.append(kb.button(name, cb.Pr.TRANSFER.encode(case.number, child.id)))
     rows += kb.grid(buttons)
     back = []
     if unit is not None and (unit.parent is not None or len(roots) > 1):
-        back.append(kb.button(t(lang, "work.up"), f"sf:tu:{case.number}:{unit.parent or ''}"))
+        back.append(kb.button(t(lang, "work.up"), cb.Sf.TRANSFER_UNIT.encode(case.number, unit.parent or "")))
     rows.append([*back, *_cancel_row(lang)])
     text = t(lang, "work.choose_unit", number=case.number, unit=unit_path(org, case.unit, lang))
     await _present(update, context, text, kb.markup(rows), edit)
@@ -214,45 +219,41 @@ async def transfer_menu(
 
 # ------------------------------------------------------------------- taps
 
-VERBS = frozenset({"x", "as", "ap", "rp", "rb", "cr", "cs", "ex", "dc", "tr", "tu"})
+Menu = Callable[..., Awaitable[None]]
 
 
-async def on_menu(update: Update, context: Context) -> None:
-    data = update.callback_query.data or ""  # type: ignore[union-attr]
-    _, verb, target = (data.split(":", 2) + ["", ""])[:3]
-    number, _, choice = target.partition(":")
-    if verb not in VERBS:
-        await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
-        return
-    caller = await staff_caller(update, context)
-    if caller is None:
-        return
-    actor, lang = caller
+def _menu(step: Menu) -> Menu:
+    """A staff menu button: only staff get past it; ``step(update, context, caller, *values)``."""
+    async def tapped(update: Update, context: Context, *values: object) -> None:
+        caller = await staff_caller(update, context)
+        if caller is None:
+            return
+        await answer_query(update)
+        await step(update, context, caller, *values)
+    tapped.__name__ = step.__name__
+    return tapped
+
+
+async def _cancel(update: Update, context: Context, caller: tuple[Actor, str]) -> None:
+    await show(update, context, t(caller[1], "common.cancelled"))
+
+
+async def _assign_to(update: Update, context: Context, caller: tuple[Actor, str], number: str, staff_id: int) -> None:
     d = deps(context)
-    await answer_query(update)
-    if verb == "x":
-        await show(update, context, t(lang, "common.cancelled"))
-    elif verb == "as":
-        await assign_menu(update, context, caller, number)
-    elif verb == "ap" and choice.isdigit():
-        await _finish(update, context, caller, Action.ASSIGN,
-                      d.cases.act(actor, number, Action.ASSIGN, assignee_id=int(choice)))
-    elif verb in ("rp", "rb"):
-        await reply_menu(update, context, caller, number, edit=verb == "rb")
-    elif verb == "cr":
-        await canned_preview(update, context, caller, number, choice)
-    elif verb == "cs":
-        await _finish(update, context, caller, Action.REPLY, d.staff_work.reply_canned(actor, number, choice))
-    elif verb == "ex":
-        await extend_menu(update, context, caller, number)
-    elif verb == "dc":
-        await decide_menu(update, context, caller, number)
-    elif verb == "tr":
-        await transfer_menu(update, context, caller, number)
-    elif verb == "tu":
-        await transfer_menu(update, context, caller, number, node=choice or None, edit=True)
-    else:
-        await send(update, context, t(lang, "common.expired_button"))
+    await _finish(update, context, caller, Action.ASSIGN,
+                  d.cases.act(caller[0], number, Action.ASSIGN, assignee_id=staff_id))
+
+
+async def _reply_back(update: Update, context: Context, caller: tuple[Actor, str], number: str) -> None:
+    await reply_menu(update, context, caller, number, edit=True)
+
+
+async def _canned_send(update: Update, context: Context, caller: tuple[Actor, str], number: str, canned: str) -> None:
+    await _finish(update, context, caller, Action.REPLY, deps(context).staff_work.reply_canned(caller[0], number, canned))
+
+
+async def _transfer_unit(update: Update, context: Context, caller: tuple[Actor, str], number: str, node: str) -> None:
+    await transfer_menu(update, context, caller, number, node=node or None, edit=True)
 
 
 async def _finish(
@@ -269,4 +270,18 @@ async def _finish(
 
 
 def handlers() -> list[BaseHandler]:
-    return [CallbackQueryHandler(on_menu, pattern=r"^sf:")]
+    """One handler per ``sf:`` button, then the area's catch-all for old or forged data."""
+    return [
+        cb.Sf.CANCEL.handler(_menu(_cancel)),
+        cb.Sf.ASSIGN.handler(_menu(assign_menu)),
+        cb.Sf.ASSIGN_TO.handler(_menu(_assign_to)),
+        cb.Sf.REPLY.handler(_menu(reply_menu)),
+        cb.Sf.REPLY_BACK.handler(_menu(_reply_back)),
+        cb.Sf.CANNED.handler(_menu(canned_preview)),
+        cb.Sf.CANNED_SEND.handler(_menu(_canned_send)),
+        cb.Sf.EXTEND.handler(_menu(extend_menu)),
+        cb.Sf.DECIDE.handler(_menu(decide_menu)),
+        cb.Sf.TRANSFER.handler(_menu(transfer_menu)),
+        cb.Sf.TRANSFER_UNIT.handler(_menu(_transfer_unit)),
+        cb.Sf.area.stale_handler(stale_button),
+    ]

@@ -16,7 +16,9 @@ from store import routing
 from store.clock import iso, local_date
 from store.context import Service, StoreContext, local_midnight
 from store.db import Connection
+from store.conversations import Conversation
 from store.errors import Refused
+from store.notices import NoticeKind
 from store.models import (
     OPEN_STATUSES,
     Actor,
@@ -36,8 +38,6 @@ from store.org import Category, CategoryKind
 from store.review import CURRENT_DUE_SQL, ReviewService
 from store.workflow import RULES, Action, next_status
 
-INTAKE = "intake"
-PROMPT = "prompt"
 
 
 def _is_report(category: Category) -> bool:
@@ -125,7 +125,7 @@ class CaseService(Service):
             async with conn.execute(
                 "SELECT key, state, data, ui, updated_at FROM conversations"
                 " WHERE name = ? AND key = ?",
-                (INTAKE, str(user_id)),
+                (Conversation.INTAKE, str(user_id)),
             ) as cur:
                 row = await cur.fetchone()
         if row is None:
@@ -154,7 +154,7 @@ class CaseService(Service):
                 " ui = CASE WHEN ? IS NULL THEN ui ELSE excluded.ui END,"
                 " updated_at = excluded.updated_at",
                 (
-                    INTAKE,
+                    Conversation.INTAKE,
                     str(user_id),
                     step,
                     data.model_dump_json(),
@@ -167,7 +167,7 @@ class CaseService(Service):
     async def discard_draft(self, user_id: int) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
-                "DELETE FROM conversations WHERE name = ? AND key = ?", (INTAKE, str(user_id))
+                "DELETE FROM conversations WHERE name = ? AND key = ?", (Conversation.INTAKE, str(user_id))
             )
 
     async def set_prompt(self, user_id: int, kind: str, number: str) -> None:
@@ -178,7 +178,7 @@ class CaseService(Service):
                 " VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
                 " data = excluded.data, updated_at = excluded.updated_at",
-                (PROMPT, str(user_id), kind, json.dumps({"number": number}), self.ctx.now()),
+                (Conversation.PROMPT, str(user_id), kind, json.dumps({"number": number}), self.ctx.now()),
             )
 
     async def get_prompt(self, user_id: int) -> tuple[str, str] | None:
@@ -186,7 +186,7 @@ class CaseService(Service):
             async with conn.execute(
                 "SELECT state, data FROM conversations WHERE name = ? AND key = ?"
                 " AND state IS NOT NULL",
-                (PROMPT, str(user_id)),
+                (Conversation.PROMPT, str(user_id)),
             ) as cur:
                 row = await cur.fetchone()
         if row is None:
@@ -200,7 +200,7 @@ class CaseService(Service):
     async def clear_prompt_in(self, conn: Connection, user_id: int) -> None:
         """``clear_prompt`` inside the caller's transaction."""
         await conn.execute(
-            "DELETE FROM conversations WHERE name = ? AND key = ?", (PROMPT, str(user_id))
+            "DELETE FROM conversations WHERE name = ? AND key = ?", (Conversation.PROMPT, str(user_id))
         )
 
     async def load_conversations(self, name: str) -> dict[str, str]:
@@ -309,7 +309,7 @@ class CaseService(Service):
                 await self.ctx.attach(conn, case_id, event_id, attachment.model_dump())
             await conn.execute(
                 "DELETE FROM conversations WHERE name = ? AND key = ?",
-                (INTAKE, str(petitioner.id)),
+                (Conversation.INTAKE, str(petitioner.id)),
             )
             case = await self.ctx.case_where(conn, "id = ?", (case_id,))
             assert case is not None
@@ -541,10 +541,10 @@ class CaseService(Service):
 
     async def _notify_new_case(self, conn: Connection, case: Case, event_id: int) -> None:
         for staff_id in self._responsible_ids(case):
-            await self.outbox.queue(conn, staff_id, "case_card", case.id, event_id)
+            await self.outbox.queue(conn, staff_id, NoticeKind.CASE_CARD, case.id, event_id)
         group = self.org.organization.staff_chat_id
         if group is not None and case.kind != CategoryKind.REPORT.value:
-            await self.outbox.queue(conn, group, "group_new_case", case.id, event_id)
+            await self.outbox.queue(conn, group, NoticeKind.GROUP_NEW_CASE, case.id, event_id)
 
     async def _notify_action(
         self,
@@ -557,13 +557,13 @@ class CaseService(Service):
     ) -> None:
         """Queue who must hear of this action, in the same transaction."""
         if RULES[action].public and actor.role is not ActorRole.PETITIONER:
-            await self.outbox.queue(conn, case.petitioner_id, "petitioner_event", case.id, event_id)
+            await self.outbox.queue(conn, case.petitioner_id, NoticeKind.PETITIONER_EVENT, case.id, event_id)
         if action is Action.TRANSFER:
             for staff_id in self._responsible_ids(case):
-                await self.outbox.queue(conn, staff_id, "case_card", case.id, event_id)
+                await self.outbox.queue(conn, staff_id, NoticeKind.CASE_CARD, case.id, event_id)
         elif action is Action.ASSIGN and case.assignee_id not in (None, actor.id):
-            await self.outbox.queue(conn, case.assignee_id, "case_card", case.id, event_id)
+            await self.outbox.queue(conn, case.assignee_id, NoticeKind.CASE_CARD, case.id, event_id)
         elif actor.role is ActorRole.PETITIONER:
             targets = [before.assignee_id] if before.assignee_id else self._responsible_ids(case)
             for staff_id in targets:
-                await self.outbox.queue(conn, staff_id, "staff_event", case.id, event_id)
+                await self.outbox.queue(conn, staff_id, NoticeKind.STAFF_EVENT, case.id, event_id)

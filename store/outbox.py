@@ -16,6 +16,7 @@ from typing import Any
 from store.clock import Clock, iso
 from store.db import Connection, Database
 from store.models import OutboxItem, row_to_model
+from store.notices import NoticeKind
 
 
 class Outbox:
@@ -36,7 +37,7 @@ class Outbox:
         self,
         conn: Connection,
         chat_id: int,
-        kind: str,
+        kind: NoticeKind,
         case_id: int | None,
         event_id: int | None = None,
         params: dict[str, Any] | None = None,

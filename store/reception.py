@@ -30,12 +30,13 @@ from pydantic import BaseModel, Field, TypeAdapter
 from store.clock import iso, local_date
 from store.context import Service
 from store.db import Connection
+from store.conversations import Conversation
 from store.errors import NotFound, Refused
+from store.notices import NoticeKind
 from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.org import RECEPTION_PLACE_MAX, RECEPTION_SLOTS_MAX, Role, Staff
 from store.workflow import Action, next_status
 
-RECEPTION = "reception"  # the conversations row that holds a user's reception draft
 
 TOPIC_MAX = 200
 OUTCOME_MAX = 2000
@@ -308,14 +309,14 @@ class ReceptionService(Service):
         """The reception conversation's own state, as its handler last saved it (opaque here)."""
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT ui FROM conversations WHERE name = ? AND key = ?", (RECEPTION, str(user_id))
+                "SELECT ui FROM conversations WHERE name = ? AND key = ?", (Conversation.RECEPTION, str(user_id))
             ) as cur:
                 row = await cur.fetchone()
         return json.loads(row["ui"]) if row is not None else {}
 
     async def _draft(self, conn: Connection, user_id: int) -> ReceptionDraft | None:
         async with conn.execute(
-            "SELECT data FROM conversations WHERE name = ? AND key = ?", (RECEPTION, str(user_id))
+            "SELECT data FROM conversations WHERE name = ? AND key = ?", (Conversation.RECEPTION, str(user_id))
         ) as cur:
             row = await cur.fetchone()
         if row is None:
@@ -333,7 +334,7 @@ class ReceptionService(Service):
             " ui = CASE WHEN ? IS NULL THEN ui ELSE excluded.ui END,"
             " updated_at = excluded.updated_at",
             (
-                RECEPTION,
+                Conversation.RECEPTION,
                 str(user_id),
                 draft.model_dump_json(),
                 None if ui is None else json.dumps(ui),
@@ -345,7 +346,7 @@ class ReceptionService(Service):
     async def _clear_draft(self, conn: Connection, user_id: int) -> None:
         await conn.execute(
             "UPDATE conversations SET data = '{}', ui = '{}', updated_at = ? WHERE name = ? AND key = ?",
-            (self.ctx.now(), RECEPTION, str(user_id)),
+            (self.ctx.now(), Conversation.RECEPTION, str(user_id)),
         )
 
     async def clear_reception_draft(self, user_id: int) -> None:
@@ -500,7 +501,7 @@ class ReceptionService(Service):
             )
             await self._clear_draft(conn, actor.id or 0)
             if leader.telegram_id != actor.id:
-                await self.outbox.queue(conn, leader.telegram_id, "reception_published", None,
+                await self.outbox.queue(conn, leader.telegram_id, NoticeKind.RECEPTION_PUBLISHED, None,
                                   params={"session_id": session_id})
             session = await self._session(conn, session_id)
             assert session is not None
@@ -605,7 +606,7 @@ class ReceptionService(Service):
                             "UPDATE reception_bookings SET reminded_day = ?, reminded_hours = ? WHERE id = ?",
                             (day_flag, hours_flag, booking["id"]),
                         )
-                        await self.outbox.queue(conn, booking["user_id"], "reception_changed", None,
+                        await self.outbox.queue(conn, booking["user_id"], NoticeKind.RECEPTION_CHANGED, None,
                                           params={"booking_id": booking["id"]})
                 await self._fill_from_waitlist(conn, row["id"])
         if changed:
@@ -838,7 +839,7 @@ class ReceptionService(Service):
                 " reminded_hours = ? WHERE id = ?",
                 (iso(now), day_flag, hours_flag, row["id"]),
             )
-            await self.outbox.queue(conn, row["user_id"], "reception_promoted", None, params={"booking_id": row["id"]})
+            await self.outbox.queue(conn, row["user_id"], NoticeKind.RECEPTION_PROMOTED, None, params={"booking_id": row["id"]})
             promoted.append(int(row["id"]))
         return promoted
 
@@ -962,7 +963,7 @@ class ReceptionService(Service):
             )
             if isinstance(await self._draft(conn, actor.id or 0), OutcomeStep):
                 await self._clear_draft(conn, actor.id or 0)
-            await self.outbox.queue(conn, row["user_id"], "reception_outcome", case.id if case else None,
+            await self.outbox.queue(conn, row["user_id"], NoticeKind.RECEPTION_OUTCOME, case.id if case else None,
                               event_id, params={"booking_id": booking_id})
             result = (await self._leader_bookings(conn, actor, session.id, only=booking_id))[0]
         self.outbox.kick()
@@ -1009,7 +1010,7 @@ class ReceptionService(Service):
                 (now, session_id),
             )
             for row in affected:
-                await self.outbox.queue(conn, row["user_id"], "reception_session_cancelled", None,
+                await self.outbox.queue(conn, row["user_id"], NoticeKind.RECEPTION_SESSION_CANCELLED, None,
                                   params={"booking_id": row["id"]})
             if isinstance(await self._draft(conn, actor.id or 0), CancelSessionStep):
                 await self._clear_draft(conn, actor.id or 0)
@@ -1051,7 +1052,7 @@ class ReceptionService(Service):
                     "UPDATE reception_bookings SET reminded_day = ?, reminded_hours = ? WHERE id = ?",
                     (day_flag, hours_flag, row["id"]),
                 )
-                await self.outbox.queue(conn, row["user_id"], "reception_reminder", None,
+                await self.outbox.queue(conn, row["user_id"], NoticeKind.RECEPTION_REMINDER, None,
                                   params={"booking_id": row["id"], "which": which})
                 queued += 1
         if queued:

@@ -28,6 +28,7 @@ from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.db import Connection
 from store.errors import Refused
+from store.notices import NoticeKind
 from store.models import (
     DETAILS_MAX,
     OPEN_STATUSES,
@@ -230,7 +231,7 @@ class ReviewService(Service):
                 "review_request_due": (today + timedelta(days=d.review_request_days)).isoformat(),
             },
         )
-        await self.outbox.queue(conn, case.petitioner_id, "rv_rate", case.id, event_id)
+        await self.outbox.queue(conn, case.petitioner_id, NoticeKind.RATING_ASKED, case.id, event_id)
         return case
 
     async def after_submit(self, conn: Connection, case: Case) -> Case:
@@ -306,7 +307,7 @@ class ReviewService(Service):
             {"collective": alert_id, "reason": reason, "people": people},
         )
         for leader in self._leaders_above(case.unit, case.category):
-            await self.outbox.queue(conn, leader, "ld_alert", case.id, event_id, {"alert": alert_id})
+            await self.outbox.queue(conn, leader, NoticeKind.LEADER_ALERT, case.id, event_id, {"alert": alert_id})
         return alert_id
 
     # ------------------------------------------------------ the petitioner
@@ -328,7 +329,7 @@ class ReviewService(Service):
             case = await self.ctx.update_case(conn, case.id, {"rating": rating.value, "rated_at": iso(now)})
             event_id = await self.ctx.event(conn, case.id, actor, Action.RATE, status, None, {"rating": rating.value})
             for staff_id in self._staff_to_tell(case):
-                await self.outbox.queue(conn, staff_id, "rv_staff", case.id, event_id)
+                await self.outbox.queue(conn, staff_id, NoticeKind.REVIEW_STAFF, case.id, event_id)
             if rating in CONTENT:
                 case = await self._close(conn, case, SYSTEM, "satisfied", notify=False)
         self.outbox.kick()
@@ -354,7 +355,7 @@ class ReviewService(Service):
                     raise Refused("already_commented")
             event_id = await self.ctx.event(conn, case.id, actor, Action.COMMENT, status, text, {})
             for staff_id in self._staff_to_tell(case):
-                await self.outbox.queue(conn, staff_id, "rv_staff", case.id, event_id)
+                await self.outbox.queue(conn, staff_id, NoticeKind.REVIEW_STAFF, case.id, event_id)
         self.outbox.kick()
         return case
 
@@ -405,7 +406,7 @@ class ReviewService(Service):
             case = await self.ctx.update_case(conn, case.id, changes)
             event_id = await self.ctx.event(conn, case.id, actor, action, status, reason, {"due": due})
             for staff_id in self._reminded(case, Stage.REVIEW if action is Action.REQUEST_REVIEW else Stage.REREVIEW):
-                await self.outbox.queue(conn, staff_id, "rv_review_card", case.id, event_id)
+                await self.outbox.queue(conn, staff_id, NoticeKind.REVIEW_CARD, case.id, event_id)
         self.outbox.kick()
         return case
 
@@ -430,7 +431,7 @@ class ReviewService(Service):
         case = await self.ctx.update_case(conn, case.id, changes)
         event_id = await self.ctx.event(conn, case.id, actor, Action.CLOSE, status, None, {"reason": reason})
         if notify:
-            await self.outbox.queue(conn, case.petitioner_id, "rv_petitioner", case.id, event_id)
+            await self.outbox.queue(conn, case.petitioner_id, NoticeKind.REVIEW_PETITIONER, case.id, event_id)
         return case
 
     # ----------------------------------------------------------- reviewers
@@ -474,10 +475,10 @@ class ReviewService(Service):
                 data = {"decision": decision.value, "final": True}
             case = await self.ctx.update_case(conn, case.id, changes)
             event_id = await self.ctx.event(conn, case.id, actor, action, status, text, data)
-            await self.outbox.queue(conn, case.petitioner_id, "rv_petitioner", case.id, event_id)
+            await self.outbox.queue(conn, case.petitioner_id, NoticeKind.REVIEW_PETITIONER, case.id, event_id)
             for staff_id in self._staff_to_tell(case):
                 if staff_id != actor.id:
-                    await self.outbox.queue(conn, staff_id, "rv_staff", case.id, event_id)
+                    await self.outbox.queue(conn, staff_id, NoticeKind.REVIEW_STAFF, case.id, event_id)
         self.outbox.kick()
         return case
 
@@ -640,7 +641,7 @@ class ReviewService(Service):
                 report.escalations += 1
             else:
                 report.reminders += 1
-            kind = "rv_escalate" if escalation else "rv_remind"
+            kind = NoticeKind.ESCALATION if escalation else NoticeKind.REMINDER
             for staff_id in recipients:
                 await self.outbox.queue(conn, staff_id, kind, case.id, event_id, params)
 
@@ -684,7 +685,7 @@ class ReviewService(Service):
             leader = Actor(id=staff.telegram_id, role=ActorRole.LEADER, name=staff.name)
             params = await self._digest_figures(conn, leader, start, moment)
             params["week"] = f"{year}-W{week:02d}"
-            await self.outbox.queue(conn, staff.telegram_id, "ld_digest", None, None, params)
+            await self.outbox.queue(conn, staff.telegram_id, NoticeKind.LEADER_DIGEST, None, None, params)
             report.digests += 1
 
     async def _digest_figures(

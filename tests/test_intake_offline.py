@@ -129,3 +129,20 @@ async def test_myid_tells_the_user_their_telegram_id(app: tuple[Application, Off
     assert "<code>4242001</code>" in request.last_to(4242001).text
     await feed(application, Updates(4242002, language_code="en").text("/myid"))
     assert request.last_to(4242002).text.startswith("Your Telegram id: <code>4242002</code>")
+
+
+async def test_a_unit_with_units_under_it_opens_and_can_be_chosen_itself(
+    app: tuple[Application, OfflineRequest], store: Services
+) -> None:
+    application, request = app
+    user = Updates(USER)
+    await feed(application, user.text("/new"))
+    await feed(application, user.tap("in:cat:wages"))
+    await feed(application, user.tap("in:unit:oilfield"))  # has units under it: opened, not chosen
+    opened = request.last_to(USER)
+    assert "第 2/7 步" in opened.text and "油田公司" in opened.text
+    assert ("in:here:oilfield", "in:unit:plant-1") == (opened.buttons()[0][1], opened.buttons()[1][1])
+    await feed(application, user.tap("in:here:oilfield"))
+    assert "第 3/7 步" in request.last_to(USER).text
+    draft = await store.cases.get_draft(USER)
+    assert draft is not None and draft.data.unit == "oilfield"

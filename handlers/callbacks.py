@@ -1,0 +1,344 @@
+"""Callback data: one small codec per area, one :class:`Button` per action.
+
+Telegram gives a button at most 64 bytes of ``callback_data`` and sends back
+whatever the client holds, which may be a button from before an upgrade, or
+forged. So every button is declared here once, as an area prefix, a verb and
+typed fields (``rc:pd:20260105``); :meth:`Button.encode` writes it (checking
+the 64 bytes), :meth:`Button.decode` reads it back into Python values or
+None, and :meth:`Button.handler` registers one ``CallbackQueryHandler`` that
+only ever sees data it can decode. What no button accepts falls through to
+its area's catch-all, which answers that the button has expired.
+
+The wire format is the one buttons already sent in chats carry, terse
+because of the 64 bytes; the names here are what the codes mean. Verbs are
+case-sensitive (``pd`` a day, ``pD`` a page of days): never reuse a verb,
+only add new ones, so old buttons keep working or decode to nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, ContextTypes
+
+from handlers.fallback import stale_button
+
+#: Bot API: ``callback_data`` is 1-64 bytes.
+MAX_BYTES = 64
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Field(Generic[T]):
+    """One typed part of the data: the characters it may hold, and how to read and write it."""
+
+    name: str
+    regex: str
+    max_len: int
+    parse: Callable[[str], T]
+    format: Callable[[T], str] = str
+
+    def read(self, raw: str) -> T | None:
+        if len(raw) > self.max_len or not re.fullmatch(self.regex, raw):
+            return None
+        try:
+            return self.parse(raw)
+        except ValueError:
+            return None
+
+    def write(self, value: T) -> str:
+        raw = self.format(value)
+        if self.read(raw) is None:
+            raise ValueError(f"{value!r} does not fit a {self.name} field")
+        return raw
+
+
+def _day(raw: str) -> date:
+    return datetime.strptime(raw, "%Y%m%d").date()
+
+
+def choice(*words: str) -> Field[str]:
+    """One of a few fixed words."""
+    return Field("choice", "|".join(re.escape(w) for w in words), max(map(len, words)), str)
+
+
+#: A database id (booking, session, alert, page, Telegram user, days).
+INT: Field[int] = Field("int", r"[0-9]+", 15, int)
+#: A case number as the button carries it (``XF-2026-000123``); the store decides whether it exists.
+NUMBER: Field[str] = Field("number", r"[A-Za-z0-9_-]+", 24, str)
+#: An id from the organisation file (unit, category, canned reply), checked to fit when loaded.
+KEY: Field[str] = Field("key", r"[A-Za-z0-9_-]+", 32, str)
+#: As :data:`KEY`, or empty (no unit: the top of the tree).
+KEY_OR_EMPTY: Field[str] = Field("key_or_empty", r"[A-Za-z0-9_-]*", 32, str)
+#: A calendar day, written ``YYYYMMDD``.
+DAY: Field[date] = Field("day", r"[0-9]{8}", 8, _day, lambda d: f"{d:%Y%m%d}")
+#: A time of day, written ``HHMM``, read as ``HH:MM`` (the store checks it is a real time).
+HHMM: Field[str] = Field("hhmm", r"[0-9]{4}", 4, lambda raw: f"{raw[:2]}:{raw[2:]}",
+                         lambda hm: hm.replace(":", ""))
+#: A draft's id (a uuid4 in hex), so that a Submit or Publish acts on the draft it was shown with.
+TOKEN: Field[str] = Field("token", r"[0-9a-f]{32}", 32, str)
+
+
+#: What a button's handler is given: ``(update, context, *values)``.
+Handler = Callable[..., Awaitable[Any]]
+#: PTB's own callback type: ``(update, context)``.
+Callback = Callable[[Update, Any], Coroutine[Any, Any, Any]]
+
+
+@dataclass(frozen=True)
+class Button:
+    """One action a button asks for: ``area[:verb][:field...]``."""
+
+    area: str
+    verb: str | None
+    fields: tuple[Field[Any], ...] = ()
+
+    @property
+    def head(self) -> str:
+        return self.area if self.verb is None else f"{self.area}:{self.verb}"
+
+    @property
+    def max_bytes(self) -> int:
+        return len(self.head.encode()) + sum(1 + f.max_len for f in self.fields)
+
+    def encode(self, *values: Any) -> str:
+        if len(values) != len(self.fields):
+            raise TypeError(f"{self.head} takes {len(self.fields)} values, got {len(values)}")
+        data = ":".join([self.head, *(f.write(v) for f, v in zip(self.fields, values))])
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"callback data over {MAX_BYTES} bytes: {data}")
+        return data
+
+    def decode(self, data: object) -> tuple[Any, ...] | None:
+        """The values of ``data`` if it is this button, well formed; else None."""
+        if not isinstance(data, str) or len(data.encode()) > MAX_BYTES:
+            return None
+        if data == self.head:
+            raw: list[str] = []
+        elif data.startswith(self.head + ":"):
+            raw = data[len(self.head) + 1:].split(":")
+        else:
+            return None
+        if len(raw) != len(self.fields):
+            return None
+        values = tuple(f.read(r) for f, r in zip(self.fields, raw))
+        return None if any(v is None for v in values) else values
+
+    def matches(self, data: object) -> bool:
+        return self.decode(data) is not None
+
+    def handler(
+        self, callback: Handler, *, when: Callable[..., bool] | None = None
+    ) -> CallbackQueryHandler[Any, Any]:
+        """One handler for this action: ``callback(update, context, *values)``, only with data that decodes.
+
+        ``when(*values)``, if given, narrows it further (a button accepted in one state but not another).
+        """
+
+        def pattern(data: object) -> bool:
+            values = self.decode(data)
+            return values is not None and (when is None or when(*values))
+
+        async def on_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
+            query = update.callback_query
+            values = self.decode(query.data if query else None)
+            if values is None:  # PTB lets a query without data past any pattern
+                await stale_button(update, context)
+                return None
+            return await callback(update, context, *values)
+
+        on_query.__name__ = on_query.__qualname__ = f"{self.head}->{getattr(callback, '__name__', 'handler')}"
+        return CallbackQueryHandler(on_query, pattern=pattern)
+
+
+@dataclass
+class Area:
+    """The buttons of one part of the bot, sharing a prefix."""
+
+    prefix: str
+    buttons: list[Button] = field(default_factory=list)
+
+    def button(self, verb: str | None, *fields: Field[Any]) -> Button:
+        made = Button(self.prefix, verb, fields)
+        assert all(b.head != made.head for b in self.buttons), f"{made.head} declared twice"
+        assert made.max_bytes <= MAX_BYTES, f"{made.head} may not fit in {MAX_BYTES} bytes"
+        self.buttons.append(made)
+        return made
+
+    def decode(self, data: object) -> tuple[Button, tuple[Any, ...]] | None:
+        for b in self.buttons:
+            values = b.decode(data)
+            if values is not None:
+                return b, values
+        return None
+
+    def owns(self, data: object) -> bool:
+        """Data with this area's prefix, decodable or not (for the area's "expired" answer)."""
+        return isinstance(data, str) and (data == self.prefix or data.startswith(self.prefix + ":"))
+
+    def stale_handler(self, callback: Callback) -> CallbackQueryHandler[Any, Any]:
+        """The area's catch-all, registered after its buttons: old or forged data gets a polite answer."""
+        return CallbackQueryHandler(callback, pattern=self.owns)
+
+
+# ------------------------------------------------------------------ the areas
+
+
+class Lang:
+    """Choosing the language (handlers.employee)."""
+
+    area = Area("lang")
+    CHOOSE = area.button(None, choice("zh", "en"))
+
+
+class My:
+    """The petitioner's own cases (handlers.employee)."""
+
+    area = Area("my")
+    PAGE = area.button("page", INT)
+    OPEN = area.button("open", NUMBER)
+
+
+class Em:
+    """The petitioner's case buttons (handlers.employee)."""
+
+    area = Area("em")
+    WITHDRAW = area.button("wd", NUMBER)
+    WITHDRAW_CONFIRMED = area.button("wdy", NUMBER)
+
+
+class St:
+    """The case card (handlers.staff)."""
+
+    area = Area("st")
+    ACCEPT = area.button("acc", NUMBER)
+    OPEN = area.button("open", NUMBER)
+    ASSIGN_ME = area.button("me", NUMBER)
+
+
+class Queue:
+    """The staff queue's pages (handlers.staff)."""
+
+    area = Area("q")
+    PAGE = area.button(None, INT)
+
+
+class Sf:
+    """The staff menus that end in one store call (handlers.staff_work)."""
+
+    area = Area("sf")
+    CANCEL = area.button("x")
+    ASSIGN = area.button("as", NUMBER)
+    ASSIGN_TO = area.button("ap", NUMBER, INT)
+    REPLY = area.button("rp", NUMBER)
+    REPLY_BACK = area.button("rb", NUMBER)
+    CANNED = area.button("cr", NUMBER, KEY)
+    CANNED_SEND = area.button("cs", NUMBER, KEY)
+    EXTEND = area.button("ex", NUMBER)
+    DECIDE = area.button("dc", NUMBER)
+    TRANSFER = area.button("tr", NUMBER)
+    TRANSFER_UNIT = area.button("tu", NUMBER, KEY_OR_EMPTY)
+
+
+class Pr:
+    """Buttons that ask for one typed answer (handlers.prompts); the verb is the prompt's kind."""
+
+    area = Area("pr")
+    END = area.button("end")
+    DECLINE = area.button("dec", NUMBER)
+    REPLY = area.button("rep", NUMBER)
+    NOTE = area.button("nt", NUMBER)
+    EXTEND = area.button("ext", NUMBER, INT)
+    DECIDE = area.button("dcs", NUMBER, KEY)
+    TRANSFER = area.button("tr", NUMBER, KEY)
+    ADD = area.button("add", NUMBER)
+    COMMENT = area.button("rvc", NUMBER)
+    REVIEW_REQUEST = area.button("rvq", NUMBER)
+    REREVIEW_REQUEST = area.button("rrq", NUMBER)
+    OPINION_SUPPORT = area.button("rvs", NUMBER)
+    OPINION_EXPLAIN = area.button("rve", NUMBER)
+    OPINION_REJECT = area.button("rvr", NUMBER)
+
+
+class Rv:
+    """The petitioner's review buttons (handlers.review)."""
+
+    area = Area("rv")
+    RATE = area.button("rate", choice("s", "b", "d"), NUMBER)
+    ACCEPT_OUTCOME = area.button("acc", NUMBER)
+
+
+class Ld:
+    """The leaders' buttons (handlers.review)."""
+
+    area = Area("ld")
+    ACK = area.button("ack", INT)
+
+
+class In:
+    """Filing a petition step by step (handlers.intake)."""
+
+    area = Area("in")
+    BACK = area.button("back")
+    CANCEL = area.button("cancel")
+    CONTINUE = area.button("cont")
+    RESTART = area.button("restart")
+    DONE = area.button("done")
+    CATEGORY = area.button("cat", KEY)
+    UNIT = area.button("unit", KEY)
+    UNIT_HERE = area.button("here", KEY)
+    IDENTITY = area.button("id", choice("real", "conf", "phone"))
+    EDIT = area.button("edit", KEY)  # the step to go back to; intake checks it is one that can be edited
+    SUBMIT = area.button("submit", TOKEN)
+
+
+class Rc:
+    """Leader reception days (handlers.reception)."""
+
+    area = Area("rc")
+    # Petitioners: the list, a session, booking, their booking, cancelling it.
+    LIST = area.button("ls")
+    SESSION = area.button("s", INT)
+    BOOK = area.button("b", INT)
+    LINK_CASE = area.button("l", INT)  # 0: no case
+    MY_BOOKING = area.button("my", INT)
+    CANCEL_BOOKING = area.button("x", INT)
+    CANCEL_BOOKING_CONFIRMED = area.button("xy", INT)
+    # Leaders: their list, a session's detail, outcomes, cancelling a session.
+    LEADER_LIST = area.button("lv")
+    DETAIL = area.button("v", INT)
+    OUTCOME = area.button("o", INT)
+    CANCEL_SESSION = area.button("cx", INT)
+    # Publishing a session, step by step.
+    PUBLISH_LEADER = area.button("pL", INT)
+    PUBLISH_DAY = area.button("pd", DAY)
+    PUBLISH_DAYS_PAGE = area.button("pD", INT)
+    PUBLISH_OTHER_DAY = area.button("dt")
+    PUBLISH_START = area.button("ps", HHMM)
+    PUBLISH_END = area.button("pe", HHMM)
+    PUBLISH_WHERE = area.button("pw", choice("place", "unit"))
+    PUBLISH_UNIT_OPEN = area.button("pb", KEY)
+    PUBLISH_UNIT_UP = area.button("pB")
+    PUBLISH_UNIT = area.button("pu", KEY)
+    PUBLISH_NO_PLACE = area.button("pk")
+    PUBLISH_SLOTS = area.button("pn", INT)
+    PUBLISH = area.button("pp", TOKEN)
+    PUBLISH_CANCEL = area.button("pc")
+
+
+AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Rv.area,
+                           Ld.area, In.area, Rc.area)
+
+
+def decode(data: object) -> tuple[Button, tuple[Any, ...]] | None:
+    """Any button of any area, or None for data no button accepts (old, forged, malformed)."""
+    for area in AREAS:
+        if area.owns(data):
+            return area.decode(data)
+    return None

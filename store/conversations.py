@@ -1,0 +1,20 @@
+"""The names of the persistent conversations, once.
+
+A name keys the rows of the ``conversations`` table: PTB's persistence keeps
+each conversation's step there (``bot.persistence``), ``ConversationHandler``
+is registered under it (``handlers``), and the store keeps the draft or the
+pending prompt that goes with the step in the same row. The values are what
+existing databases hold, so they must never change.
+
+The store is the lowest layer that needs them, hence they live here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Conversation(StrEnum):
+    INTAKE = "intake"  # a new petition, step by step (handlers.intake)
+    PROMPT = "prompt"  # one typed answer to a button: a reply, a note, added text (handlers.prompts)
+    RECEPTION = "reception"  # reception days: booking and publishing (handlers.reception)

@@ -1,0 +1,43 @@
+"""The kinds of outbox row: what someone must be told, named once.
+
+The store queues a row of one of these kinds in the same transaction as the
+change that causes it; ``handlers.notifications`` has exactly one renderer
+per kind. The values are the strings already stored in ``outbox.kind``, so
+they must never change: rows queued before an upgrade still render after it.
+A kind that is no longer queued stays here until no database can hold it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class NoticeKind(StrEnum):
+    # Cases (store.service)
+    CASE_CARD = "case_card"  # the case card with its buttons, to the staff responsible
+    GROUP_NEW_CASE = "group_new_case"  # a one-line "new case" to the unit's staff group
+    PETITIONER_EVENT = "petitioner_event"  # what happened to their case, to the petitioner
+    STAFF_EVENT = "staff_event"  # what the petitioner added or did, to the staff
+
+    # Review and the leaders' overview (store.review)
+    RATING_ASKED = "rv_rate"  # rate the written opinion, to the petitioner
+    REVIEW_PETITIONER = "rv_petitioner"  # review opinion or closing, to the petitioner
+    REVIEW_STAFF = "rv_staff"  # a rating, comment or review opinion, to the staff
+    REVIEW_CARD = "rv_review_card"  # a review request, to the reviewers
+    REMINDER = "rv_remind"  # a deadline comes or has passed, to the staff
+    ESCALATION = "rv_escalate"  # a deadline long passed, to the level above
+    LEADER_ALERT = "ld_alert"  # a collective petition, to the leaders
+    LEADER_DIGEST = "ld_digest"  # the weekly figures, to the leaders
+
+    # Leader reception days (store.reception)
+    RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for
+    RECEPTION_CHANGED = "reception_changed"  # a booked session moved
+    RECEPTION_PROMOTED = "reception_promoted"  # from the waiting list to a booked slot
+    RECEPTION_OUTCOME = "reception_outcome"  # what the leader recorded
+    RECEPTION_SESSION_CANCELLED = "reception_session_cancelled"
+    RECEPTION_REMINDER = "reception_reminder"  # the day before, and hours before
+
+
+#: Kinds whose messages are about one case, so a private-chat reply to them
+#: can be relayed to the other side of that case (``handlers.relay``).
+REPLYABLE = frozenset({NoticeKind.CASE_CARD, NoticeKind.STAFF_EVENT, NoticeKind.PETITIONER_EVENT})

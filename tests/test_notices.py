@@ -1,0 +1,109 @@
+"""Outbox kinds as a contract: one enum, one renderer per kind, unknown rows set aside."""
+
+from __future__ import annotations
+
+import ast
+import sqlite3
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from bot.outbox import OutboxSender
+from handlers.notifications import RENDERERS, UnknownNotice, render
+from store.clock import iso
+from store.models import OutboxItem
+from store.notices import NoticeKind
+from store.services import Services
+from tests.conftest import draft, petitioner
+
+STORE = Path(__file__).resolve().parent.parent / "store"
+OFFICER = 1001
+
+
+def queued_kinds() -> set[str]:
+    """Every kind the store's source passes to ``outbox.queue``: ``NoticeKind.X`` (or either side of a conditional).
+
+    A bare string, or anything else, is returned as ``"?<source>"`` so the test names it.
+    """
+    found: set[str] = set()
+    for path in STORE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        literals: dict[str, list[ast.expr]] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                literals.setdefault(node.targets[0].id, []).append(node.value)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "queue"):
+                continue
+            if len(node.args) < 3:
+                continue
+            kind = node.args[2]
+            values = literals.get(kind.id, []) if isinstance(kind, ast.Name) else [kind]
+            for value in values:
+                for option in [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]:
+                    if (isinstance(option, ast.Attribute) and isinstance(option.value, ast.Name)
+                            and option.value.id == "NoticeKind"):
+                        found.add(NoticeKind[option.attr].value)
+                    else:
+                        found.add("?" + ast.unparse(option))
+    return found
+
+
+def test_every_kind_has_exactly_one_renderer() -> None:
+    assert set(RENDERERS) == set(NoticeKind)
+    assert len(RENDERERS) == len(NoticeKind)
+
+
+def test_every_kind_the_store_queues_is_a_notice_kind() -> None:
+    queued = queued_kinds()
+    assert len(queued) >= 16, queued  # the scan still finds the store's call sites
+    assert queued <= {k.value for k in NoticeKind}, queued - {k.value for k in NoticeKind}
+
+
+def test_the_stored_strings_never_change() -> None:
+    # Rows written before an upgrade must still render after it.
+    assert {k.value for k in NoticeKind} == {
+        "case_card", "group_new_case", "petitioner_event", "staff_event",
+        "rv_rate", "rv_petitioner", "rv_staff", "rv_review_card", "rv_remind", "rv_escalate",
+        "ld_alert", "ld_digest",
+        "reception_published", "reception_changed", "reception_promoted", "reception_outcome",
+        "reception_session_cancelled", "reception_reminder",
+    }
+
+
+async def test_rendering_an_unknown_kind_raises_a_named_error(store: Services) -> None:
+    item = OutboxItem(id=1, chat_id=OFFICER, kind="rv_from_the_future", case_id=None, event_id=None,
+                      params={}, attempts=0, progress=0, created_at=store.clock.now(), due_at=store.clock.now())
+    try:
+        await render(item, store)
+    except UnknownNotice as error:
+        assert "rv_from_the_future" in str(error)
+    else:
+        raise AssertionError("an unknown kind rendered")
+
+
+class RecordingBot:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+
+    async def send_message(self, chat_id: int, text: str, **_: Any) -> Any:
+        self.sent.append((chat_id, text))
+        return SimpleNamespace(message_id=len(self.sent))
+
+
+async def test_an_unknown_kind_is_set_aside_at_once_and_the_chat_goes_on(store: Services, tmp_path: Path) -> None:
+    now = iso(store.clock.now())
+    with sqlite3.connect(tmp_path / "cases.db") as conn:
+        conn.execute("INSERT INTO outbox (chat_id, kind, created_at, due_at) VALUES (?, ?, ?, ?)",
+                     (OFFICER, "rv_from_the_future", now, now))
+    await store.cases.submit(petitioner(), draft(), "after-the-unknown")
+    bot = RecordingBot()
+    sender = OutboxSender(store, bot, chat_interval=0.0)  # type: ignore[arg-type]
+    await sender.run_once()
+    assert [chat for chat, _ in bot.sent].count(OFFICER) >= 1  # the card behind the unknown row arrived
+    assert any("加班费未发放" in text for chat, text in bot.sent if chat == OFFICER)
+    with sqlite3.connect(tmp_path / "cases.db") as conn:
+        ((failed_at, error),) = conn.execute(
+            "SELECT failed_at, last_error FROM outbox WHERE kind = 'rv_from_the_future'").fetchall()
+    assert failed_at is not None and "rv_from_the_future" in error  # set aside with its reason, not retried
+    assert await store.outbox.pending_notifications() == []
