@@ -17,6 +17,7 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from bot import commands, jobs, reception_jobs
 from bot.outbox import OutboxSender, rate_limiter
+from bot.pace import PacedRateLimiter
 from bot.persistence import StorePersistence
 from handlers import employee, intake, limits, prompts, reception, relay, review, staff
 from handlers.common import Deps, remember_user
@@ -50,9 +51,14 @@ def build_application(
     builder = ApplicationBuilder()
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    owed = limits.Owed()
     if paced:
-        # Retries are the outbox's job (it persists them); the limiter only paces.
-        builder = builder.rate_limiter(rate_limiter())
+        # Answers first and retried within a bound; the outbox's sends are paced behind them
+        # and retried by the outbox itself (it persists them).
+        limiter = rate_limiter(store.org.limits.bot_messages_per_second)
+        if isinstance(limiter, PacedRateLimiter):
+            limiter.on_answered = owed.answered
+        builder = builder.rate_limiter(limiter)
     application = (
         builder.token(token)
         .base_url(base_url)
@@ -61,11 +67,12 @@ def build_application(
         .build()
     )
     application.bot_data["deps"] = Deps(store=store, org=store.org)
+    application.bot_data["owed"] = owed
     # Before the default group (0), one handler per group, in this order: who the
     # user is, the per-minute message limit (excess stops here), their staff
     # command menu, then replies to case messages (relayed, and handling stops there).
     application.add_handler(TypeHandler(Update, remember_user), group=-4)
-    application.add_handler(limits.build(store.org.limits.messages_per_minute), group=limits.GROUP)
+    application.add_handler(limits.build(store.org.limits.messages_per_minute, owed=owed), group=limits.GROUP)
     application.add_handler(commands.handler(), group=commands.GROUP)
     application.add_handler(relay.handler(), group=relay.GROUP)
     # First in the default group, so that while it waits for typed text any other command ends that step.

@@ -74,6 +74,8 @@ async def render(item: OutboxItem, store: Store) -> list[Outgoing]:
         if event is not None and event.action == "submit":
             out += _files(lang, case.number, files)
         return out
+    if item.kind == "receipt":  # the answer to Submit failed: the receipt comes this way
+        return [Outgoing(text=t(lang, "intake.receipt", number=case.number, due=case.accept_due.isoformat()))]
     if item.kind == "group_new_case":
         return [Outgoing(text=t(lang, "staff.group_new_case", number=case.number,
                                 category=category_name(org, case.category, lang),

@@ -170,6 +170,10 @@ class Store(Protocol):
 
     async def case_by_id(self, case_id: int) -> Case | None: ...
 
+    async def queue_receipt(self, case_id: int) -> None:
+        """Queue the petitioner's receipt for the outbox (once per case)."""
+        ...
+
     async def case_by_submit_key(self, user_id: int, submit_key: str) -> Case | None:
         """The case a draft became, for answering a redelivered Submit."""
         ...

@@ -151,6 +151,8 @@ class Limits(_Frozen):
 
     submissions_per_day: int = Field(default=5, gt=0)
     messages_per_minute: int = Field(default=20, gt=0)
+    # The bot-wide pace of sends; Telegram allows about 30 a second (more for some bots).
+    bot_messages_per_second: float = Field(default=28, gt=0, le=1000)
 
 
 class Deadlines(_Frozen):
