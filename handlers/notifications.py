@@ -111,7 +111,8 @@ async def render(item: OutboxItem, store: Store) -> list[Outgoing]:
         files = [a for a in await store.attachments(case.id) if a.event_id == event.id]
         if event.body:
             parts = split_text(event.body)
-            out = [Outgoing(text=t(lang, "staff.petitioner_added", number=case.number, text=parts[0]))]
+            key = "staff.petitioner_replied" if event.data.get("reply") else "staff.petitioner_added"
+            out = [Outgoing(text=t(lang, key, number=case.number, text=parts[0]))]
             out += [Outgoing(text=t(lang, "employee.staff_added_part", part=index, text=part))
                     for index, part in enumerate(parts[1:], start=2)]
         else:

@@ -56,16 +56,20 @@ class Database:
     @classmethod
     async def open(cls, path: str | Path) -> "Database":
         conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        if str(path) != ":memory:":
-            await conn.execute("PRAGMA journal_mode = WAL")
-            # NORMAL is durable in WAL mode against process crashes; only an
-            # OS crash or power loss can lose the last transactions.
-            await conn.execute("PRAGMA synchronous = NORMAL")
-        db = cls(conn, str(path))
-        await db.migrate()
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            if str(path) != ":memory:":
+                await conn.execute("PRAGMA journal_mode = WAL")
+                # NORMAL is durable in WAL mode against process crashes; only an
+                # OS crash or power loss can lose the last transactions.
+                await conn.execute("PRAGMA synchronous = NORMAL")
+            db = cls(conn, str(path))
+            await db.migrate()
+        except BaseException:
+            await conn.close()  # not a database, say: its thread must not keep the process alive
+            raise
         return db
 
     async def close(self) -> None:
