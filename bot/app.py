@@ -17,7 +17,7 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from bot import commands, jobs, reception_jobs
 from bot.outbox import OutboxSender, rate_limiter
-from bot.pace import PacedRateLimiter
+from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
 from handlers import employee, intake, limits, prompts, reception, relay, review, staff
 from handlers.common import Deps, remember_user
@@ -55,8 +55,9 @@ def build_application(
     if paced:
         # Answers first and retried within a bound; the outbox's sends are paced behind them
         # and retried by the outbox itself (it persists them).
-        limiter = rate_limiter(store.org.limits.bot_messages_per_second)
+        limiter = rate_limiter()
         if isinstance(limiter, PacedRateLimiter):
+            limiter.pace = Pace(store.org.limits.bot_messages_per_second)
             limiter.on_answered = owed.answered
         builder = builder.rate_limiter(limiter)
     application = (

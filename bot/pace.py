@@ -22,6 +22,9 @@ subclassed here for three things PTB's own does not do:
   and prolong the ban).
 
 Outbox sends are never retried here: the outbox persists its own retries.
+A send retried after a time-out may arrive twice if Telegram did deliver the
+first; the Bot API has no idempotency key, and a person shown a question twice
+is better off than one shown none.
 """
 
 from __future__ import annotations
@@ -193,7 +196,7 @@ class PacedRateLimiter(AIORateLimiter):
             return result
 
     def _answered(self, endpoint: str, data: dict[str, Any]) -> None:
-        if self.on_answered is None or not endpoint.startswith(ANSWERING):
+        if self.on_answered is None or not endpoint.startswith(ANSWERING) or endpoint == "sendChatAction":
             return
         try:
             chat_id = int(data.get("chat_id"))  # type: ignore[arg-type]

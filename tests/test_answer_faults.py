@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.pace import PacedRateLimiter
+from bot.pace import Pace, PacedRateLimiter
 from bot.simulator import BotApiSimulator, Faults, SimUser
 from tests.e2e import TOKEN, running_bot
 from tests.petitioner import LABELS, NUMBER, org_with, rows, step
@@ -206,3 +206,42 @@ async def test_typing_again_while_owed_an_answer_is_not_counted(tmp_path: Path) 
             assert "您好" in (answer.plain_text or ""), answer.plain_text
     finally:
         await sim.stop()
+
+
+async def test_answers_take_the_pace_before_bulk_sends() -> None:
+    pace = Pace(20.0)
+    await pace.acquire(urgent=False)  # the slot now is taken: both below must wait for later ones
+    order: list[str] = []
+
+    async def take(name: str, urgent: bool) -> None:
+        await pace.acquire(urgent=urgent)
+        order.append(name)
+
+    bulk = [asyncio.create_task(take(f"notice{n}", False)) for n in range(3)]
+    await asyncio.sleep(0)  # the notices are waiting first
+    answers = [asyncio.create_task(take(f"answer{n}", True)) for n in range(2)]
+    await asyncio.gather(*bulk, *answers)
+    assert sorted(order[:2]) == ["answer0", "answer1"], order  # both answers before any notice
+
+
+def test_the_pace_is_the_organisation_files_setting(tmp_path: Path) -> None:
+    from bot.app import build_application
+    from store.org import example_org, parse_org, starter_toml
+
+    async def build(org: Any) -> float:
+        from store.service import SqliteStore
+
+        store = await SqliteStore.open(tmp_path / f"pace{id(org)}.db", org)
+        try:
+            application = build_application(store, TOKEN, base_url="http://127.0.0.1:9/bot",
+                                            base_file_url="http://127.0.0.1:9/file/bot")
+            limiter = application.bot.rate_limiter
+            assert isinstance(limiter, PacedRateLimiter)
+            return limiter.pace.interval
+        finally:
+            await store.close()
+
+    assert example_org().limits.bot_messages_per_second == 28
+    faster = parse_org(starter_toml().replace("bot_messages_per_second = 28", "bot_messages_per_second = 100"))
+    assert asyncio.run(build(example_org())) == 1 / 28
+    assert asyncio.run(build(faster)) == 1 / 100
