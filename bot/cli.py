@@ -107,8 +107,8 @@ async def check_token(token: str, api_url: str, lang: str) -> str | None:
     request = HTTPXRequest(connect_timeout=10.0, read_timeout=10.0)
     bot = Bot(token, base_url=api_url, request=request)
     try:
-        async with bot:
-            await bot.get_me()
+        async with bot:  # initialising a Bot asks getMe
+            pass
     except InvalidToken:  # its message repeats the token: not for a terminal or a log
         return say(lang, "token_refused", api=api_url)
     except NetworkError as error:

@@ -246,3 +246,26 @@ def test_a_database_that_is_a_database_still_verifies(tmp_path: Path, capsys: py
     db = database(tmp_path / "cases.db")
     assert run(capsys, "verify-journal", "--db", str(db)) == (0, "OK: 0 events, hash chain intact\n", "")
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] > 0
+
+
+async def test_run_names_a_missing_database_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with BotApiSimulator(token="123456:RIGHT") as sim:
+        monkeypatch.setenv("PETITION_BOT_TOKEN", "123456:RIGHT")
+        monkeypatch.setenv("PETITION_API_URL", sim.base_url)
+        monkeypatch.setenv("PETITION_DB", str(tmp_path / "data" / "cases.db"))
+        code = await asyncio.to_thread(cli.main, ["run"])
+        assert [name for name, *_ in sim.calls] == ["getMe"]  # the token was checked, nothing else done
+    _out, err = capsys.readouterr()
+    assert (code, err) == (1, f"{tmp_path / 'data' / 'cases.db'}: the folder {tmp_path / 'data'} does not exist\n")
+
+
+def test_check_config_warns_of_a_pace_above_telegrams(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "org.toml"
+    path.write_text(starter_toml().replace("bot_messages_per_second = 28", "bot_messages_per_second = 60"),
+                    encoding="utf-8")
+    code, out, _err = run(capsys, "check-config", str(path))
+    assert code == 0
+    assert f"WARNING: {path}: limits.bot_messages_per_second: 60 is more than the 30 a second Telegram" \
+        " allows most bots" in out.splitlines()
