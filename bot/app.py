@@ -17,6 +17,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseHandler, TypeHandl
 
 from bot import commands, jobs, reception_jobs
 from bot.outbox import OutboxSender, rate_limiter
+from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
 from handlers import employee, intake, limits, prompts, reception, relay, review, staff
 from handlers.common import Deps, remember_user
@@ -49,9 +50,15 @@ def build_application(
     builder = ApplicationBuilder()
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    owed = limits.Owed()
     if paced:
-        # Retries are the outbox's job (it persists them); the limiter only paces.
-        builder = builder.rate_limiter(rate_limiter())
+        # Answers first and retried within a bound; the outbox's sends are paced behind them
+        # and retried by the outbox itself (it persists them).
+        limiter = rate_limiter()
+        if isinstance(limiter, PacedRateLimiter):
+            limiter.pace = Pace(services.org.limits.bot_messages_per_second)
+            limiter.on_answered = owed.answered
+        builder = builder.rate_limiter(limiter)
     application = (
         builder.token(token)
         .base_url(base_url)
@@ -60,6 +67,7 @@ def build_application(
         .build()
     )
     application.bot_data["deps"] = Deps.of(services)
+    application.bot_data["owed"] = owed
     application.add_error_handler(on_error)
     sender = OutboxSender(services, application.bot)
     application.bot_data["outbox"] = sender
@@ -90,7 +98,7 @@ def build_application(
         # Who the user is and their Telegram language, before anything answers them.
         TypeHandler(Update, remember_user),
         # The flood limit: an excess message stops here, before it is stored or acted on.
-        limits.build(services.org.limits.messages_per_minute),
+        limits.build(services.org.limits.messages_per_minute, owed=owed),
         # The staff command menu follows the caller's role and language (never stops handling).
         commands.handler(),
         # A reply to a case message is relayed to the other side, and handling stops there.

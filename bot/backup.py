@@ -15,11 +15,14 @@ API, so it is safe even against a database with a stale -wal file.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from handlers.i18n import t
 from store.db import BUSY_TIMEOUT_MS, migrations
 from store.files import make_private, private_database
 
@@ -27,7 +30,20 @@ REQUIRED_TABLES = frozenset({"cases", "events", "outbox", "conversations", "meta
 
 
 class BackupError(Exception):
-    """A backup or restore that was refused or failed; the message says why."""
+    """A backup or restore that was refused or failed; ``text(lang)`` says why, in one line."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str) -> str:
+        return plain(t(lang, f"cli.{self.key}", **self.params))
+
+
+def plain(text: str) -> str:
+    """A catalog text for a terminal: no tags, no entities."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 @dataclass(frozen=True)
@@ -38,11 +54,9 @@ class Summary:
     events: int
     bytes: int
 
-    def describe(self) -> str:
-        return (
-            f"{self.path}: {self.cases} cases, {self.events} journal events,"
-            f" schema version {self.schema_version}, {self.bytes} bytes"
-        )
+    def describe(self, lang: str = "en") -> str:
+        return plain(t(lang, "cli.summary", path=self.path, cases=self.cases, events=self.events,
+                       version=self.schema_version, size=self.bytes))
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -63,41 +77,40 @@ def in_use(db_path: Path) -> bool:
 def inspect(path: Path) -> Summary:
     """Check that ``path`` is an intact petition-bot database and count what it holds."""
     if not path.is_file():
-        raise BackupError(f"{path}: no such file")
+        raise BackupError("no_such_file", path=path)
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
-                raise BackupError(f"{path}: damaged database ({check})")
+                raise BackupError("backup_damaged", path=path, detail=check)
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             missing = REQUIRED_TABLES - tables
             if missing or version < 1:
-                raise BackupError(f"{path}: not a petition-bot database (missing {', '.join(sorted(missing))})")
+                raise BackupError("backup_not_ours", path=path, tables=", ".join(sorted(missing)))
             known = len(migrations())
             if version > known:
-                raise BackupError(
-                    f"{path}: schema version {version} is newer than this petition-bot knows ({known});"
-                    " restore it with the version that made it"
-                )
+                raise BackupError("backup_too_new", path=path, version=version, known=known)
             cases = int(conn.execute("SELECT count(*) FROM cases").fetchone()[0])
             events = int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
         finally:
             conn.close()
     except sqlite3.DatabaseError as error:
-        raise BackupError(f"{path}: not a usable SQLite database ({error})") from error
+        raise BackupError("backup_unusable", path=path, error=error) from error
     return Summary(path, version, cases, events, path.stat().st_size)
 
 
 def backup(db_path: Path, target: Path, *, force: bool = False) -> Summary:
     """Copy the live database ``db_path`` to ``target`` consistently."""
     if not db_path.is_file():
-        raise BackupError(f"{db_path}: no such database")
+        raise BackupError("no_database", path=db_path)
+    if not target.parent.is_dir():
+        raise BackupError("folder_missing", path=target, folder=target.parent)
     if target.exists() and not force:
-        raise BackupError(f"{target} already exists; use --force to overwrite it")
+        raise BackupError("exists_use_force", path=target)
     if target.resolve() == db_path.resolve():
-        raise BackupError("the backup file must not be the database itself")
+        raise BackupError("backup_same")
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     make_private(partial)  # 0600 whatever the umask; the rename keeps the mode
@@ -111,7 +124,7 @@ def backup(db_path: Path, target: Path, *, force: bool = False) -> Summary:
             copy.close()
     except sqlite3.Error as error:
         partial.unlink(missing_ok=True)
-        raise BackupError(f"backup failed: {error}") from error
+        raise BackupError("backup_failed", error=error) from error
     finally:
         source.close()
     try:
@@ -133,15 +146,12 @@ def restore(backup_file: Path, db_path: Path, *, force: bool = False) -> Summary
     """
     summary = inspect(backup_file)
     if backup_file.resolve() == db_path.resolve():
-        raise BackupError("the backup file and the database are the same file")
+        raise BackupError("restore_same")
     if not force:
         if in_use(db_path):
-            raise BackupError(
-                f"{db_path} is in use by a running bot (or was not closed cleanly);"
-                " stop the bot, then restore, or use --force"
-            )
+            raise BackupError("restore_in_use", path=db_path)
         if db_path.exists() and db_path.stat().st_size > 0:
-            raise BackupError(f"{db_path} already exists; use --force to overwrite it")
+            raise BackupError("exists_use_force", path=db_path)
     source = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
     try:
         private_database(db_path)
@@ -152,7 +162,7 @@ def restore(backup_file: Path, db_path: Path, *, force: bool = False) -> Summary
         finally:
             target.close()
     except sqlite3.Error as error:
-        raise BackupError(f"restore failed: {error}") from error
+        raise BackupError("restore_failed", error=error) from error
     finally:
         source.close()
     restored = inspect(db_path)

@@ -4,59 +4,149 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import html
+import locale
 import logging
-import re
+import os
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.settings import Settings, load_organization
+from bot.backup import plain
+from bot.settings import ConfigMissing, Settings, load_organization
+from handlers.i18n import t
 from store.org import OrgError, starter_toml
 
-TOKEN_HELP = (
-    "PETITION_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram "
-    "(send /newbot), then run: PETITION_BOT_TOKEN=<token> petition-bot run"
-)
 DEMO_HELP = (
     "The demo needs its loopback Bot API, which is not installed: "
     "pip install -e '.[demo]' (from the project's folder), then run petition-bot demo again"
 )
 
-TOKEN_REJECTED = (
-    "PETITION_BOT_TOKEN was rejected by Telegram (Unauthorized): check it with @BotFather (/token)"
-)
+SQLITE_HEADER = b"SQLite format 3\x00"
+ENVIRONMENT = """environment variables:
+  PETITION_BOT_TOKEN     the bot's token from @BotFather (required)
+  PETITION_CONFIG        the organisation file (default: petition-bot.toml; if that is
+                         missing too, the built-in example organisation runs, with a warning)
+  PETITION_DB            the SQLite database (default: petitions.db)
+  PETITION_API_URL       the Bot API (default: https://api.telegram.org/bot)
+  PETITION_API_FILE_URL  its file URL (default: derived from PETITION_API_URL)
+  PETITION_LOG_LEVEL     DEBUG, INFO (default), WARNING or ERROR
+"""
 
 
-def _settings() -> Settings:
+def default_lang() -> str:
+    """Chinese if the locale is Chinese (LC_ALL, LC_MESSAGES, LANG, as gettext reads them), else English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = os.environ.get(name)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    code = locale.getlocale()[0] or ""
+    return "zh" if code.lower().startswith("zh") else "en"
+
+
+def say(lang: str, key: str, **params: object) -> str:
+    return plain(t(lang, f"cli.{key}", **params))
+
+
+def fail(lang: str, key: str, **params: object) -> int:
+    """One line on stderr; exit status 1."""
+    print(say(lang, key, **params), file=sys.stderr)
+    return 1
+
+
+def _settings(lang: str = "en") -> Settings:
     try:
         return Settings()
     except ValidationError as error:
         for problem in error.errors():
             field = "PETITION_" + "_".join(str(p) for p in problem["loc"]).upper()
-            print(f"{field}: {problem['msg']}", file=sys.stderr)
+            print(say(lang, "setting_invalid", name=field, error=problem["msg"]), file=sys.stderr)
         raise SystemExit(2) from error
 
 
-def cmd_run(_args: argparse.Namespace) -> int:
-    settings = _settings()
+def _organization(settings: Settings, lang: str) -> tuple[object, str] | int:
+    """The organisation and where it came from, or the exit status after saying what is wrong."""
+    try:
+        org, _source = load_organization(settings)
+    except ConfigMissing as error:
+        return fail(lang, "config_missing", path=error.path)
+    except OrgError as error:
+        print(say(lang, "config_errors", path=settings.config), file=sys.stderr)
+        for line in error.errors:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    if not settings.config.is_file():
+        logging.getLogger("petition-bot").warning(say(lang, "example_in_use", path=settings.config))
+        return org, say(lang, "source_example", path=settings.config)
+    return org, say(lang, "source_file", path=settings.config)
+
+
+def _database_problem(path: Path, lang: str) -> str | None:
+    """Why ``path`` cannot be opened as the bot's database, in one line; None if it can."""
+    if not path.is_file():
+        return say(lang, "no_database", path=path)
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as error:
+        return say(lang, "not_database", path=path, error=error.strerror or error)
+    if header != SQLITE_HEADER:
+        return say(lang, "not_database", path=path, error="file is not a database")
+    return None
+
+
+def _folder_problem(path: Path, lang: str) -> str | None:
+    folder = path.parent
+    if not folder.is_dir():
+        return say(lang, "folder_missing", path=path, folder=folder)
+    return None
+
+
+async def check_token(token: str, api_url: str, lang: str) -> str | None:
+    """Ask the Bot API who the token belongs to (getMe); a line saying what failed, or None."""
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+    from telegram.request import HTTPXRequest
+
+    request = HTTPXRequest(connect_timeout=10.0, read_timeout=10.0)
+    bot = Bot(token, base_url=api_url, request=request)
+    try:
+        async with bot:  # initialising a Bot asks getMe
+            pass
+    except InvalidToken:  # its message repeats the token: not for a terminal or a log
+        return say(lang, "token_refused", api=api_url)
+    except NetworkError as error:
+        return say(lang, "api_unreachable", api=api_url, error=error.message.replace(token, "…"))
+    except TelegramError:
+        return say(lang, "token_refused", api=api_url)
+    return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    lang = args.lang
+    settings = _settings(lang)
     token = settings.bot_token.get_secret_value().strip() if settings.bot_token is not None else ""
     from bot.logs import setup as setup_logging
 
     # No person and no token in the log at any level (bot/logs.py).
     setup_logging(settings.log_level, secrets=[token])
     if not token:
-        print(TOKEN_HELP, file=sys.stderr)
+        print(say(lang, "token_missing"), file=sys.stderr)
         return 2
-    try:
-        org, source = load_organization(settings)
-    except OrgError as error:
-        print(f"{settings.config}: the organisation file has errors:", file=sys.stderr)
-        for line in error.errors:
-            print(f"  {line}", file=sys.stderr)
+    found = _organization(settings, lang)
+    if isinstance(found, int):
+        return found
+    org, source = found
+    # The token before the store: a wrong token or no network creates no database.
+    problem = asyncio.run(check_token(token, settings.api_url, lang))
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 1
-    logging.getLogger("petition-bot").info("using %s; database %s", source, settings.db)
+    if (problem := _folder_problem(settings.db, lang)) is not None:
+        print(problem, file=sys.stderr)
+        return 1
+    logging.getLogger("petition-bot").info(say(lang, "using", source=source, db=settings.db))
     from telegram.error import InvalidToken
 
     from bot.app import serve
@@ -66,72 +156,86 @@ def cmd_run(_args: argparse.Namespace) -> int:
             serve(
                 token=token,
                 db_path=str(settings.db),
-                org=org,
+                org=org,  # type: ignore[arg-type]
                 base_url=settings.api_url,
                 base_file_url=settings.api_file_url or settings.api_url,
             )
         )
     except InvalidToken:
-        # PTB's message quotes the token: one line naming the problem instead, no traceback.
-        print(TOKEN_REJECTED, file=sys.stderr)
-        return 2
+        # Refused after the check (revoked meanwhile). PTB's message quotes the token: one line instead.
+        print(say(lang, "token_refused", api=settings.api_url), file=sys.stderr)
+        return 1
     return 0
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from bot.orgcheck import check_config
+    from bot.orgcheck import check_config, config_warnings
+    from store.org import load_org
 
-    path = Path(args.file) if args.file else _settings().config
+    lang = args.lang
+    path = Path(args.file) if args.file else _settings(lang).config
     if not path.is_file():
-        print(f"{path}: no such file", file=sys.stderr)
-        return 1
+        return fail(lang, "no_such_file", path=path)
     ok, lines = check_config(path)
-    stream = sys.stdout if ok else sys.stderr
-    for line in lines:
-        print(line if ok else f"{path}: {line}", file=stream)
-    return 0 if ok else 1
+    if not ok:
+        for line in lines:
+            print(f"{path}: {line}", file=sys.stderr)
+        return 1
+    org = load_org(path)
+    print(say(lang, "check_ok", units=len(org.units), categories=len(org.categories), staff=len(org.staff)))
+    for warning in config_warnings(path):
+        print(say(lang, "warning", text=f"{path}: {warning}"))
+    return 0
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    lang = args.lang
     path = Path(args.file)
-    if path.exists() and not args.force:
-        print(f"{path} already exists; use --force to overwrite it", file=sys.stderr)
+    if (problem := _folder_problem(path, lang)) is not None:
+        print(problem, file=sys.stderr)
         return 1
-    path.write_text(starter_toml(), encoding="utf-8")
-    print(f"wrote {path}; edit it, then check it with: petition-bot check-config {path}")
+    if path.exists() and not args.force:
+        return fail(lang, "exists_use_force", path=path)
+    try:
+        path.write_text(starter_toml(), encoding="utf-8")
+    except OSError as error:
+        return fail(lang, "cannot_write", path=path, error=error.strerror or error)
+    print(say(lang, "wrote_starter", path=path))
     return 0
 
 
 def cmd_verify_journal(args: argparse.Namespace) -> int:
-    settings = _settings()
-    db_path = Path(args.db) if args.db else settings.db
-    if not db_path.is_file():
-        print(f"{db_path}: no such database", file=sys.stderr)
+    lang = args.lang
+    db_path = Path(args.db) if args.db else _settings(lang).db
+    if (problem := _database_problem(db_path, lang)) is not None:
+        print(problem, file=sys.stderr)
         return 1
+    import sqlite3
+
     from store.db import Database
     from store.journal import verify
 
     async def check() -> int:
-        db = await Database.open(db_path)
+        try:
+            db = await Database.open(db_path)
+        except sqlite3.DatabaseError as error:
+            return fail(lang, "not_database", path=db_path, error=error)
         try:
             async with db.read() as conn:
                 result = await verify(conn)
+        except sqlite3.DatabaseError as error:
+            return fail(lang, "not_database", path=db_path, error=error)
         finally:
             await db.close()
         if result.ok:
-            print(f"OK: {result.checked} events, hash chain intact")
+            print(say(lang, "journal_ok", count=result.checked))
             return 0
-        print(
-            f"BROKEN at event {result.broken_event_id}: {result.reason}"
-            f" ({result.checked} events before it are intact)",
-            file=sys.stderr,
-        )
-        return 1
+        return fail(lang, "journal_broken", event=result.broken_event_id, reason=result.reason, count=result.checked)
 
     return asyncio.run(check())
 
 
-def cmd_demo(_args: argparse.Namespace) -> int:
+def cmd_demo(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.ERROR)
     # The loopback Bot API (botsim, on aiohttp) is demo and test machinery, not
     # part of the bot: imported here only, and installed with the demo extra.
@@ -142,23 +246,25 @@ def cmd_demo(_args: argparse.Namespace) -> int:
             raise
         print(DEMO_HELP, file=sys.stderr)
         return 1
-    return demo()
+    return demo(args.lang)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """The indicators and the cases of a period, as /export sends them, into a file."""
-    settings = _settings()
+    lang = args.lang
+    settings = _settings(lang)
     db_path = Path(args.db) if args.db else settings.db
-    if not db_path.is_file():
-        print(f"{db_path}: no such database", file=sys.stderr)
+    if (problem := _database_problem(db_path, lang)) is not None:
+        print(problem, file=sys.stderr)
         return 1
-    try:
-        org, _source = load_organization(settings)
-    except OrgError as error:
-        print(f"{settings.config}: the organisation file has errors:", file=sys.stderr)
-        for line in error.errors:
-            print(f"  {line}", file=sys.stderr)
+    out = Path(args.out)
+    if (problem := _folder_problem(out, lang)) is not None:
+        print(problem, file=sys.stderr)
         return 1
+    found = _organization(settings, lang)
+    if isinstance(found, int):
+        return found
+    org = found[0]
     from handlers import reports
     from handlers.common import error_text
     from store.errors import StoreError
@@ -166,38 +272,40 @@ def cmd_report(args: argparse.Namespace) -> int:
     from store.models import SYSTEM
     from store.services import Services
 
-    out = Path(args.out)
-
     async def build() -> int:
         services = await Services.open(db_path, org)
         try:
             data = await services.indicators.export_data(SYSTEM, args.unit, args.period)
         except StoreError as error:
-            text = re.sub(r"<[^>]+>", "", error_text(args.lang, error))
-            print(html.unescape(text), file=sys.stderr)
+            if error.code == "bad_period":
+                return fail(lang, "bad_period", period=args.period)
+            if error.code == "unknown_unit":
+                return fail(lang, "unknown_unit", unit=args.unit)
+            print(plain(error_text(lang, error)), file=sys.stderr)
             return 2
         finally:
             await services.close()
-        if args.format == "xlsx":
-            write_private(out, reports.xlsx_bytes(data, org, args.lang, services.tz))
-            written = [out]
-        else:
-            indicators, cases = reports.csv_texts(data, org, args.lang, services.tz)
-            cases_path = out.with_name(f"{out.stem}-cases{out.suffix or '.csv'}")
-            write_private(out, indicators.encode("utf-8-sig"))
-            write_private(cases_path, cases.encode("utf-8-sig"))
-            written = [out, cases_path]
-        print(
-            f"{data.report.period.label}: {len(data.cases)} cases, {len(data.report.rows)} unit rows;"
-            f" wrote {', '.join(str(p) for p in written)}"
-        )
+        try:
+            if args.format == "xlsx":
+                write_private(out, reports.xlsx_bytes(data, org, lang, services.tz))  # type: ignore[arg-type]
+                written = [out]
+            else:
+                indicators, cases = reports.csv_texts(data, org, lang, services.tz)  # type: ignore[arg-type]
+                cases_path = out.with_name(f"{out.stem}-cases{out.suffix or '.csv'}")
+                write_private(out, indicators.encode("utf-8-sig"))
+                write_private(cases_path, cases.encode("utf-8-sig"))
+                written = [out, cases_path]
+        except OSError as error:
+            return fail(lang, "cannot_write", path=out, error=error.strerror or error)
+        print(say(lang, "report_written", label=data.report.period.label, cases=len(data.cases),
+                  rows=len(data.report.rows), files=", ".join(str(p) for p in written)))
         return 0
 
     return asyncio.run(build())
 
 
 def _db_path(args: argparse.Namespace) -> Path:
-    return Path(args.db) if args.db else _settings().db
+    return Path(args.db) if args.db else _settings(args.lang).db
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -206,9 +314,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     try:
         summary = backup(_db_path(args), Path(args.file), force=args.force)
     except BackupError as error:
-        print(error, file=sys.stderr)
+        print(error.text(args.lang), file=sys.stderr)
         return 1
-    print(f"backed up to {summary.describe()}")
+    print(say(args.lang, "backed_up", what=summary.describe(args.lang)))
     return 0
 
 
@@ -218,47 +326,65 @@ def cmd_restore(args: argparse.Namespace) -> int:
     try:
         summary = restore(Path(args.file), _db_path(args), force=args.force)
     except BackupError as error:
-        print(error, file=sys.stderr)
+        print(error.text(args.lang), file=sys.stderr)
         return 1
-    print(f"restored {summary.describe()}; (re)start the bot now")
+    print(say(args.lang, "restored", what=summary.describe(args.lang)))
     return 0
 
 
+def version() -> str:
+    try:
+        return metadata.version("petition-bot")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
-        prog="petition-bot", description="Telegram petition (信访) bot for employees and petition officers."
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--lang", choices=("zh", "en"), default=argparse.SUPPRESS,
+        help="language of messages (and of report headers and names); default: from the locale",
     )
+    root = argparse.ArgumentParser(
+        prog="petition-bot", description="Telegram petition (信访) bot for employees and petition officers.",
+        epilog=ENVIRONMENT, formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common],
+    )
+    root.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = root.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot (long polling)").set_defaults(fn=cmd_run)
-    check = sub.add_parser("check-config", help="validate an organisation file")
+
+    def command(name: str, help: str, **kwargs: object) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, parents=[common], **kwargs)  # type: ignore[arg-type]
+
+    command("run", "run the bot (long polling)", epilog=ENVIRONMENT,
+            formatter_class=argparse.RawDescriptionHelpFormatter).set_defaults(fn=cmd_run)
+    check = command("check-config", "validate an organisation file: every error, then warnings")
     check.add_argument("file", nargs="?", help="default: $PETITION_CONFIG or petition-bot.toml")
     check.set_defaults(fn=cmd_check_config)
-    init = sub.add_parser("init", help="write a commented starter organisation file")
+    init = command("init", "write a commented starter organisation file")
     init.add_argument("file", nargs="?", default="petition-bot.toml")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(fn=cmd_init)
-    sub.add_parser(
-        "demo", help="play a whole case against a built-in loopback Bot API (no token, no network)"
+    command(
+        "demo", "play a whole case against a built-in loopback Bot API (no token, no network)"
     ).set_defaults(fn=cmd_demo)
-    verify = sub.add_parser("verify-journal", help="recompute the audit journal's hash chain")
+    verify = command("verify-journal", "recompute the audit journal's hash chain")
     verify.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     verify.set_defaults(fn=cmd_verify_journal)
-    report = sub.add_parser("report", help="indicators and cases of a period as .xlsx or .csv")
+    report = command("report", "indicators and cases of a period as .xlsx or .csv")
     report.add_argument("--period", help="2026-11 (month), 2026-Q4 (quarter) or 2026 (year); default: this month")
     report.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
     report.add_argument(
         "--out", required=True, help="the file to write; csv also writes <name>-cases.csv beside it"
     )
     report.add_argument("--unit", help="a unit id or name (default: the whole organisation)")
-    report.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of headers and names")
     report.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     report.set_defaults(fn=cmd_report)
-    save = sub.add_parser("backup", help="copy the database consistently, also while the bot runs")
+    save = command("backup", "copy the database consistently, also while the bot runs")
     save.add_argument("file", help="where to write the copy")
     save.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     save.add_argument("--force", action="store_true", help="overwrite an existing backup file")
     save.set_defaults(fn=cmd_backup)
-    load = sub.add_parser("restore", help="replace the database with a backup (stop the bot first)")
+    load = command("restore", "replace the database with a backup (stop the bot first)")
     load.add_argument("file", help="the backup to restore")
     load.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     load.add_argument("--force", action="store_true", help="overwrite an existing or running database")
@@ -268,6 +394,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.lang = getattr(args, "lang", None) or default_lang()
     return int(args.fn(args))
 
 

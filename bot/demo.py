@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import serve
+from bot.backup import plain
 from botsim import BotApiSimulator, SimMessage, SimUser
+from handlers.i18n import t
 from store.org import example_org
 
 TOKEN = "100000:DEMO"
@@ -27,8 +29,9 @@ NUMBER = re.compile(r"[A-Z]+-\d{4}-\d{6}")
 class Transcript:
     """Prints what each person does and every message (new or edited) they see."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, lang: str = "en") -> None:
         self.out = out
+        self.lang = lang
         self.people: dict[int, str] = {}
         self.seen: dict[tuple[int, int], tuple[str, tuple[str, ...]]] = {}
 
@@ -38,6 +41,13 @@ class Transcript:
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
+
+    def text(self, key: str, **params: object) -> str:
+        """The narration in this run's one language (the bot's own messages are as each person sees them)."""
+        return plain(t(self.lang, f"demo.{key}", **params))
+
+    def scene(self, key: str) -> None:
+        self.say("\n" + self.text(key))
 
     def act(self, user: SimUser, what: str) -> None:
         self.say(f"\n▶ {self.people[user.id]}: {what}")
@@ -94,27 +104,28 @@ class Demo:
             return f"Step {n} of 7" if english else f"第 {n}/7 步"
 
         first, *units = taps
+        say = self.t.text
         await self.step(user, "/new", lambda: user.send("/new"), at(1))
-        await self.step(user, f"tap «{first}»", lambda: user.tap(first), at(2))
+        await self.step(user, say("tap", label=first), lambda: user.tap(first), at(2))
         for label in units:
             expect = at(3) if label == units[-1] else label
-            await self.step(user, f"tap «{label}»", lambda label=label: user.tap(label), expect)
-        await self.step(user, f"types «{subject}»", lambda: user.send(subject), at(4))
-        await self.step(user, "types the details", lambda: user.send(details), at(5))
-        await self.step(user, "sends a photo", lambda: user.send_photo(), "1")
+            await self.step(user, say("tap", label=label), lambda label=label: user.tap(label), expect)
+        await self.step(user, say("types", text=subject), lambda: user.send(subject), at(4))
+        await self.step(user, say("types_details"), lambda: user.send(details), at(5))
+        await self.step(user, say("sends_photo"), lambda: user.send_photo(), "1")
         done = user.messages[-1].button_texts[0]
-        await self.step(user, f"tap «{done}»", lambda: user.tap(done), at(6))
-        await self.step(user, f"tap «{identity}»", lambda: user.tap(identity), at(7))
+        await self.step(user, say("tap", label=done), lambda: user.tap(done), at(6))
+        await self.step(user, say("tap", label=identity), lambda: user.tap(identity), at(7))
         submit = next(text for text in user.messages[-1].button_texts if text.startswith("✅"))
-        receipt = await self.step(user, f"tap «{submit}»", lambda: user.tap(submit), "XF-")
+        receipt = await self.step(user, say("tap", label=submit), lambda: user.tap(submit), "XF-")
         match = NUMBER.search(receipt.visible_text)
         assert match is not None
         return match.group(0)
 
 
-async def play(out: TextIO = sys.stdout) -> None:
+async def play(out: TextIO = sys.stdout, lang: str = "en") -> None:
     org = example_org()
-    transcript = Transcript(out)
+    transcript = Transcript(out, lang)
     async with BotApiSimulator(token=TOKEN, bot_username="petition_demo_bot") as sim:
         stop = asyncio.Event()
         ready = asyncio.Event()
@@ -144,20 +155,25 @@ async def play(out: TextIO = sys.stdout) -> None:
 
 async def _script(demo: Demo, org_name: str) -> None:
     sim, t = demo.sim, demo.t
-    t.say(f"petition-bot demo — {org_name} (loopback Bot API, example organisation)")
-    zhang = t.add(sim.user(200001, first_name="张三", language_code="zh-hans"), "员工 张三")
-    li = t.add(sim.user(200002, first_name="Li Si", language_code="en"), "employee Li Si")
-    officer = t.add(sim.user(100006, first_name="孙", language_code="zh-hans"), "信访干事 孙干事（第一采油厂）")
+    say = t.text
+    t.say(say("title", org=org_name))
+    staff = {s.telegram_id: s for s in example_org().staff}
+    zhang = t.add(sim.user(200001, first_name="张三", language_code="zh-hans"), say("employee", name="张三"))
+    li = t.add(sim.user(200002, first_name="Li Si", language_code="en"), say("employee", name="Li Si"))
+    # Labelled as the bot calls them (信访工作人员), with their name from the organisation file.
+    officer = t.add(sim.user(100006, first_name="孙", language_code="zh-hans"),
+                    say("staff", name=staff[100006].name))
     inspector_id = next(
         s.telegram_id for s in example_org().staff if s.role.value == "officer" and "misconduct" in s.categories
     )
-    inspector = t.add(sim.user(inspector_id, first_name="纪检", language_code="zh-hans"), "纪检干部")
+    inspector = t.add(sim.user(inspector_id, first_name="纪检", language_code="zh-hans"),
+                      say("staff", name=staff[inspector_id].name))
 
-    t.say("\n=== 工作人员先在 Telegram 中打开机器人 ===")
+    t.scene("scene_open")
     for person in (officer, inspector):
         await demo.step(person, "/start", lambda p=person: p.send("/start"), "您好")
 
-    t.say("\n=== 1. 员工提交信访事项（实名） ===")
+    t.scene("scene_submit")
     number = await demo.intake(
         zhang, ["工资福利", "油田公司", "第一采油厂"], "十月份加班费未发放",
         "2026年10月在第一采油厂作业区加班共36小时，加班费至今未发放，班组多人情况相同。", "实名反映",
@@ -166,7 +182,7 @@ async def _script(demo: Demo, org_name: str) -> None:
     await asyncio.sleep(0.3)
     t.show_new(officer)
 
-    t.say("\n=== 2. An employee reports misconduct (confidential, in English) ===")
+    t.scene("scene_report")
     report = await demo.intake(
         li, ["Reports of misconduct", "Oilfield Company", "No. 2 Oil Production Plant"],
         "Fuel cards used privately", "A team leader at No. 2 plant uses company fuel cards for his own car.",
@@ -176,21 +192,22 @@ async def _script(demo: Demo, org_name: str) -> None:
     await asyncio.sleep(0.3)
     t.show_new(inspector)
 
-    t.say("\n=== 3. 干事受理并向信访人询问情况 ===")
-    await demo.step(officer, "点「受理」", lambda: officer.tap("受理", message=card), "已受理", watch=(zhang,))
-    await demo.step(officer, "点「回复信访人」", lambda: officer.tap("回复信访人", message=card), "常用答复")
-    await demo.step(officer, "点「自行输入答复」", lambda: officer.tap("自行输入"), "请输入")
-    await demo.step(officer, "输入问题", lambda: officer.send("请问加班是否经班组长审批？请提供考勤记录。"),
+    t.scene("scene_accept")
+    await demo.step(officer, say("tap", label="受理"), lambda: officer.tap("受理", message=card), "已受理",
+                    watch=(zhang,))
+    await demo.step(officer, say("tap", label="回复信访人"), lambda: officer.tap("回复信访人", message=card), "常用答复")
+    await demo.step(officer, say("tap", label="✍️ 自行输入答复"), lambda: officer.tap("自行输入"), "请输入")
+    await demo.step(officer, say("types_question"), lambda: officer.send("请问加班是否经班组长审批？请提供考勤记录。"),
                     "已将", watch=(zhang,))
 
-    t.say("\n=== 4. 员工回复干事的问题（直接回复该消息） ===")
+    t.scene("scene_answer")
     question = await zhang.wait_for("考勤记录")
-    await demo.step(zhang, "回复该消息", lambda: zhang.reply_to(question, "加班经班组长批准，考勤表已拍照。"),
+    await demo.step(zhang, say("replies"), lambda: zhang.reply_to(question, "加班经班组长批准，考勤表已拍照。"),
                     "", watch=(officer,))
     await officer.wait_for("考勤表", timeout=5)
     t.show_new(officer)
 
-    t.say("\n=== 5. 干事出具处理意见（书面答复） ===")
+    t.scene("scene_decide")
     await demo.step(
         officer, f"/decide {number} support …",
         lambda: officer.send(f"/decide {number} support 经核实，加班情况属实，财务部门将于12月10日前补发。"),
@@ -199,18 +216,19 @@ async def _script(demo: Demo, org_name: str) -> None:
     await zhang.wait_for("处理意见", timeout=5)
     t.show_new(zhang)
 
-    t.say("\n=== 6. 员工评价办理结果 ===")
-    await demo.step(zhang, "点「基本满意」", lambda: zhang.tap("基本满意"), "感谢您的评价", watch=(officer,))
+    t.scene("scene_rate")
+    await demo.step(zhang, say("tap", label="基本满意"), lambda: zhang.tap("基本满意"), "感谢您的评价", watch=(officer,))
 
-    t.say("\n=== 7. 员工查询办理进度 ===")
+    t.scene("scene_status")
     await demo.step(zhang, f"/status {number}", lambda: zhang.send(f"/status {number}"), "办理记录")
 
-    t.say("\n=== 8. 纪检干部受理举报：只看到代号，看不到举报人身份 ===")
+    t.scene("scene_inspector")
     report_card = next(m for m in reversed(inspector.messages) if report in m.visible_text and m.buttons)
-    await demo.step(inspector, "点「受理」", lambda: inspector.tap("受理", message=report_card), "已受理", watch=(li,))
-    t.say("\n演示结束 / Demo finished.")
+    await demo.step(inspector, say("tap", label="受理"), lambda: inspector.tap("受理", message=report_card), "已受理",
+                    watch=(li,))
+    t.say("\n" + say("finished"))
 
 
-def main() -> int:
-    asyncio.run(play())
+def main(lang: str = "en") -> int:
+    asyncio.run(play(lang=lang))
     return 0

@@ -80,13 +80,32 @@ def cap_libraries(level: int) -> None:
         logging.getLogger(name).setLevel(max(level, floor))
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (a redirected or captured stream)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: IO[str]) -> None:
+        pass
+
+
 def setup(level: str | int, *, secrets: Iterable[str] = (), stream: IO[str] | None = None) -> logging.Handler:
-    """Configure the root logger: one stream handler with the redacting filter; libraries capped."""
+    """Configure the root logger: one stream handler with the redacting filter; libraries capped.
+
+    Called again (another command in the same process, a test), it replaces
+    the handler it installed before rather than adding a second one.
+    """
     numeric = logging.getLevelName(level) if isinstance(level, str) else level
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(Redactor(secrets))
     root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "petition_bot", False)]:
+        root.removeHandler(old)
+    handler.petition_bot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(numeric)
     cap_libraries(numeric)

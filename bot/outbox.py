@@ -5,7 +5,8 @@ that chat's later rows, so a petitioner never reads "decided" before
 "accepted". Chats are served concurrently (one worker per chat, a bounded
 number of requests in flight), each paced to one message per
 ``chat_interval`` after a short burst of ``chat_burst``, as Telegram asks, and all of them through PTB's rate
-limiter for the bot-wide limit.
+limiter for the bot-wide limit, as bulk: answers to a person's own action go
+first, and the outbox uses what the pace leaves (:mod:`bot.pace`).
 
 Faults: a 429 pauses every outbox send for the retry_after Telegram asks
 (flood control may be bot-wide, and PTB's limiter with ``max_retries=0``
@@ -33,16 +34,15 @@ import asyncio
 import contextlib
 import logging
 import time
-import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Bot, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter
-from telegram.warnings import PTBDeprecationWarning
 
+from bot.pace import BULK, DEFAULT_PER_SECOND, PacedRateLimiter, retry_after_seconds
 from handlers import media
 from handlers.notifications import Outgoing, UnknownNotice, render
 from store.models import Attachment, OutboxItem
@@ -59,15 +59,10 @@ CHAT_INTERVAL_SECONDS = 1.0
 CHAT_BURST = 4
 #: A row whose rendering keeps failing is set aside after this many attempts.
 POISON_ATTEMPTS = 5
-#: Bot-wide pace: Telegram allows about 30 messages per second. PTB's limiter
-#: is a leaky bucket whose capacity equals ``max_rate``; with the defaults (30
-#: per 1 s) it lets a burst of 30 through and then 30 more in the same second.
-#: A capacity of one message every 1/28 s keeps every sliding second under 30.
-OVERALL_PER_SECOND = 28
-#: Groups: 20 messages per minute. A leaky bucket of 5 that drains one every
-#: 4 s lets a few notices out at once and never more than 5 + 15 in any minute.
-GROUP_BURST = 5
-GROUP_INTERVAL_SECONDS = 4.0
+#: Bot-wide pace (the organisation file's ``[limits] bot_messages_per_second``):
+#: Telegram allows about 30 messages per second. One message every 1/28 s
+#: keeps every sliding second under 30 (see :class:`bot.pace.Pace`).
+OVERALL_PER_SECOND = DEFAULT_PER_SECOND
 
 SENDERS = {
     "photo": "send_photo",
@@ -83,52 +78,13 @@ SENDERS = {
 REPLYABLE_KINDS = REPLYABLE
 
 
-class FloodAwareRateLimiter(AIORateLimiter):
-    """PTB's limiter, plus: after a 429 no request leaves until retry_after has passed.
+def rate_limiter(per_second: float = OVERALL_PER_SECOND) -> AIORateLimiter:
+    """PTB's limiter with one bot-wide pace, answers first (:mod:`bot.pace`).
 
-    With ``max_retries=0`` PTB's limiter passes a 429 straight to the caller,
-    while requests already queued behind it go out at once and prolong the
-    flood ban. Here every request waits, after taking its turn in the limiter
-    and before it is sent, until the pause Telegram asked for is over.
+    Outbox sends carry ``rate_limit_args=BULK``: they take what the pace leaves
+    and are not retried there (the outbox persists its own retries).
     """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._resume_at = 0.0
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, Any]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> Any:
-        async def after_pause(*a: Any, **kw: Any) -> Any:
-            while (wait := self._resume_at - time.monotonic()) > 0:
-                await asyncio.sleep(wait)
-            return await callback(*a, **kw)
-
-        try:
-            return await super().process_request(after_pause, args, kwargs, endpoint, data, rate_limit_args)
-        except RetryAfter as error:
-            self._resume_at = max(self._resume_at, time.monotonic() + _retry_after(error))
-            raise
-
-
-def rate_limiter() -> AIORateLimiter:
-    """PTB's limiter, paced so that bursts never exceed Telegram's sliding limits.
-
-    Retries are the outbox's job (it persists them), so the limiter only paces.
-    """
-    return FloodAwareRateLimiter(
-        overall_max_rate=1,
-        overall_time_period=1 / OVERALL_PER_SECOND,
-        group_max_rate=GROUP_BURST,
-        group_time_period=GROUP_BURST * GROUP_INTERVAL_SECONDS,
-        max_retries=0,
-    )
+    return PacedRateLimiter(per_second)
 
 
 def backoff(attempts: int, base: float = BACKOFF_BASE_SECONDS) -> float:
@@ -136,15 +92,7 @@ def backoff(attempts: int, base: float = BACKOFF_BASE_SECONDS) -> float:
     return min(base * 2.0 ** min(attempts, 30), BACKOFF_MAX_SECONDS)
 
 
-def _seconds(delay: object) -> float:
-    return delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)  # type: ignore[arg-type, union-attr]
-
-
-def _retry_after(error: RetryAfter) -> float:
-    """Seconds Telegram asked to wait (PTB 22 warns that the attribute becomes a timedelta)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        return _seconds(error.retry_after)
+_retry_after = retry_after_seconds
 
 
 class _Paused(Exception):
@@ -168,6 +116,9 @@ class OutboxSender:
         self.services = services
         self.outbox = services.outbox
         self.bot = bot
+        # Behind answers in the bot-wide pace, and no retries inside the limiter.
+        paced = isinstance(getattr(bot, "rate_limiter", None), PacedRateLimiter)
+        self._bulk: dict[str, Any] = {"rate_limit_args": BULK} if paced else {}
         self.batch = batch
         self.per_chat = per_chat
         self.concurrency = concurrency
@@ -349,14 +300,14 @@ class OutboxSender:
             return await self._send_file(chat_id, message.attachment, message.text)
         assert message.text is not None
         return await self.bot.send_message(
-            chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=message.markup
+            chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=message.markup, **self._bulk
         )
 
     async def _send_file(self, chat_id: int, attachment: Attachment, caption: str | None) -> Message:
         method = getattr(self.bot, SENDERS.get(attachment.kind, "send_document"))
         if attachment.kind == "video_note":  # round videos take no caption
-            return await method(chat_id, attachment.file_id)
-        return await method(chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML)
+            return await method(chat_id, attachment.file_id, **self._bulk)
+        return await method(chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML, **self._bulk)
 
     async def _send_neutral_copy(
         self, chat_id: int, attachment: Attachment, file_name: str, caption: str | None
@@ -372,11 +323,11 @@ class OutboxSender:
         async with self._copy_locks.setdefault(key, asyncio.Lock()):
             cached = self._copies.get(key)
             if cached is not None:
-                return await method(chat_id, cached, caption=caption, parse_mode=ParseMode.HTML)
+                return await method(chat_id, cached, caption=caption, parse_mode=ParseMode.HTML, **self._bulk)
             source = await self.bot.get_file(attachment.file_id)
             data = media.neutral_copy(attachment, bytes(await source.download_as_bytearray()))
             sent = await method(chat_id, InputFile(data, filename=file_name), caption=caption,
-                                parse_mode=ParseMode.HTML)
+                                parse_mode=ParseMode.HTML, **self._bulk)
             uploaded = sent.effective_attachment
             if uploaded is not None and hasattr(uploaded, "file_id"):
                 self._copies[key] = uploaded.file_id  # type: ignore[union-attr]

@@ -48,14 +48,26 @@ class Settings(BaseSettings):
         return self
 
 
+class ConfigMissing(Exception):
+    """PETITION_CONFIG names a file that does not exist."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path}: no such file (named by PETITION_CONFIG)")
+        self.path = path
+
+
 def load_organization(settings: Settings) -> tuple[Organization, str]:
     """The organisation from `settings.config` if that file exists, else the built-in example.
 
     Also says where it came from, for the start-up log. A file that exists but
-    is invalid raises OrgError: silently falling back to the example would
-    send real petitions to example staff.
+    is invalid raises OrgError, and a file named by PETITION_CONFIG that does
+    not exist raises ConfigMissing: silently falling back to the example would
+    send real petitions to example staff. Only with no PETITION_CONFIG at all
+    does the example run (the CLI announces it at WARNING).
     """
     path = settings.config
+    if "config" in settings.model_fields_set and not path.is_file():
+        raise ConfigMissing(path)
     if path.is_file():
         return load_org(path), f'organisation file "{path}"'
     return example_org(), f'built-in example organisation (no file at "{path}")'

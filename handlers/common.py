@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes, ConversationHandler, filters
 from telegram.warnings import PTBUserWarning
 
@@ -172,13 +172,13 @@ def error_text(lang: str, error: StoreError) -> Html:
 
 
 async def answer_query(update: Update, text: str | None = None, alert: bool = False) -> None:
-    """Stop the button's spinner; never let a stale query break the handler."""
+    """Stop the button's spinner; never let a stale query (or a Bot API fault) break the handler."""
     query = update.callback_query
     if query is None:
         return
     try:
         await query.answer(text, show_alert=alert)
-    except BadRequest as error:
+    except TelegramError as error:  # the answer itself still follows
         log.debug("callback answer failed: %s", error)
 
 

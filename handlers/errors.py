@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 
 from handlers.common import Context, lang_of, send
 from handlers.i18n import t
+from handlers.limits import still_owed
 
 log = logging.getLogger(__name__)
 
@@ -21,5 +22,7 @@ async def on_error(update: object, context: Context) -> None:
         return
     try:
         await send(update, context, t(await lang_of(update, context), "common.busy"))
+        if update.effective_user is not None:
+            still_owed(context, update.effective_user.id)
     except (TelegramError, Exception):  # noqa: BLE001 - the error handler must not raise
         log.exception("could not tell the user about the error")

@@ -25,6 +25,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -62,6 +63,8 @@ from store.models import (
     PEOPLE_MAX,
     SUBJECT_MAX,
     AttachmentIn,
+    Case,
+
     DraftData,
     Petitioner,
 )
@@ -603,12 +606,17 @@ async def on_submit(update: Update, context: Context, draft: IntakeDraft, key: s
     d = deps(context)
     petitioner = Petitioner(id=user.id, name=user.full_name, language=lang)
     result = await d.cases.submit(petitioner, draft.data.petition(), submit_key=draft.data.draft_id)
-    await receipt(update, context, result.case.number, result.case.accept_due.isoformat(), lang)
+    await receipt(update, context, result.case, lang)
     return ConversationHandler.END
 
 
-async def receipt(update: Update, context: Context, number: str, due: str, lang: str) -> None:
-    await show(update, context, t(lang, "intake.receipt", number=number, due=due))
+async def receipt(update: Update, context: Context, case: Case, lang: str) -> None:
+    """The case number, always: if the answer fails even after its retries, through the outbox."""
+    try:
+        await show(update, context, t(lang, "intake.receipt", number=case.number, due=case.accept_due.isoformat()))
+    except TelegramError as error:
+        log.warning("receipt for %s not delivered (%s); queued for the outbox", case.number, error)
+        await deps(context).cases.queue_receipt(case.id)
 
 
 async def on_submit_again(update: Update, context: Context, key: str) -> int:
@@ -621,7 +629,7 @@ async def on_submit_again(update: Update, context: Context, key: str) -> int:
     if case is None:
         await send(update, context, t(lang, "common.expired_button"))
     else:
-        await receipt(update, context, case.number, case.accept_due.isoformat(), lang)
+        await receipt(update, context, case, lang)
     return ConversationHandler.END
 
 

@@ -128,6 +128,14 @@ async def case_card_notice(item: OutboxItem, store: Services, lang: str) -> list
     return out
 
 
+async def receipt_notice(item: OutboxItem, store: Services, lang: str) -> list[Outgoing]:
+    """``receipt``: the case number, when the answer right after Submit could not be delivered."""
+    case, _ = await _case_and_event(item, store)
+    if case is None:
+        return []
+    return [Outgoing(text=t(lang, "intake.receipt", number=case.number, due=case.accept_due.isoformat()))]
+
+
 async def group_notice(item: OutboxItem, store: Services, lang: str) -> list[Outgoing]:
     """``group_new_case``: one line to the unit's staff group, nothing confidential."""
     case, _ = await _case_and_event(item, store)
@@ -180,7 +188,8 @@ async def staff_notice(item: OutboxItem, store: Services, lang: str) -> list[Out
     files = [a for a in every if a.event_id == event.id]
     if event.body:
         parts = split_text(event.body)
-        out = [Outgoing(text=t(lang, "staff.petitioner_added", number=case.number, text=parts[0]))]
+        key = "staff.petitioner_replied" if event.data.get("reply") else "staff.petitioner_added"
+        out = [Outgoing(text=t(lang, key, number=case.number, text=parts[0]))]
         out += [Outgoing(text=t(lang, "employee.staff_added_part", part=index, text=part))
                 for index, part in enumerate(parts[1:], start=2)]
     else:
@@ -192,6 +201,7 @@ async def staff_notice(item: OutboxItem, store: Services, lang: str) -> list[Out
 #: One renderer per outbox kind (a test checks that none is missing).
 RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.CASE_CARD: case_card_notice,
+    NoticeKind.RECEIPT: receipt_notice,
     NoticeKind.GROUP_NEW_CASE: group_notice,
     NoticeKind.PETITIONER_EVENT: petitioner_notice,
     NoticeKind.STAFF_EVENT: staff_notice,

@@ -20,6 +20,13 @@ from store.review import Stage, current_deadline, petitioner_window
 CHUNK = 3500
 
 
+def event_label(event: Event) -> str:
+    """The catalog key naming an event: a petitioner's answer to staff is not "additional material"."""
+    if event.action == "add_info" and (event.data or {}).get("reply"):
+        return "event.add_info_reply"
+    return f"event.{event.action}"
+
+
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units: an emoji often counts 2)."""
     return len(text.encode("utf-16-le")) // 2
@@ -261,7 +268,7 @@ def timeline(events: list[Event], lang: str, tz: ZoneInfo) -> Html:
     lines = [t(lang, "cases.timeline_title")]
     for event in events:
         lines.append(
-            t(lang, "cases.timeline_item", date=moment(event.at, tz), what=t(lang, f"event.{event.action}"))
+            t(lang, "cases.timeline_item", date=moment(event.at, tz), what=t(lang, event_label(event)))
         )
     return Html("\n".join(lines))
 

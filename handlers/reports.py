@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -20,9 +21,15 @@ from store.indicators import ExportData, Figures, StatsReport
 from store.models import Case
 from store.org import Organization
 
+log = logging.getLogger(__name__)
+
 # Fonts that can draw Chinese, in order of preference; without one the chart is labelled in English.
+# The first comes with the project itself (the ``noto-cjk-sans-otc`` dependency), so a fresh
+# machine draws Chinese labels too; a matplotlib that reads only the collection's first face
+# finds it as "Noto Sans CJK JP", which has every simplified Chinese character as well.
 CJK_FONTS = (
     "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
     "Noto Sans SC",
     "Source Han Sans SC",
     "WenQuanYi Zen Hei",
@@ -100,10 +107,28 @@ def _figures_text(row: Figures, lang: str) -> Html:
     )
 
 
+def _register_bundled_font() -> None:
+    """Make the Noto Sans CJK collection installed with the project known to matplotlib."""
+    from matplotlib import font_manager
+
+    try:
+        from noto_cjk_sans_otc import FONT_PATH
+    except ImportError:  # an installation without it: the system's fonts, else English labels
+        return
+    path = str(FONT_PATH)
+    if any(entry.fname == path for entry in font_manager.fontManager.ttflist):
+        return
+    try:
+        font_manager.fontManager.addfont(path)
+    except (OSError, RuntimeError, ValueError) as error:
+        log.warning("could not load the bundled CJK font %s: %s", path, error)
+
+
 @cache
 def _cjk_font() -> str | None:
     from matplotlib import font_manager
 
+    _register_bundled_font()
     installed = {font.name for font in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in installed), None)
 

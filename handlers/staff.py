@@ -32,7 +32,7 @@ from handlers.common import (
 )
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
-from handlers.render import case_card, moment, split_text, status_name, unit_path
+from handlers.render import case_card, event_label, moment, split_text, status_name, unit_path
 from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Decision, Event
 from store.org import Organization
@@ -292,7 +292,7 @@ def staff_timeline(events: list[Event], lang: str, d: Deps) -> list[Html]:
     """The full record for staff: who did what, with the text of replies, notes and opinions."""
     lines = [t(lang, "cases.timeline_title")]
     for event in events:
-        what = t(lang, f"event.{event.action}")
+        what = t(lang, event_label(event))
         detail = _event_detail(event, lang, d.org)
         if detail:
             what = t(lang, "work.timeline_detail", what=what, detail=detail)

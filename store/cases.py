@@ -343,6 +343,23 @@ class CaseService(Service):
                 conn, "submit_key = ? AND petitioner_id = ?", (submit_key, user_id)
             )
 
+    async def queue_receipt(self, case_id: int) -> None:
+        """The petitioner's receipt through the outbox, when the answer after Submit failed.
+
+        Once per case: a second failed answer does not queue a second receipt.
+        """
+        async with self.db.transaction() as conn:
+            case = await self.ctx.case_where(conn, "id = ?", (case_id,))
+            if case is None:
+                return
+            async with conn.execute(
+                "SELECT 1 FROM outbox WHERE case_id = ? AND kind = ?", (case_id, NoticeKind.RECEIPT)
+            ) as cur:
+                if await cur.fetchone() is not None:
+                    return
+            await self.outbox.queue(conn, case.petitioner_id, NoticeKind.RECEIPT, case.id)
+        self.outbox.kick()
+
     async def case_by_id(self, case_id: int) -> Case | None:
         async with self.db.read() as conn:
             return await self.ctx.case_where(conn, "id = ?", (case_id,))

@@ -65,16 +65,20 @@ class Database:
     async def open(cls, path: str | Path) -> "Database":
         private_database(path)  # 0600 before SQLite creates it; -wal and -shm follow its mode
         conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        if str(path) != ":memory:":
-            await conn.execute("PRAGMA journal_mode = WAL")
-            # NORMAL is durable in WAL mode against process crashes; only an
-            # OS crash or power loss can lose the last transactions.
-            await conn.execute("PRAGMA synchronous = NORMAL")
-        db = cls(conn, str(path))
-        await db.migrate()
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            if str(path) != ":memory:":
+                await conn.execute("PRAGMA journal_mode = WAL")
+                # NORMAL is durable in WAL mode against process crashes; only an
+                # OS crash or power loss can lose the last transactions.
+                await conn.execute("PRAGMA synchronous = NORMAL")
+            db = cls(conn, str(path))
+            await db.migrate()
+        except BaseException:
+            await conn.close()  # not a database, say: its thread must not keep the process alive
+            raise
         return db
 
     async def close(self) -> None:

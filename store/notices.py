@@ -13,8 +13,9 @@ from enum import StrEnum
 
 
 class NoticeKind(StrEnum):
-    # Cases (store.service)
+    # Cases (store.cases)
     CASE_CARD = "case_card"  # the case card with its buttons, to the staff responsible
+    RECEIPT = "receipt"  # the case number, when the answer to Submit could not be delivered
     GROUP_NEW_CASE = "group_new_case"  # a one-line "new case" to the unit's staff group
     PETITIONER_EVENT = "petitioner_event"  # what happened to their case, to the petitioner
     STAFF_EVENT = "staff_event"  # what the petitioner added or did, to the staff

@@ -151,6 +151,8 @@ class Limits(_Frozen):
 
     submissions_per_day: int = Field(default=5, gt=0)
     messages_per_minute: int = Field(default=20, gt=0)
+    # The bot-wide pace of sends; Telegram allows about 30 a second (more for some bots).
+    bot_messages_per_second: float = Field(default=28, gt=0, le=1000)
 
 
 class Deadlines(_Frozen):
@@ -251,13 +253,9 @@ class ReceptionSession(_Frozen):
             raise PydanticCustomError("reception_time", "use a local time in whole minutes, like 09:30")
         return value
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.end <= self.start:
-            raise PydanticCustomError("reception_times", "end must be after start")
-        if self.place is None and self.unit is None:
-            raise PydanticCustomError("reception_where", "needs a place or a unit (下访), or both")
-        return self
+    # "end must be after start" and "needs a place or a unit" are checked on the
+    # file's data (``_reception_errors``), so they are reported with every other
+    # problem in one pass, not only once this entry's fields are all valid.
 
 
 class Organization(_Frozen):
@@ -497,6 +495,11 @@ def _reception_errors(
     parent_of = {i: _text(u.get("parent")) for u in units or [] if (i := _text(u.get("id"))) is not None}
     members = {m.get("telegram_id"): m for m in staff if type(m.get("telegram_id")) is int}
     for index, session in enumerate(sessions):
+        start, end = _as_time(session.get("start")), _as_time(session.get("end"))
+        if start is not None and end is not None and end <= start:
+            errors.append((("reception", index), "end must be after start"))
+        if session.get("place") is None and session.get("unit") is None:
+            errors.append((("reception", index), "needs a place or a unit (下访), or both"))
         leader = session.get("leader")
         member = members.get(leader) if type(leader) is int else None
         if type(leader) is int and member is None:
@@ -514,6 +517,18 @@ def _reception_errors(
             if not own & set(_chain(parent_of, unit)):
                 errors.append((("reception", index, "unit"), f'"{unit}" is outside the units of leader {leader}'))
     return errors
+
+
+def _as_time(value: Any) -> dt.time | None:
+    """A local time as the file gives it (09:30:00 or "09:30"); None if it is not one (reported elsewhere)."""
+    if isinstance(value, dt.time):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.time.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
 
 
 def _chain(parent_of: dict[str, str | None], unit_id: str) -> list[str]:
@@ -597,6 +612,47 @@ def load_org(path: str | PathLike[str]) -> Organization:
     except UnicodeDecodeError as exc:
         raise OrgError([f'"{path}" is not UTF-8 text: {exc.reason} at byte {exc.start}']) from None
     return parse_org(text)
+
+
+#: The longest time limits 《信访工作条例》 (2022) allows, in calendar days.
+REGULATION_DAYS = {
+    "accept_days": (15, "Art. 22-23"),
+    "handle_days": (60, "Art. 34"),
+    "max_extension_days": (30, "Art. 34"),
+    "review_days": (30, "Art. 35"),
+    "rereview_days": (30, "Art. 36"),
+}
+#: Above this, Telegram refuses a bot's messages unless it has allowed that bot more.
+TELEGRAM_MESSAGES_PER_SECOND = 30
+
+
+def org_warnings(org: Organization, today: dt.date) -> list[str]:
+    """What is allowed but probably wrong: each a located line, like the errors.
+
+    Deadlines longer than the Regulations allow, reception sessions already
+    past, staff ids still those of the starter file, a pace above Telegram's.
+    """
+    warnings: list[str] = []
+    for field, (days, article) in REGULATION_DAYS.items():
+        value = getattr(org.deadlines, field)
+        if value > days:
+            warnings.append(_format(("deadlines", field), f"{value} days is longer than the {days} that"
+                                    f" 《信访工作条例》 {article} allows"))
+    if org.limits.bot_messages_per_second > TELEGRAM_MESSAGES_PER_SECOND:
+        warnings.append(_format(("limits", "bot_messages_per_second"),
+                                f"{org.limits.bot_messages_per_second:g} is more than the"
+                                f" {TELEGRAM_MESSAGES_PER_SECOND} a second Telegram allows most bots"))
+    for index, session in enumerate(org.reception):
+        if session.date < today:
+            warnings.append(_format(("reception", index, "date"),
+                                    f"{session.date.isoformat()} is in the past; nobody can book it"))
+    starter = {member.telegram_id for member in example_org().staff}
+    for index, member in enumerate(org.staff):
+        if member.telegram_id in starter:
+            warnings.append(_format(("staff", index, "telegram_id"),
+                                    f"{member.telegram_id} is an example id from the starter file;"
+                                    " put this person's own Telegram id"))
+    return warnings
 
 
 def starter_toml() -> str:

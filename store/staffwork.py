@@ -96,8 +96,11 @@ class StaffWork(Service):
         if message_id in rows:
             return Relayed(case=case, to_petitioner=to_petitioner, duplicate=True)
         if not to_petitioner:
+            # An answer to the staff's message, not material added on the petitioner's own initiative.
             actor = Actor(id=user_id, role=ActorRole.PETITIONER)
-            case = await self.cases.add_info(actor, case.number, text, attachments)
+            async with self.db.transaction() as conn:
+                case = await self.cases.add_info_in(conn, actor, case.number, text, attachments or [], {"reply": True})
+            self.outbox.kick()
         else:
             actor = self.ctx.actor(user_id)
             if not actor.is_staff:

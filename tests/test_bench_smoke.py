@@ -22,6 +22,7 @@ BENCHMARKS = {
     "burst_intake": "burst intake:",
     "fanout": "fan-out:",
     "memory": "memory:",
+    "priority": "priority (",
     "store_scale": "store at scale:",
 }
 

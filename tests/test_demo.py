@@ -19,12 +19,13 @@ async def test_demo_plays_a_whole_case() -> None:
     assert "📥 新信访事项" in text  # the officer's card
     assert f"您的信访事项 {number.group(1)} 已受理" in text
     assert "请问加班是否经班组长审批" in text  # the officer's question reached the employee
-    assert "信访人对" in text and "考勤表已拍照" in text  # and the answer came back
+    assert "信访人就" in text and "回复了您" in text and "考勤表已拍照" in text  # and the answer came back
     assert "予以支持" in text and "财务部门将于12月10日前补发" in text  # the written opinion
     assert "感谢您的评价（基本满意）" in text and "状态：已办结" in text  # rated, closed
     assert "Your petition is registered." in text  # the English employee
     blocks = [b.split("\n▶")[0] for b in text.split("  ◀ bot → ")]
-    cards = [b for b in blocks if b.startswith("纪检干部:") and "Fuel cards used privately" in b]
+    cards = [b for b in blocks if b.startswith("petition officer 吴监察（集团纪委）:")
+             and "Fuel cards used privately" in b]
     assert cards
     for card in cards:  # the reporter's identity never reaches the officer
         assert re.search(r"信访人：匿名-[0-9A-F]{4}", card)
@@ -39,3 +40,17 @@ def test_demo_command_exits_zero_without_token_or_network() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Demo finished." in result.stdout
+
+
+async def test_the_narration_speaks_one_language_and_a_reply_is_not_additional_material() -> None:
+    out = io.StringIO()
+    await play(out, lang="zh")
+    text = out.getvalue()
+    narration = [line for line in text.splitlines() if line.startswith(("▶", "===", "petition-bot"))]
+    assert narration and all(not re.search(r"\b(taps|types|sends|employee|officer|Demo)\b", line) for line in narration)
+    # Staff are labelled as the bot calls them when greeting them.
+    assert "▶ 信访工作人员 孙干事（第一采油厂）: /start" in text and "您是延长石油（示例）的信访工作人员" in text
+    # The employee's answer to the officer's question is recorded as an answer, not as 补充材料.
+    record = text[text.index("▶ 员工 张三: /status"):]
+    assert "回复工作人员" in record and "补充材料" not in record
+    assert text.rstrip().endswith("演示结束。")

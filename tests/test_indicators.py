@@ -268,8 +268,9 @@ async def test_report_command_writes_the_same_figures(
     monkeypatch.setenv("PETITION_CONFIG", str(config))
     db = str(tmp_path / "review.db")
     out = tmp_path / "report.xlsx"
-    assert await asyncio.to_thread(cli, ["report", "--period", "2026-11", "--format", "xlsx", "--out", str(out), "--db", db]) == 0
-    assert "2026-11: 5 cases" in capsys.readouterr().out
+    assert await asyncio.to_thread(cli, ["report", "--period", "2026-11", "--format", "xlsx", "--out", str(out), "--db", db,
+                                                "--lang", "zh"]) == 0
+    assert "2026-11：5 件信访事项" in capsys.readouterr().out  # one language: the one asked for
     book = load_workbook(out)
     rows = {row[0].strip(): row[1:] for row in list(book["指标"].values)[2:]}
     assert set(rows) == {"集团总部", "油田公司", "炼化公司"}
@@ -286,8 +287,9 @@ async def test_report_command_writes_the_same_figures(
     cases = list(csv.reader(io.StringIO((tmp_path / "report-cases.csv").read_text(encoding="utf-8-sig"))))
     assert [row[0] for row in cases[1:]] == [numbers["C"], numbers["D"]]
 
-    assert await asyncio.to_thread(cli, ["report", "--period", "2026-13", "--out", str(out), "--db", db]) == 2
-    assert "无法识别期间" in capsys.readouterr().err
+    assert await asyncio.to_thread(cli, ["report", "--period", "2026-13", "--out", str(out), "--db", db,
+                                         "--lang", "zh"]) == 1
+    assert capsys.readouterr().err == "--period 2026-13：无法识别的期间；请用 2026-11（月）、2026-Q4（季度）或 2026（年）\n"
     assert await asyncio.to_thread(cli, ["report", "--out", str(out), "--db", str(tmp_path / "missing.db")]) == 1
 
 

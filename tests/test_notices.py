@@ -63,7 +63,7 @@ def test_every_kind_the_store_queues_is_a_notice_kind() -> None:
 def test_the_stored_strings_never_change() -> None:
     # Rows written before an upgrade must still render after it.
     assert {k.value for k in NoticeKind} == {
-        "case_card", "group_new_case", "petitioner_event", "staff_event",
+        "case_card", "receipt", "group_new_case", "petitioner_event", "staff_event",
         "rv_rate", "rv_petitioner", "rv_staff", "rv_review_card", "rv_remind", "rv_escalate",
         "ld_alert", "ld_digest",
         "reception_published", "reception_changed", "reception_promoted", "reception_outcome",

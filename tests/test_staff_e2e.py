@@ -202,7 +202,7 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         await employee.reply_to(question, "10月3日至5日，每天加班4小时。")
         await employee.wait_for("您的回复已转给办理")
         relayed = await officer.wait_for("10月3日至5日，每天加班4小时。")
-        assert "信访人对" in relayed.plain_text and "张三" not in relayed.plain_text
+        assert "信访人就" in relayed.plain_text and "回复了您" in relayed.plain_text and "张三" not in relayed.plain_text
 
         # The officer answers the relayed message, and then the case card, with Telegram's reply.
         await recorded(bot, relayed)
@@ -259,7 +259,7 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         assert again.button_texts == ["内部备注"]
         record = await officer.wait_for("办理记录")
         for line in ("内部备注 · 王主任", "经核实，财务确有漏发。", "延期办理（15 天）", "分派办理人（赵总）",
-                     "出具处理意见（予以支持） · 赵总", "补充材料 · 信访人"):
+                     "出具处理意见（予以支持） · 赵总", "回复工作人员 · 信访人"):
             assert line in record.plain_text, line
 
         assert "经核实，财务确有漏发。" not in texts(employee)

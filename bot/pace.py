@@ -1,0 +1,206 @@
+"""One bot-wide pace with answers first, and bounded retries for answers.
+
+Every Bot API request goes through PTB's rate limiter (``AIORateLimiter``),
+subclassed here for three things PTB's own does not do:
+
+* **Priority.** Telegram allows a bot about 30 messages a second in all. An
+  answer to a person's own tap or text takes the next free slot of that pace;
+  the outbox (whose sends carry ``rate_limit_args=BULK``) takes a slot only
+  when no answer is waiting, so a burst of reminders or a digest never holds up
+  an employee's next intake step. PTB's overall limiter is a single FIFO
+  bucket, so it is switched off and :class:`Pace` does the bot-wide pace.
+* **Bounded retries for answers.** A person is waiting, and the outbox's
+  persistent retries do not apply to an answer. After a 429 the answer is
+  tried again once Telegram's retry_after has passed; after a 5xx or a
+  time-out it is tried twice more, after a short backoff; all within
+  ``answer_budget`` seconds (about 10). PTB's ``max_retries`` covers only the
+  429 and has no time bound, and ``rate_limit_args=0`` cannot ask it for none,
+  so the loop lives here, once, instead of in every handler. Only when it is
+  exhausted does the error reach the handler (and the user read 系统繁忙).
+* **Flood pause.** After any 429, nothing leaves until retry_after has passed
+  (with ``max_retries=0`` PTB's limiter would let queued requests out at once
+  and prolong the ban).
+
+Outbox sends are never retried here: the outbox persists its own retries.
+A send retried after a time-out may arrive twice if Telegram did deliver the
+first; the Bot API has no idempotency key, and a person shown a question twice
+is better off than one shown none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.ext import AIORateLimiter
+from telegram.warnings import PTBDeprecationWarning
+
+log = logging.getLogger(__name__)
+
+#: ``rate_limit_args`` of a bulk send (the outbox): lowest priority, no retries here.
+BULK = "bulk"
+#: Telegram allows about 30 messages a second; 28 leaves a margin.
+DEFAULT_PER_SECOND = 28.0
+#: Groups: 20 messages per minute. A leaky bucket of 5 that drains one every
+#: 4 s lets a few notices out at once and never more than 5 + 15 in any minute.
+GROUP_BURST = 5
+GROUP_INTERVAL_SECONDS = 4.0
+#: An answer to a waiting person: all its attempts within this many seconds.
+ANSWER_BUDGET_SECONDS = 10.0
+#: After a 5xx or a time-out: this many more attempts, after 0.5 s, then 1 s.
+SERVER_RETRIES = 2
+SERVER_BACKOFF_SECONDS = 0.5
+#: Methods whose success means the person got an answer.
+ANSWERING = ("send", "edit", "copyMessage", "forwardMessage")
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """Seconds Telegram asked to wait (PTB 22 warns that the attribute becomes a timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        delay: Any = error.retry_after
+    return delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+
+
+class Pace:
+    """``per_second`` messages a second bot-wide, answers first.
+
+    One slot every 1/``per_second`` s with a capacity of one, so no sliding
+    second holds more than ``per_second`` sends. An urgent request takes the
+    next free slot; a bulk request takes one only while no urgent request is
+    waiting for it.
+    """
+
+    def __init__(self, per_second: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        if per_second <= 0:
+            raise ValueError("per_second must be positive")
+        self.interval = 1.0 / per_second
+        self._monotonic = monotonic
+        self._next = 0.0
+        self._urgent = 0
+
+    @property
+    def urgent_waiting(self) -> int:
+        return self._urgent
+
+    async def acquire(self, urgent: bool) -> None:
+        if urgent:
+            self._urgent += 1
+        try:
+            while True:
+                now = self._monotonic()
+                if urgent or self._urgent == 0:
+                    wait = self._next - now
+                    if wait <= 0:
+                        self._next = max(self._next, now) + self.interval
+                        return
+                else:
+                    wait = max(self._next - now, self.interval)  # look again after the answers' slots
+                await asyncio.sleep(wait)
+        finally:
+            if urgent:
+                self._urgent -= 1
+
+
+class PacedRateLimiter(AIORateLimiter):
+    """PTB's limiter (group pace) plus the priority :class:`Pace`, flood pause and answer retries."""
+
+    def __init__(
+        self,
+        per_second: float = DEFAULT_PER_SECOND,
+        *,
+        answer_budget: float = ANSWER_BUDGET_SECONDS,
+        server_retries: int = SERVER_RETRIES,
+        server_backoff: float = SERVER_BACKOFF_SECONDS,
+    ) -> None:
+        super().__init__(
+            overall_max_rate=0,  # the bot-wide pace is :class:`Pace`, which knows priorities
+            overall_time_period=0,
+            group_max_rate=GROUP_BURST,
+            group_time_period=GROUP_BURST * GROUP_INTERVAL_SECONDS,
+            max_retries=0,
+        )
+        self.pace = Pace(per_second)
+        self.answer_budget = answer_budget
+        self.server_retries = server_retries
+        self.server_backoff = server_backoff
+        self._resume_at = 0.0
+        #: Called with the chat id after an answer reached a private chat.
+        self.on_answered: Callable[[int], None] | None = None
+
+    @property
+    def paused_for(self) -> float:
+        return max(0.0, self._resume_at - time.monotonic())
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: Any,
+    ) -> Any:
+        bulk = rate_limit_args == BULK
+        paced = data.get("chat_id") is not None
+
+        async def after_pause(*a: Any, **kw: Any) -> Any:
+            while True:
+                while (wait := self._resume_at - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)
+                if paced:
+                    await self.pace.acquire(urgent=not bulk)
+                if self._resume_at <= time.monotonic():  # no 429 came while it waited for its slot
+                    return await callback(*a, **kw)
+
+        async def attempt() -> Any:
+            try:
+                return await super(PacedRateLimiter, self).process_request(
+                    after_pause, args, kwargs, endpoint, data, None
+                )
+            except RetryAfter as error:
+                self._resume_at = max(self._resume_at, time.monotonic() + retry_after_seconds(error))
+                raise
+
+        if bulk:
+            return await attempt()
+        started = time.monotonic()
+        server_failures = 0
+        while True:
+            try:
+                result = await attempt()
+            except RetryAfter as error:
+                wait = retry_after_seconds(error)
+                if time.monotonic() - started + wait > self.answer_budget:
+                    raise
+                log.info("%s: 429, answer tried again in %.1fs", endpoint, wait)
+                continue  # after_pause waits until retry_after has passed
+            except BadRequest:
+                raise
+            except NetworkError as error:  # 5xx, a time-out, a dropped connection
+                server_failures += 1
+                wait = self.server_backoff * 2 ** (server_failures - 1)
+                if server_failures > self.server_retries or (
+                    time.monotonic() - started + wait > self.answer_budget
+                ):
+                    raise
+                log.info("%s failed (%s), answer tried again in %.1fs", endpoint, error, wait)
+                await asyncio.sleep(wait)
+                continue
+            self._answered(endpoint, data)
+            return result
+
+    def _answered(self, endpoint: str, data: dict[str, Any]) -> None:
+        if self.on_answered is None or not endpoint.startswith(ANSWERING) or endpoint == "sendChatAction":
+            return
+        try:
+            chat_id = int(data.get("chat_id"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return
+        if chat_id > 0:
+            self.on_answered(chat_id)
