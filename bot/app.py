@@ -15,7 +15,9 @@ from telegram import Update
 from telegram.request import BaseRequest
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
-from bot import commands, jobs, reception_jobs
+from bot import commands, jobs, reception_jobs, webhook
+from bot.metrics import Monitor, MonitoredApplication
+from bot.network import bot_requests
 from bot.outbox import OutboxSender, rate_limiter
 from bot.persistence import StorePersistence
 from handlers import employee, intake, limits, prompts, reception, relay, review, staff
@@ -40,16 +42,25 @@ def build_application(
     base_file_url: str,
     request: BaseRequest | None = None,
     paced: bool = True,
+    monitor: Monitor | None = None,
+    proxy: str | None = None,
 ) -> Application:
     """An Application wired to ``store``; nothing is started yet.
 
     ``request`` replaces PTB's HTTP client (tests use an offline one);
     ``paced=False`` drops the rate limiter (offline tests send hundreds of
     answers to nobody and need not wait for Telegram's 30 per second).
+    ``monitor`` counts updates and Bot API answers (bot/metrics.py); ``proxy``
+    carries every Bot API call (bot/network.py).
     """
-    builder = ApplicationBuilder()
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+    monitor = monitor or Monitor()
+    calls, updates = (request, request) if request is not None else bot_requests(proxy)
+    builder = (
+        ApplicationBuilder()
+        .application_class(MonitoredApplication, kwargs={"monitor": monitor})
+        .request(monitor.watch(calls))
+        .get_updates_request(monitor.watch(updates))
+    )
     if paced:
         # Retries are the outbox's job (it persists them); the limiter only paces.
         builder = builder.rate_limiter(rate_limiter())
@@ -61,6 +72,7 @@ def build_application(
         .build()
     )
     application.bot_data["deps"] = Deps(store=store, org=store.org)
+    application.bot_data["monitor"] = monitor
     # Before the default group (0), one handler per group, in this order: who the
     # user is, the per-minute message limit (excess stops here), their staff
     # command menu, then replies to case messages (relayed, and handling stops there).
@@ -120,8 +132,15 @@ async def serve(
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
     ready: Callable[[Application], Awaitable[None]] | None = None,
+    webhook_config: webhook.WebhookConfig | None = None,
+    metrics_listen: str = "",
+    proxy: str | None = None,
 ) -> None:
-    """Run the bot with long polling until ``stop`` is set (or SIGINT/SIGTERM)."""
+    """Run the bot until ``stop`` is set (or SIGINT/SIGTERM).
+
+    Long polling, or a webhook server with ``webhook_config``; ``/healthz`` and
+    ``/metrics`` on ``metrics_listen`` (host:port; "" for none).
+    """
     store = await SqliteStore.open(db_path, org, clock)
     await store.sync_reception_config()
     if stop is None:
@@ -129,12 +148,22 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    application = build_application(store, token, base_url=base_url, base_file_url=base_file_url)
+    monitor = Monitor()
+    monitor.attach(store)
+    application = build_application(
+        store, token, base_url=base_url, base_file_url=base_file_url, monitor=monitor, proxy=proxy
+    )
     try:
+        if metrics_listen:
+            await monitor.start_http(metrics_listen)
         async with application:
             await application.start()
             assert application.updater is not None
-            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            if webhook_config is not None:
+                await webhook.start(application.updater, webhook_config)
+                monitor.probe_when_quiet(application)
+            else:
+                await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("petition-bot is running as @%s", application.bot.username)
             application.create_task(commands.setup(application, store), name="command-menus")
             if ready is not None:
@@ -144,4 +173,5 @@ async def serve(
             await application.updater.stop()
             await application.stop()
     finally:
+        await monitor.stop_http()
         await store.close()

@@ -35,15 +35,21 @@ def _settings() -> Settings:
         raise SystemExit(2) from error
 
 
-def cmd_run(_args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings()
     token = settings.bot_token.get_secret_value().strip() if settings.bot_token is not None else ""
     from bot.logs import setup as setup_logging
+    from bot.webhook import log_secrets, serve_options
 
     # No person and no token in the log at any level (bot/logs.py).
-    setup_logging(settings.log_level, secrets=[token])
+    setup_logging(settings.log_level, secrets=[token, *log_secrets(settings)], fmt=settings.log_format)
     if not token:
         print(TOKEN_HELP, file=sys.stderr)
+        return 2
+    try:
+        options = serve_options(settings, getattr(args, "webhook", None))
+    except ValueError as error:
+        print(error, file=sys.stderr)
         return 2
     try:
         org, source = load_organization(settings)
@@ -65,6 +71,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
                 org=org,
                 base_url=settings.api_url,
                 base_file_url=settings.api_file_url or settings.api_url,
+                **options,
             )
         )
     except InvalidToken:
@@ -218,7 +225,12 @@ def parser() -> argparse.ArgumentParser:
         prog="petition-bot", description="Telegram petition (信访) bot for employees and petition officers."
     )
     sub = root.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot (long polling)").set_defaults(fn=cmd_run)
+    run = sub.add_parser("run", help="run the bot (long polling, or a webhook with --webhook)")
+    run.add_argument(
+        "--webhook", metavar="URL",
+        help="receive updates at this public https URL (default: $PETITION_WEBHOOK_URL; none: long polling)",
+    )
+    run.set_defaults(fn=cmd_run)
     check = sub.add_parser("check-config", help="validate an organisation file")
     check.add_argument("file", nargs="?", help="default: $PETITION_CONFIG or petition-bot.toml")
     check.set_defaults(fn=cmd_check_config)
