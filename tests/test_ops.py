@@ -7,7 +7,10 @@ import contextlib
 import io
 import json
 import logging
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,7 +28,7 @@ from store.clock import FakeClock
 from store.org import Organization
 from store.service import SqliteStore
 from tests.conftest import draft, petitioner
-from tests.e2e import running_bot
+from tests.e2e import BotApiSimulator, running_bot
 from tests.offline import OfflineRequest
 from tests.test_ops_e2e import samples
 
@@ -362,3 +365,35 @@ def test_json_lines_carry_no_id_and_no_token(json_log: io.StringIO) -> None:
     assert lines[1]["message"] == "notification 17: unreachable"
     assert lines[1]["exception"].startswith("Traceback") and "RuntimeError: sending to [redacted]" in lines[1]["exception"]
     assert "734829156" not in text and TOKEN not in text and TOKEN.split(":")[1] not in text
+
+
+# ------------------------------------------------------------------ the command line
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PETITION_")}
+    return subprocess.run([sys.executable, "-m", "bot", "run", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={**base, "PETITION_METRICS_LISTEN": "", **env})
+
+
+async def test_run_logs_json_lines_without_the_token(tmp_path: Path) -> None:
+    async with BotApiSimulator(token=TOKEN) as sim:
+        wrong = "7012345678:AAHwrongwrongwrongwrongwrongwrong1234"
+        done = await asyncio.to_thread(
+            run_cli, PETITION_BOT_TOKEN=wrong, PETITION_API_URL=sim.base_url, PETITION_DB=str(tmp_path / "bot.db"),
+            PETITION_CONFIG=str(tmp_path / "absent.toml"), PETITION_LOG_FORMAT="json", PETITION_LOG_LEVEL="DEBUG",
+        )
+    assert done.returncode == 2
+    logged = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert any(e["logger"] == "petition-bot" and e["message"].startswith("using built-in example") for e in logged)
+    assert wrong not in done.stderr + done.stdout and wrong.split(":")[1] not in done.stderr + done.stdout
+
+
+def test_run_refuses_a_webhook_url_that_is_not_https(tmp_path: Path) -> None:
+    done = run_cli("--webhook", "http://bot.example.com/hook", PETITION_BOT_TOKEN="123:TEST",
+                   PETITION_DB=str(tmp_path / "bot.db"))
+    assert done.returncode == 2 and "must be https://" in done.stderr
+    assert not (tmp_path / "bot.db").exists()  # refused before anything started
