@@ -159,9 +159,9 @@ async def serve(
         async with application:
             await application.start()
             assert application.updater is not None
+            monitor.probe_when_quiet(application)
             if webhook_config is not None:
                 await webhook.start(application.updater, webhook_config)
-                monitor.probe_when_quiet(application)
             else:
                 await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("petition-bot is running as @%s", application.bot.username)

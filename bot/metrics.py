@@ -170,8 +170,8 @@ class Monitor:
             async with asyncio.timeout(STORE_TIMEOUT):
                 async with store.db.read() as conn:
                     gauges = await read_gauges(conn, now, local_date(now, store.tz))
-        except Exception:  # noqa: BLE001 - /healthz says what is wrong; the scrape still answers
-            log.warning("metrics: the store did not answer; gauges keep their last values", exc_info=True)
+        except Exception as error:  # noqa: BLE001 - /healthz says what is wrong; the scrape still answers
+            log.warning("metrics: the store did not answer (%s); gauges keep their last values", type(error).__name__)
             return
         self.outbox_backlog.set(gauges.outbox_pending)
         self.outbox_oldest.set(gauges.outbox_oldest_age)
@@ -194,7 +194,11 @@ class Monitor:
                 log.warning("Bot API health probe failed: %s", type(error).__name__)
 
     def probe_when_quiet(self, application: Application) -> None:
-        """A job that keeps "the Bot API answered recently" true while it does (webhook mode)."""
+        """A job that keeps "the Bot API answered recently" true while it does.
+
+        Long polling keeps it fresh by itself; a webhook instance may hear nothing
+        for hours, so the job asks ``getMe`` when nothing else was asked for a while.
+        """
         assert application.job_queue is not None, "install python-telegram-bot[job-queue]"
 
         async def probe(_context: object) -> None:

@@ -397,3 +397,22 @@ def test_run_refuses_a_webhook_url_that_is_not_https(tmp_path: Path) -> None:
                    PETITION_DB=str(tmp_path / "bot.db"))
     assert done.returncode == 2 and "must be https://" in done.stderr
     assert not (tmp_path / "bot.db").exists()  # refused before anything started
+
+
+async def test_a_quiet_bot_asks_the_bot_api_and_a_talkative_one_does_not() -> None:
+    class Bot:
+        asked = 0
+
+        async def get_me(self) -> None:
+            self.asked += 1
+
+    ticker = Ticker()
+    monitor = Monitor(clock=ticker, max_api_silence=180)
+    bot = Bot()
+    await monitor.keep_fresh(bot)  # never answered yet: ask
+    monitor.api_answered(200)
+    ticker.now += 59
+    await monitor.keep_fresh(bot)  # answered within the last minute: do not
+    ticker.now += 2
+    await monitor.keep_fresh(bot)
+    assert bot.asked == 2
