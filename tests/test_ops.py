@@ -117,8 +117,9 @@ async def test_an_address_in_use_leaves_the_bot_running_without_metrics(caplog: 
 async def test_gauges_read_the_outbox_and_the_cases_at_scrape_time(store: SqliteStore, clock: FakeClock) -> None:
     monitor = Monitor()
     monitor.attach(store)
-    await store.submit(petitioner(), draft(), "k1")
-    await store.submit(petitioner(5002), draft(), "k2")
+    cases = getattr(store, "cases", store)  # the case service (the whole store before it was split into services)
+    await cases.submit(petitioner(), draft(), "k1")
+    await cases.submit(petitioner(5002), draft(), "k2")
     clock.advance(seconds=90)
     with sqlite3.connect(store.db.path) as conn:
         pending = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL").fetchone()[0]
