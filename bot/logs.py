@@ -41,6 +41,7 @@ LIBRARY_FLOORS = {
     "aiosqlite": logging.INFO,  # DEBUG: every statement with its parameters
     "apscheduler": logging.WARNING,  # INFO: one line per job run
     "aiohttp": logging.WARNING,  # access log: request paths (a loopback Bot API's carry the token)
+    "tornado.access": logging.WARNING,  # one line per scrape and per webhook update; refusals stay
 }
 
 TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")

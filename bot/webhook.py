@@ -78,7 +78,9 @@ async def start(updater: Updater, config: WebhookConfig) -> None:
         webhook_url=config.url,
         secret_token=config.secret,
         allowed_updates=Update.ALL_TYPES,
-        bootstrap_retries=-1,  # keep trying setWebhook while the Bot API cannot be reached
+        # A few tries (about 15 s), then the start fails: a webhook Telegram refuses must
+        # stop the process where the operator sees it, not retry forever behind a green /healthz.
+        bootstrap_retries=5,
     )
     log.info("webhook mode: listening on %s:%s/%s", config.host, config.port, config.local_path)
 
