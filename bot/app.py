@@ -15,7 +15,9 @@ from telegram import Update
 from telegram.request import BaseRequest
 from telegram.ext import Application, ApplicationBuilder, BaseHandler, TypeHandler
 
-from bot import commands, jobs, reception_jobs
+from bot import commands, jobs, reception_jobs, webhook
+from bot.metrics import Monitor, MonitoredApplication
+from bot.network import bot_requests
 from bot.outbox import OutboxSender, rate_limiter
 from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
@@ -40,16 +42,25 @@ def build_application(
     base_file_url: str,
     request: BaseRequest | None = None,
     paced: bool = True,
+    monitor: Monitor | None = None,
+    proxy: str | None = None,
 ) -> Application:
     """An Application wired to ``services``; nothing is started yet.
 
     ``request`` replaces PTB's HTTP client (tests use an offline one);
     ``paced=False`` drops the rate limiter (offline tests send hundreds of
     answers to nobody and need not wait for Telegram's 30 per second).
+    ``monitor`` counts updates and Bot API answers (bot/metrics.py); ``proxy``
+    carries every Bot API call (bot/network.py).
     """
-    builder = ApplicationBuilder()
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+    monitor = monitor or Monitor()
+    calls, updates = (request, request) if request is not None else bot_requests(proxy)
+    builder = (
+        ApplicationBuilder()
+        .application_class(MonitoredApplication, kwargs={"monitor": monitor})
+        .request(monitor.watch(calls))
+        .get_updates_request(monitor.watch(updates))
+    )
     owed = limits.Owed()
     if paced:
         # Answers first and retried within a bound; the outbox's sends are paced behind them
@@ -68,6 +79,7 @@ def build_application(
     )
     application.bot_data["deps"] = Deps.of(services)
     application.bot_data["owed"] = owed
+    application.bot_data["monitor"] = monitor
     application.add_error_handler(on_error)
     sender = OutboxSender(services, application.bot)
     application.bot_data["outbox"] = sender
@@ -146,8 +158,15 @@ async def serve(
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
     ready: Callable[[Application], Awaitable[None]] | None = None,
+    webhook_config: webhook.WebhookConfig | None = None,
+    metrics_listen: str = "",
+    proxy: str | None = None,
 ) -> None:
-    """Run the bot with long polling until ``stop`` is set (or SIGINT/SIGTERM)."""
+    """Run the bot until ``stop`` is set (or SIGINT/SIGTERM).
+
+    Long polling, or a webhook server with ``webhook_config``; ``/healthz`` and
+    ``/metrics`` on ``metrics_listen`` (host:port; "" for none).
+    """
     services = await Services.open(db_path, org, clock)
     await services.reception.sync_reception_config()
     if stop is None:
@@ -155,12 +174,22 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    application = build_application(services, token, base_url=base_url, base_file_url=base_file_url)
+    monitor = Monitor()
+    monitor.attach(services)
+    application = build_application(
+        services, token, base_url=base_url, base_file_url=base_file_url, monitor=monitor, proxy=proxy
+    )
     try:
+        if metrics_listen:
+            await monitor.start_http(metrics_listen)
         async with application:
             await application.start()
             assert application.updater is not None
-            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            monitor.probe_when_quiet(application)
+            if webhook_config is not None:
+                await webhook.start(application.updater, webhook_config)
+            else:
+                await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("petition-bot is running as @%s", application.bot.username)
             application.create_task(commands.setup(application, services.cases), name="command-menus")
             if ready is not None:
@@ -170,4 +199,5 @@ async def serve(
             await application.updater.stop()
             await application.stop()
     finally:
+        await monitor.stop_http()
         await services.close()

@@ -32,6 +32,13 @@ ENVIRONMENT = """environment variables:
   PETITION_API_URL       the Bot API (default: https://api.telegram.org/bot)
   PETITION_API_FILE_URL  its file URL (default: derived from PETITION_API_URL)
   PETITION_LOG_LEVEL     DEBUG, INFO (default), WARNING or ERROR
+  PETITION_LOG_FORMAT    text (default) or json (one object per line, for log shippers)
+  PETITION_PROXY         http://, https:// or socks5:// proxy for every Bot API call
+  PETITION_WEBHOOK_URL   receive updates at this https URL instead of long polling
+  PETITION_WEBHOOK_LISTEN  where the webhook server listens (default: 0.0.0.0:8443)
+  PETITION_WEBHOOK_SECRET  Telegram's secret token for the webhook (default: a new one each start)
+  PETITION_WEBHOOK_PATH  the local path, when a reverse proxy rewrites it
+  PETITION_METRICS_LISTEN  /healthz and /metrics (default: 127.0.0.1:9464; empty: off)
 """
 
 
@@ -103,13 +110,13 @@ def _folder_problem(path: Path, lang: str) -> str | None:
     return None
 
 
-async def check_token(token: str, api_url: str, lang: str) -> str | None:
+async def check_token(token: str, api_url: str, lang: str, proxy: str | None = None) -> str | None:
     """Ask the Bot API who the token belongs to (getMe); a line saying what failed, or None."""
     from telegram import Bot
     from telegram.error import InvalidToken, NetworkError, TelegramError
     from telegram.request import HTTPXRequest
 
-    request = HTTPXRequest(connect_timeout=10.0, read_timeout=10.0)
+    request = HTTPXRequest(connect_timeout=10.0, read_timeout=10.0, proxy=proxy or None)
     bot = Bot(token, base_url=api_url, request=request)
     try:
         async with bot:  # initialising a Bot asks getMe
@@ -128,18 +135,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(lang)
     token = settings.bot_token.get_secret_value().strip() if settings.bot_token is not None else ""
     from bot.logs import setup as setup_logging
+    from bot.webhook import log_secrets, serve_options
 
     # No person and no token in the log at any level (bot/logs.py).
-    setup_logging(settings.log_level, secrets=[token])
+    setup_logging(settings.log_level, secrets=[token, *log_secrets(settings)], fmt=settings.log_format)
     if not token:
         print(say(lang, "token_missing"), file=sys.stderr)
+        return 2
+    try:
+        options = serve_options(settings, getattr(args, "webhook", None))
+    except ValueError as error:
+        print(error, file=sys.stderr)
         return 2
     found = _organization(settings, lang)
     if isinstance(found, int):
         return found
     org, source = found
     # The token before the store: a wrong token or no network creates no database.
-    problem = asyncio.run(check_token(token, settings.api_url, lang))
+    proxy = settings.proxy.get_secret_value().strip() if settings.proxy is not None else None
+    problem = asyncio.run(check_token(token, settings.api_url, lang, proxy=proxy))
     if problem is not None:
         print(problem, file=sys.stderr)
         return 1
@@ -159,6 +173,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 org=org,  # type: ignore[arg-type]
                 base_url=settings.api_url,
                 base_file_url=settings.api_file_url or settings.api_url,
+                **options,
             )
         )
     except InvalidToken:
@@ -355,8 +370,13 @@ def parser() -> argparse.ArgumentParser:
     def command(name: str, help: str, **kwargs: object) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, parents=[common], **kwargs)  # type: ignore[arg-type]
 
-    command("run", "run the bot (long polling)", epilog=ENVIRONMENT,
-            formatter_class=argparse.RawDescriptionHelpFormatter).set_defaults(fn=cmd_run)
+    run = command("run", "run the bot (long polling, or a webhook with --webhook)", epilog=ENVIRONMENT,
+                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument(
+        "--webhook", metavar="URL",
+        help="receive updates at this public https URL (default: $PETITION_WEBHOOK_URL; none: long polling)",
+    )
+    run.set_defaults(fn=cmd_run)
     check = command("check-config", "validate an organisation file: every error, then warnings")
     check.add_argument("file", nargs="?", help="default: $PETITION_CONFIG or petition-bot.toml")
     check.set_defaults(fn=cmd_check_config)

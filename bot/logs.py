@@ -14,12 +14,18 @@ run`` calls it). Two layers:
   seven or more digits (Telegram user ids, phone numbers; group ids, which
   are negative, stay readable), and the input values pydantic quotes in
   validation errors. Exception tracebacks are redacted the same way.
+
+``PETITION_LOG_FORMAT=json`` writes one JSON object per line for log
+shippers (:class:`JsonFormatter`); the same filter runs first, so the JSON
+carries nothing the text lines would not.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from datetime import UTC, datetime
 import sys
 from collections.abc import Iterable
 from typing import IO
@@ -35,6 +41,7 @@ LIBRARY_FLOORS = {
     "aiosqlite": logging.INFO,  # DEBUG: every statement with its parameters
     "apscheduler": logging.WARNING,  # INFO: one line per job run
     "aiohttp": logging.WARNING,  # access log: request paths (a loopback Bot API's carry the token)
+    "tornado.access": logging.WARNING,  # one line per scrape and per webhook update; refusals stay
 }
 
 TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
@@ -74,6 +81,29 @@ class Redactor(logging.Filter):
         return True
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, and exception if any.
+
+    It formats what the handler's filters left: the message and traceback as
+    :class:`Redactor` rewrote them (``exc_text``), never the raw exception.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, str] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False)
+
+
 def cap_libraries(level: int) -> None:
     """Hold each library's logger at its floor (or higher, if ``level`` is higher)."""
     for name, floor in LIBRARY_FLOORS.items():
@@ -92,15 +122,18 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def setup(level: str | int, *, secrets: Iterable[str] = (), stream: IO[str] | None = None) -> logging.Handler:
+def setup(
+    level: str | int, *, secrets: Iterable[str] = (), stream: IO[str] | None = None, fmt: str = "text"
+) -> logging.Handler:
     """Configure the root logger: one stream handler with the redacting filter; libraries capped.
 
+    ``fmt`` is "text" (one readable line per record) or "json" (one JSON object per line).
     Called again (another command in the same process, a test), it replaces
     the handler it installed before rather than adding a second one.
     """
     numeric = logging.getLevelName(level) if isinstance(level, str) else level
     handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(FORMAT))
     handler.addFilter(Redactor(secrets))
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "petition_bot", False)]:

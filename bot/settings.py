@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.network import check_proxy, split_listen
 from store.org import Organization, example_org, load_org
 
 _BOT_SUFFIX = "/bot"
@@ -30,6 +31,36 @@ class Settings(BaseSettings):
     db: Path = Path("petitions.db")
     config: Path = Path("petition-bot.toml")
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # Operations (README "Deployment"): webhook instead of polling, health and metrics, a proxy.
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0:8443"
+    webhook_path: str | None = None
+    webhook_secret: SecretStr | None = None
+    metrics_listen: str = "127.0.0.1:9464"
+    proxy: SecretStr | None = None
+
+    @field_validator("webhook_listen", "metrics_listen")
+    @classmethod
+    def _listen(cls, value: str, info: ValidationInfo) -> str:
+        """host:port, checked at start; an empty PETITION_METRICS_LISTEN turns the endpoint off."""
+        value = value.strip()
+        if value or info.field_name != "metrics_listen":
+            split_listen(value)
+        return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        check_proxy(value.get_secret_value().strip())
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("log_level")
     @classmethod

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from telegram.ext import Application
 
@@ -46,8 +47,9 @@ class Running:
 @contextlib.asynccontextmanager
 async def running_bot(
     org: Organization, db_path: Path, *, clock: Clock | None = None, sim: BotApiSimulator | None = None,
-    token: str = TOKEN,
+    token: str = TOKEN, **options: Any,
 ) -> AsyncIterator[Running]:
+    """``options`` go to ``serve`` as they are (webhook_config, metrics_listen, proxy)."""
     own_sim = sim is None
     sim = sim or BotApiSimulator(token=token)
     if own_sim:
@@ -68,6 +70,7 @@ async def running_bot(
             clock=clock,
             stop=stop,
             ready=on_ready,
+            **options,
         )
     )
     try:

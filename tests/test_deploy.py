@@ -1,0 +1,151 @@
+"""The operators' files in deploy/: systemd units, the backup timer, the Dockerfile, compose.yaml."""
+
+from __future__ import annotations
+
+import asyncio
+import configparser
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import parser
+from bot.metrics import Monitor
+from store.services import Services
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+VENV_BIN = Path(sys.executable).parent
+INSTALLED = "/opt/petition-bot/.venv/bin/petition-bot"
+
+
+def unit(name: str) -> configparser.ConfigParser:
+    config = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("=",), comment_prefixes=("#", ";"))
+    config.optionxform = str  # type: ignore[assignment,method-assign]  # systemd keys are case-sensitive
+    config.read_string((DEPLOY / name).read_text(encoding="utf-8"))
+    return config
+
+
+def systemd_unescape(value: str) -> str:
+    """What systemd hands to the process: %% is %, $$ is $ (a lone % would be a specifier)."""
+    assert re.search(r"%(?!%)", value.replace("%%", "")) is None, f"unescaped % in {value}"
+    return value.replace("%%", "%").replace("$$", "$")
+
+
+def test_the_service_unit() -> None:
+    config = unit("petition-bot.service")
+    service = config["Service"]
+    assert service["User"] == "petition-bot" and service["Group"] == "petition-bot"
+    assert service["EnvironmentFile"] == "/etc/petition-bot/env"
+    assert service["WorkingDirectory"] == "/var/lib/petition-bot"
+    assert service["ExecStart"] == f"{INSTALLED} run"
+    assert service["Restart"] == "on-failure"
+    assert service["StateDirectory"] == "petition-bot" and service["UMask"] == "0077"
+    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
+                       "PrivateTmp": "yes", "CapabilityBoundingSet": ""}.items():
+        assert service[key] == value, key
+    assert config["Install"]["WantedBy"] == "multi-user.target"
+    assert "network-online.target" in config["Unit"]["After"]
+    args = parser().parse_args(shlex.split(service["ExecStart"])[1:])
+    assert args.command == "run"
+    assert "mode 0600" in (DEPLOY / "petition-bot.service").read_text(encoding="utf-8")
+
+
+def test_the_backup_timer_and_service() -> None:
+    timer = unit("petition-bot-backup.timer")
+    assert timer["Timer"]["Unit"] == "petition-bot-backup.service"
+    assert timer["Timer"]["OnCalendar"] == "*-*-* 03:15:00" and timer["Timer"]["Persistent"] == "true"
+    assert timer["Install"]["WantedBy"] == "timers.target"
+    service = unit("petition-bot-backup.service")["Service"]
+    assert service["Type"] == "oneshot" and service["User"] == "petition-bot"
+    assert service["ReadWritePaths"] == "/var/backups/petition-bot"
+    shell, flag, script = shlex.split(systemd_unescape(service["ExecStart"]))
+    assert (shell, flag) == ("/bin/sh", "-c")
+    words = shlex.split(script)
+    assert words[:2] == ["exec", INSTALLED]
+    args = parser().parse_args(words[2:])  # the real command line's shape
+    assert (args.command, args.db, args.force) == ("backup", "/var/lib/petition-bot/petitions.db", False)
+    assert args.file == "/var/backups/petition-bot/petitions-$(date +%Y%m%d).db"
+
+
+async def test_the_backup_command_writes_todays_file(store: Services, tmp_path: Path) -> None:
+    """The unit's ExecStart, as systemd would run it, with this machine's paths."""
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    command = systemd_unescape(unit("petition-bot-backup.service")["Service"]["ExecStart"])
+    command = (command.replace(INSTALLED, str(VENV_BIN / "petition-bot"))
+               .replace("/var/lib/petition-bot/petitions.db", str(store.db.path))
+               .replace("/var/backups/petition-bot", str(backups)))
+    days = {time.strftime("%Y%m%d")}
+    done = await asyncio.to_thread(subprocess.run, shlex.split(command), capture_output=True, text=True, timeout=60)
+    days.add(time.strftime("%Y%m%d"))
+    assert done.returncode == 0, done.stderr
+    written = [p.name for p in backups.iterdir()]
+    assert len(written) == 1 and written[0] in {f"petitions-{day}.db" for day in days}, written
+    assert "backed up to" in done.stdout
+
+
+def test_systemd_accepts_the_units(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed here")
+    names = ["petition-bot.service", "petition-bot-backup.service", "petition-bot-backup.timer"]
+    done = subprocess.run([analyze, "verify", "--man=no", *(str(DEPLOY / n) for n in names)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    # Only complaint allowed: the installed program does not exist on a test machine.
+    problems = [line for line in (done.stdout + done.stderr).splitlines()
+                if line.strip() and f"Command {INSTALLED} is not executable" not in line]
+    assert problems == []
+
+
+def test_the_dockerfile() -> None:
+    text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.\d+-slim$", text, re.MULTILINE)
+    assert re.search(r"^USER petition-bot", text, re.MULTILINE) and "useradd --system" in text
+    assert 'VOLUME ["/var/lib/petition-bot"]' in text
+    assert "PETITION_METRICS_LISTEN=0.0.0.0:9464" in text and "PETITION_DB=/var/lib/petition-bot/" in text
+    assert re.search(r'^CMD \["petition-bot", "run"\]$', text, re.MULTILINE)
+
+
+async def test_the_container_health_check_follows_healthz(store: Services) -> None:
+    """The HEALTHCHECK's own command, pointed at a live /healthz: exit 0 on 200, 1 on 503."""
+    text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    (check,) = re.findall(r"^\s*CMD (\[.*\])$", text.split("HEALTHCHECK", 1)[1], re.MULTILINE)[:1]
+    argv = json.loads(check)
+    assert argv[0] == "python" and "/healthz" in argv[2] and "9464" in argv[2]
+    monitor = Monitor()
+    monitor.attach(store)
+    assert await monitor.start_http("127.0.0.1:0")
+    try:
+        argv = [sys.executable, argv[1], argv[2].replace("9464", str(monitor.port))]
+        unhealthy = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=30)
+        assert unhealthy.returncode == 1 and unhealthy.stdout.startswith("503 Bot API")
+        monitor.api_answered(200)
+        healthy = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=30)
+        assert (healthy.returncode, healthy.stdout) == (0, "200 ok\n")
+    finally:
+        await monitor.stop_http()
+
+
+def test_compose_file_is_valid(tmp_path: Path) -> None:
+    text = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
+    assert "PETITION_DB: postgresql://petition@db/petition" in text and "image: postgres:15" in text
+    assert "path: ./petition-bot.env" in text and "petition-db:/var/lib/postgresql/data" in text
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("docker is not installed here: compose.yaml not validated by docker compose")
+    if subprocess.run([docker, "compose", "version"], capture_output=True, timeout=60).returncode != 0:
+        pytest.skip("the docker compose plugin is not installed here: compose.yaml not validated")
+    copy = tmp_path / "deploy"
+    copy.mkdir()
+    shutil.copy(DEPLOY / "compose.yaml", copy)
+    (copy / "petition-bot.env").write_text("PETITION_BOT_TOKEN=123:TEST\n")
+    (copy / "petition-bot.toml").write_text("")
+    done = subprocess.run([docker, "compose", "-f", str(copy / "compose.yaml"), "config", "-q"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
