@@ -151,7 +151,7 @@ class CaseService(Service):
                 " VALUES (?, ?, ?, ?, COALESCE(?, '{}'), ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
                 " data = excluded.data,"
-                " ui = CASE WHEN ? IS NULL THEN ui ELSE excluded.ui END,"
+                " ui = CASE WHEN CAST(? AS TEXT) IS NULL THEN conversations.ui ELSE excluded.ui END,"
                 " updated_at = excluded.updated_at",
                 (
                     Conversation.INTAKE,
@@ -260,7 +260,7 @@ class CaseService(Service):
             year = now.astimezone(self.tz).year
             async with conn.execute(
                 "INSERT INTO case_numbers (year, last_seq) VALUES (?, 1)"
-                " ON CONFLICT (year) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+                " ON CONFLICT (year) DO UPDATE SET last_seq = case_numbers.last_seq + 1 RETURNING last_seq",
                 (year,),
             ) as cur:
                 seq = (await cur.fetchone())[0]

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from store import journal, routing
 from store.clock import Clock, iso, local_date
-from store.db import Connection, Database
+from store.db import Backend, Connection
 from store.errors import NotFound
 from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.org import Organization
@@ -39,7 +39,7 @@ def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
     """
     staff = org.staff_member(actor.id) if actor.id is not None else None
     if staff is None:
-        return "0", []
+        return "FALSE", []
     clauses: list[str] = []
     args: list[Any] = []
     if staff.role.value != "admin":
@@ -53,14 +53,14 @@ def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
         recused = sorted(set().union(*(org.subtree(u) for u in staff.recuse_units)))
         clauses.append(f"NOT (kind = 'report' AND unit IN ({', '.join('?' * len(recused))}))")
         args += recused
-    return (" AND ".join(clauses) or "1"), args
+    return (" AND ".join(clauses) or "TRUE"), args
 
 
 @dataclass
 class StoreContext:
     """The database handle, the outbox, the organisation, the clock and its time zone."""
 
-    db: Database
+    db: Backend
     org: Organization
     clock: Clock
     outbox: Outbox

@@ -11,13 +11,15 @@ a report) from corrupting or blocking it.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 
@@ -25,10 +27,40 @@ from store.files import private_database
 
 log = logging.getLogger(__name__)
 
-# What the services receive from ``Database.transaction()`` and ``read()``:
-# the one name they use for a connection, so another backend's Database can
-# hand out its own connection type.
-Connection = aiosqlite.Connection
+
+
+class Connection(Protocol):
+    """What the services use of a connection from ``transaction()`` or ``read()``.
+
+    aiosqlite's connection and ``store.pg.Connection`` both fit: ``execute``
+    returns something to await for a cursor, or to use as ``async with``.
+    """
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+
+    async def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+
+class Backend(Protocol):
+    """A case database: SQLite's ``Database`` below or ``store.pg.PgDatabase``.
+
+    The services see only this; what differs between the two (placeholders,
+    the schema's spelling, how a timestamp becomes a local day) stays in
+    their two modules and the two migration folders.
+    """
+
+    dialect: str
+    path: str
+
+    def transaction(self) -> AbstractAsyncContextManager[Connection]: ...
+
+    def read(self) -> AbstractAsyncContextManager[Connection]: ...
+
+    async def close(self) -> None: ...
+
+    async def schema_version(self) -> int: ...
+
+    async def set_timezone(self, tz: ZoneInfo) -> None: ...
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -54,7 +86,9 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 class Database:
-    """The process's connection to the case database."""
+    """The process's connection to an SQLite case database (the embedded default)."""
+
+    dialect = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
@@ -84,9 +118,18 @@ class Database:
     async def close(self) -> None:
         await self.conn.close()
 
-    async def add_function(self, name: str, arity: int, fn: Callable[..., Any]) -> None:
-        """Make a deterministic Python function callable from SQL (``local_day`` of the indicators)."""
-        await self.conn.create_function(name, arity, fn, deterministic=True)
+    async def set_timezone(self, tz: ZoneInfo) -> None:
+        """SQL ``local_day(ts)``: the local calendar date (YYYY-MM-DD) of a stored UTC timestamp.
+
+        PostgreSQL has the same function from its migrations; here it is Python.
+        """
+
+        def local_day(value: str | None) -> str | None:
+            if value is None:
+                return None
+            return datetime.fromisoformat(value).astimezone(tz).date().isoformat()
+
+        await self.conn.create_function("local_day", 1, local_day, deterministic=True)
 
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:
@@ -129,6 +172,27 @@ class Database:
         """A consistent read: waits for any write transaction of this process."""
         async with self._lock:
             yield self.conn
+
+
+def is_postgres_url(value: str | Path) -> bool:
+    return str(value).startswith(("postgresql://", "postgres://"))
+
+
+async def open_database(target: str | Path, tz: ZoneInfo) -> Backend:
+    """The case database named by ``target`` (``PETITION_DB``), migrated and ready.
+
+    A ``postgresql://`` URL selects PostgreSQL (production); anything else is
+    an SQLite file (the embedded default).
+    """
+    db: Backend
+    if is_postgres_url(target):
+        from store.pg import PgDatabase  # psycopg is needed only for PostgreSQL
+
+        db = await PgDatabase.open(str(target))
+    else:
+        db = await Database.open(target)
+    await db.set_timezone(tz)
+    return db
 
 
 def _split_sql(script: str) -> list[str]:

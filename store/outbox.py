@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from store.clock import Clock, iso
-from store.db import Connection, Database
+from store.db import Backend, Connection
 from store.models import OutboxItem, row_to_model
 from store.notices import NoticeKind
 
@@ -22,7 +22,7 @@ from store.notices import NoticeKind
 class Outbox:
     """Queueing notifications (inside a change) and the sender's bookkeeping (after it)."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Backend, clock: Clock) -> None:
         self.db = db
         self.clock = clock
         # Called after a commit that queued notifications (the sender wakes up).

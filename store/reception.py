@@ -331,7 +331,7 @@ class ReceptionService(Service):
         await conn.execute(
             "INSERT INTO conversations (name, key, data, ui, updated_at) VALUES (?, ?, ?, COALESCE(?, '{}'), ?)"
             " ON CONFLICT (name, key) DO UPDATE SET data = excluded.data,"
-            " ui = CASE WHEN ? IS NULL THEN ui ELSE excluded.ui END,"
+            " ui = CASE WHEN CAST(? AS TEXT) IS NULL THEN conversations.ui ELSE excluded.ui END,"
             " updated_at = excluded.updated_at",
             (
                 Conversation.RECEPTION,

@@ -276,8 +276,8 @@ class ReviewService(Service):
             if row is not None:  # the same group again: join its alert, do not raise another
                 alert_id = row["id"]
                 await conn.execute(
-                    "UPDATE alerts SET people = max(people, ?), updated_at = ? WHERE id = ?",
-                    (people, iso(now), alert_id),
+                    "UPDATE alerts SET people = CASE WHEN people > ? THEN people ELSE ? END, updated_at = ? WHERE id = ?",
+                    (people, people, iso(now), alert_id),
                 )
                 await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
                 return
@@ -674,7 +674,7 @@ class ReviewService(Service):
         year, week, _ = monday.isocalendar()
         key = f"digest:{year}-W{week:02d}"
         async with conn.execute(
-            "INSERT OR IGNORE INTO sweep_marks (key, done_at) VALUES (?, ?)", (key, self.ctx.now())
+            "INSERT INTO sweep_marks (key, done_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (key, self.ctx.now())
         ) as cur:
             if cur.rowcount == 0:
                 return
@@ -698,12 +698,12 @@ class ReviewService(Service):
         old = iso(end - timedelta(days=self.org.monitoring.long_running_days))
         async with conn.execute(
             "SELECT"
-            " coalesce(sum(submitted_at >= :a AND submitted_at < :b), 0) AS received,"
-            " coalesce(sum(decided_at >= :a AND decided_at < :b), 0) AS decided,"
-            " coalesce(sum(closed_at >= :a AND closed_at < :b), 0) AS closed,"
-            f" coalesce(sum({OPEN_SQL} AND {CURRENT_DUE_SQL} < :today), 0) AS overdue,"
-            f" coalesce(sum({OPEN_SQL} AND submitted_at < :old), 0) AS long_running,"
-            " coalesce(sum(repeat_of IS NOT NULL AND submitted_at >= :a AND submitted_at < :b), 0) AS repeats"
+            " count(*) FILTER (WHERE submitted_at >= :a AND submitted_at < :b) AS received,"
+            " count(*) FILTER (WHERE decided_at >= :a AND decided_at < :b) AS decided,"
+            " count(*) FILTER (WHERE closed_at >= :a AND closed_at < :b) AS closed,"
+            f" count(*) FILTER (WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} < :today) AS overdue,"
+            f" count(*) FILTER (WHERE {OPEN_SQL} AND submitted_at < :old) AS long_running,"
+            " count(*) FILTER (WHERE repeat_of IS NOT NULL AND submitted_at >= :a AND submitted_at < :b) AS repeats"
             f" FROM cases WHERE {scope}",
             {"a": iso(start), "b": iso(end), "today": today, "old": old, **named},
         ) as cur:

@@ -5,8 +5,8 @@ hold the bundle and hand each part to whoever needs it. Each service is its
 own narrow interface: handlers depend on the services they use
 (``deps.cases``, ``deps.review``...), never on one object that does
 everything. The SQL lives in the services and reaches the database only
-through ``store.db.Database`` (``transaction()``, ``read()``), which is the
-seam a second backend plugs into.
+through ``store.db.Backend`` (``transaction()``, ``read()``): SQLite or PostgreSQL,
+the same SQL for both (``store.pg`` translates placeholders).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from store.cases import CaseService
 from store.clock import Clock, SystemClock
 from store.context import StoreContext
-from store.db import Database
+from store.db import Backend, open_database
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
 from store.org import Organization
@@ -43,7 +43,7 @@ class Services:
     indicators: IndicatorService
 
     @classmethod
-    def build(cls, db: Database, org: Organization, clock: Clock | None = None) -> Services:
+    def build(cls, db: Backend, org: Organization, clock: Clock | None = None) -> Services:
         clock = clock or SystemClock()
         outbox = Outbox(db, clock)
         ctx = StoreContext(db=db, org=org, clock=clock, outbox=outbox)
@@ -62,14 +62,14 @@ class Services:
 
     @classmethod
     async def open(cls, path: str | Path, org: Organization, clock: Clock | None = None) -> Services:
-        """Open (and migrate) the database at ``path`` and build the services on it."""
-        return cls.build(await Database.open(path), org, clock)
+        """Open (and migrate) the database at ``path`` (a file, or a ``postgresql://`` URL) and build the services."""
+        return cls.build(await open_database(path, ZoneInfo(org.organization.timezone)), org, clock)
 
     async def close(self) -> None:
         await self.context.db.close()
 
     @property
-    def db(self) -> Database:
+    def db(self) -> Backend:
         return self.context.db
 
     @property

@@ -47,8 +47,8 @@ class StaffWork(Service):
         now = self.ctx.now()
         async with self.db.transaction() as conn:
             await conn.executemany(
-                "INSERT OR IGNORE INTO case_messages (chat_id, message_id, case_id, incoming,"
-                " created_at) VALUES (?, ?, ?, 0, ?)",
+                "INSERT INTO case_messages (chat_id, message_id, case_id, incoming,"
+                " created_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
                 [(chat_id, message_id, case_id, now) for message_id in message_ids],
             )
 
@@ -110,8 +110,8 @@ class StaffWork(Service):
             case = await self.cases.act(actor, case.number, Action.REPLY, body=text)
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT OR IGNORE INTO case_messages (chat_id, message_id, case_id, incoming,"
-                " created_at) VALUES (?, ?, ?, 1, ?)",
+                "INSERT INTO case_messages (chat_id, message_id, case_id, incoming,"
+                " created_at) VALUES (?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
                 (chat_id, message_id, case.id, self.ctx.now()),
             )
         return Relayed(case=case, to_petitioner=to_petitioner)

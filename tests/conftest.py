@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import AsyncIterator
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,14 +12,17 @@ from store.clock import FakeClock
 from store.models import DraftData, Petitioner
 from store.org import Organization, load_org
 from store.services import Services
+from tests.backends import BACKENDS, fresh_database, rows
+
+__all__ = ["rows"]  # helpers other tests import from here
 
 ORG_FILE = Path(__file__).with_name("org_fixture.toml")
 
 
-def rows(db: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
-    """What the database file holds, read past the store (its own connection, committed rows only)."""
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, args).fetchall()
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each test that takes a store runs on SQLite and on PostgreSQL (tests/backends.py)."""
+    return str(request.param)
 
 
 @pytest.fixture
@@ -36,10 +36,11 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, org: Organization, clock: FakeClock) -> AsyncIterator[Services]:
-    s = await Services.open(tmp_path / "cases.db", org, clock)
-    yield s
-    await s.close()
+async def store(backend: str, tmp_path: Path, org: Organization, clock: FakeClock) -> AsyncIterator[Services]:
+    async with fresh_database(backend, tmp_path) as target:
+        s = await Services.open(target, org, clock)
+        yield s
+        await s.close()
 
 
 def draft(**overrides: object) -> DraftData:

@@ -20,6 +20,7 @@ from store.clock import FakeClock
 from store.models import Actor, ActorRole, Decision
 from store.org import Organization, parse_org
 from store.services import Services
+from tests.backends import fresh_database
 from store.workflow import Action
 from tests.conftest import draft, petitioner
 
@@ -134,10 +135,13 @@ def rorg() -> Organization:
 
 
 @pytest.fixture
-async def rstore(tmp_path: Path, rorg: Organization, clock: FakeClock) -> AsyncIterator[Services]:
-    s = await Services.open(tmp_path / "review.db", rorg, clock)
-    yield s
-    await s.close()
+async def rstore(
+    backend: str, tmp_path: Path, rorg: Organization, clock: FakeClock
+) -> AsyncIterator[Services]:
+    async with fresh_database(backend, tmp_path, "review.db") as target:
+        s = await Services.open(target, rorg, clock)
+        yield s
+        await s.close()
 
 
 async def decided_case(

@@ -18,6 +18,7 @@ from store.models import Actor, ActorRole
 from store.org import Organization, parse_org
 from store.reception import BookingStatus, Session
 from store.services import Services
+from tests.backends import fresh_database
 from tests.conftest import ORG_FILE, draft, petitioner
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -70,10 +71,13 @@ def big_org() -> Organization:
 
 
 @pytest.fixture
-async def rstore(tmp_path: Path, big_org: Organization, clock: FakeClock) -> AsyncIterator[Services]:
-    s = await Services.open(tmp_path / "cases.db", big_org, clock)
-    yield s
-    await s.close()
+async def rstore(
+    backend: str, tmp_path: Path, big_org: Organization, clock: FakeClock
+) -> AsyncIterator[Services]:
+    async with fresh_database(backend, tmp_path, "cases.db") as target:
+        s = await Services.open(target, big_org, clock)
+        yield s
+        await s.close()
 
 
 # ------------------------------------------------------------------ capacity

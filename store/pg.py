@@ -1,0 +1,253 @@
+"""PostgreSQL connection, ordered migrations and the transaction helper.
+
+The same contract as ``store.db.Database`` (SQLite), so the services run
+unchanged on either: ``transaction()`` and ``read()`` yield a connection whose
+``execute(sql, params)`` can be awaited for a cursor or used as
+``async with conn.execute(...) as cur``; rows answer to ``row["name"]``,
+``row[0]`` and ``dict(row)``. One connection per process, behind an asyncio
+lock, as with SQLite: a transaction never interleaves with another
+coroutine's statements, and the single active instance (the lease) is the
+only writer, so the services' read-then-write transactions stay correct.
+
+Differences that the services must not see are handled here: placeholders
+(``store.sqltext``), booleans (SQLite stores 1/0; the columns here are
+integers too), and the schema version (a table; PostgreSQL has no
+``user_version``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from enum import Enum
+from importlib import resources
+from zoneinfo import ZoneInfo
+from typing import Any
+
+from store.sqltext import to_pyformat
+
+log = logging.getLogger(__name__)
+
+# Any 64-bit number: the advisory lock that serializes migrations between
+# processes that start at the same moment.
+MIGRATION_LOCK = 0x70657469_74696F6E  # "petition"
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The PostgreSQL migrations, numbered in step with the SQLite ones."""
+    found: list[tuple[int, str, str]] = []
+    for entry in resources.files("store.migrations.postgresql").iterdir():
+        name = entry.name
+        if not name.endswith(".sql"):
+            continue
+        found.append((int(name.split("_", 1)[0]), name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [n for n, _, _ in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..N without gaps, got {numbers}")
+    return found
+
+
+class Row(Sequence[Any]):
+    """A result row that behaves like ``sqlite3.Row``: by index, by name, ``dict(row)``."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, names: dict[str, int], values: Sequence[Any]) -> None:
+        self._names = names
+        self._values = values
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return self._values[self._names[key]]
+        return self._values[key]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+    def __repr__(self) -> str:
+        return f"Row({dict(zip(self._names, self._values))!r})"
+
+
+def _row_factory(cursor: Any) -> Any:
+    names = {d.name: i for i, d in enumerate(cursor.description or [])}
+
+    def make(values: Sequence[Any]) -> Row:
+        return Row(names, values)
+
+    return make
+
+
+def _adapt(value: Any) -> Any:
+    # SQLite keeps booleans as 0/1 and the columns here are integers as well;
+    # psycopg would send an enum by its name, sqlite3 sends a StrEnum's value.
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _params(params: Sequence[Any] | Mapping[str, Any] | None) -> Any:
+    if params is None:
+        return None
+    if isinstance(params, Mapping):
+        return {k: _adapt(v) for k, v in params.items()}
+    return [_adapt(v) for v in params]
+
+
+class Cursor:
+    """The part of a DB-API cursor the services use."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._raw.rowcount)
+
+    async def fetchone(self) -> Row | None:
+        if self._raw.description is None:
+            return None
+        row: Row | None = await self._raw.fetchone()
+        return row
+
+    async def fetchall(self) -> list[Row]:
+        if self._raw.description is None:
+            return []
+        rows: list[Row] = await self._raw.fetchall()
+        return rows
+
+    def __aiter__(self) -> Cursor:
+        return self
+
+    async def __anext__(self) -> Row:
+        row = await self.fetchone()
+        if row is None:
+            raise StopAsyncIteration
+        return row
+
+    async def close(self) -> None:
+        await self._raw.close()
+
+
+class _Pending(Awaitable[Cursor]):
+    """What ``execute`` returns: awaited, a cursor; in ``async with``, a cursor closed after."""
+
+    def __init__(self, run: Awaitable[Cursor]) -> None:
+        self._run = run
+        self._cursor: Cursor | None = None
+
+    def __await__(self) -> Generator[Any, None, Cursor]:
+        return self._run.__await__()
+
+    async def __aenter__(self) -> Cursor:
+        self._cursor = await self._run
+        return self._cursor
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._cursor is not None:
+            await self._cursor.close()
+
+
+class Connection:
+    """A PostgreSQL connection that speaks the services' SQL."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> _Pending:
+        return _Pending(self._execute(sql, params))
+
+    async def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> Cursor:
+        raw = self._raw.cursor(row_factory=_row_factory)
+        await raw.execute(to_pyformat(sql), _params(params))
+        return Cursor(raw)
+
+    async def executemany(self, sql: str, seq: Iterable[Sequence[Any] | Mapping[str, Any]]) -> None:
+        async with self._raw.cursor() as raw:
+            await raw.executemany(to_pyformat(sql), [_params(p) for p in seq])
+
+
+class PgDatabase:
+    """The process's connection to a PostgreSQL case database."""
+
+    dialect = "postgresql"
+
+    def __init__(self, raw: Any, url: str) -> None:
+        self.raw = raw
+        self.conn = Connection(raw)
+        self.path = url
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> PgDatabase:
+        import psycopg  # imported here: SQLite installs never need it
+
+        raw = await psycopg.AsyncConnection.connect(url, autocommit=True)
+        db = cls(raw, url)
+        if migrate:
+            await db.migrate()
+        return db
+
+    async def close(self) -> None:
+        await self.raw.close()
+
+    async def set_timezone(self, tz: ZoneInfo) -> None:
+        """``local_day(ts)`` (a function of the migrations) reads the zone from this setting."""
+        async with self._lock:
+            await self.conn.execute("SELECT set_config('petition.timezone', ?, false)", (str(tz),))
+
+    async def schema_version(self) -> int:
+        async with self._lock:
+            cur = await self.conn.execute("SELECT to_regclass('schema_version') IS NOT NULL")
+            row = await cur.fetchone()
+            if row is None or not row[0]:
+                return 0
+            cur = await self.conn.execute("SELECT version FROM schema_version")
+            row = await cur.fetchone()
+            return int(row[0]) if row else 0
+
+    async def migrate(self) -> int:
+        """Apply every migration newer than the database's version, each in its own transaction."""
+        current = 0
+        for number, name, sql in migrations():
+            async with self.transaction() as conn:
+                await conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)"
+                )
+                cur = await conn.execute("SELECT version FROM schema_version")
+                row = await cur.fetchone()
+                current = int(row[0]) if row else 0
+                if number <= current:
+                    continue
+                log.info("applying migration %s", name)
+                # A whole script in one call (no parameters: the simple protocol).
+                await self.raw.execute(sql)
+                if row is None:
+                    await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+                else:
+                    await conn.execute("UPDATE schema_version SET version = ?", (number,))
+                current = number
+        return current
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A write transaction: committed on exit, rolled back on error."""
+        async with self._lock, self.raw.transaction():
+            yield self.conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Connection]:
+        """A read: waits for any write transaction of this process."""
+        async with self._lock:
+            yield self.conn

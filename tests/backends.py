@@ -1,0 +1,93 @@
+"""The two backends the store runs on, for tests: a fresh SQLite file or a fresh PostgreSQL schema.
+
+The PostgreSQL half needs a server: ``PETITION_TEST_PG`` (default
+``postgresql://127.0.0.1:5432/test``, trust authentication, as this
+project's machines and CI have). Each test gets its own schema, dropped
+afterwards. Without a reachable server that half is skipped with the reason,
+except under ``CI=true``, where it fails: CI must not pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from store.db import is_postgres_url
+from store.services import Services
+from store.sqltext import to_pyformat
+
+PG_URL = os.environ.get("PETITION_TEST_PG", "postgresql://127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@cache
+def pg_problem() -> str | None:
+    """Why the PostgreSQL half cannot run here, or None."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install -e '.[test]')"
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as error:
+        return f"no PostgreSQL server at {PG_URL} ({str(error).strip().splitlines()[0]})"
+    return None
+
+
+def require_pg() -> None:
+    problem = pg_problem()
+    if problem is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI needs PostgreSQL for the store suite: {problem}", pytrace=False)
+    pytest.skip(f"PostgreSQL half skipped: {problem}")
+
+
+def _with_schema(url: str, schema: str) -> str:
+    options = quote(f"-csearch_path={schema}")
+    return f"{url}{'&' if '?' in url else '?'}options={options}"
+
+
+@asynccontextmanager
+async def fresh_database(backend: str, folder: Path, name: str = "cases.db") -> AsyncIterator[str]:
+    """A database nobody has used: an SQLite path, or a PostgreSQL URL whose search_path is a new schema."""
+    if backend == "sqlite":
+        yield str(folder / name)
+        return
+    require_pg()
+    import psycopg
+
+    schema = "t_" + uuid.uuid4().hex[:16]
+    async with await psycopg.AsyncConnection.connect(PG_URL, autocommit=True) as admin:
+        await admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield _with_schema(PG_URL, schema)
+    finally:
+        async with await psycopg.AsyncConnection.connect(PG_URL, autocommit=True) as admin:
+            await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def rows(db: Path | str | Services, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    """What the database holds, read past the store (its own connection, committed rows only).
+
+    ``db`` is an SQLite path, a PostgreSQL URL, or open services (their database's).
+    """
+    target = db.db.path if isinstance(db, Services) else str(db)
+    if is_postgres_url(target):
+        import psycopg
+
+        params = [int(a) if isinstance(a, bool) else a for a in args]
+        with psycopg.connect(target, autocommit=True) as conn:
+            return [tuple(r) for r in conn.execute(to_pyformat(sql), params).fetchall()]
+    with sqlite3.connect(target) as conn:
+        return conn.execute(sql, args).fetchall()
