@@ -89,8 +89,16 @@ def _organization(settings: Settings, lang: str) -> tuple[object, str] | int:
     return org, say(lang, "source_file", path=settings.config)
 
 
-def _database_problem(path: Path, lang: str) -> str | None:
-    """Why ``path`` cannot be opened as the bot's database, in one line; None if it can."""
+def _database_problem(target: str | Path, lang: str) -> str | None:
+    """Why ``target`` cannot be opened as the bot's database, in one line; None if it can.
+
+    A PostgreSQL URL is checked by connecting to it, when the command does.
+    """
+    from store.db import is_postgres_url
+
+    if is_postgres_url(target):
+        return None
+    path = Path(target)
     if not path.is_file():
         return say(lang, "no_database", path=path)
     try:
@@ -157,10 +165,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(problem, file=sys.stderr)
         return 1
-    if (problem := _folder_problem(settings.db, lang)) is not None:
+    from bot.pgtools import display
+    from store.db import is_postgres_url
+
+    if not is_postgres_url(settings.db) and (problem := _folder_problem(Path(settings.db), lang)) is not None:
         print(problem, file=sys.stderr)
         return 1
-    logging.getLogger("petition-bot").info(say(lang, "using", source=source, db=settings.db))
+    logging.getLogger("petition-bot").info(say(lang, "using", source=source, db=display(settings.db)))
     from telegram.error import InvalidToken
 
     from bot.app import serve
@@ -169,7 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         asyncio.run(
             serve(
                 token=token,
-                db_path=str(settings.db),
+                db_path=settings.db,
                 org=org,  # type: ignore[arg-type]
                 base_url=settings.api_url,
                 base_file_url=settings.api_file_url or settings.api_url,
@@ -219,27 +230,40 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_verify_journal(args: argparse.Namespace) -> int:
-    lang = args.lang
-    db_path = Path(args.db) if args.db else _settings(lang).db
-    if (problem := _database_problem(db_path, lang)) is not None:
-        print(problem, file=sys.stderr)
-        return 1
+def _db_errors() -> tuple[type[BaseException], ...]:
+    """What opening or reading a database that is not (or no longer) usable raises, on either backend."""
     import sqlite3
 
-    from store.db import Database
+    errors: tuple[type[BaseException], ...] = (sqlite3.DatabaseError, OSError)
+    try:
+        import psycopg
+    except ImportError:
+        return errors
+    return (*errors, psycopg.Error)
+
+
+def cmd_verify_journal(args: argparse.Namespace) -> int:
+    lang = args.lang
+    target = _db_target(args)
+    if (problem := _database_problem(target, lang)) is not None:
+        print(problem, file=sys.stderr)
+        return 1
+    from zoneinfo import ZoneInfo
+
+    from bot.pgtools import display
+    from store.db import open_database
     from store.journal import verify
 
     async def check() -> int:
         try:
-            db = await Database.open(db_path)
-        except sqlite3.DatabaseError as error:
-            return fail(lang, "not_database", path=db_path, error=error)
+            db = await open_database(target, ZoneInfo("UTC"))
+        except _db_errors() as error:
+            return fail(lang, "not_database", path=display(target), error=error)
         try:
             async with db.read() as conn:
                 result = await verify(conn)
-        except sqlite3.DatabaseError as error:
-            return fail(lang, "not_database", path=db_path, error=error)
+        except _db_errors() as error:
+            return fail(lang, "not_database", path=display(target), error=error)
         finally:
             await db.close()
         if result.ok:
@@ -268,7 +292,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """The indicators and the cases of a period, as /export sends them, into a file."""
     lang = args.lang
     settings = _settings(lang)
-    db_path = Path(args.db) if args.db else settings.db
+    db_path = _db_target(args)
     if (problem := _database_problem(db_path, lang)) is not None:
         print(problem, file=sys.stderr)
         return 1
@@ -319,15 +343,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return asyncio.run(build())
 
 
-def _db_path(args: argparse.Namespace) -> Path:
-    return Path(args.db) if args.db else _settings(args.lang).db
+def _db_target(args: argparse.Namespace) -> str:
+    """``--db``, else ``PETITION_DB``: an SQLite file or a postgresql:// URL."""
+    return str(args.db) if getattr(args, "db", None) else _settings(args.lang).db
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from bot.backup import BackupError, backup
+    from store.db import is_postgres_url
 
+    target = _db_target(args)
     try:
-        summary = backup(_db_path(args), Path(args.file), force=args.force)
+        if is_postgres_url(target):
+            return _pg_backup(args, target)
+        summary = backup(Path(target), Path(args.file), force=args.force)
     except BackupError as error:
         print(error.text(args.lang), file=sys.stderr)
         return 1
@@ -335,11 +364,89 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pg_backup(args: argparse.Namespace, url: str) -> int:
+    from zoneinfo import ZoneInfo
+
+    from bot.pgtools import counts, display, pg_backup
+    from store.db import open_database
+
+    async def figures() -> tuple[int, int]:
+        db = await open_database(url, ZoneInfo("UTC"))
+        try:
+            found = await counts(db)  # before the dump: the dump holds at least these
+        finally:
+            await db.close()
+        return found.cases, found.events
+
+    cases, events = asyncio.run(figures())
+    pg_backup(url, Path(args.file), force=args.force)
+    print(say(args.lang, "pg_backed_up", db=display(url), path=args.file, cases=cases, events=events))
+    return 0
+
+
+def _pg_restore(args: argparse.Namespace, url: str) -> int:
+    from zoneinfo import ZoneInfo
+
+    from bot.pgtools import counts, display, pg_restore
+    from store.db import open_database
+
+    async def existing() -> int:
+        db = await open_database(url, ZoneInfo("UTC"))
+        try:
+            return (await counts(db)).cases
+        finally:
+            await db.close()
+
+    if not args.force and (held := asyncio.run(existing())):
+        return fail(args.lang, "migrate_not_empty", target=display(url), cases=held)
+    pg_restore(Path(args.file), url)
+
+    async def restored() -> tuple[int, int]:
+        db = await open_database(url, ZoneInfo("UTC"))
+        try:
+            found = await counts(db)
+        finally:
+            await db.close()
+        return found.cases, found.events
+
+    cases, events = asyncio.run(restored())
+    print(say(args.lang, "pg_restored", path=args.file, db=display(url), cases=cases, events=events))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Move an SQLite installation into an empty PostgreSQL database."""
+    from bot.backup import BackupError
+    from bot.pgtools import display, migrate
+    from store.db import is_postgres_url
+
+    lang = args.lang
+    if is_postgres_url(args.source) or not is_postgres_url(args.to):
+        return fail(lang, "migrate_same_kind")
+    try:
+        before, copied = asyncio.run(migrate(Path(args.source), args.to))
+    except BackupError as error:
+        print(error.text(lang), file=sys.stderr)
+        return 1
+    except _db_errors() as error:
+        return fail(lang, "not_database", path=display(args.to), error=error)
+    differ = sorted(t for t, n in before.tables.items() if copied.tables.get(t) != n)
+    if differ:
+        return fail(lang, "migrate_counts", tables=", ".join(differ))
+    print(say(lang, "migrated", cases=copied.cases, events=copied.events, source=args.source, target=display(args.to)))
+    return 0
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     from bot.backup import BackupError, restore
 
     try:
-        summary = restore(Path(args.file), _db_path(args), force=args.force)
+        target = _db_target(args)
+        from store.db import is_postgres_url
+
+        if is_postgres_url(target):
+            return _pg_restore(args, target)
+        summary = restore(Path(args.file), Path(target), force=args.force)
     except BackupError as error:
         print(error.text(args.lang), file=sys.stderr)
         return 1
@@ -409,6 +516,10 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     load.add_argument("--force", action="store_true", help="overwrite an existing or running database")
     load.set_defaults(fn=cmd_restore)
+    move = command("migrate", "copy an SQLite installation into an empty PostgreSQL database")
+    move.add_argument("--from", dest="source", required=True, metavar="FILE", help="the SQLite database, e.g. petitions.db")
+    move.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/db (empty, or just created)")
+    move.set_defaults(fn=cmd_migrate)
     return root
 
 

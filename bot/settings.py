@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     api_url: str = "https://api.telegram.org/bot"
     api_file_url: str | None = None
-    db: Path = Path("petitions.db")
+    db: str = "petitions.db"  # an SQLite file, or a postgresql:// URL
     config: Path = Path("petition-bot.toml")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
