@@ -67,14 +67,15 @@ async def test_not_a_repeat_after_the_window_or_for_another_category_unit_or_per
     assert [c.repeat_of for c in (other_category, other_unit, other_person, late, too_old)] == [None] * 5
 
 
-async def test_the_repeat_window_is_configurable(tmp_path: Path, clock: FakeClock) -> None:
-    store = await Services.open(tmp_path / "r.db", review_org("repeat_days = 30"), clock)
-    await store.cases.submit(petitioner(), draft(), "a")
-    clock.advance(days=31)
-    assert (await store.cases.submit(petitioner(), draft(), "b")).case.repeat_of is None
-    clock.advance(days=29)
-    assert (await store.cases.submit(petitioner(), draft(), "c")).case.repeat_of is not None
-    await store.close()
+async def test_the_repeat_window_is_configurable(backend: str, tmp_path: Path, clock: FakeClock) -> None:
+    async with fresh_database(backend, tmp_path, "r.db") as target:
+        store = await Services.open(target, review_org("repeat_days = 30"), clock)
+        await store.cases.submit(petitioner(), draft(), "a")
+        clock.advance(days=31)
+        assert (await store.cases.submit(petitioner(), draft(), "b")).case.repeat_of is None
+        clock.advance(days=29)
+        assert (await store.cases.submit(petitioner(), draft(), "c")).case.repeat_of is not None
+        await store.close()
 
 
 def test_monitoring_thresholds_are_checked_when_the_file_is_read() -> None:
