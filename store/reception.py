@@ -752,6 +752,10 @@ class ReceptionService(Service):
         user_id = actor.id or 0
         now = self.clock.now()
         async with self.db.transaction() as conn:
+            # The session's row is locked before its bookings are counted: on
+            # PostgreSQL simultaneous bookings of one session wait here (SQLite's
+            # BEGIN IMMEDIATE has already made this transaction the only writer).
+            await conn.execute("UPDATE reception_sessions SET slots = slots WHERE id = ?", (session_id,))
             if key is not None:
                 async with conn.execute(
                     "SELECT id FROM reception_bookings WHERE booking_key = ? AND user_id = ?", (key, user_id)

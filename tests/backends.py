@@ -82,7 +82,7 @@ def rows(db: Path | str | Services, sql: str, *args: object) -> list[tuple[Any, 
 
     ``db`` is an SQLite path, a PostgreSQL URL, or open services (their database's).
     """
-    target = db.db.path if isinstance(db, Services) else str(db)
+    target = _target(db)
     if is_postgres_url(target):
         import psycopg
 
@@ -91,3 +91,56 @@ def rows(db: Path | str | Services, sql: str, *args: object) -> list[tuple[Any, 
             return [tuple(r) for r in conn.execute(to_pyformat(sql), params).fetchall()]
     with sqlite3.connect(target) as conn:
         return conn.execute(sql, args).fetchall()
+
+
+def _target(db: Path | str | Services) -> str:
+    return db.db.path if isinstance(db, Services) else str(db)
+
+
+def backend_of(db: Path | str | Services) -> str:
+    """``"postgresql"`` or ``"sqlite"``: which backend ``db`` (a path, a URL, open services) is on."""
+    return "postgresql" if is_postgres_url(_target(db)) else "sqlite"
+
+
+def execute(db: Path | str | Services, sql: str, *args: object) -> None:
+    """Run one statement past the store, on its own connection, committed (to tamper, in tests).
+
+    A statement the database refuses raises ``db_error(backend)``.
+    """
+    target = _target(db)
+    if is_postgres_url(target):
+        import psycopg
+
+        params = [int(a) if isinstance(a, bool) else a for a in args]
+        with psycopg.connect(target, autocommit=True) as conn:
+            conn.execute(to_pyformat(sql), params)
+        return
+    with sqlite3.connect(target) as conn:
+        conn.execute(sql, args)
+
+
+def db_error(backend: str) -> type[Exception]:
+    """The exception class a refused statement raises on ``backend`` (a trigger's RAISE included)."""
+    if backend == "postgresql":
+        import psycopg
+
+        return psycopg.Error
+    return sqlite3.DatabaseError
+
+
+def tables(db: Path | str | Services) -> set[str]:
+    """The names of the tables the store's schema has (SQLite's file, or the PostgreSQL URL's schema)."""
+    if backend_of(db) == "postgresql":
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    return {name for (name,) in rows(db, sql)}
+
+
+def trigger_error(backend: str) -> type[Exception]:
+    """What a schema trigger's refusal raises on ``backend``: SQLite's RAISE(ABORT), PL/pgSQL's RAISE EXCEPTION."""
+    if backend == "postgresql":
+        import psycopg.errors
+
+        return psycopg.errors.RaiseException
+    return sqlite3.IntegrityError

@@ -2,13 +2,13 @@
 
 ``running_bot`` starts ``bot.app.serve`` (the production entry point) in the
 test's event loop against a :class:`BotApiSimulator`, and stops it cleanly.
+Its database is an SQLite path or a PostgreSQL URL (``tests.backends.fresh_database``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from bot.app import serve
 from botsim import BotApiSimulator
 from store.clock import Clock
 from store.org import Organization
+from tests.backends import rows
 
 TOKEN = "123456:TEST-TOKEN"
 
@@ -28,16 +29,13 @@ TOKEN = "123456:TEST-TOKEN"
 class Running:
     sim: BotApiSimulator
     application: Application
-    db_path: Path
+    db_path: Path | str
 
     async def drained(self, timeout: float = 15.0) -> None:
         """Wait until the outbox has nothing left to try (it paces itself like Telegram asks)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            with sqlite3.connect(self.db_path) as conn:
-                left = conn.execute(
-                    "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
-                ).fetchone()[0]
+            ((left,),) = rows(self.db_path, "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
             if left == 0:
                 return
             assert asyncio.get_running_loop().time() < deadline, f"{left} notifications still unsent"
@@ -46,7 +44,7 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    org: Organization, db_path: Path, *, clock: Clock | None = None, sim: BotApiSimulator | None = None,
+    org: Organization, db_path: Path | str, *, clock: Clock | None = None, sim: BotApiSimulator | None = None,
     token: str = TOKEN, **options: Any,
 ) -> AsyncIterator[Running]:
     """``options`` go to ``serve`` as they are (webhook_config, metrics_listen, proxy)."""

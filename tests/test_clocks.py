@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -15,7 +14,8 @@ from store.org import Organization
 from store.review import Rating, current_deadline
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner
+from tests.backends import fresh_database
+from tests.conftest import draft, petitioner, rows
 from tests.review_fixture import (
     LEADER_HQ,
     LEADER_OIL,
@@ -33,14 +33,11 @@ from tests.review_fixture import (
 __all__ = ["rorg", "rstore"]
 
 
-def outbox(path: Path, *kinds: str) -> list[tuple[int, str, str | None]]:
+def outbox(db: Path | str | Services, *kinds: str) -> list[tuple[int, str, str | None]]:
     """(chat, kind, level) of the queued rows of these kinds, in order."""
     marks = ", ".join("?" * len(kinds))
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute(
-            f"SELECT chat_id, kind, params FROM outbox WHERE kind IN ({marks}) ORDER BY id", kinds
-        ).fetchall()
-    return [(chat, kind, json.loads(params).get("level")) for chat, kind, params in rows]
+    found = rows(db, f"SELECT chat_id, kind, params FROM outbox WHERE kind IN ({marks}) ORDER BY id", *kinds)
+    return [(chat, kind, json.loads(params).get("level")) for chat, kind, params in found]
 
 
 async def sweep_on(store: Services, clock: FakeClock, day: date, hour: int = 9) -> None:
@@ -71,7 +68,7 @@ async def test_the_organisation_file_overrides_the_defaults(tmp_path: Path, cloc
 async def test_reminders_go_once_each_and_escalation_climbs_one_level_after_five_days(
     rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
-    path = tmp_path / "review.db"
+    path = rstore
     number = (await rstore.cases.submit(petitioner(), draft(), "k")).case.number  # accept_due 2026-11-17
     kinds = ("rv_remind", "rv_escalate")
 
@@ -93,10 +90,7 @@ async def test_reminders_go_once_each_and_escalation_climbs_one_level_after_five
     assert outbox(path, *kinds)[3:] == [(LEADER_OIL.id, "rv_escalate", "escalate1")]  # one level up
     await sweep_on(rstore, clock, date(2026, 12, 30))
     assert len(outbox(path, *kinds)) == 4
-    with sqlite3.connect(path) as conn:
-        escalations = conn.execute(
-            "SELECT actor_role, public, data FROM events WHERE action = 'escalate' ORDER BY id"
-        ).fetchall()
+    escalations = rows(path, "SELECT actor_role, public, data FROM events WHERE action = 'escalate' ORDER BY id")
     assert [(role, public) for role, public, _ in escalations] == [("system", 0), ("system", 0)]
     assert json.loads(escalations[1][2])["to"] == [LEADER_OIL.id]
     assert number
@@ -108,7 +102,7 @@ async def test_a_case_at_a_unit_without_leaders_escalates_to_the_nearest_ones_ab
     await rstore.cases.submit(petitioner(), draft(unit="plant-2"), "k")
     await sweep_on(rstore, clock, date(2026, 11, 18))
     await sweep_on(rstore, clock, date(2026, 11, 23))
-    assert outbox(tmp_path / "review.db", "rv_escalate") == [
+    assert outbox(rstore, "rv_escalate") == [
         (LEADER_OIL.id, "rv_escalate", "escalate0"),
         (LEADER_HQ.id, "rv_escalate", "escalate1"),
     ]
@@ -117,7 +111,7 @@ async def test_a_case_at_a_unit_without_leaders_escalates_to_the_nearest_ones_ab
 async def test_handling_deadline_reminds_the_assignee_and_an_extension_starts_a_new_round(
     rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
-    path = tmp_path / "review.db"
+    path = rstore
     number = (await rstore.cases.submit(petitioner(), draft(unit="plant-2"), "k")).case.number
     await rstore.cases.act(OFFICER_P2, number, Action.ACCEPT)  # answer_due 2027-01-01
     await sweep_on(rstore, clock, date(2026, 12, 29))
@@ -128,42 +122,41 @@ async def test_handling_deadline_reminds_the_assignee_and_an_extension_starts_a_
     assert outbox(path, "rv_escalate") == []  # the new deadline is not passed
     await sweep_on(rstore, clock, date(2027, 1, 8))
     assert outbox(path, "rv_remind")[2:] == [(1002, "rv_remind", "before")]
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT due, level FROM reminders ORDER BY id").fetchall() == [
-            ("2027-01-01", "before"), ("2027-01-01", "due"), ("2027-01-11", "before"),
-        ]
+    assert rows(path, "SELECT due, level FROM reminders ORDER BY id") == [
+        ("2027-01-01", "before"), ("2027-01-01", "due"), ("2027-01-11", "before"),
+    ]
 
 
 async def test_a_restarted_sweep_neither_misses_nor_repeats(
-    tmp_path: Path, rorg: Organization, clock: FakeClock
+    backend: str, tmp_path: Path, rorg: Organization, clock: FakeClock
 ) -> None:
-    path = tmp_path / "restart.db"
-    first = await Services.open(path, rorg, clock)
-    await first.cases.submit(petitioner(), draft(), "a")  # accept_due 2026-11-17
-    await sweep_on(first, clock, date(2026, 11, 14))
-    await first.close()
+    async with fresh_database(backend, tmp_path, "restart.db") as path:
+        first = await Services.open(path, rorg, clock)
+        await first.cases.submit(petitioner(), draft(), "a")  # accept_due 2026-11-17
+        await sweep_on(first, clock, date(2026, 11, 14))
+        await first.close()
 
-    # The bot was down from the 15th to the 19th: on restart it does what is due now, once.
-    second = await Services.open(path, rorg, clock)
-    await sweep_on(second, clock, date(2026, 11, 19))
-    await sweep_on(second, clock, date(2026, 11, 19), hour=10)
-    await second.close()
-    third = await Services.open(path, rorg, clock)
-    await sweep_on(third, clock, date(2026, 11, 19), hour=11)
-    # Down again over the second escalation: it is sent late, not lost.
-    await sweep_on(third, clock, date(2026, 11, 30))
-    await third.close()
-    assert outbox(path, "rv_remind", "rv_escalate") == [
-        (1001, "rv_remind", "before"),
-        (LEADER_P1.id, "rv_escalate", "escalate0"),
-        (LEADER_OIL.id, "rv_escalate", "escalate1"),
-    ]
+        # The bot was down from the 15th to the 19th: on restart it does what is due now, once.
+        second = await Services.open(path, rorg, clock)
+        await sweep_on(second, clock, date(2026, 11, 19))
+        await sweep_on(second, clock, date(2026, 11, 19), hour=10)
+        await second.close()
+        third = await Services.open(path, rorg, clock)
+        await sweep_on(third, clock, date(2026, 11, 19), hour=11)
+        # Down again over the second escalation: it is sent late, not lost.
+        await sweep_on(third, clock, date(2026, 11, 30))
+        await third.close()
+        assert outbox(path, "rv_remind", "rv_escalate") == [
+            (1001, "rv_remind", "before"),
+            (LEADER_P1.id, "rv_escalate", "escalate0"),
+            (LEADER_OIL.id, "rv_escalate", "escalate1"),
+        ]
 
 
 async def test_a_sweep_that_fails_midway_leaves_nothing_and_the_next_run_does_it_all(
     rstore: Services, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "review.db"
+    path = rstore
     await rstore.cases.submit(petitioner(5001), draft(), "a")
     await rstore.cases.submit(petitioner(5002), draft(), "b")
     real_queue = rstore.outbox.queue
@@ -180,9 +173,8 @@ async def test_a_sweep_that_fails_midway_leaves_nothing_and_the_next_run_does_it
     clock.set(at(date(2026, 11, 18)))
     with pytest.raises(RuntimeError):
         await rstore.review.sweep()
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT count(*) FROM reminders").fetchone() == (0,)
-        assert conn.execute("SELECT count(*) FROM events WHERE action = 'escalate'").fetchone() == (0,)
+    assert rows(path, "SELECT count(*) FROM reminders") == [(0,)]
+    assert rows(path, "SELECT count(*) FROM events WHERE action = 'escalate'") == [(0,)]
     monkeypatch.setattr(rstore.outbox, "queue", real_queue)
     await rstore.review.sweep()
     await rstore.review.sweep()
@@ -190,14 +182,13 @@ async def test_a_sweep_that_fails_midway_leaves_nothing_and_the_next_run_does_it
         (LEADER_P1.id, "rv_escalate", "escalate0"),
         (LEADER_P1.id, "rv_escalate", "escalate0"),
     ]
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT count(DISTINCT case_id) FROM reminders").fetchone() == (2,)
+    assert rows(path, "SELECT count(DISTINCT case_id) FROM reminders") == [(2,)]
 
 
 async def test_review_deadline_reminds_the_reviewers_and_escalates_above_them(
     rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
-    path = tmp_path / "review.db"
+    path = rstore
     number = await decided_case(rstore, clock)
     await rstore.review.rate(employee(), number, Rating.DISSATISFIED)
     case = await rstore.review.request_review(employee(), number, "加班记录与工资条不符")
@@ -220,4 +211,4 @@ async def test_nothing_is_reminded_for_closed_declined_or_decided_cases(
     await rstore.cases.act(OFFICER_P1, declined, Action.DECLINE, body="不属于信访事项")
     await decided_case(rstore, clock, key="b", user=5002)
     await sweep_on(rstore, clock, date(2026, 11, 20))
-    assert outbox(tmp_path / "review.db", "rv_remind", "rv_escalate") == []
+    assert outbox(rstore, "rv_remind", "rv_escalate") == []

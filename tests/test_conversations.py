@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
 
 from handlers import intake, prompts, reception
 from store.conversations import Conversation
 from store.services import Services
-from tests.conftest import draft
+from tests.conftest import draft, rows
 
 LEADER = 2001
 
@@ -21,10 +19,9 @@ def test_the_stored_names_never_change() -> None:
     assert {c.value for c in Conversation} == {"intake", "prompt", "reception"}
 
 
-async def test_the_store_keeps_each_draft_in_its_conversations_row(store: Services, tmp_path: Path) -> None:
+async def test_the_store_keeps_each_draft_in_its_conversations_row(store: Services) -> None:
     await store.cases.save_draft(5001, "subject", draft())
     await store.cases.set_prompt(5002, "add", "X-2026-000001")
     await store.reception.begin_publish(store.cases.actor(LEADER))
-    with sqlite3.connect(tmp_path / "cases.db") as conn:
-        names = dict(conn.execute("SELECT key, name FROM conversations").fetchall())
+    names = dict(rows(store, "SELECT key, name FROM conversations"))
     assert names == {"5001": Conversation.INTAKE, "5002": Conversation.PROMPT, str(LEADER): Conversation.RECEPTION}

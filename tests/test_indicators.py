@@ -260,13 +260,15 @@ async def test_export_sends_an_xlsx_with_the_cases_and_the_indicators(
 
 async def test_report_command_writes_the_same_figures(
     rstore: Services, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], backend: str,
 ) -> None:
+    if backend == "postgresql":
+        pytest.skip("the report command's --db is still a file path in bot/cli.py; a postgresql:// URL is not taken yet")
     numbers = await build_fixture(rstore, clock)
     config = tmp_path / "org.toml"
     config.write_text(ORG_TOML, encoding="utf-8")
     monkeypatch.setenv("PETITION_CONFIG", str(config))
-    db = str(tmp_path / "review.db")
+    db = rstore.db.path
     out = tmp_path / "report.xlsx"
     assert await asyncio.to_thread(cli, ["report", "--period", "2026-11", "--format", "xlsx", "--out", str(out), "--db", db,
                                                 "--lang", "zh"]) == 0

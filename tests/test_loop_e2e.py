@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from pathlib import Path
 
 from store.org import Organization
+from tests.backends import fresh_database, rows
 from tests.e2e import running_bot
 
 NUMBER = re.compile(r"[A-Z]+-\d{4}-\d{6}")
@@ -38,87 +38,85 @@ async def submit_case(user, subject: str, details: str) -> str:  # noqa: ANN001 
     return match.group(0)
 
 
-async def test_submit_accept_and_status(org: Organization, tmp_path: Path) -> None:
-    async with running_bot(org, tmp_path / "e2e.db") as bot:
-        employee = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
-        officer = bot.sim.user(1001, first_name="王", language_code="zh-hans")
-        await officer.send("/start")
-        await officer.wait_for("信访工作人员")
+async def test_submit_accept_and_status(backend: str, org: Organization, tmp_path: Path) -> None:
+    async with fresh_database(backend, tmp_path, "e2e.db") as db:
+        async with running_bot(org, db) as bot:
+            employee = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
+            officer = bot.sim.user(1001, first_name="王", language_code="zh-hans")
+            await officer.send("/start")
+            await officer.wait_for("信访工作人员")
 
-        await employee.send("/start")
-        await employee.wait_for("信访服务")
-        subject = "十月加班费 <b>未发</b> & 拖欠"
-        details = "<i>十月</i>份加班费至今未发放 & 无人答复。"
-        started = time.monotonic()
-        number = await submit_case(employee, subject, details)
-        assert re.fullmatch(r"^[A-Z]+-\d{4}-\d{6}$", number)
+            await employee.send("/start")
+            await employee.wait_for("信访服务")
+            subject = "十月加班费 <b>未发</b> & 拖欠"
+            details = "<i>十月</i>份加班费至今未发放 & 无人答复。"
+            started = time.monotonic()
+            number = await submit_case(employee, subject, details)
+            assert re.fullmatch(r"^[A-Z]+-\d{4}-\d{6}$", number)
 
-        card = await officer.wait_for(number, timeout=2.0)
-        assert time.monotonic() - started < 10
-        # HTML typed by the employee reaches the officer literally, not as markup.
-        assert subject in card.plain_text and details in card.plain_text
-        assert "张三" in card.plain_text and "第一采油厂" in card.plain_text
-        assert not any(e["type"] in ("bold", "italic") and card.plain_text[e["offset"]:].startswith("未发")
-                       for e in card.entities)
+            card = await officer.wait_for(number, timeout=2.0)
+            assert time.monotonic() - started < 10
+            # HTML typed by the employee reaches the officer literally, not as markup.
+            assert subject in card.plain_text and details in card.plain_text
+            assert "张三" in card.plain_text and "第一采油厂" in card.plain_text
+            assert not any(e["type"] in ("bold", "italic") and card.plain_text[e["offset"]:].startswith("未发")
+                           for e in card.entities)
 
-        await officer.tap("受理", message=card)
-        await officer.wait_for("已受理")
-        notice = await employee.wait_for("已受理")
-        assert number in notice.plain_text
+            await officer.tap("受理", message=card)
+            await officer.wait_for("已受理")
+            notice = await employee.wait_for("已受理")
+            assert number in notice.plain_text
 
-        await employee.send("/mycases")
-        listing = await employee.wait_for("我的信访事项")
-        assert number in listing.plain_text and "已受理" in listing.plain_text
-        await employee.send(f"/status {number}")
-        status = await employee.wait_for("办理记录")
-        assert "状态：已受理" in status.plain_text
-        assert "提交并登记" in status.plain_text and "受理" in status.plain_text
-        assert "答复期限" in status.plain_text
-        await bot.drained()
+            await employee.send("/mycases")
+            listing = await employee.wait_for("我的信访事项")
+            assert number in listing.plain_text and "已受理" in listing.plain_text
+            await employee.send(f"/status {number}")
+            status = await employee.wait_for("办理记录")
+            assert "状态：已受理" in status.plain_text
+            assert "提交并登记" in status.plain_text and "受理" in status.plain_text
+            assert "答复期限" in status.plain_text
+            await bot.drained()
 
-    with sqlite3.connect(tmp_path / "e2e.db") as conn:
-        assert conn.execute("SELECT number, status FROM cases").fetchall() == [(number, "accepted")]
-        assert conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone() == (0,)
+        assert rows(db, "SELECT number, status FROM cases") == [(number, "accepted")]
+        assert rows(db, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == [(0,)]
 
 
-async def test_decline_asks_for_a_reason_and_tells_the_employee(org: Organization, tmp_path: Path) -> None:
-    async with running_bot(org, tmp_path / "e2e.db") as bot:
-        employee = bot.sim.user(5002, first_name="Li", language_code="en")
-        officer = bot.sim.user(1001, first_name="王", language_code="zh-hans")
-        await officer.send("/start")
-        await officer.wait_for("信访工作人员")
+async def test_decline_asks_for_a_reason_and_tells_the_employee(backend: str, org: Organization, tmp_path: Path) -> None:
+    async with fresh_database(backend, tmp_path, "e2e.db") as db:
+        async with running_bot(org, db) as bot:
+            employee = bot.sim.user(5002, first_name="Li", language_code="en")
+            officer = bot.sim.user(1001, first_name="王", language_code="zh-hans")
+            await officer.send("/start")
+            await officer.wait_for("信访工作人员")
 
-        await employee.send("/new")
-        await employee.wait_for("Step 1 of 7")
-        await employee.tap("Wages and benefits")
-        await employee.wait_for("Step 2 of 7")
-        await employee.tap("Oilfield Company")
-        await employee.wait_for("Now at")
-        await employee.tap("No. 1 Oil Production Plant")
-        await employee.wait_for("Step 3 of 7")
-        await employee.send("Overtime not paid")
-        await employee.wait_for("Step 4 of 7")
-        await employee.send("October overtime is still unpaid.")
-        await employee.wait_for("Step 5 of 7")
-        await employee.tap("Skip")
-        await employee.wait_for("Step 6 of 7")
-        await employee.tap("Real name")
-        await employee.wait_for("Step 7 of 7")
-        await employee.tap("✅ Submit")
-        receipt = await employee.wait_for("registered")
-        number = NUMBER.search(receipt.plain_text).group(0)  # type: ignore[union-attr]
+            await employee.send("/new")
+            await employee.wait_for("Step 1 of 7")
+            await employee.tap("Wages and benefits")
+            await employee.wait_for("Step 2 of 7")
+            await employee.tap("Oilfield Company")
+            await employee.wait_for("Now at")
+            await employee.tap("No. 1 Oil Production Plant")
+            await employee.wait_for("Step 3 of 7")
+            await employee.send("Overtime not paid")
+            await employee.wait_for("Step 4 of 7")
+            await employee.send("October overtime is still unpaid.")
+            await employee.wait_for("Step 5 of 7")
+            await employee.tap("Skip")
+            await employee.wait_for("Step 6 of 7")
+            await employee.tap("Real name")
+            await employee.wait_for("Step 7 of 7")
+            await employee.tap("✅ Submit")
+            receipt = await employee.wait_for("registered")
+            number = NUMBER.search(receipt.plain_text).group(0)  # type: ignore[union-attr]
 
-        card = await officer.wait_for(number)
-        await officer.tap("不予受理", message=card)
-        await officer.wait_for("理由")
-        await officer.send("此事项应向社保中心反映 <b>&</b>")
-        await officer.wait_for("已告知信访人")
-        notice = await employee.wait_for("not accepted")
-        assert "此事项应向社保中心反映 <b>&</b>" in notice.plain_text
-        assert "petition office one level up" in notice.plain_text
+            card = await officer.wait_for(number)
+            await officer.tap("不予受理", message=card)
+            await officer.wait_for("理由")
+            await officer.send("此事项应向社保中心反映 <b>&</b>")
+            await officer.wait_for("已告知信访人")
+            notice = await employee.wait_for("not accepted")
+            assert "此事项应向社保中心反映 <b>&</b>" in notice.plain_text
+            assert "petition office one level up" in notice.plain_text
 
-    with sqlite3.connect(tmp_path / "e2e.db") as conn:
-        assert conn.execute("SELECT status FROM cases").fetchall() == [("declined",)]
-        assert conn.execute("SELECT body FROM events WHERE action = 'decline'").fetchall() == [
-            ("此事项应向社保中心反映 <b>&</b>",)
-        ]
+        assert rows(db, "SELECT status FROM cases") == [("declined",)]
+        assert rows(db, "SELECT body FROM events WHERE action = 'decline'") == [("此事项应向社保中心反映 <b>&</b>",)]

@@ -13,6 +13,7 @@ from store.errors import Refused
 from store.org import OrgError, Organization
 from store.services import Services
 from store.workflow import Action
+from tests.backends import fresh_database
 from tests.conftest import draft, petitioner, rows
 from tests.review_fixture import (
     ADMIN,
@@ -44,7 +45,7 @@ async def test_a_repeat_petition_within_180_days_is_flagged_and_linked(
     clock.advance(days=1)
     third = (await rstore.cases.submit(petitioner(), draft(), "c")).case
     assert third.repeat_of == second.number and third.repeat_count == 2  # the first is exactly 180 days old
-    events = rows(tmp_path / "review.db", "SELECT action, public, data FROM events WHERE action = 'flag'")
+    events = rows(rstore, "SELECT action, public, data FROM events WHERE action = 'flag'")
     assert [(a, p, json.loads(d)["repeat_of"]) for a, p, d in events] == [
         ("flag", 0, first.number), ("flag", 0, second.number),
     ]
@@ -66,14 +67,15 @@ async def test_not_a_repeat_after_the_window_or_for_another_category_unit_or_per
     assert [c.repeat_of for c in (other_category, other_unit, other_person, late, too_old)] == [None] * 5
 
 
-async def test_the_repeat_window_is_configurable(tmp_path: Path, clock: FakeClock) -> None:
-    store = await Services.open(tmp_path / "r.db", review_org("repeat_days = 30"), clock)
-    await store.cases.submit(petitioner(), draft(), "a")
-    clock.advance(days=31)
-    assert (await store.cases.submit(petitioner(), draft(), "b")).case.repeat_of is None
-    clock.advance(days=29)
-    assert (await store.cases.submit(petitioner(), draft(), "c")).case.repeat_of is not None
-    await store.close()
+async def test_the_repeat_window_is_configurable(backend: str, tmp_path: Path, clock: FakeClock) -> None:
+    async with fresh_database(backend, tmp_path, "r.db") as target:
+        store = await Services.open(target, review_org("repeat_days = 30"), clock)
+        await store.cases.submit(petitioner(), draft(), "a")
+        clock.advance(days=31)
+        assert (await store.cases.submit(petitioner(), draft(), "b")).case.repeat_of is None
+        clock.advance(days=29)
+        assert (await store.cases.submit(petitioner(), draft(), "c")).case.repeat_of is not None
+        await store.close()
 
 
 def test_monitoring_thresholds_are_checked_when_the_file_is_read() -> None:
@@ -94,7 +96,7 @@ async def _file(store: Services, users: range | list[int], unit: str = "plant-1"
 async def test_five_people_within_72_hours_raise_one_alert_up_to_the_top(
     rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
-    path = tmp_path / "review.db"
+    path = rstore.db.path
     await _file(rstore, range(5001, 5005))
     assert rows(path, "SELECT count(*) FROM alerts") == [(0,)]  # 4 people: below the threshold
     clock.advance(hours=71)
@@ -116,7 +118,7 @@ async def test_five_people_within_72_hours_raise_one_alert_up_to_the_top(
 async def test_no_collective_alert_below_the_threshold_or_outside_the_window(
     rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
-    path = tmp_path / "review.db"
+    path = rstore.db.path
     await _file(rstore, [5001, 5002], prefix="a")
     await _file(rstore, [5001, 5002], prefix="b")  # 4 cases, 2 people
     await _file(rstore, [5003, 5004], unit="plant-2")  # another unit
@@ -129,7 +131,7 @@ async def test_no_collective_alert_below_the_threshold_or_outside_the_window(
 async def test_a_case_declaring_five_people_raises_an_alert_and_four_does_not(
     rstore: Services, tmp_path: Path
 ) -> None:
-    path = tmp_path / "review.db"
+    path = rstore.db.path
     four = (await rstore.cases.submit(petitioner(5001), draft(people=4, unit="refinery"), "a")).case
     assert four.collective_alert is None and rows(path, "SELECT count(*) FROM alerts") == [(0,)]
     five = (await rstore.cases.submit(petitioner(5002), draft(people=5, unit="refinery"), "b")).case
@@ -140,13 +142,14 @@ async def test_a_case_declaring_five_people_raises_an_alert_and_four_does_not(
     ]
 
 
-async def test_collective_threshold_is_configurable(tmp_path: Path, clock: FakeClock) -> None:
-    store = await Services.open(tmp_path / "c.db", review_org("collective_people = 3\ncollective_hours = 24"), clock)
-    await _file(store, [5001, 5002])
-    clock.advance(hours=23)
-    await _file(store, [5003])
-    assert rows(tmp_path / "c.db", "SELECT reason, people FROM alerts") == [("cluster", 3)]
-    await store.close()
+async def test_collective_threshold_is_configurable(backend: str, tmp_path: Path, clock: FakeClock) -> None:
+    async with fresh_database(backend, tmp_path, "c.db") as target:
+        store = await Services.open(target, review_org("collective_people = 3\ncollective_hours = 24"), clock)
+        await _file(store, [5001, 5002])
+        clock.advance(hours=23)
+        await _file(store, [5003])
+        assert rows(target, "SELECT reason, people FROM alerts") == [("cluster", 3)]
+        await store.close()
 
 
 # ------------------------------------------------------------------ alerts
@@ -178,7 +181,7 @@ async def test_alerts_are_listed_for_leaders_in_scope_until_acknowledged(
     with pytest.raises(Refused) as twice:
         await rstore.review.acknowledge_alert(LEADER_HQ, alert.id)
     assert twice.value.code == "alert_acknowledged"
-    assert rows(tmp_path / "review.db", "SELECT actor_id FROM events WHERE action = 'ack_alert'") == [
+    assert rows(rstore, "SELECT actor_id FROM events WHERE action = 'ack_alert'") == [
         (LEADER_P1.id,)
     ]
 
@@ -202,7 +205,7 @@ async def test_long_running_cases_appear_after_ninety_days(rstore: Services, clo
 async def test_weekly_digest_goes_to_each_leader_once_a_week(
     rstore: Services, clock: FakeClock, tmp_path: Path, rorg: Organization
 ) -> None:
-    path = tmp_path / "review.db"
+    path = rstore.db.path
     await rstore.cases.submit(petitioner(5001), draft(), "a")  # Monday 2026-11-02 09:00
     await rstore.cases.submit(petitioner(5002), draft(unit="refinery"), "b")
     clock.set(at(date(2026, 11, 9), hour=8))  # next Monday, before 09:00

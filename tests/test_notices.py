@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -14,7 +13,8 @@ from store.clock import iso
 from store.models import OutboxItem
 from store.notices import NoticeKind
 from store.services import Services
-from tests.conftest import draft, petitioner
+from tests.backends import execute
+from tests.conftest import draft, petitioner, rows
 
 STORE = Path(__file__).resolve().parent.parent / "store"
 OFFICER = 1001
@@ -91,19 +91,16 @@ class RecordingBot:
         return SimpleNamespace(message_id=len(self.sent))
 
 
-async def test_an_unknown_kind_is_set_aside_at_once_and_the_chat_goes_on(store: Services, tmp_path: Path) -> None:
+async def test_an_unknown_kind_is_set_aside_at_once_and_the_chat_goes_on(store: Services) -> None:
     now = iso(store.clock.now())
-    with sqlite3.connect(tmp_path / "cases.db") as conn:
-        conn.execute("INSERT INTO outbox (chat_id, kind, created_at, due_at) VALUES (?, ?, ?, ?)",
-                     (OFFICER, "rv_from_the_future", now, now))
+    execute(store, "INSERT INTO outbox (chat_id, kind, created_at, due_at) VALUES (?, ?, ?, ?)",
+            OFFICER, "rv_from_the_future", now, now)
     await store.cases.submit(petitioner(), draft(), "after-the-unknown")
     bot = RecordingBot()
     sender = OutboxSender(store, bot, chat_interval=0.0)  # type: ignore[arg-type]
     await sender.run_once()
     assert [chat for chat, _ in bot.sent].count(OFFICER) >= 1  # the card behind the unknown row arrived
     assert any("加班费未发放" in text for chat, text in bot.sent if chat == OFFICER)
-    with sqlite3.connect(tmp_path / "cases.db") as conn:
-        ((failed_at, error),) = conn.execute(
-            "SELECT failed_at, last_error FROM outbox WHERE kind = 'rv_from_the_future'").fetchall()
+    ((failed_at, error),) = rows(store, "SELECT failed_at, last_error FROM outbox WHERE kind = 'rv_from_the_future'")
     assert failed_at is not None and "rv_from_the_future" in error  # set aside with its reason, not retried
     assert await store.outbox.pending_notifications() == []

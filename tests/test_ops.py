@@ -8,7 +8,6 @@ import io
 import json
 import logging
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -27,7 +26,7 @@ from bot.webhook import WebhookConfig, log_secrets, serve_options
 from store.clock import FakeClock
 from store.org import Organization
 from store.services import Services
-from tests.conftest import draft, petitioner
+from tests.conftest import draft, petitioner, rows
 from tests.e2e import BotApiSimulator, running_bot
 from tests.test_ops_e2e import samples
 
@@ -120,8 +119,7 @@ async def test_gauges_read_the_outbox_and_the_cases_at_scrape_time(store: Servic
     await cases.submit(petitioner(), draft(), "k1")
     await cases.submit(petitioner(5002), draft(), "k2")
     clock.advance(seconds=90)
-    with sqlite3.connect(store.db.path) as conn:
-        pending = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL").fetchone()[0]
+    ((pending,),) = rows(store, "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
     assert pending > 0
     figures = samples((await monitor.exposition()).decode())
     assert figures[("petition_outbox_backlog", ())] == pending

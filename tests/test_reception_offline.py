@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date
 
@@ -16,7 +15,7 @@ from handlers.reception import parse_day
 from store.clock import FakeClock
 from store.models import OutboxItem
 from store.services import Services
-from tests.conftest import draft, petitioner
+from tests.conftest import draft, petitioner, rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.test_reception_store import at, employee, publish
 
@@ -49,10 +48,9 @@ async def test_forged_leader_buttons_from_an_employee_change_nothing(
     texts = request.texts_to(EMPLOYEE)
     assert "未找到该接访场次。" in texts and "未找到该预约。" in texts
     assert "该命令仅供领导和管理员使用。" in texts
-    with sqlite3.connect(store.db.path) as conn:
-        assert conn.execute("SELECT status FROM reception_sessions").fetchall() == [("open",)]
-        assert conn.execute("SELECT outcome FROM reception_bookings").fetchall() == [(None,)]
-        assert conn.execute("SELECT count(*) FROM reception_sessions").fetchone() == (1,)
+    assert rows(store, "SELECT status FROM reception_sessions") == [("open",)]
+    assert rows(store, "SELECT outcome FROM reception_bookings") == [(None,)]
+    assert rows(store, "SELECT count(*) FROM reception_sessions") == [(1,)]
     assert await store.reception.reception_draft(EMPLOYEE) is None
 
 
@@ -173,8 +171,8 @@ async def test_a_long_roster_is_split_and_keeps_its_buttons(
 
 
 async def _booking_id(store: Services, user_id: int) -> int:
-    with sqlite3.connect(store.db.path) as conn:
-        return conn.execute("SELECT id FROM reception_bookings WHERE user_id = ?", (user_id,)).fetchone()[0]
+    ((booking_id,),) = rows(store, "SELECT id FROM reception_bookings WHERE user_id = ?", user_id)
+    return int(booking_id)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,8 +17,8 @@ from store.models import Actor, ActorRole
 from store.org import Organization, parse_org
 from store.reception import BookingStatus, Session
 from store.services import Services
-from tests.backends import fresh_database
-from tests.conftest import ORG_FILE, draft, petitioner
+from tests.backends import execute, fresh_database, trigger_error
+from tests.conftest import ORG_FILE, draft, petitioner, rows
 
 TZ = ZoneInfo("Asia/Shanghai")
 EXTRA_STAFF = """
@@ -41,9 +40,8 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def outbox(store: Services, kind: str) -> list[tuple[int, dict]]:
-    with sqlite3.connect(store.db.path) as conn:
-        return [(chat, json.loads(params)) for chat, params in conn.execute(
-            "SELECT chat_id, params FROM outbox WHERE kind = ? ORDER BY id", (kind,))]
+    return [(chat, json.loads(params)) for chat, params in rows(
+        store, "SELECT chat_id, params FROM outbox WHERE kind = ? ORDER BY id", kind)]
 
 
 async def publish(
@@ -90,10 +88,9 @@ async def test_fifty_simultaneous_bookings_fill_exactly_ten_slots(store: Service
     assert statuses.count(BookingStatus.BOOKED) == 10
     assert statuses.count(BookingStatus.WAITING) == 40
     assert sorted(r.booking.position for r in results if r.booking.position) == list(range(1, 41))
-    with sqlite3.connect(store.db.path) as conn:
-        assert conn.execute(
-            "SELECT status, count(*) FROM reception_bookings GROUP BY status ORDER BY status"
-        ).fetchall() == [("booked", 10), ("waiting", 40)]
+    assert rows(
+        store, "SELECT status, count(*) FROM reception_bookings GROUP BY status ORDER BY status"
+    ) == [("booked", 10), ("waiting", 40)]
     assert (await store.reception.reception_session(session.id)).free == 0
 
 
@@ -111,22 +108,23 @@ async def test_simultaneous_bookings_through_separate_connections_never_overbook
         for other in others:
             await other.close()
     assert [r.booking.status for r in results].count(BookingStatus.BOOKED) == 10
-    with sqlite3.connect(store.db.path) as conn:
-        assert conn.execute("SELECT count(*) FROM reception_bookings WHERE status = 'booked'").fetchone() == (10,)
-        assert conn.execute("SELECT count(*) FROM reception_bookings").fetchone() == (50,)
+    assert rows(store, "SELECT count(*) FROM reception_bookings WHERE status = 'booked'") == [(10,)]
+    assert rows(store, "SELECT count(*) FROM reception_bookings") == [(50,)]
 
 
-async def test_the_schema_refuses_an_overbooked_row_whatever_the_code(store: Services) -> None:
+async def test_the_schema_refuses_an_overbooked_row_whatever_the_code(store: Services, backend: str) -> None:
     session = await publish(store, slots=1)
     await store.reception.book(employee(6001), session.id, "话题")
     waiting = await store.reception.book(employee(6002), session.id, "话题")
-    with sqlite3.connect(store.db.path) as conn:
-        with pytest.raises(sqlite3.IntegrityError, match="full"):
-            conn.execute(
-                "INSERT INTO reception_bookings (session_id, user_id, topic, status, created_at)"
-                " VALUES (?, 6003, 'x', 'booked', 'now')", (session.id,))
-        with pytest.raises(sqlite3.IntegrityError, match="full"):
-            conn.execute("UPDATE reception_bookings SET status = 'booked' WHERE id = ?", (waiting.booking.id,))
+    before = rows(store, "SELECT id, user_id, status FROM reception_bookings ORDER BY id")
+    with pytest.raises(trigger_error(backend), match="full"):
+        execute(
+            store,
+            "INSERT INTO reception_bookings (session_id, user_id, topic, status, created_at)"
+            " VALUES (?, 6003, 'x', 'booked', 'now')", session.id)
+    with pytest.raises(trigger_error(backend), match="full"):
+        execute(store, "UPDATE reception_bookings SET status = 'booked' WHERE id = ?", waiting.booking.id)
+    assert rows(store, "SELECT id, user_id, status FROM reception_bookings ORDER BY id") == before
 
 
 async def test_one_active_booking_per_employee_per_session(store: Services) -> None:
@@ -166,27 +164,28 @@ async def test_cancelling_promotes_the_first_on_the_waitlist_and_tells_them(stor
     assert refused.value.code == "reception_booking_cancelled"
 
 
-async def test_cancel_cut_off_is_configurable(tmp_path: Path, clock: FakeClock) -> None:
-    org = parse_org(ORG_FILE.read_text(encoding="utf-8") + "\n[reception_rules]\ncancel_hours_before = 24\n")
-    store = await Services.open(tmp_path / "c.db", org, clock)
-    try:
-        session = await publish(store, slots=1)
-        booked = await store.reception.book(employee(6001), session.id, "话题")
-        waiting = await store.reception.book(employee(6002), session.id, "话题")
-        clock.set(at(4, 10))  # 23 hours before
-        mine, _ = await store.reception.booking_of(employee(6001), booked.booking.id)
-        assert not mine.cancellable
-        with pytest.raises(Refused) as refused:
-            await store.reception.cancel_booking(employee(6001), booked.booking.id)
-        assert refused.value.code == "reception_cancel_too_late" and refused.value.params == {"hours": 24}
-        # A place on the waitlist can be given up until the start.
-        await store.reception.cancel_booking(employee(6002), waiting.booking.id)
-        clock.set(at(5, 9, 1))
-        with pytest.raises(Refused) as refused:
-            await store.reception.cancel_booking(employee(6001), booked.booking.id)
-        assert refused.value.code == "reception_started"
-    finally:
-        await store.close()
+async def test_cancel_cut_off_is_configurable(backend: str, tmp_path: Path, clock: FakeClock) -> None:
+    async with fresh_database(backend, tmp_path, "c.db") as target:
+        org = parse_org(ORG_FILE.read_text(encoding="utf-8") + "\n[reception_rules]\ncancel_hours_before = 24\n")
+        store = await Services.open(target, org, clock)
+        try:
+            session = await publish(store, slots=1)
+            booked = await store.reception.book(employee(6001), session.id, "话题")
+            waiting = await store.reception.book(employee(6002), session.id, "话题")
+            clock.set(at(4, 10))  # 23 hours before
+            mine, _ = await store.reception.booking_of(employee(6001), booked.booking.id)
+            assert not mine.cancellable
+            with pytest.raises(Refused) as refused:
+                await store.reception.cancel_booking(employee(6001), booked.booking.id)
+            assert refused.value.code == "reception_cancel_too_late" and refused.value.params == {"hours": 24}
+            # A place on the waitlist can be given up until the start.
+            await store.reception.cancel_booking(employee(6002), waiting.booking.id)
+            clock.set(at(5, 9, 1))
+            with pytest.raises(Refused) as refused:
+                await store.reception.cancel_booking(employee(6001), booked.booking.id)
+            assert refused.value.code == "reception_started"
+        finally:
+            await store.close()
 
 
 async def test_booking_needs_an_open_future_session_and_own_cases_only(store: Services, clock: FakeClock) -> None:
@@ -320,9 +319,8 @@ async def test_outcome_without_a_linked_case_writes_no_event(store: Services, cl
     booked = await store.reception.book(employee(6001), session.id, "话题")
     clock.set(at(5, 10))
     await store.reception.record_outcome(store.cases.actor(9001), booked.booking.id, "已当面解释政策")  # an administrator may
-    with sqlite3.connect(store.db.path) as conn:
-        assert conn.execute("SELECT count(*) FROM events WHERE action = 'reception_note'").fetchone() == (0,)
-        assert conn.execute("SELECT outcome, outcome_by FROM reception_bookings").fetchone() == ("已当面解释政策", 9001)
+    assert rows(store, "SELECT count(*) FROM events WHERE action = 'reception_note'") == [(0,)]
+    assert rows(store, "SELECT outcome, outcome_by FROM reception_bookings") == [("已当面解释政策", 9001)]
 
 
 async def test_confidential_cases_appear_by_pseudonym_and_hidden_from_the_recused(rstore: Services) -> None:
@@ -460,29 +458,29 @@ def org_with(slots: int = 2, start: str = '09:00:00') -> Organization:
     return parse_org(ORG_FILE.read_text(encoding="utf-8") + EXTRA_STAFF + text)
 
 
-async def test_sessions_from_the_organisation_file(tmp_path: Path, clock: FakeClock) -> None:
-    path = tmp_path / "cases.db"
-    store = await Services.open(path, org_with(slots=1), clock)
-    try:
-        assert await store.reception.sync_reception_config() == 2
-        assert await store.reception.sync_reception_config() == 0
-        sessions = await store.reception.upcoming_sessions()
-        assert [(s.leader_name, s.start, s.end, s.place, s.unit) for s in sessions] == [
-            ("赵总", "09:00", "11:30", "油田公司二楼接待室", None), ("钱书记", "14:00", "16:00", None, "refinery")]
-        await store.reception.book(employee(6001), sessions[0].id, "话题")
-        waiting = await store.reception.book(employee(6002), sessions[0].id, "话题")
-    finally:
-        await store.close()
-    # More slots in the file: the waitlist moves up; a new time: everyone booked is told.
-    store = await Services.open(path, org_with(slots=2, start='"10:00"'), clock)
-    try:
-        assert await store.reception.sync_reception_config() == 1
-        session = await store.reception.reception_session(sessions[0].id)
-        assert (session.start, session.booked, session.waiting) == ("10:00", 2, 0)
-        assert outbox(store, "reception_promoted") == [(6002, {"booking_id": waiting.booking.id})]
-        assert sorted(c for c, _ in outbox(store, "reception_changed")) == [6001, 6002]
-    finally:
-        await store.close()
+async def test_sessions_from_the_organisation_file(backend: str, tmp_path: Path, clock: FakeClock) -> None:
+    async with fresh_database(backend, tmp_path, "cases.db") as path:
+        store = await Services.open(path, org_with(slots=1), clock)
+        try:
+            assert await store.reception.sync_reception_config() == 2
+            assert await store.reception.sync_reception_config() == 0
+            sessions = await store.reception.upcoming_sessions()
+            assert [(s.leader_name, s.start, s.end, s.place, s.unit) for s in sessions] == [
+                ("赵总", "09:00", "11:30", "油田公司二楼接待室", None), ("钱书记", "14:00", "16:00", None, "refinery")]
+            await store.reception.book(employee(6001), sessions[0].id, "话题")
+            waiting = await store.reception.book(employee(6002), sessions[0].id, "话题")
+        finally:
+            await store.close()
+        # More slots in the file: the waitlist moves up; a new time: everyone booked is told.
+        store = await Services.open(path, org_with(slots=2, start='"10:00"'), clock)
+        try:
+            assert await store.reception.sync_reception_config() == 1
+            session = await store.reception.reception_session(sessions[0].id)
+            assert (session.start, session.booked, session.waiting) == ("10:00", 2, 0)
+            assert outbox(store, "reception_promoted") == [(6002, {"booking_id": waiting.booking.id})]
+            assert sorted(c for c, _ in outbox(store, "reception_changed")) == [6001, 6002]
+        finally:
+            await store.close()
 
 
 def test_reception_entries_are_checked_with_their_place() -> None:

@@ -35,7 +35,7 @@ __all__ = ["rorg", "rstore"]
 async def test_a_written_opinion_asks_the_petitioner_to_rate_it(rstore: Services, clock: FakeClock,
                                                                  tmp_path: Path) -> None:
     number = await decided_case(rstore, clock)
-    assert rows(tmp_path / "review.db", "SELECT chat_id, kind FROM outbox WHERE chat_id = 5001 ORDER BY id") == [
+    assert rows(rstore, "SELECT chat_id, kind FROM outbox WHERE chat_id = 5001 ORDER BY id") == [
         (5001, "petitioner_event"), (5001, "petitioner_event"), (5001, "rv_rate"),
     ]
     case = await rstore.cases.case_for(employee(), number)
@@ -48,7 +48,7 @@ async def test_satisfied_closes_the_case(rstore: Services, clock: FakeClock, tmp
     number = await decided_case(rstore, clock)
     case = await rstore.review.rate(employee(), number, rating)
     assert case.status is Status.CLOSED and case.rating == rating.value and case.closed_at is not None
-    path = tmp_path / "review.db"
+    path = rstore
     assert rows(path, "SELECT action, actor_role, status_after FROM events WHERE id > 3 ORDER BY id") == [
         ("rate", "petitioner", "decided"), ("close", "system", "closed"),
     ]
@@ -82,7 +82,7 @@ async def test_only_the_petitioner_rates_and_only_their_own_case(rstore: Service
 async def test_review_and_re_review_go_up_one_level_each_and_end_final(
     rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
-    path = tmp_path / "review.db"
+    path = rstore
     number = await decided_case(rstore, clock)  # a plant-1 case, decided 2026-11-02
     rated = await rstore.review.rate(employee(), number, Rating.DISSATISFIED)
     assert rated.status is Status.DECIDED and rated.review_request_due == date(2026, 12, 2)
@@ -163,7 +163,7 @@ async def test_a_re_review_request_after_thirty_days_is_refused(rstore: Services
 async def test_no_rating_within_thirty_days_closes_as_not_rated(
     rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
-    path = tmp_path / "review.db"
+    path = rstore
     number = await decided_case(rstore, clock)
     clock.advance(days=30)  # 2026-12-02: still within the window
     assert (await rstore.review.sweep()).closed == 0
@@ -213,7 +213,7 @@ async def test_a_root_unit_case_is_reviewed_by_its_own_leaders_then_the_admins(
     await rstore.cases.act(ADMIN, number, Action.ACCEPT)
     await rstore.cases.act(ADMIN, number, Action.DECIDE, decision=Decision.REJECT, body="意见")
     await rstore.review.request_review(employee(), number, "不服")
-    assert rows(tmp_path / "review.db", "SELECT chat_id FROM outbox WHERE kind = 'rv_review_card'") == [
+    assert rows(rstore, "SELECT chat_id FROM outbox WHERE kind = 'rv_review_card'") == [
         (LEADER_HQ.id,)
     ]
     await rstore.review.review_opinion(LEADER_HQ, number, Decision.REJECT, "维持")

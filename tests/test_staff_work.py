@@ -22,6 +22,7 @@ from store.models import Actor, ActorRole, Decision, Petitioner, Status
 from store.org import Organization
 from store.services import Services
 from store.workflow import Action, available_actions
+from tests.backends import fresh_database
 from tests.conftest import draft, petitioner
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)  # plant-1, wages
@@ -174,25 +175,26 @@ async def test_check_action_refuses_before_typing(store: Services, org: Organiza
         await store.staff_work.check_action(Actor(id=5002, role=ActorRole.PETITIONER), number, Action.DECIDE)
 
 
-async def test_canned_reply_in_the_petitioners_language(tmp_path: Path, org: Organization) -> None:
-    from store.org import parse_org
+async def test_canned_reply_in_the_petitioners_language(backend: str, tmp_path: Path, org: Organization) -> None:
+    async with fresh_database(backend, tmp_path, "c.db") as target:
+        from store.org import parse_org
 
-    text = (Path(__file__).with_name("org_fixture.toml")).read_text(encoding="utf-8")
-    text += '\n[[canned_replies]]\nid = "ok"\ntext = { zh = "已收悉。", en = "Received." }\n'
-    store = await Services.open(tmp_path / "c.db", parse_org(text))
-    try:
-        number = (await store.cases.submit(Petitioner(id=5002, name="Li", language="en"), draft(), "k")).case.number
-        case, reply = await store.staff_work.canned_text(OFFICER, number, "ok")
-        assert reply == "Received."
-        await store.cases.set_language(5002, "zh")
-        assert (await store.staff_work.canned_text(OFFICER, number, "ok"))[1] == "已收悉。"
-        with pytest.raises(Refused, match="unknown_canned"):
-            await store.staff_work.canned_text(OFFICER, number, "nope")
-        sent = await store.staff_work.reply_canned(OFFICER, number, "ok")
-        events = await store.cases.timeline(sent.id, public_only=True)
-        assert events[-1].action == "reply" and events[-1].body == "已收悉。"
-    finally:
-        await store.close()
+        text = (Path(__file__).with_name("org_fixture.toml")).read_text(encoding="utf-8")
+        text += '\n[[canned_replies]]\nid = "ok"\ntext = { zh = "已收悉。", en = "Received." }\n'
+        store = await Services.open(target, parse_org(text))
+        try:
+            number = (await store.cases.submit(Petitioner(id=5002, name="Li", language="en"), draft(), "k")).case.number
+            case, reply = await store.staff_work.canned_text(OFFICER, number, "ok")
+            assert reply == "Received."
+            await store.cases.set_language(5002, "zh")
+            assert (await store.staff_work.canned_text(OFFICER, number, "ok"))[1] == "已收悉。"
+            with pytest.raises(Refused, match="unknown_canned"):
+                await store.staff_work.canned_text(OFFICER, number, "nope")
+            sent = await store.staff_work.reply_canned(OFFICER, number, "ok")
+            events = await store.cases.timeline(sent.id, public_only=True)
+            assert events[-1].action == "reply" and events[-1].body == "已收悉。"
+        finally:
+            await store.close()
 
 
 # ------------------------------------------------------------------ rendering

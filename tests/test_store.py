@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from store.models import Actor, ActorRole, Decision, Status
 from store.org import Organization
 from store.services import Services
 from store.workflow import Action
+from tests.backends import db_error, execute, fresh_database, tables
 from tests.conftest import draft, petitioner, rows
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
@@ -24,27 +24,32 @@ PETITIONER = Actor(id=5001, role=ActorRole.PETITIONER)
 
 
 
-async def test_migrations_create_schema_and_rerun_is_a_no_op(tmp_path: Path, org: Organization) -> None:
+async def test_migrations_create_schema_and_rerun_is_a_no_op(backend: str, tmp_path: Path, org: Organization) -> None:
+    latest = len(migrations())
+    async with fresh_database(backend, tmp_path, "m.db") as target:
+        store = await Services.open(target, org)
+        assert await store.db.schema_version() == latest
+        assert {"cases", "events", "attachments", "outbox", "conversations", "users"} <= tables(target)
+        await store.cases.submit(petitioner(), draft(), "k1")
+        await store.close()
+        secret = rows(target, "SELECT value FROM meta WHERE key = 'pseudonym_secret'")
+        assert len(secret) == 1
+
+        again = await Services.open(target, org)  # re-running migrations keeps everything
+        assert await again.db.schema_version() == latest
+        cases, total = await again.cases.cases_of_petitioner(5001)
+        assert total == 1 and cases[0].subject == "加班费未发放"
+        await again.close()
+        assert rows(target, "SELECT value FROM meta WHERE key = 'pseudonym_secret'") == secret
+
+
+async def test_the_sqlite_file_is_created_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     db = await Database.open(path)
-    latest = len(migrations())
-    assert await db.schema_version() == latest
+    assert await db.schema_version() == len(migrations())
     await db.close()
-    tables = {r[0] for r in rows(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"cases", "events", "attachments", "outbox", "conversations", "users"} <= tables
+    assert {"cases", "events", "attachments", "outbox", "conversations", "users"} <= tables(path)
     assert rows(path, "PRAGMA journal_mode") == [("wal",)]
-
-    store = await Services.open(path, org)
-    await store.cases.submit(petitioner(), draft(), "k1")
-    await store.close()
-    secret = rows(path, "SELECT value FROM meta WHERE key = 'pseudonym_secret'")
-
-    again = await Services.open(path, org)  # re-running migrations keeps everything
-    assert await again.db.schema_version() == latest
-    cases, total = await again.cases.cases_of_petitioner(5001)
-    assert total == 1 and cases[0].subject == "加班费未发放"
-    await again.close()
-    assert rows(path, "SELECT value FROM meta WHERE key = 'pseudonym_secret'") == secret
 
 
 async def test_case_numbers_are_sequential_per_year(store: Services, clock: FakeClock) -> None:
@@ -64,7 +69,7 @@ async def test_submit_is_idempotent_per_key(store: Services, tmp_path: Path) -> 
     assert one.created and not two.created
     assert two.case.number == one.case.number
     assert two.case.subject == "加班费未发放"
-    path = tmp_path / "cases.db"
+    path = store
     assert rows(path, "SELECT count(*) FROM cases") == [(1,)]
     assert rows(path, "SELECT count(*) FROM events") == [(1,)]
     assert rows(path, "SELECT chat_id, kind FROM outbox") == [(1001, "case_card")]
@@ -79,7 +84,7 @@ async def test_submit_is_all_or_nothing(store: Services, tmp_path: Path, monkeyp
     monkeypatch.setattr(store.cases, "_notify_new_case", broken)
     with pytest.raises(RuntimeError):
         await store.cases.submit(petitioner(), draft(), "x")
-    path = tmp_path / "cases.db"
+    path = store
     assert rows(path, "SELECT count(*) FROM cases") == [(0,)]
     assert rows(path, "SELECT count(*) FROM events") == [(0,)]
     assert rows(path, "SELECT count(*) FROM case_numbers") == [(0,)]
@@ -110,7 +115,7 @@ async def test_accept_writes_status_event_and_notification_together(store: Servi
     assert case.status is Status.ACCEPTED
     assert case.assignee_id == 1001
     assert case.answer_due == date(2027, 1, 1)  # 60 days (Art. 34)
-    path = tmp_path / "cases.db"
+    path = store
     assert rows(path, "SELECT action, status_after FROM events ORDER BY id") == [
         ("submit", "submitted"),
         ("accept", "accepted"),
@@ -124,7 +129,7 @@ async def test_accept_writes_status_event_and_notification_together(store: Servi
 async def test_illegal_transitions_are_refused_and_change_nothing(store: Services, tmp_path: Path) -> None:
     number = (await store.cases.submit(petitioner(), draft(), "k")).case.number
     await store.cases.act(OFFICER, number, Action.ACCEPT)
-    path = tmp_path / "cases.db"
+    path = store
     before = rows(path, "SELECT * FROM events"), rows(path, "SELECT * FROM outbox"), rows(path, "SELECT * FROM cases")
     with pytest.raises(Refused) as refused:
         await store.cases.act(OFFICER, number, Action.ACCEPT)
@@ -185,18 +190,21 @@ async def test_outbox_retry_and_delivery_bookkeeping(store: Services, clock: Fak
     assert await store.outbox.pending_notifications() == []
 
 
-async def test_journal_chain_detects_tampering(store: Services, tmp_path: Path) -> None:
+async def test_journal_chain_detects_tampering(store: Services, backend: str) -> None:
     number = (await store.cases.submit(petitioner(), draft(), "k")).case.number
     await store.cases.act(OFFICER, number, Action.ACCEPT)
     await store.cases.act(OFFICER, number, Action.REPLY, body="请提供工资条")
     ok = await store.verify_journal()
     assert ok.ok and ok.checked == 3
-    path = tmp_path / "cases.db"
-    with sqlite3.connect(path) as conn, pytest.raises(sqlite3.DatabaseError):
-        conn.execute("UPDATE events SET body = 'x' WHERE id = 2")
-    with sqlite3.connect(path) as conn:
-        conn.execute("DROP TRIGGER events_append_only_update")
-        conn.execute("UPDATE events SET body = '已解决' WHERE id = 2")
+    before = rows(store, "SELECT * FROM events ORDER BY id")
+    with pytest.raises(db_error(backend), match="append-only"):
+        execute(store, "UPDATE events SET body = 'x' WHERE id = 2")
+    assert rows(store, "SELECT * FROM events ORDER BY id") == before
+    if backend == "sqlite":
+        execute(store, "DROP TRIGGER events_append_only_update")
+    else:
+        execute(store, "DROP TRIGGER events_append_only_update ON events")
+    execute(store, "UPDATE events SET body = '已解决' WHERE id = 2")
     broken = await store.verify_journal()
     assert not broken.ok and broken.broken_event_id == 2
 
