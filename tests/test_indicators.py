@@ -260,10 +260,8 @@ async def test_export_sends_an_xlsx_with_the_cases_and_the_indicators(
 
 async def test_report_command_writes_the_same_figures(
     rstore: Services, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], backend: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    if backend == "postgresql":
-        pytest.skip("the report command's --db is still a file path in bot/cli.py; a postgresql:// URL is not taken yet")
     numbers = await build_fixture(rstore, clock)
     config = tmp_path / "org.toml"
     config.write_text(ORG_TOML, encoding="utf-8")
