@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import BenchSimulator, BotProcess, cpu_seconds, parse_args, percentile, report
+from bench.harness import BenchSimulator, BotProcess, cpu_seconds, fresh_target, parse_args, percentile, report
 
 OFFICER = 100006  # the example organisation's officer for wages at No. 1 Oil Production Plant
 STEPS = 9
@@ -79,14 +79,19 @@ class Employee:
             q = await self._do(user.tap(label, message=q), expect)
 
 
-async def phase(mode: str, employees: int, think: float, *extra: str, first_id: int = 10_000) -> dict[str, Any]:
-    """One bot process, ``employees`` people through intake; figures of that run."""
+async def phase(
+    mode: str, employees: int, think: float, *extra: str, first_id: int = 10_000, pg: str | None = None
+) -> dict[str, Any]:
+    """One bot process, ``employees`` people through intake; figures of that run.
+
+    ``pg``: a PostgreSQL server URL; the bot's database is then a fresh schema there, not an SQLite file.
+    """
     sim = BenchSimulator()
     await sim.start()
     sim.user(OFFICER, first_name="孙干事", language_code="zh-hans")
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, fresh_target(pg, Path(folder) / "bench.db") as target:
         try:
-            async with BotProcess(sim, mode, Path(folder) / "bench.db", *extra) as bot:
+            async with BotProcess(sim, mode, target, *extra) as bot:
                 people = [Employee(sim, first_id + i, mode == "echo") for i in range(employees)]
                 rng = random.Random(1)
 
@@ -105,6 +110,7 @@ async def phase(mode: str, employees: int, think: float, *extra: str, first_id: 
     latencies = [lat for p in people for lat in p.latencies]
     return {
         "bot": mode + (" (PTB rate limiter)" if mode == "petition" and "--no-rate-limit" not in extra else ""),
+        "database": "postgresql" if pg else ("sqlite" if mode == "petition" else None),
         "employees": employees,
         "think_seconds": think,
         "updates": len(latencies),
@@ -127,6 +133,9 @@ async def main(args: argparse.Namespace) -> None:
     results["intake_burst"] = await phase("petition", args.employees, 0.0, "--no-rate-limit")
     results["echo_paced"] = await phase("echo", args.paced, args.think)
     results["intake_paced"] = await phase("petition", args.paced, args.think, "--no-rate-limit")
+    if args.pg:
+        results["intake_burst_postgresql"] = await phase("petition", args.employees, 0.0, "--no-rate-limit", pg=args.pg)
+        results["intake_paced_postgresql"] = await phase("petition", args.paced, args.think, "--no-rate-limit", pg=args.pg)
     if args.limited:
         results["intake_paced_production_limiter"] = await phase("petition", args.limited, args.think)
     ratio = results["intake_burst"]["updates_per_second"] / results["echo_burst"]["updates_per_second"]
@@ -148,4 +157,6 @@ if __name__ == "__main__":
     parser.add_argument("--limited", type=int, default=60,
                         help="employees in the paced phase with the production rate limiter (0: skip)")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between answer and next action when paced")
+    parser.add_argument("--pg", metavar="URL", help="also run the intake phases on PostgreSQL at this server URL"
+                        " (a fresh schema), beside SQLite")
     asyncio.run(main(parse_args(parser, employees=3, paced=2, limited=2, think=0.05)))

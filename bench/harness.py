@@ -9,6 +9,9 @@ scanning chats, so the harness costs the same for every bot it measures.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import argparse
 import asyncio
 import json
@@ -50,7 +53,7 @@ class BenchSimulator(BotApiSimulator):
 class BotProcess:
     """A bot under test in its own Python process."""
 
-    def __init__(self, sim: BotApiSimulator, mode: str, db: Path | None = None, *extra: str) -> None:
+    def __init__(self, sim: BotApiSimulator, mode: str, db: Path | str | None = None, *extra: str) -> None:
         self.sim = sim
         self.args = ["--mode", mode, "--api-url", sim.base_url, "--token", sim.token]
         if db is not None:
@@ -147,3 +150,24 @@ def parse_args(parser: argparse.ArgumentParser, **smoke: Any) -> argparse.Namesp
         for name, value in smoke.items():
             setattr(args, name, value)
     return args
+
+
+@contextmanager
+def fresh_target(pg: str | None, sqlite_path: Path) -> Iterator[str]:
+    """The bot's database for one phase: ``sqlite_path``, or a new schema on the PostgreSQL server ``pg``."""
+    if pg is None:
+        yield str(sqlite_path)
+        return
+    import uuid
+    from urllib.parse import quote
+
+    import psycopg
+
+    schema = "bench_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{pg}{'&' if '?' in pg else '?'}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(pg, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
