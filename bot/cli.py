@@ -157,7 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(problem, file=sys.stderr)
         return 1
-    if (problem := _folder_problem(settings.db, lang)) is not None:
+    if isinstance(settings.db, Path) and (problem := _folder_problem(settings.db, lang)) is not None:
         print(problem, file=sys.stderr)
         return 1
     logging.getLogger("petition-bot").info(say(lang, "using", source=source, db=settings.db))

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     api_url: str = "https://api.telegram.org/bot"
     api_file_url: str | None = None
-    db: Path = Path("petitions.db")
+    db: Path | str = Path("petitions.db")  # a path, or a postgresql:// URL kept as written
     config: Path = Path("petition-bot.toml")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -48,6 +48,13 @@ class Settings(BaseSettings):
         if value or info.field_name != "metrics_listen":
             split_listen(value)
         return value
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _db(cls, value: object) -> object:
+        """A PostgreSQL URL stays a string (a Path would fold its ``//``); anything else is a path."""
+        text = str(value).strip()
+        return text if text.startswith(("postgresql://", "postgres://")) else Path(text)
 
     @field_validator("log_format", mode="before")
     @classmethod

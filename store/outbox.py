@@ -69,7 +69,7 @@ class Outbox:
         if per_chat is not None:
             pending = (
                 "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY chat_id ORDER BY id)"
-                f" AS nth FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL) WHERE nth <= {int(per_chat)}"
+                f" AS nth FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL) AS firsts WHERE nth <= {int(per_chat)}"
             )
         async with self.db.read() as conn:
             async with conn.execute(pending + " ORDER BY id LIMIT ?", (limit,)) as cur:
