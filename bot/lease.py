@@ -8,7 +8,7 @@ keep their store connection and ``/healthz`` and ``/metrics`` answering
 (``petition_active 0``) and try every :data:`RETRY_SECONDS` to become active.
 
 The lease is a session-level advisory lock, ``pg_try_advisory_lock(LEASE_KEY)``,
-held on a connection of its own (never the store's, whose transactions come
+(the key names the database and schema: :data:`LEASE_KEY_SQL`) held on a connection of its own (never the store's, whose transactions come
 and go): PostgreSQL keeps it exactly as long as that connection lives. When
 the active process dies, even by SIGKILL, the kernel closes its socket, the
 server ends the session and the lock is free for the next standby's try.
@@ -41,9 +41,14 @@ from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
-#: The advisory lock's key: any fixed 64-bit number every instance agrees on
-#: ("petilock"; the migrations use another).
-LEASE_KEY = 0x70657469_6C6F636B
+#: The advisory lock's key, which every instance of one installation computes
+#: alike: 64 bits of the md5 of the database's and the schema's names. Advisory
+#: locks are database-wide, so two installations in two schemas of one database
+#: (or two test runs) each have their own lease.
+LEASE_KEY_SQL = (
+    "SELECT ('x' || substr(md5('petition-bot lease ' || current_database() || '.'"
+    " || coalesce(current_schema(), '')), 1, 16))::bit(64)::bigint"
+)
 #: How often a standby tries to take the lease.
 RETRY_SECONDS = 2.0
 #: How often the active instance checks it still holds the lease, and how long one check may take.
@@ -67,7 +72,7 @@ class Holder(Protocol):
 def lease_for(backend: Any, on_lost: Callable[[str], None] | None = None) -> Holder:
     """The lease for the store ``backend``: advisory lock with PostgreSQL, none with SQLite."""
     if getattr(backend, "dialect", "sqlite") == "postgresql":
-        return Lease(backend.path, on_lost=on_lost)
+        return Lease(backend.path, on_lost=on_lost, store=backend)
     return NoLease()
 
 
@@ -97,13 +102,15 @@ class Lease:
         self,
         url: str,
         *,
-        key: int = LEASE_KEY,
+        key: int | None = None,
         retry: float = RETRY_SECONDS,
         check: float = CHECK_SECONDS,
         on_lost: Callable[[str], None] | None = None,
+        store: Any = None,
     ) -> None:
         self.url = url
-        self.key = key
+        self.store = store  # checked as the lease is taken: a standby's connection may have died meanwhile
+        self.key = key  # None: computed on the first connection (LEASE_KEY_SQL)
         self.retry = retry
         self.check = check
         self.on_lost = on_lost or exit_now
@@ -124,6 +131,11 @@ class Lease:
         """One attempt: True if this process now holds the lease."""
         if self.conn is None or self.conn.closed:
             self.conn = await self._connect()
+        if self.key is None:
+            cur = await self.conn.execute(LEASE_KEY_SQL)
+            row = await cur.fetchone()
+            assert row is not None
+            self.key = int(row[0])
         cur = await self.conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,))
         row = await cur.fetchone()
         return bool(row and row[0])
@@ -138,6 +150,8 @@ class Lease:
                 log.warning("lease: cannot reach the database (%s: %s); trying again", type(error).__name__, error)
                 await self._drop()
                 got = False
+            if got and not await self._store_answers():
+                return False
             if got:
                 self.held = True
                 log.info("lease taken: this instance is the active one")
@@ -150,8 +164,23 @@ class Lease:
                 await asyncio.wait_for(stop.wait(), self.retry)
         return False
 
+    async def _store_answers(self) -> bool:
+        """The store's own connection works (it has no reconnect; a fresh process gets a new one)."""
+        if self.store is None:
+            return True
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                async with self.store.read() as conn:
+                    await conn.execute("SELECT 1")
+        except Exception as error:  # noqa: BLE001 - whatever it is, this process cannot work
+            await self._drop()  # the lock goes back at once
+            self.on_lost(f"the store's connection does not answer ({type(error).__name__}: {error})")
+            return False
+        return True
+
     async def still_held(self) -> bool:
         """Ask the server, on the lease connection, whether this session holds the lock."""
+        assert self.key is not None, "acquire first"
         cur = await self.conn.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
             " AND pid = pg_backend_pid() AND classid = %s AND objid = %s AND objsubid = 1",

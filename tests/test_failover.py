@@ -3,7 +3,7 @@
 Two ``python -m bot run`` processes share a fresh PostgreSQL schema and the
 loopback Bot API. The first holds the lease (``bot/lease.py``) and polls; the
 second is a standby: its ``/metrics`` says ``petition_active 0``, its
-``/healthz`` is 200 and says standby, and it never calls the Bot API (one
+``/healthz`` is 200 and says standby, and it never polls (one
 ``deleteWebhook``, the start of polling, per activation; no getUpdates
 answered 409, which two pollers would cause). Ten employees go through
 intake at once (the people of ``test_crash``, who act on the newest question
@@ -289,4 +289,33 @@ async def test_the_standby_takes_over_a_killed_active_instance_and_nothing_is_lo
             await asyncio.gather(*tasks, return_exceptions=True)
             await first.stop()
             await second.stop()
+            await sim.stop()
+
+
+async def test_an_active_instance_that_loses_its_lease_stops_at_once(tmp_path: Path) -> None:
+    """Its lease session ended (here by an operator): the process ends, non-zero, and says why."""
+    from bot.lease import EXIT_LEASE_LOST, LEASE_KEY_SQL
+
+    require_pg()
+    async with fresh_database("postgresql", tmp_path) as db:
+        sim = KillTimedSimulator(token=TOKEN)
+        await sim.start()
+        bot = Instance(sim, db, tmp_path / "bot.log")
+        try:
+            await bot.start()
+            await bot.wait_active(True, 30)
+            with psycopg.connect(db, autocommit=True) as conn:
+                key = conn.execute(LEASE_KEY_SQL).fetchone()[0]  # type: ignore[index]
+                holders = conn.execute(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1",
+                    ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF),
+                ).fetchall()
+                assert len(holders) == 1, holders
+                conn.execute("SELECT pg_terminate_backend(%s)", (holders[0][0],))
+            assert bot.process is not None
+            assert await asyncio.wait_for(bot.process.wait(), 15) == EXIT_LEASE_LOST, bot.tail()
+            assert "the lease is lost" in bot.tail()
+        finally:
+            await bot.stop()
             await sim.stop()

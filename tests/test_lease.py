@@ -96,3 +96,41 @@ async def test_a_standby_is_healthy_and_says_so_an_active_one_needs_the_bot_api(
             assert b"petition_active 1.0" in await monitor.exposition()
         finally:
             await services.close()
+
+
+async def test_each_installation_has_its_own_lease_and_a_negative_key_is_checked(tmp_path: Path) -> None:
+    """The key is the database's and schema's: two schemas (installations, test runs) never wait for each other."""
+    async with fresh_database("postgresql", tmp_path, "one") as one, fresh_database("postgresql", tmp_path, "two") as two:
+        stop = asyncio.Event()
+        a, a2, b = Lease(one, check=0.05), Lease(one), Lease(two)
+        try:
+            assert await a.acquire(stop) and await b.acquire(stop)
+            assert a.key != b.key
+            assert not await a2.try_once() and a2.key == a.key
+            assert await a.still_held() and await b.still_held()
+        finally:
+            for lease in (a, a2, b):
+                await lease.release()
+    negative = Lease(PG_URL, key=-0x1234_5678_9ABC_DEF0)
+    try:
+        assert await negative.acquire(asyncio.Event())
+        assert await negative.still_held()
+    finally:
+        await negative.release()
+
+
+async def test_a_standby_whose_store_connection_died_does_not_take_over_with_it(tmp_path: Path) -> None:
+    async with fresh_database("postgresql", tmp_path) as url:
+        services = await Services.open(url, load_org(ORG_FILE))
+        lost: list[str] = []
+        holder = lease_for(services.db, lost.append)
+        other = Lease(url)
+        try:
+            await services.db.raw.close()  # as if the server had ended it while the standby waited
+            assert await holder.acquire(asyncio.Event()) is False
+            assert len(lost) == 1 and "store" in lost[0], lost
+            assert await other.try_once()  # the lock was given back at once
+        finally:
+            await holder.release()
+            await other.release()
+            await services.close()
