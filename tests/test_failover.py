@@ -220,6 +220,13 @@ async def test_the_standby_takes_over_a_killed_active_instance_and_nothing_is_lo
             took = time.monotonic() - sim.killed_at
             assert took <= TAKEOVER_LIMIT, f"took over after {took:.1f} s"
             assert len(sim.calls_to("deleteWebhook")) == 2
+            # The new instance polls with no offset: Telegram sends again what the dead one had not confirmed.
+            since = max(i for i, (name, _, _) in enumerate(sim.calls) if name == "deleteWebhook")
+            polls = lambda: [p for name, p, _ in sim.calls[since:] if name == "getUpdates"]  # noqa: E731
+            await wait_for(lambda: polls(), 30, lambda: "the new instance does not poll")
+            first_poll = polls()[0]
+            assert first_poll.get("offset") in (None, 0), first_poll
+            print(f"took over {took:.1f} s after the kill")
 
             # The burst completes with the second instance.
             await asyncio.gather(*tasks[1:])
