@@ -7,9 +7,10 @@ reception reminders and sends the outbox. The others are *standbys*: they
 keep their store connection and ``/healthz`` and ``/metrics`` answering
 (``petition_active 0``) and try every :data:`RETRY_SECONDS` to become active.
 
-The lease is a session-level advisory lock, ``pg_try_advisory_lock(LEASE_KEY)``,
-(the key names the database and schema: :data:`LEASE_KEY_SQL`) held on a connection of its own (never the store's, whose transactions come
-and go): PostgreSQL keeps it exactly as long as that connection lives. When
+The lease is a session-level advisory lock, ``pg_try_advisory_lock(key)``
+(the key names the database and the schema: :data:`LEASE_KEY_SQL`), held on
+a connection of its own (never the store's, whose transactions come and
+go): PostgreSQL keeps it exactly as long as that connection lives. When
 the active process dies, even by SIGKILL, the kernel closes its socket, the
 server ends the session and the lock is free for the next standby's try.
 The server also probes the lease connection with TCP keepalives set on it
@@ -23,7 +24,11 @@ since a standby may already be working. :class:`Lease` checks every
 :data:`CHECK_SECONDS`; on a failed check it logs at CRITICAL and ends the
 process with exit status :data:`EXIT_LEASE_LOST` (no graceful stop, which
 could still poll or send): systemd's ``Restart=`` or docker's restart policy
-starts it again, as a standby.
+starts it again, as a standby. Until it notices (at most CHECK_SECONDS +
+CHECK_TIMEOUT) a standby may have started too; the store's reminders and
+sweep marks are written so that two writers at once still queue each
+reminder once (tests/test_two_writers.py), and Telegram answers a second
+poller with 409.
 
 With SQLite there is no lease: one process owns the file, and
 :func:`lease_for` gives a :class:`NoLease` that is held at once.
