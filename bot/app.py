@@ -15,7 +15,7 @@ from telegram import Update
 from telegram.request import BaseRequest
 from telegram.ext import Application, ApplicationBuilder, BaseHandler, TypeHandler
 
-from bot import commands, jobs, reception_jobs, webhook
+from bot import commands, jobs, lease, reception_jobs, webhook
 from bot.metrics import Monitor, MonitoredApplication
 from bot.network import bot_requests
 from bot.outbox import OutboxSender, rate_limiter
@@ -161,14 +161,16 @@ async def serve(
     webhook_config: webhook.WebhookConfig | None = None,
     metrics_listen: str = "",
     proxy: str | None = None,
+    on_lost: Callable[[str], None] | None = None,
 ) -> None:
     """Run the bot until ``stop`` is set (or SIGINT/SIGTERM).
 
     Long polling, or a webhook server with ``webhook_config``; ``/healthz`` and
-    ``/metrics`` on ``metrics_listen`` (host:port; "" for none).
+    ``/metrics`` on ``metrics_listen`` (host:port; "" for none). With
+    PostgreSQL it first waits as a standby until it holds the lease
+    (``bot/lease.py``); ``on_lost`` replaces ending the process when the lease is lost.
     """
     services = await Services.open(db_path, org, clock)
-    await services.reception.sync_reception_config()
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -176,12 +178,18 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
     monitor = Monitor()
     monitor.attach(services)
-    application = build_application(
-        services, token, base_url=base_url, base_file_url=base_file_url, monitor=monitor, proxy=proxy
-    )
+    holder = lease.lease_for(services.db, on_lost)
     try:
         if metrics_listen:
             await monitor.start_http(metrics_listen)
+        # A standby (PostgreSQL, another instance active) waits here; bot/lease.py.
+        monitor.set_active(False)
+        if not await holder.acquire(stop):
+            return
+        await services.reception.sync_reception_config()
+        application = build_application(
+            services, token, base_url=base_url, base_file_url=base_file_url, monitor=monitor, proxy=proxy
+        )
         async with application:
             await application.start()
             assert application.updater is not None
@@ -190,6 +198,7 @@ async def serve(
                 await webhook.start(application.updater, webhook_config)
             else:
                 await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            monitor.set_active(True)
             log.info("petition-bot is running as @%s", application.bot.username)
             application.create_task(commands.setup(application, services.cases), name="command-menus")
             if ready is not None:
@@ -199,5 +208,6 @@ async def serve(
             await application.updater.stop()
             await application.stop()
     finally:
+        await holder.release()
         await monitor.stop_http()
         await services.close()

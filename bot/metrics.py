@@ -11,9 +11,12 @@ What is measured, and where:
 - the store's queues and case load (outbox backlog, the oldest pending row's
   age, cases by status, overdue cases): read at scrape time with one small
   read-only query each (``store/gauges.py``), so they are never stale;
-- ``petition_active``: 1 while this instance is the active one.  Until
-  several instances share a database there is nothing to wait for, so it is
-  1; the lease calls :meth:`Monitor.set_active` when it gains or loses it.
+- ``petition_active``: 1 while this instance is the active one, 0 while it
+  is a standby waiting for the lease (``bot/lease.py``; with SQLite there is
+  no lease and it is 1 once the bot runs). A standby's ``/healthz`` is 200
+  with a body that says it is a standby, as long as its store answers: it
+  is ready to take over, which is what its health means; it does not talk
+  to the Bot API, so that check is left to the active instance.
 
 Why tornado serves it: the webhook mode needs tornado anyway (PTB's
 ``webhooks`` extra), it runs in the bot's own asyncio loop, so ``/healthz``
@@ -86,6 +89,7 @@ class Monitor:
         self.max_api_silence = max_api_silence
         self.store: Any = None
         self.api_answered_at: float | None = None
+        self.standby = False
         self._server: Any = None
         self.port: int | None = None
         r = self.registry
@@ -115,7 +119,8 @@ class Monitor:
 
     # -- hooks
     def set_active(self, active: bool) -> None:
-        """Called by whatever decides which instance works (the lease); 1 until then."""
+        """Called by ``serve`` as the lease is awaited (False: a standby) and taken (True)."""
+        self.standby = not active
         self.active.set(1 if active else 0)
 
     def attach(self, store: Any) -> None:
@@ -149,6 +154,11 @@ class Monitor:
                         await ping(conn)
             except Exception as error:  # noqa: BLE001 - any failure is the answer
                 problems.append(f"store: {type(error).__name__}: {error}")
+        if self.standby:
+            # Ready to take over is all a standby can be: it does not call the Bot API.
+            if problems:
+                return False, "standby\n" + "\n".join(problems)
+            return True, "standby: another instance holds the lease; this one takes over when it frees"
         silence = self.api_silence_seconds()
         if silence is None:
             problems.append("Bot API: no answer yet")

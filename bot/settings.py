@@ -49,6 +49,12 @@ class Settings(BaseSettings):
             split_listen(value)
         return value
 
+    @field_validator("db", mode="before")
+    @classmethod
+    def _db(cls, value: object) -> object:
+        """Kept as written (a Path would fold a URL's ``//``), without surrounding blanks."""
+        return str(value).strip()
+
     @field_validator("log_format", mode="before")
     @classmethod
     def _format_lower(cls, value: object) -> object:

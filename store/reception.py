@@ -1052,10 +1052,15 @@ class ReceptionService(Service):
                     which, day_flag, hours_flag = "hours", row["reminded_day"] or SKIPPED, iso(now)
                 else:
                     which, day_flag, hours_flag = "day", iso(now), row["reminded_hours"]
-                await conn.execute(
-                    "UPDATE reception_bookings SET reminded_day = ?, reminded_hours = ? WHERE id = ?",
+                # Still unsent as of this write (PostgreSQL re-checks after a concurrent
+                # writer's commit): two sweeps at once can never queue it twice.
+                async with conn.execute(
+                    "UPDATE reception_bookings SET reminded_day = ?, reminded_hours = ? WHERE id = ?"
+                    f" AND reminded_{which} IS NULL",
                     (day_flag, hours_flag, row["id"]),
-                )
+                ) as cur:
+                    if cur.rowcount != 1:
+                        continue
                 await self.outbox.queue(conn, row["user_id"], NoticeKind.RECEPTION_REMINDER, None,
                                   params={"booking_id": row["id"], "which": which})
                 queued += 1

@@ -25,7 +25,7 @@ def test_defaults() -> None:
     assert settings.bot_token is None
     assert settings.api_url == "https://api.telegram.org/bot"
     assert settings.api_file_url == "https://api.telegram.org/file/bot"
-    assert settings.db == Path("petitions.db")
+    assert settings.db == "petitions.db"
     assert settings.config == Path("petition-bot.toml")
     assert settings.log_level == "INFO"
 
@@ -41,7 +41,7 @@ def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.bot_token.get_secret_value() == "123:secret"
     assert "123:secret" not in repr(settings)
     assert settings.api_file_url == "http://127.0.0.1:8081/file/bot"
-    assert settings.db == Path("/var/lib/petition/cases.db")
+    assert settings.db == "/var/lib/petition/cases.db"
     assert settings.config == Path("/etc/petition/org.toml")
     assert settings.log_level == "DEBUG"
 
