@@ -9,9 +9,6 @@ scanning chats, so the harness costs the same for every bot it measures.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import argparse
 import asyncio
 import json
@@ -20,6 +17,8 @@ import platform
 import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 

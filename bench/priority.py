@@ -130,7 +130,7 @@ async def main(args: argparse.Namespace) -> None:
         # Telegram tolerates the short burst the production outbox allows (as in bench/fanout.py).
         sender.chat_burst = 1
         if args.fifo:
-            sender._bulk = {}  # noqa: SLF001 - the comparison: the outbox at the answers' priority
+            sender._bulk = {}
         async with application:
             await application.start()
             assert application.updater is not None

@@ -36,7 +36,6 @@ from typing import Any
 
 from bench.harness import parse_args, percentile, report
 from store.db import Database
-from store.models import Actor, ActorRole
 from store.org import example_org
 from store.review import CURRENT_DUE_SQL
 from store.services import Services
@@ -121,7 +120,7 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
             event_id += 1
             event_rows.append((event_id, case_id, _iso(at), petitioner if action == "submit" else 100006,
                                "petitioner" if action == "submit" else "officer", action, after, body, "{}",
-                               public, "%064x" % rng.getrandbits(256), "%064x" % rng.getrandbits(256)))
+                               public, f"{rng.getrandbits(256):064x}", f"{rng.getrandbits(256):064x}"))
             if action == "submit" or (public and action != "close"):
                 outbox_id += 1
                 chat = 100006 if action == "submit" else petitioner

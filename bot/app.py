@@ -12,8 +12,8 @@ import signal
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.request import BaseRequest
 from telegram.ext import Application, ApplicationBuilder, BaseHandler, TypeHandler
+from telegram.request import BaseRequest
 
 from bot import commands, jobs, lease, reception_jobs, webhook
 from bot.metrics import Monitor, MonitoredApplication
@@ -69,7 +69,7 @@ def build_application(
         if isinstance(limiter, PacedRateLimiter):
             limiter.pace = Pace(services.org.limits.bot_messages_per_second)
             limiter.on_answered = owed.answered
-        builder = builder.rate_limiter(limiter)
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB types the builder for no limiter
     application = (
         builder.token(token)
         .base_url(base_url)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from bot.backup import plain
 from bot.settings import ConfigMissing, Settings, load_organization
 from handlers.i18n import t
-from store.org import OrgError, starter_toml
+from store.org import Organization, OrgError, starter_toml
 
 DEMO_HELP = (
     "The demo needs its loopback Bot API, which is not installed: "
@@ -72,7 +72,7 @@ def _settings(lang: str = "en") -> Settings:
         raise SystemExit(2) from error
 
 
-def _organization(settings: Settings, lang: str) -> tuple[object, str] | int:
+def _organization(settings: Settings, lang: str) -> tuple[Organization, str] | int:
     """The organisation and where it came from, or the exit status after saying what is wrong."""
     try:
         org, _source = load_organization(settings)
@@ -181,7 +181,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             serve(
                 token=token,
                 db_path=settings.db,
-                org=org,  # type: ignore[arg-type]
+                org=org,
                 base_url=settings.api_url,
                 base_file_url=settings.api_file_url or settings.api_url,
                 **options,
@@ -326,10 +326,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             await services.close()
         try:
             if args.format == "xlsx":
-                write_private(out, reports.xlsx_bytes(data, org, lang, services.tz))  # type: ignore[arg-type]
+                write_private(out, reports.xlsx_bytes(data, org, lang, services.tz))
                 written = [out]
             else:
-                indicators, cases = reports.csv_texts(data, org, lang, services.tz)  # type: ignore[arg-type]
+                indicators, cases = reports.csv_texts(data, org, lang, services.tz)
                 cases_path = out.with_name(f"{out.stem}-cases{out.suffix or '.csv'}")
                 write_private(out, indicators.encode("utf-8-sig"))
                 write_private(cases_path, cases.encode("utf-8-sig"))

@@ -87,7 +87,7 @@ async def setup(application: Application, cases: CaseService) -> None:
         for member in cases.org.staff:
             lang = language_for(await cases.user_language(member.telegram_id))
             await set_staff_menu(application.bot, member, lang, state)
-    except Exception:  # noqa: BLE001 - menus are a convenience; the bot must run without them
+    except Exception:
         log.exception("could not set the command menus")
 
 
@@ -107,7 +107,7 @@ async def on_update(update: Update, context: Context) -> None:
         try:
             if not await set_staff_menu(context.bot, member, lang, state):
                 state.pop(user.id, None)
-        except Exception:  # noqa: BLE001
+        except Exception:
             state.pop(user.id, None)
             log.exception("could not set a staff command menu")
 

@@ -9,6 +9,7 @@ of them sees is printed as a transcript.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import sys
 import tempfile
@@ -109,7 +110,7 @@ class Demo:
         await self.step(user, say("tap", label=first), lambda: user.tap(first), at(2))
         for label in units:
             expect = at(3) if label == units[-1] else label
-            await self.step(user, say("tap", label=label), lambda label=label: user.tap(label), expect)
+            await self.step(user, say("tap", label=label), functools.partial(user.tap, label), expect)
         await self.step(user, say("types", text=subject), lambda: user.send(subject), at(4))
         await self.step(user, say("types_details"), lambda: user.send(details), at(5))
         await self.step(user, say("sends_photo"), lambda: user.send_photo(), "1")
@@ -171,7 +172,7 @@ async def _script(demo: Demo, org_name: str) -> None:
 
     t.scene("scene_open")
     for person in (officer, inspector):
-        await demo.step(person, "/start", lambda p=person: p.send("/start"), "您好")
+        await demo.step(person, "/start", functools.partial(person.send, "/start"), "您好")
 
     t.scene("scene_submit")
     number = await demo.intake(

@@ -25,7 +25,7 @@ async def run_sweep(review: ReviewService) -> None:
     """One sweep as of the store clock; a failure is logged and retried at the next run."""
     try:
         report = await review.sweep()
-    except Exception:  # noqa: BLE001 - a scheduled job must not die on one bad run
+    except Exception:
         log.exception("deadline sweep failed; it will run again")
         return
     if report.reminders or report.escalations or report.closed or report.digests:

@@ -25,9 +25,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import UTC, datetime
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import IO
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -110,16 +110,20 @@ def cap_libraries(level: int) -> None:
         logging.getLogger(name).setLevel(max(level, floor))
 
 
-class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class StderrHandler(logging.StreamHandler[IO[str]]):
     """Writes to whatever ``sys.stderr`` is when a record comes (a redirected or captured stream)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> IO[str]:
         return sys.stderr
 
     @stream.setter
     def stream(self, _value: IO[str]) -> None:
         pass
+
+
+#: The handler :func:`setup` installed last, replaced when it is called again.
+_installed: list[logging.Handler] = []
 
 
 def setup(
@@ -132,13 +136,16 @@ def setup(
     the handler it installed before rather than adding a second one.
     """
     numeric = logging.getLevelName(level) if isinstance(level, str) else level
-    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
+    handler: logging.StreamHandler[IO[str]] = (
+        logging.StreamHandler(stream) if stream is not None else StderrHandler()
+    )
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(FORMAT))
     handler.addFilter(Redactor(secrets))
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "petition_bot", False)]:
+    for old in [h for h in root.handlers if h in _installed]:
         root.removeHandler(old)
-    handler.petition_bot = True  # type: ignore[attr-defined]
+    _installed.clear()
+    _installed.append(handler)
     root.addHandler(handler)
     root.setLevel(numeric)
     cap_libraries(numeric)

@@ -50,7 +50,7 @@ from tornado.web import RequestHandler
 
 from bot.network import split_listen
 from store.clock import local_date
-from store.gauges import read_gauges, ping
+from store.gauges import ping, read_gauges
 
 log = logging.getLogger(__name__)
 
@@ -308,7 +308,7 @@ class WatchedRequest(BaseRequest):
         return code, payload
 
 
-class MonitoredApplication(Application):  # type: ignore[misc]
+class MonitoredApplication(Application):
     """PTB's Application, counting each update by type and timing its handling."""
 
     def __init__(self, *, monitor: Monitor, **kwargs: Any) -> None:

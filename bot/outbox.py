@@ -46,8 +46,8 @@ from bot.pace import BULK, DEFAULT_PER_SECOND, PacedRateLimiter, retry_after_sec
 from handlers import media
 from handlers.notifications import Outgoing, UnknownNotice, render
 from store.models import Attachment, OutboxItem
-from store.services import Services
 from store.notices import REPLYABLE
+from store.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ class OutboxSender:
         )
         more = len(rows) >= self.batch or any(
             len(items) >= self.per_chat and done == len(items)
-            for items, done in zip(by_chat.values(), results)
+            for items, done in zip(by_chat.values(), results, strict=True)
         )
         return sum(results), more
 
@@ -225,7 +225,7 @@ class OutboxSender:
             log.error("notification %s set aside: %s", item.id, error)
             await self.services.outbox.mark_failed(item.id, f"render: {error}")
             return True
-        except Exception as error:  # noqa: BLE001 - a bad row must not stall the outbox
+        except Exception as error:
             log.exception("notification %s could not be rendered", item.id)
             if item.attempts + 1 >= POISON_ATTEMPTS:
                 await self.outbox.mark_failed(item.id, f"render: {error!r}")
@@ -330,5 +330,5 @@ class OutboxSender:
                                 parse_mode=ParseMode.HTML, **self._bulk)
             uploaded = sent.effective_attachment
             if uploaded is not None and hasattr(uploaded, "file_id"):
-                self._copies[key] = uploaded.file_id  # type: ignore[union-attr]
+                self._copies[key] = uploaded.file_id
             return sent

@@ -15,11 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
-from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from store.cases import CaseService
 from store.conversations import Conversation
 
+# PTB's own spellings of these types (telegram.ext._utils.types), written out
+# here rather than imported from PTB's private module.
+ConversationKey = tuple[int | str, ...]
+ConversationDict = dict[ConversationKey, object]
+CDCData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
 
 # Conversations whose state the handlers write through the store themselves.
 WRITTEN_BY_HANDLERS = frozenset({Conversation.INTAKE, Conversation.PROMPT})

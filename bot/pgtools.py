@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from bot.backup import BackupError
-from store.db import Database, open_database
+from store.db import Backend, Database, open_database
 from store.files import make_private
 from store.journal import verify
 from store.pg import PgDatabase
@@ -76,7 +76,7 @@ class Counts:
         return self.tables.get("events", 0)
 
 
-async def counts(db: Database | PgDatabase) -> Counts:
+async def counts(db: Backend) -> Counts:
     tables: dict[str, int] = {}
     names = await _tables(db)
     async with db.read() as conn:
@@ -87,7 +87,7 @@ async def counts(db: Database | PgDatabase) -> Counts:
     return Counts(await db.schema_version(), tables)
 
 
-async def _tables(db: Database | PgDatabase) -> list[str]:
+async def _tables(db: Backend) -> list[str]:
     async with db.read() as conn:
         if db.dialect == "sqlite":
             cur = await conn.execute(

@@ -110,7 +110,7 @@ class Button:
     def encode(self, *values: Any) -> str:
         if len(values) != len(self.fields):
             raise TypeError(f"{self.head} takes {len(self.fields)} values, got {len(values)}")
-        data = ":".join([self.head, *(f.write(v) for f, v in zip(self.fields, values))])
+        data = ":".join([self.head, *(f.write(v) for f, v in zip(self.fields, values, strict=True))])
         if len(data.encode()) > MAX_BYTES:
             raise ValueError(f"callback data over {MAX_BYTES} bytes: {data}")
         return data
@@ -127,7 +127,7 @@ class Button:
             return None
         if len(raw) != len(self.fields):
             return None
-        values = tuple(f.read(r) for f, r in zip(self.fields, raw))
+        values = tuple(f.read(r) for f, r in zip(self.fields, raw, strict=True))
         return None if any(v is None for v in values) else values
 
     def matches(self, data: object) -> bool:

@@ -15,12 +15,12 @@ from telegram.ext import ContextTypes, ConversationHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from handlers.i18n import Html, language_for, t
-from store.conversations import Conversation
-from store.errors import StoreError
-from store.models import Actor
 from store.cases import CaseService
 from store.clock import Clock
+from store.conversations import Conversation
+from store.errors import StoreError
 from store.indicators import IndicatorService
+from store.models import Actor
 from store.org import Organization
 from store.reception import ReceptionService
 from store.review import ReviewService

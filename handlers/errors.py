@@ -24,5 +24,5 @@ async def on_error(update: object, context: Context) -> None:
         await send(update, context, t(await lang_of(update, context), "common.busy"))
         if update.effective_user is not None:
             still_owed(context, update.effective_user.id)
-    except (TelegramError, Exception):  # noqa: BLE001 - the error handler must not raise
+    except (TelegramError, Exception):
         log.exception("could not tell the user about the error")

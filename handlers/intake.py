@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from functools import wraps
+from typing import Any
 
 from telegram import (
     KeyboardButton,
@@ -64,7 +65,6 @@ from store.models import (
     SUBJECT_MAX,
     AttachmentIn,
     Case,
-
     DraftData,
     Petitioner,
 )
@@ -126,7 +126,7 @@ async def save_draft(context: Context, user_id: int, step: str, form: Form, upda
     await deps(context).cases.save_draft(user_id, step, form.petition(), ui)
 
 
-StepFn = Callable[..., Awaitable[str]]  # (update, context, draft, *values of the button tapped)
+StepFn = Callable[..., Awaitable[str | int]]  # (update, context, draft, *values of the button tapped)
 
 
 def step_label(lang: str, step: str) -> Html:
@@ -296,7 +296,7 @@ def before(step: str, draft: Form) -> str:
     return STEPS[max(index - 1, 0)]
 
 
-def with_draft(fn: StepFn) -> Callable[..., Awaitable[str | int]]:
+def with_draft(fn: StepFn) -> Callable[..., Coroutine[Any, Any, str | int]]:
     """Load the draft; skip updates already applied; turn refusals into polite answers."""
 
     @wraps(fn)
@@ -449,7 +449,7 @@ async def _unit(update: Update, context: Context, draft: IntakeDraft, unit_id: s
     return await go(update, context, draft.data, after(UNIT, draft.data))
 
 
-def _text_step(step: str, limit: int, too_long: str, field: str) -> StepFn:
+def _text_step(step: str, limit: int, too_long: str, field: str) -> Callable[..., Coroutine[Any, Any, str | int]]:
     async def handler(update: Update, context: Context, draft: IntakeDraft) -> str:
         lang = await lang_of(update, context)
         text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
@@ -463,7 +463,7 @@ def _text_step(step: str, limit: int, too_long: str, field: str) -> StepFn:
         return await go(update, context, draft.data, after(step, draft.data))
 
     handler.__name__ = f"on_{field}"
-    return with_draft(handler)  # type: ignore[return-value]
+    return with_draft(handler)
 
 
 on_subject = _text_step(SUBJECT, SUBJECT_MAX, "intake.subject_too_long", "subject")

@@ -27,8 +27,8 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from handlers.common import Context, answer_query, deps, lang_of, send
-from handlers.i18n import t
 from handlers.flood import MessageLimiter, Verdict
+from handlers.i18n import t
 
 log = logging.getLogger(__name__)
 

@@ -69,8 +69,9 @@ def without_metadata(data: bytes) -> bytes | None:
             # A new image from the pixels alone: nothing of the file's metadata comes along.
             clean = Image.new(upright.mode, upright.size)
             clean.paste(upright)
-            if upright.mode == "P" and upright.getpalette():
-                clean.putpalette(upright.getpalette())
+            palette = upright.getpalette() if upright.mode == "P" else None
+            if palette:
+                clean.putpalette(palette)
             if target == "JPEG" and clean.mode not in ("RGB", "L", "CMYK"):
                 clean = clean.convert("RGB")
             out = io.BytesIO()

@@ -20,8 +20,8 @@ from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
 from store.models import Attachment, Case, Event, OutboxItem
 from store.notices import NoticeKind
-from store.workflow import available_actions
 from store.services import Services
+from store.workflow import available_actions
 
 
 @dataclass

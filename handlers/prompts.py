@@ -246,7 +246,7 @@ def buttons() -> dict[str, cb.Button]:
     found = {b.verb: b for b in cb.Pr.area.buttons if b.verb in PROMPTS}
     missing = set(PROMPTS) - set(found)
     assert not missing, f"prompts without a button in handlers.callbacks.Pr: {missing}"
-    return found  # type: ignore[return-value]
+    return found
 
 
 def build() -> ConversationHandler:

@@ -70,7 +70,6 @@ from store.reception import (
 )
 from store.services import Services
 
-
 # States: the steps that wait for typed text.
 TOPIC = "topic"
 PLACE = "place"

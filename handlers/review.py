@@ -462,8 +462,8 @@ async def staff_review_notice(item: OutboxItem, store: Services, lang: str) -> R
                    rating=t(lang, f"rating.{event.data.get('rating', 'none')}")), None)]
     if event.action == "comment":
         parts = split_text(event.body or "")
-        return [(t(lang, "review.comment_staff", number=case.number, text=parts[0]), None)] + [
-            (Html(t(lang, "review.continued", text=part)), None) for part in parts[1:]]
+        first: Rendered = [(t(lang, "review.comment_staff", number=case.number, text=parts[0]), None)]
+        return first + [(Html(t(lang, "review.continued", text=part)), None) for part in parts[1:]]
     if event.action in ("review_opinion", "rereview_opinion"):
         stage = t(lang, "review.stage_review" if event.action == "review_opinion" else "review.stage_rereview")
         return [(t(lang, "review.opinion_staff", number=case.number, stage=stage,

@@ -302,7 +302,7 @@ def staff_timeline(events: list[Event], lang: str, d: Deps) -> list[Html]:
             who = t(lang, "work.who_system")
         else:
             member = d.org.staff_member(event.actor_id) if event.actor_id is not None else None
-            who = member.name if member else str(event.actor_id)
+            who = Html(member.name if member else str(event.actor_id))
         lines.append(t(lang, "work.timeline_entry", date=moment(event.at, d.tz), what=what, who=who))
         if event.body and event.action != "submit":
             text = event.body if len(event.body) <= TIMELINE_TEXT_MAX else event.body[:TIMELINE_TEXT_MAX] + "…"

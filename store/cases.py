@@ -15,10 +15,9 @@ from typing import Any
 from store import routing
 from store.clock import iso, local_date
 from store.context import Service, StoreContext, local_midnight
-from store.db import Connection
 from store.conversations import Conversation
+from store.db import Connection
 from store.errors import Refused
-from store.notices import NoticeKind
 from store.models import (
     OPEN_STATUSES,
     Actor,
@@ -34,10 +33,10 @@ from store.models import (
     SubmitResult,
     row_to_model,
 )
+from store.notices import NoticeKind
 from store.org import Category, CategoryKind
 from store.review import CURRENT_DUE_SQL, ReviewService
 from store.workflow import RULES, Action, next_status
-
 
 
 def _is_report(category: Category) -> bool:

@@ -11,11 +11,11 @@ a report) from corrupting or blocking it.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -96,7 +96,7 @@ class Database:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path) -> "Database":
+    async def open(cls, path: str | Path) -> Database:
         private_database(path)  # 0600 before SQLite creates it; -wal and -shm follow its mode
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         try:
@@ -134,7 +134,7 @@ class Database:
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
-        return int(row[0])
+        return int(row[0]) if row is not None else 0
 
     async def migrate(self) -> int:
         """Apply every migration newer than the file's ``user_version``.

@@ -33,7 +33,6 @@ from store.models import Actor, ActorRole, Case, row_to_model
 from store.org import Role, Unit
 from store.review import CURRENT_DUE_SQL, OPEN_SQL, numbered
 
-
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{1,2})|[Qq](?P<quarter>[1-4])))?$")
 TREND_MONTHS = 12
 # The first answer to a case: accepted, declined (told it is not accepted) or decided.

@@ -23,8 +23,8 @@ from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Itera
 from contextlib import asynccontextmanager
 from enum import Enum
 from importlib import resources
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from store.sqltext import to_pyformat
 
@@ -59,7 +59,7 @@ class Row(Sequence[Any]):
         self._names = names
         self._values = values
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return self._values[self._names[key]]
         return self._values[key]
@@ -74,7 +74,7 @@ class Row(Sequence[Any]):
         return list(self._names)
 
     def __repr__(self) -> str:
-        return f"Row({dict(zip(self._names, self._values))!r})"
+        return f"Row({dict(zip(self._names, self._values, strict=True))!r})"
 
 
 def _row_factory(cursor: Any) -> Any:

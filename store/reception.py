@@ -29,14 +29,13 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from store.clock import iso, local_date
 from store.context import Service
-from store.db import Connection
 from store.conversations import Conversation
+from store.db import Connection
 from store.errors import NotFound, Refused
-from store.notices import NoticeKind
 from store.models import Actor, ActorRole, Case, Status, row_to_model
+from store.notices import NoticeKind
 from store.org import RECEPTION_PLACE_MAX, RECEPTION_SLOTS_MAX, Role, Staff
 from store.workflow import Action, next_status
-
 
 TOPIC_MAX = 200
 OUTCOME_MAX = 2000

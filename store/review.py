@@ -28,7 +28,6 @@ from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.db import Connection
 from store.errors import Refused
-from store.notices import NoticeKind
 from store.models import (
     DETAILS_MAX,
     OPEN_STATUSES,
@@ -40,9 +39,9 @@ from store.models import (
     Status,
     row_to_model,
 )
+from store.notices import NoticeKind
 from store.org import Role, Staff
 from store.workflow import Action, next_status
-
 
 COMMENT_MAX = 1000
 
@@ -463,7 +462,7 @@ class ReviewService(Service):
                     "review_decision": decision.value,
                     "rereview_request_due": due.isoformat(),
                 }
-                data = {"decision": decision.value, "rereview_request_due": due.isoformat()}
+                data: dict[str, Any] = {"decision": decision.value, "rereview_request_due": due.isoformat()}
             else:
                 changes = {
                     "status": status.value,

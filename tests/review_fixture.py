@@ -20,8 +20,8 @@ from store.clock import FakeClock
 from store.models import Actor, ActorRole, Decision
 from store.org import Organization, parse_org
 from store.services import Services
-from tests.backends import fresh_database
 from store.workflow import Action
+from tests.backends import fresh_database
 from tests.conftest import draft, petitioner
 
 ORG_TOML = """

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from handlers import callbacks as cb
-from handlers import prompts, review  # noqa: F401 - review adds its prompts
+from handlers import prompts, review
 from handlers.callbacks import DAY, HHMM, INT, KEY, KEY_OR_EMPTY, NUMBER, TOKEN, Button, Field
 
 ALL = [b for area in cb.AREAS for b in area.buttons]

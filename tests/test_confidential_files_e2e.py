@@ -9,8 +9,8 @@ from PIL import Image
 
 from handlers.media import neutral_name
 from store.models import Attachment
-from tests.e2e import running_bot
 from store.org import parse_org
+from tests.e2e import running_bot
 from tests.petitioner import LABELS, ORG_FILE, api_errors, org_with, step, submit, to_subject
 
 PDF = b"%PDF-1.4\n% the reporter's evidence\n"
@@ -27,7 +27,7 @@ def photo_with_exif() -> bytes:
     return out.getvalue()
 
 
-async def file_case(user, lang: str, *, confidential: bool) -> str:  # noqa: ANN001 - SimUser
+async def file_case(user, lang: str, *, confidential: bool) -> str:
     L = LABELS[lang]
     await to_subject(user, lang, "report" if confidential else "wages")
     await user.send("材料")

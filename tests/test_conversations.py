@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from handlers import intake, prompts, reception
 from store.conversations import Conversation
 from store.services import Services

@@ -321,7 +321,7 @@ async def officer_work(officer: SimUser, until: float, accepted: set[str], stop:
         await officer.tap("受理", message=card)
         try:
             await officer.wait_for(
-                predicate=lambda m: (number in m.visible_text and "已受理" in m.visible_text)
+                predicate=lambda m, number=number: (number in m.visible_text and "已受理" in m.visible_text)
                 or "不能进行此操作" in m.visible_text,
                 timeout=PATIENCE,
             )

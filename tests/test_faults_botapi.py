@@ -200,7 +200,7 @@ async def test_every_notification_once_in_order_despite_429_500_and_timeouts(
     # After a 500 or a time-out the row waits backoff(attempts) before its next try, longer each time.
     waits = []
     for history in by_message.values():
-        for failures, (failed, retry) in enumerate(zip(history, history[1:])):
+        for failures, (failed, retry) in enumerate(zip(history, history[1:], strict=False)):
             wait = retry.started - failed.started
             if failed.outcome in ("500", "timeout"):
                 assert wait >= backoff(failures, BACKOFF_BASE), (failed, retry, failures)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.e2e import running_bot
-from tests.petitioner import api_errors, since, org_with, rows, step, submit, texts, to_subject
+from tests.petitioner import api_errors, org_with, rows, since, step, submit, texts, to_subject
 
 CORPUS = [
     '<b>粗体</b> <i>x</i> <a href="http://evil.example">链接</a> </code> <pre>',

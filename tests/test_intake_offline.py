@@ -141,7 +141,7 @@ async def test_a_unit_with_units_under_it_opens_and_can_be_chosen_itself(
     await feed(application, user.tap("in:unit:oilfield"))  # has units under it: opened, not chosen
     opened = request.last_to(USER)
     assert "第 2/7 步" in opened.text and "油田公司" in opened.text
-    assert ("in:here:oilfield", "in:unit:plant-1") == (opened.buttons()[0][1], opened.buttons()[1][1])
+    assert (opened.buttons()[0][1], opened.buttons()[1][1]) == ("in:here:oilfield", "in:unit:plant-1")
     await feed(application, user.tap("in:here:oilfield"))
     assert "第 3/7 步" in request.last_to(USER).text
     draft = await store.cases.get_draft(USER)

@@ -9,7 +9,7 @@ from bot.lease import Lease, NoLease, lease_for
 from bot.metrics import Monitor
 from store.org import load_org
 from store.services import Services
-from tests.backends import fresh_database, require_pg, PG_URL
+from tests.backends import PG_URL, fresh_database, require_pg
 
 ORG_FILE = Path(__file__).with_name("org_fixture.toml")
 KEY = 0x7465_7374_6C65_6173  # not the bot's own key: a running bot elsewhere is not disturbed

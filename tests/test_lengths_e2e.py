@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from handlers.common import Deps
 from handlers.render import utf16_len
 from store.clock import FakeClock
 from store.models import Actor, ActorRole
 from store.org import parse_org
-from handlers.common import Deps
 from tests.conftest import draft, petitioner
 from tests.e2e import running_bot
 from tests.petitioner import ORG_FILE, api_errors, org_with

@@ -13,7 +13,7 @@ from tests.e2e import running_bot
 NUMBER = re.compile(r"[A-Z]+-\d{4}-\d{6}")
 
 
-async def submit_case(user, subject: str, details: str) -> str:  # noqa: ANN001 - SimUser
+async def submit_case(user, subject: str, details: str) -> str:
     await user.send("/new")
     await user.wait_for("第 1/7 步")
     await user.tap("工资福利")

@@ -10,7 +10,7 @@ import pytest
 
 from store.clock import FakeClock
 from store.errors import Refused
-from store.org import OrgError, Organization
+from store.org import Organization, OrgError
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database

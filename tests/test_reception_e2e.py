@@ -63,7 +63,7 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
         # The first employee books the only slot; they have no petition, so nothing to link.
         await first.send("/reception")
         listing = await first.wait_for("领导接访日")
-        assert any("11月5日 周四 09:00 · 赵总 · 余 1 位" == label for label in listing.button_texts)
+        assert any(label == "11月5日 周四 09:00 · 赵总 · 余 1 位" for label in listing.button_texts)
         await first.tap("11月5日 周四 09:00")
         await first.wait_for("名额：共 1 位，剩余 1 位")
         await first.tap("预约")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from handlers.flood import MessageLimiter, Verdict
 from handlers.render import split_text, utf16_len
 from store.errors import NotFound, Refused
-from handlers.flood import MessageLimiter, Verdict
 from store.models import Actor, ActorRole, AttachmentIn, Decision, Status
 from store.selfservice import ADDITION_MAX, petitioner_may
 from store.services import Services
