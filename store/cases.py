@@ -114,9 +114,10 @@ class CaseService(Service):
             return None
         return row["language"] or row["tg_language"]
 
-    async def pseudonym(self, user_id: int) -> str:
+    async def pseudonym(self, draft_id: str) -> str:
+        """The code name the case this draft becomes will carry (one per case, not per person)."""
         async with self.db.read() as conn:
-            return await self.ctx.pseudonym(conn, user_id)
+            return await self.ctx.pseudonym(conn, draft_id)
 
     # -------------------------------------------------------------- drafts
 
@@ -280,7 +281,7 @@ class CaseService(Service):
                     None if confidential else petitioner.name,
                     None if confidential else draft.phone,
                     int(confidential),
-                    await self.ctx.pseudonym(conn, petitioner.id),
+                    await self.ctx.pseudonym(conn, submit_key),
                     category.id,
                     category.kind.value,
                     draft.unit,
@@ -481,7 +482,7 @@ class CaseService(Service):
             elif action is Action.ASSIGN:
                 target = self.org.staff_member(assignee_id) if assignee_id is not None else None
                 if target is None or not routing.can_handle(
-                    self.org, target, case.unit, case.category
+                    self.org, target, case.unit, case.category, case.confidential
                 ):
                     raise Refused("assignee_out_of_scope")
                 if target.telegram_id == case.assignee_id:
@@ -554,13 +555,16 @@ class CaseService(Service):
     # ------------------------------------------------------- notifications
 
     def _responsible_ids(self, case: Case) -> list[int]:
-        return [s.telegram_id for s in routing.responsible_staff(self.org, case.unit, case.category)]
+        return [
+            s.telegram_id
+            for s in routing.responsible_staff(self.org, case.unit, case.category, case.confidential)
+        ]
 
     async def _notify_new_case(self, conn: Connection, case: Case, event_id: int) -> None:
         for staff_id in self._responsible_ids(case):
             await self.outbox.queue(conn, staff_id, NoticeKind.CASE_CARD, case.id, event_id)
         group = self.org.organization.staff_chat_id
-        if group is not None and case.kind != CategoryKind.REPORT.value:
+        if group is not None and case.kind != CategoryKind.REPORT.value and not case.confidential:
             await self.outbox.queue(conn, group, NoticeKind.GROUP_NEW_CASE, case.id, event_id)
 
     async def _notify_action(

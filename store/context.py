@@ -34,8 +34,8 @@ def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
     """SQL for "cases this staff member may act on": the same rule as routing.can_handle.
 
     ``tests/test_rules_once.py`` checks the two forms agree for every role,
-    unit, category (confidential reports included) and recusal of a small
-    organisation.
+    unit, category, confidentiality (reports, and cases filed as confidential
+    under any category) and recusal of a small organisation.
     """
     staff = org.staff_member(actor.id) if actor.id is not None else None
     if staff is None:
@@ -51,7 +51,9 @@ def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
         args += list(staff.categories)
     if staff.recuse_units:
         recused = sorted(set().union(*(org.subtree(u) for u in staff.recuse_units)))
-        clauses.append(f"NOT (kind = 'report' AND unit IN ({', '.join('?' * len(recused))}))")
+        clauses.append(
+            f"NOT ((kind = 'report' OR confidential = TRUE) AND unit IN ({', '.join('?' * len(recused))}))"
+        )
         args += recused
     return (" AND ".join(clauses) or "1"), args
 
@@ -89,15 +91,20 @@ class StoreContext:
             return Actor(id=user_id, role=ActorRole.PETITIONER, name=name)
         return Actor(id=user_id, role=ActorRole(staff.role.value), name=staff.name)
 
-    async def pseudonym(self, conn: Connection, user_id: int) -> str:
-        """A stable four-character code per petitioner, not reversible without the secret."""
+    async def pseudonym(self, conn: Connection, submit_key: str) -> str:
+        """A four-character code name per case (its draft's id), not per person.
+
+        Two confidential cases of one reporter get unrelated codes, so nobody
+        can tie them together by their code names; without the secret the
+        code cannot be recomputed from the draft's id either.
+        """
         if self._secret is None:
             async with conn.execute(
                 "SELECT value FROM meta WHERE key = 'pseudonym_secret'"
             ) as cur:
                 row = await cur.fetchone()
             self._secret = bytes.fromhex(row["value"])
-        digest = hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()
+        digest = hmac.new(self._secret, f"case:{submit_key}".encode(), hashlib.sha256).hexdigest()
         return digest[:4].upper()
 
     # ------------------------------------------------------ who sees what
@@ -109,7 +116,16 @@ class StoreContext:
         if viewer.role is ActorRole.PETITIONER:
             return case.petitioner_id == viewer.id
         staff = self.org.staff_member(viewer.id) if viewer.id is not None else None
-        return staff is not None and routing.can_handle(self.org, staff, case.unit, case.category)
+        return staff is not None and routing.can_handle(
+            self.org, staff, case.unit, case.category, case.confidential
+        )
+
+    def in_scope(self, staff_id: int, case: Case) -> bool:
+        """Is this Telegram id a staff member who may act on the case now (recusal included)?"""
+        staff = self.org.staff_member(staff_id)
+        return staff is not None and routing.can_handle(
+            self.org, staff, case.unit, case.category, case.confidential
+        )
 
     def scope(self, actor: Actor) -> tuple[str, list[Any]]:
         """SQL for "cases this staff member may act on" (see ``scope_sql``)."""

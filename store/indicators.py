@@ -217,7 +217,7 @@ class IndicatorService(Service):
             f" coalesce(sum({decided} AND local_day(c.decided_at) <= c.answer_due), 0) AS answered_on_time,"
             f" coalesce(sum({decided} AND c.rating IN ('satisfied', 'basic', 'dissatisfied')), 0) AS rated,"
             f" coalesce(sum({decided} AND c.rating IN ('satisfied', 'basic')), 0) AS satisfied,"
-            f" coalesce(sum({received} AND c.repeat_of IS NOT NULL), 0) AS repeats,"
+            f" coalesce(sum({received} AND c.repeat_count > 0), 0) AS repeats,"
             f" coalesce(sum({OPEN_SQL} AND {CURRENT_DUE_SQL} < :today), 0) AS overdue_now"
             " FROM cases c LEFT JOIN (SELECT case_id, min(at) AS at FROM events"
             f" WHERE action IN ({answer_actions}) GROUP BY case_id) k ON k.case_id = c.id"

@@ -901,7 +901,7 @@ class ReceptionService(Service):
                 status=BookingStatus(row["status"]),
                 position=position if waiting else None,
                 name=None if confidential else row["user_name"],
-                pseudonym=await self.ctx.pseudonym(conn, row["user_id"]) if confidential else None,
+                pseudonym=case.pseudonym if confidential and case is not None else None,
                 topic=row["topic"],
                 case_number=case.number if visible and case is not None else None,
                 linked_hidden=case is not None and not visible,

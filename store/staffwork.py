@@ -137,7 +137,7 @@ class StaffWork(Service):
     async def assignable_staff(self, actor: Actor, number: str) -> tuple[Case, list[Staff]]:
         """Who the case may be assigned to (everyone in scope for it)."""
         case = await self.check_action(actor, number, Action.ASSIGN)
-        return case, routing.staff_in_scope_for(self.org, case.unit, case.category)
+        return case, routing.staff_in_scope_for(self.org, case.unit, case.category, case.confidential)
 
     # ------------------------------------------------------------ resolving
 
