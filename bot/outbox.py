@@ -218,7 +218,12 @@ class OutboxSender:
         return done
 
     async def _deliver(self, item: OutboxItem, slots: asyncio.Semaphore) -> bool:
-        """Send one row; True when it is finished with (sent or set aside)."""
+        """Send one row; True when it is finished with (sent, skipped or set aside)."""
+        refusal = await self.services.may_receive(item.chat_id, item)
+        if refusal is not None:  # lost scope since it was queued: recused, moved, no longer staff
+            log.info("notification %s skipped: %s", item.id, refusal)
+            await self.outbox.mark_skipped(item.id, refusal)
+            return True
         try:
             messages = await render(item, self.services)
         except UnknownNotice as error:  # retrying cannot teach this version a new kind

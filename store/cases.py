@@ -562,10 +562,10 @@ class CaseService(Service):
 
     async def _notify_new_case(self, conn: Connection, case: Case, event_id: int) -> None:
         for staff_id in self._responsible_ids(case):
-            await self.outbox.queue(conn, staff_id, NoticeKind.CASE_CARD, case.id, event_id)
+            await self.ctx.queue_staff(conn, staff_id, NoticeKind.CASE_CARD, case, event_id)
         group = self.org.organization.staff_chat_id
         if group is not None and case.kind != CategoryKind.REPORT.value and not case.confidential:
-            await self.outbox.queue(conn, group, NoticeKind.GROUP_NEW_CASE, case.id, event_id)
+            await self.ctx.queue_staff(conn, group, NoticeKind.GROUP_NEW_CASE, case, event_id)
 
     async def _notify_action(
         self,
@@ -581,10 +581,13 @@ class CaseService(Service):
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.PETITIONER_EVENT, case.id, event_id)
         if action is Action.TRANSFER:
             for staff_id in self._responsible_ids(case):
-                await self.outbox.queue(conn, staff_id, NoticeKind.CASE_CARD, case.id, event_id)
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.CASE_CARD, case, event_id)
         elif action is Action.ASSIGN and case.assignee_id not in (None, actor.id):
-            await self.outbox.queue(conn, case.assignee_id, NoticeKind.CASE_CARD, case.id, event_id)
+            await self.ctx.queue_staff(conn, case.assignee_id, NoticeKind.CASE_CARD, case, event_id)
         elif actor.role is ActorRole.PETITIONER:
-            targets = [before.assignee_id] if before.assignee_id else self._responsible_ids(case)
+            # An assignee who lost scope meanwhile (recused, moved, gone) is not told: the responsible are.
+            assignee = before.assignee_id
+            keep = assignee is not None and self.ctx.refusal_to_receive(assignee, case) is None
+            targets = [assignee] if keep else self._responsible_ids(case)
             for staff_id in targets:
-                await self.outbox.queue(conn, staff_id, NoticeKind.STAFF_EVENT, case.id, event_id)
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.STAFF_EVENT, case, event_id)

@@ -127,6 +127,50 @@ class StoreContext:
             self.org, staff, case.unit, case.category, case.confidential
         )
 
+    def refusal_to_receive(self, chat_id: int, case: Case) -> str | None:
+        """Why ``chat_id`` may not be told about ``case`` now (None: it may).
+
+        The case's own petitioner may; the staff group only about cases that
+        are neither reports nor confidential; anyone else only while a staff
+        member in scope for the case (recusal and confidentiality included).
+        Checked when a notice is queued and again when it is sent.
+        """
+        if chat_id == case.petitioner_id:
+            return None
+        group = self.org.organization.staff_chat_id
+        if group is not None and chat_id == group:
+            return "confidential" if case.confidential or case.kind == "report" else None
+        staff = self.org.staff_member(chat_id)
+        if staff is None:
+            return "not_staff"
+        if not routing.can_handle(self.org, staff, case.unit, case.category, case.confidential):
+            return "out_of_scope"
+        return None
+
+    async def queue_staff(
+        self,
+        conn: Connection,
+        chat_id: int,
+        kind: Any,
+        case: Case,
+        event_id: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> bool:
+        """Queue a notice about ``case`` to a staff member or the staff group, if in scope now."""
+        if self.refusal_to_receive(chat_id, case) is not None:
+            return False
+        await self.outbox.queue(conn, chat_id, kind, case.id, event_id, params)
+        return True
+
+    async def may_receive(self, conn: Connection, chat_id: int, item: Any) -> str | None:
+        """At send time: why this outbox row may no longer go to ``chat_id`` (None: it may)."""
+        if item.case_id is None:
+            return None
+        case = await self.case_where(conn, "id = ?", (item.case_id,))
+        if case is None:
+            return "no_case"
+        return self.refusal_to_receive(chat_id, case)
+
     def scope(self, actor: Actor) -> tuple[str, list[Any]]:
         """SQL for "cases this staff member may act on" (see ``scope_sql``)."""
         return scope_sql(self.org, actor)

@@ -320,7 +320,7 @@ class ReviewService(Service):
             {"collective": alert_id, "reason": reason, "people": people},
         )
         for leader in self._leaders_above(case.unit, case.category, case.confidential):
-            await self.outbox.queue(conn, leader, NoticeKind.LEADER_ALERT, case.id, event_id, {"alert": alert_id})
+            await self.ctx.queue_staff(conn, leader, NoticeKind.LEADER_ALERT, case, event_id, {"alert": alert_id})
         return alert_id
 
     # ------------------------------------------------------ the petitioner
@@ -342,7 +342,7 @@ class ReviewService(Service):
             case = await self.ctx.update_case(conn, case.id, {"rating": rating.value, "rated_at": iso(now)})
             event_id = await self.ctx.event(conn, case.id, actor, Action.RATE, status, None, {"rating": rating.value})
             for staff_id in self._staff_to_tell(case):
-                await self.outbox.queue(conn, staff_id, NoticeKind.REVIEW_STAFF, case.id, event_id)
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)
             if rating in CONTENT:
                 case = await self._close(conn, case, SYSTEM, "satisfied", notify=False)
         self.outbox.kick()
@@ -368,7 +368,7 @@ class ReviewService(Service):
                     raise Refused("already_commented")
             event_id = await self.ctx.event(conn, case.id, actor, Action.COMMENT, status, text, {})
             for staff_id in self._staff_to_tell(case):
-                await self.outbox.queue(conn, staff_id, NoticeKind.REVIEW_STAFF, case.id, event_id)
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)
         self.outbox.kick()
         return case
 
@@ -419,7 +419,7 @@ class ReviewService(Service):
             case = await self.ctx.update_case(conn, case.id, changes)
             event_id = await self.ctx.event(conn, case.id, actor, action, status, reason, {"due": due})
             for staff_id in self._reminded(case, Stage.REVIEW if action is Action.REQUEST_REVIEW else Stage.REREVIEW):
-                await self.outbox.queue(conn, staff_id, NoticeKind.REVIEW_CARD, case.id, event_id)
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_CARD, case, event_id)
         self.outbox.kick()
         return case
 
@@ -491,7 +491,7 @@ class ReviewService(Service):
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.REVIEW_PETITIONER, case.id, event_id)
             for staff_id in self._staff_to_tell(case):
                 if staff_id != actor.id:
-                    await self.outbox.queue(conn, staff_id, NoticeKind.REVIEW_STAFF, case.id, event_id)
+                    await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)
         self.outbox.kick()
         return case
 
@@ -667,7 +667,7 @@ class ReviewService(Service):
                 report.reminders += 1
             kind = NoticeKind.ESCALATION if escalation else NoticeKind.REMINDER
             for staff_id in recipients:
-                await self.outbox.queue(conn, staff_id, kind, case.id, event_id, params)
+                await self.ctx.queue_staff(conn, staff_id, kind, case, event_id, params)
 
     async def _close_lapsed(self, conn: Connection, today: date, report: SweepReport) -> None:
         """Close written opinions nobody acted on within the window (not rated, or no review asked)."""

@@ -21,6 +21,7 @@ from store.context import StoreContext
 from store.db import Database
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
+from store.models import OutboxItem
 from store.org import Organization
 from store.outbox import Outbox
 from store.reception import ReceptionService
@@ -83,6 +84,11 @@ class Services:
     @property
     def tz(self) -> ZoneInfo:
         return self.context.tz
+
+    async def may_receive(self, chat_id: int, item: OutboxItem) -> str | None:
+        """At send time, scope again: why ``item`` may no longer go to ``chat_id`` (None: it may)."""
+        async with self.db.read() as conn:
+            return await self.context.may_receive(conn, chat_id, item)
 
     async def verify_journal(self) -> VerifyResult:
         """Check the journal's hash chain (``petition-bot verify-journal``)."""

@@ -33,7 +33,8 @@ def queued_kinds() -> set[str]:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 literals.setdefault(node.targets[0].id, []).append(node.value)
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "queue"):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("queue", "queue_staff")):
                 continue
             if len(node.args) < 3:
                 continue
