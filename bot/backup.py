@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handlers.i18n import t
+from store.files import write_private
+from store.vault import default_key_file
 from store.db import BUSY_TIMEOUT_MS, migrations
 from store.files import make_private, private_database
 
@@ -134,6 +136,7 @@ def backup(db_path: Path, target: Path, *, force: bool = False) -> Summary:
         raise
     _fsync(partial)
     os.replace(partial, target)
+    _copy_key(default_key_file(db_path), default_key_file(target))
     return Summary(target, summary.schema_version, summary.cases, summary.events, summary.bytes)
 
 
@@ -166,7 +169,18 @@ def restore(backup_file: Path, db_path: Path, *, force: bool = False) -> Summary
     finally:
         source.close()
     restored = inspect(db_path)
+    _copy_key(default_key_file(backup_file), default_key_file(db_path))
     return Summary(db_path, restored.schema_version, summary.cases, summary.events, restored.bytes)
+
+
+def _copy_key(source: Path | None, target: Path | None) -> None:
+    """The vault's key travels with a backup (``b.db`` -> ``b.key``, 0600): without it, sealed identities are lost.
+
+    A key already at the target is never overwritten.
+    """
+    if source is None or target is None or not source.is_file() or target.exists():
+        return
+    write_private(target, source.read_bytes())
 
 
 def _fsync(path: Path) -> None:

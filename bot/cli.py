@@ -1,4 +1,4 @@
-"""``petition-bot`` command line: run, demo, check-config, init, verify-journal, report, backup, restore."""
+"""``petition-bot`` command line: run, demo, check-config, init, verify-journal, rotate-key, report, backup, restore."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ ENVIRONMENT = """environment variables:
   PETITION_API_URL       the Bot API (default: https://api.telegram.org/bot)
   PETITION_API_FILE_URL  its file URL (default: derived from PETITION_API_URL)
   PETITION_LOG_LEVEL     DEBUG, INFO (default), WARNING or ERROR
+  PETITION_KEY_FILE      the vault's key file (default: beside the database, petitions.key;
+                         created 0600 at first run or by init); keep a copy apart from backups
+  PETITION_SECRET_KEY    the key itself instead of a file (the file's one line)
 """
 
 
@@ -201,7 +204,72 @@ def cmd_init(args: argparse.Namespace) -> int:
     except OSError as error:
         return fail(lang, "cannot_write", path=path, error=error.strerror or error)
     print(say(lang, "wrote_starter", path=path))
+    return _init_key(lang)
+
+
+def _key_options(settings: Settings) -> dict[str, object]:
+    return {
+        "key_file": settings.key_file,
+        "secret": settings.secret_key.get_secret_value() if settings.secret_key else None,
+    }
+
+
+def _init_key(lang: str) -> int:
+    """``init`` also creates the vault's key file (0600) if there is none and no key in the environment."""
+    from store.vault import VaultError, key_path, load_vault
+
+    settings = _settings(lang)
+    if settings.secret_key is not None:
+        return 0
+    path = key_path(settings.db, settings.key_file)
+    if path is None or path.exists():
+        return 0
+    try:
+        load_vault(settings.db, key_file=path)
+    except (OSError, VaultError) as error:
+        return fail(lang, "cannot_write", path=path, error=getattr(error, "strerror", None) or error)
+    print(say(lang, "wrote_key", path=path))
     return 0
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    """A new sealing key: every sealed value re-sealed in one transaction, then the key file replaced."""
+    lang = args.lang
+    settings = _settings(lang)
+    db_path = Path(args.db) if args.db else settings.db
+    if (problem := _database_problem(db_path, lang)) is not None:
+        print(problem, file=sys.stderr)
+        return 1
+    if settings.secret_key is not None:
+        return fail(lang, "rotate_needs_file")
+    from store import vault_steps
+    from store.db import Database
+    from store.files import write_private
+    from store.vault import VaultError, key_path, load_vault
+
+    path = key_path(db_path, settings.key_file)
+    assert path is not None
+    if not path.is_file():
+        return fail(lang, "no_key_file", path=path)
+
+    async def rotate() -> int:
+        db = await Database.open(db_path)
+        try:
+            old = load_vault(db_path, key_file=path, create=False)
+            await vault_steps.run(db, old)  # the key must open this database
+            new = old.rotated()
+            pending = path.with_name(path.name + ".new")
+            write_private(pending, (new.key_text + "\n").encode("ascii"))  # kept if anything below fails
+            count = await vault_steps.reseal(db, old, new)
+            os.replace(pending, path)
+        except VaultError as error:
+            return fail(lang, "key_refused", path=path, error=error)
+        finally:
+            await db.close()
+        print(say(lang, "key_rotated", path=path, count=count))
+        return 0
+
+    return asyncio.run(rotate())
 
 
 def cmd_verify_journal(args: argparse.Namespace) -> int:
@@ -273,7 +341,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from store.services import Services
 
     async def build() -> int:
-        services = await Services.open(db_path, org)
+        services = await Services.open(db_path, org, **_key_options(settings))  # type: ignore[arg-type]
         try:
             data = await services.indicators.export_data(SYSTEM, args.unit, args.period)
         except StoreError as error:
@@ -370,6 +438,9 @@ def parser() -> argparse.ArgumentParser:
     verify = command("verify-journal", "recompute the audit journal's hash chain")
     verify.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     verify.set_defaults(fn=cmd_verify_journal)
+    rotate = command("rotate-key", "replace the vault's key: re-seal every identity in one transaction")
+    rotate.add_argument("--db", help="default: $PETITION_DB or petitions.db")
+    rotate.set_defaults(fn=cmd_rotate_key)
     report = command("report", "indicators and cases of a period as .xlsx or .csv")
     report.add_argument("--period", help="2026-11 (month), 2026-Q4 (quarter) or 2026 (year); default: this month")
     report.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")

@@ -603,7 +603,7 @@ async def on_submit(update: Update, context: Context, draft: IntakeDraft, key: s
         await send(update, context, t(lang, "common.expired_button"))
         return await go(update, context, draft.data, REVIEW)
     d = deps(context)
-    petitioner = Petitioner(id=user.id, name=user.full_name, language=lang)
+    petitioner = Petitioner(id=user.id, name=user.full_name, username=user.username, language=lang)
     result = await d.cases.submit(petitioner, draft.data.petition(), submit_key=draft.data.draft_id)
     await receipt(update, context, result.case, lang)
     return ConversationHandler.END

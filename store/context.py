@@ -22,6 +22,7 @@ from store.errors import NotFound
 from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.org import Organization
 from store.outbox import Outbox
+from store.vault import Vault, is_hid
 from store.workflow import RULES, Action
 
 
@@ -66,6 +67,7 @@ class StoreContext:
     org: Organization
     clock: Clock
     outbox: Outbox
+    vault: Vault
     tz: ZoneInfo = field(init=False)
     _secret: bytes | None = field(default=None, init=False, repr=False)
 
@@ -107,6 +109,46 @@ class StoreContext:
         digest = hmac.new(self._secret, f"case:{submit_key}".encode(), hashlib.sha256).hexdigest()
         return digest[:4].upper()
 
+    # ------------------------------------------------------------ vault
+
+    def hid(self, user_id: int) -> int:
+        """The keyed hash standing for a Telegram id where the store keeps no id in clear."""
+        return user_id if is_hid(user_id) else self.vault.hid(user_id)
+
+    def chat_key(self, chat_id: int) -> int:
+        """How a chat is stored where the store only looks it up: a person's private chat by its keyed hash."""
+        return self.hid(chat_id) if chat_id > 0 else chat_id
+
+    def person_ids(self, user_id: int) -> tuple[int, int]:
+        """The forms a person's own rows may carry: their id (real-name cases) and its keyed hash."""
+        return user_id, self.hid(user_id)
+
+    def owns(self, user_id: int | None, case: Case) -> bool:
+        """Is ``user_id`` (a Telegram id or its keyed hash) the case's petitioner?"""
+        return user_id is not None and self.hid(user_id) == self.hid(case.petitioner_id)
+
+    def conv_key(self, user_id: int) -> str:
+        """A person's conversation rows (drafts, prompts) are keyed by the keyed hash of their id."""
+        return str(self.hid(user_id))
+
+    async def remember_person(self, conn: Connection, user_id: int) -> int:
+        """Keep the sealed id behind a keyed hash, so the outbox can reach the person; the hash."""
+        hid = self.hid(user_id)
+        if hid != user_id:
+            await conn.execute(
+                "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
+                (hid, self.vault.seal(user_id), self.now()),
+            )
+        return hid
+
+    async def chat_of(self, conn: Connection, chat_id: int) -> int | None:
+        """The Telegram chat behind an outbox row's chat id (a keyed hash is opened; None: unknown)."""
+        if not is_hid(chat_id):
+            return chat_id
+        async with conn.execute("SELECT sealed FROM people WHERE hid = ?", (chat_id,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else int(self.vault.open(row["sealed"]))
+
     # ------------------------------------------------------ who sees what
 
     def may_see(self, viewer: Actor, case: Case) -> bool:
@@ -114,7 +156,7 @@ class StoreContext:
         if viewer.role is ActorRole.SYSTEM:
             return True
         if viewer.role is ActorRole.PETITIONER:
-            return case.petitioner_id == viewer.id
+            return self.owns(viewer.id, case)
         staff = self.org.staff_member(viewer.id) if viewer.id is not None else None
         return staff is not None and routing.can_handle(
             self.org, staff, case.unit, case.category, case.confidential
@@ -135,7 +177,7 @@ class StoreContext:
         member in scope for the case (recusal and confidentiality included).
         Checked when a notice is queued and again when it is sent.
         """
-        if chat_id == case.petitioner_id:
+        if self.owns(chat_id, case):
             return None
         group = self.org.organization.staff_chat_id
         if group is not None and chat_id == group:
@@ -210,12 +252,24 @@ class StoreContext:
         body: str | None,
         data: dict[str, Any],
     ) -> int:
-        """Append a journal event (public or not by the state machine's table)."""
+        """Append a journal event (public or not by the state machine's table).
+
+        A confidential case's petitioner is journaled by the keyed hash its
+        case row carries, never by their Telegram id.
+        """
+        actor_id = actor.id
+        if actor.role is ActorRole.PETITIONER and actor_id is not None:
+            async with conn.execute(
+                "SELECT petitioner_id FROM cases WHERE id = ? AND confidential = TRUE", (case_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None:
+                actor_id = row["petitioner_id"]
         return await journal.append(
             conn,
             case_id=case_id,
             at=self.now(),
-            actor_id=actor.id,
+            actor_id=actor_id,
             actor_role=actor.role.value,
             action=action.value,
             status_after=status_after.value,

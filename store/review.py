@@ -247,8 +247,9 @@ class ReviewService(Service):
         since = iso(now - timedelta(days=mon.repeat_days))
         # A confidential case is an island: it never names another case of its
         # petitioner, and a real-name case never names a confidential one.
-        # A confidential case still counts every earlier one (a number, no
-        # name), so the indicators count it as a repeat petition.
+        # Confidential cases carry the keyed hash of their reporter, so they
+        # find only that person's earlier confidential cases: counted (a
+        # number, no name), so the indicators count the repeat petition.
         async with conn.execute(
             "SELECT number, confidential FROM cases WHERE petitioner_id = ? AND category = ? AND unit = ?"
             " AND id <> ? AND submitted_at >= ? ORDER BY id DESC",

@@ -28,6 +28,8 @@ from store.reception import ReceptionService
 from store.review import ReviewService
 from store.selfservice import SelfService
 from store.staffwork import StaffWork
+from store import vault_steps
+from store.vault import Vault, load_vault, new_key_text
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,13 @@ class Services:
     indicators: IndicatorService
 
     @classmethod
-    def build(cls, db: Database, org: Organization, clock: Clock | None = None) -> Services:
+    def build(
+        cls, db: Database, org: Organization, clock: Clock | None = None, vault: Vault | None = None
+    ) -> Services:
         clock = clock or SystemClock()
         outbox = Outbox(db, clock)
-        ctx = StoreContext(db=db, org=org, clock=clock, outbox=outbox)
+        vault = vault or Vault(new_key_text())
+        ctx = StoreContext(db=db, org=org, clock=clock, outbox=outbox, vault=vault)
         review = ReviewService(ctx)
         cases = CaseService(ctx, review)
         return cls(
@@ -62,9 +67,30 @@ class Services:
         )
 
     @classmethod
-    async def open(cls, path: str | Path, org: Organization, clock: Clock | None = None) -> Services:
-        """Open (and migrate) the database at ``path`` and build the services on it."""
-        return cls.build(await Database.open(path), org, clock)
+    async def open(
+        cls,
+        path: str | Path,
+        org: Organization,
+        clock: Clock | None = None,
+        *,
+        key_file: str | Path | None = None,
+        secret: str | None = None,
+    ) -> Services:
+        """Open (and migrate) the database at ``path`` and build the services on it.
+
+        The vault's key comes from ``secret`` (PETITION_SECRET_KEY), else the
+        key file (PETITION_KEY_FILE, default ``<db>.key``, created 0600 if
+        missing). After the SQL migrations, the vault's own steps run once
+        (``store.vault_steps``): they need the key, which SQL cannot have.
+        """
+        db = await Database.open(path)
+        try:
+            vault = load_vault(path, key_file=key_file, secret=secret)
+            await vault_steps.run(db, vault)
+        except BaseException:
+            await db.close()
+            raise
+        return cls.build(db, org, clock, vault)
 
     async def close(self) -> None:
         await self.context.db.close()
@@ -89,6 +115,11 @@ class Services:
         """At send time, scope again: why ``item`` may no longer go to ``chat_id`` (None: it may)."""
         async with self.db.read() as conn:
             return await self.context.may_receive(conn, chat_id, item)
+
+    async def chat_of(self, chat_id: int) -> int | None:
+        """The Telegram chat an outbox row goes to: a keyed hash opened at send time (None: unknown)."""
+        async with self.db.read() as conn:
+            return await self.context.chat_of(conn, chat_id)
 
     async def verify_journal(self) -> VerifyResult:
         """Check the journal's hash chain (``petition-bot verify-journal``)."""

@@ -46,13 +46,15 @@ async def test_history_of_a_real_name_case_never_lists_a_confidential_one(store:
 
 async def test_a_confidential_repeat_is_counted_but_names_no_other_case(store: Services, tmp_path: Path) -> None:
     real, secret = await _real_then_confidential(store)
-    case = await store.cases.case_for(ADMIN, secret)
-    assert case.repeat_of is None and case.repeat_count == 1
-    flags = str(case_flags(case, "zh"))
-    assert real not in flags and "1" in flags
+    first = await store.cases.case_for(ADMIN, secret)
+    assert first.repeat_of is None and first.repeat_count == 0  # the real-name case is not counted either
+    again = (await store.cases.submit(petitioner(5001), draft(confidential=True), "again")).case
+    assert again.repeat_of is None and again.repeat_count == 1
+    flags = str(case_flags(again, "zh"))
+    assert real not in flags and secret not in flags and "1" in flags
     # the journal's flag carries a count, not the other case's number
-    flagged = rows(tmp_path / "cases.db", "SELECT data FROM events WHERE case_id = ? AND action = 'flag'", case.id)
-    assert flagged and all(real not in data for (data,) in flagged)
+    flagged = rows(tmp_path / "cases.db", "SELECT data FROM events WHERE case_id = ? AND action = 'flag'", again.id)
+    assert flagged and all(secret not in data and real not in data for (data,) in flagged)
 
 
 async def test_a_real_name_case_after_a_confidential_one_is_not_linked_to_it(store: Services) -> None:

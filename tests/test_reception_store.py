@@ -40,9 +40,12 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def outbox(store: Services, kind: str) -> list[tuple[int, dict]]:
+    """Queued notices by the Telegram id they go to (an employee's row carries the keyed hash of it)."""
     with sqlite3.connect(store.db.path) as conn:
-        return [(chat, json.loads(params)) for chat, params in conn.execute(
-            "SELECT chat_id, params FROM outbox WHERE kind = ? ORDER BY id", (kind,))]
+        found = conn.execute("SELECT chat_id, params FROM outbox WHERE kind = ? ORDER BY id", (kind,)).fetchall()
+        people = {hid: int(store.context.vault.open(sealed)) for hid, sealed in conn.execute(
+            "SELECT hid, sealed FROM people")}
+    return [(people.get(chat, chat), json.loads(params)) for chat, params in found]
 
 
 async def publish(

@@ -34,3 +34,8 @@ CREATE TABLE people (
     sealed     TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+
+-- PTB's conversation keys hold chat and user ids: stored as a keyed hash
+-- (``key``) with the key itself sealed here; drafts and prompts are keyed by
+-- the keyed hash of the person's id, and a draft's data is sealed.
+ALTER TABLE conversations ADD COLUMN sealed_key TEXT;
