@@ -39,6 +39,7 @@ async def _set_meta(conn: Connection, key: str, value: str) -> None:
 
 
 async def run(db: Database, vault: Vault) -> None:
+    sealed = False
     async with db.transaction() as conn:
         check = await _meta(conn, "vault_check")
         if check is None:
@@ -53,7 +54,10 @@ async def run(db: Database, vault: Vault) -> None:
         version = int(await _meta(conn, "vault_version") or 0)
         if version < 1:
             await _seal_existing(conn, vault)
+            sealed = True
         await _set_meta(conn, "vault_version", str(VERSION))
+    if sealed:  # what was in clear must not linger in the WAL's old page images
+        await db.checkpoint()
 
 
 async def _seal_existing(conn: Connection, vault: Vault) -> None:

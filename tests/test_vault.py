@@ -208,3 +208,56 @@ async def test_the_cli_report_names_no_confidential_reporter(
     written = out.read_text(encoding="utf-8-sig") + (tmp_path / "r-cases.csv").read_text(encoding="utf-8-sig")
     assert number in written
     assert all(secret not in written for secret in (NAME, USERNAME, PHONE, str(REPORTER_ID)))
+
+
+async def test_an_older_database_is_sealed_once_at_open(
+    tmp_path: Path, corg: Organization, clock: FakeClock
+) -> None:
+    """What older versions stored in clear is sealed by the vault's step after the migrations."""
+    db = tmp_path / "cases.db"
+    store = await Services.open(db, corg, clock)
+    case = (await store.cases.submit(Petitioner(id=4242, name="x"), draft(), "old")).case
+    await store.close()
+    with sqlite3.connect(db) as conn:  # as version 7 left it: the reporter in clear
+        conn.execute("UPDATE cases SET confidential = 1, petitioner_id = ?, petitioner_name = NULL WHERE id = ?",
+                     (REPORTER_ID, case.id))
+        conn.execute("INSERT INTO users (telegram_id, first_name, username, updated_at) VALUES (?, ?, ?, 'x')",
+                     (REPORTER_ID, NAME, USERNAME))
+        conn.execute("INSERT INTO conversations (name, key, state, data, updated_at) VALUES"
+                     " ('intake', ?, 'review', ?, '2026-11-01T00:00:00+00:00')", (str(REPORTER_ID), f'{{"phone": "{PHONE}"}}'))
+        conn.execute("UPDATE meta SET value = '0' WHERE key = 'vault_version'")
+    assert _scan(db) != []
+    store = await Services.open(db, corg, clock)
+    try:
+        assert _scan(db) == []  # the file and its WAL, right after the sealing step
+        identity = await store.cases.reveal(CUSTODIAN, case.number, "核查")
+        assert (identity.telegram_id, identity.name, identity.username) == (REPORTER_ID, NAME, USERNAME)
+        mine, _ = await store.cases.cases_of_petitioner(REPORTER_ID)
+        assert [c.number for c in mine] == [case.number]
+        assert (await store.cases.get_draft(REPORTER_ID)).data.phone == PHONE  # type: ignore[union-attr]
+    finally:
+        await store.close()
+    assert _scan(db) == []
+
+
+def test_reveal_is_in_the_custodians_menu_only() -> None:
+    from bot.commands import staff_commands
+    from handlers.i18n import t
+    from store.org import Role
+
+    for role in Role:
+        assert "reveal" not in staff_commands(role)
+        assert "reveal" in staff_commands(role, custodian=True)
+    assert "/reveal" in t("zh", "menu.reveal") and "/reveal" in t("en", "menu.reveal")
+
+
+def test_the_organisation_file_takes_a_custodian_flag(org: Organization) -> None:
+    import pydantic
+
+    member = {"telegram_id": 7001, "name": "保管人", "role": "leader", "units": ["hq"]}
+    base = {**org.model_dump(), "staff": [*(s.model_dump() for s in org.staff)]}
+    assert not Organization.model_validate({**base, "staff": [*base["staff"], member]}).staff[-1].custodian
+    flagged = Organization.model_validate({**base, "staff": [*base["staff"], {**member, "custodian": True}]})
+    assert flagged.staff[-1].custodian
+    with pytest.raises(pydantic.ValidationError):
+        Organization.model_validate({**base, "staff": [*base["staff"], {**member, "custodian": "maybe"}]})
