@@ -261,3 +261,23 @@ def test_the_organisation_file_takes_a_custodian_flag(org: Organization) -> None
     assert flagged.staff[-1].custodian
     with pytest.raises(pydantic.ValidationError):
         Organization.model_validate({**base, "staff": [*base["staff"], {**member, "custodian": "maybe"}]})
+
+
+async def test_reveal_in_telegram_answers_the_custodian_and_refuses_an_admin(
+    tmp_path: Path, corg: Organization, clock: FakeClock
+) -> None:
+    from tests.offline import Updates, feed, offline_app
+
+    store = await Services.open(tmp_path / "cases.db", corg, clock)
+    try:
+        number = await _confidential_report(store)
+        async with offline_app(store) as (application, request):
+            await feed(application, Updates(9001, "管理员").text(f"/reveal {number} 想看看"))
+            refused = " ".join(request.texts_to(9001))
+            assert "只有身份保管人" in refused and NAME not in refused and PHONE not in refused
+            await feed(application, Updates(7001, "保管人").text(f"/reveal {number} 纪检核查需要联系举报人"))
+            shown = " ".join(request.texts_to(7001))
+            assert all(value in shown for value in (NAME, f"@{USERNAME}", PHONE, str(REPORTER_ID), number))
+        assert rows(tmp_path / "cases.db", "SELECT actor_id FROM events WHERE action = 'reveal'") == [(7001,)]
+    finally:
+        await store.close()
