@@ -40,7 +40,7 @@ def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
     """
     staff = org.staff_member(actor.id) if actor.id is not None else None
     if staff is None:
-        return "0", []
+        return "FALSE", []
     clauses: list[str] = []
     args: list[Any] = []
     if staff.role.value != "admin":
@@ -53,10 +53,10 @@ def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
     if staff.recuse_units:
         recused = sorted(set().union(*(org.subtree(u) for u in staff.recuse_units)))
         clauses.append(
-            f"NOT ((kind = 'report' OR confidential = TRUE) AND unit IN ({', '.join('?' * len(recused))}))"
+            f"NOT ((kind = 'report' OR confidential = 1) AND unit IN ({', '.join('?' * len(recused))}))"
         )
         args += recused
-    return (" AND ".join(clauses) or "1"), args
+    return (" AND ".join(clauses) or "TRUE"), args
 
 
 @dataclass
@@ -260,7 +260,7 @@ class StoreContext:
         actor_id = actor.id
         if actor.role is ActorRole.PETITIONER and actor_id is not None:
             async with conn.execute(
-                "SELECT petitioner_id FROM cases WHERE id = ? AND confidential = TRUE", (case_id,)
+                "SELECT petitioner_id FROM cases WHERE id = ? AND confidential = 1", (case_id,)
             ) as cur:
                 row = await cur.fetchone()
             if row is not None:

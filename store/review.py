@@ -507,7 +507,7 @@ class ReviewService(Service):
             if case.confidential:
                 return [case]
             async with conn.execute(
-                "SELECT * FROM cases WHERE petitioner_id = ? AND confidential = FALSE ORDER BY id DESC",
+                "SELECT * FROM cases WHERE petitioner_id = ? AND confidential = 0 ORDER BY id DESC",
                 (case.petitioner_id,),
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]

@@ -66,7 +66,7 @@ async def _seal_existing(conn: Connection, vault: Vault) -> None:
     secret = bytes.fromhex(secret_hex) if secret_hex else b""
     async with conn.execute(
         "SELECT id, submit_key, petitioner_id, petitioner_name, petitioner_phone, submitted_at AS created"
-        " FROM cases WHERE confidential = TRUE ORDER BY id"
+        " FROM cases WHERE confidential = 1 ORDER BY id"
     ) as cur:
         cases = [dict(row) async for row in cur]
     for case in cases:

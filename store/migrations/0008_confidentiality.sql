@@ -2,8 +2,8 @@
 
 -- A confidential case is an island: no repeat link from it, none to it (the
 -- count of earlier petitions stays, it names no case).
-UPDATE cases SET repeat_of = NULL WHERE confidential = TRUE;
-UPDATE cases SET repeat_of = NULL WHERE repeat_of IN (SELECT number FROM cases WHERE confidential = TRUE);
+UPDATE cases SET repeat_of = NULL WHERE confidential = 1;
+UPDATE cases SET repeat_of = NULL WHERE repeat_of IN (SELECT number FROM cases WHERE confidential = 1);
 
 -- A notice whose recipient lost scope before it was sent (recused, moved, no
 -- longer staff) is skipped at send time, with the reason.
