@@ -56,8 +56,9 @@ async def run(db: Database, vault: Vault) -> None:
             await _seal_existing(conn, vault)
             sealed = True
         await _set_meta(conn, "vault_version", str(VERSION))
-    if sealed:  # what was in clear must not linger in the WAL's old page images
-        await db.checkpoint()
+    checkpoint = getattr(db, "checkpoint", None)  # SQLite's WAL; another backend may have none
+    if sealed and checkpoint is not None:  # what was in clear must not linger in the WAL's old page images
+        await checkpoint()
 
 
 async def _seal_existing(conn: Connection, vault: Vault) -> None:
