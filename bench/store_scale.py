@@ -300,6 +300,7 @@ async def main(args: argparse.Namespace) -> None:
         path.unlink()
         for suffix in ("-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
+        path.with_suffix(".key").unlink(missing_ok=True)  # the vault's key file beside it
         if folder:
             os.rmdir(folder)
     worst = max(q["p99_ms"] for q in queries.values())

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from handlers.i18n import t
 from store.db import BUSY_TIMEOUT_MS, migrations
-from store.files import make_private, private_database
+from store.files import make_private, private_database, write_private
+from store.vault import default_key_file
 
 REQUIRED_TABLES = frozenset({"cases", "events", "outbox", "conversations", "meta"})
 
@@ -166,7 +167,19 @@ def restore(backup_file: Path, db_path: Path, *, force: bool = False) -> Summary
     finally:
         source.close()
     restored = inspect(db_path)
+    _copy_key(default_key_file(backup_file), default_key_file(db_path))
     return Summary(db_path, restored.schema_version, summary.cases, summary.events, restored.bytes)
+
+
+def _copy_key(source: Path | None, target: Path | None) -> None:
+    """Restoring where no key is yet: a key the operator put beside the backup (``b.key``) goes along, 0600.
+
+    A backup never carries its key (the key is kept apart, or a stolen backup
+    would open with it); a key already at the target is never overwritten.
+    """
+    if source is None or target is None or not source.is_file() or target.exists():
+        return
+    write_private(target, source.read_bytes())
 
 
 def _fsync(path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``petition-bot`` command line: run, demo, check-config, init, verify-journal, report, backup, restore."""
+"""``petition-bot`` command line: run, demo, check-config, init, verify-journal, rotate-key, report, backup, restore."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ ENVIRONMENT = """environment variables:
   PETITION_WEBHOOK_SECRET  Telegram's secret token for the webhook (default: a new one each start)
   PETITION_WEBHOOK_PATH  the local path, when a reverse proxy rewrites it
   PETITION_METRICS_LISTEN  /healthz and /metrics (default: 127.0.0.1:9464; empty: off)
+  PETITION_KEY_FILE      the vault's key file (default: beside the database, petitions.key;
+                         created 0600 at first run or by init); keep a copy apart from backups
+  PETITION_SECRET_KEY    the key itself instead of a file (the file's one line)
 """
 
 
@@ -175,6 +178,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from telegram.error import InvalidToken
 
     from bot.app import serve
+    from store.vault import VaultError
 
     try:
         asyncio.run(
@@ -190,6 +194,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except InvalidToken:
         # Refused after the check (revoked meanwhile). PTB's message quotes the token: one line instead.
         print(say(lang, "token_refused", api=settings.api_url), file=sys.stderr)
+        return 1
+    except VaultError as error:  # no key, or not this database's key: one line, no traceback
+        print(str(error), file=sys.stderr)
         return 1
     return 0
 
@@ -227,7 +234,74 @@ def cmd_init(args: argparse.Namespace) -> int:
     except OSError as error:
         return fail(lang, "cannot_write", path=path, error=error.strerror or error)
     print(say(lang, "wrote_starter", path=path))
+    return _init_key(lang)
+
+
+def _key_options(settings: Settings) -> dict[str, object]:
+    return {
+        "key_file": settings.key_file,
+        "secret": settings.secret_key.get_secret_value() if settings.secret_key else None,
+    }
+
+
+def _init_key(lang: str) -> int:
+    """``init`` also creates the vault's key file (0600) if there is none and no key in the environment."""
+    from store.vault import VaultError, key_path, load_vault
+
+    settings = _settings(lang)
+    if settings.secret_key is not None:
+        return 0
+    path = key_path(settings.db, settings.key_file)
+    if path is None or path.exists():
+        return 0
+    try:
+        load_vault(settings.db, key_file=path)
+    except (OSError, VaultError) as error:
+        return fail(lang, "cannot_write", path=path, error=getattr(error, "strerror", None) or error)
+    print(say(lang, "wrote_key", path=path))
     return 0
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    """A new sealing key: every sealed value re-sealed in one transaction, then the key file replaced."""
+    lang = args.lang
+    settings = _settings(lang)
+    db_path = _db_target(args)
+    if (problem := _database_problem(db_path, lang)) is not None:
+        print(problem, file=sys.stderr)
+        return 1
+    if settings.secret_key is not None:
+        return fail(lang, "rotate_needs_file")
+    from zoneinfo import ZoneInfo
+
+    from store import vault_steps
+    from store.db import open_database
+    from store.files import write_private
+    from store.vault import VaultError, key_path, load_vault
+
+    path = key_path(db_path, settings.key_file)
+    assert path is not None
+    if not path.is_file():
+        return fail(lang, "no_key_file", path=path)
+
+    async def rotate() -> int:
+        db = await open_database(db_path, ZoneInfo("UTC"))
+        try:
+            old = load_vault(db_path, key_file=path, create=False)
+            await vault_steps.run(db, old)  # the key must open this database
+            new = old.rotated()
+            pending = path.with_name(path.name + ".new")
+            write_private(pending, (new.key_text + "\n").encode("ascii"))  # kept if anything below fails
+            count = await vault_steps.reseal(db, old, new)
+            os.replace(pending, path)
+        except VaultError as error:
+            return fail(lang, "key_refused", path=path, error=error)
+        finally:
+            await db.close()
+        print(say(lang, "key_rotated", path=path, count=count))
+        return 0
+
+    return asyncio.run(rotate())
 
 
 def _db_errors() -> tuple[type[BaseException], ...]:
@@ -312,7 +386,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from store.services import Services
 
     async def build() -> int:
-        services = await Services.open(db_path, org)
+        services = await Services.open(db_path, org, **_key_options(settings))  # type: ignore[arg-type]
         try:
             data = await services.indicators.export_data(SYSTEM, args.unit, args.period)
         except StoreError as error:
@@ -433,7 +507,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     differ = sorted(t for t, n in before.tables.items() if copied.tables.get(t) != n)
     if differ:
         return fail(lang, "migrate_counts", tables=", ".join(differ))
-    print(say(lang, "migrated", cases=copied.cases, events=copied.events, source=args.source, target=display(args.to)))
+    from store.vault import key_path
+
+    key = key_path(args.source)
+    print(say(lang, "migrated", cases=copied.cases, events=copied.events, source=args.source, target=display(args.to),
+              key_file=key))
     return 0
 
 
@@ -497,6 +575,9 @@ def parser() -> argparse.ArgumentParser:
     verify = command("verify-journal", "recompute the audit journal's hash chain")
     verify.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     verify.set_defaults(fn=cmd_verify_journal)
+    rotate = command("rotate-key", "replace the vault's key: re-seal every identity in one transaction")
+    rotate.add_argument("--db", help="default: $PETITION_DB or petitions.db")
+    rotate.set_defaults(fn=cmd_rotate_key)
     report = command("report", "indicators and cases of a period as .xlsx or .csv")
     report.add_argument("--period", help="2026-11 (month), 2026-Q4 (quarter) or 2026 (year); default: this month")
     report.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")

@@ -36,8 +36,10 @@ LEADER_COMMANDS = (
 )
 
 
-def staff_commands(role: Role) -> tuple[str, ...]:
-    return OFFICER_COMMANDS if role is Role.OFFICER else LEADER_COMMANDS
+def staff_commands(role: Role, custodian: bool = False) -> tuple[str, ...]:
+    """The menu of a role; the identity custodian's has /reveal too."""
+    names = OFFICER_COMMANDS if role is Role.OFFICER else LEADER_COMMANDS
+    return (*names[:-3], "reveal", *names[-3:]) if custodian else names
 # Telegram language code of each catalog's default-scope menu (None: every other language).
 MENU_LANGUAGE_CODES = {"zh": None, "en": "en"}
 # staff telegram id → language of the menu last set for them (in bot_data).
@@ -69,7 +71,7 @@ async def set_staff_menu(
     staff_id = staff.telegram_id
     try:
         await bot.set_my_commands(
-            commands(lang, staff_commands(staff.role)), scope=BotCommandScopeChat(staff_id)
+            commands(lang, staff_commands(staff.role, staff.custodian)), scope=BotCommandScopeChat(staff_id)
         )
     except TelegramError as error:
         # Usually "chat not found": the person has not opened the bot yet.

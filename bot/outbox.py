@@ -155,10 +155,15 @@ class OutboxSender:
         """The user wrote to the bot: notifications set aside as unreachable get another chance."""
         if self._unreachable is None:
             self._unreachable = set(await self.outbox.unreachable_chats())
-        if user_id not in self._unreachable:
+        # A confidential reporter's rows carry the keyed hash of their id.
+        hit = {user_id, self.services.context.hid(user_id)} & self._unreachable
+        if not hit:
             return False
-        self._unreachable.discard(user_id)
-        return await self.outbox.requeue_failed(user_id) > 0
+        self._unreachable -= hit
+        requeued = 0
+        for chat in hit:
+            requeued += await self.outbox.requeue_failed(chat)
+        return requeued > 0
 
     @property
     def busy(self) -> bool:
@@ -218,7 +223,17 @@ class OutboxSender:
         return done
 
     async def _deliver(self, item: OutboxItem, slots: asyncio.Semaphore) -> bool:
-        """Send one row; True when it is finished with (sent or set aside)."""
+        """Send one row; True when it is finished with (sent, skipped or set aside)."""
+        refusal = await self.services.may_receive(item.chat_id, item)
+        if refusal is not None:  # lost scope since it was queued: recused, moved, no longer staff
+            log.info("notification %s skipped: %s", item.id, refusal)
+            await self.outbox.mark_skipped(item.id, refusal)
+            return True
+        chat_id = await self.services.chat_of(item.chat_id)  # a keyed hash opened only now
+        if chat_id is None:
+            log.error("notification %s set aside: nobody behind its chat", item.id)
+            await self.outbox.mark_failed(item.id, "unknown person")
+            return True
         try:
             messages = await render(item, self.services)
         except UnknownNotice as error:  # retrying cannot teach this version a new kind
@@ -240,11 +255,11 @@ class OutboxSender:
                 async with slots:
                     if self.paused_for > 0:
                         raise _Paused
-                    sent = await self._send(item.chat_id, message)
+                    sent = await self._send(chat_id, message)
                 now = self._monotonic()
                 self._next_send[item.chat_id] = max(self._next_send.get(item.chat_id, now), now) + self.chat_interval
-                if item.case_id is not None and item.kind in REPLYABLE_KINDS and item.chat_id > 0:
-                    await self.services.staff_work.remember_messages(item.chat_id, [sent.message_id], item.case_id)
+                if item.case_id is not None and item.kind in REPLYABLE_KINDS and chat_id > 0:
+                    await self.services.staff_work.remember_messages(chat_id, [sent.message_id], item.case_id)
                 if len(messages) > 1:
                     await self.outbox.mark_progress(item.id, index + 1)
         except _Paused:

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
             return None
         check_proxy(value.get_secret_value().strip())
         return SecretStr(value.get_secret_value().strip())
+    # The vault's key (store/vault.py): the key file (default: next to the
+    # database, petitions.db -> petitions.key, created 0600 at first run or by
+    # init), or the key itself in the environment.
+    key_file: Path | None = None
+    secret_key: SecretStr | None = None
 
     @field_validator("log_level")
     @classmethod

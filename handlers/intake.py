@@ -244,8 +244,7 @@ def _tree_top(org: Organization) -> str | None:
 async def show_review(update: Update, context: Context, draft: DraftData, lang: str, *, fresh: bool = False) -> None:
     present = send if fresh else show
     d = deps(context)
-    user_id = update.effective_user.id  # type: ignore[union-attr]
-    pseudonym = await d.cases.pseudonym(user_id)
+    pseudonym = await d.cases.pseudonym(draft.draft_id)
     parts = draft_summary(draft, deps(context).org, lang, name=_petitioner_name(update), pseudonym=pseudonym)
     head = Html(t(lang, "intake.review", step=step_label(lang, REVIEW)) + "\n\n" + parts[0])
     edits = [
@@ -604,7 +603,7 @@ async def on_submit(update: Update, context: Context, draft: IntakeDraft, key: s
         await send(update, context, t(lang, "common.expired_button"))
         return await go(update, context, draft.data, REVIEW)
     d = deps(context)
-    petitioner = Petitioner(id=user.id, name=user.full_name, language=lang)
+    petitioner = Petitioner(id=user.id, name=user.full_name, username=user.username, language=lang)
     result = await d.cases.submit(petitioner, draft.data.petition(), submit_key=draft.data.draft_id)
     await receipt(update, context, result.case, lang)
     return ConversationHandler.END

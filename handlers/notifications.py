@@ -198,6 +198,14 @@ async def staff_notice(item: OutboxItem, store: Services, lang: str) -> list[Out
     return out + _files(lang, case, files, every)
 
 
+async def identity_revealed_notice(item: OutboxItem, store: Services, lang: str) -> list[Outgoing]:
+    """``identity_revealed``: to the handling leaders, that (not to whom) a reporter's identity was revealed."""
+    case, _ = await _case_and_event(item, store)
+    if case is None:
+        return []
+    return [Outgoing(text=t(lang, "staff.reveal_notice", number=case.number))]
+
+
 #: One renderer per outbox kind (a test checks that none is missing).
 RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.CASE_CARD: case_card_notice,
@@ -213,6 +221,7 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.ESCALATION: _messages(review.reminder_notice),
     NoticeKind.LEADER_ALERT: _messages(review.alert_notice),
     NoticeKind.LEADER_DIGEST: _messages(review.digest_notice),
+    NoticeKind.IDENTITY_REVEALED: identity_revealed_notice,
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

@@ -223,6 +223,8 @@ def case_flags(case: Case, lang: str) -> Html:
     if case.repeat_of:
         lines.append(t(lang, "review.flag_repeat", count=case.repeat_count, number=case.repeat_of,
                        current=case.number))
+    elif case.repeat_count:  # a confidential case: counted, never linked to the other cases
+        lines.append(t(lang, "review.flag_repeat_count", count=case.repeat_count))
     if case.collective_alert is not None:
         lines.append(t(lang, "review.flag_collective", alert=case.collective_alert))
     return Html("\n".join(lines))

@@ -253,6 +253,29 @@ async def case_command(update: Update, context: Context) -> None:
     await _show_card(update, context, caller, words[0][:40])
 
 
+async def reveal(update: Update, context: Context) -> None:
+    """/reveal <number> <reason>: the identity custodian reads a confidential reporter's identity."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    words = _words(update, 2)
+    if len(words) < 2:
+        await send(update, context, t(lang, "staff.usage_reveal"))
+        return
+    try:
+        identity = await deps(context).cases.reveal(actor, words[0][:40], words[1])
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    none = t(lang, "staff.reveal_none")
+    await send(update, context, t(
+        lang, "staff.revealed", number=identity.number, telegram_id=identity.telegram_id,
+        name=identity.name or none, username=f"@{identity.username}" if identity.username else none,
+        phone=identity.phone or none,
+    ))
+
+
 # ---------------------------------------------------------------- the card
 
 
@@ -375,6 +398,7 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("decide", decide),
         CommandHandler("transfer", transfer),
         CommandHandler("case", case_command),
+        CommandHandler("reveal", reveal),
         CommandHandler("queue", queue),
         cb.Queue.PAGE.handler(on_queue_page),
         cb.St.ACCEPT.handler(on_accept),

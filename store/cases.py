@@ -17,7 +17,7 @@ from store.clock import iso, local_date
 from store.context import Service, StoreContext, local_midnight
 from store.conversations import Conversation
 from store.db import Connection
-from store.errors import Refused
+from store.errors import NotFound, Refused
 from store.models import (
     OPEN_STATUSES,
     Actor,
@@ -28,6 +28,7 @@ from store.models import (
     Draft,
     DraftData,
     Event,
+    Identity,
     Petitioner,
     Status,
     SubmitResult,
@@ -36,6 +37,7 @@ from store.models import (
 from store.notices import NoticeKind
 from store.org import Category, CategoryKind
 from store.review import CURRENT_DUE_SQL, ReviewService
+from store.vault import SEALED
 from store.workflow import RULES, Action, next_status
 
 
@@ -83,14 +85,16 @@ class CaseService(Service):
         first_name: str | None = None,
         username: str | None = None,
     ) -> None:
+        """Remember the language Telegram reports. Users are stored by the keyed hash of their id,
+        and their names not at all (a confidential reporter's are sealed with their case)."""
+        del first_name, username
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO users (telegram_id, tg_language, first_name, username, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO users (telegram_id, tg_language, updated_at)"
+                " VALUES (?, ?, ?)"
                 " ON CONFLICT (telegram_id) DO UPDATE SET tg_language = excluded.tg_language,"
-                " first_name = excluded.first_name, username = excluded.username,"
                 " updated_at = excluded.updated_at",
-                (user_id, tg_language, first_name, username, self.ctx.now()),
+                (self.ctx.hid(user_id), tg_language, self.ctx.now()),
             )
 
     async def set_language(self, user_id: int, language: str) -> None:
@@ -99,23 +103,24 @@ class CaseService(Service):
                 "INSERT INTO users (telegram_id, language, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (telegram_id) DO UPDATE SET language = excluded.language,"
                 " updated_at = excluded.updated_at",
-                (user_id, language, self.ctx.now()),
+                (self.ctx.hid(user_id), language, self.ctx.now()),
             )
 
     async def user_language(self, user_id: int) -> str | None:
         """The chosen language, else the last one Telegram reported, else None."""
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT language, tg_language FROM users WHERE telegram_id = ?", (user_id,)
+                "SELECT language, tg_language FROM users WHERE telegram_id = ?", (self.ctx.hid(user_id),)
             ) as cur:
                 row = await cur.fetchone()
         if row is None:
             return None
         return row["language"] or row["tg_language"]
 
-    async def pseudonym(self, user_id: int) -> str:
+    async def pseudonym(self, draft_id: str) -> str:
+        """The code name the case this draft becomes will carry (one per case, not per person)."""
         async with self.db.read() as conn:
-            return await self.ctx.pseudonym(conn, user_id)
+            return await self.ctx.pseudonym(conn, draft_id)
 
     # -------------------------------------------------------------- drafts
 
@@ -124,7 +129,7 @@ class CaseService(Service):
             async with conn.execute(
                 "SELECT key, state, data, ui, updated_at FROM conversations"
                 " WHERE name = ? AND key = ?",
-                (Conversation.INTAKE, str(user_id)),
+                (Conversation.INTAKE, self.ctx.conv_key(user_id)),
             ) as cur:
                 row = await cur.fetchone()
         if row is None:
@@ -132,7 +137,7 @@ class CaseService(Service):
         return Draft(
             user_id=user_id,
             step=row["state"],
-            data=DraftData.model_validate_json(row["data"]),
+            data=DraftData.model_validate(self._open_draft(row["data"])),
             ui=json.loads(row["ui"]),
             updated_at=row["updated_at"],
         )
@@ -146,38 +151,44 @@ class CaseService(Service):
         """
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO conversations (name, key, state, data, ui, updated_at)"
-                " VALUES (?, ?, ?, ?, COALESCE(?, '{}'), ?)"
+                "INSERT INTO conversations (name, key, sealed_key, state, data, ui, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, COALESCE(?, '{}'), ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
                 " data = excluded.data,"
                 " ui = CASE WHEN CAST(? AS TEXT) IS NULL THEN conversations.ui ELSE excluded.ui END,"
                 " updated_at = excluded.updated_at",
                 (
                     Conversation.INTAKE,
-                    str(user_id),
+                    self.ctx.conv_key(user_id),
+                    self.ctx.vault.seal(str(user_id)),
                     step,
-                    data.model_dump_json(),
+                    self.ctx.vault.seal(data.model_dump(mode="json")),
                     None if ui is None else json.dumps(ui),
                     self.ctx.now(),
                     None if ui is None else 1,
                 ),
             )
 
+    def _open_draft(self, stored: str) -> Any:
+        """A draft is sealed (it may hold a phone number); one written before the vault is plain JSON."""
+        return self.ctx.vault.open(stored) if stored.startswith(SEALED) else json.loads(stored)
+
     async def discard_draft(self, user_id: int) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
-                "DELETE FROM conversations WHERE name = ? AND key = ?", (Conversation.INTAKE, str(user_id))
+                "DELETE FROM conversations WHERE name = ? AND key = ?", (Conversation.INTAKE, self.ctx.conv_key(user_id))
             )
 
     async def set_prompt(self, user_id: int, kind: str, number: str) -> None:
         """Remember that the user's next text answers ``kind`` for case ``number``."""
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO conversations (name, key, state, data, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO conversations (name, key, sealed_key, state, data, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
                 " data = excluded.data, updated_at = excluded.updated_at",
-                (Conversation.PROMPT, str(user_id), kind, json.dumps({"number": number}), self.ctx.now()),
+                (Conversation.PROMPT, self.ctx.conv_key(user_id), self.ctx.vault.seal(str(user_id)), kind,
+                 json.dumps({"number": number}), self.ctx.now()),
             )
 
     async def get_prompt(self, user_id: int) -> tuple[str, str] | None:
@@ -185,7 +196,7 @@ class CaseService(Service):
             async with conn.execute(
                 "SELECT state, data FROM conversations WHERE name = ? AND key = ?"
                 " AND state IS NOT NULL",
-                (Conversation.PROMPT, str(user_id)),
+                (Conversation.PROMPT, self.ctx.conv_key(user_id)),
             ) as cur:
                 row = await cur.fetchone()
         if row is None:
@@ -199,35 +210,46 @@ class CaseService(Service):
     async def clear_prompt_in(self, conn: Connection, user_id: int) -> None:
         """``clear_prompt`` inside the caller's transaction."""
         await conn.execute(
-            "DELETE FROM conversations WHERE name = ? AND key = ?", (Conversation.PROMPT, str(user_id))
+            "DELETE FROM conversations WHERE name = ? AND key = ?", (Conversation.PROMPT, self.ctx.conv_key(user_id))
         )
 
     async def load_conversations(self, name: str) -> dict[str, str]:
+        """PTB's conversation states; their keys (chat and user ids) are stored sealed, found by keyed hash."""
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT key, state FROM conversations WHERE name = ? AND state IS NOT NULL",
+                "SELECT key, sealed_key, state FROM conversations WHERE name = ? AND state IS NOT NULL",
                 (name,),
             ) as cur:
-                return {row["key"]: row["state"] async for row in cur}
+                return {
+                    (self.ctx.vault.open(row["sealed_key"]) if row["sealed_key"] else row["key"]): row["state"]
+                    async for row in cur
+                }
+
+    def _stored_key(self, key: str) -> str:
+        """A conversation key as stored: one person's id as the store's own rows key it, anything else tagged."""
+        if key.isdigit():
+            return self.ctx.conv_key(int(key))
+        return self.ctx.vault.tag(key)
 
     async def save_conversation(self, name: str, key: str, state: str | None) -> None:
         """Conversation state for PTB; ending a conversation keeps any draft data."""
+        stored = self._stored_key(key)
         async with self.db.transaction() as conn:
             if state is None:
                 await conn.execute(
                     "DELETE FROM conversations WHERE name = ? AND key = ? AND data = '{}'",
-                    (name, key),
+                    (name, stored),
                 )
                 await conn.execute(
                     "UPDATE conversations SET state = NULL WHERE name = ? AND key = ?",
-                    (name, key),
+                    (name, stored),
                 )
                 return
             await conn.execute(
-                "INSERT INTO conversations (name, key, state, updated_at) VALUES (?, ?, ?, ?)"
+                "INSERT INTO conversations (name, key, sealed_key, state, updated_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
                 " updated_at = excluded.updated_at",
-                (name, key, state, self.ctx.now()),
+                (name, stored, self.ctx.vault.seal(key), state, self.ctx.now()),
             )
 
     # ---------------------------------------------------------- submission
@@ -265,6 +287,9 @@ class CaseService(Service):
                 seq = (await cur.fetchone())[0]
             number = f"{self.org.organization.case_prefix}-{year}-{seq:06d}"
             confidential = is_confidential(draft, category)
+            # A confidential reporter is stored only behind a keyed hash; who
+            # they are is sealed in the vault, for the identity custodian alone.
+            petitioner_key = await self.ctx.remember_person(conn, petitioner.id) if confidential else petitioner.id
             accept_due = today + timedelta(days=self.org.deadlines.accept_days)
             async with conn.execute(
                 "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
@@ -275,11 +300,11 @@ class CaseService(Service):
                 (
                     number,
                     submit_key,
-                    petitioner.id,
+                    petitioner_key,
                     None if confidential else petitioner.name,
                     None if confidential else draft.phone,
                     int(confidential),
-                    await self.ctx.pseudonym(conn, petitioner.id),
+                    await self.ctx.pseudonym(conn, submit_key),
                     category.id,
                     category.kind.value,
                     draft.unit,
@@ -295,6 +320,17 @@ class CaseService(Service):
                 ),
             ) as cur:
                 case_id = (await cur.fetchone())[0]
+            if confidential:
+                identity = {
+                    "telegram_id": petitioner.id,
+                    "name": petitioner.name,
+                    "username": petitioner.username,
+                    "phone": draft.phone,
+                }
+                await conn.execute(
+                    "INSERT INTO identities (case_id, sealed, created_at) VALUES (?, ?, ?)",
+                    (case_id, self.ctx.vault.seal(identity), iso(now)),
+                )
             event_id = await self.ctx.event(
                 conn,
                 case_id,
@@ -308,7 +344,7 @@ class CaseService(Service):
                 await self.ctx.attach(conn, case_id, event_id, attachment.model_dump())
             await conn.execute(
                 "DELETE FROM conversations WHERE name = ? AND key = ?",
-                (Conversation.INTAKE, str(petitioner.id)),
+                (Conversation.INTAKE, self.ctx.conv_key(petitioner.id)),
             )
             case = await self.ctx.case_where(conn, "id = ?", (case_id,))
             assert case is not None
@@ -321,9 +357,9 @@ class CaseService(Service):
         start = iso(local_midnight(day, self.tz))
         end = iso(local_midnight(day + timedelta(days=1), self.tz))
         async with conn.execute(
-            "SELECT count(*) FROM cases WHERE petitioner_id = ? AND submitted_at >= ?"
+            "SELECT count(*) FROM cases WHERE petitioner_id IN (?, ?) AND submitted_at >= ?"
             " AND submitted_at < ?",
-            (user_id, start, end),
+            (*self.ctx.person_ids(user_id), start, end),
         ) as cur:
             return (await cur.fetchone())[0]
 
@@ -339,7 +375,7 @@ class CaseService(Service):
         """The case a draft became, for answering a redelivered Submit."""
         async with self.db.read() as conn:
             return await self.ctx.case_where(
-                conn, "submit_key = ? AND petitioner_id = ?", (submit_key, user_id)
+                conn, "submit_key = ? AND petitioner_id IN (?, ?)", (submit_key, *self.ctx.person_ids(user_id))
             )
 
     async def queue_receipt(self, case_id: int) -> None:
@@ -368,12 +404,12 @@ class CaseService(Service):
     ) -> tuple[list[Case], int]:
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT count(*) FROM cases WHERE petitioner_id = ?", (user_id,)
+                "SELECT count(*) FROM cases WHERE petitioner_id IN (?, ?)", self.ctx.person_ids(user_id)
             ) as cur:
                 total = (await cur.fetchone())[0]
             async with conn.execute(
-                "SELECT * FROM cases WHERE petitioner_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
-                (user_id, limit, offset),
+                "SELECT * FROM cases WHERE petitioner_id IN (?, ?) ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*self.ctx.person_ids(user_id), limit, offset),
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
         return cases, total
@@ -480,7 +516,7 @@ class CaseService(Service):
             elif action is Action.ASSIGN:
                 target = self.org.staff_member(assignee_id) if assignee_id is not None else None
                 if target is None or not routing.can_handle(
-                    self.org, target, case.unit, case.category
+                    self.org, target, case.unit, case.category, case.confidential
                 ):
                     raise Refused("assignee_out_of_scope")
                 if target.telegram_id == case.assignee_id:
@@ -550,17 +586,58 @@ class CaseService(Service):
         await self._notify_action(conn, case, case, actor, Action.ADD_INFO, event_id)
         return case
 
+    # ------------------------------------------------------------ reveal
+
+    async def reveal(self, actor: Actor, number: str, reason: str) -> Identity:
+        """The identity custodian reads a confidential reporter's identity, with a reason.
+
+        Only a staff member marked ``custodian = true`` may; the reveal is a
+        journal event (who, when, the reason: hash-chained like every event),
+        and the case's handling leaders are told that the identity was
+        revealed, not to whom and not the identity. Anyone else gets
+        ``custodian_only``, administrators included.
+        """
+        staff = self.org.staff_member(actor.id) if actor.id is not None else None
+        if staff is None or not staff.custodian:
+            raise Refused("custodian_only")
+        reason = (reason or "").strip()
+        if not reason:
+            raise Refused("reason_required")
+        async with self.db.transaction() as conn:
+            case = await self.ctx.case_where(conn, "number = ?", (number.strip().upper(),))
+            if case is None:
+                raise NotFound(number=number)
+            if not case.confidential:
+                raise Refused("not_confidential")
+            async with conn.execute("SELECT sealed FROM identities WHERE case_id = ?", (case.id,)) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise Refused("no_identity")
+            identity = Identity(number=case.number, **self.ctx.vault.open(row["sealed"]))
+            event_id = await self.ctx.event(
+                conn, case.id, actor, Action.REVEAL, case.status, reason, {"reason": reason}
+            )
+            leaders = routing.leaders_at_level(self.org, case.unit, 0, case.category, case.confidential)
+            for leader in leaders:
+                if leader.telegram_id != actor.id:
+                    await self.ctx.queue_staff(conn, leader.telegram_id, NoticeKind.IDENTITY_REVEALED, case, event_id)
+        self.outbox.kick()
+        return identity
+
     # ------------------------------------------------------- notifications
 
     def _responsible_ids(self, case: Case) -> list[int]:
-        return [s.telegram_id for s in routing.responsible_staff(self.org, case.unit, case.category)]
+        return [
+            s.telegram_id
+            for s in routing.responsible_staff(self.org, case.unit, case.category, case.confidential)
+        ]
 
     async def _notify_new_case(self, conn: Connection, case: Case, event_id: int) -> None:
         for staff_id in self._responsible_ids(case):
-            await self.outbox.queue(conn, staff_id, NoticeKind.CASE_CARD, case.id, event_id)
+            await self.ctx.queue_staff(conn, staff_id, NoticeKind.CASE_CARD, case, event_id)
         group = self.org.organization.staff_chat_id
-        if group is not None and case.kind != CategoryKind.REPORT.value:
-            await self.outbox.queue(conn, group, NoticeKind.GROUP_NEW_CASE, case.id, event_id)
+        if group is not None and case.kind != CategoryKind.REPORT.value and not case.confidential:
+            await self.ctx.queue_staff(conn, group, NoticeKind.GROUP_NEW_CASE, case, event_id)
 
     async def _notify_action(
         self,
@@ -576,10 +653,13 @@ class CaseService(Service):
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.PETITIONER_EVENT, case.id, event_id)
         if action is Action.TRANSFER:
             for staff_id in self._responsible_ids(case):
-                await self.outbox.queue(conn, staff_id, NoticeKind.CASE_CARD, case.id, event_id)
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.CASE_CARD, case, event_id)
         elif action is Action.ASSIGN and case.assignee_id not in (None, actor.id):
-            await self.outbox.queue(conn, case.assignee_id, NoticeKind.CASE_CARD, case.id, event_id)
+            await self.ctx.queue_staff(conn, case.assignee_id, NoticeKind.CASE_CARD, case, event_id)
         elif actor.role is ActorRole.PETITIONER:
-            targets = [before.assignee_id] if before.assignee_id else self._responsible_ids(case)
+            # An assignee who lost scope meanwhile (recused, moved, gone) is not told: the responsible are.
+            assignee = before.assignee_id
+            keep = assignee is not None and self.ctx.refusal_to_receive(assignee, case) is None
+            targets = [assignee] if keep and assignee is not None else self._responsible_ids(case)
             for staff_id in targets:
-                await self.outbox.queue(conn, staff_id, NoticeKind.STAFF_EVENT, case.id, event_id)
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.STAFF_EVENT, case, event_id)

@@ -22,6 +22,7 @@ from store.errors import NotFound
 from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.org import Organization
 from store.outbox import Outbox
+from store.vault import Vault, is_hid
 from store.workflow import RULES, Action
 
 
@@ -34,8 +35,8 @@ def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
     """SQL for "cases this staff member may act on": the same rule as routing.can_handle.
 
     ``tests/test_rules_once.py`` checks the two forms agree for every role,
-    unit, category (confidential reports included) and recusal of a small
-    organisation.
+    unit, category, confidentiality (reports, and cases filed as confidential
+    under any category) and recusal of a small organisation.
     """
     staff = org.staff_member(actor.id) if actor.id is not None else None
     if staff is None:
@@ -51,7 +52,9 @@ def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
         args += list(staff.categories)
     if staff.recuse_units:
         recused = sorted(set().union(*(org.subtree(u) for u in staff.recuse_units)))
-        clauses.append(f"NOT (kind = 'report' AND unit IN ({', '.join('?' * len(recused))}))")
+        clauses.append(
+            f"NOT ((kind = 'report' OR confidential = 1) AND unit IN ({', '.join('?' * len(recused))}))"
+        )
         args += recused
     return (" AND ".join(clauses) or "TRUE"), args
 
@@ -64,6 +67,7 @@ class StoreContext:
     org: Organization
     clock: Clock
     outbox: Outbox
+    vault: Vault
     tz: ZoneInfo = field(init=False)
     _secret: bytes | None = field(default=None, init=False, repr=False)
 
@@ -89,16 +93,61 @@ class StoreContext:
             return Actor(id=user_id, role=ActorRole.PETITIONER, name=name)
         return Actor(id=user_id, role=ActorRole(staff.role.value), name=staff.name)
 
-    async def pseudonym(self, conn: Connection, user_id: int) -> str:
-        """A stable four-character code per petitioner, not reversible without the secret."""
+    async def pseudonym(self, conn: Connection, submit_key: str) -> str:
+        """A four-character code name per case (its draft's id), not per person.
+
+        Two confidential cases of one reporter get unrelated codes, so nobody
+        can tie them together by their code names; without the secret the
+        code cannot be recomputed from the draft's id either.
+        """
         if self._secret is None:
             async with conn.execute(
                 "SELECT value FROM meta WHERE key = 'pseudonym_secret'"
             ) as cur:
                 row = await cur.fetchone()
             self._secret = bytes.fromhex(row["value"])
-        digest = hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()
+        digest = hmac.new(self._secret, f"case:{submit_key}".encode(), hashlib.sha256).hexdigest()
         return digest[:4].upper()
+
+    # ------------------------------------------------------------ vault
+
+    def hid(self, user_id: int) -> int:
+        """The keyed hash standing for a Telegram id where the store keeps no id in clear."""
+        return user_id if is_hid(user_id) else self.vault.hid(user_id)
+
+    def chat_key(self, chat_id: int) -> int:
+        """How a chat is stored where the store only looks it up: a person's private chat by its keyed hash."""
+        return self.hid(chat_id) if chat_id > 0 else chat_id
+
+    def person_ids(self, user_id: int) -> tuple[int, int]:
+        """The forms a person's own rows may carry: their id (real-name cases) and its keyed hash."""
+        return user_id, self.hid(user_id)
+
+    def owns(self, user_id: int | None, case: Case) -> bool:
+        """Is ``user_id`` (a Telegram id or its keyed hash) the case's petitioner?"""
+        return user_id is not None and self.hid(user_id) == self.hid(case.petitioner_id)
+
+    def conv_key(self, user_id: int) -> str:
+        """A person's conversation rows (drafts, prompts) are keyed by the keyed hash of their id."""
+        return str(self.hid(user_id))
+
+    async def remember_person(self, conn: Connection, user_id: int) -> int:
+        """Keep the sealed id behind a keyed hash, so the outbox can reach the person; the hash."""
+        hid = self.hid(user_id)
+        if hid != user_id:
+            await conn.execute(
+                "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
+                (hid, self.vault.seal(user_id), self.now()),
+            )
+        return hid
+
+    async def chat_of(self, conn: Connection, chat_id: int) -> int | None:
+        """The Telegram chat behind an outbox row's chat id (a keyed hash is opened; None: unknown)."""
+        if not is_hid(chat_id):
+            return chat_id
+        async with conn.execute("SELECT sealed FROM people WHERE hid = ?", (chat_id,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else int(self.vault.open(row["sealed"]))
 
     # ------------------------------------------------------ who sees what
 
@@ -107,9 +156,62 @@ class StoreContext:
         if viewer.role is ActorRole.SYSTEM:
             return True
         if viewer.role is ActorRole.PETITIONER:
-            return case.petitioner_id == viewer.id
+            return self.owns(viewer.id, case)
         staff = self.org.staff_member(viewer.id) if viewer.id is not None else None
-        return staff is not None and routing.can_handle(self.org, staff, case.unit, case.category)
+        return staff is not None and routing.can_handle(
+            self.org, staff, case.unit, case.category, case.confidential
+        )
+
+    def in_scope(self, staff_id: int, case: Case) -> bool:
+        """Is this Telegram id a staff member who may act on the case now (recusal included)?"""
+        staff = self.org.staff_member(staff_id)
+        return staff is not None and routing.can_handle(
+            self.org, staff, case.unit, case.category, case.confidential
+        )
+
+    def refusal_to_receive(self, chat_id: int, case: Case) -> str | None:
+        """Why ``chat_id`` may not be told about ``case`` now (None: it may).
+
+        The case's own petitioner may; the staff group only about cases that
+        are neither reports nor confidential; anyone else only while a staff
+        member in scope for the case (recusal and confidentiality included).
+        Checked when a notice is queued and again when it is sent.
+        """
+        if self.owns(chat_id, case):
+            return None
+        group = self.org.organization.staff_chat_id
+        if group is not None and chat_id == group:
+            return "confidential" if case.confidential or case.kind == "report" else None
+        staff = self.org.staff_member(chat_id)
+        if staff is None:
+            return "not_staff"
+        if not routing.can_handle(self.org, staff, case.unit, case.category, case.confidential):
+            return "out_of_scope"
+        return None
+
+    async def queue_staff(
+        self,
+        conn: Connection,
+        chat_id: int,
+        kind: Any,
+        case: Case,
+        event_id: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> bool:
+        """Queue a notice about ``case`` to a staff member or the staff group, if in scope now."""
+        if self.refusal_to_receive(chat_id, case) is not None:
+            return False
+        await self.outbox.queue(conn, chat_id, kind, case.id, event_id, params)
+        return True
+
+    async def may_receive(self, conn: Connection, chat_id: int, item: Any) -> str | None:
+        """At send time: why this outbox row may no longer go to ``chat_id`` (None: it may)."""
+        if item.case_id is None:
+            return None
+        case = await self.case_where(conn, "id = ?", (item.case_id,))
+        if case is None:
+            return "no_case"
+        return self.refusal_to_receive(chat_id, case)
 
     def scope(self, actor: Actor) -> tuple[str, list[Any]]:
         """SQL for "cases this staff member may act on" (see ``scope_sql``)."""
@@ -150,12 +252,24 @@ class StoreContext:
         body: str | None,
         data: dict[str, Any],
     ) -> int:
-        """Append a journal event (public or not by the state machine's table)."""
+        """Append a journal event (public or not by the state machine's table).
+
+        A confidential case's petitioner is journaled by the keyed hash its
+        case row carries, never by their Telegram id.
+        """
+        actor_id = actor.id
+        if actor.role is ActorRole.PETITIONER and actor_id is not None:
+            async with conn.execute(
+                "SELECT petitioner_id FROM cases WHERE id = ? AND confidential = 1", (case_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None:
+                actor_id = row["petitioner_id"]
         return await journal.append(
             conn,
             case_id=case_id,
             at=self.now(),
-            actor_id=actor.id,
+            actor_id=actor_id,
             actor_role=actor.role.value,
             action=action.value,
             status_after=status_after.value,

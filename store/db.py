@@ -103,6 +103,9 @@ class Database:
             conn.row_factory = aiosqlite.Row
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted and overwritten content is zeroed, not left in free space
+            # (a draft after submission, a value sealed by the vault).
+            await conn.execute("PRAGMA secure_delete = ON")
             if str(path) != ":memory:":
                 await conn.execute("PRAGMA journal_mode = WAL")
                 # NORMAL is durable in WAL mode against process crashes; only an
@@ -130,6 +133,12 @@ class Database:
             return datetime.fromisoformat(value).astimezone(tz).date().isoformat()
 
         await self.conn.create_function("local_day", 1, local_day, deterministic=True)
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database and empty it (old page images of rewritten rows go with it)."""
+        if self.path != ":memory:":
+            async with self._lock:
+                await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:

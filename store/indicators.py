@@ -200,7 +200,7 @@ class IndicatorService(Service):
             f" count(*) FILTER (WHERE {decided} AND local_day(c.decided_at) <= c.answer_due) AS answered_on_time,"
             f" count(*) FILTER (WHERE {decided} AND c.rating IN ('satisfied', 'basic', 'dissatisfied')) AS rated,"
             f" count(*) FILTER (WHERE {decided} AND c.rating IN ('satisfied', 'basic')) AS satisfied,"
-            f" count(*) FILTER (WHERE {received} AND c.repeat_of IS NOT NULL) AS repeats,"
+            f" count(*) FILTER (WHERE {received} AND c.repeat_count > 0) AS repeats,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} < :today) AS overdue_now"
             " FROM cases c LEFT JOIN (SELECT case_id, min(at) AS at FROM events"
             f" WHERE action IN ({answer_actions}) GROUP BY case_id) k ON k.case_id = c.id"

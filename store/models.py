@@ -122,6 +122,7 @@ class Petitioner(BaseModel):
     id: int
     name: str
     language: str | None = None
+    username: str | None = None  # sealed with the identity of a confidential case, never stored in clear
 
 
 class Case(BaseModel):
@@ -199,6 +200,16 @@ class OutboxItem(BaseModel):
     due_at: datetime
     attempts: int
     progress: int
+
+
+class Identity(BaseModel):
+    """A confidential reporter's identity, as sealed at submission: for the identity custodian alone."""
+
+    number: str
+    telegram_id: int
+    name: str | None = None
+    username: str | None = None
+    phone: str | None = None
 
 
 class SubmitResult(BaseModel):

@@ -29,6 +29,7 @@ class NoticeKind(StrEnum):
     ESCALATION = "rv_escalate"  # a deadline long passed, to the level above
     LEADER_ALERT = "ld_alert"  # a collective petition, to the leaders
     LEADER_DIGEST = "ld_digest"  # the weekly figures, to the leaders
+    IDENTITY_REVEALED = "identity_revealed"  # a confidential reporter's identity was revealed, to the handling leaders
 
     # Leader reception days (store.reception)
     RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for

@@ -211,6 +211,9 @@ class Staff(_Frozen):
     units: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     recuse_units: tuple[str, ...] = ()
+    # The identity custodian: may /reveal a confidential reporter's identity,
+    # journaled, with a reason. Nobody else, administrators included, can.
+    custodian: bool = False
 
     def takes_category(self, category_id: str) -> bool:
         """An empty category list means every category."""

@@ -65,11 +65,12 @@ class Outbox:
         ``per_chat`` takes only the first rows of each chat, so one chat's
         backlog cannot crowd every other chat out of the batch.
         """
-        pending = "SELECT * FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+        pending = "SELECT * FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND skipped_at IS NULL"
         if per_chat is not None:
             pending = (
                 "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY chat_id ORDER BY id)"
-                f" AS nth FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL) AS waiting WHERE nth <= {int(per_chat)}"
+                f" AS nth FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+                f" AND skipped_at IS NULL) AS waiting WHERE nth <= {int(per_chat)}"
             )
         async with self.db.read() as conn:
             async with conn.execute(pending + " ORDER BY id LIMIT ?", (limit,)) as cur:
@@ -88,6 +89,14 @@ class Outbox:
             await conn.execute(
                 "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
                 (self._now(), item_id),
+            )
+
+    async def mark_skipped(self, item_id: int, reason: str) -> None:
+        """Not sent, and never to be: its recipient may no longer hear of the case (``reason``)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET skipped_at = ?, skip_reason = ? WHERE id = ?",
+                (self._now(), reason, item_id),
             )
 
     async def mark_progress(self, item_id: int, progress: int) -> None:

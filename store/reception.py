@@ -270,6 +270,8 @@ class ReceptionService(Service):
 
     async def _booking_model(self, conn: Connection, row: Any) -> Booking:
         values = dict(row)
+        if values.get("user_name"):  # sealed in the vault
+            values["user_name"] = self.ctx.vault.open(values["user_name"])
         starts_at = datetime.fromisoformat(values.pop("starts_at"))
         session_open = values.pop("session_status") == SessionStatus.OPEN.value
         status = BookingStatus(values["status"])
@@ -308,14 +310,14 @@ class ReceptionService(Service):
         """The reception conversation's own state, as its handler last saved it (opaque here)."""
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT ui FROM conversations WHERE name = ? AND key = ?", (Conversation.RECEPTION, str(user_id))
+                "SELECT ui FROM conversations WHERE name = ? AND key = ?", (Conversation.RECEPTION, self.ctx.conv_key(user_id))
             ) as cur:
                 row = await cur.fetchone()
         return json.loads(row["ui"]) if row is not None else {}
 
     async def _draft(self, conn: Connection, user_id: int) -> ReceptionDraft | None:
         async with conn.execute(
-            "SELECT data FROM conversations WHERE name = ? AND key = ?", (Conversation.RECEPTION, str(user_id))
+            "SELECT data FROM conversations WHERE name = ? AND key = ?", (Conversation.RECEPTION, self.ctx.conv_key(user_id))
         ) as cur:
             row = await cur.fetchone()
         if row is None:
@@ -334,7 +336,7 @@ class ReceptionService(Service):
             " updated_at = excluded.updated_at",
             (
                 Conversation.RECEPTION,
-                str(user_id),
+                self.ctx.conv_key(user_id),
                 draft.model_dump_json(),
                 None if ui is None else json.dumps(ui),
                 self.ctx.now(),
@@ -345,7 +347,7 @@ class ReceptionService(Service):
     async def _clear_draft(self, conn: Connection, user_id: int) -> None:
         await conn.execute(
             "UPDATE conversations SET data = '{}', ui = '{}', updated_at = ? WHERE name = ? AND key = ?",
-            (self.ctx.now(), Conversation.RECEPTION, str(user_id)),
+            (self.ctx.now(), Conversation.RECEPTION, self.ctx.conv_key(user_id)),
         )
 
     async def clear_reception_draft(self, user_id: int) -> None:
@@ -634,7 +636,7 @@ class ReceptionService(Service):
             async with conn.execute(
                 _BOOKING_SELECT + " WHERE b.user_id = ? AND b.status IN ('booked', 'waiting')"
                 " AND s.ends_at > ? ORDER BY s.starts_at, b.id",
-                (user_id, self.ctx.now()),
+                (self.ctx.hid(user_id), self.ctx.now()),
             ) as cur:
                 rows = await cur.fetchall()
             out = []
@@ -649,7 +651,7 @@ class ReceptionService(Service):
         """One of the caller's own bookings; NotFound for anyone else's."""
         async with self.db.read() as conn:
             booking = await self._booking(conn, booking_id)
-            if booking is None or booking.user_id != actor.id:
+            if booking is None or actor.id is None or booking.user_id != self.ctx.hid(actor.id):
                 raise NotFound("reception_booking_not_found")
             session = await self._session(conn, booking.session_id)
         assert session is not None
@@ -679,7 +681,7 @@ class ReceptionService(Service):
         async with conn.execute(
             "SELECT id FROM reception_bookings WHERE session_id = ? AND user_id = ?"
             " AND status IN ('booked', 'waiting')",
-            (session_id, user_id),
+            (session_id, self.ctx.hid(user_id)),
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else None
@@ -757,7 +759,8 @@ class ReceptionService(Service):
             await conn.execute("UPDATE reception_sessions SET slots = slots WHERE id = ?", (session_id,))
             if key is not None:
                 async with conn.execute(
-                    "SELECT id FROM reception_bookings WHERE booking_key = ? AND user_id = ?", (key, user_id)
+                    "SELECT id FROM reception_bookings WHERE booking_key = ? AND user_id = ?",
+                    (key, self.ctx.hid(user_id)),
                 ) as cur:
                     seen = await cur.fetchone()
                 if seen is not None:
@@ -769,7 +772,7 @@ class ReceptionService(Service):
             session = self._bookable(await self._session(conn, session_id), now)
             if case_id is not None:
                 case = await self.ctx.case_where(conn, "id = ?", (case_id,))
-                if case is None or case.petitioner_id != user_id:
+                if case is None or not self.ctx.owns(user_id, case):
                     raise NotFound("reception_case_not_found")
             if await self._active_booking_id(conn, session_id, user_id) is not None:
                 raise Refused("reception_already_booked")
@@ -779,7 +782,8 @@ class ReceptionService(Service):
                 "INSERT INTO reception_bookings (session_id, user_id, user_name, topic, case_id, status,"
                 " booking_key, created_at, reminded_day, reminded_hours)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (session_id, user_id, name or None, topic, case_id, status.value, key, iso(now),
+                (session_id, await self.ctx.remember_person(conn, user_id),
+                 self.ctx.vault.seal(name) if name else None, topic, case_id, status.value, key, iso(now),
                  day_flag, hours_flag),
             ) as cur:
                 booking_id = int((await cur.fetchone())[0])
@@ -795,7 +799,7 @@ class ReceptionService(Service):
         now = self.clock.now()
         async with self.db.transaction() as conn:
             booking = await self._booking(conn, booking_id)
-            if booking is None or booking.user_id != actor.id:
+            if booking is None or actor.id is None or booking.user_id != self.ctx.hid(actor.id):
                 raise NotFound("reception_booking_not_found")
             session = await self._session(conn, booking.session_id)
             assert session is not None
@@ -903,8 +907,8 @@ class ReceptionService(Service):
                 number=number,
                 status=BookingStatus(row["status"]),
                 position=position if waiting else None,
-                name=None if confidential else row["user_name"],
-                pseudonym=await self.ctx.pseudonym(conn, row["user_id"]) if confidential else None,
+                name=None if confidential or not row["user_name"] else self.ctx.vault.open(row["user_name"]),
+                pseudonym=case.pseudonym if confidential and case is not None else None,
                 topic=row["topic"],
                 case_number=case.number if visible and case is not None else None,
                 linked_hidden=case is not None and not visible,

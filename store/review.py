@@ -87,6 +87,7 @@ class Alert(BaseModel):
     created_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: int | None
+    confidential: bool = False  # the case's: recused staff never see it
 
 
 class AlertsView(BaseModel):
@@ -151,11 +152,11 @@ class ReviewService(Service):
 
     # ------------------------------------------------------------ recipients
 
-    def _admins_for(self, case_unit: str, category: str) -> list[Staff]:
+    def _admins_for(self, case_unit: str, category: str, confidential: bool = False) -> list[Staff]:
         return [
             s
             for s in self.org.staff
-            if s.role is Role.ADMIN and routing.can_handle(self.org, s, case_unit, category)
+            if s.role is Role.ADMIN and routing.can_handle(self.org, s, case_unit, category, confidential)
         ]
 
     def _review_base(self, case: Case) -> str:
@@ -172,14 +173,19 @@ class ReviewService(Service):
         unit, or the next unit up that has leaders); re-review: the leaders one
         level higher than those. The admins when nobody is there.
         """
-        found = routing.leaders_at_level(self.org, self._review_base(case), level - 1, case.category)
-        return found or self._admins_for(case.unit, case.category)
+        found = routing.leaders_at_level(
+            self.org, self._review_base(case), level - 1, case.category, case.confidential
+        )
+        return found or self._admins_for(case.unit, case.category, case.confidential)
 
     def _officers_for(self, case: Case) -> list[int]:
         """Who is reminded of a handling deadline: the assignee, else the responsible officers."""
-        if case.assignee_id is not None and self.org.staff_member(case.assignee_id) is not None:
+        if case.assignee_id is not None and self.ctx.in_scope(case.assignee_id, case):
             return [case.assignee_id]
-        return [s.telegram_id for s in routing.responsible_staff(self.org, case.unit, case.category)]
+        return [
+            s.telegram_id
+            for s in routing.responsible_staff(self.org, case.unit, case.category, case.confidential)
+        ]
 
     def _reminded(self, case: Case, stage: Stage) -> list[int]:
         if stage is Stage.REVIEW:
@@ -199,13 +205,13 @@ class ReviewService(Service):
             base, level = self._review_base(case), 2 + step
         else:
             base, level = case.unit, step
-        found = routing.leaders_at_level(self.org, base, level, case.category)
-        return [s.telegram_id for s in found or self._admins_for(case.unit, case.category)]
+        found = routing.leaders_at_level(self.org, base, level, case.category, case.confidential)
+        return [s.telegram_id for s in found or self._admins_for(case.unit, case.category, case.confidential)]
 
-    def _leaders_above(self, unit: str, category: str) -> list[int]:
+    def _leaders_above(self, unit: str, category: str, confidential: bool = False) -> list[int]:
         """The unit's leaders and every leader above, up to the top (the group-incident plan)."""
-        found = routing.leaders_of(self.org, unit, category)
-        return [s.telegram_id for s in found or self._admins_for(unit, category)]
+        found = routing.leaders_of(self.org, unit, category, confidential)
+        return [s.telegram_id for s in found or self._admins_for(unit, category, confidential)]
 
     # --------------------------------------------------------------- helpers
 
@@ -238,18 +244,26 @@ class ReviewService(Service):
         mon = self.org.monitoring
         now = self.clock.now()
         since = iso(now - timedelta(days=mon.repeat_days))
+        # A confidential case is an island: it never names another case of its
+        # petitioner, and a real-name case never names a confidential one.
+        # Confidential cases carry the keyed hash of their reporter, so they
+        # find only that person's earlier confidential cases: counted (a
+        # number, no name), so the indicators count the repeat petition.
         async with conn.execute(
-            "SELECT number FROM cases WHERE petitioner_id = ? AND category = ? AND unit = ?"
+            "SELECT number, confidential FROM cases WHERE petitioner_id = ? AND category = ? AND unit = ?"
             " AND id <> ? AND submitted_at >= ? ORDER BY id DESC",
             (case.petitioner_id, case.category, case.unit, case.id, since),
         ) as cur:
-            earlier = [row["number"] async for row in cur]
+            earlier = [(row["number"], bool(row["confidential"])) async for row in cur]
+        if not case.confidential:
+            earlier = [(number, False) for number, secret in earlier if not secret]
         if earlier:
-            await self.ctx.update_case(conn, case.id, {"repeat_of": earlier[0], "repeat_count": len(earlier)})
-            await self.ctx.event(
-                conn, case.id, SYSTEM, Action.FLAG, case.status, None,
-                {"repeat_of": earlier[0], "count": len(earlier)},
-            )
+            repeat_of = None if case.confidential else earlier[0][0]
+            await self.ctx.update_case(conn, case.id, {"repeat_of": repeat_of, "repeat_count": len(earlier)})
+            flag: dict[str, Any] = {"count": len(earlier)}
+            if repeat_of is not None:
+                flag["repeat_of"] = repeat_of
+            await self.ctx.event(conn, case.id, SYSTEM, Action.FLAG, case.status, None, flag)
         await self._detect_collective(conn, case)
         fresh = await self.ctx.case_where(conn, "id = ?", (case.id,))
         assert fresh is not None
@@ -305,8 +319,8 @@ class ReviewService(Service):
             conn, case.id, SYSTEM, Action.FLAG, case.status, None,
             {"collective": alert_id, "reason": reason, "people": people},
         )
-        for leader in self._leaders_above(case.unit, case.category):
-            await self.outbox.queue(conn, leader, NoticeKind.LEADER_ALERT, case.id, event_id, {"alert": alert_id})
+        for leader in self._leaders_above(case.unit, case.category, case.confidential):
+            await self.ctx.queue_staff(conn, leader, NoticeKind.LEADER_ALERT, case, event_id, {"alert": alert_id})
         return alert_id
 
     # ------------------------------------------------------ the petitioner
@@ -328,7 +342,7 @@ class ReviewService(Service):
             case = await self.ctx.update_case(conn, case.id, {"rating": rating.value, "rated_at": iso(now)})
             event_id = await self.ctx.event(conn, case.id, actor, Action.RATE, status, None, {"rating": rating.value})
             for staff_id in self._staff_to_tell(case):
-                await self.outbox.queue(conn, staff_id, NoticeKind.REVIEW_STAFF, case.id, event_id)
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)
             if rating in CONTENT:
                 case = await self._close(conn, case, SYSTEM, "satisfied", notify=False)
         self.outbox.kick()
@@ -354,7 +368,7 @@ class ReviewService(Service):
                     raise Refused("already_commented")
             event_id = await self.ctx.event(conn, case.id, actor, Action.COMMENT, status, text, {})
             for staff_id in self._staff_to_tell(case):
-                await self.outbox.queue(conn, staff_id, NoticeKind.REVIEW_STAFF, case.id, event_id)
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)
         self.outbox.kick()
         return case
 
@@ -405,7 +419,7 @@ class ReviewService(Service):
             case = await self.ctx.update_case(conn, case.id, changes)
             event_id = await self.ctx.event(conn, case.id, actor, action, status, reason, {"due": due})
             for staff_id in self._reminded(case, Stage.REVIEW if action is Action.REQUEST_REVIEW else Stage.REREVIEW):
-                await self.outbox.queue(conn, staff_id, NoticeKind.REVIEW_CARD, case.id, event_id)
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_CARD, case, event_id)
         self.outbox.kick()
         return case
 
@@ -477,16 +491,23 @@ class ReviewService(Service):
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.REVIEW_PETITIONER, case.id, event_id)
             for staff_id in self._staff_to_tell(case):
                 if staff_id != actor.id:
-                    await self.outbox.queue(conn, staff_id, NoticeKind.REVIEW_STAFF, case.id, event_id)
+                    await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)
         self.outbox.kick()
         return case
 
     async def case_history(self, actor: Actor, number: str) -> list[Case]:
-        """Every case of the same petitioner that the viewer may see, newest first."""
+        """Every case of the same petitioner that the viewer may see, newest first.
+
+        A confidential case is an island: its history is itself alone, and
+        the history of a real-name case never lists a confidential one.
+        """
         async with self.db.read() as conn:
             case = await self.ctx.load_case(conn, actor, number)
+            if case.confidential:
+                return [case]
             async with conn.execute(
-                "SELECT * FROM cases WHERE petitioner_id = ? ORDER BY id DESC", (case.petitioner_id,)
+                "SELECT * FROM cases WHERE petitioner_id = ? AND confidential = 0 ORDER BY id DESC",
+                (case.petitioner_id,),
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
         return [c for c in cases if self.ctx.may_see(actor, c)]
@@ -507,7 +528,7 @@ class ReviewService(Service):
         scope, args = self.ctx.scope(actor)
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT a.*, c.number FROM alerts a JOIN cases c ON c.id = a.case_id"
+                "SELECT a.*, c.number, c.confidential FROM alerts a JOIN cases c ON c.id = a.case_id"
                 " WHERE a.acknowledged_at IS NULL ORDER BY a.id DESC"
             ) as cur:
                 alerts = [Alert.model_validate(dict(row)) async for row in cur]
@@ -517,14 +538,16 @@ class ReviewService(Service):
                 (before, *args),
             ) as cur:
                 long_running = [row_to_model(Case, row) async for row in cur]
-        visible = [a for a in alerts if routing.can_handle(self.org, staff, a.unit, a.category)]
+        visible = [
+            a for a in alerts if routing.can_handle(self.org, staff, a.unit, a.category, a.confidential)
+        ]
         return AlertsView(alerts=visible, long_running=long_running, long_running_days=days)
 
     async def alert_by_id(self, alert_id: int) -> Alert | None:
         """An alert for rendering its notification (the recipients were chosen by scope)."""
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT a.*, c.number FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
+                "SELECT a.*, c.number, c.confidential FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
                 (alert_id,),
             ) as cur:
                 row = await cur.fetchone()
@@ -534,12 +557,14 @@ class ReviewService(Service):
         staff = self._leader(actor)
         async with self.db.transaction() as conn:
             async with conn.execute(
-                "SELECT a.*, c.number FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
+                "SELECT a.*, c.number, c.confidential FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
                 (alert_id,),
             ) as cur:
                 row = await cur.fetchone()
             alert = Alert.model_validate(dict(row)) if row else None
-            if alert is None or not routing.can_handle(self.org, staff, alert.unit, alert.category):
+            if alert is None or not routing.can_handle(
+                self.org, staff, alert.unit, alert.category, alert.confidential
+            ):
                 raise Refused("alert_not_found")
             if alert.acknowledged_at is not None:
                 raise Refused("alert_acknowledged")
@@ -642,7 +667,7 @@ class ReviewService(Service):
                 report.reminders += 1
             kind = NoticeKind.ESCALATION if escalation else NoticeKind.REMINDER
             for staff_id in recipients:
-                await self.outbox.queue(conn, staff_id, kind, case.id, event_id, params)
+                await self.ctx.queue_staff(conn, staff_id, kind, case, event_id, params)
 
     async def _close_lapsed(self, conn: Connection, today: date, report: SweepReport) -> None:
         """Close written opinions nobody acted on within the window (not rated, or no review asked)."""
@@ -702,17 +727,20 @@ class ReviewService(Service):
             " count(*) FILTER (WHERE closed_at >= :a AND closed_at < :b) AS closed,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} < :today) AS overdue,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND submitted_at < :old) AS long_running,"
-            " count(*) FILTER (WHERE repeat_of IS NOT NULL AND submitted_at >= :a AND submitted_at < :b) AS repeats"
+            " count(*) FILTER (WHERE repeat_count > 0 AND submitted_at >= :a AND submitted_at < :b) AS repeats"
             f" FROM cases WHERE {scope}",
             {"a": iso(start), "b": iso(end), "today": today, "old": old, **named},
         ) as cur:
             figures = dict(await cur.fetchone())
         async with conn.execute(
-            "SELECT unit, category FROM alerts WHERE acknowledged_at IS NULL"
+            "SELECT a.unit, a.category, c.confidential FROM alerts a JOIN cases c ON c.id = a.case_id"
+            " WHERE a.acknowledged_at IS NULL"
         ) as cur:
             open_alerts = [row async for row in cur]
         figures["alerts"] = sum(
-            1 for row in open_alerts if routing.can_handle(self.org, staff, row["unit"], row["category"])
+            1
+            for row in open_alerts
+            if routing.can_handle(self.org, staff, row["unit"], row["category"], bool(row["confidential"]))
         )
         return figures
 

@@ -17,9 +17,14 @@ from collections.abc import Callable
 from store.org import CategoryKind, Organization, Role, Staff
 
 
-def _is_report(org: Organization, category_id: str | None) -> bool:
-    """Confidential (Art. 30)? Also fails loudly, with KeyError, on a category the file does not have."""
-    return category_id is not None and org.category(category_id).kind is CategoryKind.REPORT
+def _is_report(org: Organization, category_id: str | None, confidential: bool = False) -> bool:
+    """Confidential (Art. 30): a report, or any case its petitioner chose to keep confidential?
+
+    Also fails loudly, with KeyError, on a category the file does not have.
+    """
+    if category_id is not None and org.category(category_id).kind is CategoryKind.REPORT:
+        return True
+    return confidential
 
 
 def _may_see(org: Organization, staff: Staff, unit_id: str, report: bool) -> bool:
@@ -39,7 +44,9 @@ def _nearest_first(
     return levels
 
 
-def responsible_staff(org: Organization, unit_id: str, category_id: str) -> list[Staff]:
+def responsible_staff(
+    org: Organization, unit_id: str, category_id: str, confidential: bool = False
+) -> list[Staff]:
     """The officers who should take a new case, in file order; the admins if no officer fits.
 
     Officers assigned at the case's unit who take the category come first; if
@@ -48,8 +55,9 @@ def responsible_staff(org: Organization, unit_id: str, category_id: str) -> list
     called only when nobody nearer can take it). For confidential reports,
     people recused from the case's unit are skipped at every level, admins
     included, so the result may be empty: then nobody may see the report.
+    A case filed as confidential under any category counts as a report here.
     """
-    report = _is_report(org, category_id)
+    report = _is_report(org, category_id, confidential)
     levels = _nearest_first(
         org, unit_id, Role.OFFICER, lambda s: s.takes_category(category_id) and _may_see(org, s, unit_id, report)
     )
@@ -58,9 +66,11 @@ def responsible_staff(org: Organization, unit_id: str, category_id: str) -> list
     return [s for s in org.staff if s.role is Role.ADMIN and _may_see(org, s, unit_id, report)]
 
 
-def _leader_tiers(org: Organization, unit_id: str, category_id: str | None) -> list[list[Staff]]:
+def _leader_tiers(
+    org: Organization, unit_id: str, category_id: str | None, confidential: bool = False
+) -> list[list[Staff]]:
     """Leaders grouped by the unit they are assigned at, nearest first; each leader only in their nearest tier."""
-    report = _is_report(org, category_id)
+    report = _is_report(org, category_id, confidential)
     seen: set[int] = set()
     tiers: list[list[Staff]] = []
     for tier in _nearest_first(org, unit_id, Role.LEADER, lambda s: _may_see(org, s, unit_id, report)):
@@ -71,16 +81,20 @@ def _leader_tiers(org: Organization, unit_id: str, category_id: str | None) -> l
     return tiers
 
 
-def leaders_of(org: Organization, unit_id: str, category_id: str | None = None) -> list[Staff]:
+def leaders_of(
+    org: Organization, unit_id: str, category_id: str | None = None, confidential: bool = False
+) -> list[Staff]:
     """Every leader covering the unit, nearest level first, each once.
 
     With the case's `category_id`, leaders recused from the unit are left out
-    when the category is a confidential report.
+    when the category is a confidential report or the case is confidential.
     """
-    return [s for tier in _leader_tiers(org, unit_id, category_id) for s in tier]
+    return [s for tier in _leader_tiers(org, unit_id, category_id, confidential) for s in tier]
 
 
-def leaders_at_level(org: Organization, unit_id: str, levels_up: int, category_id: str | None = None) -> list[Staff]:
+def leaders_at_level(
+    org: Organization, unit_id: str, levels_up: int, category_id: str | None = None, confidential: bool = False
+) -> list[Staff]:
     """The leaders to escalate to at step `levels_up` of an overdue case's escalation.
 
     Levels count units that have leaders, not raw tree levels: 0 gives the
@@ -92,24 +106,30 @@ def leaders_at_level(org: Organization, unit_id: str, levels_up: int, category_i
     """
     if levels_up < 0:
         raise ValueError(f"levels_up must be 0 or more, not {levels_up}")
-    tiers = _leader_tiers(org, unit_id, category_id)
+    tiers = _leader_tiers(org, unit_id, category_id, confidential)
     return tiers[levels_up] if levels_up < len(tiers) else []
 
 
-def can_handle(org: Organization, staff: Staff, unit_id: str, category_id: str) -> bool:
+def can_handle(
+    org: Organization, staff: Staff, unit_id: str, category_id: str, confidential: bool = False
+) -> bool:
     """May this person act on a case of this unit and category?
 
     Officers need to cover the unit and take the category; leaders need to
     cover the unit; admins may act on anything. Nobody may act on a
-    confidential report about a unit they are recused from.
+    confidential report about a unit they are recused from, nor on any case
+    filed as confidential (保密) under another category (the SQL form is
+    ``store.context.scope_sql``).
     """
-    if not _may_see(org, staff, unit_id, _is_report(org, category_id)):
+    if not _may_see(org, staff, unit_id, _is_report(org, category_id, confidential)):
         return False
     if staff.role is Role.OFFICER:
         return org.covers(staff, unit_id) and staff.takes_category(category_id)
     return org.covers(staff, unit_id)
 
 
-def staff_in_scope_for(org: Organization, unit_id: str, category_id: str) -> list[Staff]:
+def staff_in_scope_for(
+    org: Organization, unit_id: str, category_id: str, confidential: bool = False
+) -> list[Staff]:
     """Everyone who may act on such a case, in file order: the choices when assigning or reassigning it."""
-    return [s for s in org.staff if can_handle(org, s, unit_id, category_id)]
+    return [s for s in org.staff if can_handle(org, s, unit_id, category_id, confidential)]

@@ -15,18 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from store import vault_steps
 from store.cases import CaseService
 from store.clock import Clock, SystemClock
 from store.context import StoreContext
 from store.db import Backend, open_database
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
+from store.models import OutboxItem
 from store.org import Organization
 from store.outbox import Outbox
 from store.reception import ReceptionService
 from store.review import ReviewService
 from store.selfservice import SelfService
 from store.staffwork import StaffWork
+from store.vault import Vault, load_vault, new_key_text
 
 
 @dataclass(frozen=True)
@@ -43,10 +46,13 @@ class Services:
     indicators: IndicatorService
 
     @classmethod
-    def build(cls, db: Backend, org: Organization, clock: Clock | None = None) -> Services:
+    def build(
+        cls, db: Backend, org: Organization, clock: Clock | None = None, vault: Vault | None = None
+    ) -> Services:
         clock = clock or SystemClock()
         outbox = Outbox(db, clock)
-        ctx = StoreContext(db=db, org=org, clock=clock, outbox=outbox)
+        vault = vault or Vault(new_key_text())
+        ctx = StoreContext(db=db, org=org, clock=clock, outbox=outbox, vault=vault)
         review = ReviewService(ctx)
         cases = CaseService(ctx, review)
         return cls(
@@ -61,9 +67,30 @@ class Services:
         )
 
     @classmethod
-    async def open(cls, path: str | Path, org: Organization, clock: Clock | None = None) -> Services:
-        """Open (and migrate) the database at ``path`` (a file, or a ``postgresql://`` URL) and build the services."""
-        return cls.build(await open_database(path, ZoneInfo(org.organization.timezone)), org, clock)
+    async def open(
+        cls,
+        path: str | Path,
+        org: Organization,
+        clock: Clock | None = None,
+        *,
+        key_file: str | Path | None = None,
+        secret: str | None = None,
+    ) -> Services:
+        """Open (and migrate) the database at ``path`` (a file, or a ``postgresql://`` URL) and build the services.
+
+        The vault's key comes from ``secret`` (PETITION_SECRET_KEY), else the
+        key file (PETITION_KEY_FILE, default ``<db>.key``, created 0600 if
+        missing). After the SQL migrations, the vault's own steps run once
+        (``store.vault_steps``): they need the key, which SQL cannot have.
+        """
+        db = await open_database(path, ZoneInfo(org.organization.timezone))
+        try:
+            vault = load_vault(path, key_file=key_file, secret=secret)
+            await vault_steps.run(db, vault)
+        except BaseException:
+            await db.close()
+            raise
+        return cls.build(db, org, clock, vault)
 
     async def close(self) -> None:
         await self.context.db.close()
@@ -83,6 +110,16 @@ class Services:
     @property
     def tz(self) -> ZoneInfo:
         return self.context.tz
+
+    async def may_receive(self, chat_id: int, item: OutboxItem) -> str | None:
+        """At send time, scope again: why ``item`` may no longer go to ``chat_id`` (None: it may)."""
+        async with self.db.read() as conn:
+            return await self.context.may_receive(conn, chat_id, item)
+
+    async def chat_of(self, chat_id: int) -> int | None:
+        """The Telegram chat an outbox row goes to: a keyed hash opened at send time (None: unknown)."""
+        async with self.db.read() as conn:
+            return await self.context.chat_of(conn, chat_id)
 
     async def verify_journal(self) -> VerifyResult:
         """Check the journal's hash chain (``petition-bot verify-journal``)."""

@@ -49,7 +49,7 @@ class StaffWork(Service):
             await conn.executemany(
                 "INSERT INTO case_messages (chat_id, message_id, case_id, incoming,"
                 " created_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
-                [(chat_id, message_id, case_id, now) for message_id in message_ids],
+                [(self.ctx.chat_key(chat_id), message_id, case_id, now) for message_id in message_ids],
             )
 
     async def case_id_for_message(self, chat_id: int, message_id: int) -> int | None:
@@ -58,7 +58,7 @@ class StaffWork(Service):
             async with conn.execute(
                 "SELECT case_id FROM case_messages WHERE chat_id = ? AND message_id = ?"
                 " AND incoming = 0",
-                (chat_id, message_id),
+                (self.ctx.chat_key(chat_id), message_id),
             ) as cur:
                 row = await cur.fetchone()
         return row["case_id"] if row else None
@@ -84,7 +84,7 @@ class StaffWork(Service):
             async with conn.execute(
                 "SELECT case_id, incoming, message_id FROM case_messages WHERE chat_id = ?"
                 " AND message_id IN (?, ?)",
-                (chat_id, reply_to_id, message_id),
+                (self.ctx.chat_key(chat_id), reply_to_id, message_id),
             ) as cur:
                 rows = {row["message_id"]: row async for row in cur}
             target = rows.get(reply_to_id)
@@ -92,7 +92,7 @@ class StaffWork(Service):
                 return None
             case = await self.ctx.case_where(conn, "id = ?", (target["case_id"],))
         assert case is not None
-        to_petitioner = case.petitioner_id != user_id
+        to_petitioner = not self.ctx.owns(user_id, case)
         if message_id in rows:
             return Relayed(case=case, to_petitioner=to_petitioner, duplicate=True)
         if not to_petitioner:
@@ -112,7 +112,7 @@ class StaffWork(Service):
             await conn.execute(
                 "INSERT INTO case_messages (chat_id, message_id, case_id, incoming,"
                 " created_at) VALUES (?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
-                (chat_id, message_id, case.id, self.ctx.now()),
+                (self.ctx.chat_key(chat_id), message_id, case.id, self.ctx.now()),
             )
         return Relayed(case=case, to_petitioner=to_petitioner)
 
@@ -137,7 +137,7 @@ class StaffWork(Service):
     async def assignable_staff(self, actor: Actor, number: str) -> tuple[Case, list[Staff]]:
         """Who the case may be assigned to (everyone in scope for it)."""
         case = await self.check_action(actor, number, Action.ASSIGN)
-        return case, routing.staff_in_scope_for(self.org, case.unit, case.category)
+        return case, routing.staff_in_scope_for(self.org, case.unit, case.category, case.confidential)
 
     # ------------------------------------------------------------ resolving
 

@@ -47,6 +47,7 @@ class Action(StrEnum):
     ESCALATE = "escalate"  # overdue: the sweep tells the leaders
     FLAG = "flag"  # repeat or collective petition detected at submission
     ACK_ALERT = "ack_alert"  # a leader acknowledges a collective-petition alert
+    REVEAL = "reveal"  # the identity custodian reads a confidential reporter's identity (journaled)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ RULES: dict[Action, Rule] = {
     Action.ESCALATE: Rule(frozenset(OPEN_STATUSES), None, SYSTEM, False),
     Action.FLAG: Rule(frozenset(Status), None, SYSTEM, False),
     Action.ACK_ALERT: Rule(frozenset(Status), None, LEADERS, False),
+    Action.REVEAL: Rule(frozenset(Status), None, STAFF, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

@@ -70,9 +70,16 @@ async def fresh_database(backend: str, folder: Path, name: str = "cases.db") -> 
     schema = "t_" + uuid.uuid4().hex[:16]
     async with await psycopg.AsyncConnection.connect(PG_URL, autocommit=True) as admin:
         await admin.execute(f"CREATE SCHEMA {schema}")
+    # A PostgreSQL database has no file beside it for its vault key: this test's key file, for
+    # the store and for any bot process the test starts (they inherit the environment).
+    had_key = os.environ.get("PETITION_KEY_FILE")
+    if not had_key:
+        os.environ["PETITION_KEY_FILE"] = str(folder / f"{schema}.key")
     try:
         yield _with_schema(PG_URL, schema)
     finally:
+        if not had_key:
+            os.environ.pop("PETITION_KEY_FILE", None)
         async with await psycopg.AsyncConnection.connect(PG_URL, autocommit=True) as admin:
             await admin.execute(f"DROP SCHEMA {schema} CASCADE")
 

@@ -72,10 +72,25 @@ async def submit(user: SimUser, lang: str) -> str:
 
 
 def draft_of(db: Path, user_id: int) -> tuple[str | None, dict[str, Any]] | None:
+    """The stored draft: keyed by the keyed hash of the id, its data sealed (store/vault.py)."""
     import json
 
-    found = rows(db, "SELECT state, data FROM conversations WHERE name = 'intake' AND key = ?", str(user_id))
-    return (found[0][0], json.loads(found[0][1])) if found else None
+    from store.vault import load_vault
+
+    vault = load_vault(db, create=False)
+    found = rows(db, "SELECT state, data FROM conversations WHERE name = 'intake' AND key = ?",
+                 str(vault.hid(user_id)))
+    if not found:
+        return None
+    state, data = found[0]
+    return state, (vault.open(data) if data.startswith("v1.") else json.loads(data))
+
+
+def user_key(db: Path, user_id: int) -> int:
+    """How the users table (and other lookups by person) store a Telegram id: its keyed hash."""
+    from store.vault import load_vault
+
+    return load_vault(db, create=False).hid(user_id)
 
 
 def api_errors(sim: BotApiSimulator) -> list[tuple[str, str]]:

@@ -60,7 +60,10 @@ async def test_a_backup_taken_under_load_restores_every_committed_case(
         assert conn.execute("SELECT count(*) FROM cases").fetchone()[0] == len(committed)
 
     restored_path = tmp_path / "restored.db"
+    # The backup never carries the vault's key: the operator brings the key file, kept apart.
+    (tmp_path / "b.key").write_bytes(db.with_suffix(".key").read_bytes())
     assert main(["restore", str(tmp_path / "b.db"), "--db", str(restored_path)]) == 0
+    assert not (tmp_path / "b.db").with_suffix(".key").samefile(restored_path.with_suffix(".key"))
     restored = await Services.open(restored_path, org)
     try:
         for number in before:

@@ -23,4 +23,6 @@ async def test_the_store_keeps_each_draft_in_its_conversations_row(store: Servic
     await store.cases.set_prompt(5002, "add", "X-2026-000001")
     await store.reception.begin_publish(store.cases.actor(LEADER))
     names = dict(rows(store, "SELECT key, name FROM conversations"))
-    assert names == {"5001": Conversation.INTAKE, "5002": Conversation.PROMPT, str(LEADER): Conversation.RECEPTION}
+    # keyed by the keyed hash of each person's id (store/vault.py), never the id itself
+    key = store.context.conv_key
+    assert names == {key(5001): Conversation.INTAKE, key(5002): Conversation.PROMPT, key(LEADER): Conversation.RECEPTION}

@@ -420,13 +420,20 @@ async def test_sigkill_at_seeded_kill_points_loses_nothing(tmp_path: Path) -> No
         await bot.stop()
         await sim.stop()
 
+    from store.vault import load_vault
+
+    vault = load_vault(db, create=False)  # people are stored by the keyed hash of their id, drafts sealed
     with sqlite3.connect(db) as conn:
         cases = conn.execute("SELECT number, petitioner_id, subject, details, status FROM cases").fetchall()
         drafts = dict(conn.execute("SELECT key, state FROM conversations WHERE name = 'intake'").fetchall())
-        draft_data = dict(conn.execute("SELECT key, data FROM conversations WHERE name = 'intake'").fetchall())
-        outbox = conn.execute(
-            "SELECT count(*), count(sent_at), count(failed_at) FROM outbox"
-            " WHERE chat_id IN (SELECT telegram_id FROM users)").fetchone()
+        draft_data = {
+            key: str(vault.open(data)) if data.startswith("v1.") else data
+            for key, data in conn.execute("SELECT key, data FROM conversations WHERE name = 'intake'").fetchall()
+        }
+        users = {hid for (hid,) in conn.execute("SELECT telegram_id FROM users")}
+        rows_ = conn.execute("SELECT chat_id, sent_at, failed_at FROM outbox").fetchall()
+    owed = [(sent, failed) for chat, sent, failed in rows_ if chat in users or vault.hid(chat) in users]
+    outbox = (len(owed), sum(1 for sent, _ in owed if sent), sum(1 for _, failed in owed if failed))
     by_number = {number: (owner, subject, details, status) for number, owner, subject, details, status in cases}
     assert len(by_number) == len(cases)
 
@@ -442,7 +449,7 @@ async def test_sigkill_at_seeded_kill_points_loses_nothing(tmp_path: Path) -> No
         else:
             assert mine == [] and not person.receipts, (person.user.id, mine)
             # The draft is where its owner left it, with what they typed before.
-            key = str(person.user.id)
+            key = str(vault.hid(person.user.id))
             steps = {3: "subject", 4: "details", 5: "attachments", 6: "identity", 7: "review"}
             assert drafts.get(key) == steps[person.stop_at], (key, drafts.get(key))
             if person.stop_at > 3:

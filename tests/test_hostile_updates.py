@@ -244,21 +244,27 @@ class Harness:
     # ---- invariants
     def others(self, sender: int) -> dict[str, list[tuple[Any, ...]]]:
         """Everything in the store that belongs to someone other than ``sender``."""
+        from store.vault import load_vault
+
+        vault = load_vault(self.db_path, create=False)
+        mine = vault.hid(sender)  # the store keeps people by the keyed hash of their id
         with sqlite3.connect(self.db_path) as conn:
             return {
                 "conversations": conn.execute(
-                    "SELECT name, key, state, data, ui FROM conversations WHERE key != ? ORDER BY name, key",
-                    (str(sender),)).fetchall(),
+                    "SELECT name, key, state, data, ui FROM conversations WHERE key NOT IN (?, ?, ?)"
+                    " ORDER BY name, key",
+                    (str(sender), str(mine), vault.tag(f"{sender}:{sender}"))).fetchall(),
                 "cases": conn.execute(
-                    "SELECT * FROM cases WHERE petitioner_id != ? ORDER BY id", (sender,)).fetchall(),
+                    "SELECT * FROM cases WHERE petitioner_id NOT IN (?, ?) ORDER BY id", (sender, mine)).fetchall(),
                 "events": conn.execute(
-                    "SELECT e.* FROM events e JOIN cases c ON c.id = e.case_id WHERE c.petitioner_id != ?"
-                    " ORDER BY e.id", (sender,)).fetchall(),
+                    "SELECT e.* FROM events e JOIN cases c ON c.id = e.case_id WHERE c.petitioner_id NOT IN (?, ?)"
+                    " ORDER BY e.id", (sender, mine)).fetchall(),
                 "attachments": conn.execute(
-                    "SELECT a.* FROM attachments a JOIN cases c ON c.id = a.case_id WHERE c.petitioner_id != ?",
-                    (sender,)).fetchall(),
+                    "SELECT a.* FROM attachments a JOIN cases c ON c.id = a.case_id"
+                    " WHERE c.petitioner_id NOT IN (?, ?)", (sender, mine)).fetchall(),
                 "users": conn.execute(
-                    "SELECT * FROM users WHERE telegram_id != ? ORDER BY telegram_id", (sender,)).fetchall(),
+                    "SELECT * FROM users WHERE telegram_id NOT IN (?, ?) ORDER BY telegram_id",
+                    (sender, mine)).fetchall(),
             }
 
     def check_calls(self, start: int) -> None:

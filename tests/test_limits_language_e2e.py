@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.e2e import running_bot
-from tests.petitioner import api_errors, draft_of, org_with, rows, step, submit, to_review, toast
+from tests.petitioner import api_errors, draft_of, org_with, rows, step, submit, to_review, toast, user_key
 
 
 async def test_message_limit_answers_once_and_stores_nothing(tmp_path: Path) -> None:
@@ -113,4 +113,4 @@ async def test_language_follows_telegram_and_a_choice_is_remembered(tmp_path: Pa
         await english.wait_for("Language set to English")
         await english.send("/help")
         await english.wait_for("Help\n/new")
-    assert rows(db, "SELECT telegram_id, language FROM users WHERE telegram_id = 5001") == [(5001, "en")]
+    assert rows(db, "SELECT language FROM users WHERE telegram_id = ?", user_key(db, 5001)) == [("en",)]

@@ -33,7 +33,8 @@ def queued_kinds() -> set[str]:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 literals.setdefault(node.targets[0].id, []).append(node.value)
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "queue"):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("queue", "queue_staff")):
                 continue
             if len(node.args) < 3:
                 continue
@@ -65,7 +66,7 @@ def test_the_stored_strings_never_change() -> None:
     assert {k.value for k in NoticeKind} == {
         "case_card", "receipt", "group_new_case", "petitioner_event", "staff_event",
         "rv_rate", "rv_petitioner", "rv_staff", "rv_review_card", "rv_remind", "rv_escalate",
-        "ld_alert", "ld_digest",
+        "ld_alert", "ld_digest", "identity_revealed",
         "reception_published", "reception_changed", "reception_promoted", "reception_outcome",
         "reception_session_cancelled", "reception_reminder",
     }

@@ -46,9 +46,10 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return found
 
 
-def user_rows(db: Path, user_id: int) -> int:
+def user_rows(db: Path, hid: int) -> int:
+    """Rows of the users table for one person (the table keeps the keyed hash of the id, store/vault.py)."""
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT count(*) FROM users WHERE telegram_id = ?", (user_id,)).fetchone()[0]
+        return conn.execute("SELECT count(*) FROM users WHERE telegram_id = ?", (hid,)).fetchone()[0]
 
 
 async def test_webhook_with_secret_behind_a_proxy_path(org: Organization, tmp_path: Path) -> None:
@@ -81,7 +82,8 @@ async def test_webhook_with_secret_behind_a_proxy_path(org: Organization, tmp_pa
         # Updates are handled one at a time, in order: the employee's answer came after any
         # refused update could have been handled; none was, and none reached the store.
         assert intruder.messages == []
-        assert user_rows(db, 6002) == 0 and user_rows(db, 5001) == 1
+        hid = bot.application.bot_data["deps"].cases.ctx.hid
+        assert user_rows(db, hid(6002)) == 0 and user_rows(db, hid(5001)) == 1
         monitor = bot.application.bot_data["monitor"]
         assert samples(_exposition(monitor))[("petition_updates_total", (("type", "message"),))] == 1
 

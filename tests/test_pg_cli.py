@@ -12,6 +12,7 @@ from bot import cli
 from store.clock import FakeClock
 from store.org import Organization
 from store.services import Services
+from store.vault import key_path
 from store.workflow import Action
 from tests.backends import fresh_database, require_pg, rows
 from tests.conftest import ORG_FILE, draft, petitioner
@@ -57,8 +58,9 @@ async def test_migrate_moves_everything_and_the_copy_goes_on(
     tmp_path: Path, org: Organization, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = tmp_path / "petitions.db"
-    numbers = await fill(str(source), org)
     async with fresh_database("postgresql", tmp_path) as url:
+        numbers = await fill(str(source), org)
+        key = key_path(source)  # the key the SQLite installation seals with (PETITION_KEY_FILE, else beside it)
         code, out, err = await asyncio.to_thread(run, capsys, "migrate", "--from", str(source), "--to", url)
         assert (code, err) == (0, ""), err
         assert "copied 3 cases" in out and "journal verified" in out
@@ -70,7 +72,9 @@ async def test_migrate_moves_everything_and_the_copy_goes_on(
             0, f"OK: {table_counts(url)['events']} events, hash chain intact\n", ""
         )
         # The copy goes on where the file stopped: the next number and the next ids.
-        services = await Services.open(url, org, FakeClock())
+        # The copy's identities are sealed with the file's key: the instances on PostgreSQL use it.
+        assert f"PETITION_KEY_FILE={key}" in out
+        services = await Services.open(url, org, FakeClock(), key_file=key)
         try:
             fourth = (await services.cases.submit(petitioner(5100), draft(), "after-move")).case
         finally:

@@ -24,10 +24,13 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def reminder_rows(db: Path, chat_id: int) -> list[str]:
+    """Reminders queued to a person: their rows carry the keyed hash of the id (store/vault.py)."""
+    from store.vault import load_vault
+
     with sqlite3.connect(db) as conn:
         return [row[0] for row in conn.execute(
             "SELECT json_extract(params, '$.which') FROM outbox WHERE kind = 'reception_reminder'"
-            " AND chat_id = ? ORDER BY id", (chat_id,))]
+            " AND chat_id = ? ORDER BY id", (load_vault(db, create=False).hid(chat_id),))]
 
 
 async def test_publish_book_remind_cancel_promote_and_record(org: Organization, tmp_path: Path) -> None:
@@ -141,8 +144,11 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
             "SELECT action, actor_id, body, public FROM events WHERE case_id = ? ORDER BY id", (case.id,)
         ).fetchall()
         assert events[-1] == ("reception_note", 2001, "已责成人力资源部核实十月加班费，两周内书面答复。", 1)
+        from store.vault import load_vault
+
+        hid = load_vault(db, create=False).hid  # bookings keep the keyed hash of the id
         assert conn.execute("SELECT user_id, status FROM reception_bookings ORDER BY id").fetchall() == [
-            (5001, "cancelled"), (5002, "booked")
+            (hid(5001), "cancelled"), (hid(5002), "booked")
         ]
         assert conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND chat_id != 1001").fetchone() == (0,)
     reopened = await Services.open(db, org, clock)

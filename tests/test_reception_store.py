@@ -40,8 +40,10 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def outbox(store: Services, kind: str) -> list[tuple[int, dict]]:
-    return [(chat, json.loads(params)) for chat, params in rows(
-        store, "SELECT chat_id, params FROM outbox WHERE kind = ? ORDER BY id", kind)]
+    """Queued notices by the Telegram id they go to (an employee's row carries the keyed hash of it)."""
+    found = rows(store, "SELECT chat_id, params FROM outbox WHERE kind = ? ORDER BY id", kind)
+    people = {hid: int(store.context.vault.open(sealed)) for hid, sealed in rows(store, "SELECT hid, sealed FROM people")}
+    return [(people.get(chat, chat), json.loads(params)) for chat, params in found]
 
 
 async def publish(

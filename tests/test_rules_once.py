@@ -85,15 +85,23 @@ BASE = Organization.model_validate(
 )
 UNITS = [u.id for u in BASE.units]
 CATEGORIES = [c.id for c in BASE.categories]
-CASES = [(unit, category, BASE.category(category).kind.value) for unit in UNITS for category in CATEGORIES]
+# Every unit x category, filed in the open and filed as confidential (保密):
+# confidentiality, not only the category's kind, decides recusal.
+CASES = [
+    (unit, category, BASE.category(category).kind.value, confidential)
+    for unit in UNITS
+    for category in CATEGORIES
+    for confidential in (False, True)
+]
 
 
-def _in_scope_by_sql(org: Organization, staff: Staff) -> set[tuple[str, str]]:
+def _in_scope_by_sql(org: Organization, staff: Staff) -> set[tuple[str, str, bool]]:
     clause, args = scope_sql(org, Actor(id=staff.telegram_id, role=ActorRole(staff.role.value)))
     with sqlite3.connect(":memory:") as conn:
-        conn.execute("CREATE TABLE cases (unit TEXT, category TEXT, kind TEXT)")
-        conn.executemany("INSERT INTO cases VALUES (?, ?, ?)", CASES)
-        return set(conn.execute(f"SELECT unit, category FROM cases WHERE {clause}", args).fetchall())
+        conn.execute("CREATE TABLE cases (unit TEXT, category TEXT, kind TEXT, confidential INTEGER)")
+        conn.executemany("INSERT INTO cases VALUES (?, ?, ?, ?)", CASES)
+        rows = conn.execute(f"SELECT unit, category, confidential FROM cases WHERE {clause}", args)
+        return {(unit, category, bool(confidential)) for unit, category, confidential in rows.fetchall()}
 
 
 subsets = st.lists(st.sampled_from(UNITS), unique=True, max_size=3)
@@ -120,12 +128,15 @@ def test_scope_in_sql_is_can_handle_for_every_unit_category_and_recusal(
         return
     staff = org.staff[0]
     by_python = {
-        (unit, category) for unit, category, _ in CASES if routing.can_handle(org, staff, unit, category)
+        (unit, category, confidential)
+        for unit, category, _, confidential in CASES
+        if routing.can_handle(org, staff, unit, category, confidential)
     }
     assert _in_scope_by_sql(org, staff) == by_python
 
 
 def test_the_scope_test_sees_every_kind_of_case() -> None:
-    """The table above has a confidential report, a claim and a suggestion in every unit."""
-    kinds = {kind for _, _, kind in CASES}
-    assert kinds == {"report", "claim", "suggestion"} and len(CASES) == len(UNITS) * len(CATEGORIES)
+    """The table above has a report, a claim and a suggestion in every unit, each open and confidential."""
+    kinds = {(kind, confidential) for _, _, kind, confidential in CASES}
+    assert kinds == {(k, c) for k in ("report", "claim", "suggestion") for c in (False, True)}
+    assert len(CASES) == len(UNITS) * len(CATEGORIES) * 2

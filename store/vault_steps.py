@@ -1,0 +1,198 @@
+"""The vault's data migrations: run once by ``Services.open`` after the SQL migrations.
+
+Encrypting rows written before the vault existed needs the key, which SQL
+cannot have, so these steps are Python, versioned by the ``vault_version``
+row of ``meta`` and each run in one transaction with its version bump.
+
+The ``vault_check`` row holds a value sealed under the key: a database opened
+with another key (a lost key file replaced by a fresh one, a wrong
+``PETITION_SECRET_KEY``) stops at once instead of mixing two keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+
+from store.db import Backend, Connection
+from store.vault import Vault, VaultError, is_hid
+
+log = logging.getLogger(__name__)
+
+CHECK = "petition-bot vault"
+VERSION = 1
+
+
+async def _meta(conn: Connection, key: str) -> str | None:
+    async with conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else row["value"]
+
+
+async def _set_meta(conn: Connection, key: str, value: str) -> None:
+    await conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+async def run(db: Backend, vault: Vault) -> None:
+    sealed = False
+    async with db.transaction() as conn:
+        check = await _meta(conn, "vault_check")
+        if check is None:
+            await _set_meta(conn, "vault_check", vault.seal(CHECK))
+        else:
+            try:
+                ok = vault.open(check) == CHECK
+            except VaultError:
+                ok = False
+            if not ok:
+                raise VaultError("this key is not the one the database was sealed with")
+        version = int(await _meta(conn, "vault_version") or 0)
+        if version < 1:
+            await _seal_existing(conn, vault)
+            sealed = True
+        await _set_meta(conn, "vault_version", str(VERSION))
+    checkpoint = getattr(db, "checkpoint", None)  # SQLite's WAL; another backend may have none
+    if sealed and checkpoint is not None:  # what was in clear must not linger in the WAL's old page images
+        await checkpoint()
+
+
+async def _seal_existing(conn: Connection, vault: Vault) -> None:
+    """Step 1: confidential reporters of older databases behind keyed hashes, their identity sealed."""
+    secret_hex = await _meta(conn, "pseudonym_secret")
+    secret = bytes.fromhex(secret_hex) if secret_hex else b""
+    async with conn.execute(
+        "SELECT id, submit_key, petitioner_id, petitioner_name, petitioner_phone, submitted_at AS created"
+        " FROM cases WHERE confidential = 1 ORDER BY id"
+    ) as cur:
+        cases = [dict(row) async for row in cur]
+    for case in cases:
+        user_id = case["petitioner_id"]
+        if is_hid(user_id):
+            continue
+        async with conn.execute(
+            "SELECT first_name, username FROM users WHERE telegram_id = ?", (user_id,)
+        ) as cur:
+            user = await cur.fetchone()
+        identity = {
+            "telegram_id": user_id,
+            "name": case["petitioner_name"] or (user["first_name"] if user else None),
+            "username": user["username"] if user else None,
+            "phone": case["petitioner_phone"],
+        }
+        hid = vault.hid(user_id)
+        code = hmac.new(secret, f"case:{case['submit_key']}".encode(), hashlib.sha256).hexdigest()[:4].upper()
+        await conn.execute(
+            "INSERT INTO identities (case_id, sealed, created_at) VALUES (?, ?, ?) ON CONFLICT (case_id) DO NOTHING",
+            (case["id"], vault.seal(identity), case["created"]),
+        )
+        await conn.execute(
+            "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
+            (hid, vault.seal(user_id), case["created"]),
+        )
+        await conn.execute(
+            "UPDATE cases SET petitioner_id = ?, petitioner_name = NULL, petitioner_phone = NULL,"
+            " pseudonym = ? WHERE id = ?",
+            (hid, code, case["id"]),
+        )
+        await conn.execute(
+            "UPDATE outbox SET chat_id = ? WHERE case_id = ? AND chat_id = ?", (hid, case["id"], user_id)
+        )
+        await conn.execute(
+            "UPDATE case_messages SET chat_id = ? WHERE case_id = ? AND chat_id = ?", (hid, case["id"], user_id)
+        )
+    async with conn.execute("SELECT DISTINCT chat_id FROM case_messages WHERE chat_id > 0") as cur:
+        chats = [row["chat_id"] async for row in cur]
+    for chat_id in chats:  # a private chat is looked up by its keyed hash
+        await conn.execute("UPDATE case_messages SET chat_id = ? WHERE chat_id = ?", (vault.hid(chat_id), chat_id))
+    async with conn.execute("SELECT telegram_id FROM users WHERE telegram_id > 0") as cur:
+        users = [row["telegram_id"] async for row in cur]
+    for user_id in users:  # users by keyed hash, their names not kept
+        await conn.execute(
+            "UPDATE users SET telegram_id = ?, first_name = NULL, username = NULL WHERE telegram_id = ?",
+            (vault.hid(user_id), user_id),
+        )
+    async with conn.execute("SELECT id, user_id, user_name FROM reception_bookings WHERE user_id > 0") as cur:
+        bookings = [dict(row) async for row in cur]
+    for booking in bookings:  # bookings by keyed hash, the name sealed
+        hid = vault.hid(booking["user_id"])
+        await conn.execute(
+            "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
+            (hid, vault.seal(booking["user_id"]), "vault-1"),
+        )
+        await conn.execute(
+            "UPDATE reception_bookings SET user_id = ?, user_name = ? WHERE id = ?",
+            (hid, vault.seal(booking["user_name"]) if booking["user_name"] else None, booking["id"]),
+        )
+        await conn.execute(
+            "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND sent_at IS NULL", (hid, booking["user_id"])
+        )
+    async with conn.execute(
+        "SELECT name, key, data FROM conversations"
+    ) as cur:
+        conversations = [dict(row) async for row in cur]
+    for row in conversations:  # conversation keys by keyed hash (PTB's keys sealed), drafts sealed
+        key = row["key"]
+        if key.startswith("h:") or (key.lstrip("-").isdigit() and is_hid(int(key))):
+            continue
+        if key.isdigit():
+            data = row["data"]
+            if row["name"] == "intake" and data != "{}" and not data.startswith("v1."):
+                data = vault.seal(json.loads(data))
+            await conn.execute(
+                "UPDATE conversations SET key = ?, data = ? WHERE name = ? AND key = ?",
+                (str(vault.hid(int(key))), data, row["name"], key),
+            )
+        else:
+            await conn.execute(
+                "UPDATE conversations SET key = ?, sealed_key = ? WHERE name = ? AND key = ?",
+                (vault.tag(key), vault.seal(key), row["name"], key),
+            )
+    sealed = sum(1 for c in cases if not is_hid(c["petitioner_id"]))
+    if sealed:
+        log.info("vault: %d confidential case(s) of an older database sealed", sealed)
+
+
+async def reseal(db: Backend, old: Vault, new: Vault) -> int:
+    """Every sealed value opened with ``old`` and sealed again with ``new``, in one transaction.
+
+    The keyed hashes stay (the hashing key is kept: the append-only journal
+    carries them). Returns how many values were sealed again.
+    """
+    count = 0
+    async with db.transaction() as conn:
+        for table, key, column in (
+            ("identities", "case_id", "sealed"),
+            ("people", "hid", "sealed"),
+            ("reception_bookings", "id", "user_name"),
+            ("meta", "key", "value"),
+        ):
+            async with conn.execute(f"SELECT {key} AS k, {column} AS v FROM {table}") as cur:
+                values = [(row["k"], row["v"]) async for row in cur]
+            for row_key, value in values:
+                if not isinstance(value, str) or not value.startswith("v1."):
+                    continue
+                await conn.execute(
+                    f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (new.seal(old.open(value)), row_key)
+                )
+                count += 1
+        async with conn.execute("SELECT name, key, sealed_key, data FROM conversations") as cur:
+            conversations = [dict(row) async for row in cur]
+        for row in conversations:
+            changes = {
+                column: new.seal(old.open(row[column]))
+                for column in ("sealed_key", "data")
+                if isinstance(row[column], str) and row[column].startswith("v1.")
+            }
+            if changes:
+                await conn.execute(
+                    "UPDATE conversations SET " + ", ".join(f"{c} = :{c}" for c in changes)
+                    + " WHERE name = :name AND key = :key",
+                    {**changes, "name": row["name"], "key": row["key"]},
+                )
+                count += len(changes)
+    return count
