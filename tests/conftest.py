@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from telegram.ext import Application
 
 from store.clock import FakeClock
 from store.models import DraftData, Petitioner
 from store.org import Organization, load_org
 from store.services import Services
 from tests.backends import BACKENDS, fresh_database, rows
+from tests.offline import OfflineRequest, offline_app
 
 __all__ = ["rows"]  # helpers other tests import from here
 
@@ -41,6 +43,16 @@ async def store(backend: str, tmp_path: Path, org: Organization, clock: FakeCloc
         s = await Services.open(target, org, clock)
         yield s
         await s.close()
+
+
+@pytest.fixture
+async def app(store: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
+    """The bot's Application on ``store``, answering through PTB's offline request pattern (tests/offline.py).
+
+    Tests on the review fixture's store (``rstore``) define their own, on that store.
+    """
+    async with offline_app(store) as running:
+        yield running  # type: ignore[misc]
 
 
 def draft(**overrides: object) -> DraftData:

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from telegram.ext import Application
 
 from store.services import Services
-from tests.offline import OfflineRequest, Updates, feed, offline_app
+from tests.offline import OfflineRequest, Updates, feed
 
 USER = 5001
 
-
-@pytest.fixture
-async def app(store: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
-    async with offline_app(store) as running:
-        yield running  # type: ignore[misc]
 
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
@@ -16,17 +15,12 @@ from store.clock import FakeClock
 from store.models import OutboxItem
 from store.services import Services
 from tests.conftest import draft, petitioner, rows
-from tests.offline import OfflineRequest, Updates, feed, offline_app
+from tests.offline import OfflineRequest, Updates, feed
 from tests.test_reception_store import at, employee, publish
 
 EMPLOYEE = 5001
 LEADER = 2001
 
-
-@pytest.fixture
-async def app(store: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
-    async with offline_app(store) as running:
-        yield running  # type: ignore[misc]
 
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ from store.models import Actor, ActorRole, Decision, DraftData, Petitioner, Stat
 from store.org import Organization, parse_org
 from store.services import Services
 from store.workflow import Action
-from tests.offline import OfflineRequest, Updates, feed, offline_app
+from tests.offline import OfflineRequest, Updates, feed
 
 ORG = """
 [organization]
@@ -265,11 +264,6 @@ async def test_illegal_transitions_are_refused_and_change_nothing(store: Service
 
 # ------------------------------------------------------------ through the handlers
 
-
-@pytest.fixture
-async def app(store: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
-    async with offline_app(store) as running:
-        yield running  # type: ignore[misc]
 
 
 COMMANDS = [
