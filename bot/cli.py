@@ -438,44 +438,14 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pg_backup(args: argparse.Namespace, url: str) -> int:
+def _pg_figures(url: str) -> tuple[int, int]:
+    """(cases, journal events) of a PostgreSQL database, for what backup and restore say."""
     from zoneinfo import ZoneInfo
 
-    from bot.pgtools import counts, display, pg_backup
+    from bot.pgtools import counts
     from store.db import open_database
 
     async def figures() -> tuple[int, int]:
-        db = await open_database(url, ZoneInfo("UTC"))
-        try:
-            found = await counts(db)  # before the dump: the dump holds at least these
-        finally:
-            await db.close()
-        return found.cases, found.events
-
-    cases, events = asyncio.run(figures())
-    pg_backup(url, Path(args.file), force=args.force)
-    print(say(args.lang, "pg_backed_up", db=display(url), path=args.file, cases=cases, events=events))
-    return 0
-
-
-def _pg_restore(args: argparse.Namespace, url: str) -> int:
-    from zoneinfo import ZoneInfo
-
-    from bot.pgtools import counts, display, pg_restore
-    from store.db import open_database
-
-    async def existing() -> int:
-        db = await open_database(url, ZoneInfo("UTC"))
-        try:
-            return (await counts(db)).cases
-        finally:
-            await db.close()
-
-    if not args.force and (held := asyncio.run(existing())):
-        return fail(args.lang, "migrate_not_empty", target=display(url), cases=held)
-    pg_restore(Path(args.file), url)
-
-    async def restored() -> tuple[int, int]:
         db = await open_database(url, ZoneInfo("UTC"))
         try:
             found = await counts(db)
@@ -483,7 +453,25 @@ def _pg_restore(args: argparse.Namespace, url: str) -> int:
             await db.close()
         return found.cases, found.events
 
-    cases, events = asyncio.run(restored())
+    return asyncio.run(figures())
+
+
+def _pg_backup(args: argparse.Namespace, url: str) -> int:
+    from bot.pgtools import display, pg_backup
+
+    cases, events = _pg_figures(url)  # before the dump: the dump holds at least these
+    pg_backup(url, Path(args.file), force=args.force)
+    print(say(args.lang, "pg_backed_up", db=display(url), path=args.file, cases=cases, events=events))
+    return 0
+
+
+def _pg_restore(args: argparse.Namespace, url: str) -> int:
+    from bot.pgtools import display, pg_restore
+
+    if not args.force and (held := _pg_figures(url)[0]):
+        return fail(args.lang, "migrate_not_empty", target=display(url), cases=held)
+    pg_restore(Path(args.file), url)
+    cases, events = _pg_figures(url)
     print(say(args.lang, "pg_restored", path=args.file, db=display(url), cases=cases, events=events))
     return 0
 
