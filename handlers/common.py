@@ -21,6 +21,7 @@ from store.models import Actor
 from store.cases import CaseService
 from store.clock import Clock
 from store.indicators import IndicatorService
+from store.supervision import SupervisionService
 from store.org import Organization
 from store.reception import ReceptionService
 from store.review import ReviewService
@@ -69,6 +70,7 @@ class Deps:
     review: ReviewService
     reception: ReceptionService
     indicators: IndicatorService
+    supervision: SupervisionService
     org: Organization
     clock: Clock
     tz: ZoneInfo
@@ -86,6 +88,7 @@ class Deps:
             review=services.review,
             reception=services.reception,
             indicators=services.indicators,
+            supervision=services.supervision,
             org=services.org,
             clock=services.clock,
             tz=services.tz,

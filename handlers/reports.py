@@ -56,6 +56,9 @@ INDICATOR_COLUMNS = (
     "repeats",
     "repeat_pct",
     "within_time",
+    "notice_now",
+    "warning_now",
+    "serious_now",
     "overdue_now",
 )
 
@@ -103,6 +106,9 @@ def _figures_text(row: Figures, lang: str) -> Html:
         received=row.received,
         overdue=row.overdue_now,
         within=row.within_time,
+        notice=row.notice_now,
+        warning=row.warning_now,
+        serious=row.serious_now,
         accepted=pct(row.accepted_on_time_pct, lang),
         answered=pct(row.answered_on_time_pct, lang),
         participation=pct(row.participation_pct, lang),

@@ -19,7 +19,9 @@ days, and each unit row counts the cases of the unit and its whole subtree:
   (满意, 基本满意 or 不满意; closing unrated does not count), ÷ decided;
 - 满意率 satisfaction: (满意 + 基本满意) ÷ rated;
 - 重复信访率 repeat rate: received cases flagged as repeat petitions ÷ received;
-- overdue now: open cases past their current deadline today (not period-bound).
+- warning levels now: open cases at 预警, 警告 and 严重警告 today (store.supervision;
+  not period-bound);
+- overdue now (超期): open cases past their current deadline today (not period-bound).
 
 A percentage with a zero denominator is undefined (None), not 0.
 """
@@ -37,6 +39,7 @@ from store.context import Service, local_midnight
 from store.errors import Refused
 from store.models import Actor, ActorRole, Case, row_to_model
 from store.org import Role, Unit
+from store.supervision import level_sql
 from store.review import CURRENT_DUE_SQL, DEADLINE_OF, OPEN_SQL, Stage, numbered
 
 
@@ -108,7 +111,10 @@ class Figures(BaseModel):
     rated: int = 0
     satisfied: int = 0
     repeats: int = 0
-    overdue_now: int = 0
+    notice_now: int = 0  # open cases at 预警 today (store.supervision), not period-bound
+    warning_now: int = 0  # 警告
+    serious_now: int = 0  # 严重警告
+    overdue_now: int = 0  # 超期
 
     @property
     def accepted_on_time_pct(self) -> float | None:
@@ -202,6 +208,7 @@ class IndicatorService(Service):
         in_units = ", ".join(f":u{i}" for i in range(len(unit_list))) or "NULL"
         answer_actions = ", ".join(f"'{a}'" for a in ANSWER_ACTIONS)
         received = "c.submitted_at >= :a AND c.submitted_at < :b"
+        rank = level_sql(self.org, today)  # graded warnings; 4 (超期) is overdue_now
         decided = "c.decided_at >= :a AND c.decided_at < :b"
         waiting = "c.status IN (" + ", ".join(f"'{s.value}'" for s in ANSWER_PENDING) + ")"
         sql = (
@@ -219,6 +226,9 @@ class IndicatorService(Service):
             f" count(*) FILTER (WHERE {decided} AND c.rating IN ('satisfied', 'basic', 'dissatisfied')) AS rated,"
             f" count(*) FILTER (WHERE {decided} AND c.rating IN ('satisfied', 'basic')) AS satisfied,"
             f" count(*) FILTER (WHERE {received} AND c.repeat_of IS NOT NULL) AS repeats,"
+            f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 1) AS notice_now,"
+            f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 2) AS warning_now,"
+            f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 3) AS serious_now,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} < :today) AS overdue_now"
             " FROM cases c LEFT JOIN (SELECT case_id, min(at) AS at FROM events"
             f" WHERE action IN ({answer_actions}) GROUP BY case_id) k ON k.case_id = c.id"

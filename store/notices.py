@@ -30,6 +30,9 @@ class NoticeKind(StrEnum):
     LEADER_ALERT = "ld_alert"  # a collective petition, to the leaders
     LEADER_DIGEST = "ld_digest"  # the weekly figures, to the leaders
 
+    # Supervision (store.supervision)
+    WARNING_LEVEL = "sv_warning"  # a case entered 警告, 严重警告 or 超期, to its officer (and leaders)
+
     # Leader reception days (store.reception)
     RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for
     RECEPTION_CHANGED = "reception_changed"  # a booked session moved

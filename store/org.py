@@ -184,6 +184,20 @@ class Monitoring(_Frozen):
     long_running_days: int = Field(default=90, gt=0)  # open longer than this: listed in /alerts
     digest_weekday: int = Field(default=1, ge=1, le=7)  # weekly digest to leaders: 1 = Monday ... 7 = Sunday
     digest_hour: int = Field(default=9, ge=0, le=23)  # local hour of the weekly digest
+    # Graded warnings: the share (%) of a case's current time limit used at which it
+    # enters 预警, 警告 and 严重警告 (past the deadline it is 超期).
+    warn_notice_pct: int = Field(default=50, gt=0, le=100)
+    warn_warning_pct: int = Field(default=75, gt=0, le=100)
+    warn_serious_pct: int = Field(default=90, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _warning_thresholds_rise(self) -> Self:
+        if not self.warn_notice_pct < self.warn_warning_pct < self.warn_serious_pct:
+            raise PydanticCustomError(
+                "warning_thresholds",
+                "warn_notice_pct < warn_warning_pct < warn_serious_pct is required (50, 75, 90 by default)",
+            )
+        return self
 
 
 class Unit(_Frozen):

@@ -27,6 +27,7 @@ from store.reception import ReceptionService
 from store.review import ReviewService
 from store.selfservice import SelfService
 from store.staffwork import StaffWork
+from store.supervision import SupervisionService
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Services:
     review: ReviewService
     reception: ReceptionService
     indicators: IndicatorService
+    supervision: SupervisionService
 
     @classmethod
     def build(cls, db: Backend, org: Organization, clock: Clock | None = None) -> Services:
@@ -58,6 +60,7 @@ class Services:
             review=review,
             reception=ReceptionService(ctx),
             indicators=IndicatorService(ctx),
+            supervision=SupervisionService(ctx),
         )
 
     @classmethod
