@@ -118,7 +118,7 @@ async def case_card_notice(item: OutboxItem, store: Services, lang: str) -> list
     files = await store.cases.attachments(case.id)
     header = t(lang, HEADERS.get(event.action if event else "submit", "staff.new_case"))
     parts = case_card(case, org, lang, header=header, attachments=len(files),
-                      warned=store.supervision.warned(case))
+                      warned=await store.supervision.card_state(case))
     out = [Outgoing(text=part) for part in parts]
     role = store.cases.actor(item.chat_id).role
     out[-1].markup = kb.staff_card(
@@ -215,6 +215,10 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.LEADER_ALERT: _messages(review.alert_notice),
     NoticeKind.LEADER_DIGEST: _messages(review.digest_notice),
     NoticeKind.WARNING_LEVEL: _messages(supervision.warning_notice),
+    NoticeKind.SUPERVISION_ORDER: _messages(supervision.order_notice),
+    NoticeKind.SUPERVISION_PROGRESS: _messages(supervision.progress_notice),
+    NoticeKind.SUPERVISION_URGE: _messages(supervision.urge_notice),
+    NoticeKind.SUPERVISION_OVERDUE: _messages(supervision.overdue_notice),
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

@@ -282,6 +282,12 @@ def case_card(
     warning = warning_line(warned, lang) if warned is not None else Html("")
     if warning:
         facts = Html(facts + "\n" + warning)
+    if warned is not None and warned.order is not None:
+        order = warned.order
+        leader = org.staff_member(order.leader_id)
+        key = "supervision.card_line_reported" if order.progress_at is not None else "supervision.card_line"
+        facts = Html(facts + "\n" + t(lang, key, name=leader.name if leader else "—", due=day(order.due),
+                                       instruction=order.instruction))
     title = t(lang, "staff.card_title", number=case.number)
     head = Html(f"{header}\n{title}\n{facts}\n\n")
     parts = split_text(case.details, first=max(CHUNK - utf16_len(head), 500))

@@ -580,9 +580,9 @@ class ReviewService(Service):
                 due_cases = [row_to_model(Case, row) async for row in cur]
             for case in due_cases:
                 await self._sweep_case(conn, case, today, report)
-            from store.supervision import sweep_warnings  # it builds on this module
+            from store.supervision import sweep_supervision  # it builds on this module
 
-            await sweep_warnings(self, conn, today, report)
+            await sweep_supervision(self, conn, today, report)
             await self._close_lapsed(conn, today, report)
             await self._weekly_digest(conn, now, report)
         if report.reminders or report.escalations or report.closed or report.digests or report.warnings:

@@ -21,25 +21,36 @@ deadline, and 严重警告 also the leaders of the case's unit. The sweep
 (``ReviewService.sweep``) does it: each notice is recorded in
 ``warning_notices`` (UNIQUE per case, stage, deadline and level) in the
 transaction that queues it, so a restart neither repeats nor misses one.
+
+Supervision orders (督办). ``/supervise`` by a leader above the case's unit (or
+an admin): progress is to be reported by a day, with an instruction (批示);
+the handling officer and the unit's leaders are told. ``/progress`` by the
+staff handling the case goes to the supervising leader and into the record;
+no progress by the due day: the sweep reminds the handler the day after,
+and ``escalate_again_days`` later tells the leaders one level above the
+supervising leader (recorded in ``supervision_marks``, like the warnings).
+``/urge`` (催办) by a leader in scope: a recorded nudge to the handler.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from store.clock import local_date
+from store import routing
+from store.clock import iso, local_date
 from store.context import Service
 from store.db import Connection
 from store.errors import Refused
-from store.models import Actor, Case, Status, row_to_model
+from store.models import SYSTEM, Actor, Case, Status, row_to_model
 from store.notices import NoticeKind
-from store.org import Monitoring, Organization, Role
+from store.org import Monitoring, Organization, Role, Staff
 from store.review import CURRENT_DUE_SQL, OPEN_SQL, Stage, current_deadline
+from store.workflow import Action, next_status
 
 if TYPE_CHECKING:
     from store.review import ReviewService, SweepReport
@@ -145,10 +156,26 @@ def level_sql(org: Organization, today: date) -> str:
     return f"(CASE WHEN {due} IS NULL OR {limit} IS NULL THEN 0 WHEN {due} < '{day}' THEN 4 {steps} ELSE 0 END)"
 
 
+INSTRUCTION_MAX = 1000  # an instruction, a progress report or an urging text
+SUPERVISE_DAYS_MAX = 90
+
+
+class SupervisionOrder(BaseModel):
+    id: int
+    case_id: int
+    leader_id: int
+    instruction: str
+    due: date
+    created_at: datetime
+    progress_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
 class WarnedCase(BaseModel):
     case: Case
     level: WarningLevel
     used: int | None
+    order: SupervisionOrder | None = None  # the open supervision order, on a card
 
 
 class SupervisionService(Service):
@@ -167,6 +194,117 @@ class SupervisionService(Service):
         """The case with its level and share of the limit used today (for its card)."""
         today = self.today()
         return WarnedCase(case=case, level=warning_level(case, self.org, today), used=share_used(case, self.org, today))
+
+    async def card_state(self, case: Case) -> WarnedCase:
+        """What a staff card shows of supervision: the warning level and the open order."""
+        async with self.db.read() as conn:
+            order = await _open_order(conn, case.id)
+        return self.warned(case).model_copy(update={"order": order})
+
+    # ------------------------------------------------------ supervision orders
+
+    def _staff(self, actor: Actor) -> Staff:
+        staff = self.org.staff_member(actor.id) if actor.id is not None else None
+        if staff is None:
+            raise Refused("forbidden")
+        return staff
+
+    def _is_above(self, staff: Staff, case: Case) -> bool:
+        """A leader whose unit is above the case's unit (not the unit itself), or an admin; in scope."""
+        if not routing.can_handle(self.org, staff, case.unit, case.category):
+            return False
+        if staff.role is Role.ADMIN:
+            return True
+        return staff.role is Role.LEADER and any(
+            u != case.unit and case.unit in self.org.subtree(u) for u in staff.units
+        )
+
+    def _text(self, text: str | None, required: bool = True) -> str | None:
+        text = (text or "").strip()
+        if not text:
+            if required:
+                raise Refused("text_required")
+            return None
+        if len(text) > INSTRUCTION_MAX:
+            raise Refused("supervision_too_long", max=INSTRUCTION_MAX, length=len(text))
+        return text
+
+    async def supervise(self, actor: Actor, number: str, days: int, instruction: str) -> SupervisionOrder:
+        """/supervise: progress by ``days`` from today, with an instruction; a newer order replaces the older."""
+        staff = self._staff(actor)
+        if not 1 <= days <= SUPERVISE_DAYS_MAX:
+            raise Refused("supervise_days", limit=SUPERVISE_DAYS_MAX)
+        text = self._text(instruction)
+        due = self.today() + timedelta(days=days)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            next_status(case.status, Action.SUPERVISE, actor.role)
+            if not self._is_above(staff, case):
+                raise Refused("supervise_above")
+            now = self.ctx.now()
+            await conn.execute(
+                "UPDATE supervisions SET closed_at = ? WHERE case_id = ? AND closed_at IS NULL", (now, case.id)
+            )
+            async with conn.execute(
+                "INSERT INTO supervisions (case_id, leader_id, instruction, due, created_at)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (case.id, staff.telegram_id, text, due.isoformat(), now),
+            ) as cur:
+                order_id = (await cur.fetchone())[0]
+            event_id = await self.ctx.event(
+                conn, case.id, actor, Action.SUPERVISE, case.status, text,
+                {"supervision": order_id, "due": due.isoformat()},
+            )
+            handlers = _handlers(self.org, case)
+            leaders = [s.telegram_id for s in routing.leaders_at_level(self.org, case.unit, 0, case.category)]
+            recipients = [r for r in dict.fromkeys(handlers + leaders) if r != staff.telegram_id]
+            for staff_id in recipients:
+                await self.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_ORDER, case.id, event_id,
+                                        {"due": due.isoformat(), "by": staff.telegram_id})
+            order = await _open_order(conn, case.id)
+        self.outbox.kick()
+        assert order is not None
+        return order
+
+    async def progress(self, actor: Actor, number: str, text: str) -> Case:
+        """/progress: the staff handling the case report; the supervising leader is told."""
+        staff = self._staff(actor)
+        body = self._text(text)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            next_status(case.status, Action.PROGRESS, actor.role)
+            if not routing.can_handle(self.org, staff, case.unit, case.category):
+                raise Refused("forbidden")
+            order = await _open_order(conn, case.id)
+            now = self.ctx.now()
+            event_id = await self.ctx.event(
+                conn, case.id, actor, Action.PROGRESS, case.status, body,
+                {"supervision": order.id if order else None},
+            )
+            if order is not None:
+                await conn.execute("UPDATE supervisions SET progress_at = ? WHERE id = ?", (now, order.id))
+                if order.leader_id != staff.telegram_id:
+                    await self.outbox.queue(conn, order.leader_id, NoticeKind.SUPERVISION_PROGRESS, case.id,
+                                            event_id, {"by": staff.telegram_id})
+        self.outbox.kick()
+        return case
+
+    async def urge(self, actor: Actor, number: str, text: str | None = None) -> Case:
+        """/urge (催办): a leader in scope nudges the handler; recorded."""
+        staff = self._staff(actor)
+        body = self._text(text, required=False)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            next_status(case.status, Action.URGE, actor.role)
+            if not routing.can_handle(self.org, staff, case.unit, case.category):
+                raise Refused("forbidden")
+            event_id = await self.ctx.event(conn, case.id, actor, Action.URGE, case.status, body, {})
+            for staff_id in _handlers(self.org, case):
+                if staff_id != staff.telegram_id:
+                    await self.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_URGE, case.id, event_id,
+                                            {"by": staff.telegram_id})
+        self.outbox.kick()
+        return case
 
     async def warned_cases(self, actor: Actor, limit: int = 30) -> tuple[list[WarnedCase], int]:
         """/alerts: open cases at 预警 or higher in the caller's scope, highest level then deadline first."""
@@ -187,6 +325,89 @@ class SupervisionService(Service):
                 cases = [row_to_model(Case, row) async for row in cur]
         return [WarnedCase(case=c, level=warning_level(c, self.org, today), used=share_used(c, self.org, today))
                 for c in cases], total
+
+
+def _handlers(org: Organization, case: Case) -> list[int]:
+    """Who handles the case now: the assignee, else the responsible officers."""
+    if case.assignee_id is not None and org.staff_member(case.assignee_id) is not None:
+        return [case.assignee_id]
+    return [s.telegram_id for s in routing.responsible_staff(org, case.unit, case.category)]
+
+
+async def _open_order(conn: Connection, case_id: int) -> SupervisionOrder | None:
+    async with conn.execute(
+        "SELECT * FROM supervisions WHERE case_id = ? AND closed_at IS NULL ORDER BY id DESC LIMIT 1", (case_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return SupervisionOrder.model_validate(dict(row)) if row else None
+
+
+def _above_supervisor(org: Organization, order: SupervisionOrder, case: Case) -> list[int]:
+    """The next level up from the supervising leader (分级负责); the admins at the top."""
+    staff = org.staff_member(order.leader_id)
+    base = case.unit
+    levels_up = 1
+    if staff is not None and staff.role is Role.LEADER:
+        covering = [u for u in staff.units if case.unit in org.subtree(u)]
+        if covering:
+            base = covering[0]
+    found = routing.leaders_at_level(org, base, levels_up, case.category)
+    if not found:
+        found = [s for s in org.staff
+                 if s.role is Role.ADMIN and routing.can_handle(org, s, case.unit, case.category)]
+    return [s.telegram_id for s in found if s.telegram_id != order.leader_id]
+
+
+async def sweep_supervision(review: ReviewService, conn: Connection, today: date, report: SweepReport) -> None:
+    """The sweep's part for supervision, in its transaction: graded warnings, then overdue orders."""
+    await sweep_warnings(review, conn, today, report)
+    await sweep_orders(review, conn, today, report)
+
+
+async def sweep_orders(review: ReviewService, conn: Connection, today: date, report: SweepReport) -> None:
+    """Orders without progress past their day: remind the handler, later tell the next level up; once each."""
+    org = review.org
+    again = org.monitoring.escalate_again_days
+    async with conn.execute(
+        "SELECT s.* FROM supervisions s JOIN cases c ON c.id = s.case_id"
+        f" WHERE s.closed_at IS NULL AND s.progress_at IS NULL AND s.due < ? AND c.{OPEN_SQL}"
+        " AND NOT EXISTS (SELECT 1 FROM supervision_marks m WHERE m.supervision_id = s.id"
+        " AND m.level = 'escalate') ORDER BY s.id",
+        (today.isoformat(),),
+    ) as cur:
+        orders = [SupervisionOrder.model_validate(dict(row)) async for row in cur]
+    for order in orders:
+        case = await review.ctx.case_where(conn, "id = ?", (order.case_id,))
+        assert case is not None
+        steps = ["remind"]
+        if today > order.due + timedelta(days=again):
+            steps.append("escalate")
+        for step in steps:
+            async with conn.execute(
+                "INSERT INTO supervision_marks (supervision_id, level, sent_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (order.id, step, review.ctx.now()),
+            ) as cur:
+                if cur.rowcount == 0:
+                    continue
+            recipients = _handlers(org, case) if step == "remind" else _above_supervisor(org, order, case)
+            await conn.execute(
+                "UPDATE supervision_marks SET recipients = ? WHERE supervision_id = ? AND level = ?",
+                (json.dumps(recipients), order.id, step),
+            )
+            params = {"level": step, "due": order.due.isoformat(), "by": order.leader_id,
+                      "overdue": (today - order.due).days}
+            event_id = None
+            if step == "escalate":
+                event_id = await review.ctx.event(
+                    conn, case.id, SYSTEM, Action.ESCALATE, case.status, None,
+                    {**params, "supervision": order.id, "to": recipients},
+                )
+                report.escalations += 1
+            else:
+                report.reminders += 1
+            for staff_id in recipients:
+                await review.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_OVERDUE, case.id, event_id, params)
 
 
 async def sweep_warnings(review: ReviewService, conn: Connection, today: date, report: SweepReport) -> None:
@@ -243,6 +464,7 @@ __all__ = [
     "WarnedCase",
     "WarningLevel",
     "level_sql",
+    "sweep_supervision",
     "sweep_warnings",
     "warning_level",
 ]

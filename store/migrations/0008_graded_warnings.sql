@@ -13,3 +13,30 @@ CREATE TABLE warning_notices (
     sent_at    TEXT NOT NULL,
     UNIQUE (case_id, stage, due, level)
 );
+
+-- Supervision orders (督办): a leader above the case's unit (or an admin)
+-- orders progress to be reported by a day, with an instruction (批示). The
+-- handler's /progress sets progress_at; a newer order on the same case closes
+-- the older one.
+CREATE TABLE supervisions (
+    id          INTEGER PRIMARY KEY,
+    case_id     INTEGER NOT NULL REFERENCES cases (id),
+    leader_id   INTEGER NOT NULL,   -- who ordered it (督办领导)
+    instruction TEXT NOT NULL,      -- 批示
+    due         TEXT NOT NULL,      -- progress to be reported by this day
+    created_at  TEXT NOT NULL,
+    progress_at TEXT,               -- the last progress report on this order
+    closed_at   TEXT                -- replaced by a newer order
+);
+CREATE INDEX supervisions_by_case ON supervisions (case_id, closed_at);
+
+-- No progress by the due day: a reminder to the handler, then the next level
+-- up; one row per order and step, in the sweep's transaction with its notices.
+CREATE TABLE supervision_marks (
+    id             INTEGER PRIMARY KEY,
+    supervision_id INTEGER NOT NULL REFERENCES supervisions (id),
+    level          TEXT NOT NULL,   -- remind | escalate
+    recipients     TEXT NOT NULL DEFAULT '[]',
+    sent_at        TEXT NOT NULL,
+    UNIQUE (supervision_id, level)
+);
