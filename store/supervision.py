@@ -327,6 +327,32 @@ class SupervisionService(Service):
                 for c in cases], total
 
 
+def _admins(org: Organization, case: Case) -> list[int]:
+    return [s.telegram_id for s in org.staff
+            if s.role is Role.ADMIN and routing.can_handle(org, s, case.unit, case.category)]
+
+
+def _told_of_deadline(review: ReviewService, case: Case, stage: Stage) -> list[int]:
+    """Who works against the deadline: the reviewers of a review (re-review), else the handler."""
+    if stage in (Stage.REVIEW, Stage.REREVIEW):
+        level = 1 if stage is Stage.REVIEW else 2
+        return list(dict.fromkeys(s.telegram_id for s in review.reviewers(case, level)))
+    return list(dict.fromkeys(_handlers(review.org, case)))
+
+
+def _leaders_over_deadline(org: Organization, case: Case, stage: Stage) -> list[int]:
+    """The leaders of the case's unit; for a review (re-review), those above the reviewers."""
+    unit = org.find_unit(case.unit)
+    review_base = unit.parent if unit is not None and unit.parent is not None else case.unit
+    if stage is Stage.REVIEW:
+        found = routing.leaders_at_level(org, review_base, 1, case.category)
+    elif stage is Stage.REREVIEW:
+        found = routing.leaders_at_level(org, review_base, 2, case.category)
+    else:
+        found = routing.leaders_at_level(org, case.unit, 0, case.category)
+    return [s.telegram_id for s in found] or _admins(org, case)
+
+
 def _handlers(org: Organization, case: Case) -> list[int]:
     """Who handles the case now: the assignee, else the responsible officers."""
     if case.assignee_id is not None and org.staff_member(case.assignee_id) is not None:
@@ -351,11 +377,8 @@ def _above_supervisor(org: Organization, order: SupervisionOrder, case: Case) ->
         covering = [u for u in staff.units if case.unit in org.subtree(u)]
         if covering:
             base = covering[0]
-    found = routing.leaders_at_level(org, base, levels_up, case.category)
-    if not found:
-        found = [s for s in org.staff
-                 if s.role is Role.ADMIN and routing.can_handle(org, s, case.unit, case.category)]
-    return [s.telegram_id for s in found if s.telegram_id != order.leader_id]
+    found = [s.telegram_id for s in routing.leaders_at_level(org, base, levels_up, case.category)]
+    return [r for r in found or _admins(org, case) if r != order.leader_id]
 
 
 async def sweep_supervision(review: ReviewService, conn: Connection, today: date, report: SweepReport) -> None:
@@ -438,9 +461,9 @@ async def sweep_warnings(review: ReviewService, conn: Connection, today: date, r
         ) as cur:
             if cur.rowcount == 0:
                 continue  # told already
-        recipients = list(dict.fromkeys(review._reminded(case, stage)))
+        recipients = _told_of_deadline(review, case, stage)
         if level in LEADERS_TOO:
-            recipients += [r for r in review._escalated(case, stage, 0) if r not in recipients]
+            recipients += [r for r in _leaders_over_deadline(org, case, stage) if r not in recipients]
         await conn.execute(
             "UPDATE warning_notices SET recipients = ? WHERE case_id = ? AND stage = ? AND due = ? AND level = ?",
             (json.dumps(recipients), case.id, stage.value, deadline.isoformat(), level.value),
