@@ -285,9 +285,14 @@ def case_card(
     if warned is not None and warned.order is not None:
         order = warned.order
         leader = org.staff_member(order.leader_id)
-        key = "supervision.card_line_reported" if order.progress_at is not None else "supervision.card_line"
-        facts = Html(facts + "\n" + t(lang, key, name=leader.name if leader else "—", due=day(order.due),
-                                       instruction=order.instruction))
+        name = leader.name if leader else "—"
+        if order.reason is not None:
+            line = t(lang, "supervision.card_line_lifted", name=name, due=day(order.due),
+                     reason=t(lang, f"supervision.card_reason_{order.reason}"))
+        else:
+            key = "supervision.card_line_reported" if order.progress_at is not None else "supervision.card_line"
+            line = t(lang, key, name=name, due=day(order.due), instruction=order.instruction)
+        facts = Html(facts + "\n" + line)
     title = t(lang, "staff.card_title", number=case.number)
     head = Html(f"{header}\n{title}\n{facts}\n\n")
     parts = split_text(case.details, first=max(CHUNK - utf16_len(head), 500))

@@ -154,6 +154,13 @@ async def order_notice(item: OutboxItem, store: Services, lang: str) -> Rendered
     event = await store.cases.event(item.event_id) if item.event_id is not None else None
     if case is None or event is None:
         return []
+    reason = item.params.get("reason")
+    if reason in ("transfers", "repeats"):
+        text = t(lang, "supervision.lift_notice", name=_name(store, item.params.get("by")), number=case.number,
+                 unit=unit_name(store.org, case.unit, lang), category=category_name(store.org, case.category, lang),
+                 due=item.params.get("due", ""),
+                 reason=t(lang, f"supervision.lift_{reason}", count=item.params.get("count", 0)))
+        return [(text, _open(lang, case.number))]
     text = t(lang, "supervision.order_notice", name=_name(store, item.params.get("by")), number=case.number,
              unit=unit_name(store.org, case.unit, lang), category=category_name(store.org, case.category, lang),
              due=item.params.get("due", ""), instruction=split_text(event.body or "")[0])

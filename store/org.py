@@ -189,6 +189,11 @@ class Monitoring(_Frozen):
     warn_notice_pct: int = Field(default=50, gt=0, le=100)
     warn_warning_pct: int = Field(default=75, gt=0, le=100)
     warn_serious_pct: int = Field(default=90, gt=0, le=100)
+    # 提级督办: a case transferred this many times, or the petitioner's repeat petition number
+    # this many on the same matter, comes under supervision of the next level up (0: never).
+    lift_transfers: int = Field(default=3, ge=0)
+    lift_repeats: int = Field(default=3, ge=0)
+    lift_days: int = Field(default=15, gt=0)  # progress on a lifted case is due this many days later
 
     @model_validator(mode="after")
     def _warning_thresholds_rise(self) -> Self:

@@ -169,6 +169,7 @@ class SupervisionOrder(BaseModel):
     created_at: datetime
     progress_at: datetime | None = None
     closed_at: datetime | None = None
+    reason: str | None = None  # None: ordered with /supervise; transfers | repeats: 提级督办
 
 
 class WarnedCase(BaseModel):
@@ -382,9 +383,67 @@ def _above_supervisor(org: Organization, order: SupervisionOrder, case: Case) ->
 
 
 async def sweep_supervision(review: ReviewService, conn: Connection, today: date, report: SweepReport) -> None:
-    """The sweep's part for supervision, in its transaction: graded warnings, then overdue orders."""
+    """The sweep's part for supervision, in its transaction: graded warnings, lifted cases, overdue orders."""
     await sweep_warnings(review, conn, today, report)
+    await lift_cases(review, conn, today, report)
     await sweep_orders(review, conn, today, report)
+
+
+LIFT_REASONS = ("transfers", "repeats")
+
+
+async def lift_cases(review: ReviewService, conn: Connection, today: date, report: SweepReport) -> None:
+    """提级督办: a case transferred ``lift_transfers`` times, or a repeat petition numbered
+    ``lift_repeats`` on the same matter, comes under supervision of the next level up, once.
+
+    The order is the first leader's of the level above the case's unit (the admins at the
+    top); every leader there, the handler and the unit's leaders are told.
+    """
+    org = review.org
+    mon = org.monitoring
+    transfers = "(SELECT count(*) FROM events e WHERE e.case_id = cases.id AND e.action = 'transfer')"
+    conditions = []
+    if mon.lift_transfers:
+        conditions.append(f"{transfers} >= {int(mon.lift_transfers)}")
+    if mon.lift_repeats:
+        conditions.append(f"repeat_count >= {int(mon.lift_repeats)}")
+    if not conditions:
+        return
+    statuses = ", ".join(f"'{s.value}'" for s in LIMIT_OF)
+    async with conn.execute(
+        f"SELECT cases.*, {transfers} AS transfers FROM cases WHERE status IN ({statuses})"
+        f" AND ({' OR '.join(conditions)})"
+        " AND NOT EXISTS (SELECT 1 FROM supervisions s WHERE s.case_id = cases.id AND s.reason IS NOT NULL)"
+        " ORDER BY id"
+    ) as cur:
+        found = [(row_to_model(Case, row), int(row["transfers"])) async for row in cur]
+    for case, transferred in found:
+        lifted = mon.lift_transfers and transferred >= mon.lift_transfers
+        reason = "transfers" if lifted else "repeats"
+        count = transferred if lifted else case.repeat_count
+        above = [s.telegram_id for s in routing.leaders_at_level(org, case.unit, 1, case.category)]
+        above = above or _admins(org, case)
+        if not above:
+            continue
+        due = today + timedelta(days=mon.lift_days)
+        now = review.ctx.now()
+        await conn.execute(
+            "UPDATE supervisions SET closed_at = ? WHERE case_id = ? AND closed_at IS NULL", (now, case.id)
+        )
+        async with conn.execute(
+            "INSERT INTO supervisions (case_id, leader_id, instruction, due, created_at, reason)"
+            " VALUES (?, ?, '', ?, ?, ?) RETURNING id",
+            (case.id, above[0], due.isoformat(), now, reason),
+        ) as cur:
+            order_id = (await cur.fetchone())[0]
+        params = {"due": due.isoformat(), "by": above[0], "reason": reason, "count": count}
+        event_id = await review.ctx.event(
+            conn, case.id, SYSTEM, Action.SUPERVISE, case.status, None, {**params, "supervision": order_id},
+        )
+        leaders = [s.telegram_id for s in routing.leaders_at_level(org, case.unit, 0, case.category)]
+        for staff_id in dict.fromkeys(above + _handlers(org, case) + leaders):
+            await review.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_ORDER, case.id, event_id, params)
+        report.escalations += 1
 
 
 async def sweep_orders(review: ReviewService, conn: Connection, today: date, report: SweepReport) -> None:

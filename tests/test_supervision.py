@@ -205,3 +205,43 @@ async def test_the_commands_in_telegram(
 def test_the_menus_offer_the_commands_to_the_roles_that_may_use_them() -> None:
     assert "progress" in OFFICER_COMMANDS and "supervise" not in OFFICER_COMMANDS
     assert {"supervise", "urge", "progress"} <= set(LEADER_COMMANDS)
+
+
+async def test_a_case_transferred_three_times_is_lifted_to_the_next_level_once(
+    rstore: Services, clock: FakeClock
+) -> None:
+    number = (await rstore.cases.submit(petitioner(5001), draft(), "a")).case.number  # plant-1
+    await rstore.cases.act(OFFICER_P1, number, Action.TRANSFER, unit="plant-2", body="属第二采油厂")
+    await rstore.cases.act(OFFICER_P2, number, Action.TRANSFER, unit="plant-1", body="属第一采油厂")
+    await rstore.review.sweep()
+    assert sent(rstore, "sv_order") == []  # twice: not yet
+    await rstore.cases.act(OFFICER_P1, number, Action.TRANSFER, unit="plant-2", body="属第二采油厂")
+    await rstore.review.sweep()
+    await rstore.review.sweep()
+    # plant-2 has no leaders of its own: its leaders are the oilfield's, the next level up the headquarters'.
+    assert sent(rstore, "sv_order") == [(LEADER_HQ.id, None), (OFFICER_P2.id, None), (LEADER_OIL.id, None)]
+    (text, *_) = await texts_of(rstore, "sv_order")
+    assert f"<b>提级督办</b>：信访事项 <code>{number}</code>（第二采油厂 · 工资福利）已转交 3 次，已由 刘总 提级督办" in text
+    state = await rstore.supervision.card_state(await rstore.cases.case_for(OFFICER_P2, number))
+    assert state.order is not None and (state.order.leader_id, state.order.reason) == (LEADER_HQ.id, "transfers")
+    assert state.order.due == date(2026, 11, 17)  # lift_days = 15
+    assert rows(rstore, "SELECT actor_role, action FROM events WHERE action = 'supervise'") == [("system", "supervise")]
+    # Without progress it is overdue like any order: the handler is reminded.
+    clock.set(at(date(2026, 11, 18)))
+    await rstore.review.sweep()
+    assert sent(rstore, "sv_overdue") == [(OFFICER_P2.id, "remind")]
+
+
+async def test_the_third_repeat_petition_is_lifted(rstore: Services, clock: FakeClock) -> None:
+    numbers = []
+    for day in (2, 3, 4, 5):
+        clock.set(at(date(2026, 11, day)))
+        numbers.append((await rstore.cases.submit(petitioner(5001), draft(), f"r{day}")).case.number)
+        await rstore.review.sweep()
+    case = await rstore.cases.case_for(OFFICER_P1, numbers[-1])
+    assert case.repeat_count == 3
+    # Only the fourth petition, the third repeat; the plant's next level up is the oilfield.
+    lifted = rows(rstore, "SELECT c.number, s.leader_id, s.reason FROM supervisions s JOIN cases c ON c.id = s.case_id")
+    assert lifted == [(numbers[-1], LEADER_OIL.id, "repeats")]
+    texts = await texts_of(rstore, "sv_order")
+    assert "信访人已就同一事项重复信访 3 次，已由 陈经理 提级督办" in texts[0]

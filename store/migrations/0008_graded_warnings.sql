@@ -26,7 +26,8 @@ CREATE TABLE supervisions (
     due         TEXT NOT NULL,      -- progress to be reported by this day
     created_at  TEXT NOT NULL,
     progress_at TEXT,               -- the last progress report on this order
-    closed_at   TEXT                -- replaced by a newer order
+    closed_at   TEXT,               -- replaced by a newer order
+    reason      TEXT                -- NULL: ordered by a leader; transfers | repeats: lifted by itself (提级督办)
 );
 CREATE INDEX supervisions_by_case ON supervisions (case_id, closed_at);
 
