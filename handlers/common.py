@@ -27,6 +27,7 @@ from store.review import ReviewService
 from store.selfservice import SelfService
 from store.services import Services
 from store.staffwork import StaffWork
+from store.supervision import SupervisionService
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class Deps:
     review: ReviewService
     reception: ReceptionService
     indicators: IndicatorService
+    supervision: SupervisionService
     org: Organization
     clock: Clock
     tz: ZoneInfo
@@ -86,6 +88,7 @@ class Deps:
             review=services.review,
             reception=services.reception,
             indicators=services.indicators,
+            supervision=services.supervision,
             org=services.org,
             clock=services.clock,
             tz=services.tz,

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers import media, reception, review
+from handlers import media, reception, review, supervision
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
 from store.models import Attachment, Case, Event, OutboxItem
@@ -117,7 +117,8 @@ async def case_card_notice(item: OutboxItem, store: Services, lang: str) -> list
     org = store.org
     files = await store.cases.attachments(case.id)
     header = t(lang, HEADERS.get(event.action if event else "submit", "staff.new_case"))
-    parts = case_card(case, org, lang, header=header, attachments=len(files))
+    parts = case_card(case, org, lang, header=header, attachments=len(files),
+                      warned=await store.supervision.card_state(case))
     out = [Outgoing(text=part) for part in parts]
     role = store.cases.actor(item.chat_id).role
     out[-1].markup = kb.staff_card(
@@ -222,6 +223,11 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.LEADER_ALERT: _messages(review.alert_notice),
     NoticeKind.LEADER_DIGEST: _messages(review.digest_notice),
     NoticeKind.IDENTITY_REVEALED: identity_revealed_notice,
+    NoticeKind.WARNING_LEVEL: _messages(supervision.warning_notice),
+    NoticeKind.SUPERVISION_ORDER: _messages(supervision.order_notice),
+    NoticeKind.SUPERVISION_PROGRESS: _messages(supervision.progress_notice),
+    NoticeKind.SUPERVISION_URGE: _messages(supervision.urge_notice),
+    NoticeKind.SUPERVISION_OVERDUE: _messages(supervision.overdue_notice),
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

@@ -15,6 +15,7 @@ from handlers.i18n import Html, escape, t
 from store.models import Case, DraftData, Event
 from store.org import Organization
 from store.review import Stage, current_deadline, petitioner_window
+from store.supervision import WarnedCase, WarningLevel
 
 # Telegram allows 4,096 characters after entity parsing; leave room for a header.
 CHUNK = 3500
@@ -230,8 +231,33 @@ def case_flags(case: Case, lang: str) -> Html:
     return Html("\n".join(lines))
 
 
+def warning_mark(level: WarningLevel, lang: str) -> Html:
+    """The marker and word of a warning level (🟠 警告); empty when normal."""
+    return Html("") if level is WarningLevel.NORMAL else t(lang, f"warning.{level.value}")
+
+
+def warning_prefix(level: WarningLevel, lang: str) -> str:
+    """Before a case's line in a list: "🟠 警告 · ", nothing when normal."""
+    return "" if level is WarningLevel.NORMAL else str(t(lang, "warning.list_mark", level=warning_mark(level, lang)))
+
+
+def warning_line(warned: WarnedCase, lang: str) -> Html:
+    """The card's line on the graded warning (store.supervision), empty when normal."""
+    if warned.level is WarningLevel.NORMAL:
+        return Html("")
+    current = current_deadline(warned.case)
+    if current is None:
+        return Html("")
+    level = warning_mark(warned.level, lang)
+    if warned.level is WarningLevel.OVERDUE:
+        return t(lang, "warning.card_line_overdue", level=level, due=day(current[1]))
+    stage = t(lang, f"review.stage_{current[0].value}")
+    return t(lang, "warning.card_line", level=level, stage=stage, used=warned.used or 0)
+
+
 def case_card(
-    case: Case, org: Organization, lang: str, *, header: Html, attachments: int
+    case: Case, org: Organization, lang: str, *, header: Html, attachments: int,
+    warned: WarnedCase | None = None,
 ) -> list[Html]:
     """The staff's case card: header and facts, then the details in as many parts as needed."""
     facts = t(
@@ -255,6 +281,20 @@ def case_card(
     flags = case_flags(case, lang)
     if flags:
         facts = Html(facts + "\n" + flags)
+    warning = warning_line(warned, lang) if warned is not None else Html("")
+    if warning:
+        facts = Html(facts + "\n" + warning)
+    if warned is not None and warned.order is not None:
+        order = warned.order
+        leader = org.staff_member(order.leader_id)
+        name = leader.name if leader else "—"
+        if order.reason is not None:
+            line = t(lang, "supervision.card_line_lifted", name=name, due=day(order.due),
+                     reason=t(lang, f"supervision.card_reason_{order.reason}"))
+        else:
+            key = "supervision.card_line_reported" if order.progress_at is not None else "supervision.card_line"
+            line = t(lang, key, name=name, due=day(order.due), instruction=order.instruction)
+        facts = Html(facts + "\n" + line)
     title = t(lang, "staff.card_title", number=case.number)
     head = Html(f"{header}\n{title}\n{facts}\n\n")
     parts = split_text(case.details, first=max(CHUNK - utf16_len(head), 500))

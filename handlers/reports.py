@@ -42,9 +42,11 @@ CJK_FONTS = (
 
 INDICATOR_COLUMNS = (
     "received",
+    "accept_counted",
     "accepted_on_time",
     "accepted_on_time_pct",
     "decided",
+    "answer_counted",
     "answered_on_time",
     "answered_on_time_pct",
     "rated",
@@ -53,6 +55,10 @@ INDICATOR_COLUMNS = (
     "satisfaction_pct",
     "repeats",
     "repeat_pct",
+    "within_time",
+    "notice_now",
+    "warning_now",
+    "serious_now",
     "overdue_now",
 )
 
@@ -99,6 +105,10 @@ def _figures_text(row: Figures, lang: str) -> Html:
         "leader.stats_row",
         received=row.received,
         overdue=row.overdue_now,
+        within=row.within_time,
+        notice=row.notice_now,
+        warning=row.warning_now,
+        serious=row.serious_now,
         accepted=pct(row.accepted_on_time_pct, lang),
         answered=pct(row.answered_on_time_pct, lang),
         participation=pct(row.participation_pct, lang),

@@ -21,7 +21,7 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers import reports
+from handlers import reports, supervision
 from handlers.common import (
     Context,
     Deps,
@@ -240,10 +240,15 @@ async def alerts(update: Update, context: Context) -> None:
     d = deps(context)
     try:
         view = await d.review.alerts_for(actor)
+        warned, warned_total = await d.supervision.warned_cases(actor)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
+    if warned:
+        await send(update, context, supervision.warned_list(warned, warned_total, d.org, lang))
     if not view.alerts and not view.long_running:
+        if warned:
+            return
         await send(update, context, t(lang, "leader.alerts_none"))
         return
     for alert in view.alerts:

@@ -32,7 +32,15 @@ from handlers.common import (
 )
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
-from handlers.render import case_card, event_label, moment, split_text, status_name, unit_path
+from handlers.render import (
+    case_card,
+    event_label,
+    moment,
+    split_text,
+    status_name,
+    unit_path,
+    warning_prefix,
+)
 from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Decision, Event
 from store.org import Organization
@@ -101,7 +109,8 @@ async def _refresh_buttons(update: Update, context: Context, actor: Actor, case:
         canned=bool(d.org.canned_replies),
     )
     files = await d.cases.attachments(case.id)
-    parts = case_card(case, d.org, lang, header=t(lang, "staff.card_header"), attachments=len(files))
+    parts = case_card(case, d.org, lang, header=t(lang, "staff.card_header"), attachments=len(files),
+                      warned=await d.supervision.card_state(case))
     try:
         if len(parts) == 1:
             await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML, reply_markup=markup)
@@ -292,7 +301,7 @@ async def _show_card(update: Update, context: Context, caller: tuple[Actor, str]
     assignee = d.org.staff_member(case.assignee_id) if case.assignee_id is not None else None
     who = t(lang, "work.assignee", name=assignee.name) if assignee else t(lang, "work.unassigned")
     header = Html(t(lang, "staff.card_header") + "\n" + who)
-    parts = case_card(case, d.org, lang, header=header, attachments=len(files))
+    parts = case_card(case, d.org, lang, header=header, attachments=len(files), warned=await d.supervision.card_state(case))
     markup = kb.staff_card(
         lang, case.number, available_actions(case.status, actor.role), canned=bool(d.org.canned_replies)
     )
@@ -368,14 +377,16 @@ async def _queue_page(update: Update, context: Context, page: int) -> None:
     if caller is None:
         return
     actor, lang = caller
-    cases, total = await deps(context).cases.open_cases_for(actor, page * QUEUE_PAGE, QUEUE_PAGE)
+    d = deps(context)
+    cases, total = await d.cases.open_cases_for(actor, page * QUEUE_PAGE, QUEUE_PAGE)
     if total == 0:
         await show(update, context, t(lang, "staff.queue_empty"))
         return
     lines = [t(lang, "staff.queue_title", total=total)]
     lines += [
-        t(lang, "staff.queue_item", number=c.number, status=status_name(c.status.value, lang),
-          due=str(c.answer_due or c.accept_due), subject=c.subject)
+        Html(warning_prefix(d.supervision.level_of(c), lang)
+             + t(lang, "staff.queue_item", number=c.number, status=status_name(c.status.value, lang),
+                 due=str(c.answer_due or c.accept_due), subject=c.subject))
         for c in cases
     ]
     rows = [[kb.button(c.number, cb.St.OPEN.encode(c.number))] for c in cases]

@@ -37,6 +37,7 @@ from store.models import (
 from store.notices import NoticeKind
 from store.org import Category, CategoryKind
 from store.review import CURRENT_DUE_SQL, ReviewService
+from store.supervision import level_sql
 from store.vault import SEALED
 from store.workflow import RULES, Action, next_status
 
@@ -417,21 +418,22 @@ class CaseService(Service):
     async def open_cases_for(
         self, actor: Actor, offset: int = 0, limit: int = 10
     ) -> tuple[list[Case], int]:
-        """An officer's queue: open cases in scope, nearest deadline first."""
+        """An officer's queue: open cases in scope, highest warning level, then nearest deadline first."""
         scope, args = self.ctx.scope(actor)
+        rank = level_sql(self.org, local_date(self.clock.now(), self.tz))
         statuses = sorted(s.value for s in OPEN_STATUSES)
         where = f"status IN ({', '.join('?' * len(statuses))}) AND {scope}"
         params = [*statuses, *args]
         async with self.db.read() as conn:
             async with conn.execute(f"SELECT count(*) FROM cases WHERE {where}", params) as cur:
                 total = (await cur.fetchone())[0]
-            # The page is chosen from the cases_queue index alone (it holds every
+            # The page is chosen from the cases_queue index (it holds every
             # column of CURRENT_DUE_SQL); only its rows are read.
             async with conn.execute(
                 "SELECT * FROM cases WHERE id IN"
                 f" (SELECT id FROM cases WHERE {where}"
-                f"  ORDER BY {CURRENT_DUE_SQL}, id LIMIT ? OFFSET ?)"
-                f" ORDER BY {CURRENT_DUE_SQL}, id",
+                f"  ORDER BY {rank} DESC, {CURRENT_DUE_SQL}, id LIMIT ? OFFSET ?)"
+                f" ORDER BY {rank} DESC, {CURRENT_DUE_SQL}, id",
                 [*params, limit, offset],
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]

@@ -5,15 +5,23 @@ days, and each unit row counts the cases of the unit and its whole subtree:
 
 - received: cases submitted in the period;
 - 及时受理率 accepted on time: of those received, the ones accepted, declined
-  or answered on or before their acceptance deadline (15 days), ÷ received;
+  or answered on or before their acceptance deadline (15 days), ÷ the received
+  ones that are already answered or whose acceptance deadline has passed
+  (``accept_counted``): a case still within its 15 days is not counted yet;
 - 按期答复率 answered on time: of the cases given a written opinion in the
   period (decided), the ones decided on or before their handling deadline
-  (60 days, extension included), ÷ decided;
+  (60 days, extension included), ÷ (decided + the cases still waiting for their
+  written opinion whose handling deadline fell in the period and has passed)
+  (``answer_counted``);
+- 在期限内待办 within time: received cases still open whose current deadline
+  has not passed; they are shown beside the rates, never inside them;
 - 参评率 participation: of those decided, the ones the petitioner rated
   (满意, 基本满意 or 不满意; closing unrated does not count), ÷ decided;
 - 满意率 satisfaction: (满意 + 基本满意) ÷ rated;
 - 重复信访率 repeat rate: received cases flagged as repeat petitions ÷ received;
-- overdue now: open cases past their current deadline today (not period-bound).
+- warning levels now: open cases at 预警, 警告 and 严重警告 today (store.supervision;
+  not period-bound);
+- overdue now (超期): open cases past their current deadline today (not period-bound).
 
 A percentage with a zero denominator is undefined (None), not 0.
 """
@@ -31,12 +39,15 @@ from store.context import Service, local_midnight
 from store.errors import Refused
 from store.models import Actor, ActorRole, Case, row_to_model
 from store.org import Role, Unit
-from store.review import CURRENT_DUE_SQL, OPEN_SQL, numbered
+from store.review import CURRENT_DUE_SQL, DEADLINE_OF, OPEN_SQL, Stage, numbered
+from store.supervision import level_sql
 
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{1,2})|[Qq](?P<quarter>[1-4])))?$")
 TREND_MONTHS = 12
 # The first answer to a case: accepted, declined (told it is not accepted) or decided.
 ANSWER_ACTIONS = ("accept", "decline", "decide")
+# Waiting for the written opinion (the handling deadline runs).
+ANSWER_PENDING = tuple(s for s, (stage, _) in DEADLINE_OF.items() if stage is Stage.ANSWER)
 
 
 class Period(BaseModel):
@@ -90,21 +101,27 @@ def percent(part: int, whole: int) -> float | None:
 
 class Figures(BaseModel):
     received: int = 0
+    accept_counted: int = 0  # received and answered, or past the acceptance deadline
     accepted_on_time: int = 0
     decided: int = 0
+    answer_counted: int = 0  # decided, or waiting for the opinion past a deadline in the period
     answered_on_time: int = 0
+    within_time: int = 0  # received, open, current deadline not passed
     rated: int = 0
     satisfied: int = 0
     repeats: int = 0
-    overdue_now: int = 0
+    notice_now: int = 0  # open cases at 预警 today (store.supervision), not period-bound
+    warning_now: int = 0  # 警告
+    serious_now: int = 0  # 严重警告
+    overdue_now: int = 0  # 超期
 
     @property
     def accepted_on_time_pct(self) -> float | None:
-        return percent(self.accepted_on_time, self.received)
+        return percent(self.accepted_on_time, self.accept_counted)
 
     @property
     def answered_on_time_pct(self) -> float | None:
-        return percent(self.answered_on_time, self.decided)
+        return percent(self.answered_on_time, self.answer_counted)
 
     @property
     def participation_pct(self) -> float | None:
@@ -190,17 +207,27 @@ class IndicatorService(Service):
         in_units = ", ".join(f":u{i}" for i in range(len(unit_list))) or "NULL"
         answer_actions = ", ".join(f"'{a}'" for a in ANSWER_ACTIONS)
         received = "c.submitted_at >= :a AND c.submitted_at < :b"
+        rank = level_sql(self.org, today)  # graded warnings; 4 (超期) is overdue_now
         decided = "c.decided_at >= :a AND c.decided_at < :b"
+        waiting = "c.status IN (" + ", ".join(f"'{s.value}'" for s in ANSWER_PENDING) + ")"
         sql = (
             "SELECT"
             f" count(*) FILTER (WHERE {received}) AS received,"
+            f" count(*) FILTER (WHERE {received} AND (k.at IS NOT NULL OR c.accept_due < :today))"
+            " AS accept_counted,"
             f" count(*) FILTER (WHERE {received} AND k.at IS NOT NULL AND local_day(k.at) <= c.accept_due)"
             " AS accepted_on_time,"
             f" count(*) FILTER (WHERE {decided}) AS decided,"
+            f" count(*) FILTER (WHERE {decided} OR ({waiting} AND c.answer_due >= :a_day"
+            " AND c.answer_due < :b_day AND c.answer_due < :today)) AS answer_counted,"
             f" count(*) FILTER (WHERE {decided} AND local_day(c.decided_at) <= c.answer_due) AS answered_on_time,"
+            f" count(*) FILTER (WHERE {received} AND {OPEN_SQL} AND {CURRENT_DUE_SQL} >= :today) AS within_time,"
             f" count(*) FILTER (WHERE {decided} AND c.rating IN ('satisfied', 'basic', 'dissatisfied')) AS rated,"
             f" count(*) FILTER (WHERE {decided} AND c.rating IN ('satisfied', 'basic')) AS satisfied,"
             f" count(*) FILTER (WHERE {received} AND c.repeat_count > 0) AS repeats,"
+            f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 1) AS notice_now,"
+            f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 2) AS warning_now,"
+            f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 3) AS serious_now,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} < :today) AS overdue_now"
             " FROM cases c LEFT JOIN (SELECT case_id, min(at) AS at FROM events"
             f" WHERE action IN ({answer_actions}) GROUP BY case_id) k ON k.case_id = c.id"
@@ -210,6 +237,8 @@ class IndicatorService(Service):
             "a": iso(local_midnight(start, self.tz)),
             "b": iso(local_midnight(end, self.tz)),
             "today": today.isoformat(),
+            "a_day": start.isoformat(),
+            "b_day": end.isoformat(),
             **unit_params,
             **named,
         }

@@ -31,6 +31,13 @@ class NoticeKind(StrEnum):
     LEADER_DIGEST = "ld_digest"  # the weekly figures, to the leaders
     IDENTITY_REVEALED = "identity_revealed"  # a confidential reporter's identity was revealed, to the handling leaders
 
+    # Supervision (store.supervision)
+    WARNING_LEVEL = "sv_warning"  # a case entered 警告, 严重警告 or 超期, to its officer (and leaders)
+    SUPERVISION_ORDER = "sv_order"  # 督办: to the handling officer and the unit's leaders
+    SUPERVISION_PROGRESS = "sv_progress"  # the handler's progress report, to the supervising leader
+    SUPERVISION_URGE = "sv_urge"  # 催办, to the handler
+    SUPERVISION_OVERDUE = "sv_overdue"  # no progress by the day: the handler, then the next level up
+
     # Leader reception days (store.reception)
     RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for
     RECEPTION_CHANGED = "reception_changed"  # a booked session moved

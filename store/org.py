@@ -184,6 +184,25 @@ class Monitoring(_Frozen):
     long_running_days: int = Field(default=90, gt=0)  # open longer than this: listed in /alerts
     digest_weekday: int = Field(default=1, ge=1, le=7)  # weekly digest to leaders: 1 = Monday ... 7 = Sunday
     digest_hour: int = Field(default=9, ge=0, le=23)  # local hour of the weekly digest
+    # Graded warnings: the share (%) of a case's current time limit used at which it
+    # enters 预警, 警告 and 严重警告 (past the deadline it is 超期).
+    warn_notice_pct: int = Field(default=50, gt=0, le=100)
+    warn_warning_pct: int = Field(default=75, gt=0, le=100)
+    warn_serious_pct: int = Field(default=90, gt=0, le=100)
+    # 提级督办: a case transferred this many times, or the petitioner's repeat petition number
+    # this many on the same matter, comes under supervision of the next level up (0: never).
+    lift_transfers: int = Field(default=3, ge=0)
+    lift_repeats: int = Field(default=3, ge=0)
+    lift_days: int = Field(default=15, gt=0)  # progress on a lifted case is due this many days later
+
+    @model_validator(mode="after")
+    def _warning_thresholds_rise(self) -> Self:
+        if not self.warn_notice_pct < self.warn_warning_pct < self.warn_serious_pct:
+            raise PydanticCustomError(
+                "warning_thresholds",
+                "warn_notice_pct < warn_warning_pct < warn_serious_pct is required (50, 75, 90 by default)",
+            )
+        return self
 
 
 class Unit(_Frozen):

@@ -103,6 +103,7 @@ class SweepReport(BaseModel):
     escalations: int = 0
     closed: int = 0
     digests: int = 0
+    warnings: int = 0  # graded-warning levels told (store.supervision)
 
 
 # The staff deadline of each status: its stage and the column holding its date.
@@ -603,9 +604,12 @@ class ReviewService(Service):
                 due_cases = [row_to_model(Case, row) async for row in cur]
             for case in due_cases:
                 await self._sweep_case(conn, case, today, report)
+            from store.supervision import sweep_supervision  # it builds on this module
+
+            await sweep_supervision(self, conn, today, report)
             await self._close_lapsed(conn, today, report)
             await self._weekly_digest(conn, now, report)
-        if report.reminders or report.escalations or report.closed or report.digests:
+        if report.reminders or report.escalations or report.closed or report.digests or report.warnings:
             self.outbox.kick()
         return report
 

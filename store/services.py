@@ -29,6 +29,7 @@ from store.reception import ReceptionService
 from store.review import ReviewService
 from store.selfservice import SelfService
 from store.staffwork import StaffWork
+from store.supervision import SupervisionService
 from store.vault import Vault, load_vault, new_key_text
 
 
@@ -44,6 +45,7 @@ class Services:
     review: ReviewService
     reception: ReceptionService
     indicators: IndicatorService
+    supervision: SupervisionService
 
     @classmethod
     def build(
@@ -64,6 +66,7 @@ class Services:
             review=review,
             reception=ReceptionService(ctx),
             indicators=IndicatorService(ctx),
+            supervision=SupervisionService(ctx),
         )
 
     @classmethod

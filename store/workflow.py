@@ -21,6 +21,8 @@ SYSTEM = frozenset({ActorRole.SYSTEM})
 LEADERS = frozenset({ActorRole.LEADER, ActorRole.ADMIN})
 WORKING = frozenset({S.SUBMITTED, S.ACCEPTED, S.IN_PROGRESS})
 HANDLING = frozenset({S.ACCEPTED, S.IN_PROGRESS})
+# While staff work against a deadline (store.review.DEADLINE_OF): supervision applies.
+SUPERVISED = WORKING | {S.REVIEW, S.REREVIEW}
 
 
 class Action(StrEnum):
@@ -48,6 +50,10 @@ class Action(StrEnum):
     FLAG = "flag"  # repeat or collective petition detected at submission
     ACK_ALERT = "ack_alert"  # a leader acknowledges a collective-petition alert
     REVEAL = "reveal"  # the identity custodian reads a confidential reporter's identity (journaled)
+    # Supervision (store/supervision.py).
+    SUPERVISE = "supervise"  # 督办: a leader above the unit orders progress by a day, with an instruction
+    PROGRESS = "progress"  # the handler reports progress to the supervising leader
+    URGE = "urge"  # 催办: a recorded nudge to the handler
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,9 @@ RULES: dict[Action, Rule] = {
     Action.FLAG: Rule(frozenset(Status), None, SYSTEM, False),
     Action.ACK_ALERT: Rule(frozenset(Status), None, LEADERS, False),
     Action.REVEAL: Rule(frozenset(Status), None, STAFF, False),
+    Action.SUPERVISE: Rule(SUPERVISED, None, LEADERS, False),
+    Action.PROGRESS: Rule(SUPERVISED, None, STAFF, False),
+    Action.URGE: Rule(SUPERVISED, None, LEADERS, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

@@ -11,9 +11,12 @@ The fixture (all "wages", local 09:00; "now" is 2026-12-01):
     G    refinery  5006  11-05     —                                             overdue since 11-20
     D    plant-2   5003  11-10     —                                             repeat of C; overdue since 11-25
 
-November 2026, oilfield subtree: received A B C D = 4; accepted on time A C = 2 (50 %);
-decided A E F = 3; on time A E = 2 (66.7 %); rated A E = 2 (participation 66.7 %);
-satisfied A = 1 (satisfaction 50 %); repeat D = 1 (25 %); overdue now D = 1.
+November 2026, oilfield subtree: received A B C D = 4; all four answered or past
+their acceptance deadline (D) = 4; accepted on time A C = 2 (50 %);
+decided A E F = 3, nothing else waiting past a deadline in November, so 3 count;
+on time A E = 2 (66.7 %); rated A E = 2 (participation 66.7 %);
+satisfied A = 1 (satisfaction 50 %); repeat D = 1 (25 %); within time B = 1
+(accepted, its handling deadline in January); overdue now D = 1.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,16 +60,17 @@ from tests.review_fixture import (
 
 __all__ = ["rorg", "rstore"]
 
-# (received, accepted on time, decided, answered on time, rated, satisfied, repeats, overdue now)
+# (received, due for acceptance, accepted on time, decided, due for an answer, answered on time,
+#  rated, satisfied, repeats, within time, overdue now)
 EXPECTED = {
-    "hq": (5, 2, 3, 2, 2, 1, 1, 2),
-    "oilfield": (4, 2, 3, 2, 2, 1, 1, 1),
-    "plant-1": (2, 1, 3, 2, 2, 1, 0, 0),
-    "plant-2": (2, 1, 0, 0, 0, 0, 1, 1),
-    "refinery": (1, 0, 0, 0, 0, 0, 0, 1),
+    "hq": (5, 5, 2, 3, 3, 2, 2, 1, 1, 1, 2),
+    "oilfield": (4, 4, 2, 3, 3, 2, 2, 1, 1, 1, 1),
+    "plant-1": (2, 2, 1, 3, 3, 2, 2, 1, 0, 1, 0),
+    "plant-2": (2, 2, 1, 0, 0, 0, 0, 0, 1, 0, 1),
+    "refinery": (1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1),
 }
-FIELDS = ("received", "accepted_on_time", "decided", "answered_on_time", "rated", "satisfied", "repeats",
-          "overdue_now")
+FIELDS = ("received", "accept_counted", "accepted_on_time", "decided", "answer_counted", "answered_on_time",
+          "rated", "satisfied", "repeats", "within_time", "overdue_now")
 
 
 async def build_fixture(store: Services, clock: FakeClock) -> dict[str, str]:
@@ -143,13 +147,51 @@ async def test_indicators_equal_the_hand_computed_figures(rstore: Services, cloc
     assert len(report.trend) == 12 and report.trend[-1].label == "2026-11"
     assert (trend["2026-09"].received, trend["2026-09"].accepted_on_time) == (1, 1)
     assert (trend["2026-10"].received, trend["2026-10"].decided) == (1, 0)
-    assert figures(trend["2026-11"])[:7] == EXPECTED["oilfield"][:7]
+    assert figures(trend["2026-11"]) == EXPECTED["oilfield"]
     assert trend["2025-12"].received == 0 and trend["2025-12"].accepted_on_time_pct is None
 
     october = await rstore.indicators.indicators(LEADER_OIL, "plant-1", "2026-10")
-    assert [figures(r) for r in october.rows] == [(1, 1, 0, 0, 0, 0, 0, 0)]
+    assert [figures(r) for r in october.rows] == [(1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)]
     year = await rstore.indicators.indicators(LEADER_OIL, "第一采油厂", "2026")
-    assert figures(year.rows[0]) == (4, 3, 3, 2, 2, 1, 0, 0)  # F, E, A, B; by name
+    assert figures(year.rows[0]) == (4, 4, 3, 3, 3, 2, 2, 1, 0, 1, 0)  # F, E, A, B; by name
+
+
+async def test_cases_within_their_time_are_not_counted_in_the_rates(rstore: Services, clock: FakeClock) -> None:
+    """Three cases submitted this morning do not make 及时受理率 0 %: they are within time."""
+    numbers = await build_fixture(rstore, clock)  # now 2026-12-01 09:00
+    for user in (5011, 5012, 5013):
+        await rstore.cases.submit(petitioner(user), draft(unit="plant-1"), f"dec-{user}")
+    december = (await rstore.indicators.indicators(LEADER_OIL, "plant-1")).rows[0]
+    assert december.received == 3 and december.accept_counted == 0 and december.within_time == 3
+    assert december.accepted_on_time_pct is None  # not 0 %
+    trend = (await rstore.indicators.indicators(LEADER_OIL, period="2026-12")).trend
+    assert trend[-1].label == "2026-12" and trend[-1].accepted_on_time_pct is None
+
+    # Accepting one counts it (on time); the other two are still within time.
+    pending = (await rstore.indicators.export_data(LEADER_OIL, "plant-1")).cases
+    assert len(pending) == 3
+    await rstore.cases.act(OFFICER_P1, pending[0].number, Action.ACCEPT)
+    december = (await rstore.indicators.indicators(LEADER_OIL, "plant-1")).rows[0]
+    assert (december.accept_counted, december.accepted_on_time, december.within_time) == (1, 1, 3)
+    assert december.accepted_on_time_pct == 100.0
+
+    # Past the acceptance deadline (15 days: 12-16) the two unanswered count, late.
+    clock.set(at(date(2026, 12, 17)))
+    december = (await rstore.indicators.indicators(LEADER_OIL, "plant-1", "2026-12")).rows[0]
+    assert (december.accept_counted, december.accepted_on_time, december.within_time) == (3, 1, 1)
+    assert december.accepted_on_time_pct == pytest.approx(100 / 3)
+    assert december.overdue_now == 2
+
+    # B waits for its written opinion; once its handling deadline passes it counts in that month.
+    b = await rstore.cases.case_for(OFFICER_P1, numbers["B"])
+    assert b.answer_due is not None
+    due_month = f"{b.answer_due.year}-{b.answer_due.month:02d}"
+    before = (await rstore.indicators.indicators(LEADER_OIL, "plant-1", due_month)).rows[0]
+    assert (before.answer_counted, before.answered_on_time_pct) == (0, None)
+    clock.set(at(b.answer_due + timedelta(days=1)))
+    after = (await rstore.indicators.indicators(LEADER_OIL, "plant-1", due_month)).rows[0]
+    assert (after.decided, after.answer_counted, after.answered_on_time) == (0, 1, 0)
+    assert after.answered_on_time_pct == 0.0
 
 
 async def test_indicators_are_for_leaders_and_admins_within_their_units(rstore: Services) -> None:
@@ -214,7 +256,7 @@ async def test_stats_sends_the_figures_and_a_trend_chart(
     table = "\n".join(texts)
     assert "信访工作指标</b> · 2026-11" in table
     oilfield = table.split("<b>油田公司</b>")[1].split("▸")[0]
-    assert "收件 4 件 · 当前超期 1 件" in oilfield
+    assert "收件 4 件 · 在期限内待办 1 件 · 当前超期 1 件" in oilfield
     assert "及时受理率 50.0% · 按期答复率 66.7%" in oilfield
     assert "参评率 66.7% · 满意率 50.0% · 重复信访率 25.0%" in oilfield
     plant2 = table.split("<b>第二采油厂</b>")[1].split("<i>")[0]
@@ -251,11 +293,12 @@ async def test_export_sends_an_xlsx_with_the_cases_and_the_indicators(
     assert by_number[numbers["D"]][header.index("重复信访（前次编号）")] == numbers["C"]
     assert by_number[numbers["A"]][header.index("评价")] == "满意"
     indicators = list(book["指标"].values)
-    assert indicators[0] == ("统计期间", "2026-11") + (None,) * 12
-    assert indicators[1][:4] == ("单位", "收件数", "及时受理数", "及时受理率%")
+    assert indicators[0] == ("统计期间", "2026-11") + (None,) * 18
+    assert indicators[1][:5] == ("单位", "收件数", "应受理数（已答复或已到期）", "及时受理数", "及时受理率%")
+    assert indicators[1][-5:] == ("在期限内待办数", "当前预警数", "当前警告数", "当前严重警告数", "当前超期数")
     rows = {row[0].strip(): row[1:] for row in indicators[2:]}
-    assert rows["油田公司"] == (4, 2, 50.0, 3, 2, 66.7, 2, 66.7, 1, 50.0, 1, 25.0, 1)
-    assert rows["第二采油厂"] == (2, 1, 50.0, 0, 0, None, 0, None, 0, None, 1, 50.0, 1)
+    assert rows["油田公司"] == (4, 4, 2, 50.0, 3, 3, 2, 66.7, 2, 66.7, 1, 50.0, 1, 25.0, 1, 0, 0, 0, 1)
+    assert rows["第二采油厂"] == (2, 2, 1, 50.0, 0, 0, 0, None, 0, None, 0, None, 1, 50.0, 0, 0, 0, 0, 1)
 
 
 async def test_report_command_writes_the_same_figures(
@@ -274,16 +317,17 @@ async def test_report_command_writes_the_same_figures(
     book = load_workbook(out)
     rows = {row[0].strip(): row[1:] for row in list(book["指标"].values)[2:]}
     assert set(rows) == {"集团总部", "油田公司", "炼化公司"}
-    # Period figures (the last column, overdue now, depends on the real date).
-    assert rows["集团总部"][:12] == (5, 2, 40.0, 3, 2, 66.7, 2, 66.7, 1, 50.0, 1, 20.0)
+    # Period figures (the last columns, within time and overdue now, depend on the real date).
+    assert rows["集团总部"][:14] == (5, 5, 2, 40.0, 3, 3, 2, 66.7, 2, 66.7, 1, 50.0, 1, 20.0)
     assert [r[0] for r in list(book["信访事项"].values)[1:]] == [numbers[n] for n in ("A", "B", "C", "G", "D")]
 
     csv_out = tmp_path / "report.csv"
     assert await asyncio.to_thread(cli, ["report", "--period", "2026-11", "--format", "csv", "--out", str(csv_out), "--db", db,
                 "--unit", "plant-2", "--lang", "en"]) == 0
     lines = csv_out.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].startswith('"Unit","Received","Accepted on time","Accepted on time %"')
-    assert lines[1].startswith('"No. 2 Plant",2,1,50.0,0,0,"",0,"",0,"",1,50.0,')
+    assert lines[0].startswith('"Unit","Received","Due for acceptance (answered or past the deadline)",'
+                               '"Accepted on time","Accepted on time %"')
+    assert lines[1].startswith('"No. 2 Plant",2,2,1,50.0,0,0,0,"",0,"",0,"",1,50.0,')
     cases = list(csv.reader(io.StringIO((tmp_path / "report-cases.csv").read_text(encoding="utf-8-sig"))))
     assert [row[0] for row in cases[1:]] == [numbers["C"], numbers["D"]]
 

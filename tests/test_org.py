@@ -416,3 +416,17 @@ def test_load_org_reports_missing_and_non_utf8_files(tmp_path: Path) -> None:
     with pytest.raises(OrgError) as info:
         load_org(gbk)
     assert info.value.errors[0].startswith(f'"{gbk}" is not UTF-8 text')
+
+
+def test_warning_thresholds_default_and_must_rise() -> None:
+    defaults = parse_org(BASE).monitoring
+    assert (defaults.warn_notice_pct, defaults.warn_warning_pct, defaults.warn_serious_pct) == (50, 75, 90)
+    rising = BASE + "\n[monitoring]\nwarn_notice_pct = 60\nwarn_warning_pct = 80\nwarn_serious_pct = 95\n"
+    assert parse_org(rising).monitoring.warn_serious_pct == 95
+    falling = BASE + "\n[monitoring]\nwarn_notice_pct = 80\nwarn_warning_pct = 75\n"
+    assert errors_of(falling) == [
+        "monitoring: warn_notice_pct < warn_warning_pct < warn_serious_pct is required (50, 75, 90 by default)"
+    ]
+    assert errors_of(BASE + "\n[monitoring]\nwarn_serious_pct = 101\n") == [
+        "monitoring.warn_serious_pct: Input should be less than or equal to 100"
+    ]

@@ -64,7 +64,7 @@ async def test_rating_review_stats_and_export_end_to_end(rorg: Organization, tmp
 
         await leader.send("/stats 2026-11")
         stats = await leader.wait_for("信访工作指标")
-        assert "收件 2 件 · 当前超期 1 件" in stats.visible_text
+        assert "收件 2 件 · 在期限内待办 0 件 · 当前超期 1 件" in stats.visible_text
         chart = await leader.wait_for(predicate=lambda m: m.kind == "photo")
         assert "2026-11" in (chart.plain_caption or "")
         await leader.send("/export 2026-11")

@@ -1,0 +1,205 @@
+"""Supervision (督办) in Telegram: graded warnings, /supervise, /progress, /urge and their notices.
+
+The levels, who may order what and who is told are the store's
+(``store.supervision``); this module parses the commands and words the
+outcomes in the reader's language.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from handlers import callbacks as cb
+from handlers import keyboards as kb
+from handlers.common import Context, deps, error_text, send, staff_caller
+from handlers.i18n import Html, t
+from handlers.render import category_name, split_text, unit_name, warning_mark
+from store.errors import StoreError
+from store.models import OutboxItem
+from store.org import Organization
+from store.review import current_deadline
+from store.services import Services
+from store.supervision import SUPERVISE_DAYS_MAX, WarnedCase, WarningLevel
+
+Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
+
+NOTICE_TEXTS = {
+    WarningLevel.WARNING: "warning.notify_warning",
+    WarningLevel.SERIOUS: "warning.notify_serious",
+    WarningLevel.OVERDUE: "warning.notify_overdue",
+}
+
+
+async def warning_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``sv_warning``: a case entered 警告, 严重警告 or 超期, with the case to open."""
+    case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
+    if case is None:
+        return []
+    p = item.params
+    try:
+        level = WarningLevel(str(p.get("level")))
+    except ValueError:
+        level = WarningLevel.WARNING
+    text = t(lang, NOTICE_TEXTS.get(level, "warning.notify_warning"), number=case.number,
+             unit=unit_name(store.org, case.unit, lang), category=category_name(store.org, case.category, lang),
+             stage=t(lang, f"review.stage_{p.get('stage', 'answer')}"), used=p.get("used") or 0,
+             due=p.get("due", ""), days=p.get("overdue", 0))
+    return [(text, _open(lang, case.number))]
+
+
+def warned_list(warned: list[WarnedCase], total: int, org: Organization, lang: str) -> Html:
+    """/alerts: the cases under warning, one line each."""
+    lines = [t(lang, "warning.alerts_title", count=total)]
+    for item in warned:
+        current = current_deadline(item.case)
+        stage = t(lang, f"review.stage_{current[0].value}") if current else ""
+        lines.append(t(lang, "warning.alerts_item", level=warning_mark(item.level, lang), number=item.case.number,
+                       unit=unit_name(org, item.case.unit, lang), stage=stage,
+                       due=current[1].isoformat() if current else ""))
+    if total > len(warned):
+        lines.append(t(lang, "warning.alerts_more", count=total - len(warned)))
+    return Html("\n".join(lines))
+
+
+# ------------------------------------------------------------- commands
+
+
+def _words(update: Update, count: int) -> list[str]:
+    """Up to ``count`` pieces after the command, the last one the rest as typed (newlines kept)."""
+    message = update.effective_message
+    text = (message.text or "") if message is not None else ""
+    return text.split(maxsplit=count)[1:]
+
+
+async def supervise(update: Update, context: Context) -> None:
+    """/supervise <number> <days> <instruction>: a supervision order (督办) by a leader above the unit."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    words = _words(update, 3)
+    days = words[1].removesuffix("天") if len(words) > 1 else ""
+    if len(words) < 3 or not days.isdigit() or len(days) > 3:
+        await send(update, context, t(lang, "supervision.usage_supervise", limit=SUPERVISE_DAYS_MAX))
+        return
+    try:
+        order = await deps(context).supervision.supervise(actor, words[0][:40], int(days), words[2])
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, t(lang, "supervision.supervise_done", number=words[0].upper()[:40],
+                                  due=order.due.isoformat()))
+
+
+async def progress(update: Update, context: Context) -> None:
+    """/progress <number> <text>: the handler reports progress (to the supervising leader)."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    words = _words(update, 2)
+    if len(words) < 2:
+        await send(update, context, t(lang, "supervision.usage_progress"))
+        return
+    try:
+        case = await deps(context).supervision.progress(actor, words[0][:40], words[1])
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, t(lang, "supervision.progress_done", number=case.number))
+
+
+async def urge(update: Update, context: Context) -> None:
+    """/urge <number> [text]: 催办, a recorded nudge to the handler."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    words = _words(update, 2)
+    if not words:
+        await send(update, context, t(lang, "supervision.usage_urge"))
+        return
+    try:
+        case = await deps(context).supervision.urge(actor, words[0][:40], words[1] if len(words) > 1 else None)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, t(lang, "supervision.urge_done", number=case.number))
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("supervise", supervise),
+        CommandHandler("progress", progress),
+        CommandHandler("urge", urge),
+    ]
+
+
+# ------------------------------------------------------------ notices
+
+
+def _name(store: Services, staff_id: object) -> str:
+    staff = store.org.staff_member(int(staff_id)) if isinstance(staff_id, int) else None
+    return staff.name if staff is not None else "—"
+
+
+def _open(lang: str, number: str) -> InlineKeyboardMarkup:
+    return kb.markup([[kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(number))]])
+
+
+async def order_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``sv_order``: a supervision order, to the handler and the unit's leaders."""
+    case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
+    event = await store.cases.event(item.event_id) if item.event_id is not None else None
+    if case is None or event is None:
+        return []
+    reason = item.params.get("reason")
+    if reason in ("transfers", "repeats"):
+        text = t(lang, "supervision.lift_notice", name=_name(store, item.params.get("by")), number=case.number,
+                 unit=unit_name(store.org, case.unit, lang), category=category_name(store.org, case.category, lang),
+                 due=item.params.get("due", ""),
+                 reason=t(lang, f"supervision.lift_{reason}", count=item.params.get("count", 0)))
+        return [(text, _open(lang, case.number))]
+    text = t(lang, "supervision.order_notice", name=_name(store, item.params.get("by")), number=case.number,
+             unit=unit_name(store.org, case.unit, lang), category=category_name(store.org, case.category, lang),
+             due=item.params.get("due", ""), instruction=split_text(event.body or "")[0])
+    return [(text, _open(lang, case.number))]
+
+
+async def progress_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``sv_progress``: the handler's progress report, to the supervising leader."""
+    case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
+    event = await store.cases.event(item.event_id) if item.event_id is not None else None
+    if case is None or event is None:
+        return []
+    text = t(lang, "supervision.progress_notice", name=_name(store, item.params.get("by")), number=case.number,
+             text=split_text(event.body or "")[0])
+    return [(text, _open(lang, case.number))]
+
+
+async def urge_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``sv_urge``: 催办, to the handler."""
+    case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
+    event = await store.cases.event(item.event_id) if item.event_id is not None else None
+    if case is None or event is None:
+        return []
+    name = _name(store, item.params.get("by"))
+    if event.body:
+        text = t(lang, "supervision.urge_notice_text", name=name, number=case.number,
+                 text=split_text(event.body)[0])
+    else:
+        text = t(lang, "supervision.urge_notice", name=name, number=case.number)
+    return [(text, _open(lang, case.number))]
+
+
+async def overdue_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``sv_overdue``: no progress by the day; a reminder to the handler, then the next level up."""
+    case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
+    if case is None:
+        return []
+    p = item.params
+    key = "supervision.overdue_escalate" if p.get("level") == "escalate" else "supervision.overdue_remind"
+    text = t(lang, key, name=_name(store, p.get("by")), number=case.number,
+             unit=unit_name(store.org, case.unit, lang), due=p.get("due", ""), days=p.get("overdue", 0))
+    return [(text, _open(lang, case.number))]

@@ -1,0 +1,552 @@
+"""Supervision (督办): graded warnings on every open case.
+
+Graded warnings (预警分级). A case's level comes from the share of its current
+time limit already used: below ``warn_notice_pct`` (50 %) normal, then 预警,
+from ``warn_warning_pct`` (75 %) 警告, from ``warn_serious_pct`` (90 %) 严重警告,
+and 超期 once the deadline has passed (thresholds under ``[monitoring]``).
+
+The current deadline is the store's one rule (``store.review.DEADLINE_OF``);
+its time limit is the statutory number of days of that stage (the handling
+limit with its extension), so the limit starts ``limit`` days before the
+deadline, and a transfer (new acceptance deadline) or an extension (new
+handling deadline) starts the grading again. With ``remaining = due - today``
+in days the rule is, for each threshold ``p`` from the highest:
+``remaining × 100 ≤ (100 − p) × limit``. It is written once as data
+(``LIMIT_OF``) and used twice: ``warning_level`` (Python: cards, notices) and
+``level_sql`` (SQL: the queue's order, the counts of /stats, the sweep's
+selection). ``tests/test_warnings.py`` checks that they agree, day by day.
+
+Entering 警告 or higher tells the handling officer, once per level and
+deadline, and 严重警告 also the leaders of the case's unit. The sweep
+(``ReviewService.sweep``) does it: each notice is recorded in
+``warning_notices`` (UNIQUE per case, stage, deadline and level) in the
+transaction that queues it, so a restart neither repeats nor misses one.
+
+Supervision orders (督办). ``/supervise`` by a leader above the case's unit (or
+an admin): progress is to be reported by a day, with an instruction (批示);
+the handling officer and the unit's leaders are told. ``/progress`` by the
+staff handling the case goes to the supervising leader and into the record;
+no progress by the due day: the sweep reminds the handler the day after,
+and ``escalate_again_days`` later tells the leaders one level above the
+supervising leader (recorded in ``supervision_marks``, like the warnings).
+``/urge`` (催办) by a leader in scope: a recorded nudge to the handler.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from store import routing
+from store.clock import local_date
+from store.context import Service
+from store.db import Connection
+from store.errors import Refused
+from store.models import SYSTEM, Actor, Case, Status, row_to_model
+from store.notices import NoticeKind
+from store.org import Monitoring, Organization, Role, Staff
+from store.review import CURRENT_DUE_SQL, OPEN_SQL, Stage, current_deadline
+from store.workflow import Action, next_status
+
+if TYPE_CHECKING:
+    from store.review import ReviewService, SweepReport
+
+
+class WarningLevel(StrEnum):
+    """Warning levels in rising order (the order of ``LEVELS``)."""
+
+    NORMAL = "normal"
+    NOTICE = "notice"  # 预警
+    WARNING = "warning"  # 警告
+    SERIOUS = "serious"  # 严重警告
+    OVERDUE = "overdue"  # 超期
+
+    @property
+    def rank(self) -> int:
+        return LEVELS.index(self)
+
+
+LEVELS = (WarningLevel.NORMAL, WarningLevel.NOTICE, WarningLevel.WARNING, WarningLevel.SERIOUS,
+          WarningLevel.OVERDUE)
+# Levels that notify when entered: the handling officer at each, the unit's leaders too at some.
+NOTIFIED = (WarningLevel.WARNING, WarningLevel.SERIOUS, WarningLevel.OVERDUE)
+LEADERS_TOO = (WarningLevel.SERIOUS,)
+
+
+# The time limit (days) of each status's deadline: a number of [deadlines], plus a column.
+LIMIT_OF: dict[Status, tuple[str, str | None]] = {
+    Status.SUBMITTED: ("accept_days", None),
+    Status.ACCEPTED: ("handle_days", "extended_days"),
+    Status.IN_PROGRESS: ("handle_days", "extended_days"),
+    Status.REVIEW: ("review_days", None),
+    Status.REREVIEW: ("rereview_days", None),
+}
+
+
+def _thresholds(mon: Monitoring) -> tuple[tuple[WarningLevel, int], ...]:
+    return (
+        (WarningLevel.SERIOUS, mon.warn_serious_pct),
+        (WarningLevel.WARNING, mon.warn_warning_pct),
+        (WarningLevel.NOTICE, mon.warn_notice_pct),
+    )
+
+
+def time_limit(case: Case, org: Organization) -> int | None:
+    """The number of days of the limit the case runs against now."""
+    found = LIMIT_OF.get(case.status)
+    if found is None:
+        return None
+    setting, extra = found
+    days: int = getattr(org.deadlines, setting)
+    return days + (int(getattr(case, extra) or 0) if extra else 0)
+
+
+def warning_level(case: Case, org: Organization, today: date) -> WarningLevel:
+    """The warning level of a case on ``today`` (closed or waiting on the petitioner: normal)."""
+    current = current_deadline(case)
+    limit = time_limit(case, org)
+    if current is None or limit is None:
+        return WarningLevel.NORMAL
+    _stage, due = current
+    if due < today:
+        return WarningLevel.OVERDUE
+    remaining = (due - today).days
+    for level, pct in _thresholds(org.monitoring):
+        if remaining * 100 <= (100 - pct) * limit:
+            return level
+    return WarningLevel.NORMAL
+
+
+def share_used(case: Case, org: Organization, today: date) -> int | None:
+    """Whole percent of the current time limit used (for the texts; the level is ``warning_level``)."""
+    current = current_deadline(case)
+    limit = time_limit(case, org)
+    if current is None or not limit:
+        return None
+    return max(0, round(100 * (limit - (current[1] - today).days) / limit))
+
+
+def _limit_sql(org: Organization) -> str:
+    parts = []
+    for status, (setting, extra) in LIMIT_OF.items():
+        days = int(getattr(org.deadlines, setting))
+        value = f"({days} + COALESCE({extra}, 0))" if extra else str(days)
+        parts.append(f"WHEN '{status.value}' THEN {value}")
+    return "CASE status " + " ".join(parts) + " END"
+
+
+def level_sql(org: Organization, today: date) -> str:
+    """SQL for the rank (0 normal … 4 超期) of ``warning_level`` over the ``cases`` row.
+
+    Literals only (the date is a date and the numbers are from the
+    configuration), so it can stand anywhere in a query without parameters.
+    """
+    day = today.isoformat()
+    due = f"({CURRENT_DUE_SQL})"
+    limit = f"({_limit_sql(org)})"
+    remaining = f"(julianday({due}) - julianday('{day}'))"
+    steps = " ".join(
+        f"WHEN {remaining} * 100 <= {100 - pct} * {limit} THEN {level.rank}"
+        for level, pct in _thresholds(org.monitoring)
+    )
+    return f"(CASE WHEN {due} IS NULL OR {limit} IS NULL THEN 0 WHEN {due} < '{day}' THEN 4 {steps} ELSE 0 END)"
+
+
+INSTRUCTION_MAX = 1000  # an instruction, a progress report or an urging text
+SUPERVISE_DAYS_MAX = 90
+
+
+class SupervisionOrder(BaseModel):
+    id: int
+    case_id: int
+    leader_id: int
+    instruction: str
+    due: date
+    created_at: datetime
+    progress_at: datetime | None = None
+    closed_at: datetime | None = None
+    reason: str | None = None  # None: ordered with /supervise; transfers | repeats: 提级督办
+
+
+class WarnedCase(BaseModel):
+    case: Case
+    level: WarningLevel
+    used: int | None
+    order: SupervisionOrder | None = None  # the open supervision order, on a card
+
+
+class SupervisionService(Service):
+    """Graded warnings: the level of a case, the warned cases of a leader, the sweep's notices."""
+
+    def today(self) -> date:
+        return local_date(self.clock.now(), self.tz)
+
+    def level_of(self, case: Case) -> WarningLevel:
+        return warning_level(case, self.org, self.today())
+
+    def used_of(self, case: Case) -> int | None:
+        return share_used(case, self.org, self.today())
+
+    def warned(self, case: Case) -> WarnedCase:
+        """The case with its level and share of the limit used today (for its card)."""
+        today = self.today()
+        return WarnedCase(case=case, level=warning_level(case, self.org, today), used=share_used(case, self.org, today))
+
+    async def card_state(self, case: Case) -> WarnedCase:
+        """What a staff card shows of supervision: the warning level and the open order."""
+        async with self.db.read() as conn:
+            order = await _open_order(conn, case.id)
+        return self.warned(case).model_copy(update={"order": order})
+
+    # ------------------------------------------------------ supervision orders
+
+    def _staff(self, actor: Actor) -> Staff:
+        staff = self.org.staff_member(actor.id) if actor.id is not None else None
+        if staff is None:
+            raise Refused("forbidden")
+        return staff
+
+    def _is_above(self, staff: Staff, case: Case) -> bool:
+        """A leader whose unit is above the case's unit (not the unit itself), or an admin; in scope."""
+        if not routing.can_handle(self.org, staff, case.unit, case.category):
+            return False
+        if staff.role is Role.ADMIN:
+            return True
+        return staff.role is Role.LEADER and any(
+            u != case.unit and case.unit in self.org.subtree(u) for u in staff.units
+        )
+
+    def _text(self, text: str | None, required: bool = True) -> str | None:
+        text = (text or "").strip()
+        if not text:
+            if required:
+                raise Refused("text_required")
+            return None
+        if len(text) > INSTRUCTION_MAX:
+            raise Refused("supervision_too_long", max=INSTRUCTION_MAX, length=len(text))
+        return text
+
+    async def supervise(self, actor: Actor, number: str, days: int, instruction: str) -> SupervisionOrder:
+        """/supervise: progress by ``days`` from today, with an instruction; a newer order replaces the older."""
+        staff = self._staff(actor)
+        if not 1 <= days <= SUPERVISE_DAYS_MAX:
+            raise Refused("supervise_days", limit=SUPERVISE_DAYS_MAX)
+        text = self._text(instruction)
+        due = self.today() + timedelta(days=days)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            next_status(case.status, Action.SUPERVISE, actor.role)
+            if not self._is_above(staff, case):
+                raise Refused("supervise_above")
+            now = self.ctx.now()
+            await conn.execute(
+                "UPDATE supervisions SET closed_at = ? WHERE case_id = ? AND closed_at IS NULL", (now, case.id)
+            )
+            async with conn.execute(
+                "INSERT INTO supervisions (case_id, leader_id, instruction, due, created_at)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (case.id, staff.telegram_id, text, due.isoformat(), now),
+            ) as cur:
+                order_id = (await cur.fetchone())[0]
+            event_id = await self.ctx.event(
+                conn, case.id, actor, Action.SUPERVISE, case.status, text,
+                {"supervision": order_id, "due": due.isoformat()},
+            )
+            handlers = _handlers(self.org, case)
+            leaders = [s.telegram_id for s in routing.leaders_at_level(self.org, case.unit, 0, case.category)]
+            recipients = [r for r in dict.fromkeys(handlers + leaders) if r != staff.telegram_id]
+            for staff_id in recipients:
+                await self.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_ORDER, case.id, event_id,
+                                        {"due": due.isoformat(), "by": staff.telegram_id})
+            order = await _open_order(conn, case.id)
+        self.outbox.kick()
+        assert order is not None
+        return order
+
+    async def progress(self, actor: Actor, number: str, text: str) -> Case:
+        """/progress: the staff handling the case report; the supervising leader is told."""
+        staff = self._staff(actor)
+        body = self._text(text)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            next_status(case.status, Action.PROGRESS, actor.role)
+            if not routing.can_handle(self.org, staff, case.unit, case.category):
+                raise Refused("forbidden")
+            order = await _open_order(conn, case.id)
+            now = self.ctx.now()
+            event_id = await self.ctx.event(
+                conn, case.id, actor, Action.PROGRESS, case.status, body,
+                {"supervision": order.id if order else None},
+            )
+            if order is not None:
+                await conn.execute("UPDATE supervisions SET progress_at = ? WHERE id = ?", (now, order.id))
+                if order.leader_id != staff.telegram_id:
+                    await self.outbox.queue(conn, order.leader_id, NoticeKind.SUPERVISION_PROGRESS, case.id,
+                                            event_id, {"by": staff.telegram_id})
+        self.outbox.kick()
+        return case
+
+    async def urge(self, actor: Actor, number: str, text: str | None = None) -> Case:
+        """/urge (催办): a leader in scope nudges the handler; recorded."""
+        staff = self._staff(actor)
+        body = self._text(text, required=False)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            next_status(case.status, Action.URGE, actor.role)
+            if not routing.can_handle(self.org, staff, case.unit, case.category):
+                raise Refused("forbidden")
+            event_id = await self.ctx.event(conn, case.id, actor, Action.URGE, case.status, body, {})
+            for staff_id in _handlers(self.org, case):
+                if staff_id != staff.telegram_id:
+                    await self.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_URGE, case.id, event_id,
+                                            {"by": staff.telegram_id})
+        self.outbox.kick()
+        return case
+
+    async def warned_cases(self, actor: Actor, limit: int = 30) -> tuple[list[WarnedCase], int]:
+        """/alerts: open cases at 预警 or higher in the caller's scope, highest level then deadline first."""
+        staff = self.org.staff_member(actor.id) if actor.id is not None else None
+        if staff is None or staff.role not in (Role.LEADER, Role.ADMIN):
+            raise Refused("leaders_only")
+        today = self.today()
+        rank = level_sql(self.org, today)
+        scope, args = self.ctx.scope(actor)
+        where = f"{OPEN_SQL} AND {rank} >= 1 AND {scope}"
+        async with self.db.read() as conn:
+            async with conn.execute(f"SELECT count(*) FROM cases WHERE {where}", args) as cur:
+                total = (await cur.fetchone())[0]
+            async with conn.execute(
+                f"SELECT * FROM cases WHERE {where} ORDER BY {rank} DESC, {CURRENT_DUE_SQL}, id LIMIT ?",
+                (*args, limit),
+            ) as cur:
+                cases = [row_to_model(Case, row) async for row in cur]
+        return [WarnedCase(case=c, level=warning_level(c, self.org, today), used=share_used(c, self.org, today))
+                for c in cases], total
+
+
+def _admins(org: Organization, case: Case) -> list[int]:
+    return [s.telegram_id for s in org.staff
+            if s.role is Role.ADMIN and routing.can_handle(org, s, case.unit, case.category)]
+
+
+def _told_of_deadline(review: ReviewService, case: Case, stage: Stage) -> list[int]:
+    """Who works against the deadline: the reviewers of a review (re-review), else the handler."""
+    if stage in (Stage.REVIEW, Stage.REREVIEW):
+        level = 1 if stage is Stage.REVIEW else 2
+        return list(dict.fromkeys(s.telegram_id for s in review.reviewers(case, level)))
+    return list(dict.fromkeys(_handlers(review.org, case)))
+
+
+def _leaders_over_deadline(org: Organization, case: Case, stage: Stage) -> list[int]:
+    """The leaders of the case's unit; for a review (re-review), those above the reviewers."""
+    unit = org.find_unit(case.unit)
+    review_base = unit.parent if unit is not None and unit.parent is not None else case.unit
+    if stage is Stage.REVIEW:
+        found = routing.leaders_at_level(org, review_base, 1, case.category)
+    elif stage is Stage.REREVIEW:
+        found = routing.leaders_at_level(org, review_base, 2, case.category)
+    else:
+        found = routing.leaders_at_level(org, case.unit, 0, case.category)
+    return [s.telegram_id for s in found] or _admins(org, case)
+
+
+def _handlers(org: Organization, case: Case) -> list[int]:
+    """Who handles the case now: the assignee, else the responsible officers."""
+    if case.assignee_id is not None and org.staff_member(case.assignee_id) is not None:
+        return [case.assignee_id]
+    return [s.telegram_id for s in routing.responsible_staff(org, case.unit, case.category)]
+
+
+async def _open_order(conn: Connection, case_id: int) -> SupervisionOrder | None:
+    async with conn.execute(
+        "SELECT * FROM supervisions WHERE case_id = ? AND closed_at IS NULL ORDER BY id DESC LIMIT 1", (case_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return SupervisionOrder.model_validate(dict(row)) if row else None
+
+
+def _above_supervisor(org: Organization, order: SupervisionOrder, case: Case) -> list[int]:
+    """The next level up from the supervising leader (分级负责); the admins at the top."""
+    staff = org.staff_member(order.leader_id)
+    base = case.unit
+    levels_up = 1
+    if staff is not None and staff.role is Role.LEADER:
+        covering = [u for u in staff.units if case.unit in org.subtree(u)]
+        if covering:
+            base = covering[0]
+    found = [s.telegram_id for s in routing.leaders_at_level(org, base, levels_up, case.category)]
+    return [r for r in found or _admins(org, case) if r != order.leader_id]
+
+
+async def sweep_supervision(review: ReviewService, conn: Connection, today: date, report: SweepReport) -> None:
+    """The sweep's part for supervision, in its transaction: graded warnings, lifted cases, overdue orders."""
+    await sweep_warnings(review, conn, today, report)
+    await lift_cases(review, conn, today, report)
+    await sweep_orders(review, conn, today, report)
+
+
+LIFT_REASONS = ("transfers", "repeats")
+
+
+async def lift_cases(review: ReviewService, conn: Connection, today: date, report: SweepReport) -> None:
+    """提级督办: a case transferred ``lift_transfers`` times, or a repeat petition numbered
+    ``lift_repeats`` on the same matter, comes under supervision of the next level up, once.
+
+    The order is the first leader's of the level above the case's unit (the admins at the
+    top); every leader there, the handler and the unit's leaders are told.
+    """
+    org = review.org
+    mon = org.monitoring
+    transfers = "(SELECT count(*) FROM events e WHERE e.case_id = cases.id AND e.action = 'transfer')"
+    conditions = []
+    if mon.lift_transfers:
+        conditions.append(f"{transfers} >= {int(mon.lift_transfers)}")
+    if mon.lift_repeats:
+        conditions.append(f"repeat_count >= {int(mon.lift_repeats)}")
+    if not conditions:
+        return
+    statuses = ", ".join(f"'{s.value}'" for s in LIMIT_OF)
+    async with conn.execute(
+        f"SELECT cases.*, {transfers} AS transfers FROM cases WHERE status IN ({statuses})"
+        f" AND ({' OR '.join(conditions)})"
+        " AND NOT EXISTS (SELECT 1 FROM supervisions s WHERE s.case_id = cases.id AND s.reason IS NOT NULL)"
+        " ORDER BY id"
+    ) as cur:
+        found = [(row_to_model(Case, row), int(row["transfers"])) async for row in cur]
+    for case, transferred in found:
+        lifted = mon.lift_transfers and transferred >= mon.lift_transfers
+        reason = "transfers" if lifted else "repeats"
+        count = transferred if lifted else case.repeat_count
+        above = [s.telegram_id for s in routing.leaders_at_level(org, case.unit, 1, case.category)]
+        above = above or _admins(org, case)
+        if not above:
+            continue
+        due = today + timedelta(days=mon.lift_days)
+        now = review.ctx.now()
+        await conn.execute(
+            "UPDATE supervisions SET closed_at = ? WHERE case_id = ? AND closed_at IS NULL", (now, case.id)
+        )
+        async with conn.execute(
+            "INSERT INTO supervisions (case_id, leader_id, instruction, due, created_at, reason)"
+            " VALUES (?, ?, '', ?, ?, ?) RETURNING id",
+            (case.id, above[0], due.isoformat(), now, reason),
+        ) as cur:
+            order_id = (await cur.fetchone())[0]
+        params = {"due": due.isoformat(), "by": above[0], "reason": reason, "count": count}
+        event_id = await review.ctx.event(
+            conn, case.id, SYSTEM, Action.SUPERVISE, case.status, None, {**params, "supervision": order_id},
+        )
+        leaders = [s.telegram_id for s in routing.leaders_at_level(org, case.unit, 0, case.category)]
+        for staff_id in dict.fromkeys(above + _handlers(org, case) + leaders):
+            await review.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_ORDER, case.id, event_id, params)
+        report.escalations += 1
+
+
+async def sweep_orders(review: ReviewService, conn: Connection, today: date, report: SweepReport) -> None:
+    """Orders without progress past their day: remind the handler, later tell the next level up; once each."""
+    org = review.org
+    again = org.monitoring.escalate_again_days
+    async with conn.execute(
+        "SELECT s.* FROM supervisions s JOIN cases c ON c.id = s.case_id"
+        f" WHERE s.closed_at IS NULL AND s.progress_at IS NULL AND s.due < ? AND c.{OPEN_SQL}"
+        " AND NOT EXISTS (SELECT 1 FROM supervision_marks m WHERE m.supervision_id = s.id"
+        " AND m.level = 'escalate') ORDER BY s.id",
+        (today.isoformat(),),
+    ) as cur:
+        orders = [SupervisionOrder.model_validate(dict(row)) async for row in cur]
+    for order in orders:
+        case = await review.ctx.case_where(conn, "id = ?", (order.case_id,))
+        assert case is not None
+        steps = ["remind"]
+        if today > order.due + timedelta(days=again):
+            steps.append("escalate")
+        for step in steps:
+            async with conn.execute(
+                "INSERT INTO supervision_marks (supervision_id, level, sent_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (order.id, step, review.ctx.now()),
+            ) as cur:
+                if cur.rowcount == 0:
+                    continue
+            recipients = _handlers(org, case) if step == "remind" else _above_supervisor(org, order, case)
+            await conn.execute(
+                "UPDATE supervision_marks SET recipients = ? WHERE supervision_id = ? AND level = ?",
+                (json.dumps(recipients), order.id, step),
+            )
+            params = {"level": step, "due": order.due.isoformat(), "by": order.leader_id,
+                      "overdue": (today - order.due).days}
+            event_id = None
+            if step == "escalate":
+                event_id = await review.ctx.event(
+                    conn, case.id, SYSTEM, Action.ESCALATE, case.status, None,
+                    {**params, "supervision": order.id, "to": recipients},
+                )
+                report.escalations += 1
+            else:
+                report.reminders += 1
+            for staff_id in recipients:
+                await review.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_OVERDUE, case.id, event_id, params)
+
+
+async def sweep_warnings(review: ReviewService, conn: Connection, today: date, report: SweepReport) -> None:
+    """Part of the sweep, in its transaction: the notices of cases that entered 警告 or higher.
+
+    Only the level a case is at now is told (a case that went from 预警 to 超期
+    between two sweeps is not told 警告 afterwards); each once per deadline.
+    """
+    org = review.org
+    rank = level_sql(org, today)
+    due = f"({CURRENT_DUE_SQL})"
+    async with conn.execute(
+        f"SELECT * FROM cases WHERE {OPEN_SQL} AND {rank} >= {WarningLevel.WARNING.rank}"
+        " AND NOT EXISTS (SELECT 1 FROM warning_notices w WHERE w.case_id = cases.id"
+        f" AND w.due = {due} AND w.level = '{WarningLevel.OVERDUE.value}') ORDER BY id"
+    ) as cur:
+        cases = [row_to_model(Case, row) async for row in cur]
+    for case in cases:
+        level = warning_level(case, org, today)
+        current = current_deadline(case)
+        if level not in NOTIFIED or current is None:
+            continue
+        stage, deadline = current
+        async with conn.execute(
+            "INSERT INTO warning_notices (case_id, stage, due, level, recipients, sent_at)"
+            " VALUES (?, ?, ?, ?, '[]', ?) ON CONFLICT DO NOTHING",
+            (case.id, stage.value, deadline.isoformat(), level.value, review.ctx.now()),
+        ) as cur:
+            if cur.rowcount == 0:
+                continue  # told already
+        recipients = _told_of_deadline(review, case, stage)
+        if level in LEADERS_TOO:
+            recipients += [r for r in _leaders_over_deadline(org, case, stage) if r not in recipients]
+        await conn.execute(
+            "UPDATE warning_notices SET recipients = ? WHERE case_id = ? AND stage = ? AND due = ? AND level = ?",
+            (json.dumps(recipients), case.id, stage.value, deadline.isoformat(), level.value),
+        )
+        params = {
+            "level": level.value,
+            "stage": stage.value,
+            "due": deadline.isoformat(),
+            "used": share_used(case, org, today),
+            "overdue": max(0, (today - deadline).days),
+        }
+        for staff_id in recipients:
+            await review.outbox.queue(conn, staff_id, NoticeKind.WARNING_LEVEL, case.id, None, params)
+        report.warnings += 1
+
+
+__all__ = [
+    "LEVELS",
+    "Stage",
+    "SupervisionService",
+    "WarnedCase",
+    "WarningLevel",
+    "level_sql",
+    "sweep_supervision",
+    "sweep_warnings",
+    "warning_level",
+]

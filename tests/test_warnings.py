@@ -1,0 +1,231 @@
+"""Graded warnings (预警, 警告, 严重警告, 超期): the rule, the sweep's notices, the queue, cards, /alerts, /stats.
+
+A case submitted on 2026-11-02 has its acceptance deadline on 11-17 (15 days).
+With the default thresholds (50, 75, 90 %) and ``remaining = 17 - day``:
+预警 when remaining × 100 ≤ 50 × 15 (from 11-10), 警告 when ≤ 25 × 15 (from 11-14),
+严重警告 when ≤ 10 × 15 (from 11-16), 超期 from 11-18.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from telegram.ext import Application
+
+from handlers.notifications import render
+from store.clock import FakeClock
+from store.models import Decision
+from store.org import Organization
+from store.services import Services
+from store.supervision import LEVELS, WarningLevel, level_sql, warning_level
+from store.workflow import Action
+from tests.backends import fresh_database
+from tests.conftest import draft, petitioner, rows
+from tests.offline import OfflineRequest, Updates, feed, offline_app
+from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, at, review_org, rorg, rstore
+
+__all__ = ["rorg", "rstore"]
+
+W = WarningLevel
+EXPECTED_LEVELS = {  # day of November 2026 → level of the case submitted on the 2nd
+    **{d: W.NORMAL for d in range(2, 10)},
+    10: W.NOTICE, 11: W.NOTICE, 12: W.NOTICE, 13: W.NOTICE,
+    14: W.WARNING, 15: W.WARNING,
+    16: W.SERIOUS, 17: W.SERIOUS,
+    18: W.OVERDUE, 19: W.OVERDUE, 20: W.OVERDUE,
+}
+
+
+def warnings_sent(db: Path | str | Services) -> list[tuple[int, str]]:
+    found = rows(db, "SELECT chat_id, params FROM outbox WHERE kind = 'sv_warning' ORDER BY id")
+    return [(chat, json.loads(params)["level"]) for chat, params in found]
+
+
+async def sweep_on(store: Services, clock: FakeClock, day: date, hour: int = 9) -> None:
+    clock.set(at(day, hour))
+    await store.review.sweep()
+
+
+async def sql_levels(store: Services, today: date) -> dict[int, WarningLevel]:
+    async with store.db.read() as conn:
+        async with conn.execute(f"SELECT id, {level_sql(store.org, today)} AS rank FROM cases ORDER BY id") as cur:
+            return {row["id"]: LEVELS[int(row["rank"])] async for row in cur}
+
+
+async def test_the_level_is_the_same_in_python_and_sql_every_day(rstore: Services, clock: FakeClock) -> None:
+    """Submitted, accepted, extended, transferred and decided cases, day by day for four months."""
+    submitted = (await rstore.cases.submit(petitioner(5001), draft(), "a")).case.number
+    accepted = (await rstore.cases.submit(petitioner(5002), draft(), "b")).case.number
+    await rstore.cases.act(OFFICER_P1, accepted, Action.ACCEPT)
+    clock.set(at(date(2026, 11, 5)))
+    extended = (await rstore.cases.submit(petitioner(5003), draft(), "c")).case.number
+    await rstore.cases.act(OFFICER_P1, extended, Action.ACCEPT)
+    await rstore.cases.act(OFFICER_P1, extended, Action.EXTEND, days=30, body="情况复杂，需延期")
+    decided = (await rstore.cases.submit(petitioner(5004), draft(), "d")).case.number
+    await rstore.cases.act(OFFICER_P1, decided, Action.ACCEPT)
+    await rstore.cases.act(OFFICER_P1, decided, Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
+    clock.set(at(date(2026, 11, 9)))
+    transferred = (await rstore.cases.submit(petitioner(5005), draft(), "e")).case.number
+    clock.set(at(date(2026, 11, 12)))
+    await rstore.cases.act(OFFICER_P1, transferred, Action.TRANSFER, unit="plant-2", body="转第二采油厂")
+    numbers = [submitted, accepted, extended, decided, transferred]
+    cases = [await rstore.cases.case_for(LEADER_OIL, n) for n in numbers]
+
+    seen: set[WarningLevel] = set()
+    day = date(2026, 11, 2)
+    while day <= date(2027, 3, 1):
+        in_sql = await sql_levels(rstore, day)
+        for case in cases:
+            level = warning_level(case, rstore.org, day)
+            assert in_sql[case.id] == level, (case.number, case.status, day)
+            seen.add(level)
+        day += timedelta(days=1)
+    assert seen == set(WarningLevel)
+    assert warning_level(cases[0], rstore.org, date(2026, 11, 9)) is W.NORMAL
+    assert warning_level(cases[0], rstore.org, date(2026, 11, 10)) is W.NOTICE
+    # The extension lengthens the limit: 90 days from 11-05, due 2027-02-03; 警告 at 22 days left.
+    assert warning_level(cases[2], rstore.org, date(2027, 1, 12)) is W.WARNING
+    assert warning_level(cases[2], rstore.org, date(2027, 1, 11)) is W.NOTICE
+    # The transfer starts the acceptance limit again: due 11-27.
+    assert warning_level(cases[4], rstore.org, date(2026, 11, 16)) is W.NORMAL
+    assert warning_level(cases[3], rstore.org, date(2027, 3, 1)) is W.NORMAL  # waits on the petitioner
+
+
+async def test_a_case_moves_through_every_level_and_each_notice_comes_once(
+    rstore: Services, clock: FakeClock
+) -> None:
+    number = (await rstore.cases.submit(petitioner(5001), draft(), "a")).case.number  # 11-02, due 11-17
+    for day, expected in EXPECTED_LEVELS.items():
+        await sweep_on(rstore, clock, date(2026, 11, day))
+        await sweep_on(rstore, clock, date(2026, 11, day), hour=15)  # again the same day: nothing new
+        assert rstore.supervision.level_of(await rstore.cases.case_for(OFFICER_P1, number)) is expected, day
+    # The officer at 警告, 严重警告 and 超期; the plant's leader at 严重警告 as well.
+    assert warnings_sent(rstore) == [
+        (OFFICER_P1.id, "warning"),
+        (OFFICER_P1.id, "serious"),
+        (LEADER_P1.id, "serious"),
+        (OFFICER_P1.id, "overdue"),
+    ]
+    assert rows(rstore, "SELECT stage, due, level FROM warning_notices ORDER BY id") == [
+        ("accept", "2026-11-17", "warning"), ("accept", "2026-11-17", "serious"), ("accept", "2026-11-17", "overdue"),
+    ]
+
+    # Accepted on the 20th: a new deadline (2027-01-19), graded from the start again.
+    await rstore.cases.act(OFFICER_P1, number, Action.ACCEPT)
+    await sweep_on(rstore, clock, date(2026, 12, 20))
+    assert rstore.supervision.level_of(await rstore.cases.case_for(OFFICER_P1, number)) is W.NOTICE
+    assert len(warnings_sent(rstore)) == 4
+    await sweep_on(rstore, clock, date(2027, 1, 5))  # 14 days left of 60: 警告
+    assert warnings_sent(rstore)[4:] == [(OFFICER_P1.id, "warning")]
+
+    # What the officer reads.
+    items = [i for i in await rstore.outbox.pending_notifications() if i.kind == "sv_warning"]
+    texts = [str((await render(item, rstore))[0].text) for item in items]
+    assert texts[0].startswith("🟠 <b>警告</b>：信访事项 <code>" + number)
+    assert "受理告知时限已用 80%（期限 2026-11-17）" in texts[0]
+    assert "即将超期" in texts[1] and "93%" in texts[1]
+    assert "已超期 1 天（期限 2026-11-17）" in texts[3]
+    assert "答复时限已用 77%（期限 2027-01-19）" in texts[4]
+
+
+async def test_a_restart_neither_repeats_nor_misses_a_warning(
+    backend: str, tmp_path: Path, rorg: Organization, clock: FakeClock
+) -> None:
+    async with fresh_database(backend, tmp_path, "warnings.db") as path:
+        first = await Services.open(path, rorg, clock)
+        await first.cases.submit(petitioner(), draft(), "a")  # due 11-17
+        await sweep_on(first, clock, date(2026, 11, 14))  # 警告
+        await first.close()
+
+        second = await Services.open(path, rorg, clock)
+        await sweep_on(second, clock, date(2026, 11, 14), hour=10)
+        await sweep_on(second, clock, date(2026, 11, 16))  # 严重警告
+        await second.close()
+
+        # Down from the 17th to the 20th: on restart the level reached now is told, once.
+        third = await Services.open(path, rorg, clock)
+        await sweep_on(third, clock, date(2026, 11, 20))
+        await third.close()
+        fourth = await Services.open(path, rorg, clock)
+        await sweep_on(fourth, clock, date(2026, 11, 21))
+        assert warnings_sent(fourth) == [
+            (OFFICER_P1.id, "warning"),
+            (OFFICER_P1.id, "serious"),
+            (LEADER_P1.id, "serious"),
+            (OFFICER_P1.id, "overdue"),
+        ]
+        await fourth.close()
+
+
+async def test_the_queue_sorts_by_level_then_deadline(rstore: Services, clock: FakeClock) -> None:
+    clock.set(at(date(2026, 10, 1)))
+    answer = (await rstore.cases.submit(petitioner(5001), draft(), "w")).case.number
+    await rstore.cases.act(OFFICER_P1, answer, Action.ACCEPT)  # answer due 11-30
+    clock.set(at(date(2026, 11, 2)))
+    first = (await rstore.cases.submit(petitioner(5002), draft(), "v")).case.number  # due 11-17
+    clock.set(at(date(2026, 11, 7)))
+    later = (await rstore.cases.submit(petitioner(5003), draft(), "y")).case.number  # due 11-22
+    clock.set(at(date(2026, 11, 15)))
+    # 11-15: the first has 2 of 15 days left (警告), the answer 15 of 60 (警告), the later 7 of 15 (预警):
+    # the answer (due 11-30) comes before the later one (due 11-22), its level being higher.
+    cases, total = await rstore.cases.open_cases_for(OFFICER_P1)
+    assert total == 3
+    assert [c.number for c in cases] == [first, answer, later]
+    assert [rstore.supervision.level_of(c) for c in cases] == [W.WARNING, W.WARNING, W.NOTICE]
+    clock.set(at(date(2026, 11, 18)))  # the first is overdue; a page of one after it
+    cases, _ = await rstore.cases.open_cases_for(OFFICER_P1, 1, 1)
+    assert [c.number for c in cases] == [answer]
+
+
+# ------------------------------------------------------- what people see
+
+
+@pytest.fixture
+async def app(rstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
+    async with offline_app(rstore, OfflineRequest()) as running:
+        yield running  # type: ignore[misc]
+
+
+async def test_cards_queue_alerts_and_stats_show_the_levels(
+    app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock
+) -> None:
+    application, request = app
+    warned = (await rstore.cases.submit(petitioner(5001), draft(), "a")).case.number  # due 11-17
+    clock.set(at(date(2026, 11, 8)))
+    calm = (await rstore.cases.submit(petitioner(5002), draft(), "b")).case.number  # due 11-23
+    clock.set(at(date(2026, 11, 14)))  # 警告 and normal
+
+    await feed(application, Updates(OFFICER_P1.id).text("/queue"))
+    queue = request.texts_to(OFFICER_P1.id)[-1]
+    assert f"🟠 警告 · <code>{warned}</code>" in queue
+    assert f"\n\n<code>{calm}</code>" in queue  # normal: no marker
+    assert queue.index(warned) < queue.index(calm)
+
+    await feed(application, Updates(OFFICER_P1.id).text(f"/case {warned}"))
+    assert "督办预警：🟠 警告（受理告知时限已用 80%）" in "\n".join(request.texts_to(OFFICER_P1.id)[-3:])
+    await feed(application, Updates(OFFICER_P1.id, language_code="en").text(f"/case {calm}"))
+    assert "Supervision:" not in "\n".join(request.texts_to(OFFICER_P1.id)[-3:])
+
+    await feed(application, Updates(LEADER_OIL.id).text("/alerts"))
+    alerts = "\n".join(request.texts_to(LEADER_OIL.id))
+    assert "预警中的信访事项</b>（共 1 件" in alerts
+    assert f"🟠 警告 · <code>{warned}</code> · 第一采油厂 · 受理告知期限 2026-11-17" in alerts
+    await feed(application, Updates(OFFICER_P1.id).text("/alerts"))
+    assert request.texts_to(OFFICER_P1.id)[-1] == "该功能仅供领导和管理员使用。"
+
+    clock.set(at(date(2026, 11, 18)))  # 超期 and 预警
+    await feed(application, Updates(LEADER_OIL.id).text("/stats plant-1"))
+    stats = "\n".join(request.texts_to(LEADER_OIL.id))
+    assert "当前预警：🟡 预警 1 · 🟠 警告 0 · 🔴 严重警告 0 · ⛔ 超期 1" in stats
+    await feed(application, Updates(LEADER_OIL.id, language_code="en").text("/alerts"))
+    alerts = request.texts_to(LEADER_OIL.id)[-1]
+    assert alerts.index(f"⛔ Overdue · <code>{warned}</code>") < alerts.index(f"🟡 Notice · <code>{calm}</code>")
+
+
+def test_thresholds_come_from_the_organisation_file() -> None:
+    org = review_org("warn_notice_pct = 20\nwarn_warning_pct = 40\nwarn_serious_pct = 60\n")
+    assert (org.monitoring.warn_notice_pct, org.monitoring.warn_serious_pct) == (20, 60)
