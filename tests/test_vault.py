@@ -27,6 +27,7 @@ from store.org import Organization
 from store.services import Services
 from store.vault import Vault, VaultError, load_vault
 from store.workflow import Action
+from tests.backends import fresh_database
 from tests.conftest import draft, rows
 
 REPORTER_ID = 777000123
@@ -159,28 +160,28 @@ async def test_the_custodian_reveals_journaled_and_nobody_else_can(
 
 
 async def test_rotate_key_reseals_everything_in_one_go(
-    tmp_path: Path, corg: Organization, clock: FakeClock
+    backend: str, tmp_path: Path, corg: Organization, clock: FakeClock
 ) -> None:
-    db = tmp_path / "cases.db"
-    store = await Services.open(db, corg, clock)
-    number = await _confidential_report(store)
-    await store.close()
-    old = load_vault(db, create=False)
-    assert await asyncio.to_thread(main, ["rotate-key", "--db", str(db)]) == 0
-    new = load_vault(db, create=False)
-    assert new.key_text != old.key_text and new.hid(REPORTER_ID) == old.hid(REPORTER_ID)
-    ((sealed,),) = rows(db, "SELECT sealed FROM identities")
-    with pytest.raises(VaultError):
-        old.open(sealed)
-    store = await Services.open(db, corg, clock)
-    try:
-        assert (await store.cases.reveal(CUSTODIAN, number, "复核")).phone == PHONE
-        assert (await store.cases.get_draft(REPORTER_ID)) is None
-        assert await store.cases.load_conversations("intake") == {}
-    finally:
+    async with fresh_database(backend, tmp_path) as db:  # a file, or PostgreSQL with PETITION_KEY_FILE set
+        store = await Services.open(db, corg, clock)
+        number = await _confidential_report(store)
         await store.close()
-    with pytest.raises(VaultError):  # a database refuses a key it was not sealed with
-        await Services.open(db, corg, clock, secret=Vault(old.key_text).key_text)
+        old = load_vault(db, create=False)
+        assert await asyncio.to_thread(main, ["rotate-key", "--db", str(db)]) == 0
+        new = load_vault(db, create=False)
+        assert new.key_text != old.key_text and new.hid(REPORTER_ID) == old.hid(REPORTER_ID)
+        ((sealed,),) = rows(db, "SELECT sealed FROM identities")
+        with pytest.raises(VaultError):
+            old.open(sealed)
+        store = await Services.open(db, corg, clock)
+        try:
+            assert (await store.cases.reveal(CUSTODIAN, number, "复核")).phone == PHONE
+            assert (await store.cases.get_draft(REPORTER_ID)) is None
+            assert await store.cases.load_conversations("intake") == {}
+        finally:
+            await store.close()
+        with pytest.raises(VaultError):  # a database refuses a key it was not sealed with
+            await Services.open(db, corg, clock, secret=Vault(old.key_text).key_text)
 
 
 async def test_a_draft_is_sealed_and_read_back(store: Services, tmp_path: Path) -> None:
