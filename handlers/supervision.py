@@ -22,6 +22,13 @@ from store.review import current_deadline
 from store.services import Services
 from store.supervision import SUPERVISE_DAYS_MAX, WarnedCase, WarningLevel
 
+# The follow-up's way (回访方式), as typed: the store's words, or the office's Chinese ones.
+FOLLOW_UP_WORDS = {
+    "phone": "phone", "电话": "phone", "电话回访": "phone",
+    "visit": "visit", "走访": "visit", "上门": "visit", "上门走访": "visit",
+    "chat": "chat", "面谈": "chat", "约谈": "chat", "当面": "chat",
+}
+
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
 
 NOTICE_TEXTS = {
@@ -128,11 +135,32 @@ async def urge(update: Update, context: Context) -> None:
     await send(update, context, t(lang, "supervision.urge_done", number=case.number))
 
 
+async def followup(update: Update, context: Context) -> None:
+    """/followup <number> phone|visit|chat <result>: 回访 after the written opinion, recorded."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    words = _words(update, 3)
+    method = FOLLOW_UP_WORDS.get(words[1].lower()) if len(words) > 1 else None
+    if len(words) < 3 or method is None:
+        await send(update, context, t(lang, "supervision.usage_followup"))
+        return
+    try:
+        case = await deps(context).supervision.follow_up(actor, words[0][:40], method, words[2])
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, t(lang, "supervision.followup_done", number=case.number,
+                                  method=t(lang, f"supervision.followup_{method}")))
+
+
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("supervise", supervise),
         CommandHandler("progress", progress),
         CommandHandler("urge", urge),
+        CommandHandler("followup", followup),
     ]
 
 

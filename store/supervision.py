@@ -30,6 +30,11 @@ no progress by the due day: the sweep reminds the handler the day after,
 and ``escalate_again_days`` later tells the leaders one level above the
 supervising leader (recorded in ``supervision_marks``, like the warnings).
 ``/urge`` (催办) by a leader in scope: a recorded nudge to the handler.
+
+Follow-up (回访). After the written opinion, ``/followup`` by the staff
+handling the case records how the petitioner was reached (phone, visit or a
+talk in person) and the result: an internal event of the record. The follow-up
+rate of ``/stats`` counts the cases decided in the period with such an event.
 """
 
 from __future__ import annotations
@@ -156,6 +161,7 @@ def level_sql(org: Organization, today: date) -> str:
     return f"(CASE WHEN {due} IS NULL OR {limit} IS NULL THEN 0 WHEN {due} < '{day}' THEN 4 {steps} ELSE 0 END)"
 
 
+FOLLOW_UP_METHODS = ("phone", "visit", "chat")  # 电话回访, 上门走访, 当面约谈
 INSTRUCTION_MAX = 1000  # an instruction, a progress report or an urging text
 SUPERVISE_DAYS_MAX = 90
 
@@ -305,6 +311,20 @@ class SupervisionService(Service):
                     await self.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_URGE, case.id, event_id,
                                             {"by": staff.telegram_id})
         self.outbox.kick()
+        return case
+
+    async def follow_up(self, actor: Actor, number: str, method: str, result: str) -> Case:
+        """/followup (回访): after the written opinion, the staff handling the case record the follow-up."""
+        staff = self._staff(actor)
+        if method not in FOLLOW_UP_METHODS:
+            raise Refused("followup_method")
+        body = self._text(result)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            next_status(case.status, Action.FOLLOW_UP, actor.role)
+            if not routing.can_handle(self.org, staff, case.unit, case.category):
+                raise Refused("forbidden")
+            await self.ctx.event(conn, case.id, actor, Action.FOLLOW_UP, case.status, body, {"method": method})
         return case
 
     async def warned_cases(self, actor: Actor, limit: int = 30) -> tuple[list[WarnedCase], int]:
@@ -540,6 +560,7 @@ async def sweep_warnings(review: ReviewService, conn: Connection, today: date, r
 
 
 __all__ = [
+    "FOLLOW_UP_METHODS",
     "LEVELS",
     "Stage",
     "SupervisionService",
