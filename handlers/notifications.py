@@ -228,6 +228,7 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.SUPERVISION_PROGRESS: _messages(supervision.progress_notice),
     NoticeKind.SUPERVISION_URGE: _messages(supervision.urge_notice),
     NoticeKind.SUPERVISION_OVERDUE: _messages(supervision.overdue_notice),
+    NoticeKind.LEAD_EVENT: _messages(supervision.lead_event_notice),
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

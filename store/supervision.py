@@ -35,6 +35,13 @@ Follow-up (回访). After the written opinion, ``/followup`` by the staff
 handling the case records how the petitioner was reached (phone, visit or a
 talk in person) and the result: an internal event of the record. The follow-up
 rate of ``/stats`` counts the cases decided in the period with such an event.
+
+Leader in charge (领导包案). ``/lead`` by a leader in scope of the case takes
+personal charge; ``/lead`` naming a leader, by a leader above the case's unit
+(or an admin), gives it to that leader, who must be a leader in scope of the
+case. The leader is stored on the case (``cases.lead_id``), named on the card,
+and from then on every event of the case is told to them too
+(``StoreContext.event`` queues it, in the event's transaction).
 """
 
 from __future__ import annotations
@@ -327,6 +334,32 @@ class SupervisionService(Service):
             await self.ctx.event(conn, case.id, actor, Action.FOLLOW_UP, case.status, body, {"method": method})
         return case
 
+    async def take_lead(self, actor: Actor, number: str, leader: str | None = None) -> tuple[Case, Staff]:
+        """/lead (领导包案): the caller takes charge, or a higher leader gives the case to ``leader``."""
+        staff = self._staff(actor)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            next_status(case.status, Action.LEAD, actor.role)
+            if leader is None or not leader.strip():
+                target = staff
+            else:
+                found = [s for s in _find_staff(self.org, leader) if s.role is Role.LEADER]
+                if len(found) != 1:
+                    raise Refused("lead_unknown")
+                target = found[0]
+            if target.telegram_id != staff.telegram_id and not self._is_above(staff, case):
+                raise Refused("lead_above")
+            if target.role is not Role.LEADER or not self.ctx.in_scope(target.telegram_id, case):
+                raise Refused("lead_not_leader" if target is staff else "lead_out_of_scope")
+            if case.lead_id == target.telegram_id:
+                raise Refused("lead_already")
+            before = case.lead_id
+            case = await self.ctx.update_case(conn, case.id, {"lead_id": target.telegram_id})
+            await self.ctx.event(conn, case.id, actor, Action.LEAD, case.status, None,
+                                 {"leader": target.telegram_id, "before": before})
+        self.outbox.kick()
+        return case, target
+
     async def warned_cases(self, actor: Actor, limit: int = 30) -> tuple[list[WarnedCase], int]:
         """/alerts: open cases at 预警 or higher in the caller's scope, highest level then deadline first."""
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
@@ -346,6 +379,15 @@ class SupervisionService(Service):
                 cases = [row_to_model(Case, row) async for row in cur]
         return [WarnedCase(case=c, level=warning_level(c, self.org, today), used=share_used(c, self.org, today))
                 for c in cases], total
+
+
+def _find_staff(org: Organization, query: str) -> list[Staff]:
+    """Staff meant by ``query``: a Telegram id, or a name (exact, any case)."""
+    query = query.strip().removeprefix("@")
+    if query.isdigit():
+        member = org.staff_member(int(query))
+        return [member] if member is not None else []
+    return [s for s in org.staff if s.name.casefold() == query.casefold()]
 
 
 def _admins(org: Organization, case: Case) -> list[int]:

@@ -57,6 +57,7 @@ class Action(StrEnum):
     PROGRESS = "progress"  # the handler reports progress to the supervising leader
     URGE = "urge"  # 催办: a recorded nudge to the handler
     FOLLOW_UP = "followup"  # 回访: staff handling the case call, visit or talk with the petitioner
+    LEAD = "lead"  # 领导包案: a leader takes (or is given) personal charge of the case
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ RULES: dict[Action, Rule] = {
     Action.PROGRESS: Rule(SUPERVISED, None, STAFF, False),
     Action.URGE: Rule(SUPERVISED, None, LEADERS, False),
     Action.FOLLOW_UP: Rule(ANSWERED, None, STAFF, False),
+    Action.LEAD: Rule(SUPERVISED | {S.DECIDED}, None, LEADERS, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.
