@@ -32,7 +32,7 @@ OFFICER_COMMANDS = (
 # Leaders and administrators also watch indicators and alerts, supervise and urge (督办, 催办),
 # and hold reception days.
 LEADER_COMMANDS = (
-    *OFFICER_COMMANDS[:-3], "supervise", "urge", "lead", "alerts", "stats", "export", "reception_add", "reception_list",
+    *OFFICER_COMMANDS[:-3], "supervise", "urge", "lead", "redo", "alerts", "stats", "export", "reception_add", "reception_list",
     "language", "cancel", "help",
 )
 

@@ -46,6 +46,7 @@ PETITIONER_TEXTS = {
     "decide": "notify.decided",
     "transfer": "notify.transferred",
     "withdraw": "notify.withdrawn",
+    "redo": "notify.redo",
 }
 
 HEADERS = {"submit": "staff.new_case", "transfer": "staff.transferred_case", "assign": "staff.assigned_case"}

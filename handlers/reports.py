@@ -57,6 +57,8 @@ INDICATOR_COLUMNS = (
     "repeat_pct",
     "followed_up",
     "followup_pct",
+    "redone",
+    "redo_pct",
     "within_time",
     "notice_now",
     "warning_now",
@@ -117,6 +119,7 @@ def _figures_text(row: Figures, lang: str) -> Html:
         satisfaction=pct(row.satisfaction_pct, lang),
         repeat=pct(row.repeat_pct, lang),
         followup=pct(row.followup_pct, lang),
+        redo=pct(row.redo_pct, lang),
     )
 
 

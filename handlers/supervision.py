@@ -176,6 +176,25 @@ async def lead(update: Update, context: Context) -> None:
     await send(update, context, t(lang, key, number=case.number, name=leader.name))
 
 
+async def redo(update: Update, context: Context) -> None:
+    """/redo <number> <reason>: 重办 after 不满意, by a leader in scope."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    words = _words(update, 2)
+    if len(words) < 2:
+        await send(update, context, t(lang, "supervision.usage_redo"))
+        return
+    try:
+        case = await deps(context).supervision.redo(actor, words[0][:40], words[1])
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, t(lang, "supervision.redo_done", number=case.number,
+                                  due=case.answer_due.isoformat() if case.answer_due else ""))
+
+
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("supervise", supervise),
@@ -183,6 +202,7 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("urge", urge),
         CommandHandler("followup", followup),
         CommandHandler("lead", lead),
+        CommandHandler("redo", redo),
     ]
 
 

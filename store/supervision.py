@@ -334,6 +334,37 @@ class SupervisionService(Service):
             await self.ctx.event(conn, case.id, actor, Action.FOLLOW_UP, case.status, body, {"method": method})
         return case
 
+    async def redo(self, actor: Actor, number: str, reason: str) -> Case:
+        """/redo (重办): the petitioner rated 不满意 and asked no review; the case returns to handling.
+
+        A leader in scope orders it with a reason; the handling time starts again
+        (``redo_days``), the opinion, the rating and its windows are cleared, so the
+        rating and review windows open again with the new opinion. The petitioner
+        and the handling staff are told.
+        """
+        staff = self._staff(actor)
+        body = self._text(reason)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            status = next_status(case.status, Action.REDO, actor.role)
+            if staff.role is not Role.ADMIN and not routing.can_handle(self.org, staff, case.unit, case.category):
+                raise Refused("forbidden")
+            if case.rating != "dissatisfied" or case.review_level > 0:
+                raise Refused("redo_dissatisfied")
+            due = self.today() + timedelta(days=self.org.deadlines.redo_days)
+            case = await self.ctx.update_case(conn, case.id, {
+                "status": status.value, "answer_due": due.isoformat(), "decision": None, "rating": None,
+                "rated_at": None, "rating_due": None, "review_request_due": None,
+            })
+            event_id = await self.ctx.event(conn, case.id, actor, Action.REDO, status, body,
+                                            {"answer_due": due.isoformat()})
+            await self.outbox.queue(conn, case.petitioner_id, NoticeKind.PETITIONER_EVENT, case.id, event_id)
+            for staff_id in _handlers(self.org, case):
+                if staff_id != staff.telegram_id:
+                    await self.ctx.queue_staff(conn, staff_id, NoticeKind.CASE_CARD, case, event_id)
+        self.outbox.kick()
+        return case
+
     async def take_lead(self, actor: Actor, number: str, leader: str | None = None) -> tuple[Case, Staff]:
         """/lead (领导包案): the caller takes charge, or a higher leader gives the case to ``leader``."""
         staff = self._staff(actor)

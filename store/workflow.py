@@ -58,6 +58,7 @@ class Action(StrEnum):
     URGE = "urge"  # 催办: a recorded nudge to the handler
     FOLLOW_UP = "followup"  # 回访: staff handling the case call, visit or talk with the petitioner
     LEAD = "lead"  # 领导包案: a leader takes (or is given) personal charge of the case
+    REDO = "redo"  # 重办: after 不满意 and before any review request, the case returns to handling
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ RULES: dict[Action, Rule] = {
     Action.URGE: Rule(SUPERVISED, None, LEADERS, False),
     Action.FOLLOW_UP: Rule(ANSWERED, None, STAFF, False),
     Action.LEAD: Rule(SUPERVISED | {S.DECIDED}, None, LEADERS, False),
+    Action.REDO: Rule(frozenset({S.DECIDED}), S.IN_PROGRESS, LEADERS, True),
 }
 
 # A reply to the petitioner moves an accepted case into handling.
