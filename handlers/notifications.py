@@ -46,6 +46,7 @@ PETITIONER_TEXTS = {
     "decide": "notify.decided",
     "transfer": "notify.transferred",
     "withdraw": "notify.withdrawn",
+    "redo": "notify.redo",
 }
 
 HEADERS = {"submit": "staff.new_case", "transfer": "staff.transferred_case", "assign": "staff.assigned_case"}
@@ -228,6 +229,7 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.SUPERVISION_PROGRESS: _messages(supervision.progress_notice),
     NoticeKind.SUPERVISION_URGE: _messages(supervision.urge_notice),
     NoticeKind.SUPERVISION_OVERDUE: _messages(supervision.overdue_notice),
+    NoticeKind.LEAD_EVENT: _messages(supervision.lead_event_notice),
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

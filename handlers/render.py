@@ -295,6 +295,9 @@ def case_card(
             key = "supervision.card_line_reported" if order.progress_at is not None else "supervision.card_line"
             line = t(lang, key, name=name, due=day(order.due), instruction=order.instruction)
         facts = Html(facts + "\n" + line)
+    if case.lead_id is not None:
+        leader = org.staff_member(case.lead_id)
+        facts = Html(facts + "\n" + t(lang, "supervision.card_lead", name=leader.name if leader else "—"))
     title = t(lang, "staff.card_title", number=case.number)
     head = Html(f"{header}\n{title}\n{facts}\n\n")
     parts = split_text(case.details, first=max(CHUNK - utf16_len(head), 500))

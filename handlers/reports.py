@@ -55,6 +55,10 @@ INDICATOR_COLUMNS = (
     "satisfaction_pct",
     "repeats",
     "repeat_pct",
+    "followed_up",
+    "followup_pct",
+    "redone",
+    "redo_pct",
     "within_time",
     "notice_now",
     "warning_now",
@@ -114,6 +118,8 @@ def _figures_text(row: Figures, lang: str) -> Html:
         participation=pct(row.participation_pct, lang),
         satisfaction=pct(row.satisfaction_pct, lang),
         repeat=pct(row.repeat_pct, lang),
+        followup=pct(row.followup_pct, lang),
+        redo=pct(row.redo_pct, lang),
     )
 
 

@@ -14,13 +14,20 @@ from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import Context, deps, error_text, send, staff_caller
 from handlers.i18n import Html, t
-from handlers.render import category_name, split_text, unit_name, warning_mark
+from handlers.render import category_name, event_label, split_text, unit_name, warning_mark
 from store.errors import StoreError
 from store.models import OutboxItem
 from store.org import Organization
 from store.review import current_deadline
 from store.services import Services
 from store.supervision import SUPERVISE_DAYS_MAX, WarnedCase, WarningLevel
+
+# The follow-up's way (回访方式), as typed: the store's words, or the office's Chinese ones.
+FOLLOW_UP_WORDS = {
+    "phone": "phone", "电话": "phone", "电话回访": "phone",
+    "visit": "visit", "走访": "visit", "上门": "visit", "上门走访": "visit",
+    "chat": "chat", "面谈": "chat", "约谈": "chat", "当面": "chat",
+}
 
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
 
@@ -128,11 +135,74 @@ async def urge(update: Update, context: Context) -> None:
     await send(update, context, t(lang, "supervision.urge_done", number=case.number))
 
 
+async def followup(update: Update, context: Context) -> None:
+    """/followup <number> phone|visit|chat <result>: 回访 after the written opinion, recorded."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    words = _words(update, 3)
+    method = FOLLOW_UP_WORDS.get(words[1].lower()) if len(words) > 1 else None
+    if len(words) < 3 or method is None:
+        await send(update, context, t(lang, "supervision.usage_followup"))
+        return
+    try:
+        case = await deps(context).supervision.follow_up(actor, words[0][:40], method, words[2])
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, t(lang, "supervision.followup_done", number=case.number,
+                                  method=t(lang, f"supervision.followup_{method}")))
+
+
+async def lead(update: Update, context: Context) -> None:
+    """/lead <number> [leader]: 领导包案, the caller takes charge or a higher leader names the leader."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    words = _words(update, 2)
+    if not words:
+        await send(update, context, t(lang, "supervision.usage_lead"))
+        return
+    try:
+        case, leader = await deps(context).supervision.take_lead(
+            actor, words[0][:40], words[1][:100] if len(words) > 1 else None
+        )
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    key = "supervision.lead_taken" if leader.telegram_id == actor.id else "supervision.lead_given"
+    await send(update, context, t(lang, key, number=case.number, name=leader.name))
+
+
+async def redo(update: Update, context: Context) -> None:
+    """/redo <number> <reason>: 重办 after 不满意, by a leader in scope."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    words = _words(update, 2)
+    if len(words) < 2:
+        await send(update, context, t(lang, "supervision.usage_redo"))
+        return
+    try:
+        case = await deps(context).supervision.redo(actor, words[0][:40], words[1])
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, t(lang, "supervision.redo_done", number=case.number,
+                                  due=case.answer_due.isoformat() if case.answer_due else ""))
+
+
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("supervise", supervise),
         CommandHandler("progress", progress),
         CommandHandler("urge", urge),
+        CommandHandler("followup", followup),
+        CommandHandler("lead", lead),
+        CommandHandler("redo", redo),
     ]
 
 
@@ -202,4 +272,26 @@ async def overdue_notice(item: OutboxItem, store: Services, lang: str) -> Render
     key = "supervision.overdue_escalate" if p.get("level") == "escalate" else "supervision.overdue_remind"
     text = t(lang, key, name=_name(store, p.get("by")), number=case.number,
              unit=unit_name(store.org, case.unit, lang), due=p.get("due", ""), days=p.get("overdue", 0))
+    return [(text, _open(lang, case.number))]
+
+
+async def lead_event_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``sv_lead_event``: an event of a case under a leader's charge (领导包案), to that leader."""
+    case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
+    event = await store.cases.event(item.event_id) if item.event_id is not None else None
+    if case is None or event is None:
+        return []
+    unit = unit_name(store.org, case.unit, lang)
+    if event.action == "lead":
+        text = t(lang, "supervision.lead_notice", name=_name(store, event.actor_id), number=case.number, unit=unit,
+                 category=category_name(store.org, case.category, lang))
+        return [(text, _open(lang, case.number))]
+    if event.actor_role in ("officer", "leader", "admin"):
+        who = _name(store, event.actor_id)
+    else:
+        who = t(lang, f"supervision.lead_by_{'petitioner' if event.actor_role == 'petitioner' else 'system'}")
+    text = t(lang, "supervision.lead_event", number=case.number, unit=unit, who=who,
+             what=t(lang, event_label(event)))
+    if event.body:
+        text = t(lang, "supervision.lead_event_text", head=text, text=split_text(event.body)[0])
     return [(text, _open(lang, case.number))]

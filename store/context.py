@@ -20,6 +20,7 @@ from store.clock import Clock, iso, local_date
 from store.db import Backend, Connection
 from store.errors import NotFound
 from store.models import Actor, ActorRole, Case, Status, row_to_model
+from store.notices import NoticeKind
 from store.org import Organization
 from store.outbox import Outbox
 from store.vault import Vault, is_hid
@@ -265,7 +266,7 @@ class StoreContext:
                 row = await cur.fetchone()
             if row is not None:
                 actor_id = row["petitioner_id"]
-        return await journal.append(
+        event_id = await journal.append(
             conn,
             case_id=case_id,
             at=self.now(),
@@ -277,6 +278,15 @@ class StoreContext:
             data=data,
             public=RULES[action].public,
         )
+        await self._tell_leader_in_charge(conn, case_id, actor, event_id)
+        return event_id
+
+    async def _tell_leader_in_charge(self, conn: Connection, case_id: int, actor: Actor, event_id: int) -> None:
+        """领导包案: every event of a case goes to its leader in charge too (not their own; in scope now)."""
+        case = await self.case_where(conn, "id = ? AND lead_id IS NOT NULL", (case_id,))
+        if case is None or case.lead_id is None or case.lead_id == actor.id:
+            return
+        await self.queue_staff(conn, case.lead_id, NoticeKind.LEAD_EVENT, case, event_id)
 
     async def attach(self, conn: Connection, case_id: int, event_id: int, a: dict[str, Any]) -> None:
         await conn.execute(

@@ -18,6 +18,10 @@ days, and each unit row counts the cases of the unit and its whole subtree:
 - 参评率 participation: of those decided, the ones the petitioner rated
   (满意, 基本满意 or 不满意; closing unrated does not count), ÷ decided;
 - 满意率 satisfaction: (满意 + 基本满意) ÷ rated;
+- 回访率 follow-up rate: of those decided, the ones followed up (``/followup``,
+  a ``followup`` event at any time), ÷ decided;
+- 重办率 redo rate: of those decided, the ones ordered redone (``/redo``, a
+  ``redo`` event at any time), ÷ decided;
 - 重复信访率 repeat rate: received cases flagged as repeat petitions ÷ received;
 - warning levels now: open cases at 预警, 警告 and 严重警告 today (store.supervision;
   not period-bound);
@@ -110,6 +114,8 @@ class Figures(BaseModel):
     rated: int = 0
     satisfied: int = 0
     repeats: int = 0
+    followed_up: int = 0  # decided in the period and followed up (回访)
+    redone: int = 0  # decided in the period and ordered redone (重办)
     notice_now: int = 0  # open cases at 预警 today (store.supervision), not period-bound
     warning_now: int = 0  # 警告
     serious_now: int = 0  # 严重警告
@@ -130,6 +136,14 @@ class Figures(BaseModel):
     @property
     def satisfaction_pct(self) -> float | None:
         return percent(self.satisfied, self.rated)
+
+    @property
+    def followup_pct(self) -> float | None:
+        return percent(self.followed_up, self.decided)
+
+    @property
+    def redo_pct(self) -> float | None:
+        return percent(self.redone, self.decided)
 
     @property
     def repeat_pct(self) -> float | None:
@@ -225,6 +239,10 @@ class IndicatorService(Service):
             f" count(*) FILTER (WHERE {decided} AND c.rating IN ('satisfied', 'basic', 'dissatisfied')) AS rated,"
             f" count(*) FILTER (WHERE {decided} AND c.rating IN ('satisfied', 'basic')) AS satisfied,"
             f" count(*) FILTER (WHERE {received} AND c.repeat_count > 0) AS repeats,"
+            f" count(*) FILTER (WHERE {decided} AND EXISTS (SELECT 1 FROM events f WHERE f.case_id = c.id"
+            " AND f.action = 'followup')) AS followed_up,"
+            f" count(*) FILTER (WHERE {decided} AND EXISTS (SELECT 1 FROM events r WHERE r.case_id = c.id"
+            " AND r.action = 'redo')) AS redone,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 1) AS notice_now,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 2) AS warning_now,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 3) AS serious_now,"

@@ -153,6 +153,7 @@ class Case(BaseModel):
     extended_days: int
     language: str | None
     updated_at: datetime
+    lead_id: int | None = None  # 领导包案: the leader in charge (store/supervision.py)
     # After the written opinion: rating, review (复查) and re-review (复核).
     rating_due: date | None = None
     rated_at: datetime | None = None

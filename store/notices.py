@@ -37,6 +37,7 @@ class NoticeKind(StrEnum):
     SUPERVISION_PROGRESS = "sv_progress"  # the handler's progress report, to the supervising leader
     SUPERVISION_URGE = "sv_urge"  # 催办, to the handler
     SUPERVISION_OVERDUE = "sv_overdue"  # no progress by the day: the handler, then the next level up
+    LEAD_EVENT = "sv_lead_event"  # 领导包案: every event of the case, to the leader in charge
 
     # Leader reception days (store.reception)
     RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for

@@ -166,6 +166,7 @@ class Deadlines(_Frozen):
     rereview_request_days: int = Field(default=30, gt=0)  # Art. 36
     rereview_days: int = Field(default=30, gt=0)  # Art. 36
     rating_days: int = Field(default=30, gt=0)
+    redo_days: int = Field(default=30, gt=0)  # 重办: the new handling time after /redo
 
 
 class Monitoring(_Frozen):

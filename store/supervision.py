@@ -30,6 +30,18 @@ no progress by the due day: the sweep reminds the handler the day after,
 and ``escalate_again_days`` later tells the leaders one level above the
 supervising leader (recorded in ``supervision_marks``, like the warnings).
 ``/urge`` (催办) by a leader in scope: a recorded nudge to the handler.
+
+Follow-up (回访). After the written opinion, ``/followup`` by the staff
+handling the case records how the petitioner was reached (phone, visit or a
+talk in person) and the result: an internal event of the record. The follow-up
+rate of ``/stats`` counts the cases decided in the period with such an event.
+
+Leader in charge (领导包案). ``/lead`` by a leader in scope of the case takes
+personal charge; ``/lead`` naming a leader, by a leader above the case's unit
+(or an admin), gives it to that leader, who must be a leader in scope of the
+case. The leader is stored on the case (``cases.lead_id``), named on the card,
+and from then on every event of the case is told to them too
+(``StoreContext.event`` queues it, in the event's transaction).
 """
 
 from __future__ import annotations
@@ -156,6 +168,7 @@ def level_sql(org: Organization, today: date) -> str:
     return f"(CASE WHEN {due} IS NULL OR {limit} IS NULL THEN 0 WHEN {due} < '{day}' THEN 4 {steps} ELSE 0 END)"
 
 
+FOLLOW_UP_METHODS = ("phone", "visit", "chat")  # 电话回访, 上门走访, 当面约谈
 INSTRUCTION_MAX = 1000  # an instruction, a progress report or an urging text
 SUPERVISE_DAYS_MAX = 90
 
@@ -307,6 +320,77 @@ class SupervisionService(Service):
         self.outbox.kick()
         return case
 
+    async def follow_up(self, actor: Actor, number: str, method: str, result: str) -> Case:
+        """/followup (回访): after the written opinion, the staff handling the case record the follow-up."""
+        staff = self._staff(actor)
+        if method not in FOLLOW_UP_METHODS:
+            raise Refused("followup_method")
+        body = self._text(result)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            next_status(case.status, Action.FOLLOW_UP, actor.role)
+            if not routing.can_handle(self.org, staff, case.unit, case.category):
+                raise Refused("forbidden")
+            await self.ctx.event(conn, case.id, actor, Action.FOLLOW_UP, case.status, body, {"method": method})
+        return case
+
+    async def redo(self, actor: Actor, number: str, reason: str) -> Case:
+        """/redo (重办): the petitioner rated 不满意 and asked no review; the case returns to handling.
+
+        A leader in scope orders it with a reason; the handling time starts again
+        (``redo_days``), the opinion, the rating and its windows are cleared, so the
+        rating and review windows open again with the new opinion. The petitioner
+        and the handling staff are told.
+        """
+        staff = self._staff(actor)
+        body = self._text(reason)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            status = next_status(case.status, Action.REDO, actor.role)
+            if staff.role is not Role.ADMIN and not routing.can_handle(self.org, staff, case.unit, case.category):
+                raise Refused("forbidden")
+            if case.rating != "dissatisfied" or case.review_level > 0:
+                raise Refused("redo_dissatisfied")
+            due = self.today() + timedelta(days=self.org.deadlines.redo_days)
+            case = await self.ctx.update_case(conn, case.id, {
+                "status": status.value, "answer_due": due.isoformat(), "decision": None, "rating": None,
+                "rated_at": None, "rating_due": None, "review_request_due": None,
+            })
+            event_id = await self.ctx.event(conn, case.id, actor, Action.REDO, status, body,
+                                            {"answer_due": due.isoformat()})
+            await self.outbox.queue(conn, case.petitioner_id, NoticeKind.PETITIONER_EVENT, case.id, event_id)
+            for staff_id in _handlers(self.org, case):
+                if staff_id != staff.telegram_id:
+                    await self.ctx.queue_staff(conn, staff_id, NoticeKind.CASE_CARD, case, event_id)
+        self.outbox.kick()
+        return case
+
+    async def take_lead(self, actor: Actor, number: str, leader: str | None = None) -> tuple[Case, Staff]:
+        """/lead (领导包案): the caller takes charge, or a higher leader gives the case to ``leader``."""
+        staff = self._staff(actor)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            next_status(case.status, Action.LEAD, actor.role)
+            if leader is None or not leader.strip():
+                target = staff
+            else:
+                found = [s for s in _find_staff(self.org, leader) if s.role is Role.LEADER]
+                if len(found) != 1:
+                    raise Refused("lead_unknown")
+                target = found[0]
+            if target.telegram_id != staff.telegram_id and not self._is_above(staff, case):
+                raise Refused("lead_above")
+            if target.role is not Role.LEADER or not self.ctx.in_scope(target.telegram_id, case):
+                raise Refused("lead_not_leader" if target is staff else "lead_out_of_scope")
+            if case.lead_id == target.telegram_id:
+                raise Refused("lead_already")
+            before = case.lead_id
+            case = await self.ctx.update_case(conn, case.id, {"lead_id": target.telegram_id})
+            await self.ctx.event(conn, case.id, actor, Action.LEAD, case.status, None,
+                                 {"leader": target.telegram_id, "before": before})
+        self.outbox.kick()
+        return case, target
+
     async def warned_cases(self, actor: Actor, limit: int = 30) -> tuple[list[WarnedCase], int]:
         """/alerts: open cases at 预警 or higher in the caller's scope, highest level then deadline first."""
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
@@ -326,6 +410,15 @@ class SupervisionService(Service):
                 cases = [row_to_model(Case, row) async for row in cur]
         return [WarnedCase(case=c, level=warning_level(c, self.org, today), used=share_used(c, self.org, today))
                 for c in cases], total
+
+
+def _find_staff(org: Organization, query: str) -> list[Staff]:
+    """Staff meant by ``query``: a Telegram id, or a name (exact, any case)."""
+    query = query.strip().removeprefix("@")
+    if query.isdigit():
+        member = org.staff_member(int(query))
+        return [member] if member is not None else []
+    return [s for s in org.staff if s.name.casefold() == query.casefold()]
 
 
 def _admins(org: Organization, case: Case) -> list[int]:
@@ -540,6 +633,7 @@ async def sweep_warnings(review: ReviewService, conn: Connection, today: date, r
 
 
 __all__ = [
+    "FOLLOW_UP_METHODS",
     "LEVELS",
     "Stage",
     "SupervisionService",

@@ -23,6 +23,8 @@ WORKING = frozenset({S.SUBMITTED, S.ACCEPTED, S.IN_PROGRESS})
 HANDLING = frozenset({S.ACCEPTED, S.IN_PROGRESS})
 # While staff work against a deadline (store.review.DEADLINE_OF): supervision applies.
 SUPERVISED = WORKING | {S.REVIEW, S.REREVIEW}
+# After a written opinion (回访 follows it): decided, under review or re-review, closed.
+ANSWERED = frozenset({S.DECIDED, S.REVIEW, S.REREVIEW, S.CLOSED})
 
 
 class Action(StrEnum):
@@ -54,6 +56,9 @@ class Action(StrEnum):
     SUPERVISE = "supervise"  # 督办: a leader above the unit orders progress by a day, with an instruction
     PROGRESS = "progress"  # the handler reports progress to the supervising leader
     URGE = "urge"  # 催办: a recorded nudge to the handler
+    FOLLOW_UP = "followup"  # 回访: staff handling the case call, visit or talk with the petitioner
+    LEAD = "lead"  # 领导包案: a leader takes (or is given) personal charge of the case
+    REDO = "redo"  # 重办: after 不满意 and before any review request, the case returns to handling
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,9 @@ RULES: dict[Action, Rule] = {
     Action.SUPERVISE: Rule(SUPERVISED, None, LEADERS, False),
     Action.PROGRESS: Rule(SUPERVISED, None, STAFF, False),
     Action.URGE: Rule(SUPERVISED, None, LEADERS, False),
+    Action.FOLLOW_UP: Rule(ANSWERED, None, STAFF, False),
+    Action.LEAD: Rule(SUPERVISED | {S.DECIDED}, None, LEADERS, False),
+    Action.REDO: Rule(frozenset({S.DECIDED}), S.IN_PROGRESS, LEADERS, True),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

@@ -16,7 +16,8 @@ their acceptance deadline (D) = 4; accepted on time A C = 2 (50 %);
 decided A E F = 3, nothing else waiting past a deadline in November, so 3 count;
 on time A E = 2 (66.7 %); rated A E = 2 (participation 66.7 %);
 satisfied A = 1 (satisfaction 50 %); repeat D = 1 (25 %); within time B = 1
-(accepted, its handling deadline in January); overdue now D = 1.
+(accepted, its handling deadline in January); overdue now D = 1; followed up (回访)
+A (on 11-22, after it closed) = 1 of the 3 decided (follow-up rate 33.3 %).
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ async def build_fixture(store: Services, clock: FakeClock) -> dict[str, str]:
     await decide("A")
     on(11, 21)
     await store.review.rate(employee(5001), numbers["A"], Rating.SATISFIED)
+    on(11, 22)
+    await store.supervision.follow_up(OFFICER_P1, numbers["A"], "phone", "电话回访，信访人对处理结果表示满意")
     on(11, 25)
     await store.cases.act(OFFICER_P1, numbers["B"], Action.ACCEPT)
     on(12, 1)
@@ -137,6 +140,8 @@ async def test_indicators_equal_the_hand_computed_figures(rstore: Services, cloc
     assert oilfield.participation_pct == pytest.approx(200 / 3)
     assert oilfield.satisfaction_pct == 50.0
     assert oilfield.repeat_pct == 25.0
+    assert (oilfield.followed_up, oilfield.followup_pct) == (1, pytest.approx(100 / 3))
+    assert (report.rows[2].followed_up, report.rows[2].followup_pct) == (0, None)  # plant-2: nothing decided
     assert report.rows[2].answered_on_time_pct is None  # nothing decided: undefined, not 0 %
 
     admin = await rstore.indicators.indicators(ADMIN, period="2026-11")
@@ -258,9 +263,9 @@ async def test_stats_sends_the_figures_and_a_trend_chart(
     oilfield = table.split("<b>油田公司</b>")[1].split("▸")[0]
     assert "收件 4 件 · 在期限内待办 1 件 · 当前超期 1 件" in oilfield
     assert "及时受理率 50.0% · 按期答复率 66.7%" in oilfield
-    assert "参评率 66.7% · 满意率 50.0% · 重复信访率 25.0%" in oilfield
+    assert "参评率 66.7% · 满意率 50.0% · 重复信访率 25.0% · 回访率 33.3%" in oilfield
     plant2 = table.split("<b>第二采油厂</b>")[1].split("<i>")[0]
-    assert "按期答复率 —" in plant2 and "重复信访率 50.0%" in plant2
+    assert "按期答复率 —" in plant2 and "重复信访率 50.0% · 回访率 —" in plant2
     ((method, filename, content),) = request.files
     assert method == "sendPhoto" and filename.endswith(".png") and content.startswith(b"\x89PNG")
     photo = next(c for c in request.calls if c.method == "sendPhoto")
@@ -293,12 +298,12 @@ async def test_export_sends_an_xlsx_with_the_cases_and_the_indicators(
     assert by_number[numbers["D"]][header.index("重复信访（前次编号）")] == numbers["C"]
     assert by_number[numbers["A"]][header.index("评价")] == "满意"
     indicators = list(book["指标"].values)
-    assert indicators[0] == ("统计期间", "2026-11") + (None,) * 18
+    assert indicators[0] == ("统计期间", "2026-11") + (None,) * 22
     assert indicators[1][:5] == ("单位", "收件数", "应受理数（已答复或已到期）", "及时受理数", "及时受理率%")
     assert indicators[1][-5:] == ("在期限内待办数", "当前预警数", "当前警告数", "当前严重警告数", "当前超期数")
     rows = {row[0].strip(): row[1:] for row in indicators[2:]}
-    assert rows["油田公司"] == (4, 4, 2, 50.0, 3, 3, 2, 66.7, 2, 66.7, 1, 50.0, 1, 25.0, 1, 0, 0, 0, 1)
-    assert rows["第二采油厂"] == (2, 2, 1, 50.0, 0, 0, 0, None, 0, None, 0, None, 1, 50.0, 0, 0, 0, 0, 1)
+    assert rows["油田公司"] == (4, 4, 2, 50.0, 3, 3, 2, 66.7, 2, 66.7, 1, 50.0, 1, 25.0, 1, 33.3, 0, 0.0, 1, 0, 0, 0, 1)
+    assert rows["第二采油厂"] == (2, 2, 1, 50.0, 0, 0, 0, None, 0, None, 0, None, 1, 50.0, 0, None, 0, None, 0, 0, 0, 0, 1)
 
 
 async def test_report_command_writes_the_same_figures(

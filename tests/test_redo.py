@@ -1,0 +1,107 @@
+"""重办 (/redo): after 不满意 and before any review request, a leader returns the case to handling.
+
+Organisation (tests/review_fixture.py): oilfield (陈经理 3002) ▸ plant-1 (张厂长 3003, officer
+王干事 1001); refinery (吴经理 3004). Clock: 2026-11-02 09:00 local unless set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+
+import pytest
+from telegram.ext import Application
+
+from bot.commands import LEADER_COMMANDS, OFFICER_COMMANDS
+from handlers.notifications import render
+from store.clock import FakeClock
+from store.errors import NotFound, Refused
+from store.models import Decision, Status
+from store.review import Rating
+from store.services import Services
+from store.workflow import Action
+from tests.conftest import rows
+from tests.offline import OfflineRequest, Updates, feed, offline_app
+from tests.review_fixture import LEADER_OIL, LEADER_P1, LEADER_REF, OFFICER_P1, at, decided_case, employee, rorg, rstore
+
+__all__ = ["rorg", "rstore"]
+
+
+async def test_redo_returns_the_case_to_handling_and_the_windows_start_again(
+    rstore: Services, clock: FakeClock
+) -> None:
+    number = await decided_case(rstore, clock)
+    await rstore.review.rate(employee(5001), number, Rating.DISSATISFIED)
+    clock.set(at(date(2026, 11, 10)))
+    case = await rstore.supervision.redo(LEADER_P1, number, "答复未核实加班时长，重新核查")
+    assert (case.status, case.answer_due, case.rating, case.decision) == (
+        Status.IN_PROGRESS, date(2026, 12, 10), None, None)  # redo_days = 30
+    # The petitioner is told, with the new deadline and the reason; the handler gets the card.
+    items = [i for i in await rstore.outbox.pending_notifications(limit=1000) if i.event_id is not None]
+    redo_items = [i for i in items if i.kind in ("petitioner_event", "case_card")
+                  and rows(rstore, "SELECT action FROM events WHERE id = ?", i.event_id) == [("redo",)]]
+    assert sorted((i.kind, i.chat_id) for i in redo_items) == [("case_card", OFFICER_P1.id),
+                                                               ("petitioner_event", 5001)]
+    petitioner_item = next(i for i in redo_items if i.kind == "petitioner_event")
+    text = str((await render(petitioner_item, rstore))[0].text)
+    assert "已责令重新办理，将于 2026-12-10 前重新答复您" in text and text.endswith("理由：答复未核实加班时长，重新核查")
+
+    # The new opinion opens the rating and review windows again.
+    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="经重新核查，予以补发。")
+    case = await rstore.cases.case_for(OFFICER_P1, number)
+    assert (case.status, case.rating_due, case.review_request_due) == (
+        Status.DECIDED, date(2026, 12, 10), date(2026, 12, 10))
+    await rstore.review.rate(employee(5001), number, Rating.SATISFIED)
+    assert (await rstore.cases.case_for(OFFICER_P1, number)).status is Status.CLOSED
+
+    # Redo rate: both cases decided in November, one of them redone: 50 %.
+    other = await decided_case(rstore, clock, key="b", user=5002)
+    assert other
+    report = await rstore.indicators.indicators(LEADER_OIL, "plant-1", "2026-11")
+    row = report.rows[0]
+    assert (row.decided, row.redone, row.redo_pct) == (2, 1, 50.0)
+
+
+async def test_who_may_redo_and_when(rstore: Services, clock: FakeClock) -> None:
+    number = await decided_case(rstore, clock)
+    with pytest.raises(Refused) as unrated:
+        await rstore.supervision.redo(LEADER_P1, number, "重办")
+    assert unrated.value.code == "redo_dissatisfied"
+    await rstore.review.rate(employee(5001), number, Rating.DISSATISFIED)
+    with pytest.raises(Refused) as officer:
+        await rstore.supervision.redo(OFFICER_P1, number, "重办")
+    assert officer.value.code == "forbidden"
+    with pytest.raises(NotFound):
+        await rstore.supervision.redo(LEADER_REF, number, "重办")  # out of scope
+    with pytest.raises(Refused) as empty:
+        await rstore.supervision.redo(LEADER_P1, number, " ")
+    assert empty.value.code == "text_required"
+    await rstore.review.request_review(employee(5001), number, "不服处理意见")
+    with pytest.raises(Refused) as reviewed:
+        await rstore.supervision.redo(LEADER_P1, number, "重办")  # a review was asked: no redo
+    assert reviewed.value.code == "wrong_status"
+    assert rows(rstore, "SELECT count(*) FROM events WHERE action = 'redo'") == [(0,)]
+
+
+@pytest.fixture
+async def app(rstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
+    async with offline_app(rstore, OfflineRequest()) as running:
+        yield running  # type: ignore[misc]
+
+
+async def test_the_command(app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock) -> None:
+    application, request = app
+    number = await decided_case(rstore, clock)
+    await feed(application, Updates(LEADER_P1.id).text(f"/redo {number}"))
+    assert request.texts_to(LEADER_P1.id)[-1] == "用法：/redo 编号 重办理由"
+    await feed(application, Updates(LEADER_P1.id).text(f"/redo {number} 重新核查"))
+    assert request.texts_to(LEADER_P1.id)[-1].startswith("只有信访人评价为“不满意”")
+    await rstore.review.rate(employee(5001), number, Rating.DISSATISFIED)
+    await feed(application, Updates(LEADER_P1.id).text(f"/redo {number.lower()} 重新核查"))
+    assert request.texts_to(LEADER_P1.id)[-1] == (
+        f"已责令重新办理信访事项 <code>{number}</code>，须于 2026-12-02 前重新答复信访人。"
+    )
+
+
+def test_the_menus() -> None:
+    assert "redo" in LEADER_COMMANDS and "redo" not in OFFICER_COMMANDS
