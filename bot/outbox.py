@@ -275,7 +275,9 @@ class OutboxSender:
             await self._set_aside(item, f"forbidden: {error}")
             return True
         except ChatMigrated as error:
-            log.error("chat %s is now %s: update the organisation file", item.chat_id, error.new_chat_id)
+            # Only a group migrates to a supergroup; still, no chat id in the log: the new id is in the row.
+            log.error("notification %s set aside: its group became a supergroup; update staff_chat_id in the "
+                      "organisation file (the new id is in the outbox row's last_error)", item.id)
             await self._set_aside(item, f"migrated to {error.new_chat_id}")
             return True
         except BadRequest as error:
