@@ -7,16 +7,19 @@ outcomes in the reader's language.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, deps, error_text, send, staff_caller
+from handlers.common import Context, Deps, deps, error_text, send, staff_caller
 from handlers.i18n import Html, t
 from handlers.render import category_name, event_label, split_text, unit_name, warning_mark
 from store.errors import StoreError
-from store.models import OutboxItem
+from store.models import Actor, Case, Event, OutboxItem
 from store.org import Organization
 from store.review import current_deadline
 from store.services import Services
@@ -79,120 +82,111 @@ def _words(update: Update, count: int) -> list[str]:
     return text.split(maxsplit=count)[1:]
 
 
-async def supervise(update: Update, context: Context) -> None:
-    """/supervise <number> <days> <instruction>: a supervision order (督办) by a leader above the unit."""
+# A command's words as its store call takes them, or None: the usage is shown instead.
+Parse = Callable[[list[str]], "tuple[Any, ...] | None"]
+# The store call, and the confirmation to send: (deps, actor, lang, *parsed words) -> text.
+Act = Callable[..., Awaitable[Html]]
+
+
+async def _command(update: Update, context: Context, count: int, usage: str, parse: Parse, act: Act) -> None:
+    """One staff command: staff only; the usage for words it cannot take; a refusal in the caller's words."""
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
-    words = _words(update, 3)
-    days = words[1].removesuffix("天") if len(words) > 1 else ""
-    if len(words) < 3 or not days.isdigit() or len(days) > 3:
-        await send(update, context, t(lang, "supervision.usage_supervise", limit=SUPERVISE_DAYS_MAX))
+    args = parse(_words(update, count))
+    if args is None:
+        await send(update, context, t(lang, usage, limit=SUPERVISE_DAYS_MAX))
         return
     try:
-        order = await deps(context).supervision.supervise(actor, words[0][:40], int(days), words[2])
+        reply = await act(deps(context), actor, lang, *args)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
-    await send(update, context, t(lang, "supervision.supervise_done", number=words[0].upper()[:40],
-                                  due=order.due.isoformat()))
+    await send(update, context, reply)
+
+
+def _number_and_text(words: list[str]) -> tuple[str, str] | None:
+    return (words[0][:40], words[1]) if len(words) >= 2 else None
+
+
+async def supervise(update: Update, context: Context) -> None:
+    """/supervise <number> <days> <instruction>: a supervision order (督办) by a leader above the unit."""
+
+    def parse(words: list[str]) -> tuple[str, int, str] | None:
+        days = words[1].removesuffix("天") if len(words) > 1 else ""
+        if len(words) < 3 or not days.isdigit() or len(days) > 3:
+            return None
+        return words[0][:40], int(days), words[2]
+
+    async def act(d: Deps, actor: Actor, lang: str, number: str, days: int, instruction: str) -> Html:
+        order = await d.supervision.supervise(actor, number, days, instruction)
+        return t(lang, "supervision.supervise_done", number=number.upper(), due=order.due.isoformat())
+
+    await _command(update, context, 3, "supervision.usage_supervise", parse, act)
 
 
 async def progress(update: Update, context: Context) -> None:
     """/progress <number> <text>: the handler reports progress (to the supervising leader)."""
-    caller = await staff_caller(update, context)
-    if caller is None:
-        return
-    actor, lang = caller
-    words = _words(update, 2)
-    if len(words) < 2:
-        await send(update, context, t(lang, "supervision.usage_progress"))
-        return
-    try:
-        case = await deps(context).supervision.progress(actor, words[0][:40], words[1])
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
-    await send(update, context, t(lang, "supervision.progress_done", number=case.number))
+
+    async def act(d: Deps, actor: Actor, lang: str, number: str, text: str) -> Html:
+        case = await d.supervision.progress(actor, number, text)
+        return t(lang, "supervision.progress_done", number=case.number)
+
+    await _command(update, context, 2, "supervision.usage_progress", _number_and_text, act)
 
 
 async def urge(update: Update, context: Context) -> None:
     """/urge <number> [text]: 催办, a recorded nudge to the handler."""
-    caller = await staff_caller(update, context)
-    if caller is None:
-        return
-    actor, lang = caller
-    words = _words(update, 2)
-    if not words:
-        await send(update, context, t(lang, "supervision.usage_urge"))
-        return
-    try:
-        case = await deps(context).supervision.urge(actor, words[0][:40], words[1] if len(words) > 1 else None)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
-    await send(update, context, t(lang, "supervision.urge_done", number=case.number))
+
+    def parse(words: list[str]) -> tuple[str, str | None] | None:
+        return (words[0][:40], words[1] if len(words) > 1 else None) if words else None
+
+    async def act(d: Deps, actor: Actor, lang: str, number: str, text: str | None) -> Html:
+        case = await d.supervision.urge(actor, number, text)
+        return t(lang, "supervision.urge_done", number=case.number)
+
+    await _command(update, context, 2, "supervision.usage_urge", parse, act)
 
 
 async def followup(update: Update, context: Context) -> None:
     """/followup <number> phone|visit|chat <result>: 回访 after the written opinion, recorded."""
-    caller = await staff_caller(update, context)
-    if caller is None:
-        return
-    actor, lang = caller
-    words = _words(update, 3)
-    method = FOLLOW_UP_WORDS.get(words[1].lower()) if len(words) > 1 else None
-    if len(words) < 3 or method is None:
-        await send(update, context, t(lang, "supervision.usage_followup"))
-        return
-    try:
-        case = await deps(context).supervision.follow_up(actor, words[0][:40], method, words[2])
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
-    await send(update, context, t(lang, "supervision.followup_done", number=case.number,
-                                  method=t(lang, f"supervision.followup_{method}")))
+
+    def parse(words: list[str]) -> tuple[str, str, str] | None:
+        method = FOLLOW_UP_WORDS.get(words[1].lower()) if len(words) > 1 else None
+        return (words[0][:40], method, words[2]) if len(words) >= 3 and method is not None else None
+
+    async def act(d: Deps, actor: Actor, lang: str, number: str, method: str, result: str) -> Html:
+        case = await d.supervision.follow_up(actor, number, method, result)
+        return t(lang, "supervision.followup_done", number=case.number,
+                 method=t(lang, f"supervision.followup_{method}"))
+
+    await _command(update, context, 3, "supervision.usage_followup", parse, act)
 
 
 async def lead(update: Update, context: Context) -> None:
     """/lead <number> [leader]: 领导包案, the caller takes charge or a higher leader names the leader."""
-    caller = await staff_caller(update, context)
-    if caller is None:
-        return
-    actor, lang = caller
-    words = _words(update, 2)
-    if not words:
-        await send(update, context, t(lang, "supervision.usage_lead"))
-        return
-    try:
-        case, leader = await deps(context).supervision.take_lead(
-            actor, words[0][:40], words[1][:100] if len(words) > 1 else None
-        )
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
-    key = "supervision.lead_taken" if leader.telegram_id == actor.id else "supervision.lead_given"
-    await send(update, context, t(lang, key, number=case.number, name=leader.name))
+
+    def parse(words: list[str]) -> tuple[str, str | None] | None:
+        return (words[0][:40], words[1][:100] if len(words) > 1 else None) if words else None
+
+    async def act(d: Deps, actor: Actor, lang: str, number: str, who: str | None) -> Html:
+        case, leader = await d.supervision.take_lead(actor, number, who)
+        key = "supervision.lead_taken" if leader.telegram_id == actor.id else "supervision.lead_given"
+        return t(lang, key, number=case.number, name=leader.name)
+
+    await _command(update, context, 2, "supervision.usage_lead", parse, act)
 
 
 async def redo(update: Update, context: Context) -> None:
     """/redo <number> <reason>: 重办 after 不满意, by a leader in scope."""
-    caller = await staff_caller(update, context)
-    if caller is None:
-        return
-    actor, lang = caller
-    words = _words(update, 2)
-    if len(words) < 2:
-        await send(update, context, t(lang, "supervision.usage_redo"))
-        return
-    try:
-        case = await deps(context).supervision.redo(actor, words[0][:40], words[1])
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
-    await send(update, context, t(lang, "supervision.redo_done", number=case.number,
-                                  due=case.answer_due.isoformat() if case.answer_due else ""))
+
+    async def act(d: Deps, actor: Actor, lang: str, number: str, reason: str) -> Html:
+        case = await d.supervision.redo(actor, number, reason)
+        return t(lang, "supervision.redo_done", number=case.number,
+                 due=case.answer_due.isoformat() if case.answer_due else "")
+
+    await _command(update, context, 2, "supervision.usage_redo", _number_and_text, act)
 
 
 def handlers() -> list[BaseHandler]:
@@ -214,14 +208,20 @@ def _name(store: Services, staff_id: object) -> str:
     return staff.name if staff is not None else "—"
 
 
+async def _about(item: OutboxItem, store: Services) -> tuple[Case | None, Event | None]:
+    """The case and the event a notice is about (either may be gone, or never set)."""
+    case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
+    event = await store.cases.event(item.event_id) if item.event_id is not None else None
+    return case, event
+
+
 def _open(lang: str, number: str) -> InlineKeyboardMarkup:
     return kb.markup([[kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(number))]])
 
 
 async def order_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
     """``sv_order``: a supervision order, to the handler and the unit's leaders."""
-    case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
-    event = await store.cases.event(item.event_id) if item.event_id is not None else None
+    case, event = await _about(item, store)
     if case is None or event is None:
         return []
     reason = item.params.get("reason")
@@ -239,8 +239,7 @@ async def order_notice(item: OutboxItem, store: Services, lang: str) -> Rendered
 
 async def progress_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
     """``sv_progress``: the handler's progress report, to the supervising leader."""
-    case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
-    event = await store.cases.event(item.event_id) if item.event_id is not None else None
+    case, event = await _about(item, store)
     if case is None or event is None:
         return []
     text = t(lang, "supervision.progress_notice", name=_name(store, item.params.get("by")), number=case.number,
@@ -250,8 +249,7 @@ async def progress_notice(item: OutboxItem, store: Services, lang: str) -> Rende
 
 async def urge_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
     """``sv_urge``: 催办, to the handler."""
-    case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
-    event = await store.cases.event(item.event_id) if item.event_id is not None else None
+    case, event = await _about(item, store)
     if case is None or event is None:
         return []
     name = _name(store, item.params.get("by"))
@@ -277,8 +275,7 @@ async def overdue_notice(item: OutboxItem, store: Services, lang: str) -> Render
 
 async def lead_event_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
     """``sv_lead_event``: an event of a case under a leader's charge (领导包案), to that leader."""
-    case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
-    event = await store.cases.event(item.event_id) if item.event_id is not None else None
+    case, event = await _about(item, store)
     if case is None or event is None:
         return []
     unit = unit_name(store.org, case.unit, lang)

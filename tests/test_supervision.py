@@ -245,3 +245,22 @@ async def test_the_third_repeat_petition_is_lifted(rstore: Services, clock: Fake
     assert lifted == [(numbers[-1], LEADER_OIL.id, "repeats")]
     texts = await texts_of(rstore, "sv_order")
     assert "信访人已就同一事项重复信访 3 次，已由 陈经理 提级督办" in texts[0]
+
+
+async def test_each_supervision_command_answers_words_it_cannot_take_with_its_usage(rstore: Services) -> None:
+    from tests.offline import Updates, feed, offline_app
+
+    async with offline_app(rstore) as (application, request):
+        for typed, usage in [
+            ("/supervise", "用法：/supervise 编号 天数 批示（天数 1–"),
+            ("/supervise XF-2026-000001 三天 请督办", "用法：/supervise"),
+            ("/progress XF-2026-000001", "用法：/progress 编号 办理进展"),
+            ("/urge", "用法：/urge 编号 [催办内容]"),
+            ("/followup XF-2026-000001 fax 已回访", "用法：/followup 编号 回访方式 回访情况"),
+            ("/lead", "用法：/lead 编号 [领导姓名或 Telegram ID]"),
+            ("/redo XF-2026-000001", "用法：/redo 编号 重办理由"),
+        ]:
+            await feed(application, Updates(LEADER_OIL.id).text(typed))
+            assert request.texts_to(LEADER_OIL.id)[-1].startswith(usage), typed
+        await feed(application, Updates(5001).text("/urge XF-2026-000001 快点"))
+        assert request.texts_to(5001)[-1] == "该命令仅供信访工作人员使用。"
