@@ -55,7 +55,8 @@ from store.db import Connection
 from store.errors import NotFound, Refused
 from store.models import SYSTEM, Actor, ActorRole
 from store.notices import NoticeKind
-from store.org import Organization, Role, ScreeningPeriod, Staff
+from store.org import Organization, Role, ScreeningPeriod, Staff, Unit
+from store.vault import SEALED
 
 log = logging.getLogger(__name__)
 
@@ -308,11 +309,19 @@ class ScreeningService(Service):
                 raise Refused("screening_leaders_only")
             units = [u for u in units if self.org.covers(staff, u)]
         if unit is not None:
-            if self.org.find_unit(unit) is None:
+            found = self._find_unit_loose(unit)
+            if found is None:
                 raise Refused("unknown_unit")
-            below = self.org.subtree(unit)
+            below = self.org.subtree(found.id)
             units = [u for u in units if u in below]
         return units
+
+    def _find_unit_loose(self, text: str) -> Unit | None:
+        """A unit by id, or by its exact Chinese or English name."""
+        text = text.strip()
+        return self.org.find_unit(text) or next(
+            (u for u in self.org.units if text in (u.name.zh, u.name.en)), None
+        )
 
     # ------------------------------------------------------------- journal
 
@@ -323,8 +332,9 @@ class ScreeningService(Service):
         async with conn.execute("SELECT id, hash FROM screening_journal ORDER BY id DESC LIMIT 1") as cur:
             last = await cur.fetchone()
         prev_hash = last["hash"] if last else journal.GENESIS
-        row = {
-            "id": (last["id"] if last else 0) + 1,
+        entry_id = int(last["id"] if last else 0) + 1
+        row: dict[str, Any] = {
+            "id": entry_id,
             "at": self.ctx.now(),
             "actor_id": actor.id,
             "actor_role": actor.role.value,
@@ -341,7 +351,7 @@ class ScreeningService(Service):
             " :dispute_id, :data, :prev_hash, :hash)",
             {**row, "prev_hash": prev_hash, "hash": digest},
         )
-        return int(row["id"])
+        return entry_id
 
     # ------------------------------------------------------------- filing
 
@@ -580,31 +590,34 @@ class ScreeningService(Service):
 
     # ------------------------------------------------------ the conversation
 
-    async def get_draft(self, user_id: int) -> dict[str, Any] | None:
-        """The filing conversation's state (opaque to the store), or None."""
+    async def get_draft(self, user_id: int) -> tuple[str, dict[str, Any]] | None:
+        """The filing conversation's step and state (opaque to the store), or None."""
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT data FROM conversations WHERE name = ? AND key = ?",
+                "SELECT state, data FROM conversations WHERE name = ? AND key = ?",
                 (Conversation.SCREENING, self.ctx.conv_key(user_id)),
             ) as cur:
                 row = await cur.fetchone()
-        data = json.loads(row["data"]) if row is not None else {}
-        return data or None
+        if row is None or row["state"] is None or not str(row["data"]).startswith(SEALED):
+            return None
+        return str(row["state"]), dict(self.ctx.vault.open(row["data"]))
 
-    async def save_draft(self, user_id: int, data: dict[str, Any]) -> None:
+    async def save_draft(self, user_id: int, step: str, data: dict[str, Any]) -> None:
+        """Write the step and the conversation's state (sealed: it may name people) before the next question."""
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO conversations (name, key, data, updated_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (name, key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
-                (Conversation.SCREENING, self.ctx.conv_key(user_id), json.dumps(data, ensure_ascii=False),
-                 self.ctx.now()),
+                "INSERT INTO conversations (name, key, sealed_key, state, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state, data = excluded.data,"
+                " updated_at = excluded.updated_at",
+                (Conversation.SCREENING, self.ctx.conv_key(user_id), self.ctx.vault.seal(str(user_id)), step,
+                 self.ctx.vault.seal(data), self.ctx.now()),
             )
 
     async def clear_draft(self, user_id: int) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
-                "UPDATE conversations SET data = '{}', updated_at = ? WHERE name = ? AND key = ?",
-                (self.ctx.now(), Conversation.SCREENING, self.ctx.conv_key(user_id)),
+                "DELETE FROM conversations WHERE name = ? AND key = ?",
+                (Conversation.SCREENING, self.ctx.conv_key(user_id)),
             )
 
     # ---------------------------------------------------------------- sweep
