@@ -562,6 +562,16 @@ class ScreeningService(Service):
         units = self.register_units(actor, unit)
         return await self._register(found, units)
 
+    async def register_for_export(self, actor: Actor, end: date, unit: str | None = None) -> Register | None:
+        """The register beside an export whose period ends (excluded) on ``end``: the screening period
+        holding its last day, or today's if that is earlier; None for a caller without a register."""
+        day = min(end - timedelta(days=1), self.today())
+        try:
+            units = self.register_units(actor, unit)
+        except Refused:
+            return None
+        return await self._register(period_of(self.org, day), units)
+
     async def _register(self, period: Period, units: list[str]) -> Register:
         if not units:
             return Register(period=period, units=[], disputes=[])
