@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
+from bot.orgcheck import check_config, config_warnings
 from store.clock import FakeClock
 from store.errors import NotFound, Refused
-from store.org import parse_org
+from store.org import load_org, parse_org
 from store.screening import (
     Dispute,
     DisputeIn,
@@ -248,3 +250,31 @@ async def test_marked_units_only_when_any_is_marked() -> None:
     org = parse_org(ORG_TOML.replace('id = "plant-2"\n', 'id = "plant-2"\nscreening = true\n', 1))
     assert [u.id for u in org.screening_units()] == ["plant-2"]
     assert [u.id for u in parse_org(ORG_TOML).screening_units()] == ["plant-1", "plant-2", "refinery"]
+
+
+def test_check_config_validates_the_screening_section(tmp_path: Path) -> None:
+    base = ORG_TOML + "\n[screening]\n"
+    for extra, problem in (
+        ('period = "daily"', "screening.period"),
+        ('period = "weekly"\nrequest_day = 9', "request_day is a weekday"),
+        ("request_day = 29", "screening.request_day"),
+        ("reminder_days = 0", "screening.reminder_days"),
+        ("types = []", "at least one"),
+        ('[[screening.types]]\nid = "a"\nname = "甲"\n[[screening.types]]\nid = "a"\nname = "乙"',
+         'duplicate type id "a"'),
+        ('[[screening.types]]\nid = "bad id"\nname = "甲"', "screening.types[0].id"),
+        ("colour = 1", "screening.colour: unknown key"),
+    ):
+        path = tmp_path / "org.toml"
+        path.write_text(base + extra + "\n", encoding="utf-8")
+        ok, lines = check_config(path)
+        assert not ok and any(problem in line for line in lines), (extra, lines)
+    path = tmp_path / "org.toml"
+    path.write_text(base + 'period = "weekly"\nrequest_day = 5\n', encoding="utf-8")
+    assert check_config(path)[0] and load_org(path).screening.request_day == 5
+    # A marked unit nobody covers: allowed, with a warning each for the filing and the leaders.
+    marked = ORG_TOML.replace('id = "hq"\n', 'id = "hq"\nscreening = true\n', 1)
+    path.write_text(marked, encoding="utf-8")
+    assert check_config(path)[0]
+    assert config_warnings(path, date(2026, 11, 2)) == [
+        "units[0].screening: no officer covers hq; the administrators will be asked to file its dispute screening"]
