@@ -346,6 +346,12 @@ def with_draft(fn: StepFn) -> Callable[..., Coroutine[Any, Any, str | int]]:
     return wrapper
 
 
+async def _stay(update: Update, context: Context) -> str | int:
+    """After a refused entry: the step of a filing already under way (kept as it is), else none."""
+    found = await deps(context).screening.get_draft(update.effective_user.id)  # type: ignore[union-attr]
+    return found[0] if found is not None else ConversationHandler.END
+
+
 async def _start(update: Update, context: Context, draft: Draft, step: str) -> str | int:
     return await go(update, context, draft, step)
 
@@ -360,7 +366,7 @@ async def on_file(update: Update, context: Context, unit: str) -> str | int:
     d = deps(context)
     if unit not in d.screening.filing_units(actor):
         await send(update, context, error_text(lang, StoreError("screening_not_yours")))
-        return ConversationHandler.END
+        return await _stay(update, context)
     return await _start(update, context, {"mode": "file", "unit": unit, "draft_id": uuid.uuid4().hex}, TYPE)
 
 
@@ -376,10 +382,10 @@ async def on_update(update: Update, context: Context, dispute_id: int) -> str | 
         dispute = await d.screening.dispute(actor, dispute_id)
     except StoreError as error:
         await send(update, context, error_text(lang, error))
-        return ConversationHandler.END
+        return await _stay(update, context)
     if dispute.unit not in d.screening.filing_units(actor):
         await send(update, context, error_text(lang, StoreError("screening_not_yours")))
-        return ConversationHandler.END
+        return await _stay(update, context)
     return await _start(update, context, {"mode": "update", "unit": dispute.unit, "dispute_id": dispute.id},
                         U_STATUS)
 

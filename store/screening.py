@@ -303,6 +303,7 @@ class ScreeningService(Service):
     def register_units(self, actor: Actor, unit: str | None = None) -> list[str]:
         """The units taking part whose register the caller may read (leaders: their subtrees; admins: all)."""
         units = [u.id for u in self.org.screening_units()]
+        staff = None
         if actor.role is not ActorRole.SYSTEM:
             staff = self._staff(actor)
             if staff.role is Role.OFFICER:
@@ -310,9 +311,10 @@ class ScreeningService(Service):
             units = [u for u in units if self.org.covers(staff, u)]
         if unit is not None:
             found = self._find_unit_loose(unit)
-            if found is None:
-                raise Refused("unknown_unit")
-            below = self.org.subtree(found.id)
+            below = self.org.subtree(found.id) if found is not None else frozenset()
+            if found is None or (staff is not None and not self.org.covers(staff, found.id)
+                                 and not below & set(units)):
+                raise Refused("unknown_unit")  # none, or out of the caller's units: alike
             units = [u for u in units if u in below]
         return units
 

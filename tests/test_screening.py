@@ -167,6 +167,10 @@ async def test_roll_up_on_a_hand_computed_fixture(rstore: Services, clock: FakeC
     # A leader sees their units only; a unit narrows it; officers are refused.
     plant = await s.register(LEADER_P1)
     assert [u.unit for u in plant.units] == ["plant-1"] and len(plant.disputes) == 3
+    with pytest.raises(Refused):  # another leader's unit answers like one that does not exist
+        await s.register(LEADER_P1, None, "refinery")
+    above = await s.register(LEADER_P1, None, "集团总部")  # a unit above: the leader's own part of it
+    assert [u.unit for u in above.units] == ["plant-1"]
     refinery = await s.register(ADMIN, "2026-11", "refinery")
     assert [d.subject for d in refinery.disputes] == ["D", "E"]
     for actor, args, code in ((OFFICER_P1, (), "screening_leaders_only"), (LEADER_OIL, ("2026-13",),

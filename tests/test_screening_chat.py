@@ -232,3 +232,20 @@ async def test_the_notices_and_the_export_rows(rstore: Services, clock: FakeCloc
         ["第二采油厂", "未报送", None, "", "", "", None, "", "", "", "", "", ""],
         ["炼化公司", "已报送（本期未发现矛盾纠纷）", None, "", "", "", None, "", "", "", "", "", ""],
     ]
+
+
+async def test_a_filing_survives_a_restart_and_a_refused_tap(rstore: Services) -> None:
+    officer = Updates(OFFICER_P1.id)
+    async with offline_app(rstore, OfflineRequest()) as (application, request):
+        await feed(application, officer.tap(cb.Sc.FILE.encode("plant-1")))
+        await feed(application, officer.tap(cb.Sc.TYPE.encode("land")))
+        await feed(application, officer.text("井场占地补偿"))
+        await feed(application, officer.tap(cb.Sc.FILE.encode("refinery")))  # refused: the filing stays
+        assert request.last_to(OFFICER_P1.id).text == "您不负责该单位的矛盾纠纷排查。"
+    async with offline_app(rstore, OfflineRequest()) as (application, request):  # the bot restarted
+        await feed(application, officer.text("30"))
+        assert request.last_to(OFFICER_P1.id).text == "第 4/8 步 · 请选择风险等级："
+    found = await rstore.screening.get_draft(OFFICER_P1.id)
+    assert found is not None and (found[0], found[1]["subject"], found[1]["people"]) == ("risk", "井场占地补偿", 30)
+    # The draft is sealed in its row (it may name people).
+    assert "井场" not in str(rows(rstore, "SELECT data FROM conversations WHERE name = 'screening'"))
