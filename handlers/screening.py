@@ -174,12 +174,27 @@ async def screening(update: Update, context: Context) -> None:
 
 
 async def dispute_command(update: Update, context: Context) -> None:
-    """/dispute: the caller's screening menu (officers and admins)."""
+    """/dispute: the caller's screening menu; /dispute <no.> <case number>: link the dispute to that petition."""
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
-    await menu(update, context, actor, lang)
+    args = context.args or []
+    if not args:
+        await menu(update, context, actor, lang)
+        return
+    number = args[0].removeprefix("#")
+    if len(args) != 2 or not number.isdigit() or len(number) > 12:
+        await send(update, context, t(lang, "screening.usage_dispute"))
+        return
+    d = deps(context)
+    try:
+        dispute = await d.screening.link_case(actor, int(number), args[1][:40])
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, t(lang, "screening.linked", line=dispute_line(d.org, dispute, lang),
+                                  number=dispute.case_number or ""))
 
 
 async def menu(update: Update, context: Context, actor: Actor, lang: str, unit: str | None = None) -> None:

@@ -453,10 +453,7 @@ class ScreeningService(Service):
             raise Refused("screening_bad_people", max=PEOPLE_MAX)
         today = self.today()
         async with self.db.transaction() as conn:
-            before = await self._dispute_where(conn, "d.id = ?", (dispute_id,))
-            if before is None:
-                raise NotFound("screening_no_dispute")
-            self._check_filer(actor, before.unit)
+            before = await self._own_dispute(conn, actor, dispute_id)
             now = self.ctx.now()
             resolved = today.isoformat() if status is DisputeStatus.RESOLVED else None
             await conn.execute(
@@ -482,10 +479,7 @@ class ScreeningService(Service):
     async def link_case(self, actor: Actor, dispute_id: int, number: str) -> Dispute:
         """Link the dispute to a petition case the caller may see (it became that petition, or belongs to it)."""
         async with self.db.transaction() as conn:
-            dispute = await self._dispute_where(conn, "d.id = ?", (dispute_id,))
-            if dispute is None:
-                raise NotFound("screening_no_dispute")
-            self._check_filer(actor, dispute.unit)
+            dispute = await self._own_dispute(conn, actor, dispute_id)
             case = await self.ctx.load_case(conn, actor, number)
             await conn.execute(
                 "UPDATE disputes SET case_id = ?, updated_at = ? WHERE id = ?", (case.id, self.ctx.now(), dispute_id)
@@ -495,6 +489,14 @@ class ScreeningService(Service):
             linked = await self._dispute_where(conn, "d.id = ?", (dispute_id,))
             assert linked is not None
         return linked
+
+    async def _own_dispute(self, conn: Connection, actor: Actor, dispute_id: int) -> Dispute:
+        """A dispute of a unit the caller files for; one of another unit answers like one that does not exist."""
+        self._staff(actor)
+        found = await self._dispute_where(conn, "d.id = ?", (dispute_id,))
+        if found is None or found.unit not in self.filing_units(actor):
+            raise NotFound("screening_no_dispute")
+        return found
 
     async def _maybe_incident(self, before: Dispute | None, after: Dispute) -> None:
         if not _became_high(before, after):

@@ -249,3 +249,25 @@ async def test_a_filing_survives_a_restart_and_a_refused_tap(rstore: Services) -
     assert found is not None and (found[0], found[1]["subject"], found[1]["people"]) == ("risk", "井场占地补偿", 30)
     # The draft is sealed in its row (it may name people).
     assert "井场" not in str(rows(rstore, "SELECT data FROM conversations WHERE name = 'screening'"))
+
+
+async def test_linking_a_dispute_to_a_petition_case(
+    app: tuple[Application, OfflineRequest], rstore: Services
+) -> None:
+    from tests.conftest import draft, petitioner
+
+    application, request = app
+    number = (await rstore.cases.submit(petitioner(5001), draft(), "k")).case.number
+    dispute = await rstore.screening.file(OFFICER_P1, "plant-1", entry())
+    officer = Updates(OFFICER_P1.id)
+    for bad in ("/dispute 1", "/dispute one XF", "/dispute 1 2 3"):
+        await feed(application, officer.text(bad))
+        assert request.last_to(OFFICER_P1.id).text.startswith("用法：/dispute 打开本单位的矛盾纠纷排查")
+    await feed(application, officer.text("/dispute 1 XF-2099-000001"))
+    assert request.last_to(OFFICER_P1.id).text == "未找到编号为 XF-2099-000001 的信访事项。请检查编号是否正确。"
+    await feed(application, officer.text(f"/dispute #{dispute.id} {number.lower()}"))
+    assert request.last_to(OFFICER_P1.id).text == (
+        f"✅ 已将矛盾纠纷关联到信访事项 <code>{number}</code>：\n· #1 第一采油厂 · 劳资 · 外包工工资拖欠 · 12 人 · 风险中 · 排查中")
+    assert rows(rstore, "SELECT c.number FROM disputes d JOIN cases c ON c.id = d.case_id") == [(number,)]
+    await feed(application, Updates(OFFICER_P2.id).text(f"/dispute {dispute.id} {number}"))
+    assert request.last_to(OFFICER_P2.id).text == "未找到该矛盾纠纷，或不在您的职责范围内。"
