@@ -21,7 +21,7 @@ from bot.network import bot_requests
 from bot.outbox import OutboxSender, rate_limiter
 from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
-from handlers import employee, intake, limits, prompts, reception, relay, review, staff, supervision
+from handlers import employee, intake, limits, prompts, reception, relay, review, screening, staff, supervision
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
@@ -120,8 +120,13 @@ def build_application(
         reception.build(),
         # Commands and buttons of petitioners, officers and leaders (each its own pattern).
         *employee.handlers(), *staff.handlers(), *review.handlers(), *supervision.handlers(),
+        # Dispute screening: /screening, /dispute and the menu's buttons (the filing conversation below).
+        *screening.handlers(),
         # Typed answers after a prompt button; before intake, which would take any text.
         prompts.build(),
+        # Filing or updating a screening dispute, step by step (before intake, which would take any text).
+        screening.build(),
+        screening.stale_handler(),
         # The petition conversation: /start's button, /new, and every step's text and files.
         intake.build(),
         # After the conversation: a redelivered Submit, and /cancel with nothing to cancel.
@@ -131,6 +136,7 @@ def build_application(
     ])
     reception_jobs.register(application, services.reception)
     jobs.register(application, services.review)
+    jobs.register_screening(application, services.screening)
     return application
 
 

@@ -389,6 +389,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         services = await Services.open(db_path, org, **_key_options(settings))  # type: ignore[arg-type]
         try:
             data = await services.indicators.export_data(SYSTEM, args.unit, args.period)
+            register = await services.screening.register_for_export(SYSTEM, data.report.period.end, args.unit)
         except StoreError as error:
             if error.code == "bad_period":
                 return fail(lang, "bad_period", period=args.period)
@@ -400,7 +401,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             await services.close()
         try:
             if args.format == "xlsx":
-                write_private(out, reports.xlsx_bytes(data, org, lang, services.tz))
+                write_private(out, reports.xlsx_bytes(data, org, lang, services.tz, register))
                 written = [out]
             else:
                 indicators, cases = reports.csv_texts(data, org, lang, services.tz)
@@ -408,6 +409,10 @@ def cmd_report(args: argparse.Namespace) -> int:
                 write_private(out, indicators.encode("utf-8-sig"))
                 write_private(cases_path, cases.encode("utf-8-sig"))
                 written = [out, cases_path]
+                if register is not None:
+                    screening_path = out.with_name(f"{out.stem}-screening{out.suffix or '.csv'}")
+                    write_private(screening_path, reports.screening_csv(register, org, lang).encode("utf-8-sig"))
+                    written.append(screening_path)
         except OSError as error:
             return fail(lang, "cannot_write", path=out, error=error.strerror or error)
         print(say(lang, "report_written", label=data.report.period.label, cases=len(data.cases),

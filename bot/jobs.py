@@ -1,4 +1,4 @@
-"""Scheduled work: the deadline sweep (reminders, escalation, lapsed windows, weekly digest).
+"""Scheduled work: the deadline sweep (reminders, escalation, lapsed windows, weekly digest), the screening sweep.
 
 The sweep's logic and memory live in the store (``ReviewService.sweep``): this
 job only calls it periodically. What it did is recorded in the same
@@ -14,6 +14,7 @@ import logging
 from telegram.ext import Application, ContextTypes
 
 from store.review import ReviewService
+from store.screening import ScreeningService
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +45,31 @@ def register(application: Application, review: ReviewService, interval: float = 
         await run_sweep(review)
 
     job_queue.run_repeating(sweep, interval=interval, first=SWEEP_FIRST_SECONDS, name="sweep")
+
+
+SCREENING_INTERVAL_SECONDS = 600.0
+
+
+async def run_screening_sweep(screening: ScreeningService) -> None:
+    """The dispute screening's requests, reminders and words to leaders due now (each once; see the store)."""
+    try:
+        result = await screening.sweep()
+    except Exception:
+        log.exception("screening sweep failed; it will run again")
+        return
+    if result.requests or result.reminders or result.escalations:
+        log.info("screening: %d requests, %d reminders, %d escalations",
+                 result.requests, result.reminders, result.escalations)
+
+
+def register_screening(
+    application: Application, screening: ScreeningService, interval: float = SCREENING_INTERVAL_SECONDS
+) -> None:
+    """Run the screening sweep every ``interval`` seconds, first shortly after start."""
+    job_queue = application.job_queue
+    assert job_queue is not None, "install python-telegram-bot[job-queue]"
+
+    async def sweep(_context: ContextTypes.DEFAULT_TYPE) -> None:
+        await run_screening_sweep(screening)
+
+    job_queue.run_repeating(sweep, interval=interval, first=SWEEP_FIRST_SECONDS, name="screening-sweep")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from os import PathLike
 
-from store.org import OrgError, load_org, org_warnings
+from store.org import Organization, OrgError, Role, load_org, org_warnings
 
 
 def check_config(path: str | PathLike[str]) -> tuple[bool, list[str]]:
@@ -23,4 +23,22 @@ def config_warnings(path: str | PathLike[str], today: dt.date | None = None) -> 
         org = load_org(path)
     except OrgError:
         return []
-    return org_warnings(org, today or dt.datetime.now(org.organization.tz).date())
+    return [*org_warnings(org, today or dt.datetime.now(org.organization.tz).date()), *screening_warnings(org)]
+
+
+def screening_warnings(org: Organization) -> list[str]:
+    """The dispute screening (``[screening]``): units taking part that no officer or leader covers.
+
+    Allowed (the administrators are asked, or told, instead) but probably not meant.
+    """
+    warnings: list[str] = []
+    index = {unit.id: i for i, unit in enumerate(org.units)}
+    for unit in org.screening_units():
+        chain = {u.id for u in org.ancestors(unit.id)}
+        if not any(s.role is Role.OFFICER and chain & set(s.units) for s in org.staff):
+            warnings.append(f"units[{index[unit.id]}].screening: no officer covers {unit.id}; the administrators"
+                            " will be asked to file its dispute screening")
+        if not any(s.role is Role.LEADER and chain & set(s.units) for s in org.staff):
+            warnings.append(f"units[{index[unit.id]}].screening: no leader covers {unit.id}; the administrators"
+                            " will be told when it does not report")
+    return warnings

@@ -332,8 +332,25 @@ class Rc:
     PUBLISH_CANCEL = area.button("pc")
 
 
+class Sc:
+    """Dispute screening (handlers.screening): a unit's menu, the nil report, filing and updating a dispute."""
+
+    area = Area("sc")
+    UNIT = area.button("u", KEY)  # the unit's screening menu
+    FILE = area.button("f", KEY)  # 填报: a new dispute for the unit
+    NIL = area.button("n", KEY)  # 本期无矛盾纠纷: asks to confirm
+    NIL_CONFIRMED = area.button("ny", KEY)
+    UPDATE = area.button("up", INT)  # a new status and a note on a dispute
+    TYPE = area.button("t", KEY)
+    RISK = area.button("r", choice("low", "medium", "high"))
+    STATUS = area.button("s", choice("screening", "mediating", "resolved", "stable"))
+    BACK = area.button("b")
+    CANCEL = area.button("x")
+    SUBMIT = area.button("ok", TOKEN)
+
+
 AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Rv.area,
-                           Ld.area, In.area, Rc.area)
+                           Ld.area, In.area, Rc.area, Sc.area)
 
 
 def decode(data: object) -> tuple[Button, tuple[Any, ...]] | None:

@@ -24,6 +24,7 @@ from store.models import Actor
 from store.org import Organization
 from store.reception import ReceptionService
 from store.review import ReviewService
+from store.screening import ScreeningService
 from store.selfservice import SelfService
 from store.services import Services
 from store.staffwork import StaffWork
@@ -71,6 +72,7 @@ class Deps:
     reception: ReceptionService
     indicators: IndicatorService
     supervision: SupervisionService
+    screening: ScreeningService
     org: Organization
     clock: Clock
     tz: ZoneInfo
@@ -89,6 +91,7 @@ class Deps:
             reception=services.reception,
             indicators=services.indicators,
             supervision=services.supervision,
+            screening=services.screening,
             org=services.org,
             clock=services.clock,
             tz=services.tz,

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers import media, reception, review, supervision
+from handlers import media, reception, review, screening, supervision
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
 from store.models import Attachment, Case, Event, OutboxItem
@@ -230,6 +230,8 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.SUPERVISION_URGE: _messages(supervision.urge_notice),
     NoticeKind.SUPERVISION_OVERDUE: _messages(supervision.overdue_notice),
     NoticeKind.LEAD_EVENT: _messages(supervision.lead_event_notice),
+    NoticeKind.SCREENING_ASK: _messages(screening.ask_notice),
+    NoticeKind.SCREENING_OVERDUE: _messages(screening.overdue_notice),
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

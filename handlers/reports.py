@@ -20,6 +20,7 @@ from handlers.render import category_name, moment, pack, petitioner_label, unit_
 from store.indicators import ExportData, Figures, StatsReport
 from store.models import Case
 from store.org import Organization
+from store.screening import Register
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,45 @@ def _case_table(cases: Sequence[Case], org: Organization, lang: str, tz: ZoneInf
     return rows
 
 
+SCREENING_COLUMNS = (
+    "unit", "report", "id", "period", "type", "subject", "people", "risk", "status", "responsible", "next_step",
+    "case", "carried",
+)
+
+
+def screening_table(register: Register, org: Organization, lang: str) -> list[list[Any]]:
+    """The screening register (矛盾纠纷排查台账): a row per dispute shown in the period, a row for a unit without any."""
+    header = [str(t(lang, f"screening_export.{column}")) for column in SCREENING_COLUMNS]
+    rows: list[list[Any]] = [header]
+    by_unit: dict[str, list[Any]] = {}
+    for dispute in register.disputes:
+        by_unit.setdefault(dispute.unit, []).append(dispute)
+    for report in register.units:
+        name = unit_name(org, report.unit, lang)
+        state = str(t(lang, f"screening.state_{report.state.value}"))
+        disputes = by_unit.get(report.unit, [])
+        if not disputes:
+            rows.append([name, state, None, "", "", "", None, "", "", "", "", "", ""])
+        for d in disputes:
+            kind = org.screening.find_type(d.type)
+            rows.append([
+                name, state, d.id, d.period, kind.name.get(lang) if kind else d.type, d.subject, d.people,
+                str(t(lang, f"screening.risk_{d.risk.value}")), str(t(lang, f"screening.status_{d.status.value}")),
+                d.responsible, d.next_step, d.case_number or "",
+                str(t(lang, "screening_export.yes" if register.carried_over(d) else "screening_export.no")),
+            ])
+    return rows
+
+
+def screening_csv(register: Register, org: Organization, lang: str) -> str:
+    """The register as CSV text, neutralized against formula injection."""
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC)
+    for values in screening_table(register, org, lang):
+        writer.writerow([neutralize_csv(v) for v in values])
+    return out.getvalue()
+
+
 # A spreadsheet reads a cell beginning with one of these as a formula (OWASP: CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -272,8 +312,10 @@ def neutralize_csv(value: Any) -> Any:
     return value
 
 
-def xlsx_bytes(data: ExportData, org: Organization, lang: str, tz: ZoneInfo) -> bytes:
-    """An .xlsx workbook: the cases sheet and the indicators sheet; every text cell is text, never a formula."""
+def xlsx_bytes(
+    data: ExportData, org: Organization, lang: str, tz: ZoneInfo, screening: Register | None = None
+) -> bytes:
+    """An .xlsx workbook: the cases, the indicators and (given) the screening register; text is never a formula."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -286,7 +328,14 @@ def xlsx_bytes(data: ExportData, org: Organization, lang: str, tz: ZoneInfo) -> 
     _append_as_data(indicators, [str(t(lang, "export.period")), data.report.period.label])
     for values in _indicator_table(data.report, org, lang):
         _append_as_data(indicators, values)
-    for sheet, header_row in ((cases, 1), (indicators, 2)):
+    sheets = [(cases, 1), (indicators, 2)]
+    if screening is not None:
+        register = book.create_sheet(str(t(lang, "screening_export.sheet")))
+        _append_as_data(register, [str(t(lang, "export.period")), screening.period.label])
+        for values in screening_table(screening, org, lang):
+            _append_as_data(register, values)
+        sheets.append((register, 2))
+    for sheet, header_row in sheets:
         for cell in sheet[header_row]:
             cell.font = Font(bold=True)
         sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)

@@ -337,7 +337,8 @@ async def export(update: Update, context: Context) -> None:
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
-    content = await asyncio.to_thread(reports.xlsx_bytes, data, d.org, lang, d.tz)
+    register = await d.screening.register_for_export(actor, data.report.period.end, unit)
+    content = await asyncio.to_thread(reports.xlsx_bytes, data, d.org, lang, d.tz, register)
     chat = update.effective_chat
     assert chat is not None
     await context.bot.send_document(

@@ -39,6 +39,10 @@ class NoticeKind(StrEnum):
     SUPERVISION_OVERDUE = "sv_overdue"  # no progress by the day: the handler, then the next level up
     LEAD_EVENT = "sv_lead_event"  # 领导包案: every event of the case, to the leader in charge
 
+    # Dispute screening (store.screening)
+    SCREENING_ASK = "sc_ask"  # file the period's screening (the request, then the reminder), to the unit's officers
+    SCREENING_OVERDUE = "sc_overdue"  # a unit has not reported, to its leaders
+
     # Leader reception days (store.reception)
     RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for
     RECEPTION_CHANGED = "reception_changed"  # a booked session moved

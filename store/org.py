@@ -212,6 +212,9 @@ class Unit(_Frozen):
     id: Id
     name: LocalizedText
     parent: str | None = None
+    # Takes part in the dispute screening (矛盾纠纷排查). When no unit is so marked,
+    # every unit with officers assigned to it takes part.
+    screening: bool = False
 
 
 class Category(_Frozen):
@@ -281,6 +284,63 @@ class ReceptionSession(_Frozen):
     # problem in one pass, not only once this entry's fields are all valid.
 
 
+class DisputeType(_Frozen):
+    """A type of dispute in the screening register (劳资, 安全, 征地...)."""
+
+    id: Id
+    name: LocalizedText
+
+
+DEFAULT_DISPUTE_TYPES = (
+    DisputeType(id="labour", name=LocalizedText(zh="劳资", en="Wages and labour")),
+    DisputeType(id="safety", name=LocalizedText(zh="安全", en="Safety")),
+    DisputeType(id="land", name=LocalizedText(zh="征地", en="Land")),
+    DisputeType(id="environment", name=LocalizedText(zh="环保", en="Environment")),
+    DisputeType(id="restructuring", name=LocalizedText(zh="改制", en="Restructuring")),
+    DisputeType(id="other", name=LocalizedText(zh="其他", en="Other")),
+)
+
+
+class ScreeningPeriod(StrEnum):
+    MONTHLY = "monthly"
+    WEEKLY = "weekly"
+
+
+class Screening(_Frozen):
+    """The optional `[screening]` table: the regular dispute screening (矛盾纠纷排查).
+
+    Each period the officers of every taking-part unit are asked, on
+    ``request_day`` (the day of the month, 1-28, or of the week, 1 = Monday ...
+    7 = Sunday), to file the disputes found or a nil report; ``reminder_days``
+    later without a report they are reminded, ``escalate_days`` after that the
+    unit's leaders are told.
+    """
+
+    period: ScreeningPeriod = ScreeningPeriod.MONTHLY
+    request_day: int = Field(default=1, ge=1, le=28)
+    types: tuple[DisputeType, ...] = DEFAULT_DISPUTE_TYPES
+    reminder_days: int = Field(default=3, gt=0, le=60)
+    escalate_days: int = Field(default=3, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.period is ScreeningPeriod.WEEKLY and self.request_day > 7:
+            raise PydanticCustomError(
+                "screening_day", "with period = \"weekly\", request_day is a weekday: 1 (Monday) to 7 (Sunday)"
+            )
+        if not self.types:
+            raise PydanticCustomError("screening_types", "at least one [[screening.types]] entry is required")
+        seen: set[str] = set()
+        for item in self.types:
+            if item.id in seen:
+                raise PydanticCustomError("screening_types", 'duplicate type id "{id}"', {"id": item.id})
+            seen.add(item.id)
+        return self
+
+    def find_type(self, type_id: str) -> DisputeType | None:
+        return next((item for item in self.types if item.id == type_id), None)
+
+
 class Organization(_Frozen):
     """The whole organisation file, checked for consistency and indexed for fast look-ups."""
 
@@ -294,6 +354,7 @@ class Organization(_Frozen):
     canned_replies: tuple[CannedReply, ...] = ()
     reception_rules: ReceptionRules = ReceptionRules()
     reception: tuple[ReceptionSession, ...] = ()
+    screening: Screening = Screening()
 
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
     _categories: dict[str, Category] = PrivateAttr(default_factory=dict)
@@ -377,6 +438,18 @@ class Organization(_Frozen):
     def recused(self, staff: Staff, unit_id: str) -> bool:
         """True if the staff member must not see confidential reports about this unit (Art. 30)."""
         return any(u.id in staff.recuse_units for u in self._ancestors[unit_id])
+
+    def screening_units(self) -> list[Unit]:
+        """The units that take part in the dispute screening, in file order.
+
+        Those marked ``screening = true``; when none is, every unit with an
+        officer assigned to it.
+        """
+        marked = [u for u in self.units if u.screening]
+        if marked:
+            return marked
+        assigned = {u for s in self.staff if s.role is Role.OFFICER for u in s.units}
+        return [u for u in self.units if u.id in assigned]
 
     def unit_path(self, unit_id: str, lang: str) -> str:
         """The unit's place in the tree, root first: "集团总部 › 油田公司 › 第一采油厂"."""

@@ -27,6 +27,7 @@ from store.org import Organization
 from store.outbox import Outbox
 from store.reception import ReceptionService
 from store.review import ReviewService
+from store.screening import ScreeningService
 from store.selfservice import SelfService
 from store.staffwork import StaffWork
 from store.supervision import SupervisionService
@@ -46,6 +47,7 @@ class Services:
     reception: ReceptionService
     indicators: IndicatorService
     supervision: SupervisionService
+    screening: ScreeningService
 
     @classmethod
     def build(
@@ -67,6 +69,7 @@ class Services:
             reception=ReceptionService(ctx),
             indicators=IndicatorService(ctx),
             supervision=SupervisionService(ctx),
+            screening=ScreeningService(ctx),
         )
 
     @classmethod

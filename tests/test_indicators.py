@@ -289,7 +289,11 @@ async def test_export_sends_an_xlsx_with_the_cases_and_the_indicators(
     ((method, filename, content),) = request.files
     assert method == "sendDocument" and filename == "petitions-2026-11.xlsx"
     book = load_workbook(io.BytesIO(content))
-    assert book.sheetnames == ["信访事项", "指标"]
+    assert book.sheetnames == ["信访事项", "指标", "矛盾纠纷排查"]
+    # The screening register of the period: the oilfield's units taking part, none reported.
+    register = list(book["矛盾纠纷排查"].values)
+    assert register[0][:2] == ("统计期间", "2026-11")
+    assert [(row[0], row[1]) for row in register[2:]] == [("第一采油厂", "未报送"), ("第二采油厂", "未报送")]
     cases = list(book["信访事项"].values)
     assert cases[0][:3] == ("编号", "登记时间", "类别")
     assert [row[0] for row in cases[1:]] == [numbers[n] for n in ("A", "B", "C", "D")]
@@ -335,6 +339,9 @@ async def test_report_command_writes_the_same_figures(
     assert lines[1].startswith('"No. 2 Plant",2,2,1,50.0,0,0,0,"",0,"",0,"",1,50.0,')
     cases = list(csv.reader(io.StringIO((tmp_path / "report-cases.csv").read_text(encoding="utf-8-sig"))))
     assert [row[0] for row in cases[1:]] == [numbers["C"], numbers["D"]]
+    screening = list(csv.reader(io.StringIO((tmp_path / "report-screening.csv").read_text(encoding="utf-8-sig"))))
+    assert screening[0][:3] == ["Unit", "Report", "No."] and [row[:2] for row in screening[1:]] == [
+        ["No. 2 Plant", "not reported"]]
 
     assert await asyncio.to_thread(cli, ["report", "--period", "2026-13", "--out", str(out), "--db", db,
                                          "--lang", "zh"]) == 1
