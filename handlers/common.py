@@ -19,6 +19,7 @@ from store.cases import CaseService
 from store.clock import Clock
 from store.conversations import Conversation
 from store.errors import StoreError
+from store.incidents import IncidentService
 from store.indicators import IndicatorService
 from store.models import Actor
 from store.org import Organization
@@ -71,6 +72,7 @@ class Deps:
     reception: ReceptionService
     indicators: IndicatorService
     supervision: SupervisionService
+    incidents: IncidentService
     org: Organization
     clock: Clock
     tz: ZoneInfo
@@ -89,6 +91,7 @@ class Deps:
             reception=services.reception,
             indicators=services.indicators,
             supervision=services.supervision,
+            incidents=services.incidents,
             org=services.org,
             clock=services.clock,
             tz=services.tz,

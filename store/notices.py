@@ -39,6 +39,11 @@ class NoticeKind(StrEnum):
     SUPERVISION_OVERDUE = "sv_overdue"  # no progress by the day: the handler, then the next level up
     LEAD_EVENT = "sv_lead_event"  # 领导包案: every event of the case, to the leader in charge
 
+    # The group-incident plan (store.incidents); params name the incident, never a case row
+    INCIDENT_OPENED = "ic_opened"  # an incident opened: its level's response group, with the checklist
+    INCIDENT_RAISED = "ic_raised"  # its level went up: the new level's group, with the checklist
+    INCIDENT_CLOSED = "ic_closed"  # closed with a summary: the leaders above and the admins
+
     # Leader reception days (store.reception)
     RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for
     RECEPTION_CHANGED = "reception_changed"  # a booked session moved
