@@ -768,6 +768,13 @@ def org_warnings(org: Organization, today: dt.date) -> list[str]:
         if session.date < today:
             warnings.append(_format(("reception", index, "date"),
                                     f"{session.date.isoformat()} is in the past; nobody can book it"))
+    for index, level in enumerate(org.incident_levels):
+        for i, entry in enumerate(level.notify):
+            if isinstance(entry, str) and (match := _NOTIFY_ROLE.fullmatch(entry)) is not None and not any(
+                s.role.value == match["role"] and match["unit"] in s.units for s in org.staff
+            ):
+                warnings.append(_format(("incident_levels", index, "notify", i),
+                                        f'nobody is a {match["role"]} assigned at "{match["unit"]}"'))
     starter = {member.telegram_id for member in example_org().staff}
     for index, member in enumerate(org.staff):
         if member.telegram_id in starter:
