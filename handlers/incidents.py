@@ -135,7 +135,7 @@ def incident_list(incidents: list[Incident], org: Organization, lang: str) -> tu
 def _words(update: Update) -> list[str]:
     message = update.effective_message
     text = (message.text or "") if message is not None else ""
-    return text.split(maxsplit=3)[1:]
+    return text.split(maxsplit=4)[1:]
 
 
 def _number(word: str) -> int | None:
