@@ -263,5 +263,30 @@ async def test_the_journal_is_append_only_and_verified(store: Services, backend:
     await store.incidents.tick(LEADER, incident.id, 2, 1)
     result = await store.incidents.verify_journal()
     assert (result.ok, result.checked) == (True, 2)
-    with pytest.raises(db_error(backend)):
+    with pytest.raises(db_error(backend), match="append-only"):
         execute(store, "UPDATE incident_events SET body = 'x'")
+    with pytest.raises(db_error(backend), match="append-only"):
+        execute(store, "DELETE FROM incident_events")
+    if backend == "sqlite":
+        execute(store, "DROP TRIGGER incident_events_append_only_update")
+    else:
+        execute(store, "DROP TRIGGER incident_events_append_only_update ON incident_events")
+    execute(store, "UPDATE incident_events SET body = '未到场' WHERE id = 2")
+    broken = await store.incidents.verify_journal()
+    assert (broken.ok, broken.broken_event_id, broken.checked) == (False, 2, 1)
+
+
+async def test_verify_journal_checks_the_incident_journal_too(
+    store: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from bot.cli import main as cli
+
+    await collective(store, 52)
+    incident = await only_incident(store)
+    await store.incidents.tick(LEADER, incident.id, 2, 1, "到场")
+    capsys.readouterr()
+    assert await asyncio.to_thread(cli, ["--lang", "en", "verify-journal", "--db", store.db.path]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == "OK: 2 group-incident events, hash chain intact"
