@@ -261,6 +261,11 @@ async def _open(
     """
     if alert_id is not None:
         existing = await _load(conn, "alert_id = ?", (alert_id,))
+        if existing is None and source_ref is not None:  # declared by a leader before the alert: that one
+            existing = await _load(conn, "source_kind = ? AND source_ref = ? AND status = 'open'",
+                                   (source_kind, source_ref))
+            if existing is not None and existing.alert_id is None:
+                await conn.execute("UPDATE incidents SET alert_id = ? WHERE id = ?", (alert_id, existing.id))
     elif source_ref is not None:
         existing = await _load(conn, "source_kind = ? AND source_ref = ? AND status = 'open'",
                                (source_kind, source_ref))

@@ -290,3 +290,12 @@ async def test_verify_journal_checks_the_incident_journal_too(
     assert await asyncio.to_thread(cli, ["--lang", "en", "verify-journal", "--db", store.db.path]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1] == "OK: 2 group-incident events, hash chain intact"
+
+
+async def test_a_cluster_alert_joins_the_incident_a_leader_declared(store: Services) -> None:
+    numbers = [(await store.cases.submit(petitioner(u), draft(), f"c{u}")).case.number for u in range(5001, 5006)]
+    (alert,) = rows(store, "SELECT id, case_id, people FROM alerts")
+    assert alert[2] == 5 and rows(store, "SELECT count(*) FROM incidents") == [(0,)]  # 5 people: below level 3
+    declared = await store.incidents.declare(LEADER, numbers[-1], 3)  # the case that raised the alert
+    await store.cases.submit(petitioner(5006), draft(), "c5006")  # the group grows
+    assert rows(store, "SELECT id, alert_id, people, level FROM incidents") == [(declared.id, alert[0], 6, 3)]
