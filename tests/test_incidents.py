@@ -8,6 +8,7 @@ Plan: level 1 ≥ 100 people → [9001]; level 2 ≥ 50 → ["leader@oilfield" =
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from store.clock import FakeClock
 from store.errors import NotFound, Refused
 from store.incidents import Incident
 from store.models import Actor, ActorRole
+from store.org import Organization
 from store.services import Services
 from tests.backends import db_error, execute
 from tests.conftest import draft, petitioner, rows
@@ -299,3 +301,39 @@ async def test_a_cluster_alert_joins_the_incident_a_leader_declared(store: Servi
     declared = await store.incidents.declare(LEADER, numbers[-1], 3)  # the case that raised the alert
     await store.cases.submit(petitioner(5006), draft(), "c5006")  # the group grows
     assert rows(store, "SELECT id, alert_id, people, level FROM incidents") == [(declared.id, alert[0], 6, 3)]
+
+
+async def test_migrate_copies_incidents_to_postgresql(
+    tmp_path: Path, org: Organization, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from bot import cli
+    from tests.backends import fresh_database, require_pg
+    from tests.conftest import ORG_FILE
+
+    require_pg()
+    monkeypatch.setenv("PETITION_CONFIG", str(ORG_FILE))
+    source = tmp_path / "petitions.db"
+    lite = await Services.open(source, org, FakeClock())
+    try:
+        await collective(lite, 52)
+        incident = await only_incident(lite)
+        await lite.incidents.tick(LEADER, incident.id, 2, 1, "到场")
+        await lite.incidents.set_level(LEADER, incident.id, 1)
+        await lite.incidents.drill(LEADER, 3)
+    finally:
+        await lite.close()
+    tables = ("incidents", "incident_ticks", "incident_level_changes", "incident_events")
+    async with fresh_database("postgresql", tmp_path) as url:
+        code = await asyncio.to_thread(cli.main, ["migrate", "--from", str(source), "--to", url, "--lang", "en"])
+        assert code == 0, capsys.readouterr().err
+        assert {t: rows(url, f"SELECT * FROM {t}") for t in tables} == {
+            t: rows(source, f"SELECT * FROM {t}") for t in tables}
+        moved = await Services.open(url, org, FakeClock(), key_file=tmp_path / "petitions.key")
+        try:
+            assert (await moved.incidents.verify_journal()).checked == 4  # open, tick, level; the drill's open
+            nxt = await moved.incidents.drill(LEADER, 2)  # ids go on after the copied ones
+            assert nxt.id == 3
+        finally:
+            await moved.close()
