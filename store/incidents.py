@@ -41,6 +41,7 @@ from store.journal import GENESIS, VerifyResult, event_hash
 from store.models import SYSTEM, Actor, Case, row_to_model
 from store.notices import NoticeKind
 from store.org import IncidentLevel, Role, Staff
+from store.workflow import Action
 
 SourceKind = Literal["case", "dispute", "drill"]
 SOURCE_KINDS: tuple[str, ...] = ("case", "dispute", "drill")
@@ -303,6 +304,9 @@ async def _open(
         "source": source_kind, "ref": source_ref, "level": wanted.level, "people": people, "drill": drill,
         "alert": alert_id,
     })
+    if case is not None:  # the case's record shows it (internal), and its leader in charge is told
+        await ctx.event(conn, case.id, actor, Action.INCIDENT_OPEN, case.status, None,
+                        {"incident": incident_id, "level": wanted.level, "people": people})
     skip = {actor.id} if actor.id is not None else set()
     await _tell_group(ctx, conn, incident_id, wanted, NoticeKind.INCIDENT_OPENED, unit, confidential, skip)
     return await _load(conn, "id = ?", (incident_id,))
@@ -540,6 +544,10 @@ class IncidentService(Service):
                 (now, staff.telegram_id, text, now, incident_id),
             )
             await _journal(self.ctx, conn, incident_id, actor, "close", text, {"level": incident.level})
+            case = await self.ctx.case_where(conn, "id = ?", (incident.case_id,)) if incident.case_id else None
+            if case is not None:
+                await self.ctx.event(conn, case.id, actor, Action.INCIDENT_CLOSE, case.status, text,
+                                     {"incident": incident_id, "level": incident.level})
             for staff_id in self._leaders_above(incident):
                 if staff_id != staff.telegram_id:
                     await self.outbox.queue(conn, staff_id, NoticeKind.INCIDENT_CLOSED, None, None,

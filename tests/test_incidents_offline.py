@@ -102,6 +102,12 @@ async def test_declaring_closing_and_refusals(app: App, store: Services) -> None
     assert rows(store, "SELECT status, summary FROM incidents") == [("closed", "群众代表接受答复，已疏散")]
     await feed(application, Updates(LEADER).text(f"/incident_close {incident} 再次"))
     assert request.texts_to(LEADER)[-1] == f"事件 #{incident} 已结束处置。"
+    # The case's record shows both, internal (never on the petitioner's timeline).
+    assert rows(store, "SELECT action, actor_id, body, public FROM events WHERE action LIKE 'incident%' ORDER BY id") == [
+        ("incident_open", LEADER, None, 0), ("incident_close", LEADER, "群众代表接受答复，已疏散", 0)]
+    await feed(application, Updates(LEADER).text(f"/case {number}"))
+    record = "\n".join(request.texts_to(LEADER)[-3:])
+    assert "启动群体性事件处置预案" in record and "群体性事件处置结束" in record
 
 
 async def test_forged_and_odd_button_data_is_answered_politely(app: App, store: Services) -> None:
