@@ -186,3 +186,26 @@ def test_the_menus() -> None:
     assert "incident" in OFFICER_COMMANDS and "incident_close" not in OFFICER_COMMANDS
     assert {"incident", "incident_close", "incident_drill"} <= set(LEADER_COMMANDS)
     assert "incident" not in PETITIONER_COMMANDS
+
+
+async def test_the_outbox_delivers_the_checklist_and_a_tap_on_it_ticks(app: App, store: Services) -> None:
+    application, request = app
+    await feed(application, Updates(OFFICER_OIL, language_code="en").text("/help"))  # 1002 reads English
+    await collective(store)
+    (incident,) = incident_ids(store, drill=False)
+    sender = application.bot_data["outbox"]
+    await sender.run_once()
+    to_leader = request.last_to(LEADER)
+    assert to_leader.text.startswith("🚨 已启动群体性事件处置预案（二级（较大）），请您按清单处置。")
+    assert [data for _, data in to_leader.buttons()][:3] == [f"ic:t:{incident}:2:{n}" for n in (1, 2, 3)]
+    to_officer = request.last_to(OFFICER_OIL)
+    assert to_officer.text.splitlines()[:2] == [
+        "🚨 The group-incident plan (Level 2 (serious)) has started; please work through the checklist.",
+        "🚨 <b>Group incident · Level 2 (serious)</b>",
+    ]
+    assert to_officer.buttons()[0] == ("⬜ 1. The leader in charge goes to the site", f"ic:t:{incident}:2:1")
+    await feed(application, Updates(OFFICER_OIL, language_code="en").tap(f"ic:t:{incident}:2:1"))
+    edited = request.last_to(OFFICER_OIL)
+    assert edited.method == "editMessageText"
+    assert "✅ 1. The leader in charge goes to the site — 李科长 2026-11-02 09:00" in edited.text
+    assert rows(store, "SELECT count(*) FROM outbox WHERE kind = 'ic_opened' AND sent_at IS NULL") == [(0,)]
