@@ -337,3 +337,27 @@ async def test_migrate_copies_incidents_to_postgresql(
             assert nxt.id == 3
         finally:
             await moved.close()
+
+
+async def test_the_report_command_counts_real_incidents_only(
+    store: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from openpyxl import load_workbook
+
+    from bot.cli import main as cli
+    from tests.conftest import ORG_FILE
+
+    monkeypatch.setenv("PETITION_CONFIG", str(ORG_FILE))
+    await collective(store, 52)
+    real = await only_incident(store)
+    await store.incidents.close(LEADER, real.id, "已平息")
+    await store.incidents.drill(LEADER, 1)
+    await store.incidents.drill(ADMIN, 2)
+    out = tmp_path / "report.xlsx"
+    assert await asyncio.to_thread(cli, ["report", "--period", "2026-11", "--format", "xlsx", "--out", str(out),
+                                         "--db", store.db.path, "--lang", "en"]) == 0
+    sheet = list(load_workbook(out)["Group incidents"].values)
+    assert sheet == [("Period", "2026-11", None), ("Level", "Open", "Closed"), ("Level 1 (major)", 0, 0),
+                     ("Level 2 (serious)", 0, 1), ("三级（一般）", 0, 0)]
