@@ -231,7 +231,7 @@ async def incident_drill(update: Update, context: Context) -> None:
         await send(update, context, t(lang, "incident.usage_drill"))
         return
     try:
-        found = await d.incidents.drill(actor, level)
+        found = await d.incidents.drill(actor, level, f"u{update.update_id}")  # a redelivery: the same drill
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return

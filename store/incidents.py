@@ -274,6 +274,8 @@ async def _open(
         existing = None
     wanted = level or ctx.org.incident_level_for(people)
     if existing is not None:
+        if source_kind == "drill":  # the same drill asked again (a redelivered update): that one
+            return existing
         if level is not None:
             raise Refused("incident_exists", id=existing.id)
         if not existing.is_open or people <= existing.people:
@@ -390,7 +392,8 @@ class IncidentService(Service):
         """Open an incident for a case, a dispute or a drill; the entry point for other parts of the store.
 
         ``source_ref``: the case number (``"case"``), the dispute's reference
-        (``"dispute"``, with its ``unit``), or None for a drill. ``people``:
+        (``"dispute"``, with its ``unit``); for a drill None, or a key that
+        makes the same request return the drill it opened. ``people``:
         the number of people involved. ``actor``: the leader or admin opening
         it, None for the system (automatic: a high-risk dispute). ``level``:
         None to follow the number of people (then nothing opens, and None is
@@ -437,7 +440,7 @@ class IncidentService(Service):
             if staff is not None and not self.org.covers(staff, unit):
                 raise Refused("incident_out_of_scope")
         else:
-            source_ref = None
+            source_ref = (source_ref or "").strip()[:SOURCE_REF_MAX] or None  # a drill's idempotency key
             if entry is None:
                 raise Refused("incident_level_unknown", level=level)
             if unit is None and staff is not None and staff.role is Role.LEADER:
@@ -455,11 +458,14 @@ class IncidentService(Service):
         assert incident is not None
         return incident
 
-    async def drill(self, actor: Actor, level: int) -> Incident:
-        """/incident_drill <level>: the plan run without a real case, marked 演练 everywhere."""
+    async def drill(self, actor: Actor, level: int, key: str | None = None) -> Incident:
+        """/incident_drill <level>: the plan run without a real case, marked 演练 everywhere.
+
+        ``key`` (the Telegram update's id) makes a redelivered command return the drill it started.
+        """
         entry = self.org.incident_level(level)
         people = entry.min_people if entry is not None else 0
-        incident = await self.open_for("drill", None, people, actor, level=level)
+        incident = await self.open_for("drill", key, people, actor, level=level)
         assert incident is not None
         return incident
 

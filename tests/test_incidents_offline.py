@@ -153,7 +153,9 @@ async def _drill_scenario(application: Application, request: RecordingRequest, s
     assert request.texts_to(LEADER)[-1].startswith("用法：/incident_drill 级别")
     await feed(application, Updates(OFFICER_OIL).text("/incident_drill 2"))
     assert request.texts_to(OFFICER_OIL)[-1] == "启动、调整级别和结束处置须由领导或管理员进行。"
-    await feed(application, Updates(LEADER).text("/incident_drill 2"))
+    command = Updates(LEADER).text("/incident_drill 2")
+    await feed(application, command)
+    await feed(application, command)  # Telegram delivers it again (after a crash): still one drill
     (drill,) = incident_ids(store, drill=True)
     (real,) = incident_ids(store, drill=False)
     started = request.last_to(LEADER)
