@@ -21,7 +21,19 @@ from bot.network import bot_requests
 from bot.outbox import OutboxSender, rate_limiter
 from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
-from handlers import employee, intake, limits, prompts, reception, relay, review, screening, staff, supervision
+from handlers import (
+    employee,
+    incidents,
+    intake,
+    limits,
+    prompts,
+    reception,
+    relay,
+    review,
+    screening,
+    staff,
+    supervision,
+)
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
@@ -122,6 +134,8 @@ def build_application(
         *employee.handlers(), *staff.handlers(), *review.handlers(), *supervision.handlers(),
         # Dispute screening: /screening, /dispute and the menu's buttons (the filing conversation below).
         *screening.handlers(),
+        # The group-incident plan: its commands, its checklist buttons, then its area's stale-button answer.
+        *incidents.handlers(),
         # Typed answers after a prompt button; before intake, which would take any text.
         prompts.build(),
         # Filing or updating a screening dispute, step by step (before intake, which would take any text).

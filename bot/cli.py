@@ -326,6 +326,7 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
 
     from bot.pgtools import display
     from store.db import open_database
+    from store.incidents import verify_incident_journal
     from store.journal import verify
 
     async def check() -> int:
@@ -336,14 +337,21 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
         try:
             async with db.read() as conn:
                 result = await verify(conn)
+                incidents = await verify_incident_journal(conn)  # the group-incident plan's own chain
         except _db_errors() as error:
             return fail(lang, "not_database", path=display(target), error=error)
         finally:
             await db.close()
-        if result.ok:
-            print(say(lang, "journal_ok", count=result.checked))
-            return 0
-        return fail(lang, "journal_broken", event=result.broken_event_id, reason=result.reason, count=result.checked)
+        if not result.ok:
+            return fail(lang, "journal_broken", event=result.broken_event_id, reason=result.reason,
+                        count=result.checked)
+        if not incidents.ok:
+            return fail(lang, "incident_journal_broken", event=incidents.broken_event_id, reason=incidents.reason,
+                        count=incidents.checked)
+        print(say(lang, "journal_ok", count=result.checked))
+        if incidents.checked:
+            print(say(lang, "incident_journal_ok", count=incidents.checked))
+        return 0
 
     return asyncio.run(check())
 

@@ -27,13 +27,14 @@ log = logging.getLogger(__name__)
 PETITIONER_COMMANDS = ("start", "new", "mycases", "status", "reception", "language", "cancel", "help")
 OFFICER_COMMANDS = (
     "queue", "case", "accept", "decline", "assign", "reply", "note", "extend", "decide", "transfer",
-    "history", "review", "progress", "followup", "screening", "dispute", "language", "cancel", "help",
+    "history", "review", "progress", "followup", "incident", "screening", "dispute", "language", "cancel", "help",
 )
 # Leaders and administrators also watch indicators and alerts, supervise and urge (督办, 催办),
-# and hold reception days.
+# hold reception days, and run the group-incident plan (/incident for officers in a response group too).
 LEADER_COMMANDS = (
-    *OFFICER_COMMANDS[:-5], "supervise", "urge", "lead", "redo", "alerts", "stats", "export", "reception_add", "reception_list",
-    "screening", "dispute", "language", "cancel", "help",
+    *OFFICER_COMMANDS[:-3], "supervise", "urge", "lead", "redo", "alerts", "stats", "export", "reception_add", "reception_list",
+    "incident_close", "incident_drill",
+    "language", "cancel", "help",
 )
 
 

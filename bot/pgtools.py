@@ -33,6 +33,7 @@ from store.pg import PgDatabase
 TABLE_ORDER = [
     "meta", "users", "case_numbers", "cases", "events", "attachments", "outbox", "conversations",
     "reception_sessions", "reception_bookings", "case_messages", "reminders", "sweep_marks", "alerts",
+    "incidents", "incident_ticks", "incident_level_changes", "incident_events",
 ]
 UTC = ZoneInfo("UTC")
 

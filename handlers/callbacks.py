@@ -349,8 +349,17 @@ class Sc:
     SUBMIT = area.button("ok", TOKEN)
 
 
+class Ic:
+    """The group-incident plan's checklist (handlers.incidents): incident id, level, step."""
+
+    area = Area("ic")
+    TICK = area.button("t", INT, INT, INT)
+    RAISE = area.button("up", INT, INT)  # the incident, the level it is raised to
+    VIEW = area.button("v", INT)
+
+
 AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Rv.area,
-                           Ld.area, In.area, Rc.area, Sc.area)
+                           Ld.area, In.area, Rc.area, Sc.area, Ic.area)
 
 
 def decode(data: object) -> tuple[Button, tuple[Any, ...]] | None:

@@ -19,6 +19,7 @@ from store.cases import CaseService
 from store.clock import Clock
 from store.conversations import Conversation
 from store.errors import StoreError
+from store.incidents import IncidentService
 from store.indicators import IndicatorService
 from store.models import Actor
 from store.org import Organization
@@ -73,6 +74,7 @@ class Deps:
     indicators: IndicatorService
     supervision: SupervisionService
     screening: ScreeningService
+    incidents: IncidentService
     org: Organization
     clock: Clock
     tz: ZoneInfo
@@ -92,6 +94,7 @@ class Deps:
             indicators=services.indicators,
             supervision=services.supervision,
             screening=services.screening,
+            incidents=services.incidents,
             org=services.org,
             clock=services.clock,
             tz=services.tz,

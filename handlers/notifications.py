@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup
 
 from handlers import callbacks as cb
+from handlers import incidents, media, reception, review, screening, supervision
 from handlers import keyboards as kb
-from handlers import media, reception, review, screening, supervision
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
 from store.models import Attachment, Case, Event, OutboxItem
@@ -232,6 +232,9 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.LEAD_EVENT: _messages(supervision.lead_event_notice),
     NoticeKind.SCREENING_ASK: _messages(screening.ask_notice),
     NoticeKind.SCREENING_OVERDUE: _messages(screening.overdue_notice),
+    NoticeKind.INCIDENT_OPENED: _messages(incidents.opened_notice),
+    NoticeKind.INCIDENT_RAISED: _messages(incidents.raised_notice),
+    NoticeKind.INCIDENT_CLOSED: _messages(incidents.closed_notice),
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

@@ -100,8 +100,26 @@ def stats_text(report: StatsReport, org: Organization, lang: str) -> list[Html]:
         name = unit_name(org, row.unit, lang)
         head = t(lang, "leader.stats_unit_total" if row.depth == 0 else "leader.stats_unit", unit=name)
         blocks.append(Html(head + "\n" + _figures_text(row, lang)))
+    if org.incident_levels or report.incidents:
+        lines = [t(lang, "incident_stats.title")]
+        lines += [t(lang, "incident_stats.row", level=name, open=open_, closed=closed)
+                  for name, open_, closed in _incident_rows(report, org, lang)]
+        blocks.append(Html("\n".join(lines)))
     blocks.append(t(lang, "leader.stats_definitions"))
     return pack(blocks)
+
+
+def _incident_rows(report: StatsReport, org: Organization, lang: str) -> list[tuple[str, int, int]]:
+    """Real group incidents (never drills) per level of the plan: (level's name, open, closed)."""
+    counts = {c.level: c for c in report.incidents}
+    levels = sorted({entry.level for entry in org.incident_levels} | set(counts))
+    rows = []
+    for number in levels:
+        entry = org.incident_level(number)
+        name = entry.name.get(lang) if entry is not None else str(t(lang, "incident.level_number", level=number))
+        found = counts.get(number)
+        rows.append((name, found.open if found else 0, found.closed if found else 0))
+    return rows
 
 
 def _figures_text(row: Figures, lang: str) -> Html:
@@ -335,6 +353,13 @@ def xlsx_bytes(
         for values in screening_table(screening, org, lang):
             _append_as_data(register, values)
         sheets.append((register, 2))
+    if org.incident_levels or data.report.incidents:
+        incidents = book.create_sheet(str(t(lang, "incident_stats.sheet")))
+        _append_as_data(incidents, [str(t(lang, "export.period")), data.report.period.label])
+        _append_as_data(incidents, [str(t(lang, f"incident_stats.col_{c}")) for c in ("level", "open", "closed")])
+        for name, open_, closed in _incident_rows(data.report, org, lang):
+            _append_as_data(incidents, [name, open_, closed])
+        sheets.append((incidents, 2))
     for sheet, header_row in sheets:
         for cell in sheet[header_row]:
             cell.font = Font(bold=True)

@@ -41,6 +41,7 @@ from pydantic import BaseModel
 from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.errors import Refused
+from store.incidents import IncidentCount, incident_counts
 from store.models import Actor, ActorRole, Case, row_to_model
 from store.org import Role, Unit
 from store.review import CURRENT_DUE_SQL, DEADLINE_OF, OPEN_SQL, Stage, numbered
@@ -164,6 +165,8 @@ class StatsReport(BaseModel):
     units: list[str]
     rows: list[IndicatorRow]
     trend: list[TrendPoint]
+    # Real group incidents (never drills) opened in the period at the units, per level (store.incidents).
+    incidents: list[IncidentCount] = []
 
 
 class ExportData(BaseModel):
@@ -287,7 +290,11 @@ class IndicatorService(Service):
             for point in trend_months(chosen):
                 figures = await self._figures(conn, everything, scope, point.start, point.end, today)
                 trend.append(TrendPoint(label=point.label, **figures))
-        return StatsReport(period=chosen, units=roots, rows=rows, trend=trend)
+            incidents = await incident_counts(
+                conn, sorted(everything), iso(local_midnight(chosen.start, self.tz)),
+                iso(local_midnight(chosen.end, self.tz)),
+            )
+        return StatsReport(period=chosen, units=roots, rows=rows, trend=trend, incidents=incidents)
 
     async def export_data(
         self, actor: Actor, unit: str | None = None, period: str | None = None

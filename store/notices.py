@@ -42,6 +42,10 @@ class NoticeKind(StrEnum):
     # Dispute screening (store.screening)
     SCREENING_ASK = "sc_ask"  # file the period's screening (the request, then the reminder), to the unit's officers
     SCREENING_OVERDUE = "sc_overdue"  # a unit has not reported, to its leaders
+    # The group-incident plan (store.incidents); params name the incident, never a case row
+    INCIDENT_OPENED = "ic_opened"  # an incident opened: its level's response group, with the checklist
+    INCIDENT_RAISED = "ic_raised"  # its level went up: the new level's group, with the checklist
+    INCIDENT_CLOSED = "ic_closed"  # closed with a summary: the leaders above and the admins
 
     # Leader reception days (store.reception)
     RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for

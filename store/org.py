@@ -339,6 +339,27 @@ class Screening(_Frozen):
 
     def find_type(self, type_id: str) -> DisputeType | None:
         return next((item for item in self.types if item.id == type_id), None)
+INCIDENT_STEPS_MAX = 12
+INCIDENT_STEP_CHARS = 100
+INCIDENT_ROLES = ("officer", "leader")
+_NOTIFY_ROLE = re.compile(r"^(?P<role>[a-z]+)@(?P<unit>.*)$")
+
+
+class IncidentLevel(_Frozen):
+    """An `[[incident_levels]]` entry: one level of the group-incident plan (群体性事件处置预案).
+
+    Level 1 is the most serious and needs the most people; an incident takes
+    the most serious level whose ``min_people`` its number of people reaches.
+    ``notify`` is the level's response group: staff Telegram ids, or
+    ``"leader@unit-id"`` / ``"officer@unit-id"`` for the people of that role
+    assigned at that unit. ``steps`` is the checklist, each a text.
+    """
+
+    level: int = Field(ge=1, le=9)
+    name: LocalizedText
+    min_people: int = Field(ge=1)
+    notify: tuple[int | str, ...] = ()
+    steps: tuple[LocalizedText, ...] = ()
 
 
 class Organization(_Frozen):
@@ -355,6 +376,7 @@ class Organization(_Frozen):
     reception_rules: ReceptionRules = ReceptionRules()
     reception: tuple[ReceptionSession, ...] = ()
     screening: Screening = Screening()
+    incident_levels: tuple[IncidentLevel, ...] = ()
 
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
     _categories: dict[str, Category] = PrivateAttr(default_factory=dict)
@@ -450,6 +472,33 @@ class Organization(_Frozen):
             return marked
         assigned = {u for s in self.staff if s.role is Role.OFFICER for u in s.units}
         return [u for u in self.units if u.id in assigned]
+    def incident_level(self, level: int) -> IncidentLevel | None:
+        """The `[[incident_levels]]` entry of this level number, or None."""
+        return next((entry for entry in self.incident_levels if entry.level == level), None)
+
+    def incident_level_for(self, people: int) -> IncidentLevel | None:
+        """The most serious level (lowest number) whose ``min_people`` ``people`` reaches; None below every level."""
+        reached = [entry for entry in self.incident_levels if people >= entry.min_people]
+        return min(reached, key=lambda entry: entry.level) if reached else None
+
+    def incident_level_above(self, level: int) -> IncidentLevel | None:
+        """The next more serious level than ``level`` (the nearest lower number), or None at the top."""
+        above = [entry for entry in self.incident_levels if entry.level < level]
+        return max(above, key=lambda entry: entry.level) if above else None
+
+    def incident_group(self, level: IncidentLevel) -> list[int]:
+        """The Telegram ids of a level's response group, in the file's order, each once."""
+        found: list[int] = []
+        for entry in level.notify:
+            if isinstance(entry, int):
+                found.append(entry)
+                continue
+            match = _NOTIFY_ROLE.fullmatch(entry)
+            if match is None:
+                continue
+            found += [s.telegram_id for s in self.staff
+                      if s.role.value == match["role"] and match["unit"] in s.units]
+        return [i for i in dict.fromkeys(found) if i in self._staff]
 
     def unit_path(self, unit_id: str, lang: str) -> str:
         """The unit's place in the tree, root first: "集团总部 › 油田公司 › 第一采油厂"."""
@@ -497,6 +546,7 @@ def _reference_errors(data: dict[str, Any]) -> list[Problem]:
         *_staff_errors(_entries(data, "staff") or [], unit_ids, category_ids),
         *_duplicates("canned_replies", "id", "canned reply id", canned),
         *_reception_errors(_entries(data, "reception") or [], _entries(data, "staff") or [], units),
+        *_incident_errors(_entries(data, "incident_levels") or [], _entries(data, "staff") or [], unit_ids),
     ]
 
 
@@ -612,6 +662,52 @@ def _reception_errors(
             own = {value for _, value in _texts(member.get("units"))}
             if not own & set(_chain(parent_of, unit)):
                 errors.append((("reception", index, "unit"), f'"{unit}" is outside the units of leader {leader}'))
+    return errors
+
+
+def _incident_errors(
+    levels: list[dict[str, Any]], staff: list[dict[str, Any]], unit_ids: set[str]
+) -> list[Problem]:
+    """The plan's levels: unique numbers, fewer people the less serious, a response group of staff, a checklist."""
+    section = "incident_levels"
+    numbers = [(i, e.get("level")) for i, e in enumerate(levels)]
+    errors = _duplicates(section, "level", "level", [(i, n) for i, n in numbers if type(n) is int])
+    known = {m.get("telegram_id") for m in staff if type(m.get("telegram_id")) is int}
+    for index, entry in enumerate(levels):
+        notify = entry.get("notify")
+        if notify in (None, [], ()):
+            errors.append(((section, index, "notify"), "needs at least one person to notify"
+                           ' (a staff telegram_id, or "leader@unit-id")'))
+        for i, value in enumerate(notify if isinstance(notify, list | tuple) else []):
+            if type(value) is int and value not in known:
+                errors.append(((section, index, "notify", i), f"unknown staff member {value} (not in [[staff]])"))
+            elif isinstance(value, str):
+                match = _NOTIFY_ROLE.fullmatch(value)
+                if match is None or match["role"] not in INCIDENT_ROLES:
+                    errors.append(((section, index, "notify", i),
+                                   f'"{value}" is neither a telegram_id nor "leader@unit-id" / "officer@unit-id"'))
+                elif match["unit"] not in unit_ids:
+                    errors.append(((section, index, "notify", i), f'unknown unit "{match["unit"]}"'))
+        steps = entry.get("steps")
+        if steps in (None, [], ()):
+            errors.append(((section, index, "steps"), "needs at least one step (the checklist)"))
+        elif isinstance(steps, list | tuple):
+            if len(steps) > INCIDENT_STEPS_MAX:
+                errors.append(((section, index, "steps"), f"at most {INCIDENT_STEPS_MAX} steps, not {len(steps)}"))
+            for i, step in enumerate(steps):
+                texts = [step] if isinstance(step, str) else list(step.values()) if isinstance(step, dict) else []
+                if any(isinstance(text, str) and len(text) > INCIDENT_STEP_CHARS for text in texts):
+                    errors.append(((section, index, "steps", i),
+                                   f"a step is at most {INCIDENT_STEP_CHARS} characters (it is a button)"))
+    ordered: list[tuple[int, int, int]] = sorted(
+        (level, people, i) for i, e in enumerate(levels)
+        if type(level := e.get("level")) is int and type(people := e.get("min_people")) is int
+    )
+    for (level, people, _), (next_level, next_people, index) in zip(ordered, ordered[1:], strict=False):
+        if next_level != level and next_people >= people:
+            errors.append(((section, index, "min_people"),
+                           f"level {next_level} needs fewer people than level {level} ({people}),"
+                           f" not {next_people}: level 1 is the most serious"))
     return errors
 
 
@@ -742,6 +838,13 @@ def org_warnings(org: Organization, today: dt.date) -> list[str]:
         if session.date < today:
             warnings.append(_format(("reception", index, "date"),
                                     f"{session.date.isoformat()} is in the past; nobody can book it"))
+    for index, level in enumerate(org.incident_levels):
+        for i, entry in enumerate(level.notify):
+            if isinstance(entry, str) and (match := _NOTIFY_ROLE.fullmatch(entry)) is not None and not any(
+                s.role.value == match["role"] and match["unit"] in s.units for s in org.staff
+            ):
+                warnings.append(_format(("incident_levels", index, "notify", i),
+                                        f'nobody is a {match["role"]} assigned at "{match["unit"]}"'))
     starter = {member.telegram_id for member in example_org().staff}
     for index, member in enumerate(org.staff):
         if member.telegram_id in starter:

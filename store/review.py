@@ -28,6 +28,7 @@ from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.db import Connection
 from store.errors import Refused
+from store.incidents import open_for_alert
 from store.models import (
     DETAILS_MAX,
     OPEN_STATUSES,
@@ -294,6 +295,7 @@ class ReviewService(Service):
                     (people, people, iso(now), alert_id),
                 )
                 await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
+                await open_for_alert(self.ctx, conn, alert_id, case, people)  # more people: its level may rise
                 return
             alert_id = await self._raise_alert(conn, case, "cluster", people)
             ids = [case_id for case_id, _ in recent]
@@ -322,6 +324,8 @@ class ReviewService(Service):
         )
         for leader in self._leaders_above(case.unit, case.category, case.confidential):
             await self.ctx.queue_staff(conn, leader, NoticeKind.LEADER_ALERT, case, event_id, {"alert": alert_id})
+        # The group-incident plan: a level reached by the people opens its incident (store/incidents.py).
+        await open_for_alert(self.ctx, conn, alert_id, case, people)
         return alert_id
 
     # ------------------------------------------------------ the petitioner

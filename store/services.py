@@ -20,6 +20,7 @@ from store.cases import CaseService
 from store.clock import Clock, SystemClock
 from store.context import StoreContext
 from store.db import Backend, open_database
+from store.incidents import IncidentService
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
 from store.models import OutboxItem
@@ -27,7 +28,7 @@ from store.org import Organization
 from store.outbox import Outbox
 from store.reception import ReceptionService
 from store.review import ReviewService
-from store.screening import ScreeningService
+from store.screening import Dispute, ScreeningService
 from store.selfservice import SelfService
 from store.staffwork import StaffWork
 from store.supervision import SupervisionService
@@ -48,6 +49,7 @@ class Services:
     indicators: IndicatorService
     supervision: SupervisionService
     screening: ScreeningService
+    incidents: IncidentService
 
     @classmethod
     def build(
@@ -59,6 +61,14 @@ class Services:
         ctx = StoreContext(db=db, org=org, clock=clock, outbox=outbox, vault=vault)
         review = ReviewService(ctx)
         cases = CaseService(ctx, review)
+        screening = ScreeningService(ctx)
+        incidents = IncidentService(ctx)
+
+        async def incident_for_dispute(dispute: Dispute) -> None:
+            # A high-risk dispute: the plan's levels decide from its people whether an incident opens.
+            await incidents.open_for("dispute", f"#{dispute.id}", dispute.people, unit=dispute.unit)
+
+        screening.on_high_risk = incident_for_dispute
         return cls(
             context=ctx,
             outbox=outbox,
@@ -69,7 +79,8 @@ class Services:
             reception=ReceptionService(ctx),
             indicators=IndicatorService(ctx),
             supervision=SupervisionService(ctx),
-            screening=ScreeningService(ctx),
+            screening=screening,
+            incidents=incidents,
         )
 
     @classmethod

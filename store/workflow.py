@@ -59,6 +59,9 @@ class Action(StrEnum):
     FOLLOW_UP = "followup"  # 回访: staff handling the case call, visit or talk with the petitioner
     LEAD = "lead"  # 领导包案: a leader takes (or is given) personal charge of the case
     REDO = "redo"  # 重办: after 不满意 and before any review request, the case returns to handling
+    # The group-incident plan (store/incidents.py): an incident opened from the case, and its closing.
+    INCIDENT_OPEN = "incident_open"
+    INCIDENT_CLOSE = "incident_close"
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ RULES: dict[Action, Rule] = {
     Action.FOLLOW_UP: Rule(ANSWERED, None, STAFF, False),
     Action.LEAD: Rule(SUPERVISED | {S.DECIDED}, None, LEADERS, False),
     Action.REDO: Rule(frozenset({S.DECIDED}), S.IN_PROGRESS, LEADERS, True),
+    Action.INCIDENT_OPEN: Rule(frozenset(Status), None, SYSTEM | LEADERS, False),
+    Action.INCIDENT_CLOSE: Rule(frozenset(Status), None, LEADERS, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

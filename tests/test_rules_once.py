@@ -81,7 +81,7 @@ async def test_python_and_sql_agree_on_the_current_deadline_in_every_status(stor
 # ------------------------------------------------------------------ scope
 
 BASE = Organization.model_validate(
-    {**tomllib.loads(ORG_FILE.read_text(encoding="utf-8")), "staff": [], "reception": []}
+    {**tomllib.loads(ORG_FILE.read_text(encoding="utf-8")), "staff": [], "reception": [], "incident_levels": []}
 )
 UNITS = [u.id for u in BASE.units]
 CATEGORIES = [c.id for c in BASE.categories]

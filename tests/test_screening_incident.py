@@ -1,0 +1,42 @@
+"""A high-risk dispute in the screening register opens the group-incident plan when enough people are involved.
+
+Organisation: tests/org_fixture.toml (plan: level 1 ≥ 100 people, 2 ≥ 50, 3 ≥ 20; officer 1001 files for plant-1).
+The wiring is ``Services.build``: ``screening.on_high_risk`` hands the dispute to ``incidents.open_for``.
+"""
+
+from __future__ import annotations
+
+from store.models import Actor, ActorRole
+from store.screening import DisputeIn, DisputeStatus, Risk
+from store.services import Services
+from tests.conftest import rows
+
+OFFICER_P1 = Actor(id=1001, role=ActorRole.OFFICER)
+
+
+def entry(risk: str, people: int) -> DisputeIn:
+    return DisputeIn.model_validate({
+        "type": "labour", "subject": "外包工工资拖欠", "people": people, "risk": risk,
+        "status": "screening", "responsible": "王干事", "next_step": "约谈外包单位",
+    })
+
+
+def incidents(store: Services) -> list[tuple[object, ...]]:
+    return rows(store, "SELECT source_kind, source_ref, unit, level, people, is_drill, status FROM incidents"
+                       " ORDER BY id")
+
+
+async def test_a_high_risk_dispute_of_52_people_opens_level_2(store: Services) -> None:
+    medium = await store.screening.file(OFFICER_P1, "plant-1", entry("medium", 60))
+    few = await store.screening.file(OFFICER_P1, "plant-1", entry("high", 10))
+    assert incidents(store) == []  # 中 is never handed on; 高 with 10 people reaches no level
+
+    high = await store.screening.file(OFFICER_P1, "plant-1", entry("high", 52))
+    assert incidents(store) == [("dispute", f"#{high.id}", "plant-1", 2, 52, 0, "open")]
+    sent = rows(store, "SELECT chat_id FROM outbox WHERE kind = 'ic_opened' ORDER BY id")
+    assert sent == [(2001,), (1002,)]  # level 2's response group: leader@oilfield, then 1002
+
+    # 中 raised to 高 with 60 people: its own incident, at level 2 as well.
+    await store.screening.update(OFFICER_P1, medium.id, DisputeStatus.MEDIATING, "风险升高", risk=Risk.HIGH)
+    assert incidents(store)[1] == ("dispute", f"#{medium.id}", "plant-1", 2, 60, 0, "open")
+    assert few.id not in {int(str(ref)[1:]) for _, ref, *_ in incidents(store)}
