@@ -34,6 +34,7 @@ TABLE_ORDER = [
     "meta", "users", "case_numbers", "cases", "events", "attachments", "outbox", "conversations",
     "reception_sessions", "reception_bookings", "case_messages", "reminders", "sweep_marks", "alerts",
     "incidents", "incident_ticks", "incident_level_changes", "incident_events",
+    "screening_reports", "disputes", "dispute_notes", "screening_notices", "screening_journal",
 ]
 UTC = ZoneInfo("UTC")
 

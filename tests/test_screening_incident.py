@@ -6,7 +6,14 @@ The wiring is ``Services.build``: ``screening.on_high_risk`` hands the dispute t
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from store.clock import FakeClock
 from store.models import Actor, ActorRole
+from store.org import Organization
 from store.screening import DisputeIn, DisputeStatus, Risk
 from store.services import Services
 from tests.conftest import rows
@@ -40,3 +47,28 @@ async def test_a_high_risk_dispute_of_52_people_opens_level_2(store: Services) -
     await store.screening.update(OFFICER_P1, medium.id, DisputeStatus.MEDIATING, "风险升高", risk=Risk.HIGH)
     assert incidents(store)[1] == ("dispute", f"#{medium.id}", "plant-1", 2, 60, 0, "open")
     assert few.id not in {int(str(ref)[1:]) for _, ref, *_ in incidents(store)}
+
+
+async def test_migrate_copies_the_register_and_its_incident_to_postgresql(
+    tmp_path: Path, org: Organization, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import cli
+    from tests.backends import fresh_database, require_pg
+    from tests.conftest import ORG_FILE
+
+    require_pg()
+    monkeypatch.setenv("PETITION_CONFIG", str(ORG_FILE))
+    source = tmp_path / "petitions.db"
+    lite = await Services.open(source, org, FakeClock())
+    try:
+        high = await lite.screening.file(OFFICER_P1, "plant-1", entry("high", 52))
+        await lite.screening.update(OFFICER_P1, high.id, DisputeStatus.MEDIATING, "已约谈代表")
+    finally:
+        await lite.close()
+    tables = ("screening_reports", "disputes", "dispute_notes", "screening_journal", "incidents", "incident_events")
+    async with fresh_database("postgresql", tmp_path) as url:
+        code = await asyncio.to_thread(cli.main, ["migrate", "--from", str(source), "--to", url, "--lang", "en"])
+        assert code == 0, capsys.readouterr().err
+        copied = {t: rows(url, f"SELECT * FROM {t} ORDER BY id") for t in tables}
+        assert copied == {t: rows(source, f"SELECT * FROM {t} ORDER BY id") for t in tables}
+        assert len(copied["dispute_notes"]) >= 1 and len(copied["incidents"]) == 1
