@@ -127,6 +127,7 @@ class StaffWork(Service):
         """
         case = await self.cases.case_for(actor, number)
         next_status(case.status, action, actor.role)
+        self.ctx.check_lead(actor, case, action)
         if action is Action.EXTEND:
             if case.extended_days:
                 raise Refused("already_extended")

@@ -59,6 +59,8 @@ class Action(StrEnum):
     FOLLOW_UP = "followup"  # 回访: staff handling the case call, visit or talk with the petitioner
     LEAD = "lead"  # 领导包案: a leader takes (or is given) personal charge of the case
     REDO = "redo"  # 重办: after 不满意 and before any review request, the case returns to handling
+    COHANDLE = "cohandle"  # 协办: a unit co-handles the case with its lead unit (主办)
+    COHANDLE_OFF = "cohandle_off"  # a co-handling unit no longer co-handles the case
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,9 @@ RULES: dict[Action, Rule] = {
     Action.FOLLOW_UP: Rule(ANSWERED, None, STAFF, False),
     Action.LEAD: Rule(SUPERVISED | {S.DECIDED}, None, LEADERS, False),
     Action.REDO: Rule(frozenset({S.DECIDED}), S.IN_PROGRESS, LEADERS, True),
+    # Never public: the petitioner sees only the lead unit.
+    Action.COHANDLE: Rule(WORKING, None, STAFF, False),
+    Action.COHANDLE_OFF: Rule(frozenset(OPEN_STATUSES), None, STAFF, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.
