@@ -486,8 +486,8 @@ class CaseService(Service):
         now = self.clock.now()
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
-            new_status = next_status(case.status, action, actor.role)
             self.ctx.check_lead(actor, case, action)
+            new_status = next_status(case.status, action, actor.role)
             changes: dict[str, Any] = {"status": new_status.value, "updated_at": iso(now)}
             data: dict[str, Any] = {}
             if action in (Action.DECLINE, Action.REPLY, Action.NOTE, Action.ADD_INFO) and not (

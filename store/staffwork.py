@@ -126,8 +126,8 @@ class StaffWork(Service):
         refused before the typing, not after. ``act`` checks again.
         """
         case = await self.cases.case_for(actor, number)
-        next_status(case.status, action, actor.role)
         self.ctx.check_lead(actor, case, action)
+        next_status(case.status, action, actor.role)
         if action is Action.EXTEND:
             if case.extended_days:
                 raise Refused("already_extended")
