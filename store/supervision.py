@@ -41,7 +41,20 @@ personal charge; ``/lead`` naming a leader, by a leader above the case's unit
 (or an admin), gives it to that leader, who must be a leader in scope of the
 case. The leader is stored on the case (``cases.lead_id``), named on the card,
 and from then on every event of the case is told to them too
-(``StoreContext.event`` queues it, in the event's transaction).
+(``StoreContext.event`` queues it, in the event's transaction); a leader
+replaced by another is told.
+
+Lead and co-handling units (主办 / 协办). ``/cohandle`` by the lead unit's
+handling officer, a leader in scope or an admin names a co-handling unit
+(``case_cohandlers``, copied on ``cases.cohandlers``). Its staff may read the
+case (``routing.can_read`` / ``read_scope_sql``), add notes and report
+progress (``COHANDLER_ACTIONS``), and are reminded, warned and given
+supervision orders with the handler (``StoreContext.cohandler_ids``); every
+other action is the lead unit's (``StoreContext.check_lead``). The events are
+internal: the petitioner never reads the co-handling unit.
+
+重办 (/redo): the case's handling limit becomes ``redo_days`` (``cases.handle_limit``,
+plus an extension granted after it), and the warnings are graded against it.
 """
 
 from __future__ import annotations
