@@ -322,6 +322,10 @@ async def test_the_command_the_card_and_the_queue(capp: tuple[Application, Offli
     # The queue marks it.
     await feed(application, Updates(OFFICER_P2.id).text("/queue"))
     assert f"🤝 协办 · <code>{number}</code>" in request.texts_to(OFFICER_P2.id)[-1]
+    # The petitioner's own view names the lead unit's work only.
+    await feed(application, Updates(5001).text(f"/status {number}"))
+    status = "\n".join(request.texts_to(5001))
+    assert number in status and "第二采油厂" not in status and "协办" not in status
     # Ended with "off".
     await feed(application, Updates(LEADER_P1.id).text(f"/cohandle {number} plant-2 off"))
     assert request.texts_to(LEADER_P1.id)[-1] == f"第二采油厂 已不再协办信访事项 <code>{number}</code>。"
