@@ -343,6 +343,8 @@ def _event_detail(event: Event, lang: str, org: Organization) -> str | Html:
         return t(lang, f"decision.{data['decision']}")
     if "to_unit" in data:
         return unit_path(org, data["to_unit"], lang)
+    if event.action in ("cohandle", "cohandle_off") and isinstance(data.get("unit"), str):
+        return unit_path(org, data["unit"], lang)  # the co-handling unit (协办)
     if "assignee" in data:
         return str(data["assignee"])
     if "days" in data:

@@ -310,6 +310,8 @@ async def test_the_command_the_card_and_the_queue(capp: tuple[Application, Offli
     lead_card = next(c for c in reversed(request.calls) if c.params.get("chat_id") == OFFICER_P1.id
                      and "🤝 协办单位：第二采油厂" in c.text)
     assert "贵单位为协办单位" not in lead_card.text and ("受理", cb.St.ACCEPT.encode(number)) in lead_card.buttons()
+    record = request.texts_to(OFFICER_P1.id)[-1]
+    assert "<b>安排协办（集团总部 › 油田公司 › 第二采油厂）</b> · 王干事\n　请核实考勤记录" in record
 
     # Refused politely: answering; allowed: a note.
     await feed(application, Updates(OFFICER_P2.id).text(f"/accept {number}"))
