@@ -192,7 +192,11 @@ async def redo(update: Update, context: Context) -> None:
 
 
 async def cohandle(update: Update, context: Context) -> None:
-    """/cohandle <number> <unit> [note]: 协办, a unit co-handles the case; ``off`` ends it."""
+    """/cohandle <number> <unit> [note]: 协办, a unit co-handles the case; ``off`` ends it; the number alone: the tree."""
+    words = _words(update, 2)
+    if len(words) == 1:
+        await on_cohandle(update, context, words[0][:40])
+        return
 
     async def act(d: Deps, actor: Actor, lang: str, number: str, rest: str) -> Html:
         case, unit, added = await d.supervision.cohandle_text(actor, number, rest)

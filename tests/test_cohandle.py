@@ -296,6 +296,8 @@ async def test_the_command_the_card_and_the_queue(capp: tuple[Application, Offli
     assert request.texts_to(OFFICER_P1.id)[-1] == (
         f"已请 第二采油厂 协办信访事项 <code>{number}</code>。协办单位可查看案卷、添加内部备注和报告办理进展；"
         "答复和办理意见仍由主办单位 第一采油厂 作出。")
+    await feed(application, Updates(OFFICER_P1.id).text(f"/cohandle {number}"))  # the number alone: the tree
+    assert request.texts_to(OFFICER_P1.id)[-1].startswith(f"请选择协办信访事项 <code>{number}</code> 的单位")
     await feed(application, Updates(OFFICER_REF.id).text(f"/cohandle {number} refinery"))
     assert request.texts_to(OFFICER_REF.id)[-1] == f"未找到编号为 {number} 的信访事项。请检查编号是否正确。"
 
