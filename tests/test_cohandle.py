@@ -411,3 +411,22 @@ async def test_follow_up_and_redo_buttons(capp: tuple[Application, OfflineReques
 
 def test_the_menus() -> None:
     assert "cohandle" in OFFICER_COMMANDS and "cohandle" in LEADER_COMMANDS
+
+
+async def test_forged_or_old_buttons_change_nothing(capp: tuple[Application, OfflineRequest], cstore: Services) -> None:
+    application, request = capp
+    number = await new_case(cstore)
+    officer = Updates(OFFICER_P1.id)
+    for data in [f"sv:cu:{number}:no-such-unit", f"pr:chn:{number}:no-such-unit", f"pr:svi:{number}:99999",
+                 f"pr:fui:{number}:fax", "sv:ur", f"sv:zz:{number}", f"sv:cx:{number}:plant-2"]:
+        await feed(application, officer.tap(data))
+    answers = [str(c.params.get("text", "")) for c in request.calls if c.method == "answerCallbackQuery"]
+    sent = request.texts_to(OFFICER_P1.id)
+    assert "该按钮已失效，请按最新一条消息操作。" in answers  # the malformed ones, in the tap's answer
+    assert sent.count("该按钮已失效，请按最新一条消息操作。") == 4  # a unit, days or a way no prompt takes
+    assert sent[-1] == "该单位没有协办此信访事项。"
+    # A petitioner tapping a staff button is told it is for staff.
+    await feed(application, Updates(5001).tap(cb.Sv.URGE.encode(number)))
+    assert request.texts_to(5001)[-1] == "该命令仅供信访工作人员使用。"
+    assert rows(cstore, "SELECT action FROM events ORDER BY id") == [("submit",)]
+    assert rows(cstore, "SELECT count(*) FROM case_cohandlers") == [(0,)]
