@@ -383,6 +383,14 @@ async def test_the_card_buttons_do_what_the_command_does(
     # A button of a co-handler that is the lead unit's: refused like the command.
     await feed(application, co.tap(cb.Sv.COHANDLE.encode(number)))
     assert "由主办单位答复和办理" in request.last_to(OFFICER_P2.id).text
+    # The lead unit's menu offers to end it; the tap does what "/cohandle <no> plant-2 off" does.
+    await feed(application, user.tap(cb.Sv.COHANDLE.encode(number)))
+    assert ("✖ 取消 第二采油厂 协办", cb.Sv.COHANDLE_OFF.encode(number, "plant-2")) in request.last_to(
+        OFFICER_P1.id).buttons()
+    await feed(application, user.tap(cb.Sv.COHANDLE_OFF.encode(number, "plant-2")))
+    assert request.last_to(OFFICER_P1.id).text == f"第二采油厂 已不再协办信访事项 <code>{number}</code>。"
+    assert rows(cstore, "SELECT cohandlers FROM cases") == [("[]",)]
+    assert rows(cstore, "SELECT action FROM events ORDER BY id DESC LIMIT 1") == [("cohandle_off",)]
 
 
 async def test_follow_up_and_redo_buttons(capp: tuple[Application, OfflineRequest], cstore: Services) -> None:
