@@ -18,7 +18,9 @@ from telegram.ext import Application
 
 from bot.commands import LEADER_COMMANDS, OFFICER_COMMANDS
 from handlers import callbacks as cb
+from handlers.i18n import Html
 from handlers.notifications import render
+from handlers.render import case_card
 from store.clock import FakeClock
 from store.errors import NotFound, Refused
 from store.models import Actor, ActorRole, Decision, Status
@@ -228,6 +230,8 @@ async def test_a_confidential_case_keeps_its_reporter_from_the_co_handlers(cstor
     assert await cstore.cases.open_cases_for(RECUSED_P2) == ([], 0)
     seen = await cstore.cases.case_for(OFFICER_P2, number)
     assert seen.petitioner_name is None and seen.pseudonym  # a code name only, as for the handlers
+    card = "\n".join(case_card(seen, cstore.org, "zh", header=Html(""), attachments=0, cohandler=True))
+    assert f"信访人：匿名-{seen.pseudonym}" in card and "张三" not in card
     with pytest.raises(Refused) as reveal:
         await cstore.cases.reveal(OFFICER_P2, number, "核实")
     assert reveal.value.code == "custodian_only"
