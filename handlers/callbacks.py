@@ -264,6 +264,26 @@ class Pr:
     OPINION_SUPPORT = area.button("rvs", NUMBER)
     OPINION_EXPLAIN = area.button("rve", NUMBER)
     OPINION_REJECT = area.button("rvr", NUMBER)
+    # Supervision (handlers.supervision): progress, an instruction, a follow-up's result, a redo's reason,
+    # a co-handling unit's note.
+    PROGRESS = area.button("pg", NUMBER)
+    SUPERVISE = area.button("svi", NUMBER, INT)
+    FOLLOW_UP = area.button("fui", NUMBER, choice("phone", "visit", "chat"))
+    REDO = area.button("rdo", NUMBER)
+    COHANDLE = area.button("chn", NUMBER, KEY)
+
+
+class Sv:
+    """Supervision on the case card (handlers.supervision): one-tap actions and the menus before a prompt."""
+
+    area = Area("sv")
+    URGE = area.button("ur", NUMBER)  # 催办, without a text
+    LEAD = area.button("ld", NUMBER)  # 领导包案: the caller takes charge
+    SUPERVISE = area.button("sv", NUMBER)  # the days to report progress in; the instruction is asked next
+    FOLLOW_UP = area.button("fu", NUMBER)  # the way of the follow-up; the result is asked next
+    COHANDLE = area.button("ch", NUMBER)  # the unit tree, to choose a co-handling unit (协办)
+    COHANDLE_UNIT = area.button("cu", NUMBER, KEY_OR_EMPTY)  # a unit of that tree opened
+    COHANDLE_OFF = area.button("cx", NUMBER, KEY)  # a co-handling unit removed
 
 
 class Rv:
@@ -358,8 +378,8 @@ class Ic:
     VIEW = area.button("v", INT)
 
 
-AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Rv.area,
-                           Ld.area, In.area, Rc.area, Sc.area, Ic.area)
+AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Sv.area,
+                           Rv.area, Ld.area, In.area, Rc.area, Sc.area, Ic.area)
 
 
 def decode(data: object) -> tuple[Button, tuple[Any, ...]] | None:

@@ -61,6 +61,14 @@ def staff_card(
         (Action.EXTEND, "work.extend", cb.Sf.EXTEND.encode(number)),
         (Action.DECIDE, "work.decide", cb.Sf.DECIDE.encode(number)),
         (Action.TRANSFER, "work.transfer", cb.Sf.TRANSFER.encode(number)),
+        # Supervision (handlers.supervision): a tap, a menu, or a prompt for the text.
+        (Action.PROGRESS, "buttons.progress", cb.Pr.PROGRESS.encode(number)),
+        (Action.COHANDLE, "cohandle.button", cb.Sv.COHANDLE.encode(number)),
+        (Action.FOLLOW_UP, "buttons.followup", cb.Sv.FOLLOW_UP.encode(number)),
+        (Action.SUPERVISE, "buttons.supervise", cb.Sv.SUPERVISE.encode(number)),
+        (Action.URGE, "buttons.urge", cb.Sv.URGE.encode(number)),
+        (Action.LEAD, "buttons.lead", cb.Sv.LEAD.encode(number)),
+        (Action.REDO, "buttons.redo", cb.Pr.REDO.encode(number)),
     ]
     buttons = [button(t(lang, key), data) for action, key, data in offered if action in actions]
     return markup(grid(buttons)) if buttons else None

@@ -21,7 +21,6 @@ from handlers.render import case_card, category_name, split_text, unit_name
 from store.models import Attachment, Case, Event, OutboxItem
 from store.notices import NoticeKind
 from store.services import Services
-from store.workflow import available_actions
 
 
 @dataclass
@@ -118,12 +117,13 @@ async def case_card_notice(item: OutboxItem, store: Services, lang: str) -> list
     org = store.org
     files = await store.cases.attachments(case.id)
     header = t(lang, HEADERS.get(event.action if event else "submit", "staff.new_case"))
+    reader = store.cases.actor(item.chat_id)
     parts = case_card(case, org, lang, header=header, attachments=len(files),
-                      warned=await store.supervision.card_state(case))
+                      warned=await store.supervision.card_state(case),
+                      cohandler=store.cases.cohandles_only(reader, case))
     out = [Outgoing(text=part) for part in parts]
-    role = store.cases.actor(item.chat_id).role
     out[-1].markup = kb.staff_card(
-        lang, case.number, available_actions(case.status, role), canned=bool(org.canned_replies)
+        lang, case.number, store.cases.offered(reader, case), canned=bool(org.canned_replies)
     )
     if event is not None and event.action == "submit":
         out += _files(lang, case, files, files)
@@ -235,6 +235,7 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.INCIDENT_OPENED: _messages(incidents.opened_notice),
     NoticeKind.INCIDENT_RAISED: _messages(incidents.raised_notice),
     NoticeKind.INCIDENT_CLOSED: _messages(incidents.closed_notice),
+    NoticeKind.COHANDLE: _messages(supervision.cohandle_notice),
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

@@ -46,10 +46,11 @@ from store.conversations import Conversation
 from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Decision
 from store.org import Organization
+from store.supervision import FOLLOW_UP_METHODS
 from store.workflow import Action
 
 # perform(d, actor, target, text): target is the number, or "number:choice" with ``detail``.
-Perform = Callable[[Deps, Actor, str, str], Awaitable[Case]]
+Perform = Callable[[Deps, Actor, str, str], Awaitable[object]]
 # detail(lang, org, choice): extra parameters for the question, or None if the choice is invalid.
 Detail = Callable[[str, Organization, str], "dict[str, Any] | None"]
 # Handles one message (text or file) for case ``number``; True keeps the prompt open.
@@ -104,6 +105,43 @@ def _transfer_detail(lang: str, org: Organization, choice: str) -> dict[str, Any
     return {"unit": org.unit_path(unit.id, lang)} if unit is not None else None
 
 
+# Supervision from the card (store.supervision): the same store calls as the commands.
+async def _progress(d: Deps, actor: Actor, number: str, text: str) -> Case:
+    return await d.supervision.progress(actor, number, text)
+
+
+async def _supervise(d: Deps, actor: Actor, target: str, text: str) -> object:
+    number, _, days = target.partition(":")
+    return await d.supervision.supervise(actor, number, int(days), text)
+
+
+def _supervise_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] | None:
+    return {"days": int(choice)} if choice.isdigit() and len(choice) <= 3 else None
+
+
+async def _follow_up(d: Deps, actor: Actor, target: str, text: str) -> Case:
+    number, _, method = target.partition(":")
+    return await d.supervision.follow_up(actor, number, method, text)
+
+
+def _follow_up_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] | None:
+    return {"method": t(lang, f"supervision.followup_{choice}")} if choice in FOLLOW_UP_METHODS else None
+
+
+async def _redo(d: Deps, actor: Actor, number: str, text: str) -> Case:
+    return await d.supervision.redo(actor, number, text)
+
+
+async def _cohandle(d: Deps, actor: Actor, target: str, text: str) -> object:
+    number, _, unit = target.partition(":")
+    return await d.supervision.cohandle(actor, number, unit, text)
+
+
+def _cohandle_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] | None:
+    unit = org.find_unit(choice)
+    return {"unit": unit.name.get(lang)} if unit is not None else None
+
+
 PROMPTS: dict[str, Prompt] = {
     "dec": Prompt("staff.ask_decline_reason", "staff.declined", _act(Action.DECLINE), True),
     "rep": Prompt("staff.ask_reply", "staff.replied", _act(Action.REPLY), True),
@@ -111,6 +149,11 @@ PROMPTS: dict[str, Prompt] = {
     "ext": Prompt("work.ask_extend_reason", "work.extended_short", _extend, True, _extend_detail),
     "dcs": Prompt("work.ask_opinion", "work.decided_short", _decide, True, _decide_detail),
     "tr": Prompt("work.ask_transfer_reason", "work.transferred_short", _transfer, True, _transfer_detail),
+    "pg": Prompt("buttons.ask_progress", "supervision.progress_done", _progress, True),
+    "svi": Prompt("buttons.ask_instruction", "buttons.supervised", _supervise, True, _supervise_detail),
+    "fui": Prompt("buttons.ask_followup", "buttons.followed_up", _follow_up, True, _follow_up_detail),
+    "rdo": Prompt("buttons.ask_redo", "buttons.redone", _redo, True),
+    "chn": Prompt("cohandle.ask_note", "buttons.cohandled", _cohandle, True, _cohandle_detail),
     # The petitioner adds information to their case, or answers an officer's reply.
     "add": Prompt("employee.ask_add", "employee.add_finished", employee.perform_add, False,
                   receive=employee.receive_addition, hint="employee.add_hint"),

@@ -255,11 +255,22 @@ def warning_line(warned: WarnedCase, lang: str) -> Html:
     return t(lang, "warning.card_line", level=level, stage=stage, used=warned.used or 0)
 
 
+def cohandler_line(case: Case, org: Organization, lang: str) -> Html:
+    """The card's line naming the co-handling units (协办); empty without them. Staff only, never the petitioner."""
+    if not case.cohandlers:
+        return Html("")
+    names = str(t(lang, "cohandle.separator")).join(unit_name(org, u, lang) for u in case.cohandlers)
+    return t(lang, "cohandle.card_line", units=names)
+
+
 def case_card(
     case: Case, org: Organization, lang: str, *, header: Html, attachments: int,
-    warned: WarnedCase | None = None,
+    warned: WarnedCase | None = None, cohandler: bool = False,
 ) -> list[Html]:
-    """The staff's case card: header and facts, then the details in as many parts as needed."""
+    """The staff's case card: header and facts, then the details in as many parts as needed.
+
+    ``cohandler``: the reader sees the case as a co-handling unit's staff (协办), and is told so.
+    """
     facts = t(
         lang,
         "staff.card",
@@ -298,6 +309,10 @@ def case_card(
     if case.lead_id is not None:
         leader = org.staff_member(case.lead_id)
         facts = Html(facts + "\n" + t(lang, "supervision.card_lead", name=leader.name if leader else "—"))
+    if case.cohandlers:
+        facts = Html(facts + "\n" + cohandler_line(case, org, lang))
+    if cohandler:
+        facts = Html(facts + "\n" + t(lang, "cohandle.card_mark", lead=unit_name(org, case.unit, lang)))
     title = t(lang, "staff.card_title", number=case.number)
     head = Html(f"{header}\n{title}\n{facts}\n\n")
     parts = split_text(case.details, first=max(CHUNK - utf16_len(head), 500))

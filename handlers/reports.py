@@ -60,6 +60,8 @@ INDICATOR_COLUMNS = (
     "followup_pct",
     "redone",
     "redo_pct",
+    "led",
+    "led_closed",
     "within_time",
     "notice_now",
     "warning_now",
@@ -86,6 +88,7 @@ CASE_COLUMNS = (
     "repeat_of",
     "collective",
     "closed",
+    "lead",  # 包案领导: the leader in charge (领导包案)
 )
 
 
@@ -105,7 +108,7 @@ def stats_text(report: StatsReport, org: Organization, lang: str) -> list[Html]:
         lines += [t(lang, "incident_stats.row", level=name, open=open_, closed=closed)
                   for name, open_, closed in _incident_rows(report, org, lang)]
         blocks.append(Html("\n".join(lines)))
-    blocks.append(t(lang, "leader.stats_definitions"))
+    blocks.append(Html(t(lang, "leader.stats_definitions") + "\n" + t(lang, "lead_stats.definition")))
     return pack(blocks)
 
 
@@ -123,6 +126,10 @@ def _incident_rows(report: StatsReport, org: Organization, lang: str) -> list[tu
 
 
 def _figures_text(row: Figures, lang: str) -> Html:
+    return Html(_rates_text(row, lang) + "\n" + t(lang, "lead_stats.row", led=row.led, closed=row.led_closed))
+
+
+def _rates_text(row: Figures, lang: str) -> Html:
     return t(
         lang,
         "leader.stats_row",
@@ -237,6 +244,10 @@ def _case_table(cases: Sequence[Case], org: Organization, lang: str, tz: ZoneInf
     def decision(value: Any) -> str:
         return "" if value is None else str(t(lang, f"decision.{value.value}"))
 
+    def leader_name(staff_id: int | None) -> str:
+        member = org.staff_member(staff_id) if staff_id is not None else None
+        return member.name if member is not None else ""
+
     rows: list[list[Any]] = [header]
     for case in cases:
         rows.append([
@@ -258,6 +269,7 @@ def _case_table(cases: Sequence[Case], org: Organization, lang: str, tz: ZoneInf
             case.repeat_of or "",
             case.collective_alert or "",
             when(case.closed_at),
+            leader_name(case.lead_id),
         ])
     return rows
 

@@ -44,7 +44,7 @@ from handlers.render import (
 from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Decision, Event
 from store.org import Organization
-from store.workflow import Action, available_actions
+from store.workflow import Action
 
 log = logging.getLogger(__name__)
 
@@ -102,15 +102,10 @@ async def _refresh_buttons(update: Update, context: Context, actor: Actor, case:
         return
     d = deps(context)
     lang = await lang_of(update, context)
-    markup = kb.staff_card(
-        lang,
-        case.number,
-        available_actions(case.status, actor.role),
-        canned=bool(d.org.canned_replies),
-    )
+    markup = kb.staff_card(lang, case.number, d.cases.offered(actor, case), canned=bool(d.org.canned_replies))
     files = await d.cases.attachments(case.id)
     parts = case_card(case, d.org, lang, header=t(lang, "staff.card_header"), attachments=len(files),
-                      warned=await d.supervision.card_state(case))
+                      warned=await d.supervision.card_state(case), cohandler=d.cases.cohandles_only(actor, case))
     try:
         if len(parts) == 1:
             await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML, reply_markup=markup)
@@ -301,10 +296,9 @@ async def _show_card(update: Update, context: Context, caller: tuple[Actor, str]
     assignee = d.org.staff_member(case.assignee_id) if case.assignee_id is not None else None
     who = t(lang, "work.assignee", name=assignee.name) if assignee else t(lang, "work.unassigned")
     header = Html(t(lang, "staff.card_header") + "\n" + who)
-    parts = case_card(case, d.org, lang, header=header, attachments=len(files), warned=await d.supervision.card_state(case))
-    markup = kb.staff_card(
-        lang, case.number, available_actions(case.status, actor.role), canned=bool(d.org.canned_replies)
-    )
+    parts = case_card(case, d.org, lang, header=header, attachments=len(files),
+                      warned=await d.supervision.card_state(case), cohandler=d.cases.cohandles_only(actor, case))
+    markup = kb.staff_card(lang, case.number, d.cases.offered(actor, case), canned=bool(d.org.canned_replies))
     sent = []
     for index, part in enumerate(parts):
         sent.append(await send(update, context, part, markup if index == len(parts) - 1 else None))
@@ -349,6 +343,8 @@ def _event_detail(event: Event, lang: str, org: Organization) -> str | Html:
         return t(lang, f"decision.{data['decision']}")
     if "to_unit" in data:
         return unit_path(org, data["to_unit"], lang)
+    if event.action in ("cohandle", "cohandle_off") and isinstance(data.get("unit"), str):
+        return unit_path(org, data["unit"], lang)  # the co-handling unit (协办)
     if "assignee" in data:
         return str(data["assignee"])
     if "days" in data:
@@ -385,6 +381,7 @@ async def _queue_page(update: Update, context: Context, page: int) -> None:
     lines = [t(lang, "staff.queue_title", total=total)]
     lines += [
         Html(warning_prefix(d.supervision.level_of(c), lang)
+             + (str(t(lang, "cohandle.queue_mark")) if d.cases.cohandles_only(actor, c) else "")
              + t(lang, "staff.queue_item", number=c.number, status=status_name(c.status.value, lang),
                  due=str(c.answer_due or c.accept_due), subject=c.subject))
         for c in cases

@@ -10,20 +10,22 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, Deps, deps, error_text, send, staff_caller
+from handlers.common import Context, Deps, answer_query, deps, error_text, send, show, staff_caller
+from handlers.fallback import stale_button
 from handlers.i18n import Html, t
-from handlers.render import category_name, event_label, split_text, unit_name, warning_mark
+from handlers.render import category_name, event_label, split_text, unit_name, unit_path, warning_mark
 from store.errors import StoreError
 from store.models import Actor, Case, Event, OutboxItem
 from store.org import Organization
 from store.review import current_deadline
 from store.services import Services
 from store.supervision import SUPERVISE_DAYS_MAX, WarnedCase, WarningLevel
+from store.workflow import Action
 
 # The follow-up's way (回访方式), as typed: the store's words, or the office's Chinese ones.
 FOLLOW_UP_WORDS = {
@@ -189,6 +191,172 @@ async def redo(update: Update, context: Context) -> None:
     await _command(update, context, 2, "supervision.usage_redo", _number_and_text, act)
 
 
+async def cohandle(update: Update, context: Context) -> None:
+    """/cohandle <number> <unit> [note]: 协办, a unit co-handles the case; ``off`` ends it; the number alone: the tree."""
+    words = _words(update, 2)
+    if len(words) == 1:
+        await on_cohandle(update, context, words[0][:40])
+        return
+
+    async def act(d: Deps, actor: Actor, lang: str, number: str, rest: str) -> Html:
+        case, unit, added = await d.supervision.cohandle_text(actor, number, rest)
+        name = unit_name(d.org, unit, lang)
+        if not added:
+            return t(lang, "cohandle.off_done", number=case.number, unit=name)
+        return t(lang, "cohandle.done", number=case.number, unit=name, lead=unit_name(d.org, case.unit, lang))
+
+    await _command(update, context, 2, "cohandle.usage", _number_and_text, act)
+
+
+# ------------------------------------------------------------- card buttons
+
+
+async def _tap(update: Update, context: Context) -> tuple[Actor, str] | None:
+    caller = await staff_caller(update, context)
+    if caller is not None:
+        await answer_query(update)
+    return caller
+
+
+async def _store_call(update: Update, context: Context, lang: str, call: Awaitable[Html]) -> None:
+    try:
+        text = await call
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, text)
+
+
+async def on_urge(update: Update, context: Context, number: str) -> None:
+    """催办 from the card: a recorded nudge without a text (``/urge`` takes one)."""
+    caller = await _tap(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+
+    async def call() -> Html:
+        case = await deps(context).supervision.urge(actor, number)
+        return t(lang, "supervision.urge_done", number=case.number)
+
+    await _store_call(update, context, lang, call())
+
+
+async def on_lead(update: Update, context: Context, number: str) -> None:
+    """领导包案 from the card: the caller takes charge (``/lead <no> <leader>`` gives it to another)."""
+    caller = await _tap(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+
+    async def call() -> Html:
+        case, leader = await deps(context).supervision.take_lead(actor, number)
+        return t(lang, "supervision.lead_taken", number=case.number, name=leader.name)
+
+    await _store_call(update, context, lang, call())
+
+
+async def _checked(update: Update, context: Context, caller: tuple[Actor, str], number: str,
+                   action: Action) -> Case | None:
+    """The case if the caller may take ``action`` now (before a menu); else the refusal is sent."""
+    actor, lang = caller
+    try:
+        return await deps(context).staff_work.check_action(actor, number, action)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return None
+
+
+def _cancel_row(lang: str) -> list[InlineKeyboardButton]:
+    return [kb.button(t(lang, "common.cancel"), cb.Sf.CANCEL.encode())]
+
+
+SUPERVISE_CHOICES = (3, 7, 15, 30)
+
+
+async def on_supervise(update: Update, context: Context, number: str) -> None:
+    """督办 from the card: the days to report progress in; the instruction is asked next (``pr:svi``)."""
+    caller = await _tap(update, context)
+    if caller is None or (case := await _checked(update, context, caller, number, Action.SUPERVISE)) is None:
+        return
+    lang = caller[1]
+    buttons = [kb.button(t(lang, "work.days", days=days), cb.Pr.SUPERVISE.encode(case.number, days))
+               for days in SUPERVISE_CHOICES]
+    await send(update, context, t(lang, "buttons.choose_supervise_days", number=case.number),
+               kb.markup([buttons, _cancel_row(lang)]))
+
+
+async def on_follow_up(update: Update, context: Context, number: str) -> None:
+    """回访 from the card: phone, visit or talk; the result is asked next (``pr:fui``)."""
+    caller = await _tap(update, context)
+    if caller is None or (case := await _checked(update, context, caller, number, Action.FOLLOW_UP)) is None:
+        return
+    lang = caller[1]
+    buttons = [kb.button(t(lang, f"supervision.followup_{way}"), cb.Pr.FOLLOW_UP.encode(case.number, way))
+               for way in ("phone", "visit", "chat")]
+    await send(update, context, t(lang, "buttons.choose_followup", number=case.number),
+               kb.markup([buttons, _cancel_row(lang)]))
+
+
+async def on_cohandle(update: Update, context: Context, number: str, node: str | None = None,
+                      edit: bool = False) -> None:
+    """协办 from the card: the unit tree to choose from (the note is asked next), and the current ones to end."""
+    caller = await _tap(update, context)
+    if caller is None or (case := await _checked(update, context, caller, number, Action.COHANDLE)) is None:
+        return
+    lang = caller[1]
+    org = deps(context).org
+    roots = org.roots()
+    if node is None and len(roots) == 1:
+        node = roots[0].id
+    unit = org.find_unit(node) if node else None
+    if node and unit is None:
+        await send(update, context, t(lang, "common.expired_button"))
+        return
+    taken = {case.unit, *case.cohandlers}
+    rows: list[list[InlineKeyboardButton]] = []
+    if unit is not None and unit.id not in taken:
+        rows.append([kb.button(t(lang, "cohandle.pick_unit", unit=unit.name.get(lang)),
+                               cb.Pr.COHANDLE.encode(case.number, unit.id))])
+    buttons = []
+    for child in org.children(unit.id) if unit is not None else roots:
+        name = child.name.get(lang)
+        if org.children(child.id):
+            buttons.append(kb.button(t(lang, "work.open_unit", unit=name),
+                                     cb.Sv.COHANDLE_UNIT.encode(case.number, child.id)))
+        elif child.id not in taken:
+            buttons.append(kb.button(name, cb.Pr.COHANDLE.encode(case.number, child.id)))
+    rows += kb.grid(buttons)
+    rows += [[kb.button(t(lang, "buttons.cohandle_off", unit=unit_name(org, u, lang)),
+                        cb.Sv.COHANDLE_OFF.encode(case.number, u))] for u in case.cohandlers]
+    back = []
+    if unit is not None and (unit.parent is not None or len(roots) > 1):
+        back.append(kb.button(t(lang, "work.up"), cb.Sv.COHANDLE_UNIT.encode(case.number, unit.parent or "")))
+    rows.append([*back, *_cancel_row(lang)])
+    text = t(lang, "cohandle.choose_unit", number=case.number, unit=unit_path(org, case.unit, lang))
+    if edit:
+        await show(update, context, text, kb.markup(rows))
+    else:
+        await send(update, context, text, kb.markup(rows))
+
+
+async def on_cohandle_unit(update: Update, context: Context, number: str, node: str) -> None:
+    await on_cohandle(update, context, number, node or None, edit=True)
+
+
+async def on_cohandle_off(update: Update, context: Context, number: str, unit: str) -> None:
+    """A co-handling unit ended from the menu: the same store call as ``/cohandle <no> <unit> off``."""
+    caller = await _tap(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+
+    async def call() -> Html:
+        case, found = await deps(context).supervision.cohandle_off(actor, number, unit)
+        return t(lang, "cohandle.off_done", number=case.number, unit=unit_name(deps(context).org, found, lang))
+
+    await _store_call(update, context, lang, call())
+
+
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("supervise", supervise),
@@ -197,6 +365,15 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("followup", followup),
         CommandHandler("lead", lead),
         CommandHandler("redo", redo),
+        CommandHandler("cohandle", cohandle),
+        cb.Sv.URGE.handler(on_urge),
+        cb.Sv.LEAD.handler(on_lead),
+        cb.Sv.SUPERVISE.handler(on_supervise),
+        cb.Sv.FOLLOW_UP.handler(on_follow_up),
+        cb.Sv.COHANDLE.handler(on_cohandle),
+        cb.Sv.COHANDLE_UNIT.handler(on_cohandle_unit),
+        cb.Sv.COHANDLE_OFF.handler(on_cohandle_off),
+        cb.Sv.area.stale_handler(stale_button),
     ]
 
 
@@ -279,6 +456,11 @@ async def lead_event_notice(item: OutboxItem, store: Services, lang: str) -> Ren
     if case is None or event is None:
         return []
     unit = unit_name(store.org, case.unit, lang)
+    if event.action == "lead" and item.params.get("replaced"):
+        text = t(lang, "supervision.lead_replaced", by=_name(store, event.actor_id),
+                 name=_name(store, event.data.get("leader")), number=case.number, unit=unit,
+                 category=category_name(store.org, case.category, lang))
+        return [(text, _open(lang, case.number))]
     if event.action == "lead":
         text = t(lang, "supervision.lead_notice", name=_name(store, event.actor_id), number=case.number, unit=unit,
                  category=category_name(store.org, case.category, lang))
@@ -291,4 +473,22 @@ async def lead_event_notice(item: OutboxItem, store: Services, lang: str) -> Ren
              what=t(lang, event_label(event)))
     if event.body:
         text = t(lang, "supervision.lead_event_text", head=text, text=split_text(event.body)[0])
+    return [(text, _open(lang, case.number))]
+
+
+async def cohandle_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``sv_cohandle``: a co-handling unit (协办) named; to its officers, or to the lead unit's handler."""
+    case, event = await _about(item, store)
+    if case is None or event is None:
+        return []
+    p = item.params
+    names = {"name": _name(store, p.get("by")), "number": case.number,
+             "unit": unit_name(store.org, str(p.get("unit", "")), lang), "lead": unit_name(store.org, case.unit, lang),
+             "category": category_name(store.org, case.category, lang)}
+    if p.get("role") == "cohandler":
+        text = t(lang, "cohandle.notice_cohandler", **names)
+    else:
+        text = t(lang, "cohandle.notice_lead", **{k: v for k, v in names.items() if k != "category"})
+    if event.body:
+        text = t(lang, "cohandle.notice_note", head=text, note=split_text(event.body)[0])
     return [(text, _open(lang, case.number))]

@@ -372,6 +372,14 @@ class CaseService(Service):
             case = await self.ctx.load_case(conn, viewer, number)
         return case
 
+    def offered(self, viewer: Actor, case: Case) -> frozenset[Action]:
+        """The actions the viewer's case card offers now (a co-handling unit's staff: notes and progress)."""
+        return self.ctx.offered(viewer, case)
+
+    def cohandles_only(self, viewer: Actor, case: Case) -> bool:
+        """Does the viewer see this case only as a co-handling unit's staff (协办)?"""
+        return self.ctx.only_cohandles(viewer, case)
+
     async def case_by_submit_key(self, user_id: int, submit_key: str) -> Case | None:
         """The case a draft became, for answering a redelivered Submit."""
         async with self.db.read() as conn:
@@ -418,8 +426,8 @@ class CaseService(Service):
     async def open_cases_for(
         self, actor: Actor, offset: int = 0, limit: int = 10
     ) -> tuple[list[Case], int]:
-        """An officer's queue: open cases in scope, highest warning level, then nearest deadline first."""
-        scope, args = self.ctx.scope(actor)
+        """An officer's queue: open cases in scope (co-handled ones too), highest warning level, then nearest deadline first."""
+        scope, args = self.ctx.read_scope(actor)
         rank = level_sql(self.org, local_date(self.clock.now(), self.tz))
         statuses = sorted(s.value for s in OPEN_STATUSES)
         where = f"status IN ({', '.join('?' * len(statuses))}) AND {scope}"
@@ -478,6 +486,7 @@ class CaseService(Service):
         now = self.clock.now()
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
+            self.ctx.check_lead(actor, case, action)
             new_status = next_status(case.status, action, actor.role)
             changes: dict[str, Any] = {"status": new_status.value, "updated_at": iso(now)}
             data: dict[str, Any] = {}
@@ -489,6 +498,7 @@ class CaseService(Service):
                 changes["accepted_at"] = iso(now)
                 due = local_date(now, self.tz) + timedelta(days=self.org.deadlines.handle_days)
                 changes["answer_due"] = due.isoformat()
+                changes["handle_limit"] = None  # the statutory handling limit (a redo's is its own)
                 # The notice says the due date of this moment, even if sent after an extension.
                 data = {"answer_due": changes["answer_due"]}
                 if case.assignee_id is None and actor.role is not ActorRole.PETITIONER:
@@ -504,6 +514,8 @@ class CaseService(Service):
                 assert case.answer_due is not None
                 changes["extended_days"] = days
                 changes["answer_due"] = (case.answer_due + timedelta(days=days)).isoformat()
+                if case.handle_limit is not None:  # extended after a redo: its limit grows with it
+                    changes["handle_limit"] = case.handle_limit + days
                 data = {"days": days, "answer_due": changes["answer_due"]}
             elif action is Action.DECIDE:
                 if decision is None:
@@ -537,6 +549,11 @@ class CaseService(Service):
                     local_date(now, self.tz) + timedelta(days=self.org.deadlines.accept_days)
                 ).isoformat()
                 data = {"from_unit": case.unit, "to_unit": unit}
+                if unit in case.cohandlers:  # the co-handling unit becomes the lead unit (主办)
+                    await conn.execute(
+                        "DELETE FROM case_cohandlers WHERE case_id = ? AND unit = ?", (case.id, unit)
+                    )
+                    changes["cohandlers"] = json.dumps([u for u in case.cohandlers if u != unit])
             assignments = ", ".join(f"{column} = :{column}" for column in changes)
             await conn.execute(
                 f"UPDATE cases SET {assignments} WHERE id = :case_id",

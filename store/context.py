@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -18,13 +19,13 @@ from zoneinfo import ZoneInfo
 from store import journal, routing
 from store.clock import Clock, iso, local_date
 from store.db import Backend, Connection
-from store.errors import NotFound
+from store.errors import NotFound, Refused
 from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import Organization
 from store.outbox import Outbox
 from store.vault import Vault, is_hid
-from store.workflow import RULES, Action
+from store.workflow import RULES, Action, available_actions
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -58,6 +59,38 @@ def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
         )
         args += recused
     return (" AND ".join(clauses) or "TRUE"), args
+
+
+def read_scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
+    """SQL for "cases this staff member may see": the lead unit's scope, or a co-handling unit's (协办).
+
+    The same rule as ``routing.can_read``; ``tests/test_rules_once.py`` checks
+    the two forms agree. Columns of ``cases`` are named ``cases.…`` inside the
+    co-handling clause, so the query must read the table as ``cases``.
+    """
+    lead, args = scope_sql(org, actor)
+    staff = org.staff_member(actor.id) if actor.id is not None else None
+    if staff is None or staff.role.value == "admin":
+        return lead, args  # an admin covers every unit: co-handling adds nothing
+    units = sorted(set().union(*(org.subtree(u) for u in staff.units)))
+    if not units:
+        return lead, args
+    inner = [f"ch.case_id = cases.id AND ch.unit IN ({', '.join('?' * len(units))})"]
+    co_args: list[Any] = list(units)
+    outer: list[str] = []
+    if staff.recuse_units:
+        recused = sorted(set().union(*(org.subtree(u) for u in staff.recuse_units)))
+        marks = ", ".join("?" * len(recused))
+        inner.append(f"NOT ((cases.kind = 'report' OR cases.confidential = 1) AND ch.unit IN ({marks}))")
+        co_args += recused
+        outer.append(f"NOT ((kind = 'report' OR confidential = 1) AND unit IN ({marks}))")
+        co_args += recused
+    co = " AND ".join([f"EXISTS (SELECT 1 FROM case_cohandlers ch WHERE {' AND '.join(inner)})", *outer])
+    return f"(({lead}) OR ({co}))", [*args, *co_args]
+
+
+# What staff of a co-handling unit (协办) may do on the case; the rest is the lead unit's (主办).
+COHANDLER_ACTIONS = frozenset({Action.NOTE, Action.PROGRESS})
 
 
 @dataclass
@@ -153,15 +186,50 @@ class StoreContext:
     # ------------------------------------------------------ who sees what
 
     def may_see(self, viewer: Actor, case: Case) -> bool:
-        """The Python form of scope (``scope`` is the SQL form of the same rule)."""
+        """The Python form of reading scope (``read_scope`` is the SQL form of the same rule).
+
+        Staff see the cases of their lead scope and those their units co-handle (协办).
+        """
         if viewer.role is ActorRole.SYSTEM:
             return True
         if viewer.role is ActorRole.PETITIONER:
             return self.owns(viewer.id, case)
         staff = self.org.staff_member(viewer.id) if viewer.id is not None else None
-        return staff is not None and routing.can_handle(
-            self.org, staff, case.unit, case.category, case.confidential
+        return staff is not None and routing.can_read(
+            self.org, staff, case.unit, case.category, case.confidential, case.cohandlers
         )
+
+    def only_cohandles(self, viewer: Actor, case: Case) -> bool:
+        """Staff who see the case only as a co-handling unit's (协办): reading, notes and progress."""
+        staff = self.org.staff_member(viewer.id) if viewer.id is not None and viewer.is_staff else None
+        return staff is not None and not routing.can_handle(
+            self.org, staff, case.unit, case.category, case.confidential
+        ) and routing.can_cohandle(self.org, staff, case.unit, case.category, case.confidential, case.cohandlers)
+
+    def check_lead(self, actor: Actor, case: Case, action: Action) -> None:
+        """Refuse a co-handling unit's staff an action that is the lead unit's (answer, decide, transfer ...)."""
+        if action not in COHANDLER_ACTIONS and self.only_cohandles(actor, case):
+            raise Refused("cohandle_lead_only", number=case.number)
+
+    def offered(self, actor: Actor, case: Case) -> frozenset[Action]:
+        """The actions a card offers ``actor`` now: the state machine's, only notes and progress for 协办."""
+        actions = available_actions(case.status, actor.role)
+        if self.only_cohandles(actor, case):
+            return actions & COHANDLER_ACTIONS
+        if case.rating != "dissatisfied" or case.review_level > 0:
+            actions -= {Action.REDO}  # 重办 only after 不满意, before any review request
+        if case.lead_id is not None and case.lead_id == actor.id:
+            actions -= {Action.LEAD}
+        return actions
+
+    def cohandler_ids(self, case: Case) -> list[int]:
+        """The co-handling units' officers (协办), who are told and reminded with the handler."""
+        found: list[int] = []
+        for unit in case.cohandlers:
+            for s in routing.cohandling_officers(self.org, case.unit, case.category, case.confidential, unit):
+                if s.telegram_id not in found:
+                    found.append(s.telegram_id)
+        return found
 
     def in_scope(self, staff_id: int, case: Case) -> bool:
         """Is this Telegram id a staff member who may act on the case now (recusal included)?"""
@@ -186,7 +254,7 @@ class StoreContext:
         staff = self.org.staff_member(chat_id)
         if staff is None:
             return "not_staff"
-        if not routing.can_handle(self.org, staff, case.unit, case.category, case.confidential):
+        if not routing.can_read(self.org, staff, case.unit, case.category, case.confidential, case.cohandlers):
             return "out_of_scope"
         return None
 
@@ -217,6 +285,18 @@ class StoreContext:
     def scope(self, actor: Actor) -> tuple[str, list[Any]]:
         """SQL for "cases this staff member may act on" (see ``scope_sql``)."""
         return scope_sql(self.org, actor)
+
+    def read_scope(self, actor: Actor) -> tuple[str, list[Any]]:
+        """SQL for "cases this staff member may see", co-handled ones included (see ``read_scope_sql``)."""
+        return read_scope_sql(self.org, actor)
+
+    async def set_cohandlers(self, conn: Connection, case_id: int) -> Case:
+        """Copy the case's co-handling units from ``case_cohandlers`` onto its row (``cases.cohandlers``)."""
+        async with conn.execute(
+            "SELECT unit FROM case_cohandlers WHERE case_id = ? ORDER BY added_at, unit", (case_id,)
+        ) as cur:
+            units = [row["unit"] async for row in cur]
+        return await self.update_case(conn, case_id, {"cohandlers": json.dumps(units)})
 
     # ------------------------------------------------------------ cases
 

@@ -22,6 +22,8 @@ days, and each unit row counts the cases of the unit and its whole subtree:
   a ``followup`` event at any time), ÷ decided;
 - 重办率 redo rate: of those decided, the ones ordered redone (``/redo``, a
   ``redo`` event at any time), ÷ decided;
+- 包案 under a leader's charge: received cases with a leader in charge (``/lead``),
+  and of those the ones closed (包案办结);
 - 重复信访率 repeat rate: received cases flagged as repeat petitions ÷ received;
 - warning levels now: open cases at 预警, 警告 and 严重警告 today (store.supervision;
   not period-bound);
@@ -117,6 +119,8 @@ class Figures(BaseModel):
     repeats: int = 0
     followed_up: int = 0  # decided in the period and followed up (回访)
     redone: int = 0  # decided in the period and ordered redone (重办)
+    led: int = 0  # received in the period and under a leader's charge (领导包案)
+    led_closed: int = 0  # of those, closed (办结)
     notice_now: int = 0  # open cases at 预警 today (store.supervision), not period-bound
     warning_now: int = 0  # 警告
     serious_now: int = 0  # 严重警告
@@ -246,6 +250,8 @@ class IndicatorService(Service):
             " AND f.action = 'followup')) AS followed_up,"
             f" count(*) FILTER (WHERE {decided} AND EXISTS (SELECT 1 FROM events r WHERE r.case_id = c.id"
             " AND r.action = 'redo')) AS redone,"
+            f" count(*) FILTER (WHERE {received} AND c.lead_id IS NOT NULL) AS led,"
+            f" count(*) FILTER (WHERE {received} AND c.lead_id IS NOT NULL AND c.status = 'closed') AS led_closed,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 1) AS notice_now,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 2) AS warning_now,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 3) AS serious_now,"

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Status(StrEnum):
@@ -154,6 +154,9 @@ class Case(BaseModel):
     language: str | None
     updated_at: datetime
     lead_id: int | None = None  # 领导包案: the leader in charge (store/supervision.py)
+    # 协办: the co-handling units (store/supervision.py); the lead unit (主办) is ``unit``.
+    cohandlers: list[str] = Field(default_factory=list)
+    handle_limit: int | None = None  # the handling limit in days after a redo (重办); None: handle_days
     # After the written opinion: rating, review (复查) and re-review (复核).
     rating_due: date | None = None
     rated_at: datetime | None = None
@@ -171,6 +174,11 @@ class Case(BaseModel):
     repeat_of: str | None = None
     repeat_count: int = 0
     collective_alert: int | None = None
+
+    @field_validator("cohandlers", mode="before")
+    @classmethod
+    def _units_from_json(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
 
     @property
     def is_open(self) -> bool:

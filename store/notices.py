@@ -38,6 +38,7 @@ class NoticeKind(StrEnum):
     SUPERVISION_URGE = "sv_urge"  # 催办, to the handler
     SUPERVISION_OVERDUE = "sv_overdue"  # no progress by the day: the handler, then the next level up
     LEAD_EVENT = "sv_lead_event"  # 领导包案: every event of the case, to the leader in charge
+    COHANDLE = "sv_cohandle"  # 协办: a unit co-handles a case, to its officers (and the lead unit's handler)
 
     # Dispute screening (store.screening)
     SCREENING_ASK = "sc_ask"  # file the period's screening (the request, then the reminder), to the unit's officers

@@ -194,7 +194,8 @@ class ReviewService(Service):
             return [s.telegram_id for s in self.reviewers(case, 1)]
         if stage is Stage.REREVIEW:
             return [s.telegram_id for s in self.reviewers(case, 2)]
-        return self._officers_for(case)
+        # The handler, and the co-handling units' officers (协办) with them.
+        return list(dict.fromkeys(self._officers_for(case) + self.ctx.cohandler_ids(case)))
 
     def _escalated(self, case: Case, stage: Stage, step: int) -> list[int]:
         """Escalation step 0 and 1: the leaders of the case's unit, then one level up (分级负责).

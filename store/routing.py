@@ -12,7 +12,7 @@ recused from the unit they concern, whatever their role.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from store.org import CategoryKind, Organization, Role, Staff
 
@@ -126,6 +126,64 @@ def can_handle(
     if staff.role is Role.OFFICER:
         return org.covers(staff, unit_id) and staff.takes_category(category_id)
     return org.covers(staff, unit_id)
+
+
+def can_cohandle(
+    org: Organization,
+    staff: Staff,
+    unit_id: str,
+    category_id: str,
+    confidential: bool,
+    cohandlers: Iterable[str],
+) -> bool:
+    """May this person read a case as staff of one of its co-handling units (协办)?
+
+    Staff whose units cover a co-handling unit, whatever categories they take
+    (the co-handling unit is asked for its own part of the work), unless the
+    case is confidential and they are recused from the case's unit or from
+    that co-handling unit. Reading, notes and progress only: acting on the
+    case is ``can_handle``'s (the lead unit, 主办). The SQL form is
+    ``store.context.read_scope_sql``.
+    """
+    report = _is_report(org, category_id, confidential)
+    if not _may_see(org, staff, unit_id, report):
+        return False
+    return any(
+        org.find_unit(unit) is not None and org.covers(staff, unit) and _may_see(org, staff, unit, report)
+        for unit in cohandlers
+    )
+
+
+def can_read(
+    org: Organization,
+    staff: Staff,
+    unit_id: str,
+    category_id: str,
+    confidential: bool,
+    cohandlers: Iterable[str],
+) -> bool:
+    """May this person see the case: in scope of its lead unit, or of a co-handling unit."""
+    return can_handle(org, staff, unit_id, category_id, confidential) or can_cohandle(
+        org, staff, unit_id, category_id, confidential, cohandlers
+    )
+
+
+def cohandling_officers(
+    org: Organization, unit_id: str, category_id: str, confidential: bool, cohandler: str
+) -> list[Staff]:
+    """Who is told for one co-handling unit: its officers (nearest level up that has any who may see it).
+
+    Officers of the co-handling unit whatever categories they take; if it has
+    none, those nearest above it; if no officer fits, the leaders nearest it.
+    """
+    if org.find_unit(cohandler) is None:
+        return []
+
+    def fits(s: Staff) -> bool:
+        return can_cohandle(org, s, unit_id, category_id, confidential, [cohandler])
+
+    levels = _nearest_first(org, cohandler, Role.OFFICER, fits) or _nearest_first(org, cohandler, Role.LEADER, fits)
+    return levels[0] if levels else []
 
 
 def staff_in_scope_for(

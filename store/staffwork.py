@@ -126,6 +126,7 @@ class StaffWork(Service):
         refused before the typing, not after. ``act`` checks again.
         """
         case = await self.cases.case_for(actor, number)
+        self.ctx.check_lead(actor, case, action)
         next_status(case.status, action, actor.role)
         if action is Action.EXTEND:
             if case.extended_days:

@@ -41,12 +41,26 @@ personal charge; ``/lead`` naming a leader, by a leader above the case's unit
 (or an admin), gives it to that leader, who must be a leader in scope of the
 case. The leader is stored on the case (``cases.lead_id``), named on the card,
 and from then on every event of the case is told to them too
-(``StoreContext.event`` queues it, in the event's transaction).
+(``StoreContext.event`` queues it, in the event's transaction); a leader
+replaced by another is told.
+
+Lead and co-handling units (主办 / 协办). ``/cohandle`` by the lead unit's
+handling officer, a leader in scope or an admin names a co-handling unit
+(``case_cohandlers``, copied on ``cases.cohandlers``). Its staff may read the
+case (``routing.can_read`` / ``read_scope_sql``), add notes and report
+progress (``COHANDLER_ACTIONS``), and are reminded, warned and given
+supervision orders with the handler (``StoreContext.cohandler_ids``); every
+other action is the lead unit's (``StoreContext.check_lead``). The events are
+internal: the petitioner never reads the co-handling unit.
+
+重办 (/redo): the case's handling limit becomes ``redo_days`` (``cases.handle_limit``,
+plus an extension granted after it), and the warnings are graded against it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -89,13 +103,14 @@ NOTIFIED = (WarningLevel.WARNING, WarningLevel.SERIOUS, WarningLevel.OVERDUE)
 LEADERS_TOO = (WarningLevel.SERIOUS,)
 
 
-# The time limit (days) of each status's deadline: a number of [deadlines], plus a column.
-LIMIT_OF: dict[Status, tuple[str, str | None]] = {
-    Status.SUBMITTED: ("accept_days", None),
-    Status.ACCEPTED: ("handle_days", "extended_days"),
-    Status.IN_PROGRESS: ("handle_days", "extended_days"),
-    Status.REVIEW: ("review_days", None),
-    Status.REREVIEW: ("rereview_days", None),
+# The time limit (days) of each status's deadline: a number of [deadlines], plus a column,
+# unless another column holds the whole limit (after a redo, ``handle_limit``).
+LIMIT_OF: dict[Status, tuple[str, str | None, str | None]] = {
+    Status.SUBMITTED: ("accept_days", None, None),
+    Status.ACCEPTED: ("handle_days", "extended_days", "handle_limit"),
+    Status.IN_PROGRESS: ("handle_days", "extended_days", "handle_limit"),
+    Status.REVIEW: ("review_days", None, None),
+    Status.REREVIEW: ("rereview_days", None, None),
 }
 
 
@@ -112,7 +127,9 @@ def time_limit(case: Case, org: Organization) -> int | None:
     found = LIMIT_OF.get(case.status)
     if found is None:
         return None
-    setting, extra = found
+    setting, extra, override = found
+    if override is not None and getattr(case, override) is not None:
+        return int(getattr(case, override))  # 重办: the redo's own limit, not the statutory one
     days: int = getattr(org.deadlines, setting)
     return days + (int(getattr(case, extra) or 0) if extra else 0)
 
@@ -144,9 +161,11 @@ def share_used(case: Case, org: Organization, today: date) -> int | None:
 
 def _limit_sql(org: Organization) -> str:
     parts = []
-    for status, (setting, extra) in LIMIT_OF.items():
+    for status, (setting, extra, override) in LIMIT_OF.items():
         days = int(getattr(org.deadlines, setting))
         value = f"({days} + COALESCE({extra}, 0))" if extra else str(days)
+        if override:
+            value = f"COALESCE({override}, {value})"
         parts.append(f"WHEN '{status.value}' THEN {value}")
     return "CASE status " + " ".join(parts) + " END"
 
@@ -171,6 +190,9 @@ def level_sql(org: Organization, today: date) -> str:
 FOLLOW_UP_METHODS = ("phone", "visit", "chat")  # 电话回访, 上门走访, 当面约谈
 INSTRUCTION_MAX = 1000  # an instruction, a progress report or an urging text
 SUPERVISE_DAYS_MAX = 90
+COHANDLERS_MAX = 5  # co-handling units (协办) of one case
+UNIT_WORDS_MAX = 8  # a unit's name is at most this many words
+OFF_WORDS = frozenset({"off", "取消", "解除", "remove"})  # after the unit: end co-handling instead of a note
 
 
 class SupervisionOrder(BaseModel):
@@ -253,6 +275,7 @@ class SupervisionService(Service):
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             next_status(case.status, Action.SUPERVISE, actor.role)
+            self.ctx.check_lead(actor, case, Action.SUPERVISE)
             if not self._is_above(staff, case):
                 raise Refused("supervise_above")
             now = self.ctx.now()
@@ -269,7 +292,7 @@ class SupervisionService(Service):
                 conn, case.id, actor, Action.SUPERVISE, case.status, text,
                 {"supervision": order_id, "due": due.isoformat()},
             )
-            handlers = _handlers(self.org, case)
+            handlers = _handlers(self.org, case) + self.ctx.cohandler_ids(case)
             leaders = [s.telegram_id for s in routing.leaders_at_level(self.org, case.unit, 0, case.category)]
             recipients = [r for r in dict.fromkeys(handlers + leaders) if r != staff.telegram_id]
             for staff_id in recipients:
@@ -287,8 +310,7 @@ class SupervisionService(Service):
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             next_status(case.status, Action.PROGRESS, actor.role)
-            if not routing.can_handle(self.org, staff, case.unit, case.category):
-                raise Refused("forbidden")
+            self.ctx.check_lead(actor, case, Action.PROGRESS)  # the lead unit's staff and the co-handlers' (协办)
             order = await _open_order(conn, case.id)
             now = self.ctx.now()
             event_id = await self.ctx.event(
@@ -310,6 +332,7 @@ class SupervisionService(Service):
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             next_status(case.status, Action.URGE, actor.role)
+            self.ctx.check_lead(actor, case, Action.URGE)
             if not routing.can_handle(self.org, staff, case.unit, case.category):
                 raise Refused("forbidden")
             event_id = await self.ctx.event(conn, case.id, actor, Action.URGE, case.status, body, {})
@@ -329,6 +352,7 @@ class SupervisionService(Service):
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             next_status(case.status, Action.FOLLOW_UP, actor.role)
+            self.ctx.check_lead(actor, case, Action.FOLLOW_UP)
             if not routing.can_handle(self.org, staff, case.unit, case.category):
                 raise Refused("forbidden")
             await self.ctx.event(conn, case.id, actor, Action.FOLLOW_UP, case.status, body, {"method": method})
@@ -347,13 +371,15 @@ class SupervisionService(Service):
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             status = next_status(case.status, Action.REDO, actor.role)
+            self.ctx.check_lead(actor, case, Action.REDO)
             if staff.role is not Role.ADMIN and not routing.can_handle(self.org, staff, case.unit, case.category):
                 raise Refused("forbidden")
             if case.rating != "dissatisfied" or case.review_level > 0:
                 raise Refused("redo_dissatisfied")
             due = self.today() + timedelta(days=self.org.deadlines.redo_days)
             case = await self.ctx.update_case(conn, case.id, {
-                "status": status.value, "answer_due": due.isoformat(), "decision": None, "rating": None,
+                "status": status.value, "answer_due": due.isoformat(), "handle_limit": self.org.deadlines.redo_days,
+                "decision": None, "rating": None,
                 "rated_at": None, "rating_due": None, "review_request_due": None,
             })
             event_id = await self.ctx.event(conn, case.id, actor, Action.REDO, status, body,
@@ -371,6 +397,7 @@ class SupervisionService(Service):
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             next_status(case.status, Action.LEAD, actor.role)
+            self.ctx.check_lead(actor, case, Action.LEAD)
             if leader is None or not leader.strip():
                 target = staff
             else:
@@ -386,10 +413,118 @@ class SupervisionService(Service):
                 raise Refused("lead_already")
             before = case.lead_id
             case = await self.ctx.update_case(conn, case.id, {"lead_id": target.telegram_id})
-            await self.ctx.event(conn, case.id, actor, Action.LEAD, case.status, None,
-                                 {"leader": target.telegram_id, "before": before})
+            event_id = await self.ctx.event(conn, case.id, actor, Action.LEAD, case.status, None,
+                                            {"leader": target.telegram_id, "before": before})
+            if before is not None and before != staff.telegram_id:
+                # The leader replaced is told who has charge of the case now.
+                await self.ctx.queue_staff(conn, before, NoticeKind.LEAD_EVENT, case, event_id, {"replaced": True})
         self.outbox.kick()
         return case, target
+
+    # ------------------------------------------------ co-handling units (协办)
+
+    def _may_name_cohandlers(self, staff: Staff, case: Case) -> bool:
+        """The handling officer of the lead unit, a leader in scope, or an admin."""
+        if not routing.can_handle(self.org, staff, case.unit, case.category, case.confidential):
+            return False
+        return staff.role is not Role.OFFICER or staff.telegram_id in _handlers(self.org, case)
+
+    def _units_named(self, query: str) -> list[str]:
+        """Units meant by ``query``: an id, or a Chinese or English name (any case)."""
+        query = query.strip()
+        unit = self.org.find_unit(query)
+        if unit is not None:
+            return [unit.id]
+        wanted = query.casefold()
+        return [u.id for u in self.org.units if wanted in {(u.name.zh or "").casefold(), (u.name.en or "").casefold()}]
+
+    def _cohandling_unit(self, query: str) -> str:
+        found = self._units_named(query)
+        if len(found) != 1:
+            raise Refused("cohandle_unknown_unit" if not found else "ambiguous_unit")
+        return found[0]
+
+    async def cohandle_text(self, actor: Actor, number: str, text: str) -> tuple[Case, str, bool]:
+        """``/cohandle``'s words: the unit at the start (English names have spaces), then ``off`` or a note.
+
+        The case, the unit, and True when it was named (False: it no longer co-handles).
+        """
+        tokens = list(re.finditer(r"\S+", text))
+        unit, rest = (tokens[0].group(0), text[tokens[0].end():]) if tokens else ("", "")
+        for count in range(min(len(tokens), UNIT_WORDS_MAX), 0, -1):
+            found = self._units_named(" ".join(m.group(0) for m in tokens[:count]))
+            if len(found) > 1:
+                raise Refused("ambiguous_unit")
+            if found:
+                unit, rest = found[0], text[tokens[count - 1].end():]
+                break
+        if rest.strip().lower() in OFF_WORDS:
+            case, unit = await self.cohandle_off(actor, number, unit)
+            return case, unit, False
+        case, unit = await self.cohandle(actor, number, unit, rest.strip() or None)
+        return case, unit, True
+
+    async def cohandle(self, actor: Actor, number: str, unit: str, note: str | None = None) -> tuple[Case, str]:
+        """/cohandle (协办): a unit co-handles the case with its lead unit (主办); its officers are told.
+
+        The co-handling unit's staff then see the case, add internal notes and
+        report progress, and are reminded with it; the lead unit alone answers
+        and decides; the petitioner is never told (the event is internal).
+        """
+        staff = self._staff(actor)
+        unit_id = self._cohandling_unit(unit)
+        body = self._text(note, required=False)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            next_status(case.status, Action.COHANDLE, actor.role)
+            self.ctx.check_lead(actor, case, Action.COHANDLE)
+            if not self._may_name_cohandlers(staff, case):
+                raise Refused("cohandle_who")
+            if unit_id == case.unit:
+                raise Refused("cohandle_lead_unit")
+            if unit_id in case.cohandlers:
+                raise Refused("cohandle_already")
+            if len(case.cohandlers) >= COHANDLERS_MAX:
+                raise Refused("cohandle_too_many", max=COHANDLERS_MAX)
+            told = routing.cohandling_officers(self.org, case.unit, case.category, case.confidential, unit_id)
+            if not told:  # nobody there may see it (recused from a confidential case, or no staff)
+                raise Refused("cohandle_nobody")
+            await conn.execute(
+                "INSERT INTO case_cohandlers (case_id, unit, note, added_by, added_at) VALUES (?, ?, ?, ?, ?)",
+                (case.id, unit_id, body, staff.telegram_id, self.ctx.now()),
+            )
+            case = await self.ctx.set_cohandlers(conn, case.id)
+            event_id = await self.ctx.event(conn, case.id, actor, Action.COHANDLE, case.status, body,
+                                            {"unit": unit_id})
+            params = {"unit": unit_id, "by": staff.telegram_id}
+            for s in told:
+                if s.telegram_id != staff.telegram_id:
+                    await self.ctx.queue_staff(conn, s.telegram_id, NoticeKind.COHANDLE, case, event_id,
+                                               {**params, "role": "cohandler"})
+            for staff_id in _handlers(self.org, case):
+                if staff_id != staff.telegram_id and staff_id not in {s.telegram_id for s in told}:
+                    await self.ctx.queue_staff(conn, staff_id, NoticeKind.COHANDLE, case, event_id,
+                                               {**params, "role": "lead"})
+        self.outbox.kick()
+        return case, unit_id
+
+    async def cohandle_off(self, actor: Actor, number: str, unit: str) -> tuple[Case, str]:
+        """``/cohandle <no> <unit> off``: the unit no longer co-handles the case; journaled."""
+        staff = self._staff(actor)
+        unit_id = self._cohandling_unit(unit)
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            next_status(case.status, Action.COHANDLE_OFF, actor.role)
+            self.ctx.check_lead(actor, case, Action.COHANDLE_OFF)
+            if not self._may_name_cohandlers(staff, case):
+                raise Refused("cohandle_who")
+            if unit_id not in case.cohandlers:
+                raise Refused("cohandle_not")
+            await conn.execute("DELETE FROM case_cohandlers WHERE case_id = ? AND unit = ?", (case.id, unit_id))
+            case = await self.ctx.set_cohandlers(conn, case.id)
+            await self.ctx.event(conn, case.id, actor, Action.COHANDLE_OFF, case.status, None, {"unit": unit_id})
+        self.outbox.kick()
+        return case, unit_id
 
     async def warned_cases(self, actor: Actor, limit: int = 30) -> tuple[list[WarnedCase], int]:
         """/alerts: open cases at 预警 or higher in the caller's scope, highest level then deadline first."""
@@ -431,7 +566,7 @@ def _told_of_deadline(review: ReviewService, case: Case, stage: Stage) -> list[i
     if stage in (Stage.REVIEW, Stage.REREVIEW):
         level = 1 if stage is Stage.REVIEW else 2
         return list(dict.fromkeys(s.telegram_id for s in review.reviewers(case, level)))
-    return list(dict.fromkeys(_handlers(review.org, case)))
+    return list(dict.fromkeys(_handlers(review.org, case) + review.ctx.cohandler_ids(case)))
 
 
 def _leaders_over_deadline(org: Organization, case: Case, stage: Stage) -> list[int]:
@@ -534,7 +669,7 @@ async def lift_cases(review: ReviewService, conn: Connection, today: date, repor
             conn, case.id, SYSTEM, Action.SUPERVISE, case.status, None, {**params, "supervision": order_id},
         )
         leaders = [s.telegram_id for s in routing.leaders_at_level(org, case.unit, 0, case.category)]
-        for staff_id in dict.fromkeys(above + _handlers(org, case) + leaders):
+        for staff_id in dict.fromkeys(above + _handlers(org, case) + review.ctx.cohandler_ids(case) + leaders):
             await review.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_ORDER, case.id, event_id, params)
         report.escalations += 1
 
@@ -565,7 +700,10 @@ async def sweep_orders(review: ReviewService, conn: Connection, today: date, rep
             ) as cur:
                 if cur.rowcount == 0:
                     continue
-            recipients = _handlers(org, case) if step == "remind" else _above_supervisor(org, order, case)
+            if step == "remind":  # the handler, and the co-handling units' officers (协办)
+                recipients = list(dict.fromkeys(_handlers(org, case) + review.ctx.cohandler_ids(case)))
+            else:
+                recipients = _above_supervisor(org, order, case)
             await conn.execute(
                 "UPDATE supervision_marks SET recipients = ? WHERE supervision_id = ? AND level = ?",
                 (json.dumps(recipients), order.id, step),

@@ -62,6 +62,8 @@ class Action(StrEnum):
     # The group-incident plan (store/incidents.py): an incident opened from the case, and its closing.
     INCIDENT_OPEN = "incident_open"
     INCIDENT_CLOSE = "incident_close"
+    COHANDLE = "cohandle"  # 协办: a unit co-handles the case with its lead unit (主办)
+    COHANDLE_OFF = "cohandle_off"  # a co-handling unit no longer co-handles the case
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ RULES: dict[Action, Rule] = {
     Action.REDO: Rule(frozenset({S.DECIDED}), S.IN_PROGRESS, LEADERS, True),
     Action.INCIDENT_OPEN: Rule(frozenset(Status), None, SYSTEM | LEADERS, False),
     Action.INCIDENT_CLOSE: Rule(frozenset(Status), None, LEADERS, False),
+    # Never public: the petitioner sees only the lead unit.
+    Action.COHANDLE: Rule(WORKING, None, STAFF, False),
+    Action.COHANDLE_OFF: Rule(frozenset(OPEN_STATUSES), None, STAFF, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

@@ -123,3 +123,19 @@ async def test_the_command_and_the_card(app: tuple[Application, OfflineRequest],
 
 def test_the_menus() -> None:
     assert "lead" in LEADER_COMMANDS and "lead" not in OFFICER_COMMANDS
+
+
+async def test_the_leader_replaced_is_told(rstore: Services) -> None:
+    number = (await rstore.cases.submit(petitioner(5001), draft(), "a")).case.number
+    await rstore.supervision.take_lead(LEADER_HQ, number, "张厂长")
+    await rstore.supervision.take_lead(ADMIN, number, "陈经理")  # 张厂长 is replaced: told
+    texts = await lead_texts(rstore)
+    assert [chat for chat, _ in texts] == [LEADER_P1.id, LEADER_OIL.id, LEADER_P1.id]
+    assert texts[2][1] == (
+        f"🎖 <b>包案领导更替</b>：管理员 已指定 陈经理 对信访事项 <code>{number}</code>（第一采油厂 · 工资福利）领导包案，"
+        "您不再包案此事项。")
+    # 刘总 takes charge himself: 陈经理, replaced, is told; 刘总 is not told of his own step.
+    await rstore.supervision.take_lead(LEADER_HQ, number)
+    texts = await lead_texts(rstore)
+    assert [chat for chat, _ in texts[3:]] == [LEADER_OIL.id]
+    assert "🎖 <b>包案领导更替</b>：刘总 已指定 刘总" in texts[3][1]

@@ -6,6 +6,7 @@ Organisation (tests/review_fixture.py): oilfield (陈经理 3002) ▸ plant-1 (�
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import date
 
@@ -19,6 +20,7 @@ from store.errors import NotFound, Refused
 from store.models import Decision, Status
 from store.review import Rating
 from store.services import Services
+from store.supervision import LEVELS, WarningLevel, level_sql, share_used, warning_level
 from store.workflow import Action
 from tests.conftest import rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
@@ -105,3 +107,38 @@ async def test_the_command(app: tuple[Application, OfflineRequest], rstore: Serv
 
 def test_the_menus() -> None:
     assert "redo" in LEADER_COMMANDS and "redo" not in OFFICER_COMMANDS
+
+
+async def test_warnings_after_a_redo_are_graded_against_the_redo_limit(rstore: Services, clock: FakeClock) -> None:
+    """30 days to answer again (redo_days), not the 60 of the first handling: on the day of the redo nothing is used."""
+    number = await decided_case(rstore, clock)
+    await rstore.review.rate(employee(5001), number, Rating.DISSATISFIED)
+    clock.set(at(date(2026, 11, 10)))
+    case = await rstore.supervision.redo(LEADER_P1, number, "重新核查")
+    assert (case.answer_due, case.handle_limit) == (date(2026, 12, 10), 30)
+
+    async def levels_on(day: date) -> tuple[WarningLevel, WarningLevel, int | None]:
+        clock.set(at(day))
+        loaded = await rstore.cases.case_for(OFFICER_P1, number)
+        async with rstore.db.read() as conn:
+            async with conn.execute(f"SELECT {level_sql(rstore.org, day)} FROM cases WHERE id = ?", (loaded.id,)) as cur:
+                (rank,) = await cur.fetchone()
+        return warning_level(loaded, rstore.org, day), LEVELS[int(rank)], share_used(loaded, rstore.org, day)
+
+    # (Against 60 days, the redo's day would already be 50 % used: 预警.)
+    assert await levels_on(date(2026, 11, 10)) == (WarningLevel.NORMAL, WarningLevel.NORMAL, 0)
+    assert await levels_on(date(2026, 11, 24)) == (WarningLevel.NORMAL, WarningLevel.NORMAL, 47)
+    assert await levels_on(date(2026, 11, 25)) == (WarningLevel.NOTICE, WarningLevel.NOTICE, 50)
+    assert await levels_on(date(2026, 12, 3)) == (WarningLevel.WARNING, WarningLevel.WARNING, 77)
+    assert await levels_on(date(2026, 12, 8)) == (WarningLevel.SERIOUS, WarningLevel.SERIOUS, 93)
+    assert await levels_on(date(2026, 12, 11)) == (WarningLevel.OVERDUE, WarningLevel.OVERDUE, 103)
+    # An extension after the redo lengthens the redo's limit with its deadline: 40 days to 2026-12-20.
+    clock.set(at(date(2026, 12, 3)))
+    extended = await rstore.cases.act(OFFICER_P1, number, Action.EXTEND, days=10, body="需补充调查")
+    assert (extended.answer_due, extended.handle_limit) == (date(2026, 12, 20), 40)
+    assert await levels_on(date(2026, 12, 3)) == (WarningLevel.NOTICE, WarningLevel.NOTICE, 58)
+    # The sweep tells 警告 once, on the day the redo's limit says so (75 % of 40 days: 10 left).
+    clock.set(at(date(2026, 12, 10)))
+    await rstore.review.sweep()
+    assert [json.loads(p)["level"] for (p,) in rows(rstore, "SELECT params FROM outbox WHERE kind = 'sv_warning'")] == [
+        "warning"]

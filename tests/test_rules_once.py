@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from store import routing
 from store.clock import FakeClock
-from store.context import scope_sql
+from store.context import read_scope_sql, scope_sql
 from store.models import Actor, ActorRole, Decision, Status
 from store.org import Organization, Role, Staff
 from store.review import CURRENT_DUE_SQL, current_deadline
@@ -133,6 +133,55 @@ def test_scope_in_sql_is_can_handle_for_every_unit_category_and_recusal(
         if routing.can_handle(org, staff, unit, category, confidential)
     }
     assert _in_scope_by_sql(org, staff) == by_python
+
+
+def _read_by_sql(org: Organization, staff: Staff, co: list[list[str]]) -> set[tuple[str, str, bool]]:
+    clause, args = read_scope_sql(org, Actor(id=staff.telegram_id, role=ActorRole(staff.role.value)))
+    with sqlite3.connect(":memory:") as conn:
+        conn.execute("CREATE TABLE cases (id INTEGER, unit TEXT, category TEXT, kind TEXT, confidential INTEGER)")
+        conn.execute("CREATE TABLE case_cohandlers (case_id INTEGER, unit TEXT)")
+        conn.executemany("INSERT INTO cases VALUES (?, ?, ?, ?, ?)", [(i, *c) for i, c in enumerate(CASES)])
+        conn.executemany("INSERT INTO case_cohandlers VALUES (?, ?)",
+                         [(i, u) for i, c in enumerate(CASES) for u in _co_units(co, i, c[0])])
+        found = conn.execute(f"SELECT unit, category, confidential FROM cases WHERE {clause}", args)
+        return {(unit, category, bool(confidential)) for unit, category, confidential in found.fetchall()}
+
+
+def _co_units(co: list[list[str]], index: int, unit: str) -> list[str]:
+    """The co-handling units (协办) of case ``index``: one of the drawn sets, never its own unit."""
+    return [u for u in co[index % len(co)] if u != unit]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    role=st.sampled_from(list(Role)),
+    units=subsets,
+    categories=st.lists(st.sampled_from(CATEGORIES), unique=True, max_size=3),
+    recuse=subsets,
+    co=st.lists(st.lists(st.sampled_from(UNITS), unique=True, max_size=2), min_size=1, max_size=5),
+)
+def test_reading_scope_in_sql_is_can_read_with_co_handling_units(
+    role: Role, units: list[str], categories: list[str], recuse: list[str], co: list[list[str]]
+) -> None:
+    """协办: the co-handling units' staff see a case too (recusal still applies); SQL and Python agree."""
+    member: dict[str, Any] = {
+        "telegram_id": 4242, "name": "某人", "role": role.value,
+        "units": units, "categories": categories, "recuse_units": recuse,
+    }
+    try:
+        org = Organization.model_validate({**BASE.model_dump(), "staff": [member]})
+    except pydantic.ValidationError:
+        assume(False)
+        return
+    staff = org.staff[0]
+    by_python = {
+        (unit, category, confidential)
+        for index, (unit, category, _, confidential) in enumerate(CASES)
+        if routing.can_read(org, staff, unit, category, confidential, _co_units(co, index, unit))
+    }
+    assert _read_by_sql(org, staff, co) == by_python
+    # Co-handling only widens what is seen: every case in lead scope is still there.
+    assert _in_scope_by_sql(org, staff) <= by_python
 
 
 def test_the_scope_test_sees_every_kind_of_case() -> None:

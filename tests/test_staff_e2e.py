@@ -162,7 +162,8 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         number = await file_case(bot, 5001, "张三", "zh")
         card = await officer.wait_for(number)
         assert "张三" in card.plain_text and "十月加班费未发放" in card.plain_text
-        assert card.button_texts == ["受理", "不予受理", "由我办理", "分派", "回复信访人", "内部备注", "转交"]
+        assert card.button_texts == ["受理", "不予受理", "由我办理", "分派", "回复信访人", "内部备注", "转交",
+                                     "📝 报告进展", "🤝 协办"]
         # The staff group hears of it in one line, without the petitioner's name or the subject.
         notice = await bot.sim.user(1001).in_chat(group).wait_for(number, after=0)
         assert "张三" not in notice.plain_text and "加班费" not in notice.plain_text
@@ -253,10 +254,10 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         opinion = await employee.wait_for("处理意见")
         assert "予以支持" in opinion.plain_text and "将于十一月补发" in opinion.plain_text
 
-        # The case card, asked again, now offers only a note; the record shows everything.
+        # The case card, asked again, now offers a note and the follow-up (回访); the record shows everything.
         await officer.send(f"/case {number}")
         again = await officer.wait_for("办理人：赵总")
-        assert again.button_texts == ["内部备注"]
+        assert again.button_texts == ["内部备注", "📞 回访"]
         record = await officer.wait_for("办理记录")
         for line in ("内部备注 · 王主任", "经核实，财务确有漏发。", "延期办理（15 天）", "分派办理人（赵总）",
                      "出具处理意见（予以支持） · 赵总", "回复工作人员 · 信访人"):

@@ -206,10 +206,10 @@ def test_card_buttons_follow_the_status() -> None:
         return [(b.text, b.callback_data) for row in (markup.inline_keyboard if markup else []) for b in row]
 
     assert [label for label, _ in labels(Status.SUBMITTED)] == [
-        "受理", "不予受理", "由我办理", "分派", "回复信访人", "内部备注", "转交"]
+        "受理", "不予受理", "由我办理", "分派", "回复信访人", "内部备注", "转交", "📝 报告进展", "🤝 协办"]
     assert [label for label, _ in labels(Status.ACCEPTED)] == [
-        "由我办理", "分派", "回复信访人", "内部备注", "延期", "出具处理意见", "转交"]
-    assert labels(Status.DECIDED) == [("内部备注", "pr:nt:XF-2026-000001")]
+        "由我办理", "分派", "回复信访人", "内部备注", "延期", "出具处理意见", "转交", "📝 报告进展", "🤝 协办"]
+    assert labels(Status.DECIDED) == [("内部备注", "pr:nt:XF-2026-000001"), ("📞 回访", "sv:fu:XF-2026-000001")]
     assert ("回复信访人", "sf:rp:XF-2026-000001") in labels(Status.ACCEPTED, canned=True)
     assert ("回复信访人", "pr:rep:XF-2026-000001") in labels(Status.ACCEPTED)
     assert available_actions(Status.ACCEPTED, ActorRole.PETITIONER) == {Action.WITHDRAW, Action.ADD_INFO}

@@ -259,6 +259,7 @@ async def test_each_supervision_command_answers_words_it_cannot_take_with_its_us
             ("/followup XF-2026-000001 fax 已回访", "用法：/followup 编号 回访方式 回访情况"),
             ("/lead", "用法：/lead 编号 [领导姓名或 Telegram ID]"),
             ("/redo XF-2026-000001", "用法：/redo 编号 重办理由"),
+            ("/cohandle", "用法：/cohandle 编号 单位 [说明]"),
         ]:
             await feed(application, Updates(LEADER_OIL.id).text(typed))
             assert request.texts_to(LEADER_OIL.id)[-1].startswith(usage), typed
