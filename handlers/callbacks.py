@@ -332,8 +332,16 @@ class Rc:
     PUBLISH_CANCEL = area.button("pc")
 
 
+class Lg:
+    """Contact tasks for petitioners without Telegram (handlers.ledger)."""
+
+    area = Area("lg")
+    TASK = area.button("t", INT)
+    DONE = area.button("d", INT, choice("p", "l", "v"))  # told by phone, letter, in person
+
+
 AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Rv.area,
-                           Ld.area, In.area, Rc.area)
+                           Ld.area, In.area, Rc.area, Lg.area)
 
 
 def decode(data: object) -> tuple[Button, tuple[Any, ...]] | None:

@@ -20,6 +20,7 @@ from store.clock import Clock
 from store.conversations import Conversation
 from store.errors import StoreError
 from store.indicators import IndicatorService
+from store.ledger import LedgerService
 from store.models import Actor
 from store.org import Organization
 from store.reception import ReceptionService
@@ -71,6 +72,7 @@ class Deps:
     reception: ReceptionService
     indicators: IndicatorService
     supervision: SupervisionService
+    ledger: LedgerService
     org: Organization
     clock: Clock
     tz: ZoneInfo
@@ -78,6 +80,8 @@ class Deps:
     seen_languages: dict[int, str | None] = field(default_factory=dict)
     # Languages chosen with /language (or read once from the d).
     chosen_languages: dict[int, str] = field(default_factory=dict)
+    # The bundle, only to render a notice on demand (a contact task's text: handlers.ledger).
+    services: Services | None = None
 
     @classmethod
     def of(cls, services: Services) -> Deps:
@@ -89,9 +93,11 @@ class Deps:
             reception=services.reception,
             indicators=services.indicators,
             supervision=services.supervision,
+            ledger=services.ledger,
             org=services.org,
             clock=services.clock,
             tz=services.tz,
+            services=services,
         )
 
 

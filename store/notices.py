@@ -39,6 +39,10 @@ class NoticeKind(StrEnum):
     SUPERVISION_OVERDUE = "sv_overdue"  # no progress by the day: the handler, then the next level up
     LEAD_EVENT = "sv_lead_event"  # 领导包案: every event of the case, to the leader in charge
 
+    # One ledger (store.ledger)
+    CONTACT_TASK = "lg_task"  # a petitioner without Telegram is to be told this, to the staff handling the case
+    CONTACT_TASK_REMINDER = "lg_task_remind"  # such a task is due or overdue, to the same staff
+
     # Leader reception days (store.reception)
     RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for
     RECEPTION_CHANGED = "reception_changed"  # a booked session moved

@@ -9,7 +9,7 @@ rows through the other methods here.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +17,10 @@ from store.clock import Clock, iso
 from store.db import Backend, Connection
 from store.models import OutboxItem, row_to_model
 from store.notices import NoticeKind
+from store.vault import is_person_key
+
+# Where a notice to a petitioner of the register goes instead of a chat (store/ledger.py).
+Divert = Callable[[Connection, int, NoticeKind, int | None, int | None, dict[str, Any]], Awaitable[None]]
 
 
 class Outbox:
@@ -27,6 +31,9 @@ class Outbox:
         self.clock = clock
         # Called after a commit that queued notifications (the sender wakes up).
         self.on_queued: Callable[[], None] | None = None
+        # A notice to a petitioner without a chat of their own (``store.vault.person_key``):
+        # the ledger makes it tasks for the staff, or messages to whoever claimed the case.
+        self.divert: Divert | None = None
 
     def _now(self) -> str:
         return iso(self.clock.now())
@@ -43,6 +50,9 @@ class Outbox:
         params: dict[str, Any] | None = None,
     ) -> None:
         """Write one notification in the caller's transaction."""
+        if is_person_key(chat_id) and self.divert is not None:
+            await self.divert(conn, chat_id, kind, case_id, event_id, params or {})
+            return
         now = self._now()
         await conn.execute(
             "INSERT INTO outbox (chat_id, kind, case_id, event_id, params, created_at, due_at)"

@@ -59,6 +59,10 @@ class Action(StrEnum):
     FOLLOW_UP = "followup"  # 回访: staff handling the case call, visit or talk with the petitioner
     LEAD = "lead"  # 领导包案: a leader takes (or is given) personal charge of the case
     REDO = "redo"  # 重办: after 不满意 and before any review request, the case returns to handling
+    # One ledger (store/ledger.py).
+    REGISTER = "register"  # staff register a letter, visit, call or transferred matter (登记)
+    CLAIM = "claim"  # a petitioner binds their Telegram account with a claim code (认领)
+    INFORM = "inform"  # staff told a petitioner without Telegram (phone, letter, in person)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,10 @@ RULES: dict[Action, Rule] = {
     Action.FOLLOW_UP: Rule(ANSWERED, None, STAFF, False),
     Action.LEAD: Rule(SUPERVISED | {S.DECIDED}, None, LEADERS, False),
     Action.REDO: Rule(frozenset({S.DECIDED}), S.IN_PROGRESS, LEADERS, True),
+    Action.REGISTER: Rule(frozenset(), S.SUBMITTED, STAFF, True),
+    # Records of the ledger (store/ledger.py), in any status, never a button: no status is listed.
+    Action.CLAIM: Rule(frozenset(), None, PETITIONER, False),
+    Action.INFORM: Rule(frozenset(), None, STAFF, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.
@@ -114,7 +122,7 @@ def next_status(current: Status | None, action: Action, role: ActorRole) -> Stat
     rule = RULES[action]
     if role not in rule.roles:
         raise TransitionError("forbidden")
-    if action is Action.SUBMIT:
+    if action in (Action.SUBMIT, Action.REGISTER):
         return S.SUBMITTED
     assert current is not None
     if current not in rule.allowed_from:
