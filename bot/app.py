@@ -21,7 +21,7 @@ from bot.network import bot_requests
 from bot.outbox import OutboxSender, rate_limiter
 from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
-from handlers import employee, intake, ledger, limits, prompts, reception, relay, review, staff, supervision
+from handlers import employee, intake, ledger, limits, prompts, reception, register, relay, review, staff, supervision
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
@@ -124,6 +124,9 @@ def build_application(
         *ledger.handlers(),
         # Typed answers after a prompt button; before intake, which would take any text.
         prompts.build(),
+        # Staff registering a letter, visit or call; before intake, which would take any text.
+        register.build(),
+        *register.outside_conversation(),
         # The petition conversation: /start's button, /new, and every step's text and files.
         intake.build(),
         # After the conversation: a redelivered Submit, and /cancel with nothing to cancel.

@@ -48,6 +48,7 @@ from pydantic import BaseModel, Field
 from store import routing
 from store.clock import iso, local_date
 from store.context import Service, StoreContext
+from store.conversations import Conversation
 from store.db import Connection
 from store.errors import NotFound, Refused
 from store.models import (
@@ -64,7 +65,7 @@ from store.models import (
 )
 from store.notices import NoticeKind
 from store.org import CategoryKind
-from store.vault import is_person_key, person_key, record_of
+from store.vault import SEALED, is_person_key, person_key, record_of
 from store.workflow import Action
 
 if TYPE_CHECKING:
@@ -195,6 +196,15 @@ class Registered(BaseModel):
     case: Case
     codes: list[ClaimCode]
     created: bool  # False: this registration_id was registered before (no codes again)
+
+
+class RegisterDraft(BaseModel):
+    """A registration being entered in ``/register``, where it is, and the conversation's own state."""
+
+    step: str | None
+    data: Registration
+    ui: dict[str, Any] = Field(default_factory=dict)  # the handler's (opaque here)
+    updated_at: datetime
 
 
 class Claimed(BaseModel):
@@ -339,6 +349,38 @@ class LedgerService(Service):
         ctx.outbox.divert = self.divert
         review.ledger = self
 
+    # ------------------------------------------------------------- drafts
+
+    async def get_draft(self, user_id: int) -> RegisterDraft | None:
+        """The staff member's registration in progress (sealed: it holds names and phones)."""
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT state, data, ui, updated_at FROM conversations WHERE name = ? AND key = ?",
+                (Conversation.REGISTER, self.ctx.conv_key(user_id)),
+            ) as cur:
+                row = await cur.fetchone()
+        if row is None or not str(row["data"]).startswith(SEALED):
+            return None
+        return RegisterDraft(step=row["state"], data=Registration.model_validate(self.ctx.vault.open(row["data"])),
+                             ui=json.loads(row["ui"]), updated_at=row["updated_at"])
+
+    async def save_draft(self, user_id: int, step: str, data: Registration, ui: dict[str, Any]) -> None:
+        """Write the registration and its step before the next question (like the intake's drafts)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO conversations (name, key, sealed_key, state, data, ui, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state, data = excluded.data,"
+                " ui = excluded.ui, updated_at = excluded.updated_at",
+                (Conversation.REGISTER, self.ctx.conv_key(user_id), self.ctx.vault.seal(str(user_id)), step,
+                 self.ctx.vault.seal(data.model_dump(mode="json")), json.dumps(ui), self.ctx.now()),
+            )
+
+    async def discard_draft(self, user_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM conversations WHERE name = ? AND key = ?",
+                               (Conversation.REGISTER, self.ctx.conv_key(user_id)))
+
     # ----------------------------------------------------------- register
 
     def check(self, registration: Registration, *, back_days: int | None = RECEIVED_BACK_DAYS) -> None:
@@ -396,14 +438,20 @@ class LedgerService(Service):
         return category is not None and category.kind is CategoryKind.REPORT
 
     async def register(
-        self, actor: Actor, registration: Registration, *, back_days: int | None = RECEIVED_BACK_DAYS
+        self,
+        actor: Actor,
+        registration: Registration,
+        *,
+        back_days: int | None = RECEIVED_BACK_DAYS,
+        from_draft: bool = False,
     ) -> Registered:
         """Register a matter received by letter, visit, call, another platform or transfer: a new case.
 
         Any staff member may. Once per ``registration_id``: a second call
         returns the case made the first time, ``created=False`` and no codes.
         ``back_days`` bounds how long ago it may have been received (None:
-        any past date, for importing an existing ledger).
+        any past date, for importing an existing ledger). ``from_draft``: the
+        staff member's ``/register`` draft is deleted in the same transaction.
         """
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
         if staff is None or not actor.is_staff:
@@ -502,6 +550,9 @@ class LedgerService(Service):
             )
             for attachment in r.attachments:
                 await self.ctx.attach(conn, case_id, event_id, attachment.model_dump())
+            if from_draft and actor.id is not None:
+                await conn.execute("DELETE FROM conversations WHERE name = ? AND key = ?",
+                                   (Conversation.REGISTER, self.ctx.conv_key(actor.id)))
             case = await self.ctx.case_where(conn, "id = ?", (case_id,))
             assert case is not None
             await self.cases.notify_new_case(conn, case, event_id)
@@ -580,6 +631,13 @@ class LedgerService(Service):
             ) as cur:
                 if await cur.fetchone() is not None:
                     return code
+
+    async def case_by_registration(self, actor: Actor, registration_id: str) -> Case | None:
+        """The case this staff member's registration became (a redelivered Submit after the draft is gone)."""
+        async with self.db.read() as conn:
+            return await self.ctx.case_where(
+                conn, "submit_key = ? AND registered_by = ?", (registration_id, actor.id)
+            )
 
     def _code_hash(self, code: str) -> str:
         return self.ctx.vault.tag("claim:" + normalize_code(code))
