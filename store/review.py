@@ -517,9 +517,12 @@ class ReviewService(Service):
             case = await self.ctx.load_case(conn, actor, number)
             if case.confidential:
                 return [case]
+            # The same person across channels (store/ledger.py): phone, employee number, a claim.
+            from store.ledger import same_person, same_person_sql
+
+            who, args = same_person_sql(*await same_person(self.ctx, conn, case))
             async with conn.execute(
-                "SELECT * FROM cases WHERE petitioner_id = ? AND confidential = 0 ORDER BY id DESC",
-                (case.petitioner_id,),
+                f"SELECT * FROM cases WHERE {who} AND confidential = 0 ORDER BY id DESC", args
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
         return [c for c in cases if self.ctx.may_see(actor, c)]

@@ -313,3 +313,28 @@ async def test_an_anonymous_letter_has_no_codes_and_no_tasks(store: Services) ->
 def test_codes_are_read_as_typed() -> None:
     assert normalize_code(" k7pd-3mxq ") == "K7PD3MXQ"
     assert format_code("K7PD3MXQ") == "K7PD-3MXQ"
+
+
+async def test_history_lists_the_same_person_across_channels(store: Services) -> None:
+    chat = (await store.cases.submit(petitioner(5001), draft(phone="13800138000", category="suggestion"), "k1")).case
+    letter_case = (await store.ledger.register(OFFICER, letter())).case
+    history = [c.number for c in await store.review.case_history(LEADER, letter_case.number)]
+    assert history == [letter_case.number, chat.number]
+    assert [c.number for c in await store.review.case_history(LEADER, chat.number)] == history
+
+
+async def test_a_confidential_registration_is_sealed_for_the_custodian_alone(store: Services) -> None:
+    done = await store.ledger.register(
+        OFFICER, letter(category="misconduct", people=[PersonIn(name="吴某", phone="13600000000")])
+    )
+    case = done.case
+    assert case.confidential and (case.petitioner_name, case.petitioner_phone) == (None, None)
+    assert [c.name for c in done.codes] == ["吴某"]  # the receipt, to the registering staff member only
+    assert await store.ledger.people_of(LEADER, case.number) == []
+    stored = " ".join(str(v) for row in rows(store, "SELECT * FROM petitioners") for v in row)
+    stored += " ".join(str(v) for row in rows(store, "SELECT * FROM identities") for v in row)
+    assert "吴某" not in stored and "13600000000" not in stored
+    # A notice for them becomes a task that names nobody.
+    await store.cases.act(LEADER, case.number, Action.ACCEPT)
+    [task] = (await store.ledger.open_tasks(LEADER))[0]
+    assert task.confidential and (task.name, task.phone) == (None, None)
