@@ -89,6 +89,12 @@ async def test_a_letter_received_ten_days_ago_is_registered_end_to_end(
     assert "认领成功" in request.last_to(7001).text and number.group(1) in request.last_to(7001).text
     await feed(application, citizen.text("/mycases"))
     assert number.group(1) in request.last_to(7001).text
+    await feed(application, citizen.tap(f"my:open:{number.group(1)}"))
+    view = request.last_to(7001)
+    assert "九月加班费未发放" in view.text and any(data.startswith("pr:add:") for _, data in view.buttons())
+    # Adding information as the petitioner reaches the officer.
+    await store.cases.add_info(store.cases.actor(7001), number.group(1), "补充：工资条已寄出")
+    assert any("工资条已寄出" in text for text in await notices_to(store, OFFICER, "staff_event"))
 
 
 async def test_a_walk_in_is_told_through_tasks_and_done_marking_is_journaled(
