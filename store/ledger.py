@@ -444,6 +444,8 @@ class LedgerService(Service):
         *,
         back_days: int | None = RECEIVED_BACK_DAYS,
         from_draft: bool = False,
+        submitted_at: datetime | None = None,
+        notify: bool = True,
     ) -> Registered:
         """Register a matter received by letter, visit, call, another platform or transfer: a new case.
 
@@ -452,9 +454,11 @@ class LedgerService(Service):
         ``back_days`` bounds how long ago it may have been received (None:
         any past date, for importing an existing ledger). ``from_draft``: the
         staff member's ``/register`` draft is deleted in the same transaction.
+        For an import (``actor`` may then be ``SYSTEM``): ``submitted_at`` keeps
+        the original moment (default now), ``notify=False`` sends no case cards.
         """
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
-        if staff is None or not actor.is_staff:
+        if actor.role is not ActorRole.SYSTEM and (staff is None or not actor.is_staff):
             raise Refused("staff_only")
         self.check(registration, back_days=back_days)
         r = registration
@@ -463,6 +467,7 @@ class LedgerService(Service):
         assert category is not None
         confidential = self.confidential(r)
         now = self.clock.now()
+        submitted = submitted_at or now
         codes: list[ClaimCode] = []
         async with self.db.transaction() as conn:
             existing = await self.ctx.case_where(conn, "submit_key = ?", (r.registration_id,))
@@ -497,7 +502,7 @@ class LedgerService(Service):
                     r.people_count,
                     None,
                     Status.SUBMITTED.value,
-                    iso(now),
+                    iso(submitted),
                     accept_due.isoformat(),
                     None,
                     iso(now),
@@ -555,7 +560,8 @@ class LedgerService(Service):
                                    (Conversation.REGISTER, self.ctx.conv_key(actor.id)))
             case = await self.ctx.case_where(conn, "id = ?", (case_id,))
             assert case is not None
-            await self.cases.notify_new_case(conn, case, event_id)
+            if notify:
+                await self.cases.notify_new_case(conn, case, event_id)
             case = await self.review.after_submit(conn, case)
         self.outbox.kick()
         return Registered(case=case, codes=codes, created=True)

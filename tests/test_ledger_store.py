@@ -338,3 +338,17 @@ async def test_a_confidential_registration_is_sealed_for_the_custodian_alone(sto
     await store.cases.act(LEADER, case.number, Action.ACCEPT)
     [task] = (await store.ledger.open_tasks(LEADER))[0]
     assert task.confidential and (task.name, task.phone) == (None, None)
+
+
+async def test_an_import_keeps_its_dates_and_tells_nobody(store: Services) -> None:
+    from datetime import UTC, datetime
+
+    from store.models import SYSTEM
+
+    moment = datetime(2025, 3, 2, 2, 0, tzinfo=UTC)
+    done = await store.ledger.register(
+        SYSTEM, letter(received_on=date(2025, 3, 1)), back_days=None, submitted_at=moment, notify=False
+    )
+    assert done.case.submitted_at == moment and done.case.registered_by is None
+    assert done.case.accept_due == date(2025, 3, 16)
+    assert [i for i in await store.outbox.pending_notifications() if i.kind == "case_card"] == []
