@@ -652,10 +652,14 @@ class LedgerService(Service):
         """New claim codes for the named people of a registered case who have not claimed it.
 
         For staff in scope (a receipt that was lost, a code that expired): the
-        unused codes of the case stop binding; journaled without the codes.
+        unused codes of the case stop binding; journaled without the codes. A
+        confidential case's codes name its reporter: the identity custodian only.
         """
         async with self.db.transaction() as conn:
             case = await self._staff_case(conn, actor, number)
+            staff = self.org.staff_member(actor.id) if actor.id is not None else None
+            if case.confidential and (staff is None or not staff.custodian):
+                raise Refused("custodian_only")
             async with conn.execute(
                 "SELECT cp.petitioner_id, cp.role, p.name, p.sealed FROM case_petitioners cp"
                 " JOIN petitioners p ON p.id = cp.petitioner_id"
@@ -672,12 +676,11 @@ class LedgerService(Service):
                 if not name:
                     continue
                 code = await self._issue_code(conn, case.id, row["petitioner_id"])
-                codes.append(ClaimCode(petitioner_id=row["petitioner_id"], name="" if case.confidential else name,
+                codes.append(ClaimCode(petitioner_id=row["petitioner_id"], name=name,
                                        role=PersonRole(row["role"]), code=code))
             if not codes:
                 raise Refused("ledger_nothing_to_claim")
-            await self.ctx.event(conn, case.id, actor, Action.NOTE, case.status, None,
-                                 {"ledger": "codes_reissued", "codes": len(codes)})
+            await self.ctx.event(conn, case.id, actor, Action.CODES, case.status, None, {"codes": len(codes)})
         self.outbox.kick()
         return codes
 
