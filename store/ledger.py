@@ -323,6 +323,47 @@ async def same_person(ctx: StoreContext, conn: Connection, case: Case) -> tuple[
     return sorted(keys), sorted(phones), sorted(records)
 
 
+async def people_among(ctx: StoreContext, conn: Connection, cases: list[dict[str, Any]]) -> int:
+    """How many people petition in ``cases`` (rows with ``petitioner_id``, ``petitioner_phone``, ``confidential``).
+
+    A Telegram account is one person whether it submitted in the chat or
+    claimed a registered case; a register record is one person; a chat case
+    with a record's phone is that record's person. A confidential case counts
+    as its own petitioner id (an island). At most two queries, whatever the count.
+    """
+    records = sorted({record_of(int(c["petitioner_id"])) for c in cases
+                      if not c["confidential"] and is_person_key(int(c["petitioner_id"]))})
+    chats = [c for c in cases if not c["confidential"] and not is_person_key(int(c["petitioner_id"]))]
+    bound: dict[int, int] = {}  # record → the Telegram account (keyed hash) that claimed it
+    if records:
+        async with conn.execute(
+            f"SELECT id, telegram_hid FROM petitioners WHERE id IN ({_in(records)}) AND telegram_hid IS NOT NULL",
+            records,
+        ) as cur:
+            bound = {row["id"]: row["telegram_hid"] async for row in cur}
+    by_phone: dict[str, int] = {}  # a phone of the register → its record, while nobody claimed it
+    phones = sorted({p for c in chats if (p := normalize_phone(c["petitioner_phone"]))})
+    if phones:
+        async with conn.execute(
+            f"SELECT id, phone FROM petitioners WHERE confidential = 0 AND telegram_hid IS NULL"
+            f" AND phone IN ({_in(phones)}) ORDER BY id DESC",
+            phones,
+        ) as cur:
+            by_phone = {row["phone"]: row["id"] async for row in cur}
+    people: set[str] = set()
+    for c in cases:
+        petitioner = int(c["petitioner_id"])
+        if c["confidential"]:
+            people.add(f"id:{petitioner}")
+        elif is_person_key(petitioner):
+            record = record_of(petitioner)
+            people.add(f"tg:{bound[record]}" if record in bound else f"record:{record}")
+        else:
+            phone = normalize_phone(c["petitioner_phone"])
+            people.add(f"record:{by_phone[phone]}" if phone in by_phone else f"tg:{ctx.hid(petitioner)}")
+    return len(people)
+
+
 def same_person_sql(keys: list[int], phones: list[str], records: list[int]) -> tuple[str, list[Any]]:
     """SQL over ``cases`` for "the same person petitioned" (see ``same_person``)."""
     clauses = [f"petitioner_id IN ({_in(keys)})"]

@@ -14,7 +14,7 @@ from telegram.ext import Application
 from handlers.notifications import render
 from store.clock import FakeClock
 from store.ledger import Channel, PersonIn, PersonRole, Registration
-from store.models import Actor, ActorRole
+from store.models import Actor, ActorRole, Decision
 from store.services import Services
 from store.vault import is_person_key
 from store.workflow import Action
@@ -131,6 +131,13 @@ async def test_a_walk_in_is_told_through_tasks_and_done_marking_is_journaled(
     stranger = Updates(5005)
     await feed(application, stranger.tap(done))
     assert "工作人员" in request.last_to(5005).text
+    # The written opinion and the request to rate it: two more tasks, each with its text, no buttons of the chat.
+    await store.cases.act(OFFICER_ACTOR, number, Action.DECIDE, decision=Decision.SUPPORT, body="补贴将于本月补发。")
+    tasks, total = await store.ledger.open_tasks(OFFICER_ACTOR)
+    assert total == 2 and {task.kind for task in tasks} == {"petitioner_event", "rv_rate"}
+    texts = await notices_to(store, OFFICER, "lg_task")
+    assert any("补贴将于本月补发" in text for text in texts)
+    assert sum("告知内容" in text for text in texts) == 3
 
 
 async def test_three_representatives_each_claim_a_joint_letter(

@@ -352,3 +352,14 @@ async def test_an_import_keeps_its_dates_and_tells_nobody(store: Services) -> No
     assert done.case.submitted_at == moment and done.case.registered_by is None
     assert done.case.accept_due == date(2025, 3, 16)
     assert [i for i in await store.outbox.pending_notifications() if i.kind == "case_card"] == []
+
+
+async def test_one_person_by_two_channels_is_one_person_in_a_cluster(store: Services) -> None:
+    # Four people within the window: a chat case and a call by the same phone count once.
+    await store.cases.submit(petitioner(5001), draft(phone="13800138000"), "k1")
+    await store.ledger.register(OFFICER, letter(channel=Channel.CALL, received_on=TODAY))
+    for n in range(3):
+        await store.ledger.register(OFFICER, letter(received_on=TODAY, people=[PersonIn(name=f"职工{n}")]))
+    assert rows(store, "SELECT count(*) FROM alerts") == [(0,)]
+    await store.ledger.register(OFFICER, letter(received_on=TODAY, people=[PersonIn(name="第五人")]))
+    assert rows(store, "SELECT reason, people FROM alerts") == [("cluster", 5)]
