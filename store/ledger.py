@@ -65,7 +65,7 @@ from store.models import (
 )
 from store.notices import NoticeKind
 from store.org import CategoryKind
-from store.vault import SEALED, is_person_key, person_key, record_of
+from store.vault import SEALED, is_hid, is_person_key, person_key, record_of
 from store.workflow import Action
 
 if TYPE_CHECKING:
@@ -831,13 +831,19 @@ class LedgerService(Service):
         case_id: int | None,
         event_id: int | None,
         params: dict[str, Any],
-    ) -> None:
-        """A notice to a case's petitioner without a chat: to each claimant's chat, else a task per person."""
+    ) -> bool:
+        """A notice to a case's petitioner: everyone who petitions in the case hears it.
+
+        Those who claimed it (or whose Telegram account is known) get it in
+        their chat; for each named person without Telegram the staff handling
+        the case get a task. True when the notice was for a petitioner without
+        a chat (``person_key``): the outbox writes no row for it.
+        """
         if case_id is None:
-            return
+            return False
         case = await self.ctx.case_where(conn, "id = ?", (case_id,))
-        if case is None:
-            return
+        if case is None or chat_id != case.petitioner_id:
+            return is_person_key(chat_id)  # a claimant's own copy, or a row for no case: as it is
         async with conn.execute(
             "SELECT cp.petitioner_id, cp.claimed_at, p.telegram_hid, p.name, p.phone, p.confidential, p.sealed"
             " FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
@@ -845,27 +851,85 @@ class LedgerService(Service):
             (case_id,),
         ) as cur:
             people = [dict(row) async for row in cur]
-        if not people:  # a case whose petitioner key names no link: the record itself
-            people = [{"petitioner_id": record_of(chat_id), "claimed_at": None, "telegram_hid": None,
-                       "name": None, "phone": None, "confidential": 0, "sealed": None}]
+        keyed = is_person_key(chat_id)
+        if not keyed:  # a chat case's own petitioner is told by the row itself
+            mine = self.ctx.hid(chat_id)
+            people = [p for p in people if p["telegram_hid"] != mine]
+        await self._tell(conn, case, people, kind, event_id, params)
+        return keyed
+
+    async def _tell(
+        self,
+        conn: Connection,
+        case: Case,
+        people: list[dict[str, Any]],
+        kind: NoticeKind,
+        event_id: int | None,
+        params: dict[str, Any],
+    ) -> None:
         due = self.ctx.today() + timedelta(days=TASK_DAYS)
         created = []
         for person in people:
             if person["claimed_at"] is not None and person["telegram_hid"] is not None:
-                await self.outbox.queue(conn, person["telegram_hid"], kind, case_id, event_id, params)
+                await self.outbox.queue(conn, person["telegram_hid"], kind, case.id, event_id, params)
                 continue
             if not (person["name"] or person["phone"] or person["sealed"]):
                 continue  # 匿名来信: nobody to tell
             async with conn.execute(
                 "INSERT INTO contact_tasks (case_id, petitioner_id, kind, event_id, params, created_at, due_on)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (case_id, person["petitioner_id"], str(kind), event_id,
+                (case.id, person["petitioner_id"], str(kind), event_id,
                  json.dumps(params), self.ctx.now(), due.isoformat()),
             ) as cur:
                 created.append((await cur.fetchone())[0])
         for task_id in created:
             for staff_id in self.handlers_of(case):
                 await self.ctx.queue_staff(conn, staff_id, NoticeKind.CONTACT_TASK, case, event_id, {"task": task_id})
+
+    async def follow(self, conn: Connection, case_id: int, from_case_id: int) -> int:
+        """The petitioners of ``from_case`` petition in ``case`` too, inside the caller's transaction (a merge).
+
+        Each is named in the case: told of it in their chat when they have
+        Telegram (a chat case's submitter is bound to their account), else
+        through the staff's tasks; it shows in their ``/mycases``. How many
+        people were added.
+        """
+        source = await self.ctx.case_where(conn, "id = ?", (from_case_id,))
+        if source is None:
+            raise NotFound(number=str(from_case_id))
+        async with conn.execute(
+            "SELECT petitioner_id, role, claimed_at FROM case_petitioners WHERE case_id = ?", (from_case_id,)
+        ) as cur:
+            links = [dict(row) async for row in cur]
+        if not links and not is_person_key(source.petitioner_id):
+            # A case from the chat: its submitter, as a record bound to their Telegram account.
+            hid = self.ctx.hid(source.petitioner_id)
+            if not is_hid(source.petitioner_id):
+                await self.ctx.remember_person(conn, source.petitioner_id)
+            async with conn.execute(
+                "SELECT id FROM petitioners WHERE telegram_hid = ? AND confidential = ? ORDER BY id LIMIT 1",
+                (hid, int(source.confidential)),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                now = self.ctx.now()
+                async with conn.execute(
+                    "INSERT INTO petitioners (telegram_hid, name, phone, confidential, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    (hid, source.petitioner_name, normalize_phone(source.petitioner_phone),
+                     int(source.confidential), now, now),
+                ) as cur:
+                    row = await cur.fetchone()
+            links = [{"petitioner_id": row["id"], "role": PersonRole.PETITIONER.value, "claimed_at": self.ctx.now()}]
+        added = 0
+        for link in links:
+            async with conn.execute(
+                "INSERT INTO case_petitioners (case_id, petitioner_id, role, claimed_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (case_id, petitioner_id) DO NOTHING RETURNING petitioner_id",
+                (case_id, link["petitioner_id"], link["role"], link["claimed_at"]),
+            ) as cur:
+                added += await cur.fetchone() is not None
+        return added
 
     def handlers_of(self, case: Case) -> list[int]:
         """Who is to tell the petitioner: the assignee while in scope, else the staff responsible."""

@@ -52,6 +52,12 @@ class NoticeKind(StrEnum):
     RECEPTION_REMINDER = "reception_reminder"  # the day before, and hours before
 
 
+#: Kinds told to a case's petitioner (``case.petitioner_id``): the ledger tells everyone who petitions
+#: in the case (``store.ledger``: representatives, a merged duplicate's petitioners, people without Telegram).
+PETITIONER_KINDS = frozenset({
+    NoticeKind.RECEIPT, NoticeKind.PETITIONER_EVENT, NoticeKind.RATING_ASKED, NoticeKind.REVIEW_PETITIONER,
+})
+
 #: Kinds whose messages are about one case, so a private-chat reply to them
 #: can be relayed to the other side of that case (``handlers.relay``).
 REPLYABLE = frozenset({NoticeKind.CASE_CARD, NoticeKind.STAFF_EVENT, NoticeKind.PETITIONER_EVENT})

@@ -16,11 +16,11 @@ from typing import Any
 from store.clock import Clock, iso
 from store.db import Backend, Connection
 from store.models import OutboxItem, row_to_model
-from store.notices import NoticeKind
+from store.notices import PETITIONER_KINDS, NoticeKind
 from store.vault import is_person_key
 
-# Where a notice to a petitioner of the register goes instead of a chat (store/ledger.py).
-Divert = Callable[[Connection, int, NoticeKind, int | None, int | None, dict[str, Any]], Awaitable[None]]
+# Who else hears a notice to a case's petitioner (store/ledger.py); True: the row itself is not written.
+Divert = Callable[[Connection, int, NoticeKind, int | None, int | None, dict[str, Any]], Awaitable[bool]]
 
 
 class Outbox:
@@ -31,8 +31,8 @@ class Outbox:
         self.clock = clock
         # Called after a commit that queued notifications (the sender wakes up).
         self.on_queued: Callable[[], None] | None = None
-        # A notice to a petitioner without a chat of their own (``store.vault.person_key``):
-        # the ledger makes it tasks for the staff, or messages to whoever claimed the case.
+        # A notice to a case's petitioner: the ledger tells everyone who petitions in the case, and one
+        # to a petitioner without a chat (``store.vault.person_key``) becomes tasks for the staff instead.
         self.divert: Divert | None = None
 
     def _now(self) -> str:
@@ -50,8 +50,11 @@ class Outbox:
         params: dict[str, Any] | None = None,
     ) -> None:
         """Write one notification in the caller's transaction."""
-        if is_person_key(chat_id) and self.divert is not None:
-            await self.divert(conn, chat_id, kind, case_id, event_id, params or {})
+        told_for_all = (
+            self.divert is not None and case_id is not None and (is_person_key(chat_id) or kind in PETITIONER_KINDS)
+            and await self.divert(conn, chat_id, kind, case_id, event_id, params or {})
+        )
+        if told_for_all:
             return
         now = self._now()
         await conn.execute(
