@@ -16,12 +16,14 @@ petitioner, or up to five representatives, Art. 20). A confidential
 reporter's record holds nothing in clear and is never searched.
 
 A case registered for someone carries ``person_key(record)`` as its
-``petitioner_id``: no chat. The outbox hands every notice to such a key to
+``petitioner_id``: no chat. The outbox hands every notice to a case's
+petitioner (``notices.PETITIONER_KINDS``, or any notice to such a key) to
 ``LedgerService.divert``: each person of the case who claimed it gets the
-message in their chat; for each who has not, the staff handling the case get
-a task (``contact_tasks``) to tell them by phone, letter or in person, with
-the text to convey (the notice's own kind, event and parameters, rendered
-like the message would be).
+message in their chat; for each named person who has not, the staff
+handling the case get a task (``contact_tasks``) to tell them by phone,
+letter or in person, with the text to convey (the notice's own kind, event
+and parameters, rendered like the message would be). ``follow`` adds a
+merged duplicate's petitioners to the main case, so they hear it too.
 
 Claim codes. Each named person of a registered case gets one code (8
 characters without look-alikes, shown ``K7PD-3MXQ``), stored as a keyed hash;
