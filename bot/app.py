@@ -25,9 +25,11 @@ from handlers import (
     employee,
     incidents,
     intake,
+    ledger,
     limits,
     prompts,
     reception,
+    register,
     relay,
     review,
     screening,
@@ -136,11 +138,16 @@ def build_application(
         *screening.handlers(),
         # The group-incident plan: its commands, its checklist buttons, then its area's stale-button answer.
         *incidents.handlers(),
+        # The ledger: /claim, /find and the contact tasks' buttons.
+        *ledger.handlers(),
         # Typed answers after a prompt button; before intake, which would take any text.
         prompts.build(),
         # Filing or updating a screening dispute, step by step (before intake, which would take any text).
         screening.build(),
         screening.stale_handler(),
+        # Staff registering a letter, visit or call; before intake, which would take any text.
+        register.build(),
+        *register.outside_conversation(),
         # The petition conversation: /start's button, /new, and every step's text and files.
         intake.build(),
         # After the conversation: a redelivered Submit, and /cancel with nothing to cancel.

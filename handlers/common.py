@@ -21,6 +21,7 @@ from store.conversations import Conversation
 from store.errors import StoreError
 from store.incidents import IncidentService
 from store.indicators import IndicatorService
+from store.ledger import LedgerService
 from store.models import Actor
 from store.org import Organization
 from store.reception import ReceptionService
@@ -75,6 +76,7 @@ class Deps:
     supervision: SupervisionService
     screening: ScreeningService
     incidents: IncidentService
+    ledger: LedgerService
     org: Organization
     clock: Clock
     tz: ZoneInfo
@@ -82,6 +84,8 @@ class Deps:
     seen_languages: dict[int, str | None] = field(default_factory=dict)
     # Languages chosen with /language (or read once from the d).
     chosen_languages: dict[int, str] = field(default_factory=dict)
+    # The bundle, only to render a notice on demand (a contact task's text: handlers.ledger).
+    services: Services | None = None
 
     @classmethod
     def of(cls, services: Services) -> Deps:
@@ -95,9 +99,11 @@ class Deps:
             supervision=services.supervision,
             screening=services.screening,
             incidents=services.incidents,
+            ledger=services.ledger,
             org=services.org,
             clock=services.clock,
             tz=services.tz,
+            services=services,
         )
 
 

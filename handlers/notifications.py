@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup
 
 from handlers import callbacks as cb
-from handlers import incidents, media, reception, review, screening, supervision
+from handlers import incidents, ledger, media, reception, review, screening, supervision
 from handlers import keyboards as kb
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
@@ -48,7 +48,8 @@ PETITIONER_TEXTS = {
     "redo": "notify.redo",
 }
 
-HEADERS = {"submit": "staff.new_case", "transfer": "staff.transferred_case", "assign": "staff.assigned_case"}
+HEADERS = {"submit": "staff.new_case", "transfer": "staff.transferred_case", "assign": "staff.assigned_case",
+           "register": "ledger.new_registered_case"}
 
 
 def _files(lang: str, case: Case, files: list[Attachment], every: list[Attachment]) -> list[Outgoing]:
@@ -125,7 +126,7 @@ async def case_card_notice(item: OutboxItem, store: Services, lang: str) -> list
     out[-1].markup = kb.staff_card(
         lang, case.number, store.cases.offered(reader, case), canned=bool(org.canned_replies)
     )
-    if event is not None and event.action == "submit":
+    if event is not None and event.action in ("submit", "register"):
         out += _files(lang, case, files, files)
     return out
 
@@ -236,6 +237,8 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.INCIDENT_RAISED: _messages(incidents.raised_notice),
     NoticeKind.INCIDENT_CLOSED: _messages(incidents.closed_notice),
     NoticeKind.COHANDLE: _messages(supervision.cohandle_notice),
+    NoticeKind.CONTACT_TASK: _messages(ledger.task_notice),
+    NoticeKind.CONTACT_TASK_REMINDER: _messages(ledger.task_reminder_notice),
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

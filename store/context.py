@@ -280,7 +280,19 @@ class StoreContext:
         case = await self.case_where(conn, "id = ?", (item.case_id,))
         if case is None:
             return "no_case"
-        return self.refusal_to_receive(chat_id, case)
+        refusal = self.refusal_to_receive(chat_id, case)
+        if refusal == "not_staff" and await self.claimed(conn, chat_id, case.id):
+            return None
+        return refusal
+
+    async def claimed(self, conn: Connection, user_id: int, case_id: int) -> bool:
+        """Did this person (a Telegram id or its keyed hash) claim the case with a claim code (store/ledger.py)?"""
+        async with conn.execute(
+            "SELECT 1 FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
+            " WHERE cp.case_id = ? AND p.telegram_hid = ? AND cp.claimed_at IS NOT NULL",
+            (case_id, self.hid(user_id)),
+        ) as cur:
+            return await cur.fetchone() is not None
 
     def scope(self, actor: Actor) -> tuple[str, list[Any]]:
         """SQL for "cases this staff member may act on" (see ``scope_sql``)."""
@@ -308,7 +320,12 @@ class StoreContext:
     async def load_case(self, conn: Connection, viewer: Actor, number: str) -> Case:
         """The case by number if ``viewer`` may see it; NotFound either way otherwise."""
         case = await self.case_where(conn, "number = ?", (number.strip().upper(),))
-        if case is None or not self.may_see(viewer, case):
+        if case is None:
+            raise NotFound(number=number)
+        if not self.may_see(viewer, case) and not (
+            viewer.role is ActorRole.PETITIONER and viewer.id is not None
+            and await self.claimed(conn, viewer.id, case.id)
+        ):
             raise NotFound(number=number)
         return case
 

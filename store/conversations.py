@@ -19,3 +19,4 @@ class Conversation(StrEnum):
     PROMPT = "prompt"  # one typed answer to a button: a reply, a note, added text (handlers.prompts)
     RECEPTION = "reception"  # reception days: booking and publishing (handlers.reception)
     SCREENING = "screening"  # filing and updating a screening dispute (handlers.screening)
+    REGISTER = "register"  # staff register a letter, visit or call, step by step (handlers.register)

@@ -174,6 +174,11 @@ class Case(BaseModel):
     repeat_of: str | None = None
     repeat_count: int = 0
     collective_alert: int | None = None
+    # One ledger (store/ledger.py): how the case came in, and who registered it.
+    channel: str = "telegram"  # telegram | letter | visit | call | online | transfer
+    external_ref: str | None = None  # 转交办: the transferring body's reference number
+    received_on: date | None = None  # deadlines count from it (None: received when submitted)
+    registered_by: int | None = None  # the staff member who registered it
 
     @field_validator("cohandlers", mode="before")
     @classmethod

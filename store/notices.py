@@ -48,6 +48,10 @@ class NoticeKind(StrEnum):
     INCIDENT_RAISED = "ic_raised"  # its level went up: the new level's group, with the checklist
     INCIDENT_CLOSED = "ic_closed"  # closed with a summary: the leaders above and the admins
 
+    # One ledger (store.ledger)
+    CONTACT_TASK = "lg_task"  # a petitioner without Telegram is to be told this, to the staff handling the case
+    CONTACT_TASK_REMINDER = "lg_task_remind"  # such a task is due or overdue, to the same staff
+
     # Leader reception days (store.reception)
     RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for
     RECEPTION_CHANGED = "reception_changed"  # a booked session moved
@@ -56,6 +60,12 @@ class NoticeKind(StrEnum):
     RECEPTION_SESSION_CANCELLED = "reception_session_cancelled"
     RECEPTION_REMINDER = "reception_reminder"  # the day before, and hours before
 
+
+#: Kinds told to a case's petitioner (``case.petitioner_id``): the ledger tells everyone who petitions
+#: in the case (``store.ledger``: representatives, a merged duplicate's petitioners, people without Telegram).
+PETITIONER_KINDS = frozenset({
+    NoticeKind.RECEIPT, NoticeKind.PETITIONER_EVENT, NoticeKind.RATING_ASKED, NoticeKind.REVIEW_PETITIONER,
+})
 
 #: Kinds whose messages are about one case, so a private-chat reply to them
 #: can be relayed to the other side of that case (``handlers.relay``).

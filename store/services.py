@@ -23,6 +23,7 @@ from store.db import Backend, open_database
 from store.incidents import IncidentService
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
+from store.ledger import LedgerService
 from store.models import OutboxItem
 from store.org import Organization
 from store.outbox import Outbox
@@ -50,6 +51,7 @@ class Services:
     supervision: SupervisionService
     screening: ScreeningService
     incidents: IncidentService
+    ledger: LedgerService
 
     @classmethod
     def build(
@@ -81,6 +83,7 @@ class Services:
             supervision=SupervisionService(ctx),
             screening=screening,
             incidents=incidents,
+            ledger=LedgerService(ctx, cases, review),
         )
 
     @classmethod

@@ -64,6 +64,11 @@ class Action(StrEnum):
     INCIDENT_CLOSE = "incident_close"
     COHANDLE = "cohandle"  # 协办: a unit co-handles the case with its lead unit (主办)
     COHANDLE_OFF = "cohandle_off"  # a co-handling unit no longer co-handles the case
+    # One ledger (store/ledger.py).
+    REGISTER = "register"  # staff register a letter, visit, call or transferred matter (登记)
+    CLAIM = "claim"  # a petitioner binds their Telegram account with a claim code (认领)
+    INFORM = "inform"  # staff told a petitioner without Telegram (phone, letter, in person)
+    CODES = "codes"  # staff issued new claim codes (the old unused ones stop binding)
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,11 @@ RULES: dict[Action, Rule] = {
     # Never public: the petitioner sees only the lead unit.
     Action.COHANDLE: Rule(WORKING, None, STAFF, False),
     Action.COHANDLE_OFF: Rule(frozenset(OPEN_STATUSES), None, STAFF, False),
+    Action.REGISTER: Rule(frozenset(), S.SUBMITTED, STAFF, True),
+    # Records of the ledger (store/ledger.py), in any status, never a button: no status is listed.
+    Action.CLAIM: Rule(frozenset(), None, PETITIONER, False),
+    Action.INFORM: Rule(frozenset(), None, STAFF, False),
+    Action.CODES: Rule(frozenset(), None, STAFF, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.
@@ -124,7 +134,7 @@ def next_status(current: Status | None, action: Action, role: ActorRole) -> Stat
     rule = RULES[action]
     if role not in rule.roles:
         raise TransitionError("forbidden")
-    if action is Action.SUBMIT:
+    if action in (Action.SUBMIT, Action.REGISTER):
         return S.SUBMITTED
     assert current is not None
     if current not in rule.allowed_from:
