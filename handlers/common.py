@@ -18,6 +18,7 @@ from handlers.i18n import Html, language_for, t
 from store.cases import CaseService
 from store.clock import Clock
 from store.conversations import Conversation
+from store.documents import DocumentService
 from store.errors import StoreError
 from store.indicators import IndicatorService
 from store.models import Actor
@@ -71,6 +72,7 @@ class Deps:
     reception: ReceptionService
     indicators: IndicatorService
     supervision: SupervisionService
+    documents: DocumentService
     org: Organization
     clock: Clock
     tz: ZoneInfo
@@ -89,6 +91,7 @@ class Deps:
             reception=services.reception,
             indicators=services.indicators,
             supervision=services.supervision,
+            documents=services.documents,
             org=services.org,
             clock=services.clock,
             tz=services.tz,

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup
 
 from handlers import callbacks as cb
+from handlers import documents, media, reception, review, supervision
 from handlers import keyboards as kb
-from handlers import media, reception, review, supervision
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
 from store.models import Attachment, Case, Event, OutboxItem
@@ -30,12 +30,15 @@ class Outgoing:
 
     ``file_name`` set: the file is sent as a copy under that neutral name,
     images without their metadata (a confidential case: ``handlers.media``).
+    ``upload`` set: a file the bot made (a formal document), sent as a
+    document with ``text`` as its caption.
     """
 
     text: Html | None = None
     markup: InlineKeyboardMarkup | None = None
     attachment: Attachment | None = None
     file_name: str | None = None
+    upload: documents.Upload | None = None
 
 
 PETITIONER_TEXTS = {
@@ -102,6 +105,11 @@ def _messages(render_pairs: Callable[[OutboxItem, Services, str], Awaitable[Pair
         return [Outgoing(text=text, markup=markup) for text, markup in await render_pairs(item, store, lang)]
     renderer.__name__ = render_pairs.__name__
     return renderer
+
+
+async def document_notice(item: OutboxItem, store: Services, lang: str) -> list[Outgoing]:
+    """``document``: the step's formal documents as PDF files (``handlers.documents``)."""
+    return [Outgoing(text=caption, upload=upload) for caption, upload in await documents.document_notice(item, store, lang)]
 
 
 async def _case_and_event(item: OutboxItem, store: Services) -> tuple[Case | None, Event | None]:
@@ -230,6 +238,7 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.SUPERVISION_URGE: _messages(supervision.urge_notice),
     NoticeKind.SUPERVISION_OVERDUE: _messages(supervision.overdue_notice),
     NoticeKind.LEAD_EVENT: _messages(supervision.lead_event_notice),
+    NoticeKind.DOCUMENT: document_notice,
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

@@ -39,6 +39,9 @@ class NoticeKind(StrEnum):
     SUPERVISION_OVERDUE = "sv_overdue"  # no progress by the day: the handler, then the next level up
     LEAD_EVENT = "sv_lead_event"  # 领导包案: every event of the case, to the leader in charge
 
+    # Formal documents (store.documents): the step's PDF, to the petitioner and the handling officers
+    DOCUMENT = "document"
+
     # Leader reception days (store.reception)
     RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for
     RECEPTION_CHANGED = "reception_changed"  # a booked session moved

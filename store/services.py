@@ -20,6 +20,7 @@ from store.cases import CaseService
 from store.clock import Clock, SystemClock
 from store.context import StoreContext
 from store.db import Backend, open_database
+from store.documents import DocumentService
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
 from store.models import OutboxItem
@@ -46,6 +47,7 @@ class Services:
     reception: ReceptionService
     indicators: IndicatorService
     supervision: SupervisionService
+    documents: DocumentService
 
     @classmethod
     def build(
@@ -67,6 +69,7 @@ class Services:
             reception=ReceptionService(ctx),
             indicators=IndicatorService(ctx),
             supervision=SupervisionService(ctx),
+            documents=DocumentService(ctx),
         )
 
     @classmethod
