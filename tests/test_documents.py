@@ -302,3 +302,18 @@ async def test_an_english_petitioners_document_is_in_english(rstore: Services) -
     text = pdf_text(await render_pdf(doc, rstore.org))  # in the petitioner's language, whoever asks
     for word in ("NoticeofNon-Acceptance", "ToJohnSmith:", number, ORG, "Thisisamatterforthelabourcourt.", "(seal)"):
         assert word in text, word
+
+
+async def test_making_a_document_logs_nothing_of_its_text_even_at_debug(rstore: Services) -> None:
+    from bot import logs
+
+    stream = io.StringIO()
+    logs.setup("DEBUG", stream=stream)
+    secret = Petitioner(id=5003, name="王秘密", language="zh")
+    case = (await rstore.cases.submit(secret, draft(confidential=True), "secret")).case
+    await rstore.cases.act(OFFICER_P1, case.number, Action.DECLINE, body="举报人王秘密反映的问题不属本单位职责。😀")
+    (doc,) = await rstore.documents.documents(OFFICER_P1, case.number)
+    text = pdf_text(await render_pdf(doc, rstore.org))
+    assert "举报人王秘密反映的问题不属本单位职责。□" in text  # what the font cannot draw is a box, not a gap
+    logged = stream.getvalue()
+    assert "Glyph" not in logged and "cid" not in logged and "秘密" not in logged and "😀" not in logged
