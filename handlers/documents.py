@@ -23,6 +23,7 @@ import asyncio
 import io
 import logging
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -246,10 +247,18 @@ def page(doc: Document, org: Organization, lang: str) -> Page:
 
 MARGIN = 25.0  # mm
 LINE = 8.0
+#: Documents made at once (the outbox serves several chats together): each holds the font's
+#: outlines, some 50 MB, for a moment.
+_AT_ONCE = threading.BoundedSemaphore(2)
 
 
 def pdf_bytes(sheet: Page) -> bytes:
     """The page as a PDF (A4), with the font cut to its characters. Blocking: run it in a thread."""
+    with _AT_ONCE:
+        return _pdf_bytes(sheet)
+
+
+def _pdf_bytes(sheet: Page) -> bytes:
     from fpdf import FPDF
     from fpdf.enums import WrapMode, XPos, YPos
 
