@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -42,8 +41,6 @@ from store.errors import Refused, StoreError
 from store.models import OutboxItem
 from store.org import Organization
 from store.services import Services
-
-log = logging.getLogger(__name__)
 
 #: The face of the collection that has simplified Chinese glyphs.
 CJK_FACE = "Noto Sans CJK SC"

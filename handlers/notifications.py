@@ -109,7 +109,8 @@ def _messages(render_pairs: Callable[[OutboxItem, Services, str], Awaitable[Pair
 
 async def document_notice(item: OutboxItem, store: Services, lang: str) -> list[Outgoing]:
     """``document``: the step's formal documents as PDF files (``handlers.documents``)."""
-    return [Outgoing(text=caption, upload=upload) for caption, upload in await documents.document_notice(item, store, lang)]
+    made = await documents.document_notice(item, store, lang)
+    return [Outgoing(text=caption, upload=upload) for caption, upload in made]
 
 
 async def _case_and_event(item: OutboxItem, store: Services) -> tuple[Case | None, Event | None]:
