@@ -317,3 +317,13 @@ async def test_making_a_document_logs_nothing_of_its_text_even_at_debug(rstore: 
     assert "举报人王秘密反映的问题不属本单位职责。□" in text  # what the font cannot draw is a box, not a gap
     logged = stream.getvalue()
     assert "Glyph" not in logged and "cid" not in logged and "秘密" not in logged and "😀" not in logged
+
+
+def test_the_starter_files_example_text_is_valid_once_uncommented() -> None:
+    from store.org import starter_toml
+
+    text = starter_toml()
+    start = text.index("# [documents.zh]")
+    uncommented = text[:start] + "\n".join(line.removeprefix("# ") for line in text[start:].splitlines())
+    org = parse_org(uncommented)
+    assert (org.documents.text("zh", "accepted") or "").startswith("您于{received}提出的信访事项")
