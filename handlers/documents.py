@@ -188,12 +188,14 @@ class Page:
     seal: str
     seal_hint: str
     seal_date: str
+    footer: str  # on every page, with {page}: the case, the document and the page number
 
     def text(self) -> str:
         """Every character drawn (the font is cut to these)."""
         words = [self.org, self.title, self.number_line, self.salutation, *self.paragraphs,
-                 *(f"{label}：{value}" for label, value in self.rows), self.seal, self.seal_hint, self.seal_date]
-        return "\n".join(words) + INDENT + "：:"
+                 *(f"{label}：{value}" for label, value in self.rows), self.seal, self.seal_hint, self.seal_date,
+                 self.footer]
+        return "\n".join(words) + INDENT + "：:0123456789"
 
 
 def petitioner_shown(doc: Document, lang: str) -> str:
@@ -239,6 +241,8 @@ def page(doc: Document, org: Organization, lang: str) -> Page:
         seal=_raw(lang, "document.seal"),
         seal_hint=_raw(lang, "document.seal_hint"),
         seal_date=_day(doc.issued, lang),
+        footer=_raw(lang, "document.footer").replace("{number}", doc.number).replace(
+            "{title}", _raw(lang, f"document.title.{doc.kind.value}")),
     )
 
 
@@ -259,8 +263,16 @@ def _pdf_bytes(sheet: Page) -> bytes:
     from fpdf import FPDF
     from fpdf.enums import WrapMode, XPos, YPos
 
+    class Sheet(FPDF):
+        def footer(self) -> None:  # every page: which case, which document, which page (printed, they come apart)
+            self.set_y(-MARGIN + 8)
+            self.set_font("cjk", size=8)
+            self.set_text_color(120, 120, 120)
+            self.cell(0, 5, sheet.footer.replace("{page}", str(self.page_no())), align="C")
+            self.set_text_color(0, 0, 0)
+
     font_file = truetype_subset(sheet.text())
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf = Sheet(orientation="P", unit="mm", format="A4")
     pdf.set_title(f"{sheet.title} {sheet.number_line}")
     pdf.set_creator("petition-bot")
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
