@@ -22,6 +22,7 @@ from bot.outbox import OutboxSender, rate_limiter
 from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
 from handlers import (
+    documents,
     employee,
     incidents,
     intake,
@@ -140,6 +141,8 @@ def build_application(
         *incidents.handlers(),
         # The ledger: /claim, /find and the contact tasks' buttons.
         *ledger.handlers(),
+        # Formal documents: /document.
+        *documents.handlers(),
         # Typed answers after a prompt button; before intake, which would take any text.
         prompts.build(),
         # Filing or updating a screening dispute, step by step (before intake, which would take any text).

@@ -215,6 +215,8 @@ async def _script(demo: Demo, org_name: str) -> None:
         "", watch=(zhang,),
     )
     await zhang.wait_for("处理意见", timeout=5)
+    # The 信访处理意见书 (a PDF, made as it is sent) comes next, then the question to rate.
+    await zhang.wait_for(predicate=lambda m: "基本满意" in m.button_texts, timeout=15)
     t.show_new(zhang)
 
     t.scene("scene_rate")

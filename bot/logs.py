@@ -42,6 +42,8 @@ LIBRARY_FLOORS = {
     "apscheduler": logging.WARNING,  # INFO: one line per job run
     "aiohttp": logging.WARNING,  # access log: request paths (a loopback Bot API's carry the token)
     "tornado.access": logging.WARNING,  # one line per scrape and per webhook update; refusals stay
+    "fontTools": logging.WARNING,  # INFO: the glyphs of each formal document cut from the font (its text)
+    "fpdf": logging.WARNING,
 }
 
 TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")

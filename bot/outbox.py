@@ -311,6 +311,11 @@ class OutboxSender:
             self._unreachable.add(item.chat_id)
 
     async def _send(self, chat_id: int, message: Outgoing) -> Message:
+        if message.upload is not None:  # a file the bot made: a formal document
+            return await self.bot.send_document(
+                chat_id, InputFile(message.upload.data, filename=message.upload.file_name),
+                caption=message.text, parse_mode=ParseMode.HTML, **self._bulk,
+            )
         if message.attachment is not None and message.file_name is not None:
             return await self._send_neutral_copy(chat_id, message.attachment, message.file_name, message.text)
         if message.attachment is not None:

@@ -18,6 +18,7 @@ from handlers.i18n import Html, language_for, t
 from store.cases import CaseService
 from store.clock import Clock
 from store.conversations import Conversation
+from store.documents import DocumentService
 from store.errors import StoreError
 from store.incidents import IncidentService
 from store.indicators import IndicatorService
@@ -77,6 +78,7 @@ class Deps:
     screening: ScreeningService
     incidents: IncidentService
     ledger: LedgerService
+    documents: DocumentService
     org: Organization
     clock: Clock
     tz: ZoneInfo
@@ -100,6 +102,7 @@ class Deps:
             screening=services.screening,
             incidents=services.incidents,
             ledger=services.ledger,
+            documents=services.documents,
             org=services.org,
             clock=services.clock,
             tz=services.tz,

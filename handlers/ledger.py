@@ -11,14 +11,17 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
+from handlers import documents
 from handlers import keyboards as kb
 from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show, staff_caller
 from handlers.i18n import Html, t
 from handlers.render import status_name, unit_name
+from store.documents import STEPS, DocumentKind
 from store.errors import StoreError
 from store.ledger import ContactTask, InformHow
 from store.models import Actor, OutboxItem
 from store.services import Services
+from store.workflow import Action
 
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
 
@@ -51,6 +54,19 @@ async def conveyed_text(task: ContactTask, store: Services) -> Html:
     return Html("\n\n".join(text for text in texts if text))
 
 
+async def _step_documents(task: ContactTask, store: Services) -> tuple[DocumentKind, ...]:
+    """The formal documents the task's step issued: the officers have them to print, seal and mail."""
+    if task.event_id is None:
+        return ()
+    event = await store.cases.event(task.event_id)
+    if event is None:
+        return ()
+    try:
+        return STEPS.get(Action(event.action), ())
+    except ValueError:
+        return ()
+
+
 def _how_buttons(lang: str, task: ContactTask) -> InlineKeyboardMarkup:
     return kb.markup([[
         kb.button(t(lang, f"ledger.done_{how.value}"), cb.Lg.DONE.encode(task.id, CODE_OF_HOW[how]))
@@ -67,6 +83,10 @@ def _who(task: ContactTask, lang: str) -> Html:
 async def task_text(task: ContactTask, store: Services, lang: str, *, header: str = "ledger.task_notice") -> Html:
     text = t(lang, header, number=task.number, who=_who(task, lang), due=task.due_on.isoformat(),
              text=await conveyed_text(task, store))
+    papers = await _step_documents(task, store)
+    if papers:
+        titles = str(t(lang, "ledger.task_documents_separator")).join(documents.title(kind, lang) for kind in papers)
+        text = Html(text + "\n\n" + t(lang, "ledger.task_documents", titles=titles))
     if not task.is_open:
         how = t(lang, f"ledger.how_{task.done_how.value}") if task.done_how else ""
         key = "ledger.task_was_done" if task.done_at is not None else "ledger.task_was_superseded"

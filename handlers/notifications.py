@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup
 
 from handlers import callbacks as cb
-from handlers import incidents, ledger, media, reception, review, screening, supervision
+from handlers import documents, incidents, ledger, media, reception, review, screening, supervision
 from handlers import keyboards as kb
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
@@ -29,12 +29,15 @@ class Outgoing:
 
     ``file_name`` set: the file is sent as a copy under that neutral name,
     images without their metadata (a confidential case: ``handlers.media``).
+    ``upload`` set: a file the bot made (a formal document), sent as a
+    document with ``text`` as its caption.
     """
 
     text: Html | None = None
     markup: InlineKeyboardMarkup | None = None
     attachment: Attachment | None = None
     file_name: str | None = None
+    upload: documents.Upload | None = None
 
 
 PETITIONER_TEXTS = {
@@ -102,6 +105,12 @@ def _messages(render_pairs: Callable[[OutboxItem, Services, str], Awaitable[Pair
         return [Outgoing(text=text, markup=markup) for text, markup in await render_pairs(item, store, lang)]
     renderer.__name__ = render_pairs.__name__
     return renderer
+
+
+async def document_notice(item: OutboxItem, store: Services, lang: str) -> list[Outgoing]:
+    """``document``: the step's formal documents as PDF files (``handlers.documents``)."""
+    made = await documents.document_notice(item, store, lang)
+    return [Outgoing(text=caption, upload=upload) for caption, upload in made]
 
 
 async def _case_and_event(item: OutboxItem, store: Services) -> tuple[Case | None, Event | None]:
@@ -239,6 +248,7 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.COHANDLE: _messages(supervision.cohandle_notice),
     NoticeKind.CONTACT_TASK: _messages(ledger.task_notice),
     NoticeKind.CONTACT_TASK_REMINDER: _messages(ledger.task_reminder_notice),
+    NoticeKind.DOCUMENT: document_notice,
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

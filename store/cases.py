@@ -17,6 +17,7 @@ from store.clock import iso, local_date
 from store.context import Service, StoreContext, local_midnight
 from store.conversations import Conversation
 from store.db import Connection
+from store.documents import queue_documents
 from store.errors import NotFound, Refused
 from store.models import (
     OPEN_STATUSES,
@@ -679,6 +680,8 @@ class CaseService(Service):
         """Queue who must hear of this action, in the same transaction."""
         if RULES[action].public and actor.role is not ActorRole.PETITIONER:
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.PETITIONER_EVENT, case.id, event_id)
+            # The step's formal document (书面告知) follows its notice: to the petitioner and the officers.
+            await queue_documents(self.ctx, conn, case, action, event_id)
         if action is Action.TRANSFER:
             for staff_id in self._responsible_ids(case):
                 await self.ctx.queue_staff(conn, staff_id, NoticeKind.CASE_CARD, case, event_id)

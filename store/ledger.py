@@ -877,6 +877,9 @@ class LedgerService(Service):
                 continue
             if not (person["name"] or person["phone"] or person["sealed"]):
                 continue  # 匿名来信: nobody to tell
+            if kind is NoticeKind.DOCUMENT:
+                # The officers get the step's documents to print, seal and mail; the step's own task says so.
+                continue
             async with conn.execute(
                 "INSERT INTO contact_tasks (case_id, petitioner_id, kind, event_id, params, created_at, due_on)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",

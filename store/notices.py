@@ -52,6 +52,9 @@ class NoticeKind(StrEnum):
     CONTACT_TASK = "lg_task"  # a petitioner without Telegram is to be told this, to the staff handling the case
     CONTACT_TASK_REMINDER = "lg_task_remind"  # such a task is due or overdue, to the same staff
 
+    # Formal documents (store.documents): the step's PDF, to the petitioner and the handling officers
+    DOCUMENT = "document"
+
     # Leader reception days (store.reception)
     RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for
     RECEPTION_CHANGED = "reception_changed"  # a booked session moved

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 import tomllib
 from collections.abc import Iterable
 from enum import StrEnum
@@ -26,6 +27,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -250,6 +252,73 @@ class CannedReply(_Frozen):
     text: LocalizedText
 
 
+DOCUMENT_TEXT_MAX = 4000
+
+
+def _check_document_text(value: str | None, info: ValidationInfo) -> str | None:
+    """A document's text from the organisation file: only the placeholders its document has, and {text} where needed."""
+    if value is None:
+        return None
+    from store.documents import FIELDS, REQUIRED, DocumentKind  # it builds on this module
+
+    kind = DocumentKind(str(info.field_name))
+    try:
+        named = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+    except ValueError:
+        raise PydanticCustomError(
+            "document_text", "unbalanced braces: write {pair} for a brace", {"pair": "{{ and }}"}
+        ) from None
+    unknown = sorted(named - FIELDS[kind])
+    if unknown:
+        raise PydanticCustomError(
+            "document_text", "unknown placeholder {unknown}; this document has {known}",
+            {"unknown": ", ".join(f"{{{n}}}" for n in unknown),
+             "known": ", ".join(f"{{{n}}}" for n in sorted(FIELDS[kind]))},
+        )
+    missing = sorted(REQUIRED[kind] - named)
+    if missing:
+        raise PydanticCustomError(
+            "document_text", "must contain {missing} (the reason or opinion recorded with the step)",
+            {"missing": ", ".join(f"{{{n}}}" for n in missing)},
+        )
+    return value
+
+
+DocumentText = Annotated[str, Field(min_length=1, max_length=DOCUMENT_TEXT_MAX)]
+
+
+class DocumentTemplates(_Frozen):
+    """The texts of the formal documents in one language (``[documents.zh]``), replacing the built-in ones.
+
+    One key per document (``store.documents.DocumentKind``); a test checks they agree.
+    """
+
+    accepted: DocumentText | None = None
+    declined: DocumentText | None = None
+    extended: DocumentText | None = None
+    opinion: DocumentText | None = None
+    review: DocumentText | None = None
+    rereview: DocumentText | None = None
+    final: DocumentText | None = None
+
+    _check = field_validator("*")(_check_document_text)
+
+    def get(self, kind: str) -> str | None:
+        value = getattr(self, kind, None)
+        return value if isinstance(value, str) else None
+
+
+class DocumentOverrides(_Frozen):
+    """The optional ``[documents.zh]`` and ``[documents.en]`` tables."""
+
+    zh: DocumentTemplates = DocumentTemplates()
+    en: DocumentTemplates = DocumentTemplates()
+
+    def text(self, lang: str, kind: str) -> str | None:
+        """The organisation's own text of ``kind`` in ``lang``, if it has one."""
+        return (self.en if lang == "en" else self.zh).get(kind)
+
+
 class ReceptionRules(_Frozen):
     """The optional `[reception_rules]` table: how leader reception days (领导接访日) are booked."""
 
@@ -377,6 +446,7 @@ class Organization(_Frozen):
     reception: tuple[ReceptionSession, ...] = ()
     screening: Screening = Screening()
     incident_levels: tuple[IncidentLevel, ...] = ()
+    documents: DocumentOverrides = DocumentOverrides()
 
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
     _categories: dict[str, Category] = PrivateAttr(default_factory=dict)

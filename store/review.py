@@ -27,6 +27,7 @@ from store import routing
 from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.db import Connection
+from store.documents import queue_documents
 from store.errors import Refused
 from store.incidents import open_for_alert
 from store.models import (
@@ -510,6 +511,8 @@ class ReviewService(Service):
             case = await self.ctx.update_case(conn, case.id, changes)
             event_id = await self.ctx.event(conn, case.id, actor, action, status, text, data)
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.REVIEW_PETITIONER, case.id, event_id)
+            # The 复查意见书 / 复核意见书 (and the 终结 notice) follow the notice.
+            await queue_documents(self.ctx, conn, case, action, event_id)
             for staff_id in self._staff_to_tell(case):
                 if staff_id != actor.id:
                     await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)

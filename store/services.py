@@ -20,6 +20,7 @@ from store.cases import CaseService
 from store.clock import Clock, SystemClock
 from store.context import StoreContext
 from store.db import Backend, open_database
+from store.documents import DocumentService
 from store.incidents import IncidentService
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
@@ -52,6 +53,7 @@ class Services:
     screening: ScreeningService
     incidents: IncidentService
     ledger: LedgerService
+    documents: DocumentService
 
     @classmethod
     def build(
@@ -84,6 +86,7 @@ class Services:
             screening=screening,
             incidents=incidents,
             ledger=LedgerService(ctx, cases, review),
+            documents=DocumentService(ctx),
         )
 
     @classmethod

@@ -76,13 +76,16 @@ async def test_debug_log_of_a_confidential_report_names_nobody(tmp_path: Path, d
         await officer.tap("受理", message=card)
         await officer.wait_for("已受理")
         await bot.drained()
-        assert rows(db, "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL") == [(1,)]
-        assert api_errors(bot.sim) == [("sendMessage", "Forbidden: bot was blocked by the user")]
+        # The acceptance notice and its 受理告知书 (a document, after it) cannot be delivered.
+        assert rows(db, "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL") == [(2,)]
+        assert api_errors(bot.sim) == [("sendMessage", "Forbidden: bot was blocked by the user"),
+                                       ("sendDocument", "Forbidden: bot was blocked by the user")]
 
     log = debug_log.getvalue()
     assert " DEBUG " in log and " WARNING " in log  # it did log, at every level
-    (unreachable,) = [line for line in log.splitlines() if "unreachable" in line]
-    assert "[redacted]" not in unreachable  # the warning names the notification, not the chat
+    unreachable = [line for line in log.splitlines() if "unreachable" in line]
+    assert len(unreachable) == 2  # the notice and the document
+    assert all("[redacted]" not in line for line in unreachable)  # the warning names the notification, not the chat
     secrets = [str(REPORTER["id"]), REPORTER["first_name"], REPORTER["last_name"], REPORTER["username"],
                PHONE, PHONE.lstrip("+"), "13812345678", SUBJECT, DETAILS, "kickbacks", "Huaxin",
                TOKEN, TOKEN.split(":")[1], EVIDENCE, "556677"]

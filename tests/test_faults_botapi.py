@@ -120,9 +120,10 @@ async def setup(org: Organization, tmp_path: Path) -> AsyncIterator[tuple[TimedS
 
 
 async def officer_works(store: Services) -> dict[int, list[str]]:
-    """Cases go through accept → two replies → extension → decision; returns what each petitioner is owed."""
+    """Cases go through accept → two replies → extension → decision; returns what each petitioner (and the officer) is owed."""
     owed: dict[int, list[str]] = {}
     numbers = {}
+    documents: list[str] = []  # the officer's copies of the formal documents, in order
     for user_id in PETITIONERS:
         numbers[user_id] = (await store.cases.submit(petitioner(user_id), draft(), f"key-{user_id}")).case.number
     for round_ in range(5):
@@ -131,6 +132,8 @@ async def officer_works(store: Services) -> dict[int, list[str]]:
             if round_ == 0:
                 await store.cases.act(OFFICER, number, Action.ACCEPT)
                 owed.setdefault(user_id, []).append(f"{number} 已受理")
+                owed[user_id].append(f"{number} 受理告知书")  # the step's formal document follows its notice
+                documents.append(f"{number} 受理告知书")  # and the officer's copy
             elif round_ in (1, 2):
                 text = f"第{round_}次答复-{user_id}"
                 await store.cases.act(OFFICER, number, Action.REPLY, body=text)
@@ -138,12 +141,16 @@ async def officer_works(store: Services) -> dict[int, list[str]]:
             elif round_ == 3:
                 await store.cases.act(OFFICER, number, Action.EXTEND, days=10, body=f"延期理由-{user_id}")
                 owed[user_id].append(f"延期理由-{user_id}")
+                owed[user_id].append(f"{number} 延期告知书")
+                documents.append(f"{number} 延期告知书")
             else:
                 await store.cases.act(OFFICER, number, Action.DECIDE, decision=Decision.SUPPORT, body=f"意见-{user_id}")
                 owed[user_id].append(f"{number} 已出具处理意见")
+                owed[user_id].append(f"{number} 信访处理意见书")
+                documents.append(f"{number} 信访处理意见书")
                 owed[user_id].append(f"{number} 作出评价")  # the rating request that follows an opinion
         await asyncio.sleep(0.3)  # new rows arrive while earlier ones are being retried
-    owed[OFFICER.id] = list(numbers.values())
+    owed[OFFICER.id] = [*numbers.values(), *documents]
     return owed
 
 
@@ -162,7 +169,7 @@ async def test_every_notification_once_in_order_despite_429_500_and_timeouts(
                         hang_seconds=1.0)
 
     work = asyncio.create_task(officer_works(store))
-    deadline = time.monotonic() + 45
+    deadline = time.monotonic() + 180  # a cap for a stuck sender; the loop ends when the outbox drains
     while time.monotonic() < deadline:
         await sender.run_once()
         if work.done() and not await store.outbox.pending_notifications():

@@ -69,7 +69,7 @@ def test_the_stored_strings_never_change() -> None:
         "ld_alert", "ld_digest", "identity_revealed", "sv_warning", "sv_order", "sv_progress", "sv_urge", "sv_overdue",
         "sv_lead_event", "sc_ask", "sc_overdue",
         "ic_opened", "ic_raised", "ic_closed",
-        "sv_cohandle", "lg_task", "lg_task_remind",
+        "sv_cohandle", "lg_task", "lg_task_remind", "document",
         "reception_published", "reception_changed", "reception_promoted", "reception_outcome",
         "reception_session_cancelled", "reception_reminder",
     }
@@ -92,6 +92,10 @@ class RecordingBot:
 
     async def send_message(self, chat_id: int, text: str, **_: Any) -> Any:
         self.sent.append((chat_id, text))
+        return SimpleNamespace(message_id=len(self.sent))
+
+    async def send_document(self, chat_id: int, document: Any, caption: str = "", **_: Any) -> Any:
+        self.sent.append((chat_id, caption))  # a formal document (handlers/documents.py)
         return SimpleNamespace(message_id=len(self.sent))
 
 

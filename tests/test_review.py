@@ -36,7 +36,8 @@ async def test_a_written_opinion_asks_the_petitioner_to_rate_it(rstore: Services
                                                                  tmp_path: Path) -> None:
     number = await decided_case(rstore, clock)
     assert rows(rstore, "SELECT chat_id, kind FROM outbox WHERE chat_id = 5001 ORDER BY id") == [
-        (5001, "petitioner_event"), (5001, "petitioner_event"), (5001, "rv_rate"),
+        (5001, "petitioner_event"), (5001, "document"),  # accepted: the notice, then the 受理告知书
+        (5001, "petitioner_event"), (5001, "document"), (5001, "rv_rate"),  # the opinion, its 处理意见书, the rating
     ]
     case = await rstore.cases.case_for(employee(), number)
     assert case.rating is None and case.rating_due == date(2026, 12, 2)
@@ -106,7 +107,9 @@ async def test_review_and_re_review_go_up_one_level_each_and_end_final(
     reviewed = await rstore.review.review_opinion(LEADER_OIL, number, Decision.EXPLAIN, "经复查，原处理意见有依据。")
     assert reviewed.status is Status.DECIDED and reviewed.review_decision is Decision.EXPLAIN
     assert reviewed.rereview_request_due == date(2027, 1, 11)
-    assert rows(path, "SELECT kind FROM outbox WHERE chat_id = 5001 ORDER BY id DESC LIMIT 1") == [("rv_petitioner",)]
+    assert rows(path, "SELECT kind FROM outbox WHERE chat_id = 5001 ORDER BY id DESC LIMIT 2") == [
+        ("document",), ("rv_petitioner",)  # the review opinion, then its 复查意见书
+    ]
 
     clock.set(at(date(2027, 1, 11)))
     again = await rstore.review.request_review(employee(), number, "复查未核对考勤记录")

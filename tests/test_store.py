@@ -125,6 +125,8 @@ async def test_accept_writes_status_event_and_notification_together(store: Servi
     assert rows(path, "SELECT chat_id, kind FROM outbox ORDER BY id") == [
         (1001, "case_card"),
         (5001, "petitioner_event"),
+        (5001, "document"),  # the 受理告知书, after the notice
+        (1001, "document"),  # and the officer's copy to print
     ]
 
 
@@ -162,8 +164,9 @@ async def test_decline_reaches_the_petitioner_with_its_reason(store: Services) -
     case = await store.cases.act(OFFICER, number, Action.DECLINE, body="不属于本单位职责")
     assert case.status is Status.DECLINED
     pending = await store.outbox.pending_notifications()
-    notice = [p for p in pending if p.chat_id == 5001]
+    notice = [p for p in pending if p.chat_id == 5001 and p.kind == "petitioner_event"]
     assert len(notice) == 1
+    assert [p.params["kinds"] for p in pending if p.chat_id == 5001 and p.kind == "document"] == [["declined"]]
     event = await store.cases.event(notice[0].event_id)
     assert event is not None and event.body == "不属于本单位职责"
 

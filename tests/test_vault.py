@@ -49,6 +49,10 @@ class RecordingBot:
         self.sent.append((chat_id, text))
         return SimpleNamespace(message_id=100 + len(self.sent))
 
+    async def send_document(self, chat_id: int, document: Any, caption: str = "", **_: Any) -> Any:
+        self.sent.append((chat_id, caption))  # a formal document (handlers/documents.py)
+        return SimpleNamespace(message_id=100 + len(self.sent))
+
 
 @pytest.fixture
 def corg(org: Organization) -> Organization:

@@ -1,0 +1,438 @@
+"""Formal documents (书面告知) as PDF files, their outbox notices and ``/document``.
+
+What a document says is the store's (``store.documents``); this module lays
+it out on an A4 page: the organisation, the title, the case number, the
+petitioner (or the case's code name), the text of the step (the catalog's
+template, or the organisation file's ``[documents.zh]`` / ``[documents.en]``),
+the dates, and a place for the seal with the organisation's name and date.
+
+Chinese renders on a machine with no CJK font of its own: the font is
+Noto Sans CJK SC from the ``noto-cjk-sans-otc`` package the project
+installs. That file is a font collection with CFF outlines; fpdf2 embeds
+such a font through a custom encoding CMap that some PDF readers cannot
+read (pdfminer.six extracts no text from it). So each document takes a
+subset of the font with only its own characters (fontTools), turns the
+subset's outlines into TrueType ones (cu2qu), and hands that to fpdf2, which
+embeds it the common way (Identity-H, CIDFontType2). The file stays small
+(tens of kilobytes). Making one takes about a second of CPU, in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tempfile
+import threading
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from telegram import InputFile, Update
+from telegram.constants import ParseMode
+from telegram.ext import BaseHandler, CommandHandler
+
+from handlers.common import Context, deps, error_text, lang_of, send
+from handlers.i18n import Html, catalog, language_for, t
+from handlers.render import category_name, unit_name
+from store.documents import Document, DocumentKind, parse_kinds
+from store.errors import Refused, StoreError
+from store.models import OutboxItem
+from store.org import Organization
+from store.services import Services
+
+#: The face of the collection that has simplified Chinese glyphs.
+CJK_FACE = "Noto Sans CJK SC"
+#: Put in place of a character the font cannot draw (an emoji in an opinion, say).
+MISSING = "□"
+#: A paragraph's first line is indented by two of these in Chinese.
+INDENT = "\u3000"
+
+# The words /document takes for each document (its name, or the office's Chinese word).
+KIND_WORDS: dict[str, DocumentKind] = {
+    **{kind.value: kind for kind in DocumentKind},
+    "受理": DocumentKind.ACCEPTED, "受理告知书": DocumentKind.ACCEPTED,
+    "不予受理": DocumentKind.DECLINED, "不予受理告知书": DocumentKind.DECLINED, "decline": DocumentKind.DECLINED,
+    "延期": DocumentKind.EXTENDED, "延期告知书": DocumentKind.EXTENDED, "extension": DocumentKind.EXTENDED,
+    "处理意见": DocumentKind.OPINION, "处理意见书": DocumentKind.OPINION, "信访处理意见书": DocumentKind.OPINION,
+    "意见书": DocumentKind.OPINION,
+    "复查": DocumentKind.REVIEW, "复查意见书": DocumentKind.REVIEW,
+    "复核": DocumentKind.REREVIEW, "复核意见书": DocumentKind.REREVIEW, "re-review": DocumentKind.REREVIEW,
+    "终结": DocumentKind.FINAL, "信访终结": DocumentKind.FINAL, "终结告知书": DocumentKind.FINAL,
+}
+
+
+# ------------------------------------------------------------------ font
+
+
+@cache
+def _face() -> tuple[str, int]:
+    """The font collection installed with the project, and the index of its simplified Chinese face."""
+    from fontTools.ttLib import TTCollection
+    from noto_cjk_sans_otc import FONT_PATH  # type: ignore[import-untyped]
+
+    path = str(FONT_PATH)
+    collection = TTCollection(path, lazy=True)
+    try:
+        names = [font["name"].getDebugName(1) for font in collection.fonts]
+    finally:
+        collection.close()
+    return path, names.index(CJK_FACE) if CJK_FACE in names else 0
+
+
+@cache
+def _covered() -> frozenset[int]:
+    """Every character the face can draw."""
+    from fontTools.ttLib import TTFont
+
+    path, index = _face()
+    font = TTFont(path, fontNumber=index, lazy=True)
+    try:
+        return frozenset(font.getBestCmap())
+    finally:
+        font.close()
+
+
+def drawable(text: str) -> str:
+    """``text`` with what the font cannot draw replaced, and tabs and carriage returns as spaces."""
+    covered = _covered()
+    out = []
+    for char in text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "):
+        out.append(char if char == "\n" or ord(char) in covered else MISSING)
+    return "".join(out)
+
+
+def truetype_subset(text: str) -> bytes:
+    """The face with only the glyphs of ``text``, its outlines made TrueType (quadratic): a .ttf file's bytes."""
+    from fontTools.pens.cu2quPen import Cu2QuPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.subset import Options, Subsetter
+    from fontTools.ttLib import TTFont, newTable
+
+    path, index = _face()
+    font = TTFont(path, fontNumber=index, lazy=True)
+    options = Options()
+    options.notdef_outline = True
+    options.layout_features = []
+    options.hinting = False
+    options.desubroutinize = True
+    options.name_IDs = [0, 1, 2, 3, 4, 5, 6]
+    options.drop_tables += ["VORG", "vhea", "vmtx", "BASE", "GSUB", "GPOS", "GDEF"]
+    subsetter = Subsetter(options)
+    subsetter.populate(text=text + " " + MISSING)
+    subsetter.subset(font)
+
+    order = font.getGlyphOrder()
+    glyphs = font.getGlyphSet()
+    glyf = newTable("glyf")
+    glyf.glyphOrder = order
+    glyf.glyphs = {}
+    for name in order:
+        pen = TTGlyphPen(glyphs)
+        glyphs[name].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
+        glyf.glyphs[name] = pen.glyph()
+    font["loca"] = newTable("loca")
+    font["glyf"] = glyf
+    del font["CFF "]
+    glyf.compile(font)
+    hmtx = font["hmtx"]
+    for name, glyph in glyf.glyphs.items():
+        hmtx[name] = (hmtx[name][0], getattr(glyph, "xMin", 0))
+    maxp = newTable("maxp")
+    maxp.tableVersion = 0x00010000
+    maxp.maxZones = 1
+    for field in ("maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs",
+                  "maxStackElements", "maxSizeOfInstructions", "maxComponentElements"):
+        setattr(maxp, field, 0)
+    font["maxp"] = maxp
+    font["post"].formatType = 3.0  # no glyph names
+    font["head"].glyphDataFormat = 0
+    font.sfntVersion = "\x00\x01\x00\x00"
+    out = io.BytesIO()
+    font.save(out)
+    font.close()
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- layout
+
+
+def _raw(lang: str, key: str) -> str:
+    """A catalog text as written (documents are plain text: nothing is escaped for HTML)."""
+    return catalog(lang).get(key) or catalog("zh")[key]
+
+
+def _day(value: date | None, lang: str) -> str:
+    if value is None:
+        return ""
+    return _raw(lang, "document.date").format(y=value.year, m=value.month, d=value.day)
+
+
+def body_template(org: Organization, lang: str, kind: DocumentKind) -> str:
+    """The text of a document: the organisation file's own, else the catalog's."""
+    return org.documents.text(lang, kind.value) or _raw(lang, f"document.body.{kind.value}")
+
+
+@dataclass
+class Page:
+    """A document as the words on its page, in one language."""
+
+    lang: str
+    org: str
+    title: str
+    number_line: str
+    salutation: str
+    paragraphs: list[str]
+    rows: list[tuple[str, str]]
+    seal: str
+    seal_hint: str
+    seal_date: str
+    footer: str  # on every page, with {page}: the case, the document and the page number
+
+    def text(self) -> str:
+        """Every character drawn (the font is cut to these)."""
+        words = [self.org, self.title, self.number_line, self.salutation, *self.paragraphs,
+                 *(f"{label}：{value}" for label, value in self.rows), self.seal, self.seal_hint, self.seal_date,
+                 self.footer]
+        return "\n".join(words) + INDENT + "：:0123456789"
+
+
+def petitioner_shown(doc: Document, lang: str) -> str:
+    """The name on the document: the petitioner's, or the case's code name (匿名-7F3A)."""
+    if doc.petitioner.name:
+        return doc.petitioner.name
+    return _raw(lang, "field.pseudonym").format(code=doc.petitioner.code or "")
+
+
+def page(doc: Document, org: Organization, lang: str) -> Page:
+    """The words of ``doc`` in ``lang``: the template filled with what the store recorded."""
+    values: dict[str, Any] = {
+        "org": doc.org_name,
+        "number": doc.number,
+        "name": petitioner_shown(doc, lang),
+        "subject": doc.subject,
+        "unit": unit_name(org, doc.unit, lang),
+        "category": category_name(org, doc.category, lang),
+        "received": _day(doc.received, lang),
+        "issued": _day(doc.issued, lang),
+        "due": _day(doc.due, lang),
+        "days": doc.days if doc.days is not None else "",
+        "window": doc.window if doc.window is not None else "",
+        "decision": _raw(lang, f"decision.{doc.decision.value}") if doc.decision else "",
+        "text": (doc.text or "").strip(),
+    }
+    try:
+        body = body_template(org, lang, doc.kind).format_map(values)
+    except (KeyError, ValueError, IndexError, AttributeError):  # checked at load; never lose the document
+        body = _raw(lang, f"document.body.{doc.kind.value}").format_map(values)
+    rows = [(_raw(lang, "document.received"), _day(doc.received, lang)),
+            (_raw(lang, "document.issued"), _day(doc.issued, lang))]
+    if doc.due is not None and f"document.due.{doc.kind.value}" in catalog(lang):
+        rows.append((_raw(lang, f"document.due.{doc.kind.value}"), _day(doc.due, lang)))
+    return Page(
+        lang=lang,
+        org=drawable(doc.org_name),
+        title=_raw(lang, f"document.title.{doc.kind.value}"),
+        number_line=_raw(lang, "document.number_line").format(number=doc.number),
+        salutation=drawable(_raw(lang, "document.salutation").format(name=values["name"])),
+        paragraphs=[drawable(line) for line in body.split("\n") if line.strip()],
+        rows=rows,
+        seal=_raw(lang, "document.seal"),
+        seal_hint=_raw(lang, "document.seal_hint"),
+        seal_date=_day(doc.issued, lang),
+        footer=_raw(lang, "document.footer").replace("{number}", doc.number).replace(
+            "{title}", _raw(lang, f"document.title.{doc.kind.value}")),
+    )
+
+
+MARGIN = 25.0  # mm
+LINE = 8.0
+#: Documents made at once (the outbox serves several chats together): each holds the font's
+#: outlines, some 50 MB, for a moment.
+_AT_ONCE = threading.BoundedSemaphore(2)
+
+
+def pdf_bytes(sheet: Page) -> bytes:
+    """The page as a PDF (A4), with the font cut to its characters. Blocking: run it in a thread."""
+    with _AT_ONCE:
+        return _pdf_bytes(sheet)
+
+
+def _pdf_bytes(sheet: Page) -> bytes:
+    from fpdf import FPDF
+    from fpdf.enums import WrapMode, XPos, YPos
+
+    class Sheet(FPDF):
+        def footer(self) -> None:  # every page: which case, which document, which page (printed, they come apart)
+            self.set_y(-MARGIN + 8)
+            self.set_font("cjk", size=8)
+            self.set_text_color(120, 120, 120)
+            self.cell(0, 5, sheet.footer.replace("{page}", str(self.page_no())), align="C")
+            self.set_text_color(0, 0, 0)
+
+    font_file = truetype_subset(sheet.text())
+    pdf = Sheet(orientation="P", unit="mm", format="A4")
+    pdf.set_title(f"{sheet.title} {sheet.number_line}")
+    pdf.set_creator("petition-bot")
+    pdf.set_margins(MARGIN, MARGIN, MARGIN)
+    pdf.set_auto_page_break(True, margin=MARGIN)
+    with tempfile.TemporaryDirectory(prefix="petition-doc-") as folder:
+        path = Path(folder) / "font.ttf"
+        path.write_bytes(font_file)
+        pdf.add_font("cjk", "", str(path))
+        wrap = WrapMode.CHAR if sheet.lang == "zh" else WrapMode.WORD
+        indent = INDENT * 2 if sheet.lang == "zh" else ""
+        pdf.add_page()
+        pdf.set_font("cjk", size=14)
+        pdf.multi_cell(0, LINE, sheet.org, align="C", wrapmode=wrap, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(2)
+        pdf.set_font("cjk", size=22)
+        pdf.multi_cell(0, 13, sheet.title, align="C", wrapmode=wrap, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font("cjk", size=11)
+        pdf.cell(0, 7, sheet.number_line, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(6)
+        pdf.set_font("cjk", size=12)
+        pdf.multi_cell(0, LINE, sheet.salutation, align="L", wrapmode=wrap, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        for paragraph in sheet.paragraphs:
+            pdf.multi_cell(0, LINE, indent + paragraph, align="L", wrapmode=wrap,
+                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(6)
+        pdf.set_font("cjk", size=11)
+        for label, value in sheet.rows:
+            pdf.cell(0, 7, f"{label}：{value}" if sheet.lang == "zh" else f"{label}: {value}",
+                     new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        _seal(pdf, sheet)
+        pdf.set_font("cjk", size=12)
+        data = bytes(pdf.output())
+    return data
+
+
+def _seal(pdf: Any, sheet: Page) -> None:
+    """The place for the seal: a dashed circle over the organisation's name and the date, bottom right."""
+    from fpdf.enums import XPos, YPos
+
+    height = 56.0
+    if pdf.get_y() + height > pdf.h - MARGIN:
+        pdf.add_page()
+    top = pdf.get_y() + 10
+    width = pdf.w - 2 * MARGIN
+    radius = 21.0
+    pdf.set_font("cjk", size=12)
+    line = f"{sheet.org}{sheet.seal}"
+    centre_x = pdf.w - MARGIN - min(pdf.get_string_width(line), width) / 2  # over the organisation's name
+    centre_y = top + radius + 2
+    pdf.set_draw_color(150, 150, 150)
+    pdf.set_dash_pattern(dash=1.5, gap=1.5)
+    pdf.ellipse(centre_x - radius, centre_y - radius, 2 * radius, 2 * radius, style="D")
+    pdf.set_dash_pattern()
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_text_color(150, 150, 150)
+    pdf.set_font("cjk", size=9)
+    pdf.set_xy(centre_x - radius, centre_y - radius + 4)
+    pdf.cell(2 * radius, 5, sheet.seal_hint, align="C")
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_font("cjk", size=12)
+    pdf.set_xy(MARGIN, centre_y - 4)
+    pdf.cell(width, 7, line, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_x(MARGIN)
+    pdf.cell(width, 7, sheet.seal_date, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def file_name(doc: Document) -> str:
+    """A plain ASCII name that names nobody: XF-2026-000123-accepted.pdf."""
+    return f"{doc.number}-{doc.kind.value}.pdf"
+
+
+async def render_pdf(doc: Document, org: Organization, lang: str | None = None) -> bytes:
+    """The document's PDF, in the petitioner's language unless ``lang`` is given; made in a worker thread."""
+    return await asyncio.to_thread(pdf_bytes, page(doc, org, lang or language_for(doc.language)))
+
+
+@dataclass
+class Upload:
+    """A file made by the bot, to send as a document."""
+
+    file_name: str
+    data: bytes
+
+
+async def step_files(store: Services, case_id: int, event_id: int, kinds: list[DocumentKind]) -> list[Upload]:
+    """The PDFs of one step (for a notice, or an officer's task to mail them)."""
+    _, docs = await store.documents.for_event(case_id, event_id, kinds)
+    return [Upload(file_name(doc), await render_pdf(doc, store.org)) for doc in docs]
+
+
+def title(doc: Document | DocumentKind, lang: str) -> str:
+    kind = doc.kind if isinstance(doc, Document) else doc
+    return _raw(lang, f"document.title.{kind.value}")
+
+
+# ---------------------------------------------------------------- notice
+
+
+async def document_notice(item: OutboxItem, store: Services, lang: str) -> list[tuple[Html, Upload]]:
+    """``document``: the step's PDFs, each as a file captioned with its title and the case number."""
+    if item.case_id is None or item.event_id is None:
+        return []
+    kinds = parse_kinds(item.params.get("kinds"))
+    try:
+        case, docs = await store.documents.for_event(item.case_id, item.event_id, kinds)
+    except Refused:
+        return []
+    key = "document.caption_officer" if item.params.get("to") == "officer" else "document.caption_petitioner"
+    out = []
+    for doc in docs:
+        data = await render_pdf(doc, store.org)
+        out.append((t(lang, key, title=title(doc, lang), number=case.number), Upload(file_name(doc), data)))
+    return out
+
+
+# --------------------------------------------------------------- command
+
+
+async def document_command(update: Update, context: Context) -> None:
+    """/document <number> [kind]: a document again, for staff in scope and the case's own petitioner."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        return
+    lang = await lang_of(update, context)
+    if chat.type != "private":  # a document names the petitioner
+        await send(update, context, t(lang, "common.private_only"))
+        return
+    words = (context.args or [])[:3]
+    kind: DocumentKind | None = None
+    if len(words) == 2:
+        kind = KIND_WORDS.get(words[1].lower())
+    if not words or len(words) > 2 or (len(words) == 2 and kind is None):
+        await send(update, context, t(lang, "document.usage"))
+        return
+    d = deps(context)
+    number = words[0][:40]
+    actor = d.cases.actor(user.id)
+    try:
+        docs = await d.documents.documents(actor, number, kind)
+    except Refused as error:
+        if error.code == "document_none":
+            shown = error.params.get("number", number.upper())
+            text = t(lang, "document.none_kind", number=shown, title=title(kind, lang)) if kind else \
+                t(lang, "document.none_any", number=shown)
+            await send(update, context, text)
+            return
+        await send(update, context, error_text(lang, error))
+        return
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    for doc in docs:
+        data = await render_pdf(doc, d.org)
+        await context.bot.send_document(
+            chat.id, InputFile(data, filename=file_name(doc)),
+            caption=t(lang, "document.caption_command", title=title(doc, lang), number=doc.number),
+            parse_mode=ParseMode.HTML,
+        )
+
+
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("document", document_command)]

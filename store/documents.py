@@ -1,0 +1,233 @@
+"""Formal documents (书面告知): which step issues which document, and what it says.
+
+The Regulations want written notices at each step: 受理告知书, 不予受理告知书
+(with the reason and where else to turn), 延期告知书, 信访处理意见书 (with the
+right to ask for review and its deadline), 复查意见书, 复核意见书, and the
+notice that the matter is final (信访终结, Art. 36). This module decides which
+case event issues which document (:data:`STEPS`), and what a document holds
+(:class:`Document`): the organisation, the case number, the petitioner's name
+(the case's code name when it is confidential), the dates and the text as the
+store recorded it. The layout (a PDF) is the handlers' (``handlers/documents.py``).
+
+A document is never stored: it is made again from the case and its event
+whenever it is sent or asked for (``/document``). The event holds what the
+step decided (the reason, the opinion, the dates of that moment), so a
+document made later says what was decided then.
+
+Delivery: with the step, in the same transaction, :func:`queue_documents`
+queues one ``document`` outbox row to the petitioner (right after the step's
+notice, so it arrives with it) and one to each officer handling the case (to
+print, seal and mail when the petitioner wrote a letter).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from store import routing
+from store.clock import local_date
+from store.context import Service, StoreContext
+from store.db import Connection
+from store.errors import Refused
+from store.models import Actor, Case, Decision, Event, row_to_model
+from store.notices import NoticeKind
+from store.workflow import Action
+
+
+class DocumentKind(StrEnum):
+    """The documents, by the name the organisation file and ``/document`` use."""
+
+    ACCEPTED = "accepted"  # 受理告知书 (Art. 22-23)
+    DECLINED = "declined"  # 不予受理告知书: the reason and where else to turn
+    EXTENDED = "extended"  # 延期告知书 (Art. 34)
+    OPINION = "opinion"  # 信访处理意见书: the right to ask for review (Art. 35)
+    REVIEW = "review"  # 复查意见书: the right to ask for re-review (Art. 36)
+    REREVIEW = "rereview"  # 复核意见书
+    FINAL = "final"  # 信访事项终结告知书: not accepted again (Art. 36)
+
+
+#: Which case event issues which documents, in the order they are sent.
+STEPS: dict[Action, tuple[DocumentKind, ...]] = {
+    Action.ACCEPT: (DocumentKind.ACCEPTED,),
+    Action.DECLINE: (DocumentKind.DECLINED,),
+    Action.EXTEND: (DocumentKind.EXTENDED,),
+    Action.DECIDE: (DocumentKind.OPINION,),
+    Action.REVIEW_OPINION: (DocumentKind.REVIEW,),
+    Action.REREVIEW_OPINION: (DocumentKind.REREVIEW, DocumentKind.FINAL),
+}
+
+#: The event that issues each kind.
+ISSUED_BY: dict[DocumentKind, Action] = {kind: action for action, kinds in STEPS.items() for kind in kinds}
+
+# What a document's text may name ({placeholders} of its template), and what it must.
+_COMMON = frozenset({"org", "number", "name", "subject", "unit", "category", "received", "issued"})
+FIELDS: dict[DocumentKind, frozenset[str]] = {
+    DocumentKind.ACCEPTED: _COMMON | {"due"},
+    DocumentKind.DECLINED: _COMMON | {"text"},
+    DocumentKind.EXTENDED: _COMMON | {"due", "days", "text"},
+    DocumentKind.OPINION: _COMMON | {"due", "window", "decision", "text"},
+    DocumentKind.REVIEW: _COMMON | {"due", "window", "decision", "text"},
+    DocumentKind.REREVIEW: _COMMON | {"decision", "text"},
+    DocumentKind.FINAL: _COMMON,
+}
+#: A template without {text} would drop the reason or the opinion the officer wrote.
+REQUIRED: dict[DocumentKind, frozenset[str]] = {
+    kind: frozenset({"text"}) & fields for kind, fields in FIELDS.items()
+}
+
+
+class Addressee(BaseModel):
+    """The petitioner as a document names them: a name, or the case's code name (confidential)."""
+
+    name: str | None = None
+    code: str | None = None  # the case's pseudonym: shown as 匿名-7F3A
+
+
+class Document(BaseModel):
+    """What one document says; every value comes from the store."""
+
+    kind: DocumentKind
+    number: str
+    org_name: str
+    petitioner: Addressee
+    unit: str  # unit id
+    category: str  # category id
+    subject: str
+    received: date  # the local day the matter was received
+    issued: date  # the local day of the step
+    due: date | None = None  # the deadline the document states (answer, review or re-review request)
+    days: int | None = None  # the extension, in days
+    window: int | None = None  # the days the petitioner has to ask for (re-)review
+    decision: Decision | None = None
+    text: str | None = None  # the reason or the opinion, as recorded with the step
+    language: str | None = None  # the petitioner's language: the document is addressed to them
+    event_id: int
+
+
+def handling_officers(ctx: StoreContext, case: Case) -> list[int]:
+    """Who handles the case now: its assignee while in scope, else the staff responsible for it."""
+    if case.assignee_id is not None and ctx.in_scope(case.assignee_id, case):
+        return [case.assignee_id]
+    return [s.telegram_id for s in routing.responsible_staff(ctx.org, case.unit, case.category, case.confidential)]
+
+
+async def queue_documents(ctx: StoreContext, conn: Connection, case: Case, action: Action, event_id: int) -> None:
+    """The step's documents to the petitioner and to the officers handling the case, in the step's transaction.
+
+    Called after the step's notice to the petitioner is queued, so the
+    document follows it in the petitioner's chat.
+    """
+    kinds = STEPS.get(action)
+    if not kinds:
+        return
+    listed = [kind.value for kind in kinds]
+    await ctx.outbox.queue(conn, case.petitioner_id, NoticeKind.DOCUMENT, case.id, event_id,
+                           {"kinds": listed, "to": "petitioner"})
+    for staff_id in handling_officers(ctx, case):
+        await ctx.queue_staff(conn, staff_id, NoticeKind.DOCUMENT, case, event_id, {"kinds": listed, "to": "officer"})
+
+
+def parse_kinds(values: Any) -> list[DocumentKind]:
+    """The kinds an outbox row names (unknown ones left out: a row from a newer version)."""
+    known = {kind.value for kind in DocumentKind}
+    return [DocumentKind(v) for v in values if v in known] if isinstance(values, list) else []
+
+
+class DocumentService(Service):
+    """Documents made from the store: for a caller (``/document``) or for an outbox row."""
+
+    async def petitioner_name(self, conn: Connection, case: Case) -> Addressee:
+        """The petitioner's name on a document: the one place that decides it.
+
+        A confidential case (or one without a name) shows its code name,
+        never the reporter's identity.
+        """
+        if case.confidential or not case.petitioner_name:
+            return Addressee(code=case.pseudonym)
+        return Addressee(name=case.petitioner_name)
+
+    async def _language(self, conn: Connection, case: Case) -> str | None:
+        async with conn.execute(
+            "SELECT language, tg_language FROM users WHERE telegram_id = ?", (self.ctx.hid(case.petitioner_id),)
+        ) as cur:
+            row = await cur.fetchone()
+        chosen = (row["language"] or row["tg_language"]) if row is not None else None
+        return chosen or case.language
+
+    async def _make(self, conn: Connection, case: Case, event: Event, kind: DocumentKind) -> Document:
+        data = event.data or {}
+        issued = local_date(event.at, self.tz)
+        d = self.org.deadlines
+        due: date | None = None
+        window: int | None = None
+        if kind in (DocumentKind.ACCEPTED, DocumentKind.EXTENDED) and data.get("answer_due"):
+            due = date.fromisoformat(str(data["answer_due"]))
+        elif kind is DocumentKind.OPINION:
+            window = d.review_request_days
+            due = issued + timedelta(days=window)  # as the step set it (store.review.after_action)
+        elif kind is DocumentKind.REVIEW:
+            window = d.rereview_request_days
+            stored = data.get("rereview_request_due")
+            due = date.fromisoformat(str(stored)) if stored else issued + timedelta(days=window)
+        decision = data.get("decision") if kind not in (DocumentKind.FINAL, DocumentKind.ACCEPTED) else None
+        text = event.body if "text" in FIELDS[kind] else None
+        return Document(
+            kind=kind,
+            number=case.number,
+            org_name=self.org.organization.name,
+            petitioner=await self.petitioner_name(conn, case),
+            unit=case.unit,
+            category=case.category,
+            subject=case.subject,
+            received=case.received_on or local_date(case.submitted_at, self.tz),  # a letter: the day it came
+            issued=issued,
+            due=due,
+            days=data.get("days") if kind is DocumentKind.EXTENDED else None,
+            window=window,
+            decision=Decision(decision) if decision in {x.value for x in Decision} else None,
+            text=text,
+            language=await self._language(conn, case),
+            event_id=event.id,
+        )
+
+    async def _steps(self, conn: Connection, case: Case) -> list[Event]:
+        """The case's events that issued documents, newest first."""
+        actions = sorted(action.value for action in STEPS)
+        async with conn.execute(
+            f"SELECT * FROM events WHERE case_id = ? AND action IN ({', '.join('?' * len(actions))})"
+            " ORDER BY id DESC",
+            (case.id, *actions),
+        ) as cur:
+            return [row_to_model(Event, row) async for row in cur]
+
+    async def documents(self, actor: Actor, number: str, kind: DocumentKind | None = None) -> list[Document]:
+        """``/document``: the latest step's documents, or the latest document of ``kind``.
+
+        Staff in scope of the case and its own petitioner; anyone else gets
+        NotFound, as for a number that does not exist. Refused
+        ``document_none`` when the case has no such document (yet).
+        """
+        async with self.db.read() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            for event in await self._steps(conn, case):
+                kinds = STEPS[Action(event.action)]
+                if kind is None:
+                    return [await self._make(conn, case, event, k) for k in kinds]
+                if kind in kinds:
+                    return [await self._make(conn, case, event, kind)]
+        raise Refused("document_none", number=case.number, kind=kind.value if kind else "")
+
+    async def for_event(self, case_id: int, event_id: int, kinds: list[DocumentKind]) -> tuple[Case, list[Document]]:
+        """The documents an outbox row carries, made at send time (its recipient was checked by scope)."""
+        async with self.db.read() as conn:
+            case = await self.ctx.case_where(conn, "id = ?", (case_id,))
+            async with conn.execute("SELECT * FROM events WHERE id = ? AND case_id = ?", (event_id, case_id)) as cur:
+                row = await cur.fetchone()
+            if case is None or row is None:
+                raise Refused("document_gone")
+            event = row_to_model(Event, row)
+            return case, [await self._make(conn, case, event, kind) for kind in kinds]
