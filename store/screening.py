@@ -41,7 +41,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -665,17 +665,26 @@ class ScreeningService(Service):
             if await cur.fetchone() is not None:
                 return  # reported: nothing more to ask
         async with conn.execute(
-            "SELECT level FROM screening_notices WHERE period = ? AND unit = ?", (period.label, unit)
+            "SELECT level, sent_at FROM screening_notices WHERE period = ? AND unit = ?", (period.label, unit)
         ) as cur:
-            done = {row["level"] async for row in cur}
+            done = {row["level"]: local_date(_moment(row["sent_at"]), self.tz) async for row in cur}
         if "request" not in done and not ask:
             return  # never asked in that period (the bot started after it): not reminded either
-        remind_on = period.request_day + timedelta(days=conf.reminder_days)
-        escalate_on = remind_on + timedelta(days=conf.escalate_days)
-        steps = [("request", period.request_day), ("remind", remind_on), ("escalate", escalate_on)]
-        for level, day in steps:
-            if today < day or level in done:
+        # Each step counts from the day the one before it went out, so a bot started late in the period (or
+        # back after an outage) gives the officers their full reminder_days, never a request and a
+        # reminder at once.
+        for level, previous, wait in (("request", None, 0), ("remind", "request", conf.reminder_days),
+                                      ("escalate", "remind", conf.escalate_days)):
+            if level in done:
                 continue
+            if previous is None:
+                day = period.request_day
+            elif previous in done:
+                day = done[previous] + timedelta(days=wait)
+            else:
+                return
+            if today < day:
+                return
             if level == "escalate":
                 recipients = [s.telegram_id for s in screening_leaders(self.org, unit)]
             else:
@@ -687,11 +696,12 @@ class ScreeningService(Service):
                 (period.label, unit, level, json.dumps(recipients), self.ctx.now()),
             ) as cur:
                 if cur.rowcount == 0:
-                    continue
+                    return  # another sweep sent it
             await self._journal(conn, SYSTEM, level, period.label, unit, None, {"to": recipients})
             kind = NoticeKind.SCREENING_OVERDUE if level == "escalate" else NoticeKind.SCREENING_ASK
+            asked = done.get("request", today)
             params = {"period": period.label, "unit": unit, "level": level,
-                      "request_day": period.request_day.isoformat(), "days": (today - period.request_day).days}
+                      "request_day": asked.isoformat(), "days": (today - asked).days}
             for staff_id in recipients:
                 await self.outbox.queue(conn, staff_id, kind, None, None, params)
             if level == "request":
@@ -700,6 +710,12 @@ class ScreeningService(Service):
                 result.reminders += 1
             else:
                 result.escalations += 1
+            return  # one step a sweep: the next one counts from today
+
+
+def _moment(value: object) -> datetime:
+    """A stored ``sent_at`` (ISO text, as both backends keep it here) as an aware moment."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 __all__ = [

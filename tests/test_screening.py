@@ -82,11 +82,13 @@ async def test_unit_not_reporting_is_reminded_then_its_leaders_told_once(rstore:
     assert (await rstore.screening.sweep()).requests == 0  # a rerun repeats nothing
     clock.set(at(date(2026, 11, 3)))
     await rstore.screening.file(OFFICER_P1, "plant-1", entry())  # plant-1 reports
-    clock.set(at(date(2026, 11, 4)))  # 3 days after the request: plant-2 is reminded
+    clock.set(at(date(2026, 11, 4)))  # the request went out on the 2nd: its 3 days are not over
+    assert (await rstore.screening.sweep()).reminders == 0
+    clock.set(at(date(2026, 11, 5)))  # 3 days after the request: plant-2 is reminded
     assert (await rstore.screening.sweep()).reminders == 1
-    clock.set(at(date(2026, 11, 6)))
+    clock.set(at(date(2026, 11, 7)))
     assert (await rstore.screening.sweep()).model_dump() == {"requests": 0, "reminders": 0, "escalations": 0}
-    clock.set(at(date(2026, 11, 7)))  # 3 days more: plant-2's leaders (the oilfield's, none at the plant)
+    clock.set(at(date(2026, 11, 8)))  # 3 days more: plant-2's leaders (the oilfield's, none at the plant)
     assert (await rstore.screening.sweep()).escalations == 1
     clock.set(at(date(2026, 11, 20)))
     await rstore.screening.sweep()
@@ -99,13 +101,35 @@ async def test_unit_not_reporting_is_reminded_then_its_leaders_told_once(rstore:
 
 
 async def test_late_request_day_reminds_into_the_next_period(rstore: Services, clock: FakeClock) -> None:
-    # After a restart in December, November's reminder and escalation still go out (its request did).
+    # After a restart in December, November's reminder still goes out (its request did); the word to the
+    # leaders follows 3 days after that reminder, never with it.
     await rstore.screening.sweep()
     clock.set(at(date(2026, 12, 2)))
     result = await rstore.screening.sweep()
-    assert (result.requests, result.reminders, result.escalations) == (3, 3, 3)
+    assert (result.requests, result.reminders, result.escalations) == (3, 3, 0)
+    clock.set(at(date(2026, 12, 5)))
+    assert (await rstore.screening.sweep()).escalations == 3
     periods = rows(rstore, "SELECT period, level FROM screening_notices WHERE unit = 'plant-1' ORDER BY id")
-    assert periods == [("2026-11", "request"), ("2026-11", "remind"), ("2026-11", "escalate"), ("2026-12", "request")]
+    assert periods == [("2026-11", "request"), ("2026-11", "remind"), ("2026-12", "request"), ("2026-11", "escalate"),
+                       ("2026-12", "remind")]  # December's request went out on the 2nd
+
+
+async def test_a_bot_started_late_in_the_period_asks_first_and_reminds_later(
+    rstore: Services, clock: FakeClock
+) -> None:
+    # First run on the 29th, long after the request day: the request alone, never the reminder with it.
+    clock.set(at(date(2026, 11, 29)))
+    result = await rstore.screening.sweep()
+    assert (result.requests, result.reminders, result.escalations) == (3, 0, 0)
+    assert {level for *_, level in notices(rstore)} == {"request"}
+    clock.set(at(date(2026, 12, 1)))  # December's request; November's reminder is due on the 2nd
+    result = await rstore.screening.sweep()
+    assert (result.requests, result.reminders) == (3, 0)
+    clock.set(at(date(2026, 12, 2)))
+    assert (await rstore.screening.sweep()).reminders == 3
+    reminder = [p for chat, kind, p in rows(rstore, "SELECT chat_id, kind, params FROM outbox")
+                if '"remind"' in p and '"2026-11"' in p]
+    assert reminder and all('"request_day": "2026-11-29"' in p and '"days": 3' in p for p in reminder)
 
 
 async def test_nil_report_counts_as_reported(rstore: Services, clock: FakeClock) -> None:
