@@ -241,13 +241,16 @@ async def alerts(update: Update, context: Context) -> None:
     try:
         view = await d.review.alerts_for(actor)
         warned, warned_total = await d.supervision.warned_cases(actor)
+        incidents = [i for i in await d.incidents.open_incidents(actor) if not i.is_drill]
     except StoreError as error:
         await send(update, context, error_text(lang, error))
         return
+    if incidents:
+        await send(update, context, t(lang, "incident.in_alerts", count=len(incidents)))
     if warned:
         await send(update, context, supervision.warned_list(warned, warned_total, d.org, lang))
     if not view.alerts and not view.long_running:
-        if warned:
+        if warned or incidents:
             return
         await send(update, context, t(lang, "leader.alerts_none"))
         return

@@ -211,3 +211,13 @@ async def test_the_outbox_delivers_the_checklist_and_a_tap_on_it_ticks(app: App,
     assert edited.method == "editMessageText"
     assert "✅ 1. The leader in charge goes to the site — 李科长 2026-11-02 09:00" in edited.text
     assert rows(store, "SELECT count(*) FROM outbox WHERE kind = 'ic_opened' AND sent_at IS NULL") == [(0,)]
+
+
+async def test_alerts_count_the_real_incidents_being_handled(app: App, store: Services) -> None:
+    application, request = app
+    await feed(application, Updates(LEADER).text("/incident_drill 3"))  # a drill is not an alert
+    await feed(application, Updates(LEADER).text("/alerts"))
+    assert not any("处置中的群体性事件" in text for text in request.texts_to(LEADER))
+    await collective(store)
+    await feed(application, Updates(LEADER).text("/alerts"))
+    assert "🚨 处置中的群体性事件 1 起（不含演练），详见 /incident。" in request.texts_to(LEADER)
