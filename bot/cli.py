@@ -328,6 +328,7 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
     from store.db import open_database
     from store.incidents import verify_incident_journal
     from store.journal import verify
+    from store.screening import verify_screening_journal
 
     async def check() -> int:
         try:
@@ -338,6 +339,7 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
             async with db.read() as conn:
                 result = await verify(conn)
                 incidents = await verify_incident_journal(conn)  # the group-incident plan's own chain
+                screening = await verify_screening_journal(conn)  # the dispute screening register's
         except _db_errors() as error:
             return fail(lang, "not_database", path=display(target), error=error)
         finally:
@@ -348,9 +350,14 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
         if not incidents.ok:
             return fail(lang, "incident_journal_broken", event=incidents.broken_event_id, reason=incidents.reason,
                         count=incidents.checked)
+        if not screening.ok:
+            return fail(lang, "screening_journal_broken", event=screening.broken_event_id, reason=screening.reason,
+                        count=screening.checked)
         print(say(lang, "journal_ok", count=result.checked))
         if incidents.checked:
             print(say(lang, "incident_journal_ok", count=incidents.checked))
+        if screening.checked:
+            print(say(lang, "screening_journal_ok", count=screening.checked))
         return 0
 
     return asyncio.run(check())

@@ -37,7 +37,7 @@ from store import routing
 from store.context import Service, StoreContext
 from store.db import Connection
 from store.errors import NotFound, Refused
-from store.journal import GENESIS, VerifyResult, event_hash
+from store.journal import VerifyResult, append_chained, verify_chained
 from store.models import SYSTEM, Actor, Case, row_to_model
 from store.notices import NoticeKind
 from store.org import IncidentLevel, Role, Staff
@@ -108,12 +108,7 @@ async def _journal(
     body: str | None, data: dict[str, Any],
 ) -> int:
     """Append one event to the incident journal, in the caller's transaction."""
-    async with conn.execute("SELECT id, hash FROM incident_events ORDER BY id DESC LIMIT 1") as cur:
-        last = await cur.fetchone()
-    prev_hash = last["hash"] if last else GENESIS
-    event_id = (last["id"] if last else 0) + 1
-    row: dict[str, Any] = {
-        "id": event_id,
+    return await append_chained(conn, "incident_events", {
         "incident_id": incident_id,
         "at": ctx.now(),
         "actor_id": actor.id,
@@ -121,30 +116,12 @@ async def _journal(
         "action": action,
         "body": body,
         "data": json.dumps(data, ensure_ascii=False, sort_keys=True),
-    }
-    await conn.execute(
-        "INSERT INTO incident_events (id, incident_id, at, actor_id, actor_role, action, body, data,"
-        " prev_hash, hash) VALUES (:id, :incident_id, :at, :actor_id, :actor_role, :action, :body, :data,"
-        " :prev_hash, :hash)",
-        {**row, "prev_hash": prev_hash, "hash": event_hash(prev_hash, _content(row))},
-    )
-    return int(event_id)
+    }, _content)
 
 
 async def verify_incident_journal(conn: Connection) -> VerifyResult:
     """Recompute the incident journal's chain; the first event whose link does not hold."""
-    prev_hash = GENESIS
-    checked = 0
-    async with conn.execute("SELECT * FROM incident_events ORDER BY id") as cur:
-        async for raw in cur:
-            row = dict(raw)
-            if row["prev_hash"] != prev_hash:
-                return VerifyResult(False, checked, row["id"], "previous hash does not match")
-            if event_hash(prev_hash, _content(row)) != row["hash"]:
-                return VerifyResult(False, checked, row["id"], "content does not match its hash")
-            prev_hash = row["hash"]
-            checked += 1
-    return VerifyResult(True, checked)
+    return await verify_chained(conn, "incident_events", _content)
 
 
 # ------------------------------------------------------------------ reading

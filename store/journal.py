@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,12 +53,7 @@ async def append(
     public: bool,
 ) -> int:
     """Append one event inside the caller's transaction; returns its id."""
-    async with conn.execute("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1") as cur:
-        last = await cur.fetchone()
-    prev_hash = last["hash"] if last else GENESIS
-    event_id = (last["id"] if last else 0) + 1
-    row = {
-        "id": event_id,
+    return await append_chained(conn, "events", {
         "case_id": case_id,
         "at": at,
         "actor_id": actor_id,
@@ -67,16 +63,28 @@ async def append(
         "body": body,
         "data": json.dumps(data, ensure_ascii=False, sort_keys=True),
         "public": int(public),
-    }
-    digest = event_hash(prev_hash, _content(row))
+    }, _content)
+
+
+async def append_chained(
+    conn: Connection, table: str, row: dict[str, Any], content: Callable[[dict[str, Any]], dict[str, Any]]
+) -> int:
+    """Append ``row`` to a hash-chained table (``id``, its columns, ``prev_hash``, ``hash``); returns its id.
+
+    Every journal (the cases', the group-incident plan's, the screening
+    register's) chains the same way, so one ``verify-journal`` checks them all.
+    The caller's transaction serializes writers: the id is the last one plus one.
+    """
+    async with conn.execute(f"SELECT id, hash FROM {table} ORDER BY id DESC LIMIT 1") as cur:
+        last = await cur.fetchone()
+    prev_hash = last["hash"] if last else GENESIS
+    full = {"id": int(last["id"] if last else 0) + 1, **row}
+    columns = [*full, "prev_hash", "hash"]
     await conn.execute(
-        "INSERT INTO events (id, case_id, at, actor_id, actor_role, action, status_after,"
-        " body, data, public, prev_hash, hash)"
-        " VALUES (:id, :case_id, :at, :actor_id, :actor_role, :action, :status_after,"
-        " :body, :data, :public, :prev_hash, :hash)",
-        {**row, "prev_hash": prev_hash, "hash": digest},
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
+        {**full, "prev_hash": prev_hash, "hash": event_hash(prev_hash, content(full))},
     )
-    return event_id
+    return int(full["id"])
 
 
 @dataclass(frozen=True)
@@ -88,15 +96,22 @@ class VerifyResult:
 
 
 async def verify(conn: Connection) -> VerifyResult:
-    """Recompute the chain; report the first event whose link does not hold."""
+    """Recompute the cases' chain; report the first event whose link does not hold."""
+    return await verify_chained(conn, "events", _content)
+
+
+async def verify_chained(
+    conn: Connection, table: str, content: Callable[[dict[str, Any]], dict[str, Any]]
+) -> VerifyResult:
+    """Recompute a hash-chained table from its first row; the first row whose link does not hold."""
     prev_hash = GENESIS
     checked = 0
-    async with conn.execute("SELECT * FROM events ORDER BY id") as cur:
+    async with conn.execute(f"SELECT * FROM {table} ORDER BY id") as cur:
         async for raw in cur:
             row = dict(raw)
             if row["prev_hash"] != prev_hash:
                 return VerifyResult(False, checked, row["id"], "previous hash does not match")
-            if event_hash(prev_hash, _content(row)) != row["hash"]:
+            if event_hash(prev_hash, content(row)) != row["hash"]:
                 return VerifyResult(False, checked, row["id"], "content does not match its hash")
             prev_hash = row["hash"]
             checked += 1

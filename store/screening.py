@@ -331,12 +331,7 @@ class ScreeningService(Service):
         self, conn: Connection, actor: Actor, action: str, period: str, unit: str,
         dispute_id: int | None = None, data: dict[str, Any] | None = None,
     ) -> int:
-        async with conn.execute("SELECT id, hash FROM screening_journal ORDER BY id DESC LIMIT 1") as cur:
-            last = await cur.fetchone()
-        prev_hash = last["hash"] if last else journal.GENESIS
-        entry_id = int(last["id"] if last else 0) + 1
-        row: dict[str, Any] = {
-            "id": entry_id,
+        return await journal.append_chained(conn, "screening_journal", {
             "at": self.ctx.now(),
             "actor_id": actor.id,
             "actor_role": actor.role.value,
@@ -345,15 +340,7 @@ class ScreeningService(Service):
             "unit": unit,
             "dispute_id": dispute_id,
             "data": json.dumps(data or {}, ensure_ascii=False, sort_keys=True),
-        }
-        digest = journal.event_hash(prev_hash, row)
-        await conn.execute(
-            "INSERT INTO screening_journal (id, at, actor_id, actor_role, action, period, unit, dispute_id,"
-            " data, prev_hash, hash) VALUES (:id, :at, :actor_id, :actor_role, :action, :period, :unit,"
-            " :dispute_id, :data, :prev_hash, :hash)",
-            {**row, "prev_hash": prev_hash, "hash": digest},
-        )
-        return entry_id
+        }, journal_content)
 
     # ------------------------------------------------------------- filing
 
@@ -711,6 +698,19 @@ class ScreeningService(Service):
             else:
                 result.escalations += 1
             return  # one step a sweep: the next one counts from today
+
+
+JOURNAL_FIELDS = ("id", "at", "actor_id", "actor_role", "action", "period", "unit", "dispute_id", "data")
+
+
+def journal_content(row: dict[str, Any]) -> dict[str, Any]:
+    """The hashed fields of a screening journal entry."""
+    return {k: row[k] for k in JOURNAL_FIELDS}
+
+
+async def verify_screening_journal(conn: Connection) -> journal.VerifyResult:
+    """Recompute the screening register's chain; the first entry whose link does not hold."""
+    return await journal.verify_chained(conn, "screening_journal", journal_content)
 
 
 def _moment(value: object) -> datetime:

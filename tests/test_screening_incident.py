@@ -72,3 +72,26 @@ async def test_migrate_copies_the_register_and_its_incident_to_postgresql(
         copied = {t: rows(url, f"SELECT * FROM {t} ORDER BY id") for t in tables}
         assert copied == {t: rows(source, f"SELECT * FROM {t} ORDER BY id") for t in tables}
         assert len(copied["dispute_notes"]) >= 1 and len(copied["incidents"]) == 1
+
+
+async def test_verify_journal_checks_the_screening_register_too(
+    store: Services, backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main as cli
+    from tests.backends import execute
+
+    high = await store.screening.file(OFFICER_P1, "plant-1", entry("medium", 12))
+    await store.screening.update(OFFICER_P1, high.id, DisputeStatus.MEDIATING, "已约谈代表")
+    capsys.readouterr()
+    assert await asyncio.to_thread(cli, ["--lang", "en", "verify-journal", "--db", store.db.path]) == 0
+    assert "OK: 2 dispute screening entries, hash chain intact" in capsys.readouterr().out.splitlines()
+
+    # Someone with the database's password rewrites an entry: the chain says where.
+    if backend == "sqlite":
+        execute(store, "DROP TRIGGER screening_journal_append_only_update")
+    else:
+        execute(store, "DROP TRIGGER screening_journal_append_only_update ON screening_journal")
+    execute(store, "UPDATE screening_journal SET unit = 'plant-2' WHERE id = 2")
+    assert await asyncio.to_thread(cli, ["--lang", "en", "verify-journal", "--db", store.db.path]) == 1
+    assert ("BROKEN at dispute screening entry 2: content does not match its hash (1 entries before it are intact)"
+            in capsys.readouterr().err)
