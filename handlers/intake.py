@@ -38,6 +38,7 @@ from telegram.ext import (
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
+from handlers import media
 from handlers.common import (
     PRIVATE,
     PRIVATE_FILES,
@@ -57,7 +58,6 @@ from store.cases import choose_category
 from store.conversations import Conversation
 from store.errors import StoreError
 from store.models import (
-    ATTACHMENT_BYTES_MAX,
     ATTACHMENTS_MAX,
     DESIRED_MAX,
     DETAILS_MAX,
@@ -513,11 +513,9 @@ async def on_attachment(update: Update, context: Context, draft: IntakeDraft) ->
     if attachment is None:
         await send(update, context, t(lang, "intake.attachment_hint"))
         return ATTACHMENTS
-    if attachment.size is not None and attachment.size > ATTACHMENT_BYTES_MAX:
-        await send(update, context, t(lang, "intake.attachment_too_big"))
-        return ATTACHMENTS
-    if len(draft.data.attachments) >= ATTACHMENTS_MAX:
-        await send(update, context, t(lang, "intake.attachment_limit", max=ATTACHMENTS_MAX))
+    refused = media.attachment_refused(lang, attachment, len(draft.data.attachments))
+    if refused is not None:
+        await send(update, context, refused)
         return ATTACHMENTS
     draft.data.attachments.append(attachment)
     user_id = update.effective_user.id  # type: ignore[union-attr]

@@ -17,8 +17,8 @@ import logging
 import mimetypes
 import re
 
-from handlers.i18n import t
-from store.models import Attachment
+from handlers.i18n import Html, t
+from store.models import ATTACHMENT_BYTES_MAX, ATTACHMENTS_MAX, Attachment, AttachmentIn
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +89,15 @@ def neutral_copy(attachment: Attachment, data: bytes) -> bytes:
         if clean is not None:
             return clean
     return data
+
+
+def attachment_refused(lang: str, attachment: AttachmentIn, held: int) -> Html | None:
+    """Why a file cannot join a draft that holds ``held`` files (too big, or one too many); None when it can.
+
+    One rule for the petitioner's intake and the staff's registration.
+    """
+    if attachment.size is not None and attachment.size > ATTACHMENT_BYTES_MAX:
+        return t(lang, "intake.attachment_too_big")
+    if held >= ATTACHMENTS_MAX:
+        return t(lang, "intake.attachment_limit", max=ATTACHMENTS_MAX)
+    return None

@@ -30,6 +30,7 @@ from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, Messa
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
+from handlers import media
 from handlers.common import (
     PRIVATE,
     PRIVATE_FILES,
@@ -64,7 +65,7 @@ from store.ledger import (
     Registration,
     normalize_phone,
 )
-from store.models import ATTACHMENT_BYTES_MAX, ATTACHMENTS_MAX, DETAILS_MAX, PEOPLE_MAX, SUBJECT_MAX
+from store.models import ATTACHMENTS_MAX, DETAILS_MAX, PEOPLE_MAX, SUBJECT_MAX
 from store.org import CategoryKind, Organization
 
 log = logging.getLogger(__name__)
@@ -682,11 +683,9 @@ async def on_file(update: Update, context: Context, form: Form) -> str:
     if attachment is None:
         await send(update, context, t(lang, "register.files_hint"))
         return FILES
-    if attachment.size is not None and attachment.size > ATTACHMENT_BYTES_MAX:
-        await send(update, context, t(lang, "intake.attachment_too_big"))
-        return FILES
-    if len(form.data.attachments) >= ATTACHMENTS_MAX:
-        await send(update, context, t(lang, "intake.attachment_limit", max=ATTACHMENTS_MAX))
+    refused = media.attachment_refused(lang, attachment, len(form.data.attachments))
+    if refused is not None:
+        await send(update, context, refused)
         return FILES
     form.data.attachments.append(attachment)
     user = update.effective_user
