@@ -21,7 +21,7 @@ from bot.network import bot_requests
 from bot.outbox import OutboxSender, rate_limiter
 from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
-from handlers import employee, intake, limits, prompts, reception, relay, review, staff, supervision
+from handlers import employee, intake, limits, links, prompts, reception, relay, review, staff, supervision
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
@@ -119,7 +119,7 @@ def build_application(
         # First, so that while it waits for typed text any other command ends that step.
         reception.build(),
         # Commands and buttons of petitioners, officers and leaders (each its own pattern).
-        *employee.handlers(), *staff.handlers(), *review.handlers(), *supervision.handlers(),
+        *employee.handlers(), *staff.handlers(), *review.handlers(), *supervision.handlers(), *links.handlers(),
         # Typed answers after a prompt button; before intake, which would take any text.
         prompts.build(),
         # The petition conversation: /start's button, /new, and every step's text and files.

@@ -20,6 +20,7 @@ from store.clock import Clock
 from store.conversations import Conversation
 from store.errors import StoreError
 from store.indicators import IndicatorService
+from store.links import LinkService
 from store.models import Actor
 from store.org import Organization
 from store.reception import ReceptionService
@@ -71,6 +72,7 @@ class Deps:
     reception: ReceptionService
     indicators: IndicatorService
     supervision: SupervisionService
+    links: LinkService
     org: Organization
     clock: Clock
     tz: ZoneInfo
@@ -89,6 +91,7 @@ class Deps:
             reception=services.reception,
             indicators=services.indicators,
             supervision=services.supervision,
+            links=services.links,
             org=services.org,
             clock=services.clock,
             tz=services.tz,

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers import media, reception, review, supervision
+from handlers import links, media, reception, review, supervision
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
 from store.models import Attachment, Case, Event, OutboxItem
@@ -118,10 +118,11 @@ async def case_card_notice(item: OutboxItem, store: Services, lang: str) -> list
     org = store.org
     files = await store.cases.attachments(case.id)
     header = t(lang, HEADERS.get(event.action if event else "submit", "staff.new_case"))
+    viewer = store.cases.actor(item.chat_id)
     parts = case_card(case, org, lang, header=header, attachments=len(files),
-                      warned=await store.supervision.card_state(case))
+                      warned=await store.supervision.card_state(case), related=await store.links.related(viewer, case))
     out = [Outgoing(text=part) for part in parts]
-    role = store.cases.actor(item.chat_id).role
+    role = viewer.role
     out[-1].markup = kb.staff_card(
         lang, case.number, available_actions(case.status, role), canned=bool(org.canned_replies)
     )
@@ -172,8 +173,9 @@ async def petitioner_notice(item: OutboxItem, store: Services, lang: str) -> lis
         unit=unit_name(org, event.data.get("to_unit", case.unit), lang),
     )
     out = [Outgoing(text=first), *_continued(lang, more)]
-    if event.action == "reply":
-        # An officer's reply may be a question: the petitioner answers by replying, or with one tap.
+    if event.action == "reply" and item.chat_id == case.petitioner_id:
+        # An officer's reply may be a question: the petitioner answers by replying, or with one tap
+        # (not a petitioner following the case after a merge: they read it, store/links.py).
         out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_petitioner"))
         out[-1].markup = kb.markup([[kb.button(t(lang, "employee.reply"), cb.Pr.ADD.encode(case.number))]])
     return out
@@ -230,6 +232,9 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.SUPERVISION_URGE: _messages(supervision.urge_notice),
     NoticeKind.SUPERVISION_OVERDUE: _messages(supervision.overdue_notice),
     NoticeKind.LEAD_EVENT: _messages(supervision.lead_event_notice),
+    NoticeKind.MERGED_PETITIONER: _messages(links.merged_notice),
+    NoticeKind.JOINED_PETITIONER: _messages(links.joined_notice),
+    NoticeKind.MERGE_STAFF: _messages(links.merge_staff_notice),
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

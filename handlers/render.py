@@ -12,6 +12,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from handlers.i18n import Html, escape, t
+from store.links import RelatedCases
 from store.models import Case, DraftData, Event
 from store.org import Organization
 from store.review import Stage, current_deadline, petitioner_window
@@ -255,9 +256,27 @@ def warning_line(warned: WarnedCase, lang: str) -> Html:
     return t(lang, "warning.card_line", level=level, stage=stage, used=warned.used or 0)
 
 
+def related_lines(related: RelatedCases | None, lang: str) -> Html:
+    """The card's lines on related cases: links, merged into, merged from (empty when none)."""
+    if related is None or related.empty:
+        return Html("")
+
+    def numbers(found: list[str]) -> str:
+        return str(t(lang, "links.separator")).join(str(t(lang, "links.number", number=n)) for n in found)
+
+    lines: list[str] = []
+    if related.merged_into is not None:
+        lines.append(t(lang, "links.card_merged_into", number=related.merged_into))
+    if related.merged_from:
+        lines.append(t(lang, "links.card_merged_from", numbers=Html(numbers(related.merged_from))))
+    if related.links:
+        lines.append(t(lang, "links.card_links", numbers=Html(numbers(related.links))))
+    return Html("\n".join(lines))
+
+
 def case_card(
     case: Case, org: Organization, lang: str, *, header: Html, attachments: int,
-    warned: WarnedCase | None = None,
+    warned: WarnedCase | None = None, related: RelatedCases | None = None,
 ) -> list[Html]:
     """The staff's case card: header and facts, then the details in as many parts as needed."""
     facts = t(
@@ -298,6 +317,9 @@ def case_card(
     if case.lead_id is not None:
         leader = org.staff_member(case.lead_id)
         facts = Html(facts + "\n" + t(lang, "supervision.card_lead", name=leader.name if leader else "—"))
+    relations = related_lines(related, lang)
+    if relations:
+        facts = Html(facts + "\n" + relations)
     title = t(lang, "staff.card_title", number=case.number)
     head = Html(f"{header}\n{title}\n{facts}\n\n")
     parts = split_text(case.details, first=max(CHUNK - utf16_len(head), 500))

@@ -110,7 +110,7 @@ async def _refresh_buttons(update: Update, context: Context, actor: Actor, case:
     )
     files = await d.cases.attachments(case.id)
     parts = case_card(case, d.org, lang, header=t(lang, "staff.card_header"), attachments=len(files),
-                      warned=await d.supervision.card_state(case))
+                      warned=await d.supervision.card_state(case), related=await d.links.related(actor, case))
     try:
         if len(parts) == 1:
             await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML, reply_markup=markup)
@@ -301,7 +301,8 @@ async def _show_card(update: Update, context: Context, caller: tuple[Actor, str]
     assignee = d.org.staff_member(case.assignee_id) if case.assignee_id is not None else None
     who = t(lang, "work.assignee", name=assignee.name) if assignee else t(lang, "work.unassigned")
     header = Html(t(lang, "staff.card_header") + "\n" + who)
-    parts = case_card(case, d.org, lang, header=header, attachments=len(files), warned=await d.supervision.card_state(case))
+    parts = case_card(case, d.org, lang, header=header, attachments=len(files), warned=await d.supervision.card_state(case),
+                      related=await d.links.related(actor, case))
     markup = kb.staff_card(
         lang, case.number, available_actions(case.status, actor.role), canned=bool(d.org.canned_replies)
     )

@@ -404,13 +404,17 @@ class CaseService(Service):
         self, user_id: int, offset: int = 0, limit: int = 10
     ) -> tuple[list[Case], int]:
         async with self.db.read() as conn:
-            async with conn.execute(
-                "SELECT count(*) FROM cases WHERE petitioner_id IN (?, ?)", self.ctx.person_ids(user_id)
-            ) as cur:
+            # Their own cases, and the cases their duplicates were merged into (store/links.py).
+            mine = (
+                "petitioner_id IN (?, ?) OR id IN (SELECT merged_into FROM cases"
+                " WHERE petitioner_id IN (?, ?) AND merged_into IS NOT NULL)"
+            )
+            ids = self.ctx.person_ids(user_id) * 2
+            async with conn.execute(f"SELECT count(*) FROM cases WHERE {mine}", ids) as cur:
                 total = (await cur.fetchone())[0]
             async with conn.execute(
-                "SELECT * FROM cases WHERE petitioner_id IN (?, ?) ORDER BY id DESC LIMIT ? OFFSET ?",
-                (*self.ctx.person_ids(user_id), limit, offset),
+                f"SELECT * FROM cases WHERE {mine} ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*ids, limit, offset),
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
         return cases, total

@@ -212,7 +212,18 @@ class StoreContext:
         case = await self.case_where(conn, "id = ?", (item.case_id,))
         if case is None:
             return "no_case"
-        return self.refusal_to_receive(chat_id, case)
+        refusal = self.refusal_to_receive(chat_id, case)
+        if refusal == "not_staff" and await self.follows(conn, chat_id, case):
+            return None  # the petitioner of a duplicate merged into this case (/merge)
+        return refusal
+
+    async def follows(self, conn: Connection, user_id: int, case: Case) -> bool:
+        """Did ``user_id`` petition a duplicate merged into ``case`` (store/links.py)? They follow it."""
+        async with conn.execute(
+            "SELECT 1 FROM cases WHERE merged_into = ? AND petitioner_id IN (?, ?)",
+            (case.id, *self.person_ids(user_id)),
+        ) as cur:
+            return await cur.fetchone() is not None
 
     def scope(self, actor: Actor) -> tuple[str, list[Any]]:
         """SQL for "cases this staff member may act on" (see ``scope_sql``)."""

@@ -27,6 +27,10 @@ days, and each unit row counts the cases of the unit and its whole subtree:
   not period-bound);
 - overdue now (超期): open cases past their current deadline today (not period-bound).
 
+A duplicate merged into another case (``/merge``, status ``merged``: store/links.py)
+counts in none of these: the matter counts once, as its main case. The export's
+cases sheet still lists it, with its status 已合并.
+
 A percentage with a zero denominator is undefined (None), not 0.
 """
 
@@ -41,7 +45,7 @@ from pydantic import BaseModel
 from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.errors import Refused
-from store.models import Actor, ActorRole, Case, row_to_model
+from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.org import Role, Unit
 from store.review import CURRENT_DUE_SQL, DEADLINE_OF, OPEN_SQL, Stage, numbered
 from store.supervision import level_sql
@@ -249,7 +253,7 @@ class IndicatorService(Service):
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} < :today) AS overdue_now"
             " FROM cases c LEFT JOIN (SELECT case_id, min(at) AS at FROM events"
             f" WHERE action IN ({answer_actions}) GROUP BY case_id) k ON k.case_id = c.id"
-            f" WHERE c.unit IN ({in_units}) AND ({clause})"
+            f" WHERE c.unit IN ({in_units}) AND ({clause}) AND c.status <> '{Status.MERGED.value}'"
         )
         params = {
             "a": iso(local_midnight(start, self.tz)),

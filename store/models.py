@@ -25,6 +25,7 @@ class Status(StrEnum):
     REREVIEW = "rereview"  # 复核中
     CLOSED = "closed"  # 办结
     WITHDRAWN = "withdrawn"  # 撤回
+    MERGED = "merged"  # 已合并: a duplicate closed into another case (store/links.py)
 
 
 OPEN_STATUSES = frozenset(
@@ -171,6 +172,8 @@ class Case(BaseModel):
     repeat_of: str | None = None
     repeat_count: int = 0
     collective_alert: int | None = None
+    # /merge (store/links.py): the case this duplicate was merged into (its id).
+    merged_into: int | None = None
 
     @property
     def is_open(self) -> bool:

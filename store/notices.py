@@ -39,6 +39,11 @@ class NoticeKind(StrEnum):
     SUPERVISION_OVERDUE = "sv_overdue"  # no progress by the day: the handler, then the next level up
     LEAD_EVENT = "sv_lead_event"  # 领导包案: every event of the case, to the leader in charge
 
+    # Linked and merged cases (store.links)
+    MERGED_PETITIONER = "lk_merged"  # your matter was merged into another case, to the duplicate's petitioner
+    JOINED_PETITIONER = "lk_joined"  # a related submission was joined to your matter, to the main's petitioner
+    MERGE_STAFF = "lk_merge_staff"  # a case was merged into another, to the staff handling either
+
     # Leader reception days (store.reception)
     RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for
     RECEPTION_CHANGED = "reception_changed"  # a booked session moved
@@ -47,6 +52,10 @@ class NoticeKind(StrEnum):
     RECEPTION_SESSION_CANCELLED = "reception_session_cancelled"
     RECEPTION_REMINDER = "reception_reminder"  # the day before, and hours before
 
+
+#: Kinds told to a case's petitioner that also go to the petitioners of the
+#: duplicates merged into it (``store.links``; ``Outbox.queue`` fans them out).
+FOLLOWED = frozenset({NoticeKind.PETITIONER_EVENT, NoticeKind.REVIEW_PETITIONER})
 
 #: Kinds whose messages are about one case, so a private-chat reply to them
 #: can be relayed to the other side of that case (``handlers.relay``).

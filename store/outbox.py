@@ -16,7 +16,7 @@ from typing import Any
 from store.clock import Clock, iso
 from store.db import Backend, Connection
 from store.models import OutboxItem, row_to_model
-from store.notices import NoticeKind
+from store.notices import FOLLOWED, NoticeKind
 
 
 class Outbox:
@@ -42,13 +42,26 @@ class Outbox:
         event_id: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> None:
-        """Write one notification in the caller's transaction."""
+        """Write one notification in the caller's transaction.
+
+        A notice of a ``FOLLOWED`` kind to a case's own petitioner also goes
+        to the petitioners of the duplicates merged into that case (``/merge``,
+        store/links.py): they follow the main case. Each person once.
+        """
         now = self._now()
+        stored = json.dumps(params or {})
         await conn.execute(
             "INSERT INTO outbox (chat_id, kind, case_id, event_id, params, created_at, due_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (chat_id, kind, case_id, event_id, json.dumps(params or {}), now, now),
+            (chat_id, kind, case_id, event_id, stored, now, now),
         )
+        if kind in FOLLOWED and case_id is not None:
+            await conn.execute(
+                "INSERT INTO outbox (chat_id, kind, case_id, event_id, params, created_at, due_at)"
+                " SELECT DISTINCT d.petitioner_id, ?, ?, ?, ?, ?, ? FROM cases d JOIN cases m ON m.id = d.merged_into"
+                " WHERE m.id = ? AND m.petitioner_id = ? AND d.petitioner_id <> m.petitioner_id",
+                (kind, case_id, event_id, stored, now, now, case_id, chat_id),
+            )
 
     def kick(self) -> None:
         """After a commit that queued something: wake the sender."""

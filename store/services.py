@@ -22,6 +22,7 @@ from store.context import StoreContext
 from store.db import Backend, open_database
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
+from store.links import LinkService
 from store.models import OutboxItem
 from store.org import Organization
 from store.outbox import Outbox
@@ -46,6 +47,7 @@ class Services:
     reception: ReceptionService
     indicators: IndicatorService
     supervision: SupervisionService
+    links: LinkService
 
     @classmethod
     def build(
@@ -67,6 +69,7 @@ class Services:
             reception=ReceptionService(ctx),
             indicators=IndicatorService(ctx),
             supervision=SupervisionService(ctx),
+            links=LinkService(ctx),
         )
 
     @classmethod

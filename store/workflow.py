@@ -59,6 +59,11 @@ class Action(StrEnum):
     FOLLOW_UP = "followup"  # 回访: staff handling the case call, visit or talk with the petitioner
     LEAD = "lead"  # 领导包案: a leader takes (or is given) personal charge of the case
     REDO = "redo"  # 重办: after 不满意 and before any review request, the case returns to handling
+    # Linked and merged cases (store/links.py).
+    LINK = "link"  # 关联: two related matters, shown on both cards
+    UNLINK = "unlink"
+    MERGE = "merge"  # the duplicate is closed as merged into the main case
+    JOIN = "join"  # on the main case: a duplicate was merged into it
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,10 @@ RULES: dict[Action, Rule] = {
     Action.FOLLOW_UP: Rule(ANSWERED, None, STAFF, False),
     Action.LEAD: Rule(SUPERVISED | {S.DECIDED}, None, LEADERS, False),
     Action.REDO: Rule(frozenset({S.DECIDED}), S.IN_PROGRESS, LEADERS, True),
+    Action.LINK: Rule(frozenset(Status) - {S.MERGED}, None, STAFF, False),
+    Action.UNLINK: Rule(frozenset(Status), None, STAFF, False),
+    Action.MERGE: Rule(WORKING, S.MERGED, STAFF, True),
+    Action.JOIN: Rule(frozenset(Status) - {S.MERGED, S.WITHDRAWN, S.DECLINED}, None, STAFF, True),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

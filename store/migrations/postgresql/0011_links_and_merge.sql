@@ -1,0 +1,19 @@
+-- Linked and merged cases (关联案件, store/links.py).
+
+-- /link: two related matters, shown on both cards. One row per pair, the
+-- lower case id first, so a pair is stored once whichever way it was linked.
+CREATE TABLE case_links (
+    low_id     BIGINT NOT NULL REFERENCES cases (id),
+    high_id    BIGINT NOT NULL REFERENCES cases (id),
+    linked_by  BIGINT NOT NULL,   -- the staff member's Telegram id
+    linked_at  TEXT NOT NULL,
+    PRIMARY KEY (low_id, high_id),
+    CHECK (low_id < high_id)
+);
+CREATE INDEX case_links_by_high ON case_links (high_id);
+
+-- /merge: a duplicate closed as merged (status 'merged') points at the case
+-- it joined; its petitioner follows that case (sees it in /mycases, gets its
+-- notices). Merging the main case later moves its duplicates along.
+ALTER TABLE cases ADD COLUMN merged_into BIGINT REFERENCES cases (id);
+CREATE INDEX cases_by_merged_into ON cases (merged_into) WHERE merged_into IS NOT NULL;
