@@ -48,20 +48,33 @@ class Outbox:
         to the petitioners of the duplicates merged into that case (``/merge``,
         store/links.py): they follow the main case. Each person once.
         """
+        await self._write(conn, chat_id, kind, case_id, event_id, params)
+        if kind in FOLLOWED and case_id is not None:
+            async with conn.execute(
+                "SELECT DISTINCT d.petitioner_id FROM cases d JOIN cases m ON m.id = d.merged_into"
+                " WHERE m.id = ? AND m.petitioner_id = ? AND d.petitioner_id <> m.petitioner_id"
+                " ORDER BY d.petitioner_id",
+                (case_id, chat_id),
+            ) as cur:
+                followers = [row[0] async for row in cur]
+            for follower in followers:
+                await self._write(conn, follower, kind, case_id, event_id, params)
+
+    async def _write(
+        self,
+        conn: Connection,
+        chat_id: int,
+        kind: NoticeKind,
+        case_id: int | None,
+        event_id: int | None,
+        params: dict[str, Any] | None,
+    ) -> None:
         now = self._now()
-        stored = json.dumps(params or {})
         await conn.execute(
             "INSERT INTO outbox (chat_id, kind, case_id, event_id, params, created_at, due_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (chat_id, kind, case_id, event_id, stored, now, now),
+            (chat_id, kind, case_id, event_id, json.dumps(params or {}), now, now),
         )
-        if kind in FOLLOWED and case_id is not None:
-            await conn.execute(
-                "INSERT INTO outbox (chat_id, kind, case_id, event_id, params, created_at, due_at)"
-                " SELECT DISTINCT d.petitioner_id, ?, ?, ?, ?, ?, ? FROM cases d JOIN cases m ON m.id = d.merged_into"
-                " WHERE m.id = ? AND m.petitioner_id = ? AND d.petitioner_id <> m.petitioner_id",
-                (kind, case_id, event_id, stored, now, now, case_id, chat_id),
-            )
 
     def kick(self) -> None:
         """After a commit that queued something: wake the sender."""
