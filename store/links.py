@@ -140,10 +140,9 @@ class LinkService(Service):
             now = self.ctx.now()
             # Whoever followed the duplicate follows the main case now.
             async with conn.execute(
-                "SELECT DISTINCT petitioner_id FROM cases WHERE merged_into = ? AND petitioner_id <> ?",
-                (duplicate.id, duplicate.petitioner_id),
+                "SELECT id, petitioner_id FROM cases WHERE merged_into = ? ORDER BY id", (duplicate.id,)
             ) as cur:
-                followers = [row[0] async for row in cur]
+                followers = [(row[0], row[1]) async for row in cur]
             await conn.execute("UPDATE cases SET merged_into = ? WHERE merged_into = ?", (main.id, duplicate.id))
             duplicate = await self.ctx.update_case(
                 conn, duplicate.id, {"status": status.value, "closed_at": now, "merged_into": main.id}
@@ -154,9 +153,15 @@ class LinkService(Service):
             joined_event = await self.ctx.event(
                 conn, main.id, actor, Action.JOIN, main.status, reason, {"duplicate": duplicate.number}
             )
-            for person in dict.fromkeys([duplicate.petitioner_id, *followers]):
-                await self.outbox.queue(conn, person, NoticeKind.MERGED_PETITIONER, duplicate.id, merged_event,
-                                        {"main": main.number})
+            # Each petitioner is told about their own case (the check at send time finds it theirs).
+            told = {duplicate.petitioner_id}
+            await self.outbox.queue(conn, duplicate.petitioner_id, NoticeKind.MERGED_PETITIONER, duplicate.id,
+                                    merged_event, {"main": main.number})
+            for case_id, person in followers:
+                if person not in told:
+                    told.add(person)
+                    await self.outbox.queue(conn, person, NoticeKind.MERGED_PETITIONER, case_id, merged_event,
+                                            {"main": main.number})
             await self.outbox.queue(conn, main.petitioner_id, NoticeKind.JOINED_PETITIONER, main.id, joined_event)
             params = {"main": main.number, "duplicate": duplicate.number, "by": actor.id}
             for staff_id in dict.fromkeys(_handlers(self.org, main) + _handlers(self.org, duplicate)):

@@ -115,9 +115,14 @@ async def test_a_merged_main_case_takes_its_duplicates_along(rstore: Services) -
     first_id = rows(rstore, "SELECT id FROM cases WHERE number = ?", first)[0][0]
     assert stored == [(first, "submitted", None), (second, "merged", first_id), (third, "merged", first_id)]
     merged = await pending_texts(rstore, "lk_merged")
-    # The third case's petitioner is told again: their matter now follows the first case.
-    assert [(chat, f"<code>{first}</code>" in text) for chat, text in merged] == [
-        (OTHER_USER, False), (DUP_USER, True), (OTHER_USER, True)]
+    # The third case's petitioner is told again, about their own case: it now follows the first case.
+    assert [(chat, text.split("，")[0]) for chat, text in merged] == [
+        (OTHER_USER, f"您的信访事项 <code>{third}</code> 与信访事项 <code>{second}</code> 反映的是同一问题"),
+        (DUP_USER, f"您的信访事项 <code>{second}</code> 与信访事项 <code>{first}</code> 反映的是同一问题"),
+        (OTHER_USER, f"您的信访事项 <code>{third}</code> 与信访事项 <code>{first}</code> 反映的是同一问题"),
+    ]
+    for item in await rstore.outbox.pending_notifications(limit=1000):
+        assert await rstore.may_receive(item.chat_id, item) is None, item.kind
     listed, _ = await rstore.cases.cases_of_petitioner(OTHER_USER)
     assert [c.number for c in listed] == [third, first]
 
