@@ -21,7 +21,20 @@ from bot.network import bot_requests
 from bot.outbox import OutboxSender, rate_limiter
 from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
-from handlers import employee, intake, limits, links, prompts, reception, relay, review, staff, supervision
+from handlers import (
+    employee,
+    intake,
+    ledger,
+    limits,
+    links,
+    prompts,
+    reception,
+    register,
+    relay,
+    review,
+    staff,
+    supervision,
+)
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
@@ -120,8 +133,13 @@ def build_application(
         reception.build(),
         # Commands and buttons of petitioners, officers and leaders (each its own pattern).
         *employee.handlers(), *staff.handlers(), *review.handlers(), *supervision.handlers(), *links.handlers(),
+        # The ledger: /claim, /find and the contact tasks' buttons.
+        *ledger.handlers(),
         # Typed answers after a prompt button; before intake, which would take any text.
         prompts.build(),
+        # Staff registering a letter, visit or call; before intake, which would take any text.
+        register.build(),
+        *register.outside_conversation(),
         # The petition conversation: /start's button, /new, and every step's text and files.
         intake.build(),
         # After the conversation: a redelivered Submit, and /cancel with nothing to cancel.

@@ -24,10 +24,11 @@ from store.org import Role, Staff
 
 log = logging.getLogger(__name__)
 
-PETITIONER_COMMANDS = ("start", "new", "mycases", "status", "reception", "language", "cancel", "help")
+PETITIONER_COMMANDS = ("start", "new", "mycases", "status", "reception", "claim", "language", "cancel", "help")
 OFFICER_COMMANDS = (
     "queue", "case", "accept", "decline", "assign", "reply", "note", "extend", "decide", "transfer",
-    "history", "review", "progress", "followup", "link", "unlink", "merge", "language", "cancel", "help",
+    "history", "review", "progress", "followup", "register", "find", "link", "unlink", "merge",
+    "language", "cancel", "help",
 )
 # Leaders and administrators also watch indicators and alerts, supervise and urge (督办, 催办),
 # and hold reception days.

@@ -26,7 +26,7 @@ ConversationDict = dict[ConversationKey, object]
 CDCData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
 
 # Conversations whose state the handlers write through the store themselves.
-WRITTEN_BY_HANDLERS = frozenset({Conversation.INTAKE, Conversation.PROMPT})
+WRITTEN_BY_HANDLERS = frozenset({Conversation.INTAKE, Conversation.PROMPT, Conversation.REGISTER})
 
 
 def _key(key: ConversationKey) -> str:

@@ -332,8 +332,39 @@ class Rc:
     PUBLISH_CANCEL = area.button("pc")
 
 
+class Lg:
+    """Contact tasks for petitioners without Telegram (handlers.ledger)."""
+
+    area = Area("lg")
+    TASK = area.button("t", INT)
+    DONE = area.button("d", INT, choice("p", "l", "v"))  # told by phone, letter, in person
+
+
+class Rg:
+    """Registering a letter, visit or call, step by step (handlers.register)."""
+
+    area = Area("rg")
+    BACK = area.button("back")
+    CANCEL = area.button("cancel")
+    CONTINUE = area.button("cont")
+    RESTART = area.button("restart")
+    CHANNEL = area.button("ch", choice("letter", "visit", "call", "online", "transfer"))
+    TODAY = area.button("today", DAY)
+    WHO = area.button("who", choice("named", "anon"))
+    SKIP = area.button("skip")
+    MORE = area.button("more", choice("add", "done"))
+    COUNT_NAMED = area.button("cnt")  # the number of people is the people named
+    CATEGORY = area.button("cat", KEY)
+    UNIT = area.button("unit", KEY)
+    UNIT_HERE = area.button("here", KEY)
+    FILES_DONE = area.button("files")
+    SECRECY = area.button("sec", choice("real", "conf"))
+    EDIT = area.button("edit", KEY)  # the step to go back to; the conversation checks it can be edited
+    SUBMIT = area.button("submit", TOKEN)
+
+
 AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Rv.area,
-                           Ld.area, In.area, Rc.area)
+                           Ld.area, In.area, Rc.area, Lg.area, Rg.area)
 
 
 def decode(data: object) -> tuple[Button, tuple[Any, ...]] | None:

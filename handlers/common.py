@@ -20,6 +20,7 @@ from store.clock import Clock
 from store.conversations import Conversation
 from store.errors import StoreError
 from store.indicators import IndicatorService
+from store.ledger import LedgerService
 from store.links import LinkService
 from store.models import Actor
 from store.org import Organization
@@ -73,6 +74,7 @@ class Deps:
     indicators: IndicatorService
     supervision: SupervisionService
     links: LinkService
+    ledger: LedgerService
     org: Organization
     clock: Clock
     tz: ZoneInfo
@@ -80,6 +82,8 @@ class Deps:
     seen_languages: dict[int, str | None] = field(default_factory=dict)
     # Languages chosen with /language (or read once from the d).
     chosen_languages: dict[int, str] = field(default_factory=dict)
+    # The bundle, only to render a notice on demand (a contact task's text: handlers.ledger).
+    services: Services | None = None
 
     @classmethod
     def of(cls, services: Services) -> Deps:
@@ -92,9 +96,11 @@ class Deps:
             indicators=services.indicators,
             supervision=services.supervision,
             links=services.links,
+            ledger=services.ledger,
             org=services.org,
             clock=services.clock,
             tz=services.tz,
+            services=services,
         )
 
 

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers import links, media, reception, review, supervision
+from handlers import ledger, links, media, reception, review, supervision
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
 from store.models import Attachment, Case, Event, OutboxItem
@@ -49,7 +49,8 @@ PETITIONER_TEXTS = {
     "redo": "notify.redo",
 }
 
-HEADERS = {"submit": "staff.new_case", "transfer": "staff.transferred_case", "assign": "staff.assigned_case"}
+HEADERS = {"submit": "staff.new_case", "transfer": "staff.transferred_case", "assign": "staff.assigned_case",
+           "register": "ledger.new_registered_case"}
 
 
 def _files(lang: str, case: Case, files: list[Attachment], every: list[Attachment]) -> list[Outgoing]:
@@ -126,7 +127,7 @@ async def case_card_notice(item: OutboxItem, store: Services, lang: str) -> list
     out[-1].markup = kb.staff_card(
         lang, case.number, available_actions(case.status, role), canned=bool(org.canned_replies)
     )
-    if event is not None and event.action == "submit":
+    if event is not None and event.action in ("submit", "register"):
         out += _files(lang, case, files, files)
     return out
 
@@ -235,6 +236,8 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.MERGED_PETITIONER: _messages(links.merged_notice),
     NoticeKind.JOINED_PETITIONER: _messages(links.joined_notice),
     NoticeKind.MERGE_STAFF: _messages(links.merge_staff_notice),
+    NoticeKind.CONTACT_TASK: _messages(ledger.task_notice),
+    NoticeKind.CONTACT_TASK_REMINDER: _messages(ledger.task_reminder_notice),
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

@@ -272,6 +272,23 @@ def related_lines(related: RelatedCases | None, lang: str) -> Html:
     if related.links:
         lines.append(t(lang, "links.card_links", numbers=Html(numbers(related.links))))
     return Html("\n".join(lines))
+def channel_line(case: Case, lang: str) -> Html:
+    """The card's line on how a registered case came in (empty for a case from the chat)."""
+    if case.channel == "telegram":
+        return Html("")
+    received = case.received_on.isoformat() if case.received_on else ""
+    line = t(lang, "ledger.card_channel", channel=t(lang, f"ledger.channel_{case.channel}"), date=received)
+    if case.external_ref:
+        line = Html(line + t(lang, "ledger.card_external_ref", ref=case.external_ref))
+    return line
+
+
+def registered_by_line(case: Case, org: Organization, lang: str) -> Html:
+    """The card's line naming the staff member who registered the case (empty for a case from the chat)."""
+    if case.registered_by is None:
+        return Html("")
+    staff = org.staff_member(case.registered_by)
+    return t(lang, "ledger.card_registered_by", name=staff.name if staff else "—")
 
 
 def case_card(
@@ -292,6 +309,9 @@ def case_card(
     )
     if not case.confidential and case.petitioner_phone:
         facts = Html(facts + "\n" + t(lang, "staff.phone", phone=case.petitioner_phone))
+    # How a registered case came in, and who registered it (store/ledger.py).
+    if case.channel != "telegram":
+        facts = Html(facts + "\n" + channel_line(case, lang) + "\n" + registered_by_line(case, org, lang))
     # The optional fields of the intake (collective petitions, the outcome asked for).
     if case.people:
         facts = Html(facts + "\n" + t(lang, "field.row", label=t(lang, "field.people"), value=case.people))

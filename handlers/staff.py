@@ -18,6 +18,7 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
+from handlers import ledger
 from handlers import staff_work as menus
 from handlers.common import (
     Context,
@@ -380,8 +381,12 @@ async def _queue_page(update: Update, context: Context, page: int) -> None:
     actor, lang = caller
     d = deps(context)
     cases, total = await d.cases.open_cases_for(actor, page * QUEUE_PAGE, QUEUE_PAGE)
+    # Petitioners without Telegram to tell (handlers.ledger): below the first page of the queue.
+    tasks = await ledger.queue_tasks(actor, d.services, lang) if page == 0 and d.services is not None else None
     if total == 0:
         await show(update, context, t(lang, "staff.queue_empty"))
+        if tasks is not None:
+            await send(update, context, *tasks)
         return
     lines = [t(lang, "staff.queue_title", total=total)]
     lines += [
@@ -397,6 +402,8 @@ async def _queue_page(update: Update, context: Context, page: int) -> None:
     if (page + 1) * QUEUE_PAGE < total:
         pager.append(kb.button(t(lang, "common.next_page"), cb.Queue.PAGE.encode(page + 1)))
     await show(update, context, Html("\n\n".join(lines)), kb.markup([*rows, pager]))
+    if tasks is not None:
+        await send(update, context, *tasks)
 
 
 def handlers() -> list[BaseHandler]:

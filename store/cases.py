@@ -279,14 +279,7 @@ class CaseService(Service):
                 self.org.limits.submissions_per_day
             ):
                 raise Refused("daily_limit", limit=self.org.limits.submissions_per_day)
-            year = now.astimezone(self.tz).year
-            async with conn.execute(
-                "INSERT INTO case_numbers (year, last_seq) VALUES (?, 1)"
-                " ON CONFLICT (year) DO UPDATE SET last_seq = case_numbers.last_seq + 1 RETURNING last_seq",
-                (year,),
-            ) as cur:
-                seq = (await cur.fetchone())[0]
-            number = f"{self.org.organization.case_prefix}-{year}-{seq:06d}"
+            number = await self.next_number(conn)
             confidential = is_confidential(draft, category)
             # A confidential reporter is stored only behind a keyed hash; who
             # they are is sealed in the vault, for the identity custodian alone.
@@ -349,10 +342,21 @@ class CaseService(Service):
             )
             case = await self.ctx.case_where(conn, "id = ?", (case_id,))
             assert case is not None
-            await self._notify_new_case(conn, case, event_id)
+            await self.notify_new_case(conn, case, event_id)
             case = await self.review.after_submit(conn, case)
         self.outbox.kick()
         return SubmitResult(case=case, created=True)
+
+    async def next_number(self, conn: Connection) -> str:
+        """The next case number of this year (XF-2026-000123), inside the caller's transaction."""
+        year = self.clock.now().astimezone(self.tz).year
+        async with conn.execute(
+            "INSERT INTO case_numbers (year, last_seq) VALUES (?, 1)"
+            " ON CONFLICT (year) DO UPDATE SET last_seq = case_numbers.last_seq + 1 RETURNING last_seq",
+            (year,),
+        ) as cur:
+            seq = (await cur.fetchone())[0]
+        return f"{self.org.organization.case_prefix}-{year}-{seq:06d}"
 
     async def _submitted_on(self, conn: Connection, user_id: int, day: date) -> int:
         start = iso(local_midnight(day, self.tz))
@@ -403,18 +407,20 @@ class CaseService(Service):
     async def cases_of_petitioner(
         self, user_id: int, offset: int = 0, limit: int = 10
     ) -> tuple[list[Case], int]:
+        # Their own cases, those registered for them that they claimed (store/ledger.py),
+        # and the cases either kind was merged into (store/links.py).
+        own = (
+            "(petitioner_id IN (?, ?) OR id IN (SELECT cp.case_id FROM case_petitioners cp"
+            " JOIN petitioners p ON p.id = cp.petitioner_id WHERE p.telegram_hid = ? AND cp.claimed_at IS NOT NULL))"
+        )
+        mine = f"({own} OR id IN (SELECT merged_into FROM cases WHERE merged_into IS NOT NULL AND {own}))"
+        args = (*self.ctx.person_ids(user_id), self.ctx.hid(user_id)) * 2
         async with self.db.read() as conn:
-            # Their own cases, and the cases their duplicates were merged into (store/links.py).
-            mine = (
-                "petitioner_id IN (?, ?) OR id IN (SELECT merged_into FROM cases"
-                " WHERE petitioner_id IN (?, ?) AND merged_into IS NOT NULL)"
-            )
-            ids = self.ctx.person_ids(user_id) * 2
-            async with conn.execute(f"SELECT count(*) FROM cases WHERE {mine}", ids) as cur:
+            async with conn.execute(f"SELECT count(*) FROM cases WHERE {mine}", args) as cur:
                 total = (await cur.fetchone())[0]
             async with conn.execute(
                 f"SELECT * FROM cases WHERE {mine} ORDER BY id DESC LIMIT ? OFFSET ?",
-                (*ids, limit, offset),
+                (*args, limit, offset),
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
         return cases, total
@@ -638,7 +644,8 @@ class CaseService(Service):
             for s in routing.responsible_staff(self.org, case.unit, case.category, case.confidential)
         ]
 
-    async def _notify_new_case(self, conn: Connection, case: Case, event_id: int) -> None:
+    async def notify_new_case(self, conn: Connection, case: Case, event_id: int) -> None:
+        """A new case's card to the staff responsible (and a line to the staff group), in the caller's transaction."""
         for staff_id in self._responsible_ids(case):
             await self.ctx.queue_staff(conn, staff_id, NoticeKind.CASE_CARD, case, event_id)
         group = self.org.organization.staff_chat_id

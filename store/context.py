@@ -213,15 +213,28 @@ class StoreContext:
         if case is None:
             return "no_case"
         refusal = self.refusal_to_receive(chat_id, case)
-        if refusal == "not_staff" and await self.follows(conn, chat_id, case):
-            return None  # the petitioner of a duplicate merged into this case (/merge)
+        if refusal == "not_staff" and (
+            await self.claimed(conn, chat_id, case.id) or await self.follows(conn, chat_id, case)
+        ):
+            return None  # a claimant (store/ledger.py), or the petitioner of a duplicate merged into it (/merge)
         return refusal
 
-    async def follows(self, conn: Connection, user_id: int, case: Case) -> bool:
-        """Did ``user_id`` petition a duplicate merged into ``case`` (store/links.py)? They follow it."""
+    async def claimed(self, conn: Connection, user_id: int, case_id: int) -> bool:
+        """Did this person (a Telegram id or its keyed hash) claim the case with a claim code (store/ledger.py)?"""
         async with conn.execute(
-            "SELECT 1 FROM cases WHERE merged_into = ? AND petitioner_id IN (?, ?)",
-            (case.id, *self.person_ids(user_id)),
+            "SELECT 1 FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
+            " WHERE cp.case_id = ? AND p.telegram_hid = ? AND cp.claimed_at IS NOT NULL",
+            (case_id, self.hid(user_id)),
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def follows(self, conn: Connection, user_id: int, case: Case) -> bool:
+        """Did ``user_id`` petition (or claim) a duplicate merged into ``case`` (store/links.py)? They follow it."""
+        async with conn.execute(
+            "SELECT 1 FROM cases d WHERE d.merged_into = ? AND (d.petitioner_id IN (?, ?) OR d.id IN"
+            " (SELECT cp.case_id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
+            " WHERE p.telegram_hid = ? AND cp.claimed_at IS NOT NULL))",
+            (case.id, *self.person_ids(user_id), self.hid(user_id)),
         ) as cur:
             return await cur.fetchone() is not None
 
@@ -239,7 +252,12 @@ class StoreContext:
     async def load_case(self, conn: Connection, viewer: Actor, number: str) -> Case:
         """The case by number if ``viewer`` may see it; NotFound either way otherwise."""
         case = await self.case_where(conn, "number = ?", (number.strip().upper(),))
-        if case is None or not self.may_see(viewer, case):
+        if case is None:
+            raise NotFound(number=number)
+        if not self.may_see(viewer, case) and not (
+            viewer.role is ActorRole.PETITIONER and viewer.id is not None
+            and await self.claimed(conn, viewer.id, case.id)
+        ):
             raise NotFound(number=number)
         return case
 

@@ -18,3 +18,4 @@ class Conversation(StrEnum):
     INTAKE = "intake"  # a new petition, step by step (handlers.intake)
     PROMPT = "prompt"  # one typed answer to a button: a reply, a note, added text (handlers.prompts)
     RECEPTION = "reception"  # reception days: booking and publishing (handlers.reception)
+    REGISTER = "register"  # staff register a letter, visit or call, step by step (handlers.register)

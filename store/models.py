@@ -174,6 +174,11 @@ class Case(BaseModel):
     collective_alert: int | None = None
     # /merge (store/links.py): the case this duplicate was merged into (its id).
     merged_into: int | None = None
+    # One ledger (store/ledger.py): how the case came in, and who registered it.
+    channel: str = "telegram"  # telegram | letter | visit | call | online | transfer
+    external_ref: str | None = None  # 转交办: the transferring body's reference number
+    received_on: date | None = None  # deadlines count from it (None: received when submitted)
+    registered_by: int | None = None  # the staff member who registered it
 
     @property
     def is_open(self) -> bool:

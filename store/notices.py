@@ -43,6 +43,9 @@ class NoticeKind(StrEnum):
     MERGED_PETITIONER = "lk_merged"  # your matter was merged into another case, to the duplicate's petitioner
     JOINED_PETITIONER = "lk_joined"  # a related submission was joined to your matter, to the main's petitioner
     MERGE_STAFF = "lk_merge_staff"  # a case was merged into another, to the staff handling either
+    # One ledger (store.ledger)
+    CONTACT_TASK = "lg_task"  # a petitioner without Telegram is to be told this, to the staff handling the case
+    CONTACT_TASK_REMINDER = "lg_task_remind"  # such a task is due or overdue, to the same staff
 
     # Leader reception days (store.reception)
     RECEPTION_PUBLISHED = "reception_published"  # a session for the leader it was published for

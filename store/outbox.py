@@ -9,7 +9,7 @@ rows through the other methods here.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +17,10 @@ from store.clock import Clock, iso
 from store.db import Backend, Connection
 from store.models import OutboxItem, row_to_model
 from store.notices import FOLLOWED, NoticeKind
+from store.vault import is_person_key
+
+# Where a notice to a petitioner of the register goes instead of a chat (store/ledger.py).
+Divert = Callable[[Connection, int, NoticeKind, int | None, int | None, dict[str, Any]], Awaitable[None]]
 
 
 class Outbox:
@@ -27,6 +31,9 @@ class Outbox:
         self.clock = clock
         # Called after a commit that queued notifications (the sender wakes up).
         self.on_queued: Callable[[], None] | None = None
+        # A notice to a petitioner without a chat of their own (``store.vault.person_key``):
+        # the ledger makes it tasks for the staff, or messages to whoever claimed the case.
+        self.divert: Divert | None = None
 
     def _now(self) -> str:
         return iso(self.clock.now())
@@ -48,17 +55,54 @@ class Outbox:
         to the petitioners of the duplicates merged into that case (``/merge``,
         store/links.py): they follow the main case. Each person once.
         """
-        await self._write(conn, chat_id, kind, case_id, event_id, params)
+        await self._deliver(conn, chat_id, kind, case_id, event_id, params)
         if kind in FOLLOWED and case_id is not None:
-            async with conn.execute(
-                "SELECT DISTINCT d.petitioner_id FROM cases d JOIN cases m ON m.id = d.merged_into"
-                " WHERE m.id = ? AND m.petitioner_id = ? AND d.petitioner_id <> m.petitioner_id"
-                " ORDER BY d.petitioner_id",
-                (case_id, chat_id),
-            ) as cur:
-                followers = [row[0] async for row in cur]
-            for follower in followers:
+            await self._followers(conn, chat_id, kind, case_id, event_id, params)
+
+    async def _followers(
+        self,
+        conn: Connection,
+        chat_id: int,
+        kind: NoticeKind,
+        case_id: int,
+        event_id: int | None,
+        params: dict[str, Any] | None,
+    ) -> None:
+        """The petitioners of the duplicates merged into the case, when ``chat_id`` is the case's own petitioner.
+
+        A duplicate's petitioner in Telegram gets the row; the people of a
+        registered duplicate joined the main case's people at the merge
+        (store/links.py), so the ledger's divert tells them (a claimant in
+        chat, anyone else through a task for the staff), once for all of them,
+        unless the main case's own notice was diverted already.
+        """
+        async with conn.execute(
+            "SELECT DISTINCT d.petitioner_id FROM cases d JOIN cases m ON m.id = d.merged_into"
+            " WHERE m.id = ? AND m.petitioner_id = ? AND d.petitioner_id <> m.petitioner_id"
+            " ORDER BY d.petitioner_id",
+            (case_id, chat_id),
+        ) as cur:
+            followers = [row[0] async for row in cur]
+        registered = [f for f in followers if is_person_key(f)]
+        for follower in followers:
+            if not is_person_key(follower):
                 await self._write(conn, follower, kind, case_id, event_id, params)
+        if registered and not is_person_key(chat_id) and self.divert is not None:
+            await self.divert(conn, registered[0], kind, case_id, event_id, params or {})
+
+    async def _deliver(
+        self,
+        conn: Connection,
+        chat_id: int,
+        kind: NoticeKind,
+        case_id: int | None,
+        event_id: int | None,
+        params: dict[str, Any] | None,
+    ) -> None:
+        if is_person_key(chat_id) and self.divert is not None:
+            await self.divert(conn, chat_id, kind, case_id, event_id, params or {})
+            return
+        await self._write(conn, chat_id, kind, case_id, event_id, params)
 
     async def _write(
         self,

@@ -709,8 +709,11 @@ class ReceptionService(Service):
                 raise Refused("reception_no_draft")
             session = self._bookable(await self._session(conn, data.session_id), self.clock.now())
             async with conn.execute(
-                "SELECT * FROM cases WHERE petitioner_id = ? AND status != ? ORDER BY id DESC LIMIT ?",
-                (actor.id, Status.WITHDRAWN.value, LINKABLE_CASES),
+                # Their own cases and those registered for them that they claimed (store/ledger.py).
+                "SELECT * FROM cases WHERE (petitioner_id = ? OR id IN (SELECT cp.case_id FROM case_petitioners cp"
+                " JOIN petitioners p ON p.id = cp.petitioner_id WHERE p.telegram_hid = ? AND cp.claimed_at IS NOT NULL))"
+                " AND status != ? ORDER BY id DESC LIMIT ?",
+                (actor.id, self.ctx.hid(actor.id or 0), Status.WITHDRAWN.value, LINKABLE_CASES),
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
             if cases:
@@ -772,7 +775,7 @@ class ReceptionService(Service):
             session = self._bookable(await self._session(conn, session_id), now)
             if case_id is not None:
                 case = await self.ctx.case_where(conn, "id = ?", (case_id,))
-                if case is None or not self.ctx.owns(user_id, case):
+                if case is None or not (self.ctx.owns(user_id, case) or await self.ctx.claimed(conn, user_id, case.id)):
                     raise NotFound("reception_case_not_found")
             if await self._active_booking_id(conn, session_id, user_id) is not None:
                 raise Refused("reception_already_booked")

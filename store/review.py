@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -42,6 +42,9 @@ from store.models import (
 from store.notices import NoticeKind
 from store.org import Role, Staff
 from store.workflow import Action, next_status
+
+if TYPE_CHECKING:
+    from store.ledger import LedgerService
 
 COMMENT_MAX = 1000
 
@@ -151,6 +154,9 @@ OPEN_SQL = "status IN (" + ", ".join(f"'{s}'" for s in _OPEN) + ")"
 class ReviewService(Service):
     """Rating, review and re-review, repeat/collective detection, alerts, the sweep."""
 
+    # The ledger's contact tasks are reminded by the sweep (set by LedgerService).
+    ledger: LedgerService | None = None
+
     # ------------------------------------------------------------ recipients
 
     def _admins_for(self, case_unit: str, category: str, confidential: bool = False) -> list[Staff]:
@@ -250,10 +256,15 @@ class ReviewService(Service):
         # Confidential cases carry the keyed hash of their reporter, so they
         # find only that person's earlier confidential cases: counted (a
         # number, no name), so the indicators count the repeat petition.
+        # The same person across channels (store/ledger.py): the same phone or
+        # employee number, a claimed register record; an island stays itself.
+        from store.ledger import same_person, same_person_sql  # it builds on this module
+
+        who, who_args = same_person_sql(*await same_person(self.ctx, conn, case))
         async with conn.execute(
-            "SELECT number, confidential FROM cases WHERE petitioner_id = ? AND category = ? AND unit = ?"
+            f"SELECT number, confidential FROM cases WHERE {who} AND category = ? AND unit = ?"
             " AND id <> ? AND submitted_at >= ? ORDER BY id DESC",
-            (case.petitioner_id, case.category, case.unit, case.id, since),
+            (*who_args, case.category, case.unit, case.id, since),
         ) as cur:
             earlier = [(row["number"], bool(row["confidential"])) async for row in cur]
         if not case.confidential:
@@ -506,9 +517,12 @@ class ReviewService(Service):
             case = await self.ctx.load_case(conn, actor, number)
             if case.confidential:
                 return [case]
+            # The same person across channels (store/ledger.py): phone, employee number, a claim.
+            from store.ledger import same_person, same_person_sql
+
+            who, args = same_person_sql(*await same_person(self.ctx, conn, case))
             async with conn.execute(
-                "SELECT * FROM cases WHERE petitioner_id = ? AND confidential = 0 ORDER BY id DESC",
-                (case.petitioner_id,),
+                f"SELECT * FROM cases WHERE {who} AND confidential = 0 ORDER BY id DESC", args
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
         return [c for c in cases if self.ctx.may_see(actor, c)]
@@ -607,6 +621,8 @@ class ReviewService(Service):
             from store.supervision import sweep_supervision  # it builds on this module
 
             await sweep_supervision(self, conn, today, report)
+            if self.ledger is not None:  # contact tasks for petitioners without Telegram
+                await self.ledger.sweep_tasks(conn, today, report)
             await self._close_lapsed(conn, today, report)
             await self._weekly_digest(conn, now, report)
         if report.reminders or report.escalations or report.closed or report.digests or report.warnings:

@@ -22,6 +22,7 @@ from store.context import StoreContext
 from store.db import Backend, open_database
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
+from store.ledger import LedgerService
 from store.links import LinkService
 from store.models import OutboxItem
 from store.org import Organization
@@ -48,6 +49,7 @@ class Services:
     indicators: IndicatorService
     supervision: SupervisionService
     links: LinkService
+    ledger: LedgerService
 
     @classmethod
     def build(
@@ -70,6 +72,7 @@ class Services:
             indicators=IndicatorService(ctx),
             supervision=SupervisionService(ctx),
             links=LinkService(ctx),
+            ledger=LedgerService(ctx, cases, review),
         )
 
     @classmethod

@@ -91,8 +91,10 @@ class StaffWork(Service):
             if target is None or target["incoming"]:
                 return None
             case = await self.ctx.case_where(conn, "id = ?", (target["case_id"],))
-        assert case is not None
-        to_petitioner = not self.ctx.owns(user_id, case)
+            assert case is not None
+            # The petitioner, or someone who claimed the case registered for them (store/ledger.py).
+            petitioner = self.ctx.owns(user_id, case) or await self.ctx.claimed(conn, user_id, case.id)
+        to_petitioner = not petitioner
         if message_id in rows:
             return Relayed(case=case, to_petitioner=to_petitioner, duplicate=True)
         if not to_petitioner:

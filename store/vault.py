@@ -62,6 +62,28 @@ def is_hid(chat_id: int) -> bool:
     return chat_id < HID_CEILING
 
 
+# A petitioner of the register (store/ledger.py) without Telegram stands in a
+# case's ``petitioner_id`` as LEDGER_CEILING - their record's id: below any
+# Telegram chat id, above every keyed hash. The outbox turns a notice to such
+# a key into tasks for the staff, or messages to those who claimed the case.
+LEDGER_CEILING = -(2**60)
+
+
+def person_key(record_id: int) -> int:
+    """The ``petitioner_id`` a case carries for petitioner record ``record_id``."""
+    return LEDGER_CEILING - int(record_id)
+
+
+def is_person_key(chat_id: int) -> bool:
+    """Does this id stand for a record of the petitioners' register (not a chat)?"""
+    return HID_CEILING <= chat_id <= LEDGER_CEILING
+
+
+def record_of(chat_id: int) -> int:
+    """The petitioner record behind a ``person_key``."""
+    return LEDGER_CEILING - chat_id
+
+
 class Vault:
     """Seal and open values, and hash Telegram ids, under one key."""
 

@@ -169,6 +169,7 @@ async def reseal(db: Backend, old: Vault, new: Vault) -> int:
             ("identities", "case_id", "sealed"),
             ("people", "hid", "sealed"),
             ("reception_bookings", "id", "user_name"),
+            ("petitioners", "id", "sealed"),  # a confidential reporter's record (store/ledger.py)
             ("meta", "key", "value"),
         ):
             async with conn.execute(f"SELECT {key} AS k, {column} AS v FROM {table}") as cur:

@@ -64,6 +64,10 @@ class Action(StrEnum):
     UNLINK = "unlink"
     MERGE = "merge"  # the duplicate is closed as merged into the main case
     JOIN = "join"  # on the main case: a duplicate was merged into it
+    # One ledger (store/ledger.py).
+    REGISTER = "register"  # staff register a letter, visit, call or transferred matter (登记)
+    CLAIM = "claim"  # a petitioner binds their Telegram account with a claim code (认领)
+    INFORM = "inform"  # staff told a petitioner without Telegram (phone, letter, in person)
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,10 @@ RULES: dict[Action, Rule] = {
     Action.UNLINK: Rule(frozenset(Status), None, STAFF, False),
     Action.MERGE: Rule(WORKING, S.MERGED, STAFF, True),
     Action.JOIN: Rule(frozenset(Status) - {S.MERGED, S.WITHDRAWN, S.DECLINED}, None, STAFF, True),
+    Action.REGISTER: Rule(frozenset(), S.SUBMITTED, STAFF, True),
+    # Records of the ledger (store/ledger.py), in any status, never a button: no status is listed.
+    Action.CLAIM: Rule(frozenset(), None, PETITIONER, False),
+    Action.INFORM: Rule(frozenset(), None, STAFF, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.
@@ -123,7 +131,7 @@ def next_status(current: Status | None, action: Action, role: ActorRole) -> Stat
     rule = RULES[action]
     if role not in rule.roles:
         raise TransitionError("forbidden")
-    if action is Action.SUBMIT:
+    if action in (Action.SUBMIT, Action.REGISTER):
         return S.SUBMITTED
     assert current is not None
     if current not in rule.allowed_from:

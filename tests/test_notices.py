@@ -67,7 +67,7 @@ def test_the_stored_strings_never_change() -> None:
         "case_card", "receipt", "group_new_case", "petitioner_event", "staff_event",
         "rv_rate", "rv_petitioner", "rv_staff", "rv_review_card", "rv_remind", "rv_escalate",
         "ld_alert", "ld_digest", "identity_revealed", "sv_warning", "sv_order", "sv_progress", "sv_urge", "sv_overdue",
-        "sv_lead_event", "lk_merged", "lk_joined", "lk_merge_staff",
+        "sv_lead_event", "lk_merged", "lk_joined", "lk_merge_staff", "lg_task", "lg_task_remind",
         "reception_published", "reception_changed", "reception_promoted", "reception_outcome",
         "reception_session_cancelled", "reception_reminder",
     }

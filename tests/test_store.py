@@ -81,7 +81,7 @@ async def test_submit_is_all_or_nothing(store: Services, tmp_path: Path, monkeyp
     async def broken(*_args: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store.cases, "_notify_new_case", broken)
+    monkeypatch.setattr(store.cases, "notify_new_case", broken)
     with pytest.raises(RuntimeError):
         await store.cases.submit(petitioner(), draft(), "x")
     path = store

@@ -1,0 +1,222 @@
+"""One ledger in Telegram: contact tasks for petitioners without Telegram, /claim, /find, and their notices.
+
+The rules are the store's (``store.ledger``); this module parses commands and
+buttons and words the outcomes in the reader's language. Staff registration
+(``/register``) is its own conversation: ``handlers.register``.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from handlers import callbacks as cb
+from handlers import keyboards as kb
+from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show, staff_caller
+from handlers.i18n import Html, t
+from handlers.render import status_name, unit_name
+from store.errors import StoreError
+from store.ledger import ContactTask, InformHow
+from store.models import Actor, OutboxItem
+from store.services import Services
+
+Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
+
+TASKS_SHOWN = 5  # open tasks listed under /queue
+HOW_CODES = {"p": InformHow.PHONE, "l": InformHow.LETTER, "v": InformHow.IN_PERSON}
+CODE_OF_HOW = {how: code for code, how in HOW_CODES.items()}
+
+
+# ----------------------------------------------------------- the tasks
+
+
+async def conveyed_text(task: ContactTask, store: Services) -> Html:
+    """What the petitioner is to be told: the chat message they would have read, in Chinese, without buttons."""
+    from handlers.notifications import RENDERERS  # it lists this module's renderers
+    from store.notices import NoticeKind
+
+    case = await store.cases.case_by_id(task.case_id)
+    if case is None:
+        return Html("")
+    try:
+        renderer = RENDERERS[NoticeKind(task.kind)]
+    except (ValueError, KeyError):
+        return Html("")
+    plang = case.language or "zh"
+    item = OutboxItem(id=0, chat_id=case.petitioner_id, kind=task.kind, case_id=task.case_id,
+                      event_id=task.event_id, params=task.params, created_at=task.created_at,
+                      due_at=task.created_at, attempts=0, progress=0)
+    hint = str(t(plang, "relay.hint_petitioner"))
+    texts = [str(o.text).replace(hint, "").strip() for o in await renderer(item, store, plang) if o.text]
+    return Html("\n\n".join(text for text in texts if text))
+
+
+def _how_buttons(lang: str, task: ContactTask) -> InlineKeyboardMarkup:
+    return kb.markup([[
+        kb.button(t(lang, f"ledger.done_{how.value}"), cb.Lg.DONE.encode(task.id, CODE_OF_HOW[how]))
+        for how in InformHow
+    ]])
+
+
+def _who(task: ContactTask, lang: str) -> Html:
+    if task.confidential:
+        return t(lang, "ledger.task_who_confidential")
+    return t(lang, "ledger.task_who", name=task.name or "—", phone=task.phone or t(lang, "ledger.no_phone"))
+
+
+async def task_text(task: ContactTask, store: Services, lang: str, *, header: str = "ledger.task_notice") -> Html:
+    text = t(lang, header, number=task.number, who=_who(task, lang), due=task.due_on.isoformat(),
+             text=await conveyed_text(task, store))
+    if not task.is_open:
+        how = t(lang, f"ledger.how_{task.done_how.value}") if task.done_how else ""
+        key = "ledger.task_was_done" if task.done_at is not None else "ledger.task_was_superseded"
+        text = Html(text + "\n\n" + t(lang, key, how=how))
+    return text
+
+
+async def task_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``lg_task``: a petitioner without Telegram is to be told this, to the staff handling the case."""
+    task = await store.ledger.task_by_id(int(item.params.get("task", 0) or 0))
+    if task is None:
+        return []
+    return [(await task_text(task, store, lang), _how_buttons(lang, task) if task.is_open else None)]
+
+
+async def task_reminder_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``lg_task_remind``: an open contact task is due today, or overdue."""
+    task = await store.ledger.task_by_id(int(item.params.get("task", 0) or 0))
+    if task is None or not task.is_open:
+        return []
+    header = "ledger.task_overdue" if item.params.get("level") == "overdue" else "ledger.task_due"
+    return [(await task_text(task, store, lang, header=header), _how_buttons(lang, task))]
+
+
+async def on_task(update: Update, context: Context, task_id: int) -> None:
+    """A task from the /queue list: what to tell, and the buttons to mark it done."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    await answer_query(update)
+    d = deps(context)
+    try:
+        task = await d.ledger.task(actor, task_id)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    assert d.services is not None
+    await send(update, context, await task_text(task, d.services, lang),
+               _how_buttons(lang, task) if task.is_open else None)
+
+
+async def on_done(update: Update, context: Context, task_id: int, how_code: str) -> None:
+    """Mark a contact task done, with how the petitioner was told: journaled on the case."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    await answer_query(update)
+    d = deps(context)
+    try:
+        task = await d.ledger.complete_task(actor, task_id, HOW_CODES[how_code])
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    how = t(lang, f"ledger.how_{task.done_how.value}") if task.done_how else ""
+    await show(update, context, t(lang, "ledger.task_done", number=task.number, how=how))
+
+
+async def queue_tasks(actor: Actor, services: Services, lang: str) -> tuple[Html, InlineKeyboardMarkup] | None:
+    """/queue's second part: the open contact tasks in the caller's scope, earliest due first (None: none)."""
+    tasks, total = await services.ledger.open_tasks(actor, 0, TASKS_SHOWN)
+    if total == 0:
+        return None
+    today = services.context.today()
+    lines = [t(lang, "ledger.queue_title", total=total)]
+    for task in tasks:
+        key = "ledger.queue_item_overdue" if task.due_on < today else "ledger.queue_item"
+        lines.append(t(lang, key, number=task.number, who=_who(task, lang), due=task.due_on.isoformat()))
+    if total > len(tasks):
+        lines.append(t(lang, "ledger.queue_more", count=total - len(tasks)))
+    buttons = [[kb.button(t(lang, "ledger.queue_open", number=task.number, id=task.id), cb.Lg.TASK.encode(task.id))]
+               for task in tasks]
+    return Html("\n\n".join(lines)), kb.markup(buttons)
+
+
+# --------------------------------------------------------------- /claim
+
+
+async def claim(update: Update, context: Context) -> None:
+    """/claim <code>: a petitioner binds a case registered for them, with the code on their receipt."""
+    lang = await lang_of(update, context)
+    user = update.effective_user
+    message = update.effective_message
+    chat = update.effective_chat
+    if user is None or message is None:
+        return
+    if chat is not None and chat.type != "private":
+        await send(update, context, t(lang, "common.private_only"))
+        return
+    words = (message.text or "").split(maxsplit=1)[1:]
+    code = words[0].strip() if words else ""
+    if not code or len(code) > 40:
+        await send(update, context, t(lang, "ledger.claim_usage"))
+        return
+    d = deps(context)
+    if d.cases.actor(user.id).is_staff:
+        await send(update, context, t(lang, "ledger.claim_staff"))
+        return
+    try:
+        claimed = await d.ledger.claim(user.id, code)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    case = claimed.case
+    key = "ledger.claim_already" if claimed.already else "ledger.claim_done"
+    markup = kb.markup([[kb.button(t(lang, "cases.open_case", number=case.number), cb.My.OPEN.encode(case.number))]])
+    await send(update, context, t(lang, key, number=case.number, subject=case.subject,
+                                  status=status_name(case.status.value, lang)), markup)
+
+
+# ---------------------------------------------------------------- /find
+
+
+async def find(update: Update, context: Context) -> None:
+    """/find <name | phone | employee no.>: cases in the caller's scope; never a confidential one."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    message = update.effective_message
+    words = (message.text or "").split(maxsplit=1)[1:] if message is not None else []
+    query = words[0].strip() if words else ""
+    if not query or len(query) > 50:
+        await send(update, context, t(lang, "ledger.find_usage"))
+        return
+    d = deps(context)
+    try:
+        found = await d.ledger.find(actor, query)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    if not found:
+        await send(update, context, t(lang, "ledger.find_none", query=query))
+        return
+    lines = [t(lang, "ledger.find_title", query=query, count=len(found))]
+    for hit in found:
+        case = hit.case
+        lines.append(t(lang, "ledger.find_item", number=case.number, status=status_name(case.status.value, lang),
+                       channel=t(lang, f"ledger.channel_{case.channel}"), unit=unit_name(d.org, case.unit, lang),
+                       name=hit.name or "—", phone=hit.phone or "—", employee_no=hit.employee_no or "—",
+                       role=t(lang, f"ledger.role_{hit.role.value}"), subject=case.subject))
+    buttons = [[kb.button(hit.case.number, cb.St.OPEN.encode(hit.case.number))] for hit in found[:10]]
+    await send(update, context, Html("\n\n".join(lines)), kb.markup(buttons))
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("claim", claim),
+        CommandHandler("find", find),
+        cb.Lg.TASK.handler(on_task),
+        cb.Lg.DONE.handler(on_done),
+    ]
