@@ -18,6 +18,12 @@ the main case's that a related submission was joined to it (without naming
 whose). The staff handling either case are told. A merged duplicate is left
 out of every indicator (``store.indicators``): the matter counts once.
 
+A duplicate registered by staff (store/ledger.py: a letter, visit or call)
+has people rather than a chat: they join the main case's people
+(``case_petitioners``), and their unused claim codes claim the main case, so
+the ledger tells them of the main case as of their own (a claimant in chat,
+anyone else through a contact task for the staff).
+
 Confidential cases are islands (README, Confidentiality): a link or a merge
 ties two cases together for everyone who sees either card, and a confidential
 reporter's case tied to another case (perhaps their own real-name one, or one
@@ -163,6 +169,18 @@ class LinkService(Service):
                     await self.outbox.queue(conn, person, NoticeKind.MERGED_PETITIONER, case_id, merged_event,
                                             {"main": main.number})
             await self.outbox.queue(conn, main.petitioner_id, NoticeKind.JOINED_PETITIONER, main.id, joined_event)
+            # The people of a registered duplicate (store/ledger.py) join the main case's people, so
+            # the ledger tells them of it (in chat once claimed, else through tasks for the staff);
+            # their unused claim codes now claim the main case.
+            await conn.execute(
+                "INSERT INTO case_petitioners (case_id, petitioner_id, role, claimed_at)"
+                " SELECT ?, petitioner_id, role, claimed_at FROM case_petitioners WHERE case_id = ?"
+                " ON CONFLICT (case_id, petitioner_id) DO NOTHING",
+                (main.id, duplicate.id),
+            )
+            await conn.execute(
+                "UPDATE claim_codes SET case_id = ? WHERE case_id = ? AND used_at IS NULL", (main.id, duplicate.id)
+            )
             params = {"main": main.number, "duplicate": duplicate.number, "by": actor.id}
             for staff_id in dict.fromkeys(_handlers(self.org, main) + _handlers(self.org, duplicate)):
                 if staff_id == actor.id:

@@ -127,6 +127,35 @@ async def test_a_merged_main_case_takes_its_duplicates_along(rstore: Services) -
     assert [c.number for c in listed] == [third, first]
 
 
+async def test_a_registered_letter_merged_into_a_chat_case(rstore: Services, clock: FakeClock) -> None:
+    """The letter's petitioner (no Telegram) follows the main case through contact tasks, then by claiming."""
+    from store.ledger import Channel, PersonIn, Registration
+
+    main = await submit(rstore, MAIN_USER, "main")
+    registered = await rstore.ledger.register(OFFICER_P1, Registration(
+        channel=Channel.LETTER, received_on=clock.now().date(), people=[PersonIn(name="刘师傅", phone="13800138000")],
+        category="wages", unit="plant-1", subject="加班费未发放", details="来信反映加班费未发放。"))
+    dup = registered.case.number
+    [code] = registered.codes
+    await rstore.links.merge(OFFICER_P1, main, dup, "同一事项")
+    tasks = rows(rstore, "SELECT c.number, t.kind FROM contact_tasks t JOIN cases c ON c.id = t.case_id ORDER BY t.id")
+    assert tasks == [(dup, "lk_merged")]  # told by the staff that the letter was merged
+    await rstore.cases.act(OFFICER_P1, main, Action.ACCEPT)
+    tasks = rows(rstore, "SELECT c.number, t.kind FROM contact_tasks t JOIN cases c ON c.id = t.case_id ORDER BY t.id")
+    assert tasks == [(dup, "lk_merged"), (main, "petitioner_event")]  # and of the main case's acceptance
+    # The letter's claim code now claims the main case: it is theirs in /mycases, and notices come in chat.
+    await rstore.ledger.claim(OTHER_USER, code.code)
+    listed, _ = await rstore.cases.cases_of_petitioner(OTHER_USER)
+    assert main in [c.number for c in listed]
+    await rstore.cases.act(OFFICER_P1, main, Action.REPLY, body="请提供工资条")
+    told = [i.chat_id for i in await rstore.outbox.pending_notifications(limit=1000)
+            if i.kind == "petitioner_event" and i.event_id is not None]
+    assert rstore.context.hid(OTHER_USER) in told and MAIN_USER in told
+    for item in await rstore.outbox.pending_notifications(limit=1000):
+        if item.kind == "petitioner_event":
+            assert await rstore.may_receive(item.chat_id, item) is None
+
+
 async def test_refusals(rstore: Services) -> None:
     main = await submit(rstore, MAIN_USER, "main")
     dup = await submit(rstore, DUP_USER, "dup")
