@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.backup import plain
+from handlers.common import error_text
 from handlers.i18n import catalog, has, placeholders, t
+from store.errors import Refused
 from store.ledger_import import Headers, ImportReport, Reason, map_headers
 
 MAX_ROWS = 50_000
@@ -97,6 +99,9 @@ def read_ledger(path: Path) -> tuple[Headers, list[tuple[int, dict[str, Any]]]]:
 def _reason_text(reason: Reason, lang: str) -> str:
     column = str(t(lang, f"import.column_{reason.column or 'row'}")) if has(lang, f"import.column_{reason.column or 'row'}") \
         else str(t(lang, "import.column_row"))
+    if reason.code == "refused":  # the ledger's own check (store/ledger.py), in its words
+        params = dict(reason.params)
+        return plain(error_text(lang, Refused(str(params.pop("code", "refused")), **params)))
     key = f"import.reason_{reason.code}"
     if not has(lang, key):
         return plain(t(lang, "import.reason_invalid", column=column))

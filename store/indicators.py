@@ -27,6 +27,11 @@ days, and each unit row counts the cases of the unit and its whole subtree:
   not period-bound);
 - overdue now (超期): open cases past their current deadline today (not period-bound).
 
+A case imported from the office's ledger (``petition-bot import``) counts where its
+dates are known: received on its received date, overdue by its deadlines, but in
+及时受理率 only once answered in the bot (or while it still waits for acceptance):
+when it was answered before the import is not known.
+
 A duplicate merged into another case (``/merge``, status ``merged``: store/links.py)
 counts in none of these: the matter counts once, as its main case. The export's
 cases sheet still lists it, with its status 已合并.
@@ -227,11 +232,14 @@ class IndicatorService(Service):
         received = "c.submitted_at >= :a AND c.submitted_at < :b"
         rank = level_sql(self.org, today)  # graded warnings; 4 (超期) is overdue_now
         decided = "c.decided_at >= :a AND c.decided_at < :b"
+        # An imported case (petition-bot import) answered before the import has no answer date:
+        # it counts for timely acceptance only once answered here, or while it waits for acceptance.
+        known = f"(c.imported = 0 OR k.at IS NOT NULL OR c.status = '{Status.SUBMITTED.value}')"
         waiting = "c.status IN (" + ", ".join(f"'{s.value}'" for s in ANSWER_PENDING) + ")"
         sql = (
             "SELECT"
             f" count(*) FILTER (WHERE {received}) AS received,"
-            f" count(*) FILTER (WHERE {received} AND (k.at IS NOT NULL OR c.accept_due < :today))"
+            f" count(*) FILTER (WHERE {received} AND (k.at IS NOT NULL OR c.accept_due < :today) AND {known})"
             " AS accept_counted,"
             f" count(*) FILTER (WHERE {received} AND k.at IS NOT NULL AND local_day(k.at) <= c.accept_due)"
             " AS accepted_on_time,"

@@ -35,10 +35,12 @@ refused, right or wrong, without saying whether the code exists.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -140,6 +142,12 @@ def format_code(code: str) -> str:
 
 def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+@contextlib.asynccontextmanager
+async def _joined(conn: Connection) -> AsyncIterator[Connection]:
+    """The caller's transaction, for a step that otherwise opens its own."""
+    yield conn
 
 
 # ------------------------------------------------------------------ models
@@ -446,6 +454,7 @@ class LedgerService(Service):
         from_draft: bool = False,
         submitted_at: datetime | None = None,
         notify: bool = True,
+        within: Connection | None = None,
     ) -> Registered:
         """Register a matter received by letter, visit, call, another platform or transfer: a new case.
 
@@ -456,6 +465,7 @@ class LedgerService(Service):
         staff member's ``/register`` draft is deleted in the same transaction.
         For an import (``actor`` may then be ``SYSTEM``): ``submitted_at`` keeps
         the original moment (default now), ``notify=False`` sends no case cards.
+        ``within``: in the caller's transaction (an import writes a whole file in one).
         """
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
         if actor.role is not ActorRole.SYSTEM and (staff is None or not actor.is_staff):
@@ -469,7 +479,7 @@ class LedgerService(Service):
         now = self.clock.now()
         submitted = submitted_at or now
         codes: list[ClaimCode] = []
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() if within is None else _joined(within) as conn:
             existing = await self.ctx.case_where(conn, "submit_key = ?", (r.registration_id,))
             if existing is not None:
                 return Registered(case=existing, codes=[], created=False)

@@ -38,26 +38,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
-from enum import StrEnum
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from store.models import DETAILS_MAX, SUBJECT_MAX, Status
+from store.clock import iso
+from store.context import Service, StoreContext, local_midnight
+from store.errors import Refused
+from store.ledger import EXTERNAL_REF_MAX, Channel, LedgerService, PersonIn, Registration
+from store.ledger import NAME_MAX as LEDGER_NAME_MAX
+from store.models import DETAILS_MAX, SUBJECT_MAX, SYSTEM, Actor, Status
 from store.org import Organization
-
-
-class Channel(StrEnum):
-    """How a matter reached the office (the ledger's channels; Telegram cases are 'telegram')."""
-
-    LETTER = "letter"  # 来信
-    VISIT = "visit"  # 来访
-    CALL = "call"  # 来电
-    ONLINE = "online"  # 网上 (another online platform)
-    TRANSFER = "transfer"  # 转交办 (transferred by another body)
-
+from store.workflow import Action
 
 # Header names accepted for each column, compared after ``_key`` (case, spaces, punctuation ignored).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -91,14 +85,14 @@ CHANNEL_WORDS: dict[Channel, tuple[str, ...]] = {
 STATUS_WORDS: dict[Status, tuple[str, ...]] = {
     Status.SUBMITTED: ("登记", "已登记", "待受理", "未受理", "registered", "submitted", "new"),
     Status.ACCEPTED: ("受理", "已受理", "accepted"),
-    Status.IN_PROGRESS: ("办理中", "在办", "正在办理", "in progress", "in_progress", "handling"),
+    Status.IN_PROGRESS: ("办理中", "在办", "正在办理", "in progress", "handling"),
     Status.DECLINED: ("不予受理", "不受理", "declined", "not accepted"),
     Status.CLOSED: ("已答复", "答复", "办结", "已办结", "结案", "已结案", "answered", "closed", "done"),
     Status.WITHDRAWN: ("撤回", "已撤回", "withdrawn"),
 }
 ANONYMOUS = ("匿名", "匿名来信", "无名", "anonymous")
-NAME_MAX = 50
-EXTERNAL_MAX = 64
+NAME_MAX = LEDGER_NAME_MAX
+EXTERNAL_MAX = EXTERNAL_REF_MAX
 EARLIEST = date(1990, 1, 1)
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _PHONE = re.compile(r"^\+?\d{5,20}$")
@@ -367,3 +361,101 @@ def validate_rows(
         seen[key] = line
         good.append((line, row))
     return good, bad
+
+
+# What each status of the map changes beyond 登记 (dates the ledger lacks are the received date's).
+ACCEPTED_LIKE = (Status.ACCEPTED, Status.IN_PROGRESS)
+CLOSED_LIKE = (Status.DECLINED, Status.CLOSED, Status.WITHDRAWN)
+
+
+def registration_of(row: LedgerRow) -> Registration:
+    """The ledger's registration for a row; its id makes a second import of the row find the first."""
+    return Registration(
+        registration_id=f"import:{row.received.isoformat()}:{row.external}",
+        channel=row.channel,
+        external_ref=row.external,
+        received_on=row.received,
+        anonymous=row.petitioner is None,
+        people=[PersonIn(name=row.petitioner, phone=row.phone)] if row.petitioner else [],
+        category=row.category,
+        unit=row.unit,
+        subject=row.subject,
+        details=row.text,
+    )
+
+
+class ImportService(Service):
+    """``petition-bot import``: the rows of a ledger file into cases, in one transaction.
+
+    Every row is validated first (``validate_rows``, then the ledger's own
+    check); a bad row is reported with its line and reasons and left out.
+    Then, unless ``dry_run``, the good rows are written in ONE transaction:
+    each through the ledger's ``register`` (channel, external number, the
+    received date as its submission moment and the start of its deadlines,
+    the petitioner into the register of petitioners, no case cards), its
+    status set by the status map, an ``import`` event journaled. Either every
+    good row is in, or (a failure mid-way) none. A row whose external number
+    and received date are in the store already is listed as present, not
+    imported again.
+    """
+
+    def __init__(self, ctx: StoreContext, ledger: LedgerService) -> None:
+        super().__init__(ctx)
+        self.ledger = ledger
+
+    async def _present(self, conn: Any, row: LedgerRow) -> str | None:
+        async with conn.execute(
+            "SELECT number FROM cases WHERE (external_ref = ? AND received_on = ?) OR submit_key = ?"
+            " ORDER BY id LIMIT 1",
+            (row.external, row.received.isoformat(), registration_of(row).registration_id),
+        ) as cur:
+            found = await cur.fetchone()
+        return None if found is None else str(found[0])
+
+    async def run(
+        self, rows: list[tuple[int, dict[str, Any]]], *, dry_run: bool, actor: Actor = SYSTEM
+    ) -> ImportReport:
+        today = self.ctx.today()
+        good, bad = validate_rows(rows, self.org, today)
+        ready: list[tuple[int, LedgerRow]] = []
+        for line, row in good:
+            try:
+                self.ledger.check(registration_of(row), back_days=None)
+            except Refused as error:
+                bad.append(BadRow(line=line, reasons=[Reason(column=None, code="refused",
+                                                             params={"code": error.code, **error.params})]))
+                continue
+            ready.append((line, row))
+        bad.sort(key=lambda b: b.line)
+        report = ImportReport(dry_run=dry_run, rows=len(rows), bad=bad)
+        if dry_run:
+            async with self.db.read() as conn:
+                for line, row in ready:
+                    number = await self._present(conn, row)
+                    listed = report.present if number else report.imported
+                    listed.append(ImportedRow(line=line, external=row.external, number=number or ""))
+            return report
+        async with self.db.transaction() as conn:
+            for line, row in ready:
+                number = await self._present(conn, row)
+                if number is not None:
+                    report.present.append(ImportedRow(line=line, external=row.external, number=number))
+                    continue
+                done = await self.ledger.register(
+                    actor, registration_of(row), back_days=None, notify=False, within=conn,
+                    submitted_at=local_midnight(row.received, self.tz),
+                )
+                case = done.case
+                changes: dict[str, Any] = {"imported": 1}
+                received = iso(local_midnight(row.received, self.tz))
+                if row.status in ACCEPTED_LIKE:
+                    due = row.received + timedelta(days=self.org.deadlines.handle_days)
+                    changes.update(status=row.status.value, accepted_at=received, answer_due=due.isoformat())
+                elif row.status in CLOSED_LIKE:
+                    changes.update(status=row.status.value, closed_at=self.ctx.now())
+                case = await self.ctx.update_case(conn, case.id, changes)
+                await self.ctx.event(conn, case.id, actor, Action.IMPORT, case.status, None,
+                                     {"line": line, "external": row.external, "status": row.status.value})
+                report.imported.append(ImportedRow(line=line, external=row.external, number=case.number))
+        self.outbox.kick()
+        return report

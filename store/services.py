@@ -23,6 +23,7 @@ from store.db import Backend, open_database
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
 from store.ledger import LedgerService
+from store.ledger_import import ImportService
 from store.links import LinkService
 from store.models import OutboxItem
 from store.org import Organization
@@ -50,6 +51,7 @@ class Services:
     supervision: SupervisionService
     links: LinkService
     ledger: LedgerService
+    ledger_import: ImportService
 
     @classmethod
     def build(
@@ -61,6 +63,7 @@ class Services:
         ctx = StoreContext(db=db, org=org, clock=clock, outbox=outbox, vault=vault)
         review = ReviewService(ctx)
         cases = CaseService(ctx, review)
+        ledger = LedgerService(ctx, cases, review)
         return cls(
             context=ctx,
             outbox=outbox,
@@ -72,7 +75,8 @@ class Services:
             indicators=IndicatorService(ctx),
             supervision=SupervisionService(ctx),
             links=LinkService(ctx),
-            ledger=LedgerService(ctx, cases, review),
+            ledger=ledger,
+            ledger_import=ImportService(ctx, ledger),
         )
 
     @classmethod

@@ -64,6 +64,7 @@ class Action(StrEnum):
     UNLINK = "unlink"
     MERGE = "merge"  # the duplicate is closed as merged into the main case
     JOIN = "join"  # on the main case: a duplicate was merged into it
+    IMPORT = "import"  # petition-bot import: a row of the office's ledger became this case (store/ledger_import.py)
     # One ledger (store/ledger.py).
     REGISTER = "register"  # staff register a letter, visit, call or transferred matter (登记)
     CLAIM = "claim"  # a petitioner binds their Telegram account with a claim code (认领)
@@ -111,6 +112,7 @@ RULES: dict[Action, Rule] = {
     Action.LINK: Rule(frozenset(Status) - {S.MERGED}, None, STAFF, False),
     Action.UNLINK: Rule(frozenset(Status), None, STAFF, False),
     Action.MERGE: Rule(WORKING, S.MERGED, STAFF, True),
+    Action.IMPORT: Rule(frozenset(), None, STAFF | SYSTEM, False),  # a record, never a button
     Action.JOIN: Rule(frozenset(Status) - {S.MERGED, S.WITHDRAWN, S.DECLINED}, None, STAFF, True),
     Action.REGISTER: Rule(frozenset(), S.SUBMITTED, STAFF, True),
     # Records of the ledger (store/ledger.py), in any status, never a button: no status is listed.

@@ -132,6 +132,9 @@ def test_the_report_in_both_languages() -> None:
         "已导入 1 件，保留原收到日期和外部编号：XF-2026-000001",
         "共 4 行：导入 1 件，此前已导入 1 件，有误 1 行（未导入）。",
     ]
+    refused = report.model_copy(update={"bad": [BadRow(line=7, reasons=[
+        Reason(column=None, code="refused", params={"code": "ledger_phone"})])]})
+    assert report_lines(refused, headers, Path("台账.xlsx"), "zh")[2] == "第 7 行：电话号码应为数字。"
     en = report_lines(report.model_copy(update={"dry_run": True}), headers, Path("ledger.csv"), "en")
     assert en[2] == 'Row 4: channel "传真" is unknown (use letter, visit, call, online or transfer); subject is empty'
     assert en[-1] == "Dry run: 1 would be imported, 1 rows are wrong; nothing was written."

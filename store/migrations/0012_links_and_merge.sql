@@ -17,3 +17,9 @@ CREATE INDEX case_links_by_high ON case_links (high_id);
 -- notices). Merging the main case later moves its duplicates along.
 ALTER TABLE cases ADD COLUMN merged_into INTEGER REFERENCES cases (id);
 CREATE INDEX cases_by_merged_into ON cases (merged_into) WHERE merged_into IS NOT NULL;
+
+-- petition-bot import (store/ledger_import.py): a case made from a row of the
+-- office's existing ledger. Its answer dates before the import are unknown,
+-- so the timely-acceptance rate counts it only once answered in the bot (or
+-- while it still waits for acceptance).
+ALTER TABLE cases ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;
