@@ -64,6 +64,13 @@ INDICATOR_COLUMNS = (
     "warning_now",
     "serious_now",
     "overdue_now",
+    # Received by channel (store/ledger.py): the chat, 来信, 来访, 来电, 网上, 转交办.
+    "received_telegram",
+    "received_letter",
+    "received_visit",
+    "received_call",
+    "received_online",
+    "received_transfer",
 )
 
 CASE_COLUMNS = (
@@ -104,6 +111,16 @@ def stats_text(report: StatsReport, org: Organization, lang: str) -> list[Html]:
 
 
 def _figures_text(row: Figures, lang: str) -> Html:
+    text = _figures_rates(row, lang)
+    channels = [t(lang, "channels.stats_item", channel=t(lang, f"ledger.channel_{channel.value}"), count=count)
+                for channel, count in row.by_channel if count]
+    if channels:
+        text = Html(text + "\n" + t(lang, "channels.stats_line",
+                                    channels=Html(str(t(lang, "channels.separator")).join(channels))))
+    return text
+
+
+def _figures_rates(row: Figures, lang: str) -> Html:
     return t(
         lang,
         "leader.stats_row",

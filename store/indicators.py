@@ -23,6 +23,8 @@ days, and each unit row counts the cases of the unit and its whole subtree:
 - 重办率 redo rate: of those decided, the ones ordered redone (``/redo``, a
   ``redo`` event at any time), ÷ decided;
 - 重复信访率 repeat rate: received cases flagged as repeat petitions ÷ received;
+- received by channel: the received cases split by the channel they came in (the chat,
+  来信, 来访, 来电, 网上, 转交办: store/ledger.py); the parts add up to received;
 - warning levels now: open cases at 预警, 警告 and 严重警告 today (store.supervision;
   not period-bound);
 - overdue now (超期): open cases past their current deadline today (not period-bound).
@@ -50,6 +52,7 @@ from pydantic import BaseModel
 from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.errors import Refused
+from store.ledger import Channel
 from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.org import Role, Unit
 from store.review import CURRENT_DUE_SQL, DEADLINE_OF, OPEN_SQL, Stage, numbered
@@ -129,6 +132,18 @@ class Figures(BaseModel):
     warning_now: int = 0  # 警告
     serious_now: int = 0  # 严重警告
     overdue_now: int = 0  # 超期
+    # Received, by the channel it came in (store/ledger.py): the chat, 来信, 来访, 来电, 网上, 转交办.
+    received_telegram: int = 0
+    received_letter: int = 0
+    received_visit: int = 0
+    received_call: int = 0
+    received_online: int = 0
+    received_transfer: int = 0
+
+    @property
+    def by_channel(self) -> list[tuple[Channel, int]]:
+        """Received cases per channel, in the ledger's order (each received case in exactly one)."""
+        return [(channel, int(getattr(self, f"received_{channel.value}"))) for channel in Channel]
 
     @property
     def accepted_on_time_pct(self) -> float | None:
@@ -258,7 +273,10 @@ class IndicatorService(Service):
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 1) AS notice_now,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 2) AS warning_now,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 3) AS serious_now,"
-            f" count(*) FILTER (WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} < :today) AS overdue_now"
+            f" count(*) FILTER (WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} < :today) AS overdue_now,"
+            + ", ".join(f"count(*) FILTER (WHERE {received} AND c.channel = '{channel.value}')"
+                        f" AS received_{channel.value}" for channel in Channel)
+            +
             " FROM cases c LEFT JOIN (SELECT case_id, min(at) AS at FROM events"
             f" WHERE action IN ({answer_actions}) GROUP BY case_id) k ON k.case_id = c.id"
             f" WHERE c.unit IN ({in_units}) AND ({clause}) AND c.status <> '{Status.MERGED.value}'"
