@@ -278,8 +278,9 @@ def channel_line(case: Case, lang: str) -> Html:
         return Html("")
     received = case.received_on.isoformat() if case.received_on else ""
     line = t(lang, "ledger.card_channel", channel=t(lang, f"ledger.channel_{case.channel}"), date=received)
-    if case.external_ref:
-        line = Html(line + t(lang, "ledger.card_external_ref", ref=case.external_ref))
+    if case.external_ref:  # a transfer's reference number, else the number of an imported ledger's row
+        key = "ledger.card_external_ref" if case.channel == "transfer" else "channels.card_ledger_ref"
+        line = Html(line + t(lang, key, ref=case.external_ref))
     return line
 
 

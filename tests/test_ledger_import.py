@@ -101,6 +101,10 @@ async def test_import_reports_the_bad_rows_and_imports_the_rest_with_their_dates
     queue, _ = await rstore.cases.open_cases_for(OFFICER_P1)
     assert {c.number for c in queue} == {"XF-2026-000001", "XF-2026-000004"}
     await rstore.cases.act(OFFICER_P1, "XF-2026-000004", Action.REPLY, body="请提供租房合同")
+    from handlers.render import channel_line
+
+    fourth = await rstore.cases.case_for(OFFICER_P1, "XF-2026-000004")
+    assert channel_line(fourth, "zh") == "来源：网上（其他平台）（2026-10-30 收到） · 台账编号 TZ-2026-0106"
 
     # A second import of the same file duplicates nothing.
     before = counts(rstore)
