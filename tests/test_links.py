@@ -230,6 +230,18 @@ async def test_a_merged_duplicate_counts_once_in_the_indicators(rstore: Services
     assert [c.status.value for c in exported.cases] == ["submitted", "merged", "submitted"]  # listed, not counted
 
 
+async def test_the_weekly_digest_counts_a_merged_matter_once(rstore: Services, clock: FakeClock) -> None:
+    clock.set(at(date(2026, 11, 3)))  # a Tuesday
+    main = await submit(rstore, MAIN_USER, "main")
+    dup = await submit(rstore, DUP_USER, "dup")
+    await rstore.links.merge(OFFICER_P1, main, dup, "重复")
+    clock.set(at(date(2026, 11, 9), hour=10))  # the next Monday, after the digest hour
+    assert (await rstore.review.sweep()).digests > 0
+    digest = [i for i in await rstore.outbox.pending_notifications(limit=1000)
+              if i.kind == "ld_digest" and i.chat_id == LEADER_P1.id]
+    assert [(i.params["received"], i.params["closed"]) for i in digest] == [(1, 0)]
+
+
 # ------------------------------------------------------------------ chat
 
 
