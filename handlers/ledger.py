@@ -213,10 +213,36 @@ async def find(update: Update, context: Context) -> None:
     await send(update, context, Html("\n\n".join(lines)), kb.markup(buttons))
 
 
+# ---------------------------------------------------------------- /codes
+
+
+async def codes(update: Update, context: Context) -> None:
+    """/codes <number>: new claim codes for the people of a registered case who have not claimed it."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    message = update.effective_message
+    words = (message.text or "").split()[1:] if message is not None else []
+    if len(words) != 1 or len(words[0]) > 40:
+        await send(update, context, t(lang, "ledger.codes_usage"))
+        return
+    try:
+        issued = await deps(context).ledger.reissue_codes(actor, words[0])
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    lines = [t(lang, "ledger.codes_done", number=words[0].upper())]
+    lines += [t(lang, "register.receipt_code", code=code.shown, name=code.name or "—") for code in issued]
+    lines.append(t(lang, "register.receipt_codes_hint"))
+    await send(update, context, Html("\n".join(lines)))
+
+
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("claim", claim),
         CommandHandler("find", find),
+        CommandHandler("codes", codes),
         cb.Lg.TASK.handler(on_task),
         cb.Lg.DONE.handler(on_done),
     ]

@@ -174,9 +174,8 @@ async def petitioner_notice(item: OutboxItem, store: Services, lang: str) -> lis
         unit=unit_name(org, event.data.get("to_unit", case.unit), lang),
     )
     out = [Outgoing(text=first), *_continued(lang, more)]
-    if event.action == "reply" and item.chat_id == case.petitioner_id:
-        # An officer's reply may be a question: the petitioner answers by replying, or with one tap
-        # (not a petitioner following the case after a merge: they read it, store/links.py).
+    if event.action == "reply":
+        # An officer's reply may be a question: the petitioner answers by replying, or with one tap.
         out[-1].text = Html(f"{out[-1].text}\n\n" + t(lang, "relay.hint_petitioner"))
         out[-1].markup = kb.markup([[kb.button(t(lang, "employee.reply"), cb.Pr.ADD.encode(case.number))]])
     return out

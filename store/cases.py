@@ -407,14 +407,12 @@ class CaseService(Service):
     async def cases_of_petitioner(
         self, user_id: int, offset: int = 0, limit: int = 10
     ) -> tuple[list[Case], int]:
-        # Their own cases, those registered for them that they claimed (store/ledger.py),
-        # and the cases either kind was merged into (store/links.py).
-        own = (
+        # Their own cases, and those registered for them that they claimed (store/ledger.py).
+        mine = (
             "(petitioner_id IN (?, ?) OR id IN (SELECT cp.case_id FROM case_petitioners cp"
             " JOIN petitioners p ON p.id = cp.petitioner_id WHERE p.telegram_hid = ? AND cp.claimed_at IS NOT NULL))"
         )
-        mine = f"({own} OR id IN (SELECT merged_into FROM cases WHERE merged_into IS NOT NULL AND {own}))"
-        args = (*self.ctx.person_ids(user_id), self.ctx.hid(user_id)) * 2
+        args = (*self.ctx.person_ids(user_id), self.ctx.hid(user_id))
         async with self.db.read() as conn:
             async with conn.execute(f"SELECT count(*) FROM cases WHERE {mine}", args) as cur:
                 total = (await cur.fetchone())[0]

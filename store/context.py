@@ -213,10 +213,8 @@ class StoreContext:
         if case is None:
             return "no_case"
         refusal = self.refusal_to_receive(chat_id, case)
-        if refusal == "not_staff" and (
-            await self.claimed(conn, chat_id, case.id) or await self.follows(conn, chat_id, case)
-        ):
-            return None  # a claimant (store/ledger.py), or the petitioner of a duplicate merged into it (/merge)
+        if refusal == "not_staff" and await self.claimed(conn, chat_id, case.id):
+            return None
         return refusal
 
     async def claimed(self, conn: Connection, user_id: int, case_id: int) -> bool:
@@ -225,16 +223,6 @@ class StoreContext:
             "SELECT 1 FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
             " WHERE cp.case_id = ? AND p.telegram_hid = ? AND cp.claimed_at IS NOT NULL",
             (case_id, self.hid(user_id)),
-        ) as cur:
-            return await cur.fetchone() is not None
-
-    async def follows(self, conn: Connection, user_id: int, case: Case) -> bool:
-        """Did ``user_id`` petition (or claim) a duplicate merged into ``case`` (store/links.py)? They follow it."""
-        async with conn.execute(
-            "SELECT 1 FROM cases d WHERE d.merged_into = ? AND (d.petitioner_id IN (?, ?) OR d.id IN"
-            " (SELECT cp.case_id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
-            " WHERE p.telegram_hid = ? AND cp.claimed_at IS NOT NULL))",
-            (case.id, *self.person_ids(user_id), self.hid(user_id)),
         ) as cur:
             return await cur.fetchone() is not None
 

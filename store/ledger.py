@@ -16,12 +16,14 @@ petitioner, or up to five representatives, Art. 20). A confidential
 reporter's record holds nothing in clear and is never searched.
 
 A case registered for someone carries ``person_key(record)`` as its
-``petitioner_id``: no chat. The outbox hands every notice to such a key to
+``petitioner_id``: no chat. The outbox hands every notice to a case's
+petitioner (``notices.PETITIONER_KINDS``, or any notice to such a key) to
 ``LedgerService.divert``: each person of the case who claimed it gets the
-message in their chat; for each who has not, the staff handling the case get
-a task (``contact_tasks``) to tell them by phone, letter or in person, with
-the text to convey (the notice's own kind, event and parameters, rendered
-like the message would be).
+message in their chat; for each named person who has not, the staff
+handling the case get a task (``contact_tasks``) to tell them by phone,
+letter or in person, with the text to convey (the notice's own kind, event
+and parameters, rendered like the message would be). ``follow`` adds a
+merged duplicate's petitioners to the main case, so they hear it too.
 
 Claim codes. Each named person of a registered case gets one code (8
 characters without look-alikes, shown ``K7PD-3MXQ``), stored as a keyed hash;
@@ -67,7 +69,7 @@ from store.models import (
 )
 from store.notices import NoticeKind
 from store.org import CategoryKind
-from store.vault import SEALED, is_person_key, person_key, record_of
+from store.vault import SEALED, is_hid, is_person_key, person_key, record_of
 from store.workflow import Action
 
 if TYPE_CHECKING:
@@ -329,6 +331,47 @@ async def same_person(ctx: StoreContext, conn: Connection, case: Case) -> tuple[
             if chat is not None:
                 keys.add(chat)
     return sorted(keys), sorted(phones), sorted(records)
+
+
+async def people_among(ctx: StoreContext, conn: Connection, cases: list[dict[str, Any]]) -> int:
+    """How many people petition in ``cases`` (rows with ``petitioner_id``, ``petitioner_phone``, ``confidential``).
+
+    A Telegram account is one person whether it submitted in the chat or
+    claimed a registered case; a register record is one person; a chat case
+    with a record's phone is that record's person. A confidential case counts
+    as its own petitioner id (an island). At most two queries, whatever the count.
+    """
+    records = sorted({record_of(int(c["petitioner_id"])) for c in cases
+                      if not c["confidential"] and is_person_key(int(c["petitioner_id"]))})
+    chats = [c for c in cases if not c["confidential"] and not is_person_key(int(c["petitioner_id"]))]
+    bound: dict[int, int] = {}  # record → the Telegram account (keyed hash) that claimed it
+    if records:
+        async with conn.execute(
+            f"SELECT id, telegram_hid FROM petitioners WHERE id IN ({_in(records)}) AND telegram_hid IS NOT NULL",
+            records,
+        ) as cur:
+            bound = {row["id"]: row["telegram_hid"] async for row in cur}
+    by_phone: dict[str, int] = {}  # a phone of the register → its record, while nobody claimed it
+    phones = sorted({p for c in chats if (p := normalize_phone(c["petitioner_phone"]))})
+    if phones:
+        async with conn.execute(
+            f"SELECT id, phone FROM petitioners WHERE confidential = 0 AND telegram_hid IS NULL"
+            f" AND phone IN ({_in(phones)}) ORDER BY id DESC",
+            phones,
+        ) as cur:
+            by_phone = {row["phone"]: row["id"] async for row in cur}
+    people: set[str] = set()
+    for c in cases:
+        petitioner = int(c["petitioner_id"])
+        if c["confidential"]:
+            people.add(f"id:{petitioner}")
+        elif is_person_key(petitioner):
+            record = record_of(petitioner)
+            people.add(f"tg:{bound[record]}" if record in bound else f"record:{record}")
+        else:
+            phone = normalize_phone(c["petitioner_phone"])
+            people.add(f"record:{by_phone[phone]}" if phone in by_phone else f"tg:{ctx.hid(petitioner)}")
+    return len(people)
 
 
 def same_person_sql(keys: list[int], phones: list[str], records: list[int]) -> tuple[str, list[Any]]:
@@ -662,10 +705,14 @@ class LedgerService(Service):
         """New claim codes for the named people of a registered case who have not claimed it.
 
         For staff in scope (a receipt that was lost, a code that expired): the
-        unused codes of the case stop binding; journaled without the codes.
+        unused codes of the case stop binding; journaled without the codes. A
+        confidential case's codes name its reporter: the identity custodian only.
         """
         async with self.db.transaction() as conn:
             case = await self._staff_case(conn, actor, number)
+            staff = self.org.staff_member(actor.id) if actor.id is not None else None
+            if case.confidential and (staff is None or not staff.custodian):
+                raise Refused("custodian_only")
             async with conn.execute(
                 "SELECT cp.petitioner_id, cp.role, p.name, p.sealed FROM case_petitioners cp"
                 " JOIN petitioners p ON p.id = cp.petitioner_id"
@@ -682,12 +729,11 @@ class LedgerService(Service):
                 if not name:
                     continue
                 code = await self._issue_code(conn, case.id, row["petitioner_id"])
-                codes.append(ClaimCode(petitioner_id=row["petitioner_id"], name="" if case.confidential else name,
+                codes.append(ClaimCode(petitioner_id=row["petitioner_id"], name=name,
                                        role=PersonRole(row["role"]), code=code))
             if not codes:
                 raise Refused("ledger_nothing_to_claim")
-            await self.ctx.event(conn, case.id, actor, Action.NOTE, case.status, None,
-                                 {"ledger": "codes_reissued", "codes": len(codes)})
+            await self.ctx.event(conn, case.id, actor, Action.CODES, case.status, None, {"codes": len(codes)})
         self.outbox.kick()
         return codes
 
@@ -797,13 +843,19 @@ class LedgerService(Service):
         case_id: int | None,
         event_id: int | None,
         params: dict[str, Any],
-    ) -> None:
-        """A notice to a case's petitioner without a chat: to each claimant's chat, else a task per person."""
+    ) -> bool:
+        """A notice to a case's petitioner: everyone who petitions in the case hears it.
+
+        Those who claimed it (or whose Telegram account is known) get it in
+        their chat; for each named person without Telegram the staff handling
+        the case get a task. True when the notice was for a petitioner without
+        a chat (``person_key``): the outbox writes no row for it.
+        """
         if case_id is None:
-            return
+            return False
         case = await self.ctx.case_where(conn, "id = ?", (case_id,))
-        if case is None:
-            return
+        if case is None or chat_id != case.petitioner_id:
+            return is_person_key(chat_id)  # a claimant's own copy, or a row for no case: as it is
         async with conn.execute(
             "SELECT cp.petitioner_id, cp.claimed_at, p.telegram_hid, p.name, p.phone, p.confidential, p.sealed"
             " FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
@@ -811,27 +863,86 @@ class LedgerService(Service):
             (case_id,),
         ) as cur:
             people = [dict(row) async for row in cur]
-        if not people:  # a case whose petitioner key names no link: the record itself
-            people = [{"petitioner_id": record_of(chat_id), "claimed_at": None, "telegram_hid": None,
-                       "name": None, "phone": None, "confidential": 0, "sealed": None}]
+        keyed = is_person_key(chat_id)
+        if not keyed:  # a chat case's own petitioner is told by the row itself
+            mine = self.ctx.hid(chat_id)
+            people = [p for p in people if p["telegram_hid"] != mine]
+        await self._tell(conn, case, people, kind, event_id, params)
+        return keyed
+
+    async def _tell(
+        self,
+        conn: Connection,
+        case: Case,
+        people: list[dict[str, Any]],
+        kind: NoticeKind,
+        event_id: int | None,
+        params: dict[str, Any],
+    ) -> None:
         due = self.ctx.today() + timedelta(days=TASK_DAYS)
         created = []
         for person in people:
             if person["claimed_at"] is not None and person["telegram_hid"] is not None:
-                await self.outbox.queue(conn, person["telegram_hid"], kind, case_id, event_id, params)
+                await self.outbox.queue(conn, person["telegram_hid"], kind, case.id, event_id, params)
                 continue
             if not (person["name"] or person["phone"] or person["sealed"]):
                 continue  # 匿名来信: nobody to tell
             async with conn.execute(
                 "INSERT INTO contact_tasks (case_id, petitioner_id, kind, event_id, params, created_at, due_on)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (case_id, person["petitioner_id"], str(kind), event_id,
+                (case.id, person["petitioner_id"], str(kind), event_id,
                  json.dumps(params), self.ctx.now(), due.isoformat()),
             ) as cur:
                 created.append((await cur.fetchone())[0])
         for task_id in created:
             for staff_id in self.handlers_of(case):
                 await self.ctx.queue_staff(conn, staff_id, NoticeKind.CONTACT_TASK, case, event_id, {"task": task_id})
+
+    async def follow(self, conn: Connection, case_id: int, from_case_id: int) -> int:
+        """The petitioners of ``from_case`` petition in ``case`` too, inside the caller's transaction (a merge).
+
+        Each is named in the case: told of it in their chat when they have
+        Telegram (a chat case's submitter is bound to their account), else
+        through the staff's tasks; it shows in their ``/mycases``. How many
+        people were added.
+        """
+        source = await self.ctx.case_where(conn, "id = ?", (from_case_id,))
+        if source is None:
+            raise NotFound(number=str(from_case_id))
+        async with conn.execute(
+            "SELECT petitioner_id, role, claimed_at FROM case_petitioners WHERE case_id = ?", (from_case_id,)
+        ) as cur:
+            links = [dict(row) async for row in cur]
+        if not is_person_key(source.petitioner_id):
+            # A case from the chat: its submitter, as a record bound to their Telegram account (besides
+            # anyone who follows it already, from a duplicate merged into it earlier).
+            hid = self.ctx.hid(source.petitioner_id)
+            if not is_hid(source.petitioner_id):
+                await self.ctx.remember_person(conn, source.petitioner_id)
+            async with conn.execute(
+                "SELECT id FROM petitioners WHERE telegram_hid = ? AND confidential = ? ORDER BY id LIMIT 1",
+                (hid, int(source.confidential)),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                now = self.ctx.now()
+                async with conn.execute(
+                    "INSERT INTO petitioners (telegram_hid, name, phone, confidential, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    (hid, source.petitioner_name, normalize_phone(source.petitioner_phone),
+                     int(source.confidential), now, now),
+                ) as cur:
+                    row = await cur.fetchone()
+            links.append({"petitioner_id": row["id"], "role": PersonRole.PETITIONER.value, "claimed_at": self.ctx.now()})
+        added = 0
+        for link in links:
+            async with conn.execute(
+                "INSERT INTO case_petitioners (case_id, petitioner_id, role, claimed_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (case_id, petitioner_id) DO NOTHING RETURNING petitioner_id",
+                (case_id, link["petitioner_id"], link["role"], link["claimed_at"]),
+            ) as cur:
+                added += await cur.fetchone() is not None
+        return added
 
     def handlers_of(self, case: Case) -> list[int]:
         """Who is to tell the petitioner: the assignee while in scope, else the staff responsible."""

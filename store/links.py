@@ -6,23 +6,19 @@ must be in the caller's scope; the link is a journal event (internal) on both.
 
 ``/merge <main> <duplicate> <reason>``: the duplicate (still being worked:
 登记, 受理 or 办理中) is closed as merged (status ``merged``, 已合并) and points
-at the main case (``cases.merged_into``). Its petitioner follows the main case
-from then on: ``/mycases`` lists it, ``/status`` shows it (to read, not to act
-on: adding material, withdrawing and rating stay with the main case's own
-petitioner), and the main case's notices to its petitioner go to them as well
-(``Outbox.queue`` fans out the ``FOLLOWED`` kinds; the sender's check at send
-time lets them through, ``StoreContext.follows``). Duplicates merged earlier
-into the duplicate move along to the main case. Both petitioners are told: the
-duplicate's that the matter was merged into the main case, with the reason;
-the main case's that a related submission was joined to it (without naming
-whose). The staff handling either case are told. A merged duplicate is left
-out of every indicator (``store.indicators``): the matter counts once.
-
-A duplicate registered by staff (store/ledger.py: a letter, visit or call)
-has people rather than a chat: they join the main case's people
-(``case_petitioners``), and their unused claim codes claim the main case, so
-the ledger tells them of the main case as of their own (a claimant in chat,
-anyone else through a contact task for the staff).
+at the main case (``cases.merged_into``); cases merged into the duplicate
+earlier move along. Everyone who petitions in the duplicate petitions in the
+main case from then on (``LedgerService.follow``, store/ledger.py: a chat
+submitter bound to their account, named people with or without Telegram):
+``/mycases`` lists it, they read it and may add material, and the ledger tells
+them its notices (in chat, or through contact tasks for the staff); they may
+not withdraw it (``joined_by_merge``): the matter is the main petitioner's too.
+Unused claim codes of the duplicate claim the main case. Both sides are told,
+in the merge's transaction: everyone in the duplicate that it was merged into
+the main case, with the reason; everyone in the main case that a related
+submission was joined to it (not whose). The staff handling either case are
+told. A merged duplicate is left out of every indicator
+(``store.indicators``) and of the weekly digest: the matter counts once.
 
 Confidential cases are islands (README, Confidentiality): a link or a merge
 ties two cases together for everyone who sees either card, and a confidential
@@ -38,9 +34,10 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from store import routing
-from store.context import Service
+from store.context import Service, StoreContext
 from store.db import Connection
 from store.errors import Refused
+from store.ledger import LedgerService
 from store.models import Actor, Case, row_to_model
 from store.notices import NoticeKind
 from store.org import Organization
@@ -74,6 +71,10 @@ def _handlers(org: Organization, case: Case) -> list[int]:
 
 class LinkService(Service):
     """/link, /unlink and /merge, and the relations a card shows."""
+
+    def __init__(self, ctx: StoreContext, ledger: LedgerService) -> None:
+        super().__init__(ctx)
+        self.ledger = ledger
 
     def _staff_only(self, actor: Actor) -> None:
         if not actor.is_staff or actor.id is None or self.org.staff_member(actor.id) is None:
@@ -144,11 +145,7 @@ class LinkService(Service):
             status = next_status(duplicate.status, Action.MERGE, actor.role)
             next_status(main.status, Action.JOIN, actor.role)
             now = self.ctx.now()
-            # Whoever followed the duplicate follows the main case now.
-            async with conn.execute(
-                "SELECT id, petitioner_id FROM cases WHERE merged_into = ? ORDER BY id", (duplicate.id,)
-            ) as cur:
-                followers = [(row[0], row[1]) async for row in cur]
+            # Cases merged into the duplicate earlier are merged into the main case now.
             await conn.execute("UPDATE cases SET merged_into = ? WHERE merged_into = ?", (main.id, duplicate.id))
             duplicate = await self.ctx.update_case(
                 conn, duplicate.id, {"status": status.value, "closed_at": now, "merged_into": main.id}
@@ -159,25 +156,14 @@ class LinkService(Service):
             joined_event = await self.ctx.event(
                 conn, main.id, actor, Action.JOIN, main.status, reason, {"duplicate": duplicate.number}
             )
-            # Each petitioner is told about their own case (the check at send time finds it theirs).
-            told = {duplicate.petitioner_id}
+            # Told to everyone who petitions in the duplicate, and in the main case, before they join.
             await self.outbox.queue(conn, duplicate.petitioner_id, NoticeKind.MERGED_PETITIONER, duplicate.id,
                                     merged_event, {"main": main.number})
-            for case_id, person in followers:
-                if person not in told:
-                    told.add(person)
-                    await self.outbox.queue(conn, person, NoticeKind.MERGED_PETITIONER, case_id, merged_event,
-                                            {"main": main.number})
             await self.outbox.queue(conn, main.petitioner_id, NoticeKind.JOINED_PETITIONER, main.id, joined_event)
-            # The people of a registered duplicate (store/ledger.py) join the main case's people, so
-            # the ledger tells them of it (in chat once claimed, else through tasks for the staff);
-            # their unused claim codes now claim the main case.
-            await conn.execute(
-                "INSERT INTO case_petitioners (case_id, petitioner_id, role, claimed_at)"
-                " SELECT ?, petitioner_id, role, claimed_at FROM case_petitioners WHERE case_id = ?"
-                " ON CONFLICT (case_id, petitioner_id) DO NOTHING",
-                (main.id, duplicate.id),
-            )
+            # Everyone who petitions in the duplicate petitions in the main case too (store/ledger.py):
+            # the ledger tells them of it (in chat, or through tasks for the staff) and lists it in
+            # their /mycases; unused claim codes of the duplicate now claim the main case.
+            await self.ledger.follow(conn, main.id, duplicate.id)
             await conn.execute(
                 "UPDATE claim_codes SET case_id = ? WHERE case_id = ? AND used_at IS NULL", (main.id, duplicate.id)
             )
@@ -216,3 +202,20 @@ class LinkService(Service):
             merged_into=into.number if into is not None and visible(into) else None,
             merged_from=[c.number for c in merged_from if visible(c)],
         )
+
+
+async def joined_by_merge(ctx: StoreContext, conn: Connection, user_id: int, case: Case) -> bool:
+    """Does ``user_id`` petition in ``case`` only because their duplicate was merged into it?
+
+    Such a petitioner follows the case (reads it, adds material, hears its
+    notices) but may not withdraw it: the matter is the main petitioner's too.
+    """
+    if ctx.owns(user_id, case):
+        return False
+    async with conn.execute(
+        "SELECT 1 FROM cases d WHERE d.merged_into = ? AND (d.petitioner_id IN (?, ?) OR d.id IN"
+        " (SELECT cp.case_id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
+        " WHERE p.telegram_hid = ?))",
+        (case.id, *ctx.person_ids(user_id), ctx.hid(user_id)),
+    ) as cur:
+        return await cur.fetchone() is not None

@@ -56,9 +56,13 @@ class NoticeKind(StrEnum):
     RECEPTION_REMINDER = "reception_reminder"  # the day before, and hours before
 
 
-#: Kinds told to a case's petitioner that also go to the petitioners of the
-#: duplicates merged into it (``store.links``; ``Outbox.queue`` fans them out).
-FOLLOWED = frozenset({NoticeKind.PETITIONER_EVENT, NoticeKind.REVIEW_PETITIONER})
+#: Kinds told to a case's petitioner (``case.petitioner_id``): the ledger tells everyone who petitions
+#: in the case (``store.ledger``: representatives, a merged duplicate's petitioners, people without Telegram).
+PETITIONER_KINDS = frozenset({
+    NoticeKind.RECEIPT, NoticeKind.PETITIONER_EVENT, NoticeKind.RATING_ASKED, NoticeKind.REVIEW_PETITIONER,
+    # store.links: a merge told to everyone who petitions in the duplicate, and in the main case.
+    NoticeKind.MERGED_PETITIONER, NoticeKind.JOINED_PETITIONER,
+})
 
 #: Kinds whose messages are about one case, so a private-chat reply to them
 #: can be relayed to the other side of that case (``handlers.relay``).

@@ -16,11 +16,11 @@ from typing import Any
 from store.clock import Clock, iso
 from store.db import Backend, Connection
 from store.models import OutboxItem, row_to_model
-from store.notices import FOLLOWED, NoticeKind
+from store.notices import PETITIONER_KINDS, NoticeKind
 from store.vault import is_person_key
 
-# Where a notice to a petitioner of the register goes instead of a chat (store/ledger.py).
-Divert = Callable[[Connection, int, NoticeKind, int | None, int | None, dict[str, Any]], Awaitable[None]]
+# Who else hears a notice to a case's petitioner (store/ledger.py); True: the row itself is not written.
+Divert = Callable[[Connection, int, NoticeKind, int | None, int | None, dict[str, Any]], Awaitable[bool]]
 
 
 class Outbox:
@@ -31,8 +31,8 @@ class Outbox:
         self.clock = clock
         # Called after a commit that queued notifications (the sender wakes up).
         self.on_queued: Callable[[], None] | None = None
-        # A notice to a petitioner without a chat of their own (``store.vault.person_key``):
-        # the ledger makes it tasks for the staff, or messages to whoever claimed the case.
+        # A notice to a case's petitioner: the ledger tells everyone who petitions in the case, and one
+        # to a petitioner without a chat (``store.vault.person_key``) becomes tasks for the staff instead.
         self.divert: Divert | None = None
 
     def _now(self) -> str:
@@ -49,70 +49,13 @@ class Outbox:
         event_id: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> None:
-        """Write one notification in the caller's transaction.
-
-        A notice of a ``FOLLOWED`` kind to a case's own petitioner also goes
-        to the petitioners of the duplicates merged into that case (``/merge``,
-        store/links.py): they follow the main case. Each person once.
-        """
-        await self._deliver(conn, chat_id, kind, case_id, event_id, params)
-        if kind in FOLLOWED and case_id is not None:
-            await self._followers(conn, chat_id, kind, case_id, event_id, params)
-
-    async def _followers(
-        self,
-        conn: Connection,
-        chat_id: int,
-        kind: NoticeKind,
-        case_id: int,
-        event_id: int | None,
-        params: dict[str, Any] | None,
-    ) -> None:
-        """The petitioners of the duplicates merged into the case, when ``chat_id`` is the case's own petitioner.
-
-        A duplicate's petitioner in Telegram gets the row; the people of a
-        registered duplicate joined the main case's people at the merge
-        (store/links.py), so the ledger's divert tells them (a claimant in
-        chat, anyone else through a task for the staff), once for all of them,
-        unless the main case's own notice was diverted already.
-        """
-        async with conn.execute(
-            "SELECT DISTINCT d.petitioner_id FROM cases d JOIN cases m ON m.id = d.merged_into"
-            " WHERE m.id = ? AND m.petitioner_id = ? AND d.petitioner_id <> m.petitioner_id"
-            " ORDER BY d.petitioner_id",
-            (case_id, chat_id),
-        ) as cur:
-            followers = [row[0] async for row in cur]
-        registered = [f for f in followers if is_person_key(f)]
-        for follower in followers:
-            if not is_person_key(follower):
-                await self._write(conn, follower, kind, case_id, event_id, params)
-        if registered and not is_person_key(chat_id) and self.divert is not None:
-            await self.divert(conn, registered[0], kind, case_id, event_id, params or {})
-
-    async def _deliver(
-        self,
-        conn: Connection,
-        chat_id: int,
-        kind: NoticeKind,
-        case_id: int | None,
-        event_id: int | None,
-        params: dict[str, Any] | None,
-    ) -> None:
-        if is_person_key(chat_id) and self.divert is not None:
-            await self.divert(conn, chat_id, kind, case_id, event_id, params or {})
+        """Write one notification in the caller's transaction."""
+        told_for_all = (
+            self.divert is not None and case_id is not None and (is_person_key(chat_id) or kind in PETITIONER_KINDS)
+            and await self.divert(conn, chat_id, kind, case_id, event_id, params or {})
+        )
+        if told_for_all:
             return
-        await self._write(conn, chat_id, kind, case_id, event_id, params)
-
-    async def _write(
-        self,
-        conn: Connection,
-        chat_id: int,
-        kind: NoticeKind,
-        case_id: int | None,
-        event_id: int | None,
-        params: dict[str, Any] | None,
-    ) -> None:
         now = self._now()
         await conn.execute(
             "INSERT INTO outbox (chat_id, kind, case_id, event_id, params, created_at, due_at)"

@@ -286,11 +286,15 @@ class ReviewService(Service):
         now = self.clock.now()
         since = iso(now - timedelta(hours=mon.collective_hours))
         async with conn.execute(
-            "SELECT id, petitioner_id FROM cases WHERE category = ? AND unit = ? AND submitted_at >= ?",
+            "SELECT id, petitioner_id, petitioner_phone, confidential FROM cases"
+            " WHERE category = ? AND unit = ? AND submitted_at >= ?",
             (case.category, case.unit, since),
         ) as cur:
-            recent = [(row["id"], row["petitioner_id"]) async for row in cur]
-        people = len({petitioner for _, petitioner in recent})
+            recent = [dict(row) async for row in cur]
+        # One person is one, whichever channel each of their cases came by (store/ledger.py).
+        from store.ledger import people_among
+
+        people = await people_among(self.ctx, conn, recent)
         if people >= mon.collective_people:
             async with conn.execute(
                 "SELECT id FROM alerts WHERE kind = 'collective' AND reason = 'cluster'"
@@ -307,7 +311,7 @@ class ReviewService(Service):
                 await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
                 return
             alert_id = await self._raise_alert(conn, case, "cluster", people)
-            ids = [case_id for case_id, _ in recent]
+            ids = [row["id"] for row in recent]
             await conn.execute(
                 f"UPDATE cases SET collective_alert = ? WHERE collective_alert IS NULL"
                 f" AND id IN ({', '.join('?' * len(ids))})",

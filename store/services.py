@@ -74,7 +74,7 @@ class Services:
             reception=ReceptionService(ctx),
             indicators=IndicatorService(ctx),
             supervision=SupervisionService(ctx),
-            links=LinkService(ctx),
+            links=LinkService(ctx, ledger),
             ledger=ledger,
             ledger_import=ImportService(ctx, ledger),
         )

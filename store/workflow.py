@@ -69,6 +69,7 @@ class Action(StrEnum):
     REGISTER = "register"  # staff register a letter, visit, call or transferred matter (登记)
     CLAIM = "claim"  # a petitioner binds their Telegram account with a claim code (认领)
     INFORM = "inform"  # staff told a petitioner without Telegram (phone, letter, in person)
+    CODES = "codes"  # staff issued new claim codes (the old unused ones stop binding)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ RULES: dict[Action, Rule] = {
     # Records of the ledger (store/ledger.py), in any status, never a button: no status is listed.
     Action.CLAIM: Rule(frozenset(), None, PETITIONER, False),
     Action.INFORM: Rule(frozenset(), None, STAFF, False),
+    Action.CODES: Rule(frozenset(), None, STAFF, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

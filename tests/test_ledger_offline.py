@@ -14,7 +14,7 @@ from telegram.ext import Application
 from handlers.notifications import render
 from store.clock import FakeClock
 from store.ledger import Channel, PersonIn, PersonRole, Registration
-from store.models import Actor, ActorRole
+from store.models import Actor, ActorRole, Decision
 from store.services import Services
 from store.vault import is_person_key
 from store.workflow import Action
@@ -131,6 +131,13 @@ async def test_a_walk_in_is_told_through_tasks_and_done_marking_is_journaled(
     stranger = Updates(5005)
     await feed(application, stranger.tap(done))
     assert "工作人员" in request.last_to(5005).text
+    # The written opinion and the request to rate it: two more tasks, each with its text, no buttons of the chat.
+    await store.cases.act(OFFICER_ACTOR, number, Action.DECIDE, decision=Decision.SUPPORT, body="补贴将于本月补发。")
+    tasks, total = await store.ledger.open_tasks(OFFICER_ACTOR)
+    assert total == 2 and {task.kind for task in tasks} == {"petitioner_event", "rv_rate"}
+    texts = await notices_to(store, OFFICER, "lg_task")
+    assert any("补贴将于本月补发" in text for text in texts)
+    assert sum("告知内容" in text for text in texts) == 3
 
 
 async def test_three_representatives_each_claim_a_joint_letter(
@@ -293,3 +300,30 @@ async def test_a_registration_resumes_and_edits_from_the_review(
     await feed(application, staff.tap(submit_of(request, OFFICER)))
     receipt = request.last_to(OFFICER).text
     assert "匿名来信没有认领码" in receipt and not CODE.findall(receipt)
+
+
+async def test_new_codes_replace_a_lost_receipt(app: tuple[Application, OfflineRequest], store: Services) -> None:
+    application, request = app
+    done = await store.ledger.register(OFFICER_ACTOR, Registration(
+        channel=Channel.LETTER, received_on=store.context.today(), people=[PersonIn(name="冯师傅")],
+        category="wages", unit="plant-1", subject="工资", details="来信反映工资问题。"))
+    staff = Updates(OFFICER)
+    await feed(application, staff.text("/codes"))
+    assert "用法：/codes" in request.last_to(OFFICER).text
+    await feed(application, staff.text(f"/codes {done.case.number.lower()}"))
+    [fresh] = CODE.findall(request.last_to(OFFICER).text)
+    assert "冯师傅" in request.last_to(OFFICER).text and fresh != done.codes[0].shown
+    assert rows(store, "SELECT count(*) FROM events WHERE action = 'codes'") == [(1,)]
+    citizen = Updates(7301)
+    await feed(application, citizen.text(f"/claim {done.codes[0].shown}"))
+    assert "认领码不正确" in request.last_to(7301).text  # the old code no longer binds
+    await feed(application, citizen.text(f"/claim {fresh}"))
+    assert "认领成功" in request.last_to(7301).text
+    await feed(application, staff.text(f"/codes {done.case.number}"))
+    assert "没有待认领的信访人" in request.last_to(OFFICER).text
+    # A confidential case's codes name its reporter: the identity custodian's alone.
+    secret = await store.ledger.register(OFFICER_ACTOR, Registration(
+        channel=Channel.LETTER, received_on=store.context.today(), people=[PersonIn(name="褚某")],
+        category="misconduct", unit="plant-1", subject="举报", details="来信举报。"))
+    await feed(application, Updates(9001).text(f"/codes {secret.case.number}"))
+    assert "身份保管人" in request.last_to(9001).text and "褚某" not in request.last_to(9001).text

@@ -352,3 +352,35 @@ async def test_an_import_keeps_its_dates_and_tells_nobody(store: Services) -> No
     assert done.case.submitted_at == moment and done.case.registered_by is None
     assert done.case.accept_due == date(2025, 3, 16)
     assert [i for i in await store.outbox.pending_notifications() if i.kind == "case_card"] == []
+
+
+async def test_one_person_by_two_channels_is_one_person_in_a_cluster(store: Services) -> None:
+    # Four people within the window: a chat case and a call by the same phone count once.
+    await store.cases.submit(petitioner(5001), draft(phone="13800138000"), "k1")
+    await store.ledger.register(OFFICER, letter(channel=Channel.CALL, received_on=TODAY))
+    for n in range(3):
+        await store.ledger.register(OFFICER, letter(received_on=TODAY, people=[PersonIn(name=f"职工{n}")]))
+    assert rows(store, "SELECT count(*) FROM alerts") == [(0,)]
+    await store.ledger.register(OFFICER, letter(received_on=TODAY, people=[PersonIn(name="第五人")]))
+    assert rows(store, "SELECT reason, people FROM alerts") == [("cluster", 5)]
+
+
+async def test_the_petitioners_of_a_merged_duplicate_follow_the_main_case(store: Services) -> None:
+    main = (await store.cases.submit(petitioner(5001), draft(), "k1")).case
+    duplicate = await store.ledger.register(OFFICER, letter(people=[PersonIn(name="韩师傅", phone="13500000000")]))
+    chat_duplicate = (await store.cases.submit(petitioner(5002), draft(), "k2")).case
+    async with store.db.transaction() as conn:
+        assert await store.ledger.follow(conn, main.id, duplicate.case.id) == 1
+        assert await store.ledger.follow(conn, main.id, chat_duplicate.id) == 1
+        assert await store.ledger.follow(conn, main.id, chat_duplicate.id) == 0  # once
+    # The chat submitter of the duplicate sees the main case; a notice of it reaches all three.
+    assert main.number in [c.number for c in (await store.cases.cases_of_petitioner(5002))[0]]
+    await store.cases.act(OFFICER, main.number, Action.ACCEPT)
+    told = [i.chat_id for i in await store.outbox.pending_notifications(limit=500)
+            if i.kind == "petitioner_event" and i.case_id == main.id]
+    assert sorted(told) == sorted([5001, store.context.hid(5002)])
+    [task] = (await store.ledger.open_tasks(OFFICER))[0]
+    assert (task.number, task.name) == (main.number, "韩师傅")
+    for item in [i for i in await store.outbox.pending_notifications(limit=500) if i.case_id == main.id]:
+        if item.kind == "petitioner_event":
+            assert await store.may_receive(item.chat_id, item) is None

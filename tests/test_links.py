@@ -74,21 +74,24 @@ async def test_merge_closes_the_duplicate_and_its_petitioner_follows_the_main_ca
                        (main, "join", "同一车间同一月份的加班费问题", 1, OFFICER_P1.id)]
     assert (await rstore.verify_journal()).ok
 
-    # The duplicate's petitioner sees the main case in their list and may read it, not act on it.
+    # The duplicate's petitioner sees the main case in their list, reads it and may add to it, not withdraw it.
     listed, total = await rstore.cases.cases_of_petitioner(DUP_USER)
     assert [c.number for c in listed] == [dup, main] and total == 2
     view = await rstore.self_service.petitioner_case(DUP_USER, main)
-    assert view.case.number == main and view.actions == []
+    assert view.case.number == main and view.actions == [Action.ADD_INFO]
+    assert (await rstore.self_service.petitioner_case(MAIN_USER, main)).actions == [Action.ADD_INFO, Action.WITHDRAW]
     with pytest.raises(NotFound):
         await rstore.self_service.petitioner_case(OTHER_USER, main)
-    with pytest.raises(NotFound):
-        await rstore.cases.add_info(employee(DUP_USER), main, "补充")
+    with pytest.raises(Refused) as no_withdraw:
+        await rstore.self_service.withdraw(DUP_USER, main)
+    assert no_withdraw.value.code == "merged_no_withdraw"
+    await rstore.cases.add_info(employee(DUP_USER), main, "补充：同车间另有十人")
 
     # The main case's notices to its petitioner go to the duplicate's too; nothing about the closed duplicate.
     await rstore.cases.act(OFFICER_P1, main, Action.ACCEPT)
     told = [(i.chat_id, i.case_id) for i in await rstore.outbox.pending_notifications(limit=1000)
             if i.kind == "petitioner_event"]
-    assert told == [(MAIN_USER, main_case.id), (DUP_USER, main_case.id)]
+    assert told == [(rstore.context.hid(DUP_USER), main_case.id), (MAIN_USER, main_case.id)]
     # The closed duplicate leaves every queue.
     queue, _ = await rstore.cases.open_cases_for(OFFICER_P1)
     assert [c.number for c in queue] == [main]
@@ -115,16 +118,21 @@ async def test_a_merged_main_case_takes_its_duplicates_along(rstore: Services) -
     first_id = rows(rstore, "SELECT id FROM cases WHERE number = ?", first)[0][0]
     assert stored == [(first, "submitted", None), (second, "merged", first_id), (third, "merged", first_id)]
     merged = await pending_texts(rstore, "lk_merged")
-    # The third case's petitioner is told again, about their own case: it now follows the first case.
+    # The third case's petitioner, who follows the second, is told again: the matter now follows the first.
     assert [(chat, text.split("，")[0]) for chat, text in merged] == [
         (OTHER_USER, f"您的信访事项 <code>{third}</code> 与信访事项 <code>{second}</code> 反映的是同一问题"),
+        (rstore.context.hid(OTHER_USER),
+         f"您的信访事项 <code>{second}</code> 与信访事项 <code>{first}</code> 反映的是同一问题"),
         (DUP_USER, f"您的信访事项 <code>{second}</code> 与信访事项 <code>{first}</code> 反映的是同一问题"),
-        (OTHER_USER, f"您的信访事项 <code>{third}</code> 与信访事项 <code>{first}</code> 反映的是同一问题"),
     ]
     for item in await rstore.outbox.pending_notifications(limit=1000):
         assert await rstore.may_receive(item.chat_id, item) is None, item.kind
     listed, _ = await rstore.cases.cases_of_petitioner(OTHER_USER)
-    assert [c.number for c in listed] == [third, first]
+    assert [c.number for c in listed] == [third, second, first]
+    # Both follow the first case: its notices reach all three.
+    await rstore.cases.act(OFFICER_P1, first, Action.ACCEPT)
+    told = {i.chat_id for i in await rstore.outbox.pending_notifications(limit=1000) if i.kind == "petitioner_event"}
+    assert told == {MAIN_USER, rstore.context.hid(DUP_USER), rstore.context.hid(OTHER_USER)}
 
 
 async def test_a_registered_letter_merged_into_a_chat_case(rstore: Services, clock: FakeClock) -> None:
