@@ -48,7 +48,7 @@ async def _command(update: Update, context: Context, count: int, usage: str, act
     if len(words) < count:
         await send(update, context, t(lang, usage))
         return
-    numbers = [w[:NUMBER_MAX] for w in words[:2]]
+    numbers = [w.split()[0][:NUMBER_MAX] for w in words[:2]]  # /link A B: anything after B is not a number
     try:
         reply = await act(deps(context), actor, lang, *numbers, *words[2:])
     except StoreError as error:

@@ -317,7 +317,7 @@ async def test_link_shows_on_both_cards(app: tuple[Application, OfflineRequest],
     second = await submit(rstore, DUP_USER, "b")
     await feed(application, Updates(OFFICER_P1.id).text("/link " + first))
     assert request.texts_to(OFFICER_P1.id)[-1].startswith("用法：/link 编号 编号")
-    await feed(application, Updates(OFFICER_P1.id).text(f"/link {first} {second.lower()}"))
+    await feed(application, Updates(OFFICER_P1.id).text(f"/link {first} {second.lower()} 同一车间"))
     assert request.texts_to(OFFICER_P1.id)[-1] == (
         f"已将信访事项 <code>{first}</code> 与 <code>{second}</code> 相互关联。")
     await feed(application, Updates(OFFICER_P1.id).text(f"/case {first}"))
