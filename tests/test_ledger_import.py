@@ -201,6 +201,12 @@ async def test_the_command_with_an_xlsx_and_a_csv(
     assert "--by nobody: no such staff member" in capsys.readouterr().err
 
 
+def test_every_action_has_a_label_in_both_languages() -> None:
+    from handlers.i18n import has
+
+    assert [a.value for a in Action if not (has("zh", f"event.{a.value}") and has("en", f"event.{a.value}"))] == []
+
+
 def test_status_map_covers_every_word_once() -> None:
     from store.ledger_import import STATUS_WORDS, _key
 
