@@ -92,6 +92,10 @@ CASE_COLUMNS = (
     "repeat_of",
     "collective",
     "closed",
+    # How it came in (store/ledger.py): the channel, the date received, a transfer's or ledger's number.
+    "channel",
+    "received_on",
+    "external_ref",
 )
 
 
@@ -256,6 +260,9 @@ def _case_table(cases: Sequence[Case], org: Organization, lang: str, tz: ZoneInf
             case.repeat_of or "",
             case.collective_alert or "",
             when(case.closed_at),
+            str(t(lang, f"ledger.channel_{case.channel}")),
+            (case.received_on or case.submitted_at.astimezone(tz).date()).isoformat(),
+            case.external_ref or "",
         ])
     return rows
 

@@ -91,7 +91,12 @@ async def test_received_cases_split_by_channel(rstore: Services, clock: FakeCloc
 
     # The export's indicator sheet: a column per channel, after the others.
     data = await rstore.indicators.export_data(LEADER_OIL, period="2026-11")
-    indicators, _cases = reports.csv_texts(data, rstore.org, "zh", rstore.tz)
+    indicators, cases = reports.csv_texts(data, rstore.org, "zh", rstore.tz)
+    listed = list(csv.reader(io.StringIO(cases)))
+    assert listed[0][-3:] == ["来源渠道", "收到日期", "转交文号或台账编号"]
+    assert sorted(tuple(row[-3:]) for row in listed[1:]) == sorted([
+        ("网上（本平台）", "2026-11-02", ""), ("网上（本平台）", "2026-11-05", ""), ("网上（本平台）", "2026-11-06", ""),
+        ("来信", "2026-11-10", ""), ("来访", "2026-11-18", ""), ("转交办", "2026-11-03", "12345-001")])
     table = list(csv.reader(io.StringIO(indicators)))
     assert table[0][-6:] == ["收件数·网上（本平台）", "收件数·来信", "收件数·来访", "收件数·来电",
                              "收件数·网上（其他平台）", "收件数·转交办"]
