@@ -324,6 +324,8 @@ async def test_link_shows_on_both_cards(app: tuple[Application, OfflineRequest],
     assert f"🔗 关联信访事项：<code>{second}</code>" in "\n".join(request.texts_to(OFFICER_P1.id)[-3:])
     await feed(application, Updates(OFFICER_P1.id, language_code="en").text(f"/case {second}"))
     assert f"🔗 Related petitions: <code>{first}</code>" in "\n".join(request.texts_to(OFFICER_P1.id)[-3:])
+    await feed(application, Updates(OFFICER_P1.id, language_code="en").text("/unlink"))
+    assert request.texts_to(OFFICER_P1.id)[-1] == "Usage: /unlink number number"
     await feed(application, Updates(OFFICER_P1.id, language_code="en").text(f"/unlink {first} {second}"))
     assert request.texts_to(OFFICER_P1.id)[-1] == (
         f"The link between <code>{first}</code> and <code>{second}</code> is removed.")
