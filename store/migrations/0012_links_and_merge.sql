@@ -23,3 +23,5 @@ CREATE INDEX cases_by_merged_into ON cases (merged_into) WHERE merged_into IS NO
 -- so the timely-acceptance rate counts it only once answered in the bot (or
 -- while it still waits for acceptance).
 ALTER TABLE cases ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;
+-- A re-import finds a row already imported by its external number and received date.
+CREATE INDEX cases_by_external_ref ON cases (external_ref, received_on) WHERE external_ref IS NOT NULL;
