@@ -1,4 +1,4 @@
-"""``petition-bot`` command line: run, demo, check-config, init, verify-journal, rotate-key, report, backup, restore."""
+"""``petition-bot`` command line: run, demo, check-config, init, verify-journal, rotate-key, report, import, backup, restore."""
 
 from __future__ import annotations
 
@@ -437,6 +437,58 @@ def cmd_report(args: argparse.Namespace) -> int:
     return asyncio.run(build())
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import the office's existing ledger (.xlsx or .csv): every bad row reported, the rest imported."""
+    from bot.ledger_import import LedgerFileError, read_ledger, report_lines
+    from handlers.common import error_text
+    from store.errors import StoreError
+    from store.models import SYSTEM
+    from store.services import Services
+
+    lang = args.lang
+    settings = _settings(lang)
+    db_path = _db_target(args)
+    if Path(db_path).exists() and (problem := _database_problem(db_path, lang)) is not None:
+        print(problem, file=sys.stderr)
+        return 1
+    path = Path(args.file)
+    if not path.is_file():
+        return fail(lang, "no_such_file", path=path)
+    found = _organization(settings, lang)
+    if isinstance(found, int):
+        return found
+    org = found[0]
+    staff = None
+    if args.by:
+        who = args.by.strip()
+        staff = org.staff_member(int(who)) if who.isdigit() else next((s for s in org.staff if s.name == who), None)
+        if staff is None:
+            print(plain(t(lang, "import.not_staff", who=who)), file=sys.stderr)
+            return 1
+    try:
+        headers, rows = read_ledger(path)
+    except LedgerFileError as error:
+        params = {k: ", ".join(v) if isinstance(v, list) else v for k, v in error.params.items()}
+        print(plain(t(lang, f"import.file_{error.code}", path=path, **params)), file=sys.stderr)
+        return 1
+
+    async def run() -> int:
+        services = await Services.open(db_path, org, **_key_options(settings))  # type: ignore[arg-type]
+        try:
+            actor = services.context.actor(staff.telegram_id) if staff is not None else SYSTEM
+            report = await services.ledger_import.run(rows, dry_run=args.dry_run, actor=actor)
+        except StoreError as error:
+            print(plain(t(lang, "import.failed", error=plain(error_text(lang, error)))), file=sys.stderr)
+            return 1
+        finally:
+            await services.close()
+        for line in report_lines(report, headers, path, lang):
+            print(line)
+        return 1 if report.bad else 0
+
+    return asyncio.run(run())
+
+
 def _db_target(args: argparse.Namespace) -> str:
     """``--db``, else ``PETITION_DB``: an SQLite file or a postgresql:// URL."""
     return str(args.db) if getattr(args, "db", None) else _settings(args.lang).db
@@ -595,6 +647,14 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--unit", help="a unit id or name (default: the whole organisation)")
     report.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     report.set_defaults(fn=cmd_report)
+    load_ledger = command("import", "import the office's existing ledger (.xlsx or .csv); bad rows are reported, the rest imported")
+    load_ledger.add_argument("file", help="the ledger: .xlsx (first sheet) or .csv, one header row (see README)")
+    load_ledger.add_argument("--dry-run", action="store_true", help="check every row and report; write nothing")
+    load_ledger.add_argument(
+        "--by", help="the staff member recorded as registering the cases (Telegram id or name; default: the system)"
+    )
+    load_ledger.add_argument("--db", help="default: $PETITION_DB or petitions.db")
+    load_ledger.set_defaults(fn=cmd_import)
     save = command("backup", "copy the database consistently, also while the bot runs")
     save.add_argument("file", help="where to write the copy")
     save.add_argument("--db", help="default: $PETITION_DB or petitions.db")

@@ -35,7 +35,12 @@ TABLE_ORDER = [
     "reception_sessions", "reception_bookings", "case_messages", "reminders", "sweep_marks", "alerts",
     "incidents", "incident_ticks", "incident_level_changes", "incident_events",
     "screening_reports", "disputes", "dispute_notes", "screening_notices", "screening_journal",
+    "petitioners", "case_petitioners", "claim_codes", "claim_failures", "contact_tasks",
+    "case_links", "case_cohandlers",
 ]
+# Columns that point at a row of their own table which may come later (a duplicate merged into a
+# newer case): copied as NULL first, then set once every row is in.
+LATER_COLUMNS = {"cases": ("merged_into",)}
 UTC = ZoneInfo("UTC")
 
 
@@ -179,7 +184,14 @@ async def _copy(lite: Database, pg: PgDatabase) -> None:
                 continue
             columns = ", ".join(names)
             marks = ", ".join("?" for _ in names)
-            await target.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", data)
+            later = [names.index(c) for c in LATER_COLUMNS.get(table, ()) if c in names]
+            rows = [tuple(None if i in later else v for i, v in enumerate(row)) for row in data]
+            await target.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+            for index in later:
+                column = names[index]
+                pairs = [(row[index], row[names.index("id")]) for row in data if row[index] is not None]
+                if pairs:
+                    await target.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ?", pairs)
             if "id" in names:  # identity columns continue after the copied ids
                 await target.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"

@@ -23,6 +23,7 @@ from store.errors import StoreError
 from store.incidents import IncidentService
 from store.indicators import IndicatorService
 from store.ledger import LedgerService
+from store.links import LinkService
 from store.models import Actor
 from store.org import Organization
 from store.reception import ReceptionService
@@ -77,6 +78,7 @@ class Deps:
     supervision: SupervisionService
     screening: ScreeningService
     incidents: IncidentService
+    links: LinkService
     ledger: LedgerService
     documents: DocumentService
     org: Organization
@@ -101,6 +103,7 @@ class Deps:
             supervision=services.supervision,
             screening=services.screening,
             incidents=services.incidents,
+            links=services.links,
             ledger=services.ledger,
             documents=services.documents,
             org=services.org,

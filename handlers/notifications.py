@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup
 
 from handlers import callbacks as cb
-from handlers import documents, incidents, ledger, media, reception, review, screening, supervision
+from handlers import documents, incidents, ledger, links, media, reception, review, screening, supervision
 from handlers import keyboards as kb
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
@@ -130,7 +130,7 @@ async def case_card_notice(item: OutboxItem, store: Services, lang: str) -> list
     reader = store.cases.actor(item.chat_id)
     parts = case_card(case, org, lang, header=header, attachments=len(files),
                       warned=await store.supervision.card_state(case),
-                      cohandler=store.cases.cohandles_only(reader, case))
+                      cohandler=store.cases.cohandles_only(reader, case), related=await store.links.related(reader, case))
     out = [Outgoing(text=part) for part in parts]
     out[-1].markup = kb.staff_card(
         lang, case.number, store.cases.offered(reader, case), canned=bool(org.canned_replies)
@@ -246,6 +246,9 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.INCIDENT_RAISED: _messages(incidents.raised_notice),
     NoticeKind.INCIDENT_CLOSED: _messages(incidents.closed_notice),
     NoticeKind.COHANDLE: _messages(supervision.cohandle_notice),
+    NoticeKind.MERGED_PETITIONER: _messages(links.merged_notice),
+    NoticeKind.JOINED_PETITIONER: _messages(links.joined_notice),
+    NoticeKind.MERGE_STAFF: _messages(links.merge_staff_notice),
     NoticeKind.CONTACT_TASK: _messages(ledger.task_notice),
     NoticeKind.CONTACT_TASK_REMINDER: _messages(ledger.task_reminder_notice),
     NoticeKind.DOCUMENT: document_notice,

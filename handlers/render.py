@@ -12,6 +12,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from handlers.i18n import Html, escape, t
+from store.links import RelatedCases
 from store.models import Case, DraftData, Event
 from store.org import Organization
 from store.review import Stage, current_deadline, petitioner_window
@@ -263,14 +264,33 @@ def cohandler_line(case: Case, org: Organization, lang: str) -> Html:
     return t(lang, "cohandle.card_line", units=names)
 
 
+def related_lines(related: RelatedCases | None, lang: str) -> Html:
+    """The card's lines on related cases: links, merged into, merged from (empty when none)."""
+    if related is None or related.empty:
+        return Html("")
+
+    def numbers(found: list[str]) -> str:
+        return str(t(lang, "links.separator")).join(str(t(lang, "links.number", number=n)) for n in found)
+
+    lines: list[str] = []
+    if related.merged_into is not None:
+        lines.append(t(lang, "links.card_merged_into", number=related.merged_into))
+    if related.merged_from:
+        lines.append(t(lang, "links.card_merged_from", numbers=Html(numbers(related.merged_from))))
+    if related.links:
+        lines.append(t(lang, "links.card_links", numbers=Html(numbers(related.links))))
+    return Html("\n".join(lines))
+
+
 def channel_line(case: Case, lang: str) -> Html:
     """The card's line on how a registered case came in (empty for a case from the chat)."""
     if case.channel == "telegram":
         return Html("")
     received = case.received_on.isoformat() if case.received_on else ""
     line = t(lang, "ledger.card_channel", channel=t(lang, f"ledger.channel_{case.channel}"), date=received)
-    if case.external_ref:
-        line = Html(line + t(lang, "ledger.card_external_ref", ref=case.external_ref))
+    if case.external_ref:  # a transfer's reference number, else the number of an imported ledger's row
+        key = "ledger.card_external_ref" if case.channel == "transfer" else "channels.card_ledger_ref"
+        line = Html(line + t(lang, key, ref=case.external_ref))
     return line
 
 
@@ -284,7 +304,7 @@ def registered_by_line(case: Case, org: Organization, lang: str) -> Html:
 
 def case_card(
     case: Case, org: Organization, lang: str, *, header: Html, attachments: int,
-    warned: WarnedCase | None = None, cohandler: bool = False,
+    warned: WarnedCase | None = None, cohandler: bool = False, related: RelatedCases | None = None,
 ) -> list[Html]:
     """The staff's case card: header and facts, then the details in as many parts as needed.
 
@@ -335,6 +355,9 @@ def case_card(
         facts = Html(facts + "\n" + cohandler_line(case, org, lang))
     if cohandler:
         facts = Html(facts + "\n" + t(lang, "cohandle.card_mark", lead=unit_name(org, case.unit, lang)))
+    relations = related_lines(related, lang)
+    if relations:
+        facts = Html(facts + "\n" + relations)
     title = t(lang, "staff.card_title", number=case.number)
     head = Html(f"{header}\n{title}\n{facts}\n\n")
     parts = split_text(case.details, first=max(CHUNK - utf16_len(head), 500))

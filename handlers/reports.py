@@ -67,6 +67,13 @@ INDICATOR_COLUMNS = (
     "warning_now",
     "serious_now",
     "overdue_now",
+    # Received by channel (store/ledger.py): the chat, 来信, 来访, 来电, 网上, 转交办.
+    "received_telegram",
+    "received_letter",
+    "received_visit",
+    "received_call",
+    "received_online",
+    "received_transfer",
 )
 
 CASE_COLUMNS = (
@@ -89,6 +96,10 @@ CASE_COLUMNS = (
     "collective",
     "closed",
     "lead",  # 包案领导: the leader in charge (领导包案)
+    # How it came in (store/ledger.py): the channel, the date received, a transfer's or ledger's number.
+    "channel",
+    "received_on",
+    "external_ref",
 )
 
 
@@ -126,7 +137,13 @@ def _incident_rows(report: StatsReport, org: Organization, lang: str) -> list[tu
 
 
 def _figures_text(row: Figures, lang: str) -> Html:
-    return Html(_rates_text(row, lang) + "\n" + t(lang, "lead_stats.row", led=row.led, closed=row.led_closed))
+    text = Html(_rates_text(row, lang) + "\n" + t(lang, "lead_stats.row", led=row.led, closed=row.led_closed))
+    channels = [t(lang, "channels.stats_item", channel=t(lang, f"ledger.channel_{channel.value}"), count=count)
+                for channel, count in row.by_channel if count]
+    if channels:
+        text = Html(text + "\n" + t(lang, "channels.stats_line",
+                                    channels=Html(str(t(lang, "channels.separator")).join(channels))))
+    return text
 
 
 def _rates_text(row: Figures, lang: str) -> Html:
@@ -270,6 +287,9 @@ def _case_table(cases: Sequence[Case], org: Organization, lang: str, tz: ZoneInf
             case.collective_alert or "",
             when(case.closed_at),
             leader_name(case.lead_id),
+            str(t(lang, f"ledger.channel_{case.channel}")),
+            (case.received_on or case.submitted_at.astimezone(tz).date()).isoformat(),
+            case.external_ref or "",
         ])
     return rows
 

@@ -106,7 +106,8 @@ async def _refresh_buttons(update: Update, context: Context, actor: Actor, case:
     markup = kb.staff_card(lang, case.number, d.cases.offered(actor, case), canned=bool(d.org.canned_replies))
     files = await d.cases.attachments(case.id)
     parts = case_card(case, d.org, lang, header=t(lang, "staff.card_header"), attachments=len(files),
-                      warned=await d.supervision.card_state(case), cohandler=d.cases.cohandles_only(actor, case))
+                      warned=await d.supervision.card_state(case), cohandler=d.cases.cohandles_only(actor, case),
+                      related=await d.links.related(actor, case))
     try:
         if len(parts) == 1:
             await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML, reply_markup=markup)
@@ -298,7 +299,8 @@ async def _show_card(update: Update, context: Context, caller: tuple[Actor, str]
     who = t(lang, "work.assignee", name=assignee.name) if assignee else t(lang, "work.unassigned")
     header = Html(t(lang, "staff.card_header") + "\n" + who)
     parts = case_card(case, d.org, lang, header=header, attachments=len(files),
-                      warned=await d.supervision.card_state(case), cohandler=d.cases.cohandles_only(actor, case))
+                      warned=await d.supervision.card_state(case), cohandler=d.cases.cohandles_only(actor, case),
+                      related=await d.links.related(actor, case))
     markup = kb.staff_card(lang, case.number, d.cases.offered(actor, case), canned=bool(d.org.canned_replies))
     sent = []
     for index, part in enumerate(parts):

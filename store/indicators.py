@@ -25,9 +25,20 @@ days, and each unit row counts the cases of the unit and its whole subtree:
 - 包案 under a leader's charge: received cases with a leader in charge (``/lead``),
   and of those the ones closed (包案办结);
 - 重复信访率 repeat rate: received cases flagged as repeat petitions ÷ received;
+- received by channel: the received cases split by the channel they came in (the chat,
+  来信, 来访, 来电, 网上, 转交办: store/ledger.py); the parts add up to received;
 - warning levels now: open cases at 预警, 警告 and 严重警告 today (store.supervision;
   not period-bound);
 - overdue now (超期): open cases past their current deadline today (not period-bound).
+
+A case imported from the office's ledger (``petition-bot import``) counts where its
+dates are known: received on its received date, overdue by its deadlines, but in
+及时受理率 only once answered in the bot (or while it still waits for acceptance):
+when it was answered before the import is not known.
+
+A duplicate merged into another case (``/merge``, status ``merged``: store/links.py)
+counts in none of these: the matter counts once, as its main case. The export's
+cases sheet still lists it, with its status 已合并.
 
 A percentage with a zero denominator is undefined (None), not 0.
 """
@@ -44,7 +55,8 @@ from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.errors import Refused
 from store.incidents import IncidentCount, incident_counts
-from store.models import Actor, ActorRole, Case, row_to_model
+from store.ledger import Channel
+from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.org import Role, Unit
 from store.review import CURRENT_DUE_SQL, DEADLINE_OF, OPEN_SQL, Stage, numbered
 from store.supervision import level_sql
@@ -125,6 +137,18 @@ class Figures(BaseModel):
     warning_now: int = 0  # 警告
     serious_now: int = 0  # 严重警告
     overdue_now: int = 0  # 超期
+    # Received, by the channel it came in (store/ledger.py): the chat, 来信, 来访, 来电, 网上, 转交办.
+    received_telegram: int = 0
+    received_letter: int = 0
+    received_visit: int = 0
+    received_call: int = 0
+    received_online: int = 0
+    received_transfer: int = 0
+
+    @property
+    def by_channel(self) -> list[tuple[Channel, int]]:
+        """Received cases per channel, in the ledger's order (each received case in exactly one)."""
+        return [(channel, int(getattr(self, f"received_{channel.value}"))) for channel in Channel]
 
     @property
     def accepted_on_time_pct(self) -> float | None:
@@ -230,11 +254,14 @@ class IndicatorService(Service):
         received = "c.submitted_at >= :a AND c.submitted_at < :b"
         rank = level_sql(self.org, today)  # graded warnings; 4 (超期) is overdue_now
         decided = "c.decided_at >= :a AND c.decided_at < :b"
+        # An imported case (petition-bot import) answered before the import has no answer date:
+        # it counts for timely acceptance only once answered here, or while it waits for acceptance.
+        known = f"(c.imported = 0 OR k.at IS NOT NULL OR c.status = '{Status.SUBMITTED.value}')"
         waiting = "c.status IN (" + ", ".join(f"'{s.value}'" for s in ANSWER_PENDING) + ")"
         sql = (
             "SELECT"
             f" count(*) FILTER (WHERE {received}) AS received,"
-            f" count(*) FILTER (WHERE {received} AND (k.at IS NOT NULL OR c.accept_due < :today))"
+            f" count(*) FILTER (WHERE {received} AND (k.at IS NOT NULL OR c.accept_due < :today) AND {known})"
             " AS accept_counted,"
             f" count(*) FILTER (WHERE {received} AND k.at IS NOT NULL AND local_day(k.at) <= c.accept_due)"
             " AS accepted_on_time,"
@@ -255,10 +282,13 @@ class IndicatorService(Service):
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 1) AS notice_now,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 2) AS warning_now,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 3) AS serious_now,"
-            f" count(*) FILTER (WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} < :today) AS overdue_now"
+            f" count(*) FILTER (WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} < :today) AS overdue_now,"
+            + ", ".join(f"count(*) FILTER (WHERE {received} AND c.channel = '{channel.value}')"
+                        f" AS received_{channel.value}" for channel in Channel)
+            +
             " FROM cases c LEFT JOIN (SELECT case_id, min(at) AS at FROM events"
             f" WHERE action IN ({answer_actions}) GROUP BY case_id) k ON k.case_id = c.id"
-            f" WHERE c.unit IN ({in_units}) AND ({clause})"
+            f" WHERE c.unit IN ({in_units}) AND ({clause}) AND c.status <> '{Status.MERGED.value}'"
         )
         params = {
             "a": iso(local_midnight(start, self.tz)),

@@ -37,10 +37,12 @@ refused, right or wrong, without saying whether the code exists.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -142,6 +144,12 @@ def format_code(code: str) -> str:
 
 def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+@contextlib.asynccontextmanager
+async def _joined(conn: Connection) -> AsyncIterator[Connection]:
+    """The caller's transaction, for a step that otherwise opens its own."""
+    yield conn
 
 
 # ------------------------------------------------------------------ models
@@ -489,6 +497,7 @@ class LedgerService(Service):
         from_draft: bool = False,
         submitted_at: datetime | None = None,
         notify: bool = True,
+        within: Connection | None = None,
     ) -> Registered:
         """Register a matter received by letter, visit, call, another platform or transfer: a new case.
 
@@ -499,6 +508,7 @@ class LedgerService(Service):
         staff member's ``/register`` draft is deleted in the same transaction.
         For an import (``actor`` may then be ``SYSTEM``): ``submitted_at`` keeps
         the original moment (default now), ``notify=False`` sends no case cards.
+        ``within``: in the caller's transaction (an import writes a whole file in one).
         """
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
         if actor.role is not ActorRole.SYSTEM and (staff is None or not actor.is_staff):
@@ -512,7 +522,7 @@ class LedgerService(Service):
         now = self.clock.now()
         submitted = submitted_at or now
         codes: list[ClaimCode] = []
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() if within is None else _joined(within) as conn:
             existing = await self.ctx.case_where(conn, "submit_key = ?", (r.registration_id,))
             if existing is not None:
                 return Registered(case=existing, codes=[], created=False)
@@ -906,8 +916,9 @@ class LedgerService(Service):
             "SELECT petitioner_id, role, claimed_at FROM case_petitioners WHERE case_id = ?", (from_case_id,)
         ) as cur:
             links = [dict(row) async for row in cur]
-        if not links and not is_person_key(source.petitioner_id):
-            # A case from the chat: its submitter, as a record bound to their Telegram account.
+        if not is_person_key(source.petitioner_id):
+            # A case from the chat: its submitter, as a record bound to their Telegram account (besides
+            # anyone who follows it already, from a duplicate merged into it earlier).
             hid = self.ctx.hid(source.petitioner_id)
             if not is_hid(source.petitioner_id):
                 await self.ctx.remember_person(conn, source.petitioner_id)
@@ -925,7 +936,7 @@ class LedgerService(Service):
                      int(source.confidential), now, now),
                 ) as cur:
                     row = await cur.fetchone()
-            links = [{"petitioner_id": row["id"], "role": PersonRole.PETITIONER.value, "claimed_at": self.ctx.now()}]
+            links.append({"petitioner_id": row["id"], "role": PersonRole.PETITIONER.value, "claimed_at": self.ctx.now()})
         added = 0
         for link in links:
             async with conn.execute(

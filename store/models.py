@@ -25,6 +25,7 @@ class Status(StrEnum):
     REREVIEW = "rereview"  # 复核中
     CLOSED = "closed"  # 办结
     WITHDRAWN = "withdrawn"  # 撤回
+    MERGED = "merged"  # 已合并: a duplicate closed into another case (store/links.py)
 
 
 OPEN_STATUSES = frozenset(
@@ -174,6 +175,8 @@ class Case(BaseModel):
     repeat_of: str | None = None
     repeat_count: int = 0
     collective_alert: int | None = None
+    # /merge (store/links.py): the case this duplicate was merged into (its id).
+    merged_into: int | None = None
     # One ledger (store/ledger.py): how the case came in, and who registered it.
     channel: str = "telegram"  # telegram | letter | visit | call | online | transfer
     external_ref: str | None = None  # 转交办: the transferring body's reference number

@@ -48,6 +48,10 @@ class NoticeKind(StrEnum):
     INCIDENT_RAISED = "ic_raised"  # its level went up: the new level's group, with the checklist
     INCIDENT_CLOSED = "ic_closed"  # closed with a summary: the leaders above and the admins
 
+    # Linked and merged cases (store.links)
+    MERGED_PETITIONER = "lk_merged"  # your matter was merged into another case, to the duplicate's petitioner
+    JOINED_PETITIONER = "lk_joined"  # a related submission was joined to your matter, to the main's petitioner
+    MERGE_STAFF = "lk_merge_staff"  # a case was merged into another, to the staff handling either
     # One ledger (store.ledger)
     CONTACT_TASK = "lg_task"  # a petitioner without Telegram is to be told this, to the staff handling the case
     CONTACT_TASK_REMINDER = "lg_task_remind"  # such a task is due or overdue, to the same staff
@@ -68,6 +72,8 @@ class NoticeKind(StrEnum):
 #: in the case (``store.ledger``: representatives, a merged duplicate's petitioners, people without Telegram).
 PETITIONER_KINDS = frozenset({
     NoticeKind.RECEIPT, NoticeKind.PETITIONER_EVENT, NoticeKind.RATING_ASKED, NoticeKind.REVIEW_PETITIONER,
+    # store.links: a merge told to everyone who petitions in the duplicate, and in the main case.
+    NoticeKind.MERGED_PETITIONER, NoticeKind.JOINED_PETITIONER,
 })
 
 #: Kinds whose messages are about one case, so a private-chat reply to them

@@ -760,7 +760,8 @@ class ReviewService(Service):
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} < :today) AS overdue,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND submitted_at < :old) AS long_running,"
             " count(*) FILTER (WHERE repeat_count > 0 AND submitted_at >= :a AND submitted_at < :b) AS repeats"
-            f" FROM cases WHERE {scope}",
+            # A duplicate merged into another case (store/links.py) is counted as its main case only.
+            f" FROM cases WHERE {scope} AND status <> '{Status.MERGED.value}'",
             {"a": iso(start), "b": iso(end), "today": today, "old": old, **named},
         ) as cur:
             figures = dict(await cur.fetchone())

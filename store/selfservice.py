@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from store.cases import CaseService
 from store.context import Service, StoreContext
 from store.errors import Refused
+from store.links import joined_by_merge
 from store.models import DETAILS_MAX, Actor, ActorRole, AttachmentIn, Case, Event, Status
 from store.workflow import RULES, Action
 
@@ -59,6 +60,10 @@ class SelfService(Service):
         case = await self.cases.case_for(petitioner(user_id), number)
         events = await self.cases.timeline(case.id, public_only=True)
         actions = [a for a in PETITIONER_ACTIONS if petitioner_may(case, a)]
+        if Action.WITHDRAW in actions:
+            async with self.db.read() as conn:
+                if await joined_by_merge(self.ctx, conn, user_id, case):
+                    actions.remove(Action.WITHDRAW)  # a merged duplicate's petitioner (store/links.py)
         return PetitionerView(case=case, events=events, actions=actions)
 
     async def add_information(
@@ -108,4 +113,7 @@ class SelfService(Service):
         case = await self.cases.case_for(petitioner(user_id), number)
         if case.status is Status.WITHDRAWN:
             return case, False
+        async with self.db.read() as conn:
+            if await joined_by_merge(self.ctx, conn, user_id, case):
+                raise Refused("merged_no_withdraw")
         return await self.cases.act(petitioner(user_id), number, Action.WITHDRAW), True

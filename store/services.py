@@ -25,6 +25,8 @@ from store.incidents import IncidentService
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
 from store.ledger import LedgerService
+from store.ledger_import import ImportService
+from store.links import LinkService
 from store.models import OutboxItem
 from store.org import Organization
 from store.outbox import Outbox
@@ -54,6 +56,8 @@ class Services:
     incidents: IncidentService
     ledger: LedgerService
     documents: DocumentService
+    links: LinkService
+    ledger_import: ImportService
 
     @classmethod
     def build(
@@ -73,6 +77,7 @@ class Services:
             await incidents.open_for("dispute", f"#{dispute.id}", dispute.people, unit=dispute.unit)
 
         screening.on_high_risk = incident_for_dispute
+        ledger = LedgerService(ctx, cases, review)
         return cls(
             context=ctx,
             outbox=outbox,
@@ -85,8 +90,10 @@ class Services:
             supervision=SupervisionService(ctx),
             screening=screening,
             incidents=incidents,
-            ledger=LedgerService(ctx, cases, review),
+            ledger=ledger,
             documents=DocumentService(ctx),
+            links=LinkService(ctx, ledger),
+            ledger_import=ImportService(ctx, ledger),
         )
 
     @classmethod

@@ -64,6 +64,12 @@ class Action(StrEnum):
     INCIDENT_CLOSE = "incident_close"
     COHANDLE = "cohandle"  # 协办: a unit co-handles the case with its lead unit (主办)
     COHANDLE_OFF = "cohandle_off"  # a co-handling unit no longer co-handles the case
+    # Linked and merged cases (store/links.py).
+    LINK = "link"  # 关联: two related matters, shown on both cards
+    UNLINK = "unlink"
+    MERGE = "merge"  # the duplicate is closed as merged into the main case
+    JOIN = "join"  # on the main case: a duplicate was merged into it
+    IMPORT = "import"  # petition-bot import: a row of the office's ledger became this case (store/ledger_import.py)
     # One ledger (store/ledger.py).
     REGISTER = "register"  # staff register a letter, visit, call or transferred matter (登记)
     CLAIM = "claim"  # a petitioner binds their Telegram account with a claim code (认领)
@@ -114,6 +120,11 @@ RULES: dict[Action, Rule] = {
     # Never public: the petitioner sees only the lead unit.
     Action.COHANDLE: Rule(WORKING, None, STAFF, False),
     Action.COHANDLE_OFF: Rule(frozenset(OPEN_STATUSES), None, STAFF, False),
+    Action.LINK: Rule(frozenset(Status) - {S.MERGED}, None, STAFF, False),
+    Action.UNLINK: Rule(frozenset(Status), None, STAFF, False),
+    Action.MERGE: Rule(WORKING, S.MERGED, STAFF, True),
+    Action.IMPORT: Rule(frozenset(), None, STAFF | SYSTEM, False),  # a record, never a button
+    Action.JOIN: Rule(frozenset(Status) - {S.MERGED, S.WITHDRAWN, S.DECLINED}, None, STAFF, True),
     Action.REGISTER: Rule(frozenset(), S.SUBMITTED, STAFF, True),
     # Records of the ledger (store/ledger.py), in any status, never a button: no status is listed.
     Action.CLAIM: Rule(frozenset(), None, PETITIONER, False),

@@ -302,12 +302,17 @@ async def test_export_sends_an_xlsx_with_the_cases_and_the_indicators(
     assert by_number[numbers["D"]][header.index("重复信访（前次编号）")] == numbers["C"]
     assert by_number[numbers["A"]][header.index("评价")] == "满意"
     indicators = list(book["指标"].values)
-    assert indicators[0] == ("统计期间", "2026-11") + (None,) * 24
+    assert indicators[0] == ("统计期间", "2026-11") + (None,) * 30
     assert indicators[1][:5] == ("单位", "收件数", "应受理数（已答复或已到期）", "及时受理数", "及时受理率%")
-    assert indicators[1][-5:] == ("在期限内待办数", "当前预警数", "当前警告数", "当前严重警告数", "当前超期数")
+    assert indicators[1][-11:-6] == ("在期限内待办数", "当前预警数", "当前警告数", "当前严重警告数", "当前超期数")
+    assert indicators[1][-6:] == ("收件数·网上（本平台）", "收件数·来信", "收件数·来访", "收件数·来电",
+                                  "收件数·网上（其他平台）", "收件数·转交办")
     rows = {row[0].strip(): row[1:] for row in indicators[2:]}
-    assert rows["油田公司"] == (4, 4, 2, 50.0, 3, 3, 2, 66.7, 2, 66.7, 1, 50.0, 1, 25.0, 1, 33.3, 0, 0.0, 0, 0, 1, 0, 0, 0, 1)
-    assert rows["第二采油厂"] == (2, 2, 1, 50.0, 0, 0, 0, None, 0, None, 0, None, 1, 50.0, 0, None, 0, None, 0, 0, 0, 0, 0, 0, 1)
+    # Every case of the fixture came in the chat: all received in the first channel column.
+    assert rows["油田公司"] == (4, 4, 2, 50.0, 3, 3, 2, 66.7, 2, 66.7, 1, 50.0, 1, 25.0, 1, 33.3, 0, 0.0, 0, 0, 1, 0, 0, 0, 1,
+                                4, 0, 0, 0, 0, 0)
+    assert rows["第二采油厂"] == (2, 2, 1, 50.0, 0, 0, 0, None, 0, None, 0, None, 1, 50.0, 0, None, 0, None, 0, 0, 0, 0, 0, 0, 1,
+                                  2, 0, 0, 0, 0, 0)
 
 
 async def test_report_command_writes_the_same_figures(
