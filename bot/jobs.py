@@ -48,6 +48,9 @@ def register(application: Application, review: ReviewService, interval: float = 
 
 
 SCREENING_INTERVAL_SECONDS = 600.0
+# A period's request is a matter of days: the first screening sweep waits until the bot has settled
+# (answers and the outbox's backlog first after a restart).
+SCREENING_FIRST_SECONDS = 120.0
 
 
 async def run_screening_sweep(screening: ScreeningService) -> None:
@@ -65,11 +68,11 @@ async def run_screening_sweep(screening: ScreeningService) -> None:
 def register_screening(
     application: Application, screening: ScreeningService, interval: float = SCREENING_INTERVAL_SECONDS
 ) -> None:
-    """Run the screening sweep every ``interval`` seconds, first shortly after start."""
+    """Run the screening sweep every ``interval`` seconds, the first two minutes after start."""
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"
 
     async def sweep(_context: ContextTypes.DEFAULT_TYPE) -> None:
         await run_screening_sweep(screening)
 
-    job_queue.run_repeating(sweep, interval=interval, first=SWEEP_FIRST_SECONDS, name="screening-sweep")
+    job_queue.run_repeating(sweep, interval=interval, first=SCREENING_FIRST_SECONDS, name="screening-sweep")

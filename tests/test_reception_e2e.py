@@ -150,7 +150,10 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
         assert conn.execute("SELECT user_id, status FROM reception_bookings ORDER BY id").fetchall() == [
             (hid(5001), "cancelled"), (hid(5002), "booked")
         ]
-        assert conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND chat_id != 1001").fetchone() == (0,)
+        # Everything owed to someone who uses the bot went out (officer 1001 never started it; nor did the
+        # officers a screening request may go to, if its job ran during the test).
+        assert conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND chat_id != 1001"
+                            " AND NOT (failed_at IS NOT NULL AND last_error LIKE 'unreachable%')").fetchone() == (0,)
     reopened = await Services.open(db, org, clock)
     try:
         assert (await reopened.verify_journal()).ok

@@ -273,3 +273,17 @@ async def test_linking_a_dispute_to_a_petition_case(
     assert rows(rstore, "SELECT c.number FROM disputes d JOIN cases c ON c.id = d.case_id") == [(number,)]
     await feed(application, Updates(OFFICER_P2.id).text(f"/dispute {dispute.id} {number}"))
     assert request.last_to(OFFICER_P2.id).text == "未找到该矛盾纠纷，或不在您的职责范围内。"
+
+
+async def test_the_bot_schedules_the_screening_sweep_after_it_has_settled(rstore: Services) -> None:
+    from bot.jobs import SCREENING_FIRST_SECONDS, SCREENING_INTERVAL_SECONDS, run_screening_sweep
+    async with offline_app(rstore) as (application, _request):
+        assert application.job_queue is not None
+        (job,) = application.job_queue.get_jobs_by_name("screening-sweep")
+        assert job.job.trigger.interval.total_seconds() == SCREENING_INTERVAL_SECONDS
+    assert SCREENING_FIRST_SECONDS >= 60  # a restart answers users and drains the outbox first
+    # What the job runs: the sweep, which asks the units of the period once.
+    await run_screening_sweep(rstore.screening)
+    await run_screening_sweep(rstore.screening)
+    asked = rows(rstore, "SELECT chat_id, kind FROM outbox WHERE kind LIKE 'sc_%' ORDER BY chat_id")
+    assert asked == [(OFFICER_P1.id, "sc_ask"), (OFFICER_P2.id, "sc_ask"), (OFFICER_REF.id, "sc_ask")]
