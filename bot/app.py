@@ -230,7 +230,7 @@ async def serve(
             else:
                 await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             monitor.set_active(True)
-            log.info("petition-bot is running as @%s", application.bot.username)
+            log.info("petition-bot is running (%s)", "webhook" if webhook_config is not None else "polling")
             application.create_task(commands.setup(application, services.cases), name="command-menus")
             if ready is not None:
                 await ready(application)

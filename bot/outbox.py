@@ -231,7 +231,7 @@ class OutboxSender:
             return True
         chat_id = await self.services.chat_of(item.chat_id)  # a keyed hash opened only now
         if chat_id is None:
-            log.error("notification %s set aside: nobody behind its chat", item.id)
+            log.error("notification %s set aside: no recipient behind its key", item.id)
             await self.outbox.mark_failed(item.id, "unknown person")
             return True
         try:
@@ -270,14 +270,14 @@ class OutboxSender:
             await self.outbox.mark_retry(item.id, seconds, f"429 retry after {seconds}s")
             return False
         except Forbidden as error:
-            # No chat id: it may be a confidential reporter's Telegram id.
-            log.warning("notification %s set aside, its chat is unreachable: %s", item.id, error)
+            # Nothing of the recipient (it may be a confidential reporter): the row and the error class only.
+            log.warning("notification %s set aside, its recipient is unreachable (%s)", item.id, type(error).__name__)
             await self._set_aside(item, f"forbidden: {error}")
             return True
         except ChatMigrated as error:
-            # Only a group migrates to a supergroup; still, no chat id in the log: the new id is in the row.
-            log.error("notification %s set aside: its group became a supergroup; update staff_chat_id in the "
-                      "organisation file (the new id is in the outbox row's last_error)", item.id)
+            # Only a group migrates to a supergroup; still, no id in the log: the new one is in the row.
+            log.error("notification %s set aside: the staff group became a supergroup; put its new id (the outbox "
+                      "row's last_error) in the organisation file", item.id)
             await self._set_aside(item, f"migrated to {error.new_chat_id}")
             return True
         except BadRequest as error:
