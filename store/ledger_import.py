@@ -231,9 +231,7 @@ class LedgerRow(BaseModel):
             raise _bad("required")
         org: Organization | None = (info.context or {}).get("org")
         if org is not None:
-            found = org.find_unit(text) or next(
-                (u for u in org.units if text in (u.name.zh, u.name.en)), None
-            )
+            found = org.find_unit_named(text)
             if found is None:
                 raise _bad("unknown_unit", value=text[:60])
             return found.id
@@ -247,9 +245,7 @@ class LedgerRow(BaseModel):
             raise _bad("required")
         org: Organization | None = (info.context or {}).get("org")
         if org is not None:
-            found = org.find_category(text) or next(
-                (c for c in org.categories if text in (c.name.zh, c.name.en)), None
-            )
+            found = org.find_category_named(text)
             if found is None:
                 raise _bad("unknown_category", value=text[:60])
             return found.id

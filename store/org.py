@@ -502,6 +502,30 @@ class Organization(_Frozen):
         """The category, or None: for ids that come from outside (button data, commands)."""
         return self._categories.get(category_id)
 
+    def units_named(self, text: str) -> list[Unit]:
+        """The units ``text`` means, as people type it: an id, or a Chinese or English name (any case)."""
+        text = text.strip()
+        unit = self.find_unit(text)
+        if unit is not None:
+            return [unit]
+        wanted = text.casefold()
+        return [u for u in self.units if wanted in {(u.name.zh or "").casefold(), (u.name.en or "").casefold()}]
+
+    def find_unit_named(self, text: str) -> Unit | None:
+        """The one unit ``text`` means (see :meth:`units_named`); None when unknown or ambiguous."""
+        found = self.units_named(text)
+        return found[0] if len(found) == 1 else None
+
+    def find_category_named(self, text: str) -> Category | None:
+        """A category by id, or by its Chinese or English name (any case); None when unknown or ambiguous."""
+        text = text.strip()
+        category = self.find_category(text)
+        if category is not None:
+            return category
+        wanted = text.casefold()
+        found = [c for c in self.categories if wanted in {(c.name.zh or "").casefold(), (c.name.en or "").casefold()}]
+        return found[0] if len(found) == 1 else None
+
     def staff_member(self, telegram_id: int) -> Staff | None:
         """The staff entry of a Telegram user, or None for petitioners."""
         return self._staff.get(telegram_id)

@@ -55,7 +55,7 @@ from store.db import Connection
 from store.errors import NotFound, Refused
 from store.models import SYSTEM, Actor, ActorRole
 from store.notices import NoticeKind
-from store.org import Organization, Role, ScreeningPeriod, Staff, Unit
+from store.org import Organization, Role, ScreeningPeriod, Staff
 from store.vault import SEALED
 
 log = logging.getLogger(__name__)
@@ -310,20 +310,13 @@ class ScreeningService(Service):
                 raise Refused("screening_leaders_only")
             units = [u for u in units if self.org.covers(staff, u)]
         if unit is not None:
-            found = self._find_unit_loose(unit)
+            found = self.org.find_unit_named(unit)
             below = self.org.subtree(found.id) if found is not None else frozenset()
             if found is None or (staff is not None and not self.org.covers(staff, found.id)
                                  and not below & set(units)):
                 raise Refused("unknown_unit")  # none, or out of the caller's units: alike
             units = [u for u in units if u in below]
         return units
-
-    def _find_unit_loose(self, text: str) -> Unit | None:
-        """A unit by id, or by its exact Chinese or English name."""
-        text = text.strip()
-        return self.org.find_unit(text) or next(
-            (u for u in self.org.units if text in (u.name.zh, u.name.en)), None
-        )
 
     # ------------------------------------------------------------- journal
 

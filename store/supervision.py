@@ -429,17 +429,8 @@ class SupervisionService(Service):
             return False
         return staff.role is not Role.OFFICER or staff.telegram_id in _handlers(self.org, case)
 
-    def _units_named(self, query: str) -> list[str]:
-        """Units meant by ``query``: an id, or a Chinese or English name (any case)."""
-        query = query.strip()
-        unit = self.org.find_unit(query)
-        if unit is not None:
-            return [unit.id]
-        wanted = query.casefold()
-        return [u.id for u in self.org.units if wanted in {(u.name.zh or "").casefold(), (u.name.en or "").casefold()}]
-
     def _cohandling_unit(self, query: str) -> str:
-        found = self._units_named(query)
+        found = [u.id for u in self.org.units_named(query)]
         if len(found) != 1:
             raise Refused("cohandle_unknown_unit" if not found else "ambiguous_unit")
         return found[0]
@@ -452,7 +443,7 @@ class SupervisionService(Service):
         tokens = list(re.finditer(r"\S+", text))
         unit, rest = (tokens[0].group(0), text[tokens[0].end():]) if tokens else ("", "")
         for count in range(min(len(tokens), UNIT_WORDS_MAX), 0, -1):
-            found = self._units_named(" ".join(m.group(0) for m in tokens[:count]))
+            found = [u.id for u in self.org.units_named(" ".join(m.group(0) for m in tokens[:count]))]
             if len(found) > 1:
                 raise Refused("ambiguous_unit")
             if found:

@@ -178,6 +178,18 @@ def test_lookups() -> None:
         org.category("nope")
 
 
+def test_units_and_categories_as_people_type_them() -> None:
+    org = example_org()
+    assert [u.id for u in org.units_named("drilling")] == ["drilling"]
+    assert org.find_unit_named(" drilling company ") is org.unit("drilling")  # the English name, any case
+    assert org.find_unit_named(str(org.unit("drilling").name.zh)) is org.unit("drilling")
+    assert org.find_unit_named("钻井") is None and org.units_named("nowhere") == []
+    assert org.find_category_named("REPORTS OF MISCONDUCT") is org.category("misconduct")
+    assert org.find_category_named(str(org.category("misconduct").name.zh)) is org.category("misconduct")
+    twins = parse_org(BASE + '\n[[units]]\nid = "hq2"\nname = { zh = "总部", en = "Head office" }\n')
+    assert [u.id for u in twins.units_named("总部")] == ["hq", "hq2"] and twins.find_unit_named("总部") is None
+
+
 def test_multiple_roots_in_file_order() -> None:
     org = parse_org(BASE + '\n[[units]]\nid = "retirees"\nname = "离退休中心"\n')
     assert [u.id for u in org.roots()] == ["hq", "retirees"]
