@@ -11,104 +11,19 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
-from handlers import documents
 from handlers import keyboards as kb
 from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show, staff_caller
 from handlers.i18n import Html, t
+from handlers.notifications import HOW_CODES, how_buttons, task_text, task_who
 from handlers.render import status_name, unit_name
-from store.documents import STEPS, DocumentKind
 from store.errors import StoreError
-from store.ledger import ContactTask, InformHow
-from store.models import Actor, OutboxItem
+from store.models import Actor
 from store.services import Services
-from store.workflow import Action
-
-Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
 
 TASKS_SHOWN = 5  # open tasks listed under /queue
-HOW_CODES = {"p": InformHow.PHONE, "l": InformHow.LETTER, "v": InformHow.IN_PERSON}
-CODE_OF_HOW = {how: code for code, how in HOW_CODES.items()}
 
 
 # ----------------------------------------------------------- the tasks
-
-
-async def conveyed_text(task: ContactTask, store: Services) -> Html:
-    """What the petitioner is to be told: the chat message they would have read, in Chinese, without buttons."""
-    from handlers.notifications import RENDERERS  # it lists this module's renderers
-    from store.notices import NoticeKind
-
-    case = await store.cases.case_by_id(task.case_id)
-    if case is None:
-        return Html("")
-    try:
-        renderer = RENDERERS[NoticeKind(task.kind)]
-    except (ValueError, KeyError):
-        return Html("")
-    plang = case.language or "zh"
-    item = OutboxItem(id=0, chat_id=case.petitioner_id, kind=task.kind, case_id=task.case_id,
-                      event_id=task.event_id, params=task.params, created_at=task.created_at,
-                      due_at=task.created_at, attempts=0, progress=0)
-    hint = str(t(plang, "relay.hint_petitioner"))
-    texts = [str(o.text).replace(hint, "").strip() for o in await renderer(item, store, plang) if o.text]
-    return Html("\n\n".join(text for text in texts if text))
-
-
-async def _step_documents(task: ContactTask, store: Services) -> tuple[DocumentKind, ...]:
-    """The formal documents the task's step issued: the officers have them to print, seal and mail."""
-    if task.event_id is None:
-        return ()
-    event = await store.cases.event(task.event_id)
-    if event is None:
-        return ()
-    try:
-        return STEPS.get(Action(event.action), ())
-    except ValueError:
-        return ()
-
-
-def _how_buttons(lang: str, task: ContactTask) -> InlineKeyboardMarkup:
-    return kb.markup([[
-        kb.button(t(lang, f"ledger.done_{how.value}"), cb.Lg.DONE.encode(task.id, CODE_OF_HOW[how]))
-        for how in InformHow
-    ]])
-
-
-def _who(task: ContactTask, lang: str) -> Html:
-    if task.confidential:
-        return t(lang, "ledger.task_who_confidential")
-    return t(lang, "ledger.task_who", name=task.name or "—", phone=task.phone or t(lang, "ledger.no_phone"))
-
-
-async def task_text(task: ContactTask, store: Services, lang: str, *, header: str = "ledger.task_notice") -> Html:
-    text = t(lang, header, number=task.number, who=_who(task, lang), due=task.due_on.isoformat(),
-             text=await conveyed_text(task, store))
-    papers = await _step_documents(task, store)
-    if papers:
-        titles = str(t(lang, "ledger.task_documents_separator")).join(documents.title(kind, lang) for kind in papers)
-        text = Html(text + "\n\n" + t(lang, "ledger.task_documents", titles=titles))
-    if not task.is_open:
-        how = t(lang, f"ledger.how_{task.done_how.value}") if task.done_how else ""
-        key = "ledger.task_was_done" if task.done_at is not None else "ledger.task_was_superseded"
-        text = Html(text + "\n\n" + t(lang, key, how=how))
-    return text
-
-
-async def task_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
-    """``lg_task``: a petitioner without Telegram is to be told this, to the staff handling the case."""
-    task = await store.ledger.task_by_id(int(item.params.get("task", 0) or 0))
-    if task is None:
-        return []
-    return [(await task_text(task, store, lang), _how_buttons(lang, task) if task.is_open else None)]
-
-
-async def task_reminder_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
-    """``lg_task_remind``: an open contact task is due today, or overdue."""
-    task = await store.ledger.task_by_id(int(item.params.get("task", 0) or 0))
-    if task is None or not task.is_open:
-        return []
-    header = "ledger.task_overdue" if item.params.get("level") == "overdue" else "ledger.task_due"
-    return [(await task_text(task, store, lang, header=header), _how_buttons(lang, task))]
 
 
 async def on_task(update: Update, context: Context, task_id: int) -> None:
@@ -126,7 +41,7 @@ async def on_task(update: Update, context: Context, task_id: int) -> None:
         return
     assert d.services is not None
     await send(update, context, await task_text(task, d.services, lang),
-               _how_buttons(lang, task) if task.is_open else None)
+               how_buttons(lang, task) if task.is_open else None)
 
 
 async def on_done(update: Update, context: Context, task_id: int, how_code: str) -> None:
@@ -155,7 +70,7 @@ async def queue_tasks(actor: Actor, services: Services, lang: str) -> tuple[Html
     lines = [t(lang, "ledger.queue_title", total=total)]
     for task in tasks:
         key = "ledger.queue_item_overdue" if task.due_on < today else "ledger.queue_item"
-        lines.append(t(lang, key, number=task.number, who=_who(task, lang), due=task.due_on.isoformat()))
+        lines.append(t(lang, key, number=task.number, who=task_who(task, lang), due=task.due_on.isoformat()))
     if total > len(tasks):
         lines.append(t(lang, "ledger.queue_more", count=total - len(tasks)))
     buttons = [[kb.button(t(lang, "ledger.queue_open", number=task.number, id=task.id), cb.Lg.TASK.encode(task.id))]

@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup
 
 from handlers import callbacks as cb
-from handlers import documents, incidents, ledger, links, media, reception, review, screening, supervision
+from handlers import documents, incidents, links, media, reception, review, screening, supervision
 from handlers import keyboards as kb
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, split_text, unit_name
+from store.documents import STEPS, DocumentKind
+from store.ledger import ContactTask, InformHow
 from store.models import Attachment, Case, Event, OutboxItem
 from store.notices import NoticeKind
 from store.services import Services
+from store.workflow import Action
 
 
 @dataclass
@@ -219,6 +222,90 @@ async def identity_revealed_notice(item: OutboxItem, store: Services, lang: str)
 
 
 #: One renderer per outbox kind (a test checks that none is missing).
+# ------------------------------------------------- contact tasks (store.ledger)
+#
+# A task's text is the notice the petitioner would have read in chat, rendered by
+# that notice's own renderer: so the tasks' renderers live beside the table.
+
+HOW_CODES = {"p": InformHow.PHONE, "l": InformHow.LETTER, "v": InformHow.IN_PERSON}
+CODE_OF_HOW = {how: code for code, how in HOW_CODES.items()}
+
+
+async def conveyed_text(task: ContactTask, store: Services) -> Html:
+    """What the petitioner is to be told: the chat message they would have read, in Chinese, without buttons."""
+    case = await store.cases.case_by_id(task.case_id)
+    if case is None:
+        return Html("")
+    try:
+        renderer = RENDERERS[NoticeKind(task.kind)]
+    except (ValueError, KeyError):
+        return Html("")
+    plang = case.language or "zh"
+    item = OutboxItem(id=0, chat_id=case.petitioner_id, kind=task.kind, case_id=task.case_id,
+                      event_id=task.event_id, params=task.params, created_at=task.created_at,
+                      due_at=task.created_at, attempts=0, progress=0)
+    hint = str(t(plang, "relay.hint_petitioner"))
+    texts = [str(o.text).replace(hint, "").strip() for o in await renderer(item, store, plang) if o.text]
+    return Html("\n\n".join(text for text in texts if text))
+
+
+async def _step_documents(task: ContactTask, store: Services) -> tuple[DocumentKind, ...]:
+    """The formal documents the task's step issued: the officers have them to print, seal and mail."""
+    if task.event_id is None:
+        return ()
+    event = await store.cases.event(task.event_id)
+    if event is None:
+        return ()
+    try:
+        return STEPS.get(Action(event.action), ())
+    except ValueError:
+        return ()
+
+
+def how_buttons(lang: str, task: ContactTask) -> InlineKeyboardMarkup:
+    return kb.markup([[
+        kb.button(t(lang, f"ledger.done_{how.value}"), cb.Lg.DONE.encode(task.id, CODE_OF_HOW[how]))
+        for how in InformHow
+    ]])
+
+
+def task_who(task: ContactTask, lang: str) -> Html:
+    if task.confidential:
+        return t(lang, "ledger.task_who_confidential")
+    return t(lang, "ledger.task_who", name=task.name or "—", phone=task.phone or t(lang, "ledger.no_phone"))
+
+
+async def task_text(task: ContactTask, store: Services, lang: str, *, header: str = "ledger.task_notice") -> Html:
+    text = t(lang, header, number=task.number, who=task_who(task, lang), due=task.due_on.isoformat(),
+             text=await conveyed_text(task, store))
+    papers = await _step_documents(task, store)
+    if papers:
+        titles = str(t(lang, "ledger.task_documents_separator")).join(documents.title(kind, lang) for kind in papers)
+        text = Html(text + "\n\n" + t(lang, "ledger.task_documents", titles=titles))
+    if not task.is_open:
+        how = t(lang, f"ledger.how_{task.done_how.value}") if task.done_how else ""
+        key = "ledger.task_was_done" if task.done_at is not None else "ledger.task_was_superseded"
+        text = Html(text + "\n\n" + t(lang, key, how=how))
+    return text
+
+
+async def task_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
+    """``lg_task``: a petitioner without Telegram is to be told this, to the staff handling the case."""
+    task = await store.ledger.task_by_id(int(item.params.get("task", 0) or 0))
+    if task is None:
+        return []
+    return [(await task_text(task, store, lang), how_buttons(lang, task) if task.is_open else None)]
+
+
+async def task_reminder_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
+    """``lg_task_remind``: an open contact task is due today, or overdue."""
+    task = await store.ledger.task_by_id(int(item.params.get("task", 0) or 0))
+    if task is None or not task.is_open:
+        return []
+    header = "ledger.task_overdue" if item.params.get("level") == "overdue" else "ledger.task_due"
+    return [(await task_text(task, store, lang, header=header), how_buttons(lang, task))]
+
+
 RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.CASE_CARD: case_card_notice,
     NoticeKind.RECEIPT: receipt_notice,
@@ -249,8 +336,8 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.MERGED_PETITIONER: _messages(links.merged_notice),
     NoticeKind.JOINED_PETITIONER: _messages(links.joined_notice),
     NoticeKind.MERGE_STAFF: _messages(links.merge_staff_notice),
-    NoticeKind.CONTACT_TASK: _messages(ledger.task_notice),
-    NoticeKind.CONTACT_TASK_REMINDER: _messages(ledger.task_reminder_notice),
+    NoticeKind.CONTACT_TASK: _messages(task_notice),
+    NoticeKind.CONTACT_TASK_REMINDER: _messages(task_reminder_notice),
     NoticeKind.DOCUMENT: document_notice,
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),

@@ -20,6 +20,7 @@ from store import journal, routing
 from store.clock import Clock, iso, local_date
 from store.db import Backend, Connection
 from store.errors import NotFound, Refused
+from store.events import EventBus
 from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import Organization
@@ -103,10 +104,12 @@ class StoreContext:
     outbox: Outbox
     vault: Vault
     tz: ZoneInfo = field(init=False)
+    events: EventBus = field(init=False)
     _secret: bytes | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.tz = ZoneInfo(self.org.organization.timezone)
+        self.events = self.outbox.events  # one bus: the outbox publishes on it too
 
     # ------------------------------------------------------------- time
 

@@ -23,7 +23,6 @@ print, seal and mail when the petitioner wrote a letter).
 from __future__ import annotations
 
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
@@ -32,23 +31,11 @@ from store import routing
 from store.clock import local_date
 from store.context import Service, StoreContext
 from store.db import Connection
+from store.document_kinds import FIELDS, DocumentKind
 from store.errors import Refused
 from store.models import Actor, Case, Decision, Event, row_to_model
 from store.notices import NoticeKind
 from store.workflow import Action
-
-
-class DocumentKind(StrEnum):
-    """The documents, by the name the organisation file and ``/document`` use."""
-
-    ACCEPTED = "accepted"  # 受理告知书 (Art. 22-23)
-    DECLINED = "declined"  # 不予受理告知书: the reason and where else to turn
-    EXTENDED = "extended"  # 延期告知书 (Art. 34)
-    OPINION = "opinion"  # 信访处理意见书: the right to ask for review (Art. 35)
-    REVIEW = "review"  # 复查意见书: the right to ask for re-review (Art. 36)
-    REREVIEW = "rereview"  # 复核意见书
-    FINAL = "final"  # 信访事项终结告知书: not accepted again (Art. 36)
-
 
 #: Which case event issues which documents, in the order they are sent.
 STEPS: dict[Action, tuple[DocumentKind, ...]] = {
@@ -62,23 +49,6 @@ STEPS: dict[Action, tuple[DocumentKind, ...]] = {
 
 #: The event that issues each kind.
 ISSUED_BY: dict[DocumentKind, Action] = {kind: action for action, kinds in STEPS.items() for kind in kinds}
-
-# What a document's text may name ({placeholders} of its template), and what it must.
-_COMMON = frozenset({"org", "number", "name", "subject", "unit", "category", "received", "issued"})
-FIELDS: dict[DocumentKind, frozenset[str]] = {
-    DocumentKind.ACCEPTED: _COMMON | {"due"},
-    DocumentKind.DECLINED: _COMMON | {"text"},
-    DocumentKind.EXTENDED: _COMMON | {"due", "days", "text"},
-    DocumentKind.OPINION: _COMMON | {"due", "window", "decision", "text"},
-    DocumentKind.REVIEW: _COMMON | {"due", "window", "decision", "text"},
-    DocumentKind.REREVIEW: _COMMON | {"decision", "text"},
-    DocumentKind.FINAL: _COMMON,
-}
-#: A template without {text} would drop the reason or the opinion the officer wrote.
-REQUIRED: dict[DocumentKind, frozenset[str]] = {
-    kind: frozenset({"text"}) & fields for kind, fields in FIELDS.items()
-}
-
 
 class Addressee(BaseModel):
     """The petitioner as a document names them: a name, or the case's code name (confidential)."""

@@ -33,6 +33,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from store.document_kinds import FIELDS, REQUIRED, DocumentKind
+
 EXAMPLE_FILE = "example_org.toml"
 PATH_SEPARATOR = " › "
 
@@ -259,8 +261,6 @@ def _check_document_text(value: str | None, info: ValidationInfo) -> str | None:
     """A document's text from the organisation file: only the placeholders its document has, and {text} where needed."""
     if value is None:
         return None
-    from store.documents import FIELDS, REQUIRED, DocumentKind  # it builds on this module
-
     kind = DocumentKind(str(info.field_name))
     try:
         named = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}

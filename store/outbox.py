@@ -9,31 +9,27 @@ rows through the other methods here.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from store.clock import Clock, iso
 from store.db import Backend, Connection
+from store.events import EventBus, PetitionerNotice
 from store.models import OutboxItem, row_to_model
 from store.notices import PETITIONER_KINDS, NoticeKind
 from store.vault import is_person_key
-
-# Who else hears a notice to a case's petitioner (store/ledger.py); True: the row itself is not written.
-Divert = Callable[[Connection, int, NoticeKind, int | None, int | None, dict[str, Any]], Awaitable[bool]]
 
 
 class Outbox:
     """Queueing notifications (inside a change) and the sender's bookkeeping (after it)."""
 
-    def __init__(self, db: Backend, clock: Clock) -> None:
+    def __init__(self, db: Backend, clock: Clock, events: EventBus | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.events = events or EventBus()
         # Called after a commit that queued notifications (the sender wakes up).
         self.on_queued: Callable[[], None] | None = None
-        # A notice to a case's petitioner: the ledger tells everyone who petitions in the case, and one
-        # to a petitioner without a chat (``store.vault.person_key``) becomes tasks for the staff instead.
-        self.divert: Divert | None = None
 
     def _now(self) -> str:
         return iso(self.clock.now())
@@ -50,12 +46,13 @@ class Outbox:
         params: dict[str, Any] | None = None,
     ) -> None:
         """Write one notification in the caller's transaction."""
-        told_for_all = (
-            self.divert is not None and case_id is not None and (is_person_key(chat_id) or kind in PETITIONER_KINDS)
-            and await self.divert(conn, chat_id, kind, case_id, event_id, params or {})
-        )
-        if told_for_all:
-            return
+        if case_id is not None and (is_person_key(chat_id) or kind in PETITIONER_KINDS):
+            # A notice to a case's petitioner: the ledger tells everyone who petitions in the case, and one
+            # to a petitioner without a chat (``store.vault.person_key``) becomes tasks for the staff instead.
+            notice = PetitionerNotice(chat_id, kind, case_id, event_id, params or {})
+            await self.events.publish(conn, notice)
+            if notice.taken:
+                return
         now = self._now()
         await conn.execute(
             "INSERT INTO outbox (chat_id, kind, case_id, event_id, params, created_at, due_at)"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -29,6 +29,7 @@ from store.context import Service, local_midnight
 from store.db import Connection
 from store.documents import queue_documents
 from store.errors import Refused
+from store.events import SweepDue, SweepReport
 from store.incidents import open_for_alert
 from store.models import (
     DETAILS_MAX,
@@ -43,10 +44,8 @@ from store.models import (
 )
 from store.notices import NoticeKind
 from store.org import Role, Staff
+from store.people import people_among, same_person, same_person_sql
 from store.workflow import Action, next_status
-
-if TYPE_CHECKING:
-    from store.ledger import LedgerService
 
 COMMENT_MAX = 1000
 
@@ -103,14 +102,6 @@ class AlertsView(BaseModel):
     long_running_days: int
 
 
-class SweepReport(BaseModel):
-    reminders: int = 0
-    escalations: int = 0
-    closed: int = 0
-    digests: int = 0
-    warnings: int = 0  # graded-warning levels told (store.supervision)
-
-
 # The staff deadline of each status: its stage and the column holding its date.
 # current_deadline (Python) and CURRENT_DUE_SQL (SQL) are both made from this
 # one table, so the sweep, the indicators, the officers' queue and what the
@@ -155,9 +146,6 @@ OPEN_SQL = "status IN (" + ", ".join(f"'{s}'" for s in _OPEN) + ")"
 
 class ReviewService(Service):
     """Rating, review and re-review, repeat/collective detection, alerts, the sweep."""
-
-    # The ledger's contact tasks are reminded by the sweep (set by LedgerService).
-    ledger: LedgerService | None = None
 
     # ------------------------------------------------------------ recipients
 
@@ -261,8 +249,6 @@ class ReviewService(Service):
         # number, no name), so the indicators count the repeat petition.
         # The same person across channels (store/ledger.py): the same phone or
         # employee number, a claimed register record; an island stays itself.
-        from store.ledger import same_person, same_person_sql  # it builds on this module
-
         who, who_args = same_person_sql(*await same_person(self.ctx, conn, case))
         async with conn.execute(
             f"SELECT number, confidential FROM cases WHERE {who} AND category = ? AND unit = ?"
@@ -295,8 +281,6 @@ class ReviewService(Service):
         ) as cur:
             recent = [dict(row) async for row in cur]
         # One person is one, whichever channel each of their cases came by (store/ledger.py).
-        from store.ledger import people_among
-
         people = await people_among(self.ctx, conn, recent)
         if people >= mon.collective_people:
             async with conn.execute(
@@ -530,8 +514,6 @@ class ReviewService(Service):
             if case.confidential:
                 return [case]
             # The same person across channels (store/ledger.py): phone, employee number, a claim.
-            from store.ledger import same_person, same_person_sql
-
             who, args = same_person_sql(*await same_person(self.ctx, conn, case))
             async with conn.execute(
                 f"SELECT * FROM cases WHERE {who} AND confidential = 0 ORDER BY id DESC", args
@@ -630,11 +612,8 @@ class ReviewService(Service):
                 due_cases = [row_to_model(Case, row) async for row in cur]
             for case in due_cases:
                 await self._sweep_case(conn, case, today, report)
-            from store.supervision import sweep_supervision  # it builds on this module
-
-            await sweep_supervision(self, conn, today, report)
-            if self.ledger is not None:  # contact tasks for petitioners without Telegram
-                await self.ledger.sweep_tasks(conn, today, report)
+            # Supervision's warnings and orders, the ledger's contact tasks (subscribed in store.services).
+            await self.ctx.events.publish(conn, SweepDue(today, report))
             await self._close_lapsed(conn, today, report)
             await self._weekly_digest(conn, now, report)
         if report.reminders or report.escalations or report.closed or report.digests or report.warnings:

@@ -31,8 +31,10 @@ Every action is journaled in ``screening_journal`` (append-only, hash-chained
 like the case journal).
 
 Group incidents. A dispute that is, or becomes, high-risk (高) while open is
-handed to ``ScreeningService.on_high_risk`` after the commit: the group-incident
-plan decides from its levels' numbers of people whether an incident opens.
+published as ``store.events.DisputeHighRisk`` in the same transaction: the
+group-incident plan (subscribed in ``store.services``) decides from its levels'
+numbers of people whether an incident opens. It runs inside a savepoint: a
+failing plan is logged and never loses the entry.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -53,6 +54,7 @@ from store.context import Service, StoreContext
 from store.conversations import Conversation
 from store.db import Connection
 from store.errors import NotFound, Refused
+from store.events import DisputeHighRisk
 from store.models import SYSTEM, Actor, ActorRole
 from store.notices import NoticeKind
 from store.org import Organization, Role, ScreeningPeriod, Staff
@@ -221,13 +223,6 @@ class SweepResult(BaseModel):
     escalations: int = 0
 
 
-HighRiskHook = Callable[[Dispute], Awaitable[None]]
-
-
-async def _no_incident(_dispute: Dispute) -> None:
-    return None
-
-
 def _became_high(before: Dispute | None, after: Dispute) -> bool:
     """Does ``after`` call for the incident plan: open and high-risk now, and not already so with as many people?"""
     if after.risk is not Risk.HIGH or not after.open:
@@ -254,11 +249,6 @@ class ScreeningService(Service):
 
     def __init__(self, ctx: StoreContext) -> None:
         super().__init__(ctx)
-        #: Called after the commit with a dispute that is, or has just become, high-risk (高) while
-        #: open (filed so, raised to 高, reopened, or more people at 高). Default: nothing. The
-        #: services wiring points it at the group-incident plan, which decides by its levels'
-        #: numbers of people whether an incident opens.
-        self.on_high_risk: HighRiskHook = _no_incident
 
     # ------------------------------------------------------------ periods
 
@@ -399,7 +389,8 @@ class ScreeningService(Service):
                                  "status": entry.status.value})
             dispute = await self._dispute_where(conn, "d.id = ?", (dispute_id,))
             assert dispute is not None
-        await self._maybe_incident(None, dispute)
+            await self._maybe_incident(conn, None, dispute)
+        self.outbox.kick()
         return dispute
 
     async def nil_report(self, actor: Actor, unit: str) -> bool:
@@ -453,7 +444,8 @@ class ScreeningService(Service):
             await self._journal(conn, actor, "update", self.current_period().label, before.unit, dispute_id,
                                 {"from": before.status.value, "to": status.value, "risk": after.risk.value,
                                  "people": after.people})
-        await self._maybe_incident(before, after)
+            await self._maybe_incident(conn, before, after)
+        self.outbox.kick()
         return after
 
     async def link_case(self, actor: Actor, dispute_id: int, number: str) -> Dispute:
@@ -478,13 +470,17 @@ class ScreeningService(Service):
             raise NotFound("screening_no_dispute")
         return found
 
-    async def _maybe_incident(self, before: Dispute | None, after: Dispute) -> None:
+    async def _maybe_incident(self, conn: Connection, before: Dispute | None, after: Dispute) -> None:
+        """A dispute that became high-risk: the incident plan (subscribed in store.services) decides, in this transaction."""
         if not _became_high(before, after):
             return
+        await conn.execute("SAVEPOINT incident_plan")
         try:
-            await self.on_high_risk(after)
+            await self.ctx.events.publish(conn, DisputeHighRisk(f"#{after.id}", after.people, after.unit))
         except Exception:  # the dispute is stored; the plan's failure must not undo or hide that
-            log.exception("the high-risk hook failed for a screening dispute")
+            await conn.execute("ROLLBACK TO SAVEPOINT incident_plan")
+            log.exception("the group-incident plan failed for a screening dispute")
+        await conn.execute("RELEASE SAVEPOINT incident_plan")
 
     # ------------------------------------------------------------- reading
 
@@ -716,7 +712,6 @@ __all__ = [
     "DisputeIn",
     "DisputeNote",
     "DisputeStatus",
-    "HighRiskHook",
     "Period",
     "Register",
     "ReportState",

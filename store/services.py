@@ -19,8 +19,9 @@ from store import vault_steps
 from store.cases import CaseService
 from store.clock import Clock, SystemClock
 from store.context import StoreContext
-from store.db import Backend, open_database
+from store.db import Backend, Connection, open_database
 from store.documents import DocumentService
+from store.events import DisputeHighRisk, EventBus, PetitionerNotice, SweepDue
 from store.incidents import IncidentService
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
@@ -32,10 +33,10 @@ from store.org import Organization
 from store.outbox import Outbox
 from store.reception import ReceptionService
 from store.review import ReviewService
-from store.screening import Dispute, ScreeningService
+from store.screening import ScreeningService
 from store.selfservice import SelfService
 from store.staffwork import StaffWork
-from store.supervision import SupervisionService
+from store.supervision import SupervisionService, sweep_supervision
 from store.vault import Vault, load_vault, new_key_text
 
 
@@ -64,20 +65,29 @@ class Services:
         cls, db: Backend, org: Organization, clock: Clock | None = None, vault: Vault | None = None
     ) -> Services:
         clock = clock or SystemClock()
-        outbox = Outbox(db, clock)
+        events = EventBus()
+        outbox = Outbox(db, clock, events)
         vault = vault or Vault(new_key_text())
         ctx = StoreContext(db=db, org=org, clock=clock, outbox=outbox, vault=vault)
         review = ReviewService(ctx)
         cases = CaseService(ctx, review)
         screening = ScreeningService(ctx)
         incidents = IncidentService(ctx)
-
-        async def incident_for_dispute(dispute: Dispute) -> None:
-            # A high-risk dispute: the plan's levels decide from its people whether an incident opens.
-            await incidents.open_for("dispute", f"#{dispute.id}", dispute.people, unit=dispute.unit)
-
-        screening.on_high_risk = incident_for_dispute
+        supervision = SupervisionService(ctx)
         ledger = LedgerService(ctx, cases, review)
+
+        # Who reacts to whom (store/events.py), in the order they run inside the publisher's transaction.
+        async def incident_for_dispute(conn: Connection, risky: DisputeHighRisk) -> None:
+            # The plan's levels decide from the dispute's people whether an incident opens.
+            await incidents.open_for("dispute", risky.ref, risky.people, unit=risky.unit, conn=conn)
+
+        async def supervision_sweep(conn: Connection, due: SweepDue) -> None:
+            await sweep_supervision(review, conn, due.today, due.report)
+
+        events.subscribe(DisputeHighRisk, incident_for_dispute)
+        events.subscribe(SweepDue, supervision_sweep)  # graded warnings, lifted cases, overdue orders
+        events.subscribe(SweepDue, ledger.on_sweep)  # contact tasks due or overdue
+        events.subscribe(PetitionerNotice, ledger.on_petitioner_notice)  # everyone in the case hears it
         return cls(
             context=ctx,
             outbox=outbox,
@@ -87,7 +97,7 @@ class Services:
             review=review,
             reception=ReceptionService(ctx),
             indicators=IndicatorService(ctx),
-            supervision=SupervisionService(ctx),
+            supervision=supervision,
             screening=screening,
             incidents=incidents,
             ledger=ledger,

@@ -72,6 +72,7 @@ from store.clock import local_date
 from store.context import Service
 from store.db import Connection
 from store.errors import Refused
+from store.events import SweepReport
 from store.models import SYSTEM, Actor, Case, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import Monitoring, Organization, Role, Staff
@@ -79,7 +80,7 @@ from store.review import CURRENT_DUE_SQL, OPEN_SQL, Stage, current_deadline
 from store.workflow import Action, next_status
 
 if TYPE_CHECKING:
-    from store.review import ReviewService, SweepReport
+    from store.review import ReviewService
 
 
 class WarningLevel(StrEnum):

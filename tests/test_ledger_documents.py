@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from handlers.documents import render_pdf
-from handlers.ledger import task_text
+from handlers.notifications import task_text
 from store.documents import DocumentKind
 from store.ledger import Channel, PersonIn, PersonRole, Registration
 from store.models import Actor, ActorRole

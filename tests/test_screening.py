@@ -17,10 +17,11 @@ import pytest
 
 from bot.orgcheck import check_config, config_warnings
 from store.clock import FakeClock
+from store.db import Connection
 from store.errors import NotFound, Refused
+from store.events import DisputeHighRisk
 from store.org import load_org, parse_org
 from store.screening import (
-    Dispute,
     DisputeIn,
     DisputeStatus,
     ReportState,
@@ -248,28 +249,28 @@ async def test_link_to_a_petition_case(rstore: Services) -> None:
 
 
 async def test_high_risk_hook(rstore: Services) -> None:
-    called: list[Dispute] = []
+    called: list[DisputeHighRisk] = []
 
-    async def on_high_risk(dispute: Dispute) -> None:
-        called.append(dispute)
+    async def on_high_risk(_conn: Connection, risky: DisputeHighRisk) -> None:
+        called.append(risky)
 
     s = rstore.screening
-    s.on_high_risk = on_high_risk
+    rstore.context.events.subscribe(DisputeHighRisk, on_high_risk)
     medium = await s.file(OFFICER_P1, "plant-1", entry(risk="medium", people=60))
     assert called == []
     high = await s.file(OFFICER_P1, "plant-1", entry(risk="high", people=52))
-    assert [(d.id, d.people, d.risk) for d in called] == [(high.id, 52, Risk.HIGH)]
+    assert [(d.ref, d.people, d.unit) for d in called] == [(f"#{high.id}", 52, "plant-1")]
     await s.update(OFFICER_P1, high.id, DisputeStatus.MEDIATING, "已约谈代表")  # already known: not again
     assert len(called) == 1
     await s.update(OFFICER_P1, medium.id, DisputeStatus.MEDIATING, "风险升高", risk=Risk.HIGH)
-    assert [d.id for d in called] == [high.id, medium.id]
+    assert [d.ref for d in called] == [f"#{high.id}", f"#{medium.id}"]
     await s.update(OFFICER_P1, high.id, DisputeStatus.RESOLVED, "已化解")
     assert len(called) == 2
 
-    async def failing(_dispute: Dispute) -> None:
+    async def failing(_conn: Connection, _risky: DisputeHighRisk) -> None:
         raise RuntimeError("the plan is down")
 
-    s.on_high_risk = failing  # a failing plan never loses the entry
+    rstore.context.events.subscribe(DisputeHighRisk, failing)  # a failing plan never loses the entry
     stored = await s.file(OFFICER_P1, "plant-1", entry(risk="high", people=80))
     assert (await s.dispute(OFFICER_P1, stored.id)).people == 80
 

@@ -1,7 +1,7 @@
 """A high-risk dispute in the screening register opens the group-incident plan when enough people are involved.
 
 Organisation: tests/org_fixture.toml (plan: level 1 ≥ 100 people, 2 ≥ 50, 3 ≥ 20; officer 1001 files for plant-1).
-The wiring is ``Services.build``: ``screening.on_high_risk`` hands the dispute to ``incidents.open_for``.
+The wiring is ``Services.build``: a ``DisputeHighRisk`` event hands the dispute to ``incidents.open_for``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,131 @@
+"""Who a petitioner is across channels: one person, whichever way they came.
+
+The same phone or employee number is the same person; a Telegram account is
+one person whether it submitted in the chat or claimed a registered case; a
+confidential case is an island (only its own petitioner id). Repeat and
+collective detection (``store.review``) and the ledger (``store.ledger``) both
+count people through these functions, so they live below both.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from store.context import StoreContext
+from store.db import Connection
+from store.models import Case
+from store.vault import is_person_key, person_key, record_of
+
+
+def _in(values: list[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def normalize_phone(text: str | None) -> str | None:
+    """Digits only (a leading + kept): ``138-0013 8000`` and ``13800138000`` are one phone."""
+    if text is None:
+        return None
+    digits = re.sub(r"[^\d+]", "", text.strip())
+    digits = digits[:1] + digits[1:].replace("+", "")
+    return digits or None
+
+
+def normalize_employee_no(text: str | None) -> str | None:
+    if text is None:
+        return None
+    value = re.sub(r"\s+", "", text).upper()
+    return value or None
+
+
+async def same_person(ctx: StoreContext, conn: Connection, case: Case) -> tuple[list[int], list[str], list[int]]:
+    """Who the petitioner of ``case`` is across channels: petitioner ids, phones and register records.
+
+    Repeat detection counts earlier cases carrying any of the ids, any of the
+    phones (a case from the chat with the same phone) or naming any of the
+    records. A confidential case is an island: only its own petitioner id.
+    """
+    keys: set[int] = {case.petitioner_id}
+    phones: set[str] = set()
+    records: dict[int, dict[str, Any]] = {}
+    if case.confidential:
+        return sorted(keys), [], []
+    async with conn.execute(
+        "SELECT p.* FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
+        " WHERE cp.case_id = ? AND p.confidential = 0",
+        (case.id,),
+    ) as cur:
+        records.update({row["id"]: dict(row) async for row in cur})
+    if not is_person_key(case.petitioner_id):
+        mine = normalize_phone(case.petitioner_phone)
+        if mine:
+            phones.add(mine)
+        async with conn.execute(
+            "SELECT * FROM petitioners WHERE confidential = 0 AND (telegram_hid = ? OR phone = ?)",
+            (ctx.hid(case.petitioner_id), mine or ""),
+        ) as cur:
+            records.update({row["id"]: dict(row) async for row in cur})
+    for record in records.values():
+        keys.add(person_key(record["id"]))
+        if record["phone"]:
+            phones.add(record["phone"])
+        if record["telegram_hid"] is not None:
+            keys.add(record["telegram_hid"])
+            chat = await ctx.chat_of(conn, record["telegram_hid"])
+            if chat is not None:
+                keys.add(chat)
+    return sorted(keys), sorted(phones), sorted(records)
+
+
+async def people_among(ctx: StoreContext, conn: Connection, cases: list[dict[str, Any]]) -> int:
+    """How many people petition in ``cases`` (rows with ``petitioner_id``, ``petitioner_phone``, ``confidential``).
+
+    A Telegram account is one person whether it submitted in the chat or
+    claimed a registered case; a register record is one person; a chat case
+    with a record's phone is that record's person. A confidential case counts
+    as its own petitioner id (an island). At most two queries, whatever the count.
+    """
+    records = sorted({record_of(int(c["petitioner_id"])) for c in cases
+                      if not c["confidential"] and is_person_key(int(c["petitioner_id"]))})
+    chats = [c for c in cases if not c["confidential"] and not is_person_key(int(c["petitioner_id"]))]
+    bound: dict[int, int] = {}  # record → the Telegram account (keyed hash) that claimed it
+    if records:
+        async with conn.execute(
+            f"SELECT id, telegram_hid FROM petitioners WHERE id IN ({_in(records)}) AND telegram_hid IS NOT NULL",
+            records,
+        ) as cur:
+            bound = {row["id"]: row["telegram_hid"] async for row in cur}
+    by_phone: dict[str, int] = {}  # a phone of the register → its record, while nobody claimed it
+    phones = sorted({p for c in chats if (p := normalize_phone(c["petitioner_phone"]))})
+    if phones:
+        async with conn.execute(
+            f"SELECT id, phone FROM petitioners WHERE confidential = 0 AND telegram_hid IS NULL"
+            f" AND phone IN ({_in(phones)}) ORDER BY id DESC",
+            phones,
+        ) as cur:
+            by_phone = {row["phone"]: row["id"] async for row in cur}
+    people: set[str] = set()
+    for c in cases:
+        petitioner = int(c["petitioner_id"])
+        if c["confidential"]:
+            people.add(f"id:{petitioner}")
+        elif is_person_key(petitioner):
+            record = record_of(petitioner)
+            people.add(f"tg:{bound[record]}" if record in bound else f"record:{record}")
+        else:
+            phone = normalize_phone(c["petitioner_phone"])
+            people.add(f"record:{by_phone[phone]}" if phone in by_phone else f"tg:{ctx.hid(petitioner)}")
+    return len(people)
+
+
+def same_person_sql(keys: list[int], phones: list[str], records: list[int]) -> tuple[str, list[Any]]:
+    """SQL over ``cases`` for "the same person petitioned" (see ``same_person``)."""
+    clauses = [f"petitioner_id IN ({_in(keys)})"]
+    args: list[Any] = list(keys)
+    if phones:
+        clauses.append(f"(confidential = 0 AND petitioner_phone IN ({_in(phones)}))")
+        args += phones
+    if records:
+        clauses.append(f"id IN (SELECT case_id FROM case_petitioners WHERE petitioner_id IN ({_in(records)}))")
+        args += records
+    return "(" + " OR ".join(clauses) + ")", args
