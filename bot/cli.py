@@ -1,4 +1,4 @@
-"""``petition-bot`` command line: run, demo, check-config, init, verify-journal, rotate-key, report, import, backup, restore."""
+"""``petition-bot`` command line: run, demo, check-config, init, verify-journal, rotate-key, report, import, roster, backup, restore."""
 
 from __future__ import annotations
 
@@ -328,6 +328,7 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
     from store.db import open_database
     from store.incidents import verify_incident_journal
     from store.journal import verify
+    from store.roster import verify_roster_journal
     from store.screening import verify_screening_journal
 
     async def check() -> int:
@@ -340,6 +341,7 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
                 result = await verify(conn)
                 incidents = await verify_incident_journal(conn)  # the group-incident plan's own chain
                 screening = await verify_screening_journal(conn)  # the dispute screening register's
+                roster = await verify_roster_journal(conn)  # the employee roster's and verifications'
         except _db_errors() as error:
             return fail(lang, "not_database", path=display(target), error=error)
         finally:
@@ -353,11 +355,16 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
         if not screening.ok:
             return fail(lang, "screening_journal_broken", event=screening.broken_event_id, reason=screening.reason,
                         count=screening.checked)
+        if not roster.ok:
+            return fail(lang, "roster_journal_broken", event=roster.broken_event_id, reason=roster.reason,
+                        count=roster.checked)
         print(say(lang, "journal_ok", count=result.checked))
         if incidents.checked:
             print(say(lang, "incident_journal_ok", count=incidents.checked))
         if screening.checked:
             print(say(lang, "screening_journal_ok", count=screening.checked))
+        if roster.checked:
+            print(say(lang, "roster_journal_ok", count=roster.checked))
         return 0
 
     return asyncio.run(check())
@@ -480,6 +487,55 @@ def cmd_import(args: argparse.Namespace) -> int:
         except StoreError as error:
             print(plain(t(lang, "import.failed", error=plain(error_text(lang, error)))), file=sys.stderr)
             return 1
+        finally:
+            await services.close()
+        for line in report_lines(report, headers, path, lang):
+            print(line)
+        return 1 if report.bad else 0
+
+    return asyncio.run(run())
+
+
+def cmd_roster(args: argparse.Namespace) -> int:
+    """``roster import FILE [--dry-run]`` (HR's whole list: all or nothing) and ``roster export FILE``."""
+    from bot.roster_file import export_csv, read_roster, report_lines
+    from bot.tables import TableFileError
+    from store.files import write_private
+    from store.services import Services
+
+    lang = args.lang
+    settings = _settings(lang)
+    db_path = _db_target(args)
+    if Path(db_path).exists() and (problem := _database_problem(db_path, lang)) is not None:
+        print(problem, file=sys.stderr)
+        return 1
+    path = Path(args.file)
+    if args.action == "import" and not path.is_file():
+        return fail(lang, "no_such_file", path=path)
+    found = _organization(settings, lang)
+    if isinstance(found, int):
+        return found
+    org = found[0]
+    if args.action == "import":
+        try:
+            headers, rows = read_roster(path)
+        except TableFileError as error:
+            params = {k: ", ".join(v) if isinstance(v, list) else v for k, v in error.params.items()}
+            print(plain(t(lang, f"roster.file_{error.code}", path=path, **params)), file=sys.stderr)
+            return 1
+
+    async def run() -> int:
+        services = await Services.open(db_path, org, **_key_options(settings))  # type: ignore[arg-type]
+        try:
+            if args.action == "export":
+                entries = await services.roster.entries()
+                try:
+                    write_private(path, export_csv(entries, lang).encode("utf-8-sig"))
+                except OSError as error:
+                    return fail(lang, "cannot_write", path=path, error=error.strerror or error)
+                print(plain(t(lang, "roster.exported", count=len(entries), path=path)))
+                return 0
+            report = await services.roster.import_rows(rows, dry_run=args.dry_run)
         finally:
             await services.close()
         for line in report_lines(report, headers, path, lang):
@@ -655,6 +711,12 @@ def parser() -> argparse.ArgumentParser:
     )
     load_ledger.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     load_ledger.set_defaults(fn=cmd_import)
+    roster = command("roster", "the employee roster (HR's list): import replaces it (all or nothing), export writes it")
+    roster.add_argument("action", choices=("import", "export"))
+    roster.add_argument("file", help="import: .xlsx (first sheet) or .csv with one header row; export: a .csv to write")
+    roster.add_argument("--dry-run", action="store_true", help="import: check every row and say what would change")
+    roster.add_argument("--db", help="default: $PETITION_DB or petitions.db")
+    roster.set_defaults(fn=cmd_roster)
     save = command("backup", "copy the database consistently, also while the bot runs")
     save.add_argument("file", help="where to write the copy")
     save.add_argument("--db", help="default: $PETITION_DB or petitions.db")

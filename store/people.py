@@ -10,6 +10,7 @@ count people through these functions, so they live below both.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from store.context import StoreContext
@@ -29,6 +30,29 @@ def normalize_phone(text: str | None) -> str | None:
     digits = re.sub(r"[^\d+]", "", text.strip())
     digits = digits[:1] + digits[1:].replace("+", "")
     return digits or None
+
+
+def e164(text: str | None, default_country: str = "86") -> str | None:
+    """A phone number in E.164 form (``+8613800138000``), +86 by default; None if it is not one.
+
+    Accepted: ``+86 138-0013-8000``, ``008613800138000``, ``8613800138000`` (as
+    Telegram gives a shared contact's number), ``13800138000``.
+    """
+    if not text:
+        return None
+    raw = unicodedata.normalize("NFKC", text).strip()
+    digits = re.sub(r"\D", "", raw)
+    if raw.startswith("+"):
+        number = digits
+    elif digits.startswith("00"):
+        number = digits[2:]
+    elif default_country == "86" and len(digits) == 13 and digits.startswith("861"):
+        number = digits
+    elif default_country == "86" and len(digits) == 11 and digits.startswith("1"):
+        number = "86" + digits
+    else:
+        return None
+    return "+" + number if 8 <= len(number) <= 15 else None
 
 
 def normalize_employee_no(text: str | None) -> str | None:

@@ -33,6 +33,7 @@ from store.org import Organization
 from store.outbox import Outbox
 from store.reception import ReceptionService
 from store.review import ReviewService
+from store.roster import RosterService
 from store.screening import ScreeningService
 from store.selfservice import SelfService
 from store.staffwork import StaffWork
@@ -59,6 +60,7 @@ class Services:
     documents: DocumentService
     links: LinkService
     ledger_import: ImportService
+    roster: RosterService
 
     @classmethod
     def build(
@@ -104,6 +106,7 @@ class Services:
             documents=DocumentService(ctx),
             links=LinkService(ctx, ledger),
             ledger_import=ImportService(ctx, ledger),
+            roster=RosterService(ctx),
         )
 
     @classmethod
