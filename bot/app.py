@@ -37,6 +37,7 @@ from handlers import (
     screening,
     staff,
     supervision,
+    verify,
 )
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
@@ -156,6 +157,8 @@ def build_application(
         intake.build(),
         # After the conversation: a redelivered Submit, and /cancel with nothing to cancel.
         *intake.outside_conversation(),
+        # /verify, and a contact shared outside a step that asked for one (after intake, whose phone step takes its own).
+        *verify.handlers(),
         # Last: an unknown command, a message nobody took, a stale button: a polite hint.
         *fallback_handlers(),
     ])

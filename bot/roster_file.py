@@ -11,7 +11,8 @@ from bot.backup import plain
 from bot.tables import read_table
 from handlers.i18n import catalog, has, placeholders, t
 from store.ledger_import import Headers, Reason
-from store.roster import COLUMNS, RosterEntry, RosterReport, map_headers, national
+from store.people import national
+from store.roster import COLUMNS, RosterEntry, RosterReport, map_headers
 
 MAX_ROWS = 200_000
 EXPORT_COLUMNS = tuple(COLUMNS)

@@ -409,8 +409,15 @@ class Rg:
     SUBMIT = area.button("submit", TOKEN)
 
 
+class Vf:
+    """Verifying an account against the employee roster (handlers.verify)."""
+
+    area = Area("vf")
+    START = area.button("go")
+
+
 AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Sv.area,
-                           Rv.area, Ld.area, In.area, Rc.area, Sc.area, Ic.area, Lg.area, Rg.area)
+                           Rv.area, Ld.area, In.area, Rc.area, Sc.area, Ic.area, Lg.area, Rg.area, Vf.area)
 
 
 def decode(data: object) -> tuple[Button, tuple[Any, ...]] | None:

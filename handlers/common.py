@@ -28,6 +28,7 @@ from store.models import Actor
 from store.org import Organization
 from store.reception import ReceptionService
 from store.review import ReviewService
+from store.roster import RosterService
 from store.screening import ScreeningService
 from store.selfservice import SelfService
 from store.services import Services
@@ -81,6 +82,7 @@ class Deps:
     links: LinkService
     ledger: LedgerService
     documents: DocumentService
+    roster: RosterService
     org: Organization
     clock: Clock
     tz: ZoneInfo
@@ -106,6 +108,7 @@ class Deps:
             links=services.links,
             ledger=services.ledger,
             documents=services.documents,
+            roster=services.roster,
             org=services.org,
             clock=services.clock,
             tz=services.tz,

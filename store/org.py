@@ -125,6 +125,8 @@ class OrgInfo(_Frozen):
     case_prefix: str = "XF"
     timezone: str = "Asia/Shanghai"
     staff_chat_id: int | None = None
+    # How people reach the petition office (a phone, a room): told when something cannot be done in the chat.
+    contact: str | None = Field(default=None, max_length=200)
 
     @field_validator("case_prefix")
     @classmethod

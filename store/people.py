@@ -17,6 +17,7 @@ from store.context import StoreContext
 from store.db import Connection
 from store.models import Case
 from store.vault import is_person_key, person_key, record_of
+from store.verified import verified_row
 
 
 def _in(values: list[Any]) -> str:
@@ -55,6 +56,13 @@ def e164(text: str | None, default_country: str = "86") -> str | None:
     return "+" + number if 8 <= len(number) <= 15 else None
 
 
+def national(phone: str | None) -> str | None:
+    """A Chinese mobile number as people write it (``13800138000``); other numbers in E.164."""
+    if phone and phone.startswith("+86"):
+        return phone[3:]
+    return phone
+
+
 def normalize_employee_no(text: str | None) -> str | None:
     if text is None:
         return None
@@ -84,9 +92,15 @@ async def same_person(ctx: StoreContext, conn: Connection, case: Case) -> tuple[
         mine = normalize_phone(case.petitioner_phone)
         if mine:
             phones.add(mine)
+        # A verified employee (store/roster.py) is also the person of their roster phone and employee number.
+        employee = await verified_row(conn, ctx.hid(case.petitioner_id))
+        roster_phone = national(ctx.vault.open(employee["phone_sealed"])) if employee and employee["phone_sealed"] else None
+        if roster_phone:
+            phones.add(roster_phone)
         async with conn.execute(
-            "SELECT * FROM petitioners WHERE confidential = 0 AND (telegram_hid = ? OR phone = ?)",
-            (ctx.hid(case.petitioner_id), mine or ""),
+            "SELECT * FROM petitioners WHERE confidential = 0"
+            " AND (telegram_hid = ? OR phone = ? OR phone = ? OR employee_no = ?)",
+            (ctx.hid(case.petitioner_id), mine or "", roster_phone or "", employee["employee_no"] if employee else ""),
         ) as cur:
             records.update({row["id"]: dict(row) async for row in cur})
     for record in records.values():

@@ -48,10 +48,11 @@ from store.journal import VerifyResult, append_chained, verify_chained
 from store.ledger_import import BadRow, Headers, Reason, cell_text, header_key, map_layout
 from store.org import Organization
 from store.people import e164, normalize_employee_no
+from store.verified import verified_row
 
 
 class RosterStatus(StrEnum):
-    ACTIVE = "active"
+    ACTIVE = "active"  # the value store.verified.ACTIVE reads
     LEFT = "left"
     RETIRED = "retired"
 
@@ -244,13 +245,6 @@ class RosterEntry(BaseModel):
         return self.status is RosterStatus.ACTIVE
 
 
-def national(phone: str | None) -> str | None:
-    """A Chinese mobile number as people write it (``13800138000``); other numbers in E.164."""
-    if phone and phone.startswith("+86"):
-        return phone[3:]
-    return phone
-
-
 def journal_content(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in ("id", "at", "action", "employee_no", "data")}
 
@@ -343,6 +337,11 @@ class RosterService(Service):
                     **{c: report.count(c) for c in ("added", "updated", "left", "back")}})
         return report
 
+    async def in_use(self) -> bool:
+        """Has a roster been imported (so that verification means something)?"""
+        async with self.db.read() as conn, conn.execute("SELECT 1 FROM roster LIMIT 1") as cur:
+            return await cur.fetchone() is not None
+
     async def entries(self) -> list[RosterEntry]:
         """The whole roster, opened (``roster export``, for the administrator)."""
         async with self.db.read() as conn:
@@ -396,15 +395,12 @@ class RosterService(Service):
         return await self.verified_hid(self.ctx.hid(user_id), conn=conn)
 
     async def verified_hid(self, hid: int, *, conn: Connection | None = None) -> RosterEntry | None:
-        sql = ("SELECT r.* FROM verified_accounts v JOIN roster r ON r.employee_no = v.employee_no"
-               " WHERE v.telegram_hid = ? AND r.status = ?")
         if conn is not None:
-            async with conn.execute(sql, (hid, RosterStatus.ACTIVE.value)) as cur:
-                found = await cur.fetchone()
+            found = await verified_row(conn, hid)
         else:
-            async with self.db.read() as own, own.execute(sql, (hid, RosterStatus.ACTIVE.value)) as cur:
-                found = await cur.fetchone()
-        return None if found is None else self._entry(dict(found))
+            async with self.db.read() as own:
+                found = await verified_row(own, hid)
+        return None if found is None else self._entry(found)
 
     async def verify_journal(self) -> VerifyResult:
         async with self.db.read() as conn:

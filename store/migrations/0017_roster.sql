@@ -25,6 +25,11 @@ CREATE TABLE verified_accounts (
     verified_at   TEXT NOT NULL
 );
 
+-- The employee a case's petitioner was verified as when filing (store/verified.py);
+-- never set for a confidential case. The staff card shows 已核验 from it.
+ALTER TABLE cases ADD COLUMN employee_no TEXT;
+ALTER TABLE cases ADD COLUMN employee_unit TEXT;
+
 -- What happened to the roster and to verifications, hash-chained like the
 -- cases' journal (petition-bot verify-journal checks it).
 CREATE TABLE roster_journal (
