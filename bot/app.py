@@ -36,6 +36,7 @@ from handlers import (
     review,
     screening,
     staff,
+    staffing,
     supervision,
     verify,
 )
@@ -145,6 +146,8 @@ def build_application(
         *ledger.handlers(),
         # Formal documents: /document.
         *documents.handlers(),
+        # Staff managed in chat by an administrator: /staff, the user picker's answer, its buttons.
+        *staffing.handlers(),
         # Typed answers after a prompt button; before intake, which would take any text.
         prompts.build(),
         # Filing or updating a screening dispute, step by step (before intake, which would take any text).

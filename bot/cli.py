@@ -330,6 +330,7 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
     from store.journal import verify
     from store.roster import verify_roster_journal
     from store.screening import verify_screening_journal
+    from store.staffing import verify_staff_journal
 
     async def check() -> int:
         try:
@@ -342,6 +343,7 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
                 incidents = await verify_incident_journal(conn)  # the group-incident plan's own chain
                 screening = await verify_screening_journal(conn)  # the dispute screening register's
                 roster = await verify_roster_journal(conn)  # the employee roster's and verifications'
+                staffing = await verify_staff_journal(conn)  # staff changes made in chat
         except _db_errors() as error:
             return fail(lang, "not_database", path=display(target), error=error)
         finally:
@@ -358,6 +360,9 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
         if not roster.ok:
             return fail(lang, "roster_journal_broken", event=roster.broken_event_id, reason=roster.reason,
                         count=roster.checked)
+        if not staffing.ok:
+            return fail(lang, "staff_journal_broken", event=staffing.broken_event_id, reason=staffing.reason,
+                        count=staffing.checked)
         print(say(lang, "journal_ok", count=result.checked))
         if incidents.checked:
             print(say(lang, "incident_journal_ok", count=incidents.checked))
@@ -365,6 +370,8 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
             print(say(lang, "screening_journal_ok", count=screening.checked))
         if roster.checked:
             print(say(lang, "roster_journal_ok", count=roster.checked))
+        if staffing.checked:
+            print(say(lang, "staff_journal_ok", count=staffing.checked))
         return 0
 
     return asyncio.run(check())

@@ -32,6 +32,7 @@ from store.roster import RosterService
 from store.screening import ScreeningService
 from store.selfservice import SelfService
 from store.services import Services
+from store.staffing import StaffingService
 from store.staffwork import StaffWork
 from store.supervision import SupervisionService
 
@@ -83,7 +84,7 @@ class Deps:
     ledger: LedgerService
     documents: DocumentService
     roster: RosterService
-    org: Organization
+    staffing: StaffingService
     clock: Clock
     tz: ZoneInfo
     # Telegram language codes already written to the d, to skip needless writes.
@@ -92,6 +93,12 @@ class Deps:
     chosen_languages: dict[int, str] = field(default_factory=dict)
     # The bundle, only to render a notice on demand (a contact task's text: handlers.ledger).
     services: Services | None = None
+
+    @property
+    def org(self) -> Organization:
+        """The organisation as it is now (staff managed in chat, a reloaded file: store/staffing.py)."""
+        assert self.services is not None
+        return self.services.org
 
     @classmethod
     def of(cls, services: Services) -> Deps:
@@ -109,7 +116,7 @@ class Deps:
             ledger=services.ledger,
             documents=services.documents,
             roster=services.roster,
-            org=services.org,
+            staffing=services.staffing,
             clock=services.clock,
             tz=services.tz,
             services=services,

@@ -891,6 +891,21 @@ def parse_org(text: str) -> Organization:
     raise OrgError([_format(loc, msg) for loc, msg in _in_file_order(problems)])
 
 
+def with_staff(org: Organization, staff: Iterable[Staff]) -> Organization:
+    """``org`` with another staff list, checked by the same rules as the file (OrgError lists every problem).
+
+    Staff managed in chat (store/staffing.py) go through this, so no change
+    made there can give an organisation the file itself could not.
+    """
+    data = org.model_dump(mode="python")
+    data["staff"] = [s.model_dump(mode="python") for s in staff]
+    try:
+        return Organization.model_validate(data)
+    except ValidationError as exc:
+        problems = _pydantic_problems(exc.errors()) + _reference_errors(data)
+    raise OrgError([_format(loc, msg) for loc, msg in _in_file_order(problems)])
+
+
 def load_org(path: str | PathLike[str]) -> Organization:
     """Read an organisation file (UTF-8); unreadable files are reported as OrgError too."""
     try:

@@ -402,6 +402,24 @@ class RosterService(Service):
                 found = await verified_row(own, hid)
         return None if found is None else self._entry(found)
 
+    async def account_of(self, employee_no: str) -> tuple[RosterEntry, int | None]:
+        """The active employee with this number and the Telegram account verified as them (None: not verified).
+
+        NotFound-like Refused ``staff_no_employee`` when the roster has no such active employee.
+        """
+        number = normalize_employee_no(employee_no) or ""
+        async with self.db.read() as conn:
+            async with conn.execute("SELECT * FROM roster WHERE employee_no = ? AND status = ?",
+                                    (number, RosterStatus.ACTIVE.value)) as cur:
+                found = await cur.fetchone()
+            if found is None:
+                raise Refused("staff_no_employee", employee_no=number)
+            async with conn.execute("SELECT telegram_hid FROM verified_accounts WHERE employee_no = ?",
+                                    (number,)) as cur:
+                account = await cur.fetchone()
+            chat = await self.ctx.chat_of(conn, int(account[0])) if account is not None else None
+        return self._entry(dict(found)), chat
+
     async def verify_journal(self) -> VerifyResult:
         async with self.db.read() as conn:
             return await verify_roster_journal(conn)

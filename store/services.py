@@ -36,6 +36,7 @@ from store.review import ReviewService
 from store.roster import RosterService
 from store.screening import ScreeningService
 from store.selfservice import SelfService
+from store.staffing import StaffingService
 from store.staffwork import StaffWork
 from store.supervision import SupervisionService, sweep_supervision
 from store.vault import Vault, load_vault, new_key_text
@@ -61,6 +62,7 @@ class Services:
     links: LinkService
     ledger_import: ImportService
     roster: RosterService
+    staffing: StaffingService
 
     @classmethod
     def build(
@@ -107,6 +109,7 @@ class Services:
             links=LinkService(ctx, ledger),
             ledger_import=ImportService(ctx, ledger),
             roster=RosterService(ctx),
+            staffing=StaffingService(ctx),
         )
 
     @classmethod
@@ -133,7 +136,15 @@ class Services:
         except BaseException:
             await db.close()
             raise
-        return cls.build(db, org, clock, vault)
+        services = cls.build(db, org, clock, vault)
+        try:
+            # Staff managed in chat over the file's (store/staffing.py). Changes that no longer fit the file
+            # (a unit it dropped) leave the file alone in effect, and ``staffing.problems`` says which.
+            await services.staffing.apply()
+        except BaseException:
+            await db.close()
+            raise
+        return services
 
     async def close(self) -> None:
         await self.context.db.close()

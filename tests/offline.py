@@ -145,6 +145,11 @@ class Updates:
                    "user_id": self.user["id"] if user_id is None else user_id}
         return {"update_id": next(self._update_ids), "message": self._message(contact=contact)}
 
+    def users_shared(self, user_id: int, first_name: str, request_id: int = 1) -> dict[str, Any]:
+        """The answer of a request_users button: the person the user picked."""
+        shared = {"request_id": request_id, "users": [{"user_id": user_id, "first_name": first_name}]}
+        return {"update_id": next(self._update_ids), "message": self._message(users_shared=shared)}
+
     def tap(self, data: str) -> dict[str, Any]:
         return {
             "update_id": next(self._update_ids),

@@ -51,3 +51,46 @@ CREATE TRIGGER roster_journal_append_only_delete BEFORE DELETE ON roster_journal
 BEGIN
     SELECT RAISE(ABORT, 'the roster journal is append-only');
 END;
+
+-- Staff managed in chat (store/staffing.py): an administrator's additions,
+-- changes and removals over the organisation file's [[staff]], which seeds
+-- only people not in this table. A row without a role is a removal.
+CREATE TABLE staff_members (
+    telegram_id  INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT,
+    units        TEXT NOT NULL DEFAULT '[]',
+    categories   TEXT NOT NULL DEFAULT '[]',
+    recuse_units TEXT NOT NULL DEFAULT '[]',
+    updated_at   TEXT NOT NULL,
+    updated_by   INTEGER NOT NULL
+);
+
+-- Someone an administrator picked with Telegram's user picker, until a role is chosen.
+CREATE TABLE staff_candidates (
+    telegram_id  INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    proposed_at  TEXT NOT NULL
+);
+
+-- Every change to the staff made in chat, hash-chained (petition-bot verify-journal).
+CREATE TABLE staff_journal (
+    id          INTEGER PRIMARY KEY,
+    at          TEXT NOT NULL,
+    actor_id    INTEGER NOT NULL,
+    action      TEXT NOT NULL,              -- add | change | remove
+    telegram_id INTEGER NOT NULL,
+    data        TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+);
+
+CREATE TRIGGER staff_journal_append_only_update BEFORE UPDATE ON staff_journal
+BEGIN
+    SELECT RAISE(ABORT, 'the staff journal is append-only');
+END;
+
+CREATE TRIGGER staff_journal_append_only_delete BEFORE DELETE ON staff_journal
+BEGIN
+    SELECT RAISE(ABORT, 'the staff journal is append-only');
+END;
