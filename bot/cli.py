@@ -8,6 +8,7 @@ import locale
 import logging
 import os
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -188,6 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 org=org,
                 base_url=settings.api_url,
                 base_file_url=settings.api_file_url or settings.api_url,
+                load_org=_reload_source(settings),
                 **options,
             )
         )
@@ -552,6 +554,77 @@ def cmd_roster(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _reload_source(settings: Settings) -> Callable[[], Organization]:
+    """The organisation file read again, for a running bot (bot/reload.py); a missing file is refused like a bad one."""
+
+    def load() -> Organization:
+        try:
+            return load_organization(settings)[0]
+        except ConfigMissing as error:
+            raise OrgError([f"{error.path}: no such file"]) from None
+
+    return load
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    """Check the organisation file, then ask every running instance (standbys included) to read it again."""
+    from store.services import Services
+
+    lang = args.lang
+    settings = _settings(lang)
+    db_path = _db_target(args)
+    if (problem := _database_problem(db_path, lang)) is not None:
+        print(problem, file=sys.stderr)
+        return 1
+    found = _organization(settings, lang)  # a file that does not validate: its problems, and nothing asked
+    if isinstance(found, int):
+        return found
+
+    async def ask() -> int:
+        services = await Services.open(db_path, found[0], **_key_options(settings))  # type: ignore[arg-type]
+        try:
+            await services.staffing.request_reload()
+        finally:
+            await services.close()
+        print(say(lang, "reload_requested", path=settings.config))
+        return 0
+
+    return asyncio.run(ask())
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    """``staff export FILE``: the staff in effect (the file's and the chat's changes) as ``[[staff]]`` TOML."""
+    from store.files import write_private
+    from store.services import Services
+    from store.staffing import staff_toml
+
+    lang = args.lang
+    settings = _settings(lang)
+    db_path = _db_target(args)
+    if (problem := _database_problem(db_path, lang)) is not None:
+        print(problem, file=sys.stderr)
+        return 1
+    found = _organization(settings, lang)
+    if isinstance(found, int):
+        return found
+    path = Path(args.file)
+
+    async def export() -> int:
+        services = await Services.open(db_path, found[0], **_key_options(settings))  # type: ignore[arg-type]
+        try:
+            staff = list(services.org.staff)
+        finally:
+            await services.close()
+        try:
+            write_private(path, staff_toml(staff).encode("utf-8"))
+        except OSError as error:
+            return fail(lang, "cannot_write", path=path, error=error.strerror or error)
+        print(say(lang, "staff_exported", count=len(staff), path=path))
+        return 0
+
+    return asyncio.run(export())
+
+
 def _db_target(args: argparse.Namespace) -> str:
     """``--db``, else ``PETITION_DB``: an SQLite file or a postgresql:// URL."""
     return str(args.db) if getattr(args, "db", None) else _settings(args.lang).db
@@ -718,6 +791,14 @@ def parser() -> argparse.ArgumentParser:
     )
     load_ledger.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     load_ledger.set_defaults(fn=cmd_import)
+    reload = command("reload", "check the organisation file, then have every running instance read it again")
+    reload.add_argument("--db", help="default: $PETITION_DB or petitions.db")
+    reload.set_defaults(fn=cmd_reload)
+    staff = command("staff", "export the staff in effect (the file's and those managed in chat) as [[staff]] TOML")
+    staff.add_argument("action", choices=("export",))
+    staff.add_argument("file", help="the .toml file to write")
+    staff.add_argument("--db", help="default: $PETITION_DB or petitions.db")
+    staff.set_defaults(fn=cmd_staff)
     roster = command("roster", "the employee roster (HR's list): import replaces it (all or nothing), export writes it")
     roster.add_argument("action", choices=("import", "export"))
     roster.add_argument("file", help="import: .xlsx (first sheet) or .csv with one header row; export: a .csv to write")

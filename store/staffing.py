@@ -73,8 +73,30 @@ def merged(file_org: Organization, rows: list[dict[str, Any]]) -> Organization:
     """The file's organisation with the chat's changes over its staff (OrgError if they no longer fit it)."""
     changed = {int(r["telegram_id"]): _member(r) for r in rows}
     staff = [s for s in file_org.staff if s.telegram_id not in changed]
-    staff += [m for m in changed.values() if m is not None]
+    staff += [m for _, m in sorted(changed.items()) if m is not None]  # the same order wherever it is built
     return with_staff(file_org, staff)
+
+
+def staff_toml(staff: list[Staff]) -> str:
+    """The staff as the organisation file's ``[[staff]]`` entries (``petition-bot staff export``)."""
+    def text(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+
+    def texts(values: tuple[str, ...]) -> str:
+        return "[" + ", ".join(text(v) for v in values) + "]"
+
+    parts = []
+    for member in staff:
+        lines = ["[[staff]]", f"telegram_id = {member.telegram_id}", f"name = {text(member.name)}",
+                 f"role = {text(member.role.value)}"]
+        for field in ("units", "categories", "recuse_units"):
+            values = getattr(member, field)
+            if values:
+                lines.append(f"{field} = {texts(values)}")
+        if member.custodian:
+            lines.append("custodian = true")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
 
 
 class StaffingService(Service):
@@ -223,6 +245,23 @@ class StaffingService(Service):
                 await self.ctx.queue_staff(conn, leader.telegram_id, NoticeKind.STAFF_RETURNED, case, event_id)
             returned.numbers.append(case.number)
         return returned
+
+    # ------------------------------------------------------------------ reload
+
+    async def request_reload(self) -> str:
+        """``petition-bot reload``: every running instance (standbys included) re-reads its file soon."""
+        at = self.ctx.now()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('org_reload', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (at,))
+        return at
+
+    async def reload_requested(self) -> str | None:
+        """When a reload was last asked for (None: never)."""
+        async with self.db.read() as conn, conn.execute("SELECT value FROM meta WHERE key = 'org_reload'") as cur:
+            row = await cur.fetchone()
+        return None if row is None else str(row[0])
 
     async def verify_journal(self) -> VerifyResult:
         async with self.db.read() as conn:
