@@ -784,7 +784,7 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     report.set_defaults(fn=cmd_report)
     load_ledger = command("import", "import the office's existing ledger (.xlsx or .csv); bad rows are reported, the rest imported")
-    load_ledger.add_argument("file", help="the ledger: .xlsx (first sheet) or .csv, one header row (see README)")
+    load_ledger.add_argument("file", help="the ledger: .xlsx (first sheet) or .csv, one header row (see docs/administrator.md)")
     load_ledger.add_argument("--dry-run", action="store_true", help="check every row and report; write nothing")
     load_ledger.add_argument(
         "--by", help="the staff member recorded as registering the cases (Telegram id or name; default: the system)"

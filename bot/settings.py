@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     config: Path = Path("petition-bot.toml")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
-    # Operations (README "Deployment"): webhook instead of polling, health and metrics, a proxy.
+    # Operations (docs/deployment.md): webhook instead of polling, health and metrics, a proxy.
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0:8443"
     webhook_path: str | None = None
