@@ -156,6 +156,8 @@ def build_application(
         intake.build(),
         # After the conversation: a redelivered Submit, and /cancel with nothing to cancel.
         *intake.outside_conversation(),
+        # A shared contact no conversation took: the /claim waiting for it (handlers/ledger.py).
+        *ledger.contact_handlers(),
         # Last: an unknown command, a message nobody took, a stale button: a polite hint.
         *fallback_handlers(),
     ])

@@ -55,6 +55,7 @@ class NoticeKind(StrEnum):
     # One ledger (store.ledger)
     CONTACT_TASK = "lg_task"  # a petitioner without Telegram is to be told this, to the staff handling the case
     CONTACT_TASK_REMINDER = "lg_task_remind"  # such a task is due or overdue, to the same staff
+    CLAIM_BY_CODE = "lg_claimed"  # a case claimed by code alone (no phone registered), to its handler and leaders
 
     # Formal documents (store.documents): the step's PDF, to the petitioner and the handling officers
     DOCUMENT = "document"

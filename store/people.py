@@ -31,6 +31,23 @@ def normalize_phone(text: str | None) -> str | None:
     return digits or None
 
 
+def phone_key(text: str | None) -> str | None:
+    """A phone as digits in one international form, for comparing (``+86 138…``, ``0086138…``, ``138…``).
+
+    Telegram gives a shared contact's number in international form without
+    the ``+``; staff type numbers as people say them. Mainland numbers (11
+    digits, leading 1) are compared with the country code 86 in front.
+    """
+    if text is None:
+        return None
+    digits = re.sub(r"\D", "", text)
+    if digits.startswith("00"):
+        digits = digits[2:]
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = "86" + digits
+    return digits or None
+
+
 def normalize_employee_no(text: str | None) -> str | None:
     if text is None:
         return None

@@ -139,6 +139,13 @@ class Updates:
         photo = [{"file_id": f"P{n}", "file_unique_id": f"p{n}", "width": 800, "height": 600, "file_size": size}]
         return {"update_id": next(self._update_ids), "message": self._message(photo=photo)}
 
+    def contact(self, phone: str, *, own: bool = True) -> dict[str, Any]:
+        """A contact shared with Telegram's button (``own``: the sender's own number, as Telegram attests)."""
+        contact: dict[str, Any] = {"phone_number": phone, "first_name": self.user["first_name"]}
+        if own:
+            contact["user_id"] = self.user["id"]
+        return {"update_id": next(self._update_ids), "message": self._message(contact=contact)}
+
     def tap(self, data: str) -> dict[str, Any]:
         return {
             "update_id": next(self._update_ids),
