@@ -244,9 +244,9 @@ class StoreContext:
             return "cohandle_lead_only"
         if Relation.FOLLOWER in relations:
             return "policy_follower"
-        if relations & policy.SEES and act is Act.CLAIM:
-            return "claim_staff_sees"
-        if Relation.CUSTODIAN not in relations and act in (Act.REVEAL, Act.CODES):
+        if act in policy.REFUSAL:
+            return policy.REFUSAL[act]
+        if act is Act.CODES and Relation.CUSTODIAN not in relations:
             return "custodian_only"
         return "forbidden"
 

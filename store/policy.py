@@ -86,9 +86,9 @@ class Relation(StrEnum):
     HANDLER = "handler"  # the case is assigned to them (and in their scope)
     LEAD_STAFF = "lead_staff"  # staff of the lead unit (主办) in scope: unit, categories, recusal
     COHANDLER = "cohandler"  # staff who see the case only as a co-handling unit's (协办)
-    LEADER_ABOVE = "leader_above"  # a leader whose units cover the case's unit
+    LEADER_ABOVE = "leader_above"  # a leader of a unit above the case's unit (not the unit itself), in scope
     ADMIN = "admin"
-    CUSTODIAN = "custodian"  # the identity custodian, in scope of the case
+    CUSTODIAN = "custodian"  # the identity custodian (an organisation-wide role)
     PETITIONER = "petitioner"  # the case's own petitioner (who filed it in the chat)
     CLAIMANT = "claimant"  # bound by a claim code to a person the case names
     FOLLOWER = "follower"  # petitions in the case because their duplicate was merged into it
@@ -125,7 +125,8 @@ def same(relations: frozenset[Relation], why: str) -> Allowed:
 
 #: The declaration: who may do what. Role and status still come from ``store.workflow.RULES``.
 POLICY: dict[Act, Allowed] = {
-    Act.READ: same(LEAD_AND_COHANDLERS, "the lead unit's staff in scope and a co-handling unit's"),
+    Act.READ: same(LEAD_AND_COHANDLERS | PETITIONERS,
+                   "the lead unit's staff in scope, a co-handling unit's, and everyone who petitions in it"),
     Act.ACCEPT: same(LEAD, "the lead unit"),
     Act.DECLINE: same(LEAD, "the lead unit"),
     Act.ASSIGN: same(LEAD, "the lead unit"),
@@ -135,7 +136,7 @@ POLICY: dict[Act, Allowed] = {
     Act.DECIDE: same(LEAD, "the lead unit"),
     Act.TRANSFER: same(LEAD, "the lead unit"),
     Act.REVEAL: Allowed(frozenset(), frozenset({R.CUSTODIAN}), "the identity custodian, for a confidential case"),
-    Act.SUPERVISE: same(LEAD, "a leader in scope of the lead unit"),
+    Act.SUPERVISE: same(frozenset({R.LEADER_ABOVE, R.ADMIN}), "a leader above the case's unit, or an admin"),
     Act.PROGRESS: same(LEAD_AND_COHANDLERS, "the lead unit and a co-handling unit"),
     Act.URGE: same(LEAD, "a leader in scope of the lead unit"),
     Act.FOLLOW_UP: same(LEAD, "the lead unit"),
@@ -143,7 +144,8 @@ POLICY: dict[Act, Allowed] = {
     Act.REDO: same(LEAD, "a leader in scope of the lead unit"),
     Act.COHANDLE: same(LEAD, "the lead unit"),
     Act.COHANDLE_OFF: same(LEAD, "the lead unit"),
-    Act.REVIEW_OPINION: same(LEAD, "the designated leaders above the case's unit"),
+    Act.REVIEW_OPINION: same(frozenset({R.LEADER_ABOVE, R.ADMIN}),
+                             "the designated leaders above the case's unit (or the admins where there are none)"),
     Act.INCIDENT: same(LEAD, "a leader in scope of the lead unit"),
     Act.LINK: same(LEAD, "the lead unit of both cases"),
     Act.UNLINK: same(LEAD, "the lead unit of both cases"),
@@ -152,8 +154,9 @@ POLICY: dict[Act, Allowed] = {
     Act.CODES: Allowed(LEAD, frozenset({R.CUSTODIAN}),
                        "the lead unit; for a confidential case the identity custodian in scope"),
     Act.TASK_DONE: same(LEAD, "the lead unit"),
-    Act.CLAIM: same(OWN | {R.STRANGER, R.STAFF_ELSEWHERE},
-                    "the person the code was given for; never staff who can see the case"),
+    Act.CLAIM: same(PETITIONERS | {R.STRANGER, R.STAFF_ELSEWHERE},
+                    "whoever holds the code and, where a phone was registered, that phone's Telegram account;"
+                    " never staff who can see the case"),
     Act.VIEW_OWN: same(PETITIONERS, "everyone who petitions in the case, followers included"),
     Act.ADD_INFO: same(PETITIONERS, "everyone who petitions in the case, followers included"),
     Act.WITHDRAW: same(OWN, "the case's own petitioners"),
@@ -220,7 +223,7 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "/link": Act.LINK, "/unlink": Act.UNLINK, "/merge": Act.MERGE,
     "/screening": None, "/dispute": None,
     "/incident": Act.INCIDENT, "/incident_close": None, "/incident_drill": None,
-    "/claim": Act.CLAIM, "/find": Act.READ, "/codes": Act.CODES, "/rebind": None,
+    "/claim": Act.CLAIM, "/find": Act.READ, "/codes": Act.CODES,
     "/document": Act.DOCUMENT,
     "/register": Act.REGISTER,
     "/reception": None, "/reception_add": None, "/reception_list": None,
@@ -268,16 +271,18 @@ def staff_relations(org: Organization, staff: Staff, case: Case) -> frozenset[Re
         found.add(R.LEAD_STAFF)
         if case.assignee_id == staff.telegram_id:
             found.add(R.HANDLER)
-        if staff.role is Role.LEADER:
+        if staff.role is Role.LEADER and any(
+            u != case.unit and case.unit in org.subtree(u) for u in staff.units
+        ):
             found.add(R.LEADER_ABOVE)
         if staff.role is Role.ADMIN:
             found.add(R.ADMIN)
-        if staff.custodian:
-            found.add(R.CUSTODIAN)
     elif routing.can_cohandle(org, staff, case.unit, case.category, case.confidential, case.cohandlers):
         found.add(R.COHANDLER)
     else:
         found.add(R.STAFF_ELSEWHERE)
+    if staff.custodian:  # the identity custodian's role is the organisation's, wherever their units are
+        found.add(R.CUSTODIAN)
     return frozenset(found)
 
 
@@ -290,5 +295,59 @@ def unit_relations(org: Organization, staff: Staff | None, unit: str | None) -> 
     return frozenset({R.STAFF_ELSEWHERE})
 
 
+#: The refusal's code where an act has its own words for it (else the relation's, see StoreContext.refusal_code).
+REFUSAL: dict[Act, str] = {
+    Act.SUPERVISE: "supervise_above",
+    Act.REVIEW_OPINION: "not_reviewer",
+    Act.CLAIM: "claim_staff_sees",
+    Act.REVEAL: "custodian_only",
+}
+
 #: Relations that see the case as staff (a claim by them is refused, whatever the code).
 SEES = frozenset({R.HANDLER, R.LEAD_STAFF, R.COHANDLER, R.LEADER_ABOVE, R.ADMIN, R.CUSTODIAN})
+
+
+# ------------------------------------------------------------------ documentation
+
+#: How each relation reads in docs/policy.md.
+RELATION_WORDS: dict[Relation, str] = {
+    R.HANDLER: "handler (assigned)",
+    R.LEAD_STAFF: "lead-unit staff in scope (主办)",
+    R.COHANDLER: "co-handling unit's staff (协办)",
+    R.LEADER_ABOVE: "leader above the unit",
+    R.ADMIN: "admin",
+    R.CUSTODIAN: "identity custodian",
+    R.PETITIONER: "own petitioner",
+    R.CLAIMANT: "claimant (bound by code)",
+    R.FOLLOWER: "follower (joined by /merge)",
+    R.STAFF_ELSEWHERE: "staff who cannot see it",
+    R.STRANGER: "anyone else",
+}
+
+
+def markdown_table() -> str:
+    """The declaration as a Markdown table (docs/policy.md holds it; a test checks it is current).
+
+    ✓ allowed on both real-name and confidential cases; R real-name only; C confidential only; blank: refused.
+    """
+    relations = list(Relation)
+    head = "| act | " + " | ".join(RELATION_WORDS[r] for r in relations) + " | who, in words |"
+    rule = "|---|" + "---|" * len(relations) + "---|"
+    lines = [head, rule]
+    for act, allowed in POLICY.items():
+        cells = []
+        for r in relations:
+            real, conf = r in allowed.real, r in allowed.confidential
+            cells.append("✓" if real and conf else "R" if real else "C" if conf else "")
+        lines.append(f"| `{act.value}` | " + " | ".join(cells) + f" | {allowed.why} |")
+    commands: dict[Act, list[str]] = {}
+    for name, entry in ENTRY_POINTS.items():
+        if entry is not None:
+            commands.setdefault(entry, []).append(f"`{name}`")
+    lines += ["", "| act | commands and buttons (area:verb) |", "|---|---|"]
+    lines += [f"| `{act.value}` | {', '.join(commands.get(act, [])) or '(a store call only)'} |" for act in POLICY]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m store.policy: the table for docs/policy.md
+    print(markdown_table(), end="")

@@ -43,6 +43,10 @@ name = { zh = "一般", en = "General" }
 min_people = 5
 notify = ["leader@plant-1"]
 steps = [{ zh = "核实人数", en = "Count the people" }]
+
+[limits]
+submissions_per_day = 1000  # the matrix files dozens of cases for the same people
+messages_per_minute = 10000
 """
 
 OFFICER_P1 = Actor(id=1001, role=ActorRole.OFFICER)
