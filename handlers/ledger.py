@@ -223,8 +223,28 @@ async def codes(update: Update, context: Context) -> None:
     await send(update, context, Html("\n".join(lines)))
 
 
+async def rebind(update: Update, context: Context) -> None:
+    """/rebind <number>: an admin unbinds the case's people from their Telegram accounts (journaled)."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    message = update.effective_message
+    words = (message.text or "").split()[1:] if message is not None else []
+    if len(words) != 1 or len(words[0]) > 40:
+        await send(update, context, t(lang, "policy.rebind_usage"))
+        return
+    try:
+        count = await deps(context).ledger.rebind(actor, words[0])
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, t(lang, "policy.rebind_done", number=words[0].upper(), count=count))
+
+
 def handlers() -> list[BaseHandler]:
     return [
+        CommandHandler("rebind", rebind),
         CommandHandler("claim", claim),
         CommandHandler("find", find),
         CommandHandler("codes", codes),

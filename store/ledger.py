@@ -654,6 +654,33 @@ class LedgerService(Service):
         self.outbox.kick()
         return codes
 
+    async def rebind(self, actor: Actor, number: str) -> int:
+        """``/rebind``: an admin unbinds the people of a case from the Telegram accounts they are bound to.
+
+        For a person bound to the wrong account (the one who claimed was not them): the register's
+        records of the case's people lose their Telegram account, their claims of every case are
+        undone, and the staff may issue new codes (``reissue_codes``) for the right person to claim.
+        Journaled on the case. How many people were unbound; refused ``rebind_none`` when nobody was.
+        """
+        async with self.db.transaction() as conn:
+            case = await self._staff_case(conn, actor, number)
+            await self.ctx.require(conn, Act.REBIND, actor, case)
+            async with conn.execute(
+                "SELECT p.id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
+                " WHERE cp.case_id = ? AND p.telegram_hid IS NOT NULL ORDER BY p.id", (case.id,),
+            ) as cur:
+                followers = await self.followers(conn, case)
+                bound = [row["id"] async for row in cur if row["id"] not in followers]
+            if not bound:
+                raise Refused("rebind_none", number=case.number)
+            now = self.ctx.now()
+            for record in bound:
+                await conn.execute("UPDATE petitioners SET telegram_hid = NULL, updated_at = ? WHERE id = ?",
+                                   (now, record))
+                await conn.execute("UPDATE case_petitioners SET claimed_at = NULL WHERE petitioner_id = ?", (record,))
+            await self.ctx.event(conn, case.id, actor, Action.REBIND, case.status, None, {"people": bound})
+        return len(bound)
+
     # -------------------------------------------------------------- claim
 
     async def claim(self, user_id: int, code: str, phone: str | None = None) -> Claimed:

@@ -69,6 +69,7 @@ class Act(StrEnum):
     CODES = "codes"
     TASK_DONE = "task_done"  # a contact task marked told
     CLAIM = "claim"
+    REBIND = "rebind"  # unbind a case's people from their Telegram accounts (an admin's act)
     # The petitioner's side.
     VIEW_OWN = "view_own"  # the petitioner's card and timeline
     ADD_INFO = "add_info"
@@ -157,6 +158,7 @@ POLICY: dict[Act, Allowed] = {
     Act.CLAIM: same(PETITIONERS | {R.STRANGER, R.STAFF_ELSEWHERE},
                     "whoever holds the code and, where a phone was registered, that phone's Telegram account;"
                     " never staff who can see the case"),
+    Act.REBIND: same(frozenset({R.ADMIN}), "an admin (journaled): the people may then claim again"),
     Act.VIEW_OWN: same(PETITIONERS, "everyone who petitions in the case, followers included"),
     Act.ADD_INFO: same(PETITIONERS, "everyone who petitions in the case, followers included"),
     Act.WITHDRAW: same(OWN, "the case's own petitioners"),
@@ -198,6 +200,7 @@ OF_ACTION: dict[Action, Act] = {
     Action.CODES: Act.CODES,
     Action.INFORM: Act.TASK_DONE,
     Action.CLAIM: Act.CLAIM,
+    Action.REBIND: Act.REBIND,
     Action.ADD_INFO: Act.ADD_INFO,
     Action.WITHDRAW: Act.WITHDRAW,
     Action.RATE: Act.RATE,
@@ -223,7 +226,7 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "/link": Act.LINK, "/unlink": Act.UNLINK, "/merge": Act.MERGE,
     "/screening": None, "/dispute": None,
     "/incident": Act.INCIDENT, "/incident_close": None, "/incident_drill": None,
-    "/claim": Act.CLAIM, "/find": Act.READ, "/codes": Act.CODES,
+    "/claim": Act.CLAIM, "/find": Act.READ, "/codes": Act.CODES, "/rebind": Act.REBIND,
     "/document": Act.DOCUMENT,
     "/register": Act.REGISTER,
     "/reception": None, "/reception_add": None, "/reception_list": None,

@@ -75,6 +75,7 @@ class Action(StrEnum):
     CLAIM = "claim"  # a petitioner binds their Telegram account with a claim code (认领)
     INFORM = "inform"  # staff told a petitioner without Telegram (phone, letter, in person)
     CODES = "codes"  # staff issued new claim codes (the old unused ones stop binding)
+    REBIND = "rebind"  # an admin unbound the case's people from their Telegram accounts (store/policy.py)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ RULES: dict[Action, Rule] = {
     Action.CLAIM: Rule(frozenset(), None, PETITIONER, False),
     Action.INFORM: Rule(frozenset(), None, STAFF, False),
     Action.CODES: Rule(frozenset(), None, STAFF, False),
+    Action.REBIND: Rule(frozenset(), None, STAFF, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

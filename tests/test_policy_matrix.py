@@ -75,7 +75,7 @@ ROLE_OF: dict[Act, Action | None] = {
     Act.REDO: Action.REDO, Act.COHANDLE: Action.COHANDLE, Act.COHANDLE_OFF: Action.COHANDLE_OFF,
     Act.REVIEW_OPINION: Action.REVIEW_OPINION, Act.INCIDENT: Action.INCIDENT_OPEN, Act.LINK: Action.LINK,
     Act.UNLINK: Action.UNLINK, Act.MERGE: Action.MERGE, Act.REGISTER: Action.REGISTER, Act.CODES: Action.CODES,
-    Act.TASK_DONE: Action.INFORM, Act.CLAIM: None, Act.VIEW_OWN: None, Act.ADD_INFO: Action.ADD_INFO,
+    Act.TASK_DONE: Action.INFORM, Act.CLAIM: None, Act.REBIND: Action.REBIND, Act.VIEW_OWN: None, Act.ADD_INFO: Action.ADD_INFO,
     Act.WITHDRAW: Action.WITHDRAW, Act.RATE: Action.RATE, Act.COMMENT: Action.COMMENT,
     Act.ACCEPT_OUTCOME: Action.CLOSE, Act.REQUEST_REVIEW: Action.REQUEST_REVIEW, Act.DOCUMENT: None,
 }
@@ -93,7 +93,7 @@ DOMAIN: dict[tuple[Act, Relation, bool], str] = {
 }
 
 #: Acts that need a case registered by staff (claim codes, contact tasks); the CLAIMANT relation needs one too.
-REGISTERED = {Act.CODES, Act.TASK_DONE, Act.CLAIM}
+REGISTERED = {Act.CODES, Act.TASK_DONE, Act.CLAIM, Act.REBIND}
 #: Acts that only read: allowed means an answer, never a journal event.
 READS = {Act.READ, Act.VIEW_OWN, Act.DOCUMENT}
 #: The status each act is tried in.
@@ -131,6 +131,8 @@ async def scene(store: Services, act: Act, rel: Relation, confidential: bool, ke
         owner = CLAIMANT_USER
         if rel is R.CLAIMANT:
             await store.ledger.claim(CLAIMANT_USER, codes.pop(0))
+        elif act is Act.REBIND:  # someone bound, to unbind
+            await store.ledger.claim(7006, codes.pop(0))
     else:
         fields: dict[str, object] = {"unit": "plant-1"}
         if confidential:
@@ -203,6 +205,7 @@ DRIVERS: dict[Act, Driver] = {
     Act.CODES: lambda s, a, c: s.ledger.reissue_codes(a, c.number),
     Act.TASK_DONE: lambda s, a, c: _task_done(s, a, c),
     Act.CLAIM: lambda s, a, c: s.ledger.claim(_id(a), c.codes[-1]),
+    Act.REBIND: lambda s, a, c: s.ledger.rebind(a, c.number),
     Act.VIEW_OWN: lambda s, a, c: s.self_service.petitioner_case(_id(a), c.number),
     Act.ADD_INFO: lambda s, a, c: s.self_service.add_information(_id(a), c.number, text="补充材料", key="m1"),
     Act.WITHDRAW: lambda s, a, c: s.self_service.withdraw(_id(a), c.number),
