@@ -145,8 +145,8 @@ POLICY: dict[Act, Allowed] = {
     Act.REDO: same(LEAD, "a leader in scope of the lead unit"),
     Act.COHANDLE: same(LEAD, "the lead unit"),
     Act.COHANDLE_OFF: same(LEAD, "the lead unit"),
-    Act.REVIEW_OPINION: same(frozenset({R.LEADER_ABOVE, R.ADMIN}),
-                             "the designated leaders above the case's unit (or the admins where there are none)"),
+    Act.REVIEW_OPINION: same(LEAD, "the lead unit's scope; of it, only the designated reviewers (the leaders of"
+                                   " the level above, the unit's own at the root, else the admins: store/review.py)"),
     Act.INCIDENT: same(LEAD, "a leader in scope of the lead unit"),
     Act.LINK: same(LEAD, "the lead unit of both cases"),
     Act.UNLINK: same(LEAD, "the lead unit of both cases"),
@@ -301,7 +301,6 @@ def unit_relations(org: Organization, staff: Staff | None, unit: str | None) -> 
 #: The refusal's code where an act has its own words for it (else the relation's, see StoreContext.refusal_code).
 REFUSAL: dict[Act, str] = {
     Act.SUPERVISE: "supervise_above",
-    Act.REVIEW_OPINION: "not_reviewer",
     Act.CLAIM: "claim_staff_sees",
     Act.REVEAL: "custodian_only",
 }

@@ -87,8 +87,9 @@ DOMAIN: dict[tuple[Act, Relation, bool], str] = {
     # Only the designated reviewers of the level above give the opinion; oilfield's leader is one.
     # 领导包案: an officer cannot take charge; nor can an admin (not a leader).
     (Act.LEAD, R.ADMIN, False): "lead_not_leader", (Act.LEAD, R.ADMIN, True): "lead_not_leader",
-    # The admins give review opinions only where no leader is above the unit.
-    (Act.REVIEW_OPINION, R.ADMIN, False): "not_reviewer", (Act.REVIEW_OPINION, R.ADMIN, True): "not_reviewer",
+    # Of the lead unit's scope, only the designated reviewers (oilfield's leader, above plant-1) give the opinion.
+    **{(Act.REVIEW_OPINION, rel, conf): "not_reviewer" for rel in (R.HANDLER, R.LEAD_STAFF, R.ADMIN)
+       for conf in (False, True)},
     # A case filed in the chat names nobody to give claim codes to, and has no contact tasks (see REGISTERED).
 }
 
