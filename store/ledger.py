@@ -401,6 +401,7 @@ class LedgerService(Service):
         submitted_at: datetime | None = None,
         notify: bool = True,
         within: Connection | None = None,
+        scoped: bool = True,
     ) -> Registered:
         """Register a matter received by letter, visit, call, another platform or transfer: a new case.
 
@@ -412,12 +413,15 @@ class LedgerService(Service):
         For an import (``actor`` may then be ``SYSTEM``): ``submitted_at`` keeps
         the original moment (default now), ``notify=False`` sends no case cards.
         ``within``: in the caller's transaction (an import writes a whole file in one).
+        ``scoped``: staff register only for units in their scope (``store.policy``, ``Act.REGISTER``);
+        the operator's ``petition-bot import`` of the office's whole ledger names its staff member
+        with ``scoped=False``.
         """
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
         if actor.role is not ActorRole.SYSTEM and (staff is None or not actor.is_staff):
             raise Refused("staff_only")
         self.check(registration, back_days=back_days)
-        if actor.role is not ActorRole.SYSTEM and not policy.allows(
+        if scoped and actor.role is not ActorRole.SYSTEM and not policy.allows(
             Act.REGISTER, policy.unit_relations(self.org, staff, registration.unit)
         ):
             raise Refused("register_out_of_scope")  # staff register only for units in their scope
