@@ -19,6 +19,7 @@ from handlers.notifications import HOW_CODES, how_buttons, task_text, task_who
 from handlers.render import status_name, unit_name
 from store.errors import StoreError
 from store.models import Actor
+from store.policy import Act
 from store.services import Services
 
 TASKS_SHOWN = 5  # open tasks listed under /queue
@@ -41,8 +42,10 @@ async def on_task(update: Update, context: Context, task_id: int) -> None:
         await send(update, context, error_text(lang, error))
         return
     assert d.services is not None
-    await send(update, context, await task_text(task, d.services, lang),
-               how_buttons(lang, task) if task.is_open else None)
+    case = await d.cases.case_for(actor, task.number)
+    # The buttons to mark it told only for whom the policy lets mark it (the lead unit, not a co-handler).
+    may_mark = task.is_open and await d.cases.allows(actor, Act.TASK_DONE, case)
+    await send(update, context, await task_text(task, d.services, lang), how_buttons(lang, task) if may_mark else None)
 
 
 async def on_done(update: Update, context: Context, task_id: int, how_code: str) -> None:

@@ -379,6 +379,17 @@ async def test_a_cohandler_is_refused_merge_link_and_codes_in_the_chat(
         await feed(application, cohandler.text(command))
         assert "由主办单位答复和办理" in request.last_to(1002).text, command
     assert rows(pstore, "SELECT count(*) FROM events WHERE action IN ('merge', 'link', 'codes')") == [(0,)]
+    # A contact task of the lead unit: the co-handler reads it without the buttons to mark it told, and a
+    # forged button is refused; the lead unit's officer gets the buttons.
+    await pstore.cases.act(ADMIN, registered, Action.ACCEPT)
+    task_id = await task_of(pstore, registered)
+    await feed(application, cohandler.tap(cb.Lg.TASK.encode(task_id)))
+    assert "告知任务" in request.last_to(1002).text and request.last_to(1002).buttons() == []
+    await feed(application, cohandler.tap(cb.Lg.DONE.encode(task_id, "p")))
+    assert "由主办单位答复和办理" in request.last_to(1002).text
+    assert rows(pstore, "SELECT done_at FROM contact_tasks WHERE id = ?", task_id) == [(None,)]
+    await feed(application, Updates(1001).tap(cb.Lg.TASK.encode(task_id)))
+    assert any(data.startswith("lg:d:") for _, data in request.last_to(1001).buttons())
     # The card a co-handler sees offers notes and progress, nothing of the lead unit's.
     case = await pstore.cases.case_for(pstore.cases.actor(1002), lead)
     assert pstore.cases.offered(pstore.cases.actor(1002), case) <= {Action.NOTE, Action.PROGRESS}
