@@ -449,3 +449,22 @@ def test_docs_policy_holds_the_current_declaration() -> None:
     assert begin in text and end in text
     shown = text.split(begin, 1)[1].split(end, 1)[0]
     assert shown == markdown_table(), "docs/policy.md is out of date: python -m store.policy"
+
+
+async def test_register_in_the_chat_for_a_unit_out_of_scope_is_refused_and_the_draft_kept(
+    pstore: Services, papp: tuple[Application, OfflineRequest]
+) -> None:
+    application, request = papp
+    staff = Updates(1001, "王干事")
+    today = pstore.context.today()
+    for step in (staff.text("/register"), staff.tap("rg:ch:call"), staff.tap(cb.Rg.TODAY.encode(today)),
+                 staff.tap("rg:who:anon"), staff.tap("rg:cat:wages"), staff.tap("rg:unit:refinery"),
+                 staff.text("匿名来电"), staff.text("匿名来电反映情况。"), staff.tap("rg:files"),
+                 staff.tap("rg:sec:real")):
+        await feed(application, step)
+    submit = next(data for _, data in request.last_to(1001).buttons() if data.startswith("rg:submit:"))
+    await feed(application, staff.tap(submit))
+    texts = request.texts_to(1001)
+    assert any("只能为本人负责范围内的单位登记" in text for text in texts[-3:])
+    assert rows(pstore, "SELECT count(*) FROM cases") == [(0,)]
+    assert await pstore.ledger.get_draft(1001) is not None  # kept, to change the unit
