@@ -161,8 +161,10 @@ def build_application(
         intake.build(),
         # After the conversation: a redelivered Submit, and /cancel with nothing to cancel.
         *intake.outside_conversation(),
-        # /verify, and a contact shared outside a step that asked for one (after intake, whose phone step takes its own).
+        # /verify, its "not now", and the /start button (handlers/verify.py).
         *verify.handlers(),
+        # A shared contact no conversation took: the /claim waiting for it, else a verification (handlers/ledger.py).
+        *ledger.contact_handlers(),
         # Last: an unknown command, a message nobody took, a stale button: a polite hint.
         *fallback_handlers(),
     ])

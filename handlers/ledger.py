@@ -7,17 +7,20 @@ buttons and words the outcomes in the reader's language. Staff registration
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.constants import ParseMode
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
+from handlers import verify
 from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show, staff_caller
 from handlers.i18n import Html, t
 from handlers.notifications import HOW_CODES, how_buttons, task_text, task_who
 from handlers.render import status_name, unit_name
 from store.errors import StoreError
 from store.models import Actor
+from store.policy import Act
 from store.services import Services
 
 TASKS_SHOWN = 5  # open tasks listed under /queue
@@ -40,8 +43,10 @@ async def on_task(update: Update, context: Context, task_id: int) -> None:
         await send(update, context, error_text(lang, error))
         return
     assert d.services is not None
-    await send(update, context, await task_text(task, d.services, lang),
-               how_buttons(lang, task) if task.is_open else None)
+    case = await d.cases.case_for(actor, task.number)
+    # The buttons to mark it told only for whom the policy lets mark it (the lead unit, not a co-handler).
+    may_mark = task.is_open and await d.cases.allows(actor, Act.TASK_DONE, case)
+    await send(update, context, await task_text(task, d.services, lang), how_buttons(lang, task) if may_mark else None)
 
 
 async def on_done(update: Update, context: Context, task_id: int, how_code: str) -> None:
@@ -97,20 +102,69 @@ async def claim(update: Update, context: Context) -> None:
     if not code or len(code) > 40:
         await send(update, context, t(lang, "ledger.claim_usage"))
         return
+    await _claim(update, context, lang, code, None)
+
+
+#: Where a claim waiting for the person's contact keeps its code (this chat's user_data; a restart forgets it
+#: and the person is asked to send /claim again).
+PENDING_CLAIM = "pending_claim"
+
+
+async def _claim(update: Update, context: Context, lang: str, code: str, phone: str | None) -> None:
+    """Try the claim; where the registered person has a phone, ask for the contact Telegram attests."""
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
     d = deps(context)
-    if d.cases.actor(user.id).is_staff:
-        await send(update, context, t(lang, "ledger.claim_staff"))
-        return
+    user_data = context.user_data if context.user_data is not None else {}
     try:
-        claimed = await d.ledger.claim(user.id, code)
+        claimed = await d.ledger.claim(user.id, code, phone)
     except StoreError as error:
-        await send(update, context, error_text(lang, error))
+        if error.code == "claim_contact_needed":
+            user_data[PENDING_CLAIM] = code
+            button = t(lang, "policy.share_contact")
+            keyboard = ReplyKeyboardMarkup([[KeyboardButton(button, request_contact=True)]],
+                                           resize_keyboard=True, one_time_keyboard=True)
+            await context.bot.send_message(chat.id, t(lang, "policy.claim_share_prompt"),
+                                           parse_mode=ParseMode.HTML, reply_markup=keyboard)
+            return
+        user_data.pop(PENDING_CLAIM, None)
+        await _answer_closing(update, context, error_text(lang, error), phone is not None)
         return
+    user_data.pop(PENDING_CLAIM, None)
     case = claimed.case
     key = "ledger.claim_already" if claimed.already else "ledger.claim_done"
     markup = kb.markup([[kb.button(t(lang, "cases.open_case", number=case.number), cb.My.OPEN.encode(case.number))]])
+    if phone is not None:  # the contact keyboard goes first (only a new message can take it away)
+        await context.bot.send_message(chat.id, t(lang, "policy.contact_received"), parse_mode=ParseMode.HTML,
+                                       reply_markup=ReplyKeyboardRemove())
     await send(update, context, t(lang, key, number=case.number, subject=case.subject,
                                   status=status_name(case.status.value, lang)), markup)
+
+
+async def _answer_closing(update: Update, context: Context, text: str, close: bool) -> None:
+    """An answer; after a shared contact it also takes the contact keyboard away."""
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML,
+                                   reply_markup=ReplyKeyboardRemove() if close else None)
+
+
+async def on_contact(update: Update, context: Context) -> None:
+    """A contact shared in a private chat outside any conversation: the claim waiting for it, else /verify's."""
+    lang = await lang_of(update, context)
+    user = update.effective_user
+    message = update.effective_message
+    if user is None or message is None or message.contact is None:
+        return
+    code = (context.user_data or {}).get(PENDING_CLAIM)
+    if not code:  # no claim waits for it: the person's own contact verifies them against the roster
+        await verify.on_contact(update, context)
+        return
+    if message.contact.user_id != user.id:  # only Telegram's attestation of this account's own number counts
+        await send(update, context, t(lang, "policy.contact_not_own"))
+        return
+    await _claim(update, context, lang, str(code), message.contact.phone_number)
 
 
 # ---------------------------------------------------------------- /find
@@ -173,11 +227,36 @@ async def codes(update: Update, context: Context) -> None:
     await send(update, context, Html("\n".join(lines)))
 
 
+async def rebind(update: Update, context: Context) -> None:
+    """/rebind <number>: an admin unbinds the case's people from their Telegram accounts (journaled)."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    message = update.effective_message
+    words = (message.text or "").split()[1:] if message is not None else []
+    if len(words) != 1 or len(words[0]) > 40:
+        await send(update, context, t(lang, "policy.rebind_usage"))
+        return
+    try:
+        count = await deps(context).ledger.rebind(actor, words[0])
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, t(lang, "policy.rebind_done", number=words[0].upper(), count=count))
+
+
 def handlers() -> list[BaseHandler]:
     return [
+        CommandHandler("rebind", rebind),
         CommandHandler("claim", claim),
         CommandHandler("find", find),
         CommandHandler("codes", codes),
         cb.Lg.TASK.handler(on_task),
         cb.Lg.DONE.handler(on_done),
     ]
+
+
+def contact_handlers() -> list[BaseHandler]:
+    """A shared contact nobody's conversation took (after them in the table): a claim waiting for it."""
+    return [MessageHandler(filters.CONTACT & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, on_contact)]

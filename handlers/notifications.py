@@ -306,6 +306,17 @@ async def task_reminder_notice(item: OutboxItem, store: Services, lang: str) -> 
     return [(await task_text(task, store, lang, header=header), how_buttons(lang, task))]
 
 
+async def claim_by_code_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
+    """``lg_claimed``: a case was claimed by its code alone (no phone was registered to confirm the person)."""
+    if item.case_id is None:
+        return []
+    case = await store.cases.case_by_id(item.case_id)
+    if case is None:
+        return []
+    return [(t(lang, "policy.claim_by_code_staff", number=case.number),
+             kb.markup([[kb.button(case.number, cb.St.OPEN.encode(case.number))]]))]
+
+
 RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.CASE_CARD: case_card_notice,
     NoticeKind.RECEIPT: receipt_notice,
@@ -338,6 +349,7 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.MERGE_STAFF: _messages(links.merge_staff_notice),
     NoticeKind.CONTACT_TASK: _messages(task_notice),
     NoticeKind.CONTACT_TASK_REMINDER: _messages(task_reminder_notice),
+    NoticeKind.CLAIM_BY_CODE: _messages(claim_by_code_notice),
     NoticeKind.DOCUMENT: document_notice,
     NoticeKind.STAFF_RETURNED: _messages(staffing.returned_notice),
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),

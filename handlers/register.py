@@ -728,7 +728,11 @@ async def on_submit(update: Update, context: Context, form: Form, key: str) -> s
         await send(update, context, t(lang, "common.expired_button"))
         return await go(update, context, form, REVIEW if form.step == REVIEW else form.step)
     d = deps(context)
-    done = await d.ledger.register(d.cases.actor(user.id), form.data, from_draft=True)
+    try:
+        done = await d.ledger.register(d.cases.actor(user.id), form.data, from_draft=True)
+    except StoreError as error:  # out of the caller's scope: the draft stays, to change the unit
+        await send(update, context, error_text(lang, error))
+        return await go(update, context, form, REVIEW)
     await receipt(update, context, done, lang)
     return ConversationHandler.END
 
@@ -745,6 +749,8 @@ def receipt_text(done: Registered, lang: str) -> Html:
         lines.append(t(lang, "register.receipt_codes_hint"))
     elif done.created:
         lines.append(t(lang, "register.receipt_no_codes"))
+    lines += [t(lang, "policy.register_name_kept", phone=k.phone, kept=k.kept, given=k.given)
+              for k in done.kept_names]
     return Html("\n".join(lines))
 
 

@@ -60,6 +60,9 @@ async def on_contact(update: Update, context: Context) -> None:
     assert message is not None and message.contact is not None and user is not None
     lang = await lang_of(update, context)
     d = deps(context)
+    if not await d.roster.in_use():  # no roster to verify against, and no claim waited for it
+        await _say(update, context, t(lang, "policy.contact_no_claim"), ReplyKeyboardRemove())
+        return
     try:
         entry = await d.roster.verify(user.id, message.contact.user_id, message.contact.phone_number)
     except Refused as refused:
@@ -79,12 +82,12 @@ async def not_now(update: Update, context: Context) -> None:
 
 
 def handlers() -> list[BaseHandler]:
-    """/verify, the /start button, a contact shared on its own, and "not now" (after every conversation)."""
+    """/verify, the /start button and "not now" (after every conversation); a contact shared on its own comes
+    through handlers/ledger.py's, which serves a waiting /claim first."""
     not_now_words = "|".join(re.escape(str(t(lang, "verify.not_now"))) for lang in LANGUAGES)
     return [
         CommandHandler("verify", start, filters=PRIVATE),
         cb.Vf.START.handler(start),
         cb.Vf.area.stale_handler(start),
-        MessageHandler(filters.CONTACT & PRIVATE & filters.UpdateType.MESSAGE, on_contact),
         MessageHandler(filters.Regex(f"^(?:{not_now_words})$") & PRIVATE & filters.UpdateType.MESSAGE, not_now),
     ]

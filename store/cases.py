@@ -12,7 +12,7 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
-from store import routing
+from store import policy, routing
 from store.clock import iso, local_date
 from store.context import Service, StoreContext, local_midnight
 from store.conversations import Conversation
@@ -37,6 +37,7 @@ from store.models import (
 )
 from store.notices import NoticeKind
 from store.org import Category, CategoryKind
+from store.policy import Act
 from store.review import CURRENT_DUE_SQL, ReviewService
 from store.supervision import level_sql
 from store.vault import SEALED
@@ -386,6 +387,12 @@ class CaseService(Service):
     def offered(self, viewer: Actor, case: Case) -> frozenset[Action]:
         """The actions the viewer's case card offers now (a co-handling unit's staff: notes and progress)."""
         return self.ctx.offered(viewer, case)
+
+    async def allows(self, viewer: Actor, act: Act, case: Case) -> bool:
+        """Does the policy (store/policy.py) give ``viewer`` ``act`` on ``case``? For which buttons to offer."""
+        async with self.db.read() as conn:
+            relations = await self.ctx.relations(conn, viewer, case)
+        return policy.allows(act, relations, case.confidential or case.kind == "report")
 
     def cohandles_only(self, viewer: Actor, case: Case) -> bool:
         """Does the viewer see this case only as a co-handling unit's staff (协办)?"""

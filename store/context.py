@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from store import journal, routing
+from store import journal, policy, routing
 from store.clock import Clock, iso, local_date
 from store.db import Backend, Connection
 from store.errors import NotFound, Refused
@@ -25,6 +25,7 @@ from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import Organization
 from store.outbox import Outbox
+from store.policy import Act, Relation
 from store.vault import Vault, is_hid
 from store.workflow import RULES, Action, available_actions
 
@@ -88,10 +89,6 @@ def read_scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
         co_args += recused
     co = " AND ".join([f"EXISTS (SELECT 1 FROM case_cohandlers ch WHERE {' AND '.join(inner)})", *outer])
     return f"(({lead}) OR ({co}))", [*args, *co_args]
-
-
-# What staff of a co-handling unit (协办) may do on the case; the rest is the lead unit's (主办).
-COHANDLER_ACTIONS = frozenset({Action.NOTE, Action.PROGRESS})
 
 
 @dataclass
@@ -204,21 +201,88 @@ class StoreContext:
 
     def only_cohandles(self, viewer: Actor, case: Case) -> bool:
         """Staff who see the case only as a co-handling unit's (协办): reading, notes and progress."""
-        staff = self.org.staff_member(viewer.id) if viewer.id is not None and viewer.is_staff else None
-        return staff is not None and not routing.can_handle(
-            self.org, staff, case.unit, case.category, case.confidential
-        ) and routing.can_cohandle(self.org, staff, case.unit, case.category, case.confidential, case.cohandlers)
+        return self.staff_relations(viewer, case) == frozenset({Relation.COHANDLER})
+
+    # ------------------------------------------------- who may do what
+
+    def staff_relations(self, actor: Actor, case: Case) -> frozenset[Relation]:
+        """How a staff member stands to the case (``store.policy``); empty for anyone else."""
+        staff = self.org.staff_member(actor.id) if actor.id is not None and actor.is_staff else None
+        return frozenset() if staff is None else policy.staff_relations(self.org, staff, case)
+
+    async def relations(self, conn: Connection, actor: Actor, case: Case) -> frozenset[Relation]:
+        """How ``actor`` stands to ``case``: the one computation every check and every menu uses."""
+        if actor.is_staff:
+            found = self.staff_relations(actor, case)
+            if found:
+                return found
+        if actor.id is None:
+            return frozenset({Relation.STRANGER})
+        if self.owns(actor.id, case):
+            return frozenset({Relation.PETITIONER})
+        if await self.follows(conn, actor.id, case):
+            return frozenset({Relation.FOLLOWER})
+        if await self.claimed(conn, actor.id, case.id):
+            return frozenset({Relation.CLAIMANT})
+        return frozenset({Relation.STRANGER})
+
+    async def follows(self, conn: Connection, user_id: int, case: Case) -> bool:
+        """Does ``user_id`` petition in ``case`` only because their duplicate was merged into it?"""
+        if self.owns(user_id, case):
+            return False
+        async with conn.execute(
+            "SELECT 1 FROM cases d WHERE d.merged_into = ? AND (d.petitioner_id IN (?, ?) OR d.id IN"
+            " (SELECT cp.case_id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
+            " WHERE p.telegram_hid = ?))",
+            (case.id, *self.person_ids(user_id), self.hid(user_id)),
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    def refusal_code(self, act: Act, relations: frozenset[Relation]) -> str:
+        """The typed refusal's code for an act the relations do not allow."""
+        if Relation.COHANDLER in relations:
+            return "cohandle_lead_only"
+        if Relation.FOLLOWER in relations:
+            return "policy_follower"
+        if act in policy.REFUSAL:
+            return policy.REFUSAL[act]
+        if act is Act.CODES and Relation.CUSTODIAN not in relations:
+            return "custodian_only"
+        return "forbidden"
+
+    async def require(self, conn: Connection, act: Act, actor: Actor, case: Case) -> frozenset[Relation]:
+        """Refuse ``act`` unless the policy allows it to ``actor`` on ``case``; the relations when it does.
+
+        The one check before every write (``store.policy.POLICY``). A person who
+        may not see the case at all was answered "not found" before this.
+        """
+        if actor.role is ActorRole.SYSTEM:
+            return frozenset()
+        relations = await self.relations(conn, actor, case)
+        if not policy.allows(act, relations, case.confidential or case.kind == "report"):
+            raise Refused(self.refusal_code(act, relations), number=case.number)
+        return relations
 
     def check_lead(self, actor: Actor, case: Case, action: Action) -> None:
-        """Refuse a co-handling unit's staff an action that is the lead unit's (answer, decide, transfer ...)."""
-        if action not in COHANDLER_ACTIONS and self.only_cohandles(actor, case):
-            raise Refused("cohandle_lead_only", number=case.number)
+        """Refuse staff an action of the state machine that the policy does not give them on this case."""
+        act = policy.OF_ACTION.get(action)
+        relations = self.staff_relations(actor, case)
+        if act is None or not relations:
+            return
+        if not policy.allows(act, relations, case.confidential or case.kind == "report"):
+            raise Refused(self.refusal_code(act, relations), number=case.number)
 
     def offered(self, actor: Actor, case: Case) -> frozenset[Action]:
-        """The actions a card offers ``actor`` now: the state machine's, only notes and progress for 协办."""
+        """The actions a card offers ``actor`` now: the state machine's, filtered by the policy."""
         actions = available_actions(case.status, actor.role)
-        if self.only_cohandles(actor, case):
-            return actions & COHANDLER_ACTIONS
+        relations = self.staff_relations(actor, case)
+        if relations:
+            confidential = case.confidential or case.kind == "report"
+            actions = frozenset(
+                a for a in actions
+                if ((act := policy.OF_ACTION.get(a)) is None and Relation.COHANDLER not in relations)
+                or (act is not None and policy.allows(act, relations, confidential))
+            )
         if case.rating != "dissatisfied" or case.review_level > 0:
             actions -= {Action.REDO}  # 重办 only after 不满意, before any review request
         if case.lead_id is not None and case.lead_id == actor.id:

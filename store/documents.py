@@ -35,6 +35,7 @@ from store.document_kinds import FIELDS, DocumentKind
 from store.errors import Refused
 from store.models import Actor, Case, Decision, Event, row_to_model
 from store.notices import NoticeKind
+from store.policy import Act
 from store.workflow import Action
 
 #: Which case event issues which documents, in the order they are sent.
@@ -183,6 +184,9 @@ class DocumentService(Service):
         """
         async with self.db.read() as conn:
             case = await self.ctx.load_case(conn, actor, number)
+            # Staff who read the case and its own petitioners; never a follower (the documents name the
+            # main petitioner).
+            await self.ctx.require(conn, Act.DOCUMENT, actor, case)
             for event in await self._steps(conn, case):
                 kinds = STEPS[Action(event.action)]
                 if kind is None:

@@ -41,6 +41,7 @@ from store.journal import VerifyResult, append_chained, verify_chained
 from store.models import SYSTEM, Actor, Case, row_to_model
 from store.notices import NoticeKind
 from store.org import IncidentLevel, Role, Staff
+from store.policy import Act
 from store.workflow import Action
 
 SourceKind = Literal["case", "dispute", "drill"]
@@ -430,6 +431,7 @@ class IncidentService(Service):
         async with self.db.transaction() as conn:
             self._leader(actor)
             case = await self.ctx.load_case(conn, actor, number)
+            await self.ctx.require(conn, Act.INCIDENT, actor, case)  # the lead unit's leaders, not a co-handler's
             incident = await self.open_for("case", case.number, case.people or 0, actor, level=level, conn=conn)
         self.outbox.kick()
         assert incident is not None

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from store import routing
+from store import policy, routing
 from store.clock import iso, local_date
 from store.context import Service, StoreContext
 from store.conversations import Conversation
@@ -70,9 +70,16 @@ from store.models import (
 )
 from store.notices import NoticeKind
 from store.org import CategoryKind
-from store.people import normalize_employee_no, normalize_phone
-from store.vault import SEALED, is_hid, is_person_key, person_key
+from store.people import normalize_employee_no, normalize_phone, phone_key
+from store.policy import Act
+from store.vault import SEALED, is_hid, is_person_key, person_key, record_of
 from store.workflow import Action
+
+#: Refusals of a claim that do not count as a wrong try (the code was right; the person is asked to confirm).
+NOT_A_WRONG_TRY = frozenset({"claim_contact_needed", "claim_staff_sees"})
+
+#: Notices for the case's own petitioners only, never a follower who joined by /merge (store/policy.py).
+OWN_PETITIONERS_ONLY = frozenset({NoticeKind.RATING_ASKED, NoticeKind.DOCUMENT})
 
 if TYPE_CHECKING:
     from store.cases import CaseService
@@ -188,10 +195,19 @@ class ClaimCode(BaseModel):
         return format_code(self.code)
 
 
+class KeptName(BaseModel):
+    """A phone named in a registration belongs to a person registered under another name: the name is kept."""
+
+    phone: str
+    kept: str
+    given: str
+
+
 class Registered(BaseModel):
     case: Case
     codes: list[ClaimCode]
     created: bool  # False: this registration_id was registered before (no codes again)
+    kept_names: list[KeptName] = Field(default_factory=list)
 
 
 class RegisterDraft(BaseModel):
@@ -385,6 +401,7 @@ class LedgerService(Service):
         submitted_at: datetime | None = None,
         notify: bool = True,
         within: Connection | None = None,
+        scoped: bool = True,
     ) -> Registered:
         """Register a matter received by letter, visit, call, another platform or transfer: a new case.
 
@@ -396,11 +413,18 @@ class LedgerService(Service):
         For an import (``actor`` may then be ``SYSTEM``): ``submitted_at`` keeps
         the original moment (default now), ``notify=False`` sends no case cards.
         ``within``: in the caller's transaction (an import writes a whole file in one).
+        ``scoped``: staff register only for units in their scope (``store.policy``, ``Act.REGISTER``);
+        the operator's ``petition-bot import`` of the office's whole ledger names its staff member
+        with ``scoped=False``.
         """
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
         if actor.role is not ActorRole.SYSTEM and (staff is None or not actor.is_staff):
             raise Refused("staff_only")
         self.check(registration, back_days=back_days)
+        if scoped and actor.role is not ActorRole.SYSTEM and not policy.allows(
+            Act.REGISTER, policy.unit_relations(self.org, staff, registration.unit)
+        ):
+            raise Refused("register_out_of_scope")  # staff register only for units in their scope
         r = registration
         assert r.category is not None and r.unit is not None and r.received_on is not None
         category = self.org.find_category(r.category)
@@ -415,7 +439,8 @@ class LedgerService(Service):
                 return Registered(case=existing, codes=[], created=False)
             number = await self.cases.next_number(conn)
             people = [p for p in r.people if p.named]
-            records = [await self._record_for(conn, p, confidential) for p in people]
+            kept: list[KeptName] = []
+            records = [await self._record_for(conn, p, confidential, kept) for p in people]
             if not records:  # 匿名来信: a record of its own, so it is nobody's repeat petition
                 records = [await self._new_record(conn, PersonIn(), confidential=False)]
             first = people[0] if people else None
@@ -491,6 +516,7 @@ class LedgerService(Service):
                     "named": len(people),
                     "people": r.people_count,
                     "attachments": len(r.attachments),
+                    **({"names_kept": len(kept)} if kept else {}),
                 },
             )
             for attachment in r.attachments:
@@ -504,12 +530,16 @@ class LedgerService(Service):
                 await self.cases.notify_new_case(conn, case, event_id)
             case = await self.review.after_submit(conn, case)
         self.outbox.kick()
-        return Registered(case=case, codes=codes, created=True)
+        return Registered(case=case, codes=codes, created=True, kept_names=kept)
 
-    async def _record_for(self, conn: Connection, person: PersonIn, confidential: bool) -> PersonRecord:
+    async def _record_for(
+        self, conn: Connection, person: PersonIn, confidential: bool, kept: list[KeptName] | None = None
+    ) -> PersonRecord:
         """The person's record in the register: found by employee number, phone or Telegram id, else new.
 
-        A confidential reporter gets a sealed record of their own (never found, never matched).
+        A confidential reporter gets a sealed record of their own (never found, never matched). A
+        registration never renames a person already registered: a different name is kept out and
+        noted in ``kept`` (the staff member's receipt says so).
         """
         if confidential:
             return await self._new_record(conn, person, confidential=True)
@@ -529,9 +559,12 @@ class LedgerService(Service):
                 break
         if found is None:
             return await self._new_record(conn, person, confidential=False)
-        # What is known now fills what the record lacked; a name or unit as told now replaces the old one.
+        given = (person.name or "").strip() or None
+        if given is not None and found.name is not None and given != found.name and kept is not None:
+            kept.append(KeptName(phone=found.phone or phone or "", kept=found.name, given=given))
+        # What is known now fills what the record lacked (its name included); a unit as told now replaces the old.
         await conn.execute(
-            "UPDATE petitioners SET name = COALESCE(?, name), phone = COALESCE(phone, ?),"
+            "UPDATE petitioners SET name = COALESCE(name, ?), phone = COALESCE(phone, ?),"
             " employee_no = COALESCE(employee_no, ?), unit = COALESCE(?, unit),"
             " telegram_hid = COALESCE(telegram_hid, ?), updated_at = ? WHERE id = ?",
             ((person.name or "").strip() or None, phone, employee_no, (person.unit or "").strip() or None,
@@ -597,6 +630,7 @@ class LedgerService(Service):
         """
         async with self.db.transaction() as conn:
             case = await self._staff_case(conn, actor, number)
+            await self.ctx.require(conn, Act.CODES, actor, case)  # the lead unit; a confidential case's custodian
             staff = self.org.staff_member(actor.id) if actor.id is not None else None
             if case.confidential and (staff is None or not staff.custodian):
                 raise Refused("custodian_only")
@@ -624,14 +658,51 @@ class LedgerService(Service):
         self.outbox.kick()
         return codes
 
+    async def rebind(self, actor: Actor, number: str) -> int:
+        """``/rebind``: an admin unbinds the people of a case from the Telegram accounts they are bound to.
+
+        For a person bound to the wrong account (the one who claimed was not them): the register's
+        records of the case's people lose their Telegram account, their claims of every case are
+        undone, and the staff may issue new codes (``reissue_codes``) for the right person to claim.
+        Journaled on the case. How many people were unbound; refused ``rebind_none`` when nobody was.
+        """
+        async with self.db.transaction() as conn:
+            case = await self._staff_case(conn, actor, number)
+            await self.ctx.require(conn, Act.REBIND, actor, case)
+            async with conn.execute(
+                "SELECT p.id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
+                " WHERE cp.case_id = ? AND p.telegram_hid IS NOT NULL ORDER BY p.id", (case.id,),
+            ) as cur:
+                followers = await self.followers(conn, case)
+                bound = [row["id"] async for row in cur if row["id"] not in followers]
+            if not bound:
+                raise Refused("rebind_none", number=case.number)
+            now = self.ctx.now()
+            for record in bound:
+                await conn.execute("UPDATE petitioners SET telegram_hid = NULL, updated_at = ? WHERE id = ?",
+                                   (now, record))
+                await conn.execute("UPDATE case_petitioners SET claimed_at = NULL WHERE petitioner_id = ?", (record,))
+            await self.ctx.event(conn, case.id, actor, Action.REBIND, case.status, None, {"people": bound})
+        return len(bound)
+
     # -------------------------------------------------------------- claim
 
-    async def claim(self, user_id: int, code: str) -> Claimed:
+    async def claim(self, user_id: int, code: str, phone: str | None = None) -> Claimed:
         """Bind the Telegram user to the person a claim code was given for, and the case to them.
 
-        Refused ``claim_wrong`` / ``claim_expired`` / ``claim_used`` (each a
-        wrong try), or ``claim_throttled`` once the day's tries are spent,
-        whatever the code.
+        Claiming is tied to the person, not only to the code: where the person
+        was registered with a phone, ``phone`` (the number Telegram attests for
+        the account, from a shared contact) must match it; without it the claim
+        is refused ``claim_contact_needed`` (not a wrong try: the handler asks
+        for the contact and tries again). A code alone binds only where no phone
+        was registered, and then the case's handler and the unit's leaders are
+        told (``CLAIM_BY_CODE``). Staff who can see the case never claim it
+        (``claim_staff_sees``); a person bound to another account is refused
+        ``claim_person_bound`` (``rebind`` is an admin's act).
+
+        Refused ``claim_wrong`` / ``claim_expired`` / ``claim_used`` /
+        ``claim_phone_mismatch`` (each a wrong try), or ``claim_throttled``
+        once the day's tries are spent, whatever the code.
         """
         hid = self.ctx.hid(user_id)
         today = self.ctx.today()
@@ -645,8 +716,8 @@ class LedgerService(Service):
             if row is not None and row["failures"] >= CLAIM_TRIES:
                 refusal = "claim_throttled"
             else:
-                refusal, result = await self._try_code(conn, user_id, hid, code, today)
-                if refusal is not None:
+                refusal, result = await self._try_code(conn, user_id, hid, code, today, phone)
+                if refusal is not None and refusal not in NOT_A_WRONG_TRY:
                     await conn.execute(
                         "INSERT INTO claim_failures (user_hid, day, failures) VALUES (?, ?, 1)"
                         " ON CONFLICT (user_hid, day) DO UPDATE SET failures = claim_failures.failures + 1",
@@ -659,7 +730,7 @@ class LedgerService(Service):
         return result
 
     async def _try_code(
-        self, conn: Connection, user_id: int, hid: int, code: str, today: date
+        self, conn: Connection, user_id: int, hid: int, code: str, today: date, phone: str | None
     ) -> tuple[str | None, Claimed | None]:
         plain = normalize_code(code)
         if len(plain) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in plain):
@@ -670,16 +741,29 @@ class LedgerService(Service):
             return "claim_wrong", None
         case = await self.ctx.case_where(conn, "id = ?", (row["case_id"],))
         assert case is not None
+        claimant = self.ctx.actor(user_id)
+        if claimant.is_staff and not policy.allows(Act.CLAIM, self.ctx.staff_relations(claimant, case)):
+            return "claim_staff_sees", None  # staff never pose as a petitioner of a case they can see
         if row["used_at"] is not None:
             if row["used_by"] == hid:
                 return None, Claimed(case=case, already=True)
             return "claim_used", None
         if date.fromisoformat(row["expires_on"]) < today:
             return "claim_expired", None
-        async with conn.execute("SELECT telegram_hid FROM petitioners WHERE id = ?", (row["petitioner_id"],)) as cur:
-            bound = (await cur.fetchone())["telegram_hid"]
+        async with conn.execute("SELECT telegram_hid, phone, sealed FROM petitioners WHERE id = ?",
+                                (row["petitioner_id"],)) as cur:
+            person = await cur.fetchone()
+        bound = person["telegram_hid"]
         if bound is not None and bound != hid:
-            return "claim_used", None  # this person is someone else's Telegram account already
+            return "claim_person_bound", None  # this person is someone else's Telegram account already
+        registered = person["phone"]
+        if person["sealed"]:
+            registered = self.ctx.vault.open(person["sealed"]).get("phone")
+        if phone_key(registered) is not None:
+            if phone is None:
+                return "claim_contact_needed", None
+            if phone_key(phone) != phone_key(registered):
+                return "claim_phone_mismatch", None
         now = self.ctx.now()
         await self.ctx.remember_person(conn, user_id)
         await conn.execute("UPDATE claim_codes SET used_at = ?, used_by = ? WHERE code_hash = ?",
@@ -709,10 +793,20 @@ class LedgerService(Service):
         ]
         for kind, event_id, params in missed:  # each as the petitioner would have read it
             await self.outbox.queue(conn, hid, kind, case.id, event_id, params)
-        await self.ctx.event(
+        by_code_alone = phone_key(registered) is None
+        event_id = await self.ctx.event(
             conn, case.id, Actor(id=user_id, role=ActorRole.PETITIONER), Action.CLAIM, case.status, None,
-            {"petitioner": row["petitioner_id"], "superseded": len(superseded)},
+            {"petitioner": row["petitioner_id"], "superseded": len(superseded),
+             "confirmed": "code" if by_code_alone else "phone"},
         )
+        if by_code_alone:
+            # Nobody could confirm the person: the case's handler and the unit's leaders are told.
+            told = self.handlers_of(case) + [
+                s.telegram_id for s in routing.leaders_at_level(self.org, case.unit, 0, case.category,
+                                                                case.confidential)
+            ]
+            for staff_id in dict.fromkeys(told):
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.CLAIM_BY_CODE, case, event_id)
         return None, Claimed(case=case, already=False)
 
     async def claimant(self, user_id: int, case_id: int) -> bool:
@@ -763,6 +857,11 @@ class LedgerService(Service):
         if not keyed:  # a chat case's own petitioner is told by the row itself
             mine = self.ctx.hid(chat_id)
             people = [p for p in people if p["telegram_hid"] != mine]
+        if kind in OWN_PETITIONERS_ONLY:
+            # A follower (joined by /merge) is told of the outcome, but the rating request and the
+            # documents naming the main petitioner are the case's own petitioners' (store/policy.py).
+            followers = await self.followers(conn, case)
+            people = [p for p in people if p["petitioner_id"] not in followers]
         await self._tell(conn, case, people, kind, event_id, params)
         return keyed
 
@@ -796,6 +895,36 @@ class LedgerService(Service):
         for task_id in created:
             for staff_id in self.handlers_of(case):
                 await self.ctx.queue_staff(conn, staff_id, NoticeKind.CONTACT_TASK, case, event_id, {"task": task_id})
+
+    async def followers(self, conn: Connection, case: Case) -> set[int]:
+        """The register's records that petition in ``case`` only because a duplicate was merged into it.
+
+        The people named in a merged duplicate, and a chat duplicate's submitter; never the case's
+        own petitioner (who may have petitioned in the duplicate too).
+        """
+        async with conn.execute(
+            "SELECT cp.petitioner_id FROM case_petitioners cp JOIN cases d ON d.id = cp.case_id"
+            " WHERE d.merged_into = ?", (case.id,),
+        ) as cur:
+            found = {row["petitioner_id"] async for row in cur}
+        async with conn.execute("SELECT petitioner_id FROM cases WHERE merged_into = ?", (case.id,)) as cur:
+            submitters = [row["petitioner_id"] async for row in cur]
+        hids = [self.ctx.hid(p) for p in submitters if not is_person_key(p)]
+        for hid in hids:
+            async with conn.execute(
+                "SELECT cp.petitioner_id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
+                " WHERE cp.case_id = ? AND p.telegram_hid = ?", (case.id, hid),
+            ) as cur:
+                found.update([row["petitioner_id"] async for row in cur])
+        if is_person_key(case.petitioner_id):
+            found.discard(record_of(case.petitioner_id))
+        else:
+            own = self.ctx.hid(case.petitioner_id)
+            async with conn.execute(
+                "SELECT id FROM petitioners WHERE telegram_hid = ?", (own,)
+            ) as cur:
+                found.difference_update([row["id"] async for row in cur])
+        return found
 
     async def follow(self, conn: Connection, case_id: int, from_case_id: int) -> int:
         """The petitioners of ``from_case`` petition in ``case`` too, inside the caller's transaction (a merge).
@@ -912,6 +1041,9 @@ class LedgerService(Service):
         how = InformHow(how)
         async with self.db.transaction() as conn:
             task = await self._task_in(conn, actor, task_id)
+            case = await self.ctx.case_where(conn, "id = ?", (task.case_id,))
+            assert case is not None
+            await self.ctx.require(conn, Act.TASK_DONE, actor, case)  # the lead unit tells, not a co-handler
             if task.superseded_at is not None:
                 raise Refused("task_superseded")
             if task.done_at is not None:

@@ -445,7 +445,7 @@ class ImportService(Service):
                     continue
                 done = await self.ledger.register(
                     actor, registration_of(row), back_days=None, notify=False, within=conn,
-                    submitted_at=local_midnight(row.received, self.tz),
+                    submitted_at=local_midnight(row.received, self.tz), scoped=False,
                 )
                 case = done.case
                 changes: dict[str, Any] = {"imported": 1}

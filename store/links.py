@@ -41,6 +41,7 @@ from store.ledger import LedgerService
 from store.models import Actor, Case, row_to_model
 from store.notices import NoticeKind
 from store.org import Organization
+from store.policy import Act
 from store.workflow import Action, next_status
 
 REASON_MAX = 1000
@@ -80,10 +81,15 @@ class LinkService(Service):
         if not actor.is_staff or actor.id is None or self.org.staff_member(actor.id) is None:
             raise Refused("forbidden")
 
-    async def _pair(self, conn: Connection, actor: Actor, first: str, second: str) -> tuple[Case, Case]:
-        """Both cases, each in the caller's scope (else "not found"); two different, neither confidential."""
+    async def _pair(
+        self, conn: Connection, actor: Actor, first: str, second: str, act: Act
+    ) -> tuple[Case, Case]:
+        """Both cases, each in the caller's scope (else "not found") and the policy's for ``act`` on both
+        (a co-handling unit's staff may not: ``store.policy``); two different, neither confidential."""
         one = await self.ctx.load_case(conn, actor, first)
         other = await self.ctx.load_case(conn, actor, second)
+        await self.ctx.require(conn, act, actor, one)
+        await self.ctx.require(conn, act, actor, other)
         if one.id == other.id:
             raise Refused("link_same")
         if _island(one) or _island(other):
@@ -94,7 +100,7 @@ class LinkService(Service):
         """/link: the two cases are related; both cards show it. Journaled on both."""
         self._staff_only(actor)
         async with self.db.transaction() as conn:
-            one, other = await self._pair(conn, actor, first, second)
+            one, other = await self._pair(conn, actor, first, second, Act.LINK)
             for case in (one, other):
                 next_status(case.status, Action.LINK, actor.role)
             low, high = sorted((one.id, other.id))
@@ -114,7 +120,7 @@ class LinkService(Service):
         """/unlink: the link is removed, journaled on both."""
         self._staff_only(actor)
         async with self.db.transaction() as conn:
-            one, other = await self._pair(conn, actor, first, second)
+            one, other = await self._pair(conn, actor, first, second, Act.UNLINK)
             low, high = sorted((one.id, other.id))
             async with conn.execute(
                 "DELETE FROM case_links WHERE low_id = ? AND high_id = ?", (low, high)
@@ -141,7 +147,7 @@ class LinkService(Service):
         if len(reason) > REASON_MAX:
             raise Refused("merge_too_long", max=REASON_MAX, length=len(reason))
         async with self.db.transaction() as conn:
-            main, duplicate = await self._pair(conn, actor, main_number, duplicate_number)
+            main, duplicate = await self._pair(conn, actor, main_number, duplicate_number, Act.MERGE)
             status = next_status(duplicate.status, Action.MERGE, actor.role)
             next_status(main.status, Action.JOIN, actor.role)
             now = self.ctx.now()
@@ -210,12 +216,4 @@ async def joined_by_merge(ctx: StoreContext, conn: Connection, user_id: int, cas
     Such a petitioner follows the case (reads it, adds material, hears its
     notices) but may not withdraw it: the matter is the main petitioner's too.
     """
-    if ctx.owns(user_id, case):
-        return False
-    async with conn.execute(
-        "SELECT 1 FROM cases d WHERE d.merged_into = ? AND (d.petitioner_id IN (?, ?) OR d.id IN"
-        " (SELECT cp.case_id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
-        " WHERE p.telegram_hid = ?))",
-        (case.id, *ctx.person_ids(user_id), ctx.hid(user_id)),
-    ) as cur:
-        return await cur.fetchone() is not None
+    return await ctx.follows(conn, user_id, case)

@@ -55,6 +55,7 @@ class NoticeKind(StrEnum):
     # One ledger (store.ledger)
     CONTACT_TASK = "lg_task"  # a petitioner without Telegram is to be told this, to the staff handling the case
     CONTACT_TASK_REMINDER = "lg_task_remind"  # such a task is due or overdue, to the same staff
+    CLAIM_BY_CODE = "lg_claimed"  # a case claimed by code alone (no phone registered), to its handler and leaders
 
     # Staff managed in chat (store.staffing)
     STAFF_RETURNED = "st_returned"  # a case went back to the unit's queue (its officer left or lost the unit), to its leaders

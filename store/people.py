@@ -63,6 +63,21 @@ def national(phone: str | None) -> str | None:
     return phone
 
 
+def phone_key(text: str | None) -> str | None:
+    """A phone as digits in one international form, for comparing (``+86 138…``, ``0086138…``, ``138…``).
+
+    Telegram gives a shared contact's number in international form without
+    the ``+``; staff type numbers as people say them. Numbers ``e164`` reads
+    are compared in its form (without the ``+``); anything else by its digits.
+    """
+    if text is None:
+        return None
+    number = e164(text)
+    if number is not None:
+        return number[1:]
+    return re.sub(r"\D", "", text) or None
+
+
 def normalize_employee_no(text: str | None) -> str | None:
     if text is None:
         return None

@@ -45,6 +45,7 @@ from store.models import (
 from store.notices import NoticeKind
 from store.org import Role, Staff
 from store.people import people_among, same_person, same_person_sql
+from store.policy import Act
 from store.workflow import Action, next_status
 
 COMMENT_MAX = 1000
@@ -338,6 +339,7 @@ class ReviewService(Service):
         now = self.clock.now()
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
+            await self.ctx.require(conn, Act.RATE, actor, case)  # the case's own petitioners, not a follower
             due = case.rating_due
             lapsed = case.status is Status.DECIDED and due is not None and self.ctx.today() > due
             if due is not None and (lapsed or case.rating == Rating.NONE.value):
@@ -363,6 +365,7 @@ class ReviewService(Service):
             raise Refused("comment_too_long", max=COMMENT_MAX, length=len(text))
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
+            await self.ctx.require(conn, Act.COMMENT, actor, case)
             if case.rating not in [r.value for r in RATED]:
                 raise Refused("rate_first")
             status = next_status(case.status, Action.COMMENT, actor.role)
@@ -388,6 +391,7 @@ class ReviewService(Service):
         now = self.clock.now()
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
+            await self.ctx.require(conn, Act.REQUEST_REVIEW, actor, case)
             if case.final:
                 raise Refused("review_final")
             d = self.org.deadlines
@@ -433,6 +437,7 @@ class ReviewService(Service):
         """The petitioner accepts the (review) opinion instead of asking further: the case closes."""
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
+            await self.ctx.require(conn, Act.ACCEPT_OUTCOME, actor, case)
             if case.status is Status.DECIDED and case.review_level == 0 and case.rating is None:
                 raise Refused("rate_first")
             next_status(case.status, Action.CLOSE, actor.role)
@@ -465,6 +470,7 @@ class ReviewService(Service):
         now = self.clock.now()
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
+            await self.ctx.require(conn, Act.REVIEW_OPINION, actor, case)
             action = Action.REREVIEW_OPINION if case.status is Status.REREVIEW else Action.REVIEW_OPINION
             status = next_status(case.status, action, actor.role)
             level = 2 if action is Action.REREVIEW_OPINION else 1

@@ -48,7 +48,7 @@ Lead and co-handling units (主办 / 协办). ``/cohandle`` by the lead unit's
 handling officer, a leader in scope or an admin names a co-handling unit
 (``case_cohandlers``, copied on ``cases.cohandlers``). Its staff may read the
 case (``routing.can_read`` / ``read_scope_sql``), add notes and report
-progress (``COHANDLER_ACTIONS``), and are reminded, warned and given
+progress (``store.policy.POLICY``), and are reminded, warned and given
 supervision orders with the handler (``StoreContext.cohandler_ids``); every
 other action is the lead unit's (``StoreContext.check_lead``). The events are
 internal: the petitioner never reads the co-handling unit.

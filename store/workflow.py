@@ -77,6 +77,7 @@ class Action(StrEnum):
     CODES = "codes"  # staff issued new claim codes (the old unused ones stop binding)
     # Staff managed in chat (store/staffing.py).
     UNASSIGN = "unassign"  # the assignee (or leader in charge) left or lost the case's unit: back to the queue
+    REBIND = "rebind"  # an admin unbound the case's people from their Telegram accounts (store/policy.py)
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ RULES: dict[Action, Rule] = {
     Action.INFORM: Rule(frozenset(), None, STAFF, False),
     Action.CODES: Rule(frozenset(), None, STAFF, False),
     Action.UNASSIGN: Rule(frozenset(), None, STAFF, False),
+    Action.REBIND: Rule(frozenset(), None, STAFF, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

@@ -139,10 +139,14 @@ class Updates:
         photo = [{"file_id": f"P{n}", "file_unique_id": f"p{n}", "width": 800, "height": 600, "file_size": size}]
         return {"update_id": next(self._update_ids), "message": self._message(photo=photo)}
 
-    def contact(self, phone: str, user_id: int | None = None) -> dict[str, Any]:
-        """A contact shared with the request_contact button (``user_id``: whose contact; default the sender's)."""
-        contact = {"phone_number": phone, "first_name": self.user["first_name"],
-                   "user_id": self.user["id"] if user_id is None else user_id}
+    def contact(self, phone: str, user_id: int | None = None, *, own: bool = True) -> dict[str, Any]:
+        """A contact shared with Telegram's button: ``user_id`` whose contact it is (default the sender's own,
+        as Telegram attests it); ``own=False``: a contact card without an account."""
+        contact: dict[str, Any] = {"phone_number": phone, "first_name": self.user["first_name"]}
+        if user_id is not None:
+            contact["user_id"] = user_id
+        elif own:
+            contact["user_id"] = self.user["id"]
         return {"update_id": next(self._update_ids), "message": self._message(contact=contact)}
 
     def users_shared(self, user_id: int, first_name: str, request_id: int = 1) -> dict[str, Any]:

@@ -49,6 +49,8 @@ async def test_a_walk_in_is_registered_told_by_phone_then_claims_and_is_told_in_
 
         # Claimed: the next notice comes to the petitioner's own chat, and no task.
         await citizen.send(f"/claim {code.group(1)}")
+        await citizen.wait_for("分享您的 Telegram 手机号码")  # a phone was registered: Telegram attests it
+        await citizen.send_contact("+8613900001111")
         await citizen.wait_for("认领成功")
         await officer.send(f"/reply {number.group(0)} 请于周五前带上房产证明。")
         told = await citizen.wait_for("请于周五前带上房产证明", timeout=15)

@@ -86,6 +86,8 @@ async def test_a_letter_received_ten_days_ago_is_registered_end_to_end(
     # The petitioner claims it with the code from the receipt.
     citizen = Updates(7001, "刘")
     await feed(application, citizen.text(f"/claim {code.lower()}"))
+    assert "分享您的 Telegram 手机号码" in request.last_to(7001).text  # a phone was registered: confirm the person
+    await feed(application, citizen.contact("+86 138 0013 8000"))
     assert "认领成功" in request.last_to(7001).text and number.group(1) in request.last_to(7001).text
     await feed(application, citizen.text("/mycases"))
     assert number.group(1) in request.last_to(7001).text
@@ -167,9 +169,12 @@ async def test_three_representatives_each_claim_a_joint_letter(
     number = re.search(r"<code>(XF-\d{4}-\d{6})</code>", receipt)
     assert number is not None
     users = (7101, 7102, 7103)
-    for user_id, code in zip(users, codes, strict=True):
+    phones = ("8613900000001", "8613900000002", "8613900000003")
+    for user_id, code, phone in zip(users, codes, phones, strict=True):
         user = Updates(user_id, language_code="en")
         await feed(application, user.text(f"/claim {code}"))
+        assert "share your Telegram phone number" in request.last_to(user_id).text
+        await feed(application, user.contact(phone))
         assert "Claimed" in request.last_to(user_id).text
         await feed(application, user.text("/mycases"))
         assert number.group(1) in request.last_to(user_id).text
@@ -201,11 +206,11 @@ async def test_a_wrong_code_burst_is_throttled_until_the_next_day(
     clock.advance(days=1)
     await feed(application, user.text(f"/claim {code}"))
     assert "认领成功" in request.last_to(8001).text
-    # The usage for nothing to claim; staff are told they need not.
+    # The usage for nothing to claim; staff who can see the case may not claim it.
     await feed(application, user.text("/claim"))
     assert "用法" in request.last_to(8001).text
     await feed(application, Updates(OFFICER).text(f"/claim {code}"))
-    assert "工作人员无需认领" in request.last_to(OFFICER).text
+    assert "工作人员，不能认领" in request.last_to(OFFICER).text
 
 
 async def test_find_stays_in_scope_and_never_shows_a_confidential_case(
@@ -223,7 +228,8 @@ async def test_find_stays_in_scope_and_never_shows_a_confidential_case(
 
     mine = (await store.ledger.register(OFFICER_ACTOR, letter())).case.number
     secret = (await store.ledger.register(OFFICER_ACTOR, letter(category="misconduct"))).case.number
-    elsewhere = (await store.ledger.register(OFFICER_ACTOR, letter(unit="refinery"))).case.number
+    # Registered by the admin: an officer registers only for units in their scope.
+    elsewhere = (await store.ledger.register(store.cases.actor(9001), letter(unit="refinery"))).case.number
     staff = Updates(OFFICER)
     for query in ("孙师傅", "137 0000 1234", "yc-77"):
         await feed(application, staff.text(f"/find {query}"))
@@ -286,7 +292,8 @@ async def test_a_registration_resumes_and_edits_from_the_review(
     application, request = app
     staff = Updates(OFFICER)
     await walk(application, staff, staff.text("/register"), staff.tap("rg:ch:call"), staff.tap("rg:today:20261102"),
-               staff.tap("rg:who:anon"), staff.tap("rg:cat:wages"), staff.tap("rg:unit:refinery"),
+               staff.tap("rg:who:anon"), staff.tap("rg:cat:wages"), staff.tap("rg:unit:oilfield"),
+               staff.tap("rg:unit:plant-1"),
                staff.text("匿名来电"), staff.text("匿名来电反映情况。"), staff.tap("rg:files"))
     await feed(application, staff.text("/register"))  # again: continue or start over
     assert "未完成的登记" in request.last_to(OFFICER).text

@@ -186,8 +186,8 @@ async def test_three_representatives_each_claim_a_joint_letter(store: Services) 
     # A notice before anyone claimed: a task per representative.
     await store.cases.act(OFFICER, number, Action.REPLY, body="请于周五前提供工资条复印件")
     assert (await store.ledger.open_tasks(OFFICER))[1] == 3
-    for user, code in zip((7001, 7002, 7003), done.codes, strict=True):
-        claimed = await store.ledger.claim(user, code.shown.lower())
+    for user, code, rep in zip((7001, 7002, 7003), done.codes, reps, strict=True):
+        claimed = await store.ledger.claim(user, code.shown.lower(), rep.phone)
         assert (claimed.case.number, claimed.already) == (number, False)
         mine, total = await store.cases.cases_of_petitioner(user)
         assert total == 1 and mine[0].number == number
@@ -235,7 +235,7 @@ async def test_a_burst_of_wrong_codes_is_throttled_until_the_next_day(store: Ser
     # Someone else is not held back; the count survives a restart (it is in the store).
     assert rows(store, "SELECT failures FROM claim_failures") == [(5,)]
     clock.advance(days=1)
-    claimed = await store.ledger.claim(8001, code)
+    claimed = await store.ledger.claim(8001, code, "+86 138 0013 8000")
     assert not claimed.already
 
 
@@ -247,7 +247,7 @@ async def test_a_code_expires_after_ninety_days(store: Services, clock: FakeCloc
     assert refused.value.code == "claim_expired"
     # Staff in scope may issue new codes (the old ones stop binding).
     [fresh] = await store.ledger.reissue_codes(OFFICER, (await store.cases.case_by_id(1) or pytest.fail()).number)
-    assert (await store.ledger.claim(8001, fresh.code)).case.id == 1
+    assert (await store.ledger.claim(8001, fresh.code, "8613800138000")).case.id == 1
 
 
 async def test_repeat_detection_crosses_channels(store: Services) -> None:
@@ -263,7 +263,7 @@ async def test_repeat_detection_crosses_channels(store: Services) -> None:
     assert second.case.repeat_count == 2 and second.case.repeat_of == first.case.number
     assert rows(store, "SELECT count(*) FROM petitioners") == [(1,)]  # one record per person
     # Once they claim, a case from their chat is their repeat too.
-    await store.ledger.claim(5002, first.codes[0].code)
+    await store.ledger.claim(5002, first.codes[0].code, "13800138000")
     later = await store.cases.submit(petitioner(5002), draft(), "k2")
     assert later.case.repeat_count == 3
 
@@ -284,8 +284,8 @@ async def test_find_stays_within_scope_and_never_shows_a_confidential_case(store
         OFFICER, letter(category="misconduct", people=[PersonIn(name="刘师傅", phone="13800138000")])
     )
     assert secret.case.confidential and secret.case.petitioner_name is None
-    elsewhere = (await store.ledger.register(
-        OFFICER, letter(unit="refinery", people=[PersonIn(name="刘师傅", phone="13800138000")])
+    elsewhere = (await store.ledger.register(  # the admin's: an officer registers only within their scope
+        Actor(id=9001, role=ActorRole.ADMIN), letter(unit="refinery", people=[PersonIn(name="刘师傅", phone="13800138000")])
     )).case
     chat = (await store.cases.submit(petitioner(5001, "刘师傅"), draft(phone="13800138000"), "k1")).case
     for query in ("刘师傅", "138 0013 8000", "yc1024"):

@@ -69,7 +69,7 @@ def test_the_stored_strings_never_change() -> None:
         "ld_alert", "ld_digest", "identity_revealed", "sv_warning", "sv_order", "sv_progress", "sv_urge", "sv_overdue",
         "sv_lead_event", "sc_ask", "sc_overdue",
         "ic_opened", "ic_raised", "ic_closed",
-        "sv_cohandle", "lg_task", "lg_task_remind", "document",
+        "sv_cohandle", "lg_task", "lg_task_remind", "lg_claimed", "document",
         "lk_merged", "lk_joined", "lk_merge_staff", "st_returned",
         "reception_published", "reception_changed", "reception_promoted", "reception_outcome",
         "reception_session_cancelled", "reception_reminder",
