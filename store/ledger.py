@@ -70,9 +70,10 @@ from store.models import (
 )
 from store.notices import NoticeKind
 from store.org import CategoryKind
-from store.people import normalize_employee_no, normalize_phone, phone_key
+from store.people import e164, normalize_employee_no, normalize_phone, phone_key
 from store.policy import Act
 from store.vault import SEALED, is_hid, is_person_key, person_key, record_of
+from store.verified import verified_account_of
 from store.workflow import Action
 
 #: Refusals of a claim that do not count as a wrong try (the code was right; the person is asked to confirm).
@@ -750,7 +751,7 @@ class LedgerService(Service):
             return "claim_used", None
         if date.fromisoformat(row["expires_on"]) < today:
             return "claim_expired", None
-        async with conn.execute("SELECT telegram_hid, phone, sealed FROM petitioners WHERE id = ?",
+        async with conn.execute("SELECT telegram_hid, phone, employee_no, sealed FROM petitioners WHERE id = ?",
                                 (row["petitioner_id"],)) as cur:
             person = await cur.fetchone()
         bound = person["telegram_hid"]
@@ -759,6 +760,10 @@ class LedgerService(Service):
         registered = person["phone"]
         if person["sealed"]:
             registered = self.ctx.vault.open(person["sealed"]).get("phone")
+        # A person of the employee roster who verified an account (store/roster.py) claims with that account only.
+        verified = await verified_account_of(conn, self.ctx.vault, e164(registered), person["employee_no"])
+        if verified is not None and verified != hid:
+            return "claim_not_verified_person", None
         if phone_key(registered) is not None:
             if phone is None:
                 return "claim_contact_needed", None

@@ -230,6 +230,8 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "/document": Act.DOCUMENT,
     "/register": Act.REGISTER,
     "/reception": None, "/reception_add": None, "/reception_list": None,
+    # One's own verification, and staff managed in chat (store/staffing.py checks the administrator itself).
+    "/verify": None, "/staff": None,
     # Buttons (area:verb of handlers/callbacks.py).
     "lang": None, "my:page": None, "my:open": Act.VIEW_OWN,
     "em:wd": Act.WITHDRAW, "em:wdy": Act.WITHDRAW,
@@ -258,6 +260,9 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "rg:back": None, "rg:cancel": None, "rg:cont": None, "rg:restart": None, "rg:ch": None, "rg:today": None,
     "rg:who": None, "rg:skip": None, "rg:more": None, "rg:cnt": None, "rg:cat": None, "rg:unit": None,
     "rg:here": None, "rg:files": None, "rg:sec": None, "rg:edit": None, "rg:submit": Act.REGISTER,
+    "vf:go": None,
+    "sm:ls": None, "sm:add": None, "sm:o": None, "sm:r": None, "sm:ub": None, "sm:ut": None, "sm:cs": None,
+    "sm:ct": None, "sm:ca": None, "sm:rm": None, "sm:ry": None, "sm:nr": None, "sm:nb": None, "sm:nu": None,
 }
 
 

@@ -48,7 +48,7 @@ from store.journal import VerifyResult, append_chained, verify_chained
 from store.ledger_import import BadRow, Headers, Reason, cell_text, header_key, map_layout
 from store.org import Organization
 from store.people import e164, normalize_employee_no
-from store.verified import verified_row
+from store.verified import phone_tag, verified_row
 
 
 class RosterStatus(StrEnum):
@@ -260,7 +260,7 @@ class RosterService(Service):
     def _sealed(self, row: RosterRow) -> dict[str, Any]:
         vault = self.ctx.vault
         return {
-            "phone_tag": vault.tag(f"phone:{row.phone}") if row.phone else None,
+            "phone_tag": phone_tag(vault, row.phone) if row.phone else None,
             "phone_sealed": vault.seal(row.phone) if row.phone else None,
             "id_tail_sealed": vault.seal(row.id_tail) if row.id_tail else None,
         }
@@ -365,7 +365,7 @@ class RosterService(Service):
         hid = self.ctx.hid(user_id)
         async with self.db.transaction() as conn:
             async with conn.execute("SELECT * FROM roster WHERE phone_tag = ? AND status = ?",
-                                    (self.ctx.vault.tag(f"phone:{number}"), RosterStatus.ACTIVE.value)) as cur:
+                                    (phone_tag(self.ctx.vault, number), RosterStatus.ACTIVE.value)) as cur:
                 found = await cur.fetchone()
             if found is None:
                 raise Refused("verify_no_match")

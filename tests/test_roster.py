@@ -177,3 +177,25 @@ async def test_the_command_imports_refuses_a_bad_file_and_exports_what_imports_b
     assert capsys.readouterr().out.splitlines()[-1].endswith("未变 2 人。")
     assert await asyncio.to_thread(cli, ["verify-journal", "--db", db, "--lang", "en"]) == 0
     assert "roster journal entries, hash chain intact" in capsys.readouterr().out
+
+
+async def test_a_letter_for_a_verified_employee_is_claimed_only_by_their_verified_account(store: Services) -> None:
+    from datetime import timedelta
+
+    from store.ledger import Channel, PersonIn, Registration
+    from store.models import Actor, ActorRole
+
+    await store.roster.import_rows(ROSTER, dry_run=False)
+    await store.roster.verify(7001, 7001, "8613800138000")  # 刘师傅's own account
+    officer = Actor(id=1001, role=ActorRole.OFFICER, name="王主任")
+    done = await store.ledger.register(officer, Registration.model_validate({
+        "channel": Channel.LETTER, "received_on": store.context.today() - timedelta(days=2),
+        "people": [PersonIn(name="刘师傅", employee_no="yc1024")],  # no phone: a code alone would bind
+        "category": "wages", "unit": "plant-1", "subject": "加班费未发放", "details": "来信反映加班费未发放。"}))
+    [code] = done.codes
+    with pytest.raises(Refused) as someone_else:
+        await store.ledger.claim(7002, code.shown)
+    assert someone_else.value.code == "claim_not_verified_person"
+    assert rows(store, "SELECT used_at FROM claim_codes") == [(None,)]
+    claimed = await store.ledger.claim(7001, code.shown)
+    assert claimed.case.number == done.case.number
