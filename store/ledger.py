@@ -71,6 +71,7 @@ from store.models import (
 from store.notices import NoticeKind
 from store.org import CategoryKind
 from store.people import normalize_employee_no, normalize_phone
+from store.safetext import SafeText
 from store.vault import SEALED, is_hid, is_person_key, person_key
 from store.workflow import Action
 
@@ -144,10 +145,10 @@ async def _joined(conn: Connection) -> AsyncIterator[Connection]:
 class PersonIn(BaseModel):
     """A named petitioner or representative as the staff member knows them."""
 
-    name: str | None = None
-    phone: str | None = None
-    employee_no: str | None = None
-    unit: str | None = None  # where they work, as told (free text)
+    name: SafeText | None = None
+    phone: SafeText | None = None
+    employee_no: SafeText | None = None
+    unit: SafeText | None = None  # where they work, as told (free text)
     role: PersonRole = PersonRole.PETITIONER
     telegram_id: int | None = None  # when known (an import may know it); else bound by a claim code
 
@@ -162,15 +163,15 @@ class Registration(BaseModel):
     # Identifies this registration: a redelivered Submit (or import row) carries it again.
     registration_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     channel: Channel | None = None
-    external_ref: str | None = None  # 转交办: required
+    external_ref: SafeText | None = None  # 转交办: required
     received_on: date | None = None
     anonymous: bool = False  # 匿名来信: no person named
     people: list[PersonIn] = Field(default_factory=list)
     people_count: int | None = None  # a joint letter or collective visit: how many people in all
     category: str | None = None
     unit: str | None = None
-    subject: str | None = None
-    details: str | None = None
+    subject: SafeText | None = None
+    details: SafeText | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list)
     confidential: bool | None = None  # None: confidential when the category is a report
 
