@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from store import journal, routing
+from store import filenames, journal, routing
 from store.clock import Clock, iso, local_date
 from store.db import Backend, Connection
 from store.errors import NotFound, Refused
@@ -389,6 +389,16 @@ class StoreContext:
         await self.queue_staff(conn, case.lead_id, NoticeKind.LEAD_EVENT, case, event_id)
 
     async def attach(self, conn: Connection, case_id: int, event_id: int, a: dict[str, Any]) -> None:
+        """Record a file of a case; a confidential case keeps a neutral name (``材料-3.pdf``), not the sender's."""
+        name = a.get("file_name")
+        if name is not None:
+            async with conn.execute(
+                "SELECT confidential, (SELECT count(*) FROM attachments WHERE case_id = cases.id) AS held"
+                " FROM cases WHERE id = ?", (case_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None and row["confidential"]:
+                name = filenames.stored_name(int(row["held"]) + 1, a["kind"], name, a.get("mime_type"))
         await conn.execute(
             "INSERT INTO attachments (case_id, event_id, kind, file_id, file_unique_id,"
             " file_name, mime_type, size, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -398,7 +408,7 @@ class StoreContext:
                 a["kind"],
                 a["file_id"],
                 a.get("file_unique_id"),
-                a.get("file_name"),
+                name,
                 a.get("mime_type"),
                 a.get("size"),
                 self.now(),

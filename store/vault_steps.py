@@ -3,6 +3,8 @@
 Encrypting rows written before the vault existed needs the key, which SQL
 cannot have, so these steps are Python, versioned by the ``vault_version``
 row of ``meta`` and each run in one transaction with its version bump.
+Step 1 seals what older versions kept in clear; step 2 gives a confidential
+case's files the neutral names the store now writes (``store/filenames.py``).
 
 The ``vault_check`` row holds a value sealed under the key: a database opened
 with another key (a lost key file replaced by a fresh one, a wrong
@@ -16,13 +18,14 @@ import hmac
 import json
 import logging
 
+from store import filenames
 from store.db import Backend, Connection
 from store.vault import Vault, VaultError, is_hid
 
 log = logging.getLogger(__name__)
 
 CHECK = "petition-bot vault"
-VERSION = 1
+VERSION = 2
 
 
 async def _meta(conn: Connection, key: str) -> str | None:
@@ -39,7 +42,7 @@ async def _set_meta(conn: Connection, key: str, value: str) -> None:
 
 
 async def run(db: Backend, vault: Vault) -> None:
-    sealed = False
+    rewrote = False
     async with db.transaction() as conn:
         check = await _meta(conn, "vault_check")
         if check is None:
@@ -54,10 +57,12 @@ async def run(db: Backend, vault: Vault) -> None:
         version = int(await _meta(conn, "vault_version") or 0)
         if version < 1:
             await _seal_existing(conn, vault)
-            sealed = True
+            rewrote = True
+        if version < 2:
+            rewrote = await _neutral_file_names(conn) > 0 or rewrote
         await _set_meta(conn, "vault_version", str(VERSION))
     checkpoint = getattr(db, "checkpoint", None)  # SQLite's WAL; another backend may have none
-    if sealed and checkpoint is not None:  # what was in clear must not linger in the WAL's old page images
+    if rewrote and checkpoint is not None:  # what was in clear must not linger in the WAL's old page images
         await checkpoint()
 
 
@@ -155,6 +160,26 @@ async def _seal_existing(conn: Connection, vault: Vault) -> None:
     sealed = sum(1 for c in cases if not is_hid(c["petitioner_id"]))
     if sealed:
         log.info("vault: %d confidential case(s) of an older database sealed", sealed)
+
+
+async def _neutral_file_names(conn: Connection) -> int:
+    """Step 2: a confidential case's files keep neutral names (``材料-3.pdf``), as staff receive them."""
+    async with conn.execute(
+        "SELECT a.id, a.case_id, a.kind, a.file_name, a.mime_type FROM attachments a"
+        " JOIN cases c ON c.id = a.case_id WHERE c.confidential = 1 ORDER BY a.case_id, a.id"
+    ) as cur:
+        files = [dict(row) async for row in cur]
+    place: dict[int, int] = {}
+    renamed = 0
+    for row in files:
+        place[row["case_id"]] = place.get(row["case_id"], 0) + 1
+        name = filenames.stored_name(place[row["case_id"]], row["kind"], row["file_name"], row["mime_type"])
+        if name != row["file_name"]:
+            await conn.execute("UPDATE attachments SET file_name = ? WHERE id = ?", (name, row["id"]))
+            renamed += 1
+    if renamed:
+        log.info("data step 2: %d file name(s) of confidential cases made neutral", renamed)
+    return renamed
 
 
 async def reseal(db: Backend, old: Vault, new: Vault) -> int:
