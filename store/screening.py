@@ -244,6 +244,21 @@ def screening_leaders(org: Organization, unit_id: str) -> list[Staff]:
     return routing.leaders_at_level(org, unit_id, 0) or [s for s in org.staff if s.role is Role.ADMIN]
 
 
+def refusal_to_tell(org: Organization, chat_id: int, kind: NoticeKind, params: dict[str, Any]) -> str | None:
+    """At send time: why a screening request, reminder or escalation may no longer go to ``chat_id``.
+
+    The same rule as when it was queued: the officers who file for the unit,
+    or (escalated) its nearest leaders; None: it may.
+    """
+    if org.staff_member(chat_id) is None:
+        return "not_staff"
+    unit = str(params.get("unit", ""))
+    if org.find_unit(unit) is None:
+        return "out_of_scope"
+    wanted = screening_leaders(org, unit) if kind is NoticeKind.SCREENING_OVERDUE else screening_officers(org, unit)
+    return None if chat_id in {s.telegram_id for s in wanted} else "out_of_scope"
+
+
 class ScreeningService(Service):
     """The screening register: filing, nil reports, updates, links, the roll-up and the sweep."""
 
