@@ -25,7 +25,7 @@ from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import Organization
 from store.outbox import Outbox
-from store.vault import Vault, is_hid
+from store.vault import Vault, VaultError, is_hid
 from store.workflow import RULES, Action, available_actions
 
 
@@ -168,13 +168,20 @@ class StoreContext:
         """A person's conversation rows (drafts, prompts) are keyed by the keyed hash of their id."""
         return str(self.hid(user_id))
 
+    def seal_conv(self, name: str, key: str, column: str, value: Any) -> str:
+        """A value of the conversation row (``name``, stored ``key``), sealed for that row and column."""
+        return self.vault.seal(value, conv_where(name, key, column))
+
+    def open_conv(self, name: str, key: str, column: str, sealed: str) -> Any:
+        return self.vault.open(sealed, conv_where(name, key, column))
+
     async def remember_person(self, conn: Connection, user_id: int) -> int:
         """Keep the sealed id behind a keyed hash, so the outbox can reach the person; the hash."""
         hid = self.hid(user_id)
         if hid != user_id:
             await conn.execute(
                 "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
-                (hid, self.vault.seal(user_id), self.now()),
+                (hid, self.vault.seal(user_id, ("people", "sealed", hid)), self.now()),
             )
         return hid
 
@@ -184,7 +191,12 @@ class StoreContext:
             return chat_id
         async with conn.execute("SELECT sealed FROM people WHERE hid = ?", (chat_id,)) as cur:
             row = await cur.fetchone()
-        return None if row is None else int(self.vault.open(row["sealed"]))
+        if row is None:
+            return None
+        try:  # sealed for this hash's row: an id copied from another person's row does not open
+            return int(self.vault.open(row["sealed"], ("people", "sealed", chat_id)))
+        except VaultError:
+            return None
 
     # ------------------------------------------------------ who sees what
 
@@ -414,6 +426,11 @@ class StoreContext:
                 self.now(),
             ),
         )
+
+
+def conv_where(name: str, key: str, column: str) -> tuple[str, str, str]:
+    """Where a sealed value of a conversation row lives: the row's key is its name and stored key."""
+    return ("conversations", column, f"{name}:{key}")
 
 
 class Service:

@@ -72,7 +72,7 @@ from store.notices import NoticeKind
 from store.org import CategoryKind
 from store.people import normalize_employee_no, normalize_phone
 from store.safetext import SafeText
-from store.vault import SEALED, is_hid, is_person_key, person_key
+from store.vault import is_hid, is_person_key, is_sealed, person_key
 from store.workflow import Action
 
 if TYPE_CHECKING:
@@ -298,9 +298,10 @@ class LedgerService(Service):
                 (Conversation.REGISTER, self.ctx.conv_key(user_id)),
             ) as cur:
                 row = await cur.fetchone()
-        if row is None or not str(row["data"]).startswith(SEALED):
+        if row is None or not is_sealed(row["data"]):
             return None
-        return RegisterDraft(step=row["state"], data=Registration.model_validate(self.ctx.vault.open(row["data"])),
+        opened = self.ctx.open_conv(Conversation.REGISTER, self.ctx.conv_key(user_id), "data", row["data"])
+        return RegisterDraft(step=row["state"], data=Registration.model_validate(opened),
                              ui=json.loads(row["ui"]), updated_at=row["updated_at"])
 
     async def save_draft(self, user_id: int, step: str, data: Registration, ui: dict[str, Any]) -> None:
@@ -311,8 +312,12 @@ class LedgerService(Service):
                 " VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state, data = excluded.data,"
                 " ui = excluded.ui, updated_at = excluded.updated_at",
-                (Conversation.REGISTER, self.ctx.conv_key(user_id), self.ctx.vault.seal(str(user_id)), step,
-                 self.ctx.vault.seal(data.model_dump(mode="json")), json.dumps(ui), self.ctx.now()),
+                (Conversation.REGISTER, self.ctx.conv_key(user_id),
+                 self.ctx.seal_conv(Conversation.REGISTER, self.ctx.conv_key(user_id), "sealed_key", str(user_id)),
+                 step,
+                 self.ctx.seal_conv(Conversation.REGISTER, self.ctx.conv_key(user_id), "data",
+                                    data.model_dump(mode="json")),
+                 json.dumps(ui), self.ctx.now()),
             )
 
     async def discard_draft(self, user_id: int) -> None:
@@ -463,7 +468,7 @@ class LedgerService(Service):
                 }
                 await conn.execute(
                     "INSERT INTO identities (case_id, sealed, created_at) VALUES (?, ?, ?)",
-                    (case_id, self.ctx.vault.seal(identity), iso(now)),
+                    (case_id, self.ctx.vault.seal(identity, ("identities", "sealed", case_id)), iso(now)),
                 )
             for person, record in zip(people or [PersonIn()], records, strict=True):
                 bound = record.telegram_hid is not None
@@ -548,8 +553,8 @@ class LedgerService(Service):
         hid = None
         if person.telegram_id:
             hid = await self.ctx.remember_person(conn, person.telegram_id)
-        if confidential:
-            values: tuple[Any, ...] = (hid, None, None, None, None, 1, self.ctx.vault.seal(person.model_dump(mode="json")))
+        if confidential:  # sealed below, once the row's id (its associated data) is known
+            values: tuple[Any, ...] = (hid, None, None, None, None, 1, None)
         else:
             values = (
                 hid,
@@ -565,7 +570,13 @@ class LedgerService(Service):
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (*values, now, now),
         ) as cur:
-            return row_to_model(PersonRecord, await cur.fetchone())
+            record = row_to_model(PersonRecord, await cur.fetchone())
+        if confidential:
+            sealed = self.ctx.vault.seal(person.model_dump(mode="json"), ("petitioners", "sealed", record.id))
+            async with conn.execute("UPDATE petitioners SET sealed = ? WHERE id = ? RETURNING *",
+                                    (sealed, record.id)) as cur:
+                record = row_to_model(PersonRecord, await cur.fetchone())
+        return record
 
     async def _issue_code(self, conn: Connection, case_id: int, record_id: int) -> str:
         expires = self.ctx.today() + timedelta(days=CLAIM_DAYS)
@@ -613,7 +624,7 @@ class LedgerService(Service):
             for row in waiting:
                 name = row["name"]
                 if row["sealed"]:
-                    name = self.ctx.vault.open(row["sealed"]).get("name")
+                    name = self.ctx.vault.open(row["sealed"], ("petitioners", "sealed", row["petitioner_id"])).get("name")
                 if not name:
                     continue
                 code = await self._issue_code(conn, case.id, row["petitioner_id"])

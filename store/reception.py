@@ -271,7 +271,7 @@ class ReceptionService(Service):
     async def _booking_model(self, conn: Connection, row: Any) -> Booking:
         values = dict(row)
         if values.get("user_name"):  # sealed in the vault
-            values["user_name"] = self.ctx.vault.open(values["user_name"])
+            values["user_name"] = self.ctx.vault.open(values["user_name"], ("reception_bookings", "user_name", values["id"]))
         starts_at = datetime.fromisoformat(values.pop("starts_at"))
         session_open = values.pop("session_status") == SessionStatus.OPEN.value
         status = BookingStatus(values["status"])
@@ -786,10 +786,13 @@ class ReceptionService(Service):
                 " booking_key, created_at, reminded_day, reminded_hours)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (session_id, await self.ctx.remember_person(conn, user_id),
-                 self.ctx.vault.seal(name) if name else None, topic, case_id, status.value, key, iso(now),
+                 None, topic, case_id, status.value, key, iso(now),
                  day_flag, hours_flag),
             ) as cur:
                 booking_id = int((await cur.fetchone())[0])
+            if name:  # sealed for its row, once the row's id is known
+                await conn.execute("UPDATE reception_bookings SET user_name = ? WHERE id = ?", (
+                    self.ctx.vault.seal(name, ("reception_bookings", "user_name", booking_id)), booking_id))
             if isinstance(await self._draft(conn, user_id), BookingStep):
                 await self._clear_draft(conn, user_id)
             booking = await self._booking(conn, booking_id)
@@ -910,7 +913,8 @@ class ReceptionService(Service):
                 number=number,
                 status=BookingStatus(row["status"]),
                 position=position if waiting else None,
-                name=None if confidential or not row["user_name"] else self.ctx.vault.open(row["user_name"]),
+                name=None if confidential or not row["user_name"]
+                else self.ctx.vault.open(row["user_name"], ("reception_bookings", "user_name", row["id"])),
                 pseudonym=case.pseudonym if confidential and case is not None else None,
                 topic=row["topic"],
                 case_number=case.number if visible and case is not None else None,

@@ -58,7 +58,7 @@ from store.events import DisputeHighRisk
 from store.models import SYSTEM, Actor, ActorRole
 from store.notices import NoticeKind
 from store.org import Organization, Role, ScreeningPeriod, Staff
-from store.vault import SEALED
+from store.vault import is_sealed
 
 log = logging.getLogger(__name__)
 
@@ -603,9 +603,10 @@ class ScreeningService(Service):
                 (Conversation.SCREENING, self.ctx.conv_key(user_id)),
             ) as cur:
                 row = await cur.fetchone()
-        if row is None or row["state"] is None or not str(row["data"]).startswith(SEALED):
+        if row is None or row["state"] is None or not is_sealed(row["data"]):
             return None
-        return str(row["state"]), dict(self.ctx.vault.open(row["data"]))
+        return str(row["state"]), dict(self.ctx.open_conv(Conversation.SCREENING, self.ctx.conv_key(user_id), "data",
+                                                          row["data"]))
 
     async def save_draft(self, user_id: int, step: str, data: dict[str, Any]) -> None:
         """Write the step and the conversation's state (sealed: it may name people) before the next question."""
@@ -614,8 +615,10 @@ class ScreeningService(Service):
                 "INSERT INTO conversations (name, key, sealed_key, state, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state, data = excluded.data,"
                 " updated_at = excluded.updated_at",
-                (Conversation.SCREENING, self.ctx.conv_key(user_id), self.ctx.vault.seal(str(user_id)), step,
-                 self.ctx.vault.seal(data), self.ctx.now()),
+                (Conversation.SCREENING, self.ctx.conv_key(user_id),
+                 self.ctx.seal_conv(Conversation.SCREENING, self.ctx.conv_key(user_id), "sealed_key", str(user_id)),
+                 step, self.ctx.seal_conv(Conversation.SCREENING, self.ctx.conv_key(user_id), "data", data),
+                 self.ctx.now()),
             )
 
     async def clear_draft(self, user_id: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from store import vault_steps
 from store.clock import FakeClock
 from store.models import Actor, ActorRole, AttachmentIn
 from store.org import Organization
@@ -68,7 +69,7 @@ async def test_the_data_step_renames_what_older_versions_stored(
         try:
             assert names(store, report.id) == [None, "材料-2.pdf", "材料-3.mov"]
             assert names(store, claim.id) == ["工资条.pdf"]
-            assert rows(store, "SELECT value FROM meta WHERE key = 'vault_version'") == [("2",)]
+            assert rows(store, "SELECT value FROM meta WHERE key = 'vault_version'") == [(str(vault_steps.VERSION),)]
         finally:
             await store.close()
     if backend == "sqlite":  # nor in the file or its WAL
