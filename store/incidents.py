@@ -41,6 +41,7 @@ from store.journal import VerifyResult, append_chained, verify_chained
 from store.models import SYSTEM, Actor, Case, row_to_model
 from store.notices import NoticeKind
 from store.org import IncidentLevel, Role, Staff
+from store.safetext import clean
 from store.workflow import Action
 
 SourceKind = Literal["case", "dispute", "drill"]
@@ -509,7 +510,7 @@ class IncidentService(Service):
     async def close(self, actor: Actor, incident_id: int, summary: str) -> Incident:
         """/incident_close <id> <summary>: the summary is required and goes to the leaders above."""
         staff = self._staff(actor)
-        text = (summary or "").strip()
+        text = clean(summary or "").strip()
         if not text:
             raise Refused("incident_summary_required")
         if len(text) > SUMMARY_MAX:

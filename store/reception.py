@@ -35,6 +35,7 @@ from store.errors import NotFound, Refused
 from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import RECEPTION_PLACE_MAX, RECEPTION_SLOTS_MAX, Role, Staff
+from store.safetext import clean
 from store.workflow import Action, next_status
 
 TOPIC_MAX = 200
@@ -698,7 +699,7 @@ class ReceptionService(Service):
 
     async def submit_topic(self, actor: Actor, topic: str, name: str = "") -> TopicStep:
         """The topic of the booking being made: book now, or offer the employee's cases to link."""
-        topic = topic.strip()
+        topic, name = clean(topic).strip(), clean(name)
         if not topic:
             raise Refused("text_required")
         if len(topic) > TOPIC_MAX:
@@ -748,7 +749,7 @@ class ReceptionService(Service):
         employee per session; ``key`` makes a repeated request return the
         booking made the first time.
         """
-        topic = topic.strip()
+        topic, name = clean(topic).strip(), clean(name)
         if not topic:
             raise Refused("text_required")
         if len(topic) > TOPIC_MAX:

@@ -58,6 +58,7 @@ from store.events import DisputeHighRisk
 from store.models import SYSTEM, Actor, ActorRole
 from store.notices import NoticeKind
 from store.org import Organization, Role, ScreeningPeriod, Staff
+from store.safetext import SafeText
 from store.vault import is_sealed
 
 log = logging.getLogger(__name__)
@@ -142,12 +143,12 @@ class DisputeIn(BaseModel):
     """A dispute as the officer enters it."""
 
     type: str
-    subject: str
+    subject: SafeText
     people: int
     risk: Risk
     status: DisputeStatus = DisputeStatus.SCREENING
-    responsible: str
-    next_step: str
+    responsible: SafeText
+    next_step: SafeText
 
 
 class Dispute(BaseModel):

@@ -26,6 +26,7 @@ from store.ledger import Channel, PersonIn, Registration
 from store.models import SYSTEM, Actor, ActorRole
 from store.org import Organization
 from store.safetext import clean, for_sheet
+from store.screening import DisputeIn, Risk
 from store.services import Services
 from store.workflow import Action
 from tests.backends import execute
@@ -145,3 +146,9 @@ async def test_an_imported_row_is_stored_clean(store: Services) -> None:
     assert [r.line for r in report.imported] == [2] and report.bad == []
     assert rows(store, "SELECT subject, details, petitioner_name, external_ref FROM cases") == [
         ("加班费未发放[31m", "第一行\n第二行\tA", "刘师傅", "TZ-1")]
+
+
+def test_a_screened_dispute_is_cleaned_too() -> None:
+    entry = DisputeIn(type="wages", subject=BAD_SUBJECT, people=3, risk=Risk.LOW, responsible="王\x1b主任",
+                      next_step="约谈\x07")
+    assert (entry.subject, entry.responsible, entry.next_step) == ("加班费未发放[31m", "王主任", "约谈")
