@@ -21,6 +21,7 @@ from bot.network import bot_requests
 from bot.outbox import OutboxSender, rate_limiter
 from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
+from bot.reload import Reloader
 from handlers import (
     documents,
     employee,
@@ -36,7 +37,9 @@ from handlers import (
     review,
     screening,
     staff,
+    staffing,
     supervision,
+    verify,
 )
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
@@ -144,6 +147,8 @@ def build_application(
         *ledger.handlers(),
         # Formal documents: /document.
         *documents.handlers(),
+        # Staff managed in chat by an administrator: /staff, the user picker's answer, its buttons.
+        *staffing.handlers(),
         # Typed answers after a prompt button; before intake, which would take any text.
         prompts.build(),
         # Filing or updating a screening dispute, step by step (before intake, which would take any text).
@@ -156,6 +161,8 @@ def build_application(
         intake.build(),
         # After the conversation: a redelivered Submit, and /cancel with nothing to cancel.
         *intake.outside_conversation(),
+        # /verify, and a contact shared outside a step that asked for one (after intake, whose phone step takes its own).
+        *verify.handlers(),
         # Last: an unknown command, a message nobody took, a stale button: a polite hint.
         *fallback_handlers(),
     ])
@@ -193,6 +200,7 @@ async def serve(
     metrics_listen: str = "",
     proxy: str | None = None,
     on_lost: Callable[[str], None] | None = None,
+    load_org: Callable[[], Organization] | None = None,
 ) -> None:
     """Run the bot until ``stop`` is set (or SIGINT/SIGTERM).
 
@@ -200,13 +208,20 @@ async def serve(
     ``/metrics`` on ``metrics_listen`` (host:port; "" for none). With
     PostgreSQL it first waits as a standby until it holds the lease
     (``bot/lease.py``); ``on_lost`` replaces ending the process when the lease is lost.
+    ``load_org`` reads the organisation file again: on SIGHUP and on
+    ``petition-bot reload`` (bot/reload.py).
     """
     services = await Services.open(db_path, org, clock)
+    reloader = Reloader(services, load_org) if load_org is not None else None
+    if reloader is not None:
+        await reloader.start()
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if reloader is not None:
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reloader.reload()))
     monitor = Monitor()
     monitor.attach(services)
     holder = lease.lease_for(services.db, on_lost)
@@ -217,10 +232,14 @@ async def serve(
         monitor.set_active(False)
         if not await holder.acquire(stop):
             return
+        if reloader is not None:  # a standby may have waited for hours: the file as it is now
+            await reloader.reload()
         await services.reception.sync_reception_config()
         application = build_application(
             services, token, base_url=base_url, base_file_url=base_file_url, monitor=monitor, proxy=proxy
         )
+        if reloader is not None:
+            reloader.register(application)
         async with application:
             await application.start()
             assert application.updater is not None

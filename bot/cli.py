@@ -1,4 +1,4 @@
-"""``petition-bot`` command line: run, demo, check-config, init, verify-journal, rotate-key, report, import, backup, restore."""
+"""``petition-bot`` command line: run, demo, check-config, init, verify-journal, rotate-key, report, import, roster, backup, restore."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import locale
 import logging
 import os
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -35,7 +36,7 @@ ENVIRONMENT = """environment variables:
   PETITION_LOG_FORMAT    text (default) or json (one object per line, for log shippers)
   PETITION_PROXY         http://, https:// or socks5:// proxy for every Bot API call
   PETITION_WEBHOOK_URL   receive updates at this https URL instead of long polling
-  PETITION_WEBHOOK_LISTEN  where the webhook server listens (default: 0.0.0.0:8443)
+  PETITION_WEBHOOK_LISTEN  where the webhook server listens (default: 127.0.0.1:8443)
   PETITION_WEBHOOK_SECRET  Telegram's secret token for the webhook (default: a new one each start)
   PETITION_WEBHOOK_PATH  the local path, when a reverse proxy rewrites it
   PETITION_METRICS_LISTEN  /healthz and /metrics (default: 127.0.0.1:9464; empty: off)
@@ -188,6 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 org=org,
                 base_url=settings.api_url,
                 base_file_url=settings.api_file_url or settings.api_url,
+                load_org=_reload_source(settings),
                 **options,
             )
         )
@@ -328,7 +330,9 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
     from store.db import open_database
     from store.incidents import verify_incident_journal
     from store.journal import verify
+    from store.roster import verify_roster_journal
     from store.screening import verify_screening_journal
+    from store.staffing import verify_staff_journal
 
     async def check() -> int:
         try:
@@ -340,6 +344,8 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
                 result = await verify(conn)
                 incidents = await verify_incident_journal(conn)  # the group-incident plan's own chain
                 screening = await verify_screening_journal(conn)  # the dispute screening register's
+                roster = await verify_roster_journal(conn)  # the employee roster's and verifications'
+                staffing = await verify_staff_journal(conn)  # staff changes made in chat
         except _db_errors() as error:
             return fail(lang, "not_database", path=display(target), error=error)
         finally:
@@ -353,11 +359,21 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
         if not screening.ok:
             return fail(lang, "screening_journal_broken", event=screening.broken_event_id, reason=screening.reason,
                         count=screening.checked)
+        if not roster.ok:
+            return fail(lang, "roster_journal_broken", event=roster.broken_event_id, reason=roster.reason,
+                        count=roster.checked)
+        if not staffing.ok:
+            return fail(lang, "staff_journal_broken", event=staffing.broken_event_id, reason=staffing.reason,
+                        count=staffing.checked)
         print(say(lang, "journal_ok", count=result.checked))
         if incidents.checked:
             print(say(lang, "incident_journal_ok", count=incidents.checked))
         if screening.checked:
             print(say(lang, "screening_journal_ok", count=screening.checked))
+        if roster.checked:
+            print(say(lang, "roster_journal_ok", count=roster.checked))
+        if staffing.checked:
+            print(say(lang, "staff_journal_ok", count=staffing.checked))
         return 0
 
     return asyncio.run(check())
@@ -487,6 +503,126 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1 if report.bad else 0
 
     return asyncio.run(run())
+
+
+def cmd_roster(args: argparse.Namespace) -> int:
+    """``roster import FILE [--dry-run]`` (HR's whole list: all or nothing) and ``roster export FILE``."""
+    from bot.roster_file import export_csv, read_roster, report_lines
+    from bot.tables import TableFileError
+    from store.files import write_private
+    from store.services import Services
+
+    lang = args.lang
+    settings = _settings(lang)
+    db_path = _db_target(args)
+    if Path(db_path).exists() and (problem := _database_problem(db_path, lang)) is not None:
+        print(problem, file=sys.stderr)
+        return 1
+    path = Path(args.file)
+    if args.action == "import" and not path.is_file():
+        return fail(lang, "no_such_file", path=path)
+    found = _organization(settings, lang)
+    if isinstance(found, int):
+        return found
+    org = found[0]
+    if args.action == "import":
+        try:
+            headers, rows = read_roster(path)
+        except TableFileError as error:
+            params = {k: ", ".join(v) if isinstance(v, list) else v for k, v in error.params.items()}
+            print(plain(t(lang, f"roster.file_{error.code}", path=path, **params)), file=sys.stderr)
+            return 1
+
+    async def run() -> int:
+        services = await Services.open(db_path, org, **_key_options(settings))  # type: ignore[arg-type]
+        try:
+            if args.action == "export":
+                entries = await services.roster.entries()
+                try:
+                    write_private(path, export_csv(entries, lang).encode("utf-8-sig"))
+                except OSError as error:
+                    return fail(lang, "cannot_write", path=path, error=error.strerror or error)
+                print(plain(t(lang, "roster.exported", count=len(entries), path=path)))
+                return 0
+            report = await services.roster.import_rows(rows, dry_run=args.dry_run)
+        finally:
+            await services.close()
+        for line in report_lines(report, headers, path, lang):
+            print(line)
+        return 1 if report.bad else 0
+
+    return asyncio.run(run())
+
+
+def _reload_source(settings: Settings) -> Callable[[], Organization]:
+    """The organisation file read again, for a running bot (bot/reload.py); a missing file is refused like a bad one."""
+
+    def load() -> Organization:
+        try:
+            return load_organization(settings)[0]
+        except ConfigMissing as error:
+            raise OrgError([f"{error.path}: no such file"]) from None
+
+    return load
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    """Check the organisation file, then ask every running instance (standbys included) to read it again."""
+    from store.services import Services
+
+    lang = args.lang
+    settings = _settings(lang)
+    db_path = _db_target(args)
+    if (problem := _database_problem(db_path, lang)) is not None:
+        print(problem, file=sys.stderr)
+        return 1
+    found = _organization(settings, lang)  # a file that does not validate: its problems, and nothing asked
+    if isinstance(found, int):
+        return found
+
+    async def ask() -> int:
+        services = await Services.open(db_path, found[0], **_key_options(settings))  # type: ignore[arg-type]
+        try:
+            await services.staffing.request_reload()
+        finally:
+            await services.close()
+        print(say(lang, "reload_requested", path=settings.config))
+        return 0
+
+    return asyncio.run(ask())
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    """``staff export FILE``: the staff in effect (the file's and the chat's changes) as ``[[staff]]`` TOML."""
+    from store.files import write_private
+    from store.services import Services
+    from store.staffing import staff_toml
+
+    lang = args.lang
+    settings = _settings(lang)
+    db_path = _db_target(args)
+    if (problem := _database_problem(db_path, lang)) is not None:
+        print(problem, file=sys.stderr)
+        return 1
+    found = _organization(settings, lang)
+    if isinstance(found, int):
+        return found
+    path = Path(args.file)
+
+    async def export() -> int:
+        services = await Services.open(db_path, found[0], **_key_options(settings))  # type: ignore[arg-type]
+        try:
+            staff = list(services.org.staff)
+        finally:
+            await services.close()
+        try:
+            write_private(path, staff_toml(staff).encode("utf-8"))
+        except OSError as error:
+            return fail(lang, "cannot_write", path=path, error=error.strerror or error)
+        print(say(lang, "staff_exported", count=len(staff), path=path))
+        return 0
+
+    return asyncio.run(export())
 
 
 def _db_target(args: argparse.Namespace) -> str:
@@ -648,13 +784,27 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     report.set_defaults(fn=cmd_report)
     load_ledger = command("import", "import the office's existing ledger (.xlsx or .csv); bad rows are reported, the rest imported")
-    load_ledger.add_argument("file", help="the ledger: .xlsx (first sheet) or .csv, one header row (see README)")
+    load_ledger.add_argument("file", help="the ledger: .xlsx (first sheet) or .csv, one header row (see docs/administrator.md)")
     load_ledger.add_argument("--dry-run", action="store_true", help="check every row and report; write nothing")
     load_ledger.add_argument(
         "--by", help="the staff member recorded as registering the cases (Telegram id or name; default: the system)"
     )
     load_ledger.add_argument("--db", help="default: $PETITION_DB or petitions.db")
     load_ledger.set_defaults(fn=cmd_import)
+    reload = command("reload", "check the organisation file, then have every running instance read it again")
+    reload.add_argument("--db", help="default: $PETITION_DB or petitions.db")
+    reload.set_defaults(fn=cmd_reload)
+    staff = command("staff", "export the staff in effect (the file's and those managed in chat) as [[staff]] TOML")
+    staff.add_argument("action", choices=("export",))
+    staff.add_argument("file", help="the .toml file to write")
+    staff.add_argument("--db", help="default: $PETITION_DB or petitions.db")
+    staff.set_defaults(fn=cmd_staff)
+    roster = command("roster", "the employee roster (HR's list): import replaces it (all or nothing), export writes it")
+    roster.add_argument("action", choices=("import", "export"))
+    roster.add_argument("file", help="import: .xlsx (first sheet) or .csv with one header row; export: a .csv to write")
+    roster.add_argument("--dry-run", action="store_true", help="import: check every row and say what would change")
+    roster.add_argument("--db", help="default: $PETITION_DB or petitions.db")
+    roster.set_defaults(fn=cmd_roster)
     save = command("backup", "copy the database consistently, also while the bot runs")
     save.add_argument("file", help="where to write the copy")
     save.add_argument("--db", help="default: $PETITION_DB or petitions.db")

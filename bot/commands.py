@@ -24,7 +24,9 @@ from store.org import Role, Staff
 
 log = logging.getLogger(__name__)
 
-PETITIONER_COMMANDS = ("start", "new", "mycases", "status", "document", "reception", "claim", "language", "cancel", "help")
+PETITIONER_COMMANDS = (
+    "start", "new", "mycases", "status", "document", "reception", "claim", "verify", "language", "cancel", "help",
+)
 OFFICER_COMMANDS = (
     "queue", "case", "accept", "decline", "assign", "reply", "note", "extend", "decide", "transfer",
     "history", "review", "progress", "followup", "document", "cohandle", "register", "find", "codes", "link",
@@ -40,9 +42,15 @@ LEADER_COMMANDS = (
 
 
 def staff_commands(role: Role, custodian: bool = False) -> tuple[str, ...]:
-    """The menu of a role; the identity custodian's has /reveal too."""
+    """The menu of a role; the identity custodian's has /reveal too, an administrator's /staff."""
     names = OFFICER_COMMANDS if role is Role.OFFICER else LEADER_COMMANDS
-    return (*names[:-3], "reveal", *names[-3:]) if custodian else names
+    extra = (*(("reveal",) if custodian else ()), *(("staff",) if role is Role.ADMIN else ()))
+    return (*names[:-3], *extra, *names[-3:])
+
+
+def _menu_key(staff: Staff, lang: str) -> str:
+    """What a menu set depends on: a change of role in chat (store/staffing.py) sets it again."""
+    return f"{lang}:{staff.role.value}:{int(staff.custodian)}"
 # Telegram language code of each catalog's default-scope menu (None: every other language).
 MENU_LANGUAGE_CODES = {"zh": None, "en": "en"}
 # staff telegram id → language of the menu last set for them (in bot_data).
@@ -80,7 +88,7 @@ async def set_staff_menu(
         # Usually "chat not found": the person has not opened the bot yet.
         log.info("a staff command menu is not set yet: %s", error)  # no Telegram id in the log
         return False
-    state[staff_id] = lang
+    state[staff_id] = _menu_key(staff, lang)
     return True
 
 
@@ -104,9 +112,9 @@ async def on_update(update: Update, context: Context) -> None:
         return
     state: dict[int, str] = context.bot_data.setdefault(STATE_KEY, {})
     lang = await lang_of(update, context)
-    if state.get(user.id) == lang:
+    if state.get(user.id) == _menu_key(member, lang):
         return
-    state[user.id] = lang  # no second attempt while this one runs; undone on failure
+    state[user.id] = _menu_key(member, lang)  # no second attempt while this one runs; undone on failure
 
     async def attempt() -> None:
         try:

@@ -36,7 +36,8 @@ TABLE_ORDER = [
     "incidents", "incident_ticks", "incident_level_changes", "incident_events",
     "screening_reports", "disputes", "dispute_notes", "screening_notices", "screening_journal",
     "petitioners", "case_petitioners", "claim_codes", "claim_failures", "contact_tasks",
-    "case_links", "case_cohandlers",
+    "case_links", "case_cohandlers", "roster", "verified_accounts", "roster_journal",
+    "staff_members", "staff_candidates", "staff_journal",
 ]
 # Columns that point at a row of their own table which may come later (a duplicate merged into a
 # newer case): copied as NULL first, then set once every row is in.

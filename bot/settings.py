@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     config: Path = Path("petition-bot.toml")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
-    # Operations (README "Deployment"): webhook instead of polling, health and metrics, a proxy.
+    # Operations (docs/deployment.md): webhook instead of polling, health and metrics, a proxy.
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1:8443"  # the reverse proxy on this machine is the public face
     webhook_path: str | None = None

@@ -409,8 +409,35 @@ class Rg:
     SUBMIT = area.button("submit", TOKEN)
 
 
+class Vf:
+    """Verifying an account against the employee roster (handlers.verify)."""
+
+    area = Area("vf")
+    START = area.button("go")
+
+
+class Sm:
+    """Staff managed in chat by an administrator (handlers.staffing). Each button is one whole change."""
+
+    area = Area("sm")
+    LIST = area.button("ls", INT)  # a page of the staff list
+    ADD = area.button("add")  # the user picker
+    OPEN = area.button("o", INT)  # a member's card
+    ROLE = area.button("r", INT, choice("officer", "leader", "admin"))
+    UNITS = area.button("ub", INT, KEY_OR_EMPTY)  # the units under a unit (empty: the top), to toggle
+    UNIT = area.button("ut", INT, KEY)  # toggle one unit
+    CATEGORIES = area.button("cs", INT)
+    CATEGORY = area.button("ct", INT, KEY)  # toggle one category
+    ALL_CATEGORIES = area.button("ca", INT)
+    REMOVE = area.button("rm", INT)
+    REMOVE_YES = area.button("ry", INT)
+    NEW_ROLE = area.button("nr", INT, choice("officer", "leader", "admin"))  # a picked person's role
+    NEW_BROWSE = area.button("nb", INT, choice("officer", "leader"), KEY_OR_EMPTY)
+    NEW_UNIT = area.button("nu", INT, choice("officer", "leader"), KEY)  # their first unit: added
+
+
 AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Sv.area,
-                           Rv.area, Ld.area, In.area, Rc.area, Sc.area, Ic.area, Lg.area, Rg.area)
+                           Rv.area, Ld.area, In.area, Rc.area, Sc.area, Ic.area, Lg.area, Rg.area, Vf.area, Sm.area)
 
 
 def decode(data: object) -> tuple[Button, tuple[Any, ...]] | None:

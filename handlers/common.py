@@ -29,9 +29,11 @@ from store.models import Actor
 from store.org import Organization
 from store.reception import ReceptionService
 from store.review import ReviewService
+from store.roster import RosterService
 from store.screening import ScreeningService
 from store.selfservice import SelfService
 from store.services import Services
+from store.staffing import StaffingService
 from store.staffwork import StaffWork
 from store.supervision import SupervisionService
 
@@ -82,7 +84,8 @@ class Deps:
     links: LinkService
     ledger: LedgerService
     documents: DocumentService
-    org: Organization
+    roster: RosterService
+    staffing: StaffingService
     clock: Clock
     tz: ZoneInfo
     # Telegram language codes already written to the d, to skip needless writes.
@@ -91,6 +94,12 @@ class Deps:
     chosen_languages: dict[int, str] = field(default_factory=dict)
     # The bundle, only to render a notice on demand (a contact task's text: handlers.ledger).
     services: Services | None = None
+
+    @property
+    def org(self) -> Organization:
+        """The organisation as it is now (staff managed in chat, a reloaded file: store/staffing.py)."""
+        assert self.services is not None
+        return self.services.org
 
     @classmethod
     def of(cls, services: Services) -> Deps:
@@ -107,7 +116,8 @@ class Deps:
             links=services.links,
             ledger=services.ledger,
             documents=services.documents,
-            org=services.org,
+            roster=services.roster,
+            staffing=services.staffing,
             clock=services.clock,
             tz=services.tz,
             services=services,

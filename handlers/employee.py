@@ -36,7 +36,10 @@ async def start(update: Update, context: Context) -> None:
         await send(update, context, t(lang, "start.staff_greeting", name=actor.name,
                                       org=org_name, role=t(lang, f"role.{actor.role.value}")))
         return
-    await send(update, context, t(lang, "start.greeting", name=user.first_name, org=org_name))
+    markup = None
+    if await d.roster.in_use() and await d.roster.verified(user.id) is None:
+        markup = kb.markup([[kb.button(t(lang, "verify.start_button"), cb.Vf.START.encode())]])
+    await send(update, context, t(lang, "start.greeting", name=user.first_name, org=org_name), markup)
 
 
 async def my_id(update: Update, context: Context) -> None:

@@ -163,6 +163,11 @@ async def ask(update: Update, context: Context, step: str, draft: Form, *, fresh
         here = here or _tree_top(org)
         children = org.children(here) if here else org.roots()
         rows = []
+        user = update.effective_user
+        mine = await deps(context).roster.verified(user.id) if user and not draft.unit_browse else None
+        if mine is not None and org.find_unit(mine.unit):  # a verified employee's own unit first
+            rows.append([kb.button(t(lang, "verify.my_unit", name=org.unit(mine.unit).name.get(lang)),
+                                   cb.In.UNIT_HERE.encode(mine.unit))])
         if here:
             this_unit = t(lang, "intake.unit_here", name=org.unit(here).name.get(lang))
             rows.append([kb.button(this_unit, cb.In.UNIT_HERE.encode(here))])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup
 
 from handlers import callbacks as cb
-from handlers import documents, incidents, links, media, reception, review, screening, supervision
+from handlers import documents, incidents, links, media, reception, review, screening, staffing, supervision
 from handlers import keyboards as kb
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, pack, split_text, unit_name
@@ -348,6 +348,7 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.CONTACT_TASK: _messages(task_notice),
     NoticeKind.CONTACT_TASK_REMINDER: _messages(task_reminder_notice),
     NoticeKind.DOCUMENT: document_notice,
+    NoticeKind.STAFF_RETURNED: _messages(staffing.returned_notice),
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
     NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),

@@ -323,6 +323,11 @@ def case_card(
     )
     if not case.confidential and case.petitioner_phone:
         facts = Html(facts + "\n" + t(lang, "staff.phone", phone=case.petitioner_phone))
+    if not case.confidential and case.channel == "telegram":  # checked against the roster when filed
+        facts = Html(facts + "\n" + (
+            t(lang, "verify.card_verified", employee_no=case.employee_no,
+              unit=unit_name(org, case.employee_unit or "", lang)) if case.employee_no
+            else t(lang, "verify.card_unverified")))
     # How a registered case came in, and who registered it (store/ledger.py).
     if case.channel != "telegram":
         facts = Html(facts + "\n" + channel_line(case, lang) + "\n" + registered_by_line(case, org, lang))

@@ -40,6 +40,7 @@ from store.org import Category, CategoryKind
 from store.review import CURRENT_DUE_SQL, ReviewService
 from store.supervision import level_sql
 from store.vault import VaultError, is_sealed
+from store.verified import verified_row
 from store.workflow import RULES, Action, next_status
 
 
@@ -290,18 +291,21 @@ class CaseService(Service):
             # A confidential reporter is stored only behind a keyed hash; who
             # they are is sealed in the vault, for the identity custodian alone.
             petitioner_key = await self.ctx.remember_person(conn, petitioner.id) if confidential else petitioner.id
+            # A verified employee files under the roster's name and number; a confidential case records neither.
+            employee = None if confidential else await verified_row(conn, self.ctx.hid(petitioner.id))
+            name = employee["name"] if employee is not None else petitioner.name
             accept_due = today + timedelta(days=self.org.deadlines.accept_days)
             async with conn.execute(
                 "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
                 " petitioner_phone, confidential, pseudonym, category, kind, unit, subject,"
                 " details, people, desired_outcome, status, submitted_at, accept_due,"
-                " language, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " language, updated_at, employee_no, employee_unit)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     number,
                     submit_key,
                     petitioner_key,
-                    None if confidential else petitioner.name,
+                    None if confidential else name,
                     None if confidential else draft.phone,
                     int(confidential),
                     await self.ctx.pseudonym(conn, submit_key),
@@ -317,6 +321,8 @@ class CaseService(Service):
                     accept_due.isoformat(),
                     petitioner.language,
                     iso(now),
+                    employee["employee_no"] if employee is not None else None,
+                    employee["unit"] if employee is not None else None,
                 ),
             ) as cur:
                 case_id = (await cur.fetchone())[0]

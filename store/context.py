@@ -439,7 +439,11 @@ class Service:
     def __init__(self, ctx: StoreContext) -> None:
         self.ctx = ctx
         self.db = ctx.db
-        self.org = ctx.org
         self.clock = ctx.clock
         self.tz = ctx.tz
         self.outbox = ctx.outbox
+
+    @property
+    def org(self) -> Organization:
+        """The organisation as it is now: staff managed in chat and a reloaded file replace it (store/staffing.py)."""
+        return self.ctx.org

@@ -1,6 +1,6 @@
 """Indicators used to assess units (量化指标, 细化考核), computed in SQL.
 
-Definitions (the README repeats them); a period is a range of local calendar
+Definitions (docs/leader.md repeats them); a period is a range of local calendar
 days, and each unit row counts the cases of the unit and its whole subtree:
 
 - received: cases submitted in the period;

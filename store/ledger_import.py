@@ -99,15 +99,15 @@ _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*�
 _PHONE = re.compile(r"^\+?\d{5,20}$")
 
 
-def _key(text: Any) -> str:
+def header_key(text: Any) -> str:
     """A header or word as compared: NFKC, case-folded, without spaces, underscores or punctuation."""
     value = unicodedata.normalize("NFKC", str(text or "")).casefold()
     return "".join(ch for ch in value if ch.isalnum())
 
 
-_HEADERS = {_key(name): column for column, names in COLUMNS.items() for name in names}
-_CHANNELS = {_key(word): channel for channel, words in CHANNEL_WORDS.items() for word in words}
-_STATUSES = {_key(word): status for status, words in STATUS_WORDS.items() for word in words}
+_HEADERS = {header_key(name): column for column, names in COLUMNS.items() for name in names}
+_CHANNELS = {header_key(word): channel for channel, words in CHANNEL_WORDS.items() for word in words}
+_STATUSES = {header_key(word): status for status, words in STATUS_WORDS.items() for word in words}
 
 
 class Headers(BaseModel):
@@ -120,24 +120,30 @@ class Headers(BaseModel):
 
 
 def map_headers(header: list[Any]) -> Headers:
+    return map_layout(header, COLUMNS, REQUIRED)
+
+
+def map_layout(header: list[Any], layout: dict[str, tuple[str, ...]], required: tuple[str, ...]) -> Headers:
+    """A header row read against a layout (column → header names accepted): the ledger's, the roster's."""
+    names = _HEADERS if layout is COLUMNS else {header_key(name): column for column, ns in layout.items() for name in ns}
     columns: dict[int, str] = {}
     repeated: list[str] = []
     ignored: list[str] = []
     for index, name in enumerate(header):
         if name is None or not str(name).strip():
             continue
-        column = _HEADERS.get(_key(name))
+        column = names.get(header_key(name))
         if column is None:
             ignored.append(str(name).strip())
         elif column in columns.values():
             repeated.append(column)
         else:
             columns[index] = column
-    missing = [c for c in REQUIRED if c not in columns.values()]
+    missing = [c for c in required if c not in columns.values()]
     return Headers(columns=columns, missing=missing, repeated=repeated, ignored=ignored)
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -151,7 +157,7 @@ def _date_of(value: Any) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    text = _text(value).split(" ")[0].split("T")[0]
+    text = cell_text(value).split(" ")[0].split("T")[0]
     if not text:
         raise _bad("required")
     found = _DATE.match(unicodedata.normalize("NFKC", text))
@@ -195,10 +201,10 @@ class LedgerRow(BaseModel):
     @field_validator("channel", mode="before")
     @classmethod
     def _channel(cls, value: Any) -> Channel:
-        text = _text(value)
+        text = cell_text(value)
         if not text:
             raise _bad("required")
-        channel = _CHANNELS.get(_key(text))
+        channel = _CHANNELS.get(header_key(text))
         if channel is None:
             raise _bad("bad_channel", value=text[:40])
         return channel
@@ -206,8 +212,8 @@ class LedgerRow(BaseModel):
     @field_validator("petitioner", mode="before")
     @classmethod
     def _petitioner(cls, value: Any) -> str | None:
-        text = _text(value)
-        if not text or _key(text) in {_key(a) for a in ANONYMOUS}:
+        text = cell_text(value)
+        if not text or header_key(text) in {header_key(a) for a in ANONYMOUS}:
             return None
         if len(text) > NAME_MAX:
             raise _bad("too_long", max=NAME_MAX, length=len(text))
@@ -216,7 +222,7 @@ class LedgerRow(BaseModel):
     @field_validator("phone", mode="before")
     @classmethod
     def _phone(cls, value: Any) -> str | None:
-        text = _text(value)
+        text = cell_text(value)
         if not text:
             return None
         digits = re.sub(r"[\s\-()（）]", "", unicodedata.normalize("NFKC", text))
@@ -227,7 +233,7 @@ class LedgerRow(BaseModel):
     @field_validator("unit", mode="before")
     @classmethod
     def _unit(cls, value: Any, info: ValidationInfo) -> str:
-        text = _text(value)
+        text = cell_text(value)
         if not text:
             raise _bad("required")
         org: Organization | None = (info.context or {}).get("org")
@@ -241,7 +247,7 @@ class LedgerRow(BaseModel):
     @field_validator("category", mode="before")
     @classmethod
     def _category(cls, value: Any, info: ValidationInfo) -> str:
-        text = _text(value)
+        text = cell_text(value)
         if not text:
             raise _bad("required")
         org: Organization | None = (info.context or {}).get("org")
@@ -255,7 +261,7 @@ class LedgerRow(BaseModel):
     @field_validator("subject", mode="before")
     @classmethod
     def _subject(cls, value: Any) -> str:
-        text = _text(value)
+        text = cell_text(value)
         if not text:
             raise _bad("required")
         if len(text) > SUBJECT_MAX:
@@ -265,7 +271,7 @@ class LedgerRow(BaseModel):
     @field_validator("details", mode="before")
     @classmethod
     def _details(cls, value: Any) -> str:
-        text = _text(value)
+        text = cell_text(value)
         if len(text) > DETAILS_MAX:
             raise _bad("too_long", max=DETAILS_MAX, length=len(text))
         return text
@@ -273,10 +279,10 @@ class LedgerRow(BaseModel):
     @field_validator("status", mode="before")
     @classmethod
     def _status(cls, value: Any) -> Status:
-        text = _text(value)
+        text = cell_text(value)
         if not text:
             return Status.SUBMITTED
-        status = _STATUSES.get(_key(text))
+        status = _STATUSES.get(header_key(text))
         if status is None:
             raise _bad("bad_status", value=text[:40])
         return status
@@ -284,7 +290,7 @@ class LedgerRow(BaseModel):
     @field_validator("external", mode="before")
     @classmethod
     def _external(cls, value: Any) -> str:
-        text = _text(value)
+        text = cell_text(value)
         if not text:
             raise _bad("required")
         if len(text) > EXTERNAL_MAX:

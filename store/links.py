@@ -20,7 +20,7 @@ submission was joined to it (not whose). The staff handling either case are
 told. A merged duplicate is left out of every indicator
 (``store.indicators``) and of the weekly digest: the matter counts once.
 
-Confidential cases are islands (README, Confidentiality): a link or a merge
+Confidential cases are islands (docs/confidentiality.md): a link or a merge
 ties two cases together for everyone who sees either card, and a confidential
 reporter's case tied to another case (perhaps their own real-name one, or one
 naming the same people) would let staff connect the reporter to it. So a

@@ -184,6 +184,9 @@ class Case(BaseModel):
     external_ref: str | None = None  # 转交办: the transferring body's reference number
     received_on: date | None = None  # deadlines count from it (None: received when submitted)
     registered_by: int | None = None  # the staff member who registered it
+    # The roster (store/roster.py): the employee the petitioner was verified as when filing (never if confidential).
+    employee_no: str | None = None
+    employee_unit: str | None = None  # their unit in the roster then
 
     @field_validator("cohandlers", mode="before")
     @classmethod

@@ -56,6 +56,9 @@ class NoticeKind(StrEnum):
     CONTACT_TASK = "lg_task"  # a petitioner without Telegram is to be told this, to the staff handling the case
     CONTACT_TASK_REMINDER = "lg_task_remind"  # such a task is due or overdue, to the same staff
 
+    # Staff managed in chat (store.staffing)
+    STAFF_RETURNED = "st_returned"  # a case went back to the unit's queue (its officer left or lost the unit), to its leaders
+
     # Formal documents (store.documents): the step's PDF, to the petitioner and the handling officers
     DOCUMENT = "document"
 

@@ -125,6 +125,8 @@ class OrgInfo(_Frozen):
     case_prefix: str = "XF"
     timezone: str = "Asia/Shanghai"
     staff_chat_id: int | None = None
+    # How people reach the petition office (a phone, a room): told when something cannot be done in the chat.
+    contact: str | None = Field(default=None, max_length=200)
 
     @field_validator("case_prefix")
     @classmethod
@@ -882,6 +884,21 @@ def _parse_toml(text: str) -> dict[str, Any]:
 def parse_org(text: str) -> Organization:
     """Parse and check an organisation file; OrgError lists every problem found, each with its place."""
     data = _parse_toml(text)
+    try:
+        return Organization.model_validate(data)
+    except ValidationError as exc:
+        problems = _pydantic_problems(exc.errors()) + _reference_errors(data)
+    raise OrgError([_format(loc, msg) for loc, msg in _in_file_order(problems)])
+
+
+def with_staff(org: Organization, staff: Iterable[Staff]) -> Organization:
+    """``org`` with another staff list, checked by the same rules as the file (OrgError lists every problem).
+
+    Staff managed in chat (store/staffing.py) go through this, so no change
+    made there can give an organisation the file itself could not.
+    """
+    data = org.model_dump(mode="python")
+    data["staff"] = [s.model_dump(mode="python") for s in staff]
     try:
         return Organization.model_validate(data)
     except ValidationError as exc:

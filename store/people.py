@@ -10,12 +10,14 @@ count people through these functions, so they live below both.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from store.context import StoreContext
 from store.db import Connection
 from store.models import Case
 from store.vault import is_person_key, person_key, record_of
+from store.verified import verified_row
 
 
 def _in(values: list[Any]) -> str:
@@ -29,6 +31,36 @@ def normalize_phone(text: str | None) -> str | None:
     digits = re.sub(r"[^\d+]", "", text.strip())
     digits = digits[:1] + digits[1:].replace("+", "")
     return digits or None
+
+
+def e164(text: str | None, default_country: str = "86") -> str | None:
+    """A phone number in E.164 form (``+8613800138000``), +86 by default; None if it is not one.
+
+    Accepted: ``+86 138-0013-8000``, ``008613800138000``, ``8613800138000`` (as
+    Telegram gives a shared contact's number), ``13800138000``.
+    """
+    if not text:
+        return None
+    raw = unicodedata.normalize("NFKC", text).strip()
+    digits = re.sub(r"\D", "", raw)
+    if raw.startswith("+"):
+        number = digits
+    elif digits.startswith("00"):
+        number = digits[2:]
+    elif default_country == "86" and len(digits) == 13 and digits.startswith("861"):
+        number = digits
+    elif default_country == "86" and len(digits) == 11 and digits.startswith("1"):
+        number = "86" + digits
+    else:
+        return None
+    return "+" + number if 8 <= len(number) <= 15 else None
+
+
+def national(phone: str | None) -> str | None:
+    """A Chinese mobile number as people write it (``13800138000``); other numbers in E.164."""
+    if phone and phone.startswith("+86"):
+        return phone[3:]
+    return phone
 
 
 def normalize_employee_no(text: str | None) -> str | None:
@@ -60,9 +92,18 @@ async def same_person(ctx: StoreContext, conn: Connection, case: Case) -> tuple[
         mine = normalize_phone(case.petitioner_phone)
         if mine:
             phones.add(mine)
+        # A verified employee (store/roster.py) is also the person of their roster phone and employee number.
+        employee = await verified_row(conn, ctx.hid(case.petitioner_id))
+        roster_phone = None
+        if employee and employee["phone_sealed"]:
+            where = ("roster", "phone_sealed", employee["employee_no"])
+            roster_phone = national(ctx.vault.open(employee["phone_sealed"], where))
+        if roster_phone:
+            phones.add(roster_phone)
         async with conn.execute(
-            "SELECT * FROM petitioners WHERE confidential = 0 AND (telegram_hid = ? OR phone = ?)",
-            (ctx.hid(case.petitioner_id), mine or ""),
+            "SELECT * FROM petitioners WHERE confidential = 0"
+            " AND (telegram_hid = ? OR phone = ? OR phone = ? OR employee_no = ?)",
+            (ctx.hid(case.petitioner_id), mine or "", roster_phone or "", employee["employee_no"] if employee else ""),
         ) as cur:
             records.update({row["id"]: dict(row) async for row in cur})
     for record in records.values():

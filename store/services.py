@@ -34,9 +34,11 @@ from store.org import Organization
 from store.outbox import Outbox
 from store.reception import ReceptionService
 from store.review import ReviewService, digest_refusal
+from store.roster import RosterService
 from store.screening import ScreeningService
 from store.screening import refusal_to_tell as screening_refusal
 from store.selfservice import SelfService
+from store.staffing import StaffingService
 from store.staffwork import StaffWork
 from store.supervision import SupervisionService, sweep_supervision
 from store.vault import Vault, load_vault, new_key_text
@@ -61,6 +63,8 @@ class Services:
     documents: DocumentService
     links: LinkService
     ledger_import: ImportService
+    roster: RosterService
+    staffing: StaffingService
 
     @classmethod
     def build(
@@ -106,6 +110,8 @@ class Services:
             documents=DocumentService(ctx),
             links=LinkService(ctx, ledger),
             ledger_import=ImportService(ctx, ledger),
+            roster=RosterService(ctx),
+            staffing=StaffingService(ctx),
         )
 
     @classmethod
@@ -132,7 +138,15 @@ class Services:
         except BaseException:
             await db.close()
             raise
-        return cls.build(db, org, clock, vault)
+        services = cls.build(db, org, clock, vault)
+        try:
+            # Staff managed in chat over the file's (store/staffing.py). Changes that no longer fit the file
+            # (a unit it dropped) leave the file alone in effect, and ``staffing.problems`` says which.
+            await services.staffing.apply()
+        except BaseException:
+            await db.close()
+            raise
+        return services
 
     async def close(self) -> None:
         await self.context.db.close()

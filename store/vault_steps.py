@@ -37,6 +37,8 @@ SEALED_COLUMNS = (
     ("people", "hid", "sealed"),
     ("reception_bookings", "id", "user_name"),
     ("petitioners", "id", "sealed"),  # a confidential reporter's record (store/ledger.py)
+    ("roster", "employee_no", "phone_sealed"),  # the employee roster (store/roster.py)
+    ("roster", "employee_no", "id_tail_sealed"),
     ("meta", "key", "value"),
 )
 

@@ -75,6 +75,8 @@ class Action(StrEnum):
     CLAIM = "claim"  # a petitioner binds their Telegram account with a claim code (认领)
     INFORM = "inform"  # staff told a petitioner without Telegram (phone, letter, in person)
     CODES = "codes"  # staff issued new claim codes (the old unused ones stop binding)
+    # Staff managed in chat (store/staffing.py).
+    UNASSIGN = "unassign"  # the assignee (or leader in charge) left or lost the case's unit: back to the queue
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ RULES: dict[Action, Rule] = {
     Action.CLAIM: Rule(frozenset(), None, PETITIONER, False),
     Action.INFORM: Rule(frozenset(), None, STAFF, False),
     Action.CODES: Rule(frozenset(), None, STAFF, False),
+    Action.UNASSIGN: Rule(frozenset(), None, STAFF, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

@@ -139,6 +139,17 @@ class Updates:
         photo = [{"file_id": f"P{n}", "file_unique_id": f"p{n}", "width": 800, "height": 600, "file_size": size}]
         return {"update_id": next(self._update_ids), "message": self._message(photo=photo)}
 
+    def contact(self, phone: str, user_id: int | None = None) -> dict[str, Any]:
+        """A contact shared with the request_contact button (``user_id``: whose contact; default the sender's)."""
+        contact = {"phone_number": phone, "first_name": self.user["first_name"],
+                   "user_id": self.user["id"] if user_id is None else user_id}
+        return {"update_id": next(self._update_ids), "message": self._message(contact=contact)}
+
+    def users_shared(self, user_id: int, first_name: str, request_id: int = 1) -> dict[str, Any]:
+        """The answer of a request_users button: the person the user picked."""
+        shared = {"request_id": request_id, "users": [{"user_id": user_id, "first_name": first_name}]}
+        return {"update_id": next(self._update_ids), "message": self._message(users_shared=shared)}
+
     def tap(self, data: str) -> dict[str, Any]:
         return {
             "update_id": next(self._update_ids),

@@ -96,7 +96,7 @@ async def test_the_backup_command_writes_todays_file(store: Services, tmp_path: 
 DIRECTIVES = {
     "Unit": {"Description", "Documentation", "After", "Wants", "Requires", "Before"},
     "Service": {
-        "Type", "User", "Group", "EnvironmentFile", "Environment", "WorkingDirectory", "ExecStart", "ExecStartPost",
+        "Type", "User", "Group", "EnvironmentFile", "Environment", "WorkingDirectory", "ExecStart", "ExecStartPost", "ExecReload",
         "Restart", "RestartSec", "TimeoutStopSec", "KillSignal", "UMask", "StateDirectory", "StateDirectoryMode",
         "ReadWritePaths", "NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "PrivateDevices",
         "PrivateNetwork", "ProtectClock", "ProtectControlGroups", "ProtectHostname", "ProtectKernelLogs",

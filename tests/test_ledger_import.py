@@ -208,7 +208,8 @@ def test_every_action_has_a_label_in_both_languages() -> None:
 
 
 def test_status_map_covers_every_word_once() -> None:
-    from store.ledger_import import STATUS_WORDS, _key
+    from store.ledger_import import STATUS_WORDS
+    from store.ledger_import import header_key as _key
 
     words = [_key(w) for values in STATUS_WORDS.values() for w in values]
     assert len(words) == len(set(words))

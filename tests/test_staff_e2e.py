@@ -151,7 +151,8 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         # Command menus: petitioners' per language, staff's per chat.
         await wait_menus(bot)
         assert [c["command"] for c in bot.sim.commands()] == [
-            "start", "new", "mycases", "status", "document", "reception", "claim", "language", "cancel", "help"]
+            "start", "new", "mycases", "status", "document", "reception", "claim", "verify", "language", "cancel",
+            "help"]
         assert bot.sim.commands()[1]["description"] == "提交信访事项"
         assert bot.sim.commands(language_code="en")[1]["description"] == "Submit a petition"
         staff_menu = bot.sim.commands({"type": "chat", "chat_id": 1001})

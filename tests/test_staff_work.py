@@ -269,17 +269,18 @@ async def test_menus_per_language_and_per_staff_member(
     with caplog.at_level(logging.INFO, logger="bot.commands"):
         await commands.setup(application, store.cases)  # type: ignore[arg-type]
     zh = bot.menus[("default", None)]
-    assert [c for c, _ in zh] == ["start", "new", "mycases", "status", "document", "reception", "claim", "language",
-                                  "cancel", "help"]
+    assert [c for c, _ in zh] == ["start", "new", "mycases", "status", "document", "reception", "claim", "verify",
+                                  "language", "cancel", "help"]
     assert dict(zh)["new"] == "提交信访事项" and dict(bot.menus[("default", "en")])["new"] == "Submit a petition"
     assert dict(bot.menus[("chat:1001", None)])["decide"].startswith("处理意见")
     assert dict(bot.menus[("chat:1002", None)])["decide"].startswith("Written opinion")
     assert "stats" not in dict(bot.menus[("chat:1001", None)])  # officers: case work only
-    assert {"alerts", "stats", "reception_add"} <= set(dict(bot.menus[("chat:9001", None)]))  # admins: more
+    assert {"alerts", "stats", "reception_add", "staff"} <= set(dict(bot.menus[("chat:9001", None)]))  # admins: more
+    assert "staff" not in dict(bot.menus[("chat:1001", None)])
     assert ("chat:2001", None) not in bot.menus
     # Logged (without the Telegram id), and the other menus were still set.
     assert "staff command menu is not set yet" in caplog.text and "2001" not in caplog.text
-    assert application.bot_data[commands.STATE_KEY] == {1001: "zh", 1002: "en", 9001: "zh"}
+    assert application.bot_data[commands.STATE_KEY] == {1001: "zh:officer:0", 1002: "en:officer:0", 9001: "zh:admin:0"}
 
 
 async def test_menu_setup_never_raises(store: Services, caplog: pytest.LogCaptureFixture) -> None:
