@@ -11,6 +11,7 @@ Organisation: tests/org_fixture.toml with the identity custodian 7001 (tests/tes
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from bot.cli import main as cli
 from store.clock import FakeClock
 from store.errors import Refused
 from store.models import Actor, ActorRole, Petitioner
@@ -28,6 +30,7 @@ from store.services import Services
 from store.vault import Vault, VaultError
 from tests.backends import execute, fresh_database
 from tests.conftest import draft, rows
+from tests.test_roster import ROSTER
 from tests.test_vault import corg
 
 __all__ = ["corg"]
@@ -117,5 +120,26 @@ async def test_data_step_3_binds_older_values_to_their_rows(
             assert await store.chat_of(hid_a) is None
             with pytest.raises(VaultError):
                 store.context.vault.open(legacy_seal(vault, A), ("people", "sealed", hid_a))
+        finally:
+            await store.close()
+
+
+async def test_the_rosters_sealed_phones_survive_rotate_key_and_do_not_move(
+    backend: str, tmp_path: Path, corg: Organization, clock: FakeClock
+) -> None:
+    async with fresh_database(backend, tmp_path) as target:
+        store = await Services.open(target, corg, clock)
+        await store.roster.import_rows(ROSTER, dry_run=False)
+        await store.close()
+        assert await asyncio.to_thread(cli, ["rotate-key", "--db", str(target)]) == 0
+        store = await Services.open(target, corg, clock)
+        try:
+            entries = {e.employee_no: e for e in await store.roster.entries()}
+            assert entries["YC1025"].phone == "+8613900139000" and entries["YC1025"].id_tail == "123X"
+            # One employee's sealed phone copied onto another's row does not read as theirs.
+            ((phone_a,),) = rows(target, "SELECT phone_sealed FROM roster WHERE employee_no = 'YC1024'")
+            execute(target, "UPDATE roster SET phone_sealed = ? WHERE employee_no = 'YC1025'", phone_a)
+            with pytest.raises(VaultError):
+                await store.roster.entries()
         finally:
             await store.close()
