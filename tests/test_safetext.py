@@ -19,6 +19,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.cli import main as cli
+from bot.jobs import run_screening_sweep, run_sweep
 from handlers import reports
 from handlers.errors import on_error
 from store.clock import FakeClock
@@ -152,3 +153,16 @@ def test_a_screened_dispute_is_cleaned_too() -> None:
     entry = DisputeIn(type="wages", subject=BAD_SUBJECT, people=3, risk=Risk.LOW, responsible="王\x1b主任",
                       next_step="约谈\x07")
     assert (entry.subject, entry.responsible, entry.next_step) == ("加班费未发放[31m", "王主任", "约谈")
+
+
+async def test_a_failed_sweep_logs_the_class_never_the_text(caplog: pytest.LogCaptureFixture) -> None:
+    class Failing:
+        async def sweep(self) -> None:
+            raise ValueError(f"bad subject {BAD_SUBJECT!r} of 张三")
+
+    with caplog.at_level(logging.ERROR, logger="bot.jobs"):
+        await run_sweep(Failing())  # type: ignore[arg-type]
+        await run_screening_sweep(Failing())  # type: ignore[arg-type]
+    logged = [r.getMessage() + (r.exc_text or "") for r in caplog.records]
+    assert len(logged) == 2 and all("builtins.ValueError" in line for line in logged)
+    assert not [line for line in logged if "张三" in line or "加班费" in line]
