@@ -30,6 +30,7 @@ from store.services import Services
 from store.vault import Vault, VaultError
 from tests.backends import execute, fresh_database
 from tests.conftest import draft, rows
+from tests.offline import Updates, feed, offline_app
 from tests.test_roster import ROSTER
 from tests.test_vault import corg
 
@@ -71,6 +72,10 @@ async def test_an_identity_moved_to_another_case_is_refused_not_revealed(cstore:
         await store.cases.reveal(CUSTODIAN, number_b, "核查")
     assert refused.value.code == "identity_unreadable"
     assert (await store.cases.reveal(CUSTODIAN, number_a, "核查")).name == "欧阳小明"  # in its own row it opens
+    async with offline_app(store) as (application, request):  # what the custodian reads
+        await feed(application, Updates(7001, "身份保管人").text(f"/reveal {number_b} 核查"))
+        answer = request.last_to(7001).text
+    assert answer.startswith("该件的身份记录无法打开") and "欧阳小明" not in answer
 
 
 async def test_a_telegram_id_moved_to_another_persons_row_reaches_nobody(store: Services) -> None:
