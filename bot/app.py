@@ -246,8 +246,9 @@ async def serve(
             await application.start()
             assert application.updater is not None
             monitor.probe_when_quiet(application)
+            hook = None
             if webhook_config is not None:
-                await webhook.start(application.updater, webhook_config)
+                hook = await webhook.start(application, webhook_config)
             else:
                 await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             monitor.set_active(True)
@@ -257,7 +258,10 @@ async def serve(
                 await ready(application)
             await stop.wait()
             application.bot_data["outbox"].close()
-            await application.updater.stop()
+            if hook is not None:
+                await hook.stop()
+            else:
+                await application.updater.stop()
             await application.stop()
     finally:
         await holder.release()

@@ -36,7 +36,7 @@ ENVIRONMENT = """environment variables:
   PETITION_LOG_FORMAT    text (default) or json (one object per line, for log shippers)
   PETITION_PROXY         http://, https:// or socks5:// proxy for every Bot API call
   PETITION_WEBHOOK_URL   receive updates at this https URL instead of long polling
-  PETITION_WEBHOOK_LISTEN  where the webhook server listens (default: 0.0.0.0:8443)
+  PETITION_WEBHOOK_LISTEN  where the webhook server listens (default: 127.0.0.1:8443)
   PETITION_WEBHOOK_SECRET  Telegram's secret token for the webhook (default: a new one each start)
   PETITION_WEBHOOK_PATH  the local path, when a reverse proxy rewrites it
   PETITION_METRICS_LISTEN  /healthz and /metrics (default: 127.0.0.1:9464; empty: off)

@@ -13,6 +13,7 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
+from handlers.errors import fault
 from store.review import ReviewService
 from store.screening import ScreeningService
 
@@ -26,8 +27,8 @@ async def run_sweep(review: ReviewService) -> None:
     """One sweep as of the store clock; a failure is logged and retried at the next run."""
     try:
         report = await review.sweep()
-    except Exception:
-        log.exception("deadline sweep failed; it will run again")
+    except Exception as error:  # noqa: BLE001 - any failure: logged (its class, never its text), run again
+        log.error("deadline sweep failed; it will run again: %s", fault(error))
         return
     if report.reminders or report.escalations or report.closed or report.digests:
         log.info(
@@ -57,8 +58,8 @@ async def run_screening_sweep(screening: ScreeningService) -> None:
     """The dispute screening's requests, reminders and words to leaders due now (each once; see the store)."""
     try:
         result = await screening.sweep()
-    except Exception:
-        log.exception("screening sweep failed; it will run again")
+    except Exception as error:  # noqa: BLE001 - any failure: logged (its class, never its text), run again
+        log.error("screening sweep failed; it will run again: %s", fault(error))
         return
     if result.requests or result.reminders or result.escalations:
         log.info("screening: %d requests, %d reminders, %d escalations",

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,11 @@ def _blank(values: list[Any]) -> bool:
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
 
 
-def _xlsx_rows(path: Path) -> list[tuple[int, list[Any]]]:
+Numbered = Iterator[tuple[int, list[Any]]]
+
+
+def _xlsx_rows(path: Path) -> Numbered:
+    """The first sheet's rows as they are parsed (openpyxl's read-only mode streams the sheet's XML)."""
     from openpyxl import load_workbook
 
     try:
@@ -46,49 +52,71 @@ def _xlsx_rows(path: Path) -> list[tuple[int, list[Any]]]:
         raise LedgerFileError("unreadable", error=str(error)[:200] or type(error).__name__) from error
     try:
         sheet = book.worksheets[0]
-        return [(index, list(values)) for index, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        try:
+            for index, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield index, list(values)
+        except Exception as error:  # a broken sheet, found where it breaks
+            raise LedgerFileError("unreadable", error=str(error)[:200] or type(error).__name__) from error
     finally:
         book.close()
 
 
-def _csv_rows(path: Path) -> list[tuple[int, list[Any]]]:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
+def _csv_rows(path: Path, encoding: str) -> Numbered:
+    """The rows as they are read, line by line; the separator is guessed from the first 4 KB."""
+    with path.open(encoding=encoding, newline="") as stream:
+        head = stream.read(4096)
+        head += stream.readline()  # whole lines only: csv reads each string as a line
         try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
+            dialect: Any = csv.Sniffer().sniff(head[:4096], delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        try:
+            for index, values in enumerate(csv.reader(itertools.chain(io.StringIO(head), stream), dialect), start=1):
+                yield index, list(values)
+        except csv.Error as error:
+            raise LedgerFileError("unreadable", error=str(error)[:200]) from error
+
+
+def _capped(numbered: Numbered) -> tuple[list[Any], list[tuple[int, list[Any]]]]:
+    """The header and the non-blank rows after it; stops reading as soon as there are more than MAX_ROWS."""
+    header: list[Any] | None = None
+    body: list[tuple[int, list[Any]]] = []
+    for line, values in numbered:
+        if _blank(values):
             continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        raise LedgerFileError("encoding")
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        return [(index, list(values)) for index, values in enumerate(csv.reader(io.StringIO(text), dialect), start=1)]
-    except csv.Error as error:
-        raise LedgerFileError("unreadable", error=str(error)[:200]) from error
+        if header is None:
+            header = values
+            continue
+        if len(body) == MAX_ROWS:  # one row over: the rest of the file is never read
+            raise LedgerFileError("too_many_rows", max=MAX_ROWS)
+        body.append((line, values))
+    if header is None:
+        raise LedgerFileError("empty")
+    return header, body
 
 
 def read_ledger(path: Path) -> tuple[Headers, list[tuple[int, dict[str, Any]]]]:
-    """The header read against the layout, and each data row as {column: cell} with its row number."""
+    """The header read against the layout, and each data row as {column: cell} with its row number.
+
+    The file is read as a stream: a sheet over the row cap stops at the first
+    row past it, neither the rest read nor held in memory.
+    """
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise LedgerFileError("format", suffix=suffix or "—")
     try:
-        numbered = _xlsx_rows(path) if suffix == ".xlsx" else _csv_rows(path)
+        if suffix == ".xlsx":
+            header, body = _capped(_xlsx_rows(path))
+        else:
+            try:
+                header, body = _capped(_csv_rows(path, "utf-8-sig"))
+            except UnicodeDecodeError:  # what Chinese Excel saves; gb18030 decodes any byte string
+                header, body = _capped(_csv_rows(path, "gb18030"))
     except OSError as error:
         raise LedgerFileError("unreadable", error=error.strerror or str(error)) from error
-    filled = [(line, values) for line, values in numbered if not _blank(values)]
-    if not filled:
-        raise LedgerFileError("empty")
-    (_header_line, header), body = filled[0], filled[1:]
     headers = map_headers(header)
     if headers.missing:
         raise LedgerFileError("missing_columns", columns=headers.missing)
-    if len(body) > MAX_ROWS:
-        raise LedgerFileError("too_many_rows", max=MAX_ROWS, rows=len(body))
     rows = [
         (line, {column: values[index] if index < len(values) else None for index, column in headers.columns.items()})
         for line, values in body

@@ -153,7 +153,9 @@ class Monitor:
                     async with self.store.db.read() as conn:
                         await ping(conn)
             except Exception as error:  # noqa: BLE001 - any failure is the answer
-                problems.append(f"store: {type(error).__name__}: {error}")
+                # Never the driver's text: it may name the server, the database, the user or a path.
+                log.warning("health: the database did not answer (%s)", type(error).__name__)
+                problems.append("database unreachable")
         if self.standby:
             # Ready to take over is all a standby can be: it does not call the Bot API.
             if problems:

@@ -44,6 +44,7 @@ from telegram.ext import AIORateLimiter
 
 from bot.pace import BULK, DEFAULT_PER_SECOND, PacedRateLimiter, retry_after_seconds
 from handlers import media
+from handlers.errors import fault
 from handlers.notifications import Outgoing, UnknownNotice, render
 from store.models import Attachment, OutboxItem
 from store.notices import REPLYABLE
@@ -240,8 +241,8 @@ class OutboxSender:
             log.error("notification %s set aside: %s", item.id, error)
             await self.services.outbox.mark_failed(item.id, f"render: {error}")
             return True
-        except Exception as error:
-            log.exception("notification %s could not be rendered", item.id)
+        except Exception as error:  # noqa: BLE001 - any failure: retried, logged by its class, never its text
+            log.error("notification %s could not be rendered: %s", item.id, fault(error))
             if item.attempts + 1 >= POISON_ATTEMPTS:
                 await self.outbox.mark_failed(item.id, f"render: {error!r}")
                 return True

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # Operations (docs/deployment.md): webhook instead of polling, health and metrics, a proxy.
     webhook_url: str | None = None
-    webhook_listen: str = "0.0.0.0:8443"
+    webhook_listen: str = "127.0.0.1:8443"  # the reverse proxy on this machine is the public face
     webhook_path: str | None = None
     webhook_secret: SecretStr | None = None
     metrics_listen: str = "127.0.0.1:9464"

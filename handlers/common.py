@@ -15,6 +15,7 @@ from telegram.ext import ContextTypes, ConversationHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from handlers.i18n import Html, language_for, t
+from handlers.render import pack
 from store.cases import CaseService
 from store.clock import Clock
 from store.conversations import Conversation
@@ -188,6 +189,41 @@ async def show(
                 return
             log.info("could not edit message, sending a new one: %s", error)
     await send(update, context, text, markup)
+
+
+async def send_list(
+    update: Update,
+    context: Context,
+    blocks: list[Html],
+    markup: InlineKeyboardMarkup | None = None,
+    separator: str = "\n\n",
+) -> None:
+    """A message that lists things (a title, then one block per item), in as many messages as it needs.
+
+    Every message stays within Telegram's 4,096 UTF-16 units (``render.pack``):
+    an item is never cut unless it alone is too long, and then at a line
+    break. The buttons go under the last message.
+    """
+    parts = pack(blocks, separator=separator)
+    for n, part in enumerate(parts, start=1):
+        await send(update, context, part, markup if n == len(parts) else None)
+
+
+async def show_list(
+    update: Update,
+    context: Context,
+    blocks: list[Html],
+    markup: InlineKeyboardMarkup | None = None,
+    separator: str = "\n\n",
+) -> None:
+    """``send_list`` for a list shown in place (a page turned by a button): the first part edits the message."""
+    parts = pack(blocks, separator=separator)
+    if len(parts) == 1:
+        await show(update, context, parts[0], markup)
+        return
+    await show(update, context, parts[0])
+    for n, part in enumerate(parts[1:], start=2):
+        await send(update, context, part, markup if n == len(parts) else None)
 
 
 def error_text(lang: str, error: StoreError) -> Html:

@@ -12,7 +12,7 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, Deps, answer_query, deps, error_text, lang_of, send, show
+from handlers.common import Context, Deps, answer_query, deps, error_text, lang_of, send, show, show_list
 from handlers.fallback import stale_button, stale_button_message
 from handlers.i18n import Html, t
 from handlers.intake import attachment_of, visible
@@ -102,7 +102,7 @@ async def _list_page(update: Update, context: Context, page: int) -> None:
         pager.append(kb.button(t(lang, "common.prev_page"), cb.My.PAGE.encode(page - 1)))
     if (page + 1) * PAGE < total:
         pager.append(kb.button(t(lang, "common.next_page"), cb.My.PAGE.encode(page + 1)))
-    await show(update, context, Html("\n\n".join(lines)), kb.markup([*rows, pager]))
+    await show_list(update, context, lines, kb.markup([*rows, pager]))
 
 
 async def show_case(update: Update, context: Context, number: str, *, edit: bool = False) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -14,8 +15,22 @@ from handlers.limits import still_owed
 log = logging.getLogger(__name__)
 
 
+def fault(error: BaseException | None) -> str:
+    """An exception as the log may hold it: its class and where it was raised, never its message.
+
+    A message may quote what a person wrote (a subject a library refused, a
+    value a driver echoes); the class and the frames (file, line, function: no
+    source text) say where to look.
+    """
+    if error is None:
+        return "unknown"
+    kind = type(error)
+    frames = [f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(error.__traceback__)]
+    return "\n".join([f"{kind.__module__}.{kind.__qualname__}", *frames])
+
+
 async def on_error(update: object, context: Context) -> None:
-    log.error("error while handling an update", exc_info=context.error)
+    log.error("error while handling an update: %s", fault(context.error))
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     if update.effective_chat.type != "private":

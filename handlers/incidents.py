@@ -15,7 +15,7 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, answer_query, deps, error_text, send, show, staff_caller
+from handlers.common import Context, answer_query, deps, error_text, send, send_list, show, staff_caller
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
 from handlers.render import moment, split_text, unit_name
@@ -102,12 +102,14 @@ def checklist_markup(incident: Incident, org: Organization, lang: str, viewer: i
     return kb.markup(rows)
 
 
-def incident_list(incidents: list[Incident], org: Organization, lang: str) -> tuple[Html, InlineKeyboardMarkup | None]:
+def incident_list(
+    incidents: list[Incident], org: Organization, lang: str
+) -> tuple[list[Html], InlineKeyboardMarkup | None]:
     """/incident: real incidents first (most serious first), then the drills under their own heading."""
     real = [i for i in incidents if not i.is_drill]
     drills = [i for i in incidents if i.is_drill]
     if not incidents:
-        return t(lang, "incident.list_empty"), None
+        return [t(lang, "incident.list_empty")], None
     lines = [t(lang, "incident.list_title", count=len(real))]
     if not real:
         lines.append(t(lang, "incident.list_none_real"))
@@ -126,7 +128,7 @@ def incident_list(incidents: list[Incident], org: Organization, lang: str) -> tu
     shown = (real + drills)[:LIST_BUTTONS]
     buttons = [kb.button(t(lang, "incident.open_button_drill" if i.is_drill else "incident.open_button", id=i.id),
                          cb.Ic.VIEW.encode(i.id)) for i in shown]
-    return Html("\n".join(lines)), kb.markup(kb.grid(buttons, 3))
+    return lines, kb.markup(kb.grid(buttons, 3))
 
 
 # ------------------------------------------------------------- commands
@@ -158,8 +160,8 @@ async def incident(update: Update, context: Context) -> None:
     words = _words(update)
     try:
         if not words:
-            text, markup = incident_list(await d.incidents.open_incidents(actor), d.org, lang)
-            await send(update, context, text, markup)
+            blocks, markup = incident_list(await d.incidents.open_incidents(actor), d.org, lang)
+            await send_list(update, context, blocks, markup, separator="\n")
             return
         incident_id = _number(words[0])
         if incident_id is not None:

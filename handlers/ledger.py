@@ -14,7 +14,17 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import verify
-from handlers.common import Context, answer_query, deps, error_text, lang_of, send, show, staff_caller
+from handlers.common import (
+    Context,
+    answer_query,
+    deps,
+    error_text,
+    lang_of,
+    send,
+    send_list,
+    show,
+    staff_caller,
+)
 from handlers.i18n import Html, t
 from handlers.notifications import HOW_CODES, how_buttons, task_text, task_who
 from handlers.render import status_name, unit_name
@@ -46,7 +56,7 @@ async def on_task(update: Update, context: Context, task_id: int) -> None:
     case = await d.cases.case_for(actor, task.number)
     # The buttons to mark it told only for whom the policy lets mark it (the lead unit, not a co-handler).
     may_mark = task.is_open and await d.cases.allows(actor, Act.TASK_DONE, case)
-    await send(update, context, await task_text(task, d.services, lang), how_buttons(lang, task) if may_mark else None)
+    await send_list(update, context, await task_text(task, d.services, lang), how_buttons(lang, task) if may_mark else None)
 
 
 async def on_done(update: Update, context: Context, task_id: int, how_code: str) -> None:
@@ -66,7 +76,7 @@ async def on_done(update: Update, context: Context, task_id: int, how_code: str)
     await show(update, context, t(lang, "ledger.task_done", number=task.number, how=how))
 
 
-async def queue_tasks(actor: Actor, services: Services, lang: str) -> tuple[Html, InlineKeyboardMarkup] | None:
+async def queue_tasks(actor: Actor, services: Services, lang: str) -> tuple[list[Html], InlineKeyboardMarkup] | None:
     """/queue's second part: the open contact tasks in the caller's scope, earliest due first (None: none)."""
     tasks, total = await services.ledger.open_tasks(actor, 0, TASKS_SHOWN)
     if total == 0:
@@ -80,7 +90,7 @@ async def queue_tasks(actor: Actor, services: Services, lang: str) -> tuple[Html
         lines.append(t(lang, "ledger.queue_more", count=total - len(tasks)))
     buttons = [[kb.button(t(lang, "ledger.queue_open", number=task.number, id=task.id), cb.Lg.TASK.encode(task.id))]
                for task in tasks]
-    return Html("\n\n".join(lines)), kb.markup(buttons)
+    return lines, kb.markup(buttons)
 
 
 # --------------------------------------------------------------- /claim
@@ -199,7 +209,7 @@ async def find(update: Update, context: Context) -> None:
                        name=hit.name or "—", phone=hit.phone or "—", employee_no=hit.employee_no or "—",
                        role=t(lang, f"ledger.role_{hit.role.value}"), subject=case.subject))
     buttons = [[kb.button(hit.case.number, cb.St.OPEN.encode(hit.case.number))] for hit in found[:10]]
-    await send(update, context, Html("\n\n".join(lines)), kb.markup(buttons))
+    await send_list(update, context, lines, kb.markup(buttons))
 
 
 # ---------------------------------------------------------------- /codes
@@ -224,7 +234,7 @@ async def codes(update: Update, context: Context) -> None:
     lines = [t(lang, "ledger.codes_done", number=words[0].upper())]
     lines += [t(lang, "register.receipt_code", code=code.shown, name=code.name or "—") for code in issued]
     lines.append(t(lang, "register.receipt_codes_hint"))
-    await send(update, context, Html("\n".join(lines)))
+    await send_list(update, context, lines, separator="\n")
 
 
 async def rebind(update: Update, context: Context) -> None:

@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import io
 import logging
-import mimetypes
-import re
 
 from handlers.i18n import Html, t
+from store import filenames
 from store.models import ATTACHMENT_BYTES_MAX, ATTACHMENTS_MAX, Attachment, AttachmentIn
 
 log = logging.getLogger(__name__)
 
 #: Kinds whose Telegram object keeps the sender's file name.
 NAMED_KINDS = frozenset({"document", "video", "audio", "animation"})
-DEFAULT_EXTENSIONS = {"document": ".bin", "video": ".mp4", "audio": ".mp3", "animation": ".mp4"}
-_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp", ".heic", ".heif"})
 #: Formats Pillow reads and writes again, and the format each is written back as.
 IMAGE_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "TIFF": "TIFF", "GIF": "GIF",
@@ -37,13 +34,8 @@ def needs_neutral_copy(confidential: bool, attachment: Attachment) -> bool:
 
 
 def extension(attachment: Attachment) -> str:
-    """The file's type as an extension: from its name, else its MIME type, else its kind."""
-    name = attachment.file_name or ""
-    match = _EXTENSION.search(name)
-    if match:
-        return match.group(0).lower()
-    guessed = mimetypes.guess_extension(attachment.mime_type or "") if attachment.mime_type else None
-    return guessed or DEFAULT_EXTENSIONS.get(attachment.kind, ".bin")
+    """The file's type as an extension: from its name, else its MIME type, else its kind (store/filenames.py)."""
+    return filenames.extension(attachment.kind, attachment.file_name, attachment.mime_type)
 
 
 def neutral_name(lang: str, number: int, attachment: Attachment) -> str:

@@ -17,7 +17,7 @@ from handlers import callbacks as cb
 from handlers import documents, incidents, links, media, reception, review, screening, staffing, supervision
 from handlers import keyboards as kb
 from handlers.i18n import Html, language_for, t
-from handlers.render import case_card, category_name, split_text, unit_name
+from handlers.render import case_card, category_name, pack, split_text, unit_name
 from store.documents import STEPS, DocumentKind
 from store.ledger import ContactTask, InformHow
 from store.models import Attachment, Case, Event, OutboxItem
@@ -275,18 +275,27 @@ def task_who(task: ContactTask, lang: str) -> Html:
     return t(lang, "ledger.task_who", name=task.name or "—", phone=task.phone or t(lang, "ledger.no_phone"))
 
 
-async def task_text(task: ContactTask, store: Services, lang: str, *, header: str = "ledger.task_notice") -> Html:
-    text = t(lang, header, number=task.number, who=task_who(task, lang), due=task.due_on.isoformat(),
-             text=await conveyed_text(task, store))
+async def task_text(
+    task: ContactTask, store: Services, lang: str, *, header: str = "ledger.task_notice"
+) -> list[Html]:
+    """A contact task as blocks of a list (``listed``): what to tell (a reply may be long), papers, outcome."""
+    blocks = [t(lang, header, number=task.number, who=task_who(task, lang), due=task.due_on.isoformat(),
+                text=await conveyed_text(task, store))]
     papers = await _step_documents(task, store)
     if papers:
         titles = str(t(lang, "ledger.task_documents_separator")).join(documents.title(kind, lang) for kind in papers)
-        text = Html(text + "\n\n" + t(lang, "ledger.task_documents", titles=titles))
+        blocks.append(t(lang, "ledger.task_documents", titles=titles))
     if not task.is_open:
         how = t(lang, f"ledger.how_{task.done_how.value}") if task.done_how else ""
         key = "ledger.task_was_done" if task.done_at is not None else "ledger.task_was_superseded"
-        text = Html(text + "\n\n" + t(lang, key, how=how))
-    return text
+        blocks.append(t(lang, key, how=how))
+    return blocks
+
+
+def listed(blocks: list[Html], markup: InlineKeyboardMarkup | None = None) -> Pairs:
+    """A notice that lists things, in as many messages as Telegram's limit needs (``render.pack``), buttons last."""
+    parts = pack(blocks)
+    return [(part, markup if n == len(parts) else None) for n, part in enumerate(parts, start=1)]
 
 
 async def task_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
@@ -294,7 +303,7 @@ async def task_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
     task = await store.ledger.task_by_id(int(item.params.get("task", 0) or 0))
     if task is None:
         return []
-    return [(await task_text(task, store, lang), how_buttons(lang, task) if task.is_open else None)]
+    return listed(await task_text(task, store, lang), how_buttons(lang, task) if task.is_open else None)
 
 
 async def task_reminder_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
@@ -303,7 +312,7 @@ async def task_reminder_notice(item: OutboxItem, store: Services, lang: str) -> 
     if task is None or not task.is_open:
         return []
     header = "ledger.task_overdue" if item.params.get("level") == "overdue" else "ledger.task_due"
-    return [(await task_text(task, store, lang, header=header), how_buttons(lang, task))]
+    return listed(await task_text(task, store, lang, header=header), how_buttons(lang, task))
 
 
 async def claim_by_code_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:

@@ -20,6 +20,7 @@ from handlers.render import category_name, moment, pack, petitioner_label, unit_
 from store.indicators import ExportData, Figures, StatsReport
 from store.models import Case
 from store.org import Organization
+from store.safetext import for_sheet
 from store.screening import Register
 
 log = logging.getLogger(__name__)
@@ -334,7 +335,8 @@ def screening_csv(register: Register, org: Organization, lang: str) -> str:
 
 
 # A spreadsheet reads a cell beginning with one of these as a formula (OWASP: CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A newline too: the store turns a carriage return into one (store/safetext.py).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def _append_as_data(sheet: Any, values: list[Any]) -> None:
@@ -343,7 +345,7 @@ def _append_as_data(sheet: Any, values: list[Any]) -> None:
     openpyxl infers a formula from a leading ``=``; the cell's type is set
     back to string after the value is in, so the file stores it as text.
     """
-    sheet.append(values)
+    sheet.append([for_sheet(v) for v in values])  # a control character would make openpyxl refuse the file
     for cell in sheet[sheet.max_row]:
         if isinstance(cell.value, str):
             cell.data_type = "s"
@@ -357,6 +359,7 @@ def neutralize_csv(value: Any) -> Any:
     """
     if value is None:
         return ""
+    value = for_sheet(value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value

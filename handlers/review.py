@@ -30,6 +30,7 @@ from handlers.common import (
     error_text,
     lang_of,
     send,
+    send_list,
     show,
     staff_caller,
 )
@@ -248,7 +249,7 @@ async def alerts(update: Update, context: Context) -> None:
     if incidents:
         await send(update, context, t(lang, "incident.in_alerts", count=len(incidents)))
     if warned:
-        await send(update, context, supervision.warned_list(warned, warned_total, d.org, lang))
+        await send_list(update, context, supervision.warned_list(warned, warned_total, d.org, lang), separator="\n")
     if not view.alerts and not view.long_running:
         if warned or incidents:
             return
@@ -272,7 +273,7 @@ async def alerts(update: Update, context: Context) -> None:
         ]
         if len(view.long_running) > LONG_RUNNING_SHOWN:
             lines.append(t(lang, "leader.long_more", count=len(view.long_running) - LONG_RUNNING_SHOWN))
-        await send(update, context, Html("\n".join(lines)))
+        await send_list(update, context, lines, separator="\n")
 
 
 async def on_ack(update: Update, context: Context, alert_id: int) -> None:

@@ -28,7 +28,9 @@ from handlers.common import (
     error_text,
     lang_of,
     send,
+    send_list,
     show,
+    show_list,
     staff_caller,
 )
 from handlers.fallback import stale_button
@@ -383,7 +385,7 @@ async def _queue_page(update: Update, context: Context, page: int) -> None:
     if total == 0:
         await show(update, context, t(lang, "staff.queue_empty"))
         if tasks is not None:
-            await send(update, context, *tasks)
+            await send_list(update, context, *tasks)
         return
     lines = [t(lang, "staff.queue_title", total=total)]
     lines += [
@@ -399,9 +401,9 @@ async def _queue_page(update: Update, context: Context, page: int) -> None:
         pager.append(kb.button(t(lang, "common.prev_page"), cb.Queue.PAGE.encode(page - 1)))
     if (page + 1) * QUEUE_PAGE < total:
         pager.append(kb.button(t(lang, "common.next_page"), cb.Queue.PAGE.encode(page + 1)))
-    await show(update, context, Html("\n\n".join(lines)), kb.markup([*rows, pager]))
+    await show_list(update, context, lines, kb.markup([*rows, pager]))
     if tasks is not None:
-        await send(update, context, *tasks)
+        await send_list(update, context, *tasks)
 
 
 def handlers() -> list[BaseHandler]:

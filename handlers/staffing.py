@@ -25,9 +25,20 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import PRIVATE, Context, answer_query, deps, error_text, lang_of, send, show
+from handlers.common import (
+    PRIVATE,
+    Context,
+    answer_query,
+    deps,
+    error_text,
+    lang_of,
+    send,
+    send_list,
+    show,
+)
+from handlers.common import show_list as show_listed
 from handlers.fallback import stale_button
-from handlers.i18n import LANGUAGES, Html, t
+from handlers.i18n import LANGUAGES, Html, escape, t
 from handlers.render import unit_name
 from store.errors import StoreError
 from store.models import Actor, OutboxItem
@@ -218,9 +229,15 @@ async def _put(update: Update, context: Context, caller: tuple[Actor, str], memb
         await send(update, context, error_text(lang, error))
         return False
     await answer_query(update, str(t(lang, "staffing.saved")))
-    if returned.numbers:
-        await send(update, context, t(lang, "staffing.returned", numbers=", ".join(returned.numbers)))
+    if returned.numbers:  # a list: one number a line, in as many messages as it takes
+        await send_list(update, context, [t(lang, "staffing.returned", numbers=""), *_numbers(returned.numbers)],
+                        separator="\n")
     return True
+
+
+def _numbers(numbers: list[str]) -> list[Html]:
+    """Case numbers as the items of a list (``send_list``): one a line."""
+    return [escape(n) for n in numbers]
 
 
 def _member_or_none(context: Context, telegram_id: int) -> Staff | None:
@@ -362,9 +379,9 @@ async def on_remove_yes(update: Update, context: Context, telegram_id: int) -> N
         return
     await answer_query(update, str(t(lang, "staffing.saved")))
     key = "staffing.removed_returned" if returned.numbers else "staffing.removed"
-    await show(update, context, t(lang, key, name=member.name if member else telegram_id,
-                                  numbers=", ".join(returned.numbers)),
-               kb.markup([[kb.button(t(lang, "staffing.back_to_list"), cb.Sm.LIST.encode(0))]]))
+    await show_listed(update, context, [t(lang, key, name=member.name if member else telegram_id, numbers=""),
+                                      *_numbers(returned.numbers)],
+                    kb.markup([[kb.button(t(lang, "staffing.back_to_list"), cb.Sm.LIST.encode(0))]]), separator="\n")
 
 
 async def on_new_role(update: Update, context: Context, telegram_id: int, code: str) -> None:

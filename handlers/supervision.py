@@ -60,8 +60,8 @@ async def warning_notice(item: OutboxItem, store: Services, lang: str) -> Render
     return [(text, _open(lang, case.number))]
 
 
-def warned_list(warned: list[WarnedCase], total: int, org: Organization, lang: str) -> Html:
-    """/alerts: the cases under warning, one line each."""
+def warned_list(warned: list[WarnedCase], total: int, org: Organization, lang: str) -> list[Html]:
+    """/alerts: the cases under warning, one line each (blocks of a list: ``send_list``)."""
     lines = [t(lang, "warning.alerts_title", count=total)]
     for item in warned:
         current = current_deadline(item.case)
@@ -71,7 +71,7 @@ def warned_list(warned: list[WarnedCase], total: int, org: Organization, lang: s
                        due=current[1].isoformat() if current else ""))
     if total > len(warned):
         lines.append(t(lang, "warning.alerts_more", count=total - len(warned)))
-    return Html("\n".join(lines))
+    return lines
 
 
 # ------------------------------------------------------------- commands

@@ -40,7 +40,7 @@ from store.org import Category, CategoryKind
 from store.policy import Act
 from store.review import CURRENT_DUE_SQL, ReviewService
 from store.supervision import level_sql
-from store.vault import SEALED
+from store.vault import VaultError, is_sealed
 from store.verified import verified_row
 from store.workflow import RULES, Action, next_status
 
@@ -141,7 +141,7 @@ class CaseService(Service):
         return Draft(
             user_id=user_id,
             step=row["state"],
-            data=DraftData.model_validate(self._open_draft(row["data"])),
+            data=DraftData.model_validate(self._open_draft(row["data"], row["key"])),
             ui=json.loads(row["ui"]),
             updated_at=row["updated_at"],
         )
@@ -164,18 +164,21 @@ class CaseService(Service):
                 (
                     Conversation.INTAKE,
                     self.ctx.conv_key(user_id),
-                    self.ctx.vault.seal(str(user_id)),
+                    self.ctx.seal_conv(Conversation.INTAKE, self.ctx.conv_key(user_id), "sealed_key", str(user_id)),
                     step,
-                    self.ctx.vault.seal(data.model_dump(mode="json")),
+                    self.ctx.seal_conv(Conversation.INTAKE, self.ctx.conv_key(user_id), "data",
+                                       data.model_dump(mode="json")),
                     None if ui is None else json.dumps(ui),
                     self.ctx.now(),
                     None if ui is None else 1,
                 ),
             )
 
-    def _open_draft(self, stored: str) -> Any:
+    def _open_draft(self, stored: str, key: str) -> Any:
         """A draft is sealed (it may hold a phone number); one written before the vault is plain JSON."""
-        return self.ctx.vault.open(stored) if stored.startswith(SEALED) else json.loads(stored)
+        if is_sealed(stored):
+            return self.ctx.open_conv(Conversation.INTAKE, key, "data", stored)
+        return json.loads(stored)
 
     async def discard_draft(self, user_id: int) -> None:
         async with self.db.transaction() as conn:
@@ -191,7 +194,8 @@ class CaseService(Service):
                 " VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
                 " data = excluded.data, updated_at = excluded.updated_at",
-                (Conversation.PROMPT, self.ctx.conv_key(user_id), self.ctx.vault.seal(str(user_id)), kind,
+                (Conversation.PROMPT, self.ctx.conv_key(user_id),
+                 self.ctx.seal_conv(Conversation.PROMPT, self.ctx.conv_key(user_id), "sealed_key", str(user_id)), kind,
                  json.dumps({"number": number}), self.ctx.now()),
             )
 
@@ -225,7 +229,8 @@ class CaseService(Service):
                 (name,),
             ) as cur:
                 return {
-                    (self.ctx.vault.open(row["sealed_key"]) if row["sealed_key"] else row["key"]): row["state"]
+                    (self.ctx.open_conv(name, row["key"], "sealed_key", row["sealed_key"]) if row["sealed_key"]
+                     else row["key"]): row["state"]
                     async for row in cur
                 }
 
@@ -253,7 +258,7 @@ class CaseService(Service):
                 "INSERT INTO conversations (name, key, sealed_key, state, updated_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
                 " updated_at = excluded.updated_at",
-                (name, stored, self.ctx.vault.seal(key), state, self.ctx.now()),
+                (name, stored, self.ctx.seal_conv(name, stored, "sealed_key", key), state, self.ctx.now()),
             )
 
     # ---------------------------------------------------------- submission
@@ -331,7 +336,7 @@ class CaseService(Service):
                 }
                 await conn.execute(
                     "INSERT INTO identities (case_id, sealed, created_at) VALUES (?, ?, ?)",
-                    (case_id, self.ctx.vault.seal(identity), iso(now)),
+                    (case_id, self.ctx.vault.seal(identity, ("identities", "sealed", case_id)), iso(now)),
                 )
             event_id = await self.ctx.event(
                 conn,
@@ -654,7 +659,11 @@ class CaseService(Service):
                 row = await cur.fetchone()
             if row is None:
                 raise Refused("no_identity")
-            identity = Identity(number=case.number, **self.ctx.vault.open(row["sealed"]))
+            try:  # sealed for this case's row: one copied from another case does not open
+                opened = self.ctx.vault.open(row["sealed"], ("identities", "sealed", case.id))
+            except VaultError:
+                raise Refused("identity_unreadable") from None
+            identity = Identity(number=case.number, **opened)
             event_id = await self.ctx.event(
                 conn, case.id, actor, Action.REVEAL, case.status, reason, {"reason": reason}
             )

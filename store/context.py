@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from store import journal, policy, routing
+from store import filenames, journal, policy, routing
 from store.clock import Clock, iso, local_date
 from store.db import Backend, Connection
 from store.errors import NotFound, Refused
@@ -26,7 +26,7 @@ from store.notices import NoticeKind
 from store.org import Organization
 from store.outbox import Outbox
 from store.policy import Act, Relation
-from store.vault import Vault, is_hid
+from store.vault import Vault, VaultError, is_hid
 from store.workflow import RULES, Action, available_actions
 
 
@@ -165,13 +165,20 @@ class StoreContext:
         """A person's conversation rows (drafts, prompts) are keyed by the keyed hash of their id."""
         return str(self.hid(user_id))
 
+    def seal_conv(self, name: str, key: str, column: str, value: Any) -> str:
+        """A value of the conversation row (``name``, stored ``key``), sealed for that row and column."""
+        return self.vault.seal(value, conv_where(name, key, column))
+
+    def open_conv(self, name: str, key: str, column: str, sealed: str) -> Any:
+        return self.vault.open(sealed, conv_where(name, key, column))
+
     async def remember_person(self, conn: Connection, user_id: int) -> int:
         """Keep the sealed id behind a keyed hash, so the outbox can reach the person; the hash."""
         hid = self.hid(user_id)
         if hid != user_id:
             await conn.execute(
                 "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
-                (hid, self.vault.seal(user_id), self.now()),
+                (hid, self.vault.seal(user_id, ("people", "sealed", hid)), self.now()),
             )
         return hid
 
@@ -181,7 +188,12 @@ class StoreContext:
             return chat_id
         async with conn.execute("SELECT sealed FROM people WHERE hid = ?", (chat_id,)) as cur:
             row = await cur.fetchone()
-        return None if row is None else int(self.vault.open(row["sealed"]))
+        if row is None:
+            return None
+        try:  # sealed for this hash's row: an id copied from another person's row does not open
+            return int(self.vault.open(row["sealed"], ("people", "sealed", chat_id)))
+        except VaultError:
+            return None
 
     # ------------------------------------------------------ who sees what
 
@@ -453,6 +465,16 @@ class StoreContext:
         await self.queue_staff(conn, case.lead_id, NoticeKind.LEAD_EVENT, case, event_id)
 
     async def attach(self, conn: Connection, case_id: int, event_id: int, a: dict[str, Any]) -> None:
+        """Record a file of a case; a confidential case keeps a neutral name (``材料-3.pdf``), not the sender's."""
+        name = a.get("file_name")
+        if name is not None:
+            async with conn.execute(
+                "SELECT confidential, (SELECT count(*) FROM attachments WHERE case_id = cases.id) AS held"
+                " FROM cases WHERE id = ?", (case_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None and row["confidential"]:
+                name = filenames.stored_name(int(row["held"]) + 1, a["kind"], name, a.get("mime_type"))
         await conn.execute(
             "INSERT INTO attachments (case_id, event_id, kind, file_id, file_unique_id,"
             " file_name, mime_type, size, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -462,12 +484,17 @@ class StoreContext:
                 a["kind"],
                 a["file_id"],
                 a.get("file_unique_id"),
-                a.get("file_name"),
+                name,
                 a.get("mime_type"),
                 a.get("size"),
                 self.now(),
             ),
         )
+
+
+def conv_where(name: str, key: str, column: str) -> tuple[str, str, str]:
+    """Where a sealed value of a conversation row lives: the row's key is its name and stored key."""
+    return ("conversations", column, f"{name}:{key}")
 
 
 class Service:

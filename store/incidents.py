@@ -42,6 +42,7 @@ from store.models import SYSTEM, Actor, Case, row_to_model
 from store.notices import NoticeKind
 from store.org import IncidentLevel, Role, Staff
 from store.policy import Act
+from store.safetext import clean
 from store.workflow import Action
 
 SourceKind = Literal["case", "dispute", "drill"]
@@ -511,7 +512,7 @@ class IncidentService(Service):
     async def close(self, actor: Actor, incident_id: int, summary: str) -> Incident:
         """/incident_close <id> <summary>: the summary is required and goes to the leaders above."""
         staff = self._staff(actor)
-        text = (summary or "").strip()
+        text = clean(summary or "").strip()
         if not text:
             raise Refused("incident_summary_required")
         if len(text) > SUMMARY_MAX:
@@ -552,6 +553,25 @@ class IncidentService(Service):
         admins = [s.telegram_id for s in self.org.staff if s.role is Role.ADMIN]
         return [i for i in dict.fromkeys(leaders + admins)
                 if not _recused(self.ctx, i, incident.unit, incident.confidential)]
+
+    async def refusal_to_tell(self, conn: Connection, chat_id: int, kind: NoticeKind, params: dict[str, Any]) -> str | None:
+        """At send time: why an incident notice may no longer go to ``chat_id`` (None: it may).
+
+        The same rule as when it was queued: the level's response group for an
+        opening or a raise, the leaders above and the admins for a closing; a
+        recused member never about a confidential source.
+        """
+        if self.org.staff_member(chat_id) is None:
+            return "not_staff"
+        incident = await _load(conn, "id = ?", (int(params.get("incident", 0) or 0),))
+        if incident is None:
+            return "no_incident"
+        if kind is NoticeKind.INCIDENT_CLOSED:
+            return None if chat_id in self._leaders_above(incident) else "out_of_scope"
+        entry = self.org.incident_level(int(params.get("level", incident.level) or incident.level))
+        if entry is None or chat_id not in self.org.incident_group(entry):
+            return "out_of_scope"
+        return "out_of_scope" if _recused(self.ctx, chat_id, incident.unit, incident.confidential) else None
 
     async def open_incidents(self, actor: Actor) -> list[Incident]:
         """/incident: the open incidents the caller may see, most serious first (drills among them, marked)."""

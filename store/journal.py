@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from store.db import Connection
+from store.safetext import clean, clean_deep, clean_optional
 
 GENESIS = "0" * 64
 
@@ -60,8 +61,8 @@ async def append(
         "actor_role": actor_role,
         "action": action,
         "status_after": status_after,
-        "body": body,
-        "data": json.dumps(data, ensure_ascii=False, sort_keys=True),
+        "body": clean_optional(body),
+        "data": json.dumps(clean_deep(data), ensure_ascii=False, sort_keys=True),
         "public": int(public),
     }, _content)
 
@@ -78,6 +79,7 @@ async def append_chained(
     async with conn.execute(f"SELECT id, hash FROM {table} ORDER BY id DESC LIMIT 1") as cur:
         last = await cur.fetchone()
     prev_hash = last["hash"] if last else GENESIS
+    row = {k: clean(v) if isinstance(v, str) else v for k, v in row.items()}  # what is hashed is what is stored
     full = {"id": int(last["id"] if last else 0) + 1, **row}
     columns = [*full, "prev_hash", "hash"]
     await conn.execute(

@@ -72,7 +72,8 @@ from store.notices import NoticeKind
 from store.org import CategoryKind
 from store.people import e164, normalize_employee_no, normalize_phone, phone_key
 from store.policy import Act
-from store.vault import SEALED, is_hid, is_person_key, person_key, record_of
+from store.safetext import SafeText
+from store.vault import is_hid, is_person_key, is_sealed, person_key, record_of
 from store.verified import verified_account_of
 from store.workflow import Action
 
@@ -152,10 +153,10 @@ async def _joined(conn: Connection) -> AsyncIterator[Connection]:
 class PersonIn(BaseModel):
     """A named petitioner or representative as the staff member knows them."""
 
-    name: str | None = None
-    phone: str | None = None
-    employee_no: str | None = None
-    unit: str | None = None  # where they work, as told (free text)
+    name: SafeText | None = None
+    phone: SafeText | None = None
+    employee_no: SafeText | None = None
+    unit: SafeText | None = None  # where they work, as told (free text)
     role: PersonRole = PersonRole.PETITIONER
     telegram_id: int | None = None  # when known (an import may know it); else bound by a claim code
 
@@ -170,15 +171,15 @@ class Registration(BaseModel):
     # Identifies this registration: a redelivered Submit (or import row) carries it again.
     registration_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     channel: Channel | None = None
-    external_ref: str | None = None  # 转交办: required
+    external_ref: SafeText | None = None  # 转交办: required
     received_on: date | None = None
     anonymous: bool = False  # 匿名来信: no person named
     people: list[PersonIn] = Field(default_factory=list)
     people_count: int | None = None  # a joint letter or collective visit: how many people in all
     category: str | None = None
     unit: str | None = None
-    subject: str | None = None
-    details: str | None = None
+    subject: SafeText | None = None
+    details: SafeText | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list)
     confidential: bool | None = None  # None: confidential when the category is a report
 
@@ -314,9 +315,10 @@ class LedgerService(Service):
                 (Conversation.REGISTER, self.ctx.conv_key(user_id)),
             ) as cur:
                 row = await cur.fetchone()
-        if row is None or not str(row["data"]).startswith(SEALED):
+        if row is None or not is_sealed(row["data"]):
             return None
-        return RegisterDraft(step=row["state"], data=Registration.model_validate(self.ctx.vault.open(row["data"])),
+        opened = self.ctx.open_conv(Conversation.REGISTER, self.ctx.conv_key(user_id), "data", row["data"])
+        return RegisterDraft(step=row["state"], data=Registration.model_validate(opened),
                              ui=json.loads(row["ui"]), updated_at=row["updated_at"])
 
     async def save_draft(self, user_id: int, step: str, data: Registration, ui: dict[str, Any]) -> None:
@@ -327,8 +329,12 @@ class LedgerService(Service):
                 " VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state, data = excluded.data,"
                 " ui = excluded.ui, updated_at = excluded.updated_at",
-                (Conversation.REGISTER, self.ctx.conv_key(user_id), self.ctx.vault.seal(str(user_id)), step,
-                 self.ctx.vault.seal(data.model_dump(mode="json")), json.dumps(ui), self.ctx.now()),
+                (Conversation.REGISTER, self.ctx.conv_key(user_id),
+                 self.ctx.seal_conv(Conversation.REGISTER, self.ctx.conv_key(user_id), "sealed_key", str(user_id)),
+                 step,
+                 self.ctx.seal_conv(Conversation.REGISTER, self.ctx.conv_key(user_id), "data",
+                                    data.model_dump(mode="json")),
+                 json.dumps(ui), self.ctx.now()),
             )
 
     async def discard_draft(self, user_id: int) -> None:
@@ -488,7 +494,7 @@ class LedgerService(Service):
                 }
                 await conn.execute(
                     "INSERT INTO identities (case_id, sealed, created_at) VALUES (?, ?, ?)",
-                    (case_id, self.ctx.vault.seal(identity), iso(now)),
+                    (case_id, self.ctx.vault.seal(identity, ("identities", "sealed", case_id)), iso(now)),
                 )
             for person, record in zip(people or [PersonIn()], records, strict=True):
                 bound = record.telegram_hid is not None
@@ -581,8 +587,8 @@ class LedgerService(Service):
         hid = None
         if person.telegram_id:
             hid = await self.ctx.remember_person(conn, person.telegram_id)
-        if confidential:
-            values: tuple[Any, ...] = (hid, None, None, None, None, 1, self.ctx.vault.seal(person.model_dump(mode="json")))
+        if confidential:  # sealed below, once the row's id (its associated data) is known
+            values: tuple[Any, ...] = (hid, None, None, None, None, 1, None)
         else:
             values = (
                 hid,
@@ -598,7 +604,13 @@ class LedgerService(Service):
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (*values, now, now),
         ) as cur:
-            return row_to_model(PersonRecord, await cur.fetchone())
+            record = row_to_model(PersonRecord, await cur.fetchone())
+        if confidential:
+            sealed = self.ctx.vault.seal(person.model_dump(mode="json"), ("petitioners", "sealed", record.id))
+            async with conn.execute("UPDATE petitioners SET sealed = ? WHERE id = ? RETURNING *",
+                                    (sealed, record.id)) as cur:
+                record = row_to_model(PersonRecord, await cur.fetchone())
+        return record
 
     async def _issue_code(self, conn: Connection, case_id: int, record_id: int) -> str:
         expires = self.ctx.today() + timedelta(days=CLAIM_DAYS)
@@ -647,7 +659,7 @@ class LedgerService(Service):
             for row in waiting:
                 name = row["name"]
                 if row["sealed"]:
-                    name = self.ctx.vault.open(row["sealed"]).get("name")
+                    name = self.ctx.vault.open(row["sealed"], ("petitioners", "sealed", row["petitioner_id"])).get("name")
                 if not name:
                     continue
                 code = await self._issue_code(conn, case.id, row["petitioner_id"])
@@ -759,7 +771,7 @@ class LedgerService(Service):
             return "claim_person_bound", None  # this person is someone else's Telegram account already
         registered = person["phone"]
         if person["sealed"]:
-            registered = self.ctx.vault.open(person["sealed"]).get("phone")
+            registered = self.ctx.vault.open(person["sealed"], ("petitioners", "sealed", row["petitioner_id"])).get("phone")
         # A person of the employee roster who verified an account (store/roster.py) claims with that account only.
         verified = await verified_account_of(conn, self.ctx.vault, e164(registered), person["employee_no"])
         if verified is not None and verified != hid:

@@ -51,6 +51,7 @@ from store.ledger import EXTERNAL_REF_MAX, Channel, LedgerService, PersonIn, Reg
 from store.ledger import NAME_MAX as LEDGER_NAME_MAX
 from store.models import DETAILS_MAX, SUBJECT_MAX, SYSTEM, Actor, Status
 from store.org import Organization
+from store.safetext import clean
 from store.workflow import Action
 
 # Header names accepted for each column, compared after ``_key`` (case, spaces, punctuation ignored).
@@ -147,7 +148,7 @@ def cell_text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # a number cell (an external number, a phone) read as 12345.0
-    return str(value).strip()
+    return clean(str(value)).strip()
 
 
 def _date_of(value: Any) -> date:

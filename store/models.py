@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from store.safetext import SafeText
+
 
 class Status(StrEnum):
     SUBMITTED = "submitted"  # 登记
@@ -70,7 +72,7 @@ class AttachmentIn(BaseModel):
     kind: str
     file_id: str
     file_unique_id: str | None = None
-    file_name: str | None = None
+    file_name: SafeText | None = None
     mime_type: str | None = None
     size: int | None = None
 
@@ -98,13 +100,13 @@ class DraftData(BaseModel):
     draft_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     category: str | None = None
     unit: str | None = None
-    subject: str | None = None
-    details: str | None = None
+    subject: SafeText | None = None
+    details: SafeText | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list)
     confidential: bool | None = None
-    phone: str | None = None
+    phone: SafeText | None = None
     people: int | None = None
-    desired_outcome: str | None = None
+    desired_outcome: SafeText | None = None
 
 
 class Draft(BaseModel):
@@ -121,7 +123,7 @@ class Petitioner(BaseModel):
     """The submitting Telegram user, as far as the case needs to know."""
 
     id: int
-    name: str
+    name: SafeText
     language: str | None = None
     username: str | None = None  # sealed with the identity of a confidential case, never stored in clear
 

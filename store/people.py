@@ -109,7 +109,10 @@ async def same_person(ctx: StoreContext, conn: Connection, case: Case) -> tuple[
             phones.add(mine)
         # A verified employee (store/roster.py) is also the person of their roster phone and employee number.
         employee = await verified_row(conn, ctx.hid(case.petitioner_id))
-        roster_phone = national(ctx.vault.open(employee["phone_sealed"])) if employee and employee["phone_sealed"] else None
+        roster_phone = None
+        if employee and employee["phone_sealed"]:
+            where = ("roster", "phone_sealed", employee["employee_no"])
+            roster_phone = national(ctx.vault.open(employee["phone_sealed"], where))
         if roster_phone:
             phones.add(roster_phone)
         async with conn.execute(

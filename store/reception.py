@@ -35,6 +35,7 @@ from store.errors import NotFound, Refused
 from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import RECEPTION_PLACE_MAX, RECEPTION_SLOTS_MAX, Role, Staff
+from store.safetext import clean
 from store.workflow import Action, next_status
 
 TOPIC_MAX = 200
@@ -271,7 +272,7 @@ class ReceptionService(Service):
     async def _booking_model(self, conn: Connection, row: Any) -> Booking:
         values = dict(row)
         if values.get("user_name"):  # sealed in the vault
-            values["user_name"] = self.ctx.vault.open(values["user_name"])
+            values["user_name"] = self.ctx.vault.open(values["user_name"], ("reception_bookings", "user_name", values["id"]))
         starts_at = datetime.fromisoformat(values.pop("starts_at"))
         session_open = values.pop("session_status") == SessionStatus.OPEN.value
         status = BookingStatus(values["status"])
@@ -698,7 +699,7 @@ class ReceptionService(Service):
 
     async def submit_topic(self, actor: Actor, topic: str, name: str = "") -> TopicStep:
         """The topic of the booking being made: book now, or offer the employee's cases to link."""
-        topic = topic.strip()
+        topic, name = clean(topic).strip(), clean(name)
         if not topic:
             raise Refused("text_required")
         if len(topic) > TOPIC_MAX:
@@ -748,7 +749,7 @@ class ReceptionService(Service):
         employee per session; ``key`` makes a repeated request return the
         booking made the first time.
         """
-        topic = topic.strip()
+        topic, name = clean(topic).strip(), clean(name)
         if not topic:
             raise Refused("text_required")
         if len(topic) > TOPIC_MAX:
@@ -786,10 +787,13 @@ class ReceptionService(Service):
                 " booking_key, created_at, reminded_day, reminded_hours)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (session_id, await self.ctx.remember_person(conn, user_id),
-                 self.ctx.vault.seal(name) if name else None, topic, case_id, status.value, key, iso(now),
+                 None, topic, case_id, status.value, key, iso(now),
                  day_flag, hours_flag),
             ) as cur:
                 booking_id = int((await cur.fetchone())[0])
+            if name:  # sealed for its row, once the row's id is known
+                await conn.execute("UPDATE reception_bookings SET user_name = ? WHERE id = ?", (
+                    self.ctx.vault.seal(name, ("reception_bookings", "user_name", booking_id)), booking_id))
             if isinstance(await self._draft(conn, user_id), BookingStep):
                 await self._clear_draft(conn, user_id)
             booking = await self._booking(conn, booking_id)
@@ -910,7 +914,8 @@ class ReceptionService(Service):
                 number=number,
                 status=BookingStatus(row["status"]),
                 position=position if waiting else None,
-                name=None if confidential or not row["user_name"] else self.ctx.vault.open(row["user_name"]),
+                name=None if confidential or not row["user_name"]
+                else self.ctx.vault.open(row["user_name"], ("reception_bookings", "user_name", row["id"])),
                 pseudonym=case.pseudonym if confidential and case is not None else None,
                 topic=row["topic"],
                 case_number=case.number if visible and case is not None else None,

@@ -43,7 +43,7 @@ from store.models import (
     row_to_model,
 )
 from store.notices import NoticeKind
-from store.org import Role, Staff
+from store.org import Organization, Role, Staff
 from store.people import people_among, same_person, same_person_sql
 from store.policy import Act
 from store.workflow import Action, next_status
@@ -144,6 +144,14 @@ CURRENT_DUE_SQL = (
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
 OPEN_SQL = "status IN (" + ", ".join(f"'{s}'" for s in _OPEN) + ")"
 
+
+
+def digest_refusal(org: Organization, chat_id: int) -> str | None:
+    """At send time: the weekly digest goes to leaders only, as when it was queued (None: it may)."""
+    staff = org.staff_member(chat_id)
+    if staff is None:
+        return "not_staff"
+    return None if staff.role is Role.LEADER else "out_of_scope"
 
 class ReviewService(Service):
     """Rating, review and re-review, repeat/collective detection, alerts, the sweep."""

@@ -261,8 +261,9 @@ class RosterService(Service):
         vault = self.ctx.vault
         return {
             "phone_tag": phone_tag(vault, row.phone) if row.phone else None,
-            "phone_sealed": vault.seal(row.phone) if row.phone else None,
-            "id_tail_sealed": vault.seal(row.id_tail) if row.id_tail else None,
+            "phone_sealed": vault.seal(row.phone, ("roster", "phone_sealed", row.employee_no)) if row.phone else None,
+            "id_tail_sealed": vault.seal(row.id_tail, ("roster", "id_tail_sealed", row.employee_no))
+            if row.id_tail else None,
         }
 
     async def _entries(self, conn: Connection) -> dict[str, RosterEntry]:
@@ -273,9 +274,11 @@ class RosterService(Service):
         vault = self.ctx.vault
         return RosterEntry(
             employee_no=row["employee_no"], name=row["name"], unit=row["unit"],
-            phone=vault.open(row["phone_sealed"]) if row["phone_sealed"] else None,
+            phone=vault.open(row["phone_sealed"], ("roster", "phone_sealed", row["employee_no"]))
+            if row["phone_sealed"] else None,
             status=RosterStatus(row["status"]),
-            id_tail=vault.open(row["id_tail_sealed"]) if row["id_tail_sealed"] else None,
+            id_tail=vault.open(row["id_tail_sealed"], ("roster", "id_tail_sealed", row["employee_no"]))
+            if row["id_tail_sealed"] else None,
         )
 
     async def _journal(self, conn: Connection, action: str, employee_no: str | None, data: dict[str, Any]) -> None:

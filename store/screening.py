@@ -58,7 +58,8 @@ from store.events import DisputeHighRisk
 from store.models import SYSTEM, Actor, ActorRole
 from store.notices import NoticeKind
 from store.org import Organization, Role, ScreeningPeriod, Staff
-from store.vault import SEALED
+from store.safetext import SafeText
+from store.vault import is_sealed
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +143,12 @@ class DisputeIn(BaseModel):
     """A dispute as the officer enters it."""
 
     type: str
-    subject: str
+    subject: SafeText
     people: int
     risk: Risk
     status: DisputeStatus = DisputeStatus.SCREENING
-    responsible: str
-    next_step: str
+    responsible: SafeText
+    next_step: SafeText
 
 
 class Dispute(BaseModel):
@@ -242,6 +243,21 @@ def screening_officers(org: Organization, unit_id: str) -> list[Staff]:
 def screening_leaders(org: Organization, unit_id: str) -> list[Staff]:
     """Who is told of a unit that does not report: its nearest leaders; the admins if none."""
     return routing.leaders_at_level(org, unit_id, 0) or [s for s in org.staff if s.role is Role.ADMIN]
+
+
+def refusal_to_tell(org: Organization, chat_id: int, kind: NoticeKind, params: dict[str, Any]) -> str | None:
+    """At send time: why a screening request, reminder or escalation may no longer go to ``chat_id``.
+
+    The same rule as when it was queued: the officers who file for the unit,
+    or (escalated) its nearest leaders; None: it may.
+    """
+    if org.staff_member(chat_id) is None:
+        return "not_staff"
+    unit = str(params.get("unit", ""))
+    if org.find_unit(unit) is None:
+        return "out_of_scope"
+    wanted = screening_leaders(org, unit) if kind is NoticeKind.SCREENING_OVERDUE else screening_officers(org, unit)
+    return None if chat_id in {s.telegram_id for s in wanted} else "out_of_scope"
 
 
 class ScreeningService(Service):
@@ -588,9 +604,10 @@ class ScreeningService(Service):
                 (Conversation.SCREENING, self.ctx.conv_key(user_id)),
             ) as cur:
                 row = await cur.fetchone()
-        if row is None or row["state"] is None or not str(row["data"]).startswith(SEALED):
+        if row is None or row["state"] is None or not is_sealed(row["data"]):
             return None
-        return str(row["state"]), dict(self.ctx.vault.open(row["data"]))
+        return str(row["state"]), dict(self.ctx.open_conv(Conversation.SCREENING, self.ctx.conv_key(user_id), "data",
+                                                          row["data"]))
 
     async def save_draft(self, user_id: int, step: str, data: dict[str, Any]) -> None:
         """Write the step and the conversation's state (sealed: it may name people) before the next question."""
@@ -599,8 +616,10 @@ class ScreeningService(Service):
                 "INSERT INTO conversations (name, key, sealed_key, state, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state, data = excluded.data,"
                 " updated_at = excluded.updated_at",
-                (Conversation.SCREENING, self.ctx.conv_key(user_id), self.ctx.vault.seal(str(user_id)), step,
-                 self.ctx.vault.seal(data), self.ctx.now()),
+                (Conversation.SCREENING, self.ctx.conv_key(user_id),
+                 self.ctx.seal_conv(Conversation.SCREENING, self.ctx.conv_key(user_id), "sealed_key", str(user_id)),
+                 step, self.ctx.seal_conv(Conversation.SCREENING, self.ctx.conv_key(user_id), "data", data),
+                 self.ctx.now()),
             )
 
     async def clear_draft(self, user_id: int) -> None:

@@ -29,12 +29,14 @@ from store.ledger import LedgerService
 from store.ledger_import import ImportService
 from store.links import LinkService
 from store.models import OutboxItem
+from store.notices import NoticeKind
 from store.org import Organization
 from store.outbox import Outbox
 from store.reception import ReceptionService
-from store.review import ReviewService
+from store.review import ReviewService, digest_refusal
 from store.roster import RosterService
 from store.screening import ScreeningService
+from store.screening import refusal_to_tell as screening_refusal
 from store.selfservice import SelfService
 from store.staffing import StaffingService
 from store.staffwork import StaffWork
@@ -166,8 +168,22 @@ class Services:
         return self.context.tz
 
     async def may_receive(self, chat_id: int, item: OutboxItem) -> str | None:
-        """At send time, scope again: why ``item`` may no longer go to ``chat_id`` (None: it may)."""
+        """At send time, scope again: why ``item`` may no longer go to ``chat_id`` (None: it may).
+
+        A notice about a case: the case's rule (``StoreContext.may_receive``).
+        One about no case (an incident, a screening request, the weekly digest):
+        the rule its service queued it by, asked again now, so a person no longer
+        in that role (moved, recused, no longer staff) gets nothing.
+        """
         async with self.db.read() as conn:
+            if item.case_id is None:
+                kind = NoticeKind(item.kind) if item.kind in NoticeKind.__members__.values() else None
+                if kind in (NoticeKind.INCIDENT_OPENED, NoticeKind.INCIDENT_RAISED, NoticeKind.INCIDENT_CLOSED):
+                    return await self.incidents.refusal_to_tell(conn, chat_id, kind, item.params)
+                if kind in (NoticeKind.SCREENING_ASK, NoticeKind.SCREENING_OVERDUE):
+                    return screening_refusal(self.context.org, chat_id, kind, item.params)
+                if kind is NoticeKind.LEADER_DIGEST:
+                    return digest_refusal(self.context.org, chat_id)
             return await self.context.may_receive(conn, chat_id, item)
 
     async def chat_of(self, chat_id: int) -> int | None:

@@ -4,8 +4,13 @@ A key has two parts, both 32 random bytes:
 
 - the *sealing* key: AES-256-GCM (``cryptography``), authenticated, a fresh
   96-bit nonce per value; what it seals is stored as base64 text
-  (``v1.<nonce+ciphertext>``). ``petition-bot rotate-key`` replaces it and
-  re-seals every value in one transaction.
+  (``v2.<nonce+ciphertext>``). Each value is bound to its place: the table,
+  the column and the row's key are its associated data, so a value copied
+  into another row (another case's identity, another person's id) does not
+  open. ``v1.`` values, sealed before that, open only until data step 3
+  (``store/vault_steps.py``) has sealed them again in place.
+  ``petition-bot rotate-key`` replaces the key and re-seals every value in
+  one transaction.
 - the *hashing* key: HMAC-SHA256 of a Telegram id, stored as a negative
   integer below -2^61 (``hid``), a range no Telegram chat id reaches, so the
   store finds a person's rows by it and the outbox tells it from a chat id.
@@ -35,7 +40,20 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from store.files import write_private
 
 PREFIX = "pbk1"
-SEALED = "v1."
+SEALED = "v1."  # sealed before values were bound to their row (data step 3 seals them again)
+BOUND = "v2."  # sealed with its table, column and row as associated data
+#: Where a sealed value lives: (table, column, the row's key).
+Where = tuple[str, str, object]
+
+
+def is_sealed(text: object) -> bool:
+    """Is this stored text a sealed value (of either version)?"""
+    return isinstance(text, str) and text.startswith((SEALED, BOUND))
+
+
+def _aad(where: Where) -> bytes:
+    table, column, row = where
+    return f"petition-bot:{table}.{column}:{row}".encode()
 #: Keyed hashes of Telegram ids live below this (chat ids have at most 52 significant bits).
 HID_CEILING = -(2**61)
 
@@ -98,6 +116,8 @@ class Vault:
             raise VaultError("the key is not a petition-bot key")
         self._aead = AESGCM(sealing_key)
         self.key_text = key_text.strip()
+        #: ``v1.`` values (not bound to a row) still open: until data step 3 has sealed them all again.
+        self.legacy = True
 
     # ----------------------------------------------------------- hashing
 
@@ -112,27 +132,35 @@ class Vault:
 
     # ----------------------------------------------------------- sealing
 
-    def seal(self, value: Any) -> str:
-        """Encrypt a JSON-able value; the result is text (base64)."""
+    def seal(self, value: Any, where: Where) -> str:
+        """Encrypt a JSON-able value for its place ``where`` (table, column, row key); the result is text."""
         nonce = os.urandom(12)
         data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-        return SEALED + _b64(nonce + self._aead.encrypt(nonce, data, b"petition-bot"))
+        return BOUND + _b64(nonce + self._aead.encrypt(nonce, data, _aad(where)))
 
-    def open(self, sealed: str) -> Any:
-        """Decrypt what ``seal`` made; VaultError if it was sealed under another key or altered."""
-        if not sealed.startswith(SEALED):
+    def open(self, sealed: str, where: Where) -> Any:
+        """Decrypt what ``seal`` made for ``where``; VaultError if sealed under another key, for another place, or altered."""
+        if sealed.startswith(BOUND):
+            aad = _aad(where)
+        elif sealed.startswith(SEALED) and self.legacy:
+            aad = b"petition-bot"
+        elif sealed.startswith(SEALED):
+            raise VaultError("a value sealed before values were bound to their row")
+        else:
             raise VaultError("not a sealed value")
-        raw = _unb64(sealed[len(SEALED):])
+        raw = _unb64(sealed[len(BOUND):])
         try:
-            data = self._aead.decrypt(raw[:12], raw[12:], b"petition-bot")
+            data = self._aead.decrypt(raw[:12], raw[12:], aad)
         except InvalidTag as error:
-            raise VaultError("sealed under another key, or altered") from error
+            raise VaultError("sealed under another key, for another place, or altered") from error
         return json.loads(data)
 
     def rotated(self) -> Vault:
         """A vault with a new sealing key and the same hashing key (``rotate-key``)."""
         prefix, hashing, _ = self.key_text.split(":")
-        return Vault(f"{prefix}:{hashing}:{_b64(os.urandom(32))}")
+        fresh = Vault(f"{prefix}:{hashing}:{_b64(os.urandom(32))}")
+        fresh.legacy = False  # it seals anew; what it opens it sealed itself
+        return fresh
 
 
 def default_key_file(db_path: str | os.PathLike[str]) -> Path | None:

@@ -3,6 +3,11 @@
 Encrypting rows written before the vault existed needs the key, which SQL
 cannot have, so these steps are Python, versioned by the ``vault_version``
 row of ``meta`` and each run in one transaction with its version bump.
+Step 1 seals what older versions kept in clear; step 2 gives a confidential
+case's files the neutral names the store now writes (``store/filenames.py``);
+step 3 seals every ``v1.`` value again as ``v2.``, bound to its table, column
+and row (``store/vault.py``): the old values open while the step runs, and
+never after it.
 
 The ``vault_check`` row holds a value sealed under the key: a database opened
 with another key (a lost key file replaced by a fresh one, a wrong
@@ -16,13 +21,26 @@ import hmac
 import json
 import logging
 
+from store import filenames
+from store.context import conv_where
 from store.db import Backend, Connection
-from store.vault import Vault, VaultError, is_hid
+from store.vault import SEALED, Vault, VaultError, Where, is_hid, is_sealed
 
 log = logging.getLogger(__name__)
 
 CHECK = "petition-bot vault"
-VERSION = 1
+CHECK_WHERE: Where = ("meta", "value", "vault_check")
+VERSION = 3
+#: Every sealed column outside the conversations: (table, its key column, the sealed column).
+SEALED_COLUMNS = (
+    ("identities", "case_id", "sealed"),
+    ("people", "hid", "sealed"),
+    ("reception_bookings", "id", "user_name"),
+    ("petitioners", "id", "sealed"),  # a confidential reporter's record (store/ledger.py)
+    ("roster", "employee_no", "phone_sealed"),  # the employee roster (store/roster.py)
+    ("roster", "employee_no", "id_tail_sealed"),
+    ("meta", "key", "value"),
+)
 
 
 async def _meta(conn: Connection, key: str) -> str | None:
@@ -39,14 +57,14 @@ async def _set_meta(conn: Connection, key: str, value: str) -> None:
 
 
 async def run(db: Backend, vault: Vault) -> None:
-    sealed = False
+    rewrote = False
     async with db.transaction() as conn:
         check = await _meta(conn, "vault_check")
         if check is None:
-            await _set_meta(conn, "vault_check", vault.seal(CHECK))
+            await _set_meta(conn, "vault_check", vault.seal(CHECK, CHECK_WHERE))
         else:
             try:
-                ok = vault.open(check) == CHECK
+                ok = vault.open(check, CHECK_WHERE) == CHECK
             except VaultError:
                 ok = False
             if not ok:
@@ -54,10 +72,15 @@ async def run(db: Backend, vault: Vault) -> None:
         version = int(await _meta(conn, "vault_version") or 0)
         if version < 1:
             await _seal_existing(conn, vault)
-            sealed = True
+            rewrote = True
+        if version < 2:
+            rewrote = await _neutral_file_names(conn) > 0 or rewrote
+        if version < 3:
+            await _bind_to_rows(conn, vault)
         await _set_meta(conn, "vault_version", str(VERSION))
+    vault.legacy = False  # every value is bound to its row now: an unbound one is refused
     checkpoint = getattr(db, "checkpoint", None)  # SQLite's WAL; another backend may have none
-    if sealed and checkpoint is not None:  # what was in clear must not linger in the WAL's old page images
+    if rewrote and checkpoint is not None:  # what was in clear must not linger in the WAL's old page images
         await checkpoint()
 
 
@@ -88,11 +111,11 @@ async def _seal_existing(conn: Connection, vault: Vault) -> None:
         code = hmac.new(secret, f"case:{case['submit_key']}".encode(), hashlib.sha256).hexdigest()[:4].upper()
         await conn.execute(
             "INSERT INTO identities (case_id, sealed, created_at) VALUES (?, ?, ?) ON CONFLICT (case_id) DO NOTHING",
-            (case["id"], vault.seal(identity), case["created"]),
+            (case["id"], vault.seal(identity, ("identities", "sealed", case["id"])), case["created"]),
         )
         await conn.execute(
             "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
-            (hid, vault.seal(user_id), case["created"]),
+            (hid, vault.seal(user_id, ("people", "sealed", hid)), case["created"]),
         )
         await conn.execute(
             "UPDATE cases SET petitioner_id = ?, petitioner_name = NULL, petitioner_phone = NULL,"
@@ -122,11 +145,12 @@ async def _seal_existing(conn: Connection, vault: Vault) -> None:
         hid = vault.hid(booking["user_id"])
         await conn.execute(
             "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
-            (hid, vault.seal(booking["user_id"]), "vault-1"),
+            (hid, vault.seal(booking["user_id"], ("people", "sealed", hid)), "vault-1"),
         )
         await conn.execute(
             "UPDATE reception_bookings SET user_id = ?, user_name = ? WHERE id = ?",
-            (hid, vault.seal(booking["user_name"]) if booking["user_name"] else None, booking["id"]),
+            (hid, vault.seal(booking["user_name"], ("reception_bookings", "user_name", booking["id"]))
+             if booking["user_name"] else None, booking["id"]),
         )
         await conn.execute(
             "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND sent_at IS NULL", (hid, booking["user_id"])
@@ -141,20 +165,47 @@ async def _seal_existing(conn: Connection, vault: Vault) -> None:
             continue
         if key.isdigit():
             data = row["data"]
-            if row["name"] == "intake" and data != "{}" and not data.startswith("v1."):
-                data = vault.seal(json.loads(data))
+            stored = str(vault.hid(int(key)))
+            if row["name"] == "intake" and data != "{}" and not is_sealed(data):
+                data = vault.seal(json.loads(data), conv_where(row["name"], stored, "data"))
             await conn.execute(
                 "UPDATE conversations SET key = ?, data = ? WHERE name = ? AND key = ?",
-                (str(vault.hid(int(key))), data, row["name"], key),
+                (stored, data, row["name"], key),
             )
         else:
+            stored = vault.tag(key)
             await conn.execute(
                 "UPDATE conversations SET key = ?, sealed_key = ? WHERE name = ? AND key = ?",
-                (vault.tag(key), vault.seal(key), row["name"], key),
+                (stored, vault.seal(key, conv_where(row["name"], stored, "sealed_key")), row["name"], key),
             )
     sealed = sum(1 for c in cases if not is_hid(c["petitioner_id"]))
     if sealed:
         log.info("vault: %d confidential case(s) of an older database sealed", sealed)
+
+
+async def _neutral_file_names(conn: Connection) -> int:
+    """Step 2: a confidential case's files keep neutral names (``材料-3.pdf``), as staff receive them."""
+    async with conn.execute(
+        "SELECT a.id, a.case_id, a.kind, a.file_name, a.mime_type FROM attachments a"
+        " JOIN cases c ON c.id = a.case_id WHERE c.confidential = 1 ORDER BY a.case_id, a.id"
+    ) as cur:
+        files = [dict(row) async for row in cur]
+    place: dict[int, int] = {}
+    renamed = 0
+    for row in files:
+        place[row["case_id"]] = place.get(row["case_id"], 0) + 1
+        name = filenames.stored_name(place[row["case_id"]], row["kind"], row["file_name"], row["mime_type"])
+        if name != row["file_name"]:
+            await conn.execute("UPDATE attachments SET file_name = ? WHERE id = ?", (name, row["id"]))
+            renamed += 1
+    if renamed:
+        log.info("data step 2: %d file name(s) of confidential cases made neutral", renamed)
+    return renamed
+
+
+async def _bind_to_rows(conn: Connection, vault: Vault) -> int:
+    """Step 3: every value sealed before values were bound to their row, sealed again for its row."""
+    return await _reseal_in(conn, vault, vault, only_unbound=True)
 
 
 async def reseal(db: Backend, old: Vault, new: Vault) -> int:
@@ -163,37 +214,42 @@ async def reseal(db: Backend, old: Vault, new: Vault) -> int:
     The keyed hashes stay (the hashing key is kept: the append-only journal
     carries them). Returns how many values were sealed again.
     """
-    count = 0
     async with db.transaction() as conn:
-        for table, key, column in (
-            ("identities", "case_id", "sealed"),
-            ("people", "hid", "sealed"),
-            ("reception_bookings", "id", "user_name"),
-            ("petitioners", "id", "sealed"),  # a confidential reporter's record (store/ledger.py)
-            ("meta", "key", "value"),
-        ):
-            async with conn.execute(f"SELECT {key} AS k, {column} AS v FROM {table}") as cur:
-                values = [(row["k"], row["v"]) async for row in cur]
-            for row_key, value in values:
-                if not isinstance(value, str) or not value.startswith("v1."):
-                    continue
-                await conn.execute(
-                    f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (new.seal(old.open(value)), row_key)
-                )
-                count += 1
-        async with conn.execute("SELECT name, key, sealed_key, data FROM conversations") as cur:
-            conversations = [dict(row) async for row in cur]
-        for row in conversations:
-            changes = {
-                column: new.seal(old.open(row[column]))
-                for column in ("sealed_key", "data")
-                if isinstance(row[column], str) and row[column].startswith("v1.")
-            }
-            if changes:
-                await conn.execute(
-                    "UPDATE conversations SET " + ", ".join(f"{c} = :{c}" for c in changes)
-                    + " WHERE name = :name AND key = :key",
-                    {**changes, "name": row["name"], "key": row["key"]},
-                )
-                count += len(changes)
+        return await _reseal_in(conn, old, new, only_unbound=False)
+
+
+async def _reseal_in(conn: Connection, old: Vault, new: Vault, *, only_unbound: bool) -> int:
+    """Open each sealed value with ``old`` and seal it with ``new`` for its place (``only_unbound``: ``v1.`` ones)."""
+
+    def wanted(value: object) -> bool:
+        return is_sealed(value) and (not only_unbound or str(value).startswith(SEALED))
+
+    count = 0
+    for table, key, column in SEALED_COLUMNS:
+        async with conn.execute(f"SELECT {key} AS k, {column} AS v FROM {table}") as cur:
+            values = [(row["k"], row["v"]) async for row in cur]
+        for row_key, value in values:
+            if not wanted(value):
+                continue
+            where: Where = (table, column, row_key)
+            await conn.execute(
+                f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (new.seal(old.open(value, where), where), row_key)
+            )
+            count += 1
+    async with conn.execute("SELECT name, key, sealed_key, data FROM conversations") as cur:
+        conversations = [dict(row) async for row in cur]
+    for row in conversations:
+        changes = {
+            column: new.seal(old.open(row[column], conv_where(row["name"], row["key"], column)),
+                             conv_where(row["name"], row["key"], column))
+            for column in ("sealed_key", "data")
+            if wanted(row[column])
+        }
+        if changes:
+            await conn.execute(
+                "UPDATE conversations SET " + ", ".join(f"{c} = :{c}" for c in changes)
+                + " WHERE name = :name AND key = :key",
+                {**changes, "name": row["name"], "key": row["key"]},
+            )
+            count += len(changes)
     return count

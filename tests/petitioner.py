@@ -75,7 +75,8 @@ def draft_of(db: Path, user_id: int) -> tuple[str | None, dict[str, Any]] | None
     """The stored draft: keyed by the keyed hash of the id, its data sealed (store/vault.py)."""
     import json
 
-    from store.vault import load_vault
+    from store.context import conv_where
+    from store.vault import is_sealed, load_vault
 
     vault = load_vault(db, create=False)
     found = rows(db, "SELECT state, data FROM conversations WHERE name = 'intake' AND key = ?",
@@ -83,7 +84,8 @@ def draft_of(db: Path, user_id: int) -> tuple[str | None, dict[str, Any]] | None
     if not found:
         return None
     state, data = found[0]
-    return state, (vault.open(data) if data.startswith("v1.") else json.loads(data))
+    where = conv_where("intake", str(vault.hid(user_id)), "data")
+    return state, (vault.open(data, where) if is_sealed(data) else json.loads(data))
 
 
 def user_key(db: Path, user_id: int) -> int:

@@ -420,14 +420,15 @@ async def test_sigkill_at_seeded_kill_points_loses_nothing(tmp_path: Path) -> No
         await bot.stop()
         await sim.stop()
 
-    from store.vault import load_vault
+    from store.context import conv_where
+    from store.vault import is_sealed, load_vault
 
     vault = load_vault(db, create=False)  # people are stored by the keyed hash of their id, drafts sealed
     with sqlite3.connect(db) as conn:
         cases = conn.execute("SELECT number, petitioner_id, subject, details, status FROM cases").fetchall()
         drafts = dict(conn.execute("SELECT key, state FROM conversations WHERE name = 'intake'").fetchall())
         draft_data = {
-            key: str(vault.open(data)) if data.startswith("v1.") else data
+            key: str(vault.open(data, conv_where("intake", key, "data"))) if is_sealed(data) else data
             for key, data in conn.execute("SELECT key, data FROM conversations WHERE name = 'intake'").fetchall()
         }
         users = {hid for (hid,) in conn.execute("SELECT telegram_id FROM users")}

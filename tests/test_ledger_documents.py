@@ -43,9 +43,9 @@ async def test_a_letters_acceptance_notice_names_the_writer_and_the_day_it_came(
 
     [task], total = await store.ledger.open_tasks(OFFICER)
     assert total == 1
-    text = str(await task_text(task, store, "zh"))
+    text = "\n\n".join(await task_text(task, store, "zh"))
     assert "随附书面告知：受理告知书" in text and "请打印、盖章后寄送" in text
-    assert "With it: Notice of Acceptance." in str(await task_text(task, store, "en"))
+    assert "With it: Notice of Acceptance." in "\n\n".join(await task_text(task, store, "en"))
 
     case, [doc] = await store.documents.for_event(done.case.id, _accept_event(store), [DocumentKind.ACCEPTED])
     pdf = pdf_text(await render_pdf(doc, store.org))

@@ -42,7 +42,8 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 def outbox(store: Services, kind: str) -> list[tuple[int, dict]]:
     """Queued notices by the Telegram id they go to (an employee's row carries the keyed hash of it)."""
     found = rows(store, "SELECT chat_id, params FROM outbox WHERE kind = ? ORDER BY id", kind)
-    people = {hid: int(store.context.vault.open(sealed)) for hid, sealed in rows(store, "SELECT hid, sealed FROM people")}
+    people = {hid: int(store.context.vault.open(sealed, ("people", "sealed", hid)))
+              for hid, sealed in rows(store, "SELECT hid, sealed FROM people")}
     return [(people.get(chat, chat), json.loads(params)) for chat, params in found]
 
 

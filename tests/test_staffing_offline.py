@@ -58,7 +58,7 @@ async def test_an_administrator_adds_an_officer_who_accepts_at_once_then_removes
     await feed(application, admin.tap(f"sm:rm:{NEW}"))
     assert "确定移除 <b>孙干事</b>" in request.last_to(ADMIN).text
     await feed(application, admin.tap(f"sm:ry:{NEW}"))
-    assert request.last_to(ADMIN).text == f"已移除 孙干事。以下信访事项已退回所在单位待办队列：{case.number}"
+    assert request.last_to(ADMIN).text == f"已移除 孙干事。以下信访事项已退回所在单位待办队列：\n{case.number}"
     assert rows(store, "SELECT assignee_id FROM cases WHERE id = ?", case.id) == [(None,)]
     told = [i.chat_id for i in await store.outbox.pending_notifications(limit=200) if i.kind == NoticeKind.STAFF_RETURNED]
     assert told == [2001]

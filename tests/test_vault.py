@@ -174,9 +174,9 @@ async def test_rotate_key_reseals_everything_in_one_go(
         assert await asyncio.to_thread(main, ["rotate-key", "--db", str(db)]) == 0
         new = load_vault(db, create=False)
         assert new.key_text != old.key_text and new.hid(REPORTER_ID) == old.hid(REPORTER_ID)
-        ((sealed,),) = rows(db, "SELECT sealed FROM identities")
+        ((case_id, sealed),) = rows(db, "SELECT case_id, sealed FROM identities")
         with pytest.raises(VaultError):
-            old.open(sealed)
+            old.open(sealed, ("identities", "sealed", case_id))
         store = await Services.open(db, corg, clock)
         try:
             assert (await store.cases.reveal(CUSTODIAN, number, "复核")).phone == PHONE
