@@ -249,9 +249,12 @@ async def ask(update: Update, context: Context, form: Form, *, fresh: bool = Fal
     elif step == UNIT:
         here = form.unit_browse if form.unit_browse and org.find_unit(form.unit_browse) else None
         here = here or _tree_top(org)
-        children = org.children(here) if here else org.roots()
+        user = update.effective_user
+        allowed = deps(context).ledger.registerable_units(deps(context).cases.actor(user.id)) if user else frozenset()
+        # Only units in the caller's scope, and the units above them to get there.
+        children = [u for u in (org.children(here) if here else org.roots()) if org.subtree(u.id) & allowed]
         rows = []
-        if here:
+        if here and here in allowed:
             rows.append([kb.button(t(lang, "intake.unit_here", name=org.unit(here).name.get(lang)),
                                    cb.Rg.UNIT_HERE.encode(here))])
         rows += kb.grid(kb.button(u.name.get(lang), cb.Rg.UNIT.encode(u.id)) for u in children)

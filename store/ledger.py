@@ -398,6 +398,12 @@ class LedgerService(Service):
         category = self.org.find_category(registration.category) if registration.category else None
         return category is not None and category.kind is CategoryKind.REPORT
 
+    def registerable_units(self, actor: Actor) -> frozenset[str]:
+        """The units ``actor`` may register a matter for (``/register``'s unit picker offers only these)."""
+        staff = self.org.staff_member(actor.id) if actor.id is not None else None
+        return frozenset(u.id for u in self.org.units
+                         if policy.allows(Act.REGISTER, policy.unit_relations(self.org, staff, u.id)))
+
     async def register(
         self,
         actor: Actor,

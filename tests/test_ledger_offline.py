@@ -334,3 +334,20 @@ async def test_new_codes_replace_a_lost_receipt(app: tuple[Application, OfflineR
         category="misconduct", unit="plant-1", subject="举报", details="来信举报。"))
     await feed(application, Updates(9001).text(f"/codes {secret.case.number}"))
     assert "身份保管人" in request.last_to(9001).text and "褚某" not in request.last_to(9001).text
+
+
+async def test_register_offers_only_the_units_in_the_officers_scope(
+    app: tuple[Application, OfflineRequest], store: Services
+) -> None:
+    application, request = app
+    staff = Updates(OFFICER, "王主任")  # plant-1 only
+    await walk(application, staff, staff.text("/register"), staff.tap("rg:ch:letter"), staff.text("10-23"),
+               staff.tap("rg:who:anon"))
+    while not any(data.startswith("rg:cat:") for _, data in request.last_to(OFFICER).buttons()):
+        await feed(application, staff.text("1"))  # the count of people, if asked
+    await feed(application, staff.tap("rg:cat:wages"))
+    top = [data for _, data in request.last_to(OFFICER).buttons() if data.startswith(("rg:unit:", "rg:here:"))]
+    assert top == ["rg:unit:oilfield"]  # not the headquarters itself, not the refining company
+    await feed(application, staff.tap("rg:unit:oilfield"))
+    below = [data for _, data in request.last_to(OFFICER).buttons() if data.startswith(("rg:unit:", "rg:here:"))]
+    assert below == ["rg:unit:plant-1"]  # not the oilfield itself, not plant 2
