@@ -285,7 +285,7 @@ class CaseService(Service):
             # A confidential reporter is stored only behind a keyed hash; who
             # they are is sealed in the vault, for the identity custodian alone.
             petitioner_key = await self.ctx.remember_person(conn, petitioner.id) if confidential else petitioner.id
-            accept_due = today + timedelta(days=self.org.deadlines.accept_days)
+            accept_due = self.org.due_date(today, "accept_days")
             async with conn.execute(
                 "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
                 " petitioner_phone, confidential, pseudonym, category, kind, unit, subject,"
@@ -505,7 +505,7 @@ class CaseService(Service):
                 raise Refused("text_required")
             if action is Action.ACCEPT:
                 changes["accepted_at"] = iso(now)
-                due = local_date(now, self.tz) + timedelta(days=self.org.deadlines.handle_days)
+                due = self.org.due_date(local_date(now, self.tz), "handle_days")
                 changes["answer_due"] = due.isoformat()
                 changes["handle_limit"] = None  # the statutory handling limit (a redo's is its own)
                 # The notice says the due date of this moment, even if sent after an extension.
@@ -522,7 +522,13 @@ class CaseService(Service):
                     raise Refused("reason_required")
                 assert case.answer_due is not None
                 changes["extended_days"] = days
-                changes["answer_due"] = (case.answer_due + timedelta(days=days)).isoformat()
+                if case.handle_limit is None and case.accepted_at is not None:  # counted from acceptance again
+                    extended = self.org.due_date(
+                        local_date(case.accepted_at, self.tz), "handle_days", self.org.deadlines.handle_days + days
+                    )
+                else:
+                    extended = self.org.due_date(case.answer_due, "handle_days", days)
+                changes["answer_due"] = extended.isoformat()
                 if case.handle_limit is not None:  # extended after a redo: its limit grows with it
                     changes["handle_limit"] = case.handle_limit + days
                 data = {"days": days, "answer_due": changes["answer_due"]}
@@ -554,9 +560,7 @@ class CaseService(Service):
                 if not (body and body.strip()):
                     raise Refused("reason_required")
                 changes.update(unit=unit, assignee_id=None, answer_due=None, accepted_at=None)
-                changes["accept_due"] = (
-                    local_date(now, self.tz) + timedelta(days=self.org.deadlines.accept_days)
-                ).isoformat()
+                changes["accept_due"] = self.org.due_date(local_date(now, self.tz), "accept_days").isoformat()
                 data = {"from_unit": case.unit, "to_unit": unit}
                 if unit in case.cohandlers:  # the co-handling unit becomes the lead unit (主办)
                     await conn.execute(

@@ -22,7 +22,7 @@ print, seal and mail when the petitioner wrote a letter).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
@@ -138,11 +138,11 @@ class DocumentService(Service):
             due = date.fromisoformat(str(data["answer_due"]))
         elif kind is DocumentKind.OPINION:
             window = d.review_request_days
-            due = issued + timedelta(days=window)  # as the step set it (store.review.after_action)
+            due = self.org.due_date(issued, "review_request_days")  # as the step set it (store.review.after_action)
         elif kind is DocumentKind.REVIEW:
             window = d.rereview_request_days
             stored = data.get("rereview_request_due")
-            due = date.fromisoformat(str(stored)) if stored else issued + timedelta(days=window)
+            due = date.fromisoformat(str(stored)) if stored else self.org.due_date(issued, "rereview_request_days")
         decision = data.get("decision") if kind not in (DocumentKind.FINAL, DocumentKind.ACCEPTED) else None
         text = event.body if "text" in FIELDS[kind] else None
         return Document(

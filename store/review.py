@@ -225,13 +225,12 @@ class ReviewService(Service):
         if action is not Action.DECIDE:
             return case
         today = self.ctx.today()
-        d = self.org.deadlines
         case = await self.ctx.update_case(
             conn,
             case.id,
             {
-                "rating_due": (today + timedelta(days=d.rating_days)).isoformat(),
-                "review_request_due": (today + timedelta(days=d.review_request_days)).isoformat(),
+                "rating_due": self.org.due_date(today, "rating_days").isoformat(),
+                "review_request_due": self.org.due_date(today, "review_request_days").isoformat(),
             },
         )
         await self.outbox.queue(conn, case.petitioner_id, NoticeKind.RATING_ASKED, case.id, event_id)
@@ -415,12 +414,12 @@ class ReviewService(Service):
             today = self.ctx.today()
             changes: dict[str, Any] = {"status": status.value, "review_level": case.review_level + 1}
             if action is Action.REQUEST_REVIEW:
-                changes["review_due"] = (today + timedelta(days=d.review_days)).isoformat()
+                changes["review_due"] = self.org.due_date(today, "review_days").isoformat()
                 if case.rating is None:  # asking for review is a rating of 不满意
                     changes.update(rating=Rating.DISSATISFIED.value, rated_at=iso(now))
                 due = changes["review_due"]
             else:
-                changes["rereview_due"] = (today + timedelta(days=d.rereview_days)).isoformat()
+                changes["rereview_due"] = self.org.due_date(today, "rereview_days").isoformat()
                 due = changes["rereview_due"]
             case = await self.ctx.update_case(conn, case.id, changes)
             event_id = await self.ctx.event(conn, case.id, actor, action, status, reason, {"due": due})
@@ -475,7 +474,7 @@ class ReviewService(Service):
             if not text:
                 raise Refused("opinion_required")
             if action is Action.REVIEW_OPINION:
-                due = self.ctx.today() + timedelta(days=self.org.deadlines.rereview_request_days)
+                due = self.org.due_date(self.ctx.today(), "rereview_request_days")
                 changes: dict[str, Any] = {
                     "status": status.value,
                     "reviewed_at": iso(now),

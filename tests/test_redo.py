@@ -132,13 +132,17 @@ async def test_warnings_after_a_redo_are_graded_against_the_redo_limit(rstore: S
     assert await levels_on(date(2026, 12, 3)) == (WarningLevel.WARNING, WarningLevel.WARNING, 77)
     assert await levels_on(date(2026, 12, 8)) == (WarningLevel.SERIOUS, WarningLevel.SERIOUS, 93)
     assert await levels_on(date(2026, 12, 11)) == (WarningLevel.OVERDUE, WarningLevel.OVERDUE, 103)
-    # An extension after the redo lengthens the redo's limit with its deadline: 40 days to 2026-12-20.
+    # An extension after the redo lengthens the redo's limit with its deadline: 40 days to 2026-12-20,
+    # a Sunday, so the next working day, 2026-12-21 (store/workdays.py).
     clock.set(at(date(2026, 12, 3)))
     extended = await rstore.cases.act(OFFICER_P1, number, Action.EXTEND, days=10, body="需补充调查")
-    assert (extended.answer_due, extended.handle_limit) == (date(2026, 12, 20), 40)
-    assert await levels_on(date(2026, 12, 3)) == (WarningLevel.NOTICE, WarningLevel.NOTICE, 58)
+    assert (extended.answer_due, extended.handle_limit) == (date(2026, 12, 21), 40)
+    assert await levels_on(date(2026, 12, 3)) == (WarningLevel.NOTICE, WarningLevel.NOTICE, 55)
     # The sweep tells 警告 once, on the day the redo's limit says so (75 % of 40 days: 10 left).
     clock.set(at(date(2026, 12, 10)))
+    await rstore.review.sweep()
+    assert rows(rstore, "SELECT params FROM outbox WHERE kind = 'sv_warning'") == []
+    clock.set(at(date(2026, 12, 11)))
     await rstore.review.sweep()
     assert [json.loads(p)["level"] for (p,) in rows(rstore, "SELECT params FROM outbox WHERE kind = 'sv_warning'")] == [
         "warning"]

@@ -1,0 +1,133 @@
+"""#24 part A: the procedure an office answers for (docs/procedure.md).
+
+The working-day calendar (Art. 22-23, 34-36 limits, moved off rest days),
+rights independent of ratings (Art. 35), 送达, clock integrity on transfer.
+Organisation: tests/review_fixture.py (plant-1, officer 王干事 1001).
+"""
+
+from __future__ import annotations
+
+import ast
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot import cli
+from handlers.documents import render_pdf
+from handlers.render import deadline_line
+from store.clock import FakeClock
+from store.org import HOLIDAYS_2026, example_org, missing_holiday_notice, parse_org, starter_toml
+from store.services import Services
+from store.workflow import Action
+from tests.conftest import draft, petitioner, rows
+from tests.review_fixture import OFFICER_P1, at, review_org, rorg, rstore
+from tests.test_documents import pdf_text
+
+__all__ = ["rorg", "rstore"]
+
+CAL = example_org().workdays
+
+
+# ------------------------------------------------------------ the calendar
+
+
+def test_the_2026_notice_is_the_default_rest_and_make_up_days() -> None:
+    rest = {day for h in HOLIDAYS_2026 for day in h.rest_days()}
+    assert len(rest) == 3 + 9 + 3 + 5 + 3 + 3 + 7
+    assert not CAL.is_working_day(date(2026, 2, 23)) and CAL.is_working_day(date(2026, 2, 24))
+    for made_up in (date(2026, 1, 4), date(2026, 2, 14), date(2026, 2, 28), date(2026, 5, 9),
+                    date(2026, 9, 20), date(2026, 10, 10)):
+        assert made_up.isoweekday() >= 6 and CAL.is_working_day(made_up)
+    assert not CAL.is_working_day(date(2026, 12, 20))  # a Sunday
+    # Outside the notice's years only weekends rest: 2027-01-01 (a Friday) is a working day.
+    assert CAL.is_working_day(date(2027, 1, 1)) and not CAL.is_working_day(date(2027, 1, 2))
+
+
+def test_a_limit_ending_on_a_rest_day_ends_on_the_next_working_day() -> None:
+    assert CAL.due_date(date(2026, 12, 5), 15) == date(2026, 12, 21)  # 12-20 is a Sunday
+    assert CAL.due_date(date(2026, 8, 5), 60) == date(2026, 10, 8)  # 10-04 is in 国庆
+    assert CAL.due_date(date(2026, 9, 5), 15) == date(2026, 9, 20)  # a Sunday worked instead: kept
+
+
+def test_a_limit_in_working_days_counts_only_working_days() -> None:
+    # From 09-30: 10-01..07 rest, 10-10 (Saturday) worked, 10-11 rest.
+    assert CAL.due_date(date(2026, 9, 30), 15, working=True) == date(2026, 10, 27)
+    org = parse_org(starter_toml().replace('# working_days = ["accept_days"]', 'working_days = ["accept_days"]'))
+    assert org.due_date(date(2026, 9, 30), "accept_days") == date(2026, 10, 27)
+    assert org.due_date(date(2026, 9, 30), "handle_days") == date(2026, 11, 30)  # 11-29 is a Sunday
+
+
+@given(start=st.dates(date(2025, 6, 1), date(2027, 6, 30)), days=st.integers(1, 90), working=st.booleans())
+def test_every_due_date_is_the_first_working_day_the_limit_allows(start: date, days: int, working: bool) -> None:
+    due = CAL.due_date(start, days, working=working)
+    assert CAL.is_working_day(due)
+    if working:
+        between = [start + timedelta(days=i) for i in range(1, (due - start).days + 1)]
+        assert sum(CAL.is_working_day(d) for d in between) == days
+    else:
+        end = start + timedelta(days=days)
+        assert due >= end and not any(CAL.is_working_day(end + timedelta(days=i)) for i in range((due - end).days))
+
+
+def test_no_module_counts_a_time_limit_but_the_calendar_rule() -> None:
+    """Every ``[deadlines]`` limit becomes a date through ``Organization.due_date`` (store/workdays.py) only.
+
+    What SQL compares (the queues, the sweep, the warning levels) are the
+    dates so stored; no other place adds a limit's days to a date.
+    """
+    root = Path(__file__).parent.parent
+    offenders = []
+    for folder in ("store", "handlers", "bot"):
+        for path in sorted((root / folder).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "timedelta":
+                    source = ast.unparse(node)
+                    if "deadlines" in source or "accept_days" in source:
+                        offenders.append(f"{path.name}: {source}")
+    assert offenders == []
+
+
+async def test_a_deadline_falling_on_sunday_2026_12_20_is_monday_2026_12_21(
+    rstore: Services, clock: FakeClock
+) -> None:
+    clock.set(at(date(2026, 12, 5)))
+    case = (await rstore.cases.submit(petitioner(5001), draft(), "s")).case
+    assert case.accept_due == date(2026, 12, 21)
+    assert rows(rstore, "SELECT accept_due FROM cases WHERE id = ?", case.id) == [("2026-12-21",)]
+    assert "2026-12-21" in deadline_line(case, "zh")
+    # Not yet accepted on 12-20 (a Sunday): nobody is told it is overdue.
+    clock.set(at(date(2026, 12, 21)))
+    report = await rstore.review.sweep()
+    assert report.escalations == 0
+    assert rows(rstore, "SELECT count(*) FROM reminders WHERE case_id = ? AND level LIKE 'escalate%'",
+                case.id) == [(0,)]
+
+
+async def test_the_notice_prints_the_moved_date_in_chinese(rstore: Services, clock: FakeClock) -> None:
+    clock.set(at(date(2026, 8, 5)))
+    number = (await rstore.cases.submit(petitioner(5001), draft(), "h")).case.number
+    accepted = await rstore.cases.act(OFFICER_P1, number, Action.ACCEPT)
+    assert accepted.answer_due == date(2026, 10, 8)  # 60 days is 10-04, in 国庆
+    [doc] = await rstore.documents.documents(OFFICER_P1, number)
+    text = pdf_text(await render_pdf(doc, rstore.org))
+    assert "2026年10月8日" in text and "2026-10-04" not in text
+
+
+def test_the_missing_notice_of_next_year_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    org = review_org()
+    assert missing_holiday_notice(org, date(2026, 12, 5)) == 2027
+    with_2027 = parse_org(starter_toml().replace(
+        "[calendar]\nholidays = [",
+        '[calendar]\nholidays = [\n    { name = "元旦", first = 2027-01-01, last = 2027-01-03 },', 1))
+    assert missing_holiday_notice(with_2027, date(2026, 12, 5)) is None
+    assert missing_holiday_notice(with_2027, date(2027, 3, 1)) == 2028
+    path = tmp_path / "org.toml"
+    path.write_text(starter_toml(), encoding="utf-8")
+    assert cli.main(["--lang", "zh", "check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    year = missing_holiday_notice(example_org(), date.today())
+    assert year is not None  # the 2027 notice is not yet known
+    assert out.count(f"没有 {year} 年的国务院节假日安排通知") == 1
