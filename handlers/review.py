@@ -157,11 +157,12 @@ async def on_rate(update: Update, context: Context, code: str, number: str) -> N
         await send(update, context, error_text(lang, error))
         return
     name = t(lang, f"rating.{rating.value}")
-    if rating in CONTENT:
-        await show(update, context, t(lang, "review.rated_closed", rating=name, number=case.number),
-                   comment_markup(lang, case.number))
-        return
     due = day(case.review_request_due) if case.review_request_due else ""
+    if rating in CONTENT:  # recorded; the right to ask for review stays (Art. 35)
+        ask = [[kb.button(t(lang, "review.request_review"), cb.Pr.REVIEW_REQUEST.encode(case.number))]]
+        await show(update, context, t(lang, "procedure.rated_right_kept", rating=name, number=case.number, due=due),
+                   kb.markup([*ask, *comment_markup(lang, case.number).inline_keyboard]))
+        return
     markup = next_step_markup(lang, case.number, 0)
     rows = [*markup.inline_keyboard, *comment_markup(lang, case.number).inline_keyboard]
     await show(update, context, t(lang, "review.rated_dissatisfied", number=case.number, due=due),

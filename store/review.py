@@ -331,7 +331,7 @@ class ReviewService(Service):
     # ------------------------------------------------------ the petitioner
 
     async def rate(self, actor: Actor, number: str, rating: Rating) -> Case:
-        """The petitioner rates the written opinion; satisfied (or basically) closes the case."""
+        """The petitioner rates the written opinion (满意度评价): recorded beside it, closing no right."""
         if rating not in RATED:
             raise Refused("refused")
         now = self.clock.now()
@@ -348,8 +348,8 @@ class ReviewService(Service):
             event_id = await self.ctx.event(conn, case.id, actor, Action.RATE, status, None, {"rating": rating.value})
             for staff_id in self._staff_to_tell(case):
                 await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)
-            if rating in CONTENT:
-                case = await self._close(conn, case, SYSTEM, "satisfied", notify=False)
+            # A rating is an evaluation, never a waiver: 满意 / 基本满意 leave the case decided
+            # (办结 at this level) and the right to ask for review open until its window ends (Art. 35).
         self.outbox.kick()
         return case
 
@@ -400,10 +400,6 @@ class ReviewService(Service):
                 and self.ctx.today() > window
             ):
                 raise Refused("review_window_closed", due=window.isoformat(), days=days)
-            if case.status is Status.DECIDED and case.review_level == 0 and case.rating in [
-                r.value for r in CONTENT
-            ]:
-                raise Refused("already_rated")
             status = next_status(case.status, action, actor.role)
             if case.review_level >= 2:
                 raise Refused("review_final")
@@ -684,8 +680,7 @@ class ReviewService(Service):
         day = today.isoformat()
         async with conn.execute(
             "SELECT * FROM cases WHERE status = 'decided' AND ("
-            " (review_level = 0 AND rating IS NULL AND rating_due < ?)"
-            " OR (review_level = 0 AND rating IS NOT NULL AND review_request_due < ?)"
+            " (review_level = 0 AND review_request_due < ? AND (rating IS NOT NULL OR rating_due < ?))"
             " OR (review_level = 1 AND rereview_request_due < ?)) ORDER BY id",
             (day, day, day),
         ) as cur:

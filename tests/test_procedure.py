@@ -19,11 +19,13 @@ from bot import cli
 from handlers.documents import render_pdf
 from handlers.render import deadline_line
 from store.clock import FakeClock
+from store.models import Status
 from store.org import HOLIDAYS_2026, example_org, missing_holiday_notice, parse_org, starter_toml
+from store.review import Rating
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner, rows
-from tests.review_fixture import OFFICER_P1, at, review_org, rorg, rstore
+from tests.review_fixture import OFFICER_P1, at, decided_case, employee, review_org, rorg, rstore
 from tests.test_documents import pdf_text
 
 __all__ = ["rorg", "rstore"]
@@ -131,3 +133,22 @@ def test_the_missing_notice_of_next_year_is_said(tmp_path: Path, capsys: pytest.
     year = missing_holiday_notice(example_org(), date.today())
     assert year is not None  # the 2027 notice is not yet known
     assert out.count(f"没有 {year} 年的国务院节假日安排通知") == 1
+
+
+# ------------------------------------------------- rights independent of ratings
+
+
+async def test_basically_satisfied_asks_for_review_on_day_29_after_service_and_it_is_accepted(
+    rstore: Services, clock: FakeClock
+) -> None:
+    number = await decided_case(rstore, clock)  # the opinion served in chat on 2026-11-02
+    rated = await rstore.review.rate(employee(), number, Rating.BASIC)
+    assert rated.status is Status.DECIDED and rated.closed_at is None
+    clock.set(at(date(2026, 11, 2) + timedelta(days=29)))
+    assert (await rstore.review.sweep()).closed == 0
+    view = await rstore.self_service.petitioner_case(employee().id, number)
+    assert view.actions == [Action.REQUEST_REVIEW]  # the button stays on the case view
+    asked = await rstore.review.request_review(employee(), number, "对处理意见不服")
+    assert asked.status is Status.REVIEW and asked.rating == Rating.BASIC.value
+    assert rows(rstore, "SELECT status, rating, review_level FROM cases WHERE number = ?", number) == [
+        ("review", "basic", 1)]

@@ -44,27 +44,27 @@ async def test_a_written_opinion_asks_the_petitioner_to_rate_it(rstore: Services
 
 
 @pytest.mark.parametrize("rating", [Rating.SATISFIED, Rating.BASIC])
-async def test_satisfied_closes_the_case(rstore: Services, clock: FakeClock, tmp_path: Path,
-                                         rating: Rating) -> None:
+async def test_satisfied_is_recorded_and_closes_no_right(rstore: Services, clock: FakeClock, tmp_path: Path,
+                                                         rating: Rating) -> None:
+    """A rating is an evaluation, not a waiver (Art. 35): the case stays decided, 复查 stays open."""
     number = await decided_case(rstore, clock)
     case = await rstore.review.rate(employee(), number, rating)
-    assert case.status is Status.CLOSED and case.rating == rating.value and case.closed_at is not None
+    assert case.status is Status.DECIDED and case.rating == rating.value and case.closed_at is None
     path = rstore
     assert rows(path, "SELECT action, actor_role, status_after FROM events WHERE id > 3 ORDER BY id") == [
-        ("rate", "petitioner", "decided"), ("close", "system", "closed"),
+        ("rate", "petitioner", "decided"),
     ]
     assert rows(path, "SELECT chat_id, kind FROM outbox WHERE kind = 'rv_staff'") == [(1001, "rv_staff")]
     with pytest.raises(Refused) as again:
         await rstore.review.rate(employee(), number, Rating.DISSATISFIED)
     assert again.value.code == "already_rated"
-    with pytest.raises(Refused) as review:
-        await rstore.review.request_review(employee(), number, "还是不满意")
-    assert review.value.code == "wrong_status"
     commented = await rstore.review.comment_rating(employee(), number, "办理及时，态度很好")
-    assert commented.status is Status.CLOSED
+    assert commented.status is Status.DECIDED
     with pytest.raises(Refused) as twice:
         await rstore.review.comment_rating(employee(), number, "再补充一句")
     assert twice.value.code == "already_commented"
+    asked = await rstore.review.request_review(employee(), number, "还是不满意")
+    assert asked.status is Status.REVIEW and asked.rating == rating.value
 
 
 async def test_only_the_petitioner_rates_and_only_their_own_case(rstore: Services, clock: FakeClock) -> None:

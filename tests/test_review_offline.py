@@ -98,7 +98,7 @@ async def test_rate_dissatisfied_request_review_and_the_reviewer_answers(
     assert (await rstore.cases.case_for(employee(), number)).status is Status.CLOSED
 
 
-async def test_satisfied_closes_and_a_comment_reaches_the_officer(
+async def test_basically_satisfied_keeps_the_review_right_and_a_comment_reaches_the_officer(
     app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock
 ) -> None:
     application, request = app
@@ -106,7 +106,8 @@ async def test_satisfied_closes_and_a_comment_reaches_the_officer(
     user = Updates(USER, language_code="en")
     await feed(application, user.tap(f"rv:rate:b:{number}"))
     answer = request.last_to(USER)
-    assert "Basically satisfied" in answer.text and "is closed" in answer.text
+    assert "Basically satisfied" in answer.text and "does not affect your rights" in answer.text
+    assert ("Request a review", f"pr:rvq:{number}") in answer.buttons()
     await feed(application, user.tap(f"pr:rvc:{number}"))
     await feed(application, user.text("Handled quickly, thank you."))
     assert "comment" in request.last_to(USER).text

@@ -32,7 +32,8 @@ async def test_a_case_view_offers_what_the_state_machine_allows(store: Services)
     assert [e.action for e in view.events] == ["submit", "accept"]  # the note is internal
     await store.cases.act(OFFICER, case.number, Action.DECIDE, body="意见", decision=Decision.SUPPORT)
     view = await store.self_service.petitioner_case(5001, case.number)
-    assert view.case.status is Status.DECIDED and view.actions == []
+    # 复查 stays on the case view for its window (Art. 35), whatever the rating
+    assert view.case.status is Status.DECIDED and view.actions == [Action.REQUEST_REVIEW]
     with pytest.raises(NotFound):
         await store.self_service.petitioner_case(5002, case.number)  # someone else's: as if it did not exist
     with pytest.raises(NotFound):
