@@ -217,6 +217,7 @@ def page(doc: Document, org: Organization, lang: str) -> Page:
         "received": _day(doc.received, lang),
         "issued": _day(doc.issued, lang),
         "due": _day(doc.due, lang),
+        "until": _raw(lang, "document.until").format(due=_day(doc.due, lang)) if doc.due is not None else "",
         "days": doc.days if doc.days is not None else "",
         "window": doc.window if doc.window is not None else "",
         "decision": _raw(lang, f"decision.{doc.decision.value}") if doc.decision else "",

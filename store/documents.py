@@ -137,12 +137,12 @@ class DocumentService(Service):
         if kind in (DocumentKind.ACCEPTED, DocumentKind.EXTENDED) and data.get("answer_due"):
             due = date.fromisoformat(str(data["answer_due"]))
         elif kind is DocumentKind.OPINION:
+            # The window counts from 送达 (Art. 35): a date only once the opinion is served.
             window = d.review_request_days
-            due = self.org.due_date(issued, "review_request_days")  # as the step set it (store.review.after_action)
+            due = case.review_request_due
         elif kind is DocumentKind.REVIEW:
             window = d.rereview_request_days
-            stored = data.get("rereview_request_due")
-            due = date.fromisoformat(str(stored)) if stored else self.org.due_date(issued, "rereview_request_days")
+            due = case.rereview_request_due
         decision = data.get("decision") if kind not in (DocumentKind.FINAL, DocumentKind.ACCEPTED) else None
         text = event.body if "text" in FIELDS[kind] else None
         return Document(

@@ -160,6 +160,9 @@ class Case(BaseModel):
     handle_limit: int | None = None  # the handling limit in days after a redo (重办); None: handle_days
     # After the written opinion: rating, review (复查) and re-review (复核).
     rating_due: date | None = None
+    # 送达 of the latest opinion (store/review.py): the windows count from this day.
+    served_on: date | None = None
+    served_how: str | None = None  # chat | in_person | post | refused
     rated_at: datetime | None = None
     review_request_due: date | None = None
     review_due: date | None = None

@@ -39,6 +39,7 @@ from store.models import (
     ActorRole,
     Case,
     Decision,
+    OutboxItem,
     Status,
     row_to_model,
 )
@@ -48,6 +49,16 @@ from store.people import people_among, same_person, same_person_sql
 from store.workflow import Action, next_status
 
 COMMENT_MAX = 1000
+PAPER_SERVICE = ("in_person", "post", "refused")  # 当面送达, 邮寄送达, 拒收 (留置)
+SERVING_KINDS = ("opinion", "review")  # the documents whose delivery serves the opinion
+
+
+def serves(item: OutboxItem) -> bool:
+    """Whether sending this row serves an opinion: its document, to the petitioner."""
+    params = item.params or {}
+    kinds = params.get("kinds")
+    return (item.kind == NoticeKind.DOCUMENT.value and params.get("to") == "petitioner"
+            and isinstance(kinds, list) and any(k in SERVING_KINDS for k in kinds))
 
 
 class Rating(StrEnum):
@@ -221,17 +232,11 @@ class ReviewService(Service):
     async def after_action(
         self, conn: Connection, case: Case, action: Action, event_id: int
     ) -> Case:
-        """After a written opinion: open the rating and review windows and ask for a rating."""
+        """After a written opinion: ask for a rating; its windows open when it is served (送达)."""
         if action is not Action.DECIDE:
             return case
-        today = self.ctx.today()
         case = await self.ctx.update_case(
-            conn,
-            case.id,
-            {
-                "rating_due": self.org.due_date(today, "rating_days").isoformat(),
-                "review_request_due": self.org.due_date(today, "review_request_days").isoformat(),
-            },
+            conn, case.id, {"rating_due": None, "review_request_due": None, "served_on": None, "served_how": None}
         )
         await self.outbox.queue(conn, case.petitioner_id, NoticeKind.RATING_ASKED, case.id, event_id)
         return case
@@ -448,6 +453,58 @@ class ReviewService(Service):
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.REVIEW_PETITIONER, case.id, event_id)
         return case
 
+    # ------------------------------------------------------------ 送达
+
+    async def _serve(self, conn: Connection, case: Case, day: date, how: str, actor: Actor) -> Case:
+        """Record the service of the latest opinion on ``day``; the petitioner's windows count from it."""
+        if case.status is not Status.DECIDED:
+            raise Refused("serve_nothing", number=case.number)
+        if case.served_on is not None:
+            raise Refused("already_served", number=case.number, date=case.served_on.isoformat())
+        changes: dict[str, Any] = {"served_on": day.isoformat(), "served_how": how}
+        if case.review_level == 0:
+            changes["rating_due"] = self.org.due_date(day, "rating_days").isoformat()
+            changes["review_request_due"] = due = self.org.due_date(day, "review_request_days").isoformat()
+        else:
+            changes["rereview_request_due"] = due = self.org.due_date(day, "rereview_request_days").isoformat()
+        next_status(case.status, Action.SERVE, actor.role)
+        case = await self.ctx.update_case(conn, case.id, changes)
+        await self.ctx.event(conn, case.id, actor, Action.SERVE, case.status, None,
+                             {"on": day.isoformat(), "how": how, "due": due})
+        return case
+
+    async def serve(self, actor: Actor, number: str, day: date, how: str) -> Case:
+        """An officer records the service of a printed opinion (送达回证): in person, by post, or refused."""
+        if how not in PAPER_SERVICE:
+            raise Refused("serve_how")
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            self.ctx.check_lead(actor, case, Action.SERVE)
+            opinion = case.reviewed_at if case.review_level else case.decided_at
+            if day > self.ctx.today() or (opinion is not None and day < local_date(opinion, self.tz)):
+                raise Refused("serve_date", date=day.isoformat())
+            case = await self._serve(conn, case, day, how, actor)
+        self.outbox.kick()
+        return case
+
+    async def delivered(self, item: OutboxItem) -> None:
+        """Telegram accepted a row: marked sent; the petitioner's written opinion is served by it, in one go."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+                               (self.ctx.now(), item.id))
+            if not serves(item) or item.case_id is None:
+                return
+            case = await self.ctx.case_where(conn, "id = ?", (item.case_id,))
+            if case is None or case.status is not Status.DECIDED or case.served_on is not None:
+                return
+            async with conn.execute(
+                "SELECT max(id) FROM events WHERE case_id = ? AND action IN (?, ?)",
+                (case.id, Action.DECIDE.value, Action.REVIEW_OPINION.value),
+            ) as cur:
+                (latest,) = await cur.fetchone()
+            if latest == item.event_id:  # this opinion, not an earlier one sent late
+                await self._serve(conn, case, self.ctx.today(), "chat", SYSTEM)
+
     # ----------------------------------------------------------- reviewers
 
     async def review_opinion(self, actor: Actor, number: str, decision: Decision, text: str) -> Case:
@@ -470,14 +527,16 @@ class ReviewService(Service):
             if not text:
                 raise Refused("opinion_required")
             if action is Action.REVIEW_OPINION:
-                due = self.org.due_date(self.ctx.today(), "rereview_request_days")
+                # The 复核 window opens when the review opinion is served (送达, Art. 36).
                 changes: dict[str, Any] = {
                     "status": status.value,
                     "reviewed_at": iso(now),
                     "review_decision": decision.value,
-                    "rereview_request_due": due.isoformat(),
+                    "rereview_request_due": None,
+                    "served_on": None,
+                    "served_how": None,
                 }
-                data: dict[str, Any] = {"decision": decision.value, "rereview_request_due": due.isoformat()}
+                data: dict[str, Any] = {"decision": decision.value}
             else:
                 changes = {
                     "status": status.value,
@@ -679,7 +738,7 @@ class ReviewService(Service):
         """Close written opinions nobody acted on within the window (not rated, or no review asked)."""
         day = today.isoformat()
         async with conn.execute(
-            "SELECT * FROM cases WHERE status = 'decided' AND ("
+            "SELECT * FROM cases WHERE status = 'decided' AND served_on IS NOT NULL AND ("
             " (review_level = 0 AND review_request_due < ? AND (rating IS NOT NULL OR rating_due < ?))"
             " OR (review_level = 1 AND rereview_request_due < ?)) ORDER BY id",
             (day, day, day),

@@ -36,6 +36,7 @@ from tests.review_fixture import (
     OFFICER_P1,
     OFFICER_P2,
     ORG_TOML,
+    deliver_opinion,
     employee,
     review_org,
     rorg,
@@ -65,8 +66,10 @@ async def whole_case(store: Services) -> str:
     await store.cases.act(OFFICER_P1, number, Action.EXTEND, days=10, body="需调取2025年全年考勤记录核对。")
     await store.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.EXPLAIN,
                           body="经核实，加班费已按集团规定计发，差额系统计口径不同所致。")
+    await deliver_opinion(store)  # 送达 in chat: the review window counts from today
     await store.review.request_review(employee(5001), number, "计算口径不对")
     await store.review.review_opinion(LEADER_OIL, number, Decision.SUPPORT, "复查认为应按实际工时补发加班费。")
+    await deliver_opinion(store)
     await store.review.request_review(employee(5001), number, "补发金额不足")  # now a re-review (复核)
     await store.review.review_opinion(LEADER_HQ, number, Decision.SUPPORT, "复核维持复查意见，由第一采油厂补发。")
     return number

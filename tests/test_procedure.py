@@ -8,25 +8,30 @@ Organisation: tests/review_fixture.py (plant-1, officer 王干事 1001).
 from __future__ import annotations
 
 import ast
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from telegram.ext import Application
 
 from bot import cli
+from bot.outbox import OutboxSender
 from handlers.documents import render_pdf
 from handlers.render import deadline_line
 from store.clock import FakeClock
+from store.document_kinds import DocumentKind
 from store.models import Status
 from store.org import HOLIDAYS_2026, example_org, missing_holiday_notice, parse_org, starter_toml
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner, rows
+from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import OFFICER_P1, at, decided_case, employee, review_org, rorg, rstore
-from tests.test_documents import pdf_text
+from tests.test_documents import FileRequest, pdf_text
 
 __all__ = ["rorg", "rstore"]
 
@@ -152,3 +157,71 @@ async def test_basically_satisfied_asks_for_review_on_day_29_after_service_and_i
     assert asked.status is Status.REVIEW and asked.rating == Rating.BASIC.value
     assert rows(rstore, "SELECT status, rating, review_level FROM cases WHERE number = ?", number) == [
         ("review", "basic", 1)]
+
+
+# ------------------------------------------------------------------ 送达
+
+
+@pytest.fixture
+async def files_app(rstore: Services) -> AsyncIterator[tuple[Application, FileRequest]]:
+    async with offline_app(rstore, FileRequest()) as running:
+        yield running  # type: ignore[misc]
+
+
+async def test_an_opinion_delivered_in_chat_is_served_when_telegram_accepts_it(
+    files_app: tuple[Application, FileRequest], rstore: Services, clock: FakeClock
+) -> None:
+    application, request = files_app
+    sender: OutboxSender = application.bot_data["outbox"]
+    sender.chat_interval = 0.0
+    number = await decided_case(rstore, clock, served=False)
+    case = await rstore.cases.case_for(employee(), number)
+    assert (case.served_on, case.review_request_due) == (None, None)  # not yet received: no window yet
+    await sender.run_once()
+    # The 处理意见书 the petitioner received: the window from receipt, without a date (not known when sent).
+    (_, (_, data)) = request.documents_to(employee().id)
+    text = pdf_text(data)
+    assert "自收到本意见书之日起30日内请求" in text and "12月2日前" not in text
+    # Telegram accepted it: served today, on the case's record.
+    served = await rstore.cases.case_for(employee(), number)
+    assert (served.served_on, served.served_how, served.review_request_due) == (
+        date(2026, 11, 2), "chat", date(2026, 12, 2))
+    assert rows(rstore, "SELECT served_on, served_how FROM cases WHERE number = ?", number) == [("2026-11-02", "chat")]
+    assert rows(rstore, "SELECT action, actor_role FROM events WHERE action = 'serve'") == [("serve", "system")]
+    # Made again now, the document states the last day.
+    [doc] = await rstore.documents.documents(OFFICER_P1, number, DocumentKind.OPINION)
+    assert "自收到本意见书之日起30日内（2026年12月2日前）请求" in pdf_text(await render_pdf(doc, rstore.org))
+
+
+async def test_a_printed_opinion_is_served_on_the_date_the_officer_records(
+    rstore: Services, clock: FakeClock
+) -> None:
+    async with offline_app(rstore, OfflineRequest()) as (application, request):
+        number = await decided_case(rstore, clock, served=False)
+        # Never served: the sweep closes nothing, however long it waits.
+        clock.set(at(date(2026, 12, 20)))
+        assert (await rstore.review.sweep()).closed == 0
+        clock.set(at(date(2026, 11, 9)))
+        officer = Updates(OFFICER_P1.id)
+        await feed(application, officer.text(f"/served {number} 2026-11-06 快递"))
+        assert request.last_to(OFFICER_P1.id).text.startswith("用法：/served 编号 送达日期 方式")
+        await feed(application, officer.text(f"/served {number} 2026-11-10 邮寄"))
+        assert "送达日期 2026-11-10 不对" in request.last_to(OFFICER_P1.id).text  # after today
+        await feed(application, officer.text(f"/served {number.lower()} 2026-11-06 邮寄"))
+        # 11-06 + 30 days is 12-06, a Sunday: the window ends on Monday 12-07.
+        assert request.last_to(OFFICER_P1.id).text == (
+            f"已记录：信访事项 <code>{number}</code> 的处理意见于 2026-11-06 邮寄送达。"
+            "信访人可在 2026-12-07 前申请复查（复核）。")
+        assert rows(rstore, "SELECT served_on, served_how, review_request_due FROM cases WHERE number = ?",
+                    number) == [("2026-11-06", "post", "2026-12-07")]
+        await feed(application, officer.text(f"/served {number} 2026-11-07 当面"))
+        assert request.last_to(OFFICER_P1.id).text == (
+            f"信访事项 <code>{number}</code> 的处理意见已于 2026-11-06 送达，不再重复记录。")
+        [doc] = await rstore.documents.documents(OFFICER_P1, number, DocumentKind.OPINION)
+        assert "30日内（2026年12月7日前）请求" in pdf_text(await render_pdf(doc, rstore.org))
+        # The petitioner: the review right runs to 12-07 (Art. 35), counted from 送达.
+        clock.set(at(date(2026, 12, 7)))
+        view = await rstore.self_service.petitioner_case(employee().id, number)
+        assert view.actions == [Action.REQUEST_REVIEW]
+        clock.set(at(date(2026, 12, 8)))
+        assert (await rstore.review.sweep()).closed == 1

@@ -24,7 +24,18 @@ from store.supervision import LEVELS, WarningLevel, level_sql, share_used, warni
 from store.workflow import Action
 from tests.conftest import rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
-from tests.review_fixture import LEADER_OIL, LEADER_P1, LEADER_REF, OFFICER_P1, at, decided_case, employee, rorg, rstore
+from tests.review_fixture import (
+    LEADER_OIL,
+    LEADER_P1,
+    LEADER_REF,
+    OFFICER_P1,
+    at,
+    decided_case,
+    deliver_opinion,
+    employee,
+    rorg,
+    rstore,
+)
 
 __all__ = ["rorg", "rstore"]
 
@@ -50,11 +61,12 @@ async def test_redo_returns_the_case_to_handling_and_the_windows_start_again(
 
     # The new opinion opens the rating and review windows again.
     await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="经重新核查，予以补发。")
+    await deliver_opinion(rstore)
     case = await rstore.cases.case_for(OFFICER_P1, number)
     assert (case.status, case.rating_due, case.review_request_due) == (
         Status.DECIDED, date(2026, 12, 10), date(2026, 12, 10))
     await rstore.review.rate(employee(5001), number, Rating.SATISFIED)
-    assert (await rstore.cases.case_for(OFFICER_P1, number)).status is Status.CLOSED
+    assert (await rstore.cases.case_for(OFFICER_P1, number)).status is Status.DECIDED  # a rating closes no right
 
     # Redo rate: both cases decided in November, one of them redone: 50 %.
     other = await decided_case(rstore, clock, key="b", user=5002)

@@ -23,6 +23,7 @@ from tests.review_fixture import (
     OFFICER_P1,
     at,
     decided_case,
+    deliver_opinion,
     employee,
     rorg,
     rstore,
@@ -52,7 +53,7 @@ async def test_satisfied_is_recorded_and_closes_no_right(rstore: Services, clock
     assert case.status is Status.DECIDED and case.rating == rating.value and case.closed_at is None
     path = rstore
     assert rows(path, "SELECT action, actor_role, status_after FROM events WHERE id > 3 ORDER BY id") == [
-        ("rate", "petitioner", "decided"),
+        ("serve", "system", "decided"), ("rate", "petitioner", "decided"),  # 送达 in chat, then the rating
     ]
     assert rows(path, "SELECT chat_id, kind FROM outbox WHERE kind = 'rv_staff'") == [(1001, "rv_staff")]
     with pytest.raises(Refused) as again:
@@ -106,7 +107,9 @@ async def test_review_and_re_review_go_up_one_level_each_and_end_final(
     clock.advance(days=10)  # 2026-12-12
     reviewed = await rstore.review.review_opinion(LEADER_OIL, number, Decision.EXPLAIN, "经复查，原处理意见有依据。")
     assert reviewed.status is Status.DECIDED and reviewed.review_decision is Decision.EXPLAIN
-    assert reviewed.rereview_request_due == date(2027, 1, 11)
+    assert reviewed.rereview_request_due is None  # the 复核 window opens when the review opinion is served
+    await deliver_opinion(rstore)
+    assert (await rstore.cases.case_for(employee(), number)).rereview_request_due == date(2027, 1, 11)
     assert rows(path, "SELECT kind FROM outbox WHERE chat_id = 5001 ORDER BY id DESC LIMIT 2") == [
         ("document",), ("rv_petitioner",)  # the review opinion, then its 复查意见书
     ]
@@ -157,6 +160,7 @@ async def test_a_re_review_request_after_thirty_days_is_refused(rstore: Services
     await rstore.review.request_review(employee(), number, "不服")  # unrated: a review request counts as 不满意
     assert (await rstore.cases.case_for(employee(), number)).rating == "dissatisfied"
     await rstore.review.review_opinion(LEADER_OIL, number, Decision.REJECT, "维持")
+    await deliver_opinion(rstore)
     clock.advance(days=31)
     with pytest.raises(Refused) as late:
         await rstore.review.request_review(employee(), number, "不服复查")

@@ -26,6 +26,7 @@ from tests.review_fixture import (
     OFFICER_P1,
     at,
     decided_case,
+    deliver_opinion,
     employee,
     rorg,
     rstore,
@@ -263,7 +264,9 @@ async def test_decided_case_deadlines_are_shown_to_both_sides(rstore: Services, 
     assert deadline_line(case, "zh") == "复查期限：2026-12-07 前"
     assert deadline_line(case, "en") == "Review due by 2026-12-07"
     clock.advance(days=2)
-    case = await rstore.review.review_opinion(LEADER_OIL, number, Decision.REJECT, "维持")
+    await rstore.review.review_opinion(LEADER_OIL, number, Decision.REJECT, "维持")
+    await deliver_opinion(rstore)
+    case = await rstore.cases.case_for(employee(), number)
     assert deadline_line(case, "zh") == f"可在 {date(2026, 11, 9) + timedelta(days=30)} 前申请复核"
     await rstore.review.request_review(employee(), number, "不服")
     case = await rstore.review.review_opinion(LEADER_HQ, number, Decision.REJECT, "维持")
