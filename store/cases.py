@@ -559,8 +559,10 @@ class CaseService(Service):
                     raise Refused("same_unit")
                 if not (body and body.strip()):
                     raise Refused("reason_required")
-                changes.update(unit=unit, assignee_id=None, answer_due=None, accepted_at=None)
-                changes["accept_due"] = self.org.due_date(local_date(now, self.tz), "accept_days").isoformat()
+                # Clock integrity: the receiving unit inherits the case's time. Before acceptance
+                # the acceptance limit still counts from the day received; after it the answer
+                # deadline (and any extension) stays, so a transfer never buys a fresh 15 + 60 days.
+                changes.update(unit=unit, assignee_id=None)
                 data = {"from_unit": case.unit, "to_unit": unit}
                 if unit in case.cohandlers:  # the co-handling unit becomes the lead unit (主办)
                     await conn.execute(

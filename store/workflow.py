@@ -95,7 +95,8 @@ RULES: dict[Action, Rule] = {
     Action.NOTE: Rule(frozenset(Status), None, STAFF, False),
     Action.EXTEND: Rule(HANDLING, None, STAFF, True),
     Action.DECIDE: Rule(HANDLING, S.DECIDED, STAFF, True),
-    Action.TRANSFER: Rule(WORKING, S.SUBMITTED, STAFF, True),
+    # The clocks go with the case: accepted stays accepted, and no deadline restarts (docs/procedure.md).
+    Action.TRANSFER: Rule(WORKING, None, STAFF, True),
     Action.WITHDRAW: Rule(WORKING, S.WITHDRAWN, PETITIONER, True),
     Action.ADD_INFO: Rule(WORKING, None, PETITIONER, True),
     Action.RECEPTION_NOTE: Rule(frozenset(Status), None, LEADERS, True),

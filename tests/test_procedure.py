@@ -23,6 +23,7 @@ from handlers.documents import render_pdf
 from handlers.render import deadline_line
 from store.clock import FakeClock
 from store.document_kinds import DocumentKind
+from store.errors import Refused
 from store.models import Status
 from store.org import HOLIDAYS_2026, example_org, missing_holiday_notice, parse_org, starter_toml
 from store.review import Rating
@@ -30,7 +31,7 @@ from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner, rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
-from tests.review_fixture import OFFICER_P1, at, decided_case, employee, review_org, rorg, rstore
+from tests.review_fixture import OFFICER_P1, OFFICER_P2, at, decided_case, employee, review_org, rorg, rstore
 from tests.test_documents import FileRequest, pdf_text
 
 __all__ = ["rorg", "rstore"]
@@ -225,3 +226,35 @@ async def test_a_printed_opinion_is_served_on_the_date_the_officer_records(
         assert view.actions == [Action.REQUEST_REVIEW]
         clock.set(at(date(2026, 12, 8)))
         assert (await rstore.review.sweep()).closed == 1
+
+
+# ------------------------------------------------------------ clock integrity
+
+
+async def test_a_transfer_after_acceptance_keeps_the_answer_deadline(rstore: Services, clock: FakeClock) -> None:
+    number = (await rstore.cases.submit(petitioner(5001), draft(), "t")).case.number
+    accepted = await rstore.cases.act(OFFICER_P1, number, Action.ACCEPT)
+    assert accepted.answer_due == date(2027, 1, 1)
+    clock.set(at(date(2026, 11, 20)))
+    moved = await rstore.cases.act(OFFICER_P1, number, Action.TRANSFER, unit="plant-2", body="事发第二采油厂")
+    # The receiving unit inherits the remaining time: no fresh 15 + 60 days.
+    assert (moved.unit, moved.status, moved.answer_due, moved.accepted_at) == (
+        "plant-2", Status.ACCEPTED, date(2027, 1, 1), accepted.accepted_at)
+    assert rows(rstore, "SELECT unit, status, answer_due FROM cases WHERE number = ?", number) == [
+        ("plant-2", "accepted", "2027-01-01")]
+    seen = await rstore.cases.case_for(OFFICER_P2, number)
+    assert "2027-01-01" in deadline_line(seen, "zh")
+    with pytest.raises(Refused) as again:
+        await rstore.cases.act(OFFICER_P2, number, Action.ACCEPT)  # accepted once: not accepted afresh
+    assert again.value.code == "wrong_status"
+
+
+async def test_a_transfer_before_acceptance_keeps_the_received_date(rstore: Services, clock: FakeClock) -> None:
+    case = (await rstore.cases.submit(petitioner(5001), draft(), "r")).case
+    assert case.accept_due == date(2026, 11, 17)
+    clock.set(at(date(2026, 11, 10)))
+    moved = await rstore.cases.act(OFFICER_P1, case.number, Action.TRANSFER, unit="plant-2", body="事发第二采油厂")
+    assert (moved.status, moved.accept_due) == (Status.SUBMITTED, date(2026, 11, 17))
+    assert rows(rstore, "SELECT accept_due FROM cases WHERE id = ?", case.id) == [("2026-11-17",)]
+    accepted = await rstore.cases.act(OFFICER_P2, case.number, Action.ACCEPT)
+    assert accepted.answer_due == date(2027, 1, 11)  # 60 days from the day it was accepted (Art. 34)

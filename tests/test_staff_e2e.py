@@ -348,6 +348,8 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         await officer.wait_for("转交")
         transferred = await second.wait_for("转来的信访事项")
         assert en_case in transferred.plain_text
+        # Accepted before the transfer: still in progress, with the answer deadline it had (extension included).
+        assert "状态：办理中" in transferred.plain_text and "答复期限：2027-02-15 前" in transferred.plain_text
         notice = await li.wait_for("transferred to")
         assert "No. 2 Oil Production Plant" in notice.plain_text and "the matter arose at plant 2" in notice.plain_text
         await officer.send(f"/case {en_case}")  # no longer his: answered as if it did not exist
@@ -356,9 +358,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         missing = await officer.wait_for("未找到")
         assert gone.plain_text.replace(en_case, "N") == missing.plain_text.replace("XF-2026-999999", "N")
 
-        # The new unit accepts and explains.
-        await second.send(f"/accept {en_case}")
-        await second.wait_for("已受理")
+        # The new unit explains, within the time the case had left (no fresh acceptance, no fresh 60 days).
         await second.send(f"/decide {en_case} explain The overtime was paid in November's salary, line 12.")
         await second.wait_for("解释说明")
         explained = await li.wait_for("written opinion")
