@@ -432,15 +432,15 @@ async def alert_notice(item: OutboxItem, store: Services, lang: str) -> Rendered
     alert = await store.review.alert_by_id(int(item.params.get("alert", 0)))
     if alert is None:
         return []
-    if alert.reason == "cluster":
-        reason = t(lang, "leader.reason_cluster", hours=org.monitoring.collective_hours,
-                   people=alert.people, number=case.number)
-    else:
-        reason = t(lang, "leader.reason_declared", people=alert.people, number=case.number)
+    # 同类问题预警 (cluster), a stated headcount (declared) or a registered 集体访 (visit): each its own words.
+    kind = alert.reason if alert.reason in ("cluster", "declared", "visit") else "declared"
+    reason = t(lang, f"procedure.alert.reason_{kind}", hours=org.monitoring.collective_hours,
+               people=alert.people, number=case.number)
     markup = kb.markup([[kb.button(t(lang, "leader.ack"), cb.Ld.ACK.encode(alert.id)),
                          kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(case.number))]])
-    return [(t(lang, "leader.alert_notice", unit=unit_name(org, case.unit, lang),
-               category=category_name(org, case.category, lang), reason=reason), markup)]
+    return [(t(lang, "procedure.alert.notice", title=t(lang, f"procedure.alert.title_{kind}"),
+               unit=unit_name(org, case.unit, lang), category=category_name(org, case.category, lang),
+               reason=reason, ask=t(lang, f"procedure.alert.ask_{kind}")), markup)]
 
 
 async def review_card_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:

@@ -300,9 +300,11 @@ class ReviewService(Service):
                     (people, people, iso(now), alert_id),
                 )
                 await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
-                await open_for_alert(self.ctx, conn, alert_id, case, people)  # more people: its level may rise
+                if await self._has_incident(conn, alert_id):  # one a leader opened: its level follows the group
+                    await open_for_alert(self.ctx, conn, alert_id, case, people)
                 return
-            alert_id = await self._raise_alert(conn, case, "cluster", people)
+            # 同类问题预警: many similar filings are a warning for a leader to judge, never an incident by itself.
+            alert_id = await self._raise_alert(conn, case, "cluster", people, incident=False)
             ids = [row["id"] for row in recent]
             await conn.execute(
                 f"UPDATE cases SET collective_alert = ? WHERE collective_alert IS NULL"
@@ -311,10 +313,24 @@ class ReviewService(Service):
             )
             return
         if case.people is not None and case.people >= mon.collective_people:
-            alert_id = await self._raise_alert(conn, case, "declared", case.people)
+            # 集体访: a visit (来访) of five or more, its people counted by the staff who registered it,
+            # may open a level of the plan. A headcount the petitioner typed (or a joint letter's) asks a
+            # leader to judge it and opens nothing by itself.
+            visit = case.channel == "visit" and case.registered_by is not None
+            alert_id = await self._raise_alert(conn, case, "visit" if visit else "declared", case.people,
+                                               incident=visit)
             await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
 
-    async def _raise_alert(self, conn: Connection, case: Case, reason: str, people: int) -> int:
+    async def _has_incident(self, conn: Connection, alert_id: int) -> bool:
+        """Whether a leader opened an incident for this alert (or on the case that raised it)."""
+        async with conn.execute(
+            "SELECT 1 FROM incidents WHERE is_drill = 0 AND (alert_id = ?"
+            " OR (status = 'open' AND case_id = (SELECT case_id FROM alerts WHERE id = ?)))",
+            (alert_id, alert_id),
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def _raise_alert(self, conn: Connection, case: Case, reason: str, people: int, *, incident: bool) -> int:
         now = self.ctx.now()
         async with conn.execute(
             "INSERT INTO alerts (kind, reason, case_id, unit, category, people, created_at, updated_at)"
@@ -329,8 +345,9 @@ class ReviewService(Service):
         )
         for leader in self._leaders_above(case.unit, case.category, case.confidential):
             await self.ctx.queue_staff(conn, leader, NoticeKind.LEADER_ALERT, case, event_id, {"alert": alert_id})
-        # The group-incident plan: a level reached by the people opens its incident (store/incidents.py).
-        await open_for_alert(self.ctx, conn, alert_id, case, people)
+        # The group-incident plan: a level reached by people staff confirmed opens its incident (store/incidents.py).
+        if incident:
+            await open_for_alert(self.ctx, conn, alert_id, case, people)
         return alert_id
 
     # ------------------------------------------------------ the petitioner

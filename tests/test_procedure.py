@@ -20,6 +20,7 @@ from telegram.ext import Application
 from bot import cli
 from bot.outbox import OutboxSender
 from handlers.documents import render_pdf
+from handlers.notifications import render
 from handlers.render import deadline_line
 from store.clock import FakeClock
 from store.document_kinds import DocumentKind
@@ -33,6 +34,7 @@ from tests.conftest import draft, petitioner, rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import OFFICER_P1, OFFICER_P2, at, decided_case, employee, review_org, rorg, rstore
 from tests.test_documents import FileRequest, pdf_text
+from tests.test_incidents import collective
 
 __all__ = ["rorg", "rstore"]
 
@@ -258,3 +260,37 @@ async def test_a_transfer_before_acceptance_keeps_the_received_date(rstore: Serv
     assert rows(rstore, "SELECT accept_due FROM cases WHERE id = ?", case.id) == [("2026-11-17",)]
     accepted = await rstore.cases.act(OFFICER_P2, case.number, Action.ACCEPT)
     assert accepted.answer_due == date(2027, 1, 11)  # 60 days from the day it was accepted (Art. 34)
+
+
+# ------------------------------------------------------ collective petitions
+
+
+async def test_typing_100_people_opens_no_incident_and_asks_a_leader_to_judge(store: Services) -> None:
+    """org_fixture's plan: level 1 at 100 people; a typed headcount is not a confirmed one."""
+    number = (await store.cases.submit(petitioner(5001), draft(people=100), "p")).case.number
+    assert rows(store, "SELECT reason, people FROM alerts") == [("declared", 100)]
+    assert rows(store, "SELECT count(*) FROM incidents") == [(0,)]
+    [(leader, text)] = [(i.chat_id, str((await render(i, store))[0].text))
+                        for i in await store.outbox.pending_notifications(limit=1000) if i.kind == "ld_alert"]
+    assert leader == 2001
+    assert "涉及人数待研判" in text and "信访人自报涉及 100 人（未经核实）" in text and number in text
+    assert "不会自动启动群体性事件预案" in text
+
+
+async def test_many_similar_filings_are_a_warning_to_judge_not_an_incident(store: Services) -> None:
+    for user in range(5001, 5021):  # 20 people, the plan's level 3
+        await store.cases.submit(petitioner(user), draft(), f"s{user}")
+    assert rows(store, "SELECT reason, people FROM alerts") == [("cluster", 20)]
+    assert rows(store, "SELECT count(*) FROM incidents") == [(0,)]
+    texts = [str((await render(i, store))[0].text)
+             for i in await store.outbox.pending_notifications(limit=1000) if i.kind == "ld_alert"]
+    assert texts and all("同类问题预警" in text and "系统不会自动启动" in text for text in texts)
+
+
+async def test_a_registered_visit_of_twenty_is_a_collective_visit_that_opens_its_level(store: Services) -> None:
+    number = await collective(store, people=20)
+    assert rows(store, "SELECT reason, people FROM alerts") == [("visit", 20)]
+    assert rows(store, "SELECT source_ref, level, people FROM incidents") == [(number, 3, 20)]
+    texts = [str((await render(i, store))[0].text)
+             for i in await store.outbox.pending_notifications(limit=1000) if i.kind == "ld_alert"]
+    assert texts and "集体访" in texts[0] and "人数经工作人员登记" in texts[0]

@@ -188,7 +188,8 @@ async def test_alerts_list_and_acknowledge(
     for user in range(5001, 5006):
         await rstore.cases.submit(petitioner(user), draft(), f"k{user}")
     (notice,) = await delivered(rstore, LEADER_HQ.id, "ld_alert")
-    assert "集体访预警" in (notice.text or "") and "72 小时内已有 5 名职工" in (notice.text or "")
+    assert "同类问题预警" in (notice.text or "") and "72 小时内已有 5 名职工" in (notice.text or "")
+    assert "系统不会自动启动" in (notice.text or "")  # a warning for a leader to judge
     assert "第一采油厂" in (notice.text or "") and "工资福利" in (notice.text or "")
     ack = data_of(notice)[0]
     assert ack.startswith("ld:ack:")
