@@ -199,7 +199,7 @@ class Page:
 
 
 def petitioner_shown(doc: Document, lang: str) -> str:
-    """The name on the document: the petitioner's, or the case's code name (匿名-7F3A)."""
+    """The name on the document: the petitioner's, or the case's code name (保密件-7F3A)."""
     if doc.petitioner.name:
         return doc.petitioner.name
     return _raw(lang, "field.pseudonym").format(code=doc.petitioner.code or "")

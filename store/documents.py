@@ -54,7 +54,7 @@ class Addressee(BaseModel):
     """The petitioner as a document names them: a name, or the case's code name (confidential)."""
 
     name: str | None = None
-    code: str | None = None  # the case's pseudonym: shown as 匿名-7F3A
+    code: str | None = None  # the case's pseudonym: shown as 保密件-7F3A
 
 
 class Document(BaseModel):

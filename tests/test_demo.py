@@ -29,7 +29,7 @@ async def test_demo_plays_a_whole_case() -> None:
              and "Fuel cards used privately" in b]
     assert cards
     for card in cards:  # the reporter's identity never reaches the officer
-        assert re.search(r"信访人：匿名-[0-9A-F]{4}", card)
+        assert re.search(r"信访人：保密件-[0-9A-F]{4}", card)
         assert "Li Si" not in card and "200002" not in card
     assert text.rstrip().endswith("Demo finished.")
 

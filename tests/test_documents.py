@@ -77,8 +77,8 @@ async def whole_case(store: Services) -> str:
 
 # Each kind: the words its PDF must show besides the organisation, the number and the name.
 EXPECTED = {
-    DocumentKind.ACCEPTED: ["受理告知书", "现决定予以受理", "答复期限：2027年1月1日", "收到日期：2026年11月2日"],
-    DocumentKind.EXTENDED: ["延期告知书", "办理期限延长10日", "需调取2025年全年考勤记录核对。", "延长后的答复期限：2027年1月11日"],
+    DocumentKind.ACCEPTED: ["受理告知书", "现决定予以受理", "办理期限：2027年1月1日", "收到日期：2026年11月2日"],
+    DocumentKind.EXTENDED: ["延期告知书", "办理期限延长10日", "需调取2025年全年考勤记录核对。", "延长后的办理期限：2027年1月11日"],
     DocumentKind.OPINION: ["信访处理意见书", "处理结果：解释说明", "差额系统计口径不同所致", "申请复查截止日期：2026年12月2日",
                            "30日内（2026年12月2日前）请求原办理机关、单位的上一级机关、单位复查"],
     DocumentKind.REVIEW: ["复查意见书", "复查结果：予以支持", "复查认为应按实际工时补发加班费。", "申请复核截止日期：2026年12月2日"],
@@ -113,7 +113,7 @@ async def test_a_confidential_case_shows_its_code_name_never_the_reporter(rstore
     (doc,) = await rstore.documents.documents(OFFICER_P1, case.number)
     assert doc.petitioner.name is None and doc.petitioner.code == case.pseudonym
     text = pdf_text(await render_pdf(doc, rstore.org))
-    assert f"匿名-{case.pseudonym}：" in text and case.number in text
+    assert f"保密件-{case.pseudonym}：" in text and case.number in text
     assert "王秘密" not in text and "13800000000" not in text
     # What the outbox sends (to the officer and to the reporter) is the same document.
     items = [i for i in await rstore.outbox.pending_notifications(limit=100) if i.kind == "document"]

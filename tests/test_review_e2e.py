@@ -59,7 +59,7 @@ async def test_rating_review_stats_and_export_end_to_end(rorg: Organization, tmp
         late = (await store.cases.submit(petitioner(5002), draft(), "late")).case.number
         clock.advance(days=16)
         await run_sweep(store.review)
-        escalation = await plant_leader.wait_for("超期督办")
+        escalation = await plant_leader.wait_for("超期预警")
         assert late in escalation.visible_text and escalation.button_texts == ["查看案卷"]
 
         await leader.send("/stats 2026-11")

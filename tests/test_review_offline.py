@@ -245,7 +245,7 @@ async def test_reminder_escalation_and_digest_texts(rstore: Services, clock: Fak
     assert "期限为今天（2026-11-17）" in (due.text or "") and data_of(due) == [f"st:open:{number}"]
     (escalation,) = await delivered(rstore, LEADER_P1.id, "rv_escalate")
     assert escalation.text == (
-        f"⚠️ <b>Overdue</b>: the acceptance notice of petition <code>{number}</code> (No. 1 Plant · "
+        f"⚠️ <b>Overdue warning</b>: the acceptance notice of petition <code>{number}</code> (No. 1 Plant · "
         "Wages and benefits) is 1 days overdue (deadline 2026-11-17). Please see that it is handled."
     )
     clock.set(at(date(2026, 11, 23)))
@@ -271,7 +271,7 @@ async def test_decided_case_deadlines_are_shown_to_both_sides(rstore: Services, 
     assert deadline_line(case, "zh") == f"可在 {date(2026, 11, 9) + timedelta(days=30)} 前申请复核"
     await rstore.review.request_review(employee(), number, "不服")
     case = await rstore.review.review_opinion(LEADER_HQ, number, Decision.REJECT, "维持")
-    assert deadline_line(case, "zh") == "已复核，同一事项不再受理"
+    assert deadline_line(case, "zh") == "已复核：以同一事实和理由再次提出的，不再受理；有新的事实和理由的，可另行提出"
     final = await delivered(rstore, USER, "rv_petitioner")
     assert "不再受理" in (final[-1].text or "")
     assert Action.REREVIEW_OPINION.value == "rereview_opinion"
