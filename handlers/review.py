@@ -458,7 +458,8 @@ async def petitioner_review_notice(item: OutboxItem, store: Services, lang: str)
     if found is None:
         return []
     case, event = found
-    return _petitioner_event(case, event.action, event.body or "", event.data, lang)
+    return _petitioner_event(case, event.action, event.body or "", event.data, lang,
+                             store.org.deadlines.rereview_request_days)
 
 
 async def staff_review_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
@@ -481,7 +482,7 @@ async def staff_review_notice(item: OutboxItem, store: Services, lang: str) -> R
     return []
 
 
-def _petitioner_event(case: Case, action: str, body: str, data: dict, lang: str) -> Rendered:
+def _petitioner_event(case: Case, action: str, body: str, data: dict, lang: str, days: int) -> Rendered:
     if action == "close":
         key = {"not_rated": "review.closed_not_rated", "window_closed": "review.closed_window"}.get(
             str(data.get("reason")), "review.closed")
@@ -494,9 +495,11 @@ def _petitioner_event(case: Case, action: str, body: str, data: dict, lang: str)
     out: Rendered = [(t(lang, key, number=case.number, decision=decision, text=parts[0]), None)]
     out += [(t(lang, "review.continued", text=part), None) for part in parts[1:]]
     if action == "review_opinion":
-        due = str(data.get("rereview_request_due", ""))
-        out.append((t(lang, "review.review_next", number=case.number, due=due),
-                    next_step_markup(lang, case.number, 1)))
+        # The 复核 window counts from receiving the review opinion (送达, Art. 36): a date once served.
+        due = case.rereview_request_due if case.review_level == 1 else None
+        text = (t(lang, "review.review_next", number=case.number, due=day(due)) if due is not None
+                else t(lang, "procedure.review_next_from_receipt", number=case.number, days=days))
+        out.append((text, next_step_markup(lang, case.number, 1)))
     else:
         out.append((t(lang, "review.final_notice", number=case.number), None))
     return out

@@ -25,14 +25,24 @@ from handlers.render import deadline_line
 from store.clock import FakeClock
 from store.document_kinds import DocumentKind
 from store.errors import Refused
-from store.models import Status
+from store.models import Decision, Status
 from store.org import HOLIDAYS_2026, example_org, missing_holiday_notice, parse_org, starter_toml
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner, rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
-from tests.review_fixture import OFFICER_P1, OFFICER_P2, at, decided_case, employee, review_org, rorg, rstore
+from tests.review_fixture import (
+    LEADER_OIL,
+    OFFICER_P1,
+    OFFICER_P2,
+    at,
+    decided_case,
+    employee,
+    review_org,
+    rorg,
+    rstore,
+)
 from tests.test_documents import FileRequest, pdf_text
 from tests.test_incidents import collective
 
@@ -294,3 +304,14 @@ async def test_a_registered_visit_of_twenty_is_a_collective_visit_that_opens_its
     texts = [str((await render(i, store))[0].text)
              for i in await store.outbox.pending_notifications(limit=1000) if i.kind == "ld_alert"]
     assert texts and "集体访" in texts[0] and "人数经工作人员登记" in texts[0]
+
+
+async def test_the_review_opinion_notice_counts_the_re_review_window_from_receipt(
+    rstore: Services, clock: FakeClock
+) -> None:
+    number = await decided_case(rstore, clock)
+    await rstore.review.request_review(employee(), number, "不服")
+    await rstore.review.review_opinion(LEADER_OIL, number, Decision.REJECT, "维持原处理意见。")
+    [item] = [i for i in await rstore.outbox.pending_notifications(limit=1000) if i.kind == "rv_petitioner"]
+    texts = [str(m.text) for m in await render(item, rstore)]
+    assert "自收到复查意见书之日起 30 日内申请复核" in texts[-1] and "前申请复核" not in texts[-1]
