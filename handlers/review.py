@@ -46,23 +46,24 @@ from handlers.render import (
     unit_name,
 )
 from store.errors import StoreError
-from store.models import Actor, ActorRole, Case, Decision, Event, OutboxItem
+from store.models import Actor, ActorRole, Case, Event, OutboxItem, ReviewOutcome
 from store.review import CONTENT, Rating
 from store.services import Services
 
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
 
 RATING_CODES = {"s": Rating.SATISFIED, "b": Rating.BASIC, "d": Rating.DISSATISFIED}
-DECISION_WORDS = {
-    "support": Decision.SUPPORT,
-    "explain": Decision.EXPLAIN,
-    "reject": Decision.REJECT,
-    "予以支持": Decision.SUPPORT,
-    "支持": Decision.SUPPORT,
-    "解释说明": Decision.EXPLAIN,
-    "解释": Decision.EXPLAIN,
-    "不予支持": Decision.REJECT,
-    "不支持": Decision.REJECT,
+OUTCOME_BUTTONS = {
+    ReviewOutcome.MAINTAIN: cb.Pr.OPINION_MAINTAIN, ReviewOutcome.REVOKE: cb.Pr.OPINION_REVOKE,
+    ReviewOutcome.CHANGE: cb.Pr.OPINION_CHANGE, ReviewOutcome.REDO: cb.Pr.OPINION_REDO,
+}
+OUTCOME_CODES = {str(button.verb): outcome for outcome, button in OUTCOME_BUTTONS.items()}
+# The outcomes of a 复查 / 复核 opinion as reviewers type them (/review).
+OUTCOME_WORDS = {
+    "maintain": ReviewOutcome.MAINTAIN, "维持": ReviewOutcome.MAINTAIN,
+    "revoke": ReviewOutcome.REVOKE, "撤销": ReviewOutcome.REVOKE,
+    "change": ReviewOutcome.CHANGE, "变更": ReviewOutcome.CHANGE,
+    "redo": ReviewOutcome.REDO, "责令重办": ReviewOutcome.REDO, "重办": ReviewOutcome.REDO,
 }
 HISTORY_LIMIT = 20
 LONG_RUNNING_SHOWN = 20
@@ -79,7 +80,7 @@ async def _request(d: Deps, actor: Actor, number: str, text: str) -> Case:
     return await d.review.request_review(_as_petitioner(actor), number, text)
 
 
-def _opinion(decision: Decision) -> Perform:
+def _opinion(decision: ReviewOutcome) -> Perform:
     async def perform(d: Deps, actor: Actor, number: str, text: str) -> Case:
         return await d.review.review_opinion(actor, number, decision, text)
 
@@ -97,9 +98,10 @@ PROMPTS.update(
         "rvc": Prompt("review.ask_comment", "review.comment_done", _comment, False),
         "rvq": Prompt("review.ask_review_reason", "review.review_requested", _request, False),
         "rrq": Prompt("review.ask_rereview_reason", "review.rereview_requested", _request, False),
-        "rvs": Prompt("review.ask_opinion_support", "review.opinion_done", _opinion(Decision.SUPPORT), True),
-        "rve": Prompt("review.ask_opinion_explain", "review.opinion_done", _opinion(Decision.EXPLAIN), True),
-        "rvr": Prompt("review.ask_opinion_reject", "review.opinion_done", _opinion(Decision.REJECT), True),
+        **{
+            code: Prompt(f"procedure.ask_outcome_{outcome.value}", "review.opinion_done", _opinion(outcome), True)
+            for code, outcome in OUTCOME_CODES.items()
+        },
     }
 )
 
@@ -129,12 +131,10 @@ def comment_markup(lang: str, number: str) -> InlineKeyboardMarkup:
 
 
 def opinion_markup(lang: str, number: str) -> InlineKeyboardMarkup:
+    """The reviewers' outcomes: 维持, 撤销, 变更, 责令重办."""
     return kb.markup([
-        [
-            kb.button(t(lang, "decision.support"), cb.Pr.OPINION_SUPPORT.encode(number)),
-            kb.button(t(lang, "decision.explain"), cb.Pr.OPINION_EXPLAIN.encode(number)),
-            kb.button(t(lang, "decision.reject"), cb.Pr.OPINION_REJECT.encode(number)),
-        ],
+        [kb.button(t(lang, f"decision.{outcome.value}"), OUTCOME_BUTTONS[outcome].encode(number))
+         for outcome in ReviewOutcome],
         [kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(number))],
     ])
 
@@ -187,13 +187,13 @@ async def on_accept(update: Update, context: Context, number: str) -> None:
 
 
 async def review_command(update: Update, context: Context) -> None:
-    """/review <number> support|explain|reject <opinion>: the review or re-review opinion."""
+    """/review <number> 维持|撤销|变更|责令重办 <opinion>: the review or re-review opinion."""
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
     args = context.args or []
-    decision = DECISION_WORDS.get(args[1].lower()) if len(args) >= 2 else None
+    decision = OUTCOME_WORDS.get(args[1].lower()) if len(args) >= 2 else None
     if len(args) < 3 or decision is None:
         await send(update, context, t(lang, "review.usage_review"))
         return
@@ -494,7 +494,9 @@ def _petitioner_event(case: Case, action: str, body: str, data: dict, lang: str,
     key = "review.review_opinion" if action == "review_opinion" else "review.rereview_opinion"
     out: Rendered = [(t(lang, key, number=case.number, decision=decision, text=parts[0]), None)]
     out += [(t(lang, "review.continued", text=part), None) for part in parts[1:]]
-    if action == "review_opinion":
+    if data.get("decision") == ReviewOutcome.REDO.value:  # 责令重办: handled again, answered anew
+        out.append((t(lang, "procedure.review_redo", number=case.number, due=str(data.get("answer_due", ""))), None))
+    elif action == "review_opinion":
         # The 复核 window counts from receiving the review opinion (送达, Art. 36): a date once served.
         due = case.rereview_request_due if case.review_level == 1 else None
         text = (t(lang, "review.review_next", number=case.number, due=day(due)) if due is not None

@@ -33,7 +33,7 @@ from store.context import Service, StoreContext
 from store.db import Connection
 from store.document_kinds import FIELDS, DocumentKind
 from store.errors import Refused
-from store.models import Actor, Case, Decision, Event, row_to_model
+from store.models import Actor, Case, Decision, Event, ReviewOutcome, row_to_model
 from store.notices import NoticeKind
 from store.workflow import Action
 
@@ -46,6 +46,12 @@ STEPS: dict[Action, tuple[DocumentKind, ...]] = {
     Action.REVIEW_OPINION: (DocumentKind.REVIEW,),
     Action.REREVIEW_OPINION: (DocumentKind.REREVIEW, DocumentKind.FINAL),
 }
+
+def _issued(action: Action, *, final: bool) -> tuple[DocumentKind, ...]:
+    """The documents a step issues: a 复核 that orders the case handled again (责令重办) ends nothing."""
+    kinds = STEPS.get(action, ())
+    return kinds if final else tuple(k for k in kinds if k is not DocumentKind.FINAL)
+
 
 #: The event that issues each kind.
 ISSUED_BY: dict[DocumentKind, Action] = {kind: action for action, kinds in STEPS.items() for kind in kinds}
@@ -72,7 +78,7 @@ class Document(BaseModel):
     due: date | None = None  # the deadline the document states (answer, review or re-review request)
     days: int | None = None  # the extension, in days
     window: int | None = None  # the days the petitioner has to ask for (re-)review
-    decision: Decision | None = None
+    decision: Decision | ReviewOutcome | None = None  # ReviewOutcome: a 复查 / 复核 opinion's
     text: str | None = None  # the reason or the opinion, as recorded with the step
     language: str | None = None  # the petitioner's language: the document is addressed to them
     event_id: int
@@ -91,7 +97,7 @@ async def queue_documents(ctx: StoreContext, conn: Connection, case: Case, actio
     Called after the step's notice to the petitioner is queued, so the
     document follows it in the petitioner's chat.
     """
-    kinds = STEPS.get(action)
+    kinds = _issued(action, final=case.final)
     if not kinds:
         return
     listed = [kind.value for kind in kinds]
@@ -105,6 +111,13 @@ def parse_kinds(values: Any) -> list[DocumentKind]:
     """The kinds an outbox row names (unknown ones left out: a row from a newer version)."""
     known = {kind.value for kind in DocumentKind}
     return [DocumentKind(v) for v in values if v in known] if isinstance(values, list) else []
+
+
+def _decision(value: Any) -> Decision | ReviewOutcome | None:
+    for kind in (Decision, ReviewOutcome):
+        if value in {x.value for x in kind}:
+            return kind(value)
+    return None
 
 
 class DocumentService(Service):
@@ -158,7 +171,7 @@ class DocumentService(Service):
             due=due,
             days=data.get("days") if kind is DocumentKind.EXTENDED else None,
             window=window,
-            decision=Decision(decision) if decision in {x.value for x in Decision} else None,
+            decision=_decision(decision),
             text=text,
             language=await self._language(conn, case),
             event_id=event.id,
@@ -184,7 +197,8 @@ class DocumentService(Service):
         async with self.db.read() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             for event in await self._steps(conn, case):
-                kinds = STEPS[Action(event.action)]
+                redo = (event.data or {}).get("decision") == ReviewOutcome.REDO.value
+                kinds = _issued(Action(event.action), final=not redo)
                 if kind is None:
                     return [await self._make(conn, case, event, k) for k in kinds]
                 if kind in kinds:

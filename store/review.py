@@ -38,8 +38,8 @@ from store.models import (
     Actor,
     ActorRole,
     Case,
-    Decision,
     OutboxItem,
+    ReviewOutcome,
     Status,
     row_to_model,
 )
@@ -524,11 +524,13 @@ class ReviewService(Service):
 
     # ----------------------------------------------------------- reviewers
 
-    async def review_opinion(self, actor: Actor, number: str, decision: Decision, text: str) -> Case:
+    async def review_opinion(self, actor: Actor, number: str, decision: ReviewOutcome, text: str) -> Case:
         """The review (复查) or re-review (复核) opinion, by the designated leaders.
 
-        After the re-review opinion the case is closed and final: the same
-        matter is not accepted again (Art. 36).
+        Its outcome is 维持, 撤销, 变更 or 责令重办. After the re-review opinion
+        the case is closed and final: the same matter is not accepted again
+        (Art. 36). 责令重办 returns the case to the unit that decided, with
+        ``redo_days`` to answer again; its new opinion can be contested anew.
         """
         text = (text or "").strip()
         now = self.clock.now()
@@ -541,11 +543,24 @@ class ReviewService(Service):
                 raise Refused("not_reviewer")
             if decision is None:
                 raise Refused("decision_required")
+            if not isinstance(decision, ReviewOutcome):
+                raise Refused("review_outcome")
             if not text:
                 raise Refused("opinion_required")
-            if action is Action.REVIEW_OPINION:
-                # The 复核 window opens when the review opinion is served (送达, Art. 36).
+            if decision is ReviewOutcome.REDO:
+                status = Status.IN_PROGRESS
+                due = self.org.due_date(self.ctx.today(), "redo_days")
+                column = "rereview" if action is Action.REREVIEW_OPINION else "review"
                 changes: dict[str, Any] = {
+                    "status": status.value, f"{column}ed_at": iso(now), f"{column}_decision": decision.value,
+                    "review_level": 0, "answer_due": due.isoformat(), "handle_limit": self.org.deadlines.redo_days,
+                    "decision": None, "rating": None, "rated_at": None, "rating_due": None,
+                    "review_request_due": None, "rereview_request_due": None, "served_on": None, "served_how": None,
+                }
+                data: dict[str, Any] = {"decision": decision.value, "answer_due": due.isoformat()}
+            elif action is Action.REVIEW_OPINION:
+                # The 复核 window opens when the review opinion is served (送达, Art. 36).
+                changes = {
                     "status": status.value,
                     "reviewed_at": iso(now),
                     "review_decision": decision.value,
@@ -553,7 +568,7 @@ class ReviewService(Service):
                     "served_on": None,
                     "served_how": None,
                 }
-                data: dict[str, Any] = {"decision": decision.value}
+                data = {"decision": decision.value}
             else:
                 changes = {
                     "status": status.value,
@@ -566,8 +581,11 @@ class ReviewService(Service):
             case = await self.ctx.update_case(conn, case.id, changes)
             event_id = await self.ctx.event(conn, case.id, actor, action, status, text, data)
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.REVIEW_PETITIONER, case.id, event_id)
-            # The 复查意见书 / 复核意见书 (and the 终结 notice) follow the notice.
+            # The 复查意见书 / 复核意见书 (and the 终结 notice, unless handled again) follow the notice.
             await queue_documents(self.ctx, conn, case, action, event_id)
+            if decision is ReviewOutcome.REDO:  # the unit that decided handles it again
+                for staff_id in self._officers_for(case):
+                    await self.ctx.queue_staff(conn, staff_id, NoticeKind.CASE_CARD, case, event_id)
             for staff_id in self._staff_to_tell(case):
                 if staff_id != actor.id:
                     await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)

@@ -25,7 +25,7 @@ from handlers.render import deadline_line
 from store.clock import FakeClock
 from store.document_kinds import DocumentKind
 from store.errors import Refused
-from store.models import Decision, Status
+from store.models import Decision, ReviewOutcome, Status
 from store.org import HOLIDAYS_2026, example_org, missing_holiday_notice, parse_org, starter_toml
 from store.review import Rating
 from store.services import Services
@@ -33,11 +33,13 @@ from store.workflow import Action
 from tests.conftest import draft, petitioner, rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
+    LEADER_HQ,
     LEADER_OIL,
     OFFICER_P1,
     OFFICER_P2,
     at,
     decided_case,
+    deliver_opinion,
     employee,
     review_org,
     rorg,
@@ -311,7 +313,50 @@ async def test_the_review_opinion_notice_counts_the_re_review_window_from_receip
 ) -> None:
     number = await decided_case(rstore, clock)
     await rstore.review.request_review(employee(), number, "不服")
-    await rstore.review.review_opinion(LEADER_OIL, number, Decision.REJECT, "维持原处理意见。")
+    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持原处理意见。")
     [item] = [i for i in await rstore.outbox.pending_notifications(limit=1000) if i.kind == "rv_petitioner"]
     texts = [str(m.text) for m in await render(item, rstore)]
     assert "自收到复查意见书之日起 30 日内申请复核" in texts[-1] and "前申请复核" not in texts[-1]
+
+
+# ------------------------------------------------------------ 复查 outcomes
+
+
+async def test_a_review_ordering_the_case_handled_again_returns_it_to_its_unit(
+    rstore: Services, clock: FakeClock
+) -> None:
+    number = await decided_case(rstore, clock)
+    await rstore.review.request_review(employee(), number, "不服")
+    with pytest.raises(Refused) as old:
+        await rstore.review.review_opinion(LEADER_OIL, number, Decision.SUPPORT, "予以支持")  # type: ignore[arg-type]
+    assert old.value.code == "review_outcome"
+    clock.set(at(date(2026, 11, 6)))
+    redo = await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.REDO, "事实不清，责令重新核查。")
+    # 11-06 + 30 days is 12-06, a Sunday: the new answer is due on Monday 12-07.
+    assert (redo.status, redo.review_level, redo.answer_due, redo.review_decision) == (
+        Status.IN_PROGRESS, 0, date(2026, 12, 7), ReviewOutcome.REDO)
+    assert rows(rstore, "SELECT status, review_decision, final FROM cases WHERE number = ?", number) == [
+        ("in_progress", "redo_ordered", 0)]
+    items = await rstore.outbox.pending_notifications(limit=1000)
+    [notice] = [i for i in items if i.kind == "rv_petitioner"]
+    texts = [str(m.text) for m in await render(notice, rstore)]
+    assert "复查意见：<b>责令重办</b>" in texts[0]
+    assert "已责令原办理单位重新办理" in texts[-1] and "2026-12-07 前" in texts[-1]
+    assert any(i.kind == "case_card" and i.chat_id == OFFICER_P1.id for i in items)  # the unit handles it again
+    # The unit answers again; the petitioner may contest the new opinion anew once it is served.
+    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="经重新核查，予以补发。")
+    await deliver_opinion(rstore)
+    view = await rstore.self_service.petitioner_case(employee().id, number)
+    assert view.actions == [Action.REQUEST_REVIEW]
+
+
+async def test_a_re_review_that_changes_the_opinion_ends_the_matter(rstore: Services, clock: FakeClock) -> None:
+    number = await decided_case(rstore, clock)
+    await rstore.review.request_review(employee(), number, "不服")
+    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持原处理意见。")
+    await deliver_opinion(rstore)
+    await rstore.review.request_review(employee(), number, "仍不服")
+    final = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.CHANGE, "变更为补发两天加班费。")
+    assert (final.status, final.final, final.rereview_decision) == (Status.CLOSED, True, ReviewOutcome.CHANGE)
+    [doc] = await rstore.documents.documents(OFFICER_P1, number, DocumentKind.REREVIEW)
+    assert "复核结果：变更" in pdf_text(await render_pdf(doc, rstore.org))

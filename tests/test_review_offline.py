@@ -12,7 +12,7 @@ from telegram.ext import Application
 from handlers.notifications import Outgoing, render
 from handlers.render import deadline_line
 from store.clock import FakeClock
-from store.models import Decision, Status
+from store.models import ReviewOutcome, Status
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
@@ -83,15 +83,16 @@ async def test_rate_dissatisfied_request_review_and_the_reviewer_answers(
     card = await delivered(rstore, LEADER_OIL.id, "rv_review_card")
     assert "复查申请" in (card[0].text or "") and "加班记录与工资条不符 &lt;b&gt;&amp;&lt;/b&gt;" in (card[0].text or "")
     assert "经核实，加班费已按规定发放。" in "".join(m.text or "" for m in card)
-    assert data_of(card[-1])[:3] == [f"pr:rvs:{number}", f"pr:rve:{number}", f"pr:rvr:{number}"]
+    # The 复查 outcomes: 维持, 撤销, 变更, 责令重办.
+    assert data_of(card[-1])[:4] == [f"pr:rvm:{number}", f"pr:rvk:{number}", f"pr:rvg:{number}", f"pr:rvd:{number}"]
 
     leader = Updates(LEADER_OIL.id)
-    await feed(application, leader.tap(f"pr:rve:{number}"))
-    assert "解释说明" in request.last_to(LEADER_OIL.id).text
+    await feed(application, leader.tap(f"pr:rvm:{number}"))
+    assert "维持原处理意见" in request.last_to(LEADER_OIL.id).text
     await feed(application, leader.text("经复查，原处理意见依据充分。"))
     assert "已就信访事项" in request.last_to(LEADER_OIL.id).text
     opinion = await delivered(rstore, USER, "rv_petitioner")
-    assert "复查意见：<b>解释说明</b>" in (opinion[0].text or "") and "依据充分" in (opinion[0].text or "")
+    assert "复查意见：<b>维持</b>" in (opinion[0].text or "") and "依据充分" in (opinion[0].text or "")
     assert data_of(opinion[-1]) == [f"pr:rrq:{number}", f"rv:acc:{number}"]
 
     await feed(application, user.tap(f"rv:acc:{number}"))
@@ -165,16 +166,16 @@ async def test_review_command_for_the_designated_reviewer_only(
     application, request = app
     number = await decided_case(rstore, clock)
     await rstore.review.request_review(employee(), number, "不服")
-    await feed(application, Updates(LEADER_P1.id).text(f"/review {number} support 予以支持"))
+    await feed(application, Updates(LEADER_P1.id).text(f"/review {number} 维持 维持原处理意见"))
     assert "您不是办理人" in request.last_to(LEADER_P1.id).text
     await feed(application, Updates(LEADER_OIL.id).text(f"/review {number}"))
     assert request.last_to(LEADER_OIL.id).text.startswith("用法：/review")
     await feed(application, Updates(LEADER_OIL.id).text(f"/review {number} maybe 不知道"))
     assert request.last_to(LEADER_OIL.id).text.startswith("用法：/review")
-    await feed(application, Updates(LEADER_OIL.id).text(f"/review {number} 支持 经复查，应补发加班费 2 天。"))
+    await feed(application, Updates(LEADER_OIL.id).text(f"/review {number} 变更 经复查，应补发加班费 2 天。"))
     assert "已就信访事项" in request.last_to(LEADER_OIL.id).text
     case = await rstore.cases.case_for(employee(), number)
-    assert case.review_decision is Decision.SUPPORT
+    assert case.review_decision is ReviewOutcome.CHANGE
     events = await rstore.cases.timeline(case.id, public_only=True)
     assert events[-1].body == "经复查，应补发加班费 2 天。"
 
@@ -265,12 +266,12 @@ async def test_decided_case_deadlines_are_shown_to_both_sides(rstore: Services, 
     assert deadline_line(case, "zh") == "复查期限：2026-12-07 前"
     assert deadline_line(case, "en") == "Review due by 2026-12-07"
     clock.advance(days=2)
-    await rstore.review.review_opinion(LEADER_OIL, number, Decision.REJECT, "维持")
+    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持")
     await deliver_opinion(rstore)
     case = await rstore.cases.case_for(employee(), number)
     assert deadline_line(case, "zh") == f"可在 {date(2026, 11, 9) + timedelta(days=30)} 前申请复核"
     await rstore.review.request_review(employee(), number, "不服")
-    case = await rstore.review.review_opinion(LEADER_HQ, number, Decision.REJECT, "维持")
+    case = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.MAINTAIN, "维持")
     assert deadline_line(case, "zh") == "已复核：以同一事实和理由再次提出的，不再受理；有新的事实和理由的，可另行提出"
     final = await delivered(rstore, USER, "rv_petitioner")
     assert "不再受理" in (final[-1].text or "")
