@@ -343,6 +343,9 @@ async def test_a_review_ordering_the_case_handled_again_returns_it_to_its_unit(
     assert "复查意见：<b>责令重办</b>" in texts[0]
     assert "已责令原办理单位重新办理" in texts[-1] and "2026-12-07 前" in texts[-1]
     assert any(i.kind == "case_card" and i.chat_id == OFFICER_P1.id for i in items)  # the unit handles it again
+    [doc] = await rstore.documents.documents(OFFICER_P1, number)  # the 复查意见书 alone: no 终结 notice
+    text = pdf_text(await render_pdf(doc, rstore.org))
+    assert "复查结果：责令重办" in text and "重新出具处理意见" in text and "请求复核" not in text
     # The unit answers again; the petitioner may contest the new opinion anew once it is served.
     await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="经重新核查，予以补发。")
     await deliver_opinion(rstore)
