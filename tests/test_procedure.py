@@ -26,7 +26,7 @@ from store.clock import FakeClock
 from store.document_kinds import DocumentKind
 from store.errors import Refused
 from store.models import Decision, ReviewOutcome, Status
-from store.org import HOLIDAYS_2026, example_org, missing_holiday_notice, parse_org, starter_toml
+from store.org import HOLIDAYS_2026, OrgError, example_org, missing_holiday_notice, parse_org, starter_toml
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
@@ -363,3 +363,15 @@ async def test_a_re_review_that_changes_the_opinion_ends_the_matter(rstore: Serv
     assert (final.status, final.final, final.rereview_decision) == (Status.CLOSED, True, ReviewOutcome.CHANGE)
     [doc] = await rstore.documents.documents(OFFICER_P1, number, DocumentKind.REREVIEW)
     assert "复核结果：变更" in pdf_text(await render_pdf(doc, rstore.org))
+
+
+def test_check_config_names_a_wrong_holiday_or_working_day_limit() -> None:
+    bad = starter_toml().replace(
+        '{ name = "清明节", first = 2026-04-04, last = 2026-04-06 }',
+        '{ name = "清明节", first = 2026-04-06, last = 2026-04-04 }',
+    ).replace('# working_days = ["accept_days"]', 'working_days = ["accept_dayz"]')
+    with pytest.raises(OrgError) as found:
+        parse_org(bad)
+    text = "\n".join(found.value.errors)
+    assert "calendar.holidays[2]" in text and "the last rest day is before the first" in text
+    assert 'deadlines.working_days' in text and 'unknown limit "accept_dayz"' in text
