@@ -276,7 +276,7 @@ async def test_a_registered_collective_visit_raises_the_alert(store: Services) -
                people=[PersonIn(name=f"代表{i}", role=PersonRole.REPRESENTATIVE) for i in range(5)], people_count=60),
     )
     assert done.case.collective_alert is not None
-    assert rows(store, "SELECT reason, people FROM alerts") == [("declared", 60)]
+    assert rows(store, "SELECT reason, people FROM alerts") == [("visit", 60)]  # 集体访: counted by staff
 
 
 async def test_find_stays_within_scope_and_never_shows_a_confidential_case(store: Services) -> None:
