@@ -38,7 +38,7 @@ from handlers.i18n import Html, catalog, language_for, t
 from handlers.render import category_name, unit_name
 from store.documents import Document, DocumentKind, parse_kinds
 from store.errors import Refused, StoreError
-from store.models import OutboxItem
+from store.models import OutboxItem, ReviewOutcome
 from store.org import Organization
 from store.services import Services
 
@@ -199,7 +199,7 @@ class Page:
 
 
 def petitioner_shown(doc: Document, lang: str) -> str:
-    """The name on the document: the petitioner's, or the case's code name (匿名-7F3A)."""
+    """The name on the document: the petitioner's, or the case's code name (保密件-7F3A)."""
     if doc.petitioner.name:
         return doc.petitioner.name
     return _raw(lang, "field.pseudonym").format(code=doc.petitioner.code or "")
@@ -217,13 +217,17 @@ def page(doc: Document, org: Organization, lang: str) -> Page:
         "received": _day(doc.received, lang),
         "issued": _day(doc.issued, lang),
         "due": _day(doc.due, lang),
+        "until": _raw(lang, "document.until").format(due=_day(doc.due, lang)) if doc.due is not None else "",
         "days": doc.days if doc.days is not None else "",
         "window": doc.window if doc.window is not None else "",
         "decision": _raw(lang, f"decision.{doc.decision.value}") if doc.decision else "",
         "text": (doc.text or "").strip(),
     }
+    redo = doc.decision is ReviewOutcome.REDO and doc.kind in (DocumentKind.REVIEW, DocumentKind.REREVIEW)
     try:
-        body = body_template(org, lang, doc.kind).format_map(values)
+        # 责令重办: no right to contest this opinion, no finality; a new written opinion follows.
+        template = _raw(lang, f"document.redo_{doc.kind.value}") if redo else body_template(org, lang, doc.kind)
+        body = template.format_map(values)
     except (KeyError, ValueError, IndexError, AttributeError):  # checked at load; never lose the document
         body = _raw(lang, f"document.body.{doc.kind.value}").format_map(values)
     rows = [(_raw(lang, "document.received"), _day(doc.received, lang)),
