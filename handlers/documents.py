@@ -189,12 +189,14 @@ class Page:
     seal_hint: str
     seal_date: str
     footer: str  # on every page, with {page}: the case, the document and the page number
+    doc_no: str = ""  # the 文号, under the title
+    copy_mark: str = ""  # 电子告知件 (the petitioner's copy in chat) or the officer's copy to seal, top right
 
     def text(self) -> str:
         """Every character drawn (the font is cut to these)."""
         words = [self.org, self.title, self.number_line, self.salutation, *self.paragraphs,
                  *(f"{label}：{value}" for label, value in self.rows), self.seal, self.seal_hint, self.seal_date,
-                 self.footer]
+                 self.footer, self.doc_no, self.copy_mark]
         return "\n".join(words) + INDENT + "：:0123456789"
 
 
@@ -205,8 +207,31 @@ def petitioner_shown(doc: Document, lang: str) -> str:
     return _raw(lang, "field.pseudonym").format(code=doc.petitioner.code or "")
 
 
-def page(doc: Document, org: Organization, lang: str) -> Page:
-    """The words of ``doc`` in ``lang``: the template filled with what the store recorded."""
+def issuer_rows(doc: Document, org: Organization, lang: str) -> list[tuple[str, str]]:
+    """Who handles the matter and how to reach them (Art. 23): the issuing unit, its contact, phone and address."""
+    unit = org.find_unit(doc.issuer_unit)
+    if unit is None:
+        return []
+    rows = [(_raw(lang, "document.handling_unit"), drawable(unit.issuer))]
+    for key, value in (("contact", unit.contact), ("phone", unit.phone), ("address", unit.address)):
+        if value:
+            rows.append((_raw(lang, f"document.{key}"), drawable(value)))
+    return rows
+
+
+def issuer_name(doc: Document, org: Organization) -> str:
+    """The name at the top and over the seal: the handling unit's formal name (the organisation's before it)."""
+    unit = org.find_unit(doc.issuer_unit)
+    if unit is None:
+        return doc.org_name
+    return unit.formal_name or f"{doc.org_name}{unit.name.get('zh')}"
+
+
+def page(doc: Document, org: Organization, lang: str, copy: str | None = None) -> Page:
+    """The words of ``doc`` in ``lang``: the template filled with what the store recorded.
+
+    ``copy``: ``"petitioner"`` marks the copy sent in chat 电子告知件, ``"officer"`` the one to print and seal.
+    """
     values: dict[str, Any] = {
         "org": doc.org_name,
         "number": doc.number,
@@ -234,9 +259,12 @@ def page(doc: Document, org: Organization, lang: str) -> Page:
             (_raw(lang, "document.issued"), _day(doc.issued, lang))]
     if doc.due is not None and f"document.due.{doc.kind.value}" in catalog(lang):
         rows.append((_raw(lang, f"document.due.{doc.kind.value}"), _day(doc.due, lang)))
+    rows += issuer_rows(doc, org, lang)
     return Page(
         lang=lang,
-        org=drawable(doc.org_name),
+        org=drawable(issuer_name(doc, org)),
+        doc_no=doc.doc_no or "",
+        copy_mark=_raw(lang, f"document.copy_{copy}") if copy in ("petitioner", "officer") else "",
         title=_raw(lang, f"document.title.{doc.kind.value}"),
         number_line=_raw(lang, "document.number_line").format(number=doc.number),
         salutation=drawable(_raw(lang, "document.salutation").format(name=values["name"])),
@@ -288,11 +316,19 @@ def _pdf_bytes(sheet: Page) -> bytes:
         wrap = WrapMode.CHAR if sheet.lang == "zh" else WrapMode.WORD
         indent = INDENT * 2 if sheet.lang == "zh" else ""
         pdf.add_page()
+        if sheet.copy_mark:
+            pdf.set_font("cjk", size=9)
+            pdf.set_text_color(120, 120, 120)
+            pdf.cell(0, 5, sheet.copy_mark, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.set_text_color(0, 0, 0)
         pdf.set_font("cjk", size=14)
         pdf.multi_cell(0, LINE, sheet.org, align="C", wrapmode=wrap, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(2)
         pdf.set_font("cjk", size=22)
         pdf.multi_cell(0, 13, sheet.title, align="C", wrapmode=wrap, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if sheet.doc_no:
+            pdf.set_font("cjk", size=12)
+            pdf.cell(0, 8, sheet.doc_no, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font("cjk", size=11)
         pdf.cell(0, 7, sheet.number_line, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(6)
@@ -348,9 +384,9 @@ def file_name(doc: Document) -> str:
     return f"{doc.number}-{doc.kind.value}.pdf"
 
 
-async def render_pdf(doc: Document, org: Organization, lang: str | None = None) -> bytes:
+async def render_pdf(doc: Document, org: Organization, lang: str | None = None, copy: str | None = None) -> bytes:
     """The document's PDF, in the petitioner's language unless ``lang`` is given; made in a worker thread."""
-    return await asyncio.to_thread(pdf_bytes, page(doc, org, lang or language_for(doc.language)))
+    return await asyncio.to_thread(pdf_bytes, page(doc, org, lang or language_for(doc.language), copy))
 
 
 @dataclass
@@ -384,10 +420,11 @@ async def document_notice(item: OutboxItem, store: Services, lang: str) -> list[
         case, docs = await store.documents.for_event(item.case_id, item.event_id, kinds)
     except Refused:
         return []
-    key = "document.caption_officer" if item.params.get("to") == "officer" else "document.caption_petitioner"
+    to = "officer" if item.params.get("to") == "officer" else "petitioner"
+    key = f"document.caption_{to}"
     out = []
     for doc in docs:
-        data = await render_pdf(doc, store.org)
+        data = await render_pdf(doc, store.org, copy=to)
         out.append((t(lang, key, title=title(doc, lang), number=case.number), Upload(file_name(doc), data)))
     return out
 

@@ -83,6 +83,9 @@ class Document(BaseModel):
     text: str | None = None  # the reason or the opinion, as recorded with the step
     language: str | None = None  # the petitioner's language: the document is addressed to them
     event_id: int
+    # The handling unit that issued it (its unit then), and its 文号 (None: issued before documents were numbered).
+    issuer_unit: str = ""
+    doc_no: str | None = None
 
 
 def handling_officers(ctx: StoreContext, case: Case) -> list[int]:
@@ -101,11 +104,45 @@ async def queue_documents(ctx: StoreContext, conn: Connection, case: Case, actio
     kinds = _issued(action, final=case.final)
     if not kinds:
         return
+    await number_documents(ctx, conn, case, event_id, kinds)
     listed = [kind.value for kind in kinds]
     await ctx.outbox.queue(conn, case.petitioner_id, NoticeKind.DOCUMENT, case.id, event_id,
                            {"kinds": listed, "to": "petitioner"})
     for staff_id in handling_officers(ctx, case):
         await ctx.queue_staff(conn, staff_id, NoticeKind.DOCUMENT, case, event_id, {"kinds": listed, "to": "officer"})
+
+
+def doc_number(prefix: str, year: int, serial: int) -> str:
+    """A 文号 as offices write it: 延油信字〔2026〕15号."""
+    return f"{prefix}〔{year}〕{serial}号"
+
+
+async def number_documents(
+    ctx: StoreContext, conn: Connection, case: Case, event_id: int, kinds: tuple[DocumentKind, ...]
+) -> None:
+    """Give each document a step issues its 文号, per issuing unit and year, in the step's transaction.
+
+    The step's transaction serializes writers, so two steps never take one number.
+    """
+    unit = ctx.org.find_unit(case.unit)
+    prefix = unit.prefix if unit is not None else f"{ctx.org.organization.case_prefix}信字"
+    year = ctx.today().year
+    for kind in kinds:
+        async with conn.execute("SELECT last FROM document_counters WHERE unit = ? AND year = ?",
+                                (case.unit, year)) as cur:
+            row = await cur.fetchone()
+        serial = (int(row[0]) if row is not None else 0) + 1
+        if row is None:
+            await conn.execute("INSERT INTO document_counters (unit, year, last) VALUES (?, ?, ?)",
+                               (case.unit, year, serial))
+        else:
+            await conn.execute("UPDATE document_counters SET last = ? WHERE unit = ? AND year = ?",
+                               (serial, case.unit, year))
+        await conn.execute(
+            "INSERT INTO issued_documents (event_id, kind, unit, doc_no) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (event_id, kind) DO NOTHING",
+            (event_id, kind.value, case.unit, doc_number(prefix, year, serial)),
+        )
 
 
 def parse_kinds(values: Any) -> list[DocumentKind]:
@@ -159,6 +196,9 @@ class DocumentService(Service):
             due = case.rereview_request_due
         decision = data.get("decision") if kind not in (DocumentKind.FINAL, DocumentKind.ACCEPTED) else None
         text = event.body if "text" in FIELDS[kind] else None
+        async with conn.execute("SELECT unit, doc_no FROM issued_documents WHERE event_id = ? AND kind = ?",
+                                (event.id, kind.value)) as cur:
+            issued_as = await cur.fetchone()
         return Document(
             kind=kind,
             number=case.number,
@@ -176,6 +216,8 @@ class DocumentService(Service):
             text=text,
             language=await self._language(conn, case),
             event_id=event.id,
+            issuer_unit=issued_as["unit"] if issued_as is not None else case.unit,
+            doc_no=issued_as["doc_no"] if issued_as is not None else None,
         )
 
     async def _steps(self, conn: Connection, case: Case) -> list[Event]:

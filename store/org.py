@@ -300,6 +300,24 @@ class Unit(_Frozen):
     # Takes part in the dispute screening (矛盾纠纷排查). When no unit is so marked,
     # every unit with officers assigned to it takes part.
     screening: bool = False
+    # How its formal documents name it and how a petitioner reaches it (store/documents.py): the formal
+    # name (default: its name), the 文号's prefix (延油信字 → 延油信字〔2026〕15号; default: the first two
+    # characters of its Chinese name and 信字), an address, a contact person and a phone.
+    formal_name: str | None = Field(default=None, max_length=60)
+    doc_prefix: str | None = Field(default=None, max_length=12)
+    address: str | None = Field(default=None, max_length=120)
+    contact: str | None = Field(default=None, max_length=30)
+    phone: str | None = Field(default=None, max_length=30)
+
+    @property
+    def issuer(self) -> str:
+        """The name its documents are issued under."""
+        return self.formal_name or self.name.get("zh")
+
+    @property
+    def prefix(self) -> str:
+        """The 文号's prefix (机关代字)."""
+        return self.doc_prefix or f"{self.name.get('zh')[:2]}信字"
 
 
 class Category(_Frozen):
