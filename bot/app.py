@@ -22,6 +22,7 @@ from bot.outbox import OutboxSender, rate_limiter
 from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
 from bot.reload import Reloader
+from bot.updates import ChatOrderedProcessor
 from handlers import (
     approvals,
     documents,
@@ -81,6 +82,8 @@ def build_application(
         .application_class(MonitoredApplication, kwargs={"monitor": monitor})
         .request(monitor.watch(calls))
         .get_updates_request(monitor.watch(updates))
+        # Chats side by side, each chat's updates in order (bot/updates.py).
+        .concurrent_updates(ChatOrderedProcessor())
     )
     owed = limits.Owed()
     if paced:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends import PG_URL, require_pg
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
     "burst_intake": "burst intake:",
@@ -39,10 +41,22 @@ def _wrong_answers(figures: object) -> list[int]:
     return []
 
 
-@pytest.mark.parametrize("name", sorted(BENCHMARKS))
-def test_benchmark_runs_at_smoke_size(name: str) -> None:
+#: Every other mode of a benchmark, each run once more at smoke size (PostgreSQL: tests/backends.py's server).
+MODES = [
+    ("burst_intake", ["--pg", PG_URL]),
+    ("fanout", ["--chat-burst"]),
+    ("fanout", ["--ptb-defaults"]),
+    ("priority", ["--fifo"]),
+]
+
+
+@pytest.mark.parametrize(("name", "extra"), [(name, []) for name in sorted(BENCHMARKS)] + MODES,
+                         ids=lambda v: " ".join(v) if isinstance(v, list) else v)
+def test_benchmark_runs_at_smoke_size(name: str, extra: list[str]) -> None:
+    if PG_URL in extra:
+        require_pg()
     done = subprocess.run(
-        [sys.executable, "-m", f"bench.{name}", "--smoke"],
+        [sys.executable, "-m", f"bench.{name}", "--smoke", *extra],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,

@@ -126,7 +126,7 @@ async def test_a_standby_whose_store_connection_died_does_not_take_over_with_it(
         holder = lease_for(services.db, lost.append)
         other = Lease(url)
         try:
-            await services.db.raw.close()  # as if the server had ended it while the standby waited
+            await services.db.pool.close()  # as if the server had ended its connections while the standby waited
             assert await holder.acquire(asyncio.Event()) is False
             assert len(lost) == 1 and "store" in lost[0], lost
             assert await other.try_once()  # the lock was given back at once
