@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,12 +14,31 @@ from store.clock import FakeClock
 from store.models import DraftData, Petitioner
 from store.org import Organization, load_org
 from store.services import Services
-from tests.backends import BACKENDS, fresh_database, rows
+from tests import pg_fallback
+from tests.backends import BACKENDS, drop_own_databases, fresh_database, rows
 from tests.offline import OfflineRequest, offline_app
 
 __all__ = ["rows"]  # helpers other tests import from here
 
 ORG_FILE = Path(__file__).with_name("org_fixture.toml")
+
+_stop_server: pg_fallback.Stop | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Once per run, before any xdist worker starts: which PostgreSQL server (tests/pg_fallback.py)."""
+    global _stop_server
+    if not hasattr(config, "workerinput"):  # the workers inherit the choice in the environment
+        _stop_server = pg_fallback.choose_server(os.environ)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    drop_own_databases()  # each process its own, before the run's throwaway server (if any) stops
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _stop_server is not None:
+        _stop_server()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -39,7 +59,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def store(backend: str, tmp_path: Path, org: Organization, clock: FakeClock) -> AsyncIterator[Services]:
-    async with fresh_database(backend, tmp_path) as target:
+    async with fresh_database(backend, tmp_path, migrated=True) as target:
         s = await Services.open(target, org, clock)
         yield s
         await s.close()
