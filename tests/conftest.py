@@ -26,10 +26,23 @@ _stop_server: pg_fallback.Stop | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Once per run, before any xdist worker starts: which PostgreSQL server (tests/pg_fallback.py)."""
+    """Once per run, before any xdist worker starts: which PostgreSQL server (tests/pg_fallback.py).
+
+    And the bot processes tests start serve /healthz and /metrics on a free port, not on the
+    default one, where two of them at once (two workers) would meet.
+    """
     global _stop_server
     if not hasattr(config, "workerinput"):  # the workers inherit the choice in the environment
         _stop_server = pg_fallback.choose_server(os.environ)
+        os.environ.setdefault("PETITION_METRICS_LISTEN", "127.0.0.1:0")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: the workers take them while the many short ones fill in around them.
+
+    (A stable sort, the same on every worker, as xdist requires.)
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

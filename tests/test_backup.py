@@ -19,6 +19,7 @@ from tests.conftest import draft, petitioner
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
 
 
+@pytest.mark.slow
 async def test_a_backup_taken_under_load_restores_every_committed_case(
     org: Organization, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -84,6 +84,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 async def test_every_document_reads_back_from_its_pdf(rstore: Services) -> None:
     number = await whole_case(rstore)
     declined = (await rstore.cases.submit(petitioner(5002, "李四"), draft(unit="plant-2"), "declined")).case.number
@@ -171,6 +172,7 @@ async def app(rstore: Services) -> AsyncIterator[tuple[Application, FileRequest]
         yield running  # type: ignore[misc]
 
 
+@pytest.mark.slow
 async def test_the_officer_receives_the_document_at_acceptance_and_at_the_opinion(
     app: tuple[Application, FileRequest], rstore: Services
 ) -> None:
