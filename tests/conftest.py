@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -35,6 +36,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the workers inherit the choice in the environment
         _stop_server = pg_fallback.choose_server(os.environ)
         os.environ.setdefault("PETITION_METRICS_LISTEN", "127.0.0.1:0")
+        # A run starts many Python processes (the workers, bot processes, benchmarks): each would
+        # compile the project and rewrite the tests again where PYTHONDONTWRITEBYTECODE is set
+        # (seconds of CPU apiece). Compiled files go to __pycache__, which git ignores.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        sys.dont_write_bytecode = False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
