@@ -18,12 +18,13 @@ migrated file, instead of running every migration for every test.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -45,6 +46,8 @@ ENV = "PETITION_TEST_PG"
 DEFAULT_PG = "postgresql://127.0.0.1:5432/test"
 #: Set by the conftest when no server could be had, saying why (the workers inherit it).
 PROBLEM_ENV = "PETITION_TEST_PG_PROBLEM"
+#: Set by the conftest when the run started its own server, which goes whole at the end.
+THROWAWAY_ENV = "PETITION_TEST_PG_THROWAWAY"
 BACKENDS = ["sqlite", "postgresql"]
 
 #: This process's databases start with this name: the worker's id, then a random part, so that
@@ -234,16 +237,33 @@ async def _pg_template() -> PgTemplate:
     return template
 
 
+_DROPPER = """
+import sys
+import psycopg
+with psycopg.connect(sys.argv[1], autocommit=True) as conn:
+    for name in sys.argv[2:]:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+"""
+
+
 def drop_own_databases() -> None:
-    """At the end of the process: its PostgreSQL databases and its template file go."""
+    """At the end of the process: its PostgreSQL databases and its template file go.
+
+    Every ``DROP DATABASE`` waits for a checkpoint (seconds each on a busy server), so a process
+    of their own drops them once the run is over, and nobody waits for it. A throwaway server
+    goes whole with its databases (tests/pg_fallback.py).
+    """
     sqlite = _templates.pop("sqlite", None)
     if sqlite is not None:
         shutil.rmtree(Path(sqlite).parent, ignore_errors=True)
     _templates.clear()
-    for name in list(reversed(_created)):
-        with contextlib.suppress(Exception):  # the server went first (a throwaway one): nothing left to drop
-            _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        _created.remove(name)
+    names = list(reversed(_created))
+    _created.clear()
+    if names and not os.environ.get(THROWAWAY_ENV):
+        subprocess.Popen(
+            [sys.executable, "-c", _DROPPER, server_url(), *names],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
 
 
 def _with_schema(url: str, schema: str) -> str:

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
 
-from tests.backends import DEFAULT_PG, ENV, PROBLEM_ENV, default_server_answers
+from tests.backends import DEFAULT_PG, ENV, PROBLEM_ENV, THROWAWAY_ENV, default_server_answers
 
 #: What stops the throwaway server, if this process started one.
 Stop = Callable[[], None]
@@ -53,6 +53,7 @@ def choose_server(
         )
         return None
     environ[ENV] = url
+    environ[THROWAWAY_ENV] = "1"
     # pg_dump/pg_restore of the server's own version first (backups in tests/test_pg_cli.py).
     environ["PATH"] = f"{bin_dir}{os.pathsep}{environ.get('PATH', '')}"
     return stop
