@@ -191,7 +191,7 @@ class PacedRateLimiter(AIORateLimiter):
 
         async def after_pause(*a: Any, **kw: Any) -> Any:
             while True:
-                while (wait := self._resume(chat_id) - time.monotonic()) > 0:
+                while (wait := self._resume(chat_id) - time.monotonic()) > 0:  # noqa: ASYNC110  # until a known moment (a 429 may move it)
                     await asyncio.sleep(wait)
                 if paced:
                     await self.pace.acquire(urgent=not bulk)

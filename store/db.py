@@ -111,6 +111,8 @@ class Database:
         self.path = path
         self._lock = asyncio.Lock()
         self._readers_max = readers if path != ":memory:" else 0
+        # The readers' URI, resolved once here (a path operation blocks: never on the loop at each open).
+        self._reader_uri = Path(path).resolve().as_uri() + "?mode=ro" if self._readers_max else ""
         self._readers: list[aiosqlite.Connection] = []  # every reader opened
         self._idle: list[aiosqlite.Connection] = []
         self._reader_free = asyncio.Condition()
@@ -238,8 +240,7 @@ class Database:
             return self._idle.pop()
 
     async def _open_reader(self) -> aiosqlite.Connection:
-        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-        reader = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        reader = await aiosqlite.connect(self._reader_uri, uri=True, isolation_level=None)
         try:
             reader.row_factory = aiosqlite.Row
             await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.backends import PG_URL, require_pg
+from tests.backends import pg_url, require_pg
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
@@ -41,9 +43,11 @@ def _wrong_answers(figures: object) -> list[int]:
     return []
 
 
-#: Every other mode of a benchmark, each run once more at smoke size (PostgreSQL: tests/backends.py's server).
+#: Stands for this test process's PostgreSQL database (tests/backends.py's server), asked for when the test runs.
+PG = "<postgresql>"
+#: Every other mode of a benchmark, each run once more at smoke size.
 MODES = [
-    ("burst_intake", ["--pg", PG_URL]),
+    ("burst_intake", ["--pg", PG]),
     ("fanout", ["--chat-burst"]),
     ("fanout", ["--ptb-defaults"]),
     ("priority", ["--fifo"]),
@@ -53,8 +57,9 @@ MODES = [
 @pytest.mark.parametrize(("name", "extra"), [(name, []) for name in sorted(BENCHMARKS)] + MODES,
                          ids=lambda v: " ".join(v) if isinstance(v, list) else v)
 def test_benchmark_runs_at_smoke_size(name: str, extra: list[str]) -> None:
-    if PG_URL in extra:
+    if PG in extra:
         require_pg()
+        extra = [pg_url() if part == PG else part for part in extra]
     done = subprocess.run(
         [sys.executable, "-m", f"bench.{name}", "--smoke", *extra],
         cwd=ROOT,

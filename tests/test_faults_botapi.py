@@ -161,6 +161,7 @@ def _matches(visible: str, expected: str) -> bool:
     return all(part in visible for part in expected.split(" "))
 
 
+@pytest.mark.slow
 async def test_every_notification_once_in_order_despite_429_500_and_timeouts(
     setup: tuple[TimedSimulator, Application, Services],
 ) -> None:
@@ -222,6 +223,7 @@ async def test_every_notification_once_in_order_despite_429_500_and_timeouts(
     assert waits, "no row was retried after a 500 or a time-out"
 
 
+@pytest.mark.slow
 async def test_a_blocked_chat_is_set_aside_and_served_again_when_the_user_writes(
     setup: tuple[TimedSimulator, Application, Services],
 ) -> None:
