@@ -67,6 +67,7 @@ class WebAppServer:
         return WebApplication(
             [
                 (r"/app/api/me", _Me, args),
+                (r"/app/api/texts/(zh|en)", _Texts),
                 (r"/app/api/dashboard", _Dashboard, args),
                 (r"/app/api/cases", _Cases, args),
                 (r"/app/api/case/([A-Za-z0-9-]{1,40})", _Case, args),
@@ -102,6 +103,14 @@ class WebAppServer:
         """The language the bot speaks with this user: the one chosen in chat, else Telegram's."""
         chosen = await self.services.cases.user_language(user.id)
         return language_for(chosen or user.language_code)
+
+
+class _Texts(RequestHandler):
+    """The page's texts, before anyone is known (the page must say "open me from Telegram" in a language)."""
+
+    def get(self, lang: str) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(webapp_api.page_texts(lang), ensure_ascii=False))
 
 
 class _ToSlash(RequestHandler):

@@ -29,7 +29,6 @@ from handlers.render import (
     unit_name,
     unit_path,
     warning_line,
-    warning_mark,
 )
 from handlers.staff_work import done_text
 from handlers.webapp_charts import score_svg, trend_svg
@@ -99,7 +98,7 @@ def case_summary(services: Services, actor: Actor, case: Case, lang: str) -> dic
         "category_name": category_name(org, case.category, lang),
         "channel_name": plain(t(lang, f"ledger.channel_{case.channel}")),
         "level": level.rank,
-        "level_name": plain(warning_mark(level, lang)),
+        "level_name": plain(t(lang, f"webapp.level_{level.rank}")),
         "due": due.isoformat() if due is not None and case.is_open else "",
         "submitted": moment(case.submitted_at, services.tz),
         "petitioner": plain(petitioner_label(case, lang)),
@@ -163,7 +162,8 @@ async def case_detail(services: Services, actor: Actor, number: str, lang: str) 
         attachments=len(files),
         supervised=warned.order.instruction if warned.order is not None else "",
         timeline=timeline,
-        actions=[a.value for a in PAGE_ACTIONS if a in offered],
+        # "Take it myself" is no choice for the one who has it already.
+        actions=[a.value for a in PAGE_ACTIONS if a in offered and not (a is Action.ASSIGN and case.assignee_id == actor.id)],
         decisions=[{"id": d.value, "name": plain(t(lang, f"decision.{d.value}"))} for d in Decision],
         max_extension_days=services.org.deadlines.max_extension_days,
     )
@@ -283,7 +283,7 @@ async def dashboard(
         "period": report.period.label,
         "rows": [{"unit": r.unit, "name": unit_name(services.org, r.unit, lang), "depth": r.depth, **_figures(r)}
                  for r in report.rows],
-        "levels": [{"level": level.rank, "name": plain(warning_mark(level, lang)), "metric": metric,
+        "levels": [{"level": level.rank, "name": plain(t(lang, f"webapp.level_{level.rank}")), "metric": metric,
                     "count": sum(getattr(r, metric) for r in report.rows if r.depth == 0)}
                    for level, metric in levels],
         "trend": _trend(report, lang),

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-WIDTH = 640
-HEIGHT = 260
-LEFT, RIGHT, TOP, BOTTOM = 40, 40, 16, 46
+WIDTH = 400
+HEIGHT = 230
+LEFT, RIGHT, TOP, BOTTOM = 30, 36, 12, 62
 
 
 def _x(index: int, count: int) -> float:
@@ -52,7 +52,7 @@ def trend_svg(
                      f' height="{h:.1f}"><title>{escape(label)}: {count_}</title></rect>')
         parts.append(f'<text class="axis" x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">'
                      f"{escape(label[-2:])}</text>")
-    legend_x = LEFT
+    legend_x, legend_y = LEFT, HEIGHT - BOTTOM + 34
     for css, legend, values in lines:
         segments: list[list[str]] = [[]]
         for index, value in enumerate(values):
@@ -66,9 +66,11 @@ def trend_svg(
         for points in segments:
             if len(points) > 1:
                 parts.append(f'<polyline class="{css}" fill="none" points="{" ".join(points)}"/>')
-        parts.append(f'<rect class="{css} key" x="{legend_x}" y="{HEIGHT - 18}" width="10" height="10"/>')
-        parts.append(f'<text class="legend" x="{legend_x + 14}" y="{HEIGHT - 9}">{escape(legend)}</text>')
-        legend_x += 14 + 13 * len(legend) + 18
+        parts.append(f'<rect class="{css} key" x="{legend_x}" y="{legend_y - 9}" width="10" height="10"/>')
+        parts.append(f'<text class="legend" x="{legend_x + 14}" y="{legend_y}">{escape(legend)}</text>')
+        legend_x += 14 + 12 * len(legend) + 12
+        if legend_x > WIDTH - 120:
+            legend_x, legend_y = LEFT, legend_y + 16
     parts.append("</svg>")
     return "".join(parts)
 
@@ -77,8 +79,8 @@ def score_svg(rows: Sequence[tuple[str, float | None]], title: str) -> str:
     """Horizontal bars of the units' assessment scores (0-100), best first."""
     row_h = 26
     height = TOP + row_h * max(len(rows), 1) + 8
-    label_w = 150
-    inner_w = WIDTH - label_w - 60
+    label_w = 130
+    inner_w = WIDTH - label_w - 44
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart scores" viewBox="0 0 {WIDTH} {height}" role="img"'
         f' aria-label="{escape(title)}">',
