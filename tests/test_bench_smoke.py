@@ -24,6 +24,7 @@ BENCHMARKS = {
     "memory": "memory:",
     "priority": "priority (",
     "store_scale": "store at scale:",
+    "webapp": "webapp:",
 }
 
 
