@@ -256,14 +256,14 @@ class IndicatorService(Service):
         decided = "c.decided_at >= :a AND c.decided_at < :b"
         # An imported case (petition-bot import) answered before the import has no answer date:
         # it counts for timely acceptance only once answered here, or while it waits for acceptance.
-        known = f"(c.imported = 0 OR k.at IS NOT NULL OR c.status = '{Status.SUBMITTED.value}')"
+        known = f"(c.imported = 0 OR c.k_at IS NOT NULL OR c.status = '{Status.SUBMITTED.value}')"
         waiting = "c.status IN (" + ", ".join(f"'{s.value}'" for s in ANSWER_PENDING) + ")"
         sql = (
             "SELECT"
             f" count(*) FILTER (WHERE {received}) AS received,"
-            f" count(*) FILTER (WHERE {received} AND (k.at IS NOT NULL OR c.accept_due < :today) AND {known})"
+            f" count(*) FILTER (WHERE {received} AND (c.k_at IS NOT NULL OR c.accept_due < :today) AND {known})"
             " AS accept_counted,"
-            f" count(*) FILTER (WHERE {received} AND k.at IS NOT NULL AND local_day(k.at) <= c.accept_due)"
+            f" count(*) FILTER (WHERE {received} AND c.k_at IS NOT NULL AND local_day(c.k_at) <= c.accept_due)"
             " AS accepted_on_time,"
             f" count(*) FILTER (WHERE {decided}) AS decided,"
             f" count(*) FILTER (WHERE {decided} OR ({waiting} AND c.answer_due >= :a_day"
@@ -286,9 +286,15 @@ class IndicatorService(Service):
             + ", ".join(f"count(*) FILTER (WHERE {received} AND c.channel = '{channel.value}')"
                         f" AS received_{channel.value}" for channel in Channel)
             +
-            " FROM cases c LEFT JOIN (SELECT case_id, min(at) AS at FROM events"
-            f" WHERE action IN ({answer_actions}) GROUP BY case_id) k ON k.case_id = c.id"
-            f" WHERE c.unit IN ({in_units}) AND ({clause}) AND c.status <> '{Status.MERGED.value}'"
+            # Only the rows that can count anywhere: received or decided in the period, or open now
+            # (every figure above needs one of the three); the first answer's time only for those.
+            f" FROM (SELECT cases.*, (SELECT min(e.at) FROM events e WHERE e.case_id = cases.id"
+            f" AND e.action IN ({answer_actions})) AS k_at FROM cases"
+            f" WHERE unit IN ({in_units}) AND ({clause}) AND status <> '{Status.MERGED.value}'"
+            # Each part found by its own index (unit and received, decided, status), not by reading the table.
+            f" AND id IN (SELECT id FROM cases WHERE unit IN ({in_units}) AND submitted_at >= :a AND submitted_at < :b"
+            " UNION SELECT id FROM cases WHERE decided_at >= :a AND decided_at < :b"
+            f" UNION SELECT id FROM cases WHERE {OPEN_SQL})) c"
         )
         params = {
             "a": iso(local_midnight(start, self.tz)),
