@@ -274,7 +274,8 @@ async def dashboard(
     warned, warned_total = await services.supervision.warned_cases(actor, limit=LIST_LIMIT)
     supervised, supervised_total = await desk.cases(actor, DeskQuery(state="all", metric="supervised", limit=LIST_LIMIT))
     led, led_total = await desk.cases(actor, DeskQuery(metric="lead_open", limit=LIST_LIMIT))
-    alerts = await services.review.alerts_for(actor)
+    alerts = await services.review.alerts_for(actor, long_running=False)
+    _, long_running = await desk.cases(actor, DeskQuery(metric="long_running", limit=1))
     incidents = await services.incidents.open_incidents(actor)
     levels = [(WarningLevel.NOTICE, "notice_now"), (WarningLevel.WARNING, "warning_now"),
               (WarningLevel.SERIOUS, "serious_now"), (WarningLevel.OVERDUE, "overdue_now")]
@@ -294,7 +295,7 @@ async def dashboard(
         "led": {"total": led_total, "cases": [case_summary(services, actor, c, lang) for c in led]},
         "alerts": [{"number": a.number, "unit_name": unit_name(services.org, a.unit, lang), "people": a.people,
                     "at": moment(a.created_at, services.tz)} for a in alerts.alerts],
-        "long_running": len(alerts.long_running),
+        "long_running": long_running,
         "incidents": [{"id": i.id, "level": i.level, "people": i.people, "drill": i.is_drill,
                        "unit_name": unit_name(services.org, i.unit, lang) if i.unit else "",
                        "at": moment(i.opened_at, services.tz)} for i in incidents],

@@ -21,7 +21,7 @@ against its counts by ``tests/test_webapp_api.py``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -53,7 +53,8 @@ METRICS: dict[str, str] = {
     "notice_now": f"{OPEN_SQL} AND {{rank}} = 1",
     "warning_now": f"{OPEN_SQL} AND {{rank}} = 2",
     "serious_now": f"{OPEN_SQL} AND {{rank}} = 3",
-    "supervised": "EXISTS (SELECT 1 FROM supervisions s WHERE s.case_id = cases.id AND s.closed_at IS NULL)",
+    "supervised": "id IN (SELECT s.case_id FROM supervisions s WHERE s.closed_at IS NULL)",
+    "long_running": f"{OPEN_SQL} AND submitted_at < :long_before",
     "lead_open": f"{OPEN_SQL} AND lead_id IS NOT NULL",
 }
 
@@ -146,6 +147,7 @@ class DeskService(Service):
             params.update(
                 a=iso(local_midnight(period.start, self.tz)), b=iso(local_midnight(period.end, self.tz)),
                 today=today.isoformat(),
+                long_before=iso(self.clock.now() - timedelta(days=self.org.monitoring.long_running_days)),
             )
         return " AND ".join(clauses), params
 

@@ -290,3 +290,32 @@ async def test_an_action_on_the_page_is_the_chats_action(api: httpx.AsyncClient,
     # Accepting twice is refused by the state machine, as in chat.
     again = await api.post(f"/app/api/case/{case.number}/accept", headers=auth(1001), content=b"{}")
     assert again.status_code == 400
+
+
+def test_the_page_is_packaged_and_fetches_nothing_from_the_internet() -> None:
+    import tomllib
+    from importlib import resources
+    from pathlib import Path
+
+    folder = resources.files("bot").joinpath("webapp_static")
+    names = {entry.name for entry in folder.iterdir()}
+    assert {"index.html", "app.js", "app.css"} <= names
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert "webapp_static/*" in pyproject["tool"]["setuptools"]["package-data"]["bot"]
+    for name in ("index.html", "app.js", "app.css"):
+        text = folder.joinpath(name).read_text("utf-8")
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text, name
+
+
+async def test_drill_down_lists_match_the_counts(api: httpx.AsyncClient, rstore: Services, clock: FakeClock) -> None:
+    await build_fixture(rstore, clock)
+    board = (await api.get("/app/api/dashboard", params={"period": "2026-11"}, headers=auth(3002))).json()
+    for row in board["rows"]:
+        for metric in ("received", "decided", "within_time", "overdue_now", "led", "repeats", "rated", "satisfied"):
+            listed = (await api.get("/app/api/cases", headers=auth(3002), params={
+                "metric": metric, "period": "2026-11", "state": "all", "unit": row["unit"], "limit": 100})).json()
+            assert listed["total"] == row[metric], (row["unit"], metric)
+    for level in board["levels"]:
+        listed = (await api.get("/app/api/cases", headers=auth(3002),
+                                params={"metric": level["metric"], "state": "all"})).json()
+        assert listed["total"] == level["count"], level
