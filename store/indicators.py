@@ -179,6 +179,10 @@ class Figures(BaseModel):
         return percent(self.repeats, self.received)
 
 
+# The figures of today, not of a period (the open cases now): the same in every trend month.
+NOW_FIGURES = ("notice_now", "warning_now", "serious_now", "overdue_now")
+
+
 class IndicatorRow(Figures):
     unit: str
     depth: int  # 0: a unit chosen (its whole subtree), 1: one of its subunits
@@ -245,7 +249,15 @@ class IndicatorService(Service):
         start: date,
         end: date,
         today: date,
+        *,
+        now: dict[str, int] | None = None,
     ) -> dict[str, int]:
+        """The figures of ``units`` for the period [start, end).
+
+        ``now``: the figures of today (NOW_FIGURES) already counted for these units, as for a
+        trend month: then only the rows received, decided or due for an answer in the period
+        are read, and today's figures are copied from ``now``.
+        """
         clause, named = numbered(*scope)
         unit_list = sorted(units)
         unit_params = {f"u{i}": u for i, u in enumerate(unit_list)}
@@ -294,7 +306,10 @@ class IndicatorService(Service):
             # Each part found by its own index (unit and received, decided, status), not by reading the table.
             f" AND id IN (SELECT id FROM cases WHERE unit IN ({in_units}) AND submitted_at >= :a AND submitted_at < :b"
             " UNION SELECT id FROM cases WHERE decided_at >= :a AND decided_at < :b"
-            f" UNION SELECT id FROM cases WHERE {OPEN_SQL})) c"
+            + (f" UNION SELECT id FROM cases WHERE {OPEN_SQL})) c" if now is None else
+               # answer_counted also counts a case waiting for its opinion past a deadline in the period.
+               f" UNION SELECT id FROM cases WHERE {waiting.removeprefix('c.')} AND answer_due >= :a_day"
+               " AND answer_due < :b_day)) c")
         )
         params = {
             "a": iso(local_midnight(start, self.tz)),
@@ -306,7 +321,10 @@ class IndicatorService(Service):
             **named,
         }
         async with conn.execute(sql, params) as cur:
-            return dict(await cur.fetchone())
+            figures = dict(await cur.fetchone())
+        if now is not None:
+            figures.update({name: now[name] for name in NOW_FIGURES})
+        return figures
 
     async def indicators(
         self, actor: Actor, unit: str | None = None, period: str | None = None
@@ -329,8 +347,10 @@ class IndicatorService(Service):
                     )
                     rows.append(IndicatorRow(unit=unit_id, depth=depth, **figures))
             trend = []
+            # Today's figures are the same for every month: counted once, over the open cases.
+            current = await self._figures(conn, everything, scope, chosen.start, chosen.end, today)
             for point in trend_months(chosen):
-                figures = await self._figures(conn, everything, scope, point.start, point.end, today)
+                figures = await self._figures(conn, everything, scope, point.start, point.end, today, now=current)
                 trend.append(TrendPoint(label=point.label, **figures))
             incidents = await incident_counts(
                 conn, sorted(everything), iso(local_midnight(chosen.start, self.tz)),
