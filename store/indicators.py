@@ -206,6 +206,15 @@ class ExportData(BaseModel):
     cases: list[Case]
 
 
+def _total(parts: Any) -> dict[str, int]:
+    """The figures of several units together: every figure is a count, so they add up."""
+    total = dict.fromkeys(Figures.model_fields, 0)
+    for part in parts:
+        for name in total:
+            total[name] += int(part[name])
+    return total
+
+
 class IndicatorService(Service):
     """Indicators per unit, the monthly trend and the export, for leaders and admins."""
 
@@ -251,12 +260,12 @@ class IndicatorService(Service):
         today: date,
         *,
         now: dict[str, int] | None = None,
-    ) -> dict[str, int]:
-        """The figures of ``units`` for the period [start, end).
+    ) -> dict[str, dict[str, Any]]:
+        """The figures of ``units`` for the period [start, end), per unit (:func:`_total` adds them up).
 
         ``now``: the figures of today (NOW_FIGURES) already counted for these units, as for a
         trend month: then only the rows received, decided or due for an answer in the period
-        are read, and today's figures are copied from ``now``.
+        are read, and today's figures come from ``now`` (under the unit "").
         """
         clause, named = numbered(*scope)
         unit_list = sorted(units)
@@ -271,7 +280,7 @@ class IndicatorService(Service):
         known = f"(c.imported = 0 OR c.k_at IS NOT NULL OR c.status = '{Status.SUBMITTED.value}')"
         waiting = "c.status IN (" + ", ".join(f"'{s.value}'" for s in ANSWER_PENDING) + ")"
         sql = (
-            "SELECT"
+            "SELECT c.unit AS unit,"
             f" count(*) FILTER (WHERE {received}) AS received,"
             f" count(*) FILTER (WHERE {received} AND (c.k_at IS NOT NULL OR c.accept_due < :today) AND {known})"
             " AS accept_counted,"
@@ -310,6 +319,7 @@ class IndicatorService(Service):
                # answer_counted also counts a case waiting for its opinion past a deadline in the period.
                f" UNION SELECT id FROM cases WHERE {waiting.removeprefix('c.')} AND answer_due >= :a_day"
                " AND answer_due < :b_day)) c")
+            + " GROUP BY c.unit"
         )
         params = {
             "a": iso(local_midnight(start, self.tz)),
@@ -321,10 +331,12 @@ class IndicatorService(Service):
             **named,
         }
         async with conn.execute(sql, params) as cur:
-            figures = dict(await cur.fetchone())
+            per_unit = {row["unit"]: dict(row) async for row in cur}
         if now is not None:
-            figures.update({name: now[name] for name in NOW_FIGURES})
-        return figures
+            for figures in per_unit.values():
+                figures.update(dict.fromkeys(NOW_FIGURES, 0))
+            per_unit[""] = {**dict.fromkeys(Figures.model_fields, 0), **{name: now[name] for name in NOW_FIGURES}}
+        return per_unit
 
     async def indicators(
         self, actor: Actor, unit: str | None = None, period: str | None = None
@@ -337,20 +349,22 @@ class IndicatorService(Service):
 
         rows: list[IndicatorRow] = []
         everything: set[str] = set()
+        for root in roots:
+            everything |= self.org.subtree(root)
         async with self.db.read() as conn:
+            # One query counts every unit; a row of a unit's subtree is the sum of its units (all counts).
+            per_unit = await self._figures(conn, everything, scope, chosen.start, chosen.end, today)
+            current = _total(per_unit.values())
             for root in roots:
-                everything |= self.org.subtree(root)
                 parts = [(root, 0)] + [(child.id, 1) for child in self.org.children(root)]
                 for unit_id, depth in parts:
-                    figures = await self._figures(
-                        conn, self.org.subtree(unit_id), scope, chosen.start, chosen.end, today
-                    )
+                    figures = _total(per_unit[u] for u in self.org.subtree(unit_id) if u in per_unit)
                     rows.append(IndicatorRow(unit=unit_id, depth=depth, **figures))
             trend = []
             # Today's figures are the same for every month: counted once, over the open cases.
-            current = await self._figures(conn, everything, scope, chosen.start, chosen.end, today)
             for point in trend_months(chosen):
-                figures = await self._figures(conn, everything, scope, point.start, point.end, today, now=current)
+                figures = _total((await self._figures(
+                    conn, everything, scope, point.start, point.end, today, now=current)).values())
                 trend.append(TrendPoint(label=point.label, **figures))
             incidents = await incident_counts(
                 conn, sorted(everything), iso(local_midnight(chosen.start, self.tz)),
