@@ -319,3 +319,22 @@ async def test_drill_down_lists_match_the_counts(api: httpx.AsyncClient, rstore:
         listed = (await api.get("/app/api/cases", headers=auth(3002),
                                 params={"metric": level["metric"], "state": "all"})).json()
         assert listed["total"] == level["count"], level
+
+
+async def test_export_carries_the_assessment_table(rstore: Services, clock: FakeClock) -> None:
+    """/export and ``petition-bot report`` (the same workbook) have the ranking the dashboard shows."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from handlers.reports import xlsx_bytes
+
+    await build_fixture(rstore, clock)
+    data = await rstore.indicators.export_data(LEADER_OIL, period="2026-11")
+    book = load_workbook(io.BytesIO(xlsx_bytes(data, rstore.org, "zh", rstore.tz)))
+    sheet = book["单位考核"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0] == ["统计期间", "2026-11"] or rows[0][1] == "2026-11"
+    body = {r[1]: r for r in rows[2:]}
+    assert body["第一采油厂"][0] == 1 and body["第一采油厂"][2] == pytest.approx(56.7)
+    assert body["第二采油厂"][2] == pytest.approx(50.0)
