@@ -338,3 +338,21 @@ async def test_export_carries_the_assessment_table(rstore: Services, clock: Fake
     body = {r[1]: r for r in rows[2:]}
     assert body["第一采油厂"][0] == 1 and body["第一采油厂"][2] == pytest.approx(56.7)
     assert body["第二采油厂"][2] == pytest.approx(50.0)
+
+
+def test_webapp_settings_are_checked_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    assert (Settings().webapp_listen, Settings().webapp_url) == ("127.0.0.1:8090", None)
+    monkeypatch.setenv("PETITION_WEBAPP_URL", "http://bot.example.com/app/")
+    with pytest.raises(ValidationError, match="https"):
+        Settings()
+    monkeypatch.setenv("PETITION_WEBAPP_URL", "https://bot.example.com/app/")
+    monkeypatch.setenv("PETITION_WEBAPP_LISTEN", "")
+    settings = Settings()
+    assert (settings.webapp_url, settings.webapp_listen) == ("https://bot.example.com/app/", "")
+    monkeypatch.setenv("PETITION_WEBAPP_LISTEN", "nonsense")
+    with pytest.raises(ValidationError):
+        Settings()
