@@ -638,8 +638,11 @@ class ReviewService(Service):
             raise Refused("leaders_only")
         return staff
 
-    async def alerts_for(self, actor: Actor) -> AlertsView:
-        """Unacknowledged collective-petition alerts and long-running cases in the leader's scope."""
+    async def alerts_for(self, actor: Actor, *, long_running: bool = True) -> AlertsView:
+        """Unacknowledged collective-petition alerts and long-running cases in the leader's scope.
+
+        ``long_running=False`` leaves the long-running cases out (the Mini App counts them itself).
+        """
         staff = self._leader(actor)
         days = self.org.monitoring.long_running_days
         before = iso(self.clock.now() - timedelta(days=days))
@@ -652,14 +655,14 @@ class ReviewService(Service):
                 alerts = [Alert.model_validate(dict(row)) async for row in cur]
             async with conn.execute(
                 f"SELECT * FROM cases WHERE {OPEN_SQL} AND submitted_at < ? AND {scope}"
-                " ORDER BY submitted_at, id",
+                " ORDER BY submitted_at, id" + ("" if long_running else " LIMIT 0"),
                 (before, *args),
             ) as cur:
-                long_running = [row_to_model(Case, row) async for row in cur]
+                found = [row_to_model(Case, row) async for row in cur]
         visible = [
             a for a in alerts if routing.can_handle(self.org, staff, a.unit, a.category, a.confidential)
         ]
-        return AlertsView(alerts=visible, long_running=long_running, long_running_days=days)
+        return AlertsView(alerts=visible, long_running=found, long_running_days=days)
 
     async def alert_by_id(self, alert_id: int) -> Alert | None:
         """An alert for rendering its notification (the recipients were chosen by scope)."""

@@ -28,6 +28,7 @@ BENCHMARKS = {
     "memory": "memory:",
     "priority": "priority (",
     "store_scale": "store at scale:",
+    "webapp": "webapp:",
 }
 
 
