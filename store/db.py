@@ -143,6 +143,7 @@ class Database:
         return db
 
     async def close(self) -> None:
+        self._readers_max = 0  # no reader opens after this: reads go to the closed connection and fail
         readers, self._readers, self._idle = self._readers, [], []
         for reader in readers:
             await reader.close()

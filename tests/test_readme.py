@@ -98,7 +98,7 @@ def test_the_readme_is_a_five_minute_read() -> None:
 def test_the_readme_test_command_is_what_ci_runs() -> None:
     command = ci_command()
     assert "pytest" in command, f".ci/run's command was not found: {command!r}"
-    blocks = shell_blocks(README.read_text(encoding="utf-8"))
+    blocks = [" ".join(line.strip() for line in block.splitlines()) for block in shell_blocks(README.read_text(encoding="utf-8"))]
     assert command in blocks, f"README.md gives no ```sh block equal to .ci/run's command:\n{command}"
 
 
