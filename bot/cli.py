@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -19,6 +20,9 @@ from bot.backup import plain
 from bot.settings import ConfigMissing, Settings, load_organization
 from handlers.i18n import t
 from store.org import Organization, OrgError, missing_holiday_notice, starter_toml
+
+if TYPE_CHECKING:  # the commands import what they use when they run: a fast --help
+    from bot.tables import TableFileError
 
 DEMO_HELP = (
     "The demo needs its loopback Bot API, which is not installed: "
@@ -458,6 +462,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return asyncio.run(build())
 
 
+def _file_command(args: argparse.Namespace, *, needs_file: bool) -> tuple[Settings, str, Path, Organization] | int:
+    """What a command over a file and the store needs: settings, database, the file, the organisation (or exit 1)."""
+    lang = args.lang
+    settings = _settings(lang)
+    db_path = _db_target(args)
+    if Path(db_path).exists() and (problem := _database_problem(db_path, lang)) is not None:
+        print(problem, file=sys.stderr)
+        return 1
+    path = Path(args.file)
+    if needs_file and not path.is_file():
+        return fail(lang, "no_such_file", path=path)
+    found = _organization(settings, lang)
+    if isinstance(found, int):
+        return found
+    return settings, db_path, path, found[0]
+
+
+def _table_error(lang: str, area: str, path: Path, error: TableFileError) -> int:
+    """A file that cannot be read as a table (bot/tables.py), in the command's own words; exit 1."""
+    params = {k: ", ".join(v) if isinstance(v, list) else v for k, v in error.params.items()}
+    print(plain(t(lang, f"{area}.file_{error.code}", path=path, **params)), file=sys.stderr)
+    return 1
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Import the office's existing ledger (.xlsx or .csv): every bad row reported, the rest imported."""
     from bot.ledger_import import LedgerFileError, read_ledger, report_lines
@@ -467,18 +495,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     from store.services import Services
 
     lang = args.lang
-    settings = _settings(lang)
-    db_path = _db_target(args)
-    if Path(db_path).exists() and (problem := _database_problem(db_path, lang)) is not None:
-        print(problem, file=sys.stderr)
-        return 1
-    path = Path(args.file)
-    if not path.is_file():
-        return fail(lang, "no_such_file", path=path)
-    found = _organization(settings, lang)
-    if isinstance(found, int):
-        return found
-    org = found[0]
+    prepared = _file_command(args, needs_file=True)
+    if isinstance(prepared, int):
+        return prepared
+    settings, db_path, path, org = prepared
     staff = None
     if args.by:
         who = args.by.strip()
@@ -489,9 +509,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         headers, rows = read_ledger(path)
     except LedgerFileError as error:
-        params = {k: ", ".join(v) if isinstance(v, list) else v for k, v in error.params.items()}
-        print(plain(t(lang, f"import.file_{error.code}", path=path, **params)), file=sys.stderr)
-        return 1
+        return _table_error(lang, "import", path, error)
 
     async def run() -> int:
         services = await Services.open(db_path, org, **_key_options(settings))  # type: ignore[arg-type]
@@ -518,25 +536,15 @@ def cmd_roster(args: argparse.Namespace) -> int:
     from store.services import Services
 
     lang = args.lang
-    settings = _settings(lang)
-    db_path = _db_target(args)
-    if Path(db_path).exists() and (problem := _database_problem(db_path, lang)) is not None:
-        print(problem, file=sys.stderr)
-        return 1
-    path = Path(args.file)
-    if args.action == "import" and not path.is_file():
-        return fail(lang, "no_such_file", path=path)
-    found = _organization(settings, lang)
-    if isinstance(found, int):
-        return found
-    org = found[0]
+    prepared = _file_command(args, needs_file=args.action == "import")
+    if isinstance(prepared, int):
+        return prepared
+    settings, db_path, path, org = prepared
     if args.action == "import":
         try:
             headers, rows = read_roster(path)
         except TableFileError as error:
-            params = {k: ", ".join(v) if isinstance(v, list) else v for k, v in error.params.items()}
-            print(plain(t(lang, f"roster.file_{error.code}", path=path, **params)), file=sys.stderr)
-            return 1
+            return _table_error(lang, "roster", path, error)
 
     async def run() -> int:
         services = await Services.open(db_path, org, **_key_options(settings))  # type: ignore[arg-type]

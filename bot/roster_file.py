@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.backup import plain
-from bot.tables import read_table
-from handlers.i18n import catalog, has, placeholders, t
-from store.ledger_import import Headers, Reason
+from bot.tables import read_table, reason_text
+from handlers.i18n import t
+from store.ledger_import import Headers
 from store.people import national
 from store.roster import COLUMNS, RosterEntry, RosterReport, map_headers
 
@@ -22,16 +22,6 @@ def read_roster(path: Path) -> tuple[Headers, list[tuple[int, dict[str, Any]]]]:
     return read_table(path, map_headers, MAX_ROWS)
 
 
-def _reason_text(reason: Reason, lang: str) -> str:
-    column = str(t(lang, f"roster.column_{reason.column or 'row'}")) if has(lang, f"roster.column_{reason.column}") \
-        else str(t(lang, "roster.column_row"))
-    key = f"roster.reason_{reason.code}"
-    if not has(lang, key):
-        return plain(t(lang, "roster.reason_invalid", column=column))
-    params = {name: reason.params.get(name, "") for name in placeholders(catalog(lang)[key]) if name != "column"}
-    return plain(t(lang, key, column=column, **params))
-
-
 def report_lines(report: RosterReport, headers: Headers, path: Path, lang: str) -> list[str]:
     """What ``roster import`` prints: every bad row, or what changed."""
     lines = [plain(t(lang, "roster.header", path=path, rows=report.rows))]
@@ -39,7 +29,7 @@ def report_lines(report: RosterReport, headers: Headers, path: Path, lang: str) 
         lines.append(plain(t(lang, "roster.ignored_columns", columns=", ".join(headers.ignored))))
     if report.bad:
         for bad in report.bad:
-            reasons = str(t(lang, "roster.reason_separator")).join(_reason_text(r, lang) for r in bad.reasons)
+            reasons = str(t(lang, "roster.reason_separator")).join(reason_text("roster", r, lang) for r in bad.reasons)
             lines.append(plain(t(lang, "roster.bad_row", line=bad.line, reasons=reasons)))
         lines.append(plain(t(lang, "roster.refused", bad=len(report.bad))))
         return lines

@@ -41,7 +41,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationInfo, field_validator
+from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from store.clock import iso
@@ -332,6 +332,17 @@ class ImportReport(BaseModel):
     bad: list[BadRow] = []
 
 
+def reasons_of(error: ValidationError) -> list[Reason]:
+    """A row's validation errors as reasons: the column, a code and its parameters (the ledger's, the roster's)."""
+    reasons = []
+    for problem in error.errors():
+        column = str(problem["loc"][0]) if problem["loc"] else None
+        code = problem["type"] if problem["type"] != "missing" else "required"
+        params = {k: v for k, v in (problem.get("ctx") or {}).items() if k != "error"}
+        reasons.append(Reason(column=column, code=code, params=params))
+    return reasons
+
+
 def validate_rows(
     rows: list[tuple[int, dict[str, Any]]], org: Organization, today: date
 ) -> tuple[list[tuple[int, LedgerRow]], list[BadRow]]:
@@ -339,7 +350,6 @@ def validate_rows(
 
     Two rows with the same external number and received date: the later one is bad.
     """
-    from pydantic import ValidationError
 
     good: list[tuple[int, LedgerRow]] = []
     bad: list[BadRow] = []
@@ -348,13 +358,7 @@ def validate_rows(
         try:
             row = LedgerRow.model_validate(cells, context={"org": org, "today": today})
         except ValidationError as error:
-            reasons = []
-            for problem in error.errors():
-                column = str(problem["loc"][0]) if problem["loc"] else None
-                code = problem["type"] if problem["type"] != "missing" else "required"
-                params = {k: v for k, v in (problem.get("ctx") or {}).items() if k != "error"}
-                reasons.append(Reason(column=column, code=code, params=params))
-            bad.append(BadRow(line=line, reasons=reasons))
+            bad.append(BadRow(line=line, reasons=reasons_of(error)))
             continue
         key = (row.external, row.received)
         if key in seen:

@@ -45,7 +45,7 @@ from store.context import Service, StoreContext
 from store.db import Connection
 from store.errors import Refused
 from store.journal import VerifyResult, append_chained, verify_chained
-from store.ledger_import import BadRow, Headers, Reason, cell_text, header_key, map_layout
+from store.ledger_import import BadRow, Headers, Reason, cell_text, header_key, map_layout, reasons_of
 from store.org import Organization
 from store.people import e164, normalize_employee_no
 from store.verified import phone_tag, verified_row
@@ -183,12 +183,7 @@ def validate_rows(
         try:
             row = RosterRow.model_validate(cells, context={"org": org})
         except ValidationError as error:
-            reasons = []
-            for problem in error.errors():
-                column = str(problem["loc"][0]) if problem["loc"] else None
-                code = problem["type"] if problem["type"] != "missing" else "required"
-                params = {k: v for k, v in (problem.get("ctx") or {}).items() if k != "error"}
-                reasons.append(Reason(column=column, code=code, params=params))
+            reasons = reasons_of(error)
             if repeated and number is not None:
                 reasons.insert(0, Reason(column="employee_no", code="repeated_in_file", params={"line": numbers[number]}))
             bad.append(BadRow(line=line, reasons=reasons))
