@@ -20,7 +20,7 @@ from store import filenames, journal, policy, routing
 from store.clock import Clock, iso, local_date
 from store.db import Backend, Connection
 from store.errors import NotFound, Refused
-from store.events import EventBus
+from store.events import CaseChanged, EventBus
 from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import Organization
@@ -415,6 +415,7 @@ class StoreContext:
         await conn.execute(
             f"UPDATE cases SET {assignments} WHERE id = :case_id", {**changes, "case_id": case_id}
         )
+        await self.events.publish(conn, CaseChanged(case_id, self.today()))
         case = await self.case_where(conn, "id = ?", (case_id,))
         assert case is not None
         return case
@@ -454,6 +455,7 @@ class StoreContext:
             data=data,
             public=RULES[action].public,
         )
+        await self.events.publish(conn, CaseChanged(case_id, self.today()))
         await self._tell_leader_in_charge(conn, case_id, actor, event_id)
         return event_id
 
