@@ -9,10 +9,14 @@ the page query is shown to be read from ``cases_by_rank`` with no sort.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date, timedelta
+from pathlib import Path
 
 from store.clock import FakeClock
+from store.journal import verify
 from store.models import Case, Decision, row_to_model
+from store.org import Organization
 from store.review import CURRENT_DUE_SQL
 from store.services import Services
 from store.supervision import (
@@ -125,3 +129,38 @@ async def test_the_page_is_read_from_the_rank_index_without_sorting(rstore: Serv
             assert "TEMP B-TREE" not in words, words
     cases, total = await rstore.cases.open_cases_for(OFFICER_P1)
     assert total == 3 and len(cases) == 3
+
+
+async def test_a_database_at_the_previous_version_upgrades_with_ranks_and_its_journal_intact(
+    tmp_path: Path, rorg: Organization, clock: FakeClock
+) -> None:
+    """Cases written before migration 0018 (no ranks): upgraded, ranked at the first read, journal unchanged."""
+    path = tmp_path / "old.db"
+    store = await Services.open(path, rorg, clock)
+    numbers = [(await store.cases.submit(petitioner(5001 + i), draft(), str(i))).case.number for i in range(6)]
+    await store.cases.act(OFFICER_P1, numbers[1], Action.ACCEPT)
+    await store.cases.act(OFFICER_P1, numbers[2], Action.ACCEPT)
+    await store.cases.act(OFFICER_P1, numbers[2], Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
+    await store.cases.act(OFFICER_P1, numbers[3], Action.DECLINE, body="不予受理")
+    await store.close()
+    with sqlite3.connect(path) as conn:  # back to schema 17: what migration 0018 added, removed
+        for statement in ("DROP INDEX cases_by_rank", "DROP INDEX cases_by_rank_day", "DROP TABLE rank_basis",
+                          "ALTER TABLE cases DROP COLUMN queue_rank", "ALTER TABLE cases DROP COLUMN queue_due",
+                          "ALTER TABLE cases DROP COLUMN rank_next_on", "PRAGMA user_version = 17"):
+            conn.execute(statement)
+    events_before = rows(path, "SELECT id, hash FROM events ORDER BY id")
+
+    clock.set(at(date(2026, 11, 15)))  # days later: levels moved on since the cases were written
+    store = await Services.open(path, rorg, clock)
+    try:
+        assert await store.db.schema_version() == 18
+        assert rows(path, "SELECT count(*) FROM cases WHERE queue_rank IS NOT NULL") == [(0,)]
+        cases, total = await store.cases.open_cases_for(OFFICER_P1)  # the first read ranks them
+        assert total == 4 and [c.number for c in cases][0] == numbers[0]
+        ranks = await assert_ranks(store, date(2026, 11, 15))
+        assert sorted(r for r in ranks.values() if r is not None) == [0, 2, 2, 2]
+        assert rows(path, "SELECT id, hash FROM events ORDER BY id") == events_before
+        async with store.db.read() as conn:
+            assert (await verify(conn)).ok
+    finally:
+        await store.close()
