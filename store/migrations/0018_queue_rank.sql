@@ -15,7 +15,9 @@
 ALTER TABLE cases ADD COLUMN queue_rank INTEGER;
 ALTER TABLE cases ADD COLUMN queue_due TEXT;
 ALTER TABLE cases ADD COLUMN rank_next_on TEXT;
-CREATE INDEX cases_by_rank ON cases (queue_rank DESC, queue_due, id) WHERE queue_rank IS NOT NULL;
+-- The scope's columns ride along, so a queue's count is read from this index alone.
+CREATE INDEX cases_by_rank ON cases (queue_rank DESC, queue_due, id, unit, category, kind, confidential, cohandlers)
+    WHERE queue_rank IS NOT NULL;
 CREATE INDEX cases_by_rank_day ON cases (rank_next_on) WHERE rank_next_on IS NOT NULL;
 CREATE TABLE rank_basis (
     id    INTEGER PRIMARY KEY CHECK (id = 1),
