@@ -23,6 +23,7 @@ from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
 from bot.reload import Reloader
 from handlers import (
+    approvals,
     documents,
     employee,
     incidents,
@@ -30,6 +31,7 @@ from handlers import (
     ledger,
     limits,
     links,
+    procedure,
     prompts,
     reception,
     register,
@@ -138,7 +140,7 @@ def build_application(
         # First, so that while it waits for typed text any other command ends that step.
         reception.build(),
         # Commands and buttons of petitioners, officers and leaders (each its own pattern).
-        *employee.handlers(), *staff.handlers(), *review.handlers(), *supervision.handlers(), *links.handlers(),
+        *employee.handlers(), *staff.handlers(), *review.handlers(), *supervision.handlers(), *procedure.handlers(), *links.handlers(),
         # Dispute screening: /screening, /dispute and the menu's buttons (the filing conversation below).
         *screening.handlers(),
         # The group-incident plan: its commands, its checklist buttons, then its area's stale-button answer.
@@ -149,6 +151,8 @@ def build_application(
         *documents.handlers(),
         # Staff managed in chat by an administrator: /staff, the user picker's answer, its buttons.
         *staffing.handlers(),
+        # 签发: a leader's 批准 / 退回修改 on an officer's draft.
+        *approvals.handlers(),
         # Typed answers after a prompt button; before intake, which would take any text.
         prompts.build(),
         # Filing or updating a screening dispute, step by step (before intake, which would take any text).

@@ -18,7 +18,8 @@ from store.context import Service, StoreContext, local_midnight
 from store.conversations import Conversation
 from store.db import Connection
 from store.documents import queue_documents
-from store.errors import NotFound, Refused
+from store.drafts import approvers_for, hold_draft, mark_approved
+from store.errors import AwaitingApproval, NotFound, Refused
 from store.models import (
     Actor,
     ActorRole,
@@ -35,7 +36,7 @@ from store.models import (
     row_to_model,
 )
 from store.notices import NoticeKind
-from store.org import Category, CategoryKind
+from store.org import Category, CategoryKind, Staff
 from store.policy import Act
 from store.review import ReviewService
 from store.supervision import current_ranks, queue_page
@@ -294,7 +295,7 @@ class CaseService(Service):
             # A verified employee files under the roster's name and number; a confidential case records neither.
             employee = None if confidential else await verified_row(conn, self.ctx.hid(petitioner.id))
             name = employee["name"] if employee is not None else petitioner.name
-            accept_due = today + timedelta(days=self.org.deadlines.accept_days)
+            accept_due = self.org.due_date(today, "accept_days")
             async with conn.execute(
                 "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
                 " petitioner_phone, confidential, pseudonym, category, kind, unit, subject,"
@@ -493,9 +494,20 @@ class CaseService(Service):
         days: int | None = None,
         unit: str | None = None,
         assignee_id: int | None = None,
+        approving: tuple[int, Actor] | None = None,
+        ask_approval: bool = False,
     ) -> Case:
-        """Take ``action`` on a case: check who, check the state machine, write it all."""
+        """Take ``action`` on a case: check who, check the state machine, write it all.
+
+        An act ``[approvals]`` names, drafted by someone who is not its approver, is checked
+        like the act itself and then held for the nearest leader up the unit tree
+        (``store.approvals``): nothing reaches the petitioner, and ``AwaitingApproval`` says so.
+        ``approving`` (the draft's id, the approving leader) applies a held draft, in the same
+        transaction as its approval. ``ask_approval``: hold it even where ``[approvals]`` does not
+        ask (an officer may always submit an act to the leader: 提请签发).
+        """
         now = self.clock.now()
+        held: tuple[int, list[Staff]] | None = None
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             self.ctx.check_lead(actor, case, action)
@@ -508,7 +520,7 @@ class CaseService(Service):
                 raise Refused("text_required")
             if action is Action.ACCEPT:
                 changes["accepted_at"] = iso(now)
-                due = local_date(now, self.tz) + timedelta(days=self.org.deadlines.handle_days)
+                due = self.org.due_date(local_date(now, self.tz), "handle_days")
                 changes["answer_due"] = due.isoformat()
                 changes["handle_limit"] = None  # the statutory handling limit (a redo's is its own)
                 # The notice says the due date of this moment, even if sent after an extension.
@@ -525,7 +537,13 @@ class CaseService(Service):
                     raise Refused("reason_required")
                 assert case.answer_due is not None
                 changes["extended_days"] = days
-                changes["answer_due"] = (case.answer_due + timedelta(days=days)).isoformat()
+                if case.handle_limit is None and case.accepted_at is not None:  # counted from acceptance again
+                    extended = self.org.due_date(
+                        local_date(case.accepted_at, self.tz), "handle_days", self.org.deadlines.handle_days + days
+                    )
+                else:
+                    extended = self.org.due_date(case.answer_due, "handle_days", days)
+                changes["answer_due"] = extended.isoformat()
                 if case.handle_limit is not None:  # extended after a redo: its limit grows with it
                     changes["handle_limit"] = case.handle_limit + days
                 data = {"days": days, "answer_due": changes["answer_due"]}
@@ -556,27 +574,40 @@ class CaseService(Service):
                     raise Refused("same_unit")
                 if not (body and body.strip()):
                     raise Refused("reason_required")
-                changes.update(unit=unit, assignee_id=None, answer_due=None, accepted_at=None)
-                changes["accept_due"] = (
-                    local_date(now, self.tz) + timedelta(days=self.org.deadlines.accept_days)
-                ).isoformat()
+                # Clock integrity: the receiving unit inherits the case's time. Before acceptance
+                # the acceptance limit still counts from the day received; after it the answer
+                # deadline (and any extension) stays, so a transfer never buys a fresh 15 + 60 days.
+                changes.update(unit=unit, assignee_id=None)
                 data = {"from_unit": case.unit, "to_unit": unit}
                 if unit in case.cohandlers:  # the co-handling unit becomes the lead unit (主办)
                     await conn.execute(
                         "DELETE FROM case_cohandlers WHERE case_id = ? AND unit = ?", (case.id, unit)
                     )
                     changes["cohandlers"] = json.dumps([u for u in case.cohandlers if u != unit])
-            assignments = ", ".join(f"{column} = :{column}" for column in changes)
-            await conn.execute(
-                f"UPDATE cases SET {assignments} WHERE id = :case_id",
-                {**changes, "case_id": case.id},
-            )
-            event_id = await self.ctx.event(conn, case.id, actor, action, new_status, body, data)
-            updated = await self.ctx.case_where(conn, "id = ?", (case.id,))
-            assert updated is not None
-            await self._notify_action(conn, updated, case, actor, action, event_id)
-            updated = await self.review.after_action(conn, updated, action, event_id)
+            approvers = approvers_for(self.org, case, action, actor, asked=ask_approval) if approving is None else []
+            if approvers:
+                held = (await hold_draft(self.ctx, conn, case, actor, action, approvers,
+                                         {"body": body, "decision": decision.value if decision else None, "days": days}),
+                        approvers)
+                updated = case
+            else:
+                if approving is not None:
+                    draft_id, leader = approving
+                    data = {**data, "approved_by": leader.id, "approver": leader.name}
+                    await mark_approved(self.ctx, conn, draft_id, leader)
+                assignments = ", ".join(f"{column} = :{column}" for column in changes)
+                await conn.execute(
+                    f"UPDATE cases SET {assignments} WHERE id = :case_id",
+                    {**changes, "case_id": case.id},
+                )
+                event_id = await self.ctx.event(conn, case.id, actor, action, new_status, body, data)
+                found = await self.ctx.case_where(conn, "id = ?", (case.id,))
+                assert found is not None
+                await self._notify_action(conn, found, case, actor, action, event_id)
+                updated = await self.review.after_action(conn, found, action, event_id)
         self.outbox.kick()
+        if held is not None:
+            raise AwaitingApproval(number=case.number, approvers="、".join(s.name for s in held[1]), draft=held[0])
         return updated
 
     async def add_info(

@@ -79,6 +79,8 @@ class Act(StrEnum):
     ACCEPT_OUTCOME = "accept_outcome"
     REQUEST_REVIEW = "request_review"
     DOCUMENT = "document"  # /document: the formal documents, which name the petitioner
+    SERVE = "serve"  # /served: the service (送达) of a printed opinion recorded
+    APPROVE = "approve"  # 签发: approve or return an officer's draft (store/approvals.py)
 
 
 class Relation(StrEnum):
@@ -135,6 +137,9 @@ POLICY: dict[Act, Allowed] = {
     Act.NOTE: same(LEAD_AND_COHANDLERS, "the lead unit and a co-handling unit (internal notes)"),
     Act.EXTEND: same(LEAD, "the lead unit"),
     Act.DECIDE: same(LEAD, "the lead unit"),
+    Act.SERVE: same(LEAD, "the lead unit, which issued the opinion"),
+    Act.APPROVE: same(frozenset({R.LEAD_STAFF, R.LEADER_ABOVE}),
+                      "a leader of the handling unit or above it; of those, the nearest ones (store/drafts.py)"),
     Act.TRANSFER: same(LEAD, "the lead unit"),
     Act.REVEAL: Allowed(frozenset(), frozenset({R.CUSTODIAN}), "the identity custodian, for a confidential case"),
     Act.SUPERVISE: same(frozenset({R.LEADER_ABOVE, R.ADMIN}), "a leader above the case's unit, or an admin"),
@@ -188,6 +193,7 @@ OF_ACTION: dict[Action, Act] = {
     Action.FOLLOW_UP: Act.FOLLOW_UP,
     Action.LEAD: Act.LEAD,
     Action.REDO: Act.REDO,
+    Action.SERVE: Act.SERVE,
     Action.COHANDLE: Act.COHANDLE,
     Action.COHANDLE_OFF: Act.COHANDLE_OFF,
     Action.REVIEW_OPINION: Act.REVIEW_OPINION,
@@ -231,7 +237,7 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "/register": Act.REGISTER,
     "/reception": None, "/reception_add": None, "/reception_list": None,
     # One's own verification, and staff managed in chat (store/staffing.py checks the administrator itself).
-    "/verify": None, "/staff": None,
+    "/verify": None, "/staff": None, "/served": Act.SERVE,
     # Buttons (area:verb of handlers/callbacks.py).
     "lang": None, "my:page": None, "my:open": Act.VIEW_OWN,
     "em:wd": Act.WITHDRAW, "em:wdy": Act.WITHDRAW,
@@ -241,8 +247,8 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "sf:tu": Act.TRANSFER,
     "pr:end": None, "pr:dec": Act.DECLINE, "pr:rep": Act.REPLY, "pr:nt": Act.NOTE, "pr:ext": Act.EXTEND,
     "pr:dcs": Act.DECIDE, "pr:tr": Act.TRANSFER, "pr:add": Act.ADD_INFO, "pr:rvc": Act.COMMENT,
-    "pr:rvq": Act.REQUEST_REVIEW, "pr:rrq": Act.REQUEST_REVIEW, "pr:rvs": Act.REVIEW_OPINION,
-    "pr:rve": Act.REVIEW_OPINION, "pr:rvr": Act.REVIEW_OPINION, "pr:pg": Act.PROGRESS,
+    "pr:rvq": Act.REQUEST_REVIEW, "pr:rrq": Act.REQUEST_REVIEW, "pr:rvm": Act.REVIEW_OPINION,
+    "pr:rvk": Act.REVIEW_OPINION, "pr:rvg": Act.REVIEW_OPINION, "pr:rvd": Act.REVIEW_OPINION, "pr:pg": Act.PROGRESS,
     "pr:svi": Act.SUPERVISE, "pr:fui": Act.FOLLOW_UP, "pr:rdo": Act.REDO, "pr:chn": Act.COHANDLE,
     "sv:ur": Act.URGE, "sv:ld": Act.LEAD, "sv:sv": Act.SUPERVISE, "sv:fu": Act.FOLLOW_UP,
     "sv:ch": Act.COHANDLE, "sv:cu": Act.COHANDLE, "sv:cx": Act.COHANDLE_OFF,
@@ -261,6 +267,7 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "rg:who": None, "rg:skip": None, "rg:more": None, "rg:cnt": None, "rg:cat": None, "rg:unit": None,
     "rg:here": None, "rg:files": None, "rg:sec": None, "rg:edit": None, "rg:submit": Act.REGISTER,
     "vf:go": None,
+    "ap:ok": Act.APPROVE, "ap:no": Act.APPROVE,
     "sm:ls": None, "sm:add": None, "sm:o": None, "sm:r": None, "sm:ub": None, "sm:ut": None, "sm:cs": None,
     "sm:ct": None, "sm:ca": None, "sm:rm": None, "sm:ry": None, "sm:nr": None, "sm:nb": None, "sm:nu": None,
 }
@@ -306,6 +313,7 @@ def unit_relations(org: Organization, staff: Staff | None, unit: str | None) -> 
 #: The refusal's code where an act has its own words for it (else the relation's, see StoreContext.refusal_code).
 REFUSAL: dict[Act, str] = {
     Act.SUPERVISE: "supervise_above",
+    Act.APPROVE: "approval_not_yours",
     Act.CLAIM: "claim_staff_sees",
     Act.REVEAL: "custodian_only",
 }
