@@ -217,7 +217,7 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
         return " | ".join(str(row[0] if explain == "EXPLAIN " else row[3]).strip() for row in found)
 
     # The generated (or upgraded) cases carry no stored rank yet: the first queue read of the day
-    # ranks every open case once (migration 0018); timed apart, then the queries below read pages.
+    # ranks every open case once (migration 0021); timed apart, then the queries below read pages.
     began = time.perf_counter()
     await current_ranks(store.db, store.org, store.context.today())
     plans["rank_every_open_case_seconds"] = f"{time.perf_counter() - began:.1f}"

@@ -190,7 +190,7 @@ def level_sql(org: Organization, today: date) -> str:
 
 # ------------------------------------------------------------ stored ranks
 # The queue's order (rank, then current deadline) is stored on the case
-# (migration 0018): ``queue_fields`` is the one Python rule that fills it, from
+# (migration 0021): ``queue_fields`` is the one Python rule that fills it, from
 # ``warning_level``; ``tests/test_queue_rank.py`` checks the stored rank equals
 # the computed level (Python and ``level_sql``) for every case after changes.
 

@@ -1,4 +1,4 @@
-"""The queue's stored rank (migration 0018): equal to the computed level for every case, after any change.
+"""The queue's stored rank (migration 0021): equal to the computed level for every case, after any change.
 
 ``cases.queue_rank`` / ``queue_due`` are written by the store whenever a case
 changes and by the sweep (or the first queue read) when a level's day passes;
@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from store.clock import FakeClock
+from store.db import migrations
 from store.journal import verify
 from store.models import Case, Decision, row_to_model
 from store.org import Organization
@@ -134,7 +135,7 @@ async def test_the_page_is_read_from_the_rank_index_without_sorting(rstore: Serv
 async def test_a_database_at_the_previous_version_upgrades_with_ranks_and_its_journal_intact(
     tmp_path: Path, rorg: Organization, clock: FakeClock
 ) -> None:
-    """Cases written before migration 0018 (no ranks): upgraded, ranked at the first read, journal unchanged."""
+    """Cases written before migration 0021 (no ranks): upgraded, ranked at the first read, journal unchanged."""
     path = tmp_path / "old.db"
     store = await Services.open(path, rorg, clock)
     numbers = [(await store.cases.submit(petitioner(5001 + i), draft(), str(i))).case.number for i in range(6)]
@@ -143,17 +144,18 @@ async def test_a_database_at_the_previous_version_upgrades_with_ranks_and_its_jo
     await store.cases.act(OFFICER_P1, numbers[2], Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
     await store.cases.act(OFFICER_P1, numbers[3], Action.DECLINE, body="不予受理")
     await store.close()
-    with sqlite3.connect(path) as conn:  # back to schema 17: what migration 0018 added, removed
+    number = next(n for n, name, _ in migrations() if "queue_rank" in name)  # the integrator may renumber it
+    with sqlite3.connect(path) as conn:  # back to the schema before it: what it added, removed
         for statement in ("DROP INDEX cases_by_rank", "DROP INDEX cases_by_rank_day", "DROP TABLE rank_basis",
                           "ALTER TABLE cases DROP COLUMN queue_rank", "ALTER TABLE cases DROP COLUMN queue_due",
-                          "ALTER TABLE cases DROP COLUMN rank_next_on", "PRAGMA user_version = 17"):
+                          "ALTER TABLE cases DROP COLUMN rank_next_on", f"PRAGMA user_version = {number - 1}"):
             conn.execute(statement)
     events_before = rows(path, "SELECT id, hash FROM events ORDER BY id")
 
     clock.set(at(date(2026, 11, 15)))  # days later: levels moved on since the cases were written
     store = await Services.open(path, rorg, clock)
     try:
-        assert await store.db.schema_version() == 18
+        assert await store.db.schema_version() == number == migrations()[-1][0]
         assert rows(path, "SELECT count(*) FROM cases WHERE queue_rank IS NOT NULL") == [(0,)]
         cases, total = await store.cases.open_cases_for(OFFICER_P1)  # the first read ranks them
         assert total == 4 and [c.number for c in cases][0] == numbers[0]
