@@ -331,7 +331,9 @@ async def main(args: argparse.Namespace) -> None:
 
         with psycopg.connect(args.pg, autocommit=True) as pg:
             pg.execute("VACUUM ANALYZE")
-            pg_figures["database_bytes"] = pg.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+            size_row = pg.execute("SELECT pg_database_size(current_database())").fetchone()
+            assert size_row is not None
+            pg_figures["database_bytes"] = size_row[0]
             pg_figures["bytes_per_case"] = round(pg_figures["database_bytes"] / counts["cases"])
             pg_figures["bytes_by_table_and_index"] = dict(pg.execute(
                 "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
