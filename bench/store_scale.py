@@ -35,12 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import parse_args, percentile, report
-from store.db import Database
+from store.db import Database, is_postgres_url
 from store.org import example_org
-from store.review import CURRENT_DUE_SQL
 from store.services import Services
+from store.supervision import current_ranks, queue_sql
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+RETENTION = timedelta(days=90)  # store.retention: sent outbox rows older than this are deleted
 YEARS = 5
 OPEN = ("submitted", "accepted", "in_progress", "review", "rereview")
 CJK = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 3000))
@@ -121,7 +122,8 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
             event_rows.append((event_id, case_id, _iso(at), petitioner if action == "submit" else 100006,
                                "petitioner" if action == "submit" else "officer", action, after, body, "{}",
                                public, f"{rng.getrandbits(256):064x}", f"{rng.getrandbits(256):064x}"))
-            if action == "submit" or (public and action != "close"):
+            # Only what the retention keeps: sent notices go after [retention] sent_notices_days (90).
+            if (action == "submit" or (public and action != "close")) and at >= NOW - RETENTION:
                 outbox_id += 1
                 chat = 100006 if action == "submit" else petitioner
                 kind_ = "case_card" if action == "submit" else "petitioner_event"
@@ -181,11 +183,12 @@ def generate(path: Path, n: int) -> float:
 INDICATORS = """
 SELECT unit,
        count(*) AS received,
-       sum(accepted_at IS NOT NULL AND substr(accepted_at, 1, 10) <= accept_due) AS accepted_on_time,
-       sum(decided_at IS NOT NULL) AS decided,
-       sum(decided_at IS NOT NULL AND substr(decided_at, 1, 10) <= answer_due) AS answered_on_time,
-       sum(rating IS NOT NULL) AS rated,
-       sum(rating IN ('satisfied', 'basically')) AS satisfied
+       count(*) FILTER (WHERE accepted_at IS NOT NULL AND substr(accepted_at, 1, 10) <= accept_due)
+         AS accepted_on_time,
+       count(*) FILTER (WHERE decided_at IS NOT NULL) AS decided,
+       count(*) FILTER (WHERE decided_at IS NOT NULL AND substr(decided_at, 1, 10) <= answer_due) AS answered_on_time,
+       count(*) FILTER (WHERE rating IS NOT NULL) AS rated,
+       count(*) FILTER (WHERE rating IN ('satisfied', 'basically')) AS satisfied
 FROM cases
 WHERE submitted_at >= ? AND submitted_at < ? {scope}
 GROUP BY unit
@@ -205,12 +208,24 @@ def months_back(k: int) -> tuple[str, str]:
     return first.isoformat(), following.isoformat()
 
 
-async def measure(path: Path, runs: int) -> tuple[dict[str, Any], dict[str, str]]:
-    org = example_org()
-    store = await Services.open(path, org)
-    rng = random.Random(5)
+async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str, str]]:
     timings: dict[str, list[float]] = {}
     plans: dict[str, str] = {}
+    org = example_org()
+    store = await Services.open(path, org)
+    explain = "EXPLAIN " if is_postgres_url(str(path)) else "EXPLAIN QUERY PLAN "
+
+    async def plan_of(conn: Any, query: str, args: Any) -> str:
+        async with conn.execute(explain + query, args) as cur:
+            found = await cur.fetchall()
+        return " | ".join(str(row[0] if explain == "EXPLAIN " else row[3]).strip() for row in found)
+
+    # The generated (or upgraded) cases carry no stored rank yet: the first queue read of the day
+    # ranks every open case once (migration 0021); timed apart, then the queries below read pages.
+    began = time.perf_counter()
+    await current_ranks(store.db, store.org, store.context.today())
+    plans["rank_every_open_case_seconds"] = f"{time.perf_counter() - began:.1f}"
+    rng = random.Random(5)
 
     async def timed(name: str, call: Any) -> Any:
         began = time.perf_counter()
@@ -249,14 +264,14 @@ async def measure(path: Path, runs: int) -> tuple[dict[str, Any], dict[str, str]
             ("indicators_month_all_units", INDICATORS.format(scope=scope_all), (*months_back(1), *everything)),
             ("indicators_quarter_oilfield", INDICATORS.format(scope=scope), (*months_back(4), *subtree)),
         ):
-            async with conn.execute("EXPLAIN QUERY PLAN " + query, args) as cur:
-                plans[name] = " | ".join(row[3] for row in await cur.fetchall())
-        scope_sql, scope_args = store.context.scope(store.cases.actor(100006))
-        statuses = sorted(OPEN)
-        queue = (f"SELECT * FROM cases WHERE status IN ({', '.join('?' * len(statuses))}) AND {scope_sql}"
-                 f" ORDER BY {CURRENT_DUE_SQL}, id LIMIT 10")
-        async with conn.execute("EXPLAIN QUERY PLAN " + queue, [*statuses, *scope_args]) as cur:
-            plans["queue_plant_officer"] = " | ".join(row[3] for row in await cur.fetchall())
+            plans[name] = await plan_of(conn, query, args)
+        for name, staff_id in staff.items():  # the page query of /queue (and /alerts, from rank 1)
+            scope_sql, scope_args = store.context.read_scope(store.cases.actor(staff_id))
+            for suffix, min_rank in (("", 0), ("_alerts", 1)):
+                plans[name + suffix] = await plan_of(conn, queue_sql(scope_sql, min_rank), [*scope_args, 10, 0])
+                plans[name + suffix + "_count"] = await plan_of(
+                    conn, "SELECT count(*) FROM cases WHERE queue_rank IS NOT NULL"
+                    f" AND queue_rank >= {min_rank} AND {scope_sql}", scope_args)
     await store.close()
     figures = {
         name: {"p50_ms": round(percentile(values, 50) * 1000, 2), "p99_ms": round(percentile(values, 99) * 1000, 2),
@@ -298,6 +313,32 @@ async def main(args: argparse.Namespace) -> None:
                 "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall())
         except sqlite3.OperationalError:
             tables = {}
+    pg_figures: dict[str, Any] = {}
+    if args.pg:  # the same database copied into PostgreSQL by `petition-bot migrate`, measured there
+        from bot.backup import BackupError
+        from bot.pgtools import migrate
+        from store.vault import key_path
+
+        os.environ.setdefault("PETITION_KEY_FILE", str(key_path(path)))  # the copy opens with the file's key
+        began = time.perf_counter()
+        try:
+            await migrate(path, args.pg)
+        except BackupError as error:  # the generated journal's hashes are random, not a chain:
+            if "journal" not in str(error):  # the copy is whole, only its journal check fails
+                raise
+        pg_figures["copy_seconds"] = round(time.perf_counter() - began, 1)
+        import psycopg
+
+        with psycopg.connect(args.pg, autocommit=True) as pg:
+            pg.execute("VACUUM ANALYZE")
+            size_row = pg.execute("SELECT pg_database_size(current_database())").fetchone()
+            assert size_row is not None
+            pg_figures["database_bytes"] = size_row[0]
+            pg_figures["bytes_per_case"] = round(pg_figures["database_bytes"] / counts["cases"])
+            pg_figures["bytes_by_table_and_index"] = dict(pg.execute(
+                "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+                " AND relkind IN ('r', 'i') ORDER BY 2 DESC LIMIT 20").fetchall())
+        pg_figures["queries"], pg_figures["plans"] = await measure(args.pg, args.runs)
     queries, plans = await measure(path, args.runs)
     size = path.stat().st_size
     if not args.keep:
@@ -318,7 +359,8 @@ async def main(args: argparse.Namespace) -> None:
         "bytes_per_case": round(size / counts["cases"]),
         "text_bytes_per_case": round(text_bytes / counts["cases"]),
         "bytes_per_case_besides_text": round((size - text_bytes) / counts["cases"]),
-        "bytes_by_table_and_index": {k: v for k, v in tables.items() if v},
+        "bytes_by_table_and_index": {k: v for k, v in tables.items() if v > 4096},
+        **({"postgresql": pg_figures} if pg_figures else {}),
         "runs_per_query": args.runs,
         "queries": queries,
         "plans": plans,
@@ -332,6 +374,8 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--pg", metavar="URL",
+                        help="also copy the database into this empty PostgreSQL database and measure there")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--db", help="where to build the database (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")

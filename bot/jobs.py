@@ -14,6 +14,7 @@ import logging
 from telegram.ext import Application, ContextTypes
 
 from handlers.errors import fault
+from store.retention import prune_sent_notices
 from store.review import ReviewService
 from store.screening import ScreeningService
 
@@ -27,6 +28,7 @@ async def run_sweep(review: ReviewService) -> None:
     """One sweep as of the store clock; a failure is logged and retried at the next run."""
     try:
         report = await review.sweep()
+        await prune_sent_notices(review.db, review.org, review.clock)  # [retention] sent_notices_days
     except Exception as error:  # noqa: BLE001 - any failure: logged (its class, never its text), run again
         log.error("deadline sweep failed; it will run again: %s", fault(error))
         return

@@ -21,7 +21,6 @@ from store.documents import queue_documents
 from store.drafts import approvers_for, hold_draft, mark_approved
 from store.errors import AwaitingApproval, NotFound, Refused
 from store.models import (
-    OPEN_STATUSES,
     Actor,
     ActorRole,
     Attachment,
@@ -39,8 +38,8 @@ from store.models import (
 from store.notices import NoticeKind
 from store.org import Category, CategoryKind, Staff
 from store.policy import Act
-from store.review import CURRENT_DUE_SQL, ReviewService
-from store.supervision import level_sql
+from store.review import ReviewService
+from store.supervision import current_ranks, queue_page
 from store.vault import VaultError, is_sealed
 from store.verified import verified_row
 from store.workflow import RULES, Action, next_status
@@ -456,23 +455,9 @@ class CaseService(Service):
     ) -> tuple[list[Case], int]:
         """An officer's queue: open cases in scope (co-handled ones too), highest warning level, then nearest deadline first."""
         scope, args = self.ctx.read_scope(actor)
-        rank = level_sql(self.org, local_date(self.clock.now(), self.tz))
-        statuses = sorted(s.value for s in OPEN_STATUSES)
-        where = f"status IN ({', '.join('?' * len(statuses))}) AND {scope}"
-        params = [*statuses, *args]
-        async with self.db.read() as conn:
-            async with conn.execute(f"SELECT count(*) FROM cases WHERE {where}", params) as cur:
-                total = (await cur.fetchone())[0]
-            # The page is chosen from the cases_queue index (it holds every
-            # column of CURRENT_DUE_SQL); only its rows are read.
-            async with conn.execute(
-                "SELECT * FROM cases WHERE id IN"
-                f" (SELECT id FROM cases WHERE {where}"
-                f"  ORDER BY {rank} DESC, {CURRENT_DUE_SQL}, id LIMIT ? OFFSET ?)"
-                f" ORDER BY {rank} DESC, {CURRENT_DUE_SQL}, id",
-                [*params, limit, offset],
-            ) as cur:
-                cases = [row_to_model(Case, row) async for row in cur]
+        await current_ranks(self.db, self.org, self.ctx.today())
+        async with self.db.read() as conn:  # a page from the cases_by_rank index (store.supervision)
+            cases, total = await queue_page(conn, scope, args, offset=offset, limit=limit)
         return cases, total
 
     async def timeline(self, case_id: int, *, public_only: bool) -> list[Event]:

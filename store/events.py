@@ -45,6 +45,14 @@ class SweepDue:
 
 
 @dataclass(frozen=True)
+class CaseChanged:
+    """A case row or its journal changed: whatever is stored from it (the queue's rank) is brought up to date."""
+
+    case_id: int
+    today: date
+
+
+@dataclass(frozen=True)
 class DisputeHighRisk:
     """A screened dispute became high-risk (or was filed so): the incident plan decides whether to open."""
 

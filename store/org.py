@@ -269,6 +269,12 @@ class Calendar(_Frozen):
         )
 
 
+class Retention(_Frozen):
+    """How long the store keeps what a case's record does not need (the `[retention]` table, docs/retention.md)."""
+
+    sent_notices_days: int = Field(default=90, gt=0)  # sent outbox rows are deleted after this many days
+
+
 class Monitoring(_Frozen):
     """Reminders, escalation, repeat and collective petitions, digest (the `[monitoring]` table).
 
@@ -620,6 +626,7 @@ class Organization(_Frozen):
     limits: Limits = Limits()
     deadlines: Deadlines = Deadlines()
     monitoring: Monitoring = Monitoring()
+    retention: Retention = Retention()
     units: tuple[Unit, ...] = ()
     categories: tuple[Category, ...] = ()
     staff: tuple[Staff, ...] = ()

@@ -22,7 +22,7 @@ from store.clock import Clock, SystemClock
 from store.context import StoreContext
 from store.db import Backend, Connection, open_database
 from store.documents import DocumentService
-from store.events import DisputeHighRisk, EventBus, PetitionerNotice, SweepDue
+from store.events import CaseChanged, DisputeHighRisk, EventBus, PetitionerNotice, SweepDue
 from store.incidents import IncidentService
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
@@ -41,7 +41,7 @@ from store.screening import refusal_to_tell as screening_refusal
 from store.selfservice import SelfService
 from store.staffing import StaffingService
 from store.staffwork import StaffWork
-from store.supervision import SupervisionService, sweep_supervision
+from store.supervision import SupervisionService, rerank_case, sweep_supervision
 from store.vault import Vault, load_vault, new_key_text
 
 
@@ -92,6 +92,10 @@ class Services:
         async def supervision_sweep(conn: Connection, due: SweepDue) -> None:
             await sweep_supervision(review, conn, due.today, due.report)
 
+        async def rerank(conn: Connection, changed: CaseChanged) -> None:
+            await rerank_case(conn, ctx.org, changed.today, changed.case_id)
+
+        events.subscribe(CaseChanged, rerank)  # the queue's stored rank (store.supervision)
         events.subscribe(DisputeHighRisk, incident_for_dispute)
         events.subscribe(SweepDue, supervision_sweep)  # graded warnings, lifted cases, overdue orders
         events.subscribe(SweepDue, ledger.on_sweep)  # contact tasks due or overdue

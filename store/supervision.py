@@ -70,7 +70,7 @@ from pydantic import BaseModel
 from store import routing
 from store.clock import local_date
 from store.context import Service
-from store.db import Connection
+from store.db import Backend, Connection
 from store.errors import Refused
 from store.events import SweepReport
 from store.models import SYSTEM, Actor, Case, Status, row_to_model
@@ -186,6 +186,153 @@ def level_sql(org: Organization, today: date) -> str:
         for level, pct in _thresholds(org.monitoring)
     )
     return f"(CASE WHEN {due} IS NULL OR {limit} IS NULL THEN 0 WHEN {due} < '{day}' THEN 4 {steps} ELSE 0 END)"
+
+
+# ------------------------------------------------------------ stored ranks
+# The queue's order (rank, then current deadline) is stored on the case
+# (migration 0021): ``queue_fields`` is the one Python rule that fills it, from
+# ``warning_level``; ``tests/test_queue_rank.py`` checks the stored rank equals
+# the computed level (Python and ``level_sql``) for every case after changes.
+
+NO_DUE = "9999-12-31"  # queue_due of an open case without a deadline: after the dated ones
+QUEUE_COLUMNS = ("queue_rank", "queue_due", "rank_next_on")
+RERANK_BATCH = 2000
+
+
+def next_rank_day(case: Case, org: Organization, today: date) -> date | None:
+    """The first day after ``today`` on which the case's level changes by itself, if any.
+
+    The level for threshold ``p`` holds once ``due - today <= (100 - p) × limit // 100``
+    (whole days), and 超期 from the day after the due date; levels only rise.
+    """
+    current = current_deadline(case)
+    limit = time_limit(case, org)
+    if current is None or limit is None:
+        return None
+    due = current[1]
+    days = [due - timedelta(days=((100 - pct) * limit) // 100) for _, pct in _thresholds(org.monitoring)]
+    days.append(due + timedelta(days=1))
+    later = [d for d in days if d > today]
+    return min(later) if later else None
+
+
+def queue_fields(case: Case, org: Organization, today: date) -> dict[str, object]:
+    """The stored queue columns of a case on ``today`` (all NULL once it is not open)."""
+    if not case.is_open:
+        return dict.fromkeys(QUEUE_COLUMNS)
+    current = current_deadline(case)
+    upcoming = next_rank_day(case, org, today)
+    return {
+        "queue_rank": warning_level(case, org, today).rank,
+        "queue_due": current[1].isoformat() if current else NO_DUE,
+        "rank_next_on": upcoming.isoformat() if upcoming else None,
+    }
+
+
+def rank_basis(org: Organization) -> str:
+    """What the stored ranks depend on besides the case and the day: thresholds and time limits."""
+    settings = sorted({setting for setting, _, _ in LIMIT_OF.values()})
+    return json.dumps({
+        "thresholds": [pct for _, pct in _thresholds(org.monitoring)],
+        "limits": {name: int(getattr(org.deadlines, name)) for name in settings},
+    }, sort_keys=True)
+
+
+async def _store_ranks(conn: Connection, org: Organization, today: date, cases: list[Case],
+                       stored: dict[int, tuple[object, ...]]) -> int:
+    changed = 0
+    for case in cases:
+        fields = queue_fields(case, org, today)
+        if tuple(fields.values()) == stored.get(case.id):
+            continue
+        await conn.execute(
+            "UPDATE cases SET queue_rank = ?, queue_due = ?, rank_next_on = ? WHERE id = ?",
+            (*fields.values(), case.id),
+        )
+        changed += 1
+    return changed
+
+
+async def rerank_case(conn: Connection, org: Organization, today: date, case_id: int) -> None:
+    """Keep one case's stored rank current (after any change to it, in the same transaction)."""
+    async with conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return
+    case = row_to_model(Case, row)
+    await _store_ranks(conn, org, today, [case], {case.id: tuple(row[c] for c in QUEUE_COLUMNS)})
+
+
+async def refresh_ranks(conn: Connection, org: Organization, today: date) -> int:
+    """The sweep's part: re-rank the cases whose level changes by today; every open case when the
+    thresholds or limits changed (or after the upgrade that added the ranks). Cases changed."""
+    basis = rank_basis(org)
+    args: tuple[str, ...]
+    async with conn.execute("SELECT basis FROM rank_basis WHERE id = 1") as cur:
+        row = await cur.fetchone()
+    if row is None or row["basis"] != basis:
+        where, args = f"({OPEN_SQL} OR queue_rank IS NOT NULL)", ()
+        await conn.execute("DELETE FROM rank_basis")
+        await conn.execute("INSERT INTO rank_basis (id, basis) VALUES (1, ?)", (basis,))
+    else:
+        where, args = "rank_next_on IS NOT NULL AND rank_next_on <= ?", (today.isoformat(),)
+    changed = 0
+    after = 0
+    while True:  # in batches by id, so memory stays small at any size
+        async with conn.execute(
+            f"SELECT * FROM cases WHERE {where} AND id > ? ORDER BY id LIMIT {RERANK_BATCH}", (*args, after)
+        ) as cur:
+            rows = await cur.fetchall()
+        if not rows:
+            return changed
+        cases = [row_to_model(Case, r) for r in rows]
+        stored = {int(r["id"]): tuple(r[c] for c in QUEUE_COLUMNS) for r in rows}
+        changed += await _store_ranks(conn, org, today, cases, stored)
+        after = cases[-1].id
+
+
+async def ranks_stale(conn: Connection, org: Organization, today: date) -> bool:
+    """Whether a day passed since the stored ranks were current (or the thresholds changed):
+    one probe of ``cases_by_rank_day`` and the one row of ``rank_basis``."""
+    async with conn.execute("SELECT basis FROM rank_basis WHERE id = 1") as cur:
+        row = await cur.fetchone()
+    if row is None or row["basis"] != rank_basis(org):
+        return True
+    async with conn.execute(
+        "SELECT 1 FROM cases WHERE rank_next_on IS NOT NULL AND rank_next_on <= ? LIMIT 1", (today.isoformat(),)
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
+async def current_ranks(db: Backend, org: Organization, today: date) -> None:
+    """Before a queue is read: re-rank now if the sweep has not yet done it today."""
+    async with db.read() as conn:
+        stale = await ranks_stale(conn, org, today)
+    if stale:
+        async with db.transaction() as conn:
+            await refresh_ranks(conn, org, today)
+
+
+QUEUE_ORDER = "queue_rank DESC, queue_due, id"  # the order of the cases_by_rank index
+
+
+def queue_sql(scope: str, min_rank: int = 0) -> str:
+    """The page query of /queue and /alerts: open cases in ``scope`` at ``min_rank`` or higher,
+    highest level then nearest deadline first, read from ``cases_by_rank`` (no sort).
+    Parameters: the scope's, then LIMIT and OFFSET."""
+    return (f"SELECT * FROM cases WHERE queue_rank IS NOT NULL AND queue_rank >= {int(min_rank)} AND {scope}"
+            f" ORDER BY {QUEUE_ORDER} LIMIT ? OFFSET ?")
+
+
+async def queue_page(conn: Connection, scope: str, args: list[object] | tuple[object, ...], *,
+                     offset: int = 0, limit: int = 10, min_rank: int = 0) -> tuple[list[Case], int]:
+    """One page of the queue (``queue_sql``) and how many cases it has in all."""
+    where = f"queue_rank IS NOT NULL AND queue_rank >= {int(min_rank)} AND {scope}"
+    async with conn.execute(f"SELECT count(*) FROM cases WHERE {where}", tuple(args)) as cur:
+        total = int((await cur.fetchone())[0])
+    async with conn.execute(queue_sql(scope, min_rank), (*args, limit, offset)) as cur:
+        cases = [row_to_model(Case, row) async for row in cur]
+    return cases, total
 
 
 FOLLOW_UP_METHODS = ("phone", "visit", "chat")  # 电话回访, 上门走访, 当面约谈
@@ -524,17 +671,10 @@ class SupervisionService(Service):
         if staff is None or staff.role not in (Role.LEADER, Role.ADMIN):
             raise Refused("leaders_only")
         today = self.today()
-        rank = level_sql(self.org, today)
         scope, args = self.ctx.scope(actor)
-        where = f"{OPEN_SQL} AND {rank} >= 1 AND {scope}"
+        await current_ranks(self.db, self.org, today)
         async with self.db.read() as conn:
-            async with conn.execute(f"SELECT count(*) FROM cases WHERE {where}", args) as cur:
-                total = (await cur.fetchone())[0]
-            async with conn.execute(
-                f"SELECT * FROM cases WHERE {where} ORDER BY {rank} DESC, {CURRENT_DUE_SQL}, id LIMIT ?",
-                (*args, limit),
-            ) as cur:
-                cases = [row_to_model(Case, row) async for row in cur]
+            cases, total = await queue_page(conn, scope, args, limit=limit, min_rank=WarningLevel.NOTICE.rank)
         return [WarnedCase(case=c, level=warning_level(c, self.org, today), used=share_used(c, self.org, today))
                 for c in cases], total
 
@@ -604,6 +744,7 @@ def _above_supervisor(org: Organization, order: SupervisionOrder, case: Case) ->
 
 async def sweep_supervision(review: ReviewService, conn: Connection, today: date, report: SweepReport) -> None:
     """The sweep's part for supervision, in its transaction: graded warnings, lifted cases, overdue orders."""
+    await refresh_ranks(conn, review.org, today)  # first: the warnings read the stored ranks
     await sweep_warnings(review, conn, today, report)
     await lift_cases(review, conn, today, report)
     await sweep_orders(review, conn, today, report)
@@ -722,12 +863,10 @@ async def sweep_warnings(review: ReviewService, conn: Connection, today: date, r
     between two sweeps is not told 警告 afterwards); each once per deadline.
     """
     org = review.org
-    rank = level_sql(org, today)
-    due = f"({CURRENT_DUE_SQL})"
-    async with conn.execute(
-        f"SELECT * FROM cases WHERE {OPEN_SQL} AND {rank} >= {WarningLevel.WARNING.rank}"
+    async with conn.execute(  # the stored ranks, refreshed for today by refresh_ranks (cases_by_rank)
+        f"SELECT * FROM cases WHERE queue_rank >= {WarningLevel.WARNING.rank}"
         " AND NOT EXISTS (SELECT 1 FROM warning_notices w WHERE w.case_id = cases.id"
-        f" AND w.due = {due} AND w.level = '{WarningLevel.OVERDUE.value}') ORDER BY id"
+        f" AND w.due = cases.queue_due AND w.level = '{WarningLevel.OVERDUE.value}') ORDER BY id"
     ) as cur:
         cases = [row_to_model(Case, row) async for row in cur]
     for case in cases:
@@ -770,6 +909,12 @@ __all__ = [
     "WarnedCase",
     "WarningLevel",
     "level_sql",
+    "current_ranks",
+    "queue_fields",
+    "queue_page",
+    "queue_sql",
+    "refresh_ranks",
+    "rerank_case",
     "sweep_supervision",
     "sweep_warnings",
     "warning_level",

@@ -8,6 +8,7 @@ are checked in Python. These tests hold the two forms together.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import tomllib
 from datetime import date
@@ -138,9 +139,11 @@ def test_scope_in_sql_is_can_handle_for_every_unit_category_and_recusal(
 def _read_by_sql(org: Organization, staff: Staff, co: list[list[str]]) -> set[tuple[str, str, bool]]:
     clause, args = read_scope_sql(org, Actor(id=staff.telegram_id, role=ActorRole(staff.role.value)))
     with sqlite3.connect(":memory:") as conn:
-        conn.execute("CREATE TABLE cases (id INTEGER, unit TEXT, category TEXT, kind TEXT, confidential INTEGER)")
+        conn.execute("CREATE TABLE cases (id INTEGER, unit TEXT, category TEXT, kind TEXT, confidential INTEGER,"
+                     " cohandlers TEXT)")  # cohandlers: the row's copy of case_cohandlers, as the store keeps it
         conn.execute("CREATE TABLE case_cohandlers (case_id INTEGER, unit TEXT)")
-        conn.executemany("INSERT INTO cases VALUES (?, ?, ?, ?, ?)", [(i, *c) for i, c in enumerate(CASES)])
+        conn.executemany("INSERT INTO cases VALUES (?, ?, ?, ?, ?, ?)",
+                         [(i, *c, json.dumps(_co_units(co, i, c[0]))) for i, c in enumerate(CASES)])
         conn.executemany("INSERT INTO case_cohandlers VALUES (?, ?)",
                          [(i, u) for i, c in enumerate(CASES) for u in _co_units(co, i, c[0])])
         found = conn.execute(f"SELECT unit, category, confidential FROM cases WHERE {clause}", args)
