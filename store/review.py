@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from store import routing
+from store import discipline, routing
 from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.db import Connection
@@ -231,6 +231,10 @@ class ReviewService(Service):
         """After a written opinion: open the rating and review windows and ask for a rating."""
         if action is not Action.DECIDE:
             return case
+        if discipline.on_line(self.org, case.category):
+            # 检举控告: the outcome is fed back (处理结果反馈) and the report is closed; there is no
+            # satisfaction rating and no 复查/复核 (the discipline rules' path is the level above).
+            return await self._close(conn, case, SYSTEM, "report_feedback", notify=False)
         today = self.ctx.today()
         d = self.org.deadlines
         case = await self.ctx.update_case(
@@ -450,6 +454,8 @@ class ReviewService(Service):
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             await self.ctx.require(conn, Act.REQUEST_REVIEW, actor, case)
+            if discipline.on_line(self.org, case.category):
+                raise Refused("report_no_review")  # 向上一级纪检监察机关反映, not 复查
             level = case.review_level + 1
             window = case.review_request_due if level == 1 else case.rereview_request_due
             if case.final or level > 2 or case.status is not Status.DECIDED or (

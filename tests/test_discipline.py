@@ -1,0 +1,299 @@
+"""The 纪检 track (#24): reports of misconduct (检举控告) go only along the discipline line.
+
+Discipline-inspection staff (``[[staff]] discipline = true``) of a unit ABOVE the unit reported on take
+a report; the reported unit's own staff and leaders never see it (queues, scope, notices), an
+administrator neither; overdue, it escalates along the discipline line. A report about a unit's
+leadership goes one discipline level higher. The reporter gets no satisfaction rating and no
+复查/复核. check-config refuses a file where a report could reach anyone else, and staff changed in
+the chat pass the same checks.
+
+    hq (discipline 7001; leader 3001)
+    ├── oilfield (discipline 7002; leader 3002; officer 1005 all categories)
+    │   ├── plant-1 (leader 3003; officer 1001)
+    │   └── plant-2 (discipline 7003, the plant's own; leader 3005; officer 1002 all categories)
+    └── refinery (officer 1003)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.orgcheck import check_config
+from handlers.common import error_text
+from handlers.reports import stats_text
+from store import discipline, routing
+from store.clock import FakeClock
+from store.errors import NotFound, Refused
+from store.models import Actor, ActorRole, Decision
+from store.org import OrgError, Staff, parse_org
+from store.services import Services
+from store.staffing import merged
+from store.workflow import Action
+from tests.backends import fresh_database
+from tests.conftest import draft, petitioner, rows
+
+ORG = """
+[organization]
+name = "测试石油"
+timezone = "Asia/Shanghai"
+
+[organization.review_body]
+name = "陕西省国资委信访处"
+address = "西安市新城区"
+phone = "029-12345678"
+
+[organization.discipline_body]
+name = { zh = "省纪委监委驻集团纪检监察组", en = "Provincial discipline inspection team" }
+address = "西安市雁塔区"
+phone = "029-87654321"
+
+[[units]]
+id = "hq"
+name = "集团总部"
+[[units]]
+id = "oilfield"
+parent = "hq"
+name = "油田公司"
+[[units]]
+id = "plant-1"
+parent = "oilfield"
+name = "第一采油厂"
+[[units]]
+id = "plant-2"
+parent = "oilfield"
+name = "第二采油厂"
+[[units]]
+id = "refinery"
+parent = "hq"
+name = "炼化公司"
+
+[[categories]]
+id = "wages"
+name = "工资福利"
+kind = "claim"
+[[categories]]
+id = "misconduct"
+name = "违纪违法举报"
+kind = "report"
+
+[[staff]]
+telegram_id = 7001
+name = "集团纪委"
+role = "officer"
+units = ["hq"]
+discipline = true
+[[staff]]
+telegram_id = 7002
+name = "油田纪委"
+role = "officer"
+units = ["oilfield"]
+discipline = true
+[[staff]]
+telegram_id = 7003
+name = "二厂纪委"
+role = "officer"
+units = ["plant-2"]
+discipline = true
+[[staff]]
+telegram_id = 1001
+name = "一厂干事"
+role = "officer"
+units = ["plant-1"]
+[[staff]]
+telegram_id = 1002
+name = "二厂干事"
+role = "officer"
+units = ["plant-2"]
+[[staff]]
+telegram_id = 1005
+name = "油田信访科"
+role = "officer"
+units = ["oilfield"]
+[[staff]]
+telegram_id = 1003
+name = "炼化干事"
+role = "officer"
+units = ["refinery"]
+[[staff]]
+telegram_id = 3001
+name = "集团领导"
+role = "leader"
+units = ["hq"]
+[[staff]]
+telegram_id = 3002
+name = "油田领导"
+role = "leader"
+units = ["oilfield"]
+[[staff]]
+telegram_id = 3003
+name = "一厂厂长"
+role = "leader"
+units = ["plant-1"]
+[[staff]]
+telegram_id = 3005
+name = "二厂厂长"
+role = "leader"
+units = ["plant-2"]
+[[staff]]
+telegram_id = 9001
+name = "管理员"
+role = "admin"
+"""
+
+HQ_D, OIL_D, P2_D = 7001, 7002, 7003
+PLANT2_OWN = (7003, 1002, 3005)  # the plant's own discipline staff, officer and director
+OTHERS = (1001, 1005, 1003, 3001, 3002, 3003, 9001)
+
+
+def staff(telegram_id: int) -> Actor:
+    return Actor(id=telegram_id, role=ActorRole.OFFICER if telegram_id < 3000 or telegram_id >= 7000
+                 else ActorRole.ADMIN if telegram_id == 9001 else ActorRole.LEADER)
+
+
+@pytest.fixture
+async def dstore(backend: str, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Services]:
+    async with fresh_database(backend, tmp_path, "discipline.db") as target:
+        s = await Services.open(target, parse_org(ORG), clock)
+        yield s
+        await s.close()
+
+
+async def report(store: Services, unit: str, key: str, leadership: bool = False) -> str:
+    data = draft(category="misconduct", unit=unit, about_leadership=leadership)
+    return (await store.cases.submit(petitioner(), data, key)).case.number
+
+
+async def test_a_report_about_plant_2_never_reaches_that_plants_staff_or_leaders(dstore: Services) -> None:
+    number = await report(dstore, "plant-2", "r1")
+    # The store: recorded against the plant, told only to the oilfield's discipline staff.
+    assert rows(dstore, "SELECT unit, kind FROM cases WHERE number = ?", number) == [("plant-2", "report")]
+    told = {chat for (chat,) in rows(dstore, "SELECT chat_id FROM outbox WHERE chat_id <> 5001")}
+    assert told == {OIL_D}
+    # What each sees: the oilfield's (and the group's) discipline staff may open it; nobody else,
+    # the plant's own discipline staff, officer and director included, nor the administrator.
+    for who in (OIL_D, HQ_D):
+        assert (await dstore.cases.case_for(staff(who), number)).number == number
+    for who in (*PLANT2_OWN, *OTHERS):
+        with pytest.raises(NotFound):
+            await dstore.cases.case_for(staff(who), number)
+        scope, args = dstore.context.scope(staff(who))
+        assert rows(dstore, f"SELECT count(*) FROM cases WHERE {scope}", *args) == [(0,)], who
+        with pytest.raises((NotFound, Refused)):
+            await dstore.cases.act(staff(who), number, Action.ACCEPT)
+    scope, args = dstore.context.scope(staff(OIL_D))
+    assert rows(dstore, f"SELECT number FROM cases WHERE {scope}", *args) == [(number,)]
+
+
+async def test_a_report_about_the_plants_leadership_goes_one_discipline_level_higher(dstore: Services) -> None:
+    number = await report(dstore, "plant-2", "r2", leadership=True)
+    assert rows(dstore, "SELECT unit FROM cases WHERE number = ?", number) == [("oilfield",)]
+    assert {c for (c,) in rows(dstore, "SELECT chat_id FROM outbox WHERE chat_id <> 5001")} == {HQ_D}
+    for who in (OIL_D, *PLANT2_OWN, *OTHERS):
+        with pytest.raises(NotFound):
+            await dstore.cases.case_for(staff(who), number)
+    submitted = rows(dstore, "SELECT e.data FROM events e JOIN cases c ON c.id = e.case_id"
+                     " WHERE c.number = ? AND e.action = 'submit'", number)
+    assert '"reported_unit": "plant-2"' in submitted[0][0] and '"about_leadership": true' in submitted[0][0]
+
+
+async def test_a_report_no_discipline_level_of_the_company_can_take_is_sent_outside(dstore: Services) -> None:
+    with pytest.raises(Refused) as refused:
+        await report(dstore, "hq", "r3")
+    assert refused.value.code == "report_external"
+    shown = error_text("zh", refused.value)
+    assert "省纪委监委驻集团纪检监察组" in shown and "029-87654321" in shown
+    with pytest.raises(Refused):  # the oilfield's leadership: only the group is above it
+        await report(dstore, "oilfield", "r4", leadership=True)
+    assert rows(dstore, "SELECT count(*) FROM cases") == [(0,)]
+
+
+async def test_an_answered_report_has_no_rating_and_no_review(dstore: Services) -> None:
+    number = await report(dstore, "plant-1", "r5")
+    await dstore.cases.act(staff(OIL_D), number, Action.ACCEPT)
+    await dstore.cases.act(staff(OIL_D), number, Action.DECIDE, decision=Decision.SUPPORT, body="经核实，已立案处理。")
+    assert rows(dstore, "SELECT status FROM cases WHERE number = ?", number) == [("closed",)]
+    assert rows(dstore, "SELECT count(*) FROM outbox WHERE kind = 'rv_rate'") == [(0,)]
+    with pytest.raises(Refused) as refused:
+        await dstore.review.request_review(Actor(id=5001, role=ActorRole.PETITIONER), number, "不服")
+    assert refused.value.code == "report_no_review"
+    assert "向上一级纪检监察机关反映" in error_text("zh", refused.value)
+
+
+def test_escalation_goes_along_the_discipline_line() -> None:
+    org = parse_org(ORG)
+    assert [s.telegram_id for s in routing.responsible_staff(org, "plant-2", "misconduct")] == [OIL_D]
+    assert [s.telegram_id for s in routing.leaders_at_level(org, "plant-2", 0, "misconduct")] == [HQ_D]
+    assert routing.leaders_at_level(org, "plant-2", 1, "misconduct") == []
+    assert [s.telegram_id for s in routing.leaders_of(org, "plant-2", "misconduct")] == [HQ_D]
+    # Claims still go nearest-first to the unit's own officers and leaders.
+    assert [s.telegram_id for s in routing.responsible_staff(org, "plant-2", "wages")] == [1002]
+    assert [s.telegram_id for s in routing.leaders_at_level(org, "plant-2", 0, "wages")] == [3005]
+
+
+def test_check_config_refuses_a_file_where_a_report_could_reach_anyone_else(tmp_path: Path) -> None:
+    path = tmp_path / "org.toml"
+    path.write_text(ORG, encoding="utf-8")
+    assert check_config(path)[0]
+    # Without the oilfield's discipline staff, a report about the oilfield has nobody above it but the group:
+    # fine; without the group's too, reports about the oilfield would have no discipline level above.
+    no_group = ORG.replace('units = ["hq"]\ndiscipline = true', 'units = ["hq"]')
+    path.write_text(no_group, encoding="utf-8")
+    ok, lines = check_config(path)
+    assert not ok and any('units[1]: a report about "oilfield" would reach no discipline staff' in line
+                          for line in lines), lines
+    # No discipline staff at all: reports would reach the units' own officers and leaders.
+    path.write_text(ORG.replace("discipline = true", "discipline = false"), encoding="utf-8")
+    ok, lines = check_config(path)
+    assert not ok and any("categories[1]: a report category" in line for line in lines), lines
+    # The body outside the company must be named.
+    body = ORG[ORG.index("[organization.discipline_body]"):ORG.index("[[units]]")]
+    path.write_text(ORG.replace(body, ""), encoding="utf-8")
+    ok, lines = check_config(path)
+    assert not ok and any(line.startswith("organization.discipline_body: required") for line in lines), lines
+    assert discipline.discipline_problems(parse_org(ORG)) == []
+
+
+def test_staff_changed_in_the_chat_pass_the_same_checks() -> None:
+    org = parse_org(ORG)
+    # Taking the group's discipline staff off the hq (in the chat) would leave reports about the oilfield unseen.
+    row = {"telegram_id": HQ_D, "name": "集团纪委", "role": "officer", "units": '["refinery"]',
+           "categories": "[]", "recuse_units": "[]"}
+    with pytest.raises(OrgError) as error:
+        merged(org, [row])
+    assert any('a report about "oilfield"' in line for line in error.value.errors)
+    # An ordinary officer changed in the chat is fine.
+    fine = {"telegram_id": 1001, "name": "一厂干事", "role": "officer", "units": '["plant-1", "plant-2"]',
+            "categories": "[]", "recuse_units": "[]"}
+    assert merged(org, [fine]).staff_member(1001) is not None
+
+
+async def test_discipline_is_set_only_in_the_file(dstore: Services) -> None:
+    admin = Actor(id=9001, role=ActorRole.ADMIN)
+    member = Staff(telegram_id=4242, name="新纪检", role="officer", units=("oilfield",), discipline=True)
+    with pytest.raises(Refused) as refused:
+        await dstore.staffing.put(admin, member)
+    assert refused.value.code == "staff_discipline_in_file"
+    with pytest.raises(Refused) as refused:
+        await dstore.staffing.remove(admin, OIL_D)
+    assert refused.value.code == "staff_discipline_in_file"
+    assert "组织架构文件" in error_text("zh", refused.value)
+    assert dstore.context.org.staff_member(OIL_D) is not None
+
+
+async def test_outside_the_discipline_line_a_report_shows_only_as_a_count(dstore: Services) -> None:
+    await report(dstore, "plant-2", "r6")
+    await dstore.cases.submit(petitioner(5002), draft(unit="plant-2"), "claim")
+    leader = Actor(id=3002, role=ActorRole.LEADER)
+    stats = await dstore.indicators.indicators(leader)
+    assert stats.reports_counted == 1
+    assert next(r for r in stats.rows if r.unit == "oilfield").received == 1  # the claim; the report is not listed
+    shown = "\n".join(stats_text(stats, dstore.context.org, "zh"))
+    assert "检举控告：本期收到 1 件" in shown
+    exported = await dstore.indicators.export_data(leader)
+    assert [c.category for c in exported.cases] == ["wages"]
+    # The leader's queue scope holds the claim only.
+    scope, args = dstore.context.read_scope(leader)
+    assert rows(dstore, f"SELECT category FROM cases WHERE {scope}", *args) == [("wages",)]
