@@ -23,6 +23,7 @@ import pytest
 
 from bot.orgcheck import check_config
 from handlers.common import error_text
+from handlers.notifications import render
 from handlers.reports import stats_text
 from store import discipline, routing
 from store.clock import FakeClock
@@ -220,6 +221,16 @@ async def test_an_answered_report_has_no_rating_and_no_review(dstore: Services) 
         await dstore.review.request_review(Actor(id=5001, role=ActorRole.PETITIONER), number, "不服")
     assert refused.value.code == "report_no_review"
     assert "向上一级纪检监察机关反映" in error_text("zh", refused.value)
+    # What the reporter reads: 受理 and 处理结果反馈 in the discipline wording; no 处理意见书 promising 复查.
+    reporter = dstore.context.hid(5001)  # a report is confidential by default: its reporter is a keyed hash
+    items = [i for i in await dstore.outbox.pending_notifications(limit=1000) if i.chat_id == reporter]
+    texts = [str(o.text) for i in items if i.kind == "petitioner_event" for o in await render(i, dstore)]
+    assert any("已由纪检监察机构受理" in text for text in texts), texts
+    feedback = next(text for text in texts if "处理结果反馈" in text)
+    assert "经核实，已立案处理。" in feedback and "向上一级纪检监察机关反映" in feedback and "复查" not in feedback
+    decided = rows(dstore, "SELECT e.id FROM events e JOIN cases c ON c.id = e.case_id"
+                   " WHERE c.number = ? AND e.action = 'decide'", number)[0][0]
+    assert [i.kind for i in items if i.event_id == decided] == ["petitioner_event"]
 
 
 def test_escalation_goes_along_the_discipline_line() -> None:
