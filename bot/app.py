@@ -30,6 +30,7 @@ from handlers import (
     ledger,
     limits,
     links,
+    procedure,
     prompts,
     reception,
     register,
@@ -138,7 +139,7 @@ def build_application(
         # First, so that while it waits for typed text any other command ends that step.
         reception.build(),
         # Commands and buttons of petitioners, officers and leaders (each its own pattern).
-        *employee.handlers(), *staff.handlers(), *review.handlers(), *supervision.handlers(), *links.handlers(),
+        *employee.handlers(), *staff.handlers(), *review.handlers(), *supervision.handlers(), *procedure.handlers(), *links.handlers(),
         # Dispute screening: /screening, /dispute and the menu's buttons (the filing conversation below).
         *screening.handlers(),
         # The group-incident plan: its commands, its checklist buttons, then its area's stale-button answer.

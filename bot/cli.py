@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import locale
 import logging
 import os
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 from bot.backup import plain
 from bot.settings import ConfigMissing, Settings, load_organization
 from handlers.i18n import t
-from store.org import Organization, OrgError, starter_toml
+from store.org import Organization, OrgError, missing_holiday_notice, starter_toml
 
 DEMO_HELP = (
     "The demo needs its loopback Bot API, which is not installed: "
@@ -176,6 +177,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
         return 1
     logging.getLogger("petition-bot").info(say(lang, "using", source=source, db=display(settings.db)))
+    if (year := missing_holiday_notice(org, dt.datetime.now(org.organization.tz).date())) is not None:
+        logging.getLogger("petition-bot").warning(plain(t(lang, "procedure.calendar_missing", year=year)))
     from telegram.error import InvalidToken
 
     from bot.app import serve
@@ -220,6 +223,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(say(lang, "check_ok", units=len(org.units), categories=len(org.categories), staff=len(org.staff)))
     for warning in config_warnings(path):
         print(say(lang, "warning", text=f"{path}: {warning}"))
+    if (year := missing_holiday_notice(org, dt.datetime.now(org.organization.tz).date())) is not None:
+        print(say(lang, "warning", text=plain(t(lang, "procedure.calendar_missing", year=year))))
     return 0
 
 

@@ -48,6 +48,7 @@ from handlers.errors import fault
 from handlers.notifications import Outgoing, UnknownNotice, render
 from store.models import Attachment, OutboxItem
 from store.notices import REPLYABLE
+from store.review import serves
 from store.services import Services
 
 log = logging.getLogger(__name__)
@@ -293,7 +294,10 @@ class OutboxSender:
             log.info("notification %s failed (%s), retry in %.1fs", item.id, error, delay)
             await self.outbox.mark_retry(item.id, delay, f"{type(error).__name__}: {error}")
             return False
-        await self.outbox.mark_sent(item.id)
+        if serves(item):  # the written opinion reached the petitioner: 送达, on the case's record too
+            await self.services.review.delivered(item)
+        else:
+            await self.outbox.mark_sent(item.id)
         return True
 
     async def _pace(self, chat_id: int) -> None:

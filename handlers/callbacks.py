@@ -261,9 +261,11 @@ class Pr:
     COMMENT = area.button("rvc", NUMBER)
     REVIEW_REQUEST = area.button("rvq", NUMBER)
     REREVIEW_REQUEST = area.button("rrq", NUMBER)
-    OPINION_SUPPORT = area.button("rvs", NUMBER)
-    OPINION_EXPLAIN = area.button("rve", NUMBER)
-    OPINION_REJECT = area.button("rvr", NUMBER)
+    # The 复查 / 复核 outcomes: 维持, 撤销, 变更, 责令重办.
+    OPINION_MAINTAIN = area.button("rvm", NUMBER)
+    OPINION_REVOKE = area.button("rvk", NUMBER)
+    OPINION_CHANGE = area.button("rvg", NUMBER)
+    OPINION_REDO = area.button("rvd", NUMBER)
     # Supervision (handlers.supervision): progress, an instruction, a follow-up's result, a redo's reason,
     # a co-handling unit's note.
     PROGRESS = area.button("pg", NUMBER)

@@ -38,7 +38,7 @@ from handlers.i18n import Html, catalog, language_for, t
 from handlers.render import category_name, unit_name
 from store.documents import Document, DocumentKind, parse_kinds
 from store.errors import Refused, StoreError
-from store.models import OutboxItem
+from store.models import OutboxItem, ReviewOutcome
 from store.org import Organization
 from store.services import Services
 
@@ -189,24 +189,49 @@ class Page:
     seal_hint: str
     seal_date: str
     footer: str  # on every page, with {page}: the case, the document and the page number
+    doc_no: str = ""  # the 文号, under the title
+    copy_mark: str = ""  # 电子告知件 (the petitioner's copy in chat) or the officer's copy to seal, top right
 
     def text(self) -> str:
         """Every character drawn (the font is cut to these)."""
         words = [self.org, self.title, self.number_line, self.salutation, *self.paragraphs,
                  *(f"{label}：{value}" for label, value in self.rows), self.seal, self.seal_hint, self.seal_date,
-                 self.footer]
+                 self.footer, self.doc_no, self.copy_mark]
         return "\n".join(words) + INDENT + "：:0123456789"
 
 
 def petitioner_shown(doc: Document, lang: str) -> str:
-    """The name on the document: the petitioner's, or the case's code name (匿名-7F3A)."""
+    """The name on the document: the petitioner's, or the case's code name (保密件-7F3A)."""
     if doc.petitioner.name:
         return doc.petitioner.name
     return _raw(lang, "field.pseudonym").format(code=doc.petitioner.code or "")
 
 
-def page(doc: Document, org: Organization, lang: str) -> Page:
-    """The words of ``doc`` in ``lang``: the template filled with what the store recorded."""
+def issuer_rows(doc: Document, org: Organization, lang: str) -> list[tuple[str, str]]:
+    """Who handles the matter and how to reach them (Art. 23): the issuing unit, its contact, phone and address."""
+    unit = org.find_unit(doc.issuer_unit)
+    if unit is None:
+        return []
+    rows = [(_raw(lang, "document.handling_unit"), drawable(unit.issuer))]
+    for key, value in (("contact", unit.contact), ("phone", unit.phone), ("address", unit.address)):
+        if value:
+            rows.append((_raw(lang, f"document.{key}"), drawable(value)))
+    return rows
+
+
+def issuer_name(doc: Document, org: Organization) -> str:
+    """The name at the top and over the seal: the handling unit's formal name (the organisation's before it)."""
+    unit = org.find_unit(doc.issuer_unit)
+    if unit is None:
+        return doc.org_name
+    return unit.formal_name or f"{doc.org_name}{unit.name.get('zh')}"
+
+
+def page(doc: Document, org: Organization, lang: str, copy: str | None = None) -> Page:
+    """The words of ``doc`` in ``lang``: the template filled with what the store recorded.
+
+    ``copy``: ``"petitioner"`` marks the copy sent in chat 电子告知件, ``"officer"`` the one to print and seal.
+    """
     values: dict[str, Any] = {
         "org": doc.org_name,
         "number": doc.number,
@@ -217,22 +242,29 @@ def page(doc: Document, org: Organization, lang: str) -> Page:
         "received": _day(doc.received, lang),
         "issued": _day(doc.issued, lang),
         "due": _day(doc.due, lang),
+        "until": _raw(lang, "document.until").format(due=_day(doc.due, lang)) if doc.due is not None else "",
         "days": doc.days if doc.days is not None else "",
         "window": doc.window if doc.window is not None else "",
         "decision": _raw(lang, f"decision.{doc.decision.value}") if doc.decision else "",
         "text": (doc.text or "").strip(),
     }
+    redo = doc.decision is ReviewOutcome.REDO and doc.kind in (DocumentKind.REVIEW, DocumentKind.REREVIEW)
     try:
-        body = body_template(org, lang, doc.kind).format_map(values)
+        # 责令重办: no right to contest this opinion, no finality; a new written opinion follows.
+        template = _raw(lang, f"document.redo_{doc.kind.value}") if redo else body_template(org, lang, doc.kind)
+        body = template.format_map(values)
     except (KeyError, ValueError, IndexError, AttributeError):  # checked at load; never lose the document
         body = _raw(lang, f"document.body.{doc.kind.value}").format_map(values)
     rows = [(_raw(lang, "document.received"), _day(doc.received, lang)),
             (_raw(lang, "document.issued"), _day(doc.issued, lang))]
     if doc.due is not None and f"document.due.{doc.kind.value}" in catalog(lang):
         rows.append((_raw(lang, f"document.due.{doc.kind.value}"), _day(doc.due, lang)))
+    rows += issuer_rows(doc, org, lang)
     return Page(
         lang=lang,
-        org=drawable(doc.org_name),
+        org=drawable(issuer_name(doc, org)),
+        doc_no=doc.doc_no or "",
+        copy_mark=_raw(lang, f"document.copy_{copy}") if copy in ("petitioner", "officer") else "",
         title=_raw(lang, f"document.title.{doc.kind.value}"),
         number_line=_raw(lang, "document.number_line").format(number=doc.number),
         salutation=drawable(_raw(lang, "document.salutation").format(name=values["name"])),
@@ -284,11 +316,19 @@ def _pdf_bytes(sheet: Page) -> bytes:
         wrap = WrapMode.CHAR if sheet.lang == "zh" else WrapMode.WORD
         indent = INDENT * 2 if sheet.lang == "zh" else ""
         pdf.add_page()
+        if sheet.copy_mark:
+            pdf.set_font("cjk", size=9)
+            pdf.set_text_color(120, 120, 120)
+            pdf.cell(0, 5, sheet.copy_mark, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.set_text_color(0, 0, 0)
         pdf.set_font("cjk", size=14)
         pdf.multi_cell(0, LINE, sheet.org, align="C", wrapmode=wrap, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(2)
         pdf.set_font("cjk", size=22)
         pdf.multi_cell(0, 13, sheet.title, align="C", wrapmode=wrap, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if sheet.doc_no:
+            pdf.set_font("cjk", size=12)
+            pdf.cell(0, 8, sheet.doc_no, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font("cjk", size=11)
         pdf.cell(0, 7, sheet.number_line, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(6)
@@ -344,9 +384,9 @@ def file_name(doc: Document) -> str:
     return f"{doc.number}-{doc.kind.value}.pdf"
 
 
-async def render_pdf(doc: Document, org: Organization, lang: str | None = None) -> bytes:
+async def render_pdf(doc: Document, org: Organization, lang: str | None = None, copy: str | None = None) -> bytes:
     """The document's PDF, in the petitioner's language unless ``lang`` is given; made in a worker thread."""
-    return await asyncio.to_thread(pdf_bytes, page(doc, org, lang or language_for(doc.language)))
+    return await asyncio.to_thread(pdf_bytes, page(doc, org, lang or language_for(doc.language), copy))
 
 
 @dataclass
@@ -380,10 +420,11 @@ async def document_notice(item: OutboxItem, store: Services, lang: str) -> list[
         case, docs = await store.documents.for_event(item.case_id, item.event_id, kinds)
     except Refused:
         return []
-    key = "document.caption_officer" if item.params.get("to") == "officer" else "document.caption_petitioner"
+    to = "officer" if item.params.get("to") == "officer" else "petitioner"
+    key = f"document.caption_{to}"
     out = []
     for doc in docs:
-        data = await render_pdf(doc, store.org)
+        data = await render_pdf(doc, store.org, copy=to)
         out.append((t(lang, key, title=title(doc, lang), number=case.number), Upload(file_name(doc), data)))
     return out
 

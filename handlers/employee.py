@@ -125,6 +125,10 @@ async def show_case(update: Update, context: Context, number: str, *, edit: bool
         actions.append(kb.button(t(lang, "employee.add_info"), cb.Pr.ADD.encode(case.number)))
     if Action.WITHDRAW in view.actions:
         actions.append(kb.button(t(lang, "employee.withdraw"), cb.Em.WITHDRAW.encode(case.number)))
+    if Action.REQUEST_REVIEW in view.actions:
+        actions.append(kb.button(t(lang, "review.request_review"), cb.Pr.REVIEW_REQUEST.encode(case.number)))
+    if Action.REQUEST_REREVIEW in view.actions:
+        actions.append(kb.button(t(lang, "review.request_rereview"), cb.Pr.REREVIEW_REQUEST.encode(case.number)))
     markup = kb.markup([actions, [kb.button(t(lang, "employee.back_to_list"), cb.My.PAGE.encode(0))]])
     if edit:
         await show(update, context, text, markup)

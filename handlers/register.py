@@ -298,7 +298,7 @@ def summary(form: Form, org: Organization, lang: str, accept_days: int) -> list[
     if data.received_on is not None:
         rows.append((t(lang, "register.field_received"), t(lang, "register.received_value",
                      date=data.received_on.isoformat(),
-                     due=(data.received_on + timedelta(days=accept_days)).isoformat())))
+                     due=org.due_date(data.received_on, "accept_days", accept_days).isoformat())))
     if data.anonymous:
         rows.append((t(lang, "register.field_people"), t(lang, "register.who_anonymous")))
     else:

@@ -47,23 +47,24 @@ from handlers.render import (
     unit_name,
 )
 from store.errors import StoreError
-from store.models import Actor, ActorRole, Case, Decision, Event, OutboxItem
+from store.models import Actor, ActorRole, Case, Event, OutboxItem, ReviewOutcome
 from store.review import CONTENT, Rating
 from store.services import Services
 
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
 
 RATING_CODES = {"s": Rating.SATISFIED, "b": Rating.BASIC, "d": Rating.DISSATISFIED}
-DECISION_WORDS = {
-    "support": Decision.SUPPORT,
-    "explain": Decision.EXPLAIN,
-    "reject": Decision.REJECT,
-    "予以支持": Decision.SUPPORT,
-    "支持": Decision.SUPPORT,
-    "解释说明": Decision.EXPLAIN,
-    "解释": Decision.EXPLAIN,
-    "不予支持": Decision.REJECT,
-    "不支持": Decision.REJECT,
+OUTCOME_BUTTONS = {
+    ReviewOutcome.MAINTAIN: cb.Pr.OPINION_MAINTAIN, ReviewOutcome.REVOKE: cb.Pr.OPINION_REVOKE,
+    ReviewOutcome.CHANGE: cb.Pr.OPINION_CHANGE, ReviewOutcome.REDO: cb.Pr.OPINION_REDO,
+}
+OUTCOME_CODES = {str(button.verb): outcome for outcome, button in OUTCOME_BUTTONS.items()}
+# The outcomes of a 复查 / 复核 opinion as reviewers type them (/review).
+OUTCOME_WORDS = {
+    "maintain": ReviewOutcome.MAINTAIN, "维持": ReviewOutcome.MAINTAIN,
+    "revoke": ReviewOutcome.REVOKE, "撤销": ReviewOutcome.REVOKE,
+    "change": ReviewOutcome.CHANGE, "变更": ReviewOutcome.CHANGE,
+    "redo": ReviewOutcome.REDO, "责令重办": ReviewOutcome.REDO, "重办": ReviewOutcome.REDO,
 }
 HISTORY_LIMIT = 20
 LONG_RUNNING_SHOWN = 20
@@ -80,7 +81,7 @@ async def _request(d: Deps, actor: Actor, number: str, text: str) -> Case:
     return await d.review.request_review(_as_petitioner(actor), number, text)
 
 
-def _opinion(decision: Decision) -> Perform:
+def _opinion(decision: ReviewOutcome) -> Perform:
     async def perform(d: Deps, actor: Actor, number: str, text: str) -> Case:
         return await d.review.review_opinion(actor, number, decision, text)
 
@@ -98,9 +99,10 @@ PROMPTS.update(
         "rvc": Prompt("review.ask_comment", "review.comment_done", _comment, False),
         "rvq": Prompt("review.ask_review_reason", "review.review_requested", _request, False),
         "rrq": Prompt("review.ask_rereview_reason", "review.rereview_requested", _request, False),
-        "rvs": Prompt("review.ask_opinion_support", "review.opinion_done", _opinion(Decision.SUPPORT), True),
-        "rve": Prompt("review.ask_opinion_explain", "review.opinion_done", _opinion(Decision.EXPLAIN), True),
-        "rvr": Prompt("review.ask_opinion_reject", "review.opinion_done", _opinion(Decision.REJECT), True),
+        **{
+            code: Prompt(f"procedure.ask_outcome_{outcome.value}", "review.opinion_done", _opinion(outcome), True)
+            for code, outcome in OUTCOME_CODES.items()
+        },
     }
 )
 
@@ -130,12 +132,10 @@ def comment_markup(lang: str, number: str) -> InlineKeyboardMarkup:
 
 
 def opinion_markup(lang: str, number: str) -> InlineKeyboardMarkup:
+    """The reviewers' outcomes: 维持, 撤销, 变更, 责令重办."""
     return kb.markup([
-        [
-            kb.button(t(lang, "decision.support"), cb.Pr.OPINION_SUPPORT.encode(number)),
-            kb.button(t(lang, "decision.explain"), cb.Pr.OPINION_EXPLAIN.encode(number)),
-            kb.button(t(lang, "decision.reject"), cb.Pr.OPINION_REJECT.encode(number)),
-        ],
+        [kb.button(t(lang, f"decision.{outcome.value}"), OUTCOME_BUTTONS[outcome].encode(number))
+         for outcome in ReviewOutcome],
         [kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(number))],
     ])
 
@@ -158,11 +158,12 @@ async def on_rate(update: Update, context: Context, code: str, number: str) -> N
         await send(update, context, error_text(lang, error))
         return
     name = t(lang, f"rating.{rating.value}")
-    if rating in CONTENT:
-        await show(update, context, t(lang, "review.rated_closed", rating=name, number=case.number),
-                   comment_markup(lang, case.number))
-        return
     due = day(case.review_request_due) if case.review_request_due else ""
+    if rating in CONTENT:  # recorded; the right to ask for review stays (Art. 35)
+        ask = [[kb.button(t(lang, "review.request_review"), cb.Pr.REVIEW_REQUEST.encode(case.number))]]
+        await show(update, context, t(lang, "procedure.rated_right_kept", rating=name, number=case.number, due=due),
+                   kb.markup([*ask, *comment_markup(lang, case.number).inline_keyboard]))
+        return
     markup = next_step_markup(lang, case.number, 0)
     rows = [*markup.inline_keyboard, *comment_markup(lang, case.number).inline_keyboard]
     await show(update, context, t(lang, "review.rated_dissatisfied", number=case.number, due=due),
@@ -187,13 +188,13 @@ async def on_accept(update: Update, context: Context, number: str) -> None:
 
 
 async def review_command(update: Update, context: Context) -> None:
-    """/review <number> support|explain|reject <opinion>: the review or re-review opinion."""
+    """/review <number> 维持|撤销|变更|责令重办 <opinion>: the review or re-review opinion."""
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
     args = context.args or []
-    decision = DECISION_WORDS.get(args[1].lower()) if len(args) >= 2 else None
+    decision = OUTCOME_WORDS.get(args[1].lower()) if len(args) >= 2 else None
     if len(args) < 3 or decision is None:
         await send(update, context, t(lang, "review.usage_review"))
         return
@@ -432,15 +433,15 @@ async def alert_notice(item: OutboxItem, store: Services, lang: str) -> Rendered
     alert = await store.review.alert_by_id(int(item.params.get("alert", 0)))
     if alert is None:
         return []
-    if alert.reason == "cluster":
-        reason = t(lang, "leader.reason_cluster", hours=org.monitoring.collective_hours,
-                   people=alert.people, number=case.number)
-    else:
-        reason = t(lang, "leader.reason_declared", people=alert.people, number=case.number)
+    # 同类问题预警 (cluster), a stated headcount (declared) or a registered 集体访 (visit): each its own words.
+    kind = alert.reason if alert.reason in ("cluster", "declared", "visit") else "declared"
+    reason = t(lang, f"procedure.alert.reason_{kind}", hours=org.monitoring.collective_hours,
+               people=alert.people, number=case.number)
     markup = kb.markup([[kb.button(t(lang, "leader.ack"), cb.Ld.ACK.encode(alert.id)),
                          kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(case.number))]])
-    return [(t(lang, "leader.alert_notice", unit=unit_name(org, case.unit, lang),
-               category=category_name(org, case.category, lang), reason=reason), markup)]
+    return [(t(lang, "procedure.alert.notice", title=t(lang, f"procedure.alert.title_{kind}"),
+               unit=unit_name(org, case.unit, lang), category=category_name(org, case.category, lang),
+               reason=reason, ask=t(lang, f"procedure.alert.ask_{kind}")), markup)]
 
 
 async def review_card_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
@@ -458,7 +459,8 @@ async def petitioner_review_notice(item: OutboxItem, store: Services, lang: str)
     if found is None:
         return []
     case, event = found
-    return _petitioner_event(case, event.action, event.body or "", event.data, lang)
+    return _petitioner_event(case, event.action, event.body or "", event.data, lang,
+                             store.org.deadlines.rereview_request_days)
 
 
 async def staff_review_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
@@ -481,7 +483,7 @@ async def staff_review_notice(item: OutboxItem, store: Services, lang: str) -> R
     return []
 
 
-def _petitioner_event(case: Case, action: str, body: str, data: dict, lang: str) -> Rendered:
+def _petitioner_event(case: Case, action: str, body: str, data: dict, lang: str, days: int) -> Rendered:
     if action == "close":
         key = {"not_rated": "review.closed_not_rated", "window_closed": "review.closed_window"}.get(
             str(data.get("reason")), "review.closed")
@@ -493,10 +495,14 @@ def _petitioner_event(case: Case, action: str, body: str, data: dict, lang: str)
     key = "review.review_opinion" if action == "review_opinion" else "review.rereview_opinion"
     out: Rendered = [(t(lang, key, number=case.number, decision=decision, text=parts[0]), None)]
     out += [(t(lang, "review.continued", text=part), None) for part in parts[1:]]
-    if action == "review_opinion":
-        due = str(data.get("rereview_request_due", ""))
-        out.append((t(lang, "review.review_next", number=case.number, due=due),
-                    next_step_markup(lang, case.number, 1)))
+    if data.get("decision") == ReviewOutcome.REDO.value:  # 责令重办: handled again, answered anew
+        out.append((t(lang, "procedure.review_redo", number=case.number, due=str(data.get("answer_due", ""))), None))
+    elif action == "review_opinion":
+        # The 复核 window counts from receiving the review opinion (送达, Art. 36): a date once served.
+        due = case.rereview_request_due if case.review_level == 1 else None
+        text = (t(lang, "review.review_next", number=case.number, due=day(due)) if due is not None
+                else t(lang, "procedure.review_next_from_receipt", number=case.number, days=days))
+        out.append((text, next_step_markup(lang, case.number, 1)))
     else:
         out.append((t(lang, "review.final_notice", number=case.number), None))
     return out

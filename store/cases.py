@@ -296,7 +296,7 @@ class CaseService(Service):
             # A verified employee files under the roster's name and number; a confidential case records neither.
             employee = None if confidential else await verified_row(conn, self.ctx.hid(petitioner.id))
             name = employee["name"] if employee is not None else petitioner.name
-            accept_due = today + timedelta(days=self.org.deadlines.accept_days)
+            accept_due = self.org.due_date(today, "accept_days")
             async with conn.execute(
                 "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
                 " petitioner_phone, confidential, pseudonym, category, kind, unit, subject,"
@@ -542,7 +542,7 @@ class CaseService(Service):
                 raise Refused("text_required")
             if action is Action.ACCEPT:
                 changes["accepted_at"] = iso(now)
-                due = local_date(now, self.tz) + timedelta(days=self.org.deadlines.handle_days)
+                due = self.org.due_date(local_date(now, self.tz), "handle_days")
                 changes["answer_due"] = due.isoformat()
                 changes["handle_limit"] = None  # the statutory handling limit (a redo's is its own)
                 # The notice says the due date of this moment, even if sent after an extension.
@@ -559,7 +559,13 @@ class CaseService(Service):
                     raise Refused("reason_required")
                 assert case.answer_due is not None
                 changes["extended_days"] = days
-                changes["answer_due"] = (case.answer_due + timedelta(days=days)).isoformat()
+                if case.handle_limit is None and case.accepted_at is not None:  # counted from acceptance again
+                    extended = self.org.due_date(
+                        local_date(case.accepted_at, self.tz), "handle_days", self.org.deadlines.handle_days + days
+                    )
+                else:
+                    extended = self.org.due_date(case.answer_due, "handle_days", days)
+                changes["answer_due"] = extended.isoformat()
                 if case.handle_limit is not None:  # extended after a redo: its limit grows with it
                     changes["handle_limit"] = case.handle_limit + days
                 data = {"days": days, "answer_due": changes["answer_due"]}
@@ -590,10 +596,10 @@ class CaseService(Service):
                     raise Refused("same_unit")
                 if not (body and body.strip()):
                     raise Refused("reason_required")
-                changes.update(unit=unit, assignee_id=None, answer_due=None, accepted_at=None)
-                changes["accept_due"] = (
-                    local_date(now, self.tz) + timedelta(days=self.org.deadlines.accept_days)
-                ).isoformat()
+                # Clock integrity: the receiving unit inherits the case's time. Before acceptance
+                # the acceptance limit still counts from the day received; after it the answer
+                # deadline (and any extension) stays, so a transfer never buys a fresh 15 + 60 days.
+                changes.update(unit=unit, assignee_id=None)
                 data = {"from_unit": case.unit, "to_unit": unit}
                 if unit in case.cohandlers:  # the co-handling unit becomes the lead unit (主办)
                     await conn.execute(

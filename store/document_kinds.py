@@ -28,8 +28,9 @@ FIELDS: dict[DocumentKind, frozenset[str]] = {
     DocumentKind.ACCEPTED: _COMMON | {"due"},
     DocumentKind.DECLINED: _COMMON | {"text"},
     DocumentKind.EXTENDED: _COMMON | {"due", "days", "text"},
-    DocumentKind.OPINION: _COMMON | {"due", "window", "decision", "text"},
-    DocumentKind.REVIEW: _COMMON | {"due", "window", "decision", "text"},
+    # {until}: "（<due>前）" once the opinion is served (送达), else nothing: the window counts from receipt.
+    DocumentKind.OPINION: _COMMON | {"due", "until", "window", "decision", "text"},
+    DocumentKind.REVIEW: _COMMON | {"due", "until", "window", "decision", "text"},
     DocumentKind.REREVIEW: _COMMON | {"decision", "text"},
     DocumentKind.FINAL: _COMMON,
 }

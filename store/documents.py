@@ -22,7 +22,7 @@ print, seal and mail when the petitioner wrote a letter).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
@@ -33,7 +33,7 @@ from store.context import Service, StoreContext
 from store.db import Connection
 from store.document_kinds import FIELDS, DocumentKind
 from store.errors import Refused
-from store.models import Actor, Case, Decision, Event, row_to_model
+from store.models import Actor, Case, Decision, Event, ReviewOutcome, row_to_model
 from store.notices import NoticeKind
 from store.policy import Act
 from store.workflow import Action
@@ -48,6 +48,12 @@ STEPS: dict[Action, tuple[DocumentKind, ...]] = {
     Action.REREVIEW_OPINION: (DocumentKind.REREVIEW, DocumentKind.FINAL),
 }
 
+def _issued(action: Action, *, final: bool) -> tuple[DocumentKind, ...]:
+    """The documents a step issues: a 复核 that orders the case handled again (责令重办) ends nothing."""
+    kinds = STEPS.get(action, ())
+    return kinds if final else tuple(k for k in kinds if k is not DocumentKind.FINAL)
+
+
 #: The event that issues each kind.
 ISSUED_BY: dict[DocumentKind, Action] = {kind: action for action, kinds in STEPS.items() for kind in kinds}
 
@@ -55,7 +61,7 @@ class Addressee(BaseModel):
     """The petitioner as a document names them: a name, or the case's code name (confidential)."""
 
     name: str | None = None
-    code: str | None = None  # the case's pseudonym: shown as 匿名-7F3A
+    code: str | None = None  # the case's pseudonym: shown as 保密件-7F3A
 
 
 class Document(BaseModel):
@@ -73,10 +79,13 @@ class Document(BaseModel):
     due: date | None = None  # the deadline the document states (answer, review or re-review request)
     days: int | None = None  # the extension, in days
     window: int | None = None  # the days the petitioner has to ask for (re-)review
-    decision: Decision | None = None
+    decision: Decision | ReviewOutcome | None = None  # ReviewOutcome: a 复查 / 复核 opinion's
     text: str | None = None  # the reason or the opinion, as recorded with the step
     language: str | None = None  # the petitioner's language: the document is addressed to them
     event_id: int
+    # The handling unit that issued it (its unit then), and its 文号 (None: issued before documents were numbered).
+    issuer_unit: str = ""
+    doc_no: str | None = None
 
 
 def handling_officers(ctx: StoreContext, case: Case) -> list[int]:
@@ -92,11 +101,12 @@ async def queue_documents(ctx: StoreContext, conn: Connection, case: Case, actio
     Called after the step's notice to the petitioner is queued, so the
     document follows it in the petitioner's chat.
     """
-    kinds = STEPS.get(action)
+    kinds = _issued(action, final=case.final)
     if not kinds:
         return
     if action is Action.DECIDE and discipline.on_line(ctx.org, case.category):
         return  # a report's outcome is fed back in the discipline wording, not a 处理意见书 with 复查 rights
+    await number_documents(ctx, conn, case, event_id, kinds)
     listed = [kind.value for kind in kinds]
     await ctx.outbox.queue(conn, case.petitioner_id, NoticeKind.DOCUMENT, case.id, event_id,
                            {"kinds": listed, "to": "petitioner"})
@@ -104,10 +114,50 @@ async def queue_documents(ctx: StoreContext, conn: Connection, case: Case, actio
         await ctx.queue_staff(conn, staff_id, NoticeKind.DOCUMENT, case, event_id, {"kinds": listed, "to": "officer"})
 
 
+def doc_number(prefix: str, year: int, serial: int) -> str:
+    """A 文号 as offices write it: 延油信字〔2026〕15号."""
+    return f"{prefix}〔{year}〕{serial}号"
+
+
+async def number_documents(
+    ctx: StoreContext, conn: Connection, case: Case, event_id: int, kinds: tuple[DocumentKind, ...]
+) -> None:
+    """Give each document a step issues its 文号, per issuing unit and year, in the step's transaction.
+
+    The step's transaction serializes writers, so two steps never take one number.
+    """
+    unit = ctx.org.find_unit(case.unit)
+    prefix = unit.prefix if unit is not None else f"{ctx.org.organization.case_prefix}信字"
+    year = ctx.today().year
+    for kind in kinds:
+        async with conn.execute("SELECT last FROM document_counters WHERE unit = ? AND year = ?",
+                                (case.unit, year)) as cur:
+            row = await cur.fetchone()
+        serial = (int(row[0]) if row is not None else 0) + 1
+        if row is None:
+            await conn.execute("INSERT INTO document_counters (unit, year, last) VALUES (?, ?, ?)",
+                               (case.unit, year, serial))
+        else:
+            await conn.execute("UPDATE document_counters SET last = ? WHERE unit = ? AND year = ?",
+                               (serial, case.unit, year))
+        await conn.execute(
+            "INSERT INTO issued_documents (event_id, kind, unit, doc_no) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (event_id, kind) DO NOTHING",
+            (event_id, kind.value, case.unit, doc_number(prefix, year, serial)),
+        )
+
+
 def parse_kinds(values: Any) -> list[DocumentKind]:
     """The kinds an outbox row names (unknown ones left out: a row from a newer version)."""
     known = {kind.value for kind in DocumentKind}
     return [DocumentKind(v) for v in values if v in known] if isinstance(values, list) else []
+
+
+def _decision(value: Any) -> Decision | ReviewOutcome | None:
+    for kind in (Decision, ReviewOutcome):
+        if value in {x.value for x in kind}:
+            return kind(value)
+    return None
 
 
 class DocumentService(Service):
@@ -140,14 +190,17 @@ class DocumentService(Service):
         if kind in (DocumentKind.ACCEPTED, DocumentKind.EXTENDED) and data.get("answer_due"):
             due = date.fromisoformat(str(data["answer_due"]))
         elif kind is DocumentKind.OPINION:
+            # The window counts from 送达 (Art. 35): a date only once the opinion is served.
             window = d.review_request_days
-            due = issued + timedelta(days=window)  # as the step set it (store.review.after_action)
+            due = case.review_request_due
         elif kind is DocumentKind.REVIEW:
             window = d.rereview_request_days
-            stored = data.get("rereview_request_due")
-            due = date.fromisoformat(str(stored)) if stored else issued + timedelta(days=window)
+            due = case.rereview_request_due
         decision = data.get("decision") if kind not in (DocumentKind.FINAL, DocumentKind.ACCEPTED) else None
         text = event.body if "text" in FIELDS[kind] else None
+        async with conn.execute("SELECT unit, doc_no FROM issued_documents WHERE event_id = ? AND kind = ?",
+                                (event.id, kind.value)) as cur:
+            issued_as = await cur.fetchone()
         return Document(
             kind=kind,
             number=case.number,
@@ -161,10 +214,12 @@ class DocumentService(Service):
             due=due,
             days=data.get("days") if kind is DocumentKind.EXTENDED else None,
             window=window,
-            decision=Decision(decision) if decision in {x.value for x in Decision} else None,
+            decision=_decision(decision),
             text=text,
             language=await self._language(conn, case),
             event_id=event.id,
+            issuer_unit=issued_as["unit"] if issued_as is not None else case.unit,
+            doc_no=issued_as["doc_no"] if issued_as is not None else None,
         )
 
     async def _steps(self, conn: Connection, case: Case) -> list[Event]:
@@ -190,7 +245,8 @@ class DocumentService(Service):
             # main petitioner).
             await self.ctx.require(conn, Act.DOCUMENT, actor, case)
             for event in await self._steps(conn, case):
-                kinds = STEPS[Action(event.action)]
+                redo = (event.data or {}).get("decision") == ReviewOutcome.REDO.value
+                kinds = _issued(Action(event.action), final=not redo)
                 if kind is None:
                     return [await self._make(conn, case, event, k) for k in kinds]
                 if kind in kinds:

@@ -282,7 +282,9 @@ class IndicatorService(Service):
             f" count(*) FILTER (WHERE {decided} AND EXISTS (SELECT 1 FROM events r WHERE r.case_id = c.id"
             " AND r.action = 'redo')) AS redone,"
             f" count(*) FILTER (WHERE {received} AND c.lead_id IS NOT NULL) AS led,"
-            f" count(*) FILTER (WHERE {received} AND c.lead_id IS NOT NULL AND c.status = 'closed') AS led_closed,"
+            # 办结: the written opinion served (送达), whatever the rating; or closed.
+            f" count(*) FILTER (WHERE {received} AND c.lead_id IS NOT NULL AND (c.status = 'closed'"
+            " OR (c.status = 'decided' AND c.served_on IS NOT NULL))) AS led_closed,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 1) AS notice_now,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 2) AS warning_now,"
             f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 3) AS serious_now,"

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationInfo, field_validator
@@ -452,7 +452,7 @@ class ImportService(Service):
                 changes: dict[str, Any] = {"imported": 1}
                 received = iso(local_midnight(row.received, self.tz))
                 if row.status in ACCEPTED_LIKE:
-                    due = row.received + timedelta(days=self.org.deadlines.handle_days)
+                    due = self.org.due_date(row.received, "handle_days")
                     changes.update(status=row.status.value, accepted_at=received, answer_due=due.isoformat())
                 elif row.status in CLOSED_LIKE:
                     changes.update(status=row.status.value, closed_at=self.ctx.now())

@@ -41,6 +41,15 @@ class Decision(StrEnum):
     REJECT = "reject"  # 不予支持
 
 
+class ReviewOutcome(StrEnum):
+    """The outcome of a 复查 or 复核 opinion on the opinion under review."""
+
+    MAINTAIN = "maintain"  # 维持
+    REVOKE = "revoke"  # 撤销
+    CHANGE = "change"  # 变更
+    REDO = "redo_ordered"  # 责令重办: the unit that decided handles it again
+
+
 class ActorRole(StrEnum):
     PETITIONER = "petitioner"
     OFFICER = "officer"
@@ -164,15 +173,18 @@ class Case(BaseModel):
     handle_limit: int | None = None  # the handling limit in days after a redo (重办); None: handle_days
     # After the written opinion: rating, review (复查) and re-review (复核).
     rating_due: date | None = None
+    # 送达 of the latest opinion (store/review.py): the windows count from this day.
+    served_on: date | None = None
+    served_how: str | None = None  # chat | in_person | post | refused
     rated_at: datetime | None = None
     review_request_due: date | None = None
     review_due: date | None = None
     reviewed_at: datetime | None = None
-    review_decision: Decision | None = None
+    review_decision: ReviewOutcome | Decision | None = None  # Decision: stored before 复查 outcomes
     rereview_request_due: date | None = None
     rereview_due: date | None = None
     rereviewed_at: datetime | None = None
-    rereview_decision: Decision | None = None
+    rereview_decision: ReviewOutcome | Decision | None = None
     review_level: int = 0
     final: bool = False
     # Repeat and collective petitions.

@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from store.document_kinds import FIELDS, REQUIRED, DocumentKind
+from store.workdays import WorkCalendar
 
 EXAMPLE_FILE = "example_org.toml"
 PATH_SEPARATOR = " › "
@@ -186,6 +187,84 @@ class Deadlines(_Frozen):
     rereview_days: int = Field(default=30, gt=0)  # Art. 36
     rating_days: int = Field(default=30, gt=0)
     redo_days: int = Field(default=30, gt=0)  # 重办: the new handling time after /redo
+    # The limits above counted in working days instead (e.g. ["accept_days"]); the others
+    # are calendar days, and one that ends on a rest day ends on the next working day.
+    working_days: tuple[str, ...] = ()
+
+    @field_validator("working_days")
+    @classmethod
+    def _check_working_days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if name not in DAY_LIMITS:
+                raise PydanticCustomError(
+                    "working_days", 'unknown limit "{name}"; one of {known}',
+                    {"name": name, "known": ", ".join(DAY_LIMITS)},
+                )
+        return value
+
+
+#: The limits of ``[deadlines]`` that are a number of days.
+DAY_LIMITS = (
+    "accept_days", "handle_days", "max_extension_days", "review_request_days", "review_days",
+    "rereview_request_days", "rereview_days", "rating_days", "redo_days",
+)
+
+
+class Holiday(_Frozen):
+    """One holiday of the State Council's notice: its rest days and the make-up working days."""
+
+    name: str = Field(min_length=1)
+    first: dt.date  # the first rest day
+    last: dt.date  # the last rest day
+    work: tuple[dt.date, ...] = ()  # weekend days worked instead (调休上班)
+
+    @model_validator(mode="after")
+    def _check_order(self) -> Self:
+        if self.last < self.first:
+            raise PydanticCustomError("holiday_order", "the last rest day is before the first", {})
+        if (self.last - self.first).days > 31:
+            raise PydanticCustomError("holiday_long", "a holiday of more than a month", {})
+        return self
+
+    def rest_days(self) -> list[dt.date]:
+        return [self.first + dt.timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+
+def _h(name: str, first: str, last: str, *work: str) -> Holiday:
+    return Holiday(name=name, first=dt.date.fromisoformat(first), last=dt.date.fromisoformat(last),
+                   work=tuple(dt.date.fromisoformat(w) for w in work))
+
+
+#: The State Council's notice on the 2026 holidays (国办发明电, 2025-11-04).
+HOLIDAYS_2026 = (
+    _h("元旦", "2026-01-01", "2026-01-03", "2026-01-04"),
+    _h("春节", "2026-02-15", "2026-02-23", "2026-02-14", "2026-02-28"),
+    _h("清明节", "2026-04-04", "2026-04-06"),
+    _h("劳动节", "2026-05-01", "2026-05-05", "2026-05-09"),
+    _h("端午节", "2026-06-19", "2026-06-21"),
+    _h("中秋节", "2026-09-25", "2026-09-27"),
+    _h("国庆节", "2026-10-01", "2026-10-07", "2026-09-20", "2026-10-10"),
+)
+
+
+class Calendar(_Frozen):
+    """The `[calendar]` table: the holiday notices, as data (see store/workdays.py).
+
+    The years the calendar covers are those of its holidays; outside them
+    only Saturdays and Sundays are rest days.
+    """
+
+    holidays: tuple[Holiday, ...] = HOLIDAYS_2026
+
+    def years(self) -> frozenset[int]:
+        return frozenset(h.first.year for h in self.holidays)
+
+    def work_calendar(self) -> WorkCalendar:
+        return WorkCalendar.of(
+            rest=(day for h in self.holidays for day in h.rest_days()),
+            work=(day for h in self.holidays for day in h.work),
+            years=self.years(),
+        )
 
 
 class Monitoring(_Frozen):
@@ -237,6 +316,24 @@ class Unit(_Frozen):
     # The unit whose leaders review this unit's decisions (复查, Art. 35): a unit above it;
     # default the parent. The top unit's are reviewed by [organization.review_body].
     reviewed_by: str | None = None
+    # How its formal documents name it and how a petitioner reaches it (store/documents.py): the formal
+    # name (default: its name), the 文号's prefix (延油信字 → 延油信字〔2026〕15号; default: the first two
+    # characters of its Chinese name and 信字), an address, a contact person and a phone.
+    formal_name: str | None = Field(default=None, max_length=60)
+    doc_prefix: str | None = Field(default=None, max_length=12)
+    address: str | None = Field(default=None, max_length=120)
+    contact: str | None = Field(default=None, max_length=30)
+    phone: str | None = Field(default=None, max_length=30)
+
+    @property
+    def issuer(self) -> str:
+        """The name its documents are issued under."""
+        return self.formal_name or self.name.get("zh")
+
+    @property
+    def prefix(self) -> str:
+        """The 文号's prefix (机关代字)."""
+        return self.doc_prefix or f"{self.name.get('zh')[:2]}信字"
 
 
 class Category(_Frozen):
@@ -468,7 +565,9 @@ class Organization(_Frozen):
     screening: Screening = Screening()
     incident_levels: tuple[IncidentLevel, ...] = ()
     documents: DocumentOverrides = DocumentOverrides()
+    calendar: Calendar = Calendar()
 
+    _workdays: WorkCalendar = PrivateAttr(default_factory=WorkCalendar)
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
     _categories: dict[str, Category] = PrivateAttr(default_factory=dict)
     _staff: dict[int, Staff] = PrivateAttr(default_factory=dict)
@@ -487,6 +586,7 @@ class Organization(_Frozen):
         return self
 
     def _build_indexes(self) -> None:
+        self._workdays = self.calendar.work_calendar()
         self._units = {u.id: u for u in self.units}
         self._categories = {c.id: c for c in self.categories}
         self._staff = {s.telegram_id: s for s in self.staff}
@@ -506,6 +606,20 @@ class Organization(_Frozen):
         while chain[-1].parent is not None:
             chain.append(self._units[chain[-1].parent])
         return tuple(chain)
+
+    @property
+    def workdays(self) -> WorkCalendar:
+        """The working-day calendar of ``[calendar]``."""
+        return self._workdays
+
+    def due_date(self, start: dt.date, limit: str, days: int | None = None) -> dt.date:
+        """The due date of the ``[deadlines]`` limit ``limit`` counted from ``start``: the one rule.
+
+        ``days`` replaces the configured number (an extension, a redo's own
+        limit), counted the same way as ``limit`` (calendar or working days).
+        """
+        count = int(getattr(self.deadlines, limit)) if days is None else days
+        return self._workdays.due_date(start, count, working=limit in self.deadlines.working_days)
 
     def unit(self, unit_id: str) -> Unit:
         """The unit with this id; KeyError if the file has none (a stored case outlived its unit)."""
@@ -1032,6 +1146,19 @@ def review_problems(org: Organization) -> list[str]:
                                         " leader: an administrator would review. Assign a leader at"
                                         f' "{reviewer}" or name another unit above with reviewed_by'))
     return problems
+
+
+def missing_holiday_notice(org: Organization, today: dt.date) -> int | None:
+    """The first of this year and the next whose holiday notice ``[calendar]`` lacks, if any.
+
+    Without it only Saturdays and Sundays are rest days that year, so time
+    limits ending on a public holiday are not moved (check-config and the
+    bot's start-up say so, once).
+    """
+    for year in (today.year, today.year + 1):
+        if not org.workdays.covers(year):
+            return year
+    return None
 
 
 def starter_toml() -> str:

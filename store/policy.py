@@ -79,6 +79,7 @@ class Act(StrEnum):
     ACCEPT_OUTCOME = "accept_outcome"
     REQUEST_REVIEW = "request_review"
     DOCUMENT = "document"  # /document: the formal documents, which name the petitioner
+    SERVE = "serve"  # /served: the service (送达) of a printed opinion recorded
 
 
 class Relation(StrEnum):
@@ -135,6 +136,7 @@ POLICY: dict[Act, Allowed] = {
     Act.NOTE: same(LEAD_AND_COHANDLERS, "the lead unit and a co-handling unit (internal notes)"),
     Act.EXTEND: same(LEAD, "the lead unit"),
     Act.DECIDE: same(LEAD, "the lead unit"),
+    Act.SERVE: same(LEAD, "the lead unit, which issued the opinion"),
     Act.TRANSFER: same(LEAD, "the lead unit"),
     Act.REVEAL: Allowed(frozenset(), frozenset({R.CUSTODIAN}), "the identity custodian, for a confidential case"),
     Act.SUPERVISE: same(frozenset({R.LEADER_ABOVE, R.ADMIN}), "a leader above the case's unit, or an admin"),
@@ -188,6 +190,7 @@ OF_ACTION: dict[Action, Act] = {
     Action.FOLLOW_UP: Act.FOLLOW_UP,
     Action.LEAD: Act.LEAD,
     Action.REDO: Act.REDO,
+    Action.SERVE: Act.SERVE,
     Action.COHANDLE: Act.COHANDLE,
     Action.COHANDLE_OFF: Act.COHANDLE_OFF,
     Action.REVIEW_OPINION: Act.REVIEW_OPINION,
@@ -231,7 +234,7 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "/register": Act.REGISTER,
     "/reception": None, "/reception_add": None, "/reception_list": None,
     # One's own verification, and staff managed in chat (store/staffing.py checks the administrator itself).
-    "/verify": None, "/staff": None,
+    "/verify": None, "/staff": None, "/served": Act.SERVE,
     # Buttons (area:verb of handlers/callbacks.py).
     "lang": None, "my:page": None, "my:open": Act.VIEW_OWN,
     "em:wd": Act.WITHDRAW, "em:wdy": Act.WITHDRAW,
@@ -241,8 +244,8 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "sf:tu": Act.TRANSFER,
     "pr:end": None, "pr:dec": Act.DECLINE, "pr:rep": Act.REPLY, "pr:nt": Act.NOTE, "pr:ext": Act.EXTEND,
     "pr:dcs": Act.DECIDE, "pr:tr": Act.TRANSFER, "pr:add": Act.ADD_INFO, "pr:rvc": Act.COMMENT,
-    "pr:rvq": Act.REQUEST_REVIEW, "pr:rrq": Act.REQUEST_REVIEW, "pr:rvs": Act.REVIEW_OPINION,
-    "pr:rve": Act.REVIEW_OPINION, "pr:rvr": Act.REVIEW_OPINION, "pr:pg": Act.PROGRESS,
+    "pr:rvq": Act.REQUEST_REVIEW, "pr:rrq": Act.REQUEST_REVIEW, "pr:rvm": Act.REVIEW_OPINION,
+    "pr:rvk": Act.REVIEW_OPINION, "pr:rvg": Act.REVIEW_OPINION, "pr:rvd": Act.REVIEW_OPINION, "pr:pg": Act.PROGRESS,
     "pr:svi": Act.SUPERVISE, "pr:fui": Act.FOLLOW_UP, "pr:rdo": Act.REDO, "pr:chn": Act.COHANDLE,
     "sv:ur": Act.URGE, "sv:ld": Act.LEAD, "sv:sv": Act.SUPERVISE, "sv:fu": Act.FOLLOW_UP,
     "sv:ch": Act.COHANDLE, "sv:cu": Act.COHANDLE, "sv:cx": Act.COHANDLE_OFF,

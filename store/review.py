@@ -38,7 +38,8 @@ from store.models import (
     Actor,
     ActorRole,
     Case,
-    Decision,
+    OutboxItem,
+    ReviewOutcome,
     Status,
     row_to_model,
 )
@@ -49,6 +50,16 @@ from store.policy import Act
 from store.workflow import Action, next_status
 
 COMMENT_MAX = 1000
+PAPER_SERVICE = ("in_person", "post", "refused")  # 当面送达, 邮寄送达, 拒收 (留置)
+SERVING_KINDS = ("opinion", "review")  # the documents whose delivery serves the opinion
+
+
+def serves(item: OutboxItem) -> bool:
+    """Whether sending this row serves an opinion: its document, to the petitioner."""
+    params = item.params or {}
+    kinds = params.get("kinds")
+    return (item.kind == NoticeKind.DOCUMENT.value and params.get("to") == "petitioner"
+            and isinstance(kinds, list) and any(k in SERVING_KINDS for k in kinds))
 
 
 class Rating(StrEnum):
@@ -228,22 +239,15 @@ class ReviewService(Service):
     async def after_action(
         self, conn: Connection, case: Case, action: Action, event_id: int
     ) -> Case:
-        """After a written opinion: open the rating and review windows and ask for a rating."""
+        """After a written opinion: ask for a rating; its windows open when it is served (送达)."""
         if action is not Action.DECIDE:
             return case
         if discipline.on_line(self.org, case.category):
             # 检举控告: the outcome is fed back (处理结果反馈) and the report is closed; there is no
             # satisfaction rating and no 复查/复核 (the discipline rules' path is the level above).
             return await self._close(conn, case, SYSTEM, "report_feedback", notify=False)
-        today = self.ctx.today()
-        d = self.org.deadlines
         case = await self.ctx.update_case(
-            conn,
-            case.id,
-            {
-                "rating_due": (today + timedelta(days=d.rating_days)).isoformat(),
-                "review_request_due": (today + timedelta(days=d.review_request_days)).isoformat(),
-            },
+            conn, case.id, {"rating_due": None, "review_request_due": None, "served_on": None, "served_how": None}
         )
         await self.outbox.queue(conn, case.petitioner_id, NoticeKind.RATING_ASKED, case.id, event_id)
         return case
@@ -307,9 +311,11 @@ class ReviewService(Service):
                     (people, people, iso(now), alert_id),
                 )
                 await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
-                await open_for_alert(self.ctx, conn, alert_id, case, people)  # more people: its level may rise
+                if await self._has_incident(conn, alert_id):  # one a leader opened: its level follows the group
+                    await open_for_alert(self.ctx, conn, alert_id, case, people)
                 return
-            alert_id = await self._raise_alert(conn, case, "cluster", people)
+            # 同类问题预警: many similar filings are a warning for a leader to judge, never an incident by itself.
+            alert_id = await self._raise_alert(conn, case, "cluster", people, incident=False)
             ids = [row["id"] for row in recent]
             await conn.execute(
                 f"UPDATE cases SET collective_alert = ? WHERE collective_alert IS NULL"
@@ -318,10 +324,24 @@ class ReviewService(Service):
             )
             return
         if case.people is not None and case.people >= mon.collective_people:
-            alert_id = await self._raise_alert(conn, case, "declared", case.people)
+            # 集体访: a visit (来访) of five or more, its people counted by the staff who registered it,
+            # may open a level of the plan. A headcount the petitioner typed (or a joint letter's) asks a
+            # leader to judge it and opens nothing by itself.
+            visit = case.channel == "visit" and case.registered_by is not None
+            alert_id = await self._raise_alert(conn, case, "visit" if visit else "declared", case.people,
+                                               incident=visit)
             await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
 
-    async def _raise_alert(self, conn: Connection, case: Case, reason: str, people: int) -> int:
+    async def _has_incident(self, conn: Connection, alert_id: int) -> bool:
+        """Whether a leader opened an incident for this alert (or on the case that raised it)."""
+        async with conn.execute(
+            "SELECT 1 FROM incidents WHERE is_drill = 0 AND (alert_id = ?"
+            " OR (status = 'open' AND case_id = (SELECT case_id FROM alerts WHERE id = ?)))",
+            (alert_id, alert_id),
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def _raise_alert(self, conn: Connection, case: Case, reason: str, people: int, *, incident: bool) -> int:
         now = self.ctx.now()
         async with conn.execute(
             "INSERT INTO alerts (kind, reason, case_id, unit, category, people, created_at, updated_at)"
@@ -336,14 +356,15 @@ class ReviewService(Service):
         )
         for leader in self._leaders_above(case.unit, case.category, case.confidential):
             await self.ctx.queue_staff(conn, leader, NoticeKind.LEADER_ALERT, case, event_id, {"alert": alert_id})
-        # The group-incident plan: a level reached by the people opens its incident (store/incidents.py).
-        await open_for_alert(self.ctx, conn, alert_id, case, people)
+        # The group-incident plan: a level reached by people staff confirmed opens its incident (store/incidents.py).
+        if incident:
+            await open_for_alert(self.ctx, conn, alert_id, case, people)
         return alert_id
 
     # ------------------------------------------------------ the petitioner
 
     async def rate(self, actor: Actor, number: str, rating: Rating) -> Case:
-        """The petitioner rates the written opinion; satisfied (or basically) closes the case."""
+        """The petitioner rates the written opinion (满意度评价): recorded beside it, closing no right."""
         if rating not in RATED:
             raise Refused("refused")
         now = self.clock.now()
@@ -361,8 +382,8 @@ class ReviewService(Service):
             event_id = await self.ctx.event(conn, case.id, actor, Action.RATE, status, None, {"rating": rating.value})
             for staff_id in self._staff_to_tell(case):
                 await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)
-            if rating in CONTENT:
-                case = await self._close(conn, case, SYSTEM, "satisfied", notify=False)
+            # A rating is an evaluation, never a waiver: 满意 / 基本满意 leave the case decided
+            # (办结 at this level) and the right to ask for review open until its window ends (Art. 35).
         self.outbox.kick()
         return case
 
@@ -416,10 +437,6 @@ class ReviewService(Service):
                 and self.ctx.today() > window
             ):
                 raise Refused("review_window_closed", due=window.isoformat(), days=days)
-            if case.status is Status.DECIDED and case.review_level == 0 and case.rating in [
-                r.value for r in CONTENT
-            ]:
-                raise Refused("already_rated")
             status = next_status(case.status, action, actor.role)
             if case.review_level >= 2:
                 raise Refused("review_final")
@@ -430,12 +447,12 @@ class ReviewService(Service):
             today = self.ctx.today()
             changes: dict[str, Any] = {"status": status.value, "review_level": case.review_level + 1}
             if action is Action.REQUEST_REVIEW:
-                changes["review_due"] = (today + timedelta(days=d.review_days)).isoformat()
+                changes["review_due"] = self.org.due_date(today, "review_days").isoformat()
                 if case.rating is None:  # asking for review is a rating of 不满意
                     changes.update(rating=Rating.DISSATISFIED.value, rated_at=iso(now))
                 due = changes["review_due"]
             else:
-                changes["rereview_due"] = (today + timedelta(days=d.rereview_days)).isoformat()
+                changes["rereview_due"] = self.org.due_date(today, "rereview_days").isoformat()
                 due = changes["rereview_due"]
             case = await self.ctx.update_case(conn, case.id, changes)
             event_id = await self.ctx.event(conn, case.id, actor, action, status, reason, {"due": due})
@@ -503,13 +520,67 @@ class ReviewService(Service):
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.REVIEW_PETITIONER, case.id, event_id)
         return case
 
+    # ------------------------------------------------------------ 送达
+
+    async def _serve(self, conn: Connection, case: Case, day: date, how: str, actor: Actor) -> Case:
+        """Record the service of the latest opinion on ``day``; the petitioner's windows count from it."""
+        if case.status is not Status.DECIDED:
+            raise Refused("serve_nothing", number=case.number)
+        if case.served_on is not None:
+            raise Refused("already_served", number=case.number, date=case.served_on.isoformat())
+        changes: dict[str, Any] = {"served_on": day.isoformat(), "served_how": how}
+        if case.review_level == 0:
+            changes["rating_due"] = self.org.due_date(day, "rating_days").isoformat()
+            changes["review_request_due"] = due = self.org.due_date(day, "review_request_days").isoformat()
+        else:
+            changes["rereview_request_due"] = due = self.org.due_date(day, "rereview_request_days").isoformat()
+        next_status(case.status, Action.SERVE, actor.role)
+        case = await self.ctx.update_case(conn, case.id, changes)
+        await self.ctx.event(conn, case.id, actor, Action.SERVE, case.status, None,
+                             {"on": day.isoformat(), "how": how, "due": due})
+        return case
+
+    async def serve(self, actor: Actor, number: str, day: date, how: str) -> Case:
+        """An officer records the service of a printed opinion (送达回证): in person, by post, or refused."""
+        if how not in PAPER_SERVICE:
+            raise Refused("serve_how")
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            self.ctx.check_lead(actor, case, Action.SERVE)
+            opinion = case.reviewed_at if case.review_level else case.decided_at
+            if day > self.ctx.today() or (opinion is not None and day < local_date(opinion, self.tz)):
+                raise Refused("serve_date", date=day.isoformat())
+            case = await self._serve(conn, case, day, how, actor)
+        self.outbox.kick()
+        return case
+
+    async def delivered(self, item: OutboxItem) -> None:
+        """Telegram accepted a row: marked sent; the petitioner's written opinion is served by it, in one go."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+                               (self.ctx.now(), item.id))
+            if not serves(item) or item.case_id is None:
+                return
+            case = await self.ctx.case_where(conn, "id = ?", (item.case_id,))
+            if case is None or case.status is not Status.DECIDED or case.served_on is not None:
+                return
+            async with conn.execute(
+                "SELECT max(id) FROM events WHERE case_id = ? AND action IN (?, ?)",
+                (case.id, Action.DECIDE.value, Action.REVIEW_OPINION.value),
+            ) as cur:
+                (latest,) = await cur.fetchone()
+            if latest == item.event_id:  # this opinion, not an earlier one sent late
+                await self._serve(conn, case, self.ctx.today(), "chat", SYSTEM)
+
     # ----------------------------------------------------------- reviewers
 
-    async def review_opinion(self, actor: Actor, number: str, decision: Decision, text: str) -> Case:
+    async def review_opinion(self, actor: Actor, number: str, decision: ReviewOutcome, text: str) -> Case:
         """The review (复查) or re-review (复核) opinion, by the designated leaders.
 
-        After the re-review opinion the case is closed and final: the same
-        matter is not accepted again (Art. 36).
+        Its outcome is 维持, 撤销, 变更 or 责令重办. After the re-review opinion
+        the case is closed and final: the same matter is not accepted again
+        (Art. 36). 责令重办 returns the case to the unit that decided, with
+        ``redo_days`` to answer again; its new opinion can be contested anew.
         """
         text = (text or "").strip()
         now = self.clock.now()
@@ -523,17 +594,32 @@ class ReviewService(Service):
                 raise Refused("not_reviewer")
             if decision is None:
                 raise Refused("decision_required")
+            if not isinstance(decision, ReviewOutcome):
+                raise Refused("review_outcome")
             if not text:
                 raise Refused("opinion_required")
-            if action is Action.REVIEW_OPINION:
-                due = self.ctx.today() + timedelta(days=self.org.deadlines.rereview_request_days)
+            if decision is ReviewOutcome.REDO:
+                status = Status.IN_PROGRESS
+                due = self.org.due_date(self.ctx.today(), "redo_days")
+                column = "rereview" if action is Action.REREVIEW_OPINION else "review"
                 changes: dict[str, Any] = {
+                    "status": status.value, f"{column}ed_at": iso(now), f"{column}_decision": decision.value,
+                    "review_level": 0, "answer_due": due.isoformat(), "handle_limit": self.org.deadlines.redo_days,
+                    "decision": None, "rating": None, "rated_at": None, "rating_due": None,
+                    "review_request_due": None, "rereview_request_due": None, "served_on": None, "served_how": None,
+                }
+                data: dict[str, Any] = {"decision": decision.value, "answer_due": due.isoformat()}
+            elif action is Action.REVIEW_OPINION:
+                # The 复核 window opens when the review opinion is served (送达, Art. 36).
+                changes = {
                     "status": status.value,
                     "reviewed_at": iso(now),
                     "review_decision": decision.value,
-                    "rereview_request_due": due.isoformat(),
+                    "rereview_request_due": None,
+                    "served_on": None,
+                    "served_how": None,
                 }
-                data: dict[str, Any] = {"decision": decision.value, "rereview_request_due": due.isoformat()}
+                data = {"decision": decision.value}
             else:
                 changes = {
                     "status": status.value,
@@ -546,8 +632,11 @@ class ReviewService(Service):
             case = await self.ctx.update_case(conn, case.id, changes)
             event_id = await self.ctx.event(conn, case.id, actor, action, status, text, data)
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.REVIEW_PETITIONER, case.id, event_id)
-            # The 复查意见书 / 复核意见书 (and the 终结 notice) follow the notice.
+            # The 复查意见书 / 复核意见书 (and the 终结 notice, unless handled again) follow the notice.
             await queue_documents(self.ctx, conn, case, action, event_id)
+            if decision is ReviewOutcome.REDO:  # the unit that decided handles it again
+                for staff_id in self._officers_for(case):
+                    await self.ctx.queue_staff(conn, staff_id, NoticeKind.CASE_CARD, case, event_id)
             for staff_id in self._staff_to_tell(case):
                 if staff_id != actor.id:
                     await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)
@@ -735,9 +824,8 @@ class ReviewService(Service):
         """Close written opinions nobody acted on within the window (not rated, or no review asked)."""
         day = today.isoformat()
         async with conn.execute(
-            "SELECT * FROM cases WHERE status = 'decided' AND ("
-            " (review_level = 0 AND rating IS NULL AND rating_due < ?)"
-            " OR (review_level = 0 AND rating IS NOT NULL AND review_request_due < ?)"
+            "SELECT * FROM cases WHERE status = 'decided' AND served_on IS NOT NULL AND ("
+            " (review_level = 0 AND review_request_due < ? AND (rating IS NOT NULL OR rating_due < ?))"
             " OR (review_level = 1 AND rereview_request_due < ?)) ORDER BY id",
             (day, day, day),
         ) as cur:

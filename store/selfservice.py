@@ -15,6 +15,7 @@ from store.context import Service, StoreContext
 from store.errors import Refused
 from store.links import joined_by_merge
 from store.models import DETAILS_MAX, Actor, ActorRole, AttachmentIn, Case, Event, Status
+from store.review import petitioner_window
 from store.workflow import RULES, Action
 
 # What a petitioner may add in one message: as much as the petition's details.
@@ -60,6 +61,10 @@ class SelfService(Service):
         case = await self.cases.case_for(petitioner(user_id), number)
         events = await self.cases.timeline(case.id, public_only=True)
         actions = [a for a in PETITIONER_ACTIONS if petitioner_may(case, a)]
+        window = petitioner_window(case)
+        if window is not None and self.ctx.today() <= window and not case.final:
+            # 复查 (复核) stays on the case view for its whole window, whatever the rating (Art. 35-36).
+            actions.append(Action.REQUEST_REVIEW if case.review_level == 0 else Action.REQUEST_REREVIEW)
         if Action.WITHDRAW in actions:
             async with self.db.read() as conn:
                 if await joined_by_merge(self.ctx, conn, user_id, case):

@@ -272,7 +272,7 @@ class SupervisionService(Service):
         if not 1 <= days <= SUPERVISE_DAYS_MAX:
             raise Refused("supervise_days", limit=SUPERVISE_DAYS_MAX)
         text = self._text(instruction)
-        due = self.today() + timedelta(days=days)
+        due = self.today() + timedelta(days=days)  # the leader's own date, as given (not a statutory limit)
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             next_status(case.status, Action.SUPERVISE, actor.role)
@@ -377,7 +377,7 @@ class SupervisionService(Service):
                 raise Refused("forbidden")
             if case.rating != "dissatisfied" or case.review_level > 0:
                 raise Refused("redo_dissatisfied")
-            due = self.today() + timedelta(days=self.org.deadlines.redo_days)
+            due = self.org.due_date(self.today(), "redo_days")
             case = await self.ctx.update_case(conn, case.id, {
                 "status": status.value, "answer_due": due.isoformat(), "handle_limit": self.org.deadlines.redo_days,
                 "decision": None, "rating": None,

@@ -45,6 +45,7 @@ class Action(StrEnum):
     COMMENT = "comment"  # the petitioner's words on the handling, once
     CLOSE = "close"  # 办结: satisfied, opinion accepted, or a window lapsed
     REQUEST_REVIEW = "request_review"  # Art. 35
+    SERVE = "serve"  # 送达: the written opinion reached the petitioner (chat), or an officer recorded it (paper)
     REVIEW_OPINION = "review_opinion"  # leaders of the parent unit
     REQUEST_REREVIEW = "request_rereview"  # Art. 36
     REREVIEW_OPINION = "rereview_opinion"  # one level higher; then final (不再受理)
@@ -97,7 +98,8 @@ RULES: dict[Action, Rule] = {
     Action.NOTE: Rule(frozenset(Status), None, STAFF, False),
     Action.EXTEND: Rule(HANDLING, None, STAFF, True),
     Action.DECIDE: Rule(HANDLING, S.DECIDED, STAFF, True),
-    Action.TRANSFER: Rule(WORKING, S.SUBMITTED, STAFF, True),
+    # The clocks go with the case: accepted stays accepted, and no deadline restarts (docs/procedure.md).
+    Action.TRANSFER: Rule(WORKING, None, STAFF, True),
     Action.WITHDRAW: Rule(WORKING, S.WITHDRAWN, PETITIONER, True),
     Action.ADD_INFO: Rule(WORKING, None, PETITIONER, True),
     Action.RECEPTION_NOTE: Rule(frozenset(Status), None, LEADERS, True),
@@ -105,6 +107,7 @@ RULES: dict[Action, Rule] = {
     Action.COMMENT: Rule(frozenset({S.DECIDED, S.CLOSED}), None, PETITIONER, True),
     Action.CLOSE: Rule(frozenset({S.DECIDED}), S.CLOSED, SYSTEM | PETITIONER, True),
     Action.REQUEST_REVIEW: Rule(frozenset({S.DECIDED}), S.REVIEW, PETITIONER, True),
+    Action.SERVE: Rule(frozenset({S.DECIDED}), None, STAFF | SYSTEM, True),
     Action.REVIEW_OPINION: Rule(frozenset({S.REVIEW}), S.DECIDED, LEADERS, True),
     Action.REQUEST_REREVIEW: Rule(frozenset({S.DECIDED}), S.REREVIEW, PETITIONER, True),
     Action.REREVIEW_OPINION: Rule(frozenset({S.REREVIEW}), S.CLOSED, LEADERS, True),

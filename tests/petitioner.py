@@ -16,7 +16,7 @@ ORG_FILE = Path(__file__).with_name("org_fixture.toml")
 # What a person sees for each label, by language.
 LABELS = {
     "zh": {"wages": "工资福利", "report": "违纪违法举报", "oilfield": "油田公司", "plant": "第一采油厂",
-           "step": "第 {n}/7 步", "skip": "跳过", "done": "完成", "real": "实名反映", "conf": "保密（匿名代号）",
+           "step": "第 {n}/7 步", "skip": "跳过", "done": "完成", "real": "实名反映", "conf": "身份保密（代号）",
            "submit": "✅ 提交", "receipt": "已登记", "back": "« 返回", "cancel": "取消"},
     "en": {"wages": "Wages and benefits", "report": "Misconduct report", "oilfield": "Oilfield Company",
            "plant": "No. 1 Oil Production Plant", "step": "Step {n} of 7", "skip": "Skip", "done": "Done",

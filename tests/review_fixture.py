@@ -19,6 +19,7 @@ import pytest
 from store.clock import FakeClock
 from store.models import Actor, ActorRole, Decision
 from store.org import Organization, parse_org
+from store.review import serves
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
@@ -145,11 +146,21 @@ async def rstore(
 
 
 async def decided_case(
-    store: Services, clock: FakeClock, key: str = "k", user: int = 5001, unit: str = "plant-1"
+    store: Services, clock: FakeClock, key: str = "k", user: int = 5001, unit: str = "plant-1",
+    *, served: bool = True,
 ) -> str:
-    """A case submitted, accepted and answered with a written opinion today."""
+    """A case submitted, accepted and answered with a written opinion today (served in chat, unless not)."""
     officer = {"plant-1": OFFICER_P1, "plant-2": OFFICER_P2, "refinery": OFFICER_REF}[unit]
     number = (await store.cases.submit(petitioner(user), draft(unit=unit), key)).case.number
     await store.cases.act(officer, number, Action.ACCEPT)
     await store.cases.act(officer, number, Action.DECIDE, decision=Decision.REJECT, body="经核实，加班费已按规定发放。")
+    if served:
+        await deliver_opinion(store)
     return number
+
+
+async def deliver_opinion(store: Services) -> None:
+    """As the outbox does when Telegram accepts the petitioner's 处理意见书 (or 复查意见书): 送达."""
+    for item in await store.outbox.pending_notifications():
+        if serves(item):
+            await store.review.delivered(item)

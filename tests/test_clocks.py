@@ -24,6 +24,7 @@ from tests.review_fixture import (
     OFFICER_P2,
     at,
     decided_case,
+    deliver_opinion,
     employee,
     review_org,
     rorg,
@@ -54,7 +55,10 @@ async def test_deadlines_are_stored_with_the_case_from_the_organisation_file(
     accepted = await rstore.cases.act(OFFICER_P1, case.number, Action.ACCEPT)
     assert accepted.answer_due == date(2027, 1, 1)  # + 60 days (Art. 34)
     decided = await rstore.cases.act(OFFICER_P1, case.number, Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
-    assert decided.rating_due == date(2026, 12, 2) and decided.review_request_due == date(2026, 12, 2)
+    assert decided.rating_due is None and decided.review_request_due is None  # they count from 送达
+    await deliver_opinion(rstore)
+    served = await rstore.cases.case_for(OFFICER_P1, case.number)
+    assert served.rating_due == date(2026, 12, 2) and served.review_request_due == date(2026, 12, 2)
 
 
 async def test_the_organisation_file_overrides_the_defaults(tmp_path: Path, clock: FakeClock) -> None:

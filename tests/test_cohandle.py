@@ -231,7 +231,7 @@ async def test_a_confidential_case_keeps_its_reporter_from_the_co_handlers(cstor
     seen = await cstore.cases.case_for(OFFICER_P2, number)
     assert seen.petitioner_name is None and seen.pseudonym  # a code name only, as for the handlers
     card = "\n".join(case_card(seen, cstore.org, "zh", header=Html(""), attachments=0, cohandler=True))
-    assert f"信访人：匿名-{seen.pseudonym}" in card and "张三" not in card
+    assert f"信访人：保密件-{seen.pseudonym}" in card and "张三" not in card
     with pytest.raises(Refused) as reveal:
         await cstore.cases.reveal(OFFICER_P2, number, "核实")
     assert reveal.value.code == "custodian_only"

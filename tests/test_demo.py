@@ -21,14 +21,15 @@ async def test_demo_plays_a_whole_case() -> None:
     assert "请问加班是否经班组长审批" in text  # the officer's question reached the employee
     assert "信访人就" in text and "回复了您" in text and "考勤表已拍照" in text  # and the answer came back
     assert "予以支持" in text and "财务部门将于12月10日前补发" in text  # the written opinion
-    assert "感谢您的评价（基本满意）" in text and "状态：已办结" in text  # rated, closed
+    # rated: recorded, and the right to ask for 复查 kept (Art. 35); the case stays answered (已答复)
+    assert "感谢您的评价（基本满意）" in text and "仍可在" in text and "状态：已答复" in text
     assert "Your petition is registered." in text  # the English employee
     blocks = [b.split("\n▶")[0] for b in text.split("  ◀ bot → ")]
     cards = [b for b in blocks if b.startswith("petition officer 吴监察（集团纪委）:")
              and "Fuel cards used privately" in b]
     assert cards
     for card in cards:  # the reporter's identity never reaches the officer
-        assert re.search(r"信访人：匿名-[0-9A-F]{4}", card)
+        assert re.search(r"信访人：保密件-[0-9A-F]{4}", card)
         assert "Li Si" not in card and "200002" not in card
     assert text.rstrip().endswith("Demo finished.")
 

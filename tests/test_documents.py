@@ -23,7 +23,7 @@ from handlers.documents import file_name, render_pdf
 from store.clock import FakeClock
 from store.documents import STEPS, DocumentKind
 from store.errors import NotFound, Refused
-from store.models import Decision, Petitioner
+from store.models import Decision, Petitioner, ReviewOutcome
 from store.org import DocumentTemplates, OrgError, parse_org
 from store.services import Services
 from store.workflow import Action
@@ -36,6 +36,7 @@ from tests.review_fixture import (
     OFFICER_P1,
     OFFICER_P2,
     ORG_TOML,
+    deliver_opinion,
     employee,
     review_org,
     rorg,
@@ -65,21 +66,23 @@ async def whole_case(store: Services) -> str:
     await store.cases.act(OFFICER_P1, number, Action.EXTEND, days=10, body="需调取2025年全年考勤记录核对。")
     await store.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.EXPLAIN,
                           body="经核实，加班费已按集团规定计发，差额系统计口径不同所致。")
+    await deliver_opinion(store)  # 送达 in chat: the review window counts from today
     await store.review.request_review(employee(5001), number, "计算口径不对")
-    await store.review.review_opinion(LEADER_OIL, number, Decision.SUPPORT, "复查认为应按实际工时补发加班费。")
+    await store.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "复查认为应按实际工时补发加班费。")
+    await deliver_opinion(store)
     await store.review.request_review(employee(5001), number, "补发金额不足")  # now a re-review (复核)
-    await store.review.review_opinion(LEADER_HQ, number, Decision.SUPPORT, "复核维持复查意见，由第一采油厂补发。")
+    await store.review.review_opinion(LEADER_HQ, number, ReviewOutcome.CHANGE, "复核维持复查意见，由第一采油厂补发。")
     return number
 
 
 # Each kind: the words its PDF must show besides the organisation, the number and the name.
 EXPECTED = {
-    DocumentKind.ACCEPTED: ["受理告知书", "现决定予以受理", "答复期限：2027年1月1日", "收到日期：2026年11月2日"],
-    DocumentKind.EXTENDED: ["延期告知书", "办理期限延长10日", "需调取2025年全年考勤记录核对。", "延长后的答复期限：2027年1月11日"],
+    DocumentKind.ACCEPTED: ["受理告知书", "现决定予以受理", "办理期限：2027年1月1日", "收到日期：2026年11月2日"],
+    DocumentKind.EXTENDED: ["延期告知书", "办理期限延长10日", "需调取2025年全年考勤记录核对。", "延长后的办理期限：2027年1月11日"],
     DocumentKind.OPINION: ["信访处理意见书", "处理结果：解释说明", "差额系统计口径不同所致", "申请复查截止日期：2026年12月2日",
                            "30日内（2026年12月2日前）请求原办理机关、单位的上一级机关、单位复查"],
-    DocumentKind.REVIEW: ["复查意见书", "复查结果：予以支持", "复查认为应按实际工时补发加班费。", "申请复核截止日期：2026年12月2日"],
-    DocumentKind.REREVIEW: ["复核意见书", "复核结果：予以支持", "复核维持复查意见，由第一采油厂补发。", "本复核意见为最终意见"],
+    DocumentKind.REVIEW: ["复查意见书", "复查结果：变更", "复查认为应按实际工时补发加班费。", "申请复核截止日期：2026年12月2日"],
+    DocumentKind.REREVIEW: ["复核意见书", "复核结果：变更", "复核维持复查意见，由第一采油厂补发。", "本复核意见为最终意见"],
     DocumentKind.FINAL: ["信访事项终结告知书", "信访终结", "不再受理", "复核意见已于2026年11月2日出具"],
 }
 
@@ -110,7 +113,7 @@ async def test_a_confidential_case_shows_its_code_name_never_the_reporter(rstore
     (doc,) = await rstore.documents.documents(OFFICER_P1, case.number)
     assert doc.petitioner.name is None and doc.petitioner.code == case.pseudonym
     text = pdf_text(await render_pdf(doc, rstore.org))
-    assert f"匿名-{case.pseudonym}：" in text and case.number in text
+    assert f"保密件-{case.pseudonym}：" in text and case.number in text
     assert "王秘密" not in text and "13800000000" not in text
     # What the outbox sends (to the officer and to the reporter) is the same document.
     items = [i for i in await rstore.outbox.pending_notifications(limit=100) if i.kind == "document"]

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from handlers.notifications import render
-from store.clock import FakeClock
+from store.clock import FakeClock, local_date
 from store.errors import NotFound, Refused
 from store.incidents import Incident
+from store.ledger import Channel, PersonIn, Registration
 from store.models import Actor, ActorRole
 from store.org import Organization
 from store.services import Services
@@ -47,7 +48,15 @@ def journal(store: Services, incident_id: int) -> list[tuple[str, int | None, st
 
 
 async def collective(store: Services, people: int = 52, user: int = 5001, unit: str = "plant-1") -> str:
-    return (await store.cases.submit(petitioner(user), draft(people=people, unit=unit), f"k{user}")).case.number
+    """A collective visit (集体访): ``people`` came, counted by the officer who registered it (store/ledger.py).
+
+    Only a headcount staff confirmed opens a level of the plan by itself; one a
+    petitioner typed asks a leader to judge it (tests/test_procedure.py).
+    """
+    visit = Registration(channel=Channel.VISIT, received_on=local_date(store.clock.now(), store.org.organization.tz),
+                         people=[PersonIn(name=f"代表{user}", phone=f"1380013{user:04d}")], people_count=people,
+                         category="wages", unit=unit, subject="加班费未发放", details="职工集体来访反映加班费未发放。")
+    return (await store.ledger.register(ADMIN, visit)).case.number
 
 
 async def only_incident(store: Services, actor: Actor = ADMIN) -> Incident:
@@ -57,7 +66,7 @@ async def only_incident(store: Services, actor: Actor = ADMIN) -> Incident:
 
 async def test_a_collective_petition_of_52_people_opens_level_2_with_its_checklist(store: Services) -> None:
     number = await collective(store, 52)
-    assert rows(store, "SELECT reason, people FROM alerts") == [("declared", 52)]
+    assert rows(store, "SELECT reason, people FROM alerts") == [("visit", 52)]  # 集体访, counted by staff
     assert rows(store, "SELECT source_kind, source_ref, unit, level, people, is_drill, status, opened_by"
                        " FROM incidents") == [("case", number, "plant-1", 2, 52, 0, "open", None)]
     incident = await only_incident(store)

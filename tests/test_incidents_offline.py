@@ -15,15 +15,14 @@ from telegram.ext import Application
 
 from bot.commands import LEADER_COMMANDS, OFFICER_COMMANDS, PETITIONER_COMMANDS
 from store.services import Services
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
+from tests.test_incidents import collective  # a collective visit, counted by staff
 
 App = tuple[Application, OfflineRequest]
 LEADER, OFFICER_OIL, OFFICER_P1, ADMIN = 2001, 1002, 1001, 9001
 
 
-async def collective(store: Services, people: int = 52, user: int = 5001) -> str:
-    return (await store.cases.submit(petitioner(user), draft(people=people), f"k{user}")).case.number
 
 
 def incident_ids(store: Services, drill: bool) -> list[int]:

@@ -61,7 +61,7 @@ async def test_every_step_back_and_edit_from_review_zh(tmp_path: Path) -> None:
         await user.wait_for("第 5/7 步")
         await user.tap("跳过")
         identity = await user.wait_for("第 6/7 步")
-        assert identity.button_texts[:3] == ["实名反映", "实名并留手机号", "保密（匿名代号）"]
+        assert identity.button_texts[:3] == ["实名反映", "实名并留手机号", "身份保密（代号）"]
         await user.tap("« 返回")
         await user.wait_for("第 5/7 步")
         await user.tap("跳过")
@@ -116,9 +116,9 @@ async def test_every_step_back_and_edit_from_review_zh(tmp_path: Path) -> None:
         assert "材料：1 个" in review.plain_text
         await user.tap("改身份")
         await user.wait_for("第 6/7 步")
-        await user.tap("保密（匿名代号）")
+        await user.tap("身份保密（代号）")
         review = await user.wait_for("第 7/7 步")
-        assert "身份：保密（代号 匿名-" in review.plain_text and "张三" not in review.plain_text
+        assert "身份：保密（代号 保密件-" in review.plain_text and "张三" not in review.plain_text
 
         number = await submit(user, "zh")
         card = await officer.wait_for(number)
@@ -306,7 +306,7 @@ async def test_report_is_confidential_by_default_and_phone_sharing_zh(tmp_path: 
         await user.tap("跳过")
         identity = await user.wait_for("第 6/7 步")
         assert "检举控告类事项默认保密" in identity.plain_text
-        assert identity.button_texts[0] == "✔ 保密（匿名代号）"
+        assert identity.button_texts[0] == "✔ 身份保密（代号）"
 
         # The phone number: only the user's own contact, through the reply keyboard.
         await user.tap("实名并留手机号")
@@ -330,14 +330,14 @@ async def test_report_is_confidential_by_default_and_phone_sharing_zh(tmp_path: 
         # Back to confidential: the phone number is dropped again.
         await user.tap("改身份")
         await user.wait_for("第 6/7 步")
-        await user.tap("保密（匿名代号）")
+        await user.tap("身份保密（代号）")
         review = await user.wait_for("第 7/7 步")
-        assert "匿名-" in review.plain_text and "13800138000" not in review.plain_text
+        assert "保密件-" in review.plain_text and "13800138000" not in review.plain_text
         number = await submit(user, "zh")
 
         card = await officer.wait_for(number)
         (pseudonym,) = rows(db, "SELECT pseudonym FROM cases")[0]
-        assert f"信访人：匿名-{pseudonym}" in card.plain_text
+        assert f"信访人：保密件-{pseudonym}" in card.plain_text
         for secret in ("张三", "丰", "zhangsan_88", "5005", "13800138000"):
             assert secret not in "\n".join(m.visible_text for m in officer.messages), secret
         assert api_errors(bot.sim) == []

@@ -26,7 +26,18 @@ from store.review import Rating
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner
-from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, OFFICER_P2, TZ, at, employee, rorg, rstore
+from tests.review_fixture import (
+    LEADER_OIL,
+    LEADER_P1,
+    OFFICER_P1,
+    OFFICER_P2,
+    TZ,
+    at,
+    deliver_opinion,
+    employee,
+    rorg,
+    rstore,
+)
 
 __all__ = ["rorg", "rstore"]
 
@@ -44,6 +55,7 @@ async def build(store: Services, clock: FakeClock) -> dict[str, str]:
     await store.supervision.take_lead(LEADER_P1, numbers["A"])
     await store.cases.act(OFFICER_P1, numbers["A"], Action.ACCEPT)
     await store.cases.act(OFFICER_P1, numbers["A"], Action.DECIDE, decision=Decision.SUPPORT, body="予以补发")
+    await deliver_opinion(store)  # served (送达): 办结 at this level
     await store.review.rate(employee(5001), numbers["A"], Rating.SATISFIED)
     await submit("B", date(2026, 11, 3))
     await store.supervision.take_lead(LEADER_OIL, numbers["B"])
@@ -60,7 +72,8 @@ async def test_stats_count_the_cases_under_a_leaders_charge_and_those_closed(
     rstore: Services, clock: FakeClock
 ) -> None:
     numbers = await build(rstore, clock)
-    assert (await rstore.cases.case_for(OFFICER_P1, numbers["A"])).status is Status.CLOSED
+    # Served and rated 满意: 办结, with the 复查 right still open (the case stays decided).
+    assert (await rstore.cases.case_for(OFFICER_P1, numbers["A"])).status is Status.DECIDED
     report = await rstore.indicators.indicators(LEADER_OIL, period="2026-11")
     assert {r.unit: (r.received, r.led, r.led_closed) for r in report.rows} == {
         "oilfield": (4, 3, 1), "plant-1": (2, 2, 1), "plant-2": (2, 1, 0)}

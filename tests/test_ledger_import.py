@@ -75,7 +75,8 @@ async def test_import_reports_the_bad_rows_and_imports_the_rest_with_their_dates
          "王五", None, "plant-2", "housing", 1),
         ("XF-2026-000003", "call", "TZ-2026-0104", "2026-10-20", "submitted", "2026-11-04", None,
          None, None, "refinery", "wages", 1),
-        ("XF-2026-000004", "online", "TZ-2026-0106", "2026-10-30", "in_progress", "2026-11-14", "2026-12-29",
+        # 10-30 + 15 days is 11-14, a Saturday: the next working day, 11-16 (store/workdays.py)
+        ("XF-2026-000004", "online", "TZ-2026-0106", "2026-10-30", "in_progress", "2026-11-16", "2026-12-29",
          "周八", None, "plant-1", "housing", 1),
     ]
     # The original received date is the submission moment (local midnight) and the start of the deadlines.

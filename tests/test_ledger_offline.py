@@ -2,7 +2,7 @@
 
 Staff (tests/org_fixture.toml): officer 王主任 1001 (plant-1, wages), admin 9001. The clock starts on
 2026-11-02 (Asia/Shanghai): a letter received ten days ago was received on 2026-10-23 and is to be
-accepted by 2026-11-07.
+accepted by 2026-11-09 (11-07 is a Saturday: the next working day).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ async def test_a_letter_received_ten_days_ago_is_registered_end_to_end(
                staff.photo(), staff.tap("rg:files"), staff.tap("rg:sec:real"))
     review = request.last_to(OFFICER).text
     assert "第 10/10 步" in review
-    assert "2026-10-23（受理期限 2026-11-07）" in review and "来信" in review and "刘师傅（信访人）" in review
+    assert "2026-10-23（受理期限 2026-11-09）" in review and "来信" in review and "刘师傅（信访人）" in review
     # Restart-safe: the draft is in the store, at the review, sealed.
     draft = await store.ledger.get_draft(OFFICER)
     assert draft is not None and draft.step == "review" and draft.data.received_on is not None
@@ -68,12 +68,12 @@ async def test_a_letter_received_ten_days_ago_is_registered_end_to_end(
     await feed(application, staff.tap(submit))
     receipt = request.last_to(OFFICER).text
     number = re.search(r"<code>(XF-\d{4}-\d{6})</code>", receipt)
-    assert number and "已登记" in receipt and "受理期限 2026-11-07" in receipt and "2026-10-23 收到" in receipt
+    assert number and "已登记" in receipt and "受理期限 2026-11-09" in receipt and "2026-10-23 收到" in receipt
     [code] = CODE.findall(receipt)
     assert "（刘师傅）" in receipt
     case = await store.cases.case_for(OFFICER_ACTOR, number.group(1))
     assert (case.channel, case.received_on.isoformat() if case.received_on else None) == ("letter", "2026-10-23")
-    assert case.accept_due.isoformat() == "2026-11-07" and case.registered_by == OFFICER
+    assert case.accept_due.isoformat() == "2026-11-09" and case.registered_by == OFFICER
     assert len(await store.cases.attachments(case.id)) == 1
     assert await store.ledger.get_draft(OFFICER) is None
     # Submit once: the same button again registers nothing more.

@@ -58,7 +58,8 @@ async def test_a_letter_received_ten_days_ago_is_due_for_acceptance_in_five(stor
     case = done.case
     assert done.created and case.number == "XF-2026-000001"
     assert (case.channel, case.received_on, case.registered_by) == ("letter", date(2026, 10, 23), 1001)
-    assert case.accept_due == TODAY + timedelta(days=5)  # 15 days from the day received
+    # 15 days from the day received: 11-07, a Saturday, so the next working day, 11-09 (store/workdays.py)
+    assert case.accept_due == TODAY + timedelta(days=7)
     assert is_person_key(case.petitioner_id)
     assert (case.petitioner_name, case.petitioner_phone) == ("刘师傅", "13800138000")
     # One claim code for the one named petitioner: 8 characters of the alphabet, shown K7PD-3MXQ.
@@ -275,7 +276,7 @@ async def test_a_registered_collective_visit_raises_the_alert(store: Services) -
                people=[PersonIn(name=f"代表{i}", role=PersonRole.REPRESENTATIVE) for i in range(5)], people_count=60),
     )
     assert done.case.collective_alert is not None
-    assert rows(store, "SELECT reason, people FROM alerts") == [("declared", 60)]
+    assert rows(store, "SELECT reason, people FROM alerts") == [("visit", 60)]  # 集体访: counted by staff
 
 
 async def test_find_stays_within_scope_and_never_shows_a_confidential_case(store: Services) -> None:
@@ -350,7 +351,7 @@ async def test_an_import_keeps_its_dates_and_tells_nobody(store: Services) -> No
         SYSTEM, letter(received_on=date(2025, 3, 1)), back_days=None, submitted_at=moment, notify=False
     )
     assert done.case.submitted_at == moment and done.case.registered_by is None
-    assert done.case.accept_due == date(2025, 3, 16)
+    assert done.case.accept_due == date(2025, 3, 17)  # 03-16 is a Sunday: the next working day
     assert [i for i in await store.outbox.pending_notifications() if i.kind == "case_card"] == []
 
 

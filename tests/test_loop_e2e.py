@@ -74,7 +74,7 @@ async def test_submit_accept_and_status(backend: str, org: Organization, tmp_pat
             status = await employee.wait_for("办理记录")
             assert "状态：已受理" in status.plain_text
             assert "提交并登记" in status.plain_text and "受理" in status.plain_text
-            assert "答复期限" in status.plain_text
+            assert "办理期限" in status.plain_text
             await bot.drained()
 
         assert rows(db, "SELECT number, status FROM cases") == [(number, "accepted")]

@@ -26,7 +26,7 @@ from bot.app import build_application
 from handlers import callbacks as cb
 from store.errors import Refused, StoreError
 from store.ledger import InformHow, PersonIn, Registration
-from store.models import Actor, Decision
+from store.models import Actor, Decision, ReviewOutcome
 from store.policy import ENTRY_POINTS, POLICY, Act, Relation, allows, markdown_table, unit_relations
 from store.review import Rating
 from store.services import Services
@@ -78,6 +78,7 @@ ROLE_OF: dict[Act, Action | None] = {
     Act.TASK_DONE: Action.INFORM, Act.CLAIM: None, Act.REBIND: Action.REBIND, Act.VIEW_OWN: None, Act.ADD_INFO: Action.ADD_INFO,
     Act.WITHDRAW: Action.WITHDRAW, Act.RATE: Action.RATE, Act.COMMENT: Action.COMMENT,
     Act.ACCEPT_OUTCOME: Action.CLOSE, Act.REQUEST_REVIEW: Action.REQUEST_REVIEW, Act.DOCUMENT: None,
+    Act.SERVE: Action.SERVE,
 }
 
 #: Where a rule other than who-may answers a person the policy allows: (act, relation, confidential) → code.
@@ -102,6 +103,7 @@ STAGE: dict[Act, str] = {
     Act.EXTEND: "accepted", Act.DECIDE: "accepted", Act.FOLLOW_UP: "decided", Act.RATE: "decided",
     Act.REQUEST_REVIEW: "decided", Act.DOCUMENT: "decided", Act.REDO: "dissatisfied",
     Act.COMMENT: "dissatisfied", Act.ACCEPT_OUTCOME: "dissatisfied", Act.REVIEW_OPINION: "review",
+    Act.SERVE: "decided",
 }
 
 
@@ -198,7 +200,7 @@ DRIVERS: dict[Act, Driver] = {
     Act.REDO: lambda s, a, c: s.supervision.redo(a, c.number, "重新核实"),
     Act.COHANDLE: lambda s, a, c: s.supervision.cohandle(a, c.number, "refinery"),
     Act.COHANDLE_OFF: lambda s, a, c: s.supervision.cohandle_off(a, c.number, "plant-2"),
-    Act.REVIEW_OPINION: lambda s, a, c: s.review.review_opinion(a, c.number, Decision.SUPPORT, "维持"),
+    Act.REVIEW_OPINION: lambda s, a, c: s.review.review_opinion(a, c.number, ReviewOutcome.MAINTAIN, "维持"),
     Act.INCIDENT: lambda s, a, c: s.incidents.declare(a, c.number, 4),
     Act.LINK: lambda s, a, c: s.links.link(a, c.number, c.other),
     Act.UNLINK: lambda s, a, c: s.links.unlink(a, c.number, c.other),
@@ -215,6 +217,7 @@ DRIVERS: dict[Act, Driver] = {
     Act.ACCEPT_OUTCOME: lambda s, a, c: s.review.accept_outcome(a, c.number),
     Act.REQUEST_REVIEW: lambda s, a, c: s.review.request_review(a, c.number, "不服"),
     Act.DOCUMENT: lambda s, a, c: s.documents.documents(a, c.number),
+    Act.SERVE: lambda s, a, c: s.review.serve(a, c.number, s.context.today(), "in_person"),
 }
 
 

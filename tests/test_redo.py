@@ -24,7 +24,18 @@ from store.supervision import LEVELS, WarningLevel, level_sql, share_used, warni
 from store.workflow import Action
 from tests.conftest import rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
-from tests.review_fixture import LEADER_OIL, LEADER_P1, LEADER_REF, OFFICER_P1, at, decided_case, employee, rorg, rstore
+from tests.review_fixture import (
+    LEADER_OIL,
+    LEADER_P1,
+    LEADER_REF,
+    OFFICER_P1,
+    at,
+    decided_case,
+    deliver_opinion,
+    employee,
+    rorg,
+    rstore,
+)
 
 __all__ = ["rorg", "rstore"]
 
@@ -50,11 +61,12 @@ async def test_redo_returns_the_case_to_handling_and_the_windows_start_again(
 
     # The new opinion opens the rating and review windows again.
     await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="经重新核查，予以补发。")
+    await deliver_opinion(rstore)
     case = await rstore.cases.case_for(OFFICER_P1, number)
     assert (case.status, case.rating_due, case.review_request_due) == (
         Status.DECIDED, date(2026, 12, 10), date(2026, 12, 10))
     await rstore.review.rate(employee(5001), number, Rating.SATISFIED)
-    assert (await rstore.cases.case_for(OFFICER_P1, number)).status is Status.CLOSED
+    assert (await rstore.cases.case_for(OFFICER_P1, number)).status is Status.DECIDED  # a rating closes no right
 
     # Redo rate: both cases decided in November, one of them redone: 50 %.
     other = await decided_case(rstore, clock, key="b", user=5002)
@@ -132,13 +144,17 @@ async def test_warnings_after_a_redo_are_graded_against_the_redo_limit(rstore: S
     assert await levels_on(date(2026, 12, 3)) == (WarningLevel.WARNING, WarningLevel.WARNING, 77)
     assert await levels_on(date(2026, 12, 8)) == (WarningLevel.SERIOUS, WarningLevel.SERIOUS, 93)
     assert await levels_on(date(2026, 12, 11)) == (WarningLevel.OVERDUE, WarningLevel.OVERDUE, 103)
-    # An extension after the redo lengthens the redo's limit with its deadline: 40 days to 2026-12-20.
+    # An extension after the redo lengthens the redo's limit with its deadline: 40 days to 2026-12-20,
+    # a Sunday, so the next working day, 2026-12-21 (store/workdays.py).
     clock.set(at(date(2026, 12, 3)))
     extended = await rstore.cases.act(OFFICER_P1, number, Action.EXTEND, days=10, body="需补充调查")
-    assert (extended.answer_due, extended.handle_limit) == (date(2026, 12, 20), 40)
-    assert await levels_on(date(2026, 12, 3)) == (WarningLevel.NOTICE, WarningLevel.NOTICE, 58)
+    assert (extended.answer_due, extended.handle_limit) == (date(2026, 12, 21), 40)
+    assert await levels_on(date(2026, 12, 3)) == (WarningLevel.NOTICE, WarningLevel.NOTICE, 55)
     # The sweep tells 警告 once, on the day the redo's limit says so (75 % of 40 days: 10 left).
     clock.set(at(date(2026, 12, 10)))
+    await rstore.review.sweep()
+    assert rows(rstore, "SELECT params FROM outbox WHERE kind = 'sv_warning'") == []
+    clock.set(at(date(2026, 12, 11)))
     await rstore.review.sweep()
     assert [json.loads(p)["level"] for (p,) in rows(rstore, "SELECT params FROM outbox WHERE kind = 'sv_warning'")] == [
         "warning"]

@@ -9,7 +9,7 @@ import pytest
 
 from store.clock import FakeClock
 from store.errors import NotFound, Refused
-from store.models import Decision, Status
+from store.models import ReviewOutcome, Status
 from store.review import Rating
 from store.services import Services
 from tests.conftest import rows
@@ -21,6 +21,7 @@ from tests.review_fixture import (
     OFFICER_P1,
     at,
     decided_case,
+    deliver_opinion,
     employee,
     rorg,
     rstore,
@@ -42,27 +43,27 @@ async def test_a_written_opinion_asks_the_petitioner_to_rate_it(rstore: Services
 
 
 @pytest.mark.parametrize("rating", [Rating.SATISFIED, Rating.BASIC])
-async def test_satisfied_closes_the_case(rstore: Services, clock: FakeClock, tmp_path: Path,
-                                         rating: Rating) -> None:
+async def test_satisfied_is_recorded_and_closes_no_right(rstore: Services, clock: FakeClock, tmp_path: Path,
+                                                         rating: Rating) -> None:
+    """A rating is an evaluation, not a waiver (Art. 35): the case stays decided, 复查 stays open."""
     number = await decided_case(rstore, clock)
     case = await rstore.review.rate(employee(), number, rating)
-    assert case.status is Status.CLOSED and case.rating == rating.value and case.closed_at is not None
+    assert case.status is Status.DECIDED and case.rating == rating.value and case.closed_at is None
     path = rstore
     assert rows(path, "SELECT action, actor_role, status_after FROM events WHERE id > 3 ORDER BY id") == [
-        ("rate", "petitioner", "decided"), ("close", "system", "closed"),
+        ("serve", "system", "decided"), ("rate", "petitioner", "decided"),  # 送达 in chat, then the rating
     ]
     assert rows(path, "SELECT chat_id, kind FROM outbox WHERE kind = 'rv_staff'") == [(1001, "rv_staff")]
     with pytest.raises(Refused) as again:
         await rstore.review.rate(employee(), number, Rating.DISSATISFIED)
     assert again.value.code == "already_rated"
-    with pytest.raises(Refused) as review:
-        await rstore.review.request_review(employee(), number, "还是不满意")
-    assert review.value.code == "wrong_status"
     commented = await rstore.review.comment_rating(employee(), number, "办理及时，态度很好")
-    assert commented.status is Status.CLOSED
+    assert commented.status is Status.DECIDED
     with pytest.raises(Refused) as twice:
         await rstore.review.comment_rating(employee(), number, "再补充一句")
     assert twice.value.code == "already_commented"
+    asked = await rstore.review.request_review(employee(), number, "还是不满意")
+    assert asked.status is Status.REVIEW and asked.rating == rating.value
 
 
 async def test_only_the_petitioner_rates_and_only_their_own_case(rstore: Services, clock: FakeClock) -> None:
@@ -93,18 +94,20 @@ async def test_review_and_re_review_go_up_one_level_each_and_end_final(
     assert rows(path, "SELECT chat_id FROM outbox WHERE kind = 'rv_review_card'") == [(LEADER_OIL.id,)]
     for wrong in (LEADER_P1, LEADER_HQ, OFFICER_P1):
         with pytest.raises(Refused) as refused:
-            await rstore.review.review_opinion(wrong, number, Decision.SUPPORT, "意见")
+            await rstore.review.review_opinion(wrong, number, ReviewOutcome.CHANGE, "意见")
         assert refused.value.code in ("not_reviewer", "forbidden")
     with pytest.raises(NotFound):
-        await rstore.review.review_opinion(LEADER_REF, number, Decision.SUPPORT, "意见")  # another unit: not even visible
+        await rstore.review.review_opinion(LEADER_REF, number, ReviewOutcome.CHANGE, "意见")  # another unit: not even visible
     with pytest.raises(Refused) as empty:
-        await rstore.review.review_opinion(LEADER_OIL, number, Decision.SUPPORT, "  ")
+        await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "  ")
     assert empty.value.code == "opinion_required"
 
     clock.advance(days=10)  # 2026-12-12
-    reviewed = await rstore.review.review_opinion(LEADER_OIL, number, Decision.EXPLAIN, "经复查，原处理意见有依据。")
-    assert reviewed.status is Status.DECIDED and reviewed.review_decision is Decision.EXPLAIN
-    assert reviewed.rereview_request_due == date(2027, 1, 11)
+    reviewed = await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "经复查，原处理意见有依据。")
+    assert reviewed.status is Status.DECIDED and reviewed.review_decision is ReviewOutcome.MAINTAIN
+    assert reviewed.rereview_request_due is None  # the 复核 window opens when the review opinion is served
+    await deliver_opinion(rstore)
+    assert (await rstore.cases.case_for(employee(), number)).rereview_request_due == date(2027, 1, 11)
     assert rows(path, "SELECT kind FROM outbox WHERE chat_id = 5001 ORDER BY id DESC LIMIT 2") == [
         ("document",), ("rv_petitioner",)  # the review opinion, then its 复查意见书
     ]
@@ -117,10 +120,10 @@ async def test_review_and_re_review_go_up_one_level_each_and_end_final(
         (LEADER_OIL.id,), (LEADER_HQ.id,),
     ]
     with pytest.raises(Refused) as not_them:
-        await rstore.review.review_opinion(LEADER_OIL, number, Decision.SUPPORT, "意见")
+        await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "意见")
     assert not_them.value.code == "not_reviewer"
-    final = await rstore.review.review_opinion(LEADER_HQ, number, Decision.REJECT, "经复核，维持复查意见。")
-    assert final.status is Status.CLOSED and final.final and final.rereview_decision is Decision.REJECT
+    final = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.MAINTAIN, "经复核，维持复查意见。")
+    assert final.status is Status.CLOSED and final.final and final.rereview_decision is ReviewOutcome.MAINTAIN
     with pytest.raises(Refused) as closed:
         await rstore.review.request_review(employee(), number, "再次申请")
     assert closed.value.code == "review_final"
@@ -154,7 +157,8 @@ async def test_a_re_review_request_after_thirty_days_is_refused(rstore: Services
     number = await decided_case(rstore, clock)
     await rstore.review.request_review(employee(), number, "不服")  # unrated: a review request counts as 不满意
     assert (await rstore.cases.case_for(employee(), number)).rating == "dissatisfied"
-    await rstore.review.review_opinion(LEADER_OIL, number, Decision.REJECT, "维持")
+    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持")
+    await deliver_opinion(rstore)
     clock.advance(days=31)
     with pytest.raises(Refused) as late:
         await rstore.review.request_review(employee(), number, "不服复查")
@@ -200,6 +204,6 @@ async def test_accepting_the_review_opinion_closes_the_case(rstore: Services, cl
         await rstore.review.accept_outcome(employee(), number)
     assert first.value.code == "rate_first"
     await rstore.review.request_review(employee(), number, "不服")
-    await rstore.review.review_opinion(LEADER_OIL, number, Decision.SUPPORT, "予以支持，补发加班费。")
+    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "予以支持，补发加班费。")
     case = await rstore.review.accept_outcome(employee(), number)
     assert case.status is Status.CLOSED and not case.final

@@ -45,12 +45,12 @@ async def test_rating_review_stats_and_export_end_to_end(rorg: Organization, tmp
         card = await leader.wait_for("复查申请")
         assert "工资条上没有加班费 <i>一项</i>" in card.visible_text
         opinion_card = await leader.wait_for("被申请的意见全文")
-        await leader.tap("予以支持", message=opinion_card)
+        await leader.tap("变更", message=opinion_card)
         await leader.wait_for("意见全文")
         await leader.send("经复查，应补发十月加班费。")
         await leader.wait_for("已就信访事项")
         review = await employee.wait_for("复查意见")
-        assert "予以支持" in review.visible_text and "应补发十月加班费" in review.visible_text
+        assert "变更" in review.visible_text and "应补发十月加班费" in review.visible_text
         nxt = await employee.wait_for("申请复核")
         await employee.tap("接受处理意见，办结", message=nxt)
         await employee.wait_for("已办结")
@@ -59,7 +59,7 @@ async def test_rating_review_stats_and_export_end_to_end(rorg: Organization, tmp
         late = (await store.cases.submit(petitioner(5002), draft(), "late")).case.number
         clock.advance(days=16)
         await run_sweep(store.review)
-        escalation = await plant_leader.wait_for("超期督办")
+        escalation = await plant_leader.wait_for("超期预警")
         assert late in escalation.visible_text and escalation.button_texts == ["查看案卷"]
 
         await leader.send("/stats 2026-11")
@@ -75,7 +75,7 @@ async def test_rating_review_stats_and_export_end_to_end(rorg: Organization, tmp
 
     with sqlite3.connect(tmp_path / "e2e.db") as conn:
         assert conn.execute("SELECT status, rating, review_decision FROM cases WHERE number = ?",
-                            (number,)).fetchone() == ("closed", "dissatisfied", "support")
+                            (number,)).fetchone() == ("closed", "dissatisfied", "change")
         # Everything was delivered, except to staff who never started the bot (Telegram refuses those: the
         # officer, other leaders told of the overdue case, officers asked for the screening if its job ran).
         undelivered = conn.execute("SELECT chat_id, last_error FROM outbox WHERE sent_at IS NULL").fetchall()

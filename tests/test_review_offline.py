@@ -12,7 +12,7 @@ from telegram.ext import Application
 from handlers.notifications import Outgoing, render
 from handlers.render import deadline_line
 from store.clock import FakeClock
-from store.models import Decision, Status
+from store.models import ReviewOutcome, Status
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
@@ -26,6 +26,7 @@ from tests.review_fixture import (
     OFFICER_P1,
     at,
     decided_case,
+    deliver_opinion,
     employee,
     rorg,
     rstore,
@@ -82,15 +83,16 @@ async def test_rate_dissatisfied_request_review_and_the_reviewer_answers(
     card = await delivered(rstore, LEADER_OIL.id, "rv_review_card")
     assert "复查申请" in (card[0].text or "") and "加班记录与工资条不符 &lt;b&gt;&amp;&lt;/b&gt;" in (card[0].text or "")
     assert "经核实，加班费已按规定发放。" in "".join(m.text or "" for m in card)
-    assert data_of(card[-1])[:3] == [f"pr:rvs:{number}", f"pr:rve:{number}", f"pr:rvr:{number}"]
+    # The 复查 outcomes: 维持, 撤销, 变更, 责令重办.
+    assert data_of(card[-1])[:4] == [f"pr:rvm:{number}", f"pr:rvk:{number}", f"pr:rvg:{number}", f"pr:rvd:{number}"]
 
     leader = Updates(LEADER_OIL.id)
-    await feed(application, leader.tap(f"pr:rve:{number}"))
-    assert "解释说明" in request.last_to(LEADER_OIL.id).text
+    await feed(application, leader.tap(f"pr:rvm:{number}"))
+    assert "维持原处理意见" in request.last_to(LEADER_OIL.id).text
     await feed(application, leader.text("经复查，原处理意见依据充分。"))
     assert "已就信访事项" in request.last_to(LEADER_OIL.id).text
     opinion = await delivered(rstore, USER, "rv_petitioner")
-    assert "复查意见：<b>解释说明</b>" in (opinion[0].text or "") and "依据充分" in (opinion[0].text or "")
+    assert "复查意见：<b>维持</b>" in (opinion[0].text or "") and "依据充分" in (opinion[0].text or "")
     assert data_of(opinion[-1]) == [f"pr:rrq:{number}", f"rv:acc:{number}"]
 
     await feed(application, user.tap(f"rv:acc:{number}"))
@@ -98,7 +100,7 @@ async def test_rate_dissatisfied_request_review_and_the_reviewer_answers(
     assert (await rstore.cases.case_for(employee(), number)).status is Status.CLOSED
 
 
-async def test_satisfied_closes_and_a_comment_reaches_the_officer(
+async def test_basically_satisfied_keeps_the_review_right_and_a_comment_reaches_the_officer(
     app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock
 ) -> None:
     application, request = app
@@ -106,7 +108,8 @@ async def test_satisfied_closes_and_a_comment_reaches_the_officer(
     user = Updates(USER, language_code="en")
     await feed(application, user.tap(f"rv:rate:b:{number}"))
     answer = request.last_to(USER)
-    assert "Basically satisfied" in answer.text and "is closed" in answer.text
+    assert "Basically satisfied" in answer.text and "does not affect your rights" in answer.text
+    assert ("Request a review", f"pr:rvq:{number}") in answer.buttons()
     await feed(application, user.tap(f"pr:rvc:{number}"))
     await feed(application, user.text("Handled quickly, thank you."))
     assert "comment" in request.last_to(USER).text
@@ -163,16 +166,16 @@ async def test_review_command_for_the_designated_reviewer_only(
     application, request = app
     number = await decided_case(rstore, clock)
     await rstore.review.request_review(employee(), number, "不服")
-    await feed(application, Updates(LEADER_P1.id).text(f"/review {number} support 予以支持"))
+    await feed(application, Updates(LEADER_P1.id).text(f"/review {number} 维持 维持原处理意见"))
     assert "您不是办理人" in request.last_to(LEADER_P1.id).text
     await feed(application, Updates(LEADER_OIL.id).text(f"/review {number}"))
     assert request.last_to(LEADER_OIL.id).text.startswith("用法：/review")
     await feed(application, Updates(LEADER_OIL.id).text(f"/review {number} maybe 不知道"))
     assert request.last_to(LEADER_OIL.id).text.startswith("用法：/review")
-    await feed(application, Updates(LEADER_OIL.id).text(f"/review {number} 支持 经复查，应补发加班费 2 天。"))
+    await feed(application, Updates(LEADER_OIL.id).text(f"/review {number} 变更 经复查，应补发加班费 2 天。"))
     assert "已就信访事项" in request.last_to(LEADER_OIL.id).text
     case = await rstore.cases.case_for(employee(), number)
-    assert case.review_decision is Decision.SUPPORT
+    assert case.review_decision is ReviewOutcome.CHANGE
     events = await rstore.cases.timeline(case.id, public_only=True)
     assert events[-1].body == "经复查，应补发加班费 2 天。"
 
@@ -186,7 +189,8 @@ async def test_alerts_list_and_acknowledge(
     for user in range(5001, 5006):
         await rstore.cases.submit(petitioner(user), draft(), f"k{user}")
     (notice,) = await delivered(rstore, LEADER_HQ.id, "ld_alert")
-    assert "集体访预警" in (notice.text or "") and "72 小时内已有 5 名职工" in (notice.text or "")
+    assert "同类问题预警" in (notice.text or "") and "72 小时内已有 5 名职工" in (notice.text or "")
+    assert "系统不会自动启动" in (notice.text or "")  # a warning for a leader to judge
     assert "第一采油厂" in (notice.text or "") and "工资福利" in (notice.text or "")
     ack = data_of(notice)[0]
     assert ack.startswith("ld:ack:")
@@ -242,7 +246,7 @@ async def test_reminder_escalation_and_digest_texts(rstore: Services, clock: Fak
     assert "期限为今天（2026-11-17）" in (due.text or "") and data_of(due) == [f"st:open:{number}"]
     (escalation,) = await delivered(rstore, LEADER_P1.id, "rv_escalate")
     assert escalation.text == (
-        f"⚠️ <b>Overdue</b>: the acceptance notice of petition <code>{number}</code> (No. 1 Plant · "
+        f"⚠️ <b>Overdue warning</b>: the acceptance notice of petition <code>{number}</code> (No. 1 Plant · "
         "Wages and benefits) is 1 days overdue (deadline 2026-11-17). Please see that it is handled."
     )
     clock.set(at(date(2026, 11, 23)))
@@ -262,11 +266,13 @@ async def test_decided_case_deadlines_are_shown_to_both_sides(rstore: Services, 
     assert deadline_line(case, "zh") == "复查期限：2026-12-07 前"
     assert deadline_line(case, "en") == "Review due by 2026-12-07"
     clock.advance(days=2)
-    case = await rstore.review.review_opinion(LEADER_OIL, number, Decision.REJECT, "维持")
+    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持")
+    await deliver_opinion(rstore)
+    case = await rstore.cases.case_for(employee(), number)
     assert deadline_line(case, "zh") == f"可在 {date(2026, 11, 9) + timedelta(days=30)} 前申请复核"
     await rstore.review.request_review(employee(), number, "不服")
-    case = await rstore.review.review_opinion(LEADER_HQ, number, Decision.REJECT, "维持")
-    assert deadline_line(case, "zh") == "已复核，同一事项不再受理"
+    case = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.MAINTAIN, "维持")
+    assert deadline_line(case, "zh") == "已复核：以同一事实和理由再次提出的，不再受理；有新的事实和理由的，可另行提出"
     final = await delivered(rstore, USER, "rv_petitioner")
     assert "不再受理" in (final[-1].text or "")
     assert Action.REREVIEW_OPINION.value == "rereview_opinion"

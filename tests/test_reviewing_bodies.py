@@ -17,7 +17,7 @@ from bot.orgcheck import check_config
 from handlers.common import error_text
 from store.clock import FakeClock
 from store.errors import Refused
-from store.models import Decision
+from store.models import Decision, ReviewOutcome
 from store.org import OrgError, parse_org, review_problems
 from store.services import Services
 from store.workflow import Action
@@ -73,7 +73,7 @@ async def test_a_top_unit_case_is_reviewed_outside_the_petitioner_is_told_where_
     # No staff may give a review opinion, the administrator least of all.
     for who in (ADMIN, LEADER_HQ):
         with pytest.raises(Refused):
-            await bstore.review.review_opinion(who, number, Decision.REJECT, "维持")
+            await bstore.review.review_opinion(who, number, ReviewOutcome.MAINTAIN, "维持")
 
 
 async def test_the_rereview_of_a_second_level_unit_goes_outside_and_never_to_the_administrator(

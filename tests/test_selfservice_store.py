@@ -12,6 +12,7 @@ from store.selfservice import ADDITION_MAX, petitioner_may
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner
+from tests.review_fixture import deliver_opinion
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
 PHOTO = AttachmentIn(kind="photo", file_id="F1", file_unique_id="u1", size=10)
@@ -32,7 +33,11 @@ async def test_a_case_view_offers_what_the_state_machine_allows(store: Services)
     assert [e.action for e in view.events] == ["submit", "accept"]  # the note is internal
     await store.cases.act(OFFICER, case.number, Action.DECIDE, body="意见", decision=Decision.SUPPORT)
     view = await store.self_service.petitioner_case(5001, case.number)
-    assert view.case.status is Status.DECIDED and view.actions == []
+    assert view.case.status is Status.DECIDED and view.actions == []  # not yet served (送达)
+    await deliver_opinion(store)
+    view = await store.self_service.petitioner_case(5001, case.number)
+    # 复查 stays on the case view for its window (Art. 35), whatever the rating
+    assert view.actions == [Action.REQUEST_REVIEW]
     with pytest.raises(NotFound):
         await store.self_service.petitioner_case(5002, case.number)  # someone else's: as if it did not exist
     with pytest.raises(NotFound):

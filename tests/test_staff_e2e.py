@@ -349,6 +349,8 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         await officer.wait_for("转交")
         transferred = await second.wait_for("转来的信访事项")
         assert en_case in transferred.plain_text
+        # Accepted before the transfer: still in progress, with the answer deadline it had (extension included).
+        assert "状态：办理中" in transferred.plain_text and "办理期限：2027-02-15 前" in transferred.plain_text
         notice = await li.wait_for("transferred to")
         assert "No. 2 Oil Production Plant" in notice.plain_text and "the matter arose at plant 2" in notice.plain_text
         await officer.send(f"/case {en_case}")  # no longer his: answered as if it did not exist
@@ -357,9 +359,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         missing = await officer.wait_for("未找到")
         assert gone.plain_text.replace(en_case, "N") == missing.plain_text.replace("XF-2026-999999", "N")
 
-        # The new unit accepts and explains.
-        await second.send(f"/accept {en_case}")
-        await second.wait_for("已受理")
+        # The new unit explains, within the time the case had left (no fresh acceptance, no fresh 60 days).
         await second.send(f"/decide {en_case} explain The overtime was paid in November's salary, line 12.")
         await second.wait_for("解释说明")
         explained = await li.wait_for("written opinion")
@@ -414,7 +414,7 @@ async def test_reports_are_never_announced_in_the_staff_group(work_org: Organiza
         bot.sim.user(5001, first_name="张三", language_code="zh-hans")
         report = await file_case(bot, 5001, "张三", "zh", category="misconduct", subject="某科长收受回扣")
         card = await officer.wait_for(report)
-        assert "张三" not in card.plain_text and "匿名" in card.plain_text
+        assert "张三" not in card.plain_text and "保密件" in card.plain_text
         claim = await file_case(bot, 5001, "张三", "zh")
         await officer.wait_for(claim)
         await bot.sim.user(1001).in_chat(group).wait_for(claim, after=0)

@@ -168,14 +168,15 @@ async def test_the_queue_sorts_by_level_then_deadline(rstore: Services, clock: F
     clock.set(at(date(2026, 11, 2)))
     first = (await rstore.cases.submit(petitioner(5002), draft(), "v")).case.number  # due 11-17
     clock.set(at(date(2026, 11, 7)))
-    later = (await rstore.cases.submit(petitioner(5003), draft(), "y")).case.number  # due 11-22
+    # due 11-22, a Sunday: the next working day, 11-23 (store/workdays.py)
+    later = (await rstore.cases.submit(petitioner(5003), draft(), "y")).case.number
     clock.set(at(date(2026, 11, 15)))
-    # 11-15: the first has 2 of 15 days left (警告), the answer 15 of 60 (警告), the later 7 of 15 (预警):
-    # the answer (due 11-30) comes before the later one (due 11-22), its level being higher.
+    # 11-15: the first has 2 of 15 days left (警告), the answer 15 of 60 (警告), the later 8 of 15 (normal):
+    # the answer (due 11-30) comes before the later one (due 11-23), its level being higher.
     cases, total = await rstore.cases.open_cases_for(OFFICER_P1)
     assert total == 3
     assert [c.number for c in cases] == [first, answer, later]
-    assert [rstore.supervision.level_of(c) for c in cases] == [W.WARNING, W.WARNING, W.NOTICE]
+    assert [rstore.supervision.level_of(c) for c in cases] == [W.WARNING, W.WARNING, W.NORMAL]
     clock.set(at(date(2026, 11, 18)))  # the first is overdue; a page of one after it
     cases, _ = await rstore.cases.open_cases_for(OFFICER_P1, 1, 1)
     assert [c.number for c in cases] == [answer]

@@ -1,0 +1,63 @@
+"""Procedure (#24) in Telegram: /served records the 送达 of a printed opinion (docs/procedure.md).
+
+A notice delivered in chat is served when Telegram accepts it (bot/outbox.py
+calls ``ReviewService.delivered``); a printed one on the date an officer
+records from its 送达回证: ``/served <number> <date> <当面|邮寄|拒收>``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from handlers.common import Context, deps, error_text, send, staff_caller
+from handlers.i18n import t
+from handlers.render import day
+from store.errors import StoreError
+
+# The ways of service as officers type them (Chinese or English), and the stored word.
+HOW_WORDS = {
+    "当面": "in_person", "当面送达": "in_person", "in-person": "in_person", "in_person": "in_person",
+    "邮寄": "post", "邮寄送达": "post", "post": "post", "mail": "post",
+    "拒收": "refused", "refused": "refused",
+}
+
+
+def parse_served(words: list[str]) -> tuple[str, date, str] | None:
+    """(number, date, how) from the words after /served, or None (the usage is shown)."""
+    if len(words) != 3:
+        return None
+    number, when, how = words
+    try:
+        served_on = date.fromisoformat(when.strip())
+    except ValueError:
+        return None
+    found = HOW_WORDS.get(how.strip().lower())
+    return (number[:40], served_on, found) if found is not None else None
+
+
+async def served(update: Update, context: Context) -> None:
+    """/served <number> <date> <how>: an officer records the service of a printed opinion."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    parsed = parse_served(list(context.args or []))
+    if parsed is None:
+        await send(update, context, t(lang, "procedure.served.usage"))
+        return
+    number, served_on, how = parsed
+    try:
+        case = await deps(context).review.serve(actor, number, served_on, how)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    due = case.review_request_due if case.review_level == 0 else case.rereview_request_due
+    await send(update, context, t(lang, "procedure.served.done", number=case.number, date=day(served_on),
+                                  how=t(lang, f"procedure.served.{how}"), due=day(due) if due else ""))
+
+
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("served", served)]
