@@ -29,8 +29,9 @@ FIELDS: dict[DocumentKind, frozenset[str]] = {
     DocumentKind.DECLINED: _COMMON | {"text"},
     DocumentKind.EXTENDED: _COMMON | {"due", "days", "text"},
     # {until}: "（<due>前）" once the opinion is served (送达), else nothing: the window counts from receipt.
-    DocumentKind.OPINION: _COMMON | {"due", "until", "window", "decision", "text"},
-    DocumentKind.REVIEW: _COMMON | {"due", "until", "window", "decision", "text"},
+    # {reviewer}: the body that reviews next (store.org.Organization.reviewing_unit, or the review_body).
+    DocumentKind.OPINION: _COMMON | {"due", "until", "window", "decision", "text", "reviewer"},
+    DocumentKind.REVIEW: _COMMON | {"due", "until", "window", "decision", "text", "reviewer"},
     DocumentKind.REREVIEW: _COMMON | {"decision", "text"},
     DocumentKind.FINAL: _COMMON,
 }

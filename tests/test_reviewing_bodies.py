@@ -15,7 +15,9 @@ import pytest
 
 from bot.orgcheck import check_config
 from handlers.common import error_text
+from handlers.documents import page
 from store.clock import FakeClock
+from store.document_kinds import DocumentKind
 from store.errors import Refused
 from store.models import Decision, ReviewOutcome
 from store.org import OrgError, parse_org, review_problems
@@ -134,3 +136,14 @@ def test_check_config_refuses_a_file_where_an_administrator_would_review(tmp_pat
     assert any('decisions at "oilfield" falls to "hq", which has no leader: an administrator would review' in line
                for line in lines), lines
     assert review_problems(parse_org(body_org())) == []
+
+
+async def test_the_opinion_names_the_body_that_reviews(bstore: Services) -> None:
+    top = await decided_at(bstore, "hq", "top")
+    (doc,) = await bstore.documents.documents(LEADER_HQ, top, DocumentKind.OPINION)
+    words = "".join(page(doc, bstore.org, "zh").paragraphs)
+    assert "向陕西省国资委信访处（地址：西安市新城区新城大院；电话：029-12345678）" in words
+    assert "Shaanxi SASAC Petition Office (address:" in "".join(page(doc, bstore.org, "en").paragraphs)
+    lower = await decided_at(bstore, "oilfield", "lower")
+    (doc,) = await bstore.documents.documents(LEADER_HQ, lower, DocumentKind.OPINION)
+    assert "向测试石油集团总部（原办理机关、单位的上一级机关、单位）请求复查" in "".join(page(doc, bstore.org, "zh").paragraphs)
