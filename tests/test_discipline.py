@@ -308,3 +308,24 @@ async def test_outside_the_discipline_line_a_report_shows_only_as_a_count(dstore
     # The leader's queue scope holds the claim only.
     scope, args = dstore.context.read_scope(leader)
     assert rows(dstore, f"SELECT category FROM cases WHERE {scope}", *args) == [("wages",)]
+
+
+async def test_the_sql_scope_and_the_python_rule_agree_on_the_discipline_line(dstore: Services) -> None:
+    org = dstore.context.org
+    n = 0
+    for unit in ("oilfield", "plant-1", "plant-2", "refinery"):
+        for category in ("wages", "misconduct"):
+            n += 1
+            await dstore.cases.submit(petitioner(6000 + n), draft(unit=unit, category=category), f"k{n}")
+    cases = rows(dstore, "SELECT number, unit, category, confidential FROM cases")
+    for member in org.staff:
+        actor = staff(member.telegram_id)
+        for scope_of in (dstore.context.scope, dstore.context.read_scope):
+            scope, args = scope_of(actor)
+            in_sql = {number for (number,) in rows(dstore, f"SELECT number FROM cases WHERE {scope}", *args)}
+            in_python = {number for number, unit, category, confidential in cases
+                         if routing.can_read(org, member, unit, category, bool(confidential), [])}
+            assert in_sql == in_python, member.telegram_id
+    # The discipline staff see the reports below their unit and no claim at all.
+    scope, args = dstore.context.scope(staff(OIL_D))
+    assert {c for (c,) in rows(dstore, f"SELECT DISTINCT category FROM cases WHERE {scope}", *args)} == {"misconduct"}
