@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from store import policy, routing
+from store import discipline, policy, routing
 from store.clock import iso, local_date
 from store.context import Service, StoreContext
 from store.conversations import Conversation
@@ -442,6 +442,8 @@ class LedgerService(Service):
         assert r.category is not None and r.unit is not None and r.received_on is not None
         category = self.org.find_category(r.category)
         assert category is not None
+        if discipline.on_line(self.org, category.id) and discipline.handling_unit(self.org, r.unit) is None:
+            raise Refused("report_register_external")  # no discipline level of the company above the unit
         confidential = self.confidential(r)
         now = self.clock.now()
         submitted = submitted_at or now

@@ -28,6 +28,7 @@ from handlers.reports import stats_text
 from store import discipline, routing
 from store.clock import FakeClock
 from store.errors import NotFound, Refused
+from store.ledger import Channel, Registration
 from store.models import Actor, ActorRole, Decision
 from store.org import OrgError, Staff, parse_org
 from store.services import Services
@@ -329,3 +330,20 @@ async def test_the_sql_scope_and_the_python_rule_agree_on_the_discipline_line(ds
     # The discipline staff see the reports below their unit and no claim at all.
     scope, args = dstore.context.scope(staff(OIL_D))
     assert {c for (c,) in rows(dstore, f"SELECT DISTINCT category FROM cases WHERE {scope}", *args)} == {"misconduct"}
+
+
+async def test_a_registered_letter_reporting_on_the_top_unit_is_not_filed_here(dstore: Services,
+                                                                              clock: FakeClock) -> None:
+    today = clock.now().astimezone(dstore.context.tz).date()
+    letter = Registration(channel=Channel.LETTER, received_on=today, anonymous=True, category="misconduct",
+                          unit="hq", subject="举报集团领导", details="来信举报。")
+    with pytest.raises(Refused) as refused:
+        await dstore.ledger.register(staff(HQ_D), letter)
+    assert refused.value.code == "report_register_external"
+    assert "向上一级纪检监察机关反映" in error_text("zh", refused.value)
+    registered = await dstore.ledger.register(staff(HQ_D), letter.model_copy(update={"unit": "plant-2",
+                                                                                       "registration_id": "x2"}))
+    assert rows(dstore, "SELECT unit, kind FROM cases WHERE number = ?", registered.case.number) == [
+        ("plant-2", "report")]
+    with pytest.raises(NotFound):
+        await dstore.cases.case_for(staff(1002), registered.case.number)
