@@ -296,7 +296,7 @@ class CaseService(Service):
             # A verified employee files under the roster's name and number; a confidential case records neither.
             employee = None if confidential else await verified_row(conn, self.ctx.hid(petitioner.id))
             name = employee["name"] if employee is not None else petitioner.name
-            accept_due = self.org.due_date(today, "accept_days")
+            accept_due = discipline.accept_due(self.org, category.id, today)
             async with conn.execute(
                 "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
                 " petitioner_phone, confidential, pseudonym, category, kind, unit, subject,"

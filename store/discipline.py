@@ -13,7 +13,12 @@ with report categories where a report could reach anyone else (``discipline_prob
 
 from __future__ import annotations
 
+import datetime as dt
+
 from store.org import CategoryKind, Organization, Staff
+
+#: 《纪检监察机关处理检举控告工作规则》: a real-name reporter is told of acceptance within 15 working days.
+ACCEPT_WORKING_DAYS = 15
 
 
 def has_line(org: Organization) -> bool:
@@ -27,6 +32,13 @@ def on_line(org: Organization, category_id: str | None) -> bool:
         return False
     category = org.find_category(category_id)
     return category is not None and category.kind is CategoryKind.REPORT
+
+
+def accept_due(org: Organization, category_id: str | None, start: dt.date) -> dt.date:
+    """The acceptance limit counted from ``start``: 15 working days for a report on the line, else ``accept_days``."""
+    if on_line(org, category_id):
+        return org.workdays.due_date(start, ACCEPT_WORKING_DAYS, working=True)
+    return org.due_date(start, "accept_days")
 
 
 def tiers(org: Organization, unit_id: str) -> list[tuple[str, list[Staff]]]:

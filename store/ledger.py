@@ -459,7 +459,7 @@ class LedgerService(Service):
             if not records:  # 匿名来信: a record of its own, so it is nobody's repeat petition
                 records = [await self._new_record(conn, PersonIn(), confidential=False)]
             first = people[0] if people else None
-            accept_due = self.org.due_date(r.received_on, "accept_days")
+            accept_due = discipline.accept_due(self.org, category.id, r.received_on)
             async with conn.execute(
                 "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
                 " petitioner_phone, confidential, pseudonym, category, kind, unit, subject,"

@@ -17,6 +17,7 @@ the chat pass the same checks.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -347,3 +348,13 @@ async def test_a_registered_letter_reporting_on_the_top_unit_is_not_filed_here(d
         ("plant-2", "report")]
     with pytest.raises(NotFound):
         await dstore.cases.case_for(staff(1002), registered.case.number)
+
+
+async def test_a_report_is_accepted_within_15_working_days(dstore: Services) -> None:
+    number = await report(dstore, "plant-1", "w1")
+    claim = (await dstore.cases.submit(petitioner(5003), draft(unit="plant-1"), "w2")).case.number
+    # Submitted on Monday 2026-11-02: 15 working days end on Monday 11-23; a claim's 15 days on Tuesday 11-17.
+    assert rows(dstore, "SELECT accept_due FROM cases WHERE number = ?", number)[0][0] in ("2026-11-23",
+                                                                                          date(2026, 11, 23))
+    assert rows(dstore, "SELECT accept_due FROM cases WHERE number = ?", claim)[0][0] in ("2026-11-17",
+                                                                                         date(2026, 11, 17))
