@@ -37,6 +37,7 @@ from store.staffing import merged
 from store.workflow import Action
 from tests.backends import fresh_database
 from tests.conftest import draft, petitioner, rows
+from tests.offline import Updates, feed, offline_app
 
 ORG = """
 [organization]
@@ -358,3 +359,31 @@ async def test_a_report_is_accepted_within_15_working_days(dstore: Services) -> 
                                                                                           date(2026, 11, 23))
     assert rows(dstore, "SELECT accept_due FROM cases WHERE number = ?", claim)[0][0] in ("2026-11-17",
                                                                                          date(2026, 11, 17))
+
+
+async def test_intake_asks_whether_a_report_concerns_the_leadership(dstore: Services) -> None:
+    async with offline_app(dstore) as (application, request):
+        user = Updates(5001)
+        for raw in (user.text("/new"), user.tap("in:cat:misconduct"), user.tap("in:unit:oilfield"),
+                    user.tap("in:unit:plant-2"), user.text("厂领导违规使用公车"), user.text("第二采油厂领导长期公车私用。"),
+                    user.tap("in:done")):
+            await feed(application, raw)
+        asked = request.last_to(5001)
+        assert "是否涉及被反映单位的领导班子成员" in asked.text
+        assert ("涉及单位领导班子成员：否", "in:id:lead") in [(str(label), data) for label, data in asked.buttons()]
+        await feed(application, user.tap("in:id:lead"))
+        toggled = request.last_to(5001)
+        assert "涉及单位领导班子成员：是" in [str(label) for label, _ in toggled.buttons()]
+        draft_now = await dstore.cases.get_draft(5001)
+        assert draft_now is not None and draft_now.data.about_leadership is True
+        await feed(application, user.tap("in:id:conf"))
+        submit = next(d for _, d in request.last_to(5001).buttons() if d.startswith("in:submit:"))
+        await feed(application, user.tap(submit))
+    # Recorded against the oilfield, so the group's discipline staff take it; the oilfield's never see it.
+    assert rows(dstore, "SELECT unit, kind FROM cases") == [("oilfield", "report")]
+    told = {c for (c,) in rows(dstore, "SELECT chat_id FROM outbox WHERE chat_id NOT IN (?, ?)",
+                               5001, dstore.context.hid(5001))}
+    assert told == {HQ_D}
+    (number,) = rows(dstore, "SELECT number FROM cases")[0]
+    with pytest.raises(NotFound):
+        await dstore.cases.case_for(staff(OIL_D), number)
