@@ -23,6 +23,7 @@ from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
 from bot.reload import Reloader
 from handlers import (
+    approvals,
     documents,
     employee,
     incidents,
@@ -150,6 +151,8 @@ def build_application(
         *documents.handlers(),
         # Staff managed in chat by an administrator: /staff, the user picker's answer, its buttons.
         *staffing.handlers(),
+        # 签发: a leader's 批准 / 退回修改 on an officer's draft.
+        *approvals.handlers(),
         # Typed answers after a prompt button; before intake, which would take any text.
         prompts.build(),
         # Filing or updating a screening dispute, step by step (before intake, which would take any text).

@@ -438,8 +438,16 @@ class Sm:
     NEW_UNIT = area.button("nu", INT, choice("officer", "leader"), KEY)  # their first unit: added
 
 
+class Ap:
+    """签发: a leader approves or returns an officer's draft (handlers.approvals)."""
+
+    area = Area("ap")
+    APPROVE = area.button("ok", INT)
+    RETURN = area.button("no", INT)
+
+
 AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Sv.area,
-                           Rv.area, Ld.area, In.area, Rc.area, Sc.area, Ic.area, Lg.area, Rg.area, Vf.area, Sm.area)
+                           Rv.area, Ld.area, In.area, Rc.area, Sc.area, Ic.area, Lg.area, Rg.area, Vf.area, Sm.area, Ap.area)
 
 
 def decode(data: object) -> tuple[Button, tuple[Any, ...]] | None:

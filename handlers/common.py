@@ -16,6 +16,7 @@ from telegram.warnings import PTBUserWarning
 
 from handlers.i18n import Html, language_for, t
 from handlers.render import pack
+from store.approvals import ApprovalService
 from store.cases import CaseService
 from store.clock import Clock
 from store.conversations import Conversation
@@ -86,6 +87,7 @@ class Deps:
     documents: DocumentService
     roster: RosterService
     staffing: StaffingService
+    approvals: ApprovalService
     clock: Clock
     tz: ZoneInfo
     # Telegram language codes already written to the d, to skip needless writes.
@@ -118,6 +120,7 @@ class Deps:
             documents=services.documents,
             roster=services.roster,
             staffing=services.staffing,
+            approvals=services.approvals,
             clock=services.clock,
             tz=services.tz,
             services=services,

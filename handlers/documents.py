@@ -269,6 +269,7 @@ def page(doc: Document, org: Organization, lang: str, copy: str | None = None) -
         "decision": _raw(lang, f"decision.{doc.decision.value}") if doc.decision else "",
         "text": (doc.text or "").strip(),
         "reviewer": reviewer_text(doc, org, lang),
+        "approved": _raw(lang, "document.approved") if doc.approved else "",
     }
     redo = doc.decision is ReviewOutcome.REDO and doc.kind in (DocumentKind.REVIEW, DocumentKind.REREVIEW)
     try:

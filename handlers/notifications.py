@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup
 
+from handlers import approvals, documents, incidents, links, media, reception, review, screening, staffing, supervision
 from handlers import callbacks as cb
-from handlers import documents, incidents, links, media, reception, review, screening, staffing, supervision
 from handlers import keyboards as kb
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, pack, split_text, unit_name
@@ -190,6 +190,8 @@ async def petitioner_notice(item: OutboxItem, store: Services, lang: str) -> lis
         decision=t(lang, f"decision.{event.data['decision']}") if "decision" in event.data else "",
         unit=unit_name(org, event.data.get("to_unit", case.unit), lang),
     )
+    if event.data.get("approved_by"):  # 签发: only an approved act says so (store/approvals.py)
+        first = Html(first + "\n" + t(lang, "approvals.approved_line"))
     out = [Outgoing(text=first), *_continued(lang, more)]
     if event.action == "reply":
         # An officer's reply may be a question: the petitioner answers by replying, or with one tap.
@@ -366,6 +368,8 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.CONTACT_TASK_REMINDER: _messages(task_reminder_notice),
     NoticeKind.CLAIM_BY_CODE: _messages(claim_by_code_notice),
     NoticeKind.DOCUMENT: document_notice,
+    NoticeKind.APPROVAL_ASKED: _messages(approvals.asked_notice),
+    NoticeKind.APPROVAL_RETURNED: _messages(approvals.returned_notice),
     NoticeKind.STAFF_RETURNED: _messages(staffing.returned_notice),
     NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
     NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),

@@ -18,7 +18,8 @@ from store.context import Service, StoreContext, local_midnight
 from store.conversations import Conversation
 from store.db import Connection
 from store.documents import queue_documents
-from store.errors import NotFound, Refused
+from store.drafts import approvers_for, hold_draft, mark_approved
+from store.errors import AwaitingApproval, NotFound, Refused
 from store.models import (
     OPEN_STATUSES,
     Actor,
@@ -36,7 +37,7 @@ from store.models import (
     row_to_model,
 )
 from store.notices import NoticeKind
-from store.org import Category, CategoryKind
+from store.org import Category, CategoryKind, Staff
 from store.policy import Act
 from store.review import CURRENT_DUE_SQL, ReviewService
 from store.supervision import level_sql
@@ -527,9 +528,20 @@ class CaseService(Service):
         days: int | None = None,
         unit: str | None = None,
         assignee_id: int | None = None,
+        approving: tuple[int, Actor] | None = None,
+        ask_approval: bool = False,
     ) -> Case:
-        """Take ``action`` on a case: check who, check the state machine, write it all."""
+        """Take ``action`` on a case: check who, check the state machine, write it all.
+
+        An act ``[approvals]`` names, drafted by someone who is not its approver, is checked
+        like the act itself and then held for the nearest leader up the unit tree
+        (``store.approvals``): nothing reaches the petitioner, and ``AwaitingApproval`` says so.
+        ``approving`` (the draft's id, the approving leader) applies a held draft, in the same
+        transaction as its approval. ``ask_approval``: hold it even where ``[approvals]`` does not
+        ask (an officer may always submit an act to the leader: 提请签发).
+        """
         now = self.clock.now()
+        held: tuple[int, list[Staff]] | None = None
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             self.ctx.check_lead(actor, case, action)
@@ -606,17 +618,30 @@ class CaseService(Service):
                         "DELETE FROM case_cohandlers WHERE case_id = ? AND unit = ?", (case.id, unit)
                     )
                     changes["cohandlers"] = json.dumps([u for u in case.cohandlers if u != unit])
-            assignments = ", ".join(f"{column} = :{column}" for column in changes)
-            await conn.execute(
-                f"UPDATE cases SET {assignments} WHERE id = :case_id",
-                {**changes, "case_id": case.id},
-            )
-            event_id = await self.ctx.event(conn, case.id, actor, action, new_status, body, data)
-            updated = await self.ctx.case_where(conn, "id = ?", (case.id,))
-            assert updated is not None
-            await self._notify_action(conn, updated, case, actor, action, event_id)
-            updated = await self.review.after_action(conn, updated, action, event_id)
+            approvers = approvers_for(self.org, case, action, actor, asked=ask_approval) if approving is None else []
+            if approvers:
+                held = (await hold_draft(self.ctx, conn, case, actor, action, approvers,
+                                         {"body": body, "decision": decision.value if decision else None, "days": days}),
+                        approvers)
+                updated = case
+            else:
+                if approving is not None:
+                    draft_id, leader = approving
+                    data = {**data, "approved_by": leader.id, "approver": leader.name}
+                    await mark_approved(self.ctx, conn, draft_id, leader)
+                assignments = ", ".join(f"{column} = :{column}" for column in changes)
+                await conn.execute(
+                    f"UPDATE cases SET {assignments} WHERE id = :case_id",
+                    {**changes, "case_id": case.id},
+                )
+                event_id = await self.ctx.event(conn, case.id, actor, action, new_status, body, data)
+                found = await self.ctx.case_where(conn, "id = ?", (case.id,))
+                assert found is not None
+                await self._notify_action(conn, found, case, actor, action, event_id)
+                updated = await self.review.after_action(conn, found, action, event_id)
         self.outbox.kick()
+        if held is not None:
+            raise AwaitingApproval(number=case.number, approvers="、".join(s.name for s in held[1]), draft=held[0])
         return updated
 
     async def add_info(

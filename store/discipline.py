@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from store.org import CategoryKind, Organization, Staff
+from store.org import CategoryKind, Organization, Role, Staff
 
 #: 《纪检监察机关处理检举控告工作规则》: a real-name reporter is told of acceptance within 15 working days.
 ACCEPT_WORKING_DAYS = 15
@@ -62,6 +62,16 @@ def takes(org: Organization, staff: Staff, unit_id: str) -> bool:
     return any(unit.id in staff.units for unit in org.ancestors(unit_id)[1:])
 
 
+def approvers(org: Organization, unit_id: str) -> list[Staff]:
+    """Who approves (签发) an act on a report about ``unit_id``: the discipline leaders of the nearest level
+    that has any (role leader, discipline = true), from the level that takes the report upward."""
+    for _, people in tiers(org, unit_id):
+        leaders = [s for s in people if s.role is Role.LEADER]
+        if leaders:
+            return leaders
+    return []
+
+
 def handling_unit(org: Organization, unit_id: str, leadership: bool = False) -> str | None:
     """The unit a report is recorded against so that the right discipline level takes it.
 
@@ -100,6 +110,12 @@ def discipline_problems(org: Organization) -> list[str]:
     if org.organization.discipline_body is None:
         problems.append("organization.discipline_body: required with report categories: the discipline body above"
                         " the company (name, address, phone), for reports about the top unit or its leadership")
+    if org.approvals.acts:  # 签发 configured: a report's acts need a discipline leader to approve them
+        for unit in org.units:
+            if tiers(org, unit.id) and not approvers(org, unit.id):
+                problems.append(f"units[{units[unit.id]}]: [approvals] is set, but no discipline leader (role ="
+                                f' "leader", discipline = true) stands above "{unit.id}" to approve the acts on'
+                                " a report about it")
     for i, member in enumerate(org.staff):
         if member.discipline and member.role.value == "admin":
             problems.append(f"staff[{i}].discipline: an administrator runs the bot and takes no reports")

@@ -27,7 +27,8 @@ _COMMON = frozenset({"org", "number", "name", "subject", "unit", "category", "re
 FIELDS: dict[DocumentKind, frozenset[str]] = {
     DocumentKind.ACCEPTED: _COMMON | {"due"},
     DocumentKind.DECLINED: _COMMON | {"text"},
-    DocumentKind.EXTENDED: _COMMON | {"due", "days", "text"},
+    # {approved}: "经批准，" where a leader approved the extension (签发, store/approvals.py), else nothing.
+    DocumentKind.EXTENDED: _COMMON | {"due", "days", "text", "approved"},
     # {until}: "（<due>前）" once the opinion is served (送达), else nothing: the window counts from receipt.
     # {reviewer}: the body that reviews next (store.org.Organization.reviewing_unit, or the review_body).
     DocumentKind.OPINION: _COMMON | {"due", "until", "window", "decision", "text", "reviewer"},

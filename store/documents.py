@@ -86,6 +86,7 @@ class Document(BaseModel):
     # The handling unit that issued it (its unit then), and its 文号 (None: issued before documents were numbered).
     issuer_unit: str = ""
     doc_no: str | None = None
+    approved: bool = False  # a leader approved the step (签发): the document says 经批准
 
 
 def handling_officers(ctx: StoreContext, case: Case) -> list[int]:
@@ -220,6 +221,7 @@ class DocumentService(Service):
             event_id=event.id,
             issuer_unit=issued_as["unit"] if issued_as is not None else case.unit,
             doc_no=issued_as["doc_no"] if issued_as is not None else None,
+            approved=bool(data.get("approved_by")),
         )
 
     async def _steps(self, conn: Connection, case: Case) -> list[Event]:

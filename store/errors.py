@@ -26,3 +26,9 @@ class Refused(StoreError):
     """The case exists and is visible, but this action is not allowed now."""
 
     code = "refused"
+
+
+class AwaitingApproval(StoreError):
+    """The act was drafted, not done: it waits for a leader's approval (签发) and goes out once approved."""
+
+    code = "awaiting_approval"

@@ -60,6 +60,10 @@ class NoticeKind(StrEnum):
     # Staff managed in chat (store.staffing)
     STAFF_RETURNED = "st_returned"  # a case went back to the unit's queue (its officer left or lost the unit), to its leaders
 
+    # Approvals (store.drafts, store.approvals)
+    APPROVAL_ASKED = "ap_ask"  # an officer's draft (不予受理, 延期, 处理意见) waits for approval (签发), to its approvers
+    APPROVAL_RETURNED = "ap_returned"  # the approver sent the draft back for changes, to the officer who drafted it
+
     # Formal documents (store.documents): the step's PDF, to the petitioner and the handling officers
     DOCUMENT = "document"
 

@@ -17,7 +17,7 @@ from enum import StrEnum
 from importlib import resources
 from os import PathLike
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -245,6 +245,21 @@ HOLIDAYS_2026 = (
     _h("中秋节", "2026-09-25", "2026-09-27"),
     _h("国庆节", "2026-10-01", "2026-10-07", "2026-09-20", "2026-10-10"),
 )
+
+
+APPROVABLE = ("decline", "extend", "decide")
+
+
+class Approvals(_Frozen):
+    """The `[approvals]` table: the acts an officer drafts and a leader approves (签发) before they go out.
+
+    ``acts`` names them: ``decline`` (不予受理), ``extend`` (延期), ``decide`` (处理意见书). The
+    approver is the nearest leader up the unit tree from the handling unit. 复查 / 复核 opinions
+    are given by the reviewing leaders themselves, who sign them. Default: none; the starter
+    file (``petition-bot init``) asks for all three.
+    """
+
+    acts: tuple[Literal["decline", "extend", "decide"], ...] = ()
 
 
 class Calendar(_Frozen):
@@ -566,6 +581,7 @@ class Organization(_Frozen):
     incident_levels: tuple[IncidentLevel, ...] = ()
     documents: DocumentOverrides = DocumentOverrides()
     calendar: Calendar = Calendar()
+    approvals: Approvals = Approvals()
 
     _workdays: WorkCalendar = PrivateAttr(default_factory=WorkCalendar)
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
@@ -791,7 +807,27 @@ def _reference_errors(data: dict[str, Any]) -> list[Problem]:
         *_duplicates("canned_replies", "id", "canned reply id", canned),
         *_reception_errors(_entries(data, "reception") or [], _entries(data, "staff") or [], units),
         *_incident_errors(_entries(data, "incident_levels") or [], _entries(data, "staff") or [], unit_ids),
+        *_approval_errors(data.get("approvals"), units or [], _entries(data, "staff") or []),
     ]
+
+
+def _approval_errors(approvals: Any, units: list[dict[str, Any]], staff: list[dict[str, Any]]) -> list[Problem]:
+    """Where acts need a leader's approval (签发), every unit has a leader at it or above it to give it."""
+    acts = approvals.get("acts") if isinstance(approvals, dict) else None
+    if not acts:
+        return []
+    parent = {_text(u.get("id")): _text(u.get("parent")) for u in units}
+    led = {unit for member in staff if member.get("role") == Role.LEADER for _, unit in _texts(member.get("units"))}
+    errors: list[Problem] = []
+    for index, unit in enumerate(units):
+        chain, at = [], _text(unit.get("id"))
+        while at is not None and at not in chain:
+            chain.append(at)
+            at = parent.get(at)
+        if not any(u in led for u in chain):
+            errors.append((("units", index), f'no leader at "{chain[0]}" or above it to approve (签发) the acts '
+                                             f"[approvals] names"))
+    return errors
 
 
 def _duplicates(section: str, field: str, what: str, keys: Iterable[tuple[int, Any]]) -> list[Problem]:

@@ -80,6 +80,7 @@ class Act(StrEnum):
     REQUEST_REVIEW = "request_review"
     DOCUMENT = "document"  # /document: the formal documents, which name the petitioner
     SERVE = "serve"  # /served: the service (送达) of a printed opinion recorded
+    APPROVE = "approve"  # 签发: approve or return an officer's draft (store/approvals.py)
 
 
 class Relation(StrEnum):
@@ -137,6 +138,8 @@ POLICY: dict[Act, Allowed] = {
     Act.EXTEND: same(LEAD, "the lead unit"),
     Act.DECIDE: same(LEAD, "the lead unit"),
     Act.SERVE: same(LEAD, "the lead unit, which issued the opinion"),
+    Act.APPROVE: same(frozenset({R.LEAD_STAFF, R.LEADER_ABOVE}),
+                      "a leader of the handling unit or above it; of those, the nearest ones (store/drafts.py)"),
     Act.TRANSFER: same(LEAD, "the lead unit"),
     Act.REVEAL: Allowed(frozenset(), frozenset({R.CUSTODIAN}), "the identity custodian, for a confidential case"),
     Act.SUPERVISE: same(frozenset({R.LEADER_ABOVE, R.ADMIN}), "a leader above the case's unit, or an admin"),
@@ -264,6 +267,7 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "rg:who": None, "rg:skip": None, "rg:more": None, "rg:cnt": None, "rg:cat": None, "rg:unit": None,
     "rg:here": None, "rg:files": None, "rg:sec": None, "rg:edit": None, "rg:submit": Act.REGISTER,
     "vf:go": None,
+    "ap:ok": Act.APPROVE, "ap:no": Act.APPROVE,
     "sm:ls": None, "sm:add": None, "sm:o": None, "sm:r": None, "sm:ub": None, "sm:ut": None, "sm:cs": None,
     "sm:ct": None, "sm:ca": None, "sm:rm": None, "sm:ry": None, "sm:nr": None, "sm:nb": None, "sm:nu": None,
 }
@@ -309,6 +313,7 @@ def unit_relations(org: Organization, staff: Staff | None, unit: str | None) -> 
 #: The refusal's code where an act has its own words for it (else the relation's, see StoreContext.refusal_code).
 REFUSAL: dict[Act, str] = {
     Act.SUPERVISE: "supervise_above",
+    Act.APPROVE: "approval_not_yours",
     Act.CLAIM: "claim_staff_sees",
     Act.REVEAL: "custodian_only",
 }

@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from store import vault_steps
+from store.approvals import ApprovalService
 from store.cases import CaseService
 from store.clock import Clock, SystemClock
 from store.context import StoreContext
@@ -65,6 +66,7 @@ class Services:
     ledger_import: ImportService
     roster: RosterService
     staffing: StaffingService
+    approvals: ApprovalService
 
     @classmethod
     def build(
@@ -112,6 +114,7 @@ class Services:
             ledger_import=ImportService(ctx, ledger),
             roster=RosterService(ctx),
             staffing=StaffingService(ctx),
+            approvals=ApprovalService(ctx, cases),
         )
 
     @classmethod

@@ -77,6 +77,9 @@ class Action(StrEnum):
     INFORM = "inform"  # staff told a petitioner without Telegram (phone, letter, in person)
     CODES = "codes"  # staff issued new claim codes (the old unused ones stop binding)
     # Staff managed in chat (store/staffing.py).
+    # Approvals (store/approvals.py).
+    DRAFT = "draft"  # an act named in [approvals] drafted by an officer, waiting for a leader's approval (签发)
+    DRAFT_RETURNED = "draft_returned"  # the leader sent the draft back for changes
     UNASSIGN = "unassign"  # the assignee (or leader in charge) left or lost the case's unit: back to the queue
     REBIND = "rebind"  # an admin unbound the case's people from their Telegram accounts (store/policy.py)
 
@@ -137,6 +140,8 @@ RULES: dict[Action, Rule] = {
     Action.INFORM: Rule(frozenset(), None, STAFF, False),
     Action.CODES: Rule(frozenset(), None, STAFF, False),
     Action.UNASSIGN: Rule(frozenset(), None, STAFF, False),
+    Action.DRAFT: Rule(frozenset(), None, STAFF, False),
+    Action.DRAFT_RETURNED: Rule(frozenset(), None, STAFF, False),
     Action.REBIND: Rule(frozenset(), None, STAFF, False),
 }
 

@@ -70,7 +70,7 @@ def test_the_stored_strings_never_change() -> None:
         "sv_lead_event", "sc_ask", "sc_overdue",
         "ic_opened", "ic_raised", "ic_closed",
         "sv_cohandle", "lg_task", "lg_task_remind", "lg_claimed", "document",
-        "lk_merged", "lk_joined", "lk_merge_staff", "st_returned",
+        "lk_merged", "lk_joined", "lk_merge_staff", "st_returned", "ap_ask", "ap_returned",
         "reception_published", "reception_changed", "reception_promoted", "reception_outcome",
         "reception_session_cancelled", "reception_reminder",
     }

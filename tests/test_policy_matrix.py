@@ -49,7 +49,7 @@ from tests.policy_fixture import (
 __all__ = ["porg", "pstore"]
 
 R = Relation
-LEADER_ACTS = {Act.SUPERVISE, Act.URGE, Act.LEAD, Act.REDO, Act.REVIEW_OPINION, Act.INCIDENT}
+LEADER_ACTS = {Act.SUPERVISE, Act.URGE, Act.LEAD, Act.REDO, Act.REVIEW_OPINION, Act.INCIDENT, Act.APPROVE}
 
 #: Who stands in each relation: (an officer or anyone, a leader for the acts only leaders take).
 PEOPLE: dict[Relation, tuple[int, int]] = {
@@ -78,7 +78,7 @@ ROLE_OF: dict[Act, Action | None] = {
     Act.TASK_DONE: Action.INFORM, Act.CLAIM: None, Act.REBIND: Action.REBIND, Act.VIEW_OWN: None, Act.ADD_INFO: Action.ADD_INFO,
     Act.WITHDRAW: Action.WITHDRAW, Act.RATE: Action.RATE, Act.COMMENT: Action.COMMENT,
     Act.ACCEPT_OUTCOME: Action.CLOSE, Act.REQUEST_REVIEW: Action.REQUEST_REVIEW, Act.DOCUMENT: None,
-    Act.SERVE: Action.SERVE,
+    Act.SERVE: Action.SERVE, Act.APPROVE: None,
 }
 
 #: Where a rule other than who-may answers a person the policy allows: (act, relation, confidential) → code.
@@ -92,6 +92,11 @@ DOMAIN: dict[tuple[Act, Relation, bool], str] = {
     **{(Act.REVIEW_OPINION, rel, conf): "not_reviewer" for rel in (R.HANDLER, R.LEAD_STAFF, R.ADMIN)
        for conf in (False, True)},
     # A case filed in the chat names nobody to give claim codes to, and has no contact tasks (see REGISTERED).
+    # 签发: of the leaders the policy lets approve, only the nearest to the handling unit (plant-1's 3003) do.
+    # Anyone else the policy lets approve (an admin or the custodian stand as lead-unit staff, but are no
+    # leaders) is refused by that rule too: only 3003, the handler and lead-unit leader here, approves.
+    **{(Act.APPROVE, rel, conf): "approval_not_yours" for rel in Relation if rel not in (R.HANDLER, R.LEAD_STAFF)
+       for conf in (False, True)},
 }
 
 #: Acts that need a case registered by staff (claim codes, contact tasks); the CLAIMANT relation needs one too.
@@ -103,7 +108,7 @@ STAGE: dict[Act, str] = {
     Act.EXTEND: "accepted", Act.DECIDE: "accepted", Act.FOLLOW_UP: "decided", Act.RATE: "decided",
     Act.REQUEST_REVIEW: "decided", Act.DOCUMENT: "decided", Act.REDO: "dissatisfied",
     Act.COMMENT: "dissatisfied", Act.ACCEPT_OUTCOME: "dissatisfied", Act.REVIEW_OPINION: "review",
-    Act.SERVE: "decided",
+    Act.SERVE: "decided", Act.APPROVE: "accepted",
 }
 
 
@@ -114,6 +119,7 @@ class Scene:
     owner: int  # who rates, reviews (the case's own petitioner)
     codes: list[str]  # unused claim codes (registered cases)
     confidential: bool
+    draft: int = 0  # a draft waiting for approval (签发), for Act.APPROVE
 
 
 async def _set(store: Services, sql: str, *args: object) -> None:
@@ -164,7 +170,11 @@ async def scene(store: Services, act: Act, rel: Relation, confidential: bool, ke
         await store.review.rate(citizen(owner), number, Rating.DISSATISFIED)
     if stage == "review":
         await store.review.request_review(citizen(owner), number, "不服")
-    return Scene(number, other, owner, codes, confidential)
+    draft_id = 0
+    if act is Act.APPROVE:  # plant-1's officer drafts the opinion and submits it for approval (提请签发)
+        draft_id = await store.approvals.submit(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT,
+                                                body="予以支持")
+    return Scene(number, other, owner, codes, confidential, draft_id)
 
 
 def person(act: Act, rel: Relation) -> int:
@@ -218,6 +228,7 @@ DRIVERS: dict[Act, Driver] = {
     Act.REQUEST_REVIEW: lambda s, a, c: s.review.request_review(a, c.number, "不服"),
     Act.DOCUMENT: lambda s, a, c: s.documents.documents(a, c.number),
     Act.SERVE: lambda s, a, c: s.review.serve(a, c.number, s.context.today(), "in_person"),
+    Act.APPROVE: lambda s, a, c: s.approvals.approve(a, c.draft),
 }
 
 
