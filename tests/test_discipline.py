@@ -28,7 +28,7 @@ from handlers.notifications import render
 from handlers.reports import stats_text
 from store import discipline, routing
 from store.clock import FakeClock
-from store.errors import NotFound, Refused
+from store.errors import AwaitingApproval, NotFound, Refused
 from store.ledger import Channel, Registration
 from store.models import Actor, ActorRole, Decision
 from store.org import OrgError, Staff, parse_org
@@ -387,3 +387,37 @@ async def test_intake_asks_whether_a_report_concerns_the_leadership(dstore: Serv
     (number,) = rows(dstore, "SELECT number FROM cases")[0]
     with pytest.raises(NotFound):
         await dstore.cases.case_for(staff(OIL_D), number)
+
+
+APPROVALS = '\n[approvals]\nacts = ["decide"]\n'
+DISCIPLINE_LEADER = """
+[[staff]]
+telegram_id = 7012
+name = "油田纪委书记"
+role = "leader"
+units = ["oilfield"]
+discipline = true
+"""
+
+
+async def test_a_reports_opinion_is_approved_by_a_discipline_leader_never_the_units(
+    backend: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    without = parse_org(ORG + APPROVALS)
+    assert any("no discipline leader" in line for line in discipline.discipline_problems(without))
+    org = parse_org(ORG + APPROVALS + DISCIPLINE_LEADER)
+    assert [s.telegram_id for s in discipline.approvers(org, "plant-2")] == [7012]
+    async with fresh_database(backend, tmp_path, "approve.db") as target:
+        store = await Services.open(target, org, clock)
+        try:
+            number = await report(store, "plant-2", "a1")
+            await store.cases.act(staff(OIL_D), number, Action.ACCEPT)
+            with pytest.raises(AwaitingApproval):
+                await store.cases.act(staff(OIL_D), number, Action.DECIDE, decision=Decision.SUPPORT, body="已核实。")
+            assert rows(store, "SELECT approvers FROM pending_acts") == [("[7012]",)]
+            assert rows(store, "SELECT status FROM cases WHERE number = ?", number) == [("accepted",)]
+            told = {c for (c,) in rows(store, "SELECT chat_id FROM outbox WHERE chat_id NOT IN (?, ?)",
+                                       5001, store.context.hid(5001))}
+            assert told <= {OIL_D, 7012, HQ_D} and 7012 in told
+        finally:
+            await store.close()
