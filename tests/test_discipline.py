@@ -26,6 +26,7 @@ from bot.orgcheck import check_config
 from handlers.common import error_text
 from handlers.notifications import render
 from handlers.reports import stats_text
+from handlers.staffing import member_text
 from store import discipline, routing
 from store.clock import FakeClock
 from store.errors import AwaitingApproval, NotFound, Refused
@@ -421,3 +422,13 @@ async def test_a_reports_opinion_is_approved_by_a_discipline_leader_never_the_un
             assert told <= {OIL_D, 7012, HQ_D} and 7012 in told
         finally:
             await store.close()
+
+
+def test_staff_card_shows_the_discipline_mark() -> None:
+    org = parse_org(ORG)
+    member = org.staff_member(OIL_D)
+    assert member is not None and member.discipline
+    assert "纪检监察" in member_text(org, member, "file", "zh")
+    assert "discipline inspection" in member_text(org, member, "file", "en")
+    plain = org.staff_member(1005)
+    assert plain is not None and "纪检监察" not in member_text(org, plain, "file", "zh")
