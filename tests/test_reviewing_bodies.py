@@ -142,8 +142,8 @@ async def test_the_opinion_names_the_body_that_reviews(bstore: Services) -> None
     top = await decided_at(bstore, "hq", "top")
     (doc,) = await bstore.documents.documents(LEADER_HQ, top, DocumentKind.OPINION)
     words = "".join(page(doc, bstore.org, "zh").paragraphs)
-    assert "向陕西省国资委信访处（地址：西安市新城区新城大院；电话：029-12345678）" in words
+    assert "请求陕西省国资委信访处（地址：西安市新城区新城大院；电话：029-12345678）" in words
     assert "Shaanxi SASAC Petition Office (address:" in "".join(page(doc, bstore.org, "en").paragraphs)
     lower = await decided_at(bstore, "oilfield", "lower")
     (doc,) = await bstore.documents.documents(LEADER_HQ, lower, DocumentKind.OPINION)
-    assert "向测试石油集团总部（原办理机关、单位的上一级机关、单位）请求复查" in "".join(page(doc, bstore.org, "zh").paragraphs)
+    assert "请求测试石油集团总部（原办理机关、单位的上一级机关、单位）复查" in "".join(page(doc, bstore.org, "zh").paragraphs)
