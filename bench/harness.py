@@ -165,8 +165,15 @@ def fresh_target(pg: str | None, sqlite_path: Path) -> Iterator[str]:
     schema = "bench_" + uuid.uuid4().hex[:12]
     with psycopg.connect(pg, autocommit=True) as admin:
         admin.execute(f"CREATE SCHEMA {schema}")
+    # A PostgreSQL database has no file beside it for its vault key (store/vault.py): the bot
+    # process (it inherits this environment) gets a key file of its own, next to the SQLite path.
+    own_key = not os.environ.get("PETITION_KEY_FILE") and not os.environ.get("PETITION_SECRET_KEY")
+    if own_key:
+        os.environ["PETITION_KEY_FILE"] = str(sqlite_path.with_name(f"{schema}.key"))
     try:
         yield f"{pg}{'&' if '?' in pg else '?'}options={quote(f'-csearch_path={schema}')}"
     finally:
+        if own_key:
+            os.environ.pop("PETITION_KEY_FILE", None)
         with psycopg.connect(pg, autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -125,6 +125,7 @@ async def main(args: argparse.Namespace) -> None:
         assert isinstance(limiter, PacedRateLimiter)
         sender: OutboxSender = application.bot_data["outbox"]
         # The officer's cards for the employees' new cases are not part of the backlog measured.
+        assert OFFICER.id is not None
         sim.user(OFFICER.id, first_name="officer", language_code="zh-hans")
         # This simulator enforces one message a second per private chat strictly;
         # Telegram tolerates the short burst the production outbox allows (as in bench/fanout.py).

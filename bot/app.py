@@ -22,6 +22,8 @@ from bot.outbox import OutboxSender, rate_limiter
 from bot.pace import Pace, PacedRateLimiter
 from bot.persistence import StorePersistence
 from bot.reload import Reloader
+from bot.updates import ChatOrderedProcessor
+from bot.webapp import WebAppServer, set_menu_buttons
 from handlers import (
     approvals,
     documents,
@@ -81,6 +83,8 @@ def build_application(
         .application_class(MonitoredApplication, kwargs={"monitor": monitor})
         .request(monitor.watch(calls))
         .get_updates_request(monitor.watch(updates))
+        # Chats side by side, each chat's updates in order (bot/updates.py).
+        .concurrent_updates(ChatOrderedProcessor())
     )
     owed = limits.Owed()
     if paced:
@@ -207,6 +211,8 @@ async def serve(
     proxy: str | None = None,
     on_lost: Callable[[str], None] | None = None,
     load_org: Callable[[], Organization] | None = None,
+    webapp_listen: str = "",
+    webapp_url: str | None = None,
 ) -> None:
     """Run the bot until ``stop`` is set (or SIGINT/SIGTERM).
 
@@ -231,6 +237,7 @@ async def serve(
     monitor = Monitor()
     monitor.attach(services)
     holder = lease.lease_for(services.db, on_lost)
+    webapp = WebAppServer(services, token)
     try:
         if metrics_listen:
             await monitor.start_http(metrics_listen)
@@ -256,6 +263,11 @@ async def serve(
             else:
                 await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             monitor.set_active(True)
+            if webapp_listen:
+                await webapp.start(webapp_listen)
+                application.bot_data["webapp"] = webapp
+                if webapp_url:
+                    application.create_task(set_menu_buttons(application.bot, services, webapp_url), name="webapp-menu")
             log.info("petition-bot is running (%s)", "webhook" if webhook_config is not None else "polling")
             application.create_task(commands.setup(application, services.cases), name="command-menus")
             if ready is not None:
@@ -269,5 +281,6 @@ async def serve(
             await application.stop()
     finally:
         await holder.release()
+        await webapp.stop()
         await monitor.stop_http()
         await services.close()

@@ -8,9 +8,10 @@ number of requests in flight), each paced to one message per
 limiter for the bot-wide limit, as bulk: answers to a person's own action go
 first, and the outbox uses what the pace leaves (:mod:`bot.pace`).
 
-Faults: a 429 pauses every outbox send for the retry_after Telegram asks
-(flood control may be bot-wide, and PTB's limiter with ``max_retries=0``
-does not pause the others), 5xx answers, time-outs and other passing errors
+Faults: a 429 for one chat holds that chat's rows for the retry_after
+Telegram asks (its row waits, and the rows after it wait behind it) while the
+other chats go on; only a bot-wide flood (429s for several chats at once, as
+:class:`bot.pace.PacedRateLimiter` judges it) pauses every outbox send, 5xx answers, time-outs and other passing errors
 back off exponentially per row (a time-out holds one of the ``concurrency``
 request slots for PTB's read timeout, 5 s by default, while the other chats
 go on), and a chat that cannot be reached (the user
@@ -119,8 +120,9 @@ class OutboxSender:
         self.outbox = services.outbox
         self.bot = bot
         # Behind answers in the bot-wide pace, and no retries inside the limiter.
-        paced = isinstance(getattr(bot, "rate_limiter", None), PacedRateLimiter)
-        self._bulk: dict[str, Any] = {"rate_limit_args": BULK} if paced else {}
+        limiter = getattr(bot, "rate_limiter", None)
+        self._limiter = limiter if isinstance(limiter, PacedRateLimiter) else None
+        self._bulk: dict[str, Any] = {"rate_limit_args": BULK} if self._limiter is not None else {}
         self.batch = batch
         self.per_chat = per_chat
         self.concurrency = concurrency
@@ -268,7 +270,11 @@ class OutboxSender:
             return False
         except RetryAfter as error:
             seconds = _retry_after(error)
-            self._paused_until = max(self._paused_until, self._monotonic() + seconds)
+            # This chat's row (and the rows behind it) wait; every chat waits only when the
+            # limiter judged it the bot-wide limit (or there is no such limiter to ask).
+            everyone = seconds if self._limiter is None else self._limiter.paused_for
+            if everyone > 0:
+                self._paused_until = max(self._paused_until, self._monotonic() + everyone)
             await self.outbox.mark_retry(item.id, seconds, f"429 retry after {seconds}s")
             return False
         except Forbidden as error:

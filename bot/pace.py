@@ -17,9 +17,16 @@ subclassed here for three things PTB's own does not do:
   429 and has no time bound, and ``rate_limit_args=0`` cannot ask it for none,
   so the loop lives here, once, instead of in every handler. Only when it is
   exhausted does the error reach the handler (and the user read 系统繁忙).
-* **Flood pause.** After any 429, nothing leaves until retry_after has passed
-  (with ``max_retries=0`` PTB's limiter would let queued requests out at once
-  and prolong the ban).
+* **Flood pause, per chat first.** A 429 does not say whether it is the
+  chat's limit or the bot's. A 429 on a request to one chat is taken as that
+  chat's own: nothing more leaves for that chat until retry_after has passed,
+  while every other chat goes on. Only when 429s come for
+  :data:`FLOOD_CHATS` different chats within :data:`FLOOD_WINDOW_SECONDS`
+  (or for a request that names no chat) is it the bot-wide limit, and then
+  nothing leaves until retry_after has passed (with ``max_retries=0`` PTB's
+  limiter would let queued requests out at once and prolong the ban). A 5xx
+  retried for one chat's answer waits in that chat's own update only: the
+  updates of other chats run beside it (bot/updates.py).
 
 Outbox sends are never retried here: the outbox persists its own retries.
 A send retried after a time-out may arrive twice if Telegram did deliver the
@@ -55,6 +62,9 @@ ANSWER_BUDGET_SECONDS = 10.0
 #: After a 5xx or a time-out: this many more attempts, after 0.5 s, then 1 s.
 SERVER_RETRIES = 2
 SERVER_BACKOFF_SECONDS = 0.5
+#: 429s for this many different chats within the window below are the bot-wide limit.
+FLOOD_CHATS = 3
+FLOOD_WINDOW_SECONDS = 2.0
 #: Methods whose success means the person got an answer.
 ANSWERING = ("send", "edit", "copyMessage", "forwardMessage")
 
@@ -129,13 +139,42 @@ class PacedRateLimiter(AIORateLimiter):
         self.answer_budget = answer_budget
         self.server_retries = server_retries
         self.server_backoff = server_backoff
-        self._resume_at = 0.0
+        self._resume_at = 0.0  # bot-wide
+        self._chat_resume: dict[Any, float] = {}  # per chat, after its own 429
+        self._recent_429: dict[Any, float] = {}  # chat -> when its last 429 came
         #: Called with the chat id after an answer reached a private chat.
         self.on_answered: Callable[[int], None] | None = None
 
     @property
     def paused_for(self) -> float:
+        """Seconds left of a bot-wide pause."""
         return max(0.0, self._resume_at - time.monotonic())
+
+    def chat_paused_for(self, chat_id: Any) -> float:
+        """Seconds left before ``chat_id`` may be sent to (its own pause or the bot's)."""
+        return max(0.0, self._resume(chat_id) - time.monotonic())
+
+    def _resume(self, chat_id: Any) -> float:
+        if chat_id is None:
+            return self._resume_at
+        return max(self._resume_at, self._chat_resume.get(chat_id, 0.0))
+
+    def flooded(self, chat_id: Any, seconds: float) -> None:
+        """Telegram answered 429 for a request to ``chat_id`` (None: a request to no chat)."""
+        now = time.monotonic()
+        until = now + seconds
+        if chat_id is None:
+            self._resume_at = max(self._resume_at, until)
+            return
+        self._chat_resume = {c: t for c, t in self._chat_resume.items() if t > now}
+        self._chat_resume[chat_id] = max(self._chat_resume.get(chat_id, 0.0), until)
+        self._recent_429 = {c: t for c, t in self._recent_429.items() if t > now - FLOOD_WINDOW_SECONDS}
+        self._recent_429[chat_id] = now
+        if len(self._recent_429) >= FLOOD_CHATS:
+            if self._resume_at < until:
+                log.warning("429 for %d chats within %.0fs: every send waits %.1fs", len(self._recent_429),
+                            FLOOD_WINDOW_SECONDS, seconds)
+            self._resume_at = max(self._resume_at, until)
 
     async def process_request(
         self,
@@ -147,15 +186,16 @@ class PacedRateLimiter(AIORateLimiter):
         rate_limit_args: Any,
     ) -> Any:
         bulk = rate_limit_args == BULK
-        paced = data.get("chat_id") is not None
+        chat_id = data.get("chat_id")
+        paced = chat_id is not None
 
         async def after_pause(*a: Any, **kw: Any) -> Any:
             while True:
-                while (wait := self._resume_at - time.monotonic()) > 0:
+                while (wait := self._resume(chat_id) - time.monotonic()) > 0:  # noqa: ASYNC110  # until a known moment (a 429 may move it)
                     await asyncio.sleep(wait)
                 if paced:
                     await self.pace.acquire(urgent=not bulk)
-                if self._resume_at <= time.monotonic():  # no 429 came while it waited for its slot
+                if self._resume(chat_id) <= time.monotonic():  # no 429 came while it waited for its slot
                     return await callback(*a, **kw)
 
         async def attempt() -> Any:
@@ -164,7 +204,7 @@ class PacedRateLimiter(AIORateLimiter):
                     after_pause, args, kwargs, endpoint, data, None
                 )
             except RetryAfter as error:
-                self._resume_at = max(self._resume_at, time.monotonic() + retry_after_seconds(error))
+                self.flooded(chat_id, retry_after_seconds(error))
                 raise
 
         if bulk:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,14 +40,29 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     metrics_listen: str = "127.0.0.1:9464"
     proxy: SecretStr | None = None
+    # The Mini App (bot/webapp.py): where it listens ("" turns it off) and its public https URL.
+    webapp_listen: str = "127.0.0.1:8090"
+    webapp_url: str | None = None
 
-    @field_validator("webhook_listen", "metrics_listen")
+    @field_validator("webhook_listen", "metrics_listen", "webapp_listen")
     @classmethod
     def _listen(cls, value: str, info: ValidationInfo) -> str:
-        """host:port, checked at start; an empty PETITION_METRICS_LISTEN turns the endpoint off."""
+        """host:port, checked at start; an empty PETITION_METRICS_LISTEN (or _WEBAPP_LISTEN) turns it off."""
         value = value.strip()
-        if value or info.field_name != "metrics_listen":
+        if value or info.field_name not in ("metrics_listen", "webapp_listen"):
             split_listen(value)
+        return value
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _webapp_url(cls, value: str | None) -> str | None:
+        """The page's public URL: Telegram opens only https:// Mini Apps."""
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError(f'PETITION_WEBAPP_URL must be an https:// URL, got "{value}"')
         return value
 
     @field_validator("db", mode="before")

@@ -219,6 +219,8 @@ def serve_options(settings: Any, webhook_url: str | None = None) -> dict[str, An
     return {
         "webhook_config": config,
         "metrics_listen": settings.metrics_listen,
+        "webapp_listen": settings.webapp_listen,
+        "webapp_url": settings.webapp_url,
         "proxy": settings.proxy.get_secret_value() if settings.proxy is not None else None,
     }
 

@@ -108,7 +108,8 @@ class SimMessage:
     def inline_keyboard(self) -> list[list[JSONDict]]:
         """Rows of inline buttons, empty when the message has none."""
         if self.reply_markup and "inline_keyboard" in self.reply_markup:
-            return self.reply_markup["inline_keyboard"]
+            rows: list[list[JSONDict]] = self.reply_markup["inline_keyboard"]
+            return rows
         return []
 
     @property

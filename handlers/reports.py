@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.i18n import Html, t
 from handlers.render import category_name, moment, pack, petitioner_label, unit_name
+from store.assessment import assess
 from store.indicators import ExportData, Figures, StatsReport
 from store.models import Case
 from store.org import Organization
@@ -297,6 +298,24 @@ def _case_table(cases: Sequence[Case], org: Organization, lang: str, tz: ZoneInf
     return rows
 
 
+def assessment_table(report: StatsReport, org: Organization, lang: str) -> list[list[Any]]:
+    """The assessment's ranking: rank, unit, score, then each item's points and rate."""
+    result = assess(report, org.assessment)
+    header: list[Any] = [str(t(lang, "webapp.rank")), str(t(lang, "export.unit")), str(t(lang, "webapp.score"))]
+    for item in org.assessment.items:
+        name = str(t(lang, f"webapp.ind_{item.indicator}"))
+        header += [f"{name} ({item.weight:g}) {t(lang, 'webapp.contribution')}", f"{name} %"]
+    rows: list[list[Any]] = [header]
+    for entry in result.scores:
+        row: list[Any] = [entry.rank, unit_name(org, entry.unit, lang),
+                          None if entry.score is None else round(entry.score, 1)]
+        for i in entry.items:
+            row += [None if i.contribution is None else round(i.contribution, 2),
+                    None if i.value is None else round(i.value, 1)]
+        rows.append(row)
+    return rows
+
+
 SCREENING_COLUMNS = (
     "unit", "report", "id", "period", "type", "subject", "people", "risk", "status", "responsible", "next_step",
     "case", "carried",
@@ -386,6 +405,12 @@ def xlsx_bytes(
     if data.report.reports_counted:  # reports outside the viewer's line: a count only
         _append_as_data(indicators, [str(t(lang, "discipline.reports_counted_column")), data.report.reports_counted])
     sheets = [(cases, 1), (indicators, 2)]
+    # The unit assessment (考核, store/assessment.py) of the same figures, as the Mini App shows it.
+    scored = book.create_sheet(str(t(lang, "webapp.sheet_assessment")))
+    _append_as_data(scored, [str(t(lang, "export.period")), data.report.period.label])
+    for values in assessment_table(data.report, org, lang):
+        _append_as_data(scored, values)
+    sheets.append((scored, 2))
     if screening is not None:
         register = book.create_sheet(str(t(lang, "screening_export.sheet")))
         _append_as_data(register, [str(t(lang, "export.period")), screening.period.label])

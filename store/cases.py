@@ -9,7 +9,7 @@ either nothing or the whole change, notifications included.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from store import discipline, policy, routing
@@ -546,78 +546,9 @@ class CaseService(Service):
             case = await self.ctx.load_case(conn, actor, number)
             self.ctx.check_lead(actor, case, action)
             new_status = next_status(case.status, action, actor.role)
-            changes: dict[str, Any] = {"status": new_status.value, "updated_at": iso(now)}
-            data: dict[str, Any] = {}
-            if action in (Action.DECLINE, Action.REPLY, Action.NOTE, Action.ADD_INFO) and not (
-                body and body.strip()
-            ):
-                raise Refused("text_required")
-            if action is Action.ACCEPT:
-                changes["accepted_at"] = iso(now)
-                due = self.org.due_date(local_date(now, self.tz), "handle_days")
-                changes["answer_due"] = due.isoformat()
-                changes["handle_limit"] = None  # the statutory handling limit (a redo's is its own)
-                # The notice says the due date of this moment, even if sent after an extension.
-                data = {"answer_due": changes["answer_due"]}
-                if case.assignee_id is None and actor.role is not ActorRole.PETITIONER:
-                    changes["assignee_id"] = actor.id
-            elif action is Action.EXTEND:
-                if case.extended_days:
-                    raise Refused("already_extended")
-                limit = self.org.deadlines.max_extension_days
-                if days is None or not 1 <= days <= limit:
-                    raise Refused("extension_days", limit=limit)
-                if not (body and body.strip()):
-                    raise Refused("reason_required")
-                assert case.answer_due is not None
-                changes["extended_days"] = days
-                if case.handle_limit is None and case.accepted_at is not None:  # counted from acceptance again
-                    extended = self.org.due_date(
-                        local_date(case.accepted_at, self.tz), "handle_days", self.org.deadlines.handle_days + days
-                    )
-                else:
-                    extended = self.org.due_date(case.answer_due, "handle_days", days)
-                changes["answer_due"] = extended.isoformat()
-                if case.handle_limit is not None:  # extended after a redo: its limit grows with it
-                    changes["handle_limit"] = case.handle_limit + days
-                data = {"days": days, "answer_due": changes["answer_due"]}
-            elif action is Action.DECIDE:
-                if decision is None:
-                    raise Refused("decision_required")
-                if not (body and body.strip()):
-                    raise Refused("opinion_required")
-                changes["decision"] = decision.value
-                changes["decided_at"] = iso(now)
-                data = {"decision": decision.value}
-            elif action is Action.WITHDRAW:
-                changes["closed_at"] = iso(now)
-            elif action is Action.ASSIGN:
-                target = self.org.staff_member(assignee_id) if assignee_id is not None else None
-                if target is None or not routing.can_handle(
-                    self.org, target, case.unit, case.category, case.confidential
-                ):
-                    raise Refused("assignee_out_of_scope")
-                if target.telegram_id == case.assignee_id:
-                    raise Refused("already_assignee", name=target.name)
-                changes["assignee_id"] = target.telegram_id
-                data = {"assignee_id": target.telegram_id, "assignee": target.name}
-            elif action is Action.TRANSFER:
-                if unit is None or self.org.find_unit(unit) is None:
-                    raise Refused("unknown_unit")
-                if unit == case.unit:
-                    raise Refused("same_unit")
-                if not (body and body.strip()):
-                    raise Refused("reason_required")
-                # Clock integrity: the receiving unit inherits the case's time. Before acceptance
-                # the acceptance limit still counts from the day received; after it the answer
-                # deadline (and any extension) stays, so a transfer never buys a fresh 15 + 60 days.
-                changes.update(unit=unit, assignee_id=None)
-                data = {"from_unit": case.unit, "to_unit": unit}
-                if unit in case.cohandlers:  # the co-handling unit becomes the lead unit (主办)
-                    await conn.execute(
-                        "DELETE FROM case_cohandlers WHERE case_id = ? AND unit = ?", (case.id, unit)
-                    )
-                    changes["cohandlers"] = json.dumps([u for u in case.cohandlers if u != unit])
+            changes, data = await self._changes(conn, case, actor, action, now, body=body, decision=decision,
+                                                days=days, unit=unit, assignee_id=assignee_id)
+            changes = {"status": new_status.value, "updated_at": iso(now), **changes}
             approvers = approvers_for(self.org, case, action, actor, asked=ask_approval) if approving is None else []
             if approvers:
                 held = (await hold_draft(self.ctx, conn, case, actor, action, approvers,
@@ -643,6 +574,101 @@ class CaseService(Service):
         if held is not None:
             raise AwaitingApproval(number=case.number, approvers="、".join(s.name for s in held[1]), draft=held[0])
         return updated
+
+    async def _changes(
+        self,
+        conn: Connection,
+        case: Case,
+        actor: Actor,
+        action: Action,
+        now: datetime,
+        *,
+        body: str | None,
+        decision: Decision | None,
+        days: int | None,
+        unit: str | None,
+        assignee_id: int | None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What ``action`` changes on the case and records in its event, each rule checked (Refused if one fails)."""
+        changes: dict[str, Any] = {}
+        data: dict[str, Any] = {}
+        if action in (Action.DECLINE, Action.REPLY, Action.NOTE, Action.ADD_INFO) and not (
+            body and body.strip()
+        ):
+            raise Refused("text_required")
+        if action is Action.ACCEPT:
+            changes["accepted_at"] = iso(now)
+            due = self.org.due_date(local_date(now, self.tz), "handle_days")
+            changes["answer_due"] = due.isoformat()
+            changes["handle_limit"] = None  # the statutory handling limit (a redo's is its own)
+            # The notice says the due date of this moment, even if sent after an extension.
+            data = {"answer_due": changes["answer_due"]}
+            if case.assignee_id is None and actor.role is not ActorRole.PETITIONER:
+                changes["assignee_id"] = actor.id
+        elif action is Action.EXTEND:
+            changes, data = self._extension(case, days, body)
+        elif action is Action.DECIDE:
+            if decision is None:
+                raise Refused("decision_required")
+            if not (body and body.strip()):
+                raise Refused("opinion_required")
+            changes["decision"] = decision.value
+            changes["decided_at"] = iso(now)
+            data = {"decision": decision.value}
+        elif action is Action.WITHDRAW:
+            changes["closed_at"] = iso(now)
+        elif action is Action.ASSIGN:
+            target = self.org.staff_member(assignee_id) if assignee_id is not None else None
+            if target is None or not routing.can_handle(
+                self.org, target, case.unit, case.category, case.confidential
+            ):
+                raise Refused("assignee_out_of_scope")
+            if target.telegram_id == case.assignee_id:
+                raise Refused("already_assignee", name=target.name)
+            changes["assignee_id"] = target.telegram_id
+            data = {"assignee_id": target.telegram_id, "assignee": target.name}
+        elif action is Action.TRANSFER:
+            if unit is None or self.org.find_unit(unit) is None:
+                raise Refused("unknown_unit")
+            if unit == case.unit:
+                raise Refused("same_unit")
+            if not (body and body.strip()):
+                raise Refused("reason_required")
+            # Clock integrity: the receiving unit inherits the case's time. Before acceptance
+            # the acceptance limit still counts from the day received; after it the answer
+            # deadline (and any extension) stays, so a transfer never buys a fresh 15 + 60 days.
+            changes.update(unit=unit, assignee_id=None)
+            data = {"from_unit": case.unit, "to_unit": unit}
+            if unit in case.cohandlers:  # the co-handling unit becomes the lead unit (主办)
+                await conn.execute(
+                    "DELETE FROM case_cohandlers WHERE case_id = ? AND unit = ?", (case.id, unit)
+                )
+                changes["cohandlers"] = json.dumps([u for u in case.cohandlers if u != unit])
+        return changes, data
+
+    def _extension(self, case: Case, days: int | None, body: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """延期: once, within the limit, with a reason; the new answer deadline counted by the calendar rule."""
+        changes: dict[str, Any] = {}
+        if case.extended_days:
+            raise Refused("already_extended")
+        limit = self.org.deadlines.max_extension_days
+        if days is None or not 1 <= days <= limit:
+            raise Refused("extension_days", limit=limit)
+        if not (body and body.strip()):
+            raise Refused("reason_required")
+        assert case.answer_due is not None
+        changes["extended_days"] = days
+        if case.handle_limit is None and case.accepted_at is not None:  # counted from acceptance again
+            extended = self.org.due_date(
+                local_date(case.accepted_at, self.tz), "handle_days", self.org.deadlines.handle_days + days
+            )
+        else:
+            extended = self.org.due_date(case.answer_due, "handle_days", days)
+        changes["answer_due"] = extended.isoformat()
+        if case.handle_limit is not None:  # extended after a redo: its limit grows with it
+            changes["handle_limit"] = case.handle_limit + days
+        data = {"days": days, "answer_due": changes["answer_due"]}
+        return changes, data
 
     async def add_info(
         self,

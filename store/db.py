@@ -1,16 +1,19 @@
 """SQLite connection, ordered migrations and the transaction helper.
 
-One aiosqlite connection per process serves every coroutine. SQLite allows a
-single writer at a time anyway, and a single connection means a transaction
-can never interleave with another coroutine's statements: the asyncio lock
-below makes each ``transaction()`` block exclusive within the process, while
-``BEGIN IMMEDIATE`` and the busy timeout keep a second process (a CLI backup,
-a report) from corrupting or blocking it.
+One aiosqlite connection per process writes. SQLite allows a single writer at
+a time anyway, and a single writer connection means a transaction can never
+interleave with another coroutine's statements: the asyncio lock below makes
+each ``transaction()`` block exclusive within the process, while ``BEGIN
+IMMEDIATE`` and the busy timeout keep a second process (a CLI backup, a
+report) from corrupting or blocking it. Reads run on a few read-only
+connections beside it (WAL mode lets them read during a write), so an answer
+that only reads never waits behind another chat's write.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -85,18 +88,39 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+#: Read-only connections of one process (each a thread of aiosqlite's): reads side by side.
+READERS = 4
+
+
 class Database:
-    """The process's connection to an SQLite case database (the embedded default)."""
+    """The process's connections to an SQLite case database (the embedded default).
+
+    One writer connection, behind an asyncio lock: every ``transaction()`` is
+    exclusive within the process, short, and never interleaves with another
+    coroutine's statements. Reads go to up to ``readers`` read-only
+    connections of their own (WAL lets them read while a write is under way),
+    each ``read()`` one snapshot, so they wait neither for writes nor for
+    each other. An in-memory database has one connection only: reads share
+    the writer's, behind its lock, as before.
+    """
 
     dialect = "sqlite"
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str, readers: int = READERS) -> None:
         self.conn = conn
         self.path = path
         self._lock = asyncio.Lock()
+        self._readers_max = readers if path != ":memory:" else 0
+        # The readers' URI, resolved once here (a path operation blocks: never on the loop at each open).
+        self._reader_uri = Path(path).resolve().as_uri() + "?mode=ro" if self._readers_max else ""
+        self._readers: list[aiosqlite.Connection] = []  # every reader opened
+        self._idle: list[aiosqlite.Connection] = []
+        self._reader_free = asyncio.Condition()
+        self._opening = 0
+        self._local_day: Any = None
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def open(cls, path: str | Path, *, readers: int = READERS) -> Database:
         private_database(path)  # 0600 before SQLite creates it; -wal and -shm follow its mode
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         try:
@@ -111,7 +135,7 @@ class Database:
                 # NORMAL is durable in WAL mode against process crashes; only an
                 # OS crash or power loss can lose the last transactions.
                 await conn.execute("PRAGMA synchronous = NORMAL")
-            db = cls(conn, str(path))
+            db = cls(conn, str(path), readers)
             await db.migrate()
         except BaseException:
             await conn.close()  # not a database, say: its thread must not keep the process alive
@@ -119,6 +143,10 @@ class Database:
         return db
 
     async def close(self) -> None:
+        self._readers_max = 0  # no reader opens after this: reads go to the closed connection and fail
+        readers, self._readers, self._idle = self._readers, [], []
+        for reader in readers:
+            await reader.close()
         await self.conn.close()
 
     async def set_timezone(self, tz: ZoneInfo) -> None:
@@ -132,7 +160,9 @@ class Database:
                 return None
             return datetime.fromisoformat(value).astimezone(tz).date().isoformat()
 
-        await self.conn.create_function("local_day", 1, local_day, deterministic=True)
+        self._local_day = local_day
+        for conn in (self.conn, *self._readers):
+            await conn.create_function("local_day", 1, local_day, deterministic=True)
 
     async def checkpoint(self) -> None:
         """Copy the WAL into the database and empty it (old page images of rewritten rows go with it)."""
@@ -178,9 +208,49 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
-        """A consistent read: waits for any write transaction of this process."""
-        async with self._lock:
-            yield self.conn
+        """A consistent read (one snapshot) on a read-only connection; it does not wait for writes."""
+        if self._readers_max == 0:
+            async with self._lock:
+                yield self.conn
+            return
+        reader = await self._take_reader()
+        try:
+            await reader.execute("BEGIN")
+            try:
+                yield reader
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    await reader.execute("COMMIT")  # a read transaction: nothing to keep or undo
+        finally:
+            self._idle.append(reader)
+            async with self._reader_free:
+                self._reader_free.notify()
+
+    async def _take_reader(self) -> aiosqlite.Connection:
+        async with self._reader_free:
+            while not self._idle:
+                if len(self._readers) + self._opening < self._readers_max:
+                    self._opening += 1
+                    try:
+                        reader = await self._open_reader()
+                    finally:
+                        self._opening -= 1
+                    self._readers.append(reader)
+                    return reader
+                await self._reader_free.wait()
+            return self._idle.pop()
+
+    async def _open_reader(self) -> aiosqlite.Connection:
+        reader = await aiosqlite.connect(self._reader_uri, uri=True, isolation_level=None)
+        try:
+            reader.row_factory = aiosqlite.Row
+            await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if self._local_day is not None:
+                await reader.create_function("local_day", 1, self._local_day, deterministic=True)
+        except BaseException:
+            await reader.close()
+            raise
+        return reader
 
 
 def is_postgres_url(value: str | Path) -> bool:

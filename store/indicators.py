@@ -180,6 +180,10 @@ class Figures(BaseModel):
         return percent(self.repeats, self.received)
 
 
+# The figures of today, not of a period (the open cases now): the same in every trend month.
+NOW_FIGURES = ("notice_now", "warning_now", "serious_now", "overdue_now")
+
+
 class IndicatorRow(Figures):
     unit: str
     depth: int  # 0: a unit chosen (its whole subtree), 1: one of its subunits
@@ -204,6 +208,15 @@ class StatsReport(BaseModel):
 class ExportData(BaseModel):
     report: StatsReport
     cases: list[Case]
+
+
+def _total(parts: Any) -> dict[str, int]:
+    """The figures of several units together: every figure is a count, so they add up."""
+    total = dict.fromkeys(Figures.model_fields, 0)
+    for part in parts:
+        for name in total:
+            total[name] += int(part[name])
+    return total
 
 
 class IndicatorService(Service):
@@ -249,7 +262,15 @@ class IndicatorService(Service):
         start: date,
         end: date,
         today: date,
-    ) -> dict[str, int]:
+        *,
+        now: dict[str, int] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """The figures of ``units`` for the period [start, end), per unit (:func:`_total` adds them up).
+
+        ``now``: the figures of today (NOW_FIGURES) already counted for these units, as for a
+        trend month: then only the rows received, decided or due for an answer in the period
+        are read, and today's figures come from ``now`` (under the unit "").
+        """
         clause, named = numbered(*scope)
         unit_list = sorted(units)
         unit_params = {f"u{i}": u for i, u in enumerate(unit_list)}
@@ -260,14 +281,14 @@ class IndicatorService(Service):
         decided = "c.decided_at >= :a AND c.decided_at < :b"
         # An imported case (petition-bot import) answered before the import has no answer date:
         # it counts for timely acceptance only once answered here, or while it waits for acceptance.
-        known = f"(c.imported = 0 OR k.at IS NOT NULL OR c.status = '{Status.SUBMITTED.value}')"
+        known = f"(c.imported = 0 OR c.k_at IS NOT NULL OR c.status = '{Status.SUBMITTED.value}')"
         waiting = "c.status IN (" + ", ".join(f"'{s.value}'" for s in ANSWER_PENDING) + ")"
         sql = (
-            "SELECT"
+            "SELECT c.unit AS unit,"
             f" count(*) FILTER (WHERE {received}) AS received,"
-            f" count(*) FILTER (WHERE {received} AND (k.at IS NOT NULL OR c.accept_due < :today) AND {known})"
+            f" count(*) FILTER (WHERE {received} AND (c.k_at IS NOT NULL OR c.accept_due < :today) AND {known})"
             " AS accept_counted,"
-            f" count(*) FILTER (WHERE {received} AND k.at IS NOT NULL AND local_day(k.at) <= c.accept_due)"
+            f" count(*) FILTER (WHERE {received} AND c.k_at IS NOT NULL AND local_day(c.k_at) <= c.accept_due)"
             " AS accepted_on_time,"
             f" count(*) FILTER (WHERE {decided}) AS decided,"
             f" count(*) FILTER (WHERE {decided} OR ({waiting} AND c.answer_due >= :a_day"
@@ -292,9 +313,19 @@ class IndicatorService(Service):
             + ", ".join(f"count(*) FILTER (WHERE {received} AND c.channel = '{channel.value}')"
                         f" AS received_{channel.value}" for channel in Channel)
             +
-            " FROM cases c LEFT JOIN (SELECT case_id, min(at) AS at FROM events"
-            f" WHERE action IN ({answer_actions}) GROUP BY case_id) k ON k.case_id = c.id"
-            f" WHERE c.unit IN ({in_units}) AND ({clause}) AND c.status <> '{Status.MERGED.value}'"
+            # Only the rows that can count anywhere: received or decided in the period, or open now
+            # (every figure above needs one of the three); the first answer's time only for those.
+            f" FROM (SELECT cases.*, (SELECT min(e.at) FROM events e WHERE e.case_id = cases.id"
+            f" AND e.action IN ({answer_actions})) AS k_at FROM cases"
+            f" WHERE unit IN ({in_units}) AND ({clause}) AND status <> '{Status.MERGED.value}'"
+            # Each part found by its own index (unit and received, decided, status), not by reading the table.
+            f" AND id IN (SELECT id FROM cases WHERE unit IN ({in_units}) AND submitted_at >= :a AND submitted_at < :b"
+            " UNION SELECT id FROM cases WHERE decided_at >= :a AND decided_at < :b"
+            + (f" UNION SELECT id FROM cases WHERE {OPEN_SQL})) c" if now is None else
+               # answer_counted also counts a case waiting for its opinion past a deadline in the period.
+               f" UNION SELECT id FROM cases WHERE {waiting.removeprefix('c.')} AND answer_due >= :a_day"
+               " AND answer_due < :b_day)) c")
+            + " GROUP BY c.unit"
         )
         params = {
             "a": iso(local_midnight(start, self.tz)),
@@ -306,7 +337,12 @@ class IndicatorService(Service):
             **named,
         }
         async with conn.execute(sql, params) as cur:
-            return dict(await cur.fetchone())
+            per_unit = {row["unit"]: dict(row) async for row in cur}
+        if now is not None:
+            for figures in per_unit.values():
+                figures.update(dict.fromkeys(NOW_FIGURES, 0))
+            per_unit[""] = {**dict.fromkeys(Figures.model_fields, 0), **{name: now[name] for name in NOW_FIGURES}}
+        return per_unit
 
     async def indicators(
         self, actor: Actor, unit: str | None = None, period: str | None = None
@@ -319,18 +355,22 @@ class IndicatorService(Service):
 
         rows: list[IndicatorRow] = []
         everything: set[str] = set()
+        for root in roots:
+            everything |= self.org.subtree(root)
         async with self.db.read() as conn:
+            # One query counts every unit; a row of a unit's subtree is the sum of its units (all counts).
+            per_unit = await self._figures(conn, everything, scope, chosen.start, chosen.end, today)
+            current = _total(per_unit.values())
             for root in roots:
-                everything |= self.org.subtree(root)
                 parts = [(root, 0)] + [(child.id, 1) for child in self.org.children(root)]
                 for unit_id, depth in parts:
-                    figures = await self._figures(
-                        conn, self.org.subtree(unit_id), scope, chosen.start, chosen.end, today
-                    )
+                    figures = _total(per_unit[u] for u in self.org.subtree(unit_id) if u in per_unit)
                     rows.append(IndicatorRow(unit=unit_id, depth=depth, **figures))
             trend = []
+            # Today's figures are the same for every month: counted once, over the open cases.
             for point in trend_months(chosen):
-                figures = await self._figures(conn, everything, scope, point.start, point.end, today)
+                figures = _total((await self._figures(
+                    conn, everything, scope, point.start, point.end, today, now=current)).values())
                 trend.append(TrendPoint(label=point.label, **figures))
             incidents = await incident_counts(
                 conn, sorted(everything), iso(local_midnight(chosen.start, self.tz)),

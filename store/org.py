@@ -564,6 +564,74 @@ class IncidentLevel(_Frozen):
     steps: tuple[LocalizedText, ...] = ()
 
 
+# Unit assessment (考核, store/assessment.py): the indicators an item may weigh, each with its direction.
+# True: a penalty (the lower the rate, the better the score: 100 - rate); False: the rate itself.
+ASSESSMENT_INDICATORS: dict[str, bool] = {
+    "accepted_on_time_pct": False,  # 及时受理率
+    "answered_on_time_pct": False,  # 按期答复率
+    "satisfaction_pct": False,  # 满意率
+    "participation_pct": False,  # 参评率
+    "followup_pct": False,  # 回访率
+    "repeat_pct": True,  # 重复信访率
+    "redo_pct": True,  # 重办率
+}
+
+
+class AssessmentItem(_Frozen):
+    """An ``[[assessment.items]]`` entry: one indicator of ``/stats`` and its weight."""
+
+    indicator: str
+    weight: float = Field(gt=0, le=100)
+
+    @field_validator("indicator")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in ASSESSMENT_INDICATORS:
+            raise PydanticCustomError(
+                "assessment_indicator", 'unknown indicator "{value}"; one of: {known}',
+                {"value": value, "known": ", ".join(ASSESSMENT_INDICATORS)},
+            )
+        return value
+
+
+DEFAULT_ASSESSMENT_ITEMS = (
+    AssessmentItem(indicator="accepted_on_time_pct", weight=25),
+    AssessmentItem(indicator="answered_on_time_pct", weight=25),
+    AssessmentItem(indicator="satisfaction_pct", weight=25),
+    AssessmentItem(indicator="followup_pct", weight=15),
+    AssessmentItem(indicator="repeat_pct", weight=10),
+)
+
+
+class Assessment(_Frozen):
+    """The optional ``[assessment]`` table: the weighted items of the unit assessment (考核) and its period.
+
+    The weights add up to 100; each indicator appears once. ``period`` is the
+    assessment's default period (``month``, ``quarter`` or ``year``, the one
+    that contains today).
+    """
+
+    period: str = "month"
+    items: tuple[AssessmentItem, ...] = DEFAULT_ASSESSMENT_ITEMS
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.period not in ("month", "quarter", "year"):
+            raise PydanticCustomError("assessment_period", 'period is "month", "quarter" or "year"')
+        if not self.items:
+            raise PydanticCustomError("assessment_items", "at least one [[assessment.items]] entry is required")
+        names = [item.indicator for item in self.items]
+        for name in names:
+            if names.count(name) > 1:
+                raise PydanticCustomError("assessment_items", 'indicator "{name}" appears twice', {"name": name})
+        total = sum(item.weight for item in self.items)
+        if abs(total - 100) > 1e-6:
+            raise PydanticCustomError(
+                "assessment_weights", "the weights add up to {total}, not 100", {"total": f"{total:g}"}
+            )
+        return self
+
+
 class Organization(_Frozen):
     """The whole organisation file, checked for consistency and indexed for fast look-ups."""
 
@@ -582,6 +650,7 @@ class Organization(_Frozen):
     documents: DocumentOverrides = DocumentOverrides()
     calendar: Calendar = Calendar()
     approvals: Approvals = Approvals()
+    assessment: Assessment = Assessment()
 
     _workdays: WorkCalendar = PrivateAttr(default_factory=WorkCalendar)
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)

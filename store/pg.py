@@ -4,10 +4,12 @@ The same contract as ``store.db.Database`` (SQLite), so the services run
 unchanged on either: ``transaction()`` and ``read()`` yield a connection whose
 ``execute(sql, params)`` can be awaited for a cursor or used as
 ``async with conn.execute(...) as cur``; rows answer to ``row["name"]``,
-``row[0]`` and ``dict(row)``. One connection per process, behind an asyncio
-lock, as with SQLite: a transaction never interleaves with another
-coroutine's statements, and the single active instance (the lease) is the
-only writer, so the services' read-then-write transactions stay correct.
+``row[0]`` and ``dict(row)``. A pool of connections per process
+(psycopg_pool): writes one at a time behind an asyncio lock, as with SQLite,
+so a transaction never interleaves with another coroutine's writes and the
+single active instance (the lease) is the only writer, which keeps the
+services' read-then-write transactions correct; reads side by side, each on a
+pooled connection in one read-only snapshot.
 
 Differences that the services must not see are handled here: placeholders
 (``store.sqltext``), booleans (SQLite stores 1/0; the columns here are
@@ -18,6 +20,7 @@ integers too), and the schema version (a table; PostgreSQL has no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -164,6 +167,11 @@ class Connection:
     def __init__(self, raw: Any) -> None:
         self._raw = raw
 
+    @property
+    def raw(self) -> Any:
+        """psycopg's own connection (a migration runs its script through it)."""
+        return self._raw
+
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> _Pending:
         return _Pending(self._execute(sql, params))
 
@@ -177,42 +185,75 @@ class Connection:
             await raw.executemany(to_pyformat(sql), [_params(p) for p in seq])
 
 
+#: Connections of one process: reads run side by side on them, writes one at a time on one of them.
+POOL_MIN = 2
+POOL_MAX = 8
+#: A read sees one snapshot (as it did when reads waited for the process's writes behind one lock).
+READ_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+
 class PgDatabase:
-    """The process's connection to a PostgreSQL case database."""
+    """The process's connections to a PostgreSQL case database (a pool).
+
+    Writes stay one at a time within the process (an asyncio lock around
+    ``transaction()``), exactly as before the pool: the single active instance
+    (the lease) is the only writer, so the services' read-then-write
+    transactions stay correct under READ COMMITTED. Reads no longer wait for
+    them: each ``read()`` takes a pooled connection and one read-only snapshot,
+    so a read never sees half of another coroutine's transaction.
+    """
 
     dialect = "postgresql"
 
-    def __init__(self, raw: Any, url: str) -> None:
-        self.raw = raw
-        self.conn = Connection(raw)
+    def __init__(self, url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX) -> None:
+        from psycopg_pool import AsyncConnectionPool  # imported here: SQLite installs never need it
+
         self.path = url
         self._lock = asyncio.Lock()
+        self._timezone: str | None = None
+        self.pool = AsyncConnectionPool(
+            url, kwargs={"autocommit": True}, min_size=min_size, max_size=max(min_size, max_size),
+            open=False, configure=self._configure, name="petition-store",
+        )
+
+    async def _configure(self, raw: Any) -> None:
+        if self._timezone is not None:
+            await raw.execute("SELECT set_config('petition.timezone', %s, false)", (self._timezone,))
 
     @classmethod
-    async def open(cls, url: str, *, migrate: bool = True) -> PgDatabase:
+    async def open(cls, url: str, *, migrate: bool = True, min_size: int = POOL_MIN,
+                   max_size: int = POOL_MAX) -> PgDatabase:
         import psycopg  # imported here: SQLite installs never need it
 
-        raw = await psycopg.AsyncConnection.connect(url, autocommit=True)
-        db = cls(raw, url)
-        if migrate:
-            await db.migrate()
+        # One direct connection first: an unreachable server or a refused login fails at once, as
+        # psycopg's own error (a pool would retry it in the background until its time-out).
+        probe = await psycopg.AsyncConnection.connect(url, autocommit=True)
+        await probe.close()
+        db = cls(url, min_size=min_size, max_size=max_size)
+        await db.pool.open(wait=True)
+        try:
+            if migrate:
+                await db.migrate()
+        except BaseException:
+            await db.close()
+            raise
         return db
 
     async def close(self) -> None:
-        await self.raw.close()
+        await self.pool.close()
 
     async def set_timezone(self, tz: ZoneInfo) -> None:
-        """``local_day(ts)`` (a function of the migrations) reads the zone from this setting."""
-        async with self._lock:
-            await self.conn.execute("SELECT set_config('petition.timezone', ?, false)", (str(tz),))
+        """``local_day(ts)`` (a function of the migrations) reads the zone from this setting, on every connection."""
+        self._timezone = str(tz)
+        await self.pool.drain()  # connections made from now on are configured with it
 
     async def schema_version(self) -> int:
-        async with self._lock:
-            cur = await self.conn.execute("SELECT to_regclass('schema_version') IS NOT NULL")
+        async with self.read() as conn:
+            cur = await conn.execute("SELECT to_regclass('schema_version') IS NOT NULL")
             row = await cur.fetchone()
             if row is None or not row[0]:
                 return 0
-            cur = await self.conn.execute("SELECT version FROM schema_version")
+            cur = await conn.execute("SELECT version FROM schema_version")
             row = await cur.fetchone()
             return int(row[0]) if row else 0
 
@@ -232,7 +273,7 @@ class PgDatabase:
                     continue
                 log.info("applying migration %s", name)
                 # A whole script in one call (no parameters: the simple protocol).
-                await self.raw.execute(sql)
+                await conn.raw.execute(sql)
                 if row is None:
                     await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
                 else:
@@ -242,12 +283,20 @@ class PgDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        """A write transaction: committed on exit, rolled back on error."""
-        async with self._lock, self.raw.transaction():
-            yield self.conn
+        """A write transaction: committed on exit, rolled back on error; one at a time in the process."""
+        async with self._lock, self.pool.connection() as raw, raw.transaction():
+            yield Connection(raw)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
-        """A read: waits for any write transaction of this process."""
-        async with self._lock:
-            yield self.conn
+        """A read on a connection of its own, one snapshot; it does not wait for the process's writes."""
+        async with self.pool.connection() as raw:
+            await raw.execute(READ_BEGIN)
+            try:
+                yield Connection(raw)
+            except BaseException:
+                with contextlib.suppress(Exception):  # a broken connection: the pool drops it
+                    await raw.execute("ROLLBACK")
+                raise
+            else:
+                await raw.execute("COMMIT")

@@ -16,6 +16,7 @@ only what is still missing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -156,6 +157,9 @@ _OPEN = sorted(s.value for s in OPEN_STATUSES)
 OPEN_SQL = "status IN (" + ", ".join(f"'{s}'" for s in _OPEN) + ")"
 
 
+#: Cases handled per transaction by the sweep: between batches, waiting answers get the writer.
+SWEEP_BATCH = 50
+
 
 def digest_refusal(org: Organization, chat_id: int) -> str | None:
     """At send time: the weekly digest goes to leaders only, as when it was queued (None: it may)."""
@@ -166,6 +170,8 @@ def digest_refusal(org: Organization, chat_id: int) -> str | None:
 
 class ReviewService(Service):
     """Rating, review and re-review, repeat/collective detection, alerts, the sweep."""
+
+    sweep_batch = SWEEP_BATCH
 
     # ------------------------------------------------------------ recipients
 
@@ -669,8 +675,11 @@ class ReviewService(Service):
             raise Refused("leaders_only")
         return staff
 
-    async def alerts_for(self, actor: Actor) -> AlertsView:
-        """Unacknowledged collective-petition alerts and long-running cases in the leader's scope."""
+    async def alerts_for(self, actor: Actor, *, long_running: bool = True) -> AlertsView:
+        """Unacknowledged collective-petition alerts and long-running cases in the leader's scope.
+
+        ``long_running=False`` leaves the long-running cases out (the Mini App counts them itself).
+        """
         staff = self._leader(actor)
         days = self.org.monitoring.long_running_days
         before = iso(self.clock.now() - timedelta(days=days))
@@ -683,14 +692,14 @@ class ReviewService(Service):
                 alerts = [Alert.model_validate(dict(row)) async for row in cur]
             async with conn.execute(
                 f"SELECT * FROM cases WHERE {OPEN_SQL} AND submitted_at < ? AND {scope}"
-                " ORDER BY submitted_at, id",
+                " ORDER BY submitted_at, id" + ("" if long_running else " LIMIT 0"),
                 (before, *args),
             ) as cur:
-                long_running = [row_to_model(Case, row) async for row in cur]
+                found = [row_to_model(Case, row) async for row in cur]
         visible = [
             a for a in alerts if routing.can_handle(self.org, staff, a.unit, a.category, a.confidential)
         ]
-        return AlertsView(alerts=visible, long_running=long_running, long_running_days=days)
+        return AlertsView(alerts=visible, long_running=found, long_running_days=days)
 
     async def alert_by_id(self, alert_id: int) -> Alert | None:
         """An alert for rendering its notification (the recipients were chosen by scope)."""
@@ -741,20 +750,37 @@ class ReviewService(Service):
         today = local_date(now, self.tz)
         mon = self.org.monitoring
         horizon = (today + timedelta(days=mon.remind_before_days)).isoformat()
+        # In bounded batches, one transaction each, so that answers to people never wait behind
+        # one long write (each case's reminders are recorded, so a batch is never done twice).
+        after = 0
+        while True:
+            async with self.db.transaction() as conn:
+                async with conn.execute(
+                    f"SELECT * FROM cases WHERE id > ? AND {OPEN_SQL} AND {CURRENT_DUE_SQL} <= ?"
+                    # cases whose last escalation is out have nothing more to wait for
+                    " AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.case_id = cases.id"
+                    f" AND r.level = 'escalate1' AND r.due = {CURRENT_DUE_SQL}) ORDER BY id LIMIT ?",
+                    (after, horizon, self.sweep_batch),
+                ) as cur:
+                    due_cases = [row_to_model(Case, row) async for row in cur]
+                for case in due_cases:
+                    await self._sweep_case(conn, case, today, report)
+            if len(due_cases) < self.sweep_batch:
+                break
+            after = due_cases[-1].id
+            await asyncio.sleep(0)  # let waiting answers in between batches
         async with self.db.transaction() as conn:
-            async with conn.execute(
-                f"SELECT * FROM cases WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} <= ?"
-                # cases whose last escalation is out have nothing more to wait for
-                " AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.case_id = cases.id"
-                f" AND r.level = 'escalate1' AND r.due = {CURRENT_DUE_SQL}) ORDER BY id",
-                (horizon,),
-            ) as cur:
-                due_cases = [row_to_model(Case, row) async for row in cur]
-            for case in due_cases:
-                await self._sweep_case(conn, case, today, report)
             # Supervision's warnings and orders, the ledger's contact tasks (subscribed in store.services).
             await self.ctx.events.publish(conn, SweepDue(today, report))
-            await self._close_lapsed(conn, today, report)
+        after = 0
+        while True:
+            async with self.db.transaction() as conn:
+                closed = await self._close_lapsed(conn, today, report, after)
+            if closed is None:
+                break
+            after = closed
+            await asyncio.sleep(0)
+        async with self.db.transaction() as conn:
             await self._weekly_digest(conn, now, report)
         if report.reminders or report.escalations or report.closed or report.digests or report.warnings:
             self.outbox.kick()
@@ -820,20 +846,25 @@ class ReviewService(Service):
             for staff_id in recipients:
                 await self.ctx.queue_staff(conn, staff_id, kind, case, event_id, params)
 
-    async def _close_lapsed(self, conn: Connection, today: date, report: SweepReport) -> None:
-        """Close written opinions nobody acted on within the window (not rated, or no review asked)."""
+    async def _close_lapsed(self, conn: Connection, today: date, report: SweepReport, after: int = 0) -> int | None:
+        """Close written opinions nobody acted on within the window (not rated, or no review asked).
+
+        One batch, of cases after the id ``after``; the last id closed when a full batch was, so
+        there may be more, else None.
+        """
         day = today.isoformat()
         async with conn.execute(
-            "SELECT * FROM cases WHERE status = 'decided' AND served_on IS NOT NULL AND ("
+            "SELECT * FROM cases WHERE id > ? AND status = 'decided' AND served_on IS NOT NULL AND ("
             " (review_level = 0 AND review_request_due < ? AND (rating IS NOT NULL OR rating_due < ?))"
-            " OR (review_level = 1 AND rereview_request_due < ?)) ORDER BY id",
-            (day, day, day),
+            " OR (review_level = 1 AND rereview_request_due < ?)) ORDER BY id LIMIT ?",
+            (after, day, day, day, self.sweep_batch),
         ) as cur:
             lapsed = [row_to_model(Case, row) async for row in cur]
         for case in lapsed:
             reason = "not_rated" if case.rating is None and case.review_level == 0 else "window_closed"
             await self._close(conn, case, SYSTEM, reason, notify=True)
             report.closed += 1
+        return lapsed[-1].id if len(lapsed) >= self.sweep_batch else None
 
     async def _weekly_digest(self, conn: Connection, now: datetime, report: SweepReport) -> None:
         """Once per ISO week, at the configured local day and hour (or at the first sweep after it)."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,12 +15,49 @@ from store.clock import FakeClock
 from store.models import DraftData, Petitioner
 from store.org import Organization, load_org
 from store.services import Services
-from tests.backends import BACKENDS, fresh_database, rows
+from tests import pg_fallback
+from tests.backends import BACKENDS, drop_own_databases, fresh_database, rows
 from tests.offline import OfflineRequest, offline_app
 
 __all__ = ["rows"]  # helpers other tests import from here
 
 ORG_FILE = Path(__file__).with_name("org_fixture.toml")
+
+_stop_server: pg_fallback.Stop | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Once per run, before any xdist worker starts: which PostgreSQL server (tests/pg_fallback.py).
+
+    And the bot processes tests start serve /healthz and /metrics on a free port, not on the
+    default one, where two of them at once (two workers) would meet.
+    """
+    global _stop_server
+    if not hasattr(config, "workerinput"):  # the workers inherit the choice in the environment
+        _stop_server = pg_fallback.choose_server(os.environ)
+        os.environ.setdefault("PETITION_METRICS_LISTEN", "127.0.0.1:0")
+        # A run starts many Python processes (the workers, bot processes, benchmarks): each would
+        # compile the project and rewrite the tests again where PYTHONDONTWRITEBYTECODE is set
+        # (seconds of CPU apiece). Compiled files go to __pycache__, which git ignores.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        sys.dont_write_bytecode = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: the workers take them while the many short ones fill in around them.
+
+    (A stable sort, the same on every worker, as xdist requires.)
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    drop_own_databases()  # each process its own, before the run's throwaway server (if any) stops
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _stop_server is not None:
+        _stop_server()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -39,7 +78,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def store(backend: str, tmp_path: Path, org: Organization, clock: FakeClock) -> AsyncIterator[Services]:
-    async with fresh_database(backend, tmp_path) as target:
+    async with fresh_database(backend, tmp_path, migrated=True) as target:
         s = await Services.open(target, org, clock)
         yield s
         await s.close()

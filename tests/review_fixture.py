@@ -139,7 +139,7 @@ def rorg() -> Organization:
 async def rstore(
     backend: str, tmp_path: Path, rorg: Organization, clock: FakeClock
 ) -> AsyncIterator[Services]:
-    async with fresh_database(backend, tmp_path, "review.db") as target:
+    async with fresh_database(backend, tmp_path, "review.db", migrated=True) as target:
         s = await Services.open(target, rorg, clock)
         yield s
         await s.close()

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.pace import Pace, PacedRateLimiter
 from botsim import BotApiSimulator, Faults, SimUser
 from tests.e2e import TOKEN, running_bot
@@ -91,6 +93,7 @@ def receipts(user: SimUser) -> list[str]:
     return [m.plain_text for m in user.messages if RECEIPT in (m.plain_text or "")]
 
 
+@pytest.mark.slow
 async def test_ten_employees_finish_intake_at_429_and_500_rates(tmp_path: Path) -> None:
     db = tmp_path / "faults.db"
     sim = FaultySimulator(token=TOKEN)

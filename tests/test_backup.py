@@ -19,6 +19,7 @@ from tests.conftest import draft, petitioner
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
 
 
+@pytest.mark.slow
 async def test_a_backup_taken_under_load_restores_every_committed_case(
     org: Organization, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -38,12 +39,12 @@ async def test_a_backup_taken_under_load_restores_every_committed_case(
             await asyncio.sleep(0)
 
     writer = asyncio.create_task(load())
-    while len(committed) < 150:
+    while len(committed) < 150:  # noqa: ASYNC110  # the writer's progress, read as it goes
         await asyncio.sleep(0.01)
     before = list(committed)  # committed before the backup began: all must be in it
     code = await asyncio.to_thread(main, ["backup", str(tmp_path / "b.db"), "--db", str(db)])
     during = len(committed) - len(before)
-    while len(committed) < len(before) + during + 50:  # and the load goes on afterwards
+    while len(committed) < len(before) + during + 50:  # noqa: ASYNC110  # and the load goes on afterwards
         await asyncio.sleep(0.01)
     stop.set()
     await writer
@@ -118,4 +119,4 @@ async def test_backup_does_not_overwrite_without_force(org: Organization, tmp_pa
     assert main(["backup", str(target), "--db", str(tmp_path / "live.db"), "--force"]) == 0
     await store.close()
     assert inspect(target).cases == 1
-    assert not Path(f"{target}-wal").exists()
+    assert not Path(f"{target}-wal").exists()  # noqa: ASYNC240

@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends import pg_url, require_pg
+
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
     "burst_intake": "burst intake:",
@@ -24,6 +28,7 @@ BENCHMARKS = {
     "memory": "memory:",
     "priority": "priority (",
     "store_scale": "store at scale:",
+    "webapp": "webapp:",
 }
 
 
@@ -39,10 +44,25 @@ def _wrong_answers(figures: object) -> list[int]:
     return []
 
 
-@pytest.mark.parametrize("name", sorted(BENCHMARKS))
-def test_benchmark_runs_at_smoke_size(name: str) -> None:
+#: Stands for this test process's PostgreSQL database (tests/backends.py's server), asked for when the test runs.
+PG = "<postgresql>"
+#: Every other mode of a benchmark, each run once more at smoke size.
+MODES = [
+    ("burst_intake", ["--pg", PG]),
+    ("fanout", ["--chat-burst"]),
+    ("fanout", ["--ptb-defaults"]),
+    ("priority", ["--fifo"]),
+]
+
+
+@pytest.mark.parametrize(("name", "extra"), [(name, []) for name in sorted(BENCHMARKS)] + MODES,
+                         ids=lambda v: " ".join(v) if isinstance(v, list) else v)
+def test_benchmark_runs_at_smoke_size(name: str, extra: list[str]) -> None:
+    if PG in extra:
+        require_pg()
+        extra = [pg_url() if part == PG else part for part in extra]
     done = subprocess.run(
-        [sys.executable, "-m", f"bench.{name}", "--smoke"],
+        [sys.executable, "-m", f"bench.{name}", "--smoke", *extra],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,

@@ -216,3 +216,15 @@ async def test_nothing_is_reminded_for_closed_declined_or_decided_cases(
     await decided_case(rstore, clock, key="b", user=5002)
     await sweep_on(rstore, clock, date(2026, 11, 20))
     assert outbox(rstore, "rv_remind", "rv_escalate") == []
+
+
+async def test_the_sweep_in_small_batches_reminds_every_due_case_once(rstore: Services, clock: FakeClock) -> None:
+    """Bounded batches (one transaction each, answers in between): every case still reminded, once."""
+    rstore.review.sweep_batch = 2
+    numbers = [(await rstore.cases.submit(petitioner(5001 + n), draft(), f"batch-{n}")).case.number for n in range(5)]
+    await sweep_on(rstore, clock, date(2026, 11, 14))
+    assert outbox(rstore, "rv_remind") == [(1001, "rv_remind", "before")] * 5
+    assert rows(rstore, "SELECT count(DISTINCT case_id) FROM reminders") == [(5,)]
+    await sweep_on(rstore, clock, date(2026, 11, 14), hour=18)
+    assert len(outbox(rstore, "rv_remind")) == 5  # not again
+    assert len(numbers) == 5

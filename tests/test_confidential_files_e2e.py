@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from handlers.media import neutral_name
@@ -12,6 +13,8 @@ from store.models import Attachment
 from store.org import parse_org
 from tests.e2e import running_bot
 from tests.petitioner import LABELS, ORG_FILE, api_errors, org_with, step, submit, to_subject
+
+pytestmark = pytest.mark.slow
 
 PDF = b"%PDF-1.4\n% the reporter's evidence\n"
 REVEALING_PDF = "张三_工号10086_举报材料.pdf"

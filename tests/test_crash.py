@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from botsim import BotApiSimulator, SimMessage, SimUser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -366,6 +368,8 @@ def pending_outbox(db: Path) -> int:
         ).fetchone()[0]
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("sigkill")
 async def test_sigkill_at_seeded_kill_points_loses_nothing(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     db = tmp_path / "crash.db"

@@ -16,9 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from botsim import BotApiSimulator
 from tests.e2e import TOKEN, running_bot
 from tests.petitioner import ORG_FILE, api_errors, draft_of, org_with, rows, step, submit, to_review, to_subject
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from bot.demo import play
+
+pytestmark = pytest.mark.slow
 
 
 async def test_demo_plays_a_whole_case() -> None:

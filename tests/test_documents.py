@@ -88,6 +88,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 async def test_every_document_reads_back_from_its_pdf(rstore: Services) -> None:
     number = await whole_case(rstore)
     declined = (await rstore.cases.submit(petitioner(5002, "李四"), draft(unit="plant-2"), "declined")).case.number
@@ -107,6 +108,7 @@ async def test_every_document_reads_back_from_its_pdf(rstore: Services) -> None:
     assert seen == set(DocumentKind)
 
 
+@pytest.mark.slow
 async def test_a_confidential_case_shows_its_code_name_never_the_reporter(rstore: Services) -> None:
     secret = Petitioner(id=5003, name="王秘密", language="zh")
     case = (await rstore.cases.submit(secret, draft(confidential=True, phone="13800000000"), "secret")).case
@@ -175,6 +177,7 @@ async def app(rstore: Services) -> AsyncIterator[tuple[Application, FileRequest]
         yield running  # type: ignore[misc]
 
 
+@pytest.mark.slow
 async def test_the_officer_receives_the_document_at_acceptance_and_at_the_opinion(
     app: tuple[Application, FileRequest], rstore: Services
 ) -> None:
@@ -204,6 +207,7 @@ async def test_the_officer_receives_the_document_at_acceptance_and_at_the_opinio
     assert not await rstore.outbox.pending_notifications()  # everything went out
 
 
+@pytest.mark.slow
 async def test_the_document_command(app: tuple[Application, FileRequest], rstore: Services) -> None:
     application, request = app
     number = (await rstore.cases.submit(petitioner(5001), draft(), "a")).case.number
@@ -257,6 +261,7 @@ accepted = "Accepted: {number}, answer by {due}."
 '''
 
 
+@pytest.mark.slow
 async def test_the_organisation_file_replaces_a_text(tmp_path: Path, backend: str, clock: FakeClock) -> None:
     org = review_org()
     overridden = parse_org(ORG_TOML + OVERRIDE)

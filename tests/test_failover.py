@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import psycopg
+import pytest
 
 from bot.jobs import run_sweep
 from store.org import load_org
@@ -55,6 +56,8 @@ from tests.test_crash import (
     _die_with_parent,
     officer_work,
 )
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sigkill")]
 
 PEOPLE = 10
 TAKEOVER_LIMIT = 15.0

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.e2e import running_bot
 from tests.petitioner import api_errors, org_with, rows, since, step, submit, texts, to_subject
+
+pytestmark = pytest.mark.slow
 
 CORPUS = [
     '<b>粗体</b> <i>x</i> <a href="http://evil.example">链接</a> </code> <pre>',

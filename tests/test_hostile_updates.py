@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
@@ -38,6 +39,8 @@ from store.org import Organization
 from store.services import Services
 from tests.conftest import draft
 from tests.offline import BOT, OfflineRequest
+
+pytestmark = pytest.mark.slow
 
 VICTIM = 5001
 ATTACKERS = (7001, 7002, 7003)

@@ -289,7 +289,7 @@ async def test_export_sends_an_xlsx_with_the_cases_and_the_indicators(
     ((method, filename, content),) = request.files
     assert method == "sendDocument" and filename == "petitions-2026-11.xlsx"
     book = load_workbook(io.BytesIO(content))
-    assert book.sheetnames == ["信访事项", "指标", "矛盾纠纷排查"]
+    assert book.sheetnames == ["信访事项", "指标", "单位考核", "矛盾纠纷排查"]
     # The screening register of the period: the oilfield's units taking part, none reported.
     register = list(book["矛盾纠纷排查"].values)
     assert register[0][:2] == ("统计期间", "2026-11")

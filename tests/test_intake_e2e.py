@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.e2e import running_bot
 from tests.petitioner import (
     api_errors,
@@ -14,6 +16,8 @@ from tests.petitioner import (
     to_subject,
     toast,
 )
+
+pytestmark = pytest.mark.slow
 
 
 async def test_every_step_back_and_edit_from_review_zh(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from bot.lease import Lease, NoLease, lease_for
 from bot.metrics import Monitor
 from store.org import load_org
 from store.services import Services
-from tests.backends import PG_URL, fresh_database, require_pg
+from tests.backends import fresh_database, pg_url, require_pg
 
 ORG_FILE = Path(__file__).with_name("org_fixture.toml")
 KEY = 0x7465_7374_6C65_6173  # not the bot's own key: a running bot elsewhere is not disturbed
@@ -18,7 +18,7 @@ KEY = 0x7465_7374_6C65_6173  # not the bot's own key: a running bot elsewhere is
 async def test_one_holder_at_a_time_and_the_next_takes_it_when_it_frees() -> None:
     require_pg()
     stop = asyncio.Event()
-    first, second = Lease(PG_URL, key=KEY, retry=0.05), Lease(PG_URL, key=KEY, retry=0.05)
+    first, second = Lease(pg_url(), key=KEY, retry=0.05), Lease(pg_url(), key=KEY, retry=0.05)
     try:
         assert await first.acquire(stop)
         assert await first.still_held()
@@ -36,7 +36,7 @@ async def test_one_holder_at_a_time_and_the_next_takes_it_when_it_frees() -> Non
 
 async def test_a_standby_stops_waiting_when_told_to_stop() -> None:
     require_pg()
-    holder, waiter = Lease(PG_URL, key=KEY), Lease(PG_URL, key=KEY, retry=0.05)
+    holder, waiter = Lease(pg_url(), key=KEY), Lease(pg_url(), key=KEY, retry=0.05)
     stop = asyncio.Event()
     try:
         assert await holder.acquire(asyncio.Event())
@@ -51,8 +51,8 @@ async def test_a_standby_stops_waiting_when_told_to_stop() -> None:
 async def test_an_active_instance_whose_lease_connection_dies_is_told_at_once() -> None:
     require_pg()
     lost: list[str] = []
-    active = Lease(PG_URL, key=KEY, check=0.05, on_lost=lost.append)
-    other = Lease(PG_URL, key=KEY)
+    active = Lease(pg_url(), key=KEY, check=0.05, on_lost=lost.append)
+    other = Lease(pg_url(), key=KEY)
     try:
         assert await active.acquire(asyncio.Event())
         assert not await other.try_once()
@@ -111,7 +111,7 @@ async def test_each_installation_has_its_own_lease_and_a_negative_key_is_checked
         finally:
             for lease in (a, a2, b):
                 await lease.release()
-    negative = Lease(PG_URL, key=-0x1234_5678_9ABC_DEF0)
+    negative = Lease(pg_url(), key=-0x1234_5678_9ABC_DEF0)
     try:
         assert await negative.acquire(asyncio.Event())
         assert await negative.still_held()
@@ -126,7 +126,7 @@ async def test_a_standby_whose_store_connection_died_does_not_take_over_with_it(
         holder = lease_for(services.db, lost.append)
         other = Lease(url)
         try:
-            await services.db.raw.close()  # as if the server had ended it while the standby waited
+            await services.db.pool.close()  # as if the server had ended its connections while the standby waited
             assert await holder.acquire(asyncio.Event()) is False
             assert len(lost) == 1 and "store" in lost[0], lost
             assert await other.try_once()  # the lock was given back at once

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.e2e import running_bot
 from tests.petitioner import org_with, rows
+
+pytestmark = pytest.mark.slow
 
 
 async def test_a_walk_in_is_registered_told_by_phone_then_claims_and_is_told_in_chat(tmp_path: Path) -> None:

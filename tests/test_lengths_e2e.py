@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from handlers.common import Deps
 from handlers.render import utf16_len
 from store.clock import FakeClock
@@ -13,6 +15,8 @@ from tests.conftest import draft, petitioner
 from tests.e2e import running_bot
 from tests.petitioner import ORG_FILE, api_errors, org_with
 from tests.test_reception_e2e import SHANGHAI_0900_MON_2_NOV
+
+pytestmark = pytest.mark.slow
 
 # 100 characters, 200 UTF-16 units: what the intake allows as a subject.
 EMOJI_SUBJECT = "😀🚀" * 50

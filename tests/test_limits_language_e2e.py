@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.e2e import running_bot
 from tests.petitioner import api_errors, draft_of, org_with, rows, step, submit, to_review, toast, user_key
+
+pytestmark = pytest.mark.slow
 
 
 async def test_message_limit_answers_once_and_stores_nothing(tmp_path: Path) -> None:

@@ -6,9 +6,13 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 from store.org import Organization
 from tests.backends import fresh_database, rows
 from tests.e2e import running_bot
+
+pytestmark = pytest.mark.slow
 
 NUMBER = re.compile(r"[A-Z]+-\d{4}-\d{6}")
 

@@ -279,7 +279,8 @@ def test_operations_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "WEBHOOK_PATH", "METRICS_LISTEN", "PROXY"):
         monkeypatch.delenv(f"PETITION_{name}", raising=False)
     options = serve_options(Settings())
-    assert options == {"webhook_config": None, "metrics_listen": "127.0.0.1:9464", "proxy": None}
+    assert options == {"webhook_config": None, "metrics_listen": "127.0.0.1:9464", "proxy": None,
+                       "webapp_listen": "127.0.0.1:8090", "webapp_url": None}
 
     monkeypatch.setenv("PETITION_WEBHOOK_URL", "https://bot.example.com/telegram/hook")
     monkeypatch.setenv("PETITION_WEBHOOK_SECRET", "s3cret_value-1")

@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.webhook import WebhookConfig
 from store.org import Organization
 from tests.e2e import running_bot
 from tests.test_loop_e2e import submit_case
+
+pytestmark = pytest.mark.slow
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
@@ -22,6 +24,7 @@ print(json.dumps(sorted(m for m in sys.modules if m.partition(".")[0] in ("botsi
 """
 
 
+@pytest.mark.slow
 def test_app_and_cli_import_neither_simulator_nor_aiohttp() -> None:
     done = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=60
@@ -30,6 +33,7 @@ def test_app_and_cli_import_neither_simulator_nor_aiohttp() -> None:
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
 
+@pytest.mark.slow
 def test_demo_without_the_simulator_says_which_extra_to_install() -> None:
     # A production install: the simulator's aiohttp is missing.  A None entry in
     # sys.modules makes its import fail as it would there.

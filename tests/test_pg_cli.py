@@ -86,6 +86,7 @@ async def test_migrate_moves_everything_and_the_copy_goes_on(
         assert table_counts(url)["cases"] == 4
 
 
+@pytest.mark.slow
 async def test_report_verify_backup_and_restore_on_postgresql(
     tmp_path: Path, org: Organization, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

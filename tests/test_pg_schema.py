@@ -11,6 +11,8 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from store.db import open_database
 from tests.backends import fresh_database, rows, tables
 
@@ -85,6 +87,7 @@ def test_both_folders_have_the_same_numbered_migrations() -> None:
     assert numbers == list(range(1, len(numbers) + 1))
 
 
+@pytest.mark.slow
 async def test_sqlite_and_postgresql_migrations_build_the_same_schema(tmp_path: Path) -> None:
     tz = ZoneInfo("Asia/Shanghai")
     schemas: dict[str, Schema] = {}

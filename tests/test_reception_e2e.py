@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.reception_jobs import send_due_reminders
 from handlers.common import Deps
 from store.clock import FakeClock
@@ -14,6 +16,8 @@ from store.org import Organization
 from store.services import Services
 from tests.conftest import draft, petitioner
 from tests.e2e import running_bot
+
+pytestmark = pytest.mark.slow
 
 SHANGHAI_0900_MON_2_NOV = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 

@@ -6,6 +6,8 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bot.jobs import run_sweep
 from store.clock import FakeClock
 from store.models import Decision
@@ -14,6 +16,8 @@ from store.workflow import Action
 from tests.conftest import draft, petitioner
 from tests.e2e import running_bot
 from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, rorg
+
+pytestmark = pytest.mark.slow
 
 __all__ = ["rorg"]
 

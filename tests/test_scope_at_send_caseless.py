@@ -21,7 +21,8 @@ from store.notices import NoticeKind
 from store.org import Organization
 from store.services import Services
 from tests.backends import fresh_database
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import rows
+from tests.test_incidents import collective
 
 
 class RecordingBot:
@@ -68,7 +69,7 @@ async def test_an_incident_alert_reaches_only_who_is_still_in_its_response_group
 ) -> None:
     async with fresh_database(backend, tmp_path) as target:
         before = await Services.open(target, org, clock)
-        await before.cases.submit(petitioner(5001), draft(people=52), "k")  # level 2: 2001 and 1002 are told
+        await collective(before, 52)  # a collective visit staff counted: level 2, 2001 and 1002 are told
         assert [chat for chat, _, _ in outcome(before, "ic_opened")] == [2001, 1002]
         await before.close()
         # 1002 left level 2's response group (and the plan names 1001 in his place); 2001 now leads the
@@ -84,7 +85,7 @@ async def test_an_incident_alert_reaches_only_who_is_still_in_its_response_group
 
 
 async def test_an_incident_alert_still_reaches_its_group(store: Services) -> None:
-    await store.cases.submit(petitioner(5001), draft(people=52), "k")
+    await collective(store, 52)  # a collective visit staff counted (a typed headcount opens no incident)
     bot = await send_all(store)
     assert {chat for chat, text in bot.sent if "群体性事件" in text} == {1002, 2001}
     assert outcome(store, "ic_opened") == [(2001, True, None), (1002, True, None)]

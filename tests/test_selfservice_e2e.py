@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.e2e import running_bot
 from tests.petitioner import api_errors, org_with, rows, submit, to_review
+
+pytestmark = pytest.mark.slow
 
 
 async def test_view_add_information_reply_and_withdraw_zh(tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ from store.org import Organization, parse_org
 from tests.conftest import rows as db_rows
 from tests.e2e import Running, running_bot
 
+pytestmark = pytest.mark.slow
+
 GROUP = -1001234567890
 
 ORG = f"""

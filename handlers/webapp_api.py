@@ -1,0 +1,303 @@
+"""What the Mini App's API answers: store results turned into JSON for the page, in the reader's language.
+
+No rule lives here. Who may see what is the store's (``read_scope``,
+``may_see``, the indicators' leaders-only scope); what may be done to a case
+is the store's (``offered``, and ``CaseService.act`` checks again); the
+figures are ``IndicatorService.indicators``, the very numbers of ``/stats``.
+This module only lays them out, with texts from the catalogs
+(``handlers/texts/*/webapp.toml`` and the bot's own).
+
+A confidential reporter is a code name in every answer: no petitioner id,
+name, phone or employee number of such a case is ever put into one (and no
+phone or Telegram id of anybody's: the page does not need them).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from handlers.i18n import catalog, t
+from handlers.render import (
+    category_name,
+    deadline_line,
+    event_label,
+    moment,
+    petitioner_label,
+    status_name,
+    unit_name,
+    unit_path,
+    warning_line,
+)
+from handlers.staff_work import done_text
+from handlers.webapp_charts import score_svg, trend_svg
+from store.assessment import AssessmentReport, assess
+from store.desk import DeskQuery, DeskService
+from store.errors import Refused
+from store.indicators import StatsReport
+from store.models import Actor, ActorRole, Case, Decision, Event
+from store.org import Role
+from store.services import Services
+from store.supervision import WarningLevel, warning_level
+from store.workflow import Action
+
+_TAG = re.compile(r"<[^>]+>")
+#: The figures of a unit's row the dashboard shows (all of ``/stats``'s counts and rates).
+RATES = ("accepted_on_time_pct", "answered_on_time_pct", "participation_pct", "satisfaction_pct",
+         "followup_pct", "repeat_pct", "redo_pct")
+COUNTS = ("received", "decided", "within_time", "overdue_now", "notice_now", "warning_now", "serious_now",
+          "led", "led_closed", "repeats", "rated", "satisfied")
+#: What the page offers as buttons (the rest stays in chat: transfer, co-handling, review ...).
+PAGE_ACTIONS = (Action.ACCEPT, Action.ASSIGN, Action.REPLY, Action.NOTE, Action.EXTEND, Action.DECIDE,
+                Action.DECLINE)
+LIST_LIMIT = 10
+
+
+def plain(text: str) -> str:
+    """Catalog HTML as plain text (the page sets it with ``textContent``)."""
+    return html.unescape(_TAG.sub("", str(text)))
+
+
+def page_texts(lang: str) -> dict[str, str]:
+    """The page's own texts (``webapp.*``) in ``lang``, as plain templates the page fills."""
+    return {key.removeprefix("webapp."): value for key, value in catalog(lang).items() if key.startswith("webapp.")}
+
+
+def me(services: Services, actor: Actor, lang: str) -> dict[str, Any]:
+    staff = services.org.staff_member(actor.id) if actor.id is not None else None
+    return {
+        "role": actor.role.value,
+        "name": staff.name if staff else "",
+        "lang": lang,
+        "dashboard": staff is not None and staff.role in (Role.LEADER, Role.ADMIN),
+        "desk": staff is not None,
+        "units": [{"id": u.id, "name": unit_path(services.org, u.id, lang)} for u in services.org.units
+                  if staff is not None and services.org.covers(staff, u.id)],
+        "categories": [{"id": c.id, "name": c.name.get(lang)} for c in services.org.categories],
+        "channels": [{"id": c, "name": plain(t(lang, f"ledger.channel_{c}"))}
+                     for c in ("telegram", "letter", "visit", "call", "online", "transfer")],
+        "texts": page_texts(lang),
+    }
+
+
+# ------------------------------------------------------------------ cases
+
+
+def case_summary(services: Services, actor: Actor, case: Case, lang: str) -> dict[str, Any]:
+    org = services.org
+    level = warning_level(case, org, services.supervision.today())
+    due = case.answer_due if case.status.value in ("accepted", "in_progress") else case.accept_due
+    return {
+        "number": case.number,
+        "subject": case.subject,
+        "status": case.status.value,
+        "status_name": plain(status_name(case.status.value, lang)),
+        "unit": case.unit,
+        "unit_name": unit_name(org, case.unit, lang),
+        "category_name": category_name(org, case.category, lang),
+        "channel_name": plain(t(lang, f"ledger.channel_{case.channel}")),
+        "level": level.rank,
+        "level_name": plain(t(lang, f"webapp.level_{level.rank}")),
+        "due": due.isoformat() if due is not None and case.is_open else "",
+        "submitted": moment(case.submitted_at, services.tz),
+        "petitioner": plain(petitioner_label(case, lang)),
+        "confidential": case.confidential or case.kind == "report",
+        "cohandle_only": services.cases.cohandles_only(actor, case),
+    }
+
+
+def _who(services: Services, event: Event, lang: str) -> str:
+    if event.actor_role is ActorRole.PETITIONER:
+        return plain(t(lang, "work.who_petitioner"))
+    if event.actor_role is ActorRole.SYSTEM:
+        return plain(t(lang, "work.who_system"))
+    member = services.org.staff_member(event.actor_id) if event.actor_id is not None else None
+    return member.name if member else ""
+
+
+def _detail(services: Services, event: Event, lang: str) -> str:
+    data = event.data or {}
+    if "decision" in data:
+        return plain(t(lang, f"decision.{data['decision']}"))
+    if "to_unit" in data:
+        return unit_path(services.org, data["to_unit"], lang)
+    if "assignee" in data:
+        return str(data["assignee"])
+    if "days" in data:
+        return plain(t(lang, "work.days", days=data["days"]))
+    return ""
+
+
+async def case_detail(services: Services, actor: Actor, number: str, lang: str) -> dict[str, Any]:
+    """A case's card and whole record, as the caller may see it (NotFound otherwise)."""
+    case = await services.cases.case_for(actor, number)
+    warned = await services.supervision.card_state(case)
+    events = await services.cases.timeline(case.id, public_only=not actor.is_staff)
+    files = await services.cases.attachments(case.id)
+    assignee = services.org.staff_member(case.assignee_id) if case.assignee_id is not None else None
+    offered = services.cases.offered(actor, case) if actor.is_staff else frozenset()
+    timeline = []
+    for event in events:
+        entry = {
+            "at": moment(event.at, services.tz),
+            "what": plain(t(lang, event_label(event))),
+            "detail": _detail(services, event, lang),
+            "who": _who(services, event, lang),
+            "text": event.body if event.body and event.action != "submit" else "",
+        }
+        timeline.append(entry)
+    found = case_summary(services, actor, case, lang)
+    found.update(
+        details=case.details,
+        desired_outcome=case.desired_outcome or "",
+        people=case.people,
+        unit_path=unit_path(services.org, case.unit, lang),
+        deadline=plain(deadline_line(case, lang)),
+        warning=plain(warning_line(warned, lang)),
+        decision=plain(t(lang, f"decision.{case.decision.value}")) if case.decision else "",
+        rating=plain(t(lang, f"rating.{case.rating}")) if case.rating else "",
+        assignee=assignee.name if assignee else "",
+        cohandlers=[unit_path(services.org, u, lang) for u in case.cohandlers],
+        attachments=len(files),
+        supervised=warned.order.instruction if warned.order is not None else "",
+        timeline=timeline,
+        # "Take it myself" is no choice for the one who has it already.
+        actions=[a.value for a in PAGE_ACTIONS if a in offered and not (a is Action.ASSIGN and case.assignee_id == actor.id)],
+        decisions=[{"id": d.value, "name": plain(t(lang, f"decision.{d.value}"))} for d in Decision],
+        max_extension_days=services.org.deadlines.max_extension_days,
+    )
+    return found
+
+
+async def case_list(services: Services, actor: Actor, query: DeskQuery, lang: str) -> dict[str, Any]:
+    found, total = await DeskService(services.context).cases(actor, query)
+    return {"total": total, "offset": query.offset, "cases": [case_summary(services, actor, c, lang) for c in found]}
+
+
+async def act(services: Services, actor: Actor, number: str, action: str, body: dict[str, Any], lang: str) -> dict[str, Any]:
+    """One action from the page's buttons: the very call the chat's commands make (``CaseService.act``)."""
+    try:
+        chosen = Action(action)
+    except ValueError:
+        raise Refused("bad_filter") from None
+    if chosen not in PAGE_ACTIONS or not actor.is_staff:
+        raise Refused("bad_filter")
+    text = body.get("text")
+    text = str(text)[:4000] if text is not None else None
+    kwargs: dict[str, Any] = {}
+    if chosen is Action.ASSIGN:
+        kwargs["assignee_id"] = actor.id  # the page's button: "take it myself"
+    if chosen is Action.DECIDE:
+        try:
+            kwargs["decision"] = Decision(str(body.get("decision", "")))
+        except ValueError:
+            raise Refused("decision_required") from None
+    if chosen is Action.EXTEND:
+        days = body.get("days")
+        kwargs["days"] = int(days) if isinstance(days, int | str) and str(days).isdigit() else None
+    if chosen in (Action.REPLY, Action.NOTE, Action.DECLINE, Action.DECIDE, Action.EXTEND):
+        kwargs["body"] = text
+    case = await services.cases.act(actor, number, chosen, **kwargs)
+    return {
+        "message": plain(done_text(lang, services.org, actor, chosen, case)),
+        "case": await case_detail(services, actor, case.number, lang),
+    }
+
+
+# -------------------------------------------------------------- dashboard
+
+
+def _figures(row: Any) -> dict[str, Any]:
+    values = {name: getattr(row, name) for name in COUNTS}
+    values.update({name: None if getattr(row, name) is None else round(getattr(row, name), 1) for name in RATES})
+    return values
+
+
+def _assessment(report: AssessmentReport, services: Services, lang: str) -> dict[str, Any]:
+    return {
+        "period": report.period,
+        "units": [
+            {
+                "unit": s.unit,
+                "name": unit_name(services.org, s.unit, lang),
+                "depth": s.depth,
+                "score": None if s.score is None else round(s.score, 1),
+                "rank": s.rank,
+                "items": [
+                    {
+                        "indicator": i.indicator,
+                        "name": plain(t(lang, f"webapp.ind_{i.indicator}")),
+                        "weight": i.weight,
+                        "penalty": i.penalty,
+                        "value": None if i.value is None else round(i.value, 1),
+                        "share": None if i.share is None else round(i.share, 1),
+                        "contribution": None if i.contribution is None else round(i.contribution, 2),
+                    }
+                    for i in s.items
+                ],
+            }
+            for s in report.scores
+        ],
+        "chart": score_svg(
+            [(unit_name(services.org, s.unit, lang), s.score) for s in report.scores],
+            plain(t(lang, "webapp.assessment_title", period=report.period)),
+        ),
+    }
+
+
+def _trend(report: StatsReport, lang: str) -> dict[str, Any]:
+    points = report.trend
+    return {
+        "points": [{"label": p.label, "received": p.received, "decided": p.decided, "overdue": p.overdue_now,
+                    "satisfied": p.satisfied, "late": p.answer_counted - p.answered_on_time} for p in points],
+        "chart": trend_svg(
+            [p.label for p in points],
+            [p.received for p in points],
+            [
+                ("line-accepted", plain(t(lang, "leader.chart_accepted")), [p.accepted_on_time_pct for p in points]),
+                ("line-answered", plain(t(lang, "leader.chart_answered")), [p.answered_on_time_pct for p in points]),
+                ("line-satisfied", plain(t(lang, "leader.chart_satisfaction")), [p.satisfaction_pct for p in points]),
+            ],
+            plain(t(lang, "leader.chart_title", period=report.period.label)),
+        ),
+    }
+
+
+async def dashboard(
+    services: Services, actor: Actor, lang: str, period: str | None = None, unit: str | None = None
+) -> dict[str, Any]:
+    """The leaders' dashboard: ``/stats``'s report (the same call), the assessment, the lists to act on."""
+    report = await services.indicators.indicators(actor, unit, period)  # refuses anyone but leaders and admins
+    assessment = assess(report, services.org.assessment)
+    desk = DeskService(services.context)
+    warned, warned_total = await services.supervision.warned_cases(actor, limit=LIST_LIMIT)
+    supervised, supervised_total = await desk.cases(actor, DeskQuery(state="all", metric="supervised", limit=LIST_LIMIT))
+    led, led_total = await desk.cases(actor, DeskQuery(metric="lead_open", limit=LIST_LIMIT))
+    alerts = await services.review.alerts_for(actor, long_running=False)
+    _, long_running = await desk.cases(actor, DeskQuery(metric="long_running", limit=1))
+    incidents = await services.incidents.open_incidents(actor)
+    levels = [(WarningLevel.NOTICE, "notice_now"), (WarningLevel.WARNING, "warning_now"),
+              (WarningLevel.SERIOUS, "serious_now"), (WarningLevel.OVERDUE, "overdue_now")]
+    total = report.rows[0] if len(report.units) == 1 and report.rows else None
+    return {
+        "period": report.period.label,
+        "rows": [{"unit": r.unit, "name": unit_name(services.org, r.unit, lang), "depth": r.depth, **_figures(r)}
+                 for r in report.rows],
+        "levels": [{"level": level.rank, "name": plain(t(lang, f"webapp.level_{level.rank}")), "metric": metric,
+                    "count": sum(getattr(r, metric) for r in report.rows if r.depth == 0)}
+                   for level, metric in levels],
+        "trend": _trend(report, lang),
+        "assessment": _assessment(assessment, services, lang),
+        "warned": {"total": warned_total, "cases": [case_summary(services, actor, w.case, lang) for w in warned]},
+        "supervised": {"total": supervised_total,
+                       "cases": [case_summary(services, actor, c, lang) for c in supervised]},
+        "led": {"total": led_total, "cases": [case_summary(services, actor, c, lang) for c in led]},
+        "alerts": [{"number": a.number, "unit_name": unit_name(services.org, a.unit, lang), "people": a.people,
+                    "at": moment(a.created_at, services.tz)} for a in alerts.alerts],
+        "long_running": long_running,
+        "incidents": [{"id": i.id, "level": i.level, "people": i.people, "drill": i.is_drill,
+                       "unit_name": unit_name(services.org, i.unit, lang) if i.unit else "",
+                       "at": moment(i.opened_at, services.tz)} for i in incidents],
+        "total_unit": total.unit if total is not None else None,
+    }

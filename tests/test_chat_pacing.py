@@ -1,0 +1,91 @@
+"""A retry never holds another chat (bot/pace.py, bot/outbox.py).
+
+A 429 for one chat pauses that chat only; the whole bot waits only when 429s
+come for several chats within the same window. Asserted on order and
+delivery: the other chat is answered while the held chat's answer is still
+waiting out its own 429, and the held answer then arrives, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.pace import FLOOD_CHATS, PacedRateLimiter
+from botsim import BotApiSimulator, Faults
+from tests.e2e import TOKEN, running_bot
+from tests.petitioner import LABELS, org_with, step
+
+HELD, OTHER = 6301, 6302
+RETRY_AFTER = 5  # within the answer's budget (about 10 s): the held answer is still retried
+WAIT = 30.0  # a person's patience, not a timing assertion
+
+
+@dataclass
+class OneChatFaults(Faults):
+    """429 for the first ``count`` sends to ``target``; every other call succeeds."""
+
+    target: int = 0
+    count: int = 1
+    chat: Any = None
+
+    def pick(self, method: str) -> str | None:
+        if self.count <= 0 or method != "sendMessage" or str(self.chat) != str(self.target):
+            return None
+        self.count -= 1
+        return "429"
+
+
+class ChatAwareSimulator(BotApiSimulator):
+    async def _read_params(self, request: Any, spec: Any) -> Any:
+        params, files = await super()._read_params(request, spec)
+        if isinstance(self.faults, OneChatFaults):
+            self.faults.chat = params.get("chat_id")
+        return params, files
+
+
+async def test_a_chat_held_by_its_own_429_does_not_hold_another_chats_answer(tmp_path: Path) -> None:
+    sim = ChatAwareSimulator(token=TOKEN)
+    await sim.start()
+    try:
+        async with running_bot(org_with(messages_per_minute=60), tmp_path / "pace.db", sim=sim):
+            held = sim.user(HELD, first_name="甲", language_code="zh-hans")
+            other = sim.user(OTHER, first_name="乙", language_code="zh-hans")
+            sim.faults = OneChatFaults(target=HELD, count=1, retry_after=RETRY_AFTER)
+            await held.send("/new")
+            for _ in range(int(WAIT / 0.01)):  # until Telegram has told the bot to wait for HELD
+                if sim.stats.faults_429:
+                    break
+                await asyncio.sleep(0.01)
+            assert sim.stats.faults_429 == 1
+            # The other chat goes through three steps while the held one still waits out its own 429
+            # (under a bot-wide pause its first answer would come only as the held one's did).
+            await other.send("/new")
+            await other.wait_for(step("zh", 1), timeout=WAIT)
+            await other.tap(LABELS["zh"]["wages"])
+            await other.wait_for(step("zh", 2), timeout=WAIT)
+            await other.tap("炼化公司")  # a unit without sub-units: chosen at once
+            await other.wait_for(step("zh", 3), timeout=WAIT)
+            assert not any(step("zh", 1) in (m.plain_text or "") for m in held.messages)
+            await held.wait_for(step("zh", 1), timeout=WAIT)
+            # Retried until delivered, once; and nobody was told the system is busy.
+            assert sum(step("zh", 1) in (m.plain_text or "") for m in held.messages) == 1
+            for user in (held, other):
+                assert not any("系统繁忙" in (m.plain_text or "") for m in user.messages)
+    finally:
+        await sim.stop()
+
+
+def test_one_chats_429_pauses_that_chat_and_several_chats_pause_the_bot() -> None:
+    limiter = PacedRateLimiter()
+    limiter.flooded(HELD, 5.0)
+    assert limiter.chat_paused_for(HELD) > 0
+    assert limiter.chat_paused_for(OTHER) == 0 and limiter.paused_for == 0
+    for chat in range(1, FLOOD_CHATS):  # more chats answered 429 within the window: the bot-wide limit
+        limiter.flooded(7000 + chat, 5.0)
+    assert limiter.paused_for > 0 and limiter.chat_paused_for(OTHER) > 0
+    limiter = PacedRateLimiter()
+    limiter.flooded(None, 5.0)  # a request to no chat: only the bot's limit can be meant
+    assert limiter.paused_for > 0
