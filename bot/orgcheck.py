@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from os import PathLike
 
-from store.org import Organization, OrgError, Role, load_org, org_warnings
+from store.discipline import discipline_problems
+from store.org import Organization, OrgError, Role, load_org, org_warnings, review_problems
 
 
 def check_config(path: str | PathLike[str]) -> tuple[bool, list[str]]:
@@ -14,6 +15,9 @@ def check_config(path: str | PathLike[str]) -> tuple[bool, list[str]]:
         org = load_org(path)
     except OrgError as exc:
         return False, exc.errors
+    problems = [*review_problems(org), *discipline_problems(org)]
+    if problems:
+        return False, problems
     return True, [f"OK: {len(org.units)} units, {len(org.categories)} categories, {len(org.staff)} staff"]
 
 

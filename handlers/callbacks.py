@@ -315,7 +315,7 @@ class In:
     CATEGORY = area.button("cat", KEY)
     UNIT = area.button("unit", KEY)
     UNIT_HERE = area.button("here", KEY)
-    IDENTITY = area.button("id", choice("real", "conf", "phone"))
+    IDENTITY = area.button("id", choice("real", "conf", "phone", "lead"))  # lead: a report about leadership
     EDIT = area.button("edit", KEY)  # the step to go back to; intake checks it is one that can be edited
     SUBMIT = area.button("submit", TOKEN)
 

@@ -227,6 +227,27 @@ def issuer_name(doc: Document, org: Organization) -> str:
     return unit.formal_name or f"{doc.org_name}{unit.name.get('zh')}"
 
 
+def reviewer_text(doc: Document, org: Organization, lang: str) -> str:
+    """The body the petitioner asks for the next review (复查 after the opinion, 复核 after the review opinion).
+
+    The unit ``Organization.reviewing_unit`` names (``reviewed_by``, else the parent), with its address;
+    above the top unit, ``[organization.review_body]`` with its address and phone (Art. 35-36).
+    """
+    level = {DocumentKind.OPINION: 1, DocumentKind.REVIEW: 2}.get(doc.kind)
+    base = doc.issuer_unit if org.find_unit(doc.issuer_unit) else doc.unit
+    if level is None or org.find_unit(base) is None:
+        return ""
+    reviewing = org.reviewing_unit(doc.unit, level)
+    if reviewing is not None:
+        unit = org.unit(reviewing)
+        name = unit.formal_name or f"{doc.org_name}{unit.name.get('zh')}"
+        return _raw(lang, "reviewer.unit").format(name=name, address=unit.address or "-") if unit.address else name
+    body = org.organization.review_body
+    if body is None:
+        return _raw(lang, "reviewer.unnamed")
+    return _raw(lang, "reviewer.body").format(name=body.name.get(lang), address=body.address, phone=body.phone or "-")
+
+
 def page(doc: Document, org: Organization, lang: str, copy: str | None = None) -> Page:
     """The words of ``doc`` in ``lang``: the template filled with what the store recorded.
 
@@ -247,6 +268,7 @@ def page(doc: Document, org: Organization, lang: str, copy: str | None = None) -
         "window": doc.window if doc.window is not None else "",
         "decision": _raw(lang, f"decision.{doc.decision.value}") if doc.decision else "",
         "text": (doc.text or "").strip(),
+        "reviewer": reviewer_text(doc, org, lang),
         "approved": _raw(lang, "document.approved") if doc.approved else "",
     }
     redo = doc.decision is ReviewOutcome.REDO and doc.kind in (DocumentKind.REVIEW, DocumentKind.REREVIEW)

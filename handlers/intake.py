@@ -54,6 +54,7 @@ from handlers.common import (
 )
 from handlers.i18n import LANGUAGES, Html, t
 from handlers.render import draft_summary, unit_path
+from store import discipline
 from store.cases import choose_category
 from store.conversations import Conversation
 from store.errors import StoreError
@@ -202,6 +203,11 @@ async def ask(update: Update, context: Context, step: str, draft: Form, *, fresh
             if value == current:
                 label = t(lang, "intake.chosen", label=label)
             rows.append([kb.button(label, cb.In.IDENTITY.encode(value))])
+        if report and discipline.on_line(org, category.id if category else None):
+            # 检举控告: does it concern the unit's leadership? Then one discipline level higher takes it.
+            text = Html(text + "\n" + t(lang, "discipline.ask_leadership"))
+            answer = t(lang, "discipline.leadership_yes" if draft.about_leadership else "discipline.leadership_no")
+            rows.append([kb.button(answer, cb.In.IDENTITY.encode("lead"))])
         await present(update, context, text, kb.markup([*rows, kb.nav_row(lang)]))
     elif step == PHONE:
         button, skip = t(lang, "intake.share_phone"), t(lang, "intake.no_phone")
@@ -542,6 +548,9 @@ async def on_identity(update: Update, context: Context, draft: IntakeDraft, choi
     lang = await lang_of(update, context)
     if choice == "phone":
         return await go(update, context, draft.data, PHONE)
+    if choice == "lead":  # the report's leadership answer toggles; the identity question stays
+        draft.data.about_leadership = not draft.data.about_leadership
+        return await go(update, context, draft.data, IDENTITY)
     if draft.step == PHONE:  # chosen on the identity message while its keyboard is shown
         await close_keyboard(update, context, t(lang, "intake.keyboard_closed"))
     draft.data.confidential = choice == "conf"

@@ -18,6 +18,7 @@ from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, pack, split_text, unit_name
+from store import discipline
 from store.documents import STEPS, DocumentKind
 from store.ledger import ContactTask, InformHow
 from store.models import Attachment, Case, Event, OutboxItem
@@ -53,6 +54,9 @@ PETITIONER_TEXTS = {
     "withdraw": "notify.withdrawn",
     "redo": "notify.redo",
 }
+
+#: A report's notices in the discipline wording (store/discipline.py).
+DISCIPLINE_TEXTS = {"accept": "discipline.accepted", "decide": "discipline.feedback"}
 
 HEADERS = {"submit": "staff.new_case", "transfer": "staff.transferred_case", "assign": "staff.assigned_case",
            "register": "ledger.new_registered_case"}
@@ -169,6 +173,8 @@ async def petitioner_notice(item: OutboxItem, store: Services, lang: str) -> lis
         return []
     org = store.org
     key = PETITIONER_TEXTS.get(event.action)
+    if key is not None and event.action in DISCIPLINE_TEXTS and discipline.on_line(org, case.category):
+        key = DISCIPLINE_TEXTS[event.action]  # 检举控告: 受理 and 处理结果反馈 in the discipline wording
     if key is None:
         return [Outgoing(text=t(lang, "notify.generic", number=case.number, what=t(lang, f"event.{event.action}")))]
     body, *more = split_text(event.body or "")

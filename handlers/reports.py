@@ -121,6 +121,8 @@ def stats_text(report: StatsReport, org: Organization, lang: str) -> list[Html]:
         lines += [t(lang, "incident_stats.row", level=name, open=open_, closed=closed)
                   for name, open_, closed in _incident_rows(report, org, lang)]
         blocks.append(Html("\n".join(lines)))
+    if report.reports_counted:
+        blocks.append(t(lang, "discipline.reports_counted", count=report.reports_counted))
     blocks.append(Html(t(lang, "leader.stats_definitions") + "\n" + t(lang, "lead_stats.definition")))
     return pack(blocks)
 
@@ -400,6 +402,8 @@ def xlsx_bytes(
     _append_as_data(indicators, [str(t(lang, "export.period")), data.report.period.label])
     for values in _indicator_table(data.report, org, lang):
         _append_as_data(indicators, values)
+    if data.report.reports_counted:  # reports outside the viewer's line: a count only
+        _append_as_data(indicators, [str(t(lang, "discipline.reports_counted_column")), data.report.reports_counted])
     sheets = [(cases, 1), (indicators, 2)]
     # The unit assessment (考核, store/assessment.py) of the same figures, as the Mini App shows it.
     scored = book.create_sheet(str(t(lang, "webapp.sheet_assessment")))

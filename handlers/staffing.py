@@ -83,7 +83,8 @@ def member_text(org: Organization, member: Staff, source: str, lang: str) -> Htm
     return t(lang, "staffing.card", name=member.name, id=member.telegram_id, role=t(lang, f"role.{member.role.value}"),
              units=_units(org, member, lang), categories=_categories(org, member, lang),
              source=t(lang, f"staffing.source_{source}"),
-             custodian=t(lang, "staffing.custodian") if member.custodian else "")
+             custodian=(t(lang, "staffing.custodian") if member.custodian else "")
+             + (t(lang, "discipline.staff_mark") if member.discipline else ""))
 
 
 def member_buttons(member: Staff, lang: str) -> InlineKeyboardMarkup:

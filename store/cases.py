@@ -12,7 +12,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from store import policy, routing
+from store import discipline, policy, routing
 from store.clock import iso, local_date
 from store.context import Service, StoreContext, local_midnight
 from store.conversations import Conversation
@@ -277,6 +277,7 @@ class CaseService(Service):
             raise Refused("draft_incomplete")
         if not draft.subject or not draft.details:
             raise Refused("draft_incomplete")
+        unit, submitted = self._reported(draft, category)
         now = self.clock.now()
         async with self.db.transaction() as conn:
             existing = await self.ctx.case_where(conn, "submit_key = ?", (submit_key,))
@@ -295,7 +296,7 @@ class CaseService(Service):
             # A verified employee files under the roster's name and number; a confidential case records neither.
             employee = None if confidential else await verified_row(conn, self.ctx.hid(petitioner.id))
             name = employee["name"] if employee is not None else petitioner.name
-            accept_due = self.org.due_date(today, "accept_days")
+            accept_due = discipline.accept_due(self.org, category.id, today)
             async with conn.execute(
                 "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
                 " petitioner_phone, confidential, pseudonym, category, kind, unit, subject,"
@@ -312,7 +313,7 @@ class CaseService(Service):
                     await self.ctx.pseudonym(conn, submit_key),
                     category.id,
                     category.kind.value,
-                    draft.unit,
+                    unit,
                     draft.subject,
                     draft.details,
                     draft.people,
@@ -345,7 +346,7 @@ class CaseService(Service):
                 Action.SUBMIT,
                 Status.SUBMITTED,
                 None,
-                {"attachments": len(draft.attachments)},
+                {"attachments": len(draft.attachments), **submitted},
             )
             for attachment in draft.attachments:
                 await self.ctx.attach(conn, case_id, event_id, attachment.model_dump())
@@ -359,6 +360,24 @@ class CaseService(Service):
             case = await self.review.after_submit(conn, case)
         self.outbox.kick()
         return SubmitResult(case=case, created=True)
+
+    def _reported(self, draft: DraftData, category: Category) -> tuple[str, dict[str, Any]]:
+        """The unit a case is recorded against, and what the submission event notes about it.
+
+        A report on the discipline line about a unit's leadership is recorded against the unit of
+        the nearest discipline level above it, so that the level above that one takes it; when no
+        discipline level of the company is high enough, the reporter is told where to go instead.
+        """
+        assert draft.unit is not None
+        if not discipline.on_line(self.org, category.id):
+            return draft.unit, {}
+        leadership = bool(draft.about_leadership)
+        unit = discipline.handling_unit(self.org, draft.unit, leadership)
+        if unit is None:
+            body = self.org.organization.discipline_body
+            raise Refused("report_external", body=str(body.name) if body else "上一级纪检监察机关",
+                          address=body.address if body else "-", phone=(body.phone if body else None) or "-")
+        return unit, ({"reported_unit": draft.unit, "about_leadership": True} if leadership else {})
 
     async def next_number(self, conn: Connection) -> str:
         """The next case number of this year (XF-2026-000123), inside the caller's transaction."""

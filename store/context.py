@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from store import filenames, journal, policy, routing
+from store import discipline, filenames, journal, policy, routing
 from store.clock import Clock, iso, local_date
 from store.db import Backend, Connection
 from store.errors import NotFound, Refused
@@ -45,7 +45,7 @@ def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
     staff = org.staff_member(actor.id) if actor.id is not None else None
     if staff is None:
         return "FALSE", []
-    clauses: list[str] = []
+    clauses: list[str] = ["FALSE"] if staff.discipline else []  # discipline staff take reports only
     args: list[Any] = []
     if staff.role.value != "admin":
         units = sorted(set().union(*(org.subtree(u) for u in staff.units)))
@@ -60,7 +60,19 @@ def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
             f"NOT ((kind = 'report' OR confidential = 1) AND unit IN ({', '.join('?' * len(recused))}))"
         )
         args += recused
-    return (" AND ".join(clauses) or "TRUE"), args
+    return _on_line((" AND ".join(clauses) or "TRUE"), args, org, staff)
+
+
+def _on_line(clause: str, args: list[Any], org: Organization, staff: Any) -> tuple[str, list[Any]]:
+    """With a discipline line, reports are in scope only for its staff above the unit (store/discipline.py)."""
+    reports = sorted(c.id for c in org.categories if discipline.on_line(org, c.id))
+    if not reports:
+        return clause, args
+    marks = ", ".join("?" * len(reports))
+    taken = [u.id for u in org.units if discipline.takes(org, staff, u.id)]
+    line = f"(category IN ({marks}) AND unit IN ({', '.join('?' * len(taken))}))" if taken else "FALSE"
+    return (f"((category NOT IN ({marks}) AND {clause}) OR {line})",
+            [*reports, *args, *(reports if taken else []), *taken])
 
 
 def read_scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
@@ -72,8 +84,8 @@ def read_scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
     """
     lead, args = scope_sql(org, actor)
     staff = org.staff_member(actor.id) if actor.id is not None else None
-    if staff is None or staff.role.value == "admin":
-        return lead, args  # an admin covers every unit: co-handling adds nothing
+    if staff is None or staff.role.value == "admin" or staff.discipline:
+        return lead, args  # an admin covers every unit: co-handling adds nothing; discipline staff never co-handle
     units = sorted(set().union(*(org.subtree(u) for u in staff.units)))
     if not units:
         return lead, args
@@ -87,6 +99,10 @@ def read_scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
         co_args += recused
         outer.append(f"NOT ((kind = 'report' OR confidential = 1) AND unit IN ({marks}))")
         co_args += recused
+    reports = sorted(c.id for c in org.categories if discipline.on_line(org, c.id))
+    if reports:  # a report is never co-handled outside the discipline line
+        outer.append(f"category NOT IN ({', '.join('?' * len(reports))})")
+        co_args += reports
     # cases.cohandlers is the row's copy of case_cohandlers (set_cohandlers): most cases have none,
     # and the test of the copy spares them the look-up (a queue's count stays in its index).
     co = " AND ".join(["cases.cohandlers <> '[]'",

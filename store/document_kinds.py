@@ -30,8 +30,9 @@ FIELDS: dict[DocumentKind, frozenset[str]] = {
     # {approved}: "经批准，" where a leader approved the extension (签发, store/approvals.py), else nothing.
     DocumentKind.EXTENDED: _COMMON | {"due", "days", "text", "approved"},
     # {until}: "（<due>前）" once the opinion is served (送达), else nothing: the window counts from receipt.
-    DocumentKind.OPINION: _COMMON | {"due", "until", "window", "decision", "text"},
-    DocumentKind.REVIEW: _COMMON | {"due", "until", "window", "decision", "text"},
+    # {reviewer}: the body that reviews next (store.org.Organization.reviewing_unit, or the review_body).
+    DocumentKind.OPINION: _COMMON | {"due", "until", "window", "decision", "text", "reviewer"},
+    DocumentKind.REVIEW: _COMMON | {"due", "until", "window", "decision", "text", "reviewer"},
     DocumentKind.REREVIEW: _COMMON | {"decision", "text"},
     DocumentKind.FINAL: _COMMON,
 }

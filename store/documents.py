@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from store import routing
+from store import discipline, routing
 from store.clock import local_date
 from store.context import Service, StoreContext
 from store.db import Connection
@@ -105,6 +105,8 @@ async def queue_documents(ctx: StoreContext, conn: Connection, case: Case, actio
     kinds = _issued(action, final=case.final)
     if not kinds:
         return
+    if action is Action.DECIDE and discipline.on_line(ctx.org, case.category):
+        return  # a report's outcome is fed back in the discipline wording, not a 处理意见书 with 复查 rights
     await number_documents(ctx, conn, case, event_id, kinds)
     listed = [kind.value for kind in kinds]
     await ctx.outbox.queue(conn, case.petitioner_id, NoticeKind.DOCUMENT, case.id, event_id,

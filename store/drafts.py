@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from store import routing
+from store import discipline, routing
 from store.context import StoreContext
 from store.db import Connection
 from store.errors import Refused
@@ -30,7 +30,12 @@ APPROVABLE: dict[str, Action] = {"decline": Action.DECLINE, "extend": Action.EXT
 
 
 def approvers_of(org: Organization, case: Case) -> list[Staff]:
-    """The nearest leaders up the unit tree from the handling unit (recusal as for escalation)."""
+    """The nearest leaders up the unit tree from the handling unit (recusal as for escalation).
+
+    A report's: the discipline line's own leaders (store/discipline.py), never the unit's.
+    """
+    if discipline.on_line(org, case.category):
+        return discipline.approvers(org, case.unit)
     return routing.leaders_at_level(org, case.unit, 0, case.category, case.confidential)
 
 

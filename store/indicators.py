@@ -51,6 +51,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from store import discipline
 from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.errors import Refused
@@ -199,6 +200,9 @@ class StatsReport(BaseModel):
     trend: list[TrendPoint]
     # Real group incidents (never drills) opened in the period at the units, per level (store.incidents).
     incidents: list[IncidentCount] = []
+    # Reports (检举控告) received in the period at the units that the viewer, outside the discipline
+    # line, may not see: a count only, never the cases (store/discipline.py).
+    reports_counted: int = 0
 
 
 class ExportData(BaseModel):
@@ -372,7 +376,26 @@ class IndicatorService(Service):
                 conn, sorted(everything), iso(local_midnight(chosen.start, self.tz)),
                 iso(local_midnight(chosen.end, self.tz)),
             )
-        return StatsReport(period=chosen, units=roots, rows=rows, trend=trend, incidents=incidents)
+            counted = await self._reports_elsewhere(conn, everything, scope, chosen.start, chosen.end)
+        return StatsReport(period=chosen, units=roots, rows=rows, trend=trend, incidents=incidents,
+                           reports_counted=counted)
+
+    async def _reports_elsewhere(
+        self, conn: Any, units: set[str], scope: tuple[str, list[Any]], start: date, end: date
+    ) -> int:
+        """Reports on the discipline line received at ``units`` that ``scope`` does not show: counted only."""
+        reports = sorted(c.id for c in self.org.categories if discipline.on_line(self.org, c.id))
+        if not reports or not units:
+            return 0
+        clause, args = scope
+        unit_list = sorted(units)
+        async with conn.execute(
+            f"SELECT count(*) FROM cases WHERE category IN ({', '.join('?' * len(reports))})"
+            f" AND unit IN ({', '.join('?' * len(unit_list))}) AND submitted_at >= ? AND submitted_at < ?"
+            f" AND NOT ({clause}) AND status <> '{Status.MERGED.value}'",
+            (*reports, *unit_list, iso(local_midnight(start, self.tz)), iso(local_midnight(end, self.tz)), *args),
+        ) as cur:
+            return int((await cur.fetchone())[0])
 
     async def export_data(
         self, actor: Actor, unit: str | None = None, period: str | None = None

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from store import policy, routing
+from store import discipline, policy, routing
 from store.clock import iso, local_date
 from store.context import Service, StoreContext
 from store.conversations import Conversation
@@ -442,6 +442,8 @@ class LedgerService(Service):
         assert r.category is not None and r.unit is not None and r.received_on is not None
         category = self.org.find_category(r.category)
         assert category is not None
+        if discipline.on_line(self.org, category.id) and discipline.handling_unit(self.org, r.unit) is None:
+            raise Refused("report_register_external")  # no discipline level of the company above the unit
         confidential = self.confidential(r)
         now = self.clock.now()
         submitted = submitted_at or now
@@ -457,7 +459,7 @@ class LedgerService(Service):
             if not records:  # 匿名来信: a record of its own, so it is nobody's repeat petition
                 records = [await self._new_record(conn, PersonIn(), confidential=False)]
             first = people[0] if people else None
-            accept_due = self.org.due_date(r.received_on, "accept_days")
+            accept_due = discipline.accept_due(self.org, category.id, r.received_on)
             async with conn.execute(
                 "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
                 " petitioner_phone, confidential, pseudonym, category, kind, unit, subject,"

@@ -116,6 +116,8 @@ class DraftData(BaseModel):
     phone: SafeText | None = None
     people: int | None = None
     desired_outcome: SafeText | None = None
+    # A report (检举控告) about the unit's leadership goes one discipline level higher (store/discipline.py).
+    about_leadership: bool | None = None
 
 
 class Draft(BaseModel):

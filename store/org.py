@@ -119,6 +119,14 @@ class LocalizedText(_Frozen):
         return self.get("zh")
 
 
+class ExternalBody(_Frozen):
+    """A body outside the company, named in notices: ``[organization.review_body]`` and the like."""
+
+    name: LocalizedText
+    address: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, min_length=1, max_length=50)
+
+
 class OrgInfo(_Frozen):
     """The `[organization]` table."""
 
@@ -128,6 +136,11 @@ class OrgInfo(_Frozen):
     staff_chat_id: int | None = None
     # How people reach the petition office (a phone, a room): told when something cannot be done in the chat.
     contact: str | None = Field(default=None, max_length=200)
+    # The bodies outside the company: who reviews (复查/复核) the top unit's decisions
+    # (《信访工作条例》 Art. 35-36: the 上一级), and the discipline body above the top
+    # unit, for reports no discipline staff of the company may take (store/discipline.py).
+    review_body: ExternalBody | None = None
+    discipline_body: ExternalBody | None = None
 
     @field_validator("case_prefix")
     @classmethod
@@ -321,6 +334,9 @@ class Unit(_Frozen):
     # Takes part in the dispute screening (矛盾纠纷排查). When no unit is so marked,
     # every unit with officers assigned to it takes part.
     screening: bool = False
+    # The unit whose leaders review this unit's decisions (复查, Art. 35): a unit above it;
+    # default the parent. The top unit's are reviewed by [organization.review_body].
+    reviewed_by: str | None = None
     # How its formal documents name it and how a petitioner reaches it (store/documents.py): the formal
     # name (default: its name), the 文号's prefix (延油信字 → 延油信字〔2026〕15号; default: the first two
     # characters of its Chinese name and 信字), an address, a contact person and a phone.
@@ -361,6 +377,9 @@ class Staff(_Frozen):
     # The identity custodian: may /reveal a confidential reporter's identity,
     # journaled, with a reason. Nobody else, administrators included, can.
     custodian: bool = False
+    # Discipline-inspection staff (纪检监察): the only people who take reports (检举控告) of
+    # units below their own (store/discipline.py). Set in the file only, like the custodian.
+    discipline: bool = False
 
     def takes_category(self, category_id: str) -> bool:
         """An empty category list means every category."""
@@ -763,6 +782,21 @@ class Organization(_Frozen):
         """True if the staff member must not see confidential reports about this unit (Art. 30)."""
         return any(u.id in staff.recuse_units for u in self._ancestors[unit_id])
 
+    def reviewing_unit(self, unit_id: str, level: int = 1) -> str | None:
+        """The unit whose leaders give the review (level 1, 复查) or re-review (level 2, 复核) of a decision
+        taken at ``unit_id``; None when it is the body outside the company (``[organization.review_body]``).
+
+        Each unit's decisions are reviewed by its ``reviewed_by`` unit, else its parent;
+        the re-review by the reviewing unit's own reviewing unit (Art. 35-36).
+        """
+        found: str | None = unit_id
+        for _ in range(level):
+            if found is None:
+                return None
+            unit = self._units[found]
+            found = unit.reviewed_by or unit.parent
+        return found
+
     def screening_units(self) -> list[Unit]:
         """The units that take part in the dispute screening, in file order.
 
@@ -897,7 +931,19 @@ def _unit_errors(units: list[dict[str, Any]] | None, unit_ids: set[str]) -> list
         parent = _text(unit.get("parent"))
         if parent is not None and parent not in unit_ids:
             errors.append((("units", index, "parent"), f'unknown unit "{parent}"'))
-    return errors + _cycle_errors(units)
+    cycles = _cycle_errors(units)
+    if not cycles:
+        parent_of = {_text(u.get("id")): _text(u.get("parent")) for u in units}
+        for index, unit in enumerate(units):
+            reviewer, unit_id = _text(unit.get("reviewed_by")), _text(unit.get("id"))
+            if reviewer is None or unit_id is None:
+                continue
+            if reviewer not in unit_ids:
+                errors.append((("units", index, "reviewed_by"), f'unknown unit "{reviewer}"'))
+            elif reviewer not in _chain(parent_of, unit_id)[1:]:  # type: ignore[arg-type]
+                errors.append((("units", index, "reviewed_by"),
+                               f'"{reviewer}" is not above "{unit_id}": the 复查 is the 上一级\'s (Art. 35)'))
+    return errors + cycles
 
 
 def _cycle_errors(units: list[dict[str, Any]]) -> list[Problem]:
@@ -1189,6 +1235,29 @@ def org_warnings(org: Organization, today: dt.date) -> list[str]:
                                     f"{member.telegram_id} is an example id from the starter file;"
                                     " put this person's own Telegram id"))
     return warnings
+
+
+def review_problems(org: Organization) -> list[str]:
+    """Where an administrator would review (复查/复核): check-config refuses these.
+
+    Each unit's decisions are reviewed by the leaders assigned at its reviewing
+    unit (``reviewed_by``, else the parent), and re-reviewed one reviewing
+    level higher; above the top unit, by ``[organization.review_body]``. An
+    administrator runs the bot and never reviews (Art. 35-36).
+    """
+    problems: list[str] = []
+    index = {unit.id: i for i, unit in enumerate(org.units)}
+    for unit in org.units:
+        for level, word in ((1, "复查"), (2, "复核")):
+            reviewer = org.reviewing_unit(unit.id, level)
+            if reviewer is None:
+                continue
+            if not any(s.role is Role.LEADER and reviewer in s.units for s in org.staff):
+                problems.append(_format(("units", index[unit.id]),
+                                        f'the {word} of decisions at "{unit.id}" falls to "{reviewer}", which has no'
+                                        " leader: an administrator would review. Assign a leader at"
+                                        f' "{reviewer}" or name another unit above with reviewed_by'))
+    return problems
 
 
 def missing_holiday_notice(org: Organization, today: dt.date) -> int | None:

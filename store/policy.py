@@ -151,7 +151,8 @@ POLICY: dict[Act, Allowed] = {
     Act.COHANDLE: same(LEAD, "the lead unit"),
     Act.COHANDLE_OFF: same(LEAD, "the lead unit"),
     Act.REVIEW_OPINION: same(LEAD, "the lead unit's scope; of it, only the designated reviewers (the leaders of"
-                                   " the level above, the unit's own at the root, else the admins: store/review.py)"),
+                                   " the reviewing unit, reviewed_by or the parent; never an admin; above the top"
+                                   " unit the outside review_body: store/review.py)"),
     Act.INCIDENT: same(LEAD, "a leader in scope of the lead unit"),
     Act.LINK: same(LEAD, "the lead unit of both cases"),
     Act.UNLINK: same(LEAD, "the lead unit of both cases"),

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from store import routing
+from store import discipline, routing
 from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.db import Connection
@@ -182,24 +182,23 @@ class ReviewService(Service):
             if s.role is Role.ADMIN and routing.can_handle(self.org, s, case_unit, category, confidential)
         ]
 
-    def _review_base(self, case: Case) -> str:
-        """The unit whose leaders review (复查): the parent of the case's unit (itself at the top)."""
-        unit = self.org.find_unit(case.unit)
-        if unit is None or unit.parent is None:
-            return case.unit
-        return unit.parent
-
     def reviewers(self, case: Case, level: int) -> list[Staff]:
         """Who gives the review (level 1) or re-review (level 2) opinion.
 
-        Review: the nearest leaders above the case's unit (those of its parent
-        unit, or the next unit up that has leaders); re-review: the leaders one
-        level higher than those. The admins when nobody is there.
+        The leaders assigned at the reviewing unit of that level
+        (``Organization.reviewing_unit``: ``reviewed_by``, else the parent).
+        Nobody when the reviewing body is outside the company (above the top
+        unit): an administrator never reviews (check-config refuses a file
+        where one would have to).
         """
-        found = routing.leaders_at_level(
-            self.org, self._review_base(case), level - 1, case.category, case.confidential
-        )
-        return found or self._admins_for(case.unit, case.category, case.confidential)
+        unit = self.org.reviewing_unit(case.unit, level) if self.org.find_unit(case.unit) else None
+        if unit is None:
+            return []
+        return [
+            s for s in self.org.staff
+            if s.role is Role.LEADER and unit in s.units
+            and routing.can_handle(self.org, s, case.unit, case.category, case.confidential)
+        ]
 
     def _officers_for(self, case: Case) -> list[int]:
         """Who is reminded of a handling deadline: the assignee, else the responsible officers."""
@@ -223,10 +222,9 @@ class ReviewService(Service):
 
         For a review (re-review) the steps start above the reviewers.
         """
-        if stage is Stage.REVIEW:
-            base, level = self._review_base(case), 1 + step
-        elif stage is Stage.REREVIEW:
-            base, level = self._review_base(case), 2 + step
+        if stage in (Stage.REVIEW, Stage.REREVIEW):
+            reviewing = self.org.reviewing_unit(case.unit, 1 if stage is Stage.REVIEW else 2)
+            base, level = reviewing or case.unit, 1 + step
         else:
             base, level = case.unit, step
         found = routing.leaders_at_level(self.org, base, level, case.category, case.confidential)
@@ -250,6 +248,10 @@ class ReviewService(Service):
         """After a written opinion: ask for a rating; its windows open when it is served (送达)."""
         if action is not Action.DECIDE:
             return case
+        if discipline.on_line(self.org, case.category):
+            # 检举控告: the outcome is fed back (处理结果反馈) and the report is closed; there is no
+            # satisfaction rating and no 复查/复核 (the discipline rules' path is the level above).
+            return await self._close(conn, case, SYSTEM, "report_feedback", notify=False)
         case = await self.ctx.update_case(
             conn, case.id, {"rating_due": None, "review_request_due": None, "served_on": None, "served_how": None}
         )
@@ -424,6 +426,7 @@ class ReviewService(Service):
         """
         reason = (reason or "").strip()
         now = self.clock.now()
+        await self._told_where_to_go(actor, number)
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             await self.ctx.require(conn, Act.REQUEST_REVIEW, actor, case)
@@ -463,6 +466,40 @@ class ReviewService(Service):
                 await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_CARD, case, event_id)
         self.outbox.kick()
         return case
+
+    async def _told_where_to_go(self, actor: Actor, number: str) -> None:
+        """Above the top unit the 上一级 is outside the company (Art. 35-36): no staff here review.
+
+        A request the petitioner may make (a decided case, within its window)
+        is answered with that body's name, address and phone, and the telling
+        is recorded on the case; then the request is refused with those words.
+        """
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            await self.ctx.require(conn, Act.REQUEST_REVIEW, actor, case)
+            if discipline.on_line(self.org, case.category):
+                raise Refused("report_no_review")  # 向上一级纪检监察机关反映, not 复查
+            level = case.review_level + 1
+            window = case.review_request_due if level == 1 else case.rereview_request_due
+            if case.final or level > 2 or case.status is not Status.DECIDED or (
+                window is not None and self.ctx.today() > window
+            ):
+                return  # the request's own checks answer it
+            external = self._external_review(case, level)
+            if external is None:
+                return
+            await self.ctx.event(conn, case.id, actor, Action.FLAG, case.status, None,
+                                 {"review_external": level, "body": external["body"]})
+        raise Refused("review_external", **external)
+
+    def _external_review(self, case: Case, level: int) -> dict[str, str] | None:
+        """The body outside the company that gives this review, as a refusal's words; None when staff here do."""
+        if self.org.find_unit(case.unit) is None or self.org.reviewing_unit(case.unit, level) is not None:
+            return None
+        body = self.org.organization.review_body
+        if body is None:  # not named in the file: say at least that it is the body above the company
+            return {"body": "本公司的上一级主管机关", "address": "-", "phone": "-"}
+        return {"body": str(body.name), "address": body.address, "phone": body.phone or ""}
 
     async def accept_outcome(self, actor: Actor, number: str) -> Case:
         """The petitioner accepts the (review) opinion instead of asking further: the case closes."""

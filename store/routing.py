@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from store import discipline
 from store.org import CategoryKind, Organization, Role, Staff
 
 
@@ -37,8 +38,8 @@ def _nearest_first(
 ) -> list[list[Staff]]:
     """From the case's unit up to its root: per unit, the people of `role` assigned there who fit; no empty levels."""
     levels: list[list[Staff]] = []
-    for level in org.ancestors(unit_id):
-        found = [s for s in org.staff if s.role is role and level.id in s.units and fits(s)]
+    for level in org.ancestors(unit_id):  # discipline staff work only on the discipline line (store/discipline.py)
+        found = [s for s in org.staff if s.role is role and level.id in s.units and not s.discipline and fits(s)]
         if found:
             levels.append(found)
     return levels
@@ -57,6 +58,9 @@ def responsible_staff(
     included, so the result may be empty: then nobody may see the report.
     A case filed as confidential under any category counts as a report here.
     """
+    if discipline.on_line(org, category_id):  # 检举控告: the nearest discipline level above the unit
+        line = discipline.tiers(org, unit_id)
+        return line[0][1] if line else []
     report = _is_report(org, category_id, confidential)
     levels = _nearest_first(
         org, unit_id, Role.OFFICER, lambda s: s.takes_category(category_id) and _may_see(org, s, unit_id, report)
@@ -69,7 +73,12 @@ def responsible_staff(
 def _leader_tiers(
     org: Organization, unit_id: str, category_id: str | None, confidential: bool = False
 ) -> list[list[Staff]]:
-    """Leaders grouped by the unit they are assigned at, nearest first; each leader only in their nearest tier."""
+    """Leaders grouped by the unit they are assigned at, nearest first; each leader only in their nearest tier.
+
+    For a report on the discipline line: the discipline levels above the one that takes it.
+    """
+    if discipline.on_line(org, category_id):
+        return [people for _, people in discipline.tiers(org, unit_id)[1:]]
     report = _is_report(org, category_id, confidential)
     seen: set[int] = set()
     tiers: list[list[Staff]] = []
@@ -121,6 +130,10 @@ def can_handle(
     filed as confidential (保密) under another category (the SQL form is
     ``store.context.scope_sql``).
     """
+    if discipline.on_line(org, category_id):  # 检举控告: only discipline staff of a unit above it
+        return discipline.takes(org, staff, unit_id)
+    if staff.discipline:  # discipline staff take reports only
+        return False
     if not _may_see(org, staff, unit_id, _is_report(org, category_id, confidential)):
         return False
     if staff.role is Role.OFFICER:
@@ -145,6 +158,8 @@ def can_cohandle(
     case is ``can_handle``'s (the lead unit, 主办). The SQL form is
     ``store.context.read_scope_sql``.
     """
+    if discipline.on_line(org, category_id) or staff.discipline:  # reports are never co-handled
+        return False
     report = _is_report(org, category_id, confidential)
     if not _may_see(org, staff, unit_id, report):
         return False

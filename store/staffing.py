@@ -28,11 +28,12 @@ from pydantic import BaseModel
 
 from store.context import Service, StoreContext
 from store.db import Connection
+from store.discipline import discipline_problems
 from store.errors import Refused
 from store.journal import VerifyResult, append_chained, verify_chained
 from store.models import OPEN_STATUSES, Actor, Case, row_to_model
 from store.notices import NoticeKind
-from store.org import Organization, OrgError, Role, Staff, with_staff
+from store.org import Organization, OrgError, Role, Staff, review_problems, with_staff
 from store.routing import leaders_of
 from store.workflow import Action
 
@@ -74,7 +75,14 @@ def merged(file_org: Organization, rows: list[dict[str, Any]]) -> Organization:
     changed = {int(r["telegram_id"]): _member(r) for r in rows}
     staff = [s for s in file_org.staff if s.telegram_id not in changed]
     staff += [m for _, m in sorted(changed.items()) if m is not None]  # the same order wherever it is built
-    return with_staff(file_org, staff)
+    org = with_staff(file_org, staff)
+    # The checks check-config makes: no change here may let a report reach anyone but the discipline
+    # line above the unit, or leave a review to an administrator, where the file did not.
+    known = {*discipline_problems(file_org), *review_problems(file_org)}
+    fresh = [p for p in [*discipline_problems(org), *review_problems(org)] if p not in known]
+    if fresh:
+        raise OrgError(fresh)
+    return org
 
 
 def staff_toml(staff: list[Staff]) -> str:
@@ -95,6 +103,8 @@ def staff_toml(staff: list[Staff]) -> str:
                 lines.append(f"{field} = {texts(values)}")
         if member.custodian:
             lines.append("custodian = true")
+        if member.discipline:
+            lines.append("discipline = true")
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
 
@@ -162,6 +172,8 @@ class StaffingService(Service):
         before = self.org.staff_member(member.telegram_id)
         if member.custodian or (before is not None and before.custodian):
             raise Refused("staff_custodian_in_file")
+        if member.discipline or (before is not None and before.discipline):
+            raise Refused("staff_discipline_in_file")
         if before is not None and before.role is Role.ADMIN and member.role is not Role.ADMIN:
             self._not_last_admin(member.telegram_id)
         return await self._write(actor, member.telegram_id, member, "add" if before is None else "change")
@@ -173,6 +185,8 @@ class StaffingService(Service):
             raise Refused("staff_unknown")
         if before.custodian:
             raise Refused("staff_custodian_in_file")
+        if before.discipline:
+            raise Refused("staff_discipline_in_file")
         if before.role is Role.ADMIN:
             self._not_last_admin(telegram_id)
         return await self._write(actor, telegram_id, None, "remove")

@@ -703,12 +703,10 @@ def _told_of_deadline(review: ReviewService, case: Case, stage: Stage) -> list[i
 
 def _leaders_over_deadline(org: Organization, case: Case, stage: Stage) -> list[int]:
     """The leaders of the case's unit; for a review (re-review), those above the reviewers."""
-    unit = org.find_unit(case.unit)
-    review_base = unit.parent if unit is not None and unit.parent is not None else case.unit
-    if stage is Stage.REVIEW:
-        found = routing.leaders_at_level(org, review_base, 1, case.category)
-    elif stage is Stage.REREVIEW:
-        found = routing.leaders_at_level(org, review_base, 2, case.category)
+    if stage in (Stage.REVIEW, Stage.REREVIEW):  # the tier above the reviewing unit's leaders
+        known = org.find_unit(case.unit) is not None
+        reviewing = org.reviewing_unit(case.unit, 1 if stage is Stage.REVIEW else 2) if known else None
+        found = routing.leaders_at_level(org, reviewing or case.unit, 1, case.category)
     else:
         found = routing.leaders_at_level(org, case.unit, 0, case.category)
     return [s.telegram_id for s in found] or _admins(org, case)

@@ -9,13 +9,11 @@ import pytest
 
 from store.clock import FakeClock
 from store.errors import NotFound, Refused
-from store.models import Decision, ReviewOutcome, Status
+from store.models import ReviewOutcome, Status
 from store.review import Rating
 from store.services import Services
-from store.workflow import Action
 from tests.conftest import rows
 from tests.review_fixture import (
-    ADMIN,
     LEADER_HQ,
     LEADER_OIL,
     LEADER_P1,
@@ -209,22 +207,3 @@ async def test_accepting_the_review_opinion_closes_the_case(rstore: Services, cl
     await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "予以支持，补发加班费。")
     case = await rstore.review.accept_outcome(employee(), number)
     assert case.status is Status.CLOSED and not case.final
-
-
-async def test_a_root_unit_case_is_reviewed_by_its_own_leaders_then_the_admins(
-    rstore: Services, clock: FakeClock, tmp_path: Path
-) -> None:
-    from tests.conftest import draft, petitioner
-
-    number = (await rstore.cases.submit(petitioner(), draft(unit="hq"), "hq")).case.number
-    await rstore.cases.act(ADMIN, number, Action.ACCEPT)
-    await rstore.cases.act(ADMIN, number, Action.DECIDE, decision=Decision.REJECT, body="意见")
-    await rstore.review.request_review(employee(), number, "不服")
-    assert rows(rstore, "SELECT chat_id FROM outbox WHERE kind = 'rv_review_card'") == [
-        (LEADER_HQ.id,)
-    ]
-    await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.MAINTAIN, "维持")
-    await rstore.review.request_review(employee(), number, "不服")
-    case = await rstore.review.review_opinion(ADMIN, number, ReviewOutcome.MAINTAIN, "维持")
-    assert case.final
-
