@@ -39,7 +39,7 @@ def screening_warnings(org: Organization) -> list[str]:
     index = {unit.id: i for i, unit in enumerate(org.units)}
     for unit in org.screening_units():
         chain = {u.id for u in org.ancestors(unit.id)}
-        if not any(s.role is Role.OFFICER and chain & set(s.units) for s in org.staff):
+        if not any(s.role is Role.OFFICER and not s.discipline and chain & set(s.units) for s in org.staff):
             warnings.append(f"units[{index[unit.id]}].screening: no officer covers {unit.id}; the administrators"
                             " will be asked to file its dispute screening")
         if not any(s.role is Role.LEADER and chain & set(s.units) for s in org.staff):

@@ -232,9 +232,12 @@ def _became_high(before: Dispute | None, after: Dispute) -> bool:
 
 
 def screening_officers(org: Organization, unit_id: str) -> list[Staff]:
-    """Who files for a unit: the officers assigned there, else the nearest above; the admins if none."""
+    """Who files for a unit: the officers assigned there, else the nearest above; the admins if none.
+
+    Discipline-inspection staff never file: they take reports only, as in routing.
+    """
     for level in org.ancestors(unit_id):
-        found = [s for s in org.staff if s.role is Role.OFFICER and level.id in s.units]
+        found = [s for s in org.staff if s.role is Role.OFFICER and level.id in s.units and not s.discipline]
         if found:
             return found
     return [s for s in org.staff if s.role is Role.ADMIN]
@@ -292,9 +295,12 @@ class ScreeningService(Service):
         return staff
 
     def filing_units(self, actor: Actor) -> list[str]:
-        """The units taking part that the caller may file for: an officer's covered units, every one for admins."""
+        """The units taking part that the caller may file for: an officer's covered units, every one for admins.
+
+        Discipline-inspection staff file nothing: the screening is the units' own work.
+        """
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
-        if staff is None or staff.role is Role.LEADER:
+        if staff is None or staff.role is Role.LEADER or staff.discipline:
             return []
         return [u.id for u in self.org.screening_units() if self.org.covers(staff, u.id)]
 

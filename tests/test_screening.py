@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.orgcheck import check_config, config_warnings
+from bot.orgcheck import check_config, config_warnings, screening_warnings
 from store.clock import FakeClock
 from store.db import Connection
 from store.errors import NotFound, Refused
@@ -28,6 +28,7 @@ from store.screening import (
     Risk,
     parse_period,
     period_of,
+    screening_officers,
 )
 from store.services import Services
 from tests.conftest import draft, petitioner, rows
@@ -281,8 +282,33 @@ async def test_marked_units_only_when_any_is_marked() -> None:
     assert [u.id for u in parse_org(ORG_TOML).screening_units()] == ["plant-1", "plant-2", "refinery"]
 
 
+# The fixture has a report category, which check-config accepts only with discipline staff above the
+# units and the discipline body above the company (the 纪检 track); this test is about the screening.
+WITH_DISCIPLINE = ORG_TOML + """
+[organization.discipline_body]
+name = { zh = "驻集团纪检监察组", en = "Discipline inspection team" }
+address = "西安市雁塔区"
+phone = "029-87654321"
+[[staff]]
+telegram_id = 7001
+name = "集团纪委"
+role = "officer"
+units = ["hq"]
+discipline = true
+"""
+
+
+def test_discipline_staff_neither_file_nor_are_asked_to() -> None:
+    """纪检 staff take reports only: the screening of the units they cover is the units' own officers' work."""
+    org = parse_org(WITH_DISCIPLINE.replace('id = "hq"\n', 'id = "hq"\nscreening = true\n', 1))
+    assert [s.name for s in screening_officers(org, "hq")] == ["管理员"]  # nobody but the admins, not 集团纪委
+    assert [s.name for s in screening_officers(org, "plant-1")] == ["王干事"]
+    assert screening_warnings(org) == [
+        "units[0].screening: no officer covers hq; the administrators will be asked to file its dispute screening"]
+
+
 def test_check_config_validates_the_screening_section(tmp_path: Path) -> None:
-    base = ORG_TOML + "\n[screening]\n"
+    base = WITH_DISCIPLINE + "\n[screening]\n"
     for extra, problem in (
         ('period = "daily"', "screening.period"),
         ('period = "weekly"\nrequest_day = 9', "request_day is a weekday"),
@@ -302,7 +328,7 @@ def test_check_config_validates_the_screening_section(tmp_path: Path) -> None:
     path.write_text(base + 'period = "weekly"\nrequest_day = 5\n', encoding="utf-8")
     assert check_config(path)[0] and load_org(path).screening.request_day == 5
     # A marked unit nobody covers: allowed, with a warning each for the filing and the leaders.
-    marked = ORG_TOML.replace('id = "hq"\n', 'id = "hq"\nscreening = true\n', 1)
+    marked = WITH_DISCIPLINE.replace('id = "hq"\n', 'id = "hq"\nscreening = true\n', 1)
     path.write_text(marked, encoding="utf-8")
     assert check_config(path)[0]
     assert config_warnings(path, date(2026, 11, 2)) == [
