@@ -255,6 +255,25 @@ class DocumentService(Service):
                     return [await self._make(conn, case, event, kind)]
         raise Refused("document_none", number=case.number, kind=kind.value if kind else "")
 
+    async def issued(self, actor: Actor, number: str) -> tuple[Case, list[Document]]:
+        """Every kind of document the case has issued, the latest of each, in the order issued (the Mini App's list).
+
+        The same check as ``/document`` (:meth:`documents`): staff who read the
+        case and its own petitioners; NotFound for anyone else. Each is what
+        ``documents(actor, number, kind)`` gives for its kind.
+        """
+        async with self.db.read() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            await self.ctx.require(conn, Act.DOCUMENT, actor, case)
+            latest: dict[DocumentKind, Event] = {}
+            for event in await self._steps(conn, case):  # newest first: the first of each kind is its latest
+                redo = (event.data or {}).get("decision") == ReviewOutcome.REDO.value
+                for kind in _issued(Action(event.action), final=not redo):
+                    latest.setdefault(kind, event)
+            found = [await self._make(conn, case, event, kind)
+                     for kind, event in sorted(latest.items(), key=lambda pair: (pair[1].id, list(DocumentKind).index(pair[0])))]
+        return case, found
+
     async def for_event(self, case_id: int, event_id: int, kinds: list[DocumentKind]) -> tuple[Case, list[Document]]:
         """The documents an outbox row carries, made at send time (its recipient was checked by scope)."""
         async with self.db.read() as conn:
