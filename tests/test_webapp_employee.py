@@ -18,16 +18,19 @@ import httpx
 import pytest
 from PIL import Image
 from pypdf import PdfReader
+from telegram.ext import Application
 
 from bot.initdata import signed_for
-from bot.webapp import WebAppServer
+from bot.webapp import WebAppServer, set_menu_buttons
 from bot.webapp_links import LINK_AGE, LinkError, check_link, link_token
+from handlers import webapp_chat
 from handlers.i18n import t
 from handlers.webapp_api import plain
 from store.models import Decision
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner
+from tests.offline import OfflineRequest, Updates, feed
 from tests.review_fixture import ADMIN, OFFICER_P1, rorg, rstore
 
 __all__ = ["rorg", "rstore"]
@@ -288,3 +291,39 @@ async def test_files_stay_in_chat_without_a_bot(rstore: Services) -> None:
             assert answer.status_code == 404 and json.loads(answer.text)["error"] == "files_in_chat"
     finally:
         await server.stop()
+
+
+# ------------------------------------------------------------------ chat
+
+
+async def test_app_in_chat_answers_with_a_web_app_button(app: tuple[Application, OfflineRequest]) -> None:
+    application, request = app
+    user = Updates(5001)
+    await feed(application, user.text("/app"))
+    assert request.last_to(5001).text == str(t("zh", "webapp_chat.not_set"))  # no public URL set
+    application.bot_data[webapp_chat.URL_KEY] = "https://petitions.example.com/app/"
+    await feed(application, user.text("/app"))
+    sent = request.last_to(5001)
+    assert sent.text == str(t("zh", "webapp_chat.open"))
+    markup = sent.params["reply_markup"]
+    markup = json.loads(markup) if isinstance(markup, str) else markup
+    [[button]] = markup["inline_keyboard"]
+    assert button["web_app"] == {"url": "https://petitions.example.com/app/"} and button["text"] == "打开网页版"
+
+
+async def test_the_menu_button_opens_the_page_for_everyone(store: Services) -> None:
+    class MenuBot:
+        def __init__(self) -> None:
+            self.calls: list[tuple[int | None, Any]] = []
+
+        async def set_chat_menu_button(self, chat_id: int | None = None, menu_button: Any = None) -> bool:
+            self.calls.append((chat_id, menu_button))
+            return True
+
+    bot = MenuBot()
+    done = await set_menu_buttons(bot, store, "https://petitions.example.com/app/")  # type: ignore[arg-type]
+    assert done == 1 + len(store.org.staff)
+    default = [button for chat, button in bot.calls if chat is None]
+    assert len(default) == 1 and default[0].web_app.url == "https://petitions.example.com/app/"
+    assert default[0].text == "我的信访事项"
+    assert {chat for chat, _ in bot.calls if chat is not None} == {s.telegram_id for s in store.org.staff}
