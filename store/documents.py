@@ -54,6 +54,14 @@ def _issued(action: Action, *, final: bool) -> tuple[DocumentKind, ...]:
     return kinds if final else tuple(k for k in kinds if k is not DocumentKind.FINAL)
 
 
+def event_kinds(ctx: StoreContext, case: Case, event: Event) -> tuple[DocumentKind, ...]:
+    """The documents a recorded step of ``case`` issued, as :func:`queue_documents` sent them."""
+    action = Action(event.action)
+    if action is Action.DECIDE and discipline.on_line(ctx.org, case.category):
+        return ()  # a report's outcome is fed back in the discipline wording, never a 处理意见书
+    return _issued(action, final=(event.data or {}).get("decision") != ReviewOutcome.REDO.value)
+
+
 #: The event that issues each kind.
 ISSUED_BY: dict[DocumentKind, Action] = {kind: action for action, kinds in STEPS.items() for kind in kinds}
 
@@ -247,9 +255,8 @@ class DocumentService(Service):
             # main petitioner).
             await self.ctx.require(conn, Act.DOCUMENT, actor, case)
             for event in await self._steps(conn, case):
-                redo = (event.data or {}).get("decision") == ReviewOutcome.REDO.value
-                kinds = _issued(Action(event.action), final=not redo)
-                if kind is None:
+                kinds = event_kinds(self.ctx, case, event)
+                if kind is None and kinds:
                     return [await self._make(conn, case, event, k) for k in kinds]
                 if kind in kinds:
                     return [await self._make(conn, case, event, kind)]
@@ -267,8 +274,7 @@ class DocumentService(Service):
             await self.ctx.require(conn, Act.DOCUMENT, actor, case)
             latest: dict[DocumentKind, Event] = {}
             for event in await self._steps(conn, case):  # newest first: the first of each kind is its latest
-                redo = (event.data or {}).get("decision") == ReviewOutcome.REDO.value
-                for kind in _issued(Action(event.action), final=not redo):
+                for kind in event_kinds(self.ctx, case, event):
                     latest.setdefault(kind, event)
             found = [await self._make(conn, case, event, kind)
                      for kind, event in sorted(latest.items(), key=lambda pair: (pair[1].id, list(DocumentKind).index(pair[0])))]

@@ -26,14 +26,18 @@ from bot.webapp_links import LINK_AGE, LinkError, check_link, link_token
 from handlers import webapp_chat
 from handlers.i18n import t
 from handlers.webapp_api import plain
+from store.document_kinds import DocumentKind
+from store.errors import Refused
 from store.models import Decision
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner
 from tests.offline import OfflineRequest, Updates, feed
 from tests.review_fixture import ADMIN, OFFICER_P1, rorg, rstore
+from tests.test_discipline import OIL_D, dstore
+from tests.test_discipline import staff as discipline_staff
 
-__all__ = ["rorg", "rstore"]
+__all__ = ["dstore", "rorg", "rstore"]
 
 TOKEN = "123456:TEST-TOKEN"
 STAFF_NAMES = ("王干事", "李干事", "周干事", "刘总", "陈经理", "张厂长", "吴经理", "管理员")
@@ -327,3 +331,17 @@ async def test_the_menu_button_opens_the_page_for_everyone(store: Services) -> N
     assert len(default) == 1 and default[0].web_app.url == "https://petitions.example.com/app/"
     assert default[0].text == "我的信访事项"
     assert {chat for chat, _ in bot.calls if chat is not None} == {s.telegram_id for s in store.org.staff}
+
+
+async def test_a_reports_answer_issues_no_opinion_in_the_page_nor_by_document(dstore: Services) -> None:
+    """A report on the discipline line is answered in the discipline wording: no 处理意见书 promising 复查."""
+    number = (await dstore.cases.submit(petitioner(), draft(category="misconduct", unit="plant-1"), "d1")).case.number
+    officer = discipline_staff(OIL_D)
+    await dstore.cases.act(officer, number, Action.ACCEPT)
+    await dstore.cases.act(officer, number, Action.DECIDE, decision=Decision.SUPPORT, body="经核实，已立案处理。")
+    _, issued = await dstore.documents.issued(officer, number)
+    assert [d.kind.value for d in issued] == ["accepted"]
+    assert [d.kind.value for d in await dstore.documents.documents(officer, number)] == ["accepted"]
+    with pytest.raises(Refused) as refused:
+        await dstore.documents.documents(officer, number, DocumentKind.OPINION)
+    assert refused.value.code == "document_none"
