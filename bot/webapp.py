@@ -173,7 +173,7 @@ class _Api(RequestHandler):
         if isinstance(error, NotFound) or error.code in ("document_none", "file_none"):
             self.set_status(404)
         else:
-            self.set_status(403 if error.code in ("leaders_only", "staff_only", "forbidden") else 400)
+            self.set_status(403 if error.code in ("leaders_only", "staff_only", "forbidden", "policy_follower") else 400)
         key = f"errors.{error.code}"
         params = dict(error.params)
         if "status" in params:
@@ -278,15 +278,12 @@ class _Documents(_Api):
             self.refuse(error)
             return
         assert self.who.id is not None
-        if self.app.bot is None:
-            payload["files_in_chat"] = bool(payload["files"])
+        payload["files_in_chat"] = self.app.bot is None and bool(payload["files"])
         for entry in payload["documents"] + payload["files"]:
-            if self.app.bot is None and entry["item"].startswith("file:"):
-                entry["url"] = ""
-            else:
-                entry["url"] = self.app.signed(self.who.id, payload["number"], entry.pop("item"), entry.pop("path"))
-            entry.pop("item", None)
-            entry.pop("path", None)
+            item, path = entry.pop("item"), entry.pop("path")
+            # Without a bot the files cannot be fetched from Telegram: they are listed, and opened in chat.
+            offered = self.app.bot is not None or item.startswith("doc:")
+            entry["url"] = self.app.signed(self.who.id, payload["number"], item, path) if offered else ""
         self._json(payload)
 
 
