@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 from datetime import date
 from importlib import resources
@@ -84,6 +85,7 @@ class WebAppServer:
                 (r"/app/()", _Static, {"path": str(STATIC), "default_filename": "index.html"}),
                 (r"/app/(app\.js|app\.css)", _Static, {"path": str(STATIC)}),
             ],
+            log_function=_access_log,
         )
 
     async def start(self, listen: str) -> bool:
@@ -114,6 +116,19 @@ class WebAppServer:
     def signed(self, user_id: int, number: str, item: str, path: str) -> str:
         """A download URL under ``/app/api/`` that works without the header for a few minutes (bot/webapp_links.py)."""
         return f"{path}?t={quote(link_token(self.token, user_id, number, item), safe='')}"
+
+
+def _access_log(handler: RequestHandler) -> None:
+    """Tornado's access line without the query string: a download link's token names its user."""
+    status = handler.get_status()
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    request = handler.request
+    logging.getLogger("tornado.access").log(level, "%d %s %s (%s) %.2fms", status, request.method, request.path,
+                                            request.remote_ip, 1000.0 * request.request_time())
+
+
+#: A content type as Telegram reports the sender's file (anything else is handed out as bytes).
+_MIME = re.compile(r"^[A-Za-z0-9.+-]{1,64}/[A-Za-z0-9.+-]{1,100}$")
 
 
 class _Texts(RequestHandler):
@@ -310,9 +325,10 @@ class _Download(_Api):
         self.lang = language_for(await self.app.services.cases.user_language(user_id))
 
     def send_file(self, name: str, content_type: str, data: bytes) -> None:
-        self.set_header("Content-Type", content_type)
+        self.set_header("Content-Type", content_type if _MIME.match(content_type) else "application/octet-stream")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "sandbox")  # a file is never a page of this origin
         ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
         self.set_header("Content-Disposition", f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}")
         self.finish(data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -236,7 +237,10 @@ async def test_staff_download_a_cases_files_neutral_and_without_metadata(
     assert fake_bot.asked == ["F-PDF", "F-JPG"]
 
 
-async def test_download_links_are_signed_single_case_and_expire(api: httpx.AsyncClient, rstore: Services) -> None:
+async def test_download_links_are_signed_single_case_and_expire(
+    api: httpx.AsyncClient, rstore: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     numbers = await scene(rstore)
     listed = (await api.get(f"/app/api/case/{numbers['mine']}/documents", headers=auth(5001))).json()
     url = listed["documents"][0]["url"]
@@ -260,6 +264,10 @@ async def test_download_links_are_signed_single_case_and_expire(api: httpx.Async
     # A valid token of someone who may not see the case is still refused by the store, as "not found".
     stranger = link_token(TOKEN, 5002, numbers["mine"], "doc:accepted")
     assert (await api.get(f"/app/api/case/{numbers['mine']}/documents/accepted", params={"t": stranger})).status_code == 404
+    # The server's log has the requests, but neither a token nor the user it names (httpx's lines are the client's).
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("tornado", "bot")))
+    assert f"/app/api/case/{numbers['mine']}/documents/accepted" in logged
+    assert signature not in logged and "5001" not in logged and "5002" not in logged
     # Forged, expired or missing initData on the new endpoints: 401 before anything.
     expired = {"Authorization": "tma " + signed_for(5001, TOKEN, auth_date=int(time.time()) - 2 * 3600)}
     forged_header = {"Authorization": "tma " + signed_for(5001, "654321:OTHER-TOKEN")}
