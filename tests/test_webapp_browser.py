@@ -6,7 +6,10 @@ tests/test_indicators.py; the page is opened as Telegram opens it
 dashboard renders its figures (those of ``/stats``) and its SVG charts in
 Telegram's light and dark themes; an officer finds a case by a two-character
 word, opens it, replies from the page, and the petitioner receives the reply
-in chat through the outbox.
+in chat through the outbox. An employee gets the page's button from ``/app``,
+finds their own case in it with its record and written notices, and a notice's
+signed link gives its PDF; an officer downloads the file the petitioner sent,
+fetched from the simulator's getFile.
 
 Screenshots go to the test's folder, and to ``$WEBAPP_SCREENSHOTS`` when set
 (``WEBAPP_SCREENSHOTS=docs`` made the ones in docs/).
