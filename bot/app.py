@@ -44,6 +44,7 @@ from handlers import (
     staffing,
     supervision,
     verify,
+    webapp_chat,
 )
 from handlers.common import Deps, remember_user
 from handlers.errors import on_error
@@ -153,6 +154,8 @@ def build_application(
         *ledger.handlers(),
         # Formal documents: /document.
         *documents.handlers(),
+        # The Mini App behind a button: /app.
+        *webapp_chat.handlers(),
         # Staff managed in chat by an administrator: /staff, the user picker's answer, its buttons.
         *staffing.handlers(),
         # 签发: a leader's 批准 / 退回修改 on an officer's draft.
@@ -264,9 +267,11 @@ async def serve(
                 await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             monitor.set_active(True)
             if webapp_listen:
+                webapp.bot = application.bot  # staff download a case's files through it
                 await webapp.start(webapp_listen)
                 application.bot_data["webapp"] = webapp
                 if webapp_url:
+                    application.bot_data[webapp_chat.URL_KEY] = webapp_url  # /app answers with it
                     application.create_task(set_menu_buttons(application.bot, services, webapp_url), name="webapp-menu")
             log.info("petition-bot is running (%s)", "webhook" if webhook_config is not None else "polling")
             application.create_task(commands.setup(application, services.cases), name="command-menus")

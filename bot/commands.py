@@ -25,7 +25,8 @@ from store.org import Role, Staff
 log = logging.getLogger(__name__)
 
 PETITIONER_COMMANDS = (
-    "start", "new", "mycases", "status", "document", "reception", "claim", "verify", "language", "cancel", "help",
+    "start", "new", "mycases", "app", "status", "document", "reception", "claim", "verify", "language", "cancel",
+    "help",
 )
 OFFICER_COMMANDS = (
     "queue", "case", "accept", "decline", "assign", "reply", "note", "extend", "decide", "transfer",

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 from datetime import date
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 from telegram import Bot, MenuButtonWebApp, WebAppInfo
 from telegram.error import TelegramError
@@ -38,6 +40,7 @@ from tornado.web import RequestHandler, StaticFileHandler
 
 from bot.initdata import InitDataError, WebAppUser, verify
 from bot.network import split_listen
+from bot.webapp_links import LinkError, check_link, link_token
 from handlers import webapp_api
 from handlers.i18n import language_for, t
 from handlers.webapp_api import plain
@@ -56,9 +59,10 @@ BODY_MAX = 16 * 1024
 class WebAppServer:
     """The page and its API over one open store, for one bot token."""
 
-    def __init__(self, services: Services, token: str) -> None:
+    def __init__(self, services: Services, token: str, bot: Bot | None = None) -> None:
         self.services = services
         self.token = token
+        self.bot = bot  # fetches a case's files from Telegram for staff (None: files open in chat only)
         self._server: HTTPServer | None = None
         self.port: int | None = None
 
@@ -70,13 +74,18 @@ class WebAppServer:
                 (r"/app/api/texts/(zh|en)", _Texts),
                 (r"/app/api/dashboard", _Dashboard, args),
                 (r"/app/api/cases", _Cases, args),
+                (r"/app/api/mine", _Mine, args),
                 (r"/app/api/case/([A-Za-z0-9-]{1,40})", _Case, args),
+                (r"/app/api/case/([A-Za-z0-9-]{1,40})/documents", _Documents, args),
+                (r"/app/api/case/([A-Za-z0-9-]{1,40})/documents/([a-z_]{1,20})", _DocumentPdf, args),
+                (r"/app/api/case/([A-Za-z0-9-]{1,40})/files/([0-9]{1,12})", _CaseFile, args),
                 (r"/app/api/case/([A-Za-z0-9-]{1,40})/([a-z_]{1,20})", _Act, args),
                 (r"/app/api/.*", _NoSuchApi, args),
                 (r"/app", _ToSlash),
                 (r"/app/()", _Static, {"path": str(STATIC), "default_filename": "index.html"}),
                 (r"/app/(app\.js|app\.css)", _Static, {"path": str(STATIC)}),
             ],
+            log_function=_access_log,
         )
 
     async def start(self, listen: str) -> bool:
@@ -103,6 +112,23 @@ class WebAppServer:
         """The language the bot speaks with this user: the one chosen in chat, else Telegram's."""
         chosen = await self.services.cases.user_language(user.id)
         return language_for(chosen or user.language_code)
+
+    def signed(self, user_id: int, number: str, item: str, path: str) -> str:
+        """A download URL under ``/app/api/`` that works without the header for a few minutes (bot/webapp_links.py)."""
+        return f"{path}?t={quote(link_token(self.token, user_id, number, item), safe='')}"
+
+
+def _access_log(handler: RequestHandler) -> None:
+    """Tornado's access line without the query string: a download link's token names its user."""
+    status = handler.get_status()
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    request = handler.request
+    logging.getLogger("tornado.access").log(level, "%d %s %s (%s) %.2fms", status, request.method, request.path,
+                                            request.remote_ip, 1000.0 * request.request_time())
+
+
+#: A content type as Telegram reports the sender's file (anything else is handed out as bytes).
+_MIME = re.compile(r"^[A-Za-z0-9.+-]{1,64}/[A-Za-z0-9.+-]{1,100}$")
 
 
 class _Texts(RequestHandler):
@@ -159,7 +185,10 @@ class _Api(RequestHandler):
         self.finish(json.dumps(payload, ensure_ascii=False))
 
     def refuse(self, error: StoreError) -> None:
-        self.set_status(404 if isinstance(error, NotFound) else 403 if error.code in ("leaders_only", "staff_only") else 400)
+        if isinstance(error, NotFound) or error.code in ("document_none", "file_none"):
+            self.set_status(404)
+        else:
+            self.set_status(403 if error.code in ("leaders_only", "staff_only", "forbidden", "policy_follower") else 400)
         key = f"errors.{error.code}"
         params = dict(error.params)
         if "status" in params:
@@ -244,6 +273,109 @@ class _Case(_Api):
         self._json(payload)
 
 
+class _Mine(_Api):
+    """The employee's own cases (``/mycases``): anyone may ask, each gets their own."""
+
+    async def get(self) -> None:
+        offset = self.get_query_argument("offset", "0")
+        assert self.who.id is not None
+        self._json(await webapp_api.my_cases(self.app.services, self.who.id, self.lang,
+                                             int(offset) if offset.isdigit() else 0))
+
+
+class _Documents(_Api):
+    """The case's written notices and (for staff) its files, each with a short-lived download link."""
+
+    async def get(self, number: str) -> None:
+        try:
+            payload = await webapp_api.documents(self.app.services, self.who, number, self.lang)
+        except StoreError as error:
+            self.refuse(error)
+            return
+        assert self.who.id is not None
+        payload["files_in_chat"] = self.app.bot is None and bool(payload["files"])
+        for entry in payload["documents"] + payload["files"]:
+            item, path = entry.pop("item"), entry.pop("path")
+            # Without a bot the files cannot be fetched from Telegram: they are listed, and opened in chat.
+            offered = self.app.bot is not None or item.startswith("doc:")
+            entry["url"] = self.app.signed(self.who.id, payload["number"], item, path) if offered else ""
+        self._json(payload)
+
+
+class _Download(_Api):
+    """A file: authenticated by the header's initData, or by a link token for this case and item (``?t=``)."""
+
+    def item(self) -> tuple[str, str]:
+        raise NotImplementedError
+
+    async def prepare(self) -> None:
+        value = self.get_query_argument("t", None)
+        if value is None:
+            await super().prepare()
+            return
+        number, item = self.item()
+        try:
+            user_id = check_link(value, self.app.token, number, item)
+        except LinkError as error:
+            log.info("Mini App: refused a download link (%s)", error)
+            self.set_status(401)
+            self._json({"error": "unauthorized"})
+            return
+        self.actor = self.app.services.context.actor(user_id)
+        self.lang = language_for(await self.app.services.cases.user_language(user_id))
+
+    def send_file(self, name: str, content_type: str, data: bytes) -> None:
+        self.set_header("Content-Type", content_type if _MIME.match(content_type) else "application/octet-stream")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "sandbox")  # a file is never a page of this origin
+        ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+        self.set_header("Content-Disposition", f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}")
+        self.finish(data)
+
+
+class _DocumentPdf(_Download):
+    def item(self) -> tuple[str, str]:
+        number, kind = self.path_args
+        return number, f"doc:{kind}"
+
+    async def get(self, number: str, kind: str) -> None:
+        try:
+            name, data = await webapp_api.document_pdf(self.app.services, self.who, number, kind)
+        except StoreError as error:
+            self.refuse(error)
+            return
+        self.send_file(name, "application/pdf", data)
+
+
+class _CaseFile(_Download):
+    def item(self) -> tuple[str, str]:
+        number, file_id = self.path_args
+        return number, f"file:{file_id}"
+
+    async def get(self, number: str, file_id: str) -> None:
+        try:
+            case, attachment, name = await webapp_api.case_file(
+                self.app.services, self.who, number, int(file_id), self.lang)
+        except StoreError as error:
+            self.refuse(error)
+            return
+        if self.app.bot is None:
+            self.set_status(404)
+            self._json({"error": "files_in_chat"})
+            return
+        try:
+            found = await self.app.bot.get_file(attachment.file_id)
+            data = bytes(await found.download_as_bytearray())
+        except TelegramError as error:
+            log.warning("Mini App: a case file could not be fetched from Telegram: %s", error)
+            self.set_status(502)
+            self._json({"error": "file_unavailable", "message": plain(t(self.lang, "webapp.file_unavailable"))})
+            return
+        self.send_file(name, attachment.mime_type or "application/octet-stream",
+                       webapp_api.file_bytes_for(case, attachment, data))
+
+
 class _Act(_Api):
     async def post(self, number: str, action: str) -> None:
         try:
@@ -262,8 +394,15 @@ class _Act(_Api):
 
 
 async def set_menu_buttons(bot: Bot, services: Services, url: str) -> int:
-    """The Mini App as the menu button of each staff member's chat; how many were set. Never raises."""
+    """The Mini App as the menu button: every chat's default (employees: their own cases), then each staff
+    member's chat in their language; how many were set. Never raises."""
     done = 0
+    try:
+        await bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(text=plain(t("zh", "webapp.menu_button_mine")), web_app=WebAppInfo(url=url)))
+        done += 1
+    except TelegramError as error:
+        log.warning("the Mini App is not the default menu button: %s", error)
     for member in services.org.staff:
         lang = language_for(await services.cases.user_language(member.telegram_id))
         try:

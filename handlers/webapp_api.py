@@ -18,6 +18,8 @@ import html
 import re
 from typing import Any
 
+from handlers import media
+from handlers.documents import file_name, render_pdf, title
 from handlers.i18n import catalog, t
 from handlers.render import (
     category_name,
@@ -34,9 +36,10 @@ from handlers.staff_work import done_text
 from handlers.webapp_charts import score_svg, trend_svg
 from store.assessment import AssessmentReport, assess
 from store.desk import DeskQuery, DeskService
+from store.document_kinds import DocumentKind
 from store.errors import Refused
 from store.indicators import StatsReport
-from store.models import Actor, ActorRole, Case, Decision, Event
+from store.models import Actor, ActorRole, Attachment, Case, Decision, Event
 from store.org import Role
 from store.services import Services
 from store.supervision import WarningLevel, warning_level
@@ -52,6 +55,10 @@ COUNTS = ("received", "decided", "within_time", "overdue_now", "notice_now", "wa
 PAGE_ACTIONS = (Action.ACCEPT, Action.ASSIGN, Action.REPLY, Action.NOTE, Action.EXTEND, Action.DECIDE,
                 Action.DECLINE)
 LIST_LIMIT = 10
+#: Public events whose text the petitioner reads in chat too (the notice's reply, reason or opinion; their own
+#: additions). Other public events show as in ``/mycases``: the date and what happened.
+PETITIONER_TEXTS = frozenset({"reply", "decline", "extend", "decide", "add_info"})
+MINE_LIMIT = 20
 
 
 def plain(text: str) -> str:
@@ -72,6 +79,7 @@ def me(services: Services, actor: Actor, lang: str) -> dict[str, Any]:
         "lang": lang,
         "dashboard": staff is not None and staff.role in (Role.LEADER, Role.ADMIN),
         "desk": staff is not None,
+        "mine": staff is None,  # an employee's own cases (/mycases)
         "units": [{"id": u.id, "name": unit_path(services.org, u.id, lang)} for u in services.org.units
                   if staff is not None and services.org.covers(staff, u.id)],
         "categories": [{"id": c.id, "name": c.name.get(lang)} for c in services.org.categories],
@@ -130,7 +138,13 @@ def _detail(services: Services, event: Event, lang: str) -> str:
 
 
 async def case_detail(services: Services, actor: Actor, number: str, lang: str) -> dict[str, Any]:
-    """A case's card and whole record, as the caller may see it (NotFound otherwise)."""
+    """A case's card and whole record, as the caller may see it (NotFound otherwise).
+
+    Anyone but staff gets their own case as ``/mycases`` shows it (:func:`own_case`), never the staff's card.
+    """
+    if not actor.is_staff:
+        assert actor.id is not None
+        return await own_case(services, actor.id, number, lang)
     case = await services.cases.case_for(actor, number)
     warned = await services.supervision.card_state(case)
     events = await services.cases.timeline(case.id, public_only=not actor.is_staff)
@@ -168,6 +182,105 @@ async def case_detail(services: Services, actor: Actor, number: str, lang: str) 
         max_extension_days=services.org.deadlines.max_extension_days,
     )
     return found
+
+
+# ------------------------------------------------------ an employee's own cases
+
+
+def own_summary(services: Services, case: Case, lang: str) -> dict[str, Any]:
+    """A case in the petitioner's list: what ``/mycases`` and ``/status`` say of it, nothing of the staff's."""
+    return {
+        "number": case.number,
+        "subject": case.subject,
+        "status": case.status.value,
+        "status_name": plain(status_name(case.status.value, lang)),
+        "deadline": plain(deadline_line(case, lang)),
+        "submitted": moment(case.submitted_at, services.tz),
+        "open": case.is_open,
+        "own": True,
+    }
+
+
+async def my_cases(services: Services, user_id: int, lang: str, offset: int = 0) -> dict[str, Any]:
+    """``/mycases`` in the page: the same store call (own cases and claimed ones), newest first."""
+    found, total = await services.cases.cases_of_petitioner(user_id, max(offset, 0), MINE_LIMIT)
+    return {"total": total, "offset": offset, "cases": [own_summary(services, c, lang) for c in found]}
+
+
+async def own_case(services: Services, user_id: int, number: str, lang: str) -> dict[str, Any]:
+    """The petitioner's own case as ``/status`` shows it: status, deadline in words, the public record.
+
+    The same store call as the chat (``petitioner_case``: anyone else's case is NotFound, as in chat); only
+    public events, with no staff name (who did it is "the office"), and the text of an event only where the
+    petitioner reads it in chat too (:data:`PETITIONER_TEXTS`). Internal notes are never public.
+    """
+    view = await services.self_service.petitioner_case(user_id, number)
+    case = view.case
+    timeline = []
+    for event in view.events:
+        text = event.body if event.body and event.action in PETITIONER_TEXTS and event.public else ""
+        timeline.append({"at": moment(event.at, services.tz), "what": plain(t(lang, event_label(event))),
+                         "detail": plain(t(lang, f"decision.{event.data['decision']}"))
+                         if event.action == "decide" and "decision" in (event.data or {}) else "",
+                         "who": "", "text": text})
+    found = own_summary(services, case, lang)
+    found.update(timeline=timeline, actions=[], chat_actions=[a.value for a in view.actions])
+    return found
+
+
+# ------------------------------------------------------ documents and files
+
+
+def file_label(case: Case, attachment: Attachment, place: int, lang: str) -> str:
+    """A file's name as the chat gives it: a confidential case's (a report's) a neutral 材料-3.pdf, always."""
+    if attachment.file_name and not (case.confidential or case.kind == "report"):
+        return attachment.file_name
+    return media.neutral_name(lang, place, attachment)
+
+
+async def documents(services: Services, actor: Actor, number: str, lang: str) -> dict[str, Any]:
+    """The written notices the caller may have (``/document``'s check) and, for staff, the case's files.
+
+    Each entry has the ``item`` a download link is signed for and the ``path`` under ``/app/api/``.
+    """
+    case, docs = await services.documents.issued(actor, number)
+    listed = [
+        {"kind": d.kind.value, "title": title(d, lang), "doc_no": d.doc_no or "", "issued": d.issued.isoformat(),
+         "file_name": file_name(d), "item": f"doc:{d.kind.value}", "path": f"case/{case.number}/documents/{d.kind.value}"}
+        for d in docs
+    ]
+    files: list[dict[str, Any]] = []
+    if actor.is_staff:
+        _, held = await services.cases.files(actor, case.number)
+        for place, a in enumerate(held, start=1):
+            files.append({"id": a.id, "name": file_label(case, a, place, lang), "kind": a.kind, "size": a.size,
+                          "item": f"file:{a.id}", "path": f"case/{case.number}/files/{a.id}"})
+    return {"number": case.number, "documents": listed, "files": files}
+
+
+async def document_pdf(services: Services, actor: Actor, number: str, kind: str) -> tuple[str, bytes]:
+    """One document's PDF: the chat's generator; the petitioner's 电子告知件, the officer's copy for staff."""
+    try:
+        chosen = DocumentKind(kind)
+    except ValueError:
+        raise Refused("document_none", number=number.upper(), kind=kind) from None
+    doc = (await services.documents.documents(actor, number, chosen))[0]
+    copy = "officer" if actor.is_staff else "petitioner"
+    return file_name(doc), await render_pdf(doc, services.org, copy=copy)
+
+
+async def case_file(services: Services, actor: Actor, number: str, file_id: int, lang: str) -> tuple[Case, Attachment, str]:
+    """One of the case's files for staff who read it (``Act.FILES``), with the name it is given."""
+    case, held = await services.cases.files(actor, number)
+    for place, a in enumerate(held, start=1):
+        if a.id == file_id:
+            return case, a, file_label(case, a, place, lang)
+    raise Refused("file_none", number=case.number)
+
+
+def file_bytes_for(case: Case, attachment: Attachment, data: bytes) -> bytes:
+    """What is handed out: a confidential case's images without their metadata (as the chat's copies)."""
+    return media.neutral_copy(attachment, data) if case.confidential or case.kind == "report" else data
 
 
 async def case_list(services: Services, actor: Actor, query: DeskQuery, lang: str) -> dict[str, Any]:

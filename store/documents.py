@@ -54,6 +54,14 @@ def _issued(action: Action, *, final: bool) -> tuple[DocumentKind, ...]:
     return kinds if final else tuple(k for k in kinds if k is not DocumentKind.FINAL)
 
 
+def event_kinds(ctx: StoreContext, case: Case, event: Event) -> tuple[DocumentKind, ...]:
+    """The documents a recorded step of ``case`` issued, as :func:`queue_documents` sent them."""
+    action = Action(event.action)
+    if action is Action.DECIDE and discipline.on_line(ctx.org, case.category):
+        return ()  # a report's outcome is fed back in the discipline wording, never a 处理意见书
+    return _issued(action, final=(event.data or {}).get("decision") != ReviewOutcome.REDO.value)
+
+
 #: The event that issues each kind.
 ISSUED_BY: dict[DocumentKind, Action] = {kind: action for action, kinds in STEPS.items() for kind in kinds}
 
@@ -247,13 +255,30 @@ class DocumentService(Service):
             # main petitioner).
             await self.ctx.require(conn, Act.DOCUMENT, actor, case)
             for event in await self._steps(conn, case):
-                redo = (event.data or {}).get("decision") == ReviewOutcome.REDO.value
-                kinds = _issued(Action(event.action), final=not redo)
-                if kind is None:
+                kinds = event_kinds(self.ctx, case, event)
+                if kind is None and kinds:
                     return [await self._make(conn, case, event, k) for k in kinds]
                 if kind in kinds:
                     return [await self._make(conn, case, event, kind)]
         raise Refused("document_none", number=case.number, kind=kind.value if kind else "")
+
+    async def issued(self, actor: Actor, number: str) -> tuple[Case, list[Document]]:
+        """Every kind of document the case has issued, the latest of each, in the order issued (the Mini App's list).
+
+        The same check as ``/document`` (:meth:`documents`): staff who read the
+        case and its own petitioners; NotFound for anyone else. Each is what
+        ``documents(actor, number, kind)`` gives for its kind.
+        """
+        async with self.db.read() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            await self.ctx.require(conn, Act.DOCUMENT, actor, case)
+            latest: dict[DocumentKind, Event] = {}
+            for event in await self._steps(conn, case):  # newest first: the first of each kind is its latest
+                for kind in event_kinds(self.ctx, case, event):
+                    latest.setdefault(kind, event)
+            found = [await self._make(conn, case, event, kind)
+                     for kind, event in sorted(latest.items(), key=lambda pair: (pair[1].id, list(DocumentKind).index(pair[0])))]
+        return case, found
 
     async def for_event(self, case_id: int, event_id: int, kinds: list[DocumentKind]) -> tuple[Case, list[Document]]:
         """The documents an outbox row carries, made at send time (its recipient was checked by scope)."""

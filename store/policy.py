@@ -79,6 +79,7 @@ class Act(StrEnum):
     ACCEPT_OUTCOME = "accept_outcome"
     REQUEST_REVIEW = "request_review"
     DOCUMENT = "document"  # /document: the formal documents, which name the petitioner
+    FILES = "files"  # the files of a case, downloaded from the Mini App (staff; in chat they come with the card)
     SERVE = "serve"  # /served: the service (送达) of a printed opinion recorded
     APPROVE = "approve"  # 签发: approve or return an officer's draft (store/approvals.py)
 
@@ -175,6 +176,9 @@ POLICY: dict[Act, Allowed] = {
     Act.DOCUMENT: same(LEAD_AND_COHANDLERS | OWN,
                        "staff who read the case and its own petitioners; never a follower (the documents name"
                        " the main petitioner)"),
+    Act.FILES: same(LEAD_AND_COHANDLERS,
+                    "staff who read the case (a confidential case's files under neutral names, images without"
+                    " their metadata); the petitioner has their own files in their chat"),
 }
 
 #: The state machine's actions as policy acts (for the checks and the card's buttons).
@@ -234,7 +238,7 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "/screening": None, "/dispute": None,
     "/incident": Act.INCIDENT, "/incident_close": None, "/incident_drill": None,
     "/claim": Act.CLAIM, "/find": Act.READ, "/codes": Act.CODES, "/rebind": Act.REBIND,
-    "/document": Act.DOCUMENT,
+    "/document": Act.DOCUMENT, "/app": None,
     "/register": Act.REGISTER,
     "/reception": None, "/reception_add": None, "/reception_list": None,
     # One's own verification, and staff managed in chat (store/staffing.py checks the administrator itself).

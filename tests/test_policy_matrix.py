@@ -77,7 +77,7 @@ ROLE_OF: dict[Act, Action | None] = {
     Act.UNLINK: Action.UNLINK, Act.MERGE: Action.MERGE, Act.REGISTER: Action.REGISTER, Act.CODES: Action.CODES,
     Act.TASK_DONE: Action.INFORM, Act.CLAIM: None, Act.REBIND: Action.REBIND, Act.VIEW_OWN: None, Act.ADD_INFO: Action.ADD_INFO,
     Act.WITHDRAW: Action.WITHDRAW, Act.RATE: Action.RATE, Act.COMMENT: Action.COMMENT,
-    Act.ACCEPT_OUTCOME: Action.CLOSE, Act.REQUEST_REVIEW: Action.REQUEST_REVIEW, Act.DOCUMENT: None,
+    Act.ACCEPT_OUTCOME: Action.CLOSE, Act.REQUEST_REVIEW: Action.REQUEST_REVIEW, Act.DOCUMENT: None, Act.FILES: None,
     Act.SERVE: Action.SERVE, Act.APPROVE: None,
 }
 
@@ -102,7 +102,7 @@ DOMAIN: dict[tuple[Act, Relation, bool], str] = {
 #: Acts that need a case registered by staff (claim codes, contact tasks); the CLAIMANT relation needs one too.
 REGISTERED = {Act.CODES, Act.TASK_DONE, Act.CLAIM, Act.REBIND}
 #: Acts that only read: allowed means an answer, never a journal event.
-READS = {Act.READ, Act.VIEW_OWN, Act.DOCUMENT}
+READS = {Act.READ, Act.VIEW_OWN, Act.DOCUMENT, Act.FILES}
 #: The status each act is tried in.
 STAGE: dict[Act, str] = {
     Act.EXTEND: "accepted", Act.DECIDE: "accepted", Act.FOLLOW_UP: "decided", Act.RATE: "decided",
@@ -227,6 +227,7 @@ DRIVERS: dict[Act, Driver] = {
     Act.ACCEPT_OUTCOME: lambda s, a, c: s.review.accept_outcome(a, c.number),
     Act.REQUEST_REVIEW: lambda s, a, c: s.review.request_review(a, c.number, "不服"),
     Act.DOCUMENT: lambda s, a, c: s.documents.documents(a, c.number),
+    Act.FILES: lambda s, a, c: s.cases.files(a, c.number),
     Act.SERVE: lambda s, a, c: s.review.serve(a, c.number, s.context.today(), "in_person"),
     Act.APPROVE: lambda s, a, c: s.approvals.approve(a, c.draft),
 }
@@ -451,7 +452,7 @@ def test_the_declaration_names_every_act_and_the_cohandlers_read_note_and_progre
     assert set(POLICY) == set(Act)
     cohandler = frozenset({R.COHANDLER})
     assert {act for act in Act if allows(act, cohandler) or allows(act, cohandler, True)} == {
-        Act.READ, Act.NOTE, Act.PROGRESS, Act.DOCUMENT}
+        Act.READ, Act.NOTE, Act.PROGRESS, Act.DOCUMENT, Act.FILES}
     follower = frozenset({R.FOLLOWER})
     assert not any(allows(act, follower) for act in (Act.RATE, Act.REQUEST_REVIEW, Act.DOCUMENT, Act.WITHDRAW))
 

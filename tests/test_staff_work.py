@@ -269,7 +269,7 @@ async def test_menus_per_language_and_per_staff_member(
     with caplog.at_level(logging.INFO, logger="bot.commands"):
         await commands.setup(application, store.cases)  # type: ignore[arg-type]
     zh = bot.menus[("default", None)]
-    assert [c for c, _ in zh] == ["start", "new", "mycases", "status", "document", "reception", "claim", "verify",
+    assert [c for c, _ in zh] == ["start", "new", "mycases", "app", "status", "document", "reception", "claim", "verify",
                                   "language", "cancel", "help"]
     assert dict(zh)["new"] == "提交信访事项" and dict(bot.menus[("default", "en")])["new"] == "Submit a petition"
     assert dict(bot.menus[("chat:1001", None)])["decide"].startswith("处理意见")

@@ -6,7 +6,10 @@ tests/test_indicators.py; the page is opened as Telegram opens it
 dashboard renders its figures (those of ``/stats``) and its SVG charts in
 Telegram's light and dark themes; an officer finds a case by a two-character
 word, opens it, replies from the page, and the petitioner receives the reply
-in chat through the outbox.
+in chat through the outbox. An employee gets the page's button from ``/app``,
+finds their own case in it with its record and written notices, and a notice's
+signed link gives its PDF; an officer downloads the file the petitioner sent,
+fetched from the simulator's getFile.
 
 Screenshots go to the test's folder, and to ``$WEBAPP_SCREENSHOTS`` when set
 (``WEBAPP_SCREENSHOTS=docs`` made the ones in docs/).
@@ -21,11 +24,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bot.initdata import signed_for
+from botsim import BotApiSimulator
 from store.clock import FakeClock
+from store.models import Decision
 from store.services import Services
+from store.workflow import Action
 from tests.browser import Browser
+from tests.conftest import draft, petitioner
 from tests.e2e import TOKEN, running_bot
-from tests.review_fixture import LEADER_OIL, review_org
+from tests.review_fixture import LEADER_OIL, OFFICER_P1, review_org
 from tests.test_indicators import build_fixture
 
 LIGHT = {"bg_color": "#ffffff", "text_color": "#000000", "hint_color": "#707579", "link_color": "#3390ec",
@@ -125,3 +132,90 @@ async def test_dashboard_case_and_action_in_chromium(tmp_path: Path, clock: Fake
         assert any(json.loads(c["menu_button"])["web_app"]["url"] == "https://petitions.example.com/app/"
                    if isinstance(c["menu_button"], str) else c["menu_button"]["web_app"]["url"]
                    == "https://petitions.example.com/app/" for c in menus)
+
+
+async def test_employee_page_and_documents_in_chromium(tmp_path: Path, clock: FakeClock) -> None:
+    """An employee opens the page from /app's button: their case, its record and written notices; a PDF opens.
+
+    Staff open a case with a file the petitioner sent: the file comes from Telegram (the simulator's getFile
+    and download) through a signed link, as Telegram's own download would fetch it.
+    """
+    org = review_org()
+    db = tmp_path / "employee.db"
+    sim = BotApiSimulator(token=TOKEN)
+    await sim.start()
+    evidence = b"%PDF-1.4 attendance sheet"
+    sent = sim._register_file("document", evidence, "十一月考勤记录.pdf", "application/pdf")
+    services = await Services.open(db, org, clock)
+    files = [{"kind": "document", "file_id": sent.file_id, "file_unique_id": sent.file_unique_id,
+              "file_name": "十一月考勤记录.pdf", "mime_type": "application/pdf", "size": len(evidence)}]
+    mine = (await services.cases.submit(petitioner(5001, "张三"), draft(subject="加班费未发放", attachments=files),
+                                        "e1")).case
+    await services.cases.act(OFFICER_P1, mine.number, Action.ACCEPT)
+    await services.cases.act(OFFICER_P1, mine.number, Action.NOTE, body="内部备注：需核对考勤")
+    await services.cases.act(OFFICER_P1, mine.number, Action.REPLY, body="请补充十一月的考勤记录。")
+    await services.cases.act(OFFICER_P1, mine.number, Action.DECIDE, decision=Decision.SUPPORT, body="经核实，予以补发。")
+    other = (await services.cases.submit(petitioner(5002, "李四"), draft(subject="宿舍漏水"), "e2")).case
+    await services.close()
+
+    try:
+        async with running_bot(org, db, clock=clock, sim=sim, webapp_listen="127.0.0.1:0",
+                               webapp_url="https://petitions.example.com/app/") as bot:
+            employee = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
+            await employee.send("/app")
+            answer = await employee.wait_for("网页", timeout=15)
+            assert answer.reply_markup is not None
+            [[button]] = answer.reply_markup["inline_keyboard"]
+            assert button["web_app"]["url"] == "https://petitions.example.com/app/"
+            port = bot.application.bot_data["webapp"].port
+            async with Browser() as browser:
+                await browser.get(page_url(port, 5001, LIGHT))
+                await browser.wait("document.getElementById('mine').dataset.ready === '1'")
+                listed = await browser.run(
+                    "return Array.from(document.querySelectorAll('#mine-list li')).map(li => li.dataset.number);")
+                assert listed == [mine.number] and other.number not in listed
+                assert await browser.run("return getComputedStyle(document.getElementById('tabs')).display;") == "none"
+                await browser.click(f"#mine-list li[data-number='{mine.number}']")
+                await browser.wait("document.getElementById('case').dataset.ready === '1'"
+                                   " && document.getElementById('documents').dataset.ready === '1'")
+                page = await browser.run("return document.getElementById('case').innerText;")
+                assert "请补充十一月的考勤记录。" in page and "经核实，予以补发。" in page
+                assert "内部备注" not in page and "王干事" not in page
+                kinds = await browser.run(
+                    "return Array.from(document.querySelectorAll('#document-list li')).map(li => li.dataset.kind);")
+                assert kinds == ["accepted", "opinion"]
+                # The link works on its own (no header): what Telegram's download fetches.
+                head = await browser.run(
+                    "var a = document.querySelector(\"#document-list li[data-kind='opinion'] a\");"
+                    "var x = new XMLHttpRequest(); x.open('GET', a.href, false);"
+                    "x.overrideMimeType('text/plain; charset=x-user-defined'); x.send();"
+                    "return [x.status, x.responseText.slice(0, 4)];")
+                assert head == [200, "%PDF"]
+                shot = tmp_path / "webapp-employee.png"
+                await browser.screenshot(shot)
+                keep(shot)
+
+                # The officer: the same case with its written notices and the petitioner's file, fetched from Telegram.
+                await browser.get("about:blank")
+                await browser.get(page_url(port, 1001, LIGHT))
+                await browser.wait("document.getElementById('desk').dataset.ready === '1'")
+                await browser.run("document.getElementById('f-state').value = 'all';")
+                await browser.click("#filters button[type=submit]")
+                await browser.wait(f"document.querySelector(\"#results li[data-number='{mine.number}']\")")
+                await browser.click(f"#results li[data-number='{mine.number}']")
+                await browser.wait("document.getElementById('case').dataset.ready === '1'"
+                                   " && document.getElementById('documents').dataset.ready === '1'")
+                names = await browser.run(
+                    "return Array.from(document.querySelectorAll('#file-list a')).map(a => a.textContent);")
+                assert names == ["十一月考勤记录.pdf"]
+                fetched = await browser.run(
+                    "var a = document.querySelector('#file-list a');"
+                    "var x = new XMLHttpRequest(); x.open('GET', a.href, false); x.send();"
+                    "return [x.status, x.responseText];")
+                assert fetched == [200, evidence.decode()]
+                shot = tmp_path / "webapp-case-documents.png"
+                await browser.screenshot(shot)
+                keep(shot)
+            assert any(call[0] == "getFile" for call in bot.sim.calls)
+    finally:
+        await sim.stop()

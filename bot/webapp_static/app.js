@@ -88,8 +88,8 @@
   // ---- tabs
   function show(name) {
     current = name;
-    ["dashboard", "desk", "case"].forEach(function (id) { $(id).hidden = id !== name; });
-    ["dashboard", "desk"].forEach(function (id) { $("tab-" + id).className = id === name ? "on" : ""; });
+    ["dashboard", "desk", "mine", "case"].forEach(function (id) { $(id).hidden = id !== name; });
+    ["dashboard", "desk", "mine"].forEach(function (id) { $("tab-" + id).className = id === name ? "on" : ""; });
     window.scrollTo(0, 0);
   }
 
@@ -220,6 +220,83 @@
     }).catch(function (e) { results.appendChild(el("p", { className: "error", text: tr("failed", { message: e.message }) })); });
   }
 
+  // ---- an employee's own cases (the same as /mycases in chat)
+  function renderMine() {
+    var box = clear($("mine"));
+    box.dataset.ready = "";
+    status(tr("loading"));
+    api("mine").then(function (d) {
+      status("");
+      box.appendChild(el("p", { className: "hint", id: "mine-total", text: tr("total", { total: d.total }) }));
+      if (!d.cases.length) box.appendChild(el("p", { className: "hint", text: tr("mine_empty") }));
+      else box.appendChild(el("ul", { className: "list cases", id: "mine-list" }, d.cases.map(function (c) {
+        return el("li", { "data-number": c.number, onclick: function () { openCase(c.number, "mine"); } }, [
+          el("span", { className: "subj", text: c.subject }),
+          el("span", { className: "num", text: c.number }),
+          el("span", { className: "meta", text: " · " + c.status_name + (c.deadline ? " · " + c.deadline : "") }),
+        ]);
+      })));
+      box.appendChild(el("p", { className: "hint", text: tr("mine_hint") }));
+      box.dataset.ready = "1";
+    }).catch(function (e) { status(tr("failed", { message: e.message }), true); });
+  }
+
+  // ---- documents (PDF) and files: short-lived signed links, opened by Telegram's download when inside it
+  function openFile(event, href, name) {
+    var payload = { url: href, file_name: name };
+    try {
+      if (window.TelegramWebviewProxy) {
+        event.preventDefault();
+        window.TelegramWebviewProxy.postEvent("web_app_request_file_download", JSON.stringify(payload));
+      } else if (window.parent !== window) {
+        event.preventDefault();
+        window.parent.postMessage(JSON.stringify({ eventType: "web_app_request_file_download", eventData: payload }), "*");
+      }
+    } catch (e) { /* a plain browser: the link opens the file */ }
+  }
+  function fileLink(url, name, label) {
+    var href = new URL("api/" + url, location.href).href;
+    return el("a", { href: href, target: "_blank", rel: "noopener", className: "file", "data-name": name, text: label,
+      onclick: function (e) { openFile(e, href, name); } });
+  }
+  function renderDocuments(c, box) {
+    var part = el("div", { id: "documents", className: "card" }, [el("h3", { text: tr("documents_title") })]);
+    box.appendChild(part);
+    api("case/" + encodeURIComponent(c.number) + "/documents").then(function (d) {
+      if (!d.documents.length) part.appendChild(el("p", { className: "hint", text: tr("documents_none") }));
+      else part.appendChild(el("ul", { className: "list files", id: "document-list" }, d.documents.map(function (doc) {
+        return el("li", { "data-kind": doc.kind }, [fileLink(doc.url, doc.file_name, tr("document_line", { title: doc.title, issued: doc.issued })),
+          doc.doc_no ? el("span", { className: "meta", text: " · " + doc.doc_no }) : null]);
+      })));
+      if (d.files.length) {
+        part.appendChild(el("h3", { text: tr("files_title") }));
+        part.appendChild(el("ul", { className: "list files", id: "file-list" }, d.files.map(function (f) {
+          return el("li", { "data-id": String(f.id) }, [f.url ? fileLink(f.url, f.name, f.name) : el("span", { text: f.name })]);
+        })));
+        if (d.files_in_chat) part.appendChild(el("p", { className: "hint", text: tr("files_in_chat") }));
+      }
+      part.dataset.ready = "1";
+    }).catch(function (e) { part.appendChild(el("p", { className: "error", text: tr("failed", { message: e.message }) })); });
+  }
+  function renderOwnCase(c, back) {
+    var box = clear($("case"));
+    box.appendChild(el("button", { type: "button", className: "secondary", id: "back", text: "‹ " + tr("back"), onclick: function () { show(back); renderMine(); } }));
+    box.appendChild(el("h2", { id: "case-title", text: c.subject }));
+    box.appendChild(el("p", { className: "hint", text: c.number + " · " + c.status_name }));
+    var dl = el("dl", {});
+    [["case_submitted", c.submitted], ["case_deadline", c.deadline]].forEach(function (f) {
+      if (f[1]) { dl.appendChild(el("dt", { text: tr(f[0]) })); dl.appendChild(el("dd", { text: f[1] })); }
+    });
+    box.appendChild(el("div", { className: "card" }, [dl, el("p", { className: "hint", text: tr("mine_hint") })]));
+    renderDocuments(c, box);
+    box.appendChild(el("h2", { text: tr("record") }));
+    box.appendChild(el("ul", { className: "timeline", id: "timeline" }, c.timeline.map(function (e) {
+      return el("li", {}, [el("div", { className: "when", text: e.at }),
+        el("div", { text: e.what + (e.detail ? " · " + e.detail : "") }), e.text ? el("div", { className: "body", text: e.text }) : null]);
+    })));
+    box.dataset.ready = "1";
+  }
+
   // ---- a case: card, record, actions
   function openCase(number, back) {
     show("case");
@@ -229,6 +306,7 @@
       .catch(function (e) { box.appendChild(el("p", { className: "error", text: tr("failed", { message: e.message }) })); });
   }
   function renderCase(c, back, message) {
+    if (c.own) { renderOwnCase(c, back); return; }
     var box = clear($("case"));
     box.appendChild(el("button", { type: "button", className: "secondary", id: "back", text: "‹ " + tr("back"), onclick: function () { show(back); if (back === "desk") renderDesk(); } }));
     if (message) box.appendChild(el("p", { className: "message", id: "done", text: message }));
@@ -244,6 +322,7 @@
     [c.deadline, c.warning].forEach(function (line) { if (line) card.appendChild(el("p", { className: "hint", text: line })); });
     if (c.attachments) card.appendChild(el("p", { className: "hint", text: tr("case_attachments", { count: c.attachments }) }));
     box.appendChild(card);
+    renderDocuments(c, box);
 
     if (c.actions.length) {
       box.appendChild(el("h2", { text: tr("actions") }));
@@ -297,6 +376,7 @@
   applyTheme();
   $("tab-dashboard").addEventListener("click", function () { show("dashboard"); renderDashboard(); });
   $("tab-desk").addEventListener("click", function () { show("desk"); renderDesk(); });
+  $("tab-mine").addEventListener("click", function () { show("mine"); renderMine(); });
   // Telegram's clients wait for this event before showing the page (what telegram-web-app.js sends).
   try {
     if (window.TelegramWebviewProxy) window.TelegramWebviewProxy.postEvent("web_app_ready", "{}");
@@ -320,10 +400,14 @@
     $("title").textContent = tr("title");
     $("tab-dashboard").textContent = tr("tab_dashboard");
     $("tab-desk").textContent = tr("tab_desk");
-    $("tabs").hidden = false;
+    $("tab-mine").textContent = tr("tab_mine");
+    $("tabs").hidden = !m.desk;
     if (!m.dashboard) $("tab-dashboard").hidden = true;
+    $("tab-mine").hidden = !m.mine;
+    if (!m.desk) $("title").textContent = tr("tab_mine");
     status("");
     if (m.dashboard) { show("dashboard"); renderDashboard(); }
     else if (m.desk) { show("desk"); renderDesk(); }
+    else if (m.mine) { show("mine"); renderMine(); }
   }).catch(function (e) { status(e.status === 401 ? tr("unauthorized") : e.message, true); }); }
 })();
