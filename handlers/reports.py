@@ -56,6 +56,7 @@ INDICATOR_COLUMNS = (
     "participation_pct",
     "satisfied",
     "satisfaction_pct",
+    "matters",  # 件数; received is 件次 (store/repeats.py)
     "repeats",
     "repeat_pct",
     "followed_up",
@@ -123,7 +124,8 @@ def stats_text(report: StatsReport, org: Organization, lang: str) -> list[Html]:
         blocks.append(Html("\n".join(lines)))
     if report.reports_counted:
         blocks.append(t(lang, "discipline.reports_counted", count=report.reports_counted))
-    blocks.append(Html(t(lang, "leader.stats_definitions") + "\n" + t(lang, "lead_stats.definition")))
+    blocks.append(Html(t(lang, "leader.stats_definitions") + "\n" + t(lang, "lead_stats.definition")
+                       + "\n" + t(lang, "repeat.stats_definition")))
     return pack(blocks)
 
 
@@ -141,7 +143,8 @@ def _incident_rows(report: StatsReport, org: Organization, lang: str) -> list[tu
 
 
 def _figures_text(row: Figures, lang: str) -> Html:
-    text = Html(_rates_text(row, lang) + "\n" + t(lang, "lead_stats.row", led=row.led, closed=row.led_closed))
+    text = Html(_rates_text(row, lang) + "\n" + t(lang, "lead_stats.row", led=row.led, closed=row.led_closed)
+                + "\n" + t(lang, "repeat.stats_line", filings=row.received, matters=row.matters, repeats=row.repeats))
     channels = [t(lang, "channels.stats_item", channel=t(lang, f"ledger.channel_{channel.value}"), count=count)
                 for channel, count in row.by_channel if count]
     if channels:

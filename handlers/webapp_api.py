@@ -46,7 +46,7 @@ _TAG = re.compile(r"<[^>]+>")
 #: The figures of a unit's row the dashboard shows (all of ``/stats``'s counts and rates).
 RATES = ("accepted_on_time_pct", "answered_on_time_pct", "participation_pct", "satisfaction_pct",
          "followup_pct", "repeat_pct", "redo_pct")
-COUNTS = ("received", "decided", "within_time", "overdue_now", "notice_now", "warning_now", "serious_now",
+COUNTS = ("received", "matters", "decided", "within_time", "overdue_now", "notice_now", "warning_now", "serious_now",
           "led", "led_closed", "repeats", "rated", "satisfied")
 #: What the page offers as buttons (the rest stays in chat: transfer, co-handling, review ...).
 PAGE_ACTIONS = (Action.ACCEPT, Action.ASSIGN, Action.REPLY, Action.NOTE, Action.EXTEND, Action.DECIDE,
