@@ -344,7 +344,7 @@ async def test_report_command_writes_the_same_figures(
     lines = csv_out.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith('"Unit","Received","Due for acceptance (answered or past the deadline)",'
                                '"Accepted on time","Accepted on time %"')
-    assert lines[1].startswith('"No. 2 Plant",2,2,1,50.0,0,0,0,"",0,"",0,"",1,50.0,')
+    assert lines[1].startswith('"No. 2 Plant",2,2,1,50.0,0,0,0,"",0,"",0,"",1,1,50.0,')
     cases = list(csv.reader(io.StringIO((tmp_path / "report-cases.csv").read_text(encoding="utf-8-sig"))))
     assert [row[0] for row in cases[1:]] == [numbers["C"], numbers["D"]]
     screening = list(csv.reader(io.StringIO((tmp_path / "report-screening.csv").read_text(encoding="utf-8-sig"))))
