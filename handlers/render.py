@@ -183,6 +183,13 @@ def category_name(org: Organization, category_id: str, lang: str) -> str:
     return category.name.get(lang) if category else category_id
 
 
+def channel_name(org: Organization, channel: str, lang: str) -> str:
+    """A channel's name: the chat's own as ``[channels] telegram`` names it, else the catalog's (网上（本平台）, 来信 ...)."""
+    if channel == "telegram" and org.channels.telegram is not None:
+        return org.channels.telegram.get(lang)
+    return str(t(lang, f"ledger.channel_{channel}"))
+
+
 def status_name(status: str, lang: str) -> Html:
     return t(lang, f"status.{status}")
 

@@ -21,6 +21,7 @@ from typing import Any
 from handlers.i18n import catalog, t
 from handlers.render import (
     category_name,
+    channel_name,
     deadline_line,
     event_label,
     moment,
@@ -75,7 +76,7 @@ def me(services: Services, actor: Actor, lang: str) -> dict[str, Any]:
         "units": [{"id": u.id, "name": unit_path(services.org, u.id, lang)} for u in services.org.units
                   if staff is not None and services.org.covers(staff, u.id)],
         "categories": [{"id": c.id, "name": c.name.get(lang)} for c in services.org.categories],
-        "channels": [{"id": c, "name": plain(t(lang, f"ledger.channel_{c}"))}
+        "channels": [{"id": c, "name": plain(channel_name(services.org, c, lang))}
                      for c in ("telegram", "letter", "visit", "call", "online", "transfer")],
         "texts": page_texts(lang),
     }
@@ -96,7 +97,7 @@ def case_summary(services: Services, actor: Actor, case: Case, lang: str) -> dic
         "unit": case.unit,
         "unit_name": unit_name(org, case.unit, lang),
         "category_name": category_name(org, case.category, lang),
-        "channel_name": plain(t(lang, f"ledger.channel_{case.channel}")),
+        "channel_name": plain(channel_name(org, case.channel, lang)),
         "level": level.rank,
         "level_name": plain(t(lang, f"webapp.level_{level.rank}")),
         "due": due.isoformat() if due is not None and case.is_open else "",
