@@ -38,6 +38,7 @@ from handlers import (
     reception,
     register,
     relay,
+    repeats,
     review,
     screening,
     staff,
@@ -160,6 +161,8 @@ def build_application(
         *staffing.handlers(),
         # 签发: a leader's 批准 / 退回修改 on an officer's draft.
         *approvals.handlers(),
+        # 重复信访: /repeat and the card's 确认为重复信访 / 不是同一事项, then its area's stale-button answer.
+        *repeats.handlers(),
         # Typed answers after a prompt button; before intake, which would take any text.
         prompts.build(),
         # Filing or updating a screening dispute, step by step (before intake, which would take any text).

@@ -446,8 +446,17 @@ class Ap:
     RETURN = area.button("no", INT)
 
 
+class Re:
+    """重复信访 on the case card (handlers.repeats): the officer's word on a proposed earlier case."""
+
+    area = Area("re")
+    CONFIRM = area.button("ok", NUMBER, NUMBER)  # the new case, the earlier case of the same matter
+    DISMISS = area.button("no", NUMBER)  # 不是同一事项: none of the proposed cases
+
+
 AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Sv.area,
-                           Rv.area, Ld.area, In.area, Rc.area, Sc.area, Ic.area, Lg.area, Rg.area, Vf.area, Sm.area, Ap.area)
+                           Rv.area, Ld.area, In.area, Rc.area, Sc.area, Ic.area, Lg.area, Rg.area, Vf.area, Sm.area, Ap.area,
+                           Re.area)
 
 
 def decode(data: object) -> tuple[Button, tuple[Any, ...]] | None:

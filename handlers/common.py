@@ -29,6 +29,7 @@ from store.links import LinkService
 from store.models import Actor
 from store.org import Organization
 from store.reception import ReceptionService
+from store.repeats import RepeatService
 from store.review import ReviewService
 from store.roster import RosterService
 from store.screening import ScreeningService
@@ -88,6 +89,7 @@ class Deps:
     roster: RosterService
     staffing: StaffingService
     approvals: ApprovalService
+    repeats: RepeatService
     clock: Clock
     tz: ZoneInfo
     # Telegram language codes already written to the d, to skip needless writes.
@@ -121,6 +123,7 @@ class Deps:
             roster=services.roster,
             staffing=services.staffing,
             approvals=services.approvals,
+            repeats=services.repeats,
             clock=services.clock,
             tz=services.tz,
             services=services,

@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers import callbacks as cb
 from handlers.i18n import t
+from store.repeats import Candidate
 from store.workflow import Action
 
 
@@ -45,11 +46,13 @@ def language_choice() -> InlineKeyboardMarkup:
 
 
 def staff_card(
-    lang: str, number: str, actions: Collection[Action], *, canned: bool = False
+    lang: str, number: str, actions: Collection[Action], *, canned: bool = False, repeats: Sequence[Candidate] = (),
 ) -> InlineKeyboardMarkup | None:
     """The case card's buttons: only the actions the state machine allows now.
 
     ``canned``: the organisation has canned replies, so Reply first offers them.
+    ``repeats``: the earlier cases proposed as the same matter (store/repeats.py): 确认为重复信访
+    (one per case when several) and 不是同一事项, to staff who may decide it.
     """
     offered = [
         (Action.ACCEPT, "staff.accept", cb.St.ACCEPT.encode(number)),
@@ -71,4 +74,17 @@ def staff_card(
         (Action.REDO, "buttons.redo", cb.Pr.REDO.encode(number)),
     ]
     buttons = [button(t(lang, key), data) for action, key, data in offered if action in actions]
-    return markup(grid(buttons)) if buttons else None
+    rows = grid(buttons) + (repeat_buttons(lang, number, repeats) if Action.REPEAT in actions else [])
+    return markup(rows) if rows else None
+
+
+def repeat_buttons(lang: str, number: str, repeats: Sequence[Candidate]) -> list[list[InlineKeyboardButton]]:
+    """确认为重复信访 (one per proposed case when several) and 不是同一事项; nothing without a proposal."""
+    if not repeats:
+        return []
+    if len(repeats) == 1:
+        confirm = [button(t(lang, "repeat.confirm"), cb.Re.CONFIRM.encode(number, repeats[0].number))]
+    else:
+        confirm = [button(t(lang, "repeat.confirm_of", number=c.number), cb.Re.CONFIRM.encode(number, c.number))
+                   for c in repeats]
+    return [*([b] for b in confirm), [button(t(lang, "repeat.dismiss"), cb.Re.DISMISS.encode(number))]]

@@ -27,7 +27,7 @@ from handlers.common import (
 )
 from handlers.i18n import Html, t
 from handlers.notifications import HOW_CODES, how_buttons, task_text, task_who
-from handlers.render import status_name, unit_name
+from handlers.render import channel_name, status_name, unit_name
 from store.errors import StoreError
 from store.models import Actor
 from store.policy import Act
@@ -205,7 +205,7 @@ async def find(update: Update, context: Context) -> None:
     for hit in found:
         case = hit.case
         lines.append(t(lang, "ledger.find_item", number=case.number, status=status_name(case.status.value, lang),
-                       channel=t(lang, f"ledger.channel_{case.channel}"), unit=unit_name(d.org, case.unit, lang),
+                       channel=channel_name(d.org, case.channel, lang), unit=unit_name(d.org, case.unit, lang),
                        name=hit.name or "—", phone=hit.phone or "—", employee_no=hit.employee_no or "—",
                        role=t(lang, f"ledger.role_{hit.role.value}"), subject=case.subject))
     buttons = [[kb.button(hit.case.number, cb.St.OPEN.encode(hit.case.number))] for hit in found[:10]]

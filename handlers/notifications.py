@@ -135,12 +135,14 @@ async def case_card_notice(item: OutboxItem, store: Services, lang: str) -> list
     files = await store.cases.attachments(case.id)
     header = t(lang, HEADERS.get(event.action if event else "submit", "staff.new_case"))
     reader = store.cases.actor(item.chat_id)
+    repeats = await store.repeats.candidates(reader, case)
     parts = case_card(case, org, lang, header=header, attachments=len(files),
                       warned=await store.supervision.card_state(case),
-                      cohandler=store.cases.cohandles_only(reader, case), related=await store.links.related(reader, case))
+                      cohandler=store.cases.cohandles_only(reader, case), related=await store.links.related(reader, case),
+                      repeats=repeats)
     out = [Outgoing(text=part) for part in parts]
     out[-1].markup = kb.staff_card(
-        lang, case.number, store.cases.offered(reader, case), canned=bool(org.canned_replies)
+        lang, case.number, store.cases.offered(reader, case), canned=bool(org.canned_replies), repeats=repeats
     )
     if event is not None and event.action in ("submit", "register"):
         out += _files(lang, case, files, files)

@@ -8,6 +8,7 @@ exceeds Telegram's 4,096 characters and no entity is cut in half.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from handlers.i18n import Html, escape, t
 from store.links import RelatedCases
 from store.models import Case, DraftData, Event
 from store.org import Organization
+from store.repeats import Candidate
 from store.review import Stage, current_deadline, petitioner_window
 from store.supervision import WarnedCase, WarningLevel
 
@@ -181,6 +183,13 @@ def category_name(org: Organization, category_id: str, lang: str) -> str:
     return category.name.get(lang) if category else category_id
 
 
+def channel_name(org: Organization, channel: str, lang: str) -> str:
+    """A channel's name: the chat's own as ``[channels] telegram`` names it, else the catalog's (网上（本平台）, 来信 ...)."""
+    if channel == "telegram" and org.channels.telegram is not None:
+        return org.channels.telegram.get(lang)
+    return str(t(lang, f"ledger.channel_{channel}"))
+
+
 def status_name(status: str, lang: str) -> Html:
     return t(lang, f"status.{status}")
 
@@ -229,6 +238,19 @@ def case_flags(case: Case, lang: str) -> Html:
         lines.append(t(lang, "review.flag_repeat_count", count=case.repeat_count))
     if case.collective_alert is not None:
         lines.append(t(lang, "review.flag_collective", alert=case.collective_alert))
+    return Html("\n".join(lines))
+
+
+#: How much of a proposed case's subject its card line shows.
+REPEAT_SUBJECT_MAX = 60
+
+
+def repeat_lines(repeats: Sequence[Candidate], lang: str) -> Html:
+    """可能为重复信访：XF-…（标题）, a line per proposed earlier case (empty when none)."""
+    lines = []
+    for c in repeats:
+        subject = c.subject if len(c.subject) <= REPEAT_SUBJECT_MAX else c.subject[:REPEAT_SUBJECT_MAX] + "…"
+        lines.append(t(lang, "repeat.card_candidate", number=c.number, subject=subject))
     return Html("\n".join(lines))
 
 
@@ -305,10 +327,12 @@ def registered_by_line(case: Case, org: Organization, lang: str) -> Html:
 def case_card(
     case: Case, org: Organization, lang: str, *, header: Html, attachments: int,
     warned: WarnedCase | None = None, cohandler: bool = False, related: RelatedCases | None = None,
+    repeats: Sequence[Candidate] = (),
 ) -> list[Html]:
     """The staff's case card: header and facts, then the details in as many parts as needed.
 
     ``cohandler``: the reader sees the case as a co-handling unit's staff (协办), and is told so.
+    ``repeats``: earlier cases the system proposes as the same matter (store/repeats.py), undecided.
     """
     facts = t(
         lang,
@@ -339,6 +363,9 @@ def case_card(
     flags = case_flags(case, lang)
     if flags:
         facts = Html(facts + "\n" + flags)
+    proposed = repeat_lines(repeats, lang)
+    if proposed:
+        facts = Html(facts + "\n" + proposed)
     warning = warning_line(warned, lang) if warned is not None else Html("")
     if warning:
         facts = Html(facts + "\n" + warning)

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.i18n import Html, t
-from handlers.render import category_name, moment, pack, petitioner_label, unit_name
+from handlers.render import category_name, channel_name, moment, pack, petitioner_label, unit_name
 from store.assessment import assess
 from store.indicators import ExportData, Figures, StatsReport
 from store.models import Case
@@ -56,6 +56,7 @@ INDICATOR_COLUMNS = (
     "participation_pct",
     "satisfied",
     "satisfaction_pct",
+    "matters",  # 件数; received is 件次 (store/repeats.py)
     "repeats",
     "repeat_pct",
     "followed_up",
@@ -115,7 +116,7 @@ def stats_text(report: StatsReport, org: Organization, lang: str) -> list[Html]:
     for row in report.rows:
         name = unit_name(org, row.unit, lang)
         head = t(lang, "leader.stats_unit_total" if row.depth == 0 else "leader.stats_unit", unit=name)
-        blocks.append(Html(head + "\n" + _figures_text(row, lang)))
+        blocks.append(Html(head + "\n" + _figures_text(row, org, lang)))
     if org.incident_levels or report.incidents:
         lines = [t(lang, "incident_stats.title")]
         lines += [t(lang, "incident_stats.row", level=name, open=open_, closed=closed)
@@ -123,7 +124,8 @@ def stats_text(report: StatsReport, org: Organization, lang: str) -> list[Html]:
         blocks.append(Html("\n".join(lines)))
     if report.reports_counted:
         blocks.append(t(lang, "discipline.reports_counted", count=report.reports_counted))
-    blocks.append(Html(t(lang, "leader.stats_definitions") + "\n" + t(lang, "lead_stats.definition")))
+    blocks.append(Html(t(lang, "leader.stats_definitions") + "\n" + t(lang, "lead_stats.definition")
+                       + "\n" + t(lang, "repeat.stats_definition")))
     return pack(blocks)
 
 
@@ -140,9 +142,10 @@ def _incident_rows(report: StatsReport, org: Organization, lang: str) -> list[tu
     return rows
 
 
-def _figures_text(row: Figures, lang: str) -> Html:
-    text = Html(_rates_text(row, lang) + "\n" + t(lang, "lead_stats.row", led=row.led, closed=row.led_closed))
-    channels = [t(lang, "channels.stats_item", channel=t(lang, f"ledger.channel_{channel.value}"), count=count)
+def _figures_text(row: Figures, org: Organization, lang: str) -> Html:
+    text = Html(_rates_text(row, lang) + "\n" + t(lang, "lead_stats.row", led=row.led, closed=row.led_closed)
+                + "\n" + t(lang, "repeat.stats_line", filings=row.received, matters=row.matters, repeats=row.repeats))
+    channels = [t(lang, "channels.stats_item", channel=channel_name(org, channel.value, lang), count=count)
                 for channel, count in row.by_channel if count]
     if channels:
         text = Html(text + "\n" + t(lang, "channels.stats_line",
@@ -240,13 +243,20 @@ def chart_png(report: StatsReport, lang: str) -> bytes:
 # ------------------------------------------------------------------ files
 
 def _indicator_table(report: StatsReport, org: Organization, lang: str) -> list[list[Any]]:
-    header = [t(lang, "export.unit")] + [t(lang, f"export.{column}") for column in INDICATOR_COLUMNS]
+    header = [t(lang, "export.unit")] + [_indicator_header(column, org, lang) for column in INDICATOR_COLUMNS]
     rows: list[list[Any]] = [header]
     for row in report.rows:
         name = unit_name(org, row.unit, lang)
         label = name if row.depth == 0 else f"  {name}"
         rows.append([label] + [_value(row, column) for column in INDICATOR_COLUMNS])
     return rows
+
+
+def _indicator_header(column: str, org: Organization, lang: str) -> str:
+    """A column's name; the chat's channel under the name ``[channels] telegram`` gives it, when it does."""
+    if column == "received_telegram" and org.channels.telegram is not None:
+        return str(t(lang, "channels.export_received", channel=channel_name(org, "telegram", lang)))
+    return str(t(lang, f"export.{column}"))
 
 
 def _value(row: Figures, column: str) -> Any:
@@ -291,7 +301,7 @@ def _case_table(cases: Sequence[Case], org: Organization, lang: str, tz: ZoneInf
             case.collective_alert or "",
             when(case.closed_at),
             leader_name(case.lead_id),
-            str(t(lang, f"ledger.channel_{case.channel}")),
+            channel_name(org, case.channel, lang),
             (case.received_on or case.submitted_at.astimezone(tz).date()).isoformat(),
             case.external_ref or "",
         ])

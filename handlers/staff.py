@@ -105,11 +105,13 @@ async def _refresh_buttons(update: Update, context: Context, actor: Actor, case:
         return
     d = deps(context)
     lang = await lang_of(update, context)
-    markup = kb.staff_card(lang, case.number, d.cases.offered(actor, case), canned=bool(d.org.canned_replies))
+    repeats = await d.repeats.candidates(actor, case)
+    markup = kb.staff_card(lang, case.number, d.cases.offered(actor, case), canned=bool(d.org.canned_replies),
+                           repeats=repeats)
     files = await d.cases.attachments(case.id)
     parts = case_card(case, d.org, lang, header=t(lang, "staff.card_header"), attachments=len(files),
                       warned=await d.supervision.card_state(case), cohandler=d.cases.cohandles_only(actor, case),
-                      related=await d.links.related(actor, case))
+                      related=await d.links.related(actor, case), repeats=repeats)
     try:
         if len(parts) == 1:
             await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML, reply_markup=markup)
@@ -300,10 +302,12 @@ async def _show_card(update: Update, context: Context, caller: tuple[Actor, str]
     assignee = d.org.staff_member(case.assignee_id) if case.assignee_id is not None else None
     who = t(lang, "work.assignee", name=assignee.name) if assignee else t(lang, "work.unassigned")
     header = Html(t(lang, "staff.card_header") + "\n" + who)
+    repeats = await d.repeats.candidates(actor, case)
     parts = case_card(case, d.org, lang, header=header, attachments=len(files),
                       warned=await d.supervision.card_state(case), cohandler=d.cases.cohandles_only(actor, case),
-                      related=await d.links.related(actor, case))
-    markup = kb.staff_card(lang, case.number, d.cases.offered(actor, case), canned=bool(d.org.canned_replies))
+                      related=await d.links.related(actor, case), repeats=repeats)
+    markup = kb.staff_card(lang, case.number, d.cases.offered(actor, case), canned=bool(d.org.canned_replies),
+                           repeats=repeats)
     sent = []
     for index, part in enumerate(parts):
         sent.append(await send(update, context, part, markup if index == len(parts) - 1 else None))

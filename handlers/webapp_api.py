@@ -23,6 +23,7 @@ from handlers.documents import file_name, render_pdf, title
 from handlers.i18n import catalog, t
 from handlers.render import (
     category_name,
+    channel_name,
     deadline_line,
     event_label,
     moment,
@@ -49,7 +50,7 @@ _TAG = re.compile(r"<[^>]+>")
 #: The figures of a unit's row the dashboard shows (all of ``/stats``'s counts and rates).
 RATES = ("accepted_on_time_pct", "answered_on_time_pct", "participation_pct", "satisfaction_pct",
          "followup_pct", "repeat_pct", "redo_pct")
-COUNTS = ("received", "decided", "within_time", "overdue_now", "notice_now", "warning_now", "serious_now",
+COUNTS = ("received", "matters", "decided", "within_time", "overdue_now", "notice_now", "warning_now", "serious_now",
           "led", "led_closed", "repeats", "rated", "satisfied")
 #: What the page offers as buttons (the rest stays in chat: transfer, co-handling, review ...).
 PAGE_ACTIONS = (Action.ACCEPT, Action.ASSIGN, Action.REPLY, Action.NOTE, Action.EXTEND, Action.DECIDE,
@@ -83,7 +84,7 @@ def me(services: Services, actor: Actor, lang: str) -> dict[str, Any]:
         "units": [{"id": u.id, "name": unit_path(services.org, u.id, lang)} for u in services.org.units
                   if staff is not None and services.org.covers(staff, u.id)],
         "categories": [{"id": c.id, "name": c.name.get(lang)} for c in services.org.categories],
-        "channels": [{"id": c, "name": plain(t(lang, f"ledger.channel_{c}"))}
+        "channels": [{"id": c, "name": plain(channel_name(services.org, c, lang))}
                      for c in ("telegram", "letter", "visit", "call", "online", "transfer")],
         "texts": page_texts(lang),
     }
@@ -104,7 +105,7 @@ def case_summary(services: Services, actor: Actor, case: Case, lang: str) -> dic
         "unit": case.unit,
         "unit_name": unit_name(org, case.unit, lang),
         "category_name": category_name(org, case.category, lang),
-        "channel_name": plain(t(lang, f"ledger.channel_{case.channel}")),
+        "channel_name": plain(channel_name(org, case.channel, lang)),
         "level": level.rank,
         "level_name": plain(t(lang, f"webapp.level_{level.rank}")),
         "due": due.isoformat() if due is not None and case.is_open else "",

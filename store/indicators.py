@@ -24,7 +24,13 @@ days, and each unit row counts the cases of the unit and its whole subtree:
   ``redo`` event at any time), ÷ decided;
 - 包案 under a leader's charge: received cases with a leader in charge (``/lead``),
   and of those the ones closed (包案办结);
-- 重复信访率 repeat rate: received cases flagged as repeat petitions ÷ received;
+- 件次 filings and 件数 matters: every case received is a filing (``received``);
+  a matter is a received case that staff have not confirmed as a repeat of an
+  earlier case's matter (``matters``; a repeat of a matter first received in an
+  earlier period adds a filing, not a matter). The system only proposes
+  repeats; a proposal not confirmed counts as a matter (store/repeats.py);
+- 重复信访率 repeat rate: received cases confirmed as repeat petitions ÷ received
+  (件次); a case marked by the rule before confirmations existed keeps its mark;
 - received by channel: the received cases split by the channel they came in (the chat,
   来信, 来访, 来电, 网上, 转交办: store/ledger.py); the parts add up to received;
 - warning levels now: open cases at 预警, 警告 and 严重警告 today (store.supervision;
@@ -120,7 +126,8 @@ def percent(part: int, whole: int) -> float | None:
 
 
 class Figures(BaseModel):
-    received: int = 0
+    received: int = 0  # 件次: every filing received
+    matters: int = 0  # 件数: received and not a confirmed repeat petition (store/repeats.py)
     accept_counted: int = 0  # received and answered, or past the acceptance deadline
     accepted_on_time: int = 0
     decided: int = 0
@@ -129,7 +136,7 @@ class Figures(BaseModel):
     within_time: int = 0  # received, open, current deadline not passed
     rated: int = 0
     satisfied: int = 0
-    repeats: int = 0
+    repeats: int = 0  # received and confirmed as a repeat petition (received = matters + repeats)
     followed_up: int = 0  # decided in the period and followed up (回访)
     redone: int = 0  # decided in the period and ordered redone (重办)
     led: int = 0  # received in the period and under a leader's charge (领导包案)
@@ -286,6 +293,7 @@ class IndicatorService(Service):
         sql = (
             "SELECT c.unit AS unit,"
             f" count(*) FILTER (WHERE {received}) AS received,"
+            f" count(*) FILTER (WHERE {received} AND c.repeat_count = 0) AS matters,"
             f" count(*) FILTER (WHERE {received} AND (c.k_at IS NOT NULL OR c.accept_due < :today) AND {known})"
             " AS accept_counted,"
             f" count(*) FILTER (WHERE {received} AND c.k_at IS NOT NULL AND local_day(c.k_at) <= c.accept_due)"

@@ -262,6 +262,18 @@ class Approvals(_Frozen):
     acts: tuple[Literal["decline", "extend", "decide"], ...] = ()
 
 
+class Channels(_Frozen):
+    """The `[channels]` table: what the chat itself is called where cases are counted by channel.
+
+    ``telegram``: the name of this bot's channel in lists, cards, ``/stats``, the exports and the
+    Mini App (default: the catalog's 网上（本平台）). Name it as the outside system you report to
+    does (for example 网上信访（企业平台）), so the figures per channel reconcile with it. The other
+    channels (来信, 来访, 来电, 网上, 转交办) keep the names of the 条例.
+    """
+
+    telegram: LocalizedText | None = None
+
+
 class Calendar(_Frozen):
     """The `[calendar]` table: the holiday notices, as data (see store/workdays.py).
 
@@ -657,6 +669,7 @@ class Organization(_Frozen):
     documents: DocumentOverrides = DocumentOverrides()
     calendar: Calendar = Calendar()
     approvals: Approvals = Approvals()
+    channels: Channels = Channels()
     assessment: Assessment = Assessment()
 
     _workdays: WorkCalendar = PrivateAttr(default_factory=WorkCalendar)

@@ -64,6 +64,7 @@ class Act(StrEnum):
     LINK = "link"
     UNLINK = "unlink"
     MERGE = "merge"
+    REPEAT = "repeat"  # 重复信访: confirm (or not) that a case repeats an earlier case's matter
     # The ledger.
     REGISTER = "register"  # for a unit (no case yet)
     CODES = "codes"
@@ -158,6 +159,8 @@ POLICY: dict[Act, Allowed] = {
     Act.LINK: same(LEAD, "the lead unit of both cases"),
     Act.UNLINK: same(LEAD, "the lead unit of both cases"),
     Act.MERGE: same(LEAD, "the lead unit of both cases"),
+    Act.REPEAT: same(LEAD, "the lead unit of the new case; the earlier case only one they may see, never a"
+                           " confidential case or a report (store/repeats.py)"),
     Act.REGISTER: same(LEAD, "staff whose scope covers the unit"),
     Act.CODES: Allowed(LEAD, frozenset({R.CUSTODIAN}),
                        "the lead unit; for a confidential case the identity custodian in scope"),
@@ -207,6 +210,7 @@ OF_ACTION: dict[Action, Act] = {
     Action.LINK: Act.LINK,
     Action.UNLINK: Act.UNLINK,
     Action.MERGE: Act.MERGE,
+    Action.REPEAT: Act.REPEAT,
     Action.REGISTER: Act.REGISTER,
     Action.CODES: Act.CODES,
     Action.INFORM: Act.TASK_DONE,
@@ -234,7 +238,7 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "/review": Act.REVIEW_OPINION, "/history": Act.READ, "/alerts": None, "/stats": None, "/export": None,
     "/supervise": Act.SUPERVISE, "/progress": Act.PROGRESS, "/urge": Act.URGE, "/followup": Act.FOLLOW_UP,
     "/lead": Act.LEAD, "/redo": Act.REDO, "/cohandle": Act.COHANDLE,
-    "/link": Act.LINK, "/unlink": Act.UNLINK, "/merge": Act.MERGE,
+    "/link": Act.LINK, "/unlink": Act.UNLINK, "/merge": Act.MERGE, "/repeat": Act.REPEAT,
     "/screening": None, "/dispute": None,
     "/incident": Act.INCIDENT, "/incident_close": None, "/incident_drill": None,
     "/claim": Act.CLAIM, "/find": Act.READ, "/codes": Act.CODES, "/rebind": Act.REBIND,
@@ -273,6 +277,7 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "rg:here": None, "rg:files": None, "rg:sec": None, "rg:edit": None, "rg:submit": Act.REGISTER,
     "vf:go": None,
     "ap:ok": Act.APPROVE, "ap:no": Act.APPROVE,
+    "re:ok": Act.REPEAT, "re:no": Act.REPEAT,
     "sm:ls": None, "sm:add": None, "sm:o": None, "sm:r": None, "sm:ub": None, "sm:ut": None, "sm:cs": None,
     "sm:ct": None, "sm:ca": None, "sm:rm": None, "sm:ry": None, "sm:nr": None, "sm:nb": None, "sm:nu": None,
 }

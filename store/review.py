@@ -4,8 +4,8 @@
 and, after the review opinion, 30 days to ask for re-review (复核, Art. 36);
 the reviewers have 30 days each, and after the re-review the matter is final
 (不再受理). This module holds those rules, the petitioner's rating of the
-answer (满意 / 基本满意 / 不满意), the detection of repeat and collective
-petitions at submission, the alerts to leaders, and the deadline sweep.
+answer (满意 / 基本满意 / 不满意), the proposal of repeat petitions (store/repeats.py) and
+the detection of collective petitions at submission, the alerts to leaders, and the deadline sweep.
 
 The sweep is a pure query plus one transaction: what is due is read from the
 cases, and every reminder or escalation is recorded in ``reminders`` (UNIQUE
@@ -48,6 +48,7 @@ from store.notices import NoticeKind
 from store.org import Organization, Role, Staff
 from store.people import people_among, same_person, same_person_sql
 from store.policy import Act
+from store.repeats import propose
 from store.workflow import Action, next_status
 
 COMMENT_MAX = 1000
@@ -259,33 +260,14 @@ class ReviewService(Service):
         return case
 
     async def after_submit(self, conn: Connection, case: Case) -> Case:
-        """Flag a repeat petition and detect a collective one, inside the submission."""
-        mon = self.org.monitoring
-        now = self.clock.now()
-        since = iso(now - timedelta(days=mon.repeat_days))
-        # A confidential case is an island: it never names another case of its
-        # petitioner, and a real-name case never names a confidential one.
-        # Confidential cases carry the keyed hash of their reporter, so they
-        # find only that person's earlier confidential cases: counted (a
-        # number, no name), so the indicators count the repeat petition.
-        # The same person across channels (store/ledger.py): the same phone or
-        # employee number, a claimed register record; an island stays itself.
-        who, who_args = same_person_sql(*await same_person(self.ctx, conn, case))
-        async with conn.execute(
-            f"SELECT number, confidential FROM cases WHERE {who} AND category = ? AND unit = ?"
-            " AND id <> ? AND submitted_at >= ? ORDER BY id DESC",
-            (*who_args, case.category, case.unit, case.id, since),
-        ) as cur:
-            earlier = [(row["number"], bool(row["confidential"])) async for row in cur]
-        if not case.confidential:
-            earlier = [(number, False) for number, secret in earlier if not secret]
-        if earlier:
-            repeat_of = None if case.confidential else earlier[0][0]
-            await self.ctx.update_case(conn, case.id, {"repeat_of": repeat_of, "repeat_count": len(earlier)})
-            flag: dict[str, Any] = {"count": len(earlier)}
-            if repeat_of is not None:
-                flag["repeat_of"] = repeat_of
-            await self.ctx.event(conn, case.id, SYSTEM, Action.FLAG, case.status, None, flag)
+        """Propose earlier cases that may be the same matter, and detect a collective petition, in the submission.
+
+        A repeat petition is never marked here: the earlier cases of the same
+        person (across channels, store/people.py) are proposed on the card and
+        staff confirm or dismiss them (store/repeats.py); a confidential case
+        or a report is an island, neither proposed nor given proposals.
+        """
+        await propose(self.ctx, conn, case)
         await self._detect_collective(conn, case)
         fresh = await self.ctx.case_where(conn, "id = ?", (case.id,))
         assert fresh is not None

@@ -34,6 +34,7 @@ from store.notices import NoticeKind
 from store.org import Organization
 from store.outbox import Outbox
 from store.reception import ReceptionService
+from store.repeats import RepeatService
 from store.review import ReviewService, digest_refusal
 from store.roster import RosterService
 from store.screening import ScreeningService
@@ -67,6 +68,7 @@ class Services:
     roster: RosterService
     staffing: StaffingService
     approvals: ApprovalService
+    repeats: RepeatService
 
     @classmethod
     def build(
@@ -119,6 +121,7 @@ class Services:
             roster=RosterService(ctx),
             staffing=StaffingService(ctx),
             approvals=ApprovalService(ctx, cases),
+            repeats=RepeatService(ctx),
         )
 
     @classmethod

@@ -82,6 +82,7 @@ class Action(StrEnum):
     DRAFT_RETURNED = "draft_returned"  # the leader sent the draft back for changes
     UNASSIGN = "unassign"  # the assignee (or leader in charge) left or lost the case's unit: back to the queue
     REBIND = "rebind"  # an admin unbound the case's people from their Telegram accounts (store/policy.py)
+    REPEAT = "repeat"  # staff confirmed a repeat petition of an earlier case's matter, or that it is not one
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,8 @@ RULES: dict[Action, Rule] = {
     Action.DRAFT: Rule(frozenset(), None, STAFF, False),
     Action.DRAFT_RETURNED: Rule(frozenset(), None, STAFF, False),
     Action.REBIND: Rule(frozenset(), None, STAFF, False),
+    # 重复信访 (store/repeats.py): the officer's word on the proposed earlier cases, internal.
+    Action.REPEAT: Rule(frozenset(Status) - {S.MERGED}, None, STAFF, False),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

@@ -80,6 +80,8 @@ OLD_BUTTONS = [
     ("rc:pb:oilfield", cb.Rc.PUBLISH_UNIT_OPEN, ("oilfield",)),
     ("rc:l:0", cb.Rc.LINK_CASE, (0,)),
     ("rc:pp:" + "0" * 32, cb.Rc.PUBLISH, ("0" * 32,)),
+    ("re:ok:XF-2026-000002:XF-2026-000001", cb.Re.CONFIRM, ("XF-2026-000002", "XF-2026-000001")),
+    ("re:no:XF-2026-000002", cb.Re.DISMISS, ("XF-2026-000002",)),
 ]
 
 
@@ -95,7 +97,7 @@ FORGED = [
     "rc:pw:roof", "rc:pp:short", "rc:pp:" + "F" * 32, "rc:b:1:2", "in:submit:", "in:id:x", "in:cat:<b>",
     "in:cat:a b", "st:open:" + "X" * 25, "st:open:XF:1", "sf:cs:XF-2026-000001", "pr:zzz:XF-2026-000001",
     "pr:ext:XF-2026-000001:many", "rv:rate:x:XF-2026-000001", "rv:rate", "ld:ack:abc", "lang:fr", "q:",
-    "q:-1", "my:page:1:2", "zz:top", "rc:ls" + " " * 70, "in:cat:" + "é" * 30,
+    "q:-1", "my:page:1:2", "zz:top", "re:ok:XF-2026-000002", "re:no:XF-2026-000002:XF-2026-000001", "rc:ls" + " " * 70, "in:cat:" + "é" * 30,
 ]
 
 

@@ -2,7 +2,8 @@
 
 Nothing staff can see links a confidential case to another case of the same
 person, in either direction; two confidential cases of one person carry
-unrelated code names; repeats among them are still counted; and a case filed
+unrelated code names; no repeat petition is proposed to, from or among
+them (store/repeats.py), so none is counted; and a case filed
 as confidential under any category never reaches staff recused from its unit.
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from handlers.render import case_flags
 from handlers.reports import csv_texts
 from store.clock import FakeClock
+from store.errors import Refused
 from store.models import Actor, ActorRole
 from store.services import Services
 from store.workflow import Action
@@ -44,17 +46,21 @@ async def test_history_of_a_real_name_case_never_lists_a_confidential_one(store:
         assert secret not in listed and listed == [later.number, real]
 
 
-async def test_a_confidential_repeat_is_counted_but_names_no_other_case(store: Services, tmp_path: Path) -> None:
+async def test_a_confidential_case_is_never_proposed_as_a_repeat_nor_given_proposals(
+    store: Services, tmp_path: Path
+) -> None:
     real, secret = await _real_then_confidential(store)
     first = await store.cases.case_for(ADMIN, secret)
-    assert first.repeat_of is None and first.repeat_count == 0  # the real-name case is not counted either
+    assert first.repeat_of is None and first.repeat_count == 0
     again = (await store.cases.submit(petitioner(5001), draft(confidential=True), "again")).case
-    assert again.repeat_of is None and again.repeat_count == 1
-    flags = str(case_flags(again, "zh"))
-    assert real not in flags and secret not in flags and "1" in flags
-    # the journal's flag carries a count, not the other case's number
-    flagged = rows(store, "SELECT data FROM events WHERE case_id = ? AND action = 'flag'", again.id)
-    assert flagged and all(secret not in data and real not in data for (data,) in flagged)
+    assert again.repeat_of is None and again.repeat_count == 0
+    for viewer in (ADMIN, LEADER):
+        assert await store.repeats.candidates(viewer, again) == []
+        assert await store.repeats.candidates(viewer, first) == []
+    assert not str(case_flags(again, "zh"))
+    # Nothing journaled names another case: no proposal at all.
+    assert rows(store, "SELECT count(*) FROM events WHERE case_id IN (?, ?) AND action = 'flag'", again.id, first.id) \
+        == [(0,)]
 
 
 async def test_a_real_name_case_after_a_confidential_one_is_not_linked_to_it(store: Services) -> None:
@@ -62,18 +68,31 @@ async def test_a_real_name_case_after_a_confidential_one_is_not_linked_to_it(sto
     real = (await store.cases.submit(petitioner(5001), draft(), "real")).case
     assert real.repeat_of is None and real.repeat_count == 0
     assert secret.number not in str(case_flags(real, "zh"))
+    assert await store.repeats.candidates(ADMIN, real) == []
+    # Nor can staff tie them by hand, either way round.
+    for new, earlier in ((real.number, secret.number), (secret.number, real.number)):
+        try:
+            await store.repeats.confirm(ADMIN, new, earlier)
+        except Refused as error:
+            assert error.code in ("repeat_confidential", "repeat_not_earlier")
+        else:
+            raise AssertionError("a confidential case was tied to another")
+    assert rows(store, "SELECT count(*) FROM events WHERE action = 'repeat'") == [(0,)]
 
 
-async def test_repeats_among_confidential_cases_count_in_the_indicators(store: Services) -> None:
+async def test_confidential_cases_count_as_matters_their_repeats_unproposed(store: Services) -> None:
     for key in ("a", "b", "c"):
         await store.cases.submit(petitioner(5001), draft(confidential=True), key)
     report = await store.indicators.indicators(ADMIN, "hq")
-    assert report.rows[0].received == 3 and report.rows[0].repeats == 2
+    row = report.rows[0]
+    assert (row.received, row.matters, row.repeats) == (3, 3, 0)
 
 
 async def test_the_exports_repeat_column_never_names_across_confidentiality(store: Services) -> None:
     real, secret = await _real_then_confidential(store)
     back = (await store.cases.submit(petitioner(5001), draft(), "back")).case
+    assert [c.number for c in await store.repeats.candidates(ADMIN, back)] == [real]  # never the secret one
+    back, _ = await store.repeats.confirm(ADMIN, back.number, real)
     assert back.repeat_of == real  # real-name repeats stay linked to real-name cases
     data = await store.indicators.export_data(ADMIN, "hq")
     _, cases_csv = csv_texts(data, store.org, "zh", store.tz)

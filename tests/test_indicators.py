@@ -108,6 +108,7 @@ async def build_fixture(store: Services, clock: FakeClock) -> dict[str, str]:
     await store.cases.act(OFFICER_P2, numbers["C"], Action.DECLINE, body="不属于受理范围")
     on(11, 10)
     await submit("D", 5003, "plant-2")
+    await store.repeats.confirm(OFFICER_P2, numbers["D"], numbers["C"])  # proposed; the officer confirms it
     await decide("E")
     on(11, 11)
     await store.review.rate(employee(5004), numbers["E"], Rating.DISSATISFIED)
@@ -140,6 +141,7 @@ async def test_indicators_equal_the_hand_computed_figures(rstore: Services, cloc
     assert oilfield.participation_pct == pytest.approx(200 / 3)
     assert oilfield.satisfaction_pct == 50.0
     assert oilfield.repeat_pct == 25.0
+    assert (oilfield.received, oilfield.matters, oilfield.repeats) == (4, 3, 1)  # 件次 4, 件数 3: D repeats C
     assert (oilfield.followed_up, oilfield.followup_pct) == (1, pytest.approx(100 / 3))
     assert (report.rows[2].followed_up, report.rows[2].followup_pct) == (0, None)  # plant-2: nothing decided
     assert report.rows[2].answered_on_time_pct is None  # nothing decided: undefined, not 0 %
@@ -302,16 +304,17 @@ async def test_export_sends_an_xlsx_with_the_cases_and_the_indicators(
     assert by_number[numbers["D"]][header.index("重复信访（前次编号）")] == numbers["C"]
     assert by_number[numbers["A"]][header.index("评价")] == "满意"
     indicators = list(book["指标"].values)
-    assert indicators[0] == ("统计期间", "2026-11") + (None,) * 30
+    assert indicators[0] == ("统计期间", "2026-11") + (None,) * 31
     assert indicators[1][:5] == ("单位", "收件数", "应受理数（已答复或已到期）", "及时受理数", "及时受理率%")
     assert indicators[1][-11:-6] == ("在期限内待办数", "当前预警数", "当前警告数", "当前严重警告数", "当前超期数")
     assert indicators[1][-6:] == ("收件数·网上（本平台）", "收件数·来信", "收件数·来访", "收件数·来电",
                                   "收件数·网上（其他平台）", "收件数·转交办")
     rows = {row[0].strip(): row[1:] for row in indicators[2:]}
     # Every case of the fixture came in the chat: all received in the first channel column.
-    assert rows["油田公司"] == (4, 4, 2, 50.0, 3, 3, 2, 66.7, 2, 66.7, 1, 50.0, 1, 25.0, 1, 33.3, 0, 0.0, 0, 0, 1, 0, 0, 0, 1,
+    # ..., 满意率, 件数 (C and D one matter), 重复信访数, 重复信访率, ...
+    assert rows["油田公司"] == (4, 4, 2, 50.0, 3, 3, 2, 66.7, 2, 66.7, 1, 50.0, 3, 1, 25.0, 1, 33.3, 0, 0.0, 0, 0, 1, 0, 0, 0, 1,
                                 4, 0, 0, 0, 0, 0)
-    assert rows["第二采油厂"] == (2, 2, 1, 50.0, 0, 0, 0, None, 0, None, 0, None, 1, 50.0, 0, None, 0, None, 0, 0, 0, 0, 0, 0, 1,
+    assert rows["第二采油厂"] == (2, 2, 1, 50.0, 0, 0, 0, None, 0, None, 0, None, 1, 1, 50.0, 0, None, 0, None, 0, 0, 0, 0, 0, 0, 1,
                                   2, 0, 0, 0, 0, 0)
 
 
@@ -332,7 +335,7 @@ async def test_report_command_writes_the_same_figures(
     rows = {row[0].strip(): row[1:] for row in list(book["指标"].values)[2:]}
     assert set(rows) == {"集团总部", "油田公司", "炼化公司"}
     # Period figures (the last columns, within time and overdue now, depend on the real date).
-    assert rows["集团总部"][:14] == (5, 5, 2, 40.0, 3, 3, 2, 66.7, 2, 66.7, 1, 50.0, 1, 20.0)
+    assert rows["集团总部"][:15] == (5, 5, 2, 40.0, 3, 3, 2, 66.7, 2, 66.7, 1, 50.0, 4, 1, 20.0)
     assert [r[0] for r in list(book["信访事项"].values)[1:]] == [numbers[n] for n in ("A", "B", "C", "G", "D")]
 
     csv_out = tmp_path / "report.csv"
@@ -341,7 +344,7 @@ async def test_report_command_writes_the_same_figures(
     lines = csv_out.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith('"Unit","Received","Due for acceptance (answered or past the deadline)",'
                                '"Accepted on time","Accepted on time %"')
-    assert lines[1].startswith('"No. 2 Plant",2,2,1,50.0,0,0,0,"",0,"",0,"",1,50.0,')
+    assert lines[1].startswith('"No. 2 Plant",2,2,1,50.0,0,0,0,"",0,"",0,"",1,1,50.0,')
     cases = list(csv.reader(io.StringIO((tmp_path / "report-cases.csv").read_text(encoding="utf-8-sig"))))
     assert [row[0] for row in cases[1:]] == [numbers["C"], numbers["D"]]
     screening = list(csv.reader(io.StringIO((tmp_path / "report-screening.csv").read_text(encoding="utf-8-sig"))))

@@ -251,22 +251,31 @@ async def test_a_code_expires_after_ninety_days(store: Services, clock: FakeCloc
     assert (await store.ledger.claim(8001, fresh.code, "8613800138000")).case.id == 1
 
 
-async def test_repeat_detection_crosses_channels(store: Services) -> None:
-    # The same phone in the chat, then in a letter: a repeat petition.
+async def test_repeat_proposals_cross_channels(store: Services) -> None:
+    async def proposed(number: str) -> set[str]:
+        case = await store.cases.case_for(OFFICER, number)
+        return {c.number for c in await store.repeats.candidates(OFFICER, case)}
+
+    # The same phone in the chat, then in a letter: proposed as a repeat petition, not marked.
     chat = await store.cases.submit(petitioner(5001), draft(phone="13800138000"), "k1")
     assert chat.case.channel == "telegram"
     first = await store.ledger.register(OFFICER, letter())
-    assert (first.case.repeat_of, first.case.repeat_count) == (chat.case.number, 1)
+    assert (first.case.repeat_of, first.case.repeat_count) == (None, 0)
+    assert await proposed(first.case.number) == {chat.case.number}
+    await store.repeats.confirm(OFFICER, first.case.number, chat.case.number)
     # The same employee number with another phone: the same person again.
     second = await store.ledger.register(
         OFFICER, letter(channel=Channel.VISIT, people=[PersonIn(name="刘师傅", employee_no="YC1024", phone="021-555")])
     )
-    assert second.case.repeat_count == 2 and second.case.repeat_of == first.case.number
+    assert await proposed(second.case.number) == {chat.case.number, first.case.number}
+    confirmed, first_case = await store.repeats.confirm(OFFICER, second.case.number, first.case.number)
+    assert (confirmed.repeat_count, confirmed.repeat_of, first_case) == (2, chat.case.number, chat.case.number)
     assert rows(store, "SELECT count(*) FROM petitioners") == [(1,)]  # one record per person
-    # Once they claim, a case from their chat is their repeat too.
+    # Once they claim, a case from their chat is proposed against theirs too.
     await store.ledger.claim(5002, first.codes[0].code, "13800138000")
     later = await store.cases.submit(petitioner(5002), draft(), "k2")
-    assert later.case.repeat_count == 3
+    assert await proposed(later.case.number) == {chat.case.number, first.case.number, second.case.number}
+    assert (await store.repeats.confirm(OFFICER, later.case.number, second.case.number))[0].repeat_count == 3
 
 
 async def test_a_registered_collective_visit_raises_the_alert(store: Services) -> None:

@@ -34,20 +34,28 @@ __all__ = ["rorg", "rstore"]
 
 # ------------------------------------------------------------------ repeat
 
-async def test_a_repeat_petition_within_180_days_is_flagged_and_linked(
+async def test_a_repeat_petition_within_180_days_is_proposed_then_confirmed(
     rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
     first = (await rstore.cases.submit(petitioner(), draft(), "a")).case
     assert first.repeat_of is None
     clock.advance(days=179)
     second = (await rstore.cases.submit(petitioner(), draft(subject="又一次反映加班费"), "b")).case
+    assert second.repeat_of is None and second.repeat_count == 0  # proposed, not marked
+    assert [c.number for c in await rstore.repeats.candidates(OFFICER_P1, second)] == [first.number]
+    second, _ = await rstore.repeats.confirm(OFFICER_P1, second.number, first.number)
     assert second.repeat_of == first.number and second.repeat_count == 1
     clock.advance(days=1)
     third = (await rstore.cases.submit(petitioner(), draft(), "c")).case
-    assert third.repeat_of == second.number and third.repeat_count == 2  # the first is exactly 180 days old
-    events = rows(rstore, "SELECT action, public, data FROM events WHERE action = 'flag'")
-    assert [(a, p, json.loads(d)["repeat_of"]) for a, p, d in events] == [
-        ("flag", 0, first.number), ("flag", 0, second.number),
+    # The first is exactly 180 days old: still within the window; the closer subject first.
+    assert [c.number for c in await rstore.repeats.candidates(OFFICER_P1, third)] == [first.number, second.number]
+    third, matter = await rstore.repeats.confirm(OFFICER_P1, third.number, second.number)
+    assert (third.repeat_of, third.repeat_count, matter) == (first.number, 2, first.number)  # the matter's first
+    events = rows(rstore, "SELECT action, public, data FROM events WHERE action IN ('flag', 'repeat') ORDER BY id")
+    assert [(a, p, json.loads(d).get("candidates"), json.loads(d).get("repeat_of")) for a, p, d in events] == [
+        ("flag", 0, [first.number], None), ("repeat", 0, [first.number], first.number),
+        ("flag", 0, [first.number, second.number], None),
+        ("repeat", 0, [first.number, second.number], first.number),
     ]
     history = await rstore.review.case_history(OFFICER_P1, third.number)
     assert [c.number for c in history] == [third.number, second.number, first.number]
@@ -64,7 +72,8 @@ async def test_not_a_repeat_after_the_window_or_for_another_category_unit_or_per
     late = (await rstore.cases.submit(petitioner(), draft(unit="refinery"), "e")).case
     clock.advance(days=1)
     too_old = (await rstore.cases.submit(petitioner(), draft(category="housing"), "f")).case  # 182 days after "b"
-    assert [c.repeat_of for c in (other_category, other_unit, other_person, late, too_old)] == [None] * 5
+    for case in (other_category, other_unit, other_person, late, too_old):
+        assert case.repeat_of is None and await rstore.repeats.candidates(ADMIN, case) == [], case.number
 
 
 async def test_the_repeat_window_is_configurable(backend: str, tmp_path: Path, clock: FakeClock) -> None:
@@ -72,9 +81,11 @@ async def test_the_repeat_window_is_configurable(backend: str, tmp_path: Path, c
         store = await Services.open(target, review_org("repeat_days = 30"), clock)
         await store.cases.submit(petitioner(), draft(), "a")
         clock.advance(days=31)
-        assert (await store.cases.submit(petitioner(), draft(), "b")).case.repeat_of is None
+        late = (await store.cases.submit(petitioner(), draft(), "b")).case
+        assert await store.repeats.candidates(ADMIN, late) == []
         clock.advance(days=29)
-        assert (await store.cases.submit(petitioner(), draft(), "c")).case.repeat_of is not None
+        within = (await store.cases.submit(petitioner(), draft(), "c")).case
+        assert [c.number for c in await store.repeats.candidates(ADMIN, within)] == [late.number]
         await store.close()
 
 

@@ -78,13 +78,14 @@ ROLE_OF: dict[Act, Action | None] = {
     Act.TASK_DONE: Action.INFORM, Act.CLAIM: None, Act.REBIND: Action.REBIND, Act.VIEW_OWN: None, Act.ADD_INFO: Action.ADD_INFO,
     Act.WITHDRAW: Action.WITHDRAW, Act.RATE: Action.RATE, Act.COMMENT: Action.COMMENT,
     Act.ACCEPT_OUTCOME: Action.CLOSE, Act.REQUEST_REVIEW: Action.REQUEST_REVIEW, Act.DOCUMENT: None, Act.FILES: None,
-    Act.SERVE: Action.SERVE, Act.APPROVE: None,
+    Act.SERVE: Action.SERVE, Act.APPROVE: None, Act.REPEAT: Action.REPEAT,
 }
 
 #: Where a rule other than who-may answers a person the policy allows: (act, relation, confidential) → code.
 DOMAIN: dict[tuple[Act, Relation, bool], str] = {
     **{(act, rel, True): "link_confidential" for act in (Act.LINK, Act.UNLINK, Act.MERGE)
        for rel in Relation},  # a confidential case is an island: never linked or merged
+    **{(Act.REPEAT, rel, True): "repeat_confidential" for rel in Relation},  # nor confirmed as a repeat
     # Only the designated reviewers of the level above give the opinion; oilfield's leader is one.
     # 领导包案: an officer cannot take charge; nor can an admin (not a leader).
     (Act.LEAD, R.ADMIN, False): "lead_not_leader", (Act.LEAD, R.ADMIN, True): "lead_not_leader",
@@ -159,6 +160,10 @@ async def scene(store: Services, act: Act, rel: Relation, confidential: bool, ke
         await _set(store, "UPDATE cases SET assignee_id = ? WHERE number = ?", person(act, rel), number)
     if act is Act.INCIDENT:  # a collective-petition alert of the many cases filed here may have opened one
         await _set(store, "UPDATE incidents SET status = 'closed' WHERE status = 'open'")
+    if act is Act.REPEAT:  # the second case filed a year before the first: the earlier case of its matter
+        [(filed,)] = rows(store, "SELECT submitted_at FROM cases WHERE number = ?", number)
+        await _set(store, "UPDATE cases SET submitted_at = ? WHERE number = ?",
+                   str(int(filed[:4]) - 1) + filed[4:], other)
     if act is Act.UNLINK and not confidential:
         await store.links.link(ADMIN, number, other)
     if act is Act.TASK_DONE or STAGE.get(act):
@@ -215,6 +220,7 @@ DRIVERS: dict[Act, Driver] = {
     Act.LINK: lambda s, a, c: s.links.link(a, c.number, c.other),
     Act.UNLINK: lambda s, a, c: s.links.unlink(a, c.number, c.other),
     Act.MERGE: lambda s, a, c: s.links.merge(a, c.other, c.number, "同一事项"),
+    Act.REPEAT: lambda s, a, c: s.repeats.confirm(a, c.number, c.other),
     Act.CODES: lambda s, a, c: s.ledger.reissue_codes(a, c.number),
     Act.TASK_DONE: lambda s, a, c: _task_done(s, a, c),
     Act.CLAIM: lambda s, a, c: s.ledger.claim(_id(a), c.codes[-1]),

@@ -223,7 +223,13 @@ async def test_repeat_flag_and_history_on_the_officers_card(
     second = (await rstore.cases.submit(petitioner(), draft(subject="仍未发放"), "b")).case.number
     cards = [m.text or "" for m in await delivered(rstore, OFFICER_P1.id, "case_card")]
     assert "重复信访" not in cards[0]
-    assert f"最近一件 <code>{first}</code>" in cards[1] and f"/history {second}" in cards[1]
+    # Proposed on the card, not marked: the officer confirms it, and the card then says so.
+    assert f"可能为重复信访：<code>{first}</code>（十月加班费）" in cards[1] and "已确认" not in cards[1]
+    await rstore.repeats.confirm(OFFICER_P1, second, first)
+    await feed(application, Updates(OFFICER_P1.id).text(f"/case {second}"))
+    card = "\n".join(request.texts_to(OFFICER_P1.id))
+    assert f"已确认与 <code>{first}</code> 为同一事项" in card and f"/history {second}" in card
+    assert "可能为重复信访" not in card
     await feed(application, Updates(OFFICER_P1.id).text(f"/history {second}"))
     history = request.last_to(OFFICER_P1.id).text
     assert "共 2 件" in history and history.index(second) < history.index(first)

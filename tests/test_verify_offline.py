@@ -103,7 +103,9 @@ async def test_a_verified_employee_files_under_the_roster_and_meets_their_regist
         "subject": "加班费未发放", "details": "来信反映加班费未发放。"}))
     case = (await store.cases.submit(petitioner(EMPLOYEE, "老刘"), draft(), "verified-1")).case
     assert (case.petitioner_name, case.employee_no, case.employee_unit) == ("刘师傅", "YC1024", "plant-1")
-    assert rows(store, "SELECT repeat_of FROM cases WHERE id = ?", case.id) == [(letter.case.number,)]
+    # Proposed as a repeat of the letter (the same person by the roster's phone), not marked by itself.
+    assert [c.number for c in await store.repeats.candidates(officer, case)] == [letter.case.number]
+    assert rows(store, "SELECT repeat_of FROM cases WHERE id = ?", case.id) == [(None,)]
     card = "\n".join(case_card(case, store.org, "zh", header=Html(""), attachments=0))
     assert "身份：已核验（工号 YC1024，第一采油厂）" in card
 

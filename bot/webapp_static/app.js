@@ -139,7 +139,7 @@
           [el("b", { text: String(l.count) }), el("span", { text: l.name })]);
       })));
 
-      var cols = ["received", "decided", "within_time", "overdue_now", "led", "accepted_on_time_pct", "answered_on_time_pct", "satisfaction_pct", "followup_pct", "repeat_pct"];
+      var cols = ["received", "matters", "decided", "within_time", "overdue_now", "led", "accepted_on_time_pct", "answered_on_time_pct", "satisfaction_pct", "followup_pct", "repeat_pct"];
       var drillable = { received: 1, decided: 1, within_time: 1, overdue_now: 1, led: 1 };
       var head = el("tr", {}, [el("th", { text: tr("unit_col") })].concat(cols.map(function (c) { return el("th", { text: tr(c) }); })));
       var rows = d.rows.map(function (r) {
