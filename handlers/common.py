@@ -27,6 +27,7 @@ from store.indicators import IndicatorService
 from store.ledger import LedgerService
 from store.links import LinkService
 from store.models import Actor
+from store.opinion import OpinionService
 from store.org import Organization
 from store.reception import ReceptionService
 from store.review import ReviewService
@@ -88,6 +89,7 @@ class Deps:
     roster: RosterService
     staffing: StaffingService
     approvals: ApprovalService
+    opinion: OpinionService
     clock: Clock
     tz: ZoneInfo
     # Telegram language codes already written to the d, to skip needless writes.
@@ -121,6 +123,7 @@ class Deps:
             roster=services.roster,
             staffing=services.staffing,
             approvals=services.approvals,
+            opinion=services.opinion,
             clock=services.clock,
             tz=services.tz,
             services=services,

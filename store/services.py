@@ -31,6 +31,7 @@ from store.ledger_import import ImportService
 from store.links import LinkService
 from store.models import OutboxItem
 from store.notices import NoticeKind
+from store.opinion import OpinionService
 from store.org import Organization
 from store.outbox import Outbox
 from store.reception import ReceptionService
@@ -67,6 +68,7 @@ class Services:
     roster: RosterService
     staffing: StaffingService
     approvals: ApprovalService
+    opinion: OpinionService
 
     @classmethod
     def build(
@@ -119,6 +121,7 @@ class Services:
             roster=RosterService(ctx),
             staffing=StaffingService(ctx),
             approvals=ApprovalService(ctx, cases),
+            opinion=OpinionService(ctx),
         )
 
     @classmethod
