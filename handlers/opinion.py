@@ -239,7 +239,7 @@ async def decide_command(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     decision = DECISIONS.get(words[1].lower()) if len(words) > 1 else None
     if len(words) < 3 or decision is None:
-        await send(update, context, t(caller[1], "opinion.usage_decide"))
+        await send(update, context, t(caller[1], "work.usage_decide"))
         return ConversationHandler.END
     return await _open(update, context, caller, words[0][:40], Action.DECIDE,
                        {"decision": decision.value, OPINION: words[2].strip()[:PART_MAX]})

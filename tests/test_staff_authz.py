@@ -354,7 +354,7 @@ async def test_bad_input_gets_a_usage_hint_and_group_chats_are_refused(
     officer = Updates(1001)
     expected = {
         "/accept": "staff.usage_accept",
-        "/decline " + number: "staff.usage_decline",
+        "/decline": "staff.usage_decline",
         "/assign": "work.usage_assign",
         "/reply": "work.usage_reply",
         "/note " + number: "work.usage_note",
