@@ -25,7 +25,7 @@ from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database, rows
 from tests.conftest import draft, petitioner
-from tests.offline import Updates, feed, offline_app
+from tests.offline import Updates, feed, fill_opinion, offline_app
 from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, OFFICER_P2, ORG_TOML, review_org, rorg, rstore
 from tests.test_documents import pdf_text
 
@@ -143,6 +143,7 @@ async def test_the_leader_approves_with_a_tap_and_the_officer_is_told_in_chat(
     async with offline_app(astore) as (application, request):
         officer, leader = Updates(1001, "王"), Updates(3003, "孙")
         await feed(application, officer.text(f"/decide {number} explain 经核实，已按规定发放。"))
+        await fill_opinion(application, request, officer, 1001)
         assert "已提交 张厂长 审批签发" in request.last_to(1001).text
         (draft_id,) = [int(i.params["draft"]) for i in await astore.outbox.pending_notifications(limit=500)
                        if i.kind == NoticeKind.APPROVAL_ASKED]

@@ -30,7 +30,7 @@ from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
 from tests.conftest import draft, petitioner, rows
-from tests.offline import Call, OfflineRequest, Updates, feed, offline_app
+from tests.offline import Call, OfflineRequest, Updates, feed, fill_opinion, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
     LEADER_OIL,
@@ -200,7 +200,9 @@ async def test_the_officer_receives_the_document_at_acceptance_and_at_the_opinio
     methods = [c.method for c in request.calls if int(c.params.get("chat_id", 0) or 0) == 5001]
     assert methods[-2:] == ["sendMessage", "sendDocument"]
 
-    await feed(application, Updates(OFFICER_P1.id).text(f"/decide {number} support 经核实，予以补发。"))
+    officer = Updates(OFFICER_P1.id)
+    await feed(application, officer.text(f"/decide {number} support 经核实，予以补发。"))
+    await fill_opinion(application, request, officer, OFFICER_P1.id)
     await sender.run_once()
     (_, (call, data)) = request.documents_to(OFFICER_P1.id)
     assert call.params["caption"].startswith("📄 信访处理意见书")
