@@ -1289,11 +1289,11 @@ def org_warnings(org: Organization, today: dt.date) -> list[str]:
             ):
                 warnings.append(_format(("incident_levels", index, "notify", i),
                                         f'nobody is a {match["role"]} assigned at "{match["unit"]}"'))
-    if not org.destinations:
-        for index, reason in enumerate(org.decline_reasons):
-            if reason.redirect:
-                warnings.append(_format(("decline_reasons", index), f'"{reason.id}" sends the petitioner elsewhere'
-                                        " but [[destinations]] lists none: no decline can give this reason"))
+    redirecting = [reason.id for reason in org.decline_reasons if reason.redirect]
+    if redirecting and not org.destinations:
+        warnings.append(_format(("destinations",), "none listed: no decline can give the reasons that send the"
+                                f" petitioner elsewhere ({', '.join(redirecting)}); list the courts, arbitration"
+                                " and other bodies (诉访分离)"))
     starter = {member.telegram_id for member in example_org().staff}
     for index, member in enumerate(org.staff):
         if member.telegram_id in starter:

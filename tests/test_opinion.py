@@ -193,7 +193,7 @@ BASE = ('[organization]\nname = "测试"\n[[units]]\nid = "hq"\nname = "总部"\
 def test_check_config_validates_reasons_and_destinations() -> None:
     org = parse_org(BASE)
     assert [r.id for r in org.decline_reasons] == ["legal_channel", "not_ours", "repeat", "other"]
-    assert any("[[destinations]] lists none" in w for w in org_warnings(org, date(2026, 12, 1)))
+    assert any(w.startswith("destinations: none listed") for w in org_warnings(org, date(2026, 12, 1)))
     bad = [
         ("decline_reasons = []\n", "decline_reasons"),
         ('[[decline_reasons]]\nid = "a"\ntext = "甲"\n[[decline_reasons]]\nid = "a"\ntext = "乙"\n',
@@ -208,7 +208,7 @@ def test_check_config_validates_reasons_and_destinations() -> None:
             parse_org(BASE + extra)
         assert expected in str(error.value), (extra, str(error.value))
     fine = parse_org(BASE + '[[destinations]]\nid = "c"\nkind = "party_appeal"\nname = "党委"\naddress = "某地"\n')
-    assert not any("[[destinations]]" in w for w in org_warnings(fine, date(2026, 12, 1)))
+    assert not any(w.startswith("destinations") for w in org_warnings(fine, date(2026, 12, 1)))
 
 
 # ------------------------------------------------------------------- the chat forms
