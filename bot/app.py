@@ -33,6 +33,7 @@ from handlers import (
     ledger,
     limits,
     links,
+    opinion,
     procedure,
     prompts,
     reception,
@@ -165,6 +166,10 @@ def build_application(
         *repeats.handlers(),
         # Typed answers after a prompt button; before intake, which would take any text.
         prompts.build(),
+        # The written opinion's parts and a decline's reason and destination, step by step: /decide,
+        # /decline and the card's buttons (after prompts, whose typed answer comes first while it waits).
+        opinion.build(),
+        opinion.stale_handler(),
         # Filing or updating a screening dispute, step by step (before intake, which would take any text).
         screening.build(),
         screening.stale_handler(),

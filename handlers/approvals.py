@@ -11,6 +11,7 @@ from telegram.ext import BaseHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
+from handlers import opinion
 from handlers.common import Context, answer_query, deps, error_text, show, staff_caller
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
@@ -41,8 +42,9 @@ async def asked_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
     if case is None or draft.outcome is not None:
         return []
     author = store.org.staff_member(draft.drafted_by)
+    detail = opinion.held_detail(draft, store.org, lang)  # the opinion's parts, or the decline's grounds
     text = t(lang, "approvals.asked", number=case.number, subject=case.subject, author=author.name if author else "—",
-             what=_what(draft, lang), body=draft.body or "")
+             what=_what(draft, lang), body=detail if detail is not None else draft.body or "")
     buttons = kb.markup([
         [kb.button(t(lang, "approvals.approve"), cb.Ap.APPROVE.encode(draft.id)),
          kb.button(t(lang, "approvals.return"), cb.Ap.RETURN.encode(draft.id))],

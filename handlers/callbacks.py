@@ -454,9 +454,23 @@ class Re:
     DISMISS = area.button("no", NUMBER)  # 不是同一事项: none of the proposed cases
 
 
+class Op:
+    """The written opinion's parts and a decline's grounds, step by step (handlers.opinion)."""
+
+    area = Area("op")
+    REASON = area.button("r", KEY)  # a [[decline_reasons]] id
+    DEST = area.button("d", KEY)  # a [[destinations]] id
+    NO_DEST = area.button("nd")  # 不指明去向 (a reason that does not redirect)
+    KEEP = area.button("k")  # keep the text shown (the request's default, a prefilled opinion), or no note
+    EDIT = area.button("e", choice("request", "facts", "basis", "opinion", "reason", "dest", "note"))
+    BACK = area.button("b")
+    CANCEL = area.button("x")
+    SUBMIT = area.button("ok", TOKEN)
+
+
 AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Sv.area,
                            Rv.area, Ld.area, In.area, Rc.area, Sc.area, Ic.area, Lg.area, Rg.area, Vf.area, Sm.area, Ap.area,
-                           Re.area)
+                           Re.area, Op.area)
 
 
 def decode(data: object) -> tuple[Button, tuple[Any, ...]] | None:

@@ -27,6 +27,7 @@ from store.indicators import IndicatorService
 from store.ledger import LedgerService
 from store.links import LinkService
 from store.models import Actor
+from store.opinion import OpinionService
 from store.org import Organization
 from store.reception import ReceptionService
 from store.repeats import RepeatService
@@ -90,6 +91,7 @@ class Deps:
     staffing: StaffingService
     approvals: ApprovalService
     repeats: RepeatService
+    opinion: OpinionService
     clock: Clock
     tz: ZoneInfo
     # Telegram language codes already written to the d, to skip needless writes.
@@ -124,6 +126,7 @@ class Deps:
             staffing=services.staffing,
             approvals=services.approvals,
             repeats=services.repeats,
+            opinion=services.opinion,
             clock=services.clock,
             tz=services.tz,
             services=services,

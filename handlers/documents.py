@@ -169,9 +169,45 @@ def _day(value: date | None, lang: str) -> str:
     return _raw(lang, "document.date").format(y=value.year, m=value.month, d=value.day)
 
 
-def body_template(org: Organization, lang: str, kind: DocumentKind) -> str:
-    """The text of a document: the organisation file's own, else the catalog's."""
-    return org.documents.text(lang, kind.value) or _raw(lang, f"document.body.{kind.value}")
+def body_template(org: Organization, lang: str, kind: DocumentKind, doc: Document | None = None) -> str:
+    """The text of a document: the organisation file's own, else the catalog's.
+
+    A written opinion with its parts (Art. 32) and a decline with its grounds (Art. 21-22) need the
+    sections: the organisation's text is used only if it names them ({facts}, {destination}), else the
+    catalog's sectioned text, so no part the officer gave is lost; older ones keep the plain text.
+    """
+    own = org.documents.text(lang, kind.value)
+    if doc is not None and kind is DocumentKind.OPINION and doc.parts is not None:
+        return own if own and "{facts}" in own else _raw(lang, "opinion.doc_opinion")
+    if doc is not None and kind is DocumentKind.DECLINED and doc.reason is not None:
+        return own if own and "{destination}" in own else _raw(lang, "opinion.doc_declined")
+    return own or _raw(lang, f"document.body.{kind.value}")
+
+
+def destination_text(destination: dict[str, Any] | None, lang: str) -> str:
+    """Where a declined petitioner should turn (诉访分离): the body's name, address and phone, as recorded."""
+    if not destination:
+        return ""
+    names = destination.get("name") or {}
+    name = str(names.get(lang.split("-")[0]) or names.get("zh") or names.get("en") or "")
+    key = "opinion.doc_destination_phone" if destination.get("phone") else "opinion.doc_destination"
+    return _raw(lang, key).format(name=name, address=destination.get("address", ""),
+                                  phone=destination.get("phone", ""))
+
+
+def destination_line(destination: dict[str, Any], lang: str) -> str:
+    """A destination in one line, for chat (plain text: the caller escapes it)."""
+    names = destination.get("name") or {}
+    name = str(names.get(lang.split("-")[0]) or names.get("zh") or names.get("en") or "")
+    key = "opinion.destination_line_phone" if destination.get("phone") else "opinion.destination_line"
+    return _raw(lang, key).format(name=name, address=destination.get("address", ""),
+                                  phone=destination.get("phone", ""))
+
+
+def reason_text(reason: dict[str, str] | None, lang: str) -> str:
+    if not reason:
+        return ""
+    return str(reason.get(lang.split("-")[0]) or reason.get("zh") or reason.get("en") or "")
 
 
 @dataclass
@@ -270,11 +306,21 @@ def page(doc: Document, org: Organization, lang: str, copy: str | None = None) -
         "text": (doc.text or "").strip(),
         "reviewer": reviewer_text(doc, org, lang),
         "approved": _raw(lang, "document.approved") if doc.approved else "",
+        "request": doc.parts.request.strip() if doc.parts else "",
+        "facts": doc.parts.facts.strip() if doc.parts else "",
+        "basis": doc.parts.basis.strip() if doc.parts else "",
+        "reason": reason_text(doc.reason, lang),
+        "destination": destination_text(doc.destination, lang),
     }
+    if doc.reason is not None and doc.reason_is_note:  # 其他: the note is the reason
+        values.update(reason=values["text"], text="")
+    values["reason"] = values["reason"].rstrip("。.；; ")  # the template ends the sentence
+    if doc.reason is not None and doc.reason_is_note and not doc.destination:
+        values["destination"] = _raw(lang, "opinion.doc_no_destination")
     redo = doc.decision is ReviewOutcome.REDO and doc.kind in (DocumentKind.REVIEW, DocumentKind.REREVIEW)
     try:
         # 责令重办: no right to contest this opinion, no finality; a new written opinion follows.
-        template = _raw(lang, f"document.redo_{doc.kind.value}") if redo else body_template(org, lang, doc.kind)
+        template = _raw(lang, f"document.redo_{doc.kind.value}") if redo else body_template(org, lang, doc.kind, doc)
         body = template.format_map(values)
     except (KeyError, ValueError, IndexError, AttributeError):  # checked at load; never lose the document
         body = _raw(lang, f"document.body.{doc.kind.value}").format_map(values)

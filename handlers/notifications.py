@@ -180,14 +180,24 @@ async def petitioner_notice(item: OutboxItem, store: Services, lang: str) -> lis
     if key is None:
         return [Outgoing(text=t(lang, "notify.generic", number=case.number, what=t(lang, f"event.{event.action}")))]
     body, *more = split_text(event.body or "")
+    reason, where = body, t(lang, "notify.where_else")
+    if event.action == "decline" and isinstance(event.data.get("reason_text"), dict):
+        # 诉访分离: the reason from the list, the officer's note, and where to turn with the address.
+        said = documents.reason_text(event.data["reason_text"], lang)
+        if event.data.get("reason_is_note"):  # 其他: the note is the reason
+            said = body
+        reason = t(lang, "opinion.notify_reason_note", reason=said, note=body) if body and said != body else said
+        destination = event.data.get("destination")
+        if isinstance(destination, dict):
+            where = t(lang, "opinion.notify_destination", destination=documents.destination_line(destination, lang))
     first = t(
         lang,
         key,
         number=case.number,
         due=str(event.data.get("answer_due") or case.answer_due or ""),
-        reason=body,
+        reason=reason,
         text=body,
-        where=t(lang, "notify.where_else"),
+        where=where,
         days=event.data.get("days", ""),
         decision=t(lang, f"decision.{event.data['decision']}") if "decision" in event.data else "",
         unit=unit_name(org, event.data.get("to_unit", case.unit), lang),

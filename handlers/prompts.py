@@ -44,7 +44,7 @@ from handlers.common import (
 from handlers.i18n import t
 from store.conversations import Conversation
 from store.errors import StoreError
-from store.models import Actor, ActorRole, Case, Decision
+from store.models import Actor, ActorRole, Case
 from store.org import Organization
 from store.supervision import FOLLOW_UP_METHODS
 from store.workflow import Action
@@ -82,17 +82,6 @@ async def _extend(d: Deps, actor: Actor, target: str, text: str) -> Case:
 
 def _extend_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] | None:
     return {"days": int(choice)} if choice.isdigit() and len(choice) <= 3 else None
-
-
-async def _decide(d: Deps, actor: Actor, target: str, text: str) -> Case:
-    number, _, decision = target.partition(":")
-    return await d.cases.act(actor, number, Action.DECIDE, decision=Decision(decision), body=text)
-
-
-def _decide_detail(lang: str, org: Organization, choice: str) -> dict[str, Any] | None:
-    if choice not in {d.value for d in Decision}:
-        return None
-    return {"decision": t(lang, f"decision.{choice}")}
 
 
 async def _transfer(d: Deps, actor: Actor, target: str, text: str) -> Case:
@@ -143,11 +132,9 @@ def _cohandle_detail(lang: str, org: Organization, choice: str) -> dict[str, Any
 
 
 PROMPTS: dict[str, Prompt] = {
-    "dec": Prompt("staff.ask_decline_reason", "staff.declined", _act(Action.DECLINE), True),
     "rep": Prompt("staff.ask_reply", "staff.replied", _act(Action.REPLY), True),
     "nt": Prompt("work.ask_note", "work.noted", _act(Action.NOTE), True),
     "ext": Prompt("work.ask_extend_reason", "work.extended_short", _extend, True, _extend_detail),
-    "dcs": Prompt("work.ask_opinion", "work.decided_short", _decide, True, _decide_detail),
     "tr": Prompt("work.ask_transfer_reason", "work.transferred_short", _transfer, True, _transfer_detail),
     "pg": Prompt("buttons.ask_progress", "supervision.progress_done", _progress, True),
     "svi": Prompt("buttons.ask_instruction", "buttons.supervised", _supervise, True, _supervise_detail),
@@ -299,7 +286,9 @@ def build() -> ConversationHandler:
         Conversation.PROMPT,
         entry_points=[
             *(button.handler(_begin(kind)) for kind, button in buttons().items()),
-            CallbackQueryHandler(expired, pattern=lambda data: cb.Pr.area.owns(data) and not cb.Pr.END.matches(data)),
+            # pr:dec and pr:dcs open the written forms of handlers.opinion (registered after this one).
+            CallbackQueryHandler(expired, pattern=lambda data: cb.Pr.area.owns(data) and not any(
+                b.matches(data) for b in (cb.Pr.END, cb.Pr.DECLINE, cb.Pr.DECIDE))),
         ],
         states={
             kind: [MessageHandler(text | files if prompt.receive else text, answer)]

@@ -45,18 +45,11 @@ from handlers.render import (
     warning_prefix,
 )
 from store.errors import StoreError
-from store.models import Actor, ActorRole, Case, Decision, Event
+from store.models import Actor, ActorRole, Case, Event
 from store.org import Organization
 from store.workflow import Action
 
 log = logging.getLogger(__name__)
-
-# Words accepted after /decide for each decision (the Chinese terms too).
-DECISIONS = {
-    "support": Decision.SUPPORT, "予以支持": Decision.SUPPORT, "支持": Decision.SUPPORT,
-    "explain": Decision.EXPLAIN, "解释说明": Decision.EXPLAIN, "解释": Decision.EXPLAIN,
-    "reject": Decision.REJECT, "不予支持": Decision.REJECT, "不支持": Decision.REJECT,
-}
 
 done_text = menus.done_text
 
@@ -154,17 +147,6 @@ async def accept(update: Update, context: Context) -> None:
     await _act(update, context, caller, words[0][:40], Action.ACCEPT)
 
 
-async def decline(update: Update, context: Context) -> None:
-    caller = await staff_caller(update, context)
-    if caller is None:
-        return
-    words = _words(update, 2)
-    if len(words) < 2:
-        await send(update, context, t(caller[1], "staff.usage_decline"))
-        return
-    await _act(update, context, caller, words[0][:40], Action.DECLINE, body=words[1])
-
-
 async def assign(update: Update, context: Context) -> None:
     caller = await staff_caller(update, context)
     if caller is None:
@@ -220,21 +202,6 @@ async def extend(update: Update, context: Context) -> None:
         await send(update, context, t(lang, "work.usage_extend", limit=limit))
         return
     await _act(update, context, caller, words[0][:40], Action.EXTEND, days=int(days), body=words[2])
-
-
-async def decide(update: Update, context: Context) -> None:
-    caller = await staff_caller(update, context)
-    if caller is None:
-        return
-    words = _words(update, 3)
-    if len(words) == 1:
-        await menus.decide_menu(update, context, caller, words[0][:40])
-        return
-    decision = DECISIONS.get(words[1].lower()) if len(words) > 1 else None
-    if len(words) < 3 or decision is None:
-        await send(update, context, t(caller[1], "work.usage_decide"))
-        return
-    await _act(update, context, caller, words[0][:40], Action.DECIDE, decision=decision, body=words[2])
 
 
 async def transfer(update: Update, context: Context) -> None:
@@ -413,12 +380,10 @@ async def _queue_page(update: Update, context: Context, page: int) -> None:
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("accept", accept),
-        CommandHandler("decline", decline),
         CommandHandler("assign", assign),
         CommandHandler("reply", reply),
         CommandHandler("note", note),
         CommandHandler("extend", extend),
-        CommandHandler("decide", decide),
         CommandHandler("transfer", transfer),
         CommandHandler("case", case_command),
         CommandHandler("reveal", reveal),

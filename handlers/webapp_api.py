@@ -41,6 +41,7 @@ from store.document_kinds import DocumentKind
 from store.errors import Refused
 from store.indicators import StatsReport
 from store.models import Actor, ActorRole, Attachment, Case, Decision, Event
+from store.opinion import DeclineGrounds, OpinionParts
 from store.org import Role
 from store.services import Services
 from store.supervision import WarningLevel, warning_level
@@ -310,6 +311,14 @@ async def act(services: Services, actor: Actor, number: str, action: str, body: 
     if chosen is Action.EXTEND:
         days = body.get("days")
         kwargs["days"] = int(days) if isinstance(days, int | str) and str(days).isdigit() else None
+    if chosen is Action.DECLINE and isinstance(body.get("reason"), str):
+        # 诉访分离: the ids of [[decline_reasons]] and [[destinations]]; without a reason the store refuses.
+        where = body.get("destination")
+        kwargs["grounds"] = DeclineGrounds(reason=body["reason"][:32],
+                                           destination=where[:32] if isinstance(where, str) and where else None)
+    if chosen is Action.DECIDE and all(isinstance(body.get(k), str) for k in ("request", "facts", "basis")):
+        kwargs["parts"] = OpinionParts(request=body["request"][:4000], facts=body["facts"][:4000],
+                                       basis=body["basis"][:4000])
     if chosen in (Action.REPLY, Action.NOTE, Action.DECLINE, Action.DECIDE, Action.EXTEND):
         kwargs["body"] = text
     case = await services.cases.act(actor, number, chosen, **kwargs)

@@ -20,6 +20,7 @@ from store.drafts import approvers_of
 from store.errors import AwaitingApproval, Refused
 from store.models import Actor, Case, Decision, ReviewOutcome
 from store.notices import NoticeKind
+from store.opinion import DeclineGrounds, OpinionParts
 from store.policy import Act
 from store.workflow import Action
 
@@ -37,6 +38,8 @@ class Draft(BaseModel):
     drafted_by: int
     approvers: list[int]
     outcome: str | None
+    parts: OpinionParts | None = None  # a written opinion's request, facts and basis (Art. 32)
+    grounds: DeclineGrounds | None = None  # a decline's reason and destination (Art. 21-22)
 
 
 class ApprovalService(Service):
@@ -56,7 +59,8 @@ class ApprovalService(Service):
         params: dict[str, Any] = json.loads(row["params"])
         return Draft(id=row["id"], case_id=row["case_id"], number=row["number"], action=Action(row["action"]),
                      body=params.get("body"), decision=params.get("decision"), days=params.get("days"),
-                     drafted_by=row["drafted_by"], approvers=json.loads(row["approvers"]), outcome=row["outcome"])
+                     drafted_by=row["drafted_by"], approvers=json.loads(row["approvers"]), outcome=row["outcome"],
+                     parts=params.get("parts"), grounds=params.get("grounds"))
 
     async def draft(self, draft_id: int) -> Draft:
         async with self.db.read() as conn:
@@ -74,10 +78,12 @@ class ApprovalService(Service):
         return draft, case
 
     async def submit(self, actor: Actor, number: str, action: Action, *, body: str | None = None,
-                     decision: Decision | None = None, days: int | None = None) -> int:
+                     decision: Decision | None = None, days: int | None = None, parts: OpinionParts | None = None,
+                     grounds: DeclineGrounds | None = None) -> int:
         """提请签发: hold the act for the nearest leaders although ``[approvals]`` does not ask; the draft's id."""
         try:
-            await self.cases.act(actor, number, action, body=body, decision=decision, days=days, ask_approval=True)
+            await self.cases.act(actor, number, action, body=body, decision=decision, days=days, ask_approval=True,
+                                 parts=parts, grounds=grounds)
         except AwaitingApproval as held:
             return int(held.params["draft"])
         raise Refused("approval_own", number=number)  # the approver's own act was done at once
@@ -95,7 +101,8 @@ class ApprovalService(Service):
             if decision is None and draft.decision in {o.value for o in ReviewOutcome}:
                 raise Refused("draft_gone", number=draft.number)
         return await self.cases.act(author, draft.number, draft.action, body=draft.body, decision=decision,
-                                    days=draft.days, approving=(draft.id, leader))
+                                    days=draft.days, approving=(draft.id, leader), parts=draft.parts,
+                                    grounds=draft.grounds)
 
     async def return_draft(self, leader: Actor, draft_id: int) -> Draft:
         """退回修改: the draft goes back to the officer, who is told; nothing reaches the petitioner."""

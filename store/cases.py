@@ -37,6 +37,7 @@ from store.models import (
 )
 from store.newcase import NewCase, confidential_by_default, insert_case
 from store.notices import NoticeKind
+from store.opinion import DeclineGrounds, OpinionParts, decline_data
 from store.org import Category, CategoryKind, Staff
 from store.policy import Act
 from store.review import ReviewService
@@ -505,6 +506,8 @@ class CaseService(Service):
         assignee_id: int | None = None,
         approving: tuple[int, Actor] | None = None,
         ask_approval: bool = False,
+        parts: OpinionParts | None = None,
+        grounds: DeclineGrounds | None = None,
     ) -> Case:
         """Take ``action`` on a case: check who, check the state machine, write it all.
 
@@ -514,20 +517,27 @@ class CaseService(Service):
         ``approving`` (the draft's id, the approving leader) applies a held draft, in the same
         transaction as its approval. ``ask_approval``: hold it even where ``[approvals]`` does not
         ask (an officer may always submit an act to the leader: 提请签发).
+        ``parts``: a written opinion's request, facts and basis (Art. 32); ``grounds``: a decline's
+        reason and destination (Art. 21-22, required), both recorded in the event (store/opinion.py).
         """
         now = self.clock.now()
+        if action is Action.DECLINE and body is not None and not body.strip():
+            body = None  # a decline's note is optional: its reason is the list's
         held: tuple[int, list[Staff]] | None = None
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             self.ctx.check_lead(actor, case, action)
             new_status = next_status(case.status, action, actor.role)
             changes, data = await self._changes(conn, case, actor, action, now, body=body, decision=decision,
-                                                days=days, unit=unit, assignee_id=assignee_id)
+                                                days=days, unit=unit, assignee_id=assignee_id, parts=parts,
+                                                grounds=grounds)
             changes = {"status": new_status.value, "updated_at": iso(now), **changes}
             approvers = approvers_for(self.org, case, action, actor, asked=ask_approval) if approving is None else []
             if approvers:
                 held = (await hold_draft(self.ctx, conn, case, actor, action, approvers,
-                                         {"body": body, "decision": decision.value if decision else None, "days": days}),
+                                         {"body": body, "decision": decision.value if decision else None, "days": days,
+                                          **({"parts": parts.model_dump()} if parts is not None else {}),
+                                          **({"grounds": grounds.model_dump()} if grounds is not None else {})}),
                         approvers)
                 updated = case
             else:
@@ -563,11 +573,16 @@ class CaseService(Service):
         days: int | None,
         unit: str | None,
         assignee_id: int | None,
+        parts: OpinionParts | None = None,
+        grounds: DeclineGrounds | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """What ``action`` changes on the case and records in its event, each rule checked (Refused if one fails)."""
         changes: dict[str, Any] = {}
         data: dict[str, Any] = {}
-        if action in (Action.DECLINE, Action.REPLY, Action.NOTE, Action.ADD_INFO) and not (
+        if action is Action.DECLINE:
+            # 诉访分离: a reason from the list and, where the matter belongs elsewhere, the body to turn to.
+            data = decline_data(self.org, grounds, body)
+        if action in (Action.REPLY, Action.NOTE, Action.ADD_INFO) and not (
             body and body.strip()
         ):
             raise Refused("text_required")
@@ -590,6 +605,8 @@ class CaseService(Service):
             changes["decision"] = decision.value
             changes["decided_at"] = iso(now)
             data = {"decision": decision.value}
+            if parts is not None:
+                data["parts"] = parts.check().model_dump()
         elif action is Action.WITHDRAW:
             changes["closed_at"] = iso(now)
         elif action is Action.ASSIGN:

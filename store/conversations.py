@@ -20,3 +20,4 @@ class Conversation(StrEnum):
     RECEPTION = "reception"  # reception days: booking and publishing (handlers.reception)
     SCREENING = "screening"  # filing and updating a screening dispute (handlers.screening)
     REGISTER = "register"  # staff register a letter, visit or call, step by step (handlers.register)
+    OPINION = "opinion"  # a written opinion's parts or a decline's grounds, step by step (handlers.opinion)

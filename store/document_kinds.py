@@ -26,12 +26,15 @@ class DocumentKind(StrEnum):
 _COMMON = frozenset({"org", "number", "name", "subject", "unit", "category", "received", "issued"})
 FIELDS: dict[DocumentKind, frozenset[str]] = {
     DocumentKind.ACCEPTED: _COMMON | {"due"},
-    DocumentKind.DECLINED: _COMMON | {"text"},
+    # {reason}: the [[decline_reasons]] text; {destination}: where to turn, with the address (诉访分离).
+    DocumentKind.DECLINED: _COMMON | {"text", "reason", "destination"},
     # {approved}: "经批准，" where a leader approved the extension (签发, store/approvals.py), else nothing.
     DocumentKind.EXTENDED: _COMMON | {"due", "days", "text", "approved"},
     # {until}: "（<due>前）" once the opinion is served (送达), else nothing: the window counts from receipt.
     # {reviewer}: the body that reviews next (store.org.Organization.reviewing_unit, or the review_body).
-    DocumentKind.OPINION: _COMMON | {"due", "until", "window", "decision", "text", "reviewer"},
+    # {request}, {facts}, {basis}: 信访人诉求, 查明事实, 处理依据 (Art. 32).
+    DocumentKind.OPINION: _COMMON | {"due", "until", "window", "decision", "text", "reviewer", "request", "facts",
+                                     "basis"},
     DocumentKind.REVIEW: _COMMON | {"due", "until", "window", "decision", "text", "reviewer"},
     DocumentKind.REREVIEW: _COMMON | {"decision", "text"},
     DocumentKind.FINAL: _COMMON,

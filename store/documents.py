@@ -35,6 +35,7 @@ from store.document_kinds import FIELDS, DocumentKind
 from store.errors import Refused
 from store.models import Actor, Case, Decision, Event, ReviewOutcome, row_to_model
 from store.notices import NoticeKind
+from store.opinion import OpinionParts
 from store.policy import Act
 from store.workflow import Action
 
@@ -95,6 +96,12 @@ class Document(BaseModel):
     issuer_unit: str = ""
     doc_no: str | None = None
     approved: bool = False  # a leader approved the step (签发): the document says 经批准
+    # A written opinion's 信访人诉求 / 查明事实 / 处理依据 (Art. 32); None: decided before the parts were recorded.
+    parts: OpinionParts | None = None
+    # A decline's reason and destination as recorded on the day (Art. 21-22); None: declined before.
+    reason: dict[str, str] | None = None  # {"zh": ..., "en": ...}
+    destination: dict[str, Any] | None = None  # {"id", "kind", "name": {"zh", "en"}, "address", "phone"?}
+    reason_is_note: bool = False  # a reason like 其他: the officer's note (``text``) is the reason given
 
 
 def handling_officers(ctx: StoreContext, case: Case) -> list[int]:
@@ -230,6 +237,13 @@ class DocumentService(Service):
             issuer_unit=issued_as["unit"] if issued_as is not None else case.unit,
             doc_no=issued_as["doc_no"] if issued_as is not None else None,
             approved=bool(data.get("approved_by")),
+            parts=OpinionParts.model_validate(data["parts"])
+            if kind is DocumentKind.OPINION and isinstance(data.get("parts"), dict) else None,
+            reason=data.get("reason_text") if kind is DocumentKind.DECLINED
+            and isinstance(data.get("reason_text"), dict) else None,
+            destination=data.get("destination") if kind is DocumentKind.DECLINED
+            and isinstance(data.get("destination"), dict) else None,
+            reason_is_note=bool(data.get("reason_is_note")),
         )
 
     async def _steps(self, conn: Connection, case: Case) -> list[Event]:

@@ -127,6 +127,53 @@ class ExternalBody(_Frozen):
     phone: str | None = Field(default=None, min_length=1, max_length=50)
 
 
+class DestinationKind(StrEnum):
+    """Where a declined petitioner is sent (诉访分离, Art. 21-22): the kinds of body a destination may be."""
+
+    COURT = "court"  # 人民法院 (诉讼)
+    LABOUR_ARBITRATION = "labour_arbitration"  # 劳动人事争议仲裁委员会
+    ADMINISTRATIVE_REVIEW = "administrative_review"  # 行政复议机关
+    PARTY_APPEAL = "party_appeal"  # 党员申诉 (the Party organisation or discipline body)
+    OTHER_ORGAN = "other_organ"  # 其他有权处理的机关、单位
+
+
+class Destination(_Frozen):
+    """A ``[[destinations]]`` entry: a body a 不予受理告知书 may send the petitioner to, with its address."""
+
+    id: Id
+    kind: DestinationKind
+    name: LocalizedText
+    address: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, min_length=1, max_length=50)
+
+
+class DeclineReason(_Frozen):
+    """A ``[[decline_reasons]]`` entry: why a matter is not accepted (Art. 21-22).
+
+    ``redirect``: the matter belongs elsewhere, so the notice must name a destination.
+    ``note``: the officer must add a note (为 "其他" reasons, which say nothing by themselves).
+    """
+
+    id: Id
+    text: LocalizedText
+    redirect: bool = False
+    note: bool = False
+
+
+#: The reasons every organisation has unless its file lists its own (《信访工作条例》 Art. 21-22, 36).
+DECLINE_REASONS = (
+    DeclineReason(id="legal_channel", redirect=True, text=LocalizedText(
+        zh="已经或者依法应当通过诉讼、仲裁、行政复议等法定途径解决",
+        en="it has been or should be resolved through litigation, arbitration, administrative review"
+           " or another legal channel")),
+    DeclineReason(id="not_ours", redirect=True, text=LocalizedText(
+        zh="不属于本单位职责范围", en="it is not within this unit's responsibilities")),
+    DeclineReason(id="repeat", text=LocalizedText(
+        zh="以同一事实和理由重复提出且已办结", en="it repeats a matter already concluded on the same facts and grounds")),
+    DeclineReason(id="other", note=True, text=LocalizedText(zh="其他", en="other")),
+)
+
+
 class OrgInfo(_Frozen):
     """The `[organization]` table."""
 
@@ -671,6 +718,8 @@ class Organization(_Frozen):
     approvals: Approvals = Approvals()
     channels: Channels = Channels()
     assessment: Assessment = Assessment()
+    decline_reasons: tuple[DeclineReason, ...] = Field(default=DECLINE_REASONS, min_length=1)
+    destinations: tuple[Destination, ...] = ()
 
     _workdays: WorkCalendar = PrivateAttr(default_factory=WorkCalendar)
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
@@ -737,6 +786,14 @@ class Organization(_Frozen):
     def find_unit(self, unit_id: str) -> Unit | None:
         """The unit, or None: for ids that come from outside (button data, commands)."""
         return self._units.get(unit_id)
+
+    def find_decline_reason(self, reason_id: str) -> DeclineReason | None:
+        """A ``[[decline_reasons]]`` entry, or None: for ids that come from outside (button data, drafts)."""
+        return next((r for r in self.decline_reasons if r.id == reason_id), None)
+
+    def find_destination(self, destination_id: str) -> Destination | None:
+        """A ``[[destinations]]`` entry, or None: for ids that come from outside (button data, drafts)."""
+        return next((x for x in self.destinations if x.id == destination_id), None)
 
     def find_category(self, category_id: str) -> Category | None:
         """The category, or None: for ids that come from outside (button data, commands)."""
@@ -897,6 +954,10 @@ def _reference_errors(data: dict[str, Any]) -> list[Problem]:
         *_reception_errors(_entries(data, "reception") or [], _entries(data, "staff") or [], units),
         *_incident_errors(_entries(data, "incident_levels") or [], _entries(data, "staff") or [], unit_ids),
         *_approval_errors(data.get("approvals"), units or [], _entries(data, "staff") or []),
+        *_duplicates("decline_reasons", "id", "decline reason id",
+                     ((i, _text(e.get("id"))) for i, e in enumerate(_entries(data, "decline_reasons") or []))),
+        *_duplicates("destinations", "id", "destination id",
+                     ((i, _text(e.get("id"))) for i, e in enumerate(_entries(data, "destinations") or []))),
     ]
 
 
@@ -1241,6 +1302,11 @@ def org_warnings(org: Organization, today: dt.date) -> list[str]:
             ):
                 warnings.append(_format(("incident_levels", index, "notify", i),
                                         f'nobody is a {match["role"]} assigned at "{match["unit"]}"'))
+    redirecting = [reason.id for reason in org.decline_reasons if reason.redirect]
+    if redirecting and not org.destinations:
+        warnings.append(_format(("destinations",), "none listed: no decline can give the reasons that send the"
+                                f" petitioner elsewhere ({', '.join(redirecting)}); list the courts, arbitration"
+                                " and other bodies (诉访分离)"))
     starter = {member.telegram_id for member in example_org().staff}
     for index, member in enumerate(org.staff):
         if member.telegram_id in starter:

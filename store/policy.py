@@ -278,6 +278,10 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "vf:go": None,
     "ap:ok": Act.APPROVE, "ap:no": Act.APPROVE,
     "re:ok": Act.REPEAT, "re:no": Act.REPEAT,
+    # The written opinion's and the decline's form (handlers/opinion.py): steps of one's own draft;
+    # 出具 is the act (DECIDE or DECLINE, by the draft), checked by CaseService.act.
+    "op:r": None, "op:d": None, "op:nd": None, "op:k": None, "op:e": None, "op:b": None, "op:x": None,
+    "op:ok": None,
     "sm:ls": None, "sm:add": None, "sm:o": None, "sm:r": None, "sm:ub": None, "sm:ut": None, "sm:cs": None,
     "sm:ct": None, "sm:ca": None, "sm:rm": None, "sm:ry": None, "sm:nr": None, "sm:nb": None, "sm:nu": None,
 }

@@ -31,6 +31,7 @@ from store.ledger_import import ImportService
 from store.links import LinkService
 from store.models import OutboxItem
 from store.notices import NoticeKind
+from store.opinion import OpinionService
 from store.org import Organization
 from store.outbox import Outbox
 from store.reception import ReceptionService
@@ -69,6 +70,7 @@ class Services:
     staffing: StaffingService
     approvals: ApprovalService
     repeats: RepeatService
+    opinion: OpinionService
 
     @classmethod
     def build(
@@ -122,6 +124,7 @@ class Services:
             staffing=StaffingService(ctx),
             approvals=ApprovalService(ctx, cases),
             repeats=RepeatService(ctx),
+            opinion=OpinionService(ctx),
         )
 
     @classmethod

@@ -203,3 +203,14 @@ async def offline_app(
 async def feed(application: Application, raw: dict[str, Any]) -> None:
     """Handle one update exactly as polling would hand it over."""
     await application.process_update(update(raw, application.bot))
+
+
+async def fill_opinion(application: Application, request: OfflineRequest, user: Updates, chat_id: int) -> None:
+    """The written opinion's form after a one-line /decide (handlers/opinion.py): keep the request, give the
+    facts and the basis, keep the opinion typed with the command, then 出具."""
+    await feed(application, user.tap("op:k"))
+    await feed(application, user.text("经调查核实，情况属实。"))
+    await feed(application, user.text("公司有关管理规定。"))
+    await feed(application, user.tap("op:k"))
+    submit = next(data for _label, data in request.last_to(chat_id).buttons() if data.startswith("op:ok:"))
+    await feed(application, user.tap(submit))

@@ -104,6 +104,19 @@ units = ["refinery"]
 telegram_id = 9001
 name = "管理员"
 role = "admin"
+
+# Where a declined petitioner is told to turn (诉访分离, store/opinion.py).
+[[destinations]]
+id = "arbitration"
+kind = "labour_arbitration"
+name = { zh = "延安市劳动人事争议仲裁委员会", en = "Yan'an Labour Dispute Arbitration Commission" }
+address = "延安市宝塔区百米大道12号"
+phone = "0911-2345678"
+[[destinations]]
+id = "court"
+kind = "court"
+name = { zh = "延长县人民法院", en = "Yanchang County People's Court" }
+address = "延长县七里村镇法院路1号"
 """
 
 TZ = ZoneInfo("Asia/Shanghai")

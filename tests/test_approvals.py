@@ -19,12 +19,13 @@ from store.documents import DocumentKind
 from store.errors import AwaitingApproval, Refused
 from store.models import Decision
 from store.notices import NoticeKind
+from store.opinion import DeclineGrounds
 from store.org import Organization, OrgError, parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database, rows
 from tests.conftest import draft, petitioner
-from tests.offline import Updates, feed, offline_app
+from tests.offline import Updates, feed, fill_opinion, offline_app
 from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, OFFICER_P2, ORG_TOML, review_org, rorg, rstore
 from tests.test_documents import pdf_text
 
@@ -89,10 +90,10 @@ async def test_a_returned_draft_tells_the_officer_and_changes_nothing(astore: Se
     # plant-2 has no leader of its own: oilfield's approves.
     number = (await astore.cases.submit(petitioner(5001), draft(unit="plant-2"), "k")).case.number
     with pytest.raises(AwaitingApproval) as held:
-        await astore.cases.act(OFFICER_P2, number, Action.DECLINE, body="已进入劳动仲裁程序。")
+        await astore.cases.act(OFFICER_P2, number, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="已进入劳动仲裁程序。")
     assert held.value.params["approvers"] == "陈经理"
     with pytest.raises(Refused) as second:
-        await astore.cases.act(OFFICER_P2, number, Action.DECLINE, body="不属于信访事项。")
+        await astore.cases.act(OFFICER_P2, number, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不属于信访事项。")
     assert second.value.code == "draft_waiting"
     (draft_id,) = [int(i.params["draft"]) for i in await astore.outbox.pending_notifications(limit=500)
                    if i.kind == NoticeKind.APPROVAL_ASKED]
@@ -100,7 +101,7 @@ async def test_a_returned_draft_tells_the_officer_and_changes_nothing(astore: Se
     assert NoticeKind.APPROVAL_RETURNED in await kinds_to(astore, 1002)
     assert rows(astore, "SELECT status FROM cases WHERE number = ?", number) == [("submitted",)]
     with pytest.raises(AwaitingApproval):  # drafted again: waits again
-        await astore.cases.act(OFFICER_P2, number, Action.DECLINE, body="该事项已进入劳动仲裁程序，请向仲裁委员会反映。")
+        await astore.cases.act(OFFICER_P2, number, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="该事项已进入劳动仲裁程序，请向仲裁委员会反映。")
 
 
 async def test_an_approved_extension_says_so_and_a_leaders_own_act_needs_no_approval(astore: Services) -> None:
@@ -142,6 +143,7 @@ async def test_the_leader_approves_with_a_tap_and_the_officer_is_told_in_chat(
     async with offline_app(astore) as (application, request):
         officer, leader = Updates(1001, "王"), Updates(3003, "孙")
         await feed(application, officer.text(f"/decide {number} explain 经核实，已按规定发放。"))
+        await fill_opinion(application, request, officer, 1001)
         assert "已提交 张厂长 审批签发" in request.last_to(1001).text
         (draft_id,) = [int(i.params["draft"]) for i in await astore.outbox.pending_notifications(limit=500)
                        if i.kind == NoticeKind.APPROVAL_ASKED]

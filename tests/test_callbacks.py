@@ -68,6 +68,12 @@ OLD_BUTTONS = [
     ("pr:ext:XF-2026-000001:15", cb.Pr.EXTEND, ("XF-2026-000001", 15)),
     ("pr:dcs:XF-2026-000001:support", cb.Pr.DECIDE, ("XF-2026-000001", "support")),
     ("pr:end", cb.Pr.END, ()),
+    ("pr:dec:XF-2026-000001", cb.Pr.DECLINE, ("XF-2026-000001",)),
+    ("op:r:legal_channel", cb.Op.REASON, ("legal_channel",)),
+    ("op:d:labour-arbitration", cb.Op.DEST, ("labour-arbitration",)),
+    ("op:nd", cb.Op.NO_DEST, ()),
+    ("op:e:facts", cb.Op.EDIT, ("facts",)),
+    ("op:ok:" + "ab" * 16, cb.Op.SUBMIT, ("ab" * 16,)),
     ("rv:rate:d:XF-2026-000001", cb.Rv.RATE, ("d", "XF-2026-000001")),
     ("ld:ack:12", cb.Ld.ACK, (12,)),
     ("in:here:plant-1", cb.In.UNIT_HERE, ("plant-1",)),
@@ -126,7 +132,8 @@ def test_encoding_refuses_what_would_not_read_back() -> None:
 
 def test_each_prompt_has_its_button_and_each_button_its_prompt() -> None:
     assert set(prompts.buttons()) == set(prompts.PROMPTS)
-    assert {b.verb for b in cb.Pr.area.buttons} - {"end"} == set(prompts.PROMPTS)
+    # pr:dec and pr:dcs (不予受理, the decision chosen) open the written forms of handlers.opinion.
+    assert {b.verb for b in cb.Pr.area.buttons} - {"end", "dec", "dcs"} == set(prompts.PROMPTS)
 
 
 def test_rating_buttons_carry_the_codes_the_review_handler_reads() -> None:

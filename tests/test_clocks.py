@@ -10,6 +10,7 @@ import pytest
 
 from store.clock import FakeClock
 from store.models import Decision, Status
+from store.opinion import DeclineGrounds
 from store.org import Organization
 from store.review import Rating, current_deadline
 from store.services import Services
@@ -212,7 +213,7 @@ async def test_nothing_is_reminded_for_closed_declined_or_decided_cases(
     rstore: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
     declined = (await rstore.cases.submit(petitioner(5001), draft(), "a")).case.number
-    await rstore.cases.act(OFFICER_P1, declined, Action.DECLINE, body="不属于信访事项")
+    await rstore.cases.act(OFFICER_P1, declined, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不属于信访事项")
     await decided_case(rstore, clock, key="b", user=5002)
     await sweep_on(rstore, clock, date(2026, 11, 20))
     assert outbox(rstore, "rv_remind", "rv_escalate") == []

@@ -24,6 +24,7 @@ from handlers.render import case_card
 from store.clock import FakeClock
 from store.errors import NotFound, Refused
 from store.models import Actor, ActorRole, Decision, Status
+from store.opinion import DeclineGrounds
 from store.org import Organization, parse_org
 from store.services import Services
 from store.workflow import Action
@@ -118,7 +119,7 @@ async def test_co_handlers_read_note_and_report_progress_but_the_lead_unit_answe
     number = await new_case(cstore)
     await cstore.supervision.cohandle(LEADER_P1, number, "plant-2")
     for action, extra in [
-        (Action.ACCEPT, {}), (Action.DECLINE, {"body": "不予受理"}), (Action.REPLY, {"body": "您好"}),
+        (Action.ACCEPT, {}), (Action.DECLINE, {"body": "不予受理", "grounds": DeclineGrounds(reason="other")}), (Action.REPLY, {"body": "您好"}),
         (Action.ASSIGN, {"assignee_id": OFFICER_P2.id}), (Action.TRANSFER, {"unit": "plant-2", "body": "属二厂"}),
     ]:
         with pytest.raises(Refused) as refused:

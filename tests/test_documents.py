@@ -24,12 +24,13 @@ from store.clock import FakeClock
 from store.documents import STEPS, DocumentKind
 from store.errors import NotFound, Refused
 from store.models import Decision, Petitioner, ReviewOutcome
+from store.opinion import DeclineGrounds
 from store.org import DocumentTemplates, OrgError, parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
 from tests.conftest import draft, petitioner, rows
-from tests.offline import Call, OfflineRequest, Updates, feed, offline_app
+from tests.offline import Call, OfflineRequest, Updates, feed, fill_opinion, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
     LEADER_OIL,
@@ -92,7 +93,7 @@ EXPECTED = {
 async def test_every_document_reads_back_from_its_pdf(rstore: Services) -> None:
     number = await whole_case(rstore)
     declined = (await rstore.cases.submit(petitioner(5002, "李四"), draft(unit="plant-2"), "declined")).case.number
-    await rstore.cases.act(OFFICER_P2, declined, Action.DECLINE, body="该事项已进入劳动仲裁程序。")
+    await rstore.cases.act(OFFICER_P2, declined, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="该事项已进入劳动仲裁程序。")
     seen = set()
     for kind, words in [*EXPECTED.items(), (DocumentKind.DECLINED, ["不予受理告知书", "该事项已进入劳动仲裁程序。",
                                                                      "可以向有权处理的机关、单位提出"])]:
@@ -200,7 +201,9 @@ async def test_the_officer_receives_the_document_at_acceptance_and_at_the_opinio
     methods = [c.method for c in request.calls if int(c.params.get("chat_id", 0) or 0) == 5001]
     assert methods[-2:] == ["sendMessage", "sendDocument"]
 
-    await feed(application, Updates(OFFICER_P1.id).text(f"/decide {number} support 经核实，予以补发。"))
+    officer = Updates(OFFICER_P1.id)
+    await feed(application, officer.text(f"/decide {number} support 经核实，予以补发。"))
+    await fill_opinion(application, request, officer, OFFICER_P1.id)
     await sender.run_once()
     (_, (call, data)) = request.documents_to(OFFICER_P1.id)
     assert call.params["caption"].startswith("📄 信访处理意见书")
@@ -307,7 +310,7 @@ def test_every_document_has_a_key_in_the_organisation_file() -> None:
 async def test_an_english_petitioners_document_is_in_english(rstore: Services) -> None:
     await rstore.cases.set_language(5004, "en")
     number = (await rstore.cases.submit(Petitioner(id=5004, name="John Smith", language="en"), draft(), "en")).case.number
-    await rstore.cases.act(OFFICER_P1, number, Action.DECLINE, body="This is a matter for the labour court.")
+    await rstore.cases.act(OFFICER_P1, number, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="This is a matter for the labour court.")
     (doc,) = await rstore.documents.documents(employee(5004), number)
     text = pdf_text(await render_pdf(doc, rstore.org))  # in the petitioner's language, whoever asks
     for word in ("NoticeofNon-Acceptance", "ToJohnSmith:", number, ORG, "Thisisamatterforthelabourcourt.", "(seal)"):
@@ -321,7 +324,7 @@ async def test_making_a_document_logs_nothing_of_its_text_even_at_debug(rstore: 
     logs.setup("DEBUG", stream=stream)
     secret = Petitioner(id=5003, name="王秘密", language="zh")
     case = (await rstore.cases.submit(secret, draft(confidential=True), "secret")).case
-    await rstore.cases.act(OFFICER_P1, case.number, Action.DECLINE, body="举报人王秘密反映的问题不属本单位职责。😀")
+    await rstore.cases.act(OFFICER_P1, case.number, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="举报人王秘密反映的问题不属本单位职责。😀")
     (doc,) = await rstore.documents.documents(OFFICER_P1, case.number)
     text = pdf_text(await render_pdf(doc, rstore.org))
     assert "举报人王秘密反映的问题不属本单位职责。□" in text  # what the font cannot draw is a box, not a gap

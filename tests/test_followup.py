@@ -15,6 +15,7 @@ from telegram.ext import Application
 from bot.commands import LEADER_COMMANDS, OFFICER_COMMANDS
 from store.clock import FakeClock
 from store.errors import NotFound, Refused
+from store.opinion import DeclineGrounds
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import draft, petitioner, rows
@@ -51,7 +52,7 @@ async def test_who_may_follow_up_and_when(rstore: Services, clock: FakeClock) ->
     with pytest.raises(Refused) as empty:
         await rstore.supervision.follow_up(OFFICER_P1, number, "phone", "  ")
     assert empty.value.code == "text_required"
-    await rstore.cases.act(OFFICER_P1, open_number, Action.DECLINE, body="不属于受理范围")
+    await rstore.cases.act(OFFICER_P1, open_number, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不属于受理范围")
     with pytest.raises(Refused) as declined:
         await rstore.supervision.follow_up(OFFICER_P1, open_number, "phone", "回访")  # declined: no opinion
     assert declined.value.code == "wrong_status"

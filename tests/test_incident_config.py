@@ -136,4 +136,6 @@ def test_check_config_reports_them_and_warns_of_an_empty_group(tmp_path: Path) -
     good.write_text(BASE + level(1, 50, '[2, "leader@plant-1"]'), encoding="utf-8")
     assert check_config(good)[0]
     assert config_warnings(good, dt.date(2026, 11, 2)) == [
-        'incident_levels[0].notify[1]: nobody is a leader assigned at "plant-1"']
+        'incident_levels[0].notify[1]: nobody is a leader assigned at "plant-1"',
+        "destinations: none listed: no decline can give the reasons that send the petitioner elsewhere"
+        " (legal_channel, not_ours); list the courts, arbitration and other bodies (诉访分离)"]

@@ -40,6 +40,7 @@ from store.clock import FakeClock
 from store.errors import Refused
 from store.indicators import parse_period, trend_months
 from store.models import Decision
+from store.opinion import DeclineGrounds
 from store.org import Organization
 from store.review import Rating
 from store.services import Services
@@ -105,7 +106,7 @@ async def build_fixture(store: Services, clock: FakeClock) -> dict[str, str]:
     await decide("F")
     await submit("G", 5006, "refinery")
     on(11, 6)
-    await store.cases.act(OFFICER_P2, numbers["C"], Action.DECLINE, body="不属于受理范围")
+    await store.cases.act(OFFICER_P2, numbers["C"], Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不属于受理范围")
     on(11, 10)
     await submit("D", 5003, "plant-2")
     await store.repeats.confirm(OFFICER_P2, numbers["D"], numbers["C"])  # proposed; the officer confirms it

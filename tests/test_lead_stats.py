@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from handlers.reports import stats_text, xlsx_bytes
 from store.clock import FakeClock
 from store.models import Decision, Status
+from store.opinion import DeclineGrounds
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
@@ -63,7 +64,7 @@ async def build(store: Services, clock: FakeClock) -> dict[str, str]:
     await submit("C", date(2026, 11, 4), "plant-2")
     await submit("D", date(2026, 11, 5), "plant-2")
     await store.supervision.take_lead(LEADER_OIL, numbers["D"])
-    await store.cases.act(OFFICER_P2, numbers["D"], Action.DECLINE, body="不属于受理范围")
+    await store.cases.act(OFFICER_P2, numbers["D"], Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不属于受理范围")
     clock.set(at(date(2026, 12, 1)))
     return numbers
 

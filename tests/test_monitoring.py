@@ -10,6 +10,7 @@ import pytest
 
 from store.clock import FakeClock
 from store.errors import Refused
+from store.opinion import DeclineGrounds
 from store.org import Organization, OrgError
 from store.services import Services
 from store.workflow import Action
@@ -200,7 +201,7 @@ async def test_alerts_are_listed_for_leaders_in_scope_until_acknowledged(
 async def test_long_running_cases_appear_after_ninety_days(rstore: Services, clock: FakeClock) -> None:
     old = (await rstore.cases.submit(petitioner(5001), draft(), "a")).case.number
     done = (await rstore.cases.submit(petitioner(5002), draft(), "b")).case.number
-    await rstore.cases.act(OFFICER_P1, done, Action.DECLINE, body="不属于受理范围")
+    await rstore.cases.act(OFFICER_P1, done, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不属于受理范围")
     clock.advance(days=2)
     younger = (await rstore.cases.submit(petitioner(5003), draft(unit="refinery"), "c")).case.number
     clock.advance(days=89)  # "old" is 91 days open, "younger" 89

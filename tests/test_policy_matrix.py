@@ -27,6 +27,7 @@ from handlers import callbacks as cb
 from store.errors import Refused, StoreError
 from store.ledger import InformHow, PersonIn, Registration
 from store.models import Actor, Decision, ReviewOutcome
+from store.opinion import DeclineGrounds
 from store.policy import ENTRY_POINTS, POLICY, Act, Relation, allows, markdown_table, unit_relations
 from store.review import Rating
 from store.services import Services
@@ -199,7 +200,7 @@ Driver = Callable[[Services, Actor, Scene], Awaitable[object]]
 DRIVERS: dict[Act, Driver] = {
     Act.READ: lambda s, a, c: s.cases.case_for(a, c.number),
     Act.ACCEPT: lambda s, a, c: s.cases.act(a, c.number, Action.ACCEPT),
-    Act.DECLINE: lambda s, a, c: s.cases.act(a, c.number, Action.DECLINE, body="不属于信访事项"),
+    Act.DECLINE: lambda s, a, c: s.cases.act(a, c.number, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不属于信访事项"),
     Act.ASSIGN: lambda s, a, c: s.cases.act(a, c.number, Action.ASSIGN, assignee_id=1005),
     Act.REPLY: lambda s, a, c: s.cases.act(a, c.number, Action.REPLY, body="请补充材料"),
     Act.NOTE: lambda s, a, c: s.cases.act(a, c.number, Action.NOTE, body="内部备注"),

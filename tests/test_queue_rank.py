@@ -17,6 +17,7 @@ from store.clock import FakeClock
 from store.db import migrations
 from store.journal import verify
 from store.models import Case, Decision, row_to_model
+from store.opinion import DeclineGrounds
 from store.org import Organization
 from store.review import CURRENT_DUE_SQL
 from store.services import Services
@@ -82,7 +83,7 @@ async def test_the_stored_rank_is_the_level_after_every_change_and_every_day(
     await rstore.review.sweep()
     transferred = (await rstore.cases.submit(petitioner(5005), draft(), "e")).case.number
     await rstore.cases.act(OFFICER_P1, transferred, Action.TRANSFER, unit="plant-2", body="转第二采油厂")
-    await rstore.cases.act(OFFICER_P1, submitted, Action.DECLINE, body="不予受理")
+    await rstore.cases.act(OFFICER_P1, submitted, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不予受理")
     await assert_ranks(rstore, rstore.context.today())
     assert {c for c in (submitted, accepted, extended, decided, transferred)}
 
@@ -142,7 +143,7 @@ async def test_a_database_at_the_previous_version_upgrades_with_ranks_and_its_jo
     await store.cases.act(OFFICER_P1, numbers[1], Action.ACCEPT)
     await store.cases.act(OFFICER_P1, numbers[2], Action.ACCEPT)
     await store.cases.act(OFFICER_P1, numbers[2], Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
-    await store.cases.act(OFFICER_P1, numbers[3], Action.DECLINE, body="不予受理")
+    await store.cases.act(OFFICER_P1, numbers[3], Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不予受理")
     await store.close()
     number = next(n for n, name, _ in migrations() if "queue_rank" in name)  # the integrator may renumber it
     with sqlite3.connect(path) as conn:  # back to the schema before it: what it added, removed

@@ -18,6 +18,7 @@ from handlers.common import error_text
 from handlers.i18n import t
 from store.errors import NotFound, Refused, StoreError
 from store.models import Actor, ActorRole, Decision, DraftData, Petitioner, Status
+from store.opinion import DeclineGrounds
 from store.org import Organization, parse_org
 from store.services import Services
 from store.workflow import Action
@@ -153,7 +154,7 @@ async def file(store: Services, kind: str, accepted: bool = False) -> str:
 
 def kwargs_for(action: Action, kind: str) -> dict[str, Any]:
     return {
-        Action.DECLINE: {"body": "理由"},
+        Action.DECLINE: {"body": "理由", "grounds": DeclineGrounds(reason="other")},
         Action.ASSIGN: {"assignee_id": ASSIGN_TO.get(kind, 2001)},
         Action.REPLY: {"body": "答复"},
         Action.NOTE: {"body": "备注"},
@@ -223,7 +224,7 @@ async def test_illegal_transitions_are_refused_and_change_nothing(store: Service
     await store.cases.act(officer, number, Action.ACCEPT)
     cases = [
         (Action.ACCEPT, {}, "wrong_status"),  # accepting twice
-        (Action.DECLINE, {"body": "x"}, "wrong_status"),
+        (Action.DECLINE, {"body": "x", "grounds": DeclineGrounds(reason="other")}, "wrong_status"),
         (Action.EXTEND, {"days": 0, "body": "x"}, "extension_days"),
         (Action.EXTEND, {"days": 31, "body": "x"}, "extension_days"),
         (Action.EXTEND, {"days": 5, "body": "  "}, "reason_required"),
@@ -353,7 +354,7 @@ async def test_bad_input_gets_a_usage_hint_and_group_chats_are_refused(
     officer = Updates(1001)
     expected = {
         "/accept": "staff.usage_accept",
-        "/decline " + number: "staff.usage_decline",
+        "/decline": "staff.usage_decline",
         "/assign": "work.usage_assign",
         "/reply": "work.usage_reply",
         "/note " + number: "work.usage_note",

@@ -93,6 +93,12 @@ units = ["oilfield"]
 id = "received"
 text = {{ zh = "您反映的情况已收悉，我们正在核实。", en = "We have received your information and are verifying it." }}
 
+[[destinations]]
+id = "social-security"
+kind = "other_organ"
+name = {{ zh = "延安市社会保险经办中心", en = "Yan'an Social Insurance Centre" }}
+address = "延安市宝塔区枣园路8号"
+
 [[canned_replies]]
 id = "more-info"
 text = {{ zh = "请补充具体的时间、地点和相关材料。", en = "Please add the time, the place and any documents." }}
@@ -122,6 +128,20 @@ async def recorded(bot: Running, message: SimMessage) -> SimMessage:
             return message
         await asyncio.sleep(0.01)
     raise AssertionError(f"message #{message.message_id} was never recorded for a case")
+
+
+async def complete_opinion(user: SimUser) -> None:
+    """The written opinion's form after a one-line /decide: keep the request, give facts and basis, keep the text."""
+    asked = await user.wait_for("信访人诉求")
+    await user.tap("沿用当前内容", message=asked)
+    await user.wait_for("查明事实")
+    await user.send("经调查核实，情况属实。")
+    await user.wait_for("处理依据")
+    await user.send("公司有关管理规定。")
+    asked = await user.wait_for("当前内容")
+    await user.tap("沿用当前内容", message=asked)
+    review = await user.wait_for("请核对书面处理意见")
+    await user.tap("✅ 出具", message=review)
 
 
 def texts(user: SimUser) -> str:
@@ -251,8 +271,18 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         kinds = await leader.wait_for("处理意见类型")
         assert kinds.button_texts[:3] == ["予以支持", "解释说明", "不予支持"]
         await leader.tap("予以支持", message=kinds)
-        await leader.wait_for("处理意见书（予以支持）")
-        await leader.send("经查，十月加班费漏发属实。依据公司薪酬制度，将于十一月补发。")
+        asked = await leader.wait_for("信访人诉求")
+        assert "十月加班费未发放" in asked.plain_text  # the request's default: the case's own words
+        await leader.tap("沿用当前内容", message=asked)
+        await leader.wait_for("查明事实")
+        await leader.send("经查，十月加班费漏发属实。")
+        await leader.wait_for("处理依据")
+        await leader.send("公司薪酬管理制度第十二条。")
+        await leader.wait_for("处理意见")
+        await leader.send("将于十一月补发。")
+        review = await leader.wait_for("请核对书面处理意见")
+        assert "经查，十月加班费漏发属实。" in review.plain_text and "公司薪酬管理制度第十二条。" in review.plain_text
+        await leader.tap("✅ 出具", message=review)
         await leader.wait_for("已对")
         opinion = await employee.wait_for("处理意见")
         assert "予以支持" in opinion.visible_text and "将于十一月补发" in opinion.visible_text
@@ -304,8 +334,18 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         await officer.tap(elsewhere, message=queue)
         card = await officer.wait_for("申请调换岗位")
         await officer.tap("不予受理", message=card)
-        await officer.wait_for("不予受理的理由")
+        reasons = await officer.wait_for("不予受理的理由")
+        await officer.send("岗位调整不属于信访事项。")  # a text where a button is expected: a hint
+        await officer.wait_for("请点选上面的按钮")
+        await officer.tap_data(reasons, "op:r:no-such-reason")  # forged: asked again, politely
+        reasons = await officer.wait_for("不予受理的理由")
+        await officer.tap("其他", message=reasons)
+        where = await officer.wait_for("不指明去向")
+        await officer.tap("不指明去向", message=where)
+        await officer.wait_for("具体说明")
         await officer.send("岗位调整不属于信访事项，请向人力资源部门申请。")
+        review = await officer.wait_for("请核对不予受理告知")
+        await officer.tap("✅ 出具", message=review)
         await officer.wait_for("作出不予受理决定")
         refused = await zhang.wait_for("不予受理")
         assert elsewhere in refused.visible_text and "请向人力资源部门申请" in refused.visible_text
@@ -363,6 +403,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
 
         # The new unit explains, within the time the case had left (no fresh acceptance, no fresh 60 days).
         await second.send(f"/decide {en_case} explain The overtime was paid in November's salary, line 12.")
+        await complete_opinion(second)
         await second.wait_for("解释说明")
         explained = await li.wait_for("written opinion")
         assert "Explained" in explained.visible_text and "line 12" in explained.visible_text
@@ -371,15 +412,28 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         await officer.send(f"/accept {suggestion}")
         await officer.wait_for("已受理")
         await officer.send(f"/decide {suggestion} 不予支持 经研究，现有班车已覆盖该线路。")
+        await complete_opinion(officer)
         await officer.wait_for("不予支持")
         rejected = await zhang.wait_for("不予支持")
         assert "现有班车已覆盖该线路" in rejected.visible_text
 
         # Decline by command: the reason and where else to turn.
-        await officer.send(f"/decline {wrong} 社保缴费基数由社保中心核定，请向当地社保中心反映。")
-        await officer.wait_for("不予受理")
+        # Decline by command, the note typed with it: the reason and the body to turn to (诉访分离), chosen.
+        await officer.send(f"/decline {wrong} 社保缴费基数由社保中心核定。")
+        reasons = await officer.wait_for("不予受理的理由")
+        await officer.tap("不属于本单位职责范围", message=reasons)
+        where = await officer.wait_for("向哪个机关、单位提出")
+        assert "不指明去向" not in where.button_texts  # this reason sends the matter elsewhere
+        await officer.tap("延安市社会保险经办中心", message=where)
+        note = await officer.wait_for("社保缴费基数由社保中心核定。")
+        await officer.tap("沿用当前内容", message=note)
+        review = await officer.wait_for("请核对不予受理告知")
+        assert "延安市宝塔区枣园路8号" in review.plain_text
+        await officer.tap("✅ 出具", message=review)
+        await officer.wait_for("作出不予受理决定")
         declined = await zhang.wait_for("不予受理")
-        assert "请向当地社保中心反映" in declined.visible_text and "上一级" in declined.visible_text
+        for words in ("不属于本单位职责范围", "社保缴费基数由社保中心核定", "延安市社会保险经办中心", "延安市宝塔区枣园路8号"):
+            assert words in declined.visible_text, words
 
         # "I'll handle it", then a transfer by buttons: browse the tree, choose, give the reason.
         card = await officer.wait_for(moved, after=0)

@@ -19,6 +19,7 @@ from handlers.keyboards import staff_card
 from handlers.notifications import render
 from store.errors import NotFound, Refused
 from store.models import Actor, ActorRole, Decision, Petitioner, Status
+from store.opinion import DeclineGrounds
 from store.org import Organization
 from store.services import Services
 from store.workflow import Action, available_actions
@@ -122,7 +123,7 @@ async def test_relay_from_a_stranger_or_on_a_closed_case(store: Services) -> Non
     with pytest.raises(NotFound):
         await store.staff_work.relay_reply(5002, 5002, 40, 41, "hi", None)
     await store.staff_work.remember_messages(5001, [50], case.id)
-    await store.cases.act(OFFICER, number, Action.DECLINE, body="不属于受理范围")
+    await store.cases.act(OFFICER, number, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不属于受理范围")
     with pytest.raises(Refused, match="wrong_status"):
         await store.staff_work.relay_reply(5001, 5001, 50, 51, "为什么？", None)
 

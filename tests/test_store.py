@@ -12,6 +12,7 @@ from store.clock import FakeClock
 from store.db import Database, migrations
 from store.errors import NotFound, Refused
 from store.models import Actor, ActorRole, Decision, Status
+from store.opinion import DeclineGrounds
 from store.org import Organization
 from store.services import Services
 from store.workflow import Action
@@ -141,7 +142,7 @@ async def test_illegal_transitions_are_refused_and_change_nothing(store: Service
     with pytest.raises(Refused):
         await store.cases.act(PETITIONER, number, Action.DECIDE, body="x", decision=Decision.SUPPORT)
     with pytest.raises(Refused):
-        await store.cases.act(OFFICER, number, Action.DECLINE, body="   ")
+        await store.cases.act(OFFICER, number, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="   ")
     after = rows(path, "SELECT * FROM events"), rows(path, "SELECT * FROM outbox"), rows(path, "SELECT * FROM cases")
     assert before == after
 
@@ -161,7 +162,7 @@ async def test_out_of_scope_answers_like_nonexistent(store: Services) -> None:
 
 async def test_decline_reaches_the_petitioner_with_its_reason(store: Services) -> None:
     number = (await store.cases.submit(petitioner(), draft(), "k")).case.number
-    case = await store.cases.act(OFFICER, number, Action.DECLINE, body="不属于本单位职责")
+    case = await store.cases.act(OFFICER, number, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不属于本单位职责")
     assert case.status is Status.DECLINED
     pending = await store.outbox.pending_notifications()
     notice = [p for p in pending if p.chat_id == 5001 and p.kind == "petitioner_event"]

@@ -20,6 +20,7 @@ from bot.commands import LEADER_COMMANDS, OFFICER_COMMANDS
 from handlers.notifications import render
 from store.clock import FakeClock
 from store.errors import NotFound, Refused
+from store.opinion import DeclineGrounds
 from store.org import Organization
 from store.services import Services
 from store.workflow import Action
@@ -115,7 +116,7 @@ async def test_who_may_supervise_urge_and_report(rstore: Services) -> None:
     assert order.leader_id == ADMIN.id
     assert rows(rstore, "SELECT count(*) FROM events WHERE action IN ('supervise', 'progress', 'urge')") == [(1,)]
     # A closed case is not supervised.
-    await rstore.cases.act(OFFICER_P1, number, Action.DECLINE, body="不属于受理范围")
+    await rstore.cases.act(OFFICER_P1, number, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不属于受理范围")
     with pytest.raises(Refused) as closed:
         await rstore.supervision.urge(LEADER_OIL, number)
     assert closed.value.code == "wrong_status"

@@ -1,0 +1,131 @@
+"""The written opinion's parts and a decline's grounds (《信访工作条例》 Art. 21-22, 32).
+
+A 信访处理意见书 states the petitioner's request (信访人诉求), the facts found
+(查明事实), the basis in law, regulation or policy (处理依据) and the outcome
+(处理意见: the decision and its text, the event's body). :class:`OpinionParts`
+holds the first three; ``CaseService.act`` records them in the decision's
+event (journaled with it), a held draft keeps them for its approver
+(store/drafts.py), and documents and the webapp read them back from the event.
+
+A 不予受理 gives a reason from ``[[decline_reasons]]`` and, when the reason
+sends the matter elsewhere (诉访分离), the body the petitioner should turn to
+from ``[[destinations]]`` (:class:`DeclineGrounds`). The event keeps a copy of
+the reason's text and the destination's name and address as they were on the
+day, so a document made later says what was decided then, whatever the
+organisation file says by then.
+
+:class:`OpinionService` keeps the chat forms' drafts (``/decide`` and
+``/decline`` step by step, handlers/opinion.py) in the ``conversations`` row,
+sealed, so a restart resumes at the step it left.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from store.context import Service
+from store.conversations import Conversation
+from store.errors import Refused
+from store.org import Organization
+from store.safetext import SafeText
+from store.vault import is_sealed
+
+#: The longest request, facts or basis (the opinion text is the event's body, as before).
+PART_MAX = 4000
+#: The longest note under a decline's reason.
+NOTE_MAX = 2000
+
+
+class OpinionParts(BaseModel):
+    """信访人诉求, 查明事实 and 处理依据 of a written opinion (Art. 32)."""
+
+    request: SafeText
+    facts: SafeText
+    basis: SafeText
+
+    def check(self) -> OpinionParts:
+        """Every part said (Refused naming the missing part), none too long."""
+        for value, missing in ((self.request, Refused("opinion_request_required")),
+                               (self.facts, Refused("opinion_facts_required")),
+                               (self.basis, Refused("opinion_basis_required"))):
+            if not value.strip():
+                raise missing
+            if len(value) > PART_MAX:
+                raise Refused("opinion_part_long", max=PART_MAX)
+        return self
+
+
+class DeclineGrounds(BaseModel):
+    """Why a matter is not accepted (a ``[[decline_reasons]]`` id) and where to turn (a ``[[destinations]]`` id)."""
+
+    reason: str
+    destination: str | None = None
+
+
+def decline_data(org: Organization, grounds: DeclineGrounds | None, note: str | None) -> dict[str, Any]:
+    """What a 不予受理's event records, each rule checked (Refused otherwise).
+
+    A reason from the list is required; a reason that sends the matter
+    elsewhere needs a destination from the list; one that does not may name
+    one; a reason that says nothing by itself (其他) needs the note.
+    """
+    if grounds is None or not grounds.reason:
+        raise Refused("decline_reason_required")
+    reason = org.find_decline_reason(grounds.reason)
+    if reason is None:
+        raise Refused("decline_reason_unknown")
+    if reason.note and not (note and note.strip()):
+        raise Refused("decline_note_required")
+    if note is not None and len(note) > NOTE_MAX:
+        raise Refused("decline_note_long", max=NOTE_MAX)
+    data: dict[str, Any] = {"reason": reason.id, "reason_text": reason.text.model_dump(exclude_none=True)}
+    if reason.note:
+        data["reason_is_note"] = True  # 其他: the note is the reason the notice gives
+    if grounds.destination is None:
+        if reason.redirect:
+            raise Refused("destination_required")
+        return data
+    destination = org.find_destination(grounds.destination)
+    if destination is None:
+        raise Refused("destination_unknown")
+    data["destination"] = {
+        "id": destination.id, "kind": destination.kind.value,
+        "name": destination.name.model_dump(exclude_none=True), "address": destination.address,
+        **({"phone": destination.phone} if destination.phone else {}),
+    }
+    return data
+
+
+class OpinionService(Service):
+    """The chat forms' drafts for a written opinion and a decline (handlers/opinion.py)."""
+
+    async def get_draft(self, user_id: int) -> tuple[str, dict[str, Any]] | None:
+        """The form's step and its state (opaque to the store), or None."""
+        key = self.ctx.conv_key(user_id)
+        async with self.db.read() as conn:
+            async with conn.execute("SELECT state, data FROM conversations WHERE name = ? AND key = ?",
+                                    (Conversation.OPINION, key)) as cur:
+                row = await cur.fetchone()
+        if row is None or row["state"] is None or not is_sealed(row["data"]):
+            return None
+        return str(row["state"]), dict(self.ctx.open_conv(Conversation.OPINION, key, "data", row["data"]))
+
+    async def save_draft(self, user_id: int, step: str, data: dict[str, Any]) -> None:
+        """Write the step and the draft (sealed: it holds the opinion's words) before the next question."""
+        key = self.ctx.conv_key(user_id)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO conversations (name, key, sealed_key, state, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state, data = excluded.data,"
+                " updated_at = excluded.updated_at",
+                (Conversation.OPINION, key,
+                 self.ctx.seal_conv(Conversation.OPINION, key, "sealed_key", str(user_id)),
+                 step, self.ctx.seal_conv(Conversation.OPINION, key, "data", data), self.ctx.now()),
+            )
+
+    async def clear_draft(self, user_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM conversations WHERE name = ? AND key = ?",
+                               (Conversation.OPINION, self.ctx.conv_key(user_id)))
