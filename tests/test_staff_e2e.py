@@ -173,7 +173,7 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         # Command menus: petitioners' per language, staff's per chat.
         await wait_menus(bot)
         assert [c["command"] for c in bot.sim.commands()] == [
-            "start", "new", "mycases", "status", "document", "reception", "claim", "verify", "language", "cancel",
+            "start", "new", "mycases", "app", "status", "document", "reception", "claim", "verify", "language", "cancel",
             "help"]
         assert bot.sim.commands()[1]["description"] == "提交信访事项"
         assert bot.sim.commands(language_code="en")[1]["description"] == "Submit a petition"
