@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -241,11 +242,25 @@ def error_text(lang: str, error: StoreError) -> Html:
         return t(lang, "errors.refused")
 
 
+#: The callback queries answered lately (their ids, oldest first): a refusal answers a tap only once.
+_ANSWERED: OrderedDict[str, None] = OrderedDict()
+_ANSWERED_KEPT = 1024
+
+
+def query_answered(update: Update) -> bool:
+    """Whether this update's button tap was answered already (``answer_query``); False without a tap."""
+    query = update.callback_query
+    return query is not None and query.id in _ANSWERED
+
+
 async def answer_query(update: Update, text: str | None = None, alert: bool = False) -> None:
     """Stop the button's spinner; never let a stale query (or a Bot API fault) break the handler."""
     query = update.callback_query
     if query is None:
         return
+    _ANSWERED[query.id] = None
+    while len(_ANSWERED) > _ANSWERED_KEPT:
+        _ANSWERED.popitem(last=False)
     try:
         await query.answer(text, show_alert=alert)
     except TelegramError as error:  # the answer itself still follows
