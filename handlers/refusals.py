@@ -22,7 +22,7 @@ the handler names it in ``on=``, never by branching on a code string.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from telegram import Update
@@ -62,7 +62,7 @@ def answers_refusals(
     stop: bool = False,
     on: Mapping[type[StoreError], Special] | None = None,
 ) -> Callable[[Callable[Concatenate[Update, Context, P], Awaitable[R]]],
-              Callable[Concatenate[Update, Context, P], Awaitable[R]]]:
+              Callable[Concatenate[Update, Context, P], Coroutine[Any, Any, R]]]:
     """A handler (or a helper taking ``update, context`` first) whose store refusals are answered here.
 
     ``result``: what the handler returns after a refusal (a conversation's
@@ -75,7 +75,7 @@ def answers_refusals(
 
     def decorate(
         fn: Callable[Concatenate[Update, Context, P], Awaitable[R]],
-    ) -> Callable[Concatenate[Update, Context, P], Awaitable[R]]:
+    ) -> Callable[Concatenate[Update, Context, P], Coroutine[Any, Any, R]]:
         @functools.wraps(fn)
         async def answered(update: Update, context: Context, *args: P.args, **kwargs: P.kwargs) -> R:
             try:
