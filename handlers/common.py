@@ -242,15 +242,15 @@ def error_text(lang: str, error: StoreError) -> Html:
         return t(lang, "errors.refused")
 
 
-#: The callback queries answered lately (their ids, oldest first): a refusal answers a tap only once.
-_ANSWERED: OrderedDict[str, None] = OrderedDict()
-_ANSWERED_KEPT = 1024
+#: The updates whose button tap was answered lately (by identity, oldest first; held, so an id is never
+#: reused while listed): a refusal answers a tap only if nothing did before.
+_ANSWERED: OrderedDict[int, Update] = OrderedDict()
+_ANSWERED_KEPT = 256
 
 
 def query_answered(update: Update) -> bool:
     """Whether this update's button tap was answered already (``answer_query``); False without a tap."""
-    query = update.callback_query
-    return query is not None and query.id in _ANSWERED
+    return update.callback_query is not None and _ANSWERED.get(id(update)) is update
 
 
 async def answer_query(update: Update, text: str | None = None, alert: bool = False) -> None:
@@ -258,7 +258,7 @@ async def answer_query(update: Update, text: str | None = None, alert: bool = Fa
     query = update.callback_query
     if query is None:
         return
-    _ANSWERED[query.id] = None
+    _ANSWERED[id(update)] = update
     while len(_ANSWERED) > _ANSWERED_KEPT:
         _ANSWERED.popitem(last=False)
     try:
