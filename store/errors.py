@@ -57,3 +57,9 @@ class ContactNeeded(Refused):
     """A claim the registered person's phone must confirm: the handler asks for the contact Telegram attests."""
 
     code = "claim_contact_needed"
+
+
+class NotOwnContact(Refused):
+    """A contact shared that is not the sender's own account's: only Telegram's attestation of one's own counts."""
+
+    code = "verify_not_own"

@@ -20,7 +20,7 @@ from store import errors, policy
 
 STORE = Path(__file__).parent.parent / "store"
 # Every error class a store raises with a code; the typed ones (store/errors.py) are answered their own way.
-ERRORS = {"Refused", "NotFound", "StoreError", "TransitionError", "BadInput", "NoDraft", "ContactNeeded"}
+ERRORS = {"Refused", "NotFound", "StoreError", "TransitionError", "BadInput", "NoDraft", "ContactNeeded", "NotOwnContact"}
 
 
 def raised_codes() -> dict[str, str]:
@@ -102,7 +102,7 @@ def raised_params() -> list[tuple[str, set[str], str]]:
 
 def test_the_typed_errors_are_raised_and_scanned() -> None:
     """The typed refusals handlers answer their own way exist in the store, each with its default code's text."""
-    typed = {errors.BadInput, errors.NoDraft, errors.ContactNeeded}
+    typed = {errors.BadInput, errors.NoDraft, errors.ContactNeeded, errors.NotOwnContact}
     scanned = {code for code, _, _ in raised_params()}
     for kind in typed:
         assert issubclass(kind, errors.Refused)

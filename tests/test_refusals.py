@@ -17,7 +17,7 @@ THE_PATH = {"refusals.py"}
 
 def catches(path: Path) -> list[int]:
     """Lines of ``except StoreError`` (alone, in a tuple, or a subclass of it named in store/errors.py)."""
-    names = {"StoreError", "Refused", "NotFound", "BadInput", "NoDraft", "ContactNeeded", "AwaitingApproval"}
+    names = {"StoreError", "Refused", "NotFound", "BadInput", "NoDraft", "ContactNeeded", "NotOwnContact", "AwaitingApproval"}
     lines = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ExceptHandler) and node.type is not None:
