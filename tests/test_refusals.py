@@ -5,6 +5,13 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+from telegram.ext import Application
+
+from handlers import callbacks as cb
+from handlers.i18n import t
+from tests.offline import OfflineRequest, Updates, feed
+
 HANDLERS = Path(__file__).parent.parent / "handlers"
 
 # The known remainder: modules still catching StoreError inline, to be moved onto
@@ -41,3 +48,31 @@ def test_the_known_remainder_still_exists() -> None:
 
 def test_the_scan_sees_a_catch() -> None:
     assert catches(HANDLERS / "refusals.py")
+
+
+# ----------------------------------------------------------- the answer itself
+
+LEADER = 2001  # tests/org_fixture.toml
+
+
+@pytest.mark.parametrize("language_code", ["zh-hans", "en"])
+async def test_a_refused_tap_is_answered_once_in_the_callers_language(
+    app: tuple[Application, OfflineRequest], language_code: str
+) -> None:
+    """签发 of a draft that no longer exists: the spinner stops (one answer) and the tapped message says why."""
+    application, request = app
+    await feed(application, Updates(LEADER, language_code=language_code).tap(cb.Ap.APPROVE.encode(999)))
+    lang = "en" if language_code == "en" else "zh"
+    assert [c.params.get("text") for c in request.calls if c.method == "answerCallbackQuery"] == [None]
+    assert request.last_to(LEADER).text == t(lang, "errors.draft_gone")
+
+
+async def test_a_refused_command_answers_and_a_button_answered_before_is_not_answered_again(
+    app: tuple[Application, OfflineRequest],
+) -> None:
+    application, request = app
+    await feed(application, Updates(LEADER).text("/urge 2099-999999"))  # no such case
+    assert request.last_to(LEADER).text == t("zh", "errors.not_found", number="2099-999999")
+    await feed(application, Updates(LEADER).tap(cb.Sv.URGE.encode("2099-999999")))  # answered first, then refused
+    assert len([c for c in request.calls if c.method == "answerCallbackQuery"]) == 1
+    assert request.last_to(LEADER).text == t("zh", "errors.not_found", number="2099-999999")
