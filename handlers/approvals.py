@@ -12,11 +12,11 @@ from telegram.ext import BaseHandler
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import opinion
-from handlers.common import Context, answer_query, deps, error_text, show, staff_caller
+from handlers.common import Context, answer_query, deps, show, staff_caller
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
+from handlers.refusals import answers_refusals, unless_refused
 from store.approvals import Draft
-from store.errors import StoreError
 from store.models import OutboxItem
 from store.services import Services
 
@@ -34,9 +34,8 @@ def _what(draft: Draft, lang: str) -> Html:
 
 async def asked_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
     """``ap_ask``: the draft with its buttons, to an approver, while it still waits."""
-    try:
-        draft = await store.approvals.draft(int(item.params.get("draft", 0) or 0))
-    except StoreError:
+    draft = await unless_refused(store.approvals.draft(int(item.params.get("draft", 0) or 0)))
+    if draft is None:
         return []
     case = await store.cases.case_by_id(draft.case_id)
     if case is None or draft.outcome is not None:
@@ -55,9 +54,8 @@ async def asked_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
 
 async def returned_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
     """``ap_returned``: to the officer who drafted it."""
-    try:
-        draft = await store.approvals.draft(int(item.params.get("draft", 0) or 0))
-    except StoreError:
+    draft = await unless_refused(store.approvals.draft(int(item.params.get("draft", 0) or 0)))
+    if draft is None:
         return []
     case = await store.cases.case_by_id(draft.case_id)
     if case is None:
@@ -66,32 +64,24 @@ async def returned_notice(item: OutboxItem, store: Services, lang: str) -> Pairs
              kb.markup([[kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(case.number))]]))]
 
 
+@answers_refusals(how="show")
 async def on_approve(update: Update, context: Context, draft_id: int) -> None:
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
-    try:
-        case = await deps(context).approvals.approve(actor, draft_id)
-    except StoreError as error:
-        await answer_query(update)
-        await show(update, context, error_text(lang, error))
-        return
+    case = await deps(context).approvals.approve(actor, draft_id)
     await answer_query(update, str(t(lang, "approvals.approved_short")))
     await show(update, context, t(lang, "approvals.approved", number=case.number))
 
 
+@answers_refusals(how="show")
 async def on_return(update: Update, context: Context, draft_id: int) -> None:
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
-    try:
-        draft = await deps(context).approvals.return_draft(actor, draft_id)
-    except StoreError as error:
-        await answer_query(update)
-        await show(update, context, error_text(lang, error))
-        return
+    draft = await deps(context).approvals.return_draft(actor, draft_id)
     author = deps(context).org.staff_member(draft.drafted_by)
     await answer_query(update)
     await show(update, context, t(lang, "approvals.returned_done", number=draft.number,

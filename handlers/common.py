@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -247,11 +248,25 @@ def error_text(lang: str, error: StoreError) -> Html:
         return t(lang, "errors.refused")
 
 
+#: The updates whose button tap was answered lately (by identity, oldest first; held, so an id is never
+#: reused while listed): a refusal answers a tap only if nothing did before.
+_ANSWERED: OrderedDict[int, Update] = OrderedDict()
+_ANSWERED_KEPT = 256
+
+
+def query_answered(update: Update) -> bool:
+    """Whether this update's button tap was answered already (``answer_query``); False without a tap."""
+    return update.callback_query is not None and _ANSWERED.get(id(update)) is update
+
+
 async def answer_query(update: Update, text: str | None = None, alert: bool = False) -> None:
     """Stop the button's spinner; never let a stale query (or a Bot API fault) break the handler."""
     query = update.callback_query
     if query is None:
         return
+    _ANSWERED[id(update)] = update
+    while len(_ANSWERED) > _ANSWERED_KEPT:
+        _ANSWERED.popitem(last=False)
     try:
         await query.answer(text, show_alert=alert)
     except TelegramError as error:  # the answer itself still follows

@@ -12,12 +12,13 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, Deps, answer_query, deps, error_text, lang_of, send, show, show_list
+from handlers.common import Context, Deps, answer_query, deps, lang_of, send, show, show_list
 from handlers.fallback import stale_button, stale_button_message
 from handlers.i18n import Html, t
 from handlers.intake import attachment_of, visible
+from handlers.refusals import answer_refusal, answers_refusals
 from handlers.render import case_view
-from store.errors import StoreError
+from store.errors import BadInput, StoreError
 from store.models import ATTACHMENT_BYTES_MAX, Actor, Case
 from store.workflow import Action
 
@@ -105,17 +106,14 @@ async def _list_page(update: Update, context: Context, page: int) -> None:
     await show_list(update, context, lines, kb.markup([*rows, pager]))
 
 
+@answers_refusals()
 async def show_case(update: Update, context: Context, number: str, *, edit: bool = False) -> None:
     """The petitioner's view of their case, with the actions open to them now."""
     user = update.effective_user
     assert user is not None
     d = deps(context)
     lang = await lang_of(update, context)
-    try:
-        view = await d.self_service.petitioner_case(user.id, number)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    view = await d.self_service.petitioner_case(user.id, number)
     case, events = view.case, view.events
     text = case_view(case, events[-TIMELINE_MAX:], lang, d.tz)
     if len(events) > TIMELINE_MAX:
@@ -161,29 +159,27 @@ async def on_withdraw_confirmed(update: Update, context: Context, number: str) -
     await _withdraw(update, context, number, confirmed=True)
 
 
+@answers_refusals()
 async def _withdraw(update: Update, context: Context, number: str, *, confirmed: bool) -> None:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
     d = deps(context)
-    try:
-        if not confirmed:
-            view = await d.self_service.petitioner_case(user.id, number)
-            if Action.WITHDRAW not in view.actions:
-                await show_case(update, context, number, edit=True)
-                return
-            await show(update, context, t(lang, "employee.confirm_withdraw", number=view.case.number), kb.markup([[
-                kb.button(t(lang, "employee.confirm_yes"), cb.Em.WITHDRAW_CONFIRMED.encode(view.case.number)),
-                kb.button(t(lang, "employee.confirm_no"), cb.My.OPEN.encode(view.case.number)),
-            ]]))
-        else:
-            case, withdrawn = await d.self_service.withdraw(user.id, number)
-            key = "employee.withdrawn" if withdrawn else "employee.already_withdrawn"
-            await show(update, context, t(lang, key, number=case.number),
-                       kb.markup([[kb.button(t(lang, "employee.back_to_list"), cb.My.PAGE.encode(0))]]))
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
+    if not confirmed:
+        view = await d.self_service.petitioner_case(user.id, number)
+        if Action.WITHDRAW not in view.actions:
+            await show_case(update, context, number, edit=True)
+            return
+        await show(update, context, t(lang, "employee.confirm_withdraw", number=view.case.number), kb.markup([[
+            kb.button(t(lang, "employee.confirm_yes"), cb.Em.WITHDRAW_CONFIRMED.encode(view.case.number)),
+            kb.button(t(lang, "employee.confirm_no"), cb.My.OPEN.encode(view.case.number)),
+        ]]))
+    else:
+        case, withdrawn = await d.self_service.withdraw(user.id, number)
+        key = "employee.withdrawn" if withdrawn else "employee.already_withdrawn"
+        await show(update, context, t(lang, key, number=case.number),
+                   kb.markup([[kb.button(t(lang, "employee.back_to_list"), cb.My.PAGE.encode(0))]]))
 
 
 # ------------------------------------------------------- adding information
@@ -194,6 +190,21 @@ async def perform_add(d: Deps, actor: Actor, number: str, text: str) -> Case:
     return await d.cases.add_info(actor, number, text)
 
 
+async def _addition_stands(update: Update, context: Context, error: BadInput) -> bool:
+    """What was sent cannot be taken (too long): the question stands, to be answered again, shorter."""
+    await answer_refusal(update, context, error)
+    return True
+
+
+async def _addition_refused(update: Update, context: Context, error: StoreError) -> bool:
+    """The case takes no addition now: the question is closed."""
+    await answer_refusal(update, context, error)
+    assert update.effective_user is not None
+    await deps(context).cases.clear_prompt(update.effective_user.id)
+    return False
+
+
+@answers_refusals(on={BadInput: _addition_stands, StoreError: _addition_refused})
 async def receive_addition(update: Update, context: Context, number: str) -> bool:
     """One message for the ``add`` prompt: text ends it, files keep it open for more.
 
@@ -216,21 +227,14 @@ async def receive_addition(update: Update, context: Context, number: str) -> boo
     if attachment is None and not visible(text or ""):
         await send(update, context, t(lang, "errors.text_required"))
         return True
-    try:
-        added = await d.self_service.add_information(
-            user.id,
-            number,
-            text=text,
-            attachments=[attachment] if attachment else [],
-            key=f"{message.chat_id}:{message.message_id}",
-            end_prompt=attachment is None,
-        )
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        if error.code in ("addition_too_long", "text_required"):
-            return True  # the question stands: send it again, shorter
-        await d.cases.clear_prompt(user.id)
-        return False
+    added = await d.self_service.add_information(
+        user.id,
+        number,
+        text=text,
+        attachments=[attachment] if attachment else [],
+        key=f"{message.chat_id}:{message.message_id}",
+        end_prompt=attachment is None,
+    )
     case = added.case
     if attachment is None:
         key = "employee.added_text" if added.created else "employee.added_again"

@@ -15,11 +15,11 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, answer_query, deps, error_text, send, send_list, show, staff_caller
+from handlers.common import Context, answer_query, deps, send, send_list, show, staff_caller
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
+from handlers.refusals import answers_refusals
 from handlers.render import moment, split_text, unit_name
-from store.errors import StoreError
 from store.incidents import Incident
 from store.models import OutboxItem
 from store.org import Organization, Role
@@ -150,6 +150,7 @@ def _level(word: str) -> int | None:
     return int(word) if word.isdigit() and len(word) <= 2 else None
 
 
+@answers_refusals()
 async def incident(update: Update, context: Context) -> None:
     """/incident [<id> [level <n> | step <n> [note]] | <case number> <level>]."""
     caller = await staff_caller(update, context)
@@ -158,46 +159,43 @@ async def incident(update: Update, context: Context) -> None:
     actor, lang = caller
     d = deps(context)
     words = _words(update)
-    try:
-        if not words:
-            blocks, markup = incident_list(await d.incidents.open_incidents(actor), d.org, lang)
-            await send_list(update, context, blocks, markup, separator="\n")
+    if not words:
+        blocks, markup = incident_list(await d.incidents.open_incidents(actor), d.org, lang)
+        await send_list(update, context, blocks, markup, separator="\n")
+        return
+    incident_id = _number(words[0])
+    if incident_id is not None:
+        if len(words) == 1:
+            found = await d.incidents.get(actor, incident_id)
+            await send(update, context, checklist(found, d.org, lang, d.tz),
+                       checklist_markup(found, d.org, lang, actor.id or 0))
             return
-        incident_id = _number(words[0])
-        if incident_id is not None:
-            if len(words) == 1:
-                found = await d.incidents.get(actor, incident_id)
-                await send(update, context, checklist(found, d.org, lang, d.tz),
-                           checklist_markup(found, d.org, lang, actor.id or 0))
-                return
-            verb = words[1].lower()
-            number = _level(words[2]) if len(words) > 2 else None
-            if verb in ("level", "级别", "升级") and number is not None and len(words) == 3:
-                found = await d.incidents.set_level(actor, incident_id, number)
-                head = t(lang, "incident.level_done", id=found.id, level=level_name(d.org, found.level, lang))
-                await send(update, context, checklist(found, d.org, lang, d.tz, head),
-                           checklist_markup(found, d.org, lang, actor.id or 0))
-                return
-            if verb in ("step", "步骤") and number is not None and len(words) > 2:
-                note = words[3] if len(words) > 3 else None
-                current = await d.incidents.get(actor, incident_id)
-                found, fresh = await d.incidents.tick(actor, incident_id, current.level, number, note)
-                head = t(lang, "incident.ticked" if fresh else "incident.already_ticked", n=number)
-                await send(update, context, checklist(found, d.org, lang, d.tz, head),
-                           checklist_markup(found, d.org, lang, actor.id or 0))
-                return
-        elif len(words) == 2 and (level := _level(words[1])) is not None:
-            found = await d.incidents.declare(actor, words[0][:40], level)
-            head = t(lang, "incident.declared", id=found.id)
+        verb = words[1].lower()
+        number = _level(words[2]) if len(words) > 2 else None
+        if verb in ("level", "级别", "升级") and number is not None and len(words) == 3:
+            found = await d.incidents.set_level(actor, incident_id, number)
+            head = t(lang, "incident.level_done", id=found.id, level=level_name(d.org, found.level, lang))
             await send(update, context, checklist(found, d.org, lang, d.tz, head),
                        checklist_markup(found, d.org, lang, actor.id or 0))
             return
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
+        if verb in ("step", "步骤") and number is not None and len(words) > 2:
+            note = words[3] if len(words) > 3 else None
+            current = await d.incidents.get(actor, incident_id)
+            found, fresh = await d.incidents.tick(actor, incident_id, current.level, number, note)
+            head = t(lang, "incident.ticked" if fresh else "incident.already_ticked", n=number)
+            await send(update, context, checklist(found, d.org, lang, d.tz, head),
+                       checklist_markup(found, d.org, lang, actor.id or 0))
+            return
+    elif len(words) == 2 and (level := _level(words[1])) is not None:
+        found = await d.incidents.declare(actor, words[0][:40], level)
+        head = t(lang, "incident.declared", id=found.id)
+        await send(update, context, checklist(found, d.org, lang, d.tz, head),
+                   checklist_markup(found, d.org, lang, actor.id or 0))
         return
     await send(update, context, t(lang, "incident.usage"))
 
 
+@answers_refusals()
 async def incident_close(update: Update, context: Context) -> None:
     """/incident_close <id> <summary>: closing needs the summary; the leaders above receive it."""
     caller = await staff_caller(update, context)
@@ -211,15 +209,12 @@ async def incident_close(update: Update, context: Context) -> None:
     if incident_id is None or len(words) < 2 or not words[1].strip():
         await send(update, context, t(lang, "incident.usage_close"))
         return
-    try:
-        found = await d.incidents.close(actor, incident_id, words[1])
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    found = await d.incidents.close(actor, incident_id, words[1])
     await send(update, context, t(lang, "incident.close_done_drill" if found.is_drill else "incident.close_done",
                                   id=found.id))
 
 
+@answers_refusals()
 async def incident_drill(update: Update, context: Context) -> None:
     """/incident_drill <level>: run the plan without a real case; marked 演练 everywhere."""
     caller = await staff_caller(update, context)
@@ -232,11 +227,7 @@ async def incident_drill(update: Update, context: Context) -> None:
     if level is None:
         await send(update, context, t(lang, "incident.usage_drill"))
         return
-    try:
-        found = await d.incidents.drill(actor, level, f"u{update.update_id}")  # a redelivery: the same drill
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    found = await d.incidents.drill(actor, level, f"u{update.update_id}")  # a redelivery: the same drill
     head = t(lang, "incident.drill_started", id=found.id)
     await send(update, context, checklist(found, d.org, lang, d.tz, head),
                checklist_markup(found, d.org, lang, actor.id or 0))
@@ -245,6 +236,7 @@ async def incident_drill(update: Update, context: Context) -> None:
 # ------------------------------------------------------------- buttons
 
 
+@answers_refusals(how="alert")
 async def _on_button(update: Update, context: Context, incident_id: int, act: str, *values: int) -> None:
     caller = await staff_caller(update, context)
     if caller is None:
@@ -252,18 +244,14 @@ async def _on_button(update: Update, context: Context, incident_id: int, act: st
     actor, lang = caller
     d = deps(context)
     toast: str | None = None
-    try:
-        if act == "tick":
-            found, fresh = await d.incidents.tick(actor, incident_id, values[0], values[1])
-            toast = t(lang, "incident.ticked" if fresh else "incident.already_ticked", n=values[1])
-        elif act == "raise":
-            found = await d.incidents.set_level(actor, incident_id, values[0])
-            toast = t(lang, "incident.level_done", id=found.id, level=level_name(d.org, found.level, lang))
-        else:
-            found = await d.incidents.get(actor, incident_id)
-    except StoreError as error:
-        await answer_query(update, error_text(lang, error), alert=True)
-        return
+    if act == "tick":
+        found, fresh = await d.incidents.tick(actor, incident_id, values[0], values[1])
+        toast = t(lang, "incident.ticked" if fresh else "incident.already_ticked", n=values[1])
+    elif act == "raise":
+        found = await d.incidents.set_level(actor, incident_id, values[0])
+        toast = t(lang, "incident.level_done", id=found.id, level=level_name(d.org, found.level, lang))
+    else:
+        found = await d.incidents.get(actor, incident_id)
     await answer_query(update, toast)
     await show(update, context, checklist(found, d.org, lang, d.tz),
                checklist_markup(found, d.org, lang, actor.id or 0))

@@ -27,8 +27,9 @@ from handlers.common import (
 )
 from handlers.i18n import Html, t
 from handlers.notifications import HOW_CODES, how_buttons, task_text, task_who
+from handlers.refusals import answers_refusals
 from handlers.render import channel_name, status_name, unit_name
-from store.errors import StoreError
+from store.errors import ContactNeeded, StoreError
 from store.models import Actor
 from store.policy import Act
 from store.services import Services
@@ -39,6 +40,7 @@ TASKS_SHOWN = 5  # open tasks listed under /queue
 # ----------------------------------------------------------- the tasks
 
 
+@answers_refusals()
 async def on_task(update: Update, context: Context, task_id: int) -> None:
     """A task from the /queue list: what to tell, and the buttons to mark it done."""
     caller = await staff_caller(update, context)
@@ -47,11 +49,7 @@ async def on_task(update: Update, context: Context, task_id: int) -> None:
     actor, lang = caller
     await answer_query(update)
     d = deps(context)
-    try:
-        task = await d.ledger.task(actor, task_id)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    task = await d.ledger.task(actor, task_id)
     assert d.services is not None
     case = await d.cases.case_for(actor, task.number)
     # The buttons to mark it told only for whom the policy lets mark it (the lead unit, not a co-handler).
@@ -59,6 +57,7 @@ async def on_task(update: Update, context: Context, task_id: int) -> None:
     await send_list(update, context, await task_text(task, d.services, lang), how_buttons(lang, task) if may_mark else None)
 
 
+@answers_refusals()
 async def on_done(update: Update, context: Context, task_id: int, how_code: str) -> None:
     """Mark a contact task done, with how the petitioner was told: journaled on the case."""
     caller = await staff_caller(update, context)
@@ -67,11 +66,7 @@ async def on_done(update: Update, context: Context, task_id: int, how_code: str)
     actor, lang = caller
     await answer_query(update)
     d = deps(context)
-    try:
-        task = await d.ledger.complete_task(actor, task_id, HOW_CODES[how_code])
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    task = await d.ledger.complete_task(actor, task_id, HOW_CODES[how_code])
     how = t(lang, f"ledger.how_{task.done_how.value}") if task.done_how else ""
     await show(update, context, t(lang, "ledger.task_done", number=task.number, how=how))
 
@@ -120,6 +115,27 @@ async def claim(update: Update, context: Context) -> None:
 PENDING_CLAIM = "pending_claim"
 
 
+async def _ask_contact(update: Update, context: Context, error: ContactNeeded) -> None:
+    """The claim waits for the contact Telegram attests (its code kept in PENDING_CLAIM): the button to share it."""
+    chat = update.effective_chat
+    assert chat is not None
+    lang = await lang_of(update, context)
+    keyboard = ReplyKeyboardMarkup([[KeyboardButton(t(lang, "policy.share_contact"), request_contact=True)]],
+                                   resize_keyboard=True, one_time_keyboard=True)
+    await context.bot.send_message(chat.id, t(lang, "policy.claim_share_prompt"),
+                                   parse_mode=ParseMode.HTML, reply_markup=keyboard)
+
+
+async def _claim_refused(update: Update, context: Context, error: StoreError) -> None:
+    """The claim refused: no claim waits any more; after a shared contact the contact keyboard goes too."""
+    if context.user_data is not None:
+        context.user_data.pop(PENDING_CLAIM, None)
+    message = update.effective_message
+    shared = message is not None and message.contact is not None
+    await _answer_closing(update, context, error_text(await lang_of(update, context), error), shared)
+
+
+@answers_refusals(on={ContactNeeded: _ask_contact, StoreError: _claim_refused})
 async def _claim(update: Update, context: Context, lang: str, code: str, phone: str | None) -> None:
     """Try the claim; where the registered person has a phone, ask for the contact Telegram attests."""
     user = update.effective_user
@@ -127,20 +143,8 @@ async def _claim(update: Update, context: Context, lang: str, code: str, phone: 
     assert user is not None and chat is not None
     d = deps(context)
     user_data = context.user_data if context.user_data is not None else {}
-    try:
-        claimed = await d.ledger.claim(user.id, code, phone)
-    except StoreError as error:
-        if error.code == "claim_contact_needed":
-            user_data[PENDING_CLAIM] = code
-            button = t(lang, "policy.share_contact")
-            keyboard = ReplyKeyboardMarkup([[KeyboardButton(button, request_contact=True)]],
-                                           resize_keyboard=True, one_time_keyboard=True)
-            await context.bot.send_message(chat.id, t(lang, "policy.claim_share_prompt"),
-                                           parse_mode=ParseMode.HTML, reply_markup=keyboard)
-            return
-        user_data.pop(PENDING_CLAIM, None)
-        await _answer_closing(update, context, error_text(lang, error), phone is not None)
-        return
+    user_data[PENDING_CLAIM] = code  # kept only while the claim waits for the contact (ContactNeeded)
+    claimed = await d.ledger.claim(user.id, code, phone)
     user_data.pop(PENDING_CLAIM, None)
     case = claimed.case
     key = "ledger.claim_already" if claimed.already else "ledger.claim_done"
@@ -180,6 +184,7 @@ async def on_contact(update: Update, context: Context) -> None:
 # ---------------------------------------------------------------- /find
 
 
+@answers_refusals()
 async def find(update: Update, context: Context) -> None:
     """/find <name | phone | employee no.>: cases in the caller's scope; never a confidential one."""
     caller = await staff_caller(update, context)
@@ -193,11 +198,7 @@ async def find(update: Update, context: Context) -> None:
         await send(update, context, t(lang, "ledger.find_usage"))
         return
     d = deps(context)
-    try:
-        found = await d.ledger.find(actor, query)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    found = await d.ledger.find(actor, query)
     if not found:
         await send(update, context, t(lang, "ledger.find_none", query=query))
         return
@@ -215,6 +216,7 @@ async def find(update: Update, context: Context) -> None:
 # ---------------------------------------------------------------- /codes
 
 
+@answers_refusals()
 async def codes(update: Update, context: Context) -> None:
     """/codes <number>: new claim codes for the people of a registered case who have not claimed it."""
     caller = await staff_caller(update, context)
@@ -226,17 +228,14 @@ async def codes(update: Update, context: Context) -> None:
     if len(words) != 1 or len(words[0]) > 40:
         await send(update, context, t(lang, "ledger.codes_usage"))
         return
-    try:
-        issued = await deps(context).ledger.reissue_codes(actor, words[0])
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    issued = await deps(context).ledger.reissue_codes(actor, words[0])
     lines = [t(lang, "ledger.codes_done", number=words[0].upper())]
     lines += [t(lang, "register.receipt_code", code=code.shown, name=code.name or "—") for code in issued]
     lines.append(t(lang, "register.receipt_codes_hint"))
     await send_list(update, context, lines, separator="\n")
 
 
+@answers_refusals()
 async def rebind(update: Update, context: Context) -> None:
     """/rebind <number>: an admin unbinds the case's people from their Telegram accounts (journaled)."""
     caller = await staff_caller(update, context)
@@ -248,11 +247,7 @@ async def rebind(update: Update, context: Context) -> None:
     if len(words) != 1 or len(words[0]) > 40:
         await send(update, context, t(lang, "policy.rebind_usage"))
         return
-    try:
-        count = await deps(context).ledger.rebind(actor, words[0])
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    count = await deps(context).ledger.rebind(actor, words[0])
     await send(update, context, t(lang, "policy.rebind_done", number=words[0].upper(), count=count))
 
 

@@ -14,10 +14,10 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, Deps, deps, error_text, send, staff_caller
+from handlers.common import Context, Deps, deps, send, staff_caller
 from handlers.i18n import Html, t
+from handlers.refusals import answers_refusals
 from handlers.render import split_text
-from store.errors import StoreError
 from store.models import Actor, Case, Event, OutboxItem
 from store.services import Services
 
@@ -38,6 +38,7 @@ def _words(update: Update, count: int) -> list[str]:
 Act = Callable[..., Awaitable[Html]]
 
 
+@answers_refusals()
 async def _command(update: Update, context: Context, count: int, usage: str, act: Act) -> None:
     """Staff only; the usage for too few words; a refusal in the caller's words."""
     caller = await staff_caller(update, context)
@@ -49,12 +50,7 @@ async def _command(update: Update, context: Context, count: int, usage: str, act
         await send(update, context, t(lang, usage))
         return
     numbers = [w.split()[0][:NUMBER_MAX] for w in words[:2]]  # /link A B: anything after B is not a number
-    try:
-        reply = await act(deps(context), actor, lang, *numbers, *words[2:])
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
-    await send(update, context, reply)
+    await send(update, context, await act(deps(context), actor, lang, *numbers, *words[2:]))
 
 
 async def link(update: Update, context: Context) -> None:

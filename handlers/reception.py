@@ -40,17 +40,17 @@ from handlers.common import (
     Deps,
     answer_query,
     deps,
-    error_text,
     lang_of,
     send,
     show,
     user_conversation,
 )
 from handlers.i18n import Html, t
+from handlers.refusals import answer_refusal, answers_refusals, unless_refused
 from handlers.render import pack as pack_blocks
 from handlers.render import unit_path
 from store.conversations import Conversation
-from store.errors import StoreError
+from store.errors import BadInput, NoDraft, StoreError
 from store.models import Actor, OutboxItem
 from store.org import RECEPTION_PLACE_MAX, Organization
 from store.reception import (
@@ -196,9 +196,8 @@ def pack(blocks: list[Html], limit: int = LIST_CHUNK) -> list[Html]:
 
 async def published_notice(item: OutboxItem, store: Services, lang: str) -> Notice:
     """``reception_published``: the session, to the leader it was published for."""
-    try:
-        session = await store.reception.reception_session(int(item.params.get("session_id", 0)))
-    except StoreError:
+    session = await unless_refused(store.reception.reception_session(int(item.params.get("session_id", 0))))
+    if session is None:
         return []
     return [(Html(session_card(lang, store.org, session) + "\n\n" + t(lang, "reception.published_for_you")), None)]
 
@@ -282,8 +281,10 @@ async def _ask(update: Update, context: Context, text: Html, markup: Markup = No
                                    reply_markup=markup or ForceReply(selective=True))
 
 
-async def _refused(update: Update, context: Context, error: StoreError) -> None:
-    await send(update, context, error_text(await lang_of(update, context), error))
+async def _expired(update: Update, context: Context, error: StoreError) -> int:
+    """A button of a form that is gone (``NoDraft``): "expired" on the button, and the conversation ends."""
+    await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
+    return END
 
 
 def _text(update: Update) -> str:
@@ -327,16 +328,13 @@ async def _sessions_list(update: Update, context: Context) -> None:
     await show(update, context, Html("\n\n".join(parts)), kb.markup(rows) if rows else None)
 
 
+@answers_refusals()
 async def _session_view(update: Update, context: Context, session_id: int) -> None:
     lang = await lang_of(update, context)
     d = deps(context)
     user = update.effective_user
     assert user is not None
-    try:
-        session = await d.reception.reception_session(session_id)
-    except StoreError as error:
-        await _refused(update, context, error)
-        return
+    session = await d.reception.reception_session(session_id)
     text = session_card(lang, d.org, session, slots=True)
     mine = [b for b, s in await d.reception.my_reception_bookings(user.id) if s.id == session.id]
     rows: list[list[InlineKeyboardButton]] = []
@@ -350,27 +348,20 @@ async def _session_view(update: Update, context: Context, session_id: int) -> No
     await show(update, context, text, kb.markup(rows))
 
 
+@answers_refusals(END)
 async def _begin_booking(update: Update, context: Context, session_id: int) -> str | int:
     lang = await lang_of(update, context)
-    try:
-        await deps(context).reception.begin_booking(_actor(update, context), session_id)
-    except StoreError as error:
-        await _refused(update, context, error)
-        return END
+    await deps(context).reception.begin_booking(_actor(update, context), session_id)
     await _ask(update, context, t(lang, "reception.ask_topic", max=TOPIC_MAX))
     return TOPIC
 
 
+@answers_refusals(lambda error: TOPIC if isinstance(error, BadInput) else END)  # the topic again, shorter
 async def on_topic(update: Update, context: Context) -> str | int:
     lang = await lang_of(update, context)
     d = deps(context)
     actor = _actor(update, context)
-    try:
-        step = await d.reception.submit_topic(actor, _text(update), name=actor.name)
-    except StoreError as error:
-        await _refused(update, context, error)
-        return END if error.code in ("reception_no_draft", "reception_cancelled", "reception_started",
-                                     "reception_not_found", "reception_already_booked") else TOPIC
+    step = await d.reception.submit_topic(actor, _text(update), name=actor.name)
     if step.result is not None:
         await send(update, context, *confirmation(lang, d, step.result.booking, step.result.session))
         return END
@@ -382,29 +373,20 @@ async def on_topic(update: Update, context: Context) -> str | int:
     return END
 
 
+@answers_refusals(on={NoDraft: _expired})
 async def _link(update: Update, context: Context, case_id: int) -> None:
     lang = await lang_of(update, context)
     d = deps(context)
     actor = _actor(update, context)
-    try:
-        result = await d.reception.finish_booking(actor, case_id or None, name=actor.name)
-    except StoreError as error:
-        if error.code == "reception_no_draft":
-            await answer_query(update, t(lang, "common.expired_button"))
-            return
-        await _refused(update, context, error)
-        return
+    result = await d.reception.finish_booking(actor, case_id or None, name=actor.name)
     await show(update, context, *confirmation(lang, d, result.booking, result.session))
 
 
+@answers_refusals()
 async def _my_booking(update: Update, context: Context, booking_id: int) -> None:
     lang = await lang_of(update, context)
     d = deps(context)
-    try:
-        booking, session = await d.reception.booking_of(_actor(update, context), booking_id)
-    except StoreError as error:
-        await _refused(update, context, error)
-        return
+    booking, session = await d.reception.booking_of(_actor(update, context), booking_id)
     title = t(lang, "reception.booking_view_title", state=booking_state(lang, booking))
     if booking.status is BookingStatus.CANCELLED:
         title = t(lang, "errors.reception_booking_cancelled")
@@ -414,13 +396,10 @@ async def _my_booking(update: Update, context: Context, booking_id: int) -> None
     await show(update, context, *booking_message(lang, d.org, booking, session, title, footer))
 
 
+@answers_refusals()
 async def _confirm_cancel(update: Update, context: Context, booking_id: int) -> None:
     lang = await lang_of(update, context)
-    try:
-        booking, session = await deps(context).reception.booking_of(_actor(update, context), booking_id)
-    except StoreError as error:
-        await _refused(update, context, error)
-        return
+    booking, session = await deps(context).reception.booking_of(_actor(update, context), booking_id)
     if not booking.cancellable:
         await _my_booking(update, context, booking_id)
         return
@@ -430,25 +409,19 @@ async def _confirm_cancel(update: Update, context: Context, booking_id: int) -> 
     ]]))
 
 
+@answers_refusals()
 async def _cancel_booking(update: Update, context: Context, booking_id: int) -> None:
     lang = await lang_of(update, context)
-    try:
-        await deps(context).reception.cancel_booking(_actor(update, context), booking_id)
-    except StoreError as error:
-        await _refused(update, context, error)
-        return
+    await deps(context).reception.cancel_booking(_actor(update, context), booking_id)
     await show(update, context, t(lang, "reception.booking_cancelled"))
 
 
 # ----------------------------------------------------------- publishing
 
 
+@answers_refusals(END)
 async def cmd_add(update: Update, context: Context) -> str | int:
-    try:
-        draft = await deps(context).reception.begin_publish(_actor(update, context))
-    except StoreError as error:
-        await _refused(update, context, error)
-        return END
+    draft = await deps(context).reception.begin_publish(_actor(update, context))
     return await _publish_step(update, context, draft)
 
 
@@ -576,44 +549,34 @@ async def _unit_step(update: Update, context: Context, draft: PublishForm, lang:
                kb.markup([*rows, cancel_row]))
 
 
+async def _choice_refused(update: Update, context: Context, error: StoreError) -> str | int:
+    """A choice the store refused: the reason, then the same question again, on the draft as it stands."""
+    await answer_refusal(update, context, error)
+    draft = await unless_refused(deps(context).reception.publish_draft(_actor(update, context)))
+    return END if draft is None else await _publish_step(update, context, draft)
+
+
+@answers_refusals(on={NoDraft: _expired, StoreError: _choice_refused})
 async def _edit_draft(update: Update, context: Context, **changes: object) -> str | int:
     """Apply one choice through the store, then ask the next question (or the same one again, if refused)."""
-    d = deps(context)
-    actor = _actor(update, context)
-    try:
-        draft = await _apply(context, actor, dict(changes))
-    except StoreError as error:
-        if error.code in ("reception_no_draft", "reception_leaders_only"):
-            await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
-            return END
-        await _refused(update, context, error)
-        try:
-            draft = await d.reception.publish_draft(actor)
-        except StoreError:
-            return END
+    draft = await _apply(context, _actor(update, context), dict(changes))
     return await _publish_step(update, context, draft)
 
 
+@answers_refusals(on={StoreError: _expired})
 async def _unit_up(update: Update, context: Context) -> str | int:
     d = deps(context)
     actor = _actor(update, context)
-    try:
-        draft = await _form(context, actor, await d.reception.publish_draft(actor))
-    except StoreError:
-        await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
-        return END
+    draft = await _form(context, actor, await d.reception.publish_draft(actor))
     here = d.org.find_unit(draft.unit_browse) if draft.unit_browse else None
     roots = d.reception.reception_units(draft.leader_id or 0)
     parent = here.parent if here is not None and here.id not in roots else None
     return await _edit_draft(update, context, unit_browse=parent)
 
 
+@answers_refusals(on={StoreError: _expired})
 async def _date_page(update: Update, context: Context, page: int) -> str | int:
-    try:
-        draft = await deps(context).reception.publish_draft(_actor(update, context))
-    except StoreError:
-        await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
-        return END
+    draft = await deps(context).reception.publish_draft(_actor(update, context))
     return await _publish_step(update, context, draft, page=max(0, min(page, DATE_PAGES - 1)))
 
 
@@ -651,27 +614,18 @@ async def on_date(update: Update, context: Context) -> str | int:
     return result
 
 
+@answers_refusals(lambda error: END if isinstance(error, NoDraft) else PLACE)
 async def on_place(update: Update, context: Context) -> str | int:
     actor = _actor(update, context)
-    try:
-        draft = await _apply(context, actor, {"place": _text(update), "place_done": True})
-    except StoreError as error:
-        await _refused(update, context, error)
-        return END if error.code in ("reception_no_draft", "reception_leaders_only") else PLACE
+    draft = await _apply(context, actor, {"place": _text(update), "place_done": True})
     return await _publish_step(update, context, draft)
 
 
+@answers_refusals(on={NoDraft: _expired})
 async def _publish(update: Update, context: Context, draft_id: str) -> None:
     lang = await lang_of(update, context)
     d = deps(context)
-    try:
-        session, _ = await d.reception.publish_session(_actor(update, context), draft_id)
-    except StoreError as error:
-        if error.code == "reception_no_draft":
-            await answer_query(update, t(lang, "common.expired_button"))
-            return
-        await _refused(update, context, error)
-        return
+    session, _ = await d.reception.publish_session(_actor(update, context), draft_id)
     await show(update, context, Html(t(lang, "reception.published") + "\n\n" + session_card(lang, d.org, session)))
 
 
@@ -690,13 +644,10 @@ async def cmd_list(update: Update, context: Context) -> int:
     return END
 
 
+@answers_refusals()
 async def _leader_list(update: Update, context: Context) -> None:
     lang = await lang_of(update, context)
-    try:
-        sessions = await deps(context).reception.sessions_for(_actor(update, context))
-    except StoreError as error:
-        await _refused(update, context, error)
-        return
+    sessions = await deps(context).reception.sessions_for(_actor(update, context))
     if not sessions:
         await show(update, context, t(lang, "reception.list_empty"))
         return
@@ -719,14 +670,11 @@ async def _send_blocks(update: Update, context: Context, blocks: list[Html], mar
         await send(update, context, message, markup if index == len(messages) - 1 else None)
 
 
+@answers_refusals()
 async def _detail(update: Update, context: Context, session_id: int) -> None:
     lang = await lang_of(update, context)
     d = deps(context)
-    try:
-        detail = await d.reception.session_detail(_actor(update, context), session_id)
-    except StoreError as error:
-        await _refused(update, context, error)
-        return
+    detail = await d.reception.session_detail(_actor(update, context), session_id)
     await _send_blocks(update, context, *_detail_view(lang, d.org, detail))
 
 
@@ -748,18 +696,16 @@ def _detail_view(lang: str, org: Organization, detail: SessionDetail) -> tuple[l
     return blocks, kb.markup(rows)
 
 
+@answers_refusals(END)
 async def _begin_outcome(update: Update, context: Context, booking_id: int) -> str | int:
     lang = await lang_of(update, context)
-    try:
-        booking = await deps(context).reception.begin_outcome(_actor(update, context), booking_id)
-    except StoreError as error:
-        await _refused(update, context, error)
-        return END
+    booking = await deps(context).reception.begin_outcome(_actor(update, context), booking_id)
     await _ask(update, context, t(lang, "reception.ask_outcome", number=booking.number,
                                   who=who_label(lang, booking), max=OUTCOME_MAX))
     return OUTCOME
 
 
+@answers_refusals(lambda error: OUTCOME if isinstance(error, BadInput) else END)
 async def on_outcome(update: Update, context: Context) -> str | int:
     lang = await lang_of(update, context)
     d = deps(context)
@@ -768,28 +714,22 @@ async def on_outcome(update: Update, context: Context) -> str | int:
     if not isinstance(pending, OutcomeStep):
         await send(update, context, t(lang, "errors.reception_no_draft"))
         return END
-    try:
-        booking = await d.reception.record_outcome(actor, pending.booking_id, _text(update))
-    except StoreError as error:
-        await _refused(update, context, error)
-        return OUTCOME if error.code in ("text_required", "reception_too_long") else END
+    booking = await d.reception.record_outcome(actor, pending.booking_id, _text(update))
     linked = booking.case_number is not None or booking.linked_hidden
     key = "reception.outcome_recorded_linked" if linked else "reception.outcome_recorded"
     await send(update, context, t(lang, key, number=booking.number))
     return END
 
 
+@answers_refusals(END)
 async def _begin_session_cancel(update: Update, context: Context, session_id: int) -> str | int:
     lang = await lang_of(update, context)
-    try:
-        session = await deps(context).reception.begin_session_cancel(_actor(update, context), session_id)
-    except StoreError as error:
-        await _refused(update, context, error)
-        return END
+    session = await deps(context).reception.begin_session_cancel(_actor(update, context), session_id)
     await _ask(update, context, t(lang, "reception.ask_cancel_reason", when=when_text(lang, session)))
     return REASON
 
 
+@answers_refusals(lambda error: REASON if isinstance(error, BadInput) else END)
 async def on_reason(update: Update, context: Context) -> str | int:
     lang = await lang_of(update, context)
     d = deps(context)
@@ -798,11 +738,7 @@ async def on_reason(update: Update, context: Context) -> str | int:
     if not isinstance(pending, CancelSessionStep):
         await send(update, context, t(lang, "errors.reception_no_draft"))
         return END
-    try:
-        session, told = await d.reception.cancel_session(actor, pending.session_id, _text(update))
-    except StoreError as error:
-        await _refused(update, context, error)
-        return REASON if error.code in ("reason_required", "reception_too_long") else END
+    session, told = await d.reception.cancel_session(actor, pending.session_id, _text(update))
     await send(update, context, t(lang, "reception.session_cancelled_done", when=when_text(lang, session), count=told))
     return END
 

@@ -16,14 +16,15 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, MessageHandler, filters
 
-from handlers.common import Context, deps, error_text, lang_of, send
+from handlers.common import Context, deps, lang_of, send
 from handlers.i18n import t
 from handlers.intake import attachment_of
-from store.errors import StoreError
+from handlers.refusals import answers_refusals
 
 MEDIA = filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.AUDIO
 
 
+@answers_refusals(stop=True)  # a refused relay is answered, and goes no further
 async def on_reply(update: Update, context: Context) -> None:
     message = update.effective_message
     user = update.effective_user
@@ -33,18 +34,14 @@ async def on_reply(update: Update, context: Context) -> None:
         return
     d = deps(context)
     attachment = attachment_of(message)
-    try:
-        relayed = await d.staff_work.relay_reply(
-            user.id,
-            message.chat_id,
-            target.message_id,
-            message.message_id,
-            message.text or message.caption,
-            [attachment.model_dump()] if attachment is not None else None,
-        )
-    except StoreError as error:
-        await send(update, context, error_text(await lang_of(update, context), error))
-        raise ApplicationHandlerStop from None
+    relayed = await d.staff_work.relay_reply(
+        user.id,
+        message.chat_id,
+        target.message_id,
+        message.message_id,
+        message.text or message.caption,
+        [attachment.model_dump()] if attachment is not None else None,
+    )
     if relayed is None:
         return  # not a case message: an ordinary reply, for the other handlers
     if not relayed.duplicate:

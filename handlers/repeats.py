@@ -15,16 +15,17 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, answer_query, deps, error_text, send, staff_caller
+from handlers.common import Context, answer_query, deps, send, staff_caller
 from handlers.fallback import stale_button
 from handlers.i18n import t
-from store.errors import StoreError
+from handlers.refusals import answers_refusals
 from store.models import Actor, Case
 from store.repeats import NONE_WORDS
 
 NUMBER_MAX = 40
 
 
+@answers_refusals()
 async def _words_done(update: Update, context: Context, number: str, earlier: str | None) -> None:
     caller = await staff_caller(update, context)
     if caller is None:
@@ -32,19 +33,14 @@ async def _words_done(update: Update, context: Context, number: str, earlier: st
     actor, lang = caller
     d = deps(context)
     tapped = update.callback_query is not None
-    try:
-        if earlier is None:
-            case = await d.repeats.dismiss(actor, number)
-            text = t(lang, "repeat.dismissed", number=case.number)
-            short = t(lang, "repeat.dismissed_short")
-        else:
-            case, first = await d.repeats.confirm(actor, number, earlier)
-            text = t(lang, "repeat.confirmed", number=case.number, first=first, count=case.repeat_count)
-            short = t(lang, "repeat.confirmed_short")
-    except StoreError as error:
-        await answer_query(update)
-        await send(update, context, error_text(lang, error))
-        return
+    if earlier is None:
+        case = await d.repeats.dismiss(actor, number)
+        text = t(lang, "repeat.dismissed", number=case.number)
+        short = t(lang, "repeat.dismissed_short")
+    else:
+        case, first = await d.repeats.confirm(actor, number, earlier)
+        text = t(lang, "repeat.confirmed", number=case.number, first=first, count=case.repeat_count)
+        short = t(lang, "repeat.confirmed_short")
     if tapped:
         await answer_query(update, str(short))
         await _drop_buttons(update, context, actor, lang, case)

@@ -41,6 +41,7 @@ from handlers.common import (
 )
 from handlers.i18n import Html, t
 from handlers.intake import visible
+from handlers.refusals import answer_refusal, answers_refusals
 from handlers.render import pack, unit_name
 from store.conversations import Conversation
 from store.errors import StoreError
@@ -147,6 +148,14 @@ def _period_and_unit(org: Organization, args: list[str]) -> tuple[str | None, st
     return period, (" ".join(words)[:64] or None)
 
 
+async def _register_refused(update: Update, context: Context, error: StoreError) -> None:
+    """A roll-up refused (a period or unit it cannot take): the reason, then how to ask."""
+    await answer_refusal(update, context, error)
+    await send(update, context, t(await lang_of(update, context), "screening.usage",
+                                  example=deps(context).screening.current_period().label))
+
+
+@answers_refusals(on={StoreError: _register_refused})
 async def screening(update: Update, context: Context) -> None:
     """/screening [period] [unit]: the roll-up for leaders and admins; an officer's screening menu."""
     caller = await staff_caller(update, context)
@@ -160,12 +169,7 @@ async def screening(update: Update, context: Context) -> None:
         return
     args = context.args or []
     period, unit = _period_and_unit(d.org, args)
-    try:
-        register = await d.screening.register(actor, period, unit)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        await send(update, context, t(lang, "screening.usage", example=d.screening.current_period().label))
-        return
+    register = await d.screening.register(actor, period, unit)
     for message in register_text(register, d.org, lang):
         await send(update, context, message)
 
@@ -173,6 +177,7 @@ async def screening(update: Update, context: Context) -> None:
 # --------------------------------------------------------------- the menu
 
 
+@answers_refusals()
 async def dispute_command(update: Update, context: Context) -> None:
     """/dispute: the caller's screening menu; /dispute <no.> <case number>: link the dispute to that petition."""
     caller = await staff_caller(update, context)
@@ -188,11 +193,7 @@ async def dispute_command(update: Update, context: Context) -> None:
         await send(update, context, t(lang, "screening.usage_dispute"))
         return
     d = deps(context)
-    try:
-        dispute = await d.screening.link_case(actor, int(number), args[1][:40])
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    dispute = await d.screening.link_case(actor, int(number), args[1][:40])
     await send(update, context, t(lang, "screening.linked", line=dispute_line(d.org, dispute, lang),
                                   number=dispute.case_number or ""))
 
@@ -251,6 +252,7 @@ async def on_nil(update: Update, context: Context, unit: str) -> None:
                            kb.button(t(lang, "common.back"), cb.Sc.UNIT.encode(unit))]]))
 
 
+@answers_refusals()
 async def on_nil_confirmed(update: Update, context: Context, unit: str) -> None:
     await answer_query(update)
     caller = await staff_caller(update, context)
@@ -258,11 +260,7 @@ async def on_nil_confirmed(update: Update, context: Context, unit: str) -> None:
         return
     actor, lang = caller
     d = deps(context)
-    try:
-        fresh = await d.screening.nil_report(actor, unit)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    fresh = await d.screening.nil_report(actor, unit)
     key = "screening.nil_done" if fresh else "screening.nil_already"
     await show(update, context, t(lang, key, unit=unit_name(d.org, unit, lang),
                                   period=d.screening.current_period().label))
@@ -352,19 +350,29 @@ def with_draft(fn: StepFn) -> Callable[..., Coroutine[Any, Any, str | int]]:
         if int(draft.get("last_update_id") or 0) >= update.update_id:
             await ask(update, context, step, draft)
             return step
-        try:
-            return await fn(update, context, step, draft, *values)
-        except StoreError as error:
-            await send(update, context, error_text(lang, error))
-            return step
+        moved = await _run_step(update, context, fn, step, draft, *values)
+        return step if moved is None else moved  # refused: the step stands
 
     return wrapper
+
+
+@answers_refusals(None)
+async def _run_step(update: Update, context: Context, fn: StepFn, step: str, draft: Draft,
+                    *values: object) -> str | int | None:
+    """The step's work; None after its refusal was answered."""
+    return await fn(update, context, step, draft, *values)
 
 
 async def _stay(update: Update, context: Context) -> str | int:
     """After a refused entry: the step of a filing already under way (kept as it is), else none."""
     found = await deps(context).screening.get_draft(update.effective_user.id)  # type: ignore[union-attr]
     return found[0] if found is not None else ConversationHandler.END
+
+
+async def _refused_stay(update: Update, context: Context, error: StoreError) -> str | int:
+    """A refused entry: the refusal, and the filing already under way stays where it was."""
+    await answer_refusal(update, context, error)
+    return await _stay(update, context)
 
 
 async def _start(update: Update, context: Context, draft: Draft, step: str) -> str | int:
@@ -385,6 +393,7 @@ async def on_file(update: Update, context: Context, unit: str) -> str | int:
     return await _start(update, context, {"mode": "file", "unit": unit, "draft_id": uuid.uuid4().hex}, TYPE)
 
 
+@answers_refusals(on={StoreError: _refused_stay})
 async def on_update(update: Update, context: Context, dispute_id: int) -> str | int:
     """A carried-over (or any open) dispute: a new status, then a note."""
     await answer_query(update)
@@ -393,11 +402,7 @@ async def on_update(update: Update, context: Context, dispute_id: int) -> str | 
         return ConversationHandler.END
     actor, lang = caller
     d = deps(context)
-    try:
-        dispute = await d.screening.dispute(actor, dispute_id)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return await _stay(update, context)
+    dispute = await d.screening.dispute(actor, dispute_id)
     if dispute.unit not in d.screening.filing_units(actor):
         await send(update, context, error_text(lang, StoreError("screening_not_yours")))
         return await _stay(update, context)

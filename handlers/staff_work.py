@@ -20,15 +20,14 @@ from handlers.common import (
     Context,
     answer_query,
     deps,
-    error_text,
     send,
     show,
     staff_caller,
 )
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
+from handlers.refusals import answers_refusals
 from handlers.render import unit_path
-from store.errors import StoreError
 from store.models import Actor, Case, Decision
 from store.org import Organization
 from store.workflow import Action
@@ -77,28 +76,21 @@ async def _present(
         await send(update, context, text, markup)
 
 
+@answers_refusals(None)
 async def _checked(
     update: Update, context: Context, caller: tuple[Actor, str], number: str, action: Action
 ) -> Case | None:
-    actor, lang = caller
-    try:
-        return await deps(context).staff_work.check_action(actor, number, action)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return None
+    return await deps(context).staff_work.check_action(caller[0], number, action)
 
 
 # -------------------------------------------------------------------- menus
 
 
+@answers_refusals()
 async def assign_menu(update: Update, context: Context, caller: tuple[Actor, str], number: str) -> None:
     """Everyone who may handle the case, as buttons; the current assignee ticked."""
     actor, lang = caller
-    try:
-        case, people = await deps(context).staff_work.assignable_staff(actor, number)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    case, people = await deps(context).staff_work.assignable_staff(actor, number)
     if not people:
         await send(update, context, t(lang, "work.no_staff"))
         return
@@ -133,16 +125,13 @@ def _short(text: str) -> str:
     return text if len(text) <= CANNED_LABEL_MAX else text[: CANNED_LABEL_MAX - 1] + "…"
 
 
+@answers_refusals()
 async def canned_preview(
     update: Update, context: Context, caller: tuple[Actor, str], number: str, canned_id: str
 ) -> None:
     """The canned reply as the petitioner will read it, with Send and Back."""
     actor, lang = caller
-    try:
-        case, text = await deps(context).staff_work.canned_text(actor, number, canned_id)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    case, text = await deps(context).staff_work.canned_text(actor, number, canned_id)
     markup = kb.markup([
         [kb.button(t(lang, "work.send"), cb.Sf.CANNED_SEND.encode(case.number, canned_id))],
         [kb.button(t(lang, "common.back"), cb.Sf.REPLY_BACK.encode(case.number)), *_cancel_row(lang)],
@@ -256,16 +245,13 @@ async def _transfer_unit(update: Update, context: Context, caller: tuple[Actor, 
     await transfer_menu(update, context, caller, number, node=node or None, edit=True)
 
 
+@answers_refusals()
 async def _finish(
     update: Update, context: Context, caller: tuple[Actor, str], action: Action, call: object
 ) -> None:
     """The menu's last tap: one store call; the menu message becomes the outcome."""
     actor, lang = caller
-    try:
-        case = await call  # type: ignore[misc]
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    case = await call  # type: ignore[misc]
     await show(update, context, done_text(lang, deps(context).org, actor, action, case))
 
 

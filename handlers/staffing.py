@@ -30,7 +30,6 @@ from handlers.common import (
     Context,
     answer_query,
     deps,
-    error_text,
     lang_of,
     send,
     send_list,
@@ -39,6 +38,7 @@ from handlers.common import (
 from handlers.common import show_list as show_listed
 from handlers.fallback import stale_button
 from handlers.i18n import LANGUAGES, Html, escape, t
+from handlers.refusals import answer_refusal, answers_refusals
 from handlers.render import unit_name
 from store.errors import StoreError
 from store.models import Actor, OutboxItem
@@ -155,20 +155,18 @@ async def on_add(update: Update, context: Context) -> None:
         await _ask_pick(update, context, caller[1])
 
 
+@answers_refusals()
 async def _add_by_number(update: Update, context: Context, caller: tuple[Actor, str], number: str) -> None:
     actor, lang = caller
-    try:
-        entry, account = await deps(context).roster.account_of(number[:40])
-        if account is None:
-            await send(update, context, t(lang, "errors.staff_not_verified", employee_no=entry.employee_no))
-            return
-        await deps(context).staffing.candidate(actor, account, entry.name)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
+    entry, account = await deps(context).roster.account_of(number[:40])
+    if account is None:
+        await send(update, context, t(lang, "errors.staff_not_verified", employee_no=entry.employee_no))
         return
+    await deps(context).staffing.candidate(actor, account, entry.name)
     await _offer_roles(update, context, lang, account, entry.name)
 
 
+@answers_refusals()
 async def on_users_shared(update: Update, context: Context) -> None:
     """The user picker's answer: the person becomes a candidate, and the role is asked."""
     caller = await _admin(update, context)
@@ -188,11 +186,7 @@ async def on_users_shared(update: Update, context: Context) -> None:
     if existing is not None:
         await _show_member(update, context, lang, shared.user_id)
         return
-    try:
-        await deps(context).staffing.candidate(actor, shared.user_id, name)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    await deps(context).staffing.candidate(actor, shared.user_id, name)
     await _offer_roles(update, context, lang, shared.user_id, name)
 
 
@@ -220,15 +214,18 @@ async def _show_member(update: Update, context: Context, lang: str, telegram_id:
                member_buttons(entry.member, lang))
 
 
+async def _put_refused(update: Update, context: Context, error: StoreError) -> bool:
+    """A change refused: "not saved" on the button, and the reason as a message."""
+    await answer_query(update, str(t(await lang_of(update, context), "staffing.refused")), alert=False)
+    await answer_refusal(update, context, error)
+    return False
+
+
+@answers_refusals(on={StoreError: _put_refused})
 async def _put(update: Update, context: Context, caller: tuple[Actor, str], member: Staff) -> bool:
     """One change through the store; the refusal, with its reason, as an alert and a message."""
     actor, lang = caller
-    try:
-        returned = await deps(context).staffing.put(actor, member)
-    except StoreError as error:
-        await answer_query(update, str(t(lang, "staffing.refused")), alert=False)
-        await send(update, context, error_text(lang, error))
-        return False
+    returned = await deps(context).staffing.put(actor, member)
     await answer_query(update, str(t(lang, "staffing.saved")))
     if returned.numbers:  # a list: one number a line, in as many messages as it takes
         await send_list(update, context, [t(lang, "staffing.returned", numbers=""), *_numbers(returned.numbers)],
@@ -366,18 +363,14 @@ async def on_remove(update: Update, context: Context, telegram_id: int) -> None:
          kb.button(t(lang, "common.cancel"), cb.Sm.OPEN.encode(telegram_id))]]))
 
 
+@answers_refusals()
 async def on_remove_yes(update: Update, context: Context, telegram_id: int) -> None:
     caller = await _admin(update, context)
     if caller is None:
         return
     actor, lang = caller
     member = _member_or_none(context, telegram_id)
-    try:
-        returned = await deps(context).staffing.remove(actor, telegram_id)
-    except StoreError as error:
-        await answer_query(update)
-        await send(update, context, error_text(lang, error))
-        return
+    returned = await deps(context).staffing.remove(actor, telegram_id)
     await answer_query(update, str(t(lang, "staffing.saved")))
     key = "staffing.removed_returned" if returned.numbers else "staffing.removed"
     await show_listed(update, context, [t(lang, key, name=member.name if member else telegram_id, numbers=""),

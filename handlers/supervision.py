@@ -15,11 +15,11 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, Deps, answer_query, deps, error_text, send, show, staff_caller
+from handlers.common import Context, Deps, answer_query, deps, send, show, staff_caller
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
+from handlers.refusals import answers_refusals
 from handlers.render import category_name, event_label, split_text, unit_name, unit_path, warning_mark
-from store.errors import StoreError
 from store.models import Actor, Case, Event, OutboxItem
 from store.org import Organization
 from store.review import current_deadline
@@ -90,6 +90,7 @@ Parse = Callable[[list[str]], "tuple[Any, ...] | None"]
 Act = Callable[..., Awaitable[Html]]
 
 
+@answers_refusals()
 async def _command(update: Update, context: Context, count: int, usage: str, parse: Parse, act: Act) -> None:
     """One staff command: staff only; the usage for words it cannot take; a refusal in the caller's words."""
     caller = await staff_caller(update, context)
@@ -100,12 +101,7 @@ async def _command(update: Update, context: Context, count: int, usage: str, par
     if args is None:
         await send(update, context, t(lang, usage, limit=SUPERVISE_DAYS_MAX))
         return
-    try:
-        reply = await act(deps(context), actor, lang, *args)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
-    await send(update, context, reply)
+    await send(update, context, await act(deps(context), actor, lang, *args))
 
 
 def _number_and_text(words: list[str]) -> tuple[str, str] | None:
@@ -218,13 +214,9 @@ async def _tap(update: Update, context: Context) -> tuple[Actor, str] | None:
     return caller
 
 
+@answers_refusals()
 async def _store_call(update: Update, context: Context, lang: str, call: Awaitable[Html]) -> None:
-    try:
-        text = await call
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
-    await send(update, context, text)
+    await send(update, context, await call)
 
 
 async def on_urge(update: Update, context: Context, number: str) -> None:
@@ -255,15 +247,11 @@ async def on_lead(update: Update, context: Context, number: str) -> None:
     await _store_call(update, context, lang, call())
 
 
+@answers_refusals(None)
 async def _checked(update: Update, context: Context, caller: tuple[Actor, str], number: str,
                    action: Action) -> Case | None:
     """The case if the caller may take ``action`` now (before a menu); else the refusal is sent."""
-    actor, lang = caller
-    try:
-        return await deps(context).staff_work.check_action(actor, number, action)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return None
+    return await deps(context).staff_work.check_action(caller[0], number, action)
 
 
 def _cancel_row(lang: str) -> list[InlineKeyboardButton]:

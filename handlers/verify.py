@@ -18,8 +18,9 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 from handlers import callbacks as cb
 from handlers.common import PRIVATE, Context, answer_query, deps, lang_of
 from handlers.i18n import LANGUAGES, Html, t
+from handlers.refusals import answers_refusals
 from handlers.render import unit_name
-from store.errors import Refused
+from store.errors import NotOwnContact, Refused
 from store.roster import RosterEntry
 
 
@@ -53,6 +54,21 @@ async def start(update: Update, context: Context) -> None:
     await _say(update, context, t(lang, "verify.ask", button=t(lang, "verify.share")), _keyboard(lang))
 
 
+async def _not_own(update: Update, context: Context, error: NotOwnContact) -> None:
+    """Someone else's contact: only one's own counts, and the button is offered again."""
+    lang = await lang_of(update, context)
+    await _say(update, context, t(lang, "verify.not_own", button=t(lang, "verify.share")), _keyboard(lang))
+
+
+async def _no_match(update: Update, context: Context, error: Refused) -> None:
+    """No employee of the roster has this number: not a refusal, where to ask instead (the person may still file)."""
+    lang = await lang_of(update, context)
+    contact = deps(context).org.organization.contact
+    text = t(lang, "verify.no_match_contact", contact=contact) if contact else t(lang, "verify.no_match")
+    await _say(update, context, text, ReplyKeyboardRemove())
+
+
+@answers_refusals(on={NotOwnContact: _not_own, Refused: _no_match})
 async def on_contact(update: Update, context: Context) -> None:
     """A contact shared outside any step that asked for one: the person's own verifies them."""
     message = update.effective_message
@@ -63,16 +79,7 @@ async def on_contact(update: Update, context: Context) -> None:
     if not await d.roster.in_use():  # no roster to verify against, and no claim waited for it
         await _say(update, context, t(lang, "policy.contact_no_claim"), ReplyKeyboardRemove())
         return
-    try:
-        entry = await d.roster.verify(user.id, message.contact.user_id, message.contact.phone_number)
-    except Refused as refused:
-        if refused.code == "verify_not_own":
-            await _say(update, context, t(lang, "verify.not_own", button=t(lang, "verify.share")), _keyboard(lang))
-            return
-        contact = d.org.organization.contact
-        text = t(lang, "verify.no_match_contact", contact=contact) if contact else t(lang, "verify.no_match")
-        await _say(update, context, text, ReplyKeyboardRemove())
-        return
+    entry = await d.roster.verify(user.id, message.contact.user_id, message.contact.phone_number)
     await _say(update, context, t(lang, "verify.done", who=_who(lang, entry, context)), ReplyKeyboardRemove())
 
 

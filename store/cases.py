@@ -19,7 +19,7 @@ from store.conversations import Conversation
 from store.db import Connection
 from store.documents import queue_documents
 from store.drafts import approvers_for, hold_draft, mark_approved
-from store.errors import AwaitingApproval, NotFound, Refused
+from store.errors import AwaitingApproval, BadInput, NotFound, Refused
 from store.models import (
     Actor,
     ActorRole,
@@ -585,7 +585,7 @@ class CaseService(Service):
         if action in (Action.REPLY, Action.NOTE, Action.ADD_INFO) and not (
             body and body.strip()
         ):
-            raise Refused("text_required")
+            raise BadInput("text_required")
         if action is Action.ACCEPT:
             changes["accepted_at"] = iso(now)
             due = self.org.due_date(local_date(now, self.tz), "handle_days")
@@ -625,7 +625,7 @@ class CaseService(Service):
             if unit == case.unit:
                 raise Refused("same_unit")
             if not (body and body.strip()):
-                raise Refused("reason_required")
+                raise BadInput("reason_required")
             # Clock integrity: the receiving unit inherits the case's time. Before acceptance
             # the acceptance limit still counts from the day received; after it the answer
             # deadline (and any extension) stays, so a transfer never buys a fresh 15 + 60 days.
@@ -647,7 +647,7 @@ class CaseService(Service):
         if days is None or not 1 <= days <= limit:
             raise Refused("extension_days", limit=limit)
         if not (body and body.strip()):
-            raise Refused("reason_required")
+            raise BadInput("reason_required")
         assert case.answer_due is not None
         changes["extended_days"] = days
         if case.handle_limit is None and case.accepted_at is not None:  # counted from acceptance again
@@ -686,7 +686,7 @@ class CaseService(Service):
     ) -> Case:
         """``add_info`` inside the caller's transaction (``data`` joins the event's data)."""
         if not (text and text.strip()) and not files:
-            raise Refused("text_required")
+            raise BadInput("text_required")
         now = self.clock.now()
         case = await self.ctx.load_case(conn, actor, number)
         status = next_status(case.status, Action.ADD_INFO, actor.role)
@@ -716,7 +716,7 @@ class CaseService(Service):
             raise Refused("custodian_only")
         reason = (reason or "").strip()
         if not reason:
-            raise Refused("reason_required")
+            raise BadInput("reason_required")
         async with self.db.transaction() as conn:
             case = await self.ctx.case_where(conn, "number = ?", (number.strip().upper(),))
             if case is None:

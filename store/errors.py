@@ -32,3 +32,34 @@ class AwaitingApproval(StoreError):
     """The act was drafted, not done: it waits for a leader's approval (签发) and goes out once approved."""
 
     code = "awaiting_approval"
+
+
+class BadInput(Refused):
+    """What was typed cannot be taken as it is (empty, too long: ``max`` and ``length`` say by how much).
+
+    Nothing changed and the question stands: a form or a prompt asks it again,
+    where any other refusal ends it.
+    """
+
+    code = "text_required"
+
+
+class NoDraft(Refused):
+    """The form being answered is gone: finished, cancelled, begun on another device, or no longer the caller's.
+
+    A button of it answers "expired" rather than a refusal; a typed answer ends the conversation.
+    """
+
+    code = "reception_no_draft"
+
+
+class ContactNeeded(Refused):
+    """A claim the registered person's phone must confirm: the handler asks for the contact Telegram attests."""
+
+    code = "claim_contact_needed"
+
+
+class NotOwnContact(Refused):
+    """A contact shared that is not the sender's own account's: only Telegram's attestation of one's own counts."""
+
+    code = "verify_not_own"

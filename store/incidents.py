@@ -36,7 +36,7 @@ from pydantic import BaseModel
 from store import routing
 from store.context import Service, StoreContext
 from store.db import Connection
-from store.errors import NotFound, Refused
+from store.errors import BadInput, NotFound, Refused
 from store.journal import VerifyResult, append_chained, verify_chained
 from store.models import SYSTEM, Actor, Case, row_to_model
 from store.notices import NoticeKind
@@ -468,7 +468,7 @@ class IncidentService(Service):
         staff = self._staff(actor)
         note = (note or "").strip() or None
         if note is not None and len(note) > NOTE_MAX:
-            raise Refused("incident_too_long", max=NOTE_MAX, length=len(note))
+            raise BadInput("incident_too_long", max=NOTE_MAX, length=len(note))
         async with self.db.transaction() as conn:
             incident = await self._visible(conn, staff, incident_id)
             if not incident.is_open:
@@ -516,7 +516,7 @@ class IncidentService(Service):
         if not text:
             raise Refused("incident_summary_required")
         if len(text) > SUMMARY_MAX:
-            raise Refused("incident_too_long", max=SUMMARY_MAX, length=len(text))
+            raise BadInput("incident_too_long", max=SUMMARY_MAX, length=len(text))
         async with self.db.transaction() as conn:
             incident = await self._visible(conn, staff, incident_id)
             if not self.may_lead(staff, incident):

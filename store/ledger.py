@@ -54,7 +54,7 @@ from store.clock import iso, local_date
 from store.context import Service, StoreContext
 from store.conversations import Conversation
 from store.db import Connection
-from store.errors import NotFound, Refused
+from store.errors import BadInput, ContactNeeded, NotFound, Refused
 from store.events import PetitionerNotice, SweepDue, SweepReport
 from store.models import (
     ATTACHMENTS_MAX,
@@ -376,7 +376,7 @@ class LedgerService(Service):
                 or len(person.employee_no or "") > EMPLOYEE_NO_MAX
                 or len(person.unit or "") > PERSON_UNIT_MAX
             ):
-                raise Refused("ledger_person_too_long")
+                raise BadInput("ledger_person_too_long")
             if person.phone and not normalize_phone(person.phone):
                 raise Refused("ledger_phone")
         if r.people_count is not None and not max(1, len(named)) <= r.people_count <= PEOPLE_MAX:
@@ -723,6 +723,8 @@ class LedgerService(Service):
                         " ON CONFLICT (user_hid, day) DO UPDATE SET failures = claim_failures.failures + 1",
                         (hid, today.isoformat()),
                     )
+        if refusal == ContactNeeded.code:
+            raise ContactNeeded()
         if refusal is not None:
             raise Refused(refusal, limit=CLAIM_TRIES)
         assert result is not None

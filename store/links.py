@@ -36,7 +36,7 @@ from pydantic import BaseModel
 from store import routing
 from store.context import Service, StoreContext
 from store.db import Connection
-from store.errors import Refused
+from store.errors import BadInput, Refused
 from store.ledger import LedgerService
 from store.models import Actor, Case, row_to_model
 from store.notices import NoticeKind
@@ -143,9 +143,9 @@ class LinkService(Service):
         self._staff_only(actor)
         reason = (reason or "").strip()
         if not reason:
-            raise Refused("reason_required")
+            raise BadInput("reason_required")
         if len(reason) > REASON_MAX:
-            raise Refused("merge_too_long", max=REASON_MAX, length=len(reason))
+            raise BadInput("merge_too_long", max=REASON_MAX, length=len(reason))
         async with self.db.transaction() as conn:
             main, duplicate = await self._pair(conn, actor, main_number, duplicate_number, Act.MERGE)
             status = next_status(duplicate.status, Action.MERGE, actor.role)

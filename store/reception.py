@@ -31,7 +31,7 @@ from store.clock import iso, local_date
 from store.context import Service
 from store.conversations import Conversation
 from store.db import Connection
-from store.errors import NotFound, Refused
+from store.errors import BadInput, NoDraft, NotFound, Refused
 from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import RECEPTION_PLACE_MAX, RECEPTION_SLOTS_MAX, Role, Staff
@@ -392,11 +392,11 @@ class ReceptionService(Service):
             return await self._publish_draft(conn, actor)
 
     async def _publish_draft(self, conn: Connection, actor: Actor) -> SessionDraft:
-        if not self._is_leader_role(actor):
-            raise Refused("reception_leaders_only")
+        if not self._is_leader_role(actor):  # no longer a leader: the form is no longer theirs
+            raise NoDraft("reception_leaders_only")
         step = await self._draft(conn, actor.id or 0)
         if not isinstance(step, PublishStep):
-            raise Refused("reception_no_draft")
+            raise NoDraft()
         return step.draft
 
     async def edit_publish_draft(
@@ -453,9 +453,9 @@ class ReceptionService(Service):
 
     def _check_place(self, place: str) -> None:
         if not place.strip():
-            raise Refused("text_required")
+            raise BadInput("text_required")
         if len(place) > RECEPTION_PLACE_MAX:
-            raise Refused("reception_too_long", max=RECEPTION_PLACE_MAX, length=len(place))
+            raise BadInput("reception_too_long", max=RECEPTION_PLACE_MAX, length=len(place))
 
     def check_visit_unit(self, leader_id: int | None, unit_id: str) -> None:
         """Refused unless the leader may visit (下访) this unit: one in their own subtree."""
@@ -479,7 +479,7 @@ class ReceptionService(Service):
                 return session, False
             draft = await self._publish_draft(conn, actor)
             if draft.draft_id != draft_id:
-                raise Refused("reception_no_draft")
+                raise NoDraft()
             if None in (draft.leader_id, draft.day, draft.start, draft.end, draft.slots) or (
                 draft.place is None and draft.unit is None
             ):
@@ -701,13 +701,13 @@ class ReceptionService(Service):
         """The topic of the booking being made: book now, or offer the employee's cases to link."""
         topic, name = clean(topic).strip(), clean(name)
         if not topic:
-            raise Refused("text_required")
+            raise BadInput("text_required")
         if len(topic) > TOPIC_MAX:
-            raise Refused("reception_too_long", max=TOPIC_MAX, length=len(topic))
+            raise BadInput("reception_too_long", max=TOPIC_MAX, length=len(topic))
         async with self.db.transaction() as conn:
             data = await self._draft(conn, actor.id or 0)
             if not isinstance(data, BookingStep):
-                raise Refused("reception_no_draft")
+                raise NoDraft()
             session = self._bookable(await self._session(conn, data.session_id), self.clock.now())
             async with conn.execute(
                 # Their own cases and those registered for them that they claimed (store/ledger.py).
@@ -727,7 +727,7 @@ class ReceptionService(Service):
         """Book with the topic already given, linking one of the employee's cases (or none)."""
         data = await self.reception_draft(actor.id or 0)
         if not isinstance(data, BookingStep) or not data.topic:
-            raise Refused("reception_no_draft")
+            raise NoDraft()
         return await self.book(actor, data.session_id, data.topic, case_id=case_id, name=name, key=data.key)
 
     async def book(
@@ -751,9 +751,9 @@ class ReceptionService(Service):
         """
         topic, name = clean(topic).strip(), clean(name)
         if not topic:
-            raise Refused("text_required")
+            raise BadInput("text_required")
         if len(topic) > TOPIC_MAX:
-            raise Refused("reception_too_long", max=TOPIC_MAX, length=len(topic))
+            raise BadInput("reception_too_long", max=TOPIC_MAX, length=len(topic))
         user_id = actor.id or 0
         now = self.clock.now()
         async with self.db.transaction() as conn:
@@ -951,9 +951,9 @@ class ReceptionService(Service):
         """Record what came of the meeting; on a linked case it becomes a journal event, in the same transaction."""
         outcome = outcome.strip()
         if not outcome:
-            raise Refused("text_required")
+            raise BadInput("text_required")
         if len(outcome) > OUTCOME_MAX:
-            raise Refused("reception_too_long", max=OUTCOME_MAX, length=len(outcome))
+            raise BadInput("reception_too_long", max=OUTCOME_MAX, length=len(outcome))
         now = self.clock.now()
         async with self.db.transaction() as conn:
             row, session = await self._outcome_target(conn, actor, booking_id)
@@ -1002,9 +1002,9 @@ class ReceptionService(Service):
         """Cancel a session with a reason; everyone booked or waiting is told. Returns (session, how many told)."""
         reason = reason.strip()
         if not reason:
-            raise Refused("reason_required")
+            raise BadInput("reason_required")
         if len(reason) > REASON_MAX:
-            raise Refused("reception_too_long", max=REASON_MAX, length=len(reason))
+            raise BadInput("reception_too_long", max=REASON_MAX, length=len(reason))
         now = iso(self.clock.now())
         async with self.db.transaction() as conn:
             await self._cancellable_session(conn, actor, session_id)

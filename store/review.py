@@ -29,7 +29,7 @@ from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.db import Connection
 from store.documents import queue_documents
-from store.errors import Refused
+from store.errors import BadInput, Refused
 from store.events import SweepDue, SweepReport
 from store.incidents import open_for_alert
 from store.models import (
@@ -379,9 +379,9 @@ class ReviewService(Service):
         """The petitioner's optional words on the handling, once, after rating."""
         text = (text or "").strip()
         if not text:
-            raise Refused("text_required")
+            raise BadInput("text_required")
         if len(text) > COMMENT_MAX:
-            raise Refused("comment_too_long", max=COMMENT_MAX, length=len(text))
+            raise BadInput("comment_too_long", max=COMMENT_MAX, length=len(text))
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             await self.ctx.require(conn, Act.COMMENT, actor, case)
@@ -429,9 +429,9 @@ class ReviewService(Service):
             if case.review_level >= 2:
                 raise Refused("review_final")
             if not reason:
-                raise Refused("reason_required")
+                raise BadInput("reason_required")
             if len(reason) > DETAILS_MAX:
-                raise Refused("comment_too_long", max=DETAILS_MAX, length=len(reason))
+                raise BadInput("comment_too_long", max=DETAILS_MAX, length=len(reason))
             today = self.ctx.today()
             changes: dict[str, Any] = {"status": status.value, "review_level": case.review_level + 1}
             if action is Action.REQUEST_REVIEW:

@@ -43,7 +43,7 @@ from pydantic_core import PydanticCustomError
 
 from store.context import Service, StoreContext
 from store.db import Connection
-from store.errors import Refused
+from store.errors import NotOwnContact, Refused
 from store.journal import VerifyResult, append_chained, verify_chained
 from store.ledger_import import BadRow, Headers, Reason, cell_text, header_key, map_layout, reasons_of
 from store.org import Organization
@@ -356,7 +356,7 @@ class RosterService(Service):
         a number in no active roster entry.
         """
         if contact_user_id != user_id:
-            raise Refused("verify_not_own")
+            raise NotOwnContact()
         number = e164(phone) or e164("+" + phone)  # Telegram gives a contact's number with its country code
         if number is None:
             raise Refused("verify_no_match")

@@ -53,7 +53,7 @@ from store.clock import local_date
 from store.context import Service, StoreContext
 from store.conversations import Conversation
 from store.db import Connection
-from store.errors import NotFound, Refused
+from store.errors import BadInput, NotFound, Refused
 from store.events import DisputeHighRisk
 from store.models import SYSTEM, Actor, ActorRole
 from store.notices import NoticeKind
@@ -358,9 +358,9 @@ class ScreeningService(Service):
         next_step = entry.next_step.strip()
         for value, limit in ((subject, SUBJECT_MAX), (responsible, RESPONSIBLE_MAX), (next_step, NEXT_STEP_MAX)):
             if not value:
-                raise Refused("text_required")
+                raise BadInput("text_required")
             if len(value) > limit:
-                raise Refused("screening_too_long", max=limit, length=len(value))
+                raise BadInput("screening_too_long", max=limit, length=len(value))
         if not 1 <= entry.people <= PEOPLE_MAX:
             raise Refused("screening_bad_people", max=PEOPLE_MAX)
         return entry.model_copy(update={"subject": subject, "responsible": responsible, "next_step": next_step})
@@ -439,9 +439,9 @@ class ScreeningService(Service):
         """A new status with a dated note (and, optionally, a new risk or number of people)."""
         text = note.strip()
         if not text:
-            raise Refused("text_required")
+            raise BadInput("text_required")
         if len(text) > NOTE_MAX:
-            raise Refused("screening_too_long", max=NOTE_MAX, length=len(text))
+            raise BadInput("screening_too_long", max=NOTE_MAX, length=len(text))
         if people is not None and not 1 <= people <= PEOPLE_MAX:
             raise Refused("screening_bad_people", max=PEOPLE_MAX)
         today = self.today()

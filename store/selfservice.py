@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from store.cases import CaseService
 from store.context import Service, StoreContext
-from store.errors import Refused
+from store.errors import BadInput, Refused
 from store.links import joined_by_merge
 from store.models import DETAILS_MAX, Actor, ActorRole, AttachmentIn, Case, Event, Status
 from store.review import petitioner_window
@@ -90,7 +90,7 @@ class SelfService(Service):
         """
         body = text.strip() if text and text.strip() else None
         if body is not None and len(body) > ADDITION_MAX:
-            raise Refused("addition_too_long", max=ADDITION_MAX, length=len(body))
+            raise BadInput("addition_too_long", max=ADDITION_MAX, length=len(body))
         files = [a.model_dump() for a in attachments or []]
         actor = petitioner(user_id)
         async with self.db.transaction() as conn:

@@ -71,7 +71,7 @@ from store import routing
 from store.clock import local_date
 from store.context import Service
 from store.db import Backend, Connection
-from store.errors import Refused
+from store.errors import BadInput, Refused
 from store.events import SweepReport
 from store.models import SYSTEM, Actor, Case, Status, row_to_model
 from store.notices import NoticeKind
@@ -407,10 +407,10 @@ class SupervisionService(Service):
         text = (text or "").strip()
         if not text:
             if required:
-                raise Refused("text_required")
+                raise BadInput("text_required")
             return None
         if len(text) > INSTRUCTION_MAX:
-            raise Refused("supervision_too_long", max=INSTRUCTION_MAX, length=len(text))
+            raise BadInput("supervision_too_long", max=INSTRUCTION_MAX, length=len(text))
         return text
 
     async def supervise(self, actor: Actor, number: str, days: int, instruction: str) -> SupervisionOrder:

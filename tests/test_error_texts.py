@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from handlers.i18n import LANGUAGES, has
-from store import policy
+from handlers.i18n import LANGUAGES, catalog, has, placeholders
+from store import errors, policy
 
 STORE = Path(__file__).parent.parent / "store"
-ERRORS = {"Refused", "NotFound", "StoreError", "TransitionError"}
+# Every error class a store raises with a code; the typed ones (store/errors.py) are answered their own way.
+ERRORS = {"Refused", "NotFound", "StoreError", "TransitionError", "BadInput", "NoDraft", "ContactNeeded", "NotOwnContact"}
 
 
 def raised_codes() -> dict[str, str]:
@@ -74,4 +75,47 @@ def test_the_scan_still_finds_the_stores_refusals() -> None:
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_refusal_has_its_text(lang: str) -> None:
     missing = sorted(f"{code} ({where})" for code, where in CODES.items() if not has(lang, f"errors.{code}"))
+    assert missing == []
+
+
+def raised_params() -> list[tuple[str, set[str], str]]:
+    """(code, the keyword names given, where) for each error raised with a literal code (or its class's) and no ``**``."""
+    defaults = {name: getattr(errors, name).code for name in ERRORS if hasattr(errors, name)}
+    found: list[tuple[str, set[str], str]] = []
+    for path in sorted(STORE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            if name not in ERRORS or any(k.arg is None for k in node.keywords):
+                continue
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                code = first.value
+            elif first is None and name in defaults:
+                code = defaults[name]
+            else:
+                continue
+            found.append((code, {k.arg for k in node.keywords if k.arg}, f"{path.name}:{node.lineno}"))
+    return found
+
+
+def test_the_typed_errors_are_raised_and_scanned() -> None:
+    """The typed refusals handlers answer their own way exist in the store, each with its default code's text."""
+    typed = {errors.BadInput, errors.NoDraft, errors.ContactNeeded, errors.NotOwnContact}
+    scanned = {code for code, _, _ in raised_params()}
+    for kind in typed:
+        assert issubclass(kind, errors.Refused)
+        assert kind.code in CODES and kind.code in scanned, kind
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_refusal_gives_what_its_text_needs(lang: str) -> None:
+    """Each raise gives every ``{placeholder}`` of its text (``status`` is named by error_text), else the text fails."""
+    missing = sorted(
+        f"{code} ({where}): {sorted(needed)}"
+        for code, given, where in raised_params()
+        if has(lang, f"errors.{code}")
+        and (needed := placeholders(catalog(lang)[f"errors.{code}"]) - given)
+    )
     assert missing == []
