@@ -75,7 +75,7 @@ async def test_a_top_unit_case_is_reviewed_outside_the_petitioner_is_told_where_
     # No staff may give a review opinion, the administrator least of all.
     for who in (ADMIN, LEADER_HQ):
         with pytest.raises(Refused):
-            await bstore.review.review_opinion(who, number, ReviewOutcome.MAINTAIN, "维持")
+            await bstore.review.review_opinion(who, number, ReviewOutcome.MAINTAIN, "维持", participants=[who.id])
 
 
 async def test_the_rereview_of_a_second_level_unit_goes_outside_and_never_to_the_administrator(
