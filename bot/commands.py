@@ -29,7 +29,7 @@ PETITIONER_COMMANDS = (
 )
 OFFICER_COMMANDS = (
     "queue", "case", "accept", "decline", "assign", "reply", "note", "extend", "decide", "transfer",
-    "history", "review", "progress", "followup", "document", "served", "cohandle", "register", "find", "codes", "link",
+    "history", "review", "hearing", "progress", "followup", "document", "served", "cohandle", "register", "find", "codes", "link",
     "unlink", "merge", "incident", "screening", "dispute", "language", "cancel", "help",
 )
 # Leaders and administrators also watch indicators and alerts, supervise and urge (督办, 催办),

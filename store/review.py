@@ -825,13 +825,16 @@ class ReviewService(Service):
                             candidates=candidates)
 
     async def _draft(self, conn: Connection, actor: Actor, number: str) -> tuple[Case, OpinionDraft]:
-        case, _action, level = await self._opinion_case(conn, actor, number)
+        case = await self.ctx.load_case(conn, actor, number)
         async with conn.execute(
             "SELECT level, decision, body, participants FROM review_drafts WHERE case_id = ? AND reviewer_id = ?",
             (case.id, actor.id),
         ) as cur:
             row = await cur.fetchone()
-        if row is None or row["level"] != level:
+        if row is None:  # issued, discarded, or never written
+            raise Refused("study_no_draft", number=case.number)
+        case, _action, level = await self._opinion_case(conn, actor, number)
+        if row["level"] != level:
             raise Refused("study_no_draft", number=case.number)
         return case, OpinionDraft(
             number=case.number, level=level, decision=ReviewOutcome(row["decision"]), text=row["body"],

@@ -90,6 +90,8 @@ async def test_rate_dissatisfied_request_review_and_the_reviewer_answers(
     await feed(application, leader.tap(f"pr:rvm:{number}"))
     assert "维持原处理意见" in request.last_to(LEADER_OIL.id).text
     await feed(application, leader.text("经复查，原处理意见依据充分。"))
+    assert "请选择参加集体研究的人员" in request.last_to(LEADER_OIL.id).text  # 集体研究, then issued
+    await feed(application, leader.tap(f"rv:so:{number}"))
     assert "已就信访事项" in request.last_to(LEADER_OIL.id).text
     opinion = await delivered(rstore, USER, "rv_petitioner")
     assert "复查意见：<b>维持</b>" in (opinion[0].text or "") and "依据充分" in (opinion[0].text or "")
@@ -173,6 +175,8 @@ async def test_review_command_for_the_designated_reviewer_only(
     await feed(application, Updates(LEADER_OIL.id).text(f"/review {number} maybe 不知道"))
     assert request.last_to(LEADER_OIL.id).text.startswith("用法：/review")
     await feed(application, Updates(LEADER_OIL.id).text(f"/review {number} 变更 经复查，应补发加班费 2 天。"))
+    assert "请选择参加集体研究的人员" in request.last_to(LEADER_OIL.id).text
+    await feed(application, Updates(LEADER_OIL.id).tap(f"rv:so:{number}"))
     assert "已就信访事项" in request.last_to(LEADER_OIL.id).text
     case = await rstore.cases.case_for(employee(), number)
     assert case.review_decision is ReviewOutcome.CHANGE
