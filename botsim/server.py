@@ -82,6 +82,9 @@ class Faults:
     (Internal Server Error) and "timeout" (no answer for ``hang_seconds``, then
     the connection is closed).  ``methods`` limits faults to those methods
     (case-insensitive); None means every method, getUpdates included.
+    ``chats`` limits them to calls for those chats (the call's ``chat_id``),
+    and ``limit`` to that many faults in all (then every call succeeds): a
+    chat held by a 429 of its own, beside chats that are not.
     """
 
     rate: float = 0.0
@@ -90,6 +93,8 @@ class Faults:
     retry_after: int = 1
     seed: int | None = None
     hang_seconds: float = 10.0
+    chats: Collection[int] | None = None
+    limit: int | None = None
     _rng: random.Random = field(init=False, repr=False)
     _methods: frozenset[str] | None = field(init=False, repr=False)
 
@@ -100,12 +105,18 @@ class Faults:
         self._rng = random.Random(self.seed)
         self._methods = None if self.methods is None else frozenset(m.lower() for m in self.methods)
 
-    def pick(self, method: str) -> str | None:
-        """Decide whether this call fails, and how."""
+    def pick(self, method: str, chat_id: object = None) -> str | None:
+        """Decide whether this call (for ``chat_id``, if it names one) fails, and how."""
         if not self.kinds or (self._methods is not None and method.lower() not in self._methods):
+            return None
+        if self.chats is not None and str(chat_id) not in {str(chat) for chat in self.chats}:
+            return None
+        if self.limit is not None and self.limit <= 0:
             return None
         if self._rng.random() >= self.rate:
             return None
+        if self.limit is not None:
+            self.limit -= 1
         return self._rng.choice(self.kinds)
 
 
@@ -262,7 +273,7 @@ class BotApiSimulator(SimState):
                 raise ApiError(404, "Not Found: method not found")
             name = method
             params, files = await self._read_params(request, self._specs[method])
-            fault = self.faults.pick(method) if self.faults else None
+            fault = self.faults.pick(method, params.get("chat_id")) if self.faults else None
             if fault == "timeout" and self.faults is not None:
                 return await self._hang(request, self.faults.hang_seconds)
             if fault is not None:

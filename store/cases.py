@@ -35,6 +35,7 @@ from store.models import (
     SubmitResult,
     row_to_model,
 )
+from store.newcase import NewCase, confidential_by_default, insert_case
 from store.notices import NoticeKind
 from store.org import Category, CategoryKind, Staff
 from store.policy import Act
@@ -60,11 +61,6 @@ def choose_category(data: DraftData, category: Category, previous: Category | No
     if _is_report(category) and (data.confidential is None or previous is None or not _is_report(previous)):
         data.confidential = True
         data.phone = None
-
-
-def is_confidential(data: DraftData, category: Category) -> bool:
-    """The petitioner's choice, else confidential by default for a report (Art. 30)."""
-    return data.confidential if data.confidential is not None else _is_report(category)
 
 
 class CaseService(Service):
@@ -289,7 +285,7 @@ class CaseService(Service):
             ):
                 raise Refused("daily_limit", limit=self.org.limits.submissions_per_day)
             number = await self.next_number(conn)
-            confidential = is_confidential(draft, category)
+            confidential = confidential_by_default(draft.confidential, category)
             # A confidential reporter is stored only behind a keyed hash; who
             # they are is sealed in the vault, for the identity custodian alone.
             petitioner_key = await self.ctx.remember_person(conn, petitioner.id) if confidential else petitioner.id
@@ -297,48 +293,31 @@ class CaseService(Service):
             employee = None if confidential else await verified_row(conn, self.ctx.hid(petitioner.id))
             name = employee["name"] if employee is not None else petitioner.name
             accept_due = discipline.accept_due(self.org, category.id, today)
-            async with conn.execute(
-                "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
-                " petitioner_phone, confidential, pseudonym, category, kind, unit, subject,"
-                " details, people, desired_outcome, status, submitted_at, accept_due,"
-                " language, updated_at, employee_no, employee_unit)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (
-                    number,
-                    submit_key,
-                    petitioner_key,
-                    None if confidential else name,
-                    None if confidential else draft.phone,
-                    int(confidential),
-                    await self.ctx.pseudonym(conn, submit_key),
-                    category.id,
-                    category.kind.value,
-                    unit,
-                    draft.subject,
-                    draft.details,
-                    draft.people,
-                    draft.desired_outcome,
-                    Status.SUBMITTED.value,
-                    iso(now),
-                    accept_due.isoformat(),
-                    petitioner.language,
-                    iso(now),
-                    employee["employee_no"] if employee is not None else None,
-                    employee["unit"] if employee is not None else None,
-                ),
-            ) as cur:
-                case_id = (await cur.fetchone())[0]
-            if confidential:
-                identity = {
-                    "telegram_id": petitioner.id,
-                    "name": petitioner.name,
-                    "username": petitioner.username,
-                    "phone": draft.phone,
-                }
-                await conn.execute(
-                    "INSERT INTO identities (case_id, sealed, created_at) VALUES (?, ?, ?)",
-                    (case_id, self.ctx.vault.seal(identity, ("identities", "sealed", case_id)), iso(now)),
-                )
+            identity = {
+                "telegram_id": petitioner.id,
+                "name": petitioner.name,
+                "username": petitioner.username,
+                "phone": draft.phone,
+            }
+            case_id = await insert_case(self.ctx, conn, NewCase(
+                number=number,
+                submit_key=submit_key,
+                petitioner_id=petitioner_key,
+                category=category,
+                unit=unit,
+                subject=draft.subject,
+                details=draft.details,
+                confidential=confidential,
+                submitted_at=now,
+                accept_due=accept_due,
+                name=name,
+                phone=draft.phone,
+                people=draft.people,
+                desired_outcome=draft.desired_outcome,
+                language=petitioner.language,
+                employee_no=employee["employee_no"] if employee is not None else None,
+                employee_unit=employee["unit"] if employee is not None else None,
+            ), now, identity)
             event_id = await self.ctx.event(
                 conn,
                 case_id,

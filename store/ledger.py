@@ -68,8 +68,8 @@ from store.models import (
     Status,
     row_to_model,
 )
+from store.newcase import NewCase, confidential_by_default, insert_case
 from store.notices import NoticeKind
-from store.org import CategoryKind
 from store.people import e164, normalize_employee_no, normalize_phone, phone_key
 from store.policy import Act
 from store.safetext import SafeText
@@ -392,11 +392,9 @@ class LedgerService(Service):
             raise Refused("draft_incomplete")
 
     def confidential(self, registration: Registration) -> bool:
-        """The staff member's choice, else confidential when the category is a report (Art. 30)."""
-        if registration.confidential is not None:
-            return registration.confidential
+        """The staff member's choice, else the default every new case has (store/newcase.py)."""
         category = self.org.find_category(registration.category) if registration.category else None
-        return category is not None and category.kind is CategoryKind.REPORT
+        return confidential_by_default(registration.confidential, category)
 
     def registerable_units(self, actor: Actor) -> frozenset[str]:
         """The units ``actor`` may register a matter for (``/register``'s unit picker offers only these)."""
@@ -460,50 +458,31 @@ class LedgerService(Service):
                 records = [await self._new_record(conn, PersonIn(), confidential=False)]
             first = people[0] if people else None
             accept_due = discipline.accept_due(self.org, category.id, r.received_on)
-            async with conn.execute(
-                "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name,"
-                " petitioner_phone, confidential, pseudonym, category, kind, unit, subject,"
-                " details, people, desired_outcome, status, submitted_at, accept_due,"
-                " language, updated_at, channel, external_ref, received_on, registered_by)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (
-                    number,
-                    r.registration_id,
-                    person_key(records[0].id),
-                    None if confidential or first is None else first.name.strip() if first.name else None,
-                    None if confidential or first is None else normalize_phone(first.phone),
-                    int(confidential),
-                    await self.ctx.pseudonym(conn, r.registration_id),
-                    category.id,
-                    category.kind.value,
-                    r.unit,
-                    r.subject.strip() if r.subject else "",
-                    r.details.strip() if r.details else "",
-                    r.people_count,
-                    None,
-                    Status.SUBMITTED.value,
-                    iso(submitted),
-                    accept_due.isoformat(),
-                    None,
-                    iso(now),
-                    r.channel.value if r.channel else None,
-                    (r.external_ref or "").strip() or None,
-                    r.received_on.isoformat(),
-                    actor.id,
-                ),
-            ) as cur:
-                case_id = (await cur.fetchone())[0]
-            if confidential and first is not None:
-                identity = {
-                    "telegram_id": person_key(records[0].id),
-                    "name": first.name,
-                    "phone": normalize_phone(first.phone),
-                    "people": [p.model_dump(mode="json") for p in people],
-                }
-                await conn.execute(
-                    "INSERT INTO identities (case_id, sealed, created_at) VALUES (?, ?, ?)",
-                    (case_id, self.ctx.vault.seal(identity, ("identities", "sealed", case_id)), iso(now)),
-                )
+            identity = None if first is None else {
+                "telegram_id": person_key(records[0].id),
+                "name": first.name,
+                "phone": normalize_phone(first.phone),
+                "people": [p.model_dump(mode="json") for p in people],
+            }
+            case_id = await insert_case(self.ctx, conn, NewCase(
+                number=number,
+                submit_key=r.registration_id,
+                petitioner_id=person_key(records[0].id),
+                category=category,
+                unit=r.unit,
+                subject=r.subject.strip() if r.subject else "",
+                details=r.details.strip() if r.details else "",
+                confidential=confidential,
+                submitted_at=submitted,
+                accept_due=accept_due,
+                name=first.name.strip() if first is not None and first.name else None,
+                phone=normalize_phone(first.phone) if first is not None else None,
+                people=r.people_count,
+                channel=r.channel.value if r.channel else Channel.TELEGRAM.value,
+                external_ref=(r.external_ref or "").strip() or None,
+                received_on=r.received_on,
+                registered_by=actor.id,
+            ), now, identity)
             for person, record in zip(people or [PersonIn()], records, strict=True):
                 bound = record.telegram_hid is not None
                 await conn.execute(

@@ -91,7 +91,7 @@ async def app(store: Services) -> AsyncIterator[tuple[Application, OfflineReques
     Tests on the review fixture's store (``rstore``) define their own, on that store.
     """
     async with offline_app(store) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 def draft(**overrides: object) -> DraftData:

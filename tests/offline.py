@@ -90,11 +90,13 @@ class OfflineRequest(BaseRequest):
             return []
         return True
 
-    def texts_to(self, chat_id: int) -> list[str]:
+    def texts_to(self, chat_id: int | None) -> list[str]:
+        assert chat_id is not None, "a chat to look in"
         return [c.text for c in self.calls if c.method in ("sendMessage", "editMessageText")
                 and int(c.params.get("chat_id", 0) or 0) == chat_id]
 
-    def last_to(self, chat_id: int) -> Call:
+    def last_to(self, chat_id: int | None) -> Call:
+        assert chat_id is not None, "a chat to look in"
         for call in reversed(self.calls):
             if call.method in ("sendMessage", "editMessageText") and int(call.params.get("chat_id", 0) or 0) == chat_id:
                 return call
@@ -107,7 +109,8 @@ class Updates:
     _update_ids = itertools.count(1)
     _message_ids = itertools.count(1)
 
-    def __init__(self, user_id: int, first_name: str = "张三", language_code: str = "zh-hans") -> None:
+    def __init__(self, user_id: int | None, first_name: str = "张三", language_code: str = "zh-hans") -> None:
+        assert user_id is not None, "an update comes from a person"  # tests pass an Actor's id
         self.user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
 
     def _message(self, **fields: Any) -> dict[str, Any]:

@@ -37,24 +37,11 @@ class PerChatFaults(Faults):
     run to run; per chat it does not, so a run is reproducible.
     """
 
-    chat: Any = None
-    params: Any = None
     _rngs: dict[Any, random.Random] = field(default_factory=dict, init=False, repr=False)
 
-    def pick(self, method: str) -> str | None:
-        self._rng = self._rngs.setdefault(self.chat, random.Random(f"{self.seed}:{self.chat}"))
-        return super().pick(method)
-
-
-class FaultySimulator(BotApiSimulator):
-    """Tells the faults which chat (and which params) each call is for."""
-
-    async def _read_params(self, request: Any, spec: Any) -> Any:
-        params, files = await super()._read_params(request, spec)
-        if isinstance(self.faults, PerChatFaults):
-            self.faults.chat = params.get("chat_id")
-            self.faults.params = params
-        return params, files
+    def pick(self, method: str, chat_id: object = None) -> str | None:
+        self._rng = self._rngs.setdefault(chat_id, random.Random(f"{self.seed}:{chat_id}"))
+        return super().pick(method, chat_id)
 
 
 def sends_faults(seed: int) -> PerChatFaults:
@@ -96,7 +83,7 @@ def receipts(user: SimUser) -> list[str]:
 @pytest.mark.slow
 async def test_ten_employees_finish_intake_at_429_and_500_rates(tmp_path: Path) -> None:
     db = tmp_path / "faults.db"
-    sim = FaultySimulator(token=TOKEN)
+    sim = BotApiSimulator(token=TOKEN)
     await sim.start()
     try:
         async with running_bot(org_with(messages_per_minute=20), db, sim=sim) as bot:
@@ -124,7 +111,7 @@ async def test_ten_employees_finish_intake_at_429_and_500_rates(tmp_path: Path) 
 
 async def test_the_receipt_arrives_through_the_outbox_when_the_answer_fails(tmp_path: Path) -> None:
     db = tmp_path / "receipt.db"
-    sim = FaultySimulator(token=TOKEN)
+    sim = BotApiSimulator(token=TOKEN)
     await sim.start()
     try:
         async with running_bot(org_with(messages_per_minute=50), db, sim=sim) as bot:
@@ -180,7 +167,7 @@ async def test_the_receipt_arrives_through_the_outbox_when_the_answer_fails(tmp_
 
 async def test_typing_again_while_owed_an_answer_is_not_counted(tmp_path: Path) -> None:
     db = tmp_path / "owed.db"
-    sim = FaultySimulator(token=TOKEN)
+    sim = BotApiSimulator(token=TOKEN)
     await sim.start()
     try:
         async with running_bot(org_with(messages_per_minute=2), db, sim=sim) as bot:

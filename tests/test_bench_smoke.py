@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
     "burst_intake": "burst intake:",
     "fanout": "fan-out:",
+    "faults": "faults:",
     "memory": "memory:",
     "priority": "priority (",
     "store_scale": "store at scale:",

@@ -107,7 +107,7 @@ async def test_received_cases_split_by_channel(rstore: Services, clock: FakeCloc
 @pytest.fixture
 async def app(rstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(rstore, OfflineRequest()) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 async def test_stats_and_the_report_command_show_the_split(

@@ -9,9 +9,7 @@ waiting out its own 429, and the held answer then arrives, once.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bot.pace import FLOOD_CHATS, PacedRateLimiter
 from botsim import BotApiSimulator, Faults
@@ -23,37 +21,15 @@ RETRY_AFTER = 5  # within the answer's budget (about 10 s): the held answer is s
 WAIT = 30.0  # a person's patience, not a timing assertion
 
 
-@dataclass
-class OneChatFaults(Faults):
-    """429 for the first ``count`` sends to ``target``; every other call succeeds."""
-
-    target: int = 0
-    count: int = 1
-    chat: Any = None
-
-    def pick(self, method: str) -> str | None:
-        if self.count <= 0 or method != "sendMessage" or str(self.chat) != str(self.target):
-            return None
-        self.count -= 1
-        return "429"
-
-
-class ChatAwareSimulator(BotApiSimulator):
-    async def _read_params(self, request: Any, spec: Any) -> Any:
-        params, files = await super()._read_params(request, spec)
-        if isinstance(self.faults, OneChatFaults):
-            self.faults.chat = params.get("chat_id")
-        return params, files
-
-
 async def test_a_chat_held_by_its_own_429_does_not_hold_another_chats_answer(tmp_path: Path) -> None:
-    sim = ChatAwareSimulator(token=TOKEN)
+    sim = BotApiSimulator(token=TOKEN)
     await sim.start()
     try:
         async with running_bot(org_with(messages_per_minute=60), tmp_path / "pace.db", sim=sim):
             held = sim.user(HELD, first_name="甲", language_code="zh-hans")
             other = sim.user(OTHER, first_name="乙", language_code="zh-hans")
-            sim.faults = OneChatFaults(target=HELD, count=1, retry_after=RETRY_AFTER)
+            sim.faults = Faults(rate=1.0, kinds=("429",), methods=("sendMessage",), chats=(HELD,), limit=1,
+                                retry_after=RETRY_AFTER)
             await held.send("/new")
             for _ in range(int(WAIT / 0.01)):  # until Telegram has told the bot to wait for HELD
                 if sim.stats.faults_429:

@@ -288,7 +288,7 @@ async def test_the_petitioner_never_reads_the_co_handling_unit(cstore: Services)
 @pytest.fixture
 async def capp(cstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(cstore, OfflineRequest()) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 async def test_the_command_the_card_and_the_queue(capp: tuple[Application, OfflineRequest], cstore: Services) -> None:

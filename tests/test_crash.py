@@ -70,12 +70,12 @@ PATIENCE = 1.5  # seconds a person waits for an answer before trying again
 SUBMIT = "✅ 提交"
 
 
-class _WatchedCalls(list):  # type: ignore[type-arg]
+class _WatchedCalls(list):
     def __init__(self, sim: WatchedSimulator) -> None:
         super().__init__()
         self.sim = sim
 
-    def append(self, entry: tuple[str, dict, dict]) -> None:  # type: ignore[type-arg]
+    def append(self, entry: tuple[str, dict, dict]) -> None:
         # Called as the simulator has handled a request and before it answers.
         super().append(entry)
         self.sim.observe(entry[0], entry[1])
@@ -119,7 +119,7 @@ class WatchedSimulator(BotApiSimulator):
     def disarm(self) -> None:
         self._victim = self._point = None
 
-    def observe(self, name: str, params: dict) -> None:  # type: ignore[type-arg]
+    def observe(self, name: str, params: dict) -> None:
         point = self._point
         if point is None or self._victim is None or name in ("getUpdates", "<download>"):
             return

@@ -74,7 +74,7 @@ async def test_sigkill_mid_intake_resumes_where_the_employee_was(tmp_path: Path)
         await user.send("十月份加班费至今未发放。")
         with bot_process(sim, db, log) as process:
             nxt = await user.wait_for("第 5/7 步", timeout=20)
-            assert "材料" in nxt.plain_text
+            assert "材料" in nxt.visible_text
             state, data = draft_of(db, 5001)  # type: ignore[misc]
             assert state == "attachments" and data["details"] == "十月份加班费至今未发放。"
             assert data["subject"] == "油田加班费 <b>拖欠</b> & 未付"
@@ -88,17 +88,17 @@ async def test_sigkill_mid_intake_resumes_where_the_employee_was(tmp_path: Path)
             await user.wait_for("第 2 个材料", timeout=20)  # handled once, never twice
             await user.send("/new")  # the draft is offered, not lost
             offer = await user.wait_for("尚未提交", timeout=10)
-            assert "第 5/7 步" in offer.plain_text
+            assert "第 5/7 步" in offer.visible_text
             await user.tap("继续填写")
             await user.wait_for("第 5/7 步")
             await user.tap("完成")
             await user.wait_for("第 6/7 步")
             await user.tap("实名反映")
             review = await user.wait_for("第 7/7 步")
-            assert "油田加班费 <b>拖欠</b> & 未付" in review.plain_text and "材料：2 个" in review.plain_text
+            assert "油田加班费 <b>拖欠</b> & 未付" in review.visible_text and "材料：2 个" in review.visible_text
             number = await submit(user, "zh")
             card = await officer.wait_for(number, timeout=10)
-            assert "十月份加班费至今未发放。" in card.plain_text
+            assert "十月份加班费至今未发放。" in card.visible_text
             process.send_signal(signal.SIGTERM)  # a clean stop needs the simulator: do not block it
             assert await asyncio.wait_for(asyncio.to_thread(process.wait), 15) == 0
         assert api_errors(sim) == []
@@ -123,7 +123,7 @@ async def test_redelivered_submit_creates_exactly_one_case(tmp_path: Path) -> No
             await bot.sim.redeliver(submit_update["update_id"])  # as after a crash
         await user.send("/mycases")
         listing = await user.wait_for("共 1 件")
-        assert receipt.plain_text.split("编号：")[1][:14] in listing.plain_text
+        assert receipt.visible_text.split("编号：")[1][:14] in listing.visible_text
         # Updates are handled one at a time, so the listing's answer means both redelivered
         # Submits were handled; a second case would have left an outbox row, sent by now.
         await bot.drained()
@@ -142,7 +142,7 @@ async def test_redelivered_text_is_applied_once(tmp_path: Path) -> None:
         await user.wait_for("第 4/7 步")
         await bot.sim.redeliver(sent["update_id"])
         again = await user.wait_for("第 4/7 步")  # the current question, asked again
-        assert "详细说明" in again.plain_text
+        assert "详细说明" in again.visible_text
         state, data = draft_of(db, 5001)  # type: ignore[misc]
         assert state == "details" and data["subject"] == "第一次的标题" and data["details"] is None
         await user.send("详情")

@@ -166,7 +166,8 @@ class FileRequest(OfflineRequest):
                 self.files.append((url.rsplit("/", 1)[-1], dict(request_data.parameters), data))
         return await super().do_request(url, method, request_data, *args, **kwargs)
 
-    def documents_to(self, chat_id: int) -> list[tuple[Call, bytes]]:
+    def documents_to(self, chat_id: int | None) -> list[tuple[Call, bytes]]:
+        assert chat_id is not None, "a chat to look in"
         return [(Call(m, p), data) for m, p, data in self.files
                 if m == "sendDocument" and int(p.get("chat_id", 0)) == chat_id]
 

@@ -74,7 +74,7 @@ class KillTimedSimulator(WatchedSimulator):
 
     killed_at: float | None = None
 
-    def observe(self, name: str, params: dict) -> None:  # type: ignore[type-arg]
+    def observe(self, name: str, params: dict) -> None:
         armed = self._point is not None
         super().observe(name, params)
         if armed and self._point is None:
@@ -164,7 +164,7 @@ def receipt_messages(person: Employee, number: str) -> int:
     return count
 
 
-async def wait_for(condition, limit: float, what: str) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(condition, limit: float, what: str) -> None:
     deadline = time.monotonic() + limit
     while not condition():
         assert time.monotonic() < deadline, what()

@@ -47,7 +47,7 @@ SLACK = 0.2
 NUMBER = re.compile(r"[A-Z]+-\d{4}-\d{6}")
 
 
-class _StampedCalls(list):  # type: ignore[type-arg]
+class _StampedCalls(list):
     """The simulator's call log, stamping when each answer (or hang-up) happened."""
 
     def __init__(self, ended: dict[int, float]) -> None:

@@ -61,7 +61,7 @@ async def test_who_may_follow_up_and_when(rstore: Services, clock: FakeClock) ->
 @pytest.fixture
 async def app(rstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(rstore, OfflineRequest()) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 async def test_the_command_in_telegram(

@@ -53,12 +53,12 @@ async def test_hostile_corpus_round_trips_zh_and_en(tmp_path: Path) -> None:
             await user.wait_for(step(lang, 6))
             await user.tap("实名反映" if lang == "zh" else "Real name")
             review = await user.wait_for(step(lang, 7))
-            assert subject in review.plain_text and details in review.plain_text
+            assert subject in review.visible_text and details in review.visible_text
             number = await submit(user, lang)
             card = await officer.wait_for(number)
-            assert subject in card.plain_text, subject
-            assert details in card.plain_text
-            assert CORPUS[0][:20] in card.plain_text  # the name, too, is shown literally
+            assert subject in card.visible_text, subject
+            assert details in card.visible_text
+            assert CORPUS[0][:20] in card.visible_text  # the name, too, is shown literally
             expected.append((subject, details))
 
         # 5,000 characters are refused politely, in the user's language; 4,000 pass and split.
@@ -84,11 +84,11 @@ async def test_hostile_corpus_round_trips_zh_and_en(tmp_path: Path) -> None:
             await user.send(DESIRED)
             review = await user.wait_for(step(lang, 7))
             await user.wait_for("确认无误" if lang == "zh" else "If everything is right")  # the last part
-            assert DESIRED in review.plain_text
+            assert DESIRED in review.visible_text
             assert in_order(texts(since(user.messages, review)), LONG)
             number = await submit(user, lang)
             card = await officer.wait_for(number)
-            assert DESIRED in card.plain_text  # with the longest details, still one valid message
+            assert DESIRED in card.visible_text  # with the longest details, still one valid message
             await officer.wait_for("【结束】END")  # the last part
             assert in_order(texts(since(officer.messages, card)), LONG)
             expected.append(("long details", LONG))

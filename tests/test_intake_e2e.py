@@ -32,7 +32,7 @@ async def test_every_step_back_and_edit_from_review_zh(tmp_path: Path) -> None:
         assert "« 返回" not in first.button_texts and "取消" in first.button_texts
         await user.tap("工资福利")
         unit = await user.wait_for("第 2/7 步")
-        assert "集团总部" in unit.plain_text and "油田公司" in unit.button_texts
+        assert "集团总部" in unit.visible_text and "油田公司" in unit.button_texts
         await user.tap("« 返回")  # from the top of the unit tree back to the category
         await user.wait_for("第 1/7 步")
         await user.tap("工资福利")
@@ -73,61 +73,61 @@ async def test_every_step_back_and_edit_from_review_zh(tmp_path: Path) -> None:
         await user.tap("实名反映")
         review = await user.wait_for("第 7/7 步")
         for seen in ("工资福利", "集团总部", "加班费未发放", "十月、十一月加班费至今未发放。", "实名（张三）"):
-            assert seen in review.plain_text, seen
-        assert "第一个标题" not in review.plain_text
+            assert seen in review.visible_text, seen
+        assert "第一个标题" not in review.visible_text
 
         # Edit from review: each change returns to the review screen.
         await user.tap("改标题")
         await user.wait_for("第 3/7 步")
         await user.send("加班费拖欠两个月")
         review = await user.wait_for("第 7/7 步")
-        assert "标题：加班费拖欠两个月" in review.plain_text
+        assert "标题：加班费拖欠两个月" in review.visible_text
         await user.tap("改单位")
         await user.wait_for("第 2/7 步")
         await user.tap("油田公司")
         await user.wait_for("油田公司")
         await user.tap("第二采油厂")
         review = await user.wait_for("第 7/7 步")
-        assert "油田公司 › 第二采油厂" in review.plain_text
+        assert "油田公司 › 第二采油厂" in review.visible_text
         await user.tap("改类别")
         await user.wait_for("第 1/7 步")
         await user.tap("意见建议")
         review = await user.wait_for("第 7/7 步")
-        assert "类别：意见建议" in review.plain_text
+        assert "类别：意见建议" in review.visible_text
         await user.tap("改内容")
         await user.wait_for("第 4/7 步")
         await user.tap("« 返回")  # Back while editing: to the review, unchanged
         review = await user.wait_for("第 7/7 步")
-        assert "十月、十一月加班费至今未发放。" in review.plain_text
+        assert "十月、十一月加班费至今未发放。" in review.visible_text
         await user.tap("涉及人数")
         await user.wait_for("涉及的人数")
         await user.send("十二个")
         await user.wait_for("1 至 10000")
         await user.send("12")
         review = await user.wait_for("第 7/7 步")
-        assert "涉及人数：12" in review.plain_text
+        assert "涉及人数：12" in review.visible_text
         await user.tap("诉求")
         await user.wait_for("希望如何解决")
         await user.send("补发加班费")
         review = await user.wait_for("第 7/7 步")
-        assert "诉求：补发加班费" in review.plain_text
+        assert "诉求：补发加班费" in review.visible_text
         await user.tap("改材料")
         await user.wait_for("第 5/7 步")
         await user.send_photo()
         await user.wait_for("已收到第 1 个材料")
         await user.tap("完成")
         review = await user.wait_for("第 7/7 步")
-        assert "材料：1 个" in review.plain_text
+        assert "材料：1 个" in review.visible_text
         await user.tap("改身份")
         await user.wait_for("第 6/7 步")
         await user.tap("身份保密（代号）")
         review = await user.wait_for("第 7/7 步")
-        assert "身份：保密（代号 保密件-" in review.plain_text and "张三" not in review.plain_text
+        assert "身份：保密（代号 保密件-" in review.visible_text and "张三" not in review.visible_text
 
         number = await submit(user, "zh")
         card = await officer.wait_for(number)
-        assert "加班费拖欠两个月" in card.plain_text and "第二采油厂" in card.plain_text
-        assert "涉及人数：12" in card.plain_text and "诉求：补发加班费" in card.plain_text
+        assert "加班费拖欠两个月" in card.visible_text and "第二采油厂" in card.visible_text
+        assert "涉及人数：12" in card.visible_text and "诉求：补发加班费" in card.visible_text
         assert api_errors(bot.sim) == []
     assert rows(db, "SELECT category, unit, subject, details, people, desired_outcome, confidential FROM cases") == [
         ("suggestion", "plant-2", "加班费拖欠两个月", "十月、十一月加班费至今未发放。", 12, "补发加班费", 1)
@@ -164,7 +164,7 @@ async def test_cancel_and_new_with_a_draft_en(tmp_path: Path) -> None:
         await user.wait_for("Step 2 of 7")
         await user.tap("Cancel")
         cancelled = await user.wait_for("Cancelled")
-        assert "draft is deleted" in cancelled.plain_text
+        assert "draft is deleted" in cancelled.visible_text
         assert draft_of(db, 5002) is None
         await user.send("/cancel")
         await user.wait_for("nothing in progress")
@@ -189,9 +189,9 @@ async def test_attachments_of_every_kind_en(tmp_path: Path) -> None:
         assert "Skip" in hint.button_texts
         await user.send_photo(caption="October payslip")
         added = await user.wait_for("Received file 1")
-        assert added.button_texts == ["Done"] and "text sent with a file is not kept" in added.plain_text
+        assert added.button_texts == ["Done"] and "text sent with a file is not kept" in added.visible_text
         await user.send_document("payslip.pdf")
-        assert "not kept" not in (await user.wait_for("Received file 2")).plain_text
+        assert "not kept" not in (await user.wait_for("Received file 2")).visible_text
         await user.send_voice()
         await user.wait_for("Received file 3")
         await user.send_video()
@@ -202,7 +202,7 @@ async def test_attachments_of_every_kind_en(tmp_path: Path) -> None:
         await user.wait_for("please send a photo, document")
         await user.send_sticker()
         sticker = await user.wait_for("sticker cannot")
-        assert "please send a photo" in sticker.plain_text
+        assert "please send a photo" in sticker.visible_text
         for n in range(5, 11):
             await user.send_photo()
             await user.wait_for(f"Received file {n}")
@@ -212,11 +212,11 @@ async def test_attachments_of_every_kind_en(tmp_path: Path) -> None:
         await user.wait_for("Step 6 of 7")
         await user.tap("Real name")
         review = await user.wait_for("Step 7 of 7")
-        assert "Files: 10" in review.plain_text
+        assert "Files: 10" in review.visible_text
         number = await submit(user, "en")
 
         card = await officer.wait_for(number)
-        assert "10" in card.plain_text
+        assert "10" in card.visible_text
         # One message a second to a chat after a short burst, as Telegram asks: give the files time.
         await officer.wait_for(predicate=lambda _: sum(m.kind != "text" for m in officer.messages) == 10, timeout=20)
         kinds = [m.kind for m in officer.messages if m.kind != "text"]
@@ -237,13 +237,13 @@ async def test_odd_input_at_every_step_keeps_the_draft_zh(tmp_path: Path) -> Non
             """Everything a step cannot use: each gets a hint naming it; the draft stays."""
             before = draft_of(db, 5004)
             await user.send_sticker()
-            assert expected in (await user.wait_for("贴纸不能作为信访内容")).plain_text
+            assert expected in (await user.wait_for("贴纸不能作为信访内容")).visible_text
             await user.send_location()
-            assert expected in (await user.wait_for("位置信息")).plain_text
+            assert expected in (await user.wait_for("位置信息")).visible_text
             await user.send_poll()
-            assert expected in (await user.wait_for("投票")).plain_text
+            assert expected in (await user.wait_for("投票")).visible_text
             await user.send_contact()
-            assert expected in (await user.wait_for("这一步不需要联系方式")).plain_text
+            assert expected in (await user.wait_for("这一步不需要联系方式")).visible_text
             command = await user.send("/frobnicate")
             await user.wait_for("暂不支持该命令")
             if expected != "请输入文字":  # text where a button or a file is expected
@@ -257,7 +257,7 @@ async def test_odd_input_at_every_step_keeps_the_draft_zh(tmp_path: Path) -> Non
         await user.wait_for("第 1/7 步")
         await odd_inputs("请点击上方的按钮")
         await user.send_photo()
-        assert "第 5 步" in (await user.wait_for("材料请在第 5 步")).plain_text
+        assert "第 5 步" in (await user.wait_for("材料请在第 5 步")).visible_text
         await user.tap("工资福利")
         await user.wait_for("第 2/7 步")
         await odd_inputs("请点击上方的按钮")
@@ -309,13 +309,13 @@ async def test_report_is_confidential_by_default_and_phone_sharing_zh(tmp_path: 
         await user.wait_for("第 5/7 步")
         await user.tap("跳过")
         identity = await user.wait_for("第 6/7 步")
-        assert "检举控告类事项默认保密" in identity.plain_text
+        assert "检举控告类事项默认保密" in identity.visible_text
         assert identity.button_texts[0] == "✔ 身份保密（代号）"
 
         # The phone number: only the user's own contact, through the reply keyboard.
         await user.tap("实名并留手机号")
         ask = await user.wait_for("发送您本人的手机号")
-        assert "第 6/7 步" in ask.plain_text
+        assert "第 6/7 步" in ask.visible_text
         assert user.reply_keyboard is not None and ["📱 发送本人手机号"] in user.reply_keyboard
         request = bot.sim.calls_to("sendMessage")[-1]["reply_markup"]["keyboard"][0][0]
         assert request["request_contact"] is True

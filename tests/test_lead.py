@@ -101,7 +101,7 @@ async def test_refusals(rstore: Services) -> None:
 @pytest.fixture
 async def app(rstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(rstore, OfflineRequest()) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 async def test_the_command_and_the_card(app: tuple[Application, OfflineRequest], rstore: Services) -> None:

@@ -46,7 +46,7 @@ async def test_a_walk_in_is_registered_told_by_phone_then_claims_and_is_told_in_
         # Without Telegram: accepting it gives the officer a task with the words to say.
         await officer.send(f"/accept {number.group(0)}")
         task = await officer.wait_for("告知任务", timeout=15)
-        assert "赵师傅" in task.plain_text and "13900001111" in task.plain_text and "已受理" in task.plain_text
+        assert "赵师傅" in task.visible_text and "13900001111" in task.visible_text and "已受理" in task.visible_text
         await officer.tap("已电话告知", message=task)
         await officer.wait_for("已电话告知信访人")
         assert rows(db, "SELECT count(*) FROM events WHERE action = 'inform'") == [(1,)]
@@ -58,6 +58,6 @@ async def test_a_walk_in_is_registered_told_by_phone_then_claims_and_is_told_in_
         await citizen.wait_for("认领成功")
         await officer.send(f"/reply {number.group(0)} 请于周五前带上房产证明。")
         told = await citizen.wait_for("请于周五前带上房产证明", timeout=15)
-        assert number.group(0) in told.plain_text
+        assert number.group(0) in told.visible_text
         await bot.drained()
         assert rows(db, "SELECT count(*) FROM contact_tasks") == [(1,)]

@@ -78,7 +78,7 @@ async def test_daily_submission_limit_keeps_the_draft(tmp_path: Path) -> None:
         await to_review(user, "zh", "第三件", "内容")
         await user.tap("✅ 提交")
         refusal = await user.wait_for("已达每日上限")
-        assert "您今天已提交 2 件" in refusal.plain_text and "草稿已保存" in refusal.plain_text
+        assert "您今天已提交 2 件" in refusal.visible_text and "草稿已保存" in refusal.visible_text
         state, data = draft_of(db, 5001)  # type: ignore[misc]
         assert state == "review" and data["subject"] == "第三件"
         assert api_errors(bot.sim) == []

@@ -256,7 +256,7 @@ async def test_the_weekly_digest_counts_a_merged_matter_once(rstore: Services, c
 @pytest.fixture
 async def app(rstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(rstore, OfflineRequest()) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 async def test_merge_in_chat_tells_both_petitioners_and_stats_count_it_once(

@@ -61,24 +61,24 @@ async def test_submit_accept_and_status(backend: str, org: Organization, tmp_pat
             card = await officer.wait_for(number, timeout=2.0)
             assert time.monotonic() - started < 10
             # HTML typed by the employee reaches the officer literally, not as markup.
-            assert subject in card.plain_text and details in card.plain_text
-            assert "张三" in card.plain_text and "第一采油厂" in card.plain_text
+            assert subject in card.visible_text and details in card.visible_text
+            assert "张三" in card.visible_text and "第一采油厂" in card.visible_text
             assert not any(e["type"] in ("bold", "italic") and card.plain_text[e["offset"]:].startswith("未发")
                            for e in card.entities)
 
             await officer.tap("受理", message=card)
             await officer.wait_for("已受理")
             notice = await employee.wait_for("已受理")
-            assert number in notice.plain_text
+            assert number in notice.visible_text
 
             await employee.send("/mycases")
             listing = await employee.wait_for("我的信访事项")
-            assert number in listing.plain_text and "已受理" in listing.plain_text
+            assert number in listing.visible_text and "已受理" in listing.visible_text
             await employee.send(f"/status {number}")
             status = await employee.wait_for("办理记录")
-            assert "状态：已受理" in status.plain_text
-            assert "提交并登记" in status.plain_text and "受理" in status.plain_text
-            assert "办理期限" in status.plain_text
+            assert "状态：已受理" in status.visible_text
+            assert "提交并登记" in status.visible_text and "受理" in status.visible_text
+            assert "办理期限" in status.visible_text
             await bot.drained()
 
         assert rows(db, "SELECT number, status FROM cases") == [(number, "accepted")]
@@ -120,8 +120,8 @@ async def test_decline_asks_for_a_reason_and_tells_the_employee(backend: str, or
             await officer.send("此事项应向社保中心反映 <b>&</b>")
             await officer.wait_for("已告知信访人")
             notice = await employee.wait_for("not accepted")
-            assert "此事项应向社保中心反映 <b>&</b>" in notice.plain_text
-            assert "petition office one level up" in notice.plain_text
+            assert "此事项应向社保中心反映 <b>&</b>" in notice.visible_text
+            assert "petition office one level up" in notice.visible_text
 
         assert rows(db, "SELECT status FROM cases") == [("declined",)]
         assert rows(db, "SELECT body FROM events WHERE action = 'decline'") == [("此事项应向社保中心反映 <b>&</b>",)]

@@ -97,7 +97,7 @@ async def test_sqlite_and_postgresql_migrations_build_the_same_schema(tmp_path: 
             await db.close()
             schemas[backend] = sqlite_schema(target) if backend == "sqlite" else pg_schema(target)
     sqlite, postgresql = schemas["sqlite"], schemas["postgresql"]
-    assert {"cases", "events", "outbox", "reception_bookings"} <= set(sqlite["tables"])  # type: ignore[arg-type]
+    assert {"cases", "events", "outbox", "reception_bookings"} <= set(sqlite["tables"])
     assert sqlite["tables"] == postgresql["tables"]
     for table in sqlite["tables"]:  # type: ignore[attr-defined]
         assert sqlite["columns"][table] == postgresql["columns"][table], table  # type: ignore[index]

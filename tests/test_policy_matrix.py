@@ -380,7 +380,7 @@ def test_every_command_and_button_of_the_application_is_declared(pstore: Service
 @pytest.fixture
 async def papp(pstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(pstore) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 async def test_a_cohandler_is_refused_merge_link_and_codes_in_the_chat(

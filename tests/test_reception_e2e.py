@@ -62,8 +62,8 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
         await leader.wait_for("请选择可预约的名额数")
         await leader.tap("1")
         review = await leader.wait_for("请核对后发布")
-        assert "2026年11月5日（周四） 09:00–11:00" in review.plain_text
-        assert "集团总部三楼 <接待室> & 会议室" in review.plain_text and "名额：共 1 位" in review.plain_text
+        assert "2026年11月5日（周四） 09:00–11:00" in review.visible_text
+        assert "集团总部三楼 <接待室> & 会议室" in review.visible_text and "名额：共 1 位" in review.visible_text
         await leader.tap("✅ 发布")
         await leader.wait_for("接访场次已发布")
 
@@ -77,10 +77,10 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
         await first.wait_for("请简要写明您想当面反映的问题")
         await first.send("食堂伙食 <差> & 贵")
         booked = await first.wait_for("预约成功")
-        assert "反映问题：食堂伙食 <差> & 贵" in booked.plain_text
-        assert "地点：集团总部三楼 <接待室> & 会议室" in booked.plain_text
-        assert "2026年11月5日（周四） 09:00–11:00" in booked.plain_text
-        assert "开始前 2 小时以前" in booked.plain_text
+        assert "反映问题：食堂伙食 <差> & 贵" in booked.visible_text
+        assert "地点：集团总部三楼 <接待室> & 会议室" in booked.visible_text
+        assert "2026年11月5日（周四） 09:00–11:00" in booked.visible_text
+        assert "开始前 2 小时以前" in booked.visible_text
 
         # The second (English) employee finds it full, joins the waitlist and links their petition.
         await second.send("/reception")
@@ -94,13 +94,13 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
         assert any(case.number in label for label in link.button_texts)
         await second.tap(case.number)
         waitlisted = await second.wait_for("You are number 1 on the waitlist")
-        assert f"Linked petition: {case.number}" in waitlisted.plain_text
+        assert f"Linked petition: {case.number}" in waitlisted.visible_text
 
         # The day before: only the booked employee is reminded, once, however often the job runs.
         clock.set(local(4, 9, 30))
         await send_due_reminders(store.reception)
         reminder = await first.wait_for("接访提醒")
-        assert "明天" in reminder.plain_text and "食堂伙食 <差> & 贵" in reminder.plain_text
+        assert "明天" in reminder.visible_text and "食堂伙食 <差> & 贵" in reminder.visible_text
         await send_due_reminders(store.reception)
         assert reminder_rows(db, 5001) == ["day"]
         assert reminder_rows(db, 5002) == []
@@ -111,13 +111,13 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
         await first.tap("确定取消")
         await first.wait_for("已取消您的接访预约")
         promoted = await second.wait_for("moved up from the waitlist")
-        assert "Overtime pay for October" in promoted.plain_text
+        assert "Overtime pay for October" in promoted.visible_text
 
         # Two hours before: the promoted employee is reminded (the day-before one had passed when promoted).
         clock.set(local(5, 7, 30))
         await send_due_reminders(store.reception)
         soon = await second.wait_for("starts today at 09:00")
-        assert "Place: 集团总部三楼 <接待室> & 会议室" in soon.plain_text
+        assert "Place: 集团总部三楼 <接待室> & 会议室" in soon.visible_text
         await send_due_reminders(store.reception)
         assert reminder_rows(db, 5002) == ["hours"]
         assert reminder_rows(db, 5001) == ["day"]
@@ -128,19 +128,19 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
         await leader.wait_for("接访场次")
         await leader.tap("11月5日 周四 09:00")
         roster = await leader.wait_for("预约名单")
-        assert "1. Li：Overtime pay for October" in roster.plain_text
-        assert f"关联事项 {case.number}" in roster.plain_text
-        assert "食堂" not in roster.plain_text  # the cancelled booking is gone
+        assert "1. Li：Overtime pay for October" in roster.visible_text
+        assert f"关联事项 {case.number}" in roster.visible_text
+        assert "食堂" not in roster.visible_text  # the cancelled booking is gone
         await leader.tap("记录 1 号结果")
         await leader.wait_for("请输入与 1 号（Li）接访的处理情况")
         await leader.send("已责成人力资源部核实十月加班费，两周内书面答复。")
         await leader.wait_for("已记入关联信访事项的办理记录")
         outcome = await second.wait_for("The leader has recorded the outcome")
-        assert "已责成人力资源部核实十月加班费" in outcome.plain_text and case.number in outcome.plain_text
+        assert "已责成人力资源部核实十月加班费" in outcome.visible_text and case.number in outcome.visible_text
 
         await second.send(f"/status {case.number}")
         record = await second.wait_for("Leader reception")
-        assert case.number in record.plain_text
+        assert case.number in record.visible_text
         await bot.drained()
 
     with sqlite3.connect(db) as conn:
@@ -184,10 +184,10 @@ async def test_cancelled_session_tells_everyone_booked(org: Organization, tmp_pa
         await leader.wait_for("接访场次")
         await leader.tap("11月6日 周五 14:00")
         roster = await leader.wait_for("预约名单")
-        assert "下访单位：集团总部 › 油田公司 › 第一采油厂" in roster.plain_text
+        assert "下访单位：集团总部 › 油田公司 › 第一采油厂" in roster.visible_text
         await leader.tap("取消本场接访")
         await leader.wait_for("请输入取消")
         await leader.send("临时有紧急会议")
         await leader.wait_for("已通知 1 位预约职工")
         told = await employee.wait_for("已取消")
-        assert "原因：临时有紧急会议" in told.plain_text and "2026年11月6日（周五） 14:00–16:00" in told.plain_text
+        assert "原因：临时有紧急会议" in told.visible_text and "2026年11月6日（周五） 14:00–16:00" in told.visible_text

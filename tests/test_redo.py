@@ -100,7 +100,7 @@ async def test_who_may_redo_and_when(rstore: Services, clock: FakeClock) -> None
 @pytest.fixture
 async def app(rstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(rstore, OfflineRequest()) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 async def test_the_command(app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock) -> None:

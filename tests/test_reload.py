@@ -78,7 +78,7 @@ async def test_reload_reaches_a_running_bot_which_answers_a_new_officer_as_staff
                 break
             await asyncio.sleep(0.1)
         await newcomer.send("/queue")
-        answer = await newcomer.wait_for(predicate=lambda m: "仅供信访工作人员使用" not in m.text)
+        answer = await newcomer.wait_for(predicate=lambda m: "仅供信访工作人员使用" not in m.visible_text)
         assert answer.text == "目前没有待办的信访事项。"
 
         config.write_text("[organization]\nname = \n", encoding="utf-8")  # broken: refused by the command itself

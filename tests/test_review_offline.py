@@ -39,12 +39,13 @@ USER = 5001
 @pytest.fixture
 async def app(rstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(rstore) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 
-async def delivered(store: Services, chat_id: int, kind: str | None = None) -> list[Outgoing]:
+async def delivered(store: Services, chat_id: int | None, kind: str | None = None) -> list[Outgoing]:
     """Render (and mark sent) the pending notifications of one chat, as the outbox sender would."""
+    assert chat_id is not None, "a chat to look in"
     out: list[Outgoing] = []
     for item in await store.outbox.pending_notifications(1000):
         if item.chat_id == chat_id and (kind is None or item.kind == kind):

@@ -28,7 +28,7 @@ __all__ = ["rorg", "rstore"]
 @pytest.fixture
 async def app(rstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(rstore, OfflineRequest()) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 def entry(**overrides: object) -> DisputeIn:

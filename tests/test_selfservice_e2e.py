@@ -30,26 +30,26 @@ async def test_view_add_information_reply_and_withdraw_zh(tmp_path: Path) -> Non
 
         await user.send("/mycases")
         listing = await user.wait_for("我的信访事项")
-        assert "共 2 件" in listing.plain_text
+        assert "共 2 件" in listing.visible_text
         assert listing.plain_text.index(second) < listing.plain_text.index(first)  # newest first
         await user.tap(f"查看 {first}")
         view = await user.wait_for("办理记录")
         assert view.message_id == listing.message_id  # the list turns into the case view
-        assert "状态：已登记" in view.plain_text and "受理告知期限：" in view.plain_text
-        assert "前" in view.plain_text and "提交并登记" in view.plain_text
+        assert "状态：已登记" in view.visible_text and "受理告知期限：" in view.visible_text
+        assert "前" in view.visible_text and "提交并登记" in view.visible_text
         assert view.button_texts == ["📎 补充材料", "撤回", "« 我的信访事项"]
 
         # Add information: a text ends the question; files keep it open until Done.
         await user.tap("📎 补充材料")
         ask = await user.wait_for("要补充的情况")
         assert bot.sim.calls_to("sendMessage")[-1]["reply_markup"] == {"force_reply": True, "selective": True}
-        assert first in ask.plain_text
+        assert first in ask.visible_text
         await user.send("补充：\u200b<b>工资条</b> & 考勤记录 😀")
         done = await user.wait_for("已将您补充的情况转给")
         assert done.button_texts == ["继续补充"]
         relayed = await officer.wait_for("补充了情况")
-        assert first in relayed.plain_text
-        assert "补充：\u200b<b>工资条</b> & 考勤记录 😀" in relayed.plain_text
+        assert first in relayed.visible_text
+        assert "补充：\u200b<b>工资条</b> & 考勤记录 😀" in relayed.visible_text
         await user.tap("继续补充")
         await user.wait_for("要补充的情况")
         await user.send_photo(caption="考勤表")
@@ -73,14 +73,14 @@ async def test_view_add_information_reply_and_withdraw_zh(tmp_path: Path) -> Non
         await officer.send("请提供十月的考勤记录。")
         await officer.wait_for("已将回复发送")
         question = await user.wait_for("工作人员回复")
-        assert "请提供十月的考勤记录。" in question.plain_text
+        assert "请提供十月的考勤记录。" in question.visible_text
         assert question.button_texts == ["✏️ 回复"]
         await user.tap("✏️ 回复", message=question)
         await user.wait_for("要补充的情况")
         await user.send("考勤记录已上传。")
         await user.wait_for("已将您补充的情况转给")
         answer = await officer.wait_for("考勤记录已上传。")
-        assert first in answer.plain_text
+        assert first in answer.visible_text
 
         # Withdraw, with a confirmation; "no" keeps the case.
         await user.send(f"/status {second}")
@@ -90,7 +90,7 @@ async def test_view_add_information_reply_and_withdraw_zh(tmp_path: Path) -> Non
         assert confirm.button_texts == ["确定撤回", "不撤回"]
         await user.tap("不撤回")
         view = await user.wait_for("办理记录")
-        assert "状态：已登记" in view.plain_text
+        assert "状态：已登记" in view.visible_text
         await user.tap("撤回", message=view)
         await user.wait_for("确定要撤回")
         yes = await user.tap("确定撤回")
@@ -101,7 +101,7 @@ async def test_view_add_information_reply_and_withdraw_zh(tmp_path: Path) -> Non
         await user.wait_for(f"{second} 此前已撤回")
         await user.send(f"/status {second}")
         view = await user.wait_for("办理记录")
-        assert "状态：已撤回" in view.plain_text and "撤回" in view.plain_text.split("办理记录")[1]
+        assert "状态：已撤回" in view.visible_text and "撤回" in view.visible_text.split("办理记录")[1]
         assert view.button_texts == ["« 我的信访事项"]  # nothing more to do on it
 
         # Someone else's case answers "not found", by command and by forged buttons.
@@ -137,16 +137,16 @@ async def test_pagination_and_english_view(tmp_path: Path) -> None:
             numbers.append(await submit(user, "en"))
         await user.send("/mycases")
         page = await user.wait_for("My petitions")
-        assert "6 in all" in page.plain_text
-        assert numbers[5] in page.plain_text and numbers[0] not in page.plain_text
+        assert "6 in all" in page.visible_text
+        assert numbers[5] in page.visible_text and numbers[0] not in page.visible_text
         assert "Next »" in page.button_texts and "« Previous" not in page.button_texts
         await user.tap("Next »")
         page = await user.wait_for(numbers[0])
-        assert numbers[5] not in page.plain_text and "« Previous" in page.button_texts
+        assert numbers[5] not in page.visible_text and "« Previous" in page.button_texts
         await user.tap(f"Open {numbers[0]}")
         view = await user.wait_for("Record")
-        assert "Status: Registered" in view.plain_text
-        assert "You will be told whether it is accepted by" in view.plain_text
+        assert "Status: Registered" in view.visible_text
+        assert "You will be told whether it is accepted by" in view.visible_text
         assert view.button_texts == ["📎 Add information", "Withdraw", "« My petitions"]
         await user.tap("Withdraw")
         await user.wait_for("really want to withdraw")
@@ -154,7 +154,7 @@ async def test_pagination_and_english_view(tmp_path: Path) -> None:
         await user.wait_for("is withdrawn")
         await user.tap("« My petitions")
         page = await user.wait_for("My petitions")
-        assert "Withdrawn" not in page.plain_text
+        assert "Withdrawn" not in page.visible_text
         await user.tap("Next »")
         page = await user.wait_for(f"{numbers[0]} · Withdrawn")
         assert api_errors(bot.sim) == []

@@ -72,13 +72,14 @@ async def running(sim: BotApiSimulator, *handlers: Any) -> AsyncIterator[Applica
     errors: list[BaseException] = []
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        errors.append(context.error)
+        errors.append(context.error or RuntimeError("an error without an exception"))
 
     for handler in handlers:
         app.add_handler(handler)
     app.add_error_handler(on_error)
     await app.initialize()
     await app.start()
+    assert app.updater is not None
     await app.updater.start_polling(poll_interval=0, timeout=1)
     try:
         yield app
@@ -130,6 +131,7 @@ async def raw(
 
 async def test_command_reply_lands_with_html_parsed(sim: BotApiSimulator) -> None:
     async def new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_user is not None and update.message is not None
         name = update.effective_user.first_name
         await update.message.reply_html(
             f"<b>新信访</b> from {name}: &lt;标题&gt; &amp; <i>内容</i>\n",
@@ -145,7 +147,7 @@ async def test_command_reply_lands_with_html_parsed(sim: BotApiSimulator) -> Non
 
     assert update["message"]["entities"] == [{"type": "bot_command", "offset": 0, "length": 22}]
     assert reply.plain_text == "新信访 from 王: <标题> & 内容"
-    assert reply.text.startswith("<b>新信访</b>")
+    assert (reply.text or "").startswith("<b>新信访</b>")
     assert reply.parse_mode == "HTML"
     assert reply.kind == "text"
     assert {"type": "bold", "offset": 0, "length": 3} in reply.entities
@@ -165,10 +167,12 @@ async def test_inline_button_tap_reaches_callback_handler(sim: BotApiSimulator) 
                 InlineKeyboardButton("反对", callback_data="vote:no"),
             ]
         ]
+        assert update.message is not None
         await update.message.reply_text("请表决", reply_markup=InlineKeyboardMarkup(keyboard))
 
     async def vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
+        assert query is not None and isinstance(query.data, str)
         seen.append(query.data)
         await query.answer("已记录", show_alert=True)
         await query.edit_message_text(f"结果: {query.data}")
@@ -200,6 +204,7 @@ async def test_inline_button_tap_reaches_callback_handler(sim: BotApiSimulator) 
 
 async def test_user_photo_is_downloadable_through_getfile(sim: BotApiSimulator) -> None:
     async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None
         file = await update.message.photo[-1].get_file()
         data = await file.download_as_bytearray()
         is_png = bytes(data[:4]) == b"\x89PNG"
@@ -210,19 +215,21 @@ async def test_user_photo_is_downloadable_through_getfile(sim: BotApiSimulator) 
         await user.send_photo(caption="证据")
         reply = await user.wait_for(text_contains="got")
 
-    assert reply.plain_text.endswith("png=True")
+    assert reply.visible_text.endswith("png=True")
     assert any(name == "<download>" for name, _, _ in sim.calls)
 
 
 async def test_user_edit_reply_and_other_content(sim: BotApiSimulator) -> None:
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
+        assert message is not None
         replied = message.reply_to_message.text if message.reply_to_message else None
         kind = "edited" if update.edited_message else "new"
         await context.bot.send_message(message.chat_id, f"{kind}:{message.text}:{replied}")
 
     async def other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
+        assert message is not None
         what = "contact" if message.contact else "document" if message.document else "other"
         await message.reply_text(f"kind={what}")
 

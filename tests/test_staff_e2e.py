@@ -164,12 +164,12 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
 
         number = await file_case(bot, 5001, "张三", "zh")
         card = await officer.wait_for(number)
-        assert "张三" in card.plain_text and "十月加班费未发放" in card.plain_text
+        assert "张三" in card.visible_text and "十月加班费未发放" in card.visible_text
         assert card.button_texts == ["受理", "不予受理", "由我办理", "分派", "回复信访人", "内部备注", "转交",
                                      "📝 报告进展", "🤝 协办"]
         # The staff group hears of it in one line, without the petitioner's name or the subject.
         notice = await bot.sim.user(1001).in_chat(group).wait_for(number, after=0)
-        assert "张三" not in notice.plain_text and "加班费" not in notice.plain_text
+        assert "张三" not in notice.visible_text and "加班费" not in notice.visible_text
         assert len(group.messages) == 1
 
         # A petitioner tapping a forged staff button changes nothing.
@@ -191,7 +191,7 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         await officer.tap("✅ 发送", message=menu)
         await officer.wait_for("已将回复发送给")
         canned = await employee.wait_for("工作人员回复")
-        assert "您反映的情况已收悉，我们正在核实。" in canned.plain_text
+        assert "您反映的情况已收悉，我们正在核实。" in canned.visible_text
 
         # A typed reply, answered by the employee with Telegram's reply.
         await officer.tap("回复信访人", message=card)
@@ -201,12 +201,12 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         await officer.send("请问是哪几天的加班？<b>请写明</b> & 时段")
         await officer.wait_for("已将回复发送给")
         question = await employee.wait_for("请问是哪几天的加班？<b>请写明</b> & 时段")
-        assert "直接回复本条消息" in question.plain_text
+        assert "直接回复本条消息" in question.visible_text
         await recorded(bot, question)
         await employee.reply_to(question, "10月3日至5日，每天加班4小时。")
         await employee.wait_for("您的回复已转给办理")
         relayed = await officer.wait_for("10月3日至5日，每天加班4小时。")
-        assert "信访人就" in relayed.plain_text and "回复了您" in relayed.plain_text and "张三" not in relayed.plain_text
+        assert "信访人就" in relayed.visible_text and "回复了您" in relayed.visible_text and "张三" not in relayed.visible_text
 
         # The officer answers the relayed message, and then the case card, with Telegram's reply.
         await recorded(bot, relayed)
@@ -233,7 +233,7 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         await officer.send("需财务部门核对考勤。")
         await officer.wait_for("已延期")
         extended = await employee.wait_for("延长 15 天")
-        assert "需财务部门核对考勤。" in extended.plain_text
+        assert "需财务部门核对考勤。" in extended.visible_text
         await officer.send(f"/extend {number} 5 再延一次")
         await officer.wait_for("已延期过一次")
 
@@ -244,7 +244,7 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         await officer.tap("赵总", message=choose)
         await officer.wait_for("分派给赵总")
         leader_card = await leader.wait_for("分派给您办理的信访事项")
-        assert number in leader_card.plain_text
+        assert number in leader_card.visible_text
 
         # The leader decides by buttons: 予以支持 and the written opinion.
         await leader.tap("出具处理意见", message=leader_card)
@@ -255,7 +255,7 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         await leader.send("经查，十月加班费漏发属实。依据公司薪酬制度，将于十一月补发。")
         await leader.wait_for("已对")
         opinion = await employee.wait_for("处理意见")
-        assert "予以支持" in opinion.plain_text and "将于十一月补发" in opinion.plain_text
+        assert "予以支持" in opinion.visible_text and "将于十一月补发" in opinion.visible_text
 
         # The case card, asked again, now offers a note and the follow-up (回访); the record shows everything.
         await officer.send(f"/case {number}")
@@ -264,7 +264,7 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         record = await officer.wait_for("办理记录")
         for line in ("内部备注 · 王主任", "经核实，财务确有漏发。", "延期办理（15 天）", "分派办理人（赵总）",
                      "出具处理意见（予以支持） · 赵总", "回复工作人员 · 信访人"):
-            assert line in record.plain_text, line
+            assert line in record.visible_text, line
 
         assert "经核实，财务确有漏发。" not in texts(employee)
         assert texts(other) == ""
@@ -298,7 +298,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
 
         await officer.send("/queue")
         queue = await officer.wait_for("待办信访事项")
-        assert all(n in queue.plain_text for n in (en_case, suggestion, wrong, moved, elsewhere))
+        assert all(n in queue.visible_text for n in (en_case, suggestion, wrong, moved, elsewhere))
 
         # From the queue to the card, and "Decline" on the card: the reason is asked, then sent.
         await officer.tap(elsewhere, message=queue)
@@ -308,7 +308,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         await officer.send("岗位调整不属于信访事项，请向人力资源部门申请。")
         await officer.wait_for("作出不予受理决定")
         refused = await zhang.wait_for("不予受理")
-        assert elsewhere in refused.plain_text and "请向人力资源部门申请" in refused.plain_text
+        assert elsewhere in refused.visible_text and "请向人力资源部门申请" in refused.visible_text
 
         # /case shows the card; replying to it reaches the employee, in English.
         await officer.send(f"/case {en_case}")
@@ -325,7 +325,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         await officer.send(f"/reply {en_case} Which month was it?\nPlease list the dates.")
         await officer.wait_for("已将回复发送给")
         question = await li.wait_for("Which month was it?\nPlease list the dates.")
-        assert "reply to this message" in question.plain_text
+        assert "reply to this message" in question.visible_text
         await recorded(bot, question)
         await li.reply_to(question, "October, the 3rd to the 5th.")
         await li.wait_for("passed to the staff")
@@ -336,7 +336,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         await officer.send(f"/extend {en_case} 10 payroll records are archived")
         await officer.wait_for("已延期 10 天")
         extension = await li.wait_for("extended by 10 days")
-        assert "payroll records are archived" in extension.plain_text
+        assert "payroll records are archived" in extension.visible_text
 
         await officer.send(f"/assign {en_case} 赵总")
         await officer.wait_for("分派给赵总")
@@ -350,11 +350,11 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         await officer.send(f"/transfer {en_case} No. 2 Oil Production Plant the matter arose at plant 2")
         await officer.wait_for("转交")
         transferred = await second.wait_for("转来的信访事项")
-        assert en_case in transferred.plain_text
+        assert en_case in transferred.visible_text
         # Accepted before the transfer: still in progress, with the answer deadline it had (extension included).
-        assert "状态：办理中" in transferred.plain_text and "办理期限：2027-02-15 前" in transferred.plain_text
+        assert "状态：办理中" in transferred.visible_text and "办理期限：2027-02-15 前" in transferred.visible_text
         notice = await li.wait_for("transferred to")
-        assert "No. 2 Oil Production Plant" in notice.plain_text and "the matter arose at plant 2" in notice.plain_text
+        assert "No. 2 Oil Production Plant" in notice.visible_text and "the matter arose at plant 2" in notice.visible_text
         await officer.send(f"/case {en_case}")  # no longer his: answered as if it did not exist
         gone = await officer.wait_for("未找到")
         await officer.send("/case XF-2026-999999")
@@ -365,7 +365,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         await second.send(f"/decide {en_case} explain The overtime was paid in November's salary, line 12.")
         await second.wait_for("解释说明")
         explained = await li.wait_for("written opinion")
-        assert "Explained" in explained.plain_text and "line 12" in explained.plain_text
+        assert "Explained" in explained.visible_text and "line 12" in explained.visible_text
 
         # A suggestion not supported, by command with the Chinese term.
         await officer.send(f"/accept {suggestion}")
@@ -373,13 +373,13 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         await officer.send(f"/decide {suggestion} 不予支持 经研究，现有班车已覆盖该线路。")
         await officer.wait_for("不予支持")
         rejected = await zhang.wait_for("不予支持")
-        assert "现有班车已覆盖该线路" in rejected.plain_text
+        assert "现有班车已覆盖该线路" in rejected.visible_text
 
         # Decline by command: the reason and where else to turn.
         await officer.send(f"/decline {wrong} 社保缴费基数由社保中心核定，请向当地社保中心反映。")
         await officer.wait_for("不予受理")
         declined = await zhang.wait_for("不予受理")
-        assert "请向当地社保中心反映" in declined.plain_text and "上一级" in declined.plain_text
+        assert "请向当地社保中心反映" in declined.visible_text and "上一级" in declined.visible_text
 
         # "I'll handle it", then a transfer by buttons: browse the tree, choose, give the reason.
         card = await officer.wait_for(moved, after=0)
@@ -396,7 +396,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         await officer.wait_for("已将")
         await second.wait_for(moved)
         moved_notice = await zhang.wait_for("已转交")
-        assert "第二采油厂" in moved_notice.plain_text and "宿舍归第二采油厂管理。" in moved_notice.plain_text
+        assert "第二采油厂" in moved_notice.visible_text and "宿舍归第二采油厂管理。" in moved_notice.visible_text
 
         assert "需要向财务核实" not in texts(li)
 
@@ -416,8 +416,8 @@ async def test_reports_are_never_announced_in_the_staff_group(work_org: Organiza
         bot.sim.user(5001, first_name="张三", language_code="zh-hans")
         report = await file_case(bot, 5001, "张三", "zh", category="misconduct", subject="某科长收受回扣")
         card = await officer.wait_for(report)
-        assert "张三" not in card.plain_text and "保密件" in card.plain_text
+        assert "张三" not in card.visible_text and "保密件" in card.visible_text
         claim = await file_case(bot, 5001, "张三", "zh")
         await officer.wait_for(claim)
         await bot.sim.user(1001).in_chat(group).wait_for(claim, after=0)
-        assert [report in m.plain_text for m in group.messages] == [False]
+        assert [report in m.visible_text for m in group.messages] == [False]

@@ -164,7 +164,7 @@ async def test_overdue_supervision_reminds_then_escalates_once_across_restarts(
 @pytest.fixture
 async def app(rstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(rstore, OfflineRequest()) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 async def test_the_commands_in_telegram(

@@ -26,7 +26,7 @@ OFFICER_OILFIELD = 1002  # officer of the oilfield, above plant-1
 
 
 def _update(raw: dict[str, Any]) -> Update:
-    return Update.de_json(raw, None)  # type: ignore[arg-type]
+    return Update.de_json(raw, None)
 
 
 async def _run_all(processor: ChatOrderedProcessor, items: list[tuple[Update, Any]]) -> None:

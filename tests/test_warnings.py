@@ -188,7 +188,7 @@ async def test_the_queue_sorts_by_level_then_deadline(rstore: Services, clock: F
 @pytest.fixture
 async def app(rstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(rstore, OfflineRequest()) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 async def test_cards_queue_alerts_and_stats_show_the_levels(
