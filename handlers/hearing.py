@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
@@ -149,7 +149,7 @@ async def on_study_drop(update: Update, context: Context, number: str) -> None:
 
 # ---------------------------------------------------------------- hearings
 
-def hearing_row(lang: str, number: str, pending: bool) -> list:
+def hearing_row(lang: str, number: str, pending: bool) -> list[InlineKeyboardButton]:
     """The review card's hearing buttons: schedule one, or (while one is pending) held / cancel."""
     if pending:
         return [kb.button(t(lang, "hearing.held"), cb.Rv.HEARING_HELD.encode(number)),

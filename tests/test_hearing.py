@@ -34,6 +34,7 @@ from tests.review_fixture import (
     ORG_TOML,
     decided_case,
     employee,
+    ids,
     rstore,
 )
 from tests.test_documents import pdf_text
@@ -61,7 +62,7 @@ def rorg() -> Organization:
 @pytest.fixture
 async def app(rstore: Services) -> AsyncIterator[tuple[Application, OfflineRequest]]:
     async with offline_app(rstore) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 async def in_review(store: Services, clock: FakeClock, key: str = "k") -> str:
@@ -86,14 +87,14 @@ async def test_an_opinion_needs_a_leader_of_the_reviewing_unit_among_those_who_s
 ) -> None:
     number = await in_review(rstore, clock)
     refusals = []
-    for participants in ([], [OFFICER_OIL], [LEADER_P1.id, LEADER_OIL.id], [ADMIN.id, LEADER_OIL.id]):
+    for participants in ([], [OFFICER_OIL], ids(LEADER_P1, LEADER_OIL), ids(ADMIN, LEADER_OIL)):
         with pytest.raises(Refused) as refused:
             await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", participants)
         refusals.append(refused.value)
     assert [r.code for r in refusals] == ["study_required", "study_required", "study_participant", "study_participant"]
     assert refusals[2].params == {"name": "张厂长"}  # a leader of the unit that decided, not of the reviewing one
     with pytest.raises(Refused, match="study_date"):
-        await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", [LEADER_OIL.id],
+        await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", ids(LEADER_OIL),
                                            studied_on=date(2026, 11, 3))
     # Each refusal has its own words in both languages, never the generic one.
     for lang in ("zh", "en"):
@@ -104,7 +105,7 @@ async def test_an_opinion_needs_a_leader_of_the_reviewing_unit_among_those_who_s
     assert (await rstore.cases.case_by_id(1)).status is Status.REVIEW  # type: ignore[union-attr]
 
     case = await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "经集体研究，维持原处理意见。",
-                                              [LEADER_OIL.id, OFFICER_OIL], studied_on=date(2026, 11, 2))
+                                              [*ids(LEADER_OIL), OFFICER_OIL], studied_on=date(2026, 11, 2))
     assert case.status is Status.DECIDED
     [study] = await rstore.review.studies(case.id)
     assert study.level == 1 and study.studied_on == date(2026, 11, 2)
@@ -116,7 +117,7 @@ async def test_an_opinion_needs_a_leader_of_the_reviewing_unit_among_those_who_s
 async def test_the_review_opinion_pdf_names_who_studied_it(rstore: Services, clock: FakeClock) -> None:
     number = await in_review(rstore, clock)
     await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "复查认为应补发加班费。",
-                                       [OFFICER_OIL, LEADER_OIL.id])
+                                       [OFFICER_OIL, *ids(LEADER_OIL)])
     [doc] = await rstore.documents.documents(LEADER_OIL, number, DocumentKind.REVIEW)
     assert doc.studied_by == ["赵干事", "陈经理"]
     zh = pdf_text(await render_pdf(doc, rstore.org, "zh"))
@@ -206,7 +207,7 @@ async def test_a_hearing_stops_the_review_clock_and_moves_the_due_date_by_its_da
     with pytest.raises(Refused, match="hearing_pending"):  # one at a time, and no opinion meanwhile
         await rstore.review.schedule_hearing(LEADER_OIL, number, date(2026, 11, 20), "另一地点")
     with pytest.raises(Refused, match="hearing_pending"):
-        await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", [LEADER_OIL.id])
+        await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", ids(LEADER_OIL))
     with pytest.raises(Refused, match="hearing_not_yet"):
         await rstore.review.end_hearing(LEADER_OIL, number, held=True)
     clock.advance(days=10)  # Sun 11-15: ten days stopped

@@ -28,6 +28,7 @@ from tests.review_fixture import (
     decided_case,
     deliver_opinion,
     employee,
+    ids,
     rorg,
     rstore,
 )
@@ -271,12 +272,12 @@ async def test_decided_case_deadlines_are_shown_to_both_sides(rstore: Services, 
     assert deadline_line(case, "zh") == "复查期限：2026-12-07 前"
     assert deadline_line(case, "en") == "Review due by 2026-12-07"
     clock.advance(days=2)
-    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", participants=[LEADER_OIL.id])
+    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(LEADER_OIL))
     await deliver_opinion(rstore)
     case = await rstore.cases.case_for(employee(), number)
     assert deadline_line(case, "zh") == f"可在 {date(2026, 11, 9) + timedelta(days=30)} 前申请复核"
     await rstore.review.request_review(employee(), number, "不服")
-    case = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.MAINTAIN, "维持", participants=[LEADER_HQ.id])
+    case = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(LEADER_HQ))
     assert deadline_line(case, "zh") == "已复核：以同一事实和理由再次提出的，不再受理；有新的事实和理由的，可另行提出"
     final = await delivered(rstore, USER, "rv_petitioner")
     assert "不再受理" in (final[-1].text or "")
