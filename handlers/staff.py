@@ -352,8 +352,8 @@ def _event_detail(event: Event, lang: str, org: Organization) -> str | Html:
                 member.name if (member := org.staff_member(int(i))) else str(i) for i in study["by"]
             )
             stage = t(lang, "review.stage_rereview" if event.action == "rereview_opinion" else "review.stage_review")
-            return Html(decision + "；" + t(lang, "hearing.card_study", stage=stage, names=names,
-                                            date=str(study.get("on", ""))))
+            return Html(decision + t(lang, "hearing.card_study", stage=stage, names=names,
+                                     date=str(study.get("on", ""))))
         return decision
     if event.action == "hearing":  # 听证: when and where; the clock stopped from the day it was scheduled
         return t(lang, "hearing.card_pending", date=str(data.get("on", "")), place=str(data.get("place", "")),
