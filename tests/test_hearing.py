@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from telegram.ext import Application
@@ -25,6 +26,7 @@ from store.org import Organization, parse_org
 from store.review import CURRENT_DUE_SQL, current_deadline
 from store.services import Services
 from store.workdays import WorkCalendar
+from tests.backends import fresh_database
 from tests.conftest import rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
@@ -224,6 +226,25 @@ async def test_a_hearing_stops_the_review_clock_and_moves_the_due_date_by_its_da
     clock.advance(days=7)
     case, hearing = await rstore.review.end_hearing(LEADER_OIL, number, held=False)
     assert hearing.ended == "cancelled" and case.review_due == date(2026, 12, 21)
+
+
+async def test_a_review_limit_in_working_days_moves_by_the_working_days_stopped(
+    backend: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    org = parse_org(ORG_TOML + EXTRA + '\n[deadlines]\nworking_days = ["review_days"]\n')
+    async with fresh_database(backend, tmp_path, "wd.db", migrated=True) as target:
+        store = await Services.open(target, org, clock)
+        try:
+            number = await decided_case(store, clock)
+            case = await store.review.request_review(employee(), number, "不服")
+            assert case.review_due == date(2026, 12, 14)  # 30 working days from Mon 11-02
+            clock.advance(days=3)  # Thu 11-05
+            await store.review.schedule_hearing(LEADER_OIL, number, date(2026, 11, 12), "油田公司信访办会议室")
+            clock.advance(days=10)  # Sun 11-15: six working days stopped (11-06, 11-09 … 11-13)
+            case, hearing = await store.review.end_hearing(LEADER_OIL, number, held=True)
+            assert hearing.days == 6 and case.review_due == date(2026, 12, 22)
+        finally:
+            await store.close()
 
 
 async def test_only_the_reviewing_body_schedules_a_hearing_and_only_in_review(
