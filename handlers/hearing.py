@@ -197,6 +197,8 @@ async def hearing_command(update: Update, context: Context) -> None:
         elif len(words) >= 3 and (on := _day_of(words[1])) is not None:
             note = words[3].strip() if len(words) > 3 else None
             reply = await _schedule(d, actor, lang, number, on, words[2], note or None)
+            await send(update, context, reply, kb.markup([hearing_row(lang, number.upper(), True)]))
+            return
         else:
             await send(update, context, t(lang, "hearing.usage"))
             return
@@ -233,7 +235,8 @@ async def receive_schedule(update: Update, context: Context, number: str) -> boo
         await d.cases.clear_prompt(actor.id or 0)
         return False
     await d.cases.clear_prompt(actor.id or 0)
-    await send(update, context, reply)
+    # Held or cancelled, later: the buttons come with the confirmation.
+    await send(update, context, reply, kb.markup([hearing_row(lang, number, True)]))
     return False
 
 

@@ -311,6 +311,7 @@ async def test_the_reviewer_schedules_and_records_a_hearing_in_the_chat(
     assert "未能识别" in request.last_to(LEADER_OIL.id).text  # the question stays
     await feed(application, leader.text("2026-11-12\n油田公司信访办会议室\n请携带考勤记录"))
     assert "已为信访事项" in request.last_to(LEADER_OIL.id).text
+    assert [d for _, d in request.last_to(LEADER_OIL.id).buttons()] == [f"rv:hh:{number}", f"rv:hc:{number}"]
     assert rows(rstore, "SELECT held_on, place, note FROM hearings") == [
         ("2026-11-12", "油田公司信访办会议室", "请携带考勤记录")]
     # The review card now offers held / cancel instead of scheduling.
