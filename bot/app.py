@@ -28,6 +28,7 @@ from handlers import (
     approvals,
     documents,
     employee,
+    hearing,
     incidents,
     intake,
     ledger,
@@ -146,6 +147,8 @@ def build_application(
     ], [
         # First, so that while it waits for typed text any other command ends that step.
         reception.build(),
+        # The reviewers' collective study and hearings (/hearing, rv: buttons); before review's rv: catch-all.
+        *hearing.handlers(),
         # Commands and buttons of petitioners, officers and leaders (each its own pattern).
         *employee.handlers(), *staff.handlers(), *review.handlers(), *supervision.handlers(), *procedure.handlers(), *links.handlers(),
         # Dispute screening: /screening, /dispute and the menu's buttons (the filing conversation below).

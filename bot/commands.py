@@ -30,8 +30,8 @@ PETITIONER_COMMANDS = (
 )
 OFFICER_COMMANDS = (
     "queue", "case", "accept", "decline", "assign", "reply", "note", "extend", "decide", "transfer",
-    "history", "review", "progress", "followup", "document", "served", "cohandle", "register", "find", "codes", "link",
-    "unlink", "merge", "repeat", "incident", "screening", "dispute", "language", "cancel", "help",
+    "history", "review", "hearing", "progress", "followup", "document", "served", "cohandle", "register", "find", "codes",
+    "link", "unlink", "merge", "repeat", "incident", "screening", "dispute", "language", "cancel", "help",
 )
 # Leaders and administrators also watch indicators and alerts, supervise and urge (督办, 催办),
 # hold reception days, and run the group-incident plan (/incident for officers in a response group too).

@@ -266,6 +266,7 @@ class Pr:
     OPINION_REVOKE = area.button("rvk", NUMBER)
     OPINION_CHANGE = area.button("rvg", NUMBER)
     OPINION_REDO = area.button("rvd", NUMBER)
+    HEARING = area.button("hrs", NUMBER)  # 安排听证: the date, place and note are asked next
     # Supervision (handlers.supervision): progress, an instruction, a follow-up's result, a redo's reason,
     # a co-handling unit's note.
     PROGRESS = area.button("pg", NUMBER)
@@ -289,11 +290,18 @@ class Sv:
 
 
 class Rv:
-    """The petitioner's review buttons (handlers.review)."""
+    """The petitioner's review buttons (handlers.review), and the reviewers' study and hearing (handlers.hearing)."""
 
     area = Area("rv")
     RATE = area.button("rate", choice("s", "b", "d"), NUMBER)
     ACCEPT_OUTCOME = area.button("acc", NUMBER)
+    # The reviewers' collective study (集体研究) of an opinion written in the chat (handlers.hearing).
+    STUDY_TOGGLE = area.button("sp", NUMBER, INT)  # one of the reviewing unit's staff marked or unmarked
+    STUDY_CONFIRM = area.button("so", NUMBER)  # issue the opinion with those marked
+    STUDY_DROP = area.button("sx", NUMBER)  # discard the opinion
+    # 听证 on the reviewer's card (handlers.hearing).
+    HEARING_HELD = area.button("hh", NUMBER)
+    HEARING_CANCEL = area.button("hc", NUMBER)
 
 
 class Ld:

@@ -324,6 +324,14 @@ def page(doc: Document, org: Organization, lang: str, copy: str | None = None) -
         body = template.format_map(values)
     except (KeyError, ValueError, IndexError, AttributeError):  # checked at load; never lose the document
         body = _raw(lang, f"document.body.{doc.kind.value}").format_map(values)
+    paragraphs = [drawable(line) for line in body.split("\n") if line.strip()]
+    if doc.studied_by and doc.kind in (DocumentKind.REVIEW, DocumentKind.REREVIEW):
+        # 集体研究: who studied the opinion, before the closing paragraph (the right to 复核, or finality).
+        stage = _raw(lang, "review.stage_rereview" if doc.kind is DocumentKind.REREVIEW else "review.stage_review")
+        study = _raw(lang, "hearing.study_document").format(
+            stage=stage, names="、".join(doc.studied_by) if lang == "zh" else ", ".join(doc.studied_by),
+            date=_day(doc.studied_on, lang))
+        paragraphs.insert(max(len(paragraphs) - 1, 1), drawable(study))
     rows = [(_raw(lang, "document.received"), _day(doc.received, lang)),
             (_raw(lang, "document.issued"), _day(doc.issued, lang))]
     if doc.due is not None and f"document.due.{doc.kind.value}" in catalog(lang):
@@ -337,7 +345,7 @@ def page(doc: Document, org: Organization, lang: str, copy: str | None = None) -
         title=_raw(lang, f"document.title.{doc.kind.value}"),
         number_line=_raw(lang, "document.number_line").format(number=doc.number),
         salutation=drawable(_raw(lang, "document.salutation").format(name=values["name"])),
-        paragraphs=[drawable(line) for line in body.split("\n") if line.strip()],
+        paragraphs=paragraphs,
         rows=rows,
         seal=_raw(lang, "document.seal"),
         seal_hint=_raw(lang, "document.seal_hint"),

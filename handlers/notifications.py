@@ -13,7 +13,19 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup
 
-from handlers import approvals, documents, incidents, links, media, reception, review, screening, staffing, supervision
+from handlers import (
+    approvals,
+    documents,
+    hearing,
+    incidents,
+    links,
+    media,
+    reception,
+    review,
+    screening,
+    staffing,
+    supervision,
+)
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.i18n import Html, language_for, t
@@ -356,6 +368,7 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.REVIEW_PETITIONER: _messages(review.petitioner_review_notice),
     NoticeKind.REVIEW_STAFF: _messages(review.staff_review_notice),
     NoticeKind.REVIEW_CARD: _messages(review.review_card_notice),
+    NoticeKind.HEARING: _messages(hearing.hearing_notice),
     NoticeKind.REMINDER: _messages(review.reminder_notice),
     NoticeKind.ESCALATION: _messages(review.reminder_notice),
     NoticeKind.LEADER_ALERT: _messages(review.alert_notice),

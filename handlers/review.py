@@ -20,8 +20,8 @@ from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
+from handlers import hearing, reports, supervision
 from handlers import keyboards as kb
-from handlers import reports, supervision
 from handlers.common import (
     Context,
     Deps,
@@ -82,8 +82,9 @@ async def _request(d: Deps, actor: Actor, number: str, text: str) -> Case:
 
 
 def _opinion(decision: ReviewOutcome) -> Perform:
-    async def perform(d: Deps, actor: Actor, number: str, text: str) -> Case:
-        return await d.review.review_opinion(actor, number, decision, text)
+    async def perform(d: Deps, actor: Actor, number: str, text: str) -> object:
+        # Never called: the text is kept as a draft and the participants are asked (handlers/hearing.py).
+        return await d.review.draft_opinion(actor, number, decision, text)
 
     return perform
 
@@ -100,7 +101,8 @@ PROMPTS.update(
         "rvq": Prompt("review.ask_review_reason", "review.review_requested", _request, False),
         "rrq": Prompt("review.ask_rereview_reason", "review.rereview_requested", _request, False),
         **{
-            code: Prompt(f"procedure.ask_outcome_{outcome.value}", "review.opinion_done", _opinion(outcome), True)
+            code: Prompt(f"procedure.ask_outcome_{outcome.value}", "review.opinion_done", _opinion(outcome), True,
+                         receive=hearing.opinion_receiver(outcome))
             for code, outcome in OUTCOME_CODES.items()
         },
     }
@@ -131,11 +133,12 @@ def comment_markup(lang: str, number: str) -> InlineKeyboardMarkup:
     return kb.markup([[kb.button(t(lang, "review.add_comment"), cb.Pr.COMMENT.encode(number))]])
 
 
-def opinion_markup(lang: str, number: str) -> InlineKeyboardMarkup:
-    """The reviewers' outcomes: 维持, 撤销, 变更, 责令重办."""
+def opinion_markup(lang: str, number: str, hearing_pending: bool = False) -> InlineKeyboardMarkup:
+    """The reviewers' outcomes: 维持, 撤销, 变更, 责令重办; the hearing (听证) buttons; the case."""
     return kb.markup([
         [kb.button(t(lang, f"decision.{outcome.value}"), OUTCOME_BUTTONS[outcome].encode(number))
          for outcome in ReviewOutcome],
+        hearing.hearing_row(lang, number, hearing_pending),
         [kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(number))],
     ])
 
@@ -199,12 +202,8 @@ async def review_command(update: Update, context: Context) -> None:
         await send(update, context, t(lang, "review.usage_review"))
         return
     text = (update.effective_message.text or "").split(None, 3)[3]  # type: ignore[union-attr]
-    try:
-        case = await deps(context).review.review_opinion(actor, args[0][:40], decision, text)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
-    await send(update, context, t(lang, "review.opinion_done", number=case.number))
+    # Kept until the reviewer marks who studied it (集体研究), with buttons (handlers/hearing.py).
+    await hearing.draft_and_ask(update, context, actor, lang, args[0][:40], decision, text)
 
 
 async def history(update: Update, context: Context) -> None:
@@ -536,6 +535,6 @@ async def _review_card(case: Case, reason: str, services: Services, lang: str) -
         out.append((t(lang, "review.card_opinion", text=opinion_parts[0]), None))
         out += [(t(lang, "review.continued", text=part), None) for part in opinion_parts[1:]]
     last_text, _ = out[-1]
-    out[-1] = (last_text, opinion_markup(lang, case.number))
+    out[-1] = (last_text, opinion_markup(lang, case.number, case.clock_stopped_on is not None))
     return out
 

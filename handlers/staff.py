@@ -316,7 +316,19 @@ def staff_timeline(events: list[Event], lang: str, d: Deps) -> list[Html]:
 def _event_detail(event: Event, lang: str, org: Organization) -> str | Html:
     data = event.data
     if "decision" in data:
-        return t(lang, f"decision.{data['decision']}")
+        decision = t(lang, f"decision.{data['decision']}")
+        study = data.get("study")
+        if isinstance(study, dict) and isinstance(study.get("by"), list):  # 集体研究 of a 复查 / 复核 opinion
+            names = "、".join(
+                member.name if (member := org.staff_member(int(i))) else str(i) for i in study["by"]
+            )
+            stage = t(lang, "review.stage_rereview" if event.action == "rereview_opinion" else "review.stage_review")
+            return Html(decision + t(lang, "hearing.card_study", stage=stage, names=names,
+                                     date=str(study.get("on", ""))))
+        return decision
+    if event.action == "hearing":  # 听证: when and where; the clock stopped from the day it was scheduled
+        return t(lang, "hearing.card_pending", date=str(data.get("on", "")), place=str(data.get("place", "")),
+                 stopped=str(data.get("stopped", "")))
     if "to_unit" in data:
         return unit_path(org, data["to_unit"], lang)
     if event.action in ("cohandle", "cohandle_off") and isinstance(data.get("unit"), str):

@@ -22,10 +22,11 @@ print, seal and mail when the petitioner wrote a letter).
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from store import discipline, routing
 from store.clock import local_date
@@ -102,6 +103,9 @@ class Document(BaseModel):
     reason: dict[str, str] | None = None  # {"zh": ..., "en": ...}
     destination: dict[str, Any] | None = None  # {"id", "kind", "name": {"zh", "en"}, "address", "phone"?}
     reason_is_note: bool = False  # a reason like 其他: the officer's note (``text``) is the reason given
+    # 集体研究 of a 复查 / 复核 opinion (review_studies): who studied it and on which day.
+    studied_by: list[str] = Field(default_factory=list)
+    studied_on: date | None = None
 
 
 def handling_officers(ctx: StoreContext, case: Case) -> list[int]:
@@ -217,6 +221,15 @@ class DocumentService(Service):
         async with conn.execute("SELECT unit, doc_no FROM issued_documents WHERE event_id = ? AND kind = ?",
                                 (event.id, kind.value)) as cur:
             issued_as = await cur.fetchone()
+        studied_by: list[str] = []
+        studied_on: date | None = None
+        if kind in (DocumentKind.REVIEW, DocumentKind.REREVIEW):
+            async with conn.execute("SELECT studied_on, participants FROM review_studies WHERE event_id = ?",
+                                    (event.id,)) as cur:
+                study = await cur.fetchone()
+            if study is not None:
+                studied_on = date.fromisoformat(str(study["studied_on"]))
+                studied_by = [str(m.get("name", "")) for m in json.loads(study["participants"])]
         return Document(
             kind=kind,
             number=case.number,
@@ -244,6 +257,8 @@ class DocumentService(Service):
             destination=data.get("destination") if kind is DocumentKind.DECLINED
             and isinstance(data.get("destination"), dict) else None,
             reason_is_note=bool(data.get("reason_is_note")),
+            studied_by=studied_by,
+            studied_on=studied_on,
         )
 
     async def _steps(self, conn: Connection, case: Case) -> list[Event]:

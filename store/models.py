@@ -187,6 +187,8 @@ class Case(BaseModel):
     rereview_decision: ReviewOutcome | Decision | None = None
     review_level: int = 0
     final: bool = False
+    # 听证 (store/review.py): the day a hearing was scheduled; the review clock stands still while set.
+    clock_stopped_on: date | None = None
     # Repeat and collective petitions.
     repeat_of: str | None = None
     repeat_count: int = 0

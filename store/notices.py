@@ -25,6 +25,7 @@ class NoticeKind(StrEnum):
     REVIEW_PETITIONER = "rv_petitioner"  # review opinion or closing, to the petitioner
     REVIEW_STAFF = "rv_staff"  # a rating, comment or review opinion, to the staff
     REVIEW_CARD = "rv_review_card"  # a review request, to the reviewers
+    HEARING = "rv_hearing"  # a 听证 scheduled, held or cancelled by the reviewing body, to the petitioner
     REMINDER = "rv_remind"  # a deadline comes or has passed, to the staff
     ESCALATION = "rv_escalate"  # a deadline long passed, to the level above
     LEADER_ALERT = "ld_alert"  # a collective petition, to the leaders
@@ -80,6 +81,7 @@ class NoticeKind(StrEnum):
 #: in the case (``store.ledger``: representatives, a merged duplicate's petitioners, people without Telegram).
 PETITIONER_KINDS = frozenset({
     NoticeKind.RECEIPT, NoticeKind.PETITIONER_EVENT, NoticeKind.RATING_ASKED, NoticeKind.REVIEW_PETITIONER,
+    NoticeKind.HEARING,
     # store.links: a merge told to everyone who petitions in the duplicate, and in the main case.
     NoticeKind.MERGED_PETITIONER, NoticeKind.JOINED_PETITIONER,
 })

@@ -775,6 +775,14 @@ class Organization(_Frozen):
         count = int(getattr(self.deadlines, limit)) if days is None else days
         return self._workdays.due_date(start, count, working=limit in self.deadlines.working_days)
 
+    def resumed_due(self, due: dt.date, limit: str, stopped: dt.date, resumed: dt.date) -> tuple[dt.date, int]:
+        """The due date of ``limit`` after its clock stood still from ``stopped`` to ``resumed`` (听证).
+
+        The days stopped are counted as ``limit`` counts (calendar or working
+        days, ``[deadlines] working_days``): the new date and that number.
+        """
+        return self._workdays.resumed(due, stopped, resumed, working=limit in self.deadlines.working_days)
+
     def unit(self, unit_id: str) -> Unit:
         """The unit with this id; KeyError if the file has none (a stored case outlived its unit)."""
         return self._units[unit_id]

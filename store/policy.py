@@ -59,6 +59,7 @@ class Act(StrEnum):
     COHANDLE = "cohandle"
     COHANDLE_OFF = "cohandle_off"
     REVIEW_OPINION = "review_opinion"
+    HEARING = "hearing"  # 听证: schedule it, record it held or cancelled (the review clock stops meanwhile)
     INCIDENT = "incident"  # /incident <number> <level>
     # Linked and merged cases.
     LINK = "link"
@@ -155,6 +156,8 @@ POLICY: dict[Act, Allowed] = {
     Act.REVIEW_OPINION: same(LEAD, "the lead unit's scope; of it, only the designated reviewers (the leaders of"
                                    " the reviewing unit, reviewed_by or the parent; never an admin; above the top"
                                    " unit the outside review_body: store/review.py)"),
+    Act.HEARING: same(LEAD, "the lead unit's scope; of it, only the reviewing body's staff (officers and leaders of"
+                            " the reviewing unit of the current 复查 / 复核; never an admin: store/review.py)"),
     Act.INCIDENT: same(LEAD, "a leader in scope of the lead unit"),
     Act.LINK: same(LEAD, "the lead unit of both cases"),
     Act.UNLINK: same(LEAD, "the lead unit of both cases"),
@@ -206,6 +209,8 @@ OF_ACTION: dict[Action, Act] = {
     Action.COHANDLE_OFF: Act.COHANDLE_OFF,
     Action.REVIEW_OPINION: Act.REVIEW_OPINION,
     Action.REREVIEW_OPINION: Act.REVIEW_OPINION,
+    Action.HEARING: Act.HEARING,
+    Action.HEARING_END: Act.HEARING,
     Action.INCIDENT_OPEN: Act.INCIDENT,
     Action.LINK: Act.LINK,
     Action.UNLINK: Act.UNLINK,
@@ -235,7 +240,7 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "/accept": Act.ACCEPT, "/decline": Act.DECLINE, "/assign": Act.ASSIGN, "/reply": Act.REPLY,
     "/note": Act.NOTE, "/extend": Act.EXTEND, "/decide": Act.DECIDE, "/transfer": Act.TRANSFER,
     "/case": Act.READ, "/reveal": Act.REVEAL, "/queue": Act.READ,
-    "/review": Act.REVIEW_OPINION, "/history": Act.READ, "/alerts": None, "/stats": None, "/export": None,
+    "/review": Act.REVIEW_OPINION, "/hearing": Act.HEARING, "/history": Act.READ, "/alerts": None, "/stats": None, "/export": None,
     "/supervise": Act.SUPERVISE, "/progress": Act.PROGRESS, "/urge": Act.URGE, "/followup": Act.FOLLOW_UP,
     "/lead": Act.LEAD, "/redo": Act.REDO, "/cohandle": Act.COHANDLE,
     "/link": Act.LINK, "/unlink": Act.UNLINK, "/merge": Act.MERGE, "/repeat": Act.REPEAT,
@@ -262,6 +267,8 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "sv:ur": Act.URGE, "sv:ld": Act.LEAD, "sv:sv": Act.SUPERVISE, "sv:fu": Act.FOLLOW_UP,
     "sv:ch": Act.COHANDLE, "sv:cu": Act.COHANDLE, "sv:cx": Act.COHANDLE_OFF,
     "rv:rate": Act.RATE, "rv:acc": Act.ACCEPT_OUTCOME, "ld:ack": None,
+    "rv:sp": Act.REVIEW_OPINION, "rv:so": Act.REVIEW_OPINION, "rv:sx": Act.REVIEW_OPINION,
+    "pr:hrs": Act.HEARING, "rv:hh": Act.HEARING, "rv:hc": Act.HEARING,
     "in:back": None, "in:cancel": None, "in:cont": None, "in:restart": None, "in:done": None, "in:cat": None,
     "in:unit": None, "in:here": None, "in:id": None, "in:edit": None, "in:submit": None,
     "rc:ls": None, "rc:s": None, "rc:b": None, "rc:l": Act.VIEW_OWN, "rc:my": None, "rc:x": None, "rc:xy": None,

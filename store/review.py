@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -108,6 +109,55 @@ class Alert(BaseModel):
     confidential: bool = False  # the case's: recused staff never see it
 
 
+class StudyMember(BaseModel):
+    """One of the reviewing unit's staff who may take part in the collective study (集体研究)."""
+
+    id: int
+    name: str
+    leader: bool
+
+
+class Study(BaseModel):
+    """Who studied a 复查 / 复核 opinion, and when (review_studies)."""
+
+    level: int
+    studied_on: date
+    participants: list[StudyMember]
+
+
+class OpinionDraft(BaseModel):
+    """An opinion written in the chat, waiting for its reviewer to mark who studied it."""
+
+    number: str
+    level: int
+    decision: ReviewOutcome
+    text: str
+    participants: list[int]
+    candidates: list[StudyMember]
+
+
+class Hearing(BaseModel):
+    """A 听证 of the reviewing body: the review clock stands still from ``stopped_on`` until it ends."""
+
+    id: int
+    case_id: int
+    level: int
+    held_on: date
+    place: str
+    note: str | None
+    scheduled_by: int
+    stopped_on: date
+    ended: str | None = None  # held | cancelled
+    ended_on: date | None = None
+    days: int | None = None
+    due_before: date | None = None
+    due_after: date | None = None
+
+
+PLACE_MAX = 200
+HEARING_NOTE_MAX = 1000
+
+
 class AlertsView(BaseModel):
     """A leader's /alerts: unacknowledged collective petitions and long-running cases."""
 
@@ -129,10 +179,15 @@ DEADLINE_OF: dict[Status, tuple[Stage, str]] = {
 }
 
 
+#: The statuses whose clock a hearing (听证) stops: while ``clock_stopped_on`` is set the case runs
+#: against no deadline (Art. 36: 听证所需时间不计算在时限内), so nothing reminds, warns or escalates.
+HEARING_STOPS = frozenset({Status.REVIEW, Status.REREVIEW})
+
+
 def current_deadline(case: Case) -> tuple[Stage, date] | None:
     """The staff deadline the case runs against now, if any."""
     found = DEADLINE_OF.get(case.status)
-    if found is None:
+    if found is None or (case.status in HEARING_STOPS and case.clock_stopped_on is not None):
         return None
     stage, column = found
     due: date | None = getattr(case, column)
@@ -151,7 +206,11 @@ def petitioner_window(case: Case) -> date | None:
 # SQL for the deadline a case runs against: the same table as current_deadline.
 CURRENT_DUE_SQL = (
     "CASE status "
-    + " ".join(f"WHEN '{status.value}' THEN {column}" for status, (_, column) in DEADLINE_OF.items())
+    + " ".join(
+        f"WHEN '{status.value}' THEN "
+        + (f"CASE WHEN clock_stopped_on IS NULL THEN {column} END" if status in HEARING_STOPS else column)
+        for status, (_, column) in DEADLINE_OF.items()
+    )
     + " END"
 )
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
@@ -562,74 +621,355 @@ class ReviewService(Service):
 
     # ----------------------------------------------------------- reviewers
 
-    async def review_opinion(self, actor: Actor, number: str, decision: ReviewOutcome, text: str) -> Case:
-        """The review (复查) or re-review (复核) opinion, by the designated leaders.
+    async def review_opinion(
+        self, actor: Actor, number: str, decision: ReviewOutcome, text: str,
+        participants: Sequence[int] = (), studied_on: date | None = None,
+    ) -> Case:
+        """The review (复查) or re-review (复核) opinion, by the designated leaders, after collective study.
 
-        Its outcome is 维持, 撤销, 变更 or 责令重办. After the re-review opinion
-        the case is closed and final: the same matter is not accepted again
-        (Art. 36). 责令重办 returns the case to the unit that decided, with
-        ``redo_days`` to answer again; its new opinion can be contested anew.
+        Its outcome is 维持, 撤销, 变更 or 责令重办. ``participants`` are the
+        reviewing unit's staff who studied it (集体研究), at least one of its
+        leaders; ``studied_on`` the day of the study meeting (default: today).
+        After the re-review opinion the case is closed and final: the same
+        matter is not accepted again (Art. 36). 责令重办 returns the case to
+        the unit that decided, with ``redo_days`` to answer again; its new
+        opinion can be contested anew.
         """
+        async with self.db.transaction() as conn:
+            case = await self._give_opinion(conn, actor, number, decision, text, participants, studied_on)
+        self.outbox.kick()
+        return case
+
+    async def _opinion_case(self, conn: Connection, actor: Actor, number: str) -> tuple[Case, Action, int]:
+        """The case under review and who may give its opinion: (case, action, level), or a refusal."""
+        case = await self.ctx.load_case(conn, actor, number)
+        await self.ctx.require(conn, Act.REVIEW_OPINION, actor, case)
+        action = Action.REREVIEW_OPINION if case.status is Status.REREVIEW else Action.REVIEW_OPINION
+        next_status(case.status, action, actor.role)
+        level = 2 if action is Action.REREVIEW_OPINION else 1
+        if actor.id not in {s.telegram_id for s in self.reviewers(case, level)}:
+            raise Refused("not_reviewer")
+        return case, action, level
+
+    def study_candidates(self, case: Case, level: int) -> list[StudyMember]:
+        """The reviewing unit's staff who may take part in the collective study: leaders first.
+
+        Staff assigned at the reviewing unit of ``level`` who may handle the
+        case (recusal applies); never an administrator.
+        """
+        unit = self.org.reviewing_unit(case.unit, level) if self.org.find_unit(case.unit) else None
+        if unit is None:
+            return []
+        found = [
+            s for s in self.org.staff
+            if s.role is not Role.ADMIN and unit in s.units
+            and routing.can_handle(self.org, s, case.unit, case.category, case.confidential)
+        ]
+        found.sort(key=lambda s: (s.role is not Role.LEADER, s.telegram_id))
+        return [StudyMember(id=s.telegram_id, name=s.name, leader=s.role is Role.LEADER) for s in found]
+
+    def _study(self, case: Case, level: int, participants: Sequence[int], studied_on: date) -> Study:
+        """Check who studied the opinion: the reviewing unit's staff, at least one leader, on a past day."""
+        candidates = {m.id: m for m in self.study_candidates(case, level)}
+        chosen = list(dict.fromkeys(participants))
+        for staff_id in chosen:
+            if staff_id not in candidates:
+                member = self.org.staff_member(staff_id)
+                raise Refused("study_participant", name=member.name if member else str(staff_id))
+        members = [candidates[i] for i in chosen]
+        if not any(m.leader for m in members):
+            raise Refused("study_required")
+        if studied_on > self.ctx.today():
+            raise Refused("study_date", date=studied_on.isoformat())
+        return Study(level=level, studied_on=studied_on, participants=members)
+
+    async def _give_opinion(
+        self, conn: Connection, actor: Actor, number: str, decision: ReviewOutcome, text: str,
+        participants: Sequence[int], studied_on: date | None,
+    ) -> Case:
         text = (text or "").strip()
         now = self.clock.now()
+        case, action, level = await self._opinion_case(conn, actor, number)
+        status = next_status(case.status, action, actor.role)
+        if decision is None:
+            raise Refused("decision_required")
+        if not isinstance(decision, ReviewOutcome):
+            raise Refused("review_outcome")
+        if not text:
+            raise Refused("opinion_required")
+        if case.clock_stopped_on is not None:
+            raise Refused("hearing_pending", number=case.number)
+        study = self._study(case, level, participants, studied_on or self.ctx.today())
+        if decision is ReviewOutcome.REDO:
+            status = Status.IN_PROGRESS
+            due = self.org.due_date(self.ctx.today(), "redo_days")
+            column = "rereview" if action is Action.REREVIEW_OPINION else "review"
+            changes: dict[str, Any] = {
+                "status": status.value, f"{column}ed_at": iso(now), f"{column}_decision": decision.value,
+                "review_level": 0, "answer_due": due.isoformat(), "handle_limit": self.org.deadlines.redo_days,
+                "decision": None, "rating": None, "rated_at": None, "rating_due": None,
+                "review_request_due": None, "rereview_request_due": None, "served_on": None, "served_how": None,
+            }
+            data: dict[str, Any] = {"decision": decision.value, "answer_due": due.isoformat()}
+        elif action is Action.REVIEW_OPINION:
+            # The 复核 window opens when the review opinion is served (送达, Art. 36).
+            changes = {
+                "status": status.value,
+                "reviewed_at": iso(now),
+                "review_decision": decision.value,
+                "rereview_request_due": None,
+                "served_on": None,
+                "served_how": None,
+            }
+            data = {"decision": decision.value}
+        else:
+            changes = {
+                "status": status.value,
+                "rereviewed_at": iso(now),
+                "rereview_decision": decision.value,
+                "final": 1,
+                "closed_at": iso(now),
+            }
+            data = {"decision": decision.value, "final": True}
+        # 集体研究: journaled with the opinion, and kept for its 意见书 (review_studies).
+        data["study"] = {"on": study.studied_on.isoformat(), "by": [m.id for m in study.participants]}
+        case = await self.ctx.update_case(conn, case.id, changes)
+        event_id = await self.ctx.event(conn, case.id, actor, action, status, text, data)
+        await conn.execute(
+            "INSERT INTO review_studies (event_id, case_id, level, studied_on, participants) VALUES (?, ?, ?, ?, ?)",
+            (event_id, case.id, level, study.studied_on.isoformat(),
+             json.dumps([m.model_dump() for m in study.participants], ensure_ascii=False)),
+        )
+        await conn.execute("DELETE FROM review_drafts WHERE case_id = ?", (case.id,))
+        await self.outbox.queue(conn, case.petitioner_id, NoticeKind.REVIEW_PETITIONER, case.id, event_id)
+        # The 复查意见书 / 复核意见书 (and the 终结 notice, unless handled again) follow the notice.
+        await queue_documents(self.ctx, conn, case, action, event_id)
+        if decision is ReviewOutcome.REDO:  # the unit that decided handles it again
+            for staff_id in self._officers_for(case):
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.CASE_CARD, case, event_id)
+        for staff_id in self._staff_to_tell(case):
+            if staff_id != actor.id:
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)
+        return case
+
+    async def studies(self, case_id: int) -> list[Study]:
+        """Who studied each 复查 / 复核 opinion of a case, oldest first (for its card and documents)."""
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT level, studied_on, participants FROM review_studies WHERE case_id = ? ORDER BY event_id",
+                (case_id,),
+            ) as cur:
+                return [
+                    Study(level=row["level"], studied_on=row["studied_on"],
+                          participants=json.loads(row["participants"]))
+                    async for row in cur
+                ]
+
+    async def study_of_event(self, event_id: int) -> Study | None:
+        """The collective study recorded with one opinion event."""
+        async with self.db.read() as conn:
+            async with conn.execute(
+                "SELECT level, studied_on, participants FROM review_studies WHERE event_id = ?", (event_id,)
+            ) as cur:
+                row = await cur.fetchone()
+        if row is None:
+            return None
+        return Study(level=row["level"], studied_on=row["studied_on"], participants=json.loads(row["participants"]))
+
+    # ------------------------------------------- an opinion drafted in the chat
+
+    async def draft_opinion(self, actor: Actor, number: str, decision: ReviewOutcome, text: str) -> OpinionDraft:
+        """Keep an opinion written in the chat until its reviewer marks who studied it (集体研究).
+
+        The checks of the opinion itself are made now; the reviewer is marked
+        as a participant when they are one of the reviewing unit's staff.
+        """
+        text = (text or "").strip()
         async with self.db.transaction() as conn:
-            case = await self.ctx.load_case(conn, actor, number)
-            await self.ctx.require(conn, Act.REVIEW_OPINION, actor, case)
-            action = Action.REREVIEW_OPINION if case.status is Status.REREVIEW else Action.REVIEW_OPINION
-            status = next_status(case.status, action, actor.role)
-            level = 2 if action is Action.REREVIEW_OPINION else 1
-            if actor.id not in {s.telegram_id for s in self.reviewers(case, level)}:
-                raise Refused("not_reviewer")
-            if decision is None:
-                raise Refused("decision_required")
+            case, _action, level = await self._opinion_case(conn, actor, number)
             if not isinstance(decision, ReviewOutcome):
                 raise Refused("review_outcome")
             if not text:
                 raise Refused("opinion_required")
-            if decision is ReviewOutcome.REDO:
-                status = Status.IN_PROGRESS
-                due = self.org.due_date(self.ctx.today(), "redo_days")
-                column = "rereview" if action is Action.REREVIEW_OPINION else "review"
-                changes: dict[str, Any] = {
-                    "status": status.value, f"{column}ed_at": iso(now), f"{column}_decision": decision.value,
-                    "review_level": 0, "answer_due": due.isoformat(), "handle_limit": self.org.deadlines.redo_days,
-                    "decision": None, "rating": None, "rated_at": None, "rating_due": None,
-                    "review_request_due": None, "rereview_request_due": None, "served_on": None, "served_how": None,
-                }
-                data: dict[str, Any] = {"decision": decision.value, "answer_due": due.isoformat()}
-            elif action is Action.REVIEW_OPINION:
-                # The 复核 window opens when the review opinion is served (送达, Art. 36).
-                changes = {
-                    "status": status.value,
-                    "reviewed_at": iso(now),
-                    "review_decision": decision.value,
-                    "rereview_request_due": None,
-                    "served_on": None,
-                    "served_how": None,
-                }
-                data = {"decision": decision.value}
-            else:
-                changes = {
-                    "status": status.value,
-                    "rereviewed_at": iso(now),
-                    "rereview_decision": decision.value,
-                    "final": 1,
-                    "closed_at": iso(now),
-                }
-                data = {"decision": decision.value, "final": True}
-            case = await self.ctx.update_case(conn, case.id, changes)
-            event_id = await self.ctx.event(conn, case.id, actor, action, status, text, data)
-            await self.outbox.queue(conn, case.petitioner_id, NoticeKind.REVIEW_PETITIONER, case.id, event_id)
-            # The 复查意见书 / 复核意见书 (and the 终结 notice, unless handled again) follow the notice.
-            await queue_documents(self.ctx, conn, case, action, event_id)
-            if decision is ReviewOutcome.REDO:  # the unit that decided handles it again
-                for staff_id in self._officers_for(case):
-                    await self.ctx.queue_staff(conn, staff_id, NoticeKind.CASE_CARD, case, event_id)
-            for staff_id in self._staff_to_tell(case):
-                if staff_id != actor.id:
-                    await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)
+            if len(text) > DETAILS_MAX:
+                raise Refused("comment_too_long", max=DETAILS_MAX, length=len(text))
+            if case.clock_stopped_on is not None:
+                raise Refused("hearing_pending", number=case.number)
+            candidates = self.study_candidates(case, level)
+            chosen = [m.id for m in candidates if m.id == actor.id]
+            await conn.execute("DELETE FROM review_drafts WHERE case_id = ? AND reviewer_id = ?", (case.id, actor.id))
+            await conn.execute(
+                "INSERT INTO review_drafts (case_id, reviewer_id, level, decision, body, participants, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (case.id, actor.id, level, decision.value, text, json.dumps(chosen), self.ctx.now()),
+            )
+        return OpinionDraft(number=case.number, level=level, decision=decision, text=text, participants=chosen,
+                            candidates=candidates)
+
+    async def _draft(self, conn: Connection, actor: Actor, number: str) -> tuple[Case, OpinionDraft]:
+        case = await self.ctx.load_case(conn, actor, number)
+        async with conn.execute(
+            "SELECT level, decision, body, participants FROM review_drafts WHERE case_id = ? AND reviewer_id = ?",
+            (case.id, actor.id),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:  # issued, discarded, or never written
+            raise Refused("study_no_draft", number=case.number)
+        case, _action, level = await self._opinion_case(conn, actor, number)
+        if row["level"] != level:
+            raise Refused("study_no_draft", number=case.number)
+        return case, OpinionDraft(
+            number=case.number, level=level, decision=ReviewOutcome(row["decision"]), text=row["body"],
+            participants=json.loads(row["participants"]), candidates=self.study_candidates(case, level),
+        )
+
+    async def opinion_draft(self, actor: Actor, number: str) -> OpinionDraft:
+        """The reviewer's opinion waiting for its participants; refused when there is none."""
+        async with self.db.read() as conn:
+            return (await self._draft(conn, actor, number))[1]
+
+    async def toggle_participant(self, actor: Actor, number: str, staff_id: int) -> OpinionDraft:
+        """Mark or unmark one of the reviewing unit's staff as having taken part in the study."""
+        async with self.db.transaction() as conn:
+            case, draft = await self._draft(conn, actor, number)
+            if staff_id not in {m.id for m in draft.candidates}:
+                member = self.org.staff_member(staff_id)
+                raise Refused("study_participant", name=member.name if member else str(staff_id))
+            chosen = [i for i in draft.participants if i != staff_id]
+            if staff_id not in draft.participants:
+                chosen.append(staff_id)
+            await conn.execute(
+                "UPDATE review_drafts SET participants = ?, updated_at = ? WHERE case_id = ? AND reviewer_id = ?",
+                (json.dumps(chosen), self.ctx.now(), case.id, actor.id),
+            )
+        return draft.model_copy(update={"participants": chosen})
+
+    async def confirm_opinion(self, actor: Actor, number: str) -> Case:
+        """Issue the drafted opinion with the participants marked (the same checks as ``review_opinion``)."""
+        async with self.db.transaction() as conn:
+            _case, draft = await self._draft(conn, actor, number)
+            case = await self._give_opinion(conn, actor, number, draft.decision, draft.text, draft.participants, None)
         self.outbox.kick()
         return case
+
+    async def drop_opinion_draft(self, actor: Actor, number: str) -> None:
+        """The reviewer discards the opinion they drafted (nothing was issued)."""
+        async with self.db.transaction() as conn:
+            case = await self.ctx.load_case(conn, actor, number)
+            await conn.execute("DELETE FROM review_drafts WHERE case_id = ? AND reviewer_id = ?", (case.id, actor.id))
+
+    # ------------------------------------------------------------- 听证
+
+    def reviewing_staff(self, case: Case) -> list[Staff]:
+        """The reviewing body's staff for the current 复查 / 复核: who may schedule and record a hearing."""
+        level = 2 if case.status is Status.REREVIEW else 1
+        ids = {m.id for m in self.study_candidates(case, level)}
+        return [s for s in self.org.staff if s.telegram_id in ids]
+
+    async def _hearing_case(self, conn: Connection, actor: Actor, number: str) -> Case:
+        case = await self.ctx.load_case(conn, actor, number)
+        await self.ctx.require(conn, Act.HEARING, actor, case)
+        if case.status not in HEARING_STOPS:
+            raise Refused("hearing_not_in_review", number=case.number)
+        if actor.id not in {s.telegram_id for s in self.reviewing_staff(case)}:
+            raise Refused("not_reviewing_body", number=case.number)
+        return case
+
+    async def pending_hearing(self, case_id: int) -> Hearing | None:
+        """The case's hearing not yet held or cancelled, if any."""
+        async with self.db.read() as conn:
+            return await self._pending_hearing(conn, case_id)
+
+    async def _pending_hearing(self, conn: Connection, case_id: int) -> Hearing | None:
+        async with conn.execute("SELECT * FROM hearings WHERE case_id = ? AND ended IS NULL", (case_id,)) as cur:
+            row = await cur.fetchone()
+        return Hearing.model_validate(dict(row)) if row else None
+
+    async def hearings(self, case_id: int) -> list[Hearing]:
+        """Every hearing of a case, oldest first."""
+        async with self.db.read() as conn:
+            async with conn.execute("SELECT * FROM hearings WHERE case_id = ? ORDER BY id", (case_id,)) as cur:
+                return [Hearing.model_validate(dict(row)) async for row in cur]
+
+    async def schedule_hearing(self, actor: Actor, number: str, on: date, place: str, note: str | None = None) -> Case:
+        """The reviewing body schedules a 听证 (date, place, note): the review clock stops from today.
+
+        The petitioner is told the date and place (an outbox row, in the same
+        transaction). One hearing at a time; the opinion waits until it is
+        recorded as held or cancelled.
+        """
+        place = (place or "").strip()
+        note = (note or "").strip() or None
+        async with self.db.transaction() as conn:
+            case = await self._hearing_case(conn, actor, number)
+            if case.clock_stopped_on is not None or await self._pending_hearing(conn, case.id) is not None:
+                raise Refused("hearing_pending", number=case.number)
+            today = self.ctx.today()
+            if on < today:
+                raise Refused("hearing_date", date=on.isoformat())
+            if not place:
+                raise Refused("hearing_place")
+            if len(place) > PLACE_MAX:
+                raise Refused("comment_too_long", max=PLACE_MAX, length=len(place))
+            if note is not None and len(note) > HEARING_NOTE_MAX:
+                raise Refused("comment_too_long", max=HEARING_NOTE_MAX, length=len(note))
+            level = 2 if case.status is Status.REREVIEW else 1
+            await conn.execute(
+                "INSERT INTO hearings (case_id, level, held_on, place, note, scheduled_by, scheduled_at, stopped_on)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (case.id, level, on.isoformat(), place, note, actor.id, self.ctx.now(), today.isoformat()),
+            )
+            case = await self.ctx.update_case(conn, case.id, {"clock_stopped_on": today.isoformat()})
+            event_id = await self.ctx.event(
+                conn, case.id, actor, Action.HEARING, case.status, note,
+                {"on": on.isoformat(), "place": place, "level": level, "stopped": today.isoformat()},
+            )
+            await self.outbox.queue(conn, case.petitioner_id, NoticeKind.HEARING, case.id, event_id)
+        self.outbox.kick()
+        return case
+
+    async def end_hearing(self, actor: Actor, number: str, *, held: bool) -> tuple[Case, Hearing]:
+        """The hearing was held (or is cancelled): the clock runs again and the review due date moves.
+
+        The days stopped (from the scheduling to today) are counted as the
+        review limit counts, calendar or working days (``Organization.resumed_due``).
+        """
+        async with self.db.transaction() as conn:
+            case = await self._hearing_case(conn, actor, number)
+            hearing = await self._pending_hearing(conn, case.id)
+            if hearing is None or case.clock_stopped_on is None:
+                raise Refused("hearing_none", number=case.number)
+            today = self.ctx.today()
+            if held and today < hearing.held_on:
+                raise Refused("hearing_not_yet", date=hearing.held_on.isoformat())
+            limit, column = ("rereview_days", "rereview_due") if case.status is Status.REREVIEW else (
+                "review_days", "review_due")
+            before: date | None = getattr(case, column)
+            if before is None:
+                after, days = None, 0
+            else:
+                after, days = self.org.resumed_due(before, limit, case.clock_stopped_on, today)
+            how = "held" if held else "cancelled"
+            await conn.execute(
+                "UPDATE hearings SET ended = ?, ended_on = ?, ended_by = ?, days = ?, due_before = ?, due_after = ?"
+                " WHERE id = ?",
+                (how, today.isoformat(), actor.id, days, before.isoformat() if before else None,
+                 after.isoformat() if after else None, hearing.id),
+            )
+            changes: dict[str, Any] = {"clock_stopped_on": None}
+            if after is not None:
+                changes[column] = after.isoformat()
+            case = await self.ctx.update_case(conn, case.id, changes)
+            event_id = await self.ctx.event(
+                conn, case.id, actor, Action.HEARING_END, case.status, None,
+                {"how": how, "days": days, "due": after.isoformat() if after else None,
+                 "was": before.isoformat() if before else None, "hearing": hearing.id},
+            )
+            await self.outbox.queue(conn, case.petitioner_id, NoticeKind.HEARING, case.id, event_id)
+        self.outbox.kick()
+        ended = hearing.model_copy(update={"ended": how, "ended_on": today, "days": days,
+                                           "due_before": before, "due_after": after})
+        return case, ended
 
     async def case_history(self, actor: Actor, number: str) -> list[Case]:
         """Every case of the same petitioner that the viewer may see, newest first.

@@ -67,6 +67,26 @@ class WorkCalendar:
             return self.add_working_days(start, days)
         return self.next_working_day(start + timedelta(days=days))
 
+    def resumed(self, due: date, stopped: date, resumed: date, *, working: bool = False) -> tuple[date, int]:
+        """A limit whose clock stood still from ``stopped`` to ``resumed`` (a hearing, 听证): its new last day.
+
+        Returns the new last day and the days stopped, counted as the limit
+        counts. Calendar days: the days from ``stopped`` to ``resumed`` are
+        added to ``due``, and a last day on a rest day moves to the next
+        working day. Working days: the working days after ``stopped`` up to
+        and including ``resumed`` are added as working days.
+        """
+        if resumed <= stopped:
+            return due, 0
+        if working:
+            days = sum(
+                1 for n in range(1, (resumed - stopped).days + 1)
+                if self.is_working_day(stopped + timedelta(days=n))
+            )
+            return self.add_working_days(due, days), days
+        days = (resumed - stopped).days
+        return self.next_working_day(due + timedelta(days=days)), days
+
     def covers(self, year: int) -> bool:
         """Whether the holiday notice of ``year`` is in the calendar."""
         return year in self.years

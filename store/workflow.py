@@ -49,6 +49,8 @@ class Action(StrEnum):
     REVIEW_OPINION = "review_opinion"  # leaders of the parent unit
     REQUEST_REREVIEW = "request_rereview"  # Art. 36
     REREVIEW_OPINION = "rereview_opinion"  # one level higher; then final (不再受理)
+    HEARING = "hearing"  # 听证 scheduled by the reviewing body: the review clock stops (store/review.py)
+    HEARING_END = "hearing_end"  # the hearing held or cancelled: the clock runs again, the due date moved
     ESCALATE = "escalate"  # overdue: the sweep tells the leaders
     FLAG = "flag"  # repeat or collective petition detected at submission
     ACK_ALERT = "ack_alert"  # a leader acknowledges a collective-petition alert
@@ -146,6 +148,9 @@ RULES: dict[Action, Rule] = {
     Action.REBIND: Rule(frozenset(), None, STAFF, False),
     # 重复信访 (store/repeats.py): the officer's word on the proposed earlier cases, internal.
     Action.REPEAT: Rule(frozenset(Status) - {S.MERGED}, None, STAFF, False),
+    # 听证: the reviewing body's record in 复查 / 复核 (store/review.py checks the status), never a card button.
+    Action.HEARING: Rule(frozenset(), None, STAFF, True),
+    Action.HEARING_END: Rule(frozenset(), None, STAFF, True),
 }
 
 # A reply to the petitioner moves an accepted case into handling.

@@ -130,6 +130,13 @@ LEADER_REF = Actor(id=3004, role=ActorRole.LEADER)
 ADMIN = Actor(id=9001, role=ActorRole.ADMIN)
 
 
+def ids(*actors: Actor) -> list[int]:
+    """Staff actors' Telegram ids (e.g. who took part in a review's collective study)."""
+    found = [a.id for a in actors]
+    assert all(i is not None for i in found)
+    return [i for i in found if i is not None]
+
+
 def employee(user_id: int = 5001) -> Actor:
     return Actor(id=user_id, role=ActorRole.PETITIONER)
 

@@ -65,7 +65,7 @@ def test_the_stored_strings_never_change() -> None:
     # Rows written before an upgrade must still render after it.
     assert {k.value for k in NoticeKind} == {
         "case_card", "receipt", "group_new_case", "petitioner_event", "staff_event",
-        "rv_rate", "rv_petitioner", "rv_staff", "rv_review_card", "rv_remind", "rv_escalate",
+        "rv_rate", "rv_petitioner", "rv_staff", "rv_review_card", "rv_hearing", "rv_remind", "rv_escalate",
         "ld_alert", "ld_digest", "identity_revealed", "sv_warning", "sv_order", "sv_progress", "sv_urge", "sv_overdue",
         "sv_lead_event", "sc_ask", "sc_overdue",
         "ic_opened", "ic_raised", "ic_closed",

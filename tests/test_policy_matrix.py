@@ -79,7 +79,7 @@ ROLE_OF: dict[Act, Action | None] = {
     Act.TASK_DONE: Action.INFORM, Act.CLAIM: None, Act.REBIND: Action.REBIND, Act.VIEW_OWN: None, Act.ADD_INFO: Action.ADD_INFO,
     Act.WITHDRAW: Action.WITHDRAW, Act.RATE: Action.RATE, Act.COMMENT: Action.COMMENT,
     Act.ACCEPT_OUTCOME: Action.CLOSE, Act.REQUEST_REVIEW: Action.REQUEST_REVIEW, Act.DOCUMENT: None, Act.FILES: None,
-    Act.SERVE: Action.SERVE, Act.APPROVE: None, Act.REPEAT: Action.REPEAT,
+    Act.SERVE: Action.SERVE, Act.APPROVE: None, Act.REPEAT: Action.REPEAT, Act.HEARING: Action.HEARING,
 }
 
 #: Where a rule other than who-may answers a person the policy allows: (act, relation, confidential) → code.
@@ -92,6 +92,9 @@ DOMAIN: dict[tuple[Act, Relation, bool], str] = {
     (Act.LEAD, R.ADMIN, False): "lead_not_leader", (Act.LEAD, R.ADMIN, True): "lead_not_leader",
     # Of the lead unit's scope, only the designated reviewers (oilfield's leader, above plant-1) give the opinion.
     **{(Act.REVIEW_OPINION, rel, conf): "not_reviewer" for rel in (R.HANDLER, R.LEAD_STAFF, R.ADMIN)
+       for conf in (False, True)},
+    # 听证: of the lead unit's scope, only the reviewing body's staff (oilfield's, above plant-1); never an admin.
+    **{(Act.HEARING, rel, conf): "not_reviewing_body" for rel in (R.HANDLER, R.LEAD_STAFF, R.ADMIN, R.CUSTODIAN)
        for conf in (False, True)},
     # A case filed in the chat names nobody to give claim codes to, and has no contact tasks (see REGISTERED).
     # 签发: of the leaders the policy lets approve, only the nearest to the handling unit (plant-1's 3003) do.
@@ -110,7 +113,7 @@ STAGE: dict[Act, str] = {
     Act.EXTEND: "accepted", Act.DECIDE: "accepted", Act.FOLLOW_UP: "decided", Act.RATE: "decided",
     Act.REQUEST_REVIEW: "decided", Act.DOCUMENT: "decided", Act.REDO: "dissatisfied",
     Act.COMMENT: "dissatisfied", Act.ACCEPT_OUTCOME: "dissatisfied", Act.REVIEW_OPINION: "review",
-    Act.SERVE: "decided", Act.APPROVE: "accepted",
+    Act.SERVE: "decided", Act.APPROVE: "accepted", Act.HEARING: "review",
 }
 
 
@@ -216,7 +219,7 @@ DRIVERS: dict[Act, Driver] = {
     Act.REDO: lambda s, a, c: s.supervision.redo(a, c.number, "重新核实"),
     Act.COHANDLE: lambda s, a, c: s.supervision.cohandle(a, c.number, "refinery"),
     Act.COHANDLE_OFF: lambda s, a, c: s.supervision.cohandle_off(a, c.number, "plant-2"),
-    Act.REVIEW_OPINION: lambda s, a, c: s.review.review_opinion(a, c.number, ReviewOutcome.MAINTAIN, "维持"),
+    Act.REVIEW_OPINION: lambda s, a, c: s.review.review_opinion(a, c.number, ReviewOutcome.MAINTAIN, "维持", participants=[_id(a)]),
     Act.INCIDENT: lambda s, a, c: s.incidents.declare(a, c.number, 4),
     Act.LINK: lambda s, a, c: s.links.link(a, c.number, c.other),
     Act.UNLINK: lambda s, a, c: s.links.unlink(a, c.number, c.other),
@@ -237,6 +240,7 @@ DRIVERS: dict[Act, Driver] = {
     Act.FILES: lambda s, a, c: s.cases.files(a, c.number),
     Act.SERVE: lambda s, a, c: s.review.serve(a, c.number, s.context.today(), "in_person"),
     Act.APPROVE: lambda s, a, c: s.approvals.approve(a, c.draft),
+    Act.HEARING: lambda s, a, c: s.review.schedule_hearing(a, c.number, s.context.today(), "油田公司信访办会议室"),
 }
 
 

@@ -52,6 +52,9 @@ async def test_rating_review_stats_and_export_end_to_end(rorg: Organization, tmp
         await leader.tap("变更", message=opinion_card)
         await leader.wait_for("意见全文")
         await leader.send("经复查，应补发十月加班费。")
+        study = await leader.wait_for("集体研究")  # who studied it: the reviewer is marked already
+        assert study.button_texts[0] == "✓ 陈经理（领导）"
+        await leader.tap("确认出具", message=study)
         await leader.wait_for("已就信访事项")
         review = await employee.wait_for("复查意见")
         assert "变更" in review.visible_text and "应补发十月加班费" in review.visible_text

@@ -28,6 +28,7 @@ from tests.review_fixture import (
     decided_case,
     deliver_opinion,
     employee,
+    ids,
     rorg,
     rstore,
 )
@@ -91,6 +92,8 @@ async def test_rate_dissatisfied_request_review_and_the_reviewer_answers(
     await feed(application, leader.tap(f"pr:rvm:{number}"))
     assert "维持原处理意见" in request.last_to(LEADER_OIL.id).text
     await feed(application, leader.text("经复查，原处理意见依据充分。"))
+    assert "请选择参加集体研究的人员" in request.last_to(LEADER_OIL.id).text  # 集体研究, then issued
+    await feed(application, leader.tap(f"rv:so:{number}"))
     assert "已就信访事项" in request.last_to(LEADER_OIL.id).text
     opinion = await delivered(rstore, USER, "rv_petitioner")
     assert "复查意见：<b>维持</b>" in (opinion[0].text or "") and "依据充分" in (opinion[0].text or "")
@@ -174,6 +177,8 @@ async def test_review_command_for_the_designated_reviewer_only(
     await feed(application, Updates(LEADER_OIL.id).text(f"/review {number} maybe 不知道"))
     assert request.last_to(LEADER_OIL.id).text.startswith("用法：/review")
     await feed(application, Updates(LEADER_OIL.id).text(f"/review {number} 变更 经复查，应补发加班费 2 天。"))
+    assert "请选择参加集体研究的人员" in request.last_to(LEADER_OIL.id).text
+    await feed(application, Updates(LEADER_OIL.id).tap(f"rv:so:{number}"))
     assert "已就信访事项" in request.last_to(LEADER_OIL.id).text
     case = await rstore.cases.case_for(employee(), number)
     assert case.review_decision is ReviewOutcome.CHANGE
@@ -273,12 +278,12 @@ async def test_decided_case_deadlines_are_shown_to_both_sides(rstore: Services, 
     assert deadline_line(case, "zh") == "复查期限：2026-12-07 前"
     assert deadline_line(case, "en") == "Review due by 2026-12-07"
     clock.advance(days=2)
-    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持")
+    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(LEADER_OIL))
     await deliver_opinion(rstore)
     case = await rstore.cases.case_for(employee(), number)
     assert deadline_line(case, "zh") == f"可在 {date(2026, 11, 9) + timedelta(days=30)} 前申请复核"
     await rstore.review.request_review(employee(), number, "不服")
-    case = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.MAINTAIN, "维持")
+    case = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(LEADER_HQ))
     assert deadline_line(case, "zh") == "已复核：以同一事实和理由再次提出的，不再受理；有新的事实和理由的，可另行提出"
     final = await delivered(rstore, USER, "rv_petitioner")
     assert "不再受理" in (final[-1].text or "")

@@ -12,6 +12,7 @@ import json
 import sqlite3
 import tomllib
 from datetime import date
+from itertools import product
 from typing import Any
 
 import pydantic
@@ -60,23 +61,24 @@ async def test_python_and_sql_agree_on_the_current_deadline_in_every_status(stor
         "review_due": "2027-02-01",
         "rereview_due": "2027-03-01",
     }
-    for status in Status:
-        for present in (dues, {"accept_due": dues["accept_due"]}):
-            columns = {column: present.get(column) for column in dues}
-            async with store.db.transaction() as conn:
-                await conn.execute(
-                    "UPDATE cases SET status = :status, accept_due = :accept_due, answer_due = :answer_due,"
-                    " review_due = :review_due, rereview_due = :rereview_due WHERE id = :id",
-                    {"status": status.value, "id": case.id, **columns},
-                )
-            async with store.db.read() as conn:
-                async with conn.execute(f"SELECT {CURRENT_DUE_SQL} FROM cases WHERE id = ?", (case.id,)) as cur:
-                    (in_sql,) = await cur.fetchone()
-            loaded = await store.cases.case_by_id(case.id)
-            assert loaded is not None
-            found = current_deadline(loaded)
-            in_python = found[1].isoformat() if found is not None else None
-            assert in_python == in_sql, (status, present)
+    # A hearing (听证) stops the clock of a review: clock_stopped_on set or not, in every status.
+    for status, present, stopped in product(Status, (dues, {"accept_due": dues["accept_due"]}), (None, "2026-12-01")):
+        columns = {column: present.get(column) for column in dues}
+        async with store.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE cases SET status = :status, accept_due = :accept_due, answer_due = :answer_due,"
+                " review_due = :review_due, rereview_due = :rereview_due, clock_stopped_on = :stopped"
+                " WHERE id = :id",
+                {"status": status.value, "id": case.id, "stopped": stopped, **columns},
+            )
+        async with store.db.read() as conn:
+            async with conn.execute(f"SELECT {CURRENT_DUE_SQL} FROM cases WHERE id = ?", (case.id,)) as cur:
+                (in_sql,) = await cur.fetchone()
+        loaded = await store.cases.case_by_id(case.id)
+        assert loaded is not None
+        found = current_deadline(loaded)
+        in_python = found[1].isoformat() if found is not None else None
+        assert in_python == in_sql, (status, present, stopped)
 
 
 # ------------------------------------------------------------------ scope

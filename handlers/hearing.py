@@ -1,0 +1,306 @@
+"""The reviewers' collective study (集体研究) and hearings (听证) in 复查 / 复核.
+
+An opinion written in the chat (an outcome button, then its text, or
+``/review <number> <outcome> <text>``) is kept by the store while its
+reviewer marks, with toggle buttons, the reviewing unit's staff who studied
+it (at least one leader), then confirms: the opinion is issued with them.
+
+``/hearing`` and the review card's buttons schedule a hearing (date, place,
+note), record it held, or cancel it; the review clock stands still meanwhile
+and the petitioner is told (the ``rv_hearing`` notice, rendered here).
+
+Who may, what the clock does and every check are the store's
+(``store.review``); this module parses, calls one store method and words
+the outcome in the caller's language.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from handlers import callbacks as cb
+from handlers import keyboards as kb
+from handlers.common import Context, Deps, answer_query, deps, error_text, send, show, staff_caller
+from handlers.i18n import Html, t
+from handlers.prompts import PROMPTS, Prompt, Receive
+from handlers.render import day
+from store.errors import Refused, StoreError
+from store.models import Actor, Case, OutboxItem, ReviewOutcome
+from store.review import Hearing, OpinionDraft
+from store.services import Services
+
+Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
+
+HELD_WORDS = {"held", "已举行", "举行"}
+CANCEL_WORDS = {"cancel", "cancelled", "取消"}
+OPINION_SHOWN = 600  # characters of the opinion repeated above the participants' buttons
+
+
+def stage_name(lang: str, level: int) -> Html:
+    return t(lang, "review.stage_rereview" if level >= 2 else "review.stage_review")
+
+
+# ------------------------------------------------------------ collective study
+
+def study_text(lang: str, draft: OpinionDraft) -> Html:
+    names = [m.name for m in draft.candidates if m.id in draft.participants]
+    text = draft.text if len(draft.text) <= OPINION_SHOWN else draft.text[:OPINION_SHOWN] + "…"
+    return t(lang, "hearing.study_title", number=draft.number, stage=stage_name(lang, draft.level),
+             decision=t(lang, f"decision.{draft.decision.value}"), text=text,
+             chosen="、".join(names) if names else t(lang, "hearing.study_none_chosen"))
+
+
+def study_markup(lang: str, draft: OpinionDraft) -> InlineKeyboardMarkup:
+    """One toggle per member of the reviewing unit (✓ when marked), then confirm and discard."""
+    rows = [
+        [kb.button(("✓ " if m.id in draft.participants else "") + m.name
+                   + (str(t(lang, "hearing.study_leader")) if m.leader else ""),
+                   cb.Rv.STUDY_TOGGLE.encode(draft.number, m.id))]
+        for m in draft.candidates
+    ]
+    rows.append([kb.button(t(lang, "hearing.study_confirm"), cb.Rv.STUDY_CONFIRM.encode(draft.number)),
+                 kb.button(t(lang, "hearing.study_drop"), cb.Rv.STUDY_DROP.encode(draft.number))])
+    return kb.markup(rows)
+
+
+async def ask_participants(update: Update, context: Context, lang: str, draft: OpinionDraft) -> None:
+    """After the opinion's text: who studied it (the reviewer is marked already when they are one)."""
+    if not draft.candidates:
+        await send(update, context, t(lang, "hearing.study_no_candidates"))
+        return
+    await send(update, context, study_text(lang, draft), study_markup(lang, draft))
+
+
+async def draft_and_ask(update: Update, context: Context, actor: Actor, lang: str, number: str,
+                        decision: ReviewOutcome, text: str) -> bool:
+    """Keep the opinion in the store and ask who studied it; False (after saying why) when refused."""
+    try:
+        draft = await deps(context).review.draft_opinion(actor, number, decision, text)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return False
+    await ask_participants(update, context, lang, draft)
+    return True
+
+
+def opinion_receiver(decision: ReviewOutcome) -> Receive:
+    """The answer to an outcome button's question: the opinion's text, then the participants' buttons."""
+    async def receive(update: Update, context: Context, number: str) -> bool:
+        caller = await staff_caller(update, context)
+        if caller is None:
+            return False
+        actor, lang = caller
+        message = update.effective_message
+        text = (message.text or "").strip() if message is not None else ""
+        if not text:  # a file or a sticker: the question stays
+            await send(update, context, t(lang, "intake.text_expected"))
+            return True
+        await deps(context).cases.clear_prompt(actor.id or 0)
+        await draft_and_ask(update, context, actor, lang, number, decision, text)
+        return False
+
+    return receive
+
+
+async def on_study_toggle(update: Update, context: Context, number: str, staff_id: int) -> None:
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    await answer_query(update)
+    try:
+        draft = await deps(context).review.toggle_participant(actor, number, staff_id)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await show(update, context, study_text(lang, draft), study_markup(lang, draft))
+
+
+async def on_study_confirm(update: Update, context: Context, number: str) -> None:
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    await answer_query(update)
+    try:
+        case = await deps(context).review.confirm_opinion(actor, number)
+    except StoreError as error:  # e.g. no leader marked: the buttons stay for another try
+        await send(update, context, error_text(lang, error))
+        return
+    await show(update, context, t(lang, "review.opinion_done", number=case.number))
+
+
+async def on_study_drop(update: Update, context: Context, number: str) -> None:
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    await answer_query(update)
+    try:
+        await deps(context).review.drop_opinion_draft(actor, number)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await show(update, context, t(lang, "hearing.study_dropped"))
+
+
+# ---------------------------------------------------------------- hearings
+
+def hearing_row(lang: str, number: str, pending: bool) -> list[InlineKeyboardButton]:
+    """The review card's hearing buttons: schedule one, or (while one is pending) held / cancel."""
+    if pending:
+        return [kb.button(t(lang, "hearing.held"), cb.Rv.HEARING_HELD.encode(number)),
+                kb.button(t(lang, "hearing.cancel"), cb.Rv.HEARING_CANCEL.encode(number))]
+    return [kb.button(t(lang, "hearing.schedule"), cb.Pr.HEARING.encode(number))]
+
+
+def _day_of(word: str) -> date | None:
+    try:
+        return date.fromisoformat(word) if len(word) == 10 else None
+    except ValueError:
+        return None
+
+
+def ended_text(lang: str, case: Case, hearing: Hearing) -> Html:
+    key = "hearing.ended_held" if hearing.ended == "held" else "hearing.ended_cancelled"
+    return t(lang, key, number=case.number, days=hearing.days or 0, stage=stage_name(lang, hearing.level),
+             due=day(hearing.due_after) if hearing.due_after else "-")
+
+
+async def _schedule(d: Deps, actor: Actor, lang: str, number: str, on: date, place: str, note: str | None) -> Html:
+    case = await d.review.schedule_hearing(actor, number, on, place, note)
+    return t(lang, "hearing.scheduled", number=case.number, date=day(on), place=place)
+
+
+async def _end(d: Deps, actor: Actor, lang: str, number: str, held: bool) -> Html:
+    case, hearing = await d.review.end_hearing(actor, number, held=held)
+    return ended_text(lang, case, hearing)
+
+
+async def hearing_command(update: Update, context: Context) -> None:
+    """/hearing <number> <date> <place> [note] | <number> 已举行 | <number> 取消."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    d = deps(context)
+    message = update.effective_message
+    # /hearing <number> <date> <place> [note]: the place is one word, the note the rest.
+    words = (message.text or "").split(None, 4)[1:] if message is not None else []
+    number = words[0][:40] if words else ""
+    try:
+        if len(words) == 2 and words[1].lower() in HELD_WORDS | CANCEL_WORDS:
+            reply = await _end(d, actor, lang, number, words[1].lower() in HELD_WORDS)
+        elif len(words) >= 3 and (on := _day_of(words[1])) is not None:
+            note = words[3].strip() if len(words) > 3 else None
+            reply = await _schedule(d, actor, lang, number, on, words[2], note or None)
+            await send(update, context, reply, kb.markup([hearing_row(lang, number.upper(), True)]))
+            return
+        else:
+            await send(update, context, t(lang, "hearing.usage"))
+            return
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, reply)
+
+
+async def receive_schedule(update: Update, context: Context, number: str) -> bool:
+    """The answer to 安排听证: date on the first line, place on the second, an optional note after."""
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return False
+    actor, lang = caller
+    message = update.effective_message
+    lines = [line.strip() for line in ((message.text or "") if message is not None else "").split("\n")]
+    lines = [line for line in lines if line]
+    on = _day_of(lines[0]) if lines else None
+    if on is None or len(lines) < 2:
+        await send(update, context, t(lang, "hearing.schedule_format"))
+        return True  # the question stays
+    d = deps(context)
+    try:
+        reply = await _schedule(d, actor, lang, number, on, lines[1], "\n".join(lines[2:]) or None)
+    except Refused as error:
+        await send(update, context, error_text(lang, error))
+        if error.code in ("hearing_date", "hearing_place", "comment_too_long"):
+            return True  # a better date or place may follow
+        await d.cases.clear_prompt(actor.id or 0)
+        return False
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        await d.cases.clear_prompt(actor.id or 0)
+        return False
+    await d.cases.clear_prompt(actor.id or 0)
+    # Held or cancelled, later: the buttons come with the confirmation.
+    await send(update, context, reply, kb.markup([hearing_row(lang, number, True)]))
+    return False
+
+
+async def _schedule_unused(d: Deps, actor: Actor, number: str, text: str) -> object:
+    raise Refused("refused")  # the prompt answers through receive_schedule
+
+
+async def _end_button(update: Update, context: Context, number: str, held: bool) -> None:
+    caller = await staff_caller(update, context)
+    if caller is None:
+        return
+    actor, lang = caller
+    await answer_query(update)
+    try:
+        reply = await _end(deps(context), actor, lang, number, held)
+    except StoreError as error:
+        await send(update, context, error_text(lang, error))
+        return
+    await send(update, context, reply)
+
+
+async def on_held(update: Update, context: Context, number: str) -> None:
+    await _end_button(update, context, number, True)
+
+
+async def on_cancel(update: Update, context: Context, number: str) -> None:
+    await _end_button(update, context, number, False)
+
+
+PROMPTS["hrs"] = Prompt("hearing.ask_schedule", "hearing.scheduled", _schedule_unused, True,
+                        receive=receive_schedule, hint="hearing.schedule_format")
+
+
+def handlers() -> list[BaseHandler]:
+    """Registered before ``review.handlers()``, whose area catch-all answers stale ``rv:`` buttons."""
+    return [
+        CommandHandler("hearing", hearing_command),
+        cb.Rv.STUDY_TOGGLE.handler(on_study_toggle),
+        cb.Rv.STUDY_CONFIRM.handler(on_study_confirm),
+        cb.Rv.STUDY_DROP.handler(on_study_drop),
+        cb.Rv.HEARING_HELD.handler(on_held),
+        cb.Rv.HEARING_CANCEL.handler(on_cancel),
+    ]
+
+
+# ------------------------------------------------------------- notifications
+
+async def hearing_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
+    """``rv_hearing``: a hearing scheduled, held or cancelled, to the petitioner."""
+    case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
+    event = await store.cases.event(item.event_id) if item.event_id is not None and case else None
+    if case is None or event is None:
+        return []
+    data = event.data or {}
+    level = int(data.get("level") or (2 if case.review_level >= 2 else 1))
+    stage = stage_name(lang, level)
+    if event.action == "hearing":
+        return [(t(lang, "hearing.petitioner_scheduled", number=case.number, stage=stage,
+                   date=str(data.get("on", "")), place=str(data.get("place", ""))), None)]
+    if event.action != "hearing_end":
+        return []
+    due = str(data.get("due") or "-")
+    if data.get("how") == "held":
+        return [(t(lang, "hearing.petitioner_held", number=case.number, stage=stage, due=due), None)]
+    held_on = next((h.held_on for h in await store.review.hearings(case.id) if h.id == data.get("hearing")), None)
+    return [(t(lang, "hearing.petitioner_cancelled", number=case.number, stage=stage, due=due,
+               date=day(held_on) if held_on else "-"), None)]
