@@ -453,17 +453,21 @@ class CaseService(Service):
     async def cases_of_petitioner(
         self, user_id: int, offset: int = 0, limit: int = 10
     ) -> tuple[list[Case], int]:
-        # Their own cases, and those registered for them that they claimed (store/ledger.py).
+        # Their own cases, and those registered for them that they claimed (store/ledger.py): the ids
+        # of each part from its own index, then their union. (One ``petitioner_id IN … OR id IN
+        # (subquery)`` filter cost PostgreSQL a walk over every case: it cannot combine an index
+        # with a subquery's result, and SQLite can. docs/benchmarks.md has both plans.)
         mine = (
-            "(petitioner_id IN (?, ?) OR id IN (SELECT cp.case_id FROM case_petitioners cp"
-            " JOIN petitioners p ON p.id = cp.petitioner_id WHERE p.telegram_hid = ? AND cp.claimed_at IS NOT NULL))"
+            "SELECT id FROM cases WHERE petitioner_id IN (?, ?)"
+            " UNION SELECT cp.case_id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
+            " WHERE p.telegram_hid = ? AND cp.claimed_at IS NOT NULL"
         )
         args = (*self.ctx.person_ids(user_id), self.ctx.hid(user_id))
-        async with self.db.read() as conn:
-            async with conn.execute(f"SELECT count(*) FROM cases WHERE {mine}", args) as cur:
+        async with self.db.read() as conn:  # one snapshot: the count and the page agree
+            async with conn.execute(f"SELECT count(*) FROM ({mine}) mine", args) as cur:
                 total = (await cur.fetchone())[0]
             async with conn.execute(
-                f"SELECT * FROM cases WHERE {mine} ORDER BY id DESC LIMIT ? OFFSET ?",
+                f"SELECT * FROM cases WHERE id IN ({mine}) ORDER BY id DESC LIMIT ? OFFSET ?",
                 (*args, limit, offset),
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
