@@ -57,6 +57,7 @@ async def test_round_trips_per_intake_step(app: tuple[Application, OfflineReques
         traces[name] = db.statements.trace
         assert counts[name] == len(traces[name])
     db.statements.trace = None
+    print("round trips per intake step:", counts)  # pytest -s shows them
     assert "已登记" in request.last_to(USER).text  # the steps did what they do
     over = {name: (counts[name], BUDGET[name], traces[name]) for name in BUDGET if counts[name] > BUDGET[name]}
     assert not over, f"more round trips than budgeted (count, budget, what was sent): {over}"
