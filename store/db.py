@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from store.files import private_database
+from store.sqltext import one_statement
 
 log = logging.getLogger(__name__)
 
@@ -70,18 +71,6 @@ class Backend(Protocol):
     async def set_timezone(self, tz: ZoneInfo) -> None: ...
 
 BUSY_TIMEOUT_MS = 10_000
-
-
-def one_statement(sql: str, used: bool, *, select: bool) -> None:
-    """What ``read_one()`` (a single SELECT) and ``write_one()`` (a single statement) accept.
-
-    Each runs its statement outside any explicit transaction: one statement is its own snapshot,
-    and its own atomic change.
-    """
-    if used:
-        raise RuntimeError("read_one() and write_one() run a single statement: use read() or transaction()")
-    if select and sql.lstrip()[:6].upper() != "SELECT":
-        raise RuntimeError("read_one() runs a SELECT only")
 
 
 class OneStatement:

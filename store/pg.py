@@ -30,8 +30,7 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from store.db import one_statement
-from store.sqltext import to_pyformat
+from store.sqltext import one_statement, to_pyformat
 
 log = logging.getLogger(__name__)
 
