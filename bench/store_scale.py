@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import parse_args, percentile, report
+from store.cases import PETITIONER_CASES
 from store.db import Database, is_postgres_url
 from store.org import example_org
 from store.services import Services
@@ -265,6 +266,11 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
             ("indicators_quarter_oilfield", INDICATORS.format(scope=scope), (*months_back(4), *subtree)),
         ):
             plans[name] = await plan_of(conn, query, args)
+        mine = (*store.context.person_ids(4242), store.context.hid(4242))  # cases_of_petitioner's two
+        plans["petitioner_cases_count"] = await plan_of(conn, f"SELECT count(*) FROM ({PETITIONER_CASES}) mine", mine)
+        plans["petitioner_cases"] = await plan_of(
+            conn, f"SELECT * FROM cases WHERE id IN ({PETITIONER_CASES}) ORDER BY id DESC LIMIT ? OFFSET ?",
+            (*mine, 10, 0))
         for name, staff_id in staff.items():  # the page query of /queue (and /alerts, from rank 1)
             scope_sql, scope_args = store.context.read_scope(store.cases.actor(staff_id))
             for suffix, min_rank in (("", 0), ("_alerts", 1)):

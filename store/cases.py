@@ -64,6 +64,15 @@ def choose_category(data: DraftData, category: Category, previous: Category | No
         data.phone = None
 
 
+#: The ids of a petitioner's cases: their own (parameters: their id, its keyed hash) and those
+#: registered for them that they claimed (the keyed hash). bench/store_scale.py records its plans.
+PETITIONER_CASES = (
+    "SELECT id FROM cases WHERE petitioner_id IN (?, ?)"
+    " UNION SELECT cp.case_id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
+    " WHERE p.telegram_hid = ? AND cp.claimed_at IS NOT NULL"
+)
+
+
 class CaseService(Service):
     """Cases, journal, drafts, prompts, conversation states and user preferences."""
 
@@ -109,7 +118,7 @@ class CaseService(Service):
 
     async def user_language(self, user_id: int) -> str | None:
         """The chosen language, else the last one Telegram reported, else None."""
-        async with self.db.read() as conn:
+        async with self.db.read_one() as conn:
             async with conn.execute(
                 "SELECT language, tg_language FROM users WHERE telegram_id = ?", (self.ctx.hid(user_id),)
             ) as cur:
@@ -120,13 +129,13 @@ class CaseService(Service):
 
     async def pseudonym(self, draft_id: str) -> str:
         """The code name the case this draft becomes will carry (one per case, not per person)."""
-        async with self.db.read() as conn:
+        async with self.db.read_one() as conn:
             return await self.ctx.pseudonym(conn, draft_id)
 
     # -------------------------------------------------------------- drafts
 
     async def get_draft(self, user_id: int) -> Draft | None:
-        async with self.db.read() as conn:
+        async with self.db.read_one() as conn:
             async with conn.execute(
                 "SELECT key, state, data, ui, updated_at FROM conversations"
                 " WHERE name = ? AND key = ?",
@@ -150,7 +159,7 @@ class CaseService(Service):
 
         ``ui`` is the handler's (opaque here); None keeps what was stored.
         """
-        async with self.db.transaction() as conn:
+        async with self.db.write_one() as conn:
             await conn.execute(
                 "INSERT INTO conversations (name, key, sealed_key, state, data, ui, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, COALESCE(?, '{}'), ?)"
@@ -404,7 +413,7 @@ class CaseService(Service):
 
     async def case_by_submit_key(self, user_id: int, submit_key: str) -> Case | None:
         """The case a draft became, for answering a redelivered Submit."""
-        async with self.db.read() as conn:
+        async with self.db.read_one() as conn:
             return await self.ctx.case_where(
                 conn, "submit_key = ? AND petitioner_id IN (?, ?)", (submit_key, *self.ctx.person_ids(user_id))
             )
@@ -427,23 +436,23 @@ class CaseService(Service):
         self.outbox.kick()
 
     async def case_by_id(self, case_id: int) -> Case | None:
-        async with self.db.read() as conn:
+        async with self.db.read_one() as conn:
             return await self.ctx.case_where(conn, "id = ?", (case_id,))
 
     async def cases_of_petitioner(
         self, user_id: int, offset: int = 0, limit: int = 10
     ) -> tuple[list[Case], int]:
-        # Their own cases, and those registered for them that they claimed (store/ledger.py).
-        mine = (
-            "(petitioner_id IN (?, ?) OR id IN (SELECT cp.case_id FROM case_petitioners cp"
-            " JOIN petitioners p ON p.id = cp.petitioner_id WHERE p.telegram_hid = ? AND cp.claimed_at IS NOT NULL))"
-        )
+        # Their own cases, and those registered for them that they claimed (store/ledger.py): the ids
+        # of each part from its own index, then their union. (One ``petitioner_id IN … OR id IN
+        # (subquery)`` filter cost PostgreSQL a walk over every case: it cannot combine an index
+        # with a subquery's result, and SQLite can. docs/benchmarks.md has both plans.)
+        mine = PETITIONER_CASES
         args = (*self.ctx.person_ids(user_id), self.ctx.hid(user_id))
-        async with self.db.read() as conn:
-            async with conn.execute(f"SELECT count(*) FROM cases WHERE {mine}", args) as cur:
+        async with self.db.read() as conn:  # one snapshot: the count and the page agree
+            async with conn.execute(f"SELECT count(*) FROM ({mine}) mine", args) as cur:
                 total = (await cur.fetchone())[0]
             async with conn.execute(
-                f"SELECT * FROM cases WHERE {mine} ORDER BY id DESC LIMIT ? OFFSET ?",
+                f"SELECT * FROM cases WHERE id IN ({mine}) ORDER BY id DESC LIMIT ? OFFSET ?",
                 (*args, limit, offset),
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
@@ -463,12 +472,12 @@ class CaseService(Service):
         query = "SELECT * FROM events WHERE case_id = ?"
         if public_only:
             query += " AND public = 1"
-        async with self.db.read() as conn:
+        async with self.db.read_one() as conn:
             async with conn.execute(query + " ORDER BY id", (case_id,)) as cur:
                 return [row_to_model(Event, row) async for row in cur]
 
     async def event(self, event_id: int) -> Event | None:
-        async with self.db.read() as conn:
+        async with self.db.read_one() as conn:
             async with conn.execute("SELECT * FROM events WHERE id = ?", (event_id,)) as cur:
                 row = await cur.fetchone()
         return row_to_model(Event, row) if row else None
@@ -485,7 +494,7 @@ class CaseService(Service):
                 return case, [row_to_model(Attachment, row) async for row in cur]
 
     async def attachments(self, case_id: int) -> list[Attachment]:
-        async with self.db.read() as conn:
+        async with self.db.read_one() as conn:
             async with conn.execute(
                 "SELECT * FROM attachments WHERE case_id = ? ORDER BY id", (case_id,)
             ) as cur:

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from store.files import private_database
+from store.sqltext import one_statement
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,10 @@ class Backend(Protocol):
 
     def read(self) -> AbstractAsyncContextManager[Connection]: ...
 
+    def read_one(self) -> AbstractAsyncContextManager[Connection]: ...
+
+    def write_one(self) -> AbstractAsyncContextManager[Connection]: ...
+
     async def close(self) -> None: ...
 
     async def schema_version(self) -> int: ...
@@ -66,6 +71,23 @@ class Backend(Protocol):
     async def set_timezone(self, tz: ZoneInfo) -> None: ...
 
 BUSY_TIMEOUT_MS = 10_000
+
+
+class OneStatement:
+    """``read_one()``'s and ``write_one()``'s connection on SQLite, for one statement."""
+
+    def __init__(self, conn: Connection, *, select: bool) -> None:
+        self._conn = conn
+        self._select = select
+        self._used = False
+
+    def execute(self, sql: str, parameters: Any = None, /) -> Any:
+        one_statement(sql, self._used, select=self._select)
+        self._used = True
+        return self._conn.execute(sql, parameters)
+
+    async def executemany(self, sql: str, parameters: Any, /) -> Any:
+        raise RuntimeError("read_one() and write_one() run a single statement")
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -207,6 +229,12 @@ class Database:
                 await self.conn.execute("COMMIT")
 
     @asynccontextmanager
+    async def write_one(self) -> AsyncIterator[Connection]:
+        """A change of one statement. Here it is a ``transaction()``; PostgreSQL runs it without one (autocommit)."""
+        async with self.transaction() as conn:
+            yield OneStatement(conn, select=False)
+
+    @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
         """A consistent read (one snapshot) on a read-only connection; it does not wait for writes."""
         if self._readers_max == 0:
@@ -225,6 +253,13 @@ class Database:
             self._idle.append(reader)
             async with self._reader_free:
                 self._reader_free.notify()
+
+    @asynccontextmanager
+    async def read_one(self) -> AsyncIterator[Connection]:
+        """A read of one SELECT. Here it is a ``read()`` (a BEGIN on a local reader costs next to
+        nothing); PostgreSQL saves the round trips of its transaction."""
+        async with self.read() as conn:
+            yield OneStatement(conn, select=True)
 
     async def _take_reader(self) -> aiosqlite.Connection:
         async with self._reader_free:

@@ -88,7 +88,7 @@ class Outbox:
 
     async def unreachable_chats(self) -> list[int]:
         """Chats whose notifications were set aside because Telegram could not reach them."""
-        async with self.db.read() as conn:
+        async with self.db.read_one() as conn:
             async with conn.execute(
                 "SELECT DISTINCT chat_id FROM outbox WHERE failed_at IS NOT NULL AND sent_at IS NULL"
             ) as cur:

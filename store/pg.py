@@ -25,11 +25,12 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from enum import Enum
+from functools import cache
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from store.sqltext import to_pyformat
+from store.sqltext import one_statement, to_pyformat
 
 log = logging.getLogger(__name__)
 
@@ -161,34 +162,116 @@ class _Pending(Awaitable[Cursor]):
             await self._cursor.close()
 
 
-class Connection:
-    """A PostgreSQL connection that speaks the services' SQL."""
+class Statements:
+    """What the process sent the server, in round trips: a count and, while ``trace`` is a list,
+    what each carried (``BEGIN … ; SELECT …`` for a BEGIN sent with the first statement).
 
-    def __init__(self, raw: Any) -> None:
+    For tests and benchmarks that count them (``tests/test_round_trips.py``); nothing is logged.
+    """
+
+    __slots__ = ("round_trips", "trace")
+
+    def __init__(self) -> None:
+        self.round_trips = 0
+        self.trace: list[str] | None = None
+
+    def sent(self, *sql: str) -> None:
+        self.round_trips += 1
+        if self.trace is not None:
+            self.trace.append(" ; ".join(sql))
+
+
+class Connection:
+    """A PostgreSQL connection that speaks the services' SQL.
+
+    ``begin``: the statement that opens the transaction, sent together with the first statement
+    (psycopg's pipeline: one round trip for both), not on its own before it; a transaction that
+    sends nothing sends no BEGIN either. ``single``: ``read_one()``'s connection (one SELECT) or
+    ``write_one()``'s (one statement), outside any explicit transaction.
+    """
+
+    def __init__(self, raw: Any, statements: Statements | None = None, *, begin: str | None = None,
+                 single: str | None = None) -> None:
         self._raw = raw
+        self._statements = statements or Statements()
+        self._begin = begin
+        self._single = single
+        self._used = False
+
+    @property
+    def began(self) -> bool:
+        """Has the transaction's BEGIN been sent (so that it needs a COMMIT or a ROLLBACK)?"""
+        return self._used and not self._single
 
     @property
     def raw(self) -> Any:
-        """psycopg's own connection (a migration runs its script through it)."""
+        """psycopg's own connection (a migration runs its script through it, after a first statement)."""
+        if self._begin is not None:
+            raise RuntimeError("the transaction has not begun: run a statement through execute() first")
         return self._raw
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> _Pending:
         return _Pending(self._execute(sql, params))
 
     async def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> Cursor:
+        if self._single:
+            one_statement(sql, self._used, select=self._single == "read")
+        self._used = True
         raw = self._raw.cursor(row_factory=_row_factory)
-        await raw.execute(to_pyformat(sql), _params(params))
+        begin, self._begin = self._begin, None
+        if begin is None:
+            self._statements.sent(sql)
+            await raw.execute(to_pyformat(sql), _params(params))
+        elif _pipeline_supported():
+            self._statements.sent(begin, sql)
+            async with self._raw.pipeline():  # both sent, then both answered: the results are read at its end
+                await self._raw.execute(begin)
+                await raw.execute(to_pyformat(sql), _params(params))
+        else:
+            self._statements.sent(begin)
+            await self._raw.execute(begin)
+            self._statements.sent(sql)
+            await raw.execute(to_pyformat(sql), _params(params))
         return Cursor(raw)
 
     async def executemany(self, sql: str, seq: Iterable[Sequence[Any] | Mapping[str, Any]]) -> None:
+        if self._single:
+            raise RuntimeError("read_one() and write_one() run a single statement")
+        self._used = True
+        begin, self._begin = self._begin, None
+        if begin is not None:
+            self._statements.sent(begin)
+            await self._raw.execute(begin)
+        self._statements.sent(sql)  # one round trip: psycopg pipelines the rows
         async with self._raw.cursor() as raw:
             await raw.executemany(to_pyformat(sql), [_params(p) for p in seq])
+
+    async def end(self, *, commit: bool) -> None:
+        """COMMIT (or ROLLBACK) the transaction, if it began; a ROLLBACK that fails leaves the connection to the pool."""
+        if not self.began:
+            return
+        statement = "COMMIT" if commit else "ROLLBACK"
+        self._statements.sent(statement)
+        if commit:
+            await self._raw.execute(statement)
+        else:
+            with contextlib.suppress(Exception):  # a broken connection: the pool drops it
+                await self._raw.execute(statement)
+
+
+@cache
+def _pipeline_supported() -> bool:
+    """libpq 14 or newer (psycopg's binary wheel brings one)."""
+    import psycopg  # imported here: SQLite installs never need it
+
+    return bool(psycopg.Pipeline.is_supported())
 
 
 #: Connections of one process: reads run side by side on them, writes one at a time on one of them.
 POOL_MIN = 2
 POOL_MAX = 8
 #: A read sees one snapshot (as it did when reads waited for the process's writes behind one lock).
+WRITE_BEGIN = "BEGIN"
 READ_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 
@@ -209,6 +292,7 @@ class PgDatabase:
         from psycopg_pool import AsyncConnectionPool  # imported here: SQLite installs never need it
 
         self.path = url
+        self.statements = Statements()
         self._lock = asyncio.Lock()
         self._timezone: str | None = None
         self.pool = AsyncConnectionPool(
@@ -283,20 +367,43 @@ class PgDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        """A write transaction: committed on exit, rolled back on error; one at a time in the process."""
-        async with self._lock, self.pool.connection() as raw, raw.transaction():
-            yield Connection(raw)
+        """A write transaction: committed on exit, rolled back on error; one at a time in the process.
+
+        Its BEGIN goes with its first statement (one round trip), its COMMIT on its own.
+        """
+        async with self._lock, self.pool.connection() as raw:
+            conn = Connection(raw, self.statements, begin=WRITE_BEGIN)
+            try:
+                yield conn
+            except BaseException:
+                await conn.end(commit=False)
+                raise
+            await conn.end(commit=True)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
-        """A read on a connection of its own, one snapshot; it does not wait for the process's writes."""
+        """A read on a connection of its own, one snapshot; it does not wait for the process's writes.
+
+        For a read of several statements that must agree (a count and its page, say); its BEGIN
+        goes with its first statement. A single SELECT needs no transaction: ``read_one()``.
+        """
         async with self.pool.connection() as raw:
-            await raw.execute(READ_BEGIN)
+            conn = Connection(raw, self.statements, begin=READ_BEGIN)
             try:
-                yield Connection(raw)
+                yield conn
             except BaseException:
-                with contextlib.suppress(Exception):  # a broken connection: the pool drops it
-                    await raw.execute("ROLLBACK")
+                await conn.end(commit=False)
                 raise
-            else:
-                await raw.execute("COMMIT")
+            await conn.end(commit=True)
+
+    @asynccontextmanager
+    async def read_one(self) -> AsyncIterator[Connection]:
+        """A read of one SELECT: no explicit transaction, one round trip (the statement is its own snapshot)."""
+        async with self.pool.connection() as raw:
+            yield Connection(raw, self.statements, single="read")
+
+    @asynccontextmanager
+    async def write_one(self) -> AsyncIterator[Connection]:
+        """A change of one statement, its own transaction (autocommit): one round trip, one at a time in the process."""
+        async with self._lock, self.pool.connection() as raw:
+            yield Connection(raw, self.statements, single="write")

@@ -396,7 +396,7 @@ class RosterService(Service):
         if conn is not None:
             found = await verified_row(conn, hid)
         else:
-            async with self.db.read() as own:
+            async with self.db.read_one() as own:
                 found = await verified_row(own, hid)
         return None if found is None else self._entry(found)
 

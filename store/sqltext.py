@@ -54,3 +54,15 @@ def to_pyformat(sql: str) -> str:
             out.append(ch)
             i += 1
     return "".join(out)
+
+
+def one_statement(sql: str, used: bool, *, select: bool) -> None:
+    """What ``read_one()`` (a single SELECT) and ``write_one()`` (a single statement) accept.
+
+    Each runs its statement outside any explicit transaction: one statement is its own snapshot,
+    and its own atomic change.
+    """
+    if used:
+        raise RuntimeError("read_one() and write_one() run a single statement: use read() or transaction()")
+    if select and sql.lstrip()[:6].upper() != "SELECT":
+        raise RuntimeError("read_one() runs a SELECT only")

@@ -394,3 +394,32 @@ async def test_the_petitioners_of_a_merged_duplicate_follow_the_main_case(store:
     for item in [i for i in await store.outbox.pending_notifications(limit=500) if i.case_id == main.id]:
         if item.kind == "petitioner_event":
             assert await store.may_receive(item.chat_id, item) is None
+
+
+async def test_a_petitioner_lists_own_and_claimed_cases_page_by_page(store: Services) -> None:
+    """``cases_of_petitioner``: their own (real-name and confidential) and the claimed ones, newest first.
+
+    Counted and paged alike on both backends, and nobody else's: not another person's case, not a
+    letter for them that nobody claimed yet.
+    """
+    user = 7101
+    own = [(await store.cases.submit(petitioner(user), draft(subject=f"事项{i}"), f"own-{i}")).case for i in range(3)]
+    own.append((await store.cases.submit(petitioner(user), draft(confidential=True, phone="13800000001"),
+                                         "own-confidential")).case)
+    claimed = []
+    for i in range(2):
+        done = await store.ledger.register(OFFICER, letter(
+            people=[PersonIn(name="刘师傅", phone=f"1380013800{i}")], subject=f"来信{i}"))
+        await store.ledger.claim(user, done.codes[0].code, f"1380013800{i}")
+        claimed.append(done.case)
+    await store.cases.submit(petitioner(7102), draft(), "someone-else")
+    await store.ledger.register(OFFICER, letter(people=[PersonIn(name="周师傅", phone="13800138009")]))
+    expected = [c.number for c in sorted(own + claimed, key=lambda c: c.id, reverse=True)]
+    seen: list[str] = []
+    for page in range(4):
+        listed, total = await store.cases.cases_of_petitioner(user, page * 2, 2)
+        assert total == 6
+        assert len(listed) == (2 if page < 3 else 0)
+        seen += [c.number for c in listed]
+    assert seen == expected
+    assert (await store.cases.cases_of_petitioner(7103)) == ([], 0)

@@ -1,0 +1,105 @@
+"""Round trips to PostgreSQL per intake step: counted, so that a regression fails (speed itself is bench/'s).
+
+The PostgreSQL layer counts what it sends in round trips (``store.pg.Statements``): a transaction's
+``BEGIN`` goes with its first statement, its ``COMMIT`` is one more; a single SELECT
+(``read_one()``) or a single change (``write_one()``) is one. On a server across a network each
+round trip is a wait, and every write waits for the one before it (docs/concurrency.md).
+"""
+
+from __future__ import annotations
+
+import pytest
+from telegram.ext import Application
+
+from store.pg import PgDatabase
+from store.services import Services
+from tests.offline import OfflineRequest, Updates, feed
+
+USER = 5001
+
+#: Round trips per step of the intake, at most (the first update of a person also reads their
+#: language and any notices set aside for them, once per process).
+BUDGET = {
+    "/new": 6,  # unreachable chats, the user's Telegram language (write), their language, the draft, the new draft
+    "category": 3,  # the draft, the draft written, whether the account is a verified employee
+    "unit": 2,  # the draft, the draft written: every step that only moves on
+    "leaf unit": 2,
+    "subject": 2,
+    "details": 2,
+    "no files": 2,
+    "real name": 3,  # and the pseudonym secret (once per process)
+    "submit": 22,  # the draft, then one transaction: the case, its journal event, rank, notices, screening
+}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_round_trips_per_intake_step(app: tuple[Application, OfflineRequest], store: Services) -> None:
+    application, request = app
+    db = store.db
+    assert isinstance(db, PgDatabase)
+    user = Updates(USER)
+    steps = [
+        ("/new", user.text("/new")), ("category", user.tap("in:cat:wages")),
+        ("unit", user.tap("in:unit:oilfield")), ("leaf unit", user.tap("in:unit:plant-1")),
+        ("subject", user.text("加班费未发放")), ("details", user.text("十月份加班费至今未发放。")),
+        ("no files", user.tap("in:done")), ("real name", user.tap("in:id:real")), ("submit", None),
+    ]
+    counts: dict[str, int] = {}
+    traces: dict[str, list[str]] = {}
+    for name, raw in steps:
+        if raw is None:  # Submit: the button of the review message
+            submit = next(data for _, data in request.last_to(USER).buttons() if data.startswith("in:submit:"))
+            raw = user.tap(submit)
+        db.statements.trace = []
+        before = db.statements.round_trips
+        await feed(application, raw)
+        counts[name] = db.statements.round_trips - before
+        traces[name] = db.statements.trace
+        assert counts[name] == len(traces[name])
+    db.statements.trace = None
+    print("round trips per intake step:", counts)  # pytest -s shows them
+    assert "已登记" in request.last_to(USER).text  # the steps did what they do
+    over = {name: (counts[name], BUDGET[name], traces[name]) for name in BUDGET if counts[name] > BUDGET[name]}
+    assert not over, f"more round trips than budgeted (count, budget, what was sent): {over}"
+    # Each plain step: one read of the draft, one write of it, no BEGIN or COMMIT of their own.
+    assert [t.split()[0] for t in traces["subject"]] == ["SELECT", "INSERT"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_transaction_sends_begin_with_its_first_statement(store: Services) -> None:
+    db = store.db
+    assert isinstance(db, PgDatabase)
+    db.statements.trace = []
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE meta SET value = value WHERE key = 'pseudonym_secret'")
+        await conn.execute("SELECT value FROM meta WHERE key = 'pseudonym_secret'")
+    async with db.transaction():
+        pass  # nothing sent: neither BEGIN nor COMMIT
+    async with db.read() as conn:
+        await conn.execute("SELECT 1")
+        await conn.execute("SELECT 2")
+    async with db.read_one() as conn:
+        await conn.execute("SELECT 3")
+    trace, db.statements.trace = db.statements.trace, None
+    assert trace == [
+        "BEGIN ; UPDATE meta SET value = value WHERE key = 'pseudonym_secret'",
+        "SELECT value FROM meta WHERE key = 'pseudonym_secret'", "COMMIT",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY ; SELECT 1", "SELECT 2", "COMMIT",
+        "SELECT 3",
+    ]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_one_statement_reads_and_writes_refuse_a_second(store: Services) -> None:
+    async with store.db.read_one() as conn:
+        await conn.execute("SELECT 1")
+        with pytest.raises(RuntimeError):
+            await conn.execute("SELECT 2")  # a second needs read(): one snapshot for both
+    async with store.db.read_one() as conn:
+        with pytest.raises(RuntimeError):
+            await conn.execute("DELETE FROM meta")  # a read never writes
+    async with store.db.write_one() as conn:
+        await conn.execute("UPDATE meta SET value = value WHERE key = 'pseudonym_secret'")
+        with pytest.raises(RuntimeError):
+            await conn.execute("DELETE FROM meta")  # a second change needs transaction()
+    assert await store.db.schema_version() > 0
