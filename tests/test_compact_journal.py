@@ -1,0 +1,152 @@
+"""The compact journal (migration 0026): new events keep a 32-byte digest, old ones their hex; one chain.
+
+A database written as before the migration (hex ``hash`` and ``prev_hash``,
+``data`` with spaces) is upgraded, then gets new events: no stored event
+changes, every event still reads, and ``petition-bot verify-journal`` passes
+over the old and the new rows, on both backends. A change to a compact row,
+or a row taken out, is still found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from store import journal
+from store.clock import FakeClock
+from store.db import migrations
+from store.models import Actor, ActorRole, Decision
+from store.org import Organization
+from store.services import Services
+from store.workflow import Action
+from tests.backends import backend_of, execute, fresh_database, rows
+from tests.conftest import draft, petitioner
+
+OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
+#: What migration 0026 changed, undone: the schema of the version before it.
+BEFORE_0026 = ["ALTER TABLE events DROP COLUMN digest"]
+
+
+def compact_number() -> int:
+    return next(n for n, name, _ in migrations() if "compact_journal" in name)  # the integrator may renumber it
+
+
+def verify_journal_cli(capsys: pytest.CaptureFixture[str], target: str) -> tuple[int, str]:
+    code = cli.main(["verify-journal", "--db", target, "--lang", "en"])
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+async def some_events(store: Services, key: str, who: int, *, transfer: bool = False) -> str:
+    number = (await store.cases.submit(petitioner(who), draft(subject="工资 “拖欠”"), key)).case.number
+    await store.cases.act(OFFICER, number, Action.ACCEPT)
+    await store.cases.act(OFFICER, number, Action.REPLY, body="请提供工资条")
+    if transfer:
+        await store.cases.act(OFFICER, number, Action.TRANSFER, unit="plant-2", body="属二厂管辖")
+    else:
+        await store.cases.act(OFFICER, number, Action.DECIDE, decision=Decision.SUPPORT, body="支持：补发加班费")
+    return number
+
+
+def test_the_hash_is_the_same_whatever_the_storage() -> None:
+    content = {"id": 7, "case_id": 3, "at": "2026-11-20T02:00:00.000000+00:00", "actor_id": None,
+               "actor_role": "system", "action": "close", "status_after": "closed", "body": None,
+               "data": "{}", "public": 0}
+    expected = hashlib.sha256(
+        (journal.GENESIS + json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+        .encode()).hexdigest()
+    assert journal.event_hash(journal.GENESIS, content) == expected
+    raw = bytes.fromhex(expected)
+    for stored in ({"hash": expected}, {"hash": expected.upper()}, {"hash": "", "digest": raw},
+                   {"hash": "", "digest": memoryview(raw)}, {"hash": raw}):
+        assert journal.stored_hash(stored) == expected, stored
+    # A column read back as numbers of another width, or as a parsed document (jsonb), hashes the same.
+    row = {**content, "public": False, "data": {}, "hash": expected}
+    assert journal.event_hash(journal.GENESIS, journal._content(row)) == expected
+    payload = {"b": "乙", "a": [1, None]}
+    assert journal.data_text(payload) == '{"a":[1,null],"b":"乙"}'
+    assert journal.data_text(payload, compact=False) == '{"a": [1, null], "b": "乙"}'  # as before 0026
+
+
+async def test_an_upgraded_database_chains_old_and_new_events(
+    backend: str, tmp_path: Path, org: Organization, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with fresh_database(backend, tmp_path, "old.db") as target:
+        # The journal as it was written before migration 0026: hex text, data with spaces.
+        with monkeypatch.context() as before:
+            before.setattr(journal, "COMPACT", frozenset())
+            store = await Services.open(target, org, FakeClock())
+            old_number = await some_events(store, "old", 5001)
+            await some_events(store, "old-transferred", 5003, transfer=True)
+            open_number = (await store.cases.submit(petitioner(5002), draft(), "old-open")).case.number
+            await store.close()
+        number = compact_number()
+        for statement in BEFORE_0026:
+            execute(target, statement)
+        if backend == "sqlite":
+            execute(target, f"PRAGMA user_version = {number - 1}")
+        else:
+            execute(target, "UPDATE schema_version SET version = ?", number - 1)
+        old_rows = rows(target, "SELECT * FROM events ORDER BY id")
+        assert old_rows and all(len(r[-1]) == 64 and len(r[-2]) == 64 for r in old_rows)  # prev_hash, hash
+        assert any(", " in r[8] or ": " in r[8] for r in old_rows)  # data as it was stored
+        assert (await asyncio.to_thread(verify_journal_cli, capsys, target))[0] == 0
+
+        store = await Services.open(target, org, FakeClock())  # the upgrade
+        try:
+            assert await store.db.schema_version() == migrations()[-1][0]
+            assert rows(target, "SELECT * FROM events ORDER BY id")[:len(old_rows)] == [
+                (*r, None) for r in old_rows]  # no stored event rewritten
+            new_number = await some_events(store, "new", 5004)
+            await store.cases.act(OFFICER, open_number, Action.ACCEPT)  # an old case goes on
+            new_rows = rows(target, "SELECT id, prev_hash, hash, digest, data FROM events WHERE id > ? ORDER BY id",
+                            len(old_rows))
+            assert len(new_rows) >= 5
+            for _, prev_hash, hash_, digest, data in new_rows:
+                assert prev_hash == "" and hash_ == "" and len(bytes(digest)) == 32
+                assert ", " not in data and ": " not in data
+            code, out = await asyncio.to_thread(verify_journal_cli, capsys, target)
+            assert code == 0 and f"OK: {len(old_rows) + len(new_rows)} events, hash chain intact" in out
+            # Old and new events read the same way.
+            old_case_id, new_case_id = (rows(target, "SELECT id FROM cases WHERE number = ?", n)[0][0]
+                                        for n in (old_number, new_number))
+            old_timeline = await store.cases.timeline(old_case_id, public_only=False)
+            new_timeline = await store.cases.timeline(new_case_id, public_only=False)
+            assert [e.action for e in old_timeline] == ["submit", "accept", "reply", "decide"]
+            assert [e.action for e in new_timeline] == ["submit", "accept", "reply", "decide"]
+            assert old_timeline[3].data == new_timeline[3].data == {"decision": "support"}
+            transferred = await store.cases.event(8)
+            assert transferred is not None and transferred.data == {"from_unit": "plant-1", "to_unit": "plant-2"}
+            assert new_timeline[2].body == "请提供工资条" and new_timeline[3].body == "支持：补发加班费"
+        finally:
+            await store.close()
+
+        # A changed compact row is found, as a changed old one is.
+        last = int(rows(target, "SELECT max(id) FROM events")[0][0])
+        if backend == "sqlite":
+            execute(target, "DROP TRIGGER events_append_only_update")
+        else:
+            execute(target, "DROP TRIGGER events_append_only_update ON events")
+        execute(target, "UPDATE events SET body = '已解决' WHERE id = ?", last - 1)
+        code, out = await asyncio.to_thread(verify_journal_cli, capsys, target)
+        assert code != 0 and str(last - 1) in out
+
+
+async def test_a_compact_row_taken_out_breaks_the_chain(store: Services) -> None:
+    for who, key in enumerate("ab"):
+        await some_events(store, key, 5001 + who)
+    assert (await store.verify_journal()).ok
+    if backend_of(store) == "sqlite":
+        execute(store, "DROP TRIGGER events_append_only_delete")
+    else:
+        execute(store, "DROP TRIGGER events_append_only_delete ON events")
+    execute(store, "DELETE FROM outbox WHERE event_id = 3")
+    execute(store, "DELETE FROM events WHERE id = 3")
+    broken = await store.verify_journal()
+    assert not broken.ok and broken.broken_event_id == 4
