@@ -175,11 +175,15 @@ async def verify_chained(
     its own hash, computed over the previous row's.
     """
     prev_hash = GENESIS
+    prev_id = 0
     checked = 0
     async with conn.execute(f"SELECT * FROM {table} ORDER BY id") as cur:
         async for raw in cur:
             row = dict(raw)
             compact = is_compact(row)
+            # A compact row's link is its own hash; a row missing before it (ids run on by one) is named first.
+            if compact and int(row["id"]) != prev_id + 1:
+                return VerifyResult(False, checked, row["id"], "previous hash does not match")
             if not compact and str(row["prev_hash"]).lower() != prev_hash:
                 return VerifyResult(False, checked, row["id"], "previous hash does not match")
             if compact and (row["prev_hash"] or row["hash"]):
@@ -187,5 +191,6 @@ async def verify_chained(
             if event_hash(prev_hash, content(row)) != stored_hash(row):
                 return VerifyResult(False, checked, row["id"], "content does not match its hash")
             prev_hash = stored_hash(row)
+            prev_id = int(row["id"])
             checked += 1
     return VerifyResult(True, checked)
