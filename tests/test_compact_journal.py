@@ -29,7 +29,14 @@ from tests.conftest import draft, petitioner
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
 #: What migration 0026 changed, undone: the schema of the version before it.
-BEFORE_0026 = ["ALTER TABLE events DROP COLUMN digest"]
+BEFORE_0026 = [
+    "ALTER TABLE events DROP COLUMN digest",
+    "DROP INDEX events_first_answer",
+    "CREATE INDEX events_by_action ON events (action, case_id, at)",
+    "DROP INDEX cases_by_status_unit",
+    "CREATE INDEX cases_queue ON cases (status, unit, category, kind, answer_due, accept_due, review_due, rereview_due)",
+    "CREATE INDEX cases_by_status ON cases (status, accept_due, answer_due)",
+]
 
 
 def compact_number() -> int:
@@ -150,3 +157,20 @@ async def test_a_compact_row_taken_out_breaks_the_chain(store: Services) -> None
     execute(store, "DELETE FROM events WHERE id = 3")
     broken = await store.verify_journal()
     assert not broken.ok and broken.broken_event_id == 4
+
+
+async def test_the_first_answer_is_read_from_its_partial_index(store: Services) -> None:
+    """The indicators' first answer (min(at) of accept, decline, decide per case) uses events_first_answer.
+
+    A partial index serves a query only when the query's condition implies the
+    index's: the list in migration 0026 must stay the one ``store.indicators`` writes.
+    """
+    from store.indicators import ANSWER_ACTIONS
+
+    assert ANSWER_ACTIONS == ("accept", "decline", "decide")
+    if backend_of(store) != "sqlite":
+        return  # the plan's words are SQLite's
+    answer_actions = ", ".join(f"'{a}'" for a in ANSWER_ACTIONS)  # as store/indicators.py writes it
+    plan = rows(store, "EXPLAIN QUERY PLAN SELECT min(e.at) FROM events e WHERE e.case_id = ?"
+                f" AND e.action IN ({answer_actions})", 1)
+    assert "events_first_answer" in " | ".join(str(r[-1]) for r in plan)
