@@ -18,7 +18,7 @@ DROP INDEX events_by_action;
 CREATE INDEX events_first_answer ON events (case_id) WHERE action IN ('accept', 'decline', 'decide');
 -- cases_queue: the queue reads cases_by_rank (0021); what still filtered on
 -- status and unit needs those two columns only. cases_by_status: no query
--- chose it (status alone is served by cases_by_answer_due's first column).
+-- chose it (status alone is served by the first column of the index below).
 DROP INDEX cases_queue;
 DROP INDEX cases_by_status;
 CREATE INDEX cases_by_status_unit ON cases (status, unit);
