@@ -6,7 +6,8 @@ Run from the repository root::
 
 The database is made by the store's own migrations, then filled with direct
 SQL: five years of cases (most closed, the recent ones open, a few overdue),
-their journal events (about four per case, with SHA-256-sized hashes) and
+their journal events (about four per case, each with a 32-byte SHA-256-sized digest,
+as the store writes them since migration 0023) and
 the outbox rows they caused, all sent, as they stay in the table. No
 attachments. Then each query runs 200 times with varying arguments:
 
@@ -122,7 +123,7 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
             event_id += 1
             event_rows.append((event_id, case_id, _iso(at), petitioner if action == "submit" else 100006,
                                "petitioner" if action == "submit" else "officer", action, after, body, "{}",
-                               public, f"{rng.getrandbits(256):064x}", f"{rng.getrandbits(256):064x}"))
+                               public, "", "", rng.getrandbits(256).to_bytes(32, "big")))
             # Only what the retention keeps: sent notices go after [retention] sent_notices_days (90).
             if (action == "submit" or (public and action != "close")) and at >= NOW - RETENTION:
                 outbox_id += 1
@@ -157,8 +158,10 @@ def generate(path: Path, n: int) -> float:
                          " people, desired_outcome, status, assignee_id, decision, rating, submitted_at,"
                          " accepted_at, decided_at, closed_at, accept_due, answer_due, extended_days, language,"
                          f" updated_at) VALUES ({', '.join('?' * 28)})", cases)
+        # As the store writes events since migration 0023: the hash as 32 bytes in digest (store/journal.py).
         conn.executemany("INSERT INTO events (id, case_id, at, actor_id, actor_role, action, status_after, body,"
-                         " data, public, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
+                         " data, public, prev_hash, hash, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         events)
         conn.executemany("INSERT INTO outbox (id, chat_id, kind, case_id, event_id, params, created_at, due_at,"
                          " attempts, progress, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", outbox)
         cases.clear()

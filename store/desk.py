@@ -10,7 +10,7 @@ widen it. Search looks for each word typed in the subject and the details:
   (PostgreSQL's ``lower`` folds Unicode, SQLite's ASCII; Chinese has no case).
 - No index can serve ``LIKE '%…%'`` in SQLite, and PostgreSQL's trigram index
   finds nothing for a query of two characters (it has no trigram); the scope
-  and the other filters go first (their indexes: ``cases_queue``, unit,
+  and the other filters go first (their indexes: ``cases_by_status_unit``, unit,
   status), so the substring test runs on the rows of one person's scope, not
   on the table. ``bench/webapp.py`` measures it with 100,000 cases.
 

@@ -3,6 +3,21 @@
 Each event's hash covers the previous event's hash and the event's own
 content, so changing, inserting or deleting any row breaks every link after
 it. ``verify`` recomputes the chain from the first row.
+
+The hash is computed over a canonical form, the same whatever the storage:
+the previous hash as 64 lowercase hex characters, then the event's fields as
+compact, key-sorted JSON (``data`` as its stored JSON text, ``public`` as 0
+or 1). How a row keeps its hash may change without breaking a link:
+
+- rows written before migration 0023 keep ``hash`` and ``prev_hash`` as hex
+  text (never rewritten);
+- rows written since, in a *compact* table (the cases' ``events``), keep the
+  32 bytes in ``digest`` (BLOB / bytea), leave ``hash`` and ``prev_hash``
+  empty (the previous hash is the previous row's, so storing it again said
+  nothing ``verify`` does not recompute) and store ``data`` without spaces.
+
+Old and new rows chain together: a new row's previous hash is the last row's
+hash in hex, whichever way that row keeps it.
 """
 
 from __future__ import annotations
@@ -17,25 +32,66 @@ from store.db import Connection
 from store.safetext import clean, clean_deep, clean_optional
 
 GENESIS = "0" * 64
+#: The tables whose new rows keep their hash as 32 bytes in ``digest`` (migration 0023).
+COMPACT = frozenset({"events"})
 
 
 def event_hash(prev_hash: str, content: dict[str, Any]) -> str:
+    """SHA-256 of the previous hash (hex) and the canonical JSON of the content, as hex."""
     canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
 
-def _content(row: dict[str, Any]) -> dict[str, Any]:
-    """The hashed fields of an event (``data`` as its stored JSON text)."""
+def _digest(row: Any) -> Any:
+    """The row's ``digest`` (a dict, sqlite3's Row or store.pg's Row: ``in`` on the latter two tests values)."""
+    names = row.keys()
+    return row["digest"] if "digest" in names else None
+
+
+def stored_hash(row: Any) -> str:
+    """A row's hash in the canonical form (64 lowercase hex), whichever way the row keeps it."""
+    digest = _digest(row)
+    if digest is not None:
+        return bytes(digest).hex()  # bytes from SQLite's BLOB, bytes or memoryview from bytea
+    value = row["hash"]
+    return bytes(value).hex() if isinstance(value, bytes | bytearray | memoryview) else str(value).lower()
+
+
+def is_compact(row: Any) -> bool:
+    """Whether a row was written in the compact form (its hash in ``digest``)."""
+    return _digest(row) is not None
+
+
+def data_text(data: Any, *, compact: bool = True) -> str:
+    """An event's ``data`` as stored JSON text: compact for new rows, as before 0023 for the older ones.
+
+    A row's stored text is what its hash covers; were the column ever read
+    back as a parsed document (PostgreSQL's jsonb), this gives the same text
+    again for rows of either form (both are key-sorted, non-ASCII kept).
+    """
+    if isinstance(data, str):
+        return data
+    if compact:
+        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def _number(value: Any) -> Any:
+    return None if value is None else int(value)
+
+
+def _content(row: Any) -> dict[str, Any]:
+    """The hashed fields of an event, in their canonical types (``data`` as its stored JSON text)."""
     return {
-        "id": row["id"],
-        "case_id": row["case_id"],
+        "id": _number(row["id"]),
+        "case_id": _number(row["case_id"]),
         "at": row["at"],
-        "actor_id": row["actor_id"],
+        "actor_id": _number(row["actor_id"]),
         "actor_role": row["actor_role"],
         "action": row["action"],
         "status_after": row["status_after"],
         "body": row["body"],
-        "data": row["data"],
+        "data": data_text(row["data"], compact=is_compact(row)),
         "public": int(row["public"]),
     }
 
@@ -62,7 +118,7 @@ async def append(
         "action": action,
         "status_after": status_after,
         "body": clean_optional(body),
-        "data": json.dumps(clean_deep(data), ensure_ascii=False, sort_keys=True),
+        "data": data_text(clean_deep(data), compact="events" in COMPACT),
         "public": int(public),
     }, _content)
 
@@ -75,16 +131,23 @@ async def append_chained(
     Every journal (the cases', the group-incident plan's, the screening
     register's) chains the same way, so one ``verify-journal`` checks them all.
     The caller's transaction serializes writers: the id is the last one plus one.
+    A table in ``COMPACT`` keeps the hash as 32 bytes in ``digest`` (``hash`` and
+    ``prev_hash`` empty); the others as hex text in ``hash``, beside ``prev_hash``.
     """
-    async with conn.execute(f"SELECT id, hash FROM {table} ORDER BY id DESC LIMIT 1") as cur:
+    digest = ", digest" if table in COMPACT else ""
+    async with conn.execute(f"SELECT id, hash{digest} FROM {table} ORDER BY id DESC LIMIT 1") as cur:
         last = await cur.fetchone()
-    prev_hash = last["hash"] if last else GENESIS
+    prev_hash = stored_hash(last) if last else GENESIS
     row = {k: clean(v) if isinstance(v, str) else v for k, v in row.items()}  # what is hashed is what is stored
     full = {"id": int(last["id"] if last else 0) + 1, **row}
-    columns = [*full, "prev_hash", "hash"]
+    if table in COMPACT:
+        chained = {"prev_hash": "", "hash": "", "digest": bytes.fromhex(event_hash(prev_hash, content(full)))}
+    else:
+        chained = {"prev_hash": prev_hash, "hash": event_hash(prev_hash, content(full))}
+    columns = [*full, *chained]
     await conn.execute(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
-        {**full, "prev_hash": prev_hash, "hash": event_hash(prev_hash, content(full))},
+        {**full, **chained},
     )
     return int(full["id"])
 
@@ -105,16 +168,29 @@ async def verify(conn: Connection) -> VerifyResult:
 async def verify_chained(
     conn: Connection, table: str, content: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> VerifyResult:
-    """Recompute a hash-chained table from its first row; the first row whose link does not hold."""
+    """Recompute a hash-chained table from its first row; the first row whose link does not hold.
+
+    Rows of both forms (hex text, 32-byte ``digest``) are compared in the
+    canonical form; a compact row stores no previous hash, so its link is
+    its own hash, computed over the previous row's.
+    """
     prev_hash = GENESIS
+    prev_id = 0
     checked = 0
     async with conn.execute(f"SELECT * FROM {table} ORDER BY id") as cur:
         async for raw in cur:
             row = dict(raw)
-            if row["prev_hash"] != prev_hash:
+            compact = is_compact(row)
+            # A compact row's link is its own hash; a row missing before it (ids run on by one) is named first.
+            if compact and int(row["id"]) != prev_id + 1:
                 return VerifyResult(False, checked, row["id"], "previous hash does not match")
-            if event_hash(prev_hash, content(row)) != row["hash"]:
+            if not compact and str(row["prev_hash"]).lower() != prev_hash:
+                return VerifyResult(False, checked, row["id"], "previous hash does not match")
+            if compact and (row["prev_hash"] or row["hash"]):
+                return VerifyResult(False, checked, row["id"], "a compact row carries a text hash")
+            if event_hash(prev_hash, content(row)) != stored_hash(row):
                 return VerifyResult(False, checked, row["id"], "content does not match its hash")
-            prev_hash = row["hash"]
+            prev_hash = stored_hash(row)
+            prev_id = int(row["id"])
             checked += 1
     return VerifyResult(True, checked)

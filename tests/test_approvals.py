@@ -7,6 +7,7 @@ leader of its own: oilfield's 3002 approves). The clock stands at 2026-11-02 in 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -75,7 +76,7 @@ async def test_an_opinion_waits_for_the_nearest_leader_and_goes_out_only_once_ap
     case = await astore.approvals.approve(LEADER_P1, int(asked[0].params["draft"]))
     assert case.status.value == "decided" and case.decision is Decision.EXPLAIN
     ((data,),) = rows(astore, "SELECT data FROM events WHERE case_id = ? AND action = 'decide'", case.id)
-    assert '"approved_by": 3003' in data
+    assert json.loads(data)["approved_by"] == 3003
     told = [i for i in await astore.outbox.pending_notifications(limit=500)
             if i.chat_id == 5001 and i.kind == NoticeKind.PETITIONER_EVENT]
     assert "本件经单位领导批准签发" in str((await render(told[-1], astore))[0].text)

@@ -180,8 +180,8 @@ async def test_removing_a_co_handling_unit_and_transferring_to_it(cstore: Servic
     with pytest.raises(Refused) as gone:
         await cstore.supervision.cohandle_off(LEADER_P1, number, "refinery")
     assert gone.value.code == "cohandle_not"
-    assert rows(cstore, "SELECT action, data FROM events WHERE action LIKE 'cohandle%' ORDER BY id")[-1] == (
-        "cohandle_off", json.dumps({"unit": "refinery"}, ensure_ascii=False))
+    action, data = rows(cstore, "SELECT action, data FROM events WHERE action LIKE 'cohandle%' ORDER BY id")[-1]
+    assert (action, json.loads(data)) == ("cohandle_off", {"unit": "refinery"})
     # Transferred to the co-handling unit: it leads now, and co-handles no more.
     moved = await cstore.cases.act(OFFICER_P1, number, Action.TRANSFER, unit="plant-2", body="属二厂管辖")
     assert (moved.unit, moved.cohandlers) == ("plant-2", [])
@@ -409,8 +409,8 @@ async def test_follow_up_and_redo_buttons(capp: tuple[Application, OfflineReques
     await feed(application, officer.tap(cb.Pr.FOLLOW_UP.encode(number, "phone")))
     assert request.last_to(OFFICER_P1.id).text == f"请写电话回访的情况，信访事项 <code>{number}</code>："
     await feed(application, officer.text("信访人表示理解"))
-    assert rows(cstore, "SELECT body, data FROM events WHERE action = 'followup'") == [
-        ("信访人表示理解", json.dumps({"method": "phone"}))]
+    assert [(body, json.loads(data)) for body, data in rows(
+        cstore, "SELECT body, data FROM events WHERE action = 'followup'")] == [("信访人表示理解", {"method": "phone"})]
     await cstore.review.rate(employee(5001), number, __import__("store.review", fromlist=["Rating"]).Rating.DISSATISFIED)
     # The leader's card offers 重办 now.
     await feed(application, Updates(LEADER_P1.id).text(f"/case {number}"))

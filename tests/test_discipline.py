@@ -16,6 +16,7 @@ the chat pass the same checks.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -201,7 +202,8 @@ async def test_a_report_about_the_plants_leadership_goes_one_discipline_level_hi
             await dstore.cases.case_for(staff(who), number)
     submitted = rows(dstore, "SELECT e.data FROM events e JOIN cases c ON c.id = e.case_id"
                      " WHERE c.number = ? AND e.action = 'submit'", number)
-    assert '"reported_unit": "plant-2"' in submitted[0][0] and '"about_leadership": true' in submitted[0][0]
+    payload = json.loads(submitted[0][0])
+    assert payload["reported_unit"] == "plant-2" and payload["about_leadership"] is True
 
 
 async def test_a_report_no_discipline_level_of_the_company_can_take_is_sent_outside(dstore: Services) -> None:

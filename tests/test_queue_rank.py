@@ -13,6 +13,9 @@ import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
+from store import journal
 from store.clock import FakeClock
 from store.db import migrations
 from store.journal import verify
@@ -34,6 +37,7 @@ from store.workflow import Action
 from tests.backends import backend_of
 from tests.conftest import draft, petitioner, rows
 from tests.review_fixture import LEADER_OIL, OFFICER_P1, at, rorg, rstore
+from tests.test_compact_journal import BEFORE_0023
 
 __all__ = ["rorg", "rstore"]
 
@@ -134,10 +138,11 @@ async def test_the_page_is_read_from_the_rank_index_without_sorting(rstore: Serv
 
 
 async def test_a_database_at_the_previous_version_upgrades_with_ranks_and_its_journal_intact(
-    tmp_path: Path, rorg: Organization, clock: FakeClock
+    tmp_path: Path, rorg: Organization, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cases written before migration 0021 (no ranks): upgraded, ranked at the first read, journal unchanged."""
     path = tmp_path / "old.db"
+    monkeypatch.setattr(journal, "COMPACT", frozenset())  # the journal as written then (hex hashes)
     store = await Services.open(path, rorg, clock)
     numbers = [(await store.cases.submit(petitioner(5001 + i), draft(), str(i))).case.number for i in range(6)]
     await store.cases.act(OFFICER_P1, numbers[1], Action.ACCEPT)
@@ -145,10 +150,12 @@ async def test_a_database_at_the_previous_version_upgrades_with_ranks_and_its_jo
     await store.cases.act(OFFICER_P1, numbers[2], Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
     await store.cases.act(OFFICER_P1, numbers[3], Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不予受理")
     await store.close()
+    monkeypatch.undo()
     number = next(n for n, name, _ in migrations() if "queue_rank" in name)  # the integrator may renumber it
     # What later migrations added, removed too: they run again after it.
     later = {"hearing_and_study": ("DROP TABLE review_drafts", "DROP TABLE review_studies", "DROP TABLE hearings",
-                                   "ALTER TABLE cases DROP COLUMN clock_stopped_on")}
+                                   "ALTER TABLE cases DROP COLUMN clock_stopped_on"),
+             "compact_journal": tuple(BEFORE_0023)}
     undo = [s for n, name, _ in migrations() if n > number for key, sql in later.items() if key in name for s in sql]
     with sqlite3.connect(path) as conn:  # back to the schema before it: what it added, removed
         for statement in (*undo, "DROP INDEX cases_by_rank", "DROP INDEX cases_by_rank_day", "DROP TABLE rank_basis",
