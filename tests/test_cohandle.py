@@ -28,7 +28,7 @@ from store.org import Organization, parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import draft, petitioner, rows, uid
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     ADMIN,
@@ -213,7 +213,7 @@ async def test_co_handlers_are_reminded_and_warned_with_the_handler(cstore: Serv
     assert [chat for (chat,) in warned] == [OFFICER_P1.id, OFFICER_P2.id, RECUSED_P2.id]
     # Not the third unit; and each notice renders for the co-handler.
     texts = dict(await texts_of(cstore, "sv_warning"))
-    assert texts[OFFICER_P2.id].startswith(f"🟠 <b>警告</b>：信访事项 <code>{number}</code>（第一采油厂 · 工资福利）")
+    assert texts[uid(OFFICER_P2)].startswith(f"🟠 <b>警告</b>：信访事项 <code>{number}</code>（第一采油厂 · 工资福利）")
 
 
 async def test_a_confidential_case_keeps_its_reporter_from_the_co_handlers(cstore: Services) -> None:

@@ -20,7 +20,7 @@ from store.services import Services
 from tests.backends import db_error, execute, rows
 from tests.conftest import ORG_FILE
 
-ROSTER = [
+ROSTER: list[tuple[int, dict[str, Any]]] = [
     (2, {"employee_no": "yc 1024", "name": "刘师傅", "unit": "第一采油厂", "phone": "138-0013-8000", "status": "在职"}),
     (3, {"employee_no": "YC1025", "name": "陈工", "unit": "plant-2", "phone": "13900139000", "status": None,
          "id_tail": "123x"}),

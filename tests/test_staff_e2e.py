@@ -359,7 +359,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         gone = await officer.wait_for("未找到")
         await officer.send("/case XF-2026-999999")
         missing = await officer.wait_for("未找到")
-        assert gone.plain_text.replace(en_case, "N") == missing.plain_text.replace("XF-2026-999999", "N")
+        assert gone.visible_text.replace(en_case, "N") == missing.visible_text.replace("XF-2026-999999", "N")
 
         # The new unit explains, within the time the case had left (no fresh acceptance, no fresh 60 days).
         await second.send(f"/decide {en_case} explain The overtime was paid in November's salary, line 12.")
