@@ -174,8 +174,9 @@ class FileRequest(OfflineRequest):
 
 @pytest.fixture
 async def app(rstore: Services) -> AsyncIterator[tuple[Application, FileRequest]]:
-    async with offline_app(rstore, FileRequest()) as running:
-        yield running  # type: ignore[misc]
+    request = FileRequest()
+    async with offline_app(rstore, request) as (application, _):
+        yield application, request
 
 
 @pytest.mark.slow

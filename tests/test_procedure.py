@@ -179,8 +179,9 @@ async def test_basically_satisfied_asks_for_review_on_day_29_after_service_and_i
 
 @pytest.fixture
 async def files_app(rstore: Services) -> AsyncIterator[tuple[Application, FileRequest]]:
-    async with offline_app(rstore, FileRequest()) as running:
-        yield running  # type: ignore[misc]
+    request = FileRequest()
+    async with offline_app(rstore, request) as (application, _):
+        yield application, request
 
 
 async def test_an_opinion_delivered_in_chat_is_served_when_telegram_accepts_it(
