@@ -70,7 +70,7 @@ KIND_WORDS: dict[str, DocumentKind] = {
 def _face() -> tuple[str, int]:
     """The font collection installed with the project, and the index of its simplified Chinese face."""
     from fontTools.ttLib import TTCollection
-    from noto_cjk_sans_otc import FONT_PATH  # type: ignore[import-untyped]
+    from noto_cjk_sans_otc import FONT_PATH
 
     path = str(FONT_PATH)
     collection = TTCollection(path, lazy=True)

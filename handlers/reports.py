@@ -178,7 +178,7 @@ def _register_bundled_font() -> None:
     from matplotlib import font_manager
 
     try:
-        from noto_cjk_sans_otc import FONT_PATH  # type: ignore[import-untyped]
+        from noto_cjk_sans_otc import FONT_PATH
     except ImportError:  # an installation without it: the system's fonts, else English labels
         return
     path = str(FONT_PATH)

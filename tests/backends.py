@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,9 @@ from store.db import is_postgres_url, open_database
 from store.files import make_private
 from store.services import Services
 from store.sqltext import to_pyformat
+
+if TYPE_CHECKING:
+    import psycopg  # only where PostgreSQL is installed: imported where used
 
 ENV = "PETITION_TEST_PG"
 DEFAULT_PG = "postgresql://127.0.0.1:5432/test"
@@ -54,6 +57,13 @@ BACKENDS = ["sqlite", "postgresql"]
 #: two runs on one server (two developers, two sessions, CI) never meet.
 PREFIX = f"pt_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
 _created: list[str] = []
+
+
+def one_row(conn: psycopg.Connection[Any], sql: str) -> tuple[Any, ...]:
+    """The row a query answers, which it must (a psycopg connection's ``fetchone`` may answer None)."""
+    row = conn.execute(sql).fetchone()
+    assert row is not None, sql
+    return tuple(row)
 
 
 def server_url() -> str:
@@ -155,7 +165,7 @@ class PgTemplate:
         self.name = name
         self.free: list[str] = []
         with psycopg.connect(with_database(server_url(), name), autocommit=True) as conn:
-            self.fingerprint = conn.execute(FINGERPRINT).fetchone()[0]  # type: ignore[index]
+            (self.fingerprint,) = one_row(conn, FINGERPRINT)
             tables = [t for (t,) in conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")]
             sequences = [q for (q,) in conn.execute(
@@ -168,7 +178,7 @@ class PgTemplate:
                     values = ", ".join(_literal(conn, value) for value in row)
                     restore.append(f"INSERT INTO {table} ({names}) OVERRIDING SYSTEM VALUE VALUES ({values});")
             for sequence in sequences:
-                last, called = conn.execute(f"SELECT last_value, is_called FROM {sequence}").fetchone()  # type: ignore[misc]
+                last, called = one_row(conn, f"SELECT last_value, is_called FROM {sequence}")
                 restore.append(f"SELECT setval('{sequence}', {int(last)}, {'true' if called else 'false'});")
         deletes = "".join(f"DELETE FROM {table};" for table in tables)
         # Foreign keys and append-only triggers are the table owner's rules, not the cleaner's:
@@ -195,7 +205,7 @@ class PgTemplate:
             # Whatever the test left connected (a bot process, a store not closed) goes first.
             conn.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
                          " WHERE datname = current_database() AND pid <> pg_backend_pid()")
-            if conn.execute(FINGERPRINT).fetchone()[0] != self.fingerprint:  # type: ignore[index]
+            if one_row(conn, FINGERPRINT) != (self.fingerprint,):
                 return  # its schema changed: set aside, dropped at the end
             try:
                 with conn.transaction():

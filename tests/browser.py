@@ -57,7 +57,7 @@ def _fontconfig(folder: Path) -> Path:
     """A fontconfig file adding the project's own CJK font to the system's."""
     dirs = []
     try:
-        from noto_cjk_sans_otc import FONT_PATH  # type: ignore[import-untyped]
+        from noto_cjk_sans_otc import FONT_PATH
 
         dirs.append(f"<dir>{Path(FONT_PATH).parent}</dir>")
     except ImportError:

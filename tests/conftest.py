@@ -12,7 +12,7 @@ import pytest
 from telegram.ext import Application
 
 from store.clock import FakeClock
-from store.models import DraftData, Petitioner
+from store.models import Actor, DraftData, Petitioner
 from store.org import Organization, load_org
 from store.services import Services
 from tests import pg_fallback
@@ -103,6 +103,12 @@ def draft(**overrides: object) -> DraftData:
     }
     values.update(overrides)
     return DraftData.model_validate(values)
+
+
+def uid(actor: Actor) -> int:
+    """A person's Telegram id: every actor has one but the system (``Actor.id`` is optional for it alone)."""
+    assert actor.id is not None, actor
+    return actor.id
 
 
 def petitioner(user_id: int = 5001, name: str = "张三") -> Petitioner:

@@ -72,7 +72,8 @@ async def running_bot(
         )
     )
     try:
-        done, _ = await asyncio.wait({task, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        started: set[asyncio.Future[Any]] = {task, ready}
+        done, _ = await asyncio.wait(started, timeout=15, return_when=asyncio.FIRST_COMPLETED)
         if task in done:
             task.result()  # raises the start-up error
         application = await asyncio.wait_for(ready, 1)

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
@@ -36,6 +36,16 @@ class Call:
         if isinstance(markup, str):
             markup = json.loads(markup)
         return [(b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def buttons_of(markup: InlineKeyboardMarkup | None) -> list[tuple[str, str]]:
+    """Each inline button's label and callback data, row by row (the bot's buttons carry a string)."""
+    out = []
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            assert isinstance(button.callback_data, str), button
+            out.append((button.text, button.callback_data))
+    return out
 
 
 @dataclass
@@ -111,7 +121,8 @@ class Updates:
 
     def __init__(self, user_id: int | None, first_name: str = "张三", language_code: str = "zh-hans") -> None:
         assert user_id is not None, "an update comes from a person"  # tests pass an Actor's id
-        self.user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
+        self.user_id = user_id
+        self.user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
 
     def _message(self, **fields: Any) -> dict[str, Any]:
         return {

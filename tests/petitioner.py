@@ -88,6 +88,20 @@ def draft_of(db: Path, user_id: int) -> tuple[str | None, dict[str, Any]] | None
     return state, (vault.open(data, where) if is_sealed(data) else json.loads(data))
 
 
+def stored_draft(db: Path, user_id: int) -> tuple[str | None, dict[str, Any]]:
+    """The stored draft (its state and data), which the test expects to be there."""
+    found = draft_of(db, user_id)
+    assert found is not None, f"no draft of {user_id}"
+    return found
+
+
+def newest(user: SimUser) -> SimMessage:
+    """The newest bot message in ``user``'s chat, which the test expects to be there."""
+    message = user.last_message
+    assert message is not None, "the bot has sent nothing to this chat"
+    return message
+
+
 def user_key(db: Path, user_id: int) -> int:
     """How the users table (and other lookups by person) store a Telegram id: its keyed hash."""
     from store.vault import load_vault

@@ -77,7 +77,7 @@ async def intake(user: SimUser, n: int) -> str:
 
 
 def receipts(user: SimUser) -> list[str]:
-    return [m.plain_text for m in user.messages if RECEIPT in (m.plain_text or "")]
+    return [m.visible_text for m in user.messages if RECEIPT in m.visible_text]
 
 
 @pytest.mark.slow

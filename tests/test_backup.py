@@ -71,14 +71,14 @@ async def test_a_backup_taken_under_load_restores_every_committed_case(
             case = await restored.cases.case_for(OFFICER, number)
             assert case.number == number
         # The snapshot is one commit: every case in it is whole, numbered without gaps.
-        async with restored.db.read() as conn:
-            async with conn.execute("SELECT number FROM cases ORDER BY id") as cur:
+        async with restored.db.read() as reader:
+            async with reader.execute("SELECT number FROM cases ORDER BY id") as cur:
                 numbers = [row[0] async for row in cur]
-            async with conn.execute(
+            async with reader.execute(
                 "SELECT count(*) FROM cases WHERE id NOT IN (SELECT case_id FROM events WHERE action = 'submit')"
             ) as cur:
                 assert (await cur.fetchone())[0] == 0
-            async with conn.execute(
+            async with reader.execute(
                 "SELECT count(*) FROM cases c WHERE status = 'accepted' AND NOT EXISTS"
                 " (SELECT 1 FROM outbox o JOIN events e ON e.id = o.event_id"
                 "  WHERE o.case_id = c.id AND e.action = 'accept')"

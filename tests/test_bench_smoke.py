@@ -48,8 +48,10 @@ def _wrong_answers(figures: object) -> list[int]:
 
 #: Stands for this test process's PostgreSQL database (tests/backends.py's server), asked for when the test runs.
 PG = "<postgresql>"
+#: Every benchmark in its default mode.
+DEFAULTS: list[tuple[str, list[str]]] = [(name, []) for name in sorted(BENCHMARKS)]
 #: Every other mode of a benchmark, each run once more at smoke size.
-MODES = [
+MODES: list[tuple[str, list[str]]] = [
     ("burst_intake", ["--pg", PG]),
     ("fanout", ["--chat-burst"]),
     ("fanout", ["--ptb-defaults"]),
@@ -57,7 +59,7 @@ MODES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "extra"), [(name, []) for name in sorted(BENCHMARKS)] + MODES,
+@pytest.mark.parametrize(("name", "extra"), DEFAULTS + MODES,
                          ids=lambda v: " ".join(v) if isinstance(v, list) else v)
 def test_benchmark_runs_at_smoke_size(name: str, extra: list[str]) -> None:
     if PG in extra:

@@ -83,7 +83,9 @@ def test_an_explicit_config_that_does_not_exist_is_an_error(
 
 def test_without_config_the_example_runs_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        org, source = cli._organization(Settings(), "en")  # type: ignore[misc]
+        found = cli._organization(Settings(), "en")
+    assert not isinstance(found, int), found  # an organisation, not an exit status
+    org, source = found
     assert org == example_org()
     assert source == "built-in example organisation (no file at petition-bot.toml)"
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

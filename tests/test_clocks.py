@@ -52,7 +52,7 @@ async def test_deadlines_are_stored_with_the_case_from_the_organisation_file(
 ) -> None:
     case = (await rstore.cases.submit(petitioner(), draft(), "k")).case
     assert case.accept_due == date(2026, 11, 17)  # 2026-11-02 + 15 days (Art. 22-23)
-    assert current_deadline(case) is not None and current_deadline(case)[1] == date(2026, 11, 17)  # type: ignore[index]
+    assert (due := current_deadline(case)) is not None and due[1] == date(2026, 11, 17)
     accepted = await rstore.cases.act(OFFICER_P1, case.number, Action.ACCEPT)
     assert accepted.answer_due == date(2027, 1, 1)  # + 60 days (Art. 34)
     decided = await rstore.cases.act(OFFICER_P1, case.number, Action.DECIDE, decision=Decision.EXPLAIN, body="意见")

@@ -12,6 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from telegram.ext import Application
@@ -29,7 +30,7 @@ from store.org import Organization, parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import draft, petitioner, rows, uid
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     ADMIN,
@@ -118,18 +119,23 @@ async def test_the_co_handling_unit_sees_the_case_and_a_third_unit_does_not(csto
 async def test_co_handlers_read_note_and_report_progress_but_the_lead_unit_answers(cstore: Services) -> None:
     number = await new_case(cstore)
     await cstore.supervision.cohandle(LEADER_P1, number, "plant-2")
-    for action, extra in [
-        (Action.ACCEPT, {}), (Action.DECLINE, {"body": "不予受理", "grounds": DeclineGrounds(reason="other")}), (Action.REPLY, {"body": "您好"}),
+    refused_to_co_handler: list[tuple[Action, dict[str, Any]]] = [
+        (Action.ACCEPT, {}), (Action.DECLINE, {"body": "不予受理", "grounds": DeclineGrounds(reason="other")}),
+        (Action.REPLY, {"body": "您好"}),
         (Action.ASSIGN, {"assignee_id": OFFICER_P2.id}), (Action.TRANSFER, {"unit": "plant-2", "body": "属二厂"}),
-    ]:
+    ]
+    for action, extra in refused_to_co_handler:
         with pytest.raises(Refused) as refused:
-            await cstore.cases.act(OFFICER_P2, number, action, **extra)  # type: ignore[arg-type]
+            await cstore.cases.act(OFFICER_P2, number, action, **extra)
         assert refused.value.code == "cohandle_lead_only", action
     await cstore.cases.act(OFFICER_P1, number, Action.ACCEPT)
-    for action, extra in [(Action.DECIDE, {"decision": Decision.SUPPORT, "body": "予以补发"}),
-                          (Action.EXTEND, {"days": 10, "body": "需二厂配合"})]:
+    lead_only: list[tuple[Action, dict[str, Any]]] = [
+        (Action.DECIDE, {"decision": Decision.SUPPORT, "body": "予以补发"}),
+        (Action.EXTEND, {"days": 10, "body": "需二厂配合"}),
+    ]
+    for action, extra in lead_only:
         with pytest.raises(Refused) as refused:
-            await cstore.cases.act(OFFICER_P2, number, action, **extra)  # type: ignore[arg-type]
+            await cstore.cases.act(OFFICER_P2, number, action, **extra)
         assert refused.value.code == "cohandle_lead_only", action
     with pytest.raises(Refused) as menu:
         await cstore.staff_work.check_action(OFFICER_P2, number, Action.DECIDE)  # before the opinion is typed
@@ -214,7 +220,7 @@ async def test_co_handlers_are_reminded_and_warned_with_the_handler(cstore: Serv
     assert [chat for (chat,) in warned] == [OFFICER_P1.id, OFFICER_P2.id, RECUSED_P2.id]
     # Not the third unit; and each notice renders for the co-handler.
     texts = dict(await texts_of(cstore, "sv_warning"))
-    assert texts[OFFICER_P2.id].startswith(f"🟠 <b>警告</b>：信访事项 <code>{number}</code>（第一采油厂 · 工资福利）")
+    assert texts[uid(OFFICER_P2)].startswith(f"🟠 <b>警告</b>：信访事项 <code>{number}</code>（第一采油厂 · 工资福利）")
 
 
 async def test_a_confidential_case_keeps_its_reporter_from_the_co_handlers(cstore: Services) -> None:
@@ -245,7 +251,8 @@ async def test_another_officer_and_a_unit_where_nobody_may_see_it(backend: str, 
             .replace('units = ["hq"]\n', 'units = ["hq"]\nrecuse_units = ["plant-1"]\n')  # the refinery's chain up
             + '\n[[staff]]\ntelegram_id = 1005\nname = "钱干事"\nrole = "officer"\nunits = ["plant-1"]\n')
     org = parse_org(toml)
-    assert all(org.recused(org.staff_member(i), "plant-1") for i in (1003, 3004, 3001))  # type: ignore[arg-type]
+    members = [org.staff_member(i) for i in (1003, 3004, 3001)]
+    assert all(m is not None and org.recused(m, "plant-1") for m in members)
     async with fresh_database(backend, tmp_path, "other.db") as target:
         store = await Services.open(target, org, clock)
         try:

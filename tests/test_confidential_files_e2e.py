@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from botsim import BotApiSimulator, SimMessage, SimUser
 from handlers.media import neutral_name
 from store.models import Attachment
 from store.org import parse_org
@@ -30,7 +31,7 @@ def photo_with_exif() -> bytes:
     return out.getvalue()
 
 
-async def file_case(user, lang: str, *, confidential: bool) -> str:
+async def file_case(user: SimUser, lang: str, *, confidential: bool) -> str:
     L = LABELS[lang]
     await to_subject(user, lang, "report" if confidential else "wages")
     await user.send("材料")
@@ -48,6 +49,12 @@ async def file_case(user, lang: str, *, confidential: bool) -> str:
     return await submit(user, lang)
 
 
+def content_of(sim: BotApiSimulator, message: SimMessage) -> bytes:
+    """The bytes of the file a message carries, as the simulated Telegram keeps them."""
+    assert message.file_id is not None, message
+    return sim._files[message.file_id].data or b""
+
+
 async def test_confidential_files_are_renamed_and_images_stripped(tmp_path: Path) -> None:
     async with running_bot(org_with(messages_per_minute=500), tmp_path / "e2e.db") as bot:
         officer = bot.sim.user(1002, first_name="李", language_code="zh-hans")
@@ -58,7 +65,7 @@ async def test_confidential_files_are_renamed_and_images_stripped(tmp_path: Path
                                timeout=10)
         documents = [m for m in officer.messages if m.kind == "document"]
         assert [m.payload["document"]["file_name"] for m in documents] == ["材料-1.pdf", "材料-2.jpg"]
-        pdf, jpg = (bot.sim._files[m.file_id].data or b"" for m in documents)
+        pdf, jpg = (content_of(bot.sim, m) for m in documents)
         assert pdf == PDF  # the content is untouched
         assert b"Zhang San" not in jpg and b"Exif" not in jpg and b"PhoneMaker" not in jpg
         assert dict(Image.open(io.BytesIO(jpg)).getexif()) == {} and Image.open(io.BytesIO(jpg)).size == (32, 24)

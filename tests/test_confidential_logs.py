@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -21,7 +22,16 @@ from tests.petitioner import ORG_FILE, api_errors, org_with, rows, submit, to_su
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "7012345678:AAHk3x9Qp_Zr8vWm2LtYc5NbFd6GhJ4sE1o"
-REPORTER = {"id": 734829156, "first_name": "Xiaoming", "last_name": "Ouyang", "username": "quiet_witness_42"}
+
+
+class TelegramUser(TypedDict):
+    id: int
+    first_name: str
+    last_name: str
+    username: str
+
+
+REPORTER: TelegramUser = {"id": 734829156, "first_name": "Xiaoming", "last_name": "Ouyang", "username": "quiet_witness_42"}
 PHONE = "+8613812345678"
 SUBJECT = "Depot manager takes kickbacks"
 EVIDENCE = "Xiaoming_Ouyang_staff_no_556677_evidence.pdf"

@@ -294,7 +294,8 @@ class Employee:
         """
         typed_last, misses = False, 0
         while not self.done and time.monotonic() < until:
-            from_offer = (self.screen() is not None and state_of(self.screen()) == ("draft", 0))  # type: ignore[arg-type]
+            screen = self.screen()
+            from_offer = screen is not None and state_of(screen) == ("draft", 0)
             answer, typed = await self.act(lost=typed_last or misses >= 2)
             if self.done:
                 break
@@ -310,23 +311,24 @@ class Employee:
         self.collect_receipts()
 
 
+def accepted_or_refused(number: str) -> Callable[[SimMessage], bool]:
+    """The officer's answer to accepting ``number``: accepted, or refused (someone was quicker)."""
+    return lambda m: (number in m.visible_text and "已受理" in m.visible_text) or "不能进行此操作" in m.visible_text
+
+
 async def officer_work(officer: SimUser, until: float, accepted: set[str], stop: asyncio.Event) -> None:
     """Accept every case card that arrives; a tap without an answer is tried again."""
     while time.monotonic() < until and not stop.is_set():
-        cards = [m for m in officer.messages if "受理" in m.button_texts and NUMBER.search(m.visible_text)]
-        todo = [m for m in cards if NUMBER.search(m.visible_text).group(0) not in accepted]  # type: ignore[union-attr]
+        cards = [(m, found.group(0)) for m in officer.messages
+                 if "受理" in m.button_texts and (found := NUMBER.search(m.visible_text))]
+        todo = [(m, number) for m, number in cards if number not in accepted]
         if not todo:
             await asyncio.sleep(0.1)
             continue
-        card = todo[0]
-        number = NUMBER.search(card.visible_text).group(0)  # type: ignore[union-attr]
+        card, number = todo[0]
         await officer.tap("受理", message=card)
         try:
-            await officer.wait_for(
-                predicate=lambda m, number=number: (number in m.visible_text and "已受理" in m.visible_text)
-                or "不能进行此操作" in m.visible_text,
-                timeout=PATIENCE,
-            )
+            await officer.wait_for(predicate=accepted_or_refused(number), timeout=PATIENCE)
             accepted.add(number)
         except AssertionError:
             pass

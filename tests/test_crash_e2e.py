@@ -20,7 +20,18 @@ import pytest
 
 from botsim import BotApiSimulator
 from tests.e2e import TOKEN, running_bot
-from tests.petitioner import ORG_FILE, api_errors, draft_of, org_with, rows, step, submit, to_review, to_subject
+from tests.petitioner import (
+    ORG_FILE,
+    api_errors,
+    draft_of,
+    org_with,
+    rows,
+    step,
+    stored_draft,
+    submit,
+    to_review,
+    to_subject,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +78,7 @@ async def test_sigkill_mid_intake_resumes_where_the_employee_was(tmp_path: Path)
             await user.send("油田加班费 <b>拖欠</b> & 未付")
             await user.wait_for("第 4/7 步")
             kill(process)
-        state, data = draft_of(db, 5001)  # type: ignore[misc]
+        state, data = stored_draft(db, 5001)
         assert state == "details" and data["subject"] == "油田加班费 <b>拖欠</b> & 未付"
 
         # Typed while the bot is down: handled once it is back, at the step it was on.
@@ -75,7 +86,7 @@ async def test_sigkill_mid_intake_resumes_where_the_employee_was(tmp_path: Path)
         with bot_process(sim, db, log) as process:
             nxt = await user.wait_for("第 5/7 步", timeout=20)
             assert "材料" in nxt.visible_text
-            state, data = draft_of(db, 5001)  # type: ignore[misc]
+            state, data = stored_draft(db, 5001)
             assert state == "attachments" and data["details"] == "十月份加班费至今未发放。"
             assert data["subject"] == "油田加班费 <b>拖欠</b> & 未付"
             await user.send_photo()
@@ -143,7 +154,7 @@ async def test_redelivered_text_is_applied_once(tmp_path: Path) -> None:
         await bot.sim.redeliver(sent["update_id"])
         again = await user.wait_for("第 4/7 步")  # the current question, asked again
         assert "详细说明" in again.visible_text
-        state, data = draft_of(db, 5001)  # type: ignore[misc]
+        state, data = stored_draft(db, 5001)
         assert state == "details" and data["subject"] == "第一次的标题" and data["details"] is None
         await user.send("详情")
         await user.wait_for(step("zh", 5))

@@ -29,7 +29,7 @@ from store.org import DocumentTemplates, OrgError, parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import draft, petitioner, rows, uid
 from tests.offline import Call, OfflineRequest, Updates, feed, fill_opinion, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
@@ -176,8 +176,9 @@ class FileRequest(OfflineRequest):
 
 @pytest.fixture
 async def app(rstore: Services) -> AsyncIterator[tuple[Application, FileRequest]]:
-    async with offline_app(rstore, FileRequest()) as running:
-        yield running  # type: ignore[misc]
+    request = FileRequest()
+    async with offline_app(rstore, request) as (application, _):
+        yield application, request
 
 
 @pytest.mark.slow
@@ -204,7 +205,7 @@ async def test_the_officer_receives_the_document_at_acceptance_and_at_the_opinio
 
     officer = Updates(OFFICER_P1.id)
     await feed(application, officer.text(f"/decide {number} support 经核实，予以补发。"))
-    await fill_opinion(application, request, officer, OFFICER_P1.id)
+    await fill_opinion(application, request, officer, uid(OFFICER_P1))
     await sender.run_once()
     (_, (call, data)) = request.documents_to(OFFICER_P1.id)
     assert call.params["caption"].startswith("📄 信访处理意见书")

@@ -32,6 +32,7 @@ import socket
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -164,7 +165,8 @@ def receipt_messages(person: Employee, number: str) -> int:
     return count
 
 
-async def wait_for(condition, limit: float, what: str) -> None:
+async def wait_for(condition: Callable[[], bool], limit: float, what: Callable[[], str]) -> None:
+    """Until ``condition`` holds, for ``limit`` seconds at most; ``what`` says what was missing, read at the end."""
     deadline = time.monotonic() + limit
     while not condition():
         assert time.monotonic() < deadline, what()
@@ -226,7 +228,7 @@ async def test_the_standby_takes_over_a_killed_active_instance_and_nothing_is_lo
             # The new instance polls with no offset: Telegram sends again what the dead one had not confirmed.
             since = max(i for i, (name, _, _) in enumerate(sim.calls) if name == "deleteWebhook")
             polls = lambda: [p for name, p, _ in sim.calls[since:] if name == "getUpdates"]  # noqa: E731
-            await wait_for(lambda: polls(), 30, lambda: "the new instance does not poll")
+            await wait_for(lambda: bool(polls()), 30, lambda: "the new instance does not poll")
             first_poll = polls()[0]
             assert first_poll.get("offset") in (None, 0), first_poll
             print(f"took over {took:.1f} s after the kill")
@@ -260,10 +262,10 @@ async def test_the_standby_takes_over_a_killed_active_instance_and_nothing_is_lo
                 extra += (shown - 1) + (notices - 1)
             # Case cards: the messages with buttons the bot sent the officer, per case.
             cards = Counter(
-                NUMBER.search(str(p.get("text"))).group(0)  # type: ignore[union-attr]
+                found.group(0)
                 for name, p, b in sim.calls
                 if name == "sendMessage" and b.get("ok") and str(p.get("chat_id")) == str(OFFICER)
-                and p.get("reply_markup") and NUMBER.search(str(p.get("text")))
+                and p.get("reply_markup") and (found := NUMBER.search(str(p.get("text"))))
             )
             assert set(cards) == set(numbers) and all(n <= 2 for n in cards.values()), cards
             extra += sum(n - 1 for n in cards.values())
@@ -315,7 +317,9 @@ async def test_an_active_instance_that_loses_its_lease_stops_at_once(tmp_path: P
             await bot.start()
             await bot.wait_active(True, 30)
             with psycopg.connect(db, autocommit=True) as conn:
-                key = conn.execute(LEASE_KEY_SQL).fetchone()[0]  # type: ignore[index]
+                lease = conn.execute(LEASE_KEY_SQL).fetchone()
+                assert lease is not None
+                key = lease[0]
                 holders = conn.execute(
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
                     " AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1",

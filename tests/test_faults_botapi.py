@@ -31,7 +31,7 @@ from store.models import Actor, ActorRole, Decision
 from store.org import Organization
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner
+from tests.conftest import draft, petitioner, uid
 
 TOKEN = "123456:FAULTS"
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER, name="王主任")
@@ -107,7 +107,7 @@ async def setup(org: Organization, tmp_path: Path) -> AsyncIterator[tuple[TimedS
     sim = TimedSimulator(token=TOKEN)
     await sim.start()
     # The leader and the admin hear of collective petitions (many petitioners, one unit).
-    for user_id in [OFFICER.id, *PETITIONERS, 2001, 9001]:
+    for user_id in [uid(OFFICER), *PETITIONERS, 2001, 9001]:
         sim.user(user_id, first_name=f"u{user_id}", language_code="zh-hans")
     store = await Services.open(tmp_path / "faults.db", org)  # the real clock: backoff is real time
     request = HTTPXRequest(read_timeout=CLIENT_TIMEOUT, write_timeout=1.0, connect_timeout=1.0, pool_timeout=2.0)
@@ -153,7 +153,7 @@ async def officer_works(store: Services) -> dict[int, list[str]]:
                 documents.append(f"{number} 信访处理意见书")
                 owed[user_id].append(f"{number} 作出评价")  # the rating request that follows an opinion
         await asyncio.sleep(0.3)  # new rows arrive while earlier ones are being retried
-    owed[OFFICER.id] = [*numbers.values(), *documents]
+    owed[uid(OFFICER)] = [*numbers.values(), *documents]
     return owed
 
 
@@ -200,9 +200,9 @@ async def test_every_notification_once_in_order_despite_429_500_and_timeouts(
         key = number.group(0) if attempt.chat_id == OFFICER.id and number else attempt.text
         by_message[(attempt.chat_id, key)].append(attempt)
     # Exactly one successful send per message, and nothing after it.
-    for key, history in by_message.items():
-        assert [a.outcome for a in history].count("ok") == 1, (key, history)
-        assert history[-1].outcome == "ok", (key, history)
+    for message, history in by_message.items():
+        assert [a.outcome for a in history].count("ok") == 1, (message, history)
+        assert history[-1].outcome == "ok", (message, history)
 
     # A 429 holds its own chat for retry_after: nothing new starts for that chat in the window (the
     # whole bot waits only when 429s come for several chats at once: bot/pace.py).
@@ -268,7 +268,7 @@ async def test_a_row_that_cannot_be_rendered_does_not_hold_up_the_others(
     monkeypatch.setattr(bot.outbox, "render", render)
     for _ in range(POISON_ATTEMPTS + 1):
         await sender.run_once()
-    cards = [m.visible_text for m in sim.user(OFFICER.id).messages]
+    cards = [m.visible_text for m in sim.user(uid(OFFICER)).messages]
     assert len(cards) == 1 and "加班费未发放" in cards[0]
     assert await store.outbox.pending_notifications() == []
     assert await store.outbox.unreachable_chats() == [OFFICER.id]  # set aside with its reason, not lost

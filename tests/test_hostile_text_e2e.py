@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from botsim import SimMessage
 from tests.e2e import running_bot
 from tests.petitioner import api_errors, org_with, rows, since, step, submit, texts, to_subject
 
@@ -33,6 +35,11 @@ def in_order(haystack: str, text: str) -> bool:
             return False
         position = found + len(line)
     return True
+
+
+def showing_the_end_of(text: str) -> Callable[[SimMessage], bool]:
+    """A message showing the last 20 characters of ``text`` (as relayed, surrounding spaces trimmed)."""
+    return lambda m: text.strip()[-20:] in m.visible_text
 
 
 async def test_hostile_corpus_round_trips_zh_and_en(tmp_path: Path) -> None:
@@ -103,7 +110,7 @@ async def test_hostile_corpus_round_trips_zh_and_en(tmp_path: Path) -> None:
                 await user.wait_for(number)
                 await user.send(text)
                 await user.wait_for("已将您补充的情况转给")
-                relayed = await officer.wait_for(predicate=lambda m, t=text: t.strip()[-20:] in m.visible_text)
+                relayed = await officer.wait_for(predicate=showing_the_end_of(text))
                 assert text.strip()[-20:] in relayed.visible_text
                 await user.tap("继续补充")
             await user.wait_for(number)

@@ -22,6 +22,7 @@ from store.org import Organization
 from store.services import Services
 from tests.backends import db_error, execute
 from tests.conftest import draft, petitioner, rows
+from tests.offline import buttons_of
 
 OFFICER_P1 = Actor(id=1001, role=ActorRole.OFFICER)
 OFFICER_OIL = Actor(id=1002, role=ActorRole.OFFICER)
@@ -35,9 +36,7 @@ async def notices(store: Services, kind: str) -> list[tuple[int, str, list[tuple
     for item in await store.outbox.pending_notifications(limit=1000):
         if item.kind == kind:
             first = (await render(item, store))[0]
-            buttons = [(b.text, b.callback_data) for row in (first.markup.inline_keyboard if first.markup else ())
-                       for b in row]
-            found.append((item.chat_id, str(first.text), buttons))
+            found.append((item.chat_id, str(first.text), buttons_of(first.markup)))
     return found
 
 

@@ -142,8 +142,9 @@ class RecordingRequest(OfflineRequest):
 
 
 async def test_a_drill_is_marked_and_kept_apart(store: Services) -> None:
-    async with offline_app(store, RecordingRequest()) as (application, request):
-        await _drill_scenario(application, request, store)
+    recording = RecordingRequest()
+    async with offline_app(store, recording) as (application, _):
+        await _drill_scenario(application, recording, store)
 
 
 async def _drill_scenario(application: Application, request: RecordingRequest, store: Services) -> None:

@@ -249,8 +249,9 @@ class RecordingRequest(OfflineRequest):
 
 @pytest.fixture
 async def app(rstore: Services) -> AsyncIterator[tuple[Application, RecordingRequest]]:
-    async with offline_app(rstore, RecordingRequest()) as running:
-        yield running  # type: ignore[misc]
+    request = RecordingRequest()
+    async with offline_app(rstore, request) as (application, _):
+        yield application, request
 
 
 

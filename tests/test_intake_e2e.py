@@ -10,8 +10,10 @@ from tests.e2e import running_bot
 from tests.petitioner import (
     api_errors,
     draft_of,
+    newest,
     org_with,
     rows,
+    stored_draft,
     submit,
     to_subject,
     toast,
@@ -150,14 +152,13 @@ async def test_cancel_and_new_with_a_draft_en(tmp_path: Path) -> None:
         await user.tap("Continue")
         await user.wait_for("Your draft is restored")
         await user.wait_for("Step 4 of 7")
-        assert draft_of(db, 5002) is not None
-        assert draft_of(db, 5002)[1]["subject"] == "Overtime not paid"  # type: ignore[index]
+        assert stored_draft(db, 5002)[1]["subject"] == "Overtime not paid"
 
         await user.send("/new")
         await user.wait_for("not submitted yet")
         await user.tap("Start over")
         await user.wait_for("Step 1 of 7")
-        state, data = draft_of(db, 5002)  # type: ignore[misc]
+        state, data = stored_draft(db, 5002)
         assert state == "category" and data["subject"] is None
 
         await user.tap("Wages and benefits")
@@ -282,12 +283,12 @@ async def test_odd_input_at_every_step_keeps_the_draft_zh(tmp_path: Path) -> Non
         await user.tap("实名反映")
         await user.wait_for("第 7/7 步")
         await odd_inputs("请点击上方的按钮")
-        await user.tap_data(user.last_message, "in:edit:nonsense")  # forged
+        await user.tap_data(newest(user), "in:edit:nonsense")  # forged
         await user.wait_for("第 7/7 步")
-        await user.tap_data(user.last_message, "in:submit:" + "f" * 32)  # not this draft's
+        await user.tap_data(newest(user), "in:submit:" + "f" * 32)  # not this draft's
         await user.wait_for("该按钮已失效")
         assert rows(db, "SELECT count(*) FROM cases") == [(0,)]
-        state, data = draft_of(db, 5004)  # type: ignore[misc]
+        state, data = stored_draft(db, 5004)
         assert state == "review"
         assert (data["category"], data["unit"], data["subject"], data["details"]) == (
             "wages", "refinery", "标题", "详细情况")

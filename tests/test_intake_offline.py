@@ -100,7 +100,8 @@ async def test_forged_staff_button_from_a_petitioner_changes_nothing(
     await feed(application, user.tap(f"st:acc:{case.number}"))
     await feed(application, user.tap("st:acc:" + "9" * 80))
     assert "仅供信访工作人员使用" in request.last_to(USER).text
-    assert (await store.cases.case_by_id(case.id)).status.value == "submitted"
+    unchanged = await store.cases.case_by_id(case.id)
+    assert unchanged is not None and unchanged.status.value == "submitted"
 
 
 async def test_submit_twice_creates_one_case(app: tuple[Application, OfflineRequest], store: Services) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.lease import Lease, NoLease, lease_for
 from bot.metrics import Monitor
 from store.org import load_org
+from store.pg import PgDatabase
 from store.services import Services
 from tests.backends import fresh_database, pg_url, require_pg
 
@@ -126,6 +127,7 @@ async def test_a_standby_whose_store_connection_died_does_not_take_over_with_it(
         holder = lease_for(services.db, lost.append)
         other = Lease(url)
         try:
+            assert isinstance(services.db, PgDatabase)
             await services.db.pool.close()  # as if the server had ended its connections while the standby waited
             assert await holder.acquire(asyncio.Event()) is False
             assert len(lost) == 1 and "store" in lost[0], lost

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
@@ -44,7 +45,7 @@ def test_headers_in_chinese_or_english_any_case_and_spacing() -> None:
 
 
 def test_rows_are_validated_with_every_reason(org: Organization) -> None:
-    rows = [
+    rows: list[tuple[int, dict[str, Any]]] = [
         (2, {"received": datetime(2026, 10, 20), "channel": "来信", "petitioner": "张三", "phone": "138-0000 0001",
              "unit": "第一采油厂", "category": "工资福利", "subject": "加班费", "details": "十月加班费未发",
              "status": "已受理", "external": "TZ-001"}),

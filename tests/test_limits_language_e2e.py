@@ -7,7 +7,18 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import running_bot
-from tests.petitioner import api_errors, draft_of, org_with, rows, step, submit, to_review, toast, user_key
+from tests.petitioner import (
+    api_errors,
+    draft_of,
+    org_with,
+    rows,
+    step,
+    stored_draft,
+    submit,
+    to_review,
+    toast,
+    user_key,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +90,7 @@ async def test_daily_submission_limit_keeps_the_draft(tmp_path: Path) -> None:
         await user.tap("✅ 提交")
         refusal = await user.wait_for("已达每日上限")
         assert "您今天已提交 2 件" in refusal.visible_text and "草稿已保存" in refusal.visible_text
-        state, data = draft_of(db, 5001)  # type: ignore[misc]
+        state, data = stored_draft(db, 5001)
         assert state == "review" and data["subject"] == "第三件"
         assert api_errors(bot.sim) == []
     assert rows(db, "SELECT count(*) FROM cases") == [(2,)]

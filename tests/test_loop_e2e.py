@@ -63,7 +63,7 @@ async def test_submit_accept_and_status(backend: str, org: Organization, tmp_pat
             # HTML typed by the employee reaches the officer literally, not as markup.
             assert subject in card.visible_text and details in card.visible_text
             assert "张三" in card.visible_text and "第一采油厂" in card.visible_text
-            assert not any(e["type"] in ("bold", "italic") and card.plain_text[e["offset"]:].startswith("未发")
+            assert not any(e["type"] in ("bold", "italic") and card.visible_text[e["offset"]:].startswith("未发")
                            for e in card.entities)
 
             await officer.tap("受理", message=card)
@@ -112,7 +112,9 @@ async def test_decline_asks_for_a_reason_and_tells_the_employee(backend: str, or
             await employee.wait_for("Step 7 of 7")
             await employee.tap("✅ Submit")
             receipt = await employee.wait_for("registered")
-            number = NUMBER.search(receipt.plain_text).group(0)  # type: ignore[union-attr]
+            match = NUMBER.search(receipt.visible_text)
+            assert match, receipt.visible_text
+            number = match.group(0)
 
             card = await officer.wait_for(number)
             await officer.tap("不予受理", message=card)

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from telegram.error import RetryAfter
+from telegram.ext import Application
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.app import build_application
@@ -185,8 +186,8 @@ def _text(monitor: Monitor) -> str:
 # ------------------------------------------------------------------ proxy
 
 
-def inner_requests(application: object) -> list[BaseRequest]:
-    bot = application.bot  # type: ignore[attr-defined]
+def inner_requests(application: Application) -> list[BaseRequest]:
+    bot = application.bot
     watched = [bot._request[0], bot._request[1]]  # (getUpdates, everything else): PTB's order
     assert all(isinstance(r, WatchedRequest) for r in watched)
     return [r.inner for r in watched]
@@ -201,7 +202,10 @@ async def test_the_proxy_reaches_both_request_objects(store: Services, proxy: st
     requests = inner_requests(application)
     for request in requests:
         assert isinstance(request, HTTPXRequest)
-        transports = {p.pattern: type(t._pool).__name__ for p, t in request._client._mounts.items()}
+        transports = {}
+        for pattern, transport in request._client._mounts.items():
+            assert isinstance(transport, httpx.AsyncHTTPTransport), transport
+            transports[pattern.pattern] = type(transport._pool).__name__
         assert transports == {"all://": pool}
     assert application.bot.request is not requests[0]  # two clients: polls never wait behind answers
 
@@ -210,6 +214,7 @@ async def test_without_a_proxy_no_proxy_is_mounted(store: Services) -> None:
     application = build_application(store, TOKEN, base_url="http://127.0.0.1:1/bot",
                                     base_file_url="http://127.0.0.1:1/file/bot")
     for request in inner_requests(application):
+        assert isinstance(request, HTTPXRequest)
         assert not any(t is not None for t in request._client._mounts.values())
 
 

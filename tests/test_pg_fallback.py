@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from tests import pg_fallback
-from tests.backends import DEFAULT_PG, ENV, PROBLEM_ENV, with_database
+from tests.backends import DEFAULT_PG, ENV, PROBLEM_ENV, one_row, with_database
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_without_a_server_a_throwaway_one_is_started_and_stopped(closed_port: in
     url = environ[ENV]
     try:
         with psycopg.connect(url, autocommit=True) as conn:
-            assert conn.execute("SHOW server_version_num").fetchone()[0] >= "160000"  # type: ignore[index]
+            assert one_row(conn, "SHOW server_version_num")[0] >= "160000"
             conn.execute("CREATE DATABASE fallback_check")
         with psycopg.connect(with_database(url, "fallback_check")) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == ("fallback_check",)

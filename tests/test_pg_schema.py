@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +17,12 @@ import pytest
 from store.db import open_database
 from tests.backends import fresh_database, rows, tables
 
-Schema = dict[str, object]
+
+class Schema(TypedDict):
+    tables: list[str]
+    columns: dict[str, list[tuple[str, bool]]]  # per table: (name, NOT NULL) in order
+    keys: dict[str, list[str]]  # per table: its primary key's columns in order
+    indexes: dict[str, bool]  # per index: unique
 
 
 def migration_files(package: str) -> list[str]:
@@ -99,7 +105,7 @@ async def test_sqlite_and_postgresql_migrations_build_the_same_schema(tmp_path: 
     sqlite, postgresql = schemas["sqlite"], schemas["postgresql"]
     assert {"cases", "events", "outbox", "reception_bookings"} <= set(sqlite["tables"])
     assert sqlite["tables"] == postgresql["tables"]
-    for table in sqlite["tables"]:  # type: ignore[attr-defined]
-        assert sqlite["columns"][table] == postgresql["columns"][table], table  # type: ignore[index]
-        assert sqlite["keys"][table] == postgresql["keys"][table], table  # type: ignore[index]
+    for table in sqlite["tables"]:
+        assert sqlite["columns"][table] == postgresql["columns"][table], table
+        assert sqlite["keys"][table] == postgresql["keys"][table], table
     assert sqlite["indexes"] == postgresql["indexes"]

@@ -349,9 +349,9 @@ def _entry_points(handlers: list[BaseHandler]) -> set[str]:
 
 
 def _sample(button: cb.Button) -> str:
-    samples = {"int": 1, "number": "XF-2026-000001", "key": "plant-1", "key_or_empty": "plant-1",
+    samples: dict[str, str | int] = {"int": 1, "number": "XF-2026-000001", "key": "plant-1", "key_or_empty": "plant-1",
                "token": "0" * 32, "hhmm": "09:00"}
-    values = []
+    values: list[str | int | date] = []  # what each field's type writes (handlers/callbacks.py)
     for f in button.fields:
         if f.name == "choice":
             values.append(f.regex.split("|")[0].replace("\\", ""))

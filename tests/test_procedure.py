@@ -30,7 +30,7 @@ from store.org import HOLIDAYS_2026, OrgError, example_org, missing_holiday_noti
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import draft, petitioner, rows, uid
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
@@ -167,7 +167,7 @@ async def test_basically_satisfied_asks_for_review_on_day_29_after_service_and_i
     assert rated.status is Status.DECIDED and rated.closed_at is None
     clock.set(at(date(2026, 11, 2) + timedelta(days=29)))
     assert (await rstore.review.sweep()).closed == 0
-    view = await rstore.self_service.petitioner_case(employee().id, number)
+    view = await rstore.self_service.petitioner_case(uid(employee()), number)
     assert view.actions == [Action.REQUEST_REVIEW]  # the button stays on the case view
     asked = await rstore.review.request_review(employee(), number, "对处理意见不服")
     assert asked.status is Status.REVIEW and asked.rating == Rating.BASIC.value
@@ -180,8 +180,9 @@ async def test_basically_satisfied_asks_for_review_on_day_29_after_service_and_i
 
 @pytest.fixture
 async def files_app(rstore: Services) -> AsyncIterator[tuple[Application, FileRequest]]:
-    async with offline_app(rstore, FileRequest()) as running:
-        yield running  # type: ignore[misc]
+    request = FileRequest()
+    async with offline_app(rstore, request) as (application, _):
+        yield application, request
 
 
 async def test_an_opinion_delivered_in_chat_is_served_when_telegram_accepts_it(
@@ -237,7 +238,7 @@ async def test_a_printed_opinion_is_served_on_the_date_the_officer_records(
         assert "30日内（2026年12月7日前）请求" in pdf_text(await render_pdf(doc, rstore.org))
         # The petitioner: the review right runs to 12-07 (Art. 35), counted from 送达.
         clock.set(at(date(2026, 12, 7)))
-        view = await rstore.self_service.petitioner_case(employee().id, number)
+        view = await rstore.self_service.petitioner_case(uid(employee()), number)
         assert view.actions == [Action.REQUEST_REVIEW]
         clock.set(at(date(2026, 12, 8)))
         assert (await rstore.review.sweep()).closed == 1
@@ -350,7 +351,7 @@ async def test_a_review_ordering_the_case_handled_again_returns_it_to_its_unit(
     # The unit answers again; the petitioner may contest the new opinion anew once it is served.
     await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="经重新核查，予以补发。")
     await deliver_opinion(rstore)
-    view = await rstore.self_service.petitioner_case(employee().id, number)
+    view = await rstore.self_service.petitioner_case(uid(employee()), number)
     assert view.actions == [Action.REQUEST_REVIEW]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from typing import Any
 
 import pytest
 from telegram.ext import Application
@@ -177,7 +178,7 @@ async def test_every_reception_notice_renders_valid_html(store: Services, clock:
     case = (await store.cases.submit(petitioner(6001), draft(), "c")).case
     session = await publish(store, slots=1, by=9001, place="<三楼> & 会议室", unit="plant-1")
     booked = await store.reception.book(employee(6001), session.id, "话题 <i>", case_id=case.id)
-    kinds = {
+    kinds: dict[str, dict[str, Any]] = {
         "reception_published": {"session_id": session.id},
         "reception_reminder": {"booking_id": booked.booking.id, "which": "day"},
         "reception_promoted": {"booking_id": booked.booking.id},
@@ -210,7 +211,7 @@ async def test_stale_notices_say_nothing(store: Services) -> None:
     assert await render(_item(6001, "reception_published", {"session_id": 999}), store) == []
 
 
-def _item(chat_id: int, kind: str, params: dict) -> OutboxItem:
+def _item(chat_id: int, kind: str, params: dict[str, Any]) -> OutboxItem:
     return OutboxItem(id=1, chat_id=chat_id, kind=kind, case_id=None, event_id=None, params=params,
                       created_at="2026-11-02T01:00:00+00:00", due_at="2026-11-02T01:00:00+00:00",
                       attempts=0, progress=0)

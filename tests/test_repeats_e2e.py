@@ -8,7 +8,7 @@ import pytest
 
 from store.clock import FakeClock
 from store.org import Organization
-from tests.conftest import draft, petitioner
+from tests.conftest import draft, petitioner, uid
 from tests.e2e import running_bot
 from tests.review_fixture import LEADER_OIL, OFFICER_P1, rorg
 
@@ -21,8 +21,8 @@ async def test_the_officer_confirms_a_proposed_repeat_petition_end_to_end(rorg: 
     clock = FakeClock()
     async with running_bot(rorg, tmp_path / "e2e.db", clock=clock) as bot:
         store = bot.application.bot_data["deps"]
-        officer = bot.sim.user(OFFICER_P1.id, first_name="王", language_code="zh-hans")
-        leader = bot.sim.user(LEADER_OIL.id, first_name="陈", language_code="zh-hans")
+        officer = bot.sim.user(uid(OFFICER_P1), first_name="王", language_code="zh-hans")
+        leader = bot.sim.user(uid(LEADER_OIL), first_name="陈", language_code="zh-hans")
         for user in (officer, leader):
             await user.send("/start")
             await user.wait_for("您好")

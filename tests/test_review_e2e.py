@@ -13,7 +13,7 @@ from store.clock import FakeClock
 from store.models import Decision
 from store.org import Organization
 from store.workflow import Action
-from tests.conftest import draft, petitioner
+from tests.conftest import draft, petitioner, uid
 from tests.e2e import running_bot
 from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, rorg
 
@@ -27,8 +27,8 @@ async def test_rating_review_stats_and_export_end_to_end(rorg: Organization, tmp
     async with running_bot(rorg, tmp_path / "e2e.db", clock=clock) as bot:
         store = bot.application.bot_data["deps"]
         employee = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
-        leader = bot.sim.user(LEADER_OIL.id, first_name="陈", language_code="zh-hans")
-        plant_leader = bot.sim.user(LEADER_P1.id, first_name="张", language_code="zh-hans")
+        leader = bot.sim.user(uid(LEADER_OIL), first_name="陈", language_code="zh-hans")
+        plant_leader = bot.sim.user(uid(LEADER_P1), first_name="张", language_code="zh-hans")
         for user in (employee, leader, plant_leader):
             await user.send("/start")
             await user.wait_for("您好")

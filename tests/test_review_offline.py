@@ -16,8 +16,8 @@ from store.models import ReviewOutcome, Status
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner
-from tests.offline import OfflineRequest, Updates, feed, offline_app
+from tests.conftest import draft, petitioner, uid
+from tests.offline import OfflineRequest, Updates, buttons_of, feed, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
     LEADER_OIL,
@@ -57,7 +57,7 @@ async def delivered(store: Services, chat_id: int | None, kind: str | None = Non
 
 def data_of(message: Outgoing) -> list[str]:
     assert message.markup is not None
-    return [b.callback_data for row in message.markup.inline_keyboard for b in row]  # type: ignore[misc]
+    return [data for _, data in buttons_of(message.markup)]
 
 
 async def test_rate_dissatisfied_request_review_and_the_reviewer_answers(
@@ -247,7 +247,7 @@ async def test_repeat_flag_and_history_on_the_officers_card(
 
 async def test_reminder_escalation_and_digest_texts(rstore: Services, clock: FakeClock) -> None:
     number = (await rstore.cases.submit(petitioner(), draft(), "k")).case.number
-    await rstore.cases.set_language(LEADER_P1.id, "en")
+    await rstore.cases.set_language(uid(LEADER_P1), "en")
     for day in (14, 17, 18):
         clock.set(at(date(2026, 11, day)))
         await rstore.review.sweep()

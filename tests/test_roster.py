@@ -20,7 +20,7 @@ from store.services import Services
 from tests.backends import db_error, execute, rows
 from tests.conftest import ORG_FILE
 
-ROSTER = [
+ROSTER: list[tuple[int, dict[str, Any]]] = [
     (2, {"employee_no": "yc 1024", "name": "刘师傅", "unit": "第一采油厂", "phone": "138-0013-8000", "status": "在职"}),
     (3, {"employee_no": "YC1025", "name": "陈工", "unit": "plant-2", "phone": "13900139000", "status": None,
          "id_tail": "123x"}),
@@ -90,7 +90,7 @@ async def test_an_employee_verifies_with_their_own_contact(store: Services) -> N
     await store.roster.import_rows(ROSTER, dry_run=False)
     entry = await store.roster.verify(7001, 7001, "8613800138000")  # as Telegram gives a shared contact
     assert (entry.employee_no, entry.name, entry.unit) == ("YC1024", "刘师傅", "plant-1")
-    assert (await store.roster.verified(7001)).employee_no == "YC1024"  # type: ignore[union-attr]
+    assert (verified := await store.roster.verified(7001)) is not None and verified.employee_no == "YC1024"
     assert rows(store, "SELECT employee_no FROM verified_accounts") == [("YC1024",)]
     assert rows(store, "SELECT action, employee_no FROM roster_journal WHERE action = 'verify'") == [("verify", "YC1024")]
 
@@ -125,7 +125,7 @@ async def test_verifying_from_a_new_account_moves_the_link(store: Services) -> N
     await store.roster.verify(7001, 7001, "8613800138000")
     await store.roster.verify(7009, 7009, "+86 13800138000")  # the same SIM in a new Telegram account
     assert await store.roster.verified(7001) is None
-    assert (await store.roster.verified(7009)).employee_no == "YC1024"  # type: ignore[union-attr]
+    assert (verified := await store.roster.verified(7009)) is not None and verified.employee_no == "YC1024"
 
 
 async def test_the_roster_journal_is_append_only(store: Services, backend: str) -> None:

@@ -82,7 +82,8 @@ async def test_an_officer_recused_after_filing_gets_no_more_additions_or_ratings
 
 async def test_may_receive_says_why(store: Services, org: Organization) -> None:
     case = (await store.cases.submit(petitioner(5001), draft(unit="plant-2", confidential=True), "c")).case
-    item = SimpleNamespace(case_id=case.id)
+    # a notice the submission queued about this case: what decides is its case
+    item = next(p for p in await store.outbox.pending_notifications() if p.case_id == case.id)
     assert await store.may_receive(5001, item) is None  # the petitioner
     assert await store.may_receive(9001, item) is None  # the admin, in scope
     assert await store.may_receive(1002, item) == "out_of_scope"  # recused from plant-2

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import store
 from store.cases import CaseService
+from store.context import Service
 from store.indicators import IndicatorService
 from store.reception import ReceptionService
 from store.review import ReviewService
@@ -22,7 +23,7 @@ from store.services import Services
 from store.staffwork import StaffWork
 
 STORE = Path(store.__file__).parent
-SERVICES = {
+SERVICES: dict[str, type[Service]] = {
     "cases": CaseService,
     "self_service": SelfService,
     "staff_work": StaffWork,

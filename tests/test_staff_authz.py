@@ -153,7 +153,7 @@ async def file(store: Services, kind: str, accepted: bool = False) -> str:
 
 
 def kwargs_for(action: Action, kind: str) -> dict[str, Any]:
-    return {
+    table: dict[Action, dict[str, Any]] = {
         Action.DECLINE: {"body": "理由", "grounds": DeclineGrounds(reason="other")},
         Action.ASSIGN: {"assignee_id": ASSIGN_TO.get(kind, 2001)},
         Action.REPLY: {"body": "答复"},
@@ -161,7 +161,8 @@ def kwargs_for(action: Action, kind: str) -> dict[str, Any]:
         Action.EXTEND: {"days": 10, "body": "理由"},
         Action.DECIDE: {"decision": Decision.SUPPORT, "body": "处理意见"},
         Action.TRANSFER: {"unit": TRANSFER_TO.get(kind, "plant-2"), "body": "理由"},
-    }.get(action, {})
+    }
+    return table.get(action, {})
 
 
 async def snapshot(store: Services) -> dict[str, list[tuple]]:
@@ -222,7 +223,7 @@ async def test_illegal_transitions_are_refused_and_change_nothing(store: Service
     number = await file(store, "in_scope")
     officer = ACTORS["officer_plant1"]
     await store.cases.act(officer, number, Action.ACCEPT)
-    cases = [
+    cases: list[tuple[Action, dict[str, Any], str]] = [
         (Action.ACCEPT, {}, "wrong_status"),  # accepting twice
         (Action.DECLINE, {"body": "x", "grounds": DeclineGrounds(reason="other")}, "wrong_status"),
         (Action.EXTEND, {"days": 0, "body": "x"}, "extension_days"),

@@ -272,7 +272,7 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         assert kinds.button_texts[:3] == ["予以支持", "解释说明", "不予支持"]
         await leader.tap("予以支持", message=kinds)
         asked = await leader.wait_for("信访人诉求")
-        assert "十月加班费未发放" in asked.plain_text  # the request's default: the case's own words
+        assert "十月加班费未发放" in asked.visible_text  # the request's default: the case's own words
         await leader.tap("沿用当前内容", message=asked)
         await leader.wait_for("查明事实")
         await leader.send("经查，十月加班费漏发属实。")
@@ -281,7 +281,7 @@ async def test_card_buttons_relayed_replies_extension_assignment_and_support(
         await leader.wait_for("处理意见")
         await leader.send("将于十一月补发。")
         review = await leader.wait_for("请核对书面处理意见")
-        assert "经查，十月加班费漏发属实。" in review.plain_text and "公司薪酬管理制度第十二条。" in review.plain_text
+        assert "经查，十月加班费漏发属实。" in review.visible_text and "公司薪酬管理制度第十二条。" in review.visible_text
         await leader.tap("✅ 出具", message=review)
         await leader.wait_for("已对")
         opinion = await employee.wait_for("处理意见")
@@ -399,7 +399,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         gone = await officer.wait_for("未找到")
         await officer.send("/case XF-2026-999999")
         missing = await officer.wait_for("未找到")
-        assert gone.plain_text.replace(en_case, "N") == missing.plain_text.replace("XF-2026-999999", "N")
+        assert gone.visible_text.replace(en_case, "N") == missing.visible_text.replace("XF-2026-999999", "N")
 
         # The new unit explains, within the time the case had left (no fresh acceptance, no fresh 60 days).
         await second.send(f"/decide {en_case} explain The overtime was paid in November's salary, line 12.")
@@ -428,7 +428,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         note = await officer.wait_for("社保缴费基数由社保中心核定。")
         await officer.tap("沿用当前内容", message=note)
         review = await officer.wait_for("请核对不予受理告知")
-        assert "延安市宝塔区枣园路8号" in review.plain_text
+        assert "延安市宝塔区枣园路8号" in review.visible_text
         await officer.tap("✅ 出具", message=review)
         await officer.wait_for("作出不予受理决定")
         declined = await zhang.wait_for("不予受理")

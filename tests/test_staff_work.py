@@ -25,6 +25,7 @@ from store.services import Services
 from store.workflow import Action, available_actions
 from tests.backends import fresh_database
 from tests.conftest import draft, petitioner
+from tests.offline import buttons_of
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)  # plant-1, wages
 OILFIELD = Actor(id=1002, role=ActorRole.OFFICER)  # oilfield, recused from plant-2
@@ -204,7 +205,7 @@ async def test_canned_reply_in_the_petitioners_language(backend: str, tmp_path: 
 def test_card_buttons_follow_the_status() -> None:
     def labels(status: Status, canned: bool = False) -> list[tuple[str, str]]:
         markup = staff_card("zh", "XF-2026-000001", available_actions(status, ActorRole.OFFICER), canned=canned)
-        return [(b.text, b.callback_data) for row in (markup.inline_keyboard if markup else []) for b in row]
+        return buttons_of(markup)
 
     assert [label for label, _ in labels(Status.SUBMITTED)] == [
         "受理", "不予受理", "由我办理", "分派", "回复信访人", "内部备注", "转交", "📝 报告进展", "🤝 协办"]
@@ -240,6 +241,7 @@ async def test_relayed_petitioner_text_carries_the_hint(store: Services) -> None
     await store.cases.add_info(Actor(id=5001, role=ActorRole.PETITIONER), number, "补充：<b>三天</b>")
     item = [p for p in await store.outbox.pending_notifications() if p.kind == "staff_event"][0]
     (message,) = await render(item, store)
+    assert message.text is not None
     assert "补充：&lt;b&gt;三天&lt;/b&gt;" in message.text and t("zh", "relay.hint_staff") in message.text
 
 

@@ -166,7 +166,7 @@ async def test_decline_reaches_the_petitioner_with_its_reason(store: Services) -
     assert case.status is Status.DECLINED
     pending = await store.outbox.pending_notifications()
     notice = [p for p in pending if p.chat_id == 5001 and p.kind == "petitioner_event"]
-    assert len(notice) == 1
+    assert len(notice) == 1 and notice[0].event_id is not None
     assert [p.params["kinds"] for p in pending if p.chat_id == 5001 and p.kind == "document"] == [["declined"]]
     event = await store.cases.event(notice[0].event_id)
     assert event is not None and event.body == "不属于本单位职责"

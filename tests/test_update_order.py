@@ -136,7 +136,7 @@ async def test_many_employees_filing_at_once_each_get_their_steps_in_order_and_o
     employees = [Updates(uid) for uid in range(8001, 8013)]
     steps = [
         lambda u: u.text("/new"), lambda u: u.tap("in:cat:wages"), lambda u: u.tap("in:unit:oilfield"),
-        lambda u: u.tap("in:unit:plant-1"), lambda u: u.text(f"加班费未发放-{u.user['id']}"),
+        lambda u: u.tap("in:unit:plant-1"), lambda u: u.text(f"加班费未发放-{u.user_id}"),
         lambda u: u.text("十月份加班费至今未发放。"), lambda u: u.tap("in:done"), lambda u: u.tap("in:id:real"),
     ]
     await application.start()
@@ -146,7 +146,7 @@ async def test_many_employees_filing_at_once_each_get_their_steps_in_order_and_o
                 await application.update_queue.put(update(step(employee), application.bot))
         await application.update_queue.join()
         for employee in employees:
-            uid = employee.user["id"]
+            uid = employee.user_id
             texts = request.texts_to(uid)
             progress = [int(m.group(1)) for text in texts if (m := re.search(r"第 (\d)/7 步", text))]
             assert progress == sorted(progress) and progress[-1] == 7, (uid, progress)
@@ -159,7 +159,7 @@ async def test_many_employees_filing_at_once_each_get_their_steps_in_order_and_o
     finally:
         await application.stop()
     for employee in employees:
-        uid = employee.user["id"]
+        uid = employee.user_id
         receipts = {m.group(1) for text in request.texts_to(uid)
                     if (m := re.search(r"<code>([A-Z]+-\d{4}-\d{6})</code>", text))}
         assert len(receipts) == 1, (uid, receipts)

@@ -190,7 +190,7 @@ async def test_rotate_key_reseals_everything_in_one_go(
 
 async def test_a_draft_is_sealed_and_read_back(store: Services, tmp_path: Path) -> None:
     await store.cases.save_draft(REPORTER_ID, "identity", draft(phone=PHONE))
-    assert (await store.cases.get_draft(REPORTER_ID)).data.phone == PHONE  # type: ignore[union-attr]
+    assert (stored := await store.cases.get_draft(REPORTER_ID)) is not None and stored.data.phone == PHONE
     assert not any(PHONE in str(v) for row in rows(store, "SELECT * FROM conversations") for v in row)
 
 
@@ -239,7 +239,7 @@ async def test_an_older_database_is_sealed_once_at_open(
         assert (identity.telegram_id, identity.name, identity.username) == (REPORTER_ID, NAME, USERNAME)
         mine, _ = await store.cases.cases_of_petitioner(REPORTER_ID)
         assert [c.number for c in mine] == [case.number]
-        assert (await store.cases.get_draft(REPORTER_ID)).data.phone == PHONE  # type: ignore[union-attr]
+        assert (stored := await store.cases.get_draft(REPORTER_ID)) is not None and stored.data.phone == PHONE
     finally:
         await store.close()
     assert _scan(db) == []
