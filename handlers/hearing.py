@@ -26,6 +26,7 @@ from handlers import keyboards as kb
 from handlers.common import Context, Deps, answer_query, deps, error_text, send, show, staff_caller
 from handlers.i18n import Html, t
 from handlers.prompts import PROMPTS, Prompt, Receive
+from handlers.refusals import answers_refusals
 from handlers.render import day
 from store.errors import Refused, StoreError
 from store.models import Actor, Case, OutboxItem, ReviewOutcome
@@ -74,14 +75,11 @@ async def ask_participants(update: Update, context: Context, lang: str, draft: O
     await send(update, context, study_text(lang, draft), study_markup(lang, draft))
 
 
+@answers_refusals(False)
 async def draft_and_ask(update: Update, context: Context, actor: Actor, lang: str, number: str,
                         decision: ReviewOutcome, text: str) -> bool:
     """Keep the opinion in the store and ask who studied it; False (after saying why) when refused."""
-    try:
-        draft = await deps(context).review.draft_opinion(actor, number, decision, text)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return False
+    draft = await deps(context).review.draft_opinion(actor, number, decision, text)
     await ask_participants(update, context, lang, draft)
     return True
 
@@ -105,45 +103,36 @@ def opinion_receiver(decision: ReviewOutcome) -> Receive:
     return receive
 
 
+@answers_refusals()
 async def on_study_toggle(update: Update, context: Context, number: str, staff_id: int) -> None:
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
     await answer_query(update)
-    try:
-        draft = await deps(context).review.toggle_participant(actor, number, staff_id)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    draft = await deps(context).review.toggle_participant(actor, number, staff_id)
     await show(update, context, study_text(lang, draft), study_markup(lang, draft))
 
 
+@answers_refusals()
 async def on_study_confirm(update: Update, context: Context, number: str) -> None:
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
     await answer_query(update)
-    try:
-        case = await deps(context).review.confirm_opinion(actor, number)
-    except StoreError as error:  # e.g. no leader marked: the buttons stay for another try
-        await send(update, context, error_text(lang, error))
-        return
+    case = await deps(context).review.confirm_opinion(actor, number)
     await show(update, context, t(lang, "review.opinion_done", number=case.number))
 
 
+@answers_refusals()
 async def on_study_drop(update: Update, context: Context, number: str) -> None:
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
     await answer_query(update)
-    try:
-        await deps(context).review.drop_opinion_draft(actor, number)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    await deps(context).review.drop_opinion_draft(actor, number)
     await show(update, context, t(lang, "hearing.study_dropped"))
 
 
@@ -180,6 +169,7 @@ async def _end(d: Deps, actor: Actor, lang: str, number: str, held: bool) -> Htm
     return ended_text(lang, case, hearing)
 
 
+@answers_refusals()
 async def hearing_command(update: Update, context: Context) -> None:
     """/hearing <number> <date> <place> [note] | <number> 已举行 | <number> 取消."""
     caller = await staff_caller(update, context)
@@ -191,19 +181,15 @@ async def hearing_command(update: Update, context: Context) -> None:
     # /hearing <number> <date> <place> [note]: the place is one word, the note the rest.
     words = (message.text or "").split(None, 4)[1:] if message is not None else []
     number = words[0][:40] if words else ""
-    try:
-        if len(words) == 2 and words[1].lower() in HELD_WORDS | CANCEL_WORDS:
-            reply = await _end(d, actor, lang, number, words[1].lower() in HELD_WORDS)
-        elif len(words) >= 3 and (on := _day_of(words[1])) is not None:
-            note = words[3].strip() if len(words) > 3 else None
-            reply = await _schedule(d, actor, lang, number, on, words[2], note or None)
-            await send(update, context, reply, kb.markup([hearing_row(lang, number.upper(), True)]))
-            return
-        else:
-            await send(update, context, t(lang, "hearing.usage"))
-            return
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
+    if len(words) == 2 and words[1].lower() in HELD_WORDS | CANCEL_WORDS:
+        reply = await _end(d, actor, lang, number, words[1].lower() in HELD_WORDS)
+    elif len(words) >= 3 and (on := _day_of(words[1])) is not None:
+        note = words[3].strip() if len(words) > 3 else None
+        reply = await _schedule(d, actor, lang, number, on, words[2], note or None)
+        await send(update, context, reply, kb.markup([hearing_row(lang, number.upper(), True)]))
+        return
+    else:
+        await send(update, context, t(lang, "hearing.usage"))
         return
     await send(update, context, reply)
 
@@ -244,17 +230,14 @@ async def _schedule_unused(d: Deps, actor: Actor, number: str, text: str) -> obj
     raise Refused("refused")  # the prompt answers through receive_schedule
 
 
+@answers_refusals()
 async def _end_button(update: Update, context: Context, number: str, held: bool) -> None:
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
     await answer_query(update)
-    try:
-        reply = await _end(deps(context), actor, lang, number, held)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    reply = await _end(deps(context), actor, lang, number, held)
     await send(update, context, reply)
 
 
