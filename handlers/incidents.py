@@ -20,9 +20,9 @@ from handlers.fallback import stale_button
 from handlers.i18n import Html, t
 from handlers.refusals import answers_refusals
 from handlers.render import moment, split_text, unit_name
-from store.incidents import Incident
+from store.incidents import Incident, IncidentService
 from store.models import OutboxItem
-from store.org import Organization, Role
+from store.org import Organization
 from store.services import Services
 
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
@@ -81,20 +81,22 @@ def checklist(incident: Incident, org: Organization, lang: str, tz: ZoneInfo, he
     return Html("\n".join(lines))
 
 
-def checklist_markup(incident: Incident, org: Organization, lang: str, viewer: int) -> InlineKeyboardMarkup | None:
-    """A button per step still to do; a leader's raise button; refresh. None once closed."""
+def checklist_markup(
+    incident: Incident, incidents: IncidentService, lang: str, viewer: int
+) -> InlineKeyboardMarkup | None:
+    """A button per step still to do; the raise button for whom the store lets raise; refresh. None once closed."""
     if not incident.is_open:
         return None
+    org = incidents.org
     entry = org.incident_level(incident.level)
     rows: list[list[InlineKeyboardButton]] = []
     for n, step in enumerate(entry.steps if entry is not None else (), start=1):
         if incident.tick_of(incident.level, n) is None:
             label = t(lang, "incident.tick_button", n=n, text=step.get(lang))
             rows.append([kb.button(label, cb.Ic.TICK.encode(incident.id, incident.level, n))])
-    staff = org.staff_member(viewer)
     above = org.incident_level_above(incident.level)
     last: list[InlineKeyboardButton] = []
-    if above is not None and staff is not None and staff.role in (Role.LEADER, Role.ADMIN):
+    if above is not None and incidents.may_raise(viewer, incident):
         last.append(kb.button(t(lang, "incident.raise_button", level=above.name.get(lang)),
                               cb.Ic.RAISE.encode(incident.id, above.level)))
     last.append(kb.button(t(lang, "incident.refresh_button"), cb.Ic.VIEW.encode(incident.id)))
@@ -168,7 +170,7 @@ async def incident(update: Update, context: Context) -> None:
         if len(words) == 1:
             found = await d.incidents.get(actor, incident_id)
             await send(update, context, checklist(found, d.org, lang, d.tz),
-                       checklist_markup(found, d.org, lang, actor.id or 0))
+                       checklist_markup(found, d.incidents, lang, actor.id or 0))
             return
         verb = words[1].lower()
         number = _level(words[2]) if len(words) > 2 else None
@@ -176,7 +178,7 @@ async def incident(update: Update, context: Context) -> None:
             found = await d.incidents.set_level(actor, incident_id, number)
             head = t(lang, "incident.level_done", id=found.id, level=level_name(d.org, found.level, lang))
             await send(update, context, checklist(found, d.org, lang, d.tz, head),
-                       checklist_markup(found, d.org, lang, actor.id or 0))
+                       checklist_markup(found, d.incidents, lang, actor.id or 0))
             return
         if verb in ("step", "步骤") and number is not None and len(words) > 2:
             note = words[3] if len(words) > 3 else None
@@ -184,13 +186,13 @@ async def incident(update: Update, context: Context) -> None:
             found, fresh = await d.incidents.tick(actor, incident_id, current.level, number, note)
             head = t(lang, "incident.ticked" if fresh else "incident.already_ticked", n=number)
             await send(update, context, checklist(found, d.org, lang, d.tz, head),
-                       checklist_markup(found, d.org, lang, actor.id or 0))
+                       checklist_markup(found, d.incidents, lang, actor.id or 0))
             return
     elif len(words) == 2 and (level := _level(words[1])) is not None:
         found = await d.incidents.declare(actor, words[0][:40], level)
         head = t(lang, "incident.declared", id=found.id)
         await send(update, context, checklist(found, d.org, lang, d.tz, head),
-                   checklist_markup(found, d.org, lang, actor.id or 0))
+                   checklist_markup(found, d.incidents, lang, actor.id or 0))
         return
     await send(update, context, t(lang, "incident.usage"))
 
@@ -230,7 +232,7 @@ async def incident_drill(update: Update, context: Context) -> None:
     found = await d.incidents.drill(actor, level, f"u{update.update_id}")  # a redelivery: the same drill
     head = t(lang, "incident.drill_started", id=found.id)
     await send(update, context, checklist(found, d.org, lang, d.tz, head),
-               checklist_markup(found, d.org, lang, actor.id or 0))
+               checklist_markup(found, d.incidents, lang, actor.id or 0))
 
 
 # ------------------------------------------------------------- buttons
@@ -254,7 +256,7 @@ async def _on_button(update: Update, context: Context, incident_id: int, act: st
         found = await d.incidents.get(actor, incident_id)
     await answer_query(update, toast)
     await show(update, context, checklist(found, d.org, lang, d.tz),
-               checklist_markup(found, d.org, lang, actor.id or 0))
+               checklist_markup(found, d.incidents, lang, actor.id or 0))
 
 
 async def tick_button(update: Update, context: Context, incident_id: int, level: int, step: int) -> None:
@@ -292,7 +294,7 @@ async def _notice(item: OutboxItem, store: Services, lang: str, head_key: str) -
     head = t(lang, head_key, level=level_name(store.org, found.level, lang))
     if found.is_drill:
         head = t(lang, "incident.drill_mark", text=head)
-    return [(checklist(found, store.org, lang, store.tz, head), checklist_markup(found, store.org, lang, item.chat_id))]
+    return [(checklist(found, store.org, lang, store.tz, head), checklist_markup(found, store.incidents, lang, item.chat_id))]
 
 
 async def opened_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:

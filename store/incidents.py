@@ -349,6 +349,11 @@ class IncidentService(Service):
         """Changing the level and closing: leaders and admins who may see it."""
         return staff.role in (Role.LEADER, Role.ADMIN) and self.may_see(staff, incident)
 
+    def may_raise(self, user_id: int, incident: Incident) -> bool:
+        """Who is offered the raise button: the rule ``set_level`` checks, asked before the tap."""
+        staff = self.org.staff_member(user_id)
+        return staff is not None and incident.is_open and self.may_lead(staff, incident)
+
     async def _visible(self, conn: Connection, staff: Staff, incident_id: int) -> Incident:
         incident = await _load(conn, "id = ?", (incident_id,))
         if incident is None or not self.may_see(staff, incident):

@@ -60,6 +60,11 @@ async def test_raising_by_button_tells_the_next_group(app: App, store: Services)
     await feed(application, Updates(OFFICER_OIL).tap(f"ic:up:{incident}:1"))  # an officer: refused politely
     answer = [c for c in request.calls if c.method == "answerCallbackQuery"][-1]
     assert answer.params.get("text") == "启动、调整级别和结束处置须由领导或管理员进行。"
+    # The raise button is offered by the store's rule (IncidentService.may_raise): the leader, not the officer.
+    await feed(application, Updates(LEADER).text(f"/incident {incident}"))
+    assert ("⬆️ 升级为一级（重大）", f"ic:up:{incident}:1") in request.last_to(LEADER).buttons()
+    await feed(application, Updates(OFFICER_OIL).text(f"/incident {incident}"))
+    assert not any(data.startswith("ic:up:") for _, data in request.last_to(OFFICER_OIL).buttons())
     await feed(application, Updates(LEADER).tap(f"ic:up:{incident}:1"))
     assert "🚨 <b>群体性事件 · 一级（重大）</b>" in request.last_to(LEADER).text
     assert rows(store, "SELECT chat_id FROM outbox WHERE kind = 'ic_raised'") == [(ADMIN,)]
