@@ -118,9 +118,15 @@ async def test_decline_asks_for_a_reason_and_tells_the_employee(backend: str, or
 
             card = await officer.wait_for(number)
             await officer.tap("不予受理", message=card)
-            await officer.wait_for("理由")
+            reasons = await officer.wait_for("不予受理的理由")
+            await officer.tap("其他", message=reasons)  # a reason whose note is the reason given
+            where = await officer.wait_for("不指明去向")
+            await officer.tap("不指明去向", message=where)
+            await officer.wait_for("具体说明")
             await officer.send("此事项应向社保中心反映 <b>&</b>")
-            await officer.wait_for("已告知信访人")
+            review = await officer.wait_for("请核对不予受理告知")
+            await officer.tap("✅ 出具", message=review)
+            await officer.wait_for("作出不予受理决定")
             notice = await employee.wait_for("not accepted")
             assert "此事项应向社保中心反映 <b>&</b>" in notice.visible_text
             assert "petition office one level up" in notice.visible_text
