@@ -224,9 +224,10 @@ async def _script(demo: Demo, org_name: str) -> None:
     await demo.step(officer, say("tap", label="沿用当前内容"), lambda: officer.tap("沿用当前内容"), "查明事实")
     await demo.step(officer, "经查，11月3日至5日加班12小时，经班组长批准，加班费漏发。",
                     lambda: officer.send("经查，11月3日至5日加班12小时，经班组长批准，加班费漏发。"), "处理依据")
-    await demo.step(officer, "《劳动法》第四十四条；公司薪酬管理制度。",
-                    lambda: officer.send("《劳动法》第四十四条；公司薪酬管理制度。"), "当前内容")
-    await demo.step(officer, say("tap", label="沿用当前内容"), lambda: officer.tap("沿用当前内容"), "请核对")
+    prefilled = await demo.step(officer, "《劳动法》第四十四条；公司薪酬管理制度。",
+                                lambda: officer.send("《劳动法》第四十四条；公司薪酬管理制度。"), "当前内容")
+    await demo.step(officer, say("tap", label="沿用当前内容"),
+                    lambda: officer.tap("沿用当前内容", message=prefilled), "请核对")
     await demo.step(officer, say("tap", label="✅ 出具"), lambda: officer.tap("✅ 出具"), "已对", watch=(zhang,))
     await zhang.wait_for("处理意见", timeout=WAIT)
     # The 信访处理意见书 (a PDF, made as it is sent) comes next, then the question to rate.
