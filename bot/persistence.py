@@ -4,7 +4,7 @@ Only conversations are persisted: drafts and pending prompts are written by
 the handlers themselves, through the store, before each question is asked,
 so the state read back here after a crash is never behind what the user saw.
 
-For those conversations (``WRITTEN_BY_HANDLERS``) PTB's own periodic write
+For those conversations (``Conversation.step_kept_by_store``) PTB's own periodic write
 is skipped: it runs concurrently with update handling and writes a snapshot
 of the state taken earlier, so it could overwrite the state a handler has
 just stored (an ended prompt's None over the next prompt's question).
@@ -24,9 +24,6 @@ from store.conversations import Conversation
 ConversationKey = tuple[int | str, ...]
 ConversationDict = dict[ConversationKey, object]
 CDCData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
-
-# Conversations whose state the handlers write through the store themselves.
-WRITTEN_BY_HANDLERS = frozenset({Conversation.INTAKE, Conversation.PROMPT, Conversation.SCREENING, Conversation.REGISTER})
 
 
 def _key(key: ConversationKey) -> str:
@@ -50,7 +47,7 @@ class StorePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
         return {_unkey(key): state for key, state in rows.items()}
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
-        if name in WRITTEN_BY_HANDLERS:
+        if Conversation(name).step_kept_by_store:
             return
         await self.cases.save_conversation(name, _key(key), None if new_state is None else str(new_state))
 

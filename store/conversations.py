@@ -21,3 +21,15 @@ class Conversation(StrEnum):
     SCREENING = "screening"  # filing and updating a screening dispute (handlers.screening)
     REGISTER = "register"  # staff register a letter, visit or call, step by step (handlers.register)
     OPINION = "opinion"  # a written opinion's parts or a decline's grounds, step by step (handlers.opinion)
+
+    @property
+    def step_kept_by_store(self) -> bool:
+        """Whether the handlers write this conversation's step with its draft, through the store.
+
+        For these, PTB's periodic persistence must not write the step: it runs
+        beside update handling and writes a snapshot taken earlier, which would
+        overwrite the step a handler has just stored with its draft (the next
+        answer would then be filed under the previous question). Every form is
+        of this kind; reception keeps only its list and lets PTB keep the step.
+        """
+        return self is not Conversation.RECEPTION

@@ -501,3 +501,32 @@ async def test_a_late_flush_of_conversation_states_does_not_put_back_an_older_st
         assert saved is not None and saved.step == "details"
     finally:
         await store.close()
+
+
+async def test_a_late_flush_does_not_put_back_an_older_step_of_the_opinion_form(tmp_path: Path) -> None:
+    """The written opinion's form keeps its step with its draft, like intake.
+
+    Found by the demo: the flush wrote "facts" over the "basis" step the form had
+    just saved, so the officer's 处理依据 was filed as the 查明事实 and the
+    basis asked again.
+    """
+    from bot.persistence import StorePersistence
+    from store.conversations import Conversation
+    from store.org import load_org
+    from store.services import Services
+
+    store = await Services.open(tmp_path / "flush.db", load_org(ORG_FILE))
+    persistence = StorePersistence(store.cases)
+    try:
+        await store.opinion.save_draft(5002, "basis", {"facts": "经查属实", "last_update_id": 9})
+        await persistence.update_conversation(Conversation.OPINION, (5002,), "facts")  # the stale snapshot
+        assert await store.opinion.get_draft(5002) == ("basis", {"facts": "经查属实", "last_update_id": 9})
+    finally:
+        await store.close()
+
+
+def test_only_reception_leaves_its_step_to_ptb() -> None:
+    """A new form is safe by default: its step is the store's, written with its draft."""
+    from store.conversations import Conversation
+
+    assert [c for c in Conversation if not c.step_kept_by_store] == [Conversation.RECEPTION]
