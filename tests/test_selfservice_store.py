@@ -148,5 +148,6 @@ async def test_a_late_persistence_flush_cannot_undo_a_stored_question(store: Ser
     await persistence.update_conversation("prompt", (5001,), None)  # a snapshot from before the tap
     assert await store.cases.get_prompt(5001) == ("add", "XF-2026-000001")
     assert await persistence.get_conversations("prompt") == {(5001,): "add"}
-    await persistence.update_conversation("other", (5001,), "step")  # other conversations persist as before
-    assert await persistence.get_conversations("other") == {(5001,): "step"}
+    # Reception keeps only its list in the store; PTB keeps its step.
+    await persistence.update_conversation("reception", (5001,), "step")
+    assert await persistence.get_conversations("reception") == {(5001,): "step"}
