@@ -324,15 +324,20 @@ class IndicatorService(Service):
             # Only the rows that can count anywhere: received or decided in the period, or open now
             # (every figure above needs one of the three); the first answer's time only for those.
             f" FROM (SELECT cases.*, (SELECT min(e.at) FROM events e WHERE e.case_id = cases.id"
-            f" AND e.action IN ({answer_actions})) AS k_at FROM cases"
-            f" WHERE unit IN ({in_units}) AND ({clause}) AND status <> '{Status.MERGED.value}'"
-            # Each part found by its own index (unit and received, decided, status), not by reading the table.
-            f" AND id IN (SELECT id FROM cases WHERE unit IN ({in_units}) AND submitted_at >= :a AND submitted_at < :b"
+            f" AND e.action IN ({answer_actions})) AS k_at"
+            # Each part found by its own index (unit and received, decided, status), not by reading the
+            # table; the rows are then fetched by id. CROSS JOIN keeps that order in SQLite, whose planner
+            # would otherwise walk every case of the units (the whole table for the group's leader) and
+            # test each against the list: 35 ms instead of 18 per query at 100,000 cases.
+            f" FROM (SELECT id AS picked_id FROM cases WHERE unit IN ({in_units})"
+            " AND submitted_at >= :a AND submitted_at < :b"
             " UNION SELECT id FROM cases WHERE decided_at >= :a AND decided_at < :b"
-            + (f" UNION SELECT id FROM cases WHERE {OPEN_SQL})) c" if now is None else
+            + (f" UNION SELECT id FROM cases WHERE {OPEN_SQL}" if now is None else
                # answer_counted also counts a case waiting for its opinion past a deadline in the period.
                f" UNION SELECT id FROM cases WHERE {waiting.removeprefix('c.')} AND answer_due >= :a_day"
-               " AND answer_due < :b_day)) c")
+               " AND answer_due < :b_day")
+            + f") picked CROSS JOIN cases WHERE cases.id = picked.picked_id AND cases.unit IN ({in_units})"
+            f" AND ({clause}) AND cases.status <> '{Status.MERGED.value}') c"
             + " GROUP BY c.unit"
         )
         params = {
