@@ -48,6 +48,12 @@ DEFAULT_MIME = {
     "video_note": "video/mp4",
 }
 
+#: How long ``wait_for`` waits by default. A wait ends as soon as the message comes, so a long
+#: default costs a passing test nothing; it is long because a loaded test machine (four workers
+#: on two cores) sometimes needs seconds for a PDF or a bot process, and a test should fail on
+#: what the bot said, not on the machine's load. A test that expects silence passes its own.
+DEFAULT_WAIT = 20.0
+
 
 @dataclass(frozen=True)
 class UploadedFile:
@@ -462,7 +468,7 @@ class SimUser:
         self,
         text_contains: str | None = None,
         predicate: Callable[[SimMessage], bool] | None = None,
-        timeout: float = 5.0,
+        timeout: float = DEFAULT_WAIT,
         after: SimMessage | int | None = None,
     ) -> SimMessage:
         """Wait for a bot message (new or edited) in this chat that matches.

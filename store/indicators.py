@@ -51,6 +51,7 @@ A percentage with a zero denominator is undefined (None), not 0.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date, timedelta
 from typing import Any
@@ -370,27 +371,38 @@ class IndicatorService(Service):
         everything: set[str] = set()
         for root in roots:
             everything |= self.org.subtree(root)
-        async with self.db.read() as conn:
+        async with self.db.read_one() as conn:
             # One query counts every unit; a row of a unit's subtree is the sum of its units (all counts).
             per_unit = await self._figures(conn, everything, scope, chosen.start, chosen.end, today)
-            current = _total(per_unit.values())
-            for root in roots:
-                parts = [(root, 0)] + [(child.id, 1) for child in self.org.children(root)]
-                for unit_id, depth in parts:
-                    figures = _total(per_unit[u] for u in self.org.subtree(unit_id) if u in per_unit)
-                    rows.append(IndicatorRow(unit=unit_id, depth=depth, **figures))
-            trend = []
-            # Today's figures are the same for every month: counted once, over the open cases.
-            for point in trend_months(chosen):
-                figures = _total((await self._figures(
-                    conn, everything, scope, point.start, point.end, today, now=current)).values())
-                trend.append(TrendPoint(label=point.label, **figures))
-            incidents = await incident_counts(
-                conn, sorted(everything), iso(local_midnight(chosen.start, self.tz)),
-                iso(local_midnight(chosen.end, self.tz)),
-            )
-            counted = await self._reports_elsewhere(conn, everything, scope, chosen.start, chosen.end)
-        return StatsReport(period=chosen, units=roots, rows=rows, trend=trend, incidents=incidents,
+        current = _total(per_unit.values())
+        for root in roots:
+            parts = [(root, 0)] + [(child.id, 1) for child in self.org.children(root)]
+            for unit_id, depth in parts:
+                figures = _total(per_unit[u] for u in self.org.subtree(unit_id) if u in per_unit)
+                rows.append(IndicatorRow(unit=unit_id, depth=depth, **figures))
+
+        # The trend months, the incidents and the reports outside the viewer's line do not depend on
+        # each other: each is one query on a reader of its own, run side by side (SQLite's readers and
+        # PostgreSQL's pool serve them at once). Each reads its own snapshot; a report is figures of
+        # the moment, and none of them is checked against another.
+        async def month(point: Period) -> TrendPoint:
+            async with self.db.read_one() as conn:
+                # Today's figures are the same for every month: counted once, over the open cases.
+                figures = await self._figures(conn, everything, scope, point.start, point.end, today, now=current)
+            return TrendPoint(label=point.label, **_total(figures.values()))
+
+        async def incidents() -> list[IncidentCount]:
+            async with self.db.read_one() as conn:
+                return await incident_counts(conn, sorted(everything), iso(local_midnight(chosen.start, self.tz)),
+                                             iso(local_midnight(chosen.end, self.tz)))
+
+        async def elsewhere() -> int:
+            async with self.db.read_one() as conn:
+                return await self._reports_elsewhere(conn, everything, scope, chosen.start, chosen.end)
+
+        trend, found, counted = await asyncio.gather(
+            asyncio.gather(*(month(point) for point in trend_months(chosen))), incidents(), elsewhere())
+        return StatsReport(period=chosen, units=roots, rows=rows, trend=list(trend), incidents=found,
                            reports_counted=counted)
 
     async def _reports_elsewhere(
