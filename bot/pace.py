@@ -21,8 +21,10 @@ subclassed here for three things PTB's own does not do:
   chat's limit or the bot's. A 429 on a request to one chat is taken as that
   chat's own: nothing more leaves for that chat until retry_after has passed,
   while every other chat goes on. Only when 429s come for
-  :data:`FLOOD_CHATS` different chats within :data:`FLOOD_WINDOW_SECONDS`
-  (or for a request that names no chat) is it the bot-wide limit, and then
+  :data:`FLOOD_CHATS` different chats within :data:`FLOOD_WINDOW_SECONDS`,
+  and for at least :data:`FLOOD_SHARE` of the chats sent to in that window
+  (the bot's limit refuses nearly everything; chats' own limits a few), or for
+  a request that names no chat, is it the bot-wide limit, and then
   nothing leaves until retry_after has passed (with ``max_retries=0`` PTB's
   limiter would let queued requests out at once and prolong the ban). A 5xx
   retried for one chat's answer waits in that chat's own update only: the
@@ -59,11 +61,14 @@ GROUP_BURST = 5
 GROUP_INTERVAL_SECONDS = 4.0
 #: An answer to a waiting person: all its attempts within this many seconds.
 ANSWER_BUDGET_SECONDS = 10.0
-#: After a 5xx or a time-out: this many more attempts, after 0.5 s, then 1 s.
+#: After a 5xx or a time-out: this many more attempts, after 0.25 s, then 0.5 s.
 SERVER_RETRIES = 2
-SERVER_BACKOFF_SECONDS = 0.5
-#: 429s for this many different chats within the window below are the bot-wide limit.
+SERVER_BACKOFF_SECONDS = 0.25
+#: 429s for this many different chats within the window below, and for at least this share
+#: of the chats sent to in it, are the bot-wide limit. Ten busy chats each meeting its own
+#: limit now and then (a 429 for two or three of them every couple of seconds) are not.
 FLOOD_CHATS = 3
+FLOOD_SHARE = 0.5
 FLOOD_WINDOW_SECONDS = 2.0
 #: Methods whose success means the person got an answer.
 ANSWERING = ("send", "edit", "copyMessage", "forwardMessage")
@@ -142,6 +147,7 @@ class PacedRateLimiter(AIORateLimiter):
         self._resume_at = 0.0  # bot-wide
         self._chat_resume: dict[Any, float] = {}  # per chat, after its own 429
         self._recent_429: dict[Any, float] = {}  # chat -> when its last 429 came
+        self._recent_sends: dict[Any, float] = {}  # chat -> when a request last left for it
         #: Called with the chat id after an answer reached a private chat.
         self.on_answered: Callable[[int], None] | None = None
 
@@ -168,9 +174,12 @@ class PacedRateLimiter(AIORateLimiter):
             return
         self._chat_resume = {c: t for c, t in self._chat_resume.items() if t > now}
         self._chat_resume[chat_id] = max(self._chat_resume.get(chat_id, 0.0), until)
-        self._recent_429 = {c: t for c, t in self._recent_429.items() if t > now - FLOOD_WINDOW_SECONDS}
+        since = now - FLOOD_WINDOW_SECONDS
+        self._recent_429 = {c: t for c, t in self._recent_429.items() if t > since}
         self._recent_429[chat_id] = now
-        if len(self._recent_429) >= FLOOD_CHATS:
+        self._recent_sends = {c: t for c, t in self._recent_sends.items() if t > since}
+        sent_to = len(self._recent_sends.keys() | self._recent_429.keys())
+        if len(self._recent_429) >= FLOOD_CHATS and len(self._recent_429) >= FLOOD_SHARE * sent_to:
             if self._resume_at < until:
                 log.warning("429 for %d chats within %.0fs: every send waits %.1fs", len(self._recent_429),
                             FLOOD_WINDOW_SECONDS, seconds)
@@ -196,6 +205,8 @@ class PacedRateLimiter(AIORateLimiter):
                 if paced:
                     await self.pace.acquire(urgent=not bulk)
                 if self._resume(chat_id) <= time.monotonic():  # no 429 came while it waited for its slot
+                    if paced:
+                        self._recent_sends[chat_id] = time.monotonic()
                     return await callback(*a, **kw)
 
         async def attempt() -> Any:

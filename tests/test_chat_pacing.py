@@ -65,3 +65,22 @@ def test_one_chats_429_pauses_that_chat_and_several_chats_pause_the_bot() -> Non
     limiter = PacedRateLimiter()
     limiter.flooded(None, 5.0)  # a request to no chat: only the bot's limit can be meant
     assert limiter.paused_for > 0
+
+
+async def test_a_few_busy_chats_meeting_their_own_limits_do_not_pause_the_bot() -> None:
+    """Ten chats sent to; 429s for three of them is their own limits, not the bot's (FLOOD_SHARE)."""
+    limiter = PacedRateLimiter()
+
+    async def sent(*_: object, **__: object) -> bool:
+        return True
+
+    for chat in range(8000, 8010):
+        assert await limiter.process_request(sent, (), {}, "sendMessage", {"chat_id": chat}, None) is True
+    for chat in range(8000, 8000 + FLOOD_CHATS):
+        limiter.flooded(chat, 5.0)
+    assert limiter.paused_for == 0 and limiter.chat_paused_for(8009) == 0
+    assert all(limiter.chat_paused_for(chat) > 0 for chat in range(8000, 8000 + FLOOD_CHATS))
+    # When most of the chats sent to are refused, it is the bot's limit.
+    for chat in range(8000 + FLOOD_CHATS, 8006):
+        limiter.flooded(chat, 5.0)
+    assert limiter.paused_for > 0 and limiter.chat_paused_for(8009) > 0
