@@ -906,13 +906,13 @@ class ReviewService(Service):
                 raise Refused("hearing_pending", number=case.number)
             today = self.ctx.today()
             if on < today:
-                raise Refused("hearing_date", date=on.isoformat())
+                raise BadInput("hearing_date", date=on.isoformat())
             if not place:
-                raise Refused("hearing_place")
+                raise BadInput("hearing_place")
             if len(place) > PLACE_MAX:
-                raise Refused("comment_too_long", max=PLACE_MAX, length=len(place))
+                raise BadInput("comment_too_long", max=PLACE_MAX, length=len(place))
             if note is not None and len(note) > HEARING_NOTE_MAX:
-                raise Refused("comment_too_long", max=HEARING_NOTE_MAX, length=len(note))
+                raise BadInput("comment_too_long", max=HEARING_NOTE_MAX, length=len(note))
             level = 2 if case.status is Status.REREVIEW else 1
             await conn.execute(
                 "INSERT INTO hearings (case_id, level, held_on, place, note, scheduled_by, scheduled_at, stopped_on)"
