@@ -9,9 +9,13 @@ import pytest
 from telegram.ext import Application
 
 from handlers import callbacks as cb
+from handlers.documents import title
 from handlers.i18n import t
 from store import services  # noqa: F401  (every store module, so every refusal class is defined)
+from store.documents import DocumentKind
 from store.errors import StoreError
+from store.services import Services
+from tests.conftest import draft, petitioner
 from tests.offline import OfflineRequest, Updates, feed
 
 HANDLERS = Path(__file__).parent.parent / "handlers"
@@ -91,3 +95,88 @@ async def test_a_refused_command_answers_and_a_button_answered_before_is_not_ans
     await feed(application, Updates(LEADER).tap(cb.Sv.URGE.encode("2099-999999")))  # answered first, then refused
     assert len([c for c in request.calls if c.method == "answerCallbackQuery"]) == 1
     assert request.last_to(LEADER).text == t("zh", "errors.not_found", number="2099-999999")
+
+
+# ------------------------------------------- each converted module, once, in the caller's language
+
+OFFICER, EMPLOYEE = 1001, 5001  # tests/org_fixture.toml; the employee is anyone
+NONE = "2099-999999"  # no such case
+LANGUAGES = [("zh-hans", "zh"), ("en", "en")]
+
+
+async def answered_once(application: Application, request: OfflineRequest, user: int, language_code: str,
+                        raw: str, expected: str) -> None:
+    """``raw`` (a command, or ``tap:<data>``) from ``user``: one message, ``expected``; a tap answered once."""
+    updates = Updates(user, language_code=language_code)
+    before, taps = len(request.texts_to(user)), len([c for c in request.calls if c.method == "answerCallbackQuery"])
+    tap = raw.removeprefix("tap:") if raw.startswith("tap:") else None
+    await feed(application, updates.tap(tap) if tap is not None else updates.text(raw))
+    assert request.texts_to(user)[before:] == [expected]
+    answers = [c for c in request.calls if c.method == "answerCallbackQuery"][taps:]
+    assert len(answers) == (1 if tap is not None else 0)
+
+
+@pytest.mark.parametrize(("language_code", "lang"), LANGUAGES)
+async def test_review_answers_a_refusal_once(app: tuple[Application, OfflineRequest], language_code: str,
+                                             lang: str) -> None:
+    """handlers/review.py: a rating of a case that is not the caller's, and /history of an unknown number."""
+    application, request = app
+    gone = t(lang, "errors.not_found", number=NONE)
+    await answered_once(application, request, EMPLOYEE, language_code, "tap:" + cb.Rv.RATE.encode("d", NONE), gone)
+    await answered_once(application, request, LEADER, language_code, f"/history {NONE}", gone)
+
+
+@pytest.mark.parametrize(("language_code", "lang"), LANGUAGES)
+async def test_staff_answers_a_refusal_once(app: tuple[Application, OfflineRequest], language_code: str,
+                                            lang: str) -> None:
+    """handlers/staff.py: the card of an unknown number, and 受理 tapped on it."""
+    application, request = app
+    gone = t(lang, "errors.not_found", number=NONE)
+    await answered_once(application, request, OFFICER, language_code, f"/case {NONE}", gone)
+    await answered_once(application, request, OFFICER, language_code, "tap:" + cb.St.ACCEPT.encode(NONE), gone)
+
+
+@pytest.mark.parametrize(("language_code", "lang"), LANGUAGES)
+async def test_a_prompt_answers_a_refusal_once_and_asks_no_more(
+    app: tuple[Application, OfflineRequest], store: Services, language_code: str, lang: str
+) -> None:
+    """handlers/prompts.py: 回复 tapped on a case the caller cannot act on: said why, and no question is left open."""
+    application, request = app
+    await store.cases.set_prompt(OFFICER, "nt", NONE)  # an earlier question, still open
+    gone = t(lang, "errors.not_found", number=NONE)
+    await answered_once(application, request, OFFICER, language_code, "tap:" + cb.Pr.REPLY.encode(NONE), gone)
+    assert await store.cases.get_prompt(OFFICER) is None
+
+
+@pytest.mark.parametrize(("language_code", "lang"), LANGUAGES)
+async def test_documents_answer_a_refusal_once(
+    app: tuple[Application, OfflineRequest], store: Services, language_code: str, lang: str
+) -> None:
+    """handlers/documents.py: an unknown number; a case with no document yet, named by the kind asked (NoDocument)."""
+    application, request = app
+    number = (await store.cases.submit(petitioner(EMPLOYEE), draft(), "d")).case.number
+    await answered_once(application, request, EMPLOYEE, language_code, f"/document {NONE}",
+                        t(lang, "errors.not_found", number=NONE))
+    await answered_once(application, request, EMPLOYEE, language_code, f"/document {number}",
+                        t(lang, "document.none_any", number=number))
+    await answered_once(application, request, EMPLOYEE, language_code, f"/document {number} 受理告知书",
+                        t(lang, "document.none_kind", number=number, title=title(DocumentKind.ACCEPTED, lang)))
+
+
+@pytest.mark.parametrize(("language_code", "lang"), LANGUAGES)
+async def test_procedure_answers_a_refusal_once(app: tuple[Application, OfflineRequest], language_code: str,
+                                                lang: str) -> None:
+    """handlers/procedure.py: /served for an unknown number."""
+    application, request = app
+    await answered_once(application, request, OFFICER, language_code, f"/served {NONE} 2026-11-01 当面",
+                        t(lang, "errors.not_found", number=NONE))
+
+
+@pytest.mark.parametrize(("language_code", "lang"), LANGUAGES)
+async def test_hearing_answers_a_refusal_once(app: tuple[Application, OfflineRequest], language_code: str,
+                                              lang: str) -> None:
+    """handlers/hearing.py: /hearing and its 已举行 button for an unknown number (its prompt: tests/test_hearing.py)."""
+    application, request = app
+    gone = t(lang, "errors.not_found", number=NONE)
+    await answered_once(application, request, LEADER, language_code, f"/hearing {NONE} 已举行", gone)
+    await answered_once(application, request, LEADER, language_code, "tap:" + cb.Rv.HEARING_HELD.encode(NONE), gone)
