@@ -27,7 +27,7 @@ from store.review import CURRENT_DUE_SQL, current_deadline
 from store.services import Services
 from store.workdays import WorkCalendar
 from tests.backends import fresh_database
-from tests.conftest import rows
+from tests.conftest import rows, uid
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     ADMIN,
@@ -346,9 +346,9 @@ async def test_a_refused_hearing_answer_keeps_the_question_only_when_the_words_a
     sent = len(request.texts_to(LEADER_OIL.id))
     await feed(application, leader.text("2026-10-01\n油田公司信访办会议室"))
     assert request.texts_to(LEADER_OIL.id)[sent:] == [t(lang, "errors.hearing_date", date="2026-10-01")]
-    assert await rstore.cases.get_prompt(LEADER_OIL.id) is not None  # the question stands
+    assert await rstore.cases.get_prompt(uid(LEADER_OIL)) is not None  # the question stands
     await rstore.review.schedule_hearing(LEADER_OIL, number, date(2026, 11, 12), "会议室")  # meanwhile, elsewhere
     await feed(application, leader.text("2026-11-13\n油田公司信访办会议室"))
     assert request.texts_to(LEADER_OIL.id)[sent + 1:] == [t(lang, "errors.hearing_pending", number=number)]
-    assert await rstore.cases.get_prompt(LEADER_OIL.id) is None  # closed: the next text is not taken as a hearing
+    assert await rstore.cases.get_prompt(uid(LEADER_OIL)) is None  # closed: the next text is not taken as a hearing
     assert rows(rstore, "SELECT held_on FROM hearings") == [("2026-11-12",)]
