@@ -116,24 +116,24 @@ async def answered_once(application: Application, request: OfflineRequest, user:
     assert len(answers) == (1 if tap is not None else 0)
 
 
-@pytest.mark.parametrize(("language_code", "lang"), LANGUAGES)
-async def test_review_answers_a_refusal_once(app: tuple[Application, OfflineRequest], language_code: str,
-                                             lang: str) -> None:
-    """handlers/review.py: a rating of a case that is not the caller's, and /history of an unknown number."""
-    application, request = app
-    gone = t(lang, "errors.not_found", number=NONE)
-    await answered_once(application, request, EMPLOYEE, language_code, "tap:" + cb.Rv.RATE.encode("d", NONE), gone)
-    await answered_once(application, request, LEADER, language_code, f"/history {NONE}", gone)
+# A case the caller cannot see, from each converted module: a command, and a button where the module has one.
+UNKNOWN_CASE = {
+    "review": [(EMPLOYEE, "tap:" + cb.Rv.RATE.encode("d", NONE)), (LEADER, f"/history {NONE}")],
+    "staff": [(OFFICER, f"/case {NONE}"), (OFFICER, "tap:" + cb.St.ACCEPT.encode(NONE))],
+    "procedure": [(OFFICER, f"/served {NONE} 2026-11-01 当面")],
+    "hearing": [(LEADER, f"/hearing {NONE} 已举行"), (LEADER, "tap:" + cb.Rv.HEARING_HELD.encode(NONE))],
+}
 
 
+@pytest.mark.parametrize("module", sorted(UNKNOWN_CASE))
 @pytest.mark.parametrize(("language_code", "lang"), LANGUAGES)
-async def test_staff_answers_a_refusal_once(app: tuple[Application, OfflineRequest], language_code: str,
-                                            lang: str) -> None:
-    """handlers/staff.py: the card of an unknown number, and 受理 tapped on it."""
+async def test_each_module_answers_a_refusal_once(app: tuple[Application, OfflineRequest], module: str,
+                                                  language_code: str, lang: str) -> None:
+    """handlers/<module>.py: an unknown number is refused once, in the caller's words (the hearing's prompt:
+    tests/test_hearing.py)."""
     application, request = app
-    gone = t(lang, "errors.not_found", number=NONE)
-    await answered_once(application, request, OFFICER, language_code, f"/case {NONE}", gone)
-    await answered_once(application, request, OFFICER, language_code, "tap:" + cb.St.ACCEPT.encode(NONE), gone)
+    for user, raw in UNKNOWN_CASE[module]:
+        await answered_once(application, request, user, language_code, raw, t(lang, "errors.not_found", number=NONE))
 
 
 @pytest.mark.parametrize(("language_code", "lang"), LANGUAGES)
@@ -161,22 +161,3 @@ async def test_documents_answer_a_refusal_once(
                         t(lang, "document.none_any", number=number))
     await answered_once(application, request, EMPLOYEE, language_code, f"/document {number} 受理告知书",
                         t(lang, "document.none_kind", number=number, title=title(DocumentKind.ACCEPTED, lang)))
-
-
-@pytest.mark.parametrize(("language_code", "lang"), LANGUAGES)
-async def test_procedure_answers_a_refusal_once(app: tuple[Application, OfflineRequest], language_code: str,
-                                                lang: str) -> None:
-    """handlers/procedure.py: /served for an unknown number."""
-    application, request = app
-    await answered_once(application, request, OFFICER, language_code, f"/served {NONE} 2026-11-01 当面",
-                        t(lang, "errors.not_found", number=NONE))
-
-
-@pytest.mark.parametrize(("language_code", "lang"), LANGUAGES)
-async def test_hearing_answers_a_refusal_once(app: tuple[Application, OfflineRequest], language_code: str,
-                                              lang: str) -> None:
-    """handlers/hearing.py: /hearing and its 已举行 button for an unknown number (its prompt: tests/test_hearing.py)."""
-    application, request = app
-    gone = t(lang, "errors.not_found", number=NONE)
-    await answered_once(application, request, LEADER, language_code, f"/hearing {NONE} 已举行", gone)
-    await answered_once(application, request, LEADER, language_code, "tap:" + cb.Rv.HEARING_HELD.encode(NONE), gone)
