@@ -39,6 +39,7 @@ from bench.harness import parse_args, percentile, report
 from store.cases import PETITIONER_CASES
 from store.db import Database, is_postgres_url
 from store.org import example_org
+from store.review import RATED
 from store.services import Services
 from store.supervision import current_ranks, queue_sql
 
@@ -96,7 +97,8 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
         if status == "closed":
             assert decided is not None
             closed = decided + timedelta(days=rng.uniform(0, 30))
-            rating = rng.choices(["satisfied", "basically", "unsatisfied", None], [55, 25, 10, 10])[0]
+            # The ratings the store writes (store.models.Rating): 满意, 基本满意, 不满意, or none yet.
+            rating = rng.choices([*(r.value for r in RATED), None], [55, 25, 10, 10])[0]
         petitioner = rng.randrange(1, 50_000)
         case = (
             case_id, f"YC-{submitted.year}-{case_id:07d}", f"draft-{case_id}", petitioner, f"员工{petitioner}",
@@ -192,7 +194,7 @@ SELECT unit,
        count(*) FILTER (WHERE decided_at IS NOT NULL) AS decided,
        count(*) FILTER (WHERE decided_at IS NOT NULL AND substr(decided_at, 1, 10) <= answer_due) AS answered_on_time,
        count(*) FILTER (WHERE rating IS NOT NULL) AS rated,
-       count(*) FILTER (WHERE rating IN ('satisfied', 'basically')) AS satisfied
+       count(*) FILTER (WHERE rating IN ('satisfied', 'basic')) AS satisfied
 FROM cases
 WHERE submitted_at >= ? AND submitted_at < ? {scope}
 GROUP BY unit

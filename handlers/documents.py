@@ -33,11 +33,12 @@ from telegram import InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.common import Context, deps, error_text, lang_of, send
+from handlers.common import Context, deps, lang_of, send
 from handlers.i18n import Html, catalog, language_for, t
+from handlers.refusals import answers_refusals, unless_refused
 from handlers.render import category_name, unit_name
 from store.documents import Document, DocumentKind, parse_kinds
-from store.errors import Refused, StoreError
+from store.errors import NoDocument
 from store.models import OutboxItem, ReviewOutcome
 from store.org import Organization
 from store.services import Services
@@ -493,10 +494,10 @@ async def document_notice(item: OutboxItem, store: Services, lang: str) -> list[
     if item.case_id is None or item.event_id is None:
         return []
     kinds = parse_kinds(item.params.get("kinds"))
-    try:
-        case, docs = await store.documents.for_event(item.case_id, item.event_id, kinds)
-    except Refused:
+    found = await unless_refused(store.documents.for_event(item.case_id, item.event_id, kinds))
+    if found is None:  # the case or its step is gone
         return []
+    case, docs = found
     to = "officer" if item.params.get("to") == "officer" else "petitioner"
     key = f"document.caption_{to}"
     out = []
@@ -509,6 +510,14 @@ async def document_notice(item: OutboxItem, store: Services, lang: str) -> list[
 # --------------------------------------------------------------- command
 
 
+async def _none_yet(update: Update, context: Context, error: NoDocument) -> None:
+    """No such document yet: named by its kind (尚无受理告知书), or that no step has made one."""
+    lang = await lang_of(update, context)
+    await send(update, context, t(lang, "document.none_kind", number=error.number, title=title(error.kind, lang))
+               if error.kind else t(lang, "document.none_any", number=error.number))
+
+
+@answers_refusals(on={NoDocument: _none_yet})
 async def document_command(update: Update, context: Context) -> None:
     """/document <number> [kind]: a document again, for staff in scope and the case's own petitioner."""
     user = update.effective_user
@@ -529,20 +538,7 @@ async def document_command(update: Update, context: Context) -> None:
     d = deps(context)
     number = words[0][:40]
     actor = d.cases.actor(user.id)
-    try:
-        docs = await d.documents.documents(actor, number, kind)
-    except Refused as error:
-        if error.code == "document_none":
-            shown = error.params.get("number", number.upper())
-            text = t(lang, "document.none_kind", number=shown, title=title(kind, lang)) if kind else \
-                t(lang, "document.none_any", number=shown)
-            await send(update, context, text)
-            return
-        await send(update, context, error_text(lang, error))
-        return
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    docs = await d.documents.documents(actor, number, kind)
     for doc in docs:
         data = await render_pdf(doc, d.org)
         await context.bot.send_document(

@@ -16,9 +16,8 @@ from handlers.common import Context, Deps, answer_query, deps, lang_of, send, sh
 from handlers.fallback import stale_button, stale_button_message
 from handlers.i18n import Html, t
 from handlers.intake import attachment_of, visible
-from handlers.refusals import answer_refusal, answers_refusals
+from handlers.refusals import answers_in_prompt, answers_refusals
 from handlers.render import case_view
-from store.errors import BadInput, StoreError
 from store.models import ATTACHMENT_BYTES_MAX, Actor, Case
 from store.workflow import Action
 
@@ -190,21 +189,7 @@ async def perform_add(d: Deps, actor: Actor, number: str, text: str) -> Case:
     return await d.cases.add_info(actor, number, text)
 
 
-async def _addition_stands(update: Update, context: Context, error: BadInput) -> bool:
-    """What was sent cannot be taken (too long): the question stands, to be answered again, shorter."""
-    await answer_refusal(update, context, error)
-    return True
-
-
-async def _addition_refused(update: Update, context: Context, error: StoreError) -> bool:
-    """The case takes no addition now: the question is closed."""
-    await answer_refusal(update, context, error)
-    assert update.effective_user is not None
-    await deps(context).cases.clear_prompt(update.effective_user.id)
-    return False
-
-
-@answers_refusals(on={BadInput: _addition_stands, StoreError: _addition_refused})
+@answers_in_prompt  # too long: the question stands, to be answered again; a case closed to additions ends it
 async def receive_addition(update: Update, context: Context, number: str) -> bool:
     """One message for the ``add`` prompt: text ends it, files keep it open for more.
 

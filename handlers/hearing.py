@@ -23,12 +23,12 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, Deps, answer_query, deps, error_text, send, show, staff_caller
+from handlers.common import Context, Deps, answer_query, deps, send, show, staff_caller
 from handlers.i18n import Html, t
 from handlers.prompts import PROMPTS, Prompt, Receive
-from handlers.refusals import answers_refusals
+from handlers.refusals import answers_in_prompt, answers_refusals
 from handlers.render import day
-from store.errors import Refused, StoreError
+from store.errors import Refused
 from store.models import Actor, Case, OutboxItem, ReviewOutcome
 from store.review import Hearing, OpinionDraft
 from store.services import Services
@@ -194,6 +194,7 @@ async def hearing_command(update: Update, context: Context) -> None:
     await send(update, context, reply)
 
 
+@answers_in_prompt  # a date past, no place, too long: asked again; any other refusal ends the question
 async def receive_schedule(update: Update, context: Context, number: str) -> bool:
     """The answer to 安排听证: date on the first line, place on the second, an optional note after."""
     caller = await staff_caller(update, context)
@@ -208,18 +209,7 @@ async def receive_schedule(update: Update, context: Context, number: str) -> boo
         await send(update, context, t(lang, "hearing.schedule_format"))
         return True  # the question stays
     d = deps(context)
-    try:
-        reply = await _schedule(d, actor, lang, number, on, lines[1], "\n".join(lines[2:]) or None)
-    except Refused as error:
-        await send(update, context, error_text(lang, error))
-        if error.code in ("hearing_date", "hearing_place", "comment_too_long"):
-            return True  # a better date or place may follow
-        await d.cases.clear_prompt(actor.id or 0)
-        return False
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        await d.cases.clear_prompt(actor.id or 0)
-        return False
+    reply = await _schedule(d, actor, lang, number, on, lines[1], "\n".join(lines[2:]) or None)
     await d.cases.clear_prompt(actor.id or 0)
     # Held or cancelled, later: the buttons come with the confirmation.
     await send(update, context, reply, kb.markup([hearing_row(lang, number, True)]))

@@ -12,10 +12,10 @@ from datetime import date
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.common import Context, deps, error_text, send, staff_caller
+from handlers.common import Context, deps, send, staff_caller
 from handlers.i18n import t
+from handlers.refusals import answers_refusals
 from handlers.render import day
-from store.errors import StoreError
 
 # The ways of service as officers type them (Chinese or English), and the stored word.
 HOW_WORDS = {
@@ -38,6 +38,7 @@ def parse_served(words: list[str]) -> tuple[str, date, str] | None:
     return (number[:40], served_on, found) if found is not None else None
 
 
+@answers_refusals()
 async def served(update: Update, context: Context) -> None:
     """/served <number> <date> <how>: an officer records the service of a printed opinion."""
     caller = await staff_caller(update, context)
@@ -49,11 +50,7 @@ async def served(update: Update, context: Context) -> None:
         await send(update, context, t(lang, "procedure.served.usage"))
         return
     number, served_on, how = parsed
-    try:
-        case = await deps(context).review.serve(actor, number, served_on, how)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    case = await deps(context).review.serve(actor, number, served_on, how)
     due = case.review_request_due if case.review_level == 0 else case.rereview_request_due
     await send(update, context, t(lang, "procedure.served.done", number=case.number, date=day(served_on),
                                   how=t(lang, f"procedure.served.{how}"), due=day(due) if due else ""))

@@ -36,12 +36,12 @@ from handlers.common import (
     Deps,
     answer_query,
     deps,
-    error_text,
     lang_of,
     send,
     user_conversation,
 )
 from handlers.i18n import t
+from handlers.refusals import answers_refusals, closes_prompt
 from store.conversations import Conversation
 from store.errors import StoreError
 from store.models import Actor, ActorRole, Case
@@ -160,6 +160,7 @@ def _begin(kind: str) -> Callable[..., Awaitable[str | int]]:
     return tapped
 
 
+@answers_refusals(on={StoreError: closes_prompt(ConversationHandler.END)})  # the case is not the caller's to act on
 async def begin(update: Update, context: Context, kind: str, number: str, choice: str = "") -> str | int:
     """A prompt button: check the caller may act on the case, then ask for the text."""
     await answer_query(update)
@@ -178,12 +179,7 @@ async def begin(update: Update, context: Context, kind: str, number: str, choice
         await d.cases.clear_prompt(user.id)  # the conversation ends: so does any earlier question
         await send(update, context, t(lang, "staff.not_staff"))
         return ConversationHandler.END
-    try:
-        await d.cases.case_for(actor, number)
-    except StoreError as error:
-        await d.cases.clear_prompt(user.id)
-        await send(update, context, error_text(lang, error))
-        return ConversationHandler.END
+    await d.cases.case_for(actor, number)
     await d.cases.set_prompt(user.id, kind, f"{number}:{choice}" if prompt.detail else number)
     await context.bot.send_message(
         user.id,
@@ -194,6 +190,7 @@ async def begin(update: Update, context: Context, kind: str, number: str, choice
     return kind
 
 
+@answers_refusals(on={StoreError: closes_prompt(ConversationHandler.END)})  # refused, even too long: asked no more
 async def answer(update: Update, context: Context) -> str | int:
     user = update.effective_user
     assert user is not None
@@ -212,12 +209,8 @@ async def answer(update: Update, context: Context) -> str | int:
     if not text:
         await send(update, context, t(lang, "errors.text_required"))
         return kind
-    try:
-        await PROMPTS[kind].perform(d, _actor(d, PROMPTS[kind], user.id), target, text)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-    else:
-        await send(update, context, t(lang, PROMPTS[kind].done, number=number))
+    await PROMPTS[kind].perform(d, _actor(d, PROMPTS[kind], user.id), target, text)
+    await send(update, context, t(lang, PROMPTS[kind].done, number=number))
     await d.cases.clear_prompt(user.id)
     return ConversationHandler.END
 

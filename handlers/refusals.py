@@ -13,6 +13,8 @@ the handler returns on a refusal (a conversation's state, ``None``, ``False``)::
 
     @answers_refusals(on={NoDraft: expired})   # a kind of refusal answered its own way
 
+    @answers_in_prompt                    # a prompt's answer: BadInput asks again, the rest closes it
+
 Where a refusal is answered differently from its text (the form is gone: the
 "expired" toast; a claim needs the person's contact: the contact button), the
 error is a typed subclass (``NoDraft``, ``ContactNeeded``, ``BadInput``) and
@@ -28,8 +30,8 @@ from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from handlers.common import Context, answer_query, error_text, lang_of, query_answered, send, show
-from store.errors import StoreError
+from handlers.common import Context, answer_query, deps, error_text, lang_of, query_answered, send, show
+from store.errors import BadInput, StoreError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -94,6 +96,42 @@ def answers_refusals(
         return answered
 
     return decorate
+
+
+def closes_prompt(result: Any) -> Special:
+    """A refusal that closes the caller's pending prompt (``handlers/prompts.py``): answered, the prompt cleared.
+
+    ``result`` is what the handler returns then (``ConversationHandler.END``
+    for a prompt's button or answer, ``False`` for a ``Receive``). Kept in
+    the store, a prompt left open would take the caller's next text as its
+    answer, even after a restart.
+    """
+
+    async def closed(update: Update, context: Context, error: StoreError) -> Any:
+        await answer_refusal(update, context, error)
+        user = update.effective_user
+        if user is not None:
+            await deps(context).cases.clear_prompt(user.id)
+        return result
+
+    return closed
+
+
+async def _question_stands(update: Update, context: Context, error: BadInput) -> bool:
+    await answer_refusal(update, context, error)
+    return True
+
+
+def answers_in_prompt(
+    fn: Callable[Concatenate[Update, Context, P], Awaitable[bool]],
+) -> Callable[Concatenate[Update, Context, P], Coroutine[Any, Any, bool]]:
+    """A prompt's receiver (``handlers.prompts.Receive``: True keeps the question open) whose refusals are answered here.
+
+    What was sent cannot be taken as it is (``BadInput``: too long, no
+    place): the refusal says why and the question stands (True), to be
+    answered again. Any other refusal closes it (``closes_prompt``: False).
+    """
+    return answers_refusals(on={BadInput: _question_stands, StoreError: closes_prompt(False)})(fn)
 
 
 async def unless_refused(call: Awaitable[T]) -> T | None:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.i18n import Html, escape, t
 from store.links import RelatedCases
-from store.models import Case, DraftData, Event
+from store.models import Case, Channel, DraftData, Event
 from store.org import Organization
 from store.repeats import Candidate
 from store.review import Stage, current_deadline, petitioner_window
@@ -306,12 +306,12 @@ def related_lines(related: RelatedCases | None, lang: str) -> Html:
 
 def channel_line(case: Case, lang: str) -> Html:
     """The card's line on how a registered case came in (empty for a case from the chat)."""
-    if case.channel == "telegram":
+    if case.channel is Channel.TELEGRAM:
         return Html("")
     received = case.received_on.isoformat() if case.received_on else ""
     line = t(lang, "ledger.card_channel", channel=t(lang, f"ledger.channel_{case.channel}"), date=received)
     if case.external_ref:  # a transfer's reference number, else the number of an imported ledger's row
-        key = "ledger.card_external_ref" if case.channel == "transfer" else "channels.card_ledger_ref"
+        key = "ledger.card_external_ref" if case.channel is Channel.TRANSFER else "channels.card_ledger_ref"
         line = Html(line + t(lang, key, ref=case.external_ref))
     return line
 
@@ -347,13 +347,13 @@ def case_card(
     )
     if not case.confidential and case.petitioner_phone:
         facts = Html(facts + "\n" + t(lang, "staff.phone", phone=case.petitioner_phone))
-    if not case.confidential and case.channel == "telegram":  # checked against the roster when filed
+    if not case.confidential and case.channel is Channel.TELEGRAM:  # checked against the roster when filed
         facts = Html(facts + "\n" + (
             t(lang, "verify.card_verified", employee_no=case.employee_no,
               unit=unit_name(org, case.employee_unit or "", lang)) if case.employee_no
             else t(lang, "verify.card_unverified")))
     # How a registered case came in, and who registered it (store/ledger.py).
-    if case.channel != "telegram":
+    if case.channel is not Channel.TELEGRAM:
         facts = Html(facts + "\n" + channel_line(case, lang) + "\n" + registered_by_line(case, org, lang))
     # The optional fields of the intake (collective petitions, the outcome asked for).
     if case.people:

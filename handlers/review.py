@@ -27,7 +27,6 @@ from handlers.common import (
     Deps,
     answer_query,
     deps,
-    error_text,
     lang_of,
     send,
     send_list,
@@ -37,6 +36,7 @@ from handlers.common import (
 from handlers.fallback import stale_button_message
 from handlers.i18n import Html, t
 from handlers.prompts import PROMPTS, Perform, Prompt
+from handlers.refusals import answers_refusals
 from handlers.render import (
     category_name,
     day,
@@ -46,7 +46,6 @@ from handlers.render import (
     status_name,
     unit_name,
 )
-from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Event, OutboxItem, ReviewOutcome
 from store.review import CONTENT, Rating
 from store.services import Services
@@ -149,17 +148,14 @@ def open_markup(lang: str, number: str) -> InlineKeyboardMarkup:
 
 # ------------------------------------------------------- petitioner buttons
 
+@answers_refusals()
 async def on_rate(update: Update, context: Context, code: str, number: str) -> None:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
     rating = RATING_CODES[code]
-    try:
-        case = await deps(context).review.rate(Actor(id=user.id, role=ActorRole.PETITIONER), number, rating)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    case = await deps(context).review.rate(Actor(id=user.id, role=ActorRole.PETITIONER), number, rating)
     name = t(lang, f"rating.{rating.value}")
     due = day(case.review_request_due) if case.review_request_due else ""
     if rating in CONTENT:  # recorded; the right to ask for review stays (Art. 35)
@@ -173,16 +169,13 @@ async def on_rate(update: Update, context: Context, code: str, number: str) -> N
                kb.markup(rows))
 
 
+@answers_refusals()
 async def on_accept(update: Update, context: Context, number: str) -> None:
     await answer_query(update)
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
-    try:
-        case = await deps(context).review.accept_outcome(Actor(id=user.id, role=ActorRole.PETITIONER), number)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    case = await deps(context).review.accept_outcome(Actor(id=user.id, role=ActorRole.PETITIONER), number)
     await show(update, context, t(lang, "review.closed_by_you", number=case.number))
 
 
@@ -206,6 +199,7 @@ async def review_command(update: Update, context: Context) -> None:
     await hearing.draft_and_ask(update, context, actor, lang, args[0][:40], decision, text)
 
 
+@answers_refusals()
 async def history(update: Update, context: Context) -> None:
     """/history <number>: the petitioner's cases the caller may see (repeat petitions)."""
     caller = await staff_caller(update, context)
@@ -216,11 +210,7 @@ async def history(update: Update, context: Context) -> None:
         await send(update, context, t(lang, "review.usage_history"))
         return
     d = deps(context)
-    try:
-        cases = await d.review.case_history(actor, context.args[0][:40])
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    cases = await d.review.case_history(actor, context.args[0][:40])
     lines = [t(lang, "review.history_title", total=len(cases))]
     lines += [
         t(lang, "review.history_item", number=c.number, date=moment(c.submitted_at, d.tz),
@@ -233,19 +223,16 @@ async def history(update: Update, context: Context) -> None:
         await send(update, context, message)
 
 
+@answers_refusals()
 async def alerts(update: Update, context: Context) -> None:
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
     d = deps(context)
-    try:
-        view = await d.review.alerts_for(actor)
-        warned, warned_total = await d.supervision.warned_cases(actor)
-        incidents = [i for i in await d.incidents.open_incidents(actor) if not i.is_drill]
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    view = await d.review.alerts_for(actor)
+    warned, warned_total = await d.supervision.warned_cases(actor)
+    incidents = [i for i in await d.incidents.open_incidents(actor) if not i.is_drill]
     if incidents:
         await send(update, context, t(lang, "incident.in_alerts", count=len(incidents)))
     if warned:
@@ -276,17 +263,14 @@ async def alerts(update: Update, context: Context) -> None:
         await send_list(update, context, lines, separator="\n")
 
 
+@answers_refusals()
 async def on_ack(update: Update, context: Context, alert_id: int) -> None:
     caller = await staff_caller(update, context)
     if caller is None:
         return
     actor, lang = caller
     await answer_query(update)
-    try:
-        alert = await deps(context).review.acknowledge_alert(actor, alert_id)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    alert = await deps(context).review.acknowledge_alert(actor, alert_id)
     await show(update, context, t(lang, "leader.acknowledged", id=alert.id, number=alert.number))
 
 
@@ -301,6 +285,7 @@ def _unit_and_period(args: list[str]) -> tuple[str | None, str | None]:
     return (" ".join(words)[:64] or None), period
 
 
+@answers_refusals()
 async def stats(update: Update, context: Context) -> None:
     """/stats [unit] [period]: the indicators per unit, then the monthly trend as a chart."""
     caller = await staff_caller(update, context)
@@ -309,11 +294,7 @@ async def stats(update: Update, context: Context) -> None:
     actor, lang = caller
     d = deps(context)
     unit, period = _unit_and_period(context.args or [])
-    try:
-        report = await d.indicators.indicators(actor, unit, period)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    report = await d.indicators.indicators(actor, unit, period)
     for message in reports.stats_text(report, d.org, lang):
         await send(update, context, message)
     png = await asyncio.to_thread(reports.chart_png, report, lang)
@@ -328,6 +309,7 @@ async def stats(update: Update, context: Context) -> None:
     )
 
 
+@answers_refusals()
 async def export(update: Update, context: Context) -> None:
     """/export [period] [unit]: an .xlsx with the cases and the indicators."""
     caller = await staff_caller(update, context)
@@ -336,11 +318,7 @@ async def export(update: Update, context: Context) -> None:
     actor, lang = caller
     d = deps(context)
     unit, period = _unit_and_period(context.args or [])
-    try:
-        data = await d.indicators.export_data(actor, unit, period)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    data = await d.indicators.export_data(actor, unit, period)
     register = await d.screening.register_for_export(actor, data.report.period.end, unit)
     content = await asyncio.to_thread(reports.xlsx_bytes, data, d.org, lang, d.tz, register)
     chat = update.effective_chat

@@ -25,7 +25,6 @@ from handlers.common import (
     Deps,
     answer_query,
     deps,
-    error_text,
     lang_of,
     send,
     send_list,
@@ -35,6 +34,7 @@ from handlers.common import (
 )
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
+from handlers.refusals import answers_refusals
 from handlers.render import (
     case_card,
     event_label,
@@ -44,7 +44,6 @@ from handlers.render import (
     unit_path,
     warning_prefix,
 )
-from store.errors import StoreError
 from store.models import Actor, ActorRole, Case, Event
 from store.org import Organization
 from store.workflow import Action
@@ -61,17 +60,14 @@ def _words(update: Update, count: int) -> list[str]:
     return text.split(maxsplit=count)[1:]
 
 
+@answers_refusals()
 async def _run(
     update: Update, context: Context, caller: tuple[Actor, str], action: Action, call: object
 ) -> Case | None:
     """Await one store call and tell the caller the outcome in their language."""
     actor, lang = caller
     await answer_query(update)
-    try:
-        case = await call  # type: ignore[misc]
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return None
+    case = await call  # type: ignore[misc]
     await send(update, context, done_text(lang, deps(context).org, actor, action, case))
     return case
 
@@ -230,6 +226,7 @@ async def case_command(update: Update, context: Context) -> None:
     await _show_card(update, context, caller, words[0][:40])
 
 
+@answers_refusals()
 async def reveal(update: Update, context: Context) -> None:
     """/reveal <number> <reason>: the identity custodian reads a confidential reporter's identity."""
     caller = await staff_caller(update, context)
@@ -240,11 +237,7 @@ async def reveal(update: Update, context: Context) -> None:
     if len(words) < 2:
         await send(update, context, t(lang, "staff.usage_reveal"))
         return
-    try:
-        identity = await deps(context).cases.reveal(actor, words[0][:40], words[1])
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    identity = await deps(context).cases.reveal(actor, words[0][:40], words[1])
     none = t(lang, "staff.reveal_none")
     await send(update, context, t(
         lang, "staff.revealed", number=identity.number, telegram_id=identity.telegram_id,
@@ -256,15 +249,12 @@ async def reveal(update: Update, context: Context) -> None:
 # ---------------------------------------------------------------- the card
 
 
+@answers_refusals()
 async def _show_card(update: Update, context: Context, caller: tuple[Actor, str], number: str) -> None:
     """The case card with its buttons and the full record; replying to it reaches the petitioner."""
     actor, lang = caller
     d = deps(context)
-    try:
-        case = await d.cases.case_for(actor, number)
-    except StoreError as error:
-        await send(update, context, error_text(lang, error))
-        return
+    case = await d.cases.case_for(actor, number)
     files = await d.cases.attachments(case.id)
     assignee = d.org.staff_member(case.assignee_id) if case.assignee_id is not None else None
     who = t(lang, "work.assignee", name=assignee.name) if assignee else t(lang, "work.unassigned")

@@ -21,7 +21,7 @@ from store.clock import Clock, iso, local_date
 from store.db import Backend, Connection
 from store.errors import NotFound, Refused
 from store.events import CaseChanged, EventBus
-from store.models import Actor, ActorRole, Case, Status, row_to_model
+from store.models import Actor, ActorRole, Case, Rating, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import Organization
 from store.outbox import Outbox
@@ -314,7 +314,7 @@ class StoreContext:
                 if ((act := policy.OF_ACTION.get(a)) is None and Relation.COHANDLER not in relations)
                 or (act is not None and policy.allows(act, relations, confidential))
             )
-        if case.rating != "dissatisfied" or case.review_level > 0:
+        if case.rating is not Rating.DISSATISFIED or case.review_level > 0:
             actions -= {Action.REDO}  # 重办 only after 不满意, before any review request
         if case.lead_id is not None and case.lead_id == actor.id:
             actions -= {Action.LEAD}

@@ -33,7 +33,7 @@ from store.clock import local_date
 from store.context import Service, StoreContext
 from store.db import Connection
 from store.document_kinds import FIELDS, DocumentKind
-from store.errors import Refused
+from store.errors import NoDocument, Refused
 from store.models import Actor, Case, Decision, Event, ReviewOutcome, row_to_model
 from store.notices import NoticeKind
 from store.opinion import OpinionParts
@@ -276,7 +276,7 @@ class DocumentService(Service):
 
         Staff in scope of the case and its own petitioner; anyone else gets
         NotFound, as for a number that does not exist. Refused
-        ``document_none`` when the case has no such document (yet).
+        ``NoDocument`` when the case has no such document (yet).
         """
         async with self.db.read() as conn:
             case = await self.ctx.load_case(conn, actor, number)
@@ -289,7 +289,7 @@ class DocumentService(Service):
                     return [await self._make(conn, case, event, k) for k in kinds]
                 if kind in kinds:
                     return [await self._make(conn, case, event, kind)]
-        raise Refused("document_none", number=case.number, kind=kind.value if kind else "")
+        raise NoDocument(number=case.number, kind=kind)
 
     async def issued(self, actor: Actor, number: str) -> tuple[Case, list[Document]]:
         """Every kind of document the case has issued, the latest of each, in the order issued (the Mini App's list).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.document_kinds import DocumentKind
+
 
 class StoreError(Exception):
     """A refused request. ``code`` keys the user-facing text; ``params`` fill it."""
@@ -63,3 +65,17 @@ class NotOwnContact(Refused):
     """A contact shared that is not the sender's own account's: only Telegram's attestation of one's own counts."""
 
     code = "verify_not_own"
+
+
+class NoDocument(Refused):
+    """The case has no document of the ``kind`` asked (or, ``kind`` None, none at all) yet.
+
+    ``/document`` words it by the kind (尚无受理告知书 / 尚未进入需要书面告知的环节), which the error carries typed.
+    """
+
+    code = "document_none"
+
+    def __init__(self, *, number: str, kind: DocumentKind | None) -> None:
+        super().__init__(number=number, kind=kind.value if kind else "")
+        self.number = number
+        self.kind = kind

@@ -63,8 +63,7 @@ from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.errors import Refused
 from store.incidents import IncidentCount, incident_counts
-from store.ledger import Channel
-from store.models import Actor, ActorRole, Case, Status, row_to_model
+from store.models import Actor, ActorRole, Case, Channel, Status, row_to_model
 from store.org import Role, Unit
 from store.review import CURRENT_DUE_SQL, DEADLINE_OF, OPEN_SQL, Stage, numbered
 from store.supervision import level_sql

@@ -65,6 +65,7 @@ from store.models import (
     ActorRole,
     AttachmentIn,
     Case,
+    Channel,
     Status,
     row_to_model,
 )
@@ -86,15 +87,6 @@ OWN_PETITIONERS_ONLY = frozenset({NoticeKind.RATING_ASKED, NoticeKind.DOCUMENT})
 if TYPE_CHECKING:
     from store.cases import CaseService
     from store.review import ReviewService
-
-
-class Channel(StrEnum):
-    TELEGRAM = "telegram"  # submitted in the chat (every case before the ledger)
-    LETTER = "letter"  # 来信
-    VISIT = "visit"  # 来访
-    CALL = "call"  # 来电
-    ONLINE = "online"  # 网上: another online platform
-    TRANSFER = "transfer"  # 转交办: transferred by another body, with its reference number
 
 
 REGISTERED_CHANNELS = (Channel.LETTER, Channel.VISIT, Channel.CALL, Channel.ONLINE, Channel.TRANSFER)
@@ -1164,7 +1156,7 @@ class LedgerService(Service):
 
 def is_registered(case: Case) -> bool:
     """Was the case registered by staff (a letter, visit, call...) rather than submitted in the chat?"""
-    return case.channel != Channel.TELEGRAM.value
+    return case.channel is not Channel.TELEGRAM
 
 
 def local_received(case: Case, tz: Any) -> date:

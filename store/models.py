@@ -139,6 +139,26 @@ class Petitioner(BaseModel):
     username: str | None = None  # sealed with the identity of a confidential case, never stored in clear
 
 
+class Rating(StrEnum):
+    """The petitioner's rating of a written opinion (``cases.rating``)."""
+
+    SATISFIED = "satisfied"  # 满意
+    BASIC = "basic"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+    NONE = "none"  # not rated within the window: closed by itself
+
+
+class Channel(StrEnum):
+    """How a case came in (``cases.channel``): the chat, or a matter registered in the ledger (store/ledger.py)."""
+
+    TELEGRAM = "telegram"  # submitted in the chat (every case before the ledger)
+    LETTER = "letter"  # 来信
+    VISIT = "visit"  # 来访
+    CALL = "call"  # 来电
+    ONLINE = "online"  # 网上: another online platform
+    TRANSFER = "transfer"  # 转交办: transferred by another body, with its reference number
+
+
 class Case(BaseModel):
     id: int
     number: str
@@ -157,7 +177,7 @@ class Case(BaseModel):
     status: Status
     assignee_id: int | None
     decision: Decision | None
-    rating: str | None
+    rating: Rating | None
     submitted_at: datetime
     accepted_at: datetime | None
     decided_at: datetime | None
@@ -196,7 +216,7 @@ class Case(BaseModel):
     # /merge (store/links.py): the case this duplicate was merged into (its id).
     merged_into: int | None = None
     # One ledger (store/ledger.py): how the case came in, and who registered it.
-    channel: str = "telegram"  # telegram | letter | visit | call | online | transfer
+    channel: Channel = Channel.TELEGRAM
     external_ref: str | None = None  # 转交办: the transferring body's reference number
     received_on: date | None = None  # deadlines count from it (None: received when submitted)
     registered_by: int | None = None  # the staff member who registered it

@@ -40,7 +40,9 @@ from store.models import (
     Actor,
     ActorRole,
     Case,
+    Channel,
     OutboxItem,
+    Rating,
     ReviewOutcome,
     Status,
     row_to_model,
@@ -63,13 +65,6 @@ def serves(item: OutboxItem) -> bool:
     kinds = params.get("kinds")
     return (item.kind == NoticeKind.DOCUMENT.value and params.get("to") == "petitioner"
             and isinstance(kinds, list) and any(k in SERVING_KINDS for k in kinds))
-
-
-class Rating(StrEnum):
-    SATISFIED = "satisfied"  # 满意
-    BASIC = "basic"  # 基本满意
-    DISSATISFIED = "dissatisfied"  # 不满意
-    NONE = "none"  # not rated within the window: closed by itself
 
 
 RATED = (Rating.SATISFIED, Rating.BASIC, Rating.DISSATISFIED)
@@ -374,7 +369,7 @@ class ReviewService(Service):
             # 集体访: a visit (来访) of five or more, its people counted by the staff who registered it,
             # may open a level of the plan. A headcount the petitioner typed (or a joint letter's) asks a
             # leader to judge it and opens nothing by itself.
-            visit = case.channel == "visit" and case.registered_by is not None
+            visit = case.channel is Channel.VISIT and case.registered_by is not None
             alert_id = await self._raise_alert(conn, case, "visit" if visit else "declared", case.people,
                                                incident=visit)
             await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
@@ -420,7 +415,7 @@ class ReviewService(Service):
             await self.ctx.require(conn, Act.RATE, actor, case)  # the case's own petitioners, not a follower
             due = case.rating_due
             lapsed = case.status is Status.DECIDED and due is not None and self.ctx.today() > due
-            if due is not None and (lapsed or case.rating == Rating.NONE.value):
+            if due is not None and (lapsed or case.rating is Rating.NONE):
                 raise Refused("rating_window_closed", due=due.isoformat())
             if case.rating is not None or case.review_level > 0:
                 raise Refused("already_rated")
@@ -444,7 +439,7 @@ class ReviewService(Service):
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             await self.ctx.require(conn, Act.COMMENT, actor, case)
-            if case.rating not in [r.value for r in RATED]:
+            if case.rating not in RATED:
                 raise Refused("rate_first")
             status = next_status(case.status, Action.COMMENT, actor.role)
             async with conn.execute(
@@ -906,13 +901,13 @@ class ReviewService(Service):
                 raise Refused("hearing_pending", number=case.number)
             today = self.ctx.today()
             if on < today:
-                raise Refused("hearing_date", date=on.isoformat())
+                raise BadInput("hearing_date", date=on.isoformat())
             if not place:
-                raise Refused("hearing_place")
+                raise BadInput("hearing_place")
             if len(place) > PLACE_MAX:
-                raise Refused("comment_too_long", max=PLACE_MAX, length=len(place))
+                raise BadInput("comment_too_long", max=PLACE_MAX, length=len(place))
             if note is not None and len(note) > HEARING_NOTE_MAX:
-                raise Refused("comment_too_long", max=HEARING_NOTE_MAX, length=len(note))
+                raise BadInput("comment_too_long", max=HEARING_NOTE_MAX, length=len(note))
             level = 2 if case.status is Status.REREVIEW else 1
             await conn.execute(
                 "INSERT INTO hearings (case_id, level, held_on, place, note, scheduled_by, scheduled_at, stopped_on)"

@@ -73,7 +73,7 @@ from store.context import Service
 from store.db import Backend, Connection
 from store.errors import BadInput, Refused
 from store.events import SweepReport
-from store.models import SYSTEM, Actor, Case, Status, row_to_model
+from store.models import SYSTEM, Actor, Case, Rating, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import Monitoring, Organization, Role, Staff
 from store.review import CURRENT_DUE_SQL, OPEN_SQL, Stage, current_deadline
@@ -522,7 +522,7 @@ class SupervisionService(Service):
             self.ctx.check_lead(actor, case, Action.REDO)
             if staff.role is not Role.ADMIN and not routing.can_handle(self.org, staff, case.unit, case.category):
                 raise Refused("forbidden")
-            if case.rating != "dissatisfied" or case.review_level > 0:
+            if case.rating is not Rating.DISSATISFIED or case.review_level > 0:
                 raise Refused("redo_dissatisfied")
             due = self.org.due_date(self.today(), "redo_days")
             case = await self.ctx.update_case(conn, case.id, {

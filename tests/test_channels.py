@@ -136,3 +136,15 @@ async def test_stats_and_the_report_command_show_the_split(
     assert lines[0][-6:] == ["Received: this bot", "Received: letters", "Received: visits", "Received: calls",
                              "Received: other online platforms", "Received: transferred"]
     assert lines[1][0] == "Headquarters" and lines[1][1] == "5" and lines[1][-6:] == ["2", "1", "1", "0", "0", "1"]
+
+
+async def test_a_case_reads_its_channel_as_the_enum(rstore: Services, clock: FakeClock) -> None:
+    """``Case.channel`` is a ``Channel`` read back from the store, whichever way the case came in."""
+    clock.set(at(date(2026, 11, 2)))
+    chat = (await rstore.cases.submit(petitioner(5001), draft(unit="plant-1"), "a")).case
+    letter = (await rstore.ledger.register(OFFICER_P1, Registration(
+        channel=Channel.LETTER, received_on=date(2026, 11, 1), people=[PersonIn(name="刘师傅")], category="wages",
+        unit="plant-1", subject="加班费", details="加班费未发放"))).case
+    read = [await rstore.cases.case_for(OFFICER_P1, number) for number in (chat.number, letter.number)]
+    assert [type(c.channel) for c in read] == [Channel, Channel]
+    assert [c.channel for c in read] == [Channel.TELEGRAM, Channel.LETTER]

@@ -16,11 +16,22 @@ from pathlib import Path
 import pytest
 
 from handlers.i18n import LANGUAGES, catalog, has, placeholders
-from store import errors, policy
+from store import errors, policy, services  # noqa: F401  (services: every store module, every error class)
 
 STORE = Path(__file__).parent.parent / "store"
-# Every error class a store raises with a code; the typed ones (store/errors.py) are answered their own way.
-ERRORS = {"Refused", "NotFound", "StoreError", "TransitionError", "BadInput", "NoDraft", "ContactNeeded", "NotOwnContact"}
+
+
+def _family(kind: type[errors.StoreError]) -> list[type[errors.StoreError]]:
+    """The class and all its subclasses."""
+    found = [kind]
+    for direct in kind.__subclasses__():
+        found += _family(direct)
+    return found
+
+
+# Every error class a store raises (StoreError and each subclass); the typed ones are answered their own way.
+CLASSES = {kind.__name__: kind for kind in _family(errors.StoreError)}
+ERRORS = set(CLASSES)
 
 
 def raised_codes() -> dict[str, str]:
@@ -80,7 +91,7 @@ def test_every_refusal_has_its_text(lang: str) -> None:
 
 def raised_params() -> list[tuple[str, set[str], str]]:
     """(code, the keyword names given, where) for each error raised with a literal code (or its class's) and no ``**``."""
-    defaults = {name: getattr(errors, name).code for name in ERRORS if hasattr(errors, name)}
+    defaults = {name: kind.code for name, kind in CLASSES.items()}
     found: list[tuple[str, set[str], str]] = []
     for path in sorted(STORE.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -102,11 +113,19 @@ def raised_params() -> list[tuple[str, set[str], str]]:
 
 def test_the_typed_errors_are_raised_and_scanned() -> None:
     """The typed refusals handlers answer their own way exist in the store, each with its default code's text."""
-    typed = {errors.BadInput, errors.NoDraft, errors.ContactNeeded, errors.NotOwnContact}
+    typed = {errors.BadInput, errors.NoDraft, errors.ContactNeeded, errors.NotOwnContact, errors.NoDocument}
+    assert typed <= set(CLASSES.values())
     scanned = {code for code, _, _ in raised_params()}
     for kind in typed:
         assert issubclass(kind, errors.Refused)
         assert kind.code in CODES and kind.code in scanned, kind
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_error_class_has_its_text(lang: str) -> None:
+    """Each class's default code (what ``NotFound()`` or ``NoDocument(...)`` says) has its words in both languages."""
+    missing = sorted(f"{name}: errors.{kind.code}" for name, kind in CLASSES.items() if not has(lang, f"errors.{kind.code}"))
+    assert missing == []
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

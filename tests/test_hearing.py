@@ -27,7 +27,7 @@ from store.review import CURRENT_DUE_SQL, current_deadline
 from store.services import Services
 from store.workdays import WorkCalendar
 from tests.backends import fresh_database
-from tests.conftest import rows
+from tests.conftest import rows, uid
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     ADMIN,
@@ -331,3 +331,24 @@ async def test_the_reviewer_schedules_and_records_a_hearing_in_the_chat(
     assert "已取消信访事项" in request.last_to(LEADER_OIL.id).text
     assert rows(rstore, "SELECT ended FROM hearings ORDER BY id") == [("held",), ("cancelled",)]
 
+
+
+@pytest.mark.parametrize("language_code", ["zh-hans", "en"])
+async def test_a_refused_hearing_answer_keeps_the_question_only_when_the_words_are_at_fault(
+    app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock, language_code: str
+) -> None:
+    """A past date (BadInput) is answered once and asked again; a hearing already pending closes the question."""
+    application, request = app
+    lang = "en" if language_code == "en" else "zh"
+    number = await in_review(rstore, clock)
+    leader = Updates(LEADER_OIL.id, language_code=language_code)
+    await feed(application, leader.tap(f"pr:hrs:{number}"))
+    sent = len(request.texts_to(LEADER_OIL.id))
+    await feed(application, leader.text("2026-10-01\n油田公司信访办会议室"))
+    assert request.texts_to(LEADER_OIL.id)[sent:] == [t(lang, "errors.hearing_date", date="2026-10-01")]
+    assert await rstore.cases.get_prompt(uid(LEADER_OIL)) is not None  # the question stands
+    await rstore.review.schedule_hearing(LEADER_OIL, number, date(2026, 11, 12), "会议室")  # meanwhile, elsewhere
+    await feed(application, leader.text("2026-11-13\n油田公司信访办会议室"))
+    assert request.texts_to(LEADER_OIL.id)[sent + 1:] == [t(lang, "errors.hearing_pending", number=number)]
+    assert await rstore.cases.get_prompt(uid(LEADER_OIL)) is None  # closed: the next text is not taken as a hearing
+    assert rows(rstore, "SELECT held_on FROM hearings") == [("2026-11-12",)]

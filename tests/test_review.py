@@ -50,6 +50,7 @@ async def test_satisfied_is_recorded_and_closes_no_right(rstore: Services, clock
     number = await decided_case(rstore, clock)
     case = await rstore.review.rate(employee(), number, rating)
     assert case.status is Status.DECIDED and case.rating == rating.value and case.closed_at is None
+    assert (await rstore.cases.case_for(employee(), number)).rating is rating  # read back as the enum
     path = rstore
     assert rows(path, "SELECT action, actor_role, status_after FROM events WHERE id > 3 ORDER BY id") == [
         ("serve", "system", "decided"), ("rate", "petitioner", "decided"),  # 送达 in chat, then the rating
