@@ -58,6 +58,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from store import discipline
+from store.assessment_counts import Count, row_count, unit_counts
 from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.errors import Refused
@@ -194,6 +195,8 @@ NOW_FIGURES = ("notice_now", "warning_now", "serious_now", "overdue_now")
 class IndicatorRow(Figures):
     unit: str
     depth: int  # 0: a unit chosen (its whole subtree), 1: one of its subunits
+    # The counts the unit assessment weighs (store/assessment_counts.py), per source; absent: no data.
+    counts: dict[str, Count] = {}
 
 
 class TrendPoint(Figures):
@@ -369,11 +372,18 @@ class IndicatorService(Service):
             # One query counts every unit; a row of a unit's subtree is the sum of its units (all counts).
             per_unit = await self._figures(conn, everything, scope, chosen.start, chosen.end, today)
             current = _total(per_unit.values())
+            # What staff record, for the assessment's count items only (one query per source).
+            sources = self.org.assessment.count_sources
+            recorded = await unit_counts(conn, self.org, self.tz, sources, everything, chosen.start, chosen.end,
+                                         self.clock.now()) if sources else {}
             for root in roots:
                 parts = [(root, 0)] + [(child.id, 1) for child in self.org.children(root)]
                 for unit_id, depth in parts:
-                    figures = _total(per_unit[u] for u in self.org.subtree(unit_id) if u in per_unit)
-                    rows.append(IndicatorRow(unit=unit_id, depth=depth, **figures))
+                    subtree = self.org.subtree(unit_id)
+                    figures = _total(per_unit[u] for u in subtree if u in per_unit)
+                    counts = {source: found for source, units in recorded.items()
+                              if (found := row_count(self.org, source, subtree, units)) is not None}
+                    rows.append(IndicatorRow(unit=unit_id, depth=depth, counts=counts, **figures))
             trend = []
             # Today's figures are the same for every month: counted once, over the open cases.
             for point in trend_months(chosen):
