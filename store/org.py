@@ -694,13 +694,13 @@ class AssessmentItem(_Frozen):
             if self.indicator is not None:
                 raise PydanticCustomError("assessment_count", 'a kind = "count" item has no indicator')
         else:
-            if self.indicator is None:
-                raise PydanticCustomError(
-                    "assessment_indicator", 'an item needs an indicator, or kind = "count" with a source and a target'
-                )
             if self.source is not None or self.target is not None:
                 raise PydanticCustomError(
                     "assessment_count", 'source and target belong to a kind = "count" item'
+                )
+            if self.indicator is None:
+                raise PydanticCustomError(
+                    "assessment_indicator", 'an item needs an indicator, or kind = "count" with a source and a target'
                 )
         return self
 
