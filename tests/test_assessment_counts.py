@@ -275,3 +275,19 @@ def _last(text: str, old: str, new: str) -> str:
     """``old`` replaced at its last occurrence (the receptions item's weight)."""
     head, _, tail = text.rpartition(old)
     return head + new + tail
+
+
+def test_the_documented_examples_are_valid() -> None:
+    """The starter file's commented [assessment] and docs/configuration.md's, as an administrator would use them."""
+    root = Path(__file__).resolve().parent.parent
+    starter = (root / "store" / "example_org.toml").read_text(encoding="utf-8")
+    lines = starter.splitlines()
+    first = lines.index("# [assessment]")
+    last = next(i for i in range(first, len(lines)) if not lines[i].startswith("# "))
+    uncommented = lines[:first] + [line[2:] for line in lines[first:last]] + lines[last:]
+    org = parse_org("\n".join(uncommented))
+    assert [(i.key, i.weight) for i in org.assessment.items][-2:] == [("screening_reports", 20), ("receptions", 10)]
+    docs = (root / "docs" / "configuration.md").read_text(encoding="utf-8")
+    block = docs.split("### Unit assessment (考核)", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    org = parse_org(ORG_TOML + block)
+    assert org.assessment.period == "quarter" and org.assessment.count_sources == ["screening_reports", "receptions"]
