@@ -174,6 +174,11 @@ def unit_name(org: Organization, unit_id: str, lang: str) -> str:
     return unit.name.get(lang) if unit else unit_id
 
 
+def item_name(lang: str, indicator: str | None, source: str | None) -> Html:
+    """An assessment item's name (考核项目): its indicator's, or its count's (store/assessment.py)."""
+    return t(lang, f"webapp.ind_{indicator}") if indicator else t(lang, f"webapp.count_{source}")
+
+
 def unit_path(org: Organization, unit_id: str, lang: str) -> str:
     return org.unit_path(unit_id, lang) if org.find_unit(unit_id) else unit_id
 

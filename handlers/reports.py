@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.i18n import Html, t
-from handlers.render import category_name, channel_name, moment, pack, petitioner_label, unit_name
+from handlers.render import category_name, channel_name, item_name, moment, pack, petitioner_label, unit_name
 from store.assessment import assess
 from store.indicators import ExportData, Figures, StatsReport
 from store.models import Case
@@ -309,19 +309,26 @@ def _case_table(cases: Sequence[Case], org: Organization, lang: str, tz: ZoneInf
 
 
 def assessment_table(report: StatsReport, org: Organization, lang: str) -> list[list[Any]]:
-    """The assessment's ranking: rank, unit, score, then each item's points and rate."""
+    """The assessment's ranking: rank, unit, score, then each item's points and rate (a count item: count, target)."""
     result = assess(report, org.assessment)
     header: list[Any] = [str(t(lang, "webapp.rank")), str(t(lang, "export.unit")), str(t(lang, "webapp.score"))]
     for item in org.assessment.items:
-        name = str(t(lang, f"webapp.ind_{item.indicator}"))
-        header += [f"{name} ({item.weight:g}) {t(lang, 'webapp.contribution')}", f"{name} %"]
+        name = str(item_name(lang, item.indicator, item.source))
+        header.append(f"{name} ({item.weight:g}) {t(lang, 'webapp.contribution')}")
+        if item.counts:
+            header += [f"{name} {t(lang, 'webapp.count_col')}", f"{name} {t(lang, 'webapp.target_col')}"]
+        else:
+            header.append(f"{name} %")
     rows: list[list[Any]] = [header]
     for entry in result.scores:
         row: list[Any] = [entry.rank, unit_name(org, entry.unit, lang),
                           None if entry.score is None else round(entry.score, 1)]
         for i in entry.items:
-            row += [None if i.contribution is None else round(i.contribution, 2),
-                    None if i.value is None else round(i.value, 1)]
+            row.append(None if i.contribution is None else round(i.contribution, 2))
+            if i.kind == "count":
+                row += [None if i.value is None else int(i.value), None if i.target is None else round(i.target, 2)]
+            else:
+                row.append(None if i.value is None else round(i.value, 1))
         rows.append(row)
     return rows
 

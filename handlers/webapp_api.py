@@ -26,6 +26,7 @@ from handlers.render import (
     channel_name,
     deadline_line,
     event_label,
+    item_name,
     moment,
     petitioner_label,
     status_name,
@@ -349,11 +350,14 @@ def _assessment(report: AssessmentReport, services: Services, lang: str) -> dict
                 "rank": s.rank,
                 "items": [
                     {
+                        "kind": i.kind,  # indicator: value is a rate (%); count: value is the count, of target
                         "indicator": i.indicator,
-                        "name": plain(t(lang, f"webapp.ind_{i.indicator}")),
+                        "source": i.source,
+                        "name": plain(item_name(lang, i.indicator, i.source)),
                         "weight": i.weight,
                         "penalty": i.penalty,
                         "value": None if i.value is None else round(i.value, 1),
+                        "target": None if i.target is None else round(i.target, 2),
                         "share": None if i.share is None else round(i.share, 1),
                         "contribution": None if i.contribution is None else round(i.contribution, 2),
                     }

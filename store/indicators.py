@@ -59,6 +59,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from store import discipline
+from store.assessment_counts import Count, row_count, unit_counts
 from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.errors import Refused
@@ -194,6 +195,8 @@ NOW_FIGURES = ("notice_now", "warning_now", "serious_now", "overdue_now")
 class IndicatorRow(Figures):
     unit: str
     depth: int  # 0: a unit chosen (its whole subtree), 1: one of its subunits
+    # The counts the unit assessment weighs (store/assessment_counts.py), per source; absent: no data.
+    counts: dict[str, Count] = {}
 
 
 class TrendPoint(Figures):
@@ -374,16 +377,11 @@ class IndicatorService(Service):
             # One query counts every unit; a row of a unit's subtree is the sum of its units (all counts).
             per_unit = await self._figures(conn, everything, scope, chosen.start, chosen.end, today)
         current = _total(per_unit.values())
-        for root in roots:
-            parts = [(root, 0)] + [(child.id, 1) for child in self.org.children(root)]
-            for unit_id, depth in parts:
-                figures = _total(per_unit[u] for u in self.org.subtree(unit_id) if u in per_unit)
-                rows.append(IndicatorRow(unit=unit_id, depth=depth, **figures))
 
-        # The trend months, the incidents and the reports outside the viewer's line do not depend on
-        # each other: each is one query on a reader of its own, run side by side (SQLite's readers and
-        # PostgreSQL's pool serve them at once). Each reads its own snapshot; a report is figures of
-        # the moment, and none of them is checked against another.
+        # The trend months, the incidents, the reports outside the viewer's line and what staff
+        # record do not depend on each other: each runs on a reader of its own, side by side
+        # (SQLite's readers and PostgreSQL's pool serve them at once). Each reads its own snapshot;
+        # a report is figures of the moment, and none of them is checked against another.
         async def month(point: Period) -> TrendPoint:
             async with self.db.read_one() as conn:
                 # Today's figures are the same for every month: counted once, over the open cases.
@@ -399,8 +397,26 @@ class IndicatorService(Service):
             async with self.db.read_one() as conn:
                 return await self._reports_elsewhere(conn, everything, scope, chosen.start, chosen.end)
 
-        trend, found, counted = await asyncio.gather(
-            asyncio.gather(*(month(point) for point in trend_months(chosen))), incidents(), elsewhere())
+        async def staff_recorded() -> dict[str, dict[str, int]]:
+            # For the assessment's count items only (one query per source).
+            sources = self.org.assessment.count_sources
+            if not sources:
+                return {}
+            async with self.db.read() as conn:
+                return await unit_counts(conn, self.org, self.tz, sources, everything, chosen.start, chosen.end,
+                                         self.clock.now())
+
+        trend, found, counted, recorded = await asyncio.gather(
+            asyncio.gather(*(month(point) for point in trend_months(chosen))), incidents(), elsewhere(),
+            staff_recorded())
+        for root in roots:
+            parts = [(root, 0)] + [(child.id, 1) for child in self.org.children(root)]
+            for unit_id, depth in parts:
+                subtree = self.org.subtree(unit_id)
+                figures = _total(per_unit[u] for u in subtree if u in per_unit)
+                counts = {source: n for source, units in recorded.items()
+                          if (n := row_count(self.org, source, subtree, units)) is not None}
+                rows.append(IndicatorRow(unit=unit_id, depth=depth, counts=counts, **figures))
         return StatsReport(period=chosen, units=roots, rows=rows, trend=list(trend), incidents=found,
                            reports_counted=counted)
 

@@ -641,22 +641,77 @@ ASSESSMENT_INDICATORS: dict[str, bool] = {
     "redo_pct": True,  # 重办率
 }
 
+# The counts of what staff record that an item may weigh against a target (store/assessment_counts.py):
+# work every unit taking part is expected to do in the period, so a zero is a zero, not "no data".
+# True: the target is per unit taking part (a row covering several such units has the target of each);
+# False: the target is per row, whatever its subunits.
+ASSESSMENT_COUNTS: dict[str, bool] = {
+    "screening_reports": True,  # 矛盾纠纷排查: reports filed (nil reports included), per unit taking part
+    "receptions": False,  # 领导接访日: reception sessions held at the unit
+}
+ASSESSMENT_TARGET_MAX = 10_000
+
 
 class AssessmentItem(_Frozen):
-    """An ``[[assessment.items]]`` entry: one indicator of ``/stats`` and its weight."""
+    """An ``[[assessment.items]]`` entry: an indicator of ``/stats``, or a count against a target; its weight.
 
-    indicator: str
+    ``kind = "indicator"`` (the default) names ``indicator``; ``kind = "count"``
+    names ``source`` (ASSESSMENT_COUNTS) and ``target``, the count that scores
+    full marks in the assessment's period.
+    """
+
+    kind: Literal["indicator", "count"] = "indicator"
+    indicator: str | None = None
+    source: str | None = None
+    target: float | None = Field(default=None, gt=0, le=ASSESSMENT_TARGET_MAX)
     weight: float = Field(gt=0, le=100)
 
     @field_validator("indicator")
     @classmethod
-    def _known(cls, value: str) -> str:
-        if value not in ASSESSMENT_INDICATORS:
+    def _known(cls, value: str | None) -> str | None:
+        if value is not None and value not in ASSESSMENT_INDICATORS:
             raise PydanticCustomError(
                 "assessment_indicator", 'unknown indicator "{value}"; one of: {known}',
                 {"value": value, "known": ", ".join(ASSESSMENT_INDICATORS)},
             )
         return value
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str | None) -> str | None:
+        if value is not None and value not in ASSESSMENT_COUNTS:
+            raise PydanticCustomError(
+                "assessment_source", 'unknown count source "{value}"; one of: {known}',
+                {"value": value, "known": ", ".join(ASSESSMENT_COUNTS)},
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> Self:
+        if self.kind == "count":
+            if self.source is None or self.target is None:
+                raise PydanticCustomError("assessment_count", 'a kind = "count" item needs a source and a target')
+            if self.indicator is not None:
+                raise PydanticCustomError("assessment_count", 'a kind = "count" item has no indicator')
+        else:
+            if self.source is not None or self.target is not None:
+                raise PydanticCustomError(
+                    "assessment_count", 'source and target belong to a kind = "count" item'
+                )
+            if self.indicator is None:
+                raise PydanticCustomError(
+                    "assessment_indicator", 'an item needs an indicator, or kind = "count" with a source and a target'
+                )
+        return self
+
+    @property
+    def key(self) -> str:
+        """The indicator's name, or the count's source: what the item weighs (each once in an assessment)."""
+        return self.indicator if self.kind == "indicator" and self.indicator else str(self.source)
+
+    @property
+    def counts(self) -> bool:
+        return self.kind == "count"
 
 
 DEFAULT_ASSESSMENT_ITEMS = (
@@ -671,13 +726,24 @@ DEFAULT_ASSESSMENT_ITEMS = (
 class Assessment(_Frozen):
     """The optional ``[assessment]`` table: the weighted items of the unit assessment (考核) and its period.
 
-    The weights add up to 100; each indicator appears once. ``period`` is the
-    assessment's default period (``month``, ``quarter`` or ``year``, the one
-    that contains today).
+    The weights add up to 100; each indicator or count source appears once.
+    ``period`` is the assessment's default period (``month``, ``quarter`` or
+    ``year``, the one that contains today); a count item's ``target`` is for
+    such a period.
     """
 
     period: str = "month"
     items: tuple[AssessmentItem, ...] = DEFAULT_ASSESSMENT_ITEMS
+
+    @property
+    def months(self) -> int:
+        """The months of the assessment's period (a count item's target is for that many months)."""
+        return {"month": 1, "quarter": 3, "year": 12}.get(self.period, 1)
+
+    @property
+    def count_sources(self) -> list[str]:
+        """The count sources its items weigh (store/assessment_counts.py counts only those)."""
+        return [str(item.source) for item in self.items if item.counts]
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -685,10 +751,10 @@ class Assessment(_Frozen):
             raise PydanticCustomError("assessment_period", 'period is "month", "quarter" or "year"')
         if not self.items:
             raise PydanticCustomError("assessment_items", "at least one [[assessment.items]] entry is required")
-        names = [item.indicator for item in self.items]
+        names = [item.key for item in self.items]
         for name in names:
             if names.count(name) > 1:
-                raise PydanticCustomError("assessment_items", 'indicator "{name}" appears twice', {"name": name})
+                raise PydanticCustomError("assessment_items", '"{name}" appears twice', {"name": name})
         total = sum(item.weight for item in self.items)
         if abs(total - 100) > 1e-6:
             raise PydanticCustomError(

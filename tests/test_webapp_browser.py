@@ -27,12 +27,13 @@ from bot.initdata import signed_for
 from botsim import BotApiSimulator
 from store.clock import FakeClock
 from store.models import Decision
+from store.org import parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.browser import Browser
 from tests.conftest import draft, petitioner
 from tests.e2e import TOKEN, running_bot
-from tests.review_fixture import LEADER_OIL, OFFICER_P1, review_org
+from tests.review_fixture import LEADER_OIL, OFFICER_P1, ORG_TOML, review_org
 from tests.test_indicators import build_fixture
 
 LIGHT = {"bg_color": "#ffffff", "text_color": "#000000", "hint_color": "#707579", "link_color": "#3390ec",
@@ -46,6 +47,32 @@ def page_url(port: int, user_id: int, theme: dict[str, str], lang: str = "zh") -
     return (f"http://127.0.0.1:{port}/app/#tgWebAppData={quote(init, safe='')}"
             f"&tgWebAppVersion=8.0&tgWebAppPlatform=android"
             f"&tgWebAppThemeParams={quote(json.dumps(theme), safe='')}")
+
+
+# The default items with a count item among them (docs/webapp.md): reception days held, one a month.
+WITH_A_COUNT = ORG_TOML + """
+[assessment]
+[[assessment.items]]
+indicator = "accepted_on_time_pct"
+weight = 25
+[[assessment.items]]
+indicator = "answered_on_time_pct"
+weight = 25
+[[assessment.items]]
+indicator = "satisfaction_pct"
+weight = 20
+[[assessment.items]]
+indicator = "followup_pct"
+weight = 10
+[[assessment.items]]
+indicator = "repeat_pct"
+weight = 10
+[[assessment.items]]
+kind = "count"
+source = "receptions"
+target = 1
+weight = 10
+"""
 
 
 def keep(shot: Path) -> None:
@@ -62,7 +89,7 @@ async def show_november(browser: Browser) -> None:
 
 
 async def test_dashboard_case_and_action_in_chromium(tmp_path: Path, clock: FakeClock) -> None:
-    org = review_org()
+    org = parse_org(WITH_A_COUNT)
     db = tmp_path / "webapp.db"
     services = await Services.open(db, org, clock)
     numbers = await build_fixture(services, clock)
@@ -85,6 +112,14 @@ async def test_dashboard_case_and_action_in_chromium(tmp_path: Path, clock: Fake
             first = await browser.run(
                 "return Array.from(document.querySelectorAll('#indicators tbody tr:first-child td')).map(td => td.textContent);")
             assert first[0] == "油田公司" and first[1] == str(stats.rows[0].received)
+            # The assessment's count item: its column, and in each row its points (count/target).
+            heads = await browser.run(
+                "return Array.from(document.querySelectorAll('#assessment thead th')).map(th => th.textContent);")
+            assert heads[-1] == "领导接访日场次 (10)"
+            cells = await browser.run(
+                "return Array.from(document.querySelectorAll('#assessment tbody tr td:last-child'))"
+                ".map(td => td.textContent);")
+            assert cells and all(cell == "0.0 (0/1)" for cell in cells), cells  # no reception day held
             assert await browser.run("return getComputedStyle(document.body).backgroundColor;") == "rgb(255, 255, 255)"
             shot = tmp_path / "webapp-dashboard-light.png"
             await browser.screenshot(shot)

@@ -160,7 +160,12 @@
         (d.assessment.units[0] ? d.assessment.units[0].items : []).map(function (i) { return el("th", { text: i.name + " (" + i.weight + ")" }); })));
       var arows = d.assessment.units.map(function (u) {
         return el("tr", {}, [el("td", { text: u.rank === null ? "—" : String(u.rank) }), el("td", { text: u.name }), el("td", { text: u.score === null ? tr("no_data") : u.score.toFixed(1) })].concat(
-          u.items.map(function (i) { return el("td", { text: i.contribution === null ? "—" : i.contribution.toFixed(1) + " (" + i.value.toFixed(1) + "%)" }); })));
+          u.items.map(function (i) {
+            if (i.contribution === null) { return el("td", { text: "—" }); }
+            // A count item (kind "count"): the count of its target; an indicator: its rate.
+            var shown = i.kind === "count" ? String(i.value) + "/" + String(i.target) : i.value.toFixed(1) + "%";
+            return el("td", { text: i.contribution.toFixed(1) + " (" + shown + ")" });
+          })));
       });
       box.appendChild(el("div", { className: "card" }, [svg(d.assessment.chart),
         el("div", { className: "scroll" }, [el("table", { id: "assessment" }, [el("thead", {}, [ahead]), el("tbody", {}, arows)])]),
