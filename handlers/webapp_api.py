@@ -41,7 +41,7 @@ from store.document_kinds import DocumentKind
 from store.errors import Refused
 from store.indicators import StatsReport
 from store.models import Actor, ActorRole, Attachment, Case, Decision, Event
-from store.opinion import DeclineGrounds, OpinionParts
+from store.opinion import PART_MAX, DeclineGrounds, OpinionParts
 from store.org import Role
 from store.services import Services
 from store.supervision import WarningLevel, warning_level
@@ -182,6 +182,11 @@ async def case_detail(services: Services, actor: Actor, number: str, lang: str) 
         actions=[a.value for a in PAGE_ACTIONS if a in offered and not (a is Action.ASSIGN and case.assignee_id == actor.id)],
         decisions=[{"id": d.value, "name": plain(t(lang, f"decision.{d.value}"))} for d in Decision],
         max_extension_days=services.org.deadlines.max_extension_days,
+        # The written opinion's parts (Art. 32; the request offered from the case) and a decline's lists (诉访分离).
+        request=case.desired_outcome or case.subject,
+        decline_reasons=[{"id": r.id, "name": r.text.get(lang), "redirect": r.redirect, "note": r.note}
+                         for r in services.org.decline_reasons],
+        destinations=[{"id": x.id, "name": x.name.get(lang)} for x in services.org.destinations],
     )
     return found
 
@@ -316,9 +321,9 @@ async def act(services: Services, actor: Actor, number: str, action: str, body: 
         where = body.get("destination")
         kwargs["grounds"] = DeclineGrounds(reason=body["reason"][:32],
                                            destination=where[:32] if isinstance(where, str) and where else None)
-    if chosen is Action.DECIDE and all(isinstance(body.get(k), str) for k in ("request", "facts", "basis")):
-        kwargs["parts"] = OpinionParts(request=body["request"][:4000], facts=body["facts"][:4000],
-                                       basis=body["basis"][:4000])
+    if chosen is Action.DECIDE and any(k in body for k in ("request", "facts", "basis")):
+        # Art. 32: the store refuses an opinion whose request, facts or basis is missing, naming which.
+        kwargs["parts"] = OpinionParts(**{k: str(body.get(k) or "")[:PART_MAX + 1] for k in ("request", "facts", "basis")})
     if chosen in (Action.REPLY, Action.NOTE, Action.DECLINE, Action.DECIDE, Action.EXTEND):
         kwargs["body"] = text
     case = await services.cases.act(actor, number, chosen, **kwargs)

@@ -25,7 +25,7 @@ from store.org import Organization, OrgError, parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database, rows
-from tests.conftest import draft, petitioner
+from tests.conftest import OPINION_PARTS, draft, petitioner
 from tests.offline import Updates, feed, fill_opinion, offline_app
 from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, OFFICER_P2, ORG_TOML, review_org, rorg, rstore
 from tests.test_documents import pdf_text
@@ -58,7 +58,7 @@ async def test_an_opinion_waits_for_the_nearest_leader_and_goes_out_only_once_ap
     number = await accepted(astore)
     before = await kinds_to(astore, 5001)
     with pytest.raises(AwaitingApproval) as held:
-        await astore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.EXPLAIN, body="经核实，已按规定发放。")
+        await astore.cases.act(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.EXPLAIN, body="经核实，已按规定发放。")
     assert held.value.params["approvers"] == "张厂长"  # plant-1's own leader, the nearest
     assert rows(astore, "SELECT status, decided_at FROM cases WHERE number = ?", number) == [("accepted", None)]
     assert await kinds_to(astore, 5001) == before  # nothing reached the petitioner
@@ -115,7 +115,7 @@ async def test_an_approved_extension_says_so_and_a_leaders_own_act_needs_no_appr
     (extended,) = await astore.documents.documents(OFFICER_P1, number, DocumentKind.EXTENDED)
     assert "经批准，办理期限延长10日" in pdf_text(await render_pdf(extended, astore.org))
     other = await accepted(astore, "k2")
-    decided = await astore.cases.act(LEADER_P1, other, Action.DECIDE, decision=Decision.SUPPORT, body="予以支持。")
+    decided = await astore.cases.act(LEADER_P1, other, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="予以支持。")
     assert decided.status.value == "decided"  # the approver's own act is signed by doing it
 
 

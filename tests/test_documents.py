@@ -29,7 +29,7 @@ from store.org import DocumentTemplates, OrgError, parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import draft, petitioner, rows, uid
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows, uid
 from tests.offline import Call, OfflineRequest, Updates, feed, fill_opinion, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
@@ -66,7 +66,7 @@ async def whole_case(store: Services) -> str:
     number = (await store.cases.submit(petitioner(5001), draft(), "whole")).case.number
     await store.cases.act(OFFICER_P1, number, Action.ACCEPT)
     await store.cases.act(OFFICER_P1, number, Action.EXTEND, days=10, body="需调取2025年全年考勤记录核对。")
-    await store.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.EXPLAIN,
+    await store.cases.act(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.EXPLAIN,
                           body="经核实，加班费已按集团规定计发，差额系统计口径不同所致。")
     await deliver_opinion(store)  # 送达 in chat: the review window counts from today
     await store.review.request_review(employee(5001), number, "计算口径不对")
@@ -227,7 +227,7 @@ async def test_the_document_command(app: tuple[Application, FileRequest], rstore
     assert "受理告知书" in pdf_text(data) and number in pdf_text(data)
     await feed(application, officer.text(f"/document {number} 处理意见"))
     assert request.texts_to(OFFICER_P1.id)[-1] == f"信访事项 <code>{number}</code> 尚无信访处理意见书。"
-    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="予以补发。")
+    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="予以补发。")
     await feed(application, officer.text(f"/document {number} accepted"))  # an earlier one, by name
     await feed(application, officer.text(f"/document {number}"))
     kinds = [c.params["caption"].split("（")[0] for c, _ in request.documents_to(OFFICER_P1.id)]

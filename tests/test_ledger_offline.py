@@ -18,7 +18,7 @@ from store.models import Actor, ActorRole, Decision
 from store.services import Services
 from store.vault import is_person_key
 from store.workflow import Action
-from tests.conftest import rows
+from tests.conftest import OPINION_PARTS, rows
 from tests.offline import OfflineRequest, Updates, feed
 
 OFFICER = 1001
@@ -134,7 +134,7 @@ async def test_a_walk_in_is_told_through_tasks_and_done_marking_is_journaled(
     await feed(application, stranger.tap(done))
     assert "工作人员" in request.last_to(5005).text
     # The written opinion and the request to rate it: two more tasks, each with its text, no buttons of the chat.
-    await store.cases.act(OFFICER_ACTOR, number, Action.DECIDE, decision=Decision.SUPPORT, body="补贴将于本月补发。")
+    await store.cases.act(OFFICER_ACTOR, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="补贴将于本月补发。")
     tasks, total = await store.ledger.open_tasks(OFFICER_ACTOR)
     assert total == 2 and {task.kind for task in tasks} == {"petitioner_event", "rv_rate"}
     texts = await notices_to(store, OFFICER, "lg_task")

@@ -30,7 +30,7 @@ from store.org import HOLIDAYS_2026, OrgError, example_org, missing_holiday_noti
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner, rows, uid
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows, uid
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
@@ -349,7 +349,7 @@ async def test_a_review_ordering_the_case_handled_again_returns_it_to_its_unit(
     text = pdf_text(await render_pdf(doc, rstore.org))
     assert "复查结果：责令重办" in text and "重新出具处理意见" in text and "请求复核" not in text
     # The unit answers again; the petitioner may contest the new opinion anew once it is served.
-    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="经重新核查，予以补发。")
+    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="经重新核查，予以补发。")
     await deliver_opinion(rstore)
     view = await rstore.self_service.petitioner_case(uid(employee()), number)
     assert view.actions == [Action.REQUEST_REVIEW]

@@ -24,7 +24,7 @@ from store.services import Services
 from store.supervision import LEVELS, WarningLevel, level_sql, warning_level
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, at, review_org, rorg, rstore
 
@@ -67,7 +67,7 @@ async def test_the_level_is_the_same_in_python_and_sql_every_day(rstore: Service
     await rstore.cases.act(OFFICER_P1, extended, Action.EXTEND, days=30, body="情况复杂，需延期")
     decided = (await rstore.cases.submit(petitioner(5004), draft(), "d")).case.number
     await rstore.cases.act(OFFICER_P1, decided, Action.ACCEPT)
-    await rstore.cases.act(OFFICER_P1, decided, Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
+    await rstore.cases.act(OFFICER_P1, decided, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.EXPLAIN, body="意见")
     clock.set(at(date(2026, 11, 9)))
     transferred = (await rstore.cases.submit(petitioner(5005), draft(), "e")).case.number
     clock.set(at(date(2026, 11, 12)))

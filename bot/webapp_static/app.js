@@ -344,10 +344,25 @@
     clear(area);
     var needsText = ["reply", "note", "decline", "decide", "extend"].indexOf(action) >= 0;
     var parts = [];
-    var decision = null, days = null, text = null;
+    var decision = null, days = null, text = null, opinion = null, reason = null, destination = null;
     if (action === "decide") {
       decision = el("select", { id: "decision" }, c.decisions.map(function (d) { return el("option", { value: d.id, text: d.name }); }));
       parts.push(el("label", { text: tr("decision") }), decision);
+      // Art. 32: the request, the facts found and the basis, each required by the store.
+      opinion = {};
+      ["request", "facts", "basis"].forEach(function (k) {
+        opinion[k] = el("textarea", { id: k });
+        if (k === "request") opinion[k].value = c.request || "";
+        parts.push(el("label", { text: tr("part_" + k) }), opinion[k]);
+      });
+    }
+    if (action === "decline") {
+      // 诉访分离: a reason from the list and, where it sends the matter elsewhere, the body to turn to.
+      reason = el("select", { id: "reason" }, [el("option", { value: "", text: "—" })].concat(
+        c.decline_reasons.map(function (r) { return el("option", { value: r.id, text: r.name }); })));
+      destination = el("select", { id: "destination" }, [el("option", { value: "", text: "—" })].concat(
+        c.destinations.map(function (x) { return el("option", { value: x.id, text: x.name }); })));
+      parts.push(el("label", { text: tr("decline_reason") }), reason, el("label", { text: tr("decline_destination") }), destination);
     }
     if (action === "extend") {
       days = el("input", { id: "days", type: "number", min: "1", max: String(c.max_extension_days), value: "1" });
@@ -364,6 +379,8 @@
       e.preventDefault();
       send.disabled = true;
       var body = { text: text ? text.value : null, decision: decision ? decision.value : null, days: days ? days.value : null };
+      if (opinion) { body.request = opinion.request.value; body.facts = opinion.facts.value; body.basis = opinion.basis.value; }
+      if (reason) { body.reason = reason.value; body.destination = destination.value || null; }
       api("case/" + encodeURIComponent(c.number) + "/" + action, { method: "POST", body: JSON.stringify(body) })
         .then(function (d) { renderCase(d.case, back, d.message); })
         .catch(function (err) { send.disabled = false; area.appendChild(el("p", { className: "error", id: "action-error", text: err.message })); });
