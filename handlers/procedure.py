@@ -55,8 +55,8 @@ async def served(update: Update, context: Context) -> None:
         await send(update, context, error_text(lang, error))
         return
     due = case.review_request_due if case.review_level == 0 else case.rereview_request_due
-    await send(update, context, t(lang, "procedure.served.done", number=case.number, date=day(served_on),
-                                  how=t(lang, f"procedure.served.{how}"), due=day(due) if due else ""))
+    await send(update, context, t(lang, "procedure.served.done", number=case.number, date=day(served_on, lang),
+                                  how=t(lang, f"procedure.served.{how}"), due=day(due, lang) if due else ""))
 
 
 def handlers() -> list[BaseHandler]:

@@ -24,6 +24,7 @@ from handlers.i18n import catalog, t
 from handlers.render import (
     category_name,
     channel_name,
+    day,
     deadline_line,
     event_label,
     moment,
@@ -109,7 +110,8 @@ def case_summary(services: Services, actor: Actor, case: Case, lang: str) -> dic
         "channel_name": plain(channel_name(org, case.channel, lang)),
         "level": level.rank,
         "level_name": plain(t(lang, f"webapp.level_{level.rank}")),
-        "due": due.isoformat() if due is not None and case.is_open else "",
+        "due": due.isoformat() if due is not None and case.is_open else "",  # for machines; people read due_text
+        "due_text": day(due, lang) if due is not None and case.is_open else "",
         "submitted": moment(case.submitted_at, services.tz),
         "petitioner": plain(petitioner_label(case, lang)),
         "confidential": case.confidential or case.kind == "report",
@@ -253,6 +255,7 @@ async def documents(services: Services, actor: Actor, number: str, lang: str) ->
     case, docs = await services.documents.issued(actor, number)
     listed = [
         {"kind": d.kind.value, "title": title(d, lang), "doc_no": d.doc_no or "", "issued": d.issued.isoformat(),
+         "issued_text": day(d.issued, lang),
          "file_name": file_name(d), "item": f"doc:{d.kind.value}", "path": f"case/{case.number}/documents/{d.kind.value}"}
         for d in docs
     ]

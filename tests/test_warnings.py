@@ -126,10 +126,10 @@ async def test_a_case_moves_through_every_level_and_each_notice_comes_once(
     items = [i for i in await rstore.outbox.pending_notifications() if i.kind == "sv_warning"]
     texts = [str((await render(item, rstore))[0].text) for item in items]
     assert texts[0].startswith("🟠 <b>警告</b>：信访事项 <code>" + number)
-    assert "受理告知时限已用 80%（期限 2026-11-17）" in texts[0]
+    assert "受理告知时限已用 80%（期限2026年11月17日）" in texts[0]
     assert "即将超期" in texts[1] and "93%" in texts[1]
-    assert "已超期 1 天（期限 2026-11-17）" in texts[3]
-    assert "答复时限已用 77%（期限 2027-01-19）" in texts[4]
+    assert "已超期 1 天（期限2026年11月17日）" in texts[3]
+    assert "答复时限已用 77%（期限2027年1月19日）" in texts[4]
 
 
 async def test_a_restart_neither_repeats_nor_misses_a_warning(
@@ -214,7 +214,7 @@ async def test_cards_queue_alerts_and_stats_show_the_levels(
     await feed(application, Updates(LEADER_OIL.id).text("/alerts"))
     alerts = "\n".join(request.texts_to(LEADER_OIL.id))
     assert "预警中的信访事项</b>（共 1 件" in alerts
-    assert f"🟠 警告 · <code>{warned}</code> · 第一采油厂 · 受理告知期限 2026-11-17" in alerts
+    assert f"🟠 警告 · <code>{warned}</code> · 第一采油厂 · 受理告知期限2026年11月17日" in alerts
     await feed(application, Updates(OFFICER_P1.id).text("/alerts"))
     assert request.texts_to(OFFICER_P1.id)[-1] == "该功能仅供领导和管理员使用。"
 

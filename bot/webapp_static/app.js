@@ -102,7 +102,7 @@
         el("span", { className: "subj", text: c.subject }),
         badge,
         el("span", { className: "num", text: c.number }),
-        el("span", { className: "meta", text: " · " + c.unit_name + " · " + c.status_name + (c.due ? " · " + c.due : "") + " · " + c.petitioner }),
+        el("span", { className: "meta", text: " · " + c.unit_name + " · " + c.status_name + (c.due_text ? " · " + c.due_text : "") + " · " + c.petitioner }),
       ]);
     }));
   }
@@ -265,7 +265,7 @@
     api("case/" + encodeURIComponent(c.number) + "/documents").then(function (d) {
       if (!d.documents.length) part.appendChild(el("p", { className: "hint", text: tr("documents_none") }));
       else part.appendChild(el("ul", { className: "list files", id: "document-list" }, d.documents.map(function (doc) {
-        return el("li", { "data-kind": doc.kind }, [fileLink(doc.url, doc.file_name, tr("document_line", { title: doc.title, issued: doc.issued })),
+        return el("li", { "data-kind": doc.kind }, [fileLink(doc.url, doc.file_name, tr("document_line", { title: doc.title, issued: doc.issued_text })),
           doc.doc_no ? el("span", { className: "meta", text: " · " + doc.doc_no }) : null]);
       })));
       if (d.files.length) {
