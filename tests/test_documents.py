@@ -282,7 +282,7 @@ async def test_the_organisation_file_replaces_a_text(tmp_path: Path, backend: st
             assert f"本公司已受理您的信访事项{number}，请于2027年1月1日前留意答复。" in text and "特此告知。" in text
             assert "现决定予以受理" not in text
             english = pdf_text(await render_pdf(doc, store.org, "en"))
-            assert f"Accepted:{number},answerby2027-01-01." in english
+            assert f"Accepted:{number},answerby1January2027." in english
             assert "NoticeofAcceptance" in english
             # The built-in text where the file says nothing.
             assert "现决定予以受理" in pdf_text(await render_pdf(doc, org))
