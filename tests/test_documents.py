@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,18 @@ async def test_every_document_reads_back_from_its_pdf(rstore: Services) -> None:
         text = pdf_text(data)
         for word in [ORG, which, f"{name}：", "盖章", *words]:
             assert squeeze(word) in text, (kind, word, text)
+        # Every document carries the handling unit and its own 文号 (numbered per unit and year).
+        # A 复查 / 复核 opinion (and the 终结 notice after a 复核) goes out in the reviewing body's name.
+        unit = {DocumentKind.DECLINED: "plant-2", DocumentKind.REVIEW: "oilfield", DocumentKind.REREVIEW: "hq",
+                DocumentKind.FINAL: "hq"}.get(kind, "plant-1")
+        issuer = rstore.org.find_unit(unit)
+        assert issuer is not None and doc.issuer_unit == unit, (kind, doc.issuer_unit)
+        assert doc.doc_no and re.fullmatch(r".+〔2026〕\d+号", doc.doc_no), (kind, doc.doc_no)
+        assert squeeze(doc.doc_no) in text and squeeze(f"承办单位：{issuer.issuer}") in text, (kind, unit, text)
+        if kind is DocumentKind.OPINION:  # the parts of Art. 32, each under its heading
+            for word in ("一、信访人诉求", OPINION_PARTS.request, "二、查明事实", OPINION_PARTS.facts,
+                         "三、处理依据", OPINION_PARTS.basis, "四、处理意见"):
+                assert squeeze(word) in text, (kind, word)
         assert len(data) < 120_000, (kind, len(data))  # the font is cut to the document's characters
         assert file_name(doc) == f"{which}-{kind.value}.pdf"
         seen.add(kind)
