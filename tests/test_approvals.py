@@ -133,11 +133,12 @@ async def test_nothing_of_an_act_reaches_the_petitioner_before_it_is_approved(as
     """Done when (#24): an extension, a decline or an opinion cannot reach the petitioner before it is approved."""
     number = await accepted(astore) if act != "decline" else (
         await astore.cases.submit(petitioner(5001), draft(), "d")).case.number
-    kwargs: dict[str, Any] = {
+    every: dict[str, dict[str, Any]] = {
         "extend": {"days": 10, "body": "需调取考勤记录核对。"},
         "decline": {"grounds": DeclineGrounds(reason="legal_channel", destination="court")},
         "decide": {"decision": Decision.EXPLAIN, "body": "经核实，已按规定发放。", "parts": OPINION_PARTS},
-    }[act]
+    }
+    kwargs = every[act]
     before = (await kinds_to(astore, 5001), rows(astore, "SELECT * FROM cases WHERE number = ?", number))
     with pytest.raises(AwaitingApproval):
         await astore.cases.act(OFFICER_P1, number, Action(act), **kwargs)
