@@ -42,6 +42,7 @@ from bot.initdata import InitDataError, WebAppUser, verify
 from bot.network import split_listen
 from bot.webapp_links import LinkError, check_link, link_token
 from handlers import webapp_api
+from handlers.common import error_text
 from handlers.i18n import language_for, t
 from handlers.webapp_api import plain
 from store.desk import DeskQuery
@@ -189,15 +190,8 @@ class _Api(RequestHandler):
             self.set_status(404)
         else:
             self.set_status(403 if error.code in ("leaders_only", "staff_only", "forbidden", "policy_follower") else 400)
-        key = f"errors.{error.code}"
-        params = dict(error.params)
-        if "status" in params:
-            params["status"] = t(self.lang, f"status.{params['status']}")
-        try:
-            message = plain(t(self.lang, key, **params))
-        except KeyError:
-            message = plain(t(self.lang, "errors.refused"))
-        self._json({"error": error.code, "message": message})
+        # The chat's words for the refusal (dates as people read them), as plain text.
+        self._json({"error": error.code, "message": plain(error_text(self.lang, error))})
 
     @property
     def who(self) -> Actor:

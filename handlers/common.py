@@ -16,7 +16,7 @@ from telegram.ext import ContextTypes, ConversationHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from handlers.i18n import Html, language_for, t
-from handlers.render import pack
+from handlers.render import day, pack
 from store.approvals import ApprovalService
 from store.cases import CaseService
 from store.clock import Clock
@@ -236,11 +236,17 @@ async def show_list(
         await send(update, context, part, markup if n == len(parts) else None)
 
 
+#: The parameters of a refusal that are dates (``due``, ``date``): shown as ``2026年12月21日``.
+DATE_PARAMS = frozenset({"due", "date"})
+
+
 def error_text(lang: str, error: StoreError) -> Html:
     """The user's words for a store refusal; statuses are named, not coded."""
     params = dict(error.params)
     if "status" in params:
         params["status"] = t(lang, f"status.{params['status']}")
+    for name in DATE_PARAMS & params.keys():  # the store gives dates as ISO strings: shown as people read them
+        params[name] = day(str(params[name]), lang)
     key = f"errors.{error.code}"
     try:
         return t(lang, key, **params)

@@ -36,7 +36,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from handlers.common import Context, deps, lang_of, send
 from handlers.i18n import Html, catalog, language_for, t
 from handlers.refusals import answers_refusals, unless_refused
-from handlers.render import category_name, unit_name
+from handlers.render import category_name, day, unit_name
 from store.documents import Document, DocumentKind, parse_kinds
 from store.errors import NoDocument
 from store.models import OutboxItem, ReviewOutcome
@@ -167,7 +167,7 @@ def _raw(lang: str, key: str) -> str:
 def _day(value: date | None, lang: str) -> str:
     if value is None:
         return ""
-    return _raw(lang, "document.date").format(y=value.year, m=value.month, d=value.day)
+    return day(value, lang)  # the one formatter of dates people read (handlers/render.py)
 
 
 def body_template(org: Organization, lang: str, kind: DocumentKind, doc: Document | None = None) -> str:

@@ -156,12 +156,12 @@ def _day_of(word: str) -> date | None:
 def ended_text(lang: str, case: Case, hearing: Hearing) -> Html:
     key = "hearing.ended_held" if hearing.ended == "held" else "hearing.ended_cancelled"
     return t(lang, key, number=case.number, days=hearing.days or 0, stage=stage_name(lang, hearing.level),
-             due=day(hearing.due_after) if hearing.due_after else "-")
+             due=day(hearing.due_after, lang) if hearing.due_after else "-")
 
 
 async def _schedule(d: Deps, actor: Actor, lang: str, number: str, on: date, place: str, note: str | None) -> Html:
     case = await d.review.schedule_hearing(actor, number, on, place, note)
-    return t(lang, "hearing.scheduled", number=case.number, date=day(on), place=place)
+    return t(lang, "hearing.scheduled", number=case.number, date=day(on, lang), place=place)
 
 
 async def _end(d: Deps, actor: Actor, lang: str, number: str, held: bool) -> Html:
@@ -268,12 +268,12 @@ async def hearing_notice(item: OutboxItem, store: Services, lang: str) -> Render
     stage = stage_name(lang, level)
     if event.action == "hearing":
         return [(t(lang, "hearing.petitioner_scheduled", number=case.number, stage=stage,
-                   date=str(data.get("on", "")), place=str(data.get("place", ""))), None)]
+                   date=day(str(data.get("on", "")), lang), place=str(data.get("place", ""))), None)]
     if event.action != "hearing_end":
         return []
-    due = str(data.get("due") or "-")
+    due = day(str(data["due"]), lang) if data.get("due") else "-"
     if data.get("how") == "held":
         return [(t(lang, "hearing.petitioner_held", number=case.number, stage=stage, due=due), None)]
     held_on = next((h.held_on for h in await store.review.hearings(case.id) if h.id == data.get("hearing")), None)
     return [(t(lang, "hearing.petitioner_cancelled", number=case.number, stage=stage, due=due,
-               date=day(held_on) if held_on else "-"), None)]
+               date=day(held_on, lang) if held_on else "-"), None)]

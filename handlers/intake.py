@@ -53,7 +53,7 @@ from handlers.common import (
     user_conversation,
 )
 from handlers.i18n import LANGUAGES, Html, t
-from handlers.render import draft_summary, unit_path
+from handlers.render import day, draft_summary, unit_path
 from store import discipline
 from store.cases import choose_category
 from store.conversations import Conversation
@@ -624,7 +624,7 @@ async def on_submit(update: Update, context: Context, draft: IntakeDraft, key: s
 async def receipt(update: Update, context: Context, case: Case, lang: str) -> None:
     """The case number, always: if the answer fails even after its retries, through the outbox."""
     try:
-        await show(update, context, t(lang, "intake.receipt", number=case.number, due=case.accept_due.isoformat()))
+        await show(update, context, t(lang, "intake.receipt", number=case.number, due=day(case.accept_due, lang)))
     except TelegramError as error:
         log.warning("receipt for %s not delivered (%s); queued for the outbox", case.number, error)
         await deps(context).cases.queue_receipt(case.id)

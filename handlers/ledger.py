@@ -28,7 +28,7 @@ from handlers.common import (
 from handlers.i18n import Html, t
 from handlers.notifications import HOW_CODES, how_buttons, task_text, task_who
 from handlers.refusals import answers_refusals
-from handlers.render import channel_name, status_name, unit_name
+from handlers.render import channel_name, day, status_name, unit_name
 from store.errors import ContactNeeded, StoreError
 from store.models import Actor
 from store.policy import Act
@@ -80,7 +80,7 @@ async def queue_tasks(actor: Actor, services: Services, lang: str) -> tuple[list
     lines = [t(lang, "ledger.queue_title", total=total)]
     for task in tasks:
         key = "ledger.queue_item_overdue" if task.due_on < today else "ledger.queue_item"
-        lines.append(t(lang, key, number=task.number, who=task_who(task, lang), due=task.due_on.isoformat()))
+        lines.append(t(lang, key, number=task.number, who=task_who(task, lang), due=day(task.due_on, lang)))
     if total > len(tasks):
         lines.append(t(lang, "ledger.queue_more", count=total - len(tasks)))
     buttons = [[kb.button(t(lang, "ledger.queue_open", number=task.number, id=task.id), cb.Lg.TASK.encode(task.id))]

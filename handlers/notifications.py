@@ -29,7 +29,7 @@ from handlers import (
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.i18n import Html, language_for, t
-from handlers.render import case_card, category_name, pack, split_text, unit_name
+from handlers.render import case_card, category_name, day, pack, split_text, unit_name
 from store import discipline
 from store.documents import STEPS, DocumentKind
 from store.ledger import ContactTask, InformHow
@@ -166,7 +166,7 @@ async def receipt_notice(item: OutboxItem, store: Services, lang: str) -> list[O
     case, _ = await _case_and_event(item, store)
     if case is None:
         return []
-    return [Outgoing(text=t(lang, "intake.receipt", number=case.number, due=case.accept_due.isoformat()))]
+    return [Outgoing(text=t(lang, "intake.receipt", number=case.number, due=day(case.accept_due, lang)))]
 
 
 async def group_notice(item: OutboxItem, store: Services, lang: str) -> list[Outgoing]:
@@ -206,7 +206,7 @@ async def petitioner_notice(item: OutboxItem, store: Services, lang: str) -> lis
         lang,
         key,
         number=case.number,
-        due=str(event.data.get("answer_due") or case.answer_due or ""),
+        due=day(event.data.get("answer_due") or case.answer_due or "", lang),
         reason=reason,
         text=body,
         where=where,
@@ -311,7 +311,7 @@ async def task_text(
     task: ContactTask, store: Services, lang: str, *, header: str = "ledger.task_notice"
 ) -> list[Html]:
     """A contact task as blocks of a list (``listed``): what to tell (a reply may be long), papers, outcome."""
-    blocks = [t(lang, header, number=task.number, who=task_who(task, lang), due=task.due_on.isoformat(),
+    blocks = [t(lang, header, number=task.number, who=task_who(task, lang), due=day(task.due_on, lang),
                 text=await conveyed_text(task, store))]
     papers = await _step_documents(task, store)
     if papers:

@@ -52,8 +52,8 @@ async def served(update: Update, context: Context) -> None:
     number, served_on, how = parsed
     case = await deps(context).review.serve(actor, number, served_on, how)
     due = case.review_request_due if case.review_level == 0 else case.rereview_request_due
-    await send(update, context, t(lang, "procedure.served.done", number=case.number, date=day(served_on),
-                                  how=t(lang, f"procedure.served.{how}"), due=day(due) if due else ""))
+    await send(update, context, t(lang, "procedure.served.done", number=case.number, date=day(served_on, lang),
+                                  how=t(lang, f"procedure.served.{how}"), due=day(due, lang) if due else ""))
 
 
 def handlers() -> list[BaseHandler]:

@@ -47,7 +47,7 @@ from handlers.common import (
 )
 from handlers.i18n import Html, escape, t
 from handlers.intake import attachment_of, visible
-from handlers.render import CHUNK, category_name, split_text, unit_path, utf16_len
+from handlers.render import CHUNK, category_name, day, split_text, unit_path, utf16_len
 from store.conversations import Conversation
 from store.errors import StoreError
 from store.ledger import (
@@ -213,7 +213,7 @@ async def ask(update: Update, context: Context, form: Form, *, fresh: bool = Fal
     elif step == RECEIVED:
         today = d.ledger.ctx.today()
         await present(update, context, t(lang, "register.ask_received", step=label, days=RECEIVED_BACK_DAYS),
-                      kb.markup([[kb.button(t(lang, "register.today", date=today.isoformat()),
+                      kb.markup([[kb.button(t(lang, "register.today", date=day(today, lang)),
                                             cb.Rg.TODAY.encode(today))], _nav(lang)]))
     elif step == WHO:
         await present(update, context, t(lang, "register.ask_who", step=label), kb.markup([
@@ -297,8 +297,8 @@ def summary(form: Form, org: Organization, lang: str, accept_days: int) -> list[
         rows.append((t(lang, "register.field_ref"), data.external_ref or "—"))
     if data.received_on is not None:
         rows.append((t(lang, "register.field_received"), t(lang, "register.received_value",
-                     date=data.received_on.isoformat(),
-                     due=org.due_date(data.received_on, "accept_days", accept_days).isoformat())))
+                     date=day(data.received_on, lang),
+                     due=day(org.due_date(data.received_on, "accept_days", accept_days), lang))))
     if data.anonymous:
         rows.append((t(lang, "register.field_people"), t(lang, "register.who_anonymous")))
     else:
@@ -491,8 +491,12 @@ async def on_ref(update: Update, context: Context, form: Form) -> str:
 
 
 def parse_day(text: str, today: date) -> date | None:
-    """``YYYY-MM-DD`` or ``MM-DD`` (also with / or .); a month-day after today is last year's."""
-    text = text.strip().replace("/", "-").replace(".", "-")
+    """``YYYY-MM-DD`` or ``MM-DD`` (also with / or ., or as dates are shown: 2026年11月20日, 11月20日).
+
+    A month-day after today is last year's.
+    """
+    text = text.strip().replace(" ", "").replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-")
+    text = text.removesuffix("日").removesuffix("号")
     full = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
     short = re.fullmatch(r"(\d{1,2})-(\d{1,2})", text)
     try:
@@ -506,20 +510,20 @@ def parse_day(text: str, today: date) -> date | None:
     return None
 
 
-async def _received(update: Update, context: Context, form: Form, day: date | None) -> str:
+async def _received(update: Update, context: Context, form: Form, received: date | None) -> str:
     lang = await lang_of(update, context)
     today = deps(context).ledger.ctx.today()
-    if day is None:
+    if received is None:
         await send(update, context, t(lang, "register.date_invalid"))
         return RECEIVED
-    if day > today:
-        await send(update, context, t(lang, "register.date_future", today=today.isoformat()))
+    if received > today:
+        await send(update, context, t(lang, "register.date_future", today=day(today, lang)))
         return RECEIVED
-    if day < today - timedelta(days=RECEIVED_BACK_DAYS):
+    if received < today - timedelta(days=RECEIVED_BACK_DAYS):
         await send(update, context, t(lang, "register.date_too_old", days=RECEIVED_BACK_DAYS,
-                                      oldest=(today - timedelta(days=RECEIVED_BACK_DAYS)).isoformat()))
+                                      oldest=day(today - timedelta(days=RECEIVED_BACK_DAYS), lang)))
         return RECEIVED
-    form.data.received_on = day
+    form.data.received_on = received
     return await go(update, context, form, after(RECEIVED, form))
 
 
@@ -745,8 +749,8 @@ def receipt_text(done: Registered, lang: str) -> Html:
     case = done.case
     lines = [t(lang, "register.receipt", number=case.number,
                channel=t(lang, f"ledger.channel_{case.channel}"),
-               received=case.received_on.isoformat() if case.received_on else "",
-               due=case.accept_due.isoformat())]
+               received=day(case.received_on, lang) if case.received_on else "",
+               due=day(case.accept_due, lang))]
     if done.codes:
         lines += [t(lang, "register.receipt_code", code=code.shown, name=code.name or "—") for code in done.codes]
         lines.append(t(lang, "register.receipt_codes_hint"))

@@ -161,8 +161,20 @@ def pack(blocks: list[Html], limit: int = CHUNK, separator: str = "\n\n") -> lis
     return [Html(m) for m in messages]
 
 
-def day(value: date) -> str:
-    return value.isoformat()
+def day(value: date | str, lang: str) -> str:
+    """A date as people read it: ``2026年12月21日``, ``21 December 2026`` (the one formatter of dates shown to people).
+
+    Chat texts, cards, notices, receipts, documents and the Mini App's texts all take it;
+    data for machines (JSON fields, exports, callback data) keeps ISO dates. An ISO string
+    (a date kept in an event's data) is read first; anything else is shown as it is.
+    """
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return str(value)
+    return str(t(lang, "date.long", y=value.year, d=value.day,
+                 month=t(lang, f"date.month.m{value.month}")))
 
 
 def moment(value: datetime, tz: ZoneInfo) -> str:
@@ -220,14 +232,14 @@ def deadline_line(case: Case, lang: str) -> Html:
     current = current_deadline(case)
     if current is not None:
         stage, due = current
-        return t(lang, DEADLINE_TEXTS[stage], date=day(due))
+        return t(lang, DEADLINE_TEXTS[stage], date=day(due, lang))
     window = petitioner_window(case)
     if window is not None and case.review_level == 0:
         if case.rating is None and case.rating_due is not None:
-            return t(lang, "review.line_rate_by", date=day(case.rating_due), review=day(window))
-        return t(lang, "review.line_review_request_by", date=day(window))
+            return t(lang, "review.line_rate_by", date=day(case.rating_due, lang), review=day(window, lang))
+        return t(lang, "review.line_review_request_by", date=day(window, lang))
     if window is not None:
-        return t(lang, "review.line_rereview_request_by", date=day(window))
+        return t(lang, "review.line_rereview_request_by", date=day(window, lang))
     if case.final:
         return t(lang, "review.line_final")
     return Html("")
@@ -278,7 +290,7 @@ def warning_line(warned: WarnedCase, lang: str) -> Html:
         return Html("")
     level = warning_mark(warned.level, lang)
     if warned.level is WarningLevel.OVERDUE:
-        return t(lang, "warning.card_line_overdue", level=level, due=day(current[1]))
+        return t(lang, "warning.card_line_overdue", level=level, due=day(current[1], lang))
     stage = t(lang, f"review.stage_{current[0].value}")
     return t(lang, "warning.card_line", level=level, stage=stage, used=warned.used or 0)
 
@@ -313,7 +325,7 @@ def channel_line(case: Case, lang: str) -> Html:
     """The card's line on how a registered case came in (empty for a case from the chat)."""
     if case.channel is Channel.TELEGRAM:
         return Html("")
-    received = case.received_on.isoformat() if case.received_on else ""
+    received = day(case.received_on, lang) if case.received_on else ""
     line = t(lang, "ledger.card_channel", channel=t(lang, f"ledger.channel_{case.channel}"), date=received)
     if case.external_ref:  # a transfer's reference number, else the number of an imported ledger's row
         key = "ledger.card_external_ref" if case.channel is Channel.TRANSFER else "channels.card_ledger_ref"
@@ -379,11 +391,11 @@ def case_card(
         leader = org.staff_member(order.leader_id)
         name = leader.name if leader else "—"
         if order.reason is not None:
-            line = t(lang, "supervision.card_line_lifted", name=name, due=day(order.due),
+            line = t(lang, "supervision.card_line_lifted", name=name, due=day(order.due, lang),
                      reason=t(lang, f"supervision.card_reason_{order.reason}"))
         else:
             key = "supervision.card_line_reported" if order.progress_at is not None else "supervision.card_line"
-            line = t(lang, key, name=name, due=day(order.due), instruction=order.instruction)
+            line = t(lang, key, name=name, due=day(order.due, lang), instruction=order.instruction)
         facts = Html(facts + "\n" + line)
     if case.lead_id is not None:
         leader = org.staff_member(case.lead_id)

@@ -157,7 +157,7 @@ async def on_rate(update: Update, context: Context, code: str, number: str) -> N
     rating = RATING_CODES[code]
     case = await deps(context).review.rate(Actor(id=user.id, role=ActorRole.PETITIONER), number, rating)
     name = t(lang, f"rating.{rating.value}")
-    due = day(case.review_request_due) if case.review_request_due else ""
+    due = day(case.review_request_due, lang) if case.review_request_due else ""
     if rating in CONTENT:  # recorded; the right to ask for review stays (Art. 35)
         ask = [[kb.button(t(lang, "review.request_review"), cb.Pr.REVIEW_REQUEST.encode(case.number))]]
         await show(update, context, t(lang, "procedure.rated_right_kept", rating=name, number=case.number, due=due),
@@ -378,7 +378,7 @@ async def rating_notice(item: OutboxItem, store: Services, lang: str) -> Rendere
         return []
     if case.rating is not None or case.review_level > 0:
         return []
-    due = day(case.rating_due) if case.rating_due else ""
+    due = day(case.rating_due, lang) if case.rating_due else ""
     return [(t(lang, "review.ask_rating", number=case.number, due=due), rating_markup(lang, case.number))]
 
 
@@ -397,7 +397,7 @@ async def reminder_notice(item: OutboxItem, store: Services, lang: str) -> Rende
     }.get(str(p.get("level")), "review.remind_due")
     text = t(lang, key, number=case.number, unit=unit_name(store.org, case.unit, lang),
              category=category_name(store.org, case.category, lang), stage=stage,
-             due=p.get("due", ""), days=p.get("overdue", 0))
+             due=day(str(p.get("due", "")), lang), days=p.get("overdue", 0))
     return [(text, open_markup(lang, case.number))]
 
 
@@ -473,11 +473,11 @@ def _petitioner_event(case: Case, action: str, body: str, data: dict, lang: str,
     out: Rendered = [(t(lang, key, number=case.number, decision=decision, text=parts[0]), None)]
     out += [(t(lang, "review.continued", text=part), None) for part in parts[1:]]
     if data.get("decision") == ReviewOutcome.REDO.value:  # 责令重办: handled again, answered anew
-        out.append((t(lang, "procedure.review_redo", number=case.number, due=str(data.get("answer_due", ""))), None))
+        out.append((t(lang, "procedure.review_redo", number=case.number, due=day(str(data.get("answer_due", "")), lang)), None))
     elif action == "review_opinion":
         # The 复核 window counts from receiving the review opinion (送达, Art. 36): a date once served.
         due = case.rereview_request_due if case.review_level == 1 else None
-        text = (t(lang, "review.review_next", number=case.number, due=day(due)) if due is not None
+        text = (t(lang, "review.review_next", number=case.number, due=day(due, lang)) if due is not None
                 else t(lang, "procedure.review_next_from_receipt", number=case.number, days=days))
         out.append((text, next_step_markup(lang, case.number, 1)))
     else:
@@ -502,7 +502,7 @@ async def _review_card(case: Case, reason: str, services: Services, lang: str) -
         category=category_name(org, case.category, lang),
         unit=unit_name(org, case.unit, lang),
         decision=t(lang, f"decision.{decision.value}") if decision else t(lang, "leader.na"),
-        due=day(due) if due else "",
+        due=day(due, lang) if due else "",
     )
     out: Rendered = []
     reason_parts = split_text(reason)

@@ -42,7 +42,7 @@ from handlers.common import (
 from handlers.i18n import Html, t
 from handlers.intake import visible
 from handlers.refusals import answer_refusal, answers_refusals
-from handlers.render import pack, unit_name
+from handlers.render import day, pack, unit_name
 from store.conversations import Conversation
 from store.errors import StoreError
 from store.models import Actor, OutboxItem
@@ -590,7 +590,7 @@ async def ask_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
         return []
     key = "screening.remind_notice" if p.get("level") == "remind" else "screening.request_notice"
     text = t(lang, key, unit=unit_name(store.org, unit, lang), period=p.get("period", ""),
-             day=p.get("request_day", ""), days=p.get("days", 0))
+             day=day(str(p.get("request_day", "")), lang), days=p.get("days", 0))
     buttons = kb.markup([[kb.button(t(lang, "screening.file"), cb.Sc.FILE.encode(unit)),
                           kb.button(t(lang, "screening.nil"), cb.Sc.NIL.encode(unit))]])
     return [(text, buttons)]
@@ -603,4 +603,4 @@ async def overdue_notice(item: OutboxItem, store: Services, lang: str) -> Render
     if store.org.find_unit(unit) is None:
         return []
     return [(t(lang, "screening.overdue_notice", unit=unit_name(store.org, unit, lang), period=p.get("period", ""),
-               day=p.get("request_day", ""), days=p.get("days", 0)), None)]
+               day=day(str(p.get("request_day", "")), lang), days=p.get("days", 0)), None)]

@@ -37,6 +37,7 @@ from handlers.i18n import Html, t
 from handlers.refusals import answers_refusals
 from handlers.render import (
     case_card,
+    day,
     event_label,
     moment,
     split_text,
@@ -314,11 +315,11 @@ def _event_detail(event: Event, lang: str, org: Organization) -> str | Html:
             )
             stage = t(lang, "review.stage_rereview" if event.action == "rereview_opinion" else "review.stage_review")
             return Html(decision + t(lang, "hearing.card_study", stage=stage, names=names,
-                                     date=str(study.get("on", ""))))
+                                     date=day(str(study.get("on", "")), lang)))
         return decision
     if event.action == "hearing":  # 听证: when and where; the clock stopped from the day it was scheduled
-        return t(lang, "hearing.card_pending", date=str(data.get("on", "")), place=str(data.get("place", "")),
-                 stopped=str(data.get("stopped", "")))
+        return t(lang, "hearing.card_pending", date=day(str(data.get("on", "")), lang), place=str(data.get("place", "")),
+                 stopped=day(str(data.get("stopped", "")), lang))
     if "to_unit" in data:
         return unit_path(org, data["to_unit"], lang)
     if event.action in ("cohandle", "cohandle_off") and isinstance(data.get("unit"), str):
@@ -365,7 +366,7 @@ async def _queue_page(update: Update, context: Context, page: int) -> None:
         Html(warning_prefix(d.supervision.level_of(c), lang)
              + (str(t(lang, "cohandle.queue_mark")) if d.cases.cohandles_only(actor, c) else "")
              + t(lang, "staff.queue_item", number=c.number, status=status_name(c.status.value, lang),
-                 due=str(c.answer_due or c.accept_due), subject=c.subject))
+                 due=day(c.answer_due or c.accept_due, lang), subject=c.subject))
         for c in cases
     ]
     rows = [[kb.button(c.number, cb.St.OPEN.encode(c.number))] for c in cases]

@@ -27,7 +27,7 @@ from handlers.common import (
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
 from handlers.refusals import answers_refusals
-from handlers.render import unit_path
+from handlers.render import day, unit_path
 from store.models import Actor, Case, Decision
 from store.org import Organization
 from store.workflow import Action
@@ -41,7 +41,7 @@ def done_text(lang: str, org: Organization, actor: Actor, action: Action, case: 
     """What the officer reads after an action succeeded."""
     number = case.number
     if action is Action.ACCEPT:
-        return t(lang, "staff.accepted", number=number, due=str(case.answer_due))
+        return t(lang, "staff.accepted", number=number, due=day(case.answer_due or "", lang))
     if action is Action.DECLINE:
         return t(lang, "staff.declined", number=number)
     if action is Action.ASSIGN:
@@ -54,7 +54,7 @@ def done_text(lang: str, org: Organization, actor: Actor, action: Action, case: 
     if action is Action.NOTE:
         return t(lang, "work.noted", number=number)
     if action is Action.EXTEND:
-        return t(lang, "work.extended", number=number, days=case.extended_days, due=str(case.answer_due))
+        return t(lang, "work.extended", number=number, days=case.extended_days, due=day(case.answer_due or "", lang))
     if action is Action.DECIDE:
         decision = t(lang, f"decision.{case.decision.value}") if case.decision else ""
         return t(lang, "work.decided", number=number, decision=decision)

@@ -19,7 +19,7 @@ from handlers.common import Context, Deps, answer_query, deps, send, show, staff
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
 from handlers.refusals import answers_refusals
-from handlers.render import category_name, event_label, split_text, unit_name, unit_path, warning_mark
+from handlers.render import category_name, day, event_label, split_text, unit_name, unit_path, warning_mark
 from store.models import Actor, Case, Event, OutboxItem
 from store.org import Organization
 from store.review import current_deadline
@@ -56,7 +56,7 @@ async def warning_notice(item: OutboxItem, store: Services, lang: str) -> Render
     text = t(lang, NOTICE_TEXTS.get(level, "warning.notify_warning"), number=case.number,
              unit=unit_name(store.org, case.unit, lang), category=category_name(store.org, case.category, lang),
              stage=t(lang, f"review.stage_{p.get('stage', 'answer')}"), used=p.get("used") or 0,
-             due=p.get("due", ""), days=p.get("overdue", 0))
+             due=day(str(p.get("due", "")), lang), days=p.get("overdue", 0))
     return [(text, _open(lang, case.number))]
 
 
@@ -68,7 +68,7 @@ def warned_list(warned: list[WarnedCase], total: int, org: Organization, lang: s
         stage = t(lang, f"review.stage_{current[0].value}") if current else ""
         lines.append(t(lang, "warning.alerts_item", level=warning_mark(item.level, lang), number=item.case.number,
                        unit=unit_name(org, item.case.unit, lang), stage=stage,
-                       due=current[1].isoformat() if current else ""))
+                       due=day(current[1], lang) if current else ""))
     if total > len(warned):
         lines.append(t(lang, "warning.alerts_more", count=total - len(warned)))
     return lines
@@ -119,7 +119,7 @@ async def supervise(update: Update, context: Context) -> None:
 
     async def act(d: Deps, actor: Actor, lang: str, number: str, days: int, instruction: str) -> Html:
         order = await d.supervision.supervise(actor, number, days, instruction)
-        return t(lang, "supervision.supervise_done", number=number.upper(), due=order.due.isoformat())
+        return t(lang, "supervision.supervise_done", number=number.upper(), due=day(order.due, lang))
 
     await _command(update, context, 3, "supervision.usage_supervise", parse, act)
 
@@ -182,7 +182,7 @@ async def redo(update: Update, context: Context) -> None:
     async def act(d: Deps, actor: Actor, lang: str, number: str, reason: str) -> Html:
         case = await d.supervision.redo(actor, number, reason)
         return t(lang, "supervision.redo_done", number=case.number,
-                 due=case.answer_due.isoformat() if case.answer_due else "")
+                 due=day(case.answer_due, lang) if case.answer_due else "")
 
     await _command(update, context, 2, "supervision.usage_redo", _number_and_text, act)
 
@@ -393,12 +393,12 @@ async def order_notice(item: OutboxItem, store: Services, lang: str) -> Rendered
     if reason in ("transfers", "repeats"):
         text = t(lang, "supervision.lift_notice", name=_name(store, item.params.get("by")), number=case.number,
                  unit=unit_name(store.org, case.unit, lang), category=category_name(store.org, case.category, lang),
-                 due=item.params.get("due", ""),
+                 due=day(str(item.params.get("due", "")), lang),
                  reason=t(lang, f"supervision.lift_{reason}", count=item.params.get("count", 0)))
         return [(text, _open(lang, case.number))]
     text = t(lang, "supervision.order_notice", name=_name(store, item.params.get("by")), number=case.number,
              unit=unit_name(store.org, case.unit, lang), category=category_name(store.org, case.category, lang),
-             due=item.params.get("due", ""), instruction=split_text(event.body or "")[0])
+             due=day(str(item.params.get("due", "")), lang), instruction=split_text(event.body or "")[0])
     return [(text, _open(lang, case.number))]
 
 
@@ -434,7 +434,7 @@ async def overdue_notice(item: OutboxItem, store: Services, lang: str) -> Render
     p = item.params
     key = "supervision.overdue_escalate" if p.get("level") == "escalate" else "supervision.overdue_remind"
     text = t(lang, key, name=_name(store, p.get("by")), number=case.number,
-             unit=unit_name(store.org, case.unit, lang), due=p.get("due", ""), days=p.get("overdue", 0))
+             unit=unit_name(store.org, case.unit, lang), due=day(str(p.get("due", "")), lang), days=p.get("overdue", 0))
     return [(text, _open(lang, case.number))]
 
 

@@ -24,6 +24,7 @@ from handlers.i18n import catalog, t
 from handlers.render import (
     category_name,
     channel_name,
+    day,
     deadline_line,
     event_label,
     item_name,
@@ -42,7 +43,7 @@ from store.document_kinds import DocumentKind
 from store.errors import Refused
 from store.indicators import StatsReport
 from store.models import Actor, ActorRole, Attachment, Case, Decision, Event
-from store.opinion import DeclineGrounds, OpinionParts
+from store.opinion import PART_MAX, DeclineGrounds, OpinionParts
 from store.org import Role
 from store.services import Services
 from store.supervision import WarningLevel, warning_level
@@ -110,7 +111,8 @@ def case_summary(services: Services, actor: Actor, case: Case, lang: str) -> dic
         "channel_name": plain(channel_name(org, case.channel, lang)),
         "level": level.rank,
         "level_name": plain(t(lang, f"webapp.level_{level.rank}")),
-        "due": due.isoformat() if due is not None and case.is_open else "",
+        "due": due.isoformat() if due is not None and case.is_open else "",  # for machines; people read due_text
+        "due_text": day(due, lang) if due is not None and case.is_open else "",
         "submitted": moment(case.submitted_at, services.tz),
         "petitioner": plain(petitioner_label(case, lang)),
         "confidential": case.confidential or case.kind == "report",
@@ -183,6 +185,11 @@ async def case_detail(services: Services, actor: Actor, number: str, lang: str) 
         actions=[a.value for a in PAGE_ACTIONS if a in offered and not (a is Action.ASSIGN and case.assignee_id == actor.id)],
         decisions=[{"id": d.value, "name": plain(t(lang, f"decision.{d.value}"))} for d in Decision],
         max_extension_days=services.org.deadlines.max_extension_days,
+        # The written opinion's parts (Art. 32; the request offered from the case) and a decline's lists (诉访分离).
+        request=case.desired_outcome or case.subject,
+        decline_reasons=[{"id": r.id, "name": r.text.get(lang), "redirect": r.redirect, "note": r.note}
+                         for r in services.org.decline_reasons],
+        destinations=[{"id": x.id, "name": x.name.get(lang)} for x in services.org.destinations],
     )
     return found
 
@@ -249,6 +256,7 @@ async def documents(services: Services, actor: Actor, number: str, lang: str) ->
     case, docs = await services.documents.issued(actor, number)
     listed = [
         {"kind": d.kind.value, "title": title(d, lang), "doc_no": d.doc_no or "", "issued": d.issued.isoformat(),
+         "issued_text": day(d.issued, lang),
          "file_name": file_name(d), "item": f"doc:{d.kind.value}", "path": f"case/{case.number}/documents/{d.kind.value}"}
         for d in docs
     ]
@@ -317,9 +325,9 @@ async def act(services: Services, actor: Actor, number: str, action: str, body: 
         where = body.get("destination")
         kwargs["grounds"] = DeclineGrounds(reason=body["reason"][:32],
                                            destination=where[:32] if isinstance(where, str) and where else None)
-    if chosen is Action.DECIDE and all(isinstance(body.get(k), str) for k in ("request", "facts", "basis")):
-        kwargs["parts"] = OpinionParts(request=body["request"][:4000], facts=body["facts"][:4000],
-                                       basis=body["basis"][:4000])
+    if chosen is Action.DECIDE and any(k in body for k in ("request", "facts", "basis")):
+        # Art. 32: the store refuses an opinion whose request, facts or basis is missing, naming which.
+        kwargs["parts"] = OpinionParts(**{k: str(body.get(k) or "")[:PART_MAX + 1] for k in ("request", "facts", "basis")})
     if chosen in (Action.REPLY, Action.NOTE, Action.DECLINE, Action.DECIDE, Action.EXTEND):
         kwargs["body"] = text
     case = await services.cases.act(actor, number, chosen, **kwargs)

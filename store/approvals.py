@@ -17,7 +17,7 @@ from store.cases import CaseService
 from store.context import Service, StoreContext
 from store.db import Connection
 from store.drafts import approvers_of
-from store.errors import AwaitingApproval, Refused
+from store.errors import AwaitingApproval, OpinionIncomplete, Refused
 from store.models import Actor, Case, Decision, ReviewOutcome
 from store.notices import NoticeKind
 from store.opinion import DeclineGrounds, OpinionParts
@@ -95,6 +95,9 @@ class ApprovalService(Service):
         author = self.ctx.actor(draft.drafted_by)
         if not author.is_staff:
             raise Refused("draft_author_gone", number=draft.number)
+        if draft.action is Action.DECIDE and draft.parts is None:
+            # Drafted before the parts were asked: it cannot go out as it is (Art. 32); 退回修改 lets it be redrafted.
+            raise OpinionIncomplete("draft_parts_missing", number=draft.number)
         decision: Decision | None = None
         if draft.decision is not None:
             decision = Decision(draft.decision) if draft.decision in {d.value for d in Decision} else None

@@ -37,7 +37,7 @@ from store.models import (
 )
 from store.newcase import NewCase, confidential_by_default, insert_case
 from store.notices import NoticeKind
-from store.opinion import DeclineGrounds, OpinionParts, decline_data
+from store.opinion import DeclineGrounds, OpinionParts, decline_data, required_parts
 from store.org import Category, CategoryKind, Staff
 from store.policy import Act
 from store.review import ReviewService
@@ -613,9 +613,8 @@ class CaseService(Service):
                 raise Refused("opinion_required")
             changes["decision"] = decision.value
             changes["decided_at"] = iso(now)
-            data = {"decision": decision.value}
-            if parts is not None:
-                data["parts"] = parts.check().model_dump()
+            # Art. 32: every written opinion states the request, the facts found and the basis.
+            data = {"decision": decision.value, "parts": required_parts(parts).model_dump()}
         elif action is Action.WITHDRAW:
             changes["closed_at"] = iso(now)
         elif action is Action.ASSIGN:

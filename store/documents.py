@@ -126,7 +126,7 @@ async def queue_documents(ctx: StoreContext, conn: Connection, case: Case, actio
         return
     if action is Action.DECIDE and discipline.on_line(ctx.org, case.category):
         return  # a report's outcome is fed back in the discipline wording, not a 处理意见书 with 复查 rights
-    await number_documents(ctx, conn, case, event_id, kinds)
+    await number_documents(ctx, conn, case, event_id, kinds, issuing_unit(ctx, case, action))
     listed = [kind.value for kind in kinds]
     await ctx.outbox.queue(conn, case.petitioner_id, NoticeKind.DOCUMENT, case.id, event_id,
                            {"kinds": listed, "to": "petitioner"})
@@ -139,31 +139,43 @@ def doc_number(prefix: str, year: int, serial: int) -> str:
     return f"{prefix}〔{year}〕{serial}号"
 
 
+def issuing_unit(ctx: StoreContext, case: Case, action: Action) -> str:
+    """The unit in whose name a step's documents go out: the handling unit, or for a 复查 / 复核 opinion
+    (and the 终结 notice that follows a 复核) the reviewing body that gave it (Art. 35-36)."""
+    if action in (Action.REVIEW_OPINION, Action.REREVIEW_OPINION):
+        level = 2 if action is Action.REREVIEW_OPINION else 1
+        return ctx.org.reviewing_unit(case.unit, level) or case.unit
+    return case.unit
+
+
 async def number_documents(
-    ctx: StoreContext, conn: Connection, case: Case, event_id: int, kinds: tuple[DocumentKind, ...]
+    ctx: StoreContext, conn: Connection, case: Case, event_id: int, kinds: tuple[DocumentKind, ...],
+    issuer: str | None = None,
 ) -> None:
     """Give each document a step issues its 文号, per issuing unit and year, in the step's transaction.
 
-    The step's transaction serializes writers, so two steps never take one number.
+    ``issuer``: the issuing unit (default: the case's). The step's transaction serializes
+    writers, so two steps never take one number.
     """
-    unit = ctx.org.find_unit(case.unit)
+    issuer = issuer or case.unit
+    unit = ctx.org.find_unit(issuer)
     prefix = unit.prefix if unit is not None else f"{ctx.org.organization.case_prefix}信字"
     year = ctx.today().year
     for kind in kinds:
         async with conn.execute("SELECT last FROM document_counters WHERE unit = ? AND year = ?",
-                                (case.unit, year)) as cur:
+                                (issuer, year)) as cur:
             row = await cur.fetchone()
         serial = (int(row[0]) if row is not None else 0) + 1
         if row is None:
             await conn.execute("INSERT INTO document_counters (unit, year, last) VALUES (?, ?, ?)",
-                               (case.unit, year, serial))
+                               (issuer, year, serial))
         else:
             await conn.execute("UPDATE document_counters SET last = ? WHERE unit = ? AND year = ?",
-                               (serial, case.unit, year))
+                               (serial, issuer, year))
         await conn.execute(
             "INSERT INTO issued_documents (event_id, kind, unit, doc_no) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (event_id, kind) DO NOTHING",
-            (event_id, kind.value, case.unit, doc_number(prefix, year, serial)),
+            (event_id, kind.value, issuer, doc_number(prefix, year, serial)),
         )
 
 

@@ -79,3 +79,16 @@ class NoDocument(Refused):
         super().__init__(number=number, kind=kind.value if kind else "")
         self.number = number
         self.kind = kind
+
+
+class OpinionIncomplete(Refused):
+    """A written opinion that would reach the petitioner without a part Art. 32 requires.
+
+    A 处理意见书 states the petitioner's request (信访人诉求), the facts found (查明事实) and the
+    basis (处理依据), each said (not blank); without them the store issues no opinion, whoever
+    asks (the chat's form, the Mini App, an approval). The code names the missing part
+    (``opinion_request_required``, ``opinion_facts_required``, ``opinion_basis_required``), or
+    ``opinion_parts_required`` when none was given at all.
+    """
+
+    code = "opinion_parts_required"

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from store.context import Service
 from store.conversations import Conversation
-from store.errors import Refused
+from store.errors import OpinionIncomplete, Refused
 from store.org import Organization
 from store.safetext import SafeText
 from store.vault import is_sealed
@@ -47,14 +47,24 @@ class OpinionParts(BaseModel):
 
     def check(self) -> OpinionParts:
         """Every part said (Refused naming the missing part), none too long."""
-        for value, missing in ((self.request, Refused("opinion_request_required")),
-                               (self.facts, Refused("opinion_facts_required")),
-                               (self.basis, Refused("opinion_basis_required"))):
+        for value, missing in ((self.request, OpinionIncomplete("opinion_request_required")),
+                               (self.facts, OpinionIncomplete("opinion_facts_required")),
+                               (self.basis, OpinionIncomplete("opinion_basis_required"))):
             if not value.strip():
                 raise missing
             if len(value) > PART_MAX:
                 raise Refused("opinion_part_long", max=PART_MAX)
         return self
+
+
+def required_parts(parts: OpinionParts | None) -> OpinionParts:
+    """The parts of an opinion about to be issued, each checked: a store rule, whoever the caller.
+
+    ``OpinionIncomplete`` when none were given or one is blank after stripping (Art. 32).
+    """
+    if parts is None:
+        raise OpinionIncomplete()
+    return parts.check()
 
 
 class DeclineGrounds(BaseModel):

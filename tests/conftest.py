@@ -13,6 +13,7 @@ from telegram.ext import Application
 
 from store.clock import FakeClock
 from store.models import Actor, DraftData, Petitioner
+from store.opinion import OpinionParts
 from store.org import Organization, load_org
 from store.services import Services
 from tests import pg_fallback
@@ -92,6 +93,11 @@ async def app(store: Services) -> AsyncIterator[tuple[Application, OfflineReques
     """
     async with offline_app(store) as running:
         yield running
+
+
+#: A written opinion's request, facts and basis (Art. 32): the store issues no opinion without them.
+OPINION_PARTS = OpinionParts(request="要求补发加班费。", facts="经核查考勤记录，加班情况属实。",
+                             basis="《中华人民共和国劳动法》第四十四条。")
 
 
 def draft(**overrides: object) -> DraftData:

@@ -23,7 +23,7 @@ from store.review import serves
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import draft, petitioner
+from tests.conftest import OPINION_PARTS, draft, petitioner
 
 ORG_TOML = """
 [organization]
@@ -173,7 +173,7 @@ async def decided_case(
     officer = {"plant-1": OFFICER_P1, "plant-2": OFFICER_P2, "refinery": OFFICER_REF}[unit]
     number = (await store.cases.submit(petitioner(user), draft(unit=unit), key)).case.number
     await store.cases.act(officer, number, Action.ACCEPT)
-    await store.cases.act(officer, number, Action.DECIDE, decision=Decision.REJECT, body="经核实，加班费已按规定发放。")
+    await store.cases.act(officer, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.REJECT, body="经核实，加班费已按规定发放。")
     if served:
         await deliver_opinion(store)
     return number

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ from store.org import Organization, OrgError, parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database, rows
-from tests.conftest import draft, petitioner
+from tests.conftest import OPINION_PARTS, draft, petitioner
 from tests.offline import Updates, feed, fill_opinion, offline_app
 from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, OFFICER_P2, ORG_TOML, review_org, rorg, rstore
 from tests.test_documents import pdf_text
@@ -58,7 +59,7 @@ async def test_an_opinion_waits_for_the_nearest_leader_and_goes_out_only_once_ap
     number = await accepted(astore)
     before = await kinds_to(astore, 5001)
     with pytest.raises(AwaitingApproval) as held:
-        await astore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.EXPLAIN, body="经核实，已按规定发放。")
+        await astore.cases.act(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.EXPLAIN, body="经核实，已按规定发放。")
     assert held.value.params["approvers"] == "张厂长"  # plant-1's own leader, the nearest
     assert rows(astore, "SELECT status, decided_at FROM cases WHERE number = ?", number) == [("accepted", None)]
     assert await kinds_to(astore, 5001) == before  # nothing reached the petitioner
@@ -115,7 +116,7 @@ async def test_an_approved_extension_says_so_and_a_leaders_own_act_needs_no_appr
     (extended,) = await astore.documents.documents(OFFICER_P1, number, DocumentKind.EXTENDED)
     assert "经批准，办理期限延长10日" in pdf_text(await render_pdf(extended, astore.org))
     other = await accepted(astore, "k2")
-    decided = await astore.cases.act(LEADER_P1, other, Action.DECIDE, decision=Decision.SUPPORT, body="予以支持。")
+    decided = await astore.cases.act(LEADER_P1, other, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="予以支持。")
     assert decided.status.value == "decided"  # the approver's own act is signed by doing it
 
 
@@ -125,6 +126,34 @@ async def test_without_approvals_nothing_waits_and_nothing_says_approved(rstore:
     (extended,) = await rstore.documents.documents(OFFICER_P1, number, DocumentKind.EXTENDED)
     text = pdf_text(await render_pdf(extended, rstore.org))
     assert "办理期限延长10日" in text and "经批准" not in text
+
+
+@pytest.mark.parametrize("act", ["extend", "decline", "decide"])
+async def test_nothing_of_an_act_reaches_the_petitioner_before_it_is_approved(astore: Services, act: str) -> None:
+    """Done when (#24): an extension, a decline or an opinion cannot reach the petitioner before it is approved."""
+    number = await accepted(astore) if act != "decline" else (
+        await astore.cases.submit(petitioner(5001), draft(), "d")).case.number
+    every: dict[str, dict[str, Any]] = {
+        "extend": {"days": 10, "body": "需调取考勤记录核对。"},
+        "decline": {"grounds": DeclineGrounds(reason="legal_channel", destination="court")},
+        "decide": {"decision": Decision.EXPLAIN, "body": "经核实，已按规定发放。", "parts": OPINION_PARTS},
+    }
+    kwargs = every[act]
+    before = (await kinds_to(astore, 5001), rows(astore, "SELECT * FROM cases WHERE number = ?", number))
+    with pytest.raises(AwaitingApproval):
+        await astore.cases.act(OFFICER_P1, number, Action(act), **kwargs)
+    assert (await kinds_to(astore, 5001), rows(astore, "SELECT * FROM cases WHERE number = ?", number)) == before
+    issued_before = 0 if act == "decline" else 1  # the 受理告知书 of the accepted case, nothing of the held act
+    assert rows(astore, "SELECT count(*) FROM issued_documents") == [(issued_before,)]
+    (draft_id,) = [int(i.params["draft"]) for i in await astore.outbox.pending_notifications(limit=500)
+                   if i.kind == NoticeKind.APPROVAL_ASKED]
+    await astore.approvals.approve(LEADER_P1, draft_id)
+    after = await kinds_to(astore, 5001)
+    # The notice, then its document (after an opinion, the invitation to rate it too).
+    assert after[len(before[0]):][:2] == [NoticeKind.PETITIONER_EVENT, NoticeKind.DOCUMENT]
+    kind = {"extend": DocumentKind.EXTENDED, "decline": DocumentKind.DECLINED, "decide": DocumentKind.OPINION}[act]
+    (doc,) = await astore.documents.documents(OFFICER_P1, number, kind)
+    assert doc.approved and doc.doc_no
 
 
 def test_check_config_refuses_a_unit_no_leader_can_approve_for() -> None:

@@ -16,7 +16,7 @@ from store.review import Rating, current_deadline
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows
 from tests.review_fixture import (
     LEADER_HQ,
     LEADER_OIL,
@@ -55,7 +55,7 @@ async def test_deadlines_are_stored_with_the_case_from_the_organisation_file(
     assert (due := current_deadline(case)) is not None and due[1] == date(2026, 11, 17)
     accepted = await rstore.cases.act(OFFICER_P1, case.number, Action.ACCEPT)
     assert accepted.answer_due == date(2027, 1, 1)  # + 60 days (Art. 34)
-    decided = await rstore.cases.act(OFFICER_P1, case.number, Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
+    decided = await rstore.cases.act(OFFICER_P1, case.number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.EXPLAIN, body="意见")
     assert decided.rating_due is None and decided.review_request_due is None  # they count from 送达
     await deliver_opinion(rstore)
     served = await rstore.cases.case_for(OFFICER_P1, case.number)

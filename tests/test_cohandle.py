@@ -30,7 +30,7 @@ from store.org import Organization, parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import draft, petitioner, rows, uid
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows, uid
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     ADMIN,
@@ -130,7 +130,7 @@ async def test_co_handlers_read_note_and_report_progress_but_the_lead_unit_answe
         assert refused.value.code == "cohandle_lead_only", action
     await cstore.cases.act(OFFICER_P1, number, Action.ACCEPT)
     lead_only: list[tuple[Action, dict[str, Any]]] = [
-        (Action.DECIDE, {"decision": Decision.SUPPORT, "body": "予以补发"}),
+        (Action.DECIDE, {"decision": Decision.SUPPORT, "body": "予以补发", "parts": OPINION_PARTS}),
         (Action.EXTEND, {"days": 10, "body": "需二厂配合"}),
     ]
     for action, extra in lead_only:
@@ -153,7 +153,7 @@ async def test_co_handlers_read_note_and_report_progress_but_the_lead_unit_answe
     case = await cstore.cases.case_for(OFFICER_P2, number)
     assert cstore.cases.offered(OFFICER_P2, case) == {Action.NOTE, Action.PROGRESS}
     assert Action.DECIDE in cstore.cases.offered(OFFICER_P1, case)
-    decided = await cstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="予以补发")
+    decided = await cstore.cases.act(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="予以补发")
     assert decided.status is Status.DECIDED
 
 
@@ -278,7 +278,7 @@ async def test_the_petitioner_never_reads_the_co_handling_unit(cstore: Services)
     await cstore.cases.act(OFFICER_P2, number, Action.NOTE, body="第二采油厂已核实")
     await cstore.supervision.progress(OFFICER_P2, number, "第二采油厂考勤已调取")
     await cstore.cases.act(OFFICER_P1, number, Action.REPLY, body="您反映的情况正在核实。")
-    await cstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="予以补发加班费。")
+    await cstore.cases.act(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="予以补发加班费。")
     mine = [i for i in await cstore.outbox.pending_notifications(limit=1000) if i.chat_id == 5001]
     assert {i.kind for i in mine} >= {"petitioner_event", "rv_rate"}
     for item in mine:
@@ -409,7 +409,7 @@ async def test_follow_up_and_redo_buttons(capp: tuple[Application, OfflineReques
     application, request = capp
     number = await new_case(cstore)
     await cstore.cases.act(OFFICER_P1, number, Action.ACCEPT)
-    await cstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.REJECT, body="经核实，已按规定发放。")
+    await cstore.cases.act(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.REJECT, body="经核实，已按规定发放。")
     officer = Updates(OFFICER_P1.id)
     await feed(application, officer.tap(cb.Sv.FOLLOW_UP.encode(number)))
     assert ("电话回访", cb.Pr.FOLLOW_UP.encode(number, "phone")) in request.last_to(OFFICER_P1.id).buttons()

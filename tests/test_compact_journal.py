@@ -25,7 +25,7 @@ from store.org import Organization
 from store.services import Services
 from store.workflow import Action
 from tests.backends import backend_of, execute, fresh_database, rows
-from tests.conftest import draft, petitioner
+from tests.conftest import OPINION_PARTS, draft, petitioner
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
 #: What migration 0023 changed, undone: the schema of the version before it.
@@ -56,7 +56,7 @@ async def some_events(store: Services, key: str, who: int, *, transfer: bool = F
     if transfer:
         await store.cases.act(OFFICER, number, Action.TRANSFER, unit="plant-2", body="属二厂管辖")
     else:
-        await store.cases.act(OFFICER, number, Action.DECIDE, decision=Decision.SUPPORT, body="支持：补发加班费")
+        await store.cases.act(OFFICER, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="支持：补发加班费")
     return number
 
 
@@ -127,7 +127,7 @@ async def test_an_upgraded_database_chains_old_and_new_events(
             new_timeline = await store.cases.timeline(new_case_id, public_only=False)
             assert [e.action for e in old_timeline] == ["submit", "accept", "reply", "decide"]
             assert [e.action for e in new_timeline] == ["submit", "accept", "reply", "decide"]
-            assert old_timeline[3].data == new_timeline[3].data == {"decision": "support"}
+            assert old_timeline[3].data == new_timeline[3].data == {"decision": "support", "parts": OPINION_PARTS.model_dump()}
             transferred = await store.cases.event(8)
             assert transferred is not None and transferred.data == {"from_unit": "plant-1", "to_unit": "plant-2"}
             assert new_timeline[2].body == "请提供工资条" and new_timeline[3].body == "支持：补发加班费"

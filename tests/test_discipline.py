@@ -38,7 +38,7 @@ from store.services import Services
 from store.staffing import merged
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows
 from tests.offline import Updates, feed, offline_app
 
 ORG = """
@@ -220,7 +220,8 @@ async def test_a_report_no_discipline_level_of_the_company_can_take_is_sent_outs
 async def test_an_answered_report_has_no_rating_and_no_review(dstore: Services) -> None:
     number = await report(dstore, "plant-1", "r5")
     await dstore.cases.act(staff(OIL_D), number, Action.ACCEPT)
-    await dstore.cases.act(staff(OIL_D), number, Action.DECIDE, decision=Decision.SUPPORT, body="经核实，已立案处理。")
+    await dstore.cases.act(staff(OIL_D), number, Action.DECIDE, decision=Decision.SUPPORT, body="经核实，已立案处理。",
+                           parts=OPINION_PARTS)
     assert rows(dstore, "SELECT status FROM cases WHERE number = ?", number) == [("closed",)]
     assert rows(dstore, "SELECT count(*) FROM outbox WHERE kind = 'rv_rate'") == [(0,)]
     with pytest.raises(Refused) as refused:
@@ -416,7 +417,8 @@ async def test_a_reports_opinion_is_approved_by_a_discipline_leader_never_the_un
             number = await report(store, "plant-2", "a1")
             await store.cases.act(staff(OIL_D), number, Action.ACCEPT)
             with pytest.raises(AwaitingApproval):
-                await store.cases.act(staff(OIL_D), number, Action.DECIDE, decision=Decision.SUPPORT, body="已核实。")
+                await store.cases.act(staff(OIL_D), number, Action.DECIDE, decision=Decision.SUPPORT, body="已核实。",
+                                            parts=OPINION_PARTS)
             assert rows(store, "SELECT approvers FROM pending_acts") == [("[7012]",)]
             assert rows(store, "SELECT status FROM cases WHERE number = ?", number) == [("accepted",)]
             told = {c for (c,) in rows(store, "SELECT chat_id FROM outbox WHERE chat_id NOT IN (?, ?)",

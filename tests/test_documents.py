@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from store.org import DocumentTemplates, OrgError, parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import draft, petitioner, rows, uid
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows, uid
 from tests.offline import Call, OfflineRequest, Updates, feed, fill_opinion, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
@@ -66,7 +67,7 @@ async def whole_case(store: Services) -> str:
     number = (await store.cases.submit(petitioner(5001), draft(), "whole")).case.number
     await store.cases.act(OFFICER_P1, number, Action.ACCEPT)
     await store.cases.act(OFFICER_P1, number, Action.EXTEND, days=10, body="需调取2025年全年考勤记录核对。")
-    await store.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.EXPLAIN,
+    await store.cases.act(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.EXPLAIN,
                           body="经核实，加班费已按集团规定计发，差额系统计口径不同所致。")
     await deliver_opinion(store)  # 送达 in chat: the review window counts from today
     await store.review.request_review(employee(5001), number, "计算口径不对")
@@ -104,6 +105,18 @@ async def test_every_document_reads_back_from_its_pdf(rstore: Services) -> None:
         text = pdf_text(data)
         for word in [ORG, which, f"{name}：", "盖章", *words]:
             assert squeeze(word) in text, (kind, word, text)
+        # Every document carries the handling unit and its own 文号 (numbered per unit and year).
+        # A 复查 / 复核 opinion (and the 终结 notice after a 复核) goes out in the reviewing body's name.
+        unit = {DocumentKind.DECLINED: "plant-2", DocumentKind.REVIEW: "oilfield", DocumentKind.REREVIEW: "hq",
+                DocumentKind.FINAL: "hq"}.get(kind, "plant-1")
+        issuer = rstore.org.find_unit(unit)
+        assert issuer is not None and doc.issuer_unit == unit, (kind, doc.issuer_unit)
+        assert doc.doc_no and re.fullmatch(r".+〔2026〕\d+号", doc.doc_no), (kind, doc.doc_no)
+        assert squeeze(doc.doc_no) in text and squeeze(f"承办单位：{issuer.issuer}") in text, (kind, unit, text)
+        if kind is DocumentKind.OPINION:  # the parts of Art. 32, each under its heading
+            for word in ("一、信访人诉求", OPINION_PARTS.request, "二、查明事实", OPINION_PARTS.facts,
+                         "三、处理依据", OPINION_PARTS.basis, "四、处理意见"):
+                assert squeeze(word) in text, (kind, word)
         assert len(data) < 120_000, (kind, len(data))  # the font is cut to the document's characters
         assert file_name(doc) == f"{which}-{kind.value}.pdf"
         seen.add(kind)
@@ -227,7 +240,7 @@ async def test_the_document_command(app: tuple[Application, FileRequest], rstore
     assert "受理告知书" in pdf_text(data) and number in pdf_text(data)
     await feed(application, officer.text(f"/document {number} 处理意见"))
     assert request.texts_to(OFFICER_P1.id)[-1] == f"信访事项 <code>{number}</code> 尚无信访处理意见书。"
-    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="予以补发。")
+    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="予以补发。")
     await feed(application, officer.text(f"/document {number} accepted"))  # an earlier one, by name
     await feed(application, officer.text(f"/document {number}"))
     kinds = [c.params["caption"].split("（")[0] for c, _ in request.documents_to(OFFICER_P1.id)]
@@ -282,7 +295,7 @@ async def test_the_organisation_file_replaces_a_text(tmp_path: Path, backend: st
             assert f"本公司已受理您的信访事项{number}，请于2027年1月1日前留意答复。" in text and "特此告知。" in text
             assert "现决定予以受理" not in text
             english = pdf_text(await render_pdf(doc, store.org, "en"))
-            assert f"Accepted:{number},answerby2027-01-01." in english
+            assert f"Accepted:{number},answerby1January2027." in english
             assert "NoticeofAcceptance" in english
             # The built-in text where the file says nothing.
             assert "现决定予以受理" in pdf_text(await render_pdf(doc, org))

@@ -31,7 +31,7 @@ from store.models import Actor, ActorRole, Decision
 from store.org import Organization
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner, uid
+from tests.conftest import OPINION_PARTS, draft, petitioner, uid
 
 TOKEN = "123456:FAULTS"
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER, name="王主任")
@@ -147,7 +147,7 @@ async def officer_works(store: Services) -> dict[int, list[str]]:
                 owed[user_id].append(f"{number} 延期告知书")
                 documents.append(f"{number} 延期告知书")
             else:
-                await store.cases.act(OFFICER, number, Action.DECIDE, decision=Decision.SUPPORT, body=f"意见-{user_id}")
+                await store.cases.act(OFFICER, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body=f"意见-{user_id}")
                 owed[user_id].append(f"{number} 已出具处理意见")
                 owed[user_id].append(f"{number} 信访处理意见书")
                 documents.append(f"{number} 信访处理意见书")

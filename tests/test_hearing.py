@@ -160,7 +160,7 @@ async def test_in_the_chat_the_reviewer_marks_who_studied_the_opinion_and_then_i
     assert [m.name for m in study.participants] == ["赵干事", "陈经理"]
     # The case record shows it, on the staff timeline.
     await feed(application, leader.text(f"/case {number}"))
-    assert any("复查意见经 赵干事、陈经理 于 2026-11-02 集体研究" in text for text in request.texts_to(LEADER_OIL.id))
+    assert any("复查意见经 赵干事、陈经理 于2026年11月2日集体研究" in text for text in request.texts_to(LEADER_OIL.id))
 
 
 async def test_the_outcome_button_then_the_text_asks_for_the_participants(
@@ -292,12 +292,12 @@ async def test_the_petitioner_is_told_of_the_hearing_and_of_its_end(rstore: Serv
     [(kind, chat)] = rows(rstore, "SELECT kind, chat_id FROM outbox WHERE kind = 'rv_hearing'")
     assert (kind, chat) == ("rv_hearing", 5001)
     [told] = await delivered(rstore, 5001, "rv_hearing")
-    assert "2026-11-12" in (told.text or "") and "油田公司信访办会议室" in (told.text or "")
+    assert "时间：2026年11月12日" in (told.text or "") and "油田公司信访办会议室" in (told.text or "")
     assert "听证所需时间不计入复查期限" in (told.text or "")
     clock.advance(days=2)
     await rstore.review.end_hearing(LEADER_OIL, number, held=False)
     [cancelled] = await delivered(rstore, 5001, "rv_hearing")
-    assert "原定于 2026-11-12 举行的听证已取消" in (cancelled.text or "") and "2026-12-04" in (cancelled.text or "")
+    assert "原定于2026年11月12日举行的听证已取消" in (cancelled.text or "") and "2026年12月4日前" in (cancelled.text or "")
 
 async def test_the_reviewer_schedules_and_records_a_hearing_in_the_chat(
     app: tuple[Application, OfflineRequest], rstore: Services, clock: FakeClock
@@ -324,7 +324,7 @@ async def test_the_reviewer_schedules_and_records_a_hearing_in_the_chat(
     assert request.last_to(LEADER_OIL.id).text.startswith("用法：")
     clock.advance(days=10)
     await feed(application, Updates(OFFICER_OIL).tap(f"rv:hh:{number}"))
-    assert "期限暂停 10 日，复查期限顺延至 2026-12-14" in request.last_to(OFFICER_OIL).text
+    assert "期限暂停 10 日，复查期限顺延至2026年12月14日" in request.last_to(OFFICER_OIL).text
     await feed(application, leader.text(f"/hearing {number} 2026-11-20 油田公司会议室 第二次听证"))
     assert "已为信访事项" in request.last_to(LEADER_OIL.id).text
     await feed(application, leader.text(f"/hearing {number} 取消"))

@@ -45,7 +45,7 @@ from store.org import Organization
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner
+from tests.conftest import OPINION_PARTS, draft, petitioner
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     ADMIN,
@@ -85,7 +85,7 @@ async def build_fixture(store: Services, clock: FakeClock) -> dict[str, str]:
         numbers[name] = (await store.cases.submit(petitioner(user), draft(unit=unit), name)).case.number
 
     async def decide(name: str) -> None:
-        await store.cases.act(OFFICER_P1, numbers[name], Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
+        await store.cases.act(OFFICER_P1, numbers[name], Action.DECIDE, parts=OPINION_PARTS, decision=Decision.EXPLAIN, body="意见")
 
     on(9, 1)
     await submit("F", 5005)

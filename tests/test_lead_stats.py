@@ -26,7 +26,7 @@ from store.opinion import DeclineGrounds
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner
+from tests.conftest import OPINION_PARTS, draft, petitioner
 from tests.review_fixture import (
     LEADER_OIL,
     LEADER_P1,
@@ -55,7 +55,7 @@ async def build(store: Services, clock: FakeClock) -> dict[str, str]:
     await store.supervision.take_lead(LEADER_P1, numbers["E"])
     await store.supervision.take_lead(LEADER_P1, numbers["A"])
     await store.cases.act(OFFICER_P1, numbers["A"], Action.ACCEPT)
-    await store.cases.act(OFFICER_P1, numbers["A"], Action.DECIDE, decision=Decision.SUPPORT, body="予以补发")
+    await store.cases.act(OFFICER_P1, numbers["A"], Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="予以补发")
     await deliver_opinion(store)  # served (送达): 办结 at this level
     await store.review.rate(employee(5001), numbers["A"], Rating.SATISFIED)
     await submit("B", date(2026, 11, 3))

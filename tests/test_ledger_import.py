@@ -105,7 +105,7 @@ async def test_import_reports_the_bad_rows_and_imports_the_rest_with_their_dates
     from handlers.render import channel_line
 
     fourth = await rstore.cases.case_for(OFFICER_P1, "XF-2026-000004")
-    assert channel_line(fourth, "zh") == "来源：网上（其他平台）（2026-10-30 收到） · 台账编号 TZ-2026-0106"
+    assert channel_line(fourth, "zh") == "来源：网上（其他平台）（2026年10月30日收到） · 台账编号 TZ-2026-0106"
 
     # A second import of the same file duplicates nothing.
     before = counts(rstore)

@@ -18,7 +18,7 @@ from store.models import Actor, ActorRole, Decision
 from store.services import Services
 from store.vault import is_person_key
 from store.workflow import Action
-from tests.conftest import rows
+from tests.conftest import OPINION_PARTS, rows
 from tests.offline import OfflineRequest, Updates, feed
 
 OFFICER = 1001
@@ -59,7 +59,7 @@ async def test_a_letter_received_ten_days_ago_is_registered_end_to_end(
                staff.photo(), staff.tap("rg:files"), staff.tap("rg:sec:real"))
     review = request.last_to(OFFICER).text
     assert "第 10/10 步" in review
-    assert "2026-10-23（受理期限 2026-11-09）" in review and "来信" in review and "刘师傅（信访人）" in review
+    assert "2026年10月23日（受理期限2026年11月9日）" in review and "来信" in review and "刘师傅（信访人）" in review
     # Restart-safe: the draft is in the store, at the review, sealed.
     draft = await store.ledger.get_draft(OFFICER)
     assert draft is not None and draft.step == "review" and draft.data.received_on is not None
@@ -68,7 +68,7 @@ async def test_a_letter_received_ten_days_ago_is_registered_end_to_end(
     await feed(application, staff.tap(submit))
     receipt = request.last_to(OFFICER).text
     number = re.search(r"<code>(XF-\d{4}-\d{6})</code>", receipt)
-    assert number and "已登记" in receipt and "受理期限 2026-11-09" in receipt and "2026-10-23 收到" in receipt
+    assert number and "已登记" in receipt and "受理期限2026年11月9日" in receipt and "2026年10月23日收到" in receipt
     [code] = CODE.findall(receipt)
     assert "（刘师傅）" in receipt
     case = await store.cases.case_for(OFFICER_ACTOR, number.group(1))
@@ -82,7 +82,7 @@ async def test_a_letter_received_ten_days_ago_is_registered_end_to_end(
     assert rows(store, "SELECT count(*) FROM cases") == [(1,)]
     # The card tells how it came in and who registered it.
     cards = await notices_to(store, OFFICER, "case_card")
-    assert any("来源：来信（2026-10-23 收到）" in text and "登记人：王主任" in text for text in cards)
+    assert any("来源：来信（2026年10月23日收到）" in text and "登记人：王主任" in text for text in cards)
     # The petitioner claims it with the code from the receipt.
     citizen = Updates(7001, "刘")
     await feed(application, citizen.text(f"/claim {code.lower()}"))
@@ -134,7 +134,7 @@ async def test_a_walk_in_is_told_through_tasks_and_done_marking_is_journaled(
     await feed(application, stranger.tap(done))
     assert "工作人员" in request.last_to(5005).text
     # The written opinion and the request to rate it: two more tasks, each with its text, no buttons of the chat.
-    await store.cases.act(OFFICER_ACTOR, number, Action.DECIDE, decision=Decision.SUPPORT, body="补贴将于本月补发。")
+    await store.cases.act(OFFICER_ACTOR, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="补贴将于本月补发。")
     tasks, total = await store.ledger.open_tasks(OFFICER_ACTOR)
     assert total == 2 and {task.kind for task in tasks} == {"petitioner_event", "rv_rate"}
     texts = await notices_to(store, OFFICER, "lg_task")

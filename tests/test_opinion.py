@@ -13,19 +13,20 @@ from pathlib import Path
 
 import pytest
 
+from handlers.common import error_text
 from handlers.documents import render_pdf
 from handlers.i18n import t
 from handlers.notifications import render
 from store.clock import FakeClock
 from store.documents import DocumentKind
-from store.errors import AwaitingApproval, Refused
+from store.errors import AwaitingApproval, OpinionIncomplete, Refused
 from store.models import Decision, Status
 from store.notices import NoticeKind
 from store.opinion import DeclineGrounds, OpinionParts
 from store.org import OrgError, org_warnings, parse_org
 from store.services import Services
 from store.workflow import Action
-from tests.backends import fresh_database, rows
+from tests.backends import execute, fresh_database, rows
 from tests.conftest import draft, petitioner
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import LEADER_OIL, OFFICER_P1, OFFICER_P2, ORG_TOML, rorg, rstore
@@ -135,12 +136,45 @@ async def test_the_opinion_records_its_parts_and_prints_them_under_their_heading
     assert all(squeeze(w) in english for w in ("1. The petitioner's request", "2. Facts found", "3. Basis", "4. Opinion"))
 
 
-async def test_a_decision_without_parts_renders_as_before(rstore: Services) -> None:
+async def test_no_opinion_reaches_the_petitioner_without_its_parts(rstore: Services) -> None:
+    """A store rule (Art. 32), whoever calls: no parts, or a blank one, is refused and nothing is written."""
+    number = await filed(rstore, "bare")
+    await rstore.cases.act(OFFICER_P1, number, Action.ACCEPT)
+    before = rows(rstore, "SELECT count(*) FROM events"), rows(rstore, "SELECT count(*) FROM outbox")
+    attempts: list[tuple[OpinionParts | None, str]] = [
+        (None, "opinion_parts_required"),
+        (OpinionParts(request="  ", facts="\n\t", basis=" "), "opinion_request_required"),
+        (PARTS.model_copy(update={"facts": "\u3000 \n"}), "opinion_facts_required"),  # a full-width space too
+        (PARTS.model_copy(update={"basis": ""}), "opinion_basis_required"),
+    ]
+    for parts, code in attempts:
+        with pytest.raises(OpinionIncomplete) as refused:
+            await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="予以补发。",
+                                   parts=parts)
+        assert refused.value.code == code
+        for lang in ("zh", "en"):
+            assert error_text(lang, refused.value) != t(lang, "errors.refused")  # its own words in both languages
+        # 提请签发 (held for a leader) is refused alike: no draft waits without its parts.
+        with pytest.raises(OpinionIncomplete):
+            await rstore.approvals.submit(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT,
+                                          body="予以补发。", parts=parts)
+    assert "第三十二条" in error_text("zh", OpinionIncomplete()) and "Art. 32" in error_text("en", OpinionIncomplete())
+    assert await status(rstore, number) is Status.ACCEPTED
+    assert (rows(rstore, "SELECT count(*) FROM events"), rows(rstore, "SELECT count(*) FROM outbox")) == before
+    assert rows(rstore, "SELECT count(*) FROM pending_acts") == [(0,)]
+    with pytest.raises(Refused) as none:
+        await rstore.documents.documents(OFFICER_P1, number, DocumentKind.OPINION)
+    assert none.value.code == "document_none"
+
+
+async def test_an_opinion_recorded_before_the_parts_renders_as_before(rstore: Services) -> None:
     number = await filed(rstore, "old")
     await rstore.cases.act(OFFICER_P1, number, Action.ACCEPT)
-    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.EXPLAIN, body="差额系统计口径不同所致。")
+    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.EXPLAIN, body="差额系统计口径不同所致。",
+                           parts=PARTS)
     (doc,) = await rstore.documents.documents(OFFICER_P1, number, DocumentKind.OPINION)
-    text = pdf_text(await render_pdf(doc, rstore.org))
+    old = doc.model_copy(update={"parts": None})  # an event written before the parts were recorded
+    text = pdf_text(await render_pdf(old, rstore.org))
     assert squeeze("处理结果：解释说明") in text and "差额系统计口径不同所致" in text
     assert "查明事实" not in text and "信访人诉求" not in text
 
@@ -181,6 +215,25 @@ async def test_a_held_draft_keeps_the_parts_and_the_grounds_for_its_approver(ast
     assert squeeze("延长县七里村镇法院路1号") in pdf_text(await render_pdf(doc, astore.org))
     (doc,) = await astore.documents.documents(LEADER_OIL, decided, DocumentKind.OPINION)
     assert doc.parts == PARTS and doc.approved
+
+
+async def test_a_draft_held_without_its_parts_cannot_be_approved_only_returned(astore: Services) -> None:
+    """A draft held before the parts were asked has none: 签发 is refused politely; 退回修改 sends it back."""
+    number = await filed(astore, "z", unit="plant-2")
+    await astore.cases.act(LEADER_OIL, number, Action.ACCEPT)
+    with pytest.raises(AwaitingApproval) as held:
+        await astore.cases.act(OFFICER_P2, number, Action.DECIDE, decision=Decision.EXPLAIN, body="说明。", parts=PARTS)
+    draft_id = int(held.value.params["draft"])
+    execute(astore, "UPDATE pending_acts SET params = ? WHERE id = ?",
+            '{"body": "说明。", "decision": "explain", "days": null}', draft_id)  # as drafted before the parts
+    with pytest.raises(OpinionIncomplete) as refused:
+        await astore.approvals.approve(LEADER_OIL, draft_id)
+    assert refused.value.code == "draft_parts_missing" and refused.value.params == {"number": number}
+    assert number in error_text("zh", refused.value) and "退回修改" in error_text("zh", refused.value)
+    assert (await astore.cases.case_for(LEADER_OIL, number)).status is Status.ACCEPTED
+    assert rows(astore, "SELECT count(*) FROM events WHERE action = 'decide'") == [(0,)]
+    returned = await astore.approvals.return_draft(LEADER_OIL, draft_id)
+    assert returned.outcome == "returned"
 
 
 # ------------------------------------------------------------ the organisation file

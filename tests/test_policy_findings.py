@@ -20,7 +20,7 @@ from store.notices import NoticeKind
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows
 from tests.policy_fixture import (
     ADMIN,
     CLAIMANT_USER,
@@ -181,7 +181,7 @@ async def test_finding_3_a_follower_may_not_rate_request_review_or_get_documents
     dup = await chat_case(pstore, DUP_USER, "dup")
     await pstore.links.merge(OFFICER_P1, main, dup, "同一事项")
     await pstore.cases.act(OFFICER_P1, main, Action.ACCEPT)
-    await pstore.cases.act(OFFICER_P1, main, Action.DECIDE, decision=Decision.SUPPORT, body="经核实，予以支持。")
+    await pstore.cases.act(OFFICER_P1, main, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="经核实，予以支持。")
     follower = citizen(DUP_USER)
     for attempt in (
         pstore.review.rate(follower, main, Rating.SATISFIED),

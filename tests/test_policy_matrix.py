@@ -32,7 +32,7 @@ from store.policy import ENTRY_POINTS, POLICY, Act, Relation, allows, markdown_t
 from store.review import Rating
 from store.services import Services
 from store.workflow import RULES, Action
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.policy_fixture import (
     ADMIN,
@@ -174,14 +174,14 @@ async def scene(store: Services, act: Act, rel: Relation, confidential: bool, ke
         await store.cases.act(ADMIN, number, Action.ACCEPT)
     stage = STAGE.get(act)
     if stage in ("decided", "dissatisfied", "review"):
-        await store.cases.act(ADMIN, number, Action.DECIDE, decision=Decision.REJECT, body="经核实，不予支持。")
+        await store.cases.act(ADMIN, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.REJECT, body="经核实，不予支持。")
     if stage == "dissatisfied":
         await store.review.rate(citizen(owner), number, Rating.DISSATISFIED)
     if stage == "review":
         await store.review.request_review(citizen(owner), number, "不服")
     draft_id = 0
     if act is Act.APPROVE:  # plant-1's officer drafts the opinion and submits it for approval (提请签发)
-        draft_id = await store.approvals.submit(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT,
+        draft_id = await store.approvals.submit(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT,
                                                 body="予以支持")
     return Scene(number, other, owner, codes, confidential, draft_id)
 
@@ -208,7 +208,7 @@ DRIVERS: dict[Act, Driver] = {
     Act.REPLY: lambda s, a, c: s.cases.act(a, c.number, Action.REPLY, body="请补充材料"),
     Act.NOTE: lambda s, a, c: s.cases.act(a, c.number, Action.NOTE, body="内部备注"),
     Act.EXTEND: lambda s, a, c: s.cases.act(a, c.number, Action.EXTEND, days=10, body="情况复杂"),
-    Act.DECIDE: lambda s, a, c: s.cases.act(a, c.number, Action.DECIDE, decision=Decision.SUPPORT, body="予以支持"),
+    Act.DECIDE: lambda s, a, c: s.cases.act(a, c.number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="予以支持"),
     Act.TRANSFER: lambda s, a, c: s.cases.act(a, c.number, Action.TRANSFER, unit="refinery", body="转交"),
     Act.REVEAL: lambda s, a, c: s.cases.reveal(a, c.number, "依法调查"),
     Act.SUPERVISE: lambda s, a, c: s.supervision.supervise(a, c.number, 3, "抓紧办理"),
@@ -429,7 +429,7 @@ async def test_a_follower_taps_rate_and_is_told_it_is_not_theirs(
     dup = (await pstore.cases.submit(petitioner(DUP_USER), draft(unit="plant-1"), "d")).case.number
     await pstore.links.merge(ADMIN, main, dup, "同一事项")
     await pstore.cases.act(ADMIN, main, Action.ACCEPT)
-    await pstore.cases.act(ADMIN, main, Action.DECIDE, decision=Decision.SUPPORT, body="予以支持")
+    await pstore.cases.act(ADMIN, main, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="予以支持")
     await feed(application, Updates(DUP_USER).tap(cb.Rv.RATE.encode("s", main)))
     assert "评价、申请复查和获取文书仅限该事项的信访人本人" in request.last_to(DUP_USER).text
     await feed(application, Updates(DUP_USER).text(f"/document {main}"))

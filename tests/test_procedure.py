@@ -30,7 +30,7 @@ from store.org import HOLIDAYS_2026, OrgError, example_org, missing_holiday_noti
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner, rows, uid
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows, uid
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
@@ -120,7 +120,8 @@ async def test_a_deadline_falling_on_sunday_2026_12_20_is_monday_2026_12_21(
     case = (await rstore.cases.submit(petitioner(5001), draft(), "s")).case
     assert case.accept_due == date(2026, 12, 21)
     assert rows(rstore, "SELECT accept_due FROM cases WHERE id = ?", case.id) == [("2026-12-21",)]
-    assert "2026-12-21" in deadline_line(case, "zh")
+    assert deadline_line(case, "zh") == "受理告知期限：2026年12月21日"
+    assert deadline_line(case, "en") == "You will be told whether it is accepted by 21 December 2026"
     # Not yet accepted on 12-20 (a Sunday): nobody is told it is overdue.
     clock.set(at(date(2026, 12, 21)))
     report = await rstore.review.sweep()
@@ -223,17 +224,17 @@ async def test_a_printed_opinion_is_served_on_the_date_the_officer_records(
         await feed(application, officer.text(f"/served {number} 2026-11-06 快递"))
         assert request.last_to(OFFICER_P1.id).text.startswith("用法：/served 编号 送达日期 方式")
         await feed(application, officer.text(f"/served {number} 2026-11-10 邮寄"))
-        assert "送达日期 2026-11-10 不对" in request.last_to(OFFICER_P1.id).text  # after today
+        assert "送达日期2026年11月10日不对" in request.last_to(OFFICER_P1.id).text  # after today
         await feed(application, officer.text(f"/served {number.lower()} 2026-11-06 邮寄"))
         # 11-06 + 30 days is 12-06, a Sunday: the window ends on Monday 12-07.
         assert request.last_to(OFFICER_P1.id).text == (
-            f"已记录：信访事项 <code>{number}</code> 的处理意见于 2026-11-06 邮寄送达。"
-            "信访人可在 2026-12-07 前申请复查（复核）。")
+            f"已记录：信访事项 <code>{number}</code> 的处理意见于2026年11月6日邮寄送达。"
+            "信访人可在2026年12月7日前申请复查（复核）。")
         assert rows(rstore, "SELECT served_on, served_how, review_request_due FROM cases WHERE number = ?",
                     number) == [("2026-11-06", "post", "2026-12-07")]
         await feed(application, officer.text(f"/served {number} 2026-11-07 当面"))
         assert request.last_to(OFFICER_P1.id).text == (
-            f"信访事项 <code>{number}</code> 的处理意见已于 2026-11-06 送达，不再重复记录。")
+            f"信访事项 <code>{number}</code> 的处理意见已于2026年11月6日送达，不再重复记录。")
         [doc] = await rstore.documents.documents(OFFICER_P1, number, DocumentKind.OPINION)
         assert "30日内（2026年12月7日前）请求" in pdf_text(await render_pdf(doc, rstore.org))
         # The petitioner: the review right runs to 12-07 (Art. 35), counted from 送达.
@@ -259,7 +260,7 @@ async def test_a_transfer_after_acceptance_keeps_the_answer_deadline(rstore: Ser
     assert rows(rstore, "SELECT unit, status, answer_due FROM cases WHERE number = ?", number) == [
         ("plant-2", "accepted", "2027-01-01")]
     seen = await rstore.cases.case_for(OFFICER_P2, number)
-    assert "2027-01-01" in deadline_line(seen, "zh")
+    assert deadline_line(seen, "zh") == "办理期限：2027年1月1日"
     with pytest.raises(Refused) as again:
         await rstore.cases.act(OFFICER_P2, number, Action.ACCEPT)  # accepted once: not accepted afresh
     assert again.value.code == "wrong_status"
@@ -343,13 +344,13 @@ async def test_a_review_ordering_the_case_handled_again_returns_it_to_its_unit(
     [notice] = [i for i in items if i.kind == "rv_petitioner"]
     texts = [str(m.text) for m in await render(notice, rstore)]
     assert "复查意见：<b>责令重办</b>" in texts[0]
-    assert "已责令原办理单位重新办理" in texts[-1] and "2026-12-07 前" in texts[-1]
+    assert "已责令原办理单位重新办理" in texts[-1] and "2026年12月7日前" in texts[-1]
     assert any(i.kind == "case_card" and i.chat_id == OFFICER_P1.id for i in items)  # the unit handles it again
     [doc] = await rstore.documents.documents(OFFICER_P1, number)  # the 复查意见书 alone: no 终结 notice
     text = pdf_text(await render_pdf(doc, rstore.org))
     assert "复查结果：责令重办" in text and "重新出具处理意见" in text and "请求复核" not in text
     # The unit answers again; the petitioner may contest the new opinion anew once it is served.
-    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="经重新核查，予以补发。")
+    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="经重新核查，予以补发。")
     await deliver_opinion(rstore)
     view = await rstore.self_service.petitioner_case(uid(employee()), number)
     assert view.actions == [Action.REQUEST_REVIEW]

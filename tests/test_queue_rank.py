@@ -35,7 +35,7 @@ from store.supervision import (
 )
 from store.workflow import Action
 from tests.backends import backend_of
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows
 from tests.review_fixture import LEADER_OIL, OFFICER_P1, at, rorg, rstore
 from tests.test_compact_journal import BEFORE_0023
 
@@ -81,7 +81,7 @@ async def test_the_stored_rank_is_the_level_after_every_change_and_every_day(
     await assert_ranks(rstore, rstore.context.today())
     decided = (await rstore.cases.submit(petitioner(5004), draft(), "d")).case.number
     await rstore.cases.act(OFFICER_P1, decided, Action.ACCEPT)
-    await rstore.cases.act(OFFICER_P1, decided, Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
+    await rstore.cases.act(OFFICER_P1, decided, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.EXPLAIN, body="意见")
     await assert_ranks(rstore, rstore.context.today())
     clock.set(at(date(2026, 11, 12)))
     await rstore.review.sweep()
@@ -147,7 +147,7 @@ async def test_a_database_at_the_previous_version_upgrades_with_ranks_and_its_jo
     numbers = [(await store.cases.submit(petitioner(5001 + i), draft(), str(i))).case.number for i in range(6)]
     await store.cases.act(OFFICER_P1, numbers[1], Action.ACCEPT)
     await store.cases.act(OFFICER_P1, numbers[2], Action.ACCEPT)
-    await store.cases.act(OFFICER_P1, numbers[2], Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
+    await store.cases.act(OFFICER_P1, numbers[2], Action.DECIDE, parts=OPINION_PARTS, decision=Decision.EXPLAIN, body="意见")
     await store.cases.act(OFFICER_P1, numbers[3], Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="不予受理")
     await store.close()
     monkeypatch.undo()

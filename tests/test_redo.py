@@ -22,7 +22,7 @@ from store.review import Rating
 from store.services import Services
 from store.supervision import LEVELS, WarningLevel, level_sql, share_used, warning_level
 from store.workflow import Action
-from tests.conftest import rows
+from tests.conftest import OPINION_PARTS, rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     LEADER_OIL,
@@ -57,10 +57,10 @@ async def test_redo_returns_the_case_to_handling_and_the_windows_start_again(
                                                                ("petitioner_event", 5001)]
     petitioner_item = next(i for i in redo_items if i.kind == "petitioner_event")
     text = str((await render(petitioner_item, rstore))[0].text)
-    assert "已责令重新办理，将于 2026-12-10 前重新答复您" in text and text.endswith("理由：答复未核实加班时长，重新核查")
+    assert "已责令重新办理，将于2026年12月10日前重新答复您" in text and text.endswith("理由：答复未核实加班时长，重新核查")
 
     # The new opinion opens the rating and review windows again.
-    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="经重新核查，予以补发。")
+    await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="经重新核查，予以补发。")
     await deliver_opinion(rstore)
     case = await rstore.cases.case_for(OFFICER_P1, number)
     assert (case.status, case.rating_due, case.review_request_due) == (
@@ -113,7 +113,7 @@ async def test_the_command(app: tuple[Application, OfflineRequest], rstore: Serv
     await rstore.review.rate(employee(5001), number, Rating.DISSATISFIED)
     await feed(application, Updates(LEADER_P1.id).text(f"/redo {number.lower()} 重新核查"))
     assert request.texts_to(LEADER_P1.id)[-1] == (
-        f"已责令重新办理信访事项 <code>{number}</code>，须于 2026-12-02 前重新答复信访人。"
+        f"已责令重新办理信访事项 <code>{number}</code>，须于2026年12月2日前重新答复信访人。"
     )
 
 

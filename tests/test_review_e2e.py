@@ -13,7 +13,7 @@ from store.clock import FakeClock
 from store.models import Decision
 from store.org import Organization
 from store.workflow import Action
-from tests.conftest import draft, petitioner, uid
+from tests.conftest import OPINION_PARTS, draft, petitioner, uid
 from tests.e2e import running_bot
 from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, rorg
 
@@ -35,7 +35,7 @@ async def test_rating_review_stats_and_export_end_to_end(rorg: Organization, tmp
 
         number = (await store.cases.submit(petitioner(5001), draft(), "e2e")).case.number
         await store.cases.act(OFFICER_P1, number, Action.ACCEPT)
-        await store.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.REJECT,
+        await store.cases.act(OFFICER_P1, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.REJECT,
                         body="经核实，十月加班费已随十一月工资发放。")
         ask = await employee.wait_for("作出评价")
         assert ask.button_texts == ["满意", "基本满意", "不满意"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -66,13 +66,13 @@ async def test_rate_dissatisfied_request_review_and_the_reviewer_answers(
     application, request = app
     number = await decided_case(rstore, clock)
     (ask,) = await delivered(rstore, USER, "rv_rate")
-    assert f"<code>{number}</code>" in (ask.text or "") and "2026-12-02" in (ask.text or "")
+    assert f"<code>{number}</code>" in (ask.text or "") and "请于2026年12月2日前评价" in (ask.text or "")
     assert data_of(ask) == [f"rv:rate:s:{number}", f"rv:rate:b:{number}", f"rv:rate:d:{number}"]
 
     user = Updates(USER)
     await feed(application, user.tap(f"rv:rate:d:{number}"))
     answer = request.last_to(USER)
-    assert "不满意" in answer.text and "2026-12-02 前申请复查" in answer.text
+    assert "不满意" in answer.text and "2026年12月2日前申请复查" in answer.text
     assert [d for _, d in answer.buttons()] == [f"pr:rvq:{number}", f"rv:acc:{number}", f"pr:rvc:{number}"]
 
     await feed(application, user.tap(f"pr:rvq:{number}"))
@@ -137,7 +137,7 @@ async def test_late_review_request_is_refused_with_the_reason(
     await feed(application, user.tap(f"pr:rvq:{number}"))
     await feed(application, user.text("不服"))
     assert request.last_to(USER).text == (
-        "申请期限已过：应在收到意见之日起 30 日内（即 2026-12-02 前）提出，现已逾期，不再受理。"
+        "申请期限已过：应在收到意见之日起 30 日内（即2026年12月2日前）提出，现已逾期，不再受理。"
     )
 
 
@@ -253,13 +253,13 @@ async def test_reminder_escalation_and_digest_texts(rstore: Services, clock: Fak
         await rstore.review.sweep()
     before, due = await delivered(rstore, OFFICER_P1.id, "rv_remind")
     assert before.text == (
-        f"⏰ 提醒：信访事项 <code>{number}</code>（第一采油厂 · 工资福利）受理告知期限为 2026-11-17，即将到期，请抓紧办理。"
+        f"⏰ 提醒：信访事项 <code>{number}</code>（第一采油厂 · 工资福利）受理告知期限为2026年11月17日，即将到期，请抓紧办理。"
     )
-    assert "期限为今天（2026-11-17）" in (due.text or "") and data_of(due) == [f"st:open:{number}"]
+    assert "期限为今天（2026年11月17日）" in (due.text or "") and data_of(due) == [f"st:open:{number}"]
     (escalation,) = await delivered(rstore, LEADER_P1.id, "rv_escalate")
     assert escalation.text == (
         f"⚠️ <b>Overdue warning</b>: the acceptance notice of petition <code>{number}</code> (No. 1 Plant · "
-        "Wages and benefits) is 1 days overdue (deadline 2026-11-17). Please see that it is handled."
+        "Wages and benefits) is 1 days overdue (deadline 17 November 2026). Please see that it is handled."
     )
     clock.set(at(date(2026, 11, 23)))
     await rstore.review.sweep()
@@ -272,16 +272,16 @@ async def test_reminder_escalation_and_digest_texts(rstore: Services, clock: Fak
 async def test_decided_case_deadlines_are_shown_to_both_sides(rstore: Services, clock: FakeClock) -> None:
     number = await decided_case(rstore, clock)
     case = await rstore.cases.case_for(employee(), number)
-    assert deadline_line(case, "zh") == "评价期限：2026-12-02 前；如不服处理意见，可在 2026-12-02 前申请复查"
+    assert deadline_line(case, "zh") == "评价期限：2026年12月2日；如不服处理意见，可在2026年12月2日前申请复查"
     clock.advance(days=5)
     case = await rstore.review.request_review(employee(), number, "不服")
-    assert deadline_line(case, "zh") == "复查期限：2026-12-07 前"
-    assert deadline_line(case, "en") == "Review due by 2026-12-07"
+    assert deadline_line(case, "zh") == "复查期限：2026年12月7日"
+    assert deadline_line(case, "en") == "Review due by 7 December 2026"
     clock.advance(days=2)
     await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(LEADER_OIL))
     await deliver_opinion(rstore)
     case = await rstore.cases.case_for(employee(), number)
-    assert deadline_line(case, "zh") == f"可在 {date(2026, 11, 9) + timedelta(days=30)} 前申请复核"
+    assert deadline_line(case, "zh") == "可在2026年12月9日前申请复核"  # 11-09 + 30 days
     await rstore.review.request_review(employee(), number, "不服")
     case = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(LEADER_HQ))
     assert deadline_line(case, "zh") == "已复核：以同一事实和理由再次提出的，不再受理；有新的事实和理由的，可另行提出"

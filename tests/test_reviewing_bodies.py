@@ -24,7 +24,7 @@ from store.org import OrgError, parse_org, review_problems
 from store.services import Services
 from store.workflow import Action
 from tests.backends import execute, fresh_database
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows
 from tests.review_fixture import ADMIN, LEADER_HQ, ORG_TOML, employee, ids
 
 BODY = """
@@ -51,7 +51,7 @@ async def decided_at(store: Services, unit: str, key: str = "k") -> str:
     """A case of ``unit`` answered with a written opinion (by a leader in scope)."""
     number = (await store.cases.submit(petitioner(), draft(unit=unit), key)).case.number
     await store.cases.act(LEADER_HQ, number, Action.ACCEPT)
-    await store.cases.act(LEADER_HQ, number, Action.DECIDE, decision=Decision.REJECT, body="经核实，不予支持。")
+    await store.cases.act(LEADER_HQ, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.REJECT, body="经核实，不予支持。")
     return number
 
 

@@ -27,7 +27,7 @@ from store.org import Organization, Role, Staff
 from store.review import CURRENT_DUE_SQL, current_deadline
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import ORG_FILE, draft, petitioner
+from tests.conftest import OPINION_PARTS, ORG_FILE, draft, petitioner
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
 ADMIN = Actor(id=9001, role=ActorRole.ADMIN)
@@ -37,7 +37,7 @@ async def test_a_case_in_review_sorts_by_its_review_due_date(store: Services, cl
     """Not by the answer date of the written opinion it is being reviewed after."""
     reviewed = (await store.cases.submit(petitioner(5001), draft(), "a")).case
     await store.cases.act(OFFICER, reviewed.number, Action.ACCEPT)  # answer_due: 2027-01-01
-    await store.cases.act(OFFICER, reviewed.number, Action.DECIDE, decision=Decision.REJECT, body="意见")
+    await store.cases.act(OFFICER, reviewed.number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.REJECT, body="意见")
     asked = await store.review.request_review(
         Actor(id=5001, role=ActorRole.PETITIONER), reviewed.number, "不服"
     )

@@ -19,7 +19,7 @@ from store.org import Organization
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)  # plant-1, wages
 ADMIN = Actor(id=9001, role=ActorRole.ADMIN)
@@ -62,7 +62,7 @@ async def test_an_officer_recused_after_filing_gets_no_more_additions_or_ratings
     after = await Services.open(path, recused_later(org), clock)
     try:
         await after.cases.add_info(REPORTER, case.number, "补充二：银行流水")
-        await after.cases.act(ADMIN, case.number, Action.DECIDE, decision=Decision.SUPPORT, body="予以支持")
+        await after.cases.act(ADMIN, case.number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="予以支持")
         await after.review.rate(REPORTER, case.number, Rating.DISSATISFIED)
         bot = RecordingBot()
         await OutboxSender(after, bot, chat_interval=0.0).run_once()  # type: ignore[arg-type]

@@ -219,7 +219,7 @@ async def test_the_notices_and_the_export_rows(rstore: Services, clock: FakeCloc
     overdue = [i for i in await rstore.outbox.pending_notifications(limit=100) if i.kind == "sc_overdue"]
     assert [i.chat_id for i in overdue] == [3003, 3002, 3004]  # plant-1's, plant-2's (the oilfield's), refinery's
     (out,) = await render(overdue[1], rstore)
-    assert out.text == ("⚠️ <b>矛盾纠纷排查未报送</b>：第二采油厂 2026-11 的排查情况自 2026-11-02 起已 6 天未报送"
+    assert out.text == ("⚠️ <b>矛盾纠纷排查未报送</b>：第二采油厂 2026-11 的排查情况自2026年11月2日起已 6 天未报送"
                         "（已提醒），请您过问。")
     # The register's sheet: one row per dispute, a row for a unit without any; carried-over marked.
     await rstore.screening.file(OFFICER_P1, "plant-1", entry(subject="=HYPERLINK(1)"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ async def test_view_add_information_reply_and_withdraw_zh(tmp_path: Path) -> Non
         view = await user.wait_for("办理记录")
         assert view.message_id == listing.message_id  # the list turns into the case view
         assert "状态：已登记" in view.visible_text and "受理告知期限：" in view.visible_text
-        assert "前" in view.visible_text and "提交并登记" in view.visible_text
+        assert re.search(r"受理告知期限：\d{4}年\d{1,2}月\d{1,2}日\n", view.visible_text) and "提交并登记" in view.visible_text
         assert view.button_texts == ["📎 补充材料", "撤回", "« 我的信访事项"]
 
         # Add information: a text ends the question; files keep it open until Done.

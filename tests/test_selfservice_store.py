@@ -11,7 +11,7 @@ from store.models import Actor, ActorRole, AttachmentIn, Decision, Status
 from store.selfservice import ADDITION_MAX, petitioner_may
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner
+from tests.conftest import OPINION_PARTS, draft, petitioner
 from tests.review_fixture import deliver_opinion
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
@@ -31,7 +31,7 @@ async def test_a_case_view_offers_what_the_state_machine_allows(store: Services)
     await store.cases.act(OFFICER, case.number, Action.ACCEPT)
     view = await store.self_service.petitioner_case(5001, case.number)
     assert [e.action for e in view.events] == ["submit", "accept"]  # the note is internal
-    await store.cases.act(OFFICER, case.number, Action.DECIDE, body="意见", decision=Decision.SUPPORT)
+    await store.cases.act(OFFICER, case.number, Action.DECIDE, parts=OPINION_PARTS, body="意见", decision=Decision.SUPPORT)
     view = await store.self_service.petitioner_case(5001, case.number)
     assert view.case.status is Status.DECIDED and view.actions == []  # not yet served (送达)
     await deliver_opinion(store)

@@ -22,6 +22,7 @@ from store.opinion import DeclineGrounds
 from store.org import Organization, parse_org
 from store.services import Services
 from store.workflow import Action
+from tests.conftest import OPINION_PARTS
 from tests.offline import OfflineRequest, Updates, feed
 
 ORG = """
@@ -159,7 +160,7 @@ def kwargs_for(action: Action, kind: str) -> dict[str, Any]:
         Action.REPLY: {"body": "答复"},
         Action.NOTE: {"body": "备注"},
         Action.EXTEND: {"days": 10, "body": "理由"},
-        Action.DECIDE: {"decision": Decision.SUPPORT, "body": "处理意见"},
+        Action.DECIDE: {"decision": Decision.SUPPORT, "body": "处理意见", "parts": OPINION_PARTS},
         Action.TRANSFER: {"unit": TRANSFER_TO.get(kind, "plant-2"), "body": "理由"},
     }
     return table.get(action, {})
@@ -250,7 +251,7 @@ async def test_illegal_transitions_are_refused_and_change_nothing(store: Service
         await store.cases.act(officer, number, Action.EXTEND, days=5, body="理由")
     with pytest.raises(Refused, match="already_extended"):
         await store.staff_work.check_action(officer, number, Action.EXTEND)
-    await store.cases.act(officer, number, Action.DECIDE, decision=Decision.REJECT, body="意见")
+    await store.cases.act(officer, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.REJECT, body="意见")
     for action in (Action.DECIDE, Action.EXTEND, Action.REPLY, Action.TRANSFER, Action.ASSIGN):
         before = await snapshot(store)
         with pytest.raises(Refused) as refused:
@@ -260,7 +261,7 @@ async def test_illegal_transitions_are_refused_and_change_nothing(store: Service
     withdrawn = await file(store, "in_scope")
     await store.cases.act(ACTORS["petitioner_owner"], withdrawn, Action.WITHDRAW)
     with pytest.raises(Refused, match="wrong_status"):
-        await store.cases.act(officer, withdrawn, Action.DECIDE, decision=Decision.SUPPORT, body="x")
+        await store.cases.act(officer, withdrawn, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="x")
     assert (await store.cases.case_for(officer, withdrawn)).status is Status.WITHDRAWN
 
 

@@ -392,7 +392,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         transferred = await second.wait_for("转来的信访事项")
         assert en_case in transferred.visible_text
         # Accepted before the transfer: still in progress, with the answer deadline it had (extension included).
-        assert "状态：办理中" in transferred.visible_text and "办理期限：2027-02-15 前" in transferred.visible_text
+        assert "状态：办理中" in transferred.visible_text and "办理期限：2027年2月15日" in transferred.visible_text
         notice = await li.wait_for("transferred to")
         assert "No. 2 Oil Production Plant" in notice.visible_text and "the matter arose at plant 2" in notice.visible_text
         await officer.send(f"/case {en_case}")  # no longer his: answered as if it did not exist

@@ -24,7 +24,7 @@ from store.org import Organization
 from store.services import Services
 from store.workflow import Action, available_actions
 from tests.backends import fresh_database
-from tests.conftest import draft, petitioner
+from tests.conftest import OPINION_PARTS, draft, petitioner
 from tests.offline import buttons_of
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)  # plant-1, wages
@@ -44,7 +44,7 @@ async def _journal_with_events(path: Path, org: Organization) -> int:
     number = await new_case(store)
     await store.cases.act(OFFICER, number, Action.ACCEPT)
     await store.cases.act(OFFICER, number, Action.NOTE, body="内部备注")
-    await store.cases.act(OFFICER, number, Action.DECIDE, decision=Decision.SUPPORT, body="处理意见")
+    await store.cases.act(OFFICER, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="处理意见")
     await store.close()
     with sqlite3.connect(path) as conn:
         return conn.execute("SELECT count(*) FROM events").fetchone()[0]
@@ -223,7 +223,7 @@ async def test_long_replies_and_opinions_are_split_for_telegram(store: Services)
     await store.cases.act(OFFICER, number, Action.ACCEPT)
     long_text = "\n".join(f"第{i}条：" + "依据《信访工作条例》" * 9 + " <&>" for i in range(60))
     assert len(long_text) > 5000
-    await store.cases.act(OFFICER, number, Action.DECIDE, decision=Decision.EXPLAIN, body=long_text)
+    await store.cases.act(OFFICER, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.EXPLAIN, body=long_text)
     item = [p for p in await store.outbox.pending_notifications() if p.chat_id == 5001 and p.kind == "petitioner_event"][-1]
     messages = await render(item, store)
     assert len(messages) >= 2

@@ -17,7 +17,7 @@ from store.org import Organization
 from store.services import Services
 from store.workflow import Action
 from tests.backends import db_error, execute, fresh_database, tables
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
 OILFIELD_OFFICER = Actor(id=1002, role=ActorRole.OFFICER)
@@ -140,7 +140,7 @@ async def test_illegal_transitions_are_refused_and_change_nothing(store: Service
         await store.cases.act(OFFICER, number, Action.ACCEPT)
     assert refused.value.code == "wrong_status" and refused.value.params == {"status": "accepted"}
     with pytest.raises(Refused):
-        await store.cases.act(PETITIONER, number, Action.DECIDE, body="x", decision=Decision.SUPPORT)
+        await store.cases.act(PETITIONER, number, Action.DECIDE, parts=OPINION_PARTS, body="x", decision=Decision.SUPPORT)
     with pytest.raises(Refused):
         await store.cases.act(OFFICER, number, Action.DECLINE, grounds=DeclineGrounds(reason="other"), body="   ")
     after = rows(path, "SELECT * FROM events"), rows(path, "SELECT * FROM outbox"), rows(path, "SELECT * FROM cases")

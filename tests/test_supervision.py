@@ -60,7 +60,7 @@ async def test_supervise_progress_and_the_record(rstore: Services, clock: FakeCl
     # The handling officer and the plant's leaders get the order, with the instruction.
     assert sent(rstore, "sv_order") == [(OFFICER_P1.id, None), (LEADER_P1.id, None)]
     (text, _) = await texts_of(rstore, "sv_order")
-    assert "陈经理 对信访事项 <code>" + number in text and "2026-11-09 前报告办理进展" in text
+    assert "陈经理 对信访事项 <code>" + number in text and "2026年11月9日前报告办理进展" in text
     assert text.endswith("批示：请于一周内核实加班费发放情况")
 
     clock.set(at(date(2026, 11, 5)))
@@ -152,7 +152,7 @@ async def test_overdue_supervision_reminds_then_escalates_once_across_restarts(
         # The next level up from the oilfield's leader: the headquarters' leader.
         assert sent(third, "sv_overdue") == [(OFFICER_P1.id, "remind"), (LEADER_HQ.id, "escalate")]
         texts = await texts_of(third, "sv_overdue")
-        assert "须于 2026-11-05 前报告办理进展，至今未报告" in texts[0]
+        assert "须于2026年11月5日前报告办理进展，至今未报告" in texts[0]
         assert "<b>督办逾期</b>：陈经理 督办的信访事项" in texts[1] and "已逾期 6 天" in texts[1]
         assert rows(third, "SELECT count(*) FROM events WHERE action = 'escalate'"
                            " AND data LIKE '%\"supervision\"%'") == [(1,)]
@@ -180,12 +180,12 @@ async def test_the_commands_in_telegram(
     assert request.texts_to(LEADER_P1.id)[-1] == "督办须由信访事项所在单位的上级领导或管理员下达。"
     await feed(application, Updates(LEADER_OIL.id).text(f"/supervise {number.lower()} 5天 请<b>尽快</b>核实"))
     assert request.texts_to(LEADER_OIL.id)[-1] == (
-        f"已对信访事项 <code>{number}</code> 下达督办，承办人须于 2026-11-07 前报告办理进展。"
+        f"已对信访事项 <code>{number}</code> 下达督办，承办人须于2026年11月7日前报告办理进展。"
     )
 
     await feed(application, Updates(OFFICER_P1.id).text(f"/case {number}"))
     card = "\n".join(request.texts_to(OFFICER_P1.id)[-3:])
-    assert "📌 督办：陈经理 批示“请&lt;b&gt;尽快&lt;/b&gt;核实”，请于 2026-11-07 前报告办理进展" in card
+    assert "📌 督办：陈经理 批示“请&lt;b&gt;尽快&lt;/b&gt;核实”，请于2026年11月7日前报告办理进展" in card
 
     await feed(application, Updates(OFFICER_P1.id).text(f"/progress {number}"))
     assert request.texts_to(OFFICER_P1.id)[-1] == "用法：/progress 编号 办理进展"
@@ -193,7 +193,7 @@ async def test_the_commands_in_telegram(
     assert request.texts_to(OFFICER_P1.id)[-1] == f"信访事项 <code>{number}</code> 的办理进展已报告并记录在案。"
     await feed(application, Updates(OFFICER_P1.id, language_code="en").text(f"/case {number}"))
     card = "\n".join(request.texts_to(OFFICER_P1.id)[-3:])
-    assert "(progress due by 2026-11-07, reported)" in card
+    assert "(progress due by 7 November 2026, reported)" in card
 
     await feed(application, Updates(OFFICER_P1.id).text(f"/urge {number}"))
     assert request.texts_to(OFFICER_P1.id)[-1] == "您没有权限进行此操作。"

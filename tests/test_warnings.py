@@ -24,7 +24,7 @@ from store.services import Services
 from store.supervision import LEVELS, WarningLevel, level_sql, warning_level
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import draft, petitioner, rows
+from tests.conftest import OPINION_PARTS, draft, petitioner, rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, at, review_org, rorg, rstore
 
@@ -67,7 +67,7 @@ async def test_the_level_is_the_same_in_python_and_sql_every_day(rstore: Service
     await rstore.cases.act(OFFICER_P1, extended, Action.EXTEND, days=30, body="情况复杂，需延期")
     decided = (await rstore.cases.submit(petitioner(5004), draft(), "d")).case.number
     await rstore.cases.act(OFFICER_P1, decided, Action.ACCEPT)
-    await rstore.cases.act(OFFICER_P1, decided, Action.DECIDE, decision=Decision.EXPLAIN, body="意见")
+    await rstore.cases.act(OFFICER_P1, decided, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.EXPLAIN, body="意见")
     clock.set(at(date(2026, 11, 9)))
     transferred = (await rstore.cases.submit(petitioner(5005), draft(), "e")).case.number
     clock.set(at(date(2026, 11, 12)))
@@ -126,10 +126,10 @@ async def test_a_case_moves_through_every_level_and_each_notice_comes_once(
     items = [i for i in await rstore.outbox.pending_notifications() if i.kind == "sv_warning"]
     texts = [str((await render(item, rstore))[0].text) for item in items]
     assert texts[0].startswith("🟠 <b>警告</b>：信访事项 <code>" + number)
-    assert "受理告知时限已用 80%（期限 2026-11-17）" in texts[0]
+    assert "受理告知时限已用 80%（期限2026年11月17日）" in texts[0]
     assert "即将超期" in texts[1] and "93%" in texts[1]
-    assert "已超期 1 天（期限 2026-11-17）" in texts[3]
-    assert "答复时限已用 77%（期限 2027-01-19）" in texts[4]
+    assert "已超期 1 天（期限2026年11月17日）" in texts[3]
+    assert "答复时限已用 77%（期限2027年1月19日）" in texts[4]
 
 
 async def test_a_restart_neither_repeats_nor_misses_a_warning(
@@ -214,7 +214,7 @@ async def test_cards_queue_alerts_and_stats_show_the_levels(
     await feed(application, Updates(LEADER_OIL.id).text("/alerts"))
     alerts = "\n".join(request.texts_to(LEADER_OIL.id))
     assert "预警中的信访事项</b>（共 1 件" in alerts
-    assert f"🟠 警告 · <code>{warned}</code> · 第一采油厂 · 受理告知期限 2026-11-17" in alerts
+    assert f"🟠 警告 · <code>{warned}</code> · 第一采油厂 · 受理告知期限2026年11月17日" in alerts
     await feed(application, Updates(OFFICER_P1.id).text("/alerts"))
     assert request.texts_to(OFFICER_P1.id)[-1] == "该功能仅供领导和管理员使用。"
 

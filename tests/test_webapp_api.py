@@ -20,6 +20,7 @@ from bot.webapp import WebAppServer
 from store.assessment import assess, score_unit
 from store.clock import FakeClock
 from store.desk import DeskQuery, DeskService
+from store.documents import DocumentKind
 from store.org import Assessment, AssessmentItem, parse_org
 from store.services import Services
 from store.workflow import Action
@@ -290,6 +291,49 @@ async def test_an_action_on_the_page_is_the_chats_action(api: httpx.AsyncClient,
     # Accepting twice is refused by the state machine, as in chat.
     again = await api.post(f"/app/api/case/{case.number}/accept", headers=auth(1001), content=b"{}")
     assert again.status_code == 400
+
+
+async def test_the_page_issues_no_opinion_without_its_parts_and_no_decline_without_its_grounds(
+    api: httpx.AsyncClient, rstore: Services,
+) -> None:
+    """The page's written opinion and decline go through the store's rules (Art. 32; Art. 21-22), answered in words."""
+    case = (await rstore.cases.submit(petitioner(5001), draft(unit="plant-1"), "parts")).case
+    await rstore.cases.act(OFFICER_P1, case.number, Action.ACCEPT)
+    card = (await api.get(f"/app/api/case/{case.number}", headers=auth(1001))).json()
+    assert "decide" in card["actions"] and card["request"] == case.subject  # the request offered from the case
+    url = f"/app/api/case/{case.number}/decide"
+
+    async def post(body: dict[str, Any], lang: str = "zh") -> httpx.Response:
+        return await api.post(url, headers=auth(1001, lang), content=json.dumps(body).encode())
+
+    bare = await post({"decision": "support", "text": "予以补发。"})  # an old page, or another client
+    assert bare.status_code == 400 and bare.json()["error"] == "opinion_parts_required"
+    assert "查明事实" in bare.json()["message"] and "第三十二条" in bare.json()["message"]
+    blank = await post({"decision": "support", "text": "予以补发。", "request": "补发加班费", "facts": "  ",
+                        "basis": "劳动法第四十四条"}, lang="en")
+    assert blank.status_code == 400 and blank.json()["error"] == "opinion_facts_required"
+    assert blank.json()["message"] == "A written opinion must state the facts found."
+    assert (await rstore.cases.case_for(OFFICER_P1, case.number)).status.value == "accepted"
+    done = await post({"decision": "support", "text": "予以补发。", "request": "补发加班费",
+                       "facts": "经核查考勤记录，加班属实。", "basis": "劳动法第四十四条"})
+    assert done.status_code == 200, done.text
+    assert done.json()["case"]["status"] == "decided"
+    (opinion,) = await rstore.documents.documents(OFFICER_P1, case.number, DocumentKind.OPINION)
+    assert opinion.parts is not None and opinion.parts.facts == "经核查考勤记录，加班属实。"
+
+    other = (await rstore.cases.submit(petitioner(5001), draft(unit="plant-1"), "grounds")).case
+    card = (await api.get(f"/app/api/case/{other.number}", headers=auth(1001))).json()
+    assert {r["id"] for r in card["decline_reasons"]} >= {"legal_channel", "other"}
+    assert {x["id"] for x in card["destinations"]} == {"court", "arbitration"}
+    decline = f"/app/api/case/{other.number}/decline"
+    for body, code in (({"text": "不属于受理范围"}, "decline_reason_required"),
+                       ({"reason": "legal_channel"}, "destination_required"),
+                       ({"reason": "legal_channel", "destination": "nowhere"}, "destination_unknown")):
+        refused = await api.post(decline, headers=auth(1001), content=json.dumps(body).encode())
+        assert refused.status_code == 400 and refused.json()["error"] == code, refused.text
+    declined = await api.post(decline, headers=auth(1001),
+                              content=json.dumps({"reason": "legal_channel", "destination": "court"}).encode())
+    assert declined.status_code == 200 and declined.json()["case"]["status"] == "declined"
 
 
 def test_the_page_is_packaged_and_fetches_nothing_from_the_internet() -> None:

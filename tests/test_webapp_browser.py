@@ -31,7 +31,7 @@ from store.org import parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.browser import Browser
-from tests.conftest import draft, petitioner
+from tests.conftest import OPINION_PARTS, draft, petitioner
 from tests.e2e import TOKEN, running_bot
 from tests.review_fixture import LEADER_OIL, OFFICER_P1, ORG_TOML, review_org
 from tests.test_indicators import build_fixture
@@ -189,7 +189,7 @@ async def test_employee_page_and_documents_in_chromium(tmp_path: Path, clock: Fa
     await services.cases.act(OFFICER_P1, mine.number, Action.ACCEPT)
     await services.cases.act(OFFICER_P1, mine.number, Action.NOTE, body="内部备注：需核对考勤")
     await services.cases.act(OFFICER_P1, mine.number, Action.REPLY, body="请补充十一月的考勤记录。")
-    await services.cases.act(OFFICER_P1, mine.number, Action.DECIDE, decision=Decision.SUPPORT, body="经核实，予以补发。")
+    await services.cases.act(OFFICER_P1, mine.number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="经核实，予以补发。")
     other = (await services.cases.submit(petitioner(5002, "李四"), draft(subject="宿舍漏水"), "e2")).case
     await services.close()
 

@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,7 +33,7 @@ from store.errors import Refused
 from store.models import Decision
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner
+from tests.conftest import OPINION_PARTS, draft, petitioner
 from tests.offline import OfflineRequest, Updates, feed
 from tests.review_fixture import ADMIN, OFFICER_P1, rorg, rstore
 from tests.test_discipline import OIL_D, dstore
@@ -106,7 +107,7 @@ async def scene(store: Services) -> dict[str, Any]:
     await store.cases.act(OFFICER_P1, mine.number, Action.ACCEPT)
     await store.cases.act(OFFICER_P1, mine.number, Action.NOTE, body="内部备注：此人曾多次越级上访")
     await store.cases.act(OFFICER_P1, mine.number, Action.REPLY, body="请补充十一月的考勤记录。")
-    await store.cases.act(OFFICER_P1, mine.number, Action.DECIDE, decision=Decision.SUPPORT, body="经核实，予以补发。")
+    await store.cases.act(OFFICER_P1, mine.number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="经核实，予以补发。")
     other = (await store.cases.submit(petitioner(5002, "李四"), draft(subject="宿舍漏水"), "o1")).case
     files = [
         {"kind": "document", "file_id": "F-PDF", "file_unique_id": "U-PDF", "file_name": "钱七_工号556677_举报材料.pdf",
@@ -143,7 +144,7 @@ async def test_an_employee_sees_their_own_cases_and_nothing_of_the_staff(api: ht
     stored = await rstore.cases.case_by_id((await rstore.cases.cases_of_petitioner(5002))[0][0].id)
     assert stored is not None and stored.accept_due is not None
     assert [c["number"] for c in theirs] == [numbers["other"]]
-    assert theirs[0]["deadline"] == f"受理告知期限：{stored.accept_due.isoformat()} 前"
+    assert theirs[0]["deadline"] == "受理告知期限：2026年11月17日" and stored.accept_due == date(2026, 11, 17)
     whats = [e["what"] for e in case["timeline"]]
     assert whats[:2] == [plain(t("zh", "event.submit")), plain(t("zh", "event.accept"))]
     assert plain(t("zh", "event.note")) not in whats
@@ -346,7 +347,7 @@ async def test_a_reports_answer_issues_no_opinion_in_the_page_nor_by_document(ds
     number = (await dstore.cases.submit(petitioner(), draft(category="misconduct", unit="plant-1"), "d1")).case.number
     officer = discipline_staff(OIL_D)
     await dstore.cases.act(officer, number, Action.ACCEPT)
-    await dstore.cases.act(officer, number, Action.DECIDE, decision=Decision.SUPPORT, body="经核实，已立案处理。")
+    await dstore.cases.act(officer, number, Action.DECIDE, parts=OPINION_PARTS, decision=Decision.SUPPORT, body="经核实，已立案处理。")
     _, issued = await dstore.documents.issued(officer, number)
     assert [d.kind.value for d in issued] == ["accepted"]
     assert [d.kind.value for d in await dstore.documents.documents(officer, number)] == ["accepted"]

@@ -102,7 +102,7 @@
         el("span", { className: "subj", text: c.subject }),
         badge,
         el("span", { className: "num", text: c.number }),
-        el("span", { className: "meta", text: " · " + c.unit_name + " · " + c.status_name + (c.due ? " · " + c.due : "") + " · " + c.petitioner }),
+        el("span", { className: "meta", text: " · " + c.unit_name + " · " + c.status_name + (c.due_text ? " · " + c.due_text : "") + " · " + c.petitioner }),
       ]);
     }));
   }
@@ -270,7 +270,7 @@
     api("case/" + encodeURIComponent(c.number) + "/documents").then(function (d) {
       if (!d.documents.length) part.appendChild(el("p", { className: "hint", text: tr("documents_none") }));
       else part.appendChild(el("ul", { className: "list files", id: "document-list" }, d.documents.map(function (doc) {
-        return el("li", { "data-kind": doc.kind }, [fileLink(doc.url, doc.file_name, tr("document_line", { title: doc.title, issued: doc.issued })),
+        return el("li", { "data-kind": doc.kind }, [fileLink(doc.url, doc.file_name, tr("document_line", { title: doc.title, issued: doc.issued_text })),
           doc.doc_no ? el("span", { className: "meta", text: " · " + doc.doc_no }) : null]);
       })));
       if (d.files.length) {
@@ -349,10 +349,25 @@
     clear(area);
     var needsText = ["reply", "note", "decline", "decide", "extend"].indexOf(action) >= 0;
     var parts = [];
-    var decision = null, days = null, text = null;
+    var decision = null, days = null, text = null, opinion = null, reason = null, destination = null;
     if (action === "decide") {
       decision = el("select", { id: "decision" }, c.decisions.map(function (d) { return el("option", { value: d.id, text: d.name }); }));
       parts.push(el("label", { text: tr("decision") }), decision);
+      // Art. 32: the request, the facts found and the basis, each required by the store.
+      opinion = {};
+      ["request", "facts", "basis"].forEach(function (k) {
+        opinion[k] = el("textarea", { id: k });
+        if (k === "request") opinion[k].value = c.request || "";
+        parts.push(el("label", { text: tr("part_" + k) }), opinion[k]);
+      });
+    }
+    if (action === "decline") {
+      // 诉访分离: a reason from the list and, where it sends the matter elsewhere, the body to turn to.
+      reason = el("select", { id: "reason" }, [el("option", { value: "", text: "—" })].concat(
+        c.decline_reasons.map(function (r) { return el("option", { value: r.id, text: r.name }); })));
+      destination = el("select", { id: "destination" }, [el("option", { value: "", text: "—" })].concat(
+        c.destinations.map(function (x) { return el("option", { value: x.id, text: x.name }); })));
+      parts.push(el("label", { text: tr("decline_reason") }), reason, el("label", { text: tr("decline_destination") }), destination);
     }
     if (action === "extend") {
       days = el("input", { id: "days", type: "number", min: "1", max: String(c.max_extension_days), value: "1" });
@@ -369,6 +384,8 @@
       e.preventDefault();
       send.disabled = true;
       var body = { text: text ? text.value : null, decision: decision ? decision.value : null, days: days ? days.value : null };
+      if (opinion) { body.request = opinion.request.value; body.facts = opinion.facts.value; body.basis = opinion.basis.value; }
+      if (reason) { body.reason = reason.value; body.destination = destination.value || null; }
       api("case/" + encodeURIComponent(c.number) + "/" + action, { method: "POST", body: JSON.stringify(body) })
         .then(function (d) { renderCase(d.case, back, d.message); })
         .catch(function (err) { send.disabled = false; area.appendChild(el("p", { className: "error", id: "action-error", text: err.message })); });
