@@ -345,7 +345,8 @@ async def test_a_refused_hearing_answer_keeps_the_question_only_when_the_words_a
     await feed(application, leader.tap(f"pr:hrs:{number}"))
     sent = len(request.texts_to(LEADER_OIL.id))
     await feed(application, leader.text("2026-10-01\n油田公司信访办会议室"))
-    assert request.texts_to(LEADER_OIL.id)[sent:] == [t(lang, "errors.hearing_date", date="2026-10-01")]
+    assert request.texts_to(LEADER_OIL.id)[sent:] == [
+        t(lang, "errors.hearing_date", date="2026年10月1日" if lang == "zh" else "1 October 2026")]
     assert await rstore.cases.get_prompt(uid(LEADER_OIL)) is not None  # the question stands
     await rstore.review.schedule_hearing(LEADER_OIL, number, date(2026, 11, 12), "会议室")  # meanwhile, elsewhere
     await feed(application, leader.text("2026-11-13\n油田公司信访办会议室"))
