@@ -44,6 +44,7 @@ anything the form keeps in ``Draft.ui``). Every form's step is the store's
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import PRIVATE, PRIVATE_TEXT, Context, Deps, answer_query, deps, lang_of, send, show
+from handlers.common import PRIVATE, PRIVATE_TEXT, Context, Deps, answer_query, deps, lang_of, send, show, staff_caller
 from handlers.common import user_conversation as conversation_of
 from handlers.i18n import Html, t
 from handlers.refusals import answer_refusal, answers_refusals
@@ -275,6 +276,23 @@ class Form(Generic[D]):
         """An entry refused: the refusal, and a form under way stays where it was."""
         await answer_refusal(update, context, error)
         return await self.step_of(update, context)
+
+    def staff_entry(self, begin: Callable[..., Awaitable[str | int]]) -> Callable[..., Coroutine[Any, Any, str | int]]:
+        """An entry for staff: the spinner stopped, the caller checked, ``begin(update, context, actor, *values)``.
+
+        A refusal is answered and a form already under way stays where it was.
+        """
+
+        @answers_refusals(on={StoreError: self.refused_entry})
+        @functools.wraps(begin)
+        async def entry(update: Update, context: Context, *values: Any) -> str | int:
+            await answer_query(update)
+            caller = await staff_caller(update, context)
+            if caller is None:
+                return END
+            return await begin(update, context, caller[0], *values)
+
+        return entry
 
     # ----------------------------------------------------------- the order
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from handlers import callbacks as cb
 from handlers.common import error_text
 from handlers.i18n import t
 from store.conversations import Conversation
@@ -84,3 +85,26 @@ async def test_a_refused_issue_that_leaves_nothing_to_issue_ends_the_form(rstore
         await feed(application, officer.text("随便说点什么"))  # the form is over: no step takes it
         assert request.texts_to(OFFICER_P1.id)[-1] != t("zh", "opinion.text_empty")
     assert rows(rstore, "SELECT count(*) FROM conversations WHERE name = 'opinion' AND state IS NOT NULL") == [(0,)]
+
+
+async def test_a_screening_draft_saved_before_the_engine_resumes(rstore: Services) -> None:
+    """ScreeningService.save_draft: the filing's answers and ``last_update_id`` in the sealed data, ``ui`` unset."""
+    officer = Updates(OFFICER_P1.id)
+    redelivered = officer.tap(cb.Sc.RISK.encode("low"))  # applied before the upgrade: asked again, not taken
+    write_old_row(rstore, Conversation.SCREENING, uid(OFFICER_P1), "risk", {
+        "mode": "file", "unit": "plant-1", "draft_id": "b" * 32, "type": "land", "subject": "井场占地补偿",
+        "people": 30, "last_update_id": redelivered["update_id"],
+    })
+    async with offline_app(rstore, OfflineRequest()) as (application, request):
+        await feed(application, redelivered)
+        assert request.last_to(OFFICER_P1.id).text == "第 4/8 步 · 请选择风险等级："
+        await feed(application, officer.tap(cb.Sc.RISK.encode("high")))
+        await feed(application, officer.tap(cb.Sc.STATUS.encode("mediating")))
+        await feed(application, officer.text("王干事"))
+        await feed(application, officer.text("约谈村民代表"))
+        review = request.last_to(OFFICER_P1.id)
+        assert "井场占地补偿" in review.text and "30 人" in review.text and "风险等级：高" in review.text
+        await feed(application, officer.tap(cb.Sc.SUBMIT.encode("b" * 32)))
+    assert rows(rstore, "SELECT type, subject, people, risk, status, responsible FROM disputes") == [
+        ("land", "井场占地补偿", 30, "high", "mediating", "王干事")]
+    assert rows(rstore, "SELECT count(*) FROM conversations WHERE name = 'screening'") == [(0,)]
