@@ -23,12 +23,12 @@ from store.clock import Clock
 from store.conversations import Conversation
 from store.documents import DocumentService
 from store.errors import StoreError
+from store.forms import FormDrafts
 from store.incidents import IncidentService
 from store.indicators import IndicatorService
 from store.ledger import LedgerService
 from store.links import LinkService
 from store.models import Actor
-from store.opinion import OpinionService
 from store.org import Organization
 from store.reception import ReceptionService
 from store.repeats import RepeatService
@@ -92,7 +92,7 @@ class Deps:
     staffing: StaffingService
     approvals: ApprovalService
     repeats: RepeatService
-    opinion: OpinionService
+    forms: FormDrafts
     clock: Clock
     tz: ZoneInfo
     # Telegram language codes already written to the d, to skip needless writes.
@@ -127,7 +127,7 @@ class Deps:
             staffing=services.staffing,
             approvals=services.approvals,
             repeats=services.repeats,
-            opinion=services.opinion,
+            forms=services.forms,
             clock=services.clock,
             tz=services.tz,
             services=services,

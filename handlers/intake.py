@@ -12,7 +12,6 @@ recognised by their update_id and only re-ask the current question.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from functools import wraps
@@ -52,6 +51,7 @@ from handlers.common import (
     show,
     user_conversation,
 )
+from handlers.forms import visible
 from handlers.i18n import LANGUAGES, Html, t
 from handlers.render import day, draft_summary, unit_path
 from store import discipline
@@ -490,11 +490,6 @@ async def on_people(update: Update, context: Context, draft: IntakeDraft) -> str
         return PEOPLE
     draft.data.people = int(text)
     return await go(update, context, draft.data, REVIEW)
-
-
-def visible(text: str) -> bool:
-    """Whether ``text`` shows anything: zero-width and direction marks alone are empty."""
-    return any(unicodedata.category(char)[0] not in "CZ" for char in text)
 
 
 def attachment_of(message: Message) -> AttachmentIn | None:

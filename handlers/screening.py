@@ -17,18 +17,15 @@ are the store's (``store.screening``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
-from functools import wraps
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import (
-    PRIVATE,
-    PRIVATE_TEXT,
     Context,
     answer_query,
     deps,
@@ -37,14 +34,14 @@ from handlers.common import (
     send,
     show,
     staff_caller,
-    user_conversation,
 )
+from handlers.forms import CHOICE, TEXT, Buttons, Form, Hint, Step, Turn
+from handlers.forms import REVIEW as REVIEW_STEP
 from handlers.i18n import Html, t
-from handlers.intake import visible
 from handlers.refusals import answer_refusal, answers_refusals
 from handlers.render import day, pack, unit_name
 from store.conversations import Conversation
-from store.errors import StoreError
+from store.errors import Refused, StoreError
 from store.models import Actor, OutboxItem
 from store.org import Organization, Role
 from store.screening import (
@@ -68,9 +65,9 @@ Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
 # The filing conversation's steps, in order; then the update's two.
 TYPE, SUBJECT, PEOPLE, RISK, STATUS, RESPONSIBLE, NEXT, REVIEW = (
     "type", "subject", "people", "risk", "status", "responsible", "next_step", "review")
-STEPS = [TYPE, SUBJECT, PEOPLE, RISK, STATUS, RESPONSIBLE, NEXT, REVIEW]
+STEPS = (TYPE, SUBJECT, PEOPLE, RISK, STATUS, RESPONSIBLE, NEXT, REVIEW)
 U_STATUS, U_NOTE = "u_status", "u_note"
-TEXT_LIMITS = {SUBJECT: SUBJECT_MAX, RESPONSIBLE: RESPONSIBLE_MAX, NEXT: NEXT_STEP_MAX, U_NOTE: NOTE_MAX}
+UPDATE_STEPS = (U_STATUS, U_NOTE)
 OPEN_LISTED = 20  # open disputes offered for update in the menu
 HIGH_LISTED = 15  # high-risk disputes listed in the roll-up
 
@@ -270,264 +267,135 @@ async def on_nil_confirmed(update: Update, context: Context, unit: str) -> None:
 
 
 Draft = dict[str, Any]
-StepFn = Callable[..., Awaitable[str | int]]
 
 
-def step_label(lang: str, step: str) -> Html:
-    return t(lang, "screening.step", n=STEPS.index(step) + 1, total=len(STEPS))
+async def _unit(turn: Turn[Draft]) -> Mapping[str, Any]:
+    return {"unit": unit_name(turn.d.org, turn.data["unit"], turn.lang)}
 
 
-def _nav(lang: str, back: bool = True) -> list[InlineKeyboardButton]:
-    return kb.nav_row(lang, back=cb.Sc.BACK.encode() if back else None, cancel=cb.Sc.CANCEL.encode())
+async def _people_max(turn: Turn[Draft]) -> Mapping[str, Any]:
+    return {"max": PEOPLE_MAX}
 
 
-def _review_text(org: Organization, draft: Draft, lang: str) -> Html:
-    return t(lang, "screening.review", step=step_label(lang, REVIEW), unit=unit_name(org, draft["unit"], lang),
-             type=type_name(org, draft.get("type", ""), lang), subject=draft.get("subject", ""),
-             people=draft.get("people", ""), risk=risk_name(lang, draft.get("risk", "low")),
-             status=status_name(lang, draft.get("status", "screening")), responsible=draft.get("responsible", ""),
-             next_step=draft.get("next_step", ""))
+async def _dispute(turn: Turn[Draft]) -> Mapping[str, Any]:
+    """The update's status question names the dispute as it stands."""
+    d = turn.d
+    dispute = await d.screening.dispute(d.cases.actor(turn.user_id), int(turn.data["dispute_id"]))
+    return {"line": dispute_line(d.org, dispute, turn.lang), "next_step": dispute.next_step}
 
 
-async def ask(update: Update, context: Context, step: str, draft: Draft) -> None:
-    """Ask the question of ``step``, with « 返回 and 取消."""
-    lang = await lang_of(update, context)
-    org = deps(context).org
-    if step == TYPE:
-        buttons = [kb.button(x.name.get(lang), cb.Sc.TYPE.encode(x.id)) for x in org.screening.types]
-        await show(update, context, t(lang, "screening.ask_type", step=step_label(lang, step),
-                                      unit=unit_name(org, draft["unit"], lang)),
-                   kb.markup([*kb.grid(buttons, 3), _nav(lang, back=False)]))
-    elif step in (SUBJECT, PEOPLE, RESPONSIBLE, NEXT):
-        await show(update, context, t(lang, f"screening.ask_{step}", step=step_label(lang, step),
-                                      max=TEXT_LIMITS.get(step, PEOPLE_MAX)), kb.markup([_nav(lang)]))
-    elif step == RISK:
-        buttons = [kb.button(risk_name(lang, r.value), cb.Sc.RISK.encode(r.value)) for r in Risk]
-        await show(update, context, t(lang, "screening.ask_risk", step=step_label(lang, step)),
-                   kb.markup([buttons, _nav(lang)]))
-    elif step in (STATUS, U_STATUS):
-        buttons = [kb.button(status_name(lang, s.value), cb.Sc.STATUS.encode(s.value)) for s in DisputeStatus]
-        if step == STATUS:
-            text = t(lang, "screening.ask_status", step=step_label(lang, step))
-        else:
-            dispute = await deps(context).screening.dispute(deps(context).cases.actor(update.effective_user.id),  # type: ignore[union-attr]
-                                                            int(draft["dispute_id"]))
-            text = t(lang, "screening.ask_new_status", line=dispute_line(org, dispute, lang),
-                     next_step=dispute.next_step)
-        await show(update, context, text, kb.markup([*kb.grid(buttons), _nav(lang, back=step == STATUS)]))
-    elif step == U_NOTE:
-        await show(update, context, t(lang, "screening.ask_note", status=status_name(lang, draft["status"]),
-                                      max=NOTE_MAX), kb.markup([_nav(lang)]))
-    elif step == REVIEW:
-        await show(update, context, _review_text(org, draft, lang),
-                   kb.markup([[kb.button(t(lang, "screening.submit"), cb.Sc.SUBMIT.encode(draft["draft_id"]))],
-                              _nav(lang)]))
+async def _status(turn: Turn[Draft]) -> Mapping[str, Any]:
+    return {"status": status_name(turn.lang, turn.data["status"])}
 
 
-async def go(update: Update, context: Context, draft: Draft, step: str) -> str:
-    """Save the draft at ``step`` (with this update's id), then ask that step's question."""
-    draft["last_update_id"] = update.update_id
-    await deps(context).screening.save_draft(update.effective_user.id, step, draft)  # type: ignore[union-attr]
-    await ask(update, context, step, draft)
-    return step
+async def _review(turn: Turn[Draft]) -> Mapping[str, Any]:
+    org, draft, lang = turn.d.org, turn.data, turn.lang
+    return {"unit": unit_name(org, draft["unit"], lang), "type": type_name(org, draft.get("type", ""), lang),
+            "subject": draft.get("subject", ""), "people": draft.get("people", ""),
+            "risk": risk_name(lang, draft.get("risk", "low")),
+            "status": status_name(lang, draft.get("status", "screening")),
+            "responsible": draft.get("responsible", ""), "next_step": draft.get("next_step", "")}
 
 
-def with_draft(fn: StepFn) -> Callable[..., Coroutine[Any, Any, str | int]]:
-    """Load the draft; re-ask for a redelivered update; refusals answered politely."""
-
-    @wraps(fn)
-    async def wrapper(update: Update, context: Context, *values: object) -> str | int:
-        await answer_query(update)
-        user = update.effective_user
-        if user is None:
-            return ConversationHandler.END
-        lang = await lang_of(update, context)
-        found = await deps(context).screening.get_draft(user.id)
-        if found is None:
-            await send(update, context, t(lang, "common.expired_button"))
-            return ConversationHandler.END
-        step, draft = found
-        if int(draft.get("last_update_id") or 0) >= update.update_id:
-            await ask(update, context, step, draft)
-            return step
-        moved = await _run_step(update, context, fn, step, draft, *values)
-        return step if moved is None else moved  # refused: the step stands
-
-    return wrapper
+def _types(turn: Turn[Draft]) -> list[InlineKeyboardButton]:
+    return [kb.button(x.name.get(turn.lang), cb.Sc.TYPE.encode(x.id)) for x in turn.d.org.screening.types]
 
 
-@answers_refusals(None)
-async def _run_step(update: Update, context: Context, fn: StepFn, step: str, draft: Draft,
-                    *values: object) -> str | int | None:
-    """The step's work; None after its refusal was answered."""
-    return await fn(update, context, step, draft, *values)
+def _risks(turn: Turn[Draft]) -> list[InlineKeyboardButton]:
+    return [kb.button(risk_name(turn.lang, r.value), cb.Sc.RISK.encode(r.value)) for r in Risk]
 
 
-async def _stay(update: Update, context: Context) -> str | int:
-    """After a refused entry: the step of a filing already under way (kept as it is), else none."""
-    found = await deps(context).screening.get_draft(update.effective_user.id)  # type: ignore[union-attr]
-    return found[0] if found is not None else ConversationHandler.END
+def _statuses(turn: Turn[Draft]) -> list[InlineKeyboardButton]:
+    return [kb.button(status_name(turn.lang, s.value), cb.Sc.STATUS.encode(s.value)) for s in DisputeStatus]
 
 
-async def _refused_stay(update: Update, context: Context, error: StoreError) -> str | int:
-    """A refused entry: the refusal, and the filing already under way stays where it was."""
-    await answer_refusal(update, context, error)
-    return await _stay(update, context)
+async def _pick_type(turn: Turn[Draft], type_id: str) -> None:
+    if turn.d.org.screening.find_type(type_id) is None:
+        raise Hint("screening.button_expected")
+    turn.data["type"] = type_id
 
 
-async def _start(update: Update, context: Context, draft: Draft, step: str) -> str | int:
-    return await go(update, context, draft, step)
+async def _pick_risk(turn: Turn[Draft], risk: str) -> None:
+    turn.data["risk"] = risk
 
 
-async def on_file(update: Update, context: Context, unit: str) -> str | int:
+async def _pick_status(turn: Turn[Draft], status: str) -> None:
+    turn.data["status"] = status
+
+
+def _people(turn: Turn[Draft], text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= PEOPLE_MAX:
+        raise Hint("screening.people_invalid", max=PEOPLE_MAX)
+    return int(text)
+
+
+async def _save_update(turn: Turn[Draft]) -> int:
+    """The update's note typed: the new status and the note recorded at once."""
+    d, draft = turn.d, turn.data
+    dispute = await d.screening.update(d.cases.actor(turn.user_id), int(draft["dispute_id"]),
+                                       DisputeStatus(draft["status"]), draft[U_NOTE])
+    await turn.finish()
+    await turn.say("screening.updated", line=dispute_line(d.org, dispute, turn.lang))
+    return ConversationHandler.END
+
+
+async def _file(turn: Turn[Draft]) -> int:
+    d, draft = turn.d, turn.data
+    entry = DisputeIn.model_validate({k: draft.get(k) for k in DisputeIn.model_fields})
+    dispute = await d.screening.file(d.cases.actor(turn.user_id), draft["unit"], entry, submit_key=draft["draft_id"])
+    await turn.finish()
+    await show(turn.update, turn.context, t(turn.lang, "screening.filed", line=dispute_line(d.org, dispute, turn.lang),
+                                            period=dispute.period))
+    return ConversationHandler.END
+
+
+def _text(name: str, limit: int) -> Step:
+    return Step(name, TEXT, f"screening.ask_{name}", limit=limit)
+
+
+FORM: Form[Draft] = Form(
+    Conversation.SCREENING,
+    texts="screening",
+    buttons=Buttons(back=cb.Sc.BACK, cancel=cb.Sc.CANCEL, submit=cb.Sc.SUBMIT),
+    steps=[
+        Step(TYPE, CHOICE, "screening.ask_type", params=_unit, options=_types, columns=3,
+             choices={cb.Sc.TYPE: _pick_type}),
+        _text(SUBJECT, SUBJECT_MAX),
+        Step(PEOPLE, TEXT, "screening.ask_people", params=_people_max, parse=_people),
+        Step(RISK, CHOICE, "screening.ask_risk", options=_risks, columns=len(Risk), choices={cb.Sc.RISK: _pick_risk}),
+        Step(STATUS, CHOICE, "screening.ask_status", options=_statuses, choices={cb.Sc.STATUS: _pick_status}),
+        _text(RESPONSIBLE, RESPONSIBLE_MAX),
+        _text(NEXT, NEXT_STEP_MAX),
+        Step(REVIEW, REVIEW_STEP, "screening.review", params=_review),
+        # Updating an open dispute: a new status, then the note, recorded as soon as it is typed.
+        Step(U_STATUS, CHOICE, "screening.ask_new_status", params=_dispute, options=_statuses, into="status",
+             choices={cb.Sc.STATUS: _pick_status}),
+        Step(U_NOTE, TEXT, "screening.ask_note", params=_status, limit=NOTE_MAX, then=_save_update),
+    ],
+    order=lambda draft: UPDATE_STEPS if draft.get("mode") == "update" else STEPS,
+    submit=_file,
+    cancel_in_place=True,
+    commands_wait=False,  # a command gets a hint: the filing is under way
+)
+
+
+@FORM.staff_entry
+async def on_file(update: Update, context: Context, actor: Actor, unit: str) -> str | int:
     """填报: a new dispute for ``unit`` (from the request, the reminder or the menu)."""
-    await answer_query(update)
-    caller = await staff_caller(update, context)
-    if caller is None:
-        return ConversationHandler.END
-    actor, lang = caller
-    d = deps(context)
-    if unit not in d.screening.filing_units(actor):
-        await send(update, context, error_text(lang, StoreError("screening_not_yours")))
-        return await _stay(update, context)
-    return await _start(update, context, {"mode": "file", "unit": unit, "draft_id": uuid.uuid4().hex}, TYPE)
+    if unit not in deps(context).screening.filing_units(actor):
+        raise Refused("screening_not_yours")
+    return await FORM.start(update, context, {"mode": "file", "unit": unit, "draft_id": uuid.uuid4().hex}, TYPE)
 
 
-@answers_refusals(on={StoreError: _refused_stay})
-async def on_update(update: Update, context: Context, dispute_id: int) -> str | int:
+@FORM.staff_entry
+async def on_update(update: Update, context: Context, actor: Actor, dispute_id: int) -> str | int:
     """A carried-over (or any open) dispute: a new status, then a note."""
-    await answer_query(update)
-    caller = await staff_caller(update, context)
-    if caller is None:
-        return ConversationHandler.END
-    actor, lang = caller
     d = deps(context)
     dispute = await d.screening.dispute(actor, dispute_id)
     if dispute.unit not in d.screening.filing_units(actor):
-        await send(update, context, error_text(lang, StoreError("screening_not_yours")))
-        return await _stay(update, context)
-    return await _start(update, context, {"mode": "update", "unit": dispute.unit, "dispute_id": dispute.id},
-                        U_STATUS)
-
-
-@with_draft
-async def on_type(update: Update, context: Context, step: str, draft: Draft, type_id: str) -> str:
-    if step != TYPE or deps(context).org.screening.find_type(type_id) is None:
-        return await go(update, context, draft, step)
-    draft["type"] = type_id
-    return await go(update, context, draft, _after(TYPE, draft))
-
-
-@with_draft
-async def on_risk(update: Update, context: Context, step: str, draft: Draft, risk: str) -> str:
-    if step != RISK:
-        return await go(update, context, draft, step)
-    draft["risk"] = risk
-    return await go(update, context, draft, _after(RISK, draft))
-
-
-@with_draft
-async def on_status(update: Update, context: Context, step: str, draft: Draft, status: str) -> str:
-    if step not in (STATUS, U_STATUS):
-        return await go(update, context, draft, step)
-    draft["status"] = status
-    return await go(update, context, draft, U_NOTE if step == U_STATUS else _after(STATUS, draft))
-
-
-def _after(step: str, draft: Draft) -> str:
-    """The next step; back to the review when changing one field from there."""
-    if draft.get("editing"):
-        return REVIEW
-    return STEPS[STEPS.index(step) + 1]
-
-
-@with_draft
-async def on_text(update: Update, context: Context, step: str, draft: Draft) -> str | int:
-    lang = await lang_of(update, context)
-    text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
-    if step == PEOPLE:
-        if not text.isdigit() or not 1 <= int(text) <= PEOPLE_MAX:
-            await send(update, context, t(lang, "screening.people_invalid", max=PEOPLE_MAX))
-            return step
-        draft["people"] = int(text)
-        return await go(update, context, draft, _after(step, draft))
-    if step not in TEXT_LIMITS:
-        await send(update, context, t(lang, "screening.button_expected"))
-        await ask(update, context, step, draft)
-        return step
-    if not visible(text):
-        await send(update, context, t(lang, "screening.text_empty"))
-        return step
-    if len(text) > TEXT_LIMITS[step]:
-        await send(update, context, t(lang, "screening.too_long", max=TEXT_LIMITS[step], length=len(text)))
-        return step
-    if step == U_NOTE:
-        return await _save_update(update, context, draft, text, lang)
-    draft[step] = text
-    return await go(update, context, draft, _after(step, draft))
-
-
-async def _save_update(update: Update, context: Context, draft: Draft, note: str, lang: str) -> int:
-    d = deps(context)
-    user = update.effective_user
-    assert user is not None
-    dispute = await d.screening.update(d.cases.actor(user.id), int(draft["dispute_id"]),
-                                       DisputeStatus(draft["status"]), note)
-    await d.screening.clear_draft(user.id)
-    await send(update, context, t(lang, "screening.updated", line=dispute_line(d.org, dispute, lang)))
-    return ConversationHandler.END
-
-
-@with_draft
-async def on_back(update: Update, context: Context, step: str, draft: Draft) -> str:
-    draft.pop("editing", None)
-    if step == U_NOTE:
-        return await go(update, context, draft, U_STATUS)
-    if step in STEPS and step != TYPE:
-        return await go(update, context, draft, STEPS[STEPS.index(step) - 1])
-    return await go(update, context, draft, step)
-
-
-@with_draft
-async def on_submit(update: Update, context: Context, step: str, draft: Draft, key: str) -> str | int:
-    lang = await lang_of(update, context)
-    if step != REVIEW or key != draft.get("draft_id"):
-        await send(update, context, t(lang, "common.expired_button"))
-        return await go(update, context, draft, step)
-    d = deps(context)
-    user = update.effective_user
-    assert user is not None
-    entry = DisputeIn.model_validate({k: draft.get(k) for k in DisputeIn.model_fields})
-    dispute = await d.screening.file(d.cases.actor(user.id), draft["unit"], entry, submit_key=draft["draft_id"])
-    await d.screening.clear_draft(user.id)
-    await show(update, context, t(lang, "screening.filed", line=dispute_line(d.org, dispute, lang),
-                                  period=dispute.period))
-    return ConversationHandler.END
-
-
-async def cancel(update: Update, context: Context) -> int:
-    await answer_query(update)
-    user = update.effective_user
-    assert user is not None
-    lang = await lang_of(update, context)
-    await deps(context).screening.clear_draft(user.id)
-    await show(update, context, t(lang, "screening.cancelled"))
-    return ConversationHandler.END
-
-
-@with_draft
-async def on_unexpected(update: Update, context: Context, step: str, draft: Draft) -> str:
-    """A sticker, a file, a command the step cannot use: a hint, and the question again."""
-    lang = await lang_of(update, context)
-    message = update.effective_message
-    if message is not None and message.text and message.text.startswith("/"):
-        await send(update, context, t(lang, "screening.command_in_step"))
-    elif step in TEXT_LIMITS or step == PEOPLE:
-        await send(update, context, t(lang, "screening.text_expected"))
-    else:
-        await send(update, context, t(lang, "screening.button_expected"))
-    await ask(update, context, step, draft)
-    return step
+        raise Refused("screening_not_yours")
+    return await FORM.start(update, context, {"mode": "update", "unit": dispute.unit, "dispute_id": dispute.id},
+                            U_STATUS)
 
 
 async def on_stale(update: Update, context: Context) -> None:
@@ -536,31 +404,7 @@ async def on_stale(update: Update, context: Context) -> None:
 
 
 def build() -> ConversationHandler:
-    text = MessageHandler(PRIVATE_TEXT, on_text)
-    back = cb.Sc.BACK.handler(on_back)
-    return user_conversation(
-        Conversation.SCREENING,
-        entry_points=[cb.Sc.FILE.handler(on_file), cb.Sc.UPDATE.handler(on_update)],
-        states={
-            TYPE: [cb.Sc.TYPE.handler(on_type)],
-            SUBJECT: [text, back],
-            PEOPLE: [text, back],
-            RISK: [cb.Sc.RISK.handler(on_risk), back],
-            STATUS: [cb.Sc.STATUS.handler(on_status), back],
-            RESPONSIBLE: [text, back],
-            NEXT: [text, back],
-            REVIEW: [cb.Sc.SUBMIT.handler(on_submit), back],
-            U_STATUS: [cb.Sc.STATUS.handler(on_status)],
-            U_NOTE: [text, back],
-        },
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            cb.Sc.CANCEL.handler(cancel),
-            cb.Sc.FILE.handler(on_file),
-            cb.Sc.UPDATE.handler(on_update),
-            MessageHandler(filters.ALL & PRIVATE & ~filters.UpdateType.EDITED, on_unexpected),
-        ],
-    )
+    return FORM.build(entry_points=[cb.Sc.FILE.handler(on_file), cb.Sc.UPDATE.handler(on_update)])
 
 
 def handlers() -> list[BaseHandler]:

@@ -20,6 +20,7 @@ from store.db import Connection
 from store.documents import queue_documents
 from store.drafts import approvers_for, hold_draft, mark_approved
 from store.errors import AwaitingApproval, BadInput, NotFound, Refused
+from store.forms import FormDrafts
 from store.models import (
     Actor,
     ActorRole,
@@ -42,7 +43,7 @@ from store.org import Category, CategoryKind, Staff
 from store.policy import Act
 from store.review import ReviewService
 from store.supervision import current_ranks, queue_page
-from store.vault import VaultError, is_sealed
+from store.vault import VaultError
 from store.verified import verified_row
 from store.workflow import RULES, Action, next_status
 
@@ -80,6 +81,7 @@ class CaseService(Service):
         super().__init__(ctx)
         # Submission and the written opinion open review's work in the same transaction.
         self.review = review
+        self.forms = FormDrafts(ctx)  # the intake's draft row
 
     # ----------------------------------------------------------- identity
 
@@ -135,22 +137,12 @@ class CaseService(Service):
     # -------------------------------------------------------------- drafts
 
     async def get_draft(self, user_id: int) -> Draft | None:
-        async with self.db.read_one() as conn:
-            async with conn.execute(
-                "SELECT key, state, data, ui, updated_at FROM conversations"
-                " WHERE name = ? AND key = ?",
-                (Conversation.INTAKE, self.ctx.conv_key(user_id)),
-            ) as cur:
-                row = await cur.fetchone()
-        if row is None:
+        """The petition being written (store/forms.py keeps the row: sealed answers, step, chat state)."""
+        found = await self.forms.get(Conversation.INTAKE, user_id)
+        if found is None:
             return None
-        return Draft(
-            user_id=user_id,
-            step=row["state"],
-            data=DraftData.model_validate(self._open_draft(row["data"], row["key"])),
-            ui=json.loads(row["ui"]),
-            updated_at=row["updated_at"],
-        )
+        return Draft(user_id=user_id, step=found.step, data=DraftData.model_validate(found.data), ui=found.ui,
+                     updated_at=found.updated_at)
 
     async def save_draft(
         self, user_id: int, step: str, data: DraftData, ui: dict[str, Any] | None = None
@@ -159,38 +151,10 @@ class CaseService(Service):
 
         ``ui`` is the handler's (opaque here); None keeps what was stored.
         """
-        async with self.db.write_one() as conn:
-            await conn.execute(
-                "INSERT INTO conversations (name, key, sealed_key, state, data, ui, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, COALESCE(?, '{}'), ?)"
-                " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
-                " data = excluded.data,"
-                " ui = CASE WHEN CAST(? AS TEXT) IS NULL THEN conversations.ui ELSE excluded.ui END,"
-                " updated_at = excluded.updated_at",
-                (
-                    Conversation.INTAKE,
-                    self.ctx.conv_key(user_id),
-                    self.ctx.seal_conv(Conversation.INTAKE, self.ctx.conv_key(user_id), "sealed_key", str(user_id)),
-                    step,
-                    self.ctx.seal_conv(Conversation.INTAKE, self.ctx.conv_key(user_id), "data",
-                                       data.model_dump(mode="json")),
-                    None if ui is None else json.dumps(ui),
-                    self.ctx.now(),
-                    None if ui is None else 1,
-                ),
-            )
-
-    def _open_draft(self, stored: str, key: str) -> Any:
-        """A draft is sealed (it may hold a phone number); one written before the vault is plain JSON."""
-        if is_sealed(stored):
-            return self.ctx.open_conv(Conversation.INTAKE, key, "data", stored)
-        return json.loads(stored)
+        await self.forms.save(Conversation.INTAKE, user_id, step, data.model_dump(mode="json"), ui)
 
     async def discard_draft(self, user_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM conversations WHERE name = ? AND key = ?", (Conversation.INTAKE, self.ctx.conv_key(user_id))
-            )
+        await self.forms.clear(Conversation.INTAKE, user_id)
 
     async def set_prompt(self, user_id: int, kind: str, number: str) -> None:
         """Remember that the user's next text answers ``kind`` for case ``number``."""

@@ -19,7 +19,7 @@ from typing import Any
 from store import discipline, routing
 from store.context import StoreContext
 from store.db import Connection
-from store.errors import Refused
+from store.errors import DraftWaiting, Refused
 from store.models import Actor, Case
 from store.notices import NoticeKind
 from store.org import Organization, Staff
@@ -63,7 +63,7 @@ async def hold_draft(
     """Keep the checked act as a draft for ``approvers`` and tell them; its id. One draft at a time per case."""
     async with conn.execute("SELECT id FROM pending_acts WHERE case_id = ? AND outcome IS NULL", (case.id,)) as cur:
         if await cur.fetchone() is not None:
-            raise Refused("draft_waiting", number=case.number)
+            raise DraftWaiting(number=case.number)
     async with conn.execute(
         "INSERT INTO pending_acts (case_id, action, params, drafted_by, drafted_at, approvers)"
         " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",

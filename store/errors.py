@@ -36,6 +36,12 @@ class AwaitingApproval(StoreError):
     code = "awaiting_approval"
 
 
+class DraftWaiting(Refused):
+    """A draft of the case already waits for approval (签发): no second one until it is decided."""
+
+    code = "draft_waiting"
+
+
 class BadInput(Refused):
     """What was typed cannot be taken as it is (empty, too long: ``max`` and ``length`` say by how much).
 

@@ -56,6 +56,7 @@ from store.conversations import Conversation
 from store.db import Connection
 from store.errors import BadInput, ContactNeeded, NotFound, Refused
 from store.events import PetitionerNotice, SweepDue, SweepReport
+from store.forms import FormDrafts
 from store.models import (
     ATTACHMENTS_MAX,
     DETAILS_MAX,
@@ -74,7 +75,7 @@ from store.notices import NoticeKind
 from store.people import e164, normalize_employee_no, normalize_phone, phone_key
 from store.policy import Act
 from store.safetext import SafeText
-from store.vault import is_hid, is_person_key, is_sealed, person_key, record_of
+from store.vault import is_hid, is_person_key, person_key, record_of
 from store.verified import verified_account_of
 from store.workflow import Action
 
@@ -296,43 +297,24 @@ class LedgerService(Service):
         super().__init__(ctx)
         self.cases = cases
         self.review = review
+        self.forms = FormDrafts(ctx)  # the registration's draft row
 
     # ------------------------------------------------------------- drafts
 
     async def get_draft(self, user_id: int) -> RegisterDraft | None:
         """The staff member's registration in progress (sealed: it holds names and phones)."""
-        async with self.db.read() as conn:
-            async with conn.execute(
-                "SELECT state, data, ui, updated_at FROM conversations WHERE name = ? AND key = ?",
-                (Conversation.REGISTER, self.ctx.conv_key(user_id)),
-            ) as cur:
-                row = await cur.fetchone()
-        if row is None or not is_sealed(row["data"]):
+        found = await self.forms.get(Conversation.REGISTER, user_id)
+        if found is None:
             return None
-        opened = self.ctx.open_conv(Conversation.REGISTER, self.ctx.conv_key(user_id), "data", row["data"])
-        return RegisterDraft(step=row["state"], data=Registration.model_validate(opened),
-                             ui=json.loads(row["ui"]), updated_at=row["updated_at"])
+        return RegisterDraft(step=found.step, data=Registration.model_validate(found.data), ui=found.ui,
+                             updated_at=found.updated_at)
 
     async def save_draft(self, user_id: int, step: str, data: Registration, ui: dict[str, Any]) -> None:
         """Write the registration and its step before the next question (like the intake's drafts)."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO conversations (name, key, sealed_key, state, data, ui, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state, data = excluded.data,"
-                " ui = excluded.ui, updated_at = excluded.updated_at",
-                (Conversation.REGISTER, self.ctx.conv_key(user_id),
-                 self.ctx.seal_conv(Conversation.REGISTER, self.ctx.conv_key(user_id), "sealed_key", str(user_id)),
-                 step,
-                 self.ctx.seal_conv(Conversation.REGISTER, self.ctx.conv_key(user_id), "data",
-                                    data.model_dump(mode="json")),
-                 json.dumps(ui), self.ctx.now()),
-            )
+        await self.forms.save(Conversation.REGISTER, user_id, step, data.model_dump(mode="json"), ui)
 
     async def discard_draft(self, user_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM conversations WHERE name = ? AND key = ?",
-                               (Conversation.REGISTER, self.ctx.conv_key(user_id)))
+        await self.forms.clear(Conversation.REGISTER, user_id)
 
     # ----------------------------------------------------------- register
 

@@ -14,9 +14,8 @@ the reason's text and the destination's name and address as they were on the
 day, so a document made later says what was decided then, whatever the
 organisation file says by then.
 
-:class:`OpinionService` keeps the chat forms' drafts (``/decide`` and
-``/decline`` step by step, handlers/opinion.py) in the ``conversations`` row,
-sealed, so a restart resumes at the step it left.
+The chat forms (``/decide`` and ``/decline`` step by step, handlers/opinion.py)
+keep their drafts through the form engine (store/forms.py).
 """
 
 from __future__ import annotations
@@ -25,12 +24,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from store.context import Service
-from store.conversations import Conversation
 from store.errors import OpinionIncomplete, Refused
 from store.org import Organization
 from store.safetext import SafeText
-from store.vault import is_sealed
 
 #: The longest request, facts or basis (the opinion text is the event's body, as before).
 PART_MAX = 4000
@@ -106,36 +102,3 @@ def decline_data(org: Organization, grounds: DeclineGrounds | None, note: str | 
         **({"phone": destination.phone} if destination.phone else {}),
     }
     return data
-
-
-class OpinionService(Service):
-    """The chat forms' drafts for a written opinion and a decline (handlers/opinion.py)."""
-
-    async def get_draft(self, user_id: int) -> tuple[str, dict[str, Any]] | None:
-        """The form's step and its state (opaque to the store), or None."""
-        key = self.ctx.conv_key(user_id)
-        async with self.db.read() as conn:
-            async with conn.execute("SELECT state, data FROM conversations WHERE name = ? AND key = ?",
-                                    (Conversation.OPINION, key)) as cur:
-                row = await cur.fetchone()
-        if row is None or row["state"] is None or not is_sealed(row["data"]):
-            return None
-        return str(row["state"]), dict(self.ctx.open_conv(Conversation.OPINION, key, "data", row["data"]))
-
-    async def save_draft(self, user_id: int, step: str, data: dict[str, Any]) -> None:
-        """Write the step and the draft (sealed: it holds the opinion's words) before the next question."""
-        key = self.ctx.conv_key(user_id)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO conversations (name, key, sealed_key, state, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state, data = excluded.data,"
-                " updated_at = excluded.updated_at",
-                (Conversation.OPINION, key,
-                 self.ctx.seal_conv(Conversation.OPINION, key, "sealed_key", str(user_id)),
-                 step, self.ctx.seal_conv(Conversation.OPINION, key, "data", data), self.ctx.now()),
-            )
-
-    async def clear_draft(self, user_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM conversations WHERE name = ? AND key = ?",
-                               (Conversation.OPINION, self.ctx.conv_key(user_id)))

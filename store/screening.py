@@ -51,7 +51,6 @@ from pydantic import BaseModel
 from store import journal, routing
 from store.clock import local_date
 from store.context import Service, StoreContext
-from store.conversations import Conversation
 from store.db import Connection
 from store.errors import BadInput, NotFound, Refused
 from store.events import DisputeHighRisk
@@ -59,7 +58,6 @@ from store.models import SYSTEM, Actor, ActorRole
 from store.notices import NoticeKind
 from store.org import Organization, Role, ScreeningPeriod, Staff
 from store.safetext import SafeText
-from store.vault import is_sealed
 
 log = logging.getLogger(__name__)
 
@@ -599,41 +597,6 @@ class ScreeningService(Service):
         order = {u: i for i, u in enumerate(units)}
         disputes.sort(key=lambda d: (order.get(d.unit, len(order)), d.id))
         return Register(period=period, units=reports, disputes=disputes)
-
-    # ------------------------------------------------------ the conversation
-
-    async def get_draft(self, user_id: int) -> tuple[str, dict[str, Any]] | None:
-        """The filing conversation's step and state (opaque to the store), or None."""
-        async with self.db.read() as conn:
-            async with conn.execute(
-                "SELECT state, data FROM conversations WHERE name = ? AND key = ?",
-                (Conversation.SCREENING, self.ctx.conv_key(user_id)),
-            ) as cur:
-                row = await cur.fetchone()
-        if row is None or row["state"] is None or not is_sealed(row["data"]):
-            return None
-        return str(row["state"]), dict(self.ctx.open_conv(Conversation.SCREENING, self.ctx.conv_key(user_id), "data",
-                                                          row["data"]))
-
-    async def save_draft(self, user_id: int, step: str, data: dict[str, Any]) -> None:
-        """Write the step and the conversation's state (sealed: it may name people) before the next question."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO conversations (name, key, sealed_key, state, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state, data = excluded.data,"
-                " updated_at = excluded.updated_at",
-                (Conversation.SCREENING, self.ctx.conv_key(user_id),
-                 self.ctx.seal_conv(Conversation.SCREENING, self.ctx.conv_key(user_id), "sealed_key", str(user_id)),
-                 step, self.ctx.seal_conv(Conversation.SCREENING, self.ctx.conv_key(user_id), "data", data),
-                 self.ctx.now()),
-            )
-
-    async def clear_draft(self, user_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM conversations WHERE name = ? AND key = ?",
-                (Conversation.SCREENING, self.ctx.conv_key(user_id)),
-            )
 
     # ---------------------------------------------------------------- sweep
 

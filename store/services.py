@@ -23,6 +23,7 @@ from store.context import StoreContext
 from store.db import Backend, Connection, open_database
 from store.documents import DocumentService
 from store.events import CaseChanged, DisputeHighRisk, EventBus, PetitionerNotice, SweepDue
+from store.forms import FormDrafts
 from store.incidents import IncidentService
 from store.indicators import IndicatorService
 from store.journal import VerifyResult, verify
@@ -31,7 +32,6 @@ from store.ledger_import import ImportService
 from store.links import LinkService
 from store.models import OutboxItem
 from store.notices import NoticeKind
-from store.opinion import OpinionService
 from store.org import Organization
 from store.outbox import Outbox
 from store.reception import ReceptionService
@@ -70,7 +70,7 @@ class Services:
     staffing: StaffingService
     approvals: ApprovalService
     repeats: RepeatService
-    opinion: OpinionService
+    forms: FormDrafts
 
     @classmethod
     def build(
@@ -124,7 +124,7 @@ class Services:
             staffing=StaffingService(ctx),
             approvals=ApprovalService(ctx, cases),
             repeats=RepeatService(ctx),
-            opinion=OpinionService(ctx),
+            forms=FormDrafts(ctx),
         )
 
     @classmethod

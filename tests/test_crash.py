@@ -518,9 +518,11 @@ async def test_a_late_flush_does_not_put_back_an_older_step_of_the_opinion_form(
     store = await Services.open(tmp_path / "flush.db", load_org(ORG_FILE))
     persistence = StorePersistence(store.cases)
     try:
-        await store.opinion.save_draft(5002, "basis", {"facts": "经查属实", "last_update_id": 9})
+        await store.forms.save(Conversation.OPINION, 5002, "basis", {"facts": "经查属实"}, {"last_update_id": 9})
         await persistence.update_conversation(Conversation.OPINION, (5002,), "facts")  # the stale snapshot
-        assert await store.opinion.get_draft(5002) == ("basis", {"facts": "经查属实", "last_update_id": 9})
+        saved = await store.forms.get(Conversation.OPINION, 5002)
+        assert saved is not None and (saved.step, saved.data, saved.ui) == ("basis", {"facts": "经查属实"},
+                                                                            {"last_update_id": 9})
     finally:
         await store.close()
 

@@ -16,6 +16,7 @@ from handlers import callbacks as cb
 from handlers.notifications import render
 from handlers.reports import screening_table
 from store.clock import FakeClock
+from store.conversations import Conversation
 from store.screening import DisputeIn, DisputeStatus, ReportState
 from store.services import Services
 from tests.conftest import rows, uid
@@ -104,7 +105,7 @@ async def test_cancel_keeps_nothing(app: tuple[Application, OfflineRequest], rst
     await feed(application, officer.tap(cb.Sc.TYPE.encode("safety")))
     await feed(application, officer.text("/cancel"))
     assert request.last_to(OFFICER_P1.id).text == "已取消，未保存本次填写。"
-    assert await rstore.screening.get_draft(uid(OFFICER_P1)) is None
+    assert await rstore.forms.get(Conversation.SCREENING, uid(OFFICER_P1)) is None
     await feed(application, officer.text("随便说点什么"))  # the conversation is over: no step takes it
     assert rows(rstore, "SELECT count(*) FROM disputes") == [(0,)]
 
@@ -247,8 +248,8 @@ async def test_a_filing_survives_a_restart_and_a_refused_tap(rstore: Services) -
     async with offline_app(rstore, OfflineRequest()) as (application, request):  # the bot restarted
         await feed(application, officer.text("30"))
         assert request.last_to(OFFICER_P1.id).text == "第 4/8 步 · 请选择风险等级："
-    found = await rstore.screening.get_draft(uid(OFFICER_P1))
-    assert found is not None and (found[0], found[1]["subject"], found[1]["people"]) == ("risk", "井场占地补偿", 30)
+    found = await rstore.forms.get(Conversation.SCREENING, uid(OFFICER_P1))
+    assert found is not None and (found.step, found.data["subject"], found.data["people"]) == ("risk", "井场占地补偿", 30)
     # The draft is sealed in its row (it may name people).
     assert "井场" not in str(rows(rstore, "SELECT data FROM conversations WHERE name = 'screening'"))
 

@@ -1,0 +1,525 @@
+"""One form engine for the guided conversations: steps declared as data, asked and answered by one piece of code.
+
+Why it exists: every guided conversation (the written opinion, the screening
+report, ...) needs the same machinery: ask a step, save the draft *before*
+asking (so a restart resumes where the person was), recognise a redelivered
+update, « 返回 / 取消 / keep the current text / change one part from the
+review, a review with Submit, a polite hint for what a step cannot use (a
+sticker, a file, a button of another step), refusals answered in the
+person's words. Written once per form it drifted; here it is written once.
+
+How to declare a form::
+
+    FORM = Form(
+        Conversation.SCREENING,            # the row its draft and step are kept in (store/conversations.py)
+        texts="screening",                 # the catalog area: step, text_empty, too_long, ..., cancelled
+        buttons=Buttons(back=cb.Sc.BACK, cancel=cb.Sc.CANCEL, submit=cb.Sc.SUBMIT),
+        steps=[
+            Step(TYPE, CHOICE, "screening.ask_type", back=False, options=type_buttons, choices={cb.Sc.TYPE: pick}),
+            Step(SUBJECT, TEXT, "screening.ask_subject", limit=SUBJECT_MAX),
+            Step(REVIEW, REVIEW_STEP, "screening.review", params=review_params),
+        ],
+        order=lambda data: STEPS,          # the steps in order for this draft (a counter "n/total" from it)
+        submit=file_it,                    # (turn) -> the conversation's next state, usually END
+    )
+    FORM.build(entry_points=[...])         # the ConversationHandler, every step's handlers included
+
+A step says what it asks (a text key, its placeholders from ``params``; the
+counter comes as ``step``, the limit as ``max``), the kind of answer (text up
+to ``limit`` characters or ``parse``d, buttons with a ``pick`` per button,
+the review), and what it offers (« 返回 unless ``back=False``, 保留 with
+``keep`` when a text is there, a skip with ``skip``, the review's ``edits``).
+What stays in the conversation's module is its own: its steps, its
+validators (a ``Hint`` raised says what is wrong; the question stands), its
+entries (``Form.start``) and its submit. A refusal of the store is answered
+by ``handlers/refusals.py``: the step stands, or, for the kinds in
+``ends_on``, the form ends and its draft goes.
+
+The draft is kept by the store (``store/forms.py``): the answers in ``data``
+(sealed), the step in ``state``, and the chat's own state in ``ui`` (whether
+one part is being changed from the review, the last update applied, and
+anything the form keeps in ``Draft.ui``). Every form's step is the store's
+(``Conversation.step_kept_by_store``), never PTB's late write-back.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from telegram import InlineKeyboardButton, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from handlers import callbacks as cb
+from handlers import keyboards as kb
+from handlers.common import PRIVATE, PRIVATE_TEXT, Context, Deps, answer_query, deps, lang_of, send, show, staff_caller
+from handlers.common import user_conversation as conversation_of
+from handlers.i18n import Html, t
+from handlers.refusals import answer_refusal, answers_refusals
+from store.conversations import Conversation
+from store.errors import StoreError
+
+END = ConversationHandler.END
+D = TypeVar("D")
+
+
+class Kind(Enum):
+    TEXT = "text"  # a typed answer
+    CHOICE = "choice"  # one of the step's buttons
+    REVIEW = "review"  # everything shown, Submit and a change button per part
+
+
+TEXT, CHOICE, REVIEW = Kind.TEXT, Kind.CHOICE, Kind.REVIEW
+
+
+class Hint(Exception):
+    """An answer the step cannot take: the hint's text key and its params. Nothing changes; the question stands."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass
+class Draft(Generic[D]):
+    """A form in progress: its step, the answers (``data``) and the chat's own state."""
+
+    step: str
+    data: D
+    editing: bool = False  # one part being changed from the review: back there after it
+    last_update_id: int = 0
+    ui: dict[str, Any] = field(default_factory=dict)  # the form's own chat state (kept in clear)
+
+
+@dataclass
+class Turn(Generic[D]):
+    """One update's work on a form: who, in which language, on which draft."""
+
+    form: Form[D]
+    update: Update
+    context: Context
+    lang: str
+    user_id: int
+    draft: Draft[D]
+
+    @property
+    def d(self) -> Deps:
+        return deps(self.context)
+
+    @property
+    def data(self) -> D:
+        return self.draft.data
+
+    def text(self, key: str, **params: Any) -> Html:
+        return t(self.lang, key, **params)
+
+    async def say(self, key: str, **params: Any) -> None:
+        await send(self.update, self.context, t(self.lang, key, **params))
+
+    async def go(self, step: str) -> str:
+        """Save the draft at ``step`` (with this update's id), then ask that step's question."""
+        return await self.form.go(self, step)
+
+    async def finish(self) -> None:
+        """The form is done: its draft goes."""
+        await self.d.forms.clear(self.form.name, self.user_id)
+
+
+Params = Callable[[Turn[Any]], Awaitable[Mapping[str, Any]]]
+Pick = Callable[..., Awaitable[None]]  # (turn, *the button's values): store the answer, or raise Hint
+Options = Callable[[Turn[Any]], Sequence[InlineKeyboardButton]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question of a form, as data."""
+
+    name: str
+    kind: Kind
+    question: str | Callable[[Turn[Any]], str]  # the text key (or which key, by the draft)
+    params: Params | None = None  # the question's placeholders besides ``step`` (the counter) and ``max``
+    into: str | None = None  # where the answer goes in the data (default: the step's name)
+    limit: int | None = None  # text: the longest answer
+    parse: Callable[[Turn[Any], str], Any] | None = None  # text → the value (raises Hint), instead of the checks
+    keep: bool = False  # text: offer to keep the text already there
+    skip: Callable[[Turn[Any]], str | None] | None = None  # text: the skip button's label key, when optional now
+    options: Options | None = None  # choice: its buttons
+    columns: int = 2
+    choices: Mapping[cb.Button, Pick] = field(default_factory=dict)  # choice: what each of its buttons does
+    back: bool = True  # « 返回 (never on the first step)
+    edits: Sequence[str] = ()  # review: the steps changed from here, each a button ``<texts>.edit_<step>``
+    then: Callable[[Turn[Any]], Awaitable[str | int]] | None = None  # after the answer: instead of the next step
+
+    @property
+    def where(self) -> str:
+        return self.into or self.name
+
+
+@dataclass(frozen=True)
+class Buttons:
+    """The form's own buttons (``handlers/callbacks.py``): the engine's part of its area."""
+
+    back: cb.Button
+    cancel: cb.Button
+    submit: cb.Button  # one TOKEN field: the draft's key, so only this draft's Submit counts
+    keep: cb.Button | None = None
+    edit: cb.Button | None = None  # one field: the step to change
+
+
+def visible(text: str) -> bool:
+    """Whether ``text`` shows anything: zero-width and direction marks alone are empty."""
+    return any(unicodedata.category(char)[0] not in "CZ" for char in text)
+
+
+def value_of(data: Any, name: str) -> Any:
+    return data.get(name) if isinstance(data, dict) else getattr(data, name, None)
+
+
+def put(data: Any, name: str, value: Any) -> None:
+    if isinstance(data, dict):
+        data[name] = value
+    else:
+        setattr(data, name, value)
+
+
+class Form(Generic[D]):
+    """A guided conversation declared as steps; see the module's docstring."""
+
+    def __init__(
+        self,
+        name: Conversation,
+        *,
+        texts: str,
+        buttons: Buttons,
+        steps: Sequence[Step],
+        order: Callable[[D], Sequence[str]],
+        submit: Callable[[Turn[D]], Awaitable[str | int]],
+        model: type[BaseModel] | None = None,
+        key: Callable[[D], str | None] = lambda data: value_of(data, "draft_id"),
+        ends_on: tuple[type[StoreError], ...] = (),
+        cancel_in_place: bool = False,
+        commands_wait: bool = True,
+    ) -> None:
+        """``order``: the steps of this draft in order. ``model``: the answers' pydantic model (else a dict).
+        ``key``: the draft's Submit key. ``ends_on``: refusals after which the form ends (its draft dropped).
+        ``cancel_in_place``: 取消 edits the tapped message. ``commands_wait``: another command is handled as
+        usual while the form waits (else it gets a hint)."""
+        assert name.step_kept_by_store, f"{name}: a form's step is kept by the store with its draft"
+        self.name = name
+        self.texts = texts
+        self.buttons = buttons
+        self.steps = {s.name: s for s in steps}
+        self.order = order
+        self.submit = submit
+        self.model = model
+        self.key = key
+        self.ends_on = ends_on
+        self.cancel_in_place = cancel_in_place
+        self.commands_wait = commands_wait
+
+    # ----------------------------------------------------------- the draft
+
+    async def load(self, context: Context, user_id: int) -> Draft[D] | None:
+        found = await deps(context).forms.get(self.name, user_id)
+        if found is None or found.step is None or found.step not in self.steps:
+            return None
+        data: Any = found.data
+        ui = dict(found.ui)
+        if self.model is not None:
+            data = self.model.model_validate(data)
+        elif isinstance(data, dict):
+            # Drafts saved before the engine kept the chat state inside the answers.
+            for moved in ("editing", "last_update_id"):
+                if moved in data:
+                    ui.setdefault(moved, data.pop(moved))
+        else:
+            return None
+        return Draft(step=found.step, data=data, editing=bool(ui.pop("editing", False)),
+                     last_update_id=int(ui.pop("last_update_id", None) or 0), ui=ui)
+
+    async def save(self, user_id: int, context: Context, draft: Draft[D]) -> None:
+        data: Any = draft.data
+        stored = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+        ui = {"editing": draft.editing, "last_update_id": draft.last_update_id, **draft.ui}
+        await deps(context).forms.save(self.name, user_id, draft.step, stored, ui)
+
+    async def go(self, turn: Turn[D], step: str) -> str:
+        draft = turn.draft
+        if self.steps[step].kind is REVIEW:
+            draft.editing = False
+        draft.step = step
+        draft.last_update_id = turn.update.update_id
+        await self.save(turn.user_id, turn.context, draft)
+        await self.ask(turn)
+        return step
+
+    async def start(self, update: Update, context: Context, data: D, step: str, **ui: Any) -> str:
+        """Begin the form at ``step`` with ``data`` (an entry's work): saved, then asked."""
+        user = update.effective_user
+        assert user is not None
+        turn = Turn(self, update, context, await lang_of(update, context), user.id, Draft(step, data, ui=ui))
+        return await self.go(turn, step)
+
+    async def step_of(self, update: Update, context: Context) -> str | int:
+        """The step of a form under way (after a refused entry it stays as it was), else END."""
+        user = update.effective_user
+        found = await self.load(context, user.id) if user is not None else None
+        return found.step if found is not None else END
+
+    async def refused_entry(self, update: Update, context: Context, error: StoreError) -> str | int:
+        """An entry refused: the refusal, and a form under way stays where it was."""
+        await answer_refusal(update, context, error)
+        return await self.step_of(update, context)
+
+    def staff_entry(self, begin: Callable[..., Awaitable[str | int]]) -> Callable[..., Coroutine[Any, Any, str | int]]:
+        """An entry for staff: the spinner stopped, the caller checked, ``begin(update, context, actor, *values)``.
+
+        A refusal is answered and a form already under way stays where it was.
+        """
+
+        @answers_refusals(on={StoreError: self.refused_entry})
+        @functools.wraps(begin)
+        async def entry(update: Update, context: Context, *values: Any) -> str | int:
+            await answer_query(update)
+            caller = await staff_caller(update, context)
+            if caller is None:
+                return END
+            return await begin(update, context, caller[0], *values)
+
+        return entry
+
+    # ----------------------------------------------------------- the order
+
+    def position(self, data: D, step: str) -> tuple[int, int]:
+        order = list(self.order(data))
+        return (order.index(step) + 1 if step in order else 0), len(order)
+
+    def after(self, turn: Turn[D], step: str) -> str:
+        """The next step; back to the review when changing one part from there."""
+        order = list(self.order(turn.data))
+        if turn.draft.editing:
+            return order[-1]
+        return order[order.index(step) + 1]
+
+    def before(self, turn: Turn[D], step: str) -> str:
+        """The step before (the first step stays)."""
+        order = list(self.order(turn.data))
+        return order[order.index(step) - 1] if step in order and order.index(step) > 0 else step
+
+    # ----------------------------------------------------------- the asking
+
+    async def ask(self, turn: Turn[D]) -> None:
+        """The question of the draft's step with its buttons: the one renderer of every form."""
+        step = self.steps[turn.draft.step]
+        lang, data, texts, buttons = turn.lang, turn.data, self.texts, self.buttons
+        n, total = self.position(data, step.name)
+        params: dict[str, Any] = {"step": t(lang, f"{texts}.step", n=n, total=total)}
+        if step.limit is not None:
+            params["max"] = step.limit
+        if step.params is not None:
+            params.update(await step.params(turn))
+        key = step.question if isinstance(step.question, str) else step.question(turn)
+        text = t(lang, key, **params)
+        rows: list[list[InlineKeyboardButton]] = []
+        if step.kind is TEXT:
+            current = value_of(data, step.where)
+            skip = step.skip(turn) if step.skip is not None else None
+            if step.keep and current and buttons.keep is not None:
+                text = Html(text + "\n" + t(lang, f"{texts}.current", text=current))
+                rows.append([kb.button(t(lang, f"{texts}.keep"), buttons.keep.encode())])
+            elif skip is not None and buttons.keep is not None:
+                rows.append([kb.button(t(lang, skip), buttons.keep.encode())])
+        elif step.kind is CHOICE and step.options is not None:
+            rows += kb.grid(step.options(turn), step.columns)
+        elif step.kind is REVIEW:
+            rows.append([kb.button(t(lang, f"{texts}.submit"), buttons.submit.encode(self.key(data)))])
+            if buttons.edit is not None:
+                rows += kb.grid([kb.button(t(lang, f"{texts}.edit_{s}"), buttons.edit.encode(s)) for s in step.edits
+                                 if s in self.order(data)])
+        back = buttons.back.encode() if step.back and n > 1 else None
+        rows.append(kb.nav_row(lang, back=back, cancel=buttons.cancel.encode()))
+        await show(turn.update, turn.context, text, kb.markup(rows))
+
+    # ----------------------------------------------------------- the answers
+
+    def on_step(self, work: Callable[..., Awaitable[str | int]]) -> Callable[..., Coroutine[Any, Any, str | int]]:
+        """A step's handler: the draft loaded, a redelivered update asked again, refusals answered.
+
+        ``work(turn, *values)``; a refusal keeps the step as stored, one of ``ends_on`` ends the form.
+        """
+
+        async def ended(update: Update, context: Context, error: StoreError) -> int:
+            await answer_refusal(update, context, error)
+            user = update.effective_user
+            assert user is not None
+            await deps(context).forms.clear(self.name, user.id)
+            return END
+
+        @answers_refusals(on={**{kind: ended for kind in self.ends_on}, StoreError: self.refused_entry})
+        async def handler(update: Update, context: Context, *values: Any) -> str | int:
+            await answer_query(update)
+            user = update.effective_user
+            if user is None:
+                return END
+            lang = await lang_of(update, context)
+            draft = await self.load(context, user.id)
+            if draft is None:
+                await send(update, context, t(lang, "common.expired_button"))
+                return END
+            turn = Turn(self, update, context, lang, user.id, draft)
+            if draft.last_update_id >= update.update_id:  # redelivered: already applied
+                await self.ask(turn)
+                return draft.step
+            return await work(turn, *values)
+
+        handler.__name__ = handler.__qualname__ = f"{self.name}:{getattr(work, '__name__', 'step')}"
+        return handler
+
+    async def _answered(self, turn: Turn[D], step: Step) -> str | int:
+        return await step.then(turn) if step.then is not None else await turn.go(self.after(turn, step.name))
+
+    async def _text(self, turn: Turn[D]) -> str | int:
+        step = self.steps[turn.draft.step]
+        message = turn.update.effective_message
+        text = ((message.text if message is not None else None) or "").strip()
+        if step.kind is not TEXT:
+            await turn.say(f"{self.texts}.button_expected")
+            await self.ask(turn)
+            return step.name
+        try:
+            if step.parse is not None:
+                value: Any = step.parse(turn, text)
+            elif not visible(text):
+                raise Hint(f"{self.texts}.text_empty")
+            elif step.limit is not None and len(text) > step.limit:
+                raise Hint(f"{self.texts}.too_long", max=step.limit, length=len(text))
+            else:
+                value = text
+        except Hint as hint:
+            await turn.say(hint.key, **hint.params)
+            return step.name
+        put(turn.data, step.where, value)
+        return await self._answered(turn, step)
+
+    def _choice(self, button: cb.Button) -> Callable[..., Awaitable[str | int]]:
+        async def chosen(turn: Turn[D], *values: Any) -> str | int:
+            step = self.steps[turn.draft.step]
+            pick = step.choices.get(button) if step.kind is CHOICE else None
+            try:
+                if pick is None:
+                    raise Hint(f"{self.texts}.button_expected")
+                await pick(turn, *values)
+            except Hint as hint:
+                await turn.say(hint.key, **hint.params)
+                return await turn.go(step.name)
+            return await self._answered(turn, step)
+
+        chosen.__name__ = f"on_{button.head}"
+        return chosen
+
+    async def _keep(self, turn: Turn[D]) -> str | int:
+        """保留 the text shown, or skip an optional one; else the question again."""
+        step = self.steps[turn.draft.step]
+        if step.kind is TEXT and ((step.keep and value_of(turn.data, step.where))
+                                  or (not value_of(turn.data, step.where) and step.skip is not None
+                                      and step.skip(turn) is not None)):
+            return await self._answered(turn, step)
+        return await turn.go(step.name)
+
+    async def _back(self, turn: Turn[D]) -> str | int:
+        turn.draft.editing = False
+        step = self.steps[turn.draft.step]
+        return await turn.go(self.before(turn, step.name) if step.back else step.name)
+
+    async def _edit(self, turn: Turn[D], part: str) -> str | int:
+        step = self.steps[turn.draft.step]
+        if step.kind is not REVIEW or part not in step.edits or part not in self.order(turn.data):
+            return await turn.go(step.name)
+        turn.draft.editing = True
+        return await turn.go(part)
+
+    async def _submit(self, turn: Turn[D], key: str) -> str | int:
+        step = self.steps[turn.draft.step]
+        if step.kind is not REVIEW or key != self.key(turn.data):
+            await turn.say("common.expired_button")
+            return await turn.go(step.name)
+        return await self.submit(turn)
+
+    async def _unexpected(self, turn: Turn[D]) -> str | int:
+        """A sticker, a file, a command, a button of another step: a hint, and the question again."""
+        step = self.steps[turn.draft.step]
+        message = turn.update.effective_message
+        if not self.commands_wait and message is not None and message.text and message.text.startswith("/"):
+            await turn.say(f"{self.texts}.command_in_step")
+        elif step.kind is TEXT:
+            await turn.say(f"{self.texts}.text_expected")
+        else:
+            await turn.say(f"{self.texts}.button_expected")
+        await self.ask(turn)
+        return step.name
+
+    async def cancel(self, update: Update, context: Context) -> int:
+        await answer_query(update)
+        user = update.effective_user
+        assert user is not None
+        await deps(context).forms.clear(self.name, user.id)
+        text = t(await lang_of(update, context), f"{self.texts}.cancelled")
+        await (show if self.cancel_in_place else send)(update, context, text)
+        return END
+
+    # ----------------------------------------------------------- the handlers
+
+    def own_buttons(self) -> list[cb.Button]:
+        b = self.buttons
+        mine = [b.back, b.cancel, b.submit, *(x for x in (b.keep, b.edit) if x is not None)]
+        return mine + [button for s in self.steps.values() for button in s.choices]
+
+    def build(self, entry_points: Sequence[BaseHandler]) -> ConversationHandler:
+        """The ConversationHandler: each step's handlers, then 取消, the entries again and the hints."""
+        b = self.buttons
+        text: BaseHandler = MessageHandler(PRIVATE_TEXT, self.on_step(self._text))
+        back = b.back.handler(self.on_step(self._back))
+        keep = b.keep.handler(self.on_step(self._keep)) if b.keep is not None else None
+        choices = {button: button.handler(self.on_step(self._choice(button)))
+                   for s in self.steps.values() for button in s.choices}
+        states: dict[object, list[BaseHandler]] = {}
+        for step in self.steps.values():
+            handlers: list[BaseHandler] = []
+            if step.kind is TEXT:
+                handlers += [text, *([keep] if keep is not None and (step.keep or step.skip) else [])]
+            elif step.kind is CHOICE:
+                handlers += [choices[button] for button in step.choices]
+            else:
+                handlers.append(b.submit.handler(self.on_step(self._submit)))
+                if b.edit is not None:
+                    handlers.append(b.edit.handler(self.on_step(self._edit)))
+            states[step.name] = [*handlers, back]
+        mine = self.own_buttons()
+        area = mine[0].area
+
+        def another_step(data: object) -> bool:
+            """A button of this form not taken by the step, or data of its area no button reads (forged)."""
+            decoded = cb.decode(data)
+            return decoded[0] in mine if decoded is not None else isinstance(data, str) and (
+                data == area or data.startswith(area + ":"))
+
+        unexpected = self.on_step(self._unexpected)
+        others = PRIVATE & ~filters.UpdateType.EDITED & (~filters.COMMAND if self.commands_wait else filters.ALL)
+        return conversation_of(
+            self.name,
+            entry_points=list(entry_points),
+            states=states,
+            fallbacks=[
+                CommandHandler("cancel", self.cancel),
+                b.cancel.handler(self.cancel),
+                *entry_points,
+                MessageHandler(others, unexpected),
+                CallbackQueryHandler(unexpected, pattern=another_step),
+            ],
+        )

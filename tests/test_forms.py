@@ -1,0 +1,110 @@
+"""The form engine (handlers/forms.py): drafts saved by the code before it still resume, on both databases.
+
+Each ported form gets a draft row written exactly as the form's own code stored it before the engine
+(the same conversation name, step, sealed data and ``ui``), then is answered through the production
+handlers: the step, the answers and the chat state (changing one part from the review, the last update
+applied) carry on as they were.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from handlers import callbacks as cb
+from handlers.common import error_text
+from handlers.i18n import t
+from store.conversations import Conversation
+from store.models import Decision, Status
+from store.opinion import OpinionParts
+from store.services import Services
+from store.workflow import Action, TransitionError
+from tests.backends import execute, rows
+from tests.conftest import draft, petitioner, uid
+from tests.offline import OfflineRequest, Updates, feed, offline_app
+from tests.review_fixture import OFFICER_P1, rorg, rstore
+
+__all__ = ["rorg", "rstore"]
+
+
+def write_old_row(store: Services, name: Conversation, user_id: int, step: str, data: dict[str, Any],
+                  ui: dict[str, Any] | None = None) -> None:
+    """A ``conversations`` row as the forms wrote it before the engine (sealed data, ``ui`` as given or the default)."""
+    ctx = store.context
+    key = ctx.conv_key(user_id)
+    columns = "name, key, sealed_key, state, data, updated_at" + (", ui" if ui is not None else "")
+    values = [name.value, key, ctx.seal_conv(name, key, "sealed_key", str(user_id)), step,
+              ctx.seal_conv(name, key, "data", data), ctx.now()] + ([json.dumps(ui)] if ui is not None else [])
+    execute(store, f"INSERT INTO conversations ({columns}) VALUES ({', '.join('?' * len(values))})", *values)
+
+
+async def test_an_opinion_draft_saved_before_the_engine_resumes(rstore: Services) -> None:
+    """OpinionService.save_draft kept the chat state in the sealed data (``editing``, ``last_update_id``)."""
+    number = (await rstore.cases.submit(petitioner(5001), draft(unit="plant-1"), "old-opinion")).case.number
+    await rstore.cases.act(OFFICER_P1, number, Action.ACCEPT)
+    officer = Updates(OFFICER_P1.id)
+    redelivered = officer.text("已经处理过的一条")  # applied before the upgrade: asked again, not taken
+    write_old_row(rstore, Conversation.OPINION, uid(OFFICER_P1), "facts", {
+        "mode": "decide", "decision": "support", "opinion": "决定于11月工资中补发。", "number": number,
+        "draft_id": "a" * 32, "request": "要求补发加班费。", "facts": "旧的事实", "basis": "《劳动法》第四十四条。",
+        "editing": True, "last_update_id": redelivered["update_id"],
+    })
+    async with offline_app(rstore, OfflineRequest()) as (application, request):
+        await feed(application, redelivered)
+        asked = request.last_to(OFFICER_P1.id)
+        assert "查明事实" in asked.text and "旧的事实" in asked.text
+        await feed(application, officer.text("经核查，加班费漏发属实。"))
+        review = request.last_to(OFFICER_P1.id)  # changing one part from the review: back there
+        assert "经核查，加班费漏发属实。" in review.text and "要求补发加班费。" in review.text
+        submit = next(data for label, data in review.buttons() if label == "✅ 出具")
+        assert submit == "op:ok:" + "a" * 32
+        await feed(application, officer.tap(submit))
+        assert "已对" in request.texts_to(OFFICER_P1.id)[-1]
+    assert (await rstore.cases.case_for(OFFICER_P1, number)).status is Status.DECIDED
+    (data,) = [r[0] for r in rows(rstore, "SELECT data FROM events WHERE action = 'decide'")]
+    assert "经核查，加班费漏发属实。" in data and "已经处理过的一条" not in data
+    assert rows(rstore, "SELECT count(*) FROM conversations WHERE name = 'opinion'") == [(0,)]
+
+
+async def test_a_refused_issue_that_leaves_nothing_to_issue_ends_the_form(rstore: Services) -> None:
+    """出具 after the case moved on (declined meanwhile): the refusal, the draft gone, the conversation over."""
+    number = (await rstore.cases.submit(petitioner(5001), draft(unit="plant-1"), "moved-on")).case.number
+    await rstore.cases.act(OFFICER_P1, number, Action.ACCEPT)
+    officer = Updates(OFFICER_P1.id)
+    async with offline_app(rstore, OfflineRequest()) as (application, request):
+        await feed(application, officer.text(f"/decide {number} support 予以补发。"))
+        for part in ("诉求", "事实", "依据"):
+            await feed(application, officer.text(part))
+        await feed(application, officer.tap("op:k"))
+        submit = next(data for label, data in request.last_to(OFFICER_P1.id).buttons() if label == "✅ 出具")
+        await rstore.cases.act(OFFICER_P1, number, Action.DECIDE, decision=Decision.SUPPORT, body="另行办结。",
+                               parts=OpinionParts(request="诉求", facts="事实", basis="依据"))
+        await feed(application, officer.tap(submit))
+        assert request.texts_to(OFFICER_P1.id)[-1] == error_text("zh", TransitionError("wrong_status",
+                                                                                       status="decided"))
+        await feed(application, officer.text("随便说点什么"))  # the form is over: no step takes it
+        assert request.texts_to(OFFICER_P1.id)[-1] != t("zh", "opinion.text_empty")
+    assert rows(rstore, "SELECT count(*) FROM conversations WHERE name = 'opinion' AND state IS NOT NULL") == [(0,)]
+
+
+async def test_a_screening_draft_saved_before_the_engine_resumes(rstore: Services) -> None:
+    """ScreeningService.save_draft: the filing's answers and ``last_update_id`` in the sealed data, ``ui`` unset."""
+    officer = Updates(OFFICER_P1.id)
+    redelivered = officer.tap(cb.Sc.RISK.encode("low"))  # applied before the upgrade: asked again, not taken
+    write_old_row(rstore, Conversation.SCREENING, uid(OFFICER_P1), "risk", {
+        "mode": "file", "unit": "plant-1", "draft_id": "b" * 32, "type": "land", "subject": "井场占地补偿",
+        "people": 30, "last_update_id": redelivered["update_id"],
+    })
+    async with offline_app(rstore, OfflineRequest()) as (application, request):
+        await feed(application, redelivered)
+        assert request.last_to(OFFICER_P1.id).text == "第 4/8 步 · 请选择风险等级："
+        await feed(application, officer.tap(cb.Sc.RISK.encode("high")))
+        await feed(application, officer.tap(cb.Sc.STATUS.encode("mediating")))
+        await feed(application, officer.text("王干事"))
+        await feed(application, officer.text("约谈村民代表"))
+        review = request.last_to(OFFICER_P1.id)
+        assert "井场占地补偿" in review.text and "30 人" in review.text and "风险等级：高" in review.text
+        await feed(application, officer.tap(cb.Sc.SUBMIT.encode("b" * 32)))
+    assert rows(rstore, "SELECT type, subject, people, risk, status, responsible FROM disputes") == [
+        ("land", "井场占地补偿", 30, "high", "mediating", "王干事")]
+    assert rows(rstore, "SELECT count(*) FROM conversations WHERE name = 'screening'") == [(0,)]
