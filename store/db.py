@@ -140,6 +140,7 @@ class Database:
         self._reader_free = asyncio.Condition()
         self._opening = 0
         self._local_day: Any = None
+        self._ending: set[asyncio.Future[None]] = set()  # reads being ended (see ``read``)
 
     @classmethod
     async def open(cls, path: str | Path, *, readers: int = READERS) -> Database:
@@ -244,15 +245,22 @@ class Database:
         reader = await self._take_reader()
         try:
             await reader.execute("BEGIN")
-            try:
-                yield reader
-            finally:
-                with contextlib.suppress(sqlite3.Error):
-                    await reader.execute("COMMIT")  # a read transaction: nothing to keep or undo
+            yield reader
         finally:
-            self._idle.append(reader)
-            async with self._reader_free:
-                self._reader_free.notify()
+            # A read transaction: nothing to keep or undo. The reader is free again only once its
+            # COMMIT has run, also when this read was cancelled (a BEGIN still on its way runs first,
+            # on the reader's own thread): the next read never finds a transaction left open.
+            ending = asyncio.ensure_future(self._end_read(reader))
+            self._ending.add(ending)
+            ending.add_done_callback(self._ending.discard)
+            await asyncio.shield(ending)
+
+    async def _end_read(self, reader: aiosqlite.Connection) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            await reader.execute("COMMIT")  # no transaction (the BEGIN never ran): nothing to end
+        self._idle.append(reader)
+        async with self._reader_free:
+            self._reader_free.notify()
 
     @asynccontextmanager
     async def read_one(self) -> AsyncIterator[Connection]:
