@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -42,3 +43,58 @@ def local_date(moment: datetime, tz: ZoneInfo) -> date:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+# ------------------------------------------------------------ local day in SQL
+# ``local_day(ts)`` in SQL is the SQL twin of :func:`local_date` over a stored
+# :func:`iso` text. In SQLite it was a Python function, and every call took the
+# GIL: the dashboard's twelve trend months, meant to run side by side on
+# SQLite's readers, then queued behind each other (one query's thousands of
+# calls against another's). :func:`local_day_sql` writes the same rule as plain
+# SQL from the zone's UTC offsets: one ``date(ts, '+N seconds')`` per stretch
+# of time with one offset, the stretches found from ``zoneinfo`` itself.
+# Outside ``LOCAL_DAY_YEARS`` the Python function still answers.
+# ``tests/test_local_day_sql.py`` proves the two equal, a zone with summer time
+# among them.
+
+LOCAL_DAY_YEARS = (2000, 2060)
+
+
+@cache
+def offset_stretches(tz: ZoneInfo, years: tuple[int, int] = LOCAL_DAY_YEARS) -> list[tuple[datetime, int]]:
+    """``(start, offset in seconds)`` of each stretch with one UTC offset, from ``years[0]`` to ``years[1]``."""
+
+    def offset(moment: datetime) -> int:
+        delta = moment.astimezone(tz).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    moment = datetime(years[0], 1, 1, tzinfo=UTC)
+    end = datetime(years[1], 1, 1, tzinfo=UTC)
+    stretches = [(moment, offset(moment))]
+    step = timedelta(hours=6)  # no zone changes its offset twice within six hours
+    while moment < end:
+        later = min(moment + step, end)
+        if offset(later) != stretches[-1][1]:
+            low, high = moment, later  # the change lies in (low, high]: find its second
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                low, high = (low, middle) if offset(middle) != stretches[-1][1] else (middle, high)
+            stretches.append((high.replace(microsecond=0), offset(high)))
+        moment = later
+    return stretches
+
+
+@cache
+def local_day_sql(expression: str, tz: ZoneInfo, dialect: str = "sqlite") -> str:
+    """SQL for the local date (``YYYY-MM-DD``) of the UTC timestamp text ``expression``."""
+    if dialect != "sqlite":
+        return f"local_day({expression})"  # PostgreSQL's own, from its time zone data
+    stretches = offset_stretches(tz)
+    low, end = iso(stretches[0][0]), iso(datetime(LOCAL_DAY_YEARS[1], 1, 1, tzinfo=UTC))
+    parts = [f"WHEN {expression} IS NULL THEN NULL",
+             f"WHEN {expression} < '{low}' OR {expression} >= '{end}' THEN local_day({expression})"]
+    # The newest stretch first: most timestamps are recent.
+    for start, seconds in reversed(stretches[1:]):
+        parts.append(f"WHEN {expression} >= '{iso(start)}' THEN date({expression}, '{seconds:+d} seconds')")
+    parts.append(f"ELSE date({expression}, '{stretches[0][1]:+d} seconds')")
+    return "(CASE " + " ".join(parts) + " END)"

@@ -60,7 +60,7 @@ from pydantic import BaseModel
 
 from store import discipline
 from store.assessment_counts import Count, row_count, unit_counts
-from store.clock import iso, local_date
+from store.clock import iso, local_date, local_day_sql
 from store.context import Service, local_midnight
 from store.errors import Refused
 from store.incidents import IncidentCount, incident_counts
@@ -287,6 +287,7 @@ class IndicatorService(Service):
         in_units = ", ".join(f":u{i}" for i in range(len(unit_list))) or "NULL"
         answer_actions = ", ".join(f"'{a}'" for a in ANSWER_ACTIONS)
         received = "c.submitted_at >= :a AND c.submitted_at < :b"
+        k_day, decided_day = (local_day_sql(column, self.tz, self.db.dialect) for column in ("c.k_at", "c.decided_at"))
         rank = level_sql(self.org, today)  # graded warnings; 4 (超期) is overdue_now
         decided = "c.decided_at >= :a AND c.decided_at < :b"
         # An imported case (petition-bot import) answered before the import has no answer date:
@@ -299,12 +300,12 @@ class IndicatorService(Service):
             f" count(*) FILTER (WHERE {received} AND c.repeat_count = 0) AS matters,"
             f" count(*) FILTER (WHERE {received} AND (c.k_at IS NOT NULL OR c.accept_due < :today) AND {known})"
             " AS accept_counted,"
-            f" count(*) FILTER (WHERE {received} AND c.k_at IS NOT NULL AND local_day(c.k_at) <= c.accept_due)"
+            f" count(*) FILTER (WHERE {received} AND c.k_at IS NOT NULL AND {k_day} <= c.accept_due)"
             " AS accepted_on_time,"
             f" count(*) FILTER (WHERE {decided}) AS decided,"
             f" count(*) FILTER (WHERE {decided} OR ({waiting} AND c.answer_due >= :a_day"
             " AND c.answer_due < :b_day AND c.answer_due < :today)) AS answer_counted,"
-            f" count(*) FILTER (WHERE {decided} AND local_day(c.decided_at) <= c.answer_due) AS answered_on_time,"
+            f" count(*) FILTER (WHERE {decided} AND {decided_day} <= c.answer_due) AS answered_on_time,"
             f" count(*) FILTER (WHERE {received} AND {OPEN_SQL} AND {CURRENT_DUE_SQL} >= :today) AS within_time,"
             f" count(*) FILTER (WHERE {decided} AND c.rating IN ('satisfied', 'basic', 'dissatisfied')) AS rated,"
             f" count(*) FILTER (WHERE {decided} AND c.rating IN ('satisfied', 'basic')) AS satisfied,"
