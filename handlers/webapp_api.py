@@ -14,6 +14,7 @@ phone or Telegram id of anybody's: the page does not need them).
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from typing import Any
@@ -403,15 +404,34 @@ async def dashboard(
     services: Services, actor: Actor, lang: str, period: str | None = None, unit: str | None = None
 ) -> dict[str, Any]:
     """The leaders' dashboard: ``/stats``'s report (the same call), the assessment, the lists to act on."""
-    report = await services.indicators.indicators(actor, unit, period)  # refuses anyone but leaders and admins
-    assessment = assess(report, services.org.assessment)
     desk = DeskService(services.context)
-    warned, warned_total = await services.supervision.warned_cases(actor, limit=LIST_LIMIT)
-    supervised, supervised_total = await desk.cases(actor, DeskQuery(state="all", metric="supervised", limit=LIST_LIMIT))
-    led, led_total = await desk.cases(actor, DeskQuery(metric="lead_open", limit=LIST_LIMIT))
-    alerts = await services.review.alerts_for(actor, long_running=False)
-    _, long_running = await desk.cases(actor, DeskQuery(metric="long_running", limit=1))
-    incidents = await services.incidents.open_incidents(actor)
+    # The parts read side by side, each on a reader of its own. The indicators decide who may see
+    # the page (they refuse anyone but leaders and admins): theirs is the refusal answered, and the
+    # other parts are then stopped.
+    start = asyncio.ensure_future
+    report_task = start(services.indicators.indicators(actor, unit, period))
+    warned_task = start(services.supervision.warned_cases(actor, limit=LIST_LIMIT))
+    supervised_task = start(desk.cases(actor, DeskQuery(state="all", metric="supervised", limit=LIST_LIMIT)))
+    led_task = start(desk.cases(actor, DeskQuery(metric="lead_open", limit=LIST_LIMIT)))
+    alerts_task = start(services.review.alerts_for(actor, long_running=False))
+    long_task = start(desk.cases(actor, DeskQuery(metric="long_running", limit=1)))
+    incidents_task = start(services.incidents.open_incidents(actor))
+    tasks = (report_task, warned_task, supervised_task, led_task, alerts_task, long_task, incidents_task)
+    try:
+        report = await report_task
+        warned, warned_total = await warned_task
+        supervised, supervised_total = await supervised_task
+        led, led_total = await led_task
+        alerts = await alerts_task
+        _, long_running = await long_task
+        incidents = await incidents_task
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled():
+                task.exception()  # seen: a part's own failure after the answer's is not logged as lost
+    assessment = assess(report, services.org.assessment)
     levels = [(WarningLevel.NOTICE, "notice_now"), (WarningLevel.WARNING, "warning_now"),
               (WarningLevel.SERIOUS, "serious_now"), (WarningLevel.OVERDUE, "overdue_now")]
     total = report.rows[0] if len(report.units) == 1 and report.rows else None
