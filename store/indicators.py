@@ -53,8 +53,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Collection
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -126,7 +127,31 @@ def percent(part: int, whole: int) -> float | None:
     return None if whole == 0 else 100.0 * part / whole
 
 
-class Figures(BaseModel):
+class _Rates:
+    """The three rates the trend draws, over counts that both the figures and a trend month have."""
+
+    if TYPE_CHECKING:  # the models' own fields (declared here, pydantic would take them first)
+        accepted_on_time: int
+        accept_counted: int
+        answered_on_time: int
+        answer_counted: int
+        satisfied: int
+        rated: int
+
+    @property
+    def accepted_on_time_pct(self) -> float | None:
+        return percent(self.accepted_on_time, self.accept_counted)
+
+    @property
+    def answered_on_time_pct(self) -> float | None:
+        return percent(self.answered_on_time, self.answer_counted)
+
+    @property
+    def satisfaction_pct(self) -> float | None:
+        return percent(self.satisfied, self.rated)
+
+
+class Figures(_Rates, BaseModel):
     received: int = 0  # 件次: every filing received
     matters: int = 0  # 件数: received and not a confirmed repeat petition (store/repeats.py)
     accept_counted: int = 0  # received and answered, or past the acceptance deadline
@@ -160,20 +185,8 @@ class Figures(BaseModel):
         return [(channel, int(getattr(self, f"received_{channel.value}"))) for channel in Channel]
 
     @property
-    def accepted_on_time_pct(self) -> float | None:
-        return percent(self.accepted_on_time, self.accept_counted)
-
-    @property
-    def answered_on_time_pct(self) -> float | None:
-        return percent(self.answered_on_time, self.answer_counted)
-
-    @property
     def participation_pct(self) -> float | None:
         return percent(self.rated, self.decided)
-
-    @property
-    def satisfaction_pct(self) -> float | None:
-        return percent(self.satisfied, self.rated)
 
     @property
     def followup_pct(self) -> float | None:
@@ -199,8 +212,26 @@ class IndicatorRow(Figures):
     counts: dict[str, Count] = {}
 
 
-class TrendPoint(Figures):
+class TrendPoint(_Rates, BaseModel):
+    """One month of the trend: what its chart draws (cases received, the three rates, overdue today).
+
+    Only these are counted for each of the twelve months; a month's other figures are the
+    indicators of that month (``/stats <unit> 2026-10``).
+    """
+
     label: str
+    received: int = 0
+    accept_counted: int = 0
+    accepted_on_time: int = 0
+    decided: int = 0
+    answer_counted: int = 0
+    answered_on_time: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    overdue_now: int = 0
+
+
+TREND_FIGURES = tuple(name for name in TrendPoint.model_fields if name != "label")
 
 
 class StatsReport(BaseModel):
@@ -220,9 +251,9 @@ class ExportData(BaseModel):
     cases: list[Case]
 
 
-def _total(parts: Any) -> dict[str, int]:
+def _total(parts: Any, names: Collection[str] = tuple(Figures.model_fields)) -> dict[str, int]:
     """The figures of several units together: every figure is a count, so they add up."""
-    total = dict.fromkeys(Figures.model_fields, 0)
+    total = dict.fromkeys(names, 0)
     for part in parts:
         for name in total:
             total[name] += int(part[name])
@@ -274,12 +305,14 @@ class IndicatorService(Service):
         today: date,
         *,
         now: dict[str, int] | None = None,
+        only: Collection[str] | None = None,
     ) -> dict[str, dict[str, Any]]:
         """The figures of ``units`` for the period [start, end), per unit (:func:`_total` adds them up).
 
         ``now``: the figures of today (NOW_FIGURES) already counted for these units, as for a
         trend month: then only the rows received, decided or due for an answer in the period
         are read, and today's figures come from ``now`` (under the unit "").
+        ``only``: the figures wanted (a trend month's), the others not counted at all.
         """
         clause, named = numbered(*scope)
         unit_list = sorted(units)
@@ -294,36 +327,37 @@ class IndicatorService(Service):
         # it counts for timely acceptance only once answered here, or while it waits for acceptance.
         known = f"(c.imported = 0 OR c.k_at IS NOT NULL OR c.status = '{Status.SUBMITTED.value}')"
         waiting = "c.status IN (" + ", ".join(f"'{s.value}'" for s in ANSWER_PENDING) + ")"
-        sql = (
-            "SELECT c.unit AS unit,"
-            f" count(*) FILTER (WHERE {received}) AS received,"
-            f" count(*) FILTER (WHERE {received} AND c.repeat_count = 0) AS matters,"
-            f" count(*) FILTER (WHERE {received} AND (c.k_at IS NOT NULL OR c.accept_due < :today) AND {known})"
-            " AS accept_counted,"
-            f" count(*) FILTER (WHERE {received} AND c.k_at IS NOT NULL AND {k_day} <= c.accept_due)"
-            " AS accepted_on_time,"
-            f" count(*) FILTER (WHERE {decided}) AS decided,"
-            f" count(*) FILTER (WHERE {decided} OR ({waiting} AND c.answer_due >= :a_day"
-            " AND c.answer_due < :b_day AND c.answer_due < :today)) AS answer_counted,"
-            f" count(*) FILTER (WHERE {decided} AND {decided_day} <= c.answer_due) AS answered_on_time,"
-            f" count(*) FILTER (WHERE {received} AND {OPEN_SQL} AND {CURRENT_DUE_SQL} >= :today) AS within_time,"
-            f" count(*) FILTER (WHERE {decided} AND c.rating IN ('satisfied', 'basic', 'dissatisfied')) AS rated,"
-            f" count(*) FILTER (WHERE {decided} AND c.rating IN ('satisfied', 'basic')) AS satisfied,"
-            f" count(*) FILTER (WHERE {received} AND c.repeat_count > 0) AS repeats,"
-            f" count(*) FILTER (WHERE {decided} AND EXISTS (SELECT 1 FROM events f WHERE f.case_id = c.id"
-            " AND f.action = 'followup')) AS followed_up,"
-            f" count(*) FILTER (WHERE {decided} AND EXISTS (SELECT 1 FROM events r WHERE r.case_id = c.id"
-            " AND r.action = 'redo')) AS redone,"
-            f" count(*) FILTER (WHERE {received} AND c.lead_id IS NOT NULL) AS led,"
+        # Each figure: what a case must be to count in it.
+        counts = {
+            "received": received,
+            "matters": f"{received} AND c.repeat_count = 0",
+            "accept_counted": f"{received} AND (c.k_at IS NOT NULL OR c.accept_due < :today) AND {known}",
+            "accepted_on_time": f"{received} AND c.k_at IS NOT NULL AND {k_day} <= c.accept_due",
+            "decided": decided,
+            "answer_counted": f"{decided} OR ({waiting} AND c.answer_due >= :a_day AND c.answer_due < :b_day"
+                              " AND c.answer_due < :today)",
+            "answered_on_time": f"{decided} AND {decided_day} <= c.answer_due",
+            "within_time": f"{received} AND {OPEN_SQL} AND {CURRENT_DUE_SQL} >= :today",
+            "rated": f"{decided} AND c.rating IN ('satisfied', 'basic', 'dissatisfied')",
+            "satisfied": f"{decided} AND c.rating IN ('satisfied', 'basic')",
+            "repeats": f"{received} AND c.repeat_count > 0",
+            "followed_up": f"{decided} AND EXISTS (SELECT 1 FROM events f WHERE f.case_id = c.id"
+                           " AND f.action = 'followup')",
+            "redone": f"{decided} AND EXISTS (SELECT 1 FROM events r WHERE r.case_id = c.id AND r.action = 'redo')",
+            "led": f"{received} AND c.lead_id IS NOT NULL",
             # 办结: the written opinion served (送达), whatever the rating; or closed.
-            f" count(*) FILTER (WHERE {received} AND c.lead_id IS NOT NULL AND (c.status = 'closed'"
-            " OR (c.status = 'decided' AND c.served_on IS NOT NULL))) AS led_closed,"
-            f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 1) AS notice_now,"
-            f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 2) AS warning_now,"
-            f" count(*) FILTER (WHERE {OPEN_SQL} AND {rank} = 3) AS serious_now,"
-            f" count(*) FILTER (WHERE {OPEN_SQL} AND {CURRENT_DUE_SQL} < :today) AS overdue_now,"
-            + ", ".join(f"count(*) FILTER (WHERE {received} AND c.channel = '{channel.value}')"
-                        f" AS received_{channel.value}" for channel in Channel)
+            "led_closed": f"{received} AND c.lead_id IS NOT NULL AND (c.status = 'closed'"
+                          " OR (c.status = 'decided' AND c.served_on IS NOT NULL))",
+            "notice_now": f"{OPEN_SQL} AND {rank} = 1",
+            "warning_now": f"{OPEN_SQL} AND {rank} = 2",
+            "serious_now": f"{OPEN_SQL} AND {rank} = 3",
+            "overdue_now": f"{OPEN_SQL} AND {CURRENT_DUE_SQL} < :today",
+            **{f"received_{channel.value}": f"{received} AND c.channel = '{channel.value}'" for channel in Channel},
+        }
+        wanted = [name for name in counts if (only is None or name in only) and (now is None or name not in NOW_FIGURES)]
+        sql = (
+            "SELECT c.unit AS unit, "
+            + ", ".join(f"count(*) FILTER (WHERE {counts[name]}) AS {name}" for name in wanted)
             +
             # Only the rows that can count anywhere: received or decided in the period, or open now
             # (every figure above needs one of the three); the first answer's time only for those.
@@ -356,9 +390,10 @@ class IndicatorService(Service):
         async with conn.execute(sql, params) as cur:
             per_unit = {row["unit"]: dict(row) async for row in cur}
         if now is not None:
+            today_figures = [name for name in NOW_FIGURES if only is None or name in only]
             for figures in per_unit.values():
-                figures.update(dict.fromkeys(NOW_FIGURES, 0))
-            per_unit[""] = {**dict.fromkeys(Figures.model_fields, 0), **{name: now[name] for name in NOW_FIGURES}}
+                figures.update(dict.fromkeys(today_figures, 0))
+            per_unit[""] = {**dict.fromkeys(wanted, 0), **{name: now[name] for name in today_figures}}
         return per_unit
 
     async def indicators(
@@ -386,8 +421,9 @@ class IndicatorService(Service):
         async def month(point: Period) -> TrendPoint:
             async with self.db.read_one() as conn:
                 # Today's figures are the same for every month: counted once, over the open cases.
-                figures = await self._figures(conn, everything, scope, point.start, point.end, today, now=current)
-            return TrendPoint(label=point.label, **_total(figures.values()))
+                figures = await self._figures(conn, everything, scope, point.start, point.end, today, now=current,
+                                              only=TREND_FIGURES)
+            return TrendPoint(label=point.label, **_total(figures.values(), TREND_FIGURES))
 
         async def incidents() -> list[IncidentCount]:
             async with self.db.read_one() as conn:
