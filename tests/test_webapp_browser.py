@@ -26,6 +26,7 @@ from urllib.parse import quote
 from bot.initdata import signed_for
 from botsim import BotApiSimulator
 from store.clock import FakeClock
+from store.document_kinds import DocumentKind
 from store.models import Decision
 from store.org import parse_org
 from store.services import Services
@@ -254,3 +255,58 @@ async def test_employee_page_and_documents_in_chromium(tmp_path: Path, clock: Fa
             assert any(call[0] == "getFile" for call in bot.sim.calls)
     finally:
         await sim.stop()
+
+
+async def test_an_officer_issues_the_written_opinion_from_the_page(tmp_path: Path, clock: FakeClock) -> None:
+    """Art. 32 on the page: 处理意见 without the facts found is refused in words; with its parts it reaches the petitioner.
+
+    The form offers the petitioner's request from the case; the officer clears nothing, leaves the facts
+    empty and sends: the store's refusal is shown under the form and the case stays accepted. With the
+    facts and the basis filled in, the case is decided, the written opinion holds the three parts, and
+    the petitioner is told in chat.
+    """
+    org = review_org()
+    db = tmp_path / "opinion.db"
+    services = await Services.open(db, org, clock)
+    case = (await services.cases.submit(petitioner(5001, "张三"), draft(subject="加班费未发放"), "o1")).case
+    await services.cases.act(OFFICER_P1, case.number, Action.ACCEPT)
+    await services.close()
+
+    async with running_bot(org, db, clock=clock, webapp_listen="127.0.0.1:0",
+                           webapp_url="https://petitions.example.com/app/") as bot:
+        employee = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
+        port = bot.application.bot_data["webapp"].port
+        async with Browser() as browser:
+            await browser.get(page_url(port, 1001, LIGHT))
+            await browser.wait("document.getElementById('desk').dataset.ready === '1'")
+            await browser.wait(f"document.querySelector(\"#results li[data-number='{case.number}']\")")
+            await browser.click(f"#results li[data-number='{case.number}']")
+            await browser.wait("document.getElementById('case').dataset.ready === '1'")
+            await browser.click("button[data-action='decide']")
+            await browser.wait("document.getElementById('facts')")
+            assert await browser.run("return document.getElementById('request').value;") == "加班费未发放"
+            await browser.run("document.getElementById('decision').value = 'support';")
+            await browser.type("#basis", "《劳动法》第四十四条")
+            await browser.type("#text", "经核实，予以补发。")
+            await browser.click("#send")
+            await browser.wait("document.getElementById('action-error')")
+            refusal = await browser.run("return document.getElementById('action-error').textContent;")
+            assert "查明事实" in refusal, refusal
+            assert await browser.run("return document.getElementById('send').disabled;") is False
+
+            await browser.type("#facts", "经核查考勤记录，十一月加班属实。")
+            await browser.click("#send")
+            await browser.wait("document.getElementById('done')")
+            assert case.number in await browser.run("return document.getElementById('done').textContent;")
+        await employee.wait_for("经核实，予以补发。", after=0, timeout=15)
+
+    services = await Services.open(db, org, clock)
+    try:
+        decided = await services.cases.case_for(OFFICER_P1, case.number)
+        assert decided.status.value == "decided"
+        (opinion,) = await services.documents.documents(OFFICER_P1, case.number, DocumentKind.OPINION)
+        assert opinion.parts is not None
+        assert (opinion.parts.request, opinion.parts.facts, opinion.parts.basis) == (
+            "加班费未发放", "经核查考勤记录，十一月加班属实。", "《劳动法》第四十四条")
+    finally:
+        await services.close()
