@@ -58,6 +58,9 @@ def _aad(where: Where) -> bytes:
 HID_CEILING = -(2**61)
 
 
+HID_MEMO = 100_000  # Telegram ids whose keyed hash a process remembers (about 10 MB at most)
+
+
 class VaultError(Exception):
     """A key that is missing, malformed, or not the one the values were sealed with."""
 
@@ -115,6 +118,7 @@ class Vault:
         if prefix != PREFIX or len(self._hashing) != 32 or len(sealing_key) != 32:
             raise VaultError("the key is not a petition-bot key")
         self._aead = AESGCM(sealing_key)
+        self._hids: dict[int, int] = {}
         self.key_text = key_text.strip()
         #: ``v1.`` values (not bound to a row) still open: until data step 3 has sealed them all again.
         self.legacy = True
@@ -122,9 +126,19 @@ class Vault:
     # ----------------------------------------------------------- hashing
 
     def hid(self, user_id: int) -> int:
-        """The keyed hash of a Telegram id: a negative integer no chat id can be."""
-        digest = hmac.new(self._hashing, f"user:{int(user_id)}".encode(), hashlib.sha256).digest()
-        return HID_CEILING - int.from_bytes(digest[:8], "big") % (2**61)
+        """The keyed hash of a Telegram id: a negative integer no chat id can be.
+
+        Remembered per process (up to ``HID_MEMO`` ids): a submission counts the people of every
+        recent similar case (a collective petition), each an HMAC, inside the write transaction.
+        """
+        found = self._hids.get(user_id)
+        if found is None:
+            digest = hmac.new(self._hashing, f"user:{int(user_id)}".encode(), hashlib.sha256).digest()
+            found = HID_CEILING - int.from_bytes(digest[:8], "big") % (2**61)
+            if len(self._hids) >= HID_MEMO:
+                self._hids.clear()
+            self._hids[user_id] = found
+        return found
 
     def tag(self, text: str) -> str:
         """The keyed hash of a text key (a conversation's key): hex, prefixed ``h:``."""
