@@ -46,7 +46,7 @@ from handlers.common import error_text
 from handlers.i18n import language_for, t
 from handlers.webapp_api import plain
 from store.desk import DeskQuery
-from store.errors import NotFound, StoreError
+from store.errors import NoDocument, NoFile, NotFound, StoreError
 from store.models import Actor
 from store.services import Services
 
@@ -186,7 +186,7 @@ class _Api(RequestHandler):
         self.finish(json.dumps(payload, ensure_ascii=False))
 
     def refuse(self, error: StoreError) -> None:
-        if isinstance(error, NotFound) or error.code in ("document_none", "file_none"):
+        if isinstance(error, NotFound | NoDocument | NoFile):
             self.set_status(404)
         else:
             self.set_status(403 if error.code in ("leaders_only", "staff_only", "forbidden", "policy_follower") else 400)

@@ -41,7 +41,7 @@ from handlers.webapp_charts import score_svg, trend_svg
 from store.assessment import AssessmentReport, assess
 from store.desk import DeskQuery, DeskService
 from store.document_kinds import DocumentKind
-from store.errors import Refused
+from store.errors import NoDocument, NoFile, Refused
 from store.indicators import StatsReport
 from store.models import Actor, ActorRole, Attachment, Case, Decision, Event
 from store.opinion import PART_MAX, DeclineGrounds, OpinionParts
@@ -275,7 +275,7 @@ async def document_pdf(services: Services, actor: Actor, number: str, kind: str)
     try:
         chosen = DocumentKind(kind)
     except ValueError:
-        raise Refused("document_none", number=number.upper(), kind=kind) from None
+        raise NoDocument(number=number.upper(), kind=None) from None  # a kind no document has
     doc = (await services.documents.documents(actor, number, chosen))[0]
     copy = "officer" if actor.is_staff else "petitioner"
     return file_name(doc), await render_pdf(doc, services.org, copy=copy)
@@ -287,7 +287,7 @@ async def case_file(services: Services, actor: Actor, number: str, file_id: int,
     for place, a in enumerate(held, start=1):
         if a.id == file_id:
             return case, a, file_label(case, a, place, lang)
-    raise Refused("file_none", number=case.number)
+    raise NoFile(number=case.number)
 
 
 def file_bytes_for(case: Case, attachment: Attachment, data: bytes) -> bytes:

@@ -87,6 +87,16 @@ class NoDocument(Refused):
         self.kind = kind
 
 
+class NoFile(Refused):
+    """The case holds no file of that id (or not one the asker may fetch): a link that leads nowhere."""
+
+    code = "file_none"
+
+    def __init__(self, *, number: str) -> None:
+        super().__init__(number=number)
+        self.number = number
+
+
 class OpinionIncomplete(Refused):
     """A written opinion that would reach the petitioner without a part Art. 32 requires.
 
