@@ -35,6 +35,18 @@ entries (``Form.start``) and its submit. A refusal of the store is answered
 by ``handlers/refusals.py``: the step stands, or, for the kinds in
 ``ends_on``, the form ends and its draft goes.
 
+A form that branches declares that as data too (``handlers/register.py``):
+``order(data)`` gives this draft's steps; a ``pick`` may return the step to
+go to (one more representative: the name again); a sub-step is ``part_of``
+its step (counted as it, gone through when that part is changed from the
+review); ``back_to`` says where « 返回 goes otherwise than the step before;
+``put`` stores a parsed answer elsewhere than ``into``; ``rows`` and
+``pages`` give a step its own keyboard rows and a text over several
+messages; a ``FILES`` step takes files through ``attach``; ``screen`` names
+the step's own chat state, dropped when it is left. ``Form.open`` offers to
+continue or restart a draft under way (``resume_entries``), and
+``resubmitted`` answers a Submit whose draft is gone.
+
 The draft is kept by the store (``store/forms.py``): the answers in ``data``
 (sealed), the step in ``state``, and the chat's own state in ``ui`` (whether
 one part is being changed from the review, the last update applied, and
