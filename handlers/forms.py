@@ -35,6 +35,18 @@ entries (``Form.start``) and its submit. A refusal of the store is answered
 by ``handlers/refusals.py``: the step stands, or, for the kinds in
 ``ends_on``, the form ends and its draft goes.
 
+A form that branches declares that as data too (``handlers/register.py``):
+``order(data)`` gives this draft's steps; a ``pick`` may return the step to
+go to (one more representative: the name again); a sub-step is ``part_of``
+its step (counted as it, gone through when that part is changed from the
+review); ``back_to`` says where « 返回 goes otherwise than the step before;
+``put`` stores a parsed answer elsewhere than ``into``; ``rows`` and
+``pages`` give a step its own keyboard rows and a text over several
+messages; a ``FILES`` step takes files through ``attach``; ``screen`` names
+the step's own chat state, dropped when it is left. ``Form.open`` offers to
+continue or restart a draft under way (``resume_entries``), and
+``resubmitted`` answers a Submit whose draft is gone.
+
 The draft is kept by the store (``store/forms.py``): the answers in ``data``
 (sealed), the step in ``state``, and the chat's own state in ``ui`` (whether
 one part is being changed from the review, the last update applied, and
@@ -57,7 +69,19 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import PRIVATE, PRIVATE_TEXT, Context, Deps, answer_query, deps, lang_of, send, show, staff_caller
+from handlers.common import (
+    PRIVATE,
+    PRIVATE_FILES,
+    PRIVATE_TEXT,
+    Context,
+    Deps,
+    answer_query,
+    deps,
+    lang_of,
+    send,
+    show,
+    staff_caller,
+)
 from handlers.common import user_conversation as conversation_of
 from handlers.i18n import Html, t
 from handlers.refusals import answer_refusal, answers_refusals
@@ -72,9 +96,10 @@ class Kind(Enum):
     TEXT = "text"  # a typed answer
     CHOICE = "choice"  # one of the step's buttons
     REVIEW = "review"  # everything shown, Submit and a change button per part
+    FILES = "files"  # files sent one by one (``attach``), then one of the step's buttons
 
 
-TEXT, CHOICE, REVIEW = Kind.TEXT, Kind.CHOICE, Kind.REVIEW
+TEXT, CHOICE, REVIEW, FILES = Kind.TEXT, Kind.CHOICE, Kind.REVIEW, Kind.FILES
 
 
 class Hint(Exception):
@@ -84,6 +109,14 @@ class Hint(Exception):
         super().__init__(key)
         self.key = key
         self.params = params
+        self.text: Html | None = None
+
+    @classmethod
+    def said(cls, text: Html) -> Hint:
+        """A hint already worded (by a shared rule that words its own refusal)."""
+        hint = cls("")
+        hint.text = text
+        return hint
 
 
 @dataclass
@@ -122,6 +155,10 @@ class Turn(Generic[D]):
     async def say(self, key: str, **params: Any) -> None:
         await send(self.update, self.context, t(self.lang, key, **params))
 
+    async def hint(self, hint: Hint) -> None:
+        await send(self.update, self.context, hint.text if hint.text is not None else t(self.lang, hint.key,
+                                                                                        **hint.params))
+
     async def go(self, step: str) -> str:
         """Save the draft at ``step`` (with this update's id), then ask that step's question."""
         return await self.form.go(self, step)
@@ -132,8 +169,13 @@ class Turn(Generic[D]):
 
 
 Params = Callable[[Turn[Any]], Awaitable[Mapping[str, Any]]]
-Pick = Callable[..., Awaitable[None]]  # (turn, *the button's values): store the answer, or raise Hint
+# (turn, *the button's values): store the answer, or raise Hint; a step's name returned: go there instead.
+Pick = Callable[..., Awaitable[str | None]]
 Options = Callable[[Turn[Any]], Sequence[InlineKeyboardButton]]
+Rows = Callable[[Turn[Any]], Sequence[Sequence[InlineKeyboardButton]]]
+# (turn, the question's text, its params) -> the messages shown; the buttons go under the last one.
+Pages = Callable[[Turn[Any], Html, Mapping[str, Any]], Awaitable[Sequence[Html]]]
+Attach = Callable[[Turn[Any], Any], Awaitable[Html]]  # (turn, the message): store its file and say so, or raise Hint
 
 
 @dataclass(frozen=True)
@@ -155,6 +197,15 @@ class Step:
     back: bool = True  # « 返回 (never on the first step)
     edits: Sequence[str] = ()  # review: the steps changed from here, each a button ``<texts>.edit_<step>``
     then: Callable[[Turn[Any]], Awaitable[str | int]] | None = None  # after the answer: instead of the next step
+    part_of: str | None = None  # a sub-step: counted as that step, and gone through when changing it from the review
+    put: Callable[[Turn[Any], Any], None] | None = None  # text: store the parsed answer (default: ``into``)
+    rows: Rows | None = None  # any kind: its buttons as rows (after ``options``)
+    pages: Pages | None = None  # the question as one or more messages (the review of a long text)
+    back_to: Callable[[Turn[Any]], str | None] | None = None  # « 返回 goes there (None: the usual way)
+    expected: str | None = None  # the hint's key for what the step cannot use (default: by kind)
+    attach: Attach | None = None  # files: take one file of a message
+    screen: tuple[str, ...] = ()  # the step's own keys in ``Draft.ui``, dropped when the step is left
+    edit_columns: int = 2  # review: the change buttons per row
 
     @property
     def where(self) -> str:
@@ -170,6 +221,8 @@ class Buttons:
     submit: cb.Button  # one TOKEN field: the draft's key, so only this draft's Submit counts
     keep: cb.Button | None = None
     edit: cb.Button | None = None  # one field: the step to change
+    resume: cb.Button | None = None  # continue the draft under way (``Form.open``)
+    restart: cb.Button | None = None  # drop it and begin again
 
 
 def visible(text: str) -> bool:
@@ -205,11 +258,23 @@ class Form(Generic[D]):
         ends_on: tuple[type[StoreError], ...] = (),
         cancel_in_place: bool = False,
         commands_wait: bool = True,
+        counted: Callable[[D], Sequence[str]] | None = None,
+        keys: Mapping[str, str] | None = None,
+        staff_only: bool = False,
+        back_to_review: bool = False,
+        answer_edits: bool = False,
+        ask_after_command: bool = True,
+        resubmitted: Callable[[Update, Context, str], Awaitable[None]] | None = None,
     ) -> None:
         """``order``: the steps of this draft in order. ``model``: the answers' pydantic model (else a dict).
         ``key``: the draft's Submit key. ``ends_on``: refusals after which the form ends (its draft dropped).
         ``cancel_in_place``: 取消 edits the tapped message. ``commands_wait``: another command is handled as
-        usual while the form waits (else it gets a hint)."""
+        usual while the form waits (else it gets a hint; ``ask_after_command``: and the question again).
+        ``counted``: the steps the counter counts (default ``order``; a sub-step counts as its ``part_of``).
+        ``keys``: the engine's text keys taken from another area (``{"text_expected": "intake.text_expected"}``).
+        ``staff_only``: every answer checked to come from staff. ``back_to_review``: « 返回 on a part being
+        changed from the review goes back to the review. ``answer_edits``: an edited message is answered
+        (``edited``). ``resubmitted``: the answer to a Submit (its key) whose draft is gone."""
         assert name.step_kept_by_store, f"{name}: a form's step is kept by the store with its draft"
         self.name = name
         self.texts = texts
@@ -222,6 +287,17 @@ class Form(Generic[D]):
         self.ends_on = ends_on
         self.cancel_in_place = cancel_in_place
         self.commands_wait = commands_wait
+        self.counted = counted
+        self.keys = dict(keys or {})
+        self.staff_only = staff_only
+        self.back_to_review = back_to_review
+        self.answer_edits = answer_edits
+        self.ask_after_command = ask_after_command
+        self.resubmitted = resubmitted
+
+    def key_of(self, name: str) -> str:
+        """The catalog key of one of the engine's texts: the form's area, unless ``keys`` says otherwise."""
+        return self.keys.get(name, f"{self.texts}.{name}")
 
     # ----------------------------------------------------------- the draft
 
@@ -253,6 +329,9 @@ class Form(Generic[D]):
         draft = turn.draft
         if self.steps[step].kind is REVIEW:
             draft.editing = False
+        if step != draft.step and draft.step in self.steps:
+            for own in self.steps[draft.step].screen:
+                draft.ui.pop(own, None)
         draft.step = step
         draft.last_update_id = turn.update.update_id
         await self.save(turn.user_id, turn.context, draft)
@@ -265,6 +344,55 @@ class Form(Generic[D]):
         assert user is not None
         turn = Turn(self, update, context, await lang_of(update, context), user.id, Draft(step, data, ui=ui))
         return await self.go(turn, step)
+
+    async def open(self, update: Update, context: Context, data: D, step: str) -> str:
+        """An entry that may find a draft under way: offer to continue it or begin again, else ``start``."""
+        user = update.effective_user
+        assert user is not None
+        existing = await self.load(context, user.id)
+        if existing is None or self.buttons.resume is None or self.buttons.restart is None:
+            return await self.start(update, context, data, step)
+        lang = await lang_of(update, context)
+        turn = Turn(self, update, context, lang, user.id, existing)
+        if update.update_id <= existing.last_update_id:  # redelivered: already answered
+            await self.ask(turn)
+            return existing.step
+        n, total = self.position(existing.data, existing.step)
+        await send(update, context, t(lang, self.key_of("draft_exists"), step=t(lang, self.key_of("step"), n=n,
+                                                                               total=total)),
+                   kb.markup([[kb.button(t(lang, self.key_of("continue")), self.buttons.resume.encode()),
+                               kb.button(t(lang, self.key_of("restart")), self.buttons.restart.encode())]]))
+        return existing.step
+
+    def resume_entries(self, new: Callable[[], D], step: str) -> list[BaseHandler]:
+        """The buttons ``open`` offers: continue the draft (asked afresh below), or begin again at ``step``."""
+        assert self.buttons.resume is not None and self.buttons.restart is not None
+
+        async def resume(update: Update, context: Context, actor: Any) -> str | int:
+            user = update.effective_user
+            assert user is not None
+            draft = await self.load(context, user.id)
+            if draft is None:
+                return await self.start(update, context, new(), step)
+            lang = await lang_of(update, context)
+            await show(update, context, t(lang, self.key_of("resumed")))
+            await self.ask(Turn(self, update, context, lang, user.id, draft), fresh=True)
+            return draft.step
+
+        async def restart(update: Update, context: Context, actor: Any) -> str | int:
+            return await self.start(update, context, new(), step)
+
+        return [self.buttons.resume.handler(self.staff_entry(resume) if self.staff_only else self._entry(resume)),
+                self.buttons.restart.handler(self.staff_entry(restart) if self.staff_only else self._entry(restart))]
+
+    def _entry(self, begin: Callable[..., Awaitable[str | int]]) -> Callable[..., Coroutine[Any, Any, str | int]]:
+        @answers_refusals(on={StoreError: self.refused_entry})
+        @functools.wraps(begin)
+        async def entry(update: Update, context: Context, *values: Any) -> str | int:
+            await answer_query(update)
+            return await begin(update, context, None, *values)
+
+        return entry
 
     async def step_of(self, update: Update, context: Context) -> str | int:
         """The step of a form under way (after a refused entry it stays as it was), else END."""
@@ -296,30 +424,43 @@ class Form(Generic[D]):
 
     # ----------------------------------------------------------- the order
 
+    def part(self, step: str) -> str:
+        """The step a sub-step belongs to (itself, for a step of its own)."""
+        found = self.steps.get(step)
+        return (found.part_of or step) if found is not None else step
+
     def position(self, data: D, step: str) -> tuple[int, int]:
-        order = list(self.order(data))
-        return (order.index(step) + 1 if step in order else 0), len(order)
+        counted = list(self.counted(data) if self.counted is not None else self.order(data))
+        step = self.part(step)
+        return (counted.index(step) + 1 if step in counted else 0), len(counted)
 
     def after(self, turn: Turn[D], step: str) -> str:
-        """The next step; back to the review when changing one part from there."""
+        """The next step; back to the review when changing one part from there (once its sub-steps are done)."""
         order = list(self.order(turn.data))
-        if turn.draft.editing:
+        following = order[order.index(step) + 1]
+        if turn.draft.editing and self.part(following) != self.part(step):
             return order[-1]
-        return order[order.index(step) + 1]
+        return following
 
     def before(self, turn: Turn[D], step: str) -> str:
         """The step before (the first step stays)."""
         order = list(self.order(turn.data))
         return order[order.index(step) - 1] if step in order and order.index(step) > 0 else step
 
+    def review_of(self, data: D) -> Step:
+        return self.steps[list(self.order(data))[-1]]
+
     # ----------------------------------------------------------- the asking
 
-    async def ask(self, turn: Turn[D]) -> None:
-        """The question of the draft's step with its buttons: the one renderer of every form."""
+    async def ask(self, turn: Turn[D], *, fresh: bool = False) -> None:
+        """The question of the draft's step with its buttons: the one renderer of every form.
+
+        ``fresh``: as new messages (else the tapped message is edited).
+        """
         step = self.steps[turn.draft.step]
         lang, data, texts, buttons = turn.lang, turn.data, self.texts, self.buttons
         n, total = self.position(data, step.name)
-        params: dict[str, Any] = {"step": t(lang, f"{texts}.step", n=n, total=total)}
+        params: dict[str, Any] = {"step": t(lang, self.key_of("step"), n=n, total=total)}
         if step.limit is not None:
             params["max"] = step.limit
         if step.params is not None:
@@ -331,20 +472,29 @@ class Form(Generic[D]):
             current = value_of(data, step.where)
             skip = step.skip(turn) if step.skip is not None else None
             if step.keep and current and buttons.keep is not None:
-                text = Html(text + "\n" + t(lang, f"{texts}.current", text=current))
-                rows.append([kb.button(t(lang, f"{texts}.keep"), buttons.keep.encode())])
+                text = Html(text + "\n" + t(lang, self.key_of("current"), text=current))
+                rows.append([kb.button(t(lang, self.key_of("keep")), buttons.keep.encode())])
             elif skip is not None and buttons.keep is not None:
                 rows.append([kb.button(t(lang, skip), buttons.keep.encode())])
-        elif step.kind is CHOICE and step.options is not None:
+        if step.options is not None:
             rows += kb.grid(step.options(turn), step.columns)
-        elif step.kind is REVIEW:
-            rows.append([kb.button(t(lang, f"{texts}.submit"), buttons.submit.encode(self.key(data)))])
+        if step.rows is not None:
+            rows += [list(row) for row in step.rows(turn)]
+        if step.kind is REVIEW:
+            rows.append([kb.button(t(lang, self.key_of("submit")), buttons.submit.encode(self.key(data)))])
             if buttons.edit is not None:
                 rows += kb.grid([kb.button(t(lang, f"{texts}.edit_{s}"), buttons.edit.encode(s)) for s in step.edits
-                                 if s in self.order(data)])
-        back = buttons.back.encode() if step.back and n > 1 else None
+                                 if s in self.order(data)], step.edit_columns)
+        changing = turn.draft.editing and self.back_to_review
+        back = buttons.back.encode() if step.back and (n > 1 or changing) else None
         rows.append(kb.nav_row(lang, back=back, cancel=buttons.cancel.encode()))
-        await show(turn.update, turn.context, text, kb.markup(rows))
+        pages = list(await step.pages(turn, text, params)) if step.pages is not None else [text]
+        await (send if fresh else show)(turn.update, turn.context, pages[0],
+                                        kb.markup(rows) if len(pages) == 1 else None)
+        for page in pages[1:-1]:
+            await send(turn.update, turn.context, page)
+        if len(pages) > 1:
+            await send(turn.update, turn.context, pages[-1], kb.markup(rows))
 
     # ----------------------------------------------------------- the answers
 
@@ -368,8 +518,16 @@ class Form(Generic[D]):
             if user is None:
                 return END
             lang = await lang_of(update, context)
+            if self.staff_only and not deps(context).cases.actor(user.id).is_staff:
+                await send(update, context, t(lang, "staff.not_staff"))
+                return END
             draft = await self.load(context, user.id)
             if draft is None:
+                submitted = self.buttons.submit.decode(update.callback_query.data or "") \
+                    if update.callback_query is not None else None
+                if submitted is not None and self.resubmitted is not None:
+                    await self.resubmitted(update, context, *submitted)
+                    return END
                 await send(update, context, t(lang, "common.expired_button"))
                 return END
             turn = Turn(self, update, context, lang, user.id, draft)
@@ -384,40 +542,67 @@ class Form(Generic[D]):
     async def _answered(self, turn: Turn[D], step: Step) -> str | int:
         return await step.then(turn) if step.then is not None else await turn.go(self.after(turn, step.name))
 
+    def expected(self, step: Step) -> str:
+        """The hint for what ``step`` cannot use."""
+        if step.expected is not None:
+            return step.expected
+        return self.key_of("text_expected" if step.kind is TEXT else "button_expected")
+
     async def _text(self, turn: Turn[D]) -> str | int:
         step = self.steps[turn.draft.step]
         message = turn.update.effective_message
         text = ((message.text if message is not None else None) or "").strip()
         if step.kind is not TEXT:
-            await turn.say(f"{self.texts}.button_expected")
+            await turn.say(self.expected(step))
             await self.ask(turn)
             return step.name
         try:
             if step.parse is not None:
                 value: Any = step.parse(turn, text)
             elif not visible(text):
-                raise Hint(f"{self.texts}.text_empty")
+                raise Hint(self.key_of("text_empty"))
             elif step.limit is not None and len(text) > step.limit:
-                raise Hint(f"{self.texts}.too_long", max=step.limit, length=len(text))
+                raise Hint(self.key_of("too_long"), max=step.limit, length=len(text))
             else:
                 value = text
         except Hint as hint:
-            await turn.say(hint.key, **hint.params)
+            await turn.hint(hint)
             return step.name
-        put(turn.data, step.where, value)
+        if step.put is not None:
+            step.put(turn, value)
+        else:
+            put(turn.data, step.where, value)
         return await self._answered(turn, step)
+
+    async def _file(self, turn: Turn[D]) -> str | int:
+        """A file for a files step: taken (the draft saved, the step's buttons under the word), or a hint."""
+        step = self.steps[turn.draft.step]
+        if step.kind is not FILES or step.attach is None:
+            return await self._unexpected(turn)
+        try:
+            said = await step.attach(turn, turn.update.effective_message)
+        except Hint as hint:
+            await turn.hint(hint)
+            return step.name
+        turn.draft.last_update_id = turn.update.update_id
+        await self.save(turn.user_id, turn.context, turn.draft)
+        rows = kb.grid(step.options(turn), step.columns) if step.options is not None else []
+        await send(turn.update, turn.context, said, kb.markup(rows) if rows else None)
+        return step.name
 
     def _choice(self, button: cb.Button) -> Callable[..., Awaitable[str | int]]:
         async def chosen(turn: Turn[D], *values: Any) -> str | int:
             step = self.steps[turn.draft.step]
-            pick = step.choices.get(button) if step.kind is CHOICE else None
+            pick = step.choices.get(button)
             try:
                 if pick is None:
-                    raise Hint(f"{self.texts}.button_expected")
-                await pick(turn, *values)
+                    raise Hint(self.key_of("button_expected"))
+                elsewhere = await pick(turn, *values)
             except Hint as hint:
-                await turn.say(hint.key, **hint.params)
+                await turn.hint(hint)
                 return await turn.go(step.name)
+            if elsewhere is not None:
+                return await turn.go(elsewhere)
             return await self._answered(turn, step)
 
         chosen.__name__ = f"on_{button.head}"
@@ -433,9 +618,15 @@ class Form(Generic[D]):
         return await turn.go(step.name)
 
     async def _back(self, turn: Turn[D]) -> str | int:
-        turn.draft.editing = False
         step = self.steps[turn.draft.step]
-        return await turn.go(self.before(turn, step.name) if step.back else step.name)
+        if not step.back:
+            return await turn.go(step.name)
+        target = step.back_to(turn) if step.back_to is not None else None
+        if not self.back_to_review:
+            turn.draft.editing = False
+        elif target is None and turn.draft.editing and step.name in self.review_of(turn.data).edits:
+            return await turn.go(list(self.order(turn.data))[-1])  # changing this part: back to the review
+        return await turn.go(target if target is not None else self.before(turn, step.name))
 
     async def _edit(self, turn: Turn[D], part: str) -> str | int:
         step = self.steps[turn.draft.step]
@@ -455,12 +646,15 @@ class Form(Generic[D]):
         """A sticker, a file, a command, a button of another step: a hint, and the question again."""
         step = self.steps[turn.draft.step]
         message = turn.update.effective_message
+        if self.answer_edits and turn.update.edited_message is not None:
+            await turn.say(self.key_of("edited"))
+            return step.name
         if not self.commands_wait and message is not None and message.text and message.text.startswith("/"):
-            await turn.say(f"{self.texts}.command_in_step")
-        elif step.kind is TEXT:
-            await turn.say(f"{self.texts}.text_expected")
+            await turn.say(self.key_of("command_in_step"))
+            if not self.ask_after_command:
+                return step.name
         else:
-            await turn.say(f"{self.texts}.button_expected")
+            await turn.say(self.expected(step))
         await self.ask(turn)
         return step.name
 
@@ -469,15 +663,28 @@ class Form(Generic[D]):
         user = update.effective_user
         assert user is not None
         await deps(context).forms.clear(self.name, user.id)
-        text = t(await lang_of(update, context), f"{self.texts}.cancelled")
+        text = t(await lang_of(update, context), self.key_of("cancelled"))
         await (show if self.cancel_in_place else send)(update, context, text)
         return END
 
     # ----------------------------------------------------------- the handlers
 
+    def after_end(self) -> list[BaseHandler]:
+        """Outside the conversation: a Submit tapped again once its draft is gone (``resubmitted``)."""
+        if self.resubmitted is None:
+            return []
+        resubmitted = self.resubmitted
+
+        async def again(update: Update, context: Context, key: str) -> int:
+            await answer_query(update)
+            await resubmitted(update, context, key)
+            return END
+
+        return [self.buttons.submit.handler(again)]
+
     def own_buttons(self) -> list[cb.Button]:
         b = self.buttons
-        mine = [b.back, b.cancel, b.submit, *(x for x in (b.keep, b.edit) if x is not None)]
+        mine = [b.back, b.cancel, b.submit, *(x for x in (b.keep, b.edit, b.resume, b.restart) if x is not None)]
         return mine + [button for s in self.steps.values() for button in s.choices]
 
     def build(self, entry_points: Sequence[BaseHandler]) -> ConversationHandler:
@@ -488,14 +695,15 @@ class Form(Generic[D]):
         keep = b.keep.handler(self.on_step(self._keep)) if b.keep is not None else None
         choices = {button: button.handler(self.on_step(self._choice(button)))
                    for s in self.steps.values() for button in s.choices}
+        files = MessageHandler(PRIVATE_FILES, self.on_step(self._file))
         states: dict[object, list[BaseHandler]] = {}
         for step in self.steps.values():
-            handlers: list[BaseHandler] = []
+            handlers: list[BaseHandler] = [choices[button] for button in step.choices]
             if step.kind is TEXT:
                 handlers += [text, *([keep] if keep is not None and (step.keep or step.skip) else [])]
-            elif step.kind is CHOICE:
-                handlers += [choices[button] for button in step.choices]
-            else:
+            elif step.kind is FILES:
+                handlers.append(files)
+            elif step.kind is REVIEW:
                 handlers.append(b.submit.handler(self.on_step(self._submit)))
                 if b.edit is not None:
                     handlers.append(b.edit.handler(self.on_step(self._edit)))
@@ -510,7 +718,8 @@ class Form(Generic[D]):
                 data == area or data.startswith(area + ":"))
 
         unexpected = self.on_step(self._unexpected)
-        others = PRIVATE & ~filters.UpdateType.EDITED & (~filters.COMMAND if self.commands_wait else filters.ALL)
+        edits = filters.ALL if self.answer_edits else ~filters.UpdateType.EDITED
+        others = PRIVATE & edits & (~filters.COMMAND if self.commands_wait else filters.ALL)
         return conversation_of(
             self.name,
             entry_points=list(entry_points),

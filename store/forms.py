@@ -9,8 +9,8 @@ people or hold a phone number), ``ui`` the chat's own state (which screen,
 the last update applied), opaque to the store and kept in clear.
 
 Every form's drafts go through :class:`FormDrafts`; the typed drafts of the
-intake (``CaseService.get_draft``) and the registration
-(``LedgerService.get_draft``) are read and written through it too.
+intake (``CaseService.get_draft``) are read and written through it too, and
+the registration's read back typed (``LedgerService.get_draft``).
 """
 
 from __future__ import annotations

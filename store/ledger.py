@@ -309,13 +309,6 @@ class LedgerService(Service):
         return RegisterDraft(step=found.step, data=Registration.model_validate(found.data), ui=found.ui,
                              updated_at=found.updated_at)
 
-    async def save_draft(self, user_id: int, step: str, data: Registration, ui: dict[str, Any]) -> None:
-        """Write the registration and its step before the next question (like the intake's drafts)."""
-        await self.forms.save(Conversation.REGISTER, user_id, step, data.model_dump(mode="json"), ui)
-
-    async def discard_draft(self, user_id: int) -> None:
-        await self.forms.clear(Conversation.REGISTER, user_id)
-
     # ----------------------------------------------------------- register
 
     def check(self, registration: Registration, *, back_days: int | None = RECEIVED_BACK_DAYS) -> None:

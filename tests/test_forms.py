@@ -108,3 +108,57 @@ async def test_a_screening_draft_saved_before_the_engine_resumes(rstore: Service
     assert rows(rstore, "SELECT type, subject, people, risk, status, responsible FROM disputes") == [
         ("land", "井场占地补偿", 30, "high", "mediating", "王干事")]
     assert rows(rstore, "SELECT count(*) FROM conversations WHERE name = 'screening'") == [(0,)]
+
+
+def old_registration(store: Services, **more: Any) -> dict[str, Any]:
+    """A registration as ``LedgerService.save_draft`` stored it before the engine (``Registration`` as JSON)."""
+    values: dict[str, Any] = {
+        "registration_id": "c" * 32, "channel": "letter", "external_ref": None,
+        "received_on": store.context.today().isoformat(), "anonymous": False,
+        "people": [{"name": "刘师傅", "role": "petitioner", "phone": "13800138000", "employee_no": None,
+                    "unit": None}],
+        "people_count": None, "category": "wages", "unit": "refinery", "subject": "九月加班费未发放",
+        "details": "来信反映：九月加班费至今未发放。", "attachments": [], "confidential": None}
+    values.update(more)
+    return values
+
+
+async def test_a_registration_draft_saved_before_the_engine_resumes(rstore: Services) -> None:
+    """The registration's own loop kept ``editing``, ``unit_browse`` and ``last_update_id`` in ``ui``:
+    changing the unit from the review, browsing the oilfield, carries on there and is registered."""
+    officer = Updates(OFFICER_P1.id)
+    redelivered = officer.tap(cb.Rg.UNIT.encode("oilfield"))  # applied before the upgrade: asked again, not taken
+    write_old_row(rstore, Conversation.REGISTER, uid(OFFICER_P1), "unit", old_registration(rstore),
+                  {"editing": True, "unit_browse": "oilfield", "last_update_id": redelivered["update_id"]})
+    async with offline_app(rstore, OfflineRequest()) as (application, request):
+        await feed(application, redelivered)
+        asked = request.last_to(OFFICER_P1.id)
+        assert "第 5/10 步" in asked.text and "油田公司" in asked.text
+        assert [data for _, data in asked.buttons() if data.startswith("rg:unit:")] == ["rg:unit:plant-1"]
+        await feed(application, officer.tap(cb.Rg.UNIT.encode("plant-1")))
+        review = request.last_to(OFFICER_P1.id)  # changing one part from the review: back there
+        assert "第 10/10 步" in review.text and "第一采油厂" in review.text and "刘师傅（信访人）" in review.text
+        await feed(application, officer.tap(cb.Rg.SUBMIT.encode("c" * 32)))
+        assert "已登记" in request.last_to(OFFICER_P1.id).text
+    assert rows(rstore, "SELECT unit, subject, channel FROM cases") == [("plant-1", "九月加班费未发放", "letter")]
+    assert rows(rstore, "SELECT count(*) FROM conversations WHERE name = 'register'") == [(0,)]
+
+
+async def test_a_registration_draft_in_the_people_resumes_with_continue(rstore: Services) -> None:
+    """/register finds the old draft at a person's phone: continue asks it afresh; « 返回 enters the name again."""
+    officer = Updates(OFFICER_P1.id)
+    write_old_row(rstore, Conversation.REGISTER, uid(OFFICER_P1), "p_phone",
+                  old_registration(rstore, people=[{"name": "刘师傅", "role": "petitioner"}], unit=None),
+                  {"editing": False, "unit_browse": None, "last_update_id": 1})
+    async with offline_app(rstore, OfflineRequest()) as (application, request):
+        await feed(application, officer.text("/register"))
+        offer = request.last_to(OFFICER_P1.id)
+        assert "未完成的登记" in offer.text and "第 3/10 步" in offer.text
+        await feed(application, officer.tap(cb.Rg.CONTINUE.encode()))
+        asked = request.last_to(OFFICER_P1.id)
+        assert "刘师傅 的联系电话" in asked.text and ("不详", "rg:skip") in asked.buttons()
+        await feed(application, officer.tap(cb.Rg.BACK.encode()))
+        assert "请输入信访人的姓名" in request.last_to(OFFICER_P1.id).text
+    found = await rstore.ledger.get_draft(uid(OFFICER_P1))
+    assert found is not None and found.step == "p_name" and found.data.people == []
+    assert found.data.subject == "九月加班费未发放"

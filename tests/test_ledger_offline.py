@@ -351,3 +351,46 @@ async def test_register_offers_only_the_units_in_the_officers_scope(
     await feed(application, staff.tap("rg:unit:oilfield"))
     below = [data for _, data in request.last_to(OFFICER).buttons() if data.startswith(("rg:unit:", "rg:here:"))]
     assert below == ["rg:unit:plant-1"]  # not the oilfield itself, not plant 2
+
+
+async def test_the_people_changed_from_a_long_review_are_asked_through_and_the_review_comes_back(
+    app: tuple[Application, OfflineRequest], store: Services
+) -> None:
+    application, request = app
+    staff = Updates(OFFICER, "王主任")
+    await walk(application, staff, staff.text("/register"), staff.tap("rg:ch:letter"), staff.text("10-23"),
+               staff.tap("rg:who:anon"), staff.tap("rg:cat:wages"), staff.tap("rg:unit:oilfield"),
+               staff.tap("rg:unit:plant-1"), staff.text("联名反映加班费"), staff.text("长" * 4000))
+    await feed(application, staff.photo(size=30 * 1024 * 1024))  # too big: refused, the step stands
+    assert "超过 20 MB" in request.last_to(OFFICER).text
+    await feed(application, staff.photo())
+    assert "已收到第 1 个材料" in request.last_to(OFFICER).text
+    await walk(application, staff, staff.tap("rg:files"), staff.tap("rg:sec:real"))
+    # The details need two messages: the heading on the first, Submit and the changes under the last.
+    first, last = request.texts_to(OFFICER)[-2:]
+    assert "第 10/10 步" in first and "匿名来信" in first and "第 10/10 步" not in last and "长" * 100 in last
+    assert submit_of(request, OFFICER).startswith("rg:submit:")
+    assert ("重填信访人", "rg:edit:who") in request.last_to(OFFICER).buttons()
+    await feed(application, staff.edited("改一下"))  # an edited message: said what to do, nothing changes
+    assert "修改的消息" in request.last_to(OFFICER).text
+    await feed(application, staff.tap("rg:edit:who"))
+    asked = request.last_to(OFFICER)
+    assert "第 3/10 步" in asked.text and ("« 返回", "rg:back") in asked.buttons()
+    await feed(application, staff.tap("rg:back"))  # changing one part: « 返回 goes back to the review
+    assert submit_of(request, OFFICER).startswith("rg:submit:")
+    await feed(application, staff.tap("rg:edit:who"))
+    await feed(application, staff.tap("rg:who:named"))
+    for name in ("甲", "乙"):
+        await walk(application, staff, staff.text(name), staff.tap("rg:skip"), staff.tap("rg:skip"),
+                   staff.tap("rg:skip"))
+        assert "第 3/10 步" in request.last_to(OFFICER).text  # the people are one step of the counter
+        await feed(application, staff.tap("rg:more:add" if name == "甲" else "rg:more:done"))
+    assert "人数" in request.last_to(OFFICER).text  # two named: how many in all, before the review
+    await feed(application, staff.text("5"))
+    review = " ".join(request.texts_to(OFFICER)[-2:])
+    assert "甲（代表）" in review and "乙（代表）" in review and "<b>人数：</b>5" in review
+    assert ("改人数", "rg:edit:count") in request.last_to(OFFICER).buttons()
+    await feed(application, staff.tap(submit_of(request, OFFICER)))
+    assert len(CODE.findall(request.last_to(OFFICER).text)) == 2
+    assert rows(store, "SELECT people FROM cases") == [(5,)]
+    assert len(await store.cases.attachments(1)) == 1
