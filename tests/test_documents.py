@@ -30,7 +30,7 @@ from store.org import DocumentTemplates, OrgError, parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import OPINION_PARTS, draft, petitioner, rows, uid
+from tests.conftest import OPINION_PARTS, REVIEW_PARTS, draft, petitioner, rows, uid
 from tests.offline import Call, OfflineRequest, Updates, feed, fill_opinion, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
@@ -71,10 +71,10 @@ async def whole_case(store: Services) -> str:
                           body="经核实，加班费已按集团规定计发，差额系统计口径不同所致。")
     await deliver_opinion(store)  # 送达 in chat: the review window counts from today
     await store.review.request_review(employee(5001), number, "计算口径不对")
-    await store.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "复查认为应按实际工时补发加班费。", participants=ids(LEADER_OIL))
+    await store.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "复查认为应按实际工时补发加班费。", participants=ids(LEADER_OIL), parts=REVIEW_PARTS)
     await deliver_opinion(store)
     await store.review.request_review(employee(5001), number, "补发金额不足")  # now a re-review (复核)
-    await store.review.review_opinion(LEADER_HQ, number, ReviewOutcome.CHANGE, "复核维持复查意见，由第一采油厂补发。", participants=ids(LEADER_HQ))
+    await store.review.review_opinion(LEADER_HQ, number, ReviewOutcome.CHANGE, "复核维持复查意见，由第一采油厂补发。", participants=ids(LEADER_HQ), parts=REVIEW_PARTS)
     return number
 
 
