@@ -117,6 +117,11 @@ async def test_every_document_reads_back_from_its_pdf(rstore: Services) -> None:
             for word in ("一、信访人诉求", OPINION_PARTS.request, "二、查明事实", OPINION_PARTS.facts,
                          "三、处理依据", OPINION_PARTS.basis, "四、处理意见"):
                 assert squeeze(word) in text, (kind, word)
+        if kind in (DocumentKind.REVIEW, DocumentKind.REREVIEW):  # and those of Art. 35 / 36, in the reviewer's name
+            stage = "复查" if kind is DocumentKind.REVIEW else "复核"
+            for word in ("一、信访请求", REVIEW_PARTS.request, "二、查明事实", REVIEW_PARTS.facts,
+                         "三、处理依据", REVIEW_PARTS.basis, f"四、{stage}意见", f"{stage}结果：变更"):
+                assert squeeze(word) in text, (kind, word)
         assert len(data) < 120_000, (kind, len(data))  # the font is cut to the document's characters
         assert file_name(doc) == f"{which}-{kind.value}.pdf"
         seen.add(kind)
