@@ -50,9 +50,12 @@ def stage_name(lang: str, level: int) -> Html:
 def study_text(lang: str, draft: OpinionDraft) -> Html:
     names = [m.name for m in draft.candidates if m.id in draft.participants]
     text = draft.text if len(draft.text) <= OPINION_SHOWN else draft.text[:OPINION_SHOWN] + "…"
-    return t(lang, "hearing.study_title", number=draft.number, stage=stage_name(lang, draft.level),
-             decision=t(lang, f"decision.{draft.decision.value}"), text=text,
-             chosen="、".join(names) if names else t(lang, "hearing.study_none_chosen"))
+    shown = t(lang, "hearing.study_title", number=draft.number, stage=stage_name(lang, draft.level),
+              decision=t(lang, f"decision.{draft.decision.value}"), text=text,
+              chosen="、".join(names) if names else t(lang, "hearing.study_none_chosen"))
+    if draft.parts is None:  # kept before the request, facts and basis were asked (migration 0024)
+        shown = Html(shown + "\n\n" + t(lang, "hearing.study_parts_missing", number=draft.number))
+    return shown
 
 
 def study_markup(lang: str, draft: OpinionDraft) -> InlineKeyboardMarkup:

@@ -263,6 +263,7 @@ async def test_a_draft_kept_before_the_parts_still_shows_and_is_not_issued_witho
                 await feed(application, leader.tap(f"rv:sp:{number}:{LEADER_OIL.id}"))
                 shown = request.last_to(LEADER_OIL.id).text
                 assert "经复查，维持原处理意见。" in shown and "已选：陈经理" in shown
+                assert t("zh", "hearing.study_parts_missing", number=number) in shown
                 await feed(application, leader.tap(f"rv:so:{number}"))  # issuing it: refused, in words
                 assert request.last_to(LEADER_OIL.id).text == error_text("zh", ReviewIncomplete())
                 case = await store.cases.case_by_id(1)
