@@ -231,6 +231,21 @@ async def test_in_chat_only_the_designated_reviewer_opens_the_form(
 # ------------------------------------------------------------- the upgrade
 
 
+async def test_an_outcome_question_asked_before_the_form_is_answered_with_where_to_go_now(
+    rstore: Services, clock: FakeClock
+) -> None:
+    """The old 维持 button asked for the opinion's text in one prompt; an answer after the upgrade issues nothing."""
+    number = await in_review(rstore, clock)
+    await rstore.cases.set_prompt(LEADER_OIL.id, "rvm", number)  # as the old button left it
+    async with offline_app(rstore) as (application, request):
+        await feed(application, Updates(LEADER_OIL.id).text("经复查，维持原处理意见。"))
+        assert request.last_to(LEADER_OIL.id).text == t("zh", "review_form.asked_before", number=number)
+    assert await rstore.cases.get_prompt(LEADER_OIL.id) is None
+    assert rows(rstore, "SELECT count(*) FROM review_drafts") == [(0,)]
+    case = await rstore.cases.case_by_id(1)
+    assert case is not None and case.status is Status.REVIEW
+
+
 async def test_a_draft_kept_before_the_parts_still_shows_and_is_not_issued_without_them(
     backend: str, tmp_path: Path, rorg: Organization, clock: FakeClock
 ) -> None:
