@@ -29,7 +29,7 @@ from store.opinion import OpinionParts
 from store.org import Organization
 from store.services import Services
 from tests.backends import execute, fresh_database, rows
-from tests.conftest import REVIEW_PARTS
+from tests.conftest import REVIEW_PARTS, uid
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
@@ -236,11 +236,11 @@ async def test_an_outcome_question_asked_before_the_form_is_answered_with_where_
 ) -> None:
     """The old 维持 button asked for the opinion's text in one prompt; an answer after the upgrade issues nothing."""
     number = await in_review(rstore, clock)
-    await rstore.cases.set_prompt(LEADER_OIL.id, "rvm", number)  # as the old button left it
+    await rstore.cases.set_prompt(uid(LEADER_OIL), "rvm", number)  # as the old button left it
     async with offline_app(rstore) as (application, request):
         await feed(application, Updates(LEADER_OIL.id).text("经复查，维持原处理意见。"))
         assert request.last_to(LEADER_OIL.id).text == t("zh", "review_form.asked_before", number=number)
-    assert await rstore.cases.get_prompt(LEADER_OIL.id) is None
+    assert await rstore.cases.get_prompt(uid(LEADER_OIL)) is None
     assert rows(rstore, "SELECT count(*) FROM review_drafts") == [(0,)]
     case = await rstore.cases.case_by_id(1)
     assert case is not None and case.status is Status.REVIEW
