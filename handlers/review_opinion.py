@@ -19,7 +19,7 @@ each before it is asked, so a restart resumes there, and gives every step
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from telegram import Update
@@ -139,7 +139,7 @@ async def review_command(update: Update, context: Context, actor: Actor) -> str 
     return await _open(update, context, actor, found[0][:40], outcome, found[2] if len(found) > 2 else None)
 
 
-def _tapped(outcome: ReviewOutcome) -> Any:
+def _tapped(outcome: ReviewOutcome) -> Callable[..., Coroutine[Any, Any, str | int]]:
     """The review card's outcome button (``pr:rvm`` …): the form, that outcome set."""
 
     async def begin(update: Update, context: Context, actor: Actor, number: str) -> str | int:
@@ -159,7 +159,6 @@ async def asked_before(update: Update, context: Context, number: str) -> bool:
         await deps(context).cases.clear_prompt(user.id)
     await send(update, context, t(await lang_of(update, context), "review_form.asked_before", number=number))
     return False
-
 
 
 def build() -> ConversationHandler:
