@@ -42,6 +42,7 @@ from handlers import (
     relay,
     repeats,
     review,
+    review_opinion,
     screening,
     staff,
     staffing,
@@ -173,6 +174,10 @@ def build_application(
         # /decline and the card's buttons (after prompts, whose typed answer comes first while it waits).
         opinion.build(),
         opinion.stale_handler(),
+        # A 复查 / 复核 opinion's request, facts, basis and text, step by step: /review and the review card's
+        # outcome buttons (after prompts, for the same reason); its last step asks who studied it (hearing).
+        review_opinion.build(),
+        review_opinion.stale_handler(),
         # Filing or updating a screening dispute, step by step (before intake, which would take any text).
         screening.build(),
         screening.stale_handler(),

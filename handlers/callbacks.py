@@ -476,9 +476,20 @@ class Op:
     SUBMIT = area.button("ok", TOKEN)
 
 
+class Ro:
+    """A 复查 / 复核 opinion's request, facts, basis and text, step by step (handlers.review_opinion)."""
+
+    area = Area("ro")
+    KEEP = area.button("k")  # keep the text shown (the petitioner's request, a prefilled opinion)
+    EDIT = area.button("e", choice("request", "facts", "basis", "opinion"))
+    BACK = area.button("b")
+    CANCEL = area.button("x")
+    SUBMIT = area.button("ok", TOKEN)
+
+
 AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Sv.area,
                            Rv.area, Ld.area, In.area, Rc.area, Sc.area, Ic.area, Lg.area, Rg.area, Vf.area, Sm.area, Ap.area,
-                           Re.area, Op.area)
+                           Re.area, Op.area, Ro.area)
 
 
 def decode(data: object) -> tuple[Button, tuple[Any, ...]] | None:

@@ -173,13 +173,19 @@ def _day(value: date | None, lang: str) -> str:
 def body_template(org: Organization, lang: str, kind: DocumentKind, doc: Document | None = None) -> str:
     """The text of a document: the organisation file's own, else the catalog's.
 
-    A written opinion with its parts (Art. 32) and a decline with its grounds (Art. 21-22) need the
-    sections: the organisation's text is used only if it names them ({facts}, {destination}), else the
-    catalog's sectioned text, so no part the officer gave is lost; older ones keep the plain text.
+    A written opinion with its parts (Art. 32), a 复查 / 复核 opinion with its (Art. 35-36) and a decline
+    with its grounds (Art. 21-22) need the sections: the organisation's text is used only if it names them
+    ({facts}, {destination}), else the catalog's sectioned text, so no part the officer gave is lost;
+    older ones keep the plain text.
     """
     own = org.documents.text(lang, kind.value)
     if doc is not None and kind is DocumentKind.OPINION and doc.parts is not None:
         return own if own and "{facts}" in own else _raw(lang, "opinion.doc_opinion")
+    if doc is not None and kind in (DocumentKind.REVIEW, DocumentKind.REREVIEW) and doc.parts is not None:
+        # A 复查 / 复核 opinion with its request, facts and basis (Art. 35-36); 责令重办 its own closing.
+        if doc.decision is ReviewOutcome.REDO:
+            return _raw(lang, f"review_form.doc_redo_{kind.value}")
+        return own if own and "{facts}" in own else _raw(lang, f"review_form.doc_{kind.value}")
     if doc is not None and kind is DocumentKind.DECLINED and doc.reason is not None:
         return own if own and "{destination}" in own else _raw(lang, "opinion.doc_declined")
     return own or _raw(lang, f"document.body.{kind.value}")
@@ -321,7 +327,8 @@ def page(doc: Document, org: Organization, lang: str, copy: str | None = None) -
     redo = doc.decision is ReviewOutcome.REDO and doc.kind in (DocumentKind.REVIEW, DocumentKind.REREVIEW)
     try:
         # 责令重办: no right to contest this opinion, no finality; a new written opinion follows.
-        template = _raw(lang, f"document.redo_{doc.kind.value}") if redo else body_template(org, lang, doc.kind, doc)
+        template = _raw(lang, f"document.redo_{doc.kind.value}") if redo and doc.parts is None \
+            else body_template(org, lang, doc.kind, doc)
         body = template.format_map(values)
     except (KeyError, ValueError, IndexError, AttributeError):  # checked at load; never lose the document
         body = _raw(lang, f"document.body.{doc.kind.value}").format_map(values)

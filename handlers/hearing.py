@@ -1,9 +1,10 @@
 """The reviewers' collective study (集体研究) and hearings (听证) in 复查 / 复核.
 
-An opinion written in the chat (an outcome button, then its text, or
-``/review <number> <outcome> <text>``) is kept by the store while its
-reviewer marks, with toggle buttons, the reviewing unit's staff who studied
-it (at least one leader), then confirms: the opinion is issued with them.
+An opinion written in the chat (an outcome button or ``/review``, then the
+form of ``handlers/review_opinion.py``: its request, facts, basis and text)
+is kept by the store while its reviewer marks, with toggle buttons, the
+reviewing unit's staff who studied it (at least one leader), then confirms:
+the opinion is issued with them.
 
 ``/hearing`` and the review card's buttons schedule a hearing (date, place,
 note), record it held, or cancel it; the review clock stands still meanwhile
@@ -25,11 +26,11 @@ from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import Context, Deps, answer_query, deps, send, show, staff_caller
 from handlers.i18n import Html, t
-from handlers.prompts import PROMPTS, Prompt, Receive
+from handlers.prompts import PROMPTS, Prompt
 from handlers.refusals import answers_in_prompt, answers_refusals
 from handlers.render import day
 from store.errors import Refused
-from store.models import Actor, Case, OutboxItem, ReviewOutcome
+from store.models import Actor, Case, OutboxItem
 from store.review import Hearing, OpinionDraft
 from store.services import Services
 
@@ -49,9 +50,12 @@ def stage_name(lang: str, level: int) -> Html:
 def study_text(lang: str, draft: OpinionDraft) -> Html:
     names = [m.name for m in draft.candidates if m.id in draft.participants]
     text = draft.text if len(draft.text) <= OPINION_SHOWN else draft.text[:OPINION_SHOWN] + "…"
-    return t(lang, "hearing.study_title", number=draft.number, stage=stage_name(lang, draft.level),
-             decision=t(lang, f"decision.{draft.decision.value}"), text=text,
-             chosen="、".join(names) if names else t(lang, "hearing.study_none_chosen"))
+    shown = t(lang, "hearing.study_title", number=draft.number, stage=stage_name(lang, draft.level),
+              decision=t(lang, f"decision.{draft.decision.value}"), text=text,
+              chosen="、".join(names) if names else t(lang, "hearing.study_none_chosen"))
+    if draft.parts is None:  # kept before the request, facts and basis were asked (migration 0024)
+        shown = Html(shown + "\n\n" + t(lang, "hearing.study_parts_missing", number=draft.number))
+    return shown
 
 
 def study_markup(lang: str, draft: OpinionDraft) -> InlineKeyboardMarkup:
@@ -73,34 +77,6 @@ async def ask_participants(update: Update, context: Context, lang: str, draft: O
         await send(update, context, t(lang, "hearing.study_no_candidates"))
         return
     await send(update, context, study_text(lang, draft), study_markup(lang, draft))
-
-
-@answers_refusals(False)
-async def draft_and_ask(update: Update, context: Context, actor: Actor, lang: str, number: str,
-                        decision: ReviewOutcome, text: str) -> bool:
-    """Keep the opinion in the store and ask who studied it; False (after saying why) when refused."""
-    draft = await deps(context).review.draft_opinion(actor, number, decision, text)
-    await ask_participants(update, context, lang, draft)
-    return True
-
-
-def opinion_receiver(decision: ReviewOutcome) -> Receive:
-    """The answer to an outcome button's question: the opinion's text, then the participants' buttons."""
-    async def receive(update: Update, context: Context, number: str) -> bool:
-        caller = await staff_caller(update, context)
-        if caller is None:
-            return False
-        actor, lang = caller
-        message = update.effective_message
-        text = (message.text or "").strip() if message is not None else ""
-        if not text:  # a file or a sticker: the question stays
-            await send(update, context, t(lang, "intake.text_expected"))
-            return True
-        await deps(context).cases.clear_prompt(actor.id or 0)
-        await draft_and_ask(update, context, actor, lang, number, decision, text)
-        return False
-
-    return receive
 
 
 @answers_refusals()

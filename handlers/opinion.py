@@ -34,7 +34,7 @@ from handlers import staff_work as menus
 from handlers.common import Context, answer_query, deps, send, show, staff_caller
 from handlers.documents import destination_line
 from handlers.fallback import stale_button
-from handlers.forms import CHOICE, REVIEW, TEXT, Buttons, Form, Hint, Step, Turn
+from handlers.forms import CHOICE, REVIEW, TEXT, Buttons, Form, Hint, Params, Step, Turn
 from handlers.i18n import Html, t
 from handlers.refusals import answers_refusals
 from store.approvals import Draft as HeldDraft
@@ -94,10 +94,19 @@ async def _part_params(turn: Turn[Draft]) -> Mapping[str, Any]:
     return {"number": turn.data["number"], "decision": _decision(turn.lang, turn.data), "max": PART_MAX}
 
 
-async def _review_params(turn: Turn[Draft]) -> Mapping[str, Any]:
-    draft = turn.data
+def parts_of(draft: Draft) -> OpinionParts:
+    """The request, facts and basis a draft holds, as the store takes them (it checks each)."""
+    return OpinionParts(request=draft.get(REQUEST, ""), facts=draft.get(FACTS, ""), basis=draft.get(BASIS, ""))
+
+
+def shown_parts(draft: Draft) -> dict[str, Any]:
+    """The parts and the opinion's text of a draft, for a review step's text."""
     return {"number": draft["number"], "request": draft.get(REQUEST, ""), "facts": draft.get(FACTS, ""),
-            "basis": draft.get(BASIS, ""), "decision": _decision(turn.lang, draft), "text": draft.get(OPINION, "")}
+            "basis": draft.get(BASIS, ""), "text": draft.get(OPINION, "")}
+
+
+async def _review_params(turn: Turn[Draft]) -> Mapping[str, Any]:
+    return {**shown_parts(turn.data), "decision": _decision(turn.lang, turn.data)}
 
 
 async def _number(turn: Turn[Draft]) -> Mapping[str, Any]:
@@ -148,8 +157,14 @@ async def _pick_no_destination(turn: Turn[Draft]) -> None:
     turn.data["dest"] = None
 
 
-def _part(name: str) -> Step:
-    return Step(name, TEXT, f"opinion.ask_{name}", params=_part_params, limit=PART_MAX, keep=True)
+def part_step(name: str, texts: str = "opinion", params: Params = _part_params) -> Step:
+    """One part of an opinion (request, facts, basis, the opinion's text): a text step asked as
+    ``<texts>.ask_<name>``, up to ``PART_MAX``, offering to keep the text already there.
+
+    The written opinion's form and the 复查 / 复核 opinion's (handlers/review_opinion.py) both take them.
+    """
+    return Step(name, TEXT, f"{texts}.ask_{name}", params=params, limit=PART_MAX, keep=True)
+
 
 
 async def _submit(turn: Turn[Draft]) -> str | int:
@@ -162,9 +177,7 @@ async def _submit(turn: Turn[Draft]) -> str | int:
     if draft["mode"] == "decide":
         action = Action.DECIDE
         case = await d.cases.act(actor, draft["number"], action, decision=Decision(draft["decision"]),
-                                 body=draft.get(OPINION), parts=OpinionParts(request=draft.get(REQUEST, ""),
-                                                                             facts=draft.get(FACTS, ""),
-                                                                             basis=draft.get(BASIS, "")))
+                                 body=draft.get(OPINION), parts=parts_of(draft))
     else:
         action = Action.DECLINE
         case = await d.cases.act(actor, draft["number"], action, body=draft.get(NOTE) or None,
@@ -180,7 +193,7 @@ FORM: Form[Draft] = Form(
     texts="opinion",
     buttons=Buttons(back=cb.Op.BACK, cancel=cb.Op.CANCEL, submit=cb.Op.SUBMIT, keep=cb.Op.KEEP, edit=cb.Op.EDIT),
     steps=[
-        _part(REQUEST), _part(FACTS), _part(BASIS), _part(OPINION),
+        part_step(REQUEST), part_step(FACTS), part_step(BASIS), part_step(OPINION),
         Step(REVIEW_STEP, REVIEW, "opinion.review", params=_review_params, edits=(REQUEST, FACTS, BASIS, OPINION)),
         Step(REASON, CHOICE, "opinion.decline_ask_reason", params=_number, options=_reasons, columns=1,
              choices={cb.Op.REASON: _pick_reason}),
@@ -219,7 +232,8 @@ async def _open(update: Update, context: Context, caller: tuple[Actor, str], num
     return await FORM.start(update, context, {"mode": "decline", **draft}, REASON)
 
 
-def _words(update: Update, count: int) -> list[str]:
+def command_words(update: Update, count: int) -> list[str]:
+    """The command's words after its name, the last holding the rest of the text."""
     message = update.effective_message
     text = (message.text or "") if message is not None else ""
     return text.split(maxsplit=count)[1:]
@@ -230,7 +244,7 @@ async def decide_command(update: Update, context: Context) -> str | int:
     caller = await staff_caller(update, context)
     if caller is None:
         return ConversationHandler.END
-    words = _words(update, 3)
+    words = command_words(update, 3)
     if len(words) == 1:
         await menus.decide_menu(update, context, caller, words[0][:40])
         return ConversationHandler.END
@@ -259,7 +273,7 @@ async def decline_command(update: Update, context: Context) -> str | int:
     caller = await staff_caller(update, context)
     if caller is None:
         return ConversationHandler.END
-    words = _words(update, 2)
+    words = command_words(update, 2)
     if not words:
         await send(update, context, t(caller[1], "staff.usage_decline"))
         return ConversationHandler.END

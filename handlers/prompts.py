@@ -66,6 +66,8 @@ class Prompt:
     detail: Detail | None = None  # set: the button carries a choice, checked and named here
     receive: Receive | None = None  # set: takes files as well as text, and answers itself
     hint: str = "intake.text_expected"  # text key for a message the prompt cannot use
+    # False: its button opens something else now (a form); kept to answer a question asked before the upgrade.
+    asks: bool = True
 
 
 def _act(action: Action) -> Perform:
@@ -145,6 +147,11 @@ PROMPTS: dict[str, Prompt] = {
     "add": Prompt("employee.ask_add", "employee.add_finished", employee.perform_add, False,
                   receive=employee.receive_addition, hint="employee.add_hint"),
 }
+
+
+#: ``pr:`` buttons that open a form of their own (handlers.opinion, handlers.review_opinion), not a prompt.
+FORMS = (cb.Pr.END, cb.Pr.DECLINE, cb.Pr.DECIDE, cb.Pr.OPINION_MAINTAIN, cb.Pr.OPINION_REVOKE, cb.Pr.OPINION_CHANGE,
+         cb.Pr.OPINION_REDO)
 
 
 def _actor(d: Deps, prompt: Prompt, user_id: int) -> Actor:
@@ -266,8 +273,8 @@ async def expired(update: Update, context: Context) -> int:
 
 def buttons() -> dict[str, cb.Button]:
     """Each prompt's button, by kind (the kind is the button's verb, and the conversation's state)."""
-    found = {b.verb: b for b in cb.Pr.area.buttons if b.verb in PROMPTS}
-    missing = set(PROMPTS) - set(found)
+    found = {b.verb: b for b in cb.Pr.area.buttons if b.verb in PROMPTS and PROMPTS[b.verb].asks}
+    missing = {kind for kind, prompt in PROMPTS.items() if prompt.asks} - set(found)
     assert not missing, f"prompts without a button in handlers.callbacks.Pr: {missing}"
     return found
 
@@ -279,9 +286,10 @@ def build() -> ConversationHandler:
         Conversation.PROMPT,
         entry_points=[
             *(button.handler(_begin(kind)) for kind, button in buttons().items()),
-            # pr:dec and pr:dcs open the written forms of handlers.opinion (registered after this one).
+            # pr:dec and pr:dcs open the written forms of handlers.opinion, the outcomes of a 复查 / 复核 the
+            # form of handlers.review_opinion (registered after this one).
             CallbackQueryHandler(expired, pattern=lambda data: cb.Pr.area.owns(data) and not any(
-                b.matches(data) for b in (cb.Pr.END, cb.Pr.DECLINE, cb.Pr.DECIDE))),
+                b.matches(data) for b in FORMS)),
         ],
         states={
             kind: [MessageHandler(text | files if prompt.receive else text, answer)]

@@ -20,7 +20,7 @@ from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import callbacks as cb
-from handlers import hearing, reports, supervision
+from handlers import hearing, reports, review_opinion, supervision
 from handlers import keyboards as kb
 from handlers.common import (
     Context,
@@ -35,7 +35,7 @@ from handlers.common import (
 )
 from handlers.fallback import stale_button_message
 from handlers.i18n import Html, t
-from handlers.prompts import PROMPTS, Perform, Prompt
+from handlers.prompts import PROMPTS, Prompt
 from handlers.refusals import answers_refusals
 from handlers.render import (
     category_name,
@@ -46,6 +46,8 @@ from handlers.render import (
     status_name,
     unit_name,
 )
+from handlers.review_opinion import OUTCOME_BUTTONS, OUTCOME_CODES
+from store.errors import Refused
 from store.models import Actor, ActorRole, Case, Event, OutboxItem, ReviewOutcome
 from store.review import CONTENT, Rating
 from store.services import Services
@@ -53,18 +55,6 @@ from store.services import Services
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
 
 RATING_CODES = {"s": Rating.SATISFIED, "b": Rating.BASIC, "d": Rating.DISSATISFIED}
-OUTCOME_BUTTONS = {
-    ReviewOutcome.MAINTAIN: cb.Pr.OPINION_MAINTAIN, ReviewOutcome.REVOKE: cb.Pr.OPINION_REVOKE,
-    ReviewOutcome.CHANGE: cb.Pr.OPINION_CHANGE, ReviewOutcome.REDO: cb.Pr.OPINION_REDO,
-}
-OUTCOME_CODES = {str(button.verb): outcome for outcome, button in OUTCOME_BUTTONS.items()}
-# The outcomes of a 复查 / 复核 opinion as reviewers type them (/review).
-OUTCOME_WORDS = {
-    "maintain": ReviewOutcome.MAINTAIN, "维持": ReviewOutcome.MAINTAIN,
-    "revoke": ReviewOutcome.REVOKE, "撤销": ReviewOutcome.REVOKE,
-    "change": ReviewOutcome.CHANGE, "变更": ReviewOutcome.CHANGE,
-    "redo": ReviewOutcome.REDO, "责令重办": ReviewOutcome.REDO, "重办": ReviewOutcome.REDO,
-}
 HISTORY_LIMIT = 20
 LONG_RUNNING_SHOWN = 20
 _PERIOD_ARG = re.compile(r"^\d{4}")
@@ -80,12 +70,8 @@ async def _request(d: Deps, actor: Actor, number: str, text: str) -> Case:
     return await d.review.request_review(_as_petitioner(actor), number, text)
 
 
-def _opinion(decision: ReviewOutcome) -> Perform:
-    async def perform(d: Deps, actor: Actor, number: str, text: str) -> object:
-        # Never called: the text is kept as a draft and the participants are asked (handlers/hearing.py).
-        return await d.review.draft_opinion(actor, number, decision, text)
-
-    return perform
+async def _opinion_unused(d: Deps, actor: Actor, number: str, text: str) -> object:
+    raise Refused("refused")  # never called: the retired outcome prompts answer through review_opinion.asked_before
 
 
 def _as_petitioner(actor: Actor) -> Actor:
@@ -99,9 +85,11 @@ PROMPTS.update(
         "rvc": Prompt("review.ask_comment", "review.comment_done", _comment, False),
         "rvq": Prompt("review.ask_review_reason", "review.review_requested", _request, False),
         "rrq": Prompt("review.ask_rereview_reason", "review.rereview_requested", _request, False),
+        # The outcome buttons open the 复查 / 复核 form (handlers/review_opinion.py); a question they asked
+        # before it existed is answered with where to go now.
         **{
-            code: Prompt(f"procedure.ask_outcome_{outcome.value}", "review.opinion_done", _opinion(outcome), True,
-                         receive=hearing.opinion_receiver(outcome))
+            code: Prompt(f"procedure.ask_outcome_{outcome.value}", "review.opinion_done", _opinion_unused, True,
+                         receive=review_opinion.asked_before, asks=False)
             for code, outcome in OUTCOME_CODES.items()
         },
     }
@@ -181,22 +169,6 @@ async def on_accept(update: Update, context: Context, number: str) -> None:
 
 # ------------------------------------------------------------ staff commands
 
-
-
-async def review_command(update: Update, context: Context) -> None:
-    """/review <number> 维持|撤销|变更|责令重办 <opinion>: the review or re-review opinion."""
-    caller = await staff_caller(update, context)
-    if caller is None:
-        return
-    actor, lang = caller
-    args = context.args or []
-    decision = OUTCOME_WORDS.get(args[1].lower()) if len(args) >= 2 else None
-    if len(args) < 3 or decision is None:
-        await send(update, context, t(lang, "review.usage_review"))
-        return
-    text = (update.effective_message.text or "").split(None, 3)[3]  # type: ignore[union-attr]
-    # Kept until the reviewer marks who studied it (集体研究), with buttons (handlers/hearing.py).
-    await hearing.draft_and_ask(update, context, actor, lang, args[0][:40], decision, text)
 
 
 @answers_refusals()
@@ -333,7 +305,6 @@ async def export(update: Update, context: Context) -> None:
 
 def handlers() -> list[BaseHandler]:
     return [
-        CommandHandler("review", review_command),
         CommandHandler("history", history),
         CommandHandler("alerts", alerts),
         CommandHandler("stats", stats),

@@ -21,6 +21,7 @@ class Conversation(StrEnum):
     SCREENING = "screening"  # filing and updating a screening dispute (handlers.screening)
     REGISTER = "register"  # staff register a letter, visit or call, step by step (handlers.register)
     OPINION = "opinion"  # a written opinion's parts or a decline's grounds, step by step (handlers.opinion)
+    REVIEW_OPINION = "review_opinion"  # a 复查 / 复核 opinion's parts, step by step (handlers.review_opinion)
 
     @property
     def step_kept_by_store(self) -> bool:

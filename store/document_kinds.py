@@ -35,8 +35,11 @@ FIELDS: dict[DocumentKind, frozenset[str]] = {
     # {request}, {facts}, {basis}: 信访人诉求, 查明事实, 处理依据 (Art. 32).
     DocumentKind.OPINION: _COMMON | {"due", "until", "window", "decision", "text", "reviewer", "request", "facts",
                                      "basis"},
-    DocumentKind.REVIEW: _COMMON | {"due", "until", "window", "decision", "text", "reviewer"},
-    DocumentKind.REREVIEW: _COMMON | {"decision", "text"},
+    # {request}, {facts}, {basis}: what the petitioner asks the reviewing body, the facts it found, the basis
+    # (Art. 35 复查, Art. 36 复核).
+    DocumentKind.REVIEW: _COMMON | {"due", "until", "window", "decision", "text", "reviewer", "request", "facts",
+                                    "basis"},
+    DocumentKind.REREVIEW: _COMMON | {"decision", "text", "request", "facts", "basis"},
     DocumentKind.FINAL: _COMMON,
 }
 #: A template without {text} would drop the reason or the opinion the officer wrote.

@@ -64,6 +64,9 @@ def event_kinds(ctx: StoreContext, case: Case, event: Event) -> tuple[DocumentKi
     return _issued(action, final=(event.data or {}).get("decision") != ReviewOutcome.REDO.value)
 
 
+#: The documents that state 信访(人)诉求 / 查明事实 / 处理依据 when their event recorded them (Art. 32, 35-36).
+PARTS_KINDS = frozenset({DocumentKind.OPINION, DocumentKind.REVIEW, DocumentKind.REREVIEW})
+
 #: The event that issues each kind.
 ISSUED_BY: dict[DocumentKind, Action] = {kind: action for action, kinds in STEPS.items() for kind in kinds}
 
@@ -97,7 +100,8 @@ class Document(BaseModel):
     issuer_unit: str = ""
     doc_no: str | None = None
     approved: bool = False  # a leader approved the step (签发): the document says 经批准
-    # A written opinion's 信访人诉求 / 查明事实 / 处理依据 (Art. 32); None: decided before the parts were recorded.
+    # A written opinion's 信访人诉求 / 查明事实 / 处理依据 (Art. 32), or a 复查 / 复核 opinion's 信访请求 / 查明事实 /
+    # 处理依据 (Art. 35-36); None: decided before the parts were recorded.
     parts: OpinionParts | None = None
     # A decline's reason and destination as recorded on the day (Art. 21-22); None: declined before.
     reason: dict[str, str] | None = None  # {"zh": ..., "en": ...}
@@ -263,7 +267,7 @@ class DocumentService(Service):
             doc_no=issued_as["doc_no"] if issued_as is not None else None,
             approved=bool(data.get("approved_by")),
             parts=OpinionParts.model_validate(data["parts"])
-            if kind is DocumentKind.OPINION and isinstance(data.get("parts"), dict) else None,
+            if kind in PARTS_KINDS and isinstance(data.get("parts"), dict) else None,
             reason=data.get("reason_text") if kind is DocumentKind.DECLINED
             and isinstance(data.get("reason_text"), dict) else None,
             destination=data.get("destination") if kind is DocumentKind.DECLINED

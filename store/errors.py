@@ -108,3 +108,17 @@ class OpinionIncomplete(Refused):
     """
 
     code = "opinion_parts_required"
+
+
+class ReviewIncomplete(OpinionIncomplete):
+    """A 复查 / 复核 opinion that would reach the petitioner without its request, facts or basis.
+
+    The reviewing body's opinion (《信访工作条例》 Art. 35 复查, Art. 36 复核) states what the
+    petitioner asks it (信访请求), the facts it found (查明事实) and the basis (处理依据), beside the
+    outcome and the collective study; without them the store issues no review opinion and keeps no
+    draft of one, whoever asks. Codes ``review_request_required``, ``review_facts_required``,
+    ``review_basis_required``, or ``review_parts_required`` when none was given (a draft written
+    before the parts were asked, too).
+    """
+
+    code = "review_parts_required"

@@ -6,6 +6,9 @@ A 信访处理意见书 states the petitioner's request (信访人诉求), the f
 holds the first three; ``CaseService.act`` records them in the decision's
 event (journaled with it), a held draft keeps them for its approver
 (store/drafts.py), and documents and the webapp read them back from the event.
+A 复查 / 复核 opinion states the same three parts (the request being what the
+petitioner asks the reviewing body, Art. 35-36): ``ReviewService`` records
+them in its event too, checked with ``required_parts(parts, review=True)``.
 
 A 不予受理 gives a reason from ``[[decline_reasons]]`` and, when the reason
 sends the matter elsewhere (诉访分离), the body the petitioner should turn to
@@ -24,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from store.errors import OpinionIncomplete, Refused
+from store.errors import OpinionIncomplete, Refused, ReviewIncomplete
 from store.org import Organization
 from store.safetext import SafeText
 
@@ -41,26 +44,29 @@ class OpinionParts(BaseModel):
     facts: SafeText
     basis: SafeText
 
-    def check(self) -> OpinionParts:
-        """Every part said (Refused naming the missing part), none too long."""
-        for value, missing in ((self.request, OpinionIncomplete("opinion_request_required")),
-                               (self.facts, OpinionIncomplete("opinion_facts_required")),
-                               (self.basis, OpinionIncomplete("opinion_basis_required"))):
+    def check(self, review: bool = False) -> OpinionParts:
+        """Every part said (Refused naming the missing part), none too long.
+
+        ``review``: the parts of a 复查 / 复核 opinion (``ReviewIncomplete``, its own words).
+        """
+        kind, prefix = (ReviewIncomplete, "review") if review else (OpinionIncomplete, "opinion")
+        for value, part in ((self.request, "request"), (self.facts, "facts"), (self.basis, "basis")):
             if not value.strip():
-                raise missing
+                raise kind(f"{prefix}_{part}_required")
             if len(value) > PART_MAX:
                 raise Refused("opinion_part_long", max=PART_MAX)
         return self
 
 
-def required_parts(parts: OpinionParts | None) -> OpinionParts:
+def required_parts(parts: OpinionParts | None, review: bool = False) -> OpinionParts:
     """The parts of an opinion about to be issued, each checked: a store rule, whoever the caller.
 
-    ``OpinionIncomplete`` when none were given or one is blank after stripping (Art. 32).
+    ``OpinionIncomplete`` when none were given or one is blank after stripping (Art. 32);
+    ``review``: a 复查 / 复核 opinion's (Art. 35-36), ``ReviewIncomplete``.
     """
     if parts is None:
-        raise OpinionIncomplete()
-    return parts.check()
+        raise ReviewIncomplete() if review else OpinionIncomplete()
+    return parts.check(review)
 
 
 class DeclineGrounds(BaseModel):

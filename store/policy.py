@@ -289,6 +289,9 @@ ENTRY_POINTS: dict[str, Act | None] = {
     # 出具 is the act (DECIDE or DECLINE, by the draft), checked by CaseService.act.
     "op:r": None, "op:d": None, "op:nd": None, "op:k": None, "op:e": None, "op:b": None, "op:x": None,
     "op:ok": None,
+    # The 复查 / 复核 opinion's form (handlers/review_opinion.py): steps of one's own draft; its last button keeps
+    # the opinion for the collective study (ReviewService.draft_opinion checks REVIEW_OPINION), rv:so issues it.
+    "ro:k": None, "ro:e": None, "ro:b": None, "ro:x": None, "ro:ok": None,
     "sm:ls": None, "sm:add": None, "sm:o": None, "sm:r": None, "sm:ub": None, "sm:ut": None, "sm:cs": None,
     "sm:ct": None, "sm:ca": None, "sm:rm": None, "sm:ry": None, "sm:nr": None, "sm:nb": None, "sm:nu": None,
 }

@@ -48,6 +48,7 @@ from store.models import (
     row_to_model,
 )
 from store.notices import NoticeKind
+from store.opinion import PART_MAX, OpinionParts, required_parts
 from store.org import Organization, Role, Staff
 from store.people import people_among, same_person, same_person_sql
 from store.policy import Act
@@ -129,6 +130,20 @@ class OpinionDraft(BaseModel):
     text: str
     participants: list[int]
     candidates: list[StudyMember]
+    # 信访请求, 查明事实, 处理依据 (Art. 35-36); None: drafted before they were asked (migration 0024).
+    parts: OpinionParts | None = None
+
+
+class OpinionOpening(BaseModel):
+    """What the reviewer's form starts from: the case, the level (1 复查, 2 复核) and the petitioner's request.
+
+    ``request`` is the reason the petitioner gave when asking for the review (or re-review), offered as
+    the opinion's 信访请求; empty when none was recorded.
+    """
+
+    number: str
+    level: int
+    request: str
 
 
 class Hearing(BaseModel):
@@ -618,11 +633,14 @@ class ReviewService(Service):
 
     async def review_opinion(
         self, actor: Actor, number: str, decision: ReviewOutcome, text: str,
-        participants: Sequence[int] = (), studied_on: date | None = None,
+        participants: Sequence[int] = (), studied_on: date | None = None, parts: OpinionParts | None = None,
     ) -> Case:
         """The review (复查) or re-review (复核) opinion, by the designated leaders, after collective study.
 
-        Its outcome is 维持, 撤销, 变更 or 责令重办. ``participants`` are the
+        Its outcome is 维持, 撤销, 变更 or 责令重办, and it states ``parts``: what the
+        petitioner asks the reviewing body (信访请求), the facts found (查明事实) and
+        the basis (处理依据) (Art. 35-36); without them it is refused
+        (``ReviewIncomplete``) and nothing is written. ``participants`` are the
         reviewing unit's staff who studied it (集体研究), at least one of its
         leaders; ``studied_on`` the day of the study meeting (default: today).
         After the re-review opinion the case is closed and final: the same
@@ -631,7 +649,7 @@ class ReviewService(Service):
         opinion can be contested anew.
         """
         async with self.db.transaction() as conn:
-            case = await self._give_opinion(conn, actor, number, decision, text, participants, studied_on)
+            case = await self._give_opinion(conn, actor, number, decision, text, participants, studied_on, parts)
         self.outbox.kick()
         return case
 
@@ -680,7 +698,7 @@ class ReviewService(Service):
 
     async def _give_opinion(
         self, conn: Connection, actor: Actor, number: str, decision: ReviewOutcome, text: str,
-        participants: Sequence[int], studied_on: date | None,
+        participants: Sequence[int], studied_on: date | None, parts: OpinionParts | None,
     ) -> Case:
         text = (text or "").strip()
         now = self.clock.now()
@@ -692,6 +710,7 @@ class ReviewService(Service):
             raise Refused("review_outcome")
         if not text:
             raise Refused("opinion_required")
+        parts = required_parts(parts, review=True)  # 信访请求, 查明事实, 处理依据 (Art. 35-36)
         if case.clock_stopped_on is not None:
             raise Refused("hearing_pending", number=case.number)
         study = self._study(case, level, participants, studied_on or self.ctx.today())
@@ -726,6 +745,7 @@ class ReviewService(Service):
                 "closed_at": iso(now),
             }
             data = {"decision": decision.value, "final": True}
+        data["parts"] = parts.model_dump()  # journaled with the opinion, printed in its 意见书
         # 集体研究: journaled with the opinion, and kept for its 意见书 (review_studies).
         data["study"] = {"on": study.studied_on.isoformat(), "by": [m.id for m in study.participants]}
         case = await self.ctx.update_case(conn, case.id, changes)
@@ -773,10 +793,31 @@ class ReviewService(Service):
 
     # ------------------------------------------- an opinion drafted in the chat
 
-    async def draft_opinion(self, actor: Actor, number: str, decision: ReviewOutcome, text: str) -> OpinionDraft:
+    async def opinion_opening(self, actor: Actor, number: str) -> OpinionOpening:
+        """Whether ``actor`` may give the case's 复查 / 复核 opinion now, and what the form starts from.
+
+        The same checks as the opinion (the designated reviewer, the case under review, no hearing
+        pending), made before the reviewer types its parts; the opinion checks them again.
+        """
+        async with self.db.read() as conn:
+            case, action, level = await self._opinion_case(conn, actor, number)
+            if case.clock_stopped_on is not None:
+                raise Refused("hearing_pending", number=case.number)
+            asked = Action.REQUEST_REREVIEW if action is Action.REREVIEW_OPINION else Action.REQUEST_REVIEW
+            async with conn.execute(
+                "SELECT body FROM events WHERE case_id = ? AND action = ? ORDER BY id DESC LIMIT 1",
+                (case.id, asked.value),
+            ) as cur:
+                row = await cur.fetchone()
+        request = str(row["body"] or "").strip() if row is not None else ""
+        return OpinionOpening(number=case.number, level=level, request=request[:PART_MAX])
+
+    async def draft_opinion(self, actor: Actor, number: str, decision: ReviewOutcome, text: str,
+                            parts: OpinionParts | None = None) -> OpinionDraft:
         """Keep an opinion written in the chat until its reviewer marks who studied it (集体研究).
 
-        The checks of the opinion itself are made now; the reviewer is marked
+        The checks of the opinion itself are made now, its request, facts and
+        basis included (``ReviewIncomplete`` without them); the reviewer is marked
         as a participant when they are one of the reviewing unit's staff.
         """
         text = (text or "").strip()
@@ -788,23 +829,26 @@ class ReviewService(Service):
                 raise Refused("opinion_required")
             if len(text) > DETAILS_MAX:
                 raise Refused("comment_too_long", max=DETAILS_MAX, length=len(text))
+            parts = required_parts(parts, review=True)
             if case.clock_stopped_on is not None:
                 raise Refused("hearing_pending", number=case.number)
             candidates = self.study_candidates(case, level)
             chosen = [m.id for m in candidates if m.id == actor.id]
             await conn.execute("DELETE FROM review_drafts WHERE case_id = ? AND reviewer_id = ?", (case.id, actor.id))
             await conn.execute(
-                "INSERT INTO review_drafts (case_id, reviewer_id, level, decision, body, participants, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (case.id, actor.id, level, decision.value, text, json.dumps(chosen), self.ctx.now()),
+                "INSERT INTO review_drafts (case_id, reviewer_id, level, decision, body, participants, updated_at,"
+                " request, facts, basis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (case.id, actor.id, level, decision.value, text, json.dumps(chosen), self.ctx.now(),
+                 parts.request, parts.facts, parts.basis),
             )
         return OpinionDraft(number=case.number, level=level, decision=decision, text=text, participants=chosen,
-                            candidates=candidates)
+                            candidates=candidates, parts=parts)
 
     async def _draft(self, conn: Connection, actor: Actor, number: str) -> tuple[Case, OpinionDraft]:
         case = await self.ctx.load_case(conn, actor, number)
         async with conn.execute(
-            "SELECT level, decision, body, participants FROM review_drafts WHERE case_id = ? AND reviewer_id = ?",
+            "SELECT level, decision, body, participants, request, facts, basis FROM review_drafts"
+            " WHERE case_id = ? AND reviewer_id = ?",
             (case.id, actor.id),
         ) as cur:
             row = await cur.fetchone()
@@ -816,6 +860,9 @@ class ReviewService(Service):
         return case, OpinionDraft(
             number=case.number, level=level, decision=ReviewOutcome(row["decision"]), text=row["body"],
             participants=json.loads(row["participants"]), candidates=self.study_candidates(case, level),
+            # A draft written before the parts were asked (migration 0024) has none: it shows, and is not issued.
+            parts=OpinionParts(request=row["request"], facts=row["facts"], basis=row["basis"])
+            if row["request"] is not None and row["facts"] is not None and row["basis"] is not None else None,
         )
 
     async def opinion_draft(self, actor: Actor, number: str) -> OpinionDraft:
@@ -840,10 +887,15 @@ class ReviewService(Service):
         return draft.model_copy(update={"participants": chosen})
 
     async def confirm_opinion(self, actor: Actor, number: str) -> Case:
-        """Issue the drafted opinion with the participants marked (the same checks as ``review_opinion``)."""
+        """Issue the drafted opinion with the participants marked (the same checks as ``review_opinion``).
+
+        A draft kept before its request, facts and basis were asked (migration 0024) is refused
+        (``ReviewIncomplete``): the reviewer writes it again through the form.
+        """
         async with self.db.transaction() as conn:
             _case, draft = await self._draft(conn, actor, number)
-            case = await self._give_opinion(conn, actor, number, draft.decision, draft.text, draft.participants, None)
+            case = await self._give_opinion(conn, actor, number, draft.decision, draft.text, draft.participants, None,
+                                            draft.parts)
         self.outbox.kick()
         return case
 

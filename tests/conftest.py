@@ -98,6 +98,9 @@ async def app(store: Services) -> AsyncIterator[tuple[Application, OfflineReques
 #: A written opinion's request, facts and basis (Art. 32): the store issues no opinion without them.
 OPINION_PARTS = OpinionParts(request="要求补发加班费。", facts="经核查考勤记录，加班情况属实。",
                              basis="《中华人民共和国劳动法》第四十四条。")
+#: A 复查 / 复核 opinion's request to the reviewing body, facts found and basis (Art. 35-36).
+REVIEW_PARTS = OpinionParts(request="请求撤销原处理意见，补发十月加班费。", facts="经复查工资条和考勤记录，十月加班两天未计发加班费。",
+                            basis="《工资支付暂行规定》第十三条。")
 
 
 def draft(**overrides: object) -> DraftData:

@@ -15,15 +15,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from telegram.ext import Application
 
 from store.clock import FakeClock
 from store.models import Actor, ActorRole, Decision
+from store.opinion import OpinionParts
 from store.org import Organization, parse_org
 from store.review import serves
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import OPINION_PARTS, draft, petitioner
+from tests.conftest import OPINION_PARTS, REVIEW_PARTS, draft, petitioner
+from tests.offline import Call, OfflineRequest, Updates, feed
 
 ORG_TOML = """
 [organization]
@@ -184,3 +187,24 @@ async def deliver_opinion(store: Services) -> None:
     for item in await store.outbox.pending_notifications():
         if serves(item):
             await store.review.delivered(item)
+
+
+async def answer_review_form(
+    application: Application, request: OfflineRequest, user: Updates, parts: OpinionParts = REVIEW_PARTS,
+    opinion: str | None = None,
+) -> Call:
+    """Answer the 复查 / 复核 form an outcome opened (handlers/review_opinion.py) and tap its last button.
+
+    The request is typed (``parts.request``), or kept when it is empty; the facts and the basis typed; the
+    opinion typed, or kept when ``opinion`` is None (prefilled by ``/review <编号> <结论> <意见>``). Returns
+    the screen that follows (who studied it, or a refusal).
+    """
+    chat = user.user_id
+    await feed(application, user.tap("ro:k") if not parts.request else user.text(parts.request))
+    await feed(application, user.text(parts.facts))
+    await feed(application, user.text(parts.basis))
+    await feed(application, user.tap("ro:k") if opinion is None else user.text(opinion))
+    review = request.last_to(chat)
+    submit = next(data for _, data in review.buttons() if data.startswith("ro:ok:"))
+    await feed(application, user.tap(submit))
+    return request.last_to(chat)

@@ -74,6 +74,11 @@ OLD_BUTTONS = [
     ("op:nd", cb.Op.NO_DEST, ()),
     ("op:e:facts", cb.Op.EDIT, ("facts",)),
     ("op:ok:" + "ab" * 16, cb.Op.SUBMIT, ("ab" * 16,)),
+    ("pr:rvm:XF-2026-000001", cb.Pr.OPINION_MAINTAIN, ("XF-2026-000001",)),
+    ("pr:rvd:XF-2026-000001", cb.Pr.OPINION_REDO, ("XF-2026-000001",)),
+    ("ro:e:basis", cb.Ro.EDIT, ("basis",)),
+    ("ro:k", cb.Ro.KEEP, ()),
+    ("ro:ok:" + "ab" * 16, cb.Ro.SUBMIT, ("ab" * 16,)),
     ("rv:rate:d:XF-2026-000001", cb.Rv.RATE, ("d", "XF-2026-000001")),
     ("rv:sp:XF-2026-000001:3002", cb.Rv.STUDY_TOGGLE, ("XF-2026-000001", 3002)),
     ("rv:so:XF-2026-000001", cb.Rv.STUDY_CONFIRM, ("XF-2026-000001",)),
@@ -137,9 +142,14 @@ def test_encoding_refuses_what_would_not_read_back() -> None:
 
 
 def test_each_prompt_has_its_button_and_each_button_its_prompt() -> None:
-    assert set(prompts.buttons()) == set(prompts.PROMPTS)
-    # pr:dec and pr:dcs (不予受理, the decision chosen) open the written forms of handlers.opinion.
-    assert {b.verb for b in cb.Pr.area.buttons} - {"end", "dec", "dcs"} == set(prompts.PROMPTS)
+    asking = {kind for kind, prompt in prompts.PROMPTS.items() if prompt.asks}
+    assert set(prompts.buttons()) == asking
+    # pr:dec and pr:dcs (不予受理, the decision chosen) open the written forms of handlers.opinion; the
+    # 复查 / 复核 outcomes the form of handlers.review_opinion (their prompts only answer a question asked before).
+    outcomes = {"rvm", "rvk", "rvg", "rvd"}
+    assert {b.verb for b in cb.Pr.area.buttons} - {"end", "dec", "dcs"} - outcomes == asking
+    assert outcomes <= set(prompts.PROMPTS) - asking
+    assert {str(b.verb) for b in prompts.FORMS} >= outcomes
 
 
 def test_rating_buttons_carry_the_codes_the_review_handler_reads() -> None:

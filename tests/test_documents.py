@@ -30,7 +30,7 @@ from store.org import DocumentTemplates, OrgError, parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database
-from tests.conftest import OPINION_PARTS, draft, petitioner, rows, uid
+from tests.conftest import OPINION_PARTS, REVIEW_PARTS, draft, petitioner, rows, uid
 from tests.offline import Call, OfflineRequest, Updates, feed, fill_opinion, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
@@ -71,10 +71,10 @@ async def whole_case(store: Services) -> str:
                           body="经核实，加班费已按集团规定计发，差额系统计口径不同所致。")
     await deliver_opinion(store)  # 送达 in chat: the review window counts from today
     await store.review.request_review(employee(5001), number, "计算口径不对")
-    await store.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "复查认为应按实际工时补发加班费。", participants=ids(LEADER_OIL))
+    await store.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "复查认为应按实际工时补发加班费。", participants=ids(LEADER_OIL), parts=REVIEW_PARTS)
     await deliver_opinion(store)
     await store.review.request_review(employee(5001), number, "补发金额不足")  # now a re-review (复核)
-    await store.review.review_opinion(LEADER_HQ, number, ReviewOutcome.CHANGE, "复核维持复查意见，由第一采油厂补发。", participants=ids(LEADER_HQ))
+    await store.review.review_opinion(LEADER_HQ, number, ReviewOutcome.CHANGE, "复核维持复查意见，由第一采油厂补发。", participants=ids(LEADER_HQ), parts=REVIEW_PARTS)
     return number
 
 
@@ -116,6 +116,11 @@ async def test_every_document_reads_back_from_its_pdf(rstore: Services) -> None:
         if kind is DocumentKind.OPINION:  # the parts of Art. 32, each under its heading
             for word in ("一、信访人诉求", OPINION_PARTS.request, "二、查明事实", OPINION_PARTS.facts,
                          "三、处理依据", OPINION_PARTS.basis, "四、处理意见"):
+                assert squeeze(word) in text, (kind, word)
+        if kind in (DocumentKind.REVIEW, DocumentKind.REREVIEW):  # and those of Art. 35 / 36, in the reviewer's name
+            stage = "复查" if kind is DocumentKind.REVIEW else "复核"
+            for word in ("一、信访请求", REVIEW_PARTS.request, "二、查明事实", REVIEW_PARTS.facts,
+                         "三、处理依据", REVIEW_PARTS.basis, f"四、{stage}意见", f"{stage}结果：变更"):
                 assert squeeze(word) in text, (kind, word)
         assert len(data) < 120_000, (kind, len(data))  # the font is cut to the document's characters
         assert file_name(doc) == f"{which}-{kind.value}.pdf"

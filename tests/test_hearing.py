@@ -27,13 +27,14 @@ from store.review import CURRENT_DUE_SQL, current_deadline
 from store.services import Services
 from store.workdays import WorkCalendar
 from tests.backends import fresh_database
-from tests.conftest import rows, uid
+from tests.conftest import REVIEW_PARTS, rows, uid
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     ADMIN,
     LEADER_OIL,
     LEADER_P1,
     ORG_TOML,
+    answer_review_form,
     decided_case,
     employee,
     ids,
@@ -91,13 +92,13 @@ async def test_an_opinion_needs_a_leader_of_the_reviewing_unit_among_those_who_s
     refusals = []
     for participants in ([], [OFFICER_OIL], ids(LEADER_P1, LEADER_OIL), ids(ADMIN, LEADER_OIL)):
         with pytest.raises(Refused) as refused:
-            await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", participants)
+            await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", participants, parts=REVIEW_PARTS)
         refusals.append(refused.value)
     assert [r.code for r in refusals] == ["study_required", "study_required", "study_participant", "study_participant"]
     assert refusals[2].params == {"name": "张厂长"}  # a leader of the unit that decided, not of the reviewing one
     with pytest.raises(Refused, match="study_date"):
         await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", ids(LEADER_OIL),
-                                           studied_on=date(2026, 11, 3))
+                                           studied_on=date(2026, 11, 3), parts=REVIEW_PARTS)
     # Each refusal has its own words in both languages, never the generic one.
     for lang in ("zh", "en"):
         for error in refusals:
@@ -107,7 +108,7 @@ async def test_an_opinion_needs_a_leader_of_the_reviewing_unit_among_those_who_s
     assert (await rstore.cases.case_by_id(1)).status is Status.REVIEW  # type: ignore[union-attr]
 
     case = await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "经集体研究，维持原处理意见。",
-                                              [*ids(LEADER_OIL), OFFICER_OIL], studied_on=date(2026, 11, 2))
+                                              [*ids(LEADER_OIL), OFFICER_OIL], studied_on=date(2026, 11, 2), parts=REVIEW_PARTS)
     assert case.status is Status.DECIDED
     [study] = await rstore.review.studies(case.id)
     assert study.level == 1 and study.studied_on == date(2026, 11, 2)
@@ -119,7 +120,7 @@ async def test_an_opinion_needs_a_leader_of_the_reviewing_unit_among_those_who_s
 async def test_the_review_opinion_pdf_names_who_studied_it(rstore: Services, clock: FakeClock) -> None:
     number = await in_review(rstore, clock)
     await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "复查认为应补发加班费。",
-                                       [OFFICER_OIL, *ids(LEADER_OIL)])
+                                       [OFFICER_OIL, *ids(LEADER_OIL)], parts=REVIEW_PARTS)
     [doc] = await rstore.documents.documents(LEADER_OIL, number, DocumentKind.REVIEW)
     assert doc.studied_by == ["赵干事", "陈经理"]
     zh = pdf_text(await render_pdf(doc, rstore.org, "zh"))
@@ -135,7 +136,7 @@ async def test_in_the_chat_the_reviewer_marks_who_studied_the_opinion_and_then_i
     number = await in_review(rstore, clock)
     leader = Updates(LEADER_OIL.id)
     await feed(application, leader.text(f"/review {number} 变更 经复查，应补发加班费 2 天。"))
-    screen = request.last_to(LEADER_OIL.id)
+    screen = await answer_review_form(application, request, leader)  # request, facts, basis; the opinion kept
     assert "请选择参加集体研究的人员" in screen.text and "已选：陈经理" in screen.text
     assert screen.buttons() == [
         ("✓ 陈经理（领导）", f"rv:sp:{number}:{LEADER_OIL.id}"), ("赵干事", f"rv:sp:{number}:{OFFICER_OIL}"),
@@ -172,8 +173,7 @@ async def test_the_outcome_button_then_the_text_asks_for_the_participants(
     assert data_of(card[-1])[4:6] == [f"pr:hrs:{number}", f"st:open:{number}"]
     leader = Updates(LEADER_OIL.id, language_code="en")
     await feed(application, leader.tap(f"pr:rvm:{number}"))
-    await feed(application, leader.text("The original opinion stands."))
-    screen = request.last_to(LEADER_OIL.id)
+    screen = await answer_review_form(application, request, leader, opinion="The original opinion stands.")
     assert "Choose who took part in the collective study" in screen.text
     await feed(application, leader.tap(f"rv:so:{number}"))
     case = await rstore.cases.case_by_id(1)
@@ -209,7 +209,7 @@ async def test_a_hearing_stops_the_review_clock_and_moves_the_due_date_by_its_da
     with pytest.raises(Refused, match="hearing_pending"):  # one at a time, and no opinion meanwhile
         await rstore.review.schedule_hearing(LEADER_OIL, number, date(2026, 11, 20), "另一地点")
     with pytest.raises(Refused, match="hearing_pending"):
-        await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", ids(LEADER_OIL))
+        await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", ids(LEADER_OIL), parts=REVIEW_PARTS)
     with pytest.raises(Refused, match="hearing_not_yet"):
         await rstore.review.end_hearing(LEADER_OIL, number, held=True)
     clock.advance(days=10)  # Sun 11-15: ten days stopped

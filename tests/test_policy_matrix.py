@@ -32,7 +32,7 @@ from store.policy import ENTRY_POINTS, POLICY, Act, Relation, allows, markdown_t
 from store.review import Rating
 from store.services import Services
 from store.workflow import RULES, Action
-from tests.conftest import OPINION_PARTS, draft, petitioner, rows
+from tests.conftest import OPINION_PARTS, REVIEW_PARTS, draft, petitioner, rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.policy_fixture import (
     ADMIN,
@@ -219,7 +219,7 @@ DRIVERS: dict[Act, Driver] = {
     Act.REDO: lambda s, a, c: s.supervision.redo(a, c.number, "重新核实"),
     Act.COHANDLE: lambda s, a, c: s.supervision.cohandle(a, c.number, "refinery"),
     Act.COHANDLE_OFF: lambda s, a, c: s.supervision.cohandle_off(a, c.number, "plant-2"),
-    Act.REVIEW_OPINION: lambda s, a, c: s.review.review_opinion(a, c.number, ReviewOutcome.MAINTAIN, "维持", participants=[_id(a)]),
+    Act.REVIEW_OPINION: lambda s, a, c: s.review.review_opinion(a, c.number, ReviewOutcome.MAINTAIN, "维持", participants=[_id(a)], parts=REVIEW_PARTS),
     Act.INCIDENT: lambda s, a, c: s.incidents.declare(a, c.number, 4),
     Act.LINK: lambda s, a, c: s.links.link(a, c.number, c.other),
     Act.UNLINK: lambda s, a, c: s.links.unlink(a, c.number, c.other),

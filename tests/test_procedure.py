@@ -30,7 +30,7 @@ from store.org import HOLIDAYS_2026, OrgError, example_org, missing_holiday_noti
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import OPINION_PARTS, draft, petitioner, rows, uid
+from tests.conftest import OPINION_PARTS, REVIEW_PARTS, draft, petitioner, rows, uid
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
@@ -316,7 +316,7 @@ async def test_the_review_opinion_notice_counts_the_re_review_window_from_receip
 ) -> None:
     number = await decided_case(rstore, clock)
     await rstore.review.request_review(employee(), number, "不服")
-    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持原处理意见。", participants=ids(LEADER_OIL))
+    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持原处理意见。", participants=ids(LEADER_OIL), parts=REVIEW_PARTS)
     [item] = [i for i in await rstore.outbox.pending_notifications(limit=1000) if i.kind == "rv_petitioner"]
     texts = [str(m.text) for m in await render(item, rstore)]
     assert "自收到复查意见书之日起 30 日内申请复核" in texts[-1] and "前申请复核" not in texts[-1]
@@ -331,10 +331,10 @@ async def test_a_review_ordering_the_case_handled_again_returns_it_to_its_unit(
     number = await decided_case(rstore, clock)
     await rstore.review.request_review(employee(), number, "不服")
     with pytest.raises(Refused) as old:
-        await rstore.review.review_opinion(LEADER_OIL, number, Decision.SUPPORT, "予以支持", participants=ids(LEADER_OIL))  # type: ignore[arg-type]
+        await rstore.review.review_opinion(LEADER_OIL, number, Decision.SUPPORT, "予以支持", participants=ids(LEADER_OIL), parts=REVIEW_PARTS)  # type: ignore[arg-type]
     assert old.value.code == "review_outcome"
     clock.set(at(date(2026, 11, 6)))
-    redo = await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.REDO, "事实不清，责令重新核查。", participants=ids(LEADER_OIL))
+    redo = await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.REDO, "事实不清，责令重新核查。", participants=ids(LEADER_OIL), parts=REVIEW_PARTS)
     # 11-06 + 30 days is 12-06, a Sunday: the new answer is due on Monday 12-07.
     assert (redo.status, redo.review_level, redo.answer_due, redo.review_decision) == (
         Status.IN_PROGRESS, 0, date(2026, 12, 7), ReviewOutcome.REDO)
@@ -359,10 +359,10 @@ async def test_a_review_ordering_the_case_handled_again_returns_it_to_its_unit(
 async def test_a_re_review_that_changes_the_opinion_ends_the_matter(rstore: Services, clock: FakeClock) -> None:
     number = await decided_case(rstore, clock)
     await rstore.review.request_review(employee(), number, "不服")
-    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持原处理意见。", participants=ids(LEADER_OIL))
+    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持原处理意见。", participants=ids(LEADER_OIL), parts=REVIEW_PARTS)
     await deliver_opinion(rstore)
     await rstore.review.request_review(employee(), number, "仍不服")
-    final = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.CHANGE, "变更为补发两天加班费。", participants=ids(LEADER_HQ))
+    final = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.CHANGE, "变更为补发两天加班费。", participants=ids(LEADER_HQ), parts=REVIEW_PARTS)
     assert (final.status, final.final, final.rereview_decision) == (Status.CLOSED, True, ReviewOutcome.CHANGE)
     [doc] = await rstore.documents.documents(OFFICER_P1, number, DocumentKind.REREVIEW)
     assert "复核结果：变更" in pdf_text(await render_pdf(doc, rstore.org))

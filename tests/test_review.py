@@ -12,7 +12,7 @@ from store.errors import NotFound, Refused
 from store.models import ReviewOutcome, Status
 from store.review import Rating
 from store.services import Services
-from tests.conftest import rows
+from tests.conftest import REVIEW_PARTS, rows
 from tests.review_fixture import (
     LEADER_HQ,
     LEADER_OIL,
@@ -96,16 +96,16 @@ async def test_review_and_re_review_go_up_one_level_each_and_end_final(
     assert rows(path, "SELECT chat_id FROM outbox WHERE kind = 'rv_review_card'") == [(LEADER_OIL.id,)]
     for wrong in (LEADER_P1, LEADER_HQ, OFFICER_P1):
         with pytest.raises(Refused) as refused:
-            await rstore.review.review_opinion(wrong, number, ReviewOutcome.CHANGE, "意见", participants=ids(wrong))
+            await rstore.review.review_opinion(wrong, number, ReviewOutcome.CHANGE, "意见", participants=ids(wrong), parts=REVIEW_PARTS)
         assert refused.value.code in ("not_reviewer", "forbidden")
     with pytest.raises(NotFound):
-        await rstore.review.review_opinion(LEADER_REF, number, ReviewOutcome.CHANGE, "意见", participants=ids(LEADER_REF))  # another unit: not even visible
+        await rstore.review.review_opinion(LEADER_REF, number, ReviewOutcome.CHANGE, "意见", participants=ids(LEADER_REF), parts=REVIEW_PARTS)  # another unit: not even visible
     with pytest.raises(Refused) as empty:
-        await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "  ", participants=ids(LEADER_OIL))
+        await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "  ", participants=ids(LEADER_OIL), parts=REVIEW_PARTS)
     assert empty.value.code == "opinion_required"
 
     clock.advance(days=10)  # 2026-12-12
-    reviewed = await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "经复查，原处理意见有依据。", participants=ids(LEADER_OIL))
+    reviewed = await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "经复查，原处理意见有依据。", participants=ids(LEADER_OIL), parts=REVIEW_PARTS)
     assert reviewed.status is Status.DECIDED and reviewed.review_decision is ReviewOutcome.MAINTAIN
     assert reviewed.rereview_request_due is None  # the 复核 window opens when the review opinion is served
     await deliver_opinion(rstore)
@@ -122,9 +122,9 @@ async def test_review_and_re_review_go_up_one_level_each_and_end_final(
         (LEADER_OIL.id,), (LEADER_HQ.id,),
     ]
     with pytest.raises(Refused) as not_them:
-        await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "意见", participants=ids(LEADER_OIL))
+        await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "意见", participants=ids(LEADER_OIL), parts=REVIEW_PARTS)
     assert not_them.value.code == "not_reviewer"
-    final = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.MAINTAIN, "经复核，维持复查意见。", participants=ids(LEADER_HQ))
+    final = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.MAINTAIN, "经复核，维持复查意见。", participants=ids(LEADER_HQ), parts=REVIEW_PARTS)
     assert final.status is Status.CLOSED and final.final and final.rereview_decision is ReviewOutcome.MAINTAIN
     with pytest.raises(Refused) as closed:
         await rstore.review.request_review(employee(), number, "再次申请")
@@ -159,7 +159,7 @@ async def test_a_re_review_request_after_thirty_days_is_refused(rstore: Services
     number = await decided_case(rstore, clock)
     await rstore.review.request_review(employee(), number, "不服")  # unrated: a review request counts as 不满意
     assert (await rstore.cases.case_for(employee(), number)).rating == "dissatisfied"
-    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(LEADER_OIL))
+    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(LEADER_OIL), parts=REVIEW_PARTS)
     await deliver_opinion(rstore)
     clock.advance(days=31)
     with pytest.raises(Refused) as late:
@@ -206,6 +206,6 @@ async def test_accepting_the_review_opinion_closes_the_case(rstore: Services, cl
         await rstore.review.accept_outcome(employee(), number)
     assert first.value.code == "rate_first"
     await rstore.review.request_review(employee(), number, "不服")
-    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "予以支持，补发加班费。", participants=ids(LEADER_OIL))
+    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.CHANGE, "予以支持，补发加班费。", participants=ids(LEADER_OIL), parts=REVIEW_PARTS)
     case = await rstore.review.accept_outcome(employee(), number)
     assert case.status is Status.CLOSED and not case.final

@@ -50,9 +50,19 @@ async def test_rating_review_stats_and_export_end_to_end(rorg: Organization, tmp
         assert "工资条上没有加班费 <i>一项</i>" in card.visible_text
         opinion_card = await leader.wait_for("被申请的意见全文")
         await leader.tap("变更", message=opinion_card)
-        await leader.wait_for("意见全文")
+        # The form (Art. 35): the petitioner's request offered to keep, the facts found, the basis, the opinion.
+        ask = await leader.wait_for("信访请求")
+        assert "工资条上没有加班费" in ask.visible_text
+        await leader.tap("沿用当前内容", message=ask)
+        await leader.wait_for("查明事实")
+        await leader.send("经复查工资条和考勤记录，十月加班两天未计发加班费。")
+        await leader.wait_for("处理依据")
+        await leader.send("《工资支付暂行规定》第十三条。")
+        await leader.wait_for("复查意见正文")
         await leader.send("经复查，应补发十月加班费。")
-        study = await leader.wait_for("集体研究")  # who studied it: the reviewer is marked already
+        check = await leader.wait_for("请核对复查意见")
+        await leader.tap("✅ 下一步：集体研究", message=check)
+        study = await leader.wait_for("请选择参加集体研究的人员")  # who studied it: the reviewer is marked already
         assert study.button_texts[0] == "✓ 陈经理（领导）"
         await leader.tap("确认出具", message=study)
         await leader.wait_for("已就信访事项")

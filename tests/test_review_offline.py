@@ -16,7 +16,7 @@ from store.models import ReviewOutcome, Status
 from store.review import Rating
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import draft, petitioner, uid
+from tests.conftest import REVIEW_PARTS, draft, petitioner, uid
 from tests.offline import OfflineRequest, Updates, buttons_of, feed, offline_app
 from tests.review_fixture import (
     LEADER_HQ,
@@ -24,6 +24,7 @@ from tests.review_fixture import (
     LEADER_P1,
     LEADER_REF,
     OFFICER_P1,
+    answer_review_form,
     at,
     decided_case,
     deliver_opinion,
@@ -90,9 +91,12 @@ async def test_rate_dissatisfied_request_review_and_the_reviewer_answers(
 
     leader = Updates(LEADER_OIL.id)
     await feed(application, leader.tap(f"pr:rvm:{number}"))
-    assert "维持原处理意见" in request.last_to(LEADER_OIL.id).text
-    await feed(application, leader.text("经复查，原处理意见依据充分。"))
-    assert "请选择参加集体研究的人员" in request.last_to(LEADER_OIL.id).text  # 集体研究, then issued
+    # The form: the petitioner's request to the reviewing body offered (their reason), then facts, basis, opinion.
+    first = request.last_to(LEADER_OIL.id)
+    assert "信访请求" in first.text and "复查结论：维持" in first.text
+    assert "加班记录与工资条不符 &lt;b&gt;&amp;&lt;/b&gt;" in first.text
+    screen = await answer_review_form(application, request, leader, opinion="经复查，原处理意见依据充分。")
+    assert "请选择参加集体研究的人员" in screen.text  # 集体研究, then issued
     await feed(application, leader.tap(f"rv:so:{number}"))
     assert "已就信访事项" in request.last_to(LEADER_OIL.id).text
     opinion = await delivered(rstore, USER, "rv_petitioner")
@@ -177,7 +181,8 @@ async def test_review_command_for_the_designated_reviewer_only(
     await feed(application, Updates(LEADER_OIL.id).text(f"/review {number} maybe 不知道"))
     assert request.last_to(LEADER_OIL.id).text.startswith("用法：/review")
     await feed(application, Updates(LEADER_OIL.id).text(f"/review {number} 变更 经复查，应补发加班费 2 天。"))
-    assert "请选择参加集体研究的人员" in request.last_to(LEADER_OIL.id).text
+    screen = await answer_review_form(application, request, Updates(LEADER_OIL.id))
+    assert "请选择参加集体研究的人员" in screen.text
     await feed(application, Updates(LEADER_OIL.id).tap(f"rv:so:{number}"))
     assert "已就信访事项" in request.last_to(LEADER_OIL.id).text
     case = await rstore.cases.case_for(employee(), number)
@@ -278,12 +283,12 @@ async def test_decided_case_deadlines_are_shown_to_both_sides(rstore: Services, 
     assert deadline_line(case, "zh") == "复查期限：2026年12月7日"
     assert deadline_line(case, "en") == "Review due by 7 December 2026"
     clock.advance(days=2)
-    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(LEADER_OIL))
+    await rstore.review.review_opinion(LEADER_OIL, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(LEADER_OIL), parts=REVIEW_PARTS)
     await deliver_opinion(rstore)
     case = await rstore.cases.case_for(employee(), number)
     assert deadline_line(case, "zh") == "可在2026年12月9日前申请复核"  # 11-09 + 30 days
     await rstore.review.request_review(employee(), number, "不服")
-    case = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(LEADER_HQ))
+    case = await rstore.review.review_opinion(LEADER_HQ, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(LEADER_HQ), parts=REVIEW_PARTS)
     assert deadline_line(case, "zh") == "已复核：以同一事实和理由再次提出的，不再受理；有新的事实和理由的，可另行提出"
     final = await delivered(rstore, USER, "rv_petitioner")
     assert "不再受理" in (final[-1].text or "")

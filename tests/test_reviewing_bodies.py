@@ -24,7 +24,7 @@ from store.org import OrgError, parse_org, review_problems
 from store.services import Services
 from store.workflow import Action
 from tests.backends import execute, fresh_database
-from tests.conftest import OPINION_PARTS, draft, petitioner, rows
+from tests.conftest import OPINION_PARTS, REVIEW_PARTS, draft, petitioner, rows
 from tests.review_fixture import ADMIN, LEADER_HQ, ORG_TOML, employee, ids
 
 BODY = """
@@ -75,7 +75,7 @@ async def test_a_top_unit_case_is_reviewed_outside_the_petitioner_is_told_where_
     # No staff may give a review opinion, the administrator least of all.
     for who in (ADMIN, LEADER_HQ):
         with pytest.raises(Refused):
-            await bstore.review.review_opinion(who, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(who))
+            await bstore.review.review_opinion(who, number, ReviewOutcome.MAINTAIN, "维持", participants=ids(who), parts=REVIEW_PARTS)
 
 
 async def test_the_rereview_of_a_second_level_unit_goes_outside_and_never_to_the_administrator(
