@@ -264,7 +264,7 @@ class CaseService(Service):
             # they are is sealed in the vault, for the identity custodian alone.
             petitioner_key = await self.ctx.remember_person(conn, petitioner.id) if confidential else petitioner.id
             # A verified employee files under the roster's name and number; a confidential case records neither.
-            employee = None if confidential else await verified_row(conn, self.ctx.hid(petitioner.id))
+            employee = None if confidential else await verified_row(conn, self.ctx.account_key(petitioner.id))
             name = employee["name"] if employee is not None else petitioner.name
             accept_due = discipline.accept_due(self.org, category.id, today)
             identity = {

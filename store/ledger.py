@@ -737,7 +737,7 @@ class LedgerService(Service):
             registered = self.ctx.vault.open(person["sealed"], ("petitioners", "sealed", row["petitioner_id"])).get("phone")
         # A person of the employee roster who verified an account (store/roster.py) claims with that account only.
         verified = await verified_account_of(conn, self.ctx.vault, e164(registered), person["employee_no"])
-        if verified is not None and verified != hid:
+        if verified is not None and verified != self.ctx.account_key(user_id):
             return "claim_not_verified_person", None
         if phone_key(registered) is not None:
             if phone is None:

@@ -123,7 +123,18 @@ class Vault:
 
     def hid(self, user_id: int) -> int:
         """The keyed hash of a Telegram id: a negative integer no chat id can be."""
-        digest = hmac.new(self._hashing, f"user:{int(user_id)}".encode(), hashlib.sha256).digest()
+        return self.keyed("user", int(user_id))
+
+    def keyed(self, label: str, *parts: int) -> int:
+        """A keyed hash in the range of ``hid`` under a label of its own (``hid`` is ``keyed("user", id)``).
+
+        Rows that must not be joined to a person's other rows by someone holding
+        the database without the key are keyed under their own label: a
+        verified account (``"account"``, store/roster.py), a recorded message
+        (``"message"``, its chat's hash and its id, store/staffwork.py).
+        """
+        text = ":".join([label, *(str(int(p)) for p in parts)])
+        digest = hmac.new(self._hashing, text.encode(), hashlib.sha256).digest()
         return HID_CEILING - int.from_bytes(digest[:8], "big") % (2**61)
 
     def tag(self, text: str) -> str:
