@@ -1,0 +1,38 @@
+"""Findings of the hostile review (officer, employee, file holder), each asserting the refusal itself.
+
+Organisation: tests/review_fixture.py (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from store.errors import Refused
+from store.screening import DisputeIn
+from store.services import Services
+from tests.backends import execute
+from tests.conftest import draft, petitioner, rows
+from tests.review_fixture import ADMIN, OFFICER_P1, rorg, rstore
+
+__all__ = ["rorg", "rstore"]
+
+
+def dispute() -> DisputeIn:
+    return DisputeIn.model_validate({"type": "labour", "subject": "食堂承包纠纷", "people": 3, "risk": "low",
+                                     "responsible": "王主任", "next_step": "约谈双方"})
+
+
+async def test_a_dispute_is_never_linked_to_a_confidential_case(rstore: Services) -> None:
+    """The screening register is read by everyone covering the unit (recused staff too): a link to a
+    confidential case or a report would point them at it."""
+    secret = (await rstore.cases.submit(petitioner(5001), draft(confidential=True), "s")).case.number
+    filed = await rstore.screening.file(OFFICER_P1, "plant-1", dispute())
+    with pytest.raises(Refused) as refused:
+        await rstore.screening.link_case(OFFICER_P1, filed.id, secret)
+    assert refused.value.code == "screening_link_confidential"
+    assert rows(rstore, "SELECT case_id FROM disputes WHERE id = ?", filed.id) == [(None,)]
+    assert rows(rstore, "SELECT count(*) FROM screening_journal WHERE action = 'link'") == [(0,)]
+    # A link an older version made is not shown in the register.
+    case_id = rows(rstore, "SELECT id FROM cases WHERE number = ?", secret)[0][0]
+    execute(rstore, "UPDATE disputes SET case_id = ? WHERE id = ?", case_id, filed.id)
+    assert (await rstore.screening.dispute(ADMIN, filed.id)).case_number is None
