@@ -1,13 +1,18 @@
 """Findings of the hostile review (officer, employee, file holder), each asserting the refusal itself.
 
-Organisation: tests/review_fixture.py (SQLite and PostgreSQL).
+Organisations: tests/review_fixture.py (``rstore``) and tests/org_fixture.toml (``store``), on SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from store.errors import Refused
+from store.errors import NotFound, Refused
+from store.models import Actor, ActorRole
+from store.org import Role, Staff
 from store.screening import DisputeIn
 from store.services import Services
 from tests.backends import execute
@@ -15,6 +20,8 @@ from tests.conftest import draft, petitioner, rows
 from tests.review_fixture import ADMIN, OFFICER_P1, rorg, rstore
 
 __all__ = ["rorg", "rstore"]
+
+CHAT_ADMIN = Actor(id=9001, role=ActorRole.ADMIN)  # tests/org_fixture.toml
 
 
 def dispute() -> DisputeIn:
@@ -36,3 +43,19 @@ async def test_a_dispute_is_never_linked_to_a_confidential_case(rstore: Services
     case_id = rows(rstore, "SELECT id FROM cases WHERE number = ?", secret)[0][0]
     execute(rstore, "UPDATE disputes SET case_id = ? WHERE id = ?", case_id, filed.id)
     assert (await rstore.screening.dispute(ADMIN, filed.id)).case_number is None
+
+
+async def test_a_recusal_the_file_sets_survives_a_change_made_in_chat(store: Services) -> None:
+    """An administrator cannot lift a recusal the file sets (/staff: a person changed, or removed and added again,
+    is written as a whole new entry)."""
+    recused = Actor(id=1002, role=ActorRole.OFFICER)  # tests/org_fixture.toml: oilfield, recused from plant-2
+    secret = (await store.cases.submit(petitioner(5001), draft(unit="plant-2", confidential=True), "s")).case.number
+    with pytest.raises(NotFound):
+        await store.cases.case_for(recused, secret)
+    await store.staffing.put(CHAT_ADMIN, Staff(telegram_id=1002, name="李科长", role=Role.OFFICER, units=("oilfield",)))
+    member = store.org.staff_member(1002)
+    assert member is not None and member.recuse_units == ("plant-2",)
+    with pytest.raises(NotFound):
+        await store.cases.case_for(recused, secret)
+    assert json.loads(rows(store, "SELECT recuse_units FROM staff_members WHERE telegram_id = 1002")[0][0]) == [
+        "plant-2"]
