@@ -190,6 +190,14 @@ class StoreContext:
         """
         return None if user_id <= 0 else self.vault.keyed("account", user_id)
 
+    def booking_key(self, user_id: int) -> int:
+        """How a reception booking's employee is stored (``reception_bookings.user_id``): keyed apart from ``hid``.
+
+        A booking may name the employee's real-name case; under the ``hid`` a
+        confidential case keeps its reporter by, a copy of the database would join the two.
+        """
+        return user_id if is_hid(user_id) else self.vault.keyed("booking", user_id)
+
     def person_ids(self, user_id: int) -> tuple[int, int]:
         """The forms a person's own rows may carry: their id (real-name cases) and its keyed hash."""
         return user_id, self.hid(user_id)

@@ -8,8 +8,8 @@ case's files the neutral names the store now writes (``store/filenames.py``);
 step 3 seals every ``v1.`` value again as ``v2.``, bound to its table, column
 and row (``store/vault.py``): the old values open while the step runs, and
 never after it. Step 4 keys the recorded messages (``case_messages``) per
-message and the verified accounts (``verified_accounts``) under labels of their
-own instead of the person's ``hid``, which a confidential case keeps its reporter
+message, the verified accounts (``verified_accounts``) and the reception
+bookings (``reception_bookings``) under labels of their own instead of the person's ``hid``, which a confidential case keeps its reporter
 by: a copy of the database could join them to a named case or to the roster.
 
 The ``vault_check`` row holds a value sealed under the key: a database opened
@@ -212,9 +212,10 @@ async def _unlinkable_keys(conn: Connection, vault: Vault) -> int:
     """Step 4: rows stored under a person's ``hid`` that a file holder could join to a confidential case, keyed apart.
 
     A recorded message's chat becomes its per-message key (``StoreContext.message_key``); a
-    verified account its account key (``StoreContext.account_key``), found from the sealed id
-    behind its ``hid`` (``people``); an account whose id cannot be found is unverified (the
-    employee verifies again with /verify). Returns how many rows changed.
+    verified account its account key (``StoreContext.account_key``) and a booking its booking key
+    (``StoreContext.booking_key``), each found from the sealed id behind its ``hid`` (``people``);
+    an account whose id cannot be found is unverified (the employee verifies again with /verify).
+    Returns how many rows changed.
     """
     changed = 0
     async with conn.execute("SELECT chat_id, message_id FROM case_messages") as cur:
@@ -246,8 +247,26 @@ async def _unlinkable_keys(conn: Connection, vault: Vault) -> int:
             )
             await conn.execute("UPDATE verified_accounts SET telegram_hid = ? WHERE employee_no = ?", (key, employee_no))
         changed += 1
+    async with conn.execute("SELECT id, user_id FROM reception_bookings") as cur:
+        bookings = [(int(row["id"]), int(row["user_id"])) async for row in cur]
+    for booking_id, hid in bookings:
+        async with conn.execute("SELECT sealed FROM people WHERE hid = ?", (hid,)) as cur:
+            person = await cur.fetchone()
+        if person is None:
+            continue  # nobody to reach behind it: the booking stays as it is
+        try:
+            user_id = int(vault.open(person["sealed"], ("people", "sealed", hid)))
+        except (VaultError, TypeError, ValueError):
+            continue
+        key = vault.keyed("booking", user_id)
+        await conn.execute(
+            "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
+            (key, vault.seal(user_id, ("people", "sealed", key)), "vault-4"),
+        )
+        await conn.execute("UPDATE reception_bookings SET user_id = ? WHERE id = ?", (key, booking_id))
+        changed += 1
     if changed:
-        log.info("data step 4: %d recorded message(s) and verified account(s) keyed apart", changed)
+        log.info("data step 4: %d recorded message(s), verified account(s) and booking(s) keyed apart", changed)
     return changed
 
 

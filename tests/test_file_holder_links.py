@@ -13,10 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from store.clock import FakeClock
+from store.models import Actor, ActorRole
 from store.org import Organization
 from store.services import Services
 from tests.backends import execute, fresh_database
 from tests.conftest import draft, petitioner, rows
+from tests.test_reception_store import publish
 from tests.test_roster import ROSTER
 
 USER = 5001
@@ -82,12 +84,15 @@ async def test_data_step_4_keys_apart_what_an_older_version_stored_under_the_per
         named, secret = await _two_cases(store)
         await store.staff_work.remember_messages(USER, [10], named)
         await store.staff_work.remember_messages(USER, [11], secret)
+        session = await publish(store)
+        await store.reception.book(Actor(id=USER, role=ActorRole.PETITIONER), session.id, "加班费", case_id=named)
         hid = store.context.hid(USER)
         await store.close()
         # As version 3 left them: both under the person's hash, which the confidential case keeps too.
         execute(target, "DELETE FROM people WHERE hid <> ?", hid)
         execute(target, "UPDATE case_messages SET chat_id = ?", hid)
         execute(target, "UPDATE verified_accounts SET telegram_hid = ?", hid)
+        execute(target, "UPDATE reception_bookings SET user_id = ?", hid)
         execute(target, "UPDATE meta SET value = '3' WHERE key = 'vault_version'")
         assert rows(target, "SELECT count(*) FROM case_messages WHERE chat_id = (SELECT petitioner_id FROM cases"
                             " WHERE id = ?)", secret) == [(2,)]
@@ -101,5 +106,27 @@ async def test_data_step_4_keys_apart_what_an_older_version_stored_under_the_per
             found = await store.roster.verified(USER)
             assert found is not None and found.employee_no == "YC1024"
             assert (await store.roster.account_of("YC1024"))[1] == USER
+            assert rows(target, "SELECT count(*) FROM reception_bookings WHERE user_id = ?", hid) == [(0,)]
+            assert len(await store.reception.my_reception_bookings(USER)) == 1
         finally:
             await store.close()
+
+
+async def test_a_reception_booking_does_not_tie_a_confidential_case_to_the_bookers_named_case(
+    store: Services, clock: FakeClock
+) -> None:
+    named, secret = await _two_cases(store)
+    session = await publish(store)
+    employee = Actor(id=USER, role=ActorRole.PETITIONER, name="张三")
+    booked = await store.reception.book(employee, session.id, "加班费", case_id=named, name="张三")
+    linked = rows(
+        store,
+        "SELECT a.petitioner_name FROM reception_bookings b JOIN cases a ON a.id = b.case_id"
+        " JOIN cases s ON s.petitioner_id = b.user_id WHERE s.id = ?",
+        secret,
+    )
+    assert linked == []
+    # The employee still finds, cancels and hears of their booking.
+    assert [b.id for b, _ in await store.reception.my_reception_bookings(USER)] == [booked.booking.id]
+    assert (await store.reception.booking_of(employee, booked.booking.id))[0].case_id == named
+    await store.reception.cancel_booking(employee, booked.booking.id)
