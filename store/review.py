@@ -89,6 +89,12 @@ class Level(StrEnum):
     ESCALATE1 = "escalate1"  # still overdue some days later: one level up
 
 
+#: An alert as staff see it: its case's unit and category as they are now (the alert's own columns keep
+#: where the cluster was counted): who may read and acknowledge it follows the case when it is transferred.
+ALERT_COLUMNS = ("a.id, a.kind, a.reason, a.case_id, c.number, c.unit, c.category, a.people, a.created_at,"
+                 " a.acknowledged_at, a.acknowledged_by, c.confidential")
+
+
 class Alert(BaseModel):
     id: int
     kind: str
@@ -1003,7 +1009,7 @@ class ReviewService(Service):
         scope, args = self.ctx.scope(actor)
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT a.*, c.number, c.confidential FROM alerts a JOIN cases c ON c.id = a.case_id"
+                "SELECT " + ALERT_COLUMNS + " FROM alerts a JOIN cases c ON c.id = a.case_id"
                 " WHERE a.acknowledged_at IS NULL ORDER BY a.id DESC"
             ) as cur:
                 alerts = [Alert.model_validate(dict(row)) async for row in cur]
@@ -1022,7 +1028,7 @@ class ReviewService(Service):
         """An alert for rendering its notification (the recipients were chosen by scope)."""
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT a.*, c.number, c.confidential FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
+                "SELECT " + ALERT_COLUMNS + " FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
                 (alert_id,),
             ) as cur:
                 row = await cur.fetchone()
@@ -1032,7 +1038,7 @@ class ReviewService(Service):
         staff = self._leader(actor)
         async with self.db.transaction() as conn:
             async with conn.execute(
-                "SELECT a.*, c.number, c.confidential FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
+                "SELECT " + ALERT_COLUMNS + " FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
                 (alert_id,),
             ) as cur:
                 row = await cur.fetchone()

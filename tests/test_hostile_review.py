@@ -15,9 +15,10 @@ from store.models import Actor, ActorRole
 from store.org import Role, Staff
 from store.screening import DisputeIn
 from store.services import Services
+from store.workflow import Action
 from tests.backends import execute
 from tests.conftest import draft, petitioner, rows
-from tests.review_fixture import ADMIN, OFFICER_P1, rorg, rstore
+from tests.review_fixture import ADMIN, LEADER_P1, LEADER_REF, OFFICER_P1, rorg, rstore
 
 __all__ = ["rorg", "rstore"]
 
@@ -59,3 +60,24 @@ async def test_a_recusal_the_file_sets_survives_a_change_made_in_chat(store: Ser
         await store.cases.case_for(recused, secret)
     assert json.loads(rows(store, "SELECT recuse_units FROM staff_members WHERE telegram_id = 1002")[0][0]) == [
         "plant-2"]
+
+
+async def test_a_collective_alert_follows_its_case_to_the_unit_it_was_transferred_to(rstore: Services) -> None:
+    """An alert is shown to, and acknowledged by, the leaders in scope of its case as it is now: not the
+    leaders of the unit the case left (who could otherwise still read and acknowledge it), nor hidden
+    from those of the unit it went to."""
+    numbers = [(await rstore.cases.submit(petitioner(u), draft(unit="plant-1"), f"k{u}")).case.number
+               for u in range(5001, 5006)]
+    (alert,) = (await rstore.review.alerts_for(LEADER_P1)).alerts
+    case_number = alert.number
+    assert case_number in numbers
+    await rstore.cases.act(OFFICER_P1, case_number, Action.TRANSFER, unit="refinery", body="属炼化公司管辖")
+    assert [a.number for a in (await rstore.review.alerts_for(LEADER_P1)).alerts] == []
+    with pytest.raises(Refused) as refused:
+        await rstore.review.acknowledge_alert(LEADER_P1, alert.id)
+    assert refused.value.code == "alert_not_found"
+    assert rows(rstore, "SELECT acknowledged_by FROM alerts WHERE id = ?", alert.id) == [(None,)]
+    # The refinery's leader, in scope of the case now, sees it and acknowledges it.
+    (moved,) = (await rstore.review.alerts_for(LEADER_REF)).alerts
+    assert moved.id == alert.id and moved.unit == "refinery"
+    assert (await rstore.review.acknowledge_alert(LEADER_REF, alert.id)).acknowledged_by == LEADER_REF.id
