@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from store.errors import NotFound, Refused
+from store.errors import NotFound, NotOwnContact, Refused
 from store.models import Actor, ActorRole
 from store.org import Role, Staff
 from store.screening import DisputeIn
@@ -18,9 +18,11 @@ from store.services import Services
 from store.workflow import Action
 from tests.backends import execute
 from tests.conftest import draft, petitioner, rows
+from tests.policy_fixture import CLAIMANT_USER, letter, porg, pstore
+from tests.policy_fixture import OFFICER_P1 as POLICY_OFFICER
 from tests.review_fixture import ADMIN, LEADER_P1, LEADER_REF, OFFICER_P1, rorg, rstore
 
-__all__ = ["rorg", "rstore"]
+__all__ = ["porg", "pstore", "rorg", "rstore"]
 
 CHAT_ADMIN = Actor(id=9001, role=ActorRole.ADMIN)  # tests/org_fixture.toml
 
@@ -81,3 +83,17 @@ async def test_a_collective_alert_follows_its_case_to_the_unit_it_was_transferre
     (moved,) = (await rstore.review.alerts_for(LEADER_REF)).alerts
     assert moved.id == alert.id and moved.unit == "refinery"
     assert (await rstore.review.acknowledge_alert(LEADER_REF, alert.id)).acknowledged_by == LEADER_REF.id
+
+
+async def test_a_claim_counts_a_phone_only_from_the_claimants_own_contact(pstore: Services) -> None:
+    """The store, not only the handler, refuses a forwarded contact card: someone holding the code and the
+    registered person's contact (forwarded to them) is not that person."""
+    done = await pstore.ledger.register(POLICY_OFFICER, letter(pstore.context.today()))
+    [code] = await pstore.ledger.reissue_codes(POLICY_OFFICER, done.case.number)
+    holder = 7777
+    with pytest.raises(NotOwnContact):
+        await pstore.ledger.claim(holder, code.code, "8613800138000", CLAIMANT_USER)  # the person's card, forwarded
+    with pytest.raises(NotOwnContact):
+        await pstore.ledger.claim(holder, code.code, "8613800138000")  # a number nobody attested
+    assert rows(pstore, "SELECT telegram_hid FROM petitioners") == [(None,)]
+    assert rows(pstore, "SELECT count(*) FROM claim_codes WHERE used_at IS NOT NULL") == [(0,)]
