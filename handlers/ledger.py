@@ -29,7 +29,7 @@ from handlers.i18n import Html, t
 from handlers.notifications import HOW_CODES, how_buttons, task_text, task_who
 from handlers.refusals import answers_refusals
 from handlers.render import channel_name, day, status_name, unit_name
-from store.errors import ContactNeeded, StoreError
+from store.errors import ContactNeeded, NotOwnContact, StoreError
 from store.models import Actor
 from store.policy import Act
 from store.services import Services
@@ -135,8 +135,14 @@ async def _claim_refused(update: Update, context: Context, error: StoreError) ->
     await _answer_closing(update, context, error_text(await lang_of(update, context), error), shared)
 
 
-@answers_refusals(on={ContactNeeded: _ask_contact, StoreError: _claim_refused})
-async def _claim(update: Update, context: Context, lang: str, code: str, phone: str | None) -> None:
+async def _not_own_contact(update: Update, context: Context, error: NotOwnContact) -> None:
+    """Someone else's contact: the claim still waits for the sender's own."""
+    await send(update, context, t(await lang_of(update, context), "policy.contact_not_own"))
+
+
+@answers_refusals(on={ContactNeeded: _ask_contact, NotOwnContact: _not_own_contact, StoreError: _claim_refused})
+async def _claim(update: Update, context: Context, lang: str, code: str, phone: str | None,
+                 contact_user_id: int | None = None) -> None:
     """Try the claim; where the registered person has a phone, ask for the contact Telegram attests."""
     user = update.effective_user
     chat = update.effective_chat
@@ -144,7 +150,7 @@ async def _claim(update: Update, context: Context, lang: str, code: str, phone: 
     d = deps(context)
     user_data = context.user_data if context.user_data is not None else {}
     user_data[PENDING_CLAIM] = code  # kept only while the claim waits for the contact (ContactNeeded)
-    claimed = await d.ledger.claim(user.id, code, phone)
+    claimed = await d.ledger.claim(user.id, code, phone, contact_user_id)
     user_data.pop(PENDING_CLAIM, None)
     case = claimed.case
     key = "ledger.claim_already" if claimed.already else "ledger.claim_done"
@@ -175,10 +181,7 @@ async def on_contact(update: Update, context: Context) -> None:
     if not code:  # no claim waits for it: the person's own contact verifies them against the roster
         await verify.on_contact(update, context)
         return
-    if message.contact.user_id != user.id:  # only Telegram's attestation of this account's own number counts
-        await send(update, context, t(lang, "policy.contact_not_own"))
-        return
-    await _claim(update, context, lang, str(code), message.contact.phone_number)
+    await _claim(update, context, lang, str(code), message.contact.phone_number, message.contact.user_id)
 
 
 # ---------------------------------------------------------------- /find

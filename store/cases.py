@@ -43,7 +43,7 @@ from store.org import Category, CategoryKind, Staff
 from store.policy import Act
 from store.review import ReviewService
 from store.supervision import current_ranks, queue_page
-from store.vault import VaultError
+from store.vault import VaultError, is_hid
 from store.verified import verified_row
 from store.workflow import RULES, Action, next_status
 
@@ -125,6 +125,15 @@ class CaseService(Service):
                 "SELECT language, tg_language FROM users WHERE telegram_id = ?", (self.ctx.hid(user_id),)
             ) as cur:
                 row = await cur.fetchone()
+        if row is None and is_hid(user_id):
+            # A key of its own (a booking's: StoreContext.booking_key): the person behind it, opened.
+            async with self.db.read() as conn:
+                chat = await self.ctx.chat_of(conn, user_id)
+                if chat is not None and chat > 0:
+                    async with conn.execute(
+                        "SELECT language, tg_language FROM users WHERE telegram_id = ?", (self.ctx.hid(chat),)
+                    ) as cur:
+                        row = await cur.fetchone()
         if row is None:
             return None
         return row["language"] or row["tg_language"]
@@ -264,7 +273,7 @@ class CaseService(Service):
             # they are is sealed in the vault, for the identity custodian alone.
             petitioner_key = await self.ctx.remember_person(conn, petitioner.id) if confidential else petitioner.id
             # A verified employee files under the roster's name and number; a confidential case records neither.
-            employee = None if confidential else await verified_row(conn, self.ctx.hid(petitioner.id))
+            employee = None if confidential else await verified_row(conn, self.ctx.account_key(petitioner.id))
             name = employee["name"] if employee is not None else petitioner.name
             accept_due = discipline.accept_due(self.org, category.id, today)
             identity = {

@@ -168,9 +168,35 @@ class StoreContext:
         """The keyed hash standing for a Telegram id where the store keeps no id in clear."""
         return user_id if is_hid(user_id) else self.vault.hid(user_id)
 
-    def chat_key(self, chat_id: int) -> int:
-        """How a chat is stored where the store only looks it up: a person's private chat by its keyed hash."""
-        return self.hid(chat_id) if chat_id > 0 else chat_id
+    def message_key(self, chat_id: int, message_id: int) -> int:
+        """How a recorded message's chat is stored (``case_messages``): a person's chat keyed per message.
+
+        Keyed by the chat's hash and the message's id under a label of their own, so
+        that a copy of the database cannot gather one person's messages, and through
+        them tie their confidential case to their real-name ones (whose petitioner is
+        named in clear). Found again from the chat and the message id; a group's
+        chat (the staff group) is stored as it is.
+        """
+        if chat_id > 0 or is_hid(chat_id):
+            return self.vault.keyed("message", self.hid(chat_id), message_id)
+        return chat_id
+
+    def account_key(self, user_id: int) -> int | None:
+        """How a verified account is stored (``verified_accounts``): keyed apart from ``hid``.
+
+        A confidential case's petitioner is the ``hid`` of their id; the roster names
+        every employee in clear, so the account verified as one must not be stored
+        under that same hash. None for what is not a Telegram id (a keyed hash).
+        """
+        return None if user_id <= 0 else self.vault.keyed("account", user_id)
+
+    def booking_key(self, user_id: int) -> int:
+        """How a reception booking's employee is stored (``reception_bookings.user_id``): keyed apart from ``hid``.
+
+        A booking may name the employee's real-name case; under the ``hid`` a
+        confidential case keeps its reporter by, a copy of the database would join the two.
+        """
+        return user_id if is_hid(user_id) else self.vault.keyed("booking", user_id)
 
     def person_ids(self, user_id: int) -> tuple[int, int]:
         """The forms a person's own rows may carry: their id (real-name cases) and its keyed hash."""
@@ -191,9 +217,9 @@ class StoreContext:
     def open_conv(self, name: str, key: str, column: str, sealed: str) -> Any:
         return self.vault.open(sealed, conv_where(name, key, column))
 
-    async def remember_person(self, conn: Connection, user_id: int) -> int:
-        """Keep the sealed id behind a keyed hash, so the outbox can reach the person; the hash."""
-        hid = self.hid(user_id)
+    async def remember_person(self, conn: Connection, user_id: int, key: int | None = None) -> int:
+        """Keep the sealed id behind a keyed hash (``hid``, or ``key``), so the outbox can reach the person; the hash."""
+        hid = self.hid(user_id) if key is None else key
         if hid != user_id:
             await conn.execute(
                 "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",

@@ -54,7 +54,7 @@ from store.clock import iso, local_date
 from store.context import Service, StoreContext
 from store.conversations import Conversation
 from store.db import Connection
-from store.errors import BadInput, ContactNeeded, NotFound, Refused
+from store.errors import BadInput, ContactNeeded, NotFound, NotOwnContact, Refused
 from store.events import PetitionerNotice, SweepDue, SweepReport
 from store.forms import FormDrafts
 from store.models import (
@@ -654,7 +654,8 @@ class LedgerService(Service):
 
     # -------------------------------------------------------------- claim
 
-    async def claim(self, user_id: int, code: str, phone: str | None = None) -> Claimed:
+    async def claim(self, user_id: int, code: str, phone: str | None = None,
+                    contact_user_id: int | None = None) -> Claimed:
         """Bind the Telegram user to the person a claim code was given for, and the case to them.
 
         Claiming is tied to the person, not only to the code: where the person
@@ -669,8 +670,11 @@ class LedgerService(Service):
 
         Refused ``claim_wrong`` / ``claim_expired`` / ``claim_used`` /
         ``claim_phone_mismatch`` (each a wrong try), or ``claim_throttled``
-        once the day's tries are spent, whatever the code.
+        once the day's tries are spent, whatever the code. ``contact_user_id``: the account the shared
+        contact belongs to; a ``phone`` counts only from the claimant's own contact (``NotOwnContact``).
         """
+        if phone is not None and contact_user_id != user_id:
+            raise NotOwnContact()  # only Telegram's attestation of this account's own number counts
         hid = self.ctx.hid(user_id)
         today = self.ctx.today()
         refusal: str | None = None
@@ -730,7 +734,7 @@ class LedgerService(Service):
             registered = self.ctx.vault.open(person["sealed"], ("petitioners", "sealed", row["petitioner_id"])).get("phone")
         # A person of the employee roster who verified an account (store/roster.py) claims with that account only.
         verified = await verified_account_of(conn, self.ctx.vault, e164(registered), person["employee_no"])
-        if verified is not None and verified != hid:
+        if verified is not None and verified != self.ctx.account_key(user_id):
             return "claim_not_verified_person", None
         if phone_key(registered) is not None:
             if phone is None:

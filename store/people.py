@@ -108,7 +108,7 @@ async def same_person(ctx: StoreContext, conn: Connection, case: Case) -> tuple[
         if mine:
             phones.add(mine)
         # A verified employee (store/roster.py) is also the person of their roster phone and employee number.
-        employee = await verified_row(conn, ctx.hid(case.petitioner_id))
+        employee = await verified_row(conn, ctx.account_key(case.petitioner_id))
         roster_phone = None
         if employee and employee["phone_sealed"]:
             where = ("roster", "phone_sealed", employee["employee_no"])

@@ -637,7 +637,7 @@ class ReceptionService(Service):
             async with conn.execute(
                 _BOOKING_SELECT + " WHERE b.user_id = ? AND b.status IN ('booked', 'waiting')"
                 " AND s.ends_at > ? ORDER BY s.starts_at, b.id",
-                (self.ctx.hid(user_id), self.ctx.now()),
+                (self.ctx.booking_key(user_id), self.ctx.now()),
             ) as cur:
                 rows = await cur.fetchall()
             out = []
@@ -652,7 +652,7 @@ class ReceptionService(Service):
         """One of the caller's own bookings; NotFound for anyone else's."""
         async with self.db.read() as conn:
             booking = await self._booking(conn, booking_id)
-            if booking is None or actor.id is None or booking.user_id != self.ctx.hid(actor.id):
+            if booking is None or actor.id is None or booking.user_id != self.ctx.booking_key(actor.id):
                 raise NotFound("reception_booking_not_found")
             session = await self._session(conn, booking.session_id)
         assert session is not None
@@ -682,7 +682,7 @@ class ReceptionService(Service):
         async with conn.execute(
             "SELECT id FROM reception_bookings WHERE session_id = ? AND user_id = ?"
             " AND status IN ('booked', 'waiting')",
-            (session_id, self.ctx.hid(user_id)),
+            (session_id, self.ctx.booking_key(user_id)),
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else None
@@ -764,7 +764,7 @@ class ReceptionService(Service):
             if key is not None:
                 async with conn.execute(
                     "SELECT id FROM reception_bookings WHERE booking_key = ? AND user_id = ?",
-                    (key, self.ctx.hid(user_id)),
+                    (key, self.ctx.booking_key(user_id)),
                 ) as cur:
                     seen = await cur.fetchone()
                 if seen is not None:
@@ -786,7 +786,7 @@ class ReceptionService(Service):
                 "INSERT INTO reception_bookings (session_id, user_id, user_name, topic, case_id, status,"
                 " booking_key, created_at, reminded_day, reminded_hours)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (session_id, await self.ctx.remember_person(conn, user_id),
+                (session_id, await self.ctx.remember_person(conn, user_id, key=self.ctx.booking_key(user_id)),
                  None, topic, case_id, status.value, key, iso(now),
                  day_flag, hours_flag),
             ) as cur:
@@ -806,7 +806,7 @@ class ReceptionService(Service):
         now = self.clock.now()
         async with self.db.transaction() as conn:
             booking = await self._booking(conn, booking_id)
-            if booking is None or actor.id is None or booking.user_id != self.ctx.hid(actor.id):
+            if booking is None or actor.id is None or booking.user_id != self.ctx.booking_key(actor.id):
                 raise NotFound("reception_booking_not_found")
             session = await self._session(conn, booking.session_id)
             assert session is not None
@@ -978,8 +978,10 @@ class ReceptionService(Service):
             )
             if isinstance(await self._draft(conn, actor.id or 0), OutcomeStep):
                 await self._clear_draft(conn, actor.id or 0)
-            await self.outbox.queue(conn, row["user_id"], NoticeKind.RECEPTION_OUTCOME, case.id if case else None,
-                              event_id, params={"booking_id": booking_id})
+            # To the booking's key, which is not the case's petitioner key: a notice about no case (the
+            # renderer names the linked case from the booking, which only its own employee could make).
+            await self.outbox.queue(conn, row["user_id"], NoticeKind.RECEPTION_OUTCOME, None,
+                                    event_id, params={"booking_id": booking_id})
             result = (await self._leader_bookings(conn, actor, session.id, only=booking_id))[0]
         self.outbox.kick()
         return result

@@ -90,6 +90,12 @@ class Level(StrEnum):
     ESCALATE1 = "escalate1"  # still overdue some days later: one level up
 
 
+#: An alert as staff see it: its case's unit and category as they are now (the alert's own columns keep
+#: where the cluster was counted): who may read and acknowledge it follows the case when it is transferred.
+ALERT_COLUMNS = ("a.id, a.kind, a.reason, a.case_id, c.number, c.unit, c.category, a.people, a.created_at,"
+                 " a.acknowledged_at, a.acknowledged_by, c.confidential")
+
+
 class Alert(BaseModel):
     id: int
     kind: str
@@ -1055,7 +1061,7 @@ class ReviewService(Service):
         scope, args = self.ctx.scope(actor)
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT a.*, c.number, c.confidential FROM alerts a JOIN cases c ON c.id = a.case_id"
+                "SELECT " + ALERT_COLUMNS + " FROM alerts a JOIN cases c ON c.id = a.case_id"
                 " WHERE a.acknowledged_at IS NULL ORDER BY a.id DESC"
             ) as cur:
                 alerts = [Alert.model_validate(dict(row)) async for row in cur]
@@ -1074,7 +1080,7 @@ class ReviewService(Service):
         """An alert for rendering its notification (the recipients were chosen by scope)."""
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT a.*, c.number, c.confidential FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
+                "SELECT " + ALERT_COLUMNS + " FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
                 (alert_id,),
             ) as cur:
                 row = await cur.fetchone()
@@ -1084,7 +1090,7 @@ class ReviewService(Service):
         staff = self._leader(actor)
         async with self.db.transaction() as conn:
             async with conn.execute(
-                "SELECT a.*, c.number, c.confidential FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
+                "SELECT " + ALERT_COLUMNS + " FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.id = ?",
                 (alert_id,),
             ) as cur:
                 row = await cur.fetchone()

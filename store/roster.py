@@ -360,7 +360,11 @@ class RosterService(Service):
         number = e164(phone) or e164("+" + phone)  # Telegram gives a contact's number with its country code
         if number is None:
             raise Refused("verify_no_match")
-        hid = self.ctx.hid(user_id)
+        # Keyed apart from the hash a confidential case keeps its reporter by (StoreContext.account_key):
+        # the roster names every employee in clear, and a copy of the database must not join the two.
+        hid = self.ctx.account_key(user_id)
+        if hid is None:
+            raise NotOwnContact()
         async with self.db.transaction() as conn:
             async with conn.execute("SELECT * FROM roster WHERE phone_tag = ? AND status = ?",
                                     (phone_tag(self.ctx.vault, number), RosterStatus.ACTIVE.value)) as cur:
@@ -377,7 +381,7 @@ class RosterService(Service):
                                (entry.employee_no, hid))
             await conn.execute("INSERT INTO verified_accounts (telegram_hid, employee_no, verified_at) VALUES (?, ?, ?)",
                                (hid, entry.employee_no, self.ctx.now()))
-            await self.ctx.remember_person(conn, user_id)
+            await self.ctx.remember_person(conn, user_id, key=hid)  # /staff adds an employee by number (account_of)
             await self._journal(conn, "verify", entry.employee_no, {"moved": before is not None})
         return entry
 
@@ -390,14 +394,14 @@ class RosterService(Service):
 
     async def verified(self, user_id: int, *, conn: Connection | None = None) -> RosterEntry | None:
         """The employee the account ``user_id`` is verified as (an active roster entry), or None."""
-        return await self.verified_hid(self.ctx.hid(user_id), conn=conn)
-
-    async def verified_hid(self, hid: int, *, conn: Connection | None = None) -> RosterEntry | None:
+        key = self.ctx.account_key(user_id)
+        if key is None:
+            return None
         if conn is not None:
-            found = await verified_row(conn, hid)
+            found = await verified_row(conn, key)
         else:
             async with self.db.read_one() as own:
-                found = await verified_row(own, hid)
+                found = await verified_row(own, key)
         return None if found is None else self._entry(found)
 
     async def account_of(self, employee_no: str) -> tuple[RosterEntry, int | None]:

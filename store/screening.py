@@ -137,6 +137,11 @@ def previous_period(org: Organization, period: Period) -> Period:
 # ----------------------------------------------------------------- records
 
 
+#: A linked case's number as the register shows it: never a confidential case's or a report's (an island;
+#: links made before they were refused stay in the journal, not in the register).
+CASE_NUMBER = "CASE WHEN c.confidential = 1 OR c.kind = 'report' THEN NULL ELSE c.number END AS case_number"
+
+
 class DisputeIn(BaseModel):
     """A dispute as the officer enters it."""
 
@@ -473,6 +478,10 @@ class ScreeningService(Service):
         async with self.db.transaction() as conn:
             dispute = await self._own_dispute(conn, actor, dispute_id)
             case = await self.ctx.load_case(conn, actor, number)
+            if case.confidential or case.kind == "report":
+                # An island (docs/confidentiality.md): the register is read by everyone covering the unit,
+                # recused staff and the unit reported on included; a link would point them at the report.
+                raise Refused("screening_link_confidential", number=case.number)
             await conn.execute(
                 "UPDATE disputes SET case_id = ?, updated_at = ? WHERE id = ?", (case.id, self.ctx.now(), dispute_id)
             )
@@ -506,7 +515,7 @@ class ScreeningService(Service):
 
     async def _dispute_where(self, conn: Connection, where: str, args: tuple[Any, ...]) -> Dispute | None:
         async with conn.execute(
-            "SELECT d.*, c.number AS case_number FROM disputes d LEFT JOIN cases c ON c.id = d.case_id"
+            "SELECT d.*, " + CASE_NUMBER + " FROM disputes d LEFT JOIN cases c ON c.id = d.case_id"
             f" WHERE {where}", args
         ) as cur:
             row = await cur.fetchone()
@@ -539,7 +548,7 @@ class ScreeningService(Service):
         self._check_filer(actor, unit)
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT d.*, c.number AS case_number FROM disputes d LEFT JOIN cases c ON c.id = d.case_id"
+                "SELECT d.*, " + CASE_NUMBER + " FROM disputes d LEFT JOIN cases c ON c.id = d.case_id"
                 " WHERE d.unit = ? AND d.status <> 'resolved' ORDER BY d.id",
                 (unit,),
             ) as cur:
@@ -583,7 +592,7 @@ class ScreeningService(Service):
             ) as cur:
                 filed = {row["unit"]: row async for row in cur}
             async with conn.execute(
-                "SELECT d.*, c.number AS case_number FROM disputes d LEFT JOIN cases c ON c.id = d.case_id"
+                "SELECT d.*, " + CASE_NUMBER + " FROM disputes d LEFT JOIN cases c ON c.id = d.case_id"
                 f" WHERE d.unit IN ({marks}) AND d.found_day < ?"
                 " AND (d.resolved_day IS NULL OR d.resolved_day >= ?) ORDER BY d.id",
                 (*units, period.end.isoformat(), period.start.isoformat()),

@@ -13,6 +13,8 @@ Every change is checked by the same rules as the file (``store.org.with_staff``)
 no change can give an organisation the file itself could not. The identity
 custodian is never set here and a custodian is never changed here: that stays
 in the file, so no administrator can make anyone able to reveal a reporter.
+Nor can a recusal the file sets be lifted here: a person removed and added
+again keeps it.
 
 When someone leaves or loses the units of a case they were assigned, the case
 goes back to the unit's queue (unassigned) and the unit's leaders are told:
@@ -176,6 +178,12 @@ class StaffingService(Service):
             raise Refused("staff_discipline_in_file")
         if before is not None and before.role is Role.ADMIN and member.role is not Role.ADMIN:
             self._not_last_admin(member.telegram_id)
+        # A recusal the file sets stays, whatever is changed here (removed and added again included): only the
+        # file can lift it, as only the file names the custodian and the discipline staff.
+        kept = self.file_org.staff_member(member.telegram_id)
+        if kept is not None and set(kept.recuse_units) - set(member.recuse_units):
+            member = member.model_copy(update={"recuse_units": tuple(dict.fromkeys(
+                (*member.recuse_units, *kept.recuse_units)))})
         return await self._write(actor, member.telegram_id, member, "add" if before is None else "change")
 
     async def remove(self, actor: Actor, telegram_id: int) -> Returned:

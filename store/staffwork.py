@@ -49,7 +49,7 @@ class StaffWork(Service):
             await conn.executemany(
                 "INSERT INTO case_messages (chat_id, message_id, case_id, incoming,"
                 " created_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
-                [(self.ctx.chat_key(chat_id), message_id, case_id, now) for message_id in message_ids],
+                [(self.ctx.message_key(chat_id, message_id), message_id, case_id, now) for message_id in message_ids],
             )
 
     async def case_id_for_message(self, chat_id: int, message_id: int) -> int | None:
@@ -58,7 +58,7 @@ class StaffWork(Service):
             async with conn.execute(
                 "SELECT case_id FROM case_messages WHERE chat_id = ? AND message_id = ?"
                 " AND incoming = 0",
-                (self.ctx.chat_key(chat_id), message_id),
+                (self.ctx.message_key(chat_id, message_id), message_id),
             ) as cur:
                 row = await cur.fetchone()
         return row["case_id"] if row else None
@@ -82,9 +82,10 @@ class StaffWork(Service):
         """
         async with self.db.read() as conn:
             async with conn.execute(
-                "SELECT case_id, incoming, message_id FROM case_messages WHERE chat_id = ?"
-                " AND message_id IN (?, ?)",
-                (self.ctx.chat_key(chat_id), reply_to_id, message_id),
+                "SELECT case_id, incoming, message_id FROM case_messages"
+                " WHERE (chat_id = ? AND message_id = ?) OR (chat_id = ? AND message_id = ?)",
+                (self.ctx.message_key(chat_id, reply_to_id), reply_to_id, self.ctx.message_key(chat_id, message_id),
+                 message_id),
             ) as cur:
                 rows = {row["message_id"]: row async for row in cur}
             target = rows.get(reply_to_id)
@@ -114,7 +115,7 @@ class StaffWork(Service):
             await conn.execute(
                 "INSERT INTO case_messages (chat_id, message_id, case_id, incoming,"
                 " created_at) VALUES (?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
-                (self.ctx.chat_key(chat_id), message_id, case.id, self.ctx.now()),
+                (self.ctx.message_key(chat_id, message_id), message_id, case.id, self.ctx.now()),
             )
         return Relayed(case=case, to_petitioner=to_petitioner)
 

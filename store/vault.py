@@ -133,12 +133,23 @@ class Vault:
         """
         found = self._hids.get(user_id)
         if found is None:
-            digest = hmac.new(self._hashing, f"user:{int(user_id)}".encode(), hashlib.sha256).digest()
-            found = HID_CEILING - int.from_bytes(digest[:8], "big") % (2**61)
+            found = self.keyed("user", int(user_id))
             if len(self._hids) >= HID_MEMO:
                 self._hids.clear()
             self._hids[user_id] = found
         return found
+
+    def keyed(self, label: str, *parts: int) -> int:
+        """A keyed hash in the range of ``hid`` under a label of its own (``hid`` is ``keyed("user", id)``).
+
+        Rows that must not be joined to a person's other rows by someone holding
+        the database without the key are keyed under their own label: a
+        verified account (``"account"``, store/roster.py), a recorded message
+        (``"message"``, its chat's hash and its id, store/staffwork.py).
+        """
+        text = ":".join([label, *(str(int(p)) for p in parts)])
+        digest = hmac.new(self._hashing, text.encode(), hashlib.sha256).digest()
+        return HID_CEILING - int.from_bytes(digest[:8], "big") % (2**61)
 
     def tag(self, text: str) -> str:
         """The keyed hash of a text key (a conversation's key): hex, prefixed ``h:``."""

@@ -7,7 +7,10 @@ Step 1 seals what older versions kept in clear; step 2 gives a confidential
 case's files the neutral names the store now writes (``store/filenames.py``);
 step 3 seals every ``v1.`` value again as ``v2.``, bound to its table, column
 and row (``store/vault.py``): the old values open while the step runs, and
-never after it.
+never after it. Step 4 keys the recorded messages (``case_messages``) per
+message, the verified accounts (``verified_accounts``) and the reception
+bookings (``reception_bookings``) under labels of their own instead of the person's ``hid``, which a confidential case keeps its reporter
+by: a copy of the database could join them to a named case or to the roster.
 
 The ``vault_check`` row holds a value sealed under the key: a database opened
 with another key (a lost key file replaced by a fresh one, a wrong
@@ -30,7 +33,7 @@ log = logging.getLogger(__name__)
 
 CHECK = "petition-bot vault"
 CHECK_WHERE: Where = ("meta", "value", "vault_check")
-VERSION = 3
+VERSION = 4
 #: Every sealed column outside the conversations: (table, its key column, the sealed column).
 SEALED_COLUMNS = (
     ("identities", "case_id", "sealed"),
@@ -77,6 +80,8 @@ async def run(db: Backend, vault: Vault) -> None:
             rewrote = await _neutral_file_names(conn) > 0 or rewrote
         if version < 3:
             await _bind_to_rows(conn, vault)
+        if version < 4:
+            rewrote = await _unlinkable_keys(conn, vault) > 0 or rewrote
         await _set_meta(conn, "vault_version", str(VERSION))
     vault.legacy = False  # every value is bound to its row now: an unbound one is refused
     checkpoint = getattr(db, "checkpoint", None)  # SQLite's WAL; another backend may have none
@@ -201,6 +206,68 @@ async def _neutral_file_names(conn: Connection) -> int:
     if renamed:
         log.info("data step 2: %d file name(s) of confidential cases made neutral", renamed)
     return renamed
+
+
+async def _unlinkable_keys(conn: Connection, vault: Vault) -> int:
+    """Step 4: rows stored under a person's ``hid`` that a file holder could join to a confidential case, keyed apart.
+
+    A recorded message's chat becomes its per-message key (``StoreContext.message_key``); a
+    verified account its account key (``StoreContext.account_key``) and a booking its booking key
+    (``StoreContext.booking_key``), each found from the sealed id behind its ``hid`` (``people``);
+    an account whose id cannot be found is unverified (the employee verifies again with /verify).
+    Returns how many rows changed.
+    """
+    changed = 0
+    async with conn.execute("SELECT chat_id, message_id FROM case_messages") as cur:
+        messages = [(int(row["chat_id"]), int(row["message_id"])) async for row in cur]
+    for chat_id, message_id in messages:
+        if not is_hid(chat_id):
+            continue  # a group's chat (the staff group) is stored as it is
+        await conn.execute("UPDATE case_messages SET chat_id = ? WHERE chat_id = ? AND message_id = ?",
+                           (vault.keyed("message", chat_id, message_id), chat_id, message_id))
+        changed += 1
+    async with conn.execute("SELECT telegram_hid, employee_no FROM verified_accounts") as cur:
+        accounts = [(int(row["telegram_hid"]), str(row["employee_no"])) async for row in cur]
+    for hid, employee_no in accounts:
+        async with conn.execute("SELECT sealed FROM people WHERE hid = ?", (hid,)) as cur:
+            person = await cur.fetchone()
+        user_id: int | None = None
+        if person is not None:
+            try:
+                user_id = int(vault.open(person["sealed"], ("people", "sealed", hid)))
+            except (VaultError, TypeError, ValueError):
+                user_id = None
+        if user_id is None or user_id <= 0:
+            await conn.execute("DELETE FROM verified_accounts WHERE employee_no = ?", (employee_no,))
+        else:
+            key = vault.keyed("account", user_id)
+            await conn.execute(
+                "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
+                (key, vault.seal(user_id, ("people", "sealed", key)), "vault-4"),
+            )
+            await conn.execute("UPDATE verified_accounts SET telegram_hid = ? WHERE employee_no = ?", (key, employee_no))
+        changed += 1
+    async with conn.execute("SELECT id, user_id FROM reception_bookings") as cur:
+        bookings = [(int(row["id"]), int(row["user_id"])) async for row in cur]
+    for booking_id, hid in bookings:
+        async with conn.execute("SELECT sealed FROM people WHERE hid = ?", (hid,)) as cur:
+            person = await cur.fetchone()
+        if person is None:
+            continue  # nobody to reach behind it: the booking stays as it is
+        try:
+            user_id = int(vault.open(person["sealed"], ("people", "sealed", hid)))
+        except (VaultError, TypeError, ValueError):
+            continue
+        key = vault.keyed("booking", user_id)
+        await conn.execute(
+            "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
+            (key, vault.seal(user_id, ("people", "sealed", key)), "vault-4"),
+        )
+        await conn.execute("UPDATE reception_bookings SET user_id = ? WHERE id = ?", (key, booking_id))
+        changed += 1
+    if changed:
+        log.info("data step 4: %d recorded message(s), verified account(s) and booking(s) keyed apart", changed)
+    return changed
 
 
 async def _bind_to_rows(conn: Connection, vault: Vault) -> int:

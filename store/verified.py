@@ -16,8 +16,10 @@ from store.vault import Vault
 ACTIVE = "active"
 
 
-async def verified_row(conn: Connection, telegram_hid: int) -> dict[str, Any] | None:
-    """The active roster row the account (its keyed hash) is verified as, or None."""
+async def verified_row(conn: Connection, telegram_hid: int | None) -> dict[str, Any] | None:
+    """The active roster row the account (``StoreContext.account_key``, never ``hid``) is verified as, or None."""
+    if telegram_hid is None:
+        return None
     async with conn.execute(
         "SELECT r.* FROM verified_accounts v JOIN roster r ON r.employee_no = v.employee_no"
         " WHERE v.telegram_hid = ? AND r.status = ?",
@@ -33,7 +35,7 @@ def phone_tag(vault: Vault, number: str) -> str:
 
 
 async def verified_account_of(conn: Connection, vault: Vault, number: str | None, employee_no: str | None) -> int | None:
-    """The account (keyed hash) verified as the active employee with this phone (E.164) or employee number, if any.
+    """The account (``StoreContext.account_key``) verified as the active employee with this phone (E.164) or employee number, if any.
 
     A claim for a case registered for such a person binds only to that account (store/ledger.py).
     """

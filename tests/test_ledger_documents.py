@@ -57,7 +57,7 @@ async def test_a_representative_who_claimed_gets_the_documents_in_chat(store: Se
     people = [PersonIn(name=name, phone=phone, role=PersonRole.REPRESENTATIVE)
               for name, phone in (("张一", "13900000001"), ("张二", "13900000002"))]
     done = await store.ledger.register(OFFICER, letter(people))
-    await store.ledger.claim(7001, done.codes[0].code, "13900000001")
+    await store.ledger.claim(7001, done.codes[0].code, "13900000001", 7001)
     await store.cases.act(OFFICER, done.case.number, Action.ACCEPT)
 
     documents = rows(store, "SELECT chat_id FROM outbox WHERE kind = 'document' ORDER BY chat_id")

@@ -189,7 +189,7 @@ async def test_three_representatives_each_claim_a_joint_letter(store: Services) 
     await store.cases.act(OFFICER, number, Action.REPLY, body="请于周五前提供工资条复印件")
     assert (await store.ledger.open_tasks(OFFICER))[1] == 3
     for user, code, rep in zip((7001, 7002, 7003), done.codes, reps, strict=True):
-        claimed = await store.ledger.claim(user, code.shown.lower(), rep.phone)
+        claimed = await store.ledger.claim(user, code.shown.lower(), rep.phone, user)
         assert (claimed.case.number, claimed.already) == (number, False)
         mine, total = await store.cases.cases_of_petitioner(user)
         assert total == 1 and mine[0].number == number
@@ -237,7 +237,7 @@ async def test_a_burst_of_wrong_codes_is_throttled_until_the_next_day(store: Ser
     # Someone else is not held back; the count survives a restart (it is in the store).
     assert rows(store, "SELECT failures FROM claim_failures") == [(5,)]
     clock.advance(days=1)
-    claimed = await store.ledger.claim(8001, code, "+86 138 0013 8000")
+    claimed = await store.ledger.claim(8001, code, "+86 138 0013 8000", 8001)
     assert not claimed.already
 
 
@@ -249,7 +249,7 @@ async def test_a_code_expires_after_ninety_days(store: Services, clock: FakeCloc
     assert refused.value.code == "claim_expired"
     # Staff in scope may issue new codes (the old ones stop binding).
     [fresh] = await store.ledger.reissue_codes(OFFICER, (await store.cases.case_by_id(1) or pytest.fail()).number)
-    assert (await store.ledger.claim(8001, fresh.code, "8613800138000")).case.id == 1
+    assert (await store.ledger.claim(8001, fresh.code, "8613800138000", 8001)).case.id == 1
 
 
 async def test_repeat_proposals_cross_channels(store: Services) -> None:
@@ -273,7 +273,7 @@ async def test_repeat_proposals_cross_channels(store: Services) -> None:
     assert (confirmed.repeat_count, confirmed.repeat_of, first_case) == (2, chat.case.number, chat.case.number)
     assert rows(store, "SELECT count(*) FROM petitioners") == [(1,)]  # one record per person
     # Once they claim, a case from their chat is proposed against theirs too.
-    await store.ledger.claim(5002, first.codes[0].code, "13800138000")
+    await store.ledger.claim(5002, first.codes[0].code, "13800138000", 5002)
     later = await store.cases.submit(petitioner(5002), draft(), "k2")
     assert await proposed(later.case.number) == {chat.case.number, first.case.number, second.case.number}
     assert (await store.repeats.confirm(OFFICER, later.case.number, second.case.number))[0].repeat_count == 3
@@ -411,7 +411,7 @@ async def test_a_petitioner_lists_own_and_claimed_cases_page_by_page(store: Serv
     for i in range(2):
         done = await store.ledger.register(OFFICER, letter(
             people=[PersonIn(name="刘师傅", phone=f"1380013800{i}")], subject=f"来信{i}"))
-        await store.ledger.claim(user, done.codes[0].code, f"1380013800{i}")
+        await store.ledger.claim(user, done.codes[0].code, f"1380013800{i}", user)
         claimed.append(done.case)
     await store.cases.submit(petitioner(7102), draft(), "someone-else")
     await store.ledger.register(OFFICER, letter(people=[PersonIn(name="周师傅", phone="13800138009")]))

@@ -152,7 +152,7 @@ async def test_a_registered_letter_merged_into_a_chat_case(rstore: Services, clo
     tasks = rows(rstore, "SELECT c.number, t.kind FROM contact_tasks t JOIN cases c ON c.id = t.case_id ORDER BY t.id")
     assert tasks == [(dup, "lk_merged"), (main, "petitioner_event")]  # and of the main case's acceptance
     # The letter's claim code now claims the main case: it is theirs in /mycases, and notices come in chat.
-    await rstore.ledger.claim(OTHER_USER, code.code, "13800138000")
+    await rstore.ledger.claim(OTHER_USER, code.code, "13800138000", OTHER_USER)
     listed, _ = await rstore.cases.cases_of_petitioner(OTHER_USER)
     assert main in [c.number for c in listed]
     await rstore.cases.act(OFFICER_P1, main, Action.REPLY, body="请提供工资条")

@@ -123,7 +123,7 @@ async def test_finding_2_an_officer_cannot_claim_a_registered_case_from_a_privat
         await pstore.ledger.claim(private, code.code)  # the code alone: the person must be confirmed
     assert refused.value.code == "claim_contact_needed"
     with pytest.raises(Refused) as refused:
-        await pstore.ledger.claim(private, code.code, "+86 139 0000 7777")  # their own number, attested
+        await pstore.ledger.claim(private, code.code, "+86 139 0000 7777", private)  # their own number, attested
     assert refused.value.code == "claim_phone_mismatch"
     # Nothing is bound: the register, the case, the code; the private account cannot rate or see it.
     assert rows(pstore, "SELECT telegram_hid FROM petitioners") == [(None,)]
@@ -135,10 +135,10 @@ async def test_finding_2_an_officer_cannot_claim_a_registered_case_from_a_privat
     for staff in (OFFICER_P1.id, OFFICER_P2.id, ADMIN.id):
         assert staff is not None
         with pytest.raises(Refused) as refused:
-            await pstore.ledger.claim(staff, code.code, "13800138000")
+            await pstore.ledger.claim(staff, code.code, "13800138000", staff)
         assert refused.value.code == "claim_staff_sees"
     # The person, whose Telegram account Telegram attests has the registered number, claims it.
-    claimed = await pstore.ledger.claim(CLAIMANT_USER, code.shown, "8613800138000")
+    claimed = await pstore.ledger.claim(CLAIMANT_USER, code.shown, "8613800138000", CLAIMANT_USER)
     assert claimed.case.number == number
     assert rows(pstore, "SELECT telegram_hid FROM petitioners") == [(pstore.context.hid(CLAIMANT_USER),)]
     [(data,)] = rows(pstore, "SELECT data FROM events WHERE action = 'claim'")
@@ -164,9 +164,9 @@ async def test_finding_2_a_person_bound_to_one_account_is_refused_to_another(pst
     first = await pstore.ledger.register(OFFICER_P1, letter(today))
     second = await pstore.ledger.register(OFFICER_P1, letter(today))  # the same person (phone), another letter
     assert rows(pstore, "SELECT count(*) FROM petitioners") == [(1,)]
-    await pstore.ledger.claim(CLAIMANT_USER, first.codes[0].code, "13800138000")
+    await pstore.ledger.claim(CLAIMANT_USER, first.codes[0].code, "13800138000", CLAIMANT_USER)
     with pytest.raises(Refused) as refused:
-        await pstore.ledger.claim(7777, second.codes[0].code, "13800138000")
+        await pstore.ledger.claim(7777, second.codes[0].code, "13800138000", 7777)
     assert refused.value.code == "claim_person_bound"
     assert rows(pstore, "SELECT telegram_hid FROM petitioners") == [(pstore.context.hid(CLAIMANT_USER),)]
     with pytest.raises(NotFound):

@@ -28,13 +28,13 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def reminder_rows(db: Path, chat_id: int) -> list[str]:
-    """Reminders queued to a person: their rows carry the keyed hash of the id (store/vault.py)."""
+    """Reminders queued to a person: their rows carry the booking's keyed hash of the id (StoreContext.booking_key)."""
     from store.vault import load_vault
 
     with sqlite3.connect(db) as conn:
         return [row[0] for row in conn.execute(
             "SELECT json_extract(params, '$.which') FROM outbox WHERE kind = 'reception_reminder'"
-            " AND chat_id = ? ORDER BY id", (load_vault(db, create=False).hid(chat_id),))]
+            " AND chat_id = ? ORDER BY id", (load_vault(db, create=False).keyed("booking", chat_id),))]
 
 
 async def test_publish_book_remind_cancel_promote_and_record(org: Organization, tmp_path: Path) -> None:
@@ -150,9 +150,9 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
         assert events[-1] == ("reception_note", 2001, "已责成人力资源部核实十月加班费，两周内书面答复。", 1)
         from store.vault import load_vault
 
-        hid = load_vault(db, create=False).hid  # bookings keep the keyed hash of the id
+        vault = load_vault(db, create=False)  # bookings keep a keyed hash of the id of their own (booking_key)
         assert conn.execute("SELECT user_id, status FROM reception_bookings ORDER BY id").fetchall() == [
-            (hid(5001), "cancelled"), (hid(5002), "booked")
+            (vault.keyed("booking", 5001), "cancelled"), (vault.keyed("booking", 5002), "booked")
         ]
         # Everything owed to someone who uses the bot went out (officer 1001 never started it; nor did the
         # officers a screening request may go to, if its job ran during the test).

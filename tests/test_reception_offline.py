@@ -166,8 +166,8 @@ async def test_a_long_roster_is_split_and_keeps_its_buttons(
 
 
 async def _booking_id(store: Services, user_id: int) -> int:
-    ((booking_id,),) = rows(  # bookings keep the keyed hash of the id (store/vault.py)
-        store, "SELECT id FROM reception_bookings WHERE user_id = ?", store.context.hid(user_id))
+    ((booking_id,),) = rows(  # bookings keep a keyed hash of the id of their own (StoreContext.booking_key)
+        store, "SELECT id FROM reception_bookings WHERE user_id = ?", store.context.booking_key(user_id))
     return int(booking_id)
 
 
