@@ -21,6 +21,7 @@ from store.errors import AwaitingApproval, OpinionIncomplete, Refused
 from store.models import Actor, Case, Decision, ReviewOutcome
 from store.notices import NoticeKind
 from store.opinion import DeclineGrounds, OpinionParts
+from store.org import Role
 from store.policy import Act
 from store.workflow import Action
 
@@ -73,7 +74,11 @@ class ApprovalService(Service):
             raise Refused("draft_gone", number=draft.number)
         case = await self.ctx.load_case(conn, leader, draft.number)
         await self.ctx.require(conn, Act.APPROVE, leader, case)
-        if leader.id not in draft.approvers and all(s.telegram_id != leader.id for s in approvers_of(self.org, case)):
+        # The nearest leaders now, or one the draft named who is still a leader (the draft's list is of its
+        # day: a leader since made an officer of the unit no longer approves).
+        member = self.org.staff_member(leader.id) if leader.id is not None else None
+        named = leader.id in draft.approvers and member is not None and member.role is Role.LEADER
+        if not named and all(s.telegram_id != leader.id for s in approvers_of(self.org, case)):
             raise Refused("approval_not_yours", number=case.number)
         return draft, case
 

@@ -19,16 +19,26 @@ from handlers.notifications import render
 from store.clock import FakeClock
 from store.documents import DocumentKind
 from store.errors import AwaitingApproval, Refused
-from store.models import Decision
+from store.models import Actor, ActorRole, Decision
 from store.notices import NoticeKind
 from store.opinion import DeclineGrounds
-from store.org import Organization, OrgError, parse_org
+from store.org import Organization, OrgError, Role, Staff, parse_org
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database, rows
 from tests.conftest import OPINION_PARTS, draft, petitioner
 from tests.offline import Updates, feed, fill_opinion, offline_app
-from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, OFFICER_P2, ORG_TOML, review_org, rorg, rstore
+from tests.review_fixture import (
+    ADMIN,
+    LEADER_OIL,
+    LEADER_P1,
+    OFFICER_P1,
+    OFFICER_P2,
+    ORG_TOML,
+    review_org,
+    rorg,
+    rstore,
+)
 from tests.test_documents import pdf_text
 
 __all__ = ["rorg", "rstore"]
@@ -182,3 +192,23 @@ async def test_the_leader_approves_with_a_tap_and_the_officer_is_told_in_chat(
         assert rows(astore, "SELECT status FROM cases WHERE number = ?", number) == [("decided",)]
         await feed(application, leader.tap("ap:ok:999"))
         assert "已审批或已撤回" in request.last_to(3003).text
+
+
+async def test_a_leader_demoted_after_a_draft_was_held_no_longer_approves_it(astore: Services) -> None:
+    number = await accepted(astore)
+    with pytest.raises(AwaitingApproval) as held:
+        await astore.cases.act(OFFICER_P1, number, Action.EXTEND, days=10, body="需要进一步核实")
+    draft_id = int(held.value.params["draft"])
+    assert rows(astore, "SELECT approvers FROM pending_acts WHERE id = ?", draft_id) == [("[3003]",)]
+    # plant-1's leader becomes an officer of plant-1: the draft's list still names him, his role no longer does.
+    await astore.staffing.put(ADMIN, Staff(telegram_id=3003, name="张厂长", role=Role.OFFICER, units=("plant-1",)))
+    with pytest.raises(Refused) as refused:
+        await astore.approvals.approve(Actor(id=3003, role=ActorRole.OFFICER), draft_id)
+    assert refused.value.code == "approval_not_yours"
+    with pytest.raises(Refused):
+        await astore.approvals.return_draft(Actor(id=3003, role=ActorRole.OFFICER), draft_id)
+    assert rows(astore, "SELECT outcome, extended_days FROM pending_acts p JOIN cases c ON c.id = p.case_id"
+                        " WHERE p.id = ?", draft_id) == [(None, 0)]
+    # The nearest leader now (the oilfield's) approves it.
+    case = await astore.approvals.approve(LEADER_OIL, draft_id)
+    assert case.extended_days == 10
