@@ -9,8 +9,8 @@ step 3 seals every ``v1.`` value again as ``v2.``, bound to its table, column
 and row (``store/vault.py``): the old values open while the step runs, and
 never after it. Step 4 keys the recorded messages (``case_messages``) per
 message, the verified accounts (``verified_accounts``) and the reception
-bookings (``reception_bookings``) under labels of their own instead of the person's ``hid``, which a confidential case keeps its reporter
-by: a copy of the database could join them to a named case or to the roster.
+bookings (``reception_bookings``) under labels of their own instead of the
+person's ``hid``, which a confidential case keeps its reporter by: a copy of the database could join them to a named case or to the roster.
 
 The ``vault_check`` row holds a value sealed under the key: a database opened
 with another key (a lost key file replaced by a fresh one, a wrong
@@ -229,45 +229,47 @@ async def _unlinkable_keys(conn: Connection, vault: Vault) -> int:
     async with conn.execute("SELECT telegram_hid, employee_no FROM verified_accounts") as cur:
         accounts = [(int(row["telegram_hid"]), str(row["employee_no"])) async for row in cur]
     for hid, employee_no in accounts:
-        async with conn.execute("SELECT sealed FROM people WHERE hid = ?", (hid,)) as cur:
-            person = await cur.fetchone()
-        user_id: int | None = None
-        if person is not None:
-            try:
-                user_id = int(vault.open(person["sealed"], ("people", "sealed", hid)))
-            except (VaultError, TypeError, ValueError):
-                user_id = None
+        user_id = await _person_behind(conn, vault, hid)
         if user_id is None or user_id <= 0:
             await conn.execute("DELETE FROM verified_accounts WHERE employee_no = ?", (employee_no,))
         else:
-            key = vault.keyed("account", user_id)
-            await conn.execute(
-                "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
-                (key, vault.seal(user_id, ("people", "sealed", key)), "vault-4"),
-            )
+            key = await _remember_under(conn, vault, user_id, "account")
             await conn.execute("UPDATE verified_accounts SET telegram_hid = ? WHERE employee_no = ?", (key, employee_no))
         changed += 1
     async with conn.execute("SELECT id, user_id FROM reception_bookings") as cur:
         bookings = [(int(row["id"]), int(row["user_id"])) async for row in cur]
     for booking_id, hid in bookings:
-        async with conn.execute("SELECT sealed FROM people WHERE hid = ?", (hid,)) as cur:
-            person = await cur.fetchone()
-        if person is None:
+        user_id = await _person_behind(conn, vault, hid)
+        if user_id is None:
             continue  # nobody to reach behind it: the booking stays as it is
-        try:
-            user_id = int(vault.open(person["sealed"], ("people", "sealed", hid)))
-        except (VaultError, TypeError, ValueError):
-            continue
-        key = vault.keyed("booking", user_id)
-        await conn.execute(
-            "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
-            (key, vault.seal(user_id, ("people", "sealed", key)), "vault-4"),
-        )
+        key = await _remember_under(conn, vault, user_id, "booking")
         await conn.execute("UPDATE reception_bookings SET user_id = ? WHERE id = ?", (key, booking_id))
         changed += 1
     if changed:
         log.info("data step 4: %d recorded message(s), verified account(s) and booking(s) keyed apart", changed)
     return changed
+
+
+async def _person_behind(conn: Connection, vault: Vault, hid: int) -> int | None:
+    """The Telegram id sealed behind a keyed hash (``people``), or None where none opens."""
+    async with conn.execute("SELECT sealed FROM people WHERE hid = ?", (hid,)) as cur:
+        person = await cur.fetchone()
+    if person is None:
+        return None
+    try:
+        return int(vault.open(person["sealed"], ("people", "sealed", hid)))
+    except (VaultError, TypeError, ValueError):
+        return None
+
+
+async def _remember_under(conn: Connection, vault: Vault, user_id: int, label: str) -> int:
+    """The person's key under ``label`` (``Vault.keyed``), with their id sealed behind it so the outbox reaches them."""
+    key = vault.keyed(label, user_id)
+    await conn.execute(
+        "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
+        (key, vault.seal(user_id, ("people", "sealed", key)), "vault-4"),
+    )
+    return key
 
 
 async def _bind_to_rows(conn: Connection, vault: Vault) -> int:
