@@ -271,7 +271,7 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
             ("indicators_quarter_oilfield", INDICATORS.format(scope=scope), (*months_back(4), *subtree)),
         ):
             plans[name] = await plan_of(conn, query, args)
-        mine = (*store.context.person_ids(4242), store.context.hid(4242))  # cases_of_petitioner's two
+        mine = (*store.context.person_ids(4242), *store.context.claim_keys(4242))  # cases_of_petitioner's two
         plans["petitioner_cases_count"] = await plan_of(conn, f"SELECT count(*) FROM ({PETITIONER_CASES}) mine", mine)
         plans["petitioner_cases"] = await plan_of(
             conn, f"SELECT * FROM cases WHERE id IN ({PETITIONER_CASES}) ORDER BY id DESC LIMIT ? OFFSET ?",

@@ -159,8 +159,8 @@ class OutboxSender:
         """The user wrote to the bot: notifications set aside as unreachable get another chance."""
         if self._unreachable is None:
             self._unreachable = set(await self.outbox.unreachable_chats())
-        # A confidential reporter's rows carry the keyed hash of their id.
-        hit = {user_id, self.services.context.hid(user_id)} & self._unreachable
+        # A confidential reporter's rows carry the keyed hash of their id; a claimant's and a booker's, keys of their own.
+        hit = self.services.context.reach_keys(user_id) & self._unreachable
         if not hit:
             return False
         self._unreachable -= hit

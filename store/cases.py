@@ -66,11 +66,12 @@ def choose_category(data: DraftData, category: Category, previous: Category | No
 
 
 #: The ids of a petitioner's cases: their own (parameters: their id, its keyed hash) and those
-#: registered for them that they claimed (the keyed hash). bench/store_scale.py records its plans.
+#: registered for them that they claimed (their two claim keys, ``StoreContext.claim_keys``).
+#: bench/store_scale.py records its plans.
 PETITIONER_CASES = (
     "SELECT id FROM cases WHERE petitioner_id IN (?, ?)"
     " UNION SELECT cp.case_id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
-    " WHERE p.telegram_hid = ? AND cp.claimed_at IS NOT NULL"
+    " WHERE p.telegram_hid IN (?, ?) AND cp.claimed_at IS NOT NULL"
 )
 
 
@@ -420,7 +421,7 @@ class CaseService(Service):
         # (subquery)`` filter cost PostgreSQL a walk over every case: it cannot combine an index
         # with a subquery's result, and SQLite can. docs/benchmarks.md has both plans.)
         mine = PETITIONER_CASES
-        args = (*self.ctx.person_ids(user_id), self.ctx.hid(user_id))
+        args = (*self.ctx.person_ids(user_id), *self.ctx.claim_keys(user_id))
         async with self.db.read() as conn:  # one snapshot: the count and the page agree
             async with conn.execute(f"SELECT count(*) FROM ({mine}) mine", args) as cur:
                 total = (await cur.fetchone())[0]

@@ -198,6 +198,27 @@ class StoreContext:
         """
         return user_id if is_hid(user_id) else self.vault.keyed("booking", user_id)
 
+    def claim_key(self, user_id: int, confidential: bool = False) -> int:
+        """How the register stores the Telegram account a person's record is bound to.
+
+        ``petitioners.telegram_hid`` and ``claim_codes.used_by`` (store/ledger.py). A real-name
+        record names the person in clear, so its account is keyed under a label of its own: under
+        the ``hid`` a confidential case keeps its reporter by, a copy of the database would join the
+        two and name the reporter. A confidential record is itself sealed and keeps the ``hid``.
+        A keyed hash given (an outbox row's chat) is its own key.
+        """
+        if is_hid(user_id) or confidential:
+            return self.hid(user_id)
+        return self.vault.keyed("claim", user_id)
+
+    def claim_keys(self, user_id: int) -> tuple[int, int]:
+        """Both keys a record bound to this person may carry: (a real-name record's, a confidential one's)."""
+        return self.claim_key(user_id), self.claim_key(user_id, confidential=True)
+
+    def reach_keys(self, user_id: int) -> set[int]:
+        """Every key the outbox may hold a row to this person under (their id, ``hid``, claim and booking keys)."""
+        return {user_id, self.hid(user_id), *self.claim_keys(user_id), self.booking_key(user_id)}
+
     def person_ids(self, user_id: int) -> tuple[int, int]:
         """The forms a person's own rows may carry: their id (real-name cases) and its keyed hash."""
         return user_id, self.hid(user_id)
@@ -290,8 +311,8 @@ class StoreContext:
         async with conn.execute(
             "SELECT 1 FROM cases d WHERE d.merged_into = ? AND (d.petitioner_id IN (?, ?) OR d.id IN"
             " (SELECT cp.case_id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
-            " WHERE p.telegram_hid = ?))",
-            (case.id, *self.person_ids(user_id), self.hid(user_id)),
+            " WHERE p.telegram_hid IN (?, ?)))",
+            (case.id, *self.person_ids(user_id), *self.claim_keys(user_id)),
         ) as cur:
             return await cur.fetchone() is not None
 
@@ -413,8 +434,8 @@ class StoreContext:
         """Did this person (a Telegram id or its keyed hash) claim the case with a claim code (store/ledger.py)?"""
         async with conn.execute(
             "SELECT 1 FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
-            " WHERE cp.case_id = ? AND p.telegram_hid = ? AND cp.claimed_at IS NOT NULL",
-            (case_id, self.hid(user_id)),
+            " WHERE cp.case_id = ? AND p.telegram_hid IN (?, ?) AND cp.claimed_at IS NOT NULL",
+            (case_id, *self.claim_keys(user_id)),
         ) as cur:
             return await cur.fetchone() is not None
 

@@ -278,12 +278,6 @@ class Found(BaseModel):
 # -------------------------------------------------------------- the SQL
 
 
-CLAIMED_SQL = (
-    "id IN (SELECT cp.case_id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
-    " WHERE p.telegram_hid = ? AND cp.claimed_at IS NOT NULL)"
-)
-"""Cases a person (the keyed hash of their Telegram id) claimed: ``/mycases`` shows them too."""
-
 OPEN_TASK_SQL = "t.done_at IS NULL AND t.superseded_at IS NULL"
 
 
@@ -506,7 +500,7 @@ class LedgerService(Service):
             return await self._new_record(conn, person, confidential=True)
         phone = normalize_phone(person.phone)
         employee_no = normalize_employee_no(person.employee_no)
-        hid = self.ctx.hid(person.telegram_id) if person.telegram_id else None
+        hid = self.ctx.claim_key(person.telegram_id) if person.telegram_id else None
         found = None
         for column, value in (("employee_no", employee_no), ("phone", phone), ("telegram_hid", hid)):
             if value is None:
@@ -532,7 +526,7 @@ class LedgerService(Service):
              hid, self.ctx.now(), found.id),
         )
         if hid is not None and person.telegram_id is not None:
-            await self.ctx.remember_person(conn, person.telegram_id)
+            await self.ctx.remember_person(conn, person.telegram_id, hid)
         async with conn.execute("SELECT * FROM petitioners WHERE id = ?", (found.id,)) as cur:
             return row_to_model(PersonRecord, await cur.fetchone())
 
@@ -540,7 +534,8 @@ class LedgerService(Service):
         now = self.ctx.now()
         hid = None
         if person.telegram_id:
-            hid = await self.ctx.remember_person(conn, person.telegram_id)
+            hid = await self.ctx.remember_person(
+                conn, person.telegram_id, self.ctx.claim_key(person.telegram_id, confidential))
         if confidential:  # sealed below, once the row's id (its associated data) is known
             values: tuple[Any, ...] = (hid, None, None, None, None, 1, None)
         else:
@@ -687,7 +682,7 @@ class LedgerService(Service):
             if row is not None and row["failures"] >= CLAIM_TRIES:
                 refusal = "claim_throttled"
             else:
-                refusal, result = await self._try_code(conn, user_id, hid, code, today, phone)
+                refusal, result = await self._try_code(conn, user_id, code, today, phone)
                 if refusal is not None and refusal not in NOT_A_WRONG_TRY:
                     await conn.execute(
                         "INSERT INTO claim_failures (user_hid, day, failures) VALUES (?, ?, 1)"
@@ -703,7 +698,7 @@ class LedgerService(Service):
         return result
 
     async def _try_code(
-        self, conn: Connection, user_id: int, hid: int, code: str, today: date, phone: str | None
+        self, conn: Connection, user_id: int, code: str, today: date, phone: str | None
     ) -> tuple[str | None, Claimed | None]:
         plain = normalize_code(code)
         if len(plain) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in plain):
@@ -718,16 +713,19 @@ class LedgerService(Service):
         if claimant.is_staff and not policy.allows(Act.CLAIM, self.ctx.staff_relations(claimant, case)):
             return "claim_staff_sees", None  # staff never pose as a petitioner of a case they can see
         if row["used_at"] is not None:
-            if row["used_by"] == hid:
+            if row["used_by"] in self.ctx.claim_keys(user_id):
                 return None, Claimed(case=case, already=True)
             return "claim_used", None
         if date.fromisoformat(row["expires_on"]) < today:
             return "claim_expired", None
-        async with conn.execute("SELECT telegram_hid, phone, employee_no, sealed FROM petitioners WHERE id = ?",
-                                (row["petitioner_id"],)) as cur:
+        async with conn.execute(
+            "SELECT telegram_hid, phone, employee_no, confidential, sealed FROM petitioners WHERE id = ?",
+            (row["petitioner_id"],),
+        ) as cur:
             person = await cur.fetchone()
+        key = self.ctx.claim_key(user_id, bool(person["confidential"]))  # never the hid of a real-name record
         bound = person["telegram_hid"]
-        if bound is not None and bound != hid:
+        if bound is not None and bound != key:
             return "claim_person_bound", None  # this person is someone else's Telegram account already
         registered = person["phone"]
         if person["sealed"]:
@@ -742,11 +740,11 @@ class LedgerService(Service):
             if phone_key(phone) != phone_key(registered):
                 return "claim_phone_mismatch", None
         now = self.ctx.now()
-        await self.ctx.remember_person(conn, user_id)
+        await self.ctx.remember_person(conn, user_id, key)
         await conn.execute("UPDATE claim_codes SET used_at = ?, used_by = ? WHERE code_hash = ?",
-                           (now, hid, row["code_hash"]))
+                           (now, key, row["code_hash"]))
         await conn.execute("UPDATE petitioners SET telegram_hid = ?, updated_at = ? WHERE id = ?",
-                           (hid, now, row["petitioner_id"]))
+                           (key, now, row["petitioner_id"]))
         await conn.execute(
             "UPDATE case_petitioners SET claimed_at = ? WHERE case_id = ? AND petitioner_id = ?",
             (now, case.id, row["petitioner_id"]),
@@ -769,7 +767,7 @@ class LedgerService(Service):
             for task in superseded
         ]
         for kind, event_id, params in missed:  # each as the petitioner would have read it
-            await self.outbox.queue(conn, hid, kind, case.id, event_id, params)
+            await self.outbox.queue(conn, key, kind, case.id, event_id, params)
         by_code_alone = phone_key(registered) is None
         event_id = await self.ctx.event(
             conn, case.id, Actor(id=user_id, role=ActorRole.PETITIONER), Action.CLAIM, case.status, None,
@@ -832,8 +830,8 @@ class LedgerService(Service):
             people = [dict(row) async for row in cur]
         keyed = is_person_key(chat_id)
         if not keyed:  # a chat case's own petitioner is told by the row itself
-            mine = self.ctx.hid(chat_id)
-            people = [p for p in people if p["telegram_hid"] != mine]
+            mine = self.ctx.claim_keys(chat_id)
+            people = [p for p in people if p["telegram_hid"] not in mine]
         if kind in OWN_PETITIONERS_ONLY:
             # A follower (joined by /merge) is told of the outcome, but the rating request and the
             # documents naming the main petitioner are the case's own petitioners' (store/policy.py).
@@ -886,19 +884,17 @@ class LedgerService(Service):
             found = {row["petitioner_id"] async for row in cur}
         async with conn.execute("SELECT petitioner_id FROM cases WHERE merged_into = ?", (case.id,)) as cur:
             submitters = [row["petitioner_id"] async for row in cur]
-        hids = [self.ctx.hid(p) for p in submitters if not is_person_key(p)]
-        for hid in hids:
+        for submitter in [p for p in submitters if not is_person_key(p)]:
             async with conn.execute(
                 "SELECT cp.petitioner_id FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
-                " WHERE cp.case_id = ? AND p.telegram_hid = ?", (case.id, hid),
+                " WHERE cp.case_id = ? AND p.telegram_hid IN (?, ?)", (case.id, *self.ctx.claim_keys(submitter)),
             ) as cur:
                 found.update([row["petitioner_id"] async for row in cur])
         if is_person_key(case.petitioner_id):
             found.discard(record_of(case.petitioner_id))
         else:
-            own = self.ctx.hid(case.petitioner_id)
             async with conn.execute(
-                "SELECT id FROM petitioners WHERE telegram_hid = ?", (own,)
+                "SELECT id FROM petitioners WHERE telegram_hid IN (?, ?)", self.ctx.claim_keys(case.petitioner_id)
             ) as cur:
                 found.difference_update([row["id"] async for row in cur])
         return found
@@ -921,9 +917,9 @@ class LedgerService(Service):
         if not is_person_key(source.petitioner_id):
             # A case from the chat: its submitter, as a record bound to their Telegram account (besides
             # anyone who follows it already, from a duplicate merged into it earlier).
-            hid = self.ctx.hid(source.petitioner_id)
+            hid = self.ctx.claim_key(source.petitioner_id, source.confidential)
             if not is_hid(source.petitioner_id):
-                await self.ctx.remember_person(conn, source.petitioner_id)
+                await self.ctx.remember_person(conn, source.petitioner_id, hid)
             async with conn.execute(
                 "SELECT id FROM petitioners WHERE telegram_hid = ? AND confidential = ? ORDER BY id LIMIT 1",
                 (hid, int(source.confidential)),

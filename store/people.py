@@ -118,7 +118,7 @@ async def same_person(ctx: StoreContext, conn: Connection, case: Case) -> tuple[
         async with conn.execute(
             "SELECT * FROM petitioners WHERE confidential = 0"
             " AND (telegram_hid = ? OR phone = ? OR phone = ? OR employee_no = ?)",
-            (ctx.hid(case.petitioner_id), mine or "", roster_phone or "", employee["employee_no"] if employee else ""),
+            (ctx.claim_key(case.petitioner_id), mine or "", roster_phone or "", employee["employee_no"] if employee else ""),
         ) as cur:
             records.update({row["id"]: dict(row) async for row in cur})
     for record in records.values():
@@ -170,7 +170,7 @@ async def people_among(ctx: StoreContext, conn: Connection, cases: list[dict[str
             people.add(f"tg:{bound[record]}" if record in bound else f"record:{record}")
         else:
             phone = normalize_phone(c["petitioner_phone"])
-            people.add(f"record:{by_phone[phone]}" if phone in by_phone else f"tg:{ctx.hid(petitioner)}")
+            people.add(f"record:{by_phone[phone]}" if phone in by_phone else f"tg:{ctx.claim_key(petitioner)}")
     return len(people)
 
 

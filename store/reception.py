@@ -712,9 +712,9 @@ class ReceptionService(Service):
             async with conn.execute(
                 # Their own cases and those registered for them that they claimed (store/ledger.py).
                 "SELECT * FROM cases WHERE (petitioner_id = ? OR id IN (SELECT cp.case_id FROM case_petitioners cp"
-                " JOIN petitioners p ON p.id = cp.petitioner_id WHERE p.telegram_hid = ? AND cp.claimed_at IS NOT NULL))"
+                " JOIN petitioners p ON p.id = cp.petitioner_id WHERE p.telegram_hid IN (?, ?) AND cp.claimed_at IS NOT NULL))"
                 " AND status != ? ORDER BY id DESC LIMIT ?",
-                (actor.id, self.ctx.hid(actor.id or 0), Status.WITHDRAWN.value, LINKABLE_CASES),
+                (actor.id, *self.ctx.claim_keys(actor.id or 0), Status.WITHDRAWN.value, LINKABLE_CASES),
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
             if cases:

@@ -11,6 +11,10 @@ never after it. Step 4 keys the recorded messages (``case_messages``) per
 message, the verified accounts (``verified_accounts``) and the reception
 bookings (``reception_bookings``) under labels of their own instead of the
 person's ``hid``, which a confidential case keeps its reporter by: a copy of the database could join them to a named case or to the roster.
+Step 5 does the same for the register: a real-name record's bound account
+(``petitioners.telegram_hid``), the claim codes used for it (``claim_codes.used_by``)
+and the outbox rows that told its claimant are keyed by the claim key
+(``StoreContext.claim_key``); a confidential record keeps the ``hid``.
 
 The ``vault_check`` row holds a value sealed under the key: a database opened
 with another key (a lost key file replaced by a fresh one, a wrong
@@ -33,7 +37,7 @@ log = logging.getLogger(__name__)
 
 CHECK = "petition-bot vault"
 CHECK_WHERE: Where = ("meta", "value", "vault_check")
-VERSION = 4
+VERSION = 5
 #: Every sealed column outside the conversations: (table, its key column, the sealed column).
 SEALED_COLUMNS = (
     ("identities", "case_id", "sealed"),
@@ -82,6 +86,8 @@ async def run(db: Backend, vault: Vault) -> None:
             await _bind_to_rows(conn, vault)
         if version < 4:
             rewrote = await _unlinkable_keys(conn, vault) > 0 or rewrote
+        if version < 5:
+            rewrote = await _claims_keyed_apart(conn, vault) > 0 or rewrote
         await _set_meta(conn, "vault_version", str(VERSION))
     vault.legacy = False  # every value is bound to its row now: an unbound one is refused
     checkpoint = getattr(db, "checkpoint", None)  # SQLite's WAL; another backend may have none
@@ -247,6 +253,42 @@ async def _unlinkable_keys(conn: Connection, vault: Vault) -> int:
         changed += 1
     if changed:
         log.info("data step 4: %d recorded message(s), verified account(s) and booking(s) keyed apart", changed)
+    return changed
+
+
+async def _claims_keyed_apart(conn: Connection, vault: Vault) -> int:
+    """Step 5: a real-name record of the register bound under the person's ``hid``, bound under their claim key.
+
+    The record names the person in clear; under the ``hid`` their confidential chat case
+    keeps them by, one join named the reporter. Its used claim codes and the outbox rows
+    to its claimant (about its own cases) move with it. A record whose person cannot be
+    found behind the hash is unbound (an officer issues new codes, ``/codes``); the journal,
+    append-only, never held these keys. Returns how many records changed.
+    """
+    async with conn.execute(
+        "SELECT id, telegram_hid FROM petitioners WHERE confidential = 0 AND telegram_hid IS NOT NULL ORDER BY id"
+    ) as cur:
+        records = [(int(row["id"]), int(row["telegram_hid"])) async for row in cur]
+    changed = 0
+    for record, hid in records:
+        user_id = await _person_behind(conn, vault, hid) if is_hid(hid) else None
+        if user_id is not None and vault.keyed("claim", user_id) == hid:
+            continue  # keyed already
+        key = None if user_id is None or user_id <= 0 else await _remember_under(conn, vault, user_id, "claim")
+        await conn.execute("UPDATE petitioners SET telegram_hid = ? WHERE id = ?", (key, record))
+        if key is None:
+            await conn.execute("UPDATE case_petitioners SET claimed_at = NULL WHERE petitioner_id = ?", (record,))
+            log.warning("data step 5: register record %d unbound (nobody found behind its account's hash)", record)
+        await conn.execute("UPDATE claim_codes SET used_by = ? WHERE petitioner_id = ? AND used_by = ?",
+                           (key, record, hid))
+        await conn.execute(
+            "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND case_id IN (SELECT cp.case_id FROM case_petitioners cp"
+            " JOIN cases c ON c.id = cp.case_id WHERE cp.petitioner_id = ? AND c.confidential = 0)",
+            (key if key is not None else hid, hid, record),
+        )
+        changed += 1
+    if changed:
+        log.info("data step 5: %d register record(s) bound under their claim key", changed)
     return changed
 
 

@@ -62,7 +62,7 @@ async def test_a_representative_who_claimed_gets_the_documents_in_chat(store: Se
 
     documents = rows(store, "SELECT chat_id FROM outbox WHERE kind = 'document' ORDER BY chat_id")
     # The officer's copy, and the claimant's (outbox rows name a claimant by their keyed chat id).
-    assert sorted(chat for (chat,) in documents) == sorted([1001, store.context.hid(7001)])
+    assert sorted(chat for (chat,) in documents) == sorted([1001, store.context.claim_key(7001)])
     # The one who has not claimed: a task for the acceptance notice only.
     assert rows(store, "SELECT kind FROM contact_tasks WHERE superseded_at IS NULL AND done_at IS NULL") == [
         ("petitioner_event",)]

@@ -180,7 +180,7 @@ async def test_three_representatives_each_claim_a_joint_letter(
         assert number.group(1) in request.last_to(user_id).text
     await store.cases.act(OFFICER_ACTOR, number.group(1), Action.ACCEPT)
     for user_id in users:
-        hid = store.context.hid(user_id)
+        hid = store.context.claim_key(user_id)
         told = await notices_to(store, hid, "petitioner_event")
         assert any("accepted" in text and number.group(1) in text for text in told)
     assert (await store.ledger.open_tasks(OFFICER_ACTOR))[1] == 0

@@ -197,7 +197,7 @@ async def test_three_representatives_each_claim_a_joint_letter(store: Services) 
     # Their tasks closed as superseded; what they were not told comes to their chats.
     assert (await store.ledger.open_tasks(OFFICER))[1] == 0
     assert rows(store, "SELECT count(*) FROM contact_tasks WHERE superseded_at IS NOT NULL") == [(3,)]
-    hids = {store.context.hid(u) for u in (7001, 7002, 7003)}
+    hids = {store.context.claim_key(u) for u in (7001, 7002, 7003)}
     caught_up = [i for i in await store.outbox.pending_notifications(limit=500) if i.kind == "petitioner_event"]
     assert {i.chat_id for i in caught_up} == hids
     # Later notices come in chat to each of them, and may be sent there.
@@ -389,7 +389,7 @@ async def test_the_petitioners_of_a_merged_duplicate_follow_the_main_case(store:
     await store.cases.act(OFFICER, main.number, Action.ACCEPT)
     told = [i.chat_id for i in await store.outbox.pending_notifications(limit=500)
             if i.kind == "petitioner_event" and i.case_id == main.id]
-    assert sorted(told) == sorted([5001, store.context.hid(5002)])
+    assert sorted(told) == sorted([5001, store.context.claim_key(5002)])
     [task] = (await store.ledger.open_tasks(OFFICER))[0]
     assert (task.number, task.name) == (main.number, "韩师傅")
     for item in [i for i in await store.outbox.pending_notifications(limit=500) if i.case_id == main.id]:

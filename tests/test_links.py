@@ -91,7 +91,7 @@ async def test_merge_closes_the_duplicate_and_its_petitioner_follows_the_main_ca
     await rstore.cases.act(OFFICER_P1, main, Action.ACCEPT)
     told = [(i.chat_id, i.case_id) for i in await rstore.outbox.pending_notifications(limit=1000)
             if i.kind == "petitioner_event"]
-    assert told == [(rstore.context.hid(DUP_USER), main_case.id), (MAIN_USER, main_case.id)]
+    assert told == [(rstore.context.claim_key(DUP_USER), main_case.id), (MAIN_USER, main_case.id)]
     # The closed duplicate leaves every queue.
     queue, _ = await rstore.cases.open_cases_for(OFFICER_P1)
     assert [c.number for c in queue] == [main]
@@ -121,7 +121,7 @@ async def test_a_merged_main_case_takes_its_duplicates_along(rstore: Services) -
     # The third case's petitioner, who follows the second, is told again: the matter now follows the first.
     assert [(chat, text.split("，")[0]) for chat, text in merged] == [
         (OTHER_USER, f"您的信访事项 <code>{third}</code> 与信访事项 <code>{second}</code> 反映的是同一问题"),
-        (rstore.context.hid(OTHER_USER),
+        (rstore.context.claim_key(OTHER_USER),
          f"您的信访事项 <code>{second}</code> 与信访事项 <code>{first}</code> 反映的是同一问题"),
         (DUP_USER, f"您的信访事项 <code>{second}</code> 与信访事项 <code>{first}</code> 反映的是同一问题"),
     ]
@@ -132,7 +132,7 @@ async def test_a_merged_main_case_takes_its_duplicates_along(rstore: Services) -
     # Both follow the first case: its notices reach all three.
     await rstore.cases.act(OFFICER_P1, first, Action.ACCEPT)
     told = {i.chat_id for i in await rstore.outbox.pending_notifications(limit=1000) if i.kind == "petitioner_event"}
-    assert told == {MAIN_USER, rstore.context.hid(DUP_USER), rstore.context.hid(OTHER_USER)}
+    assert told == {MAIN_USER, rstore.context.claim_key(DUP_USER), rstore.context.claim_key(OTHER_USER)}
 
 
 async def test_a_registered_letter_merged_into_a_chat_case(rstore: Services, clock: FakeClock) -> None:
@@ -158,7 +158,7 @@ async def test_a_registered_letter_merged_into_a_chat_case(rstore: Services, clo
     await rstore.cases.act(OFFICER_P1, main, Action.REPLY, body="请提供工资条")
     told = [i.chat_id for i in await rstore.outbox.pending_notifications(limit=1000)
             if i.kind == "petitioner_event" and i.event_id is not None]
-    assert rstore.context.hid(OTHER_USER) in told and MAIN_USER in told
+    assert rstore.context.claim_key(OTHER_USER) in told and MAIN_USER in told
     for item in await rstore.outbox.pending_notifications(limit=1000):
         if item.kind == "petitioner_event":
             assert await rstore.may_receive(item.chat_id, item) is None

@@ -140,7 +140,7 @@ async def test_finding_2_an_officer_cannot_claim_a_registered_case_from_a_privat
     # The person, whose Telegram account Telegram attests has the registered number, claims it.
     claimed = await pstore.ledger.claim(CLAIMANT_USER, code.shown, "8613800138000", CLAIMANT_USER)
     assert claimed.case.number == number
-    assert rows(pstore, "SELECT telegram_hid FROM petitioners") == [(pstore.context.hid(CLAIMANT_USER),)]
+    assert rows(pstore, "SELECT telegram_hid FROM petitioners") == [(pstore.context.claim_key(CLAIMANT_USER),)]
     [(data,)] = rows(pstore, "SELECT data FROM events WHERE action = 'claim'")
     assert json.loads(data)["confirmed"] == "phone"
     # Nobody told the staff: the person was confirmed.
@@ -168,7 +168,7 @@ async def test_finding_2_a_person_bound_to_one_account_is_refused_to_another(pst
     with pytest.raises(Refused) as refused:
         await pstore.ledger.claim(7777, second.codes[0].code, "13800138000", 7777)
     assert refused.value.code == "claim_person_bound"
-    assert rows(pstore, "SELECT telegram_hid FROM petitioners") == [(pstore.context.hid(CLAIMANT_USER),)]
+    assert rows(pstore, "SELECT telegram_hid FROM petitioners") == [(pstore.context.claim_key(CLAIMANT_USER),)]
     with pytest.raises(NotFound):
         await pstore.cases.case_for(citizen(7777), second.case.number)
 
@@ -196,7 +196,7 @@ async def test_finding_3_a_follower_may_not_rate_request_review_or_get_documents
     assert events(pstore, "rate") == 0 and events(pstore, "request_review") == 0
     # Told of the outcome, but not asked to rate; the main petitioner is asked.
     pending = await pstore.outbox.pending_notifications(limit=1000)
-    follower_chat = pstore.context.hid(DUP_USER)
+    follower_chat = pstore.context.claim_key(DUP_USER)
     assert any(i.kind == NoticeKind.PETITIONER_EVENT and i.chat_id == follower_chat for i in pending)
     assert [i for i in pending if i.kind == NoticeKind.RATING_ASKED and i.chat_id == follower_chat] == []
     assert [i for i in pending if i.kind == NoticeKind.DOCUMENT and i.chat_id == follower_chat] == []

@@ -456,7 +456,7 @@ async def test_a_claim_asks_for_the_contact_and_refuses_someone_elses(
     await feed(application, user.text(f"/claim {done.codes[0].shown}"))
     await feed(application, user.contact("+8613800138000"))
     assert "认领成功" in request.last_to(7001).text
-    assert rows(pstore, "SELECT telegram_hid FROM petitioners") == [(pstore.context.hid(7001),)]
+    assert rows(pstore, "SELECT telegram_hid FROM petitioners") == [(pstore.context.claim_key(7001),)]
 
 
 def test_the_declaration_names_every_act_and_the_cohandlers_read_note_and_progress_only() -> None:
