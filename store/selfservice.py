@@ -84,7 +84,11 @@ class SelfService(Service):
         """Append text and/or files from one message of the petitioner to their case.
 
         ``key`` names the message (chat and message id): the same message
-        again changes nothing. With ``end_prompt`` the pending prompt that
+        again changes nothing. It is journaled as its keyed hash (``Vault.tag``),
+        never as given: a private chat's id is the person's Telegram id, which
+        their real-name cases keep in clear, and a confidential case's journal
+        holding it would name the reporter to anyone with a copy of the
+        database. With ``end_prompt`` the pending prompt that
         asked for it is closed in the same transaction, so a crash can never
         leave the addition stored but the question still open, or the reverse.
         """
@@ -93,16 +97,17 @@ class SelfService(Service):
             raise BadInput("addition_too_long", max=ADDITION_MAX, length=len(body))
         files = [a.model_dump() for a in attachments or []]
         actor = petitioner(user_id)
+        tagged = self.ctx.vault.tag(f"add_info:{key}")
         async with self.db.transaction() as conn:
             case = await self.ctx.load_case(conn, actor, number)
             async with conn.execute(
                 "SELECT 1 FROM events WHERE case_id = ? AND action = ?"
-                " AND json_extract(data, '$.key') = ?",
-                (case.id, Action.ADD_INFO.value, key),
+                " AND json_extract(data, '$.key') IN (?, ?)",  # the key as older versions journaled it, too
+                (case.id, Action.ADD_INFO.value, tagged, key),
             ) as cur:
                 seen = await cur.fetchone() is not None
             if not seen:
-                case = await self.cases.add_info_in(conn, actor, number, body, files, {"key": key})
+                case = await self.cases.add_info_in(conn, actor, number, body, files, {"key": tagged})
             if end_prompt:
                 await self.cases.clear_prompt_in(conn, user_id)
         if not seen:
