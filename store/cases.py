@@ -43,7 +43,7 @@ from store.org import Category, CategoryKind, Staff
 from store.policy import Act
 from store.review import ReviewService
 from store.supervision import current_ranks, queue_page
-from store.vault import VaultError, is_hid
+from store.vault import VaultError, is_hid, is_sealed
 from store.verified import verified_row
 from store.workflow import RULES, Action, next_status
 
@@ -167,29 +167,37 @@ class CaseService(Service):
         await self.forms.clear(Conversation.INTAKE, user_id)
 
     async def set_prompt(self, user_id: int, kind: str, number: str) -> None:
-        """Remember that the user's next text answers ``kind`` for case ``number``."""
+        """Remember that the user's next text answers ``kind`` for case ``number``.
+
+        The number is sealed: the row is keyed by the person's ``hid``, which a confidential case keeps its
+        reporter by, and a real-name case's number beside it would name the reporter to a copy of the database.
+        """
+        key = self.ctx.conv_key(user_id)
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO conversations (name, key, sealed_key, state, data, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state,"
                 " data = excluded.data, updated_at = excluded.updated_at",
-                (Conversation.PROMPT, self.ctx.conv_key(user_id),
-                 self.ctx.seal_conv(Conversation.PROMPT, self.ctx.conv_key(user_id), "sealed_key", str(user_id)), kind,
-                 json.dumps({"number": number}), self.ctx.now()),
+                (Conversation.PROMPT, key,
+                 self.ctx.seal_conv(Conversation.PROMPT, key, "sealed_key", str(user_id)), kind,
+                 self.ctx.seal_conv(Conversation.PROMPT, key, "data", {"number": number}), self.ctx.now()),
             )
 
     async def get_prompt(self, user_id: int) -> tuple[str, str] | None:
+        key = self.ctx.conv_key(user_id)
         async with self.db.read() as conn:
             async with conn.execute(
                 "SELECT state, data FROM conversations WHERE name = ? AND key = ?"
                 " AND state IS NOT NULL",
-                (Conversation.PROMPT, self.ctx.conv_key(user_id)),
+                (Conversation.PROMPT, key),
             ) as cur:
                 row = await cur.fetchone()
         if row is None:
             return None
-        return row["state"], json.loads(row["data"])["number"]
+        stored = str(row["data"])  # sealed; a prompt an older version left waiting is plain JSON
+        data = self.ctx.open_conv(Conversation.PROMPT, key, "data", stored) if is_sealed(stored) else json.loads(stored)
+        return row["state"], data["number"]
 
     async def clear_prompt(self, user_id: int) -> None:
         async with self.db.transaction() as conn:

@@ -15,6 +15,9 @@ Step 5 does the same for the register: a real-name record's bound account
 (``petitioners.telegram_hid``), the claim codes used for it (``claim_codes.used_by``)
 and the outbox rows that told its claimant are keyed by the claim key
 (``StoreContext.claim_key``); a confidential record keeps the ``hid``.
+Step 6 seals the case number of a prompt left waiting (``conversations``, name
+``prompt``): the row is keyed by the person's ``hid``, and a real-name case's
+number beside it would name a confidential reporter.
 
 The ``vault_check`` row holds a value sealed under the key: a database opened
 with another key (a lost key file replaced by a fresh one, a wrong
@@ -37,7 +40,7 @@ log = logging.getLogger(__name__)
 
 CHECK = "petition-bot vault"
 CHECK_WHERE: Where = ("meta", "value", "vault_check")
-VERSION = 5
+VERSION = 6
 #: Every sealed column outside the conversations: (table, its key column, the sealed column).
 SEALED_COLUMNS = (
     ("identities", "case_id", "sealed"),
@@ -88,6 +91,8 @@ async def run(db: Backend, vault: Vault) -> None:
             rewrote = await _unlinkable_keys(conn, vault) > 0 or rewrote
         if version < 5:
             rewrote = await _claims_keyed_apart(conn, vault) > 0 or rewrote
+        if version < 6:
+            rewrote = await _prompts_sealed(conn, vault) > 0 or rewrote
         await _set_meta(conn, "vault_version", str(VERSION))
     vault.legacy = False  # every value is bound to its row now: an unbound one is refused
     checkpoint = getattr(db, "checkpoint", None)  # SQLite's WAL; another backend may have none
@@ -289,6 +294,20 @@ async def _claims_keyed_apart(conn: Connection, vault: Vault) -> int:
         changed += 1
     if changed:
         log.info("data step 5: %d register record(s) bound under their claim key", changed)
+    return changed
+
+
+async def _prompts_sealed(conn: Connection, vault: Vault) -> int:
+    """Step 6: a waiting prompt's case number, sealed for its row (``CaseService.set_prompt``); how many."""
+    async with conn.execute("SELECT key, data FROM conversations WHERE name = 'prompt'") as cur:
+        waiting = [(row["key"], str(row["data"])) async for row in cur]
+    changed = 0
+    for key, data in waiting:
+        if is_sealed(data) or data in ("", "{}"):
+            continue
+        sealed = vault.seal(json.loads(data), conv_where("prompt", key, "data"))
+        await conn.execute("UPDATE conversations SET data = ? WHERE name = 'prompt' AND key = ?", (sealed, key))
+        changed += 1
     return changed
 
 

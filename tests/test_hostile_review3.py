@@ -5,10 +5,16 @@ Organisation: tests/org_fixture.toml (``store`` and ``app``), on SQLite and Post
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from telegram.ext import Application
 
 from handlers import callbacks as cb
+from store.clock import FakeClock
+from store.org import Organization
 from store.services import Services
+from tests.backends import execute, fresh_database
 from tests.conftest import draft, petitioner, rows
 from tests.offline import OfflineRequest, Updates, feed
 
@@ -43,3 +49,51 @@ async def test_information_a_reporter_adds_keeps_their_telegram_id_out_of_the_jo
         USER, secret.number, text="补充：经手人是财务科。", key=f"{USER}:{message['message']['message_id']}")
     assert not again.created
     assert len(rows(store, "SELECT id FROM events WHERE case_id = ? AND action = 'add_info'", secret.id)) == 1
+
+
+async def test_a_pending_prompt_does_not_tie_a_confidential_case_to_the_persons_named_case(
+    store: Services, app: tuple[Application, OfflineRequest]
+) -> None:
+    """File holder: a prompt waiting for the person's answer named their real-name case under their ``hid``.
+
+    The prompt row (``conversations``, name ``prompt``) is keyed by the keyed hash a confidential case keeps
+    its reporter by, and held the number of the case it asks about in clear: the join
+    ``conversations.key = cases.petitioner_id`` led from the confidential case to the named one.
+    """
+    application, request = app
+    named = (await store.cases.submit(petitioner(USER, "张三"), draft(), "named")).case
+    secret = (await store.cases.submit(petitioner(USER, "张三"), draft(confidential=True, subject="举报"), "s")).case
+    user = Updates(USER)
+    await feed(application, user.tap(cb.Pr.ADD.encode(named.number)))  # "add information" to the named case
+    linked = rows(
+        store,
+        "SELECT n.petitioner_name FROM conversations v JOIN cases s ON CAST(s.petitioner_id AS TEXT) = v.key"
+        " JOIN cases n ON v.data LIKE '%' || n.number || '%' WHERE s.id = ? AND n.confidential = 0",
+        secret.id,
+    )
+    assert linked == []
+    # The prompt still works: the next message is added to the named case.
+    await feed(application, user.text("补充：十月也没有发。"))
+    assert named.number in request.last_to(USER).text
+    assert rows(store, "SELECT body FROM events WHERE case_id = ? AND action = 'add_info'", named.id) == [
+        ("补充：十月也没有发。",)]
+    assert await store.cases.get_prompt(USER) is None  # answered
+
+
+async def test_data_step_6_seals_a_prompt_an_older_version_left_waiting(
+    backend: str, tmp_path: Path, org: Organization, clock: FakeClock
+) -> None:
+    async with fresh_database(backend, tmp_path) as target:
+        store = await Services.open(target, org, clock)
+        named = (await store.cases.submit(petitioner(USER, "张三"), draft(), "named")).case
+        await store.cases.set_prompt(USER, "add", named.number)
+        await store.close()
+        # As version 5 left it: the number in clear.
+        execute(target, "UPDATE conversations SET data = ? WHERE name = 'prompt'", json.dumps({"number": named.number}))
+        execute(target, "UPDATE meta SET value = '5' WHERE key = 'vault_version'")
+        store = await Services.open(target, org, clock)
+        try:
+            assert rows(target, "SELECT count(*) FROM conversations WHERE data LIKE ?", f"%{named.number}%") == [(0,)]
+            assert await store.cases.get_prompt(USER) == ("add", named.number)
+        finally:
+            await store.close()
