@@ -53,6 +53,7 @@ from handlers.common import (
 )
 from handlers.forms import visible
 from handlers.i18n import LANGUAGES, Html, t
+from handlers.media import attachment_of
 from handlers.render import day, draft_summary, unit_path
 from store import discipline
 from store.cases import choose_category
@@ -64,7 +65,6 @@ from store.models import (
     DETAILS_MAX,
     PEOPLE_MAX,
     SUBJECT_MAX,
-    AttachmentIn,
     Case,
     DraftData,
     Petitioner,
@@ -490,26 +490,6 @@ async def on_people(update: Update, context: Context, draft: IntakeDraft) -> str
         return PEOPLE
     draft.data.people = int(text)
     return await go(update, context, draft.data, REVIEW)
-
-
-def attachment_of(message: Message) -> AttachmentIn | None:
-    """The file a message carries, as the store records it."""
-    if message.photo:
-        photo = message.photo[-1]
-        return AttachmentIn(kind="photo", file_id=photo.file_id,
-                            file_unique_id=photo.file_unique_id, size=photo.file_size)
-    for kind in ("document", "voice", "video", "audio", "video_note"):
-        media = getattr(message, kind)
-        if media is not None:
-            return AttachmentIn(
-                kind=kind,
-                file_id=media.file_id,
-                file_unique_id=media.file_unique_id,
-                file_name=getattr(media, "file_name", None),
-                mime_type=getattr(media, "mime_type", None),
-                size=media.file_size,
-            )
-    return None
 
 
 @with_draft
