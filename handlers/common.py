@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes, ConversationHandler, filters
@@ -172,9 +172,9 @@ async def send(
     update: Update,
     context: Context,
     text: Html,
-    markup: InlineKeyboardMarkup | None = None,
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None,
 ) -> Message:
-    """Send a new message to the chat the update came from."""
+    """Send a new message to the chat the update came from (a reply keyboard only in a new one)."""
     chat = update.effective_chat
     assert chat is not None
     return await context.bot.send_message(

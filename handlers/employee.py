@@ -14,8 +14,9 @@ from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import Context, Deps, answer_query, deps, lang_of, send, show, show_list
 from handlers.fallback import stale_button, stale_button_message
+from handlers.forms import visible
 from handlers.i18n import Html, t
-from handlers.intake import attachment_of, visible
+from handlers.media import attachment_of
 from handlers.refusals import answers_in_prompt, answers_refusals
 from handlers.render import case_view
 from store.models import ATTACHMENT_BYTES_MAX, Actor, Case

@@ -45,7 +45,12 @@ review); ``back_to`` says where « 返回 goes otherwise than the step before;
 messages; a ``FILES`` step takes files through ``attach``; ``screen`` names
 the step's own chat state, dropped when it is left. ``Form.open`` offers to
 continue or restart a draft under way (``resume_entries``), and
-``resubmitted`` answers a Submit whose draft is gone.
+``resubmitted`` answers a Submit whose draft is gone. A step may ask with a
+reply keyboard (``reply``: the intake's phone number; its « 返回 and 取消
+typed by the keyboard's buttons, the keyboard taken away when the step is
+left, cancelled or started over) and take messages of another kind
+(``takes``: a shared contact); ``says_what`` names what a step could not use
+(a sticker, a location, a file out of place) before the hint.
 
 The draft is kept by the store (``store/forms.py``): the answers in ``data``
 (sealed), the step in ``state``, and the chat's own state in ``ui`` (whether
@@ -57,6 +62,7 @@ anything the form keeps in ``Draft.ui``). Every form's step is the store's
 from __future__ import annotations
 
 import functools
+import inspect
 import unicodedata
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,11 +70,12 @@ from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from telegram import InlineKeyboardButton, Update
+from telegram import InlineKeyboardButton, KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
+from handlers import media
 from handlers.common import (
     PRIVATE,
     PRIVATE_FILES,
@@ -83,7 +90,7 @@ from handlers.common import (
     staff_caller,
 )
 from handlers.common import user_conversation as conversation_of
-from handlers.i18n import Html, t
+from handlers.i18n import LANGUAGES, Html, t
 from handlers.refusals import answer_refusal, answers_refusals
 from store.conversations import Conversation
 from store.errors import StoreError
@@ -140,6 +147,7 @@ class Turn(Generic[D]):
     lang: str
     user_id: int
     draft: Draft[D]
+    closed: bool = False  # the step's reply keyboard taken away already (``close``)
 
     @property
     def d(self) -> Deps:
@@ -163,6 +171,11 @@ class Turn(Generic[D]):
         """Save the draft at ``step`` (with this update's id), then ask that step's question."""
         return await self.form.go(self, step)
 
+    async def close(self, text: Html) -> None:
+        """Say ``text`` and take the step's reply keyboard away (only a new message can)."""
+        await send(self.update, self.context, text, ReplyKeyboardRemove())
+        self.closed = True
+
     async def finish(self) -> None:
         """The form is done: its draft goes."""
         await self.d.forms.clear(self.form.name, self.user_id)
@@ -172,7 +185,10 @@ Params = Callable[[Turn[Any]], Awaitable[Mapping[str, Any]]]
 # (turn, *the button's values): store the answer, or raise Hint; a step's name returned: go there instead.
 Pick = Callable[..., Awaitable[str | None]]
 Options = Callable[[Turn[Any]], Sequence[InlineKeyboardButton]]
-Rows = Callable[[Turn[Any]], Sequence[Sequence[InlineKeyboardButton]]]
+ButtonRows = Sequence[Sequence[InlineKeyboardButton]]
+Rows = Callable[[Turn[Any]], ButtonRows | Awaitable[ButtonRows]]  # may read the store
+ReplyRows = Callable[[Turn[Any]], Sequence[Sequence[KeyboardButton]]]
+Takes = Callable[[Turn[Any]], Awaitable[str | int]]  # (turn): a message of another kind the step takes
 # (turn, the question's text, its params) -> the messages shown; the buttons go under the last one.
 Pages = Callable[[Turn[Any], Html, Mapping[str, Any]], Awaitable[Sequence[Html]]]
 Attach = Callable[[Turn[Any], Any], Awaitable[Html]]  # (turn, the message): store its file and say so, or raise Hint
@@ -202,10 +218,12 @@ class Step:
     rows: Rows | None = None  # any kind: its buttons as rows (after ``options``)
     pages: Pages | None = None  # the question as one or more messages (the review of a long text)
     back_to: Callable[[Turn[Any]], str | None] | None = None  # « 返回 goes there (None: the usual way)
-    expected: str | None = None  # the hint's key for what the step cannot use (default: by kind)
+    expected: str | Callable[[Turn[Any]], Html] | None = None  # the hint for what the step cannot use (by kind)
     attach: Attach | None = None  # files: take one file of a message
     screen: tuple[str, ...] = ()  # the step's own keys in ``Draft.ui``, dropped when the step is left
     edit_columns: int = 2  # review: the change buttons per row
+    reply: ReplyRows | None = None  # text: a reply keyboard's rows (« 返回 / 取消 added), closed when left
+    takes: Sequence[tuple[filters.BaseFilter, Takes]] = ()  # messages of other kinds it takes (a shared contact)
 
     @property
     def where(self) -> str:
@@ -228,6 +246,11 @@ class Buttons:
 def visible(text: str) -> bool:
     """Whether ``text`` shows anything: zero-width and direction marks alone are empty."""
     return any(unicodedata.category(char)[0] not in "CZ" for char in text)
+
+
+def labels(key: str) -> set[str]:
+    """A reply keyboard button's label in every language (the person may have switched meanwhile)."""
+    return {str(t(lang, key)) for lang in LANGUAGES}
 
 
 def value_of(data: Any, name: str) -> Any:
@@ -265,6 +288,7 @@ class Form(Generic[D]):
         answer_edits: bool = False,
         ask_after_command: bool = True,
         resubmitted: Callable[[Update, Context, str], Awaitable[None]] | None = None,
+        says_what: bool = False,
     ) -> None:
         """``order``: the steps of this draft in order. ``model``: the answers' pydantic model (else a dict).
         ``key``: the draft's Submit key. ``ends_on``: refusals after which the form ends (its draft dropped).
@@ -274,7 +298,9 @@ class Form(Generic[D]):
         ``keys``: the engine's text keys taken from another area (``{"text_expected": "intake.text_expected"}``).
         ``staff_only``: every answer checked to come from staff. ``back_to_review``: « 返回 on a part being
         changed from the review goes back to the review. ``answer_edits``: an edited message is answered
-        (``edited``). ``resubmitted``: the answer to a Submit (its key) whose draft is gone."""
+        (``edited``). ``resubmitted``: the answer to a Submit (its key) whose draft is gone. ``says_what``: a
+        message a step cannot use is named before the hint (``odd_sticker``, ``odd_location``, ``odd_poll``,
+        ``odd_contact``, ``odd_media``, ``odd_other``)."""
         assert name.step_kept_by_store, f"{name}: a form's step is kept by the store with its draft"
         self.name = name
         self.texts = texts
@@ -294,6 +320,7 @@ class Form(Generic[D]):
         self.answer_edits = answer_edits
         self.ask_after_command = ask_after_command
         self.resubmitted = resubmitted
+        self.says_what = says_what
 
     def key_of(self, name: str) -> str:
         """The catalog key of one of the engine's texts: the form's area, unless ``keys`` says otherwise."""
@@ -307,15 +334,14 @@ class Form(Generic[D]):
             return None
         data: Any = found.data
         ui = dict(found.ui)
+        if not isinstance(data, dict):
+            return None
+        # Drafts saved before the engine kept the chat state inside the answers.
+        for moved in ("editing", "last_update_id"):
+            if moved in data:
+                ui.setdefault(moved, data.pop(moved))
         if self.model is not None:
             data = self.model.model_validate(data)
-        elif isinstance(data, dict):
-            # Drafts saved before the engine kept the chat state inside the answers.
-            for moved in ("editing", "last_update_id"):
-                if moved in data:
-                    ui.setdefault(moved, data.pop(moved))
-        else:
-            return None
         return Draft(step=found.step, data=data, editing=bool(ui.pop("editing", False)),
                      last_update_id=int(ui.pop("last_update_id", None) or 0), ui=ui)
 
@@ -332,6 +358,8 @@ class Form(Generic[D]):
         if step != draft.step and draft.step in self.steps:
             for own in self.steps[draft.step].screen:
                 draft.ui.pop(own, None)
+            if self.steps[draft.step].reply is not None and not turn.closed:
+                await turn.close(t(turn.lang, self.key_of("keyboard_closed")))
         draft.step = step
         draft.last_update_id = turn.update.update_id
         await self.save(turn.user_id, turn.context, draft)
@@ -380,12 +408,20 @@ class Form(Generic[D]):
             return draft.step
 
         async def restart(update: Update, context: Context, actor: Any) -> str | int:
+            user = update.effective_user
+            assert user is not None
+            existing = await self.load(context, user.id)
+            if existing is not None and self.steps[existing.step].reply is not None:
+                await send(update, context, t(await lang_of(update, context), self.key_of("keyboard_closed")),
+                           ReplyKeyboardRemove())
             return await self.start(update, context, new(), step)
 
-        return [self.buttons.resume.handler(self.staff_entry(resume) if self.staff_only else self._entry(resume)),
-                self.buttons.restart.handler(self.staff_entry(restart) if self.staff_only else self._entry(restart))]
+        return [self.buttons.resume.handler(self.staff_entry(resume) if self.staff_only else self.entry(resume)),
+                self.buttons.restart.handler(self.staff_entry(restart) if self.staff_only else self.entry(restart))]
 
-    def _entry(self, begin: Callable[..., Awaitable[str | int]]) -> Callable[..., Coroutine[Any, Any, str | int]]:
+    def entry(self, begin: Callable[..., Awaitable[str | int]]) -> Callable[..., Coroutine[Any, Any, str | int]]:
+        """An entry for anyone: the spinner stopped, ``begin(update, context, None, *values)``, refusals answered."""
+
         @answers_refusals(on={StoreError: self.refused_entry})
         @functools.wraps(begin)
         async def entry(update: Update, context: Context, *values: Any) -> str | int:
@@ -479,7 +515,8 @@ class Form(Generic[D]):
         if step.options is not None:
             rows += kb.grid(step.options(turn), step.columns)
         if step.rows is not None:
-            rows += [list(row) for row in step.rows(turn)]
+            own = step.rows(turn)
+            rows += [list(row) for row in (await own if inspect.isawaitable(own) else own)]
         if step.kind is REVIEW:
             rows.append([kb.button(t(lang, self.key_of("submit")), buttons.submit.encode(self.key(data)))])
             if buttons.edit is not None:
@@ -487,8 +524,15 @@ class Form(Generic[D]):
                                  if s in self.order(data)], step.edit_columns)
         changing = turn.draft.editing and self.back_to_review
         back = buttons.back.encode() if step.back and (n > 1 or changing) else None
-        rows.append(kb.nav_row(lang, back=back, cancel=buttons.cancel.encode()))
         pages = list(await step.pages(turn, text, params)) if step.pages is not None else [text]
+        if step.reply is not None:  # a reply keyboard: a new message, « 返回 and 取消 typed by its buttons
+            nav = [KeyboardButton(t(lang, "common.back"))] if back else []
+            keyboard = [list(row) for row in step.reply(turn)] + [[*nav, KeyboardButton(t(lang, "common.cancel"))]]
+            for page in pages[:-1]:
+                await send(turn.update, turn.context, page)
+            await send(turn.update, turn.context, pages[-1], ReplyKeyboardMarkup(keyboard, resize_keyboard=True))
+            return
+        rows.append(kb.nav_row(lang, back=back, cancel=buttons.cancel.encode()))
         await (send if fresh else show)(turn.update, turn.context, pages[0],
                                         kb.markup(rows) if len(pages) == 1 else None)
         for page in pages[1:-1]:
@@ -542,18 +586,41 @@ class Form(Generic[D]):
     async def _answered(self, turn: Turn[D], step: Step) -> str | int:
         return await step.then(turn) if step.then is not None else await turn.go(self.after(turn, step.name))
 
-    def expected(self, step: Step) -> str:
+    def expected(self, turn: Turn[D], step: Step) -> Html:
         """The hint for what ``step`` cannot use."""
-        if step.expected is not None:
-            return step.expected
-        return self.key_of("text_expected" if step.kind is TEXT else "button_expected")
+        if callable(step.expected):
+            return step.expected(turn)
+        return turn.text(step.expected if step.expected is not None
+                         else self.key_of("text_expected" if step.kind is TEXT else "button_expected"))
+
+    def what_was_sent(self, turn: Turn[D], message: Message | None) -> Html | None:
+        """A word on the kind of message a step cannot use, when it is not text (``says_what``)."""
+        if not self.says_what or message is None or message.text:
+            return None
+        if message.sticker:
+            kind = "odd_sticker"
+        elif message.location or message.venue:
+            kind = "odd_location"
+        elif message.poll:
+            kind = "odd_poll"
+        elif message.contact:
+            kind = "odd_contact"
+        elif media.attachment_of(message) is not None:
+            kind = "odd_media"
+        else:
+            kind = "odd_other"
+        return turn.text(self.key_of(kind))
 
     async def _text(self, turn: Turn[D]) -> str | int:
         step = self.steps[turn.draft.step]
         message = turn.update.effective_message
         text = ((message.text if message is not None else None) or "").strip()
+        if step.reply is not None and text in labels("common.back"):
+            return await self._back(turn)
+        if step.reply is not None and text in labels("common.cancel"):
+            return await self.cancel(turn.update, turn.context)
         if step.kind is not TEXT:
-            await turn.say(self.expected(step))
+            await send(turn.update, turn.context, self.expected(turn, step))
             await self.ask(turn)
             return step.name
         try:
@@ -654,17 +721,24 @@ class Form(Generic[D]):
             if not self.ask_after_command:
                 return step.name
         else:
-            await turn.say(self.expected(step))
+            what = self.what_was_sent(turn, message)
+            expected = self.expected(turn, step)
+            await send(turn.update, turn.context, Html(f"{what}\n{expected}") if what else expected)
         await self.ask(turn)
         return step.name
 
     async def cancel(self, update: Update, context: Context) -> int:
+        """取消: the draft goes (a reply keyboard shown with it too)."""
         await answer_query(update)
         user = update.effective_user
         assert user is not None
+        draft = await self.load(context, user.id)
         await deps(context).forms.clear(self.name, user.id)
         text = t(await lang_of(update, context), self.key_of("cancelled"))
-        await (show if self.cancel_in_place else send)(update, context, text)
+        if draft is not None and self.steps[draft.step].reply is not None:
+            await send(update, context, text, ReplyKeyboardRemove())
+        else:
+            await (show if self.cancel_in_place else send)(update, context, text)
         return END
 
     # ----------------------------------------------------------- the handlers
@@ -699,6 +773,7 @@ class Form(Generic[D]):
         states: dict[object, list[BaseHandler]] = {}
         for step in self.steps.values():
             handlers: list[BaseHandler] = [choices[button] for button in step.choices]
+            handlers += [MessageHandler(kind, self.on_step(takes)) for kind, takes in step.takes]
             if step.kind is TEXT:
                 handlers += [text, *([keep] if keep is not None and (step.keep or step.skip) else [])]
             elif step.kind is FILES:

@@ -1,74 +1,44 @@
-"""The guided submission: category → unit → subject → details → files → identity → review.
+"""The employee's petition, step by step: category → unit → subject → details → files → identity → review.
 
-Every step is a named conversation state. Before a question is asked, the
-draft and the step it is at are written to the d, so a crash or restart
-resumes the petitioner exactly where they were with everything they typed;
-``bot.persistence`` hands those steps back to the ConversationHandler.
+Declared for the one form engine (``handlers/forms.py``), which asks, saves
+the draft and its step before each question (a restart resumes where the
+employee was), recognises a redelivered update, answers « 返回, 取消, the
+review's change buttons, Submit once, and a hint for what a step cannot use
+(naming a sticker, a location, a file out of place). What is the intake's
+own is here: its steps and their buttons, the unit browser (the employee's
+own unit first, once verified), the identity step with its phone number
+shared through a reply keyboard, the review's text, the entry (/new, with
+continue or start over) and the submit. The rules (the category's default
+secrecy, where a report goes, the limits) are the store's.
 
-Updates already applied to the draft (Telegram redelivers after a crash) are
-recognised by their update_id and only re-ask the current question.
+The optional people and desired outcome are reached from the review only,
+and go back there. The draft is kept as the intake always kept it
+(``CaseService.get_draft`` reads it): ``DraftData`` sealed, the step, and in
+``ui`` the review being changed (``editing``), the unit browsed
+(``unit_browse``) and the last update applied.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
-from functools import wraps
+from collections.abc import Mapping
 from typing import Any
 
-from telegram import (
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
-from telegram.constants import ParseMode
+from telegram import InlineKeyboardButton, KeyboardButton, Message, Update
 from telegram.error import TelegramError
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, filters
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import media
-from handlers.common import (
-    PRIVATE,
-    PRIVATE_FILES,
-    PRIVATE_TEXT,
-    Context,
-    answer_query,
-    deps,
-    error_text,
-    lang_of,
-    send,
-    show,
-    user_conversation,
-)
-from handlers.forms import visible
-from handlers.i18n import LANGUAGES, Html, t
+from handlers.common import PRIVATE, Context, answer_query, deps, lang_of, send, show
+from handlers.forms import CHOICE, FILES, REVIEW, TEXT, Buttons, Form, Hint, Step, Turn, labels, visible
+from handlers.i18n import Html, t
 from handlers.render import day, draft_summary, unit_path
 from store import discipline
 from store.cases import choose_category
 from store.conversations import Conversation
-from store.errors import StoreError
-from store.models import (
-    ATTACHMENTS_MAX,
-    DESIRED_MAX,
-    DETAILS_MAX,
-    PEOPLE_MAX,
-    SUBJECT_MAX,
-    AttachmentIn,
-    Case,
-    DraftData,
-    Petitioner,
-)
+from store.models import ATTACHMENTS_MAX, DESIRED_MAX, DETAILS_MAX, PEOPLE_MAX, SUBJECT_MAX, Case, DraftData, Petitioner
 from store.org import CategoryKind, Organization
 
 log = logging.getLogger(__name__)
@@ -79,540 +49,265 @@ SUBJECT = "subject"
 DETAILS = "details"
 ATTACHMENTS = "attachments"
 IDENTITY = "identity"
-REVIEW = "review"
-PEOPLE = "people"  # optional, reached from the review screen
-DESIRED = "desired"  # optional, reached from the review screen
 PHONE = "phone"  # part of the identity step: sharing one's phone number (reply keyboard)
+PEOPLE = "people"  # optional, reached from the review
+DESIRED = "desired"  # optional, reached from the review
+REVIEW_STEP = "review"
 
-STEPS = [CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, REVIEW]
-EDITABLE = {CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, PEOPLE, DESIRED}
-
-
-
-class Form(DraftData):
-    """The petition being written, plus where its conversation is (this module's own state).
-
-    The store keeps the petition as a draft and the rest as an opaque blob
-    next to it (``Draft.ui``), written together at every step.
-    """
-
-    editing: bool = False  # changing one field from the review screen: back there after it
-    unit_browse: str | None = None  # the unit whose subunits are listed
-
-    def petition(self) -> DraftData:
-        return DraftData.model_validate(self.model_dump(exclude=set(UI_FIELDS)))
+# The counter's steps; the phone counts as the identity (``Step.part_of``).
+STEPS = [CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, REVIEW_STEP]
+ORDER = [CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, PHONE, PEOPLE, DESIRED, REVIEW_STEP]
+EDITABLE = [CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, PEOPLE, DESIRED]
+BROWSING = "unit_browse"  # the unit whose subunits are listed (the unit step's own chat state)
 
 
-UI_FIELDS = ("editing", "unit_browse")
+async def to_review(turn: Turn[DraftData]) -> str:
+    """After the identity, the phone, the people or the desired outcome: the review."""
+    return await turn.go(REVIEW_STEP)
 
 
-@dataclass
-class IntakeDraft:
-    step: str | None
-    data: Form
-    last_update_id: int | None  # a redelivered update (id at most this) was applied already
+# --------------------------------------------------------------- category, unit
 
 
-async def load_draft(context: Context, user_id: int) -> IntakeDraft | None:
-    found = await deps(context).cases.get_draft(user_id)
-    if found is None:
-        return None
-    ui = {name: found.ui[name] for name in UI_FIELDS if name in found.ui}
-    form = Form.model_validate({**found.data.model_dump(), **ui})
-    return IntakeDraft(step=found.step, data=form, last_update_id=found.ui.get("last_update_id"))
+def category_buttons(turn: Turn[Any]) -> list[InlineKeyboardButton]:
+    return [kb.button(c.name.get(turn.lang), cb.In.CATEGORY.encode(c.id)) for c in turn.d.org.categories]
 
 
-async def save_draft(context: Context, user_id: int, step: str, form: Form, update_id: int) -> None:
-    ui = {**form.model_dump(include=set(UI_FIELDS)), "last_update_id": update_id}
-    await deps(context).cases.save_draft(user_id, step, form.petition(), ui)
+async def pick_category(turn: Turn[DraftData], category_id: str) -> str | None:
+    org = turn.d.org
+    category = org.find_category(category_id)
+    if category is None:
+        return CATEGORY
+    choose_category(turn.data, category, org.find_category(turn.data.category or ""))
+    return None
 
 
-StepFn = Callable[..., Awaitable[str | int]]  # (update, context, draft, *values of the button tapped)
-
-
-def step_label(lang: str, step: str) -> Html:
-    step = IDENTITY if step == PHONE else step
-    number = STEPS.index(step) + 1 if step in STEPS else len(STEPS)
-    return t(lang, "intake.step", n=number, total=len(STEPS))
-
-
-def _petitioner_name(update: Update) -> str:
-    user = update.effective_user
-    return user.full_name if user else ""
-
-
-# ----------------------------------------------------------------- questions
-
-
-async def ask(update: Update, context: Context, step: str, draft: Form, *, fresh: bool = False) -> None:
-    """Ask the question of ``step``; every step has Back and Cancel.
-
-    After a tap the question replaces the tapped message, unless ``fresh``.
-    """
-    lang = await lang_of(update, context)
-    present = send if fresh else show
-    org = deps(context).org
-    label = step_label(lang, step)
-    first = step == CATEGORY
-    back = None if first and not draft.editing else cb.In.BACK.encode()
-    if step == CATEGORY:
-        buttons = [kb.button(c.name.get(lang), cb.In.CATEGORY.encode(c.id)) for c in org.categories]
-        await present(update, context, t(lang, "intake.choose_category", step=label),
-                   kb.markup([*kb.grid(buttons), kb.nav_row(lang, back=back)]))
-    elif step == UNIT:
-        here = draft.unit_browse if draft.unit_browse and org.find_unit(draft.unit_browse) else None
-        here = here or _tree_top(org)
-        children = org.children(here) if here else org.roots()
-        rows = []
-        user = update.effective_user
-        mine = await deps(context).roster.verified(user.id) if user and not draft.unit_browse else None
-        if mine is not None and org.find_unit(mine.unit):  # a verified employee's own unit first
-            rows.append([kb.button(t(lang, "verify.my_unit", name=org.unit(mine.unit).name.get(lang)),
-                                   cb.In.UNIT_HERE.encode(mine.unit))])
-        if here:
-            this_unit = t(lang, "intake.unit_here", name=org.unit(here).name.get(lang))
-            rows.append([kb.button(this_unit, cb.In.UNIT_HERE.encode(here))])
-        rows += kb.grid(kb.button(u.name.get(lang), cb.In.UNIT.encode(u.id)) for u in children)
-        path = unit_path(org, here, lang) if here else "—"
-        await present(update, context, t(lang, "intake.choose_unit", step=label, path=path),
-                   kb.markup([*rows, kb.nav_row(lang)]))
-    elif step == SUBJECT:
-        await present(update, context, t(lang, "intake.ask_subject", step=label, max=SUBJECT_MAX),
-                   kb.markup([kb.nav_row(lang)]))
-    elif step == DETAILS:
-        await present(update, context, t(lang, "intake.ask_details", step=label, max=DETAILS_MAX),
-                   kb.markup([kb.nav_row(lang)]))
-    elif step == ATTACHMENTS:
-        finish = kb.button(t(lang, "common.done" if draft.attachments else "common.skip"), cb.In.DONE.encode())
-        await present(update, context, t(lang, "intake.ask_attachments", step=label, max=ATTACHMENTS_MAX),
-                   kb.markup([[finish], kb.nav_row(lang)]))
-    elif step == IDENTITY:
-        text = t(lang, "intake.ask_identity", step=label)
-        category = org.find_category(draft.category or "")
-        report = category is not None and category.kind is CategoryKind.REPORT
-        if report:
-            text = Html(text + "\n" + t(lang, "intake.identity_report_default"))
-        current = {True: "conf", False: "phone" if draft.phone else "real", None: None}[draft.confidential]
-        choices = [("real", "intake.identity_real"), ("phone", "intake.identity_phone"),
-                   ("conf", "intake.identity_confidential")]
-        if report:  # the default first
-            choices = choices[2:] + choices[:2]
-        rows = []
-        for value, key in choices:
-            label = t(lang, key)
-            if value == current:
-                label = t(lang, "intake.chosen", label=label)
-            rows.append([kb.button(label, cb.In.IDENTITY.encode(value))])
-        if report and discipline.on_line(org, category.id if category else None):
-            # 检举控告: does it concern the unit's leadership? Then one discipline level higher takes it.
-            text = Html(text + "\n" + t(lang, "discipline.ask_leadership"))
-            answer = t(lang, "discipline.leadership_yes" if draft.about_leadership else "discipline.leadership_no")
-            rows.append([kb.button(answer, cb.In.IDENTITY.encode("lead"))])
-        await present(update, context, text, kb.markup([*rows, kb.nav_row(lang)]))
-    elif step == PHONE:
-        button, skip = t(lang, "intake.share_phone"), t(lang, "intake.no_phone")
-        keyboard = ReplyKeyboardMarkup(
-            [[KeyboardButton(button, request_contact=True)], [KeyboardButton(skip)],
-             [KeyboardButton(t(lang, "common.back")), KeyboardButton(t(lang, "common.cancel"))]],
-            resize_keyboard=True,
-        )
-        await _send_keyboard(update, context, t(lang, "intake.ask_phone", step=label, button=button, skip=skip),
-                             keyboard)
-    elif step == PEOPLE:
-        await present(update, context, t(lang, "intake.ask_people"), kb.markup([kb.nav_row(lang)]))
-    elif step == DESIRED:
-        await present(update, context, t(lang, "intake.ask_desired", max=DESIRED_MAX),
-                   kb.markup([kb.nav_row(lang)]))
-    elif step == REVIEW:
-        await show_review(update, context, draft, lang, fresh=fresh)
-
-
-async def _send_keyboard(
-    update: Update, context: Context, text: Html, keyboard: ReplyKeyboardMarkup | ReplyKeyboardRemove
-) -> None:
-    """A message with a reply keyboard (which cannot be edited into an existing message)."""
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-
-
-async def close_keyboard(update: Update, context: Context, text: Html) -> None:
-    """Take the phone step's reply keyboard away (only a new message can)."""
-    await _send_keyboard(update, context, text, ReplyKeyboardRemove())
-
-
-def _labels(key: str) -> set[str]:
-    """A button label in every language (the user may have switched meanwhile)."""
-    return {str(t(lang, key)) for lang in LANGUAGES}
-
-
-def _tree_top(org: Organization) -> str | None:
+def tree_top(org: Organization) -> str | None:
     """Browsing starts inside the root when there is only one (the group headquarters)."""
     roots = org.roots()
     return roots[0].id if len(roots) == 1 else None
 
 
-async def show_review(update: Update, context: Context, draft: DraftData, lang: str, *, fresh: bool = False) -> None:
-    present = send if fresh else show
-    d = deps(context)
-    pseudonym = await d.cases.pseudonym(draft.draft_id)
-    parts = draft_summary(draft, deps(context).org, lang, name=_petitioner_name(update), pseudonym=pseudonym)
-    head = Html(t(lang, "intake.review", step=step_label(lang, REVIEW)) + "\n\n" + parts[0])
-    edits = [
-        kb.button(t(lang, f"intake.edit_{field}"), cb.In.EDIT.encode(field))
-        for field in ("category", "unit", "subject", "details", "attachments", "identity", "people", "desired")
-    ]
-    keyboard = kb.markup([
-        [kb.button(t(lang, "intake.submit"), cb.In.SUBMIT.encode(draft.draft_id))],
-        *kb.grid(edits, 3),
-        [kb.button(t(lang, "common.cancel"), cb.In.CANCEL.encode())],
-    ])
-    if len(parts) == 1:
-        await present(update, context, Html(head + "\n\n" + t(lang, "intake.review_hint")), keyboard)
-        return
-    await present(update, context, head)
-    for part in parts[1:-1]:
-        await send(update, context, part)
-    await send(update, context, Html(parts[-1] + "\n\n" + t(lang, "intake.review_hint")), keyboard)
+def browsed(turn: Turn[Any]) -> str | None:
+    org = turn.d.org
+    here = turn.draft.ui.get(BROWSING)
+    return (here if here and org.find_unit(here) else None) or tree_top(org)
 
 
-# ------------------------------------------------------------- step plumbing
+async def unit_rows(turn: Turn[Any]) -> list[list[InlineKeyboardButton]]:
+    """A verified employee's own unit first, then this unit itself, then the units under it."""
+    org, here, lang = turn.d.org, browsed(turn), turn.lang
+    rows = []
+    mine = await turn.d.roster.verified(turn.user_id) if not turn.draft.ui.get(BROWSING) else None
+    if mine is not None and org.find_unit(mine.unit):
+        rows.append([kb.button(turn.text("verify.my_unit", name=org.unit(mine.unit).name.get(lang)),
+                               cb.In.UNIT_HERE.encode(mine.unit))])
+    if here:
+        rows.append([kb.button(turn.text("intake.unit_here", name=org.unit(here).name.get(lang)),
+                               cb.In.UNIT_HERE.encode(here))])
+    children = org.children(here) if here else org.roots()
+    return rows + kb.grid(kb.button(u.name.get(lang), cb.In.UNIT.encode(u.id)) for u in children)
 
 
-async def go(update: Update, context: Context, draft: Form, step: str) -> str:
-    """Save the draft at ``step`` (with this update's id), then ask that step's question."""
-    if step == REVIEW:
-        draft.editing = False
-    user_id = update.effective_user.id  # type: ignore[union-attr]
-    await save_draft(context, user_id, step, draft, update.update_id)
-    await ask(update, context, step, draft)
-    return step
+async def unit_params(turn: Turn[Any]) -> Mapping[str, Any]:
+    here = browsed(turn)
+    return {"path": unit_path(turn.d.org, here, turn.lang) if here else "—"}
 
 
-def after(step: str, draft: Form) -> str:
-    """The step that follows ``step``: back to review when editing from there."""
-    step = IDENTITY if step == PHONE else step
-    if draft.editing or step in (PEOPLE, DESIRED):
-        return REVIEW
-    return STEPS[STEPS.index(step) + 1]
-
-
-def before(step: str, draft: Form) -> str:
-    if step == PHONE:
-        return IDENTITY
-    if draft.editing or step in (PEOPLE, DESIRED):
-        return REVIEW
-    index = STEPS.index(step)
-    return STEPS[max(index - 1, 0)]
-
-
-def with_draft(fn: StepFn) -> Callable[..., Coroutine[Any, Any, str | int]]:
-    """Load the draft; skip updates already applied; turn refusals into polite answers."""
-
-    @wraps(fn)
-    async def wrapper(update: Update, context: Context, *values: object) -> str | int:
-        await answer_query(update)
-        user = update.effective_user
-        if user is None:
-            return ConversationHandler.END
-        draft = await load_draft(context, user.id)
-        if draft is None or draft.step is None:
-            submitted = cb.In.SUBMIT.decode(_data(update))
-            if submitted is not None:
-                return await on_submit_again(update, context, *submitted)
-            # The draft was submitted or cancelled meanwhile (or another device did it).
-            lang = await lang_of(update, context)
-            await send(update, context, t(lang, "common.expired_button"))
-            return ConversationHandler.END
-        if draft.last_update_id is not None and update.update_id <= draft.last_update_id:
-            await ask(update, context, draft.step, draft.data)
-            return draft.step
-        try:
-            return await fn(update, context, draft, *values)
-        except StoreError as error:
-            lang = await lang_of(update, context)
-            await send(update, context, error_text(lang, error))
-            return draft.step
-
-    return wrapper
-
-
-def _data(update: Update) -> str:
-    query = update.callback_query
-    return (query.data or "") if query else ""
-
-
-# --------------------------------------------------------------- entry, exit
-
-
-async def new(update: Update, context: Context) -> str:
-    """/new: start a draft, or offer to continue the one that exists."""
-    user = update.effective_user
-    assert user is not None
-    lang = await lang_of(update, context)
-    existing = await load_draft(context, user.id)
-    if existing is not None and existing.step and existing.last_update_id is not None \
-            and update.update_id <= existing.last_update_id:
-        # A /new redelivered after a restart: it made this draft; just ask again.
-        await ask(update, context, existing.step, existing.data)
-        return existing.step
-    if existing is not None and existing.step:
-        await send(update, context, t(lang, "intake.draft_exists", step=step_label(lang, existing.step)),
-                   kb.markup([[kb.button(t(lang, "intake.continue"), cb.In.CONTINUE.encode()),
-                               kb.button(t(lang, "intake.restart"), cb.In.RESTART.encode())]]))
-        return existing.step
-    return await go(update, context, Form(), CATEGORY)
-
-
-async def resume(update: Update, context: Context) -> str | int:
-    await answer_query(update)
-    user = update.effective_user
-    assert user is not None
-    draft = await load_draft(context, user.id)
-    if draft is None or not draft.step:
-        return await go(update, context, Form(), CATEGORY)
-    lang = await lang_of(update, context)
-    await show(update, context, t(lang, "intake.resumed"))
-    await ask(update, context, draft.step, draft.data, fresh=True)
-    return draft.step
-
-
-async def restart(update: Update, context: Context) -> str:
-    await answer_query(update)
-    user = update.effective_user
-    assert user is not None
-    existing = await load_draft(context, user.id)
-    if existing is not None and existing.step == PHONE:
-        await close_keyboard(update, context, t(await lang_of(update, context), "intake.keyboard_closed"))
-    return await go(update, context, Form(), CATEGORY)
-
-
-async def cancel(update: Update, context: Context) -> int:
-    await answer_query(update)
-    user = update.effective_user
-    assert user is not None
-    lang = await lang_of(update, context)
-    d = deps(context)
-    draft = await load_draft(context, user.id)
-    if draft is None:
-        await send(update, context, t(lang, "intake.nothing_to_cancel"))
-        return ConversationHandler.END
-    await d.cases.discard_draft(user.id)
-    if draft.step == PHONE:
-        await close_keyboard(update, context, t(lang, "intake.cancelled"))
-    else:
-        await show(update, context, t(lang, "intake.cancelled"))
-    return ConversationHandler.END
-
-
-# ------------------------------------------------------------------- steps
-
-
-@with_draft
-async def on_back(update: Update, context: Context, draft: IntakeDraft) -> str:
-    data = draft.data
-    org = deps(context).org
-    if draft.step == PHONE:
-        await close_keyboard(update, context, t(await lang_of(update, context), "intake.keyboard_closed"))
-    if draft.step == UNIT and data.unit_browse and data.unit_browse != _tree_top(org):
-        unit = org.find_unit(data.unit_browse)
-        data.unit_browse = unit.parent if unit else None
-        return await go(update, context, data, UNIT)
-    data.unit_browse = None
-    target = before(draft.step or CATEGORY, data)
-    data.editing = False if target == REVIEW else data.editing
-    return await go(update, context, data, target)
-
-
-@with_draft
-async def on_category(update: Update, context: Context, draft: IntakeDraft, category_id: str) -> str:
-    org = deps(context).org
-    category = org.find_category(category_id)
-    if category is None:
-        return await go(update, context, draft.data, CATEGORY)
-    choose_category(draft.data, category, org.find_category(draft.data.category or ""))
-    return await go(update, context, draft.data, after(CATEGORY, draft.data))
-
-
-@with_draft
-async def on_unit(update: Update, context: Context, draft: IntakeDraft, unit_id: str) -> str:
+async def pick_unit(turn: Turn[DraftData], unit_id: str, *, browse: bool = True) -> str | None:
     """A unit of the tree: opened when it has units under it, else chosen."""
-    return await _unit(update, context, draft, unit_id, browse=True)
-
-
-@with_draft
-async def on_unit_here(update: Update, context: Context, draft: IntakeDraft, unit_id: str) -> str:
-    """"This unit itself", although it has units under it."""
-    return await _unit(update, context, draft, unit_id, browse=False)
-
-
-async def _unit(update: Update, context: Context, draft: IntakeDraft, unit_id: str, *, browse: bool) -> str:
-    org = deps(context).org
+    org = turn.d.org
     unit = org.find_unit(unit_id)
     if unit is None:
-        return await go(update, context, draft.data, UNIT)
+        return UNIT
     if browse and org.children(unit.id):
-        draft.data.unit_browse = unit.id
-        return await go(update, context, draft.data, UNIT)
-    draft.data.unit = unit.id
-    draft.data.unit_browse = None
-    return await go(update, context, draft.data, after(UNIT, draft.data))
-
-
-def _text_step(step: str, limit: int, too_long: str, field: str) -> Callable[..., Coroutine[Any, Any, str | int]]:
-    async def handler(update: Update, context: Context, draft: IntakeDraft) -> str:
-        lang = await lang_of(update, context)
-        text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
-        if not visible(text):
-            await send(update, context, t(lang, "intake.text_empty"))
-            return step
-        if len(text) > limit:
-            await send(update, context, t(lang, too_long, max=limit, length=len(text)))
-            return step
-        setattr(draft.data, field, text)
-        return await go(update, context, draft.data, after(step, draft.data))
-
-    handler.__name__ = f"on_{field}"
-    return with_draft(handler)
-
-
-on_subject = _text_step(SUBJECT, SUBJECT_MAX, "intake.subject_too_long", "subject")
-on_details = _text_step(DETAILS, DETAILS_MAX, "intake.details_too_long", "details")
-on_desired = _text_step(DESIRED, DESIRED_MAX, "intake.desired_too_long", "desired_outcome")
-
-
-@with_draft
-async def on_people(update: Update, context: Context, draft: IntakeDraft) -> str:
-    lang = await lang_of(update, context)
-    text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
-    if not text.isdigit() or not 1 <= int(text) <= PEOPLE_MAX:
-        await send(update, context, t(lang, "intake.people_invalid"))
-        return PEOPLE
-    draft.data.people = int(text)
-    return await go(update, context, draft.data, REVIEW)
-
-
-def attachment_of(message: Message) -> AttachmentIn | None:
-    """The file a message carries, as the store records it."""
-    if message.photo:
-        photo = message.photo[-1]
-        return AttachmentIn(kind="photo", file_id=photo.file_id,
-                            file_unique_id=photo.file_unique_id, size=photo.file_size)
-    for kind in ("document", "voice", "video", "audio", "video_note"):
-        media = getattr(message, kind)
-        if media is not None:
-            return AttachmentIn(
-                kind=kind,
-                file_id=media.file_id,
-                file_unique_id=media.file_unique_id,
-                file_name=getattr(media, "file_name", None),
-                mime_type=getattr(media, "mime_type", None),
-                size=media.file_size,
-            )
+        turn.draft.ui[BROWSING] = unit.id
+        return UNIT
+    turn.data.unit = unit.id
     return None
 
 
-@with_draft
-async def on_attachment(update: Update, context: Context, draft: IntakeDraft) -> str:
-    lang = await lang_of(update, context)
-    attachment = attachment_of(update.effective_message)  # type: ignore[arg-type]
+async def pick_unit_here(turn: Turn[DraftData], unit_id: str) -> str | None:
+    """"This unit itself", although it has units under it."""
+    return await pick_unit(turn, unit_id, browse=False)
+
+
+def unit_back(turn: Turn[Any]) -> str | None:
+    """« 返回 while browsing: one unit up; at the top, the step before."""
+    here = turn.draft.ui.get(BROWSING)
+    if here and here != tree_top(turn.d.org):
+        unit = turn.d.org.find_unit(here)
+        turn.draft.ui[BROWSING] = unit.parent if unit else None
+        return UNIT
+    turn.draft.ui.pop(BROWSING, None)
+    return None
+
+
+# --------------------------------------------------------------- texts, files
+
+
+def text_of(limit: int, too_long: str) -> Any:
+    def parse(turn: Turn[Any], text: str) -> str:
+        if not visible(text):
+            raise Hint("intake.text_empty")
+        if len(text) > limit:
+            raise Hint(too_long, max=limit, length=len(text))
+        return text
+
+    return parse
+
+
+def parse_people(turn: Turn[Any], text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= PEOPLE_MAX:
+        raise Hint("intake.people_invalid")
+    return int(text)
+
+
+async def attach(turn: Turn[DraftData], message: Message) -> Html:
+    attachment = media.attachment_of(message)
     if attachment is None:
-        await send(update, context, t(lang, "intake.attachment_hint"))
-        return ATTACHMENTS
-    refused = media.attachment_refused(lang, attachment, len(draft.data.attachments))
+        raise Hint("intake.attachment_hint")
+    refused = media.attachment_refused(turn.lang, attachment, len(turn.data.attachments))
     if refused is not None:
-        await send(update, context, refused)
-        return ATTACHMENTS
-    draft.data.attachments.append(attachment)
-    user_id = update.effective_user.id  # type: ignore[union-attr]
-    await save_draft(context, user_id, ATTACHMENTS, draft.data, update.update_id)
-    added = t(lang, "intake.attachment_added", count=len(draft.data.attachments))
-    if visible(update.effective_message.caption or ""):  # type: ignore[union-attr]
-        added = Html(added + "\n" + t(lang, "intake.caption_not_kept"))
-    await send(update, context, added, kb.markup([[kb.button(t(lang, "common.done"), cb.In.DONE.encode())]]))
-    return ATTACHMENTS
+        raise Hint.said(refused)
+    turn.data.attachments.append(attachment)
+    added = turn.text("intake.attachment_added", count=len(turn.data.attachments))
+    if visible(message.caption or ""):
+        added = Html(added + "\n" + turn.text("intake.caption_not_kept"))
+    return added
 
 
-@with_draft
-async def on_attachments_done(update: Update, context: Context, draft: IntakeDraft) -> str:
-    return await go(update, context, draft.data, after(ATTACHMENTS, draft.data))
+async def files_params(turn: Turn[Any]) -> Mapping[str, Any]:
+    return {"max": ATTACHMENTS_MAX}
 
 
-@with_draft
-async def on_identity(update: Update, context: Context, draft: IntakeDraft, choice: str) -> str:
-    lang = await lang_of(update, context)
+def files_done(turn: Turn[DraftData]) -> list[InlineKeyboardButton]:
+    return [kb.button(turn.text("common.done" if turn.data.attachments else "common.skip"), cb.In.DONE.encode())]
+
+
+async def pick_files_done(turn: Turn[DraftData]) -> None:
+    return None
+
+
+# --------------------------------------------------------------- identity, phone
+
+
+def is_report(turn: Turn[DraftData]) -> bool:
+    category = turn.d.org.find_category(turn.data.category or "")
+    return category is not None and category.kind is CategoryKind.REPORT
+
+
+def asks_leadership(turn: Turn[DraftData]) -> bool:
+    """检举控告 on the discipline line: does it concern the unit's leadership? Then one level higher takes it."""
+    return is_report(turn) and discipline.on_line(turn.d.org, turn.data.category)
+
+
+async def identity_page(turn: Turn[DraftData], text: Html, params: Mapping[str, Any]) -> list[Html]:
+    if is_report(turn):
+        text = Html(text + "\n" + turn.text("intake.identity_report_default"))
+    if asks_leadership(turn):
+        text = Html(text + "\n" + turn.text("discipline.ask_leadership"))
+    return [text]
+
+
+def identity_rows(turn: Turn[DraftData]) -> list[list[InlineKeyboardButton]]:
+    data = turn.data
+    current = {True: "conf", False: "phone" if data.phone else "real", None: None}[data.confidential]
+    choices = [("real", "intake.identity_real"), ("phone", "intake.identity_phone"),
+               ("conf", "intake.identity_confidential")]
+    if is_report(turn):  # the default first
+        choices = choices[2:] + choices[:2]
+    rows = []
+    for value, key in choices:
+        label = turn.text(key)
+        if value == current:
+            label = turn.text("intake.chosen", label=label)
+        rows.append([kb.button(label, cb.In.IDENTITY.encode(value))])
+    if asks_leadership(turn):
+        answer = turn.text("discipline.leadership_yes" if data.about_leadership else "discipline.leadership_no")
+        rows.append([kb.button(answer, cb.In.IDENTITY.encode("lead"))])
+    return rows
+
+
+async def pick_identity(turn: Turn[DraftData], choice: str) -> str:
+    """Real name, confidential, or the phone number next; ``lead`` toggles and the question stays.
+
+    Also taken at the phone step, whose question leaves the identity message's buttons on screen.
+    """
     if choice == "phone":
-        return await go(update, context, draft.data, PHONE)
-    if choice == "lead":  # the report's leadership answer toggles; the identity question stays
-        draft.data.about_leadership = not draft.data.about_leadership
-        return await go(update, context, draft.data, IDENTITY)
-    if draft.step == PHONE:  # chosen on the identity message while its keyboard is shown
-        await close_keyboard(update, context, t(lang, "intake.keyboard_closed"))
-    draft.data.confidential = choice == "conf"
-    draft.data.phone = None
-    return await go(update, context, draft.data, after(IDENTITY, draft.data))
-
-
-@with_draft
-async def on_contact(update: Update, context: Context, draft: IntakeDraft) -> str:
-    """The phone number shared with Telegram's contact button: the user's own only."""
-    lang = await lang_of(update, context)
-    message = update.effective_message
-    user = update.effective_user
-    assert message is not None and user is not None
-    contact = message.contact
-    if contact is None or contact.user_id != user.id:
-        await send(update, context, t(lang, "intake.phone_not_own", button=t(lang, "intake.share_phone")))
         return PHONE
-    draft.data.phone = contact.phone_number
-    draft.data.confidential = False
-    await close_keyboard(update, context, t(lang, "intake.phone_saved", phone=contact.phone_number))
-    return await go(update, context, draft.data, after(PHONE, draft.data))
+    if choice == "lead":
+        turn.data.about_leadership = not turn.data.about_leadership
+        return IDENTITY
+    turn.data.confidential = choice == "conf"
+    turn.data.phone = None
+    return REVIEW_STEP
 
 
-@with_draft
-async def on_phone_text(update: Update, context: Context, draft: IntakeDraft) -> str | int:
-    """Text at the phone step: the keyboard's own buttons, or a hint to use them."""
-    lang = await lang_of(update, context)
-    text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
-    if text in _labels("intake.no_phone"):
-        draft.data.phone = None
-        draft.data.confidential = False
-        await close_keyboard(update, context, t(lang, "intake.phone_skipped"))
-        return await go(update, context, draft.data, after(PHONE, draft.data))
-    if text in _labels("common.back"):
-        await close_keyboard(update, context, t(lang, "intake.keyboard_closed"))
-        return await go(update, context, draft.data, before(PHONE, draft.data))
-    if text in _labels("common.cancel"):
-        return await cancel(update, context)
-    await send(update, context, t(lang, "intake.phone_use_button", button=t(lang, "intake.share_phone"),
-                                  skip=t(lang, "intake.no_phone")))
-    return PHONE
+async def phone_params(turn: Turn[Any]) -> Mapping[str, Any]:
+    return {"button": turn.text("intake.share_phone"), "skip": turn.text("intake.no_phone")}
 
 
-@with_draft
-async def on_edit(update: Update, context: Context, draft: IntakeDraft, field: str) -> str:
-    if field not in EDITABLE or draft.step != REVIEW:
-        return await go(update, context, draft.data, draft.step or REVIEW)
-    draft.data.editing = True
-    if field == UNIT:
-        draft.data.unit_browse = None
-    return await go(update, context, draft.data, field)
+def phone_keyboard(turn: Turn[Any]) -> list[list[KeyboardButton]]:
+    return [[KeyboardButton(turn.text("intake.share_phone"), request_contact=True)],
+            [KeyboardButton(turn.text("intake.no_phone"))]]
 
 
-@with_draft
-async def on_submit(update: Update, context: Context, draft: IntakeDraft, key: str) -> str | int:
-    lang = await lang_of(update, context)
-    user = update.effective_user
+def use_the_button(turn: Turn[Any]) -> Html:
+    return turn.text("intake.phone_use_button", button=turn.text("intake.share_phone"),
+                     skip=turn.text("intake.no_phone"))
+
+
+def parse_no_phone(turn: Turn[Any], text: str) -> bool:
+    """Text at the phone step: only the keyboard's "no phone number" (« 返回 and 取消 are the engine's)."""
+    if text not in labels("intake.no_phone"):
+        raise Hint.said(use_the_button(turn))
+    return True
+
+
+def no_phone(turn: Turn[DraftData], _: bool) -> None:
+    turn.data.phone = None
+    turn.data.confidential = False
+
+
+async def phone_skipped(turn: Turn[DraftData]) -> str:
+    await turn.close(turn.text("intake.phone_skipped"))
+    return await to_review(turn)
+
+
+async def on_contact(turn: Turn[DraftData]) -> str:
+    """The phone number shared with Telegram's contact button: the employee's own only."""
+    contact = turn.update.effective_message.contact  # type: ignore[union-attr]
+    if contact is None or contact.user_id != turn.user_id:
+        await turn.say("intake.phone_not_own", button=turn.text("intake.share_phone"))
+        return PHONE
+    turn.data.phone = contact.phone_number
+    turn.data.confidential = False
+    await turn.close(turn.text("intake.phone_saved", phone=contact.phone_number))
+    return await to_review(turn)
+
+
+# --------------------------------------------------------------- review, submit
+
+
+async def review_pages(turn: Turn[DraftData], text: Html, params: Mapping[str, Any]) -> list[Html]:
+    """The heading with the facts, the details over as many messages as they need, the hint last."""
+    user = turn.update.effective_user
+    pseudonym = await turn.d.cases.pseudonym(turn.data.draft_id)
+    parts = draft_summary(turn.data, turn.d.org, turn.lang, name=user.full_name if user else "",
+                          pseudonym=pseudonym)
+    pages = [Html(text + "\n\n" + parts[0]), *parts[1:]]
+    pages[-1] = Html(pages[-1] + "\n\n" + turn.text("intake.review_hint"))
+    return pages
+
+
+async def submit(turn: Turn[DraftData]) -> int:
+    """The one store call (it drops the draft with it), then the receipt."""
+    user = turn.update.effective_user
     assert user is not None
-    if key != draft.data.draft_id:
-        # The Submit button of an earlier draft (started over since): show this one.
-        await send(update, context, t(lang, "common.expired_button"))
-        return await go(update, context, draft.data, REVIEW)
-    d = deps(context)
-    petitioner = Petitioner(id=user.id, name=user.full_name, username=user.username, language=lang)
-    result = await d.cases.submit(petitioner, draft.data.petition(), submit_key=draft.data.draft_id)
-    await receipt(update, context, result.case, lang)
+    petitioner = Petitioner(id=user.id, name=user.full_name, username=user.username, language=turn.lang)
+    result = await turn.d.cases.submit(petitioner, turn.data, submit_key=turn.data.draft_id)
+    await receipt(turn.update, turn.context, result.case, turn.lang)
     return ConversationHandler.END
 
 
@@ -625,9 +320,8 @@ async def receipt(update: Update, context: Context, case: Case, lang: str) -> No
         await deps(context).cases.queue_receipt(case.id)
 
 
-async def on_submit_again(update: Update, context: Context, key: str) -> int:
-    """A Submit tap whose draft is gone: a redelivery after the case was stored."""
-    await answer_query(update)
+async def submitted_again(update: Update, context: Context, key: str) -> None:
+    """A Submit whose draft is gone: a redelivery after the case was stored (its receipt again)."""
     user = update.effective_user
     assert user is not None
     lang = await lang_of(update, context)
@@ -636,117 +330,78 @@ async def on_submit_again(update: Update, context: Context, key: str) -> int:
         await send(update, context, t(lang, "common.expired_button"))
     else:
         await receipt(update, context, case, lang)
-    return ConversationHandler.END
 
 
-# ------------------------------------------------------- the unexpected input
+# --------------------------------------------------------------- the form
+
+FORM: Form[DraftData] = Form(
+    Conversation.INTAKE,
+    texts="intake",
+    buttons=Buttons(back=cb.In.BACK, cancel=cb.In.CANCEL, submit=cb.In.SUBMIT, edit=cb.In.EDIT,
+                    resume=cb.In.CONTINUE, restart=cb.In.RESTART),
+    steps=[
+        Step(CATEGORY, CHOICE, "intake.choose_category", options=category_buttons,
+             choices={cb.In.CATEGORY: pick_category}),
+        Step(UNIT, CHOICE, "intake.choose_unit", params=unit_params, rows=unit_rows, back_to=unit_back,
+             choices={cb.In.UNIT: pick_unit, cb.In.UNIT_HERE: pick_unit_here}, screen=(BROWSING,)),
+        Step(SUBJECT, TEXT, "intake.ask_subject", limit=SUBJECT_MAX,
+             parse=text_of(SUBJECT_MAX, "intake.subject_too_long")),
+        Step(DETAILS, TEXT, "intake.ask_details", limit=DETAILS_MAX,
+             parse=text_of(DETAILS_MAX, "intake.details_too_long")),
+        Step(ATTACHMENTS, FILES, "intake.ask_attachments", params=files_params, attach=attach,
+             options=files_done, columns=1, choices={cb.In.DONE: pick_files_done},
+             expected="intake.attachment_hint"),
+        Step(IDENTITY, CHOICE, "intake.ask_identity", pages=identity_page, rows=identity_rows,
+             choices={cb.In.IDENTITY: pick_identity}),
+        Step(PHONE, TEXT, "intake.ask_phone", params=phone_params, reply=phone_keyboard, parse=parse_no_phone,
+             put=no_phone, then=phone_skipped, expected=use_the_button, part_of=IDENTITY,
+             back_to=lambda turn: IDENTITY, choices={cb.In.IDENTITY: pick_identity},
+             takes=[(filters.CONTACT & PRIVATE & filters.UpdateType.MESSAGE, on_contact)]),
+        Step(PEOPLE, TEXT, "intake.ask_people", parse=parse_people, then=to_review),
+        Step(DESIRED, TEXT, "intake.ask_desired", limit=DESIRED_MAX, into="desired_outcome",
+             parse=text_of(DESIRED_MAX, "intake.desired_too_long"), then=to_review),
+        Step(REVIEW_STEP, REVIEW, "intake.review", pages=review_pages, back=False, edits=EDITABLE,
+             edit_columns=3),
+    ],
+    order=lambda data: ORDER,
+    counted=lambda data: STEPS,
+    submit=submit,
+    model=DraftData,
+    keys={"command_in_step": "common.unknown_command", "edited": "intake.edited_ignored"},
+    back_to_review=True,
+    answer_edits=True,
+    commands_wait=False,
+    ask_after_command=False,
+    cancel_in_place=True,
+    resubmitted=submitted_again,
+    says_what=True,
+)
 
 
-@with_draft
-async def on_unexpected(update: Update, context: Context, draft: IntakeDraft) -> str:
-    """Anything the current step cannot use gets a hint; the draft stays as it is."""
-    lang = await lang_of(update, context)
-    step = draft.step or CATEGORY
-    if update.edited_message is not None:
-        await send(update, context, t(lang, "intake.edited_ignored"))
-        return step
-    message = update.effective_message
-    if message is not None and message.text and message.text.startswith("/"):
-        await send(update, context, t(lang, "common.unknown_command"))
-        return step
-    if step in (SUBJECT, DETAILS, PEOPLE, DESIRED):
-        expected = t(lang, "intake.text_expected")
-    elif step == ATTACHMENTS:
-        expected = t(lang, "intake.attachment_hint")
-    elif step == PHONE:
-        expected = t(lang, "intake.phone_use_button", button=t(lang, "intake.share_phone"),
-                     skip=t(lang, "intake.no_phone"))
-    else:
-        expected = t(lang, "intake.button_expected")
-    what = _what_was_sent(message, lang, step)
-    await send(update, context, Html(f"{what}\n{expected}") if what else expected)
-    await ask(update, context, step, draft.data)
-    return step
+async def begin(update: Update, context: Context, actor: Any) -> str:
+    """/new: start a draft, or offer to continue the one under way."""
+    return await FORM.open(update, context, DraftData(), CATEGORY)
 
 
-def _what_was_sent(message: Message | None, lang: str, step: str) -> Html | None:
-    """A word on the kind of message that cannot be used, when it is not plain text."""
-    if message is None or message.text:
-        return None
-    if message.sticker:
-        return t(lang, "intake.odd_sticker")
-    if message.location or message.venue:
-        return t(lang, "intake.odd_location")
-    if message.poll:
-        return t(lang, "intake.odd_poll")
-    if message.contact:
-        return t(lang, "intake.odd_contact")
-    if attachment_of(message) is not None:
-        return None if step == ATTACHMENTS else t(lang, "intake.odd_media")
-    return t(lang, "intake.odd_other")
-
-
-async def on_stale_button(update: Update, context: Context) -> str | None:
-    """A button from an earlier step: say so, and stay where we are."""
-    lang = await lang_of(update, context)
-    await answer_query(update, t(lang, "common.expired_button"))
-    return None
+new = FORM.entry(begin)
 
 
 def build() -> ConversationHandler:
-    private, text = PRIVATE, PRIVATE_TEXT
-    media = PRIVATE_FILES
-    back = cb.In.BACK.handler(on_back)
-    # At the phone step the identity keyboard is still shown: its real-name and confidential buttons work.
-    identity_not_phone = cb.In.IDENTITY.handler(on_identity, when=lambda choice: choice != "phone")
-    return user_conversation(
-        Conversation.INTAKE,
-        entry_points=[
-            CommandHandler("new", new, filters=private),
-            cb.In.CONTINUE.handler(resume),
-            cb.In.RESTART.handler(restart),
-        ],
-        states={
-            CATEGORY: [cb.In.CATEGORY.handler(on_category), back],
-            UNIT: [cb.In.UNIT.handler(on_unit), cb.In.UNIT_HERE.handler(on_unit_here), back],
-            SUBJECT: [MessageHandler(text, on_subject), back],
-            DETAILS: [MessageHandler(text, on_details), back],
-            ATTACHMENTS: [
-                MessageHandler(media, on_attachment),
-                cb.In.DONE.handler(on_attachments_done),
-                back,
-            ],
-            IDENTITY: [cb.In.IDENTITY.handler(on_identity), back],
-            PHONE: [
-                MessageHandler(filters.CONTACT & private & filters.UpdateType.MESSAGE, on_contact),
-                MessageHandler(text, on_phone_text),
-                identity_not_phone,
-                back,
-            ],
-            REVIEW: [
-                cb.In.SUBMIT.handler(on_submit),
-                cb.In.EDIT.handler(on_edit),
-            ],
-            PEOPLE: [MessageHandler(text, on_people), back],
-            DESIRED: [MessageHandler(text, on_desired), back],
-        },
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            cb.In.CANCEL.handler(cancel),
-            cb.In.CONTINUE.handler(resume),
-            cb.In.RESTART.handler(restart),
-            cb.In.area.stale_handler(on_stale_button),
-            MessageHandler(filters.ALL & private, on_unexpected),
-        ],
-    )
+    return FORM.build(entry_points=[CommandHandler("new", new, filters=PRIVATE),
+                                    *FORM.resume_entries(DraftData, CATEGORY)])
 
 
-def submit_outside_conversation() -> CallbackQueryHandler:
-    """Catches a redelivered Submit once the conversation has already ended."""
-    return cb.In.SUBMIT.handler(on_submit_again)
+async def cancel_outside(update: Update, context: Context) -> int:
+    """/cancel outside any conversation: a draft left without its step goes; else nothing to cancel."""
+    await answer_query(update)
+    user = update.effective_user
+    assert user is not None
+    if await FORM.load(context, user.id) is not None:
+        return await FORM.cancel(update, context)
+    await send(update, context, t(await lang_of(update, context), "intake.nothing_to_cancel"))
+    return ConversationHandler.END
 
 
 def outside_conversation() -> list[BaseHandler]:
     """After the conversation: a redelivered Submit, and /cancel with nothing to cancel."""
-    return [submit_outside_conversation(), CommandHandler("cancel", cancel, filters=filters.ChatType.PRIVATE)]
-
+    return [*FORM.after_end(), CommandHandler("cancel", cancel_outside, filters=filters.ChatType.PRIVATE)]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import io
 import logging
 
+from telegram import Message
+
 from handlers.i18n import Html, t
 from store import filenames
 from store.models import ATTACHMENT_BYTES_MAX, ATTACHMENTS_MAX, Attachment, AttachmentIn
@@ -27,6 +29,26 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff",
 #: Formats Pillow reads and writes again, and the format each is written back as.
 IMAGE_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "TIFF": "TIFF", "GIF": "GIF",
                  "BMP": "BMP"}
+
+
+def attachment_of(message: Message) -> AttachmentIn | None:
+    """The file a message carries, as the store records it (None: it carries none)."""
+    if message.photo:
+        photo = message.photo[-1]
+        return AttachmentIn(kind="photo", file_id=photo.file_id,
+                            file_unique_id=photo.file_unique_id, size=photo.file_size)
+    for kind in ("document", "voice", "video", "audio", "video_note"):
+        media = getattr(message, kind)
+        if media is not None:
+            return AttachmentIn(
+                kind=kind,
+                file_id=media.file_id,
+                file_unique_id=media.file_unique_id,
+                file_name=getattr(media, "file_name", None),
+                mime_type=getattr(media, "mime_type", None),
+                size=media.file_size,
+            )
+    return None
 
 
 def needs_neutral_copy(confidential: bool, attachment: Attachment) -> bool:

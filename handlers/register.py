@@ -32,7 +32,6 @@ from handlers import media
 from handlers.common import PRIVATE, Context, deps, lang_of, send, show
 from handlers.forms import CHOICE, FILES, REVIEW, TEXT, Buttons, Form, Hint, Step, Turn, visible
 from handlers.i18n import Html, escape, t
-from handlers.intake import attachment_of
 from handlers.render import CHUNK, category_name, day, split_text, unit_path, utf16_len
 from store.conversations import Conversation
 from store.ledger import (
@@ -379,7 +378,7 @@ def text_of(limit: int, too_long: str) -> Any:
 
 async def attach(turn: Turn[Registration], message: Message) -> Html:
     """A scan or photo of the letter (the intake's attachment handling)."""
-    attachment = attachment_of(message)
+    attachment = media.attachment_of(message)
     if attachment is None:
         raise Hint("register.files_hint")
     refused = media.attachment_refused(turn.lang, attachment, len(turn.data.attachments))

@@ -18,7 +18,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, MessageHandler, fi
 
 from handlers.common import Context, deps, lang_of, send
 from handlers.i18n import t
-from handlers.intake import attachment_of
+from handlers.media import attachment_of
 from handlers.refusals import answers_refusals
 
 MEDIA = filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.AUDIO

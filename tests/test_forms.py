@@ -21,7 +21,7 @@ from store.services import Services
 from store.workflow import Action, TransitionError
 from tests.backends import execute, rows
 from tests.conftest import draft, petitioner, uid
-from tests.offline import OfflineRequest, Updates, feed, offline_app
+from tests.offline import Call, OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import OFFICER_P1, rorg, rstore
 
 __all__ = ["rorg", "rstore"]
@@ -162,3 +162,62 @@ async def test_a_registration_draft_in_the_people_resumes_with_continue(rstore: 
     found = await rstore.ledger.get_draft(uid(OFFICER_P1))
     assert found is not None and found.step == "p_name" and found.data.people == []
     assert found.data.subject == "九月加班费未发放"
+
+
+def reply_markup(call: Call) -> dict[str, Any]:
+    markup = call.params["reply_markup"]
+    return dict(json.loads(markup) if isinstance(markup, str) else markup)
+
+
+def old_intake(**more: Any) -> dict[str, Any]:
+    """A petition as ``CaseService.save_draft`` stored it before the engine (``DraftData`` as JSON)."""
+    values: dict[str, Any] = {
+        "draft_id": "d" * 32, "category": "wages", "unit": "refinery", "subject": "十月加班费未发放",
+        "details": "十月份加班费至今未发放。", "attachments": [], "confidential": False, "phone": None,
+        "people": None, "desired_outcome": None, "about_leadership": None}
+    values.update(more)
+    return values
+
+
+async def test_an_intake_draft_saved_before_the_engine_resumes(rstore: Services) -> None:
+    """The intake's own loop kept ``editing``, ``unit_browse`` and ``last_update_id`` in ``ui``: changing the
+    unit from the review, browsing the oilfield, carries on there and is submitted."""
+    employee = Updates(5001)
+    redelivered = employee.tap(cb.In.UNIT.encode("oilfield"))  # applied before the upgrade: asked again, not taken
+    write_old_row(rstore, Conversation.INTAKE, 5001, "unit", old_intake(),
+                  {"editing": True, "unit_browse": "oilfield", "last_update_id": redelivered["update_id"]})
+    async with offline_app(rstore, OfflineRequest()) as (application, request):
+        await feed(application, redelivered)
+        asked = request.last_to(5001)
+        assert "第 2/7 步" in asked.text and "集团总部 › 油田公司" in asked.text
+        assert [data for _, data in asked.buttons()][:2] == ["in:here:oilfield", "in:unit:plant-1"]
+        await feed(application, employee.tap(cb.In.UNIT.encode("plant-1")))
+        review = request.last_to(5001)  # changing one part from the review: back there
+        assert "第 7/7 步" in review.text and "第一采油厂" in review.text and "十月加班费未发放" in review.text
+        await feed(application, employee.tap(cb.In.SUBMIT.encode("d" * 32)))
+        assert "已登记" in request.last_to(5001).text
+    assert rows(rstore, "SELECT unit, subject, confidential FROM cases") == [("plant-1", "十月加班费未发放", 0)]
+    assert rows(rstore, "SELECT count(*) FROM conversations WHERE name = 'intake'") == [(0,)]
+
+
+async def test_an_intake_draft_at_the_phone_resumes_with_continue(rstore: Services) -> None:
+    """/new finds the old draft at the phone number (its reply keyboard): continue asks it again with the
+    keyboard; the contact shared is kept, the keyboard taken away, and the review follows."""
+    employee = Updates(5001)
+    write_old_row(rstore, Conversation.INTAKE, 5001, "phone", old_intake(confidential=None),
+                  {"editing": False, "unit_browse": None, "last_update_id": 1})
+    async with offline_app(rstore, OfflineRequest()) as (application, request):
+        await feed(application, employee.text("/new"))
+        offer = request.last_to(5001)
+        assert t("zh", "intake.draft_exists", step="第 6/7 步") == offer.text
+        await feed(application, employee.tap(cb.In.CONTINUE.encode()))
+        asked = request.last_to(5001)
+        keyboard = reply_markup(asked)["keyboard"]
+        assert "第 6/7 步" in asked.text and keyboard[0][0]["request_contact"] is True
+        await feed(application, employee.contact("+8613800138000"))
+        closed, review = request.calls[-2:]
+        assert "+8613800138000" in closed.text and reply_markup(closed) == {"remove_keyboard": True}
+        assert "第 7/7 步" in review.text and "+8613800138000" in review.text
+    found = await rstore.cases.get_draft(5001)
+    assert found is not None and found.step == "review"
+    assert found.data.phone == "+8613800138000" and found.data.confidential is False
