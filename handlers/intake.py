@@ -34,7 +34,7 @@ from handlers import media
 from handlers.common import PRIVATE, Context, answer_query, deps, lang_of, send, show
 from handlers.forms import CHOICE, FILES, REVIEW, TEXT, Buttons, Form, Hint, Step, Turn, labels, visible
 from handlers.i18n import Html, t
-from handlers.render import day, draft_summary, unit_path
+from handlers.render import day, draft_summary, moment, unit_path
 from store import discipline
 from store.cases import choose_category
 from store.conversations import Conversation
@@ -378,8 +378,24 @@ FORM: Form[DraftData] = Form(
 )
 
 
-async def begin(update: Update, context: Context, actor: Any) -> str:
-    """/new: start a draft, or offer to continue the one under way."""
+async def begin(update: Update, context: Context, actor: Any) -> str | int:
+    """/new: start a draft, or offer to continue the one under way.
+
+    With no draft under way but a petition submitted minutes ago, its number first, and a
+    button to begin another: a receipt that never arrived (the process stopped after the
+    case was stored) must not make the person file the same matter twice.
+    """
+    user = update.effective_user
+    assert user is not None
+    if await FORM.load(context, user.id) is None:
+        recent = await deps(context).cases.just_submitted(user.id)
+        if recent is not None:
+            lang = await lang_of(update, context)
+            await send(update, context,
+                       t(lang, "intake.just_submitted", number=recent.number,
+                         at=moment(recent.submitted_at, deps(context).tz)),
+                       kb.markup([[kb.button(t(lang, "intake.another"), cb.In.RESTART.encode())]]))
+            return ConversationHandler.END
     return await FORM.open(update, context, DraftData(), CATEGORY)
 
 

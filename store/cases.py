@@ -75,6 +75,10 @@ PETITIONER_CASES = (
 )
 
 
+#: How recent a submission /new names before starting another (its receipt may never have arrived).
+JUST_SUBMITTED = timedelta(minutes=10)
+
+
 class CaseService(Service):
     """Cases, journal, drafts, prompts, conversation states and user preferences."""
 
@@ -416,6 +420,19 @@ class CaseService(Service):
                     return
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.RECEIPT, case.id)
         self.outbox.kick()
+
+    async def just_submitted(self, user_id: int) -> Case | None:
+        """The person's own case submitted in the last ``JUST_SUBMITTED`` (newest), if any.
+
+        Asked when they start a new petition: one whose receipt never reached them
+        (the process stopped after storing it) would otherwise be filed again.
+        """
+        since = iso(self.clock.now() - JUST_SUBMITTED)
+        async with self.db.read_one() as conn:
+            return await self.ctx.case_where(
+                conn, "petitioner_id IN (?, ?) AND submitted_at >= ? AND status != ? ORDER BY id DESC LIMIT 1",
+                (*self.ctx.person_ids(user_id), since, Status.WITHDRAWN.value),
+            )
 
     async def case_by_id(self, case_id: int) -> Case | None:
         async with self.db.read_one() as conn:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from telegram.ext import Application
 
+from store.clock import FakeClock
 from store.services import Services
 from tests.offline import OfflineRequest, Updates, feed
 
@@ -140,3 +141,29 @@ async def test_a_unit_with_units_under_it_opens_and_can_be_chosen_itself(
     assert "第 3/7 步" in request.last_to(USER).text
     draft = await store.cases.get_draft(USER)
     assert draft is not None and draft.data.unit == "oilfield"
+
+
+async def test_new_right_after_a_submission_names_it_before_starting_another(
+    app: tuple[Application, OfflineRequest], store: Services, clock: FakeClock
+) -> None:
+    """A receipt lost with a stopped process must not make the person file the same matter twice."""
+    application, request = app
+    user = Updates(USER)
+    await walk_to_review(application, user)
+    submit = next(d for _, d in request.last_to(USER).buttons() if d.startswith("in:submit:"))
+    await feed(application, user.tap(submit))
+    [case] = (await store.cases.cases_of_petitioner(USER))[0]
+    clock.advance(minutes=9)
+    await feed(application, user.text("/new"))
+    notice = request.last_to(USER)
+    assert "已登记" in notice.text and case.number in notice.text
+    assert notice.buttons() == [("反映新事项", "in:restart")]
+    assert await store.cases.get_draft(USER) is None  # nothing begun until they ask for it
+    await feed(application, user.tap("in:restart"))
+    assert "第 1/7 步" in request.last_to(USER).text
+    # Later, /new begins at once.
+    await feed(application, user.text("/cancel"))
+    clock.advance(minutes=2)
+    await feed(application, user.text("/new"))
+    assert "第 1/7 步" in request.last_to(USER).text
+    assert (await store.cases.cases_of_petitioner(USER))[1] == 1
