@@ -12,7 +12,7 @@ import signal
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, BaseHandler, TypeHandler
+from telegram.ext import ApplicationBuilder, TypeHandler
 from telegram.request import BaseRequest
 
 from bot import commands, jobs, lease, reception_jobs, webhook
@@ -50,7 +50,7 @@ from handlers import (
     verify,
     webapp_chat,
 )
-from handlers.common import Deps, remember_user
+from handlers.common import App, Deps, Handler, remember_user
 from handlers.errors import on_error
 from handlers.fallback import fallback_handlers
 from store.clock import Clock
@@ -72,7 +72,7 @@ def build_application(
     paced: bool = True,
     monitor: Monitor | None = None,
     proxy: str | None = None,
-) -> Application:
+) -> App:
     """An Application wired to ``services``; nothing is started yet.
 
     ``request`` replaces PTB's HTTP client (tests use an offline one);
@@ -201,7 +201,7 @@ def build_application(
     return application
 
 
-def _register(application: Application, early: list[BaseHandler], default: list[BaseHandler]) -> None:
+def _register(application: App, early: list[Handler], default: list[Handler]) -> None:
     """Add the handlers in the one order of ``build_application``.
 
     ``early`` handlers each get their own group, in list order, before the
@@ -224,7 +224,7 @@ async def serve(
     base_file_url: str,
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
-    ready: Callable[[Application], Awaitable[None]] | None = None,
+    ready: Callable[[App], Awaitable[None]] | None = None,
     webhook_config: webhook.WebhookConfig | None = None,
     metrics_listen: str = "",
     proxy: str | None = None,

@@ -15,9 +15,9 @@ import logging
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, BaseHandler, TypeHandler
+from telegram.ext import TypeHandler
 
-from handlers.common import Context, deps, lang_of
+from handlers.common import App, Context, Handler, deps, lang_of
 from handlers.i18n import LANGUAGES, language_for, t
 from store.cases import CaseService
 from store.org import Role, Staff
@@ -93,7 +93,7 @@ async def set_staff_menu(
     return True
 
 
-async def setup(application: Application, cases: CaseService) -> None:
+async def setup(application: App, cases: CaseService) -> None:
     """All menus, at start-up. Never raises: a bot without menus still works."""
     state: dict[int, str] = application.bot_data.setdefault(STATE_KEY, {})
     try:
@@ -131,5 +131,5 @@ async def on_update(update: Update, context: Context) -> None:
         await attempt()
 
 
-def handler() -> BaseHandler:
+def handler() -> Handler:
     return TypeHandler(Update, on_update)

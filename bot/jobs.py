@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
+from handlers.common import App
 from handlers.errors import fault
 from store.retention import prune_sent_notices
 from store.review import ReviewService
@@ -39,7 +40,7 @@ async def run_sweep(review: ReviewService) -> None:
         )
 
 
-def register(application: Application, review: ReviewService, interval: float = SWEEP_INTERVAL_SECONDS) -> None:
+def register(application: App, review: ReviewService, interval: float = SWEEP_INTERVAL_SECONDS) -> None:
     """Run the sweep every ``interval`` seconds, first shortly after start."""
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"
@@ -69,7 +70,7 @@ async def run_screening_sweep(screening: ScreeningService) -> None:
 
 
 def register_screening(
-    application: Application, screening: ScreeningService, interval: float = SCREENING_INTERVAL_SECONDS
+    application: App, screening: ScreeningService, interval: float = SCREENING_INTERVAL_SECONDS
 ) -> None:
     """Run the screening sweep every ``interval`` seconds, the first two minutes after start."""
     job_queue = application.job_queue

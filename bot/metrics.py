@@ -41,7 +41,6 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from telegram import Update
-from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
@@ -49,6 +48,7 @@ from tornado.web import Application as WebApplication
 from tornado.web import RequestHandler
 
 from bot.network import split_listen
+from handlers.common import App
 from store.clock import local_date
 from store.gauges import ping, read_gauges
 
@@ -205,7 +205,7 @@ class Monitor:
             except Exception as error:  # noqa: BLE001 - /healthz reports the silence
                 log.warning("Bot API health probe failed: %s", type(error).__name__)
 
-    def probe_when_quiet(self, application: Application) -> None:
+    def probe_when_quiet(self, application: App) -> None:
         """A job that keeps "the Bot API answered recently" true while it does.
 
         Long polling keeps it fresh by itself; a webhook instance may hear nothing
@@ -310,7 +310,7 @@ class WatchedRequest(BaseRequest):
         return code, payload
 
 
-class MonitoredApplication(Application):
+class MonitoredApplication(App):
     """PTB's Application, counting each update by type and timing its handling."""
 
     def __init__(self, *, monitor: Monitor, **kwargs: Any) -> None:

@@ -35,7 +35,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Bot, InputFile, Message
@@ -337,7 +337,7 @@ class OutboxSender:
         )
 
     async def _send_file(self, chat_id: int, attachment: Attachment, caption: str | None) -> Message:
-        method = getattr(self.bot, SENDERS.get(attachment.kind, "send_document"))
+        method: Callable[..., Awaitable[Message]] = getattr(self.bot, SENDERS.get(attachment.kind, "send_document"))
         if attachment.kind == "video_note":  # round videos take no caption
             return await method(chat_id, attachment.file_id, **self._bulk)
         return await method(chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML, **self._bulk)
@@ -350,7 +350,7 @@ class OutboxSender:
         The copy is uploaded once per name; later recipients get it by the
         file_id Telegram gave it (which keeps the neutral name).
         """
-        method = getattr(self.bot, SENDERS.get(attachment.kind, "send_document"))
+        method: Callable[..., Awaitable[Message]] = getattr(self.bot, SENDERS.get(attachment.kind, "send_document"))
         key = (attachment.id, file_name)
         # Chats are served concurrently: the first upload of a copy is awaited by the others.
         async with self._copy_locks.setdefault(key, asyncio.Lock()):

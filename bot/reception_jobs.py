@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
+from handlers.common import App
 from store.reception import ReceptionService
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ async def send_due_reminders(reception: ReceptionService) -> int:
     return queued
 
 
-def register(application: Application, reception: ReceptionService) -> None:
+def register(application: App, reception: ReceptionService) -> None:
     """Run the reminder check every minute, starting shortly after start-up."""
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"

@@ -15,8 +15,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
+from handlers.common import App
 from store.org import Organization, OrgError
 from store.services import Services
 
@@ -64,7 +65,7 @@ class Reloader:
         await self.reload()
         return True
 
-    def register(self, application: Application) -> None:
+    def register(self, application: App) -> None:
         job_queue = application.job_queue
         assert job_queue is not None, "install python-telegram-bot[job-queue]"
 

@@ -41,12 +41,13 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application, ExtBot
+from telegram.ext import ExtBot
 from tornado.httpserver import HTTPServer
 from tornado.web import Application as WebApplication
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from bot.network import split_listen
+from handlers.common import App
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class _UpdateHandler(RequestHandler):
 
     SUPPORTED_METHODS = ("POST",)
 
-    def initialize(self, bot_application: Application, secret: str) -> None:
+    def initialize(self, bot_application: App, secret: str) -> None:
         self.application_ = bot_application
         self.secret = secret
         self.chunks: list[bytes] = []
@@ -156,7 +157,7 @@ class _UpdateHandler(RequestHandler):
 class WebhookServer:
     """The webhook's HTTP server in the bot's loop; ``start`` also registers the webhook with its secret."""
 
-    def __init__(self, application: Application, config: WebhookConfig) -> None:
+    def __init__(self, application: App, config: WebhookConfig) -> None:
         self.application = application
         self.config = config
         app = WebApplication(
@@ -197,7 +198,7 @@ class WebhookServer:
         await self.http.close_all_connections()
 
 
-async def start(application: Application, config: WebhookConfig) -> WebhookServer:
+async def start(application: App, config: WebhookConfig) -> WebhookServer:
     """Listen for updates and register the webhook (with its secret) at the Bot API."""
     server = WebhookServer(application, config)
     await server.start()

@@ -7,12 +7,11 @@ The store holds the draft (``store.drafts``) and does the act once approved
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import opinion
-from handlers.common import Context, answer_query, deps, show, staff_caller
+from handlers.common import Context, Handler, answer_query, deps, show, staff_caller
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
 from handlers.refusals import answers_refusals, unless_refused
@@ -88,5 +87,5 @@ async def on_return(update: Update, context: Context, draft_id: int) -> None:
                                   author=author.name if author else "—"))
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     return [cb.Ap.APPROVE.handler(on_approve), cb.Ap.RETURN.handler(on_return), cb.Ap.area.stale_handler(stale_button)]

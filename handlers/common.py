@@ -6,13 +6,13 @@ import logging
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes, ConversationHandler, filters
+from telegram.ext import Application, BaseHandler, ContextTypes, ConversationHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from handlers.i18n import Html, language_for, t
@@ -44,6 +44,10 @@ from store.supervision import SupervisionService
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
+#: PTB's generic types with this application's parameters, written once.
+Handler: TypeAlias = BaseHandler[Any, Context, Any]
+ConvHandler: TypeAlias = ConversationHandler[Context]
+App: TypeAlias = Application[Any, Context, Any, Any, Any, Any]
 
 PRIVATE = filters.ChatType.PRIVATE
 # Typed text (not a command, not an edit) in a private chat.
@@ -55,7 +59,7 @@ PRIVATE_FILES = (
 ) & PRIVATE & filters.UpdateType.MESSAGE
 
 
-def user_conversation(name: Conversation, **handlers: Any) -> ConversationHandler:
+def user_conversation(name: Conversation, **handlers: Any) -> ConvHandler:
     """A persistent conversation per user: one at a time, whatever message a button is on.
 
     Per user on purpose: the buttons of any of the user's messages belong to
@@ -135,7 +139,8 @@ class Deps:
 
 
 def deps(context: Context) -> Deps:
-    return context.application.bot_data["deps"]
+    found: Deps = context.application.bot_data["deps"]
+    return found
 
 
 async def lang_of(update: Update, context: Context) -> str:

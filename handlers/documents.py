@@ -31,13 +31,14 @@ from typing import Any
 
 from telegram import InputFile, Update
 from telegram.constants import ParseMode
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import CommandHandler
 
-from handlers.common import Context, deps, lang_of, send
+from handlers.common import Context, Handler, deps, lang_of, send
 from handlers.i18n import Html, catalog, language_for, t
 from handlers.refusals import answers_refusals, unless_refused
 from handlers.render import category_name, day, unit_name
-from store.documents import Document, DocumentKind, parse_kinds
+from store.document_kinds import DocumentKind
+from store.documents import Document, parse_kinds
 from store.errors import NoDocument
 from store.models import OutboxItem, ReviewOutcome
 from store.org import Organization
@@ -555,5 +556,5 @@ async def document_command(update: Update, context: Context) -> None:
         )
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     return [CommandHandler("document", document_command)]

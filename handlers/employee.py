@@ -8,11 +8,11 @@ files) and withdraw, with a confirmation.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, filters
+from telegram.ext import CommandHandler, filters
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, Deps, answer_query, deps, lang_of, send, show, show_list
+from handlers.common import Context, Deps, Handler, answer_query, deps, lang_of, send, show, show_list
 from handlers.fallback import stale_button, stale_button_message
 from handlers.forms import visible
 from handlers.i18n import Html, t
@@ -233,7 +233,7 @@ async def receive_addition(update: Update, context: Context, number: str) -> boo
     return True
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("start", start, filters=private),

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
-from handlers.common import Context, answer_query, lang_of, send
+from handlers.common import Context, Handler, answer_query, lang_of, send
 from handlers.i18n import t
 
 
@@ -28,7 +28,7 @@ async def stale_button_message(update: Update, context: Context) -> None:
     await send(update, context, t(await lang_of(update, context), "common.expired_button"))
 
 
-def fallback_handlers() -> list[BaseHandler]:
+def fallback_handlers() -> list[Handler]:
     private = filters.ChatType.PRIVATE
     return [
         MessageHandler(filters.COMMAND & private & filters.UpdateType.MESSAGE, unknown_command),

@@ -71,7 +71,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from telegram import InlineKeyboardButton, KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
@@ -81,7 +81,9 @@ from handlers.common import (
     PRIVATE_FILES,
     PRIVATE_TEXT,
     Context,
+    ConvHandler,
     Deps,
+    Handler,
     answer_query,
     deps,
     lang_of,
@@ -373,11 +375,18 @@ class Form(Generic[D]):
         turn = Turn(self, update, context, await lang_of(update, context), user.id, Draft(step, data, ui=ui))
         return await self.go(turn, step)
 
-    async def open(self, update: Update, context: Context, data: D, step: str) -> str:
-        """An entry that may find a draft under way: offer to continue it or begin again, else ``start``."""
+    async def open(self, update: Update, context: Context, data: D, step: str,
+                   first: Callable[[Update, Context], Awaitable[bool]] | None = None) -> str | int:
+        """An entry that may find a draft under way: offer to continue it or begin again, else ``start``.
+
+        ``first``: asked when there is no draft, before one is begun; True when it answered the
+        person itself (nothing is begun, the conversation stays ended).
+        """
         user = update.effective_user
         assert user is not None
         existing = await self.load(context, user.id)
+        if existing is None and first is not None and await first(update, context):
+            return END
         if existing is None or self.buttons.resume is None or self.buttons.restart is None:
             return await self.start(update, context, data, step)
         lang = await lang_of(update, context)
@@ -392,7 +401,7 @@ class Form(Generic[D]):
                                kb.button(t(lang, self.key_of("restart")), self.buttons.restart.encode())]]))
         return existing.step
 
-    def resume_entries(self, new: Callable[[], D], step: str) -> list[BaseHandler]:
+    def resume_entries(self, new: Callable[[], D], step: str) -> list[Handler]:
         """The buttons ``open`` offers: continue the draft (asked afresh below), or begin again at ``step``."""
         assert self.buttons.resume is not None and self.buttons.restart is not None
 
@@ -743,7 +752,7 @@ class Form(Generic[D]):
 
     # ----------------------------------------------------------- the handlers
 
-    def after_end(self) -> list[BaseHandler]:
+    def after_end(self) -> list[Handler]:
         """Outside the conversation: a Submit tapped again once its draft is gone (``resubmitted``)."""
         if self.resubmitted is None:
             return []
@@ -761,18 +770,18 @@ class Form(Generic[D]):
         mine = [b.back, b.cancel, b.submit, *(x for x in (b.keep, b.edit, b.resume, b.restart) if x is not None)]
         return mine + [button for s in self.steps.values() for button in s.choices]
 
-    def build(self, entry_points: Sequence[BaseHandler]) -> ConversationHandler:
+    def build(self, entry_points: Sequence[Handler]) -> ConvHandler:
         """The ConversationHandler: each step's handlers, then 取消, the entries again and the hints."""
         b = self.buttons
-        text: BaseHandler = MessageHandler(PRIVATE_TEXT, self.on_step(self._text))
+        text: Handler = MessageHandler(PRIVATE_TEXT, self.on_step(self._text))
         back = b.back.handler(self.on_step(self._back))
         keep = b.keep.handler(self.on_step(self._keep)) if b.keep is not None else None
         choices = {button: button.handler(self.on_step(self._choice(button)))
                    for s in self.steps.values() for button in s.choices}
         files = MessageHandler(PRIVATE_FILES, self.on_step(self._file))
-        states: dict[object, list[BaseHandler]] = {}
+        states: dict[object, list[Handler]] = {}
         for step in self.steps.values():
-            handlers: list[BaseHandler] = [choices[button] for button in step.choices]
+            handlers: list[Handler] = [choices[button] for button in step.choices]
             handlers += [MessageHandler(kind, self.on_step(takes)) for kind, takes in step.takes]
             if step.kind is TEXT:
                 handlers += [text, *([keep] if keep is not None and (step.keep or step.skip) else [])]

@@ -20,11 +20,11 @@ from __future__ import annotations
 from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, Deps, answer_query, deps, send, show, staff_caller
+from handlers.common import Context, Deps, Handler, answer_query, deps, send, show, staff_caller
 from handlers.i18n import Html, t
 from handlers.prompts import PROMPTS, Prompt
 from handlers.refusals import answers_in_prompt, answers_refusals
@@ -219,7 +219,7 @@ PROMPTS["hrs"] = Prompt("hearing.ask_schedule", "hearing.scheduled", _schedule_u
                         receive=receive_schedule, hint="hearing.schedule_format")
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     """Registered before ``review.handlers()``, whose area catch-all answers stale ``rv:`` buttons."""
     return [
         CommandHandler("hearing", hearing_command),

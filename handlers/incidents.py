@@ -11,11 +11,11 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, answer_query, deps, send, send_list, show, staff_caller
+from handlers.common import Context, Handler, answer_query, deps, send, send_list, show, staff_caller
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
 from handlers.refusals import answers_refusals
@@ -271,7 +271,7 @@ async def view_button(update: Update, context: Context, incident_id: int) -> Non
     await _on_button(update, context, incident_id, "view")
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     return [
         CommandHandler("incident", incident),
         CommandHandler("incident_close", incident_close),

@@ -26,12 +26,12 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, KeyboardButton, Message, Update
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, filters
+from telegram.ext import CommandHandler, ConversationHandler, filters
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import media
-from handlers.common import PRIVATE, Context, answer_query, deps, lang_of, send, show
+from handlers.common import PRIVATE, Context, ConvHandler, Handler, answer_query, deps, lang_of, send, show
 from handlers.forms import CHOICE, FILES, REVIEW, TEXT, Buttons, Form, Hint, Step, Turn, labels, visible
 from handlers.i18n import Html, t
 from handlers.render import day, draft_summary, moment, unit_path
@@ -385,24 +385,27 @@ async def begin(update: Update, context: Context, actor: Any) -> str | int:
     button to begin another: a receipt that never arrived (the process stopped after the
     case was stored) must not make the person file the same matter twice.
     """
+    return await FORM.open(update, context, DraftData(), CATEGORY, first=named_if_just_submitted)
+
+
+async def named_if_just_submitted(update: Update, context: Context) -> bool:
+    """A petition submitted minutes ago, named with a button to begin another (True), or nothing (False)."""
     user = update.effective_user
     assert user is not None
-    if await FORM.load(context, user.id) is None:
-        recent = await deps(context).cases.just_submitted(user.id)
-        if recent is not None:
-            lang = await lang_of(update, context)
-            await send(update, context,
-                       t(lang, "intake.just_submitted", number=recent.number,
-                         at=moment(recent.submitted_at, deps(context).tz)),
-                       kb.markup([[kb.button(t(lang, "intake.another"), cb.In.RESTART.encode())]]))
-            return ConversationHandler.END
-    return await FORM.open(update, context, DraftData(), CATEGORY)
+    recent = await deps(context).cases.just_submitted(user.id)
+    if recent is None:
+        return False
+    lang = await lang_of(update, context)
+    await send(update, context,
+               t(lang, "intake.just_submitted", number=recent.number, at=moment(recent.submitted_at, deps(context).tz)),
+               kb.markup([[kb.button(t(lang, "intake.another"), cb.In.RESTART.encode())]]))
+    return True
 
 
 new = FORM.entry(begin)
 
 
-def build() -> ConversationHandler:
+def build() -> ConvHandler:
     return FORM.build(entry_points=[CommandHandler("new", new, filters=PRIVATE),
                                     *FORM.resume_entries(DraftData, CATEGORY)])
 
@@ -418,6 +421,6 @@ async def cancel_outside(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-def outside_conversation() -> list[BaseHandler]:
+def outside_conversation() -> list[Handler]:
     """After the conversation: a redelivered Submit, and /cancel with nothing to cancel."""
     return [*FORM.after_end(), CommandHandler("cancel", cancel_outside, filters=filters.ChatType.PRIVATE)]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CommandHandler, MessageHandler, filters
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import verify
 from handlers.common import (
     Context,
+    Handler,
     answer_query,
     deps,
     error_text,
@@ -254,7 +255,7 @@ async def rebind(update: Update, context: Context) -> None:
     await send(update, context, t(lang, "policy.rebind_done", number=words[0].upper(), count=count))
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     return [
         CommandHandler("rebind", rebind),
         CommandHandler("claim", claim),
@@ -265,6 +266,6 @@ def handlers() -> list[BaseHandler]:
     ]
 
 
-def contact_handlers() -> list[BaseHandler]:
+def contact_handlers() -> list[Handler]:
     """A shared contact nobody's conversation took (after them in the table): a claim waiting for it."""
     return [MessageHandler(filters.CONTACT & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, on_contact)]

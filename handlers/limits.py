@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -67,7 +68,7 @@ def still_owed(context: Context, user_id: int) -> None:
         owed.begin(user_id)
 
 
-def build(per_minute: int, clock: Callable[[], float] = time.monotonic, owed: Owed | None = None) -> TypeHandler:
+def build(per_minute: int, clock: Callable[[], float] = time.monotonic, owed: Owed | None = None) -> TypeHandler[Any, Context, Any]:
     limiter = MessageLimiter(per_minute, 60.0)
 
     async def limit(update: Update, context: Context) -> None:

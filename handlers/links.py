@@ -10,11 +10,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, Deps, deps, send, staff_caller
+from handlers.common import Context, Deps, Handler, deps, send, staff_caller
 from handlers.i18n import Html, t
 from handlers.refusals import answers_refusals
 from handlers.render import split_text
@@ -83,7 +83,7 @@ async def merge(update: Update, context: Context) -> None:
     await _command(update, context, 3, "links.usage_merge", act)
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     return [
         CommandHandler("link", link),
         CommandHandler("unlink", unlink),

@@ -31,7 +31,8 @@ from handlers import keyboards as kb
 from handlers.i18n import Html, language_for, t
 from handlers.render import case_card, category_name, day, pack, split_text, unit_name
 from store import discipline
-from store.documents import STEPS, DocumentKind
+from store.document_kinds import DocumentKind
+from store.documents import STEPS
 from store.ledger import ContactTask, InformHow
 from store.models import Attachment, Case, Event, OutboxItem
 from store.notices import NoticeKind

@@ -26,12 +26,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, Update
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
+from telegram.ext import CommandHandler, ConversationHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import staff_work as menus
-from handlers.common import Context, answer_query, deps, send, show, staff_caller
+from handlers.common import Context, ConvHandler, Handler, answer_query, deps, send, show, staff_caller
 from handlers.documents import destination_line
 from handlers.fallback import stale_button
 from handlers.forms import CHOICE, REVIEW, TEXT, Buttons, Form, Hint, Params, Step, Turn
@@ -290,7 +290,7 @@ async def decline_tapped(update: Update, context: Context, number: str) -> str |
     return await _open(update, context, caller, number, Action.DECLINE, {})
 
 
-def build() -> ConversationHandler:
+def build() -> ConvHandler:
     # Another command (/case to look something up) is handled as usual while the form waits.
     return FORM.build(entry_points=[
         CommandHandler("decide", decide_command), CommandHandler("decline", decline_command),
@@ -298,7 +298,7 @@ def build() -> ConversationHandler:
     ])
 
 
-def stale_handler() -> BaseHandler:
+def stale_handler() -> Handler:
     """After the form: a button whose form is gone (or forged data) gets the polite "expired" answer."""
     return cb.Op.area.stale_handler(stale_button)
 

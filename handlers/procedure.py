@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import date
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import CommandHandler
 
-from handlers.common import Context, deps, send, staff_caller
+from handlers.common import Context, Handler, deps, send, staff_caller
 from handlers.i18n import t
 from handlers.refusals import answers_refusals
 from handlers.render import day
@@ -56,5 +56,5 @@ async def served(update: Update, context: Context) -> None:
                                   how=t(lang, f"procedure.served.{how}"), due=day(due, lang) if due else ""))
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     return [CommandHandler("served", served)]

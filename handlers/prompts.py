@@ -33,6 +33,7 @@ from handlers.common import (
     PRIVATE_FILES,
     PRIVATE_TEXT,
     Context,
+    ConvHandler,
     Deps,
     answer_query,
     deps,
@@ -279,7 +280,7 @@ def buttons() -> dict[str, cb.Button]:
     return found
 
 
-def build() -> ConversationHandler:
+def build() -> ConvHandler:
     private, text = PRIVATE, PRIVATE_TEXT
     files = PRIVATE_FILES
     return user_conversation(

@@ -78,8 +78,7 @@ def answers_refusals(
     def decorate(
         fn: Callable[Concatenate[Update, Context, P], Awaitable[R]],
     ) -> Callable[Concatenate[Update, Context, P], Coroutine[Any, Any, R]]:
-        @functools.wraps(fn)
-        async def answered(update: Update, context: Context, *args: P.args, **kwargs: P.kwargs) -> R:
+        async def answered(update: Update, context: Context, /, *args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return await fn(update, context, *args, **kwargs)
             except StoreError as error:
@@ -93,6 +92,7 @@ def answers_refusals(
                 chosen: R = result(error) if callable(result) else result
                 return chosen
 
+        functools.update_wrapper(answered, fn)  # the handler's name and docstring, its type kept as declared
         return answered
 
     return decorate

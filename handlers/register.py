@@ -24,12 +24,12 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, Message, Update
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
+from telegram.ext import CommandHandler, ConversationHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers import media
-from handlers.common import PRIVATE, Context, deps, lang_of, send, show
+from handlers.common import PRIVATE, Context, ConvHandler, Handler, deps, lang_of, send, show
 from handlers.forms import CHOICE, FILES, REVIEW, TEXT, Buttons, Form, Hint, Step, Turn, visible
 from handlers.i18n import Html, escape, t
 from handlers.render import CHUNK, category_name, day, split_text, unit_path, utf16_len
@@ -42,15 +42,14 @@ from store.ledger import (
     PERSON_UNIT_MAX,
     PHONE_MAX,
     RECEIVED_BACK_DAYS,
-    Channel,
     PersonIn,
     PersonRole,
     Registered,
     Registration,
-    normalize_phone,
 )
-from store.models import ATTACHMENTS_MAX, DETAILS_MAX, PEOPLE_MAX, SUBJECT_MAX
+from store.models import ATTACHMENTS_MAX, DETAILS_MAX, PEOPLE_MAX, SUBJECT_MAX, Channel
 from store.org import CategoryKind, Organization
+from store.people import normalize_phone
 
 log = logging.getLogger(__name__)
 
@@ -572,7 +571,7 @@ FORM: Form[Registration] = Form(
 )
 
 
-async def begin(update: Update, context: Context, actor: Any) -> str:
+async def begin(update: Update, context: Context, actor: Any) -> str | int:
     """/register: start a registration, or offer to continue the one in progress."""
     return await FORM.open(update, context, Registration(), CHANNEL)
 
@@ -580,11 +579,11 @@ async def begin(update: Update, context: Context, actor: Any) -> str:
 start = FORM.staff_entry(begin)
 
 
-def build() -> ConversationHandler:
+def build() -> ConvHandler:
     return FORM.build(entry_points=[CommandHandler("register", start, filters=PRIVATE),
                                     *FORM.resume_entries(Registration, CHANNEL)])
 
 
-def outside_conversation() -> list[BaseHandler]:
+def outside_conversation() -> list[Handler]:
     """After the conversation: a redelivered Submit."""
     return FORM.after_end()

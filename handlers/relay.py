@@ -14,9 +14,9 @@ message (a reply to a prompt's question, say) passes on untouched.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, BaseHandler, MessageHandler, filters
+from telegram.ext import ApplicationHandlerStop, MessageHandler, filters
 
-from handlers.common import Context, deps, lang_of, send
+from handlers.common import Context, Handler, deps, lang_of, send
 from handlers.i18n import t
 from handlers.media import attachment_of
 from handlers.refusals import answers_refusals
@@ -51,7 +51,7 @@ async def on_reply(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
-def handler() -> BaseHandler:
+def handler() -> Handler:
     return MessageHandler(
         filters.REPLY
         & filters.ChatType.PRIVATE

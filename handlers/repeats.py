@@ -11,11 +11,11 @@ from contextlib import suppress
 
 from telegram import Message, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, answer_query, deps, send, staff_caller
+from handlers.common import Context, Handler, answer_query, deps, send, staff_caller
 from handlers.fallback import stale_button
 from handlers.i18n import t
 from handlers.refusals import answers_refusals
@@ -81,7 +81,7 @@ async def on_dismiss(update: Update, context: Context, number: str) -> None:
     await _words_done(update, context, number, None)
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     return [
         CommandHandler("repeat", repeat),
         cb.Re.CONFIRM.handler(on_confirm),

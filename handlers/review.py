@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from handlers import callbacks as cb
 from handlers import hearing, reports, review_opinion, supervision
@@ -25,6 +26,7 @@ from handlers import keyboards as kb
 from handlers.common import (
     Context,
     Deps,
+    Handler,
     answer_query,
     deps,
     lang_of,
@@ -48,8 +50,8 @@ from handlers.render import (
 )
 from handlers.review_opinion import OUTCOME_BUTTONS, OUTCOME_CODES
 from store.errors import Refused
-from store.models import Actor, ActorRole, Case, Event, OutboxItem, ReviewOutcome
-from store.review import CONTENT, Rating
+from store.models import Actor, ActorRole, Case, Event, OutboxItem, Rating, ReviewOutcome
+from store.review import CONTENT
 from store.services import Services
 
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
@@ -303,7 +305,7 @@ async def export(update: Update, context: Context) -> None:
     )
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     return [
         CommandHandler("history", history),
         CommandHandler("alerts", alerts),
@@ -431,7 +433,7 @@ async def staff_review_notice(item: OutboxItem, store: Services, lang: str) -> R
     return []
 
 
-def _petitioner_event(case: Case, action: str, body: str, data: dict, lang: str, days: int) -> Rendered:
+def _petitioner_event(case: Case, action: str, body: str, data: dict[str, Any], lang: str, days: int) -> Rendered:
     if action == "close":
         key = {"not_rated": "review.closed_not_rated", "window_closed": "review.closed_window"}.get(
             str(data.get("reason")), "review.closed")

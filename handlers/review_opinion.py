@@ -23,11 +23,11 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
+from telegram.ext import CommandHandler, ConversationHandler
 
 from handlers import callbacks as cb
 from handlers import hearing
-from handlers.common import Context, deps, lang_of, send
+from handlers.common import Context, ConvHandler, Handler, deps, lang_of, send
 from handlers.fallback import stale_button
 from handlers.forms import REVIEW, Buttons, Form, Step, Turn
 from handlers.i18n import Html, t
@@ -161,7 +161,7 @@ async def asked_before(update: Update, context: Context, number: str) -> bool:
     return False
 
 
-def build() -> ConversationHandler:
+def build() -> ConvHandler:
     # Another command (/case to look something up) is handled as usual while the form waits.
     return FORM.build(entry_points=[
         CommandHandler("review", review_command),
@@ -169,6 +169,6 @@ def build() -> ConversationHandler:
     ])
 
 
-def stale_handler() -> BaseHandler:
+def stale_handler() -> Handler:
     """After the form: a button whose form is gone (or forged data) gets the polite "expired" answer."""
     return cb.Ro.area.stale_handler(stale_button)

@@ -21,12 +21,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
+from telegram.ext import CommandHandler, ConversationHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import (
     Context,
+    ConvHandler,
+    Handler,
     answer_query,
     deps,
     error_text,
@@ -403,11 +405,11 @@ async def on_stale(update: Update, context: Context) -> None:
     await answer_query(update, t(lang, "common.expired_button"))
 
 
-def build() -> ConversationHandler:
+def build() -> ConvHandler:
     return FORM.build(entry_points=[cb.Sc.FILE.handler(on_file), cb.Sc.UPDATE.handler(on_update)])
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     """The commands and the menu's buttons (outside the conversation)."""
     return [
         CommandHandler("screening", screening),
@@ -418,7 +420,7 @@ def handlers() -> list[BaseHandler]:
     ]
 
 
-def stale_handler() -> BaseHandler:
+def stale_handler() -> Handler:
     """After the conversation: a screening button whose step is gone (or forged data) gets a polite answer."""
     return cb.Sc.area.stale_handler(on_stale)
 

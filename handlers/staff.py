@@ -14,7 +14,7 @@ import logging
 from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
@@ -23,6 +23,7 @@ from handlers import staff_work as menus
 from handlers.common import (
     Context,
     Deps,
+    Handler,
     answer_query,
     deps,
     lang_of,
@@ -68,7 +69,7 @@ async def _run(
     """Await one store call and tell the caller the outcome in their language."""
     actor, lang = caller
     await answer_query(update)
-    case = await call  # type: ignore[misc]
+    case: Case = await call  # type: ignore[misc]
     await send(update, context, done_text(lang, deps(context).org, actor, action, case))
     return case
 
@@ -380,7 +381,7 @@ async def _queue_page(update: Update, context: Context, page: int) -> None:
         await send_list(update, context, *tasks)
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     return [
         CommandHandler("accept", accept),
         CommandHandler("assign", assign),

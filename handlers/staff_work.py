@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import (
     Context,
+    Handler,
     answer_query,
     deps,
     send,
@@ -255,7 +255,7 @@ async def _finish(
     await show(update, context, done_text(lang, deps(context).org, actor, action, case))
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     """One handler per ``sf:`` button, then the area's catch-all for old or forged data."""
     return [
         cb.Sf.CANCEL.handler(_menu(_cancel)),

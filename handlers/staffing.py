@@ -21,13 +21,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CommandHandler, MessageHandler, filters
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
 from handlers.common import (
     PRIVATE,
     Context,
+    Handler,
     answer_query,
     deps,
     lang_of,
@@ -433,7 +434,7 @@ async def returned_notice(item: OutboxItem, store: Services, lang: str) -> list[
     return [(t(lang, "staffing.returned_notice", number=case.number, subject=case.subject), kb.markup([[button]]))]
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     cancel_words = "|".join(re.escape(str(t(lang, "staffing.pick_cancel"))) for lang in LANGUAGES)
     return [
         CommandHandler("staff", staff_command),

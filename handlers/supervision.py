@@ -11,11 +11,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from handlers import callbacks as cb
 from handlers import keyboards as kb
-from handlers.common import Context, Deps, answer_query, deps, send, show, staff_caller
+from handlers.common import Context, Deps, Handler, answer_query, deps, send, show, staff_caller
 from handlers.fallback import stale_button
 from handlers.i18n import Html, t
 from handlers.refusals import answers_refusals
@@ -345,7 +345,7 @@ async def on_cohandle_off(update: Update, context: Context, number: str, unit: s
     await _store_call(update, context, lang, call())
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     return [
         CommandHandler("supervise", supervise),
         CommandHandler("progress", progress),

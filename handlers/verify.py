@@ -13,10 +13,10 @@ import re
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CommandHandler, MessageHandler, filters
 
 from handlers import callbacks as cb
-from handlers.common import PRIVATE, Context, answer_query, deps, lang_of
+from handlers.common import PRIVATE, Context, Handler, answer_query, deps, lang_of
 from handlers.i18n import LANGUAGES, Html, t
 from handlers.refusals import answers_refusals
 from handlers.render import unit_name
@@ -88,7 +88,7 @@ async def not_now(update: Update, context: Context) -> None:
     await _say(update, context, t(await lang_of(update, context), "verify.cancelled"), ReplyKeyboardRemove())
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     """/verify, the /start button and "not now" (after every conversation); a contact shared on its own comes
     through handlers/ledger.py's, which serves a waiting /claim first."""
     not_now_words = "|".join(re.escape(str(t(lang, "verify.not_now"))) for lang in LANGUAGES)

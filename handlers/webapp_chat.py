@@ -9,9 +9,9 @@ when ``PETITION_WEBAPP_URL`` is set (else it says that the cases are in chat:
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
-from telegram.ext import BaseHandler, CommandHandler, filters
+from telegram.ext import CommandHandler, filters
 
-from handlers.common import Context, deps, lang_of, send
+from handlers.common import Context, Handler, deps, lang_of, send
 from handlers.i18n import t
 
 #: Where ``bot/app.py`` puts the page's public URL (``PETITION_WEBAPP_URL``) in ``bot_data``.
@@ -32,5 +32,5 @@ async def app_command(update: Update, context: Context) -> None:
                InlineKeyboardMarkup([[button]]))
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[Handler]:
     return [CommandHandler("app", app_command, filters=filters.ChatType.PRIVATE)]

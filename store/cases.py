@@ -141,7 +141,8 @@ class CaseService(Service):
                         row = await cur.fetchone()
         if row is None:
             return None
-        return row["language"] or row["tg_language"]
+        found: str | None = row["language"] or row["tg_language"]
+        return found
 
     async def pseudonym(self, draft_id: str) -> str:
         """The code name the case this draft becomes will carry (one per case, not per person)."""
@@ -373,7 +374,7 @@ class CaseService(Service):
             " AND submitted_at < ?",
             (*self.ctx.person_ids(user_id), start, end),
         ) as cur:
-            return (await cur.fetchone())[0]
+            return int((await cur.fetchone())[0])
 
     # ------------------------------------------------------------- reading
 

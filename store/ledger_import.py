@@ -47,9 +47,9 @@ from pydantic_core import PydanticCustomError
 from store.clock import iso
 from store.context import Service, StoreContext, local_midnight
 from store.errors import Refused
-from store.ledger import EXTERNAL_REF_MAX, Channel, LedgerService, PersonIn, Registration
+from store.ledger import EXTERNAL_REF_MAX, LedgerService, PersonIn, Registration
 from store.ledger import NAME_MAX as LEDGER_NAME_MAX
-from store.models import DETAILS_MAX, SUBJECT_MAX, SYSTEM, Actor, Status
+from store.models import DETAILS_MAX, SUBJECT_MAX, SYSTEM, Actor, Channel, Status
 from store.org import Organization
 from store.safetext import clean
 from store.workflow import Action

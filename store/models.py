@@ -10,7 +10,7 @@ import json
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -275,7 +275,10 @@ class SubmitResult(BaseModel):
     created: bool  # False when the same submission was seen before
 
 
-def row_to_model(model: type[BaseModel], row: Any) -> Any:
+M = TypeVar("M", bound=BaseModel)
+
+
+def row_to_model(model: type[M], row: Any) -> M:
     """Build a model from a sqlite3.Row, decoding JSON columns named in the model."""
     values = dict(row)
     for key in ("data", "params"):

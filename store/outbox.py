@@ -122,7 +122,7 @@ class Outbox:
                 " AND failed_at IS NOT NULL AND sent_at IS NULL",
                 (self._now(), chat_id),
             )
-            return cur.rowcount
+            return int(cur.rowcount)
 
     async def mark_retry(self, item_id: int, delay_seconds: float, error: str) -> None:
         due = iso(self.clock.now() + timedelta(seconds=delay_seconds))

@@ -422,7 +422,7 @@ class ReviewService(Service):
         # The group-incident plan: a level reached by people staff confirmed opens its incident (store/incidents.py).
         if incident:
             await open_for_alert(self.ctx, conn, alert_id, case, people)
-        return alert_id
+        return int(alert_id)
 
     # ------------------------------------------------------ the petitioner
 

@@ -375,7 +375,7 @@ class ScreeningService(Service):
             " ON CONFLICT DO NOTHING",
             (period, unit, 1 if nil else 0, actor.id, self.ctx.now()),
         ) as cur:
-            fresh = cur.rowcount > 0
+            fresh = bool(cur.rowcount > 0)
         if not fresh and not nil:
             await conn.execute(
                 "UPDATE screening_reports SET nil = 0 WHERE period = ? AND unit = ?", (period, unit)

@@ -17,7 +17,7 @@ import pytest
 from handlers.documents import render_pdf
 from handlers.notifications import render
 from store.clock import FakeClock
-from store.documents import DocumentKind
+from store.document_kinds import DocumentKind
 from store.errors import AwaitingApproval, Refused
 from store.models import Actor, ActorRole, Decision
 from store.notices import NoticeKind

@@ -34,8 +34,8 @@ from bot.orgcheck import check_config
 from handlers.reports import xlsx_bytes
 from store.assessment import AssessmentReport, UnitScore, assess
 from store.clock import FakeClock
+from store.models import Rating
 from store.org import Organization, OrgError, parse_org
-from store.review import Rating
 from store.services import Services
 from tests.review_fixture import (
     ADMIN,

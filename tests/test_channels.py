@@ -30,7 +30,8 @@ from telegram.ext import Application
 from bot.cli import main as cli
 from handlers import reports
 from store.clock import FakeClock
-from store.ledger import Channel, PersonIn, Registration
+from store.ledger import PersonIn, Registration
+from store.models import Channel
 from store.services import Services
 from tests.conftest import draft, petitioner
 from tests.offline import OfflineRequest, Updates, feed, offline_app

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from store.clock import FakeClock
-from store.models import Decision, Status
+from store.models import Decision, Rating, Status
 from store.opinion import DeclineGrounds
 from store.org import Organization
-from store.review import Rating, current_deadline
+from store.review import current_deadline
 from store.services import Services
 from store.workflow import Action
 from tests.backends import fresh_database

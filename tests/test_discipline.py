@@ -31,8 +31,8 @@ from handlers.staffing import member_text
 from store import discipline, routing
 from store.clock import FakeClock
 from store.errors import AwaitingApproval, NotFound, Refused
-from store.ledger import Channel, Registration
-from store.models import Actor, ActorRole, Decision
+from store.ledger import Registration
+from store.models import Actor, ActorRole, Channel, Decision
 from store.org import OrgError, Staff, parse_org
 from store.services import Services
 from store.staffing import merged

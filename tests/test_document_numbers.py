@@ -10,7 +10,8 @@ from pathlib import Path
 
 from handlers.documents import render_pdf
 from store.clock import FakeClock
-from store.documents import DocumentKind, doc_number
+from store.document_kinds import DocumentKind
+from store.documents import doc_number
 from store.org import parse_org
 from store.services import Services
 from store.workflow import Action

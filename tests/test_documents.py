@@ -22,7 +22,8 @@ from telegram.request import RequestData
 from bot.outbox import OutboxSender
 from handlers.documents import file_name, render_pdf
 from store.clock import FakeClock
-from store.documents import STEPS, DocumentKind
+from store.document_kinds import DocumentKind
+from store.documents import STEPS
 from store.errors import NotFound, Refused
 from store.models import Decision, Petitioner, ReviewOutcome
 from store.opinion import DeclineGrounds

@@ -255,8 +255,8 @@ async def test_a_row_that_cannot_be_rendered_does_not_hold_up_the_others(
     sender: OutboxSender = application.bot_data["outbox"]
     sender.backoff_base = 0.0
     import bot.outbox
+    from handlers.notifications import render as real_render
 
-    real_render = bot.outbox.render
     bad_case = (await store.cases.submit(petitioner(PETITIONERS[0]), draft(), "bad")).case
     await store.cases.submit(petitioner(PETITIONERS[1]), draft(), "good")
 

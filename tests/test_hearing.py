@@ -19,7 +19,7 @@ from handlers.documents import render_pdf
 from handlers.i18n import t
 from handlers.review import opinion_markup
 from store.clock import FakeClock
-from store.documents import DocumentKind
+from store.document_kinds import DocumentKind
 from store.errors import Refused
 from store.models import Actor, ActorRole, ReviewOutcome, Status
 from store.org import Organization, parse_org

@@ -16,8 +16,8 @@ from handlers.notifications import render
 from store.clock import FakeClock, local_date
 from store.errors import NotFound, Refused
 from store.incidents import Incident
-from store.ledger import Channel, PersonIn, Registration
-from store.models import Actor, ActorRole
+from store.ledger import PersonIn, Registration
+from store.models import Actor, ActorRole, Channel
 from store.org import Organization
 from store.services import Services
 from tests.backends import db_error, execute

@@ -39,10 +39,9 @@ from bot.cli import main as cli
 from store.clock import FakeClock
 from store.errors import Refused
 from store.indicators import TREND_FIGURES, parse_period, trend_months
-from store.models import Decision
+from store.models import Decision, Rating
 from store.opinion import DeclineGrounds
 from store.org import Organization
-from store.review import Rating
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import OPINION_PARTS, draft, petitioner

@@ -21,9 +21,8 @@ from openpyxl import load_workbook
 
 from handlers.reports import stats_text, xlsx_bytes
 from store.clock import FakeClock
-from store.models import Decision, Status
+from store.models import Decision, Rating, Status
 from store.opinion import DeclineGrounds
-from store.review import Rating
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import OPINION_PARTS, draft, petitioner

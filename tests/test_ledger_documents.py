@@ -12,9 +12,9 @@ from datetime import date, timedelta
 
 from handlers.documents import render_pdf
 from handlers.notifications import task_text
-from store.documents import DocumentKind
-from store.ledger import Channel, PersonIn, PersonRole, Registration
-from store.models import Actor, ActorRole
+from store.document_kinds import DocumentKind
+from store.ledger import PersonIn, PersonRole, Registration
+from store.models import Actor, ActorRole, Channel
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import rows

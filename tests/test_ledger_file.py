@@ -11,17 +11,8 @@ import pytest
 from openpyxl import Workbook
 
 from bot.ledger_import import LedgerFileError, read_ledger, report_lines
-from store.ledger_import import (
-    BadRow,
-    Channel,
-    Headers,
-    ImportedRow,
-    ImportReport,
-    Reason,
-    map_headers,
-    validate_rows,
-)
-from store.models import Status
+from store.ledger_import import BadRow, Headers, ImportedRow, ImportReport, Reason, map_headers, validate_rows
+from store.models import Channel, Status
 from store.org import Organization
 from tests.review_fixture import ORG_TOML
 

@@ -13,8 +13,8 @@ from telegram.ext import Application
 
 from handlers.notifications import render
 from store.clock import FakeClock
-from store.ledger import Channel, PersonIn, PersonRole, Registration
-from store.models import Actor, ActorRole, Decision
+from store.ledger import PersonIn, PersonRole, Registration
+from store.models import Actor, ActorRole, Channel, Decision
 from store.services import Services
 from store.vault import is_person_key
 from store.workflow import Action

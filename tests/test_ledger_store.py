@@ -14,17 +14,8 @@ import pytest
 
 from store.clock import FakeClock
 from store.errors import NotFound, Refused
-from store.ledger import (
-    CODE_ALPHABET,
-    Channel,
-    InformHow,
-    PersonIn,
-    PersonRole,
-    Registration,
-    format_code,
-    normalize_code,
-)
-from store.models import Actor, ActorRole
+from store.ledger import CODE_ALPHABET, InformHow, PersonIn, PersonRole, Registration, format_code, normalize_code
+from store.models import Actor, ActorRole, Channel
 from store.services import Services
 from store.vault import is_person_key
 from store.workflow import Action

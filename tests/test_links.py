@@ -137,7 +137,8 @@ async def test_a_merged_main_case_takes_its_duplicates_along(rstore: Services) -
 
 async def test_a_registered_letter_merged_into_a_chat_case(rstore: Services, clock: FakeClock) -> None:
     """The letter's petitioner (no Telegram) follows the main case through contact tasks, then by claiming."""
-    from store.ledger import Channel, PersonIn, Registration
+    from store.ledger import PersonIn, Registration
+    from store.models import Channel
 
     main = await submit(rstore, MAIN_USER, "main")
     registered = await rstore.ledger.register(OFFICER_P1, Registration(

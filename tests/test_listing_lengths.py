@@ -16,8 +16,8 @@ from telegram.ext import Application
 
 from handlers.notifications import render
 from handlers.render import utf16_len
-from store.ledger import Channel, PersonIn, Registration
-from store.models import Actor, ActorRole
+from store.ledger import PersonIn, Registration
+from store.models import Actor, ActorRole, Channel
 from store.services import Services
 from store.workflow import Action
 from tests.offline import OfflineRequest, Updates, feed

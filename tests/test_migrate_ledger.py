@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from store.clock import FakeClock
-from store.ledger import Channel, PersonIn, Registration
-from store.models import Actor, ActorRole
+from store.ledger import PersonIn, Registration
+from store.models import Actor, ActorRole, Channel
 from store.org import Organization
 from store.services import Services
 from store.workflow import Action

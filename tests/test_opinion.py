@@ -18,7 +18,7 @@ from handlers.documents import render_pdf
 from handlers.i18n import t
 from handlers.notifications import render
 from store.clock import FakeClock
-from store.documents import DocumentKind
+from store.document_kinds import DocumentKind
 from store.errors import AwaitingApproval, OpinionIncomplete, Refused
 from store.models import Decision, Status
 from store.notices import NoticeKind

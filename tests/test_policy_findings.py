@@ -15,9 +15,8 @@ import pytest
 
 from store.errors import NotFound, Refused
 from store.ledger import InformHow, PersonIn
-from store.models import Decision, Status
+from store.models import Decision, Rating, Status
 from store.notices import NoticeKind
-from store.review import Rating
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import OPINION_PARTS, draft, petitioner, rows

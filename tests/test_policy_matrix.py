@@ -26,10 +26,9 @@ from bot.app import build_application
 from handlers import callbacks as cb
 from store.errors import Refused, StoreError
 from store.ledger import InformHow, PersonIn, Registration
-from store.models import Actor, Decision, ReviewOutcome
+from store.models import Actor, Decision, Rating, ReviewOutcome
 from store.opinion import DeclineGrounds
 from store.policy import ENTRY_POINTS, POLICY, Act, Relation, allows, markdown_table, unit_relations
-from store.review import Rating
 from store.services import Services
 from store.workflow import RULES, Action
 from tests.conftest import OPINION_PARTS, REVIEW_PARTS, draft, petitioner, rows

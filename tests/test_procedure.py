@@ -25,9 +25,8 @@ from handlers.render import deadline_line
 from store.clock import FakeClock
 from store.document_kinds import DocumentKind
 from store.errors import Refused
-from store.models import Decision, ReviewOutcome, Status
+from store.models import Decision, Rating, ReviewOutcome, Status
 from store.org import HOLIDAYS_2026, OrgError, example_org, missing_holiday_notice, parse_org, starter_toml
-from store.review import Rating
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import OPINION_PARTS, REVIEW_PARTS, draft, petitioner, rows, uid

@@ -17,8 +17,7 @@ from bot.commands import LEADER_COMMANDS, OFFICER_COMMANDS
 from handlers.notifications import render
 from store.clock import FakeClock
 from store.errors import NotFound, Refused
-from store.models import Decision, Status
-from store.review import Rating
+from store.models import Decision, Rating, Status
 from store.services import Services
 from store.supervision import LEVELS, WarningLevel, level_sql, share_used, warning_level
 from store.workflow import Action

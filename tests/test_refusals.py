@@ -12,7 +12,7 @@ from handlers import callbacks as cb
 from handlers.documents import title
 from handlers.i18n import t
 from store import services  # noqa: F401  (every store module, so every refusal class is defined)
-from store.documents import DocumentKind
+from store.document_kinds import DocumentKind
 from store.errors import StoreError
 from store.services import Services
 from tests.conftest import draft, petitioner

@@ -13,8 +13,8 @@ from telegram.ext import Application
 from handlers.i18n import t
 from store.clock import FakeClock
 from store.errors import NotFound, Refused, StoreError
-from store.ledger import Channel, PersonIn, Registration
-from store.models import Actor, ActorRole, Case
+from store.ledger import PersonIn, Registration
+from store.models import Actor, ActorRole, Case, Channel
 from store.repeats import bigrams, shared
 from store.services import Services
 from tests.conftest import draft, petitioner, rows

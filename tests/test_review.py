@@ -9,8 +9,7 @@ import pytest
 
 from store.clock import FakeClock
 from store.errors import NotFound, Refused
-from store.models import ReviewOutcome, Status
-from store.review import Rating
+from store.models import Rating, ReviewOutcome, Status
 from store.services import Services
 from tests.conftest import REVIEW_PARTS, rows
 from tests.review_fixture import (

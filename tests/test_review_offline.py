@@ -12,8 +12,7 @@ from telegram.ext import Application
 from handlers.notifications import Outgoing, render
 from handlers.render import deadline_line
 from store.clock import FakeClock
-from store.models import ReviewOutcome, Status
-from store.review import Rating
+from store.models import Rating, ReviewOutcome, Status
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import REVIEW_PARTS, draft, petitioner, uid

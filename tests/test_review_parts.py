@@ -22,7 +22,7 @@ from handlers.documents import render_pdf
 from handlers.i18n import t
 from store.clock import FakeClock
 from store.db import migrations
-from store.documents import DocumentKind
+from store.document_kinds import DocumentKind
 from store.errors import Refused, ReviewIncomplete
 from store.models import ReviewOutcome, Status
 from store.opinion import OpinionParts

@@ -182,8 +182,8 @@ async def test_the_command_imports_refuses_a_bad_file_and_exports_what_imports_b
 async def test_a_letter_for_a_verified_employee_is_claimed_only_by_their_verified_account(store: Services) -> None:
     from datetime import timedelta
 
-    from store.ledger import Channel, PersonIn, Registration
-    from store.models import Actor, ActorRole
+    from store.ledger import PersonIn, Registration
+    from store.models import Actor, ActorRole, Channel
 
     await store.roster.import_rows(ROSTER, dry_run=False)
     await store.roster.verify(7001, 7001, "8613800138000")  # 刘师傅's own account

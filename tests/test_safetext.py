@@ -23,8 +23,8 @@ from bot.jobs import run_screening_sweep, run_sweep
 from handlers import reports
 from handlers.errors import on_error
 from store.clock import FakeClock
-from store.ledger import Channel, PersonIn, Registration
-from store.models import SYSTEM, Actor, ActorRole
+from store.ledger import PersonIn, Registration
+from store.models import SYSTEM, Actor, ActorRole, Channel
 from store.org import Organization
 from store.safetext import clean, for_sheet
 from store.screening import DisputeIn, Risk

@@ -14,9 +14,8 @@ from typing import Any
 
 from bot.outbox import OutboxSender
 from store.clock import FakeClock
-from store.models import Actor, ActorRole, Decision
+from store.models import Actor, ActorRole, Decision, Rating
 from store.org import Organization
-from store.review import Rating
 from store.services import Services
 from store.workflow import Action
 from tests.conftest import OPINION_PARTS, draft, petitioner, rows

@@ -13,8 +13,8 @@ from telegram.ext import Application
 
 from handlers.i18n import Html
 from handlers.render import case_card
-from store.ledger import Channel, PersonIn, Registration
-from store.models import Actor, ActorRole
+from store.ledger import PersonIn, Registration
+from store.models import Actor, ActorRole, Channel
 from store.services import Services
 from tests.backends import rows
 from tests.conftest import draft, petitioner

@@ -20,7 +20,7 @@ from bot.webapp import WebAppServer
 from store.assessment import assess, score_unit
 from store.clock import FakeClock
 from store.desk import DeskQuery, DeskService
-from store.documents import DocumentKind
+from store.document_kinds import DocumentKind
 from store.org import Assessment, AssessmentItem, parse_org
 from store.services import Services
 from store.workflow import Action
