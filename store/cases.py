@@ -491,14 +491,14 @@ class CaseService(Service):
             case = await self.ctx.load_case(conn, actor, number)
             await self.ctx.require(conn, Act.FILES, actor, case)
             async with conn.execute("SELECT * FROM attachments WHERE case_id = ? ORDER BY id", (case.id,)) as cur:
-                return case, [row_to_model(Attachment, row) async for row in cur]
+                return case, [self.ctx.opened_file(row) async for row in cur]
 
     async def attachments(self, case_id: int) -> list[Attachment]:
         async with self.db.read_one() as conn:
             async with conn.execute(
                 "SELECT * FROM attachments WHERE case_id = ? ORDER BY id", (case_id,)
             ) as cur:
-                return [row_to_model(Attachment, row) async for row in cur]
+                return [self.ctx.opened_file(row) async for row in cur]
 
     # ------------------------------------------------------------- actions
 

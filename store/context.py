@@ -21,12 +21,12 @@ from store.clock import Clock, iso, local_date
 from store.db import Backend, Connection
 from store.errors import NotFound, Refused
 from store.events import CaseChanged, EventBus
-from store.models import Actor, ActorRole, Case, Rating, Status, row_to_model
+from store.models import Actor, ActorRole, Attachment, Case, Rating, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import Organization
 from store.outbox import Outbox
 from store.policy import Act, Relation
-from store.vault import Vault, VaultError, is_hid
+from store.vault import Vault, VaultError, is_hid, is_sealed
 from store.workflow import RULES, Action, available_actions
 
 
@@ -534,30 +534,42 @@ class StoreContext:
 
     async def attach(self, conn: Connection, case_id: int, event_id: int, a: dict[str, Any]) -> None:
         """Record a file of a case; a confidential case keeps a neutral name (``材料-3.pdf``), not the sender's."""
-        name = a.get("file_name")
-        if name is not None:
-            async with conn.execute(
-                "SELECT confidential, (SELECT count(*) FROM attachments WHERE case_id = cases.id) AS held"
-                " FROM cases WHERE id = ?", (case_id,)
-            ) as cur:
-                row = await cur.fetchone()
-            if row is not None and row["confidential"]:
-                name = filenames.stored_name(int(row["held"]) + 1, a["kind"], name, a.get("mime_type"))
-        await conn.execute(
+        async with conn.execute(
+            "SELECT confidential, (SELECT count(*) FROM attachments WHERE case_id = cases.id) AS held"
+            " FROM cases WHERE id = ?", (case_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        confidential = row is not None and bool(row["confidential"])
+        name, unique, size = a.get("file_name"), a.get("file_unique_id"), a.get("size")
+        if confidential:  # nothing a real-name case's copy of the same file would share (store/filenames.py)
+            assert row is not None
+            name = filenames.stored_name(int(row["held"]) + 1, a["kind"], name, a.get("mime_type"))
+            unique, size = None, filenames.stored_size(size)
+        async with conn.execute(
             "INSERT INTO attachments (case_id, event_id, kind, file_id, file_unique_id,"
-            " file_name, mime_type, size, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                case_id,
-                event_id,
-                a["kind"],
-                a["file_id"],
-                a.get("file_unique_id"),
-                name,
-                a.get("mime_type"),
-                a.get("size"),
-                self.now(),
-            ),
-        )
+            " file_name, mime_type, size, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (case_id, event_id, a["kind"], "" if confidential else a["file_id"], unique, name,
+             a.get("mime_type"), size, self.now()),
+        ) as cur:
+            added = await cur.fetchone()
+        if confidential:
+            assert added is not None
+            await conn.execute(
+                "UPDATE attachments SET file_id = ? WHERE id = ?",
+                (self.vault.seal(a["file_id"], file_where(added["id"])), added["id"]),
+            )
+
+    def opened_file(self, row: Any) -> Attachment:
+        """A stored file as staff and the outbox use it: a confidential case's ``file_id`` opened."""
+        file = row_to_model(Attachment, row)
+        if is_sealed(file.file_id):
+            file.file_id = str(self.vault.open(file.file_id, file_where(file.id)))
+        return file
+
+
+def file_where(attachment_id: int) -> tuple[str, str, str]:
+    """Where a confidential case's sealed ``file_id`` lives: its attachment row."""
+    return ("attachments", "file_id", str(attachment_id))
 
 
 def conv_where(name: str, key: str, column: str) -> tuple[str, str, str]:

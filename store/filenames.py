@@ -1,5 +1,12 @@
 """The neutral name a confidential case's file is stored under (``材料-3.pdf``), never the sender's own.
 
+Nor does the database keep what Telegram says of the file itself: the same
+file sent to a real-name case and to a confidential one has the same
+``file_unique_id`` (and often ``file_id``) and byte size, a join that names
+the reporter to anyone with a copy of the files. A confidential case's file
+keeps its ``file_id`` sealed for its row (``StoreContext.attach``), no
+``file_unique_id`` (never read) and its size rounded up (:func:`stored_size`).
+
 A file's name is often the most identifying thing about it
 (``欧阳小明_工号556677_举报材料.pdf``). Staff already receive a confidential
 case's files as copies under neutral names (``handlers/media.py``); the
@@ -17,6 +24,8 @@ import re
 DEFAULT_EXTENSIONS = {"document": ".bin", "video": ".mp4", "audio": ".mp3", "animation": ".mp4"}
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 STORED_PREFIX = "材料-"
+#: A confidential case's file sizes are kept rounded up to this (the 20 MiB limit is a multiple of it).
+SIZE_STEP = 64 * 1024
 
 
 def extension(kind: str, file_name: str | None, mime_type: str | None) -> str:
@@ -33,3 +42,10 @@ def stored_name(place: int, kind: str, file_name: str | None, mime_type: str | N
     if file_name is None:
         return None
     return f"{STORED_PREFIX}{place}{extension(kind, file_name, mime_type)}"
+
+
+def stored_size(size: int | None) -> int | None:
+    """What a confidential case keeps as a file's size: rounded up to :data:`SIZE_STEP`, not the exact bytes."""
+    if size is None or size <= 0:
+        return size
+    return -(-size // SIZE_STEP) * SIZE_STEP

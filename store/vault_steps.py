@@ -18,6 +18,9 @@ and the outbox rows that told its claimant are keyed by the claim key
 Step 6 seals the case number of a prompt left waiting (``conversations``, name
 ``prompt``): the row is keyed by the person's ``hid``, and a real-name case's
 number beside it would name a confidential reporter.
+Step 7 seals a confidential case's files' ``file_id``, drops their
+``file_unique_id`` and rounds their size up (``store/filenames.py``): the same
+file sent to a real-name case kept the same values, a join to the reporter's name.
 
 The ``vault_check`` row holds a value sealed under the key: a database opened
 with another key (a lost key file replaced by a fresh one, a wrong
@@ -32,7 +35,7 @@ import json
 import logging
 
 from store import filenames
-from store.context import conv_where
+from store.context import conv_where, file_where
 from store.db import Backend, Connection
 from store.vault import SEALED, Vault, VaultError, Where, is_hid, is_sealed
 
@@ -40,7 +43,7 @@ log = logging.getLogger(__name__)
 
 CHECK = "petition-bot vault"
 CHECK_WHERE: Where = ("meta", "value", "vault_check")
-VERSION = 6
+VERSION = 7
 #: Every sealed column outside the conversations: (table, its key column, the sealed column).
 SEALED_COLUMNS = (
     ("identities", "case_id", "sealed"),
@@ -50,6 +53,7 @@ SEALED_COLUMNS = (
     ("roster", "employee_no", "phone_sealed"),  # the employee roster (store/roster.py)
     ("roster", "employee_no", "id_tail_sealed"),
     ("meta", "key", "value"),
+    ("attachments", "id", "file_id"),  # a confidential case's files (StoreContext.attach)
 )
 
 
@@ -93,6 +97,8 @@ async def run(db: Backend, vault: Vault) -> None:
             rewrote = await _claims_keyed_apart(conn, vault) > 0 or rewrote
         if version < 6:
             rewrote = await _prompts_sealed(conn, vault) > 0 or rewrote
+        if version < 7:
+            rewrote = await _files_sealed(conn, vault) > 0 or rewrote
         await _set_meta(conn, "vault_version", str(VERSION))
     vault.legacy = False  # every value is bound to its row now: an unbound one is refused
     checkpoint = getattr(db, "checkpoint", None)  # SQLite's WAL; another backend may have none
@@ -308,6 +314,27 @@ async def _prompts_sealed(conn: Connection, vault: Vault) -> int:
         sealed = vault.seal(json.loads(data), conv_where("prompt", key, "data"))
         await conn.execute("UPDATE conversations SET data = ? WHERE name = 'prompt' AND key = ?", (sealed, key))
         changed += 1
+    return changed
+
+
+async def _files_sealed(conn: Connection, vault: Vault) -> int:
+    """Step 7: a confidential case's files keep nothing a real-name copy of the same file shares; how many."""
+    async with conn.execute(
+        "SELECT a.id, a.file_id, a.size FROM attachments a JOIN cases c ON c.id = a.case_id"
+        " WHERE c.confidential = 1 ORDER BY a.id"
+    ) as cur:
+        files = [dict(row) async for row in cur]
+    changed = 0
+    for row in files:
+        if is_sealed(row["file_id"]):
+            continue
+        await conn.execute(
+            "UPDATE attachments SET file_id = ?, file_unique_id = NULL, size = ? WHERE id = ?",
+            (vault.seal(row["file_id"], file_where(row["id"])), filenames.stored_size(row["size"]), row["id"]),
+        )
+        changed += 1
+    if changed:
+        log.info("data step 7: %d file(s) of confidential cases sealed", changed)
     return changed
 
 
