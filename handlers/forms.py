@@ -93,7 +93,7 @@ from handlers.common import user_conversation as conversation_of
 from handlers.i18n import LANGUAGES, Html, t
 from handlers.refusals import answer_refusal, answers_refusals
 from store.conversations import Conversation
-from store.errors import StoreError
+from store.errors import BadInput, StoreError
 
 END = ConversationHandler.END
 D = TypeVar("D")
@@ -289,6 +289,8 @@ class Form(Generic[D]):
         ask_after_command: bool = True,
         resubmitted: Callable[[Update, Context, str], Awaitable[None]] | None = None,
         says_what: bool = False,
+        commands_leave: bool = False,
+        adopt: Callable[[Context, int], Awaitable[object]] | None = None,
     ) -> None:
         """``order``: the steps of this draft in order. ``model``: the answers' pydantic model (else a dict).
         ``key``: the draft's Submit key. ``ends_on``: refusals after which the form ends (its draft dropped).
@@ -300,7 +302,9 @@ class Form(Generic[D]):
         changed from the review goes back to the review. ``answer_edits``: an edited message is answered
         (``edited``). ``resubmitted``: the answer to a Submit (its key) whose draft is gone. ``says_what``: a
         message a step cannot use is named before the hint (``odd_sticker``, ``odd_location``, ``odd_poll``,
-        ``odd_contact``, ``odd_media``, ``odd_other``)."""
+        ``odd_contact``, ``odd_media``, ``odd_other``). ``commands_leave``: another command ends the form (its
+        draft dropped) and is then handled as usual. ``adopt(context, user_id)``: when the form has no draft,
+        the store moves one an older version kept elsewhere into the form's row (read as the form's own)."""
         assert name.step_kept_by_store, f"{name}: a form's step is kept by the store with its draft"
         self.name = name
         self.texts = texts
@@ -321,6 +325,8 @@ class Form(Generic[D]):
         self.ask_after_command = ask_after_command
         self.resubmitted = resubmitted
         self.says_what = says_what
+        self.commands_leave = commands_leave
+        self.adopt = adopt
 
     def key_of(self, name: str) -> str:
         """The catalog key of one of the engine's texts: the form's area, unless ``keys`` says otherwise."""
@@ -330,6 +336,9 @@ class Form(Generic[D]):
 
     async def load(self, context: Context, user_id: int) -> Draft[D] | None:
         found = await deps(context).forms.get(self.name, user_id)
+        if found is None and self.adopt is not None:
+            await self.adopt(context, user_id)
+            found = await deps(context).forms.get(self.name, user_id)
         if found is None or found.step is None or found.step not in self.steps:
             return None
         data: Any = found.data
@@ -555,7 +564,9 @@ class Form(Generic[D]):
             await deps(context).forms.clear(self.name, user.id)
             return END
 
-        @answers_refusals(on={**{kind: ended for kind in self.ends_on}, StoreError: self.refused_entry})
+        # What was typed cannot be taken (BadInput): the question stands, whatever ends the form otherwise.
+        @answers_refusals(on={BadInput: self.refused_entry, **{kind: ended for kind in self.ends_on},
+                              StoreError: self.refused_entry})
         async def handler(update: Update, context: Context, *values: Any) -> str | int:
             await answer_query(update)
             user = update.effective_user
@@ -741,7 +752,24 @@ class Form(Generic[D]):
             await (show if self.cancel_in_place else send)(update, context, text)
         return END
 
+    async def leave(self, update: Update, context: Context) -> int:
+        """Another command (``commands_leave``): the form ends, its draft goes, and the command is handled as usual."""
+        user = update.effective_user
+        assert user is not None
+        await deps(context).forms.clear(self.name, user.id)
+        context.application.create_task(context.application.process_update(update), update=update)
+        return END
+
     # ----------------------------------------------------------- the handlers
+
+    def choice_entry(self, button: cb.Button) -> BaseHandler:
+        """A step's button as an entry point too: answered by the draft's step even when PTB's state has lost it
+        (a draft adopted from an older version, a button on an older message)."""
+        return button.handler(self.on_step(self._choice(button)))
+
+    def text_answer(self) -> Callable[..., Coroutine[Any, Any, str | int]]:
+        """The handler of a typed answer, for another conversation's state that hands one over to the form."""
+        return self.on_step(self._text)
 
     def after_end(self) -> list[BaseHandler]:
         """Outside the conversation: a Submit tapped again once its draft is gone (``resubmitted``)."""
@@ -803,6 +831,8 @@ class Form(Generic[D]):
                 CommandHandler("cancel", self.cancel),
                 b.cancel.handler(self.cancel),
                 *entry_points,
+                *([MessageHandler(filters.COMMAND & PRIVATE & filters.UpdateType.MESSAGE, self.leave)]
+                  if self.commands_leave else []),
                 MessageHandler(others, unexpected),
                 CallbackQueryHandler(unexpected, pattern=another_step),
             ],
