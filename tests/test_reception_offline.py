@@ -13,6 +13,7 @@ from botsim import parse_html
 from handlers.notifications import render
 from handlers.reception import parse_day
 from store.clock import FakeClock
+from store.conversations import Conversation
 from store.models import OutboxItem
 from store.services import Services
 from tests.conftest import draft, petitioner, rows
@@ -65,10 +66,11 @@ async def test_odd_input_while_typing_the_topic(app: tuple[Application, OfflineR
     session = await publish(store)
     user = Updates(EMPLOYEE)
     await feed(application, user.tap(f"rc:b:{session.id}"))
-    ask = request.last_to(EMPLOYEE)
-    assert "请简要写明" in ask.text and "force_reply" in str(ask.params.get("reply_markup"))
+    ask = request.last_to(EMPLOYEE)  # a step of the form engine: the question with its 取消 button
+    assert "请简要写明" in ask.text and ask.buttons() == [("取消", "rb:x")]
     await feed(application, user.sticker())
-    assert request.last_to(EMPLOYEE).text == "这一步请输入文字，或发送 /cancel 取消。"
+    assert request.texts_to(EMPLOYEE)[-2] == "这一步请输入文字，或发送 /cancel 取消。"
+    assert "请简要写明" in request.last_to(EMPLOYEE).text  # and the question again
     await feed(application, user.text("长" * 5000))
     assert "不能超过 200 字（您输入了 5000 字）" in request.last_to(EMPLOYEE).text
     await feed(application, user.edited("改过的话题"))
@@ -93,7 +95,7 @@ async def test_cancel_and_other_commands_leave_the_typed_step(
     await feed(application, user.tap(f"rc:b:{session.id}"))
     await feed(application, user.text("/cancel"))
     assert request.last_to(EMPLOYEE).text == "已取消。"
-    assert await store.reception.reception_draft(EMPLOYEE) is None
+    assert await store.forms.get(Conversation.RECEPTION_BOOKING, EMPLOYEE) is None
     await feed(application, user.text("这句话不是话题"))
     assert await store.reception.my_reception_bookings(EMPLOYEE) == []
     await feed(application, user.tap(f"rc:b:{session.id}"))
@@ -105,6 +107,7 @@ async def test_cancel_and_other_commands_leave_the_typed_step(
     assert "您还没有提交过信访事项" in request.last_to(EMPLOYEE).text
     await feed(application, user.text("也不是话题"))
     assert await store.reception.my_reception_bookings(EMPLOYEE) == []
+    assert await store.forms.get(Conversation.RECEPTION_BOOKING, EMPLOYEE) is None
 
 
 async def test_publishing_with_a_typed_date_and_a_visited_unit(
