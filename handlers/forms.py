@@ -50,7 +50,12 @@ reply keyboard (``reply``: the intake's phone number; its « 返回 and 取消
 typed by the keyboard's buttons, the keyboard taken away when the step is
 left, cancelled or started over) and take messages of another kind
 (``takes``: a shared contact); ``says_what`` names what a step could not use
-(a sticker, a location, a file out of place) before the hint.
+(a sticker, a location, a file out of place) before the hint. ``commands_leave``
+ends the form on another command, which is then handled as usual (the
+reception booking); ``adopt`` lets the store move a draft an older version
+kept elsewhere into the form's row when it is first read, and
+``choice_entry`` makes a step's button an entry point too (a button on an
+older message, a draft PTB's state does not know).
 
 The draft is kept by the store (``store/forms.py``): the answers in ``data``
 (sealed), the step in ``state``, and the chat's own state in ``ui`` (whether
