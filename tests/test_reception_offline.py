@@ -10,6 +10,7 @@ import pytest
 from telegram.ext import Application
 
 from botsim import parse_html
+from handlers.i18n import t
 from handlers.notifications import render
 from handlers.reception import parse_day
 from store.clock import FakeClock
@@ -17,7 +18,7 @@ from store.conversations import Conversation
 from store.models import OutboxItem
 from store.services import Services
 from tests.conftest import draft, petitioner, rows
-from tests.offline import OfflineRequest, Updates, feed
+from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.test_reception_store import at, employee, publish
 
 EMPLOYEE = 5001
@@ -237,3 +238,27 @@ def _item(chat_id: int, kind: str, params: dict[str, Any]) -> OutboxItem:
 )
 def test_typed_dates(text: str, expected: date | None) -> None:
     assert parse_day(text, date(2026, 11, 2)) == expected
+
+
+async def test_a_booking_resumes_after_a_restart_and_its_cancel_button_ends_it(store: Services) -> None:
+    session = await publish(store)
+    case = (await store.cases.submit(petitioner(EMPLOYEE), draft(), "linkable")).case
+    user = Updates(EMPLOYEE)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, user.tap(f"rc:b:{session.id}"))
+        await feed(application, user.text("宿舍漏水"))
+        assert request.last_to(EMPLOYEE).text == t("zh", "reception.ask_link")
+    async with offline_app(store, OfflineRequest()) as (application, request):  # the bot restarted
+        await feed(application, user.text("随便一句"))  # the step waits for a button: the hint, the question again
+        assert request.texts_to(EMPLOYEE)[-2:] == [t("zh", "reception.button_expected"), t("zh", "reception.ask_link")]
+        await feed(application, user.tap(f"rc:l:{case.id}"))
+        assert "预约成功" in request.last_to(EMPLOYEE).text and case.number in request.last_to(EMPLOYEE).text
+        other = await publish(store, day=date(2026, 11, 6))
+        await feed(application, user.tap(f"rc:b:{other.id}"))
+        await feed(application, user.tap("rb:x"))  # 取消: the question's message says so
+        assert request.last_to(EMPLOYEE).text == "已取消。"
+        assert await store.forms.get(Conversation.RECEPTION_BOOKING, EMPLOYEE) is None
+        await feed(application, user.tap("rb:x"))  # the form is over: the button has expired
+        assert answers(request)[-1] == "该按钮已失效，请按最新一条消息操作。"
+    assert [(b.topic, b.case_id) for b, _ in await store.reception.my_reception_bookings(EMPLOYEE)] == [
+        ("宿舍漏水", case.id)]
