@@ -323,7 +323,8 @@ class ReceptionService(Service):
     # ------------------------------------------------------------ drafts
 
     async def reception_draft(self, user_id: int) -> ReceptionDraft | None:
-        """The user's unfinished reception step (publishing, booking, outcome, cancelling)."""
+        """The user's unfinished reception step (publishing, outcome, cancelling; a booking only if begun before
+        the booking form, until ``adopt_booking_draft`` moves it)."""
         async with self.db.read() as conn:
             return await self._draft(conn, user_id)
 
