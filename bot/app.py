@@ -146,7 +146,9 @@ def build_application(
         # A reply to a case message is relayed to the other side, and handling stops there.
         relay.handler(),
     ], [
-        # First, so that while it waits for typed text any other command ends that step.
+        # First, so that while they wait for typed text any other command ends that step: an employee's
+        # reception booking (the form: 预约 and the case to link), then reception days' other steps.
+        reception.build_booking(),
         reception.build(),
         # The reviewers' collective study and hearings (/hearing, rv: buttons); before review's rv: catch-all.
         *hearing.handlers(),

@@ -362,6 +362,15 @@ class Rc:
     PUBLISH_CANCEL = area.button("pc")
 
 
+class Rb:
+    """An employee's reception booking, step by step (handlers.reception; its cases to link are ``Rc.LINK_CASE``)."""
+
+    area = Area("rb")
+    BACK = area.button("b")
+    CANCEL = area.button("x")
+    SUBMIT = area.button("ok", TOKEN)  # the engine's part: the booking has no review, so it is never shown
+
+
 class Sc:
     """Dispute screening (handlers.screening): a unit's menu, the nil report, filing and updating a dispute."""
 
@@ -488,7 +497,7 @@ class Ro:
 
 
 AREAS: tuple[Area, ...] = (Lang.area, My.area, Em.area, St.area, Queue.area, Sf.area, Pr.area, Sv.area,
-                           Rv.area, Ld.area, In.area, Rc.area, Sc.area, Ic.area, Lg.area, Rg.area, Vf.area, Sm.area, Ap.area,
+                           Rv.area, Ld.area, In.area, Rc.area, Rb.area, Sc.area, Ic.area, Lg.area, Rg.area, Vf.area, Sm.area, Ap.area,
                            Re.area, Op.area, Ro.area)
 
 

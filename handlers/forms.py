@@ -50,7 +50,12 @@ reply keyboard (``reply``: the intake's phone number; its « 返回 and 取消
 typed by the keyboard's buttons, the keyboard taken away when the step is
 left, cancelled or started over) and take messages of another kind
 (``takes``: a shared contact); ``says_what`` names what a step could not use
-(a sticker, a location, a file out of place) before the hint.
+(a sticker, a location, a file out of place) before the hint. ``commands_leave``
+ends the form on another command, which is then handled as usual (the
+reception booking); ``adopt`` lets the store move a draft an older version
+kept elsewhere into the form's row when it is first read, and
+``choice_entry`` makes a step's button an entry point too (a button on an
+older message, a draft PTB's state does not know).
 
 The draft is kept by the store (``store/forms.py``): the answers in ``data``
 (sealed), the step in ``state``, and the chat's own state in ``ui`` (whether
@@ -95,7 +100,7 @@ from handlers.common import user_conversation as conversation_of
 from handlers.i18n import LANGUAGES, Html, t
 from handlers.refusals import answer_refusal, answers_refusals
 from store.conversations import Conversation
-from store.errors import StoreError
+from store.errors import BadInput, StoreError
 
 END = ConversationHandler.END
 D = TypeVar("D")
@@ -291,6 +296,8 @@ class Form(Generic[D]):
         ask_after_command: bool = True,
         resubmitted: Callable[[Update, Context, str], Awaitable[None]] | None = None,
         says_what: bool = False,
+        commands_leave: bool = False,
+        adopt: Callable[[Context, int], Awaitable[object]] | None = None,
     ) -> None:
         """``order``: the steps of this draft in order. ``model``: the answers' pydantic model (else a dict).
         ``key``: the draft's Submit key. ``ends_on``: refusals after which the form ends (its draft dropped).
@@ -302,7 +309,9 @@ class Form(Generic[D]):
         changed from the review goes back to the review. ``answer_edits``: an edited message is answered
         (``edited``). ``resubmitted``: the answer to a Submit (its key) whose draft is gone. ``says_what``: a
         message a step cannot use is named before the hint (``odd_sticker``, ``odd_location``, ``odd_poll``,
-        ``odd_contact``, ``odd_media``, ``odd_other``)."""
+        ``odd_contact``, ``odd_media``, ``odd_other``). ``commands_leave``: another command ends the form (its
+        draft dropped) and is then handled as usual. ``adopt(context, user_id)``: when the form has no draft,
+        the store moves one an older version kept elsewhere into the form's row (read as the form's own)."""
         assert name.step_kept_by_store, f"{name}: a form's step is kept by the store with its draft"
         self.name = name
         self.texts = texts
@@ -323,6 +332,8 @@ class Form(Generic[D]):
         self.ask_after_command = ask_after_command
         self.resubmitted = resubmitted
         self.says_what = says_what
+        self.commands_leave = commands_leave
+        self.adopt = adopt
 
     def key_of(self, name: str) -> str:
         """The catalog key of one of the engine's texts: the form's area, unless ``keys`` says otherwise."""
@@ -332,6 +343,9 @@ class Form(Generic[D]):
 
     async def load(self, context: Context, user_id: int) -> Draft[D] | None:
         found = await deps(context).forms.get(self.name, user_id)
+        if found is None and self.adopt is not None:
+            await self.adopt(context, user_id)
+            found = await deps(context).forms.get(self.name, user_id)
         if found is None or found.step is None or found.step not in self.steps:
             return None
         data: Any = found.data
@@ -564,7 +578,9 @@ class Form(Generic[D]):
             await deps(context).forms.clear(self.name, user.id)
             return END
 
-        @answers_refusals(on={**{kind: ended for kind in self.ends_on}, StoreError: self.refused_entry})
+        # What was typed cannot be taken (BadInput): the question stands, whatever ends the form otherwise.
+        @answers_refusals(on={BadInput: self.refused_entry, **{kind: ended for kind in self.ends_on},
+                              StoreError: self.refused_entry})
         async def handler(update: Update, context: Context, *values: Any) -> str | int:
             await answer_query(update)
             user = update.effective_user
@@ -750,7 +766,24 @@ class Form(Generic[D]):
             await (show if self.cancel_in_place else send)(update, context, text)
         return END
 
+    async def leave(self, update: Update, context: Context) -> int:
+        """Another command (``commands_leave``): the form ends, its draft goes, and the command is handled as usual."""
+        user = update.effective_user
+        assert user is not None
+        await deps(context).forms.clear(self.name, user.id)
+        context.application.create_task(context.application.process_update(update), update=update)
+        return END
+
     # ----------------------------------------------------------- the handlers
+
+    def choice_entry(self, button: cb.Button) -> Handler:
+        """A step's button as an entry point too: answered by the draft's step even when PTB's state has lost it
+        (a draft adopted from an older version, a button on an older message)."""
+        return button.handler(self.on_step(self._choice(button)))
+
+    def text_answer(self) -> Callable[..., Coroutine[Any, Any, str | int]]:
+        """The handler of a typed answer, for another conversation's state that hands one over to the form."""
+        return self.on_step(self._text)
 
     def after_end(self) -> list[Handler]:
         """Outside the conversation: a Submit tapped again once its draft is gone (``resubmitted``)."""
@@ -812,6 +845,8 @@ class Form(Generic[D]):
                 CommandHandler("cancel", self.cancel),
                 b.cancel.handler(self.cancel),
                 *entry_points,
+                *([MessageHandler(filters.COMMAND & PRIVATE & filters.UpdateType.MESSAGE, self.leave)]
+                  if self.commands_leave else []),
                 MessageHandler(others, unexpected),
                 CallbackQueryHandler(unexpected, pattern=another_step),
             ],

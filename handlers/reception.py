@@ -7,7 +7,14 @@ publishes a session step by step (buttons for leader, date, times, unit and
 slots; typed text for the place), /reception_list shows their sessions with
 bookings and topics, records outcomes and cancels sessions with a reason.
 
-Everything is one persistent conversation (``rc:`` buttons and the three
+The booking is a form of the one form engine (``handlers/forms.py``,
+``BOOKING``): 预约 begins it, the topic is typed, the employee's own cases are
+offered to link (``rc:l``, kept for the buttons already in chats), and the
+store books once per draft key. Its draft is ``BookingStep``, sealed in its
+own row (``Conversation.RECEPTION_BOOKING``); one begun before the form (in
+clear in the reception row) is adopted by the store when first read.
+
+Everything else is one persistent conversation (``rc:`` buttons and the three
 commands are its entry points, so any of them can be used at any time); its
 states are only the steps waiting for typed text. What the user has chosen so
 far lives in the store (``store.reception``), which decides what is allowed.
@@ -45,32 +52,39 @@ from handlers.common import (
     show,
     user_conversation,
 )
+from handlers.forms import CHOICE, TEXT, Buttons, Form, Turn
+from handlers.forms import Step as FormStep
 from handlers.i18n import Html, t
 from handlers.refusals import answer_refusal, answers_refusals, unless_refused
 from handlers.render import pack as pack_blocks
 from handlers.render import unit_path
 from store.conversations import Conversation
-from store.errors import BadInput, NoDraft, StoreError
+from store.errors import BadInput, NoDraft, Refused, StoreError
 from store.models import Actor, OutboxItem
 from store.org import RECEPTION_PLACE_MAX, Organization
 from store.reception import (
+    BOOKING_LINK,
+    BOOKING_TOPIC,
     LEADER_LIST_DAYS,
     OUTCOME_MAX,
     TOPIC_MAX,
     Booking,
+    BookingResult,
     BookingStatus,
+    BookingStep,
     CancelSessionStep,
     LeaderBooking,
     OutcomeStep,
     Session,
     SessionDetail,
     SessionDraft,
+    check_topic,
     hhmm,
     parse_hhmm,
 )
 from store.services import Services
 
-# States: the steps that wait for typed text.
+# States: the steps that wait for typed text (the topic: only a booking begun before the booking form).
 TOPIC = "topic"
 PLACE = "place"
 DATE = "date"
@@ -348,38 +362,91 @@ async def _session_view(update: Update, context: Context, session_id: int) -> No
     await show(update, context, text, kb.markup(rows))
 
 
-@answers_refusals(END)
-async def _begin_booking(update: Update, context: Context, session_id: int) -> str | int:
-    lang = await lang_of(update, context)
-    await deps(context).reception.begin_booking(_actor(update, context), session_id)
-    await _ask(update, context, t(lang, "reception.ask_topic", max=TOPIC_MAX))
-    return TOPIC
+# ------------------------------------------------------------- booking (a form)
 
 
-@answers_refusals(lambda error: TOPIC if isinstance(error, BadInput) else END)  # the topic again, shorter
-async def on_topic(update: Update, context: Context) -> str | int:
-    lang = await lang_of(update, context)
-    d = deps(context)
-    actor = _actor(update, context)
-    step = await d.reception.submit_topic(actor, _text(update), name=actor.name)
-    if step.result is not None:
-        await send(update, context, *confirmation(lang, d, step.result.booking, step.result.session))
-        return END
-    rows = [[kb.button(plain(lang, "reception.link_case", number=c.number, subject=c.subject[:24]),
-                       cb.Rc.LINK_CASE.encode(c.id))]
-            for c in step.cases]
-    rows.append([kb.button(plain(lang, "reception.link_none"), cb.Rc.LINK_CASE.encode(0))])
-    await send(update, context, t(lang, "reception.ask_link"), kb.markup(rows))
+async def _booked(turn: Turn[BookingStep], result: BookingResult, *, fresh: bool) -> int:
+    """Booked (or waitlisted): the draft goes, the confirmation is said."""
+    await turn.finish()
+    await (send if fresh else show)(turn.update, turn.context,
+                                    *confirmation(turn.lang, turn.d, result.booking, result.session))
     return END
 
 
-@answers_refusals(on={NoDraft: _expired})
-async def _link(update: Update, context: Context, case_id: int) -> None:
-    lang = await lang_of(update, context)
-    d = deps(context)
-    actor = _actor(update, context)
-    result = await d.reception.finish_booking(actor, case_id or None, name=actor.name)
-    await show(update, context, *confirmation(lang, d, result.booking, result.session))
+async def _topic_given(turn: Turn[BookingStep]) -> str | int:
+    """Booked at once, or the employee's own cases offered to link."""
+    actor = _actor(turn.update, turn.context)
+    found = await turn.d.reception.submit_topic(actor, turn.data, name=actor.name)
+    if found.result is None:
+        return await turn.go(BOOKING_LINK)
+    return await _booked(turn, found.result, fresh=True)
+
+
+async def _case_rows(turn: Turn[BookingStep]) -> list[list[InlineKeyboardButton]]:
+    cases = await turn.d.reception.linkable_cases(_actor(turn.update, turn.context))
+    rows = [[kb.button(plain(turn.lang, "reception.link_case", number=c.number, subject=c.subject[:24]),
+                       cb.Rc.LINK_CASE.encode(c.id))] for c in cases]
+    rows.append([kb.button(plain(turn.lang, "reception.link_none"), cb.Rc.LINK_CASE.encode(0))])
+    return rows
+
+
+async def _pick_case(turn: Turn[BookingStep], case_id: int) -> None:
+    turn.data.case_id = case_id or None  # the store checks it is the employee's own when booking
+
+
+async def _book(turn: Turn[BookingStep]) -> int:
+    actor = _actor(turn.update, turn.context)
+    result = await turn.d.reception.finish_booking(actor, turn.data, name=actor.name)
+    return await _booked(turn, result, fresh=False)
+
+
+async def _adopt(context: Context, user_id: int) -> None:
+    await deps(context).reception.adopt_booking_draft(user_id)
+
+
+BOOKING_STEPS = [BOOKING_TOPIC, BOOKING_LINK]
+BOOKING: Form[BookingStep] = Form(
+    Conversation.RECEPTION_BOOKING,
+    texts="reception",
+    buttons=Buttons(back=cb.Rb.BACK, cancel=cb.Rb.CANCEL, submit=cb.Rb.SUBMIT),
+    steps=[
+        # The store's rule on the topic: one it cannot take is refused (BadInput), said, and the question stands.
+        FormStep(BOOKING_TOPIC, TEXT, "reception.ask_topic", limit=TOPIC_MAX, parse=lambda turn, text: check_topic(text),
+                 then=_topic_given, back=False),
+        FormStep(BOOKING_LINK, CHOICE, "reception.ask_link", rows=_case_rows, choices={cb.Rc.LINK_CASE: _pick_case},
+                 then=_book),
+    ],
+    order=lambda data: BOOKING_STEPS,
+    submit=_book,
+    model=BookingStep,
+    key=lambda data: data.key,
+    ends_on=(Refused,),  # the session cancelled or begun meanwhile, booked already: nothing left to book
+    cancel_in_place=True,
+    commands_leave=True,
+    adopt=_adopt,
+    keys={"cancelled": "reception.nothing"},
+)
+
+
+@BOOKING.entry
+async def _begin_booking(update: Update, context: Context, _: None, session_id: int) -> str | int:
+    draft = await deps(context).reception.begin_booking(_actor(update, context), session_id)
+    return await BOOKING.start(update, context, draft, BOOKING_TOPIC)
+
+
+_typed_topic = BOOKING.text_answer()
+
+
+async def _old_topic(update: Update, context: Context) -> int:
+    """A topic typed where PTB kept this conversation at the topic of a booking begun before the booking was a
+    form: the booking form takes it, from the draft it adopts (``adopt_booking_draft``)."""
+    await _typed_topic(update, context)
+    return END
+
+
+def build_booking() -> ConversationHandler:
+    """The booking form: 预约 on a session, and a case to link (also on an older message, or a draft adopted)."""
+    return BOOKING.build(entry_points=[cb.Rc.BOOK.handler(_begin_booking), BOOKING.choice_entry(cb.Rc.LINK_CASE)])
 
 
 @answers_refusals()
@@ -796,8 +863,6 @@ def buttons() -> list[CallbackQueryHandler]:
     return [
         cb.Rc.LIST.handler(_view(_sessions_list)),
         cb.Rc.SESSION.handler(_view(_session_view)),
-        cb.Rc.BOOK.handler(_step(_begin_booking)),
-        cb.Rc.LINK_CASE.handler(_view(_link)),
         cb.Rc.MY_BOOKING.handler(_view(_my_booking)),
         cb.Rc.CANCEL_BOOKING.handler(_view(_confirm_cancel)),
         cb.Rc.CANCEL_BOOKING_CONFIRMED.handler(_view(_cancel_booking)),
@@ -820,6 +885,7 @@ def buttons() -> list[CallbackQueryHandler]:
         cb.Rc.PUBLISH.handler(_view(_publish)),
         cb.Rc.PUBLISH_CANCEL.handler(_view(_cancel_publish)),
         cb.Rc.area.stale_handler(_stale),
+        cb.Rb.area.stale_handler(_stale),  # the booking form's buttons once it is over
     ]
 
 
@@ -860,7 +926,7 @@ def build() -> ConversationHandler:
             *buttons(),
         ],
         states={
-            TOPIC: [MessageHandler(text, on_topic)],
+            TOPIC: [MessageHandler(text, _old_topic)],  # a booking begun before the booking form
             PLACE: [MessageHandler(text, on_place)],
             DATE: [MessageHandler(text, on_date)],
             OUTCOME: [MessageHandler(text, on_outcome)],
@@ -875,6 +941,6 @@ def build() -> ConversationHandler:
 
 
 __all__ = [
-    "build", "buttons", "changed_notice", "outcome_notice", "pack", "parse_day", "promoted_notice",
+    "build", "build_booking", "buttons", "changed_notice", "outcome_notice", "pack", "parse_day", "promoted_notice",
     "published_notice", "reminder_notice", "session_cancelled_notice",
 ]

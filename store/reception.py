@@ -156,12 +156,22 @@ class PublishStep(BaseModel):
 
 
 class BookingStep(BaseModel):
-    """Booking a slot: the session, the booking's idempotency key, and the topic once given."""
+    """Booking a slot: the session, the booking's idempotency key, the topic once given, the case to link.
+
+    The booking form's draft (``handlers/reception.py``, sealed by ``store/forms.py``). Before booking was a
+    form it was kept in clear in the person's reception row; ``adopt_booking_draft`` moves such a draft.
+    """
 
     flow: Literal["book"] = "book"
     session_id: int
     key: str = Field(default_factory=lambda: uuid.uuid4().hex)
     topic: str | None = None
+    case_id: int | None = None
+
+
+# The booking form's steps, as stored with its draft (an adopted draft is put at one of them).
+BOOKING_TOPIC = "topic"
+BOOKING_LINK = "link"
 
 
 class OutcomeStep(BaseModel):
@@ -203,6 +213,16 @@ class CancelResult(BaseModel):
     booking: Booking
     session: Session
     promoted: int | None  # booking id moved up from the waitlist
+
+
+def check_topic(topic: str) -> str:
+    """A booking's topic as kept: cleaned, neither empty nor longer than ``TOPIC_MAX`` (else ``BadInput``)."""
+    topic = clean(topic).strip()
+    if not topic:
+        raise BadInput("text_required")
+    if len(topic) > TOPIC_MAX:
+        raise BadInput("reception_too_long", max=TOPIC_MAX, length=len(topic))
+    return topic
 
 
 def parse_hhmm(value: str) -> time | None:
@@ -303,7 +323,8 @@ class ReceptionService(Service):
     # ------------------------------------------------------------ drafts
 
     async def reception_draft(self, user_id: int) -> ReceptionDraft | None:
-        """The user's unfinished reception step (publishing, booking, outcome, cancelling)."""
+        """The user's unfinished reception step (publishing, outcome, cancelling; a booking only if begun before
+        the booking form, until ``adopt_booking_draft`` moves it)."""
         async with self.db.read() as conn:
             return await self._draft(conn, user_id)
 
@@ -687,48 +708,65 @@ class ReceptionService(Service):
             row = await cur.fetchone()
         return int(row[0]) if row else None
 
-    async def begin_booking(self, actor: Actor, session_id: int) -> Session:
-        """Check the session can be booked by the caller, and remember that they are booking it."""
+    async def begin_booking(self, actor: Actor, session_id: int) -> BookingStep:
+        """Check the session can be booked by the caller: the booking's draft to begin with (kept by its form)."""
         now = self.clock.now()
-        async with self.db.transaction() as conn:
-            session = self._bookable(await self._session(conn, session_id), now)
+        async with self.db.read() as conn:
+            self._bookable(await self._session(conn, session_id), now)
             if await self._active_booking_id(conn, session_id, actor.id or 0) is not None:
                 raise Refused("reception_already_booked")
-            await self._save_draft(conn, actor.id or 0, BookingStep(session_id=session_id))
-        return session
+        return BookingStep(session_id=session_id)
 
-    async def submit_topic(self, actor: Actor, topic: str, name: str = "") -> TopicStep:
-        """The topic of the booking being made: book now, or offer the employee's cases to link."""
-        topic, name = clean(topic).strip(), clean(name)
-        if not topic:
-            raise BadInput("text_required")
-        if len(topic) > TOPIC_MAX:
-            raise BadInput("reception_too_long", max=TOPIC_MAX, length=len(topic))
-        async with self.db.transaction() as conn:
-            data = await self._draft(conn, actor.id or 0)
-            if not isinstance(data, BookingStep):
-                raise NoDraft()
-            session = self._bookable(await self._session(conn, data.session_id), self.clock.now())
-            async with conn.execute(
-                # Their own cases and those registered for them that they claimed (store/ledger.py).
-                "SELECT * FROM cases WHERE (petitioner_id = ? OR id IN (SELECT cp.case_id FROM case_petitioners cp"
-                " JOIN petitioners p ON p.id = cp.petitioner_id WHERE p.telegram_hid IN (?, ?) AND cp.claimed_at IS NOT NULL))"
-                " AND status != ? ORDER BY id DESC LIMIT ?",
-                (actor.id, *self.ctx.claim_keys(actor.id or 0), Status.WITHDRAWN.value, LINKABLE_CASES),
-            ) as cur:
-                cases = [row_to_model(Case, row) async for row in cur]
-            if cases:
-                await self._save_draft(conn, actor.id or 0, data.model_copy(update={"topic": topic}))
-                return TopicStep(session=session, cases=cases, result=None)
-        result = await self.book(actor, session.id, topic, name=name, key=data.key)
+    async def _linkable(self, conn: Connection, actor: Actor) -> list[Case]:
+        async with conn.execute(
+            # Their own cases and those registered for them that they claimed (store/ledger.py).
+            "SELECT * FROM cases WHERE (petitioner_id = ? OR id IN (SELECT cp.case_id FROM case_petitioners cp"
+            " JOIN petitioners p ON p.id = cp.petitioner_id WHERE p.telegram_hid IN (?, ?) AND cp.claimed_at IS NOT NULL))"
+            " AND status != ? ORDER BY id DESC LIMIT ?",
+            (actor.id, *self.ctx.claim_keys(actor.id or 0), Status.WITHDRAWN.value, LINKABLE_CASES),
+        ) as cur:
+            return [row_to_model(Case, row) async for row in cur]
+
+    async def linkable_cases(self, actor: Actor) -> list[Case]:
+        """The employee's own cases a booking may link (the newest few, none withdrawn)."""
+        async with self.db.read() as conn:
+            return await self._linkable(conn, actor)
+
+    async def submit_topic(self, actor: Actor, draft: BookingStep, name: str = "") -> TopicStep:
+        """The draft's topic given: book now, or offer the employee's cases to link (the draft stays the form's)."""
+        topic = check_topic(draft.topic or "")
+        async with self.db.read() as conn:
+            session = self._bookable(await self._session(conn, draft.session_id), self.clock.now())
+            cases = await self._linkable(conn, actor)
+        if cases:
+            return TopicStep(session=session, cases=cases, result=None)
+        result = await self.book(actor, session.id, topic, name=name, key=draft.key)
         return TopicStep(session=result.session, cases=[], result=result)
 
-    async def finish_booking(self, actor: Actor, case_id: int | None, name: str = "") -> BookingResult:
-        """Book with the topic already given, linking one of the employee's cases (or none)."""
-        data = await self.reception_draft(actor.id or 0)
-        if not isinstance(data, BookingStep) or not data.topic:
+    async def finish_booking(self, actor: Actor, draft: BookingStep, name: str = "") -> BookingResult:
+        """Book with the draft's topic, linking the case it names (or none)."""
+        if not draft.topic:
             raise NoDraft()
-        return await self.book(actor, data.session_id, data.topic, case_id=case_id, name=name, key=data.key)
+        return await self.book(actor, draft.session_id, draft.topic, case_id=draft.case_id, name=name, key=draft.key)
+
+    async def adopt_booking_draft(self, user_id: int) -> bool:
+        """A booking begun before booking was a form (its draft in the reception row, in clear): moved into the
+        booking form's row, sealed, at its step (the topic, or the case to link once the topic was given)."""
+        key = self.ctx.conv_key(user_id)
+        async with self.db.transaction() as conn:
+            old = await self._draft(conn, user_id)
+            if not isinstance(old, BookingStep):
+                return False
+            name = Conversation.RECEPTION_BOOKING
+            await conn.execute(
+                "INSERT INTO conversations (name, key, sealed_key, state, data, ui, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, '{}', ?) ON CONFLICT (name, key) DO NOTHING",
+                (name, key, self.ctx.seal_conv(name, key, "sealed_key", str(user_id)),
+                 BOOKING_LINK if old.topic else BOOKING_TOPIC,
+                 self.ctx.seal_conv(name, key, "data", old.model_dump(mode="json")), self.ctx.now()),
+            )
+            await conn.execute("DELETE FROM conversations WHERE name = ? AND key = ?", (Conversation.RECEPTION, key))
+        return True
 
     async def book(
         self,
@@ -749,11 +787,7 @@ class ReceptionService(Service):
         employee per session; ``key`` makes a repeated request return the
         booking made the first time.
         """
-        topic, name = clean(topic).strip(), clean(name)
-        if not topic:
-            raise BadInput("text_required")
-        if len(topic) > TOPIC_MAX:
-            raise BadInput("reception_too_long", max=TOPIC_MAX, length=len(topic))
+        topic, name = check_topic(topic), clean(name)
         user_id = actor.id or 0
         now = self.clock.now()
         async with self.db.transaction() as conn:
@@ -1100,6 +1134,8 @@ _BOOKING_SELECT = (
 )
 
 __all__ = [
+    "BOOKING_LINK",
+    "BOOKING_TOPIC",
     "Booking",
     "BookingResult",
     "BookingStatus",
@@ -1116,6 +1152,7 @@ __all__ = [
     "SessionDraft",
     "SessionStatus",
     "TopicStep",
+    "check_topic",
     "hhmm",
     "parse_hhmm",
 ]

@@ -18,11 +18,13 @@ from store.conversations import Conversation
 from store.models import Decision, Status
 from store.opinion import OpinionParts
 from store.services import Services
+from store.vault import is_sealed
 from store.workflow import Action, TransitionError
 from tests.backends import execute, rows
 from tests.conftest import draft, petitioner, uid
 from tests.offline import Call, OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import OFFICER_P1, rorg, rstore
+from tests.test_reception_store import publish
 
 __all__ = ["rorg", "rstore"]
 
@@ -221,3 +223,83 @@ async def test_an_intake_draft_at_the_phone_resumes_with_continue(rstore: Servic
     found = await rstore.cases.get_draft(5001)
     assert found is not None and found.step == "review"
     assert found.data.phone == "+8613800138000" and found.data.confidential is False
+
+
+def write_old_booking(store: Services, user_id: int, session_id: int, topic: str | None, *, state: str | None,
+                      sealed_key: bool) -> None:
+    """A booking's row as ``ReceptionService.begin_booking`` / ``submit_topic`` stored it before the booking form:
+    the reception row, ``BookingStep`` as plain JSON, ``ui`` empty; the step PTB kept (``topic`` while typing,
+    none once the cases to link were offered), its key sealed only where PTB wrote the row first."""
+    ctx = store.context
+    key = ctx.conv_key(user_id)
+    data = json.dumps({"flow": "book", "session_id": session_id, "key": "e" * 32, "topic": topic})
+    execute(store, "INSERT INTO conversations (name, key, sealed_key, state, data, ui, updated_at)"
+                   " VALUES (?, ?, ?, ?, ?, '{}', ?)",
+            Conversation.RECEPTION.value, key,
+            ctx.seal_conv(Conversation.RECEPTION, key, "sealed_key", str(user_id)) if sealed_key else None,
+            state, data, ctx.now())
+
+
+def nothing_in_clear(store: Services, *texts: str) -> None:
+    for name, data, ui in rows(store, "SELECT name, data, ui FROM conversations"):
+        assert all(text not in str(data) and text not in str(ui) for text in texts), name
+
+
+async def test_a_booking_at_its_topic_saved_before_the_booking_form_resumes(store: Services) -> None:
+    """PTB kept the reception conversation at the topic: the topic typed is the booking form's, from the draft it
+    adopts (sealed, the reception row gone); the case offered is linked with the booking's own key."""
+    session = await publish(store)
+    case = (await store.cases.submit(petitioner(5001), draft(), "old-booking")).case
+    write_old_booking(store, 5001, session.id, None, state="topic", sealed_key=True)
+    employee = Updates(5001)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, employee.text("宿舍漏水"))
+        offer = request.last_to(5001)
+        assert offer.text == t("zh", "reception.ask_link")
+        assert (f"{case.number} {case.subject[:24]}", f"rc:l:{case.id}") in offer.buttons()
+        nothing_in_clear(store, "宿舍漏水")  # the adopted draft is sealed, the old row gone
+        assert rows(store, "SELECT name, state FROM conversations WHERE key = ?", store.context.conv_key(5001)) == [
+            ("reception_booking", "link")]
+        await feed(application, employee.tap(f"rc:l:{case.id}"))
+        booked = request.last_to(5001).text
+        assert "预约成功" in booked and "反映问题：宿舍漏水" in booked and case.number in booked
+    assert rows(store, "SELECT topic, case_id, booking_key FROM reception_bookings") == [
+        ("宿舍漏水", case.id, "e" * 32)]
+    assert rows(store, "SELECT count(*) FROM conversations WHERE data != '{}'") == [(0,)]
+
+
+async def test_a_booking_offering_cases_saved_before_the_booking_form_resumes(store: Services) -> None:
+    """The topic given and the cases offered (the reception conversation over, its row's key unsealed): the
+    case button on that older message still books, with the topic typed then."""
+    session = await publish(store)
+    case = (await store.cases.submit(petitioner(5001), draft(), "old-booking")).case
+    write_old_booking(store, 5001, session.id, "食堂伙食", state=None, sealed_key=False)
+    employee = Updates(5001)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, employee.tap(f"rc:l:{case.id}"))
+        booked = request.last_to(5001).text
+        assert "预约成功" in booked and "反映问题：食堂伙食" in booked and case.number in booked
+        await feed(application, employee.tap("rc:l:0"))  # a second tap on the same buttons: nothing more
+        assert "预约成功" not in request.last_to(5001).text
+    assert rows(store, "SELECT topic, case_id FROM reception_bookings") == [("食堂伙食", case.id)]
+    assert rows(store, "SELECT count(*) FROM conversations WHERE data != '{}'") == [(0,)]
+
+
+async def test_a_booking_draft_holds_no_topic_in_clear(store: Services) -> None:
+    """The booking's draft is sealed like every form's: the row under the person's keyed hash names no topic."""
+    session = await publish(store)
+    case = (await store.cases.submit(petitioner(5001), draft(), "linkable")).case
+    employee = Updates(5001)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, employee.tap(f"rc:b:{session.id}"))
+        await feed(application, employee.text("加班费 <未发>"))
+        assert request.last_to(5001).text == t("zh", "reception.ask_link")
+        ((data,),) = rows(store, "SELECT data FROM conversations WHERE name = 'reception_booking'")
+        assert is_sealed(data)
+        nothing_in_clear(store, "加班费")
+        await feed(application, employee.tap(cb.Rb.BACK.encode()))  # « 返回: the topic again
+        assert "请简要写明" in request.last_to(5001).text
+        await feed(application, employee.text("加班费"))
+        await feed(application, employee.tap(f"rc:l:{case.id}"))
+        assert "预约成功" in request.last_to(5001).text
+    assert rows(store, "SELECT topic, case_id FROM reception_bookings") == [("加班费", case.id)]

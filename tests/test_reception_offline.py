@@ -10,13 +10,15 @@ import pytest
 from telegram.ext import Application
 
 from botsim import parse_html
+from handlers.i18n import t
 from handlers.notifications import render
 from handlers.reception import parse_day
 from store.clock import FakeClock
+from store.conversations import Conversation
 from store.models import OutboxItem
 from store.services import Services
 from tests.conftest import draft, petitioner, rows
-from tests.offline import OfflineRequest, Updates, feed
+from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.test_reception_store import at, employee, publish
 
 EMPLOYEE = 5001
@@ -65,10 +67,11 @@ async def test_odd_input_while_typing_the_topic(app: tuple[Application, OfflineR
     session = await publish(store)
     user = Updates(EMPLOYEE)
     await feed(application, user.tap(f"rc:b:{session.id}"))
-    ask = request.last_to(EMPLOYEE)
-    assert "请简要写明" in ask.text and "force_reply" in str(ask.params.get("reply_markup"))
+    ask = request.last_to(EMPLOYEE)  # a step of the form engine: the question with its 取消 button
+    assert "请简要写明" in ask.text and ask.buttons() == [("取消", "rb:x")]
     await feed(application, user.sticker())
-    assert request.last_to(EMPLOYEE).text == "这一步请输入文字，或发送 /cancel 取消。"
+    assert request.texts_to(EMPLOYEE)[-2] == "这一步请输入文字，或发送 /cancel 取消。"
+    assert "请简要写明" in request.last_to(EMPLOYEE).text  # and the question again
     await feed(application, user.text("长" * 5000))
     assert "不能超过 200 字（您输入了 5000 字）" in request.last_to(EMPLOYEE).text
     await feed(application, user.edited("改过的话题"))
@@ -93,7 +96,7 @@ async def test_cancel_and_other_commands_leave_the_typed_step(
     await feed(application, user.tap(f"rc:b:{session.id}"))
     await feed(application, user.text("/cancel"))
     assert request.last_to(EMPLOYEE).text == "已取消。"
-    assert await store.reception.reception_draft(EMPLOYEE) is None
+    assert await store.forms.get(Conversation.RECEPTION_BOOKING, EMPLOYEE) is None
     await feed(application, user.text("这句话不是话题"))
     assert await store.reception.my_reception_bookings(EMPLOYEE) == []
     await feed(application, user.tap(f"rc:b:{session.id}"))
@@ -105,6 +108,7 @@ async def test_cancel_and_other_commands_leave_the_typed_step(
     assert "您还没有提交过信访事项" in request.last_to(EMPLOYEE).text
     await feed(application, user.text("也不是话题"))
     assert await store.reception.my_reception_bookings(EMPLOYEE) == []
+    assert await store.forms.get(Conversation.RECEPTION_BOOKING, EMPLOYEE) is None
 
 
 async def test_publishing_with_a_typed_date_and_a_visited_unit(
@@ -234,3 +238,27 @@ def _item(chat_id: int, kind: str, params: dict[str, Any]) -> OutboxItem:
 )
 def test_typed_dates(text: str, expected: date | None) -> None:
     assert parse_day(text, date(2026, 11, 2)) == expected
+
+
+async def test_a_booking_resumes_after_a_restart_and_its_cancel_button_ends_it(store: Services) -> None:
+    session = await publish(store)
+    case = (await store.cases.submit(petitioner(EMPLOYEE), draft(), "linkable")).case
+    user = Updates(EMPLOYEE)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, user.tap(f"rc:b:{session.id}"))
+        await feed(application, user.text("宿舍漏水"))
+        assert request.last_to(EMPLOYEE).text == t("zh", "reception.ask_link")
+    async with offline_app(store, OfflineRequest()) as (application, request):  # the bot restarted
+        await feed(application, user.text("随便一句"))  # the step waits for a button: the hint, the question again
+        assert request.texts_to(EMPLOYEE)[-2:] == [t("zh", "reception.button_expected"), t("zh", "reception.ask_link")]
+        await feed(application, user.tap(f"rc:l:{case.id}"))
+        assert "预约成功" in request.last_to(EMPLOYEE).text and case.number in request.last_to(EMPLOYEE).text
+        other = await publish(store, day=date(2026, 11, 6))
+        await feed(application, user.tap(f"rc:b:{other.id}"))
+        await feed(application, user.tap("rb:x"))  # 取消: the question's message says so
+        assert request.last_to(EMPLOYEE).text == "已取消。"
+        assert await store.forms.get(Conversation.RECEPTION_BOOKING, EMPLOYEE) is None
+        await feed(application, user.tap("rb:x"))  # the form is over: the button has expired
+        assert answers(request)[-1] == "该按钮已失效，请按最新一条消息操作。"
+    assert [(b.topic, b.case_id) for b, _ in await store.reception.my_reception_bookings(EMPLOYEE)] == [
+        ("宿舍漏水", case.id)]

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from store.clock import FakeClock
-from store.errors import NotFound, Refused
+from store.errors import BadInput, NotFound, Refused
 from store.models import Actor, ActorRole
 from store.org import Organization, parse_org
 from store.reception import BookingStatus, Session
@@ -216,18 +216,24 @@ async def test_booking_needs_an_open_future_session_and_own_cases_only(store: Se
 
 async def test_topic_step_books_at_once_without_cases_and_offers_own_cases_otherwise(store: Services) -> None:
     session = await publish(store)
-    await store.reception.begin_booking(employee(6001), session.id)
-    step = await store.reception.submit_topic(employee(6001), "食堂", name="张三")
+    begun = await store.reception.begin_booking(employee(6001), session.id)
+    step = await store.reception.submit_topic(employee(6001), begun.model_copy(update={"topic": "食堂"}), name="张三")
     assert step.result is not None and step.result.booking.user_name == "张三" and step.cases == []
     case = (await store.cases.submit(petitioner(6002), draft(), "k")).case
-    await store.reception.begin_booking(employee(6002), session.id)
-    step = await store.reception.submit_topic(employee(6002), "加班费")
+    begun = await store.reception.begin_booking(employee(6002), session.id)
+    with pytest.raises(BadInput):  # the store's rule on the topic, whatever the form checked
+        await store.reception.submit_topic(employee(6002), begun.model_copy(update={"topic": "   "}))
+    begun.topic = "加班费"
+    step = await store.reception.submit_topic(employee(6002), begun)
     assert step.result is None and [c.number for c in step.cases] == [case.number]
-    result = await store.reception.finish_booking(employee(6002), case.id)
+    assert await store.reception.my_reception_bookings(6002) == []  # nothing booked before the case is chosen
+    begun.case_id = case.id
+    result = await store.reception.finish_booking(employee(6002), begun)
     assert result.booking.case_id == case.id and result.booking.topic == "加班费"
-    assert await store.reception.reception_draft(6002) is None
+    again = await store.reception.finish_booking(employee(6002), begun)  # a second tap on the same buttons
+    assert again.booking.id == result.booking.id and not again.created
     with pytest.raises(Refused) as refused:
-        await store.reception.finish_booking(employee(6002), None)  # a second tap on the same buttons
+        await store.reception.finish_booking(employee(6002), begun.model_copy(update={"topic": None}))
     assert refused.value.code == "reception_no_draft"
 
 
