@@ -81,7 +81,7 @@ async def main(args: argparse.Namespace) -> None:
         owed = await prepare(store, args.recipients, args.per_recipient)
         if args.ptb_defaults:  # for comparison: PTB's limiter as it comes, no per-chat pace in the outbox
             # The benchmark swaps the limiter the application is built with.
-            bot.app.rate_limiter = lambda per_second=0.0: AIORateLimiter(max_retries=0)
+            bot.app.rate_limiter = lambda per_second=0.0: AIORateLimiter(max_retries=0)  # type: ignore[attr-defined]
         application = build_application(store, TOKEN, base_url=sim.base_url, base_file_url=sim.base_file_url)
         if args.ptb_defaults:
             application.bot_data["outbox"].chat_interval = 0.0

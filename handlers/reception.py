@@ -31,7 +31,6 @@ from typing import Any
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -44,7 +43,9 @@ from handlers.common import (
     PRIVATE,
     PRIVATE_TEXT,
     Context,
+    ConvHandler,
     Deps,
+    Handler,
     answer_query,
     deps,
     lang_of,
@@ -444,7 +445,7 @@ async def _old_topic(update: Update, context: Context) -> int:
     return END
 
 
-def build_booking() -> ConversationHandler:
+def build_booking() -> ConvHandler:
     """The booking form: 预约 on a session, and a case to link (also on an older message, or a draft adopted)."""
     return BOOKING.build(entry_points=[cb.Rc.BOOK.handler(_begin_booking), BOOKING.choice_entry(cb.Rc.LINK_CASE)])
 
@@ -624,7 +625,7 @@ async def _choice_refused(update: Update, context: Context, error: StoreError) -
 
 
 @answers_refusals(on={NoDraft: _expired, StoreError: _choice_refused})
-async def _edit_draft(update: Update, context: Context, **changes: object) -> str | int:
+async def _edit_draft(update: Update, context: Context, /, **changes: object) -> str | int:
     """Apply one choice through the store, then ask the next question (or the same one again, if refused)."""
     draft = await _apply(context, _actor(update, context), dict(changes))
     return await _publish_step(update, context, draft)
@@ -858,7 +859,7 @@ async def _no_place(update: Update, context: Context) -> str | int:
     return await _edit_draft(update, context, place_done=True)
 
 
-def buttons() -> list[CallbackQueryHandler]:
+def buttons() -> list[Handler]:
     """One handler per ``rc:`` button, then the area's catch-all for old or forged data."""
     return [
         cb.Rc.LIST.handler(_view(_sessions_list)),
@@ -915,7 +916,7 @@ async def not_text(update: Update, context: Context) -> None:
     await send(update, context, t(await lang_of(update, context), "reception.text_expected"))
 
 
-def build() -> ConversationHandler:
+def build() -> ConvHandler:
     private, text = PRIVATE, PRIVATE_TEXT
     return user_conversation(
         Conversation.RECEPTION,
