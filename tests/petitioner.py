@@ -17,11 +17,11 @@ ORG_FILE = Path(__file__).with_name("org_fixture.toml")
 LABELS = {
     "zh": {"wages": "工资福利", "report": "违纪违法举报", "oilfield": "油田公司", "plant": "第一采油厂",
            "step": "第 {n}/7 步", "skip": "跳过", "done": "完成", "real": "实名反映", "conf": "身份保密（代号）",
-           "submit": "✅ 提交", "receipt": "已登记", "back": "« 返回", "cancel": "取消"},
+           "submit": "✅ 提交", "receipt": "已登记", "back": "« 返回", "cancel": "取消", "another": "反映新事项"},
     "en": {"wages": "Wages and benefits", "report": "Misconduct report", "oilfield": "Oilfield Company",
            "plant": "No. 1 Oil Production Plant", "step": "Step {n} of 7", "skip": "Skip", "done": "Done",
            "real": "Real name", "conf": "Confidential (code name)", "submit": "✅ Submit",
-           "receipt": "registered", "back": "« Back", "cancel": "Cancel"},
+           "receipt": "registered", "back": "« Back", "cancel": "Cancel", "another": "New petition"},
 }
 
 
@@ -35,11 +35,21 @@ def step(lang: str, n: int) -> str:
     return LABELS[lang]["step"].format(n=n)
 
 
+async def new_petition(user: SimUser, lang: str) -> SimMessage:
+    """/new: the first step, also after a petition submitted minutes ago (named first, with a button to begin another)."""
+    L = LABELS[lang]
+    await user.send("/new")
+    first = await user.wait_for(predicate=lambda m: step(lang, 1) in m.visible_text or L["another"] in m.button_texts)
+    if L["another"] in first.button_texts:
+        await user.tap(L["another"], message=first)
+        first = await user.wait_for(step(lang, 1))
+    return first
+
+
 async def to_subject(user: SimUser, lang: str, category: str = "wages") -> None:
     """/new, a category and 第一采油厂: the subject question is next."""
     L = LABELS[lang]
-    await user.send("/new")
-    await user.wait_for(step(lang, 1))
+    await new_petition(user, lang)
     await user.tap(L[category])
     await user.wait_for(step(lang, 2))
     await user.tap(L["oilfield"])
