@@ -308,13 +308,14 @@ class PgDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX) -> None:
+    def __init__(self, url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX,
+                 tz: ZoneInfo | None = None) -> None:
         from psycopg_pool import AsyncConnectionPool  # imported here: SQLite installs never need it
 
         self.path = url
         self.statements = Statements()
         self._lock = asyncio.Lock()
-        self._timezone: str | None = None
+        self._timezone: str | None = str(tz) if tz is not None else None
         self.pool = AsyncConnectionPool(
             url, kwargs={"autocommit": True}, min_size=min_size, max_size=max(min_size, max_size),
             open=False, configure=self._configure, name="petition-store",
@@ -338,9 +339,7 @@ class PgDatabase:
         # psycopg's own error (a pool would retry it in the background until its time-out).
         probe = await psycopg.AsyncConnection.connect(url, autocommit=True)
         await probe.close()
-        db = cls(url, min_size=min_size, max_size=max_size)
-        if tz is not None:
-            db._timezone = str(tz)
+        db = cls(url, min_size=min_size, max_size=max_size, tz=tz)
         await db.pool.open(wait=True)
         try:
             if migrate:
