@@ -310,7 +310,7 @@ async def open_database(target: str | Path, tz: ZoneInfo) -> Backend:
     if is_postgres_url(target):
         from store.pg import PgDatabase  # psycopg is needed only for PostgreSQL
 
-        db = await PgDatabase.open(str(target))
+        db = await PgDatabase.open(str(target), tz=tz)
     else:
         db = await Database.open(target)
     await db.set_timezone(tz)

@@ -81,8 +81,20 @@ class Row(Sequence[Any]):
         return f"Row({dict(zip(self._names, self._values, strict=True))!r})"
 
 
+#: Each result's column names by position, per distinct list of raw names: the same few queries run
+#: again and again, and psycopg's ``description`` builds a ``Column`` (a type lookup) per column each time.
+_NAMES: dict[tuple[bytes | None, ...], dict[str, int]] = {}
+_NAMES_MAX = 4096
+
+
 def _row_factory(cursor: Any) -> Any:
-    names = {d.name: i for i, d in enumerate(cursor.description or [])}
+    res = cursor.pgresult
+    key = tuple(res.fname(i) for i in range(res.nfields)) if res is not None else ()
+    names = _NAMES.get(key)
+    if names is None:
+        names = {d.name: i for i, d in enumerate(cursor.description or [])}
+        if len(_NAMES) < _NAMES_MAX:
+            _NAMES[key] = names
 
     def make(values: Sequence[Any]) -> Row:
         return Row(names, values)
@@ -108,6 +120,14 @@ def _params(params: Sequence[Any] | Mapping[str, Any] | None) -> Any:
     return [_adapt(v) for v in params]
 
 
+def _holds_rows(res: Any) -> bool:
+    """Does a result hold rows (psycopg's test in ``Cursor.description``, without building its columns)?"""
+    from psycopg.pq import ExecStatus  # imported here: SQLite installs never need it
+
+    return res is not None and bool(
+        res.nfields or res.status in (ExecStatus.TUPLES_OK, ExecStatus.SINGLE_TUPLE, ExecStatus.TUPLES_CHUNK))
+
+
 class Cursor:
     """The part of a DB-API cursor the services use."""
 
@@ -119,13 +139,13 @@ class Cursor:
         return int(self._raw.rowcount)
 
     async def fetchone(self) -> Row | None:
-        if self._raw.description is None:
+        if not _holds_rows(self._raw.pgresult):
             return None
         row: Row | None = await self._raw.fetchone()
         return row
 
     async def fetchall(self) -> list[Row]:
-        if self._raw.description is None:
+        if not _holds_rows(self._raw.pgresult):
             return []
         rows: list[Row] = await self._raw.fetchall()
         return rows
@@ -288,13 +308,14 @@ class PgDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX) -> None:
+    def __init__(self, url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX,
+                 tz: ZoneInfo | None = None) -> None:
         from psycopg_pool import AsyncConnectionPool  # imported here: SQLite installs never need it
 
         self.path = url
         self.statements = Statements()
         self._lock = asyncio.Lock()
-        self._timezone: str | None = None
+        self._timezone: str | None = str(tz) if tz is not None else None
         self.pool = AsyncConnectionPool(
             url, kwargs={"autocommit": True}, min_size=min_size, max_size=max(min_size, max_size),
             open=False, configure=self._configure, name="petition-store",
@@ -306,14 +327,19 @@ class PgDatabase:
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True, min_size: int = POOL_MIN,
-                   max_size: int = POOL_MAX) -> PgDatabase:
+                   max_size: int = POOL_MAX, tz: ZoneInfo | None = None) -> PgDatabase:
+        """The pool on ``url``, migrated (unless ``migrate`` is false).
+
+        ``tz``: the zone of ``local_day`` (``set_timezone``), given here so that the pool's first
+        connections are configured with it instead of being replaced at once.
+        """
         import psycopg  # imported here: SQLite installs never need it
 
         # One direct connection first: an unreachable server or a refused login fails at once, as
         # psycopg's own error (a pool would retry it in the background until its time-out).
         probe = await psycopg.AsyncConnection.connect(url, autocommit=True)
         await probe.close()
-        db = cls(url, min_size=min_size, max_size=max_size)
+        db = cls(url, min_size=min_size, max_size=max_size, tz=tz)
         await db.pool.open(wait=True)
         try:
             if migrate:
@@ -328,6 +354,8 @@ class PgDatabase:
 
     async def set_timezone(self, tz: ZoneInfo) -> None:
         """``local_day(ts)`` (a function of the migrations) reads the zone from this setting, on every connection."""
+        if str(tz) == self._timezone:
+            return  # the pool's connections have it already
         self._timezone = str(tz)
         await self.pool.drain()  # connections made from now on are configured with it
 
@@ -342,9 +370,16 @@ class PgDatabase:
             return int(row[0]) if row else 0
 
     async def migrate(self) -> int:
-        """Apply every migration newer than the database's version, each in its own transaction."""
-        current = 0
-        for number, name, sql in migrations():
+        """Apply every migration newer than the database's version, each in its own transaction.
+
+        A database already at the newest version (every start but the first after an upgrade) is
+        told by one read: no transaction, no lock per migration.
+        """
+        every = migrations()
+        current = await self.schema_version()
+        if every and current >= every[-1][0]:
+            return current
+        for number, name, sql in every:
             async with self.transaction() as conn:
                 await conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
                 await conn.execute(

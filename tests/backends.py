@@ -149,6 +149,10 @@ SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (
 """
 
 
+#: A copy's own pseudonym secret (the template's would make every copy's pseudonyms the same).
+NEW_SECRET = "UPDATE meta SET value = ? WHERE key = 'pseudonym_secret'"
+
+
 class PgTemplate:
     """A PostgreSQL database migrated once, and copies of it handed to tests one at a time.
 
@@ -189,12 +193,14 @@ class PgTemplate:
             f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE;{''.join(restore)}" if tables else "")
 
     def take(self) -> str:
-        """A database as the template is: a put-back copy, else a new one."""
-        name = self.free.pop() if self.free else f"{PREFIX}_{uuid.uuid4().hex[:12]}"
-        if name not in _created:
-            _new_database(name, self.name)
+        """A database as the template is, with a pseudonym secret of its own: a put-back copy (given
+        its new secret when it was put back, in the same transaction), else a new one."""
+        if self.free:
+            return with_database(server_url(), self.free.pop())
+        name = f"{PREFIX}_{uuid.uuid4().hex[:12]}"
+        _new_database(name, self.name)
         url = with_database(server_url(), name)
-        execute(url, "UPDATE meta SET value = ? WHERE key = 'pseudonym_secret'", secrets.token_hex(32))
+        execute(url, NEW_SECRET, secrets.token_hex(32))
         return url
 
     def put_back(self, url: str) -> None:
@@ -207,12 +213,15 @@ class PgTemplate:
                          " WHERE datname = current_database() AND pid <> pg_backend_pid()")
             if one_row(conn, FINGERPRINT) != (self.fingerprint,):
                 return  # its schema changed: set aside, dropped at the end
+            secret = to_pyformat(NEW_SECRET), [secrets.token_hex(32)]
             try:
                 with conn.transaction():
                     conn.execute(self.reset)
+                    conn.execute(*secret)
             except psycopg.errors.InsufficientPrivilege:
                 with conn.transaction():
                     conn.execute(self.reset_unprivileged)
+                    conn.execute(*secret)
         self.free.append(name)
 
 

@@ -11,6 +11,7 @@ import io
 import json
 import re
 from collections.abc import AsyncIterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,11 @@ __all__ = ["rorg", "rstore"]
 ORG = "测试石油"
 
 
+@lru_cache(maxsize=16)
 def pdf_text(data: bytes) -> str:
-    """The PDF's text as a reader extracts it, without white space (lines wrap anywhere in Chinese)."""
+    """The PDF's text as a reader extracts it, without white space (lines wrap anywhere in Chinese).
+
+    Kept per PDF: a test looks several times into the same document."""
     assert data.startswith(b"%PDF-")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
     return "".join(text.split())
