@@ -34,17 +34,17 @@ from handlers import media
 from handlers.common import PRIVATE, Context, ConvHandler, Handler, answer_query, deps, lang_of, send, show
 from handlers.forms import CHOICE, FILES, REVIEW, TEXT, Buttons, Form, Hint, Step, Turn, labels, visible
 from handlers.i18n import Html, t
-from handlers.render import day, draft_summary, moment, unit_path
+from handlers.render import day, draft_summary, moment
+from handlers.unit_step import BROWSING, UNIT, browsed, pick_unit, pick_unit_here, text_of, unit_back, unit_params
 from store import discipline
 from store.cases import choose_category
 from store.conversations import Conversation
 from store.models import ATTACHMENTS_MAX, DESIRED_MAX, DETAILS_MAX, PEOPLE_MAX, SUBJECT_MAX, Case, DraftData, Petitioner
-from store.org import CategoryKind, Organization
+from store.org import CategoryKind
 
 log = logging.getLogger(__name__)
 
 CATEGORY = "category"
-UNIT = "unit"
 SUBJECT = "subject"
 DETAILS = "details"
 ATTACHMENTS = "attachments"
@@ -58,7 +58,6 @@ REVIEW_STEP = "review"
 STEPS = [CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, REVIEW_STEP]
 ORDER = [CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, PHONE, PEOPLE, DESIRED, REVIEW_STEP]
 EDITABLE = [CATEGORY, UNIT, SUBJECT, DETAILS, ATTACHMENTS, IDENTITY, PEOPLE, DESIRED]
-BROWSING = "unit_browse"  # the unit whose subunits are listed (the unit step's own chat state)
 
 
 async def to_review(turn: Turn[DraftData]) -> str:
@@ -82,16 +81,8 @@ async def pick_category(turn: Turn[DraftData], category_id: str) -> str | None:
     return None
 
 
-def tree_top(org: Organization) -> str | None:
-    """Browsing starts inside the root when there is only one (the group headquarters)."""
-    roots = org.roots()
-    return roots[0].id if len(roots) == 1 else None
 
 
-def browsed(turn: Turn[Any]) -> str | None:
-    org = turn.d.org
-    here = turn.draft.ui.get(BROWSING)
-    return (here if here and org.find_unit(here) else None) or tree_top(org)
 
 
 async def unit_rows(turn: Turn[Any]) -> list[list[InlineKeyboardButton]]:
@@ -109,52 +100,17 @@ async def unit_rows(turn: Turn[Any]) -> list[list[InlineKeyboardButton]]:
     return rows + kb.grid(kb.button(u.name.get(lang), cb.In.UNIT.encode(u.id)) for u in children)
 
 
-async def unit_params(turn: Turn[Any]) -> Mapping[str, Any]:
-    here = browsed(turn)
-    return {"path": unit_path(turn.d.org, here, turn.lang) if here else "—"}
 
 
-async def pick_unit(turn: Turn[DraftData], unit_id: str, *, browse: bool = True) -> str | None:
-    """A unit of the tree: opened when it has units under it, else chosen."""
-    org = turn.d.org
-    unit = org.find_unit(unit_id)
-    if unit is None:
-        return UNIT
-    if browse and org.children(unit.id):
-        turn.draft.ui[BROWSING] = unit.id
-        return UNIT
-    turn.data.unit = unit.id
-    return None
 
 
-async def pick_unit_here(turn: Turn[DraftData], unit_id: str) -> str | None:
-    """"This unit itself", although it has units under it."""
-    return await pick_unit(turn, unit_id, browse=False)
 
 
-def unit_back(turn: Turn[Any]) -> str | None:
-    """« 返回 while browsing: one unit up; at the top, the step before."""
-    here = turn.draft.ui.get(BROWSING)
-    if here and here != tree_top(turn.d.org):
-        unit = turn.d.org.find_unit(here)
-        turn.draft.ui[BROWSING] = unit.parent if unit else None
-        return UNIT
-    turn.draft.ui.pop(BROWSING, None)
-    return None
 
 
 # --------------------------------------------------------------- texts, files
 
 
-def text_of(limit: int, too_long: str) -> Any:
-    def parse(turn: Turn[Any], text: str) -> str:
-        if not visible(text):
-            raise Hint("intake.text_empty")
-        if len(text) > limit:
-            raise Hint(too_long, max=limit, length=len(text))
-        return text
-
-    return parse
 
 
 def parse_people(turn: Turn[Any], text: str) -> int:

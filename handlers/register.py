@@ -33,6 +33,7 @@ from handlers.common import PRIVATE, Context, ConvHandler, Handler, deps, lang_o
 from handlers.forms import CHOICE, FILES, REVIEW, TEXT, Buttons, Form, Hint, Step, Turn, visible
 from handlers.i18n import Html, escape, t
 from handlers.render import CHUNK, category_name, day, split_text, unit_path, utf16_len
+from handlers.unit_step import BROWSING, UNIT, browsed, pick_unit, pick_unit_here, text_of, unit_back, unit_params
 from store.conversations import Conversation
 from store.ledger import (
     EMPLOYEE_NO_MAX,
@@ -64,7 +65,6 @@ P_UNIT = "p_unit"
 P_MORE = "p_more"
 COUNT = "count"  # how many people, when several are named
 CATEGORY = "category"
-UNIT = "unit"
 SUBJECT = "subject"
 DETAILS = "details"
 FILES_STEP = "files"
@@ -75,7 +75,6 @@ REVIEW_STEP = "review"
 STEPS = [CHANNEL, RECEIVED, WHO, CATEGORY, UNIT, SUBJECT, DETAILS, FILES_STEP, SECRECY, REVIEW_STEP]
 PERSON_STEPS = [P_NAME, P_PHONE, P_EMPLOYEE, P_UNIT, P_MORE]
 EDITABLE = [CHANNEL, RECEIVED, WHO, COUNT, CATEGORY, UNIT, SUBJECT, DETAILS, FILES_STEP, SECRECY]
-BROWSING = "unit_browse"  # the unit being browsed (the unit step's own chat state)
 
 
 def order(data: Registration) -> list[str]:
@@ -305,16 +304,8 @@ async def pick_category(turn: Turn[Registration], category_id: str) -> str | Non
     return None
 
 
-def tree_top(org: Organization) -> str | None:
-    roots = org.roots()
-    return roots[0].id if len(roots) == 1 else None
 
 
-def browsed(turn: Turn[Any]) -> str | None:
-    """The unit being browsed (the top when none)."""
-    org = turn.d.org
-    here = turn.draft.ui.get(BROWSING)
-    return (here if here and org.find_unit(here) else None) or tree_top(org)
 
 
 def unit_rows(turn: Turn[Any]) -> list[list[InlineKeyboardButton]]:
@@ -329,50 +320,17 @@ def unit_rows(turn: Turn[Any]) -> list[list[InlineKeyboardButton]]:
     return rows + kb.grid(kb.button(u.name.get(turn.lang), cb.Rg.UNIT.encode(u.id)) for u in children)
 
 
-async def unit_params(turn: Turn[Any]) -> Mapping[str, Any]:
-    here = browsed(turn)
-    return {"path": unit_path(turn.d.org, here, turn.lang) if here else "—"}
 
 
-async def pick_unit(turn: Turn[Registration], unit_id: str, *, browse: bool = True) -> str | None:
-    org = turn.d.org
-    unit = org.find_unit(unit_id)
-    if unit is None:
-        return UNIT
-    if browse and org.children(unit.id):
-        turn.draft.ui[BROWSING] = unit.id
-        return UNIT
-    turn.data.unit = unit.id
-    return None
 
 
-async def pick_unit_here(turn: Turn[Registration], unit_id: str) -> str | None:
-    return await pick_unit(turn, unit_id, browse=False)
 
 
-def unit_back(turn: Turn[Any]) -> str | None:
-    """« 返回 while browsing: one unit up; at the top, the step before."""
-    here = turn.draft.ui.get(BROWSING)
-    if here and here != tree_top(turn.d.org):
-        unit = turn.d.org.find_unit(here)
-        turn.draft.ui[BROWSING] = unit.parent if unit else None
-        return UNIT
-    turn.draft.ui.pop(BROWSING, None)
-    return None
 
 
 # --------------------------------------------------------------- texts, files, secrecy
 
 
-def text_of(limit: int, too_long: str) -> Any:
-    def parse(turn: Turn[Any], text: str) -> str:
-        if not visible(text):
-            raise Hint("intake.text_empty")
-        if len(text) > limit:
-            raise Hint(too_long, max=limit, length=len(text))
-        return text
-
-    return parse
 
 
 async def attach(turn: Turn[Registration], message: Message) -> Html:
