@@ -753,6 +753,8 @@ class ReceptionService(Service):
         """A booking begun before booking was a form (its draft in the reception row, in clear): moved into the
         booking form's row, sealed, at its step (the topic, or the case to link once the topic was given)."""
         key = self.ctx.conv_key(user_id)
+        if not isinstance(await self.reception_draft(user_id), BookingStep):
+            return False  # the usual answer, told by a read: the writer is not taken for it
         async with self.db.transaction() as conn:
             old = await self._draft(conn, user_id)
             if not isinstance(old, BookingStep):

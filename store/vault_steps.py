@@ -292,11 +292,12 @@ async def _claims_keyed_apart(conn: Connection, vault: Vault) -> int:
             log.warning("data step 5: register record %d unbound (nobody found behind its account's hash)", record)
         await conn.execute("UPDATE claim_codes SET used_by = ? WHERE petitioner_id = ? AND used_by = ?",
                            (key, record, hid))
-        await conn.execute(
-            "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND case_id IN (SELECT cp.case_id FROM case_petitioners cp"
-            " JOIN cases c ON c.id = cp.case_id WHERE cp.petitioner_id = ? AND c.confidential = 0)",
-            (key if key is not None else hid, hid, record),
-        )
+        if key is not None:
+            await conn.execute(
+                "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND case_id IN (SELECT cp.case_id FROM case_petitioners cp"
+                " JOIN cases c ON c.id = cp.case_id WHERE cp.petitioner_id = ? AND c.confidential = 0)",
+                (key, hid, record),
+            )
         changed += 1
     if changed:
         log.info("data step 5: %d register record(s) bound under their claim key", changed)
