@@ -16,9 +16,10 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -71,6 +72,155 @@ class Backend(Protocol):
     async def set_timezone(self, tz: ZoneInfo) -> None: ...
 
 BUSY_TIMEOUT_MS = 10_000
+
+
+class Result:
+    """A statement's rows and row count, fetched on the connection's thread with the statement itself.
+
+    aiosqlite hands each call to its connection's thread and back (a queue, a
+    future, a wake-up of the event loop): ``execute``, each ``fetchone`` and the
+    cursor's ``close`` were a round trip each. The services read a handful of
+    rows per statement, so the rows come back with the statement, as psycopg's
+    client-side cursor brings them on PostgreSQL.
+    """
+
+    __slots__ = ("_rows", "_next", "rowcount", "description")
+
+    def __init__(self, rows: list[sqlite3.Row], rowcount: int, description: Any) -> None:
+        self._rows = rows
+        self._next = 0
+        self.rowcount = rowcount
+        self.description = description  # DB-API's: the columns' names first
+
+    async def fetchone(self) -> sqlite3.Row | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    async def fetchall(self) -> list[sqlite3.Row]:
+        rest = self._rows[self._next:]
+        self._next = len(self._rows)
+        return rest
+
+    def __aiter__(self) -> Result:
+        return self
+
+    async def __anext__(self) -> sqlite3.Row:
+        row = await self.fetchone()
+        if row is None:
+            raise StopAsyncIteration
+        return row
+
+    async def close(self) -> None:
+        self._rows = []
+
+
+class Pending(Awaitable[Result]):
+    """What ``execute`` returns: awaited, a result; in ``async with``, the same result."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: Awaitable[Result]) -> None:
+        self._run = run
+
+    def __await__(self) -> Generator[Any, None, Result]:
+        return self._run.__await__()
+
+    async def __aenter__(self) -> Result:
+        return await self._run
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class SqliteThread(aiosqlite.Connection):
+    """aiosqlite's connection (a thread of its own), able to run a statement and fetch its rows in one trip.
+
+    ``_execute`` is how aiosqlite's own cursor methods reach the thread; the
+    functions below run there and use the ``sqlite3`` connection directly.
+    """
+
+    @classmethod
+    async def connect(cls, database: str, **kwargs: Any) -> SqliteThread:
+        thread = cls(partial(sqlite3.connect, database, **kwargs), 64)
+        await thread
+        return thread
+
+    async def run(self, begin: str | None, sql: str, parameters: Any) -> Result:
+        result: Result = await self._on_thread(self._run, begin, sql, parameters)
+        return result
+
+    async def run_many(self, begin: str | None, sql: str, seq: list[Any]) -> None:
+        await self._on_thread(self._run_many, begin, sql, seq)
+
+    async def end(self, statement: str) -> None:
+        await self._on_thread(self._end, statement)
+
+    @property
+    def _on_thread(self) -> Callable[..., Awaitable[Any]]:
+        return self._execute  # typed here: aiosqlite leaves it untyped
+
+    def _run(self, begin: str | None, sql: str, parameters: Any) -> Result:
+        """On the thread: the transaction's BEGIN (with its first statement), the statement, its rows."""
+        if begin is not None:
+            self._conn.execute(begin)
+        cursor = self._conn.execute(sql, parameters)
+        try:
+            return Result(cursor.fetchall(), cursor.rowcount, cursor.description)
+        finally:
+            cursor.close()
+
+    def _run_many(self, begin: str | None, sql: str, seq: list[Any]) -> None:
+        if begin is not None:
+            self._conn.execute(begin)
+        self._conn.executemany(sql, seq).close()
+
+    def _end(self, statement: str) -> None:
+        """On the thread: COMMIT or ROLLBACK, if a transaction is open (its BEGIN may have failed)."""
+        if self._conn.in_transaction:
+            self._conn.execute(statement)
+
+
+class SqliteConnection:
+    """An aiosqlite connection as the services use it: one trip to its thread per statement.
+
+    ``begin``: the statement that opens the transaction, run on the thread just
+    before the first statement (in the same trip), as PostgreSQL's connection
+    sends it in the same round trip; a transaction that runs nothing begins
+    nothing and ends nothing.
+    """
+
+    __slots__ = ("_raw", "_begin", "_began")
+
+    def __init__(self, raw: SqliteThread, *, begin: str | None = None) -> None:
+        self._raw = raw
+        self._begin = begin
+        self._began = False
+
+    @property
+    def began(self) -> bool:
+        """Was the BEGIN handed to the thread (so that the transaction needs its end)?"""
+        return self._began
+
+    def execute(self, sql: str, parameters: Any = None, /) -> Pending:
+        return Pending(self._execute(sql, () if parameters is None else parameters))
+
+    async def _execute(self, sql: str, parameters: Any) -> Result:
+        begin, self._begin = self._begin, None
+        self._began = self._began or begin is not None
+        return await self._raw.run(begin, sql, parameters)
+
+    async def executemany(self, sql: str, parameters: Any, /) -> None:
+        begin, self._begin = self._begin, None
+        self._began = self._began or begin is not None
+        await self._raw.run_many(begin, sql, list(parameters))
+
+    async def end(self, *, commit: bool) -> None:
+        """COMMIT (or ROLLBACK) what began; nothing if nothing ran."""
+        if self._began:
+            self._began = False
+            await self._raw.end("COMMIT" if commit else "ROLLBACK")
 
 
 class OneStatement:
@@ -128,15 +278,15 @@ class Database:
 
     dialect = "sqlite"
 
-    def __init__(self, conn: aiosqlite.Connection, path: str, readers: int = READERS) -> None:
+    def __init__(self, conn: SqliteThread, path: str, readers: int = READERS) -> None:
         self.conn = conn
         self.path = path
         self._lock = asyncio.Lock()
         self._readers_max = readers if path != ":memory:" else 0
         # The readers' URI, resolved once here (a path operation blocks: never on the loop at each open).
         self._reader_uri = Path(path).resolve().as_uri() + "?mode=ro" if self._readers_max else ""
-        self._readers: list[aiosqlite.Connection] = []  # every reader opened
-        self._idle: list[aiosqlite.Connection] = []
+        self._readers: list[SqliteThread] = []  # every reader opened
+        self._idle: list[SqliteThread] = []
         self._reader_free = asyncio.Condition()
         self._opening = 0
         self._local_day: Any = None
@@ -145,7 +295,7 @@ class Database:
     @classmethod
     async def open(cls, path: str | Path, *, readers: int = READERS) -> Database:
         private_database(path)  # 0600 before SQLite creates it; -wal and -shm follow its mode
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn = await SqliteThread.connect(str(path), isolation_level=None)
         try:
             conn.row_factory = aiosqlite.Row
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -220,14 +370,14 @@ class Database:
     async def transaction(self) -> AsyncIterator[Connection]:
         """An exclusive write transaction: committed on exit, rolled back on error."""
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            conn = SqliteConnection(self.conn, begin="BEGIN IMMEDIATE")
             try:
-                yield self.conn
+                yield conn
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await conn.end(commit=False)
                 raise
             else:
-                await self.conn.execute("COMMIT")
+                await conn.end(commit=True)
 
     @asynccontextmanager
     async def write_one(self) -> AsyncIterator[Connection]:
@@ -240,24 +390,24 @@ class Database:
         """A consistent read (one snapshot) on a read-only connection; it does not wait for writes."""
         if self._readers_max == 0:
             async with self._lock:
-                yield self.conn
+                yield SqliteConnection(self.conn)
             return
         reader = await self._take_reader()
+        conn = SqliteConnection(reader, begin="BEGIN")
         try:
-            await reader.execute("BEGIN")
-            yield reader
+            yield conn
         finally:
             # A read transaction: nothing to keep or undo. The reader is free again only once its
             # COMMIT has run, also when this read was cancelled (a BEGIN still on its way runs first,
             # on the reader's own thread): the next read never finds a transaction left open.
-            ending = asyncio.ensure_future(self._end_read(reader))
+            ending = asyncio.ensure_future(self._end_read(reader, conn))
             self._ending.add(ending)
             ending.add_done_callback(self._ending.discard)
             await asyncio.shield(ending)
 
-    async def _end_read(self, reader: aiosqlite.Connection) -> None:
+    async def _end_read(self, reader: SqliteThread, conn: SqliteConnection) -> None:
         with contextlib.suppress(sqlite3.Error):
-            await reader.execute("COMMIT")  # no transaction (the BEGIN never ran): nothing to end
+            await conn.end(commit=True)
         self._idle.append(reader)
         async with self._reader_free:
             self._reader_free.notify()
@@ -269,7 +419,7 @@ class Database:
         async with self.read() as conn:
             yield OneStatement(conn, select=True)
 
-    async def _take_reader(self) -> aiosqlite.Connection:
+    async def _take_reader(self) -> SqliteThread:
         async with self._reader_free:
             while not self._idle:
                 if len(self._readers) + self._opening < self._readers_max:
@@ -283,8 +433,8 @@ class Database:
                 await self._reader_free.wait()
             return self._idle.pop()
 
-    async def _open_reader(self) -> aiosqlite.Connection:
-        reader = await aiosqlite.connect(self._reader_uri, uri=True, isolation_level=None)
+    async def _open_reader(self) -> SqliteThread:
+        reader = await SqliteThread.connect(self._reader_uri, uri=True, isolation_level=None)
         try:
             reader.row_factory = aiosqlite.Row
             await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
