@@ -308,38 +308,28 @@ class PgDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX,
-                 tz: ZoneInfo | None = None) -> None:
+    def __init__(self, url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX) -> None:
         from psycopg_pool import AsyncConnectionPool  # imported here: SQLite installs never need it
 
         self.path = url
         self.statements = Statements()
         self._lock = asyncio.Lock()
-        self._timezone: str | None = str(tz) if tz is not None else None
         self.pool = AsyncConnectionPool(
             url, kwargs={"autocommit": True}, min_size=min_size, max_size=max(min_size, max_size),
-            open=False, configure=self._configure, name="petition-store",
+            open=False, name="petition-store",
         )
-
-    async def _configure(self, raw: Any) -> None:
-        if self._timezone is not None:
-            await raw.execute("SELECT set_config('petition.timezone', %s, false)", (self._timezone,))
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True, min_size: int = POOL_MIN,
-                   max_size: int = POOL_MAX, tz: ZoneInfo | None = None) -> PgDatabase:
-        """The pool on ``url``, migrated (unless ``migrate`` is false).
-
-        ``tz``: the zone of ``local_day`` (``set_timezone``), given here so that the pool's first
-        connections are configured with it instead of being replaced at once.
-        """
+                   max_size: int = POOL_MAX) -> PgDatabase:
+        """The pool on ``url``, migrated (unless ``migrate`` is false)."""
         import psycopg  # imported here: SQLite installs never need it
 
         # One direct connection first: an unreachable server or a refused login fails at once, as
         # psycopg's own error (a pool would retry it in the background until its time-out).
         probe = await psycopg.AsyncConnection.connect(url, autocommit=True)
         await probe.close()
-        db = cls(url, min_size=min_size, max_size=max_size, tz=tz)
+        db = cls(url, min_size=min_size, max_size=max_size)
         await db.pool.open(wait=True)
         try:
             if migrate:
@@ -353,11 +343,7 @@ class PgDatabase:
         await self.pool.close()
 
     async def set_timezone(self, tz: ZoneInfo) -> None:
-        """``local_day(ts)`` (a function of the migrations) reads the zone from this setting, on every connection."""
-        if str(tz) == self._timezone:
-            return  # the pool's connections have it already
-        self._timezone = str(tz)
-        await self.pool.drain()  # connections made from now on are configured with it
+        """Nothing to set: a local day is SQL naming its zone (``store.clock.local_day_sql``)."""
 
     async def schema_version(self) -> int:
         async with self.read() as conn:

@@ -248,7 +248,7 @@ async def _pg_template() -> PgTemplate:
     """A PostgreSQL database migrated once for this process."""
     if "postgresql" not in _templates:
         name = PREFIX + "_template"
-        db = await open_database(_new_database(name), ZoneInfo("UTC"))  # the zone is a connection's setting
+        db = await open_database(_new_database(name), ZoneInfo("UTC"))
         await db.close()
         _templates["postgresql"] = PgTemplate(name)
     template = _templates["postgresql"]

@@ -1,0 +1,3 @@
+-- Nothing changes on SQLite: the migration of this number concerns PostgreSQL
+-- only (postgresql/0025_postgresql_native.sql), and the two folders are
+-- numbered in step.
