@@ -325,7 +325,7 @@ class IndicatorService(Service):
         decided = "c.decided_at >= :a AND c.decided_at < :b"
         # An imported case (petition-bot import) answered before the import has no answer date:
         # it counts for timely acceptance only once answered here, or while it waits for acceptance.
-        known = f"(c.imported = 0 OR c.k_at IS NOT NULL OR c.status = '{Status.SUBMITTED.value}')"
+        known = f"(NOT c.imported OR c.k_at IS NOT NULL OR c.status = '{Status.SUBMITTED.value}')"
         waiting = "c.status IN (" + ", ".join(f"'{s.value}'" for s in ANSWER_PENDING) + ")"
         # Each figure: what a case must be to count in it.
         counts = {

@@ -12,9 +12,12 @@ services' read-then-write transactions correct; reads side by side, each on a
 pooled connection in one read-only snapshot.
 
 Differences that the services must not see are handled here: placeholders
-(``store.sqltext``), booleans (SQLite stores 1/0; the columns here are
-integers too), and the schema version (a table; PostgreSQL has no
-``user_version``).
+(``store.sqltext``), enums (sent by value, as sqlite3 does), and the schema
+version (a table; PostgreSQL has no ``user_version``). Flags are ``boolean``
+columns here and INTEGER 0/1 in SQLite: the services bind Python's ``bool``
+(psycopg sends a boolean, sqlite3 stores 1 or 0), test a flag as ``flag`` or
+``NOT flag`` (never ``= 1``), and read back True/False here, 1/0 there, which
+``bool()`` and the models take alike.
 """
 
 from __future__ import annotations
@@ -103,10 +106,8 @@ def _row_factory(cursor: Any) -> Any:
 
 
 def _adapt(value: Any) -> Any:
-    # SQLite keeps booleans as 0/1 and the columns here are integers as well;
-    # psycopg would send an enum by its name, sqlite3 sends a StrEnum's value.
-    if isinstance(value, bool):
-        return int(value)
+    # psycopg would send an enum by its name, sqlite3 sends a StrEnum's value. A bool goes as it is:
+    # a boolean here, 1 or 0 under sqlite3.
     if isinstance(value, Enum):
         return value.value
     return value
