@@ -9,7 +9,8 @@ shared database) dumps and restores only that schema.
 ``migrate`` copies an SQLite installation into an empty PostgreSQL database
 of the same schema version, every table in one transaction, ids kept (so
 case numbers, the journal's hash chain and replies to old messages still
-hold), then moves the identity sequences past the copied ids.
+hold), then moves the identity sequences past the copied ids. A flag, 0/1 in
+SQLite, goes into PostgreSQL's boolean column as false/true.
 """
 
 from __future__ import annotations
@@ -171,8 +172,19 @@ async def migrate(source: Path, url: str) -> tuple[Counts, Counts]:
         await lite.close()
 
 
+async def _flags(pg: PgDatabase) -> set[tuple[str, str]]:
+    """(table, column) of every boolean column: a flag that SQLite keeps as 0/1."""
+    async with pg.read() as conn:
+        cur = await conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND data_type = 'boolean'"
+        )
+        return {(str(row[0]), str(row[1])) for row in await cur.fetchall()}
+
+
 async def _copy(lite: Database, pg: PgDatabase) -> None:
     tables = [t for t in await _tables(lite) if t in set(await _tables(pg))]
+    flags = await _flags(pg)
     async with pg.transaction() as target:
         for table in reversed(tables):  # what the migrations put there (the secret in meta): the source's wins
             await target.execute(f"DELETE FROM {table}")
@@ -186,7 +198,9 @@ async def _copy(lite: Database, pg: PgDatabase) -> None:
             columns = ", ".join(names)
             marks = ", ".join("?" for _ in names)
             later = [names.index(c) for c in LATER_COLUMNS.get(table, ()) if c in names]
-            rows = [tuple(None if i in later else v for i, v in enumerate(row)) for row in data]
+            booleans = {i for i, name in enumerate(names) if (table, name) in flags}
+            rows = [tuple(None if i in later else bool(v) if i in booleans and v is not None else v
+                          for i, v in enumerate(row)) for row in data]
             await target.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
             for index in later:
                 column = names[index]

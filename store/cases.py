@@ -471,7 +471,7 @@ class CaseService(Service):
     async def timeline(self, case_id: int, *, public_only: bool) -> list[Event]:
         query = "SELECT * FROM events WHERE case_id = ?"
         if public_only:
-            query += " AND public = 1"
+            query += " AND public"
         async with self.db.read_one() as conn:
             async with conn.execute(query + " ORDER BY id", (case_id,)) as cur:
                 return [row_to_model(Event, row) async for row in cur]

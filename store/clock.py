@@ -46,16 +46,17 @@ def iso(moment: datetime) -> str:
 
 
 # ------------------------------------------------------------ local day in SQL
-# ``local_day(ts)`` in SQL is the SQL twin of :func:`local_date` over a stored
-# :func:`iso` text. In SQLite it was a Python function, and every call took the
-# GIL: the dashboard's twelve trend months, meant to run side by side on
-# SQLite's readers, then queued behind each other (one query's thousands of
-# calls against another's). :func:`local_day_sql` writes the same rule as plain
-# SQL from the zone's UTC offsets: one ``date(ts, '+N seconds')`` per stretch
-# of time with one offset, the stretches found from ``zoneinfo`` itself.
-# Outside ``LOCAL_DAY_YEARS`` the Python function still answers.
-# ``tests/test_local_day_sql.py`` proves the two equal, a zone with summer time
-# among them.
+# :func:`local_day_sql` is the SQL twin of :func:`local_date` over a stored
+# :func:`iso` text. In SQLite ``local_day(ts)`` is a Python function registered
+# on the connection, and every call took the GIL: the dashboard's twelve trend
+# months, meant to run side by side on SQLite's readers, then queued behind each
+# other (one query's thousands of calls against another's). So the rule is
+# written as plain SQL from the zone's UTC offsets: one ``date(ts, '+N seconds')``
+# per stretch of time with one offset, the stretches found from ``zoneinfo``
+# itself. Outside ``LOCAL_DAY_YEARS`` the Python function still answers.
+# PostgreSQL has the rule built in (``AT TIME ZONE``, from its own time zone
+# data), written inline with the zone's name. ``tests/test_local_day_sql.py``
+# proves each equal to Python's, a zone with summer time among them.
 
 LOCAL_DAY_YEARS = (2000, 2060)
 
@@ -87,8 +88,11 @@ def offset_stretches(tz: ZoneInfo, years: tuple[int, int] = LOCAL_DAY_YEARS) -> 
 @cache
 def local_day_sql(expression: str, tz: ZoneInfo, dialect: str = "sqlite") -> str:
     """SQL for the local date (``YYYY-MM-DD``) of the UTC timestamp text ``expression``."""
+    if dialect == "postgresql":
+        zone = str(tz).replace("'", "''")  # a quoted literal, whatever the name holds
+        return f"to_char(CAST({expression} AS timestamptz) AT TIME ZONE '{zone}', 'YYYY-MM-DD')"
     if dialect != "sqlite":
-        return f"local_day({expression})"  # PostgreSQL's own, from its time zone data
+        raise ValueError(f"no local day for the dialect {dialect!r}")
     stretches = offset_stretches(tz)
     low, end = iso(stretches[0][0]), iso(datetime(LOCAL_DAY_YEARS[1], 1, 1, tzinfo=UTC))
     parts = [f"WHEN {expression} IS NULL THEN NULL",
@@ -98,3 +102,12 @@ def local_day_sql(expression: str, tz: ZoneInfo, dialect: str = "sqlite") -> str
         parts.append(f"WHEN {expression} >= '{iso(start)}' THEN date({expression}, '{seconds:+d} seconds')")
     parts.append(f"ELSE date({expression}, '{stretches[0][1]:+d} seconds')")
     return "(CASE " + " ".join(parts) + " END)"
+
+
+def days_between_sql(later: str, earlier: str, dialect: str) -> str:
+    """SQL for the days from ``earlier`` to ``later``, two ``YYYY-MM-DD`` texts (NULL if either is)."""
+    if dialect == "postgresql":
+        return f"(CAST({later} AS date) - CAST({earlier} AS date))"  # an integer
+    if dialect != "sqlite":
+        raise ValueError(f"no day count for the dialect {dialect!r}")
+    return f"(julianday({later}) - julianday({earlier}))"  # whole days, as a real

@@ -57,7 +57,7 @@ def scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
     if staff.recuse_units:
         recused = sorted(set().union(*(org.subtree(u) for u in staff.recuse_units)))
         clauses.append(
-            f"NOT ((kind = 'report' OR confidential = 1) AND unit IN ({', '.join('?' * len(recused))}))"
+            f"NOT ((kind = 'report' OR confidential) AND unit IN ({', '.join('?' * len(recused))}))"
         )
         args += recused
     return _on_line((" AND ".join(clauses) or "TRUE"), args, org, staff)
@@ -95,9 +95,9 @@ def read_scope_sql(org: Organization, actor: Actor) -> tuple[str, list[Any]]:
     if staff.recuse_units:
         recused = sorted(set().union(*(org.subtree(u) for u in staff.recuse_units)))
         marks = ", ".join("?" * len(recused))
-        inner.append(f"NOT ((cases.kind = 'report' OR cases.confidential = 1) AND ch.unit IN ({marks}))")
+        inner.append(f"NOT ((cases.kind = 'report' OR cases.confidential) AND ch.unit IN ({marks}))")
         co_args += recused
-        outer.append(f"NOT ((kind = 'report' OR confidential = 1) AND unit IN ({marks}))")
+        outer.append(f"NOT ((kind = 'report' OR confidential) AND unit IN ({marks}))")
         co_args += recused
     reports = sorted(c.id for c in org.categories if discipline.on_line(org, c.id))
     if reports:  # a report is never co-handled outside the discipline line
@@ -504,7 +504,7 @@ class StoreContext:
         actor_id = actor.id
         if actor.role is ActorRole.PETITIONER and actor_id is not None:
             async with conn.execute(
-                "SELECT petitioner_id FROM cases WHERE id = ? AND confidential = 1", (case_id,)
+                "SELECT petitioner_id FROM cases WHERE id = ? AND confidential", (case_id,)
             ) as cur:
                 row = await cur.fetchone()
             if row is not None:

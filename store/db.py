@@ -325,7 +325,8 @@ class Database:
     async def set_timezone(self, tz: ZoneInfo) -> None:
         """SQL ``local_day(ts)``: the local calendar date (YYYY-MM-DD) of a stored UTC timestamp.
 
-        PostgreSQL has the same function from its migrations; here it is Python.
+        A Python function, for the instants ``store.clock.local_day_sql``'s plain SQL leaves to it;
+        PostgreSQL needs none (its own ``AT TIME ZONE``).
         """
 
         def local_day(value: str | None) -> str | None:
@@ -460,7 +461,7 @@ async def open_database(target: str | Path, tz: ZoneInfo) -> Backend:
     if is_postgres_url(target):
         from store.pg import PgDatabase  # psycopg is needed only for PostgreSQL
 
-        db = await PgDatabase.open(str(target), tz=tz)
+        db = await PgDatabase.open(str(target))
     else:
         db = await Database.open(target)
     await db.set_timezone(tz)

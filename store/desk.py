@@ -104,7 +104,7 @@ class DeskService(Service):
             params[f"s{index}"] = args[index]
             named_scope += f":s{index}" + part
         clauses.append(f"({named_scope})")
-        rank = level_sql(self.org, today)
+        rank = level_sql(self.org, today, self.db.dialect)
         if query.state == "open":
             clauses.append(OPEN_SQL)
         elif query.state == "closed":
@@ -158,7 +158,7 @@ class DeskService(Service):
         """
         today = local_date(self.clock.now(), self.tz)
         where, params = self._where(actor, query, today)
-        rank = level_sql(self.org, today)
+        rank = level_sql(self.org, today, self.db.dialect)
         async with self.db.read() as conn:
             async with conn.execute(f"SELECT count(*) FROM cases WHERE {where}", params) as cur:
                 total = (await cur.fetchone())[0]

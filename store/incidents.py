@@ -158,7 +158,7 @@ async def incident_counts(conn: Connection, units: list[str], start: str, end: s
     async with conn.execute(
         "SELECT level, count(*) FILTER (WHERE status = 'open') AS open,"
         " count(*) FILTER (WHERE status = 'closed') AS closed FROM incidents"
-        f" WHERE is_drill = 0 AND unit IN ({', '.join('?' * len(units))}) AND opened_at >= ? AND opened_at < ?"
+        f" WHERE NOT is_drill AND unit IN ({', '.join('?' * len(units))}) AND opened_at >= ? AND opened_at < ?"
         " GROUP BY level ORDER BY level",
         (*units, start, end),
     ) as cur:
@@ -272,8 +272,8 @@ async def _open(
         "INSERT INTO incidents (source_kind, source_ref, case_id, alert_id, unit, confidential, level, people,"
         " is_drill, status, opened_at, opened_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)"
         " ON CONFLICT DO NOTHING RETURNING id",
-        (source_kind, source_ref, case.id if case else None, alert_id, unit, int(confidential), wanted.level,
-         people, int(drill), now, actor.id, now),
+        (source_kind, source_ref, case.id if case else None, alert_id, unit, confidential, wanted.level,
+         people, drill, now, actor.id, now),
     ) as cur:
         row = await cur.fetchone()
     if row is None:  # another transaction opened it meanwhile

@@ -321,11 +321,11 @@ class IndicatorService(Service):
         answer_actions = ", ".join(f"'{a}'" for a in ANSWER_ACTIONS)
         received = "c.submitted_at >= :a AND c.submitted_at < :b"
         k_day, decided_day = (local_day_sql(column, self.tz, self.db.dialect) for column in ("c.k_at", "c.decided_at"))
-        rank = level_sql(self.org, today)  # graded warnings; 4 (超期) is overdue_now
+        rank = level_sql(self.org, today, self.db.dialect)  # graded warnings; 4 (超期) is overdue_now
         decided = "c.decided_at >= :a AND c.decided_at < :b"
         # An imported case (petition-bot import) answered before the import has no answer date:
         # it counts for timely acceptance only once answered here, or while it waits for acceptance.
-        known = f"(c.imported = 0 OR c.k_at IS NOT NULL OR c.status = '{Status.SUBMITTED.value}')"
+        known = f"(NOT c.imported OR c.k_at IS NOT NULL OR c.status = '{Status.SUBMITTED.value}')"
         waiting = "c.status IN (" + ", ".join(f"'{s.value}'" for s in ANSWER_PENDING) + ")"
         # Each figure: what a case must be to count in it.
         counts = {

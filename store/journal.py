@@ -92,7 +92,7 @@ def _content(row: Any) -> dict[str, Any]:
         "status_after": row["status_after"],
         "body": row["body"],
         "data": data_text(row["data"], compact=is_compact(row)),
-        "public": int(row["public"]),
+        "public": int(row["public"]),  # 1 or 0, as hashed ever since: PostgreSQL's boolean too
     }
 
 
@@ -119,7 +119,7 @@ async def append(
         "status_after": status_after,
         "body": clean_optional(body),
         "data": data_text(clean_deep(data), compact="events" in COMPACT),
-        "public": int(public),
+        "public": bool(public),  # hashed as 1 or 0 all the same (_content)
     }, _content)
 
 

@@ -506,7 +506,7 @@ class LedgerService(Service):
             if value is None:
                 continue
             async with conn.execute(
-                f"SELECT * FROM petitioners WHERE confidential = 0 AND {column} = ? ORDER BY id LIMIT 1", (value,)
+                f"SELECT * FROM petitioners WHERE NOT confidential AND {column} = ? ORDER BY id LIMIT 1", (value,)
             ) as cur:
                 row = await cur.fetchone()
             if row is not None:
@@ -537,7 +537,7 @@ class LedgerService(Service):
             hid = await self.ctx.remember_person(
                 conn, person.telegram_id, self.ctx.claim_key(person.telegram_id, confidential))
         if confidential:  # sealed below, once the row's id (its associated data) is known
-            values: tuple[Any, ...] = (hid, None, None, None, None, 1, None)
+            values: tuple[Any, ...] = (hid, None, None, None, None, True, None)
         else:
             values = (
                 hid,
@@ -545,7 +545,7 @@ class LedgerService(Service):
                 normalize_phone(person.phone),
                 normalize_employee_no(person.employee_no),
                 (person.unit or "").strip() or None,
-                0,
+                False,
                 None,
             )
         async with conn.execute(
@@ -922,7 +922,7 @@ class LedgerService(Service):
                 await self.ctx.remember_person(conn, source.petitioner_id, hid)
             async with conn.execute(
                 "SELECT id FROM petitioners WHERE telegram_hid = ? AND confidential = ? ORDER BY id LIMIT 1",
-                (hid, int(source.confidential)),
+                (hid, source.confidential),
             ) as cur:
                 row = await cur.fetchone()
             if row is None:
@@ -931,7 +931,7 @@ class LedgerService(Service):
                     "INSERT INTO petitioners (telegram_hid, name, phone, confidential, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (hid, source.petitioner_name, normalize_phone(source.petitioner_phone),
-                     int(source.confidential), now, now),
+                     source.confidential, now, now),
                 ) as cur:
                     row = await cur.fetchone()
             links.append({"petitioner_id": row["id"], "role": PersonRole.PETITIONER.value, "claimed_at": self.ctx.now()})
@@ -1067,7 +1067,7 @@ class LedgerService(Service):
             async with conn.execute(
                 "SELECT cp.petitioner_id, cp.role, cp.claimed_at, p.name, p.phone, p.employee_no, p.unit"
                 " FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
-                " WHERE cp.case_id = ? AND p.confidential = 0 ORDER BY cp.petitioner_id",
+                " WHERE cp.case_id = ? AND NOT p.confidential ORDER BY cp.petitioner_id",
                 (case.id,),
             ) as cur:
                 return [
@@ -1098,8 +1098,8 @@ class LedgerService(Service):
                 "SELECT c.*, p.name AS p_name, p.phone AS p_phone, p.employee_no AS p_employee_no, cp.role AS p_role"
                 " FROM petitioners p JOIN case_petitioners cp ON cp.petitioner_id = p.id"
                 " JOIN cases c ON c.id = cp.case_id"
-                " WHERE p.confidential = 0 AND (p.name = ? OR p.employee_no = ? OR p.phone = ?)"
-                f" AND c.confidential = 0 AND c.id IN (SELECT id FROM cases WHERE {scope})"
+                " WHERE NOT p.confidential AND (p.name = ? OR p.employee_no = ? OR p.phone = ?)"
+                f" AND NOT c.confidential AND c.id IN (SELECT id FROM cases WHERE {scope})"
                 " ORDER BY c.id DESC LIMIT ?",
                 (text, employee_no, phone or "", *args, limit),
             ) as cur:
@@ -1111,7 +1111,7 @@ class LedgerService(Service):
                     found.setdefault(case.id, Found(case=case, role=role, **person))
             # Cases from the chat name their petitioner on the case row (never a confidential one).
             async with conn.execute(
-                "SELECT * FROM cases WHERE confidential = 0 AND channel = 'telegram'"
+                "SELECT * FROM cases WHERE NOT confidential AND channel = 'telegram'"
                 " AND (petitioner_name = ? OR petitioner_phone IN (?, ?))"
                 f" AND {scope} ORDER BY id DESC LIMIT ?",
                 (text, text, phone or "", *args, limit),

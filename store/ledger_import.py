@@ -453,7 +453,7 @@ class ImportService(Service):
                     submitted_at=local_midnight(row.received, self.tz), scoped=False,
                 )
                 case = done.case
-                changes: dict[str, Any] = {"imported": 1}
+                changes: dict[str, Any] = {"imported": True}
                 received = iso(local_midnight(row.received, self.tz))
                 if row.status in ACCEPTED_LIKE:
                     due = self.org.due_date(row.received, "handle_days")

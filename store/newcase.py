@@ -76,7 +76,7 @@ async def insert_case(
             new.petitioner_id,
             None if confidential else new.name,
             None if confidential else new.phone,
-            int(confidential),
+            confidential,
             await ctx.pseudonym(conn, new.submit_key),
             new.category.id,
             new.category.kind.value,

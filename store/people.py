@@ -99,7 +99,7 @@ async def same_person(ctx: StoreContext, conn: Connection, case: Case) -> tuple[
         return sorted(keys), [], []
     async with conn.execute(
         "SELECT p.* FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
-        " WHERE cp.case_id = ? AND p.confidential = 0",
+        " WHERE cp.case_id = ? AND NOT p.confidential",
         (case.id,),
     ) as cur:
         records.update({row["id"]: dict(row) async for row in cur})
@@ -116,7 +116,7 @@ async def same_person(ctx: StoreContext, conn: Connection, case: Case) -> tuple[
         if roster_phone:
             phones.add(roster_phone)
         async with conn.execute(
-            "SELECT * FROM petitioners WHERE confidential = 0"
+            "SELECT * FROM petitioners WHERE NOT confidential"
             " AND (telegram_hid = ? OR phone = ? OR phone = ? OR employee_no = ?)",
             (ctx.claim_key(case.petitioner_id), mine or "", roster_phone or "", employee["employee_no"] if employee else ""),
         ) as cur:
@@ -155,7 +155,7 @@ async def people_among(ctx: StoreContext, conn: Connection, cases: list[dict[str
     phones = sorted({p for c in chats if (p := normalize_phone(c["petitioner_phone"]))})
     if phones:
         async with conn.execute(
-            f"SELECT id, phone FROM petitioners WHERE confidential = 0 AND telegram_hid IS NULL"
+            f"SELECT id, phone FROM petitioners WHERE NOT confidential AND telegram_hid IS NULL"
             f" AND phone IN ({_in(phones)}) ORDER BY id DESC",
             phones,
         ) as cur:
@@ -179,7 +179,7 @@ def same_person_sql(keys: list[int], phones: list[str], records: list[int]) -> t
     clauses = [f"petitioner_id IN ({_in(keys)})"]
     args: list[Any] = list(keys)
     if phones:
-        clauses.append(f"(confidential = 0 AND petitioner_phone IN ({_in(phones)}))")
+        clauses.append(f"(NOT confidential AND petitioner_phone IN ({_in(phones)}))")
         args += phones
     if records:
         clauses.append(f"id IN (SELECT case_id FROM case_petitioners WHERE petitioner_id IN ({_in(records)}))")

@@ -12,9 +12,12 @@ services' read-then-write transactions correct; reads side by side, each on a
 pooled connection in one read-only snapshot.
 
 Differences that the services must not see are handled here: placeholders
-(``store.sqltext``), booleans (SQLite stores 1/0; the columns here are
-integers too), and the schema version (a table; PostgreSQL has no
-``user_version``).
+(``store.sqltext``), enums (sent by value, as sqlite3 does), and the schema
+version (a table; PostgreSQL has no ``user_version``). Flags are ``boolean``
+columns here and INTEGER 0/1 in SQLite: the services bind Python's ``bool``
+(psycopg sends a boolean, sqlite3 stores 1 or 0), test a flag as ``flag`` or
+``NOT flag`` (never ``= 1``), and read back True/False here, 1/0 there, which
+``bool()`` and the models take alike.
 """
 
 from __future__ import annotations
@@ -103,10 +106,8 @@ def _row_factory(cursor: Any) -> Any:
 
 
 def _adapt(value: Any) -> Any:
-    # SQLite keeps booleans as 0/1 and the columns here are integers as well;
-    # psycopg would send an enum by its name, sqlite3 sends a StrEnum's value.
-    if isinstance(value, bool):
-        return int(value)
+    # psycopg would send an enum by its name, sqlite3 sends a StrEnum's value. A bool goes as it is:
+    # a boolean here, 1 or 0 under sqlite3.
     if isinstance(value, Enum):
         return value.value
     return value
@@ -308,38 +309,28 @@ class PgDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX,
-                 tz: ZoneInfo | None = None) -> None:
+    def __init__(self, url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX) -> None:
         from psycopg_pool import AsyncConnectionPool  # imported here: SQLite installs never need it
 
         self.path = url
         self.statements = Statements()
         self._lock = asyncio.Lock()
-        self._timezone: str | None = str(tz) if tz is not None else None
         self.pool = AsyncConnectionPool(
             url, kwargs={"autocommit": True}, min_size=min_size, max_size=max(min_size, max_size),
-            open=False, configure=self._configure, name="petition-store",
+            open=False, name="petition-store",
         )
-
-    async def _configure(self, raw: Any) -> None:
-        if self._timezone is not None:
-            await raw.execute("SELECT set_config('petition.timezone', %s, false)", (self._timezone,))
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True, min_size: int = POOL_MIN,
-                   max_size: int = POOL_MAX, tz: ZoneInfo | None = None) -> PgDatabase:
-        """The pool on ``url``, migrated (unless ``migrate`` is false).
-
-        ``tz``: the zone of ``local_day`` (``set_timezone``), given here so that the pool's first
-        connections are configured with it instead of being replaced at once.
-        """
+                   max_size: int = POOL_MAX) -> PgDatabase:
+        """The pool on ``url``, migrated (unless ``migrate`` is false)."""
         import psycopg  # imported here: SQLite installs never need it
 
         # One direct connection first: an unreachable server or a refused login fails at once, as
         # psycopg's own error (a pool would retry it in the background until its time-out).
         probe = await psycopg.AsyncConnection.connect(url, autocommit=True)
         await probe.close()
-        db = cls(url, min_size=min_size, max_size=max_size, tz=tz)
+        db = cls(url, min_size=min_size, max_size=max_size)
         await db.pool.open(wait=True)
         try:
             if migrate:
@@ -353,11 +344,7 @@ class PgDatabase:
         await self.pool.close()
 
     async def set_timezone(self, tz: ZoneInfo) -> None:
-        """``local_day(ts)`` (a function of the migrations) reads the zone from this setting, on every connection."""
-        if str(tz) == self._timezone:
-            return  # the pool's connections have it already
-        self._timezone = str(tz)
-        await self.pool.drain()  # connections made from now on are configured with it
+        """Nothing to set: a local day is SQL naming its zone (``store.clock.local_day_sql``)."""
 
     async def schema_version(self) -> int:
         async with self.read() as conn:

@@ -92,7 +92,7 @@ async def propose(ctx: StoreContext, conn: Connection, case: Case) -> list[str]:
     who, who_args = same_person_sql(*await same_person(ctx, conn, case))
     async with conn.execute(
         f"SELECT id, number, subject, details, submitted_at FROM cases WHERE {who} AND category = ? AND unit = ?"
-        " AND id <> ? AND submitted_at >= ? AND confidential = 0 AND kind <> 'report' AND status <> ?",
+        " AND id <> ? AND submitted_at >= ? AND NOT confidential AND kind <> 'report' AND status <> ?",
         (*who_args, case.category, case.unit, case.id, since, Status.MERGED.value),
     ) as cur:
         earlier = [dict(row) async for row in cur]

@@ -398,7 +398,7 @@ class ReviewService(Service):
     async def _has_incident(self, conn: Connection, alert_id: int) -> bool:
         """Whether a leader opened an incident for this alert (or on the case that raised it)."""
         async with conn.execute(
-            "SELECT 1 FROM incidents WHERE is_drill = 0 AND (alert_id = ?"
+            "SELECT 1 FROM incidents WHERE NOT is_drill AND (alert_id = ?"
             " OR (status = 'open' AND case_id = (SELECT case_id FROM alerts WHERE id = ?)))",
             (alert_id, alert_id),
         ) as cur:
@@ -747,7 +747,7 @@ class ReviewService(Service):
                 "status": status.value,
                 "rereviewed_at": iso(now),
                 "rereview_decision": decision.value,
-                "final": 1,
+                "final": True,
                 "closed_at": iso(now),
             }
             data = {"decision": decision.value, "final": True}
@@ -1037,7 +1037,7 @@ class ReviewService(Service):
             # The same person across channels (store/ledger.py): phone, employee number, a claim.
             who, args = same_person_sql(*await same_person(self.ctx, conn, case))
             async with conn.execute(
-                f"SELECT * FROM cases WHERE {who} AND confidential = 0 ORDER BY id DESC", args
+                f"SELECT * FROM cases WHERE {who} AND NOT confidential ORDER BY id DESC", args
             ) as cur:
                 cases = [row_to_model(Case, row) async for row in cur]
         return [c for c in cases if self.ctx.may_see(actor, c)]

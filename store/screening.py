@@ -139,7 +139,7 @@ def previous_period(org: Organization, period: Period) -> Period:
 
 #: A linked case's number as the register shows it: never a confidential case's or a report's (an island;
 #: links made before they were refused stay in the journal, not in the register).
-CASE_NUMBER = "CASE WHEN c.confidential = 1 OR c.kind = 'report' THEN NULL ELSE c.number END AS case_number"
+CASE_NUMBER = "CASE WHEN c.confidential OR c.kind = 'report' THEN NULL ELSE c.number END AS case_number"
 
 
 class DisputeIn(BaseModel):
@@ -373,12 +373,12 @@ class ScreeningService(Service):
         async with conn.execute(
             "INSERT INTO screening_reports (period, unit, nil, filed_by, filed_at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
-            (period, unit, 1 if nil else 0, actor.id, self.ctx.now()),
+            (period, unit, nil, actor.id, self.ctx.now()),
         ) as cur:
             fresh = bool(cur.rowcount > 0)
         if not fresh and not nil:
             await conn.execute(
-                "UPDATE screening_reports SET nil = 0 WHERE period = ? AND unit = ?", (period, unit)
+                "UPDATE screening_reports SET nil = FALSE WHERE period = ? AND unit = ?", (period, unit)
             )
         return fresh
 

@@ -48,7 +48,7 @@ class StaffWork(Service):
         async with self.db.transaction() as conn:
             await conn.executemany(
                 "INSERT INTO case_messages (chat_id, message_id, case_id, incoming,"
-                " created_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
+                " created_at) VALUES (?, ?, ?, FALSE, ?) ON CONFLICT DO NOTHING",
                 [(self.ctx.message_key(chat_id, message_id), message_id, case_id, now) for message_id in message_ids],
             )
 
@@ -57,7 +57,7 @@ class StaffWork(Service):
         async with self.db.read() as conn:
             async with conn.execute(
                 "SELECT case_id FROM case_messages WHERE chat_id = ? AND message_id = ?"
-                " AND incoming = 0",
+                " AND NOT incoming",
                 (self.ctx.message_key(chat_id, message_id), message_id),
             ) as cur:
                 row = await cur.fetchone()
@@ -114,7 +114,7 @@ class StaffWork(Service):
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO case_messages (chat_id, message_id, case_id, incoming,"
-                " created_at) VALUES (?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
+                " created_at) VALUES (?, ?, ?, TRUE, ?) ON CONFLICT DO NOTHING",
                 (self.ctx.message_key(chat_id, message_id), message_id, case.id, self.ctx.now()),
             )
         return Relayed(case=case, to_petitioner=to_petitioner)

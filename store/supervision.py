@@ -68,7 +68,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from store import routing
-from store.clock import local_date
+from store.clock import days_between_sql, local_date
 from store.context import Service
 from store.db import Backend, Connection
 from store.errors import BadInput, Refused
@@ -171,8 +171,8 @@ def _limit_sql(org: Organization) -> str:
     return "CASE status " + " ".join(parts) + " END"
 
 
-def level_sql(org: Organization, today: date) -> str:
-    """SQL for the rank (0 normal … 4 超期) of ``warning_level`` over the ``cases`` row.
+def level_sql(org: Organization, today: date, dialect: str) -> str:
+    """SQL for the rank (0 normal … 4 超期) of ``warning_level`` over the ``cases`` row, in ``dialect``.
 
     Literals only (the date is a date and the numbers are from the
     configuration), so it can stand anywhere in a query without parameters.
@@ -180,7 +180,7 @@ def level_sql(org: Organization, today: date) -> str:
     day = today.isoformat()
     due = f"({CURRENT_DUE_SQL})"
     limit = f"({_limit_sql(org)})"
-    remaining = f"(julianday({due}) - julianday('{day}'))"
+    remaining = days_between_sql(due, f"'{day}'", dialect)
     steps = " ".join(
         f"WHEN {remaining} * 100 <= {100 - pct} * {limit} THEN {level.rank}"
         for level, pct in _thresholds(org.monitoring)

@@ -112,7 +112,7 @@ async def _seal_existing(conn: Connection, vault: Vault) -> None:
     secret = bytes.fromhex(secret_hex) if secret_hex else b""
     async with conn.execute(
         "SELECT id, submit_key, petitioner_id, petitioner_name, petitioner_phone, submitted_at AS created"
-        " FROM cases WHERE confidential = 1 ORDER BY id"
+        " FROM cases WHERE confidential ORDER BY id"
     ) as cur:
         cases = [dict(row) async for row in cur]
     for case in cases:
@@ -209,7 +209,7 @@ async def _neutral_file_names(conn: Connection) -> int:
     """Step 2: a confidential case's files keep neutral names (``材料-3.pdf``), as staff receive them."""
     async with conn.execute(
         "SELECT a.id, a.case_id, a.kind, a.file_name, a.mime_type FROM attachments a"
-        " JOIN cases c ON c.id = a.case_id WHERE c.confidential = 1 ORDER BY a.case_id, a.id"
+        " JOIN cases c ON c.id = a.case_id WHERE c.confidential ORDER BY a.case_id, a.id"
     ) as cur:
         files = [dict(row) async for row in cur]
     place: dict[int, int] = {}
@@ -277,7 +277,7 @@ async def _claims_keyed_apart(conn: Connection, vault: Vault) -> int:
     append-only, never held these keys. Returns how many records changed.
     """
     async with conn.execute(
-        "SELECT id, telegram_hid FROM petitioners WHERE confidential = 0 AND telegram_hid IS NOT NULL ORDER BY id"
+        "SELECT id, telegram_hid FROM petitioners WHERE NOT confidential AND telegram_hid IS NOT NULL ORDER BY id"
     ) as cur:
         records = [(int(row["id"]), int(row["telegram_hid"])) async for row in cur]
     changed = 0
@@ -295,7 +295,7 @@ async def _claims_keyed_apart(conn: Connection, vault: Vault) -> int:
         if key is not None:
             await conn.execute(
                 "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND case_id IN (SELECT cp.case_id FROM case_petitioners cp"
-                " JOIN cases c ON c.id = cp.case_id WHERE cp.petitioner_id = ? AND c.confidential = 0)",
+                " JOIN cases c ON c.id = cp.case_id WHERE cp.petitioner_id = ? AND NOT c.confidential)",
                 (key, hid, record),
             )
         changed += 1
@@ -322,7 +322,7 @@ async def _files_sealed(conn: Connection, vault: Vault) -> int:
     """Step 7: a confidential case's files keep nothing a real-name copy of the same file shares; how many."""
     async with conn.execute(
         "SELECT a.id, a.file_id, a.size FROM attachments a JOIN cases c ON c.id = a.case_id"
-        " WHERE c.confidential = 1 ORDER BY a.id"
+        " WHERE c.confidential ORDER BY a.id"
     ) as cur:
         files = [dict(row) async for row in cur]
     changed = 0

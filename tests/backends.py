@@ -248,7 +248,7 @@ async def _pg_template() -> PgTemplate:
     """A PostgreSQL database migrated once for this process."""
     if "postgresql" not in _templates:
         name = PREFIX + "_template"
-        db = await open_database(_new_database(name), ZoneInfo("UTC"))  # the zone is a connection's setting
+        db = await open_database(_new_database(name), ZoneInfo("UTC"))
         await db.close()
         _templates["postgresql"] = PgTemplate(name)
     template = _templates["postgresql"]
@@ -347,9 +347,8 @@ def rows(db: Path | str | Services, sql: str, *args: object) -> list[tuple[Any, 
     if is_postgres_url(target):
         import psycopg
 
-        params = [int(a) if isinstance(a, bool) else a for a in args]
         with psycopg.connect(target, autocommit=True) as conn:
-            return [tuple(r) for r in conn.execute(to_pyformat(sql), params).fetchall()]
+            return [tuple(r) for r in conn.execute(to_pyformat(sql), args).fetchall()]
     with sqlite3.connect(target) as conn:
         return conn.execute(sql, args).fetchall()
 
@@ -372,9 +371,8 @@ def execute(db: Path | str | Services, sql: str, *args: object) -> None:
     if is_postgres_url(target):
         import psycopg
 
-        params = [int(a) if isinstance(a, bool) else a for a in args]
         with psycopg.connect(target, autocommit=True) as conn:
-            conn.execute(to_pyformat(sql), params)
+            conn.execute(to_pyformat(sql), args)
         return
     with sqlite3.connect(target) as conn:
         conn.execute(sql, args)

@@ -26,6 +26,7 @@ from store.services import Services
 from store.workflow import Action
 from tests.backends import backend_of, execute, fresh_database, rows
 from tests.conftest import OPINION_PARTS, draft, petitioner
+from tests.test_postgresql_native import before_0025
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
 #: What migration 0023 changed, undone: the schema of the version before it.
@@ -99,8 +100,9 @@ async def test_an_upgraded_database_chains_old_and_new_events(
             open_number = (await store.cases.submit(petitioner(5002), draft(), "old-open")).case.number
             await store.close()
         number = compact_number()
-        later = [sql for n, name, _ in migrations() if n > number
-                 for key, statements in AFTER_0023.items() if key in name for sql in statements]
+        later = [sql for n, name, _ in reversed(migrations()) if n > number
+                 for key, statements in {**AFTER_0023, "postgresql_native": before_0025(backend)}.items()
+                 if key in name for sql in statements]
         for statement in [*later, *BEFORE_0023]:
             execute(target, statement)
         if backend == "sqlite":

@@ -49,7 +49,7 @@ async def test_recorded_case_messages_do_not_tie_a_confidential_case_to_the_same
     linked = rows(
         store,
         "SELECT a.petitioner_name FROM case_messages mb JOIN case_messages ma ON ma.chat_id = mb.chat_id"
-        " JOIN cases a ON a.id = ma.case_id WHERE mb.case_id = ? AND a.confidential = 0",
+        " JOIN cases a ON a.id = ma.case_id WHERE mb.case_id = ? AND NOT a.confidential",
         secret,
     )
     assert linked == []
@@ -142,11 +142,11 @@ def _holder_names(store: Services | str, secret: int) -> list[tuple[object, ...]
     """Every join a file holder has from a confidential case's petitioner key into the register."""
     found: list[tuple[object, ...]] = []
     petitioner = "(SELECT petitioner_id FROM cases WHERE id = ?)"
-    found += rows(store, f"SELECT name FROM petitioners WHERE telegram_hid = {petitioner} AND confidential = 0", secret)
+    found += rows(store, f"SELECT name FROM petitioners WHERE telegram_hid = {petitioner} AND NOT confidential", secret)
     found += rows(store, "SELECT c.petitioner_name FROM claim_codes k JOIN cases c ON c.id = k.case_id"
-                         f" WHERE k.used_by = {petitioner} AND c.confidential = 0", secret)
+                         f" WHERE k.used_by = {petitioner} AND NOT c.confidential", secret)
     found += rows(store, "SELECT c.petitioner_name FROM outbox o JOIN cases c ON c.id = o.case_id"
-                         f" WHERE o.chat_id = {petitioner} AND c.confidential = 0", secret)
+                         f" WHERE o.chat_id = {petitioner} AND NOT c.confidential", secret)
     return found
 
 

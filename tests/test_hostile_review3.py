@@ -68,7 +68,7 @@ async def test_a_pending_prompt_does_not_tie_a_confidential_case_to_the_persons_
     linked = rows(
         store,
         "SELECT n.petitioner_name FROM conversations v JOIN cases s ON CAST(s.petitioner_id AS TEXT) = v.key"
-        " JOIN cases n ON v.data LIKE '%' || n.number || '%' WHERE s.id = ? AND n.confidential = 0",
+        " JOIN cases n ON v.data LIKE '%' || n.number || '%' WHERE s.id = ? AND NOT n.confidential",
         secret.id,
     )
     assert linked == []

@@ -45,7 +45,7 @@ def _shared_file_names(store: Services | str, secret: int) -> list[tuple[object,
         found += rows(
             store,
             f"SELECT n.petitioner_name FROM attachments s JOIN attachments a ON a.{column} = s.{column}"
-            f" JOIN cases n ON n.id = a.case_id WHERE s.case_id = ? AND n.confidential = 0",
+            f" JOIN cases n ON n.id = a.case_id WHERE s.case_id = ? AND NOT n.confidential",
             secret,
         )
     return found

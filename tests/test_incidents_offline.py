@@ -26,7 +26,7 @@ LEADER, OFFICER_OIL, OFFICER_P1, ADMIN = 2001, 1002, 1001, 9001
 
 
 def incident_ids(store: Services, drill: bool) -> list[int]:
-    return [i for (i,) in rows(store, "SELECT id FROM incidents WHERE is_drill = ? ORDER BY id", int(drill))]
+    return [i for (i,) in rows(store, "SELECT id FROM incidents WHERE is_drill = ? ORDER BY id", drill)]
 
 
 async def test_the_checklist_ticks_by_button_and_the_message_shows_it(app: App, store: Services) -> None:

@@ -1,9 +1,10 @@
-"""``local_day_sql`` (plain SQL for SQLite) equals ``local_date`` (Python) for every instant tried.
+"""``local_day_sql`` equals ``local_date`` (Python) for every instant tried, on both backends.
 
-The SQL is generated from the zone's UTC offsets (store/clock.py); this proves the two
-rules are one: random instants over the generated years, each offset change and the
-second either side of it, instants outside the years (the Python function answers
-there), and NULL. Zones with summer time (including a half-hour one) and without.
+SQLite's SQL is generated from the zone's UTC offsets (store/clock.py), PostgreSQL's is
+its own ``AT TIME ZONE`` with the zone's name; this proves the rules are one: random
+instants over the generated years, each offset change and the second either side of it,
+instants outside the years (the Python function answers there on SQLite), and NULL.
+Zones with summer time (including a half-hour one) and without.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from store.clock import LOCAL_DAY_YEARS, iso, local_date, local_day_sql, offset_stretches
+from tests.backends import pg_url
 
 ZONES = ["Asia/Shanghai", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "UTC"]
 
@@ -57,5 +59,24 @@ def test_summer_time_is_seen() -> None:
     assert len(offset_stretches(ZoneInfo("Asia/Shanghai"))) == 1
 
 
-def test_postgresql_keeps_its_own_function() -> None:
-    assert local_day_sql("c.k_at", ZoneInfo("Asia/Shanghai"), "postgresql") == "local_day(c.k_at)"
+@pytest.mark.parametrize("zone", ZONES)
+def test_postgresql_sql_equals_python(zone: str) -> None:
+    """PostgreSQL's own ``AT TIME ZONE`` (no function of the migrations), for the same instants."""
+    import psycopg
+
+    tz = ZoneInfo(zone)
+    moments = instants(tz)
+    with psycopg.connect(pg_url(), autocommit=True) as conn:
+        found = conn.execute(f"SELECT ts, {local_day_sql('ts', tz, 'postgresql')} FROM unnest(%s::text[]) AS t (ts)",
+                             [[iso(m) for m in moments] + [None]]).fetchall()
+    got: dict[str | None, str | None] = dict(found)
+    wrong = {ts: day for ts, day in got.items()
+             if day != (None if ts is None else local_date(datetime.fromisoformat(ts), tz).isoformat())}
+    assert not wrong, f"{len(wrong)} instants differ, e.g. {sorted(wrong.items(), key=str)[:3]}"
+    assert got[None] is None and len(got) > 2000
+
+
+def test_postgresql_names_the_zone_inline() -> None:
+    sql = local_day_sql("c.k_at", ZoneInfo("Asia/Shanghai"), "postgresql")
+    assert sql == "to_char(CAST(c.k_at AS timestamptz) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')"
+    assert "local_day" not in sql

@@ -7,7 +7,8 @@ just built, and compared: per column its name, nullability, kind of type
 (KINDS) and default; per table its primary key, UNIQUE constraints and
 triggers (name, BEFORE/AFTER, event); per index its uniqueness, keys in order
 (DESC included) and a partial index's WHERE. Foreign keys, CHECK constraints
-and what a trigger does are not compared.
+and what a trigger does are not compared. Flags are INTEGER 0/1 on SQLite and
+boolean on PostgreSQL, each listed (BOOLEAN_FLAGS).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class Index(NamedTuple):
 #: A type in no row (a date or timestamp type, say) has no kind, so its column fails the comparison.
 KINDS: list[tuple[str, str, str]] = [
     # SQLite's INTEGER is a signed integer of up to 8 bytes, as bigint: ids, Telegram ids (over
-    # 32 bits), counts, and flags kept as 0/1 (SQLite has no boolean; the store's SQL says = 1).
+    # 32 bits), counts. (Flags SQLite keeps as INTEGER 0/1 are boolean on PostgreSQL: BOOLEAN_FLAGS.)
     ("INTEGER", "bigint", "integer"),
     # 4 bytes on PostgreSQL: the same numbers as long as they stay small (levels, ranks, day
     # counts, people); a value past 2**31 would be refused there only.
@@ -89,6 +90,34 @@ KEYS_THE_STORE_GIVES = {
     ("users", "telegram_id"),
     ("verified_accounts", "telegram_hid"),  # a keyed hash of a Telegram id
 }
+
+
+#: Flags: INTEGER 0/1 on SQLite (which has no boolean), boolean on PostgreSQL (migration 0025). The
+#: store's SQL tests them as ``flag`` / ``NOT flag`` and binds Python's bool, which both take; each
+#: is compared as SQLite's INTEGER with the default 0 or 1 its PostgreSQL default false or true says.
+#: A new flag is added here on purpose: any other boolean column, or one of these that is not
+#: boolean on PostgreSQL, is a difference.
+BOOLEAN_FLAGS = {
+    ("case_messages", "incoming"),
+    ("cases", "confidential"),
+    ("cases", "final"),
+    ("cases", "imported"),
+    ("events", "public"),
+    ("incidents", "confidential"),
+    ("incidents", "is_drill"),
+    ("petitioners", "confidential"),
+    ("screening_reports", "nil"),
+}
+FLAG_DEFAULTS = {"false": "0", "true": "1"}
+
+
+def as_sqlite_flag(table: str, column: Column) -> Column:
+    """A PostgreSQL column of BOOLEAN_FLAGS as SQLite spells it (a listed one not boolean: said so)."""
+    if (table, column.name) not in BOOLEAN_FLAGS:
+        return column
+    if column.kind != "boolean":
+        return column._replace(kind=f"{column.kind}, not boolean (BOOLEAN_FLAGS)")
+    return column._replace(kind="integer", default=FLAG_DEFAULTS.get(column.default or "", column.default))
 
 
 def norm_sql(text: str | None) -> str | None:
@@ -315,15 +344,17 @@ async def test_sqlite_and_postgresql_migrations_build_the_same_schema(tmp_path: 
     assert {column.default for table in sqlite["columns"].values() for column in table} >= {"0", "'[]'", "identity"}
     differences = schema_differences(sqlite, postgresql)
     assert not differences, "\n".join(differences)
+    booleans = {(table, c.name) for table, found in postgresql["columns"].items() for c in found if c.kind == "boolean"}
+    assert booleans == BOOLEAN_FLAGS
 
 
 def schema_differences(sqlite: Schema, postgresql: Schema) -> list[str]:
-    """Every way the two schemas differ, but for KEYS_THE_STORE_GIVES, one line each."""
+    """Every way the two schemas differ, but for KEYS_THE_STORE_GIVES and BOOLEAN_FLAGS, one line each."""
     differences = []
     for table in sqlite["tables"]:
         pg_columns = [
             column._replace(default="identity") if (table, column.name) in KEYS_THE_STORE_GIVES
-            and column.default is None else column
+            and column.default is None else as_sqlite_flag(table, column)
             for column in postgresql["columns"][table]
         ]
         if [c.name for c in sqlite["columns"][table]] != [c.name for c in pg_columns]:
@@ -342,6 +373,26 @@ def schema_differences(sqlite: Schema, postgresql: Schema) -> list[str]:
         if mine_index != their_index:
             differences.append(f"index {name}: {mine_index} on SQLite, {their_index} on PostgreSQL")
     return differences
+
+
+def one_table(table: str, *columns: Column) -> Schema:
+    return {"tables": [table], "columns": {table: list(columns)}, "keys": {table: []}, "uniques": {table: []},
+            "indexes": {}, "triggers": {table: set()}}
+
+
+def test_a_flag_is_integer_on_sqlite_and_boolean_on_postgresql_and_nothing_else_passes() -> None:
+    sqlite = one_table("cases", Column("confidential", True, "integer", "0"), Column("people", False, "integer", None))
+    same = one_table("cases", Column("confidential", True, "boolean", "false"), Column("people", False, "integer", None))
+    assert schema_differences(sqlite, same) == []
+    for wrong in (
+        Column("confidential", True, "boolean", "true"),  # another default
+        Column("confidential", False, "boolean", "false"),  # nullable
+        Column("confidential", True, "integer", "0"),  # listed, yet still an integer on PostgreSQL
+    ):
+        assert schema_differences(sqlite, one_table("cases", wrong, same["columns"]["cases"][1])) != [], wrong
+    # A boolean column nobody listed (people is no flag) differs from SQLite's INTEGER.
+    unlisted = one_table("cases", same["columns"]["cases"][0], Column("people", False, "boolean", None))
+    assert schema_differences(sqlite, unlisted) != []
 
 
 @pytest.mark.parametrize(("sqlite", "postgresql"), [

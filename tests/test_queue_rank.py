@@ -46,7 +46,7 @@ async def assert_ranks(store: Services, today: date) -> dict[int, int | None]:
     """Every case's stored rank and due equal the computed ones on ``today``; the ranks by id."""
     async with store.db.read() as conn:
         async with conn.execute(
-            f"SELECT *, {level_sql(store.org, today)} AS sql_rank, {CURRENT_DUE_SQL} AS current_due"
+            f"SELECT *, {level_sql(store.org, today, store.db.dialect)} AS sql_rank, {CURRENT_DUE_SQL} AS current_due"
             " FROM cases ORDER BY id"
         ) as cur:
             found = await cur.fetchall()

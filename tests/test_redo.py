@@ -132,7 +132,7 @@ async def test_warnings_after_a_redo_are_graded_against_the_redo_limit(rstore: S
         clock.set(at(day))
         loaded = await rstore.cases.case_for(OFFICER_P1, number)
         async with rstore.db.read() as conn:
-            async with conn.execute(f"SELECT {level_sql(rstore.org, day)} FROM cases WHERE id = ?", (loaded.id,)) as cur:
+            async with conn.execute(f"SELECT {level_sql(rstore.org, day, rstore.db.dialect)} FROM cases WHERE id = ?", (loaded.id,)) as cur:
                 (rank,) = await cur.fetchone()
         return warning_level(loaded, rstore.org, day), LEVELS[int(rank)], share_used(loaded, rstore.org, day)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -178,9 +179,8 @@ async def test_no_rating_within_thirty_days_closes_as_not_rated(
     assert report.closed == 1
     case = await rstore.cases.case_for(employee(), number)
     assert case.status is Status.CLOSED and case.rating == "none"
-    assert rows(path, "SELECT json_extract(data, '$.reason') FROM events WHERE action = 'close'") == [
-        ("not_rated",)
-    ]
+    assert [json.loads(data)["reason"] for (data,) in rows(path, "SELECT data FROM events WHERE action = 'close'")] \
+        == ["not_rated"]
     assert rows(path, "SELECT kind FROM outbox WHERE chat_id = 5001 ORDER BY id DESC LIMIT 1") == [("rv_petitioner",)]
     assert (await rstore.review.sweep()).closed == 0  # once
     with pytest.raises(Refused) as late:

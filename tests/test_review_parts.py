@@ -43,6 +43,7 @@ from tests.review_fixture import (
     rstore,
 )
 from tests.test_documents import pdf_text, squeeze
+from tests.test_postgresql_native import before_0025
 from tests.test_review_offline import delivered
 
 __all__ = ["rorg", "rstore"]
@@ -255,7 +256,9 @@ async def test_a_draft_kept_before_the_parts_still_shows_and_is_not_issued_witho
         store = await Services.open(target, rorg, clock)
         number = await in_review(store, clock)
         await store.close()
-        # Back to the schema before 0024, and the draft as the old code wrote it.
+        # Back to the schema before 0024 (0025 undone first), and the draft as the old code wrote it.
+        for statement in before_0025(backend):
+            execute(target, statement)
         for column in ("request", "facts", "basis"):
             execute(target, f"ALTER TABLE review_drafts DROP COLUMN {column}")
         if backend == "sqlite":

@@ -78,6 +78,18 @@ async def test_adding_information_is_once_per_message_and_notifies_officers(stor
     assert (await outbox(store))[len(before):] == [(1001, "staff_event"), (1001, "staff_event")]
 
 
+async def test_a_message_journaled_by_an_older_version_is_not_added_again(store: Services) -> None:
+    case = (await store.cases.submit(petitioner(), draft(), "k1")).case
+    async with store.db.transaction() as conn:  # as older versions journaled it: the key as given
+        await store.cases.add_info_in(conn, Actor(id=5001, role=ActorRole.PETITIONER), case.number, "旧版本补充", [],
+                                      {"key": "5001:7"})
+    again = await store.self_service.add_information(5001, case.number, text="旧版本补充", key="5001:7")
+    other = await store.self_service.add_information(5001, case.number, text="另一条", key="5001:8")
+    assert not again.created and other.created
+    assert [e.body for e in await store.cases.timeline(case.id, public_only=True) if e.action == "add_info"] \
+        == ["旧版本补充", "另一条"]
+
+
 async def test_adding_information_is_refused_politely(store: Services) -> None:
     case = (await store.cases.submit(petitioner(), draft(), "k1")).case
     with pytest.raises(Refused) as too_long:

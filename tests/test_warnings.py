@@ -52,7 +52,7 @@ async def sweep_on(store: Services, clock: FakeClock, day: date, hour: int = 9) 
 
 async def sql_levels(store: Services, today: date) -> dict[int, WarningLevel]:
     async with store.db.read() as conn:
-        async with conn.execute(f"SELECT id, {level_sql(store.org, today)} AS rank FROM cases ORDER BY id") as cur:
+        async with conn.execute(f"SELECT id, {level_sql(store.org, today, store.db.dialect)} AS rank FROM cases ORDER BY id") as cur:
             return {row["id"]: LEVELS[int(row["rank"])] async for row in cur}
 
 

@@ -1,0 +1,5 @@
+-- Nothing changes on SQLite: the migration of this number concerns PostgreSQL
+-- only (postgresql/0025_postgresql_native.sql: the functions that imitated
+-- SQLite's go, and flags become boolean there). SQLite keeps its flags as
+-- INTEGER 0/1, which the store's SQL tests as `flag` and `NOT flag` alike.
+-- The two folders are numbered in step.
