@@ -58,7 +58,7 @@ def _aad(where: Where) -> bytes:
 HID_CEILING = -(2**61)
 
 
-HID_MEMO = 100_000  # Telegram ids whose keyed hash a process remembers (about 10 MB at most)
+HID_MEMO = 100_000  # keyed hashes (an id under its label) a process remembers (about 15 MB at most)
 
 
 class VaultError(Exception):
@@ -118,7 +118,7 @@ class Vault:
         if prefix != PREFIX or len(self._hashing) != 32 or len(sealing_key) != 32:
             raise VaultError("the key is not a petition-bot key")
         self._aead = AESGCM(sealing_key)
-        self._hids: dict[int, int] = {}
+        self._hids: dict[tuple[str | int, ...], int] = {}
         self.key_text = key_text.strip()
         #: ``v1.`` values (not bound to a row) still open: until data step 3 has sealed them all again.
         self.legacy = True
@@ -126,18 +126,8 @@ class Vault:
     # ----------------------------------------------------------- hashing
 
     def hid(self, user_id: int) -> int:
-        """The keyed hash of a Telegram id: a negative integer no chat id can be.
-
-        Remembered per process (up to ``HID_MEMO`` ids): a submission counts the people of every
-        recent similar case (a collective petition), each an HMAC, inside the write transaction.
-        """
-        found = self._hids.get(user_id)
-        if found is None:
-            found = self.keyed("user", int(user_id))
-            if len(self._hids) >= HID_MEMO:
-                self._hids.clear()
-            self._hids[user_id] = found
-        return found
+        """The keyed hash of a Telegram id: a negative integer no chat id can be."""
+        return self.keyed("user", int(user_id))
 
     def keyed(self, label: str, *parts: int) -> int:
         """A keyed hash in the range of ``hid`` under a label of its own (``hid`` is ``keyed("user", id)``).
@@ -146,10 +136,21 @@ class Vault:
         the database without the key are keyed under their own label: a
         verified account (``"account"``, store/roster.py), a recorded message
         (``"message"``, its chat's hash and its id, store/staffwork.py).
+
+        Remembered per process (up to ``HID_MEMO`` keys): a submission counts the people of every
+        recent similar case (a collective petition), an HMAC each (``claim``, ``user``), inside the
+        write transaction.
         """
-        text = ":".join([label, *(str(int(p)) for p in parts)])
-        digest = hmac.new(self._hashing, text.encode(), hashlib.sha256).digest()
-        return HID_CEILING - int.from_bytes(digest[:8], "big") % (2**61)
+        memo: tuple[str | int, ...] = (label, *parts)
+        found = self._hids.get(memo)
+        if found is None:
+            text = ":".join([label, *(str(int(p)) for p in parts)])
+            digest = hmac.new(self._hashing, text.encode(), hashlib.sha256).digest()
+            found = HID_CEILING - int.from_bytes(digest[:8], "big") % (2**61)
+            if len(self._hids) >= HID_MEMO:
+                self._hids.clear()
+            self._hids[memo] = found
+        return found
 
     def tag(self, text: str) -> str:
         """The keyed hash of a text key (a conversation's key): hex, prefixed ``h:``."""
