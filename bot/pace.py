@@ -105,21 +105,28 @@ class Pace:
 
     async def acquire(self, urgent: bool) -> None:
         if urgent:
-            self._urgent += 1
-        try:
-            while True:
-                now = self._monotonic()
-                if urgent or self._urgent == 0:
-                    wait = self._next - now
-                    if wait <= 0:
-                        self._next = max(self._next, now) + self.interval
-                        return
-                else:
-                    wait = max(self._next - now, self.interval)  # look again after the answers' slots
-                await asyncio.sleep(wait)
-        finally:
-            if urgent:
-                self._urgent -= 1
+            # An answer reserves the next free slot at once and sleeps until it: one wake-up each,
+            # however many answers wait (they used to wake together at every slot, one taking it).
+            now = self._monotonic()
+            slot = max(self._next, now)
+            self._next = slot + self.interval
+            if slot > now:
+                self._urgent += 1
+                try:
+                    await asyncio.sleep(slot - now)
+                finally:
+                    self._urgent -= 1
+            return
+        while True:
+            now = self._monotonic()
+            if self._urgent == 0:
+                wait = self._next - now
+                if wait <= 0:
+                    self._next = max(self._next, now) + self.interval
+                    return
+            else:
+                wait = max(self._next - now, self.interval)  # look again after the answers' slots
+            await asyncio.sleep(wait)
 
 
 class PacedRateLimiter(AIORateLimiter):

@@ -220,6 +220,29 @@ async def test_answers_take_the_pace_before_bulk_sends() -> None:
     assert sorted(order[:2]) == ["answer0", "answer1"], order  # both answers before any notice
 
 
+async def test_answers_waiting_for_the_pace_go_in_turn_and_wake_once_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fifty answers at once: each reserves its slot and sleeps once (not all woken at every slot, one winning)."""
+    pace = Pace(1000.0)
+    real_sleep = asyncio.sleep
+    sleeps = 0
+
+    async def counted(delay: float) -> None:
+        nonlocal sleeps
+        sleeps += 1
+        await real_sleep(delay)
+
+    monkeypatch.setattr("bot.pace.asyncio.sleep", counted)
+    order: list[int] = []
+
+    async def take(n: int) -> None:
+        await pace.acquire(urgent=True)
+        order.append(n)
+
+    await asyncio.gather(*(take(n) for n in range(50)))
+    assert order == list(range(50))  # in the order they came
+    assert sleeps <= 49, sleeps  # the first goes at once; before: about 1,200 wake-ups
+
+
 def test_the_pace_is_the_organisation_files_setting(tmp_path: Path) -> None:
     from bot.app import build_application
     from store.org import example_org, parse_org, starter_toml
