@@ -27,7 +27,7 @@ from store.org import Organization
 from store.outbox import Outbox
 from store.policy import Act, Relation
 from store.vault import Vault, VaultError, is_hid, is_sealed
-from store.workflow import RULES, Action, available_actions
+from store.workflow import OPENING, RULES, Action, available_actions
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -522,11 +522,15 @@ class StoreContext:
             public=RULES[action].public,
         )
         await self.events.publish(conn, CaseChanged(case_id, self.today()))
-        await self._tell_leader_in_charge(conn, case_id, actor, event_id)
+        await self._tell_leader_in_charge(conn, case_id, actor, action, event_id)
         return event_id
 
-    async def _tell_leader_in_charge(self, conn: Connection, case_id: int, actor: Actor, event_id: int) -> None:
+    async def _tell_leader_in_charge(
+        self, conn: Connection, case_id: int, actor: Actor, action: Action, event_id: int
+    ) -> None:
         """领导包案: every event of a case goes to its leader in charge too (not their own; in scope now)."""
+        if action in OPENING:  # a case just made has no leader in charge yet
+            return
         case = await self.case_where(conn, "id = ? AND lead_id IS NOT NULL", (case_id,))
         if case is None or case.lead_id is None or case.lead_id == actor.id:
             return

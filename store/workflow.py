@@ -95,6 +95,9 @@ class Rule:
     public: bool  # shown on the petitioner's timeline
 
 
+#: The actions that make a case (in the chat, or registered by staff): there was no case before them.
+OPENING = frozenset({Action.SUBMIT, Action.REGISTER})
+
 RULES: dict[Action, Rule] = {
     Action.SUBMIT: Rule(frozenset(), S.SUBMITTED, PETITIONER, True),
     Action.ACCEPT: Rule(frozenset({S.SUBMITTED}), S.ACCEPTED, STAFF, True),
@@ -166,7 +169,7 @@ def next_status(current: Status | None, action: Action, role: ActorRole) -> Stat
     rule = RULES[action]
     if role not in rule.roles:
         raise TransitionError("forbidden")
-    if action in (Action.SUBMIT, Action.REGISTER):
+    if action in OPENING:
         return S.SUBMITTED
     assert current is not None
     if current not in rule.allowed_from:

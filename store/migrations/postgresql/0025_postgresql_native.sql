@@ -47,3 +47,8 @@ ALTER TABLE screening_reports
     ALTER COLUMN nil DROP DEFAULT,
     ALTER COLUMN nil TYPE boolean USING nil <> 0,
     ALTER COLUMN nil SET DEFAULT false;
+-- The rewritten tables lost their column statistics: the planner gets them back now, not at
+-- autovacuum's next visit (on a million cases it chose bitmap scans over the indexes until then).
+-- Index-only scans wait for the visibility map, which the next VACUUM (autovacuum) rebuilds.
+ANALYZE cases;
+ANALYZE events;
