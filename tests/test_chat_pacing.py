@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.pace import FLOOD_CHATS, PacedRateLimiter
 from botsim import BotApiSimulator, Faults
 from tests.e2e import TOKEN, running_bot
@@ -21,6 +23,7 @@ RETRY_AFTER = 5  # within the answer's budget (about 10 s): the held answer is s
 WAIT = 30.0  # a person's patience, not a timing assertion
 
 
+@pytest.mark.slow  # the bot over the loopback Bot API, waiting out a real 3-second hold
 async def test_a_chat_held_by_its_own_429_does_not_hold_another_chats_answer(tmp_path: Path) -> None:
     sim = BotApiSimulator(token=TOKEN)
     await sim.start()

@@ -23,6 +23,8 @@ import shutil
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
+
 from bot.initdata import signed_for
 from botsim import BotApiSimulator
 from store.clock import FakeClock
@@ -36,6 +38,8 @@ from tests.conftest import OPINION_PARTS, draft, petitioner
 from tests.e2e import TOKEN, running_bot
 from tests.review_fixture import LEADER_OIL, OFFICER_P1, ORG_TOML, review_org
 from tests.test_indicators import build_fixture
+
+pytestmark = pytest.mark.slow  # each starts a headless Chromium and the bot's web server
 
 LIGHT = {"bg_color": "#ffffff", "text_color": "#000000", "hint_color": "#707579", "link_color": "#3390ec",
          "button_color": "#3390ec", "button_text_color": "#ffffff", "secondary_bg_color": "#f4f4f5"}
