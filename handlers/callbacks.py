@@ -117,11 +117,12 @@ class Button:
 
     def decode(self, data: object) -> tuple[Any, ...] | None:
         """The values of ``data`` if it is this button, well formed; else None."""
-        if not isinstance(data, str) or len(data.encode()) > MAX_BYTES:
+        # Every button handler asks of every tap: another button's data is told apart by its head first.
+        if not isinstance(data, str) or not data.startswith(self.head) or len(data.encode()) > MAX_BYTES:
             return None
         if data == self.head:
             raw: list[str] = []
-        elif data.startswith(self.head + ":"):
+        elif data.startswith(":", len(self.head)):
             raw = data[len(self.head) + 1:].split(":")
         else:
             return None
