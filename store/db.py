@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from functools import partial
@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from store.files import private_database
-from store.sqltext import one_statement
+from store.sqltext import Pending, one_statement
 
 log = logging.getLogger(__name__)
 
@@ -116,24 +116,6 @@ class Result:
         self._rows = []
 
 
-class Pending(Awaitable[Result]):
-    """What ``execute`` returns: awaited, a result; in ``async with``, the same result."""
-
-    __slots__ = ("_run",)
-
-    def __init__(self, run: Awaitable[Result]) -> None:
-        self._run = run
-
-    def __await__(self) -> Generator[Any, None, Result]:
-        return self._run.__await__()
-
-    async def __aenter__(self) -> Result:
-        return await self._run
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
 class SqliteThread(aiosqlite.Connection):
     """aiosqlite's connection (a thread of its own), able to run a statement and fetch its rows in one trip.
 
@@ -203,18 +185,17 @@ class SqliteConnection:
         """Was the BEGIN handed to the thread (so that the transaction needs its end)?"""
         return self._began
 
-    def execute(self, sql: str, parameters: Any = None, /) -> Pending:
-        return Pending(self._execute(sql, () if parameters is None else parameters))
-
-    async def _execute(self, sql: str, parameters: Any) -> Result:
-        begin, self._begin = self._begin, None
-        self._began = self._began or begin is not None
-        return await self._raw.run(begin, sql, parameters)
+    def execute(self, sql: str, parameters: Any = None, /) -> Pending[Result]:
+        return Pending(self._raw.run(self._take_begin(), sql, () if parameters is None else parameters))
 
     async def executemany(self, sql: str, parameters: Any, /) -> None:
+        await self._raw.run_many(self._take_begin(), sql, list(parameters))
+
+    def _take_begin(self) -> str | None:
+        """The BEGIN to run with this statement: the first statement's only."""
         begin, self._begin = self._begin, None
         self._began = self._began or begin is not None
-        await self._raw.run_many(begin, sql, list(parameters))
+        return begin
 
     async def end(self, *, commit: bool) -> None:
         """COMMIT (or ROLLBACK) what began; nothing if nothing ran."""

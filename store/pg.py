@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from enum import Enum
 from functools import cache
@@ -33,7 +33,7 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from store.sqltext import one_statement, to_pyformat
+from store.sqltext import Pending, one_statement, to_pyformat
 
 log = logging.getLogger(__name__)
 
@@ -164,25 +164,6 @@ class Cursor:
         await self._raw.close()
 
 
-class _Pending(Awaitable[Cursor]):
-    """What ``execute`` returns: awaited, a cursor; in ``async with``, a cursor closed after."""
-
-    def __init__(self, run: Awaitable[Cursor]) -> None:
-        self._run = run
-        self._cursor: Cursor | None = None
-
-    def __await__(self) -> Generator[Any, None, Cursor]:
-        return self._run.__await__()
-
-    async def __aenter__(self) -> Cursor:
-        self._cursor = await self._run
-        return self._cursor
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._cursor is not None:
-            await self._cursor.close()
-
-
 class Statements:
     """What the process sent the server, in round trips: a count and, while ``trace`` is a list,
     what each carried (``BEGIN … ; SELECT …`` for a BEGIN sent with the first statement).
@@ -231,8 +212,8 @@ class Connection:
             raise RuntimeError("the transaction has not begun: run a statement through execute() first")
         return self._raw
 
-    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> _Pending:
-        return _Pending(self._execute(sql, params))
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Pending[Cursor]:
+        return Pending(self._execute(sql, params))
 
     async def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> Cursor:
         if self._single:

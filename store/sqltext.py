@@ -1,4 +1,4 @@
-"""The store's SQL as written once, and its PostgreSQL spelling.
+"""The store's SQL as written once, its PostgreSQL spelling, and what both backends' connections share.
 
 The services write portable SQL with SQLite's placeholders (``?`` and
 ``:name``). PostgreSQL's driver (psycopg) takes ``%s`` and ``%(name)s``, and
@@ -10,7 +10,38 @@ left alone.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Generator
 from functools import lru_cache
+from typing import Any, Generic, Protocol, TypeVar
+
+
+class Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=Closable)
+
+
+class Pending(Awaitable[C], Generic[C]):
+    """What a connection's ``execute`` returns, on either backend: awaited, its cursor; in ``async with``,
+    the cursor, closed after."""
+
+    __slots__ = ("_run", "_cursor")
+
+    def __init__(self, run: Awaitable[C]) -> None:
+        self._run = run
+        self._cursor: C | None = None
+
+    def __await__(self) -> Generator[Any, None, C]:
+        return self._run.__await__()
+
+    async def __aenter__(self) -> C:
+        self._cursor = await self._run
+        return self._cursor
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._cursor is not None:
+            await self._cursor.close()
 
 
 @lru_cache(maxsize=2048)
