@@ -25,6 +25,11 @@ async def walk_to_review(application: Application, user: Updates) -> None:
         await feed(application, raw)
 
 
+def submit_button(request: OfflineRequest) -> str:
+    """The review's Submit button (its data carries the draft's submit key)."""
+    return next(d for _, d in request.last_to(USER).buttons() if d.startswith("in:submit:"))
+
+
 async def test_intake_to_receipt(app: tuple[Application, OfflineRequest], store: Services, tmp_path: Path) -> None:
     application, request = app
     user = Updates(USER)
@@ -95,7 +100,7 @@ async def test_forged_staff_button_from_a_petitioner_changes_nothing(
     application, request = app
     user = Updates(USER)
     await walk_to_review(application, user)
-    submit = next(d for _, d in request.last_to(USER).buttons() if d.startswith("in:submit:"))
+    submit = submit_button(request)
     await feed(application, user.tap(submit))
     (case,), _ = await store.cases.cases_of_petitioner(USER)
     await feed(application, user.tap(f"st:acc:{case.number}"))
@@ -109,7 +114,7 @@ async def test_submit_twice_creates_one_case(app: tuple[Application, OfflineRequ
     application, request = app
     user = Updates(USER)
     await walk_to_review(application, user)
-    submit = next(d for _, d in request.last_to(USER).buttons() if d.startswith("in:submit:"))
+    submit = submit_button(request)
     await feed(application, user.tap(submit))
     first = request.last_to(USER).text
     await feed(application, user.tap(submit))  # double tap, or a redelivery
@@ -150,7 +155,7 @@ async def test_new_right_after_a_submission_names_it_before_starting_another(
     application, request = app
     user = Updates(USER)
     await walk_to_review(application, user)
-    submit = next(d for _, d in request.last_to(USER).buttons() if d.startswith("in:submit:"))
+    submit = submit_button(request)
     await feed(application, user.tap(submit))
     [case] = (await store.cases.cases_of_petitioner(USER))[0]
     clock.advance(minutes=9)
