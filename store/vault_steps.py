@@ -33,8 +33,10 @@ import hashlib
 import hmac
 import json
 import logging
+from datetime import UTC, datetime
 
 from store import filenames
+from store.clock import iso
 from store.context import conv_where, file_where
 from store.db import Backend, Connection
 from store.vault import SEALED, Vault, VaultError, Where, is_hid, is_sealed
@@ -161,13 +163,13 @@ async def _seal_existing(conn: Connection, vault: Vault) -> None:
             "UPDATE users SET telegram_id = ?, first_name = NULL, username = NULL WHERE telegram_id = ?",
             (vault.hid(user_id), user_id),
         )
-    async with conn.execute("SELECT id, user_id, user_name FROM reception_bookings WHERE user_id > 0") as cur:
+    async with conn.execute("SELECT id, user_id, user_name, created_at FROM reception_bookings WHERE user_id > 0") as cur:
         bookings = [dict(row) async for row in cur]
     for booking in bookings:  # bookings by keyed hash, the name sealed
         hid = vault.hid(booking["user_id"])
         await conn.execute(
             "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
-            (hid, vault.seal(booking["user_id"], ("people", "sealed", hid)), "vault-1"),
+            (hid, vault.seal(booking["user_id"], ("people", "sealed", hid)), booking["created_at"]),
         )
         await conn.execute(
             "UPDATE reception_bookings SET user_id = ?, user_name = ? WHERE id = ?",
@@ -356,7 +358,7 @@ async def _remember_under(conn: Connection, vault: Vault, user_id: int, label: s
     key = vault.keyed(label, user_id)
     await conn.execute(
         "INSERT INTO people (hid, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (hid) DO NOTHING",
-        (key, vault.seal(user_id, ("people", "sealed", key)), "vault-4"),
+        (key, vault.seal(user_id, ("people", "sealed", key)), iso(datetime.now(UTC))),
     )
     return key
 
