@@ -87,10 +87,11 @@ def offset_stretches(tz: ZoneInfo, years: tuple[int, int] = LOCAL_DAY_YEARS) -> 
 
 @cache
 def local_day_sql(expression: str, tz: ZoneInfo, dialect: str = "sqlite") -> str:
-    """SQL for the local date (``YYYY-MM-DD``) of the UTC timestamp text ``expression``."""
+    """SQL for the local date of the UTC moment ``expression``: a ``YYYY-MM-DD`` text in SQLite, a ``date``
+    in PostgreSQL (which store/pg.py reads back as the same text)."""
     if dialect == "postgresql":
         zone = str(tz).replace("'", "''")  # a quoted literal, whatever the name holds
-        return f"to_char(CAST({expression} AS timestamptz) AT TIME ZONE '{zone}', 'YYYY-MM-DD')"
+        return f"CAST(CAST({expression} AS timestamptz) AT TIME ZONE '{zone}' AS date)"
     if dialect != "sqlite":
         raise ValueError(f"no local day for the dialect {dialect!r}")
     stretches = offset_stretches(tz)

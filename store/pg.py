@@ -17,7 +17,11 @@ version (a table; PostgreSQL has no ``user_version``). Flags are ``boolean``
 columns here and INTEGER 0/1 in SQLite: the services bind Python's ``bool``
 (psycopg sends a boolean, sqlite3 stores 1 or 0), test a flag as ``flag`` or
 ``NOT flag`` (never ``= 1``), and read back True/False here, 1/0 there, which
-``bool()`` and the models take alike.
+``bool()`` and the models take alike. Moments are ``timestamptz`` and days
+``date`` here, texts in SQLite (migration 0026): the services bind the texts
+(psycopg sends a text as of unknown type, which the server reads as the
+column's), and read back here the very texts SQLite holds (:func:`configure`),
+so a moment compares, hashes and renders alike on both.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import date
 from enum import Enum
 from functools import cache
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from store.clock import iso
 from store.sqltext import Pending, one_statement, to_pyformat
 
 log = logging.getLogger(__name__)
@@ -103,6 +109,71 @@ def _row_factory(cursor: Any) -> Any:
         return Row(names, values)
 
     return make
+
+
+def _moment_text(text: str) -> str | None:
+    """``store.clock.iso()``'s text of PostgreSQL's ``2026-11-02 01:00:00.5+00`` (UTC, ISO style), else None."""
+    if len(text) < 22 or text[10] != " " or not text.endswith("+00"):
+        return None
+    fraction = text[20:-3] if text[19] == "." else ""
+    return f"{text[:10]}T{text[11:19]}.{fraction.ljust(6, '0')}+00:00"
+
+
+@cache
+def _loaders() -> tuple[type, type]:
+    """Loaders of ``timestamptz`` and ``date`` as the texts the services know (see the module's docstring).
+
+    Each reads PostgreSQL's ISO text in UTC itself, and leaves any other (a session whose TimeZone
+    or DateStyle a URL's options changed) to psycopg's own loader.
+    """
+    from psycopg.adapt import Loader  # SQLite installs never need them
+    from psycopg.types.datetime import DateLoader, TimestamptzLoader
+
+    class MomentLoader(Loader):
+        def __init__(self, oid: int, context: Any = None) -> None:
+            super().__init__(oid, context)
+            self._parsed = TimestamptzLoader(oid, context)
+
+        def load(self, data: Any) -> str:
+            return _moment_text(bytes(data).decode("ascii")) or iso(self._parsed.load(data))
+
+    class DayLoader(Loader):
+        def __init__(self, oid: int, context: Any = None) -> None:
+            super().__init__(oid, context)
+            self._parsed = DateLoader(oid, context)
+
+        def load(self, data: Any) -> str:
+            text = bytes(data).decode("ascii")
+            if len(text) == 10 and text[4] == "-" and text[7] == "-":
+                return text
+            day: date = self._parsed.load(data)
+            return day.isoformat()
+
+    return MomentLoader, DayLoader
+
+
+#: Moments in UTC and dates in ISO style: what the loaders' short path reads (any other is parsed).
+SESSION = "-c TimeZone=UTC -c DateStyle=ISO"
+
+
+def session_options(url: str) -> str:
+    """The URL's own ``options`` (a ``search_path``, say) and :data:`SESSION` after them."""
+    from psycopg.conninfo import conninfo_to_dict  # SQLite installs never need it
+
+    own = str(conninfo_to_dict(url).get("options") or "")
+    return f"{own} {SESSION}".strip()
+
+
+def load_as_texts(conn: Any) -> None:
+    """Moments and days of ``conn`` (psycopg's, or its cursor's) load as the store's texts."""
+    moment, day = _loaders()
+    conn.adapters.register_loader("timestamptz", moment)
+    conn.adapters.register_loader("date", day)
+
+
+async def configure(conn: Any) -> None:
+    """Every pooled connection: moments and days load as texts, in UTC (set at connect: no round trip)."""
+    load_as_texts(conn)
 
 
 def _adapt(value: Any) -> Any:
@@ -297,7 +368,8 @@ class PgDatabase:
         self.statements = Statements()
         self._lock = asyncio.Lock()
         self.pool = AsyncConnectionPool(
-            url, kwargs={"autocommit": True}, min_size=min_size, max_size=max(min_size, max_size),
+            url, kwargs={"autocommit": True, "options": session_options(url)},
+            configure=configure, min_size=min_size, max_size=max(min_size, max_size),
             open=False, name="petition-store",
         )
 

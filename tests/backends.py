@@ -39,6 +39,7 @@ import pytest
 
 from store.db import is_postgres_url, open_database
 from store.files import make_private
+from store.pg import load_as_texts
 from store.services import Services
 from store.sqltext import to_pyformat
 
@@ -348,6 +349,7 @@ def rows(db: Path | str | Services, sql: str, *args: object) -> list[tuple[Any, 
         import psycopg
 
         with psycopg.connect(target, autocommit=True) as conn:
+            load_as_texts(conn)  # moments and days as the store reads them
             return [tuple(r) for r in conn.execute(to_pyformat(sql), args).fetchall()]
     with sqlite3.connect(target) as conn:
         return conn.execute(sql, args).fetchall()

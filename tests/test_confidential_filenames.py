@@ -60,7 +60,8 @@ async def test_the_data_step_renames_what_older_versions_stored(
             execute(store, "UPDATE attachments SET file_name = ? WHERE case_id = ? AND kind = 'document'",
                     REPORT_FILE, report.id)
             execute(store, "INSERT INTO attachments (case_id, kind, file_id, file_name, mime_type, added_at)"
-                           " VALUES (?, 'video', 'v-1', '欧阳小明_现场.MOV', 'video/quicktime', 'x')", report.id)
+                           " VALUES (?, 'video', 'v-1', '欧阳小明_现场.MOV', 'video/quicktime',"
+                           " '2026-11-02T01:00:00.000000+00:00')", report.id)
             execute(store, "UPDATE meta SET value = '1' WHERE key = 'vault_version'")
             assert names(store, report.id) == [None, REPORT_FILE, "欧阳小明_现场.MOV"]
         finally:
