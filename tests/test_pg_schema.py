@@ -58,17 +58,18 @@ KINDS: list[tuple[str, str, str]] = [
     ("INTEGER", "integer", "integer"),
     # Both IEEE 754 double precision.
     ("REAL", "double precision", "real"),
-    # Unbounded strings. Dates and times are text on both sides too: ISO 8601 strings that the
-    # store writes, reads back and compares as text (a date or timestamp column would come back
-    # from psycopg as a datetime where sqlite3 gives a str: no row here, by design).
+    # Unbounded strings. Moments and days are text on SQLite, and timestamptz and date on
+    # PostgreSQL (MOMENTS and DAYS: store/pg.py reads them back as SQLite's texts).
     ("TEXT", "text", "text"),
+    ("TEXT", "timestamp with time zone", "timestamp with time zone"),
+    ("TEXT", "date", "date"),
     # Bytes in, bytes out (sqlite3 and psycopg both give bytes).
     ("BLOB", "bytea", "blob"),
     # A flag stored as true/false on PostgreSQL and as 0/1 under SQLite's BOOLEAN (numeric
     # affinity): both come back as something bool() reads alike, if the SQL says WHERE flag, not = 1.
     ("BOOLEAN", "boolean", "boolean"),
 ]
-SQLITE_KINDS = {sqlite: kind for sqlite, _, kind in KINDS}
+SQLITE_KINDS = {sqlite: kind for sqlite, _, kind in reversed(KINDS)}  # the first row of a type wins
 PG_KINDS = {pg: kind for _, pg, kind in KINDS}
 
 #: Differences by design. A table's one INTEGER PRIMARY KEY is SQLite's rowid, which SQLite
@@ -111,8 +112,124 @@ BOOLEAN_FLAGS = {
 FLAG_DEFAULTS = {"false": "0", "true": "1"}
 
 
+#: Moments: TEXT on SQLite (``store.clock.iso()``'s text), timestamptz on PostgreSQL (migration
+#: 0026); days: TEXT ``YYYY-MM-DD`` on SQLite, date on PostgreSQL. store/pg.py reads both back as
+#: SQLite's texts. Listed on purpose, as the flags are: any other timestamptz or date column, or
+#: one of these that is not, is a difference.
+MOMENTS = {
+    ("alerts", "acknowledged_at"),
+    ("alerts", "created_at"),
+    ("alerts", "updated_at"),
+    ("attachments", "added_at"),
+    ("case_cohandlers", "added_at"),
+    ("case_links", "linked_at"),
+    ("case_messages", "created_at"),
+    ("case_petitioners", "claimed_at"),
+    ("cases", "accepted_at"),
+    ("cases", "closed_at"),
+    ("cases", "decided_at"),
+    ("cases", "rated_at"),
+    ("cases", "rereviewed_at"),
+    ("cases", "reviewed_at"),
+    ("cases", "submitted_at"),
+    ("cases", "updated_at"),
+    ("claim_codes", "created_at"),
+    ("claim_codes", "used_at"),
+    ("contact_tasks", "created_at"),
+    ("contact_tasks", "done_at"),
+    ("contact_tasks", "superseded_at"),
+    ("conversations", "updated_at"),
+    ("dispute_notes", "at"),
+    ("disputes", "created_at"),
+    ("disputes", "updated_at"),
+    ("events", "at"),
+    ("hearings", "scheduled_at"),
+    ("identities", "created_at"),
+    ("incident_events", "at"),
+    ("incident_level_changes", "changed_at"),
+    ("incident_ticks", "done_at"),
+    ("incidents", "closed_at"),
+    ("incidents", "opened_at"),
+    ("incidents", "updated_at"),
+    ("outbox", "created_at"),
+    ("outbox", "due_at"),
+    ("outbox", "failed_at"),
+    ("outbox", "sent_at"),
+    ("outbox", "skipped_at"),
+    ("pending_acts", "decided_at"),
+    ("pending_acts", "drafted_at"),
+    ("people", "updated_at"),
+    ("petitioners", "created_at"),
+    ("petitioners", "updated_at"),
+    ("reception_bookings", "cancelled_at"),
+    ("reception_bookings", "created_at"),
+    ("reception_bookings", "outcome_at"),
+    ("reception_bookings", "promoted_at"),
+    ("reception_sessions", "cancelled_at"),
+    ("reception_sessions", "created_at"),
+    ("reception_sessions", "ends_at"),
+    ("reception_sessions", "starts_at"),
+    ("reception_sessions", "updated_at"),
+    ("reminders", "sent_at"),
+    ("review_drafts", "updated_at"),
+    ("roster", "updated_at"),
+    ("roster_journal", "at"),
+    ("screening_journal", "at"),
+    ("screening_notices", "sent_at"),
+    ("screening_reports", "filed_at"),
+    ("staff_candidates", "proposed_at"),
+    ("staff_journal", "at"),
+    ("staff_members", "updated_at"),
+    ("supervision_marks", "sent_at"),
+    ("supervisions", "closed_at"),
+    ("supervisions", "created_at"),
+    ("supervisions", "progress_at"),
+    ("sweep_marks", "done_at"),
+    ("users", "updated_at"),
+    ("verified_accounts", "verified_at"),
+    ("warning_notices", "sent_at"),
+}
+DAYS = {
+    ("cases", "accept_due"),
+    ("cases", "answer_due"),
+    ("cases", "clock_stopped_on"),
+    ("cases", "queue_due"),
+    ("cases", "rank_next_on"),
+    ("cases", "rating_due"),
+    ("cases", "received_on"),
+    ("cases", "rereview_due"),
+    ("cases", "rereview_request_due"),
+    ("cases", "review_due"),
+    ("cases", "review_request_due"),
+    ("cases", "served_on"),
+    ("claim_codes", "expires_on"),
+    ("claim_failures", "day"),
+    ("contact_tasks", "due_on"),
+    ("dispute_notes", "day"),
+    ("disputes", "found_day"),
+    ("disputes", "resolved_day"),
+    ("hearings", "due_after"),
+    ("hearings", "due_before"),
+    ("hearings", "ended_on"),
+    ("hearings", "held_on"),
+    ("hearings", "stopped_on"),
+    ("reception_sessions", "day"),
+    ("reminders", "due"),
+    ("review_studies", "studied_on"),
+    ("supervisions", "due"),
+    ("warning_notices", "due"),
+}
+TEMPORAL_KINDS = {"timestamp with time zone": MOMENTS, "date": DAYS}
+
+
 def as_sqlite_flag(table: str, column: Column) -> Column:
-    """A PostgreSQL column of BOOLEAN_FLAGS as SQLite spells it (a listed one not boolean: said so)."""
+    """A PostgreSQL column of BOOLEAN_FLAGS, MOMENTS or DAYS as SQLite spells it (a listed one of
+    another type: said so)."""
+    for kind, listed in TEMPORAL_KINDS.items():
+        if (table, column.name) in listed:
+            if column.kind != kind:
+                return column._replace(kind=f"{column.kind}, not {kind} (MOMENTS, DAYS)")
+            return column._replace(kind="text")
     if (table, column.name) not in BOOLEAN_FLAGS:
         return column
     if column.kind != "boolean":
@@ -346,6 +463,8 @@ async def test_sqlite_and_postgresql_migrations_build_the_same_schema(tmp_path: 
     assert not differences, "\n".join(differences)
     booleans = {(table, c.name) for table, found in postgresql["columns"].items() for c in found if c.kind == "boolean"}
     assert booleans == BOOLEAN_FLAGS
+    for kind, listed in TEMPORAL_KINDS.items():
+        assert {(table, c.name) for table, found in postgresql["columns"].items() for c in found if c.kind == kind} == listed
 
 
 def schema_differences(sqlite: Schema, postgresql: Schema) -> list[str]:
@@ -429,3 +548,16 @@ def test_an_index_and_a_trigger_are_read_from_their_sql() -> None:
         == ("events", "t", ("t", "AFTER", "DELETE"))
     assert sqlite_kind("integer") == pg_kind("bigint") == pg_kind("integer") == "integer"
     assert sqlite_kind("TEXT") == pg_kind("text") != pg_kind("timestamp with time zone")
+
+
+def before_0026(backend: str) -> list[str]:
+    """What migration 0026 changed, undone: moments and days as the texts they were (SQLite: nothing)."""
+    if backend == "sqlite":
+        return []
+    undo: dict[str, list[str]] = {table: [] for table, _ in sorted(MOMENTS | DAYS)}
+    for table, column in sorted(MOMENTS):
+        undo[table].append(f"ALTER COLUMN {column} TYPE TEXT"
+                           f" USING to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
+    for table, column in sorted(DAYS):
+        undo[table].append(f"ALTER COLUMN {column} TYPE TEXT USING to_char({column}, 'YYYY-MM-DD')")
+    return [f"ALTER TABLE {table} {', '.join(parts)}" for table, parts in undo.items()]
