@@ -34,9 +34,11 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bench.harness import parse_args, percentile, report
 from store.cases import PETITIONER_CASES
+from store.clock import local_day_sql
 from store.db import Database, is_postgres_url
 from store.org import example_org
 from store.review import RATED
@@ -189,16 +191,21 @@ def generate(path: Path, n: int) -> float:
 INDICATORS = """
 SELECT unit,
        count(*) AS received,
-       count(*) FILTER (WHERE accepted_at IS NOT NULL AND substr(accepted_at, 1, 10) <= accept_due)
-         AS accepted_on_time,
+       count(*) FILTER (WHERE accepted_at IS NOT NULL AND {accepted_day} <= accept_due) AS accepted_on_time,
        count(*) FILTER (WHERE decided_at IS NOT NULL) AS decided,
-       count(*) FILTER (WHERE decided_at IS NOT NULL AND substr(decided_at, 1, 10) <= answer_due) AS answered_on_time,
+       count(*) FILTER (WHERE decided_at IS NOT NULL AND {decided_day} <= answer_due) AS answered_on_time,
        count(*) FILTER (WHERE rating IS NOT NULL) AS rated,
        count(*) FILTER (WHERE rating IN ('satisfied', 'basic')) AS satisfied
 FROM cases
 WHERE submitted_at >= ? AND submitted_at < ? {scope}
 GROUP BY unit
 """
+
+
+def indicators_sql(scope: str, tz: ZoneInfo, dialect: str) -> str:
+    """INDICATORS over ``scope``: a moment's day as the store reads it (local, in the database's own SQL)."""
+    accepted, decided = (local_day_sql(column, tz, dialect) for column in ("accepted_at", "decided_at"))
+    return INDICATORS.format(scope=scope, accepted_day=accepted, decided_day=decided)
 OVERDUE = """
 SELECT id FROM cases
 WHERE (status = 'submitted' AND accept_due < :today)
@@ -251,6 +258,10 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
     everything = sorted(u.id for u in org.units)  # the top leader's subtree: every unit
     scope_all = f"AND unit IN ({', '.join('?' * len(everything))})"
     sizes: dict[str, int] = {}
+
+    def indicators(scope: str) -> str:
+        return indicators_sql(scope, store.context.tz, store.db.dialect)
+
     for i in range(runs):
         for name, staff_id in staff.items():
             actor = store.cases.actor(staff_id)
@@ -259,16 +270,16 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
         today = (NOW.date() - timedelta(days=rng.randint(0, 30))).isoformat()
         sizes["overdue_sweep"] = len(await timed("overdue_sweep", sql(OVERDUE, {"today": today})))
         start, end = months_back(rng.randint(1, 24))
-        await timed("indicators_month_all_units", sql(INDICATORS.format(scope=scope_all), (start, end, *everything)))
+        await timed("indicators_month_all_units", sql(indicators(scope_all), (start, end, *everything)))
         q_start, _ = months_back(rng.randint(3, 24))
         q_end = (date.fromisoformat(q_start) + timedelta(days=92)).replace(day=1).isoformat()
-        await timed("indicators_quarter_oilfield", sql(INDICATORS.format(scope=scope), (q_start, q_end, *subtree)))
+        await timed("indicators_quarter_oilfield", sql(indicators(scope), (q_start, q_end, *subtree)))
         await timed("petitioner_cases", store.cases.cases_of_petitioner(rng.randrange(1, 50_000)))
     async with store.db.read() as conn:
         for name, query, args in (
             ("overdue_sweep", OVERDUE, {"today": NOW.date().isoformat()}),
-            ("indicators_month_all_units", INDICATORS.format(scope=scope_all), (*months_back(1), *everything)),
-            ("indicators_quarter_oilfield", INDICATORS.format(scope=scope), (*months_back(4), *subtree)),
+            ("indicators_month_all_units", indicators(scope_all), (*months_back(1), *everything)),
+            ("indicators_quarter_oilfield", indicators(scope), (*months_back(4), *subtree)),
         ):
             plans[name] = await plan_of(conn, query, args)
         mine = (*store.context.person_ids(4242), *store.context.claim_keys(4242))  # cases_of_petitioner's two

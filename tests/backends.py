@@ -125,6 +125,12 @@ def _new_database(name: str, template: str = "template0") -> str:
     return with_database(server_url(), name)
 
 
+def empty_pg_database() -> str:
+    """A new database of its own on the server, empty (dropped with this process's others)."""
+    require_pg()
+    return _new_database(f"{PREFIX}_{uuid.uuid4().hex[:12]}")
+
+
 @cache
 def pg_url() -> str:
     """This process's own database: for schemas, and for advisory locks no other process takes."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.backends import pg_url, require_pg
+from tests.backends import empty_pg_database, pg_url, require_pg
 
 pytestmark = pytest.mark.slow
 
@@ -48,11 +48,14 @@ def _wrong_answers(figures: object) -> list[int]:
 
 #: Stands for this test process's PostgreSQL database (tests/backends.py's server), asked for when the test runs.
 PG = "<postgresql>"
+#: Stands for a new, empty PostgreSQL database (the store's copy at scale goes there).
+EMPTY_PG = "<empty postgresql>"
 #: Every benchmark in its default mode.
 DEFAULTS: list[tuple[str, list[str]]] = [(name, []) for name in sorted(BENCHMARKS)]
 #: Every other mode of a benchmark, each run once more at smoke size.
 MODES: list[tuple[str, list[str]]] = [
     ("burst_intake", ["--pg", PG]),
+    ("store_scale", ["--pg", EMPTY_PG]),
     ("fanout", ["--chat-burst"]),
     ("fanout", ["--ptb-defaults"]),
     ("priority", ["--fifo"]),
@@ -65,6 +68,9 @@ def test_benchmark_runs_at_smoke_size(name: str, extra: list[str]) -> None:
     if PG in extra:
         require_pg()
         extra = [pg_url() if part == PG else part for part in extra]
+    if EMPTY_PG in extra:
+        empty = empty_pg_database()
+        extra = [empty if part == EMPTY_PG else part for part in extra]
     done = subprocess.run(
         [sys.executable, "-m", f"bench.{name}", "--smoke", *extra],
         cwd=ROOT,
