@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from functools import partial
@@ -75,7 +75,8 @@ BUSY_TIMEOUT_MS = 10_000
 
 
 class Result:
-    """A statement's rows and row count, fetched on the connection's thread with the statement itself.
+    """A statement's rows and row count, fetched on the connection's thread with the statement itself
+    (SQLite's ``store.sqltext.Cursor``).
 
     aiosqlite hands each call to its connection's thread and back (a queue, a
     future, a wake-up of the event loop): ``execute``, each ``fetchone`` and the
@@ -86,7 +87,7 @@ class Result:
 
     __slots__ = ("_rows", "_next", "rowcount", "description")
 
-    def __init__(self, rows: list[sqlite3.Row], rowcount: int, description: Any) -> None:
+    def __init__(self, rows: list[sqlite3.Row], rowcount: int, description: Sequence[Sequence[Any]] | None) -> None:
         self._rows = rows
         self._next = 0
         self.rowcount = rowcount
