@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from store.files import private_database
-from store.sqltext import Pending, one_statement
+from store.sqltext import Cursor, Pending, one_statement
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,14 @@ log = logging.getLogger(__name__)
 class Connection(Protocol):
     """What the services use of a connection from ``transaction()`` or ``read()``.
 
-    aiosqlite's connection and ``store.pg.Connection`` both fit: ``execute``
-    returns something to await for a cursor, or to use as ``async with``.
+    ``SqliteConnection`` (or ``OneStatement``) below and ``store.pg.Connection`` all fit:
+    ``execute`` returns a ``store.sqltext.Cursor`` to await, or to use as ``async with``
+    (closed after); its rows answer to ``row["name"]``, ``row[0]`` and ``dict(row)``.
     """
 
-    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+    def execute(self, sql: str, parameters: Any = ..., /) -> Pending[Cursor]: ...
 
-    async def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+    async def executemany(self, sql: str, parameters: Any, /) -> None: ...
 
 
 class Backend(Protocol):
@@ -213,12 +214,12 @@ class OneStatement:
         self._select = select
         self._used = False
 
-    def execute(self, sql: str, parameters: Any = None, /) -> Any:
+    def execute(self, sql: str, parameters: Any = None, /) -> Pending[Cursor]:
         one_statement(sql, self._used, select=self._select)
         self._used = True
         return self._conn.execute(sql, parameters)
 
-    async def executemany(self, sql: str, parameters: Any, /) -> Any:
+    async def executemany(self, sql: str, parameters: Any, /) -> None:
         raise RuntimeError("read_one() and write_one() run a single statement")
 
 

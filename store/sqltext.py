@@ -50,6 +50,15 @@ class Cursor(Closable, Protocol):
     def __aiter__(self) -> AsyncIterator[Row]: ...
 
 
+async def only_row(cursor: Cursor) -> Row:
+    """The row of a statement that always gives one: an aggregate without GROUP BY, an INSERT's
+    ``RETURNING``, a row that a foreign key or a migration guarantees."""
+    row = await cursor.fetchone()
+    if row is None:
+        raise LookupError("the statement gave no row")
+    return row
+
+
 C_co = TypeVar("C_co", bound=Closable, covariant=True)
 
 
