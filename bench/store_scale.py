@@ -31,6 +31,7 @@ import random
 import sqlite3
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from store.db import Database, is_postgres_url
 from store.org import example_org
 from store.review import RATED
 from store.services import Services
+from store.sqltext import Row
 from store.supervision import current_ranks, queue_sql
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -246,7 +248,7 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
         timings.setdefault(name, []).append(time.perf_counter() - began)
         return result
 
-    async def sql(query: str, args: Any) -> list[Any]:
+    async def sql(query: str, args: Any) -> Sequence[Row]:
         async with store.db.read() as conn:
             async with conn.execute(query, args) as cur:
                 return await cur.fetchall()

@@ -191,7 +191,7 @@ async def _copy(lite: Database, pg: PgDatabase) -> None:
         for table in tables:
             async with lite.read() as conn:
                 cur = await conn.execute(f"SELECT * FROM {table}")
-                names = [d[0] for d in cur.description]
+                names = [d[0] for d in cur.description or ()]
                 data: list[tuple[Any, ...]] = [tuple(row) for row in await cur.fetchall()]
             if not data:
                 continue

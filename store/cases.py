@@ -42,6 +42,7 @@ from store.opinion import DeclineGrounds, OpinionParts, decline_data, required_p
 from store.org import Category, CategoryKind, Staff
 from store.policy import Act
 from store.review import ReviewService
+from store.sqltext import only_row
 from store.supervision import current_ranks, queue_page
 from store.vault import VaultError, is_hid, is_sealed
 from store.verified import verified_row
@@ -363,7 +364,7 @@ class CaseService(Service):
             " ON CONFLICT (year) DO UPDATE SET last_seq = case_numbers.last_seq + 1 RETURNING last_seq",
             (year,),
         ) as cur:
-            seq = (await cur.fetchone())[0]
+            seq = (await only_row(cur))[0]
         return f"{self.org.organization.case_prefix}-{year}-{seq:06d}"
 
     async def _submitted_on(self, conn: Connection, user_id: int, day: date) -> int:
@@ -374,7 +375,7 @@ class CaseService(Service):
             " AND submitted_at < ?",
             (*self.ctx.person_ids(user_id), start, end),
         ) as cur:
-            return int((await cur.fetchone())[0])
+            return int((await only_row(cur))[0])
 
     # ------------------------------------------------------------- reading
 
@@ -450,7 +451,7 @@ class CaseService(Service):
         args = (*self.ctx.person_ids(user_id), *self.ctx.claim_keys(user_id))
         async with self.db.read() as conn:  # one snapshot: the count and the page agree
             async with conn.execute(f"SELECT count(*) FROM ({mine}) mine", args) as cur:
-                total = (await cur.fetchone())[0]
+                total = (await only_row(cur))[0]
             async with conn.execute(
                 f"SELECT * FROM cases WHERE id IN ({mine}) ORDER BY id DESC LIMIT ? OFFSET ?",
                 (*args, limit, offset),

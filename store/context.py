@@ -26,6 +26,7 @@ from store.notices import NoticeKind
 from store.org import Organization
 from store.outbox import Outbox
 from store.policy import Act, Relation
+from store.sqltext import only_row
 from store.vault import Vault, VaultError, is_hid, is_sealed
 from store.workflow import OPENING, RULES, Action, available_actions
 
@@ -157,7 +158,7 @@ class StoreContext:
             async with conn.execute(
                 "SELECT value FROM meta WHERE key = 'pseudonym_secret'"
             ) as cur:
-                row = await cur.fetchone()
+                row = await only_row(cur)
             self._secret = bytes.fromhex(row["value"])
         digest = hmac.new(self._secret, f"case:{submit_key}".encode(), hashlib.sha256).hexdigest()
         return digest[:4].upper()

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from functools import partial
@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from store.files import private_database
-from store.sqltext import Pending, one_statement
+from store.sqltext import Cursor, Pending, one_statement
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,14 @@ log = logging.getLogger(__name__)
 class Connection(Protocol):
     """What the services use of a connection from ``transaction()`` or ``read()``.
 
-    aiosqlite's connection and ``store.pg.Connection`` both fit: ``execute``
-    returns something to await for a cursor, or to use as ``async with``.
+    ``SqliteConnection`` (or ``OneStatement``) below and ``store.pg.Connection`` all fit:
+    ``execute`` returns a ``store.sqltext.Cursor`` to await, or to use as ``async with``
+    (closed after); its rows answer to ``row["name"]``, ``row[0]`` and ``dict(row)``.
     """
 
-    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+    def execute(self, sql: str, parameters: Any = ..., /) -> Pending[Cursor]: ...
 
-    async def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+    async def executemany(self, sql: str, parameters: Any, /) -> None: ...
 
 
 class Backend(Protocol):
@@ -75,7 +76,8 @@ BUSY_TIMEOUT_MS = 10_000
 
 
 class Result:
-    """A statement's rows and row count, fetched on the connection's thread with the statement itself.
+    """A statement's rows and row count, fetched on the connection's thread with the statement itself
+    (SQLite's ``store.sqltext.Cursor``).
 
     aiosqlite hands each call to its connection's thread and back (a queue, a
     future, a wake-up of the event loop): ``execute``, each ``fetchone`` and the
@@ -86,7 +88,7 @@ class Result:
 
     __slots__ = ("_rows", "_next", "rowcount", "description")
 
-    def __init__(self, rows: list[sqlite3.Row], rowcount: int, description: Any) -> None:
+    def __init__(self, rows: list[sqlite3.Row], rowcount: int, description: Sequence[Sequence[Any]] | None) -> None:
         self._rows = rows
         self._next = 0
         self.rowcount = rowcount
@@ -212,12 +214,12 @@ class OneStatement:
         self._select = select
         self._used = False
 
-    def execute(self, sql: str, parameters: Any = None, /) -> Any:
+    def execute(self, sql: str, parameters: Any = None, /) -> Pending[Cursor]:
         one_statement(sql, self._used, select=self._select)
         self._used = True
         return self._conn.execute(sql, parameters)
 
-    async def executemany(self, sql: str, parameters: Any, /) -> Any:
+    async def executemany(self, sql: str, parameters: Any, /) -> None:
         raise RuntimeError("read_one() and write_one() run a single statement")
 
 

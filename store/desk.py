@@ -32,6 +32,7 @@ from store.errors import Refused
 from store.indicators import parse_period
 from store.models import Actor, Case, Status, row_to_model
 from store.review import CURRENT_DUE_SQL, OPEN_SQL
+from store.sqltext import only_row
 from store.supervision import level_sql
 
 PAGE_MAX = 100
@@ -161,7 +162,7 @@ class DeskService(Service):
         rank = level_sql(self.org, today, self.db.dialect)
         async with self.db.read() as conn:
             async with conn.execute(f"SELECT count(*) FROM cases WHERE {where}", params) as cur:
-                total = (await cur.fetchone())[0]
+                total = (await only_row(cur))[0]
             async with conn.execute(
                 f"SELECT * FROM cases WHERE {where} ORDER BY {rank} DESC, {CURRENT_DUE_SQL}, id DESC"
                 " LIMIT :limit OFFSET :offset",

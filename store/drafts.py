@@ -23,6 +23,7 @@ from store.errors import DraftWaiting, Refused
 from store.models import Actor, Case
 from store.notices import NoticeKind
 from store.org import Organization, Staff
+from store.sqltext import only_row
 from store.workflow import Action
 
 #: The acts [approvals] can name, by the word the file uses.
@@ -70,7 +71,7 @@ async def hold_draft(
         (case.id, action.value, json.dumps(params, ensure_ascii=False), actor.id, ctx.now(),
          json.dumps([s.telegram_id for s in approvers])),
     ) as cur:
-        draft_id = int((await cur.fetchone())[0])
+        draft_id = int((await only_row(cur))[0])
     event_id = await ctx.event(conn, case.id, actor, Action.DRAFT, case.status, None,
                                {"draft": draft_id, "act": action.value})
     for leader in approvers:

@@ -75,6 +75,7 @@ from store.notices import NoticeKind
 from store.people import e164, normalize_employee_no, normalize_phone, phone_key
 from store.policy import Act
 from store.safetext import SafeText
+from store.sqltext import only_row
 from store.vault import is_hid, is_person_key, person_key, record_of
 from store.verified import verified_account_of
 from store.workflow import Action
@@ -722,7 +723,7 @@ class LedgerService(Service):
             "SELECT telegram_hid, phone, employee_no, confidential, sealed FROM petitioners WHERE id = ?",
             (row["petitioner_id"],),
         ) as cur:
-            person = await cur.fetchone()
+            person = await only_row(cur)
         key = self.ctx.claim_key(user_id, bool(person["confidential"]))  # never the hid of a real-name record
         bound = person["telegram_hid"]
         if bound is not None and bound != key:
@@ -866,7 +867,7 @@ class LedgerService(Service):
                 (case.id, person["petitioner_id"], str(kind), event_id,
                  json.dumps(params), self.ctx.now(), due.isoformat()),
             ) as cur:
-                created.append((await cur.fetchone())[0])
+                created.append((await only_row(cur))[0])
         for task_id in created:
             for staff_id in self.handlers_of(case):
                 await self.ctx.queue_staff(conn, staff_id, NoticeKind.CONTACT_TASK, case, event_id, {"task": task_id})
@@ -933,7 +934,7 @@ class LedgerService(Service):
                     (hid, source.petitioner_name, normalize_phone(source.petitioner_phone),
                      source.confidential, now, now),
                 ) as cur:
-                    row = await cur.fetchone()
+                    row = await only_row(cur)
             links.append({"petitioner_id": row["id"], "role": PersonRole.PETITIONER.value, "claimed_at": self.ctx.now()})
         added = 0
         for link in links:
@@ -970,7 +971,7 @@ class LedgerService(Service):
         where = f"{OPEN_TASK_SQL} AND t.case_id IN (SELECT id FROM cases WHERE {scope})"
         async with self.db.read() as conn:
             async with conn.execute(f"SELECT count(*) FROM contact_tasks t WHERE {where}", args) as cur:
-                total = (await cur.fetchone())[0]
+                total = (await only_row(cur))[0]
             async with conn.execute(
                 f"SELECT {self._TASK_COLUMNS} WHERE {where} ORDER BY t.due_on, t.id LIMIT ? OFFSET ?",
                 (*args, limit, offset),

@@ -210,6 +210,12 @@ class Cursor:
     def rowcount(self) -> int:
         return int(self._raw.rowcount)
 
+    @property
+    def description(self) -> Sequence[Sequence[Any]] | None:
+        """psycopg's columns (each a name first), or None for a statement without rows."""
+        columns: Sequence[Sequence[Any]] | None = self._raw.description
+        return columns
+
     async def fetchone(self) -> Row | None:
         if not _holds_rows(self._raw.pgresult):
             return None

@@ -36,6 +36,7 @@ from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import RECEPTION_PLACE_MAX, RECEPTION_SLOTS_MAX, Role, Staff
 from store.safetext import clean
+from store.sqltext import only_row
 from store.workflow import Action, next_status
 
 TOPIC_MAX = 200
@@ -312,7 +313,7 @@ class ReceptionService(Service):
             " AND id <= ?",
             (session_id, booking_id),
         ) as cur:
-            return int((await cur.fetchone())[0])
+            return int((await only_row(cur))[0])
 
     def _reminder_flags(self, starts_at: datetime, now: datetime) -> tuple[str | None, str | None]:
         """Reminders whose moment has passed when the slot is taken are not sent late."""
@@ -558,7 +559,7 @@ class ReceptionService(Service):
             (config_key, publish_key, leader.telegram_id, leader.name, created_by, day.isoformat(),
              start, end, iso(starts_at), iso(ends_at), place, unit, slots, now, now),
         ) as cur:
-            return int((await cur.fetchone())[0])
+            return int((await only_row(cur))[0])
 
     async def _check_overlap(
         self, conn: Connection, leader_id: int, starts_at: datetime, ends_at: datetime
@@ -569,7 +570,7 @@ class ReceptionService(Service):
             " AND starts_at < ? AND ends_at > ?",
             (leader_id, iso(ends_at), iso(starts_at)),
         ) as cur:
-            if (await cur.fetchone())[0]:
+            if (await only_row(cur))[0]:
                 raise Refused("reception_overlap")
 
     async def sync_reception_config(self) -> int:
@@ -826,7 +827,7 @@ class ReceptionService(Service):
                  None, topic, case_id, status.value, key, iso(now),
                  day_flag, hours_flag),
             ) as cur:
-                booking_id = int((await cur.fetchone())[0])
+                booking_id = int((await only_row(cur))[0])
             if name:  # sealed for its row, once the row's id is known
                 await conn.execute("UPDATE reception_bookings SET user_name = ? WHERE id = ?", (
                     self.ctx.vault.seal(name, ("reception_bookings", "user_name", booking_id)), booking_id))

@@ -49,6 +49,7 @@ from store.errors import Refused
 from store.models import SYSTEM, Actor, Case, Status, row_to_model
 from store.people import same_person, same_person_sql
 from store.policy import Act
+from store.sqltext import only_row
 from store.workflow import Action, next_status
 
 #: How many earlier cases a card proposes at most.
@@ -162,7 +163,7 @@ class RepeatService(Service):
             " AND status <> ?",
             (first, first, case.id, iso(case.submitted_at), Status.MERGED.value),
         ) as cur:
-            return max(1, int((await cur.fetchone())[0]))
+            return max(1, int((await only_row(cur))[0]))
 
     async def confirm(self, actor: Actor, number: str, earlier_number: str) -> tuple[Case, str]:
         """/repeat <no> <earlier no>: the case is a repeat of the earlier case's matter; (case, first case)."""

@@ -53,6 +53,7 @@ from store.org import Organization, Role, Staff
 from store.people import people_among, same_person, same_person_sql
 from store.policy import Act
 from store.repeats import propose
+from store.sqltext import only_row
 from store.workflow import Action, next_status
 
 COMMENT_MAX = 1000
@@ -411,7 +412,7 @@ class ReviewService(Service):
             " VALUES ('collective', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (reason, case.id, case.unit, case.category, people, now, now),
         ) as cur:
-            alert_id = (await cur.fetchone())[0]
+            alert_id = (await only_row(cur))[0]
         await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
         event_id = await self.ctx.event(
             conn, case.id, SYSTEM, Action.FLAG, case.status, None,
@@ -467,7 +468,7 @@ class ReviewService(Service):
                 "SELECT count(*) FROM events WHERE case_id = ? AND action = ?",
                 (case.id, Action.COMMENT.value),
             ) as cur:
-                if (await cur.fetchone())[0]:
+                if (await only_row(cur))[0]:
                     raise Refused("already_commented")
             event_id = await self.ctx.event(conn, case.id, actor, Action.COMMENT, status, text, {})
             for staff_id in self._staff_to_tell(case):
@@ -631,7 +632,7 @@ class ReviewService(Service):
                 "SELECT max(id) FROM events WHERE case_id = ? AND action IN (?, ?)",
                 (case.id, Action.DECIDE.value, Action.REVIEW_OPINION.value),
             ) as cur:
-                (latest,) = await cur.fetchone()
+                (latest,) = await only_row(cur)
             if latest == item.event_id:  # this opinion, not an earlier one sent late
                 await self._serve(conn, case, self.ctx.today(), "chat", SYSTEM)
 
@@ -1288,7 +1289,7 @@ class ReviewService(Service):
             f" FROM cases WHERE {scope} AND status <> '{Status.MERGED.value}'",
             {"a": iso(start), "b": iso(end), "today": today, "old": old, **named},
         ) as cur:
-            figures = dict(await cur.fetchone())
+            figures = dict(await only_row(cur))
         async with conn.execute(
             "SELECT a.unit, a.category, c.confidential FROM alerts a JOIN cases c ON c.id = a.case_id"
             " WHERE a.acknowledged_at IS NULL"

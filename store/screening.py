@@ -58,6 +58,7 @@ from store.models import SYSTEM, Actor, ActorRole
 from store.notices import NoticeKind
 from store.org import Organization, Role, ScreeningPeriod, Staff
 from store.safetext import SafeText
+from store.sqltext import only_row
 
 log = logging.getLogger(__name__)
 
@@ -402,7 +403,7 @@ class ScreeningService(Service):
                  entry.status.value, entry.responsible, entry.next_step, actor.id, now, now,
                  today.isoformat() if entry.status is DisputeStatus.RESOLVED else None, submit_key),
             ) as cur:
-                dispute_id = int((await cur.fetchone())[0])
+                dispute_id = int((await only_row(cur))[0])
             await conn.execute(
                 "INSERT INTO dispute_notes (dispute_id, day, at, actor_id, status_before, status_after, text)"
                 " VALUES (?, ?, ?, ?, NULL, ?, ?)",

@@ -10,32 +10,72 @@ left alone.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Generator
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterator, Sequence
 from functools import lru_cache
 from typing import Any, Generic, Protocol, TypeVar
+
+
+class Row(Protocol):
+    """A result row on either backend (``sqlite3.Row``, ``store.pg.Row``): by position, by column name,
+    ``dict(row)``, ``tuple(row)``. Its values are the columns' (the models validate them)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
+
+    def keys(self) -> list[str]: ...
 
 
 class Closable(Protocol):
     async def close(self) -> None: ...
 
 
-C = TypeVar("C", bound=Closable)
+class Cursor(Closable, Protocol):
+    """What a statement's ``execute`` gives on either backend (``store.db.Result``, ``store.pg.Cursor``)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    @property
+    def description(self) -> Sequence[Sequence[Any]] | None:
+        """DB-API's: a column's name first, per column; None for a statement without rows."""
+        ...
+
+    async def fetchone(self) -> Row | None: ...
+
+    async def fetchall(self) -> Sequence[Row]: ...
+
+    def __aiter__(self) -> AsyncIterator[Row]: ...
 
 
-class Pending(Awaitable[C], Generic[C]):
+async def only_row(cursor: Cursor) -> Row:
+    """The row of a statement that always gives one: an aggregate without GROUP BY, an INSERT's
+    ``RETURNING``, a row that a foreign key or a migration guarantees."""
+    row = await cursor.fetchone()
+    if row is None:
+        raise LookupError("the statement gave no row")
+    return row
+
+
+C_co = TypeVar("C_co", bound=Closable, covariant=True)
+
+
+class Pending(Awaitable[C_co], Generic[C_co]):
     """What a connection's ``execute`` returns, on either backend: awaited, its cursor; in ``async with``,
     the cursor, closed after."""
 
     __slots__ = ("_run", "_cursor")
 
-    def __init__(self, run: Awaitable[C]) -> None:
+    def __init__(self, run: Awaitable[C_co]) -> None:
         self._run = run
-        self._cursor: C | None = None
+        self._cursor: C_co | None = None
 
-    def __await__(self) -> Generator[Any, None, C]:
+    def __await__(self) -> Generator[Any, None, C_co]:
         return self._run.__await__()
 
-    async def __aenter__(self) -> C:
+    async def __aenter__(self) -> C_co:
         self._cursor = await self._run
         return self._cursor
 

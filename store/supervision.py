@@ -77,6 +77,7 @@ from store.models import SYSTEM, Actor, Case, Rating, Status, row_to_model
 from store.notices import NoticeKind
 from store.org import Monitoring, Organization, Role, Staff
 from store.review import CURRENT_DUE_SQL, OPEN_SQL, Stage, current_deadline
+from store.sqltext import only_row
 from store.workflow import Action, next_status
 
 if TYPE_CHECKING:
@@ -329,7 +330,7 @@ async def queue_page(conn: Connection, scope: str, args: list[object] | tuple[ob
     """One page of the queue (``queue_sql``) and how many cases it has in all."""
     where = f"queue_rank IS NOT NULL AND queue_rank >= {int(min_rank)} AND {scope}"
     async with conn.execute(f"SELECT count(*) FROM cases WHERE {where}", tuple(args)) as cur:
-        total = int((await cur.fetchone())[0])
+        total = int((await only_row(cur))[0])
     async with conn.execute(queue_sql(scope, min_rank), (*args, limit, offset)) as cur:
         cases = [row_to_model(Case, row) async for row in cur]
     return cases, total
@@ -435,7 +436,7 @@ class SupervisionService(Service):
                 " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (case.id, staff.telegram_id, text, due.isoformat(), now),
             ) as cur:
-                order_id = (await cur.fetchone())[0]
+                order_id = (await only_row(cur))[0]
             event_id = await self.ctx.event(
                 conn, case.id, actor, Action.SUPERVISE, case.status, text,
                 {"supervision": order_id, "due": due.isoformat()},
@@ -794,7 +795,7 @@ async def lift_cases(review: ReviewService, conn: Connection, today: date, repor
             " VALUES (?, ?, '', ?, ?, ?) RETURNING id",
             (case.id, above[0], due.isoformat(), now, reason),
         ) as cur:
-            order_id = (await cur.fetchone())[0]
+            order_id = (await only_row(cur))[0]
         params = {"due": due.isoformat(), "by": above[0], "reason": reason, "count": count}
         event_id = await review.ctx.event(
             conn, case.id, SYSTEM, Action.SUPERVISE, case.status, None, {**params, "supervision": order_id},

@@ -13,6 +13,7 @@ from bot.cli import main
 from store.models import Actor, ActorRole
 from store.org import Organization
 from store.services import Services
+from store.sqltext import only_row
 from store.workflow import Action
 from tests.conftest import draft, petitioner
 
@@ -77,13 +78,13 @@ async def test_a_backup_taken_under_load_restores_every_committed_case(
             async with reader.execute(
                 "SELECT count(*) FROM cases WHERE id NOT IN (SELECT case_id FROM events WHERE action = 'submit')"
             ) as cur:
-                assert (await cur.fetchone())[0] == 0
+                assert (await only_row(cur))[0] == 0
             async with reader.execute(
                 "SELECT count(*) FROM cases c WHERE status = 'accepted' AND NOT EXISTS"
                 " (SELECT 1 FROM outbox o JOIN events e ON e.id = o.event_id"
                 "  WHERE o.case_id = c.id AND e.action = 'accept')"
             ) as cur:
-                assert (await cur.fetchone())[0] == 0
+                assert (await only_row(cur))[0] == 0
         assert numbers == committed[: len(numbers)]
         assert len(before) <= len(numbers) <= len(before) + during
         assert (await restored.verify_journal()).ok

@@ -25,6 +25,7 @@ from store.models import Actor, ActorRole, ReviewOutcome, Status
 from store.org import Organization, parse_org
 from store.review import CURRENT_DUE_SQL, current_deadline
 from store.services import Services
+from store.sqltext import only_row
 from store.workdays import WorkCalendar
 from tests.backends import fresh_database
 from tests.conftest import REVIEW_PARTS, rows, uid
@@ -78,7 +79,7 @@ async def in_review(store: Services, clock: FakeClock, key: str = "k") -> str:
 async def sql_due(store: Services, number: str) -> str | None:
     async with store.db.read() as conn:
         async with conn.execute(f"SELECT {CURRENT_DUE_SQL} FROM cases WHERE number = ?", (number,)) as cur:
-            (due,) = await cur.fetchone()
+            (due,) = await only_row(cur)
     return str(due) if due is not None else None
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from store.db import Database
+from store.sqltext import only_row
 
 
 @pytest.mark.parametrize("steps", [0, 1, 2, 3, 5])
@@ -44,6 +45,6 @@ async def test_cancelled_read_leaves_the_reader_clean(tmp_path: Path, steps: int
         for _ in range(3):
             async with db.read() as conn:
                 async with conn.execute("SELECT count(*) FROM t") as cur:
-                    assert (await cur.fetchone())[0] == 2
+                    assert (await only_row(cur))[0] == 2
     finally:
         await db.close()

@@ -19,6 +19,7 @@ from store.clock import FakeClock
 from store.errors import NotFound, Refused
 from store.models import Decision, Rating, Status
 from store.services import Services
+from store.sqltext import only_row
 from store.supervision import LEVELS, WarningLevel, level_sql, share_used, warning_level
 from store.workflow import Action
 from tests.conftest import OPINION_PARTS, rows
@@ -133,7 +134,7 @@ async def test_warnings_after_a_redo_are_graded_against_the_redo_limit(rstore: S
         loaded = await rstore.cases.case_for(OFFICER_P1, number)
         async with rstore.db.read() as conn:
             async with conn.execute(f"SELECT {level_sql(rstore.org, day, rstore.db.dialect)} FROM cases WHERE id = ?", (loaded.id,)) as cur:
-                (rank,) = await cur.fetchone()
+                (rank,) = await only_row(cur)
         return warning_level(loaded, rstore.org, day), LEVELS[int(rank)], share_used(loaded, rstore.org, day)
 
     # (Against 60 days, the redo's day would already be 50 % used: 预警.)

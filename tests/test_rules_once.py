@@ -26,6 +26,7 @@ from store.models import Actor, ActorRole, Decision, Status
 from store.org import Organization, Role, Staff
 from store.review import CURRENT_DUE_SQL, current_deadline
 from store.services import Services
+from store.sqltext import only_row
 from store.workflow import Action
 from tests.conftest import OPINION_PARTS, ORG_FILE, draft, petitioner
 
@@ -73,7 +74,7 @@ async def test_python_and_sql_agree_on_the_current_deadline_in_every_status(stor
             )
         async with store.db.read() as conn:
             async with conn.execute(f"SELECT {CURRENT_DUE_SQL} FROM cases WHERE id = ?", (case.id,)) as cur:
-                (in_sql,) = await cur.fetchone()
+                (in_sql,) = await only_row(cur)
         loaded = await store.cases.case_by_id(case.id)
         assert loaded is not None
         found = current_deadline(loaded)
