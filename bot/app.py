@@ -147,8 +147,10 @@ def build_application(
         relay.handler(),
     ], [
         # First, so that while they wait for typed text any other command ends that step: an employee's
-        # reception booking (the form: 预约 and the case to link), then reception days' other steps.
+        # reception booking (the form: 预约 and the case to link), a session being published (the form:
+        # /reception_add and its rc:p… buttons, before reception's rc: catch-all), then reception days' other steps.
         reception.build_booking(),
+        reception.build_publish(),
         reception.build(),
         # The reviewers' collective study and hearings (/hearing, rv: buttons); before review's rv: catch-all.
         *hearing.handlers(),

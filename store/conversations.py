@@ -23,6 +23,7 @@ class Conversation(StrEnum):
     OPINION = "opinion"  # a written opinion's parts or a decline's grounds, step by step (handlers.opinion)
     REVIEW_OPINION = "review_opinion"  # a 复查 / 复核 opinion's parts, step by step (handlers.review_opinion)
     RECEPTION_BOOKING = "reception_booking"  # an employee books a reception session, step by step (handlers.reception)
+    RECEPTION_PUBLISH = "reception_publish"  # a leader publishes a reception session, step by step (handlers.reception)
 
     @property
     def step_kept_by_store(self) -> bool:
@@ -32,7 +33,7 @@ class Conversation(StrEnum):
         beside update handling and writes a snapshot taken earlier, which would
         overwrite the step a handler has just stored with its draft (the next
         answer would then be filed under the previous question). Every form is
-        of this kind (the reception booking too); reception keeps only its publishing, outcome and
-        cancelling steps and lets PTB keep the step.
+        of this kind (the reception booking and publishing too); reception keeps only its outcome and
+        cancelling steps (and the steps of older versions, handed to the forms) and lets PTB keep the step.
         """
         return self is not Conversation.RECEPTION

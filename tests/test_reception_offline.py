@@ -148,6 +148,31 @@ async def test_publishing_with_a_typed_date_and_a_visited_unit(
         (date(2026, 11, 20), "09:00", "11:00", "plant-1", None, 6)]
 
 
+async def test_publishing_resumes_after_a_restart_and_its_cancel_button_ends_it(store: Services) -> None:
+    """The publishing form saves its draft before each question: after a restart the next button carries on."""
+    admin = Updates(9001)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, admin.text("/reception_add"))
+        asked = request.last_to(9001)
+        assert asked.text == "<b>发布接访场次</b>\n请选择接访领导：" and ("取消", "rc:pc") in asked.buttons()
+        leader = next(data for _, data in asked.buttons() if data.startswith("rc:pL:"))
+        await feed(application, admin.tap(leader))
+        assert "请选择接访日期" in request.last_to(9001).text
+        await feed(application, admin.tap("rc:pD:1"))  # the next fortnight
+        assert ("11月16日 周一", "rc:pd:20261116") in request.last_to(9001).buttons()
+    found = await store.forms.get(Conversation.RECEPTION_PUBLISH, 9001)
+    assert found is not None and found.step == "day" and found.ui["days_page"] == 1
+    async with offline_app(store, OfflineRequest()) as (application, request):  # the bot restarted
+        await feed(application, admin.tap("rc:pd:20261116"))
+        assert "日期：2026年11月16日（周一）" in request.last_to(9001).text
+        await feed(application, admin.text("随便一句"))  # a step of buttons: the hint, the question again
+        assert request.texts_to(9001)[-2] == t("zh", "reception.button_expected")
+        await feed(application, admin.tap("rc:pc"))
+        assert request.last_to(9001).text == "已取消发布。"
+    assert await store.forms.get(Conversation.RECEPTION_PUBLISH, 9001) is None
+    assert rows(store, "SELECT count(*) FROM reception_sessions") == [(0,)]
+
+
 async def test_a_long_roster_is_split_and_keeps_its_buttons(
     app: tuple[Application, OfflineRequest], store: Services, clock: FakeClock
 ) -> None:
