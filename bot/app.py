@@ -151,6 +151,8 @@ def build_application(
         # /reception_add and its rc:p… buttons, before reception's rc: catch-all), then reception days' other steps.
         reception.build_booking(),
         reception.build_publish(),
+        reception.build_outcome(),  # a booking's outcome, and a session's cancellation: forms of one typed step
+        reception.build_session_cancel(),
         reception.build(),
         # The reviewers' collective study and hearings (/hearing, rv: buttons); before review's rv: catch-all.
         *hearing.handlers(),

@@ -58,7 +58,9 @@ kept elsewhere into the form's row when it is first read, and
 older message, a draft PTB's state does not know). A form may go without
 « 返回 (``Buttons(back=None)``: publishing a reception session, whose questions
 stand until answered), and ``asks_after_refusal`` asks the step's question again
-after the store refused an answer (a choice it would not take: the same buttons).
+after the store refused an answer (a choice it would not take: the same buttons);
+``new_message`` asks a step in a message of its own, the tapped one left as it
+was (an outcome asked for from a session's list of bookings).
 
 The draft is kept by the store (``store/forms.py``): the answers in ``data``
 (sealed), the step in ``state``, and the chat's own state in ``ui`` (whether
@@ -234,6 +236,7 @@ class Step:
     edit_columns: int = 2  # review: the change buttons per row
     reply: ReplyRows | None = None  # text: a reply keyboard's rows (« 返回 / 取消 added), closed when left
     takes: Sequence[tuple[filters.BaseFilter, Takes]] = ()  # messages of other kinds it takes (a shared contact)
+    new_message: bool = False  # asked as a new message, the tapped one left as it was (the list its button is on)
 
     @property
     def where(self) -> str:
@@ -524,6 +527,7 @@ class Form(Generic[D]):
         ``fresh``: as new messages (else the tapped message is edited).
         """
         step = self.steps[turn.draft.step]
+        fresh = fresh or step.new_message
         lang, data, texts, buttons = turn.lang, turn.data, self.texts, self.buttons
         n, total = self.position(data, step.name)
         params: dict[str, Any] = {"step": t(lang, self.key_of("step"), n=n, total=total)}

@@ -39,8 +39,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     CommandHandler,
     ConversationHandler,
@@ -71,7 +70,7 @@ from handlers.refusals import answers_refusals, unless_refused
 from handlers.render import pack as pack_blocks
 from handlers.render import unit_path
 from store.conversations import Conversation
-from store.errors import BadInput, NoDraft, Refused, StoreError
+from store.errors import NoDraft, NotFound, Refused, StoreError
 from store.models import Actor, OutboxItem
 from store.org import RECEPTION_PLACE_MAX, Organization, Unit
 from store.reception import (
@@ -79,6 +78,7 @@ from store.reception import (
     BOOKING_TOPIC,
     LEADER_LIST_DAYS,
     OUTCOME_MAX,
+    REASON_MAX,
     TOPIC_MAX,
     Booking,
     BookingResult,
@@ -299,25 +299,6 @@ def _actor(update: Update, context: Context) -> Actor:
     user = update.effective_user
     assert user is not None
     return deps(context).cases.actor(user.id, user.full_name)
-
-
-async def _ask(update: Update, context: Context, text: Html, markup: Markup = None) -> None:
-    """A question answered by typing: a new message, with the reply field opened unless there are buttons."""
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML,
-                                   reply_markup=markup or ForceReply(selective=True))
-
-
-async def _expired(update: Update, context: Context, error: StoreError) -> int:
-    """A button of a form that is gone (``NoDraft``): "expired" on the button, and the conversation ends."""
-    await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
-    return END
-
-
-def _text(update: Update) -> str:
-    message = update.effective_message
-    return (message.text or "").strip() if message is not None else ""
 
 
 # ------------------------------------------------------------- employees
@@ -739,7 +720,7 @@ async def _adopt_publish(context: Context, user_id: int, *, typing_day: bool = F
     ui = await d.reception.reception_ui(user_id)
     step = _old_step(old.draft, ui, typing_day=typing_day)
     own = {BROWSING: ui["unit_browse"]} if step == P_UNIT and ui.get("unit_browse") else {}
-    await d.reception.adopt_publish_draft(user_id, old.draft.draft_id, step, own)
+    await d.reception.adopt_reception_draft(user_id, old, step, own)
 
 
 PUBLISH: Form[SessionDraft] = Form(
@@ -796,7 +777,7 @@ _typed_answer = PUBLISH.text_answer()
 
 async def _old_place(update: Update, context: Context) -> int:
     """A place typed where PTB kept this conversation at the place of a session being published before publishing
-    was a form: the publishing form takes it, from the draft it adopts (``adopt_publish_draft``)."""
+    was a form: the publishing form takes it, from the draft it adopts (``adopt_reception_draft``)."""
     await _typed_answer(update, context)
     return END
 
@@ -905,51 +886,125 @@ def _detail_view(lang: str, org: Organization, detail: SessionDetail) -> tuple[l
     return blocks, kb.markup(rows)
 
 
-@answers_refusals(END)
-async def _begin_outcome(update: Update, context: Context, booking_id: int) -> str | int:
-    lang = await lang_of(update, context)
-    booking = await deps(context).reception.begin_outcome(_actor(update, context), booking_id)
-    await _ask(update, context, t(lang, "reception.ask_outcome", number=booking.number,
-                                  who=who_label(lang, booking), max=OUTCOME_MAX))
-    return OUTCOME
+# ------------------------------------------- an outcome and a session's cancellation (forms of one typed step)
+
+OUTCOME_STEP, REASON_STEP = "outcome", "reason"  # as stored with their drafts (the states they were before)
 
 
-@answers_refusals(lambda error: OUTCOME if isinstance(error, BadInput) else END)
-async def on_outcome(update: Update, context: Context) -> str | int:
-    lang = await lang_of(update, context)
-    d = deps(context)
-    actor = _actor(update, context)
-    pending = await d.reception.reception_draft(actor.id or 0)
-    if not isinstance(pending, OutcomeStep):
-        await send(update, context, t(lang, "errors.reception_no_draft"))
-        return END
-    booking = await d.reception.record_outcome(actor, pending.booking_id, _text(update))
+def _as_typed(turn: Turn[Any], text: str) -> str:
+    """The text as typed: the store's rule takes it or refuses it (BadInput: said, and the question stands)."""
+    return text
+
+
+async def _outcome_params(turn: Turn[OutcomeStep]) -> Mapping[str, Any]:
+    booking = await turn.d.reception.begin_outcome(_actor(turn.update, turn.context), turn.data.booking_id)
+    return {"number": booking.number, "who": who_label(turn.lang, booking)}
+
+
+async def _record_outcome(turn: Turn[OutcomeStep]) -> int:
+    """The store records the outcome (on the linked case's journal too), and the form is done."""
+    booking = await turn.d.reception.record_outcome(_actor(turn.update, turn.context), turn.data.booking_id,
+                                                    turn.data.outcome or "")
+    await turn.finish()
     linked = booking.case_number is not None or booking.linked_hidden
-    key = "reception.outcome_recorded_linked" if linked else "reception.outcome_recorded"
-    await send(update, context, t(lang, key, number=booking.number))
+    await turn.say("reception.outcome_recorded_linked" if linked else "reception.outcome_recorded",
+                   number=booking.number)
     return END
 
 
-@answers_refusals(END)
-async def _begin_session_cancel(update: Update, context: Context, session_id: int) -> str | int:
-    lang = await lang_of(update, context)
-    session = await deps(context).reception.begin_session_cancel(_actor(update, context), session_id)
-    await _ask(update, context, t(lang, "reception.ask_cancel_reason", when=when_text(lang, session)))
-    return REASON
+OUTCOME_FORM: Form[OutcomeStep] = Form(
+    Conversation.RECEPTION_OUTCOME,
+    texts="reception",
+    buttons=Buttons(back=None, cancel=cb.Rc.OUTCOME_CANCEL, submit=cb.Rc.OUTCOME_SUBMIT),
+    steps=[FormStep(OUTCOME_STEP, TEXT, "reception.ask_outcome", params=_outcome_params, limit=OUTCOME_MAX,
+                    parse=_as_typed, into="outcome", then=_record_outcome, new_message=True)],
+    order=lambda data: [OUTCOME_STEP],
+    submit=_record_outcome,
+    model=OutcomeStep,
+    ends_on=(Refused, NotFound),  # recorded meanwhile, or no longer theirs: nothing left to record
+    cancel_in_place=True,
+    commands_leave=True,  # another command ends the typed step, as it always did
+    adopt=lambda context, user_id: _adopt_step(context, user_id, OutcomeStep, OUTCOME_STEP),
+    keys={"cancelled": "reception.nothing"},
+)
 
 
-@answers_refusals(lambda error: REASON if isinstance(error, BadInput) else END)
-async def on_reason(update: Update, context: Context) -> str | int:
-    lang = await lang_of(update, context)
+@OUTCOME_FORM.entry
+async def _begin_outcome(update: Update, context: Context, _: None, booking_id: int) -> str | int:
+    await deps(context).reception.begin_outcome(_actor(update, context), booking_id)
+    return await OUTCOME_FORM.start(update, context, OutcomeStep(booking_id=booking_id), OUTCOME_STEP)
+
+
+async def _reason_params(turn: Turn[CancelSessionStep]) -> Mapping[str, Any]:
+    session = await turn.d.reception.begin_session_cancel(_actor(turn.update, turn.context), turn.data.session_id)
+    return {"when": when_text(turn.lang, session)}
+
+
+async def _cancel_session(turn: Turn[CancelSessionStep]) -> int:
+    """The store cancels the session (everyone booked is told), and the form is done."""
+    session, told = await turn.d.reception.cancel_session(_actor(turn.update, turn.context), turn.data.session_id,
+                                                          turn.data.reason or "")
+    await turn.finish()
+    await turn.say("reception.session_cancelled_done", when=when_text(turn.lang, session), count=told)
+    return END
+
+
+SESSION_CANCEL_FORM: Form[CancelSessionStep] = Form(
+    Conversation.RECEPTION_CANCEL,
+    texts="reception",
+    buttons=Buttons(back=None, cancel=cb.Rc.SESSION_CANCEL_CANCEL, submit=cb.Rc.SESSION_CANCEL_SUBMIT),
+    steps=[FormStep(REASON_STEP, TEXT, "reception.ask_cancel_reason", params=_reason_params, limit=REASON_MAX,
+                    parse=_as_typed, into="reason", then=_cancel_session, new_message=True)],
+    order=lambda data: [REASON_STEP],
+    submit=_cancel_session,
+    model=CancelSessionStep,
+    ends_on=(Refused, NotFound),  # cancelled or over meanwhile: nothing left to cancel
+    cancel_in_place=True,
+    commands_leave=True,
+    adopt=lambda context, user_id: _adopt_step(context, user_id, CancelSessionStep, REASON_STEP),
+    keys={"cancelled": "reception.nothing"},
+)
+
+
+@SESSION_CANCEL_FORM.entry
+async def _begin_session_cancel(update: Update, context: Context, _: None, session_id: int) -> str | int:
+    await deps(context).reception.begin_session_cancel(_actor(update, context), session_id)
+    return await SESSION_CANCEL_FORM.start(update, context, CancelSessionStep(session_id=session_id), REASON_STEP)
+
+
+async def _adopt_step(context: Context, user_id: int, kind: type[OutcomeStep | CancelSessionStep], step: str) -> None:
+    """An outcome or a cancellation begun before it was a form (its step in the reception row, in clear): the store
+    moves it into the form's row, at its one step."""
     d = deps(context)
-    actor = _actor(update, context)
-    pending = await d.reception.reception_draft(actor.id or 0)
-    if not isinstance(pending, CancelSessionStep):
-        await send(update, context, t(lang, "errors.reception_no_draft"))
-        return END
-    session, told = await d.reception.cancel_session(actor, pending.session_id, _text(update))
-    await send(update, context, t(lang, "reception.session_cancelled_done", when=when_text(lang, session), count=told))
+    old = await d.reception.reception_draft(user_id)
+    if isinstance(old, kind):
+        await d.reception.adopt_reception_draft(user_id, old, step)
+
+
+_typed_outcome = OUTCOME_FORM.text_answer()
+_typed_reason = SESSION_CANCEL_FORM.text_answer()
+
+
+async def _old_outcome(update: Update, context: Context) -> int:
+    """An outcome typed where PTB kept this conversation at the outcome of an older version: the form's."""
+    await _typed_outcome(update, context)
     return END
+
+
+async def _old_reason(update: Update, context: Context) -> int:
+    """A reason typed where PTB kept this conversation at a cancellation's reason of an older version: the form's."""
+    await _typed_reason(update, context)
+    return END
+
+
+def build_outcome() -> ConvHandler:
+    """The outcome form: 记录结果 on a booking of a session's list."""
+    return OUTCOME_FORM.build(entry_points=[cb.Rc.OUTCOME.handler(_begin_outcome)])
+
+
+def build_session_cancel() -> ConvHandler:
+    """The cancellation form: 取消本场接访 on a session's list."""
+    return SESSION_CANCEL_FORM.build(entry_points=[cb.Rc.CANCEL_SESSION.handler(_begin_session_cancel)])
 
 
 # ------------------------------------------------------------------ buttons
@@ -957,15 +1012,6 @@ async def on_reason(update: Update, context: Context) -> str | int:
 
 Step = Callable[..., Awaitable[str | int]]
 Show = Callable[..., Awaitable[None]]
-
-
-def _step(step: Step) -> Step:
-    """A button that moves the conversation to ``step``'s state (a typed answer, or the publishing steps)."""
-    async def tapped(update: Update, context: Context, *values: object) -> str | int:
-        await answer_query(update)
-        return await step(update, context, *values)
-    tapped.__name__ = step.__name__
-    return tapped
 
 
 def _view(show_: Show) -> Step:
@@ -988,8 +1034,6 @@ def buttons() -> list[Handler]:
         cb.Rc.CANCEL_BOOKING_CONFIRMED.handler(_view(_cancel_booking)),
         cb.Rc.LEADER_LIST.handler(_view(_leader_list)),
         cb.Rc.DETAIL.handler(_view(_detail)),
-        cb.Rc.OUTCOME.handler(_step(_begin_outcome)),
-        cb.Rc.CANCEL_SESSION.handler(_step(_begin_session_cancel)),
         *PUBLISH.after_end(),  # 发布 tapped again once the publishing form is over
         cb.Rc.area.stale_handler(_stale),
         cb.Rb.area.stale_handler(_stale),  # the booking form's buttons once it is over
@@ -1035,8 +1079,8 @@ def build() -> ConvHandler:
             TOPIC: [MessageHandler(text, _old_topic)],  # a booking begun before the booking form
             PLACE: [MessageHandler(text, _old_place)],  # a session being published before it was a form
             DATE: [MessageHandler(text, _old_date)],
-            OUTCOME: [MessageHandler(text, on_outcome)],
-            REASON: [MessageHandler(text, on_reason)],
+            OUTCOME: [MessageHandler(text, _old_outcome)],
+            REASON: [MessageHandler(text, _old_reason)],
         },
         fallbacks=[
             CommandHandler("cancel", cancel),
@@ -1047,6 +1091,6 @@ def build() -> ConvHandler:
 
 
 __all__ = [
-    "build", "build_booking", "build_publish", "buttons", "changed_notice", "outcome_notice", "pack", "parse_day", "promoted_notice",
+    "build", "build_booking", "build_outcome", "build_publish", "build_session_cancel", "buttons", "changed_notice", "outcome_notice", "pack", "parse_day", "promoted_notice",
     "published_notice", "reminder_notice", "session_cancelled_notice",
 ]

@@ -152,7 +152,7 @@ class PublishStep(BaseModel):
     """Publishing a session: the draft so far, as kept in the reception row before publishing was a form.
 
     The publishing form keeps its ``SessionDraft`` sealed in a row of its own (``handlers/reception.py``,
-    ``Conversation.RECEPTION_PUBLISH``); ``adopt_publish_draft`` moves a draft still kept here.
+    ``Conversation.RECEPTION_PUBLISH``); ``adopt_reception_draft`` moves a draft still kept here.
     """
 
     flow: Literal["publish"] = "publish"
@@ -179,17 +179,23 @@ BOOKING_LINK = "link"
 
 
 class OutcomeStep(BaseModel):
-    """Recording what came of a meeting: which booking."""
+    """Recording what came of a meeting: which booking, and the outcome once typed.
+
+    The outcome form's draft (``handlers/reception.py``, sealed by ``store/forms.py``); before it was a form it
+    was kept in clear in the reception row, and ``adopt_reception_draft`` moves it.
+    """
 
     flow: Literal["outcome"] = "outcome"
     booking_id: int
+    outcome: str | None = None
 
 
 class CancelSessionStep(BaseModel):
-    """Cancelling a session: which one (the reason is typed next)."""
+    """Cancelling a session: which one, and the reason once typed (a form's draft, as ``OutcomeStep``)."""
 
     flow: Literal["cancel_session"] = "cancel_session"
     session_id: int
+    reason: str | None = None
 
 
 # The user's unfinished reception step, as stored in their reception conversation row.
@@ -351,25 +357,6 @@ class ReceptionService(Service):
         data = json.loads(row["data"])
         return _RECEPTION_DRAFT.validate_python(data) if data.get("flow") else None
 
-    async def _save_draft(
-        self, conn: Connection, user_id: int, draft: ReceptionDraft, ui: dict[str, Any] | None = None
-    ) -> None:
-        """Write the step; ``ui`` (the handler's, not read here) too when given."""
-        await conn.execute(
-            "INSERT INTO conversations (name, key, data, ui, updated_at) VALUES (?, ?, ?, COALESCE(?, '{}'), ?)"
-            " ON CONFLICT (name, key) DO UPDATE SET data = excluded.data,"
-            " ui = CASE WHEN CAST(? AS TEXT) IS NULL THEN conversations.ui ELSE excluded.ui END,"
-            " updated_at = excluded.updated_at",
-            (
-                Conversation.RECEPTION,
-                self.ctx.conv_key(user_id),
-                draft.model_dump_json(),
-                None if ui is None else json.dumps(ui),
-                self.ctx.now(),
-                None if ui is None else 1,
-            ),
-        )
-
     async def _clear_draft(self, conn: Connection, user_id: int) -> None:
         await conn.execute(
             "UPDATE conversations SET data = '{}', ui = '{}', updated_at = ? WHERE name = ? AND key = ?",
@@ -431,20 +418,25 @@ class ReceptionService(Service):
                 changed.place = changed.unit = None
         return changed
 
-    async def adopt_publish_draft(self, user_id: int, draft_id: str, step: str, ui: dict[str, Any]) -> bool:
-        """A session being published before publishing was a form (its draft in the reception row, in clear):
-        moved into the publishing form's row, sealed, at ``step`` with ``ui`` (the handler's, not read here)."""
+    async def adopt_reception_draft(self, user_id: int, old: ReceptionDraft, step: str,
+                                    ui: dict[str, Any] | None = None) -> bool:
+        """A step begun before publishing, an outcome or a cancellation was a form (``old``, as read from the
+        reception row, in clear): moved into that form's row, sealed, at ``step`` with ``ui`` (the handler's, not
+        read here); a session being published as its ``SessionDraft``. Nothing is moved if the row changed."""
+        forms: dict[type[BaseModel], Conversation] = {
+            PublishStep: Conversation.RECEPTION_PUBLISH, OutcomeStep: Conversation.RECEPTION_OUTCOME,
+            CancelSessionStep: Conversation.RECEPTION_CANCEL, BookingStep: Conversation.RECEPTION_BOOKING}
+        name = forms[type(old)]
+        data = old.draft if isinstance(old, PublishStep) else old
         key = self.ctx.conv_key(user_id)
         async with self.db.transaction() as conn:
-            old = await self._draft(conn, user_id)
-            if not isinstance(old, PublishStep) or old.draft.draft_id != draft_id:
+            if await self._draft(conn, user_id) != old:
                 return False
-            name = Conversation.RECEPTION_PUBLISH
             await conn.execute(
                 "INSERT INTO conversations (name, key, sealed_key, state, data, ui, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, key) DO NOTHING",
                 (name, key, self.ctx.seal_conv(name, key, "sealed_key", str(user_id)), step,
-                 self.ctx.seal_conv(name, key, "data", old.draft.model_dump(mode="json")), json.dumps(ui),
+                 self.ctx.seal_conv(name, key, "data", data.model_dump(mode="json")), json.dumps(ui or {}),
                  self.ctx.now()),
             )
             await conn.execute("DELETE FROM conversations WHERE name = ? AND key = ?", (Conversation.RECEPTION, key))
@@ -995,10 +987,9 @@ class ReceptionService(Service):
         return row, session
 
     async def begin_outcome(self, actor: Actor, booking_id: int) -> LeaderBooking:
-        """Check the caller may record this booking's outcome now, and remember they are doing so."""
-        async with self.db.transaction() as conn:
+        """Check the caller may record this booking's outcome now: the booking (its form keeps the draft)."""
+        async with self.db.read() as conn:
             row, session = await self._outcome_target(conn, actor, booking_id)
-            await self._save_draft(conn, actor.id or 0, OutcomeStep(booking_id=booking_id))
             return (await self._leader_bookings(conn, actor, session.id, only=booking_id))[0]
 
     async def record_outcome(self, actor: Actor, booking_id: int, outcome: str) -> LeaderBooking:
@@ -1041,10 +1032,9 @@ class ReceptionService(Service):
         return result
 
     async def begin_session_cancel(self, actor: Actor, session_id: int) -> Session:
-        async with self.db.transaction() as conn:
-            session = await self._cancellable_session(conn, actor, session_id)
-            await self._save_draft(conn, actor.id or 0, CancelSessionStep(session_id=session_id))
-        return session
+        """Check the caller may cancel this session now: the session (its form keeps the draft)."""
+        async with self.db.read() as conn:
+            return await self._cancellable_session(conn, actor, session_id)
 
     async def _cancellable_session(self, conn: Connection, actor: Actor, session_id: int) -> Session:
         session = await self._held_session(conn, actor, session_id)

@@ -12,13 +12,14 @@ LEADER = 2001
 
 def test_each_conversation_is_registered_under_its_name() -> None:
     built = (intake.build(), prompts.build(), reception.build(), reception.build_booking(), reception.build_publish(),
-             screening.build(), register.build(), opinion.build(), review_opinion.build())
+             reception.build_outcome(), reception.build_session_cancel(), screening.build(), register.build(), opinion.build(), review_opinion.build())
     assert {h.name for h in built} == set(Conversation)
 
 
 def test_the_stored_names_never_change() -> None:
     assert {c.value for c in Conversation} == {"intake", "prompt", "reception", "screening", "register", "opinion",
-                                                "review_opinion", "reception_booking", "reception_publish"}
+                                                "review_opinion", "reception_booking", "reception_publish",
+                                                "reception_outcome", "reception_cancel_session"}
 
 
 async def test_the_store_keeps_each_draft_in_its_conversations_row(store: Services) -> None:

@@ -9,11 +9,13 @@ applied) carry on as they were.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from handlers import callbacks as cb
 from handlers.common import error_text
 from handlers.i18n import t
+from store.clock import FakeClock
 from store.conversations import Conversation
 from store.models import Decision, Status
 from store.opinion import OpinionParts
@@ -24,7 +26,7 @@ from tests.backends import execute, rows
 from tests.conftest import draft, petitioner, uid
 from tests.offline import Call, OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import OFFICER_P1, rorg, rstore
-from tests.test_reception_store import publish
+from tests.test_reception_store import at, employee, publish
 
 __all__ = ["rorg", "rstore"]
 
@@ -376,3 +378,36 @@ async def test_a_session_at_its_typed_date_saved_before_the_publishing_form_resu
         assert "2026年11月20日（周五）" in asked.text and ("09:00", "rc:ps:0900") in asked.buttons()
     assert rows(store, "SELECT name, state FROM conversations WHERE key = ?", store.context.conv_key(2001)) == [
         ("reception_publish", "start")]
+
+
+def write_old_step(store: Services, user_id: int, step: dict[str, Any], state: str) -> None:
+    """An outcome or a cancellation as ``begin_outcome`` / ``begin_session_cancel`` stored it before their forms:
+    the reception row, the step as plain JSON, ``ui`` empty; PTB kept the conversation at the typed step."""
+    ctx = store.context
+    key = ctx.conv_key(user_id)
+    execute(store, "INSERT INTO conversations (name, key, sealed_key, state, data, ui, updated_at)"
+                   " VALUES (?, ?, ?, ?, ?, '{}', ?)",
+            Conversation.RECEPTION.value, key, ctx.seal_conv(Conversation.RECEPTION, key, "sealed_key", str(user_id)),
+            state, json.dumps(step), ctx.now())
+
+
+async def test_an_outcome_and_a_cancellation_saved_before_their_forms_resume(store: Services, clock: FakeClock) -> None:
+    """PTB kept the reception conversation at the outcome (then at a cancellation's reason): the text typed is
+    the form's, from the draft it adopts, and the store records it."""
+    session = await publish(store, slots=2)
+    booked = await store.reception.book(employee(6001), session.id, "话题")
+    later = await publish(store, day=date(2026, 11, 9))
+    clock.set(at(5, 12))
+    write_old_step(store, 2001, {"flow": "outcome", "booking_id": booked.booking.id}, "outcome")
+    leader = Updates(2001)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, leader.text("已当面答复"))
+        assert request.last_to(2001).text == "已记录 1 号的接访结果，并已告知该职工。"
+    assert rows(store, "SELECT outcome FROM reception_bookings") == [("已当面答复",)]
+    assert rows(store, "SELECT count(*) FROM conversations WHERE data != '{}'") == [(0,)]
+    write_old_step(store, 2001, {"flow": "cancel_session", "session_id": later.id}, "reason")
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, leader.text("临时出差"))
+        assert "已通知 0 位预约职工" in request.last_to(2001).text
+    assert rows(store, "SELECT cancel_reason FROM reception_sessions WHERE id = ?", later.id) == [("临时出差",)]
+    assert rows(store, "SELECT count(*) FROM conversations WHERE data != '{}'") == [(0,)]

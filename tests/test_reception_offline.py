@@ -173,6 +173,49 @@ async def test_publishing_resumes_after_a_restart_and_its_cancel_button_ends_it(
     assert rows(store, "SELECT count(*) FROM reception_sessions") == [(0,)]
 
 
+async def test_an_outcome_is_asked_below_the_list_and_resumes_after_a_restart(
+    store: Services, clock: FakeClock
+) -> None:
+    """The outcome form asks in a message of its own (the session's list keeps its buttons), keeps the question
+    on a text the store cannot take, and carries on after a restart."""
+    session = await publish(store, slots=2)
+    booked = await store.reception.book(employee(6001), session.id, "话题")
+    clock.set(at(5, 12))
+    leader = Updates(LEADER)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, leader.tap(f"rc:v:{session.id}"))
+        await feed(application, leader.tap(f"rc:o:{booked.booking.id}"))
+        asked = request.last_to(LEADER)
+        assert asked.method == "sendMessage" and "请输入与 1 号" in asked.text
+        assert asked.buttons() == [("取消", "rc:oc")]
+        assert [c.method for c in request.calls if c.method == "editMessageText"] == ["editMessageText"]  # the list
+        await feed(application, leader.text("   "))
+        assert request.last_to(LEADER).text == t("zh", "errors.text_required")
+    found = await store.forms.get(Conversation.RECEPTION_OUTCOME, LEADER)
+    assert found is not None and found.step == "outcome"
+    async with offline_app(store, OfflineRequest()) as (application, request):  # the bot restarted
+        await feed(application, leader.text("已责成有关部门核实"))
+        assert request.last_to(LEADER).text == "已记录 1 号的接访结果，并已告知该职工。"
+    assert rows(store, "SELECT outcome FROM reception_bookings") == [("已责成有关部门核实",)]
+    assert await store.forms.get(Conversation.RECEPTION_OUTCOME, LEADER) is None
+
+
+async def test_a_session_cancellation_asks_for_the_reason_and_its_cancel_button_ends_it(store: Services) -> None:
+    session = await publish(store)
+    leader = Updates(LEADER)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, leader.tap(f"rc:cx:{session.id}"))
+        asked = request.last_to(LEADER)
+        assert "请输入取消" in asked.text and asked.buttons() == [("取消", "rc:cxc")]
+        await feed(application, leader.tap("rc:cxc"))
+        assert request.last_to(LEADER).text == "已取消。"
+        await feed(application, leader.text("临时有会"))  # the form is over: not taken as a reason
+        await feed(application, leader.tap(f"rc:cx:{session.id}"))
+        await feed(application, leader.text("临时有紧急会议"))
+        assert "已通知 0 位预约职工" in request.last_to(LEADER).text
+    assert rows(store, "SELECT status, cancel_reason FROM reception_sessions") == [("cancelled", "临时有紧急会议")]
+
+
 async def test_a_long_roster_is_split_and_keeps_its_buttons(
     app: tuple[Application, OfflineRequest], store: Services, clock: FakeClock
 ) -> None:
