@@ -24,11 +24,18 @@ also entry points, for older messages. Its draft is the store's
 one begun before the form (in clear in the reception row, this module's state
 beside it) is adopted at the step it stood at when first read.
 
+Recording a booking's outcome (``OUTCOME_FORM``) and cancelling a session
+with a reason (``SESSION_CANCEL_FORM``) are forms of one typed step each,
+asked in a message of their own below the session's list; their drafts
+(``OutcomeStep``, ``CancelSessionStep``) are sealed in rows of their own, and
+one begun before them is adopted like the others.
+
 Everything else is one persistent conversation (the other ``rc:`` buttons and
 the two other commands are its entry points, so any of them can be used at any
-time); its states are only the steps waiting for typed text (and those of
-older versions, handed to the forms). The store (``store.reception``) decides
-what is allowed.
+time); it waits for typed text only where an older version left it waiting
+(the topic, the place, the date, the outcome, the reason), and hands that text
+to the form now asking it. The store (``store.reception``) decides what is
+allowed.
 """
 
 from __future__ import annotations
