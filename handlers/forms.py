@@ -60,7 +60,10 @@ older message, a draft PTB's state does not know). A form may go without
 stand until answered), and ``asks_after_refusal`` asks the step's question again
 after the store refused an answer (a choice it would not take: the same buttons);
 ``new_message`` asks a step in a message of its own, the tapped one left as it
-was (an outcome asked for from a session's list of bookings).
+was (an outcome asked for from a session's list of bookings). A message to a
+form whose draft is gone (dropped meanwhile, another form begun instead) ends
+it and is handled as if the form had not been there; a button of it answers
+"expired".
 
 The draft is kept by the store (``store/forms.py``): the answers in ``data``
 (sealed), the step in ``state``, and the chat's own state in ``ui`` (whether
@@ -613,6 +616,11 @@ class Form(Generic[D]):
                 await send(update, context, t(lang, "staff.not_staff"))
                 return END
             draft = await self.load(context, user.id)
+            if draft is None and update.callback_query is None and update.message is not None:
+                # A message to a form that is gone (dropped meanwhile: another form begun instead): the
+                # conversation ends, and the message is handled as if the form had not been there.
+                context.application.create_task(context.application.process_update(update), update=update)
+                return END
             if draft is None:
                 submitted = self.buttons.submit.decode(update.callback_query.data or "") \
                     if update.callback_query is not None else None
