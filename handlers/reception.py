@@ -308,6 +308,20 @@ def _actor(update: Update, context: Context) -> Actor:
     return deps(context).cases.actor(user.id, user.full_name)
 
 
+# A leader's reception forms: publishing, an outcome, a session's cancellation.
+LEADER_FORMS = (Conversation.RECEPTION_PUBLISH, Conversation.RECEPTION_OUTCOME, Conversation.RECEPTION_CANCEL)
+
+
+async def _one_at_a_time(update: Update, context: Context, begun: Conversation) -> None:
+    """One of the leader's reception forms begun: the others under way are dropped, as when they shared the
+    reception row (and none of them, waiting for a button, takes the text typed for this one)."""
+    user = update.effective_user
+    assert user is not None
+    for other in LEADER_FORMS:
+        if other is not begun:
+            await deps(context).forms.clear(other, user.id)
+
+
 # ------------------------------------------------------------- employees
 
 
@@ -776,6 +790,7 @@ PUBLISH: Form[SessionDraft] = Form(
 @answers_refusals(on={StoreError: PUBLISH.refused_entry})
 async def cmd_add(update: Update, context: Context) -> str | int:
     draft = await deps(context).reception.begin_publish(_actor(update, context))
+    await _one_at_a_time(update, context, Conversation.RECEPTION_PUBLISH)
     return await PUBLISH.start(update, context, draft, P_LEADER if draft.leader_id is None else P_DAY)
 
 
@@ -939,6 +954,7 @@ OUTCOME_FORM: Form[OutcomeStep] = Form(
 @OUTCOME_FORM.entry
 async def _begin_outcome(update: Update, context: Context, _: None, booking_id: int) -> str | int:
     await deps(context).reception.begin_outcome(_actor(update, context), booking_id)
+    await _one_at_a_time(update, context, Conversation.RECEPTION_OUTCOME)
     return await OUTCOME_FORM.start(update, context, OutcomeStep(booking_id=booking_id), OUTCOME_STEP)
 
 
@@ -976,6 +992,7 @@ SESSION_CANCEL_FORM: Form[CancelSessionStep] = Form(
 @SESSION_CANCEL_FORM.entry
 async def _begin_session_cancel(update: Update, context: Context, _: None, session_id: int) -> str | int:
     await deps(context).reception.begin_session_cancel(_actor(update, context), session_id)
+    await _one_at_a_time(update, context, Conversation.RECEPTION_CANCEL)
     return await SESSION_CANCEL_FORM.start(update, context, CancelSessionStep(session_id=session_id), REASON_STEP)
 
 

@@ -216,6 +216,34 @@ async def test_a_session_cancellation_asks_for_the_reason_and_its_cancel_button_
     assert rows(store, "SELECT status, cancel_reason FROM reception_sessions") == [("cancelled", "临时有紧急会议")]
 
 
+@pytest.mark.filterwarnings("ignore:Tasks created via:telegram.warnings.PTBUserWarning")
+async def test_a_leaders_reception_steps_one_at_a_time(store: Services, clock: FakeClock) -> None:
+    """An outcome or a cancellation begun drops the other steps under way (as when they shared one row): the
+    text typed next is the step's begun last, whichever form was waiting before."""
+    session = await publish(store, slots=2)
+    booked = await store.reception.book(employee(6001), session.id, "话题")
+    clock.set(at(5, 12))
+    later = await publish(store, day=date(2026, 11, 9))
+    leader = Updates(LEADER)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, leader.text("/reception_add"))  # publishing waits for a date button
+        await feed(application, leader.tap(f"rc:o:{booked.booking.id}"))  # an outcome instead
+        assert await store.forms.get(Conversation.RECEPTION_PUBLISH, LEADER) is None
+        await feed(application, leader.tap(f"rc:cx:{later.id}"))  # and then a cancellation instead
+        assert await store.forms.get(Conversation.RECEPTION_OUTCOME, LEADER) is None
+        await feed(application, leader.text("临时出差"))
+        for _ in range(500):  # the form dropped hands the text on, as a task of its own: wait for its answer
+            if "已通知 0 位预约职工" in request.last_to(LEADER).text:
+                break
+            await asyncio.sleep(0.01)
+        assert "已通知 0 位预约职工" in request.last_to(LEADER).text
+        await feed(application, leader.tap("rc:pd:20261120"))  # the publishing form's older button
+        assert answers(request)[-1] == "" and request.last_to(LEADER).text == t("zh", "common.expired_button")
+    assert rows(store, "SELECT outcome FROM reception_bookings") == [(None,)]
+    assert rows(store, "SELECT id, cancel_reason FROM reception_sessions ORDER BY id") == [
+        (session.id, None), (later.id, "临时出差")]
+
+
 async def test_a_long_roster_is_split_and_keeps_its_buttons(
     app: tuple[Application, OfflineRequest], store: Services, clock: FakeClock
 ) -> None:
