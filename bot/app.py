@@ -147,8 +147,14 @@ def build_application(
         relay.handler(),
     ], [
         # First, so that while they wait for typed text any other command ends that step: an employee's
-        # reception booking (the form: 预约 and the case to link), then reception days' other steps.
+        # reception booking (the form: 预约 and the case to link), a leader's reception forms (before reception's
+        # rc: catch-all), then reception days' other steps.
         reception.build_booking(),
+        # A booking's outcome and a session's cancellation (forms of one typed step) before publishing: begun
+        # from a session's list, they drop a publishing draft, whose stale step of buttons must not take their text.
+        reception.build_outcome(),
+        reception.build_session_cancel(),
+        reception.build_publish(),
         reception.build(),
         # The reviewers' collective study and hearings (/hearing, rv: buttons); before review's rv: catch-all.
         *hearing.handlers(),

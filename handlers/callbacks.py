@@ -361,6 +361,12 @@ class Rc:
     PUBLISH_SLOTS = area.button("pn", INT)
     PUBLISH = area.button("pp", TOKEN)
     PUBLISH_CANCEL = area.button("pc")
+    # Recording an outcome and cancelling a session, each a form of one typed step: 取消, and the engine's
+    # Submit (never shown: neither has a review).
+    OUTCOME_CANCEL = area.button("oc")
+    OUTCOME_SUBMIT = area.button("os", TOKEN)
+    SESSION_CANCEL_CANCEL = area.button("cxc")
+    SESSION_CANCEL_SUBMIT = area.button("cxs", TOKEN)
 
 
 class Rb:

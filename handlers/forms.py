@@ -55,7 +55,15 @@ ends the form on another command, which is then handled as usual (the
 reception booking); ``adopt`` lets the store move a draft an older version
 kept elsewhere into the form's row when it is first read, and
 ``choice_entry`` makes a step's button an entry point too (a button on an
-older message, a draft PTB's state does not know).
+older message, a draft PTB's state does not know). A form may go without
+« 返回 (``Buttons(back=None)``: publishing a reception session, whose questions
+stand until answered), and ``asks_after_refusal`` asks the step's question again
+after the store refused an answer (a choice it would not take: the same buttons);
+``new_message`` asks a step in a message of its own, the tapped one left as it
+was (an outcome asked for from a session's list of bookings). A message to a
+form whose draft is gone (dropped meanwhile, another form begun instead) ends
+it and is handled as if the form had not been there; a button of it answers
+"expired".
 
 The draft is kept by the store (``store/forms.py``): the answers in ``data``
 (sealed), the step in ``state``, and the chat's own state in ``ui`` (whether
@@ -231,6 +239,7 @@ class Step:
     edit_columns: int = 2  # review: the change buttons per row
     reply: ReplyRows | None = None  # text: a reply keyboard's rows (« 返回 / 取消 added), closed when left
     takes: Sequence[tuple[filters.BaseFilter, Takes]] = ()  # messages of other kinds it takes (a shared contact)
+    new_message: bool = False  # asked as a new message, the tapped one left as it was (the list its button is on)
 
     @property
     def where(self) -> str:
@@ -241,7 +250,7 @@ class Step:
 class Buttons:
     """The form's own buttons (``handlers/callbacks.py``): the engine's part of its area."""
 
-    back: cb.Button
+    back: cb.Button | None  # None: a form without « 返回 (each step stands until answered; 取消 leaves)
     cancel: cb.Button
     submit: cb.Button  # one TOKEN field: the draft's key, so only this draft's Submit counts
     keep: cb.Button | None = None
@@ -298,6 +307,7 @@ class Form(Generic[D]):
         says_what: bool = False,
         commands_leave: bool = False,
         adopt: Callable[[Context, int], Awaitable[object]] | None = None,
+        asks_after_refusal: bool = False,
     ) -> None:
         """``order``: the steps of this draft in order. ``model``: the answers' pydantic model (else a dict).
         ``key``: the draft's Submit key. ``ends_on``: refusals after which the form ends (its draft dropped).
@@ -311,7 +321,9 @@ class Form(Generic[D]):
         message a step cannot use is named before the hint (``odd_sticker``, ``odd_location``, ``odd_poll``,
         ``odd_contact``, ``odd_media``, ``odd_other``). ``commands_leave``: another command ends the form (its
         draft dropped) and is then handled as usual. ``adopt(context, user_id)``: when the form has no draft,
-        the store moves one an older version kept elsewhere into the form's row (read as the form's own)."""
+        the store moves one an older version kept elsewhere into the form's row (read as the form's own).
+        ``asks_after_refusal``: a refusal of the store (not a ``BadInput``) is followed by the step's question
+        again, on the draft as it stands (a choice the store would not take: the same buttons once more)."""
         assert name.step_kept_by_store, f"{name}: a form's step is kept by the store with its draft"
         self.name = name
         self.texts = texts
@@ -334,6 +346,7 @@ class Form(Generic[D]):
         self.says_what = says_what
         self.commands_leave = commands_leave
         self.adopt = adopt
+        self.asks_after_refusal = asks_after_refusal
 
     def key_of(self, name: str) -> str:
         """The catalog key of one of the engine's texts: the form's area, unless ``keys`` says otherwise."""
@@ -517,6 +530,7 @@ class Form(Generic[D]):
         ``fresh``: as new messages (else the tapped message is edited).
         """
         step = self.steps[turn.draft.step]
+        fresh = fresh or step.new_message
         lang, data, texts, buttons = turn.lang, turn.data, self.texts, self.buttons
         n, total = self.position(data, step.name)
         params: dict[str, Any] = {"step": t(lang, self.key_of("step"), n=n, total=total)}
@@ -546,7 +560,7 @@ class Form(Generic[D]):
                 rows += kb.grid([kb.button(t(lang, f"{texts}.edit_{s}"), buttons.edit.encode(s)) for s in step.edits
                                  if s in self.order(data)], step.edit_columns)
         changing = turn.draft.editing and self.back_to_review
-        back = buttons.back.encode() if step.back and (n > 1 or changing) else None
+        back = buttons.back.encode() if buttons.back is not None and step.back and (n > 1 or changing) else None
         pages = list(await step.pages(turn, text, params)) if step.pages is not None else [text]
         if step.reply is not None:  # a reply keyboard: a new message, « 返回 and 取消 typed by its buttons
             nav = [KeyboardButton(t(lang, "common.back"))] if back else []
@@ -578,9 +592,20 @@ class Form(Generic[D]):
             await deps(context).forms.clear(self.name, user.id)
             return END
 
+        async def refused(update: Update, context: Context, error: StoreError) -> str | int:
+            await answer_refusal(update, context, error)
+            user = update.effective_user
+            draft = await self.load(context, user.id) if user is not None else None
+            if draft is None:
+                return END
+            if self.asks_after_refusal:
+                assert user is not None
+                await self.ask(Turn(self, update, context, await lang_of(update, context), user.id, draft))
+            return draft.step
+
         # What was typed cannot be taken (BadInput): the question stands, whatever ends the form otherwise.
         @answers_refusals(on={BadInput: self.refused_entry, **{kind: ended for kind in self.ends_on},
-                              StoreError: self.refused_entry})
+                              StoreError: refused})
         async def handler(update: Update, context: Context, *values: Any) -> str | int:
             await answer_query(update)
             user = update.effective_user
@@ -591,6 +616,11 @@ class Form(Generic[D]):
                 await send(update, context, t(lang, "staff.not_staff"))
                 return END
             draft = await self.load(context, user.id)
+            if draft is None and update.callback_query is None and update.message is not None:
+                # A message to a form that is gone (dropped meanwhile: another form begun instead): the
+                # conversation ends, and the message is handled as if the form had not been there.
+                context.application.create_task(context.application.process_update(update), update=update)
+                return END
             if draft is None:
                 submitted = self.buttons.submit.decode(update.callback_query.data or "") \
                     if update.callback_query is not None else None
@@ -800,14 +830,14 @@ class Form(Generic[D]):
 
     def own_buttons(self) -> list[cb.Button]:
         b = self.buttons
-        mine = [b.back, b.cancel, b.submit, *(x for x in (b.keep, b.edit, b.resume, b.restart) if x is not None)]
+        mine = [b.cancel, b.submit, *(x for x in (b.back, b.keep, b.edit, b.resume, b.restart) if x is not None)]
         return mine + [button for s in self.steps.values() for button in s.choices]
 
     def build(self, entry_points: Sequence[Handler]) -> ConvHandler:
         """The ConversationHandler: each step's handlers, then 取消, the entries again and the hints."""
         b = self.buttons
         text: Handler = MessageHandler(PRIVATE_TEXT, self.on_step(self._text))
-        back = b.back.handler(self.on_step(self._back))
+        back = [b.back.handler(self.on_step(self._back))] if b.back is not None else []
         keep = b.keep.handler(self.on_step(self._keep)) if b.keep is not None else None
         choices = {button: button.handler(self.on_step(self._choice(button)))
                    for s in self.steps.values() for button in s.choices}
@@ -824,7 +854,7 @@ class Form(Generic[D]):
                 handlers.append(b.submit.handler(self.on_step(self._submit)))
                 if b.edit is not None:
                     handlers.append(b.edit.handler(self.on_step(self._edit)))
-            states[step.name] = [*handlers, back]
+            states[step.name] = [*handlers, *back]
         mine = self.own_buttons()
         area = mine[0].area
 

@@ -14,22 +14,39 @@ store books once per draft key. Its draft is ``BookingStep``, sealed in its
 own row (``Conversation.RECEPTION_BOOKING``); one begun before the form (in
 clear in the reception row) is adopted by the store when first read.
 
-Everything else is one persistent conversation (``rc:`` buttons and the three
-commands are its entry points, so any of them can be used at any time); its
-states are only the steps waiting for typed text. What the user has chosen so
-far lives in the store (``store.reception``), which decides what is allowed.
+Publishing a session is a form too (``PUBLISH``): /reception_add begins it,
+each question is a step of buttons (leader, date, times, place or unit, slots)
+or of typed text (another date, the place), the store checks every answer as
+it is given (``change_publish_draft``) and publishes once per draft key. It has
+no « 返回; the buttons of the older ``rc:p…`` codes are its steps' buttons and
+also entry points, for older messages. Its draft is the store's
+``SessionDraft``, sealed in its own row (``Conversation.RECEPTION_PUBLISH``);
+one begun before the form (in clear in the reception row, this module's state
+beside it) is adopted at the step it stood at when first read.
+
+Recording a booking's outcome (``OUTCOME_FORM``) and cancelling a session
+with a reason (``SESSION_CANCEL_FORM``) are forms of one typed step each,
+asked in a message of their own below the session's list; their drafts
+(``OutcomeStep``, ``CancelSessionStep``) are sealed in rows of their own, and
+one begun before them is adopted like the others.
+
+Everything else is one persistent conversation (the other ``rc:`` buttons and
+the two other commands are its entry points, so any of them can be used at any
+time); it waits for typed text only where an older version left it waiting
+(the topic, the place, the date, the outcome, the reason), and hands that text
+to the form now asking it. The store (``store.reception``) decides what is
+allowed.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     CommandHandler,
     ConversationHandler,
@@ -53,21 +70,22 @@ from handlers.common import (
     show,
     user_conversation,
 )
-from handlers.forms import CHOICE, TEXT, Buttons, Form, Turn
+from handlers.forms import CHOICE, REVIEW, TEXT, Buttons, Form, Hint, Turn
 from handlers.forms import Step as FormStep
 from handlers.i18n import Html, t
-from handlers.refusals import answer_refusal, answers_refusals, unless_refused
+from handlers.refusals import answers_refusals, unless_refused
 from handlers.render import pack as pack_blocks
 from handlers.render import unit_path
 from store.conversations import Conversation
-from store.errors import BadInput, NoDraft, Refused, StoreError
+from store.errors import NoDraft, NotFound, Refused, StoreError
 from store.models import Actor, OutboxItem
-from store.org import RECEPTION_PLACE_MAX, Organization
+from store.org import RECEPTION_PLACE_MAX, Organization, Unit
 from store.reception import (
     BOOKING_LINK,
     BOOKING_TOPIC,
     LEADER_LIST_DAYS,
     OUTCOME_MAX,
+    REASON_MAX,
     TOPIC_MAX,
     Booking,
     BookingResult,
@@ -76,6 +94,7 @@ from store.reception import (
     CancelSessionStep,
     LeaderBooking,
     OutcomeStep,
+    PublishStep,
     Session,
     SessionDetail,
     SessionDraft,
@@ -85,7 +104,8 @@ from store.reception import (
 )
 from store.services import Services
 
-# States: the steps that wait for typed text (the topic: only a booking begun before the booking form).
+# States: the steps that wait for typed text (the topic, the place and the date: only a booking or a session
+# being published begun before they were forms, handed to their forms).
 TOPIC = "topic"
 PLACE = "place"
 DATE = "date"
@@ -288,23 +308,18 @@ def _actor(update: Update, context: Context) -> Actor:
     return deps(context).cases.actor(user.id, user.full_name)
 
 
-async def _ask(update: Update, context: Context, text: Html, markup: Markup = None) -> None:
-    """A question answered by typing: a new message, with the reply field opened unless there are buttons."""
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML,
-                                   reply_markup=markup or ForceReply(selective=True))
+# A leader's reception forms: publishing, an outcome, a session's cancellation.
+LEADER_FORMS = (Conversation.RECEPTION_PUBLISH, Conversation.RECEPTION_OUTCOME, Conversation.RECEPTION_CANCEL)
 
 
-async def _expired(update: Update, context: Context, error: StoreError) -> int:
-    """A button of a form that is gone (``NoDraft``): "expired" on the button, and the conversation ends."""
-    await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
-    return END
-
-
-def _text(update: Update) -> str:
-    message = update.effective_message
-    return (message.text or "").strip() if message is not None else ""
+async def _one_at_a_time(update: Update, context: Context, begun: Conversation) -> None:
+    """One of the leader's reception forms begun: the others under way are dropped, as when they shared the
+    reception row (and none of them, waiting for a button, takes the text typed for this one)."""
+    user = update.effective_user
+    assert user is not None
+    for other in LEADER_FORMS:
+        if other is not begun:
+            await deps(context).forms.clear(other, user.id)
 
 
 # ------------------------------------------------------------- employees
@@ -484,168 +499,330 @@ async def _cancel_booking(update: Update, context: Context, booking_id: int) -> 
     await show(update, context, t(lang, "reception.booking_cancelled"))
 
 
-# ----------------------------------------------------------- publishing
+# ----------------------------------------------------------- publishing (a form)
+
+# The publishing form's steps, as stored with its draft (one adopted from the reception row is put at one of them).
+P_LEADER, P_DAY, P_DATE, P_START, P_END, P_WHERE = "leader", "day", "date", "start", "end", "where"
+P_PLACE, P_UNIT, P_VISIT, P_SLOTS, P_REVIEW = "place", "unit", "visit_place", "slots", "review"
+DAYS_PAGE = "days_page"  # the page of days shown (the day step's own chat state)
+BROWSING = "unit_browse"  # the unit whose subunits are listed (the unit step's own chat state)
 
 
-@answers_refusals(END)
-async def cmd_add(update: Update, context: Context) -> str | int:
-    draft = await deps(context).reception.begin_publish(_actor(update, context))
-    return await _publish_step(update, context, draft)
+def _change(turn: Turn[SessionDraft], **changes: object) -> None:
+    """One answer, checked by the store as it is given (a refusal is said and the question asked again)."""
+    turn.draft.data = turn.d.reception.change_publish_draft(_actor(turn.update, turn.context), turn.data, **changes)
 
 
-class PublishForm(SessionDraft):
-    """The session being published, plus where its conversation is (this module's own state).
-
-    The store keeps the draft, and these fields as an opaque blob next to it.
-    """
-
-    unit_browse: str | None = None  # the unit whose subunits are listed
-    place_done: bool = False  # the optional place of a visit (下访) was given or skipped
+def _taken(turn: Turn[Any], changed: SessionDraft) -> None:
+    """A typed answer's draft, as the store changed it."""
+    turn.draft.data = changed
 
 
-PUBLISH_UI = ("unit_browse", "place_done")
+async def _headed(turn: Turn[Any], text: Html, params: Mapping[str, Any]) -> list[Html]:
+    """A question under the form's title, as every question with buttons was asked."""
+    return [Html(t(turn.lang, "reception.add_header") + "\n" + text)]
 
 
-async def _form(context: Context, actor: Actor, draft: SessionDraft) -> PublishForm:
-    ui = await deps(context).reception.reception_ui(actor.id or 0)
-    return PublishForm.model_validate({**draft.model_dump(), **{k: ui[k] for k in PUBLISH_UI if k in ui}})
+def _leaders(turn: Turn[SessionDraft]) -> list[InlineKeyboardButton]:
+    leaders = turn.d.reception.reception_leaders(_actor(turn.update, turn.context))
+    return [kb.button(s.name, cb.Rc.PUBLISH_LEADER.encode(s.telegram_id)) for s in leaders]
 
 
-async def _apply(context: Context, actor: Actor, changes: dict[str, Any]) -> SessionDraft:
-    """Set draft fields through the store, with this module's own state in the same write."""
-    d = deps(context)
-    ui_changes = {k: changes.pop(k) for k in PUBLISH_UI if k in changes}
-    if "where" in changes:  # place or unit chosen anew: browsing and the visit's place start over
-        ui_changes = {"unit_browse": None, "place_done": False, **ui_changes}
-    if not ui_changes:
-        return await d.reception.edit_publish_draft(actor, **changes)
-    browse = ui_changes.get("unit_browse")
-    if browse is not None:
-        d.reception.check_visit_unit((await d.reception.publish_draft(actor)).leader_id, browse)
-    ui = {**await d.reception.reception_ui(actor.id or 0), **ui_changes}
-    return await d.reception.edit_publish_draft(actor, ui=ui, **changes)
+async def _pick_leader(turn: Turn[SessionDraft], leader_id: int) -> None:
+    _change(turn, leader_id=leader_id)
 
 
-async def _publish_step(update: Update, context: Context, stored: SessionDraft, page: int = 0) -> str | int:
-    """Ask whatever the draft lacks next; typed steps return their state."""
-    lang = await lang_of(update, context)
-    d = deps(context)
-    draft = await _form(context, _actor(update, context), stored)
-    org = d.org
-    header = t(lang, "reception.add_header")
-    cancel_row = [kb.button(plain(lang, "common.cancel"), cb.Rc.PUBLISH_CANCEL.encode())]
-
-    async def step(text: Html, rows: list[list[InlineKeyboardButton]]) -> None:
-        await show(update, context, Html(f"{header}\n{text}"), kb.markup([*rows, cancel_row]))
-
-    if draft.leader_id is None:
-        leaders = d.reception.reception_leaders(_actor(update, context))
-        await step(t(lang, "reception.choose_leader"),
-                   kb.grid((kb.button(s.name, cb.Rc.PUBLISH_LEADER.encode(s.telegram_id)) for s in leaders), 2))
-    elif draft.day is None:
-        today = d.clock.now().astimezone(d.tz).date()
-        first = today + timedelta(days=page * DATE_PAGE)
-        days = [first + timedelta(days=i) for i in range(DATE_PAGE)]
-        rows = kb.grid((kb.button(html.unescape(short_date(lang, d)), cb.Rc.PUBLISH_DAY.encode(d)) for d in days), 3)
-        pager = []
-        if page > 0:
-            pager.append(kb.button(plain(lang, "reception.earlier"), cb.Rc.PUBLISH_DAYS_PAGE.encode(page - 1)))
-        if page + 1 < DATE_PAGES:
-            pager.append(kb.button(plain(lang, "reception.later"), cb.Rc.PUBLISH_DAYS_PAGE.encode(page + 1)))
-        await step(t(lang, "reception.choose_date"),
-                   [*rows, pager, [kb.button(plain(lang, "reception.other_date"), cb.Rc.PUBLISH_OTHER_DAY.encode())]])
-    elif draft.start is None:
-        await step(t(lang, "reception.choose_start", date=date_text(lang, draft.day)),
-                   kb.grid((kb.button(hhmm(s), cb.Rc.PUBLISH_START.encode(hhmm(s))) for s in START_TIMES), 4))
-    elif draft.end is None:
-        begin = datetime.combine(draft.day, parse_hhmm(draft.start) or time(0))
-        ends = [begin + timedelta(minutes=30 * i) for i in range(1, END_STEPS + 1)]
-        ends = [e for e in ends if e.date() == draft.day]
-        await step(t(lang, "reception.choose_end", date=date_text(lang, draft.day), start=draft.start),
-                   kb.grid((kb.button(f"{e:%H:%M}", cb.Rc.PUBLISH_END.encode(f"{e:%H:%M}")) for e in ends), 4))
-    elif draft.where is None:
-        when = t(lang, "reception.when", date=date_text(lang, draft.day), start=draft.start, end=draft.end)
-        await step(t(lang, "reception.choose_where", when=when), [
-            [kb.button(plain(lang, "reception.where_place"), cb.Rc.PUBLISH_WHERE.encode("place"))],
-            [kb.button(plain(lang, "reception.where_unit"), cb.Rc.PUBLISH_WHERE.encode("unit"))],
-        ])
-    elif draft.where == "place" and draft.place is None:
-        await _ask(update, context, t(lang, "reception.ask_place", max=RECEPTION_PLACE_MAX))
-        return PLACE
-    elif draft.where == "unit" and draft.unit is None:
-        await _unit_step(update, context, draft, lang, header, cancel_row)
-    elif draft.where == "unit" and not draft.place_done:
-        await _ask(update, context, t(lang, "reception.ask_visit_place", max=RECEPTION_PLACE_MAX),
-                   kb.markup([[kb.button(plain(lang, "common.skip"), cb.Rc.PUBLISH_NO_PLACE.encode())]]))
-        return PLACE
-    elif draft.slots is None:
-        await step(t(lang, "reception.choose_slots"),
-                   kb.grid((kb.button(str(n), cb.Rc.PUBLISH_SLOTS.encode(n)) for n in SLOT_CHOICES), 4))
-    else:
-        leader = org.staff_member(draft.leader_id)
-        when = t(lang, "reception.when", date=date_text(lang, draft.day), start=draft.start, end=draft.end)
-        card = t(lang, "reception.card", when=when, where=where_lines(lang, org, draft.place, draft.unit),
-                 leader=leader.name if leader else str(draft.leader_id))
-        slots = t(lang, "reception.slots_line", slots=draft.slots, free=draft.slots)
-        await show(update, context, Html(f"{header}\n{t(lang, 'reception.review')}\n\n{card}\n{slots}"),
-                   kb.markup([[kb.button(plain(lang, "reception.publish"), cb.Rc.PUBLISH.encode(draft.draft_id))],
-                              cancel_row]))
-    return END
+def _day_rows(turn: Turn[SessionDraft]) -> list[list[InlineKeyboardButton]]:
+    lang, d = turn.lang, turn.d
+    page = int(turn.draft.ui.get(DAYS_PAGE) or 0)
+    first = d.clock.now().astimezone(d.tz).date() + timedelta(days=page * DATE_PAGE)
+    days = [first + timedelta(days=i) for i in range(DATE_PAGE)]
+    rows = kb.grid((kb.button(html.unescape(short_date(lang, day)), cb.Rc.PUBLISH_DAY.encode(day)) for day in days), 3)
+    pager = []
+    if page > 0:
+        pager.append(kb.button(plain(lang, "reception.earlier"), cb.Rc.PUBLISH_DAYS_PAGE.encode(page - 1)))
+    if page + 1 < DATE_PAGES:
+        pager.append(kb.button(plain(lang, "reception.later"), cb.Rc.PUBLISH_DAYS_PAGE.encode(page + 1)))
+    return [*rows, pager, [kb.button(plain(lang, "reception.other_date"), cb.Rc.PUBLISH_OTHER_DAY.encode())]]
 
 
-async def _unit_step(update: Update, context: Context, draft: PublishForm, lang: str, header: Html,
-                     cancel_row: list[InlineKeyboardButton]) -> None:
-    d = deps(context)
-    org = d.org
-    here = org.find_unit(draft.unit_browse) if draft.unit_browse else None
+async def _pick_day(turn: Turn[SessionDraft], day: date) -> str:
+    _change(turn, day=day)
+    return P_START
+
+
+async def _day_page(turn: Turn[SessionDraft], page: int) -> str:
+    turn.draft.ui[DAYS_PAGE] = max(0, min(page, DATE_PAGES - 1))
+    return P_DAY
+
+
+async def _other_day(turn: Turn[SessionDraft]) -> str:
+    return P_DATE
+
+
+def _typed_day(turn: Turn[SessionDraft], text: str) -> SessionDraft:
+    d = turn.d
+    day = parse_day(text, d.clock.now().astimezone(d.tz).date())
+    if day is None:
+        raise Hint("reception.bad_date_input")
+    return d.reception.change_publish_draft(_actor(turn.update, turn.context), turn.data, day=day)
+
+
+async def _day_typed(turn: Turn[SessionDraft]) -> str:
+    return await turn.go(P_START)
+
+
+async def _day_params(turn: Turn[SessionDraft]) -> Mapping[str, Any]:
+    data = turn.data
+    assert data.day is not None
+    when = t(turn.lang, "reception.when", date=date_text(turn.lang, data.day), start=data.start, end=data.end)
+    return {"date": date_text(turn.lang, data.day), "start": data.start, "when": when}
+
+
+def _starts(turn: Turn[SessionDraft]) -> list[InlineKeyboardButton]:
+    return [kb.button(hhmm(s), cb.Rc.PUBLISH_START.encode(hhmm(s))) for s in START_TIMES]
+
+
+async def _pick_start(turn: Turn[SessionDraft], start: str) -> None:
+    _change(turn, start=start)
+
+
+def _ends(turn: Turn[SessionDraft]) -> list[InlineKeyboardButton]:
+    day = turn.data.day
+    assert day is not None
+    begin = datetime.combine(day, parse_hhmm(turn.data.start or "") or time(0))
+    ends = [begin + timedelta(minutes=30 * i) for i in range(1, END_STEPS + 1)]
+    return [kb.button(f"{e:%H:%M}", cb.Rc.PUBLISH_END.encode(f"{e:%H:%M}")) for e in ends if e.date() == day]
+
+
+async def _pick_end(turn: Turn[SessionDraft], end: str) -> None:
+    _change(turn, end=end)
+
+
+def _where_rows(turn: Turn[SessionDraft]) -> list[list[InlineKeyboardButton]]:
+    return [[kb.button(plain(turn.lang, "reception.where_place"), cb.Rc.PUBLISH_WHERE.encode("place"))],
+            [kb.button(plain(turn.lang, "reception.where_unit"), cb.Rc.PUBLISH_WHERE.encode("unit"))]]
+
+
+async def _pick_where(turn: Turn[SessionDraft], where: str) -> None:
+    _change(turn, where=where)
+
+
+def _typed_place(turn: Turn[SessionDraft], text: str) -> SessionDraft:
+    return turn.d.reception.change_publish_draft(_actor(turn.update, turn.context), turn.data, place=text)
+
+
+def _browsed(turn: Turn[SessionDraft]) -> Unit | None:
+    here = turn.draft.ui.get(BROWSING)
+    return turn.d.org.find_unit(here) if here else None
+
+
+async def _unit_params(turn: Turn[SessionDraft]) -> Mapping[str, Any]:
+    here = _browsed(turn)
+    return {"path": unit_path(turn.d.org, here.id, turn.lang) if here is not None else "—"}
+
+
+def _unit_rows(turn: Turn[SessionDraft]) -> list[list[InlineKeyboardButton]]:
+    lang, org = turn.lang, turn.d.org
+    here = _browsed(turn)
     rows: list[list[InlineKeyboardButton]] = []
     if here is None:
-        choices = [org.unit(u) for u in d.reception.reception_units(draft.leader_id or 0)]
-        path = "—"
+        choices = [org.unit(u) for u in turn.d.reception.reception_units(turn.data.leader_id or 0)]
     else:
         rows.append([kb.button(plain(lang, "reception.unit_here", name=here.name.get(lang)),
                                cb.Rc.PUBLISH_UNIT.encode(here.id))])
         choices = org.children(here.id)
-        path = unit_path(org, here.id, lang)
-    buttons = [kb.button(u.name.get(lang),
-                         (cb.Rc.PUBLISH_UNIT_OPEN if org.children(u.id) else cb.Rc.PUBLISH_UNIT).encode(u.id))
-               for u in choices]
-    rows += kb.grid(buttons, 2)
+    rows += kb.grid([kb.button(u.name.get(lang),
+                               (cb.Rc.PUBLISH_UNIT_OPEN if org.children(u.id) else cb.Rc.PUBLISH_UNIT).encode(u.id))
+                     for u in choices], 2)
     if here is not None:
         rows.append([kb.button(plain(lang, "reception.unit_up"), cb.Rc.PUBLISH_UNIT_UP.encode())])
-    await show(update, context, Html(f"{header}\n" + t(lang, "reception.choose_unit", path=path)),
-               kb.markup([*rows, cancel_row]))
+    return rows
 
 
-async def _choice_refused(update: Update, context: Context, error: StoreError) -> str | int:
-    """A choice the store refused: the reason, then the same question again, on the draft as it stands."""
-    await answer_refusal(update, context, error)
-    draft = await unless_refused(deps(context).reception.publish_draft(_actor(update, context)))
-    return END if draft is None else await _publish_step(update, context, draft)
+async def _open_unit(turn: Turn[SessionDraft], unit: str) -> str:
+    turn.d.reception.check_visit_unit(turn.data.leader_id, unit)
+    turn.draft.ui[BROWSING] = unit
+    return P_UNIT
 
 
-@answers_refusals(on={NoDraft: _expired, StoreError: _choice_refused})
-async def _edit_draft(update: Update, context: Context, /, **changes: object) -> str | int:
-    """Apply one choice through the store, then ask the next question (or the same one again, if refused)."""
-    draft = await _apply(context, _actor(update, context), dict(changes))
-    return await _publish_step(update, context, draft)
-
-
-@answers_refusals(on={StoreError: _expired})
-async def _unit_up(update: Update, context: Context) -> str | int:
-    d = deps(context)
-    actor = _actor(update, context)
-    draft = await _form(context, actor, await d.reception.publish_draft(actor))
-    here = d.org.find_unit(draft.unit_browse) if draft.unit_browse else None
-    roots = d.reception.reception_units(draft.leader_id or 0)
+async def _unit_up(turn: Turn[SessionDraft]) -> str:
+    here = _browsed(turn)
+    roots = turn.d.reception.reception_units(turn.data.leader_id or 0)
     parent = here.parent if here is not None and here.id not in roots else None
-    return await _edit_draft(update, context, unit_browse=parent)
+    if parent is not None:
+        turn.d.reception.check_visit_unit(turn.data.leader_id, parent)
+    turn.draft.ui[BROWSING] = parent
+    return P_UNIT
 
 
-@answers_refusals(on={StoreError: _expired})
-async def _date_page(update: Update, context: Context, page: int) -> str | int:
-    draft = await deps(context).reception.publish_draft(_actor(update, context))
-    return await _publish_step(update, context, draft, page=max(0, min(page, DATE_PAGES - 1)))
+async def _pick_unit(turn: Turn[SessionDraft], unit: str) -> None:
+    _change(turn, unit=unit)
+
+
+def _skip_row(turn: Turn[SessionDraft]) -> list[list[InlineKeyboardButton]]:
+    return [[kb.button(plain(turn.lang, "common.skip"), cb.Rc.PUBLISH_NO_PLACE.encode())]]
+
+
+async def _no_place(turn: Turn[SessionDraft]) -> None:
+    """跳过: a visit needs no place of its own."""
+
+
+def _slot_choices(turn: Turn[SessionDraft]) -> list[InlineKeyboardButton]:
+    return [kb.button(str(n), cb.Rc.PUBLISH_SLOTS.encode(n)) for n in SLOT_CHOICES]
+
+
+async def _pick_slots(turn: Turn[SessionDraft], slots: int) -> None:
+    _change(turn, slots=slots)
+
+
+async def _review_pages(turn: Turn[SessionDraft], text: Html, params: Mapping[str, Any]) -> list[Html]:
+    lang, org, data = turn.lang, turn.d.org, turn.data
+    assert data.day is not None and data.leader_id is not None
+    leader = org.staff_member(data.leader_id)
+    when = t(lang, "reception.when", date=date_text(lang, data.day), start=data.start, end=data.end)
+    card = t(lang, "reception.card", when=when, where=where_lines(lang, org, data.place, data.unit),
+             leader=leader.name if leader else str(data.leader_id))
+    slots = t(lang, "reception.slots_line", slots=data.slots, free=data.slots)
+    return [Html(f"{t(lang, 'reception.add_header')}\n{text}\n\n{card}\n{slots}")]
+
+
+def published_text(lang: str, org: Organization, session: Session) -> Html:
+    return Html(t(lang, "reception.published") + "\n\n" + session_card(lang, org, session))
+
+
+async def _publish(turn: Turn[SessionDraft]) -> int:
+    """发布: the store publishes the draft once (its key), and the form is done."""
+    session, _ = await turn.d.reception.publish_session(_actor(turn.update, turn.context), turn.data)
+    await turn.finish()
+    await show(turn.update, turn.context, published_text(turn.lang, turn.d.org, session))
+    return END
+
+
+async def _gone(update: Update, context: Context, error: StoreError) -> None:
+    await answer_query(update, t(await lang_of(update, context), "common.expired_button"))
+
+
+@answers_refusals(on={NoDraft: _gone})
+async def _published_again(update: Update, context: Context, draft_id: str) -> None:
+    """发布 tapped again once the form is over: the session it published, or "expired"."""
+    session = await deps(context).reception.published_session(_actor(update, context), draft_id)
+    await show(update, context, published_text(await lang_of(update, context), deps(context).org, session))
+
+
+def _publish_order(data: SessionDraft) -> list[str]:
+    where = [P_PLACE] if data.where == "place" else [P_UNIT, P_VISIT] if data.where == "unit" else []
+    return [P_LEADER, P_DAY, P_START, P_END, P_WHERE, *where, P_SLOTS, P_REVIEW]
+
+
+def _old_step(draft: SessionDraft, ui: Mapping[str, Any], *, typing_day: bool) -> str:
+    """Where a draft kept before publishing was a form stands: the first thing it lacks, as that code asked it."""
+    if draft.leader_id is None:
+        return P_LEADER
+    if draft.day is None:
+        return P_DATE if typing_day else P_DAY
+    for step, missing in ((P_START, draft.start is None), (P_END, draft.end is None), (P_WHERE, draft.where is None),
+                          (P_PLACE, draft.where == "place" and draft.place is None),
+                          (P_UNIT, draft.where == "unit" and draft.unit is None),
+                          (P_VISIT, draft.where == "unit" and draft.place is None and not ui.get("place_done")),
+                          (P_SLOTS, draft.slots is None)):
+        if missing:
+            return step
+    return P_REVIEW
+
+
+async def _adopt_publish(context: Context, user_id: int, *, typing_day: bool = False) -> None:
+    """A session being published before publishing was a form (``edit_publish_draft`` kept it in the reception row,
+    this module's state in its ``ui``): the store moves it into the form's row, at the step it stood at."""
+    d = deps(context)
+    old = await d.reception.reception_draft(user_id)
+    if not isinstance(old, PublishStep):
+        return
+    ui = await d.reception.reception_ui(user_id)
+    step = _old_step(old.draft, ui, typing_day=typing_day)
+    own = {BROWSING: ui["unit_browse"]} if step == P_UNIT and ui.get("unit_browse") else {}
+    await d.reception.adopt_reception_draft(user_id, old, step, own)
+
+
+PUBLISH: Form[SessionDraft] = Form(
+    Conversation.RECEPTION_PUBLISH,
+    texts="reception",
+    # No « 返回: each question stands until answered (a choice made again is a button of that step); 取消 leaves.
+    buttons=Buttons(back=None, cancel=cb.Rc.PUBLISH_CANCEL, submit=cb.Rc.PUBLISH),
+    steps=[
+        FormStep(P_LEADER, CHOICE, "reception.choose_leader", options=_leaders, pages=_headed,
+                 choices={cb.Rc.PUBLISH_LEADER: _pick_leader}),
+        FormStep(P_DAY, CHOICE, "reception.choose_date", rows=_day_rows, pages=_headed, screen=(DAYS_PAGE,),
+                 choices={cb.Rc.PUBLISH_DAY: _pick_day, cb.Rc.PUBLISH_DAYS_PAGE: _day_page,
+                          cb.Rc.PUBLISH_OTHER_DAY: _other_day}),
+        FormStep(P_DATE, TEXT, "reception.ask_date", part_of=P_DAY, parse=_typed_day, put=_taken, then=_day_typed,
+                 choices={cb.Rc.PUBLISH_DAY: _pick_day, cb.Rc.PUBLISH_DAYS_PAGE: _day_page,
+                          cb.Rc.PUBLISH_OTHER_DAY: _other_day}),
+        FormStep(P_START, CHOICE, "reception.choose_start", params=_day_params, options=_starts, columns=4,
+                 pages=_headed, choices={cb.Rc.PUBLISH_START: _pick_start}),
+        FormStep(P_END, CHOICE, "reception.choose_end", params=_day_params, options=_ends, columns=4, pages=_headed,
+                 choices={cb.Rc.PUBLISH_END: _pick_end}),
+        FormStep(P_WHERE, CHOICE, "reception.choose_where", params=_day_params, rows=_where_rows, pages=_headed,
+                 choices={cb.Rc.PUBLISH_WHERE: _pick_where}),
+        # The store's rule on the place: one it cannot take is refused (BadInput), said, and the question stands.
+        FormStep(P_PLACE, TEXT, "reception.ask_place", limit=RECEPTION_PLACE_MAX, parse=_typed_place, put=_taken),
+        FormStep(P_UNIT, CHOICE, "reception.choose_unit", params=_unit_params, rows=_unit_rows, pages=_headed,
+                 screen=(BROWSING,), choices={cb.Rc.PUBLISH_UNIT_OPEN: _open_unit, cb.Rc.PUBLISH_UNIT_UP: _unit_up,
+                                              cb.Rc.PUBLISH_UNIT: _pick_unit}),
+        FormStep(P_VISIT, TEXT, "reception.ask_visit_place", limit=RECEPTION_PLACE_MAX, parse=_typed_place,
+                 put=_taken, rows=_skip_row, choices={cb.Rc.PUBLISH_NO_PLACE: _no_place}),
+        FormStep(P_SLOTS, CHOICE, "reception.choose_slots", options=_slot_choices, columns=4, pages=_headed,
+                 choices={cb.Rc.PUBLISH_SLOTS: _pick_slots}),
+        FormStep(P_REVIEW, REVIEW, "reception.review", pages=_review_pages),
+    ],
+    order=_publish_order,
+    submit=_publish,
+    model=SessionDraft,
+    ends_on=(NoDraft,),  # no longer a leader: the draft is no longer theirs
+    cancel_in_place=True,
+    asks_after_refusal=True,  # a choice the store refused: the reason, then the same question again
+    adopt=_adopt_publish,
+    resubmitted=_published_again,
+    keys={"cancelled": "reception.add_cancelled", "submit": "reception.publish"},
+)
+
+
+@answers_refusals(on={StoreError: PUBLISH.refused_entry})
+async def cmd_add(update: Update, context: Context) -> str | int:
+    draft = await deps(context).reception.begin_publish(_actor(update, context))
+    await _one_at_a_time(update, context, Conversation.RECEPTION_PUBLISH)
+    return await PUBLISH.start(update, context, draft, P_LEADER if draft.leader_id is None else P_DAY)
+
+
+_typed_answer = PUBLISH.text_answer()
+
+
+async def _old_place(update: Update, context: Context) -> int:
+    """A place typed where PTB kept this conversation at the place of a session being published before publishing
+    was a form: the publishing form takes it, from the draft it adopts (``adopt_reception_draft``)."""
+    await _typed_answer(update, context)
+    return END
+
+
+async def _old_date(update: Update, context: Context) -> int:
+    """A date typed where PTB kept this conversation at the typed date of such a session: the same, at the date."""
+    user = update.effective_user
+    assert user is not None
+    await _adopt_publish(context, user.id, typing_day=True)
+    await _typed_answer(update, context)
+    return END
+
+
+def build_publish() -> ConvHandler:
+    """The publishing form: /reception_add, and each step's buttons (also on an older message, or a draft adopted)."""
+    steps = [cb.Rc.PUBLISH_LEADER, cb.Rc.PUBLISH_DAY, cb.Rc.PUBLISH_DAYS_PAGE, cb.Rc.PUBLISH_OTHER_DAY,
+             cb.Rc.PUBLISH_START, cb.Rc.PUBLISH_END, cb.Rc.PUBLISH_WHERE, cb.Rc.PUBLISH_UNIT_OPEN,
+             cb.Rc.PUBLISH_UNIT_UP, cb.Rc.PUBLISH_UNIT, cb.Rc.PUBLISH_NO_PLACE, cb.Rc.PUBLISH_SLOTS]
+    return PUBLISH.build(entry_points=[
+        CommandHandler("reception_add", cmd_add, filters=PRIVATE),
+        *(PUBLISH.choice_entry(button) for button in steps),
+        cb.Rc.PUBLISH_CANCEL.handler(PUBLISH.cancel),  # 取消 on a draft adopted from an older version
+    ])
 
 
 _DATE_FORMS = (
@@ -669,39 +846,6 @@ def parse_day(text: str, today: date) -> date | None:
         except ValueError:
             return None
     return None
-
-
-async def on_date(update: Update, context: Context) -> str | int:
-    lang = await lang_of(update, context)
-    d = deps(context)
-    day = parse_day(_text(update), d.clock.now().astimezone(d.tz).date())
-    if day is None:
-        await _ask(update, context, t(lang, "reception.bad_date_input"))
-        return DATE
-    result = await _edit_draft(update, context, day=day)
-    return result
-
-
-@answers_refusals(lambda error: END if isinstance(error, NoDraft) else PLACE)
-async def on_place(update: Update, context: Context) -> str | int:
-    actor = _actor(update, context)
-    draft = await _apply(context, actor, {"place": _text(update), "place_done": True})
-    return await _publish_step(update, context, draft)
-
-
-@answers_refusals(on={NoDraft: _expired})
-async def _publish(update: Update, context: Context, draft_id: str) -> None:
-    lang = await lang_of(update, context)
-    d = deps(context)
-    session, _ = await d.reception.publish_session(_actor(update, context), draft_id)
-    await show(update, context, Html(t(lang, "reception.published") + "\n\n" + session_card(lang, d.org, session)))
-
-
-async def _cancel_publish(update: Update, context: Context) -> None:
-    user = update.effective_user
-    assert user is not None
-    await deps(context).reception.clear_reception_draft(user.id)
-    await show(update, context, t(await lang_of(update, context), "reception.add_cancelled"))
 
 
 # ------------------------------------------------------------- the leader's list
@@ -764,51 +908,127 @@ def _detail_view(lang: str, org: Organization, detail: SessionDetail) -> tuple[l
     return blocks, kb.markup(rows)
 
 
-@answers_refusals(END)
-async def _begin_outcome(update: Update, context: Context, booking_id: int) -> str | int:
-    lang = await lang_of(update, context)
-    booking = await deps(context).reception.begin_outcome(_actor(update, context), booking_id)
-    await _ask(update, context, t(lang, "reception.ask_outcome", number=booking.number,
-                                  who=who_label(lang, booking), max=OUTCOME_MAX))
-    return OUTCOME
+# ------------------------------------------- an outcome and a session's cancellation (forms of one typed step)
+
+OUTCOME_STEP, REASON_STEP = "outcome", "reason"  # as stored with their drafts (the states they were before)
 
 
-@answers_refusals(lambda error: OUTCOME if isinstance(error, BadInput) else END)
-async def on_outcome(update: Update, context: Context) -> str | int:
-    lang = await lang_of(update, context)
-    d = deps(context)
-    actor = _actor(update, context)
-    pending = await d.reception.reception_draft(actor.id or 0)
-    if not isinstance(pending, OutcomeStep):
-        await send(update, context, t(lang, "errors.reception_no_draft"))
-        return END
-    booking = await d.reception.record_outcome(actor, pending.booking_id, _text(update))
+def _as_typed(turn: Turn[Any], text: str) -> str:
+    """The text as typed: the store's rule takes it or refuses it (BadInput: said, and the question stands)."""
+    return text
+
+
+async def _outcome_params(turn: Turn[OutcomeStep]) -> Mapping[str, Any]:
+    booking = await turn.d.reception.begin_outcome(_actor(turn.update, turn.context), turn.data.booking_id)
+    return {"number": booking.number, "who": who_label(turn.lang, booking)}
+
+
+async def _record_outcome(turn: Turn[OutcomeStep]) -> int:
+    """The store records the outcome (on the linked case's journal too), and the form is done."""
+    booking = await turn.d.reception.record_outcome(_actor(turn.update, turn.context), turn.data.booking_id,
+                                                    turn.data.outcome or "")
+    await turn.finish()
     linked = booking.case_number is not None or booking.linked_hidden
-    key = "reception.outcome_recorded_linked" if linked else "reception.outcome_recorded"
-    await send(update, context, t(lang, key, number=booking.number))
+    await turn.say("reception.outcome_recorded_linked" if linked else "reception.outcome_recorded",
+                   number=booking.number)
     return END
 
 
-@answers_refusals(END)
-async def _begin_session_cancel(update: Update, context: Context, session_id: int) -> str | int:
-    lang = await lang_of(update, context)
-    session = await deps(context).reception.begin_session_cancel(_actor(update, context), session_id)
-    await _ask(update, context, t(lang, "reception.ask_cancel_reason", when=when_text(lang, session)))
-    return REASON
+OUTCOME_FORM: Form[OutcomeStep] = Form(
+    Conversation.RECEPTION_OUTCOME,
+    texts="reception",
+    buttons=Buttons(back=None, cancel=cb.Rc.OUTCOME_CANCEL, submit=cb.Rc.OUTCOME_SUBMIT),
+    steps=[FormStep(OUTCOME_STEP, TEXT, "reception.ask_outcome", params=_outcome_params, limit=OUTCOME_MAX,
+                    parse=_as_typed, into="outcome", then=_record_outcome, new_message=True)],
+    order=lambda data: [OUTCOME_STEP],
+    submit=_record_outcome,
+    model=OutcomeStep,
+    ends_on=(Refused, NotFound),  # recorded meanwhile, or no longer theirs: nothing left to record
+    cancel_in_place=True,
+    commands_leave=True,  # another command ends the typed step, as it always did
+    adopt=lambda context, user_id: _adopt_step(context, user_id, OutcomeStep, OUTCOME_STEP),
+    keys={"cancelled": "reception.nothing"},
+)
 
 
-@answers_refusals(lambda error: REASON if isinstance(error, BadInput) else END)
-async def on_reason(update: Update, context: Context) -> str | int:
-    lang = await lang_of(update, context)
+@OUTCOME_FORM.entry
+async def _begin_outcome(update: Update, context: Context, _: None, booking_id: int) -> str | int:
+    await deps(context).reception.begin_outcome(_actor(update, context), booking_id)
+    await _one_at_a_time(update, context, Conversation.RECEPTION_OUTCOME)
+    return await OUTCOME_FORM.start(update, context, OutcomeStep(booking_id=booking_id), OUTCOME_STEP)
+
+
+async def _reason_params(turn: Turn[CancelSessionStep]) -> Mapping[str, Any]:
+    session = await turn.d.reception.begin_session_cancel(_actor(turn.update, turn.context), turn.data.session_id)
+    return {"when": when_text(turn.lang, session)}
+
+
+async def _cancel_session(turn: Turn[CancelSessionStep]) -> int:
+    """The store cancels the session (everyone booked is told), and the form is done."""
+    session, told = await turn.d.reception.cancel_session(_actor(turn.update, turn.context), turn.data.session_id,
+                                                          turn.data.reason or "")
+    await turn.finish()
+    await turn.say("reception.session_cancelled_done", when=when_text(turn.lang, session), count=told)
+    return END
+
+
+SESSION_CANCEL_FORM: Form[CancelSessionStep] = Form(
+    Conversation.RECEPTION_CANCEL,
+    texts="reception",
+    buttons=Buttons(back=None, cancel=cb.Rc.SESSION_CANCEL_CANCEL, submit=cb.Rc.SESSION_CANCEL_SUBMIT),
+    steps=[FormStep(REASON_STEP, TEXT, "reception.ask_cancel_reason", params=_reason_params, limit=REASON_MAX,
+                    parse=_as_typed, into="reason", then=_cancel_session, new_message=True)],
+    order=lambda data: [REASON_STEP],
+    submit=_cancel_session,
+    model=CancelSessionStep,
+    ends_on=(Refused, NotFound),  # cancelled or over meanwhile: nothing left to cancel
+    cancel_in_place=True,
+    commands_leave=True,
+    adopt=lambda context, user_id: _adopt_step(context, user_id, CancelSessionStep, REASON_STEP),
+    keys={"cancelled": "reception.nothing"},
+)
+
+
+@SESSION_CANCEL_FORM.entry
+async def _begin_session_cancel(update: Update, context: Context, _: None, session_id: int) -> str | int:
+    await deps(context).reception.begin_session_cancel(_actor(update, context), session_id)
+    await _one_at_a_time(update, context, Conversation.RECEPTION_CANCEL)
+    return await SESSION_CANCEL_FORM.start(update, context, CancelSessionStep(session_id=session_id), REASON_STEP)
+
+
+async def _adopt_step(context: Context, user_id: int, kind: type[OutcomeStep | CancelSessionStep], step: str) -> None:
+    """An outcome or a cancellation begun before it was a form (its step in the reception row, in clear): the store
+    moves it into the form's row, at its one step."""
     d = deps(context)
-    actor = _actor(update, context)
-    pending = await d.reception.reception_draft(actor.id or 0)
-    if not isinstance(pending, CancelSessionStep):
-        await send(update, context, t(lang, "errors.reception_no_draft"))
-        return END
-    session, told = await d.reception.cancel_session(actor, pending.session_id, _text(update))
-    await send(update, context, t(lang, "reception.session_cancelled_done", when=when_text(lang, session), count=told))
+    old = await d.reception.reception_draft(user_id)
+    if isinstance(old, kind):
+        await d.reception.adopt_reception_draft(user_id, old, step)
+
+
+_typed_outcome = OUTCOME_FORM.text_answer()
+_typed_reason = SESSION_CANCEL_FORM.text_answer()
+
+
+async def _old_outcome(update: Update, context: Context) -> int:
+    """An outcome typed where PTB kept this conversation at the outcome of an older version: the form's."""
+    await _typed_outcome(update, context)
     return END
+
+
+async def _old_reason(update: Update, context: Context) -> int:
+    """A reason typed where PTB kept this conversation at a cancellation's reason of an older version: the form's."""
+    await _typed_reason(update, context)
+    return END
+
+
+def build_outcome() -> ConvHandler:
+    """The outcome form: 记录结果 on a booking of a session's list."""
+    return OUTCOME_FORM.build(entry_points=[cb.Rc.OUTCOME.handler(_begin_outcome)])
+
+
+def build_session_cancel() -> ConvHandler:
+    """The cancellation form: 取消本场接访 on a session's list."""
+    return SESSION_CANCEL_FORM.build(entry_points=[cb.Rc.CANCEL_SESSION.handler(_begin_session_cancel)])
 
 
 # ------------------------------------------------------------------ buttons
@@ -816,15 +1036,6 @@ async def on_reason(update: Update, context: Context) -> str | int:
 
 Step = Callable[..., Awaitable[str | int]]
 Show = Callable[..., Awaitable[None]]
-
-
-def _step(step: Step) -> Step:
-    """A button that moves the conversation to ``step``'s state (a typed answer, or the publishing steps)."""
-    async def tapped(update: Update, context: Context, *values: object) -> str | int:
-        await answer_query(update)
-        return await step(update, context, *values)
-    tapped.__name__ = step.__name__
-    return tapped
 
 
 def _view(show_: Show) -> Step:
@@ -837,28 +1048,6 @@ def _view(show_: Show) -> Step:
     return tapped
 
 
-def _set(name: str) -> Step:
-    """A publishing button that sets one field of the draft."""
-    async def tapped(update: Update, context: Context, value: object) -> str | int:
-        await answer_query(update)
-        return await _edit_draft(update, context, **{name: value})
-    tapped.__name__ = f"set_{name}"
-    return tapped
-
-
-async def _ask_date(update: Update, context: Context) -> str | int:
-    await _ask(update, context, t(await lang_of(update, context), "reception.ask_date"))
-    return DATE
-
-
-async def _pick_unit(update: Update, context: Context, unit: str) -> str | int:
-    return await _edit_draft(update, context, unit=unit, unit_browse=None)
-
-
-async def _no_place(update: Update, context: Context) -> str | int:
-    return await _edit_draft(update, context, place_done=True)
-
-
 def buttons() -> list[Handler]:
     """One handler per ``rc:`` button, then the area's catch-all for old or forged data."""
     return [
@@ -869,22 +1058,7 @@ def buttons() -> list[Handler]:
         cb.Rc.CANCEL_BOOKING_CONFIRMED.handler(_view(_cancel_booking)),
         cb.Rc.LEADER_LIST.handler(_view(_leader_list)),
         cb.Rc.DETAIL.handler(_view(_detail)),
-        cb.Rc.OUTCOME.handler(_step(_begin_outcome)),
-        cb.Rc.CANCEL_SESSION.handler(_step(_begin_session_cancel)),
-        cb.Rc.PUBLISH_LEADER.handler(_set("leader_id")),
-        cb.Rc.PUBLISH_DAY.handler(_set("day")),
-        cb.Rc.PUBLISH_DAYS_PAGE.handler(_step(_date_page)),
-        cb.Rc.PUBLISH_OTHER_DAY.handler(_step(_ask_date)),
-        cb.Rc.PUBLISH_START.handler(_set("start")),
-        cb.Rc.PUBLISH_END.handler(_set("end")),
-        cb.Rc.PUBLISH_WHERE.handler(_set("where")),
-        cb.Rc.PUBLISH_UNIT_OPEN.handler(_set("unit_browse")),
-        cb.Rc.PUBLISH_UNIT_UP.handler(_step(_unit_up)),
-        cb.Rc.PUBLISH_UNIT.handler(_step(_pick_unit)),
-        cb.Rc.PUBLISH_NO_PLACE.handler(_step(_no_place)),
-        cb.Rc.PUBLISH_SLOTS.handler(_set("slots")),
-        cb.Rc.PUBLISH.handler(_view(_publish)),
-        cb.Rc.PUBLISH_CANCEL.handler(_view(_cancel_publish)),
+        *PUBLISH.after_end(),  # 发布 tapped again once the publishing form is over
         cb.Rc.area.stale_handler(_stale),
         cb.Rb.area.stale_handler(_stale),  # the booking form's buttons once it is over
     ]
@@ -922,16 +1096,15 @@ def build() -> ConvHandler:
         Conversation.RECEPTION,
         entry_points=[
             CommandHandler("reception", cmd_reception, filters=private),
-            CommandHandler("reception_add", cmd_add, filters=private),
             CommandHandler("reception_list", cmd_list, filters=private),
             *buttons(),
         ],
         states={
             TOPIC: [MessageHandler(text, _old_topic)],  # a booking begun before the booking form
-            PLACE: [MessageHandler(text, on_place)],
-            DATE: [MessageHandler(text, on_date)],
-            OUTCOME: [MessageHandler(text, on_outcome)],
-            REASON: [MessageHandler(text, on_reason)],
+            PLACE: [MessageHandler(text, _old_place)],  # a session being published before it was a form
+            DATE: [MessageHandler(text, _old_date)],
+            OUTCOME: [MessageHandler(text, _old_outcome)],
+            REASON: [MessageHandler(text, _old_reason)],
         },
         fallbacks=[
             CommandHandler("cancel", cancel),
@@ -942,6 +1115,6 @@ def build() -> ConvHandler:
 
 
 __all__ = [
-    "build", "build_booking", "buttons", "changed_notice", "outcome_notice", "pack", "parse_day", "promoted_notice",
+    "build", "build_booking", "build_outcome", "build_publish", "build_session_cancel", "buttons", "changed_notice", "outcome_notice", "pack", "parse_day", "promoted_notice",
     "published_notice", "reminder_notice", "session_cancelled_notice",
 ]

@@ -17,12 +17,15 @@ from enum import StrEnum
 class Conversation(StrEnum):
     INTAKE = "intake"  # a new petition, step by step (handlers.intake)
     PROMPT = "prompt"  # one typed answer to a button: a reply, a note, added text (handlers.prompts)
-    RECEPTION = "reception"  # reception days: booking and publishing (handlers.reception)
+    RECEPTION = "reception"  # reception days: the lists; the typed steps of older versions (handlers.reception)
     SCREENING = "screening"  # filing and updating a screening dispute (handlers.screening)
     REGISTER = "register"  # staff register a letter, visit or call, step by step (handlers.register)
     OPINION = "opinion"  # a written opinion's parts or a decline's grounds, step by step (handlers.opinion)
     REVIEW_OPINION = "review_opinion"  # a 复查 / 复核 opinion's parts, step by step (handlers.review_opinion)
     RECEPTION_BOOKING = "reception_booking"  # an employee books a reception session, step by step (handlers.reception)
+    RECEPTION_PUBLISH = "reception_publish"  # a leader publishes a reception session, step by step (handlers.reception)
+    RECEPTION_OUTCOME = "reception_outcome"  # a leader records what came of a booking (handlers.reception)
+    RECEPTION_CANCEL = "reception_cancel_session"  # a leader cancels a session with a reason (handlers.reception)
 
     @property
     def step_kept_by_store(self) -> bool:
@@ -32,7 +35,7 @@ class Conversation(StrEnum):
         beside update handling and writes a snapshot taken earlier, which would
         overwrite the step a handler has just stored with its draft (the next
         answer would then be filed under the previous question). Every form is
-        of this kind (the reception booking too); reception keeps only its publishing, outcome and
-        cancelling steps and lets PTB keep the step.
+        of this kind (the reception booking, publishing, outcome and cancellation too); reception keeps
+        only the typed steps of older versions, handed to those forms, and lets PTB keep the step.
         """
         return self is not Conversation.RECEPTION

@@ -275,6 +275,8 @@ ENTRY_POINTS: dict[str, Act | None] = {
     "rc:lv": None, "rc:v": None, "rc:o": None, "rc:cx": None, "rc:pL": None, "rc:pd": None, "rc:pD": None,
     "rc:dt": None, "rc:ps": None, "rc:pe": None, "rc:pw": None, "rc:pb": None, "rc:pB": None, "rc:pu": None,
     "rc:pk": None, "rc:pn": None, "rc:pp": None, "rc:pc": None,
+    # Recording an outcome and cancelling a session (forms of one typed step): 取消 and their never-shown Submit.
+    "rc:oc": None, "rc:os": None, "rc:cxc": None, "rc:cxs": None,
     # The reception booking's form (handlers/reception.py): steps of one's own draft (its case buttons are rc:l).
     "rb:b": None, "rb:x": None, "rb:ok": None,
     "sc:u": None, "sc:f": None, "sc:n": None, "sc:ny": None, "sc:up": None, "sc:t": None, "sc:r": None,

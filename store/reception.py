@@ -150,7 +150,11 @@ class SessionDraft(BaseModel):
 
 
 class PublishStep(BaseModel):
-    """Publishing a session: the draft so far."""
+    """Publishing a session: the draft so far, as kept in the reception row before publishing was a form.
+
+    The publishing form keeps its ``SessionDraft`` sealed in a row of its own (``handlers/reception.py``,
+    ``Conversation.RECEPTION_PUBLISH``); ``adopt_reception_draft`` moves a draft still kept here.
+    """
 
     flow: Literal["publish"] = "publish"
     draft: SessionDraft
@@ -176,17 +180,23 @@ BOOKING_LINK = "link"
 
 
 class OutcomeStep(BaseModel):
-    """Recording what came of a meeting: which booking."""
+    """Recording what came of a meeting: which booking, and the outcome once typed.
+
+    The outcome form's draft (``handlers/reception.py``, sealed by ``store/forms.py``); before it was a form it
+    was kept in clear in the reception row, and ``adopt_reception_draft`` moves it.
+    """
 
     flow: Literal["outcome"] = "outcome"
     booking_id: int
+    outcome: str | None = None
 
 
 class CancelSessionStep(BaseModel):
-    """Cancelling a session: which one (the reason is typed next)."""
+    """Cancelling a session: which one, and the reason once typed (a form's draft, as ``OutcomeStep``)."""
 
     flow: Literal["cancel_session"] = "cancel_session"
     session_id: int
+    reason: str | None = None
 
 
 # The user's unfinished reception step, as stored in their reception conversation row.
@@ -348,25 +358,6 @@ class ReceptionService(Service):
         data = json.loads(row["data"])
         return _RECEPTION_DRAFT.validate_python(data) if data.get("flow") else None
 
-    async def _save_draft(
-        self, conn: Connection, user_id: int, draft: ReceptionDraft, ui: dict[str, Any] | None = None
-    ) -> None:
-        """Write the step; ``ui`` (the handler's, not read here) too when given."""
-        await conn.execute(
-            "INSERT INTO conversations (name, key, data, ui, updated_at) VALUES (?, ?, ?, COALESCE(?, '{}'), ?)"
-            " ON CONFLICT (name, key) DO UPDATE SET data = excluded.data,"
-            " ui = CASE WHEN CAST(? AS TEXT) IS NULL THEN conversations.ui ELSE excluded.ui END,"
-            " updated_at = excluded.updated_at",
-            (
-                Conversation.RECEPTION,
-                self.ctx.conv_key(user_id),
-                draft.model_dump_json(),
-                None if ui is None else json.dumps(ui),
-                self.ctx.now(),
-                None if ui is None else 1,
-            ),
-        )
-
     async def _clear_draft(self, conn: Connection, user_id: int) -> None:
         await conn.execute(
             "UPDATE conversations SET data = '{}', ui = '{}', updated_at = ? WHERE name = ? AND key = ?",
@@ -398,48 +389,59 @@ class ReceptionService(Service):
         return [u for u in staff.units if self.org.find_unit(u) is not None]
 
     async def begin_publish(self, actor: Actor) -> SessionDraft:
-        """Start publishing a session; a leader publishes for themselves."""
+        """Check the caller may publish: the draft to begin with (kept by its form); a leader publishes for themselves.
+
+        A draft an older version kept in the reception row is dropped: this one replaces it.
+        """
         if not self._is_leader_role(actor):
             raise Refused("reception_leaders_only")
         draft = SessionDraft()
         leaders = self.reception_leaders(actor)
         if actor.role is ActorRole.LEADER and leaders:
             draft.leader_id = leaders[0].telegram_id
-        async with self.db.transaction() as conn:
-            await self._save_draft(conn, actor.id or 0, PublishStep(draft=draft), ui={})
+        if isinstance(await self.reception_draft(actor.id or 0), PublishStep):
+            await self.clear_reception_draft(actor.id or 0)
         return draft
 
-    async def publish_draft(self, actor: Actor) -> SessionDraft:
-        async with self.db.read() as conn:
-            return await self._publish_draft(conn, actor)
-
-    async def _publish_draft(self, conn: Connection, actor: Actor) -> SessionDraft:
+    def change_publish_draft(self, actor: Actor, draft: SessionDraft, **changes: Any) -> SessionDraft:
+        """The draft with some fields set, each value checked as it is given (a start anew drops the end, a choice
+        of place or unit anew drops both); ``draft`` itself is left as it was."""
         if not self._is_leader_role(actor):  # no longer a leader: the form is no longer theirs
             raise NoDraft("reception_leaders_only")
-        step = await self._draft(conn, actor.id or 0)
-        if not isinstance(step, PublishStep):
-            raise NoDraft()
-        return step.draft
-
-    async def edit_publish_draft(
-        self, actor: Actor, *, ui: dict[str, Any] | None = None, **changes: Any
-    ) -> SessionDraft:
-        """Set some fields of the session being published; each value is checked as it is given.
-
-        ``ui``, the conversation's own state, is stored with the draft when given.
-        """
         now = self.clock.now()
+        changed = draft.model_copy()
+        for name, value in changes.items():
+            self._check_field(actor, changed, name, value, now)
+            setattr(changed, name, value)
+            if name == "start":
+                changed.end = None
+            if name == "where":
+                changed.place = changed.unit = None
+        return changed
+
+    async def adopt_reception_draft(self, user_id: int, old: ReceptionDraft, step: str,
+                                    ui: dict[str, Any] | None = None) -> bool:
+        """A step begun before publishing, an outcome or a cancellation was a form (``old``, as read from the
+        reception row, in clear): moved into that form's row, sealed, at ``step`` with ``ui`` (the handler's, not
+        read here); a session being published as its ``SessionDraft``. Nothing is moved if the row changed."""
+        forms: dict[type[BaseModel], Conversation] = {
+            PublishStep: Conversation.RECEPTION_PUBLISH, OutcomeStep: Conversation.RECEPTION_OUTCOME,
+            CancelSessionStep: Conversation.RECEPTION_CANCEL, BookingStep: Conversation.RECEPTION_BOOKING}
+        name = forms[type(old)]
+        data = old.draft if isinstance(old, PublishStep) else old
+        key = self.ctx.conv_key(user_id)
         async with self.db.transaction() as conn:
-            draft = await self._publish_draft(conn, actor)
-            for name, value in changes.items():
-                self._check_field(actor, draft, name, value, now)
-                setattr(draft, name, value)
-                if name == "start":
-                    draft.end = None
-                if name == "where":
-                    draft.place = draft.unit = None
-            await self._save_draft(conn, actor.id or 0, PublishStep(draft=draft), ui)
-        return draft
+            if await self._draft(conn, user_id) != old:
+                return False
+            await conn.execute(
+                "INSERT INTO conversations (name, key, sealed_key, state, data, ui, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, key) DO NOTHING",
+                (name, key, self.ctx.seal_conv(name, key, "sealed_key", str(user_id)), step,
+                 self.ctx.seal_conv(name, key, "data", data.model_dump(mode="json")), json.dumps(ui or {}),
+                 self.ctx.now()),
+            )
+            await conn.execute("DELETE FROM conversations WHERE name = ? AND key = ?", (Conversation.RECEPTION, key))
+        return True
 
     def _check_field(self, actor: Actor, draft: SessionDraft, name: str, value: Any, now: datetime) -> None:
         today = local_date(now, self.tz)
@@ -487,21 +489,30 @@ class ReceptionService(Service):
         if not self.org.covers(leader, unit_id):
             raise Refused("reception_unit_out_of_scope")
 
-    async def publish_session(self, actor: Actor, draft_id: str) -> tuple[Session, bool]:
+    async def published_session(self, actor: Actor, draft_id: str) -> Session:
+        """The session the caller published from the draft ``draft_id`` (a Submit tapped again), else ``NoDraft``."""
+        async with self.db.read() as conn:
+            session = await self._published(conn, actor, draft_id)
+        if session is None:
+            raise NoDraft()
+        return session
+
+    async def _published(self, conn: Connection, actor: Actor, draft_id: str) -> Session | None:
+        async with conn.execute(
+            "SELECT id, created_by FROM reception_sessions WHERE publish_key = ?", (draft_id,)
+        ) as cur:
+            seen = await cur.fetchone()
+        return await self._session(conn, seen["id"]) if seen is not None and seen["created_by"] == actor.id else None
+
+    async def publish_session(self, actor: Actor, draft: SessionDraft) -> tuple[Session, bool]:
         """Publish the drafted session, once per draft: (session, created)."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT id, created_by FROM reception_sessions WHERE publish_key = ?", (draft_id,)
-            ) as cur:
-                seen = await cur.fetchone()
-            if seen is not None and seen["created_by"] == actor.id:
-                session = await self._session(conn, seen["id"])
-                assert session is not None
-                return session, False
-            draft = await self._publish_draft(conn, actor)
-            if draft.draft_id != draft_id:
-                raise NoDraft()
+            seen = await self._published(conn, actor, draft.draft_id)
+            if seen is not None:
+                return seen, False
+            if not self._is_leader_role(actor):
+                raise NoDraft("reception_leaders_only")
             if None in (draft.leader_id, draft.day, draft.start, draft.end, draft.slots) or (
                 draft.place is None and draft.unit is None
             ):
@@ -523,7 +534,6 @@ class ReceptionService(Service):
                 created_by=actor.id,
                 publish_key=draft.draft_id,
             )
-            await self._clear_draft(conn, actor.id or 0)
             if leader.telegram_id != actor.id:
                 await self.outbox.queue(conn, leader.telegram_id, NoticeKind.RECEPTION_PUBLISHED, None,
                                   params={"session_id": session_id})
@@ -978,10 +988,9 @@ class ReceptionService(Service):
         return row, session
 
     async def begin_outcome(self, actor: Actor, booking_id: int) -> LeaderBooking:
-        """Check the caller may record this booking's outcome now, and remember they are doing so."""
-        async with self.db.transaction() as conn:
+        """Check the caller may record this booking's outcome now: the booking (its form keeps the draft)."""
+        async with self.db.read() as conn:
             row, session = await self._outcome_target(conn, actor, booking_id)
-            await self._save_draft(conn, actor.id or 0, OutcomeStep(booking_id=booking_id))
             return (await self._leader_bookings(conn, actor, session.id, only=booking_id))[0]
 
     async def record_outcome(self, actor: Actor, booking_id: int, outcome: str) -> LeaderBooking:
@@ -1024,10 +1033,9 @@ class ReceptionService(Service):
         return result
 
     async def begin_session_cancel(self, actor: Actor, session_id: int) -> Session:
-        async with self.db.transaction() as conn:
-            session = await self._cancellable_session(conn, actor, session_id)
-            await self._save_draft(conn, actor.id or 0, CancelSessionStep(session_id=session_id))
-        return session
+        """Check the caller may cancel this session now: the session (its form keeps the draft)."""
+        async with self.db.read() as conn:
+            return await self._cancellable_session(conn, actor, session_id)
 
     async def _cancellable_session(self, conn: Connection, actor: Actor, session_id: int) -> Session:
         session = await self._held_session(conn, actor, session_id)

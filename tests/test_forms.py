@@ -9,11 +9,13 @@ applied) carry on as they were.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from handlers import callbacks as cb
 from handlers.common import error_text
 from handlers.i18n import t
+from store.clock import FakeClock
 from store.conversations import Conversation
 from store.models import Decision, Status
 from store.opinion import OpinionParts
@@ -24,7 +26,7 @@ from tests.backends import execute, rows
 from tests.conftest import draft, petitioner, uid
 from tests.offline import Call, OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import OFFICER_P1, rorg, rstore
-from tests.test_reception_store import publish
+from tests.test_reception_store import at, employee, publish
 
 __all__ = ["rorg", "rstore"]
 
@@ -303,3 +305,109 @@ async def test_a_booking_draft_holds_no_topic_in_clear(store: Services) -> None:
         await feed(application, employee.tap(f"rc:l:{case.id}"))
         assert "预约成功" in request.last_to(5001).text
     assert rows(store, "SELECT topic, case_id FROM reception_bookings") == [("加班费", case.id)]
+
+
+def write_old_publishing(store: Services, user_id: int, session: dict[str, Any], ui: dict[str, Any], *,
+                         state: str | None) -> None:
+    """A session being published as ``ReceptionService.edit_publish_draft`` stored it before the publishing form:
+    the reception row, ``PublishStep`` as plain JSON, the handler's own state (``unit_browse``, ``place_done``) in
+    ``ui``; the step PTB kept (``place`` or ``date`` while typing, none on a step of buttons), its key sealed
+    where PTB wrote the row."""
+    ctx = store.context
+    key = ctx.conv_key(user_id)
+    execute(store, "INSERT INTO conversations (name, key, sealed_key, state, data, ui, updated_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            Conversation.RECEPTION.value, key,
+            ctx.seal_conv(Conversation.RECEPTION, key, "sealed_key", str(user_id)) if state else None, state,
+            json.dumps({"flow": "publish", "draft": {"draft_id": "f" * 32, "leader_id": 2001, **session}}),
+            json.dumps(ui), ctx.now())
+
+
+async def test_a_session_browsing_units_saved_before_the_publishing_form_resumes(store: Services) -> None:
+    """On a step of buttons (PTB kept no step): the unit being browsed carries on, the buttons of the older
+    message still answer, and the session is published once under the draft's own key."""
+    write_old_publishing(store, 2001, {"day": "2026-11-20", "start": "09:00", "end": "11:00", "where": "unit"},
+                         {"unit_browse": "oilfield", "place_done": False}, state=None)
+    leader = Updates(2001)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, leader.tap("rc:pn:4"))  # another step's button: the hint, the question again
+        hint, asked = request.texts_to(2001)[-2:]
+        assert hint == t("zh", "reception.button_expected") and "当前位置：集团总部 › 油田公司" in asked
+        assert ("✔ 就是“油田公司”", "rc:pu:oilfield") in request.last_to(2001).buttons()
+        nothing_in_clear(store, "2026-11-20")  # adopted: sealed in the form's row, the reception row gone
+        assert rows(store, "SELECT name, state FROM conversations WHERE key = ?", store.context.conv_key(2001)) == [
+            ("reception_publish", "unit")]
+        await feed(application, leader.tap("rc:pu:plant-1"))  # a button of the older message
+        assert "下访的具体地点" in request.last_to(2001).text
+        await feed(application, leader.tap("rc:pk"))
+        await feed(application, leader.tap("rc:pn:4"))
+        review = request.last_to(2001)
+        assert "下访单位：集团总部 › 油田公司 › 第一采油厂" in review.text and "名额：共 4 位" in review.text
+        await feed(application, leader.tap("rc:pp:" + "f" * 32))
+        assert "接访场次已发布" in request.last_to(2001).text
+    assert rows(store, "SELECT day, start_time, unit, place, slots, publish_key FROM reception_sessions") == [
+        ("2026-11-20", "09:00", "plant-1", None, 4, "f" * 32)]
+    assert rows(store, "SELECT count(*) FROM conversations WHERE data != '{}'") == [(0,)]
+
+
+async def test_a_session_at_its_typed_place_saved_before_the_publishing_form_resumes(store: Services) -> None:
+    """PTB kept the reception conversation at the place: the place typed is the publishing form's."""
+    write_old_publishing(store, 2001, {"day": "2026-11-20", "start": "14:00", "end": "16:00", "where": "place"},
+                         {"unit_browse": None, "place_done": False}, state="place")
+    leader = Updates(2001)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, leader.text("集团总部三楼接待室"))
+        assert "请选择可预约的名额数" in request.last_to(2001).text
+        nothing_in_clear(store, "集团总部三楼接待室")
+        await feed(application, leader.tap("rc:pn:2"))
+        assert "地点：集团总部三楼接待室" in request.last_to(2001).text
+        await feed(application, leader.tap("rc:pp:" + "f" * 32))
+        await feed(application, leader.tap("rc:pp:" + "f" * 32))  # a second tap publishes nothing more
+        assert "接访场次已发布" in request.last_to(2001).text
+    assert rows(store, "SELECT start_time, place, slots FROM reception_sessions") == [
+        ("14:00", "集团总部三楼接待室", 2)]
+
+
+async def test_a_session_at_its_typed_date_saved_before_the_publishing_form_resumes(store: Services) -> None:
+    """PTB kept the reception conversation at the typed date (其他日期): the date typed is the form's."""
+    write_old_publishing(store, 2001, {}, {}, state="date")
+    leader = Updates(2001)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, leader.text("11月20日"))
+        asked = request.last_to(2001)
+        assert "2026年11月20日（周五）" in asked.text and ("09:00", "rc:ps:0900") in asked.buttons()
+    assert rows(store, "SELECT name, state FROM conversations WHERE key = ?", store.context.conv_key(2001)) == [
+        ("reception_publish", "start")]
+
+
+def write_old_step(store: Services, user_id: int, step: dict[str, Any], state: str) -> None:
+    """An outcome or a cancellation as ``begin_outcome`` / ``begin_session_cancel`` stored it before their forms:
+    the reception row, the step as plain JSON, ``ui`` empty; PTB kept the conversation at the typed step."""
+    ctx = store.context
+    key = ctx.conv_key(user_id)
+    execute(store, "INSERT INTO conversations (name, key, sealed_key, state, data, ui, updated_at)"
+                   " VALUES (?, ?, ?, ?, ?, '{}', ?)",
+            Conversation.RECEPTION.value, key, ctx.seal_conv(Conversation.RECEPTION, key, "sealed_key", str(user_id)),
+            state, json.dumps(step), ctx.now())
+
+
+async def test_an_outcome_and_a_cancellation_saved_before_their_forms_resume(store: Services, clock: FakeClock) -> None:
+    """PTB kept the reception conversation at the outcome (then at a cancellation's reason): the text typed is
+    the form's, from the draft it adopts, and the store records it."""
+    session = await publish(store, slots=2)
+    booked = await store.reception.book(employee(6001), session.id, "话题")
+    later = await publish(store, day=date(2026, 11, 9))
+    clock.set(at(5, 12))
+    write_old_step(store, 2001, {"flow": "outcome", "booking_id": booked.booking.id}, "outcome")
+    leader = Updates(2001)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, leader.text("已当面答复"))
+        assert request.last_to(2001).text == "已记录 1 号的接访结果，并已告知该职工。"
+    assert rows(store, "SELECT outcome FROM reception_bookings") == [("已当面答复",)]
+    assert rows(store, "SELECT count(*) FROM conversations WHERE data != '{}'") == [(0,)]
+    write_old_step(store, 2001, {"flow": "cancel_session", "session_id": later.id}, "reason")
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, leader.text("临时出差"))
+        assert "已通知 0 位预约职工" in request.last_to(2001).text
+    assert rows(store, "SELECT cancel_reason FROM reception_sessions WHERE id = ?", later.id) == [("临时出差",)]
+    assert rows(store, "SELECT count(*) FROM conversations WHERE data != '{}'") == [(0,)]

@@ -171,11 +171,11 @@ async def test_cancelled_session_tells_everyone_booked(org: Organization, tmp_pa
         store: Deps = bot.application.bot_data["deps"]
         leader = bot.sim.user(2001, first_name="赵", language_code="zh-hans")
         employee = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
-        admin_draft = await store.reception.begin_publish(store.cases.actor(2001))
-        await store.reception.edit_publish_draft(store.cases.actor(2001), day=date(2026, 11, 6), start="14:00")
-        await store.reception.edit_publish_draft(store.cases.actor(2001), end="16:00", where="unit")
-        await store.reception.edit_publish_draft(store.cases.actor(2001), unit="plant-1", slots=3)
-        session, _ = await store.reception.publish_session(store.cases.actor(2001), admin_draft.draft_id)
+        by = store.cases.actor(2001)
+        admin_draft = store.reception.change_publish_draft(by, await store.reception.begin_publish(by),
+                                                           day=date(2026, 11, 6), start="14:00", end="16:00",
+                                                           where="unit", unit="plant-1", slots=3)
+        session, _ = await store.reception.publish_session(by, admin_draft)
         await store.reception.book(store.cases.actor(5001), session.id, "宿舍漏水")
 
         await employee.send("/reception")

@@ -148,6 +148,102 @@ async def test_publishing_with_a_typed_date_and_a_visited_unit(
         (date(2026, 11, 20), "09:00", "11:00", "plant-1", None, 6)]
 
 
+async def test_publishing_resumes_after_a_restart_and_its_cancel_button_ends_it(store: Services) -> None:
+    """The publishing form saves its draft before each question: after a restart the next button carries on."""
+    admin = Updates(9001)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, admin.text("/reception_add"))
+        asked = request.last_to(9001)
+        assert asked.text == "<b>发布接访场次</b>\n请选择接访领导：" and ("取消", "rc:pc") in asked.buttons()
+        leader = next(data for _, data in asked.buttons() if data.startswith("rc:pL:"))
+        await feed(application, admin.tap(leader))
+        assert "请选择接访日期" in request.last_to(9001).text
+        await feed(application, admin.tap("rc:pD:1"))  # the next fortnight
+        assert ("11月16日 周一", "rc:pd:20261116") in request.last_to(9001).buttons()
+    found = await store.forms.get(Conversation.RECEPTION_PUBLISH, 9001)
+    assert found is not None and found.step == "day" and found.ui["days_page"] == 1
+    async with offline_app(store, OfflineRequest()) as (application, request):  # the bot restarted
+        await feed(application, admin.tap("rc:pd:20261116"))
+        assert "日期：2026年11月16日（周一）" in request.last_to(9001).text
+        await feed(application, admin.text("随便一句"))  # a step of buttons: the hint, the question again
+        assert request.texts_to(9001)[-2] == t("zh", "reception.button_expected")
+        await feed(application, admin.tap("rc:pc"))
+        assert request.last_to(9001).text == "已取消发布。"
+    assert await store.forms.get(Conversation.RECEPTION_PUBLISH, 9001) is None
+    assert rows(store, "SELECT count(*) FROM reception_sessions") == [(0,)]
+
+
+async def test_an_outcome_is_asked_below_the_list_and_resumes_after_a_restart(
+    store: Services, clock: FakeClock
+) -> None:
+    """The outcome form asks in a message of its own (the session's list keeps its buttons), keeps the question
+    on a text the store cannot take, and carries on after a restart."""
+    session = await publish(store, slots=2)
+    booked = await store.reception.book(employee(6001), session.id, "话题")
+    clock.set(at(5, 12))
+    leader = Updates(LEADER)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, leader.tap(f"rc:v:{session.id}"))
+        await feed(application, leader.tap(f"rc:o:{booked.booking.id}"))
+        asked = request.last_to(LEADER)
+        assert asked.method == "sendMessage" and "请输入与 1 号" in asked.text
+        assert asked.buttons() == [("取消", "rc:oc")]
+        assert [c.method for c in request.calls if c.method == "editMessageText"] == ["editMessageText"]  # the list
+        await feed(application, leader.text("   "))
+        assert request.last_to(LEADER).text == t("zh", "errors.text_required")
+    found = await store.forms.get(Conversation.RECEPTION_OUTCOME, LEADER)
+    assert found is not None and found.step == "outcome"
+    async with offline_app(store, OfflineRequest()) as (application, request):  # the bot restarted
+        await feed(application, leader.text("已责成有关部门核实"))
+        assert request.last_to(LEADER).text == "已记录 1 号的接访结果，并已告知该职工。"
+    assert rows(store, "SELECT outcome FROM reception_bookings") == [("已责成有关部门核实",)]
+    assert await store.forms.get(Conversation.RECEPTION_OUTCOME, LEADER) is None
+
+
+async def test_a_session_cancellation_asks_for_the_reason_and_its_cancel_button_ends_it(store: Services) -> None:
+    session = await publish(store)
+    leader = Updates(LEADER)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, leader.tap(f"rc:cx:{session.id}"))
+        asked = request.last_to(LEADER)
+        assert "请输入取消" in asked.text and asked.buttons() == [("取消", "rc:cxc")]
+        await feed(application, leader.tap("rc:cxc"))
+        assert request.last_to(LEADER).text == "已取消。"
+        await feed(application, leader.text("临时有会"))  # the form is over: not taken as a reason
+        await feed(application, leader.tap(f"rc:cx:{session.id}"))
+        await feed(application, leader.text("临时有紧急会议"))
+        assert "已通知 0 位预约职工" in request.last_to(LEADER).text
+    assert rows(store, "SELECT status, cancel_reason FROM reception_sessions") == [("cancelled", "临时有紧急会议")]
+
+
+@pytest.mark.filterwarnings("ignore:Tasks created via:telegram.warnings.PTBUserWarning")
+async def test_a_leaders_reception_steps_one_at_a_time(store: Services, clock: FakeClock) -> None:
+    """An outcome or a cancellation begun drops the other steps under way (as when they shared one row): the
+    text typed next is the step's begun last, whichever form was waiting before."""
+    session = await publish(store, slots=2)
+    booked = await store.reception.book(employee(6001), session.id, "话题")
+    clock.set(at(5, 12))
+    later = await publish(store, day=date(2026, 11, 9))
+    leader = Updates(LEADER)
+    async with offline_app(store, OfflineRequest()) as (application, request):
+        await feed(application, leader.text("/reception_add"))  # publishing waits for a date button
+        await feed(application, leader.tap(f"rc:o:{booked.booking.id}"))  # an outcome instead
+        assert await store.forms.get(Conversation.RECEPTION_PUBLISH, LEADER) is None
+        await feed(application, leader.tap(f"rc:cx:{later.id}"))  # and then a cancellation instead
+        assert await store.forms.get(Conversation.RECEPTION_OUTCOME, LEADER) is None
+        await feed(application, leader.text("临时出差"))
+        for _ in range(500):  # the form dropped hands the text on, as a task of its own: wait for its answer
+            if "已通知 0 位预约职工" in request.last_to(LEADER).text:
+                break
+            await asyncio.sleep(0.01)
+        assert "已通知 0 位预约职工" in request.last_to(LEADER).text
+        await feed(application, leader.tap("rc:pd:20261120"))  # the publishing form's older button
+        assert answers(request)[-1] == "" and request.last_to(LEADER).text == t("zh", "common.expired_button")
+    assert rows(store, "SELECT outcome FROM reception_bookings") == [(None,)]
+    assert rows(store, "SELECT id, cancel_reason FROM reception_sessions ORDER BY id") == [
+        (session.id, None), (later.id, "临时出差")]
+
+
 async def test_a_long_roster_is_split_and_keeps_its_buttons(
     app: tuple[Application, OfflineRequest], store: Services, clock: FakeClock
 ) -> None:

@@ -53,15 +53,16 @@ async def publish(
     by: int | None = None,
 ) -> Session:
     actor = store.cases.actor(by or leader)
+    change = store.reception.change_publish_draft
     draft_ = await store.reception.begin_publish(actor)
     if draft_.leader_id is None:
-        await store.reception.edit_publish_draft(actor, leader_id=leader)
-    await store.reception.edit_publish_draft(actor, day=day, start=start)
-    await store.reception.edit_publish_draft(actor, end=end, where="unit" if unit else "place")
+        draft_ = change(actor, draft_, leader_id=leader)
+    draft_ = change(actor, draft_, day=day, start=start)
+    draft_ = change(actor, draft_, end=end, where="unit" if unit else "place")
     if unit:
-        await store.reception.edit_publish_draft(actor, unit=unit)
-    await store.reception.edit_publish_draft(actor, place=place, slots=slots)
-    session, created = await store.reception.publish_session(actor, draft_.draft_id)
+        draft_ = change(actor, draft_, unit=unit)
+    draft_ = change(actor, draft_, place=place, slots=slots)
+    session, created = await store.reception.publish_session(actor, draft_)
     assert created
     return session
 
@@ -393,34 +394,35 @@ async def test_publishing_rules(rstore: Services, clock: FakeClock) -> None:
     with pytest.raises(Refused):
         await store.reception.begin_publish(store.cases.actor(1001))  # officers neither
     leader = store.cases.actor(2001)
+    change = store.reception.change_publish_draft
     draft_ = await store.reception.begin_publish(leader)
     assert draft_.leader_id == 2001
     with pytest.raises(Refused) as refused:
-        await store.reception.edit_publish_draft(leader, leader_id=2002)
+        change(leader, draft_, leader_id=2002)
     assert refused.value.code == "reception_not_a_leader"
     with pytest.raises(Refused) as refused:
-        await store.reception.edit_publish_draft(leader, day=date(2026, 11, 1))
+        change(leader, draft_, day=date(2026, 11, 1))
     assert refused.value.code == "reception_bad_date"
-    await store.reception.edit_publish_draft(leader, day=date(2026, 11, 2))
+    draft_ = change(leader, draft_, day=date(2026, 11, 2))
     with pytest.raises(Refused) as refused:
-        await store.reception.edit_publish_draft(leader, start="08:30")  # already past (it is 09:00)
+        change(leader, draft_, start="08:30")  # already past (it is 09:00)
     assert refused.value.code == "reception_in_past"
-    await store.reception.edit_publish_draft(leader, start="15:00")
+    draft_ = change(leader, draft_, start="15:00")
     with pytest.raises(Refused) as refused:
-        await store.reception.edit_publish_draft(leader, end="14:30")
+        change(leader, draft_, end="14:30")
     assert refused.value.code == "reception_bad_end"
-    await store.reception.edit_publish_draft(leader, end="16:00", where="unit")
+    draft_ = change(leader, draft_, end="16:00", where="unit")
     with pytest.raises(Refused) as refused:
-        await store.reception.edit_publish_draft(leader, unit="refinery")
+        change(leader, draft_, unit="refinery")
     assert refused.value.code == "reception_unit_out_of_scope"
     with pytest.raises(Refused) as refused:
-        await store.reception.publish_session(leader, draft_.draft_id)
+        await store.reception.publish_session(leader, draft_)
     assert refused.value.code == "reception_draft_incomplete"
-    await store.reception.edit_publish_draft(leader, unit="plant-2", slots=5)
-    session, created = await store.reception.publish_session(leader, draft_.draft_id)
+    draft_ = change(leader, draft_, unit="plant-2", slots=5)
+    session, created = await store.reception.publish_session(leader, draft_)
     assert created and (session.unit, session.place, session.slots) == ("plant-2", None, 5)
     assert session.starts_at == datetime(2026, 11, 2, 15, 0, tzinfo=TZ)
-    again, created = await store.reception.publish_session(leader, draft_.draft_id)  # a repeated tap
+    again, created = await store.reception.publish_session(leader, draft_)  # a repeated tap
     assert again.id == session.id and not created
     with pytest.raises(Refused) as refused:
         await publish(store, day=date(2026, 11, 2), start="15:30", end="17:00")

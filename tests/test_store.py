@@ -14,6 +14,7 @@ from store.errors import NotFound, Refused
 from store.models import Actor, ActorRole, Decision, Status
 from store.opinion import DeclineGrounds
 from store.org import Organization
+from store.reception import PublishStep
 from store.services import Services
 from store.workflow import Action
 from tests.backends import db_error, execute, fresh_database, tables
@@ -268,9 +269,9 @@ async def test_chat_state_of_drafts_in_progress_moves_out_of_the_drafts(
         assert saved is not None and saved.step == "unit" and saved.data.category == "wages"
         assert saved.ui == {"editing": True, "unit_browse": "oilfield", "last_update_id": 41}
         assert "editing" not in saved.data.model_dump()
-        leader = services.cases.actor(2001)
-        publishing = await services.reception.publish_draft(leader)
-        assert publishing.draft_id == "p1" and publishing.where == "unit"
+        publishing = await services.reception.reception_draft(2001)  # the publishing form adopts it when read
+        assert isinstance(publishing, PublishStep)
+        assert publishing.draft.draft_id == "p1" and publishing.draft.where == "unit"
         assert await services.reception.reception_ui(2001) == {"unit_browse": "oilfield", "place_done": True}
     finally:
         await services.close()
