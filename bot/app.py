@@ -118,8 +118,9 @@ def build_application(
 
     async def deliver(_context: object) -> None:
         # A pass can take seconds (one message per second per chat), so it runs
-        # as a task: the one-second tick never finds its last run still going.
-        if not sender.busy:
+        # as a task: the one-second tick never finds its last run still going. A stopping
+        # application starts no pass it would not wait for (the rows wait in the outbox).
+        if application.running and not sender.busy:
             application.create_task(sender.run_once(), name="outbox")
 
     job_queue.run_repeating(deliver, interval=OUTBOX_INTERVAL_SECONDS, first=0, name="outbox")
