@@ -129,6 +129,20 @@ class Pace:
             await asyncio.sleep(wait)
 
 
+class HandledFloods(logging.Filter):
+    """Drops PTB's ERROR "Rate limit hit after maximum of 0 retries" (with its traceback): with
+    ``max_retries=0`` every 429 reaches :class:`PacedRateLimiter`, which retries an answer and logs
+    it at INFO, or hands it to the outbox, which retries it; an administrator should not read an
+    error for either."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == "Rate limit hit after maximum of %d retries" and record.args == (0,))
+
+
+#: PTB's limiter's own logger (telegram/ext/_aioratelimiter.py).
+PTB_LIMITER_LOGGER = "telegram.ext.AIORateLimiter"
+
+
 class PacedRateLimiter(AIORateLimiter):
     """PTB's limiter (group pace) plus the priority :class:`Pace`, flood pause and answer retries."""
 
@@ -147,6 +161,9 @@ class PacedRateLimiter(AIORateLimiter):
             group_time_period=GROUP_BURST * GROUP_INTERVAL_SECONDS,
             max_retries=0,
         )
+        ptb_log = logging.getLogger(PTB_LIMITER_LOGGER)
+        if not any(isinstance(f, HandledFloods) for f in ptb_log.filters):
+            ptb_log.addFilter(HandledFloods())
         self.pace = Pace(per_second)
         self.answer_budget = answer_budget
         self.server_retries = server_retries

@@ -9,11 +9,14 @@ waiting out its own 429, and the held answer then arrives, once.
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from telegram.error import RetryAfter
 
-from bot.pace import FLOOD_CHATS, PacedRateLimiter
+from bot.pace import BULK, FLOOD_CHATS, PacedRateLimiter
 from botsim import BotApiSimulator, Faults
 from tests.e2e import TOKEN, running_bot
 from tests.petitioner import LABELS, org_with, step
@@ -87,3 +90,29 @@ async def test_a_few_busy_chats_meeting_their_own_limits_do_not_pause_the_bot() 
     for chat in range(8000 + FLOOD_CHATS, 8006):
         limiter.flooded(chat, 5.0)
     assert limiter.paused_for > 0 and limiter.chat_paused_for(8009) > 0
+
+
+async def test_a_handled_429_is_no_error_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    """PTB's limiter logs every 429 it does not retry itself as an ERROR with a traceback; this layer
+    retries an answer (an INFO line) and leaves a notice to the outbox: neither is an error."""
+    limiter = PacedRateLimiter()
+    calls = 0
+
+    async def flooded_once(*_: object, **__: object) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RetryAfter(timedelta(seconds=0.2))
+        return True
+
+    caplog.set_level(logging.INFO)
+    assert await limiter.process_request(flooded_once, (), {}, "sendMessage", {"chat_id": HELD}, None) is True
+    assert calls == 2  # the answer, tried again once its 429 had passed
+    with pytest.raises(RetryAfter):  # a notice: the outbox retries it
+        await limiter.process_request(_refused, (), {}, "sendMessage", {"chat_id": OTHER}, BULK)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert any(r.name == "bot.pace" and "429" in r.getMessage() for r in caplog.records)
+
+
+async def _refused(*_: object, **__: object) -> bool:
+    raise RetryAfter(timedelta(seconds=0.2))
