@@ -65,10 +65,12 @@ ANSWER_BUDGET_SECONDS = 10.0
 SERVER_RETRIES = 2
 SERVER_BACKOFF_SECONDS = 0.25
 #: 429s for this many different chats within the window below, and for at least this share
-#: of the chats sent to in it, are the bot-wide limit. Ten busy chats each meeting its own
-#: limit now and then (a 429 for two or three of them every couple of seconds) are not.
+#: of the chats sent to in it, are the bot-wide limit: it refuses nearly everything. Ten busy
+#: chats each meeting its own limit now and then are not, even when half of them met it within
+#: the window (bench.faults: at half, the whole bot paused a second several times a run, and the
+#: slowest answer under faults took 5.8-7.3 s; at four in five, 3.1-4.4 s).
 FLOOD_CHATS = 3
-FLOOD_SHARE = 0.5
+FLOOD_SHARE = 0.8
 FLOOD_WINDOW_SECONDS = 2.0
 #: Methods whose success means the person got an answer.
 ANSWERING = ("send", "edit", "copyMessage", "forwardMessage")

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from telegram.error import RetryAfter
 
-from bot.pace import BULK, FLOOD_CHATS, PacedRateLimiter
+from bot.pace import BULK, FLOOD_CHATS, FLOOD_SHARE, PacedRateLimiter
 from botsim import BotApiSimulator, Faults
 from tests.e2e import TOKEN, running_bot
 from tests.petitioner import LABELS, org_with, step
@@ -87,8 +88,11 @@ async def test_a_few_busy_chats_meeting_their_own_limits_do_not_pause_the_bot() 
     assert limiter.paused_for == 0 and limiter.chat_paused_for(8009) == 0
     assert all(limiter.chat_paused_for(chat) > 0 for chat in range(8000, 8000 + FLOOD_CHATS))
     # When most of the chats sent to are refused, it is the bot's limit.
-    for chat in range(8000 + FLOOD_CHATS, 8006):
+    most = math.ceil(FLOOD_SHARE * 10)
+    for chat in range(8000 + FLOOD_CHATS, 8000 + most - 1):  # one short of the share: still their own
         limiter.flooded(chat, 5.0)
+    assert limiter.paused_for == 0 and limiter.chat_paused_for(8009) == 0
+    limiter.flooded(8000 + most - 1, 5.0)
     assert limiter.paused_for > 0 and limiter.chat_paused_for(8009) > 0
 
 
