@@ -12,8 +12,9 @@ subclassed here for three things PTB's own does not do:
 * **Bounded retries for answers.** A person is waiting, and the outbox's
   persistent retries do not apply to an answer. After a 429 the answer is
   tried again once Telegram's retry_after has passed; after a 5xx or a
-  time-out it is tried twice more, after a short backoff; all within
-  ``answer_budget`` seconds (about 10). PTB's ``max_retries`` covers only the
+  dropped connection it is tried again after a backoff (0.25 s, doubling up
+  to 2 s); after a time-out, which Telegram may have delivered, twice more
+  only; all within ``answer_budget`` seconds (about 10). PTB's ``max_retries`` covers only the
   429 and has no time bound, and ``rate_limit_args=0`` cannot ask it for none,
   so the loop lives here, once, instead of in every handler. Only when it is
   exhausted does the error reach the handler (and the user read 系统繁忙).
@@ -45,7 +46,7 @@ import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
@@ -61,9 +62,14 @@ GROUP_BURST = 5
 GROUP_INTERVAL_SECONDS = 4.0
 #: An answer to a waiting person: all its attempts within this many seconds.
 ANSWER_BUDGET_SECONDS = 10.0
-#: After a 5xx or a time-out: this many more attempts, after 0.25 s, then 0.5 s.
-SERVER_RETRIES = 2
+#: After a 5xx or a dropped connection (the message did not go): this many more attempts, after
+#: 0.25 s, 0.5 s, 1 s, then 2 s each (7.75 s in all, within the answer's budget). Three 5xx in a row
+#: are rare but not at a 10 % fault rate: two retries told a person "system busy" (bench.faults).
+SERVER_RETRIES = 6
 SERVER_BACKOFF_SECONDS = 0.25
+SERVER_BACKOFF_MAX_SECONDS = 2.0
+#: After a time-out, which Telegram may have delivered (a retry may show it twice): two more only.
+TIMEOUT_RETRIES = 2
 #: 429s for this many different chats within the window below, and for at least this share
 #: of the chats sent to in it, are the bot-wide limit: it refuses nearly everything. Ten busy
 #: chats each meeting its own limit now and then are not, even when half of them met it within
@@ -155,6 +161,7 @@ class PacedRateLimiter(AIORateLimiter):
         answer_budget: float = ANSWER_BUDGET_SECONDS,
         server_retries: int = SERVER_RETRIES,
         server_backoff: float = SERVER_BACKOFF_SECONDS,
+        timeout_retries: int = TIMEOUT_RETRIES,
     ) -> None:
         super().__init__(
             overall_max_rate=0,  # the bot-wide pace is :class:`Pace`, which knows priorities
@@ -170,6 +177,7 @@ class PacedRateLimiter(AIORateLimiter):
         self.answer_budget = answer_budget
         self.server_retries = server_retries
         self.server_backoff = server_backoff
+        self.timeout_retries = timeout_retries
         self._resume_at = 0.0  # bot-wide
         self._chat_resume: dict[Any, float] = {}  # per chat, after its own 429
         self._recent_429: dict[Any, float] = {}  # chat -> when its last 429 came
@@ -261,8 +269,9 @@ class PacedRateLimiter(AIORateLimiter):
                 raise
             except NetworkError as error:  # 5xx, a time-out, a dropped connection
                 server_failures += 1
-                wait = self.server_backoff * 2 ** (server_failures - 1)
-                if server_failures > self.server_retries or (
+                wait = min(self.server_backoff * 2 ** (server_failures - 1), SERVER_BACKOFF_MAX_SECONDS)
+                retries = self.timeout_retries if isinstance(error, TimedOut) else self.server_retries
+                if server_failures > retries or (
                     time.monotonic() - started + wait > self.answer_budget
                 ):
                     raise

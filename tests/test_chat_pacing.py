@@ -15,9 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from telegram.error import RetryAfter
+from telegram.error import NetworkError, RetryAfter, TimedOut
 
-from bot.pace import BULK, FLOOD_CHATS, FLOOD_SHARE, PacedRateLimiter
+from bot.pace import BULK, FLOOD_CHATS, FLOOD_SHARE, SERVER_RETRIES, PacedRateLimiter
 from botsim import BotApiSimulator, Faults
 from tests.e2e import TOKEN, running_bot
 from tests.petitioner import LABELS, org_with, step
@@ -120,3 +120,37 @@ async def test_a_handled_429_is_no_error_in_the_log(caplog: pytest.LogCaptureFix
 
 async def _refused(*_: object, **__: object) -> bool:
     raise RetryAfter(timedelta(seconds=0.2))
+
+
+async def test_an_answer_is_tried_again_after_5xx_while_its_budget_lasts_and_a_time_out_twice_only() -> None:
+    """A 5xx means the message did not go: tried again, backing off, until it goes (within ~10 s).
+    A time-out may have been delivered: tried twice more only (a person may be shown it twice)."""
+    limiter = PacedRateLimiter(server_backoff=0.001)
+    attempts: list[str] = []
+
+    async def down_five_times(*_: object, **__: object) -> bool:
+        attempts.append("try")
+        if len(attempts) <= 5:
+            raise NetworkError("Bad Gateway")
+        return True
+
+    assert await limiter.process_request(down_five_times, (), {}, "editMessageText", {"chat_id": HELD}, None)
+    assert len(attempts) == 6  # five failures, then delivered: nobody is told the system is busy
+    attempts.clear()
+
+    async def timing_out(*_: object, **__: object) -> bool:
+        attempts.append("try")
+        raise TimedOut()
+
+    with pytest.raises(TimedOut):
+        await limiter.process_request(timing_out, (), {}, "sendMessage", {"chat_id": OTHER}, None)
+    assert len(attempts) == 3
+    attempts.clear()
+
+    async def down(*_: object, **__: object) -> bool:
+        attempts.append("try")
+        raise NetworkError("Internal Server Error")
+
+    with pytest.raises(NetworkError):  # a Bot API that stays down: given up after SERVER_RETRIES more
+        await limiter.process_request(down, (), {}, "sendMessage", {"chat_id": OTHER}, None)
+    assert len(attempts) == SERVER_RETRIES + 1
