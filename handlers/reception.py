@@ -44,7 +44,7 @@ import html
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -911,6 +911,7 @@ def _detail_view(lang: str, org: Organization, detail: SessionDetail) -> tuple[l
 # ------------------------------------------- an outcome and a session's cancellation (forms of one typed step)
 
 OUTCOME_STEP, REASON_STEP = "outcome", "reason"  # as stored with their drafts (the states they were before)
+Typed = TypeVar("Typed", OutcomeStep, CancelSessionStep)  # the draft of a form of one typed step
 
 
 def _as_typed(turn: Turn[Any], text: str) -> str:
@@ -934,20 +935,35 @@ async def _record_outcome(turn: Turn[OutcomeStep]) -> int:
     return END
 
 
-OUTCOME_FORM: Form[OutcomeStep] = Form(
-    Conversation.RECEPTION_OUTCOME,
-    texts="reception",
-    buttons=Buttons(back=None, cancel=cb.Rc.OUTCOME_CANCEL, submit=cb.Rc.OUTCOME_SUBMIT),
-    steps=[FormStep(OUTCOME_STEP, TEXT, "reception.ask_outcome", params=_outcome_params, limit=OUTCOME_MAX,
-                    parse=_as_typed, into="outcome", then=_record_outcome, new_message=True)],
-    order=lambda data: [OUTCOME_STEP],
-    submit=_record_outcome,
-    model=OutcomeStep,
+def _one_typed_step(
+    name: Conversation, cancel: cb.Button, submit: cb.Button, model: type[Typed], step: str, ask: str,
+    params: Callable[[Turn[Typed]], Awaitable[Mapping[str, Any]]], limit: int,
+    then: Callable[[Turn[Typed]], Awaitable[int]], ends_on: tuple[type[StoreError], ...],
+) -> Form[Typed]:
+    """A form of one typed step, asked in a new message below the session's list (so the list keeps its
+    buttons): the answer goes ``into`` the field of the step's name; another command ends it, as
+    reception's typed steps always did; a draft an older version kept in the reception row is adopted."""
+    return Form(
+        name,
+        texts="reception",
+        buttons=Buttons(back=None, cancel=cancel, submit=submit),
+        steps=[FormStep(step, TEXT, ask, params=params, limit=limit, parse=_as_typed, into=step, then=then,
+                        new_message=True)],
+        order=lambda data: [step],
+        submit=then,
+        model=model,
+        ends_on=ends_on,
+        cancel_in_place=True,
+        commands_leave=True,
+        adopt=lambda context, user_id: _adopt_step(context, user_id, model, step),
+        keys={"cancelled": "reception.nothing"},
+    )
+
+
+OUTCOME_FORM = _one_typed_step(
+    Conversation.RECEPTION_OUTCOME, cb.Rc.OUTCOME_CANCEL, cb.Rc.OUTCOME_SUBMIT, OutcomeStep, OUTCOME_STEP,
+    "reception.ask_outcome", _outcome_params, OUTCOME_MAX, _record_outcome,
     ends_on=(Refused, NotFound),  # recorded meanwhile, or no longer theirs: nothing left to record
-    cancel_in_place=True,
-    commands_leave=True,  # another command ends the typed step, as it always did
-    adopt=lambda context, user_id: _adopt_step(context, user_id, OutcomeStep, OUTCOME_STEP),
-    keys={"cancelled": "reception.nothing"},
 )
 
 
@@ -972,20 +988,10 @@ async def _cancel_session(turn: Turn[CancelSessionStep]) -> int:
     return END
 
 
-SESSION_CANCEL_FORM: Form[CancelSessionStep] = Form(
-    Conversation.RECEPTION_CANCEL,
-    texts="reception",
-    buttons=Buttons(back=None, cancel=cb.Rc.SESSION_CANCEL_CANCEL, submit=cb.Rc.SESSION_CANCEL_SUBMIT),
-    steps=[FormStep(REASON_STEP, TEXT, "reception.ask_cancel_reason", params=_reason_params, limit=REASON_MAX,
-                    parse=_as_typed, into="reason", then=_cancel_session, new_message=True)],
-    order=lambda data: [REASON_STEP],
-    submit=_cancel_session,
-    model=CancelSessionStep,
+SESSION_CANCEL_FORM = _one_typed_step(
+    Conversation.RECEPTION_CANCEL, cb.Rc.SESSION_CANCEL_CANCEL, cb.Rc.SESSION_CANCEL_SUBMIT, CancelSessionStep,
+    REASON_STEP, "reception.ask_cancel_reason", _reason_params, REASON_MAX, _cancel_session,
     ends_on=(Refused, NotFound),  # cancelled or over meanwhile: nothing left to cancel
-    cancel_in_place=True,
-    commands_leave=True,
-    adopt=lambda context, user_id: _adopt_step(context, user_id, CancelSessionStep, REASON_STEP),
-    keys={"cancelled": "reception.nothing"},
 )
 
 
@@ -996,7 +1002,7 @@ async def _begin_session_cancel(update: Update, context: Context, _: None, sessi
     return await SESSION_CANCEL_FORM.start(update, context, CancelSessionStep(session_id=session_id), REASON_STEP)
 
 
-async def _adopt_step(context: Context, user_id: int, kind: type[OutcomeStep | CancelSessionStep], step: str) -> None:
+async def _adopt_step(context: Context, user_id: int, kind: type[Typed], step: str) -> None:
     """An outcome or a cancellation begun before it was a form (its step in the reception row, in clear): the store
     moves it into the form's row, at its one step."""
     d = deps(context)
