@@ -208,6 +208,8 @@ def indicators_sql(scope: str, tz: ZoneInfo, dialect: str) -> str:
     """INDICATORS over ``scope``: a moment's day as the store reads it (local, in the database's own SQL)."""
     accepted, decided = (local_day_sql(column, tz, dialect) for column in ("accepted_at", "decided_at"))
     return INDICATORS.format(scope=scope, accepted_day=accepted, decided_day=decided)
+
+
 OVERDUE = """
 SELECT id FROM cases
 WHERE (status = 'submitted' AND accept_due < :today)

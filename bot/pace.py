@@ -14,10 +14,11 @@ subclassed here for three things PTB's own does not do:
   tried again once Telegram's retry_after has passed; after a 5xx or a
   dropped connection it is tried again after a backoff (0.25 s, doubling up
   to 2 s); after a time-out, which Telegram may have delivered, twice more
-  only; all within ``answer_budget`` seconds (about 10). PTB's ``max_retries`` covers only the
-  429 and has no time bound, and ``rate_limit_args=0`` cannot ask it for none,
-  so the loop lives here, once, instead of in every handler. Only when it is
-  exhausted does the error reach the handler (and the user read 系统繁忙).
+  only; all within ``answer_budget`` seconds (about 10). PTB's
+  ``max_retries`` covers only the 429 and has no time bound, and
+  ``rate_limit_args=0`` cannot ask it for none, so the loop lives here, once,
+  instead of in every handler. Only when it is exhausted does the error reach
+  the handler (and the user read 系统繁忙).
 * **Flood pause, per chat first.** A 429 does not say whether it is the
   chat's limit or the bot's. A 429 on a request to one chat is taken as that
   chat's own: nothing more leaves for that chat until retry_after has passed,

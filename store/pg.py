@@ -172,7 +172,8 @@ def load_as_texts(conn: Any) -> None:
 
 
 async def configure(conn: Any) -> None:
-    """Every pooled connection: moments and days load as texts, in UTC (set at connect: no round trip)."""
+    """Every pooled connection: moments and days load as texts (the pool asks for a coroutine; the
+    session's UTC and ISO style come with the connection's options, :func:`session_options`)."""
     load_as_texts(conn)
 
 
