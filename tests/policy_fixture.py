@@ -72,7 +72,7 @@ def porg() -> Organization:
 
 @pytest.fixture
 async def pstore(backend: str, tmp_path: Path, porg: Organization, clock: FakeClock) -> AsyncIterator[Services]:
-    async with fresh_database(backend, tmp_path, "policy.db") as target:
+    async with fresh_database(backend, tmp_path, "policy.db", migrated=True) as target:
         s = await Services.open(target, porg, clock)
         yield s
         await s.close()

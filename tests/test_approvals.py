@@ -49,7 +49,7 @@ APPROVALS = '[approvals]\nacts = ["decline", "extend", "decide"]\n'
 @pytest.fixture
 async def astore(backend: str, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Services]:
     org = parse_org(ORG_TOML + "\n" + APPROVALS)
-    async with fresh_database(backend, tmp_path, "approvals.db") as target:
+    async with fresh_database(backend, tmp_path, "approvals.db", migrated=True) as target:
         store = await Services.open(target, org, clock)
         yield store
         await store.close()

@@ -41,7 +41,7 @@ async def test_stats_and_exports_count_the_chat_under_its_configured_name(
     backend: str, tmp_path: Path, clock: FakeClock
 ) -> None:
     org = parse_org(ORG_TOML + "\n" + NAMED)
-    async with fresh_database(backend, tmp_path, "named.db") as target:
+    async with fresh_database(backend, tmp_path, "named.db", migrated=True) as target:
         store = await Services.open(target, org, clock)
         try:
             case = (await store.cases.submit(petitioner(5001), draft(), "a")).case

@@ -135,7 +135,7 @@ async def test_handling_deadline_reminds_the_assignee_and_an_extension_starts_a_
 async def test_a_restarted_sweep_neither_misses_nor_repeats(
     backend: str, tmp_path: Path, rorg: Organization, clock: FakeClock
 ) -> None:
-    async with fresh_database(backend, tmp_path, "restart.db") as path:
+    async with fresh_database(backend, tmp_path, "restart.db", migrated=True) as path:
         first = await Services.open(path, rorg, clock)
         await first.cases.submit(petitioner(), draft(), "a")  # accept_due 2026-11-17
         await sweep_on(first, clock, date(2026, 11, 14))

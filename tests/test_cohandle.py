@@ -64,7 +64,7 @@ def corg() -> Organization:
 
 @pytest.fixture
 async def cstore(backend: str, tmp_path: Path, corg: Organization, clock: FakeClock) -> AsyncIterator[Services]:
-    async with fresh_database(backend, tmp_path, "cohandle.db") as target:
+    async with fresh_database(backend, tmp_path, "cohandle.db", migrated=True) as target:
         s = await Services.open(target, corg, clock)
         yield s
         await s.close()
@@ -253,7 +253,7 @@ async def test_another_officer_and_a_unit_where_nobody_may_see_it(backend: str, 
     org = parse_org(toml)
     members = [org.staff_member(i) for i in (1003, 3004, 3001)]
     assert all(m is not None and org.recused(m, "plant-1") for m in members)
-    async with fresh_database(backend, tmp_path, "other.db") as target:
+    async with fresh_database(backend, tmp_path, "other.db", migrated=True) as target:
         store = await Services.open(target, org, clock)
         try:
             number = (await store.cases.submit(petitioner(5001), draft(), "a")).case.number

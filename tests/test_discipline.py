@@ -161,7 +161,7 @@ def staff(telegram_id: int) -> Actor:
 
 @pytest.fixture
 async def dstore(backend: str, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Services]:
-    async with fresh_database(backend, tmp_path, "discipline.db") as target:
+    async with fresh_database(backend, tmp_path, "discipline.db", migrated=True) as target:
         s = await Services.open(target, parse_org(ORG), clock)
         yield s
         await s.close()
@@ -411,7 +411,7 @@ async def test_a_reports_opinion_is_approved_by_a_discipline_leader_never_the_un
     assert any("no discipline leader" in line for line in discipline.discipline_problems(without))
     org = parse_org(ORG + APPROVALS + DISCIPLINE_LEADER)
     assert [s.telegram_id for s in discipline.approvers(org, "plant-2")] == [7012]
-    async with fresh_database(backend, tmp_path, "approve.db") as target:
+    async with fresh_database(backend, tmp_path, "approve.db", migrated=True) as target:
         store = await Services.open(target, org, clock)
         try:
             number = await report(store, "plant-2", "a1")

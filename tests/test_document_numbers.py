@@ -33,7 +33,7 @@ async def test_each_document_carries_the_handling_unit_and_its_own_number(
     tmp_path: Path, backend: str, clock: FakeClock
 ) -> None:
     org = parse_org(ORG_TOML.replace('id = "plant-1"\n', PLANT_1, 1))
-    async with fresh_database(backend, tmp_path, "numbers.db") as target:
+    async with fresh_database(backend, tmp_path, "numbers.db", migrated=True) as target:
         store: Services = await Services.open(target, org, clock)
         try:
             first = (await store.cases.submit(petitioner(5001), draft(), "a")).case.number

@@ -295,7 +295,7 @@ async def test_the_organisation_file_replaces_a_text(tmp_path: Path, backend: st
     org = review_org()
     overridden = parse_org(ORG_TOML + OVERRIDE)
     assert overridden.documents.text("zh", "accepted") is not None
-    async with fresh_database(backend, tmp_path, "override.db") as target:
+    async with fresh_database(backend, tmp_path, "override.db", migrated=True) as target:
         store = await Services.open(target, overridden, clock)
         try:
             number = (await store.cases.submit(petitioner(5001), draft(), "a")).case.number

@@ -43,7 +43,7 @@ async def submit_case(user, subject: str, details: str) -> str:
 
 
 async def test_submit_accept_and_status(backend: str, org: Organization, tmp_path: Path) -> None:
-    async with fresh_database(backend, tmp_path, "e2e.db") as db:
+    async with fresh_database(backend, tmp_path, "e2e.db", migrated=True) as db:
         async with running_bot(org, db) as bot:
             employee = bot.sim.user(5001, first_name="张三", language_code="zh-hans")
             officer = bot.sim.user(1001, first_name="王", language_code="zh-hans")
@@ -87,7 +87,7 @@ async def test_submit_accept_and_status(backend: str, org: Organization, tmp_pat
 
 
 async def test_decline_asks_for_a_reason_and_tells_the_employee(backend: str, org: Organization, tmp_path: Path) -> None:
-    async with fresh_database(backend, tmp_path, "e2e.db") as db:
+    async with fresh_database(backend, tmp_path, "e2e.db", migrated=True) as db:
         async with running_bot(org, db) as bot:
             employee = bot.sim.user(5002, first_name="Li", language_code="en")
             officer = bot.sim.user(1001, first_name="王", language_code="zh-hans")

@@ -78,7 +78,7 @@ async def test_not_a_repeat_after_the_window_or_for_another_category_unit_or_per
 
 
 async def test_the_repeat_window_is_configurable(backend: str, tmp_path: Path, clock: FakeClock) -> None:
-    async with fresh_database(backend, tmp_path, "r.db") as target:
+    async with fresh_database(backend, tmp_path, "r.db", migrated=True) as target:
         store = await Services.open(target, review_org("repeat_days = 30"), clock)
         await store.cases.submit(petitioner(), draft(), "a")
         clock.advance(days=31)
@@ -155,7 +155,7 @@ async def test_a_case_declaring_five_people_raises_an_alert_and_four_does_not(
 
 
 async def test_collective_threshold_is_configurable(backend: str, tmp_path: Path, clock: FakeClock) -> None:
-    async with fresh_database(backend, tmp_path, "c.db") as target:
+    async with fresh_database(backend, tmp_path, "c.db", migrated=True) as target:
         store = await Services.open(target, review_org("collective_people = 3\ncollective_hours = 24"), clock)
         await _file(store, [5001, 5002])
         clock.advance(hours=23)

@@ -185,7 +185,7 @@ async def test_an_opinion_recorded_before_the_parts_renders_as_before(rstore: Se
 @pytest.fixture
 async def astore(backend: str, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Services]:
     org = parse_org(ORG_TOML + '\n[approvals]\nacts = ["decline", "decide"]\n')
-    async with fresh_database(backend, tmp_path, "opinion-approvals.db") as target:
+    async with fresh_database(backend, tmp_path, "opinion-approvals.db", migrated=True) as target:
         store = await Services.open(target, org, clock)
         yield store
         await store.close()

@@ -76,7 +76,7 @@ def big_org() -> Organization:
 async def rstore(
     backend: str, tmp_path: Path, big_org: Organization, clock: FakeClock
 ) -> AsyncIterator[Services]:
-    async with fresh_database(backend, tmp_path, "cases.db") as target:
+    async with fresh_database(backend, tmp_path, "cases.db", migrated=True) as target:
         s = await Services.open(target, big_org, clock)
         yield s
         await s.close()
@@ -169,7 +169,7 @@ async def test_cancelling_promotes_the_first_on_the_waitlist_and_tells_them(stor
 
 
 async def test_cancel_cut_off_is_configurable(backend: str, tmp_path: Path, clock: FakeClock) -> None:
-    async with fresh_database(backend, tmp_path, "c.db") as target:
+    async with fresh_database(backend, tmp_path, "c.db", migrated=True) as target:
         org = parse_org(ORG_FILE.read_text(encoding="utf-8") + "\n[reception_rules]\ncancel_hours_before = 24\n")
         store = await Services.open(target, org, clock)
         try:
@@ -470,7 +470,7 @@ def org_with(slots: int = 2, start: str = '09:00:00') -> Organization:
 
 
 async def test_sessions_from_the_organisation_file(backend: str, tmp_path: Path, clock: FakeClock) -> None:
-    async with fresh_database(backend, tmp_path, "cases.db") as path:
+    async with fresh_database(backend, tmp_path, "cases.db", migrated=True) as path:
         store = await Services.open(path, org_with(slots=1), clock)
         try:
             assert await store.reception.sync_reception_config() == 2

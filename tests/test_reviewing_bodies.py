@@ -41,7 +41,7 @@ def body_org(toml: str = ORG_TOML) -> str:
 
 @pytest.fixture
 async def bstore(backend: str, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Services]:
-    async with fresh_database(backend, tmp_path, "bodies.db") as target:
+    async with fresh_database(backend, tmp_path, "bodies.db", migrated=True) as target:
         s = await Services.open(target, parse_org(body_org()), clock)
         yield s
         await s.close()
@@ -104,7 +104,7 @@ async def test_reviewed_by_names_the_unit_whose_leaders_review(backend: str, tmp
     org = parse_org(toml)
     assert org.reviewing_unit("plant-1") == "hq" and org.reviewing_unit("plant-1", 2) is None
     assert org.reviewing_unit("plant-2") == "oilfield" and org.reviewing_unit("plant-2", 2) == "hq"
-    async with fresh_database(backend, tmp_path, "rb.db") as target:
+    async with fresh_database(backend, tmp_path, "rb.db", migrated=True) as target:
         store = await Services.open(target, org, clock)
         try:
             number = await decided_at(store, "plant-1")

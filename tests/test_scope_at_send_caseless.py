@@ -67,7 +67,7 @@ def outcome(store: Services, kind: str) -> list[tuple[int, bool, str | None]]:
 async def test_an_incident_alert_reaches_only_who_is_still_in_its_response_group(
     backend: str, tmp_path: Path, org: Organization, clock: FakeClock
 ) -> None:
-    async with fresh_database(backend, tmp_path) as target:
+    async with fresh_database(backend, tmp_path, migrated=True) as target:
         before = await Services.open(target, org, clock)
         await collective(before, 52)  # a collective visit staff counted: level 2, 2001 and 1002 are told
         assert [chat for chat, _, _ in outcome(before, "ic_opened")] == [2001, 1002]

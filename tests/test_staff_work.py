@@ -178,7 +178,7 @@ async def test_check_action_refuses_before_typing(store: Services, org: Organiza
 
 
 async def test_canned_reply_in_the_petitioners_language(backend: str, tmp_path: Path, org: Organization) -> None:
-    async with fresh_database(backend, tmp_path, "c.db") as target:
+    async with fresh_database(backend, tmp_path, "c.db", migrated=True) as target:
         from store.org import parse_org
 
         text = (Path(__file__).with_name("org_fixture.toml")).read_text(encoding="utf-8")

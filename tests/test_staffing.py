@@ -92,7 +92,7 @@ async def test_the_database_holds_the_staff_and_the_file_seeds_only_the_unknown(
 ) -> None:
     from tests.backends import fresh_database
 
-    async with fresh_database(backend, tmp_path) as target:
+    async with fresh_database(backend, tmp_path, migrated=True) as target:
         first = await Services.open(target, org, clock)
         await first.staffing.put(ADMIN, NEW)
         await first.staffing.put(ADMIN, Staff(telegram_id=1002, name="李科长", role=Role.LEADER, units=("oilfield",)))

@@ -125,7 +125,7 @@ async def test_who_may_supervise_urge_and_report(rstore: Services) -> None:
 async def test_overdue_supervision_reminds_then_escalates_once_across_restarts(
     backend: str, tmp_path: Path, rorg: Organization, clock: FakeClock
 ) -> None:
-    async with fresh_database(backend, tmp_path, "supervision.db") as path:
+    async with fresh_database(backend, tmp_path, "supervision.db", migrated=True) as path:
         first = await Services.open(path, rorg, clock)
         number = (await first.cases.submit(petitioner(), draft(), "a")).case.number
         await first.supervision.supervise(LEADER_OIL, number, 3, "三日内报告")  # progress by 11-05

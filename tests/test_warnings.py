@@ -135,7 +135,7 @@ async def test_a_case_moves_through_every_level_and_each_notice_comes_once(
 async def test_a_restart_neither_repeats_nor_misses_a_warning(
     backend: str, tmp_path: Path, rorg: Organization, clock: FakeClock
 ) -> None:
-    async with fresh_database(backend, tmp_path, "warnings.db") as path:
+    async with fresh_database(backend, tmp_path, "warnings.db", migrated=True) as path:
         first = await Services.open(path, rorg, clock)
         await first.cases.submit(petitioner(), draft(), "a")  # due 11-17
         await sweep_on(first, clock, date(2026, 11, 14))  # 警告
