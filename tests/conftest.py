@@ -44,12 +44,23 @@ def pytest_configure(config: pytest.Config) -> None:
         sys.dont_write_bytecode = False
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by the marks added here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow tests first: the workers take them while the many short ones fill in around them.
-
     (A stable sort, the same on every worker, as xdist requires.)
+
+    Then the PostgreSQL half of every test that takes ``backend`` is marked ``postgresql``, and
+    every ``postgresql`` test (those that need the server of their own accord too) ``slow``: it costs about as much as the rest of the quick tests together (a server
+    beside the tests, each statement a round trip), so the developer's loop (``-m "not slow"``)
+    leaves it to the full run, and ``-m postgresql`` runs it alone.
     """
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("backend") == "postgresql":
+            item.add_marker(pytest.mark.postgresql)
+        if item.get_closest_marker("postgresql") is not None:
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

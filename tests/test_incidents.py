@@ -311,6 +311,7 @@ async def test_a_cluster_alert_joins_the_incident_a_leader_declared(store: Servi
     assert rows(store, "SELECT id, alert_id, people, level FROM incidents") == [(declared.id, alert[0], 6, 3)]
 
 
+@pytest.mark.postgresql
 async def test_migrate_copies_incidents_to_postgresql(
     tmp_path: Path, org: Organization, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

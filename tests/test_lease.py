@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.lease import Lease, NoLease, lease_for
 from bot.metrics import Monitor
 from store.org import load_org
@@ -16,6 +18,7 @@ ORG_FILE = Path(__file__).with_name("org_fixture.toml")
 KEY = 0x7465_7374_6C65_6173  # not the bot's own key: a running bot elsewhere is not disturbed
 
 
+@pytest.mark.postgresql
 async def test_one_holder_at_a_time_and_the_next_takes_it_when_it_frees() -> None:
     require_pg()
     stop = asyncio.Event()
@@ -35,6 +38,7 @@ async def test_one_holder_at_a_time_and_the_next_takes_it_when_it_frees() -> Non
         await second.release()
 
 
+@pytest.mark.postgresql
 async def test_a_standby_stops_waiting_when_told_to_stop() -> None:
     require_pg()
     holder, waiter = Lease(pg_url(), key=KEY), Lease(pg_url(), key=KEY, retry=0.05)
@@ -49,6 +53,7 @@ async def test_a_standby_stops_waiting_when_told_to_stop() -> None:
         await waiter.release()
 
 
+@pytest.mark.postgresql
 async def test_an_active_instance_whose_lease_connection_dies_is_told_at_once() -> None:
     require_pg()
     lost: list[str] = []
@@ -80,6 +85,7 @@ async def test_sqlite_has_no_lease(tmp_path: Path) -> None:
         await services.close()
 
 
+@pytest.mark.postgresql
 async def test_a_standby_is_healthy_and_says_so_an_active_one_needs_the_bot_api(tmp_path: Path) -> None:
     async with fresh_database("postgresql", tmp_path) as url:
         services = await Services.open(url, load_org(ORG_FILE))
@@ -99,6 +105,7 @@ async def test_a_standby_is_healthy_and_says_so_an_active_one_needs_the_bot_api(
             await services.close()
 
 
+@pytest.mark.postgresql
 async def test_each_installation_has_its_own_lease_and_a_negative_key_is_checked(tmp_path: Path) -> None:
     """The key is the database's and schema's: two schemas (installations, test runs) never wait for each other."""
     async with fresh_database("postgresql", tmp_path, "one") as one, fresh_database("postgresql", tmp_path, "two") as two:
@@ -120,6 +127,7 @@ async def test_each_installation_has_its_own_lease_and_a_negative_key_is_checked
         await negative.release()
 
 
+@pytest.mark.postgresql
 async def test_a_standby_whose_store_connection_died_does_not_take_over_with_it(tmp_path: Path) -> None:
     async with fresh_database("postgresql", tmp_path) as url:
         services = await Services.open(url, load_org(ORG_FILE))

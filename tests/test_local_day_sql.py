@@ -61,6 +61,7 @@ def test_summer_time_is_seen() -> None:
 
 
 @pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.postgresql
 def test_postgresql_sql_equals_python(zone: str) -> None:
     """PostgreSQL's own ``AT TIME ZONE`` (no function of the migrations), for the same instants."""
     import psycopg

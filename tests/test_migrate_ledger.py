@@ -35,6 +35,7 @@ def letter(name: str, phone: str, subject: str) -> Registration:
     })
 
 
+@pytest.mark.postgresql
 async def test_migrate_moves_the_ledger_links_merges_and_co_handling(
     tmp_path: Path, org: Organization, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -54,6 +54,7 @@ def table_counts(db: str | Path) -> dict[str, int]:
     return {t: rows(db, f"SELECT count(*) FROM {t}")[0][0] for t in TABLES}
 
 
+@pytest.mark.postgresql
 async def test_migrate_moves_everything_and_the_copy_goes_on(
     tmp_path: Path, org: Organization, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -87,6 +88,7 @@ async def test_migrate_moves_everything_and_the_copy_goes_on(
 
 
 @pytest.mark.slow
+@pytest.mark.postgresql
 async def test_report_verify_backup_and_restore_on_postgresql(
     tmp_path: Path, org: Organization, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -49,6 +49,7 @@ async def test_a_high_risk_dispute_of_52_people_opens_level_2(store: Services) -
     assert few.id not in {int(str(ref)[1:]) for _, ref, *_ in incidents(store)}
 
 
+@pytest.mark.postgresql
 async def test_migrate_copies_the_register_and_its_incident_to_postgresql(
     tmp_path: Path, org: Organization, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,6 +12,8 @@ import asyncio
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from bot.jobs import run_sweep
 from store.clock import FakeClock
 from store.org import load_org
@@ -19,6 +21,8 @@ from store.services import Services
 from tests.backends import fresh_database, rows
 from tests.conftest import ORG_FILE
 from tests.test_reception_store import at, employee, publish
+
+pytestmark = pytest.mark.postgresql  # every test here needs the PostgreSQL server
 
 
 async def test_two_reception_reminder_runs_at_once_queue_each_reminder_once(tmp_path: Path) -> None:
