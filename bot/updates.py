@@ -27,6 +27,10 @@ updates of one conversation at once), drafts and pending prompts (written
 through the store per person, who is in one chat), idempotent submissions
 (the unique key in the cases table), and everything two chats may race for
 (two staff acting on one case) is settled by the store's transactions.
+
+An update a handler hands back (a form that ended meanwhile, a command that ends a form:
+``handlers.common.hand_on``) is handled again in the same turn of its chat, right after
+the handler that handed it on.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from handlers.common import HANDED_ON, HandedOn
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +92,22 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         for key in keys:
             self._tails[key] = done
         started = False
+        turn = HandedOn()
+        HANDED_ON.set(turn)  # this update's task's own context: what its handlers hand on comes here
         try:
             for event in previous:
                 await event.wait()
             async with self._slots:
                 started = True
                 await coroutine
+                # An update a handler handed on (its form had ended: handlers/common.py hand_on) is
+                # handled again now, in this chat's turn: before the chat's next update, never beside it.
+                while turn.waiting:
+                    await turn.waiting.pop(0)
         finally:
+            turn.closed = True
+            for left in turn.waiting:
+                left.close()  # cancelled (the bot is stopping)
             if not started and asyncio.iscoroutine(coroutine):
                 coroutine.close()  # cancelled while waiting (the bot is stopping)
             done.set()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import OrderedDict
+from collections.abc import Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
@@ -48,6 +50,37 @@ Context = ContextTypes.DEFAULT_TYPE
 Handler: TypeAlias = BaseHandler[Any, Context, Any]
 ConvHandler: TypeAlias = ConversationHandler[Context]
 App: TypeAlias = Application[Any, Context, Any, Any, Any, Any]
+
+
+class HandedOn:
+    """The updates the update being handled hands on, to be handled again once it is done.
+
+    The update processor (bot/updates.py) gives each update it runs one of these and, when the update's
+    handling ends, handles what was handed on in that same turn of the chat: before any later update of
+    the chat, and never beside one. Once it has (``closed``), or where no processor ran the update (a
+    test calling ``process_update`` itself), an update handed on is handled in a task of its own.
+    """
+
+    __slots__ = ("waiting", "closed")
+
+    def __init__(self) -> None:
+        self.waiting: list[Coroutine[Any, Any, None]] = []
+        self.closed = False
+
+
+HANDED_ON: ContextVar[HandedOn | None] = ContextVar("handed_on", default=None)
+
+
+def hand_on(update: Update, context: Context) -> None:
+    """This update is not the handler's after all (its form or prompt ended): it is handled again, as if
+    the form had not been there, right after this handler, in the chat's order."""
+    again = context.application.process_update(update)
+    turn = HANDED_ON.get()
+    if turn is None or turn.closed:
+        context.application.create_task(again, update=update)
+    else:
+        turn.waiting.append(again)
+
 
 PRIVATE = filters.ChatType.PRIVATE
 # Typed text (not a command, not an edit) in a private chat.

@@ -99,6 +99,7 @@ from handlers.common import (
     Handler,
     answer_query,
     deps,
+    hand_on,
     lang_of,
     send,
     show,
@@ -619,7 +620,7 @@ class Form(Generic[D]):
             if draft is None and update.callback_query is None and update.message is not None:
                 # A message to a form that is gone (dropped meanwhile: another form begun instead): the
                 # conversation ends, and the message is handled as if the form had not been there.
-                context.application.create_task(context.application.process_update(update), update=update)
+                hand_on(update, context)
                 return END
             if draft is None:
                 submitted = self.buttons.submit.decode(update.callback_query.data or "") \
@@ -801,7 +802,7 @@ class Form(Generic[D]):
         user = update.effective_user
         assert user is not None
         await deps(context).forms.clear(self.name, user.id)
-        context.application.create_task(context.application.process_update(update), update=update)
+        hand_on(update, context)
         return END
 
     # ----------------------------------------------------------- the handlers

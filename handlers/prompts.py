@@ -37,6 +37,7 @@ from handlers.common import (
     Deps,
     answer_query,
     deps,
+    hand_on,
     lang_of,
     send,
     user_conversation,
@@ -236,7 +237,7 @@ async def leave_for_command(update: Update, context: Context) -> int:
     user = update.effective_user
     assert user is not None
     await deps(context).cases.clear_prompt(user.id)
-    context.application.create_task(context.application.process_update(update), update=update)
+    hand_on(update, context)
     return ConversationHandler.END
 
 

@@ -65,6 +65,7 @@ from handlers.common import (
     Handler,
     answer_query,
     deps,
+    hand_on,
     lang_of,
     send,
     show,
@@ -1088,7 +1089,7 @@ async def cancel(update: Update, context: Context) -> int:
 
 async def leave_for_command(update: Update, context: Context) -> int:
     """Another command ends the typed step; the command is then handled as usual."""
-    context.application.create_task(context.application.process_update(update), update=update)
+    hand_on(update, context)
     return END
 
 

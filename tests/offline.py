@@ -212,8 +212,10 @@ async def offline_app(
 
 
 async def feed(application: Application, raw: dict[str, Any]) -> None:
-    """Handle one update exactly as polling would hand it over."""
-    await application.process_update(update(raw, application.bot))
+    """Handle one update exactly as polling would hand it over: through the application's update
+    processor (bot/updates.py), which also handles what a handler hands on before it returns."""
+    parsed = update(raw, application.bot)
+    await application.update_processor.process_update(parsed, application.process_update(parsed))
 
 
 async def fill_opinion(application: Application, request: OfflineRequest, user: Updates, chat_id: int) -> None:

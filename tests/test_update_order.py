@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.updates import ChatOrderedProcessor, order_keys
+from handlers.common import hand_on
 from store.services import Services
 from tests.backends import rows
 from tests.conftest import draft, petitioner
@@ -65,6 +66,50 @@ async def test_each_chats_updates_are_handled_in_order_while_chats_interleave() 
     assert seen == expected
     assert overlap == []  # never two updates of one chat at once
     assert any(both)  # and chats did run side by side
+    assert processor.chats_waiting == 0
+
+
+class _Application:
+    """What ``hand_on`` asks of the application: the second handling of an update, and a task (never wanted here)."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def process_update(self, update: object) -> None:
+        await asyncio.sleep(0)
+        assert isinstance(update, Update) and update.message is not None
+        self.log.append(f"again: {update.message.text}")
+
+    def create_task(self, coroutine: Any, update: object = None) -> None:
+        coroutine.close()
+        raise AssertionError("handed on outside the chat's turn")
+
+
+class _Context:
+    def __init__(self, application: _Application) -> None:
+        self.application = application
+
+
+async def test_an_update_handed_on_is_handled_again_before_the_chats_next_update() -> None:
+    """A text typed to a form that had ended is handed on (handlers/common.py ``hand_on``): it is handled again
+    right after, in its chat's turn, before the next text of that chat and never beside it."""
+    processor = ChatOrderedProcessor(concurrency=4)
+    log: list[str] = []
+    context = _Context(_Application(log))
+    user, other = Updates(7301), Updates(7302)
+    first, second, elsewhere = _update(user.text("to the ended form")), _update(user.text("next")), _update(other.text("x"))
+
+    async def handle(u: Update, *, hand: bool = False) -> None:
+        assert u.message is not None
+        log.append(f"handled: {u.message.text}")
+        if hand:
+            hand_on(u, context)  # type: ignore[arg-type]  # a stand-in for PTB's context
+        await asyncio.sleep(0)
+
+    await _run_all(processor, [(first, handle(first, hand=True)), (second, handle(second)), (elsewhere, handle(elsewhere))])
+    mine = [entry for entry in log if not entry.endswith(": x")]
+    assert mine == ["handled: to the ended form", "again: to the ended form", "handled: next"]
+    assert "handled: x" in log
     assert processor.chats_waiting == 0
 
 
