@@ -11,6 +11,7 @@ and asks the catalogs for each.
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,12 @@ from handlers.i18n import LANGUAGES, catalog, has, placeholders
 from store import errors, policy, services  # noqa: F401  (services: every store module, every error class)
 
 STORE = Path(__file__).parent.parent / "store"
+
+
+@cache
+def trees() -> list[tuple[Path, ast.Module]]:
+    """Each store module's syntax tree, parsed once for every scan here (and only when a test asks)."""
+    return [(path, ast.parse(path.read_text(encoding="utf-8"))) for path in sorted(STORE.glob("*.py"))]
 
 
 def _family(kind: type[errors.StoreError]) -> list[type[errors.StoreError]]:
@@ -37,8 +44,7 @@ ERRORS = set(CLASSES)
 def raised_codes() -> dict[str, str]:
     """code → where it is raised (file:line), for every literal code given to a store error."""
     found: dict[str, str] = {}
-    for path in sorted(STORE.glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for path, tree in trees():
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not node.args:
                 continue
@@ -52,8 +58,8 @@ def raised_codes() -> dict[str, str]:
 def class_codes() -> dict[str, str]:
     """The default code of each error class (``code = "not_found"``): what ``NotFound()`` says."""
     found: dict[str, str] = {}
-    for path in sorted(STORE.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for path, tree in trees():
+        for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
                 for item in node.body:
                     if (isinstance(item, ast.Assign) and [getattr(t, "id", None) for t in item.targets] == ["code"]
@@ -65,8 +71,7 @@ def class_codes() -> dict[str, str]:
 def returned_refusals() -> dict[str, str]:
     """Codes returned as the refusal half of ``(refusal, result)`` pairs and raised later as ``Refused(refusal)``."""
     found: dict[str, str] = {}
-    for path in sorted(STORE.glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for path, tree in trees():
         for node in ast.walk(tree):
             if (isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple) and len(node.value.elts) == 2
                     and isinstance(node.value.elts[0], ast.Constant) and isinstance(node.value.elts[0].value, str)
@@ -75,17 +80,21 @@ def returned_refusals() -> dict[str, str]:
     return found
 
 
-CODES = {**class_codes(), **raised_codes(), **returned_refusals(), **{code: "policy.REFUSAL" for code in policy.REFUSAL.values()}}
+@cache
+def codes() -> dict[str, str]:
+    """Every refusal code the store gives (code → where), found when a test first asks, not at collection."""
+    return {**class_codes(), **raised_codes(), **returned_refusals(),
+            **{code: "policy.REFUSAL" for code in policy.REFUSAL.values()}}
 
 
 def test_the_scan_still_finds_the_stores_refusals() -> None:
-    assert len(CODES) > 80, sorted(CODES)
-    assert {"not_found", "wrong_status", "claim_wrong", "staff_last_admin"} <= set(CODES)
+    assert len(codes()) > 80, sorted(codes())
+    assert {"not_found", "wrong_status", "claim_wrong", "staff_last_admin"} <= set(codes())
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_refusal_has_its_text(lang: str) -> None:
-    missing = sorted(f"{code} ({where})" for code, where in CODES.items() if not has(lang, f"errors.{code}"))
+    missing = sorted(f"{code} ({where})" for code, where in codes().items() if not has(lang, f"errors.{code}"))
     assert missing == []
 
 
@@ -93,8 +102,8 @@ def raised_params() -> list[tuple[str, set[str], str]]:
     """(code, the keyword names given, where) for each error raised with a literal code (or its class's) and no ``**``."""
     defaults = {name: kind.code for name, kind in CLASSES.items()}
     found: list[tuple[str, set[str], str]] = []
-    for path in sorted(STORE.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for path, tree in trees():
+        for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
@@ -118,7 +127,7 @@ def test_the_typed_errors_are_raised_and_scanned() -> None:
     scanned = {code for code, _, _ in raised_params()}
     for kind in typed:
         assert issubclass(kind, errors.Refused)
-        assert kind.code in CODES and kind.code in scanned, kind
+        assert kind.code in codes() and kind.code in scanned, kind
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
