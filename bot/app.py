@@ -38,6 +38,7 @@ from handlers import (
     procedure,
     prompts,
     reception,
+    reception_leader,
     register,
     relay,
     repeats,
@@ -153,9 +154,9 @@ def build_application(
         reception.build_booking(),
         # A booking's outcome and a session's cancellation (forms of one typed step) before publishing: begun
         # from a session's list, they drop a publishing draft, whose stale step of buttons must not take their text.
-        reception.build_outcome(),
-        reception.build_session_cancel(),
-        reception.build_publish(),
+        reception_leader.build_outcome(),
+        reception_leader.build_session_cancel(),
+        reception_leader.build_publish(),
         reception.build(),
         # The reviewers' collective study and hearings (/hearing, rv: buttons); before review's rv: catch-all.
         *hearing.handlers(),

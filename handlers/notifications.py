@@ -20,7 +20,7 @@ from handlers import (
     incidents,
     links,
     media,
-    reception,
+    reception_common,
     review,
     screening,
     staffing,
@@ -397,12 +397,12 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.APPROVAL_ASKED: _messages(approvals.asked_notice),
     NoticeKind.APPROVAL_RETURNED: _messages(approvals.returned_notice),
     NoticeKind.STAFF_RETURNED: _messages(staffing.returned_notice),
-    NoticeKind.RECEPTION_PUBLISHED: _messages(reception.published_notice),
-    NoticeKind.RECEPTION_CHANGED: _messages(reception.changed_notice),
-    NoticeKind.RECEPTION_PROMOTED: _messages(reception.promoted_notice),
-    NoticeKind.RECEPTION_OUTCOME: _messages(reception.outcome_notice),
-    NoticeKind.RECEPTION_SESSION_CANCELLED: _messages(reception.session_cancelled_notice),
-    NoticeKind.RECEPTION_REMINDER: _messages(reception.reminder_notice),
+    NoticeKind.RECEPTION_PUBLISHED: _messages(reception_common.published_notice),
+    NoticeKind.RECEPTION_CHANGED: _messages(reception_common.changed_notice),
+    NoticeKind.RECEPTION_PROMOTED: _messages(reception_common.promoted_notice),
+    NoticeKind.RECEPTION_OUTCOME: _messages(reception_common.outcome_notice),
+    NoticeKind.RECEPTION_SESSION_CANCELLED: _messages(reception_common.session_cancelled_notice),
+    NoticeKind.RECEPTION_REMINDER: _messages(reception_common.reminder_notice),
 }
 
 

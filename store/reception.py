@@ -152,7 +152,7 @@ class SessionDraft(BaseModel):
 class PublishStep(BaseModel):
     """Publishing a session: the draft so far, as kept in the reception row before publishing was a form.
 
-    The publishing form keeps its ``SessionDraft`` sealed in a row of its own (``handlers/reception.py``,
+    The publishing form keeps its ``SessionDraft`` sealed in a row of its own (``handlers/reception_leader.py``,
     ``Conversation.RECEPTION_PUBLISH``); ``adopt_reception_draft`` moves a draft still kept here.
     """
 
@@ -182,7 +182,7 @@ BOOKING_LINK = "link"
 class OutcomeStep(BaseModel):
     """Recording what came of a meeting: which booking, and the outcome once typed.
 
-    The outcome form's draft (``handlers/reception.py``, sealed by ``store/forms.py``); before it was a form it
+    The outcome form's draft (``handlers/reception_leader.py``, sealed by ``store/forms.py``); before it was a form it
     was kept in clear in the reception row, and ``adopt_reception_draft`` moves it.
     """
 

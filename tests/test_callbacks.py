@@ -97,7 +97,7 @@ OLD_BUTTONS = [
     ("rc:pb:oilfield", cb.Rc.PUBLISH_UNIT_OPEN, ("oilfield",)),
     ("rc:l:0", cb.Rc.LINK_CASE, (0,)),
     ("rc:pp:" + "0" * 32, cb.Rc.PUBLISH, ("0" * 32,)),
-    # The publishing steps' buttons, answered by the publishing form since it is one (handlers/reception.py).
+    # The publishing steps' buttons, answered by the publishing form since it is one (handlers/reception_leader.py).
     ("rc:pL:2001", cb.Rc.PUBLISH_LEADER, (2001,)),
     ("rc:dt", cb.Rc.PUBLISH_OTHER_DAY, ()),
     ("rc:pe:1100", cb.Rc.PUBLISH_END, ("11:00",)),

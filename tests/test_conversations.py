@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import intake, opinion, prompts, reception, register, review_opinion, screening
+from handlers import intake, opinion, prompts, reception, reception_leader, register, review_opinion, screening
 from store.conversations import Conversation
 from store.services import Services
 from tests.conftest import draft, rows
@@ -11,8 +11,8 @@ LEADER = 2001
 
 
 def test_each_conversation_is_registered_under_its_name() -> None:
-    built = (intake.build(), prompts.build(), reception.build(), reception.build_booking(), reception.build_publish(),
-             reception.build_outcome(), reception.build_session_cancel(), screening.build(), register.build(), opinion.build(), review_opinion.build())
+    built = (intake.build(), prompts.build(), reception.build(), reception.build_booking(), reception_leader.build_publish(),
+             reception_leader.build_outcome(), reception_leader.build_session_cancel(), screening.build(), register.build(), opinion.build(), review_opinion.build())
     assert {h.name for h in built} == set(Conversation)
 
 

@@ -12,7 +12,7 @@ from telegram.ext import Application
 from botsim import parse_html
 from handlers.i18n import t
 from handlers.notifications import render
-from handlers.reception import parse_day
+from handlers.reception_leader import parse_day
 from store.clock import FakeClock
 from store.conversations import Conversation
 from store.models import OutboxItem
