@@ -30,13 +30,14 @@ _stop_server: pg_fallback.Stop | None = None
 def pytest_configure(config: pytest.Config) -> None:
     """Once per run, before any xdist worker starts: which PostgreSQL server (tests/pg_fallback.py).
 
-    And the bot processes tests start serve /healthz and /metrics on a free port, not on the
-    default one, where two of them at once (two workers) would meet.
+    And the bot processes tests start serve /healthz and /metrics, and the Mini App, on a free port,
+    not on the default one, where two of them at once (two workers) would meet.
     """
     global _stop_server
     if not hasattr(config, "workerinput"):  # the workers inherit the choice in the environment
         _stop_server = pg_fallback.choose_server(os.environ)
         os.environ.setdefault("PETITION_METRICS_LISTEN", "127.0.0.1:0")
+        os.environ.setdefault("PETITION_WEBAPP_LISTEN", "127.0.0.1:0")  # the Mini App's server, likewise
         # A run starts many Python processes (the workers, bot processes, benchmarks): each would
         # compile the project and rewrite the tests again where PYTHONDONTWRITEBYTECODE is set
         # (seconds of CPU apiece). Compiled files go to __pycache__, which git ignores.

@@ -281,7 +281,8 @@ async def test_every_bot_api_call_goes_through_the_proxy(org: Organization, tmp_
 
 
 def test_operations_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "WEBHOOK_PATH", "METRICS_LISTEN", "PROXY"):
+    for name in ("WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "WEBHOOK_PATH", "METRICS_LISTEN", "PROXY",
+                 "WEBAPP_LISTEN"):
         monkeypatch.delenv(f"PETITION_{name}", raising=False)
     options = serve_options(Settings())
     assert options == {"webhook_config": None, "metrics_listen": "127.0.0.1:9464", "proxy": None,

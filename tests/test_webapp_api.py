@@ -389,6 +389,7 @@ def test_webapp_settings_are_checked_at_start(monkeypatch: pytest.MonkeyPatch) -
 
     from bot.settings import Settings
 
+    monkeypatch.delenv("PETITION_WEBAPP_LISTEN", raising=False)  # the conftest's free port for bot processes
     assert (Settings().webapp_listen, Settings().webapp_url) == ("127.0.0.1:8090", None)
     monkeypatch.setenv("PETITION_WEBAPP_URL", "http://bot.example.com/app/")
     with pytest.raises(ValidationError, match="https"):
