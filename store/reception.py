@@ -49,7 +49,6 @@ LEADER_LIST_DAYS = 30  # /reception_list shows sessions that ended at most this 
 # Reminders: the day before (24 hours ahead) and two hours ahead.
 REMIND_DAY_BEFORE = timedelta(hours=24)
 REMIND_HOURS_BEFORE = timedelta(hours=2)
-SKIPPED = "skipped"  # a reminder whose moment had already passed when the slot was taken
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -326,9 +325,11 @@ class ReceptionService(Service):
             return int((await only_row(cur))[0])
 
     def _reminder_flags(self, starts_at: datetime, now: datetime) -> tuple[str | None, str | None]:
-        """Reminders whose moment has passed when the slot is taken are not sent late."""
-        day = SKIPPED if now >= starts_at - REMIND_DAY_BEFORE else None
-        hours = SKIPPED if now >= starts_at - REMIND_HOURS_BEFORE else None
+        """``reminded_day`` and ``reminded_hours`` for a slot taken now: each the moment its reminder was settled,
+        sent or passed over. One whose moment has passed when the slot is taken is not sent late: settled now.
+        None: still to send (the outbox keeps which were sent)."""
+        day = iso(now) if now >= starts_at - REMIND_DAY_BEFORE else None
+        hours = iso(now) if now >= starts_at - REMIND_HOURS_BEFORE else None
         return day, hours
 
     # ------------------------------------------------------------ drafts
@@ -1107,7 +1108,8 @@ class ReceptionService(Service):
                 due = await cur.fetchall()
             for row in due:
                 if row["reminded_hours"] is None and row["starts_at"] <= soon_hours:
-                    which, day_flag, hours_flag = "hours", row["reminded_day"] or SKIPPED, iso(now)
+                    # The nearer one sent: the day-before one, if still owed, is passed over now.
+                    which, day_flag, hours_flag = "hours", row["reminded_day"] or iso(now), iso(now)
                 else:
                     which, day_flag, hours_flag = "day", iso(now), row["reminded_hours"]
                 # Still unsent as of this write (PostgreSQL re-checks after a concurrent

@@ -92,7 +92,7 @@ async def test_an_upgraded_database_reads_every_moment_and_day_as_before(
 
         store = await Services.open(target, org, clock)  # the upgrade
         try:
-            assert await store.db.schema_version() == number
+            assert await store.db.schema_version() == migrations()[-1][0]  # 0026, then the later ones
             assert temporal(target) == before
             (marked,), = rows(target, f"SELECT updated_at FROM people WHERE hid = {MARKED}")
             assert datetime.fromisoformat(marked).tzinfo is not None  # a moment now, whatever the backend

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from store.clock import FakeClock
+from store.db import migrations
 from store.errors import BadInput, NotFound, Refused
 from store.models import Actor, ActorRole
 from store.org import Organization, parse_org
@@ -19,6 +20,7 @@ from store.reception import BookingStatus, Session
 from store.services import Services
 from tests.backends import execute, fresh_database, trigger_error
 from tests.conftest import ORG_FILE, draft, petitioner, rows
+from tests.test_postgresql_native import set_version
 
 TZ = ZoneInfo("Asia/Shanghai")
 EXTRA_STAFF = """
@@ -286,6 +288,46 @@ async def test_no_reminders_for_the_waitlist_or_cancelled_sessions(store: Servic
     clock.set(at(4, 10))
     assert await store.reception.queue_due_reminders() == 1
     assert [c for c, _ in outbox(store, "reception_reminder")] == [6001]
+
+
+async def test_reminders_an_older_version_marked_skipped_stay_settled_after_the_upgrade(
+    backend: str, tmp_path: Path, org: Organization, clock: FakeClock
+) -> None:
+    """Migration 0027: a reminder passed over was marked 'skipped' by older versions; it becomes the moment the
+    slot was taken (a moment on both backends, timestamptz on PostgreSQL), is never sent late, and the reminder
+    still owed goes once."""
+    async with fresh_database(backend, tmp_path, "old.db", migrated=True) as target:
+        store = await Services.open(target, org, clock)
+        try:
+            late = await publish(store, day=date(2026, 11, 2), start="20:00", end="21:00")
+            await store.reception.book(employee(6002), late.id, "话题")  # 11 hours ahead: no day-before reminder
+        finally:
+            await store.close()
+        [(settled, hours, taken)] = rows(target, "SELECT reminded_day, reminded_hours, created_at FROM reception_bookings")
+        assert (settled, hours) == (taken, None)  # passed over when the slot was taken, and dated so
+        # As an older version kept it: the marker in a text column, at the version before 0027.
+        number = next(n for n, name, _ in migrations() if name.endswith("_reminders_as_moments.sql"))
+        if backend == "postgresql":
+            execute(target, "ALTER TABLE reception_bookings ALTER COLUMN reminded_day TYPE TEXT USING"
+                            " to_char(reminded_day AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'),"
+                            " ALTER COLUMN reminded_hours TYPE TEXT")
+        execute(target, "UPDATE reception_bookings SET reminded_day = 'skipped'")
+        set_version(target, number - 1)
+        store = await Services.open(target, org, clock)  # the upgrade
+        try:
+            assert await store.db.schema_version() == migrations()[-1][0]
+            assert rows(target, "SELECT reminded_day, reminded_hours FROM reception_bookings") == [(taken, None)]
+            if backend == "postgresql":
+                assert {kind for _, kind in rows(
+                    target, "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema ="
+                            " current_schema() AND column_name IN ('reminded_day', 'reminded_hours')")} == {
+                    "timestamp with time zone"}
+            clock.set(at(2, 18, 30))
+            assert await store.reception.queue_due_reminders() == 1
+            assert await store.reception.queue_due_reminders() == 0
+            assert [(c, p["which"]) for c, p in outbox(store, "reception_reminder")] == [(6002, "hours")]
+        finally:
+            await store.close()
 
 
 # ------------------------------------------------------------ leaders' side
