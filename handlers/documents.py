@@ -14,7 +14,9 @@ read (pdfminer.six extracts no text from it). So each document takes a
 subset of the font with only its own characters (fontTools), turns the
 subset's outlines into TrueType ones (cu2qu), and hands that to fpdf2, which
 embeds it the common way (Identity-H, CIDFontType2). The file stays small
-(tens of kilobytes). Making one takes about a second of CPU, in a worker thread.
+(tens of kilobytes). A glyph is converted once per process and kept (``TrueTypeGlyphs``),
+and each document's font assembled from the kept ones: the first documents take a few
+tenths of a second of CPU, in a worker thread, the next ones milliseconds.
 """
 
 from __future__ import annotations
@@ -105,56 +107,127 @@ def drawable(text: str) -> str:
     return "".join(out)
 
 
+@dataclass(frozen=True)
+class _Glyph:
+    outline: Any  # a fontTools TrueType (quadratic) glyph, on its own (CFF outlines have no components)
+    advance: int
+    lsb: int
+
+
+@dataclass(frozen=True)
+class _Metrics:
+    """What a font built from the face's glyphs keeps of the face: its size, and how high and low it reaches."""
+
+    units_per_em: int
+    hhea: dict[str, int]
+    os2: dict[str, int]
+    post: dict[str, float]
+
+
+class TrueTypeGlyphs:
+    """The face's glyphs as TrueType outlines, each converted once per process and kept.
+
+    Converting a glyph (subsetting the CFF collection, then cu2qu) is the costly part of a document:
+    done for the characters no earlier document had, the font of a document is then assembled from
+    kept glyphs (fontTools' FontBuilder), which takes milliseconds. Documents are made in worker
+    threads: the lock keeps one conversion at a time.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._glyphs: dict[str, _Glyph] = {}  # by character; ".notdef" by that name
+        self._absent: set[str] = set()  # characters the face has no glyph for (asked once)
+        self._metrics: _Metrics | None = None
+
+    @property
+    def kept(self) -> int:
+        """Glyphs converted so far (the notdef one included)."""
+        return len(self._glyphs)
+
+    def font(self, text: str) -> bytes:
+        """A .ttf file's bytes: the face with only the glyphs of ``text`` (and the one for what it cannot draw)."""
+        from fontTools.fontBuilder import FontBuilder
+
+        chars = sorted(set(text + " " + MISSING) - {"\n"})
+        # Under the lock to the end: fontTools may compile a kept glyph in place while it writes the font.
+        with self._lock:
+            self._convert([c for c in chars if c not in self._glyphs and c not in self._absent])
+            glyphs = {".notdef": self._glyphs[".notdef"]}
+            cmap: dict[int, str] = {}
+            for char in chars:
+                if char in self._glyphs:  # a character the face cannot draw has none (drawable() replaced it)
+                    name = f"uni{ord(char):04X}"
+                    glyphs[name], cmap[ord(char)] = self._glyphs[char], name
+            metrics = self._metrics
+            assert metrics is not None
+            builder = FontBuilder(metrics.units_per_em, isTTF=True)
+            builder.setupGlyphOrder(list(glyphs))
+            builder.setupCharacterMap(cmap)
+            builder.setupGlyf({name: glyph.outline for name, glyph in glyphs.items()})
+            builder.setupHorizontalMetrics({name: (glyph.advance, glyph.lsb) for name, glyph in glyphs.items()})
+            builder.setupHorizontalHeader(**metrics.hhea)
+            builder.setupNameTable({"familyName": CJK_FACE, "styleName": "Regular"}, mac=False)
+            builder.setupOS2(**metrics.os2)
+            builder.setupPost(keepGlyphNames=False, **metrics.post)
+            out = io.BytesIO()
+            builder.save(out)
+        return out.getvalue()
+
+    def _convert(self, chars: list[str]) -> None:
+        """Subset the face to ``chars`` and keep each one's glyph as a TrueType outline (under the lock)."""
+        if not chars and self._metrics is not None:
+            return
+        from fontTools.pens.cu2quPen import Cu2QuPen
+        from fontTools.pens.ttGlyphPen import TTGlyphPen
+        from fontTools.subset import Options, Subsetter
+        from fontTools.ttLib import TTFont
+
+        path, index = _face()
+        font = TTFont(path, fontNumber=index, lazy=True)
+        try:
+            for tag in ("GSUB", "GPOS", "GDEF", "BASE", "VORG", "vhea", "vmtx"):  # never read: not even opened
+                if tag in font:
+                    del font[tag]
+            options = Options()
+            options.notdef_outline = True
+            options.layout_features = []
+            options.hinting = False
+            options.desubroutinize = True
+            subsetter = Subsetter(options)
+            subsetter.populate(text="".join(chars))
+            subsetter.subset(font)
+            names = font.getBestCmap()
+            outlines = font.getGlyphSet()
+            hmtx = font["hmtx"]
+            wanted = {".notdef": ".notdef", **{char: names[ord(char)] for char in chars if ord(char) in names}}
+            self._absent.update(char for char in chars if char not in wanted)
+            for key, name in wanted.items():
+                pen = TTGlyphPen(outlines)
+                outlines[name].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
+                glyph = pen.glyph()
+                glyph.recalcBounds(None)
+                self._glyphs[key] = _Glyph(glyph, hmtx[name][0], getattr(glyph, "xMin", 0))
+            if self._metrics is None:
+                hhea, os2, post = font["hhea"], font["OS/2"], font["post"]
+                self._metrics = _Metrics(
+                    units_per_em=font["head"].unitsPerEm,
+                    hhea={"ascent": hhea.ascent, "descent": hhea.descent, "lineGap": hhea.lineGap},
+                    os2={name: getattr(os2, name) for name in (
+                        "usWeightClass", "usWidthClass", "fsType", "sTypoAscender", "sTypoDescender",
+                        "sTypoLineGap", "usWinAscent", "usWinDescent", "sxHeight", "sCapHeight")},
+                    post={"italicAngle": post.italicAngle, "underlinePosition": post.underlinePosition,
+                          "underlineThickness": post.underlineThickness, "isFixedPitch": post.isFixedPitch},
+                )
+        finally:
+            font.close()
+
+
+_TRUETYPE = TrueTypeGlyphs()
+
+
 def truetype_subset(text: str) -> bytes:
     """The face with only the glyphs of ``text``, its outlines made TrueType (quadratic): a .ttf file's bytes."""
-    from fontTools.pens.cu2quPen import Cu2QuPen
-    from fontTools.pens.ttGlyphPen import TTGlyphPen
-    from fontTools.subset import Options, Subsetter
-    from fontTools.ttLib import TTFont, newTable
-
-    path, index = _face()
-    font = TTFont(path, fontNumber=index, lazy=True)
-    options = Options()
-    options.notdef_outline = True
-    options.layout_features = []
-    options.hinting = False
-    options.desubroutinize = True
-    options.name_IDs = [0, 1, 2, 3, 4, 5, 6]
-    options.drop_tables += ["VORG", "vhea", "vmtx", "BASE", "GSUB", "GPOS", "GDEF"]
-    subsetter = Subsetter(options)
-    subsetter.populate(text=text + " " + MISSING)
-    subsetter.subset(font)
-
-    order = font.getGlyphOrder()
-    glyphs = font.getGlyphSet()
-    glyf = newTable("glyf")
-    glyf.glyphOrder = order
-    glyf.glyphs = {}
-    for name in order:
-        pen = TTGlyphPen(glyphs)
-        glyphs[name].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
-        glyf.glyphs[name] = pen.glyph()
-    font["loca"] = newTable("loca")
-    font["glyf"] = glyf
-    del font["CFF "]
-    glyf.compile(font)
-    hmtx = font["hmtx"]
-    for name, glyph in glyf.glyphs.items():
-        hmtx[name] = (hmtx[name][0], getattr(glyph, "xMin", 0))
-    maxp = newTable("maxp")
-    maxp.tableVersion = 0x00010000
-    maxp.maxZones = 1
-    for field in ("maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs",
-                  "maxStackElements", "maxSizeOfInstructions", "maxComponentElements"):
-        setattr(maxp, field, 0)
-    font["maxp"] = maxp
-    font["post"].formatType = 3.0  # no glyph names
-    font["head"].glyphDataFormat = 0
-    font.sfntVersion = "\x00\x01\x00\x00"
-    out = io.BytesIO()
-    font.save(out)
-    font.close()
-    return out.getvalue()
+    return _TRUETYPE.font(text)
 
 
 # ---------------------------------------------------------------- layout

@@ -21,7 +21,7 @@ from telegram.ext import Application
 from telegram.request import RequestData
 
 from bot.outbox import OutboxSender
-from handlers.documents import file_name, render_pdf
+from handlers.documents import MISSING, TrueTypeGlyphs, file_name, render_pdf
 from store.clock import FakeClock
 from store.document_kinds import DocumentKind
 from store.documents import STEPS
@@ -54,6 +54,23 @@ ORG = "测试石油"
 
 
 @lru_cache(maxsize=16)
+def test_a_documents_font_holds_its_characters_each_glyph_converted_once() -> None:
+    """The font of a document is assembled from glyphs converted once per process (handlers/documents.py)."""
+    from fontTools.ttLib import TTFont
+
+    glyphs = TrueTypeGlyphs()
+    first = TTFont(io.BytesIO(glyphs.font("信访事项 Ab1")))
+    assert {chr(c) for c in first.getBestCmap()} == set("信访事项 Ab1" + MISSING)
+    kept = glyphs.kept
+    assert kept == len(set("信访事项 Ab1" + MISSING)) + 1  # and the notdef glyph
+    second = TTFont(io.BytesIO(glyphs.font("事项已受理")))
+    assert glyphs.kept == kept + 3  # 已, 受, 理: the others were kept
+    assert {chr(c) for c in second.getBestCmap()} == set("事项已受理 " + MISSING)
+    one, other = (font["glyf"][font.getBestCmap()[ord("事")]] for font in (first, second))
+    assert one.getCoordinates(first["glyf"])[0] == other.getCoordinates(second["glyf"])[0]  # the same outline
+    assert one.numberOfContours > 0
+
+
 def pdf_text(data: bytes) -> str:
     """The PDF's text as a reader extracts it, without white space (lines wrap anywhere in Chinese).
 
