@@ -1317,6 +1317,9 @@ def with_staff(org: Organization, staff: Iterable[Staff]) -> Organization:
     Staff managed in chat (store/staffing.py) go through this, so no change
     made there can give an organisation the file itself could not.
     """
+    staff = list(staff)
+    if staff == list(org.staff):
+        return org  # the same list (as at every start once the database holds the file's staff): checked already
     data = org.model_dump(mode="python")
     data["staff"] = [s.model_dump(mode="python") for s in staff]
     try:
