@@ -13,7 +13,10 @@ attachments. Then each query runs 200 times with varying arguments:
 
 - officer queue: ``CaseService.open_cases_for`` (count + first page), for an
   officer of one plant, of the oilfield company, of headquarters, and an admin;
-- overdue sweep: the ids of open cases past their acceptance or answer date;
+- overdue sweep: the ids of open cases past their acceptance or answer date (the query of
+  older versions, kept for comparison);
+- warning sweep: the cases the daily sweep reads now (``store.supervision.WARNING_SWEEP_SQL``:
+  by stored rank, 警告 or higher, not yet told of 超期);
 - indicators: per unit for one month (received, accepted on time, answered
   on time, rated, satisfied), for the whole group and for one subtree over a quarter;
 - a petitioner's own cases (``cases_of_petitioner``).
@@ -45,7 +48,7 @@ from store.org import example_org
 from store.review import RATED
 from store.services import Services
 from store.sqltext import Row
-from store.supervision import current_ranks, queue_sql
+from store.supervision import WARNING_SWEEP_SQL, current_ranks, queue_sql
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 RETENTION = timedelta(days=90)  # store.retention: sent outbox rows older than this are deleted
@@ -273,6 +276,7 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
             sizes[name] = total
         today = (NOW.date() - timedelta(days=rng.randint(0, 30))).isoformat()
         sizes["overdue_sweep"] = len(await timed("overdue_sweep", sql(OVERDUE, {"today": today})))
+        sizes["warning_sweep"] = len(await timed("warning_sweep", sql(WARNING_SWEEP_SQL, ())))
         start, end = months_back(rng.randint(1, 24))
         await timed("indicators_month_all_units", sql(indicators(scope_all), (start, end, *everything)))
         q_start, _ = months_back(rng.randint(3, 24))
@@ -282,6 +286,7 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
     async with store.db.read() as conn:
         for name, query, args in (
             ("overdue_sweep", OVERDUE, {"today": NOW.date().isoformat()}),
+            ("warning_sweep", WARNING_SWEEP_SQL, ()),
             ("indicators_month_all_units", indicators(scope_all), (*months_back(1), *everything)),
             ("indicators_quarter_oilfield", indicators(scope), (*months_back(4), *subtree)),
         ):

@@ -21,7 +21,7 @@ from store.clock import FakeClock
 from store.models import Decision
 from store.org import Organization
 from store.services import Services
-from store.supervision import LEVELS, WarningLevel, level_sql, warning_level
+from store.supervision import LEVELS, WARNING_SWEEP_SQL, WarningLevel, level_sql, warning_level
 from store.workflow import Action
 from tests.backends import fresh_database
 from tests.conftest import OPINION_PARTS, draft, petitioner, rows
@@ -54,6 +54,30 @@ async def sql_levels(store: Services, today: date) -> dict[int, WarningLevel]:
     async with store.db.read() as conn:
         async with conn.execute(f"SELECT id, {level_sql(store.org, today, store.db.dialect)} AS rank FROM cases ORDER BY id") as cur:
             return {row["id"]: LEVELS[int(row["rank"])] async for row in cur}
+
+
+async def test_a_sweep_reads_only_the_cases_not_yet_told_of_their_level(rstore: Services, clock: FakeClock) -> None:
+    """Once told of 警告, a case is not read again by the next sweeps until its level rises (严重警告, 超期)."""
+    case = (await rstore.cases.submit(petitioner(), draft(), "k")).case
+
+    async def read() -> list[int]:
+        async with rstore.db.read() as conn:
+            async with conn.execute(WARNING_SWEEP_SQL) as cur:
+                return [int(row["id"]) async for row in cur]
+
+    await sweep_on(rstore, clock, date(2026, 11, 14))  # 警告, told
+    assert await read() == []
+    await sweep_on(rstore, clock, date(2026, 11, 15))
+    assert await read() == []
+    clock.set(at(date(2026, 11, 16), 9))
+    await rstore.review.sweep()  # 严重警告: read once, told, then not again
+    assert await read() == []
+    await sweep_on(rstore, clock, date(2026, 11, 18))  # 超期
+    assert await read() == []
+    assert {level for _, level in warnings_sent(rstore)} == {"warning", "serious", "overdue"}
+    async with rstore.db.transaction() as conn:  # as if 超期 had not been told: read again
+        await conn.execute("DELETE FROM warning_notices WHERE level = 'overdue'")
+    assert await read() == [case.id]
 
 
 async def test_the_level_is_the_same_in_python_and_sql_every_day(rstore: Services, clock: FakeClock) -> None:
