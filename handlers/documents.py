@@ -11,8 +11,8 @@ Noto Sans CJK SC from the ``noto-cjk-sans-otc`` package the project
 installs. That file is a font collection with CFF outlines; fpdf2 embeds
 such a font through a custom encoding CMap that some PDF readers cannot
 read (pdfminer.six extracts no text from it). So each document takes a
-subset of the font with only its own characters (fontTools), turns the
-subset's outlines into TrueType ones (cu2qu), and hands that to fpdf2, which
+font with only its own characters (fontTools), their outlines turned into
+TrueType ones (cu2qu), and hands that to fpdf2, which
 embeds it the common way (Identity-H, CIDFontType2). The file stays small
 (tens of kilobytes). A glyph is converted once per process and kept (``TrueTypeGlyphs``),
 and each document's font assembled from the kept ones: the first documents take a few
@@ -127,9 +127,10 @@ class _Metrics:
 class TrueTypeGlyphs:
     """The face's glyphs as TrueType outlines, each converted once per process and kept.
 
-    Converting a glyph (subsetting the CFF collection, then cu2qu) is the costly part of a document:
-    done for the characters no earlier document had, the font of a document is then assembled from
-    kept glyphs (fontTools' FontBuilder), which takes milliseconds. Documents are made in worker
+    Converting a glyph (drawing its CFF outline through cu2qu) is the costly part of a document, and
+    opening the face the costlier: the face stays open, each glyph is converted the first time a
+    document has its character, and a document's font is assembled from kept glyphs (fontTools'
+    FontBuilder), which takes milliseconds. Documents are made in worker
     threads: the lock keeps one conversion at a time.
     """
 
@@ -138,6 +139,7 @@ class TrueTypeGlyphs:
         self._glyphs: dict[str, _Glyph] = {}  # by character; ".notdef" by that name
         self._absent: set[str] = set()  # characters the face has no glyph for (asked once)
         self._metrics: _Metrics | None = None
+        self._face: Any = None  # the face, opened on first use and kept open
 
     @property
     def kept(self) -> int:
@@ -152,6 +154,7 @@ class TrueTypeGlyphs:
         # Under the lock to the end: fontTools may compile a kept glyph in place while it writes the font.
         with self._lock:
             self._convert([c for c in chars if c not in self._glyphs and c not in self._absent])
+            assert ".notdef" in self._glyphs
             glyphs = {".notdef": self._glyphs[".notdef"]}
             cmap: dict[int, str] = {}
             for char in chars:
@@ -174,52 +177,46 @@ class TrueTypeGlyphs:
         return out.getvalue()
 
     def _convert(self, chars: list[str]) -> None:
-        """Subset the face to ``chars`` and keep each one's glyph as a TrueType outline (under the lock)."""
-        if not chars and self._metrics is not None:
-            return
+        """Draw each of ``chars`` from the face as a TrueType outline and keep it (under the lock).
+
+        The face stays open for the process, read lazily: its character map and metrics once, then
+        only the outlines asked for (no subsetting of the whole collection's CFF table).
+        """
         from fontTools.pens.cu2quPen import Cu2QuPen
         from fontTools.pens.ttGlyphPen import TTGlyphPen
-        from fontTools.subset import Options, Subsetter
-        from fontTools.ttLib import TTFont
 
-        path, index = _face()
-        font = TTFont(path, fontNumber=index, lazy=True)
-        try:
-            for tag in ("GSUB", "GPOS", "GDEF", "BASE", "VORG", "vhea", "vmtx"):  # never read: not even opened
-                if tag in font:
-                    del font[tag]
-            options = Options()
-            options.notdef_outline = True
-            options.layout_features = []
-            options.hinting = False
-            options.desubroutinize = True
-            subsetter = Subsetter(options)
-            subsetter.populate(text="".join(chars))
-            subsetter.subset(font)
-            names = font.getBestCmap()
-            outlines = font.getGlyphSet()
-            hmtx = font["hmtx"]
-            wanted = {".notdef": ".notdef", **{char: names[ord(char)] for char in chars if ord(char) in names}}
-            self._absent.update(char for char in chars if char not in wanted)
-            for key, name in wanted.items():
-                pen = TTGlyphPen(outlines)
-                outlines[name].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
-                glyph = pen.glyph()
-                glyph.recalcBounds(None)
-                self._glyphs[key] = _Glyph(glyph, hmtx[name][0], getattr(glyph, "xMin", 0))
-            if self._metrics is None:
-                hhea, os2, post = font["hhea"], font["OS/2"], font["post"]
-                self._metrics = _Metrics(
-                    units_per_em=font["head"].unitsPerEm,
-                    hhea={"ascent": hhea.ascent, "descent": hhea.descent, "lineGap": hhea.lineGap},
-                    os2={name: getattr(os2, name) for name in (
-                        "usWeightClass", "usWidthClass", "fsType", "sTypoAscender", "sTypoDescender",
-                        "sTypoLineGap", "usWinAscent", "usWinDescent", "sxHeight", "sCapHeight")},
-                    post={"italicAngle": post.italicAngle, "underlinePosition": post.underlinePosition,
-                          "underlineThickness": post.underlineThickness, "isFixedPitch": post.isFixedPitch},
-                )
-        finally:
-            font.close()
+        face = self._open()
+        names, outlines, hmtx = face.getBestCmap(), face.getGlyphSet(), face["hmtx"]
+        wanted = {char: names[ord(char)] for char in chars if ord(char) in names}
+        self._absent.update(char for char in chars if char not in wanted)
+        if ".notdef" not in self._glyphs:
+            wanted[".notdef"] = ".notdef"
+        for key, name in wanted.items():
+            pen = TTGlyphPen(outlines)
+            outlines[name].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
+            glyph = pen.glyph()
+            glyph.recalcBounds(None)
+            self._glyphs[key] = _Glyph(glyph, hmtx[name][0], getattr(glyph, "xMin", 0))
+
+    def _open(self) -> Any:
+        """The face (a lazily read TTFont), and its metrics read once."""
+        if self._face is None:
+            from fontTools.ttLib import TTFont
+
+            path, index = _face()
+            face = TTFont(path, fontNumber=index, lazy=True)
+            hhea, os2, post = face["hhea"], face["OS/2"], face["post"]
+            self._metrics = _Metrics(
+                units_per_em=face["head"].unitsPerEm,
+                hhea={"ascent": hhea.ascent, "descent": hhea.descent, "lineGap": hhea.lineGap},
+                os2={name: getattr(os2, name) for name in (
+                    "usWeightClass", "usWidthClass", "fsType", "sTypoAscender", "sTypoDescender",
+                    "sTypoLineGap", "usWinAscent", "usWinDescent", "sxHeight", "sCapHeight")},
+                post={"italicAngle": post.italicAngle, "underlinePosition": post.underlinePosition,
+                      "underlineThickness": post.underlineThickness, "isFixedPitch": post.isFixedPitch},
+            )
+            self._face = face
+        return self._face
 
 
 _TRUETYPE = TrueTypeGlyphs()
