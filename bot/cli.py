@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from bot.backup import plain
+from bot.network import tls_context
 from bot.settings import ConfigMissing, Settings, load_organization
 from handlers.i18n import t
 from store.org import Organization, OrgError, missing_holiday_notice, starter_toml
@@ -133,7 +134,8 @@ async def check_token(token: str, api_url: str, lang: str, proxy: str | None = N
     from telegram.error import InvalidToken, NetworkError, TelegramError
     from telegram.request import HTTPXRequest
 
-    request = HTTPXRequest(connect_timeout=10.0, read_timeout=10.0, proxy=proxy or None)
+    request = HTTPXRequest(connect_timeout=10.0, read_timeout=10.0, proxy=proxy or None,
+                           httpx_kwargs={"verify": tls_context()})
     bot = Bot(token, base_url=api_url, request=request)
     try:
         async with bot:  # initialising a Bot asks getMe

@@ -218,6 +218,21 @@ async def test_without_a_proxy_no_proxy_is_mounted(store: Services) -> None:
         assert not any(t is not None for t in request._client._mounts.values())
 
 
+async def test_both_request_objects_verify_the_bot_apis_certificate_with_one_context(store: Services) -> None:
+    """One TLS context per process (bot/network.py tls_context), checking certificates and host names."""
+    import ssl
+
+    application = build_application(store, TOKEN, base_url="http://127.0.0.1:1/bot",
+                                    base_file_url="http://127.0.0.1:1/file/bot")
+    contexts = []
+    for request in inner_requests(application):
+        assert isinstance(request, HTTPXRequest)
+        pool = request._client._transport._pool  # type: ignore[attr-defined]  # httpx's own
+        contexts.append(pool._ssl_context)
+    assert len(contexts) == 2 and contexts[0] is contexts[1]
+    assert contexts[0].verify_mode is ssl.CERT_REQUIRED and contexts[0].check_hostname
+
+
 class LoopbackProxy:
     """A forward HTTP proxy on 127.0.0.1 that notes each request line and passes the bytes on."""
 
