@@ -23,6 +23,7 @@ from handlers.refusals import unless_refused
 from handlers.render import pack as pack_blocks
 from handlers.render import unit_path
 from store.models import Actor, OutboxItem
+from store.notices import BookingParams, ReminderParams, SessionParams, params_of
 from store.org import Organization
 from store.reception import (
     Booking,
@@ -145,7 +146,8 @@ def pack(blocks: list[Html], limit: int = LIST_CHUNK) -> list[Html]:
 
 async def published_notice(item: OutboxItem, store: Services, lang: str) -> Notice:
     """``reception_published``: the session, to the leader it was published for."""
-    session = await unless_refused(store.reception.reception_session(int(item.params.get("session_id", 0))))
+    params = params_of(item.kind, item.params, SessionParams)
+    session = await unless_refused(store.reception.reception_session(params.session_id))
     if session is None:
         return []
     return [(Html(session_card(lang, store.org, session) + "\n\n" + t(lang, "reception.published_for_you")), None)]
@@ -153,7 +155,7 @@ async def published_notice(item: OutboxItem, store: Services, lang: str) -> Noti
 
 async def _booking(item: OutboxItem, store: Services, *, live: bool = False) -> tuple[Booking, Session] | None:
     """The row's booking and its session; with ``live``, only while still worth speaking of."""
-    found = await store.reception.reception_notice(int(item.params.get("booking_id", 0)))
+    found = await store.reception.reception_notice(params_of(item.kind, item.params, BookingParams).booking_id)
     if found is None:
         return None
     booking, session = found
@@ -190,7 +192,8 @@ async def reminder_notice(item: OutboxItem, store: Services, lang: str) -> Notic
     if found is None or found[0].status is not BookingStatus.BOOKED:
         return []
     booking, session = found
-    title = (t(lang, "reception.remind_hours", start=session.start) if item.params.get("which") == "hours"
+    which = params_of(item.kind, item.params, ReminderParams).which
+    title = (t(lang, "reception.remind_hours", start=session.start) if which == "hours"
              else t(lang, "reception.remind_day"))
     return [booking_message(lang, store.org, booking, session, title)]
 

@@ -10,6 +10,9 @@ A kind that is no longer queued stays here until no database can hold it.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 
 class NoticeKind(StrEnum):
@@ -89,3 +92,68 @@ PETITIONER_KINDS = frozenset({
 #: Kinds whose messages are about one case, so a private-chat reply to them
 #: can be relayed to the other side of that case (``handlers.relay``).
 REPLYABLE = frozenset({NoticeKind.CASE_CARD, NoticeKind.STAFF_EVENT, NoticeKind.PETITIONER_EVENT})
+
+
+# ---------------------------------------------------------------- what a notice carries
+
+
+class NoticeParams(BaseModel):
+    """What a notice carries beside its chat, case and event (``outbox.params``): checked when it is queued
+    (``Outbox.queue`` takes the model its kind declares in ``PARAMS``, nothing else) and typed when it is
+    read (``params_of``). A row queued by an older version reads the same: the stored JSON is the model's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SessionParams(NoticeParams):
+    """A reception session (published for a leader)."""
+
+    session_id: int
+
+
+class BookingParams(NoticeParams):
+    """A reception booking (moved, promoted, its outcome, its session cancelled)."""
+
+    booking_id: int
+
+
+class ReminderParams(BookingParams):
+    """A reminder of a booking: the day before, or hours before."""
+
+    which: Literal["day", "hours"]
+
+
+#: The kinds whose params are typed, and their model. The others still carry a plain dict (being moved here).
+PARAMS: dict[NoticeKind, type[NoticeParams]] = {
+    NoticeKind.RECEPTION_PUBLISHED: SessionParams,
+    NoticeKind.RECEPTION_CHANGED: BookingParams,
+    NoticeKind.RECEPTION_PROMOTED: BookingParams,
+    NoticeKind.RECEPTION_OUTCOME: BookingParams,
+    NoticeKind.RECEPTION_SESSION_CANCELLED: BookingParams,
+    NoticeKind.RECEPTION_REMINDER: ReminderParams,
+}
+
+P = TypeVar("P", bound=NoticeParams)
+
+
+def stored_params(kind: NoticeKind, params: NoticeParams | dict[str, Any] | None) -> dict[str, Any]:
+    """What ``outbox.params`` holds for a notice of ``kind``: its declared model's JSON, else the plain dict."""
+    declared = PARAMS.get(kind)
+    if declared is None:
+        if isinstance(params, NoticeParams):
+            raise TypeError(f"{kind.value} declares no params model, yet was given {type(params).__name__}")
+        return params or {}
+    if type(params) is not declared:
+        raise TypeError(f"{kind.value} carries {declared.__name__}, not {type(params).__name__}")
+    return params.model_dump(mode="json")
+
+
+def params_of(kind: str, stored: dict[str, Any], model: type[P]) -> P:
+    """A notice's params, read by the model its kind declares, as ``model`` (that model or one it extends)."""
+    declared = PARAMS.get(NoticeKind(kind))
+    if declared is None or not issubclass(declared, model):
+        raise TypeError(f"{kind} carries {declared.__name__ if declared else 'a plain dict'}, not {model.__name__}")
+    # A key the model no longer has (an older version's) is left aside: it was never read.
+    read = declared.model_validate({key: value for key, value in stored.items() if key in declared.model_fields})
+    assert isinstance(read, model)
+    return read

@@ -17,7 +17,7 @@ from store.clock import Clock, iso
 from store.db import Backend, Connection
 from store.events import EventBus, PetitionerNotice
 from store.models import OutboxItem, row_to_model
-from store.notices import PETITIONER_KINDS, NoticeKind
+from store.notices import PETITIONER_KINDS, NoticeKind, NoticeParams, stored_params
 from store.vault import is_person_key
 
 
@@ -43,13 +43,14 @@ class Outbox:
         kind: NoticeKind,
         case_id: int | None,
         event_id: int | None = None,
-        params: dict[str, Any] | None = None,
+        params: NoticeParams | dict[str, Any] | None = None,
     ) -> None:
-        """Write one notification in the caller's transaction."""
+        """Write one notification in the caller's transaction (its params checked against its kind's model)."""
+        stored = stored_params(kind, params)
         if case_id is not None and (is_person_key(chat_id) or kind in PETITIONER_KINDS):
             # A notice to a case's petitioner: the ledger tells everyone who petitions in the case, and one
             # to a petitioner without a chat (``store.vault.person_key``) becomes tasks for the staff instead.
-            notice = PetitionerNotice(chat_id, kind, case_id, event_id, params or {})
+            notice = PetitionerNotice(chat_id, kind, case_id, event_id, stored)
             await self.events.publish(conn, notice)
             if notice.taken:
                 return
@@ -57,7 +58,7 @@ class Outbox:
         await conn.execute(
             "INSERT INTO outbox (chat_id, kind, case_id, event_id, params, created_at, due_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (chat_id, kind, case_id, event_id, json.dumps(params or {}), now, now),
+            (chat_id, kind, case_id, event_id, json.dumps(stored), now, now),
         )
 
     def kick(self) -> None:

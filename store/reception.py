@@ -33,7 +33,7 @@ from store.conversations import Conversation
 from store.db import Connection
 from store.errors import BadInput, NoDraft, NotFound, Refused
 from store.models import Actor, ActorRole, Case, Status, row_to_model
-from store.notices import NoticeKind
+from store.notices import BookingParams, NoticeKind, ReminderParams, SessionParams
 from store.org import RECEPTION_PLACE_MAX, RECEPTION_SLOTS_MAX, Role, Staff
 from store.safetext import clean
 from store.sqltext import only_row
@@ -537,7 +537,7 @@ class ReceptionService(Service):
             )
             if leader.telegram_id != actor.id:
                 await self.outbox.queue(conn, leader.telegram_id, NoticeKind.RECEPTION_PUBLISHED, None,
-                                  params={"session_id": session_id})
+                                  params=SessionParams(session_id=session_id))
             session = await self._session(conn, session_id)
             assert session is not None
         self.outbox.kick()
@@ -642,7 +642,7 @@ class ReceptionService(Service):
                             (day_flag, hours_flag, booking["id"]),
                         )
                         await self.outbox.queue(conn, booking["user_id"], NoticeKind.RECEPTION_CHANGED, None,
-                                          params={"booking_id": booking["id"]})
+                                          params=BookingParams(booking_id=booking["id"]))
                 await self._fill_from_waitlist(conn, row["id"])
         if changed:
             self.outbox.kick()
@@ -901,7 +901,8 @@ class ReceptionService(Service):
                 " reminded_hours = ? WHERE id = ?",
                 (iso(now), day_flag, hours_flag, row["id"]),
             )
-            await self.outbox.queue(conn, row["user_id"], NoticeKind.RECEPTION_PROMOTED, None, params={"booking_id": row["id"]})
+            await self.outbox.queue(conn, row["user_id"], NoticeKind.RECEPTION_PROMOTED, None,
+                                    params=BookingParams(booking_id=row["id"]))
             promoted.append(int(row["id"]))
         return promoted
 
@@ -1028,7 +1029,7 @@ class ReceptionService(Service):
             # To the booking's key, which is not the case's petitioner key: a notice about no case (the
             # renderer names the linked case from the booking, which only its own employee could make).
             await self.outbox.queue(conn, row["user_id"], NoticeKind.RECEPTION_OUTCOME, None,
-                                    event_id, params={"booking_id": booking_id})
+                                    event_id, params=BookingParams(booking_id=booking_id))
             result = (await self._leader_bookings(conn, actor, session.id, only=booking_id))[0]
         self.outbox.kick()
         return result
@@ -1074,7 +1075,7 @@ class ReceptionService(Service):
             )
             for row in affected:
                 await self.outbox.queue(conn, row["user_id"], NoticeKind.RECEPTION_SESSION_CANCELLED, None,
-                                  params={"booking_id": row["id"]})
+                                  params=BookingParams(booking_id=row["id"]))
             if isinstance(await self._draft(conn, actor.id or 0), CancelSessionStep):
                 await self._clear_draft(conn, actor.id or 0)
             updated = await self._session(conn, session_id)
@@ -1122,7 +1123,7 @@ class ReceptionService(Service):
                     if cur.rowcount != 1:
                         continue
                 await self.outbox.queue(conn, row["user_id"], NoticeKind.RECEPTION_REMINDER, None,
-                                  params={"booking_id": row["id"], "which": which})
+                                  params=ReminderParams(booking_id=row["id"], which=which))
                 queued += 1
         if queued:
             self.outbox.kick()

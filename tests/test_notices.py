@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 from bot.outbox import OutboxSender
 from handlers.notifications import RENDERERS, UnknownNotice, render
 from store.clock import iso
 from store.models import OutboxItem
-from store.notices import NoticeKind
+from store.notices import PARAMS, BookingParams, NoticeKind, ReminderParams, SessionParams, params_of
 from store.services import Services
 from tests.backends import execute
 from tests.conftest import draft, petitioner, rows
@@ -113,3 +116,28 @@ async def test_an_unknown_kind_is_set_aside_at_once_and_the_chat_goes_on(store: 
     ((failed_at, error),) = rows(store, "SELECT failed_at, last_error FROM outbox WHERE kind = 'rv_from_the_future'")
     assert failed_at is not None and "rv_from_the_future" in error  # set aside with its reason, not retried
     assert await store.outbox.pending_notifications() == []
+
+
+# ------------------------------------------------------------------ typed params
+
+
+async def test_a_kind_with_a_params_model_is_queued_with_that_model_and_read_back_typed(store: Services) -> None:
+    """``store.notices.PARAMS``: checked when queued (a dict, or another kind's model, is refused and writes
+    nothing), stored as the model's JSON, read back as the model (a key of an older version left aside)."""
+    async with store.db.transaction() as conn:
+        await store.outbox.queue(conn, 6001, NoticeKind.RECEPTION_REMINDER, None,
+                                 params=ReminderParams(booking_id=7, which="hours"))
+    for wrong in ({"booking_id": 7}, SessionParams(session_id=7), None):
+        with pytest.raises(TypeError):
+            async with store.db.transaction() as conn:
+                await store.outbox.queue(conn, 6001, NoticeKind.RECEPTION_CHANGED, None, params=wrong)
+    with pytest.raises(TypeError):  # a kind that declares no model takes none
+        async with store.db.transaction() as conn:
+            await store.outbox.queue(conn, 6001, NoticeKind.LEADER_DIGEST, None, params=BookingParams(booking_id=1))
+    [(kind, stored)] = rows(store, "SELECT kind, params FROM outbox WHERE chat_id = 6001")
+    assert (kind, json.loads(stored)) == ("reception_reminder", {"booking_id": 7, "which": "hours"})
+    read = params_of(kind, {**json.loads(stored), "older": 1}, BookingParams)  # a reminder is a booking's notice
+    assert isinstance(read, ReminderParams) and (read.booking_id, read.which) == (7, "hours")
+    with pytest.raises(TypeError):
+        params_of(kind, json.loads(stored), SessionParams)
+    assert set(PARAMS) == {k for k in NoticeKind if k.value.startswith("reception_")}

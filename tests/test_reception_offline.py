@@ -303,8 +303,11 @@ async def test_stale_notices_say_nothing(store: Services) -> None:
     booked = await store.reception.book(employee(6001), session.id, "话题")
     await store.reception.cancel_booking(employee(6001), booked.booking.id)
     for kind in ("reception_reminder", "reception_promoted", "reception_changed"):
-        assert await render(_item(6001, kind, {"booking_id": booked.booking.id, "which": "hours"}), store) == []
-    assert await render(_item(6001, "reception_reminder", {"booking_id": 999}), store) == []
+        params: dict[str, Any] = {"booking_id": booked.booking.id, "which": "hours"}
+        if kind != "reception_reminder":
+            params.pop("which")
+        assert await render(_item(6001, kind, params), store) == []
+    assert await render(_item(6001, "reception_reminder", {"booking_id": 999, "which": "day"}), store) == []
     assert await render(_item(6001, "reception_published", {"session_id": 999}), store) == []
 
 
