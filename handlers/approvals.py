@@ -17,6 +17,7 @@ from handlers.i18n import Html, t
 from handlers.refusals import answers_refusals, unless_refused
 from store.approvals import Draft
 from store.models import OutboxItem
+from store.notices import DraftParams, params_of
 from store.services import Services
 
 Pairs = list[tuple[Html, InlineKeyboardMarkup | None]]
@@ -33,7 +34,7 @@ def _what(draft: Draft, lang: str) -> Html:
 
 async def asked_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
     """``ap_ask``: the draft with its buttons, to an approver, while it still waits."""
-    draft = await unless_refused(store.approvals.draft(int(item.params.get("draft", 0) or 0)))
+    draft = await unless_refused(store.approvals.draft(params_of(item.kind, item.params, DraftParams).draft))
     if draft is None:
         return []
     case = await store.cases.case_by_id(draft.case_id)
@@ -53,7 +54,7 @@ async def asked_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
 
 async def returned_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
     """``ap_returned``: to the officer who drafted it."""
-    draft = await unless_refused(store.approvals.draft(int(item.params.get("draft", 0) or 0)))
+    draft = await unless_refused(store.approvals.draft(params_of(item.kind, item.params, DraftParams).draft))
     if draft is None:
         return []
     case = await store.cases.case_by_id(draft.case_id)

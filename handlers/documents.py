@@ -43,6 +43,7 @@ from store.document_kinds import DocumentKind
 from store.documents import Document, parse_kinds
 from store.errors import NoDocument
 from store.models import OutboxItem, ReviewOutcome
+from store.notices import DocumentParams, params_of
 from store.org import Organization
 from store.services import Services
 
@@ -571,12 +572,13 @@ async def document_notice(item: OutboxItem, store: Services, lang: str) -> list[
     """``document``: the step's PDFs, each as a file captioned with its title and the case number."""
     if item.case_id is None or item.event_id is None:
         return []
-    kinds = parse_kinds(item.params.get("kinds"))
+    params = params_of(item.kind, item.params, DocumentParams)
+    kinds = parse_kinds(params.kinds)
     found = await unless_refused(store.documents.for_event(item.case_id, item.event_id, kinds))
     if found is None:  # the case or its step is gone
         return []
     case, docs = found
-    to = "officer" if item.params.get("to") == "officer" else "petitioner"
+    to = params.to
     key = f"document.caption_{to}"
     out = []
     for doc in docs:

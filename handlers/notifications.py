@@ -35,7 +35,7 @@ from store.document_kinds import DocumentKind
 from store.documents import STEPS
 from store.ledger import ContactTask, InformHow
 from store.models import Attachment, Case, Event, OutboxItem
-from store.notices import NoticeKind
+from store.notices import NoticeKind, TaskParams, TaskReminderParams, params_of
 from store.services import Services
 from store.workflow import Action
 
@@ -333,7 +333,7 @@ def listed(blocks: list[Html], markup: InlineKeyboardMarkup | None = None) -> Pa
 
 async def task_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
     """``lg_task``: a petitioner without Telegram is to be told this, to the staff handling the case."""
-    task = await store.ledger.task_by_id(int(item.params.get("task", 0) or 0))
+    task = await store.ledger.task_by_id(params_of(item.kind, item.params, TaskParams).task)
     if task is None:
         return []
     return listed(await task_text(task, store, lang), how_buttons(lang, task) if task.is_open else None)
@@ -341,10 +341,11 @@ async def task_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
 
 async def task_reminder_notice(item: OutboxItem, store: Services, lang: str) -> Pairs:
     """``lg_task_remind``: an open contact task is due today, or overdue."""
-    task = await store.ledger.task_by_id(int(item.params.get("task", 0) or 0))
+    reminder = params_of(item.kind, item.params, TaskReminderParams)
+    task = await store.ledger.task_by_id(reminder.task)
     if task is None or not task.is_open:
         return []
-    header = "ledger.task_overdue" if item.params.get("level") == "overdue" else "ledger.task_due"
+    header = "ledger.task_overdue" if reminder.level == "overdue" else "ledger.task_due"
     return listed(await task_text(task, store, lang, header=header), how_buttons(lang, task))
 
 

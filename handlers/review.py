@@ -51,6 +51,7 @@ from handlers.render import (
 from handlers.review_opinion import OUTCOME_BUTTONS, OUTCOME_CODES
 from store.errors import Refused
 from store.models import Actor, ActorRole, Case, Event, OutboxItem, Rating, ReviewOutcome
+from store.notices import AlertParams, params_of
 from store.review import CONTENT
 from store.services import Services
 
@@ -380,7 +381,7 @@ async def alert_notice(item: OutboxItem, store: Services, lang: str) -> Rendered
     if case is None:
         return []
     org = store.org
-    alert = await store.review.alert_by_id(int(item.params.get("alert", 0)))
+    alert = await store.review.alert_by_id(params_of(item.kind, item.params, AlertParams).alert)
     if alert is None:
         return []
     # 同类问题预警 (cluster), a stated headcount (declared) or a registered 集体访 (visit): each its own words.

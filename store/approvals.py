@@ -19,7 +19,7 @@ from store.db import Connection
 from store.drafts import approvers_of
 from store.errors import AwaitingApproval, OpinionIncomplete, Refused
 from store.models import Actor, Case, Decision, ReviewOutcome
-from store.notices import NoticeKind
+from store.notices import DraftParams, NoticeKind
 from store.opinion import DeclineGrounds, OpinionParts
 from store.org import Role
 from store.policy import Act
@@ -122,6 +122,6 @@ class ApprovalService(Service):
             event_id = await self.ctx.event(conn, case.id, leader, Action.DRAFT_RETURNED, case.status, None,
                                             {"draft": draft.id, "act": draft.action.value})
             await self.ctx.queue_staff(conn, draft.drafted_by, NoticeKind.APPROVAL_RETURNED, case, event_id,
-                                       {"draft": draft.id})
+                                       DraftParams(draft=draft.id))
         self.outbox.kick()
         return draft.model_copy(update={"outcome": "returned"})

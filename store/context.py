@@ -22,7 +22,7 @@ from store.db import Backend, Connection
 from store.errors import NotFound, Refused
 from store.events import CaseChanged, EventBus
 from store.models import Actor, ActorRole, Attachment, Case, Rating, Status, row_to_model
-from store.notices import NoticeKind
+from store.notices import NoticeKind, NoticeParams
 from store.org import Organization
 from store.outbox import Outbox
 from store.policy import Act, Relation
@@ -411,7 +411,7 @@ class StoreContext:
         kind: Any,
         case: Case,
         event_id: int | None = None,
-        params: dict[str, Any] | None = None,
+        params: NoticeParams | dict[str, Any] | None = None,
     ) -> bool:
         """Queue a notice about ``case`` to a staff member or the staff group, if in scope now."""
         if self.refusal_to_receive(chat_id, case) is not None:

@@ -35,7 +35,7 @@ from store.db import Connection
 from store.document_kinds import FIELDS, DocumentKind
 from store.errors import NoDocument, Refused
 from store.models import Actor, Case, Decision, Event, ReviewOutcome, row_to_model
-from store.notices import NoticeKind
+from store.notices import DocumentParams, NoticeKind
 from store.opinion import OpinionParts
 from store.policy import Act
 from store.workflow import Action
@@ -133,9 +133,10 @@ async def queue_documents(ctx: StoreContext, conn: Connection, case: Case, actio
     await number_documents(ctx, conn, case, event_id, kinds, issuing_unit(ctx, case, action))
     listed = [kind.value for kind in kinds]
     await ctx.outbox.queue(conn, case.petitioner_id, NoticeKind.DOCUMENT, case.id, event_id,
-                           {"kinds": listed, "to": "petitioner"})
+                           DocumentParams(kinds=listed, to="petitioner"))
     for staff_id in handling_officers(ctx, case):
-        await ctx.queue_staff(conn, staff_id, NoticeKind.DOCUMENT, case, event_id, {"kinds": listed, "to": "officer"})
+        await ctx.queue_staff(conn, staff_id, NoticeKind.DOCUMENT, case, event_id,
+                              DocumentParams(kinds=listed, to="officer"))
 
 
 def doc_number(prefix: str, year: int, serial: int) -> str:

@@ -21,7 +21,7 @@ from store.context import StoreContext
 from store.db import Connection
 from store.errors import DraftWaiting, Refused
 from store.models import Actor, Case
-from store.notices import NoticeKind
+from store.notices import DraftParams, NoticeKind
 from store.org import Organization, Staff
 from store.sqltext import only_row
 from store.workflow import Action
@@ -75,7 +75,8 @@ async def hold_draft(
     event_id = await ctx.event(conn, case.id, actor, Action.DRAFT, case.status, None,
                                {"draft": draft_id, "act": action.value})
     for leader in approvers:
-        await ctx.queue_staff(conn, leader.telegram_id, NoticeKind.APPROVAL_ASKED, case, event_id, {"draft": draft_id})
+        await ctx.queue_staff(conn, leader.telegram_id, NoticeKind.APPROVAL_ASKED, case, event_id,
+                              DraftParams(draft=draft_id))
     return draft_id
 
 

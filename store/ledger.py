@@ -71,7 +71,7 @@ from store.models import (
     row_to_model,
 )
 from store.newcase import NewCase, confidential_by_default, insert_case
-from store.notices import NoticeKind
+from store.notices import NoticeKind, TaskParams, TaskReminderParams
 from store.people import e164, normalize_employee_no, normalize_phone, phone_key
 from store.policy import Act
 from store.safetext import SafeText
@@ -870,7 +870,8 @@ class LedgerService(Service):
                 created.append((await only_row(cur))[0])
         for task_id in created:
             for staff_id in self.handlers_of(case):
-                await self.ctx.queue_staff(conn, staff_id, NoticeKind.CONTACT_TASK, case, event_id, {"task": task_id})
+                await self.ctx.queue_staff(conn, staff_id, NoticeKind.CONTACT_TASK, case, event_id,
+                                            TaskParams(task=task_id))
 
     async def followers(self, conn: Connection, case: Case) -> set[int]:
         """The register's records that petition in ``case`` only because a duplicate was merged into it.
@@ -1054,7 +1055,7 @@ class LedgerService(Service):
             await conn.execute("UPDATE contact_tasks SET reminded = ? WHERE id = ?", (level, task["id"]))
             for staff_id in self.handlers_of(case):
                 if await self.ctx.queue_staff(conn, staff_id, NoticeKind.CONTACT_TASK_REMINDER, case, None,
-                                              {"task": task["id"], "level": level}):
+                                              TaskReminderParams(task=task["id"], level=level)):
                     report.reminders += 1
 
     # ------------------------------------------------------ the register

@@ -99,10 +99,41 @@ REPLYABLE = frozenset({NoticeKind.CASE_CARD, NoticeKind.STAFF_EVENT, NoticeKind.
 
 class NoticeParams(BaseModel):
     """What a notice carries beside its chat, case and event (``outbox.params``): checked when it is queued
-    (``Outbox.queue`` takes the model its kind declares in ``PARAMS``, nothing else) and typed when it is
-    read (``params_of``). A row queued by an older version reads the same: the stored JSON is the model's."""
+    (``Outbox.queue`` takes the model its kind declares in ``PARAMS``, or params stored once that it
+    validates) and typed when it is read (``params_of``). A row queued by an older version reads the same: the stored JSON is the model's."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DraftParams(NoticeParams):
+    """A draft waiting for approval (签发), or sent back."""
+
+    draft: int
+
+
+class TaskParams(NoticeParams):
+    """A contact task (a petitioner without Telegram is to be told something)."""
+
+    task: int
+
+
+class TaskReminderParams(TaskParams):
+    """An open contact task due today, or overdue."""
+
+    level: Literal["due", "overdue"]
+
+
+class AlertParams(NoticeParams):
+    """A collective-petition alert, to a leader."""
+
+    alert: int
+
+
+class DocumentParams(NoticeParams):
+    """The step's formal documents, to the petitioner or to the handling officers (to print and serve)."""
+
+    kinds: list[str]  # DocumentKind values (a newer version's kind is left out when read: store.documents)
+    to: Literal["petitioner", "officer"]
 
 
 class SessionParams(NoticeParams):
@@ -123,8 +154,15 @@ class ReminderParams(BookingParams):
     which: Literal["day", "hours"]
 
 
-#: The kinds whose params are typed, and their model. The others still carry a plain dict (being moved here).
+#: The kinds whose params are typed, and their model. The others still carry a plain dict, being moved here:
+#: supervision's, incidents', screening's, merges', deadline reminders and the weekly digest.
 PARAMS: dict[NoticeKind, type[NoticeParams]] = {
+    NoticeKind.APPROVAL_ASKED: DraftParams,
+    NoticeKind.APPROVAL_RETURNED: DraftParams,
+    NoticeKind.CONTACT_TASK: TaskParams,
+    NoticeKind.CONTACT_TASK_REMINDER: TaskReminderParams,
+    NoticeKind.LEADER_ALERT: AlertParams,
+    NoticeKind.DOCUMENT: DocumentParams,
     NoticeKind.RECEPTION_PUBLISHED: SessionParams,
     NoticeKind.RECEPTION_CHANGED: BookingParams,
     NoticeKind.RECEPTION_PROMOTED: BookingParams,
@@ -143,9 +181,12 @@ def stored_params(kind: NoticeKind, params: NoticeParams | dict[str, Any] | None
         if isinstance(params, NoticeParams):
             raise TypeError(f"{kind.value} declares no params model, yet was given {type(params).__name__}")
         return params or {}
-    if type(params) is not declared:
-        raise TypeError(f"{kind.value} carries {declared.__name__}, not {type(params).__name__}")
-    return params.model_dump(mode="json")
+    if isinstance(params, NoticeParams):
+        if type(params) is not declared:
+            raise TypeError(f"{kind.value} carries {declared.__name__}, not {type(params).__name__}")
+        return params.model_dump(mode="json")
+    # Params already stored once (a notice to a case's petitioner, passed on by the ledger): checked again.
+    return declared.model_validate(params or {}).model_dump(mode="json")
 
 
 def params_of(kind: str, stored: dict[str, Any], model: type[P]) -> P:

@@ -47,7 +47,7 @@ from store.models import (
     Status,
     row_to_model,
 )
-from store.notices import NoticeKind
+from store.notices import AlertParams, DocumentParams, NoticeKind, params_of
 from store.opinion import PART_MAX, OpinionParts, required_parts
 from store.org import Organization, Role, Staff
 from store.people import people_among, same_person, same_person_sql
@@ -63,10 +63,10 @@ SERVING_KINDS = ("opinion", "review")  # the documents whose delivery serves the
 
 def serves(item: OutboxItem) -> bool:
     """Whether sending this row serves an opinion: its document, to the petitioner."""
-    params = item.params or {}
-    kinds = params.get("kinds")
-    return (item.kind == NoticeKind.DOCUMENT.value and params.get("to") == "petitioner"
-            and isinstance(kinds, list) and any(k in SERVING_KINDS for k in kinds))
+    if item.kind != NoticeKind.DOCUMENT.value:
+        return False
+    params = params_of(item.kind, item.params, DocumentParams)
+    return params.to == "petitioner" and any(k in SERVING_KINDS for k in params.kinds)
 
 
 RATED = (Rating.SATISFIED, Rating.BASIC, Rating.DISSATISFIED)
@@ -419,7 +419,7 @@ class ReviewService(Service):
             {"collective": alert_id, "reason": reason, "people": people},
         )
         for leader in self._leaders_above(case.unit, case.category, case.confidential):
-            await self.ctx.queue_staff(conn, leader, NoticeKind.LEADER_ALERT, case, event_id, {"alert": alert_id})
+            await self.ctx.queue_staff(conn, leader, NoticeKind.LEADER_ALERT, case, event_id, AlertParams(alert=alert_id))
         # The group-incident plan: a level reached by people staff confirmed opens its incident (store/incidents.py).
         if incident:
             await open_for_alert(self.ctx, conn, alert_id, case, people)

@@ -127,8 +127,8 @@ async def test_a_kind_with_a_params_model_is_queued_with_that_model_and_read_bac
     async with store.db.transaction() as conn:
         await store.outbox.queue(conn, 6001, NoticeKind.RECEPTION_REMINDER, None,
                                  params=ReminderParams(booking_id=7, which="hours"))
-    for wrong in ({"booking_id": 7}, SessionParams(session_id=7), None):
-        with pytest.raises(TypeError):
+    for wrong in ({"session_id": 7}, SessionParams(session_id=7), None):  # another kind's, or nothing
+        with pytest.raises((TypeError, ValueError)):
             async with store.db.transaction() as conn:
                 await store.outbox.queue(conn, 6001, NoticeKind.RECEPTION_CHANGED, None, params=wrong)
     with pytest.raises(TypeError):  # a kind that declares no model takes none
@@ -140,4 +140,4 @@ async def test_a_kind_with_a_params_model_is_queued_with_that_model_and_read_bac
     assert isinstance(read, ReminderParams) and (read.booking_id, read.which) == (7, "hours")
     with pytest.raises(TypeError):
         params_of(kind, json.loads(stored), SessionParams)
-    assert set(PARAMS) == {k for k in NoticeKind if k.value.startswith("reception_")}
+    assert {k for k in NoticeKind if k.value.startswith("reception_")} <= set(PARAMS)
