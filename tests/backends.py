@@ -37,11 +37,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from store import vault_steps
 from store.db import is_postgres_url, open_database
-from store.files import make_private
+from store.files import make_private, write_private
 from store.pg import load_as_texts
 from store.services import Services
 from store.sqltext import to_pyformat
+from store.vault import Vault, default_key_file, new_key_text
 
 if TYPE_CHECKING:
     import psycopg  # only where PostgreSQL is installed: imported where used
@@ -241,12 +243,25 @@ def _literal(conn: Any, value: object) -> str:
 _templates: dict[str, Any] = {}
 
 
+#: The vault key of this process's templates: each copy is sealed with it (its key file written beside it, or
+#: named by PETITION_KEY_FILE), so the vault's own steps (store/vault_steps.py) ran once, on the template.
+TEMPLATE_KEY = new_key_text()
+
+
+async def _migrated(target: str) -> None:
+    """Every migration, and the vault's steps under ``TEMPLATE_KEY``."""
+    db = await open_database(target, ZoneInfo("UTC"))
+    try:
+        await vault_steps.run(db, Vault(TEMPLATE_KEY))
+    finally:
+        await db.close()  # SQLite: the last connection closed, the WAL is in the file, and gone
+
+
 async def _sqlite_template() -> str:
     """An SQLite file migrated once for this process."""
     if "sqlite" not in _templates:
         target = Path(tempfile.mkdtemp(prefix=PREFIX + "_")) / "template.db"
-        db = await open_database(target, ZoneInfo("UTC"))
-        await db.close()  # the last connection closed: the WAL is in the file, and gone
+        await _migrated(str(target))
         _templates["sqlite"] = str(target)
     return str(_templates["sqlite"])
 
@@ -255,12 +270,17 @@ async def _pg_template() -> PgTemplate:
     """A PostgreSQL database migrated once for this process."""
     if "postgresql" not in _templates:
         name = PREFIX + "_template"
-        db = await open_database(_new_database(name), ZoneInfo("UTC"))
-        await db.close()
+        await _migrated(_new_database(name))
         _templates["postgresql"] = PgTemplate(name)
     template = _templates["postgresql"]
     assert isinstance(template, PgTemplate)
     return template
+
+
+def _template_key(path: Path) -> None:
+    """The templates' key in ``path`` (0600), unless a key is there already (a second copy in one test)."""
+    if not path.exists():
+        write_private(path, (TEMPLATE_KEY + "\n").encode("ascii"))
 
 
 _DROPPER = """
@@ -313,6 +333,9 @@ async def fresh_database(
         if migrated:
             shutil.copyfile(await _sqlite_template(), path)
             make_private(path)
+            key = default_key_file(path)
+            assert key is not None
+            _template_key(key)
             execute(path, "UPDATE meta SET value = ? WHERE key = 'pseudonym_secret'", secrets.token_hex(32))
         yield str(path)
         return
@@ -333,6 +356,8 @@ async def fresh_database(
     had_key = os.environ.get("PETITION_KEY_FILE")
     if not had_key:
         os.environ["PETITION_KEY_FILE"] = str(folder / f"{uuid.uuid4().hex[:16]}.key")
+    if template is not None:  # sealed with the templates' key: the test's key file holds it
+        _template_key(Path(os.environ["PETITION_KEY_FILE"]))
     try:
         yield url
     finally:
