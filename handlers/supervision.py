@@ -21,6 +21,15 @@ from handlers.i18n import Html, t
 from handlers.refusals import answers_refusals
 from handlers.render import category_name, day, event_label, split_text, unit_name, unit_path, warning_mark
 from store.models import Actor, Case, Event, OutboxItem
+from store.notices import (
+    ByParams,
+    CohandleParams,
+    LeadEventParams,
+    OrderOverdueParams,
+    OrderParams,
+    WarningParams,
+    params_of,
+)
 from store.org import Organization
 from store.review import current_deadline
 from store.services import Services
@@ -48,15 +57,14 @@ async def warning_notice(item: OutboxItem, store: Services, lang: str) -> Render
     case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
     if case is None:
         return []
-    p = item.params
+    p = params_of(item.kind, item.params, WarningParams)
     try:
-        level = WarningLevel(str(p.get("level")))
+        level = WarningLevel(p.level)
     except ValueError:
         level = WarningLevel.WARNING
     text = t(lang, NOTICE_TEXTS.get(level, "warning.notify_warning"), number=case.number,
              unit=unit_name(store.org, case.unit, lang), category=category_name(store.org, case.category, lang),
-             stage=t(lang, f"review.stage_{p.get('stage', 'answer')}"), used=p.get("used") or 0,
-             due=day(str(p.get("due", "")), lang), days=p.get("overdue", 0))
+             stage=t(lang, f"review.stage_{p.stage}"), used=p.used or 0, due=day(p.due, lang), days=p.overdue)
     return [(text, _open(lang, case.number))]
 
 
@@ -389,16 +397,15 @@ async def order_notice(item: OutboxItem, store: Services, lang: str) -> Rendered
     case, event = await _about(item, store)
     if case is None or event is None:
         return []
-    reason = item.params.get("reason")
-    if reason in ("transfers", "repeats"):
-        text = t(lang, "supervision.lift_notice", name=_name(store, item.params.get("by")), number=case.number,
+    order = params_of(item.kind, item.params, OrderParams)
+    if order.reason is not None:
+        text = t(lang, "supervision.lift_notice", name=_name(store, order.by), number=case.number,
                  unit=unit_name(store.org, case.unit, lang), category=category_name(store.org, case.category, lang),
-                 due=day(str(item.params.get("due", "")), lang),
-                 reason=t(lang, f"supervision.lift_{reason}", count=item.params.get("count", 0)))
+                 due=day(order.due, lang), reason=t(lang, f"supervision.lift_{order.reason}", count=order.count or 0))
         return [(text, _open(lang, case.number))]
-    text = t(lang, "supervision.order_notice", name=_name(store, item.params.get("by")), number=case.number,
+    text = t(lang, "supervision.order_notice", name=_name(store, order.by), number=case.number,
              unit=unit_name(store.org, case.unit, lang), category=category_name(store.org, case.category, lang),
-             due=day(str(item.params.get("due", "")), lang), instruction=split_text(event.body or "")[0])
+             due=day(order.due, lang), instruction=split_text(event.body or "")[0])
     return [(text, _open(lang, case.number))]
 
 
@@ -407,7 +414,8 @@ async def progress_notice(item: OutboxItem, store: Services, lang: str) -> Rende
     case, event = await _about(item, store)
     if case is None or event is None:
         return []
-    text = t(lang, "supervision.progress_notice", name=_name(store, item.params.get("by")), number=case.number,
+    text = t(lang, "supervision.progress_notice", name=_name(store, params_of(item.kind, item.params, ByParams).by),
+             number=case.number,
              text=split_text(event.body or "")[0])
     return [(text, _open(lang, case.number))]
 
@@ -417,7 +425,7 @@ async def urge_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
     case, event = await _about(item, store)
     if case is None or event is None:
         return []
-    name = _name(store, item.params.get("by"))
+    name = _name(store, params_of(item.kind, item.params, ByParams).by)
     if event.body:
         text = t(lang, "supervision.urge_notice_text", name=name, number=case.number,
                  text=split_text(event.body)[0])
@@ -431,10 +439,10 @@ async def overdue_notice(item: OutboxItem, store: Services, lang: str) -> Render
     case = await store.cases.case_by_id(item.case_id) if item.case_id is not None else None
     if case is None:
         return []
-    p = item.params
-    key = "supervision.overdue_escalate" if p.get("level") == "escalate" else "supervision.overdue_remind"
-    text = t(lang, key, name=_name(store, p.get("by")), number=case.number,
-             unit=unit_name(store.org, case.unit, lang), due=day(str(p.get("due", "")), lang), days=p.get("overdue", 0))
+    p = params_of(item.kind, item.params, OrderOverdueParams)
+    key = "supervision.overdue_escalate" if p.level == "escalate" else "supervision.overdue_remind"
+    text = t(lang, key, name=_name(store, p.by), number=case.number,
+             unit=unit_name(store.org, case.unit, lang), due=day(p.due, lang), days=p.overdue)
     return [(text, _open(lang, case.number))]
 
 
@@ -444,7 +452,7 @@ async def lead_event_notice(item: OutboxItem, store: Services, lang: str) -> Ren
     if case is None or event is None:
         return []
     unit = unit_name(store.org, case.unit, lang)
-    if event.action == "lead" and item.params.get("replaced"):
+    if event.action == "lead" and params_of(item.kind, item.params, LeadEventParams).replaced:
         text = t(lang, "supervision.lead_replaced", by=_name(store, event.actor_id),
                  name=_name(store, event.data.get("leader")), number=case.number, unit=unit,
                  category=category_name(store.org, case.category, lang))
@@ -469,11 +477,11 @@ async def cohandle_notice(item: OutboxItem, store: Services, lang: str) -> Rende
     case, event = await _about(item, store)
     if case is None or event is None:
         return []
-    p = item.params
-    names = {"name": _name(store, p.get("by")), "number": case.number,
-             "unit": unit_name(store.org, str(p.get("unit", "")), lang), "lead": unit_name(store.org, case.unit, lang),
+    p = params_of(item.kind, item.params, CohandleParams)
+    names = {"name": _name(store, p.by), "number": case.number,
+             "unit": unit_name(store.org, p.unit, lang), "lead": unit_name(store.org, case.unit, lang),
              "category": category_name(store.org, case.category, lang)}
-    if p.get("role") == "cohandler":
+    if p.role == "cohandler":
         text = t(lang, "cohandle.notice_cohandler", **names)
     else:
         text = t(lang, "cohandle.notice_lead", **{k: v for k, v in names.items() if k != "category"})

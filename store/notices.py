@@ -136,6 +136,51 @@ class DocumentParams(NoticeParams):
     to: Literal["petitioner", "officer"]
 
 
+class ByParams(NoticeParams):
+    """Who did it (a leader's 催办, a handler's progress report)."""
+
+    by: int | None = None
+
+
+class OrderParams(ByParams):
+    """A supervision order (督办): its due day; one the sweep raised, why (transfers, repeats) and how often."""
+
+    due: str
+    reason: Literal["transfers", "repeats"] | None = None
+    count: int | None = None
+
+
+class OrderOverdueParams(ByParams):
+    """An order without progress by its day: a reminder to the handler, then the level up."""
+
+    level: Literal["remind", "escalate"]
+    due: str
+    overdue: int
+
+
+class CohandleParams(ByParams):
+    """A co-handling unit (协办) named: to its officers, or to the lead unit's handler."""
+
+    unit: str
+    role: Literal["cohandler", "lead"]
+
+
+class LeadEventParams(NoticeParams):
+    """An event of a case under a leader's charge; ``replaced``: the leader was replaced by another."""
+
+    replaced: bool = False
+
+
+class WarningParams(NoticeParams):
+    """A case entered 警告, 严重警告 or 超期 (``store.supervision.WarningLevel``) for a stage's deadline."""
+
+    level: str
+    stage: str
+    due: str
+    used: int | None = None  # percent of the time limit used
+    overdue: int = 0
+
+
 class SessionParams(NoticeParams):
     """A reception session (published for a leader)."""
 
@@ -154,14 +199,22 @@ class ReminderParams(BookingParams):
     which: Literal["day", "hours"]
 
 
-#: The kinds whose params are typed, and their model. The others still carry a plain dict, being moved here:
-#: supervision's, incidents', screening's, merges', deadline reminders and the weekly digest.
+#: The kinds whose params are typed, and their model (stored without the fields left None, as before).
+#: The others still carry a plain dict, being moved here: incidents', screening's, merges', deadline
+#: reminders and escalations, and the weekly digest.
 PARAMS: dict[NoticeKind, type[NoticeParams]] = {
     NoticeKind.APPROVAL_ASKED: DraftParams,
     NoticeKind.APPROVAL_RETURNED: DraftParams,
     NoticeKind.CONTACT_TASK: TaskParams,
     NoticeKind.CONTACT_TASK_REMINDER: TaskReminderParams,
     NoticeKind.LEADER_ALERT: AlertParams,
+    NoticeKind.SUPERVISION_ORDER: OrderParams,
+    NoticeKind.SUPERVISION_PROGRESS: ByParams,
+    NoticeKind.SUPERVISION_URGE: ByParams,
+    NoticeKind.SUPERVISION_OVERDUE: OrderOverdueParams,
+    NoticeKind.COHANDLE: CohandleParams,
+    NoticeKind.LEAD_EVENT: LeadEventParams,
+    NoticeKind.WARNING_LEVEL: WarningParams,
     NoticeKind.DOCUMENT: DocumentParams,
     NoticeKind.RECEPTION_PUBLISHED: SessionParams,
     NoticeKind.RECEPTION_CHANGED: BookingParams,
@@ -184,9 +237,9 @@ def stored_params(kind: NoticeKind, params: NoticeParams | dict[str, Any] | None
     if isinstance(params, NoticeParams):
         if type(params) is not declared:
             raise TypeError(f"{kind.value} carries {declared.__name__}, not {type(params).__name__}")
-        return params.model_dump(mode="json")
+        return params.model_dump(mode="json", exclude_none=True)
     # Params already stored once (a notice to a case's petitioner, passed on by the ledger): checked again.
-    return declared.model_validate(params or {}).model_dump(mode="json")
+    return declared.model_validate(params or {}).model_dump(mode="json", exclude_none=True)
 
 
 def params_of(kind: str, stored: dict[str, Any], model: type[P]) -> P:

@@ -74,7 +74,15 @@ from store.db import Backend, Connection
 from store.errors import BadInput, Refused
 from store.events import SweepReport
 from store.models import SYSTEM, Actor, Case, Rating, Status, row_to_model
-from store.notices import NoticeKind
+from store.notices import (
+    ByParams,
+    CohandleParams,
+    LeadEventParams,
+    NoticeKind,
+    OrderOverdueParams,
+    OrderParams,
+    WarningParams,
+)
 from store.org import Monitoring, Organization, Role, Staff
 from store.review import CURRENT_DUE_SQL, OPEN_SQL, Stage, current_deadline
 from store.sqltext import only_row
@@ -446,7 +454,7 @@ class SupervisionService(Service):
             recipients = [r for r in dict.fromkeys(handlers + leaders) if r != staff.telegram_id]
             for staff_id in recipients:
                 await self.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_ORDER, case.id, event_id,
-                                        {"due": due.isoformat(), "by": staff.telegram_id})
+                                        OrderParams(due=due.isoformat(), by=staff.telegram_id))
             order = await _open_order(conn, case.id)
         self.outbox.kick()
         assert order is not None
@@ -470,7 +478,7 @@ class SupervisionService(Service):
                 await conn.execute("UPDATE supervisions SET progress_at = ? WHERE id = ?", (now, order.id))
                 if order.leader_id != staff.telegram_id:
                     await self.outbox.queue(conn, order.leader_id, NoticeKind.SUPERVISION_PROGRESS, case.id,
-                                            event_id, {"by": staff.telegram_id})
+                                            event_id, ByParams(by=staff.telegram_id))
         self.outbox.kick()
         return case
 
@@ -488,7 +496,7 @@ class SupervisionService(Service):
             for staff_id in _handlers(self.org, case):
                 if staff_id != staff.telegram_id:
                     await self.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_URGE, case.id, event_id,
-                                            {"by": staff.telegram_id})
+                                            ByParams(by=staff.telegram_id))
         self.outbox.kick()
         return case
 
@@ -566,7 +574,8 @@ class SupervisionService(Service):
                                             {"leader": target.telegram_id, "before": before})
             if before is not None and before != staff.telegram_id:
                 # The leader replaced is told who has charge of the case now.
-                await self.ctx.queue_staff(conn, before, NoticeKind.LEAD_EVENT, case, event_id, {"replaced": True})
+                await self.ctx.queue_staff(conn, before, NoticeKind.LEAD_EVENT, case, event_id,
+                                           LeadEventParams(replaced=True))
         self.outbox.kick()
         return case, target
 
@@ -636,15 +645,14 @@ class SupervisionService(Service):
             case = await self.ctx.set_cohandlers(conn, case.id)
             event_id = await self.ctx.event(conn, case.id, actor, Action.COHANDLE, case.status, body,
                                             {"unit": unit_id})
-            params = {"unit": unit_id, "by": staff.telegram_id}
             for s in told:
                 if s.telegram_id != staff.telegram_id:
                     await self.ctx.queue_staff(conn, s.telegram_id, NoticeKind.COHANDLE, case, event_id,
-                                               {**params, "role": "cohandler"})
+                                               CohandleParams(unit=unit_id, by=staff.telegram_id, role="cohandler"))
             for staff_id in _handlers(self.org, case):
                 if staff_id != staff.telegram_id and staff_id not in {s.telegram_id for s in told}:
                     await self.ctx.queue_staff(conn, staff_id, NoticeKind.COHANDLE, case, event_id,
-                                               {**params, "role": "lead"})
+                                               CohandleParams(unit=unit_id, by=staff.telegram_id, role="lead"))
         self.outbox.kick()
         return case, unit_id
 
@@ -802,7 +810,8 @@ async def lift_cases(review: ReviewService, conn: Connection, today: date, repor
         )
         leaders = [s.telegram_id for s in routing.leaders_at_level(org, case.unit, 0, case.category)]
         for staff_id in dict.fromkeys(above + _handlers(org, case) + review.ctx.cohandler_ids(case) + leaders):
-            await review.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_ORDER, case.id, event_id, params)
+            await review.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_ORDER, case.id, event_id,
+                                      OrderParams.model_validate(params))
         report.escalations += 1
 
 
@@ -852,7 +861,8 @@ async def sweep_orders(review: ReviewService, conn: Connection, today: date, rep
             else:
                 report.reminders += 1
             for staff_id in recipients:
-                await review.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_OVERDUE, case.id, event_id, params)
+                await review.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_OVERDUE, case.id, event_id,
+                                          OrderOverdueParams.model_validate(params))
 
 
 #: The cases the sweep may have to tell of a warning level, read by their stored rank (``cases_by_rank``):
@@ -898,13 +908,8 @@ async def sweep_warnings(review: ReviewService, conn: Connection, today: date, r
             "UPDATE warning_notices SET recipients = ? WHERE case_id = ? AND stage = ? AND due = ? AND level = ?",
             (json.dumps(recipients), case.id, stage.value, deadline.isoformat(), level.value),
         )
-        params = {
-            "level": level.value,
-            "stage": stage.value,
-            "due": deadline.isoformat(),
-            "used": share_used(case, org, today),
-            "overdue": max(0, (today - deadline).days),
-        }
+        params = WarningParams(level=level.value, stage=stage.value, due=deadline.isoformat(),
+                               used=share_used(case, org, today), overdue=max(0, (today - deadline).days))
         for staff_id in recipients:
             await review.outbox.queue(conn, staff_id, NoticeKind.WARNING_LEVEL, case.id, None, params)
         report.warnings += 1
