@@ -51,7 +51,7 @@ from handlers.render import (
 from handlers.review_opinion import OUTCOME_BUTTONS, OUTCOME_CODES
 from store.errors import Refused
 from store.models import Actor, ActorRole, Case, Event, OutboxItem, Rating, ReviewOutcome
-from store.notices import AlertParams, params_of
+from store.notices import AlertParams, DeadlineParams, DigestParams, params_of
 from store.review import CONTENT
 from store.services import Services
 
@@ -338,11 +338,9 @@ async def _about_event(item: OutboxItem, store: Services) -> tuple[Case, Event] 
 
 async def digest_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
     """``ld_digest``: the week's figures, to a leader."""
-    p = item.params
-    return [(t(lang, "leader.digest", week=p.get("week", ""), received=p.get("received", 0),
-               decided=p.get("decided", 0), closed=p.get("closed", 0), repeats=p.get("repeats", 0),
-               overdue=p.get("overdue", 0), long_running=p.get("long_running", 0),
-               alerts=p.get("alerts", 0)), None)]
+    p = params_of(item.kind, item.params, DigestParams)
+    return [(t(lang, "leader.digest", week=p.week, received=p.received, decided=p.decided, closed=p.closed,
+               repeats=p.repeats, overdue=p.overdue, long_running=p.long_running, alerts=p.alerts), None)]
 
 
 async def rating_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
@@ -361,17 +359,17 @@ async def reminder_notice(item: OutboxItem, store: Services, lang: str) -> Rende
     case = await _about_case(item, store)
     if case is None:
         return []
-    p = item.params
-    stage = t(lang, f"review.stage_{p.get('stage', 'answer')}")
+    p = params_of(item.kind, item.params, DeadlineParams)
+    stage = t(lang, f"review.stage_{p.stage}")
     key = {
         "before": "review.remind_before",
         "due": "review.remind_due",
         "escalate0": "review.escalate",
         "escalate1": "review.escalate_again",
-    }.get(str(p.get("level")), "review.remind_due")
+    }[p.level]
     text = t(lang, key, number=case.number, unit=unit_name(store.org, case.unit, lang),
              category=category_name(store.org, case.category, lang), stage=stage,
-             due=day(str(p.get("due", "")), lang), days=p.get("overdue", 0))
+             due=day(p.due, lang), days=p.overdue)
     return [(text, open_markup(lang, case.number))]
 
 

@@ -181,6 +181,28 @@ class WarningParams(NoticeParams):
     overdue: int = 0
 
 
+class DeadlineParams(NoticeParams):
+    """A deadline near or passed (``store.review.Level``: before, due, escalate0, escalate1) for a stage."""
+
+    stage: str
+    level: Literal["before", "due", "escalate0", "escalate1"]
+    due: str
+    overdue: int
+
+
+class DigestParams(NoticeParams):
+    """The week's figures in a leader's scope (Monday's digest)."""
+
+    week: str
+    received: int = 0
+    decided: int = 0
+    closed: int = 0
+    overdue: int = 0
+    long_running: int = 0
+    repeats: int = 0
+    alerts: int = 0
+
+
 class SessionParams(NoticeParams):
     """A reception session (published for a leader)."""
 
@@ -200,14 +222,16 @@ class ReminderParams(BookingParams):
 
 
 #: The kinds whose params are typed, and their model (stored without the fields left None, as before).
-#: The others still carry a plain dict, being moved here: incidents', screening's, merges', deadline
-#: reminders and escalations, and the weekly digest.
+#: The others still carry a plain dict, being moved here: incidents', screening's and merges'.
 PARAMS: dict[NoticeKind, type[NoticeParams]] = {
     NoticeKind.APPROVAL_ASKED: DraftParams,
     NoticeKind.APPROVAL_RETURNED: DraftParams,
     NoticeKind.CONTACT_TASK: TaskParams,
     NoticeKind.CONTACT_TASK_REMINDER: TaskReminderParams,
     NoticeKind.LEADER_ALERT: AlertParams,
+    NoticeKind.REMINDER: DeadlineParams,
+    NoticeKind.ESCALATION: DeadlineParams,
+    NoticeKind.LEADER_DIGEST: DigestParams,
     NoticeKind.SUPERVISION_ORDER: OrderParams,
     NoticeKind.SUPERVISION_PROGRESS: ByParams,
     NoticeKind.SUPERVISION_URGE: ByParams,

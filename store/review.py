@@ -47,7 +47,7 @@ from store.models import (
     Status,
     row_to_model,
 )
-from store.notices import AlertParams, DocumentParams, NoticeKind, params_of
+from store.notices import AlertParams, DeadlineParams, DigestParams, DocumentParams, NoticeKind, params_of
 from store.opinion import PART_MAX, OpinionParts, required_parts
 from store.org import Organization, Role, Staff
 from store.people import people_among, same_person, same_person_sql
@@ -1220,7 +1220,7 @@ class ReviewService(Service):
                 report.reminders += 1
             kind = NoticeKind.ESCALATION if escalation else NoticeKind.REMINDER
             for staff_id in recipients:
-                await self.ctx.queue_staff(conn, staff_id, kind, case, event_id, params)
+                await self.ctx.queue_staff(conn, staff_id, kind, case, event_id, DeadlineParams.model_validate(params))
 
     async def _close_lapsed(self, conn: Connection, today: date, report: SweepReport, after: int = 0) -> int | None:
         """Close written opinions nobody acted on within the window (not rated, or no review asked).
@@ -1266,7 +1266,8 @@ class ReviewService(Service):
             leader = Actor(id=staff.telegram_id, role=ActorRole.LEADER, name=staff.name)
             params = await self._digest_figures(conn, leader, start, moment)
             params["week"] = f"{year}-W{week:02d}"
-            await self.outbox.queue(conn, staff.telegram_id, NoticeKind.LEADER_DIGEST, None, None, params)
+            await self.outbox.queue(conn, staff.telegram_id, NoticeKind.LEADER_DIGEST, None, None,
+                                    DigestParams.model_validate(params))
             report.digests += 1
 
     async def _digest_figures(
