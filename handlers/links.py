@@ -19,6 +19,7 @@ from handlers.i18n import Html, t
 from handlers.refusals import answers_refusals
 from handlers.render import split_text
 from store.models import Actor, Case, Event, OutboxItem
+from store.notices import MergedParams, MergeStaffParams, params_of
 from store.services import Services
 
 NUMBER_MAX = 40
@@ -105,7 +106,7 @@ async def merged_notice(item: OutboxItem, store: Services, lang: str) -> Rendere
     case, event = await _about(item, store)
     if case is None or event is None:
         return []
-    text = t(lang, "links.merged_notice", number=case.number, main=item.params.get("main", ""),
+    text = t(lang, "links.merged_notice", number=case.number, main=params_of(item.kind, item.params, MergedParams).main,
              reason=split_text(event.body or "")[0])
     return [(text, None)]
 
@@ -123,10 +124,10 @@ async def merge_staff_notice(item: OutboxItem, store: Services, lang: str) -> Re
     case, event = await _about(item, store)
     if case is None or event is None:
         return []
-    by = item.params.get("by")
-    staff = store.org.staff_member(by) if isinstance(by, int) else None
-    main = str(item.params.get("main", ""))
+    p = params_of(item.kind, item.params, MergeStaffParams)
+    staff = store.org.staff_member(p.by) if p.by is not None else None
+    main = p.main
     text = t(lang, "links.staff_notice", name=staff.name if staff else "—", main=main,
-             duplicate=item.params.get("duplicate", ""), reason=split_text(event.body or "")[0])
+             duplicate=p.duplicate, reason=split_text(event.body or "")[0])
     button = kb.button(t(lang, "review.open_case"), cb.St.OPEN.encode(main or case.number))
     return [(text, kb.markup([[button]]))]

@@ -39,7 +39,7 @@ from store.db import Connection
 from store.errors import BadInput, Refused
 from store.ledger import LedgerService
 from store.models import Actor, Case, row_to_model
-from store.notices import NoticeKind
+from store.notices import MergedParams, MergeStaffParams, NoticeKind
 from store.org import Organization
 from store.policy import Act
 from store.workflow import Action, next_status
@@ -164,7 +164,7 @@ class LinkService(Service):
             )
             # Told to everyone who petitions in the duplicate, and in the main case, before they join.
             await self.outbox.queue(conn, duplicate.petitioner_id, NoticeKind.MERGED_PETITIONER, duplicate.id,
-                                    merged_event, {"main": main.number})
+                                    merged_event, MergedParams(main=main.number))
             await self.outbox.queue(conn, main.petitioner_id, NoticeKind.JOINED_PETITIONER, main.id, joined_event)
             # Everyone who petitions in the duplicate petitions in the main case too (store/ledger.py):
             # the ledger tells them of it (in chat, or through tasks for the staff) and lists it in
@@ -173,7 +173,7 @@ class LinkService(Service):
             await conn.execute(
                 "UPDATE claim_codes SET case_id = ? WHERE case_id = ? AND used_at IS NULL", (main.id, duplicate.id)
             )
-            params = {"main": main.number, "duplicate": duplicate.number, "by": actor.id}
+            params = MergeStaffParams(main=main.number, duplicate=duplicate.number, by=actor.id)
             for staff_id in dict.fromkeys(_handlers(self.org, main) + _handlers(self.org, duplicate)):
                 if staff_id == actor.id:
                     continue

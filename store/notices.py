@@ -203,6 +203,19 @@ class DigestParams(NoticeParams):
     alerts: int = 0
 
 
+class MergedParams(NoticeParams):
+    """A duplicate merged (并案): the main case it went into."""
+
+    main: str
+
+
+class MergeStaffParams(MergedParams):
+    """A merge, to the staff of either case: the duplicate too, and who merged."""
+
+    duplicate: str
+    by: int | None = None
+
+
 class SessionParams(NoticeParams):
     """A reception session (published for a leader)."""
 
@@ -222,13 +235,15 @@ class ReminderParams(BookingParams):
 
 
 #: The kinds whose params are typed, and their model (stored without the fields left None, as before).
-#: The others still carry a plain dict, being moved here: incidents', screening's and merges'.
+#: The others still carry a plain dict, being moved here: incidents' and screening's.
 PARAMS: dict[NoticeKind, type[NoticeParams]] = {
     NoticeKind.APPROVAL_ASKED: DraftParams,
     NoticeKind.APPROVAL_RETURNED: DraftParams,
     NoticeKind.CONTACT_TASK: TaskParams,
     NoticeKind.CONTACT_TASK_REMINDER: TaskReminderParams,
     NoticeKind.LEADER_ALERT: AlertParams,
+    NoticeKind.MERGED_PETITIONER: MergedParams,
+    NoticeKind.MERGE_STAFF: MergeStaffParams,
     NoticeKind.REMINDER: DeadlineParams,
     NoticeKind.ESCALATION: DeadlineParams,
     NoticeKind.LEADER_DIGEST: DigestParams,
