@@ -22,6 +22,7 @@ from handlers.refusals import answers_refusals
 from handlers.render import moment, split_text, unit_name
 from store.incidents import Incident, IncidentService
 from store.models import OutboxItem
+from store.notices import IncidentParams, params_of
 from store.org import Organization
 from store.services import Services
 
@@ -287,8 +288,7 @@ def handlers() -> list[Handler]:
 
 
 async def _notice(item: OutboxItem, store: Services, lang: str, head_key: str) -> Rendered:
-    incident_id = item.params.get("incident")
-    found = await store.incidents.incident_by_id(incident_id) if isinstance(incident_id, int) else None
+    found = await store.incidents.incident_by_id(params_of(item.kind, item.params, IncidentParams).incident)
     if found is None:
         return []
     head = t(lang, head_key, level=level_name(store.org, found.level, lang))
@@ -309,8 +309,7 @@ async def raised_notice(item: OutboxItem, store: Services, lang: str) -> Rendere
 
 async def closed_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
     """``ic_closed``: closed with its summary, to the leaders above and the admins."""
-    incident_id = item.params.get("incident")
-    found = await store.incidents.incident_by_id(incident_id) if isinstance(incident_id, int) else None
+    found = await store.incidents.incident_by_id(params_of(item.kind, item.params, IncidentParams).incident)
     if found is None or found.closed_at is None:
         return []
     entry = store.org.incident_level(found.level)

@@ -45,6 +45,7 @@ from handlers.render import day, pack, unit_name
 from store.conversations import Conversation
 from store.errors import Refused, StoreError
 from store.models import Actor, OutboxItem
+from store.notices import ScreeningParams, params_of
 from store.org import Organization, Role
 from store.screening import (
     NEXT_STEP_MAX,
@@ -430,13 +431,13 @@ def stale_handler() -> Handler:
 
 async def ask_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
     """``sc_ask``: the period's request (then the reminder), with 填报 / 本期无矛盾纠纷."""
-    p = item.params
-    unit = str(p.get("unit", ""))
+    p = params_of(item.kind, item.params, ScreeningParams)
+    unit = p.unit
     if store.org.find_unit(unit) is None:
         return []
-    key = "screening.remind_notice" if p.get("level") == "remind" else "screening.request_notice"
-    text = t(lang, key, unit=unit_name(store.org, unit, lang), period=p.get("period", ""),
-             day=day(str(p.get("request_day", "")), lang), days=p.get("days", 0))
+    key = "screening.remind_notice" if p.level == "remind" else "screening.request_notice"
+    text = t(lang, key, unit=unit_name(store.org, unit, lang), period=p.period, day=day(p.request_day, lang),
+             days=p.days)
     buttons = kb.markup([[kb.button(t(lang, "screening.file"), cb.Sc.FILE.encode(unit)),
                           kb.button(t(lang, "screening.nil"), cb.Sc.NIL.encode(unit))]])
     return [(text, buttons)]
@@ -444,9 +445,8 @@ async def ask_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
 
 async def overdue_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
     """``sc_overdue``: a unit has not reported, to its leaders."""
-    p = item.params
-    unit = str(p.get("unit", ""))
-    if store.org.find_unit(unit) is None:
+    p = params_of(item.kind, item.params, ScreeningParams)
+    if store.org.find_unit(p.unit) is None:
         return []
-    return [(t(lang, "screening.overdue_notice", unit=unit_name(store.org, unit, lang), period=p.get("period", ""),
-               day=day(str(p.get("request_day", "")), lang), days=p.get("days", 0)), None)]
+    return [(t(lang, "screening.overdue_notice", unit=unit_name(store.org, p.unit, lang), period=p.period,
+               day=day(p.request_day, lang), days=p.days), None)]

@@ -39,7 +39,7 @@ from store.db import Connection
 from store.errors import BadInput, NotFound, Refused
 from store.journal import VerifyResult, append_chained, verify_chained
 from store.models import SYSTEM, Actor, Case, row_to_model
-from store.notices import NoticeKind
+from store.notices import IncidentLevelParams, IncidentParams, NoticeKind, params_of
 from store.org import IncidentLevel, Role, Staff
 from store.policy import Act
 from store.safetext import clean
@@ -181,7 +181,8 @@ async def _tell_group(
     for staff_id in ctx.org.incident_group(level):
         if staff_id in skip or _recused(ctx, staff_id, unit, confidential):
             continue
-        await ctx.outbox.queue(conn, staff_id, kind, None, None, {"incident": incident_id, "level": level.level})
+        await ctx.outbox.queue(conn, staff_id, kind, None, None,
+                               IncidentLevelParams(incident=incident_id, level=level.level))
 
 
 def _groups(ctx: StoreContext, levels: list[int]) -> set[int]:
@@ -542,7 +543,7 @@ class IncidentService(Service):
             for staff_id in self._leaders_above(incident):
                 if staff_id != staff.telegram_id:
                     await self.outbox.queue(conn, staff_id, NoticeKind.INCIDENT_CLOSED, None, None,
-                                            {"incident": incident_id})
+                                            IncidentParams(incident=incident_id))
             fresh = await _load(conn, "id = ?", (incident_id,))
         self.outbox.kick()
         assert fresh is not None
@@ -568,12 +569,12 @@ class IncidentService(Service):
         """
         if self.org.staff_member(chat_id) is None:
             return "not_staff"
-        incident = await _load(conn, "id = ?", (int(params.get("incident", 0) or 0),))
+        incident = await _load(conn, "id = ?", (params_of(kind, params, IncidentParams).incident,))
         if incident is None:
             return "no_incident"
         if kind is NoticeKind.INCIDENT_CLOSED:
             return None if chat_id in self._leaders_above(incident) else "out_of_scope"
-        entry = self.org.incident_level(int(params.get("level", incident.level) or incident.level))
+        entry = self.org.incident_level(params_of(kind, params, IncidentLevelParams).level)
         if entry is None or chat_id not in self.org.incident_group(entry):
             return "out_of_scope"
         return "out_of_scope" if _recused(self.ctx, chat_id, incident.unit, incident.confidential) else None

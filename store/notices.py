@@ -216,6 +216,28 @@ class MergeStaffParams(MergedParams):
     by: int | None = None
 
 
+class IncidentParams(NoticeParams):
+    """A group incident (群体性事件) of the plan."""
+
+    incident: int
+
+
+class IncidentLevelParams(IncidentParams):
+    """An incident opened at, or raised to, a level: told to that level's response group."""
+
+    level: int
+
+
+class ScreeningParams(NoticeParams):
+    """A unit's dispute screening (矛盾纠纷排查) of a period: its request, reminder or escalation."""
+
+    period: str
+    unit: str
+    level: Literal["request", "remind", "escalate"]
+    request_day: str
+    days: int
+
+
 class SessionParams(NoticeParams):
     """A reception session (published for a leader)."""
 
@@ -235,13 +257,18 @@ class ReminderParams(BookingParams):
 
 
 #: The kinds whose params are typed, and their model (stored without the fields left None, as before).
-#: The others still carry a plain dict, being moved here: incidents' and screening's.
+#: A kind missing here carries nothing (``stored_params`` refuses anything else).
 PARAMS: dict[NoticeKind, type[NoticeParams]] = {
     NoticeKind.APPROVAL_ASKED: DraftParams,
     NoticeKind.APPROVAL_RETURNED: DraftParams,
     NoticeKind.CONTACT_TASK: TaskParams,
     NoticeKind.CONTACT_TASK_REMINDER: TaskReminderParams,
     NoticeKind.LEADER_ALERT: AlertParams,
+    NoticeKind.SCREENING_ASK: ScreeningParams,
+    NoticeKind.SCREENING_OVERDUE: ScreeningParams,
+    NoticeKind.INCIDENT_OPENED: IncidentLevelParams,
+    NoticeKind.INCIDENT_RAISED: IncidentLevelParams,
+    NoticeKind.INCIDENT_CLOSED: IncidentParams,
     NoticeKind.MERGED_PETITIONER: MergedParams,
     NoticeKind.MERGE_STAFF: MergeStaffParams,
     NoticeKind.REMINDER: DeadlineParams,
@@ -270,9 +297,9 @@ def stored_params(kind: NoticeKind, params: NoticeParams | dict[str, Any] | None
     """What ``outbox.params`` holds for a notice of ``kind``: its declared model's JSON, else the plain dict."""
     declared = PARAMS.get(kind)
     if declared is None:
-        if isinstance(params, NoticeParams):
-            raise TypeError(f"{kind.value} declares no params model, yet was given {type(params).__name__}")
-        return params or {}
+        if params:  # a kind that carries something declares what
+            raise TypeError(f"{kind.value} declares no params model, yet was given {params!r}")
+        return {}
     if isinstance(params, NoticeParams):
         if type(params) is not declared:
             raise TypeError(f"{kind.value} carries {declared.__name__}, not {type(params).__name__}")

@@ -55,7 +55,7 @@ from store.db import Connection
 from store.errors import BadInput, NotFound, Refused
 from store.events import DisputeHighRisk
 from store.models import SYSTEM, Actor, ActorRole
-from store.notices import NoticeKind
+from store.notices import NoticeKind, ScreeningParams, params_of
 from store.org import Organization, Role, ScreeningPeriod, Staff
 from store.safetext import SafeText
 from store.sqltext import only_row
@@ -260,7 +260,7 @@ def refusal_to_tell(org: Organization, chat_id: int, kind: NoticeKind, params: d
     """
     if org.staff_member(chat_id) is None:
         return "not_staff"
-    unit = str(params.get("unit", ""))
+    unit = params_of(kind, params, ScreeningParams).unit
     if org.find_unit(unit) is None:
         return "out_of_scope"
     wanted = screening_leaders(org, unit) if kind is NoticeKind.SCREENING_OVERDUE else screening_officers(org, unit)
@@ -674,8 +674,8 @@ class ScreeningService(Service):
             await self._journal(conn, SYSTEM, level, period.label, unit, None, {"to": recipients})
             kind = NoticeKind.SCREENING_OVERDUE if level == "escalate" else NoticeKind.SCREENING_ASK
             asked = done.get("request", today)
-            params = {"period": period.label, "unit": unit, "level": level,
-                      "request_day": asked.isoformat(), "days": (today - asked).days}
+            params = ScreeningParams(period=period.label, unit=unit, level=level, request_day=asked.isoformat(),
+                                     days=(today - asked).days)
             for staff_id in recipients:
                 await self.outbox.queue(conn, staff_id, kind, None, None, params)
             if level == "request":
