@@ -35,7 +35,7 @@ from store.document_kinds import DocumentKind
 from store.documents import STEPS
 from store.ledger import ContactTask, InformHow
 from store.models import Attachment, Case, Event, OutboxItem
-from store.notices import NoticeKind, TaskParams, TaskReminderParams, params_of
+from store.notices import PARAMS, NoticeKind, NoticeParams, TaskParams, TaskReminderParams, params_of
 from store.services import Services
 from store.workflow import Action
 
@@ -94,7 +94,8 @@ def _files(lang: str, case: Case, files: list[Attachment], every: list[Attachmen
 
 
 class UnknownNotice(ValueError):
-    """An outbox row of a kind this version has no renderer for (a newer or a corrupt row).
+    """An outbox row of a kind this version has no renderer for, or whose params its kind's model cannot read
+    (a newer or a corrupt row).
 
     Retrying cannot help; the sender sets the row aside as failed and goes on.
     """
@@ -103,12 +104,18 @@ class UnknownNotice(ValueError):
 async def render(item: OutboxItem, store: Services) -> list[Outgoing]:
     """The messages that deliver ``item``; empty if there is nothing left to say.
 
-    Raises :class:`UnknownNotice` when no renderer knows the row's kind.
+    Raises :class:`UnknownNotice` when no renderer knows the row's kind, or its params do not read.
     """
     try:
-        renderer = RENDERERS[NoticeKind(item.kind)]
+        kind = NoticeKind(item.kind)
+        renderer = RENDERERS[kind]
     except (ValueError, KeyError):
         raise UnknownNotice(f"no renderer for outbox kind {item.kind!r}") from None
+    if kind in PARAMS:
+        try:
+            params_of(kind, item.params, NoticeParams)
+        except ValueError as error:  # pydantic's ValidationError is one
+            raise UnknownNotice(f"unreadable params of outbox kind {item.kind!r}") from error
     lang = language_for(await store.cases.user_language(item.chat_id))
     return await renderer(item, store, lang)
 

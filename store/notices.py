@@ -98,9 +98,13 @@ REPLYABLE = frozenset({NoticeKind.CASE_CARD, NoticeKind.STAFF_EVENT, NoticeKind.
 
 
 class NoticeParams(BaseModel):
-    """What a notice carries beside its chat, case and event (``outbox.params``): checked when it is queued
-    (``Outbox.queue`` takes the model its kind declares in ``PARAMS``, or params stored once that it
-    validates) and typed when it is read (``params_of``). A row queued by an older version reads the same: the stored JSON is the model's."""
+    """What a notice carries beside its chat, case and event (``outbox.params``).
+
+    Checked when it is queued (``Outbox.queue`` takes the model its kind declares in ``PARAMS``, or params
+    stored once that it validates) and typed when it is read (``params_of``). A row queued by an older
+    version reads the same: the stored JSON is the model's. A row whose params do not read is set aside
+    by the sender at once (``handlers.notifications.UnknownNotice``), as a row of an unknown kind is.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -294,7 +298,8 @@ P = TypeVar("P", bound=NoticeParams)
 
 
 def stored_params(kind: NoticeKind, params: NoticeParams | dict[str, Any] | None) -> dict[str, Any]:
-    """What ``outbox.params`` holds for a notice of ``kind``: its declared model's JSON, else the plain dict."""
+    """What ``outbox.params`` holds for a notice of ``kind``: its declared model's JSON; nothing for a kind
+    that declares none (anything given is refused)."""
     declared = PARAMS.get(kind)
     if declared is None:
         if params:  # a kind that carries something declares what

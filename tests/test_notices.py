@@ -118,6 +118,18 @@ async def test_an_unknown_kind_is_set_aside_at_once_and_the_chat_goes_on(store: 
     assert await store.outbox.pending_notifications() == []
 
 
+async def test_a_row_whose_params_do_not_read_is_set_aside_at_once(store: Services) -> None:
+    """A corrupt row's params (a reminder without its booking) are never retried: set aside with the reason."""
+    now = iso(store.clock.now())
+    execute(store, "INSERT INTO outbox (chat_id, kind, params, created_at, due_at) VALUES (?, ?, ?, ?, ?)",
+            OFFICER, "reception_reminder", json.dumps({"which": "day"}), now, now)
+    sender = OutboxSender(store, RecordingBot(), chat_interval=0.0)  # type: ignore[arg-type]
+    await sender.run_once()
+    ((failed_at, attempts, error),) = rows(
+        store, "SELECT failed_at, attempts, last_error FROM outbox WHERE kind = 'reception_reminder'")
+    assert failed_at is not None and attempts == 1 and "unreadable params" in error  # its first try, not retried
+
+
 # ------------------------------------------------------------------ typed params
 
 
