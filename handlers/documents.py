@@ -44,7 +44,7 @@ from store.documents import Document, parse_kinds
 from store.errors import NoDocument
 from store.models import OutboxItem, ReviewOutcome
 from store.notices import DocumentParams, params_of
-from store.org import Organization
+from store.org import Destination, LocalizedText, Organization
 from store.services import Services
 
 #: The face of the collection that has simplified Chinese glyphs.
@@ -263,30 +263,24 @@ def body_template(org: Organization, lang: str, kind: DocumentKind, doc: Documen
     return own or _raw(lang, f"document.body.{kind.value}")
 
 
-def destination_text(destination: dict[str, Any] | None, lang: str) -> str:
+def destination_text(destination: Destination | None, lang: str) -> str:
     """Where a declined petitioner should turn (诉访分离): the body's name, address and phone, as recorded."""
-    if not destination:
+    if destination is None:
         return ""
-    names = destination.get("name") or {}
-    name = str(names.get(lang.split("-")[0]) or names.get("zh") or names.get("en") or "")
-    key = "opinion.doc_destination_phone" if destination.get("phone") else "opinion.doc_destination"
-    return _raw(lang, key).format(name=name, address=destination.get("address", ""),
-                                  phone=destination.get("phone", ""))
+    key = "opinion.doc_destination_phone" if destination.phone else "opinion.doc_destination"
+    return _raw(lang, key).format(name=destination.name.get(lang), address=destination.address,
+                                  phone=destination.phone or "")
 
 
-def destination_line(destination: dict[str, Any], lang: str) -> str:
+def destination_line(destination: Destination, lang: str) -> str:
     """A destination in one line, for chat (plain text: the caller escapes it)."""
-    names = destination.get("name") or {}
-    name = str(names.get(lang.split("-")[0]) or names.get("zh") or names.get("en") or "")
-    key = "opinion.destination_line_phone" if destination.get("phone") else "opinion.destination_line"
-    return _raw(lang, key).format(name=name, address=destination.get("address", ""),
-                                  phone=destination.get("phone", ""))
+    key = "opinion.destination_line_phone" if destination.phone else "opinion.destination_line"
+    return _raw(lang, key).format(name=destination.name.get(lang), address=destination.address,
+                                  phone=destination.phone or "")
 
 
-def reason_text(reason: dict[str, str] | None, lang: str) -> str:
-    if not reason:
-        return ""
-    return str(reason.get(lang.split("-")[0]) or reason.get("zh") or reason.get("en") or "")
+def reason_text(reason: LocalizedText | None, lang: str) -> str:
+    return reason.get(lang) if reason is not None else ""
 
 
 @dataclass

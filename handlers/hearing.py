@@ -30,9 +30,11 @@ from handlers.prompts import PROMPTS, Prompt
 from handlers.refusals import answers_in_prompt, answers_refusals
 from handlers.render import day
 from store.errors import Refused
+from store.event_data import HearingData, HearingEndData, data_of
 from store.models import Actor, Case, OutboxItem
 from store.review import Hearing, OpinionDraft
 from store.services import Services
+from store.workflow import Action
 
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
 
@@ -239,17 +241,18 @@ async def hearing_notice(item: OutboxItem, store: Services, lang: str) -> Render
     event = await store.cases.event(item.event_id) if item.event_id is not None and case else None
     if case is None or event is None:
         return []
-    data = event.data or {}
-    level = int(data.get("level") or (2 if case.review_level >= 2 else 1))
-    stage = stage_name(lang, level)
-    if event.action == "hearing":
-        return [(t(lang, "hearing.petitioner_scheduled", number=case.number, stage=stage,
-                   date=day(str(data.get("on", "")), lang), place=str(data.get("place", ""))), None)]
-    if event.action != "hearing_end":
+    level = 2 if case.review_level >= 2 else 1
+    if event.action == Action.HEARING:
+        scheduled = data_of(event, HearingData)
+        return [(t(lang, "hearing.petitioner_scheduled", number=case.number, stage=stage_name(lang, scheduled.level),
+                   date=day(scheduled.on, lang), place=scheduled.place), None)]
+    if event.action != Action.HEARING_END:
         return []
-    due = day(str(data["due"]), lang) if data.get("due") else "-"
-    if data.get("how") == "held":
+    ended = data_of(event, HearingEndData)
+    stage = stage_name(lang, level)
+    due = day(ended.due, lang) if ended.due else "-"
+    if ended.how == "held":
         return [(t(lang, "hearing.petitioner_held", number=case.number, stage=stage, due=due), None)]
-    held_on = next((h.held_on for h in await store.review.hearings(case.id) if h.id == data.get("hearing")), None)
+    held_on = next((h.held_on for h in await store.review.hearings(case.id) if h.id == ended.hearing), None)
     return [(t(lang, "hearing.petitioner_cancelled", number=case.number, stage=stage, due=due,
                date=day(held_on, lang) if held_on else "-"), None)]

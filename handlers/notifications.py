@@ -33,6 +33,19 @@ from handlers.render import case_card, category_name, day, pack, split_text, uni
 from store import discipline
 from store.document_kinds import DocumentKind
 from store.documents import STEPS
+from store.event_data import (
+    AcceptData,
+    ActData,
+    AddInfoData,
+    DecideData,
+    DeclineData,
+    EventData,
+    ExtendData,
+    RedoData,
+    ReviewOpinionData,
+    TransferData,
+    data_of,
+)
 from store.ledger import ContactTask, InformHow
 from store.models import Attachment, Case, Event, OutboxItem
 from store.notices import PARAMS, NoticeKind, NoticeParams, TaskParams, TaskReminderParams, params_of
@@ -201,28 +214,29 @@ async def petitioner_notice(item: OutboxItem, store: Services, lang: str) -> lis
         return [Outgoing(text=t(lang, "notify.generic", number=case.number, what=t(lang, f"event.{event.action}")))]
     body, *more = split_text(event.body or "")
     reason, where = body, t(lang, "notify.where_else")
-    if event.action == "decline" and isinstance(event.data.get("reason_text"), dict):
+    record = data_of(event, EventData)
+    if isinstance(record, DeclineData) and record.reason_text is not None:
         # 诉访分离: the reason from the list, the officer's note, and where to turn with the address.
-        said = documents.reason_text(event.data["reason_text"], lang)
-        if event.data.get("reason_is_note"):  # 其他: the note is the reason
-            said = body
+        said = body if record.reason_is_note else documents.reason_text(record.reason_text, lang)  # 其他: the note
         reason = t(lang, "opinion.notify_reason_note", reason=said, note=body) if body and said != body else said
-        destination = event.data.get("destination")
-        if isinstance(destination, dict):
-            where = t(lang, "opinion.notify_destination", destination=documents.destination_line(destination, lang))
+        if record.destination is not None:
+            where = t(lang, "opinion.notify_destination",
+                      destination=documents.destination_line(record.destination, lang))
+    due = record.answer_due if isinstance(record, AcceptData | ExtendData | RedoData | ReviewOpinionData) else None
+    decision = record.decision if isinstance(record, DecideData | ReviewOpinionData) else None
     first = t(
         lang,
         key,
         number=case.number,
-        due=day(event.data.get("answer_due") or case.answer_due or "", lang),
+        due=day(due or case.answer_due or "", lang),
         reason=reason,
         text=body,
         where=where,
-        days=event.data.get("days", ""),
-        decision=t(lang, f"decision.{event.data['decision']}") if "decision" in event.data else "",
-        unit=unit_name(org, event.data.get("to_unit", case.unit), lang),
+        days=record.days if isinstance(record, ExtendData) else "",
+        decision=t(lang, f"decision.{decision.value}") if decision is not None else "",
+        unit=unit_name(org, record.to_unit if isinstance(record, TransferData) else case.unit, lang),
     )
-    if event.data.get("approved_by"):  # 签发: only an approved act says so (store/approvals.py)
+    if isinstance(record, ActData) and record.approved_by:  # 签发: only an approved act says so (store/approvals.py)
         first = Html(first + "\n" + t(lang, "approvals.approved_line"))
     out = [Outgoing(text=first), *_continued(lang, more)]
     if event.action == "reply":
@@ -243,7 +257,8 @@ async def staff_notice(item: OutboxItem, store: Services, lang: str) -> list[Out
     files = [a for a in every if a.event_id == event.id]
     if event.body:
         parts = split_text(event.body)
-        key = "staff.petitioner_replied" if event.data.get("reply") else "staff.petitioner_added"
+        replied = event.action == Action.ADD_INFO and data_of(event, AddInfoData).reply
+        key = "staff.petitioner_replied" if replied else "staff.petitioner_added"
         out = [Outgoing(text=t(lang, key, number=case.number, text=parts[0]))]
         out += [Outgoing(text=t(lang, "employee.staff_added_part", part=index, text=part))
                 for index, part in enumerate(parts[1:], start=2)]

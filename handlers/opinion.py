@@ -63,8 +63,7 @@ def _destination(org: Organization, draft: Draft, lang: str) -> str:
     found = org.find_destination(str(draft.get("dest") or ""))
     if found is None:
         return str(t(lang, "opinion.none"))
-    return destination_line({"name": found.name.model_dump(exclude_none=True), "address": found.address,
-                             "phone": found.phone}, lang)
+    return destination_line(found, lang)
 
 
 def _reason(org: Organization, draft: Draft, lang: str) -> str:

@@ -13,12 +13,14 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from handlers.i18n import Html, escape, t
+from store.event_data import AddInfoData, data_of
 from store.links import RelatedCases
 from store.models import Case, Channel, DraftData, Event
 from store.org import Organization
 from store.repeats import Candidate
 from store.review import Stage, current_deadline, petitioner_window
 from store.supervision import WarnedCase, WarningLevel
+from store.workflow import Action
 
 # Telegram allows 4,096 characters after entity parsing; leave room for a header.
 CHUNK = 3500
@@ -26,7 +28,7 @@ CHUNK = 3500
 
 def event_label(event: Event) -> str:
     """The catalog key naming an event: a petitioner's answer to staff is not "additional material"."""
-    if event.action == "add_info" and (event.data or {}).get("reply"):
+    if event.action == Action.ADD_INFO and data_of(event, AddInfoData).reply:
         return "event.add_info_reply"
     return f"event.{event.action}"
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CommandHandler
@@ -50,10 +49,12 @@ from handlers.render import (
 )
 from handlers.review_opinion import OUTCOME_BUTTONS, OUTCOME_CODES
 from store.errors import Refused
+from store.event_data import CloseData, RateData, ReviewOpinionData, data_of
 from store.models import Actor, ActorRole, Case, Event, OutboxItem, Rating, ReviewOutcome
 from store.notices import AlertParams, DeadlineParams, DigestParams, params_of
 from store.review import CONTENT
 from store.services import Services
+from store.workflow import Action
 
 Rendered = list[tuple[Html, InlineKeyboardMarkup | None]]
 
@@ -408,8 +409,7 @@ async def petitioner_review_notice(item: OutboxItem, store: Services, lang: str)
     if found is None:
         return []
     case, event = found
-    return _petitioner_event(case, event.action, event.body or "", event.data, lang,
-                             store.org.deadlines.rereview_request_days)
+    return _petitioner_event(case, event, lang, store.org.deadlines.rereview_request_days)
 
 
 async def staff_review_notice(item: OutboxItem, store: Services, lang: str) -> Rendered:
@@ -418,34 +418,36 @@ async def staff_review_notice(item: OutboxItem, store: Services, lang: str) -> R
     if found is None:
         return []
     case, event = found
-    if event.action == "rate":
+    if event.action == Action.RATE:
         return [(t(lang, "review.rated_staff", number=case.number,
-                   rating=t(lang, f"rating.{event.data.get('rating', 'none')}")), None)]
+                   rating=t(lang, f"rating.{data_of(event, RateData).rating.value}")), None)]
     if event.action == "comment":
         parts = split_text(event.body or "")
         first: Rendered = [(t(lang, "review.comment_staff", number=case.number, text=parts[0]), None)]
         return first + [(Html(t(lang, "review.continued", text=part)), None) for part in parts[1:]]
-    if event.action in ("review_opinion", "rereview_opinion"):
-        stage = t(lang, "review.stage_review" if event.action == "review_opinion" else "review.stage_rereview")
+    if event.action in (Action.REVIEW_OPINION, Action.REREVIEW_OPINION):
+        stage = t(lang, "review.stage_review" if event.action == Action.REVIEW_OPINION else "review.stage_rereview")
         return [(t(lang, "review.opinion_staff", number=case.number, stage=stage,
-                   decision=t(lang, f"decision.{event.data.get('decision', 'explain')}")), None)]
+                   decision=t(lang, f"decision.{data_of(event, ReviewOpinionData).decision.value}")), None)]
     return []
 
 
-def _petitioner_event(case: Case, action: str, body: str, data: dict[str, Any], lang: str, days: int) -> Rendered:
-    if action == "close":
+def _petitioner_event(case: Case, event: Event, lang: str, days: int) -> Rendered:
+    action = event.action
+    if action == Action.CLOSE:
         key = {"not_rated": "review.closed_not_rated", "window_closed": "review.closed_window"}.get(
-            str(data.get("reason")), "review.closed")
+            data_of(event, CloseData).reason, "review.closed")
         return [(t(lang, key, number=case.number), None)]
-    if action not in ("review_opinion", "rereview_opinion"):
+    if action not in (Action.REVIEW_OPINION, Action.REREVIEW_OPINION):
         return []
-    decision = t(lang, f"decision.{data.get('decision', 'explain')}")
-    parts = split_text(body)
+    data = data_of(event, ReviewOpinionData)
+    decision = t(lang, f"decision.{data.decision.value}")
+    parts = split_text(event.body or "")
     key = "review.review_opinion" if action == "review_opinion" else "review.rereview_opinion"
     out: Rendered = [(t(lang, key, number=case.number, decision=decision, text=parts[0]), None)]
     out += [(t(lang, "review.continued", text=part), None) for part in parts[1:]]
-    if data.get("decision") == ReviewOutcome.REDO.value:  # 责令重办: handled again, answered anew
-        out.append((t(lang, "procedure.review_redo", number=case.number, due=day(str(data.get("answer_due", "")), lang)), None))
+    if data.decision is ReviewOutcome.REDO:  # 责令重办: handled again, answered anew
+        out.append((t(lang, "procedure.review_redo", number=case.number, due=day(data.answer_due or "", lang)), None))
     elif action == "review_opinion":
         # The 复核 window counts from receiving the review opinion (送达, Art. 36): a date once served.
         due = case.rereview_request_due if case.review_level == 1 else None

@@ -46,6 +46,18 @@ from handlers.render import (
     unit_path,
     warning_prefix,
 )
+from store.event_data import (
+    AssignData,
+    DecideData,
+    EventData,
+    ExtendData,
+    HearingData,
+    HearingEndData,
+    ReviewOpinionData,
+    TransferData,
+    UnitData,
+    data_of,
+)
 from store.models import Actor, ActorRole, Case, Event
 from store.org import Organization
 from store.workflow import Action
@@ -306,29 +318,26 @@ def staff_timeline(events: list[Event], lang: str, d: Deps) -> list[Html]:
 
 
 def _event_detail(event: Event, lang: str, org: Organization) -> str | Html:
-    data = event.data
-    if "decision" in data:
-        decision = t(lang, f"decision.{data['decision']}")
-        study = data.get("study")
-        if isinstance(study, dict) and isinstance(study.get("by"), list):  # 集体研究 of a 复查 / 复核 opinion
-            names = "、".join(
-                member.name if (member := org.staff_member(int(i))) else str(i) for i in study["by"]
-            )
-            stage = t(lang, "review.stage_rereview" if event.action == "rereview_opinion" else "review.stage_review")
-            return Html(decision + t(lang, "hearing.card_study", stage=stage, names=names,
-                                     date=day(str(study.get("on", "")), lang)))
+    record = data_of(event, EventData)
+    if isinstance(record, DecideData | ReviewOpinionData):
+        decision = t(lang, f"decision.{record.decision.value}")
+        study = record.study if isinstance(record, ReviewOpinionData) else None
+        if study is not None:  # 集体研究 of a 复查 / 复核 opinion
+            names = "、".join(member.name if (member := org.staff_member(i)) else str(i) for i in study.by)
+            stage = t(lang, "review.stage_rereview" if event.action == Action.REREVIEW_OPINION else "review.stage_review")
+            return Html(decision + t(lang, "hearing.card_study", stage=stage, names=names, date=day(study.on, lang)))
         return decision
-    if event.action == "hearing":  # 听证: when and where; the clock stopped from the day it was scheduled
-        return t(lang, "hearing.card_pending", date=day(str(data.get("on", "")), lang), place=str(data.get("place", "")),
-                 stopped=day(str(data.get("stopped", "")), lang))
-    if "to_unit" in data:
-        return unit_path(org, data["to_unit"], lang)
-    if event.action in ("cohandle", "cohandle_off") and isinstance(data.get("unit"), str):
-        return unit_path(org, data["unit"], lang)  # the co-handling unit (协办)
-    if "assignee" in data:
-        return str(data["assignee"])
-    if "days" in data:
-        return t(lang, "work.days", days=data["days"])
+    if isinstance(record, HearingData):  # 听证: when and where; the clock stopped from the day it was scheduled
+        return t(lang, "hearing.card_pending", date=day(record.on, lang), place=record.place,
+                 stopped=day(record.stopped, lang))
+    if isinstance(record, TransferData):
+        return unit_path(org, record.to_unit, lang)
+    if isinstance(record, UnitData):
+        return unit_path(org, record.unit, lang)  # the co-handling unit (协办)
+    if isinstance(record, AssignData):
+        return record.assignee
+    if isinstance(record, ExtendData | HearingEndData):
+        return t(lang, "work.days", days=record.days)
     return ""
 
 

@@ -20,6 +20,7 @@ from handlers.fallback import stale_button
 from handlers.i18n import Html, t
 from handlers.refusals import answers_refusals
 from handlers.render import category_name, day, event_label, split_text, unit_name, unit_path, warning_mark
+from store.event_data import LeadData, data_of
 from store.models import Actor, Case, Event, OutboxItem
 from store.notices import (
     ByParams,
@@ -454,7 +455,7 @@ async def lead_event_notice(item: OutboxItem, store: Services, lang: str) -> Ren
     unit = unit_name(store.org, case.unit, lang)
     if event.action == "lead" and params_of(item.kind, item.params, LeadEventParams).replaced:
         text = t(lang, "supervision.lead_replaced", by=_name(store, event.actor_id),
-                 name=_name(store, event.data.get("leader")), number=case.number, unit=unit,
+                 name=_name(store, data_of(event, LeadData).leader), number=case.number, unit=unit,
                  category=category_name(store.org, case.category, lang))
         return [(text, _open(lang, case.number))]
     if event.action == "lead":

@@ -42,6 +42,16 @@ from store.assessment import AssessmentReport, assess
 from store.desk import DeskQuery, DeskService
 from store.document_kinds import DocumentKind
 from store.errors import NoDocument, NoFile, Refused
+from store.event_data import (
+    AssignData,
+    DecideData,
+    EventData,
+    ExtendData,
+    HearingEndData,
+    ReviewOpinionData,
+    TransferData,
+    data_of,
+)
 from store.indicators import StatsReport
 from store.models import Actor, ActorRole, Attachment, Case, Decision, Event
 from store.opinion import PART_MAX, DeclineGrounds, OpinionParts
@@ -131,15 +141,15 @@ def _who(services: Services, event: Event, lang: str) -> str:
 
 
 def _detail(services: Services, event: Event, lang: str) -> str:
-    data = event.data or {}
-    if "decision" in data:
-        return plain(t(lang, f"decision.{data['decision']}"))
-    if "to_unit" in data:
-        return unit_path(services.org, data["to_unit"], lang)
-    if "assignee" in data:
-        return str(data["assignee"])
-    if "days" in data:
-        return plain(t(lang, "work.days", days=data["days"]))
+    record = data_of(event, EventData)
+    if isinstance(record, DecideData | ReviewOpinionData):
+        return plain(t(lang, f"decision.{record.decision.value}"))
+    if isinstance(record, TransferData):
+        return unit_path(services.org, record.to_unit, lang)
+    if isinstance(record, AssignData):
+        return record.assignee
+    if isinstance(record, ExtendData | HearingEndData):
+        return plain(t(lang, "work.days", days=record.days))
     return ""
 
 
@@ -231,8 +241,8 @@ async def own_case(services: Services, user_id: int, number: str, lang: str) -> 
     for event in view.events:
         text = event.body if event.body and event.action in PETITIONER_TEXTS and event.public else ""
         timeline.append({"at": moment(event.at, services.tz), "what": plain(t(lang, event_label(event))),
-                         "detail": plain(t(lang, f"decision.{event.data['decision']}"))
-                         if event.action == "decide" and "decision" in (event.data or {}) else "",
+                         "detail": plain(t(lang, f"decision.{data_of(event, DecideData).decision.value}"))
+                         if event.action == Action.DECIDE else "",
                          "who": "", "text": text})
     found = own_summary(services, case, lang)
     found.update(timeline=timeline, actions=[], chat_actions=[a.value for a in view.actions])

@@ -18,6 +18,7 @@ from store.context import Service, StoreContext
 from store.db import Connection
 from store.drafts import approvers_of
 from store.errors import AwaitingApproval, OpinionIncomplete, Refused
+from store.event_data import DraftData
 from store.models import Actor, Case, Decision, ReviewOutcome
 from store.notices import DraftParams, NoticeKind
 from store.opinion import DeclineGrounds, OpinionParts
@@ -120,7 +121,7 @@ class ApprovalService(Service):
                 "UPDATE pending_acts SET outcome = 'returned', decided_by = ?, decided_at = ? WHERE id = ?",
                 (leader.id, self.ctx.now(), draft.id))
             event_id = await self.ctx.event(conn, case.id, leader, Action.DRAFT_RETURNED, case.status, None,
-                                            {"draft": draft.id, "act": draft.action.value})
+                                            DraftData(draft=draft.id, act=draft.action.value))
             await self.ctx.queue_staff(conn, draft.drafted_by, NoticeKind.APPROVAL_RETURNED, case, event_id,
                                        DraftParams(draft=draft.id))
         self.outbox.kick()

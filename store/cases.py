@@ -20,6 +20,18 @@ from store.db import Connection
 from store.documents import queue_documents
 from store.drafts import approvers_for, hold_draft, mark_approved
 from store.errors import AwaitingApproval, BadInput, NotFound, Refused
+from store.event_data import (
+    AcceptData,
+    ActData,
+    AddInfoData,
+    AssignData,
+    DecideData,
+    DeclineData,
+    ExtendData,
+    RevealData,
+    SubmitData,
+    TransferData,
+)
 from store.forms import FormDrafts
 from store.models import (
     Actor,
@@ -323,7 +335,7 @@ class CaseService(Service):
                 Action.SUBMIT,
                 Status.SUBMITTED,
                 None,
-                {"attachments": len(draft.attachments), **submitted},
+                SubmitData(attachments=len(draft.attachments), **submitted),
             )
             for attachment in draft.attachments:
                 await self.ctx.attach(conn, case_id, event_id, attachment.model_dump())
@@ -553,7 +565,7 @@ class CaseService(Service):
             else:
                 if approving is not None:
                     draft_id, leader = approving
-                    data = {**data, "approved_by": leader.id, "approver": leader.name}
+                    data = data.model_copy(update={"approved_by": leader.id, "approver": leader.name})
                     await mark_approved(self.ctx, conn, draft_id, leader)
                 assignments = ", ".join(f"{column} = :{column}" for column in changes)
                 await conn.execute(
@@ -585,13 +597,13 @@ class CaseService(Service):
         assignee_id: int | None,
         parts: OpinionParts | None = None,
         grounds: DeclineGrounds | None = None,
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[dict[str, Any], ActData]:
         """What ``action`` changes on the case and records in its event, each rule checked (Refused if one fails)."""
         changes: dict[str, Any] = {}
-        data: dict[str, Any] = {}
+        data = ActData()
         if action is Action.DECLINE:
             # 诉访分离: a reason from the list and, where the matter belongs elsewhere, the body to turn to.
-            data = decline_data(self.org, grounds, body)
+            data = DeclineData(**decline_data(self.org, grounds, body))
         if action in (Action.REPLY, Action.NOTE, Action.ADD_INFO) and not (
             body and body.strip()
         ):
@@ -602,7 +614,7 @@ class CaseService(Service):
             changes["answer_due"] = due.isoformat()
             changes["handle_limit"] = None  # the statutory handling limit (a redo's is its own)
             # The notice says the due date of this moment, even if sent after an extension.
-            data = {"answer_due": changes["answer_due"]}
+            data = AcceptData(answer_due=due)
             if case.assignee_id is None and actor.role is not ActorRole.PETITIONER:
                 changes["assignee_id"] = actor.id
         elif action is Action.EXTEND:
@@ -615,7 +627,7 @@ class CaseService(Service):
             changes["decision"] = decision.value
             changes["decided_at"] = iso(now)
             # Art. 32: every written opinion states the request, the facts found and the basis.
-            data = {"decision": decision.value, "parts": required_parts(parts).model_dump()}
+            data = DecideData(decision=decision, parts=required_parts(parts))
         elif action is Action.WITHDRAW:
             changes["closed_at"] = iso(now)
         elif action is Action.ASSIGN:
@@ -627,7 +639,7 @@ class CaseService(Service):
             if target.telegram_id == case.assignee_id:
                 raise Refused("already_assignee", name=target.name)
             changes["assignee_id"] = target.telegram_id
-            data = {"assignee_id": target.telegram_id, "assignee": target.name}
+            data = AssignData(assignee_id=target.telegram_id, assignee=target.name)
         elif action is Action.TRANSFER:
             if unit is None or self.org.find_unit(unit) is None:
                 raise Refused("unknown_unit")
@@ -639,7 +651,7 @@ class CaseService(Service):
             # the acceptance limit still counts from the day received; after it the answer
             # deadline (and any extension) stays, so a transfer never buys a fresh 15 + 60 days.
             changes.update(unit=unit, assignee_id=None)
-            data = {"from_unit": case.unit, "to_unit": unit}
+            data = TransferData(from_unit=case.unit, to_unit=unit)
             if unit in case.cohandlers:  # the co-handling unit becomes the lead unit (主办)
                 await conn.execute(
                     "DELETE FROM case_cohandlers WHERE case_id = ? AND unit = ?", (case.id, unit)
@@ -647,7 +659,7 @@ class CaseService(Service):
                 changes["cohandlers"] = json.dumps([u for u in case.cohandlers if u != unit])
         return changes, data
 
-    def _extension(self, case: Case, days: int | None, body: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _extension(self, case: Case, days: int | None, body: str | None) -> tuple[dict[str, Any], ExtendData]:
         """延期: once, within the limit, with a reason; the new answer deadline counted by the calendar rule."""
         changes: dict[str, Any] = {}
         if case.extended_days:
@@ -668,8 +680,7 @@ class CaseService(Service):
         changes["answer_due"] = extended.isoformat()
         if case.handle_limit is not None:  # extended after a redo: its limit grows with it
             changes["handle_limit"] = case.handle_limit + days
-        data = {"days": days, "answer_due": changes["answer_due"]}
-        return changes, data
+        return changes, ExtendData(days=days, answer_due=extended)
 
     async def add_info(
         self,
@@ -680,7 +691,7 @@ class CaseService(Service):
     ) -> Case:
         """The petitioner adds text and/or files to an open case."""
         async with self.db.transaction() as conn:
-            case = await self.add_info_in(conn, actor, number, text, attachments or [], {})
+            case = await self.add_info_in(conn, actor, number, text, attachments or [], AddInfoData())
         self.outbox.kick()
         return case
 
@@ -691,9 +702,9 @@ class CaseService(Service):
         number: str,
         text: str | None,
         files: list[dict[str, Any]],
-        data: dict[str, Any],
+        data: AddInfoData,
     ) -> Case:
-        """``add_info`` inside the caller's transaction (``data`` joins the event's data)."""
+        """``add_info`` inside the caller's transaction (``data``: what the caller records beside the files)."""
         if not (text and text.strip()) and not files:
             raise BadInput("text_required")
         now = self.clock.now()
@@ -701,7 +712,7 @@ class CaseService(Service):
         status = next_status(case.status, Action.ADD_INFO, actor.role)
         event_id = await self.ctx.event(
             conn, case.id, actor, Action.ADD_INFO, status, text,
-            {"attachments": len(files), **data},
+            data.model_copy(update={"attachments": len(files)}),
         )
         for attachment in files:
             await self.ctx.attach(conn, case.id, event_id, attachment)
@@ -742,7 +753,7 @@ class CaseService(Service):
                 raise Refused("identity_unreadable") from None
             identity = Identity(number=case.number, **opened)
             event_id = await self.ctx.event(
-                conn, case.id, actor, Action.REVEAL, case.status, reason, {"reason": reason}
+                conn, case.id, actor, Action.REVEAL, case.status, reason, RevealData(reason=reason)
             )
             leaders = routing.leaders_at_level(self.org, case.unit, 0, case.category, case.confidential)
             for leader in leaders:

@@ -20,6 +20,7 @@ from store import discipline, filenames, journal, policy, routing
 from store.clock import Clock, iso, local_date
 from store.db import Backend, Connection
 from store.errors import NotFound, Refused
+from store.event_data import EventData, stored_data
 from store.events import CaseChanged, EventBus
 from store.models import Actor, ActorRole, Attachment, Case, Rating, Status, row_to_model
 from store.notices import NoticeKind, NoticeParams
@@ -495,9 +496,10 @@ class StoreContext:
         action: Action,
         status_after: Status,
         body: str | None,
-        data: dict[str, Any],
+        data: EventData,
     ) -> int:
-        """Append a journal event (public or not by the state machine's table).
+        """Append a journal event (public or not by the state machine's table), its record typed
+        by the action's model (``store.event_data.DATA``).
 
         A confidential case's petitioner is journaled by the keyed hash its
         case row carries, never by their Telegram id.
@@ -519,7 +521,7 @@ class StoreContext:
             action=action.value,
             status_after=status_after.value,
             body=body,
-            data=data,
+            data=stored_data(action, data),
             public=RULES[action].public,
         )
         await self.events.publish(conn, CaseChanged(case_id, self.today()))

@@ -34,9 +34,20 @@ from store.context import Service, StoreContext
 from store.db import Connection
 from store.document_kinds import FIELDS, DocumentKind
 from store.errors import NoDocument, Refused
+from store.event_data import (
+    AcceptData,
+    ActData,
+    DecideData,
+    DeclineData,
+    EventData,
+    ExtendData,
+    ReviewOpinionData,
+    data_of,
+)
 from store.models import Actor, Case, Decision, Event, ReviewOutcome, row_to_model
 from store.notices import DocumentParams, NoticeKind
 from store.opinion import OpinionParts
+from store.org import Destination, LocalizedText
 from store.policy import Act
 from store.workflow import Action
 
@@ -61,7 +72,8 @@ def event_kinds(ctx: StoreContext, case: Case, event: Event) -> tuple[DocumentKi
     action = Action(event.action)
     if action is Action.DECIDE and discipline.on_line(ctx.org, case.category):
         return ()  # a report's outcome is fed back in the discipline wording, never a 处理意见书
-    return _issued(action, final=(event.data or {}).get("decision") != ReviewOutcome.REDO.value)
+    record = data_of(event, EventData)
+    return _issued(action, final=not (isinstance(record, ReviewOpinionData) and record.decision is ReviewOutcome.REDO))
 
 
 #: The documents that state 信访(人)诉求 / 查明事实 / 处理依据 when their event recorded them (Art. 32, 35-36).
@@ -104,8 +116,8 @@ class Document(BaseModel):
     # 处理依据 (Art. 35-36); None: decided before the parts were recorded.
     parts: OpinionParts | None = None
     # A decline's reason and destination as recorded on the day (Art. 21-22); None: declined before.
-    reason: dict[str, str] | None = None  # {"zh": ..., "en": ...}
-    destination: dict[str, Any] | None = None  # {"id", "kind", "name": {"zh", "en"}, "address", "phone"?}
+    reason: LocalizedText | None = None
+    destination: Destination | None = None
     reason_is_note: bool = False  # a reason like 其他: the officer's note (``text``) is the reason given
     # 集体研究 of a 复查 / 复核 opinion (review_studies): who studied it and on which day.
     studied_by: list[str] = Field(default_factory=list)
@@ -190,13 +202,6 @@ def parse_kinds(values: Any) -> list[DocumentKind]:
     return [DocumentKind(v) for v in values if v in known] if isinstance(values, list) else []
 
 
-def _decision(value: Any) -> Decision | ReviewOutcome | None:
-    for kind in (Decision, ReviewOutcome):
-        if value in {x.value for x in kind}:
-            return kind(value)
-    return None
-
-
 class DocumentService(Service):
     """Documents made from the store: for a caller (``/document``) or for an outbox row."""
 
@@ -219,13 +224,13 @@ class DocumentService(Service):
         return chosen or case.language
 
     async def _make(self, conn: Connection, case: Case, event: Event, kind: DocumentKind) -> Document:
-        data = event.data or {}
+        record = data_of(event, EventData)
         issued = local_date(event.at, self.tz)
         d = self.org.deadlines
         due: date | None = None
         window: int | None = None
-        if kind in (DocumentKind.ACCEPTED, DocumentKind.EXTENDED) and data.get("answer_due"):
-            due = date.fromisoformat(str(data["answer_due"]))
+        if kind in (DocumentKind.ACCEPTED, DocumentKind.EXTENDED) and isinstance(record, AcceptData | ExtendData):
+            due = record.answer_due
         elif kind is DocumentKind.OPINION:
             # The window counts from 送达 (Art. 35): a date only once the opinion is served.
             window = d.review_request_days
@@ -233,7 +238,8 @@ class DocumentService(Service):
         elif kind is DocumentKind.REVIEW:
             window = d.rereview_request_days
             due = case.rereview_request_due
-        decision = data.get("decision") if kind not in (DocumentKind.FINAL, DocumentKind.ACCEPTED) else None
+        opinion = record if isinstance(record, DecideData | ReviewOpinionData) else None
+        decline = record if isinstance(record, DeclineData) and kind is DocumentKind.DECLINED else None
         text = event.body if "text" in FIELDS[kind] else None
         async with conn.execute("SELECT unit, doc_no FROM issued_documents WHERE event_id = ? AND kind = ?",
                                 (event.id, kind.value)) as cur:
@@ -258,22 +264,19 @@ class DocumentService(Service):
             received=case.received_on or local_date(case.submitted_at, self.tz),  # a letter: the day it came
             issued=issued,
             due=due,
-            days=data.get("days") if kind is DocumentKind.EXTENDED else None,
+            days=record.days if isinstance(record, ExtendData) and kind is DocumentKind.EXTENDED else None,
             window=window,
-            decision=_decision(decision),
+            decision=opinion.decision if opinion and kind not in (DocumentKind.FINAL, DocumentKind.ACCEPTED) else None,
             text=text,
             language=await self._language(conn, case),
             event_id=event.id,
             issuer_unit=issued_as["unit"] if issued_as is not None else case.unit,
             doc_no=issued_as["doc_no"] if issued_as is not None else None,
-            approved=bool(data.get("approved_by")),
-            parts=OpinionParts.model_validate(data["parts"])
-            if kind in PARTS_KINDS and isinstance(data.get("parts"), dict) else None,
-            reason=data.get("reason_text") if kind is DocumentKind.DECLINED
-            and isinstance(data.get("reason_text"), dict) else None,
-            destination=data.get("destination") if kind is DocumentKind.DECLINED
-            and isinstance(data.get("destination"), dict) else None,
-            reason_is_note=bool(data.get("reason_is_note")),
+            approved=isinstance(record, ActData) and record.approved_by is not None,
+            parts=opinion.parts if opinion and kind in PARTS_KINDS else None,
+            reason=decline.reason_text if decline else None,
+            destination=decline.destination if decline else None,
+            reason_is_note=decline.reason_is_note if decline else False,
             studied_by=studied_by,
             studied_on=studied_on,
         )

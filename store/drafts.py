@@ -20,6 +20,7 @@ from store import discipline, routing
 from store.context import StoreContext
 from store.db import Connection
 from store.errors import DraftWaiting, Refused
+from store.event_data import DraftData
 from store.models import Actor, Case
 from store.notices import DraftParams, NoticeKind
 from store.org import Organization, Staff
@@ -73,7 +74,7 @@ async def hold_draft(
     ) as cur:
         draft_id = int((await only_row(cur))[0])
     event_id = await ctx.event(conn, case.id, actor, Action.DRAFT, case.status, None,
-                               {"draft": draft_id, "act": action.value})
+                               DraftData(draft=draft_id, act=action.value))
     for leader in approvers:
         await ctx.queue_staff(conn, leader.telegram_id, NoticeKind.APPROVAL_ASKED, case, event_id,
                               DraftParams(draft=draft_id))

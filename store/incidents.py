@@ -37,6 +37,7 @@ from store import routing
 from store.context import Service, StoreContext
 from store.db import Connection
 from store.errors import BadInput, NotFound, Refused
+from store.event_data import IncidentData
 from store.journal import VerifyResult, append_chained, verify_chained
 from store.models import SYSTEM, Actor, Case, row_to_model
 from store.notices import IncidentLevelParams, IncidentParams, NoticeKind, params_of
@@ -288,7 +289,7 @@ async def _open(
     })
     if case is not None:  # the case's record shows it (internal), and its leader in charge is told
         await ctx.event(conn, case.id, actor, Action.INCIDENT_OPEN, case.status, None,
-                        {"incident": incident_id, "level": wanted.level, "people": people})
+                        IncidentData(incident=incident_id, level=wanted.level, people=people))
     skip = {actor.id} if actor.id is not None else set()
     await _tell_group(ctx, conn, incident_id, wanted, NoticeKind.INCIDENT_OPENED, unit, confidential, skip)
     return await _load(conn, "id = ?", (incident_id,))
@@ -539,7 +540,7 @@ class IncidentService(Service):
             case = await self.ctx.case_where(conn, "id = ?", (incident.case_id,)) if incident.case_id else None
             if case is not None:
                 await self.ctx.event(conn, case.id, actor, Action.INCIDENT_CLOSE, case.status, text,
-                                     {"incident": incident_id, "level": incident.level})
+                                     IncidentData(incident=incident_id, level=incident.level))
             for staff_id in self._leaders_above(incident):
                 if staff_id != staff.telegram_id:
                     await self.outbox.queue(conn, staff_id, NoticeKind.INCIDENT_CLOSED, None, None,

@@ -55,6 +55,7 @@ from store.context import Service, StoreContext
 from store.conversations import Conversation
 from store.db import Connection
 from store.errors import BadInput, ContactNeeded, NotFound, NotOwnContact, Refused
+from store.event_data import ClaimData, CodesData, InformData, RebindData, RegisterData
 from store.events import PetitionerNotice, SweepDue, SweepReport
 from store.forms import FormDrafts
 from store.models import (
@@ -464,16 +465,16 @@ class LedgerService(Service):
                 Action.REGISTER,
                 Status.SUBMITTED,
                 None,
-                {
-                    "channel": r.channel.value if r.channel else None,
-                    "external_ref": (r.external_ref or "").strip() or None,
-                    "received_on": r.received_on.isoformat(),
-                    "registered_by": actor.id,
-                    "named": len(people),
-                    "people": r.people_count,
-                    "attachments": len(r.attachments),
+                RegisterData(
+                    channel=r.channel,
+                    external_ref=(r.external_ref or "").strip() or None,
+                    received_on=r.received_on,
+                    registered_by=actor.id,
+                    named=len(people),
+                    people=r.people_count,
+                    attachments=len(r.attachments),
                     **({"names_kept": len(kept)} if kept else {}),
-                },
+                ),
             )
             for attachment in r.attachments:
                 await self.ctx.attach(conn, case_id, event_id, attachment.model_dump())
@@ -617,7 +618,7 @@ class LedgerService(Service):
                                        role=PersonRole(row["role"]), code=code))
             if not codes:
                 raise Refused("ledger_nothing_to_claim")
-            await self.ctx.event(conn, case.id, actor, Action.CODES, case.status, None, {"codes": len(codes)})
+            await self.ctx.event(conn, case.id, actor, Action.CODES, case.status, None, CodesData(codes=len(codes)))
         self.outbox.kick()
         return codes
 
@@ -645,7 +646,7 @@ class LedgerService(Service):
                 await conn.execute("UPDATE petitioners SET telegram_hid = NULL, updated_at = ? WHERE id = ?",
                                    (now, record))
                 await conn.execute("UPDATE case_petitioners SET claimed_at = NULL WHERE petitioner_id = ?", (record,))
-            await self.ctx.event(conn, case.id, actor, Action.REBIND, case.status, None, {"people": bound})
+            await self.ctx.event(conn, case.id, actor, Action.REBIND, case.status, None, RebindData(people=bound))
         return len(bound)
 
     # -------------------------------------------------------------- claim
@@ -772,8 +773,8 @@ class LedgerService(Service):
         by_code_alone = phone_key(registered) is None
         event_id = await self.ctx.event(
             conn, case.id, Actor(id=user_id, role=ActorRole.PETITIONER), Action.CLAIM, case.status, None,
-            {"petitioner": row["petitioner_id"], "superseded": len(superseded),
-             "confirmed": "code" if by_code_alone else "phone"},
+            ClaimData(petitioner=row["petitioner_id"], superseded=len(superseded),
+                      confirmed="code" if by_code_alone else "phone"),
         )
         if by_code_alone:
             # Nobody could confirm the person: the case's handler and the unit's leaders are told.
@@ -1032,7 +1033,7 @@ class LedgerService(Service):
             assert case is not None
             await self.ctx.event(
                 conn, case.id, actor, Action.INFORM, case.status, None,
-                {"task": task.id, "how": how.value, "notice": task.kind, "petitioner": task.petitioner_id},
+                InformData(task=task.id, how=how.value, notice=task.kind, petitioner=task.petitioner_id),
             )
             done = await self._task_in(conn, actor, task_id)
         self.outbox.kick()

@@ -47,6 +47,7 @@ from pydantic_core import PydanticCustomError
 from store.clock import iso
 from store.context import Service, StoreContext, local_midnight
 from store.errors import Refused
+from store.event_data import ImportData
 from store.ledger import EXTERNAL_REF_MAX, LedgerService, PersonIn, Registration
 from store.ledger import NAME_MAX as LEDGER_NAME_MAX
 from store.models import DETAILS_MAX, SUBJECT_MAX, SYSTEM, Actor, Channel, Status
@@ -462,7 +463,7 @@ class ImportService(Service):
                     changes.update(status=row.status.value, closed_at=self.ctx.now())
                 case = await self.ctx.update_case(conn, case.id, changes)
                 await self.ctx.event(conn, case.id, actor, Action.IMPORT, case.status, None,
-                                     {"line": line, "external": row.external, "status": row.status.value})
+                                     ImportData(line=line, external=row.external, status=row.status.value))
                 report.imported.append(ImportedRow(line=line, external=row.external, number=case.number))
         self.outbox.kick()
         return report

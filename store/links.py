@@ -37,6 +37,7 @@ from store import routing
 from store.context import Service, StoreContext
 from store.db import Connection
 from store.errors import BadInput, Refused
+from store.event_data import CaseRefData, JoinData, MergeData
 from store.ledger import LedgerService
 from store.models import Actor, Case, row_to_model
 from store.notices import MergedParams, MergeStaffParams, NoticeKind
@@ -111,8 +112,8 @@ class LinkService(Service):
             ) as cur:
                 if cur.rowcount == 0:
                     raise Refused("link_already")
-            await self.ctx.event(conn, one.id, actor, Action.LINK, one.status, None, {"case": other.number})
-            await self.ctx.event(conn, other.id, actor, Action.LINK, other.status, None, {"case": one.number})
+            await self.ctx.event(conn, one.id, actor, Action.LINK, one.status, None, CaseRefData(case=other.number))
+            await self.ctx.event(conn, other.id, actor, Action.LINK, other.status, None, CaseRefData(case=one.number))
         self.outbox.kick()
         return one, other
 
@@ -127,8 +128,8 @@ class LinkService(Service):
             ) as cur:
                 if cur.rowcount == 0:
                     raise Refused("link_none")
-            await self.ctx.event(conn, one.id, actor, Action.UNLINK, one.status, None, {"case": other.number})
-            await self.ctx.event(conn, other.id, actor, Action.UNLINK, other.status, None, {"case": one.number})
+            await self.ctx.event(conn, one.id, actor, Action.UNLINK, one.status, None, CaseRefData(case=other.number))
+            await self.ctx.event(conn, other.id, actor, Action.UNLINK, other.status, None, CaseRefData(case=one.number))
         self.outbox.kick()
         return one, other
 
@@ -157,10 +158,10 @@ class LinkService(Service):
                 conn, duplicate.id, {"status": status.value, "closed_at": now, "merged_into": main.id}
             )
             merged_event = await self.ctx.event(
-                conn, duplicate.id, actor, Action.MERGE, status, reason, {"into": main.number}
+                conn, duplicate.id, actor, Action.MERGE, status, reason, MergeData(into=main.number)
             )
             joined_event = await self.ctx.event(
-                conn, main.id, actor, Action.JOIN, main.status, reason, {"duplicate": duplicate.number}
+                conn, main.id, actor, Action.JOIN, main.status, reason, JoinData(duplicate=duplicate.number)
             )
             # Told to everyone who petitions in the duplicate, and in the main case, before they join.
             await self.outbox.queue(conn, duplicate.petitioner_id, NoticeKind.MERGED_PETITIONER, duplicate.id,

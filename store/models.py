@@ -243,7 +243,7 @@ class Event(BaseModel):
     action: str
     status_after: Status
     body: str | None
-    data: dict[str, Any]
+    data: dict[str, Any]  # as stored (the journal's hash covers it): read it with ``store.event_data.data_of``
     public: bool
 
 

@@ -77,7 +77,7 @@ class DeclineGrounds(BaseModel):
 
 
 def decline_data(org: Organization, grounds: DeclineGrounds | None, note: str | None) -> dict[str, Any]:
-    """What a 不予受理's event records, each rule checked (Refused otherwise).
+    """What a 不予受理's event records (``store.event_data.DeclineData``'s fields), each rule checked (Refused otherwise).
 
     A reason from the list is required; a reason that sends the matter
     elsewhere needs a destination from the list; one that does not may name
@@ -92,7 +92,7 @@ def decline_data(org: Organization, grounds: DeclineGrounds | None, note: str | 
         raise Refused("decline_note_required")
     if note is not None and len(note) > NOTE_MAX:
         raise Refused("decline_note_long", max=NOTE_MAX)
-    data: dict[str, Any] = {"reason": reason.id, "reason_text": reason.text.model_dump(exclude_none=True)}
+    data: dict[str, Any] = {"reason": reason.id, "reason_text": reason.text}
     if reason.note:
         data["reason_is_note"] = True  # 其他: the note is the reason the notice gives
     if grounds.destination is None:
@@ -102,9 +102,5 @@ def decline_data(org: Organization, grounds: DeclineGrounds | None, note: str | 
     destination = org.find_destination(grounds.destination)
     if destination is None:
         raise Refused("destination_unknown")
-    data["destination"] = {
-        "id": destination.id, "kind": destination.kind.value,
-        "name": destination.name.model_dump(exclude_none=True), "address": destination.address,
-        **({"phone": destination.phone} if destination.phone else {}),
-    }
+    data["destination"] = destination
     return data

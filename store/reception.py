@@ -32,6 +32,7 @@ from store.context import Service
 from store.conversations import Conversation
 from store.db import Connection
 from store.errors import BadInput, NoDraft, NotFound, Refused
+from store.event_data import ReceptionNoteData
 from store.models import Actor, ActorRole, Case, Status, row_to_model
 from store.notices import BookingParams, NoticeKind, ReminderParams, SessionParams
 from store.org import RECEPTION_PLACE_MAX, RECEPTION_SLOTS_MAX, Role, Staff
@@ -1011,12 +1012,9 @@ class ReceptionService(Service):
                 status = next_status(case.status, Action.RECEPTION_NOTE, actor.role)
                 event_id = await self.ctx.event(
                     conn, case.id, actor, Action.RECEPTION_NOTE, status, outcome,
-                    {
-                        "session_id": session.id,
-                        "booking_id": booking_id,
-                        "leader": session.leader_name,
-                        "day": session.day.isoformat(),
-                    },
+                    ReceptionNoteData(
+                        session_id=session.id, booking_id=booking_id, leader=session.leader_name, day=session.day,
+                    ),
                 )
                 await conn.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (iso(now), case.id))
             await conn.execute(

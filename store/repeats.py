@@ -46,6 +46,7 @@ from store.clock import iso
 from store.context import Service, StoreContext
 from store.db import Connection
 from store.errors import Refused
+from store.event_data import FlagData, RepeatData, record_of
 from store.models import SYSTEM, Actor, Case, Status, row_to_model
 from store.people import same_person, same_person_sql
 from store.policy import Act
@@ -105,7 +106,7 @@ async def propose(ctx: StoreContext, conn: Connection, case: Case) -> list[str]:
         reverse=True,
     )[:CANDIDATES_MAX]
     numbers = [row["number"] for row in ranked]
-    await ctx.event(conn, case.id, SYSTEM, Action.FLAG, case.status, None, {"candidates": numbers})
+    await ctx.event(conn, case.id, SYSTEM, Action.FLAG, case.status, None, FlagData(candidates=numbers))
     return numbers
 
 
@@ -118,9 +119,9 @@ async def _undecided(conn: Connection, case: Case) -> list[str]:
         async for row in cur:
             if row["action"] == Action.REPEAT.value:
                 return []
-            data = json.loads(row["data"] or "{}")
-            if "candidates" in data:
-                return [str(n) for n in data["candidates"]]
+            flagged = record_of(row["action"], json.loads(row["data"] or "{}"), FlagData)
+            if flagged.candidates is not None:
+                return flagged.candidates
     return []
 
 
@@ -192,10 +193,10 @@ class RepeatService(Service):
                     "repeat_of": first, "repeat_count": await self._earlier_filings(conn, first, follower),
                 })
             dropped = await self._dropped(conn, case)
-            await self.ctx.event(conn, case.id, actor, Action.REPEAT, case.status, None, {
-                "repeat_of": first, "earlier": earlier.number, "count": count,
-                "candidates": dropped, "moved": [c.number for c in later],
-            })
+            await self.ctx.event(conn, case.id, actor, Action.REPEAT, case.status, None, RepeatData(
+                repeat_of=first, earlier=earlier.number, count=count,
+                candidates=dropped, moved=[c.number for c in later],
+            ))
         return case, first
 
     async def dismiss(self, actor: Actor, number: str) -> Case:
@@ -208,7 +209,7 @@ class RepeatService(Service):
                 raise Refused("repeat_nothing", number=case.number)
             was = case.repeat_of
             case = await self.ctx.update_case(conn, case.id, {"repeat_of": None, "repeat_count": 0})
-            await self.ctx.event(conn, case.id, actor, Action.REPEAT, case.status, None, {
-                "repeat_of": None, "candidates": dropped, **({"was": was} if was else {}),
-            })
+            await self.ctx.event(conn, case.id, actor, Action.REPEAT, case.status, None, RepeatData(
+                repeat_of=None, candidates=dropped, **({"was": was} if was else {}),
+            ))
         return case

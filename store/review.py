@@ -31,6 +31,22 @@ from store.context import Service, local_midnight
 from store.db import Connection
 from store.documents import queue_documents
 from store.errors import BadInput, Refused
+from store.event_data import (
+    AckAlertData,
+    CloseData,
+    EscalateData,
+    EventData,
+    FlagData,
+    HearingData,
+    HearingEndData,
+    RateData,
+    RequestData,
+    ReviewOpinionData,
+    ServeData,
+)
+from store.event_data import (
+    Study as StudyRecord,
+)
 from store.events import SweepDue, SweepReport
 from store.incidents import open_for_alert
 from store.models import (
@@ -416,7 +432,7 @@ class ReviewService(Service):
         await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
         event_id = await self.ctx.event(
             conn, case.id, SYSTEM, Action.FLAG, case.status, None,
-            {"collective": alert_id, "reason": reason, "people": people},
+            FlagData(collective=alert_id, reason=reason, people=people),
         )
         for leader in self._leaders_above(case.unit, case.category, case.confidential):
             await self.ctx.queue_staff(conn, leader, NoticeKind.LEADER_ALERT, case, event_id, AlertParams(alert=alert_id))
@@ -443,7 +459,7 @@ class ReviewService(Service):
                 raise Refused("already_rated")
             status = next_status(case.status, Action.RATE, actor.role)
             case = await self.ctx.update_case(conn, case.id, {"rating": rating.value, "rated_at": iso(now)})
-            event_id = await self.ctx.event(conn, case.id, actor, Action.RATE, status, None, {"rating": rating.value})
+            event_id = await self.ctx.event(conn, case.id, actor, Action.RATE, status, None, RateData(rating=rating))
             for staff_id in self._staff_to_tell(case):
                 await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)
             # A rating is an evaluation, never a waiver: 满意 / 基本满意 leave the case decided
@@ -470,7 +486,7 @@ class ReviewService(Service):
             ) as cur:
                 if (await only_row(cur))[0]:
                     raise Refused("already_commented")
-            event_id = await self.ctx.event(conn, case.id, actor, Action.COMMENT, status, text, {})
+            event_id = await self.ctx.event(conn, case.id, actor, Action.COMMENT, status, text, EventData())
             for staff_id in self._staff_to_tell(case):
                 await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_STAFF, case, event_id)
         self.outbox.kick()
@@ -519,7 +535,7 @@ class ReviewService(Service):
                 changes["rereview_due"] = self.org.due_date(today, "rereview_days").isoformat()
                 due = changes["rereview_due"]
             case = await self.ctx.update_case(conn, case.id, changes)
-            event_id = await self.ctx.event(conn, case.id, actor, action, status, reason, {"due": due})
+            event_id = await self.ctx.event(conn, case.id, actor, action, status, reason, RequestData(due=due))
             for staff_id in self._reminded(case, Stage.REVIEW if action is Action.REQUEST_REVIEW else Stage.REREVIEW):
                 await self.ctx.queue_staff(conn, staff_id, NoticeKind.REVIEW_CARD, case, event_id)
         self.outbox.kick()
@@ -547,7 +563,7 @@ class ReviewService(Service):
             if external is None:
                 return
             await self.ctx.event(conn, case.id, actor, Action.FLAG, case.status, None,
-                                 {"review_external": level, "body": external["body"]})
+                                 FlagData(review_external=level, body=external["body"]))
         raise Refused("review_external", **external)
 
     def _external_review(self, case: Case, level: int) -> dict[str, str] | None:
@@ -579,7 +595,7 @@ class ReviewService(Service):
         if case.rating is None and case.review_level == 0:
             changes["rating"] = Rating.NONE.value
         case = await self.ctx.update_case(conn, case.id, changes)
-        event_id = await self.ctx.event(conn, case.id, actor, Action.CLOSE, status, None, {"reason": reason})
+        event_id = await self.ctx.event(conn, case.id, actor, Action.CLOSE, status, None, CloseData(reason=reason))
         if notify:
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.REVIEW_PETITIONER, case.id, event_id)
         return case
@@ -601,7 +617,7 @@ class ReviewService(Service):
         next_status(case.status, Action.SERVE, actor.role)
         case = await self.ctx.update_case(conn, case.id, changes)
         await self.ctx.event(conn, case.id, actor, Action.SERVE, case.status, None,
-                             {"on": day.isoformat(), "how": how, "due": due})
+                             ServeData(on=day, how=how, due=due))
         return case
 
     async def serve(self, actor: Actor, number: str, day: date, how: str) -> Case:
@@ -731,7 +747,7 @@ class ReviewService(Service):
                 "decision": None, "rating": None, "rated_at": None, "rating_due": None,
                 "review_request_due": None, "rereview_request_due": None, "served_on": None, "served_how": None,
             }
-            data: dict[str, Any] = {"decision": decision.value, "answer_due": due.isoformat()}
+            said: dict[str, Any] = {"answer_due": due}
         elif action is Action.REVIEW_OPINION:
             # The 复核 window opens when the review opinion is served (送达, Art. 36).
             changes = {
@@ -742,7 +758,7 @@ class ReviewService(Service):
                 "served_on": None,
                 "served_how": None,
             }
-            data = {"decision": decision.value}
+            said = {}
         else:
             changes = {
                 "status": status.value,
@@ -751,10 +767,13 @@ class ReviewService(Service):
                 "final": True,
                 "closed_at": iso(now),
             }
-            data = {"decision": decision.value, "final": True}
-        data["parts"] = parts.model_dump()  # journaled with the opinion, printed in its 意见书
-        # 集体研究: journaled with the opinion, and kept for its 意见书 (review_studies).
-        data["study"] = {"on": study.studied_on.isoformat(), "by": [m.id for m in study.participants]}
+            said = {"final": True}
+        # The parts are journaled with the opinion and printed in its 意见书; so is the 集体研究
+        # (kept for the 意见书 in review_studies too).
+        data = ReviewOpinionData(
+            decision=decision, parts=parts,
+            study=StudyRecord(on=study.studied_on, by=[m.id for m in study.participants]), **said,
+        )
         case = await self.ctx.update_case(conn, case.id, changes)
         event_id = await self.ctx.event(conn, case.id, actor, action, status, text, data)
         await conn.execute(
@@ -976,7 +995,7 @@ class ReviewService(Service):
             case = await self.ctx.update_case(conn, case.id, {"clock_stopped_on": today.isoformat()})
             event_id = await self.ctx.event(
                 conn, case.id, actor, Action.HEARING, case.status, note,
-                {"on": on.isoformat(), "place": place, "level": level, "stopped": today.isoformat()},
+                HearingData(on=on, place=place, level=level, stopped=today),
             )
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.HEARING, case.id, event_id)
         self.outbox.kick()
@@ -1016,8 +1035,7 @@ class ReviewService(Service):
             case = await self.ctx.update_case(conn, case.id, changes)
             event_id = await self.ctx.event(
                 conn, case.id, actor, Action.HEARING_END, case.status, None,
-                {"how": how, "days": days, "due": after.isoformat() if after else None,
-                 "was": before.isoformat() if before else None, "hearing": hearing.id},
+                HearingEndData(how=how, days=days, due=after, was=before, hearing=hearing.id),
             )
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.HEARING, case.id, event_id)
         self.outbox.kick()
@@ -1109,7 +1127,7 @@ class ReviewService(Service):
             )
             case = await self.ctx.case_where(conn, "id = ?", (alert.case_id,))
             assert case is not None
-            await self.ctx.event(conn, case.id, actor, Action.ACK_ALERT, case.status, None, {"alert": alert_id})
+            await self.ctx.event(conn, case.id, actor, Action.ACK_ALERT, case.status, None, AckAlertData(alert=alert_id))
         return alert.model_copy(update={"acknowledged_at": now, "acknowledged_by": actor.id})
 
     # ---------------------------------------------------------------- sweep
@@ -1213,7 +1231,8 @@ class ReviewService(Service):
             if escalation:
                 event_id = await self.ctx.event(
                     conn, case.id, SYSTEM, Action.ESCALATE, case.status, None,
-                    {**params, "to": recipients},
+                    EscalateData(stage=stage.value, level=level.value, due=due, overdue=(today - due).days,
+                                 to=recipients),
                 )
                 report.escalations += 1
             else:

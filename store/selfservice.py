@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from store.cases import CaseService
 from store.context import Service, StoreContext
 from store.errors import BadInput, Refused
+from store.event_data import AddInfoData, record_of
 from store.links import joined_by_merge
 from store.models import DETAILS_MAX, Actor, ActorRole, AttachmentIn, Case, Event, Status
 from store.review import petitioner_window
@@ -107,9 +108,10 @@ class SelfService(Service):
                 "SELECT data FROM events WHERE case_id = ? AND action = ?", (case.id, Action.ADD_INFO.value)
             ) as cur:
                 # The key as older versions journaled it, too (as given).
-                seen = any(json.loads(row["data"]).get("key") in (tagged, key) for row in await cur.fetchall())
+                seen = any(record_of(Action.ADD_INFO, json.loads(row["data"]), AddInfoData).key in (tagged, key)
+                           for row in await cur.fetchall())
             if not seen:
-                case = await self.cases.add_info_in(conn, actor, number, body, files, {"key": tagged})
+                case = await self.cases.add_info_in(conn, actor, number, body, files, AddInfoData(key=tagged))
             if end_prompt:
                 await self.cases.clear_prompt_in(conn, user_id)
         if not seen:

@@ -32,6 +32,7 @@ from store.context import Service, StoreContext
 from store.db import Connection
 from store.discipline import discipline_problems
 from store.errors import Refused
+from store.event_data import UnassignData
 from store.journal import VerifyResult, append_chained, verify_chained
 from store.models import OPEN_STATUSES, Actor, Case, row_to_model
 from store.notices import NoticeKind
@@ -262,7 +263,7 @@ class StaffingService(Service):
                 continue
             case = await self.ctx.update_case(conn, case.id, changes)
             event_id = await self.ctx.event(conn, case.id, actor, Action.UNASSIGN, case.status, None,
-                                            {"staff": telegram_id, "fields": sorted(changes)})
+                                            UnassignData(staff=telegram_id, fields=sorted(changes)))
             for leader in leaders_of(self.org, case.unit, case.category, case.confidential):
                 await self.ctx.queue_staff(conn, leader.telegram_id, NoticeKind.STAFF_RETURNED, case, event_id)
             returned.numbers.append(case.number)

@@ -18,6 +18,7 @@ from store import routing
 from store.cases import CaseService
 from store.context import Service, StoreContext
 from store.errors import NotFound, Refused
+from store.event_data import AddInfoData
 from store.models import Actor, ActorRole, Case
 from store.org import Staff, Unit
 from store.workflow import Action, next_status
@@ -102,7 +103,7 @@ class StaffWork(Service):
             # An answer to the staff's message, not material added on the petitioner's own initiative.
             actor = Actor(id=user_id, role=ActorRole.PETITIONER)
             async with self.db.transaction() as conn:
-                case = await self.cases.add_info_in(conn, actor, case.number, text, attachments or [], {"reply": True})
+                case = await self.cases.add_info_in(conn, actor, case.number, text, attachments or [], AddInfoData(reply=True))
             self.outbox.kick()
         else:
             actor = self.ctx.actor(user_id)

@@ -72,6 +72,16 @@ from store.clock import days_between_sql, local_date
 from store.context import Service
 from store.db import Backend, Connection
 from store.errors import BadInput, Refused
+from store.event_data import (
+    EscalateData,
+    EventData,
+    FollowUpData,
+    LeadData,
+    ProgressData,
+    RedoData,
+    SuperviseData,
+    UnitData,
+)
 from store.events import SweepReport
 from store.models import SYSTEM, Actor, Case, Rating, Status, row_to_model
 from store.notices import (
@@ -447,7 +457,7 @@ class SupervisionService(Service):
                 order_id = (await only_row(cur))[0]
             event_id = await self.ctx.event(
                 conn, case.id, actor, Action.SUPERVISE, case.status, text,
-                {"supervision": order_id, "due": due.isoformat()},
+                SuperviseData(supervision=order_id, due=due),
             )
             handlers = _handlers(self.org, case) + self.ctx.cohandler_ids(case)
             leaders = [s.telegram_id for s in routing.leaders_at_level(self.org, case.unit, 0, case.category)]
@@ -472,7 +482,7 @@ class SupervisionService(Service):
             now = self.ctx.now()
             event_id = await self.ctx.event(
                 conn, case.id, actor, Action.PROGRESS, case.status, body,
-                {"supervision": order.id if order else None},
+                ProgressData(supervision=order.id if order else None),
             )
             if order is not None:
                 await conn.execute("UPDATE supervisions SET progress_at = ? WHERE id = ?", (now, order.id))
@@ -492,7 +502,7 @@ class SupervisionService(Service):
             self.ctx.check_lead(actor, case, Action.URGE)
             if not routing.can_handle(self.org, staff, case.unit, case.category):
                 raise Refused("forbidden")
-            event_id = await self.ctx.event(conn, case.id, actor, Action.URGE, case.status, body, {})
+            event_id = await self.ctx.event(conn, case.id, actor, Action.URGE, case.status, body, EventData())
             for staff_id in _handlers(self.org, case):
                 if staff_id != staff.telegram_id:
                     await self.outbox.queue(conn, staff_id, NoticeKind.SUPERVISION_URGE, case.id, event_id,
@@ -512,7 +522,7 @@ class SupervisionService(Service):
             self.ctx.check_lead(actor, case, Action.FOLLOW_UP)
             if not routing.can_handle(self.org, staff, case.unit, case.category):
                 raise Refused("forbidden")
-            await self.ctx.event(conn, case.id, actor, Action.FOLLOW_UP, case.status, body, {"method": method})
+            await self.ctx.event(conn, case.id, actor, Action.FOLLOW_UP, case.status, body, FollowUpData(method=method))
         return case
 
     async def redo(self, actor: Actor, number: str, reason: str) -> Case:
@@ -540,7 +550,7 @@ class SupervisionService(Service):
                 "rated_at": None, "rating_due": None, "review_request_due": None,
             })
             event_id = await self.ctx.event(conn, case.id, actor, Action.REDO, status, body,
-                                            {"answer_due": due.isoformat()})
+                                            RedoData(answer_due=due))
             await self.outbox.queue(conn, case.petitioner_id, NoticeKind.PETITIONER_EVENT, case.id, event_id)
             for staff_id in _handlers(self.org, case):
                 if staff_id != staff.telegram_id:
@@ -571,7 +581,7 @@ class SupervisionService(Service):
             before = case.lead_id
             case = await self.ctx.update_case(conn, case.id, {"lead_id": target.telegram_id})
             event_id = await self.ctx.event(conn, case.id, actor, Action.LEAD, case.status, None,
-                                            {"leader": target.telegram_id, "before": before})
+                                            LeadData(leader=target.telegram_id, before=before))
             if before is not None and before != staff.telegram_id:
                 # The leader replaced is told who has charge of the case now.
                 await self.ctx.queue_staff(conn, before, NoticeKind.LEAD_EVENT, case, event_id,
@@ -644,7 +654,7 @@ class SupervisionService(Service):
             )
             case = await self.ctx.set_cohandlers(conn, case.id)
             event_id = await self.ctx.event(conn, case.id, actor, Action.COHANDLE, case.status, body,
-                                            {"unit": unit_id})
+                                            UnitData(unit=unit_id))
             for s in told:
                 if s.telegram_id != staff.telegram_id:
                     await self.ctx.queue_staff(conn, s.telegram_id, NoticeKind.COHANDLE, case, event_id,
@@ -670,7 +680,7 @@ class SupervisionService(Service):
                 raise Refused("cohandle_not")
             await conn.execute("DELETE FROM case_cohandlers WHERE case_id = ? AND unit = ?", (case.id, unit_id))
             case = await self.ctx.set_cohandlers(conn, case.id)
-            await self.ctx.event(conn, case.id, actor, Action.COHANDLE_OFF, case.status, None, {"unit": unit_id})
+            await self.ctx.event(conn, case.id, actor, Action.COHANDLE_OFF, case.status, None, UnitData(unit=unit_id))
         self.outbox.kick()
         return case, unit_id
 
@@ -806,7 +816,8 @@ async def lift_cases(review: ReviewService, conn: Connection, today: date, repor
             order_id = (await only_row(cur))[0]
         params = {"due": due.isoformat(), "by": above[0], "reason": reason, "count": count}
         event_id = await review.ctx.event(
-            conn, case.id, SYSTEM, Action.SUPERVISE, case.status, None, {**params, "supervision": order_id},
+            conn, case.id, SYSTEM, Action.SUPERVISE, case.status, None,
+            SuperviseData(supervision=order_id, due=due, by=above[0], reason=reason, count=count),
         )
         leaders = [s.telegram_id for s in routing.leaders_at_level(org, case.unit, 0, case.category)]
         for staff_id in dict.fromkeys(above + _handlers(org, case) + review.ctx.cohandler_ids(case) + leaders):
@@ -855,7 +866,8 @@ async def sweep_orders(review: ReviewService, conn: Connection, today: date, rep
             if step == "escalate":
                 event_id = await review.ctx.event(
                     conn, case.id, SYSTEM, Action.ESCALATE, case.status, None,
-                    {**params, "supervision": order.id, "to": recipients},
+                    EscalateData(level=step, due=order.due, by=order.leader_id, overdue=(today - order.due).days,
+                                 supervision=order.id, to=recipients),
                 )
                 report.escalations += 1
             else:

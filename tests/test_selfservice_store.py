@@ -7,6 +7,7 @@ import pytest
 from handlers.flood import MessageLimiter, Verdict
 from handlers.render import split_text, utf16_len
 from store.errors import NotFound, Refused
+from store.event_data import AddInfoData
 from store.models import Actor, ActorRole, AttachmentIn, Decision, Status
 from store.selfservice import ADDITION_MAX, petitioner_may
 from store.services import Services
@@ -82,7 +83,7 @@ async def test_a_message_journaled_by_an_older_version_is_not_added_again(store:
     case = (await store.cases.submit(petitioner(), draft(), "k1")).case
     async with store.db.transaction() as conn:  # as older versions journaled it: the key as given
         await store.cases.add_info_in(conn, Actor(id=5001, role=ActorRole.PETITIONER), case.number, "旧版本补充", [],
-                                      {"key": "5001:7"})
+                                      AddInfoData(key="5001:7"))
     again = await store.self_service.add_information(5001, case.number, text="旧版本补充", key="5001:7")
     other = await store.self_service.add_information(5001, case.number, text="另一条", key="5001:8")
     assert not again.created and other.created
