@@ -153,7 +153,7 @@ async def test_a_registration_draft_in_the_people_resumes_with_continue(rstore: 
     officer = Updates(OFFICER_P1.id)
     write_old_row(rstore, Conversation.REGISTER, uid(OFFICER_P1), "p_phone",
                   old_registration(rstore, people=[{"name": "刘师傅", "role": "petitioner"}], unit=None),
-                  {"editing": False, "unit_browse": None, "last_update_id": 1})
+                  {"editing": False, "unit_browse": None, "last_update_id": 0})
     async with offline_app(rstore, OfflineRequest()) as (application, request):
         await feed(application, officer.text("/register"))
         offer = request.last_to(OFFICER_P1.id)
@@ -209,7 +209,7 @@ async def test_an_intake_draft_at_the_phone_resumes_with_continue(rstore: Servic
     keyboard; the contact shared is kept, the keyboard taken away, and the review follows."""
     employee = Updates(5001)
     write_old_row(rstore, Conversation.INTAKE, 5001, "phone", old_intake(confidential=None),
-                  {"editing": False, "unit_browse": None, "last_update_id": 1})
+                  {"editing": False, "unit_browse": None, "last_update_id": 0})
     async with offline_app(rstore, OfflineRequest()) as (application, request):
         await feed(application, employee.text("/new"))
         offer = request.last_to(5001)
