@@ -44,11 +44,16 @@ from bench.harness import parse_args, percentile, report
 from store.cases import PETITIONER_CASES
 from store.clock import local_day_sql
 from store.db import Database, is_postgres_url
-from store.org import example_org
+from store.event_data import AcceptData, ActData, CloseData, DecideData, DeclineData, EventData, SubmitData, stored_data
+from store.journal import data_text
+from store.models import Decision
+from store.opinion import OpinionParts
+from store.org import DeclineReason, example_org
 from store.review import RATED
 from store.services import Services
 from store.sqltext import Row
 from store.supervision import WARNING_SWEEP_SQL, current_ranks, queue_sql
+from store.workflow import Action
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 RETENTION = timedelta(days=90)  # store.retention: sent outbox rows older than this are deleted
@@ -70,7 +75,31 @@ def _text(rng: random.Random, low: int, high: int) -> str:
 BIG = "".join(random.Random(7).choice(CJK + "，。、；") for _ in range(200_000))
 
 
-def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tuple[str, str]]):
+def _record(action: str, rng: random.Random, answer_due: date | None, decision: str | None,
+            reasons: Sequence[DeclineReason]) -> str:
+    """The record the store journals with each action (store/event_data.py), as ``events.data`` holds it."""
+    record: EventData
+    if action == "submit":
+        record = SubmitData(attachments=rng.choice([0, 0, 0, 1, 2]))
+    elif action == "accept":
+        assert answer_due is not None
+        record = AcceptData(answer_due=answer_due)
+    elif action == "decline":
+        reason = rng.choice(list(reasons))
+        record = DeclineData(reason=reason.id, reason_text=reason.text)
+    elif action == "decide":
+        assert decision is not None  # Art. 32: the request, the facts found, the basis
+        record = DecideData(decision=Decision(decision), parts=OpinionParts(
+            request=_text(rng, 10, 60), facts=_text(rng, 20, 120), basis=_text(rng, 10, 60)))
+    elif action == "close":
+        record = CloseData(reason=rng.choice(["not_rated", "window_closed", "accepted"]))
+    else:
+        record = ActData()
+    return data_text(stored_data(Action(action), record))
+
+
+def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tuple[str, str]],
+               reasons: Sequence[DeclineReason]):
     """Cases in submission order, with the events and outbox rows each caused."""
     span = timedelta(days=365 * YEARS)
     begin = NOW - span
@@ -131,7 +160,8 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
         for action, after, body, at, public in events:
             event_id += 1
             event_rows.append((event_id, case_id, _iso(at), petitioner if action == "submit" else 100006,
-                               "petitioner" if action == "submit" else "officer", action, after, body, "{}",
+                               "petitioner" if action == "submit" else "officer", action, after, body,
+                               _record(action, rng, answer_due, decision, reasons),
                                public, "", "", rng.getrandbits(256).to_bytes(32, "big")))
             # Only what the retention keeps: sent notices go after [retention] sent_notices_days (90).
             if (action == "submit" or (public and action != "close")) and at >= NOW - RETENTION:
@@ -177,7 +207,7 @@ def generate(path: Path, n: int) -> float:
         events.clear()
         outbox.clear()
 
-    for case, event_rows, outbox_rows in _case_rows(n, rng, units, categories):
+    for case, event_rows, outbox_rows in _case_rows(n, rng, units, categories, org.decline_reasons):
         cases.append(case)
         events.extend(event_rows)
         outbox.extend(outbox_rows)

@@ -46,7 +46,7 @@ from handlers.common import error_text
 from handlers.i18n import language_for, t
 from handlers.webapp_api import plain
 from store.desk import DeskQuery
-from store.errors import NoDocument, NoFile, NotFound, StoreError
+from store.errors import Forbidden, NoDocument, NoFile, NotFound, StoreError
 from store.models import Actor
 from store.services import Services
 
@@ -185,11 +185,24 @@ class _Api(RequestHandler):
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(payload, ensure_ascii=False))
 
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        if isinstance(value, StoreError):
+            return  # a refusal is an answer (write_error gives it), not a fault
+        super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """The one path from a refusal the store raised to its answer: the status and the chat's words."""
+        error = kwargs["exc_info"][1] if "exc_info" in kwargs else None
+        if isinstance(error, StoreError):
+            self.refuse(error)
+            return
+        super().write_error(status_code, **kwargs)
+
     def refuse(self, error: StoreError) -> None:
         if isinstance(error, NotFound | NoDocument | NoFile):
             self.set_status(404)
         else:
-            self.set_status(403 if error.code in ("leaders_only", "staff_only", "forbidden", "policy_follower") else 400)
+            self.set_status(403 if isinstance(error, Forbidden) else 400)
         # The chat's words for the refusal (dates as people read them), as plain text.
         self._json({"error": error.code, "message": plain(error_text(self.lang, error))})
 
@@ -212,15 +225,11 @@ class _Me(_Api):
 
 class _Dashboard(_Api):
     async def get(self) -> None:
-        try:
-            payload = await webapp_api.dashboard(
-                self.app.services, self.who, self.lang,
-                period=self.get_query_argument("period", None) or None,
-                unit=self.get_query_argument("unit", None) or None,
-            )
-        except StoreError as error:
-            self.refuse(error)
-            return
+        payload = await webapp_api.dashboard(
+            self.app.services, self.who, self.lang,
+            period=self.get_query_argument("period", None) or None,
+            unit=self.get_query_argument("unit", None) or None,
+        )
         self._json(payload)
 
 
@@ -247,23 +256,14 @@ class _Cases(_Api):
                 limit=int(arg("limit") or 30),
             )
         except ValueError:
-            self.refuse(StoreError("bad_filter"))
-            return
-        try:
-            payload = await webapp_api.case_list(self.app.services, self.who, query, self.lang)
-        except StoreError as error:
-            self.refuse(error)
-            return
+            raise StoreError("bad_filter") from None
+        payload = await webapp_api.case_list(self.app.services, self.who, query, self.lang)
         self._json(payload)
 
 
 class _Case(_Api):
     async def get(self, number: str) -> None:
-        try:
-            payload = await webapp_api.case_detail(self.app.services, self.who, number, self.lang)
-        except StoreError as error:
-            self.refuse(error)
-            return
+        payload = await webapp_api.case_detail(self.app.services, self.who, number, self.lang)
         self._json(payload)
 
 
@@ -281,11 +281,7 @@ class _Documents(_Api):
     """The case's written notices and (for staff) its files, each with a short-lived download link."""
 
     async def get(self, number: str) -> None:
-        try:
-            payload = await webapp_api.documents(self.app.services, self.who, number, self.lang)
-        except StoreError as error:
-            self.refuse(error)
-            return
+        payload = await webapp_api.documents(self.app.services, self.who, number, self.lang)
         assert self.who.id is not None
         payload["files_in_chat"] = self.app.bot is None and bool(payload["files"])
         for entry in payload["documents"] + payload["files"]:
@@ -334,11 +330,7 @@ class _DocumentPdf(_Download):
         return number, f"doc:{kind}"
 
     async def get(self, number: str, kind: str) -> None:
-        try:
-            name, data = await webapp_api.document_pdf(self.app.services, self.who, number, kind)
-        except StoreError as error:
-            self.refuse(error)
-            return
+        name, data = await webapp_api.document_pdf(self.app.services, self.who, number, kind)
         self.send_file(name, "application/pdf", data)
 
 
@@ -348,12 +340,8 @@ class _CaseFile(_Download):
         return number, f"file:{file_id}"
 
     async def get(self, number: str, file_id: str) -> None:
-        try:
-            case, attachment, name = await webapp_api.case_file(
-                self.app.services, self.who, number, int(file_id), self.lang)
-        except StoreError as error:
-            self.refuse(error)
-            return
+        case, attachment, name = await webapp_api.case_file(
+            self.app.services, self.who, number, int(file_id), self.lang)
         if self.app.bot is None:
             self.set_status(404)
             self._json({"error": "files_in_chat"})
@@ -377,13 +365,8 @@ class _Act(_Api):
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            self.refuse(StoreError("bad_filter"))
-            return
-        try:
-            payload = await webapp_api.act(self.app.services, self.who, number, action, body, self.lang)
-        except StoreError as error:
-            self.refuse(error)
-            return
+            raise StoreError("bad_filter")
+        payload = await webapp_api.act(self.app.services, self.who, number, action, body, self.lang)
         self._json(payload)
 
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from store import discipline, filenames, journal, policy, routing
 from store.clock import Clock, iso, local_date
 from store.db import Backend, Connection
-from store.errors import NotFound, Refused
+from store.errors import Forbidden, NotFound
 from store.event_data import EventData, stored_data
 from store.events import CaseChanged, EventBus
 from store.models import Actor, ActorRole, Attachment, Case, Rating, Status, row_to_model
@@ -340,7 +340,7 @@ class StoreContext:
             return frozenset()
         relations = await self.relations(conn, actor, case)
         if not policy.allows(act, relations, case.confidential or case.kind == "report"):
-            raise Refused(self.refusal_code(act, relations), number=case.number)
+            raise Forbidden(self.refusal_code(act, relations), number=case.number)
         return relations
 
     def check_lead(self, actor: Actor, case: Case, action: Action) -> None:
@@ -350,7 +350,7 @@ class StoreContext:
         if act is None or not relations:
             return
         if not policy.allows(act, relations, case.confidential or case.kind == "report"):
-            raise Refused(self.refusal_code(act, relations), number=case.number)
+            raise Forbidden(self.refusal_code(act, relations), number=case.number)
 
     def offered(self, actor: Actor, case: Case) -> frozenset[Action]:
         """The actions a card offers ``actor`` now: the state machine's, filtered by the policy."""

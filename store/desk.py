@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from store.clock import iso, local_date
 from store.context import Service, local_midnight
-from store.errors import Refused
+from store.errors import Forbidden, Refused
 from store.indicators import parse_period
 from store.models import Actor, Case, Status, row_to_model
 from store.review import CURRENT_DUE_SQL, OPEN_SQL
@@ -94,7 +94,7 @@ class DeskService(Service):
 
     def _where(self, actor: Actor, query: DeskQuery, today: date) -> tuple[str, dict[str, Any]]:
         if not actor.is_staff:
-            raise Refused("staff_only")
+            raise Forbidden("staff_only")
         scope, args = self.ctx.read_scope(actor)
         clauses: list[str] = []
         params: dict[str, Any] = {}

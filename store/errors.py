@@ -30,6 +30,15 @@ class Refused(StoreError):
     code = "refused"
 
 
+class Forbidden(Refused):
+    """Who asks may not do this at all (their role or relation to the case), as against "not now".
+
+    The Mini App answers it 403 (``bot/webapp.py``), any other refusal 400.
+    """
+
+    code = "forbidden"
+
+
 class AwaitingApproval(StoreError):
     """The act was drafted, not done: it waits for a leader's approval (签发) and goes out once approved."""
 

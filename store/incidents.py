@@ -36,7 +36,7 @@ from pydantic import BaseModel
 from store import routing
 from store.context import Service, StoreContext
 from store.db import Connection
-from store.errors import BadInput, NotFound, Refused
+from store.errors import BadInput, Forbidden, NotFound, Refused
 from store.event_data import IncidentData
 from store.journal import VerifyResult, append_chained, verify_chained
 from store.models import SYSTEM, Actor, Case, row_to_model
@@ -326,7 +326,7 @@ class IncidentService(Service):
     def _staff(self, actor: Actor | None) -> Staff:
         staff = self.org.staff_member(actor.id) if actor is not None and actor.id is not None else None
         if staff is None:
-            raise Refused("forbidden")
+            raise Forbidden("forbidden")
         return staff
 
     def _leader(self, actor: Actor | None) -> Staff:

@@ -63,7 +63,7 @@ from store import discipline
 from store.assessment_counts import Count, row_count, unit_counts
 from store.clock import iso, local_date, local_day_sql
 from store.context import Service, local_midnight
-from store.errors import Refused
+from store.errors import Forbidden, Refused
 from store.incidents import IncidentCount, incident_counts
 from store.models import Actor, ActorRole, Case, Channel, Status, row_to_model
 from store.org import Role, Unit
@@ -268,7 +268,7 @@ class IndicatorService(Service):
             return "TRUE", []
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
         if staff is None or staff.role not in (Role.LEADER, Role.ADMIN):
-            raise Refused("leaders_only")
+            raise Forbidden("leaders_only")
         return self.ctx.scope(actor)
 
     def _find_unit_loose(self, text: str) -> Unit | None:

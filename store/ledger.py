@@ -54,7 +54,7 @@ from store.clock import iso, local_date
 from store.context import Service, StoreContext
 from store.conversations import Conversation
 from store.db import Connection
-from store.errors import BadInput, ContactNeeded, NotFound, NotOwnContact, Refused
+from store.errors import BadInput, ContactNeeded, Forbidden, NotFound, NotOwnContact, Refused
 from store.event_data import ClaimData, CodesData, InformData, RebindData, RegisterData
 from store.events import PetitionerNotice, SweepDue, SweepReport
 from store.forms import FormDrafts
@@ -393,7 +393,7 @@ class LedgerService(Service):
         """
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
         if actor.role is not ActorRole.SYSTEM and (staff is None or not actor.is_staff):
-            raise Refused("staff_only")
+            raise Forbidden("staff_only")
         self.check(registration, back_days=back_days)
         if scoped and actor.role is not ActorRole.SYSTEM and not policy.allows(
             Act.REGISTER, policy.unit_relations(self.org, staff, registration.unit)
@@ -1088,7 +1088,7 @@ class LedgerService(Service):
         """
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
         if staff is None or not actor.is_staff:
-            raise Refused("staff_only")
+            raise Forbidden("staff_only")
         text = (query or "").strip()
         if not text or len(text) > NAME_MAX:
             raise Refused("find_usage")

@@ -36,7 +36,7 @@ from pydantic import BaseModel
 from store import routing
 from store.context import Service, StoreContext
 from store.db import Connection
-from store.errors import BadInput, Refused
+from store.errors import BadInput, Forbidden, Refused
 from store.event_data import CaseRefData, JoinData, MergeData
 from store.ledger import LedgerService
 from store.models import Actor, Case, row_to_model
@@ -80,7 +80,7 @@ class LinkService(Service):
 
     def _staff_only(self, actor: Actor) -> None:
         if not actor.is_staff or actor.id is None or self.org.staff_member(actor.id) is None:
-            raise Refused("forbidden")
+            raise Forbidden("forbidden")
 
     async def _pair(
         self, conn: Connection, actor: Actor, first: str, second: str, act: Act

@@ -45,7 +45,7 @@ from pydantic import BaseModel
 from store.clock import iso
 from store.context import Service, StoreContext
 from store.db import Connection
-from store.errors import Refused
+from store.errors import Forbidden, Refused
 from store.event_data import FlagData, RepeatData, record_of
 from store.models import SYSTEM, Actor, Case, Status, row_to_model
 from store.people import same_person, same_person_sql
@@ -130,7 +130,7 @@ class RepeatService(Service):
 
     def _staff_only(self, actor: Actor) -> None:
         if not actor.is_staff or actor.id is None or self.org.staff_member(actor.id) is None:
-            raise Refused("forbidden")
+            raise Forbidden("forbidden")
 
     async def candidates(self, viewer: Actor, case: Case) -> list[Candidate]:
         """The proposed earlier cases still undecided, best first: only those ``viewer`` may see."""

@@ -30,7 +30,7 @@ from store.clock import iso, local_date
 from store.context import Service, local_midnight
 from store.db import Connection
 from store.documents import queue_documents
-from store.errors import BadInput, Refused
+from store.errors import BadInput, Forbidden, Refused
 from store.event_data import (
     AckAlertData,
     CloseData,
@@ -1066,7 +1066,7 @@ class ReviewService(Service):
     def _leader(self, actor: Actor) -> Staff:
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
         if staff is None or staff.role not in (Role.LEADER, Role.ADMIN):
-            raise Refused("leaders_only")
+            raise Forbidden("leaders_only")
         return staff
 
     async def alerts_for(self, actor: Actor, *, long_running: bool = True) -> AlertsView:

@@ -52,7 +52,7 @@ from store import journal, routing
 from store.clock import local_date
 from store.context import Service, StoreContext
 from store.db import Connection
-from store.errors import BadInput, NotFound, Refused
+from store.errors import BadInput, Forbidden, NotFound, Refused
 from store.events import DisputeHighRisk
 from store.models import SYSTEM, Actor, ActorRole
 from store.notices import NoticeKind, ScreeningParams, params_of
@@ -295,7 +295,7 @@ class ScreeningService(Service):
     def _staff(self, actor: Actor) -> Staff:
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
         if staff is None:
-            raise Refused("forbidden")
+            raise Forbidden("forbidden")
         return staff
 
     def filing_units(self, actor: Actor) -> list[str]:

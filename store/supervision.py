@@ -71,7 +71,7 @@ from store import routing
 from store.clock import days_between_sql, local_date
 from store.context import Service
 from store.db import Backend, Connection
-from store.errors import BadInput, Refused
+from store.errors import BadInput, Forbidden, Refused
 from store.event_data import (
     EscalateData,
     EventData,
@@ -409,7 +409,7 @@ class SupervisionService(Service):
     def _staff(self, actor: Actor) -> Staff:
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
         if staff is None:
-            raise Refused("forbidden")
+            raise Forbidden("forbidden")
         return staff
 
     def _is_above(self, staff: Staff, case: Case) -> bool:
@@ -501,7 +501,7 @@ class SupervisionService(Service):
             next_status(case.status, Action.URGE, actor.role)
             self.ctx.check_lead(actor, case, Action.URGE)
             if not routing.can_handle(self.org, staff, case.unit, case.category):
-                raise Refused("forbidden")
+                raise Forbidden("forbidden")
             event_id = await self.ctx.event(conn, case.id, actor, Action.URGE, case.status, body, EventData())
             for staff_id in _handlers(self.org, case):
                 if staff_id != staff.telegram_id:
@@ -521,7 +521,7 @@ class SupervisionService(Service):
             next_status(case.status, Action.FOLLOW_UP, actor.role)
             self.ctx.check_lead(actor, case, Action.FOLLOW_UP)
             if not routing.can_handle(self.org, staff, case.unit, case.category):
-                raise Refused("forbidden")
+                raise Forbidden("forbidden")
             await self.ctx.event(conn, case.id, actor, Action.FOLLOW_UP, case.status, body, FollowUpData(method=method))
         return case
 
@@ -540,7 +540,7 @@ class SupervisionService(Service):
             status = next_status(case.status, Action.REDO, actor.role)
             self.ctx.check_lead(actor, case, Action.REDO)
             if staff.role is not Role.ADMIN and not routing.can_handle(self.org, staff, case.unit, case.category):
-                raise Refused("forbidden")
+                raise Forbidden("forbidden")
             if case.rating is not Rating.DISSATISFIED or case.review_level > 0:
                 raise Refused("redo_dissatisfied")
             due = self.org.due_date(self.today(), "redo_days")
@@ -688,7 +688,7 @@ class SupervisionService(Service):
         """/alerts: open cases at 预警 or higher in the caller's scope, highest level then deadline first."""
         staff = self.org.staff_member(actor.id) if actor.id is not None else None
         if staff is None or staff.role not in (Role.LEADER, Role.ADMIN):
-            raise Refused("leaders_only")
+            raise Forbidden("leaders_only")
         today = self.today()
         scope, args = self.ctx.scope(actor)
         await current_ranks(self.db, self.org, today)

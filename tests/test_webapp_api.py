@@ -135,6 +135,21 @@ async def test_dashboard_numbers_are_those_of_stats(api: httpx.AsyncClient, rsto
     assert [e["what"] for e in card["timeline"]][:2] == ["提交信访事项", "受理"] or len(card["timeline"]) >= 3
 
 
+async def test_a_refusal_is_answered_with_its_status_and_words_and_logged_as_no_fault(
+    api: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every refusal the store raises takes one path (``_Api.write_error``): 403 for who may not, 404, 400."""
+    with caplog.at_level("WARNING"):
+        forbidden = await api.get("/app/api/dashboard", headers=auth(1001))  # an officer: leaders only
+        missing = await api.get("/app/api/case/XF-2026-999999", headers=auth(1001))
+        bad = await api.get("/app/api/cases", params={"due_before": "someday"}, headers=auth(1001))
+    assert (forbidden.status_code, forbidden.json()["error"]) == (403, "leaders_only")
+    assert "领导" in forbidden.json()["message"]
+    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+    assert (bad.status_code, bad.json()["error"]) == (400, "bad_filter")
+    assert not [r for r in caplog.records if r.name.startswith("tornado.application")]  # no traceback logged
+
+
 async def test_admin_dashboard_equals_stats_for_the_whole_group(
     api: httpx.AsyncClient, rstore: Services, clock: FakeClock
 ) -> None:
