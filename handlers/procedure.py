@@ -16,16 +16,18 @@ from handlers.common import Context, Handler, deps, send, staff_caller
 from handlers.i18n import t
 from handlers.refusals import answers_refusals
 from handlers.render import day
+from store.models import ServedHow
 
 # The ways of service as officers type them (Chinese or English), and the stored word.
 HOW_WORDS = {
-    "当面": "in_person", "当面送达": "in_person", "in-person": "in_person", "in_person": "in_person",
-    "邮寄": "post", "邮寄送达": "post", "post": "post", "mail": "post",
-    "拒收": "refused", "refused": "refused",
+    "当面": ServedHow.IN_PERSON, "当面送达": ServedHow.IN_PERSON, "in-person": ServedHow.IN_PERSON,
+    "in_person": ServedHow.IN_PERSON,
+    "邮寄": ServedHow.POST, "邮寄送达": ServedHow.POST, "post": ServedHow.POST, "mail": ServedHow.POST,
+    "拒收": ServedHow.REFUSED, "refused": ServedHow.REFUSED,
 }
 
 
-def parse_served(words: list[str]) -> tuple[str, date, str] | None:
+def parse_served(words: list[str]) -> tuple[str, date, ServedHow] | None:
     """(number, date, how) from the words after /served, or None (the usage is shown)."""
     if len(words) != 3:
         return None
@@ -53,7 +55,7 @@ async def served(update: Update, context: Context) -> None:
     case = await deps(context).review.serve(actor, number, served_on, how)
     due = case.review_request_due if case.review_level == 0 else case.rereview_request_due
     await send(update, context, t(lang, "procedure.served.done", number=case.number, date=day(served_on, lang),
-                                  how=t(lang, f"procedure.served.{how}"), due=day(due, lang) if due else ""))
+                                  how=t(lang, f"procedure.served.{how.value}"), due=day(due, lang) if due else ""))
 
 
 def handlers() -> list[Handler]:

@@ -126,7 +126,7 @@ def case_summary(services: Services, actor: Actor, case: Case, lang: str) -> dic
         "due_text": day(due, lang) if due is not None and case.is_open else "",
         "submitted": moment(case.submitted_at, services.tz),
         "petitioner": plain(petitioner_label(case, lang)),
-        "confidential": case.confidential or case.kind == "report",
+        "confidential": case.identity_protected,
         "cohandle_only": services.cases.cohandles_only(actor, case),
     }
 
@@ -254,7 +254,7 @@ async def own_case(services: Services, user_id: int, number: str, lang: str) -> 
 
 def file_label(case: Case, attachment: Attachment, place: int, lang: str) -> str:
     """A file's name as the chat gives it: a confidential case's (a report's) a neutral 材料-3.pdf, always."""
-    if attachment.file_name and not (case.confidential or case.kind == "report"):
+    if attachment.file_name and not (case.identity_protected):
         return attachment.file_name
     return media.neutral_name(lang, place, attachment)
 
@@ -302,7 +302,7 @@ async def case_file(services: Services, actor: Actor, number: str, file_id: int,
 
 def file_bytes_for(case: Case, attachment: Attachment, data: bytes) -> bytes:
     """What is handed out: a confidential case's images without their metadata (as the chat's copies)."""
-    return media.neutral_copy(attachment, data) if case.confidential or case.kind == "report" else data
+    return media.neutral_copy(attachment, data) if case.identity_protected else data
 
 
 async def case_list(services: Services, actor: Actor, query: DeskQuery, lang: str) -> dict[str, Any]:

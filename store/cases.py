@@ -405,7 +405,7 @@ class CaseService(Service):
         """Does the policy (store/policy.py) give ``viewer`` ``act`` on ``case``? For which buttons to offer."""
         async with self.db.read() as conn:
             relations = await self.ctx.relations(conn, viewer, case)
-        return policy.allows(act, relations, case.confidential or case.kind == "report")
+        return policy.allows(act, relations, case.identity_protected)
 
     def cohandles_only(self, viewer: Actor, case: Case) -> bool:
         """Does the viewer see this case only as a co-handling unit's staff (协办)?"""
@@ -775,7 +775,7 @@ class CaseService(Service):
         for staff_id in self._responsible_ids(case):
             await self.ctx.queue_staff(conn, staff_id, NoticeKind.CASE_CARD, case, event_id)
         group = self.org.organization.staff_chat_id
-        if group is not None and case.kind != CategoryKind.REPORT.value and not case.confidential:
+        if group is not None and not case.identity_protected:
             await self.ctx.queue_staff(conn, group, NoticeKind.GROUP_NEW_CASE, case, event_id)
 
     async def _notify_action(

@@ -339,7 +339,7 @@ class StoreContext:
         if actor.role is ActorRole.SYSTEM:
             return frozenset()
         relations = await self.relations(conn, actor, case)
-        if not policy.allows(act, relations, case.confidential or case.kind == "report"):
+        if not policy.allows(act, relations, case.identity_protected):
             raise Forbidden(self.refusal_code(act, relations), number=case.number)
         return relations
 
@@ -349,7 +349,7 @@ class StoreContext:
         relations = self.staff_relations(actor, case)
         if act is None or not relations:
             return
-        if not policy.allows(act, relations, case.confidential or case.kind == "report"):
+        if not policy.allows(act, relations, case.identity_protected):
             raise Forbidden(self.refusal_code(act, relations), number=case.number)
 
     def offered(self, actor: Actor, case: Case) -> frozenset[Action]:
@@ -357,7 +357,7 @@ class StoreContext:
         actions = available_actions(case.status, actor.role)
         relations = self.staff_relations(actor, case)
         if relations:
-            confidential = case.confidential or case.kind == "report"
+            confidential = case.identity_protected
             actions = frozenset(
                 a for a in actions
                 if ((act := policy.OF_ACTION.get(a)) is None and Relation.COHANDLER not in relations)
@@ -397,7 +397,7 @@ class StoreContext:
             return None
         group = self.org.organization.staff_chat_id
         if group is not None and chat_id == group:
-            return "confidential" if case.confidential or case.kind == "report" else None
+            return "confidential" if case.identity_protected else None
         staff = self.org.staff_member(chat_id)
         if staff is None:
             return "not_staff"

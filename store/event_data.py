@@ -25,7 +25,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from store.models import Channel, Decision, Event, Rating, ReviewOutcome
+from store.models import Channel, Decision, Event, Rating, ReviewOutcome, ServedHow
 from store.opinion import OpinionParts
 from store.org import Destination, LocalizedText
 from store.workflow import Action
@@ -143,7 +143,7 @@ class ServeData(EventData):
     """送达: the day, how (chat or paper), and the petitioner's window it opened."""
 
     on: date
-    how: str
+    how: ServedHow
     due: date
 
 

@@ -296,7 +296,7 @@ async def _open(
 
 
 def _case_confidential(ctx: StoreContext, case: Case) -> bool:
-    return case.confidential or case.kind == "report"
+    return case.identity_protected
 
 
 async def open_for_alert(ctx: StoreContext, conn: Connection, alert_id: int, case: Case, people: int) -> None:

@@ -61,7 +61,7 @@ class RelatedCases(BaseModel):
 
 
 def _island(case: Case) -> bool:
-    return case.confidential or case.kind == "report"
+    return case.identity_protected
 
 
 def _handlers(org: Organization, case: Case) -> list[int]:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from store.org import CategoryKind
 from store.safetext import SafeText
 
 
@@ -148,6 +149,19 @@ class Rating(StrEnum):
     NONE = "none"  # not rated within the window: closed by itself
 
 
+class ServedHow(StrEnum):
+    """How the latest written opinion reached the petitioner (送达, ``cases.served_how``)."""
+
+    CHAT = "chat"  # read in the chat: served by itself
+    IN_PERSON = "in_person"  # 当面送达
+    POST = "post"  # 邮寄送达
+    REFUSED = "refused"  # 拒收 (留置送达)
+
+
+#: The ways an officer records a paper service (``/served``).
+PAPER_SERVICE = (ServedHow.IN_PERSON, ServedHow.POST, ServedHow.REFUSED)
+
+
 class Channel(StrEnum):
     """How a case came in (``cases.channel``): the chat, or a matter registered in the ledger (store/ledger.py)."""
 
@@ -168,7 +182,7 @@ class Case(BaseModel):
     confidential: bool
     pseudonym: str
     category: str
-    kind: str
+    kind: CategoryKind
     unit: str
     subject: str
     details: str
@@ -195,7 +209,7 @@ class Case(BaseModel):
     rating_due: date | None = None
     # 送达 of the latest opinion (store/review.py): the windows count from this day.
     served_on: date | None = None
-    served_how: str | None = None  # chat | in_person | post | refused
+    served_how: ServedHow | None = None
     rated_at: datetime | None = None
     review_request_due: date | None = None
     review_due: date | None = None
@@ -232,6 +246,12 @@ class Case(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def identity_protected(self) -> bool:
+        """Is the petitioner never to be identifiable by those handling it: a confidential case, or any
+        report (检举控告), whatever the reporter chose (docs/confidentiality.md)?"""
+        return self.confidential or self.kind is CategoryKind.REPORT
 
 
 class Event(BaseModel):

@@ -61,7 +61,7 @@ NONE_WORDS = frozenset({"none", "no", "0", "-", "无", "否", "不是"})
 
 def island(case: Case) -> bool:
     """A case never linked to another: confidential, or a report of misconduct."""
-    return case.confidential or case.kind == "report"
+    return case.identity_protected
 
 
 def bigrams(text: str | None) -> set[str]:

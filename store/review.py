@@ -52,6 +52,7 @@ from store.incidents import open_for_alert
 from store.models import (
     DETAILS_MAX,
     OPEN_STATUSES,
+    PAPER_SERVICE,
     SYSTEM,
     Actor,
     ActorRole,
@@ -60,6 +61,7 @@ from store.models import (
     OutboxItem,
     Rating,
     ReviewOutcome,
+    ServedHow,
     Status,
     row_to_model,
 )
@@ -73,7 +75,6 @@ from store.sqltext import only_row
 from store.workflow import Action, next_status
 
 COMMENT_MAX = 1000
-PAPER_SERVICE = ("in_person", "post", "refused")  # 当面送达, 邮寄送达, 拒收 (留置)
 SERVING_KINDS = ("opinion", "review")  # the documents whose delivery serves the opinion
 
 
@@ -602,7 +603,7 @@ class ReviewService(Service):
 
     # ------------------------------------------------------------ 送达
 
-    async def _serve(self, conn: Connection, case: Case, day: date, how: str, actor: Actor) -> Case:
+    async def _serve(self, conn: Connection, case: Case, day: date, how: ServedHow, actor: Actor) -> Case:
         """Record the service of the latest opinion on ``day``; the petitioner's windows count from it."""
         if case.status is not Status.DECIDED:
             raise Refused("serve_nothing", number=case.number)
@@ -620,7 +621,7 @@ class ReviewService(Service):
                              ServeData(on=day, how=how, due=due))
         return case
 
-    async def serve(self, actor: Actor, number: str, day: date, how: str) -> Case:
+    async def serve(self, actor: Actor, number: str, day: date, how: ServedHow) -> Case:
         """An officer records the service of a printed opinion (送达回证): in person, by post, or refused."""
         if how not in PAPER_SERVICE:
             raise Refused("serve_how")
@@ -650,7 +651,7 @@ class ReviewService(Service):
             ) as cur:
                 (latest,) = await only_row(cur)
             if latest == item.event_id:  # this opinion, not an earlier one sent late
-                await self._serve(conn, case, self.ctx.today(), "chat", SYSTEM)
+                await self._serve(conn, case, self.ctx.today(), ServedHow.CHAT, SYSTEM)
 
     # ----------------------------------------------------------- reviewers
 

@@ -479,7 +479,7 @@ class ScreeningService(Service):
         async with self.db.transaction() as conn:
             dispute = await self._own_dispute(conn, actor, dispute_id)
             case = await self.ctx.load_case(conn, actor, number)
-            if case.confidential or case.kind == "report":
+            if case.identity_protected:
                 # An island (docs/confidentiality.md): the register is read by everyone covering the unit,
                 # recused staff and the unit reported on included; a link would point them at the report.
                 raise Refused("screening_link_confidential", number=case.number)

@@ -26,7 +26,7 @@ from bot.app import build_application
 from handlers import callbacks as cb
 from store.errors import Refused, StoreError
 from store.ledger import InformHow, PersonIn, Registration
-from store.models import Actor, Decision, Rating, ReviewOutcome
+from store.models import Actor, Decision, Rating, ReviewOutcome, ServedHow
 from store.opinion import DeclineGrounds
 from store.policy import ENTRY_POINTS, POLICY, Act, Relation, allows, markdown_table, unit_relations
 from store.services import Services
@@ -259,7 +259,7 @@ DRIVERS: dict[Act, Driver] = {
     Act.REQUEST_REVIEW: lambda s, a, c: s.review.request_review(a, c.number, "不服"),
     Act.DOCUMENT: lambda s, a, c: s.documents.documents(a, c.number),
     Act.FILES: lambda s, a, c: s.cases.files(a, c.number),
-    Act.SERVE: lambda s, a, c: s.review.serve(a, c.number, s.context.today(), "in_person"),
+    Act.SERVE: lambda s, a, c: s.review.serve(a, c.number, s.context.today(), ServedHow.IN_PERSON),
     Act.APPROVE: lambda s, a, c: s.approvals.approve(a, c.draft),
     Act.HEARING: lambda s, a, c: s.review.schedule_hearing(a, c.number, s.context.today(), "油田公司信访办会议室"),
 }
