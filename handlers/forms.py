@@ -429,8 +429,14 @@ class Form(Generic[D]):
                                kb.button(t(lang, self.key_of("restart")), self.buttons.restart.encode())]]))
         return existing.step
 
-    def resume_entries(self, new: Callable[[], D], step: str) -> list[Handler]:
-        """The buttons ``open`` offers: continue the draft (asked afresh below), or begin again at ``step``."""
+    def resume_entries(self, new: Callable[[], D], step: str,
+                       first: Callable[[Update, Context], Awaitable[bool]] | None = None) -> list[Handler]:
+        """The buttons ``open`` offers: continue the draft (asked afresh below), or begin again at ``step``.
+
+        Continue on an offer whose draft is gone (submitted since, say) begins anew as ``open`` does,
+        ``first`` asked first: a receipt lost with a stopped process must not make the person fill in
+        the same matter again from an old offer.
+        """
         assert self.buttons.resume is not None and self.buttons.restart is not None
 
         async def resume(update: Update, context: Context, actor: Any) -> str | int:
@@ -438,6 +444,8 @@ class Form(Generic[D]):
             assert user is not None
             draft = await self.load(context, user.id)
             if draft is None:
+                if first is not None and await first(update, context):
+                    return END
                 return await self.start(update, context, new(), step)
             lang = await lang_of(update, context)
             await show(update, context, t(lang, self.key_of("resumed")))

@@ -363,7 +363,7 @@ new = FORM.entry(begin)
 
 def build() -> ConvHandler:
     return FORM.build(entry_points=[CommandHandler("new", new, filters=PRIVATE),
-                                    *FORM.resume_entries(DraftData, CATEGORY)])
+                                    *FORM.resume_entries(DraftData, CATEGORY, first=named_if_just_submitted)])
 
 
 async def cancel_outside(update: Update, context: Context) -> int:

@@ -172,3 +172,24 @@ async def test_new_right_after_a_submission_names_it_before_starting_another(
     await feed(application, user.text("/new"))
     assert "第 1/7 步" in request.last_to(USER).text
     assert (await store.cases.cases_of_petitioner(USER))[1] == 1
+
+
+async def test_continue_on_an_old_offer_after_the_draft_was_submitted_names_the_case(
+    app: tuple[Application, OfflineRequest], store: Services
+) -> None:
+    """An offer to continue, tapped after its draft became a case (the receipt lost with a stopped
+    process): the case is named, as /new names it, and no second intake begins."""
+    application, request = app
+    user = Updates(USER)
+    await walk_to_review(application, user)
+    submit = submit_button(request)
+    await feed(application, user.text("/new"))  # the offer to continue, still on the screen
+    offer = request.last_to(USER)
+    assert ("继续填写", "in:cont") in offer.buttons()
+    await feed(application, user.tap(submit))
+    [case] = (await store.cases.cases_of_petitioner(USER))[0]
+    await feed(application, user.tap("in:cont"))
+    notice = request.last_to(USER)
+    assert "已登记" in notice.text and case.number in notice.text
+    assert notice.buttons() == [("反映新事项", "in:restart")]
+    assert await store.cases.get_draft(USER) is None
