@@ -47,7 +47,7 @@ from bot.pace import BULK, DEFAULT_PER_SECOND, PacedRateLimiter, retry_after_sec
 from handlers import media
 from handlers.errors import fault
 from handlers.notifications import Outgoing, UnknownNotice, render
-from store.models import Attachment, OutboxItem
+from store.models import Attachment, FileKind, OutboxItem
 from store.notices import REPLYABLE
 from store.review import serves
 from store.services import Services
@@ -67,14 +67,8 @@ POISON_ATTEMPTS = 5
 #: keeps every sliding second under 30 (see :class:`bot.pace.Pace`).
 OVERALL_PER_SECOND = DEFAULT_PER_SECOND
 
-SENDERS = {
-    "photo": "send_photo",
-    "document": "send_document",
-    "voice": "send_voice",
-    "video": "send_video",
-    "audio": "send_audio",
-    "video_note": "send_video_note",
-}
+#: The Bot API method that sends each kind of file again (``sendPhoto``, ``sendVideoNote`` ...).
+SENDERS = {kind: f"send_{kind.value}" for kind in FileKind}
 
 
 # Outbox kinds whose messages a private-chat reply may answer.
@@ -337,8 +331,8 @@ class OutboxSender:
         )
 
     async def _send_file(self, chat_id: int, attachment: Attachment, caption: str | None) -> Message:
-        method: Callable[..., Awaitable[Message]] = getattr(self.bot, SENDERS.get(attachment.kind, "send_document"))
-        if attachment.kind == "video_note":  # round videos take no caption
+        method: Callable[..., Awaitable[Message]] = getattr(self.bot, SENDERS[attachment.kind])
+        if attachment.kind is FileKind.VIDEO_NOTE:  # round videos take no caption
             return await method(chat_id, attachment.file_id, **self._bulk)
         return await method(chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML, **self._bulk)
 
@@ -350,7 +344,7 @@ class OutboxSender:
         The copy is uploaded once per name; later recipients get it by the
         file_id Telegram gave it (which keeps the neutral name).
         """
-        method: Callable[..., Awaitable[Message]] = getattr(self.bot, SENDERS.get(attachment.kind, "send_document"))
+        method: Callable[..., Awaitable[Message]] = getattr(self.bot, SENDERS[attachment.kind])
         key = (attachment.id, file_name)
         # Chats are served concurrently: the first upload of a copy is awaited by the others.
         async with self._copy_locks.setdefault(key, asyncio.Lock()):

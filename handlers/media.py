@@ -19,12 +19,12 @@ from telegram import Message
 
 from handlers.i18n import Html, t
 from store import filenames
-from store.models import ATTACHMENT_BYTES_MAX, ATTACHMENTS_MAX, Attachment, AttachmentIn
+from store.models import ATTACHMENT_BYTES_MAX, ATTACHMENTS_MAX, Attachment, AttachmentIn, FileKind
 
 log = logging.getLogger(__name__)
 
 #: Kinds whose Telegram object keeps the sender's file name.
-NAMED_KINDS = frozenset({"document", "video", "audio", "animation"})
+NAMED_KINDS = frozenset({FileKind.DOCUMENT, FileKind.VIDEO, FileKind.AUDIO})
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp", ".heic", ".heif"})
 #: Formats Pillow reads and writes again, and the format each is written back as.
 IMAGE_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "TIFF": "TIFF", "GIF": "GIF",
@@ -35,10 +35,10 @@ def attachment_of(message: Message) -> AttachmentIn | None:
     """The file a message carries, as the store records it (None: it carries none)."""
     if message.photo:
         photo = message.photo[-1]
-        return AttachmentIn(kind="photo", file_id=photo.file_id,
+        return AttachmentIn(kind=FileKind.PHOTO, file_id=photo.file_id,
                             file_unique_id=photo.file_unique_id, size=photo.file_size)
-    for kind in ("document", "voice", "video", "audio", "video_note"):
-        media = getattr(message, kind)
+    for kind in (FileKind.DOCUMENT, FileKind.VOICE, FileKind.VIDEO, FileKind.AUDIO, FileKind.VIDEO_NOTE):
+        media = getattr(message, kind.value)
         if media is not None:
             return AttachmentIn(
                 kind=kind,

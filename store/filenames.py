@@ -21,14 +21,16 @@ from __future__ import annotations
 import mimetypes
 import re
 
-DEFAULT_EXTENSIONS = {"document": ".bin", "video": ".mp4", "audio": ".mp3", "animation": ".mp4"}
+from store.models import FileKind
+
+DEFAULT_EXTENSIONS = {FileKind.DOCUMENT: ".bin", FileKind.VIDEO: ".mp4", FileKind.AUDIO: ".mp3"}
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 STORED_PREFIX = "材料-"
 #: A confidential case's file sizes are kept rounded up to this (the 20 MiB limit is a multiple of it).
 SIZE_STEP = 64 * 1024
 
 
-def extension(kind: str, file_name: str | None, mime_type: str | None) -> str:
+def extension(kind: FileKind, file_name: str | None, mime_type: str | None) -> str:
     """The file's type as an extension (``.pdf``): from its name, else its MIME type, else its kind."""
     match = _EXTENSION.search(file_name or "")
     if match:
@@ -37,7 +39,7 @@ def extension(kind: str, file_name: str | None, mime_type: str | None) -> str:
     return guessed or DEFAULT_EXTENSIONS.get(kind, ".bin")
 
 
-def stored_name(place: int, kind: str, file_name: str | None, mime_type: str | None) -> str | None:
+def stored_name(place: int, kind: FileKind, file_name: str | None, mime_type: str | None) -> str | None:
     """What a confidential case keeps as the name of its ``place``-th file (None: the file had no name)."""
     if file_name is None:
         return None

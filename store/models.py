@@ -76,10 +76,21 @@ class Actor(BaseModel):
 SYSTEM = Actor(id=None, role=ActorRole.SYSTEM)
 
 
+class FileKind(StrEnum):
+    """What Telegram called a file (``attachments.kind``): how it is sent back, and how it is named."""
+
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    VOICE = "voice"
+    VIDEO = "video"
+    AUDIO = "audio"
+    VIDEO_NOTE = "video_note"
+
+
 class AttachmentIn(BaseModel):
     """A file the petitioner sent, as Telegram describes it."""
 
-    kind: str
+    kind: FileKind
     file_id: str
     file_unique_id: str | None = None
     file_name: SafeText | None = None

@@ -39,6 +39,7 @@ from store import filenames
 from store.clock import iso
 from store.context import conv_where, file_where
 from store.db import Backend, Connection
+from store.models import FileKind
 from store.vault import SEALED, Vault, VaultError, Where, is_hid, is_sealed
 
 log = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ async def _neutral_file_names(conn: Connection) -> int:
     renamed = 0
     for row in files:
         place[row["case_id"]] = place.get(row["case_id"], 0) + 1
-        name = filenames.stored_name(place[row["case_id"]], row["kind"], row["file_name"], row["mime_type"])
+        name = filenames.stored_name(place[row["case_id"]], FileKind(row["kind"]), row["file_name"], row["mime_type"])
         if name != row["file_name"]:
             await conn.execute("UPDATE attachments SET file_name = ? WHERE id = ?", (name, row["id"]))
             renamed += 1
