@@ -152,6 +152,17 @@ def _loaders() -> tuple[type, type]:
     return MomentLoader, DayLoader
 
 
+def _clock_loader() -> type:
+    """A loader of ``time`` (a reception session's clock times) as SQLite's 'HH:MM'."""
+    from psycopg.adapt import Loader
+
+    class ClockLoader(Loader):
+        def load(self, data: Any) -> str:
+            return bytes(data).decode("ascii")[:5]  # 'HH:MM:SS' (ISO style, the session's), minutes kept
+
+    return ClockLoader
+
+
 #: Moments in UTC and dates in ISO style: what the loaders' short path reads (any other is parsed).
 SESSION = "-c TimeZone=UTC -c DateStyle=ISO"
 
@@ -165,10 +176,11 @@ def session_options(url: str) -> str:
 
 
 def load_as_texts(conn: Any) -> None:
-    """Moments and days of ``conn`` (psycopg's, or its cursor's) load as the store's texts."""
+    """Moments, days and clock times of ``conn`` (psycopg's, or its cursor's) load as the store's texts."""
     moment, day = _loaders()
     conn.adapters.register_loader("timestamptz", moment)
     conn.adapters.register_loader("date", day)
+    conn.adapters.register_loader("time", _clock_loader())
 
 
 async def configure(conn: Any) -> None:

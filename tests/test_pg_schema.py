@@ -58,11 +58,12 @@ KINDS: list[tuple[str, str, str]] = [
     ("INTEGER", "integer", "integer"),
     # Both IEEE 754 double precision.
     ("REAL", "double precision", "real"),
-    # Unbounded strings. Moments and days are text on SQLite, and timestamptz and date on
-    # PostgreSQL (MOMENTS and DAYS: store/pg.py reads them back as SQLite's texts).
+    # Unbounded strings. Moments, days and clock times are text on SQLite, and timestamptz, date
+    # and time on PostgreSQL (MOMENTS, DAYS, CLOCK_TIMES: store/pg.py reads them back as SQLite's texts).
     ("TEXT", "text", "text"),
     ("TEXT", "timestamp with time zone", "timestamp with time zone"),
     ("TEXT", "date", "date"),
+    ("TEXT", "time without time zone", "time without time zone"),
     # Bytes in, bytes out (sqlite3 and psycopg both give bytes).
     ("BLOB", "bytea", "blob"),
     # A flag stored as true/false on PostgreSQL and as 0/1 under SQLite's BOOLEAN (numeric
@@ -221,16 +222,21 @@ DAYS = {
     ("supervisions", "due"),
     ("warning_notices", "due"),
 }
-TEMPORAL_KINDS = {"timestamp with time zone": MOMENTS, "date": DAYS}
+#: Clock times of a day ('HH:MM' on SQLite), time on PostgreSQL since 0028.
+CLOCK_TIMES = {
+    ("reception_sessions", "end_time"),
+    ("reception_sessions", "start_time"),
+}
+TEMPORAL_KINDS = {"timestamp with time zone": MOMENTS, "date": DAYS, "time without time zone": CLOCK_TIMES}
 
 
 def as_sqlite_flag(table: str, column: Column) -> Column:
-    """A PostgreSQL column of BOOLEAN_FLAGS, MOMENTS or DAYS as SQLite spells it (a listed one of
+    """A PostgreSQL column of BOOLEAN_FLAGS, MOMENTS, DAYS or CLOCK_TIMES as SQLite spells it (a listed one of
     another type: said so)."""
     for kind, listed in TEMPORAL_KINDS.items():
         if (table, column.name) in listed:
             if column.kind != kind:
-                return column._replace(kind=f"{column.kind}, not {kind} (MOMENTS, DAYS)")
+                return column._replace(kind=f"{column.kind}, not {kind} (MOMENTS, DAYS, CLOCK_TIMES)")
             return column._replace(kind="text")
     if (table, column.name) not in BOOLEAN_FLAGS:
         return column
@@ -553,16 +559,19 @@ def test_an_index_and_a_trigger_are_read_from_their_sql() -> None:
 
 
 def before_0026(backend: str) -> list[str]:
-    """What migrations 0026 and 0027 changed, undone: moments and days as the texts they were (SQLite: nothing).
+    """What migrations 0026 to 0028 changed, undone: moments, days and clock times as the texts they were
+    (SQLite: nothing).
 
     0027's data step (a reminder's 'skipped' becomes a moment) finds nothing to change when it runs again.
     """
     if backend == "sqlite":
         return []
-    undo: dict[str, list[str]] = {table: [] for table, _ in sorted(MOMENTS | DAYS)}
+    undo: dict[str, list[str]] = {table: [] for table, _ in sorted(MOMENTS | DAYS | CLOCK_TIMES)}
     for table, column in sorted(MOMENTS):
         undo[table].append(f"ALTER COLUMN {column} TYPE TEXT"
                            f" USING to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
     for table, column in sorted(DAYS):
         undo[table].append(f"ALTER COLUMN {column} TYPE TEXT USING to_char({column}, 'YYYY-MM-DD')")
+    for table, column in sorted(CLOCK_TIMES):
+        undo[table].append(f"ALTER COLUMN {column} TYPE TEXT USING to_char({column}, 'HH24:MI')")
     return [f"ALTER TABLE {table} {', '.join(parts)}" for table, parts in undo.items()]

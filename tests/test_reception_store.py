@@ -330,6 +330,39 @@ async def test_reminders_an_older_version_marked_skipped_stay_settled_after_the_
             await store.close()
 
 
+async def test_a_sessions_clock_times_read_the_same_after_the_upgrade(
+    backend: str, tmp_path: Path, org: Organization, clock: FakeClock
+) -> None:
+    """Migration 0028: a session's start and end ('HH:MM' texts) become PostgreSQL's time, and read as before."""
+    async with fresh_database(backend, tmp_path, "old.db", migrated=True) as target:
+        store = await Services.open(target, org, clock)
+        try:
+            published = await publish(store, start="09:00", end="11:30")
+        finally:
+            await store.close()
+        number = next(n for n, name, _ in migrations() if name.endswith("_session_clock_times.sql"))
+        if backend == "postgresql":  # as an older version kept them: texts
+            execute(target, "ALTER TABLE reception_sessions ALTER COLUMN start_time TYPE TEXT USING"
+                            " to_char(start_time, 'HH24:MI'), ALTER COLUMN end_time TYPE TEXT USING"
+                            " to_char(end_time, 'HH24:MI')")
+        assert rows(target, "SELECT start_time, end_time FROM reception_sessions") == [("09:00", "11:30")]
+        set_version(target, number - 1)
+        store = await Services.open(target, org, clock)  # the upgrade
+        try:
+            assert await store.db.schema_version() == migrations()[-1][0]
+            [session] = await store.reception.upcoming_sessions()
+            assert (session.id, session.start, session.end) == (published.id, "09:00", "11:30")
+            assert rows(target, "SELECT start_time, end_time FROM reception_sessions WHERE start_time < ?",
+                        "10:00") == [("09:00", "11:30")]
+            if backend == "postgresql":
+                assert {kind for _, kind in rows(
+                    target, "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema ="
+                            " current_schema() AND column_name IN ('start_time', 'end_time')")} == {
+                    "time without time zone"}
+        finally:
+            await store.close()
+
+
 # ------------------------------------------------------------ leaders' side
 
 
