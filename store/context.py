@@ -21,15 +21,15 @@ from store.clock import Clock, iso, local_date
 from store.db import Backend, Connection
 from store.errors import Forbidden, NotFound
 from store.event_data import EventData, stored_data
-from store.events import CaseChanged, EventBus
+from store.events import CaseChanged, EventBus, Journaled
 from store.models import Actor, ActorRole, Attachment, Case, Rating, Status, row_to_model
-from store.notices import NoticeKind, NoticeParams
+from store.notices import NoticeParams
 from store.org import Organization
 from store.outbox import Outbox
 from store.policy import Act, Relation
 from store.sqltext import only_row
 from store.vault import Vault, VaultError, is_hid, is_sealed
-from store.workflow import OPENING, RULES, Action, available_actions
+from store.workflow import RULES, Action, available_actions
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -525,19 +525,8 @@ class StoreContext:
             public=RULES[action].public,
         )
         await self.events.publish(conn, CaseChanged(case_id, self.today()))
-        await self._tell_leader_in_charge(conn, case_id, actor, action, event_id)
+        await self.events.publish(conn, Journaled(case_id, event_id, action, actor.id))
         return event_id
-
-    async def _tell_leader_in_charge(
-        self, conn: Connection, case_id: int, actor: Actor, action: Action, event_id: int
-    ) -> None:
-        """领导包案: every event of a case goes to its leader in charge too (not their own; in scope now)."""
-        if action in OPENING:  # a case just made has no leader in charge yet
-            return
-        case = await self.case_where(conn, "id = ? AND lead_id IS NOT NULL", (case_id,))
-        if case is None or case.lead_id is None or case.lead_id == actor.id:
-            return
-        await self.queue_staff(conn, case.lead_id, NoticeKind.LEAD_EVENT, case, event_id)
 
     async def attach(self, conn: Connection, case_id: int, event_id: int, a: dict[str, Any]) -> None:
         """Record a file of a case; a confidential case keeps a neutral name (``材料-3.pdf``), not the sender's."""

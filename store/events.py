@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from store.db import Connection
 from store.notices import NoticeKind
+from store.workflow import Action
 
 
 class SweepReport(BaseModel):
@@ -50,6 +51,17 @@ class CaseChanged:
 
     case_id: int
     today: date
+
+
+@dataclass(frozen=True)
+class Journaled:
+    """An event was appended to a case's journal (``StoreContext.event``): whoever follows the case
+    beyond its handlers hears of it (the leader in charge, ``store.supervision.tell_leader_in_charge``)."""
+
+    case_id: int
+    event_id: int
+    action: Action
+    actor_id: int | None
 
 
 @dataclass(frozen=True)

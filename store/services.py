@@ -22,7 +22,7 @@ from store.clock import Clock, SystemClock
 from store.context import StoreContext
 from store.db import Backend, Connection, open_database
 from store.documents import DocumentService
-from store.events import CaseChanged, DisputeHighRisk, EventBus, PetitionerNotice, SweepDue
+from store.events import CaseChanged, DisputeHighRisk, EventBus, Journaled, PetitionerNotice, SweepDue
 from store.forms import FormDrafts
 from store.incidents import IncidentService
 from store.indicators import IndicatorService
@@ -43,7 +43,7 @@ from store.screening import refusal_to_tell as screening_refusal
 from store.selfservice import SelfService
 from store.staffing import StaffingService
 from store.staffwork import StaffWork
-from store.supervision import SupervisionService, rerank_case, sweep_supervision
+from store.supervision import SupervisionService, rerank_case, sweep_supervision, tell_leader_in_charge
 from store.vault import Vault, load_vault, new_key_text
 
 
@@ -99,7 +99,11 @@ class Services:
         async def rerank(conn: Connection, changed: CaseChanged) -> None:
             await rerank_case(conn, ctx.org, changed.today, changed.case_id)
 
+        async def lead_hears(conn: Connection, journaled: Journaled) -> None:
+            await tell_leader_in_charge(ctx, conn, journaled)
+
         events.subscribe(CaseChanged, rerank)  # the queue's stored rank (store.supervision)
+        events.subscribe(Journaled, lead_hears)  # 领导包案: the leader in charge hears every event
         events.subscribe(DisputeHighRisk, incident_for_dispute)
         events.subscribe(SweepDue, supervision_sweep)  # graded warnings, lifted cases, overdue orders
         events.subscribe(SweepDue, ledger.on_sweep)  # contact tasks due or overdue

@@ -69,7 +69,7 @@ from pydantic import BaseModel
 
 from store import routing
 from store.clock import days_between_sql, local_date
-from store.context import Service
+from store.context import Service, StoreContext
 from store.db import Backend, Connection
 from store.errors import BadInput, Forbidden, Refused
 from store.event_data import (
@@ -82,7 +82,7 @@ from store.event_data import (
     SuperviseData,
     UnitData,
 )
-from store.events import SweepReport
+from store.events import Journaled, SweepReport
 from store.models import SYSTEM, Actor, Case, Rating, Status, row_to_model
 from store.notices import (
     ByParams,
@@ -96,7 +96,7 @@ from store.notices import (
 from store.org import Monitoring, Organization, Role, Staff
 from store.review import CURRENT_DUE_SQL, OPEN_SQL, Stage, current_deadline
 from store.sqltext import only_row
-from store.workflow import Action, next_status
+from store.workflow import OPENING, Action, next_status
 
 if TYPE_CHECKING:
     from store.review import ReviewService
@@ -270,6 +270,16 @@ async def _store_ranks(conn: Connection, org: Organization, today: date, cases: 
         )
         changed += 1
     return changed
+
+
+async def tell_leader_in_charge(ctx: StoreContext, conn: Connection, journaled: Journaled) -> None:
+    """领导包案: every event of a case goes to its leader in charge too (not their own; in scope now)."""
+    if journaled.action in OPENING:  # a case just made has no leader in charge yet
+        return
+    case = await ctx.case_where(conn, "id = ? AND lead_id IS NOT NULL", (journaled.case_id,))
+    if case is None or case.lead_id is None or case.lead_id == journaled.actor_id:
+        return
+    await ctx.queue_staff(conn, case.lead_id, NoticeKind.LEAD_EVENT, case, journaled.event_id)
 
 
 async def rerank_case(conn: Connection, org: Organization, today: date, case_id: int) -> None:

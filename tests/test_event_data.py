@@ -24,6 +24,7 @@ from store.event_data import (
     record_of,
     stored_data,
 )
+from store.events import Journaled
 from store.models import Actor, ActorRole, Decision, Event, Rating, Status
 from store.services import Services
 from store.workflow import Action
@@ -95,6 +96,20 @@ async def test_the_store_journals_typed_records_that_read_back(store: Services) 
     assert extended.days == 10 and extended.answer_due == case.answer_due
     decided = data_of(events["decide"], DecideData)
     assert decided.decision is Decision.EXPLAIN and decided.parts == OPINION_PARTS
+
+
+async def test_journaling_publishes_what_was_journaled_and_does_nothing_else_itself(store: Services) -> None:
+    """``StoreContext.event`` appends and publishes ``Journaled``: whoever reacts (the leader in charge) subscribes."""
+    heard: list[Journaled] = []
+
+    async def listen(conn: object, journaled: Journaled) -> None:
+        heard.append(journaled)
+
+    store.context.events.subscribe(Journaled, listen)
+    case = (await store.cases.submit(petitioner(), draft(), "k1")).case
+    await store.cases.act(OFFICER, case.number, Action.ACCEPT)
+    ids = [event_id for (event_id,) in rows(store, "SELECT id FROM events WHERE case_id = ? ORDER BY id", case.id)]
+    assert heard == [Journaled(case.id, ids[0], Action.SUBMIT, 5001), Journaled(case.id, ids[1], Action.ACCEPT, 1001)]
 
 
 def test_no_module_reads_an_events_data_by_key() -> None:
