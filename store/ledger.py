@@ -45,11 +45,12 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from store import discipline, policy, routing
+from store.cases import CaseService
 from store.clock import iso, local_date
 from store.context import Service, StoreContext
 from store.conversations import Conversation
@@ -75,6 +76,7 @@ from store.newcase import NewCase, confidential_by_default, insert_case
 from store.notices import NoticeKind, TaskParams, TaskReminderParams
 from store.people import e164, normalize_employee_no, normalize_phone, phone_key
 from store.policy import Act
+from store.review import ReviewService
 from store.safetext import SafeText
 from store.sqltext import only_row
 from store.vault import is_hid, is_person_key, person_key, record_of
@@ -86,10 +88,6 @@ NOT_A_WRONG_TRY = frozenset({"claim_contact_needed", "claim_staff_sees"})
 
 #: Notices for the case's own petitioners only, never a follower who joined by /merge (store/policy.py).
 OWN_PETITIONERS_ONLY = frozenset({NoticeKind.RATING_ASKED, NoticeKind.DOCUMENT})
-
-if TYPE_CHECKING:
-    from store.cases import CaseService
-    from store.review import ReviewService
 
 
 REGISTERED_CHANNELS = (Channel.LETTER, Channel.VISIT, Channel.CALL, Channel.ONLINE, Channel.TRANSFER)

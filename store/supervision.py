@@ -63,7 +63,6 @@ import json
 import re
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -94,12 +93,9 @@ from store.notices import (
     WarningParams,
 )
 from store.org import Monitoring, Organization, Role, Staff
-from store.review import CURRENT_DUE_SQL, OPEN_SQL, Stage, current_deadline
+from store.review import CURRENT_DUE_SQL, OPEN_SQL, ReviewService, Stage, current_deadline
 from store.sqltext import only_row
 from store.workflow import OPENING, Action, next_status
-
-if TYPE_CHECKING:
-    from store.review import ReviewService
 
 
 class WarningLevel(StrEnum):
