@@ -365,10 +365,15 @@ async def main(args: argparse.Namespace) -> None:
         counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                   for table in ("cases", "events", "outbox")}
         open_cases = conn.execute(f"SELECT count(*) FROM cases WHERE status IN {OPEN}").fetchone()[0]
-        # What people wrote (subjects, details, replies, opinions), as against the bookkeeping around it.
+        # What people wrote (subjects, details, replies, opinions and their parts), as against the
+        # bookkeeping around it.
         text_bytes = conn.execute(
             "SELECT (SELECT sum(length(CAST(subject AS BLOB)) + length(CAST(details AS BLOB))) FROM cases)"
-            " + (SELECT coalesce(sum(length(CAST(body AS BLOB))), 0) FROM events)").fetchone()[0]
+            " + (SELECT coalesce(sum(length(CAST(body AS BLOB))), 0) FROM events)"
+            " + (SELECT coalesce(sum(length(CAST(json_extract(data, '$.parts.request') AS BLOB))"
+            " + length(CAST(json_extract(data, '$.parts.facts') AS BLOB))"
+            " + length(CAST(json_extract(data, '$.parts.basis') AS BLOB))), 0) FROM events WHERE action = 'decide')"
+        ).fetchone()[0]
         try:
             tables = dict(conn.execute(
                 "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall())
