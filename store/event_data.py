@@ -147,7 +147,7 @@ class ServeData(EventData):
     due: date
 
 
-class Study(EventData):
+class StudyData(EventData):
     """集体研究 before a review opinion: the day and the leaders who took part."""
 
     on: date
@@ -159,7 +159,7 @@ class ReviewOpinionData(EventData):
 
     decision: ReviewOutcome
     parts: OpinionParts | None = None  # None: given before the parts (and the study) were recorded
-    study: Study | None = None
+    study: StudyData | None = None
     answer_due: date | None = None
     final: bool = False  # 复核: 不再受理
 

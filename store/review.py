@@ -43,9 +43,7 @@ from store.event_data import (
     RequestData,
     ReviewOpinionData,
     ServeData,
-)
-from store.event_data import (
-    Study as StudyRecord,
+    StudyData,
 )
 from store.events import SweepDue, SweepReport
 from store.incidents import open_for_alert
@@ -773,7 +771,7 @@ class ReviewService(Service):
         # (kept for the 意见书 in review_studies too).
         data = ReviewOpinionData(
             decision=decision, parts=parts,
-            study=StudyRecord(on=study.studied_on, by=[m.id for m in study.participants]), **said,
+            study=StudyData(on=study.studied_on, by=[m.id for m in study.participants]), **said,
         )
         case = await self.ctx.update_case(conn, case.id, changes)
         event_id = await self.ctx.event(conn, case.id, actor, action, status, text, data)
