@@ -32,6 +32,7 @@ Units are ranked by score, highest first, a unit without a score last.
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -44,7 +45,7 @@ from store.org import ASSESSMENT_INDICATORS, Assessment
 
 
 class ItemScore(BaseModel):
-    kind: str = "indicator"  # indicator | count
+    kind: Literal["indicator", "count"] = "indicator"
     indicator: str | None = None  # an indicator item's indicator
     source: str | None = None  # a count item's source
     weight: float  # as declared

@@ -65,7 +65,7 @@ class IncidentTick(BaseModel):
 
 class Incident(BaseModel):
     id: int
-    source_kind: str
+    source_kind: SourceKind
     source_ref: str | None
     case_id: int | None
     alert_id: int | None
@@ -74,7 +74,7 @@ class Incident(BaseModel):
     level: int
     people: int
     is_drill: bool
-    status: str  # open | closed
+    status: Literal["open", "closed"]
     opened_at: datetime
     opened_by: int | None
     closed_at: datetime | None
@@ -224,7 +224,7 @@ async def _change_level(
 async def _open(
     ctx: StoreContext,
     conn: Connection,
-    source_kind: str,
+    source_kind: SourceKind,
     source_ref: str | None,
     people: int,
     actor: Actor,

@@ -178,7 +178,7 @@ class LeadEventParams(NoticeParams):
 class WarningParams(NoticeParams):
     """A case entered 警告, 严重警告 or 超期 (``store.supervision.WarningLevel``) for a stage's deadline."""
 
-    level: str
+    level: Literal["notice", "warning", "serious", "overdue"]  # a store.supervision.WarningLevel above normal
     stage: str
     due: str
     used: int | None = None  # percent of the time limit used

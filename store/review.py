@@ -21,7 +21,7 @@ import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -114,8 +114,8 @@ ALERT_COLUMNS = ("a.id, a.kind, a.reason, a.case_id, c.number, c.unit, c.categor
 
 class Alert(BaseModel):
     id: int
-    kind: str
-    reason: str  # cluster | declared
+    kind: Literal["collective"]
+    reason: Literal["cluster", "declared", "visit"]  # counted, declared by the petitioner, a registered visit
     case_id: int
     number: str
     unit: str
@@ -179,7 +179,7 @@ class Hearing(BaseModel):
     note: str | None
     scheduled_by: int
     stopped_on: date
-    ended: str | None = None  # held | cancelled
+    ended: Literal["held", "cancelled"] | None = None
     ended_on: date | None = None
     days: int | None = None
     due_before: date | None = None

@@ -36,7 +36,7 @@ import json
 import re
 import unicodedata
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -205,7 +205,7 @@ def validate_rows(
 class RosterChange(BaseModel):
     employee_no: str
     name: str
-    change: str  # added | updated | left | back
+    change: Literal["added", "updated", "left", "back"]
 
 
 class RosterReport(BaseModel):

@@ -24,7 +24,7 @@ nothing stays with a person who can no longer act on it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -48,7 +48,7 @@ class StaffEntry(BaseModel):
     """A staff member in effect, and where they come from (the file, or a change made in chat)."""
 
     member: Staff
-    source: str  # file | chat
+    source: Literal["file", "chat"]
 
 
 class Returned(BaseModel):

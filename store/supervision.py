@@ -63,6 +63,7 @@ import json
 import re
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -377,7 +378,7 @@ class SupervisionOrder(BaseModel):
     created_at: datetime
     progress_at: datetime | None = None
     closed_at: datetime | None = None
-    reason: str | None = None  # None: ordered with /supervise; transfers | repeats: 提级督办
+    reason: Literal["transfers", "repeats"] | None = None  # None: ordered with /supervise; else 提级督办
 
 
 class WarnedCase(BaseModel):
