@@ -107,6 +107,7 @@ class Pace:
         self._monotonic = monotonic
         self._next = 0.0
         self._urgent = 0
+        self._last_answer: asyncio.Future[None] | None = None  # settled when the latest answer has gone
 
     @property
     def urgent_waiting(self) -> int:
@@ -116,15 +117,24 @@ class Pace:
         if urgent:
             # An answer reserves the next free slot at once and sleeps until it: one wake-up each,
             # however many answers wait (they used to wake together at every slot, one taking it).
+            # And answers go in the order they came: one whose slot had already passed when it
+            # came (the loop was busy) waits for the answer before it, which was woken late.
             now = self._monotonic()
             slot = max(self._next, now)
             self._next = slot + self.interval
-            if slot > now:
-                self._urgent += 1
-                try:
+            loop = asyncio.get_running_loop()
+            before, mine = self._last_answer, loop.create_future()
+            self._last_answer = mine
+            self._urgent += 1
+            try:
+                if slot > now:
                     await asyncio.sleep(slot - now)
-                finally:
-                    self._urgent -= 1
+                if before is not None and not before.done() and before.get_loop() is loop:
+                    await before
+            finally:
+                self._urgent -= 1
+                if not mine.done():
+                    mine.set_result(None)
             return
         while True:
             now = self._monotonic()

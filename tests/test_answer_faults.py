@@ -247,6 +247,25 @@ async def test_answers_waiting_for_the_pace_go_in_turn_and_wake_once_each(monkey
     assert sleeps <= 49, sleeps  # the first goes at once; before: about 1,200 wake-ups
 
 
+async def test_an_answer_that_came_after_the_slot_of_one_before_it_still_goes_after_it() -> None:
+    """A busy loop: an answer comes when an earlier answer's slot has passed but that one is not woken yet.
+    It has no slot to wait for, yet it goes second (it went first, and a full run under load saw it)."""
+    now = [0.0]
+    pace = Pace(10.0, monotonic=lambda: now[0])  # a slot every 0.1 s
+    order: list[int] = []
+
+    async def take(n: int) -> None:
+        await pace.acquire(urgent=True)
+        order.append(n)
+
+    first, second = asyncio.create_task(take(0)), asyncio.create_task(take(1))  # at once; at 0.1 s
+    await asyncio.sleep(0)
+    now[0] = 5.0  # long after the second's slot, which still sleeps its 0.1 s
+    await take(2)
+    await asyncio.gather(first, second)
+    assert order == [0, 1, 2]
+
+
 def test_the_pace_is_the_organisation_files_setting(tmp_path: Path) -> None:
     from bot.app import build_application
     from store.org import example_org, parse_org, starter_toml
