@@ -265,18 +265,18 @@ def body_template(org: Organization, lang: str, kind: DocumentKind, doc: Documen
 
 def destination_text(destination: Destination | None, lang: str) -> str:
     """Where a declined petitioner should turn (诉访分离): the body's name, address and phone, as recorded."""
-    if destination is None:
-        return ""
-    key = "opinion.doc_destination_phone" if destination.phone else "opinion.doc_destination"
-    return _raw(lang, key).format(name=destination.name.get(lang), address=destination.address,
-                                  phone=destination.phone or "")
+    return _destination(destination, lang, "opinion.doc_destination") if destination is not None else ""
 
 
 def destination_line(destination: Destination, lang: str) -> str:
     """A destination in one line, for chat (plain text: the caller escapes it)."""
-    key = "opinion.destination_line_phone" if destination.phone else "opinion.destination_line"
-    return _raw(lang, key).format(name=destination.name.get(lang), address=destination.address,
-                                  phone=destination.phone or "")
+    return _destination(destination, lang, "opinion.destination_line")
+
+
+def _destination(destination: Destination, lang: str, key: str) -> str:
+    """A destination in the catalog's words under ``key`` (``key_phone`` when it has a phone)."""
+    return _raw(lang, f"{key}_phone" if destination.phone else key).format(
+        name=destination.name.get(lang), address=destination.address, phone=destination.phone or "")
 
 
 def reason_text(reason: LocalizedText | None, lang: str) -> str:
