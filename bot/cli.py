@@ -17,18 +17,12 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from bot.backup import plain
-from bot.network import tls_context
 from bot.settings import ConfigMissing, Settings, load_organization
 from handlers.i18n import t
 from store.org import Organization, OrgError, missing_holiday_notice, starter_toml
 
 if TYPE_CHECKING:  # the commands import what they use when they run: a fast --help
     from bot.tables import TableFileError
-
-DEMO_HELP = (
-    "The demo needs its loopback Bot API, which is not installed: "
-    "pip install -e '.[demo]' (from the project's folder), then run petition-bot demo again"
-)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 ENVIRONMENT = """environment variables:
@@ -132,10 +126,10 @@ async def check_token(token: str, api_url: str, lang: str, proxy: str | None = N
     """Ask the Bot API who the token belongs to (getMe); a line saying what failed, or None."""
     from telegram import Bot
     from telegram.error import InvalidToken, NetworkError, TelegramError
-    from telegram.request import HTTPXRequest
 
-    request = HTTPXRequest(connect_timeout=10.0, read_timeout=10.0, proxy=proxy or None,
-                           httpx_kwargs={"verify": tls_context()})
+    from bot.request import AiohttpRequest
+
+    request = AiohttpRequest(1, connect_timeout=10.0, read_timeout=10.0, proxy=proxy)
     bot = Bot(token, base_url=api_url, request=request)
     try:
         async with bot:  # initialising a Bot asks getMe
@@ -392,15 +386,9 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.ERROR)
-    # The loopback Bot API (botsim, on aiohttp) is demo and test machinery, not
-    # part of the bot: imported here only, and installed with the demo extra.
-    try:
-        from bot.demo import main as demo
-    except ModuleNotFoundError as error:
-        if (error.name or "").partition(".")[0] not in ("botsim", "aiohttp"):
-            raise
-        print(DEMO_HELP, file=sys.stderr)
-        return 1
+    # The loopback Bot API (botsim) is demo and test machinery, not part of the bot: imported here only.
+    from bot.demo import main as demo
+
     return demo(args.lang)
 
 

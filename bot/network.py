@@ -1,20 +1,19 @@
-"""How the bot reaches the Bot API: PTB's HTTPX client, through ``PETITION_PROXY`` when set.
+"""How the bot reaches the Bot API: aiohttp (bot/request.py), through ``PETITION_PROXY`` when set.
 
-The proxy (``http://``, ``https://`` or ``socks5://``; socks needs
-``httpx[socks]``, a dependency) carries every Bot API call: the requests
+The proxy (``http://``, ``https://``, ``socks5://`` or ``socks5h://``; socks
+through aiohttp-socks, a dependency) carries every Bot API call: the requests
 the bot makes and the long polls for updates, and file downloads. The
 pool sizes are PTB's own defaults (256 for calls, 1 for getUpdates).
 """
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    import ssl
+from bot.request import AiohttpRequest
 
+if TYPE_CHECKING:
     from telegram.request import BaseRequest
 
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
@@ -27,25 +26,9 @@ def check_proxy(proxy: str) -> str:
     return proxy
 
 
-@cache
-def tls_context() -> ssl.SSLContext:
-    """httpx's own TLS settings (certifi's authorities, ``SSL_CERT_FILE`` honoured), made once per process:
-    each HTTPX client would otherwise load the certificate bundle again (about 20 ms of CPU apiece)."""
-    import httpx
-
-    return httpx.create_ssl_context()
-
-
 def bot_requests(proxy: str | None = None) -> tuple[BaseRequest, BaseRequest]:
     """(request for Bot API calls, request for getUpdates), both through ``proxy`` if given."""
-    from telegram.request import HTTPXRequest
-
-    proxy = proxy or None
-    shared = {"verify": tls_context()}
-    return (
-        HTTPXRequest(connection_pool_size=256, proxy=proxy, httpx_kwargs=shared),
-        HTTPXRequest(connection_pool_size=1, proxy=proxy, httpx_kwargs=shared),
-    )
+    return AiohttpRequest(256, proxy=proxy), AiohttpRequest(1, proxy=proxy)
 
 
 def split_listen(listen: str) -> tuple[str, int]:

@@ -17,11 +17,12 @@ import httpx
 import pytest
 from telegram.error import RetryAfter
 from telegram.ext import Application
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot.app import build_application
 from bot.logs import LIBRARY_FLOORS, setup
 from bot.metrics import Monitor, WatchedRequest
+from bot.request import AiohttpRequest
 from bot.settings import Settings
 from bot.webhook import WebhookConfig, log_secrets, serve_options
 from store.clock import FakeClock
@@ -193,44 +194,14 @@ def inner_requests(application: Application) -> list[BaseRequest]:
     return [r.inner for r in watched]
 
 
-@pytest.mark.parametrize(
-    ("proxy", "pool"), [("socks5://127.0.0.1:1080", "AsyncSOCKSProxy"), ("http://127.0.0.1:3128", "AsyncHTTPProxy")]
-)
-async def test_the_proxy_reaches_both_request_objects(store: Services, proxy: str, pool: str) -> None:
+@pytest.mark.parametrize("proxy", ["socks5://127.0.0.1:1080", "socks5h://127.0.0.1:1080", "http://127.0.0.1:3128", None])
+async def test_the_proxy_reaches_both_request_objects(store: Services, proxy: str | None) -> None:
     application = build_application(store, TOKEN, base_url="http://127.0.0.1:1/bot",
                                      base_file_url="http://127.0.0.1:1/file/bot", proxy=proxy)
     requests = inner_requests(application)
-    for request in requests:
-        assert isinstance(request, HTTPXRequest)
-        transports = {}
-        for pattern, transport in request._client._mounts.items():
-            assert isinstance(transport, httpx.AsyncHTTPTransport), transport
-            transports[pattern.pattern] = type(transport._pool).__name__
-        assert transports == {"all://": pool}
-    assert application.bot.request is not requests[0]  # two clients: polls never wait behind answers
-
-
-async def test_without_a_proxy_no_proxy_is_mounted(store: Services) -> None:
-    application = build_application(store, TOKEN, base_url="http://127.0.0.1:1/bot",
-                                    base_file_url="http://127.0.0.1:1/file/bot")
-    for request in inner_requests(application):
-        assert isinstance(request, HTTPXRequest)
-        assert not any(t is not None for t in request._client._mounts.values())
-
-
-async def test_both_request_objects_verify_the_bot_apis_certificate_with_one_context(store: Services) -> None:
-    """One TLS context per process (bot/network.py tls_context), checking certificates and host names."""
-    import ssl
-
-    application = build_application(store, TOKEN, base_url="http://127.0.0.1:1/bot",
-                                    base_file_url="http://127.0.0.1:1/file/bot")
-    contexts = []
-    for request in inner_requests(application):
-        assert isinstance(request, HTTPXRequest)
-        pool = request._client._transport._pool  # type: ignore[attr-defined]  # httpx's own
-        contexts.append(pool._ssl_context)
-    assert len(contexts) == 2 and contexts[0] is contexts[1]
-    assert contexts[0].verify_mode is ssl.CERT_REQUIRED and contexts[0].check_hostname
+    assert all(isinstance(r, AiohttpRequest) and r.proxy == proxy for r in requests), requests
+    assert requests[0] is not requests[1]  # two clients: polls never wait behind answers
+    # What each proxy does with the calls: tests/test_request.py (SOCKS5) and below (HTTP).
 
 
 class LoopbackProxy:
