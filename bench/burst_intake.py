@@ -121,6 +121,10 @@ async def phase(
             "p99": round(percentile(latencies, 99) * 1000, 1),
             "max": round(max(latencies) * 1000, 1),
         },
+        # Each step's own tail (the intake's steps in order: /new, category, unit, leaf unit, subject,
+        # details, no files, real name, Submit): where the slow answers are.
+        "p99_by_step_ms": [round(percentile([p.latencies[i] for p in people if len(p.latencies) > i], 99) * 1000, 1)
+                           for i in range(max((len(p.latencies) for p in people), default=0))],
         "wrong_answers": sum(p.errors for p in people),
         # Busy share of one core: near 1.0 means that process was the bottleneck.
         "cpu_busy": {"bot": round(bot_cpu / elapsed, 2), "harness": round(own_cpu / elapsed, 2)},

@@ -370,7 +370,7 @@ READ_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 class PgDatabase:
     """The process's connections to a PostgreSQL case database (a pool).
 
-    Writes stay one at a time within the process (an asyncio lock around
+    Transactions that write stay one at a time within the process (an asyncio lock around
     ``transaction()``), exactly as before the pool: the single active instance
     (the lease) is the only writer, so the services' read-then-write
     transactions stay correct under READ COMMITTED. Reads no longer wait for
@@ -498,6 +498,12 @@ class PgDatabase:
 
     @asynccontextmanager
     async def write_one(self) -> AsyncIterator[Connection]:
-        """A change of one statement, its own transaction (autocommit): one round trip, one at a time in the process."""
-        async with self._lock, self.pool.connection() as raw:
+        """A change of one statement, its own transaction (autocommit): one round trip.
+
+        It does not wait for the process's lock: one statement reads nothing it then decides on, and
+        PostgreSQL's row locks order it with any transaction that touches the same row. A person's
+        draft, written at every step of a form, so never waits behind another person's submission
+        (a transaction of twenty round trips); SQLite's single writer still takes them in turn.
+        """
+        async with self.pool.connection() as raw:
             yield Connection(raw, self.statements, single="write")

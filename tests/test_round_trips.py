@@ -8,9 +8,12 @@ round trip is a wait, and every write waits for the one before it (docs/concurre
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from telegram.ext import Application
 
+from store.conversations import Conversation
 from store.pg import PgDatabase
 from store.services import Services
 from tests.offline import OfflineRequest, Updates, feed
@@ -105,3 +108,26 @@ async def test_one_statement_reads_and_writes_refuse_a_second(store: Services) -
         with pytest.raises(RuntimeError):
             await conn.execute("DELETE FROM meta")  # a second change needs transaction()
     assert await store.db.schema_version() > 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_draft_is_saved_while_another_persons_transaction_is_open(store: Services) -> None:
+    """A person's draft (``write_one``) does not wait for the process's write lock on PostgreSQL."""
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def long_transaction() -> None:
+        async with store.db.transaction() as conn:
+            await conn.execute("UPDATE meta SET value = value WHERE key = 'pseudonym_secret'")
+            held.set()
+            await release.wait()
+
+    holder = asyncio.create_task(long_transaction())
+    await held.wait()
+    try:
+        await asyncio.wait_for(store.forms.save(Conversation.INTAKE, USER, "subject", {"category": "wages"}), 5)
+        saved = await store.forms.get(Conversation.INTAKE, USER)
+        assert saved is not None and saved.step == "subject" and saved.data == {"category": "wages"}
+        assert not holder.done()  # the transaction was still open all along
+    finally:
+        release.set()
+        await holder
