@@ -339,7 +339,7 @@ class CaseService(Service):
             )
             for attachment in draft.attachments:
                 await self.ctx.attach(conn, case_id, event_id, attachment.model_dump())
-            await conn.execute(
+            conn.later(
                 "DELETE FROM conversations WHERE name = ? AND key = ?",
                 (Conversation.INTAKE, self.ctx.conv_key(petitioner.id)),
             )

@@ -46,6 +46,11 @@ class Connection(Protocol):
 
     async def executemany(self, sql: str, parameters: Any, /) -> None: ...
 
+    def later(self, sql: str, parameters: Any = ..., /) -> None:
+        """A change whose result nobody reads (no rows, no row count): it runs right before the
+        transaction's next statement or its COMMIT, in the same trip, and an error it meets is
+        raised there. In ``transaction()`` only."""
+
 
 class Backend(Protocol):
     """A case database: SQLite's ``Database`` below or ``store.pg.PgDatabase``.
@@ -118,6 +123,10 @@ class Result:
         self._rows = []
 
 
+#: Changes put off (``Connection.later``): each statement and its parameters, in order.
+Later = list[tuple[str, Any]]
+
+
 class SqliteThread(aiosqlite.Connection):
     """aiosqlite's connection (a thread of its own), able to run a statement and fetch its rows in one trip.
 
@@ -131,37 +140,45 @@ class SqliteThread(aiosqlite.Connection):
         await thread
         return thread
 
-    async def run(self, begin: str | None, sql: str, parameters: Any) -> Result:
-        result: Result = await self._on_thread(self._run, begin, sql, parameters)
+    async def run(self, begin: str | None, first: Later, sql: str, parameters: Any) -> Result:
+        result: Result = await self._on_thread(self._run, begin, first, sql, parameters)
         return result
 
-    async def run_many(self, begin: str | None, sql: str, seq: list[Any]) -> None:
-        await self._on_thread(self._run_many, begin, sql, seq)
+    async def run_many(self, begin: str | None, first: Later, sql: str, seq: list[Any]) -> None:
+        await self._on_thread(self._run_many, begin, first, sql, seq)
 
-    async def end(self, statement: str) -> None:
-        await self._on_thread(self._end, statement)
+    async def end(self, begin: str | None, first: Later, statement: str) -> None:
+        await self._on_thread(self._end, begin, first, statement)
 
     @property
     def _on_thread(self) -> Callable[..., Awaitable[Any]]:
         return self._execute  # typed here: aiosqlite leaves it untyped
 
-    def _run(self, begin: str | None, sql: str, parameters: Any) -> Result:
-        """On the thread: the transaction's BEGIN (with its first statement), the statement, its rows."""
+    def _first(self, begin: str | None, first: Later) -> None:
+        """On the thread: the transaction's BEGIN (with its first statement), then the changes put off."""
         if begin is not None:
             self._conn.execute(begin)
+        for sql, parameters in first:
+            self._conn.execute(sql, parameters).close()
+
+    def _run(self, begin: str | None, first: Later, sql: str, parameters: Any) -> Result:
+        """On the thread: what comes first, the statement, its rows."""
+        self._first(begin, first)
         cursor = self._conn.execute(sql, parameters)
         try:
             return Result(cursor.fetchall(), cursor.rowcount, cursor.description)
         finally:
             cursor.close()
 
-    def _run_many(self, begin: str | None, sql: str, seq: list[Any]) -> None:
-        if begin is not None:
-            self._conn.execute(begin)
+    def _run_many(self, begin: str | None, first: Later, sql: str, seq: list[Any]) -> None:
+        self._first(begin, first)
         self._conn.executemany(sql, seq).close()
 
-    def _end(self, statement: str) -> None:
-        """On the thread: COMMIT or ROLLBACK, if a transaction is open (its BEGIN may have failed)."""
+    def _end(self, begin: str | None, first: Later, statement: str) -> None:
+        """On the thread: the changes put off (before a COMMIT), then COMMIT or ROLLBACK, if a
+        transaction is open (its BEGIN may have failed)."""
+        if statement == "COMMIT":
+            self._first(begin, first)
         if self._conn.in_transaction:
             self._conn.execute(statement)
 
@@ -175,12 +192,13 @@ class SqliteConnection:
     nothing and ends nothing.
     """
 
-    __slots__ = ("_raw", "_begin", "_began")
+    __slots__ = ("_raw", "_begin", "_began", "_later")
 
     def __init__(self, raw: SqliteThread, *, begin: str | None = None) -> None:
         self._raw = raw
         self._begin = begin
         self._began = False
+        self._later: list[tuple[str, Any]] = []
 
     @property
     def began(self) -> bool:
@@ -188,10 +206,16 @@ class SqliteConnection:
         return self._began
 
     def execute(self, sql: str, parameters: Any = None, /) -> Pending[Result]:
-        return Pending(self._raw.run(self._take_begin(), sql, () if parameters is None else parameters))
+        return Pending(self._raw.run(self._take_begin(), self._take_later(), sql,
+                                     () if parameters is None else parameters))
 
     async def executemany(self, sql: str, parameters: Any, /) -> None:
-        await self._raw.run_many(self._take_begin(), sql, list(parameters))
+        await self._raw.run_many(self._take_begin(), self._take_later(), sql, list(parameters))
+
+    def later(self, sql: str, parameters: Any = None, /) -> None:
+        if self._begin is None and not self._began:
+            raise RuntimeError("later() is for a transaction()")
+        self._later.append((sql, () if parameters is None else parameters))
 
     def _take_begin(self) -> str | None:
         """The BEGIN to run with this statement: the first statement's only."""
@@ -199,11 +223,17 @@ class SqliteConnection:
         self._began = self._began or begin is not None
         return begin
 
+    def _take_later(self) -> Later:
+        first, self._later = self._later, []
+        return first
+
     async def end(self, *, commit: bool) -> None:
-        """COMMIT (or ROLLBACK) what began; nothing if nothing ran."""
+        """COMMIT what began (the changes put off first) or ROLLBACK it; nothing if nothing ran."""
+        first = self._take_later() if commit else []
+        begin = self._take_begin() if first else None
         if self._began:
             self._began = False
-            await self._raw.end("COMMIT" if commit else "ROLLBACK")
+            await self._raw.end(begin, first, "COMMIT" if commit else "ROLLBACK")
 
 
 class OneStatement:
@@ -221,6 +251,9 @@ class OneStatement:
 
     async def executemany(self, sql: str, parameters: Any, /) -> None:
         raise RuntimeError("read_one() and write_one() run a single statement")
+
+    def later(self, sql: str, parameters: Any = None, /) -> None:
+        raise RuntimeError("later() is for a transaction()")
 
 
 def migrations() -> list[tuple[int, str, str]]:

@@ -145,7 +145,7 @@ async def append_chained(
     else:
         chained = {"prev_hash": prev_hash, "hash": event_hash(prev_hash, content(full))}
     columns = [*full, *chained]
-    await conn.execute(
+    conn.later(  # its id is known: the insert goes with the transaction's next statement
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
         {**full, **chained},
     )

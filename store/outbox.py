@@ -55,7 +55,7 @@ class Outbox:
             if notice.taken:
                 return
         now = self._now()
-        await conn.execute(
+        conn.later(
             "INSERT INTO outbox (chat_id, kind, case_id, event_id, params, created_at, due_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (chat_id, kind, case_id, event_id, json.dumps(stored), now, now),

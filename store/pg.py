@@ -289,6 +289,7 @@ class Connection:
         self._begin = begin
         self._single = single
         self._used = False
+        self._later: list[tuple[str, Sequence[Any] | Mapping[str, Any] | None]] = []
 
     @property
     def began(self) -> bool:
@@ -305,41 +306,64 @@ class Connection:
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Pending[Cursor]:
         return Pending(self._execute(sql, params))
 
+    def later(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> None:
+        if self._single or not (self._begin is not None or self.began):
+            raise RuntimeError("later() is for a transaction()")
+        self._later.append((sql, params))
+
+    def _ahead(self) -> list[tuple[str, Sequence[Any] | Mapping[str, Any] | None]]:
+        """What goes before the next statement: the BEGIN (the first statement's only) and the changes put off."""
+        begin, self._begin = self._begin, None
+        ahead, self._later = self._later, []
+        self._used = True
+        return [(begin, None), *ahead] if begin is not None else ahead
+
+    async def _send(self, statements: list[tuple[str, Sequence[Any] | Mapping[str, Any] | None]],
+                    raw: Any = None, last: tuple[str, Sequence[Any] | Mapping[str, Any] | None] | None = None) -> None:
+        """``statements`` (then ``last`` on the cursor ``raw``) in one round trip: psycopg's pipeline sends them
+        all, then reads every answer at its end (an error among them is raised there)."""
+        everything = [*statements, *([last] if last is not None else [])]
+        if len(everything) > 1 and _pipeline_supported():
+            self._statements.sent(*(sql for sql, _ in everything))
+            async with self._raw.pipeline():
+                for sql, params in statements:
+                    await self._raw.execute(to_pyformat(sql), _params(params))
+                if last is not None:
+                    await raw.execute(to_pyformat(last[0]), _params(last[1]))
+            return
+        for sql, params in statements:  # one by one (a libpq without pipelines)
+            self._statements.sent(sql)
+            await self._raw.execute(to_pyformat(sql), _params(params))
+        if last is not None:
+            self._statements.sent(last[0])
+            await raw.execute(to_pyformat(last[0]), _params(last[1]))
+
     async def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> Cursor:
         if self._single:
             one_statement(sql, self._used, select=self._single == "read")
-        self._used = True
         raw = self._raw.cursor(row_factory=_row_factory)
-        begin, self._begin = self._begin, None
-        if begin is None:
-            self._statements.sent(sql)
-            await raw.execute(to_pyformat(sql), _params(params))
-        elif _pipeline_supported():
-            self._statements.sent(begin, sql)
-            async with self._raw.pipeline():  # both sent, then both answered: the results are read at its end
-                await self._raw.execute(begin)
-                await raw.execute(to_pyformat(sql), _params(params))
-        else:
-            self._statements.sent(begin)
-            await self._raw.execute(begin)
-            self._statements.sent(sql)
-            await raw.execute(to_pyformat(sql), _params(params))
+        await self._send(self._ahead(), raw, (sql, params))
         return Cursor(raw)
 
     async def executemany(self, sql: str, seq: Iterable[Sequence[Any] | Mapping[str, Any]]) -> None:
         if self._single:
             raise RuntimeError("read_one() and write_one() run a single statement")
-        self._used = True
-        begin, self._begin = self._begin, None
-        if begin is not None:
-            self._statements.sent(begin)
-            await self._raw.execute(begin)
+        ahead = self._ahead()
+        if ahead:
+            await self._send(ahead)
         self._statements.sent(sql)  # one round trip: psycopg pipelines the rows
         async with self._raw.cursor() as raw:
             await raw.executemany(to_pyformat(sql), [_params(p) for p in seq])
 
     async def end(self, *, commit: bool) -> None:
-        """COMMIT (or ROLLBACK) the transaction, if it began; a ROLLBACK that fails leaves the connection to the pool."""
+        """COMMIT (or ROLLBACK) the transaction, if it began; a ROLLBACK that fails leaves the connection to the pool.
+
+        The changes put off go with the COMMIT, in its round trip; a ROLLBACK drops them unsent.
+        """
+        if commit and self._later:
+            await self._send([*self._ahead(), ("COMMIT", None)])
+            return
+        self._later = []
         if not self.began:
             return
         statement = "COMMIT" if commit else "ROLLBACK"

@@ -261,7 +261,7 @@ async def _store_ranks(conn: Connection, org: Organization, today: date, cases: 
         fields = queue_fields(case, org, today)
         if tuple(fields.values()) == stored.get(case.id):
             continue
-        await conn.execute(
+        conn.later(
             "UPDATE cases SET queue_rank = ?, queue_due = ?, rank_next_on = ? WHERE id = ?",
             (*fields.values(), case.id),
         )

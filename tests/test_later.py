@@ -1,0 +1,94 @@
+"""Changes put off (``Connection.later``): a write whose result nobody reads goes with the transaction's
+next statement, or with its COMMIT, in the same trip. On both databases: what the next statement sees,
+what a rollback leaves, where an error is raised, and where it is refused."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import psycopg
+import pytest
+
+from store.pg import PgDatabase
+from store.services import Services
+
+#: A key that is already there, on either database.
+TAKEN = (sqlite3.IntegrityError, psycopg.errors.UniqueViolation)
+SET = "UPDATE meta SET value = ? WHERE key = 'later_probe'"
+
+
+async def probe(store: Services) -> str | None:
+    async with store.db.read_one() as conn:
+        async with conn.execute("SELECT value FROM meta WHERE key = 'later_probe'") as cur:
+            row = await cur.fetchone()
+    return None if row is None else str(row["value"])
+
+
+@pytest.fixture
+async def meta_row(store: Services) -> Services:
+    async with store.db.transaction() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('later_probe', 'before')")
+    return store
+
+
+async def test_the_next_statement_sees_a_change_put_off_and_the_commit_keeps_it(meta_row: Services) -> None:
+    store = meta_row
+    async with store.db.transaction() as conn:
+        conn.later(SET, ("first",))
+        async with conn.execute("SELECT value FROM meta WHERE key = 'later_probe'") as cur:
+            assert (await cur.fetchone())["value"] == "first"  # type: ignore[index]
+        conn.later(SET, ("second",))  # nothing after it: it goes with the COMMIT
+    assert await probe(store) == "second"
+
+
+async def test_a_transaction_of_changes_put_off_alone_begins_and_commits(meta_row: Services) -> None:
+    store = meta_row
+    async with store.db.transaction() as conn:
+        conn.later(SET, ("only",))
+    assert await probe(store) == "only"
+
+
+async def test_a_rollback_drops_the_changes_put_off(meta_row: Services) -> None:
+    store = meta_row
+    with pytest.raises(RuntimeError, match="changed my mind"):
+        async with store.db.transaction() as conn:
+            await conn.execute(SET, ("ran",))
+            conn.later(SET, ("put off",))
+            raise RuntimeError("changed my mind")
+    assert await probe(store) == "before"
+
+
+async def test_an_error_in_a_change_put_off_is_raised_and_nothing_is_kept(meta_row: Services) -> None:
+    store = meta_row
+    with pytest.raises(TAKEN):  # raised with the COMMIT it went with
+        async with store.db.transaction() as conn:
+            await conn.execute(SET, ("ran",))
+            conn.later("INSERT INTO meta (key, value) VALUES ('later_probe', 'twice')")  # the key exists
+    assert await probe(store) == "before"
+    with pytest.raises(TAKEN):  # raised by the statement it went with
+        async with store.db.transaction() as conn:
+            conn.later("INSERT INTO meta (key, value) VALUES ('later_probe', 'twice')")
+            await conn.execute("SELECT 1")
+    assert await probe(store) == "before"
+
+
+async def test_only_a_transaction_puts_changes_off(store: Services) -> None:
+    for opened in (store.db.read_one(), store.db.write_one()):
+        async with opened as conn:
+            with pytest.raises(RuntimeError, match="transaction"):
+                conn.later(SET, ("no",))
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_on_postgresql_a_change_put_off_costs_no_round_trip_of_its_own(meta_row: Services) -> None:
+    store = meta_row
+    db = store.db
+    assert isinstance(db, PgDatabase)
+    db.statements.trace = []
+    async with db.transaction() as conn:
+        conn.later(SET, ("a",))
+        await conn.execute("SELECT value FROM meta WHERE key = 'later_probe'")
+        conn.later(SET, ("b",))
+    trace, db.statements.trace = db.statements.trace, None
+    assert trace == [f"BEGIN ; {SET} ; SELECT value FROM meta WHERE key = 'later_probe'", f"{SET} ; COMMIT"]
+    assert await probe(store) == "b"
