@@ -177,10 +177,15 @@ class SqliteThread(aiosqlite.Connection):
     def _end(self, begin: str | None, first: Later, statement: str) -> None:
         """On the thread: the changes put off (before a COMMIT), then COMMIT or ROLLBACK, if a
         transaction is open (its BEGIN may have failed)."""
-        if statement == "COMMIT":
-            self._first(begin, first)
-        if self._conn.in_transaction:
-            self._conn.execute(statement)
+        try:
+            if statement == "COMMIT":
+                self._first(begin, first)
+            if self._conn.in_transaction:
+                self._conn.execute(statement)
+        except BaseException:
+            if self._conn.in_transaction:  # a change put off (or the COMMIT) failed: nothing of it is kept
+                self._conn.execute("ROLLBACK")
+            raise
 
 
 class SqliteConnection:

@@ -361,7 +361,12 @@ class Connection:
         The changes put off go with the COMMIT, in its round trip; a ROLLBACK drops them unsent.
         """
         if commit and self._later:
-            await self._send([*self._ahead(), ("COMMIT", None)])
+            try:
+                await self._send([*self._ahead(), ("COMMIT", None)])
+            except BaseException:  # a change put off failed: the server's transaction is aborted, end it
+                with contextlib.suppress(Exception):
+                    await self._raw.execute("ROLLBACK")
+                raise
             return
         self._later = []
         if not self.began:
