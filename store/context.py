@@ -480,9 +480,7 @@ class StoreContext:
         """Set some columns of a case (and ``updated_at``); the case as it now is."""
         changes = {**changes, "updated_at": self.now()}
         assignments = ", ".join(f"{column} = :{column}" for column in changes)
-        await conn.execute(
-            f"UPDATE cases SET {assignments} WHERE id = :case_id", {**changes, "case_id": case_id}
-        )
+        conn.later(f"UPDATE cases SET {assignments} WHERE id = :case_id", {**changes, "case_id": case_id})
         await self.events.publish(conn, CaseChanged(case_id, self.today()))
         case = await self.case_where(conn, "id = ?", (case_id,))
         assert case is not None

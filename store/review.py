@@ -385,7 +385,7 @@ class ReviewService(Service):
                 row = await cur.fetchone()
             if row is not None:  # the same group again: join its alert, do not raise another
                 alert_id = row["id"]
-                await conn.execute(
+                conn.later(
                     "UPDATE alerts SET people = CASE WHEN people > ? THEN people ELSE ? END, updated_at = ? WHERE id = ?",
                     (people, people, iso(now), alert_id),
                 )
