@@ -95,8 +95,9 @@ class AiohttpRequest(BaseRequest):
     def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             http_proxy = self._proxy if self._proxy and not self._proxy.startswith("socks") else None
+            # Without a proxy of its own, the environment's (HTTPS_PROXY, NO_PROXY…), as PTB's HTTPX client did.
             self._session = aiohttp.ClientSession(
-                connector=self._connector(), proxy=http_proxy, trust_env=False,
+                connector=self._connector(), proxy=http_proxy, trust_env=self._proxy is None,
                 cookie_jar=aiohttp.DummyCookieJar(), headers={"User-Agent": self.USER_AGENT})
         return self._session
 

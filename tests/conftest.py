@@ -43,6 +43,9 @@ def pytest_configure(config: pytest.Config) -> None:
         # (seconds of CPU apiece). Compiled files go to __pycache__, which git ignores.
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         sys.dont_write_bytecode = False
+        # The bot follows the environment's proxy when it has none of its own (bot/request.py): a
+        # developer's HTTP_PROXY must not carry the tests' loopback traffic anywhere else.
+        os.environ["NO_PROXY"] = os.environ["no_proxy"] = "*"
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by the marks added here

@@ -263,6 +263,30 @@ async def test_every_bot_api_call_goes_through_the_proxy(org: Organization, tmp_
     assert all(f"/bot{bot.sim.token}/" in line for line in proxy.lines)
 
 
+async def test_without_a_proxy_of_its_own_the_environments_proxy_and_no_proxy_apply(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proxy = LoopbackProxy()
+    port = await proxy.start()
+    sim = BotApiSimulator()
+    await sim.start()
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    request = AiohttpRequest(4)
+    await request.initialize()
+    try:
+        status, _ = await request.do_request(f"{sim.base_url}{sim.token}/getMe", "POST")
+        assert status == 200 and len(proxy.lines) == 1 and proxy.lines[0].endswith("/getMe HTTP/1.1"), proxy.lines
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        status, _ = await request.do_request(f"{sim.base_url}{sim.token}/getMe", "POST")
+        assert status == 200 and len(proxy.lines) == 1  # straight to the Bot API
+    finally:
+        await request.shutdown()
+        await proxy.stop()
+        await sim.stop()
+
+
 # ------------------------------------------------------------------ settings
 
 
