@@ -537,9 +537,19 @@ async def begin(update: Update, context: Context, actor: Any) -> str | int:
 start = FORM.staff_entry(begin)
 
 
+async def no_longer_a_draft(update: Update, context: Context) -> bool:
+    """继续登记 on an old offer whose registration is no longer a draft: said so, with a button to register
+    another, instead of a new registration begun at its first step. It may have been submitted (its receipt
+    lost with a stopped process): the same letter must not be registered twice unnoticed."""
+    lang = await lang_of(update, context)
+    await send(update, context, t(lang, "register.draft_gone"),
+               kb.markup([[kb.button(t(lang, "register.another"), cb.Rg.RESTART.encode())]]))
+    return True
+
+
 def build() -> ConvHandler:
     return FORM.build(entry_points=[CommandHandler("register", start, filters=PRIVATE),
-                                    *FORM.resume_entries(Registration, CHANNEL)])
+                                    *FORM.resume_entries(Registration, CHANNEL, first=no_longer_a_draft)])
 
 
 def outside_conversation() -> list[Handler]:

@@ -309,6 +309,32 @@ async def test_a_registration_resumes_and_edits_from_the_review(
     assert "匿名来信没有认领码" in receipt and not CODE.findall(receipt)
 
 
+async def test_continue_on_an_old_offer_after_the_registration_was_submitted_begins_nothing(
+    app: tuple[Application, OfflineRequest], store: Services
+) -> None:
+    """An offer to continue, tapped after its registration became a case (the receipt lost with a stopped
+    process): said so, with a button for another registration; no second registration begins unnoticed."""
+    application, request = app
+    staff = Updates(OFFICER)
+    await walk(application, staff, staff.text("/register"), staff.tap("rg:ch:call"), staff.tap("rg:today:20261102"),
+               staff.tap("rg:who:anon"), staff.tap("rg:cat:wages"), staff.tap("rg:unit:oilfield"),
+               staff.tap("rg:unit:plant-1"), staff.text("匿名来电"), staff.text("匿名来电反映情况。"),
+               staff.tap("rg:files"), staff.tap("rg:sec:real"))
+    submit = submit_of(request, OFFICER)
+    await feed(application, staff.text("/register"))  # the offer to continue, still on the screen
+    assert ("继续填写", "rg:cont") in request.last_to(OFFICER).buttons()
+    await feed(application, staff.tap(submit))
+    assert "已登记" in request.last_to(OFFICER).text
+    await feed(application, staff.tap("rg:cont"))
+    told = request.last_to(OFFICER)
+    assert "不在草稿中" in told.text and "/queue" in told.text
+    assert told.buttons() == [("登记新事项", "rg:restart")]
+    assert await store.ledger.get_draft(OFFICER) is None
+    assert rows(store, "SELECT count(*) FROM cases") == [(1,)]
+    await feed(application, staff.tap("rg:restart"))  # another letter: the first step
+    assert "第 1/" in request.last_to(OFFICER).text
+
+
 async def test_new_codes_replace_a_lost_receipt(app: tuple[Application, OfflineRequest], store: Services) -> None:
     application, request = app
     done = await store.ledger.register(OFFICER_ACTOR, Registration(
