@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import urllib.request
 from functools import cache
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
@@ -48,7 +49,7 @@ NOT_SENT = ("No connection to the Bot API within the time-out (none free in the 
 class AiohttpRequest(BaseRequest):
     """:class:`telegram.request.BaseRequest` on an :class:`aiohttp.ClientSession` (made in ``initialize``)."""
 
-    __slots__ = ("_pool_size", "_proxy", "_defaults", "_media_write_timeout", "_session", "_slots")
+    __slots__ = ("_pool_size", "_proxy", "_defaults", "_media_write_timeout", "_session", "_slots", "_environment")
 
     def __init__(
         self,
@@ -70,6 +71,7 @@ class AiohttpRequest(BaseRequest):
         # The pool's bound, kept here so that waiting for a free connection has its own time-out
         # (aiohttp's counts the wait and the connecting together).
         self._slots = asyncio.Semaphore(connection_pool_size)
+        self._environment: dict[tuple[str, str], str | None] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -95,11 +97,26 @@ class AiohttpRequest(BaseRequest):
     def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             http_proxy = self._proxy if self._proxy and not self._proxy.startswith("socks") else None
-            # Without a proxy of its own, the environment's (HTTPS_PROXY, NO_PROXY…), as PTB's HTTPX client did.
             self._session = aiohttp.ClientSession(
-                connector=self._connector(), proxy=http_proxy, trust_env=self._proxy is None,
+                connector=self._connector(), proxy=http_proxy, trust_env=False,
                 cookie_jar=aiohttp.DummyCookieJar(), headers={"User-Agent": self.USER_AGENT})
         return self._session
+
+    def _environment_proxy(self, url: str) -> str | None:
+        """Without a proxy of its own: the environment's HTTP proxy for ``url`` (``HTTPS_PROXY``,
+        ``HTTP_PROXY``, ``ALL_PROXY``, unless ``NO_PROXY`` names its host), as PTB's HTTPX client
+        honoured it. Read once per host: aiohttp's own ``trust_env`` reads it again in a thread on
+        every call (half a millisecond of CPU each)."""
+        parts = urlsplit(url)
+        where = (parts.scheme, parts.hostname or "")
+        if where not in self._environment:
+            found = urllib.request.getproxies_environment()
+            proxy = found.get(parts.scheme) or found.get("all")
+            if (not proxy or not proxy.startswith(("http://", "https://"))
+                    or urllib.request.proxy_bypass(where[1])):
+                proxy = None
+            self._environment[where] = proxy
+        return self._environment[where]
 
     async def initialize(self) -> None:
         self._session_now()
@@ -150,8 +167,9 @@ class AiohttpRequest(BaseRequest):
         else:
             await self._slots.acquire()
         try:
-            async with self._session_now().request(method, url, data=body, headers=headers,
-                                                   timeout=timeout) as response:
+            proxy = self._environment_proxy(url) if self._proxy is None else None
+            async with self._session_now().request(method, url, data=body, headers=headers, timeout=timeout,
+                                                   proxy=proxy) as response:
                 return response.status, await response.read()
         except (aiohttp.ConnectionTimeoutError, ProxyTimeoutError) as error:  # connecting: nothing sent
             raise TimedOut(NOT_SENT) from error

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
     "burst_intake": "burst intake:",
+    "client": "client:",
     "fanout": "fan-out:",
     "faults": "faults:",
     "memory": "memory:",
