@@ -1,10 +1,10 @@
 """PTB's requests to the Bot API on aiohttp, the client this bot uses instead of PTB's HTTPX one.
 
 Why: under concurrent updates the bot holds dozens of connections, and httpx's pool looks at every
-connection on every request (each one's socket asked whether it is still readable): at 64 updates
-in flight a Bot API call cost 1.3 ms of CPU with httpx, 0.14 ms with aiohttp, whose pool hands out
-an idle connection at once (``bench/`` and docs/benchmarks.md, "A cheaper Bot API call"). The Bot
-API work is a good part of every update's cost.
+connection on every request (each one's socket asked whether it is still readable): at 64 calls
+in flight a Bot API call cost 1.34 ms of CPU with httpx, 0.17 ms with this class, whose pool hands
+out an idle connection at once (``python -m bench.client``; docs/benchmarks.md). The Bot API work is
+a good part of every update's cost.
 
 It keeps what PTB's HTTPX request gives: the same default time-outs (5 s to connect, read and write,
 1 s to wait for a free connection, 20 s to write a request that carries files), time-outs raised as
