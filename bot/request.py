@@ -82,23 +82,23 @@ class AiohttpRequest(BaseRequest):
         return self._proxy
 
     def _connector(self) -> aiohttp.BaseConnector:
-        scheme = urlsplit(self._proxy).scheme if self._proxy else ""
-        if scheme.startswith("socks"):
-            assert self._proxy is not None
-            parts = urlsplit(self._proxy)
-            assert parts.hostname is not None and parts.port is not None
-            return ProxyConnector(
-                proxy_type=ProxyType.SOCKS5, host=parts.hostname, port=parts.port,
-                username=unquote(parts.username) if parts.username else None,
-                password=unquote(parts.password) if parts.password else None,
-                rdns=scheme == "socks5h", limit=self._pool_size, ssl=tls_context())
-        return aiohttp.TCPConnector(limit=self._pool_size, ssl=tls_context())
+        """A SOCKS proxy's connector (aiohttp-socks), or aiohttp's own (direct, or an HTTP proxy)."""
+        parts = urlsplit(self._proxy or "")
+        if not parts.scheme.startswith("socks"):
+            return aiohttp.TCPConnector(limit=self._pool_size, ssl=tls_context())
+        assert parts.hostname is not None and parts.port is not None
+        return ProxyConnector(
+            proxy_type=ProxyType.SOCKS5, host=parts.hostname, port=parts.port,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            rdns=parts.scheme == "socks5h", limit=self._pool_size, ssl=tls_context())
 
     def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            http_proxy = self._proxy if self._proxy and not self._proxy.startswith("socks") else None
-            self._session = aiohttp.ClientSession(
-                connector=self._connector(), proxy=http_proxy, trust_env=False,
+            connector = self._connector()
+            self._session = aiohttp.ClientSession(  # a SOCKS connector carries its proxy itself
+                connector=connector, proxy=None if isinstance(connector, ProxyConnector) else self._proxy,
+                trust_env=False,
                 cookie_jar=aiohttp.DummyCookieJar(), headers={"User-Agent": self.USER_AGENT})
         return self._session
 
