@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 from telegram import Update
 from telegram.ext import Application
-from telegram.request import HTTPXRequest
 
 from bot.app import build_application
 from bot.outbox import POISON_ATTEMPTS, OutboxSender, backoff
+from bot.request import AiohttpRequest
 from botsim import BotApiSimulator, Faults
 from store.models import Actor, ActorRole, Decision
 from store.org import Organization
@@ -112,7 +112,7 @@ async def setup(org: Organization, tmp_path: Path) -> AsyncIterator[tuple[TimedS
     for user_id in [uid(OFFICER), *PETITIONERS, 2001, 9001]:
         sim.user(user_id, first_name=f"u{user_id}", language_code="zh-hans")
     store = await Services.open(tmp_path / "faults.db", org)  # the real clock: backoff is real time
-    request = HTTPXRequest(read_timeout=CLIENT_TIMEOUT, write_timeout=1.0, connect_timeout=1.0, pool_timeout=2.0)
+    request = AiohttpRequest(256, read_timeout=CLIENT_TIMEOUT, write_timeout=1.0, connect_timeout=1.0, pool_timeout=2.0)
     application = build_application(store, TOKEN, base_url=sim.base_url, base_file_url=sim.base_file_url,
                                      request=request)
     await application.initialize()
