@@ -319,30 +319,24 @@ class Connection:
         return [(begin, None), *ahead] if begin is not None else ahead
 
     async def _send(self, statements: list[tuple[str, Sequence[Any] | Mapping[str, Any] | None]],
-                    raw: Any = None, last: tuple[str, Sequence[Any] | Mapping[str, Any] | None] | None = None) -> None:
-        """``statements`` (then ``last`` on the cursor ``raw``) in one round trip: psycopg's pipeline sends them
-        all, then reads every answer at its end (an error among them is raised there)."""
-        everything = [*statements, *([last] if last is not None else [])]
-        if len(everything) > 1 and _pipeline_supported():
-            self._statements.sent(*(sql for sql, _ in everything))
-            async with self._raw.pipeline():
-                for sql, params in statements:
-                    await self._raw.execute(to_pyformat(sql), _params(params))
-                if last is not None:
-                    await raw.execute(to_pyformat(last[0]), _params(last[1]))
-            return
-        for sql, params in statements:  # one by one (a libpq without pipelines)
-            self._statements.sent(sql)
-            await self._raw.execute(to_pyformat(sql), _params(params))
-        if last is not None:
-            self._statements.sent(last[0])
-            await raw.execute(to_pyformat(last[0]), _params(last[1]))
+                    cursor: Any = None) -> None:
+        """``statements`` in one round trip, the last on ``cursor`` when given (its rows are read): psycopg's
+        pipeline sends them all, then reads every answer at its end (an error among them is raised there)."""
+        pipelined = len(statements) > 1 and _pipeline_supported()  # else one by one (a libpq without pipelines)
+        if pipelined:
+            self._statements.sent(*(sql for sql, _ in statements))
+        async with self._raw.pipeline() if pipelined else contextlib.nullcontext():
+            for n, (sql, params) in enumerate(statements):
+                if not pipelined:
+                    self._statements.sent(sql)
+                on = cursor if cursor is not None and n == len(statements) - 1 else self._raw
+                await on.execute(to_pyformat(sql), _params(params))
 
     async def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> Cursor:
         if self._single:
             one_statement(sql, self._used, select=self._single == "read")
         raw = self._raw.cursor(row_factory=_row_factory)
-        await self._send(self._ahead(), raw, (sql, params))
+        await self._send([*self._ahead(), (sql, params)], raw)
         return Cursor(raw)
 
     async def executemany(self, sql: str, seq: Iterable[Sequence[Any] | Mapping[str, Any]]) -> None:
