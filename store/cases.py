@@ -52,6 +52,7 @@ from store.newcase import NewCase, confidential_by_default, insert_case
 from store.notices import NoticeKind
 from store.opinion import DeclineGrounds, OpinionParts, decline_data, required_parts
 from store.org import Category, CategoryKind, Staff
+from store.people import Filed
 from store.policy import Act
 from store.review import ReviewService
 from store.sqltext import only_row
@@ -309,7 +310,7 @@ class CaseService(Service):
                 "username": petitioner.username,
                 "phone": draft.phone,
             }
-            case_id = await insert_case(self.ctx, conn, NewCase(
+            case = await insert_case(self.ctx, conn, NewCase(
                 number=number,
                 submit_key=submit_key,
                 petitioner_id=petitioner_key,
@@ -330,23 +331,24 @@ class CaseService(Service):
             ), now, identity)
             event_id = await self.ctx.event(
                 conn,
-                case_id,
+                case.id,
                 Actor(id=petitioner.id, role=ActorRole.PETITIONER),
                 Action.SUBMIT,
                 Status.SUBMITTED,
                 None,
                 SubmitData(attachments=len(draft.attachments), **submitted),
+                petitioner_key=petitioner_key,
             )
             for attachment in draft.attachments:
-                await self.ctx.attach(conn, case_id, event_id, attachment.model_dump())
+                await self.ctx.attach(conn, case.id, event_id, attachment.model_dump())
             conn.later(
                 "DELETE FROM conversations WHERE name = ? AND key = ?",
                 (Conversation.INTAKE, self.ctx.conv_key(petitioner.id)),
             )
-            case = await self.ctx.case_where(conn, "id = ?", (case_id,))
-            assert case is not None
+            # The row as inserted: whom to tell depends on its unit, category and confidentiality, which
+            # nothing since has changed (the rank, stored meanwhile, is read back below with the rest).
             await self.notify_new_case(conn, case, event_id)
-            case = await self.review.after_submit(conn, case)
+            case = await self.review.after_submit(conn, case, Filed(employee=employee))
         self.outbox.kick()
         return SubmitResult(case=case, created=True)
 

@@ -478,13 +478,17 @@ class StoreContext:
 
     async def update_case(self, conn: Connection, case_id: int, changes: dict[str, Any]) -> Case:
         """Set some columns of a case (and ``updated_at``); the case as it now is."""
+        await self.change_case(conn, case_id, changes)
+        case = await self.case_where(conn, "id = ?", (case_id,))
+        assert case is not None
+        return case
+
+    async def change_case(self, conn: Connection, case_id: int, changes: dict[str, Any]) -> None:
+        """``update_case`` for a caller that does not need the case back: the change goes with the next trip."""
         changes = {**changes, "updated_at": self.now()}
         assignments = ", ".join(f"{column} = :{column}" for column in changes)
         conn.later(f"UPDATE cases SET {assignments} WHERE id = :case_id", {**changes, "case_id": case_id})
         await self.events.publish(conn, CaseChanged(case_id, self.today()))
-        case = await self.case_where(conn, "id = ?", (case_id,))
-        assert case is not None
-        return case
 
     async def event(
         self,
@@ -495,15 +499,20 @@ class StoreContext:
         status_after: Status,
         body: str | None,
         data: EventData,
+        *,
+        petitioner_key: int | None = None,
     ) -> int:
         """Append a journal event (public or not by the state machine's table), its record typed
         by the action's model (``store.event_data.DATA``).
 
         A confidential case's petitioner is journaled by the keyed hash its
-        case row carries, never by their Telegram id.
+        case row carries, never by their Telegram id: read from the row, unless
+        the caller passes it (``petitioner_key``, the row's ``petitioner_id``).
         """
         actor_id = actor.id
-        if actor.role is ActorRole.PETITIONER and actor_id is not None:
+        if actor.role is ActorRole.PETITIONER and petitioner_key is not None:
+            actor_id = petitioner_key
+        elif actor.role is ActorRole.PETITIONER and actor_id is not None:
             async with conn.execute(
                 "SELECT petitioner_id FROM cases WHERE id = ? AND confidential", (case_id,)
             ) as cur:

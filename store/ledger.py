@@ -425,7 +425,7 @@ class LedgerService(Service):
                 "phone": normalize_phone(first.phone),
                 "people": [p.model_dump(mode="json") for p in people],
             }
-            case_id = await insert_case(self.ctx, conn, NewCase(
+            case_id = (await insert_case(self.ctx, conn, NewCase(
                 number=number,
                 submit_key=r.registration_id,
                 petitioner_id=person_key(records[0].id),
@@ -443,7 +443,7 @@ class LedgerService(Service):
                 external_ref=(r.external_ref or "").strip() or None,
                 received_on=r.received_on,
                 registered_by=actor.id,
-            ), now, identity)
+            ), now, identity)).id
             for person, record in zip(people or [PersonIn()], records, strict=True):
                 bound = record.telegram_hid is not None
                 await conn.execute(

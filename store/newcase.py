@@ -17,7 +17,7 @@ from typing import Any
 from store.clock import iso
 from store.context import StoreContext
 from store.db import Connection
-from store.models import Status
+from store.models import Case, Status, row_to_model
 from store.org import Category, CategoryKind
 
 
@@ -57,8 +57,11 @@ class NewCase:
 
 async def insert_case(
     ctx: StoreContext, conn: Connection, new: NewCase, now: datetime, identity: dict[str, Any] | None = None
-) -> int:
-    """Write the case (and, for a confidential one, its sealed ``identity``); its id.
+) -> Case:
+    """Write the case (and, for a confidential one, its sealed ``identity``); the row as written.
+
+    The row comes back with the INSERT (``RETURNING *``), so a submission needs no read of it; a
+    change made after (the journal's, the queue's rank) is not in it.
 
     A confidential case keeps no name, phone or employee number in the row: who
     the petitioner is lives only in the vault, for the identity custodian alone.
@@ -69,7 +72,7 @@ async def insert_case(
         " pseudonym, category, kind, unit, subject, details, people, desired_outcome, status, submitted_at,"
         " accept_due, language, updated_at, employee_no, employee_unit, channel, external_ref, received_on,"
         " registered_by)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (
             new.number,
             new.submit_key,
@@ -100,10 +103,11 @@ async def insert_case(
     ) as cur:
         row = await cur.fetchone()
     assert row is not None
-    case_id = int(row[0])
+    case = row_to_model(Case, row)
+    case_id = case.id
     if confidential and identity is not None:
         await conn.execute(
             "INSERT INTO identities (case_id, sealed, created_at) VALUES (?, ?, ?)",
             (case_id, ctx.vault.seal(identity, ("identities", "sealed", case_id)), iso(now)),
         )
-    return case_id
+    return case

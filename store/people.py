@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from store.context import StoreContext
@@ -85,30 +86,43 @@ def normalize_employee_no(text: str | None) -> str | None:
     return value or None
 
 
-async def same_person(ctx: StoreContext, conn: Connection, case: Case) -> tuple[list[int], list[str], list[int]]:
+@dataclass(frozen=True)
+class Filed:
+    """What a submission in the chat already read of its petitioner, in its own transaction: their
+    roster row if the account is a verified employee (else ``None``). A case filed a moment ago is
+    linked to no register record yet (``case_petitioners``), so nothing is read again."""
+
+    employee: dict[str, Any] | None
+
+
+async def same_person(ctx: StoreContext, conn: Connection, case: Case,
+                      filed: Filed | None = None) -> tuple[list[int], list[str], list[int]]:
     """Who the petitioner of ``case`` is across channels: petitioner ids, phones and register records.
 
     Repeat detection counts earlier cases carrying any of the ids, any of the
     phones (a case from the chat with the same phone) or naming any of the
     records. A confidential case is an island: only its own petitioner id.
+    ``filed``: the case was just submitted in the chat (:class:`Filed`).
     """
     keys: set[int] = {case.petitioner_id}
     phones: set[str] = set()
     records: dict[int, dict[str, Any]] = {}
     if case.confidential:
         return sorted(keys), [], []
-    async with conn.execute(
-        "SELECT p.* FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
-        " WHERE cp.case_id = ? AND NOT p.confidential",
-        (case.id,),
-    ) as cur:
-        records.update({row["id"]: dict(row) async for row in cur})
+    if filed is None:
+        async with conn.execute(
+            "SELECT p.* FROM case_petitioners cp JOIN petitioners p ON p.id = cp.petitioner_id"
+            " WHERE cp.case_id = ? AND NOT p.confidential",
+            (case.id,),
+        ) as cur:
+            records.update({row["id"]: dict(row) async for row in cur})
     if not is_person_key(case.petitioner_id):
         mine = normalize_phone(case.petitioner_phone)
         if mine:
             phones.add(mine)
         # A verified employee (store/roster.py) is also the person of their roster phone and employee number.
-        employee = await verified_row(conn, ctx.account_key(case.petitioner_id))
+        employee = (filed.employee if filed is not None
+                    else await verified_row(conn, ctx.account_key(case.petitioner_id)))
         roster_phone = None
         if employee and employee["phone_sealed"]:
             where = ("roster", "phone_sealed", employee["employee_no"])

@@ -48,7 +48,7 @@ from store.db import Connection
 from store.errors import Forbidden, Refused
 from store.event_data import FlagData, RepeatData, record_of
 from store.models import SYSTEM, Actor, Case, Status, row_to_model
-from store.people import same_person, same_person_sql
+from store.people import Filed, same_person, same_person_sql
 from store.policy import Act
 from store.sqltext import only_row
 from store.workflow import Action, next_status
@@ -85,13 +85,16 @@ class Candidate(BaseModel):
     shared: int  # subject bigrams in common
 
 
-async def propose(ctx: StoreContext, conn: Connection, case: Case) -> list[str]:
-    """At submission: store the earlier cases that may be the same matter (never a verdict); their numbers."""
+async def propose(ctx: StoreContext, conn: Connection, case: Case, filed: Filed | None = None) -> list[str]:
+    """At submission: store the earlier cases that may be the same matter (never a verdict); their numbers.
+
+    ``filed``: what a submission in the chat already knows of its petitioner (``store.people.Filed``).
+    """
     if island(case):
         return []
     mon = ctx.org.monitoring
     since = iso(ctx.clock.now() - timedelta(days=mon.repeat_days))
-    who, who_args = same_person_sql(*await same_person(ctx, conn, case))
+    who, who_args = same_person_sql(*await same_person(ctx, conn, case, filed))
     async with conn.execute(
         f"SELECT id, number, subject, details, submitted_at FROM cases WHERE {who} AND category = ? AND unit = ?"
         " AND id <> ? AND submitted_at >= ? AND NOT confidential AND kind <> 'report' AND status <> ?",

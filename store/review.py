@@ -66,7 +66,7 @@ from store.models import (
 from store.notices import AlertParams, DeadlineParams, DigestParams, DocumentParams, NoticeKind, params_of
 from store.opinion import PART_MAX, OpinionParts, required_parts
 from store.org import Organization, Role, Staff
-from store.people import people_among, same_person, same_person_sql
+from store.people import Filed, people_among, same_person, same_person_sql
 from store.policy import Act
 from store.repeats import propose
 from store.sqltext import only_row
@@ -350,15 +350,16 @@ class ReviewService(Service):
         await self.outbox.queue(conn, case.petitioner_id, NoticeKind.RATING_ASKED, case.id, event_id)
         return case
 
-    async def after_submit(self, conn: Connection, case: Case) -> Case:
+    async def after_submit(self, conn: Connection, case: Case, filed: Filed | None = None) -> Case:
         """Propose earlier cases that may be the same matter, and detect a collective petition, in the submission.
 
         A repeat petition is never marked here: the earlier cases of the same
         person (across channels, store/people.py) are proposed on the card and
         staff confirm or dismiss them (store/repeats.py); a confidential case
         or a report is an island, neither proposed nor given proposals.
+        ``filed``: what a submission in the chat already read of its petitioner.
         """
-        await propose(self.ctx, conn, case)
+        await propose(self.ctx, conn, case, filed)
         await self._detect_collective(conn, case)
         fresh = await self.ctx.case_where(conn, "id = ?", (case.id,))
         assert fresh is not None
@@ -389,7 +390,7 @@ class ReviewService(Service):
                     "UPDATE alerts SET people = CASE WHEN people > ? THEN people ELSE ? END, updated_at = ? WHERE id = ?",
                     (people, people, iso(now), alert_id),
                 )
-                await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
+                await self.ctx.change_case(conn, case.id, {"collective_alert": alert_id})
                 if await self._has_incident(conn, alert_id):  # one a leader opened: its level follows the group
                     await open_for_alert(self.ctx, conn, alert_id, case, people)
                 return
@@ -409,7 +410,7 @@ class ReviewService(Service):
             visit = case.channel is Channel.VISIT and case.registered_by is not None
             alert_id = await self._raise_alert(conn, case, "visit" if visit else "declared", case.people,
                                                incident=visit)
-            await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
+            await self.ctx.change_case(conn, case.id, {"collective_alert": alert_id})
 
     async def _has_incident(self, conn: Connection, alert_id: int) -> bool:
         """Whether a leader opened an incident for this alert (or on the case that raised it)."""
@@ -428,7 +429,7 @@ class ReviewService(Service):
             (reason, case.id, case.unit, case.category, people, now, now),
         ) as cur:
             alert_id = (await only_row(cur))[0]
-        await self.ctx.update_case(conn, case.id, {"collective_alert": alert_id})
+        await self.ctx.change_case(conn, case.id, {"collective_alert": alert_id})
         event_id = await self.ctx.event(
             conn, case.id, SYSTEM, Action.FLAG, case.status, None,
             FlagData(collective=alert_id, reason=reason, people=people),

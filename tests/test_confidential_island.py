@@ -129,3 +129,11 @@ async def test_a_confidential_claim_never_reaches_staff_recused_from_its_unit(
     await store.review.sweep()
     chats = {chat for (chat,) in rows(store, "SELECT chat_id FROM outbox WHERE case_id = ?", claim.id)}
     assert 1002 not in chats
+
+
+async def test_a_confidential_submission_is_journaled_under_its_keyed_id_not_the_telegram_id(store: Services) -> None:
+    # The submission passes the key it stored to the journal (one read fewer): the same key, never 5001.
+    real, secret = await _real_then_confidential(store)
+    assert rows(store, "SELECT c.number, e.actor_id = c.petitioner_id, e.actor_id = 5001 FROM events e"
+                       " JOIN cases c ON c.id = e.case_id WHERE e.action = 'submit' ORDER BY c.id") == [
+        (real, 1, 1), (secret, 1, 0)]
