@@ -51,6 +51,12 @@ class Connection(Protocol):
         transaction's next statement or its COMMIT, in the same trip, and an error it meets is
         raised there. In ``transaction()`` only."""
 
+    async def together(self, statements: Sequence[tuple[str, Any]], /) -> list[list[Any]]:
+        """Statements none of which needs another's answer, in one trip, in order: each one's rows.
+
+        For the reads a transaction makes before it decides (is this a second tap, how many today,
+        who is this): one wait instead of one each. Not in ``read_one()`` or ``write_one()``."""
+
 
 class Backend(Protocol):
     """A case database: SQLite's ``Database`` below or ``store.pg.PgDatabase``.
@@ -144,6 +150,11 @@ class SqliteThread(aiosqlite.Connection):
         result: Result = await self._on_thread(self._run, begin, first, sql, parameters)
         return result
 
+    async def run_together(self, begin: str | None, first: Later, statements: Sequence[tuple[str, Any]]
+                           ) -> list[list[sqlite3.Row]]:
+        rows: list[list[sqlite3.Row]] = await self._on_thread(self._run_together, begin, first, statements)
+        return rows
+
     async def run_many(self, begin: str | None, first: Later, sql: str, seq: list[Any]) -> None:
         await self._on_thread(self._run_many, begin, first, sql, seq)
 
@@ -169,6 +180,18 @@ class SqliteThread(aiosqlite.Connection):
             return Result(cursor.fetchall(), cursor.rowcount, cursor.description)
         finally:
             cursor.close()
+
+    def _run_together(self, begin: str | None, first: Later, statements: Sequence[tuple[str, Any]]
+                      ) -> list[list[sqlite3.Row]]:
+        self._first(begin, first)
+        answers = []
+        for sql, parameters in statements:
+            cursor = self._conn.execute(sql, () if parameters is None else parameters)
+            try:
+                answers.append(cursor.fetchall())
+            finally:
+                cursor.close()
+        return answers
 
     def _run_many(self, begin: str | None, first: Later, sql: str, seq: list[Any]) -> None:
         self._first(begin, first)
@@ -217,6 +240,10 @@ class SqliteConnection:
     async def executemany(self, sql: str, parameters: Any, /) -> None:
         await self._raw.run_many(self._take_begin(), self._take_later(), sql, list(parameters))
 
+    async def together(self, statements: Sequence[tuple[str, Any]], /) -> list[list[Any]]:
+        rows: list[list[Any]] = await self._raw.run_together(self._take_begin(), self._take_later(), statements)
+        return rows
+
     def later(self, sql: str, parameters: Any = None, /) -> None:
         if self._begin is None and not self._began:
             raise RuntimeError("later() is for a transaction()")
@@ -255,6 +282,9 @@ class OneStatement:
         return self._conn.execute(sql, parameters)
 
     async def executemany(self, sql: str, parameters: Any, /) -> None:
+        raise RuntimeError("read_one() and write_one() run a single statement")
+
+    async def together(self, statements: Sequence[tuple[str, Any]], /) -> list[list[Any]]:
         raise RuntimeError("read_one() and write_one() run a single statement")
 
     def later(self, sql: str, parameters: Any = None, /) -> None:

@@ -319,17 +319,19 @@ class Connection:
         return [(begin, None), *ahead] if begin is not None else ahead
 
     async def _send(self, statements: list[tuple[str, Sequence[Any] | Mapping[str, Any] | None]],
-                    cursor: Any = None) -> None:
-        """``statements`` in one round trip, the last on ``cursor`` when given (its rows are read): psycopg's
-        pipeline sends them all, then reads every answer at its end (an error among them is raised there)."""
+                    *cursors: Any) -> None:
+        """``statements`` in one round trip, the last ones on ``cursors`` (one each, their rows to be read):
+        psycopg's pipeline sends them all, then reads every answer at its end (an error among them is
+        raised there)."""
         pipelined = len(statements) > 1 and _pipeline_supported()  # else one by one (a libpq without pipelines)
         if pipelined:
             self._statements.sent(*(sql for sql, _ in statements))
+        on_cursor = len(statements) - len(cursors)
         async with self._raw.pipeline() if pipelined else contextlib.nullcontext():
             for n, (sql, params) in enumerate(statements):
                 if not pipelined:
                     self._statements.sent(sql)
-                on = cursor if cursor is not None and n == len(statements) - 1 else self._raw
+                on = cursors[n - on_cursor] if n >= on_cursor else self._raw
                 await on.execute(to_pyformat(sql), _params(params))
 
     async def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> Cursor:
@@ -338,6 +340,18 @@ class Connection:
         raw = self._raw.cursor(row_factory=_row_factory)
         await self._send([*self._ahead(), (sql, params)], raw)
         return Cursor(raw)
+
+    async def together(self, statements: Sequence[tuple[str, Sequence[Any] | Mapping[str, Any] | None]],
+                       /) -> list[list[Row]]:
+        if self._single:
+            raise RuntimeError("read_one() and write_one() run a single statement")
+        cursors = [self._raw.cursor(row_factory=_row_factory) for _ in statements]
+        try:
+            await self._send([*self._ahead(), *statements], *cursors)
+            return [await Cursor(raw).fetchall() for raw in cursors]
+        finally:
+            for raw in cursors:
+                await raw.close()
 
     async def executemany(self, sql: str, seq: Iterable[Sequence[Any] | Mapping[str, Any]]) -> None:
         if self._single:

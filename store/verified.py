@@ -16,15 +16,20 @@ from store.vault import Vault
 ACTIVE = "active"
 
 
+def verified_query(telegram_hid: int) -> tuple[str, tuple[Any, ...]]:
+    """``verified_row``'s statement, for a caller that sends it with others (``Connection.together``)."""
+    return (
+        "SELECT r.* FROM verified_accounts v JOIN roster r ON r.employee_no = v.employee_no"
+        " WHERE v.telegram_hid = ? AND r.status = ?",
+        (telegram_hid, ACTIVE),
+    )
+
+
 async def verified_row(conn: Connection, telegram_hid: int | None) -> dict[str, Any] | None:
     """The active roster row the account (``StoreContext.account_key``, never ``hid``) is verified as, or None."""
     if telegram_hid is None:
         return None
-    async with conn.execute(
-        "SELECT r.* FROM verified_accounts v JOIN roster r ON r.employee_no = v.employee_no"
-        " WHERE v.telegram_hid = ? AND r.status = ?",
-        (telegram_hid, ACTIVE),
-    ) as cur:
+    async with conn.execute(*verified_query(telegram_hid)) as cur:
         found = await cur.fetchone()
     return None if found is None else dict(found)
 

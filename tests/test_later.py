@@ -1,6 +1,7 @@
 """Changes put off (``Connection.later``): a write whose result nobody reads goes with the transaction's
 next statement, or with its COMMIT, in the same trip. On both databases: what the next statement sees,
-what a rollback leaves, where an error is raised, and where it is refused."""
+what a rollback leaves, where an error is raised, and where it is refused. And reads sent together
+(``Connection.together``): each one's rows, in order, in one trip."""
 
 from __future__ import annotations
 
@@ -92,3 +93,48 @@ async def test_on_postgresql_a_change_put_off_costs_no_round_trip_of_its_own(met
     trace, db.statements.trace = db.statements.trace, None
     assert trace == [f"BEGIN ; {SET} ; SELECT value FROM meta WHERE key = 'later_probe'", f"{SET} ; COMMIT"]
     assert await probe(store) == "b"
+
+
+READ = "SELECT value FROM meta WHERE key = 'later_probe'"
+
+
+async def test_statements_together_answer_each_in_order_after_the_changes_put_off(meta_row: Services) -> None:
+    store = meta_row
+    async with store.db.transaction() as conn:
+        conn.later(SET, ("put off",))
+        first, none, count = await conn.together([
+            (READ, None), ("SELECT value FROM meta WHERE key = ?", ("no such key",)),
+            ("SELECT count(*) AS n FROM meta WHERE key = ?", ("later_probe",)),
+        ])
+        assert [dict(row) for row in first] == [{"value": "put off"}]
+        assert none == [] and count[0]["n"] == 1
+    assert await probe(store) == "put off"
+    async with store.db.read() as conn:  # a read of several statements may send them together too
+        (again,) = await conn.together([(READ, None)])
+        assert again[0]["value"] == "put off"
+
+
+async def test_an_error_among_statements_together_is_raised_and_nothing_is_kept(meta_row: Services) -> None:
+    store = meta_row
+    with pytest.raises(TAKEN):
+        async with store.db.transaction() as conn:
+            await conn.execute(SET, ("ran",))
+            await conn.together([(READ, None), ("INSERT INTO meta (key, value) VALUES ('later_probe', 'x')", None)])
+    assert await probe(store) == "before"
+    for opened in (store.db.read_one(), store.db.write_one()):
+        async with opened as conn:
+            with pytest.raises(RuntimeError, match="single statement"):
+                await conn.together([(READ, None)])
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_on_postgresql_statements_together_are_one_round_trip(meta_row: Services) -> None:
+    store = meta_row
+    db = store.db
+    assert isinstance(db, PgDatabase)
+    db.statements.trace = []
+    async with db.transaction() as conn:
+        conn.later(SET, ("a",))
+        await conn.together([(READ, None), ("SELECT 1", None)])
+    trace, db.statements.trace = db.statements.trace, None
+    assert trace == [f"BEGIN ; {SET} ; {READ} ; SELECT 1", "COMMIT"]

@@ -33,11 +33,12 @@ BUDGET = {
     "details": 2,
     "no files": 2,
     "real name": 3,  # and the pseudonym secret (once per process)
-    # the draft, then one transaction: the case (its row comes back with the INSERT), its journal event,
+    # the draft, then one transaction: its three first reads together (a second tap, today's count, the
+    # verified employee), the case (its row comes back with the INSERT), its journal event,
     # rank, notices, repeat proposals and the collective count; the journal's insert, the rank, the
     # draft's deletion and the notices go with the statement after each (later()); what the
     # submission read of the petitioner (verified or not, linked to nothing yet) is not read again.
-    "submit": 13,
+    "submit": 11,
 }
 
 
