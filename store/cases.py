@@ -119,7 +119,7 @@ class CaseService(Service):
         """Remember the language Telegram reports. Users are stored by the keyed hash of their id,
         and their names not at all (a confidential reporter's are sealed with their case)."""
         del first_name, username
-        async with self.db.transaction() as conn:
+        async with self.db.write_one() as conn:  # one statement: on PostgreSQL it waits for no submission
             await conn.execute(
                 "INSERT INTO users (telegram_id, tg_language, updated_at)"
                 " VALUES (?, ?, ?)"
@@ -129,7 +129,7 @@ class CaseService(Service):
             )
 
     async def set_language(self, user_id: int, language: str) -> None:
-        async with self.db.transaction() as conn:
+        async with self.db.write_one() as conn:
             await conn.execute(
                 "INSERT INTO users (telegram_id, language, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (telegram_id) DO UPDATE SET language = excluded.language,"

@@ -3,7 +3,9 @@
 Every service queues what someone must be told through :meth:`Outbox.queue`,
 inside its own write transaction, and calls :meth:`Outbox.kick` after the
 commit so the sender (``bot/outbox.py``) wakes up. The sender reads and marks
-rows through the other methods here.
+rows through the other methods here, each mark a single statement
+(``write_one``): on PostgreSQL it does not take the process's write lock, so
+a notice going out never waits behind a submission, nor holds one up.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ class Outbox:
                 return [row[0] async for row in cur]
 
     async def mark_sent(self, item_id: int) -> None:
-        async with self.db.transaction() as conn:
+        async with self.db.write_one() as conn:
             await conn.execute(
                 "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
                 (self._now(), item_id),
@@ -104,7 +106,7 @@ class Outbox:
 
     async def mark_skipped(self, item_id: int, reason: str) -> None:
         """Not sent, and never to be: its recipient may no longer hear of the case (``reason``)."""
-        async with self.db.transaction() as conn:
+        async with self.db.write_one() as conn:
             await conn.execute(
                 "UPDATE outbox SET skipped_at = ?, skip_reason = ? WHERE id = ?",
                 (self._now(), reason, item_id),
@@ -112,12 +114,12 @@ class Outbox:
 
     async def mark_progress(self, item_id: int, progress: int) -> None:
         """Record how many messages of a multi-message item are out, so a retry skips them."""
-        async with self.db.transaction() as conn:
+        async with self.db.write_one() as conn:
             await conn.execute("UPDATE outbox SET progress = ? WHERE id = ?", (progress, item_id))
 
     async def requeue_failed(self, chat_id: int) -> int:
         """Give undeliverable notifications another chance once the user is reachable."""
-        async with self.db.transaction() as conn:
+        async with self.db.write_one() as conn:
             cur = await conn.execute(
                 "UPDATE outbox SET failed_at = NULL, due_at = ? WHERE chat_id = ?"
                 " AND failed_at IS NOT NULL AND sent_at IS NULL",
@@ -127,7 +129,7 @@ class Outbox:
 
     async def mark_retry(self, item_id: int, delay_seconds: float, error: str) -> None:
         due = iso(self.clock.now() + timedelta(seconds=delay_seconds))
-        async with self.db.transaction() as conn:
+        async with self.db.write_one() as conn:
             await conn.execute(
                 "UPDATE outbox SET due_at = ?, attempts = attempts + 1, last_error = ?"
                 " WHERE id = ?",
@@ -135,7 +137,7 @@ class Outbox:
             )
 
     async def mark_failed(self, item_id: int, error: str) -> None:
-        async with self.db.transaction() as conn:
+        async with self.db.write_one() as conn:
             await conn.execute(
                 "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, last_error = ?"
                 " WHERE id = ?",

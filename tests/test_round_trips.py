@@ -23,9 +23,10 @@ USER = 5001
 #: Round trips per step of the intake, at most (the first update of a person also reads their
 #: language and any notices set aside for them, once per process).
 BUDGET = {
-    # unreachable chats, the user's Telegram language (write), their language, the draft, a petition
-    # submitted minutes ago (its receipt may have been lost: named instead of a second filing), the new draft
-    "/new": 7,
+    # unreachable chats, the user's Telegram language (one statement, write_one()), their language, the
+    # draft, a petition submitted minutes ago (its receipt may have been lost: named instead of a second
+    # filing), the new draft
+    "/new": 6,
     "category": 3,  # the draft, the draft written, whether the account is a verified employee
     "unit": 2,  # the draft, the draft written: every step that only moves on
     "leaf unit": 2,
