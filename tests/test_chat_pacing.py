@@ -96,6 +96,24 @@ async def test_a_few_busy_chats_meeting_their_own_limits_do_not_pause_the_bot() 
     assert limiter.paused_for > 0 and limiter.chat_paused_for(8009) > 0
 
 
+async def test_most_chats_meeting_a_429_now_and_then_are_not_the_bots_limit() -> None:
+    """Ten busy chats, four requests each within the window, and a 429 for eight of them: one request
+    in five refused is chats' own limits (bench.faults' random 429s), not the bot's, which refuses
+    nearly every request."""
+    limiter = PacedRateLimiter()
+
+    async def sent(*_: object, **__: object) -> bool:
+        return True
+
+    for _ in range(4):
+        for chat in range(8100, 8110):
+            assert await limiter.process_request(sent, (), {}, "sendMessage", {"chat_id": chat}, None) is True
+    for chat in range(8100, 8108):
+        limiter.flooded(chat, 1.0)
+    assert limiter.paused_for == 0 and limiter.chat_paused_for(8109) == 0
+    assert all(limiter.chat_paused_for(chat) > 0 for chat in range(8100, 8108))
+
+
 async def test_a_handled_429_is_no_error_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
     """PTB's limiter logs every 429 it does not retry itself as an ERROR with a traceback; this layer
     retries an answer (an INFO line) and leaves a notice to the outbox: neither is an error."""
