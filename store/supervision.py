@@ -884,18 +884,14 @@ async def sweep_orders(review: ReviewService, conn: Connection, today: date, rep
                                           OrderOverdueParams.model_validate(params))
 
 
-#: The cases the sweep may have to tell of a warning level, read by their stored rank (``cases_by_rank``):
-#: 警告 or higher, and not yet told of the level they are at for their current deadline (so a day's sweep
-#: reads the cases whose level changed, not every case in warning). The stored rank is the level's
-#: (``queue_fields``), so the level's name is generated from the ranks. ``bench.store_scale`` times it.
-#: No ORDER BY: sorted by id, SQLite would rather scan the whole table in id order than sort what the
-#: index finds (82 ms instead of 17 at 100,000 cases); the sweep sorts them itself.
-_LEVEL_NAMED = " ".join(f"WHEN {level.rank} THEN '{level.value}'" for level in NOTIFIED)
-WARNING_SWEEP_SQL = (
-    f"SELECT * FROM cases WHERE queue_rank >= {WarningLevel.WARNING.rank}"
-    " AND NOT EXISTS (SELECT 1 FROM warning_notices w WHERE w.case_id = cases.id"
-    f" AND w.due = cases.queue_due AND w.level = CASE cases.queue_rank {_LEVEL_NAMED} END)"
-)
+#: The cases the sweep may have to tell of a warning level: 警告 or higher by their stored rank, and not
+#: told of that rank for their current deadline (``told_rank``, ``told_due``: migration 0029), so a day's
+#: sweep reads the cases whose level changed, not every case in warning. ``UNTOLD`` is the partial index
+#: ``cases_untold``'s own expression, word for word (a query uses a partial index only when its WHERE
+#: states the index's); ``tests/test_warnings.py`` checks the two agree. ``bench.store_scale`` times it.
+#: No ORDER BY: the sweep sorts them itself.
+UNTOLD = "queue_rank >= 2 AND (told_rank IS NULL OR told_due <> queue_due OR told_rank < queue_rank)"
+WARNING_SWEEP_SQL = f"SELECT * FROM cases WHERE {UNTOLD}"
 
 
 async def sweep_warnings(review: ReviewService, conn: Connection, today: date, report: SweepReport) -> None:
@@ -906,13 +902,16 @@ async def sweep_warnings(review: ReviewService, conn: Connection, today: date, r
     """
     org = review.org
     async with conn.execute(WARNING_SWEEP_SQL) as cur:  # the stored ranks, refreshed for today by refresh_ranks
-        cases = sorted([row_to_model(Case, row) async for row in cur], key=lambda case: case.id)
-    for case in cases:
+        found = sorted([(row_to_model(Case, row), row["queue_rank"], row["queue_due"]) async for row in cur],
+                       key=lambda read: read[0].id)
+    for case, rank, rank_due in found:
         level = warning_level(case, org, today)
         current = current_deadline(case)
         if level not in NOTIFIED or current is None:
             continue
         stage, deadline = current
+        # Told (now, or before the case had its mark): out of the sweep's reading until its rank or deadline moves.
+        conn.later("UPDATE cases SET told_rank = ?, told_due = ? WHERE id = ?", (rank, rank_due, case.id))
         async with conn.execute(
             "INSERT INTO warning_notices (case_id, stage, due, level, recipients, sent_at)"
             " VALUES (?, ?, ?, ?, '[]', ?) ON CONFLICT DO NOTHING",

@@ -205,6 +205,7 @@ DAYS = {
     ("cases", "review_due"),
     ("cases", "review_request_due"),
     ("cases", "served_on"),
+    ("cases", "told_due"),
     ("claim_codes", "expires_on"),
     ("claim_failures", "day"),
     ("contact_tasks", "due_on"),
@@ -558,20 +559,26 @@ def test_an_index_and_a_trigger_are_read_from_their_sql() -> None:
     assert sqlite_kind("TEXT") == pg_kind("text") != pg_kind("timestamp with time zone")
 
 
+#: What migration 0029 added (the told warning level), removed: it runs again after the older ones.
+BEFORE_0029 = ["DROP INDEX cases_untold", "ALTER TABLE cases DROP COLUMN told_rank",
+               "ALTER TABLE cases DROP COLUMN told_due"]
+
+
 def before_0026(backend: str) -> list[str]:
-    """What migrations 0026 to 0028 changed, undone: moments, days and clock times as the texts they were
-    (SQLite: nothing).
+    """What migrations 0026 to 0029 changed, undone: 0029's columns gone (``BEFORE_0029``), and moments, days
+    and clock times as the texts they were (SQLite: 0029 alone).
 
     0027's data step (a reminder's 'skipped' becomes a moment) finds nothing to change when it runs again.
     """
     if backend == "sqlite":
-        return []
-    undo: dict[str, list[str]] = {table: [] for table, _ in sorted(MOMENTS | DAYS | CLOCK_TIMES)}
+        return list(BEFORE_0029)
+    days = DAYS - {("cases", "told_due")}  # a column of 0029's, dropped first
+    undo: dict[str, list[str]] = {table: [] for table, _ in sorted(MOMENTS | days | CLOCK_TIMES)}
     for table, column in sorted(MOMENTS):
         undo[table].append(f"ALTER COLUMN {column} TYPE TEXT"
                            f" USING to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
-    for table, column in sorted(DAYS):
+    for table, column in sorted(days):
         undo[table].append(f"ALTER COLUMN {column} TYPE TEXT USING to_char({column}, 'YYYY-MM-DD')")
     for table, column in sorted(CLOCK_TIMES):
         undo[table].append(f"ALTER COLUMN {column} TYPE TEXT USING to_char({column}, 'HH24:MI')")
-    return [f"ALTER TABLE {table} {', '.join(parts)}" for table, parts in undo.items()]
+    return [*BEFORE_0029, *(f"ALTER TABLE {table} {', '.join(parts)}" for table, parts in undo.items())]

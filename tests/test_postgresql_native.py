@@ -53,9 +53,10 @@ IMITATIONS = [
 
 
 def before_0025(backend: str) -> list[str]:
-    """What migrations 0026 and 0025 changed, undone: the schema of the version before 0025 (SQLite's: as it is)."""
+    """What migrations 0025 and after changed, undone: the schema of the version before 0025 (SQLite's: as it
+    is but for 0029's columns)."""
     if backend == "sqlite":
-        return []
+        return before_0026(backend)
     undo = [
         f"ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT,"
         f" ALTER COLUMN {column} TYPE {FLAG_TYPES.get((table, column), 'BIGINT')}"
@@ -112,8 +113,9 @@ async def test_an_upgraded_database_keeps_every_flag_and_its_rules(
             await store.close()
         # The version before 0025, and flags only older versions set: an imported case, a final one.
         number = next(n for n, name, _ in migrations() if name.endswith("_postgresql_native.sql"))
-        # 0026 to 0028 (its moments, days and clock times), undone by before_0025 first; a later one would be too.
-        assert migrations()[-1][0] == number + 3
+        # 0026 to 0029 (moments, days and clock times; the told level), undone by before_0025 first; a later one
+        # would be too.
+        assert migrations()[-1][0] == number + 4
         for statement in before_0025(backend):
             execute(target, statement)
         set_version(target, number - 1)
@@ -126,7 +128,7 @@ async def test_an_upgraded_database_keeps_every_flag_and_its_rules(
 
         store = await Services.open(target, org, FakeClock())  # the upgrade
         try:
-            assert await store.db.schema_version() == number + 3
+            assert await store.db.schema_version() == number + 4
             after = flags(target)
             assert {key: [(*v[:-1], int(v[-1])) for v in found] for key, found in after.items()} == before
             if backend == "postgresql":

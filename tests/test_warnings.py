@@ -18,10 +18,11 @@ from telegram.ext import Application
 
 from handlers.notifications import render
 from store.clock import FakeClock
+from store.db import migrations
 from store.models import Decision
 from store.org import Organization
 from store.services import Services
-from store.supervision import LEVELS, WARNING_SWEEP_SQL, WarningLevel, level_sql, warning_level
+from store.supervision import LEVELS, UNTOLD, WARNING_SWEEP_SQL, WarningLevel, level_sql, warning_level
 from store.workflow import Action
 from tests.backends import fresh_database
 from tests.conftest import OPINION_PARTS, draft, petitioner, rows
@@ -75,9 +76,70 @@ async def test_a_sweep_reads_only_the_cases_not_yet_told_of_their_level(rstore: 
     await sweep_on(rstore, clock, date(2026, 11, 18))  # 超期
     assert await read() == []
     assert {level for _, level in warnings_sent(rstore)} == {"warning", "serious", "overdue"}
-    async with rstore.db.transaction() as conn:  # as if 超期 had not been told: read again
-        await conn.execute("DELETE FROM warning_notices WHERE level = 'overdue'")
+    assert rows(rstore, "SELECT told_rank FROM cases") == [(W.OVERDUE.rank,)]
+    async with rstore.db.transaction() as conn:  # as if 超期 had not been marked told: read again, not sent again
+        await conn.execute("UPDATE cases SET told_rank = ?", (W.SERIOUS.rank,))
     assert await read() == [case.id]
+    sent = len(warnings_sent(rstore))
+    await sweep_on(rstore, clock, date(2026, 11, 18), hour=15)  # warning_notices says 超期 was told
+    assert len(warnings_sent(rstore)) == sent and await read() == []
+
+
+async def test_the_sweep_reads_its_cases_from_the_partial_index_of_untold_levels(rstore: Services) -> None:
+    """``UNTOLD`` is the index's own expression (or the index would not serve the query), and serves it."""
+    assert W.WARNING.rank == 2  # the number the migration wrote into the index
+    if rstore.db.dialect == "sqlite":
+        (index,) = rows(rstore, "SELECT sql FROM sqlite_schema WHERE name = 'cases_untold'")
+        assert index[0].split(" WHERE ", 1)[1].split() == UNTOLD.split()
+        plan = rows(rstore, f"EXPLAIN QUERY PLAN {WARNING_SWEEP_SQL}")
+        assert any("cases_untold" in str(row[-1]) for row in plan), plan
+    else:  # PostgreSQL writes the expression back in its own words: the same columns and comparisons
+        (index,) = rows(rstore, "SELECT indexdef FROM pg_indexes WHERE indexname = 'cases_untold'")
+        assert "told_rank IS NULL" in index[0] and "told_due <> queue_due" in index[0]
+        async with rstore.db.transaction() as conn:
+            await conn.execute("SET LOCAL enable_seqscan = off")  # a table of a few rows: any plan will do
+            async with conn.execute(f"EXPLAIN {WARNING_SWEEP_SQL}") as cur:
+                lines = " ".join([str(row[0]) async for row in cur])
+        assert "cases_untold" in lines, lines
+
+
+async def test_an_upgraded_database_tells_no_level_twice(
+    backend: str, tmp_path: Path, rorg: Organization, clock: FakeClock
+) -> None:
+    """Cases told of 警告 before migration 0029: marked from warning_notices by the upgrade, so the next
+    sweep reads none of them; the level after is told as before."""
+    async with fresh_database(backend, tmp_path, "upgrade.db", migrated=True) as target:
+        store = await Services.open(target, rorg, clock)
+        try:
+            for i in range(3):
+                await store.cases.submit(petitioner(5001 + i), draft(), f"k{i}")
+            await sweep_on(store, clock, date(2026, 11, 14))  # 警告, told
+            told = warnings_sent(store)
+            assert told and {level for _, level in told} == {"warning"}
+            number = next(n for n, name, _ in migrations() if "told_levels" in name)
+            assert number == migrations()[-1][0]  # a later migration would have to be undone first
+            version = (f"PRAGMA user_version = {number - 1}" if backend == "sqlite"
+                       else f"UPDATE schema_version SET version = {number - 1}")
+            async with store.db.transaction() as conn:  # back to the schema before it
+                for statement in ("DROP INDEX cases_untold", "ALTER TABLE cases DROP COLUMN told_rank",
+                                  "ALTER TABLE cases DROP COLUMN told_due", version):
+                    await conn.execute(statement)
+        finally:
+            await store.close()
+        store = await Services.open(target, rorg, clock)
+        try:
+            assert await store.db.schema_version() == number
+            assert rows(store, "SELECT told_rank FROM cases") == [(W.WARNING.rank,)] * 3
+            async with store.db.read() as conn:
+                async with conn.execute(WARNING_SWEEP_SQL) as cur:
+                    assert await cur.fetchall() == []
+            await sweep_on(store, clock, date(2026, 11, 14), hour=15)
+            assert warnings_sent(store) == told
+            await sweep_on(store, clock, date(2026, 11, 16))  # 严重警告: told once each
+            assert [level for _, level in warnings_sent(store)].count("serious") >= 3
+            assert rows(store, "SELECT DISTINCT told_rank FROM cases") == [(W.SERIOUS.rank,)]
+        finally:
+            await store.close()
 
 
 async def test_the_level_is_the_same_in_python_and_sql_every_day(rstore: Services, clock: FakeClock) -> None:
