@@ -198,8 +198,8 @@ def _adapt(value: Any) -> Any:
 
 
 def _params(params: Sequence[Any] | Mapping[str, Any] | None) -> Any:
-    if params is None:
-        return None
+    if params is None:  # still formatted by psycopg: to_pyformat doubled every literal % ('%' LIKE patterns)
+        return ()
     if isinstance(params, Mapping):
         return {k: _adapt(v) for k, v in params.items()}
     return [_adapt(v) for v in params]

@@ -138,3 +138,18 @@ async def test_on_postgresql_statements_together_are_one_round_trip(meta_row: Se
         await conn.together([(READ, None), ("SELECT 1", None)])
     trace, db.statements.trace = db.statements.trace, None
     assert trace == [f"BEGIN ; {SET} ; {READ} ; SELECT 1", "COMMIT"]
+
+
+async def test_a_statement_without_parameters_keeps_its_literal_percent_signs(store: Services) -> None:
+    """A LIKE pattern or a modulo written into the SQL: PostgreSQL's layer doubles each % for psycopg's
+    formatting, which must then run even with no parameters (it did not: '%%' reached the server)."""
+    sql = "SELECT 'a%b' AS text, 7 % 3 AS rest, 'xa%b' LIKE '%a!%b' ESCAPE '!' AS matched"
+    for opened in (store.db.read_one(), store.db.read(), store.db.transaction()):
+        async with opened as conn:
+            async with conn.execute(sql) as cur:
+                row = await cur.fetchone()
+        assert row is not None and (row["text"], row["rest"], bool(row["matched"])) == ("a%b", 1, True)
+    async with store.db.transaction() as conn:
+        conn.later("UPDATE meta SET value = value WHERE key LIKE '%never%'")
+        ((found,),) = await conn.together([("SELECT count(*) FROM meta WHERE key LIKE '%'", None)])
+    assert found[0] >= 1
