@@ -343,6 +343,7 @@ class CaseService(Service):
                 None,
                 SubmitData(attachments=len(draft.attachments), **submitted),
                 petitioner_key=petitioner_key,
+                inserted=case,
             )
             for attachment in draft.attachments:
                 await self.ctx.attach(conn, case.id, event_id, attachment.model_dump())

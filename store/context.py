@@ -501,6 +501,7 @@ class StoreContext:
         data: EventData,
         *,
         petitioner_key: int | None = None,
+        inserted: Case | None = None,
     ) -> int:
         """Append a journal event (public or not by the state machine's table), its record typed
         by the action's model (``store.event_data.DATA``).
@@ -508,6 +509,8 @@ class StoreContext:
         A confidential case's petitioner is journaled by the keyed hash its
         case row carries, never by their Telegram id: read from the row, unless
         the caller passes it (``petitioner_key``, the row's ``petitioner_id``).
+        ``inserted``: the case's row as its INSERT in this transaction returned it
+        (the first event of a new case), so that its rank is stored without reading it.
         """
         actor_id = actor.id
         if actor.role is ActorRole.PETITIONER and petitioner_key is not None:
@@ -531,7 +534,7 @@ class StoreContext:
             data=stored_data(action, data),
             public=RULES[action].public,
         )
-        await self.events.publish(conn, CaseChanged(case_id, self.today()))
+        await self.events.publish(conn, CaseChanged(case_id, self.today(), inserted))
         await self.events.publish(conn, Journaled(case_id, event_id, action, actor.id))
         return event_id
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from store.db import Connection
+from store.models import Case
 from store.notices import NoticeKind
 from store.workflow import Action
 
@@ -47,10 +48,15 @@ class SweepDue:
 
 @dataclass(frozen=True)
 class CaseChanged:
-    """A case row or its journal changed: whatever is stored from it (the queue's rank) is brought up to date."""
+    """A case row or its journal changed: whatever is stored from it (the queue's rank) is brought up to date.
+
+    ``inserted``: the row of a case inserted in this transaction, as its INSERT returned it (nothing stored
+    from it yet), so that a subscriber need not read it back.
+    """
 
     case_id: int
     today: date
+    inserted: Case | None = None
 
 
 @dataclass(frozen=True)

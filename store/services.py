@@ -97,7 +97,7 @@ class Services:
             await sweep_supervision(review, conn, due.today, due.report)
 
         async def rerank(conn: Connection, changed: CaseChanged) -> None:
-            await rerank_case(conn, ctx.org, changed.today, changed.case_id)
+            await rerank_case(conn, ctx.org, changed.today, changed.case_id, changed.inserted)
 
         async def lead_hears(conn: Connection, journaled: Journaled) -> None:
             await tell_leader_in_charge(ctx, conn, journaled)

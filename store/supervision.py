@@ -279,8 +279,15 @@ async def tell_leader_in_charge(ctx: StoreContext, conn: Connection, journaled: 
     await ctx.queue_staff(conn, case.lead_id, NoticeKind.LEAD_EVENT, case, journaled.event_id)
 
 
-async def rerank_case(conn: Connection, org: Organization, today: date, case_id: int) -> None:
-    """Keep one case's stored rank current (after any change to it, in the same transaction)."""
+async def rerank_case(conn: Connection, org: Organization, today: date, case_id: int,
+                      inserted: Case | None = None) -> None:
+    """Keep one case's stored rank current (after any change to it, in the same transaction).
+
+    ``inserted``: the row of a case inserted in this transaction, which has no rank stored yet.
+    """
+    if inserted is not None:
+        await _store_ranks(conn, org, today, [inserted], {inserted.id: (None,) * len(QUEUE_COLUMNS)})
+        return
     async with conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)) as cur:
         row = await cur.fetchone()
     if row is None:

@@ -35,11 +35,11 @@ BUDGET = {
     "no files": 2,
     "real name": 3,  # and the pseudonym secret (once per process)
     # the draft, then one transaction: its three first reads together (a second tap, today's count, the
-    # verified employee), the case (its row comes back with the INSERT), its journal event,
-    # rank, notices, repeat proposals and the collective count; the journal's insert, the rank, the
-    # draft's deletion and the notices go with the statement after each (later()); what the
+    # verified employee), the case (its row comes back with the INSERT, and its rank is stored from it),
+    # its journal event, notices, repeat proposals and the collective count; the journal's insert, the
+    # rank, the draft's deletion and the notices go with the statement after each (later()); what the
     # submission read of the petitioner (verified or not, linked to nothing yet) is not read again.
-    "submit": 11,
+    "submit": 10,
 }
 
 
