@@ -6,6 +6,8 @@ what a rollback leaves, where an error is raised, and where it is refused. And r
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -16,11 +18,12 @@ from store.services import Services
 #: A key that is already there, on either database.
 TAKEN = (sqlite3.IntegrityError, psycopg.errors.UniqueViolation)
 SET = "UPDATE meta SET value = ? WHERE key = 'later_probe'"
+READ = "SELECT value FROM meta WHERE key = 'later_probe'"
 
 
 async def probe(store: Services) -> str | None:
     async with store.db.read_one() as conn:
-        async with conn.execute("SELECT value FROM meta WHERE key = 'later_probe'") as cur:
+        async with conn.execute(READ) as cur:
             row = await cur.fetchone()
     return None if row is None else str(row["value"])
 
@@ -36,7 +39,7 @@ async def test_the_next_statement_sees_a_change_put_off_and_the_commit_keeps_it(
     store = meta_row
     async with store.db.transaction() as conn:
         conn.later(SET, ("first",))
-        async with conn.execute("SELECT value FROM meta WHERE key = 'later_probe'") as cur:
+        async with conn.execute(READ) as cur:
             assert (await cur.fetchone())["value"] == "first"  # type: ignore[index]
         conn.later(SET, ("second",))  # nothing after it: it goes with the COMMIT
     assert await probe(store) == "second"
@@ -80,22 +83,29 @@ async def test_only_a_transaction_puts_changes_off(store: Services) -> None:
                 conn.later(SET, ("no",))
 
 
-@pytest.mark.parametrize("backend", ["postgresql"])
-async def test_on_postgresql_a_change_put_off_costs_no_round_trip_of_its_own(meta_row: Services) -> None:
-    store = meta_row
+@contextmanager
+def pg_trace(store: Services) -> Iterator[list[str]]:
+    """What the PostgreSQL layer sends meanwhile: one line per round trip (``store.pg.Statements``)."""
     db = store.db
     assert isinstance(db, PgDatabase)
-    db.statements.trace = []
-    async with db.transaction() as conn:
-        conn.later(SET, ("a",))
-        await conn.execute("SELECT value FROM meta WHERE key = 'later_probe'")
-        conn.later(SET, ("b",))
-    trace, db.statements.trace = db.statements.trace, None
-    assert trace == [f"BEGIN ; {SET} ; SELECT value FROM meta WHERE key = 'later_probe'", f"{SET} ; COMMIT"]
-    assert await probe(store) == "b"
+    trace: list[str] = []
+    db.statements.trace = trace
+    try:
+        yield trace
+    finally:
+        db.statements.trace = None
 
 
-READ = "SELECT value FROM meta WHERE key = 'later_probe'"
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_on_postgresql_a_change_put_off_costs_no_round_trip_of_its_own(meta_row: Services) -> None:
+    with pg_trace(meta_row) as trace:
+        async with meta_row.db.transaction() as conn:
+            conn.later(SET, ("a",))
+            await conn.execute(READ)
+            conn.later(SET, ("b",))
+    assert trace == [f"BEGIN ; {SET} ; {READ}", f"{SET} ; COMMIT"]
+    assert await probe(meta_row) == "b"
+
 
 
 async def test_statements_together_answer_each_in_order_after_the_changes_put_off(meta_row: Services) -> None:
@@ -129,14 +139,10 @@ async def test_an_error_among_statements_together_is_raised_and_nothing_is_kept(
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 async def test_on_postgresql_statements_together_are_one_round_trip(meta_row: Services) -> None:
-    store = meta_row
-    db = store.db
-    assert isinstance(db, PgDatabase)
-    db.statements.trace = []
-    async with db.transaction() as conn:
-        conn.later(SET, ("a",))
-        await conn.together([(READ, None), ("SELECT 1", None)])
-    trace, db.statements.trace = db.statements.trace, None
+    with pg_trace(meta_row) as trace:
+        async with meta_row.db.transaction() as conn:
+            conn.later(SET, ("a",))
+            await conn.together([(READ, None), ("SELECT 1", None)])
     assert trace == [f"BEGIN ; {SET} ; {READ} ; SELECT 1", "COMMIT"]
 
 
