@@ -326,20 +326,18 @@ async def refresh_ranks(conn: Connection, org: Organization, today: date) -> int
 
 async def ranks_stale(conn: Connection, org: Organization, today: date) -> bool:
     """Whether a day passed since the stored ranks were current (or the thresholds changed):
-    one probe of ``cases_by_rank_day`` and the one row of ``rank_basis``."""
-    async with conn.execute("SELECT basis FROM rank_basis WHERE id = 1") as cur:
-        row = await cur.fetchone()
-    if row is None or row["basis"] != rank_basis(org):
-        return True
+    one statement, the one row of ``rank_basis`` and a probe of ``cases_by_rank_day``."""
     async with conn.execute(
-        "SELECT 1 FROM cases WHERE rank_next_on IS NOT NULL AND rank_next_on <= ? LIMIT 1", (today.isoformat(),)
+        "SELECT (SELECT basis FROM rank_basis WHERE id = 1) AS basis, EXISTS (SELECT 1 FROM cases"
+        " WHERE rank_next_on IS NOT NULL AND rank_next_on <= ?) AS due", (today.isoformat(),)
     ) as cur:
-        return await cur.fetchone() is not None
+        row = await only_row(cur)
+    return row["basis"] != rank_basis(org) or bool(row["due"])
 
 
 async def current_ranks(db: Backend, org: Organization, today: date) -> None:
     """Before a queue is read: re-rank now if the sweep has not yet done it today."""
-    async with db.read() as conn:
+    async with db.read_one() as conn:  # one statement, one round trip
         stale = await ranks_stale(conn, org, today)
     if stale:
         async with db.transaction() as conn:
@@ -359,13 +357,14 @@ def queue_sql(scope: str, min_rank: int = 0) -> str:
 
 async def queue_page(conn: Connection, scope: str, args: list[object] | tuple[object, ...], *,
                      offset: int = 0, limit: int = 10, min_rank: int = 0) -> tuple[list[Case], int]:
-    """One page of the queue (``queue_sql``) and how many cases it has in all."""
+    """One page of the queue (``queue_sql``) and how many cases it has in all: both in one trip, in the
+    caller's snapshot (``read()``), so the count is the page's."""
     where = f"queue_rank IS NOT NULL AND queue_rank >= {int(min_rank)} AND {scope}"
-    async with conn.execute(f"SELECT count(*) FROM cases WHERE {where}", tuple(args)) as cur:
-        total = int((await only_row(cur))[0])
-    async with conn.execute(queue_sql(scope, min_rank), (*args, limit, offset)) as cur:
-        cases = [row_to_model(Case, row) async for row in cur]
-    return cases, total
+    counted, page = await conn.together([
+        (f"SELECT count(*) FROM cases WHERE {where}", tuple(args)),
+        (queue_sql(scope, min_rank), (*args, limit, offset)),
+    ])
+    return [row_to_model(Case, row) for row in page], int(counted[0][0])
 
 
 FOLLOW_UP_METHODS = ("phone", "visit", "chat")  # 电话回访, 上门走访, 当面约谈

@@ -14,8 +14,10 @@ import pytest
 from telegram.ext import Application
 
 from store.conversations import Conversation
+from store.models import Actor, ActorRole
 from store.pg import PgDatabase
 from store.services import Services
+from tests.conftest import draft, petitioner
 from tests.offline import OfflineRequest, Updates, feed
 
 USER = 5001
@@ -137,3 +139,22 @@ async def test_a_draft_is_saved_while_another_persons_transaction_is_open(store:
     finally:
         release.set()
         await holder
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_queue_page_and_its_count_are_one_round_trip(store: Services) -> None:
+    """/queue, /alerts and the desk read a page and the scope's count in one snapshot: sent together."""
+    for n in range(3):
+        await store.cases.submit(petitioner(5001 + n), draft(), f"q{n}")
+    db = store.db
+    assert isinstance(db, PgDatabase)
+    officer = Actor(id=1001, role=ActorRole.OFFICER)
+    await store.cases.open_cases_for(officer)  # the day's ranks checked once (current_ranks)
+    db.statements.trace = []
+    cases, total = await store.cases.open_cases_for(officer, limit=2)
+    trace, db.statements.trace = db.statements.trace, None
+    assert (len(cases), total) == (2, 3)
+    queue = [t for t in trace if "count(*)" in t]
+    assert len(queue) == 1 and queue[0].startswith("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY ; SELECT count(*)")
+    assert "ORDER BY" in queue[0] and trace[-1] == "COMMIT", trace
+    assert len(trace) == 3, trace  # and the day's ranks checked first, one statement: three in all
