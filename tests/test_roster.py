@@ -199,3 +199,30 @@ async def test_a_letter_for_a_verified_employee_is_claimed_only_by_their_verifie
     assert rows(store, "SELECT used_at FROM claim_codes") == [(None,)]
     claimed = await store.ledger.claim(7001, code.shown)
     assert claimed.case.number == done.case.number
+
+
+async def test_a_verified_employees_filing_is_proposed_as_a_repeat_of_a_letter_under_their_roster_phone(
+    store: Services,
+) -> None:
+    """The submission reads who the account is verified as once, and repeat detection goes on from it: a letter
+    registered under the roster's phone (no Telegram account, no employee number) is the same person."""
+    from datetime import timedelta
+
+    from store.ledger import PersonIn, Registration
+    from store.models import Actor, ActorRole, Channel
+    from tests.conftest import draft, petitioner
+
+    await store.roster.import_rows(ROSTER, dry_run=False)
+    await store.roster.verify(7001, 7001, "8613800138000")  # 刘师傅's own account
+    officer = Actor(id=1001, role=ActorRole.OFFICER, name="王主任")
+    letter = (await store.ledger.register(officer, Registration.model_validate({
+        "channel": Channel.LETTER, "received_on": store.context.today() - timedelta(days=2),
+        "people": [PersonIn(name="刘师傅", phone="13800138000")],
+        "category": "wages", "unit": "plant-1", "subject": "加班费未发放", "details": "来信反映加班费未发放。"}))).case
+    filed = (await store.cases.submit(petitioner(7001), draft(), "chat")).case
+    assert filed.employee_no == "YC1024"
+    flagged = rows(store, "SELECT data FROM events WHERE case_id = ? AND action = 'flag'", filed.id)
+    assert len(flagged) == 1 and letter.number in flagged[0][0]
+    # Someone else filing the same matter is nobody's repeat.
+    other = (await store.cases.submit(petitioner(7002), draft(), "other")).case
+    assert rows(store, "SELECT count(*) FROM events WHERE case_id = ? AND action = 'flag'", other.id) == [(0,)]
