@@ -286,9 +286,15 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
         async with conn.execute(WARNING_SWEEP_SQL) as cur:
             first = len(await cur.fetchall())
         plans["warning_sweep_first"] = f"{first} rows in {(time.perf_counter() - began) * 1000:.1f} ms"
+    # Only the rows not yet so (a second measure() of the same database changes nothing: on PostgreSQL a
+    # changed row costs an index-only scan a visit to the table until the next VACUUM).
     async with store.db.transaction() as conn:
-        await conn.execute("UPDATE cases SET told_rank = queue_rank, told_due = queue_due WHERE queue_rank >= 2")
-        await conn.execute("UPDATE cases SET told_rank = queue_rank - 1 WHERE queue_rank >= 2 AND id % 50 = 0")
+        await conn.execute("UPDATE cases SET told_rank = queue_rank, told_due = queue_due WHERE queue_rank >= 2"
+                           " AND id % 50 <> 0 AND (told_rank IS NULL OR told_rank <> queue_rank"
+                           " OR told_due <> queue_due)")
+        await conn.execute("UPDATE cases SET told_rank = queue_rank - 1, told_due = queue_due WHERE queue_rank >= 2"
+                           " AND id % 50 = 0 AND (told_rank IS NULL OR told_rank <> queue_rank - 1"
+                           " OR told_due <> queue_due)")
 
     async def timed(name: str, call: Any) -> Any:
         began = time.perf_counter()
