@@ -164,7 +164,7 @@ def main_cli() -> None:
     parser.add_argument("--hold", type=int, default=3, help="the held chat's retry_after, seconds")
     parser.add_argument("--seed", type=int, default=12, help="the first round's seed (then + 1 each round)")
     parser.add_argument("--rounds", type=int, default=10, help="how many times the faults scene is played")
-    args = parse_args(parser, employees=3, hold=1, rounds=2)
+    args = parse_args(parser, employees=3, hold=1, rounds=1)
     asyncio.run(main(args))
 
 
