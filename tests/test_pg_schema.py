@@ -582,3 +582,13 @@ def before_0026(backend: str) -> list[str]:
     for table, column in sorted(CLOCK_TIMES):
         undo[table].append(f"ALTER COLUMN {column} TYPE TEXT USING to_char({column}, 'HH24:MI')")
     return [*BEFORE_0029, *(f"ALTER TABLE {table} {', '.join(parts)}" for table, parts in undo.items())]
+
+
+@pytest.mark.postgresql
+async def test_cases_are_vacuumed_often_and_fully_on_postgresql(tmp_path: Path) -> None:
+    """Migration 0030: the queue's count reads cases_by_rank alone only where autovacuum left pages all-visible."""
+    async with fresh_database("postgresql", tmp_path, migrated=True) as url:
+        (options,) = rows(url, "SELECT reloptions FROM pg_class WHERE relname = 'cases'"
+                               " AND relnamespace = current_schema()::regnamespace")
+    assert set(options[0]) == {"vacuum_index_cleanup=on", "autovacuum_vacuum_scale_factor=0.01",
+                               "autovacuum_vacuum_insert_scale_factor=0.01", "autovacuum_analyze_scale_factor=0.02"}

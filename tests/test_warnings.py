@@ -117,7 +117,8 @@ async def test_an_upgraded_database_tells_no_level_twice(
             told = warnings_sent(store)
             assert told and {level for _, level in told} == {"warning"}
             number = next(n for n, name, _ in migrations() if "told_levels" in name)
-            assert number == migrations()[-1][0]  # a later migration would have to be undone first
+            # A later migration would have to be undone first, unless it runs twice alike (0030: settings).
+            assert [name for n, name, _ in migrations() if n > number] == ["0030_cases_vacuumed.sql"]
             version = (f"PRAGMA user_version = {number - 1}" if backend == "sqlite"
                        else f"UPDATE schema_version SET version = {number - 1}")
             async with store.db.transaction() as conn:  # back to the schema before it
@@ -128,7 +129,7 @@ async def test_an_upgraded_database_tells_no_level_twice(
             await store.close()
         store = await Services.open(target, rorg, clock)
         try:
-            assert await store.db.schema_version() == number
+            assert await store.db.schema_version() == migrations()[-1][0]
             assert rows(store, "SELECT told_rank FROM cases") == [(W.WARNING.rank,)] * 3
             async with store.db.read() as conn:
                 async with conn.execute(WARNING_SWEEP_SQL) as cur:
