@@ -408,9 +408,7 @@ class ReviewService(Service):
             # may open a level of the plan. A headcount the petitioner typed (or a joint letter's) asks a
             # leader to judge it and opens nothing by itself.
             visit = case.channel is Channel.VISIT and case.registered_by is not None
-            alert_id = await self._raise_alert(conn, case, "visit" if visit else "declared", case.people,
-                                               incident=visit)
-            await self.ctx.change_case(conn, case.id, {"collective_alert": alert_id})
+            await self._raise_alert(conn, case, "visit" if visit else "declared", case.people, incident=visit)
 
     async def _has_incident(self, conn: Connection, alert_id: int) -> bool:
         """Whether a leader opened an incident for this alert (or on the case that raised it)."""

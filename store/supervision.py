@@ -896,7 +896,8 @@ async def sweep_orders(review: ReviewService, conn: Connection, today: date, rep
 #: ``cases_untold``'s own expression, word for word (a query uses a partial index only when its WHERE
 #: states the index's); ``tests/test_warnings.py`` checks the two agree. ``bench.store_scale`` times it.
 #: No ORDER BY: the sweep sorts them itself.
-UNTOLD = "queue_rank >= 2 AND (told_rank IS NULL OR told_due <> queue_due OR told_rank < queue_rank)"
+UNTOLD = (f"queue_rank >= {WarningLevel.WARNING.rank}"
+          " AND (told_rank IS NULL OR told_due <> queue_due OR told_rank < queue_rank)")
 WARNING_SWEEP_SQL = f"SELECT * FROM cases WHERE {UNTOLD}"
 
 
