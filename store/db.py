@@ -46,6 +46,11 @@ class Connection(Protocol):
 
     async def executemany(self, sql: str, parameters: Any, /) -> None: ...
 
+    #: The hash-chained tables' last rows as this transaction knows them (``store.journal``): table →
+    #: (id, hash). A transaction holds the writer, so what it appended is the head; a ``ROLLBACK TO``
+    #: a savepoint forgets them all.
+    heads: dict[str, tuple[int, str]]
+
     def later(self, sql: str, parameters: Any = ..., /) -> None:
         """A change whose result nobody reads (no rows, no row count): it runs right before the
         transaction's next statement or its COMMIT, in the same trip, and an error it meets is
@@ -220,13 +225,14 @@ class SqliteConnection:
     nothing and ends nothing.
     """
 
-    __slots__ = ("_raw", "_begin", "_began", "_later")
+    __slots__ = ("_raw", "_begin", "_began", "_later", "heads")
 
     def __init__(self, raw: SqliteThread, *, begin: str | None = None) -> None:
         self._raw = raw
         self._begin = begin
         self._began = False
         self._later: list[tuple[str, Any]] = []
+        self.heads: dict[str, tuple[int, str]] = {}
 
     @property
     def began(self) -> bool:
@@ -234,6 +240,8 @@ class SqliteConnection:
         return self._began
 
     def execute(self, sql: str, parameters: Any = None, /) -> Pending[Result]:
+        if self.heads and sql.startswith("ROLLBACK TO"):
+            self.heads.clear()  # what the savepoint's part appended is gone
         return Pending(self._raw.run(self._take_begin(), self._take_later(), sql,
                                      () if parameters is None else parameters))
 
@@ -275,6 +283,7 @@ class OneStatement:
         self._conn = conn
         self._select = select
         self._used = False
+        self.heads: dict[str, tuple[int, str]] = {}  # never used: a journal appends in a transaction()
 
     def execute(self, sql: str, parameters: Any = None, /) -> Pending[Cursor]:
         one_statement(sql, self._used, select=self._select)

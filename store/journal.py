@@ -133,23 +133,49 @@ async def append_chained(
     The caller's transaction serializes writers: the id is the last one plus one.
     A table in ``COMPACT`` keeps the hash as 32 bytes in ``digest`` (``hash`` and
     ``prev_hash`` empty); the others as hex text in ``hash``, beside ``prev_hash``.
+    The last row is read once per transaction (or handed over by ``know_head``): a transaction that
+    journals three events reads the chain's head once.
     """
-    digest = ", digest" if table in COMPACT else ""
-    async with conn.execute(f"SELECT id, hash{digest} FROM {table} ORDER BY id DESC LIMIT 1") as cur:
-        last = await cur.fetchone()
-    prev_hash = stored_hash(last) if last else GENESIS
+    last_id, prev_hash = await _head(conn, table)
     row = {k: clean(v) if isinstance(v, str) else v for k, v in row.items()}  # what is hashed is what is stored
-    full = {"id": int(last["id"] if last else 0) + 1, **row}
+    full = {"id": last_id + 1, **row}
+    new_hash = event_hash(prev_hash, content(full))
     if table in COMPACT:
-        chained = {"prev_hash": "", "hash": "", "digest": bytes.fromhex(event_hash(prev_hash, content(full)))}
+        chained = {"prev_hash": "", "hash": "", "digest": bytes.fromhex(new_hash)}
     else:
-        chained = {"prev_hash": prev_hash, "hash": event_hash(prev_hash, content(full))}
+        chained = {"prev_hash": prev_hash, "hash": new_hash}
     columns = [*full, *chained]
+    conn.heads[table] = (last_id + 1, new_hash)  # the next append in this transaction chains on it unread
     conn.later(  # its id is known: the insert goes with the transaction's next statement
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
         {**full, **chained},
     )
     return int(full["id"])
+
+
+def head_statement(table: str) -> tuple[str, tuple[()]]:
+    """The statement that reads a chained table's last row (its id and hash): for a transaction that
+    sends it in a batch of its own reads (``Connection.together``), then hands the rows to ``know_head``."""
+    digest = ", digest" if table in COMPACT else ""
+    return f"SELECT id, hash{digest} FROM {table} ORDER BY id DESC LIMIT 1", ()
+
+
+def know_head(conn: Connection, table: str, rows: list[Any]) -> None:
+    """What ``head_statement`` read, in this transaction (which holds the writer): no read at the append."""
+    conn.heads[table] = (int(rows[0]["id"]), stored_hash(rows[0])) if rows else (0, GENESIS)
+
+
+async def _head(conn: Connection, table: str) -> tuple[int, str]:
+    """The last row's id and hash: read once per transaction, then kept on the connection (``heads``),
+    since the transaction holds the writer and every append in it goes through here."""
+    known = conn.heads.get(table)
+    if known is None:
+        sql, params = head_statement(table)
+        async with conn.execute(sql, params) as cur:
+            last = await cur.fetchone()
+        known = (int(last["id"]), stored_hash(last)) if last else (0, GENESIS)
+        conn.heads[table] = known
+    return known
 
 
 @dataclass(frozen=True)

@@ -290,6 +290,7 @@ class Connection:
         self._single = single
         self._used = False
         self._later: list[tuple[str, Sequence[Any] | Mapping[str, Any] | None]] = []
+        self.heads: dict[str, tuple[int, str]] = {}  # the journals' last rows, as this transaction knows them
 
     @property
     def began(self) -> bool:
@@ -304,6 +305,8 @@ class Connection:
         return self._raw
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Pending[Cursor]:
+        if self.heads and sql.startswith("ROLLBACK TO"):
+            self.heads.clear()  # what the savepoint's part appended is gone
         return Pending(self._execute(sql, params))
 
     def later(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> None:
