@@ -12,7 +12,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from store import discipline, policy, routing
+from store import discipline, journal, policy, routing
 from store.clock import iso, local_date
 from store.context import Service, StoreContext, local_midnight
 from store.conversations import Conversation
@@ -91,6 +91,13 @@ PETITIONER_CASES = (
 
 #: How recent a submission /new names before starting another (its receipt may never have arrived).
 JUST_SUBMITTED = timedelta(minutes=10)
+
+
+class _SecondTap(Exception):
+    """A second tap of Submit found the case the first made: the submission's transaction rolls back."""
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
 
 
 class CaseService(Service):
@@ -290,71 +297,79 @@ class CaseService(Service):
         confidential = confidential_by_default(draft.confidential, category)
         # A verified employee files under the roster's name and number; a confidential case records neither.
         account = None if confidential else self.ctx.account_key(petitioner.id)
-        async with self.db.transaction() as conn:
-            # Three reads none of which needs another's answer, in one trip: a second tap of Submit (the
-            # case made the first time), today's count, and which employee the account is verified as.
-            existing, counted, *verified = await conn.together([
-                ("SELECT * FROM cases WHERE submit_key = ?", (submit_key,)),
-                self._submitted_on(petitioner.id, today),
-                *([verified_query(account)] if account is not None else []),
-            ])
-            if existing:
-                return SubmitResult(case=row_to_model(Case, existing[0]), created=False)
-            if int(counted[0][0]) >= self.org.limits.submissions_per_day:
-                raise Refused("daily_limit", limit=self.org.limits.submissions_per_day)
-            number = await self.next_number(conn)
-            # A confidential reporter is stored only behind a keyed hash; who
-            # they are is sealed in the vault, for the identity custodian alone.
-            petitioner_key = await self.ctx.remember_person(conn, petitioner.id) if confidential else petitioner.id
-            employee = dict(verified[0][0]) if verified and verified[0] else None
-            name = employee["name"] if employee is not None else petitioner.name
-            accept_due = discipline.accept_due(self.org, category.id, today)
-            identity = {
-                "telegram_id": petitioner.id,
-                "name": petitioner.name,
-                "username": petitioner.username,
-                "phone": draft.phone,
-            }
-            case = await insert_case(self.ctx, conn, NewCase(
-                number=number,
-                submit_key=submit_key,
-                petitioner_id=petitioner_key,
-                category=category,
-                unit=unit,
-                subject=draft.subject,
-                details=draft.details,
-                confidential=confidential,
-                submitted_at=now,
-                accept_due=accept_due,
-                name=name,
-                phone=draft.phone,
-                people=draft.people,
-                desired_outcome=draft.desired_outcome,
-                language=petitioner.language,
-                employee_no=employee["employee_no"] if employee is not None else None,
-                employee_unit=employee["unit"] if employee is not None else None,
-            ), now, identity)
-            event_id = await self.ctx.event(
-                conn,
-                case.id,
-                Actor(id=petitioner.id, role=ActorRole.PETITIONER),
-                Action.SUBMIT,
-                Status.SUBMITTED,
-                None,
-                SubmitData(attachments=len(draft.attachments), **submitted),
-                petitioner_key=petitioner_key,
-                inserted=case,
-            )
-            for attachment in draft.attachments:
-                await self.ctx.attach(conn, case.id, event_id, attachment.model_dump())
-            conn.later(
-                "DELETE FROM conversations WHERE name = ? AND key = ?",
-                (Conversation.INTAKE, self.ctx.conv_key(petitioner.id)),
-            )
-            # The row as inserted: whom to tell depends on its unit, category and confidentiality, which
-            # nothing since has changed (the rank, stored meanwhile, is read back below with the rest).
-            await self.notify_new_case(conn, case, event_id)
-            case = await self.review.after_submit(conn, case, Filed(employee=employee))
+        try:
+            async with self.db.transaction() as conn:
+                # What none of the rest needs another's answer for, in one trip: a second tap of Submit (the
+                # case made the first time), today's count, which employee the account is verified as, the
+                # year's next number, the journal's head. A refusal or a second tap rolls it all back (no
+                # number is spent).
+                existing, counted, numbered, head, *verified = await conn.together([
+                    ("SELECT * FROM cases WHERE submit_key = ?", (submit_key,)),
+                    self._submitted_on(petitioner.id, today),
+                    self._number_statement(),
+                    journal.head_statement("events"),
+                    *([verified_query(account)] if account is not None else []),
+                ])
+                if existing:
+                    raise _SecondTap(row_to_model(Case, existing[0]))
+                if int(counted[0][0]) >= self.org.limits.submissions_per_day:
+                    raise Refused("daily_limit", limit=self.org.limits.submissions_per_day)
+                journal.know_head(conn, "events", head)
+                number = self._number_of(numbered)
+                employee = dict(verified[0][0]) if verified and verified[0] else None
+                # A confidential reporter is stored only behind a keyed hash; who
+                # they are is sealed in the vault, for the identity custodian alone.
+                petitioner_key = await self.ctx.remember_person(conn, petitioner.id) if confidential else petitioner.id
+                name = employee["name"] if employee is not None else petitioner.name
+                accept_due = discipline.accept_due(self.org, category.id, today)
+                identity = {
+                    "telegram_id": petitioner.id,
+                    "name": petitioner.name,
+                    "username": petitioner.username,
+                    "phone": draft.phone,
+                }
+                case = await insert_case(self.ctx, conn, NewCase(
+                    number=number,
+                    submit_key=submit_key,
+                    petitioner_id=petitioner_key,
+                    category=category,
+                    unit=unit,
+                    subject=draft.subject,
+                    details=draft.details,
+                    confidential=confidential,
+                    submitted_at=now,
+                    accept_due=accept_due,
+                    name=name,
+                    phone=draft.phone,
+                    people=draft.people,
+                    desired_outcome=draft.desired_outcome,
+                    language=petitioner.language,
+                    employee_no=employee["employee_no"] if employee is not None else None,
+                    employee_unit=employee["unit"] if employee is not None else None,
+                ), now, identity)
+                event_id = await self.ctx.event(
+                    conn,
+                    case.id,
+                    Actor(id=petitioner.id, role=ActorRole.PETITIONER),
+                    Action.SUBMIT,
+                    Status.SUBMITTED,
+                    None,
+                    SubmitData(attachments=len(draft.attachments), **submitted),
+                    petitioner_key=petitioner_key,
+                    inserted=case,
+                )
+                for attachment in draft.attachments:
+                    await self.ctx.attach(conn, case.id, event_id, attachment.model_dump())
+                conn.later(
+                    "DELETE FROM conversations WHERE name = ? AND key = ?",
+                    (Conversation.INTAKE, self.ctx.conv_key(petitioner.id)),
+                )
+                # The row as inserted: whom to tell depends on its unit, category and confidentiality, which
+                # nothing since has changed (the rank, stored meanwhile, is read back below with the rest).
+                await self.notify_new_case(conn, case, event_id)
+                case = await self.review.after_submit(conn, case, Filed(employee=employee))
+        except _SecondTap as again:
+            return SubmitResult(case=again.case, created=False)
         self.outbox.kick()
         return SubmitResult(case=case, created=True)
 
@@ -378,14 +393,19 @@ class CaseService(Service):
 
     async def next_number(self, conn: Connection) -> str:
         """The next case number of this year (XF-2026-000123), inside the caller's transaction."""
-        year = self.clock.now().astimezone(self.tz).year
-        async with conn.execute(
-            "INSERT INTO case_numbers (year, last_seq) VALUES (?, 1)"
-            " ON CONFLICT (year) DO UPDATE SET last_seq = case_numbers.last_seq + 1 RETURNING last_seq",
-            (year,),
-        ) as cur:
-            seq = (await only_row(cur))[0]
-        return f"{self.org.organization.case_prefix}-{year}-{seq:06d}"
+        sql, params = self._number_statement()
+        async with conn.execute(sql, params) as cur:
+            return self._number_of([await only_row(cur)])
+
+    def _number_statement(self) -> tuple[str, tuple[Any, ...]]:
+        """The statement that takes this year's next sequence number (rolled back with its transaction)."""
+        return ("INSERT INTO case_numbers (year, last_seq) VALUES (?, 1)"
+                " ON CONFLICT (year) DO UPDATE SET last_seq = case_numbers.last_seq + 1 RETURNING last_seq, year",
+                (self.clock.now().astimezone(self.tz).year,))
+
+    def _number_of(self, rows: list[Any]) -> str:
+        """The case number ``_number_statement`` answered: XF-2026-000123."""
+        return f"{self.org.organization.case_prefix}-{rows[0]['year']}-{int(rows[0]['last_seq']):06d}"
 
     def _submitted_on(self, user_id: int, day: date) -> tuple[str, tuple[Any, ...]]:
         """The statement that counts the person's submissions of ``day`` (the daily limit)."""

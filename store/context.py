@@ -510,7 +510,8 @@ class StoreContext:
         case row carries, never by their Telegram id: read from the row, unless
         the caller passes it (``petitioner_key``, the row's ``petitioner_id``).
         ``inserted``: the case's row as its INSERT in this transaction returned it
-        (the first event of a new case), so that its rank is stored without reading it.
+        (the events of a new case in the transaction that made it), so that its rank is
+        stored without reading it, and nobody follows it yet (no leader in charge).
         """
         actor_id = actor.id
         if actor.role is ActorRole.PETITIONER and petitioner_key is not None:
@@ -535,7 +536,7 @@ class StoreContext:
             public=RULES[action].public,
         )
         await self.events.publish(conn, CaseChanged(case_id, self.today(), inserted))
-        await self.events.publish(conn, Journaled(case_id, event_id, action, actor.id))
+        await self.events.publish(conn, Journaled(case_id, event_id, action, actor.id, inserted is not None))
         return event_id
 
     async def attach(self, conn: Connection, case_id: int, event_id: int, a: dict[str, Any]) -> None:

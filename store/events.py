@@ -68,6 +68,7 @@ class Journaled:
     event_id: int
     action: Action
     actor_id: int | None
+    inserted: bool = False  # the case was inserted in this transaction (``StoreContext.event``'s ``inserted``)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ again; the offices count 件数, matters, and 件次, filings, apart). The syste
 cannot know that two filings are the same matter, so it never decides it:
 
 - **Candidates.** At submission (the chat's intake and a staff registration,
-  ``ReviewService.after_submit``) :func:`propose` finds the earlier cases of
+  ``ReviewService.after_submit``) :func:`earlier_query` finds the earlier cases of
   the same person (``store.people.same_person``: accounts, phones, employee
   numbers and register records unified) in the same category and unit within
   ``[monitoring] repeat_days``, ranks them by the character bigrams their
@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -85,31 +87,35 @@ class Candidate(BaseModel):
     shared: int  # subject bigrams in common
 
 
-async def propose(ctx: StoreContext, conn: Connection, case: Case, filed: Filed | None = None) -> list[str]:
-    """At submission: store the earlier cases that may be the same matter (never a verdict); their numbers.
-
-    ``filed``: what a submission in the chat already knows of its petitioner (``store.people.Filed``).
-    """
+async def earlier_query(ctx: StoreContext, conn: Connection, case: Case,
+                        filed: Filed | None = None) -> tuple[str, tuple[Any, ...]] | None:
+    """The statement that reads the person's earlier cases of the same matter (``None``: an island);
+    for a caller that sends it with reads of its own (``Connection.together``), then ``propose_from``."""
     if island(case):
-        return []
-    mon = ctx.org.monitoring
-    since = iso(ctx.clock.now() - timedelta(days=mon.repeat_days))
+        return None
+    since = iso(ctx.clock.now() - timedelta(days=ctx.org.monitoring.repeat_days))
     who, who_args = same_person_sql(*await same_person(ctx, conn, case, filed))
-    async with conn.execute(
+    return (
         f"SELECT id, number, subject, details, submitted_at FROM cases WHERE {who} AND category = ? AND unit = ?"
         " AND id <> ? AND submitted_at >= ? AND NOT confidential AND kind <> 'report' AND status <> ?",
         (*who_args, case.category, case.unit, case.id, since, Status.MERGED.value),
-    ) as cur:
-        earlier = [dict(row) async for row in cur]
-    if not earlier:
+    )
+
+
+async def propose_from(ctx: StoreContext, conn: Connection, case: Case, rows: Sequence[Any]) -> list[str]:
+    """What ``earlier_query`` read, proposed on the case (a ``flag`` event naming them); their numbers."""
+    if not rows:
         return []
+    earlier = [dict(row) for row in rows]
     ranked = sorted(
         earlier,
         key=lambda e: (shared(case.subject, e["subject"]), shared(case.details, e["details"]), e["id"]),
         reverse=True,
     )[:CANDIDATES_MAX]
     numbers = [row["number"] for row in ranked]
-    await ctx.event(conn, case.id, SYSTEM, Action.FLAG, case.status, None, FlagData(candidates=numbers))
+    # The case was inserted in this transaction (a submission, a registration): its row is ``case``.
+    await ctx.event(conn, case.id, SYSTEM, Action.FLAG, case.status, None, FlagData(candidates=numbers),
+                    inserted=case)
     return numbers
 
 

@@ -68,7 +68,7 @@ from store.opinion import PART_MAX, OpinionParts, required_parts
 from store.org import Organization, Role, Staff
 from store.people import Filed, people_among, same_person, same_person_sql
 from store.policy import Act
-from store.repeats import propose
+from store.repeats import earlier_query, propose_from
 from store.sqltext import only_row
 from store.workflow import Action, next_status
 
@@ -359,22 +359,27 @@ class ReviewService(Service):
         or a report is an island, neither proposed nor given proposals.
         ``filed``: what a submission in the chat already read of its petitioner.
         """
-        await propose(self.ctx, conn, case, filed)
-        await self._detect_collective(conn, case)
-        fresh = await self.ctx.case_where(conn, "id = ?", (case.id,))
-        assert fresh is not None
-        return fresh
+        # The person's earlier cases and the unit's recent ones (a collective petition): one trip for both.
+        earlier = await earlier_query(self.ctx, conn, case, filed)
+        found = await conn.together([*([earlier] if earlier is not None else []), self._recent_query(case)])
+        await propose_from(self.ctx, conn, case, found[0] if earlier is not None else [])
+        if await self._detect_collective(conn, case, [dict(row) for row in found[-1]]):
+            fresh = await self.ctx.case_where(conn, "id = ?", (case.id,))  # it joined or raised an alert
+            assert fresh is not None
+            return fresh
+        return case  # its row as inserted: nothing since has changed it (the rank is not a Case's field)
 
-    async def _detect_collective(self, conn: Connection, case: Case) -> None:
+    def _recent_query(self, case: Case) -> tuple[str, tuple[Any, ...]]:
+        """The cases of the same category and unit within the collective window (``_detect_collective``)."""
+        since = iso(self.clock.now() - timedelta(hours=self.org.monitoring.collective_hours))
+        return ("SELECT id, petitioner_id, petitioner_phone, confidential FROM cases"
+                " WHERE category = ? AND unit = ? AND submitted_at >= ?", (case.category, case.unit, since))
+
+    async def _detect_collective(self, conn: Connection, case: Case, recent: list[dict[str, Any]]) -> bool:
+        """A collective petition among ``recent`` (``_recent_query``), or declared: whether the case got an alert."""
         mon = self.org.monitoring
         now = self.clock.now()
         since = iso(now - timedelta(hours=mon.collective_hours))
-        async with conn.execute(
-            "SELECT id, petitioner_id, petitioner_phone, confidential FROM cases"
-            " WHERE category = ? AND unit = ? AND submitted_at >= ?",
-            (case.category, case.unit, since),
-        ) as cur:
-            recent = [dict(row) async for row in cur]
         # One person is one, whichever channel each of their cases came by (store/ledger.py).
         people = await people_among(self.ctx, conn, recent)
         if people >= mon.collective_people:
@@ -393,7 +398,7 @@ class ReviewService(Service):
                 await self.ctx.change_case(conn, case.id, {"collective_alert": alert_id})
                 if await self._has_incident(conn, alert_id):  # one a leader opened: its level follows the group
                     await open_for_alert(self.ctx, conn, alert_id, case, people)
-                return
+                return True
             # 同类问题预警: many similar filings are a warning for a leader to judge, never an incident by itself.
             alert_id = await self._raise_alert(conn, case, "cluster", people, incident=False)
             ids = [row["id"] for row in recent]
@@ -402,13 +407,15 @@ class ReviewService(Service):
                 f" AND id IN ({', '.join('?' * len(ids))})",
                 (alert_id, *ids),
             )
-            return
+            return True
         if case.people is not None and case.people >= mon.collective_people:
             # 集体访: a visit (来访) of five or more, its people counted by the staff who registered it,
             # may open a level of the plan. A headcount the petitioner typed (or a joint letter's) asks a
             # leader to judge it and opens nothing by itself.
             visit = case.channel is Channel.VISIT and case.registered_by is not None
             await self._raise_alert(conn, case, "visit" if visit else "declared", case.people, incident=visit)
+            return True
+        return False
 
     async def _has_incident(self, conn: Connection, alert_id: int) -> bool:
         """Whether a leader opened an incident for this alert (or on the case that raised it)."""

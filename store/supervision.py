@@ -271,7 +271,7 @@ async def _store_ranks(conn: Connection, org: Organization, today: date, cases: 
 
 async def tell_leader_in_charge(ctx: StoreContext, conn: Connection, journaled: Journaled) -> None:
     """领导包案: every event of a case goes to its leader in charge too (not their own; in scope now)."""
-    if journaled.action in OPENING:  # a case just made has no leader in charge yet
+    if journaled.action in OPENING or journaled.inserted:  # a case just made has no leader in charge yet
         return
     case = await ctx.case_where(conn, "id = ? AND lead_id IS NOT NULL", (journaled.case_id,))
     if case is None or case.lead_id is None or case.lead_id == journaled.actor_id:
