@@ -164,7 +164,7 @@ def _clock_loader() -> type:
 
 
 #: Moments in UTC and dates in ISO style: what the loaders' short path reads (any other is parsed).
-SESSION = "-c TimeZone=UTC -c DateStyle=ISO"
+SESSION = "-c TimeZone=UTC -c DateStyle=ISO -c plan_cache_mode=force_custom_plan"
 
 
 def session_options(url: str) -> str:
