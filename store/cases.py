@@ -365,7 +365,7 @@ class CaseService(Service):
                     (Conversation.INTAKE, self.ctx.conv_key(petitioner.id)),
                 )
                 # The row as inserted: whom to tell depends on its unit, category and confidentiality, which
-                # nothing since has changed (the rank, stored meanwhile, is read back below with the rest).
+                # nothing since has changed; it is what the submission answers, unless an alert changes it.
                 await self.notify_new_case(conn, case, event_id)
                 case = await self.review.after_submit(conn, case, Filed(employee=employee))
         except _SecondTap as again:
