@@ -191,3 +191,22 @@ async def test_the_case_a_submission_answers_is_the_case_stored(store: Services)
         assert case.model_dump() == stored.model_dump(), case.number
         alerted.append(case.collective_alert is not None)
     assert alerted == [False] * 5 + [True, False]  # the fifth person's filing raised the alert
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_filing_with_proposals_costs_no_more_round_trips(store: Services) -> None:
+    """A second filing of the same person on the same matter journals its proposals (a ``flag`` event) in
+    the trips it makes anyway: the case is the one just inserted (no read of its rank, nor of a leader in
+    charge it cannot have yet)."""
+    db = store.db
+    assert isinstance(db, PgDatabase)
+    await store.cases.submit(petitioner(5009), draft(unit="plant-2"), "w")  # what a process reads once
+    counts = []
+    for key, subject in (("a", "加班费未发放"), ("b", "加班费仍未发放")):
+        before = db.statements.round_trips
+        await store.cases.submit(petitioner(), draft(subject=subject), key)
+        counts.append(db.statements.round_trips - before)
+    async with db.read() as conn:
+        async with conn.execute("SELECT action FROM events ORDER BY id") as cur:
+            assert [row["action"] for row in await cur.fetchall()] == ["submit", "submit", "submit", "flag"]
+    assert counts == [5, 5]  # the transaction's five: the first reads, the case, the register, the matter, COMMIT
