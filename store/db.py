@@ -442,9 +442,11 @@ class Database:
 
     @asynccontextmanager
     async def write_one(self) -> AsyncIterator[Connection]:
-        """A change of one statement. Here it is a ``transaction()``; PostgreSQL runs it without one (autocommit)."""
-        async with self.transaction() as conn:
-            yield OneStatement(conn, select=False)
+        """A change of one statement, its own transaction: the writer connection is in autocommit between
+        transactions, so it is one trip to the writer's thread, where ``transaction()`` takes two (the
+        statement with its BEGIN, then the COMMIT). Behind the process's lock all the same (one writer)."""
+        async with self._lock:
+            yield OneStatement(SqliteConnection(self.conn), select=False)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
@@ -469,16 +471,28 @@ class Database:
     async def _end_read(self, reader: SqliteThread, conn: SqliteConnection) -> None:
         with contextlib.suppress(sqlite3.Error):
             await conn.end(commit=True)
+        await self._release(reader)
+
+    async def _release(self, reader: SqliteThread) -> None:
         self._idle.append(reader)
         async with self._reader_free:
             self._reader_free.notify()
 
     @asynccontextmanager
     async def read_one(self) -> AsyncIterator[Connection]:
-        """A read of one SELECT. Here it is a ``read()`` (a BEGIN on a local reader costs next to
-        nothing); PostgreSQL saves the round trips of its transaction."""
-        async with self.read() as conn:
-            yield OneStatement(conn, select=True)
+        """A read of one SELECT, its own snapshot (the reader is in autocommit): one trip to a reader's
+        thread, where ``read()`` takes two (the statement with its BEGIN, then the COMMIT)."""
+        if self._readers_max == 0:
+            async with self._lock:
+                yield OneStatement(SqliteConnection(self.conn), select=True)
+            return
+        reader = await self._take_reader()
+        try:
+            yield OneStatement(SqliteConnection(reader), select=True)
+        finally:
+            # Free again also when this read was cancelled: a statement still on its way runs first, on
+            # the reader's own thread, and leaves no transaction open.
+            await asyncio.shield(self._release(reader))
 
     async def _take_reader(self) -> SqliteThread:
         async with self._reader_free:

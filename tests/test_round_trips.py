@@ -9,11 +9,14 @@ round trip is a wait, and every write waits for the one before it (docs/concurre
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from typing import Any
 
 import pytest
 from telegram.ext import Application
 
 from store.conversations import Conversation
+from store.db import Database, SqliteThread
 from store.models import Actor, ActorRole
 from store.pg import PgDatabase
 from store.services import Services
@@ -210,3 +213,40 @@ async def test_a_filing_with_proposals_costs_no_more_round_trips(store: Services
         async with conn.execute("SELECT action FROM events ORDER BY id") as cur:
             assert [row["action"] for row in await cur.fetchall()] == ["submit", "submit", "submit", "flag"]
     assert counts == [5, 5]  # the transaction's five: the first reads, the case, the register, the matter, COMMIT
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_on_sqlite_one_statement_is_one_trip_to_its_thread(store: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``write_one()`` and ``read_one()`` run their statement in autocommit, its own transaction: one trip to
+    the connection's thread (a ``transaction()`` or a ``read()`` takes two: the statement with its BEGIN, then
+    the COMMIT). A person's draft is read and written so at every step of a form."""
+    db = store.db
+    assert isinstance(db, Database)
+    trips: list[str] = []
+
+    def counted(thread: SqliteThread) -> None:
+        real = thread._execute
+        async def execute(fn: Any, *args: Any, **kwargs: Any) -> Any:
+            trips.append(getattr(fn, "__name__", str(fn)))
+            return await real(fn, *args, **kwargs)
+        monkeypatch.setattr(thread, "_execute", execute)
+
+    async with db.read_one() as conn:  # opens the first reader, then counts its trips
+        await conn.execute("SELECT 1")
+    for thread in (db.conn, *db._readers):
+        counted(thread)
+    async with db.write_one() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('probe', 'one')")
+    assert trips == ["_run"]
+    async with db.read_one() as conn:
+        async with conn.execute("SELECT value FROM meta WHERE key = 'probe'") as cur:
+            assert [tuple(row) for row in await cur.fetchall()] == [("one",)]  # committed, seen by a reader
+    assert trips == ["_run", "_run"]
+    with pytest.raises(sqlite3.IntegrityError):  # a statement that fails keeps nothing, leaves nothing open
+        async with db.write_one() as conn:
+            await conn.execute("INSERT INTO meta (key, value) VALUES ('probe', 'two')")
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE meta SET value = 'three' WHERE key = 'probe'")
+    async with db.read() as conn:
+        async with conn.execute("SELECT value FROM meta WHERE key = 'probe'") as cur:
+            assert [tuple(row) for row in await cur.fetchall()] == [("three",)]
