@@ -48,11 +48,11 @@ from store.models import (
     SubmitResult,
     row_to_model,
 )
-from store.newcase import NewCase, confidential_by_default, insert_case
+from store.newcase import NewCase, confidential_by_default, insert_case_with
 from store.notices import NoticeKind
 from store.opinion import DeclineGrounds, OpinionParts, decline_data, required_parts
 from store.org import Category, CategoryKind, Staff
-from store.people import Filed
+from store.people import Filed, register_query
 from store.policy import Act
 from store.review import ReviewService
 from store.sqltext import only_row
@@ -328,7 +328,10 @@ class CaseService(Service):
                     "username": petitioner.username,
                     "phone": draft.phone,
                 }
-                case = await insert_case(self.ctx, conn, NewCase(
+                # The register records that are the same person (repeat detection, below) need nothing of
+                # the case: read with its INSERT. A confidential case is an island: none are read.
+                alongside = [] if confidential else [register_query(self.ctx, petitioner_key, draft.phone, employee)]
+                case, registered = await insert_case_with(self.ctx, conn, NewCase(
                     number=number,
                     submit_key=submit_key,
                     petitioner_id=petitioner_key,
@@ -346,7 +349,7 @@ class CaseService(Service):
                     language=petitioner.language,
                     employee_no=employee["employee_no"] if employee is not None else None,
                     employee_unit=employee["unit"] if employee is not None else None,
-                ), now, identity)
+                ), now, identity, alongside)
                 event_id = await self.ctx.event(
                     conn,
                     case.id,
@@ -367,7 +370,8 @@ class CaseService(Service):
                 # The row as inserted: whom to tell depends on its unit, category and confidentiality, which
                 # nothing since has changed; it is what the submission answers, unless an alert changes it.
                 await self.notify_new_case(conn, case, event_id)
-                case = await self.review.after_submit(conn, case, Filed(employee=employee))
+                filed = Filed(employee=employee, registered=[dict(row) for row in registered[0]] if registered else None)
+                case = await self.review.after_submit(conn, case, filed)
         except _SecondTap as again:
             return SubmitResult(case=again.case, created=False)
         self.outbox.kick()

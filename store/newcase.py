@@ -10,6 +10,7 @@ the other, a report that one path leaves open).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -66,8 +67,18 @@ async def insert_case(
     A confidential case keeps no name, phone or employee number in the row: who
     the petitioner is lives only in the vault, for the identity custodian alone.
     """
+    case, _ = await insert_case_with(ctx, conn, new, now, identity)
+    return case
+
+
+async def insert_case_with(
+    ctx: StoreContext, conn: Connection, new: NewCase, now: datetime, identity: dict[str, Any] | None = None,
+    alongside: Sequence[tuple[str, Any]] = (),
+) -> tuple[Case, list[list[Any]]]:
+    """``insert_case``, and reads that need nothing of the case sent in the same trip: the case, then
+    each read's rows (``Connection.together``)."""
     confidential = new.confidential
-    async with conn.execute(
+    inserted, *read = await conn.together([(
         "INSERT INTO cases (number, submit_key, petitioner_id, petitioner_name, petitioner_phone, confidential,"
         " pseudonym, category, kind, unit, subject, details, people, desired_outcome, status, submitted_at,"
         " accept_due, language, updated_at, employee_no, employee_unit, channel, external_ref, received_on,"
@@ -100,14 +111,12 @@ async def insert_case(
             new.received_on.isoformat() if new.received_on is not None else None,
             new.registered_by,
         ),
-    ) as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    case = row_to_model(Case, row)
+    ), *alongside])
+    case = row_to_model(Case, inserted[0])
     case_id = case.id
     if confidential and identity is not None:
         await conn.execute(
             "INSERT INTO identities (case_id, sealed, created_at) VALUES (?, ?, ?)",
             (case_id, ctx.vault.seal(identity, ("identities", "sealed", case_id)), iso(now)),
         )
-    return case
+    return case, read

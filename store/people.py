@@ -89,10 +89,32 @@ def normalize_employee_no(text: str | None) -> str | None:
 @dataclass(frozen=True)
 class Filed:
     """What a submission in the chat already read of its petitioner, in its own transaction: their
-    roster row if the account is a verified employee (else ``None``). A case filed a moment ago is
-    linked to no register record yet (``case_petitioners``), so nothing is read again."""
+    roster row if the account is a verified employee (else ``None``), and the register records that
+    are the same person (``register_query``, read with the case's INSERT; ``None``: not read). A case
+    filed a moment ago is linked to no register record yet (``case_petitioners``), so nothing is read
+    again."""
 
     employee: dict[str, Any] | None
+    registered: list[dict[str, Any]] | None = None
+
+
+def register_query(ctx: StoreContext, petitioner_id: int, phone: str | None,
+                   employee: dict[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
+    """The register records (``petitioners``) that are the person of a Telegram account: claimed by it,
+    or of its phone, or (a verified employee, store/roster.py) of their roster phone or employee number."""
+    roster_phone = _roster_phone(ctx, employee)
+    return (
+        "SELECT * FROM petitioners WHERE NOT confidential"
+        " AND (telegram_hid = ? OR phone = ? OR phone = ? OR employee_no = ?)",
+        (ctx.claim_key(petitioner_id), normalize_phone(phone) or "", roster_phone or "",
+         employee["employee_no"] if employee else ""),
+    )
+
+
+def _roster_phone(ctx: StoreContext, employee: dict[str, Any] | None) -> str | None:
+    if not employee or not employee["phone_sealed"]:
+        return None
+    return national(ctx.vault.open(employee["phone_sealed"], ("roster", "phone_sealed", employee["employee_no"])))
 
 
 async def same_person(ctx: StoreContext, conn: Connection, case: Case,
@@ -123,18 +145,14 @@ async def same_person(ctx: StoreContext, conn: Connection, case: Case,
         # A verified employee (store/roster.py) is also the person of their roster phone and employee number.
         employee = (filed.employee if filed is not None
                     else await verified_row(conn, ctx.account_key(case.petitioner_id)))
-        roster_phone = None
-        if employee and employee["phone_sealed"]:
-            where = ("roster", "phone_sealed", employee["employee_no"])
-            roster_phone = national(ctx.vault.open(employee["phone_sealed"], where))
+        roster_phone = _roster_phone(ctx, employee)
         if roster_phone:
             phones.add(roster_phone)
-        async with conn.execute(
-            "SELECT * FROM petitioners WHERE NOT confidential"
-            " AND (telegram_hid = ? OR phone = ? OR phone = ? OR employee_no = ?)",
-            (ctx.claim_key(case.petitioner_id), mine or "", roster_phone or "", employee["employee_no"] if employee else ""),
-        ) as cur:
-            records.update({row["id"]: dict(row) async for row in cur})
+        if filed is not None and filed.registered is not None:
+            records.update({row["id"]: row for row in filed.registered})
+        else:
+            async with conn.execute(*register_query(ctx, case.petitioner_id, case.petitioner_phone, employee)) as cur:
+                records.update({row["id"]: dict(row) async for row in cur})
     for record in records.values():
         keys.add(person_key(record["id"]))
         if record["phone"]:

@@ -543,7 +543,7 @@ class PgDatabase:
         It does not wait for the process's lock: one statement reads nothing it then decides on, and
         PostgreSQL's row locks order it with any transaction that touches the same row. A person's
         draft, written at every step of a form, so never waits behind another person's submission
-        (a transaction of five round trips); SQLite's single writer still takes them in turn.
+        (a transaction of four round trips); SQLite's single writer still takes them in turn.
         """
         async with self.pool.connection() as raw:
             yield Connection(raw, self.statements, single="write")

@@ -170,6 +170,19 @@ async def test_a_registered_letter_is_proposed_against_the_chat_case(store: Serv
     assert await _proposed(store, OFFICER, letter.case) == [chat.number]
 
 
+async def test_a_chat_filing_with_a_letters_phone_is_proposed_against_the_letter(store: Services) -> None:
+    """The other way round: the submission reads the register records of the filer's phone with its own
+    INSERT (``store.people.register_query``), and the letter of that phone is proposed on the chat case."""
+    letter = await store.ledger.register(OFFICER, Registration.model_validate({
+        "channel": Channel.LETTER, "received_on": store.context.today(),
+        "people": [PersonIn(name="张三", phone="138-0013-8000")], "category": "wages", "unit": "plant-1",
+        "subject": "加班费未发放", "details": "来信反映加班费未发放。"}))
+    other = await _file(store, 5002, "other", phone="13900139000")
+    chat = await _file(store, 5001, "chat", phone="13800138000")
+    assert await _proposed(store, OFFICER, chat) == [letter.case.number]
+    assert await _proposed(store, OFFICER, other) == []  # another phone: another person
+
+
 # ------------------------------------------------------------ in the chat
 
 

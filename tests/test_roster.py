@@ -226,3 +226,27 @@ async def test_a_verified_employees_filing_is_proposed_as_a_repeat_of_a_letter_u
     # Someone else filing the same matter is nobody's repeat.
     other = (await store.cases.submit(petitioner(7002), draft(), "other")).case
     assert rows(store, "SELECT count(*) FROM events WHERE case_id = ? AND action = 'flag'", other.id) == [(0,)]
+
+
+async def test_a_verified_employees_filing_is_proposed_as_a_repeat_of_a_letter_under_their_employee_number(
+    store: Services,
+) -> None:
+    """A letter that names only the employee number (no phone on its case) is the same person through its
+    register record, which the submission reads with the case's INSERT (``store.people.register_query``)."""
+    from datetime import timedelta
+
+    from store.ledger import PersonIn, Registration
+    from store.models import Actor, ActorRole, Channel
+    from tests.conftest import draft, petitioner
+
+    await store.roster.import_rows(ROSTER, dry_run=False)
+    await store.roster.verify(7001, 7001, "8613800138000")  # 刘师傅's own account
+    officer = Actor(id=1001, role=ActorRole.OFFICER, name="王主任")
+    letter = (await store.ledger.register(officer, Registration.model_validate({
+        "channel": Channel.LETTER, "received_on": store.context.today() - timedelta(days=2),
+        "people": [PersonIn(name="刘师傅", employee_no="yc 1024")],
+        "category": "wages", "unit": "plant-1", "subject": "加班费未发放", "details": "来信反映加班费未发放。"}))).case
+    assert letter.petitioner_phone is None
+    filed = (await store.cases.submit(petitioner(7001), draft(), "chat")).case
+    flagged = rows(store, "SELECT data FROM events WHERE case_id = ? AND action = 'flag'", filed.id)
+    assert len(flagged) == 1 and letter.number in flagged[0][0]
