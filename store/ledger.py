@@ -74,7 +74,7 @@ from store.models import (
 )
 from store.newcase import NewCase, confidential_by_default, insert_case
 from store.notices import NoticeKind, TaskParams, TaskReminderParams
-from store.people import e164, normalize_employee_no, normalize_phone, phone_key
+from store.people import e164, normalize_employee_no, normalize_phone, phone_forms, phone_key
 from store.policy import Act
 from store.review import ReviewService
 from store.safetext import SafeText
@@ -1090,7 +1090,9 @@ class LedgerService(Service):
         text = (query or "").strip()
         if not text or len(text) > NAME_MAX:
             raise Refused("find_usage")
-        phone = normalize_phone(text) if re.fullmatch(r"[\d+\-\s()]{5,}", text) else None
+        # A phone in every form it may be stored in (a letter's as typed, a chat's as Telegram gives it).
+        phones = phone_forms(text) if re.fullmatch(r"[\d+\-\s()]{5,}", text) else []
+        marks = ", ".join("?" * len(phones))
         employee_no = normalize_employee_no(text)
         scope, args = self.ctx.scope(actor)
         found: dict[int, Found] = {}
@@ -1099,10 +1101,11 @@ class LedgerService(Service):
                 "SELECT c.*, p.name AS p_name, p.phone AS p_phone, p.employee_no AS p_employee_no, cp.role AS p_role"
                 " FROM petitioners p JOIN case_petitioners cp ON cp.petitioner_id = p.id"
                 " JOIN cases c ON c.id = cp.case_id"
-                " WHERE NOT p.confidential AND (p.name = ? OR p.employee_no = ? OR p.phone = ?)"
+                " WHERE NOT p.confidential AND (p.name = ? OR p.employee_no = ?"
+                + (f" OR p.phone IN ({marks})" if phones else "") + ")"
                 f" AND NOT c.confidential AND c.id IN (SELECT id FROM cases WHERE {scope})"
                 " ORDER BY c.id DESC LIMIT ?",
-                (text, employee_no, phone or "", *args, limit),
+                (text, employee_no, *phones, *args, limit),
             ) as cur:
                 async for row in cur:
                     values = dict(row)
@@ -1113,9 +1116,10 @@ class LedgerService(Service):
             # Cases from the chat name their petitioner on the case row (never a confidential one).
             async with conn.execute(
                 "SELECT * FROM cases WHERE NOT confidential AND channel = 'telegram'"
-                " AND (petitioner_name = ? OR petitioner_phone IN (?, ?))"
+                " AND (petitioner_name = ? OR petitioner_phone = ?"
+                + (f" OR petitioner_phone IN ({marks})" if phones else "") + ")"
                 f" AND {scope} ORDER BY id DESC LIMIT ?",
-                (text, text, phone or "", *args, limit),
+                (text, text, *phones, *args, limit),
             ) as cur:
                 async for row in cur:
                     case = row_to_model(Case, row)

@@ -79,6 +79,18 @@ def phone_key(text: str | None) -> str | None:
     return re.sub(r"\D", "", text) or None
 
 
+def phone_forms(text: str | None) -> list[str]:
+    """Every form one phone may be stored in, for SQL's ``IN``: as a person typed it (``normalize_phone``),
+    in E.164 with and without its ``+`` (as Telegram gives a shared contact's) and, for a Chinese mobile,
+    as people write it (``national``). Stored phones are kept as they came, never rewritten; a letter's
+    ``138-0013-8000`` and a chat's ``8613800138000`` are one person."""
+    forms = {normalize_phone(text)}
+    number = e164(text)
+    if number is not None:
+        forms |= {number, number[1:], national(number)}
+    return sorted(form for form in forms if form)
+
+
 def normalize_employee_no(text: str | None) -> str | None:
     if text is None:
         return None
@@ -102,12 +114,11 @@ def register_query(ctx: StoreContext, petitioner_id: int, phone: str | None,
                    employee: dict[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
     """The register records (``petitioners``) that are the person of a Telegram account: claimed by it,
     or of its phone, or (a verified employee, store/roster.py) of their roster phone or employee number."""
-    roster_phone = _roster_phone(ctx, employee)
+    phones = sorted({*phone_forms(phone), *phone_forms(_roster_phone(ctx, employee))})
+    by_phone = f" OR phone IN ({_in(phones)})" if phones else ""
     return (
-        "SELECT * FROM petitioners WHERE NOT confidential"
-        " AND (telegram_hid = ? OR phone = ? OR phone = ? OR employee_no = ?)",
-        (ctx.claim_key(petitioner_id), normalize_phone(phone) or "", roster_phone or "",
-         employee["employee_no"] if employee else ""),
+        f"SELECT * FROM petitioners WHERE NOT confidential AND (telegram_hid = ?{by_phone} OR employee_no = ?)",
+        (ctx.claim_key(petitioner_id), *phones, employee["employee_no"] if employee else ""),
     )
 
 
@@ -139,15 +150,11 @@ async def same_person(ctx: StoreContext, conn: Connection, case: Case,
         ) as cur:
             records.update({row["id"]: dict(row) async for row in cur})
     if not is_person_key(case.petitioner_id):
-        mine = normalize_phone(case.petitioner_phone)
-        if mine:
-            phones.add(mine)
+        phones.update(phone_forms(case.petitioner_phone))
         # A verified employee (store/roster.py) is also the person of their roster phone and employee number.
         employee = (filed.employee if filed is not None
                     else await verified_row(conn, ctx.account_key(case.petitioner_id)))
-        roster_phone = _roster_phone(ctx, employee)
-        if roster_phone:
-            phones.add(roster_phone)
+        phones.update(phone_forms(_roster_phone(ctx, employee)))
         if filed is not None and filed.registered is not None:
             records.update({row["id"]: row for row in filed.registered})
         else:
@@ -155,8 +162,7 @@ async def same_person(ctx: StoreContext, conn: Connection, case: Case,
                 records.update({row["id"]: dict(row) async for row in cur})
     for record in records.values():
         keys.add(person_key(record["id"]))
-        if record["phone"]:
-            phones.add(record["phone"])
+        phones.update(phone_forms(record["phone"]))
         if record["telegram_hid"] is not None:
             keys.add(record["telegram_hid"])
             chat = await ctx.chat_of(conn, record["telegram_hid"])
@@ -183,15 +189,15 @@ async def people_among(ctx: StoreContext, conn: Connection, cases: list[dict[str
             records,
         ) as cur:
             bound = {row["id"]: row["telegram_hid"] async for row in cur}
-    by_phone: dict[str, int] = {}  # a phone of the register → its record, while nobody claimed it
-    phones = sorted({p for c in chats if (p := normalize_phone(c["petitioner_phone"]))})
+    by_phone: dict[str | None, int] = {}  # a phone of the register (phone_key) → its record, while nobody claimed it
+    phones = sorted({form for c in chats for form in phone_forms(c["petitioner_phone"])})
     if phones:
         async with conn.execute(
             f"SELECT id, phone FROM petitioners WHERE NOT confidential AND telegram_hid IS NULL"
             f" AND phone IN ({_in(phones)}) ORDER BY id DESC",
             phones,
         ) as cur:
-            by_phone = {row["phone"]: row["id"] async for row in cur}
+            by_phone = {phone_key(row["phone"]): row["id"] async for row in cur}
     people: set[str] = set()
     for c in cases:
         petitioner = int(c["petitioner_id"])
@@ -201,8 +207,8 @@ async def people_among(ctx: StoreContext, conn: Connection, cases: list[dict[str
             record = record_of(petitioner)
             people.add(f"tg:{bound[record]}" if record in bound else f"record:{record}")
         else:
-            phone = normalize_phone(c["petitioner_phone"])
-            people.add(f"record:{by_phone[phone]}" if phone in by_phone else f"tg:{ctx.claim_key(petitioner)}")
+            phone = phone_key(c["petitioner_phone"])
+            people.add(f"record:{by_phone[phone]}" if phone and phone in by_phone else f"tg:{ctx.claim_key(petitioner)}")
     return len(people)
 
 

@@ -305,6 +305,18 @@ async def test_find_stays_within_scope_and_never_shows_a_confidential_case(store
     assert [f.case.number for f in await store.ledger.find(OFFICER, "nobody")] == []
 
 
+async def test_find_knows_a_phone_in_every_form_it_was_stored_in(store: Services) -> None:
+    """A chat case keeps the phone as Telegram's contact button gave it (``8613800138000``), a letter as the
+    officer typed it: either is found by the phone typed either way."""
+    chat = (await store.cases.submit(petitioner(5001, "刘师傅"), draft(phone="8613800138000"), "k1")).case
+    letter_case = (await store.ledger.register(
+        OFFICER, letter(people=[PersonIn(name="刘师傅", phone="138-0013-8000")]))).case
+    for query in ("13800138000", "+86 138 0013 8000", "8613800138000"):
+        found = [f.case.number for f in await store.ledger.find(OFFICER, query)]
+        assert chat.number in found and letter_case.number in found, query
+    assert [f.case.number for f in await store.ledger.find(OFFICER, "13900139000")] == []
+
+
 async def test_an_anonymous_letter_has_no_codes_and_no_tasks(store: Services) -> None:
     done = await store.ledger.register(OFFICER, letter(anonymous=True, people=[]))
     assert done.codes == [] and done.case.petitioner_name is None
@@ -356,9 +368,10 @@ async def test_an_import_keeps_its_dates_and_tells_nobody(store: Services) -> No
     assert [i for i in await store.outbox.pending_notifications() if i.kind == "case_card"] == []
 
 
-async def test_one_person_by_two_channels_is_one_person_in_a_cluster(store: Services) -> None:
+@pytest.mark.parametrize("phone", ["13800138000", "8613800138000", "+86 138 0013 8000"])  # typed; Telegram's
+async def test_one_person_by_two_channels_is_one_person_in_a_cluster(store: Services, phone: str) -> None:
     # Four people within the window: a chat case and a call by the same phone count once.
-    await store.cases.submit(petitioner(5001), draft(phone="13800138000"), "k1")
+    await store.cases.submit(petitioner(5001), draft(phone=phone), "k1")
     await store.ledger.register(OFFICER, letter(channel=Channel.CALL, received_on=TODAY))
     for n in range(3):
         await store.ledger.register(OFFICER, letter(received_on=TODAY, people=[PersonIn(name=f"职工{n}")]))

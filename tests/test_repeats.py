@@ -162,7 +162,7 @@ async def test_reports_and_confidential_cases_are_never_proposed_across(store: S
 
 
 async def test_a_registered_letter_is_proposed_against_the_chat_case(store: Services) -> None:
-    chat = await _file(store, 5001, "chat", phone="13800138000")
+    chat = await _file(store, 5001, "chat", phone="8613800138000")  # as Telegram gives a shared contact
     letter = await store.ledger.register(OFFICER, Registration.model_validate({
         "channel": Channel.LETTER, "received_on": store.context.today(),
         "people": [PersonIn(name="张三", phone="138-0013-8000")], "category": "wages", "unit": "plant-1",
@@ -178,7 +178,7 @@ async def test_a_chat_filing_with_a_letters_phone_is_proposed_against_the_letter
         "people": [PersonIn(name="张三", phone="138-0013-8000")], "category": "wages", "unit": "plant-1",
         "subject": "加班费未发放", "details": "来信反映加班费未发放。"}))
     other = await _file(store, 5002, "other", phone="13900139000")
-    chat = await _file(store, 5001, "chat", phone="13800138000")
+    chat = await _file(store, 5001, "chat", phone="8613800138000")  # as Telegram gives a shared contact
     assert await _proposed(store, OFFICER, chat) == [letter.case.number]
     assert await _proposed(store, OFFICER, other) == []  # another phone: another person
 
