@@ -483,12 +483,17 @@ class StoreContext:
         assert case is not None
         return case
 
-    async def change_case(self, conn: Connection, case_id: int, changes: dict[str, Any]) -> None:
-        """``update_case`` for a caller that does not need the case back: the change goes with the next trip."""
+    async def change_case(self, conn: Connection, case_id: int, changes: dict[str, Any], *,
+                          row: Case | None = None) -> Case | None:
+        """``update_case`` for a caller that does not need the case read back: the change goes with the next
+        trip. ``row``: the case as this transaction holds it (one it inserted): then its rank is stored
+        from the changed row, unread, and the changed row is returned."""
         changes = {**changes, "updated_at": self.now()}
         assignments = ", ".join(f"{column} = :{column}" for column in changes)
         conn.later(f"UPDATE cases SET {assignments} WHERE id = :case_id", {**changes, "case_id": case_id})
-        await self.events.publish(conn, CaseChanged(case_id, self.today()))
+        changed = Case.model_validate({**row.model_dump(), **changes}) if row is not None else None
+        await self.events.publish(conn, CaseChanged(case_id, self.today(), changed))
+        return changed
 
     async def event(
         self,

@@ -359,74 +359,74 @@ class ReviewService(Service):
         or a report is an island, neither proposed nor given proposals.
         ``filed``: what a submission in the chat already read of its petitioner.
         """
-        # The person's earlier cases and the unit's recent ones (a collective petition): one trip for both.
+        # The person's earlier cases, the unit's recent ones and its latest cluster alert (a collective
+        # petition): one trip for all three.
         earlier = await earlier_query(self.ctx, conn, case, filed)
-        found = await conn.together([*([earlier] if earlier is not None else []), self._recent_query(case)])
-        await propose_from(self.ctx, conn, case, found[0] if earlier is not None else [])
-        if await self._detect_collective(conn, case, [dict(row) for row in found[-1]]):
-            fresh = await self.ctx.case_where(conn, "id = ?", (case.id,))  # it joined or raised an alert
-            assert fresh is not None
-            return fresh
-        return case  # its row as inserted: nothing since has changed it (the rank is not a Case's field)
+        *proposed, recent, alert = await conn.together(
+            [*([earlier] if earlier is not None else []), self._recent_query(case), self._cluster_query(case)])
+        await propose_from(self.ctx, conn, case, proposed[0] if proposed else [])
+        # The case as inserted, or as the alert it joined or raised changed it: no read of it again.
+        return await self._detect_collective(conn, case, [dict(row) for row in recent],
+                                             dict(alert[0]) if alert else None) or case
+
+    def _since(self) -> str:
+        """The start of the window in which collective filings are counted."""
+        return iso(self.clock.now() - timedelta(hours=self.org.monitoring.collective_hours))
 
     def _recent_query(self, case: Case) -> tuple[str, tuple[Any, ...]]:
         """The cases of the same category and unit within the collective window (``_detect_collective``)."""
-        since = iso(self.clock.now() - timedelta(hours=self.org.monitoring.collective_hours))
         return ("SELECT id, petitioner_id, petitioner_phone, confidential FROM cases"
-                " WHERE category = ? AND unit = ? AND submitted_at >= ?", (case.category, case.unit, since))
+                " WHERE category = ? AND unit = ? AND submitted_at >= ?", (case.category, case.unit, self._since()))
 
-    async def _detect_collective(self, conn: Connection, case: Case, recent: list[dict[str, Any]]) -> bool:
-        """A collective petition among ``recent`` (``_recent_query``), or declared: whether the case got an alert."""
+    def _cluster_query(self, case: Case) -> tuple[str, tuple[Any, ...]]:
+        """The unit's latest cluster alert of the category within the window, and whether a leader opened an
+        incident for it (or on the case that raised it) that is not a drill."""
+        return ("SELECT a.id, EXISTS (SELECT 1 FROM incidents i WHERE NOT i.is_drill AND (i.alert_id = a.id"
+                " OR (i.status = 'open' AND i.case_id = a.case_id))) AS incident"
+                " FROM alerts a WHERE a.kind = 'collective' AND a.reason = 'cluster'"
+                " AND a.unit = ? AND a.category = ? AND a.created_at >= ? ORDER BY a.id DESC LIMIT 1",
+                (case.unit, case.category, self._since()))
+
+    async def _detect_collective(self, conn: Connection, case: Case, recent: list[dict[str, Any]],
+                                 cluster: dict[str, Any] | None) -> Case | None:
+        """A collective petition among ``recent`` (``_recent_query``; ``cluster``: ``_cluster_query``'s row),
+        or declared: the case as the alert it joined or raised changed it, else ``None``."""
         mon = self.org.monitoring
-        now = self.clock.now()
-        since = iso(now - timedelta(hours=mon.collective_hours))
         # One person is one, whichever channel each of their cases came by (store/ledger.py).
         people = await people_among(self.ctx, conn, recent)
         if people >= mon.collective_people:
-            async with conn.execute(
-                "SELECT id FROM alerts WHERE kind = 'collective' AND reason = 'cluster'"
-                " AND unit = ? AND category = ? AND created_at >= ? ORDER BY id DESC LIMIT 1",
-                (case.unit, case.category, since),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is not None:  # the same group again: join its alert, do not raise another
-                alert_id = row["id"]
+            if cluster is not None:  # the same group again: join its alert, do not raise another
+                alert_id = cluster["id"]
                 conn.later(
                     "UPDATE alerts SET people = CASE WHEN people > ? THEN people ELSE ? END, updated_at = ? WHERE id = ?",
-                    (people, people, iso(now), alert_id),
+                    (people, people, self.ctx.now(), alert_id),
                 )
-                await self.ctx.change_case(conn, case.id, {"collective_alert": alert_id})
-                if await self._has_incident(conn, alert_id):  # one a leader opened: its level follows the group
+                changed = await self.ctx.change_case(conn, case.id, {"collective_alert": alert_id}, row=case)
+                if cluster["incident"]:  # one a leader opened: its level follows the group
                     await open_for_alert(self.ctx, conn, alert_id, case, people)
-                return True
+                return changed
             # 同类问题预警: many similar filings are a warning for a leader to judge, never an incident by itself.
-            alert_id = await self._raise_alert(conn, case, "cluster", people, incident=False)
+            alert_id, changed = await self._raise_alert(conn, case, "cluster", people, incident=False)
             ids = [row["id"] for row in recent]
             await conn.execute(
                 f"UPDATE cases SET collective_alert = ? WHERE collective_alert IS NULL"
                 f" AND id IN ({', '.join('?' * len(ids))})",
                 (alert_id, *ids),
             )
-            return True
+            return changed
         if case.people is not None and case.people >= mon.collective_people:
             # 集体访: a visit (来访) of five or more, its people counted by the staff who registered it,
             # may open a level of the plan. A headcount the petitioner typed (or a joint letter's) asks a
             # leader to judge it and opens nothing by itself.
             visit = case.channel is Channel.VISIT and case.registered_by is not None
-            await self._raise_alert(conn, case, "visit" if visit else "declared", case.people, incident=visit)
-            return True
-        return False
+            return (await self._raise_alert(conn, case, "visit" if visit else "declared", case.people,
+                                            incident=visit))[1]
+        return None
 
-    async def _has_incident(self, conn: Connection, alert_id: int) -> bool:
-        """Whether a leader opened an incident for this alert (or on the case that raised it)."""
-        async with conn.execute(
-            "SELECT 1 FROM incidents WHERE NOT is_drill AND (alert_id = ?"
-            " OR (status = 'open' AND case_id = (SELECT case_id FROM alerts WHERE id = ?)))",
-            (alert_id, alert_id),
-        ) as cur:
-            return await cur.fetchone() is not None
-
-    async def _raise_alert(self, conn: Connection, case: Case, reason: str, people: int, *, incident: bool) -> int:
+    async def _raise_alert(self, conn: Connection, case: Case, reason: str, people: int, *,
+                           incident: bool) -> tuple[int, Case]:
+        """A collective alert raised by ``case`` (a case inserted in this transaction): its id, and the case
+        as it now is."""
         now = self.ctx.now()
         async with conn.execute(
             "INSERT INTO alerts (kind, reason, case_id, unit, category, people, created_at, updated_at)"
@@ -434,17 +434,18 @@ class ReviewService(Service):
             (reason, case.id, case.unit, case.category, people, now, now),
         ) as cur:
             alert_id = (await only_row(cur))[0]
-        await self.ctx.change_case(conn, case.id, {"collective_alert": alert_id})
+        changed = await self.ctx.change_case(conn, case.id, {"collective_alert": alert_id}, row=case)
+        assert changed is not None
         event_id = await self.ctx.event(
             conn, case.id, SYSTEM, Action.FLAG, case.status, None,
-            FlagData(collective=alert_id, reason=reason, people=people),
+            FlagData(collective=alert_id, reason=reason, people=people), inserted=changed,
         )
         for leader in self._leaders_above(case.unit, case.category, case.confidential):
             await self.ctx.queue_staff(conn, leader, NoticeKind.LEADER_ALERT, case, event_id, AlertParams(alert=alert_id))
         # The group-incident plan: a level reached by people staff confirmed opens its incident (store/incidents.py).
         if incident:
             await open_for_alert(self.ctx, conn, alert_id, case, people)
-        return int(alert_id)
+        return int(alert_id), changed
 
     # ------------------------------------------------------ the petitioner
 

@@ -180,11 +180,13 @@ async def test_a_second_tap_of_submit_spends_no_case_number(store: Services) -> 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 async def test_the_case_a_submission_answers_is_the_case_stored(store: Services) -> None:
-    """The submission answers the row its INSERT returned (no read at its end) unless an alert changed it:
-    a first filing, a repeat (proposals), the fifth person of a collective petition (an alert), confidential."""
+    """The submission answers the row its INSERT returned, or as the alert it joined or raised changed it (no
+    read at its end): a first filing, a repeat (proposals), the fifth person of a collective petition (an alert
+    raised), the sixth (joined), a confidential report, a filing that declares six people."""
     filings = [(5001, draft(), "a"), (5001, draft(subject="加班费仍未发放"), "b"),
-               *((5002 + n, draft(), f"c{n}") for n in range(4)),
-               (5009, draft(category="misconduct", confidential=True), "d")]
+               *((5002 + n, draft(), f"c{n}") for n in range(5)),
+               (5009, draft(category="misconduct", confidential=True), "d"),
+               (5010, draft(unit="plant-2", people=6), "e")]
     alerted = []
     for user, filed, key in filings:
         case = (await store.cases.submit(petitioner(user), filed, key)).case
@@ -193,7 +195,8 @@ async def test_the_case_a_submission_answers_is_the_case_stored(store: Services)
         assert stored is not None
         assert case.model_dump() == stored.model_dump(), case.number
         alerted.append(case.collective_alert is not None)
-    assert alerted == [False] * 5 + [True, False]  # the fifth person's filing raised the alert
+    # the fifth person's filing raised the alert, the sixth's joined it; six people declared raise one
+    assert alerted == [False] * 5 + [True, True, False, True]
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
@@ -250,3 +253,21 @@ async def test_on_sqlite_one_statement_is_one_trip_to_its_thread(store: Services
     async with db.read() as conn:
         async with conn.execute("SELECT value FROM meta WHERE key = 'probe'") as cur:
             assert [tuple(row) for row in await cur.fetchall()] == [("three",)]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_joining_a_collective_alert_costs_no_more_round_trips(store: Services) -> None:
+    """A burst of filings on one matter is a collective petition: from the fifth person on, each filing joins
+    the cluster's alert. The alert (and whether a leader opened its incident) is read with the submission's
+    other reads, and the case is changed from the row the transaction holds (no read of it, nor of its rank)."""
+    db = store.db
+    assert isinstance(db, PgDatabase)
+    for n in range(5):  # the fifth raises the alert
+        await store.cases.submit(petitioner(5001 + n), draft(), f"k{n}")
+    before = db.statements.round_trips
+    joined = (await store.cases.submit(petitioner(5006), draft(), "k6")).case
+    assert db.statements.round_trips - before == 4
+    async with db.read() as conn:
+        async with conn.execute("SELECT id, people FROM alerts") as cur:
+            [(alert, people)] = [tuple(row) for row in await cur.fetchall()]
+    assert joined.collective_alert == alert and people == 6
