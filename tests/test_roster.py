@@ -6,6 +6,7 @@ Organisation: tests/org_fixture.toml (units hq, oilfield, plant-1 第一采油�
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,13 @@ from openpyxl import Workbook
 
 from bot.cli import main as cli
 from store.errors import Refused
+from store.ledger import PersonIn, Registration
+from store.models import Actor, ActorRole, Case, Channel
 from store.people import e164
 from store.roster import RosterStatus
 from store.services import Services
 from tests.backends import db_error, execute, rows
-from tests.conftest import ORG_FILE
+from tests.conftest import ORG_FILE, draft, petitioner
 
 ROSTER: list[tuple[int, dict[str, Any]]] = [
     (2, {"employee_no": "yc 1024", "name": "刘师傅", "unit": "第一采油厂", "phone": "138-0013-8000", "status": "在职"}),
@@ -201,24 +204,22 @@ async def test_a_letter_for_a_verified_employee_is_claimed_only_by_their_verifie
     assert claimed.case.number == done.case.number
 
 
+async def _a_letter_from_liu(store: Services, person: PersonIn) -> Case:
+    """刘师傅 on the roster, his own account verified; a letter registered two days ago naming ``person``."""
+    await store.roster.import_rows(ROSTER, dry_run=False)
+    await store.roster.verify(7001, 7001, "8613800138000")  # 刘师傅's own account
+    officer = Actor(id=1001, role=ActorRole.OFFICER, name="王主任")
+    return (await store.ledger.register(officer, Registration.model_validate({
+        "channel": Channel.LETTER, "received_on": store.context.today() - timedelta(days=2), "people": [person],
+        "category": "wages", "unit": "plant-1", "subject": "加班费未发放", "details": "来信反映加班费未发放。"}))).case
+
+
 async def test_a_verified_employees_filing_is_proposed_as_a_repeat_of_a_letter_under_their_roster_phone(
     store: Services,
 ) -> None:
     """The submission reads who the account is verified as once, and repeat detection goes on from it: a letter
     registered under the roster's phone (no Telegram account, no employee number) is the same person."""
-    from datetime import timedelta
-
-    from store.ledger import PersonIn, Registration
-    from store.models import Actor, ActorRole, Channel
-    from tests.conftest import draft, petitioner
-
-    await store.roster.import_rows(ROSTER, dry_run=False)
-    await store.roster.verify(7001, 7001, "8613800138000")  # 刘师傅's own account
-    officer = Actor(id=1001, role=ActorRole.OFFICER, name="王主任")
-    letter = (await store.ledger.register(officer, Registration.model_validate({
-        "channel": Channel.LETTER, "received_on": store.context.today() - timedelta(days=2),
-        "people": [PersonIn(name="刘师傅", phone="13800138000")],
-        "category": "wages", "unit": "plant-1", "subject": "加班费未发放", "details": "来信反映加班费未发放。"}))).case
+    letter = await _a_letter_from_liu(store, PersonIn(name="刘师傅", phone="13800138000"))
     filed = (await store.cases.submit(petitioner(7001), draft(), "chat")).case
     assert filed.employee_no == "YC1024"
     flagged = rows(store, "SELECT data FROM events WHERE case_id = ? AND action = 'flag'", filed.id)
@@ -233,19 +234,7 @@ async def test_a_verified_employees_filing_is_proposed_as_a_repeat_of_a_letter_u
 ) -> None:
     """A letter that names only the employee number (no phone on its case) is the same person through its
     register record, which the submission reads with the case's INSERT (``store.people.register_query``)."""
-    from datetime import timedelta
-
-    from store.ledger import PersonIn, Registration
-    from store.models import Actor, ActorRole, Channel
-    from tests.conftest import draft, petitioner
-
-    await store.roster.import_rows(ROSTER, dry_run=False)
-    await store.roster.verify(7001, 7001, "8613800138000")  # 刘师傅's own account
-    officer = Actor(id=1001, role=ActorRole.OFFICER, name="王主任")
-    letter = (await store.ledger.register(officer, Registration.model_validate({
-        "channel": Channel.LETTER, "received_on": store.context.today() - timedelta(days=2),
-        "people": [PersonIn(name="刘师傅", employee_no="yc 1024")],
-        "category": "wages", "unit": "plant-1", "subject": "加班费未发放", "details": "来信反映加班费未发放。"}))).case
+    letter = await _a_letter_from_liu(store, PersonIn(name="刘师傅", employee_no="yc 1024"))
     assert letter.petitioner_phone is None
     filed = (await store.cases.submit(petitioner(7001), draft(), "chat")).case
     flagged = rows(store, "SELECT data FROM events WHERE case_id = ? AND action = 'flag'", filed.id)
