@@ -57,6 +57,10 @@ async def run(args: argparse.Namespace) -> None:
     async with application:
         await application.start()
         assert application.updater is not None
+        if store is not None:  # as bot.app.serve does, once started and before the first update
+            from bot.app import settle_heap
+
+            settle_heap()
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         await stop.wait()
         if "outbox" in application.bot_data:
