@@ -43,7 +43,7 @@ async def run(args: argparse.Namespace) -> None:
     if args.mode == "echo":
         application = echo_application(args.token, args.api_url)
     else:
-        from bot.app import build_application
+        from bot.app import build_application, settle_heap
         from store.org import example_org
         from store.services import Services
 
@@ -58,8 +58,6 @@ async def run(args: argparse.Namespace) -> None:
         await application.start()
         assert application.updater is not None
         if store is not None:  # as bot.app.serve does, once started and before the first update
-            from bot.app import settle_heap
-
             settle_heap()
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         await stop.wait()

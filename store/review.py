@@ -406,12 +406,12 @@ class ReviewService(Service):
                     await open_for_alert(self.ctx, conn, alert_id, case, people)
                 return changed
             # 同类问题预警: many similar filings are a warning for a leader to judge, never an incident by itself.
-            alert_id, changed = await self._raise_alert(conn, case, "cluster", people, incident=False)
+            changed = await self._raise_alert(conn, case, "cluster", people, incident=False)
             ids = [row["id"] for row in recent]
             await conn.execute(
                 f"UPDATE cases SET collective_alert = ? WHERE collective_alert IS NULL"
                 f" AND id IN ({', '.join('?' * len(ids))})",
-                (alert_id, *ids),
+                (changed.collective_alert, *ids),
             )
             return changed
         if case.people is not None and case.people >= mon.collective_people:
@@ -419,14 +419,12 @@ class ReviewService(Service):
             # may open a level of the plan. A headcount the petitioner typed (or a joint letter's) asks a
             # leader to judge it and opens nothing by itself.
             visit = case.channel is Channel.VISIT and case.registered_by is not None
-            return (await self._raise_alert(conn, case, "visit" if visit else "declared", case.people,
-                                            incident=visit))[1]
+            return await self._raise_alert(conn, case, "visit" if visit else "declared", case.people, incident=visit)
         return None
 
-    async def _raise_alert(self, conn: Connection, case: Case, reason: str, people: int, *,
-                           incident: bool) -> tuple[int, Case]:
-        """A collective alert raised by ``case`` (a case inserted in this transaction): its id, and the case
-        as it now is."""
+    async def _raise_alert(self, conn: Connection, case: Case, reason: str, people: int, *, incident: bool) -> Case:
+        """A collective alert raised by ``case`` (a case inserted in this transaction): the case as it now is,
+        its ``collective_alert`` the alert's id."""
         now = self.ctx.now()
         async with conn.execute(
             "INSERT INTO alerts (kind, reason, case_id, unit, category, people, created_at, updated_at)"
@@ -445,7 +443,7 @@ class ReviewService(Service):
         # The group-incident plan: a level reached by people staff confirmed opens its incident (store/incidents.py).
         if incident:
             await open_for_alert(self.ctx, conn, alert_id, case, people)
-        return int(alert_id), changed
+        return changed
 
     # ------------------------------------------------------ the petitioner
 
