@@ -425,7 +425,7 @@ class LedgerService(Service):
                 "phone": normalize_phone(first.phone),
                 "people": [p.model_dump(mode="json") for p in people],
             }
-            case_id = (await insert_case(self.ctx, conn, NewCase(
+            case = await insert_case(self.ctx, conn, NewCase(
                 number=number,
                 submit_key=r.registration_id,
                 petitioner_id=person_key(records[0].id),
@@ -443,7 +443,8 @@ class LedgerService(Service):
                 external_ref=(r.external_ref or "").strip() or None,
                 received_on=r.received_on,
                 registered_by=actor.id,
-            ), now, identity)).id
+            ), now, identity)
+            case_id = case.id
             for person, record in zip(people or [PersonIn()], records, strict=True):
                 bound = record.telegram_hid is not None
                 await conn.execute(
@@ -473,14 +474,14 @@ class LedgerService(Service):
                     attachments=len(r.attachments),
                     **({"names_kept": len(kept)} if kept else {}),
                 ),
+                inserted=case,
             )
             for attachment in r.attachments:
                 await self.ctx.attach(conn, case_id, event_id, attachment.model_dump())
             if from_draft and actor.id is not None:
                 await conn.execute("DELETE FROM conversations WHERE name = ? AND key = ?",
                                    (Conversation.REGISTER, self.ctx.conv_key(actor.id)))
-            case = await self.ctx.case_where(conn, "id = ?", (case_id,))
-            assert case is not None
+            # The row as inserted: nothing since (its people, codes, files) changed it.
             if notify:
                 await self.cases.notify_new_case(conn, case, event_id)
             case = await self.review.after_submit(conn, case)

@@ -280,6 +280,22 @@ async def test_a_registered_collective_visit_raises_the_alert(store: Services) -
     assert rows(store, "SELECT reason, people FROM alerts") == [("visit", 60)]  # 集体访: counted by staff
 
 
+async def test_a_registration_answers_the_case_as_stored(store: Services) -> None:
+    """The register answers its case's row as inserted (or as an alert changed it), not read again: the
+    same as the stored row for a named letter, a repeat of it, an anonymous letter and a collective visit."""
+    registered = [await store.ledger.register(OFFICER, letter()),
+                  await store.ledger.register(OFFICER, letter(subject="加班费仍未发放")),
+                  await store.ledger.register(OFFICER, letter(anonymous=True, people=[])),
+                  await store.ledger.register(OFFICER, letter(
+                      channel=Channel.VISIT, received_on=TODAY, people_count=60,
+                      people=[PersonIn(name=f"代表{i}", role=PersonRole.REPRESENTATIVE) for i in range(5)]))]
+    for done in registered:
+        async with store.db.read() as conn:
+            stored = await store.context.case_where(conn, "id = ?", (done.case.id,))
+        assert stored is not None and done.case.model_dump() == stored.model_dump(), done.case.number
+    assert registered[-1].case.collective_alert is not None
+
+
 async def test_find_stays_within_scope_and_never_shows_a_confidential_case(store: Services) -> None:
     open_case = (await store.ledger.register(OFFICER, letter())).case
     secret = await store.ledger.register(
