@@ -29,7 +29,7 @@ from store.outbox import Outbox
 from store.policy import Act, Relation
 from store.sqltext import only_row
 from store.vault import Vault, VaultError, is_hid, is_sealed
-from store.workflow import RULES, Action, available_actions
+from store.workflow import FIRST_ANSWER, RULES, Action, available_actions
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -528,10 +528,13 @@ class StoreContext:
                 row = await cur.fetchone()
             if row is not None:
                 actor_id = row["petitioner_id"]
+        at = self.now()
+        if action in FIRST_ANSWER:  # with the append's trip (conn.later), no trip of its own
+            conn.later("UPDATE cases SET first_answer_at = ? WHERE id = ? AND first_answer_at IS NULL", (at, case_id))
         event_id = await journal.append(
             conn,
             case_id=case_id,
-            at=self.now(),
+            at=at,
             actor_id=actor_id,
             actor_role=actor.role.value,
             action=action.value,

@@ -97,6 +97,9 @@ class Rule:
 
 #: The actions that make a case (in the chat, or registered by staff): there was no case before them.
 OPENING = frozenset({Action.SUBMIT, Action.REGISTER})
+#: A case's answer (受理, 不予受理, 处理意见): the first one's moment is the case's ``first_answer_at``, which
+#: 及时受理率 compares with the acceptance deadline (store/indicators.py; set by StoreContext.event).
+FIRST_ANSWER = (Action.ACCEPT, Action.DECLINE, Action.DECIDE)
 
 RULES: dict[Action, Rule] = {
     Action.SUBMIT: Rule(frozenset(), S.SUBMITTED, PETITIONER, True),

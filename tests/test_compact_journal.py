@@ -168,23 +168,6 @@ async def test_a_compact_row_taken_out_breaks_the_chain(store: Services) -> None
     assert not broken.ok and broken.broken_event_id == 4
 
 
-async def test_the_first_answer_is_read_from_its_partial_index(store: Services) -> None:
-    """The indicators' first answer (min(at) of accept, decline, decide per case) uses events_first_answer.
-
-    A partial index serves a query only when the query's condition implies the
-    index's: the list in migration 0023 must stay the one ``store.indicators`` writes.
-    """
-    from store.indicators import ANSWER_ACTIONS
-
-    assert ANSWER_ACTIONS == ("accept", "decline", "decide")
-    if backend_of(store) != "sqlite":
-        return  # the plan's words are SQLite's
-    answer_actions = ", ".join(f"'{a}'" for a in ANSWER_ACTIONS)  # as store/indicators.py writes it
-    plan = rows(store, "EXPLAIN QUERY PLAN SELECT min(e.at) FROM events e WHERE e.case_id = ?"
-                f" AND e.action IN ({answer_actions})", 1)
-    assert "events_first_answer" in " | ".join(str(r[-1]) for r in plan)
-
-
 async def test_index_usage_names_the_index_each_traced_query_uses(store: Services, tmp_path: Path) -> None:
     """bench/index_usage.py: EXPLAIN QUERY PLAN of traced statements, collected by index (docs/benchmarks.md)."""
     from bench.index_usage import usage
@@ -194,13 +177,13 @@ async def test_index_usage_names_the_index_each_traced_query_uses(store: Service
     await some_events(store, "k", 5001)
     trace = tmp_path / "trace.jsonl"
     statements = ["SELECT * FROM events WHERE case_id = 1 ORDER BY id",
-                  "SELECT min(e.at) FROM events e WHERE e.case_id = 1 AND e.action IN ('accept', 'decline', 'decide')",
+                  "SELECT id FROM cases WHERE decided_at >= '2026-11-01' AND decided_at < '2026-12-01'",
                   "SELECT * FROM events WHERE case_id = 2 ORDER BY id",  # the same query: counted once
                   "SELECT count(*) FROM cases WHERE status IN ('submitted', 'accepted') AND unit IN ('plant-1')"]
     trace.write_text("".join(json.dumps(s) + "\n" for s in statements), encoding="utf-8")
     found = usage(trace, Path(store.db.path), ["cases", "events"])
     assert found["queries_explained"] == 3
     assert found["indexes"]["events_by_case"]["queries"] == 1
-    assert found["indexes"]["events_first_answer"]["queries"] == 1
+    assert found["indexes"]["cases_by_decided"]["queries"] == 1
     assert found["indexes"]["cases_by_status_unit"]["queries"] == 1
     assert "cases_by_rank_day" in found["unused"] and "sqlite_autoindex_cases_1" not in found["unused"]

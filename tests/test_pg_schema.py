@@ -134,6 +134,7 @@ MOMENTS = {
     ("cases", "reviewed_at"),
     ("cases", "submitted_at"),
     ("cases", "updated_at"),
+    ("cases", "first_answer_at"),
     ("claim_codes", "created_at"),
     ("claim_codes", "used_at"),
     ("contact_tasks", "created_at"),
@@ -559,8 +560,12 @@ def test_an_index_and_a_trigger_are_read_from_their_sql() -> None:
     assert sqlite_kind("TEXT") == pg_kind("text") != pg_kind("timestamp with time zone")
 
 
-#: What migration 0029 added (the told warning level), removed: it runs again after the older ones.
-BEFORE_0029 = ["DROP INDEX cases_untold", "ALTER TABLE cases DROP COLUMN told_rank",
+#: What migration 0031 changed (the first answer's moment on the case; the journal's index it replaced), undone.
+BEFORE_0031 = ["ALTER TABLE cases DROP COLUMN first_answer_at",
+               "CREATE INDEX events_first_answer ON events (case_id) WHERE action IN ('accept', 'decline', 'decide')"]
+#: What migration 0029 added (the told warning level), removed, and what later ones changed (``BEFORE_0031``)
+#: undone first: they all run again after the older ones.
+BEFORE_0029 = [*BEFORE_0031, "DROP INDEX cases_untold", "ALTER TABLE cases DROP COLUMN told_rank",
                "ALTER TABLE cases DROP COLUMN told_due"]
 
 
@@ -573,8 +578,9 @@ def before_0026(backend: str) -> list[str]:
     if backend == "sqlite":
         return list(BEFORE_0029)
     days = DAYS - {("cases", "told_due")}  # a column of 0029's, dropped first
-    undo: dict[str, list[str]] = {table: [] for table, _ in sorted(MOMENTS | days | CLOCK_TIMES)}
-    for table, column in sorted(MOMENTS):
+    moments = MOMENTS - {("cases", "first_answer_at")}  # 0031's, dropped first
+    undo: dict[str, list[str]] = {table: [] for table, _ in sorted(moments | days | CLOCK_TIMES)}
+    for table, column in sorted(moments):
         undo[table].append(f"ALTER COLUMN {column} TYPE TEXT"
                            f" USING to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
     for table, column in sorted(days):

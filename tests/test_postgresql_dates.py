@@ -41,7 +41,8 @@ MARKED = 777_000_001  # the hid of the person an older vault step marked instead
 def temporal(target: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every moment and day of every table, as read: rows in the order of their values (the marked person apart)."""
     columns: dict[str, list[str]] = {}
-    for table, column in sorted(MOMENTS | DAYS - {("cases", "told_due")}):  # told_due: 0029's, undone before
+    # told_due, first_answer_at: 0029's and 0031's, undone before
+    for table, column in sorted((MOMENTS | DAYS) - {("cases", "told_due"), ("cases", "first_answer_at")}):
         columns.setdefault(table, []).append(column)
     found = {}
     for table, names in columns.items():

@@ -157,7 +157,8 @@ async def test_a_database_at_the_previous_version_upgrades_with_ranks_and_its_jo
     later = {"hearing_and_study": ("DROP TABLE review_drafts", "DROP TABLE review_studies", "DROP TABLE hearings",
                                    "ALTER TABLE cases DROP COLUMN clock_stopped_on"),
              "compact_journal": tuple(BEFORE_0023), "told_levels": tuple(BEFORE_0029)}
-    undo = [s for n, name, _ in migrations() if n > number for key, sql in later.items() if key in name for s in sql]
+    undo = [s for n, name, _ in reversed(migrations()) if n > number for key, sql in later.items() if key in name
+            for s in sql]  # the latest first
     with sqlite3.connect(path) as conn:  # back to the schema before it: what it added, removed
         for statement in (*undo, "DROP INDEX cases_by_rank", "DROP INDEX cases_by_rank_day", "DROP TABLE rank_basis",
                           "ALTER TABLE cases DROP COLUMN queue_rank", "ALTER TABLE cases DROP COLUMN queue_due",

@@ -29,6 +29,7 @@ from tests.backends import fresh_database
 from tests.conftest import OPINION_PARTS, draft, petitioner, rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, at, review_org, rorg, rstore
+from tests.test_pg_schema import BEFORE_0029
 
 __all__ = ["rorg", "rstore"]
 
@@ -129,13 +130,13 @@ async def test_an_upgraded_database_tells_no_level_twice(
             told = warnings_sent(store)
             assert told and {level for _, level in told} == {"warning"}
             number = next(n for n, name, _ in migrations() if "told_levels" in name)
-            # A later migration would have to be undone first, unless it runs twice alike (0030: settings).
-            assert [name for n, name, _ in migrations() if n > number] == ["0030_cases_vacuumed.sql"]
+            # A later migration is undone first (BEFORE_0029 has 0031's), unless it runs twice alike (0030: settings).
+            assert [name for n, name, _ in migrations() if n > number] == ["0030_cases_vacuumed.sql",
+                                                                           "0031_first_answer.sql"]
             version = (f"PRAGMA user_version = {number - 1}" if backend == "sqlite"
                        else f"UPDATE schema_version SET version = {number - 1}")
             async with store.db.transaction() as conn:  # back to the schema before it
-                for statement in ("DROP INDEX cases_untold", "ALTER TABLE cases DROP COLUMN told_rank",
-                                  "ALTER TABLE cases DROP COLUMN told_due", version):
+                for statement in (*BEFORE_0029, version):
                     await conn.execute(statement)
         finally:
             await store.close()
@@ -192,6 +193,33 @@ async def test_the_level_is_the_same_in_python_and_sql_every_day(rstore: Service
     # The transfer starts the acceptance limit again: due 11-27.
     assert warning_level(cases[4], rstore.org, date(2026, 11, 16)) is W.NORMAL
     assert warning_level(cases[3], rstore.org, date(2027, 3, 1)) is W.NORMAL  # waits on the petitioner
+
+
+async def test_todays_figures_in_stats_are_the_open_cases_levels_every_day(rstore: Services, clock: FakeClock) -> None:
+    """/stats' 预警, 警告, 严重警告 and 超期 now come from the stored ranks (store.indicators._now): day by day,
+    with no sweep between the days, they equal the levels and deadlines computed for each open case."""
+    from store.review import current_deadline
+
+    numbers = []
+    for i, key in enumerate(("s1", "s2", "a1", "a2")):
+        clock.set(at(date(2026, 11, 2 + 3 * i)))
+        numbers.append((await rstore.cases.submit(petitioner(5001 + i), draft(), key)).case.number)
+        if key.startswith("a"):
+            await rstore.cases.act(OFFICER_P1, numbers[-1], Action.ACCEPT)
+    cases = [await rstore.cases.case_for(LEADER_OIL, n) for n in numbers]
+    seen: set[tuple[int, ...]] = set()
+    day = date(2026, 11, 10)
+    while day <= date(2027, 1, 20):
+        clock.set(at(day))
+        (row, *_) = (await rstore.indicators.indicators(LEADER_OIL, "plant-1")).rows
+        levels = [warning_level(c, rstore.org, day) for c in cases if c.is_open]
+        due = [d[1] for c in cases if c.is_open and (d := current_deadline(c)) is not None]
+        expected = (levels.count(W.NOTICE), levels.count(W.WARNING), levels.count(W.SERIOUS),
+                    sum(d < day for d in due))
+        assert (row.notice_now, row.warning_now, row.serious_now, row.overdue_now) == expected, day
+        seen.add(expected)
+        day += timedelta(days=2 if day.day % 5 else 1)
+    assert len(seen) >= 6 and any(f[0] for f in seen) and any(f[1] for f in seen) and any(f[2] for f in seen)
 
 
 async def test_a_case_moves_through_every_level_and_each_notice_comes_once(
