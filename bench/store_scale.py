@@ -22,7 +22,10 @@ attachments. Then each query runs 200 times with varying arguments:
   once beside it (``warning_sweep_first``);
 - indicators: per unit for one month (received, accepted on time, answered
   on time, rated, satisfied), for the whole group and for one subtree over a quarter;
-- a petitioner's own cases (``cases_of_petitioner``).
+- a petitioner's own cases (``cases_of_petitioner``);
+- what a leader waits for: ``IndicatorService.indicators`` (/stats and the dashboard: a month's figures
+  for every unit in scope and twelve trend months), for the group's leader and one company's.
+  The two "indicators" queries above are a lighter stand-in kept for comparison with older figures.
 
 Reported: p50/p99 per query, bytes per case (file size ÷ cases, journal
 and outbox included) and the query plans.
@@ -101,6 +104,10 @@ def _record(action: str, rng: random.Random, answer_due: date | None, decision: 
     return data_text(stored_data(Action(action), record))
 
 
+#: When a declined case is told it is not accepted (不予受理): its first answer (``first_answer_at``).
+DECLINED_AFTER = timedelta(days=3)
+
+
 def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tuple[str, str]],
                reasons: Sequence[DeclineReason]):
     """Cases in submission order, with the events and outbox rows each caused."""
@@ -146,6 +153,8 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
             _iso(accepted) if accepted else None, _iso(decided) if decided else None,
             _iso(closed) if closed else None, accept_due.isoformat(),
             answer_due.isoformat() if answer_due else None, 0, "zh", _iso(closed or decided or accepted or submitted),
+            _iso(first) if (first := accepted or (submitted + DECLINED_AFTER if status == "declined" else None))
+            else None,
         )
         events: list[tuple[str, str, str | None, datetime, int]] = [("submit", "submitted", None, submitted, 1)]
         if accepted:
@@ -153,7 +162,7 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
             for k in range(rng.choice([0, 1, 1, 2])):
                 events.append(("reply", "in_progress", _text(rng, 20, 120), accepted + timedelta(days=k + 1), 1))
         if status == "declined":
-            events.append(("decline", "declined", _text(rng, 20, 80), submitted + timedelta(days=3), 1))
+            events.append(("decline", "declined", _text(rng, 20, 80), submitted + DECLINED_AFTER, 1))
         if decided:
             events.append(("decide", "decided", _text(rng, 60, 300), decided, 1))
         if closed:
@@ -199,7 +208,7 @@ def generate(path: Path, n: int) -> float:
                          " petitioner_phone, confidential, pseudonym, category, kind, unit, subject, details,"
                          " people, desired_outcome, status, assignee_id, decision, rating, submitted_at,"
                          " accepted_at, decided_at, closed_at, accept_due, answer_due, extended_days, language,"
-                         f" updated_at) VALUES ({', '.join('?' * 28)})", cases)
+                         f" updated_at, first_answer_at) VALUES ({', '.join('?' * 29)})", cases)
         # As the store writes events since migration 0023: the hash as 32 bytes in digest (store/journal.py).
         conn.executemany("INSERT INTO events (id, case_id, at, actor_id, actor_role, action, status_after, body,"
                          " data, public, prev_hash, hash, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -344,6 +353,12 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
         q_end = (date.fromisoformat(q_start) + timedelta(days=92)).replace(day=1).isoformat()
         await timed("indicators_quarter_oilfield", sql(indicators(scope), (q_start, q_end, *subtree)))
         await timed("petitioner_cases", store.cases.cases_of_petitioner(rng.randrange(1, 50_000)))
+    # What a leader waits for: /stats and the dashboard's indicators (IndicatorService.indicators: a month's
+    # figures for every unit in scope and twelve trend months), fewer rounds (a second or so each at first).
+    for _ in range(max(3, runs // 4)):
+        period = months_back(rng.randint(1, 24))[0][:7]
+        for name, staff_id in (("stats_group_leader", 100002), ("stats_company_leader", 100003)):
+            await timed(name, store.indicators.indicators(store.cases.actor(staff_id), None, period))
     async with store.db.read() as conn:
         for name, query, args in (
             ("overdue_sweep", OVERDUE, {"today": NOW.date().isoformat()}),
