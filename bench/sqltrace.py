@@ -1,9 +1,9 @@
 """A pytest plugin: every distinct SQL statement the store runs on SQLite, for ``bench.index_usage``.
 
-Loaded with ``-p bench.sqltrace`` and ``SQLTRACE_OUT=<file>``: each aiosqlite
-connection the store opens gets a trace callback, and every statement (with
-its arguments inlined by SQLite) is appended to the file once, one JSON
-string per line. Statements of the tests themselves (``tests/backends.py``
+Loaded with ``-p bench.sqltrace`` and ``SQLTRACE_OUT=<file>``: each connection
+the store opens (``store.db.SqliteThread``, the writer's and every reader's)
+gets a trace callback, and every statement (with its arguments inlined by
+SQLite) is appended to the file once, one JSON string per line. Statements of the tests themselves (``tests/backends.py``
 reads past the store with plain ``sqlite3``) are not traced.
 """
 
@@ -15,12 +15,12 @@ import re
 import threading
 from typing import Any
 
-import aiosqlite
+from store.db import SqliteThread
 
 _OUT = os.environ.get("SQLTRACE_OUT")
 _lock = threading.Lock()
 _seen: set[str] = set()
-_connect = aiosqlite.connect
+_connect = SqliteThread.connect
 
 
 def shape(sql: str) -> str:
@@ -42,16 +42,12 @@ def _record(sql: str) -> None:
             out.write(json.dumps(sql, ensure_ascii=False) + "\n")
 
 
-def _traced(*args: Any, **kwargs: Any) -> Any:
-    connection = _connect(*args, **kwargs)
-
-    async def opened() -> Any:
-        conn = await connection
-        await conn.set_trace_callback(_record)
-        return conn
-
-    return opened()
+async def _traced(cls: Any, *args: Any, **kwargs: Any) -> Any:
+    conn = await _connect.__func__(cls, *args, **kwargs)  # type: ignore[attr-defined]
+    await conn.set_trace_callback(_record)
+    return conn
 
 
 if _OUT:
-    aiosqlite.connect = _traced
+    # Every connection the store opens is one of SqliteThread (store/db.py): the writer and each reader.
+    SqliteThread.connect = classmethod(_traced)  # type: ignore[method-assign, assignment]

@@ -168,6 +168,30 @@ async def test_a_compact_row_taken_out_breaks_the_chain(store: Services) -> None
     assert not broken.ok and broken.broken_event_id == 4
 
 
+async def test_the_trace_records_what_the_stores_connections_run(
+    tmp_path: Path, org: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/sqltrace.py: the writer's and the readers' statements, each query once, arguments inlined."""
+    from bench import sqltrace
+    from store.db import SqliteThread
+
+    trace = tmp_path / "trace.jsonl"
+    monkeypatch.setattr(sqltrace, "_OUT", str(trace))
+    monkeypatch.setattr(sqltrace, "_seen", set())
+    monkeypatch.setattr(SqliteThread, "connect", classmethod(sqltrace._traced))
+    store = await Services.open(tmp_path / "traced.db", org, FakeClock())
+    try:
+        for i in range(2):
+            await store.cases.submit(petitioner(5001 + i), draft(), f"k{i}")
+        assert (await store.indicators.indicators(Actor(id=9001, role=ActorRole.ADMIN))).rows
+    finally:
+        await store.close()
+    found = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
+    inserts = [sql for sql in found if sql.startswith("INSERT INTO cases")]
+    assert len(inserts) == 1 and "'plant-1'" in inserts[0]  # two submissions, one query; its values inlined
+    assert any("first_answer_at" in sql for sql in found)  # the indicators, on a reader
+
+
 async def test_index_usage_names_the_index_each_traced_query_uses(store: Services, tmp_path: Path) -> None:
     """bench/index_usage.py: EXPLAIN QUERY PLAN of traced statements, collected by index (docs/benchmarks.md)."""
     from bench.index_usage import usage
