@@ -363,7 +363,7 @@ class IndicatorService(Service):
             "W": f"{waiting} AND c.answer_due >= :a_day AND c.answer_due < :b_day AND c.answer_due < :today"
                  f" AND (c.decided_at IS NULL OR NOT ({decided})) AND (c.unit || '') IN ({in_units})",
         }
-        # One grouped pass over each part's rows, found by its own index (cases_indicators, cases_by_decided,
+        # One grouped pass over each part's rows, found by its own index (cases_by_unit_day, cases_by_decided,
         # cases_by_answer_due), each row read once; the parts' counts added up per unit. (They were one
         # union of ids, each row then fetched again by id: twice the work on PostgreSQL.)
         parts = [

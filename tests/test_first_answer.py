@@ -87,13 +87,14 @@ async def test_an_upgraded_database_has_its_first_answers_from_the_journal(
         finally:
             await store.close()
         number = next(n for n, name, _ in migrations() if name.endswith("_first_answer.sql"))
-        assert migrations()[-1][0] == number  # a later migration would be undone first
+        # A later migration would be undone first, unless it runs twice alike (0032: an index).
+        assert [name for n, name, _ in migrations() if n > number] == ["0032_unit_day_index.sql"]
         for statement in BEFORE_0031:  # the schema before it: no column, the journal's index back
             execute(target, statement)
         set_version(target, number - 1)
         store = await Services.open(target, org, clock)
         try:
-            assert await store.db.schema_version() == number
+            assert await store.db.schema_version() == migrations()[-1][0]
             assert first_answers(store) == expected and sum(at is not None for at in expected.values()) == 3
             assert not rows(store, "SELECT 1 FROM cases WHERE first_answer_at IS NULL AND status <> 'submitted'")
         finally:

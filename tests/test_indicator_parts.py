@@ -12,6 +12,7 @@ from store.clock import FakeClock
 from store.models import Actor, ActorRole, Decision, Rating
 from store.services import Services
 from store.workflow import Action
+from tests.backends import backend_of, rows
 from tests.conftest import OPINION_PARTS, draft, petitioner
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)  # plant-1 (tests/org_fixture.toml)
@@ -44,3 +45,17 @@ async def test_a_case_decided_and_waiting_again_in_the_period_counts_once(store:
     due_month = case.answer_due.strftime("%Y-%m")
     march = (await store.indicators.indicators(ADMIN, "plant-1", due_month)).rows[0]
     assert (march.received, march.decided, march.answer_counted) == (0, 0, 1)
+
+
+async def test_the_received_part_is_found_by_unit_and_day(store: Services) -> None:
+    """Migration 0032: cases_by_unit_day (unit, submitted_at) in place of the seven columns of cases_indicators."""
+    if backend_of(store) == "sqlite":
+        names = {name for (name,) in rows(store, "SELECT name FROM sqlite_schema WHERE type = 'index'")}
+        plan = " | ".join(str(r[-1]) for r in rows(
+            store, "EXPLAIN QUERY PLAN SELECT * FROM cases c WHERE c.unit IN ('plant-1', 'plant-2')"
+                   " AND c.submitted_at >= '2026-11-01' AND c.submitted_at < '2026-12-01'"))
+        assert "cases_by_unit_day (unit=? AND submitted_at>? AND submitted_at<?)" in plan, plan
+    else:
+        names = {name for (name,) in rows(store, "SELECT indexname FROM pg_indexes"
+                                                 " WHERE schemaname = current_schema() AND tablename = 'cases'")}
+    assert "cases_by_unit_day" in names and "cases_indicators" not in names
