@@ -4,7 +4,7 @@
 -- that. Every one that uses it (25 distinct queries traced from the suite and
 -- explained on a million cases: bench.sqltrace, bench.index_usage) finds a
 -- unit's cases received in a period by the first two columns, then reads the
--- rows. Those two remain, under a name that says what they are: 95 bytes a case
+-- rows. Those two remain, under a name that says what they are: 101 bytes a case
 -- fewer (docs/benchmarks.md). Written to run twice alike.
 DROP INDEX IF EXISTS cases_indicators;
 CREATE INDEX IF NOT EXISTS cases_by_unit_day ON cases (unit, submitted_at);
