@@ -261,6 +261,12 @@ def _total(parts: Any, names: Collection[str] = tuple(Figures.model_fields)) -> 
     return total
 
 
+def _named_units(units: Collection[str]) -> tuple[str, dict[str, str]]:
+    """The units as named parameters for an ``IN`` list (``:u0, :u1, …``; none: ``NULL``) and their values."""
+    unit_list = sorted(units)
+    return ", ".join(f":u{i}" for i in range(len(unit_list))) or "NULL", {f"u{i}": u for i, u in enumerate(unit_list)}
+
+
 class IndicatorService(Service):
     """Indicators per unit, the monthly trend and the export, for leaders and admins."""
 
@@ -315,9 +321,7 @@ class IndicatorService(Service):
         period (every figure needs one of the three).
         """
         clause, named = numbered(*scope)
-        unit_list = sorted(units)
-        unit_params = {f"u{i}": u for i, u in enumerate(unit_list)}
-        in_units = ", ".join(f":u{i}" for i in range(len(unit_list))) or "NULL"
+        in_units, unit_params = _named_units(units)
         received = "c.submitted_at >= :a AND c.submitted_at < :b"
         k_day, decided_day = (local_day_sql(column, self.tz, self.db.dialect)
                               for column in ("c.first_answer_at", "c.decided_at"))
@@ -395,8 +399,7 @@ class IndicatorService(Service):
         tests/test_queue_rank.py proves them equal to the computed ones). From the queue's own index
         (cases_by_rank), instead of the level computed for each of the 33,000 open cases at a million."""
         clause, named = numbered(*scope)
-        unit_list = sorted(units)
-        in_units = ", ".join(f":u{i}" for i in range(len(unit_list))) or "NULL"
+        in_units, unit_params = _named_units(units)
         level = {"notice_now": WarningLevel.NOTICE, "warning_now": WarningLevel.WARNING,
                  "serious_now": WarningLevel.SERIOUS}
         counted = [f"count(*) FILTER (WHERE queue_rank = {lv.rank}) AS {name}" for name, lv in level.items()]
@@ -406,7 +409,7 @@ class IndicatorService(Service):
                " FROM cases WHERE queue_rank IS NOT NULL)"
                f" SELECT unit, {', '.join(counted)}, count(*) FILTER (WHERE queue_due < :today) AS overdue_now"
                f" FROM open WHERE unit IN ({in_units}) AND ({clause}) GROUP BY unit")
-        params = {"today": today.isoformat(), **{f"u{i}": u for i, u in enumerate(unit_list)}, **named}
+        params = {"today": today.isoformat(), **unit_params, **named}
         async with conn.execute(sql, params) as cur:
             return {row["unit"]: {name: int(row[name]) for name in NOW_FIGURES} async for row in cur}
 

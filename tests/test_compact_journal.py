@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from bench import sqltrace
+from bench.index_usage import usage
 from bot import cli
 from store import journal
 from store.clock import FakeClock
-from store.db import migrations
+from store.db import SqliteThread, migrations
 from store.models import Actor, ActorRole, Decision
 from store.org import Organization
 from store.services import Services
@@ -172,9 +174,6 @@ async def test_the_trace_records_what_the_stores_connections_run(
     tmp_path: Path, org: Organization, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """bench/sqltrace.py: the writer's and the readers' statements, each query once, arguments inlined."""
-    from bench import sqltrace
-    from store.db import SqliteThread
-
     trace = tmp_path / "trace.jsonl"
     monkeypatch.setattr(sqltrace, "_OUT", str(trace))
     monkeypatch.setattr(sqltrace, "_seen", set())
@@ -194,8 +193,6 @@ async def test_the_trace_records_what_the_stores_connections_run(
 
 async def test_index_usage_names_the_index_each_traced_query_uses(store: Services, tmp_path: Path) -> None:
     """bench/index_usage.py: EXPLAIN QUERY PLAN of traced statements, collected by index (docs/benchmarks.md)."""
-    from bench.index_usage import usage
-
     if backend_of(store) != "sqlite":
         return
     await some_events(store, "k", 5001)

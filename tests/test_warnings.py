@@ -22,6 +22,7 @@ from store.clock import FakeClock
 from store.db import migrations
 from store.models import Decision
 from store.org import Organization
+from store.review import current_deadline
 from store.services import Services
 from store.supervision import LEVELS, UNTOLD, WARNING_SWEEP_SQL, WarningLevel, level_sql, warning_level
 from store.workflow import Action
@@ -199,8 +200,6 @@ async def test_the_level_is_the_same_in_python_and_sql_every_day(rstore: Service
 async def test_todays_figures_in_stats_are_the_open_cases_levels_every_day(rstore: Services, clock: FakeClock) -> None:
     """/stats' 预警, 警告, 严重警告 and 超期 now come from the stored ranks (store.indicators._now): day by day,
     with no sweep between the days, they equal the levels and deadlines computed for each open case."""
-    from store.review import current_deadline
-
     numbers = []
     for i, key in enumerate(("s1", "s2", "a1", "a2")):
         clock.set(at(date(2026, 11, 2 + 3 * i)))
