@@ -62,13 +62,14 @@ from pydantic import BaseModel
 from store import discipline
 from store.assessment_counts import Count, row_count, unit_counts
 from store.clock import iso, local_date, local_day_sql
-from store.context import Service, local_midnight
+from store.context import Service, StoreContext, local_midnight
 from store.errors import Forbidden, Refused
 from store.incidents import IncidentCount, incident_counts
 from store.models import Actor, ActorRole, Case, Channel, Status, row_to_model
 from store.org import Role, Unit
 from store.review import CURRENT_DUE_SQL, DEADLINE_OF, OPEN_SQL, Stage, numbered
 from store.supervision import WarningLevel, current_ranks
+from store.trend_memo import MARKS_SQL, Marks, TrendMemo
 
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{1,2})|[Qq](?P<quarter>[1-4])))?$")
 TREND_MONTHS = 12
@@ -270,6 +271,11 @@ def _named_units(units: Collection[str]) -> tuple[str, dict[str, str]]:
 class IndicatorService(Service):
     """Indicators per unit, the monthly trend and the export, for leaders and admins."""
 
+    def __init__(self, ctx: StoreContext) -> None:
+        super().__init__(ctx)
+        #: The trend's months as last counted, current while their stamp is (store/trend_memo.py).
+        self.trend_memo = TrendMemo()
+
     def _report_scope(self, actor: Actor) -> tuple[str, list[Any]]:
         if actor.role is ActorRole.SYSTEM:
             return "TRUE", []
@@ -429,6 +435,9 @@ class IndicatorService(Service):
         await current_ranks(self.db, self.org, today)  # as the queue does: today's ranks stored
         async with self.db.read() as conn:  # a WITH: not read_one()'s bare SELECT
             now = await self._now(conn, everything, scope, today)
+            # What has changed, read before any month is counted: a month counted later is at least as new.
+            async with conn.execute(MARKS_SQL) as cur:
+                marks = Marks(await cur.fetchall())
         today_total = _total(now.values(), NOW_FIGURES)  # the same for every trend month
 
         # The period's figures, the trend months, the incidents, the reports outside the viewer's line
@@ -443,9 +452,15 @@ class IndicatorService(Service):
             return {u: {**zeros, **figures.get(u, {}), **now.get(u, {})} for u in figures.keys() | now.keys()}
 
         async def month(point: Period) -> TrendPoint:
-            async with self.db.read_one() as conn:
-                figures = await self._figures(conn, everything, scope, point.start, point.end, today,
-                                              only=TREND_FIGURES)
+            # A month none of whose cases changed since it was counted is not counted again (the past ones).
+            key = TrendMemo.key(point.start, point.end, today, everything, scope)
+            stamp = marks.stamp(local_midnight(point.end, self.tz))
+            figures = self.trend_memo.get(key, stamp)
+            if figures is None:
+                async with self.db.read_one() as conn:
+                    figures = await self._figures(conn, everything, scope, point.start, point.end, today,
+                                                  only=TREND_FIGURES)
+                self.trend_memo.put(key, stamp, figures)
             counted = _total(figures.values(), [f for f in TREND_FIGURES if f not in NOW_FIGURES])
             return TrendPoint(label=point.label, **counted, **{f: today_total[f] for f in TREND_FIGURES
                                                                 if f in NOW_FIGURES})

@@ -19,7 +19,7 @@ from store.services import Services
 from store.workflow import FIRST_ANSWER, Action
 from tests.backends import execute, fresh_database, rows
 from tests.conftest import OPINION_PARTS, draft, petitioner
-from tests.test_pg_schema import BEFORE_0031
+from tests.test_pg_schema import before_0031
 from tests.test_postgresql_native import set_version
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)  # plant-1 (tests/org_fixture.toml)
@@ -88,8 +88,8 @@ async def test_an_upgraded_database_has_its_first_answers_from_the_journal(
             await store.close()
         number = next(n for n, name, _ in migrations() if name.endswith("_first_answer.sql"))
         # A later migration would be undone first, unless it runs twice alike (0032: an index).
-        assert [name for n, name, _ in migrations() if n > number] == ["0032_unit_day_index.sql"]
-        for statement in BEFORE_0031:  # the schema before it: no column, the journal's index back
+        assert [name for n, name, _ in migrations() if n > number] == ["0032_unit_day_index.sql", "0033_case_month_changes.sql"]
+        for statement in before_0031(backend):  # the schema before it: no column, the journal's index back
             execute(target, statement)
         set_version(target, number - 1)
         store = await Services.open(target, org, clock)

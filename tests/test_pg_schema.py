@@ -561,22 +561,38 @@ def test_an_index_and_a_trigger_are_read_from_their_sql() -> None:
 
 
 #: What migration 0031 changed (the first answer's moment on the case; the journal's index it replaced), undone.
-BEFORE_0031 = ["ALTER TABLE cases DROP COLUMN first_answer_at",
-               "CREATE INDEX events_first_answer ON events (case_id) WHERE action IN ('accept', 'decline', 'decide')"]
-#: What migration 0029 added (the told warning level), removed, and what later ones changed (``BEFORE_0031``)
-#: undone first: they all run again after the older ones.
-BEFORE_0029 = [*BEFORE_0031, "DROP INDEX cases_untold", "ALTER TABLE cases DROP COLUMN told_rank",
-               "ALTER TABLE cases DROP COLUMN told_due"]
+#: What migration 0033 added (the changes counted by month, store/trend_memo.py), removed: its triggers name
+#: the columns older migrations add, which cannot be dropped under them.
+UNDO_0033 = {
+    "sqlite": ["DROP TRIGGER case_month_inserted",
+               "DROP TRIGGER case_month_changed", "DROP TABLE case_month_changes"],
+    "postgresql": ["DROP TRIGGER case_month_inserted ON cases",
+                   "DROP TRIGGER case_month_changed ON cases", "DROP FUNCTION case_month_changed()",
+                   "DROP TABLE case_month_changes"],
+}
+
+
+def before_0031(backend: str) -> list[str]:
+    """What migration 0031 added (the first answer on the case), removed, 0033's undone first."""
+    return [*UNDO_0033[backend], "ALTER TABLE cases DROP COLUMN first_answer_at",
+            "CREATE INDEX events_first_answer ON events (case_id) WHERE action IN ('accept', 'decline', 'decide')"]
+
+
+def before_0029(backend: str) -> list[str]:
+    """What migration 0029 added (the told warning level), removed, and what later ones changed
+    (``before_0031``) undone first: they all run again after the older ones."""
+    return [*before_0031(backend), "DROP INDEX cases_untold", "ALTER TABLE cases DROP COLUMN told_rank",
+            "ALTER TABLE cases DROP COLUMN told_due"]
 
 
 def before_0026(backend: str) -> list[str]:
-    """What migrations 0026 to 0029 changed, undone: 0029's columns gone (``BEFORE_0029``), and moments, days
+    """What migrations 0026 to 0029 changed, undone: 0029's columns gone (``before_0029``), and moments, days
     and clock times as the texts they were (SQLite: 0029 alone).
 
     0027's data step (a reminder's 'skipped' becomes a moment) finds nothing to change when it runs again.
     """
     if backend == "sqlite":
-        return list(BEFORE_0029)
+        return before_0029(backend)
     days = DAYS - {("cases", "told_due")}  # a column of 0029's, dropped first
     moments = MOMENTS - {("cases", "first_answer_at")}  # 0031's, dropped first
     undo: dict[str, list[str]] = {table: [] for table, _ in sorted(moments | days | CLOCK_TIMES)}
@@ -587,7 +603,7 @@ def before_0026(backend: str) -> list[str]:
         undo[table].append(f"ALTER COLUMN {column} TYPE TEXT USING to_char({column}, 'YYYY-MM-DD')")
     for table, column in sorted(CLOCK_TIMES):
         undo[table].append(f"ALTER COLUMN {column} TYPE TEXT USING to_char({column}, 'HH24:MI')")
-    return [*BEFORE_0029, *(f"ALTER TABLE {table} {', '.join(parts)}" for table, parts in undo.items())]
+    return [*before_0029(backend), *(f"ALTER TABLE {table} {', '.join(parts)}" for table, parts in undo.items())]
 
 
 @pytest.mark.postgresql

@@ -20,7 +20,7 @@ from store.reception import BookingStatus, Session
 from store.services import Services
 from tests.backends import execute, fresh_database, trigger_error
 from tests.conftest import ORG_FILE, draft, petitioner, rows
-from tests.test_pg_schema import BEFORE_0029
+from tests.test_pg_schema import before_0029
 from tests.test_postgresql_native import set_version
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -313,7 +313,7 @@ async def test_reminders_an_older_version_marked_skipped_stay_settled_after_the_
                             " to_char(reminded_day AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'),"
                             " ALTER COLUMN reminded_hours TYPE TEXT")
         execute(target, "UPDATE reception_bookings SET reminded_day = 'skipped'")
-        for statement in BEFORE_0029:  # a later migration's, run again after it
+        for statement in before_0029(backend):  # a later migration's, run again after it
             execute(target, statement)
         set_version(target, number - 1)
         store = await Services.open(target, org, clock)  # the upgrade
@@ -349,7 +349,7 @@ async def test_a_sessions_clock_times_read_the_same_after_the_upgrade(
                             " to_char(start_time, 'HH24:MI'), ALTER COLUMN end_time TYPE TEXT USING"
                             " to_char(end_time, 'HH24:MI')")
         assert rows(target, "SELECT start_time, end_time FROM reception_sessions") == [("09:00", "11:30")]
-        for statement in BEFORE_0029:  # a later migration's, run again after it
+        for statement in before_0029(backend):  # a later migration's, run again after it
             execute(target, statement)
         set_version(target, number - 1)
         store = await Services.open(target, org, clock)  # the upgrade

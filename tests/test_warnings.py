@@ -30,7 +30,7 @@ from tests.backends import fresh_database
 from tests.conftest import OPINION_PARTS, draft, petitioner, rows
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import LEADER_OIL, LEADER_P1, OFFICER_P1, at, review_org, rorg, rstore
-from tests.test_pg_schema import BEFORE_0029
+from tests.test_pg_schema import before_0029
 
 __all__ = ["rorg", "rstore"]
 
@@ -131,14 +131,15 @@ async def test_an_upgraded_database_tells_no_level_twice(
             told = warnings_sent(store)
             assert told and {level for _, level in told} == {"warning"}
             number = next(n for n, name, _ in migrations() if "told_levels" in name)
-            # A later migration is undone first (BEFORE_0029 has 0031's), unless it runs twice alike (0030:
+            # A later migration is undone first (before_0029 has 0031's and 0033's), unless it runs twice alike (0030:
             # settings; 0032: an index).
             assert [name for n, name, _ in migrations() if n > number] == [
-                "0030_cases_vacuumed.sql", "0031_first_answer.sql", "0032_unit_day_index.sql"]
+                "0030_cases_vacuumed.sql", "0031_first_answer.sql", "0032_unit_day_index.sql",
+                "0033_case_month_changes.sql"]
             version = (f"PRAGMA user_version = {number - 1}" if backend == "sqlite"
                        else f"UPDATE schema_version SET version = {number - 1}")
             async with store.db.transaction() as conn:  # back to the schema before it
-                for statement in (*BEFORE_0029, version):
+                for statement in (*before_0029(backend), version):
                     await conn.execute(statement)
         finally:
             await store.close()

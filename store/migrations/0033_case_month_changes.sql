@@ -1,0 +1,34 @@
+-- What changed, by the month a case was submitted in (store/trend_memo.py).
+-- The dashboard's twelve trend months count some 30,000 cases each at a
+-- million; a past month's figures change only when a case that counts in it
+-- changes, and every such case was submitted in that month or before. Each
+-- insert or change of a column the trend figures read adds one to its
+-- case's month (UTC, as stored), so a month's figures remembered with the sum
+-- of the changes up to it are current while that sum is. The columns are
+-- trend_memo.WATCHED; tests/test_trend_memo.py checks they are every column of
+-- cases the trend's SQL and the leaders' scopes read. No case is ever deleted (a
+-- merge is a status; retention prunes sent notices only). PostgreSQL:
+-- postgresql/0033_case_month_changes.sql, the same.
+CREATE TABLE IF NOT EXISTS case_month_changes (
+    month   TEXT PRIMARY KEY,  -- YYYY-MM of submitted_at (UTC)
+    changes INTEGER NOT NULL
+);
+
+CREATE TRIGGER IF NOT EXISTS case_month_inserted AFTER INSERT ON cases
+BEGIN
+    INSERT INTO case_month_changes (month, changes) VALUES (substr(NEW.submitted_at, 1, 7), 1)
+        ON CONFLICT (month) DO UPDATE SET changes = changes + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS case_month_changed
+AFTER UPDATE OF submitted_at, unit, category, kind, confidential, status, first_answer_at, accept_due, imported,
+    decided_at, answer_due, rating ON cases
+WHEN (OLD.submitted_at, OLD.unit, OLD.category, OLD.kind, OLD.confidential, OLD.status, OLD.first_answer_at,
+      OLD.accept_due, OLD.imported, OLD.decided_at, OLD.answer_due, OLD.rating)
+  IS NOT (NEW.submitted_at, NEW.unit, NEW.category, NEW.kind, NEW.confidential, NEW.status, NEW.first_answer_at,
+          NEW.accept_due, NEW.imported, NEW.decided_at, NEW.answer_due, NEW.rating)
+BEGIN
+    INSERT INTO case_month_changes (month, changes)
+        VALUES (substr(min(OLD.submitted_at, NEW.submitted_at), 1, 7), 1)
+        ON CONFLICT (month) DO UPDATE SET changes = changes + 1;
+END;

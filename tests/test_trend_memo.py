@@ -1,0 +1,183 @@
+"""The trend's months remembered (store/trend_memo.py, migration 0033): never older than counting them again.
+
+The fixture is tests/test_indicators.py's (cases of September to November, "now" 2026-12-01), seen by
+the oilfield's leader with December chosen: the trend is January to December 2026.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from store.clock import FakeClock
+from store.context import scope_sql
+from store.db import migrations
+from store.indicators import TREND_FIGURES, IndicatorService
+from store.models import Actor, ActorRole, Decision
+from store.org import Organization, load_org
+from store.services import Services
+from store.trend_memo import WATCHED, Marks
+from store.workflow import Action
+from tests.backends import execute, fresh_database, rows
+from tests.conftest import OPINION_PARTS, ORG_FILE
+from tests.review_fixture import LEADER_OIL, OFFICER_P1, review_org, rorg, rstore
+from tests.test_indicators import build_fixture
+from tests.test_pg_schema import UNDO_0033
+from tests.test_postgresql_native import set_version
+
+__all__ = ["rorg", "rstore"]
+
+
+async def trend(service: IndicatorService) -> dict[str, dict[str, Any]]:
+    report = await service.indicators(LEADER_OIL, period="2026-12")
+    return {point.label: point.model_dump(exclude={"label"}) for point in report.trend}
+
+
+async def test_a_month_is_remembered_until_a_case_that_counts_in_it_changes(
+    rstore: Services, clock: FakeClock
+) -> None:
+    numbers = await build_fixture(rstore, clock)
+    service, memo = rstore.indicators, rstore.indicators.trend_memo
+
+    async def checked(hits: int) -> dict[str, dict[str, Any]]:
+        """The trend as the leader sees it, equal to a service that remembers nothing; ``hits`` months not
+        counted again."""
+        before = memo.hits
+        seen = await trend(service)
+        assert seen == await trend(IndicatorService(service.ctx))
+        assert memo.hits - before == hits
+        return seen
+
+    first = await checked(hits=0)
+    assert len(first) == 12 and first["2026-11"]["decided"] == 3 and first["2026-10"]["received"] == 1
+    assert await checked(hits=12) == first  # nothing changed: no month counted again
+
+    # A change that no figure reads (the subject, the stored queue rank): still remembered.
+    execute(rstore, "UPDATE cases SET subject = 'x', queue_rank = NULL WHERE number = ?", numbers["F"])
+    assert await checked(hits=12) == first
+
+    # Through the store: B (received in November) decided today, December's figure. January to October
+    # are remembered; November (B's month) and December are counted again.
+    await rstore.cases.act(OFFICER_P1, numbers["B"], Action.DECIDE, parts=OPINION_PARTS,
+                           decision=Decision.EXPLAIN, body="意见")
+    now = await checked(hits=10)
+    assert now["2026-12"]["decided"] == first["2026-12"]["decided"] + 1
+
+    # Past the store, as any path might: F (received in September, decided 11-05) rated. September to
+    # December are counted again, and November's rated figure moves.
+    execute(rstore, "UPDATE cases SET rating = 'satisfied' WHERE number = ?", numbers["F"])
+    rated = await checked(hits=8)
+    assert (rated["2026-11"]["rated"], rated["2026-11"]["satisfied"]) == (now["2026-11"]["rated"] + 1,
+                                                                         now["2026-11"]["satisfied"] + 1)
+
+    # E (received in October) moved out of the oilfield: October counts one case fewer.
+    execute(rstore, "UPDATE cases SET unit = 'refinery' WHERE number = ?", numbers["E"])
+    moved = await checked(hits=9)
+    assert moved["2026-10"]["received"] == rated["2026-10"]["received"] - 1
+
+    # The next day nothing remembered is used: the figures count deadlines passed by today.
+    clock.set(datetime(2026, 12, 2, 1, tzinfo=UTC))
+    await checked(hits=0)
+
+
+class _Recorder:
+    """A connection that keeps the SQL it is given and answers no rows."""
+
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+
+    def execute(self, sql: str, params: Any = None) -> _Recorder:
+        self.sql.append(sql)
+        return self
+
+    async def __aenter__(self) -> _Recorder:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def __aiter__(self) -> _Recorder:
+        return self
+
+    async def __anext__(self) -> Any:
+        raise StopAsyncIteration
+
+
+def _named(sql: str) -> list[list[str]]:
+    """The column lists of a trigger's definition: its ``UPDATE OF`` list, and the OLD and NEW rows its WHEN
+    compares."""
+    of = re.search(r"UPDATE OF (.*?) ON ", sql, re.S)
+    when = re.search(r"WHEN (.*?)(BEGIN|EXECUTE)", sql, re.S)
+    assert of is not None and when is not None, sql
+    return [[name.strip() for name in of.group(1).split(",")],
+            re.findall(r"OLD\.(\w+)", when.group(1), re.I), re.findall(r"NEW\.(\w+)", when.group(1), re.I)]
+
+
+async def test_the_triggers_watch_every_column_the_trend_and_the_scopes_read(
+    backend: str, tmp_path: Path, rstore: Services
+) -> None:
+    service = rstore.indicators
+    recorder = _Recorder()
+    units = set().union(*(service.org.subtree(u.id) for u in service.org.roots()))
+    # Every staff member's scope in both fixtures' organisations: units, categories, recusals (kind,
+    # confidential) and the discipline line.
+    orgs: list[Organization] = [service.org, load_org(ORG_FILE)]
+    scopes = [scope_sql(org, Actor(id=staff.telegram_id, role=ActorRole(staff.role.value)))
+              for org in orgs for staff in org.staff]
+    for scope in scopes:
+        await service._figures(recorder, units, scope, date(2026, 11, 1), date(2026, 12, 1), date(2026, 12, 1),
+                               only=TREND_FIGURES)
+    if backend == "sqlite":
+        columns = {row[1] for row in rows(rstore, "PRAGMA table_info(cases)")}
+        [(definition,)] = rows(rstore, "SELECT sql FROM sqlite_master WHERE name = 'case_month_changed'")
+    else:
+        columns = {row[0] for row in rows(rstore, "SELECT column_name FROM information_schema.columns"
+                                                  " WHERE table_name = 'cases' AND table_schema = current_schema()")}
+        [(definition,)] = rows(rstore, "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'case_month_changed'"
+                                       " AND tgrelid = 'cases'::regclass")
+    words = set(re.findall(r"[a-z_]+", " ".join(recorder.sql)))
+    read = columns & words
+    assert {"submitted_at", "decided_at", "first_answer_at", "rating", "unit", "category", "kind"} <= read
+    assert read <= set(WATCHED), f"read by the trend but not watched: {read - set(WATCHED)}"
+    assert _named(definition) == [list(WATCHED)] * 3
+
+
+def test_a_period_is_stamped_with_the_changes_to_cases_submitted_before_its_end() -> None:
+    marks = Marks([("2026-10", 2), ("2026-11", 3), ("2026-12", 5)])
+    shanghai = datetime(2026, 12, 1, tzinfo=ZoneInfo("Asia/Shanghai"))  # 2026-11-30 16:00 UTC
+    assert marks.stamp(shanghai) == 5  # October and November: December's cases were submitted after it ended
+    assert marks.stamp(datetime(2026, 12, 1, tzinfo=UTC)) == 5  # the end is exclusive
+    assert marks.stamp(datetime(2026, 12, 1, 0, 0, 0, 1, tzinfo=UTC)) == 10
+    assert marks.stamp(datetime(2026, 10, 1, tzinfo=UTC)) == 0
+
+
+async def test_an_upgraded_database_counts_changes_from_then_on(
+    backend: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Migration 0033 on a database with cases: nothing to fill in (a process remembers nothing when it starts);
+    from then on each change is counted by its case's month."""
+    async with fresh_database(backend, tmp_path, "upgrade.db", migrated=True) as target:
+        store = await Services.open(target, review_org(), clock)
+        try:
+            numbers = await build_fixture(store, clock)
+        finally:
+            await store.close()
+        assert rows(target, "SELECT month, changes FROM case_month_changes ORDER BY month")  # counted as they came
+        for statement in UNDO_0033[backend]:
+            execute(target, statement)
+        set_version(target, migrations()[-1][0] - 1)
+        store = await Services.open(target, review_org(), clock)  # the upgrade
+        try:
+            assert rows(target, "SELECT count(*) FROM case_month_changes") == [(0,)]
+            seen = await trend(store.indicators)
+            await store.cases.act(OFFICER_P1, numbers["B"], Action.DECIDE, parts=OPINION_PARTS,
+                                  decision=Decision.EXPLAIN, body="意见")
+            assert rows(target, "SELECT month, changes FROM case_month_changes") == [("2026-11", 1)]
+            after = await trend(store.indicators)
+            assert after == await trend(IndicatorService(store.indicators.ctx))
+            assert after["2026-12"]["decided"] == seen["2026-12"]["decided"] + 1
+        finally:
+            await store.close()
