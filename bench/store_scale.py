@@ -24,7 +24,9 @@ attachments. Then each query runs 200 times with varying arguments:
 - the indicators as a leader waits for them: ``IndicatorService.indicators`` (/stats and the
   dashboard: a month's figures for every unit in scope, today's, and twelve trend months), for the
   group's leader and one company's. (Until 2026-12-07 two queries of this benchmark's own stood for
-  them, a month's five figures from one index; no code of the store ran them.)
+  them, a month's five figures from one index; no code of the store ran them.) ``stats_*`` is a first
+  view of a period (no trend month remembered); ``stats_*_again`` this month's view opened again after
+  a recent case changed (its months counted again, the earlier ones remembered: store/trend_memo.py).
 
 Reported: p50/p99 per query, bytes per case (file size ÷ cases, journal
 and outbox included) and the query plans.
@@ -56,6 +58,7 @@ from store.review import RATED
 from store.services import Services
 from store.sqltext import Row
 from store.supervision import WARNING_SWEEP_SQL, current_ranks, queue_sql
+from store.trend_memo import TrendMemo
 from store.workflow import Action
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -320,10 +323,23 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
         await timed("petitioner_cases", store.cases.cases_of_petitioner(rng.randrange(1, 50_000)))
     # What a leader waits for: /stats and the dashboard's indicators (IndicatorService.indicators: a month's
     # figures for every unit in scope and twelve trend months), fewer rounds (a second or so each at first).
+    # The first view of a period: no trend month remembered (store/trend_memo.py).
+    leaders = (("stats_group_leader", 100002), ("stats_company_leader", 100003))
     for _ in range(max(3, runs // 4)):
         period = months_back(rng.randint(1, 24))[0][:7]
-        for name, staff_id in (("stats_group_leader", 100002), ("stats_company_leader", 100003)):
+        for name, staff_id in leaders:
+            store.indicators.trend_memo = TrendMemo()
             await timed(name, store.indicators.indicators(store.cases.actor(staff_id), None, period))
+    # The view a leader opens again, this month's, after a recent case changed between two views (its month
+    # and the months after it counted again, the earlier trend months remembered).
+    for name, staff_id in leaders:
+        await store.indicators.indicators(store.cases.actor(staff_id))
+    for _ in range(max(3, runs // 4)):
+        async with store.db.transaction() as conn:
+            await conn.execute("UPDATE cases SET rating = CASE WHEN rating IS NULL THEN 'satisfied' END"
+                               " WHERE id = (SELECT max(id) FROM cases)")
+        for name, staff_id in leaders:
+            await timed(name + "_again", store.indicators.indicators(store.cases.actor(staff_id)))
     async with store.db.read() as conn:
         for name, query, args in (
             ("overdue_sweep", OVERDUE, {"today": NOW.date().isoformat()}),

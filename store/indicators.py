@@ -455,13 +455,13 @@ class IndicatorService(Service):
             # A month none of whose cases changed since it was counted is not counted again (the past ones).
             key = TrendMemo.key(point.start, point.end, today, everything, scope)
             stamp = marks.stamp(local_midnight(point.end, self.tz))
-            figures = self.trend_memo.get(key, stamp)
-            if figures is None:
+            counted = self.trend_memo.get(key, stamp)
+            if counted is None:
                 async with self.db.read_one() as conn:
                     figures = await self._figures(conn, everything, scope, point.start, point.end, today,
                                                   only=TREND_FIGURES)
-                self.trend_memo.put(key, stamp, figures)
-            counted = _total(figures.values(), [f for f in TREND_FIGURES if f not in NOW_FIGURES])
+                counted = _total(figures.values(), [f for f in TREND_FIGURES if f not in NOW_FIGURES])
+                self.trend_memo.put(key, stamp, counted)
             return TrendPoint(label=point.label, **counted, **{f: today_total[f] for f in TREND_FIGURES
                                                                 if f in NOW_FIGURES})
 

@@ -27,7 +27,7 @@ from typing import Any
 WATCHED = ("submitted_at", "unit", "category", "kind", "confidential", "status", "first_answer_at", "accept_due",
            "imported", "decided_at", "answer_due", "rating")
 
-#: The months a process remembers (a viewer's twelve, for some hundred leaders' scopes).
+#: The months a process remembers (a viewer's twelve, for some hundred leaders' scopes; a few hundred bytes each).
 MEMO_SIZE = 2048
 
 MARKS_SQL = "SELECT month, changes FROM case_month_changes"
@@ -53,11 +53,12 @@ class Marks:
 
 
 class TrendMemo:
-    """Figures per (period, units, scope, today), each with the stamp it was counted at; least recent out."""
+    """A month's counts, added up over its units, per (period, units, scope, today), each with the stamp it
+    was counted at; the least recently used go first."""
 
     def __init__(self, size: int = MEMO_SIZE) -> None:
         self.size = size
-        self._memo: OrderedDict[Key, tuple[int, dict[str, dict[str, Any]]]] = OrderedDict()
+        self._memo: OrderedDict[Key, tuple[int, dict[str, int]]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
@@ -65,7 +66,7 @@ class TrendMemo:
     def key(start: date, end: date, today: date, units: Collection[str], scope: tuple[str, list[Any]]) -> Key:
         return start, end, today, tuple(sorted(units)), scope[0], tuple(scope[1])
 
-    def get(self, key: Key, stamp: int) -> dict[str, dict[str, Any]] | None:
+    def get(self, key: Key, stamp: int) -> dict[str, int] | None:
         found = self._memo.get(key)
         if found is None or found[0] != stamp:
             self.misses += 1
@@ -74,8 +75,8 @@ class TrendMemo:
         self.hits += 1
         return found[1]
 
-    def put(self, key: Key, stamp: int, figures: dict[str, dict[str, Any]]) -> None:
-        self._memo[key] = (stamp, figures)
+    def put(self, key: Key, stamp: int, counted: dict[str, int]) -> None:
+        self._memo[key] = (stamp, counted)
         self._memo.move_to_end(key)
         while len(self._memo) > self.size:
             self._memo.popitem(last=False)
