@@ -332,7 +332,7 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
             await timed(name, store.indicators.indicators(store.cases.actor(staff_id), None, period))
     # The view a leader opens again, this month's, after a recent case changed between two views (its month
     # and the months after it counted again, the earlier trend months remembered).
-    for name, staff_id in leaders:
+    for _, staff_id in leaders:
         await store.indicators.indicators(store.cases.actor(staff_id))
     for _ in range(max(3, runs // 4)):
         async with store.db.transaction() as conn:
