@@ -14,6 +14,8 @@ the store queried, the JSON and the SVG charts made.
   ``/stats``'s indicators for each root and subunit, twelve trend months, the
   assessment, the warned, supervised and led lists, alerts, incidents;
 - ``dashboard_oilfield_leader``: the same for one company's subtree;
+- ``dashboard_*_again``: each opened again after a recent case changed (its months counted again,
+  the earlier trend months remembered: store/trend_memo.py); the two above are first views;
 - ``desk_open_officer``: an officer's first page of open cases;
 - ``desk_search_2chars``: a two-character word searched over subject and
   details in the officer's whole scope (``state=all``);
@@ -42,6 +44,7 @@ from store.clock import FakeClock
 from store.db import Database
 from store.org import example_org
 from store.services import Services
+from store.trend_memo import TrendMemo
 
 TOKEN = "123456:BENCH-TOKEN"
 TARGET_P99_MS = 300.0
@@ -71,8 +74,15 @@ async def measure(path: Path, runs: int) -> dict[str, Any]:
 
             numbers = []
             for i in range(runs + 1):  # the first round warms the caches and is not counted
+                services.indicators.trend_memo = TrendMemo()  # a first view: no trend month remembered
                 await timed("dashboard_top_leader", "/app/api/dashboard", 100002)
                 await timed("dashboard_oilfield_leader", "/app/api/dashboard", 100003)
+                # Opened again after a recent case changed: its months counted again, the earlier remembered.
+                async with services.db.transaction() as conn:
+                    await conn.execute("UPDATE cases SET rating = CASE WHEN rating IS NULL THEN 'satisfied' END"
+                                       " WHERE id = (SELECT max(id) FROM cases)")
+                await timed("dashboard_top_leader_again", "/app/api/dashboard", 100002)
+                await timed("dashboard_oilfield_leader_again", "/app/api/dashboard", 100003)
                 found = await timed("desk_open_officer", "/app/api/cases", 100005)
                 sizes["desk_open_officer"] = found["total"]
                 numbers += [c["number"] for c in found["cases"]]
