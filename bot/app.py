@@ -209,6 +209,7 @@ def build_application(
     reception_jobs.register(application, services.reception)
     jobs.register(application, services.review)
     jobs.register_screening(application, services.screening)
+    jobs.register_trend_warming(application, services.indicators)
     return application
 
 

@@ -1,4 +1,5 @@
-"""Scheduled work: the deadline sweep (reminders, escalation, lapsed windows, weekly digest), the screening sweep.
+"""Scheduled work: the deadline sweep (reminders, escalation, lapsed windows, weekly digest), the screening sweep,
+the leaders' trends counted ahead.
 
 The sweep's logic and memory live in the store (``ReviewService.sweep``): this
 job only calls it periodically. What it did is recorded in the same
@@ -15,6 +16,7 @@ from telegram.ext import ContextTypes
 
 from handlers.common import App
 from handlers.errors import fault
+from store.indicators import IndicatorService
 from store.retention import prune_sent_notices
 from store.review import ReviewService
 from store.screening import ScreeningService
@@ -80,3 +82,33 @@ def register_screening(
         await run_screening_sweep(screening)
 
     job_queue.run_repeating(sweep, interval=interval, first=SCREENING_FIRST_SECONDS, name="screening-sweep")
+
+
+TREND_INTERVAL_SECONDS = 600.0
+# After the bot has settled (answers and the outbox's backlog first after a restart).
+TREND_FIRST_SECONDS = 90.0
+
+
+async def run_trend_warming(indicators: IndicatorService) -> None:
+    """The leaders' own trends counted where not remembered (the first run of a day counts them all)."""
+    try:
+        counted = await indicators.warm_trends()
+    except Exception as error:  # noqa: BLE001 - any failure: logged (its class, never its text), run again
+        log.error("counting the leaders' trends failed; it will run again: %s", fault(error))
+        return
+    if counted:
+        log.debug("trends: %d months counted", counted)
+
+
+def register_trend_warming(
+    application: App, indicators: IndicatorService, interval: float = TREND_INTERVAL_SECONDS
+) -> None:
+    """Count the leaders' trends every ``interval`` seconds, the first shortly after start: a leader's
+    first view of the day (or after a restart) then counts this month, not twelve (store/trend_memo.py)."""
+    job_queue = application.job_queue
+    assert job_queue is not None, "install python-telegram-bot[job-queue]"
+
+    async def warm(_context: ContextTypes.DEFAULT_TYPE) -> None:
+        await run_trend_warming(indicators)
+
+    job_queue.run_repeating(warm, interval=interval, first=TREND_FIRST_SECONDS, name="trend-warming")

@@ -452,16 +452,7 @@ class IndicatorService(Service):
             return {u: {**zeros, **figures.get(u, {}), **now.get(u, {})} for u in figures.keys() | now.keys()}
 
         async def month(point: Period) -> TrendPoint:
-            # A month none of whose cases changed since it was counted is not counted again (the past ones).
-            key = TrendMemo.key(point.start, point.end, today, everything, scope)
-            stamp = marks.stamp(local_midnight(point.end, self.tz))
-            counted = self.trend_memo.get(key, stamp)
-            if counted is None:
-                async with self.db.read_one() as conn:
-                    figures = await self._figures(conn, everything, scope, point.start, point.end, today,
-                                                  only=TREND_FIGURES)
-                counted = _total(figures.values(), [f for f in TREND_FIGURES if f not in NOW_FIGURES])
-                self.trend_memo.put(key, stamp, counted)
+            counted = await self._trend_month(point, everything, scope, today, marks)
             return TrendPoint(label=point.label, **counted, **{f: today_total[f] for f in TREND_FIGURES
                                                                 if f in NOW_FIGURES})
 
@@ -496,6 +487,47 @@ class IndicatorService(Service):
                 rows.append(IndicatorRow(unit=unit_id, depth=depth, counts=counts, **figures))
         return StatsReport(period=chosen, units=roots, rows=rows, trend=list(trend), incidents=found,
                            reports_counted=counted)
+
+    async def _trend_month(self, point: Period, units: set[str], scope: tuple[str, list[Any]], today: date,
+                           marks: Marks) -> dict[str, int]:
+        """A trend month's counts over ``units`` (but today's), as remembered while none of its cases changed
+        (store/trend_memo.py), else counted and remembered. ``marks``: read before, as ``read_marks``."""
+        key = TrendMemo.key(point.start, point.end, today, units, scope)
+        stamp = marks.stamp(local_midnight(point.end, self.tz))
+        counted = self.trend_memo.get(key, stamp)
+        if counted is None:
+            async with self.db.read_one() as conn:
+                figures = await self._figures(conn, units, scope, point.start, point.end, today, only=TREND_FIGURES)
+            counted = _total(figures.values(), [f for f in TREND_FIGURES if f not in NOW_FIGURES])
+            self.trend_memo.put(key, stamp, counted)
+        return counted
+
+    async def read_marks(self) -> Marks:
+        """What has changed, by month (store/trend_memo.py): read before the months it stamps are counted."""
+        async with self.db.read_one() as conn, conn.execute(MARKS_SQL) as cur:
+            return Marks(await cur.fetchall())
+
+    async def warm_trends(self) -> int:
+        """Count the trend of every leader's and administrator's own view (their units, this month) where it
+        is not remembered: the first view of the day, or after a restart, then finds it counted. Leaders one
+        after another, their months side by side, as a view does. Answers the months counted."""
+        today = local_date(self.clock.now(), self.tz)
+        months = trend_months(parse_period(None, today))
+        marks = await self.read_marks()
+        before = self.trend_memo.misses
+        viewed: set[tuple[tuple[str, ...], str, tuple[Any, ...]]] = set()
+        for staff in self.org.staff:
+            if staff.role not in (Role.LEADER, Role.ADMIN):
+                continue
+            actor = Actor(id=staff.telegram_id, role=ActorRole(staff.role.value))
+            scope = self._report_scope(actor)
+            units = set().union(*(self.org.subtree(root) for root in self._report_roots(actor, None)))
+            view = (tuple(sorted(units)), scope[0], tuple(scope[1]))
+            if view in viewed:  # another leader of the same units and scope
+                continue
+            viewed.add(view)
+            await asyncio.gather(*(self._trend_month(point, units, scope, today, marks) for point in months))
+        return self.trend_memo.misses - before
 
     async def _reports_elsewhere(
         self, conn: Any, units: set[str], scope: tuple[str, list[Any]], start: date, end: date

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.jobs import TREND_FIRST_SECONDS, TREND_INTERVAL_SECONDS, run_trend_warming
 from store.clock import FakeClock
 from store.context import scope_sql
 from store.db import migrations
@@ -23,6 +24,7 @@ from store.trend_memo import WATCHED, Marks
 from store.workflow import Action
 from tests.backends import execute, fresh_database, rows
 from tests.conftest import OPINION_PARTS, ORG_FILE
+from tests.offline import offline_app
 from tests.review_fixture import LEADER_OIL, OFFICER_P1, review_org, rorg, rstore
 from tests.test_indicators import build_fixture
 from tests.test_pg_schema import UNDO_0033
@@ -81,6 +83,32 @@ async def test_a_month_is_remembered_until_a_case_that_counts_in_it_changes(
     # The next day nothing remembered is used: the figures count deadlines passed by today.
     clock.set(datetime(2026, 12, 2, 1, tzinfo=UTC))
     await checked(hits=0)
+
+
+async def test_the_leaders_own_trends_are_counted_ahead(rstore: Services, clock: FakeClock) -> None:
+    """The job counts each leader's own view (their units, this month) where it is not remembered: the first
+    view of the day finds all twelve months counted."""
+    numbers = await build_fixture(rstore, clock)
+    async with offline_app(rstore) as (application, _request):
+        assert application.job_queue is not None
+        (job,) = application.job_queue.get_jobs_by_name("trend-warming")
+        assert job.job.trigger.interval.total_seconds() == TREND_INTERVAL_SECONDS
+    assert TREND_FIRST_SECONDS >= 60  # a restart answers users and drains the outbox first
+    memo = rstore.indicators.trend_memo
+    await run_trend_warming(rstore.indicators)
+    counted = memo.misses
+    views = counted // 12
+    assert counted == 12 * views and views >= 3  # the group's admin and the companies' leaders, each once
+
+    hits = memo.hits
+    seen = await trend(rstore.indicators)  # the oilfield's leader's own view: December, the current month
+    assert memo.hits - hits == 12 and memo.misses == counted
+    assert seen == await trend(IndicatorService(rstore.indicators.ctx))
+
+    assert await rstore.indicators.warm_trends() == 0  # nothing changed: nothing counted
+    await rstore.cases.act(OFFICER_P1, numbers["B"], Action.DECIDE, parts=OPINION_PARTS,
+                           decision=Decision.EXPLAIN, body="意见")
+    assert await rstore.indicators.warm_trends() == 2 * views  # B's month (November) and December, each view
 
 
 class _Recorder:
