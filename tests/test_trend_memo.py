@@ -111,6 +111,30 @@ async def test_the_leaders_own_trends_are_counted_ahead(rstore: Services, clock:
     assert await rstore.indicators.warm_trends() == 2 * views  # B's month (November) and December, each view
 
 
+async def test_a_transaction_raises_each_month_it_changes(backend: str, rstore: Services, clock: FakeClock) -> None:
+    """Every transaction that changes a case of a month raises that month's count, so a reader after its
+    commit sees the month changed. On PostgreSQL once per transaction and month: a counter row updated
+    again within one transaction leaves a version behind for each later update to walk (a copy of a
+    million cases grew quadratic)."""
+    await build_fixture(rstore, clock)
+
+    def count(month: str) -> int:
+        return int(rows(rstore, "SELECT changes FROM case_month_changes WHERE month = ?", month)[0][0])
+
+    november = count("2026-11")
+    async with rstore.db.transaction() as conn:
+        for rating in ("basic", "dissatisfied", "basic"):  # three changes to each of November's cases
+            await conn.execute("UPDATE cases SET rating = ? WHERE submitted_at >= ? AND submitted_at < ?",
+                               (rating, "2026-11-01T00:00:00+00:00", "2026-12-01T00:00:00+00:00"))
+    cases = int(rows(rstore, "SELECT count(*) FROM cases WHERE submitted_at >= '2026-11-01T00:00:00+00:00'"
+                             " AND submitted_at < '2026-12-01T00:00:00+00:00'")[0][0])
+    assert cases == 5
+    assert count("2026-11") == november + (1 if backend == "postgresql" else 3 * cases)
+    execute(rstore, "UPDATE cases SET rating = 'satisfied' WHERE submitted_at >= '2026-11-01T00:00:00+00:00'"
+                    " AND submitted_at < '2026-12-01T00:00:00+00:00'")  # a transaction of its own: counted again
+    assert count("2026-11") == november + (2 if backend == "postgresql" else 4 * cases)
+
+
 class _Recorder:
     """A connection that keeps the SQL it is given and answers no rows."""
 

@@ -13,17 +13,27 @@ CREATE TABLE IF NOT EXISTS case_month_changes (
     changes BIGINT NOT NULL
 );
 
+-- Once per month and transaction: a counter row updated again in the same transaction leaves one
+-- more version behind that PostgreSQL walks on every later update of it (a copy of a million cases
+-- in one transaction grew quadratic). A transaction's first change to a month is enough to make it
+-- look changed to whoever reads after its commit; the later ones are remembered in a setting local
+-- to the transaction.
 CREATE OR REPLACE FUNCTION case_month_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     moment timestamptz;
+    changed text;  -- the month, YYYY-MM
 BEGIN
     IF TG_OP = 'INSERT' THEN
         moment := NEW.submitted_at;
     ELSE
         moment := LEAST(OLD.submitted_at, NEW.submitted_at);
     END IF;
-    INSERT INTO case_month_changes (month, changes) VALUES (to_char(moment AT TIME ZONE 'UTC', 'YYYY-MM'), 1)
-        ON CONFLICT (month) DO UPDATE SET changes = case_month_changes.changes + 1;
+    changed := to_char(moment AT TIME ZONE 'UTC', 'YYYY-MM');
+    IF current_setting('petition.changed_' || replace(changed, '-', '_'), true) IS DISTINCT FROM 'y' THEN
+        PERFORM set_config('petition.changed_' || replace(changed, '-', '_'), 'y', true);
+        INSERT INTO case_month_changes (month, changes) VALUES (changed, 1)
+            ON CONFLICT (month) DO UPDATE SET changes = case_month_changes.changes + 1;
+    END IF;
     RETURN NULL;
 END $$;
 
