@@ -273,6 +273,11 @@ class Statements:
             self.trace.append(" ; ".join(sql))
 
 
+class ConnectionInterrupted(RuntimeError):
+    """A transaction asked to commit after one of its round trips was cut off (a cancellation caught
+    and ignored): it is rolled back instead."""
+
+
 class Connection:
     """A PostgreSQL connection that speaks the services' SQL.
 
@@ -280,6 +285,11 @@ class Connection:
     (psycopg's pipeline: one round trip for both), not on its own before it; a transaction that
     sends nothing sends no BEGIN either. ``single``: ``read_one()``'s connection (one SELECT) or
     ``write_one()``'s (one statement), outside any explicit transaction.
+
+    ``broken``: a round trip was cut off (the task cancelled while it waited for the server, say), so
+    what the server has still to answer is unknown. Such a connection goes back to the pool closed:
+    put back as it is, it handed the next borrower an answer meant for the cut-off statement (a
+    read of a case's record came back empty after the dashboard's parts were stopped).
     """
 
     def __init__(self, raw: Any, statements: Statements | None = None, *, begin: str | None = None,
@@ -291,6 +301,7 @@ class Connection:
         self._used = False
         self._later: list[tuple[str, Sequence[Any] | Mapping[str, Any] | None]] = []
         self.heads: dict[str, tuple[int, str]] = {}  # the journals' last rows, as this transaction knows them
+        self.broken = False
 
     @property
     def began(self) -> bool:
@@ -330,12 +341,30 @@ class Connection:
         if pipelined:
             self._statements.sent(*(sql for sql, _ in statements))
         on_cursor = len(statements) - len(cursors)
-        async with self._raw.pipeline() if pipelined else contextlib.nullcontext():
-            for n, (sql, params) in enumerate(statements):
-                if not pipelined:
-                    self._statements.sent(sql)
-                on = cursors[n - on_cursor] if n >= on_cursor else self._raw
-                await on.execute(to_pyformat(sql), _params(params))
+        with self._trip():
+            async with self._raw.pipeline() if pipelined else contextlib.nullcontext():
+                for n, (sql, params) in enumerate(statements):
+                    if not pipelined:
+                        self._statements.sent(sql)
+                    on = cursors[n - on_cursor] if n >= on_cursor else self._raw
+                    await on.execute(to_pyformat(sql), _params(params))
+
+    @contextlib.contextmanager
+    def _trip(self) -> Iterator[None]:
+        """A round trip: cut off by anything but the server's own error (a cancellation), it leaves the
+        connection ``broken``. The server's errors leave it in step (a ROLLBACK then ends the transaction)."""
+        try:
+            yield
+        except Exception:
+            raise
+        except BaseException:
+            self.broken = True
+            raise
+
+    async def discard(self) -> None:
+        """Close a ``broken`` connection before it goes back: the pool drops it and opens another."""
+        with contextlib.suppress(Exception):
+            await self._raw.close()
 
     async def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> Cursor:
         if self._single:
@@ -363,20 +392,30 @@ class Connection:
         if ahead:
             await self._send(ahead)
         self._statements.sent(sql)  # one round trip: psycopg pipelines the rows
-        async with self._raw.cursor() as raw:
-            await raw.executemany(to_pyformat(sql), [_params(p) for p in seq])
+        with self._trip():
+            async with self._raw.cursor() as raw:
+                await raw.executemany(to_pyformat(sql), [_params(p) for p in seq])
 
     async def end(self, *, commit: bool) -> None:
         """COMMIT (or ROLLBACK) the transaction, if it began; a ROLLBACK that fails leaves the connection to the pool.
 
-        The changes put off go with the COMMIT, in its round trip; a ROLLBACK drops them unsent.
+        The changes put off go with the COMMIT, in its round trip; a ROLLBACK drops them unsent. A
+        ``broken`` connection is closed instead: the server rolls back what it had begun.
         """
+        if self.broken:
+            await self.discard()
+            if commit:
+                raise ConnectionInterrupted("a statement of this transaction was cut off; nothing was committed")
+            return
         if commit and self._later:
             try:
                 await self._send([*self._ahead(), ("COMMIT", None)])
             except BaseException:  # a change put off failed: the server's transaction is aborted, end it
-                with contextlib.suppress(Exception):
-                    await self._raw.execute("ROLLBACK")
+                if self.broken:
+                    await self.discard()
+                else:
+                    with contextlib.suppress(Exception):
+                        await self._raw.execute("ROLLBACK")
                 raise
             return
         self._later = []
@@ -384,11 +423,17 @@ class Connection:
             return
         statement = "COMMIT" if commit else "ROLLBACK"
         self._statements.sent(statement)
-        if commit:
-            await self._raw.execute(statement)
-        else:
-            with contextlib.suppress(Exception):  # a broken connection: the pool drops it
-                await self._raw.execute(statement)
+        try:
+            with self._trip():
+                if commit:
+                    await self._raw.execute(statement)
+                else:
+                    with contextlib.suppress(Exception):  # a lost connection: the pool drops it
+                        await self._raw.execute(statement)
+        except BaseException:
+            if self.broken:
+                await self.discard()
+            raise
 
 
 @cache
@@ -534,7 +579,12 @@ class PgDatabase:
     async def read_one(self) -> AsyncIterator[Connection]:
         """A read of one SELECT: no explicit transaction, one round trip (the statement is its own snapshot)."""
         async with self.pool.connection() as raw:
-            yield Connection(raw, self.statements, single="read")
+            conn = Connection(raw, self.statements, single="read")
+            try:
+                yield conn
+            finally:
+                if conn.broken:
+                    await conn.discard()
 
     @asynccontextmanager
     async def write_one(self) -> AsyncIterator[Connection]:
@@ -546,4 +596,9 @@ class PgDatabase:
         (a transaction of four round trips); SQLite's single writer still takes them in turn.
         """
         async with self.pool.connection() as raw:
-            yield Connection(raw, self.statements, single="write")
+            conn = Connection(raw, self.statements, single="write")
+            try:
+                yield conn
+            finally:
+                if conn.broken:
+                    await conn.discard()
