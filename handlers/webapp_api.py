@@ -415,9 +415,11 @@ async def dashboard(
 ) -> dict[str, Any]:
     """The leaders' dashboard: ``/stats``'s report (the same call), the assessment, the lists to act on."""
     desk = DeskService(services.context)
-    # The parts read side by side, each on a reader of its own. The indicators decide who may see
-    # the page (they refuse anyone but leaders and admins): theirs is the refusal answered, and the
-    # other parts are then stopped.
+    # The indicators decide who may see the page (they refuse anyone but leaders and admins): asked
+    # first, so that nothing is started for a refused viewer.
+    services.indicators.require_reader(actor)
+    # The parts read side by side, each on a reader of its own; if one fails (a bad period, say),
+    # theirs is the answer and the others are stopped.
     start = asyncio.ensure_future
     report_task = start(services.indicators.indicators(actor, unit, period))
     warned_task = start(services.supervision.warned_cases(actor, limit=LIST_LIMIT))

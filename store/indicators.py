@@ -276,6 +276,11 @@ class IndicatorService(Service):
         #: The trend's months as last counted, current while their stamp is (store/trend_memo.py).
         self.trend_memo = TrendMemo()
 
+    def require_reader(self, actor: Actor) -> None:
+        """Forbidden unless ``actor`` may read the indicators (leaders and admins): asked before work
+        that would only be thrown away for anyone else (the dashboard's other parts)."""
+        self._report_scope(actor)
+
     def _report_scope(self, actor: Actor) -> tuple[str, list[Any]]:
         if actor.role is ActorRole.SYSTEM:
             return "TRUE", []
