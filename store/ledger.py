@@ -1092,7 +1092,7 @@ class LedgerService(Service):
         if not text or len(text) > NAME_MAX:
             raise Refused("find_usage")
         # A phone in every form it may be stored in (a letter's as typed, a chat's as Telegram gives it).
-        phones = phone_forms(text) if re.fullmatch(r"[\d+\-\s()]{5,}", text) else []
+        phones = phone_forms(text) if re.fullmatch(r"[\d+\-\s()]{5,}", text) else ()
         marks = ", ".join("?" * len(phones))
         employee_no = normalize_employee_no(text)
         scope, args = self.ctx.scope(actor)

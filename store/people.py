@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from store.context import StoreContext
@@ -64,6 +66,7 @@ def national(phone: str | None) -> str | None:
     return phone
 
 
+@lru_cache(maxsize=8192)
 def phone_key(text: str | None) -> str | None:
     """A phone as digits in one international form, for comparing (``+86 138…``, ``0086138…``, ``138…``).
 
@@ -79,16 +82,20 @@ def phone_key(text: str | None) -> str | None:
     return re.sub(r"\D", "", text) or None
 
 
-def phone_forms(text: str | None) -> list[str]:
+@lru_cache(maxsize=8192)
+def phone_forms(text: str | None) -> tuple[str, ...]:
     """Every form one phone may be stored in, for SQL's ``IN``: as a person typed it (``normalize_phone``),
     in E.164 with and without its ``+`` (as Telegram gives a shared contact's) and, for a Chinese mobile,
     as people write it (``national``). Stored phones are kept as they came, never rewritten; a letter's
-    ``138-0013-8000`` and a chat's ``8613800138000`` are one person."""
+    ``138-0013-8000`` and a chat's ``8613800138000`` are one person.
+
+    Remembered, as :func:`phone_key` is: a submission counts the people of every case of its unit and
+    category within the collective window (:func:`people_among`), the same phones each time."""
     forms = {normalize_phone(text)}
     number = e164(text)
     if number is not None:
         forms |= {number, number[1:], national(number)}
-    return sorted(form for form in forms if form)
+    return tuple(sorted(form for form in forms if form))
 
 
 def normalize_employee_no(text: str | None) -> str | None:
@@ -171,7 +178,7 @@ async def same_person(ctx: StoreContext, conn: Connection, case: Case,
     return sorted(keys), sorted(phones), sorted(records)
 
 
-async def people_among(ctx: StoreContext, conn: Connection, cases: list[dict[str, Any]]) -> int:
+async def people_among(ctx: StoreContext, conn: Connection, cases: Sequence[Mapping[str, Any]]) -> int:
     """How many people petition in ``cases`` (rows with ``petitioner_id``, ``petitioner_phone``, ``confidential``).
 
     A Telegram account is one person whether it submitted in the chat or
@@ -179,18 +186,27 @@ async def people_among(ctx: StoreContext, conn: Connection, cases: list[dict[str
     with a record's phone is that record's person. A confidential case counts
     as its own petitioner id (an island). At most two queries, whatever the count.
     """
-    records = sorted({record_of(int(c["petitioner_id"])) for c in cases
-                      if not c["confidential"] and is_person_key(int(c["petitioner_id"]))})
-    chats = [c for c in cases if not c["confidential"] and not is_person_key(int(c["petitioner_id"]))]
+    # Each case once: (whose, its petitioner id or record, its phone's key); read as they are, not copied.
+    islands: set[int] = set()
+    records: set[int] = set()
+    chats: list[tuple[int, str | None]] = []
+    for c in cases:
+        petitioner = int(c["petitioner_id"])
+        if c["confidential"]:
+            islands.add(petitioner)
+        elif is_person_key(petitioner):
+            records.add(record_of(petitioner))
+        else:
+            chats.append((petitioner, c["petitioner_phone"]))
     bound: dict[int, int] = {}  # record → the Telegram account (keyed hash) that claimed it
     if records:
         async with conn.execute(
-            f"SELECT id, telegram_hid FROM petitioners WHERE id IN ({_in(records)}) AND telegram_hid IS NOT NULL",
-            records,
+            f"SELECT id, telegram_hid FROM petitioners WHERE id IN ({_in(sorted(records))}) AND telegram_hid IS NOT NULL",
+            sorted(records),
         ) as cur:
             bound = {row["id"]: row["telegram_hid"] async for row in cur}
     by_phone: dict[str | None, int] = {}  # a phone of the register (phone_key) → its record, while nobody claimed it
-    phones = sorted({form for c in chats for form in phone_forms(c["petitioner_phone"])})
+    phones = sorted({form for _, phone in set(chats) for form in phone_forms(phone)})
     if phones:
         async with conn.execute(
             f"SELECT id, phone FROM petitioners WHERE NOT confidential AND telegram_hid IS NULL"
@@ -198,17 +214,11 @@ async def people_among(ctx: StoreContext, conn: Connection, cases: list[dict[str
             phones,
         ) as cur:
             by_phone = {phone_key(row["phone"]): row["id"] async for row in cur}
-    people: set[str] = set()
-    for c in cases:
-        petitioner = int(c["petitioner_id"])
-        if c["confidential"]:
-            people.add(f"id:{petitioner}")
-        elif is_person_key(petitioner):
-            record = record_of(petitioner)
-            people.add(f"tg:{bound[record]}" if record in bound else f"record:{record}")
-        else:
-            phone = phone_key(c["petitioner_phone"])
-            people.add(f"record:{by_phone[phone]}" if phone and phone in by_phone else f"tg:{ctx.claim_key(petitioner)}")
+    people: set[str] = {f"id:{petitioner}" for petitioner in islands}
+    people |= {f"tg:{bound[record]}" if record in bound else f"record:{record}" for record in records}
+    for petitioner, phone_text in set(chats):
+        phone = phone_key(phone_text)
+        people.add(f"record:{by_phone[phone]}" if phone and phone in by_phone else f"tg:{ctx.claim_key(petitioner)}")
     return len(people)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
@@ -366,8 +366,7 @@ class ReviewService(Service):
             [*([earlier] if earlier is not None else []), self._recent_query(case), self._cluster_query(case)])
         await propose_from(self.ctx, conn, case, proposed[0] if proposed else [])
         # The case as inserted, or as the alert it joined or raised changed it: no read of it again.
-        return await self._detect_collective(conn, case, [dict(row) for row in recent],
-                                             dict(alert[0]) if alert else None) or case
+        return await self._detect_collective(conn, case, recent, dict(alert[0]) if alert else None) or case
 
     def _since(self) -> str:
         """The start of the window in which collective filings are counted."""
@@ -387,7 +386,7 @@ class ReviewService(Service):
                 " AND a.unit = ? AND a.category = ? AND a.created_at >= ? ORDER BY a.id DESC LIMIT 1",
                 (case.unit, case.category, self._since()))
 
-    async def _detect_collective(self, conn: Connection, case: Case, recent: list[dict[str, Any]],
+    async def _detect_collective(self, conn: Connection, case: Case, recent: Sequence[Mapping[str, Any]],
                                  cluster: dict[str, Any] | None) -> Case | None:
         """A collective petition among ``recent`` (``_recent_query``; ``cluster``: ``_cluster_query``'s row),
         or declared: the case as the alert it joined or raised changed it, else ``None``."""
