@@ -11,6 +11,7 @@ reminder twice or forgetting one.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram.ext import ContextTypes
 
@@ -22,6 +23,17 @@ from store.review import ReviewService
 from store.screening import ScreeningService
 
 log = logging.getLogger(__name__)
+
+def _repeat(application: App, name: str, run: Callable[[], Awaitable[None]], interval: float, first: float) -> None:
+    """``run`` every ``interval`` seconds, the first time ``first`` seconds after start (PTB's job queue)."""
+    job_queue = application.job_queue
+    assert job_queue is not None, "install python-telegram-bot[job-queue]"
+
+    async def job(_context: ContextTypes.DEFAULT_TYPE) -> None:
+        await run()
+
+    job_queue.run_repeating(job, interval=interval, first=first, name=name)
+
 
 SWEEP_INTERVAL_SECONDS = 300.0
 SWEEP_FIRST_SECONDS = 5.0
@@ -44,13 +56,7 @@ async def run_sweep(review: ReviewService) -> None:
 
 def register(application: App, review: ReviewService, interval: float = SWEEP_INTERVAL_SECONDS) -> None:
     """Run the sweep every ``interval`` seconds, first shortly after start."""
-    job_queue = application.job_queue
-    assert job_queue is not None, "install python-telegram-bot[job-queue]"
-
-    async def sweep(_context: ContextTypes.DEFAULT_TYPE) -> None:
-        await run_sweep(review)
-
-    job_queue.run_repeating(sweep, interval=interval, first=SWEEP_FIRST_SECONDS, name="sweep")
+    _repeat(application, "sweep", lambda: run_sweep(review), interval, SWEEP_FIRST_SECONDS)
 
 
 SCREENING_INTERVAL_SECONDS = 600.0
@@ -75,13 +81,7 @@ def register_screening(
     application: App, screening: ScreeningService, interval: float = SCREENING_INTERVAL_SECONDS
 ) -> None:
     """Run the screening sweep every ``interval`` seconds, the first two minutes after start."""
-    job_queue = application.job_queue
-    assert job_queue is not None, "install python-telegram-bot[job-queue]"
-
-    async def sweep(_context: ContextTypes.DEFAULT_TYPE) -> None:
-        await run_screening_sweep(screening)
-
-    job_queue.run_repeating(sweep, interval=interval, first=SCREENING_FIRST_SECONDS, name="screening-sweep")
+    _repeat(application, "screening-sweep", lambda: run_screening_sweep(screening), interval, SCREENING_FIRST_SECONDS)
 
 
 TREND_INTERVAL_SECONDS = 600.0
@@ -105,10 +105,4 @@ def register_trend_warming(
 ) -> None:
     """Count the leaders' trends every ``interval`` seconds, the first shortly after start: a leader's
     first view of the day (or after a restart) then counts this month, not twelve (store/trend_memo.py)."""
-    job_queue = application.job_queue
-    assert job_queue is not None, "install python-telegram-bot[job-queue]"
-
-    async def warm(_context: ContextTypes.DEFAULT_TYPE) -> None:
-        await run_trend_warming(indicators)
-
-    job_queue.run_repeating(warm, interval=interval, first=TREND_FIRST_SECONDS, name="trend-warming")
+    _repeat(application, "trend-warming", lambda: run_trend_warming(indicators), interval, TREND_FIRST_SECONDS)
