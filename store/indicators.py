@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -449,15 +449,24 @@ class IndicatorService(Service):
         # and what staff record do not depend on each other: each runs on a reader of its own, side by
         # side (SQLite's readers and PostgreSQL's pool serve them at once). Each reads its own snapshot;
         # a report is figures of the moment, and none of them is checked against another.
-        async def chosen_figures() -> dict[str, dict[str, Any]]:
+        async def period_figures() -> dict[str, dict[str, Any]]:
             async with self.db.read_one() as conn:
                 # One query counts every unit; a row of a unit's subtree is the sum of its units (all counts).
-                figures = await self._figures(conn, everything, scope, chosen.start, chosen.end, today)
+                return await self._figures(conn, everything, scope, chosen.start, chosen.end, today)
+
+        # The period's own count, read once: when the period is one of the trend's months (this month, by
+        # default) that month is added up from it rather than counted again.
+        period_counted = asyncio.ensure_future(period_figures())
+
+        async def chosen_figures() -> dict[str, dict[str, Any]]:
+            figures = await period_counted
             zeros = dict.fromkeys(Figures.model_fields, 0)
             return {u: {**zeros, **figures.get(u, {}), **now.get(u, {})} for u in figures.keys() | now.keys()}
 
         async def month(point: Period) -> TrendPoint:
-            counted = await self._trend_month(point, everything, scope, today, marks)
+            same = (point.start, point.end) == (chosen.start, chosen.end)
+            counted = await self._trend_month(point, everything, scope, today, marks,
+                                              counted=period_counted if same else None)
             return TrendPoint(label=point.label, **counted, **{f: today_total[f] for f in TREND_FIGURES
                                                                 if f in NOW_FIGURES})
 
@@ -479,9 +488,12 @@ class IndicatorService(Service):
                 return await unit_counts(conn, self.org, self.tz, sources, everything, chosen.start, chosen.end,
                                          self.clock.now())
 
-        per_unit, trend, found, counted, recorded = await asyncio.gather(
-            chosen_figures(), asyncio.gather(*(month(point) for point in trend_months(chosen))), incidents(),
-            elsewhere(), staff_recorded())
+        try:
+            per_unit, trend, found, counted, recorded = await asyncio.gather(
+                chosen_figures(), asyncio.gather(*(month(point) for point in trend_months(chosen))), incidents(),
+                elsewhere(), staff_recorded())
+        finally:
+            period_counted.cancel()  # only if a part failed before it was awaited: nothing left running
         for root in roots:
             parts = [(root, 0)] + [(child.id, 1) for child in self.org.children(root)]
             for unit_id, depth in parts:
@@ -494,18 +506,25 @@ class IndicatorService(Service):
                            reports_counted=counted)
 
     async def _trend_month(self, point: Period, units: set[str], scope: tuple[str, list[Any]], today: date,
-                           marks: Marks) -> dict[str, int]:
+                           marks: Marks, *, counted: Awaitable[dict[str, dict[str, Any]]] | None = None,
+                           ) -> dict[str, int]:
         """A trend month's counts over ``units`` (but today's), as remembered while none of its cases changed
-        (store/trend_memo.py), else counted and remembered. ``marks``: read before, as ``read_marks``."""
+        (store/trend_memo.py), else counted and remembered. ``marks``: read before, as ``read_marks``.
+        ``counted``: the month's figures per unit as the period's own count reads them (all figures, of the
+        same units and scope, read after ``marks``), to add up instead of counting the month again."""
         key = TrendMemo.key(point.start, point.end, today, units, scope)
         stamp = marks.stamp(local_midnight(point.end, self.tz))
-        counted = self.trend_memo.get(key, stamp)
-        if counted is None:
+        remembered = self.trend_memo.get(key, stamp)
+        if remembered is not None:
+            return remembered
+        if counted is not None:
+            figures = await counted
+        else:
             async with self.db.read_one() as conn:
                 figures = await self._figures(conn, units, scope, point.start, point.end, today, only=TREND_FIGURES)
-            counted = _total(figures.values(), [f for f in TREND_FIGURES if f not in NOW_FIGURES])
-            self.trend_memo.put(key, stamp, counted)
-        return counted
+        month = _total(figures.values(), [f for f in TREND_FIGURES if f not in NOW_FIGURES])
+        self.trend_memo.put(key, stamp, month)
+        return month
 
     async def read_marks(self) -> Marks:
         """What has changed, by month (store/trend_memo.py): read before the months it stamps are counted."""

@@ -85,6 +85,41 @@ async def test_a_month_is_remembered_until_a_case_that_counts_in_it_changes(
     await checked(hits=0)
 
 
+async def test_the_chosen_month_is_added_up_from_the_period_count_not_counted_again(
+    rstore: Services, clock: FakeClock, monkeypatch: Any
+) -> None:
+    """With a month chosen (this month, by default), that trend month is the period's own count added up:
+    one count of the twelve fewer, and the same figures as December counted on its own (the trend of the
+    quarter, whose months are the same twelve, counts December directly)."""
+    numbers = await build_fixture(rstore, clock)
+    await rstore.cases.act(OFFICER_P1, numbers["B"], Action.DECIDE, parts=OPINION_PARTS,
+                           decision=Decision.EXPLAIN, body="意见")  # a December figure, so December is not all zeros
+
+    def counting(service: IndicatorService) -> list[Any]:
+        calls: list[Any] = []
+        original = service._figures
+
+        async def spy(*args: Any, **kwargs: Any) -> Any:
+            calls.append(kwargs.get("only"))
+            return await original(*args, **kwargs)
+
+        monkeypatch.setattr(service, "_figures", spy)
+        return calls
+
+    by_month = IndicatorService(rstore.indicators.ctx)
+    calls = counting(by_month)
+    month = await by_month.indicators(LEADER_OIL, period="2026-12")
+    assert len(calls) == 12 and calls.count(None) == 1  # the period's own count, and eleven other months
+
+    by_quarter = IndicatorService(rstore.indicators.ctx)
+    calls = counting(by_quarter)
+    quarter = await by_quarter.indicators(LEADER_OIL, period="2026-Q4")
+    assert len(calls) == 13 and calls.count(None) == 1  # a quarter is no trend month: all twelve counted
+    assert [p.label for p in month.trend] == [p.label for p in quarter.trend]
+    assert month.trend[-1].label == "2026-12" and month.trend[-1].decided == 1
+    assert month.trend == quarter.trend
+
+
 async def test_the_leaders_own_trends_are_counted_ahead(rstore: Services, clock: FakeClock) -> None:
     """The job counts each leader's own view (their units, this month) where it is not remembered: the first
     view of the day finds all twelve months counted."""
