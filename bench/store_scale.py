@@ -432,7 +432,7 @@ async def main(args: argparse.Namespace) -> None:
         pg_figures["queries"], pg_figures["plans"] = await measure(args.pg, args.runs)
     queries, plans = await measure(path, args.runs)
     size = path.stat().st_size
-    if not args.keep:
+    if not (args.keep or args.reuse):  # a database to reuse is kept for the next run, as --keep keeps it
         path.unlink()
         for suffix in ("-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240  # the benchmark is over: nothing else runs
@@ -471,5 +471,6 @@ if __name__ == "__main__":
     parser.add_argument("--db", help="where to build the database (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true",
-                        help="use the database at --db if it exists (newer migrations are applied to it)")
+                        help="use the database at --db if it exists (newer migrations are applied to it),"
+                             " and keep it afterwards")
     asyncio.run(main(parse_args(parser, cases=2_000, runs=3)))
