@@ -12,17 +12,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from telegram.ext import ContextTypes
 
 from handlers.common import App
 from handlers.errors import fault
+from store.events import SweepReport
 from store.indicators import IndicatorService
 from store.retention import prune_sent_notices
 from store.review import ReviewService
 from store.screening import ScreeningService
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+async def _attempt(what: str, work: Awaitable[T]) -> T | None:
+    """``work``'s result, or None when it failed: logged (its class, never its text, which may hold what
+    people wrote), for the next run to try again."""
+    try:
+        return await work
+    except Exception as error:  # noqa: BLE001 - any failure: logged, run again
+        log.error("%s failed; it will run again: %s", what, fault(error))
+        return None
+
 
 def _repeat(application: App, name: str, run: Callable[[], Awaitable[None]], interval: float, first: float) -> None:
     """``run`` every ``interval`` seconds, the first time ``first`` seconds after start (PTB's job queue)."""
@@ -41,11 +56,14 @@ SWEEP_FIRST_SECONDS = 5.0
 
 async def run_sweep(review: ReviewService) -> None:
     """One sweep as of the store clock; a failure is logged and retried at the next run."""
-    try:
+
+    async def sweep() -> SweepReport:
         report = await review.sweep()
         await prune_sent_notices(review.db, review.org, review.clock)  # [retention] sent_notices_days
-    except Exception as error:  # noqa: BLE001 - any failure: logged (its class, never its text), run again
-        log.error("deadline sweep failed; it will run again: %s", fault(error))
+        return report
+
+    report = await _attempt("deadline sweep", sweep())
+    if report is None:
         return
     if report.reminders or report.escalations or report.closed or report.digests:
         log.info(
@@ -67,10 +85,8 @@ SCREENING_FIRST_SECONDS = 120.0
 
 async def run_screening_sweep(screening: ScreeningService) -> None:
     """The dispute screening's requests, reminders and words to leaders due now (each once; see the store)."""
-    try:
-        result = await screening.sweep()
-    except Exception as error:  # noqa: BLE001 - any failure: logged (its class, never its text), run again
-        log.error("screening sweep failed; it will run again: %s", fault(error))
+    result = await _attempt("screening sweep", screening.sweep())
+    if result is None:
         return
     if result.requests or result.reminders or result.escalations:
         log.info("screening: %d requests, %d reminders, %d escalations",
@@ -91,11 +107,7 @@ TREND_FIRST_SECONDS = 90.0
 
 async def run_trend_warming(indicators: IndicatorService) -> None:
     """The leaders' own trends counted where not remembered (the first run of a day counts them all)."""
-    try:
-        counted = await indicators.warm_trends()
-    except Exception as error:  # noqa: BLE001 - any failure: logged (its class, never its text), run again
-        log.error("counting the leaders' trends failed; it will run again: %s", fault(error))
-        return
+    counted = await _attempt("counting the leaders' trends", indicators.warm_trends())
     if counted:
         log.debug("trends: %d months counted", counted)
 

@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date
 from enum import Enum
 from functools import cache
@@ -575,19 +575,11 @@ class PgDatabase:
                 raise
             await conn.end(commit=True)
 
-    @asynccontextmanager
-    async def read_one(self) -> AsyncIterator[Connection]:
+    def read_one(self) -> AbstractAsyncContextManager[Connection]:
         """A read of one SELECT: no explicit transaction, one round trip (the statement is its own snapshot)."""
-        async with self.pool.connection() as raw:
-            conn = Connection(raw, self.statements, single="read")
-            try:
-                yield conn
-            finally:
-                if conn.broken:
-                    await conn.discard()
+        return self._single("read")
 
-    @asynccontextmanager
-    async def write_one(self) -> AsyncIterator[Connection]:
+    def write_one(self) -> AbstractAsyncContextManager[Connection]:
         """A change of one statement, its own transaction (autocommit): one round trip.
 
         It does not wait for the process's lock: one statement reads nothing it then decides on, and
@@ -595,8 +587,13 @@ class PgDatabase:
         draft, written at every step of a form, so never waits behind another person's submission
         (a transaction of four round trips); SQLite's single writer still takes them in turn.
         """
+        return self._single("write")
+
+    @asynccontextmanager
+    async def _single(self, kind: str) -> AsyncIterator[Connection]:
+        """A pooled connection for one statement outside any transaction; closed if its trip was cut off."""
         async with self.pool.connection() as raw:
-            conn = Connection(raw, self.statements, single="write")
+            conn = Connection(raw, self.statements, single=kind)
             try:
                 yield conn
             finally:
