@@ -186,10 +186,11 @@ async def people_among(ctx: StoreContext, conn: Connection, cases: Sequence[Mapp
     with a record's phone is that record's person. A confidential case counts
     as its own petitioner id (an island). At most two queries, whatever the count.
     """
-    # Each case once: (whose, its petitioner id or record, its phone's key); read as they are, not copied.
+    # Each case once, read as it came (not copied): a confidential petitioner, a record, or a chat's
+    # account with the phone it gave.
     islands: set[int] = set()
     records: set[int] = set()
-    chats: list[tuple[int, str | None]] = []
+    chats: set[tuple[int, str | None]] = set()
     for c in cases:
         petitioner = int(c["petitioner_id"])
         if c["confidential"]:
@@ -197,16 +198,17 @@ async def people_among(ctx: StoreContext, conn: Connection, cases: Sequence[Mapp
         elif is_person_key(petitioner):
             records.add(record_of(petitioner))
         else:
-            chats.append((petitioner, c["petitioner_phone"]))
+            chats.add((petitioner, c["petitioner_phone"]))
     bound: dict[int, int] = {}  # record → the Telegram account (keyed hash) that claimed it
     if records:
+        listed = sorted(records)
         async with conn.execute(
-            f"SELECT id, telegram_hid FROM petitioners WHERE id IN ({_in(sorted(records))}) AND telegram_hid IS NOT NULL",
-            sorted(records),
+            f"SELECT id, telegram_hid FROM petitioners WHERE id IN ({_in(listed)}) AND telegram_hid IS NOT NULL",
+            listed,
         ) as cur:
             bound = {row["id"]: row["telegram_hid"] async for row in cur}
     by_phone: dict[str | None, int] = {}  # a phone of the register (phone_key) → its record, while nobody claimed it
-    phones = sorted({form for _, phone in set(chats) for form in phone_forms(phone)})
+    phones = sorted({form for _, phone in chats for form in phone_forms(phone)})
     if phones:
         async with conn.execute(
             f"SELECT id, phone FROM petitioners WHERE NOT confidential AND telegram_hid IS NULL"
@@ -216,7 +218,7 @@ async def people_among(ctx: StoreContext, conn: Connection, cases: Sequence[Mapp
             by_phone = {phone_key(row["phone"]): row["id"] async for row in cur}
     people: set[str] = {f"id:{petitioner}" for petitioner in islands}
     people |= {f"tg:{bound[record]}" if record in bound else f"record:{record}" for record in records}
-    for petitioner, phone_text in set(chats):
+    for petitioner, phone_text in chats:
         phone = phone_key(phone_text)
         people.add(f"record:{by_phone[phone]}" if phone and phone in by_phone else f"tg:{ctx.claim_key(petitioner)}")
     return len(people)

@@ -362,7 +362,7 @@ class Connection:
             raise
 
     async def discard(self) -> None:
-        """Close a ``broken`` connection before it goes back: the pool drops it and opens another."""
+        """Close a ``broken`` connection before it goes back (``PgDatabase._borrow``): the pool drops it."""
         with contextlib.suppress(Exception):
             await self._raw.close()
 
@@ -400,10 +400,10 @@ class Connection:
         """COMMIT (or ROLLBACK) the transaction, if it began; a ROLLBACK that fails leaves the connection to the pool.
 
         The changes put off go with the COMMIT, in its round trip; a ROLLBACK drops them unsent. A
-        ``broken`` connection is closed instead: the server rolls back what it had begun.
+        ``broken`` connection sends nothing more: its context closes it, and the server rolls back what it
+        had begun.
         """
         if self.broken:
-            await self.discard()
             if commit:
                 raise ConnectionInterrupted("a statement of this transaction was cut off; nothing was committed")
             return
@@ -411,9 +411,7 @@ class Connection:
             try:
                 await self._send([*self._ahead(), ("COMMIT", None)])
             except BaseException:  # a change put off failed: the server's transaction is aborted, end it
-                if self.broken:
-                    await self.discard()
-                else:
+                if not self.broken:
                     with contextlib.suppress(Exception):
                         await self._raw.execute("ROLLBACK")
                 raise
@@ -423,17 +421,12 @@ class Connection:
             return
         statement = "COMMIT" if commit else "ROLLBACK"
         self._statements.sent(statement)
-        try:
-            with self._trip():
-                if commit:
+        with self._trip():
+            if commit:
+                await self._raw.execute(statement)
+            else:
+                with contextlib.suppress(Exception):  # a lost connection: the pool drops it
                     await self._raw.execute(statement)
-                else:
-                    with contextlib.suppress(Exception):  # a lost connection: the pool drops it
-                        await self._raw.execute(statement)
-        except BaseException:
-            if self.broken:
-                await self.discard()
-            raise
 
 
 @cache
@@ -550,8 +543,7 @@ class PgDatabase:
 
         Its BEGIN goes with its first statement (one round trip), its COMMIT on its own.
         """
-        async with self._lock, self.pool.connection() as raw:
-            conn = Connection(raw, self.statements, begin=WRITE_BEGIN)
+        async with self._lock, self._borrow(begin=WRITE_BEGIN) as conn:
             try:
                 yield conn
             except BaseException:
@@ -566,8 +558,7 @@ class PgDatabase:
         For a read of several statements that must agree (a count and its page, say); its BEGIN
         goes with its first statement. A single SELECT needs no transaction: ``read_one()``.
         """
-        async with self.pool.connection() as raw:
-            conn = Connection(raw, self.statements, begin=READ_BEGIN)
+        async with self._borrow(begin=READ_BEGIN) as conn:
             try:
                 yield conn
             except BaseException:
@@ -577,7 +568,7 @@ class PgDatabase:
 
     def read_one(self) -> AbstractAsyncContextManager[Connection]:
         """A read of one SELECT: no explicit transaction, one round trip (the statement is its own snapshot)."""
-        return self._single("read")
+        return self._borrow(single="read")
 
     def write_one(self) -> AbstractAsyncContextManager[Connection]:
         """A change of one statement, its own transaction (autocommit): one round trip.
@@ -587,13 +578,14 @@ class PgDatabase:
         draft, written at every step of a form, so never waits behind another person's submission
         (a transaction of four round trips); SQLite's single writer still takes them in turn.
         """
-        return self._single("write")
+        return self._borrow(single="write")
 
     @asynccontextmanager
-    async def _single(self, kind: str) -> AsyncIterator[Connection]:
-        """A pooled connection for one statement outside any transaction; closed if its trip was cut off."""
+    async def _borrow(self, *, begin: str | None = None, single: str | None = None) -> AsyncIterator[Connection]:
+        """A pooled connection, handed back as it is, or closed if one of its round trips was cut off
+        (``Connection.broken``): the pool then opens another."""
         async with self.pool.connection() as raw:
-            conn = Connection(raw, self.statements, single=kind)
+            conn = Connection(raw, self.statements, begin=begin, single=single)
             try:
                 yield conn
             finally:

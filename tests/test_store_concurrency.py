@@ -62,7 +62,6 @@ async def test_writes_stay_one_at_a_time_and_reads_run_side_by_side(store: Servi
     assert seen == [str(n) for n in range(6)]  # each read-then-write saw every write before it
 
 
-
 async def test_a_read_cut_off_midway_leaves_no_answer_behind_for_the_next(store: Services) -> None:
     """A read stopped while it waits for the server (the dashboard stops its other parts when the
     indicators refuse the viewer) must not hand its connection on: on PostgreSQL the answer it left
