@@ -43,6 +43,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +60,13 @@ from store.services import Services
 from store.sqltext import Row
 from store.supervision import WARNING_SWEEP_SQL, current_ranks, queue_sql
 from store.trend_memo import TrendMemo
+from store.words import Words, words
 from store.workflow import Action
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 RETENTION = timedelta(days=90)  # store.retention: sent outbox rows older than this are deleted
 YEARS = 5
 OPEN = ("submitted", "accepted", "in_progress", "review", "rereview")
-CJK = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 3000))
 
 
 def _iso(moment: datetime) -> str:
@@ -78,7 +79,31 @@ def _text(rng: random.Random, low: int, high: int) -> str:
     return BIG[start:start + n]
 
 
-BIG = "".join(random.Random(7).choice(CJK + "，。、；") for _ in range(200_000))
+def _prose(rng: random.Random, n: int) -> str:
+    """``n`` characters of text shaped like people's Chinese prose, as far as storage can tell.
+
+    Characters one at a time as Chinese has them: a Zipf law (exponent 0.9) over 5,000 characters
+    gives 9.9 bits a character, about the 9.6-9.7 bits measured for Chinese characters taken singly;
+    a comma or stop every 6-20 characters; now and then a number (a sum, a year, a count of days).
+    Real prose also repeats its words and phrases, which this does not: a compressor finds less
+    to take out here than in what people write, so the bytes measured on it are on the high side.
+    (Until 2026-12-07 this text was one character repeated, by a generator seeded anew for each
+    character: compression would have measured nothing real. Without compression the size of a
+    text depends on its length alone, so the figures before were not affected.)
+    """
+    chars = [chr(c) for c in range(0x4E00, 0x4E00 + 5000)]
+    rng.shuffle(chars)  # the frequent ones spread over the block, not its first code points
+    weights = list(accumulate(1 / (rank + 1) ** 0.9 for rank in range(len(chars))))
+    out: list[str] = []
+    while len(out) < n:
+        out.extend(rng.choices(chars, cum_weights=weights, k=rng.randint(6, 20)))
+        if rng.random() < 0.08:
+            out.extend(str(rng.choice([rng.randint(1, 31), rng.randint(2015, 2026), rng.randint(100, 20000)])))
+        out.append(rng.choice("，，，，。。、；"))
+    return "".join(out[:n])
+
+
+BIG = _prose(random.Random(7), 200_000)
 
 
 def _record(action: str, rng: random.Random, answer_due: date | None, decision: str | None,
@@ -148,7 +173,7 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
         petitioner = rng.randrange(1, 50_000)
         case = (
             case_id, f"YC-{submitted.year}-{case_id:07d}", f"draft-{case_id}", petitioner, f"员工{petitioner}",
-            None, 0, f"{petitioner % 65536:04X}", category, kind, unit, _text(rng, 8, 30), _text(rng, 40, 400),
+            None, 0, f"{petitioner % 65536:04X}", category, kind, unit, Words(_text(rng, 8, 30)), Words(_text(rng, 40, 400)),
             None, None, status, 100006 if accepted else None, decision, rating, _iso(submitted),
             _iso(accepted) if accepted else None, _iso(decided) if decided else None,
             _iso(closed) if closed else None, accept_due.isoformat(),
@@ -172,8 +197,9 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
         for action, after, body, at, public in events:
             event_id += 1
             event_rows.append((event_id, case_id, _iso(at), petitioner if action == "submit" else 100006,
-                               "petitioner" if action == "submit" else "officer", action, after, body,
-                               _record(action, rng, answer_due, decision, reasons),
+                               "petitioner" if action == "submit" else "officer", action, after,
+                               None if body is None else Words(body),  # as store/journal.py stores them
+                               Words(_record(action, rng, answer_due, decision, reasons)),
                                public, "", "", rng.getrandbits(256).to_bytes(32, "big")))
             # Only what the retention keeps: sent notices go after [retention] sent_notices_days (90).
             if (action == "submit" or (public and action != "close")) and at >= NOW - RETENTION:
@@ -387,18 +413,29 @@ async def main(args: argparse.Namespace) -> None:
     version = await db.schema_version()
     await db.close()
     with sqlite3.connect(path) as conn:
+        conn.create_function("words", 1, words, deterministic=True)  # a stored value's text (store/words.py)
         counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                   for table in ("cases", "events", "outbox")}
         open_cases = conn.execute(f"SELECT count(*) FROM cases WHERE status IN {OPEN}").fetchone()[0]
-        # What people wrote (subjects, details, replies, opinions and their parts), as against the
-        # bookkeeping around it.
+        # What people wrote (subjects, details, replies, opinions and their parts) in UTF-8, as against
+        # the bookkeeping around it.
         text_bytes = conn.execute(
-            "SELECT (SELECT sum(length(CAST(subject AS BLOB)) + length(CAST(details AS BLOB))) FROM cases)"
-            " + (SELECT coalesce(sum(length(CAST(body AS BLOB))), 0) FROM events)"
-            " + (SELECT coalesce(sum(length(CAST(json_extract(data, '$.parts.request') AS BLOB))"
-            " + length(CAST(json_extract(data, '$.parts.facts') AS BLOB))"
-            " + length(CAST(json_extract(data, '$.parts.basis') AS BLOB))), 0) FROM events WHERE action = 'decide')"
+            "SELECT (SELECT sum(length(CAST(words(subject) AS BLOB)) + length(CAST(words(details) AS BLOB)))"
+            " FROM cases)"
+            " + (SELECT coalesce(sum(length(CAST(words(body) AS BLOB))), 0) FROM events)"
+            " + (SELECT coalesce(sum(length(CAST(json_extract(words(data), '$.parts.request') AS BLOB))"
+            " + length(CAST(json_extract(words(data), '$.parts.facts') AS BLOB))"
+            " + length(CAST(json_extract(words(data), '$.parts.basis') AS BLOB))), 0)"
+            " FROM events WHERE action = 'decide')"
         ).fetchone()[0]
+        # The columns of people's words (WORDS TEXT), as text in UTF-8 and as stored.
+        utf8, stored = conn.execute(
+            "SELECT sum(u), sum(s) FROM ("
+            " SELECT length(CAST(words(subject) AS BLOB)) + length(CAST(words(details) AS BLOB)) AS u,"
+            " length(CAST(subject AS BLOB)) + length(CAST(details AS BLOB)) AS s FROM cases"
+            " UNION ALL SELECT coalesce(length(CAST(words(body) AS BLOB)), 0) + length(CAST(words(data) AS BLOB)),"
+            " coalesce(length(CAST(body AS BLOB)), 0) + length(CAST(data AS BLOB)) FROM events)"
+        ).fetchone()
         try:
             tables = dict(conn.execute(
                 "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall())
@@ -450,6 +487,7 @@ async def main(args: argparse.Namespace) -> None:
         "bytes_per_case": round(size / counts["cases"]),
         "text_bytes_per_case": round(text_bytes / counts["cases"]),
         "bytes_per_case_besides_text": round((size - text_bytes) / counts["cases"]),
+        "words_columns_per_case": {"utf8": round(utf8 / counts["cases"]), "stored": round(stored / counts["cases"])},
         "bytes_by_table_and_index": {k: v for k, v in tables.items() if v > 4096},
         **({"postgresql": pg_figures} if pg_figures else {}),
         "runs_per_query": args.runs,

@@ -29,6 +29,7 @@ import aiosqlite
 
 from store.files import private_database
 from store.sqltext import Cursor, Pending, one_statement
+from store.words import words
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +148,14 @@ class SqliteThread(aiosqlite.Connection):
 
     @classmethod
     async def connect(cls, database: str, **kwargs: Any) -> SqliteThread:
-        thread = cls(partial(sqlite3.connect, database, **kwargs), 64)
+        """A connection that reads people's words as text (``WORDS TEXT`` columns, store/words.py)."""
+        thread = cls(partial(sqlite3.connect, database, detect_types=sqlite3.PARSE_DECLTYPES, **kwargs), 64)
         await thread
+        try:
+            await thread.create_function("words", 1, words, deterministic=True)
+        except BaseException:
+            await thread.close()
+            raise
         return thread
 
     async def run(self, begin: str | None, first: Later, sql: str, parameters: Any) -> Result:
@@ -423,6 +430,11 @@ class Database:
             async with self.transaction() as conn:
                 for statement in _split_sql(sql):
                     await conn.execute(statement)
+                if "writable_schema" in sql:  # the schema's text edited in place (0034): re-read by every connection
+                    async with conn.execute("PRAGMA schema_version") as cur:
+                        version = await cur.fetchone()
+                    assert version is not None
+                    await conn.execute(f"PRAGMA schema_version = {int(version[0]) + 1}")
                 await conn.execute(f"PRAGMA user_version = {number}")
             current = number
         return current

@@ -6,8 +6,9 @@ widen it. Search looks for each word typed in the subject and the details:
 
 - Chinese has no spaces between words, so a word is a substring, and a two-
   character word (食堂, 加班) must be found as well: each term is matched as
-  ``lower(subject) LIKE '%term%'`` or the same over the details, on both backends
-  (PostgreSQL's ``lower`` folds Unicode, SQLite's ASCII; Chinese has no case).
+  ``lower(words(subject)) LIKE '%term%'`` or the same over the details, on both
+  backends (PostgreSQL's ``lower`` folds Unicode, SQLite's ASCII; Chinese has no
+  case; ``words()`` reads SQLite's compact form, store/words.py).
 - No index can serve ``LIKE '%…%'`` in SQLite, and PostgreSQL's trigram index
   finds nothing for a query of two characters (it has no trigram); the scope
   and the other filters go first (their indexes: ``cases_by_status_unit``, unit,
@@ -135,7 +136,7 @@ class DeskService(Service):
             params["due_before"] = query.due_before.isoformat()
         for index, term in enumerate(search_terms(query.q)):
             clauses.append(
-                f"(lower(subject) LIKE :q{index} ESCAPE '\\' OR lower(details) LIKE :q{index} ESCAPE '\\')"
+                f"(lower(words(subject)) LIKE :q{index} ESCAPE '\\' OR lower(words(details)) LIKE :q{index} ESCAPE '\\')"
             )
             params[f"q{index}"] = _like(term)
         if query.metric:

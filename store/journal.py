@@ -14,7 +14,10 @@ or 1). How a row keeps its hash may change without breaking a link:
 - rows written since, in a *compact* table (the cases' ``events``), keep the
   32 bytes in ``digest`` (BLOB / bytea), leave ``hash`` and ``prev_hash``
   empty (the previous hash is the previous row's, so storing it again said
-  nothing ``verify`` does not recompute) and store ``data`` without spaces.
+  nothing ``verify`` does not recompute) and store ``data`` without spaces;
+- since migration 0034 their ``body`` and ``data`` are stored compactly on
+  SQLite (store/words.py) and read back as the same text: the hash covers
+  the text, whatever its stored form.
 
 Old and new rows chain together: a new row's previous hash is the last row's
 hash in hex, whichever way that row keeps it.
@@ -30,10 +33,13 @@ from typing import Any
 
 from store.db import Connection
 from store.safetext import clean, clean_deep, clean_optional
+from store.words import Words
 
 GENESIS = "0" * 64
 #: The tables whose new rows keep their hash as 32 bytes in ``digest`` (migration 0023).
 COMPACT = frozenset({"events"})
+#: Their columns of people's words, stored compactly since migration 0034 (``WORDS TEXT``).
+WORDS = ("body", "data")
 
 
 def event_hash(prev_hash: str, content: dict[str, Any]) -> str:
@@ -140,15 +146,18 @@ async def append_chained(
     row = {k: clean(v) if isinstance(v, str) else v for k, v in row.items()}  # what is hashed is what is stored
     full = {"id": last_id + 1, **row}
     new_hash = event_hash(prev_hash, content(full))
+    stored = full
     if table in COMPACT:
         chained = {"prev_hash": "", "hash": "", "digest": bytes.fromhex(new_hash)}
+        # What was hashed is the text; its stored form is the shortest (store/words.py, on SQLite).
+        stored = {**full, **{k: Words(full[k]) for k in WORDS if isinstance(full.get(k), str)}}
     else:
         chained = {"prev_hash": prev_hash, "hash": new_hash}
     columns = [*full, *chained]
     conn.heads[table] = (last_id + 1, new_hash)  # the next append in this transaction chains on it unread
     conn.later(  # its id is known: the insert goes with the transaction's next statement
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
-        {**full, **chained},
+        {**stored, **chained},
     )
     return int(full["id"])
 

@@ -20,6 +20,7 @@ from store.context import StoreContext
 from store.db import Connection
 from store.models import Case, Status, row_to_model
 from store.org import Category, CategoryKind
+from store.words import Words
 
 
 def confidential_by_default(choice: bool | None, category: Category | None) -> bool:
@@ -95,10 +96,10 @@ async def insert_case_with(
             new.category.id,
             new.category.kind.value,
             new.unit,
-            new.subject,
-            new.details,
+            Words(new.subject),  # people's words: compact on SQLite (store/words.py)
+            Words(new.details),
             new.people,
-            new.desired_outcome,
+            None if new.desired_outcome is None else Words(new.desired_outcome),
             Status.SUBMITTED.value,
             iso(new.submitted_at),
             new.accept_due.isoformat(),

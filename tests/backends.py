@@ -44,6 +44,7 @@ from store.pg import load_as_texts
 from store.services import Services
 from store.sqltext import to_pyformat
 from store.vault import Vault, default_key_file, new_key_text
+from store.words import words
 
 if TYPE_CHECKING:
     import psycopg  # only where PostgreSQL is installed: imported where used
@@ -382,7 +383,9 @@ def rows(db: Path | str | Services, sql: str, *args: object) -> list[tuple[Any, 
         with psycopg.connect(target, autocommit=True) as conn:
             load_as_texts(conn)  # moments and days as the store reads them
             return [tuple(r) for r in conn.execute(to_pyformat(sql), args).fetchall()]
-    with sqlite3.connect(target) as conn:
+    # People's words as text, as the store reads them (store/words.py: WORDS TEXT columns).
+    with sqlite3.connect(target, detect_types=sqlite3.PARSE_DECLTYPES) as conn:
+        conn.create_function("words", 1, words, deterministic=True)
         return conn.execute(sql, args).fetchall()
 
 

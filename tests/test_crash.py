@@ -434,7 +434,7 @@ async def test_sigkill_at_seeded_kill_points_loses_nothing(tmp_path: Path) -> No
     from store.vault import is_sealed, load_vault
 
     vault = load_vault(db, create=False)  # people are stored by the keyed hash of their id, drafts sealed
-    with sqlite3.connect(db) as conn:
+    with sqlite3.connect(db, detect_types=sqlite3.PARSE_DECLTYPES) as conn:  # words as text (store/words.py)
         cases = conn.execute("SELECT number, petitioner_id, subject, details, status FROM cases").fetchall()
         drafts = dict(conn.execute("SELECT key, state FROM conversations WHERE name = 'intake'").fetchall())
         draft_data = {

@@ -64,6 +64,9 @@ KINDS: list[tuple[str, str, str]] = [
     ("TEXT", "timestamp with time zone", "timestamp with time zone"),
     ("TEXT", "date", "date"),
     ("TEXT", "time without time zone", "time without time zone"),
+    # People's words: TEXT affinity on SQLite, read back as text there whatever their stored form
+    # (store/words.py: GB 18030 or deflated, as a tagged BLOB); text on PostgreSQL.
+    ("WORDS TEXT", "text", "text"),
     # Bytes in, bytes out (sqlite3 and psycopg both give bytes).
     ("BLOB", "bytea", "blob"),
     # A flag stored as true/false on PostgreSQL and as 0/1 under SQLite's BOOLEAN (numeric

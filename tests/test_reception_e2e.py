@@ -143,7 +143,7 @@ async def test_publish_book_remind_cancel_promote_and_record(org: Organization, 
         assert case.number in record.visible_text
         await bot.drained()
 
-    with sqlite3.connect(db) as conn:
+    with sqlite3.connect(db, detect_types=sqlite3.PARSE_DECLTYPES) as conn:  # words as text (store/words.py)
         events = conn.execute(
             "SELECT action, actor_id, body, public FROM events WHERE case_id = ? ORDER BY id", (case.id,)
         ).fetchall()
