@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.sqltrace import shape
+from store.words import words
 
 WRITES_ONLY = re.compile(r"^\s*(INSERT|BEGIN|COMMIT|ROLLBACK|PRAGMA|CREATE|DROP|ALTER|SAVEPOINT|RELEASE)\b", re.I)
 INDEX_IN_PLAN = re.compile(r"USING (?:COVERING )?INDEX (\w+)")
@@ -45,6 +46,7 @@ def explain(conn: sqlite3.Connection, sql: str) -> str | None:
 def usage(trace: Path, db: Path, tables: list[str]) -> dict[str, Any]:
     conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
     conn.create_function("local_day", 1, local_day, deterministic=True)
+    conn.create_function("words", 1, words, deterministic=True)  # store/words.py, as the store's connections have it
     indexes = {name: (table, sql or "") for name, table, sql in conn.execute(
         "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index'"
         f" AND tbl_name IN ({', '.join('?' * len(tables))}) ORDER BY tbl_name, name", tables)}
