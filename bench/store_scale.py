@@ -177,7 +177,8 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
             rating = rng.choices([*(r.value for r in RATED), None], [55, 25, 10, 10])[0]
         petitioner = rng.randrange(1, 50_000)
         case = (
-            case_id, f"YC-{submitted.year}-{case_id:07d}", f"draft-{case_id}", petitioner, f"员工{petitioner}",
+            # The submit key is the draft's id, as the intake makes it (uuid4 hex: store/models.py).
+            case_id, f"YC-{submitted.year}-{case_id:07d}", f"{rng.getrandbits(128):032x}", petitioner, f"员工{petitioner}",
             None, 0, f"{petitioner % 65536:04X}", category, kind, unit, Words(_text(rng, 8, 30)), Words(_text(rng, 40, 400)),
             None, None, status, 100006 if accepted else None, decision, rating, _iso(submitted),
             _iso(accepted) if accepted else None, _iso(decided) if decided else None,
