@@ -53,8 +53,8 @@ class Words(str):
 
 def pack(text: str) -> str | bytes:
     """The shortest stored form of ``text``: itself, or a tagged BLOB (GB 18030, deflated or not)."""
-    plain = text.encode("utf-8")
     try:
+        plain = text.encode("utf-8")
         national = text.encode("gb18030")
     except UnicodeEncodeError:  # a lone surrogate: not storable as text either, sqlite3 says so
         return text

@@ -45,6 +45,12 @@ def stored(value: str) -> str | bytes:
     return adapted
 
 
+def test_a_text_sqlite_cannot_store_is_left_to_sqlite_to_refuse() -> None:
+    assert pack("\ud800") == "\ud800"  # a lone surrogate: sqlite3 refuses it when it binds it, as before
+    with pytest.raises(UnicodeEncodeError), sqlite3.connect(":memory:") as conn:
+        conn.execute("SELECT ?", (Words("\ud800"),))
+
+
 @given(st.text())
 def test_every_text_comes_back_as_it_was_written(text: str) -> None:
     packed = pack(text)
