@@ -29,7 +29,7 @@ import aiosqlite
 
 from store.files import private_database
 from store.sqltext import Cursor, Pending, one_statement
-from store.words import words
+from store.words import COLUMNS, words
 
 log = logging.getLogger(__name__)
 
@@ -334,6 +334,9 @@ def migrations() -> list[tuple[int, str, str]]:
 #: outside it: docs/deployment.md).
 PAGE_SIZE = 8192
 
+#: The migration that declares the columns of people's words ``WORDS TEXT`` (store/words.py).
+WORDS_DECLARED = 34
+
 #: Read-only connections of one process (each a thread of aiosqlite's): reads side by side.
 READERS = 4
 
@@ -446,7 +449,21 @@ class Database:
                     await conn.execute(f"PRAGMA schema_version = {int(version[0]) + 1}")
                 await conn.execute(f"PRAGMA user_version = {number}")
             current = number
+        if current >= WORDS_DECLARED:
+            await self._check_words_declared()
         return current
+
+    async def _check_words_declared(self) -> None:
+        """Refuse a file whose columns of people's words are not declared ``WORDS TEXT`` (store/words.py):
+        the store would write them compactly and read back bytes. Migration 0034 declares them by editing
+        the schema's text; a text it did not expect (a schema not made by these migrations) is stopped here."""
+        for table, columns in COLUMNS.items():
+            async with self.conn.execute(f"PRAGMA table_info({table})") as cur:
+                declared = {row[1]: str(row[2]).upper() for row in await cur.fetchall()}
+            wrong = [c for c in columns if declared.get(c) != "WORDS TEXT"]
+            if wrong:
+                raise RuntimeError(f"{table}.{', '.join(wrong)} not declared WORDS TEXT (migration {WORDS_DECLARED}):"
+                                   " this file's schema was not made by the store's migrations")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

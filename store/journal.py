@@ -33,13 +33,13 @@ from typing import Any
 
 from store.db import Connection
 from store.safetext import clean, clean_deep, clean_optional
-from store.words import Words
+from store.words import COLUMNS, Words
 
 GENESIS = "0" * 64
 #: The tables whose new rows keep their hash as 32 bytes in ``digest`` (migration 0023).
 COMPACT = frozenset({"events"})
 #: Their columns of people's words, stored compactly since migration 0034 (``WORDS TEXT``).
-WORDS = ("body", "data")
+WORDS = COLUMNS["events"]
 
 
 def event_hash(prev_hash: str, content: dict[str, Any]) -> str:

@@ -43,6 +43,11 @@ DEFLATED = 0xFF
 DEFLATE_FROM = 96
 #: The declared type sqlite3 recognises (the first word of ``WORDS TEXT``).
 DECLARED = "WORDS"
+#: The columns of people's words, by table (migration 0034 declares them ``WORDS TEXT``).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "cases": ("subject", "details", "desired_outcome"),
+    "events": ("body", "data"),
+}
 
 
 class Words(str):

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from bot import cli
 from store.clock import FakeClock
-from store.db import migrations
+from store.db import Database, migrations
 from store.desk import DeskQuery, DeskService
 from store.models import Actor, ActorRole, Decision
 from store.org import Organization
@@ -161,3 +161,15 @@ async def test_an_upgraded_database_keeps_its_old_rows_and_reads_old_and_new_ali
             assert rows(target, "PRAGMA integrity_check") == [("ok",)]
             declared = {name: kind for _, name, kind, *_ in rows(target, "PRAGMA table_info(cases)")}
             assert declared["subject"] == declared["details"] == "WORDS TEXT" and declared["number"] == "TEXT"
+
+
+async def test_a_file_whose_words_are_not_declared_is_refused(tmp_path: Path) -> None:
+    """Were 0034's edit of the schema's text to find nothing to edit, the store would write compact values
+    it then read back as bytes: it refuses to open such a file instead, naming the columns."""
+    path = tmp_path / "odd.db"
+    db = await Database.open(path)
+    await db.close()
+    _undo_0034(str(path))
+    execute(path, "PRAGMA user_version = 34")  # as if 0034 had run and edited nothing
+    with pytest.raises(RuntimeError, match=r"cases\.subject, details, desired_outcome not declared WORDS TEXT"):
+        await Database.open(path)
