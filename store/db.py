@@ -327,13 +327,6 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
-#: Bytes per page of a new database file. A case's row is most of a kilobyte and SQLite keeps a row
-#: whole on a page where it fits: what is left at the end of each page is lost, less of it on larger
-#: pages (100,000 cases, vacuumed: 2,835 bytes a case with SQLite's default 4,096, 2,731 with 8,192;
-#: docs/benchmarks.md). A file made before keeps its page size (in WAL mode until a VACUUM made
-#: outside it: docs/deployment.md).
-PAGE_SIZE = 8192
-
 #: The migration that declares the columns of people's words ``WORDS TEXT`` (store/words.py).
 WORDS_DECLARED = 34
 
@@ -381,8 +374,6 @@ class Database:
             # (a draft after submission, a value sealed by the vault).
             await conn.execute("PRAGMA secure_delete = ON")
             if str(path) != ":memory:":
-                # A new file's pages (a no-op on an existing one, which keeps its own; see PAGE_SIZE).
-                await conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
                 await conn.execute("PRAGMA journal_mode = WAL")
                 # NORMAL is durable in WAL mode against process crashes; only an
                 # OS crash or power loss can lose the last transactions.

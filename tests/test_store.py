@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from store.clock import FakeClock
-from store.db import PAGE_SIZE, Database, migrations
+from store.db import Database, migrations
 from store.errors import NotFound, Refused
 from store.models import Actor, ActorRole, Decision, Status
 from store.opinion import DeclineGrounds
@@ -53,18 +52,6 @@ async def test_the_sqlite_file_is_created_in_wal_mode(tmp_path: Path) -> None:
     await db.close()
     assert {"cases", "events", "attachments", "outbox", "conversations", "users"} <= tables(path)
     assert rows(path, "PRAGMA journal_mode") == [("wal",)]
-    assert rows(path, "PRAGMA page_size") == [(PAGE_SIZE,)] and PAGE_SIZE == 8192
-
-
-async def test_an_existing_file_keeps_its_page_size(tmp_path: Path) -> None:
-    """A file made with SQLite's default pages (before PAGE_SIZE) is opened, migrated and used as it is."""
-    path = tmp_path / "old.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE made_before (id INTEGER PRIMARY KEY)")
-    db = await Database.open(path)
-    await db.close()
-    assert rows(path, "PRAGMA page_size") == [(4096,)]
-    assert rows(path, "PRAGMA user_version") == [(len(migrations()),)]
 
 
 async def test_case_numbers_are_sequential_per_year(store: Services, clock: FakeClock) -> None:
