@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from botsim import SimMessage, SimUser
+from handlers.render import day
 from store.models import DraftData, Petitioner
 from store.org import Organization, parse_org
 from tests.conftest import rows as db_rows
@@ -377,6 +378,9 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         await officer.wait_for("已延期 10 天")
         extension = await li.wait_for("extended by 10 days")
         assert "payroll records are archived" in extension.visible_text
+        # The deadline as extended (the day depends on the day the test runs: the bot's clock is real).
+        ((extended_days, due),) = db_rows(db, "SELECT extended_days, answer_due FROM cases WHERE number = ?", en_case)
+        assert extended_days == 10
 
         await officer.send(f"/assign {en_case} 赵总")
         await officer.wait_for("分派给赵总")
@@ -392,7 +396,7 @@ async def test_commands_transfer_explain_reject_and_decline(work_org: Organizati
         transferred = await second.wait_for("转来的信访事项")
         assert en_case in transferred.visible_text
         # Accepted before the transfer: still in progress, with the answer deadline it had (extension included).
-        assert "状态：办理中" in transferred.visible_text and "办理期限：2027年2月15日" in transferred.visible_text
+        assert "状态：办理中" in transferred.visible_text and f"办理期限：{day(due, 'zh')}" in transferred.visible_text
         notice = await li.wait_for("transferred to")
         assert "No. 2 Oil Production Plant" in notice.visible_text and "the matter arose at plant 2" in notice.visible_text
         await officer.send(f"/case {en_case}")  # no longer his: answered as if it did not exist
