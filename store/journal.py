@@ -38,8 +38,6 @@ from store.words import COLUMNS, Words
 GENESIS = "0" * 64
 #: The tables whose new rows keep their hash as 32 bytes in ``digest`` (migration 0023).
 COMPACT = frozenset({"events"})
-#: Their columns of people's words, stored compactly since migration 0034 (``WORDS TEXT``).
-WORDS = COLUMNS["events"]
 
 
 def event_hash(prev_hash: str, content: dict[str, Any]) -> str:
@@ -150,7 +148,8 @@ async def append_chained(
     if table in COMPACT:
         chained = {"prev_hash": "", "hash": "", "digest": bytes.fromhex(new_hash)}
         # What was hashed is the text; its stored form is the shortest (store/words.py, on SQLite).
-        stored = {**full, **{k: Words(full[k]) for k in WORDS if isinstance(full.get(k), str)}}
+        # (Their columns of people's words, ``WORDS TEXT`` since migration 0034.)
+        stored = {**full, **{k: Words(full[k]) for k in COLUMNS.get(table, ()) if isinstance(full.get(k), str)}}
     else:
         chained = {"prev_hash": prev_hash, "hash": new_hash}
     columns = [*full, *chained]

@@ -65,21 +65,20 @@ def pack(text: str) -> str | bytes:
         return text
     if national.decode("gb18030") != text:  # a round trip is the condition, whatever the codec's table
         return text
-    best: bytes | None = bytes((GB18030,)) + national if len(national) + 1 < len(plain) else None
+    forms = [bytes((GB18030,)) + national]
     if len(plain) >= DEFLATE_FROM:
         squeezer = zlib.compressobj(9, zlib.DEFLATED, -15)
-        deflated = bytes((DEFLATED,)) + squeezer.compress(national) + squeezer.flush()
-        if len(deflated) < min(len(plain), len(best) if best is not None else len(plain)):
-            best = deflated
-    return best if best is not None else text
+        forms.append(bytes((DEFLATED,)) + squeezer.compress(national) + squeezer.flush())
+    best = min(forms, key=len)  # the first of equals: GB 18030 alone, read without inflating
+    return best if len(best) < len(plain) else text
 
 
 def unpack(value: bytes) -> str:
     """The text of a stored value, whichever form it has (sqlite3 hands a converter its bytes)."""
-    tag = value[:1]
-    if tag == b"\xfe":
+    tag = value[0] if value else None
+    if tag == GB18030:
         return value[1:].decode("gb18030")
-    if tag == b"\xff":
+    if tag == DEFLATED:
         return zlib.decompress(value[1:], -15).decode("gb18030")
     return value.decode("utf-8")
 
