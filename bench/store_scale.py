@@ -49,6 +49,7 @@ from typing import Any
 
 from bench.harness import parse_args, percentile, report
 from store.cases import PETITIONER_CASES
+from store.clock import iso
 from store.db import Database, is_postgres_url
 from store.event_data import AcceptData, ActData, CloseData, DecideData, DeclineData, EventData, SubmitData, stored_data
 from store.journal import data_text
@@ -67,10 +68,6 @@ NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 RETENTION = timedelta(days=90)  # store.retention: sent outbox rows older than this are deleted
 YEARS = 5
 OPEN = ("submitted", "accepted", "in_progress", "review", "rereview")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
 
 
 def _text(rng: random.Random, low: int, high: int) -> str:
@@ -180,11 +177,11 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
             # The submit key is the draft's id, as the intake makes it (uuid4 hex: store/models.py).
             case_id, f"YC-{submitted.year}-{case_id:07d}", f"{rng.getrandbits(128):032x}", petitioner, f"员工{petitioner}",
             None, 0, f"{petitioner % 65536:04X}", category, kind, unit, Words(_text(rng, 8, 30)), Words(_text(rng, 40, 400)),
-            None, None, status, 100006 if accepted else None, decision, rating, _iso(submitted),
-            _iso(accepted) if accepted else None, _iso(decided) if decided else None,
-            _iso(closed) if closed else None, accept_due.isoformat(),
-            answer_due.isoformat() if answer_due else None, 0, "zh", _iso(closed or decided or accepted or submitted),
-            _iso(first) if (first := accepted or (submitted + DECLINED_AFTER if status == "declined" else None))
+            None, None, status, 100006 if accepted else None, decision, rating, iso(submitted),
+            iso(accepted) if accepted else None, iso(decided) if decided else None,
+            iso(closed) if closed else None, accept_due.isoformat(),
+            answer_due.isoformat() if answer_due else None, 0, "zh", iso(closed or decided or accepted or submitted),
+            iso(first) if (first := accepted or (submitted + DECLINED_AFTER if status == "declined" else None))
             else None,
         )
         events: list[tuple[str, str, str | None, datetime, int]] = [("submit", "submitted", None, submitted, 1)]
@@ -202,7 +199,7 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
         outbox_rows = []
         for action, after, body, at, public in events:
             event_id += 1
-            event_rows.append((event_id, case_id, _iso(at), petitioner if action == "submit" else 100006,
+            event_rows.append((event_id, case_id, iso(at), petitioner if action == "submit" else 100006,
                                "petitioner" if action == "submit" else "officer", action, after,
                                None if body is None else Words(body),  # as store/journal.py stores them
                                Words(_record(action, rng, answer_due, decision, reasons)),
@@ -212,8 +209,8 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
                 outbox_id += 1
                 chat = 100006 if action == "submit" else petitioner
                 kind_ = "case_card" if action == "submit" else "petitioner_event"
-                outbox_rows.append((outbox_id, chat, kind_, case_id, event_id, "{}", _iso(at), _iso(at), 1, 0,
-                                    _iso(at + timedelta(seconds=1))))
+                outbox_rows.append((outbox_id, chat, kind_, case_id, event_id, "{}", iso(at), iso(at), 1, 0,
+                                    iso(at + timedelta(seconds=1))))
         yield case, event_rows, outbox_rows
 
 

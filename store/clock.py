@@ -42,7 +42,37 @@ def local_date(moment: datetime, tz: ZoneInfo) -> date:
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    """A moment as the store keeps it: UTC to the second, ``2026-11-20T02:00:00Z`` (migration 0035).
+
+    Twenty characters where the form before 0035 took thirty-two
+    (``2026-11-20T02:00:00.123456+00:00``): at some fifteen moments a case, 200
+    bytes a case at a million (docs/benchmarks.md). SQLite's date functions,
+    PostgreSQL, Python and pydantic read both forms as the same instant. Texts
+    of the two forms compare in the order of their instants but within one
+    second: an older ``…:00.5+00:00`` sorts below ``…:00Z``. So 0035 rewrote
+    the cases' moments, which are counted by period, on SQLite; the journals
+    keep their text (no query compares it with a bound) and hash it as
+    :func:`hashed_moment` gives it; other older rows (a notice's due time, a
+    draft's last change) may read as up to a second early against a bound.
+    """
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def iso_not_before(moment: datetime) -> str:
+    """A time before which something must not happen (a notice's retry after Telegram's ``retry_after``),
+    as stored: the first whole second at or after it, where :func:`iso` would keep the second before."""
+    whole = moment.replace(microsecond=0)
+    return iso(whole if whole == moment else whole + timedelta(seconds=1))
+
+
+def hashed_moment(text: str) -> str:
+    """The form a moment's text had before migration 0035, which the journal's hashes cover.
+
+    Rows written before keep that very text (this gives it back unchanged); a
+    newer row's ``…:00Z`` hashes as ``…:00.000000+00:00``, so the chain's rule
+    is the same for every row and on either backend.
+    """
+    return datetime.fromisoformat(text).astimezone(UTC).isoformat(timespec="microseconds")
 
 
 # ------------------------------------------------------------ local day in SQL

@@ -17,7 +17,11 @@ or 1). How a row keeps its hash may change without breaking a link:
   nothing ``verify`` does not recompute) and store ``data`` without spaces;
 - since migration 0034 their ``body`` and ``data`` are stored compactly on
   SQLite (store/words.py) and read back as the same text: the hash covers
-  the text, whatever its stored form.
+  the text, whatever its stored form;
+- since migration 0035 moments are stored to the second (``…:00Z``,
+  store/clock.py): the hash covers ``at`` in the form it had before
+  (``…:00.000000+00:00``, ``hashed_moment``), so older rows hash their very
+  text and the rule is one for all.
 
 Old and new rows chain together: a new row's previous hash is the last row's
 hash in hex, whichever way that row keeps it.
@@ -31,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from store.clock import hashed_moment
 from store.db import Connection
 from store.safetext import clean, clean_deep, clean_optional
 from store.words import COLUMNS, Words
@@ -42,6 +47,8 @@ COMPACT = frozenset({"events"})
 
 def event_hash(prev_hash: str, content: dict[str, Any]) -> str:
     """SHA-256 of the previous hash (hex) and the canonical JSON of the content, as hex."""
+    if isinstance(content.get("at"), str):
+        content = {**content, "at": hashed_moment(content["at"])}
     canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 

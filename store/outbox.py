@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from store.clock import Clock, iso
+from store.clock import Clock, iso, iso_not_before
 from store.db import Backend, Connection
 from store.events import EventBus, PetitionerNotice
 from store.models import OutboxItem, row_to_model
@@ -128,7 +128,8 @@ class Outbox:
             return int(cur.rowcount)
 
     async def mark_retry(self, item_id: int, delay_seconds: float, error: str) -> None:
-        due = iso(self.clock.now() + timedelta(seconds=delay_seconds))
+        now = self.clock.now()  # a wait rounds up to the second it ends in; none asked: due now
+        due = iso_not_before(now + timedelta(seconds=delay_seconds)) if delay_seconds > 0 else iso(now)
         async with self.db.write_one() as conn:
             await conn.execute(
                 "UPDATE outbox SET due_at = ?, attempts = attempts + 1, last_error = ?"

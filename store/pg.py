@@ -31,14 +31,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from functools import cache
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from store.clock import iso
+from store.clock import hashed_moment, iso
 from store.sqltext import Pending, one_statement, to_pyformat
 
 log = logging.getLogger(__name__)
@@ -112,11 +112,14 @@ def _row_factory(cursor: Any) -> Any:
 
 
 def _moment_text(text: str) -> str | None:
-    """``store.clock.iso()``'s text of PostgreSQL's ``2026-11-02 01:00:00.5+00`` (UTC, ISO style), else None."""
+    """The store's text of PostgreSQL's ``2026-11-02 01:00:00+00`` (UTC, ISO style), else None: to the second
+    as ``store.clock.iso()`` writes it (``…T01:00:00Z``), a moment stored with a fraction (before migration
+    0035) in the form of then (``…T01:00:00.500000+00:00``), as SQLite keeps those rows."""
     if len(text) < 22 or text[10] != " " or not text.endswith("+00"):
         return None
-    fraction = text[20:-3] if text[19] == "." else ""
-    return f"{text[:10]}T{text[11:19]}.{fraction.ljust(6, '0')}+00:00"
+    if text[19] != ".":
+        return f"{text[:10]}T{text[11:19]}Z"
+    return f"{text[:10]}T{text[11:19]}.{text[20:-3].ljust(6, '0')}+00:00"
 
 
 @cache
@@ -135,7 +138,11 @@ def _loaders() -> tuple[type, type]:
             self._parsed = TimestamptzLoader(oid, context)
 
         def load(self, data: Any) -> str:
-            return _moment_text(bytes(data).decode("ascii")) or iso(self._parsed.load(data))
+            text = _moment_text(bytes(data).decode("ascii"))
+            if text is not None:
+                return text
+            moment: datetime = self._parsed.load(data)
+            return hashed_moment(moment.isoformat()) if moment.microsecond else iso(moment)
 
     class DayLoader(Loader):
         def __init__(self, oid: int, context: Any = None) -> None:

@@ -153,8 +153,8 @@ async def test_ticks_and_level_changes_are_journaled(store: Services, clock: Fak
     raised = await store.incidents.set_level(LEADER, incident.id, 1)
     assert raised.level == 1 and raised.levels_reached == [2, 1]
     assert rows(store, "SELECT done_by, done_at, note, level, step, text FROM incident_ticks ORDER BY step") == [
-        (1002, "2026-11-02T01:10:00.000000+00:00", "赵总已到现场", 2, 1, "分管领导赶赴现场"),
-        (2001, "2026-11-02T01:10:00.000000+00:00", None, 2, 2, "与群众代表对话"),
+        (1002, "2026-11-02T01:10:00Z", "赵总已到现场", 2, 1, "分管领导赶赴现场"),
+        (2001, "2026-11-02T01:10:00Z", None, 2, 2, "与群众代表对话"),
     ]
     assert [entry[:4] for entry in journal(store, incident.id)] == [
         ("open", None, "system", None),
@@ -168,7 +168,7 @@ async def test_ticks_and_level_changes_are_journaled(store: Services, clock: Fak
         {"from": 2, "to": 1, "people": 52},
     ]
     assert rows(store, "SELECT at FROM incident_events WHERE action = 'tick' ORDER BY id") == [
-        ("2026-11-02T01:10:00.000000+00:00",), ("2026-11-02T01:10:00.000000+00:00",)]
+        ("2026-11-02T01:10:00Z",), ("2026-11-02T01:10:00Z",)]
     # Raising tells the next group (level 1: the admin), not those already told.
     ((chat, text, buttons),) = await notices(store, "ic_raised")
     assert chat == 9001

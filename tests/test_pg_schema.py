@@ -116,6 +116,11 @@ BOOLEAN_FLAGS = {
 FLAG_DEFAULTS = {"false": "0", "true": "1"}
 
 
+#: Indexes whose entries end with the row's id on SQLite without naming it (an index of a rowid table
+#: ends with the rowid, which an INTEGER PRIMARY KEY is): PostgreSQL's twin names it (migration 0035).
+ENDS_WITH_THE_ROWID = {"events_by_case": "id"}
+
+
 #: Moments: TEXT on SQLite (``store.clock.iso()``'s text), timestamptz on PostgreSQL (migration
 #: 0026); days: TEXT ``YYYY-MM-DD`` on SQLite, date on PostgreSQL. store/pg.py reads both back as
 #: SQLite's texts. Listed on purpose, as the flags are: any other timestamptz or date column, or
@@ -502,6 +507,8 @@ def schema_differences(sqlite: Schema, postgresql: Schema) -> list[str]:
                 differences.append(f"{table}: {part} {sorted(mine)} on SQLite, {sorted(theirs)} on PostgreSQL")
     for name in sorted(set(sqlite["indexes"]) | set(postgresql["indexes"])):
         mine_index, their_index = sqlite["indexes"].get(name), postgresql["indexes"].get(name)
+        if mine_index is not None and name in ENDS_WITH_THE_ROWID:
+            mine_index = mine_index._replace(columns=(*mine_index.columns, ENDS_WITH_THE_ROWID[name]))
         if mine_index != their_index:
             differences.append(f"index {name}: {mine_index} on SQLite, {their_index} on PostgreSQL")
     return differences

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -189,6 +189,12 @@ async def test_outbox_retry_and_delivery_bookkeeping(store: Services, clock: Fak
     await store.outbox.mark_retry(item.id, 30, "429")
     (again,) = await store.outbox.pending_notifications()
     assert again.attempts == 1 and (again.due_at - clock.now()).total_seconds() == 30
+    # Kept to the second (0035), a retry's due time rounds up: never before Telegram's retry_after has passed.
+    clock.advance(seconds=0.7)
+    await store.outbox.mark_retry(item.id, 0.4, "429")
+    (later,) = await store.outbox.pending_notifications()
+    assert later.due_at == clock.now().replace(microsecond=0) + timedelta(seconds=2) >= clock.now() + timedelta(
+        seconds=0.4)
     await store.outbox.mark_failed(item.id, "forbidden")
     assert await store.outbox.pending_notifications() == []
     assert await store.outbox.requeue_failed(1001) == 1

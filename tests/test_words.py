@@ -119,7 +119,8 @@ async def test_an_upgraded_database_keeps_its_old_rows_and_reads_old_and_new_ali
     backend: str, tmp_path: Path, org: Organization, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert [name for _, name, _ in migrations()][33:] == ["0034_words_compact.sql"]
+    # The later ones run twice alike (0035: indexes).
+    assert [name for _, name, _ in migrations()][33:] == ["0034_words_compact.sql", "0035_moments_to_the_second.sql"]
     async with fresh_database(backend, tmp_path, "old.db") as target:
         with monkeypatch.context() as before:  # written as the store wrote before 0034: UTF-8 text
             before.setitem(sqlite3.adapters, (Words, sqlite3.PrepareProtocol), str)  # type: ignore[misc]
@@ -139,7 +140,7 @@ async def test_an_upgraded_database_keeps_its_old_rows_and_reads_old_and_new_ali
 
         store = await Services.open(target, org, FakeClock())  # the upgrade
         try:
-            assert await store.db.schema_version() == 34
+            assert await store.db.schema_version() == migrations()[-1][0]
             new = (await store.cases.submit(petitioner(5002), draft(details=DETAILS), "new")).case
             await store.cases.act(OFFICER, new.number, Action.ACCEPT)
             await store.cases.act(OFFICER, old.number, Action.REPLY, body="已收到考勤记录，正在核实。")  # an old case goes on
