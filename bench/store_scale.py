@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import random
 import sqlite3
@@ -68,6 +69,11 @@ NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 RETENTION = timedelta(days=90)  # store.retention: sent outbox rows older than this are deleted
 YEARS = 5
 OPEN = ("submitted", "accepted", "in_progress", "review", "rereview")
+
+
+def _key(rng: random.Random) -> str:
+    """A submit key of the form store.models.new_key makes (96 bits, URL-safe base64), from the benchmark's seed."""
+    return base64.urlsafe_b64encode(rng.getrandbits(96).to_bytes(12, "big")).decode()
 
 
 def _text(rng: random.Random, low: int, high: int) -> str:
@@ -174,8 +180,8 @@ def _case_rows(n: int, rng: random.Random, units: list[str], categories: list[tu
             rating = rng.choices([*(r.value for r in RATED), None], [55, 25, 10, 10])[0]
         petitioner = rng.randrange(1, 50_000)
         case = (
-            # The submit key is the draft's id, as the intake makes it (uuid4 hex: store/models.py).
-            case_id, f"YC-{submitted.year}-{case_id:07d}", f"{rng.getrandbits(128):032x}", petitioner, f"员工{petitioner}",
+            # The submit key is the draft's id, as the intake makes it (store.models.new_key: 16 characters).
+            case_id, f"YC-{submitted.year}-{case_id:07d}", _key(rng), petitioner, f"员工{petitioner}",
             None, 0, f"{petitioner % 65536:04X}", category, kind, unit, Words(_text(rng, 8, 30)), Words(_text(rng, 40, 400)),
             None, None, status, 100006 if accepted else None, decision, rating, iso(submitted),
             iso(accepted) if accepted else None, iso(decided) if decided else None,

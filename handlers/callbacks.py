@@ -81,8 +81,9 @@ DAY: Field[date] = Field("day", r"[0-9]{8}", 8, _day, lambda d: f"{d:%Y%m%d}")
 #: A time of day, written ``HHMM``, read as ``HH:MM`` (the store checks it is a real time).
 HHMM: Field[str] = Field("hhmm", r"[0-9]{4}", 4, lambda raw: f"{raw[:2]}:{raw[2:]}",
                          lambda hm: hm.replace(":", ""))
-#: A draft's id (a uuid4 in hex), so that a Submit or Publish acts on the draft it was shown with.
-TOKEN: Field[str] = Field("token", r"[0-9a-f]{32}", 32, str)
+#: A draft's id, so that a Submit or Publish acts on the draft it was shown with: 16 URL-safe
+#: characters (``store.models.new_key``), or a uuid4 in hex as drafts made before migration 0035 carry.
+TOKEN: Field[str] = Field("token", r"[A-Za-z0-9_-]{16}|[0-9a-f]{32}", 32, str)
 
 
 #: What a button's handler is given: ``(update, context, *values)``.

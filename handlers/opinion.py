@@ -21,7 +21,6 @@ where ``[approvals]`` says so.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +39,7 @@ from handlers.refusals import answers_refusals
 from store.approvals import Draft as HeldDraft
 from store.conversations import Conversation
 from store.errors import AwaitingApproval, DraftWaiting, NotFound, StoreError
-from store.models import Actor, Decision
+from store.models import Actor, Decision, new_key
 from store.opinion import NOTE_MAX, PART_MAX, DeclineGrounds, OpinionParts
 from store.org import Organization
 from store.workflow import Action, TransitionError
@@ -224,7 +223,7 @@ async def _open(update: Update, context: Context, caller: tuple[Actor, str], num
     """Check the act is possible now (scope, state), then start the form at its first step."""
     actor, _ = caller
     case = await deps(context).staff_work.check_action(actor, number, action)
-    draft.update(number=case.number, draft_id=uuid.uuid4().hex)
+    draft.update(number=case.number, draft_id=new_key())
     if action is Action.DECIDE:
         draft.setdefault(REQUEST, case.desired_outcome or case.subject)
         return await FORM.start(update, context, {"mode": "decide", **draft}, REQUEST)

@@ -18,7 +18,6 @@ each before it is asked, so a restart resumes there, and gives every step
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
@@ -45,7 +44,7 @@ from handlers.opinion import (
 )
 from store.conversations import Conversation
 from store.errors import NotFound
-from store.models import Actor, ReviewOutcome
+from store.models import Actor, ReviewOutcome, new_key
 from store.opinion import PART_MAX
 from store.workflow import TransitionError
 
@@ -122,7 +121,7 @@ async def _open(update: Update, context: Context, actor: Actor, number: str, out
     """Check the reviewer may give the opinion now, then start the form, the petitioner's request offered."""
     opening = await deps(context).review.opinion_opening(actor, number)
     draft: Draft = {"number": opening.number, "level": opening.level, "decision": outcome.value,
-                    "draft_id": uuid.uuid4().hex, REQUEST: opening.request}
+                    "draft_id": new_key(), REQUEST: opening.request}
     if text and text.strip():
         draft[OPINION] = text.strip()[:PART_MAX]
     return await FORM.start(update, context, draft, REQUEST)

@@ -16,7 +16,6 @@ are the store's (``store.screening``).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -44,7 +43,7 @@ from handlers.refusals import answer_refusal, answers_refusals
 from handlers.render import day, pack, unit_name
 from store.conversations import Conversation
 from store.errors import Refused, StoreError
-from store.models import Actor, OutboxItem
+from store.models import Actor, OutboxItem, new_key
 from store.notices import ScreeningParams, params_of
 from store.org import Organization, Role
 from store.screening import (
@@ -387,7 +386,7 @@ async def on_file(update: Update, context: Context, actor: Actor, unit: str) -> 
     """填报: a new dispute for ``unit`` (from the request, the reminder or the menu)."""
     if unit not in deps(context).screening.filing_units(actor):
         raise Refused("screening_not_yours")
-    return await FORM.start(update, context, {"mode": "file", "unit": unit, "draft_id": uuid.uuid4().hex}, TYPE)
+    return await FORM.start(update, context, {"mode": "file", "unit": unit, "draft_id": new_key()}, TYPE)
 
 
 @FORM.staff_entry

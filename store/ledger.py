@@ -41,7 +41,6 @@ import contextlib
 import json
 import re
 import secrets
-import uuid
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -70,6 +69,7 @@ from store.models import (
     Case,
     Channel,
     Status,
+    new_key,
     row_to_model,
 )
 from store.newcase import NewCase, confidential_by_default, insert_case
@@ -162,7 +162,7 @@ class Registration(BaseModel):
     """What the staff member entered in ``/register`` (or an import row): one matter."""
 
     # Identifies this registration: a redelivered Submit (or import row) carries it again.
-    registration_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    registration_id: str = Field(default_factory=new_key)
     channel: Channel | None = None
     external_ref: SafeText | None = None  # 转交办: required
     received_on: date | None = None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -33,7 +32,7 @@ from store.conversations import Conversation
 from store.db import Connection
 from store.errors import BadInput, NoDraft, NotFound, Refused
 from store.event_data import ReceptionNoteData
-from store.models import Actor, ActorRole, Case, Status, row_to_model
+from store.models import Actor, ActorRole, Case, Status, new_key, row_to_model
 from store.notices import BookingParams, NoticeKind, ReminderParams, SessionParams
 from store.org import RECEPTION_PLACE_MAX, RECEPTION_SLOTS_MAX, Role, Staff
 from store.safetext import clean
@@ -138,7 +137,7 @@ class SessionDetail(BaseModel):
 class SessionDraft(BaseModel):
     """A session being published in chat, step by step."""
 
-    draft_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    draft_id: str = Field(default_factory=new_key)
     leader_id: int | None = None
     day: date | None = None
     start: str | None = None
@@ -169,7 +168,7 @@ class BookingStep(BaseModel):
 
     flow: Literal["book"] = "book"
     session_id: int
-    key: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    key: str = Field(default_factory=new_key)
     topic: str | None = None
     case_id: int | None = None
 

@@ -11,6 +11,7 @@ import pytest
 from handlers import callbacks as cb
 from handlers import prompts, review
 from handlers.callbacks import DAY, HHMM, INT, KEY, KEY_OR_EMPTY, NUMBER, TOKEN, Button, Field
+from store.models import new_key
 
 ALL = [b for area in cb.AREAS for b in area.buttons]
 
@@ -33,9 +34,11 @@ def longest(field: Field[Any]) -> Any:
 
 def samples(button: Button) -> list[tuple[Any, ...]]:
     ordinary = {INT: 7, NUMBER: "XF-2026-000123", KEY: "plant-1", KEY_OR_EMPTY: "", DAY: date(2026, 1, 5),
-                HHMM: "09:30", TOKEN: "0123456789abcdef0123456789abcdef"}
+                HHMM: "09:30", TOKEN: new_key()}
+    made_before = {TOKEN: "0123456789abcdef0123456789abcdef"}  # a draft of before 0035: a uuid4's hex
     return [tuple(longest(f) for f in button.fields),
-            tuple(ordinary.get(f, f.regex.split("|")[0]) for f in button.fields)]
+            tuple(ordinary.get(f, f.regex.split("|")[0]) for f in button.fields),
+            tuple(made_before.get(f, ordinary.get(f, f.regex.split("|")[0])) for f in button.fields)]
 
 
 def test_the_areas_hold_every_button_once() -> None:
@@ -172,3 +175,12 @@ def test_areas_do_not_overlap() -> None:
     prefixes = [a.prefix for a in cb.AREAS]
     assert len(prefixes) == len(set(prefixes))
     assert all(re.fullmatch(r"[a-z]+", p) for p in prefixes)
+
+
+def test_a_draft_key_of_either_make_is_a_token_and_nothing_else_is() -> None:
+    keys = {new_key() for _ in range(2000)}
+    assert len(keys) == 2000 and {len(k) for k in keys} == {16}
+    assert all(TOKEN.read(k) == k for k in keys)
+    assert TOKEN.read("0123456789abcdef0123456789abcdef") is not None  # a draft made before 0035
+    for forged in ("", "x" * 15, "x" * 17, "0123456789ABCDEF0123456789ABCDEF", "a:b" * 6, "键" * 16):
+        assert TOKEN.read(forged) is None, forged
