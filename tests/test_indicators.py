@@ -25,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -35,11 +37,14 @@ import pytest
 from openpyxl import load_workbook
 from telegram.ext import Application
 
+from bench import sqltrace
+from bench.index_usage import explain
 from bot.cli import main as cli
 from store.clock import FakeClock
+from store.db import SqliteThread
 from store.errors import Refused
 from store.indicators import TREND_FIGURES, parse_period, trend_months
-from store.models import Decision, Rating
+from store.models import Actor, ActorRole, Decision, Rating
 from store.opinion import DeclineGrounds
 from store.org import Organization
 from store.services import Services
@@ -362,3 +367,26 @@ async def test_report_command_writes_the_same_figures(
 
 def test_org_fixture_is_valid(rorg: Organization) -> None:
     assert rorg.find_unit("plant-2") is not None and rorg.monitoring.collective_people == 5
+
+
+async def test_todays_figures_read_the_open_cases_index_alone(
+    tmp_path: Path, org: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Today's figures (``_now``) count the open cases from cases_open_by_unit (migration 0036): in its order,
+    no table row read and no sort, on SQLite, which has no statistics to find that alone (docs/benchmarks.md)."""
+    trace = tmp_path / "trace.jsonl"
+    monkeypatch.setattr(sqltrace, "_OUT", str(trace))
+    monkeypatch.setattr(sqltrace, "_seen", set())
+    monkeypatch.setattr(SqliteThread, "connect", classmethod(sqltrace._traced))
+    store = await Services.open(tmp_path / "traced.db", org, FakeClock())
+    try:
+        for i in range(3):
+            await store.cases.submit(petitioner(5001 + i), draft(unit=("plant-1", "plant-2")[i % 2]), f"k{i}")
+        report = await store.indicators.indicators(Actor(id=9001, role=ActorRole.ADMIN))
+        assert sum(r.received for r in report.rows if r.depth == 0) == 3
+    finally:
+        await store.close()
+    (now,) = [sql for sql in map(json.loads, trace.read_text(encoding="utf-8").splitlines()) if "overdue_now" in sql]
+    conn = sqlite3.connect(tmp_path / "traced.db")
+    plan = explain(conn, now)
+    assert plan is not None and "COVERING INDEX cases_open_by_unit" in plan and "TEMP B-TREE" not in plan, plan

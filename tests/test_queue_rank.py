@@ -156,7 +156,8 @@ async def test_a_database_at_the_previous_version_upgrades_with_ranks_and_its_jo
     # What later migrations added, removed too: they run again after it.
     later = {"hearing_and_study": ("DROP TABLE review_drafts", "DROP TABLE review_studies", "DROP TABLE hearings",
                                    "ALTER TABLE cases DROP COLUMN clock_stopped_on"),
-             "compact_journal": tuple(BEFORE_0023), "told_levels": tuple(before_0029("sqlite"))}
+             "compact_journal": tuple(BEFORE_0023), "told_levels": tuple(before_0029("sqlite")),
+             "open_cases_by_unit": ("DROP INDEX cases_open_by_unit",)}
     undo = [s for n, name, _ in reversed(migrations()) if n > number for key, sql in later.items() if key in name
             for s in sql]  # the latest first
     with sqlite3.connect(path) as conn:  # back to the schema before it: what it added, removed

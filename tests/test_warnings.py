@@ -103,9 +103,11 @@ async def test_the_sweep_reads_its_cases_from_the_partial_index_of_untold_levels
         with contextlib.suppress(_Undone):
             async with rstore.db.transaction() as conn:
                 await conn.execute("SET LOCAL enable_seqscan = off")  # a table of a few rows: any plan will do
-                # On a few rows the queue's index (cases_by_rank, on queue_rank too) costs the same and may be
-                # chosen: without it, only an index whose predicate the query implies can serve it.
+                # On a few rows the indexes of every open case (the queue's cases_by_rank, today's figures'
+                # cases_open_by_unit) cost the same and may be chosen: without them, only an index whose
+                # predicate the query implies can serve it.
                 await conn.execute("DROP INDEX cases_by_rank")
+                await conn.execute("DROP INDEX cases_open_by_unit")
                 async with conn.execute(f"EXPLAIN {WARNING_SWEEP_SQL}") as cur:
                     lines = " ".join([str(row[0]) async for row in cur])
                 raise _Undone  # the index is back
@@ -132,10 +134,11 @@ async def test_an_upgraded_database_tells_no_level_twice(
             assert told and {level for _, level in told} == {"warning"}
             number = next(n for n, name, _ in migrations() if "told_levels" in name)
             # A later migration is undone first (before_0029 has 0031's and 0033's), unless it runs twice alike (0030:
-            # settings; 0032: an index; 0034: declared types; 0035: indexes).
+            # settings; 0032: an index; 0034: declared types; 0035, 0036: indexes).
             assert [name for n, name, _ in migrations() if n > number] == [
                 "0030_cases_vacuumed.sql", "0031_first_answer.sql", "0032_unit_day_index.sql",
-                "0033_case_month_changes.sql", "0034_words_compact.sql", "0035_moments_to_the_second.sql"]
+                "0033_case_month_changes.sql", "0034_words_compact.sql", "0035_moments_to_the_second.sql",
+                "0036_open_cases_by_unit.sql"]
             version = (f"PRAGMA user_version = {number - 1}" if backend == "sqlite"
                        else f"UPDATE schema_version SET version = {number - 1}")
             async with store.db.transaction() as conn:  # back to the schema before it
