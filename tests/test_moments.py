@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -25,9 +26,10 @@ from store.clock import FakeClock, hashed_moment, iso, local_day_sql
 from store.db import migrations
 from store.models import Actor, ActorRole
 from store.org import Organization
+from store.pg import _moment_text, load_as_texts
 from store.services import Services
 from store.workflow import Action
-from tests.backends import execute, fresh_database, rows
+from tests.backends import execute, fresh_database, pg_url, rows
 from tests.conftest import draft, petitioner
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
@@ -167,3 +169,22 @@ def test_the_journal_hashes_a_moment_in_the_form_of_before() -> None:
     assert hashed_moment("2026-11-20T02:00:00Z") == "2026-11-20T02:00:00.000000+00:00"
     assert iso(datetime(2026, 11, 20, 10, 0, 0, 999_999, tzinfo=ZoneInfo("Asia/Shanghai"))) == "2026-11-20T02:00:00Z"
     assert iso(datetime(2026, 11, 20, 2, tzinfo=UTC) + timedelta(microseconds=1)) == "2026-11-20T02:00:00Z"
+
+
+def test_postgresql_texts_read_as_sqlite_keeps_them() -> None:
+    """store/pg.py reads a timestamptz back as the text SQLite holds for the same row."""
+    assert _moment_text("2026-11-02 01:00:00+00") == "2026-11-02T01:00:00Z"  # written since 0035
+    assert _moment_text("2026-11-02 01:00:00.5+00") == "2026-11-02T01:00:00.500000+00:00"  # written before
+    assert _moment_text("2026-11-02 01:00:00.123456+00") == "2026-11-02T01:00:00.123456+00:00"
+    assert _moment_text("2026-11-02 09:00:00+08") is None  # another session's zone: parsed instead
+
+
+async def test_a_session_in_another_zone_reads_the_same_texts() -> None:
+    """A URL whose options set another TimeZone: the loader parses PostgreSQL's text and gives the same."""
+    conn = await psycopg.AsyncConnection.connect(pg_url(), autocommit=True, options="-c TimeZone=Asia/Shanghai")
+    async with conn:
+        load_as_texts(conn)
+        found = await (await conn.execute(
+            "SELECT CAST('2026-11-02T01:00:00Z' AS timestamptz),"
+            " CAST('2026-11-02T01:00:00.25+00:00' AS timestamptz)")).fetchone()
+    assert found == ("2026-11-02T01:00:00Z", "2026-11-02T01:00:00.250000+00:00")
