@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
+from bench import sqltrace
 from store.clock import FakeClock
+from store.db import SqliteThread
 from store.models import Actor, DraftData, Petitioner
 from store.opinion import OpinionParts
 from store.org import Organization, load_org
@@ -148,3 +150,11 @@ def _root_logger_restored() -> Iterator[None]:
     for handler in [h for h in root.handlers if h not in handlers]:
         root.removeHandler(handler)
     root.setLevel(level)
+
+
+def trace_sql(monkeypatch: pytest.MonkeyPatch, trace: Path) -> None:
+    """Every distinct statement the store's SQLite connections opened from now on run, into ``trace``
+    (bench/sqltrace.py, one JSON string a line), for a test that reads their plans."""
+    monkeypatch.setattr(sqltrace, "_OUT", str(trace))
+    monkeypatch.setattr(sqltrace, "_seen", set())
+    monkeypatch.setattr(SqliteThread, "connect", classmethod(sqltrace._traced))

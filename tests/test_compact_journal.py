@@ -17,18 +17,17 @@ from typing import Any
 
 import pytest
 
-from bench import sqltrace
 from bench.index_usage import usage
 from bot import cli
 from store import journal
 from store.clock import FakeClock, hashed_moment
-from store.db import SqliteThread, migrations
+from store.db import migrations
 from store.models import Actor, ActorRole, Decision
 from store.org import Organization
 from store.services import Services
 from store.workflow import Action
 from tests.backends import backend_of, execute, fresh_database, rows
-from tests.conftest import OPINION_PARTS, draft, petitioner
+from tests.conftest import OPINION_PARTS, draft, petitioner, trace_sql
 from tests.test_postgresql_native import before_0025
 
 OFFICER = Actor(id=1001, role=ActorRole.OFFICER)
@@ -181,9 +180,7 @@ async def test_the_trace_records_what_the_stores_connections_run(
 ) -> None:
     """bench/sqltrace.py: the writer's and the readers' statements, each query once, arguments inlined."""
     trace = tmp_path / "trace.jsonl"
-    monkeypatch.setattr(sqltrace, "_OUT", str(trace))
-    monkeypatch.setattr(sqltrace, "_seen", set())
-    monkeypatch.setattr(SqliteThread, "connect", classmethod(sqltrace._traced))
+    trace_sql(monkeypatch, trace)
     store = await Services.open(tmp_path / "traced.db", org, FakeClock())
     try:
         for i in range(2):

@@ -37,11 +37,9 @@ import pytest
 from openpyxl import load_workbook
 from telegram.ext import Application
 
-from bench import sqltrace
 from bench.index_usage import explain
 from bot.cli import main as cli
 from store.clock import FakeClock
-from store.db import SqliteThread
 from store.errors import Refused
 from store.indicators import TREND_FIGURES, parse_period, trend_months
 from store.models import Actor, ActorRole, Decision, Rating
@@ -49,7 +47,7 @@ from store.opinion import DeclineGrounds
 from store.org import Organization
 from store.services import Services
 from store.workflow import Action
-from tests.conftest import OPINION_PARTS, draft, petitioner
+from tests.conftest import OPINION_PARTS, draft, petitioner, trace_sql
 from tests.offline import OfflineRequest, Updates, feed, offline_app
 from tests.review_fixture import (
     ADMIN,
@@ -375,9 +373,7 @@ async def test_todays_figures_read_the_open_cases_index_alone(
     """Today's figures (``_now``) count the open cases from cases_open_by_unit (migration 0036): in its order,
     no table row read and no sort, on SQLite, which has no statistics to find that alone (docs/benchmarks.md)."""
     trace = tmp_path / "trace.jsonl"
-    monkeypatch.setattr(sqltrace, "_OUT", str(trace))
-    monkeypatch.setattr(sqltrace, "_seen", set())
-    monkeypatch.setattr(SqliteThread, "connect", classmethod(sqltrace._traced))
+    trace_sql(monkeypatch, trace)
     store = await Services.open(tmp_path / "traced.db", org, FakeClock())
     try:
         for i in range(3):
