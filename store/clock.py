@@ -65,6 +65,11 @@ def iso_not_before(moment: datetime) -> str:
     return iso(whole if whole == moment else whole + timedelta(seconds=1))
 
 
+def iso_before_0035(moment: datetime) -> str:
+    """A moment in the form the store wrote before migration 0035: ``2026-11-20T02:00:00.123456+00:00``."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def hashed_moment(text: str) -> str:
     """The form a moment's text had before migration 0035, which the journal's hashes cover.
 
@@ -72,7 +77,7 @@ def hashed_moment(text: str) -> str:
     newer row's ``…:00Z`` hashes as ``…:00.000000+00:00``, so the chain's rule
     is the same for every row and on either backend.
     """
-    return datetime.fromisoformat(text).astimezone(UTC).isoformat(timespec="microseconds")
+    return iso_before_0035(datetime.fromisoformat(text))
 
 
 # ------------------------------------------------------------ local day in SQL

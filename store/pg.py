@@ -38,7 +38,7 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from store.clock import hashed_moment, iso
+from store.clock import iso, iso_before_0035
 from store.sqltext import Pending, one_statement, to_pyformat
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def _loaders() -> tuple[type, type]:
             if text is not None:
                 return text
             moment: datetime = self._parsed.load(data)
-            return hashed_moment(moment.isoformat()) if moment.microsecond else iso(moment)
+            return iso_before_0035(moment) if moment.microsecond else iso(moment)  # as _moment_text reads it
 
     class DayLoader(Loader):
         def __init__(self, oid: int, context: Any = None) -> None:

@@ -80,10 +80,6 @@ def test_sqlite_reads_either_form_as_the_same_local_day(found: list[datetime]) -
                           ).fetchone()[0] == 0
 
 
-def _old_iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 def undo_0035(backend: str, target: str) -> None:
     """The schema as it was before 0035 (its moments are in the older form already)."""
     execute(target, "CREATE INDEX cases_by_petitioner_matter ON cases (petitioner_id, category, unit, submitted_at)")
@@ -116,7 +112,7 @@ async def test_an_upgraded_database_keeps_its_journal_and_counts_its_cases_in_th
     clock = FakeClock(first_second)
     async with fresh_database(backend, tmp_path, "old.db") as target:
         with monkeypatch.context() as before:  # written as the store wrote before 0035
-            before.setattr(iso, "__code__", _old_iso.__code__)
+            before.setattr(iso, "__code__", before_0035.__code__)
             store = await Services.open(target, org, clock)
             try:
                 old = (await store.cases.submit(petitioner(5001), draft(), "old")).case
