@@ -31,9 +31,9 @@ from store.journal import verify
 from store.pg import PgDatabase
 
 # Parents before children (foreign keys); a table this list does not name is copied after these. The
-# changes counted by month (migration 0033) before the cases, whose copy the triggers count on top.
+# changes counted by unit and month (migration 0037) before the cases, whose copy the triggers count on top.
 TABLE_ORDER = [
-    "meta", "users", "case_numbers", "case_month_changes", "cases", "events", "attachments", "outbox", "conversations",
+    "meta", "users", "case_numbers", "unit_month_changes", "cases", "events", "attachments", "outbox", "conversations",
     "reception_sessions", "reception_bookings", "case_messages", "reminders", "sweep_marks", "alerts",
     "incidents", "incident_ticks", "incident_level_changes", "incident_events",
     "screening_reports", "disputes", "dispute_notes", "screening_notices", "screening_journal",

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Collection
+from collections.abc import Collection
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +69,7 @@ from store.models import Actor, ActorRole, Case, Channel, Status, row_to_model
 from store.org import Role, Unit
 from store.review import CURRENT_DUE_SQL, DEADLINE_OF, OPEN_SQL, Stage, numbered
 from store.supervision import WarningLevel, current_ranks
-from store.trend_memo import MARKS_SQL, Marks, TrendMemo
+from store.trend_memo import MARKS_SQL, Key, Marks, TrendMemo
 
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{1,2})|[Qq](?P<quarter>[1-4])))?$")
 TREND_MONTHS = 12
@@ -234,6 +234,10 @@ class TrendPoint(_Rates, BaseModel):
 
 
 TREND_FIGURES = tuple(name for name in TrendPoint.model_fields if name != "label")
+#: What a trend month counts of its own (today's figures are the same in every month).
+TREND_COUNTED = tuple(name for name in TREND_FIGURES if name not in NOW_FIGURES)
+#: The figures a period counts (``_figures``): all but today's.
+PERIOD_FIGURES = tuple(name for name in Figures.model_fields if name not in NOW_FIGURES)
 
 
 class StatsReport(BaseModel):
@@ -316,7 +320,7 @@ class IndicatorService(Service):
     async def _figures(
         self,
         conn: Any,
-        units: frozenset[str] | set[str],
+        units: Collection[str],
         scope: tuple[str, list[Any]],
         start: date,
         end: date,
@@ -447,15 +451,13 @@ class IndicatorService(Service):
         # The period's figures, the trend months, the incidents, the reports outside the viewer's line
         # and what staff record do not depend on each other: each runs on a reader of its own, side by
         # side (SQLite's readers and PostgreSQL's pool serve them at once). Each reads its own snapshot;
-        # a report is figures of the moment, and none of them is checked against another.
-        async def period_figures() -> dict[str, dict[str, Any]]:
-            async with self.db.read_one() as conn:
-                # One query counts every unit; a row of a unit's subtree is the sum of its units (all counts).
-                return await self._figures(conn, everything, scope, chosen.start, chosen.end, today)
-
-        # The period's own count, read once: when the period is one of the trend's months (this month, by
-        # default) that month is added up from it rather than counted again.
-        period_counted = asyncio.ensure_future(period_figures())
+        # a report is figures of the moment, and none of them is checked against another. The period's and
+        # the trend months' figures are each unit's as remembered while none of its cases changed
+        # (store/trend_memo.py), only the others counted.
+        # The period's own figures, read once: when the period is one of the trend's months (this month, by
+        # default) that month is added up from them rather than counted again.
+        period_counted = asyncio.ensure_future(
+            self._remembered(everything, scope, chosen.start, chosen.end, today, marks))
 
         async def chosen_figures() -> dict[str, dict[str, Any]]:
             figures = await period_counted
@@ -463,9 +465,12 @@ class IndicatorService(Service):
             return {u: {**zeros, **figures.get(u, {}), **now.get(u, {})} for u in figures.keys() | now.keys()}
 
         async def month(point: Period) -> TrendPoint:
-            same = (point.start, point.end) == (chosen.start, chosen.end)
-            counted = await self._trend_month(point, everything, scope, today, marks,
-                                              counted=period_counted if same else None)
+            if (point.start, point.end) == (chosen.start, chosen.end):
+                per_unit = await period_counted
+            else:
+                per_unit = await self._remembered(everything, scope, point.start, point.end, today, marks,
+                                                  only=TREND_FIGURES)
+            counted = _total(per_unit.values(), TREND_COUNTED)
             return TrendPoint(label=point.label, **counted, **{f: today_total[f] for f in TREND_FIGURES
                                                                 if f in NOW_FIGURES})
 
@@ -504,26 +509,32 @@ class IndicatorService(Service):
         return StatsReport(period=chosen, units=roots, rows=rows, trend=list(trend), incidents=found,
                            reports_counted=counted)
 
-    async def _trend_month(self, point: Period, units: set[str], scope: tuple[str, list[Any]], today: date,
-                           marks: Marks, *, counted: Awaitable[dict[str, dict[str, Any]]] | None = None,
-                           ) -> dict[str, int]:
-        """A trend month's counts over ``units`` (but today's), as remembered while none of its cases changed
-        (store/trend_memo.py), else counted and remembered. ``marks``: read before, as ``read_marks``.
-        ``counted``: the month's figures per unit as the period's own count reads them (all figures, of the
-        same units and scope, read after ``marks``), to add up instead of counting the month again."""
-        key = TrendMemo.key(point.start, point.end, today, units, scope)
-        stamp = marks.stamp(local_midnight(point.end, self.tz))
-        remembered = self.trend_memo.get(key, stamp)
-        if remembered is not None:
-            return remembered
-        if counted is not None:
-            figures = await counted
-        else:
+    async def _remembered(self, units: Collection[str], scope: tuple[str, list[Any]], start: date, end: date,
+                          today: date, marks: Marks, *, only: Collection[str] | None = None,
+                          ) -> dict[str, dict[str, int]]:
+        """The figures of [start, end) per unit of ``units`` (but today's; ``only``: those asked), each as
+        remembered while none of the unit's cases that could count changed (store/trend_memo.py), the
+        others counted together in one query and remembered. ``marks``: read before, as ``read_marks``."""
+        end_moment = local_midnight(end, self.tz)
+        found: dict[str, dict[str, int]] = {}
+        missing: dict[str, tuple[Key, int]] = {}
+        for unit in units:
+            key = TrendMemo.key(start, end, today, unit, scope, only)
+            stamp = marks.stamp(unit, end_moment)
+            remembered = self.trend_memo.get(key, stamp)
+            if remembered is None:
+                missing[unit] = key, stamp
+            else:
+                found[unit] = remembered
+        if missing:
             async with self.db.read_one() as conn:
-                figures = await self._figures(conn, units, scope, point.start, point.end, today, only=TREND_FIGURES)
-        month = _total(figures.values(), [f for f in TREND_FIGURES if f not in NOW_FIGURES])
-        self.trend_memo.put(key, stamp, month)
-        return month
+                counted = await self._figures(conn, missing.keys(), scope, start, end, today, only=only)
+            names = [name for name in PERIOD_FIGURES if only is None or name in only]
+            for unit, (key, stamp) in missing.items():
+                row = counted.get(unit, {})
+                found[unit] = {name: int(row.get(name) or 0) for name in names}
+                self.trend_memo.put(key, stamp, found[unit])
+        return found
 
     async def read_marks(self) -> Marks:
         """What has changed, by month (store/trend_memo.py): read before the months it stamps are counted."""
@@ -533,7 +544,7 @@ class IndicatorService(Service):
     async def warm_trends(self) -> int:
         """Count the trend of every leader's and administrator's own view (their units, this month) where it
         is not remembered: the first view of the day, or after a restart, then finds it counted. Leaders one
-        after another, their months side by side, as a view does. Answers the months counted."""
+        after another, their months side by side, as a view does. Answers the units' months counted."""
         today = local_date(self.clock.now(), self.tz)
         months = trend_months(parse_period(None, today))
         marks = await self.read_marks()
@@ -549,7 +560,10 @@ class IndicatorService(Service):
             if view in viewed:  # another leader of the same units and scope
                 continue
             viewed.add(view)
-            await asyncio.gather(*(self._trend_month(point, units, scope, today, marks) for point in months))
+            # This month as a view counts it (all its figures, the period's), the eleven before for the trend.
+            await asyncio.gather(*(self._remembered(units, scope, point.start, point.end, today, marks,
+                                                    only=None if point is months[-1] else TREND_FIGURES)
+                                   for point in months))
         return self.trend_memo.misses - before
 
     async def _reports_elsewhere(

@@ -91,7 +91,7 @@ async def test_an_upgraded_database_has_its_first_answers_from_the_journal(
         # 0035, 0036: indexes).
         assert [name for n, name, _ in migrations() if n > number] == [
             "0032_unit_day_index.sql", "0033_case_month_changes.sql", "0034_words_compact.sql",
-            "0035_moments_to_the_second.sql", "0036_open_cases_by_unit.sql"]
+            "0035_moments_to_the_second.sql", "0036_open_cases_by_unit.sql", "0037_unit_month_changes.sql"]
         for statement in before_0031(backend):  # the schema before it: no column, the journal's index back
             execute(target, statement)
         set_version(target, number - 1)

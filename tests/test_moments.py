@@ -105,8 +105,10 @@ async def test_an_upgraded_database_keeps_its_journal_and_counts_its_cases_in_th
     backend: str, tmp_path: Path, org: Organization, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A later one would be undone here too, unless it runs twice alike (0036: an index).
-    assert [name for _, name, _ in migrations()][34:] == ["0035_moments_to_the_second.sql", "0036_open_cases_by_unit.sql"]
+    # A later one would be undone here too, unless it runs twice alike (0036: an index; 0037: the changes by
+    # unit and month, and two indexes).
+    assert [name for _, name, _ in migrations()][34:] == [
+        "0035_moments_to_the_second.sql", "0036_open_cases_by_unit.sql", "0037_unit_month_changes.sql"]
     # A quarter of a second into 1 November in Beijing: the first second of the month.
     first_second = datetime(2026, 10, 31, 16, 0, 0, 250_000, tzinfo=UTC)
     clock = FakeClock(first_second)

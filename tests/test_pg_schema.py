@@ -571,20 +571,21 @@ def test_an_index_and_a_trigger_are_read_from_their_sql() -> None:
 
 
 #: What migration 0031 changed (the first answer's moment on the case; the journal's index it replaced), undone.
-#: What migration 0033 added (the changes counted by month, store/trend_memo.py), removed: its triggers name
-#: the columns older migrations add, which cannot be dropped under them.
-UNDO_0033 = {
-    "sqlite": ["DROP TRIGGER case_month_inserted",
-               "DROP TRIGGER case_month_changed", "DROP TABLE case_month_changes"],
-    "postgresql": ["DROP TRIGGER case_month_inserted ON cases",
-                   "DROP TRIGGER case_month_changed ON cases", "DROP FUNCTION case_month_changed()",
-                   "DROP TABLE case_month_changes"],
+#: What migrations 0033 and 0037 added (the changes counted by unit and month, store/trend_memo.py; 0037
+#: replaced 0033's count by month), removed: their triggers name the columns older migrations add, which
+#: cannot be dropped under them.
+UNDO_CHANGE_MARKS = {
+    "sqlite": ["DROP TRIGGER unit_month_inserted", "DROP TRIGGER unit_month_changed",
+               "DROP TRIGGER unit_month_followed_up", "DROP TABLE unit_month_changes"],
+    "postgresql": ["DROP TRIGGER unit_month_inserted ON cases", "DROP TRIGGER unit_month_changed ON cases",
+                   "DROP TRIGGER unit_month_followed_up ON events", "DROP FUNCTION unit_month_changed()",
+                   "DROP FUNCTION unit_month_mark(text, text)", "DROP TABLE unit_month_changes"],
 }
 
 
 def before_0031(backend: str) -> list[str]:
-    """What migration 0031 added (the first answer on the case), removed, 0033's undone first."""
-    return [*UNDO_0033[backend], "ALTER TABLE cases DROP COLUMN first_answer_at",
+    """What migration 0031 added (the first answer on the case), removed, 0033's and 0037's undone first."""
+    return [*UNDO_CHANGE_MARKS[backend], "ALTER TABLE cases DROP COLUMN first_answer_at",
             "CREATE INDEX events_first_answer ON events (case_id) WHERE action IN ('accept', 'decline', 'decide')"]
 
 

@@ -119,9 +119,10 @@ async def test_an_upgraded_database_keeps_its_old_rows_and_reads_old_and_new_ali
     backend: str, tmp_path: Path, org: Organization, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The later ones run twice alike (0035, 0036: indexes).
+    # The later ones run twice alike (0035, 0036: indexes; 0037: the changes by unit and month, and indexes).
     assert [name for _, name, _ in migrations()][33:] == [
-        "0034_words_compact.sql", "0035_moments_to_the_second.sql", "0036_open_cases_by_unit.sql"]
+        "0034_words_compact.sql", "0035_moments_to_the_second.sql", "0036_open_cases_by_unit.sql",
+        "0037_unit_month_changes.sql"]
     async with fresh_database(backend, tmp_path, "old.db") as target:
         with monkeypatch.context() as before:  # written as the store wrote before 0034: UTF-8 text
             before.setitem(sqlite3.adapters, (Words, sqlite3.PrepareProtocol), str)  # type: ignore[misc]
