@@ -109,12 +109,12 @@ async def run_trend_warming(indicators: IndicatorService) -> None:
     """The leaders' own trends counted where not remembered (the first run of a day counts them all)."""
     counted = await _attempt("counting the leaders' trends", indicators.warm_trends())
     if counted:
-        log.debug("trends: %d months counted", counted)
+        log.debug("trends: %d units' months counted", counted)
 
 
 def register_trend_warming(
     application: App, indicators: IndicatorService, interval: float = TREND_INTERVAL_SECONDS
 ) -> None:
     """Count the leaders' trends every ``interval`` seconds, the first shortly after start: a leader's
-    first view of the day (or after a restart) then counts this month, not twelve (store/trend_memo.py)."""
+    first view of the day (or after a restart) then finds every unit's months counted (store/trend_memo.py)."""
     _repeat(application, "trend-warming", lambda: run_trend_warming(indicators), interval, TREND_FIRST_SECONDS)

@@ -35,9 +35,10 @@ WATCHED = ("submitted_at", "unit", "category", "kind", "confidential", "status",
 #: The journal's actions the figures count (回访, 重办): recording one raises its case's unit and month.
 WATCHED_ACTIONS = ("followup", "redo")
 
-#: The units' months a process remembers (some hundred leaders' scopes, a few dozen units each, thirteen
-#: months; a few hundred bytes each).
-MEMO_SIZE = 50_000
+#: The units' months a process remembers: a hundred leaders' views of ten units, thirteen months each, and
+#: the whole group's of two hundred, with room to spare. An entry takes 0.4 KB (a trend month's eight
+#: figures) to 1.5 KB (a period's): at most some 30 MB.
+MEMO_SIZE = 20_000
 
 MARKS_SQL = "SELECT unit, month, changes FROM unit_month_changes"
 

@@ -37,7 +37,7 @@ import pytest
 from openpyxl import load_workbook
 from telegram.ext import Application
 
-from bench.index_usage import explain
+from bench.index_usage import explain, local_day
 from bot.cli import main as cli
 from store.clock import FakeClock
 from store.errors import Refused
@@ -386,3 +386,34 @@ async def test_todays_figures_read_the_open_cases_index_alone(
     conn = sqlite3.connect(tmp_path / "traced.db")
     plan = explain(conn, now)
     assert plan is not None and "COVERING INDEX cases_open_by_unit" in plan and "TEMP B-TREE" not in plan, plan
+
+
+async def test_a_units_month_is_read_from_the_indexes_of_its_dates_and_unit(
+    tmp_path: Path, org: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit's month counted again (store/trend_memo.py) reads only what can count in it, on SQLite, which has
+    no statistics to find that alone: received from cases_by_unit_day, decided from cases_by_decided and waiting
+    from cases_by_answer_due, whose entries carry the unit (migration 0037), and a case's follow-ups and redos
+    from their own indexes; never every case of the unit (cases_by_unit) nor every event of a case."""
+    trace = tmp_path / "trace.jsonl"
+    trace_sql(monkeypatch, trace)
+    store = await Services.open(tmp_path / "traced.db", org, FakeClock())
+    try:
+        await store.cases.submit(petitioner(5001), draft(unit="plant-1"), "k1")
+        report = await store.indicators.indicators(Actor(id=9001, role=ActorRole.ADMIN))
+        assert sum(r.received for r in report.rows if r.depth == 0) == 1
+    finally:
+        await store.close()
+    counts = [sql for sql in map(json.loads, trace.read_text(encoding="utf-8").splitlines())
+              if "answered_on_time" in sql and "followed_up" in sql]
+    assert counts  # the period's own figures, all of them
+    conn = sqlite3.connect(tmp_path / "traced.db")
+    conn.create_function("local_day", 1, local_day, deterministic=True)  # as the store's connections have it
+    plan = explain(conn, counts[0])
+    assert plan is not None
+    for index in ("cases_by_unit_day (unit=? AND submitted_at>? AND submitted_at<?)",
+                  "cases_by_decided (decided_at>? AND decided_at<?)",
+                  "cases_by_answer_due (status=? AND answer_due>? AND answer_due<?)",
+                  "events_followed_up (case_id=?)", "events_redone (case_id=?)"):
+        assert f"INDEX {index}" in plan, plan
+    assert "cases_by_unit (" not in plan and "events_by_case" not in plan and "SCAN c " not in plan, plan

@@ -71,3 +71,7 @@ DROP INDEX IF EXISTS cases_by_decided;
 CREATE INDEX cases_by_decided ON cases (decided_at, unit);
 DROP INDEX IF EXISTS cases_by_answer_due;
 CREATE INDEX cases_by_answer_due ON cases (status, answer_due, unit);
+
+-- A case's follow-ups and redos, each from an index of its own (as on SQLite).
+CREATE INDEX IF NOT EXISTS events_followed_up ON events (case_id) WHERE action = 'followup';
+CREATE INDEX IF NOT EXISTS events_redone ON events (case_id) WHERE action = 'redo';
