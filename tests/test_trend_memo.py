@@ -8,6 +8,7 @@ January to December 2026, thirty-six units' months.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from datetime import UTC, date, datetime
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import cli
 from bot.jobs import TREND_FIRST_SECONDS, TREND_INTERVAL_SECONDS, run_trend_warming
 from store.clock import FakeClock
 from store.context import scope_sql
@@ -306,7 +308,7 @@ def _run_script(target: str, text: str) -> None:
 
 
 async def test_an_upgraded_database_counts_changes_by_unit_from_then_on(
-    backend: str, tmp_path: Path, clock: FakeClock
+    backend: str, tmp_path: Path, clock: FakeClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Migration 0037 on a database with cases and 0033's count by month: nothing to fill in (a process
     remembers nothing when it starts); from then on each change is counted by its case's unit and month, and
@@ -326,6 +328,8 @@ async def test_an_upgraded_database_counts_changes_by_unit_from_then_on(
         for index, columns in (("cases_by_decided", "decided_at"), ("cases_by_answer_due", "status, answer_due")):
             execute(target, f"DROP INDEX {index}")
             execute(target, f"CREATE INDEX {index} ON cases ({columns})")
+        execute(target, "DROP INDEX events_followed_up")
+        execute(target, "DROP INDEX events_redone")
         execute(target, "UPDATE cases SET rating = 'basic' WHERE number = ?", numbers["F"])
         assert rows(target, "SELECT month, changes FROM case_month_changes") == [("2026-09", 1)]
         assert [name for _, name, _ in migrations()][36:] == ["0037_unit_month_changes.sql"]
@@ -347,3 +351,6 @@ async def test_an_upgraded_database_counts_changes_by_unit_from_then_on(
         found = indexes(backend, target)
         assert (found["cases_by_decided"], found["cases_by_answer_due"]) == (
             ["decided_at", "unit"], ["status", "answer_due", "unit"])
+        assert {"events_followed_up", "events_redone"} <= found.keys()
+        code = await asyncio.to_thread(cli.main, ["verify-journal", "--db", target, "--lang", "en"])
+        assert code == 0 and "hash chain intact" in capsys.readouterr().out
