@@ -73,6 +73,9 @@ from store.trend_memo import MARKS_SQL, Key, Marks, TrendMemo
 
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{1,2})|[Qq](?P<quarter>[1-4])))?$")
 TREND_MONTHS = 12
+#: The months the job counts ahead for each leader's own view (IndicatorService.warm_trends): this one and
+#: the one before each of the past year's trends reaches.
+WARM_MONTHS = 2 * TREND_MONTHS
 # Waiting for the written opinion (the handling deadline runs).
 ANSWER_PENDING = tuple(s for s, (stage, _) in DEADLINE_OF.items() if stage is Stage.ANSWER)
 
@@ -325,12 +328,9 @@ class IndicatorService(Service):
         start: date,
         end: date,
         today: date,
-        *,
-        only: Collection[str] | None = None,
     ) -> dict[str, dict[str, Any]]:
         """The figures of ``units`` for the period [start, end), per unit (:func:`_total` adds them up),
-        but for today's (NOW_FIGURES: ``_now``). ``only``: the figures wanted (a trend month's), the
-        others not counted at all.
+        but for today's (NOW_FIGURES: ``_now``).
 
         Only the rows that can count are read: those received, decided or due for an answer in the
         period (every figure needs one of the three).
@@ -368,7 +368,7 @@ class IndicatorService(Service):
                           " OR (c.status = 'decided' AND c.served_on IS NOT NULL))",
             **{f"received_{channel.value}": f"{received} AND c.channel = '{channel.value}'" for channel in Channel},
         }
-        wanted = [name for name in counts if only is None or name in only]
+        wanted = list(counts)
         # Each figure counts among the cases received in the period (R), or decided in it (D), or, for
         # answer_counted, decided in it or waiting for their opinion past a deadline in it (D and W).
         source = {name: "D" for name in DECIDED_FIGURES} | {"answer_counted": "DW"}
@@ -476,8 +476,7 @@ class IndicatorService(Service):
             if (point.start, point.end) == (chosen.start, chosen.end):
                 per_unit = await period_counted
             else:
-                per_unit = await self._remembered(everything, scope, point.start, point.end, today, marks,
-                                                  only=TREND_FIGURES)
+                per_unit = await self._remembered(everything, scope, point.start, point.end, today, marks)
             counted = _total(per_unit.values(), TREND_COUNTED)
             today_total = _total((await today_counted).values(), NOW_FIGURES)
             return TrendPoint(label=point.label, **counted, **{f: today_total[f] for f in TREND_FIGURES
@@ -520,30 +519,31 @@ class IndicatorService(Service):
                            reports_counted=counted)
 
     async def _remembered(self, units: Collection[str], scope: tuple[str, list[Any]], start: date, end: date,
-                          today: date, marks: Marks, *, only: Collection[str] | None = None,
-                          ) -> dict[str, dict[str, int]]:
-        """The figures of [start, end) per unit of ``units`` (but today's; ``only``: those asked), each as
-        remembered while none of the unit's cases that could count changed (store/trend_memo.py), the
-        others counted together in one query and remembered. ``marks``: read before, as ``read_marks``."""
+                          today: date, marks: Marks) -> dict[str, dict[str, int]]:
+        """The figures of [start, end) per unit of ``units`` (all but today's), each as remembered while none of
+        the unit's cases that could count changed (store/trend_memo.py), the others counted together in one
+        query and remembered. A trend month and the same month viewed as the period are one entry: counting
+        all the figures of a trend month (some 30 % more than its own eight) lets every view reuse it.
+        ``marks``: read before, as ``read_marks``."""
         end_moment = local_midnight(end, self.tz)
         found: dict[str, dict[str, int]] = {}
         missing: dict[str, tuple[Key, int]] = {}
         for unit in units:
-            key = TrendMemo.key(start, end, today, unit, scope, only)
+            key = TrendMemo.key(start, end, today, unit, scope)
             stamp = marks.stamp(unit, end_moment)
             remembered = self.trend_memo.get(key, stamp)
             if remembered is None:
                 missing[unit] = key, stamp
             else:
-                found[unit] = remembered
+                found[unit] = dict(zip(PERIOD_FIGURES, remembered, strict=True))
         if missing:
             async with self.db.read_one() as conn:
-                counted = await self._figures(conn, missing.keys(), scope, start, end, today, only=only)
-            names = [name for name in PERIOD_FIGURES if only is None or name in only]
+                counted = await self._figures(conn, missing.keys(), scope, start, end, today)
             for unit, (key, stamp) in missing.items():
                 row = counted.get(unit, {})
-                found[unit] = {name: int(row.get(name) or 0) for name in names}
-                self.trend_memo.put(key, stamp, found[unit])
+                values = tuple(int(row.get(name) or 0) for name in PERIOD_FIGURES)
+                self.trend_memo.put(key, stamp, values)
+                found[unit] = dict(zip(PERIOD_FIGURES, values, strict=True))
         return found
 
     async def read_marks(self) -> Marks:
@@ -553,11 +553,13 @@ class IndicatorService(Service):
             return Marks(await cur.fetchall())
 
     async def warm_trends(self) -> int:
-        """Count the trend of every leader's and administrator's own view (their units, this month) where it
-        is not remembered: the first view of the day, or after a restart, then finds it counted. Leaders one
-        after another, their months side by side, as a view does. Answers the units' months counted."""
+        """Count the figures of every leader's and administrator's own view (their units) for each month of
+        the last two years where they are not remembered: the first view of the day, or after a restart,
+        then finds this month's view counted, and a view of any month of the past year too (its trend
+        reaches a year further back). Leaders one after another, their months side by side, as a view does.
+        Answers the units' months counted."""
         today = local_date(self.clock.now(), self.tz)
-        months = trend_months(parse_period(None, today))
+        months = trend_months(parse_period(None, today), WARM_MONTHS)
         marks = await self.read_marks()
         before = self.trend_memo.misses
         viewed: set[tuple[tuple[str, ...], str, tuple[Any, ...]]] = set()
@@ -571,9 +573,7 @@ class IndicatorService(Service):
             if view in viewed:  # another leader of the same units and scope
                 continue
             viewed.add(view)
-            # This month as a view counts it (all its figures, the period's), the eleven before for the trend.
-            await asyncio.gather(*(self._remembered(units, scope, point.start, point.end, today, marks,
-                                                    only=None if point is months[-1] else TREND_FIGURES)
+            await asyncio.gather(*(self._remembered(units, scope, point.start, point.end, today, marks)
                                    for point in months))
         return self.trend_memo.misses - before
 

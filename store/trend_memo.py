@@ -11,8 +11,9 @@ is its *stamp*. Figures remembered with a stamp are current while the stamp is: 
 that could count in them raises it. A leader's view after one case changed counts that case's unit
 again, not every unit in sight.
 
-A remembered figure is also keyed by the viewer's scope, the figures asked for and today's date (the
-figures count deadlines passed by today), so nothing is remembered past the day. The stamps are read
+A unit's figures are remembered by period, the viewer's scope and today's date (the figures count
+deadlines passed by today), so nothing is remembered past the day; a trend month is the same period as
+that month viewed on its own, so each view reuses what another counted. The stamps are read
 before the figures are counted, so a change committed in between makes them look older than they are
 (counted again next time), never newer.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from typing import Any
@@ -35,14 +36,14 @@ WATCHED = ("submitted_at", "unit", "category", "kind", "confidential", "status",
 #: The journal's actions the figures count (回访, 重办): recording one raises its case's unit and month.
 WATCHED_ACTIONS = ("followup", "redo")
 
-#: The units' months a process remembers: a hundred leaders' views of ten units, thirteen months each, and
-#: the whole group's of two hundred, with room to spare. An entry takes 0.4 KB (a trend month's eight
-#: figures) to 1.5 KB (a period's): at most some 30 MB.
-MEMO_SIZE = 20_000
+#: The units' periods a process remembers: a hundred leaders' views of ten units, the two years the job
+#: counts ahead (bot/jobs.py), and the whole group's of two hundred, with room to spare. An entry is a
+#: tuple of some twenty counts, about 0.4 KB: at most some 20 MB.
+MEMO_SIZE = 50_000
 
 MARKS_SQL = "SELECT unit, month, changes FROM unit_month_changes"
 
-Key = tuple[date, date, date, str, str, tuple[Any, ...], tuple[str, ...] | None]
+Key = tuple[date, date, date, str, str, tuple[Any, ...]]
 
 
 def month_of(moment: datetime) -> str:
@@ -76,21 +77,21 @@ class Marks:
 
 
 class TrendMemo:
-    """A unit's figures of a period, per (period, today, unit, scope, figures asked), each with the stamp it
-    was counted at; the least recently used go first. ``hits`` and ``misses`` count units' periods."""
+    """A unit's figures of a period (its counts, in an order the caller keeps), per (period, today, unit,
+    scope), each with the stamp it was counted at; the least recently used go first. ``hits`` and
+    ``misses`` count units' periods."""
 
     def __init__(self, size: int = MEMO_SIZE) -> None:
         self.size = size
-        self._memo: OrderedDict[Key, tuple[int, dict[str, int]]] = OrderedDict()
+        self._memo: OrderedDict[Key, tuple[int, tuple[int, ...]]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
     @staticmethod
-    def key(start: date, end: date, today: date, unit: str, scope: tuple[str, list[Any]],
-            only: Collection[str] | None) -> Key:
-        return start, end, today, unit, scope[0], tuple(scope[1]), None if only is None else tuple(only)
+    def key(start: date, end: date, today: date, unit: str, scope: tuple[str, list[Any]]) -> Key:
+        return start, end, today, unit, scope[0], tuple(scope[1])
 
-    def get(self, key: Key, stamp: int) -> dict[str, int] | None:
+    def get(self, key: Key, stamp: int) -> tuple[int, ...] | None:
         found = self._memo.get(key)
         if found is None or found[0] != stamp:
             self.misses += 1
@@ -99,7 +100,7 @@ class TrendMemo:
         self.hits += 1
         return found[1]
 
-    def put(self, key: Key, stamp: int, counted: dict[str, int]) -> None:
+    def put(self, key: Key, stamp: int, counted: tuple[int, ...]) -> None:
         self._memo[key] = (stamp, counted)
         self._memo.move_to_end(key)
         while len(self._memo) > self.size:

@@ -89,9 +89,9 @@ async def test_a_units_month_is_remembered_until_a_case_of_it_that_counts_change
 
     # C (plant-2, November) led by a leader: a figure of the period, not of the trend; plant-2's November and
     # December counted again, and the November view shows it.
-    # November's view first: its own figures (the period's, all of them) and December 2025 counted, the
-    # trend's January to October remembered from December's view.
-    november = await checked(hits=VIEW - 2 * UNITS, period="2026-11")
+    # November's view first: only December 2025 counted; November itself and January to October are the
+    # months December's view counted (a trend month and the month viewed on its own are one entry).
+    november = await checked(hits=VIEW - UNITS, period="2026-11")
     execute(rstore, "UPDATE cases SET lead_id = 3002 WHERE number = ?", numbers["C"])
     led = await checked(hits=VIEW - 1, period="2026-11")
     assert led.rows[0].led == november.rows[0].led + 1
@@ -102,11 +102,11 @@ async def test_a_units_month_is_remembered_until_a_case_of_it_that_counts_change
     assert (await checked(hits=VIEW - 3, period="2026-11")).rows[0].followed_up == led.rows[0].followed_up + 1
 
     # E (plant-1, received in October) moved out of the oilfield, to the refinery; December's view again:
-    # plant-1's October to December (E's move) and plant-2's November and December (C led) counted again,
-    # not the refinery (not in the view), nor plant-1's September: November's view counted that trend month
-    # again after F's follow-up, and the views share it. October counts one case fewer.
+    # plant-1's October to December (E's move) and plant-2's December (C led) counted again; not the
+    # refinery (not in the view), nor plant-1's September or plant-2's November: November's view counted
+    # them again after F's follow-up and C's leader, and the views share them. October counts one case fewer.
     execute(rstore, "UPDATE cases SET unit = 'refinery' WHERE number = ?", numbers["E"])
-    moved = await checked(hits=VIEW - 5)
+    moved = await checked(hits=VIEW - 4)
     assert moved.trend[-3].received == rated.trend[-3].received - 1
 
     # The next day nothing remembered is used: the figures count deadlines passed by today.
@@ -117,20 +117,20 @@ async def test_a_units_month_is_remembered_until_a_case_of_it_that_counts_change
 async def test_the_chosen_month_is_added_up_from_the_period_count_not_counted_again(
     rstore: Services, clock: FakeClock, monkeypatch: Any
 ) -> None:
-    """With a month chosen (this month, by default), that trend month is the period's own count added up:
-    one count of the twelve fewer, and the same figures as December counted on its own (the trend of the
+    """With a month chosen (this month, by default), that trend month is the period's own count added up: one
+    count of the thirteen fewer, and the same figures as December counted on its own (the trend of the
     quarter, whose months are the same twelve, counts December directly)."""
     numbers = await build_fixture(rstore, clock)
     await rstore.cases.act(OFFICER_P1, numbers["B"], Action.DECIDE, parts=OPINION_PARTS,
                            decision=Decision.EXPLAIN, body="意见")  # a December figure, so December is not all zeros
 
-    def counting(service: IndicatorService) -> list[Any]:
-        calls: list[Any] = []
+    def counting(service: IndicatorService) -> list[tuple[Any, Any]]:
+        calls: list[tuple[Any, Any]] = []
         original = service._figures
 
-        async def spy(*args: Any, **kwargs: Any) -> Any:
-            calls.append(kwargs.get("only"))
-            return await original(*args, **kwargs)
+        async def spy(conn: Any, units: Any, scope: Any, start: Any, end: Any, today: Any) -> Any:
+            calls.append((start, end))
+            return await original(conn, units, scope, start, end, today)
 
         monkeypatch.setattr(service, "_figures", spy)
         return calls
@@ -138,20 +138,20 @@ async def test_the_chosen_month_is_added_up_from_the_period_count_not_counted_ag
     by_month = IndicatorService(rstore.indicators.ctx)
     calls = counting(by_month)
     month = await by_month.indicators(LEADER_OIL, period="2026-12")
-    assert len(calls) == 12 and calls.count(None) == 1  # the period's own count, and eleven other months
+    assert len(calls) == len(set(calls)) == 12  # December (the period and its trend month) counted once
 
     by_quarter = IndicatorService(rstore.indicators.ctx)
     calls = counting(by_quarter)
     quarter = await by_quarter.indicators(LEADER_OIL, period="2026-Q4")
-    assert len(calls) == 13 and calls.count(None) == 1  # a quarter is no trend month: all twelve counted
+    assert len(calls) == len(set(calls)) == 13  # a quarter is no trend month: all twelve counted, and itself
     assert [p.label for p in month.trend] == [p.label for p in quarter.trend]
     assert month.trend[-1].label == "2026-12" and month.trend[-1].decided == 1
     assert month.trend == quarter.trend
 
 
 async def test_the_leaders_own_trends_are_counted_ahead(rstore: Services, clock: FakeClock) -> None:
-    """The job counts each leader's own view (their units, this month) where it is not remembered: the first
-    view of the day finds all twelve months counted."""
+    """The job counts each leader's own view (their units) for the last two years where it is not remembered:
+    the first view of the day finds this month's view counted, and a view of a month of the past year too."""
     numbers = await build_fixture(rstore, clock)
     async with offline_app(rstore) as (application, _request):
         assert application.job_queue is not None
@@ -169,12 +169,16 @@ async def test_the_leaders_own_trends_are_counted_ahead(rstore: Services, clock:
     assert len(views) >= 3  # the group's admin and the companies' leaders
     await run_trend_warming(service)
     counted = memo.misses
-    assert counted == sum(12 * len(units) for units in views.values())
+    assert counted == sum(2 * 12 * len(units) for units in views.values())
 
     hits = memo.hits
     seen = await trend(service)  # the oilfield's leader's own view: December, the current month
     assert memo.hits - hits == VIEW and memo.misses == counted
     assert seen == await trend(IndicatorService(service.ctx))
+    hits = memo.hits
+    earlier = await service.indicators(LEADER_OIL, period="2025-12")  # a year back: its trend reaches 2025-01
+    assert memo.hits - hits == VIEW and memo.misses == counted
+    assert earlier == await IndicatorService(service.ctx).indicators(LEADER_OIL, period="2025-12")
 
     assert await service.warm_trends() == 0  # nothing changed: nothing counted
     await rstore.cases.act(OFFICER_P1, numbers["B"], Action.DECIDE, parts=OPINION_PARTS,
