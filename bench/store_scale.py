@@ -26,7 +26,8 @@ attachments. Then each query runs 200 times with varying arguments:
   group's leader and one company's. (Until 2026-12-07 two queries of this benchmark's own stood for
   them, a month's five figures from one index; no code of the store ran them.) ``stats_*`` is a first
   view of a period (no unit's month remembered); ``stats_*_warmed`` the first view of this month after
-  the job counted the leaders' own views ahead (a day's first view); ``stats_*_again`` this month's
+  the job counted the leaders' own views ahead (a day's first view), ``stats_*_past_month`` a month of
+  the past year first viewed after it (the job counts two years); ``stats_*_again`` this month's
   view opened again after a recent case changed (its unit's months counted again, the other units'
   and the earlier months remembered: store/trend_memo.py). The store's clock stands at the data's
   "now" (2026-11-20), so this month is November, the month the latest cases came in.
@@ -379,6 +380,10 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
         plans["trend_warming"] = f"{warmed} units' months in {time.perf_counter() - began:.1f} s"
         for name, staff_id in leaders:
             await timed(name + "_warmed", store.indicators.indicators(store.cases.actor(staff_id)))
+        # A month of the past year, first viewed that day: the job counted its trend too (two years ahead).
+        period = months_back(rng.randint(1, 12))[0][:7]
+        for name, staff_id in leaders:
+            await timed(name + "_past_month", store.indicators.indicators(store.cases.actor(staff_id), None, period))
     # The view a leader opens again, this month's, after a recent case changed between two views (its unit's
     # month counted again; the other units' and the earlier trend months remembered).
     for _ in range(max(3, runs // 4)):
