@@ -27,7 +27,7 @@ from store.indicators import IndicatorService, StatsReport
 from store.models import Actor, ActorRole, Decision
 from store.org import Organization, load_org
 from store.services import Services
-from store.trend_memo import WATCHED, WATCHED_ACTIONS, Marks
+from store.trend_memo import WATCHED, WATCHED_ACTIONS, Marks, TrendMemo
 from store.workflow import Action
 from tests.backends import backend_of, db_error, execute, fresh_database, rows
 from tests.conftest import OPINION_PARTS, ORG_FILE
@@ -358,3 +358,17 @@ async def test_an_upgraded_database_counts_changes_by_unit_from_then_on(
         assert {"events_followed_up", "events_redone"} <= found.keys()
         code = await asyncio.to_thread(cli.main, ["verify-journal", "--db", target, "--lang", "en"])
         assert code == 0 and "hash chain intact" in capsys.readouterr().out
+
+
+def test_the_memo_forgets_the_least_recently_used_and_any_older_stamp() -> None:
+    memo = TrendMemo(size=2)
+    scope = ("unit IN (?)", ["plant-1"])
+    keys = [TrendMemo.key(date(2026, m, 1), date(2026, m + 1, 1), date(2026, 12, 1), "plant-1", scope)
+            for m in (9, 10, 11)]
+    memo.put(keys[0], 1, [1, 2])
+    memo.put(keys[1], 1, [3, 4])
+    assert list(memo.get(keys[0], 1) or []) == [1, 2]  # now the most recently used
+    memo.put(keys[2], 1, [5, 6])  # the third: October's, the least recently used, goes
+    assert memo.get(keys[1], 1) is None and list(memo.get(keys[2], 1) or []) == [5, 6]
+    assert memo.get(keys[0], 2) is None  # a case of it changed since: not current
+    assert (memo.hits, memo.misses) == (2, 2)
