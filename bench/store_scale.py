@@ -372,7 +372,7 @@ async def measure(path: Path | str, runs: int) -> tuple[dict[str, Any], dict[str
             store.indicators.trend_memo = TrendMemo()
             await timed(name, store.indicators.indicators(store.cases.actor(staff_id), None, period))
     # The first view of the day as a leader finds it: the job has counted every leader's own view ahead
-    # (bot/jobs.py: run_trend_warming, shortly after start and every few minutes), timed apart.
+    # (bot/jobs.py: run_trend_warming, 90 s after start and every ten minutes), timed apart.
     for _ in range(max(3, runs // 4)):
         store.indicators.trend_memo = TrendMemo()
         began = time.perf_counter()

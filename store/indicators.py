@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -526,7 +526,7 @@ class IndicatorService(Service):
         all the figures of a trend month (some 30 % more than its own eight) lets every view reuse it.
         ``marks``: read before, as ``read_marks``."""
         end_moment = local_midnight(end, self.tz)
-        found: dict[str, dict[str, int]] = {}
+        found: dict[str, Iterable[int]] = {}
         missing: dict[str, tuple[Key, int]] = {}
         for unit in units:
             key = TrendMemo.key(start, end, today, unit, scope)
@@ -535,16 +535,15 @@ class IndicatorService(Service):
             if remembered is None:
                 missing[unit] = key, stamp
             else:
-                found[unit] = dict(zip(PERIOD_FIGURES, remembered, strict=True))
+                found[unit] = remembered
         if missing:
             async with self.db.read_one() as conn:
                 counted = await self._figures(conn, missing.keys(), scope, start, end, today)
             for unit, (key, stamp) in missing.items():
                 row = counted.get(unit, {})
-                values = tuple(int(row.get(name) or 0) for name in PERIOD_FIGURES)
-                self.trend_memo.put(key, stamp, values)
-                found[unit] = dict(zip(PERIOD_FIGURES, values, strict=True))
-        return found
+                found[unit] = [int(row.get(name) or 0) for name in PERIOD_FIGURES]
+                self.trend_memo.put(key, stamp, found[unit])
+        return {unit: dict(zip(PERIOD_FIGURES, values, strict=True)) for unit, values in found.items()}
 
     async def read_marks(self) -> Marks:
         """What has changed, by unit and month (store/trend_memo.py): read before the figures it stamps are

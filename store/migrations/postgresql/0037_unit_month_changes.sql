@@ -59,7 +59,8 @@ WHEN ((OLD.submitted_at, OLD.unit, OLD.category, OLD.kind, OLD.confidential, OLD
        OLD.served_on, OLD.channel, OLD.review_due, OLD.rereview_due, OLD.clock_stopped_on)
   IS DISTINCT FROM (NEW.submitted_at, NEW.unit, NEW.category, NEW.kind, NEW.confidential, NEW.status,
                     NEW.first_answer_at, NEW.accept_due, NEW.imported, NEW.decided_at, NEW.answer_due, NEW.rating,
-                    NEW.repeat_count, NEW.lead_id, NEW.served_on, NEW.channel, NEW.review_due, NEW.rereview_due, NEW.clock_stopped_on))
+                    NEW.repeat_count, NEW.lead_id, NEW.served_on, NEW.channel, NEW.review_due, NEW.rereview_due,
+                    NEW.clock_stopped_on))
     EXECUTE FUNCTION unit_month_changed();
 DROP TRIGGER IF EXISTS unit_month_followed_up ON events;
 CREATE TRIGGER unit_month_followed_up AFTER INSERT ON events FOR EACH ROW
